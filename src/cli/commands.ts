@@ -1,0 +1,272 @@
+/**
+ * The `paddock` commands. Offline commands (init, token, migrate) work straight on the store
+ * named by `$PADDOCK_HOME` or `DATABASE_URL`, acting as the operator; `up` runs the server.
+ */
+import { chmodSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { type ParseArgsOptionsConfig, parseArgs } from 'node:util';
+import { loadConfig } from '../config/index.ts';
+import {
+  findPersonByEmail,
+  initOrg,
+  insertToken,
+  isRole,
+  issueSetupSecret,
+  listTokens,
+  mayAssign,
+  operatorCaller,
+  requireOrgBySlug,
+  revokeToken,
+  signinLinkUrl,
+  trustedScope,
+} from '../identity/index.ts';
+import { createLogger } from '../log/index.ts';
+import { startServer } from '../server/index.ts';
+import { dashboardBuilt } from '../server/static.ts';
+import { migrate, openStore } from '../store/index.ts';
+import { UsageError } from './output.ts';
+
+export const VERSION = '0.1.0';
+
+const COMMON = {
+  home: { type: 'string' },
+  'database-url': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+export interface Command {
+  summary: string;
+  usage: string;
+  run(args: string[]): Promise<void>;
+}
+
+function parse(args: string[], options: ParseArgsOptionsConfig) {
+  try {
+    return parseArgs({ args, options: { ...COMMON, ...options }, allowPositionals: false, strict: true })
+      .values as Record<string, string | boolean | undefined>;
+  } catch (err) {
+    throw new UsageError(`${(err as Error).message}. See --help.`);
+  }
+}
+
+function need(values: Record<string, unknown>, name: string): string {
+  const v = values[name];
+  if (typeof v !== 'string' || v.length === 0) throw new UsageError(`--${name} is required. See --help.`);
+  return v;
+}
+
+function storeOptions(v: Record<string, unknown>) {
+  const config = loadConfig({
+    home: v.home as string | undefined,
+    databaseUrl: v['database-url'] as string | undefined,
+  });
+  return { config, opts: { home: config.home, databaseUrl: config.databaseUrl } };
+}
+
+/** Writes a secret to a file only its owner can read, replacing it atomically. */
+function writeSecretFile(path: string, content: string): void {
+  const target = resolve(path);
+  const tmp = join(dirname(target), `.${Date.now()}.${process.pid}.tmp`);
+  writeFileSync(tmp, content, { mode: 0o600 });
+  chmodSync(tmp, 0o600);
+  renameSync(tmp, target);
+}
+
+const up: Command = {
+  summary: 'Run Paddock: API and dashboard on one port (what `npm start` runs)',
+  usage: `paddock up [--port N] [--host ADDR] [--home DIR] [--database-url URL] [--public-url URL]
+
+  --port          port to listen on (env PORT; default 7070; 0 picks a free one)
+  --host          address to listen on (env HOST; default 127.0.0.1)
+  --home          data directory (env PADDOCK_HOME; default ./.paddock)
+  --database-url  PostgreSQL URL (env DATABASE_URL); without it, embedded SQLite in --home
+  --public-url    the address people use, for links and SSO (env PADDOCK_PUBLIC_URL)`,
+  async run(args) {
+    const v = parse(args, {
+      port: { type: 'string' },
+      host: { type: 'string' },
+      'public-url': { type: 'string' },
+    });
+    const config = loadConfig({
+      home: v.home as string | undefined,
+      databaseUrl: v['database-url'] as string | undefined,
+      port: v.port as string | undefined,
+      host: v.host as string | undefined,
+      publicUrl: v['public-url'] as string | undefined,
+    });
+    const log = createLogger({ level: config.logLevel });
+    const server = await startServer(config, log);
+    const { deps } = server;
+    const out = (s: string) => process.stdout.write(`${s}\n`);
+    out(`Paddock ${VERSION} is running at ${deps.config.publicUrl}`);
+    out(`  store:     ${deps.store.describe}`);
+    out(`  API:       ${deps.config.publicUrl}/api/v1  (OpenAPI: /api/v1/openapi.json)`);
+    if (!dashboardBuilt()) out('  dashboard: not built — run `npm run build:dashboard`');
+    const setup = await issueSetupSecret(deps.store.db);
+    if (setup) {
+      const link = `${deps.config.publicUrl}/setup#${setup}`;
+      out('');
+      out('First start: there is no organization yet. To create one and sign in as its owner, either');
+      if (process.stdout.isTTY) {
+        out(`  open this one-time setup link:  ${link}`);
+      } else {
+        // Not a terminal: stdout may be a log collector, so keep the secret out of it.
+        const file = join(config.home, 'setup-link.txt');
+        writeSecretFile(file, `${link}\n`);
+        out(`  open the one-time setup link in ${file} (readable by you only), or`);
+      }
+      out('  or run:  npx paddock init --org <slug> --owner <email>   (prints a sign-in link)');
+    }
+    const stop = async () => {
+      out('Stopping Paddock…');
+      await server.close();
+      process.exit(0);
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  },
+};
+
+const init: Command = {
+  summary: 'Create an organization and its first owner, offline',
+  usage: `paddock init --org <slug> --owner <email> [--name <org name>] [--owner-name <name>] [--token-file <path>]
+
+  Prints a one-time sign-in link for the owner (valid 24 hours). With --token-file, also writes
+  an owner API token to that file (mode 0600). Works on $PADDOCK_HOME or DATABASE_URL.`,
+  async run(args) {
+    const v = parse(args, {
+      org: { type: 'string' },
+      owner: { type: 'string' },
+      name: { type: 'string' },
+      'owner-name': { type: 'string' },
+      'token-file': { type: 'string' },
+      'public-url': { type: 'string' },
+    });
+    const slug = need(v, 'org');
+    const owner = need(v, 'owner');
+    const { config, opts } = storeOptions(v);
+    const publicUrl = (v['public-url'] as string | undefined) ?? config.publicUrl;
+    const store = await openStore(opts);
+    try {
+      const r = await initOrg(store.db, operatorCaller(), {
+        slug,
+        name: v.name as string | undefined,
+        ownerEmail: owner,
+        ownerName: v['owner-name'] as string | undefined,
+        withToken: typeof v['token-file'] === 'string',
+      });
+      process.stdout.write(
+        `Created organization "${r.org.slug}" (${r.org.id}) with owner ${owner.toLowerCase()}.\n`,
+      );
+      process.stdout.write(
+        `Sign in within 24 hours with this one-time link:\n  ${signinLinkUrl(publicUrl, r.signinSecret)}\n`,
+      );
+      if (r.token && typeof v['token-file'] === 'string') {
+        writeSecretFile(v['token-file'], r.token);
+        process.stdout.write(`Owner API token written to ${v['token-file']} (mode 0600).\n`);
+      }
+    } finally {
+      await store.close();
+    }
+  },
+};
+
+const token: Command = {
+  summary: 'Create, list or revoke API tokens, offline',
+  usage: `paddock token create --org <slug> --role <owner|admin|member|auditor> [--name <n>] [--expires-days N] [--for <email>]
+paddock token list --org <slug>
+paddock token revoke --org <slug> --id <token id>
+
+  create prints the token once. Without --for it is a service token (acts for nobody);
+  with --for it acts for that member and never outranks them.`,
+  async run(args) {
+    const [sub, ...rest] = args;
+    if (sub === '--help' || sub === '-h' || sub === undefined) throw new UsageError(token.usage);
+    const v = parse(rest, {
+      org: { type: 'string' },
+      role: { type: 'string' },
+      name: { type: 'string' },
+      'expires-days': { type: 'string' },
+      for: { type: 'string' },
+      id: { type: 'string' },
+    });
+    const { opts } = storeOptions(v);
+    const store = await openStore(opts);
+    try {
+      const org = await requireOrgBySlug(store.db, need(v, 'org'));
+      const scope = trustedScope(org.id);
+      const caller = operatorCaller();
+      const ctx = { ...caller, org, role: 'owner' as const, scope };
+      if (sub === 'create') {
+        const role = need(v, 'role');
+        if (!isRole(role))
+          throw new UsageError(`--role must be owner, admin, member or auditor, not "${role}".`);
+        const daysText = v['expires-days'] as string | undefined;
+        const days = daysText === undefined ? 90 : Number(daysText);
+        if (!Number.isInteger(days) || days < 1)
+          throw new UsageError('--expires-days is a whole number of days, at least 1.');
+        let forUser: string | null = null;
+        if (typeof v.for === 'string') {
+          const person = await findPersonByEmail(store.db, scope, v.for);
+          if (!person) throw new UsageError(`${v.for} is not a member of "${org.slug}".`);
+          if (!mayAssign(person.role, role) && person.role !== role) {
+            throw new UsageError(`${v.for} is ${person.role}; their token cannot be ${role}.`);
+          }
+          forUser = person.id;
+        }
+        const made = await store.db.transaction().execute((trx) =>
+          insertToken(
+            trx,
+            { ...caller, userId: forUser },
+            scope,
+            {
+              name: (v.name as string | undefined) ?? `cli ${role}`,
+              role,
+              expiresInDays: days,
+              service: forUser === null,
+            },
+            org.settings.maxTokenDays,
+          ),
+        );
+        process.stdout.write(`${made.token}\n`);
+        process.stderr.write(
+          `Token ${made.info.id} (${role}, expires ${made.info.expiresAt ?? 'never'}). It is shown only now.\n`,
+        );
+      } else if (sub === 'list') {
+        for (const t of await listTokens(store.db, ctx)) {
+          const state = t.revokedAt
+            ? 'revoked'
+            : t.expiresAt && t.expiresAt <= new Date().toISOString()
+              ? 'expired'
+              : 'active';
+          process.stdout.write(`${t.id}\t${t.role}\t${state}\t${t.expiresAt ?? 'never'}\t${t.name}\n`);
+        }
+      } else if (sub === 'revoke') {
+        const t = await revokeToken(store.db, ctx, need(v, 'id'));
+        process.stdout.write(`Revoked ${t.id} (${t.name}).\n`);
+      } else {
+        throw new UsageError(`Unknown token command "${sub}". Use create, list or revoke.`);
+      }
+    } finally {
+      await store.close();
+    }
+  },
+};
+
+const migrateCmd: Command = {
+  summary: 'Apply pending database migrations (up does this too)',
+  usage: 'paddock migrate [--home DIR] [--database-url URL]',
+  async run(args) {
+    const v = parse(args, {});
+    const { opts } = storeOptions(v);
+    const store = await openStore({ ...opts, migrate: false });
+    try {
+      const applied = await migrate(store);
+      process.stdout.write(applied.length ? `Applied: ${applied.join(', ')}\n` : 'Up to date.\n');
+    } finally {
+      await store.close();
+    }
+  },
+};
+
+export const COMMANDS: Record<string, Command> = { up, init, token, migrate: migrateCmd };

@@ -1,0 +1,43 @@
+/**
+ * Runtime configuration: command-line flags beat environment variables beat embedded defaults.
+ * The defaults give a working single-machine Paddock with no setup at all.
+ */
+import { resolve } from 'node:path';
+import { BadRequestError } from '../errors/index.ts';
+
+export interface Config {
+  /** Where the embedded database, keys and cell directories live. */
+  home: string;
+  host: string;
+  port: number;
+  /** PostgreSQL connection string; when absent the embedded SQLite store is used. */
+  databaseUrl: string | undefined;
+  /** The address people reach Paddock at, used in sign-in links and SSO redirects. */
+  publicUrl: string;
+  logLevel: string;
+}
+
+export interface ConfigOverrides {
+  home?: string | undefined;
+  host?: string | undefined;
+  port?: string | number | undefined;
+  databaseUrl?: string | undefined;
+  publicUrl?: string | undefined;
+}
+
+export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessEnv = process.env): Config {
+  const home = resolve(overrides.home ?? env.PADDOCK_HOME ?? '.paddock');
+  const host = overrides.host ?? env.HOST ?? '127.0.0.1';
+  const portText = String(overrides.port ?? env.PORT ?? '7070');
+  const port = Number(portText);
+  if (!/^\d+$/.test(portText) || port < 0 || port > 65535) {
+    throw new BadRequestError('invalid_port', `Port must be a number from 0 to 65535, got "${portText}".`);
+  }
+  const databaseUrl = overrides.databaseUrl ?? (env.DATABASE_URL || undefined);
+  const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+  const publicUrl = (overrides.publicUrl ?? env.PADDOCK_PUBLIC_URL ?? `http://${shownHost}:${port}`).replace(
+    /\/+$/,
+    '',
+  );
+  return { home, host, port, databaseUrl, publicUrl, logLevel: env.PADDOCK_LOG_LEVEL ?? 'info' };
+}

@@ -1,0 +1,53 @@
+/** Who is making a request, as the services see it. */
+import type { Actor } from '../audit/index.ts';
+import type { Role } from '../store/index.ts';
+import type { OrgScope } from './scope.ts';
+
+export interface Caller {
+  requestId: string;
+  /** The audit actor: the person, or the service token when no person stands behind it. */
+  actor: Actor;
+  /** The person behind the call, if any. */
+  userId: string | null;
+  /** The API token used, if any. */
+  tokenId: string | null;
+}
+
+export interface Org {
+  id: string;
+  slug: string;
+  name: string;
+  settings: OrgSettings;
+  createdAt: string;
+}
+
+export interface OrgSettings {
+  /** How long a dashboard session lasts, in hours. */
+  sessionHours: number;
+  /** Longest lifetime of a new API token, in days; null allows tokens that never expire. */
+  maxTokenDays: number | null;
+}
+
+export const DEFAULT_ORG_SETTINGS: OrgSettings = { sessionHours: 12, maxTokenDays: 365 };
+
+/** A caller inside one organization, with the role they hold there. */
+export interface OrgContext extends Caller {
+  org: Org;
+  role: Role;
+  scope: OrgScope;
+}
+
+/** The operator at the command line (offline CLI commands). */
+export function operatorCaller(): Caller {
+  const user = process.env.SUDO_USER ?? process.env.USER ?? 'unknown';
+  return {
+    requestId: newRequestId(),
+    actor: { type: 'system', id: `cli:${user}` },
+    userId: null,
+    tokenId: null,
+  };
+}
+
+export function newRequestId(): string {
+  return `req_${crypto.randomUUID()}`;
+}

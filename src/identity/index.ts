@@ -1,0 +1,15 @@
+/** Identity and tenancy: organizations, people, roles, teams, tokens, sessions, links and SSO. */
+export * from './access.ts';
+export * from './account.ts';
+export * from './bootstrap.ts';
+export * from './context.ts';
+export { hashSecret } from './credentials.ts';
+export * from './links.ts';
+export * from './orgs.ts';
+export * from './people.ts';
+export * from './roles.ts';
+export * from './scope.ts';
+export * from './sessions.ts';
+export * from './sso.ts';
+export * from './teams.ts';
+export * from './tokens.ts';

@@ -1,0 +1,120 @@
+/** Organizations: the tenants. Created by an operator (CLI or first-run setup), changed by admins. */
+import type { Kysely } from 'kysely';
+import { recordAudit } from '../audit/index.ts';
+import { BadRequestError, ConflictError, NotFoundError } from '../errors/index.ts';
+import { type Database, isUniqueViolation } from '../store/index.ts';
+import type { OrgTable } from '../store/schema.ts';
+import { type Caller, DEFAULT_ORG_SETTINGS, type Org, type OrgContext, type OrgSettings } from './context.ts';
+import { newId } from './credentials.ts';
+
+export const SLUG_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$/;
+
+export function toOrg(row: OrgTable): Org {
+  const stored = JSON.parse(row.settings) as Partial<OrgSettings>;
+  return {
+    id: row.id,
+    slug: row.slug,
+    name: row.name,
+    settings: { ...DEFAULT_ORG_SETTINGS, ...stored },
+    createdAt: row.created_at,
+  };
+}
+
+export function assertSlug(slug: string): void {
+  if (!SLUG_PATTERN.test(slug)) {
+    throw new BadRequestError(
+      'invalid_slug',
+      'An organization slug is 1 to 40 lowercase letters, digits and inner dashes (e.g. "acme").',
+    );
+  }
+}
+
+/** Creates an org in an open transaction (the caller adds its first owner in the same one). */
+export async function insertOrg(
+  trx: Kysely<Database>,
+  caller: Caller,
+  input: { slug: string; name: string },
+): Promise<Org> {
+  assertSlug(input.slug);
+  const row: OrgTable = {
+    id: newId('org'),
+    slug: input.slug,
+    name: input.name.trim() || input.slug,
+    settings: JSON.stringify(DEFAULT_ORG_SETTINGS),
+    created_at: new Date().toISOString(),
+  };
+  try {
+    await trx.insertInto('orgs').values(row).execute();
+  } catch (err) {
+    if (isUniqueViolation(err)) {
+      throw new ConflictError('org_exists', `An organization with slug "${input.slug}" already exists.`);
+    }
+    throw err;
+  }
+  const org = toOrg(row);
+  await recordAudit(trx, {
+    orgId: org.id,
+    actor: caller.actor,
+    action: 'org.created',
+    target: { type: 'org', id: org.id },
+    requestId: caller.requestId,
+    details: { after: { slug: org.slug, name: org.name } },
+  });
+  return org;
+}
+
+export async function findOrgBySlug(db: Kysely<Database>, slug: string): Promise<Org | undefined> {
+  const row = await db.selectFrom('orgs').selectAll().where('slug', '=', slug).executeTakeFirst();
+  return row ? toOrg(row) : undefined;
+}
+
+export async function requireOrgBySlug(db: Kysely<Database>, slug: string): Promise<Org> {
+  const org = await findOrgBySlug(db, slug);
+  if (!org) throw new NotFoundError('org_not_found', `No organization "${slug}".`);
+  return org;
+}
+
+export async function countOrgs(db: Kysely<Database>): Promise<number> {
+  const r = await db
+    .selectFrom('orgs')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow();
+  return Number(r.n);
+}
+
+export async function updateOrg(
+  db: Kysely<Database>,
+  ctx: OrgContext,
+  patch: { name?: string | undefined; settings?: Partial<OrgSettings> | undefined },
+): Promise<Org> {
+  return db.transaction().execute(async (trx) => {
+    const row = await trx
+      .selectFrom('orgs')
+      .selectAll()
+      .where('id', '=', ctx.scope.orgId)
+      .executeTakeFirstOrThrow();
+    const before = toOrg(row);
+    const after: Org = {
+      ...before,
+      name: patch.name?.trim() || before.name,
+      settings: { ...before.settings, ...patch.settings },
+    };
+    await trx
+      .updateTable('orgs')
+      .set({ name: after.name, settings: JSON.stringify(after.settings) })
+      .where('id', '=', ctx.scope.orgId)
+      .execute();
+    await recordAudit(trx, {
+      orgId: ctx.scope.orgId,
+      actor: ctx.actor,
+      action: 'org.updated',
+      target: { type: 'org', id: ctx.scope.orgId },
+      requestId: ctx.requestId,
+      details: {
+        before: { name: before.name, settings: before.settings },
+        after: { name: after.name, settings: after.settings },
+      },
+    });
+    return after;
+  });
+}

@@ -1,0 +1,55 @@
+/**
+ * Roles and what they may do. A route names one permission; a role either has it or the
+ * request is refused. Finer rules (only an owner makes owners, members manage only their own
+ * tokens) live in the services.
+ */
+import type { Role } from '../store/index.ts';
+
+export type { Role };
+
+export const ROLES = ['owner', 'admin', 'member', 'auditor'] as const satisfies readonly Role[];
+
+export const PERMISSIONS = {
+  'org.read': ['owner', 'admin', 'member', 'auditor'],
+  'org.update': ['owner', 'admin'],
+  'people.read': ['owner', 'admin', 'member', 'auditor'],
+  'people.manage': ['owner', 'admin'],
+  'teams.read': ['owner', 'admin', 'member', 'auditor'],
+  'teams.manage': ['owner', 'admin'],
+  // Members list, create and revoke their own tokens; admins all of them; auditors only read.
+  'tokens.read': ['owner', 'admin', 'member', 'auditor'],
+  'tokens.write': ['owner', 'admin', 'member'],
+  'invitations.read': ['owner', 'admin', 'auditor'],
+  'invitations.manage': ['owner', 'admin'],
+  'sso.read': ['owner', 'admin', 'auditor'],
+  'sso.manage': ['owner', 'admin'],
+  'audit.read': ['owner', 'admin', 'auditor'],
+} as const satisfies Record<string, readonly Role[]>;
+
+export type Permission = keyof typeof PERMISSIONS;
+
+export function isRole(value: unknown): value is Role {
+  return typeof value === 'string' && (ROLES as readonly string[]).includes(value);
+}
+
+export function can(role: Role, permission: Permission): boolean {
+  return (PERMISSIONS[permission] as readonly Role[]).includes(role);
+}
+
+// Auditors sit outside the ladder: they read everything an admin reads and change nothing.
+const RANK: Record<Role, number> = { owner: 3, admin: 2, member: 1, auditor: 1 };
+
+/** Whether `actor` may hand out `target` (to a person or a token): never above their own role. */
+export function mayAssign(actor: Role, target: Role): boolean {
+  if (actor === 'owner') return true;
+  if (actor === 'admin') return target !== 'owner';
+  return actor === target && actor === 'member';
+}
+
+/** The weaker of two roles: a person's token never outranks the person. */
+export function weaker(a: Role, b: Role): Role {
+  if (a === b) return a;
+  // Auditor and member are not comparable; read-only is the safe side.
+  if (a === 'auditor' || b === 'auditor') return 'auditor';
+  return RANK[a] <= RANK[b] ? a : b;
+}

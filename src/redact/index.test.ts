@@ -1,0 +1,32 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { REDACTED, redact, registerSecret } from './index.ts';
+
+test('secret-named keys are replaced whatever their value', () => {
+  const out = redact({ password: 'hunter2', nested: { clientSecret: 'abc', apiKey: 'k' }, name: 'ok' });
+  assert.deepEqual(out, {
+    password: REDACTED,
+    nested: { clientSecret: REDACTED, apiKey: REDACTED },
+    name: 'ok',
+  });
+});
+
+test('secret-shaped values are replaced inside free text', () => {
+  const token = `pdk_${'A'.repeat(43)}`;
+  const out = redact({ note: `use ${token} or Bearer abcdefghijkl` });
+  assert.equal(out.note, `use ${REDACTED} or ${REDACTED}`);
+});
+
+test('registered secrets are replaced wherever they appear, errors included', () => {
+  registerSecret('canary-registered-value-123');
+  const err = new Error('failed with canary-registered-value-123 inside');
+  const out = redact({ err }) as unknown as { err: { message: string; stack: string } };
+  assert.ok(!JSON.stringify(out).includes('canary-registered-value-123'));
+  assert.match(out.err.message, /\[REDACTED\]/);
+});
+
+test('input is not mutated', () => {
+  const input = { token: 'x' };
+  redact(input);
+  assert.equal(input.token, 'x');
+});

@@ -1,0 +1,184 @@
+/**
+ * The HTTP application: registers every declared route behind one pipeline —
+ * authenticate → CSRF → org access and permission → strict input parsing → handler —
+ * and turns every error into `{"error":{"code","message"}}` after redaction.
+ */
+
+import type { Context } from 'hono';
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { secureHeaders } from 'hono/secure-headers';
+import { ForbiddenError, PaddockError, PayloadTooLargeError, UnauthenticatedError } from '../errors/index.ts';
+import { can, newRequestId, orgAccess } from '../identity/index.ts';
+import { redact } from '../redact/index.ts';
+import { authenticate } from './authenticate.ts';
+import type { Deps } from './deps.ts';
+import { buildOpenApi } from './openapi.ts';
+import { parseWith, readJsonBody } from './request.ts';
+import type { RouteDef } from './route.ts';
+import { routes as allRoutes } from './routes/index.ts';
+import { serveDashboard } from './static.ts';
+
+export const MAX_BODY_BYTES = 64 * 1024;
+const VERSION = '0.1.0';
+
+function requestIdOf(c: Context): string {
+  const given = c.req.header('x-request-id');
+  return given && /^[A-Za-z0-9._:-]{8,100}$/.test(given) ? given : newRequestId();
+}
+
+function errorResponse(c: Context, err: PaddockError, requestId: string): Response {
+  const body = {
+    error: {
+      code: err.code,
+      message: err.message,
+      ...(err.details === undefined ? {} : { details: err.details }),
+    },
+  };
+  c.header('x-request-id', requestId);
+  if (err.status === 401) c.header('www-authenticate', 'Bearer realm="paddock"');
+  return c.json(redact(body), err.status as 400);
+}
+
+function hasAccessDeclared(route: RouteDef): boolean {
+  const a = route.access as unknown;
+  return (
+    a === 'public' ||
+    a === 'signed-in' ||
+    (typeof a === 'object' && a !== null && typeof (a as { permission?: unknown }).permission === 'string')
+  );
+}
+
+export function createApp(deps: Deps, routes: RouteDef[] = allRoutes): Hono {
+  const app = new Hono();
+  const openapi = buildOpenApi(routes, VERSION);
+
+  app.use(
+    '*',
+    secureHeaders({
+      contentSecurityPolicy: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'"],
+        imgSrc: ["'self'", 'data:'],
+        connectSrc: ["'self'"],
+        frameAncestors: ["'none'"],
+        baseUri: ["'none'"],
+        formAction: ["'self'"],
+      },
+      referrerPolicy: 'no-referrer',
+    }),
+  );
+  app.use(
+    '*',
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: (c) => errorResponse(c, new PayloadTooLargeError(MAX_BODY_BYTES), requestIdOf(c)),
+    }),
+  );
+
+  for (const route of routes) {
+    // Deny by default: a route that does not say who may call it is never reachable.
+    if (!hasAccessDeclared(route))
+      throw new Error(`route ${route.method.toUpperCase()} ${route.path} declares no access`);
+    const permission = typeof route.access === 'object' ? route.access.permission : undefined;
+    if (permission && !route.path.includes('{org}')) {
+      throw new Error(`route ${route.path} needs a permission but has no {org} in its path`);
+    }
+    const honoPath = route.path.replace(/\{(\w+)\}/g, ':$1');
+    app.on(route.method.toUpperCase(), honoPath, async (c) => {
+      const requestId = requestIdOf(c);
+      const started = performance.now();
+      let status = 500;
+      try {
+        const principal = await authenticate(c, deps);
+        if (principal.kind === 'session' && route.method !== 'get') {
+          // Cookies ride along on cross-site requests; the CSRF header cannot.
+          if (c.req.header('x-csrf-token') !== principal.session.csrfToken) {
+            throw new ForbiddenError(
+              'csrf_failed',
+              'Missing or wrong x-csrf-token header for a cookie-authenticated change.',
+            );
+          }
+        }
+        if (route.access !== 'public' && principal.kind === 'anonymous') throw new UnauthenticatedError();
+        let ctx: Awaited<ReturnType<typeof orgAccess>> | undefined;
+        if (permission) {
+          ctx = await orgAccess(deps.store.db, principal, c.req.param('org') ?? '', requestId);
+          if (!can(ctx.role, permission)) {
+            throw new ForbiddenError('forbidden', `The ${ctx.role} role does not allow ${permission}.`);
+          }
+        }
+        const params = route.params ? parseWith(route.params, c.req.param(), 'path') : {};
+        const query = route.query ? parseWith(route.query, c.req.query(), 'query') : {};
+        let body: unknown;
+        if (route.body) body = parseWith(route.body, await readJsonBody(c), 'body');
+        else if ((await c.req.text()).length > 0) {
+          throw new PaddockError(400, 'unexpected_body', 'This route takes no request body.');
+        }
+        const result = await route.handler({
+          ctx: ctx as never,
+          principal,
+          requestId,
+          params,
+          query,
+          body,
+          deps,
+          c,
+        });
+        c.header('x-request-id', requestId);
+        let res: Response;
+        if (result instanceof Response) res = result;
+        else if (route.status === 204 || result === undefined) res = c.body(null, 204);
+        else res = c.json(result as object, (route.status ?? 200) as 200);
+        status = res.status;
+        return res;
+      } catch (err) {
+        const known = PaddockError.isInstance(err)
+          ? err
+          : new PaddockError(
+              500,
+              'internal',
+              `Something went wrong. Quote request id ${requestId} when reporting it.`,
+            );
+        if (!PaddockError.isInstance(err))
+          deps.log.error({ err, requestId, route: route.path }, 'request failed');
+        status = known.status;
+        return errorResponse(c, known, requestId);
+      } finally {
+        deps.log.info(
+          {
+            requestId,
+            method: route.method.toUpperCase(),
+            route: route.path,
+            status,
+            ms: Math.round(performance.now() - started),
+          },
+          'request',
+        );
+      }
+    });
+  }
+
+  app.get('/api/v1/openapi.json', (c) => c.json(openapi));
+  app.notFound((c) => {
+    const path = new URL(c.req.url).pathname;
+    if (c.req.method === 'GET' && !path.startsWith('/api/') && !path.startsWith('/mcp'))
+      return serveDashboard(path);
+    return errorResponse(
+      c,
+      new PaddockError(404, 'route_not_found', `No route ${c.req.method} ${path}.`),
+      requestIdOf(c),
+    );
+  });
+  app.onError((err, c) => {
+    const requestId = requestIdOf(c);
+    deps.log.error({ err, requestId }, 'unhandled error');
+    return errorResponse(
+      c,
+      new PaddockError(500, 'internal', `Something went wrong (request id ${requestId}).`),
+      requestId,
+    );
+  });
+  return app;
+}

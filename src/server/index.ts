@@ -1,0 +1,53 @@
+/** Starting and stopping the Paddock server (API + dashboard) on one port. */
+
+import type { AddressInfo } from 'node:net';
+import { type ServerType, serve } from '@hono/node-server';
+import type { Config } from '../config/index.ts';
+import { AttemptLimiter } from '../identity/index.ts';
+import type { Logger } from '../log/index.ts';
+import { openStore, type Store } from '../store/index.ts';
+import { localKek, Vault } from '../vault/index.ts';
+import { createApp } from './app.ts';
+import type { Deps } from './deps.ts';
+
+export { createApp } from './app.ts';
+export type { Deps } from './deps.ts';
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  deps: Deps;
+  close(): Promise<void>;
+}
+
+export async function startServer(config: Config, log: Logger, store?: Store): Promise<RunningServer> {
+  const db = store ?? (await openStore({ home: config.home, databaseUrl: config.databaseUrl }));
+  const deps: Deps = {
+    store: db,
+    vault: new Vault(localKek(config.home)),
+    config,
+    log,
+    signInLimiter: new AttemptLimiter(),
+  };
+  const app = createApp(deps);
+  const server: ServerType = await new Promise((resolve, reject) => {
+    const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolve(s));
+    s.once('error', reject);
+  });
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+  if (config.port === 0)
+    deps.config = { ...config, port, publicUrl: config.publicUrl.replace(/:0$/, `:${port}`) };
+  return {
+    url,
+    port,
+    deps,
+    close: async () => {
+      await new Promise<void>((r) => {
+        server.close(() => r());
+        (server as { closeAllConnections?: () => void }).closeAllConnections?.();
+      });
+      if (!store) await db.close();
+    },
+  };
+}

@@ -1,0 +1,68 @@
+/**
+ * How an API route is declared: method, path, who may call it, and the schemas of what it takes
+ * and returns. The same declaration drives request checking and the OpenAPI document, and a
+ * route that declares no access cannot be registered at all (deny by default).
+ *
+ * @example
+ *   defineRoute({
+ *     method: 'get', path: '/api/v1/orgs/{org}/people', summary: 'List people', tag: 'people',
+ *     access: { permission: 'people.read' }, response: z.object({ people: z.array(PersonSchema) }),
+ *     handler: async ({ ctx, deps }) => ({ people: await listPeople(deps.store.db, ctx.scope) }),
+ *   });
+ */
+import type { Context } from 'hono';
+import type { z } from 'zod';
+import type { OrgContext, Permission, Principal } from '../identity/index.ts';
+import type { Deps } from './deps.ts';
+
+/** `public`: anyone; `signed-in`: any person or token; a permission: a role in the path's org that has it. */
+export type Access = 'public' | 'signed-in' | { permission: Permission };
+
+type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
+
+export interface HandlerInput<P, Q, B, A extends Access> {
+  ctx: A extends { permission: Permission } ? OrgContext : undefined;
+  principal: Principal;
+  requestId: string;
+  params: P;
+  query: Q;
+  body: B;
+  deps: Deps;
+  c: Context;
+}
+
+export interface RouteDef<
+  P extends z.ZodType = z.ZodType,
+  Q extends z.ZodType = z.ZodType,
+  B extends z.ZodType = z.ZodType,
+  R extends z.ZodType = z.ZodType,
+  A extends Access = Access,
+> {
+  method: Method;
+  /** OpenAPI-style path: `/api/v1/orgs/{org}/people/{person}`. */
+  path: string;
+  summary: string;
+  tag: string;
+  access: A;
+  params?: P;
+  query?: Q;
+  body?: B;
+  response?: R;
+  /** 200 by default; 201 for creations; 204 when there is no body. */
+  status?: 200 | 201 | 204;
+  /** Routes that answer with a redirect or a page rather than JSON (SSO). */
+  raw?: boolean;
+  handler: (
+    input: HandlerInput<z.output<P>, z.output<Q>, z.output<B>, A>,
+  ) => Promise<z.input<R> | Response | undefined>;
+}
+
+export function defineRoute<
+  P extends z.ZodType,
+  Q extends z.ZodType,
+  B extends z.ZodType,
+  R extends z.ZodType,
+  A extends Access,
+>(def: RouteDef<P, Q, B, R, A>): RouteDef {
+  return def as unknown as RouteDef;
+}

@@ -1,0 +1,23 @@
+/** Every API route, by domain: this list is the API's table of contents. */
+import type { RouteDef } from '../route.ts';
+import { auditRoutes } from './audit.ts';
+import { healthRoutes } from './health.ts';
+import { invitationRoutes } from './invitations.ts';
+import { orgRoutes } from './orgs.ts';
+import { peopleRoutes } from './people.ts';
+import { sessionRoutes } from './session.ts';
+import { ssoRoutes } from './sso.ts';
+import { teamRoutes } from './teams.ts';
+import { tokenRoutes } from './tokens.ts';
+
+export const routes: RouteDef[] = [
+  ...healthRoutes,
+  ...sessionRoutes,
+  ...ssoRoutes,
+  ...orgRoutes,
+  ...peopleRoutes,
+  ...teamRoutes,
+  ...tokenRoutes,
+  ...invitationRoutes,
+  ...auditRoutes,
+];

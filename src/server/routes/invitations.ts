@@ -1,0 +1,92 @@
+/** Invitations: one-time links that let a person join an organization with a role. */
+import { z } from 'zod';
+import {
+  acceptInvitation,
+  createInvitation,
+  invitationUrl,
+  listInvitations,
+  peekInvitation,
+  revokeInvitation,
+} from '../../identity/index.ts';
+import { setSessionCookie } from '../cookies.ts';
+import { defineRoute } from '../route.ts';
+import { Id, InvitationSchema, OrgParams, RoleSchema } from '../schemas.ts';
+
+const LinkSecret = z.string().min(20).max(200);
+
+export const invitationRoutes = [
+  defineRoute({
+    method: 'get',
+    path: '/api/v1/orgs/{org}/invitations',
+    summary: 'List open invitations',
+    tag: 'invitations',
+    access: { permission: 'invitations.read' },
+    params: OrgParams,
+    response: z.object({ invitations: z.array(InvitationSchema) }),
+    handler: async ({ ctx, deps }) => ({ invitations: await listInvitations(deps.store.db, ctx.scope) }),
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/api/v1/orgs/{org}/invitations',
+    summary: 'Invite a person; the link is in this response only',
+    tag: 'invitations',
+    access: { permission: 'invitations.manage' },
+    params: OrgParams,
+    body: z.strictObject({ email: z.string().min(3).max(254), role: RoleSchema }),
+    response: z.object({
+      url: z.string().describe('One-time link; shown once'),
+      invitation: InvitationSchema,
+    }),
+    status: 201,
+    handler: async ({ ctx, deps, body }) => {
+      const { secret, invitation } = await createInvitation(deps.store.db, ctx, body);
+      return { url: invitationUrl(deps.config.publicUrl, secret), invitation };
+    },
+  }),
+  defineRoute({
+    method: 'delete',
+    path: '/api/v1/orgs/{org}/invitations/{invitation}',
+    summary: 'Withdraw an invitation',
+    tag: 'invitations',
+    access: { permission: 'invitations.manage' },
+    params: OrgParams.extend({ invitation: Id }),
+    status: 204,
+    handler: async ({ ctx, deps, params }) => {
+      await revokeInvitation(deps.store.db, ctx, params.invitation);
+      return undefined;
+    },
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/api/v1/invitations/peek',
+    summary: 'What an invitation link is for (org, email, role), before accepting it',
+    tag: 'invitations',
+    access: 'public',
+    body: z.strictObject({ secret: LinkSecret }),
+    response: z.object({
+      orgName: z.string(),
+      email: z.string(),
+      role: RoleSchema,
+      existingAccount: z.boolean(),
+    }),
+    handler: async ({ deps, body }) => peekInvitation(deps.store.db, body.secret),
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/api/v1/invitations/accept',
+    summary: 'Accept an invitation: join the org and sign in',
+    tag: 'invitations',
+    access: 'public',
+    body: z.strictObject({
+      secret: LinkSecret,
+      name: z.string().min(1).max(100).optional(),
+      password: z.string().min(1).max(256),
+    }),
+    response: z.object({ csrfToken: z.string() }),
+    handler: async ({ deps, body, requestId, c }) => {
+      const s = await acceptInvitation(deps.store.db, { ...body, requestId });
+      setSessionCookie(c, deps.config, s);
+      return { csrfToken: s.csrfToken };
+    },
+  }),
+];

@@ -1,0 +1,111 @@
+/** Single sign-on: per-org OIDC settings, and the browser sign-in round trip. */
+import { z } from 'zod';
+import { PaddockError } from '../../errors/index.ts';
+import {
+  finishSso,
+  getSso,
+  removeSso,
+  requireOrgBySlug,
+  setSso,
+  ssoRedirectUri,
+  startSso,
+} from '../../identity/index.ts';
+import { setSessionCookie } from '../cookies.ts';
+import { defineRoute } from '../route.ts';
+import { OrgParams, RoleSchema } from '../schemas.ts';
+
+const SsoSchema = z
+  .object({
+    issuer: z.string(),
+    clientId: z.string(),
+    hasClientSecret: z.boolean(),
+    autoProvisionRole: RoleSchema.nullable(),
+    updatedAt: z.string(),
+    redirectUri: z.string().describe('Register this redirect URI with the identity provider'),
+  })
+  .meta({ id: 'SsoSettings' });
+
+export const ssoRoutes = [
+  defineRoute({
+    method: 'get',
+    path: '/api/v1/orgs/{org}/sso',
+    summary: 'Read the single sign-on settings (never the client secret)',
+    tag: 'sso',
+    access: { permission: 'sso.read' },
+    params: OrgParams,
+    response: z.object({ sso: SsoSchema.nullable(), redirectUri: z.string() }),
+    handler: async ({ ctx, deps }) => {
+      const redirectUri = ssoRedirectUri(deps.config.publicUrl);
+      const sso = await getSso(deps.store.db, ctx.scope);
+      return { sso: sso ? { ...sso, redirectUri } : null, redirectUri };
+    },
+  }),
+  defineRoute({
+    method: 'put',
+    path: '/api/v1/orgs/{org}/sso',
+    summary: 'Set the single sign-on settings; the client secret is sealed in the vault',
+    tag: 'sso',
+    access: { permission: 'sso.manage' },
+    params: OrgParams,
+    body: z.strictObject({
+      issuer: z.string().min(1).max(500),
+      clientId: z.string().min(1).max(200),
+      clientSecret: z.string().min(1).max(500).nullable().optional(),
+      autoProvisionRole: RoleSchema.nullable().default(null),
+    }),
+    response: SsoSchema,
+    handler: async ({ ctx, deps, body }) => ({
+      ...(await setSso(deps.store.db, deps.vault, ctx, body)),
+      redirectUri: ssoRedirectUri(deps.config.publicUrl),
+    }),
+  }),
+  defineRoute({
+    method: 'delete',
+    path: '/api/v1/orgs/{org}/sso',
+    summary: 'Turn single sign-on off',
+    tag: 'sso',
+    access: { permission: 'sso.manage' },
+    params: OrgParams,
+    status: 204,
+    handler: async ({ ctx, deps }) => {
+      await removeSso(deps.store.db, ctx);
+      return undefined;
+    },
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/api/v1/auth/sso/{org}/start',
+    summary: "Start signing in through the organization's identity provider (redirects)",
+    tag: 'sso',
+    access: 'public',
+    params: OrgParams,
+    raw: true,
+    handler: async ({ deps, params, c }) => {
+      const org = await requireOrgBySlug(deps.store.db, params.org);
+      return c.redirect(await startSso(deps.store.db, deps.vault, org, deps.config.publicUrl), 302);
+    },
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/api/v1/auth/sso/callback',
+    summary: 'Where the identity provider sends the browser back (redirects to the dashboard)',
+    tag: 'sso',
+    access: 'public',
+    raw: true,
+    handler: async ({ deps, requestId, c }) => {
+      const url = new URL(c.req.url);
+      // Rebuild the callback URL as the provider saw it: behind a proxy, c.req.url is internal.
+      const callback = new URL(ssoRedirectUri(deps.config.publicUrl));
+      callback.search = url.search;
+      try {
+        const s = await finishSso(deps.store.db, deps.vault, callback, requestId);
+        setSessionCookie(c, deps.config, s);
+        return c.redirect(`/orgs/${s.orgSlug}`, 302);
+      } catch (err) {
+        const code = PaddockError.isInstance(err) ? err.code : 'sso_failed';
+        deps.log.warn({ err, requestId }, 'single sign-on failed');
+        return c.redirect(`/signin?error=${encodeURIComponent(code)}`, 302);
+      }
+    },
+  }),
+];

@@ -1,0 +1,88 @@
+/** Shapes shared by several routes (and so by the OpenAPI document). */
+import { z } from 'zod';
+import { ROLES, SLUG_PATTERN } from '../identity/index.ts';
+
+export const RoleSchema = z.enum(ROLES).meta({ id: 'Role' });
+export const Id = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[a-z]+_[0-9a-z]+$/, 'not an id');
+export const Slug = z.string().regex(SLUG_PATTERN, 'lowercase letters, digits and inner dashes, 1 to 40');
+export const OrgParams = z.strictObject({ org: Slug });
+export const Timestamp = z.string().describe('ISO-8601 UTC time');
+
+export const OrgSettingsSchema = z
+  .strictObject({
+    sessionHours: z.number().int().min(1).max(720),
+    maxTokenDays: z.number().int().min(1).max(3650).nullable(),
+  })
+  .meta({ id: 'OrgSettings' });
+
+export const OrgSchema = z
+  .object({ id: Id, slug: Slug, name: z.string(), settings: OrgSettingsSchema, createdAt: Timestamp })
+  .meta({ id: 'Org' });
+
+export const PersonSchema = z
+  .object({
+    id: Id,
+    email: z.string(),
+    name: z.string(),
+    role: RoleSchema,
+    hasPassword: z.boolean(),
+    joinedAt: Timestamp,
+  })
+  .meta({ id: 'Person' });
+
+export const TokenSchema = z
+  .object({
+    id: Id,
+    name: z.string(),
+    role: RoleSchema,
+    personId: Id.nullable(),
+    createdBy: z.string(),
+    createdAt: Timestamp,
+    expiresAt: Timestamp.nullable(),
+    revokedAt: Timestamp.nullable(),
+    lastUsedAt: Timestamp.nullable(),
+  })
+  .meta({ id: 'Token' });
+
+export const TeamSchema = z
+  .object({ id: Id, name: z.string(), createdAt: Timestamp, members: z.array(Id) })
+  .meta({ id: 'Team' });
+
+export const InvitationSchema = z
+  .object({
+    id: Id,
+    email: z.string(),
+    role: RoleSchema,
+    createdBy: z.string(),
+    createdAt: Timestamp,
+    expiresAt: Timestamp,
+    usedAt: Timestamp.nullable(),
+  })
+  .meta({ id: 'Invitation' });
+
+export const AuditEventSchema = z
+  .object({
+    seq: z.number().int(),
+    id: z.string(),
+    orgId: z.string().nullable(),
+    time: Timestamp,
+    actor: z.object({ type: z.string(), id: z.string() }),
+    action: z.string(),
+    target: z.object({ type: z.string(), id: z.string() }).nullable(),
+    outcome: z.string(),
+    requestId: z.string().nullable(),
+    details: z.record(z.string(), z.unknown()),
+  })
+  .meta({ id: 'AuditEvent' });
+
+export const ErrorSchema = z
+  .object({
+    error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }),
+  })
+  .meta({ id: 'Error' });
+
+export const Ok = z.object({ ok: z.literal(true) });

@@ -1,0 +1,73 @@
+/**
+ * The store: one schema and one typed query layer (Kysely) over embedded SQLite (default, in
+ * `$PADDOCK_HOME/paddock.db`) or PostgreSQL (when a `DATABASE_URL` is given).
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
+import pg from 'pg';
+import { migrationProvider } from './migrations/index.ts';
+import { openNodeSqlite } from './node-sqlite.ts';
+import type { Database } from './schema.ts';
+import type { Dialect } from './types.ts';
+
+export { isUniqueViolation } from './errors.ts';
+export type { Database, Role } from './schema.ts';
+export type { Db, Dialect } from './types.ts';
+
+export interface Store {
+  db: Kysely<Database>;
+  dialect: Dialect;
+  /** Human description without credentials, for start-up messages. */
+  describe: string;
+  close(): Promise<void>;
+}
+
+export interface StoreOptions {
+  home: string;
+  databaseUrl?: string | undefined;
+  /** Apply pending migrations on open (default true). */
+  migrate?: boolean;
+}
+
+export async function openStore(opts: StoreOptions): Promise<Store> {
+  const store = opts.databaseUrl ? openPostgres(opts.databaseUrl) : openSqlite(opts.home);
+  if (opts.migrate !== false) {
+    try {
+      await migrate(store);
+    } catch (err) {
+      await store.close();
+      throw err;
+    }
+  }
+  return store;
+}
+
+function openSqlite(home: string): Store {
+  mkdirSync(home, { recursive: true, mode: 0o700 });
+  const file = join(home, 'paddock.db');
+  const database = openNodeSqlite(file);
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+  return { db, dialect: 'sqlite', describe: `SQLite at ${file}`, close: () => db.destroy() };
+}
+
+function openPostgres(url: string): Store {
+  // int8 (bigserial, count) as JS numbers: our sequences stay far below 2^53.
+  pg.types.setTypeParser(20, (v) => Number.parseInt(v, 10));
+  const pool = new pg.Pool({ connectionString: url, max: 10 });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const u = new URL(url);
+  return {
+    db,
+    dialect: 'postgres',
+    describe: `PostgreSQL at ${u.hostname}:${u.port || 5432}${u.pathname}`,
+    close: () => db.destroy(),
+  };
+}
+
+export async function migrate(store: Store): Promise<string[]> {
+  const migrator = new Migrator({ db: store.db, provider: migrationProvider(store.dialect) });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) throw error instanceof Error ? error : new Error(String(error));
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}

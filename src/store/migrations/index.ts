@@ -1,0 +1,14 @@
+/**
+ * Versioned migrations, applied in name order on start (and by `paddock migrate`).
+ * To add one: create `NNN-what-it-does.ts` exporting a function of the dialect, and list it here.
+ */
+import type { Migration, MigrationProvider } from 'kysely';
+import type { Dialect } from '../types.ts';
+import { foundation } from './001-foundation.ts';
+
+export function migrationProvider(dialect: Dialect): MigrationProvider {
+  const all: Record<string, Migration> = {
+    '001-foundation': foundation(dialect),
+  };
+  return { getMigrations: async () => all };
+}
