@@ -45,7 +45,7 @@ export async function initOrg(db: Kysely<Database>, caller: Caller, input: InitI
         trx,
         ownerCaller,
         scope,
-        { name: 'paddock init', role: 'owner', expiresInDays: null, service: false },
+        { name: 'paddock init', role: 'owner', expiresInDays: org.settings.maxTokenDays, service: false },
         org.settings.maxTokenDays,
       );
       token = made.token;

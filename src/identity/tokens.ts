@@ -62,7 +62,7 @@ export async function insertToken(
   if (input.expiresInDays !== null && (!Number.isInteger(input.expiresInDays) || input.expiresInDays < 1)) {
     throw new BadRequestError('invalid_expiry', 'expiresInDays is a whole number of days, at least 1.');
   }
-  const days = input.expiresInDays ?? maxDays;
+  const days = input.expiresInDays;
   if (maxDays !== null && (days === null || days > maxDays)) {
     throw new BadRequestError(
       'expiry_too_long',

@@ -30,3 +30,20 @@ test('input is not mutated', () => {
   redact(input);
   assert.equal(input.token, 'x');
 });
+
+test('a key is secret by its last word: tokenId and tokensRevoked stay readable', () => {
+  const out = redact({
+    tokenId: 'tok_1',
+    tokensRevoked: 2,
+    csrfToken: 'c',
+    api_key: 'k',
+    hasClientSecret: true,
+  });
+  assert.deepEqual(out, {
+    tokenId: 'tok_1',
+    tokensRevoked: 2,
+    csrfToken: REDACTED,
+    api_key: REDACTED,
+    hasClientSecret: true,
+  });
+});

@@ -9,9 +9,22 @@
 
 export const REDACTED = '[REDACTED]';
 
-// Keys whose values are secret whatever they contain.
-const SECRET_KEY =
-  /(pass(word|phrase)?|secret|token|api[-_]?key|private[-_]?key|authorization|cookie|credential|code[-_]?verifier|client[-_]?secret|^key$|session[-_]?id|csrf)/i;
+// A key names a secret when its last word does (`clientSecret`, `api_key`, `csrfToken`), so
+// `tokenId` or `tokensRevoked` stay readable.
+const SECRET_WORDS = new Set([
+  'password',
+  'passwd',
+  'passphrase',
+  'secret',
+  'token',
+  'key',
+  'authorization',
+  'cookie',
+  'credential',
+  'credentials',
+  'verifier',
+  'dsn',
+]);
 
 // Values that look like credentials wherever they appear (our own token formats and common ones).
 const SECRET_VALUE = [
@@ -39,7 +52,13 @@ export function redactString(value: string): string {
 
 /** Whether a property name denotes a secret (its value is replaced whole). */
 export function isSecretKey(key: string): boolean {
-  return SECRET_KEY.test(key);
+  const words = key
+    .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
+    .toLowerCase()
+    .split(/[^a-z0-9]+/)
+    .filter(Boolean);
+  const last = words.at(-1);
+  return last !== undefined && SECRET_WORDS.has(last);
 }
 
 /** Deep copy of `value` with secret-named keys and secret-shaped strings replaced. */

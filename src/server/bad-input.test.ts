@@ -1,0 +1,256 @@
+/** Every kind of bad input gets its own clear 4xx error and changes nothing (both engines). */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { z } from 'zod';
+import { call, createApp, type SeededOrg, seedOrg, testDeps } from '../testing/fixtures.ts';
+import { openTestStore, STORE_KINDS, type TestStore } from '../testing/stores.ts';
+import { MAX_BODY_BYTES } from './app.ts';
+import { defineRoute } from './route.ts';
+
+async function auditCount(t: TestStore): Promise<number> {
+  const r = await t.store.db
+    .selectFrom('audit_events')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow();
+  return Number(r.n);
+}
+
+for (const kind of STORE_KINDS) {
+  describe(`bad input [${kind}]`, () => {
+    let t: TestStore;
+    let app: ReturnType<typeof createApp>;
+    let org: SeededOrg;
+    let admin: string;
+
+    before(async () => {
+      t = await openTestStore(kind);
+      app = createApp(testDeps(t.store, t.home));
+      org = await seedOrg(t.store, 'acme');
+      admin = org.people.admin.token;
+    });
+    after(async () => t?.cleanup());
+
+    const cases: Array<{ name: string; status: number; code: string; req: () => Parameters<typeof call> }> = [
+      {
+        name: 'malformed JSON',
+        status: 400,
+        code: 'invalid_json',
+        req: () => [app, 'post', '/api/v1/orgs/acme/teams', { token: admin, raw: '{"name": "x",' }],
+      },
+      {
+        name: 'unknown field',
+        status: 400,
+        code: 'unknown_field',
+        req: () => [
+          app,
+          'post',
+          '/api/v1/orgs/acme/teams',
+          { token: admin, body: { name: 'x', colour: 'red' } },
+        ],
+      },
+      {
+        name: 'unknown nested field',
+        status: 400,
+        code: 'unknown_field',
+        req: () => [
+          app,
+          'patch',
+          '/api/v1/orgs/acme',
+          { token: admin, body: { settings: { sessionHours: 2, x: 1 } } },
+        ],
+      },
+      {
+        name: 'wrong type',
+        status: 400,
+        code: 'validation_failed',
+        req: () => [app, 'post', '/api/v1/orgs/acme/teams', { token: admin, body: { name: 42 } }],
+      },
+      {
+        name: 'value out of range',
+        status: 400,
+        code: 'validation_failed',
+        req: () => [
+          app,
+          'patch',
+          '/api/v1/orgs/acme',
+          { token: admin, body: { settings: { sessionHours: 100000 } } },
+        ],
+      },
+      {
+        name: 'unknown role',
+        status: 400,
+        code: 'validation_failed',
+        req: () => [
+          app,
+          'post',
+          '/api/v1/orgs/acme/invitations',
+          { token: admin, body: { email: 'a@b.test', role: 'god' } },
+        ],
+      },
+      {
+        name: 'bad email',
+        status: 400,
+        code: 'invalid_email',
+        req: () => [
+          app,
+          'post',
+          '/api/v1/orgs/acme/invitations',
+          { token: admin, body: { email: 'nope', role: 'member' } },
+        ],
+      },
+      {
+        name: 'unknown query parameter',
+        status: 400,
+        code: 'unknown_field',
+        req: () => [app, 'get', '/api/v1/orgs/acme/audit?colour=red', { token: admin }],
+      },
+      {
+        name: 'not JSON',
+        status: 415,
+        code: 'unsupported_media_type',
+        req: () => [
+          app,
+          'post',
+          '/api/v1/orgs/acme/teams',
+          { token: admin, raw: 'name=x', headers: { 'content-type': 'application/x-www-form-urlencoded' } },
+        ],
+      },
+      {
+        name: 'oversized body',
+        status: 413,
+        code: 'payload_too_large',
+        req: () => [
+          app,
+          'post',
+          '/api/v1/orgs/acme/teams',
+          { token: admin, body: { name: 'x'.repeat(MAX_BODY_BYTES + 10) } },
+        ],
+      },
+      {
+        name: 'unknown org',
+        status: 404,
+        code: 'org_not_found',
+        req: () => [app, 'post', '/api/v1/orgs/nowhere/teams', { token: admin, body: { name: 'x' } }],
+      },
+      {
+        name: 'unknown token',
+        status: 401,
+        code: 'invalid_token',
+        req: () => [
+          app,
+          'post',
+          '/api/v1/orgs/acme/teams',
+          { token: `pdk_${'x'.repeat(43)}`, body: { name: 'x' } },
+        ],
+      },
+      {
+        name: 'malformed authorization header',
+        status: 401,
+        code: 'invalid_authorization',
+        req: () => [app, 'get', '/api/v1/orgs/acme', { headers: { authorization: 'Basic abc' } }],
+      },
+      {
+        name: 'missing permission',
+        status: 403,
+        code: 'forbidden',
+        req: () => [
+          app,
+          'post',
+          '/api/v1/orgs/acme/teams',
+          { token: org.people.member.token, body: { name: 'x' } },
+        ],
+      },
+      {
+        name: 'role above your own',
+        status: 403,
+        code: 'role_too_high',
+        req: () => [
+          app,
+          'patch',
+          `/api/v1/orgs/acme/people/${org.people.member.id}`,
+          { token: admin, body: { role: 'owner' } },
+        ],
+      },
+      {
+        name: 'unknown route',
+        status: 404,
+        code: 'route_not_found',
+        req: () => [app, 'get', '/api/v1/nothing-here', {}],
+      },
+      {
+        name: 'body on a route that takes none',
+        status: 400,
+        code: 'unexpected_body',
+        req: () => [app, 'delete', `/api/v1/orgs/acme/tokens/tok_0000`, { token: admin, body: { why: 1 } }],
+      },
+    ];
+
+    for (const c of cases) {
+      test(`${c.name} → ${c.status} ${c.code}, nothing changed`, async () => {
+        const before = await auditCount(t);
+        const r = await call(...c.req());
+        assert.equal(r.status, c.status, r.text);
+        assert.equal(r.body.error.code, c.code);
+        assert.ok(r.body.error.message.length > 10, 'a human message');
+        assert.equal(await auditCount(t), before);
+      });
+    }
+
+    test('an expired token → 401 token_expired', async () => {
+      await t.store.db
+        .updateTable('api_tokens')
+        .set({ expires_at: '2000-01-01T00:00:00.000Z' })
+        .where('user_id', '=', org.people.auditor.id)
+        .execute();
+      const r = await call(app, 'get', '/api/v1/orgs/acme', { token: org.people.auditor.token });
+      assert.equal(r.status, 401);
+      assert.equal(r.body.error.code, 'token_expired');
+    });
+
+    test('a session cookie without the CSRF header cannot change anything', async () => {
+      const signin = await call(app, 'post', '/api/v1/session', {
+        body: { email: org.people.admin.email, password: 'correct horse battery staple' },
+      });
+      assert.equal(signin.status, 200);
+      const cookie = signin.headers.get('set-cookie')!.split(';')[0]!;
+      assert.match(signin.headers.get('set-cookie')!, /HttpOnly/i);
+      const before = await auditCount(t);
+      const forged = await call(app, 'post', '/api/v1/orgs/acme/teams', {
+        body: { name: 'csrf' },
+        headers: { cookie },
+      });
+      assert.equal(forged.status, 403);
+      assert.equal(forged.body.error.code, 'csrf_failed');
+      assert.equal(await auditCount(t), before);
+      const real = await call(app, 'post', '/api/v1/orgs/acme/teams', {
+        body: { name: 'csrf' },
+        headers: { cookie, 'x-csrf-token': signin.body.csrfToken },
+      });
+      assert.equal(real.status, 201);
+    });
+
+    test('a wrong password and an unknown email get the same answer', async () => {
+      const a = await call(app, 'post', '/api/v1/session', {
+        body: { email: org.people.admin.email, password: 'wrong password!!' },
+      });
+      const b = await call(app, 'post', '/api/v1/session', {
+        body: { email: 'ghost@acme.test', password: 'wrong password!!' },
+      });
+      assert.equal(a.status, 401);
+      assert.deepEqual(a.body, b.body);
+    });
+
+    test('a route that declares no access cannot be registered', () => {
+      const rogue = defineRoute({
+        method: 'get',
+        path: '/api/v1/rogue',
+        summary: 'x',
+        tag: 'x',
+        access: undefined as never,
+        response: z.object({}),
+        handler: async () => ({}),
+      });
+      assert.throws(() => createApp(testDeps(t.store, t.home), [rogue]), /declares no access/);
+    });
+  });
+}
