@@ -253,14 +253,19 @@ export async function finishSso(
   if (callbackUrl.searchParams.get('error')) {
     throw new UnauthenticatedError('sso_refused', 'The identity provider did not sign you in.');
   }
-  let claims: oidc.IDToken | undefined;
+  let claims: Record<string, unknown> | undefined;
   try {
     const tokens = await oidc.authorizationCodeGrant(config, callbackUrl, {
       pkceCodeVerifier: pending.code_verifier,
       expectedState: state,
       expectedNonce: pending.nonce,
     });
-    claims = tokens.claims();
+    const idToken = tokens.claims();
+    claims = idToken;
+    // Many providers put email only in the userinfo response, not in the ID token.
+    if (idToken && typeof idToken.email !== 'string') {
+      claims = { ...(await oidc.fetchUserInfo(config, tokens.access_token, idToken.sub)), ...idToken };
+    }
   } catch (err) {
     throw new UnauthenticatedError('sso_failed', `Single sign-on failed: ${(err as Error).message}`);
   }

@@ -1,0 +1,188 @@
+/**
+ * Single sign-on against a real OpenID provider (`oidc-provider`, started here on loopback):
+ * authorization code with PKCE, a member signs in, a stranger is refused unless the org
+ * provisions, a replayed callback fails, and the client secret is never shown.
+ */
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
+import { after, before, describe, test } from 'node:test';
+import Provider from 'oidc-provider';
+import { createLogger } from '../log/index.ts';
+import { call, createApp, type SeededOrg, seedOrg, testDeps } from '../testing/fixtures.ts';
+import { openTestStore, STORE_KINDS, type TestStore } from '../testing/stores.ts';
+
+const CLIENT_SECRET = 'canary-oidc-client-secret-4b1d9e';
+const REDIRECT = 'http://127.0.0.1:7070/api/v1/auth/sso/callback';
+
+async function startIdp(): Promise<{ issuer: string; server: Server }> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const provider = new Provider(issuer, {
+    clients: [
+      {
+        client_id: 'paddock',
+        client_secret: CLIENT_SECRET,
+        redirect_uris: [REDIRECT],
+        grant_types: ['authorization_code'],
+        response_types: ['code'],
+      },
+    ],
+    findAccount: async (_ctx, id) => ({
+      accountId: id,
+      claims: async () => ({ sub: id, email: id, email_verified: true, name: `Person ${id.split('@')[0]}` }),
+    }),
+    claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] },
+    cookies: { keys: ['test-cookie-key-0123456789abcdef'] },
+    features: { devInteractions: { enabled: true } },
+  });
+  server.on('request', provider.callback());
+  return { issuer, server };
+}
+
+/** Plays the browser at the provider: follow redirects, sign in as `email`, consent; returns the callback URL. */
+async function browseIdp(start: string, email: string): Promise<URL> {
+  const jar = new Map<string, string>();
+  let url = start;
+  let method = 'GET';
+  let body: string | undefined;
+  for (let i = 0; i < 20; i++) {
+    if (url.startsWith(REDIRECT)) return new URL(url);
+    const res = await fetch(url, {
+      method,
+      redirect: 'manual',
+      headers: {
+        cookie: [...jar].map(([k, v]) => `${k}=${v}`).join('; '),
+        ...(body ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
+      },
+      body,
+    });
+    for (const c of res.headers.getSetCookie()) {
+      const [pair] = c.split(';');
+      const [k, v] = pair!.split('=');
+      jar.set(k!, v ?? '');
+    }
+    const location = res.headers.get('location');
+    if (location) {
+      url = new URL(location, url).toString();
+      method = 'GET';
+      body = undefined;
+      continue;
+    }
+    const html = await res.text();
+    const action = /<form[^>]*action="([^"]+)"/.exec(html)?.[1];
+    assert.ok(action, `no form at ${url}: ${res.status} ${html.slice(0, 200)}`);
+    const prompt = /name="prompt" value="(\w+)"/.exec(html)?.[1];
+    url = new URL(action, url).toString();
+    method = 'POST';
+    body =
+      prompt === 'login'
+        ? new URLSearchParams({ prompt, login: email, password: 'x' }).toString()
+        : 'prompt=consent';
+  }
+  throw new Error('too many steps at the identity provider');
+}
+
+for (const kind of STORE_KINDS) {
+  describe(`single sign-on [${kind}]`, () => {
+    let t: TestStore;
+    let app: ReturnType<typeof createApp>;
+    let acme: SeededOrg;
+    let idp: { issuer: string; server: Server };
+    const logged: string[] = [];
+
+    before(async () => {
+      t = await openTestStore(kind);
+      idp = await startIdp();
+      const sink = new Writable({
+        write(chunk, _e, cb) {
+          logged.push(String(chunk));
+          cb();
+        },
+      });
+      app = createApp(
+        testDeps(t.store, t.home, { log: createLogger({ destination: sink, level: 'debug' }) }),
+      );
+      acme = await seedOrg(t.store, 'acme');
+      const put = await call(app, 'put', '/api/v1/orgs/acme/sso', {
+        token: acme.people.owner.token,
+        body: { issuer: idp.issuer, clientId: 'paddock', clientSecret: CLIENT_SECRET },
+      });
+      assert.equal(put.status, 200, put.text);
+    });
+    after(async () => {
+      idp?.server.close();
+      await t?.cleanup();
+    });
+
+    async function signIn(email: string) {
+      const start = await call(app, 'get', '/api/v1/auth/sso/acme/start');
+      assert.equal(start.status, 302, start.text);
+      const location = start.headers.get('location')!;
+      assert.ok(location.startsWith(idp.issuer), location);
+      assert.match(location, /code_challenge_method=S256/);
+      const callback = await browseIdp(location, email);
+      const res = await call(app, 'get', `/api/v1/auth/sso/callback${callback.search}`);
+      return { res, callback };
+    }
+
+    test('a member signs in through the identity provider and gets a session', async () => {
+      const { res } = await signIn(acme.people.member.email);
+      assert.equal(res.status, 302);
+      assert.equal(res.headers.get('location'), '/orgs/acme');
+      const cookie = res.headers.get('set-cookie')!.split(';')[0]!;
+      const me = await call(app, 'get', '/api/v1/session', { headers: { cookie } });
+      assert.equal(me.body.person.email, acme.people.member.email);
+      const audit = await t.store.db
+        .selectFrom('audit_events')
+        .selectAll()
+        .where('action', '=', 'person.signed_in')
+        .execute();
+      assert.ok(audit.some((e) => JSON.parse(e.details).method === 'sso'));
+    });
+
+    test('a replayed callback is refused', async () => {
+      const { callback } = await signIn(acme.people.admin.email);
+      const replay = await call(app, 'get', `/api/v1/auth/sso/callback${callback.search}`);
+      assert.equal(replay.status, 302);
+      assert.equal(replay.headers.get('location'), '/signin?error=sso_state_invalid');
+      assert.equal(replay.headers.get('set-cookie'), null);
+    });
+
+    test('a stranger is refused unless the org provisions with a role', async () => {
+      const refused = await signIn('stranger@acme.test');
+      assert.equal(refused.res.headers.get('location'), '/signin?error=not_a_member');
+      const users = await t.store.db
+        .selectFrom('users')
+        .select('id')
+        .where('email', '=', 'stranger@acme.test')
+        .execute();
+      assert.equal(users.length, 0, 'a refused sign-in creates no account');
+      await call(app, 'put', '/api/v1/orgs/acme/sso', {
+        token: acme.people.owner.token,
+        body: { issuer: idp.issuer, clientId: 'paddock', autoProvisionRole: 'member' },
+      });
+      const ok = await signIn('stranger@acme.test');
+      assert.equal(ok.res.headers.get('location'), '/orgs/acme');
+      const people = await call(app, 'get', '/api/v1/orgs/acme/people', { token: acme.people.owner.token });
+      assert.equal(people.body.people.find((p: any) => p.email === 'stranger@acme.test').role, 'member');
+    });
+
+    test('the client secret is sealed: never in the database in clear, responses, audit or logs', async () => {
+      const read = await call(app, 'get', '/api/v1/orgs/acme/sso', { token: acme.people.owner.token });
+      assert.equal(read.body.sso.hasClientSecret, true);
+      const stored = await t.store.db.selectFrom('sso_configs').selectAll().execute();
+      const audit = await t.store.db.selectFrom('audit_events').selectAll().execute();
+      for (const [what, text] of [
+        ['response', read.text],
+        ['database', JSON.stringify(stored)],
+        ['audit', JSON.stringify(audit)],
+        ['logs', logged.join('')],
+      ] as const) {
+        assert.ok(!text.includes(CLIENT_SECRET), `client secret found in ${what}`);
+      }
+    });
+  });
+}
