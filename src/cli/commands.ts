@@ -115,7 +115,7 @@ const up: Command = {
         writeSecretFile(file, `${link}\n`);
         out(`  open the one-time setup link in ${file} (readable by you only), or`);
       }
-      out('  or run:  npx paddock init --org <slug> --owner <email>   (prints a sign-in link)');
+      out('  or run:  npm run paddock -- init --org <slug> --owner <email>   (prints a sign-in link)');
     }
     const stop = async () => {
       out('Stopping Paddock…');

@@ -1,6 +1,7 @@
 /** Liveness and readiness for load balancers and supervisors. */
 import { sql } from 'kysely';
 import { z } from 'zod';
+import { PaddockError } from '../../errors/index.ts';
 import { defineRoute } from '../route.ts';
 
 export const healthRoutes = [
@@ -21,7 +22,14 @@ export const healthRoutes = [
     access: 'public',
     response: z.object({ status: z.literal('ready'), store: z.enum(['sqlite', 'postgres']) }),
     handler: async ({ deps }) => {
-      await sql`select 1`.execute(deps.store.db);
+      try {
+        await sql`select 1`.execute(deps.store.db);
+      } catch (err) {
+        throw new PaddockError(503, 'not_ready', 'The database does not answer.', {
+          cause: err,
+          retryable: true,
+        });
+      }
       return { status: 'ready' as const, store: deps.store.dialect };
     },
   }),

@@ -1,0 +1,162 @@
+/**
+ * The `paddock` command as a user runs it: a real process on a real data directory (and on
+ * PostgreSQL), then the README's curl check against a real `paddock up`.
+ */
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { openTestStore, STORE_KINDS, type TestStore } from '../testing/stores.ts';
+
+const BIN = fileURLToPath(new URL('../../bin/paddock.js', import.meta.url));
+
+function paddock(args: string[], env: NodeJS.ProcessEnv) {
+  const r = spawnSync(process.execPath, [BIN, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+async function waitForUp(proc: ChildProcess): Promise<string> {
+  let out = '';
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`paddock up did not start: ${out}`)), 20_000);
+    proc.stdout!.on('data', (d) => {
+      out += String(d);
+      const m = /is running at (http:\/\/\S+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]!);
+      }
+    });
+    proc.once('exit', (code) => reject(new Error(`paddock up exited ${code}: ${out}`)));
+  });
+}
+
+test('--help lists every command, and each command has its own help', () => {
+  const top = paddock(['--help'], {});
+  assert.equal(top.code, 0);
+  for (const cmd of ['up', 'init', 'token', 'migrate']) {
+    assert.match(top.stdout, new RegExp(`\\n  ${cmd}\\s`));
+    const own = paddock([cmd, '--help'], {});
+    assert.equal(own.code, 0, own.stderr);
+    assert.match(own.stdout, new RegExp(`paddock ${cmd}`));
+  }
+});
+
+test('bad usage exits 2 with a clear message', () => {
+  const home = mkdtempSync(join(tmpdir(), 'paddock-cli-'));
+  try {
+    const unknown = paddock(['frobnicate'], { PADDOCK_HOME: home });
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /Unknown command "frobnicate"/);
+    const missing = paddock(['init', '--org', 'acme'], { PADDOCK_HOME: home });
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /--owner is required/);
+    const badSlug = paddock(['init', '--org', 'Not A Slug', '--owner', 'a@b.test'], { PADDOCK_HOME: home });
+    assert.equal(badSlug.code, 2);
+    assert.match(badSlug.stderr, /slug/);
+    const badRole = paddock(['token', 'create', '--org', 'acme', '--role', 'king'], { PADDOCK_HOME: home });
+    assert.equal(badRole.code, 2);
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+  }
+});
+
+for (const kind of STORE_KINDS) {
+  describe(`paddock init, token and up [${kind}]`, () => {
+    let t: TestStore | undefined;
+    let server: ChildProcess | undefined;
+    after(async () => {
+      server?.kill('SIGTERM');
+      await t?.cleanup();
+    });
+
+    test('init → token file → curl /api/v1/orgs/acme answers 200, /orgs/other 404', async () => {
+      t = await openTestStore(kind);
+      const env = { PADDOCK_HOME: t.home, DATABASE_URL: t.databaseUrl ?? '' };
+      const tokenFile = join(t.home, 't');
+      const init = paddock(
+        ['init', '--org', 'acme', '--owner', 'a@acme.test', '--token-file', tokenFile],
+        env,
+      );
+      assert.equal(init.code, 0, init.stderr);
+      assert.match(init.stdout, /one-time link:\n {2}http:\/\/127\.0\.0\.1:7070\/signin\/link#pdl_/);
+      assert.equal(statSync(tokenFile).mode & 0o777, 0o600);
+      const token = readFileSync(tokenFile, 'utf8').trim();
+      assert.match(token, /^pdk_/);
+      assert.ok(!init.stdout.includes(token), 'the token goes to the file only');
+
+      const again = paddock(['init', '--org', 'acme', '--owner', 'b@acme.test'], env);
+      assert.equal(again.code, 2);
+      assert.match(again.stderr, /already exists/);
+
+      const made = paddock(
+        ['token', 'create', '--org', 'acme', '--role', 'auditor', '--name', 'evidence'],
+        env,
+      );
+      assert.equal(made.code, 0, made.stderr);
+      const auditorToken = made.stdout.trim();
+      assert.match(auditorToken, /^pdk_/);
+      const list = paddock(['token', 'list', '--org', 'acme'], env);
+      assert.match(list.stdout, /auditor\tactive/);
+      assert.ok(!list.stdout.includes(auditorToken));
+
+      server = spawn(process.execPath, [BIN, 'up', '--port', '0'], {
+        env: { ...process.env, ...env, PADDOCK_LOG_LEVEL: 'warn' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      const url = await waitForUp(server);
+      const auth = { authorization: `Bearer ${token}` };
+      const own = await fetch(`${url}/api/v1/orgs/acme`, { headers: auth });
+      assert.equal(own.status, 200);
+      assert.equal(((await own.json()) as any).role, 'owner');
+      const other = await fetch(`${url}/api/v1/orgs/other`, { headers: auth });
+      assert.equal(other.status, 404);
+      const ready = await fetch(`${url}/readyz`);
+      assert.deepEqual(await ready.json(), { status: 'ready', store: kind });
+      const auditorCan = await fetch(`${url}/api/v1/orgs/acme/audit`, {
+        headers: { authorization: `Bearer ${auditorToken}` },
+      });
+      assert.equal(auditorCan.status, 200);
+      const events = ((await auditorCan.json()) as any).events.map((e: any) => e.action);
+      assert.ok(events.includes('org.created') && events.includes('token.created'), events.join());
+
+      const id = /^(tok_\w+)\tauditor/m.exec(list.stdout)![1]!;
+      assert.equal(paddock(['token', 'revoke', '--org', 'acme', '--id', id], env).code, 0);
+      const revoked = await fetch(`${url}/api/v1/orgs/acme/audit`, {
+        headers: { authorization: `Bearer ${auditorToken}` },
+      });
+      assert.equal(revoked.status, 401);
+    });
+  });
+}
+
+test('first start with no organization offers the setup link, kept out of non-terminal output', async () => {
+  const home = mkdtempSync(join(tmpdir(), 'paddock-first-'));
+  const proc = spawn(process.execPath, [BIN, 'up', '--port', '0', '--home', home], {
+    env: { ...process.env, PADDOCK_LOG_LEVEL: 'warn', DATABASE_URL: '' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  try {
+    let out = '';
+    proc.stdout!.on('data', (d) => {
+      out += String(d);
+    });
+    await waitForUp(proc);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.match(out, /no organization yet/);
+    assert.match(out, /paddock init --org/);
+    assert.ok(!out.includes('pdl_'), 'stdout is not a terminal here: the secret must not be printed');
+    const link = readFileSync(join(home, 'setup-link.txt'), 'utf8');
+    assert.match(link, /\/setup#pdl_/);
+    assert.equal(statSync(join(home, 'setup-link.txt')).mode & 0o777, 0o600);
+  } finally {
+    proc.kill('SIGTERM');
+    rmSync(home, { recursive: true, force: true });
+  }
+});
