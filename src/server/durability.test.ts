@@ -1,0 +1,108 @@
+/**
+ * Nothing acknowledged is lost: kill -9 the server while configuration changes stream in; after
+ * restart every acknowledged change is there, each with its audit record.
+ */
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { openStore } from '../store/index.ts';
+import { openTestStore, STORE_KINDS, type TestStore } from '../testing/stores.ts';
+
+const BIN = fileURLToPath(new URL('../../bin/paddock.js', import.meta.url));
+
+function up(env: NodeJS.ProcessEnv): Promise<{ proc: ChildProcess; url: string }> {
+  const proc = spawn(process.execPath, [BIN, 'up', '--port', '0'], {
+    env: { ...process.env, ...env, PADDOCK_LOG_LEVEL: 'error' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  return new Promise((resolve, reject) => {
+    proc.stdout!.on('data', (d) => {
+      out += String(d);
+      const m = /is running at (http:\/\/\S+)/.exec(out);
+      if (m) resolve({ proc, url: m[1]! });
+    });
+    proc.once('exit', (c) => reject(new Error(`exited ${c}: ${out}`)));
+  });
+}
+
+for (const kind of STORE_KINDS) {
+  describe(`kill -9 during writes [${kind}]`, () => {
+    let t: TestStore | undefined;
+    let proc: ChildProcess | undefined;
+    after(async () => {
+      proc?.kill('SIGKILL');
+      await t?.cleanup();
+    });
+
+    test('every acknowledged change and its audit record survive', async () => {
+      t = await openTestStore(kind);
+      const env = { PADDOCK_HOME: t.home, DATABASE_URL: t.databaseUrl ?? '' };
+      const tokenFile = join(t.home, 't');
+      const init = spawnSync(
+        process.execPath,
+        [BIN, 'init', '--org', 'acme', '--owner', 'o@acme.test', '--token-file', tokenFile],
+        {
+          env: { ...process.env, ...env },
+          encoding: 'utf8',
+        },
+      );
+      assert.equal(init.status, 0, init.stderr);
+      const headers = {
+        authorization: `Bearer ${readFileSync(tokenFile, 'utf8').trim()}`,
+        'content-type': 'application/json',
+      };
+      const server = await up(env);
+      proc = server.proc;
+
+      const acknowledged: string[] = [];
+      let stop = false;
+      const writer = async (w: number) => {
+        for (let i = 0; !stop; i++) {
+          try {
+            const r = await fetch(`${server.url}/api/v1/orgs/acme/teams`, {
+              method: 'POST',
+              headers,
+              body: JSON.stringify({ name: `team-${w}-${i}` }),
+            });
+            if (r.status === 201) acknowledged.push(((await r.json()) as { id: string }).id);
+          } catch {
+            return; // the server is gone
+          }
+        }
+      };
+      const writers = [0, 1, 2, 3].map(writer);
+      await new Promise((r) => setTimeout(r, 700 + Math.random() * 300));
+      proc.kill('SIGKILL');
+      stop = true;
+      await Promise.all(writers);
+      assert.ok(acknowledged.length > 10, `only ${acknowledged.length} writes acknowledged before the kill`);
+
+      const store = await openStore({ home: t.home, databaseUrl: t.databaseUrl });
+      try {
+        const teams = new Set((await store.db.selectFrom('teams').select('id').execute()).map((r) => r.id));
+        const audited = new Set(
+          (
+            await store.db
+              .selectFrom('audit_events')
+              .select('target_id')
+              .where('action', '=', 'team.created')
+              .execute()
+          ).map((r) => r.target_id),
+        );
+        const lost = acknowledged.filter((id) => !teams.has(id));
+        assert.deepEqual(lost, [], `${lost.length} of ${acknowledged.length} acknowledged changes lost`);
+        assert.deepEqual(
+          [...teams].filter((id) => !audited.has(id)),
+          [],
+          'a change without its audit record',
+        );
+      } finally {
+        await store.close();
+      }
+    });
+  });
+}
