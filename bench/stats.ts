@@ -12,7 +12,7 @@ export function figures(name: string, samplesNs: number[]): Figures {
   return { name, n: s.length, medianUs: at(0.5), p99Us: at(0.99) };
 }
 
-export async function sample(n: number, fn: () => Promise<unknown>): Promise<number[]> {
+export async function sample(n: number, fn: () => unknown): Promise<number[]> {
   for (let i = 0; i < Math.min(200, n); i++) await fn(); // warm-up
   const out: number[] = [];
   for (let i = 0; i < n; i++) {

@@ -1,4 +1,5 @@
 /** Reading a request strictly: JSON only, known fields only, right types, or a clear 400. */
+import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Context } from 'hono';
 import type { z } from 'zod';
 import { BadRequestError, PaddockError } from '../errors/index.ts';
@@ -40,5 +41,14 @@ export async function readJsonBody(c: Context): Promise<unknown> {
     return JSON.parse(text);
   } catch {
     throw new BadRequestError('invalid_json', 'The request body is not valid JSON.');
+  }
+}
+
+/** The peer's address from the socket (not from headers a client can forge); 'local' in-process. */
+export function clientAddress(c: Context): string {
+  try {
+    return getConnInfo(c).remote.address ?? 'local';
+  } catch {
+    return 'local';
   }
 }

@@ -10,6 +10,7 @@ import {
   useSigninLink,
 } from '../../identity/index.ts';
 import { clearSessionCookie, setSessionCookie } from '../cookies.ts';
+import { clientAddress } from '../request.ts';
 import { defineRoute } from '../route.ts';
 import { Ok, OrgSchema, RoleSchema, Slug } from '../schemas.ts';
 
@@ -60,7 +61,7 @@ export const sessionRoutes = [
     response: Csrf,
     handler: async ({ deps, body, requestId, c }) => {
       deps.signInLimiter.check(`email:${body.email.trim().toLowerCase()}`);
-      deps.signInLimiter.check(`addr:${c.req.header('x-forwarded-for') ?? 'direct'}`);
+      deps.signInLimiter.check(`addr:${clientAddress(c)}`);
       const s = await signInWithPassword(deps.store.db, { ...body, requestId });
       setSessionCookie(c, deps.config, s);
       return { csrfToken: s.csrfToken };
