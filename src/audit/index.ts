@@ -3,6 +3,7 @@
  * here, in the same transaction as the change itself, so a change is never on disk without its
  * record. Details pass through the redaction layer first.
  */
+import { sql } from 'kysely';
 import { newId } from '../identity/credentials.ts';
 import type { OrgScope } from '../identity/scope.ts';
 import { redact } from '../redact/index.ts';
@@ -61,6 +62,7 @@ export async function recordAudit(db: Db, input: AuditInput): Promise<string> {
 }
 
 export interface AuditFilter {
+  /** An exact action, or a prefix ending in `*` (`team.*`). */
   action?: string | undefined;
   actorId?: string | undefined;
   after?: number | undefined;
@@ -70,7 +72,11 @@ export interface AuditFilter {
 /** Newest first; `after` is a cursor (a seq) for the next page. */
 export async function listAudit(db: Db, scope: OrgScope, filter: AuditFilter): Promise<AuditEvent[]> {
   let q = db.selectFrom('audit_events').selectAll().where('org_id', '=', scope.orgId);
-  if (filter.action) q = q.where('action', '=', filter.action);
+  if (filter.action?.endsWith('*')) {
+    // `person.*` matches every action under `person.`.
+    const prefix = filter.action.slice(0, -1).replace(/[\\%_]/g, (ch) => `\\${ch}`);
+    q = q.where(sql<boolean>`action like ${`${prefix}%`} escape '\\'`);
+  } else if (filter.action) q = q.where('action', '=', filter.action);
   if (filter.actorId) q = q.where('actor_id', '=', filter.actorId);
   if (filter.after !== undefined) q = q.where('seq', '<', filter.after);
   const rows = await q.orderBy('seq', 'desc').limit(filter.limit).execute();

@@ -150,7 +150,7 @@ test('first start with no organization offers the setup link, kept out of non-te
     await waitForUp(proc);
     await new Promise((r) => setTimeout(r, 300));
     assert.match(out, /no organization yet/);
-    assert.match(out, /paddock init --org/);
+    assert.match(out, /npm run paddock -- init --org/);
     assert.ok(!out.includes('pdl_'), 'stdout is not a terminal here: the secret must not be printed');
     const link = readFileSync(join(home, 'setup-link.txt'), 'utf8');
     assert.match(link, /\/setup#pdl_/);

@@ -106,14 +106,14 @@ const up: Command = {
     if (setup) {
       const link = `${deps.config.publicUrl}/setup#${setup}`;
       out('');
-      out('First start: there is no organization yet. To create one and sign in as its owner, either');
+      out('First start: there is no organization yet. To create one and sign in as its owner,');
       if (process.stdout.isTTY) {
         out(`  open this one-time setup link:  ${link}`);
       } else {
         // Not a terminal: stdout may be a log collector, so keep the secret out of it.
         const file = join(config.home, 'setup-link.txt');
         writeSecretFile(file, `${link}\n`);
-        out(`  open the one-time setup link in ${file} (readable by you only), or`);
+        out(`  open the one-time setup link in ${file} (readable by you only),`);
       }
       out('  or run:  npm run paddock -- init --org <slug> --owner <email>   (prints a sign-in link)');
     }

@@ -296,5 +296,21 @@ for (const kind of STORE_KINDS) {
       assert.deepEqual([d.before.role, d.after.role], ['admin', 'member']);
       assert.equal(own[0]!.actor_type, 'person');
     });
+
+    test('the audit filter takes an action prefix ending in *', async () => {
+      const org = await seedOrg(t.store, 'filters');
+      const owner = org.people.owner.token;
+      await call(app, 'post', '/api/v1/orgs/filters/teams', { token: owner, body: { name: 'one' } });
+      const teams = await call(app, 'get', '/api/v1/orgs/filters/audit?action=team.*', { token: owner });
+      assert.equal(teams.status, 200, teams.text);
+      assert.equal(teams.body.events.length, 1);
+      assert.equal(teams.body.events[0].action, 'team.created');
+      const literal = await call(app, 'get', '/api/v1/orgs/filters/audit?action=team_*', { token: owner });
+      assert.equal(literal.body.events.length, 0, '_ is not a wildcard');
+      const all = await call(app, 'get', '/api/v1/orgs/filters/audit?limit=2', { token: owner });
+      assert.equal(all.body.events.length, 2);
+      const next = await call(app, 'get', `/api/v1/orgs/filters/audit?limit=2&cursor=${all.body.nextCursor}`, { token: owner });
+      assert.ok(next.body.events.every((e: any) => e.seq < all.body.nextCursor));
+    });
   });
 }

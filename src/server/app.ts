@@ -9,9 +9,10 @@ import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { secureHeaders } from 'hono/secure-headers';
 import { ForbiddenError, PaddockError, PayloadTooLargeError, UnauthenticatedError } from '../errors/index.ts';
-import { can, newRequestId, orgAccess } from '../identity/index.ts';
+import { can, newRequestId, orgAccess, type Principal } from '../identity/index.ts';
 import { redact } from '../redact/index.ts';
 import { authenticate } from './authenticate.ts';
+import { clearSessionCookie } from './cookies.ts';
 import type { Deps } from './deps.ts';
 import { buildOpenApi } from './openapi.ts';
 import { parseWith, readJsonBody } from './request.ts';
@@ -38,6 +39,21 @@ function errorResponse(c: Context, err: PaddockError, requestId: string): Respon
   c.header('x-request-id', requestId);
   if (err.status === 401) c.header('www-authenticate', 'Bearer realm="paddock"');
   return c.json(redact(body), err.status as 400);
+}
+
+/**
+ * A session cookie that has ended is cleared from the browser; on a public route it counts as
+ * no credential, so a person with a dead cookie can still sign in.
+ */
+async function authenticateFor(c: Context, deps: Deps, route: RouteDef): Promise<Principal> {
+  try {
+    return await authenticate(c, deps);
+  } catch (err) {
+    const deadSession = PaddockError.isInstance(err) && err.code.startsWith('session_');
+    if (deadSession) clearSessionCookie(c);
+    if (deadSession && route.access === 'public') return { kind: 'anonymous' };
+    throw err;
+  }
 }
 
 function hasAccessDeclared(route: RouteDef): boolean {
@@ -91,8 +107,9 @@ export function createApp(deps: Deps, routes: RouteDef[] = allRoutes): Hono {
       const started = performance.now();
       let status = 500;
       try {
-        const principal = await authenticate(c, deps);
-        if (principal.kind === 'session' && route.method !== 'get') {
+        const principal = await authenticateFor(c, deps, route);
+        // Public routes (sign-in, setup, links) act with no one's authority, so need no CSRF token.
+        if (principal.kind === 'session' && route.method !== 'get' && route.access !== 'public') {
           // Cookies ride along on cross-site requests; the CSRF header cannot.
           if (c.req.header('x-csrf-token') !== principal.session.csrfToken) {
             throw new ForbiddenError(

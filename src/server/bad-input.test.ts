@@ -229,6 +229,22 @@ for (const kind of STORE_KINDS) {
       assert.equal(real.status, 201);
     });
 
+    test('a dead session cookie is cleared, and does not block signing in again', async () => {
+      const body = { email: org.people.member.email, password: 'correct horse battery staple' };
+      const first = await call(app, 'post', '/api/v1/session', { body });
+      const cookie = first.headers.get('set-cookie')!.split(';')[0]!;
+      await t.store.db.deleteFrom('sessions').execute();
+      const stale = await call(app, 'get', '/api/v1/session', { headers: { cookie } });
+      assert.equal(stale.status, 401);
+      assert.equal(stale.body.error.code, 'session_invalid');
+      assert.match(stale.headers.get('set-cookie') ?? '', /paddock_session=;.*Max-Age=0/i);
+      const again = await call(app, 'post', '/api/v1/session', { body, headers: { cookie } });
+      assert.equal(again.status, 200, again.text);
+      const live = again.headers.get('set-cookie')!.split(';')[0]!;
+      const signinWithLiveCookie = await call(app, 'post', '/api/v1/session', { body, headers: { cookie: live } });
+      assert.equal(signinWithLiveCookie.status, 200, 'public routes need no CSRF token');
+    });
+
     test('a wrong password and an unknown email get the same answer', async () => {
       const a = await call(app, 'post', '/api/v1/session', {
         body: { email: org.people.admin.email, password: 'wrong password!!' },

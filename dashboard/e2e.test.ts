@@ -1,0 +1,224 @@
+/**
+ * End-to-end test of the dashboard: a real Paddock server in this process, the built dashboard,
+ * and real Chromium driven by playwright-core. Covers first-run setup, people, API tokens
+ * (create, use, revoke), invitations (a second browser), sign-out and sign-in, and fails on any
+ * console error or page error (CSP violations are reported there).
+ *
+ *   PATH=$PWD/node_modules/.bin:$PATH node --test dashboard/e2e.test.ts
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { loadConfig } from '../src/config/index.ts';
+import { issueSetupSecret } from '../src/identity/index.ts';
+import { silentLogger } from '../src/log/index.ts';
+import { type RunningServer, startServer } from '../src/server/index.ts';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const CHROMIUM = '/usr/bin/chromium';
+
+const ORG = { name: 'Acme Robotics', slug: 'acme-robotics' };
+const OWNER = { name: 'Olive Owner', email: 'owner@example.com', password: 'owner-password-0001' };
+const MEMBER = { name: 'Mia Member', email: 'member@example.com', password: 'member-password-0002' };
+
+describe('dashboard end to end', { timeout: 180_000 }, () => {
+  let home = '';
+  let server: RunningServer | undefined;
+  let browser: Browser | undefined;
+  let secret = '';
+  let owner: Page;
+  const contexts: BrowserContext[] = [];
+  const problems: string[] = [];
+
+  /** Records console and page errors; `allow` names console errors this page expects. */
+  function watch(page: Page, who: string, allow?: RegExp): Page {
+    page.setDefaultTimeout(15_000);
+    page.on('console', (msg) => {
+      if (msg.type() !== 'error' || allow?.test(msg.text())) return;
+      problems.push(`${who} console error: ${msg.text()} (${msg.location().url})`);
+    });
+    page.on('pageerror', (err) => problems.push(`${who} page error: ${err.message}`));
+    return page;
+  }
+
+  async function newPage(who: string, allow?: RegExp): Promise<Page> {
+    assert.ok(browser, 'the browser is running');
+    const context = await browser.newContext();
+    contexts.push(context);
+    return watch(await context.newPage(), who, allow);
+  }
+
+  function bearer(token: string): Promise<Response> {
+    return fetch(`${server?.url}/api/v1/orgs/${ORG.slug}`, { headers: { authorization: `Bearer ${token}` } });
+  }
+
+  before(async () => {
+    if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install chromium`);
+    if (!existsSync(join(ROOT, 'dashboard/dist/index.html'))) {
+      const built = spawnSync(
+        join(ROOT, 'node_modules/.bin/vite'),
+        ['build', '--config', 'dashboard/vite.config.ts'],
+        {
+          cwd: ROOT,
+          encoding: 'utf8',
+        },
+      );
+      assert.equal(built.status, 0, `vite build failed:\n${built.stdout}\n${built.stderr}`);
+    }
+    home = mkdtempSync(join(tmpdir(), 'paddock-e2e-'));
+    server = await startServer(loadConfig({ home, port: 0 }), silentLogger);
+    const s = await issueSetupSecret(server.deps.store.db);
+    assert.ok(s, 'a fresh home needs first-run setup');
+    secret = s;
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--no-first-run',
+      ],
+    });
+    owner = await newPage('owner');
+  });
+
+  after(async () => {
+    for (const c of contexts) await c.close().catch(() => {});
+    await browser?.close();
+    await server?.close();
+    if (home) rmSync(home, { recursive: true, force: true });
+  });
+
+  test('first-run setup creates the organization and signs the owner in', async () => {
+    await owner.goto(`${server?.url}/setup#${secret}`);
+    await owner.getByLabel('Organization name').fill(ORG.name);
+    assert.equal(await owner.getByLabel('Slug').inputValue(), ORG.slug, 'the slug follows the name');
+    await owner.getByLabel('Your name').fill(OWNER.name);
+    await owner.getByLabel('Email').fill(OWNER.email);
+    await owner.getByLabel('Password').fill(OWNER.password);
+    await owner.getByRole('button', { name: 'Create organization' }).click();
+    await owner.waitForURL(`**/orgs/${ORG.slug}`);
+    await owner.getByRole('heading', { level: 1, name: ORG.name }).waitFor();
+    assert.equal(new URL(owner.url()).hash, '', 'the setup secret is gone from the address bar');
+    assert.equal(await owner.getByLabel('Organization').inputValue(), ORG.slug);
+    await owner.getByText(OWNER.email).first().waitFor();
+  });
+
+  test('the owner is listed in People with a role select', async () => {
+    await owner.getByRole('link', { name: 'People' }).click();
+    await owner.waitForURL(`**/orgs/${ORG.slug}/people`);
+    const row = owner.getByRole('row').filter({ hasText: OWNER.email });
+    await row.waitFor();
+    assert.equal(await row.getByRole('combobox').inputValue(), 'owner');
+    assert.equal(await owner.getByRole('form', { name: 'Invite a person' }).count(), 1);
+  });
+
+  test('an API token is shown once, works as a bearer token, and stops working when revoked', async () => {
+    await owner.getByRole('link', { name: 'Tokens' }).click();
+    await owner.waitForURL(`**/orgs/${ORG.slug}/tokens`);
+    await owner.getByLabel('Name').fill('ci-deploy');
+    await owner.getByLabel('Role', { exact: true }).selectOption('admin');
+    assert.equal(await owner.getByLabel('Expires in (days)').inputValue(), '90');
+    await owner.getByRole('button', { name: 'Create token' }).click();
+    const shown = owner.getByTestId('new-token');
+    await shown.waitFor();
+    const token = (await shown.textContent())?.trim() ?? '';
+    assert.match(token, /^\S{20,}$/, 'the token value is displayed');
+    await owner.getByText('Copy it now, it will not be shown again').waitFor();
+
+    const ok = await bearer(token);
+    assert.equal(ok.status, 200, 'the new token reads the org');
+    assert.equal(((await ok.json()) as { slug: string }).slug, ORG.slug);
+
+    const row = owner.getByRole('row').filter({ hasText: 'ci-deploy' });
+    await row.getByText('Active').waitFor();
+    await row.getByRole('button', { name: 'Revoke' }).click();
+    await row.getByRole('button', { name: 'Yes, revoke' }).click();
+    await row.getByText('Revoked').waitFor();
+    assert.equal(
+      await row.getByRole('button', { name: 'Revoke' }).count(),
+      0,
+      'no Revoke on a revoked token',
+    );
+
+    const refused = await bearer(token);
+    assert.equal(refused.status, 401, 'a revoked token is refused');
+    assert.equal(((await refused.json()) as { error: { code: string } }).error.code, 'token_revoked');
+  });
+
+  test('an invited member joins through the link and sees People read-only', async () => {
+    await owner.getByRole('link', { name: 'People' }).click();
+    await owner.waitForURL(`**/orgs/${ORG.slug}/people`);
+    const form = owner.getByRole('form', { name: 'Invite a person' });
+    await form.getByLabel('Email').fill(MEMBER.email);
+    await form.getByLabel('Role').selectOption('member');
+    await form.getByRole('button', { name: 'Create invitation' }).click();
+    const shown = owner.getByTestId('invitation-url');
+    await shown.waitFor();
+    const url = (await shown.textContent())?.trim() ?? '';
+    assert.ok(url.startsWith(`${server?.url}/invite#`), `an invitation link to this server: ${url}`);
+    await owner.getByText('shown only once', { exact: false }).waitFor();
+    await owner.getByRole('row').filter({ hasText: MEMBER.email }).waitFor();
+
+    const member = await newPage('member');
+    await member.goto(url);
+    await member.getByRole('heading', { name: `Join ${ORG.name}` }).waitFor();
+    assert.equal(await member.getByTestId('invite-email').textContent(), MEMBER.email);
+    assert.equal(await member.getByTestId('invite-role').textContent(), 'Member');
+    await member.getByLabel('Your name').fill(MEMBER.name);
+    await member.getByLabel('Password').fill(MEMBER.password);
+    await member.getByRole('button', { name: 'Accept invitation' }).click();
+    await member.waitForURL(`**/orgs/${ORG.slug}`);
+    await member.getByText(MEMBER.email).first().waitFor();
+
+    await member.getByRole('link', { name: 'People' }).click();
+    await member.waitForURL(`**/orgs/${ORG.slug}/people`);
+    await member.getByRole('cell', { name: OWNER.email }).waitFor();
+    await member.getByRole('cell', { name: MEMBER.email }).waitFor();
+    const main = member.getByRole('main');
+    assert.equal(await main.getByRole('combobox').count(), 0, 'no role selects for a member');
+    assert.equal(await main.getByRole('form', { name: 'Invite a person' }).count(), 0, 'no invite form');
+    assert.equal(await main.getByRole('button', { name: 'Remove' }).count(), 0, 'no Remove buttons');
+    assert.equal(await main.getByText('Open invitations').count(), 0, 'members do not see invitations');
+    assert.equal(await member.getByRole('link', { name: 'Audit' }).count(), 0, 'no Audit link for a member');
+  });
+
+  test('the owner signs out and back in', async () => {
+    await owner.getByRole('button', { name: 'Sign out' }).click();
+    await owner.waitForURL('**/signin');
+    await owner.getByRole('heading', { name: 'Sign in to Paddock' }).waitFor();
+    const after = await owner.context().request.get(`${server?.url}/api/v1/session`);
+    assert.equal(after.status(), 401, 'the session has ended');
+
+    await owner.getByLabel('Email').fill(OWNER.email);
+    await owner.getByLabel('Password').fill(OWNER.password);
+    await owner.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await owner.waitForURL(`**/orgs/${ORG.slug}`);
+    await owner.getByRole('heading', { level: 1, name: ORG.name }).waitFor();
+    await owner.getByText(OWNER.email).first().waitFor();
+  });
+
+  test('a wrong password shows the server message in an alert', async () => {
+    // The refused request logs "Failed to load resource: ... 401" on the console: expected here.
+    const page = await newPage('stranger', /status of 401/);
+    await page.goto(`${server?.url}/signin`);
+    await page.getByLabel('Email').fill(OWNER.email);
+    await page.getByLabel('Password').fill('not-the-password-at-all');
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    const alert = page.getByRole('alert');
+    await alert.waitFor();
+    assert.match((await alert.textContent()) ?? '', /password/i, 'the alert carries the server message');
+    assert.match(page.url(), /\/signin$/, 'still on the sign-in page');
+  });
+
+  test('no console errors or page errors (CSP violations included)', () => {
+    assert.deepEqual(problems, []);
+  });
+});

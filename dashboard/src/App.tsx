@@ -1,0 +1,27 @@
+/** Picks the page for the current path. */
+import { Layout, type Section } from './Layout.tsx';
+import { HomePage } from './pages/Home.tsx';
+import { InvitePage } from './pages/Invite.tsx';
+import { NotFoundPage } from './pages/NotFound.tsx';
+import { SetupPage } from './pages/Setup.tsx';
+import { SignInPage } from './pages/SignIn.tsx';
+import { SigninLinkPage } from './pages/SigninLink.tsx';
+import { useLocation } from './router.tsx';
+
+const SECTIONS: readonly Section[] = ['overview', 'people', 'teams', 'tokens', 'sso', 'audit'];
+
+export function App() {
+  const { pathname, search } = useLocation();
+  const path = pathname.length > 1 ? pathname.replace(/\/+$/, '') : pathname;
+  if (path === '/') return <HomePage />;
+  if (path === '/setup') return <SetupPage />;
+  if (path === '/signin') return <SignInPage search={search} />;
+  if (path === '/signin/link') return <SigninLinkPage />;
+  if (path === '/invite') return <InvitePage />;
+  const m = /^\/orgs\/([^/]+)(?:\/([a-z]+))?$/.exec(path);
+  if (m) {
+    const section = (m[2] ?? 'overview') as Section;
+    if (SECTIONS.includes(section)) return <Layout slug={decodeURIComponent(m[1]!)} section={section} />;
+  }
+  return <NotFoundPage />;
+}

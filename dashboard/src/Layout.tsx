@@ -1,0 +1,173 @@
+/** The signed-in frame: header with the org switcher and account, a sidebar, and the page. */
+import { type ComponentType, useCallback, useEffect, useState } from 'react';
+import { api, errorMessage, type OrgWithRole, type Role, type Session } from './api.ts';
+import { Alert, Loading, RoleBadge } from './components.tsx';
+import { AuditPage } from './pages/Audit.tsx';
+import { OverviewPage } from './pages/Overview.tsx';
+import { PeoplePage } from './pages/People.tsx';
+import { SsoPage } from './pages/Sso.tsx';
+import { TeamsPage } from './pages/Teams.tsx';
+import { TokensPage } from './pages/Tokens.tsx';
+import { Link, navigate } from './router.tsx';
+import { leaveApp } from './session.ts';
+
+export type Section = 'overview' | 'people' | 'teams' | 'tokens' | 'sso' | 'audit';
+
+export interface PageProps {
+  org: OrgWithRole;
+  me: NonNullable<Session['person']>;
+  refreshOrgs: () => Promise<void>;
+}
+
+interface NavItem {
+  section: Section;
+  label: string;
+  page: ComponentType<PageProps>;
+  /** Roles that may open it (the server refuses the others anyway). */
+  roles: readonly Role[];
+}
+
+const ALL: readonly Role[] = ['owner', 'admin', 'member', 'auditor'];
+const NAV: readonly NavItem[] = [
+  { section: 'overview', label: 'Overview', page: OverviewPage, roles: ALL },
+  { section: 'people', label: 'People', page: PeoplePage, roles: ALL },
+  { section: 'teams', label: 'Teams', page: TeamsPage, roles: ALL },
+  { section: 'tokens', label: 'Tokens', page: TokensPage, roles: ALL },
+  { section: 'sso', label: 'Single sign-on', page: SsoPage, roles: ['owner', 'admin', 'auditor'] },
+  { section: 'audit', label: 'Audit', page: AuditPage, roles: ['owner', 'admin', 'auditor'] },
+];
+
+function sectionPath(slug: string, section: Section): string {
+  const base = `/orgs/${encodeURIComponent(slug)}`;
+  return section === 'overview' ? base : `${base}/${section}`;
+}
+
+export function Layout({ slug, section }: { slug: string; section: Section }) {
+  const [me, setMe] = useState<Session['person']>(null);
+  const [orgs, setOrgs] = useState<OrgWithRole[] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+
+  const refreshOrgs = useCallback(async () => {
+    try {
+      setOrgs(await api.orgs());
+    } catch (err) {
+      if (!(await leaveApp(err))) setError(errorMessage(err));
+    }
+  }, []);
+
+  useEffect(() => {
+    let live = true;
+    (async () => {
+      try {
+        const s = await api.session();
+        if (!live) return;
+        if (!s.person) {
+          setError('The dashboard needs a signed-in person, not an API token.');
+          return;
+        }
+        setMe(s.person);
+        const list = await api.orgs();
+        if (live) setOrgs(list);
+      } catch (err) {
+        if (live && !(await leaveApp(err))) setError(errorMessage(err));
+      }
+    })();
+    return () => {
+      live = false;
+    };
+  }, []);
+
+  const org = orgs?.find((o) => o.slug === slug);
+  const item = NAV.find((n) => n.section === section) ?? NAV[0]!;
+
+  useEffect(() => {
+    document.title = org ? `${item.label} · ${org.name} · Paddock` : 'Paddock';
+  }, [org, item]);
+
+  const signOut = async () => {
+    try {
+      await api.signOut();
+    } catch {
+      // Already signed out (or the session ended): the sign-in page is still where to go.
+    }
+    navigate('/signin', { replace: true });
+  };
+
+  if (!me || !orgs) {
+    return (
+      <div className="app-loading">
+        {error ? <Alert message={error} /> : <Loading what="your organizations" />}
+      </div>
+    );
+  }
+
+  const Page = item.page;
+  const allowed = org ? item.roles.includes(org.role) : false;
+
+  return (
+    <div className="app">
+      <header className="topbar">
+        <Link to="/" className="brand">
+          <span className="logo" aria-hidden="true">
+            P
+          </span>
+          <span>Paddock</span>
+        </Link>
+        <div className="org-switcher">
+          <select
+            aria-label="Organization"
+            value={org ? org.slug : ''}
+            onChange={(e) => {
+              const next = orgs.find((o) => o.slug === e.target.value);
+              if (!next) return;
+              const keep = NAV.find((n) => n.section === section);
+              navigate(sectionPath(next.slug, keep?.roles.includes(next.role) ? section : 'overview'));
+            }}
+          >
+            {org ? null : <option value="">Choose an organization</option>}
+            {orgs.map((o) => (
+              <option key={o.id} value={o.slug}>
+                {o.name}
+              </option>
+            ))}
+          </select>
+          {org ? <RoleBadge role={org.role} /> : null}
+        </div>
+        <div className="topbar-spacer" />
+        <span className="who" title={me.name}>
+          {me.email}
+        </span>
+        <button type="button" className="btn btn-ghost btn-small" onClick={signOut}>
+          Sign out
+        </button>
+      </header>
+      <div className="app-body">
+        <nav className="sidebar" aria-label="Sections">
+          <ul>
+            {NAV.filter((n) => !org || n.roles.includes(org.role)).map((n) => (
+              <li key={n.section}>
+                <Link
+                  to={sectionPath(slug, n.section)}
+                  className={n.section === section ? 'nav-link active' : 'nav-link'}
+                  aria-current={n.section === section ? 'page' : undefined}
+                >
+                  {n.label}
+                </Link>
+              </li>
+            ))}
+          </ul>
+        </nav>
+        <main className="content">
+          <Alert message={error} />
+          {!org ? (
+            <Alert message={`No organization "${slug}" that you can see.`} />
+          ) : allowed ? (
+            <Page key={`${org.slug}/${section}`} org={org} me={me} refreshOrgs={refreshOrgs} />
+          ) : (
+            <Alert message={`The ${org.role} role cannot open ${item.label}.`} />
+          )}
+        </main>
+      </div>
+    </div>
+  );
+}

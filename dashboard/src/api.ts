@@ -1,0 +1,272 @@
+/**
+ * The dashboard's only way to talk to the Paddock API. Cookie-authenticated: every change
+ * (non-GET) carries the session's CSRF token in `x-csrf-token`; errors arrive as
+ * `{"error":{"code","message"}}` and are thrown as ApiError.
+ */
+
+export const ROLES = ['owner', 'admin', 'member', 'auditor'] as const;
+export type Role = (typeof ROLES)[number];
+
+export interface OrgSettings {
+  sessionHours: number;
+  maxTokenDays: number | null;
+}
+
+export interface Org {
+  id: string;
+  slug: string;
+  name: string;
+  settings: OrgSettings;
+  createdAt: string;
+}
+
+export interface OrgWithRole extends Org {
+  role: Role;
+}
+
+export interface Session {
+  kind: 'session' | 'token';
+  person: { id: string; email: string; name: string; hasPassword: boolean } | null;
+  token: { id: string; orgId: string; role: Role } | null;
+  csrfToken: string | null;
+}
+
+export interface Person {
+  id: string;
+  email: string;
+  name: string;
+  role: Role;
+  hasPassword: boolean;
+  joinedAt: string;
+}
+
+export interface Token {
+  id: string;
+  name: string;
+  role: Role;
+  personId: string | null;
+  createdBy: string;
+  createdAt: string;
+  expiresAt: string | null;
+  revokedAt: string | null;
+  lastUsedAt: string | null;
+}
+
+export interface Team {
+  id: string;
+  name: string;
+  createdAt: string;
+  members: string[];
+}
+
+export interface Invitation {
+  id: string;
+  email: string;
+  role: Role;
+  createdBy: string;
+  createdAt: string;
+  expiresAt: string;
+  usedAt: string | null;
+}
+
+export interface SsoSettings {
+  issuer: string;
+  clientId: string;
+  hasClientSecret: boolean;
+  autoProvisionRole: Role | null;
+  updatedAt: string;
+  redirectUri: string;
+}
+
+export interface AuditEvent {
+  seq: number;
+  id: string;
+  orgId: string | null;
+  time: string;
+  actor: { type: string; id: string };
+  action: string;
+  target: { type: string; id: string } | null;
+  outcome: string;
+  requestId: string | null;
+  details: Record<string, unknown>;
+}
+
+export interface InvitationPeek {
+  orgName: string;
+  email: string;
+  role: Role;
+  existingAccount: boolean;
+}
+
+export class ApiError extends Error {
+  readonly status: number;
+  readonly code: string;
+
+  constructor(status: number, code: string, message: string) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = status;
+    this.code = code;
+  }
+}
+
+/** Codes that mean "your session is gone": the signed-in layout sends the browser to sign-in. */
+const SESSION_ENDED = new Set(['unauthenticated', 'session_invalid', 'session_expired']);
+
+export function isSessionEnded(err: unknown): boolean {
+  return err instanceof ApiError && err.status === 401 && SESSION_ENDED.has(err.code);
+}
+
+export function errorMessage(err: unknown): string {
+  if (err instanceof ApiError) return err.message;
+  if (err instanceof TypeError) return 'Could not reach the Paddock server. Check your connection.';
+  return err instanceof Error ? err.message : String(err);
+}
+
+let csrfToken: string | null = null;
+
+export function setCsrfToken(token: string | null): void {
+  csrfToken = token;
+}
+
+type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+async function send<T>(method: Method, path: string, body?: unknown, retried = false): Promise<T> {
+  const headers: Record<string, string> = { accept: 'application/json' };
+  const init: RequestInit = { method, credentials: 'same-origin', headers };
+  if (method !== 'GET') {
+    headers['content-type'] = 'application/json';
+    if (csrfToken) headers['x-csrf-token'] = csrfToken;
+    if (body !== undefined) init.body = JSON.stringify(body);
+  }
+  const res = await fetch(path, init);
+  const text = await res.text();
+  let data: unknown;
+  if (text) {
+    try {
+      data = JSON.parse(text);
+    } catch {
+      data = undefined;
+    }
+  }
+  if (!res.ok) {
+    const e = (data as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
+    const err = new ApiError(
+      res.status,
+      typeof e?.code === 'string' ? e.code : 'http_error',
+      typeof e?.message === 'string' ? e.message : `The server answered ${res.status} ${res.statusText}.`,
+    );
+    // A cookie from another tab or an earlier sign-in: fetch the current CSRF token once and retry.
+    if (err.code === 'csrf_failed' && !retried && method !== 'GET') {
+      const s = await send<Session>('GET', '/api/v1/session');
+      setCsrfToken(s.csrfToken);
+      return send<T>(method, path, body, true);
+    }
+    throw err;
+  }
+  return data as T;
+}
+
+const enc = encodeURIComponent;
+const org = (slug: string) => `/api/v1/orgs/${enc(slug)}`;
+
+/** Remembers the CSRF token that a sign-in style response hands back. */
+async function signingIn(p: Promise<{ csrfToken: string }>): Promise<{ csrfToken: string }> {
+  const r = await p;
+  setCsrfToken(r.csrfToken);
+  return r;
+}
+
+export const api = {
+  session: async (): Promise<Session> => {
+    const s = await send<Session>('GET', '/api/v1/session');
+    setCsrfToken(s.csrfToken);
+    return s;
+  },
+  signIn: (email: string, password: string) =>
+    signingIn(send('POST', '/api/v1/session', { email, password })),
+  signOut: async (): Promise<void> => {
+    await send<void>('DELETE', '/api/v1/session');
+    setCsrfToken(null);
+  },
+  signInWithLink: (secret: string) => signingIn(send('POST', '/api/v1/session/link', { secret })),
+  setPassword: (newPassword: string, currentPassword?: string) =>
+    send<{ ok: true }>('PUT', '/api/v1/me/password', {
+      newPassword,
+      ...(currentPassword ? { currentPassword } : {}),
+    }),
+
+  setupNeeded: () => send<{ needed: boolean }>('GET', '/api/v1/setup'),
+  setup: async (input: {
+    secret: string;
+    org: { slug: string; name: string };
+    owner: { email: string; name: string; password: string };
+  }) => {
+    const r = await send<{ csrfToken: string; org: Org }>('POST', '/api/v1/setup', input);
+    setCsrfToken(r.csrfToken);
+    return r;
+  },
+
+  peekInvitation: (secret: string) => send<InvitationPeek>('POST', '/api/v1/invitations/peek', { secret }),
+  acceptInvitation: (input: { secret: string; name?: string; password: string }) =>
+    signingIn(send('POST', '/api/v1/invitations/accept', input)),
+
+  orgs: async () => (await send<{ orgs: OrgWithRole[] }>('GET', '/api/v1/orgs')).orgs,
+  updateOrg: (slug: string, patch: { name?: string; settings?: Partial<OrgSettings> }) =>
+    send<Org>('PATCH', org(slug), patch),
+
+  people: async (slug: string) => (await send<{ people: Person[] }>('GET', `${org(slug)}/people`)).people,
+  changeRole: (slug: string, id: string, role: Role) =>
+    send<Person>('PATCH', `${org(slug)}/people/${enc(id)}`, { role }),
+  removePerson: (slug: string, id: string) => send<void>('DELETE', `${org(slug)}/people/${enc(id)}`),
+
+  invitations: async (slug: string) =>
+    (await send<{ invitations: Invitation[] }>('GET', `${org(slug)}/invitations`)).invitations,
+  invite: (slug: string, email: string, role: Role) =>
+    send<{ url: string; invitation: Invitation }>('POST', `${org(slug)}/invitations`, { email, role }),
+  withdrawInvitation: (slug: string, id: string) =>
+    send<void>('DELETE', `${org(slug)}/invitations/${enc(id)}`),
+
+  teams: async (slug: string) => (await send<{ teams: Team[] }>('GET', `${org(slug)}/teams`)).teams,
+  createTeam: (slug: string, name: string) => send<Team>('POST', `${org(slug)}/teams`, { name }),
+  renameTeam: (slug: string, id: string, name: string) =>
+    send<Team>('PATCH', `${org(slug)}/teams/${enc(id)}`, { name }),
+  deleteTeam: (slug: string, id: string) => send<void>('DELETE', `${org(slug)}/teams/${enc(id)}`),
+  addTeamMember: (slug: string, team: string, person: string) =>
+    send<Team>('PUT', `${org(slug)}/teams/${enc(team)}/members/${enc(person)}`),
+  removeTeamMember: (slug: string, team: string, person: string) =>
+    send<Team>('DELETE', `${org(slug)}/teams/${enc(team)}/members/${enc(person)}`),
+
+  tokens: async (slug: string) => (await send<{ tokens: Token[] }>('GET', `${org(slug)}/tokens`)).tokens,
+  createToken: (
+    slug: string,
+    input: { name: string; role: Role; expiresInDays: number | null; service: boolean },
+  ) => send<{ token: string; info: Token }>('POST', `${org(slug)}/tokens`, input),
+  revokeToken: (slug: string, id: string) => send<Token>('DELETE', `${org(slug)}/tokens/${enc(id)}`),
+
+  sso: (slug: string) => send<{ sso: SsoSettings | null; redirectUri: string }>('GET', `${org(slug)}/sso`),
+  setSso: (
+    slug: string,
+    input: { issuer: string; clientId: string; clientSecret?: string; autoProvisionRole: Role | null },
+  ) => send<SsoSettings>('PUT', `${org(slug)}/sso`, input),
+  removeSso: (slug: string) => send<void>('DELETE', `${org(slug)}/sso`),
+
+  audit: (slug: string, opts: { action?: string; cursor?: number | null; limit?: number } = {}) => {
+    const q = new URLSearchParams({ limit: String(opts.limit ?? 100) });
+    if (opts.action) q.set('action', opts.action);
+    if (opts.cursor) q.set('cursor', String(opts.cursor));
+    return send<{ events: AuditEvent[]; nextCursor: number | null }>('GET', `${org(slug)}/audit?${q}`);
+  },
+};
+
+/** Same rule as the server: nobody hands out a role above their own (auditors hand out none). */
+export function assignableRoles(actor: Role): Role[] {
+  if (actor === 'owner') return [...ROLES];
+  if (actor === 'admin') return ['admin', 'member', 'auditor'];
+  if (actor === 'member') return ['member'];
+  return [];
+}
+
+export function canManage(role: Role): boolean {
+  return role === 'owner' || role === 'admin';
+}

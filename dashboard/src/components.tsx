@@ -1,0 +1,346 @@
+/** Small building blocks shared by the pages: fields with labels, alerts, confirm steps. */
+import {
+  type ChangeEvent,
+  type FormEvent,
+  type InputHTMLAttributes,
+  type ReactNode,
+  useCallback,
+  useEffect,
+  useId,
+  useRef,
+  useState,
+} from 'react';
+import { errorMessage, isSessionEnded, type Role } from './api.ts';
+import { navigate } from './router.tsx';
+
+export function Alert({ message }: { message: string | null | undefined }) {
+  if (!message) return null;
+  return (
+    <div className="alert alert-error" role="alert">
+      {message}
+    </div>
+  );
+}
+
+export function Notice({ message }: { message: string | null | undefined }) {
+  if (!message) return null;
+  return (
+    <output className="alert alert-success" aria-live="polite">
+      {message}
+    </output>
+  );
+}
+
+type InputProps = Omit<InputHTMLAttributes<HTMLInputElement>, 'onChange' | 'value' | 'id'>;
+
+export function TextField({
+  label,
+  value,
+  onChange,
+  hint,
+  narrow,
+  ...rest
+}: InputProps & {
+  label: string;
+  value: string;
+  onChange: (value: string) => void;
+  hint?: ReactNode;
+  /** A short input (numbers) that does not take a full column. */
+  narrow?: boolean;
+}) {
+  const id = useId();
+  const hintId = `${id}-hint`;
+  return (
+    <div className={narrow ? 'field field-narrow' : 'field'}>
+      <label htmlFor={id}>{label}</label>
+      <input
+        id={id}
+        value={value}
+        onChange={(e: ChangeEvent<HTMLInputElement>) => onChange(e.target.value)}
+        aria-describedby={hint ? hintId : undefined}
+        {...rest}
+      />
+      {hint ? (
+        <p className="hint" id={hintId}>
+          {hint}
+        </p>
+      ) : null}
+    </div>
+  );
+}
+
+export function SelectField<T extends string>({
+  label,
+  value,
+  onChange,
+  options,
+  hint,
+  disabled,
+}: {
+  label: string;
+  value: T;
+  onChange: (value: T) => void;
+  options: readonly { value: T; label: string }[];
+  hint?: ReactNode;
+  disabled?: boolean;
+}) {
+  const id = useId();
+  return (
+    <div className="field">
+      <label htmlFor={id}>{label}</label>
+      <select
+        id={id}
+        value={value}
+        disabled={disabled}
+        onChange={(e: ChangeEvent<HTMLSelectElement>) => onChange(e.target.value as T)}
+      >
+        {options.map((o) => (
+          <option key={o.value} value={o.value}>
+            {o.label}
+          </option>
+        ))}
+      </select>
+      {hint ? <p className="hint">{hint}</p> : null}
+    </div>
+  );
+}
+
+export function CheckboxField({
+  label,
+  checked,
+  onChange,
+  hint,
+}: {
+  label: string;
+  checked: boolean;
+  onChange: (checked: boolean) => void;
+  hint?: ReactNode;
+}) {
+  const id = useId();
+  return (
+    <div className="field field-check">
+      <input id={id} type="checkbox" checked={checked} onChange={(e) => onChange(e.target.checked)} />
+      <label htmlFor={id}>{label}</label>
+      {hint ? <p className="hint">{hint}</p> : null}
+    </div>
+  );
+}
+
+export const ROLE_LABELS: Record<Role, string> = {
+  owner: 'Owner',
+  admin: 'Admin',
+  member: 'Member',
+  auditor: 'Auditor',
+};
+
+export function roleOptions(roles: readonly Role[]): { value: Role; label: string }[] {
+  return roles.map((r) => ({ value: r, label: ROLE_LABELS[r] }));
+}
+
+export function RoleBadge({ role }: { role: Role }) {
+  return <span className={`badge badge-${role}`}>{ROLE_LABELS[role]}</span>;
+}
+
+/** A destructive action that asks once more before it happens. */
+export function ConfirmButton({
+  label,
+  confirmLabel,
+  question,
+  onConfirm,
+  className = 'btn btn-danger-ghost btn-small',
+}: {
+  label: string;
+  confirmLabel: string;
+  question: string;
+  onConfirm: () => Promise<void>;
+  className?: string;
+}) {
+  const [asking, setAsking] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const mounted = useRef(true);
+  useEffect(
+    () => () => {
+      mounted.current = false;
+    },
+    [],
+  );
+  if (!asking) {
+    return (
+      <button type="button" className={className} onClick={() => setAsking(true)}>
+        {label}
+      </button>
+    );
+  }
+  return (
+    <span className="confirm">
+      <span className="confirm-question">{question}</span>
+      <button
+        type="button"
+        className="btn btn-danger btn-small"
+        disabled={busy}
+        onClick={async () => {
+          setBusy(true);
+          try {
+            await onConfirm();
+          } finally {
+            if (mounted.current) {
+              setBusy(false);
+              setAsking(false);
+            }
+          }
+        }}
+      >
+        {confirmLabel}
+      </button>
+      <button
+        type="button"
+        className="btn btn-ghost btn-small"
+        disabled={busy}
+        onClick={() => setAsking(false)}
+      >
+        Cancel
+      </button>
+    </span>
+  );
+}
+
+export function CopyButton({ text }: { text: string }) {
+  const [copied, setCopied] = useState(false);
+  return (
+    <button
+      type="button"
+      className="btn btn-secondary btn-small"
+      onClick={() => {
+        navigator.clipboard?.writeText(text).then(
+          () => setCopied(true),
+          () => setCopied(false),
+        );
+      }}
+    >
+      {copied ? 'Copied' : 'Copy'}
+    </button>
+  );
+}
+
+export function PageHeader({ title, children }: { title: string; children?: ReactNode }) {
+  return (
+    <header className="page-header">
+      <h1>{title}</h1>
+      {children ? <p className="page-lead">{children}</p> : null}
+    </header>
+  );
+}
+
+export function Section({
+  title,
+  children,
+  actions,
+}: {
+  title: string;
+  children: ReactNode;
+  actions?: ReactNode;
+}) {
+  return (
+    <section className="card">
+      <div className="card-header">
+        <h2>{title}</h2>
+        {actions}
+      </div>
+      {children}
+    </section>
+  );
+}
+
+export function Loading({ what }: { what: string }) {
+  return (
+    <p className="muted" aria-busy="true">
+      Loading {what}…
+    </p>
+  );
+}
+
+const TIME = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+const DATE = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium' });
+
+export function formatTime(iso: string | null | undefined, empty = '—'): string {
+  if (!iso) return empty;
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? iso : TIME.format(d);
+}
+
+export function formatDate(iso: string | null | undefined, empty = '—'): string {
+  if (!iso) return empty;
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? iso : DATE.format(d);
+}
+
+/**
+ * Runs an API action for a form or button: tracks busy state and turns failures into the
+ * message shown in the page's alert. A session that ended sends the browser to sign-in.
+ */
+export function useAction(): {
+  busy: boolean;
+  error: string | null;
+  setError: (e: string | null) => void;
+  run: (fn: () => Promise<void>) => Promise<boolean>;
+} {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const run = useCallback(async (fn: () => Promise<void>) => {
+    setBusy(true);
+    setError(null);
+    try {
+      await fn();
+      return true;
+    } catch (err) {
+      if (isSessionEnded(err) && location.pathname.startsWith('/orgs/')) {
+        navigate('/signin', { replace: true });
+        return false;
+      }
+      setError(errorMessage(err));
+      return false;
+    } finally {
+      setBusy(false);
+    }
+  }, []);
+  return { busy, error, setError, run };
+}
+
+/** Loads data for a page; `reload` fetches it again after a change; a new `key` loads afresh. */
+export function useLoad<T>(
+  load: () => Promise<T>,
+  key: string,
+): { data: T | undefined; error: string | null; reload: () => Promise<void> } {
+  const [data, setData] = useState<T>();
+  const [error, setError] = useState<string | null>(null);
+  const loadRef = useRef(load);
+  loadRef.current = load;
+  const generation = useRef(0);
+  const reload = useCallback(async () => {
+    const mine = ++generation.current;
+    try {
+      const value = await loadRef.current();
+      if (mine !== generation.current) return;
+      setData(value);
+      setError(null);
+    } catch (err) {
+      if (mine !== generation.current) return;
+      if (isSessionEnded(err)) navigate('/signin', { replace: true });
+      else setError(errorMessage(err));
+    }
+  }, []);
+  // `key` names what the load depends on (the org slug): a new key loads afresh.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: key is the trigger, not a value read here.
+  useEffect(() => {
+    setData(undefined);
+    void reload();
+  }, [key, reload]);
+  return { data, error, reload };
+}
+
+export function onSubmit(fn: () => void): (e: FormEvent) => void {
+  return (e: FormEvent) => {
+    e.preventDefault();
+    fn();
+  };
+}

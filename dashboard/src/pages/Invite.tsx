@@ -1,0 +1,107 @@
+/** `/invite#<secret>`: see what an invitation is for, then accept it with a name and password. */
+import { useEffect, useState } from 'react';
+import { AuthShell } from '../AuthShell.tsx';
+import { api, errorMessage, type InvitationPeek } from '../api.ts';
+import { Alert, Loading, onSubmit, ROLE_LABELS, TextField, useAction } from '../components.tsx';
+import { Link, useFragmentSecret } from '../router.tsx';
+import { enterApp } from '../session.ts';
+import { MIN_PASSWORD } from './Setup.tsx';
+
+export function InvitePage() {
+  const secret = useFragmentSecret();
+  const [peek, setPeek] = useState<InvitationPeek | null>(null);
+  const [failure, setFailure] = useState<string | null>(null);
+  const [name, setName] = useState('');
+  const [password, setPassword] = useState('');
+  const { busy, error, setError, run } = useAction();
+
+  useEffect(() => {
+    document.title = 'Invitation · Paddock';
+    setFailure(null);
+    setPeek(null);
+    if (!secret) {
+      setFailure('This invitation link is incomplete. Open the whole link you were sent.');
+      return;
+    }
+    api.peekInvitation(secret).then(setPeek, (err: unknown) => setFailure(errorMessage(err)));
+  }, [secret]);
+
+  if (failure) {
+    return (
+      <AuthShell title="Invitation">
+        <Alert message={failure} />
+        <Link to="/signin" className="btn btn-secondary">
+          Go to sign-in
+        </Link>
+      </AuthShell>
+    );
+  }
+  if (!peek) {
+    return (
+      <AuthShell title="Invitation">
+        <Loading what="the invitation" />
+      </AuthShell>
+    );
+  }
+  const existing = peek.existingAccount;
+  return (
+    <AuthShell title={`Join ${peek.orgName}`}>
+      <dl className="facts">
+        <dt>Organization</dt>
+        <dd data-testid="invite-org">{peek.orgName}</dd>
+        <dt>Email</dt>
+        <dd data-testid="invite-email">{peek.email}</dd>
+        <dt>Role</dt>
+        <dd data-testid="invite-role">{ROLE_LABELS[peek.role]}</dd>
+      </dl>
+      {existing ? (
+        <p className="muted">
+          You already have a Paddock account for this email. Enter its password to accept.
+        </p>
+      ) : (
+        <p className="muted">Create your account to accept the invitation.</p>
+      )}
+      <Alert message={error} />
+      <form
+        aria-label="Accept invitation"
+        onSubmit={onSubmit(() => {
+          if (!existing && password.length < MIN_PASSWORD) {
+            setError(`Use a password of at least ${MIN_PASSWORD} characters.`);
+            return;
+          }
+          void run(async () => {
+            await api.acceptInvitation({
+              secret,
+              password,
+              ...(existing || !name.trim() ? {} : { name: name.trim() }),
+            });
+            await enterApp();
+          });
+        })}
+      >
+        {existing ? null : (
+          <TextField
+            label="Your name"
+            value={name}
+            required
+            maxLength={100}
+            onChange={setName}
+            autoComplete="name"
+          />
+        )}
+        <TextField
+          label="Password"
+          type="password"
+          value={password}
+          required
+          onChange={setPassword}
+          autoComplete={existing ? 'current-password' : 'new-password'}
+          hint={existing ? undefined : `At least ${MIN_PASSWORD} characters.`}
+        />
+        <button type="submit" className="btn btn-primary btn-block" disabled={busy}>
+          {busy ? 'Joining…' : 'Accept invitation'}
+        </button>
+      </form>
+    </AuthShell>
+  );
+}

@@ -1,0 +1,107 @@
+/** `/orgs/{slug}`: the organization at a glance; owners and admins edit its name and settings. */
+import { useState } from 'react';
+import { api, canManage } from '../api.ts';
+import {
+  Alert,
+  formatDate,
+  Notice,
+  onSubmit,
+  PageHeader,
+  RoleBadge,
+  Section,
+  TextField,
+  useAction,
+} from '../components.tsx';
+import type { PageProps } from '../Layout.tsx';
+
+export function OverviewPage({ org, me, refreshOrgs }: PageProps) {
+  const manage = canManage(org.role);
+  const [name, setName] = useState(org.name);
+  const [sessionHours, setSessionHours] = useState(String(org.settings.sessionHours));
+  const [maxTokenDays, setMaxTokenDays] = useState(
+    org.settings.maxTokenDays === null ? '' : String(org.settings.maxTokenDays),
+  );
+  const [saved, setSaved] = useState<string | null>(null);
+  const { busy, error, setError, run } = useAction();
+
+  const save = () => {
+    setSaved(null);
+    const hours = Number(sessionHours);
+    if (!Number.isInteger(hours) || hours < 1 || hours > 720) {
+      setError('Session length is a whole number of hours from 1 to 720.');
+      return;
+    }
+    const days = maxTokenDays.trim() === '' ? null : Number(maxTokenDays);
+    if (days !== null && (!Number.isInteger(days) || days < 1 || days > 3650)) {
+      setError('Maximum token lifetime is a whole number of days from 1 to 3650, or blank for no limit.');
+      return;
+    }
+    void run(async () => {
+      await api.updateOrg(org.slug, {
+        name: name.trim(),
+        settings: { sessionHours: hours, maxTokenDays: days },
+      });
+      await refreshOrgs();
+      setSaved('Settings saved.');
+    });
+  };
+
+  return (
+    <>
+      <PageHeader title={org.name}>Welcome, {me.name || me.email}.</PageHeader>
+      <Section title="Organization">
+        <dl className="facts">
+          <dt>Name</dt>
+          <dd>{org.name}</dd>
+          <dt>Slug</dt>
+          <dd>
+            <code>{org.slug}</code>
+          </dd>
+          <dt>Your role</dt>
+          <dd>
+            <RoleBadge role={org.role} />
+          </dd>
+          <dt>Created</dt>
+          <dd>{formatDate(org.createdAt)}</dd>
+          <dt>Session length</dt>
+          <dd>{org.settings.sessionHours} hours</dd>
+          <dt>Maximum token lifetime</dt>
+          <dd>{org.settings.maxTokenDays === null ? 'No limit' : `${org.settings.maxTokenDays} days`}</dd>
+        </dl>
+      </Section>
+      {manage ? (
+        <Section title="Edit settings">
+          <Alert message={error} />
+          <Notice message={saved} />
+          <form className="form-grid" onSubmit={onSubmit(save)}>
+            <TextField label="Name" value={name} required maxLength={100} onChange={setName} />
+            <TextField
+              label="Session length (hours)"
+              type="number"
+              min={1}
+              max={720}
+              value={sessionHours}
+              required
+              onChange={setSessionHours}
+              hint="How long a dashboard sign-in lasts."
+            />
+            <TextField
+              label="Maximum token lifetime (days)"
+              type="number"
+              min={1}
+              max={3650}
+              value={maxTokenDays}
+              onChange={setMaxTokenDays}
+              hint="Blank for no limit."
+            />
+            <div className="form-actions">
+              <button type="submit" className="btn btn-primary" disabled={busy}>
+                {busy ? 'Saving…' : 'Save changes'}
+              </button>
+            </div>
+          </form>
+        </Section>
+      ) : null}
+    </>
+  );
+}

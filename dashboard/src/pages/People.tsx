@@ -1,0 +1,235 @@
+/** `/orgs/{slug}/people`: who is in the organization; owners and admins change roles, invite, remove. */
+import { useState } from 'react';
+import { api, assignableRoles, canManage, type Invitation, type Person, type Role } from '../api.ts';
+import {
+  Alert,
+  ConfirmButton,
+  CopyButton,
+  formatDate,
+  Loading,
+  onSubmit,
+  PageHeader,
+  ROLE_LABELS,
+  RoleBadge,
+  roleOptions,
+  Section,
+  SelectField,
+  TextField,
+  useAction,
+  useLoad,
+} from '../components.tsx';
+import type { PageProps } from '../Layout.tsx';
+
+export function PeoplePage({ org, me, refreshOrgs }: PageProps) {
+  const manage = canManage(org.role);
+  const seeInvitations = manage || org.role === 'auditor';
+  const people = useLoad(() => api.people(org.slug), org.slug);
+  const invitations = useLoad<Invitation[]>(
+    () => (seeInvitations ? api.invitations(org.slug) : Promise.resolve([])),
+    `${org.slug}:${seeInvitations}`,
+  );
+  const action = useAction();
+
+  const changeRole = (p: Person, role: Role) =>
+    action.run(async () => {
+      await api.changeRole(org.slug, p.id, role);
+      await people.reload();
+      if (p.id === me.id) await refreshOrgs();
+    });
+
+  return (
+    <>
+      <PageHeader title="People">Everyone who belongs to {org.name}, and their role.</PageHeader>
+      <Alert message={action.error ?? people.error} />
+      <Section title="Members">
+        {!people.data ? (
+          <Loading what="people" />
+        ) : (
+          <div className="table-wrap">
+            <table>
+              <thead>
+                <tr>
+                  <th scope="col">Name</th>
+                  <th scope="col">Email</th>
+                  <th scope="col">Role</th>
+                  <th scope="col">Joined</th>
+                  {manage ? (
+                    <th scope="col" className="col-actions">
+                      <span className="sr-only">Actions</span>
+                    </th>
+                  ) : null}
+                </tr>
+              </thead>
+              <tbody>
+                {people.data.map((p) => (
+                  <tr key={p.id}>
+                    <td>
+                      {p.name || '—'}
+                      {p.id === me.id ? <span className="tag">you</span> : null}
+                    </td>
+                    <td id={`email-${p.id}`}>{p.email}</td>
+                    <td>
+                      {manage && assignableRoles(org.role).includes(p.role) ? (
+                        <select
+                          aria-labelledby={`email-${p.id}`}
+                          value={p.role}
+                          disabled={action.busy}
+                          onChange={(e) => void changeRole(p, e.target.value as Role)}
+                        >
+                          {roleOptions(assignableRoles(org.role)).map((o) => (
+                            <option key={o.value} value={o.value}>
+                              {o.label}
+                            </option>
+                          ))}
+                        </select>
+                      ) : (
+                        <RoleBadge role={p.role} />
+                      )}
+                    </td>
+                    <td className="nowrap">{formatDate(p.joinedAt)}</td>
+                    {manage ? (
+                      <td className="col-actions">
+                        {assignableRoles(org.role).includes(p.role) ? (
+                          <ConfirmButton
+                            label="Remove"
+                            confirmLabel="Yes, remove"
+                            question={p.id === me.id ? 'Remove yourself?' : 'Remove?'}
+                            onConfirm={async () => {
+                              await action.run(async () => {
+                                await api.removePerson(org.slug, p.id);
+                                await people.reload();
+                              });
+                            }}
+                          />
+                        ) : null}
+                      </td>
+                    ) : null}
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </Section>
+      {manage ? <InviteForm slug={org.slug} actor={org.role} onInvited={invitations.reload} /> : null}
+      {seeInvitations ? (
+        <Section title="Open invitations">
+          <Alert message={invitations.error} />
+          {!invitations.data ? (
+            <Loading what="invitations" />
+          ) : invitations.data.length === 0 ? (
+            <p className="empty">No open invitations.</p>
+          ) : (
+            <div className="table-wrap">
+              <table>
+                <thead>
+                  <tr>
+                    <th scope="col">Email</th>
+                    <th scope="col">Role</th>
+                    <th scope="col">Invited</th>
+                    <th scope="col">Expires</th>
+                    {manage ? (
+                      <th scope="col" className="col-actions">
+                        <span className="sr-only">Actions</span>
+                      </th>
+                    ) : null}
+                  </tr>
+                </thead>
+                <tbody>
+                  {invitations.data.map((i) => (
+                    <tr key={i.id}>
+                      <td>{i.email}</td>
+                      <td>
+                        <RoleBadge role={i.role} />
+                      </td>
+                      <td className="nowrap">{formatDate(i.createdAt)}</td>
+                      <td className="nowrap">{formatDate(i.expiresAt)}</td>
+                      {manage ? (
+                        <td className="col-actions">
+                          <ConfirmButton
+                            label="Withdraw"
+                            confirmLabel="Yes, withdraw"
+                            question="Withdraw?"
+                            onConfirm={async () => {
+                              await action.run(async () => {
+                                await api.withdrawInvitation(org.slug, i.id);
+                                await invitations.reload();
+                              });
+                            }}
+                          />
+                        </td>
+                      ) : null}
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          )}
+        </Section>
+      ) : null}
+    </>
+  );
+}
+
+function InviteForm({
+  slug,
+  actor,
+  onInvited,
+}: {
+  slug: string;
+  actor: Role;
+  onInvited: () => Promise<void>;
+}) {
+  const roles = assignableRoles(actor);
+  const [email, setEmail] = useState('');
+  const [role, setRole] = useState<Role>('member');
+  const [created, setCreated] = useState<{ url: string; email: string; role: Role } | null>(null);
+  const { busy, error, run } = useAction();
+
+  return (
+    <Section title="Invite a person">
+      <Alert message={error} />
+      {created ? (
+        <div className="secret-box">
+          <p>
+            Invitation for <strong>{created.email}</strong> as {ROLE_LABELS[created.role]}. Send them this
+            link:
+          </p>
+          <div className="secret-row">
+            <code className="secret" data-testid="invitation-url">
+              {created.url}
+            </code>
+            <CopyButton text={created.url} />
+          </div>
+          <p className="hint">
+            This link is shown only once and works once. If it is lost, withdraw the invitation and invite
+            again.
+          </p>
+          <button type="button" className="btn btn-secondary btn-small" onClick={() => setCreated(null)}>
+            Done
+          </button>
+        </div>
+      ) : null}
+      <form
+        className="form-inline"
+        aria-label="Invite a person"
+        onSubmit={onSubmit(() => {
+          void run(async () => {
+            const r = await api.invite(slug, email.trim(), role);
+            setCreated({ url: r.url, email: r.invitation.email, role: r.invitation.role });
+            setEmail('');
+            await onInvited();
+          });
+        })}
+      >
+        <TextField label="Email" type="email" value={email} required onChange={setEmail} autoComplete="off" />
+        <SelectField label="Role" value={role} onChange={setRole} options={roleOptions(roles)} />
+        <div className="form-actions">
+          <button type="submit" className="btn btn-primary" disabled={busy}>
+            {busy ? 'Inviting…' : 'Create invitation'}
+          </button>
+        </div>
+      </form>
+    </Section>
+  );
+}
