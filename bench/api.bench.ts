@@ -7,8 +7,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Hono } from 'hono';
-import { call, createApp, seedOrg, testDeps } from '../src/testing/fixtures.ts';
 import { openStore } from '../src/store/index.ts';
+import { call, createApp, seedOrg, testDeps } from '../src/testing/fixtures.ts';
 import { figures, report, sample } from './stats.ts';
 
 const N = Number(process.env.BENCH_N ?? 3000);
@@ -24,7 +24,10 @@ try {
   bare.get('/people', (c) => c.json(people.body));
   const headers = { authorization: `Bearer ${org.people.member.token}` };
 
-  const base = figures('baseline: bare Hono route, same JSON body', await sample(N, () => bare.request('/people')));
+  const base = figures(
+    'baseline: bare Hono route, same JSON body',
+    await sample(N, () => bare.request('/people')),
+  );
   const full = figures(
     'GET /api/v1/orgs/acme/people (token, org, role, query)',
     await sample(N, () => app.request('/api/v1/orgs/acme/people', { headers })),
@@ -32,7 +35,11 @@ try {
   const denied = figures(
     'POST …/teams refused (member lacks teams.manage)',
     await sample(N, () =>
-      app.request('/api/v1/orgs/acme/teams', { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: '{"name":"x"}' }),
+      app.request('/api/v1/orgs/acme/teams', {
+        method: 'POST',
+        headers: { ...headers, 'content-type': 'application/json' },
+        body: '{"name":"x"}',
+      }),
     ),
   );
   const other = figures(

@@ -25,7 +25,8 @@ export async function sample(n: number, fn: () => unknown): Promise<number[]> {
 
 export function report(rows: Figures[], baseline?: Figures): void {
   for (const r of rows) {
-    const ratio = baseline && r !== baseline ? `  ×${(r.medianUs / baseline.medianUs).toFixed(1)} of baseline` : '';
+    const ratio =
+      baseline && r !== baseline ? `  ×${(r.medianUs / baseline.medianUs).toFixed(1)} of baseline` : '';
     console.log(
       `${r.name.padEnd(56)} n=${String(r.n).padEnd(6)} median ${r.medianUs.toFixed(1).padStart(8)} µs   p99 ${r.p99Us.toFixed(1).padStart(8)} µs${ratio}`,
     );

@@ -309,7 +309,12 @@ for (const kind of STORE_KINDS) {
       assert.equal(literal.body.events.length, 0, '_ is not a wildcard');
       const all = await call(app, 'get', '/api/v1/orgs/filters/audit?limit=2', { token: owner });
       assert.equal(all.body.events.length, 2);
-      const next = await call(app, 'get', `/api/v1/orgs/filters/audit?limit=2&cursor=${all.body.nextCursor}`, { token: owner });
+      const next = await call(
+        app,
+        'get',
+        `/api/v1/orgs/filters/audit?limit=2&cursor=${all.body.nextCursor}`,
+        { token: owner },
+      );
       assert.ok(next.body.events.every((e: any) => e.seq < all.body.nextCursor));
     });
   });

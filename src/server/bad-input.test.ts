@@ -241,7 +241,10 @@ for (const kind of STORE_KINDS) {
       const again = await call(app, 'post', '/api/v1/session', { body, headers: { cookie } });
       assert.equal(again.status, 200, again.text);
       const live = again.headers.get('set-cookie')!.split(';')[0]!;
-      const signinWithLiveCookie = await call(app, 'post', '/api/v1/session', { body, headers: { cookie: live } });
+      const signinWithLiveCookie = await call(app, 'post', '/api/v1/session', {
+        body,
+        headers: { cookie: live },
+      });
       assert.equal(signinWithLiveCookie.status, 200, 'public routes need no CSRF token');
     });
 
