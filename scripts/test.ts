@@ -11,7 +11,7 @@ const step = (title: string, cmd: string, args: string[], env: NodeJS.ProcessEnv
   return spawnSync(cmd, args, { stdio: 'inherit', env }).status === 0;
 };
 
-let ok = step('lint and format (biome)', 'biome', ['check', '.']);
+let ok = step('lint and format (biome)', 'biome', ['check', '--error-on-warnings', '.']);
 ok = step('type-check (tsc, strict)', 'tsc', ['-p', 'tsconfig.json']) && ok;
 if (!existsSync('dashboard/dist/index.html')) {
   ok =

@@ -4,99 +4,23 @@
  * `{"error":{"code","message"}}` and are thrown as ApiError.
  */
 
+import type { z } from 'zod';
+import type * as S from '../../src/server/schemas.ts';
+
+// The API's shapes come from the server's own schemas (types only; nothing of the server is bundled).
 export const ROLES = ['owner', 'admin', 'member', 'auditor'] as const;
-export type Role = (typeof ROLES)[number];
-
-export interface OrgSettings {
-  sessionHours: number;
-  maxTokenDays: number | null;
-}
-
-export interface Org {
-  id: string;
-  slug: string;
-  name: string;
-  settings: OrgSettings;
-  createdAt: string;
-}
-
-export interface OrgWithRole extends Org {
-  role: Role;
-}
-
-export interface Session {
-  kind: 'session' | 'token';
-  person: { id: string; email: string; name: string; hasPassword: boolean } | null;
-  token: { id: string; orgId: string; role: Role } | null;
-  csrfToken: string | null;
-}
-
-export interface Person {
-  id: string;
-  email: string;
-  name: string;
-  role: Role;
-  hasPassword: boolean;
-  joinedAt: string;
-}
-
-export interface Token {
-  id: string;
-  name: string;
-  role: Role;
-  personId: string | null;
-  createdBy: string;
-  createdAt: string;
-  expiresAt: string | null;
-  revokedAt: string | null;
-  lastUsedAt: string | null;
-}
-
-export interface Team {
-  id: string;
-  name: string;
-  createdAt: string;
-  members: string[];
-}
-
-export interface Invitation {
-  id: string;
-  email: string;
-  role: Role;
-  createdBy: string;
-  createdAt: string;
-  expiresAt: string;
-  usedAt: string | null;
-}
-
-export interface SsoSettings {
-  issuer: string;
-  clientId: string;
-  hasClientSecret: boolean;
-  autoProvisionRole: Role | null;
-  updatedAt: string;
-  redirectUri: string;
-}
-
-export interface AuditEvent {
-  seq: number;
-  id: string;
-  orgId: string | null;
-  time: string;
-  actor: { type: string; id: string };
-  action: string;
-  target: { type: string; id: string } | null;
-  outcome: string;
-  requestId: string | null;
-  details: Record<string, unknown>;
-}
-
-export interface InvitationPeek {
-  orgName: string;
-  email: string;
-  role: Role;
-  existingAccount: boolean;
-}
+export type Role = z.output<typeof S.RoleSchema>;
+export type OrgSettings = z.output<typeof S.OrgSettingsSchema>;
+export type Org = z.output<typeof S.OrgSchema>;
+export type OrgWithRole = Org & { role: Role };
+export type Session = z.output<typeof S.SessionSchema>;
+export type Person = z.output<typeof S.PersonSchema>;
+export type Token = z.output<typeof S.TokenSchema>;
+export type Team = z.output<typeof S.TeamSchema>;
+export type Invitation = z.output<typeof S.InvitationSchema>;
+export type SsoSettings = z.output<typeof S.SsoSchema>;
+export type AuditEvent = z.output<typeof S.AuditEventSchema>;
+export type InvitationPeek = z.output<typeof S.InvitationPeekSchema>;
 
 export class ApiError extends Error {
   readonly status: number;

@@ -86,3 +86,29 @@ export const ErrorSchema = z
   .meta({ id: 'Error' });
 
 export const Ok = z.object({ ok: z.literal(true) });
+
+export const SsoSchema = z
+  .object({
+    issuer: z.string(),
+    clientId: z.string(),
+    hasClientSecret: z.boolean(),
+    autoProvisionRole: RoleSchema.nullable(),
+    updatedAt: z.string(),
+    redirectUri: z.string().describe('Register this redirect URI with the identity provider'),
+  })
+  .meta({ id: 'SsoSettings' });
+
+export const SessionSchema = z
+  .object({
+    kind: z.enum(['session', 'token']),
+    person: z
+      .object({ id: z.string(), email: z.string(), name: z.string(), hasPassword: z.boolean() })
+      .nullable(),
+    token: z.object({ id: z.string(), orgId: z.string(), role: RoleSchema }).nullable(),
+    csrfToken: z.string().nullable(),
+  })
+  .meta({ id: 'Session' });
+
+export const InvitationPeekSchema = z
+  .object({ orgName: z.string(), email: z.string(), role: RoleSchema, existingAccount: z.boolean() })
+  .meta({ id: 'InvitationPeek' });

@@ -10,7 +10,7 @@ import {
 } from '../../identity/index.ts';
 import { setSessionCookie } from '../cookies.ts';
 import { defineRoute } from '../route.ts';
-import { Id, InvitationSchema, OrgParams, RoleSchema } from '../schemas.ts';
+import { Id, InvitationPeekSchema, InvitationSchema, OrgParams, RoleSchema } from '../schemas.ts';
 
 const LinkSecret = z.string().min(20).max(200);
 
@@ -63,12 +63,7 @@ export const invitationRoutes = [
     tag: 'invitations',
     access: 'public',
     body: z.strictObject({ secret: LinkSecret }),
-    response: z.object({
-      orgName: z.string(),
-      email: z.string(),
-      role: RoleSchema,
-      existingAccount: z.boolean(),
-    }),
+    response: InvitationPeekSchema,
     handler: async ({ deps, body }) => peekInvitation(deps.store.db, body.secret),
   }),
   defineRoute({

@@ -12,7 +12,7 @@ import {
 import { clearSessionCookie, setSessionCookie } from '../cookies.ts';
 import { clientAddress } from '../request.ts';
 import { defineRoute } from '../route.ts';
-import { Ok, OrgSchema, RoleSchema, Slug } from '../schemas.ts';
+import { Ok, OrgSchema, SessionSchema, Slug } from '../schemas.ts';
 
 const Csrf = z.object({ csrfToken: z.string() });
 
@@ -23,14 +23,7 @@ export const sessionRoutes = [
     summary: 'Who you are: the signed-in person, or the token in use',
     tag: 'session',
     access: 'signed-in',
-    response: z.object({
-      kind: z.enum(['session', 'token']),
-      person: z
-        .object({ id: z.string(), email: z.string(), name: z.string(), hasPassword: z.boolean() })
-        .nullable(),
-      token: z.object({ id: z.string(), orgId: z.string(), role: RoleSchema }).nullable(),
-      csrfToken: z.string().nullable(),
-    }),
+    response: SessionSchema,
     handler: async ({ principal }) => {
       if (principal.kind === 'session') {
         const s = principal.session;

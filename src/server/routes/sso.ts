@@ -12,18 +12,7 @@ import {
 } from '../../identity/index.ts';
 import { setSessionCookie } from '../cookies.ts';
 import { defineRoute } from '../route.ts';
-import { OrgParams, RoleSchema } from '../schemas.ts';
-
-const SsoSchema = z
-  .object({
-    issuer: z.string(),
-    clientId: z.string(),
-    hasClientSecret: z.boolean(),
-    autoProvisionRole: RoleSchema.nullable(),
-    updatedAt: z.string(),
-    redirectUri: z.string().describe('Register this redirect URI with the identity provider'),
-  })
-  .meta({ id: 'SsoSettings' });
+import { OrgParams, RoleSchema, SsoSchema } from '../schemas.ts';
 
 export const ssoRoutes = [
   defineRoute({
