@@ -15,6 +15,10 @@ export interface Config {
   /** The address people reach Paddock at, used in sign-in links and SSO redirects. */
   publicUrl: string;
   logLevel: string;
+  /** Signed audit checkpoints are also appended here, outside the database. */
+  checkpointDir: string;
+  /** And posted here, if set. */
+  checkpointWebhook: string | undefined;
 }
 
 export interface ConfigOverrides {
@@ -39,5 +43,14 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     /\/+$/,
     '',
   );
-  return { home, host, port, databaseUrl, publicUrl, logLevel: env.PADDOCK_LOG_LEVEL ?? 'info' };
+  return {
+    home,
+    host,
+    port,
+    databaseUrl,
+    publicUrl,
+    logLevel: env.PADDOCK_LOG_LEVEL ?? 'info',
+    checkpointDir: resolve(env.PADDOCK_CHECKPOINT_DIR ?? `${home}/checkpoints`),
+    checkpointWebhook: env.PADDOCK_CHECKPOINT_WEBHOOK || undefined,
+  };
 }

@@ -26,9 +26,18 @@ export interface OrgSettings {
   sessionHours: number;
   /** Longest lifetime of a new API token, in days; null allows tokens that never expire. */
   maxTokenDays: number | null;
+  /** Audit payloads expire after this many days (their hashes stay); null keeps them. */
+  auditRetentionDays: number | null;
+  /** Where committed audit entries are streamed as JSON lines; null for none. */
+  siemWebhookUrl: string | null;
 }
 
-export const DEFAULT_ORG_SETTINGS: OrgSettings = { sessionHours: 12, maxTokenDays: 365 };
+export const DEFAULT_ORG_SETTINGS: OrgSettings = {
+  sessionHours: 12,
+  maxTokenDays: 365,
+  auditRetentionDays: null,
+  siemWebhookUrl: null,
+};
 
 /** A caller inside one organization, with the role they hold there. */
 export interface OrgContext extends Caller {

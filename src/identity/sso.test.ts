@@ -136,11 +136,11 @@ for (const kind of STORE_KINDS) {
       const me = await call(app, 'get', '/api/v1/session', { headers: { cookie } });
       assert.equal(me.body.person.email, acme.people.member.email);
       const audit = await t.store.db
-        .selectFrom('audit_events')
+        .selectFrom('audit_entries')
         .selectAll()
         .where('action', '=', 'person.signed_in')
         .execute();
-      assert.ok(audit.some((e) => JSON.parse(e.details).method === 'sso'));
+      assert.ok(audit.some((e) => JSON.parse(e.leaf!).details.method === 'sso'));
     });
 
     test('a replayed callback is refused', async () => {
@@ -174,7 +174,7 @@ for (const kind of STORE_KINDS) {
       const read = await call(app, 'get', '/api/v1/orgs/acme/sso', { token: acme.people.owner.token });
       assert.equal(read.body.sso.hasClientSecret, true);
       const stored = await t.store.db.selectFrom('sso_configs').selectAll().execute();
-      const audit = await t.store.db.selectFrom('audit_events').selectAll().execute();
+      const audit = await t.store.db.selectFrom('audit_entries').selectAll().execute();
       for (const [what, text] of [
         ['response', read.text],
         ['database', JSON.stringify(stored)],

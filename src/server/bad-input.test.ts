@@ -9,7 +9,7 @@ import { defineRoute } from './route.ts';
 
 async function auditCount(t: TestStore): Promise<number> {
   const r = await t.store.db
-    .selectFrom('audit_events')
+    .selectFrom('audit_entries')
     .select((eb) => eb.fn.countAll<number>().as('n'))
     .executeTakeFirstOrThrow();
   return Number(r.n);

@@ -1,14 +1,39 @@
-/** What route handlers are given: the store, the vault, configuration and the logger. */
+/** What route handlers are given, built in one place: store, vault, audit trail, config, logger. */
+import {
+  AuditTrail,
+  type CheckpointPublisher,
+  fileCheckpointPublisher,
+  SiemStreamer,
+  webhookCheckpointPublisher,
+} from '../audit/index.ts';
 import type { Config } from '../config/index.ts';
-import type { AttemptLimiter } from '../identity/index.ts';
+import { AttemptLimiter } from '../identity/index.ts';
 import type { Logger } from '../log/index.ts';
 import type { Store } from '../store/index.ts';
-import type { Vault } from '../vault/index.ts';
+import { localKek, Vault } from '../vault/index.ts';
 
 export interface Deps {
   store: Store;
   vault: Vault;
+  audit: AuditTrail;
+  siem: SiemStreamer;
   config: Config;
   log: Logger;
   signInLimiter: AttemptLimiter;
+}
+
+export function buildDeps(config: Config, log: Logger, store: Store, env: NodeJS.ProcessEnv = process.env): Deps {
+  const vault = new Vault(localKek(config.home, env));
+  const siem = new SiemStreamer(store, log);
+  const publishers: CheckpointPublisher[] = [fileCheckpointPublisher(config.checkpointDir)];
+  if (config.checkpointWebhook) publishers.push(webhookCheckpointPublisher(config.checkpointWebhook, log));
+  const audit = new AuditTrail({
+    store,
+    vault,
+    originHost: new URL(config.publicUrl).host,
+    log,
+    publishers,
+    onCommitted: (logs) => siem.notify(logs),
+  });
+  return { store, vault, audit, siem, config, log, signInLimiter: new AttemptLimiter() };
 }

@@ -87,7 +87,7 @@ for (const kind of STORE_KINDS) {
         const audited = new Set(
           (
             await store.db
-              .selectFrom('audit_events')
+              .selectFrom('audit_entries')
               .select('target_id')
               .where('action', '=', 'team.created')
               .execute()

@@ -3,12 +3,11 @@
 import type { AddressInfo } from 'node:net';
 import { type ServerType, serve } from '@hono/node-server';
 import type { Config } from '../config/index.ts';
-import { AttemptLimiter } from '../identity/index.ts';
+import { expirePayloads } from '../audit/index.ts';
 import type { Logger } from '../log/index.ts';
 import { openStore, type Store } from '../store/index.ts';
-import { localKek, Vault } from '../vault/index.ts';
 import { createApp } from './app.ts';
-import type { Deps } from './deps.ts';
+import { buildDeps, type Deps } from './deps.ts';
 
 export { createApp } from './app.ts';
 export type { Deps } from './deps.ts';
@@ -22,13 +21,11 @@ export interface RunningServer {
 
 export async function startServer(config: Config, log: Logger, store?: Store): Promise<RunningServer> {
   const db = store ?? (await openStore({ home: config.home, databaseUrl: config.databaseUrl }));
-  const deps: Deps = {
-    store: db,
-    vault: new Vault(localKek(config.home)),
-    config,
-    log,
-    signInLimiter: new AttemptLimiter(),
-  };
+  const deps = buildDeps(config, log, db);
+  deps.audit.start();
+  await expirePayloads(db.db);
+  const retention = setInterval(() => void expirePayloads(db.db).catch((err) => log.error({ err }, 'retention failed')), 3_600_000);
+  retention.unref();
   const app = createApp(deps);
   const server: ServerType = await new Promise((resolve, reject) => {
     const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolve(s));
@@ -47,6 +44,9 @@ export async function startServer(config: Config, log: Logger, store?: Store): P
         server.close(() => r());
         (server as { closeAllConnections?: () => void }).closeAllConnections?.();
       });
+      clearInterval(retention);
+      deps.siem.close();
+      await deps.audit.close();
       if (!store) await db.close();
     },
   };

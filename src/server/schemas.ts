@@ -16,6 +16,12 @@ export const OrgSettingsSchema = z
   .strictObject({
     sessionHours: z.number().int().min(1).max(720),
     maxTokenDays: z.number().int().min(1).max(3650).nullable(),
+    auditRetentionDays: z.number().int().min(1).max(36500).nullable(),
+    siemWebhookUrl: z
+      .url({ protocol: /^https?$/ })
+      .max(500)
+      .nullable()
+      .describe('https, or http to this machine only'),
   })
   .meta({ id: 'OrgSettings' });
 
@@ -66,16 +72,17 @@ export const InvitationSchema = z
 
 export const AuditEventSchema = z
   .object({
-    seq: z.number().int(),
+    index: z.number().int().describe('Position in the org log (the Merkle tree leaf index)'),
     id: z.string(),
-    orgId: z.string().nullable(),
     time: Timestamp,
     actor: z.object({ type: z.string(), id: z.string() }),
     action: z.string(),
     target: z.object({ type: z.string(), id: z.string() }).nullable(),
     outcome: z.string(),
     requestId: z.string().nullable(),
-    details: z.record(z.string(), z.unknown()),
+    details: z.record(z.string(), z.unknown()).nullable().describe('null once expired by retention'),
+    leafHash: z.string().describe('base64 SHA-256(0x00 || canonical entry)'),
+    expired: z.boolean(),
   })
   .meta({ id: 'AuditEvent' });
 

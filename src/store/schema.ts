@@ -102,19 +102,61 @@ export interface SsoStateTable {
   expires_at: string;
 }
 
-export interface AuditEventTable {
-  seq: Generated<number>;
+export interface AuditLogTable {
+  /** The org id, or `platform`. */
   id: string;
   org_id: string | null;
+  /** The checkpoint origin line (and key name), fixed when the log is made. */
+  origin: string;
+  /** Ed25519 public key, base64 of the 32 raw bytes. */
+  public_key: string;
+  /** Ed25519 private key (PKCS#8), sealed by the vault. */
+  private_key: string;
+  tree_size: number;
+  root_hash: string;
+  created_at: string;
+}
+
+export interface AuditEntryTable {
+  seq: Generated<number>;
+  log_id: string;
+  /** Position in the tree; null while pending. */
+  idx: number | null;
+  id: string;
   time: string;
-  actor_type: 'person' | 'token' | 'agent' | 'system';
+  actor_type: string;
   actor_id: string;
   action: string;
   target_type: string | null;
   target_id: string | null;
-  outcome: 'success' | 'failure' | 'denied';
+  outcome: string;
   request_id: string | null;
-  details: string;
+  /** The canonical JSON entry (RFC 8785); null once its payload expired. */
+  leaf: string | null;
+  /** Base64 of SHA-256(0x00 || leaf); stays when the payload expires. */
+  leaf_hash: string;
+  expired_at: string | null;
+}
+
+export interface AuditNodeTable {
+  log_id: string;
+  level: number;
+  idx: number;
+  hash: string;
+}
+
+export interface AuditCheckpointTable {
+  log_id: string;
+  tree_size: number;
+  root_hash: string;
+  note: string;
+  created_at: string;
+}
+
+export interface AuditCursorTable {
+  sink: string;
+  log_id: string;
+  position: number;
 }
 
 export interface VaultKeyTable {
@@ -141,7 +183,11 @@ export interface Database {
   links: LinkTable;
   sso_configs: SsoConfigTable;
   sso_states: SsoStateTable;
-  audit_events: AuditEventTable;
+  audit_logs: AuditLogTable;
+  audit_entries: AuditEntryTable;
+  audit_nodes: AuditNodeTable;
+  audit_checkpoints: AuditCheckpointTable;
+  audit_cursors: AuditCursorTable;
   vault_keys: VaultKeyTable;
   platform_settings: PlatformSettingTable;
 }

@@ -12,9 +12,9 @@ import {
   trustedScope,
 } from '../identity/index.ts';
 import { silentLogger } from '../log/index.ts';
+import { buildDeps } from '../server/deps.ts';
 import { createApp, type Deps } from '../server/index.ts';
 import type { Store } from '../store/index.ts';
-import { localKek, Vault } from '../vault/index.ts';
 
 export interface SeededPerson {
   id: string;
@@ -57,14 +57,8 @@ export async function seedOrg(store: Store, slug: string): Promise<SeededOrg> {
 }
 
 export function testDeps(store: Store, home: string, overrides: Partial<Deps> = {}): Deps {
-  return {
-    store,
-    vault: new Vault(localKek(home, {})),
-    config: loadConfig({ home, port: 7070 }, {}),
-    log: silentLogger,
-    signInLimiter: new AttemptLimiter(1000),
-    ...overrides,
-  };
+  const deps = buildDeps(loadConfig({ home, port: 7070 }, {}), overrides.log ?? silentLogger, store, {});
+  return { ...deps, signInLimiter: new AttemptLimiter(1000), ...overrides };
 }
 
 export interface ApiResult {

@@ -159,7 +159,7 @@ export function AuditPage({ org }: PageProps) {
                       </span>
                     </td>
                     <td>
-                      {Object.keys(e.details).length > 0 || e.requestId ? (
+                      {Object.keys(e.details ?? {}).length > 0 || e.requestId ? (
                         <details>
                           <summary>View</summary>
                           <pre>{JSON.stringify({ requestId: e.requestId, ...e.details }, null, 2)}</pre>

@@ -1,33 +1,164 @@
-/** The organization's audit trail (read-only; nothing writes to it through the API). */
+/**
+ * The organization's audit trail, read-only: query, checkpoint, verifier key, inclusion and
+ * consistency proofs, exports. Nothing writes to the trail through the API.
+ */
 import { z } from 'zod';
-import { listAudit } from '../../audit/index.ts';
+import {
+  CONTENT_TYPES,
+  EXPORT_FORMATS,
+  exportBounds,
+  exportLines,
+  exportProofText,
+  getAuditEvent,
+  queryAudit,
+} from '../../audit/index.ts';
+import { NotFoundError } from '../../errors/index.ts';
 import { defineRoute } from '../route.ts';
 import { AuditEventSchema, OrgParams } from '../schemas.ts';
+
+const Index = z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const Time = z.iso.datetime({ offset: true }).describe('ISO-8601 time');
 
 export const auditRoutes = [
   defineRoute({
     method: 'get',
     path: '/api/v1/orgs/{org}/audit',
-    summary: 'Audit events, newest first, with cursor pagination',
+    summary: 'Query audit entries (newest first, or oldest first to replay a sequence), with cursor pagination',
     tag: 'audit',
     access: { permission: 'audit.read' },
     params: OrgParams,
     query: z.strictObject({
-      action: z.string().max(100).optional(),
-      actor: z.string().max(100).optional(),
-      cursor: z.coerce.number().int().positive().optional(),
+      action: z.string().max(100).optional().describe('exact action, or a prefix ending in * (team.*)'),
+      actor: z.string().max(100).optional().describe('who acted: person, token, agent or system id'),
+      agent: z.string().max(100).optional().describe('what an agent did or had done to it'),
+      outcome: z.enum(['success', 'failure', 'denied']).optional(),
+      from: Time.optional(),
+      to: Time.optional(),
+      q: z.string().min(1).max(200).optional().describe('free text in the entry'),
+      order: z.enum(['desc', 'asc']).default('desc'),
+      cursor: Index.optional(),
       limit: z.coerce.number().int().min(1).max(500).default(100),
     }),
     response: z.object({ events: z.array(AuditEventSchema), nextCursor: z.number().nullable() }),
     handler: async ({ ctx, deps, query }) => {
-      const events = await listAudit(deps.store.db, ctx.scope, {
-        action: query.action,
-        actorId: query.actor,
-        after: query.cursor,
-        limit: query.limit,
+      await deps.audit.flush();
+      return queryAudit(deps.store.db, ctx.scope, {
+        ...query,
+        from: query.from && new Date(query.from).toISOString(),
+        to: query.to && new Date(query.to).toISOString(),
       });
-      const last = events.at(-1);
-      return { events, nextCursor: events.length === query.limit && last ? last.seq : null };
+    },
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/api/v1/orgs/{org}/audit/entries/{index}',
+    summary: 'One audit entry with its inclusion proof against the newest checkpoint',
+    tag: 'audit',
+    access: { permission: 'audit.read' },
+    params: OrgParams.extend({ index: Index }),
+    response: z.object({ event: AuditEventSchema, proof: z.object({ treeSize: z.number(), hashes: z.array(z.string()), checkpoint: z.string(), tlogProof: z.string() }) }),
+    handler: async ({ ctx, deps, params }) => {
+      const proof = await deps.audit.inclusionProof(ctx.scope.orgId, params.index);
+      const event = await getAuditEvent(deps.store.db, ctx.scope, params.index);
+      if (!event) throw new NotFoundError('entry_not_found', `No entry ${params.index} in this log.`);
+      return { event, proof };
+    },
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/api/v1/orgs/{org}/audit/checkpoint',
+    summary: 'The newest signed checkpoint (C2SP signed note), covering every entry so far',
+    tag: 'audit',
+    access: { permission: 'audit.read' },
+    params: OrgParams,
+    response: z.object({ treeSize: z.number(), checkpoint: z.string(), origin: z.string(), verifierKey: z.string() }),
+    handler: async ({ ctx, deps }) => {
+      const cp = await deps.audit.checkpoint(ctx.scope.orgId);
+      return { treeSize: cp.size, checkpoint: cp.note, ...(await deps.audit.verifierKey(ctx.scope.orgId)) };
+    },
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/api/v1/orgs/{org}/audit/key',
+    summary: "The log's verifier key (name+keyid+base64), to check checkpoints without trusting Paddock",
+    tag: 'audit',
+    access: { permission: 'audit.read' },
+    params: OrgParams,
+    response: z.object({ origin: z.string(), verifierKey: z.string() }),
+    handler: async ({ ctx, deps }) => {
+      await deps.audit.flush();
+      return deps.audit.verifierKey(ctx.scope.orgId);
+    },
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/api/v1/orgs/{org}/audit/proof',
+    summary: 'Inclusion proof of entry `index` in C2SP tlog-proof form',
+    tag: 'audit',
+    access: { permission: 'audit.read' },
+    params: OrgParams,
+    query: z.strictObject({ index: Index }),
+    response: z.object({ index: z.number(), treeSize: z.number(), hashes: z.array(z.string()), checkpoint: z.string(), tlogProof: z.string() }),
+    handler: async ({ ctx, deps, query }) => deps.audit.inclusionProof(ctx.scope.orgId, query.index),
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/api/v1/orgs/{org}/audit/consistency',
+    summary: 'Consistency proof between two tree sizes (RFC 6962)',
+    tag: 'audit',
+    access: { permission: 'audit.read' },
+    params: OrgParams,
+    query: z.strictObject({ from: Index, to: Index }),
+    response: z.object({ from: z.number(), to: z.number(), hashes: z.array(z.string()) }),
+    handler: async ({ ctx, deps, query }) => {
+      await deps.audit.flush();
+      return deps.audit.consistencyProof(ctx.scope.orgId, query.from, query.to);
+    },
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/api/v1/orgs/{org}/audit/export',
+    summary: 'Export entries as JSON lines, CSV or OCSF; `format=proof` gives the proof file for the same JSON-lines export',
+    tag: 'audit',
+    access: { permission: 'audit.read' },
+    params: OrgParams,
+    query: z.strictObject({
+      format: z.enum([...EXPORT_FORMATS, 'proof']).default('jsonl'),
+      from: Time.optional(),
+      to: Time.optional(),
+    }),
+    raw: true,
+    handler: async ({ ctx, deps, query }) => {
+      const logId = ctx.scope.orgId;
+      const cp = await deps.audit.checkpoint(logId);
+      const window = { from: query.from && new Date(query.from).toISOString(), to: query.to && new Date(query.to).toISOString() };
+      const range = await exportBounds(deps.store.db, logId, cp.size, window);
+      const name = `paddock-audit-${ctx.org.slug}-${range.a}-${range.b}`;
+      if (query.format === 'proof') {
+        const { origin } = await deps.audit.verifierKey(logId);
+        const hashes = await deps.audit.rangeProof(logId, range.a, range.b, cp.size);
+        return new Response(exportProofText(origin, range.a, range.b, hashes, cp.note), {
+          headers: { 'content-type': 'text/plain; charset=utf-8', 'content-disposition': `attachment; filename="${name}.jsonl.proof"` },
+        });
+      }
+      const format = query.format;
+      const lines = exportLines(deps.store.db, logId, format, range);
+      const stream = new ReadableStream<Uint8Array>({
+        async pull(controller) {
+          const next = await lines.next();
+          if (next.done) controller.close();
+          else controller.enqueue(new TextEncoder().encode(next.value));
+        },
+      });
+      const ext = format === 'csv' ? 'csv' : format === 'ocsf' ? 'ocsf.jsonl' : 'jsonl';
+      return new Response(stream, {
+        headers: {
+          'content-type': CONTENT_TYPES[format],
+          'content-disposition': `attachment; filename="${name}.${ext}"`,
+          'x-paddock-range': `${range.a}-${range.b}`,
+          'x-paddock-tree-size': String(cp.size),
+        },
+      });
     },
   }),
 ];

@@ -1,8 +1,8 @@
-/** Organizations, people, teams, credentials, sign-in state, the audit table and the vault's keys. */
+/** Organizations, people, teams, credentials, sign-in state and the vault's keys. */
 import type { Kysely, Migration } from 'kysely';
 import type { Dialect } from '../types.ts';
 
-export function foundation(dialect: Dialect): Migration {
+export function foundation(_dialect: Dialect): Migration {
   return {
     async up(db: Kysely<unknown>) {
       await db.schema
@@ -114,31 +114,8 @@ export function foundation(dialect: Dialect): Migration {
         .execute();
 
       await db.schema
-        .createTable('audit_events')
-        .addColumn('seq', dialect === 'postgres' ? 'bigserial' : 'integer', (c) =>
-          dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement(),
-        )
-        .addColumn('id', 'text', (c) => c.notNull().unique())
-        .addColumn('org_id', 'text')
-        .addColumn('time', 'text', (c) => c.notNull())
-        .addColumn('actor_type', 'text', (c) => c.notNull())
-        .addColumn('actor_id', 'text', (c) => c.notNull())
-        .addColumn('action', 'text', (c) => c.notNull())
-        .addColumn('target_type', 'text')
-        .addColumn('target_id', 'text')
-        .addColumn('outcome', 'text', (c) => c.notNull())
-        .addColumn('request_id', 'text')
-        .addColumn('details', 'text', (c) => c.notNull())
-        .execute();
-      await db.schema
-        .createIndex('audit_events_org_seq')
-        .on('audit_events')
-        .columns(['org_id', 'seq'])
-        .execute();
-
-      await db.schema
         .createTable('vault_keys')
-        .addColumn('org_id', 'text', (c) => c.primaryKey().references('orgs.id').onDelete('cascade'))
+        .addColumn('org_id', 'text', (c) => c.primaryKey())
         .addColumn('wrapped_key', 'text', (c) => c.notNull())
         .addColumn('kek_id', 'text', (c) => c.notNull())
         .addColumn('created_at', 'text', (c) => c.notNull())

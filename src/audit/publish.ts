@@ -1,0 +1,38 @@
+/**
+ * Shipping signed checkpoints out of the database as they are signed: appended to a file per
+ * log (one JSON line each) and posted to a webhook. With a copy elsewhere, rolling the database
+ * back or deleting its newest rows no longer goes unnoticed (`paddock audit verify
+ * --checkpoints DIR`).
+ */
+import { appendFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from '../log/index.ts';
+import type { CheckpointPublisher } from './trail.ts';
+
+export function fileCheckpointPublisher(dir: string): CheckpointPublisher {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  return (logId, size, note) => {
+    appendFileSync(join(dir, `${logId}.checkpoints.jsonl`), `${JSON.stringify({ log: logId, size, note })}\n`, { mode: 0o600 });
+  };
+}
+
+/** Posts `{log, size, note}`; retries with backoff in the background, never blocking the writer. */
+export function webhookCheckpointPublisher(url: string, log: Logger, maxTries = 6): CheckpointPublisher {
+  return (logId, size, note) => {
+    const body = JSON.stringify({ log: logId, size, note });
+    const attempt = async (n: number): Promise<void> => {
+      try {
+        const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body, signal: AbortSignal.timeout(10_000) });
+        if (res.ok) return;
+        throw new Error(`HTTP ${res.status}`);
+      } catch (err) {
+        if (n + 1 >= maxTries) {
+          log.warn({ err, logId, size }, 'checkpoint webhook gave up');
+          return;
+        }
+        setTimeout(() => void attempt(n + 1), Math.min(60_000, 500 * 2 ** n)).unref();
+      }
+    };
+    void attempt(0);
+  };
+}

@@ -1,0 +1,101 @@
+/** Reading the trail: filters, cursor pagination, one agent's sequence of actions. */
+import { sql } from 'kysely';
+import type { OrgScope } from '../identity/scope.ts';
+import type { Db } from '../store/index.ts';
+import type { Selectable } from 'kysely';
+import type { AuditEntryTable } from '../store/schema.ts';
+import type { EntryBody } from './entry.ts';
+
+export interface AuditQuery {
+  /** An exact action, or a prefix ending in `*` (`team.*`). */
+  action?: string | undefined;
+  /** Who acted: a person, token, agent or system id. */
+  actor?: string | undefined;
+  /** Events an agent did, or that were done to it. */
+  agent?: string | undefined;
+  outcome?: string | undefined;
+  /** ISO times: from inclusive, to exclusive. */
+  from?: string | undefined;
+  to?: string | undefined;
+  /** Free text, matched in the whole entry. */
+  q?: string | undefined;
+  /** Continue after this index (from a previous page's nextCursor). */
+  cursor?: number | undefined;
+  limit: number;
+  /** `desc` (newest first, default) or `asc` (to replay a sequence). */
+  order?: 'asc' | 'desc' | undefined;
+}
+
+export interface AuditEvent {
+  index: number;
+  id: string;
+  time: string;
+  actor: { type: string; id: string };
+  action: string;
+  target: { type: string; id: string } | null;
+  outcome: string;
+  requestId: string | null;
+  /** Null once the payload expired under the org's retention policy. */
+  details: Record<string, unknown> | null;
+  leafHash: string;
+  expired: boolean;
+}
+
+const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
+
+export function toAuditEvent(r: Selectable<AuditEntryTable>): AuditEvent {
+  const body = r.leaf ? (JSON.parse(r.leaf) as EntryBody) : null;
+  return {
+    index: Number(r.idx),
+    id: r.id,
+    time: r.time,
+    actor: { type: r.actor_type, id: r.actor_id },
+    action: r.action,
+    target: r.target_type && r.target_id ? { type: r.target_type, id: r.target_id } : null,
+    outcome: r.outcome,
+    requestId: r.request_id,
+    details: body ? body.details : null,
+    leafHash: r.leaf_hash,
+    expired: r.leaf === null,
+  };
+}
+
+export async function queryAudit(
+  db: Db,
+  scope: OrgScope,
+  query: AuditQuery,
+): Promise<{ events: AuditEvent[]; nextCursor: number | null }> {
+  const order = query.order ?? 'desc';
+  let q = db.selectFrom('audit_entries').selectAll().where('log_id', '=', scope.orgId).where('idx', 'is not', null);
+  if (query.action?.endsWith('*')) {
+    q = q.where(sql<boolean>`action like ${`${escapeLike(query.action.slice(0, -1))}%`} escape '\\'`);
+  } else if (query.action) q = q.where('action', '=', query.action);
+  if (query.actor) q = q.where('actor_id', '=', query.actor);
+  if (query.agent) {
+    const agent = query.agent;
+    q = q.where((eb) =>
+      eb.or([
+        eb.and([eb('actor_type', '=', 'agent'), eb('actor_id', '=', agent)]),
+        eb.and([eb('target_type', '=', 'agent'), eb('target_id', '=', agent)]),
+      ]),
+    );
+  }
+  if (query.outcome) q = q.where('outcome', '=', query.outcome);
+  if (query.from) q = q.where('time', '>=', query.from);
+  if (query.to) q = q.where('time', '<', query.to);
+  if (query.q) q = q.where(sql<boolean>`lower(leaf) like ${`%${escapeLike(query.q.toLowerCase())}%`} escape '\\'`);
+  if (query.cursor !== undefined) q = q.where('idx', order === 'desc' ? '<' : '>', query.cursor);
+  const rows = await q.orderBy('idx', order).limit(query.limit + 1).execute();
+  const events = rows.slice(0, query.limit).map(toAuditEvent);
+  return { events, nextCursor: rows.length > query.limit ? events.at(-1)!.index : null };
+}
+
+export async function getAuditEvent(db: Db, scope: OrgScope, index: number): Promise<AuditEvent | undefined> {
+  const row = await db
+    .selectFrom('audit_entries')
+    .selectAll()
+    .where('log_id', '=', scope.orgId)
+    .where('idx', '=', index)
+    .executeTakeFirst();
+  return row ? toAuditEvent(row) : undefined;
+}

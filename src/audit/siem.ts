@@ -1,0 +1,95 @@
+/**
+ * Streams committed entries to each org's SIEM webhook as JSON lines, in index order, from a
+ * stored cursor: restarts resume where they stopped, failures retry with backoff, and the log
+ * writer never waits for it.
+ */
+import type { Logger } from '../log/index.ts';
+import type { Store } from '../store/index.ts';
+import { toAuditEvent } from './query.ts';
+
+const SINK = 'siem';
+const BATCH = 500;
+
+export class SiemStreamer {
+  readonly #store: Store;
+  readonly #log: Logger;
+  readonly #running = new Set<string>();
+  readonly #again = new Set<string>();
+  readonly #failures = new Map<string, number>();
+  #closed = false;
+
+  constructor(store: Store, log: Logger) {
+    this.#store = store;
+    this.#log = log;
+  }
+
+  /** Called after a commit with the logs that grew. */
+  notify(logIds: string[]): void {
+    for (const id of logIds) if (id !== 'platform') this.#run(id);
+  }
+
+  close(): void {
+    this.#closed = true;
+  }
+
+  #run(logId: string): void {
+    if (this.#closed) return;
+    if (this.#running.has(logId)) {
+      this.#again.add(logId);
+      return;
+    }
+    this.#running.add(logId);
+    this.#deliver(logId)
+      .then((more) => {
+        this.#failures.delete(logId);
+        this.#running.delete(logId);
+        if (more || this.#again.delete(logId)) this.#run(logId);
+      })
+      .catch((err) => {
+        this.#running.delete(logId);
+        const n = (this.#failures.get(logId) ?? 0) + 1;
+        this.#failures.set(logId, n);
+        this.#log.warn({ err, logId, attempt: n }, 'SIEM delivery failed; will retry');
+        setTimeout(() => this.#run(logId), Math.min(60_000, 500 * 2 ** Math.min(n, 7))).unref();
+      });
+  }
+
+  /** Sends the next batch; true when more may be waiting. */
+  async #deliver(logId: string): Promise<boolean> {
+    const db = this.#store.db;
+    const org = await db.selectFrom('orgs').select('settings').where('id', '=', logId).executeTakeFirst();
+    const url = org ? (JSON.parse(org.settings) as { siemWebhookUrl?: string | null }).siemWebhookUrl : undefined;
+    if (!url) return false;
+    const cursor = await db
+      .selectFrom('audit_cursors')
+      .select('position')
+      .where('sink', '=', SINK)
+      .where('log_id', '=', logId)
+      .executeTakeFirst();
+    const from = cursor ? Number(cursor.position) : 0;
+    const rows = await db
+      .selectFrom('audit_entries')
+      .selectAll()
+      .where('log_id', '=', logId)
+      .where('idx', '>=', from)
+      .orderBy('idx')
+      .limit(BATCH)
+      .execute();
+    if (rows.length === 0) return false;
+    const body = rows.map((r) => `${JSON.stringify({ log: logId, ...toAuditEvent(r) })}\n`).join('');
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-ndjson' },
+      body,
+      signal: AbortSignal.timeout(15_000),
+    });
+    if (!res.ok) throw new Error(`SIEM webhook answered HTTP ${res.status}`);
+    const next = Number(rows.at(-1)!.idx) + 1;
+    await db
+      .insertInto('audit_cursors')
+      .values({ sink: SINK, log_id: logId, position: next })
+      .onConflict((oc) => oc.columns(['sink', 'log_id']).doUpdateSet({ position: next }))
+      .execute();
+    return rows.length === BATCH;
+  }
+}

@@ -1,0 +1,396 @@
+/**
+ * The audit trail's single writer, with group commit. Every org has its own log (and the
+ * platform one); all appends and pending entries go through one queue, so one transaction
+ * (one fsync) makes a whole batch durable, puts each entry in its log's tree, and only then are
+ * the appends acknowledged. Checkpoints are signed at most once per interval while a log
+ * grows, and on demand. With PostgreSQL, a transaction-scoped advisory lock makes one replica
+ * at a time the sequencer of a log.
+ */
+import { createPrivateKey, type KeyObject } from 'node:crypto';
+import { type Kysely, sql } from 'kysely';
+import { NotFoundError } from '../errors/index.ts';
+import type { Logger } from '../log/index.ts';
+import type { Database, Db, Store } from '../store/index.ts';
+import type { Vault } from '../vault/index.ts';
+import { type AuditInput, type PreparedEntry, prepareEntry } from './entry.ts';
+import {
+  consistencyProofRanges,
+  EMPTY_ROOT,
+  Frontier,
+  type Hash,
+  hashRanges,
+  inclusionProofRanges,
+  type NodeKey,
+  nodesFor,
+  rangeProofRanges,
+} from './merkle.ts';
+import { checkpointText, newSigner, type NoteSigner, rawPublicKey, signNote, tlogProof, verifierKey } from './note.ts';
+
+export interface Receipt {
+  id: string;
+  log: string;
+  index: number;
+}
+
+export interface Head {
+  size: number;
+  root: Hash;
+}
+
+/** Somewhere outside the database a signed checkpoint is sent (a file, a webhook). */
+export type CheckpointPublisher = (logId: string, size: number, note: string) => void;
+
+export interface TrailOptions {
+  store: Store;
+  vault: Vault;
+  /** Host part of checkpoint origins, e.g. `audit.example.com`; fixed per log when it is made. */
+  originHost: string;
+  log: Logger;
+  checkpointIntervalMs?: number;
+  publishers?: CheckpointPublisher[];
+  /** Told which logs grew, after each commit (for streaming to a SIEM). */
+  onCommitted?: (logIds: string[]) => void;
+}
+
+const MAX_BATCH = 5000;
+const ROWS_PER_INSERT = 500;
+const b64 = (h: Hash) => h.toString('base64');
+
+type Pending = { entry: PreparedEntry; resolve: (r: Receipt) => void; reject: (e: unknown) => void; index?: number };
+
+export class AuditTrail {
+  readonly #db: Kysely<Database>;
+  readonly #dialect: Store['dialect'];
+  readonly #vault: Vault;
+  readonly #originHost: string;
+  readonly #log: Logger;
+  readonly #interval: number;
+  readonly #publishers: CheckpointPublisher[];
+  readonly #onCommitted: ((logIds: string[]) => void) | undefined;
+
+  #queue: Pending[] = [];
+  #draining: Promise<void> | undefined;
+  #again = false;
+  #closed = false;
+  readonly #frontiers = new Map<string, Frontier>();
+  readonly #signers = new Map<string, NoteSigner>();
+  readonly #lastSigned = new Map<string, { at: number; size: number }>();
+  readonly #timers = new Map<string, NodeJS.Timeout>();
+  #poll: NodeJS.Timeout | undefined;
+
+  constructor(opts: TrailOptions) {
+    this.#db = opts.store.db;
+    this.#dialect = opts.store.dialect;
+    this.#vault = opts.vault;
+    this.#originHost = opts.originHost;
+    this.#log = opts.log;
+    this.#interval = opts.checkpointIntervalMs ?? 1000;
+    this.#publishers = opts.publishers ?? [];
+    this.#onCommitted = opts.onCommitted;
+  }
+
+  /** Sequences what other transactions left pending, now and every `pollMs` (e.g. CLI changes). */
+  start(pollMs = 250): void {
+    this.kick();
+    this.#poll = setInterval(() => this.kick(), pollMs);
+    this.#poll.unref();
+  }
+
+  /**
+   * Appends an event to its org's log. Resolves once it is durable, with its index in the log.
+   *
+   * @example
+   *   const { index } = await trail.append({ orgId, actor, action: 'tool.call.allowed', details });
+   */
+  append(input: AuditInput): Promise<Receipt> {
+    if (this.#closed) return Promise.reject(new Error('the audit trail is closed'));
+    const entry = prepareEntry(input);
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ entry, resolve, reject });
+      this.kick();
+    });
+  }
+
+  /** Asks the writer to run: appends waiting, or entries other transactions left pending. */
+  kick(): void {
+    if (this.#draining) {
+      this.#again = true;
+      return;
+    }
+    this.#draining = this.#drain().finally(() => {
+      this.#draining = undefined;
+    });
+  }
+
+  /** Waits until everything queued or pending so far is in the tree. */
+  async flush(): Promise<void> {
+    this.kick();
+    while (this.#draining) await this.#draining;
+  }
+
+  async close(): Promise<void> {
+    await this.flush();
+    this.#closed = true;
+    if (this.#poll) clearInterval(this.#poll);
+    for (const t of this.#timers.values()) clearTimeout(t);
+    this.#timers.clear();
+    for (const logId of this.#frontiers.keys()) await this.#signIfGrown(logId).catch(() => undefined);
+  }
+
+  async #drain(): Promise<void> {
+    do {
+      this.#again = false;
+      const batch = this.#queue.splice(0, MAX_BATCH);
+      let heads: Map<string, { frontier: Frontier }>;
+      try {
+        heads = await this.#db.transaction().execute((trx) => this.#commit(trx, batch));
+      } catch (err) {
+        this.#frontiers.clear();
+        for (const p of batch) p.reject(err);
+        this.#log.error({ err }, 'audit batch failed');
+        continue;
+      }
+      for (const [logId, h] of heads) this.#frontiers.set(logId, h.frontier);
+      for (const p of batch) p.resolve({ id: p.entry.body.id, log: p.entry.body.log, index: p.index! });
+      if (heads.size > 0) {
+        for (const logId of heads.keys()) this.#scheduleCheckpoint(logId);
+        this.#onCommitted?.([...heads.keys()]);
+      }
+    } while (this.#queue.length > 0 || this.#again);
+  }
+
+  async #commit(trx: Kysely<Database>, batch: Pending[]): Promise<Map<string, { frontier: Frontier }>> {
+    const heads = new Map<string, { frontier: Frontier }>();
+    const pendingLogs = await trx
+      .selectFrom('audit_entries')
+      .select('log_id')
+      .distinct()
+      .where('idx', 'is', null)
+      .execute();
+    const logIds = new Set([...pendingLogs.map((r) => r.log_id), ...batch.map((p) => p.entry.body.log)]);
+    for (const logId of logIds) {
+      const frontier = await this.#openHead(trx, logId);
+      const nodes: Array<NodeKey & { hash: Hash }> = [];
+      // Entries written inside other transactions (configuration changes) come first.
+      const pending = await trx
+        .selectFrom('audit_entries')
+        .select(['seq', 'leaf_hash'])
+        .where('log_id', '=', logId)
+        .where('idx', 'is', null)
+        .orderBy('seq')
+        .execute();
+      for (const p of pending) {
+        const index = frontier.size;
+        nodes.push(...frontier.append(Buffer.from(p.leaf_hash, 'base64')));
+        await trx.updateTable('audit_entries').set({ idx: index }).where('seq', '=', p.seq).execute();
+      }
+      const rows = [];
+      for (const p of batch) {
+        if (p.entry.body.log !== logId) continue;
+        p.index = frontier.size;
+        nodes.push(...frontier.append(Buffer.from(p.entry.leafHash, 'base64')));
+        rows.push(entryRow(p.entry, p.index));
+      }
+      for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
+        await trx.insertInto('audit_entries').values(rows.slice(i, i + ROWS_PER_INSERT)).execute();
+      }
+      const nodeRows = nodes.map((n) => ({ log_id: logId, level: n.level, idx: n.index, hash: b64(n.hash) }));
+      for (let i = 0; i < nodeRows.length; i += ROWS_PER_INSERT * 2) {
+        await trx.insertInto('audit_nodes').values(nodeRows.slice(i, i + ROWS_PER_INSERT * 2)).execute();
+      }
+      if (nodes.length > 0) {
+        await trx
+          .updateTable('audit_logs')
+          .set({ tree_size: frontier.size, root_hash: b64(frontier.root()) })
+          .where('id', '=', logId)
+          .execute();
+        heads.set(logId, { frontier });
+      }
+    }
+    return heads;
+  }
+
+  /** Locks a log for this transaction (PostgreSQL), creating it on first use; returns its frontier. */
+  async #openHead(trx: Kysely<Database>, logId: string): Promise<Frontier> {
+    if (this.#dialect === 'postgres') {
+      await sql`select pg_advisory_xact_lock(hashtext(${`paddock.audit:${logId}`}))`.execute(trx);
+    }
+    let head = await trx.selectFrom('audit_logs').select('tree_size').where('id', '=', logId).executeTakeFirst();
+    if (!head) {
+      await this.#createLog(trx, logId);
+      head = { tree_size: 0 };
+    }
+    const size = Number(head.tree_size);
+    const cached = this.#frontiers.get(logId);
+    if (cached && cached.size === size) return cached.clone();
+    const keys = Frontier.keys(size);
+    const nodes = await fetchNodes(trx, logId, keys);
+    const levels = new Map<number, Hash>(keys.map((k) => [k.level, nodes.get(`${k.level}/${k.index}`)!]));
+    return new Frontier(size, levels);
+  }
+
+  async #createLog(trx: Db, logId: string): Promise<void> {
+    const origin = `${this.#originHost}/audit/${logId}`;
+    const signer = newSigner(origin);
+    const pkcs8 = signer.privateKey.export({ format: 'der', type: 'pkcs8' }).toString('base64');
+    await trx
+      .insertInto('audit_logs')
+      .values({
+        id: logId,
+        org_id: logId === 'platform' ? null : logId,
+        origin,
+        public_key: signer.publicKey.toString('base64'),
+        private_key: await this.#vault.seal(trx, { orgId: logId, secretId: 'audit.log_key', version: 1 }, pkcs8),
+        tree_size: 0,
+        root_hash: b64(EMPTY_ROOT),
+        created_at: new Date().toISOString(),
+      })
+      .execute();
+    this.#signers.set(logId, signer);
+  }
+
+  async #signer(logId: string): Promise<NoteSigner> {
+    const cached = this.#signers.get(logId);
+    if (cached) return cached;
+    const row = await requireLog(this.#db, logId);
+    const pkcs8 = await this.#vault.open(this.#db, { orgId: logId, secretId: 'audit.log_key', version: 1 }, row.private_key);
+    const privateKey: KeyObject = createPrivateKey({ key: Buffer.from(pkcs8, 'base64'), format: 'der', type: 'pkcs8' });
+    const signer = { name: row.origin, publicKey: Buffer.from(row.public_key, 'base64'), privateKey };
+    if (!rawPublicKey(createPrivateKey({ key: Buffer.from(pkcs8, 'base64'), format: 'der', type: 'pkcs8' })).equals(signer.publicKey)) {
+      // A private key is its own public key's source; this cannot differ unless the row was altered.
+      throw new Error(`the signing key of log ${logId} does not match its public key`);
+    }
+    this.#signers.set(logId, signer);
+    return signer;
+  }
+
+  #scheduleCheckpoint(logId: string): void {
+    if (this.#timers.has(logId) || this.#closed) return;
+    const last = this.#lastSigned.get(logId)?.at ?? 0;
+    const wait = Math.max(0, last + this.#interval - Date.now());
+    const timer = setTimeout(() => {
+      this.#timers.delete(logId);
+      this.#signIfGrown(logId).catch((err) => this.#log.error({ err, logId }, 'checkpoint signing failed'));
+    }, wait);
+    timer.unref();
+    this.#timers.set(logId, timer);
+  }
+
+  /** Signs a checkpoint for the log's current head unless one exists; returns the newest. */
+  async #signIfGrown(logId: string): Promise<{ size: number; note: string }> {
+    const row = await requireLog(this.#db, logId);
+    const size = Number(row.tree_size);
+    const existing = await this.#db
+      .selectFrom('audit_checkpoints')
+      .select(['tree_size', 'note'])
+      .where('log_id', '=', logId)
+      .where('tree_size', '=', size)
+      .executeTakeFirst();
+    if (existing) return { size, note: existing.note };
+    const signer = await this.#signer(logId);
+    const note = signNote(checkpointText({ origin: row.origin, size, root: Buffer.from(row.root_hash, 'base64') }), signer);
+    await this.#db
+      .insertInto('audit_checkpoints')
+      .values({ log_id: logId, tree_size: size, root_hash: row.root_hash, note, created_at: new Date().toISOString() })
+      .onConflict((oc) => oc.columns(['log_id', 'tree_size']).doNothing())
+      .execute();
+    this.#lastSigned.set(logId, { at: Date.now(), size });
+    for (const publish of this.#publishers) {
+      try {
+        publish(logId, size, note);
+      } catch (err) {
+        this.#log.warn({ err, logId }, 'checkpoint could not be published');
+      }
+    }
+    return { size, note };
+  }
+
+  /** The newest checkpoint covering everything in the log now (signed on demand if needed). */
+  async checkpoint(logId: string): Promise<{ size: number; note: string }> {
+    await this.flush();
+    return this.#signIfGrown(logId);
+  }
+
+  async verifierKey(logId: string): Promise<{ origin: string; verifierKey: string }> {
+    const row = await requireLog(this.#db, logId);
+    return { origin: row.origin, verifierKey: verifierKey(row.origin, Buffer.from(row.public_key, 'base64')) };
+  }
+
+  /** An inclusion proof for entry `index` against the newest checkpoint, in C2SP tlog-proof form. */
+  async inclusionProof(logId: string, index: number) {
+    const cp = await this.checkpoint(logId);
+    if (!Number.isInteger(index) || index < 0 || index >= cp.size) {
+      throw new NotFoundError('entry_not_found', `No entry ${index} in this log (it has ${cp.size}).`);
+    }
+    const ranges = inclusionProofRanges(index, cp.size);
+    const nodes = await fetchNodes(this.#db, logId, nodesFor(ranges));
+    const hashes = hashRanges(ranges, nodeGetter(nodes));
+    return { index, treeSize: cp.size, checkpoint: cp.note, hashes: hashes.map(b64), tlogProof: tlogProof(index, hashes, cp.note) };
+  }
+
+  /** A consistency proof between two tree sizes (both at most the current size). */
+  async consistencyProof(logId: string, from: number, to: number) {
+    const row = await requireLog(this.#db, logId);
+    if (!(Number.isInteger(from) && Number.isInteger(to) && from >= 0 && from <= to && to <= Number(row.tree_size))) {
+      throw new NotFoundError('size_not_found', `Sizes must satisfy 0 ≤ from ≤ to ≤ ${row.tree_size}.`);
+    }
+    const ranges = consistencyProofRanges(from, to);
+    const nodes = await fetchNodes(this.#db, logId, nodesFor(ranges));
+    return { from, to, hashes: hashRanges(ranges, nodeGetter(nodes)).map(b64) };
+  }
+
+  /** The hashes that let leaves [a, b) be checked against the root of a tree of `size`. */
+  async rangeProof(logId: string, a: number, b: number, size: number): Promise<string[]> {
+    const ranges = rangeProofRanges(a, b, size);
+    const nodes = await fetchNodes(this.#db, logId, nodesFor(ranges));
+    return hashRanges(ranges, nodeGetter(nodes)).map(b64);
+  }
+}
+
+function entryRow(e: PreparedEntry, idx: number) {
+  const b = e.body;
+  return {
+    log_id: b.log,
+    idx,
+    id: b.id,
+    time: b.time,
+    actor_type: b.actor.type,
+    actor_id: b.actor.id,
+    action: b.action,
+    target_type: b.target?.type ?? null,
+    target_id: b.target?.id ?? null,
+    outcome: b.outcome,
+    request_id: b.requestId,
+    leaf: e.leaf,
+    leaf_hash: e.leafHash,
+    expired_at: null,
+  };
+}
+
+export async function requireLog(db: Db, logId: string) {
+  const row = await db.selectFrom('audit_logs').selectAll().where('id', '=', logId).executeTakeFirst();
+  if (!row) throw new NotFoundError('log_not_found', 'This organization has no audit log entries yet.');
+  return row;
+}
+
+/** Reads the stored nodes for `keys` in one query. */
+export async function fetchNodes(db: Db, logId: string, keys: NodeKey[]): Promise<Map<string, Hash>> {
+  const out = new Map<string, Hash>();
+  if (keys.length === 0) return out;
+  const rows = await db
+    .selectFrom('audit_nodes')
+    .select(['level', 'idx', 'hash'])
+    .where('log_id', '=', logId)
+    .where((eb) => eb.or(keys.map((k) => eb.and([eb('level', '=', k.level), eb('idx', '=', k.index)]))))
+    .execute();
+  for (const r of rows) out.set(`${r.level}/${Number(r.idx)}`, Buffer.from(r.hash, 'base64'));
+  return out;
+}
+
+export function nodeGetter(nodes: Map<string, Hash>) {
+  return (k: NodeKey): Hash => {
+    const h = nodes.get(`${k.level}/${k.index}`);
+    if (!h) throw new Error(`audit node ${k.level}/${k.index} is missing`);
+    return h;
+  };
+}

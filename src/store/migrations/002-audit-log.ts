@@ -1,0 +1,86 @@
+/**
+ * The tamper-evident audit log: one log per org (and one for the platform), entries with their
+ * RFC 6962 leaf hashes, the perfect-subtree hashes proofs are built from, and signed checkpoints.
+ * An entry with no index yet is pending: written in the same transaction as the change it
+ * records, and given its place in the tree by the log's single writer.
+ */
+import { type Kysely, type Migration, sql } from 'kysely';
+import type { Dialect } from '../types.ts';
+
+export function auditLog(dialect: Dialect): Migration {
+  return {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('audit_logs')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('org_id', 'text')
+        .addColumn('origin', 'text', (c) => c.notNull().unique())
+        .addColumn('public_key', 'text', (c) => c.notNull())
+        .addColumn('private_key', 'text', (c) => c.notNull())
+        .addColumn('tree_size', 'bigint', (c) => c.notNull().defaultTo(0))
+        .addColumn('root_hash', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+
+      await db.schema
+        .createTable('audit_entries')
+        .addColumn('seq', dialect === 'postgres' ? 'bigserial' : 'integer', (c) =>
+          dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement(),
+        )
+        .addColumn('log_id', 'text', (c) => c.notNull())
+        .addColumn('idx', 'bigint')
+        .addColumn('id', 'text', (c) => c.notNull().unique())
+        .addColumn('time', 'text', (c) => c.notNull())
+        .addColumn('actor_type', 'text', (c) => c.notNull())
+        .addColumn('actor_id', 'text', (c) => c.notNull())
+        .addColumn('action', 'text', (c) => c.notNull())
+        .addColumn('target_type', 'text')
+        .addColumn('target_id', 'text')
+        .addColumn('outcome', 'text', (c) => c.notNull())
+        .addColumn('request_id', 'text')
+        .addColumn('leaf', 'text')
+        .addColumn('leaf_hash', 'text', (c) => c.notNull())
+        .addColumn('expired_at', 'text')
+        .addUniqueConstraint('audit_entries_log_idx', ['log_id', 'idx'])
+        .execute();
+      await db.schema
+        .createIndex('audit_entries_pending')
+        .on('audit_entries')
+        .columns(['log_id', 'seq'])
+        .where(sql.ref('idx'), 'is', null)
+        .execute();
+      await db.schema.createIndex('audit_entries_time').on('audit_entries').columns(['log_id', 'time']).execute();
+      await db.schema.createIndex('audit_entries_action').on('audit_entries').columns(['log_id', 'action']).execute();
+      await db.schema.createIndex('audit_entries_actor').on('audit_entries').columns(['log_id', 'actor_id']).execute();
+      await db.schema.createIndex('audit_entries_target').on('audit_entries').columns(['log_id', 'target_id']).execute();
+
+      await db.schema
+        .createTable('audit_nodes')
+        .addColumn('log_id', 'text', (c) => c.notNull())
+        .addColumn('level', 'integer', (c) => c.notNull())
+        .addColumn('idx', 'bigint', (c) => c.notNull())
+        .addColumn('hash', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('audit_nodes_pk', ['log_id', 'level', 'idx'])
+        .execute();
+
+      await db.schema
+        .createTable('audit_checkpoints')
+        .addColumn('log_id', 'text', (c) => c.notNull())
+        .addColumn('tree_size', 'bigint', (c) => c.notNull())
+        .addColumn('root_hash', 'text', (c) => c.notNull())
+        .addColumn('note', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('audit_checkpoints_pk', ['log_id', 'tree_size'])
+        .execute();
+
+      // How far each outside consumer (SIEM webhook) has been sent, per log.
+      await db.schema
+        .createTable('audit_cursors')
+        .addColumn('sink', 'text', (c) => c.notNull())
+        .addColumn('log_id', 'text', (c) => c.notNull())
+        .addColumn('position', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('audit_cursors_pk', ['sink', 'log_id'])
+        .execute();
+    },
+  };
+}
