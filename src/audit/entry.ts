@@ -53,7 +53,8 @@ export interface PreparedEntry {
 const ACTION = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/;
 
 export function prepareEntry(input: AuditInput, now = new Date()): PreparedEntry {
-  if (!ACTION.test(input.action)) throw new Error(`audit action "${input.action}" is not a dotted lowercase name`);
+  if (!ACTION.test(input.action))
+    throw new Error(`audit action "${input.action}" is not a dotted lowercase name`);
   const body: EntryBody = {
     v: 1,
     id: newId('evt'),

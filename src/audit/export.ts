@@ -23,7 +23,11 @@ export async function exportBounds(
   size: number,
   window: { from?: string | undefined; to?: string | undefined },
 ): Promise<{ a: number; b: number }> {
-  let q = db.selectFrom('audit_entries').where('log_id', '=', logId).where('idx', '<', size).where('idx', 'is not', null);
+  let q = db
+    .selectFrom('audit_entries')
+    .where('log_id', '=', logId)
+    .where('idx', '<', size)
+    .where('idx', 'is not', null);
   if (window.from) q = q.where('time', '>=', window.from);
   if (window.to) q = q.where('time', '<', window.to);
   const r = await q.select((eb) => [eb.fn.min('idx').as('lo'), eb.fn.max('idx').as('hi')]).executeTakeFirst();
@@ -58,7 +62,19 @@ export async function* exportLines(
   }
 }
 
-const CSV_COLUMNS = ['index', 'time', 'actor_type', 'actor_id', 'action', 'target_type', 'target_id', 'outcome', 'request_id', 'details', 'leaf_hash'];
+const CSV_COLUMNS = [
+  'index',
+  'time',
+  'actor_type',
+  'actor_id',
+  'action',
+  'target_type',
+  'target_id',
+  'outcome',
+  'request_id',
+  'details',
+  'leaf_hash',
+];
 
 function csvCell(v: unknown): string {
   const s = v === null || v === undefined ? '' : typeof v === 'string' ? v : JSON.stringify(v);
@@ -86,6 +102,12 @@ function csvRow(e: AuditEvent): string {
 }
 
 /** The proof file that goes with a JSON-lines export. */
-export function exportProofText(origin: string, a: number, b: number, hashes: string[], checkpoint: string): string {
+export function exportProofText(
+  origin: string,
+  a: number,
+  b: number,
+  hashes: string[],
+  checkpoint: string,
+): string {
   return `paddock.audit.export@v1\nlog ${origin}\nrange ${a} ${b}\n${hashes.map((h) => `${h}\n`).join('')}\n${checkpoint}`;
 }

@@ -9,12 +9,12 @@ import { type AuditInput, prepareEntry } from './entry.ts';
 export type { Actor, AuditInput, EntryBody, Outcome } from './entry.ts';
 export { PLATFORM_LOG, prepareEntry } from './entry.ts';
 export * from './export.ts';
-export * from './query.ts';
-export type { CheckpointPublisher, Receipt } from './trail.ts';
-export { AuditTrail } from './trail.ts';
 export { fileCheckpointPublisher, webhookCheckpointPublisher } from './publish.ts';
+export * from './query.ts';
 export { expirePayloads } from './retention.ts';
 export { SiemStreamer } from './siem.ts';
+export type { CheckpointPublisher, Receipt } from './trail.ts';
+export { AuditTrail } from './trail.ts';
 export * from './verify.ts';
 
 /**

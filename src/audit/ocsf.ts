@@ -20,7 +20,12 @@ function activityOf(action: string): { id: number; name: string } {
 function classOf(action: string): number {
   if (action.startsWith('tool.') || action.startsWith('api.') || action.startsWith('model.')) return 6003;
   if (action.startsWith('person.signed_') || action.startsWith('person.sign_in')) return 3002;
-  if (action.startsWith('grant.') || action === 'person.role.changed' || action === 'person.added' || action === 'person.removed') {
+  if (
+    action.startsWith('grant.') ||
+    action === 'person.role.changed' ||
+    action === 'person.added' ||
+    action === 'person.removed'
+  ) {
     return 3005;
   }
   return 3004;
@@ -43,13 +48,24 @@ export function toOcsf(e: AuditEvent, org: string): Record<string, unknown> {
       sequence: e.index,
       correlation_uid: e.requestId ?? undefined,
     },
-    unmapped: { paddock: { action: e.action, target: e.target, details: e.details, leaf_hash: e.leafHash, expired: e.expired } },
+    unmapped: {
+      paddock: {
+        action: e.action,
+        target: e.target,
+        details: e.details,
+        leaf_hash: e.leafHash,
+        expired: e.expired,
+      },
+    },
   };
   let activity = activityOf(e.action);
   let extra: Record<string, unknown> = {};
   if (classUid === 3002) {
     activity = e.action.endsWith('signed_out') ? { id: 2, name: 'Logoff' } : { id: 1, name: 'Logon' };
-    extra = { user: { uid: e.target?.id ?? e.actor.id }, auth_protocol: String(e.details?.method ?? 'unknown') };
+    extra = {
+      user: { uid: e.target?.id ?? e.actor.id },
+      auth_protocol: String(e.details?.method ?? 'unknown'),
+    };
   } else if (classUid === 3005) {
     const revoke = /(revoked|removed)$/.test(e.action);
     activity = revoke ? { id: 2, name: 'Revoke Privileges' } : { id: 1, name: 'Assign Privileges' };

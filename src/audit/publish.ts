@@ -12,7 +12,11 @@ import type { CheckpointPublisher } from './trail.ts';
 export function fileCheckpointPublisher(dir: string): CheckpointPublisher {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   return (logId, size, note) => {
-    appendFileSync(join(dir, `${logId}.checkpoints.jsonl`), `${JSON.stringify({ log: logId, size, note })}\n`, { mode: 0o600 });
+    appendFileSync(
+      join(dir, `${logId}.checkpoints.jsonl`),
+      `${JSON.stringify({ log: logId, size, note })}\n`,
+      { mode: 0o600 },
+    );
   };
 }
 
@@ -22,7 +26,12 @@ export function webhookCheckpointPublisher(url: string, log: Logger, maxTries = 
     const body = JSON.stringify({ log: logId, size, note });
     const attempt = async (n: number): Promise<void> => {
       try {
-        const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body, signal: AbortSignal.timeout(10_000) });
+        const res = await fetch(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body,
+          signal: AbortSignal.timeout(10_000),
+        });
         if (res.ok) return;
         throw new Error(`HTTP ${res.status}`);
       } catch (err) {

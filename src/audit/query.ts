@@ -1,8 +1,9 @@
 /** Reading the trail: filters, cursor pagination, one agent's sequence of actions. */
+
+import type { Selectable } from 'kysely';
 import { sql } from 'kysely';
 import type { OrgScope } from '../identity/scope.ts';
 import type { Db } from '../store/index.ts';
-import type { Selectable } from 'kysely';
 import type { AuditEntryTable } from '../store/schema.ts';
 import type { EntryBody } from './entry.ts';
 
@@ -66,7 +67,11 @@ export async function queryAudit(
   query: AuditQuery,
 ): Promise<{ events: AuditEvent[]; nextCursor: number | null }> {
   const order = query.order ?? 'desc';
-  let q = db.selectFrom('audit_entries').selectAll().where('log_id', '=', scope.orgId).where('idx', 'is not', null);
+  let q = db
+    .selectFrom('audit_entries')
+    .selectAll()
+    .where('log_id', '=', scope.orgId)
+    .where('idx', 'is not', null);
   if (query.action?.endsWith('*')) {
     q = q.where(sql<boolean>`action like ${`${escapeLike(query.action.slice(0, -1))}%`} escape '\\'`);
   } else if (query.action) q = q.where('action', '=', query.action);
@@ -83,9 +88,13 @@ export async function queryAudit(
   if (query.outcome) q = q.where('outcome', '=', query.outcome);
   if (query.from) q = q.where('time', '>=', query.from);
   if (query.to) q = q.where('time', '<', query.to);
-  if (query.q) q = q.where(sql<boolean>`lower(leaf) like ${`%${escapeLike(query.q.toLowerCase())}%`} escape '\\'`);
+  if (query.q)
+    q = q.where(sql<boolean>`lower(leaf) like ${`%${escapeLike(query.q.toLowerCase())}%`} escape '\\'`);
   if (query.cursor !== undefined) q = q.where('idx', order === 'desc' ? '<' : '>', query.cursor);
-  const rows = await q.orderBy('idx', order).limit(query.limit + 1).execute();
+  const rows = await q
+    .orderBy('idx', order)
+    .limit(query.limit + 1)
+    .execute();
   const events = rows.slice(0, query.limit).map(toAuditEvent);
   return { events, nextCursor: rows.length > query.limit ? events.at(-1)!.index : null };
 }

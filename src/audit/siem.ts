@@ -58,7 +58,9 @@ export class SiemStreamer {
   async #deliver(logId: string): Promise<boolean> {
     const db = this.#store.db;
     const org = await db.selectFrom('orgs').select('settings').where('id', '=', logId).executeTakeFirst();
-    const url = org ? (JSON.parse(org.settings) as { siemWebhookUrl?: string | null }).siemWebhookUrl : undefined;
+    const url = org
+      ? (JSON.parse(org.settings) as { siemWebhookUrl?: string | null }).siemWebhookUrl
+      : undefined;
     if (!url) return false;
     const cursor = await db
       .selectFrom('audit_cursors')

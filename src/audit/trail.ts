@@ -24,7 +24,15 @@ import {
   nodesFor,
   rangeProofRanges,
 } from './merkle.ts';
-import { checkpointText, newSigner, type NoteSigner, rawPublicKey, signNote, tlogProof, verifierKey } from './note.ts';
+import {
+  checkpointText,
+  type NoteSigner,
+  newSigner,
+  rawPublicKey,
+  signNote,
+  tlogProof,
+  verifierKey,
+} from './note.ts';
 
 export interface Receipt {
   id: string;
@@ -56,7 +64,12 @@ const MAX_BATCH = 5000;
 const ROWS_PER_INSERT = 500;
 const b64 = (h: Hash) => h.toString('base64');
 
-type Pending = { entry: PreparedEntry; resolve: (r: Receipt) => void; reject: (e: unknown) => void; index?: number };
+type Pending = {
+  entry: PreparedEntry;
+  resolve: (r: Receipt) => void;
+  reject: (e: unknown) => void;
+  index?: number;
+};
 
 export class AuditTrail {
   readonly #db: Kysely<Database>;
@@ -192,11 +205,17 @@ export class AuditTrail {
         rows.push(entryRow(p.entry, p.index));
       }
       for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
-        await trx.insertInto('audit_entries').values(rows.slice(i, i + ROWS_PER_INSERT)).execute();
+        await trx
+          .insertInto('audit_entries')
+          .values(rows.slice(i, i + ROWS_PER_INSERT))
+          .execute();
       }
       const nodeRows = nodes.map((n) => ({ log_id: logId, level: n.level, idx: n.index, hash: b64(n.hash) }));
       for (let i = 0; i < nodeRows.length; i += ROWS_PER_INSERT * 2) {
-        await trx.insertInto('audit_nodes').values(nodeRows.slice(i, i + ROWS_PER_INSERT * 2)).execute();
+        await trx
+          .insertInto('audit_nodes')
+          .values(nodeRows.slice(i, i + ROWS_PER_INSERT * 2))
+          .execute();
       }
       if (nodes.length > 0) {
         await trx
@@ -215,7 +234,11 @@ export class AuditTrail {
     if (this.#dialect === 'postgres') {
       await sql`select pg_advisory_xact_lock(hashtext(${`paddock.audit:${logId}`}))`.execute(trx);
     }
-    let head = await trx.selectFrom('audit_logs').select('tree_size').where('id', '=', logId).executeTakeFirst();
+    let head = await trx
+      .selectFrom('audit_logs')
+      .select('tree_size')
+      .where('id', '=', logId)
+      .executeTakeFirst();
     if (!head) {
       await this.#createLog(trx, logId);
       head = { tree_size: 0 };
@@ -240,7 +263,11 @@ export class AuditTrail {
         org_id: logId === 'platform' ? null : logId,
         origin,
         public_key: signer.publicKey.toString('base64'),
-        private_key: await this.#vault.seal(trx, { orgId: logId, secretId: 'audit.log_key', version: 1 }, pkcs8),
+        private_key: await this.#vault.seal(
+          trx,
+          { orgId: logId, secretId: 'audit.log_key', version: 1 },
+          pkcs8,
+        ),
         tree_size: 0,
         root_hash: b64(EMPTY_ROOT),
         created_at: new Date().toISOString(),
@@ -253,10 +280,22 @@ export class AuditTrail {
     const cached = this.#signers.get(logId);
     if (cached) return cached;
     const row = await requireLog(this.#db, logId);
-    const pkcs8 = await this.#vault.open(this.#db, { orgId: logId, secretId: 'audit.log_key', version: 1 }, row.private_key);
-    const privateKey: KeyObject = createPrivateKey({ key: Buffer.from(pkcs8, 'base64'), format: 'der', type: 'pkcs8' });
+    const pkcs8 = await this.#vault.open(
+      this.#db,
+      { orgId: logId, secretId: 'audit.log_key', version: 1 },
+      row.private_key,
+    );
+    const privateKey: KeyObject = createPrivateKey({
+      key: Buffer.from(pkcs8, 'base64'),
+      format: 'der',
+      type: 'pkcs8',
+    });
     const signer = { name: row.origin, publicKey: Buffer.from(row.public_key, 'base64'), privateKey };
-    if (!rawPublicKey(createPrivateKey({ key: Buffer.from(pkcs8, 'base64'), format: 'der', type: 'pkcs8' })).equals(signer.publicKey)) {
+    if (
+      !rawPublicKey(
+        createPrivateKey({ key: Buffer.from(pkcs8, 'base64'), format: 'der', type: 'pkcs8' }),
+      ).equals(signer.publicKey)
+    ) {
       // A private key is its own public key's source; this cannot differ unless the row was altered.
       throw new Error(`the signing key of log ${logId} does not match its public key`);
     }
@@ -288,10 +327,19 @@ export class AuditTrail {
       .executeTakeFirst();
     if (existing) return { size, note: existing.note };
     const signer = await this.#signer(logId);
-    const note = signNote(checkpointText({ origin: row.origin, size, root: Buffer.from(row.root_hash, 'base64') }), signer);
+    const note = signNote(
+      checkpointText({ origin: row.origin, size, root: Buffer.from(row.root_hash, 'base64') }),
+      signer,
+    );
     await this.#db
       .insertInto('audit_checkpoints')
-      .values({ log_id: logId, tree_size: size, root_hash: row.root_hash, note, created_at: new Date().toISOString() })
+      .values({
+        log_id: logId,
+        tree_size: size,
+        root_hash: row.root_hash,
+        note,
+        created_at: new Date().toISOString(),
+      })
       .onConflict((oc) => oc.columns(['log_id', 'tree_size']).doNothing())
       .execute();
     this.#lastSigned.set(logId, { at: Date.now(), size });
@@ -305,6 +353,11 @@ export class AuditTrail {
     return { size, note };
   }
 
+  /** A checkpoint for the log's head as it stands, without placing pending entries (offline use). */
+  async checkpointAsIs(logId: string): Promise<{ size: number; note: string }> {
+    return this.#signIfGrown(logId);
+  }
+
   /** The newest checkpoint covering everything in the log now (signed on demand if needed). */
   async checkpoint(logId: string): Promise<{ size: number; note: string }> {
     await this.flush();
@@ -313,7 +366,10 @@ export class AuditTrail {
 
   async verifierKey(logId: string): Promise<{ origin: string; verifierKey: string }> {
     const row = await requireLog(this.#db, logId);
-    return { origin: row.origin, verifierKey: verifierKey(row.origin, Buffer.from(row.public_key, 'base64')) };
+    return {
+      origin: row.origin,
+      verifierKey: verifierKey(row.origin, Buffer.from(row.public_key, 'base64')),
+    };
   }
 
   /** An inclusion proof for entry `index` against the newest checkpoint, in C2SP tlog-proof form. */
@@ -325,13 +381,27 @@ export class AuditTrail {
     const ranges = inclusionProofRanges(index, cp.size);
     const nodes = await fetchNodes(this.#db, logId, nodesFor(ranges));
     const hashes = hashRanges(ranges, nodeGetter(nodes));
-    return { index, treeSize: cp.size, checkpoint: cp.note, hashes: hashes.map(b64), tlogProof: tlogProof(index, hashes, cp.note) };
+    return {
+      index,
+      treeSize: cp.size,
+      checkpoint: cp.note,
+      hashes: hashes.map(b64),
+      tlogProof: tlogProof(index, hashes, cp.note),
+    };
   }
 
   /** A consistency proof between two tree sizes (both at most the current size). */
   async consistencyProof(logId: string, from: number, to: number) {
     const row = await requireLog(this.#db, logId);
-    if (!(Number.isInteger(from) && Number.isInteger(to) && from >= 0 && from <= to && to <= Number(row.tree_size))) {
+    if (
+      !(
+        Number.isInteger(from) &&
+        Number.isInteger(to) &&
+        from >= 0 &&
+        from <= to &&
+        to <= Number(row.tree_size)
+      )
+    ) {
       throw new NotFoundError('size_not_found', `Sizes must satisfy 0 ≤ from ≤ to ≤ ${row.tree_size}.`);
     }
     const ranges = consistencyProofRanges(from, to);

@@ -32,14 +32,23 @@ class Broken extends Error {
 const PAGE = 5000;
 
 /** Verifies one log in the database; `publishedDir` adds the checkpoints shipped to files. */
-export async function verifyLog(db: Db, logId: string, opts: { publishedDir?: string | undefined } = {}): Promise<VerifyReport> {
+export async function verifyLog(
+  db: Db,
+  logId: string,
+  opts: { publishedDir?: string | undefined } = {},
+): Promise<VerifyReport> {
   const report: VerifyReport = { log: logId, ok: false, entries: 0, checkpoints: 0, pending: 0 };
   try {
     const log = await db.selectFrom('audit_logs').selectAll().where('id', '=', logId).executeTakeFirst();
     if (!log) throw new Broken(`no audit log "${logId}"`);
     const size = Number(log.tree_size);
     const verifier = parseVerifierKey(verifierKey(log.origin, Buffer.from(log.public_key, 'base64')));
-    const stored = await db.selectFrom('audit_checkpoints').selectAll().where('log_id', '=', logId).orderBy('tree_size').execute();
+    const stored = await db
+      .selectFrom('audit_checkpoints')
+      .selectAll()
+      .where('log_id', '=', logId)
+      .orderBy('tree_size')
+      .execute();
     const expected = new Map<number, { root: Hash; from: string }>();
     for (const c of stored) {
       let cp: ReturnType<typeof openCheckpoint>;
@@ -49,7 +58,9 @@ export async function verifyLog(db: Db, logId: string, opts: { publishedDir?: st
         throw new Broken(`checkpoint at size ${c.tree_size}: the signature does not verify`);
       }
       if (cp.size !== Number(c.tree_size) || cp.origin !== log.origin) {
-        throw new Broken(`checkpoint at size ${c.tree_size}: its signed text says size ${cp.size} of ${cp.origin}`);
+        throw new Broken(
+          `checkpoint at size ${c.tree_size}: its signed text says size ${cp.size} of ${cp.origin}`,
+        );
       }
       expected.set(cp.size, { root: cp.root, from: 'stored checkpoint' });
     }
@@ -67,7 +78,10 @@ export async function verifyLog(db: Db, logId: string, opts: { publishedDir?: st
     }
     const largest = Math.max(0, ...expected.keys());
     if (largest > size) {
-      throw new Broken(`a signed checkpoint covers ${largest} entries but the log has ${size}: entries were removed`, size);
+      throw new Broken(
+        `a signed checkpoint covers ${largest} entries but the log has ${size}: entries were removed`,
+        size,
+      );
     }
 
     // Entries in index order, each against its hash and its stored leaf node.
@@ -90,7 +104,8 @@ export async function verifyLog(db: Db, logId: string, opts: { publishedDir?: st
         if (i !== frontier.size) throw new Broken(`entry ${frontier.size} is missing`, frontier.size);
         if (i >= size) throw new Broken(`entry ${i} is beyond the log's tree of ${size} entries`, i);
         const hash = Buffer.from(r.leaf_hash, 'base64');
-        if (r.leaf !== null && !hashLeaf(r.leaf).equals(hash)) throw new Broken(`entry ${i}: its content does not match its hash`, i);
+        if (r.leaf !== null && !hashLeaf(r.leaf).equals(hash))
+          throw new Broken(`entry ${i}: its content does not match its hash`, i);
         if (!r.node || !Buffer.from(r.node, 'base64').equals(hash)) {
           throw new Broken(`entry ${i}: it is not the entry the tree has at this position`, i);
         }
@@ -98,13 +113,18 @@ export async function verifyLog(db: Db, logId: string, opts: { publishedDir?: st
         leaves.push(hash);
         const want = expected.get(frontier.size);
         if (want && !frontier.root().equals(want.root)) {
-          throw new Broken(`the ${want.from} at size ${frontier.size} does not match the entries up to ${frontier.size - 1}`, i);
+          throw new Broken(
+            `the ${want.from} at size ${frontier.size} does not match the entries up to ${frontier.size - 1}`,
+            i,
+          );
         }
       }
       if (rows.length < PAGE) break;
     }
-    if (frontier.size !== size) throw new Broken(`entry ${frontier.size} is missing (the log has ${size})`, frontier.size);
-    if (!frontier.root().equals(Buffer.from(log.root_hash, 'base64'))) throw new Broken('the log head root does not match its entries');
+    if (frontier.size !== size)
+      throw new Broken(`entry ${frontier.size} is missing (the log has ${size})`, frontier.size);
+    if (!frontier.root().equals(Buffer.from(log.root_hash, 'base64')))
+      throw new Broken('the log head root does not match its entries');
     report.entries = size;
 
     // Every stored node above the leaves against a recomputation, level by level.
@@ -112,12 +132,22 @@ export async function verifyLog(db: Db, logId: string, opts: { publishedDir?: st
     for (let l = 1; level.length > 1; l++) {
       const next: Hash[] = [];
       for (let i = 0; i + 1 < level.length; i += 2) next.push(hashChildren(level[i]!, level[i + 1]!));
-      const rows = await db.selectFrom('audit_nodes').select(['idx', 'hash']).where('log_id', '=', logId).where('level', '=', l).orderBy('idx').execute();
-      if (rows.length !== next.length) throw new Broken(`tree level ${l} has ${rows.length} nodes, expected ${next.length}`);
+      const rows = await db
+        .selectFrom('audit_nodes')
+        .select(['idx', 'hash'])
+        .where('log_id', '=', logId)
+        .where('level', '=', l)
+        .orderBy('idx')
+        .execute();
+      if (rows.length !== next.length)
+        throw new Broken(`tree level ${l} has ${rows.length} nodes, expected ${next.length}`);
       for (const r of rows) {
         if (!Buffer.from(r.hash, 'base64').equals(next[Number(r.idx)] ?? Buffer.alloc(0))) {
           const first = Number(r.idx) * 2 ** l;
-          throw new Broken(`tree node ${l}/${r.idx} (entries ${first}–${first + 2 ** l - 1}) was altered`, first);
+          throw new Broken(
+            `tree node ${l}/${r.idx} (entries ${first}–${first + 2 ** l - 1}) was altered`,
+            first,
+          );
         }
       }
       level = next;
@@ -132,7 +162,8 @@ export async function verifyLog(db: Db, logId: string, opts: { publishedDir?: st
     report.ok = true;
   } catch (err) {
     if (!(err instanceof Broken)) throw err;
-    report.problem = err.index === undefined ? { message: err.message } : { index: err.index, message: err.message };
+    report.problem =
+      err.index === undefined ? { message: err.message } : { index: err.index, message: err.message };
   }
   return report;
 }
@@ -149,11 +180,19 @@ export interface ExportReport {
 
 /** Verifies an exported JSON-lines file with its proof file, offline, against a verifier key. */
 export function verifyExport(jsonl: string, proofText: string, vkey: string): ExportReport {
-  const report: ExportReport = { ok: false, origin: undefined, range: undefined, treeSize: undefined, entries: 0, expired: 0 };
+  const report: ExportReport = {
+    ok: false,
+    origin: undefined,
+    range: undefined,
+    treeSize: undefined,
+    entries: 0,
+    expired: 0,
+  };
   try {
     const split = proofText.indexOf('\n\n');
     const head = proofText.slice(0, split).split('\n');
-    if (split < 0 || head[0] !== 'paddock.audit.export@v1') throw new Broken('the proof file is not a paddock.audit.export@v1 proof');
+    if (split < 0 || head[0] !== 'paddock.audit.export@v1')
+      throw new Broken('the proof file is not a paddock.audit.export@v1 proof');
     report.origin = head[1]?.replace(/^log /, '');
     const m = /^range (\d+) (\d+)$/.exec(head[2] ?? '');
     if (!m) throw new Broken('the proof file has no range line');
@@ -177,7 +216,8 @@ export function verifyExport(jsonl: string, proofText: string, vkey: string): Ex
       } catch {
         throw new Broken(`line ${n + 1} is not JSON`, a + n);
       }
-      if (row.index !== a + n) throw new Broken(`line ${n + 1} should hold entry ${a + n} but holds ${String(row.index)}`, a + n);
+      if (row.index !== a + n)
+        throw new Broken(`line ${n + 1} should hold entry ${a + n} but holds ${String(row.index)}`, a + n);
       if (typeof row.leafHash !== 'string') throw new Broken(`entry ${a + n} has no leaf hash`, a + n);
       const hash = Buffer.from(row.leafHash, 'base64');
       if (row.entry === null || row.entry === undefined) report.expired++;
@@ -186,14 +226,20 @@ export function verifyExport(jsonl: string, proofText: string, vkey: string): Ex
       }
       leaves.push(hash);
     }
-    if (a + leaves.length !== b) throw new Broken(`the export should hold entries ${a} to ${b - 1} but ends at ${a + leaves.length - 1}`, a + leaves.length);
+    if (a + leaves.length !== b)
+      throw new Broken(
+        `the export should hold entries ${a} to ${b - 1} but ends at ${a + leaves.length - 1}`,
+        a + leaves.length,
+      );
     const root = rootFromRange(a, leaves, cp.size, hashes);
-    if (!root?.equals(cp.root)) throw new Broken(`entries ${a} to ${b - 1} do not lead to the signed root of size ${cp.size}`);
+    if (!root?.equals(cp.root))
+      throw new Broken(`entries ${a} to ${b - 1} do not lead to the signed root of size ${cp.size}`);
     report.entries = leaves.length;
     report.ok = true;
   } catch (err) {
     if (!(err instanceof Broken)) throw err;
-    report.problem = err.index === undefined ? { message: err.message } : { index: err.index, message: err.message };
+    report.problem =
+      err.index === undefined ? { message: err.message } : { index: err.index, message: err.message };
   }
   return report;
 }

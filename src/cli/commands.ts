@@ -4,7 +4,6 @@
  */
 import { chmodSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { type ParseArgsOptionsConfig, parseArgs } from 'node:util';
 import { loadConfig } from '../config/index.ts';
 import {
   findPersonByEmail,
@@ -24,43 +23,16 @@ import { createLogger } from '../log/index.ts';
 import { startServer } from '../server/index.ts';
 import { dashboardBuilt } from '../server/static.ts';
 import { migrate, openStore } from '../store/index.ts';
+import { audit } from './audit.ts';
+import { need, parse, storeOptions } from './options.ts';
 import { UsageError } from './output.ts';
 
 export const VERSION = '0.1.0';
-
-const COMMON = {
-  home: { type: 'string' },
-  'database-url': { type: 'string' },
-  help: { type: 'boolean', short: 'h' },
-} as const;
 
 export interface Command {
   summary: string;
   usage: string;
   run(args: string[]): Promise<void>;
-}
-
-function parse(args: string[], options: ParseArgsOptionsConfig) {
-  try {
-    return parseArgs({ args, options: { ...COMMON, ...options }, allowPositionals: false, strict: true })
-      .values as Record<string, string | boolean | undefined>;
-  } catch (err) {
-    throw new UsageError(`${(err as Error).message}. See --help.`);
-  }
-}
-
-function need(values: Record<string, unknown>, name: string): string {
-  const v = values[name];
-  if (typeof v !== 'string' || v.length === 0) throw new UsageError(`--${name} is required. See --help.`);
-  return v;
-}
-
-function storeOptions(v: Record<string, unknown>) {
-  const config = loadConfig({
-    home: v.home as string | undefined,
-    databaseUrl: v['database-url'] as string | undefined,
-  });
-  return { config, opts: { home: config.home, databaseUrl: config.databaseUrl } };
 }
 
 /** Writes a secret to a file only its owner can read, replacing it atomically. */
@@ -269,4 +241,4 @@ const migrateCmd: Command = {
   },
 };
 
-export const COMMANDS: Record<string, Command> = { up, init, token, migrate: migrateCmd };
+export const COMMANDS: Record<string, Command> = { up, init, token, audit, migrate: migrateCmd };

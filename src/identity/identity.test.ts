@@ -315,7 +315,9 @@ for (const kind of STORE_KINDS) {
         `/api/v1/orgs/filters/audit?limit=2&cursor=${all.body.nextCursor}`,
         { token: owner },
       );
-      assert.ok(next.body.events.length > 0 && next.body.events.every((e: any) => e.index < all.body.nextCursor));
+      assert.ok(
+        next.body.events.length > 0 && next.body.events.every((e: any) => e.index < all.body.nextCursor),
+      );
     });
   });
 }

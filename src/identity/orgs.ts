@@ -87,6 +87,17 @@ export async function updateOrg(
   ctx: OrgContext,
   patch: { name?: string | undefined; settings?: Partial<OrgSettings> | undefined },
 ): Promise<Org> {
+  const hook = patch.settings?.siemWebhookUrl;
+  if (hook) {
+    const u = new URL(hook);
+    const local = ['127.0.0.1', 'localhost', '[::1]'].includes(u.hostname);
+    if (u.protocol !== 'https:' && !(u.protocol === 'http:' && local)) {
+      throw new BadRequestError(
+        'invalid_webhook',
+        'The SIEM webhook must use https (http only to this machine).',
+      );
+    }
+  }
   return db.transaction().execute(async (trx) => {
     const row = await trx
       .selectFrom('orgs')

@@ -22,7 +22,12 @@ export interface Deps {
   signInLimiter: AttemptLimiter;
 }
 
-export function buildDeps(config: Config, log: Logger, store: Store, env: NodeJS.ProcessEnv = process.env): Deps {
+export function buildDeps(
+  config: Config,
+  log: Logger,
+  store: Store,
+  env: NodeJS.ProcessEnv = process.env,
+): Deps {
   const vault = new Vault(localKek(config.home, env));
   const siem = new SiemStreamer(store, log);
   const publishers: CheckpointPublisher[] = [fileCheckpointPublisher(config.checkpointDir)];

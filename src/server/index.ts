@@ -2,8 +2,8 @@
 
 import type { AddressInfo } from 'node:net';
 import { type ServerType, serve } from '@hono/node-server';
-import type { Config } from '../config/index.ts';
 import { expirePayloads } from '../audit/index.ts';
+import type { Config } from '../config/index.ts';
 import type { Logger } from '../log/index.ts';
 import { openStore, type Store } from '../store/index.ts';
 import { createApp } from './app.ts';
@@ -24,7 +24,10 @@ export async function startServer(config: Config, log: Logger, store?: Store): P
   const deps = buildDeps(config, log, db);
   deps.audit.start();
   await expirePayloads(db.db);
-  const retention = setInterval(() => void expirePayloads(db.db).catch((err) => log.error({ err }, 'retention failed')), 3_600_000);
+  const retention = setInterval(
+    () => void expirePayloads(db.db).catch((err) => log.error({ err }, 'retention failed')),
+    3_600_000,
+  );
   retention.unref();
   const app = createApp(deps);
   const server: ServerType = await new Promise((resolve, reject) => {

@@ -23,7 +23,8 @@ export const auditRoutes = [
   defineRoute({
     method: 'get',
     path: '/api/v1/orgs/{org}/audit',
-    summary: 'Query audit entries (newest first, or oldest first to replay a sequence), with cursor pagination',
+    summary:
+      'Query audit entries (newest first, or oldest first to replay a sequence), with cursor pagination',
     tag: 'audit',
     access: { permission: 'audit.read' },
     params: OrgParams,
@@ -56,7 +57,15 @@ export const auditRoutes = [
     tag: 'audit',
     access: { permission: 'audit.read' },
     params: OrgParams.extend({ index: Index }),
-    response: z.object({ event: AuditEventSchema, proof: z.object({ treeSize: z.number(), hashes: z.array(z.string()), checkpoint: z.string(), tlogProof: z.string() }) }),
+    response: z.object({
+      event: AuditEventSchema,
+      proof: z.object({
+        treeSize: z.number(),
+        hashes: z.array(z.string()),
+        checkpoint: z.string(),
+        tlogProof: z.string(),
+      }),
+    }),
     handler: async ({ ctx, deps, params }) => {
       const proof = await deps.audit.inclusionProof(ctx.scope.orgId, params.index);
       const event = await getAuditEvent(deps.store.db, ctx.scope, params.index);
@@ -71,7 +80,12 @@ export const auditRoutes = [
     tag: 'audit',
     access: { permission: 'audit.read' },
     params: OrgParams,
-    response: z.object({ treeSize: z.number(), checkpoint: z.string(), origin: z.string(), verifierKey: z.string() }),
+    response: z.object({
+      treeSize: z.number(),
+      checkpoint: z.string(),
+      origin: z.string(),
+      verifierKey: z.string(),
+    }),
     handler: async ({ ctx, deps }) => {
       const cp = await deps.audit.checkpoint(ctx.scope.orgId);
       return { treeSize: cp.size, checkpoint: cp.note, ...(await deps.audit.verifierKey(ctx.scope.orgId)) };
@@ -98,7 +112,13 @@ export const auditRoutes = [
     access: { permission: 'audit.read' },
     params: OrgParams,
     query: z.strictObject({ index: Index }),
-    response: z.object({ index: z.number(), treeSize: z.number(), hashes: z.array(z.string()), checkpoint: z.string(), tlogProof: z.string() }),
+    response: z.object({
+      index: z.number(),
+      treeSize: z.number(),
+      hashes: z.array(z.string()),
+      checkpoint: z.string(),
+      tlogProof: z.string(),
+    }),
     handler: async ({ ctx, deps, query }) => deps.audit.inclusionProof(ctx.scope.orgId, query.index),
   }),
   defineRoute({
@@ -118,7 +138,8 @@ export const auditRoutes = [
   defineRoute({
     method: 'get',
     path: '/api/v1/orgs/{org}/audit/export',
-    summary: 'Export entries as JSON lines, CSV or OCSF; `format=proof` gives the proof file for the same JSON-lines export',
+    summary:
+      'Export entries as JSON lines, CSV or OCSF; `format=proof` gives the proof file for the same JSON-lines export',
     tag: 'audit',
     access: { permission: 'audit.read' },
     params: OrgParams,
@@ -131,14 +152,20 @@ export const auditRoutes = [
     handler: async ({ ctx, deps, query }) => {
       const logId = ctx.scope.orgId;
       const cp = await deps.audit.checkpoint(logId);
-      const window = { from: query.from && new Date(query.from).toISOString(), to: query.to && new Date(query.to).toISOString() };
+      const window = {
+        from: query.from && new Date(query.from).toISOString(),
+        to: query.to && new Date(query.to).toISOString(),
+      };
       const range = await exportBounds(deps.store.db, logId, cp.size, window);
       const name = `paddock-audit-${ctx.org.slug}-${range.a}-${range.b}`;
       if (query.format === 'proof') {
         const { origin } = await deps.audit.verifierKey(logId);
         const hashes = await deps.audit.rangeProof(logId, range.a, range.b, cp.size);
         return new Response(exportProofText(origin, range.a, range.b, hashes, cp.note), {
-          headers: { 'content-type': 'text/plain; charset=utf-8', 'content-disposition': `attachment; filename="${name}.jsonl.proof"` },
+          headers: {
+            'content-type': 'text/plain; charset=utf-8',
+            'content-disposition': `attachment; filename="${name}.jsonl.proof"`,
+          },
         });
       }
       const format = query.format;

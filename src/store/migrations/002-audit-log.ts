@@ -49,10 +49,26 @@ export function auditLog(dialect: Dialect): Migration {
         .columns(['log_id', 'seq'])
         .where(sql.ref('idx'), 'is', null)
         .execute();
-      await db.schema.createIndex('audit_entries_time').on('audit_entries').columns(['log_id', 'time']).execute();
-      await db.schema.createIndex('audit_entries_action').on('audit_entries').columns(['log_id', 'action']).execute();
-      await db.schema.createIndex('audit_entries_actor').on('audit_entries').columns(['log_id', 'actor_id']).execute();
-      await db.schema.createIndex('audit_entries_target').on('audit_entries').columns(['log_id', 'target_id']).execute();
+      await db.schema
+        .createIndex('audit_entries_time')
+        .on('audit_entries')
+        .columns(['log_id', 'time'])
+        .execute();
+      await db.schema
+        .createIndex('audit_entries_action')
+        .on('audit_entries')
+        .columns(['log_id', 'action'])
+        .execute();
+      await db.schema
+        .createIndex('audit_entries_actor')
+        .on('audit_entries')
+        .columns(['log_id', 'actor_id'])
+        .execute();
+      await db.schema
+        .createIndex('audit_entries_target')
+        .on('audit_entries')
+        .columns(['log_id', 'target_id'])
+        .execute();
 
       await db.schema
         .createTable('audit_nodes')

@@ -1,0 +1,418 @@
+/**
+ * The trail on SQLite and PostgreSQL: durable group-committed appends, one writer per log,
+ * checkpoints at most once per interval and on demand, proofs from the stored tree checked by
+ * Sigstore's independent verifier, exports verified offline, retention, SIEM streaming.
+ */
+import assert from 'node:assert/strict';
+import { createPublicKey } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import checkpointLib from '@sigstore/verify/dist/tlog/checkpoint.js';
+import merkleLib from '@sigstore/verify/dist/tlog/merkle.js';
+import { initOrg, operatorCaller } from '../identity/index.ts';
+import { silentLogger } from '../log/index.ts';
+import { call, createApp, seedOrg, testDeps } from '../testing/fixtures.ts';
+import { openTestStore, STORE_KINDS, type TestStore } from '../testing/stores.ts';
+import { localKek, Vault } from '../vault/index.ts';
+import {
+  expirePayloads,
+  exportBounds,
+  exportLines,
+  exportProofText,
+  recordAudit,
+  verifyExport,
+  verifyLog,
+} from './index.ts';
+import { keyId, parseVerifierKey } from './note.ts';
+import { AuditTrail } from './trail.ts';
+
+const actor = { type: 'system' as const, id: 'test' };
+
+function sigstoreTlog(vkey: string) {
+  const v = parseVerifierKey(vkey);
+  const raw = Buffer.from(vkey.split('+').slice(2).join('+'), 'base64').subarray(1);
+  return {
+    logID: Buffer.concat([keyId(v.name, raw), Buffer.alloc(28)]),
+    publicKey: createPublicKey({
+      key: { kty: 'OKP', crv: 'Ed25519', x: raw.toString('base64url') },
+      format: 'jwk',
+    }),
+    baseURL: v.name,
+    validFor: { start: new Date(0), end: new Date(8.64e15) },
+  };
+}
+
+for (const kind of STORE_KINDS) {
+  describe(`audit trail [${kind}]`, () => {
+    let t: TestStore;
+    let trail: AuditTrail;
+    let orgId: string;
+    const published: Array<{ log: string; size: number }> = [];
+
+    before(async () => {
+      t = await openTestStore(kind);
+      orgId = (await initOrg(t.store.db, operatorCaller(), { slug: 'acme', ownerEmail: 'o@acme.test' })).org
+        .id;
+      trail = new AuditTrail({
+        store: t.store,
+        vault: new Vault(localKek(t.home, {})),
+        originHost: 'paddock.test',
+        log: silentLogger,
+        checkpointIntervalMs: 200,
+        publishers: [(log, size) => published.push({ log, size })],
+      });
+      trail.start(50);
+    });
+    after(async () => {
+      await trail?.close();
+      await t?.cleanup();
+    });
+
+    test('appends are acknowledged durable, in order, batched by group commit', async () => {
+      await trail.flush();
+      const before = (await trail.checkpoint(orgId)).size;
+      const receipts = await Promise.all(
+        Array.from({ length: 300 }, (_, i) =>
+          trail.append({ orgId, actor, action: 'test.appended', details: { i } }),
+        ),
+      );
+      const indexes = receipts.map((r) => r.index);
+      assert.deepEqual(
+        indexes,
+        Array.from({ length: 300 }, (_, i) => before + i),
+        'each append has its own place, in order',
+      );
+      const rows = await t.store.db
+        .selectFrom('audit_entries')
+        .select('idx')
+        .where('log_id', '=', orgId)
+        .where('idx', 'is not', null)
+        .execute();
+      assert.equal(rows.length, before + 300);
+      const report = await verifyLog(t.store.db, orgId);
+      assert.ok(report.ok, JSON.stringify(report.problem));
+    });
+
+    test('entries recorded inside a change’s transaction are placed by the writer', async () => {
+      await t.store.db
+        .transaction()
+        .execute((trx) => recordAudit(trx, { orgId, actor, action: 'test.in_transaction' }));
+      await trail.flush();
+      const row = await t.store.db
+        .selectFrom('audit_entries')
+        .selectAll()
+        .where('action', '=', 'test.in_transaction')
+        .executeTakeFirstOrThrow();
+      assert.notEqual(row.idx, null);
+      // A rolled-back change leaves no entry.
+      await assert.rejects(
+        t.store.db.transaction().execute(async (trx) => {
+          await recordAudit(trx, { orgId, actor, action: 'test.rolled_back' });
+          throw new Error('abort');
+        }),
+      );
+      const none = await t.store.db
+        .selectFrom('audit_entries')
+        .select('id')
+        .where('action', '=', 'test.rolled_back')
+        .execute();
+      assert.equal(none.length, 0);
+    });
+
+    test('checkpoints: at most one per interval while the log grows, one on demand, all published', async () => {
+      await trail.flush();
+      const start = await t.store.db
+        .selectFrom('audit_checkpoints')
+        .select('tree_size')
+        .where('log_id', '=', orgId)
+        .execute();
+      published.length = 0;
+      const until = Date.now() + 1000;
+      while (Date.now() < until) {
+        await trail.append({ orgId, actor, action: 'test.steady' });
+      }
+      const cp = await trail.checkpoint(orgId);
+      const all = await t.store.db
+        .selectFrom('audit_checkpoints')
+        .select('tree_size')
+        .where('log_id', '=', orgId)
+        .execute();
+      const made = all.length - start.length;
+      assert.ok(made >= 2 && made <= 7, `${made} checkpoints in ~1 s at a 200 ms interval`);
+      assert.equal(
+        Math.max(...all.map((c) => Number(c.tree_size))),
+        cp.size,
+        'the on-demand checkpoint covers everything',
+      );
+      assert.ok(
+        published.some((p) => p.size === cp.size),
+        'published outside the database',
+      );
+    });
+
+    test('inclusion proofs and checkpoints from the stored tree pass Sigstore’s verifier', async () => {
+      const cp = await trail.checkpoint(orgId);
+      const { verifierKey } = await trail.verifierKey(orgId);
+      const tlog = sigstoreTlog(verifierKey);
+      const verified = checkpointLib.verifyCheckpoint(
+        { inclusionProof: { checkpoint: { envelope: cp.note } } } as never,
+        [tlog] as never,
+      );
+      assert.equal(Number(verified.logSize), cp.size);
+      for (const index of [0, 1, 2, 7, 8, 255, 256, 257, cp.size - 2, cp.size - 1]) {
+        const p = await trail.inclusionProof(orgId, index);
+        const row = await t.store.db
+          .selectFrom('audit_entries')
+          .select('leaf')
+          .where('log_id', '=', orgId)
+          .where('idx', '=', index)
+          .executeTakeFirstOrThrow();
+        merkleLib.verifyMerkleInclusion(
+          {
+            canonicalizedBody: Buffer.from(row.leaf!),
+            inclusionProof: {
+              logIndex: String(index),
+              hashes: p.hashes.map((h) => Buffer.from(h, 'base64')),
+            },
+          } as never,
+          checkpointLib.LogCheckpoint.fromString(p.checkpoint.slice(0, p.checkpoint.indexOf('\n\n') + 1)),
+        );
+        assert.match(p.tlogProof, new RegExp(`^c2sp\\.org/tlog-proof@v1\\nindex ${index}\\n`));
+      }
+      await assert.rejects(trail.inclusionProof(orgId, cp.size + 5), /No entry/);
+    });
+
+    test('an export verifies offline, and any change to it is caught', async () => {
+      const cp = await trail.checkpoint(orgId);
+      const { origin, verifierKey } = await trail.verifierKey(orgId);
+      const range = await exportBounds(t.store.db, orgId, cp.size, {});
+      let jsonl = '';
+      for await (const line of exportLines(t.store.db, orgId, 'jsonl', range)) jsonl += line;
+      const proof = exportProofText(
+        origin,
+        range.a,
+        range.b,
+        await trail.rangeProof(orgId, range.a, range.b, cp.size),
+        cp.note,
+      );
+      assert.ok(verifyExport(jsonl, proof, verifierKey).ok);
+      const lines = jsonl.trim().split('\n');
+      const edited = lines
+        .map((l, i) => (i === 5 ? l.replace('"test.appended"', '"test.appendeX"') : l))
+        .join('\n');
+      const r = verifyExport(edited, proof, verifierKey);
+      assert.equal(r.ok, false);
+      assert.equal(r.problem?.index, 5);
+      const dropped = verifyExport(lines.filter((_, i) => i !== 9).join('\n'), proof, verifierKey);
+      assert.equal(dropped.problem?.index, 9);
+      // A partial export (by time) proves itself too.
+      const mid = lines.map((l) => JSON.parse(l)).find((x) => x.index === 100).entry.time;
+      const part = await exportBounds(t.store.db, orgId, cp.size, { from: mid });
+      let partJsonl = '';
+      for await (const line of exportLines(t.store.db, orgId, 'jsonl', part)) partJsonl += line;
+      const partProof = exportProofText(
+        origin,
+        part.a,
+        part.b,
+        await trail.rangeProof(orgId, part.a, part.b, cp.size),
+        cp.note,
+      );
+      assert.ok(part.a > 0 && verifyExport(partJsonl, partProof, verifierKey).ok);
+      const otherKey = verifyExport(jsonl, proof, verifierKey.replace(/\+[0-9a-f]{8}\+/, '+00000000+'));
+      assert.equal(otherKey.ok, false);
+    });
+
+    test('retention expires payloads, keeps hashes: proofs and verification still hold', async () => {
+      await t.store.db
+        .updateTable('orgs')
+        .set({ settings: JSON.stringify({ auditRetentionDays: 1 }) })
+        .where('id', '=', orgId)
+        .execute();
+      const n = await expirePayloads(t.store.db, new Date(Date.now() + 2 * 86_400_000));
+      assert.ok(n > 300);
+      const row = await t.store.db
+        .selectFrom('audit_entries')
+        .selectAll()
+        .where('log_id', '=', orgId)
+        .where('idx', '=', 3)
+        .executeTakeFirstOrThrow();
+      assert.equal(row.leaf, null);
+      assert.ok(row.leaf_hash.length > 0);
+      assert.ok((await verifyLog(t.store.db, orgId)).ok);
+      const p = await trail.inclusionProof(orgId, 3);
+      assert.ok(p.hashes.length > 0);
+      await t.store.db.updateTable('orgs').set({ settings: '{}' }).where('id', '=', orgId).execute();
+    });
+  });
+
+  describe(`audit over the API [${kind}]`, () => {
+    let t: TestStore;
+    let app: ReturnType<typeof createApp>;
+    let owner: string;
+    let auditor: string;
+    let member: string;
+    const received: string[] = [];
+    let failFirst = 2;
+    const siem = createServer((req, res) => {
+      let body = '';
+      req.on('data', (d) => {
+        body += d;
+      });
+      req.on('end', () => {
+        if (failFirst-- > 0) {
+          res.writeHead(503).end();
+          return;
+        }
+        received.push(body);
+        res.writeHead(204).end();
+      });
+    });
+
+    before(async () => {
+      await new Promise<void>((r) => siem.listen(0, '127.0.0.1', r));
+      t = await openTestStore(kind);
+      app = createApp(testDeps(t.store, t.home));
+      const org = await seedOrg(t.store, 'acme');
+      owner = org.people.owner.token;
+      auditor = org.people.auditor.token;
+      member = org.people.member.token;
+    });
+    after(async () => {
+      siem.close();
+      await t?.cleanup();
+    });
+
+    test('a canary secret sent in requests never appears in the log, exports or responses', async () => {
+      const canary = 'canary-secret-9f8e7d6c5b4a';
+      await call(app, 'put', '/api/v1/orgs/acme/sso', {
+        token: owner,
+        body: { issuer: 'https://idp.test', clientId: 'c', clientSecret: canary },
+      });
+      await call(app, 'post', '/api/v1/session', { body: { email: 'owner@acme.test', password: canary } });
+      await call(app, 'post', '/api/v1/orgs/acme/teams', {
+        token: owner,
+        body: { name: canary.replace('canary-secret-', 't') },
+      });
+      const texts = [
+        (await call(app, 'get', '/api/v1/orgs/acme/audit?limit=500', { token: auditor })).text,
+        (await call(app, 'get', '/api/v1/orgs/acme/audit/export?format=jsonl', { token: auditor })).text,
+        (await call(app, 'get', '/api/v1/orgs/acme/audit/export?format=csv', { token: auditor })).text,
+        (await call(app, 'get', '/api/v1/orgs/acme/audit/export?format=ocsf', { token: auditor })).text,
+        JSON.stringify(await t.store.db.selectFrom('audit_entries').selectAll().execute()),
+      ];
+      for (const text of texts) assert.ok(!text.includes(canary), 'canary leaked');
+      assert.ok(texts[0]!.includes('sso.updated'));
+    });
+
+    test('OCSF export maps to the right classes', async () => {
+      await call(app, 'post', '/api/v1/session', {
+        body: { email: 'admin@acme.test', password: 'correct horse battery staple' },
+      });
+      const r = await call(app, 'get', '/api/v1/orgs/acme/audit/export?format=ocsf', { token: auditor });
+      const events = r.text
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
+      const byAction = (a: string) => events.find((e) => e.message === a);
+      assert.equal(byAction('person.signed_in').class_uid, 3002);
+      assert.equal(byAction('person.added').class_uid, 3005);
+      assert.equal(byAction('team.created').class_uid, 3004);
+      assert.equal(byAction('team.created').type_uid, 300401);
+      for (const e of events)
+        assert.ok(e.time > 0 && e.metadata.uid && e.metadata.product.name === 'Paddock');
+    });
+
+    test('filters, replay order and cursor pagination', async () => {
+      const all = (await call(app, 'get', '/api/v1/orgs/acme/audit?limit=500', { token: auditor })).body
+        .events;
+      const asc = (await call(app, 'get', '/api/v1/orgs/acme/audit?order=asc&limit=3', { token: auditor }))
+        .body;
+      assert.deepEqual(
+        asc.events.map((e: any) => e.index),
+        [0, 1, 2],
+      );
+      const next = (
+        await call(app, 'get', `/api/v1/orgs/acme/audit?order=asc&limit=3&cursor=${asc.nextCursor}`, {
+          token: auditor,
+        })
+      ).body;
+      assert.deepEqual(
+        next.events.map((e: any) => e.index),
+        [3, 4, 5],
+      );
+      const failures = (await call(app, 'get', '/api/v1/orgs/acme/audit?q=idp.test', { token: auditor })).body
+        .events;
+      assert.ok(failures.length >= 1 && failures.every((e: any) => JSON.stringify(e).includes('idp.test')));
+      const since = all[2].time;
+      const windowed = (
+        await call(app, 'get', `/api/v1/orgs/acme/audit?from=${encodeURIComponent(since)}`, {
+          token: auditor,
+        })
+      ).body.events;
+      assert.ok(windowed.every((e: any) => e.time >= since));
+      const bad = await call(app, 'get', '/api/v1/orgs/acme/audit?from=yesterday', { token: auditor });
+      assert.equal(bad.status, 400);
+    });
+
+    test('proof, consistency and entry routes; members cannot read the trail; nobody can write it', async () => {
+      const cp = (await call(app, 'get', '/api/v1/orgs/acme/audit/checkpoint', { token: auditor })).body;
+      assert.ok(cp.treeSize > 5);
+      const entry = await call(app, 'get', '/api/v1/orgs/acme/audit/entries/1', { token: auditor });
+      assert.equal(entry.body.event.index, 1);
+      assert.ok(entry.body.proof.tlogProof.startsWith('c2sp.org/tlog-proof@v1'));
+      const cons = await call(app, 'get', `/api/v1/orgs/acme/audit/consistency?from=3&to=${cp.treeSize}`, {
+        token: auditor,
+      });
+      assert.equal(cons.status, 200);
+      assert.ok(cons.body.hashes.length > 0);
+      const outside = await call(
+        app,
+        'get',
+        `/api/v1/orgs/acme/audit/consistency?from=3&to=${cp.treeSize + 100}`,
+        { token: auditor },
+      );
+      assert.equal(outside.status, 404);
+      assert.equal((await call(app, 'get', '/api/v1/orgs/acme/audit', { token: member })).status, 403);
+      const doc = (await call(app, 'get', '/api/v1/openapi.json')).body;
+      const auditPaths = Object.entries(doc.paths).filter(([p]) => p.includes('/audit'));
+      assert.ok(
+        auditPaths.every(([, ops]: any) => Object.keys(ops).every((m) => m === 'get')),
+        'only GET routes on the trail',
+      );
+    });
+
+    test('committed entries stream to the SIEM webhook as JSON lines, retried until delivered', async () => {
+      const url = `http://127.0.0.1:${(siem.address() as AddressInfo).port}/ingest`;
+      const set = await call(app, 'patch', '/api/v1/orgs/acme', {
+        token: owner,
+        body: { settings: { siemWebhookUrl: url } },
+      });
+      assert.equal(set.status, 200, set.text);
+      await call(app, 'post', '/api/v1/orgs/acme/teams', { token: owner, body: { name: 'streamed' } });
+      const deadline = Date.now() + 10_000;
+      while (!received.join('').includes('"team.created"') || !received.join('').includes('streamed')) {
+        assert.ok(Date.now() < deadline, 'nothing reached the SIEM');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const lines = received
+        .join('')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
+      const indexes = lines.map((l) => l.index);
+      assert.deepEqual(
+        indexes,
+        [...indexes].sort((a, b) => a - b),
+        'in index order',
+      );
+      assert.equal(new Set(indexes).size, indexes.length, 'each entry once');
+      assert.equal(indexes[0], 0, 'from the start of the log');
+      const insecure = await call(app, 'patch', '/api/v1/orgs/acme', {
+        token: owner,
+        body: { settings: { siemWebhookUrl: 'http://siem.example.com/x' } },
+      });
+      assert.equal(insecure.status, 400);
+    });
+  });
+}
