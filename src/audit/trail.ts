@@ -132,6 +132,8 @@ export class AuditTrail {
     }
     this.#draining = this.#drain().finally(() => {
       this.#draining = undefined;
+      // Work that arrived between the loop's last check and now would otherwise wait.
+      if (this.#queue.length > 0 || this.#again) this.kick();
     });
   }
 
@@ -166,8 +168,8 @@ export class AuditTrail {
       for (const [logId, h] of heads) this.#frontiers.set(logId, h.frontier);
       for (const p of batch) p.resolve({ id: p.entry.body.id, log: p.entry.body.log, index: p.index! });
       if (heads.size > 0) {
-        for (const logId of heads.keys()) this.#scheduleCheckpoint(logId);
         this.#onCommitted?.([...heads.keys()]);
+        for (const logId of heads.keys()) await this.#checkpointIfDue(logId);
       }
     } while (this.#queue.length > 0 || this.#again);
   }
@@ -303,10 +305,17 @@ export class AuditTrail {
     return signer;
   }
 
-  #scheduleCheckpoint(logId: string): void {
-    if (this.#timers.has(logId) || this.#closed) return;
+  /** Signs now if the last checkpoint is an interval old; else makes sure one follows when it is. */
+  async #checkpointIfDue(logId: string): Promise<void> {
     const last = this.#lastSigned.get(logId)?.at ?? 0;
-    const wait = Math.max(0, last + this.#interval - Date.now());
+    const wait = last + this.#interval - Date.now();
+    if (wait <= 0) {
+      await this.#signIfGrown(logId).catch((err) =>
+        this.#log.error({ err, logId }, 'checkpoint signing failed'),
+      );
+      return;
+    }
+    if (this.#timers.has(logId) || this.#closed) return;
     const timer = setTimeout(() => {
       this.#timers.delete(logId);
       this.#signIfGrown(logId).catch((err) => this.#log.error({ err, logId }, 'checkpoint signing failed'));
@@ -315,8 +324,18 @@ export class AuditTrail {
     this.#timers.set(logId, timer);
   }
 
+  readonly #signing = new Map<string, Promise<{ size: number; note: string }>>();
+
   /** Signs a checkpoint for the log's current head unless one exists; returns the newest. */
-  async #signIfGrown(logId: string): Promise<{ size: number; note: string }> {
+  #signIfGrown(logId: string): Promise<{ size: number; note: string }> {
+    const running = this.#signing.get(logId);
+    if (running) return running.then(() => this.#signIfGrown(logId));
+    const p = this.#sign(logId).finally(() => this.#signing.delete(logId));
+    this.#signing.set(logId, p);
+    return p;
+  }
+
+  async #sign(logId: string): Promise<{ size: number; note: string }> {
     const row = await requireLog(this.#db, logId);
     const size = Number(row.tree_size);
     const existing = await this.#db

@@ -39,9 +39,7 @@ async function verifyCommand(args: string[]): Promise<void> {
     const r = verifyExport(readFileSync(v.export, 'utf8'), readFileSync(proofFile, 'utf8'), key);
     const what = `export ${v.export} (${r.origin ?? 'unknown log'}, entries ${r.range?.[0] ?? '?'}–${(r.range?.[1] ?? 1) - 1})`;
     if (!r.ok) {
-      out(
-        `${what}: FAILED${r.problem?.index === undefined ? '' : ` at entry ${r.problem.index}`}: ${r.problem?.message}`,
-      );
+      out(`${what}: FAILED — ${r.problem?.message}`);
       process.exitCode = 1;
       return;
     }
@@ -81,9 +79,7 @@ async function verifyCommand(args: string[]): Promise<void> {
         out(`${head}: OK — ${r.entries} entries, ${r.checkpoints} signed checkpoints verified${pending}`);
       } else {
         failed++;
-        out(
-          `${head}: FAILED${r.problem?.index === undefined ? '' : ` at entry ${r.problem.index}`}: ${r.problem?.message}`,
-        );
+        out(`${head}: FAILED — ${r.problem?.message}`);
       }
     }
     if (logs.length === 0) out('No audit logs yet.');

@@ -1,0 +1,286 @@
+/**
+ * Tampering with a stored log, in every way the issue names, is caught by `paddock audit
+ * verify`, which names the failing entry. Each tampering runs in a transaction that is rolled
+ * back afterwards, on SQLite and PostgreSQL; one also runs through the real CLI.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import type { Kysely } from 'kysely';
+import { initOrg, operatorCaller } from '../identity/index.ts';
+import { silentLogger } from '../log/index.ts';
+import type { Database } from '../store/index.ts';
+import { openTestStore, STORE_KINDS, type TestStore } from '../testing/stores.ts';
+import { localKek, Vault } from '../vault/index.ts';
+import { prepareEntry } from './entry.ts';
+import { fileCheckpointPublisher } from './publish.ts';
+import { AuditTrail } from './trail.ts';
+import { type VerifyReport, verifyLog } from './verify.ts';
+
+const BIN = fileURLToPath(new URL('../../bin/paddock.js', import.meta.url));
+const SIZE = 40;
+
+class Rollback extends Error {}
+
+for (const kind of STORE_KINDS) {
+  describe(`tamper detection [${kind}]`, () => {
+    let t: TestStore;
+    let orgId: string;
+    let published: string;
+
+    before(async () => {
+      t = await openTestStore(kind);
+      published = mkdtempSync(join(tmpdir(), 'paddock-published-'));
+      orgId = (await initOrg(t.store.db, operatorCaller(), { slug: 'acme', ownerEmail: 'o@acme.test' })).org
+        .id;
+      const trail = new AuditTrail({
+        store: t.store,
+        vault: new Vault(localKek(t.home, {})),
+        originHost: 'paddock.test',
+        log: silentLogger,
+        checkpointIntervalMs: 0,
+        publishers: [fileCheckpointPublisher(published)],
+      });
+      await trail.flush();
+      const have = (await trail.checkpoint(orgId)).size;
+      for (let i = have; i < SIZE; i++) {
+        await trail.append({
+          orgId,
+          actor: { type: 'system', id: 'test' },
+          action: 'test.entry',
+          details: { i },
+        });
+        if (i % 10 === 9) await trail.checkpoint(orgId);
+      }
+      await trail.close();
+    });
+    after(async () => t?.cleanup());
+
+    async function tampered(
+      change: (trx: Kysely<Database>) => Promise<unknown>,
+      opts = {},
+    ): Promise<VerifyReport> {
+      let report: VerifyReport | undefined;
+      await assert.rejects(
+        t.store.db.transaction().execute(async (trx) => {
+          await change(trx);
+          report = await verifyLog(trx, orgId, opts);
+          throw new Rollback();
+        }),
+        Rollback,
+      );
+      return report!;
+    }
+
+    const entries = (trx: Kysely<Database>) => trx.updateTable('audit_entries').where('log_id', '=', orgId);
+
+    test('the untouched log verifies, with its checkpoints', async () => {
+      const r = await verifyLog(t.store.db, orgId, { publishedDir: published });
+      assert.ok(r.ok, JSON.stringify(r.problem));
+      assert.equal(r.entries, SIZE);
+      assert.ok(r.checkpoints >= 8);
+    });
+
+    test('an edited entry is named', async () => {
+      const r = await tampered((trx) =>
+        entries(trx).set({ leaf: `{"edited":true}` }).where('idx', '=', 17).execute(),
+      );
+      assert.equal(r.ok, false);
+      assert.equal(r.problem?.index, 17);
+      assert.match(r.problem!.message, /content does not match/);
+    });
+
+    test('an edited entry with a recomputed hash is named', async () => {
+      const forged = prepareEntry({ orgId, actor: { type: 'system', id: 'attacker' }, action: 'test.entry' });
+      const r = await tampered((trx) =>
+        entries(trx).set({ leaf: forged.leaf, leaf_hash: forged.leafHash }).where('idx', '=', 23).execute(),
+      );
+      assert.equal(r.problem?.index, 23);
+    });
+
+    test('an edit that also rewrites the tree is caught by the signed checkpoints', async () => {
+      const forged = prepareEntry({ orgId, actor: { type: 'system', id: 'attacker' }, action: 'test.entry' });
+      const r = await tampered(async (trx) => {
+        await entries(trx)
+          .set({ leaf: forged.leaf, leaf_hash: forged.leafHash })
+          .where('idx', '=', 23)
+          .execute();
+        await trx
+          .updateTable('audit_nodes')
+          .set({ hash: forged.leafHash })
+          .where('log_id', '=', orgId)
+          .where('level', '=', 0)
+          .where('idx', '=', 23)
+          .execute();
+      });
+      assert.equal(r.ok, false);
+      assert.match(r.problem!.message, /checkpoint at size (24|2\d|30) does not match/);
+      assert.ok(r.problem!.index! >= 23 && r.problem!.index! < 30, `named ${r.problem?.index}`);
+    });
+
+    test('a deleted entry is named', async () => {
+      const r = await tampered((trx) =>
+        trx.deleteFrom('audit_entries').where('log_id', '=', orgId).where('idx', '=', 11).execute(),
+      );
+      assert.equal(r.problem?.index, 11);
+      assert.match(r.problem!.message, /missing/);
+    });
+
+    test('reordered entries are named', async () => {
+      const r = await tampered(async (trx) => {
+        await entries(trx).set({ idx: -1 }).where('idx', '=', 8).execute();
+        await entries(trx).set({ idx: 8 }).where('idx', '=', 9).execute();
+        await entries(trx).set({ idx: 9 }).where('idx', '=', -1).execute();
+      });
+      assert.equal(r.problem?.index, 8);
+    });
+
+    test('an inserted entry is named', async () => {
+      const forged = prepareEntry({ orgId, actor: { type: 'system', id: 'attacker' }, action: 'test.entry' });
+      const r = await tampered(async (trx) => {
+        await entries(trx)
+          .set((eb) => ({ idx: eb('idx', '+', 1000) }))
+          .where('idx', '>=', 30)
+          .execute();
+        await entries(trx)
+          .set((eb) => ({ idx: eb('idx', '-', 999) }))
+          .where('idx', '>=', 1000)
+          .execute();
+        await trx
+          .insertInto('audit_entries')
+          .values({
+            log_id: orgId,
+            idx: 30,
+            id: forged.body.id,
+            time: forged.body.time,
+            actor_type: 'system',
+            actor_id: 'attacker',
+            action: 'test.entry',
+            target_type: null,
+            target_id: null,
+            outcome: 'success',
+            request_id: null,
+            leaf: forged.leaf,
+            leaf_hash: forged.leafHash,
+            expired_at: null,
+          })
+          .execute();
+      });
+      assert.equal(r.problem?.index, 30);
+    });
+
+    test('an entry appended behind the writer’s back is named', async () => {
+      const forged = prepareEntry({ orgId, actor: { type: 'system', id: 'attacker' }, action: 'test.entry' });
+      const r = await tampered((trx) =>
+        trx
+          .insertInto('audit_entries')
+          .values({
+            log_id: orgId,
+            idx: SIZE,
+            id: forged.body.id,
+            time: forged.body.time,
+            actor_type: 'system',
+            actor_id: 'attacker',
+            action: 'test.entry',
+            target_type: null,
+            target_id: null,
+            outcome: 'success',
+            request_id: null,
+            leaf: forged.leaf,
+            leaf_hash: forged.leafHash,
+            expired_at: null,
+          })
+          .execute(),
+      );
+      assert.equal(r.problem?.index, SIZE);
+    });
+
+    test('truncation is named; a rollback that also hides it is caught by the published checkpoints', async () => {
+      const cut = await tampered((trx) =>
+        trx.deleteFrom('audit_entries').where('log_id', '=', orgId).where('idx', '>=', 35).execute(),
+      );
+      assert.equal(cut.problem?.index, 35);
+      const hidden = async (trx: Kysely<Database>) => {
+        await trx.deleteFrom('audit_entries').where('log_id', '=', orgId).where('idx', '>=', 25).execute();
+        await trx.deleteFrom('audit_nodes').where('log_id', '=', orgId).execute();
+        await trx
+          .deleteFrom('audit_checkpoints')
+          .where('log_id', '=', orgId)
+          .where('tree_size', '>', 25)
+          .execute();
+        // Rebuild a consistent tree of 25 so only outside evidence can tell.
+        const { Frontier } = await import('./merkle.ts');
+        const rows = await trx
+          .selectFrom('audit_entries')
+          .select(['idx', 'leaf_hash'])
+          .where('log_id', '=', orgId)
+          .orderBy('idx')
+          .execute();
+        const f = new Frontier();
+        for (const row of rows) {
+          for (const n of f.append(Buffer.from(row.leaf_hash, 'base64'))) {
+            await trx
+              .insertInto('audit_nodes')
+              .values({ log_id: orgId, level: n.level, idx: n.index, hash: n.hash.toString('base64') })
+              .execute();
+          }
+        }
+        await trx
+          .updateTable('audit_logs')
+          .set({ tree_size: 25, root_hash: f.root().toString('base64') })
+          .where('id', '=', orgId)
+          .execute();
+      };
+      const fooled = await tampered(hidden);
+      assert.ok(fooled.ok, 'with only the database, a careful rollback to a signed size looks consistent');
+      const caught = await tampered(hidden, { publishedDir: published });
+      assert.equal(caught.ok, false);
+      assert.equal(caught.problem?.index, 25);
+      assert.match(caught.problem!.message, /covers \d+ entries but the log has 25/);
+    });
+
+    test('the CLI exits non-zero naming the entry', async () => {
+      const original = await t.store.db
+        .selectFrom('audit_entries')
+        .select('leaf')
+        .where('log_id', '=', orgId)
+        .where('idx', '=', 5)
+        .executeTakeFirstOrThrow();
+      await t.store.db
+        .updateTable('audit_entries')
+        .set({ leaf: '{"tampered":1}' })
+        .where('log_id', '=', orgId)
+        .where('idx', '=', 5)
+        .execute();
+      try {
+        const env = { ...process.env, PADDOCK_HOME: t.home, DATABASE_URL: t.databaseUrl ?? '' };
+        const r = spawnSync(process.execPath, [BIN, 'audit', 'verify', '--org', 'acme'], {
+          env,
+          encoding: 'utf8',
+        });
+        assert.equal(r.status, 1, r.stdout + r.stderr);
+        assert.match(r.stdout, /FAILED — entry 5: its content does not match its hash/);
+      } finally {
+        await t.store.db
+          .updateTable('audit_entries')
+          .set({ leaf: original.leaf })
+          .where('log_id', '=', orgId)
+          .where('idx', '=', 5)
+          .execute();
+      }
+      const env = { ...process.env, PADDOCK_HOME: t.home, DATABASE_URL: t.databaseUrl ?? '' };
+      const ok = spawnSync(
+        process.execPath,
+        [BIN, 'audit', 'verify', '--org', 'acme', '--checkpoints', published],
+        { env, encoding: 'utf8' },
+      );
+      assert.equal(ok.status, 0, ok.stdout + ok.stderr);
+      assert.match(ok.stdout, /OK — 40 entries/);
+      writeFileSync(join(published, 'ignored.txt'), 'x');
+    });
+  });
+}
