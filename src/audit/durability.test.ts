@@ -1,0 +1,75 @@
+/** kill -9 while events are being appended: every acknowledged event survives and the log verifies. */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { after, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { silentLogger } from '../log/index.ts';
+import { openStore } from '../store/index.ts';
+import { openTestStore, STORE_KINDS, type TestStore } from '../testing/stores.ts';
+import { localKek, Vault } from '../vault/index.ts';
+import { AuditTrail } from './trail.ts';
+import { verifyLog } from './verify.ts';
+
+const WORKER = fileURLToPath(new URL('../testing/append-worker.ts', import.meta.url));
+
+for (const kind of STORE_KINDS) {
+  describe(`kill -9 while appending [${kind}]`, () => {
+    let t: TestStore | undefined;
+    after(async () => t?.cleanup());
+
+    test('every acknowledged event is there after restart, and the log verifies', async () => {
+      t = await openTestStore(kind);
+      await t.store.close();
+      const child = spawn(process.execPath, [WORKER], {
+        env: { ...process.env, PADDOCK_HOME: t.home, DATABASE_URL: t.databaseUrl ?? '' },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      const acked: string[] = [];
+      let orgId = '';
+      let buffer = '';
+      child.stdout!.on('data', (d) => {
+        buffer += String(d);
+        const lines = buffer.split('\n');
+        buffer = lines.pop()!;
+        for (const l of lines) {
+          if (l.startsWith('ack ')) acked.push(l.slice(4));
+          else if (l.startsWith('org ')) orgId = l.slice(4);
+        }
+      });
+      const deadline = Date.now() + 20_000;
+      while (acked.length < 2000) {
+        assert.ok(Date.now() < deadline, `only ${acked.length} acknowledged`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      child.kill('SIGKILL');
+      await new Promise((r) => child.once('exit', r));
+
+      const store = await openStore({ home: t.home, databaseUrl: t.databaseUrl });
+      try {
+        const trail = new AuditTrail({
+          store,
+          vault: new Vault(localKek(t.home, {})),
+          originHost: 'paddock.test',
+          log: silentLogger,
+        });
+        await trail.flush();
+        await trail.checkpoint(orgId);
+        await trail.close();
+        const ids = new Set(
+          (await store.db.selectFrom('audit_entries').select('id').where('log_id', '=', orgId).execute()).map(
+            (r) => r.id,
+          ),
+        );
+        const lost = acked.filter((id) => !ids.has(id));
+        assert.deepEqual(lost, [], `${lost.length} of ${acked.length} acknowledged events lost`);
+        const report = await verifyLog(store.db, orgId);
+        assert.ok(report.ok, JSON.stringify(report.problem));
+        assert.equal(report.pending, 0);
+        assert.ok(report.entries >= acked.length);
+      } finally {
+        // The test store's own handle was closed above; cleanup drops what is left.
+        await store.close();
+      }
+    });
+  });
+}

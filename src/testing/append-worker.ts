@@ -1,0 +1,34 @@
+/**
+ * Test helper process: appends audit events as fast as it can, 8 at a time, and prints
+ * `ack <id>` for each one the trail acknowledged. A test kills it with SIGKILL mid-stream.
+ */
+import { AuditTrail } from '../audit/index.ts';
+import { initOrg, operatorCaller } from '../identity/index.ts';
+import { silentLogger } from '../log/index.ts';
+import { openStore } from '../store/index.ts';
+import { localKek, Vault } from '../vault/index.ts';
+
+const home = process.env.PADDOCK_HOME!;
+const store = await openStore({ home, databaseUrl: process.env.DATABASE_URL || undefined });
+const { org } = await initOrg(store.db, operatorCaller(), { slug: 'acme', ownerEmail: 'o@acme.test' });
+const trail = new AuditTrail({
+  store,
+  vault: new Vault(localKek(home, {})),
+  originHost: 'paddock.test',
+  log: silentLogger,
+});
+trail.start();
+process.stdout.write(`org ${org.id}\n`);
+let n = 0;
+const worker = async () => {
+  for (;;) {
+    const r = await trail.append({
+      orgId: org.id,
+      actor: { type: 'system', id: 'worker' },
+      action: 'test.appended',
+      details: { n: n++ },
+    });
+    process.stdout.write(`ack ${r.id}\n`);
+  }
+};
+await Promise.all(Array.from({ length: 8 }, worker));
