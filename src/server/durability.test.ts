@@ -8,8 +8,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { AuditTrail, verifyLog } from '../audit/index.ts';
+import { silentLogger } from '../log/index.ts';
 import { openStore } from '../store/index.ts';
 import { openTestStore, STORE_KINDS, type TestStore } from '../testing/stores.ts';
+import { localKek, Vault } from '../vault/index.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/paddock.js', import.meta.url));
 
@@ -100,6 +103,19 @@ for (const kind of STORE_KINDS) {
           [],
           'a change without its audit record',
         );
+        // Restarted, the writer places what was pending and the whole log verifies.
+        const trail = new AuditTrail({
+          store,
+          vault: new Vault(localKek(t.home, {})),
+          originHost: 'paddock.test',
+          log: silentLogger,
+        });
+        await trail.flush();
+        await trail.close();
+        const orgId = (await store.db.selectFrom('orgs').select('id').executeTakeFirstOrThrow()).id;
+        const report = await verifyLog(store.db, orgId);
+        assert.ok(report.ok, JSON.stringify(report.problem));
+        assert.equal(report.pending, 0);
       } finally {
         await store.close();
       }
