@@ -156,6 +156,8 @@ export class AuditTrail {
     do {
       this.#again = false;
       const batch = this.#queue.splice(0, MAX_BATCH);
+      // Nothing queued and nothing pending: no transaction (and no fsync) at all.
+      if (batch.length === 0 && !(await this.#hasPending())) continue;
       let heads: Map<string, { frontier: Frontier }>;
       try {
         heads = await this.#db.transaction().execute((trx) => this.#commit(trx, batch));
@@ -172,6 +174,16 @@ export class AuditTrail {
         for (const logId of heads.keys()) await this.#checkpointIfDue(logId);
       }
     } while (this.#queue.length > 0 || this.#again);
+  }
+
+  async #hasPending(): Promise<boolean> {
+    const row = await this.#db
+      .selectFrom('audit_entries')
+      .select('seq')
+      .where('idx', 'is', null)
+      .limit(1)
+      .executeTakeFirst();
+    return row !== undefined;
   }
 
   async #commit(trx: Kysely<Database>, batch: Pending[]): Promise<Map<string, { frontier: Frontier }>> {
@@ -393,7 +405,18 @@ export class AuditTrail {
 
   /** An inclusion proof for entry `index` against the newest checkpoint, in C2SP tlog-proof form. */
   async inclusionProof(logId: string, index: number) {
-    const cp = await this.checkpoint(logId);
+    // The newest stored checkpoint serves when it already covers the entry.
+    const latest = await this.#db
+      .selectFrom('audit_checkpoints')
+      .select(['tree_size', 'note'])
+      .where('log_id', '=', logId)
+      .orderBy('tree_size', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    const cp =
+      latest && index < Number(latest.tree_size)
+        ? { size: Number(latest.tree_size), note: latest.note }
+        : await this.checkpoint(logId);
     if (!Number.isInteger(index) || index < 0 || index >= cp.size) {
       throw new NotFoundError('entry_not_found', `No entry ${index} in this log (it has ${cp.size}).`);
     }
@@ -462,16 +485,19 @@ export async function requireLog(db: Db, logId: string) {
   return row;
 }
 
-/** Reads the stored nodes for `keys` in one query. */
+/** Reads the stored nodes for `keys` in one statement: a union of primary-key lookups. */
 export async function fetchNodes(db: Db, logId: string, keys: NodeKey[]): Promise<Map<string, Hash>> {
   const out = new Map<string, Hash>();
   if (keys.length === 0) return out;
-  const rows = await db
-    .selectFrom('audit_nodes')
-    .select(['level', 'idx', 'hash'])
-    .where('log_id', '=', logId)
-    .where((eb) => eb.or(keys.map((k) => eb.and([eb('level', '=', k.level), eb('idx', '=', k.index)]))))
-    .execute();
+  const lookups = keys.map(
+    (k) =>
+      sql`select level, idx, hash from audit_nodes where log_id = ${logId} and level = ${k.level} and idx = ${k.index}`,
+  );
+  const { rows } = await sql<{
+    level: number;
+    idx: number;
+    hash: string;
+  }>`${sql.join(lookups, sql` union all `)}`.execute(db);
   for (const r of rows) out.set(`${r.level}/${Number(r.idx)}`, Buffer.from(r.hash, 'base64'));
   return out;
 }

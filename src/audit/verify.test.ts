@@ -122,6 +122,21 @@ for (const kind of STORE_KINDS) {
       assert.ok(r.problem!.index! >= 23 && r.problem!.index! < 30, `named ${r.problem?.index}`);
     });
 
+    test('an altered inner tree node is found by a deep verify', async () => {
+      const change = (trx: Kysely<Database>) =>
+        trx
+          .updateTable('audit_nodes')
+          .set({ hash: Buffer.alloc(32, 7).toString('base64') })
+          .where('log_id', '=', orgId)
+          .where('level', '=', 2)
+          .where('idx', '=', 3)
+          .execute();
+      const deep = await tampered(change, { deep: true });
+      assert.equal(deep.ok, false);
+      assert.equal(deep.problem?.index, 12);
+      assert.match(deep.problem!.message, /tree node 2\/3 \(entries 12–15\) was altered/);
+    });
+
     test('a deleted entry is named', async () => {
       const r = await tampered((trx) =>
         trx.deleteFrom('audit_entries').where('log_id', '=', orgId).where('idx', '=', 11).execute(),

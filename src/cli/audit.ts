@@ -25,6 +25,7 @@ async function verifyCommand(args: string[]): Promise<void> {
   const v = parse(args, {
     org: { type: 'string' },
     platform: { type: 'boolean' },
+    deep: { type: 'boolean' },
     checkpoints: { type: 'string' },
     export: { type: 'string' },
     proof: { type: 'string' },
@@ -70,7 +71,7 @@ async function verifyCommand(args: string[]): Promise<void> {
       (existsSync(config.checkpointDir) ? config.checkpointDir : undefined);
     let failed = 0;
     for (const log of logs) {
-      const r = await verifyLog(store.db, log.id, { publishedDir: dir });
+      const r = await verifyLog(store.db, log.id, { publishedDir: dir, deep: v.deep === true });
       const head = `audit log ${log.label} (${log.id})`;
       if (r.ok) {
         const pending = r.pending
@@ -137,13 +138,14 @@ async function exportCommand(args: string[]): Promise<void> {
 
 export const audit: Command = {
   summary: 'Verify the audit trail end to end, or export it (JSONL with proof, CSV, OCSF)',
-  usage: `paddock audit verify [--org <slug> | --platform] [--checkpoints DIR]
+  usage: `paddock audit verify [--org <slug> | --platform] [--checkpoints DIR] [--deep]
 paddock audit verify --export FILE [--proof FILE.proof] --key <verifier key or file>
 paddock audit export --org <slug> --out FILE [--format jsonl|csv|ocsf] [--from TIME] [--to TIME]
 
   verify (live) checks every entry against its hash, every tree node, every signed checkpoint
   (and those published to DIR, default $PADDOCK_HOME/checkpoints), and exits 1 naming the
-  first bad entry. verify --export does the same offline on an exported file and its proof,
+  first bad entry. --deep also checks every stored inner tree node (what proofs are built
+  from). verify --export does the same offline on an exported file and its proof,
   against the log's verifier key (GET /api/v1/orgs/<org>/audit/key), with no database.`,
   async run(args) {
     const [sub, ...rest] = args;

@@ -41,9 +41,22 @@ export function openNodeSqlite(path: string): SqliteDatabase & { raw: DatabaseSy
   db.exec('PRAGMA synchronous = FULL');
   db.exec('PRAGMA foreign_keys = ON');
   db.exec('PRAGMA busy_timeout = 5000');
+  // Kysely prepares every query anew; reusing prepared statements saves most of a lookup's cost.
+  const cache = new Map<string, Statement>();
   return {
     raw: db,
-    close: () => db.close(),
-    prepare: (sql: string) => new Statement(db.prepare(sql)),
+    close: () => {
+      cache.clear();
+      db.close();
+    },
+    prepare: (sql: string) => {
+      let stmt = cache.get(sql);
+      if (!stmt) {
+        stmt = new Statement(db.prepare(sql));
+        if (cache.size >= 500) cache.delete(cache.keys().next().value!);
+        cache.set(sql, stmt);
+      }
+      return stmt;
+    },
   };
 }
