@@ -23,11 +23,7 @@ export async function exportBounds(
   size: number,
   window: { from?: string | undefined; to?: string | undefined },
 ): Promise<{ a: number; b: number }> {
-  let q = db
-    .selectFrom('audit_entries')
-    .where('log_id', '=', logId)
-    .where('idx', '<', size)
-    .where('idx', 'is not', null);
+  let q = db.selectFrom('audit_entries').where('log_id', '=', logId).where('idx', '<', size);
   if (window.from) q = q.where('time', '>=', window.from);
   if (window.to) q = q.where('time', '<', window.to);
   const r = await q.select((eb) => [eb.fn.min('idx').as('lo'), eb.fn.max('idx').as('hi')]).executeTakeFirst();

@@ -25,10 +25,9 @@ export async function recordAudit(db: Db, input: AuditInput): Promise<string> {
   const e = prepareEntry(input);
   const b = e.body;
   await db
-    .insertInto('audit_entries')
+    .insertInto('audit_outbox')
     .values({
       log_id: b.log,
-      idx: null,
       id: b.id,
       time: b.time,
       actor_type: b.actor.type,
@@ -40,7 +39,6 @@ export async function recordAudit(db: Db, input: AuditInput): Promise<string> {
       request_id: b.requestId,
       leaf: e.leaf,
       leaf_hash: e.leafHash,
-      expired_at: null,
     })
     .execute();
   return b.id;

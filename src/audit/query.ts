@@ -67,11 +67,7 @@ export async function queryAudit(
   query: AuditQuery,
 ): Promise<{ events: AuditEvent[]; nextCursor: number | null }> {
   const order = query.order ?? 'desc';
-  let q = db
-    .selectFrom('audit_entries')
-    .selectAll()
-    .where('log_id', '=', scope.orgId)
-    .where('idx', 'is not', null);
+  let q = db.selectFrom('audit_entries').selectAll().where('log_id', '=', scope.orgId);
   if (query.action?.endsWith('*')) {
     q = q.where(sql<boolean>`action like ${`${escapeLike(query.action.slice(0, -1))}%`} escape '\\'`);
   } else if (query.action) q = q.where('action', '=', query.action);

@@ -15,7 +15,7 @@ export async function expirePayloads(db: Db, now = new Date()): Promise<number> 
       .updateTable('audit_entries')
       .set({ leaf: null, expired_at: now.toISOString() })
       .where('log_id', '=', org.id)
-      .where('idx', 'is not', null)
+
       .where('leaf', 'is not', null)
       .where('time', '<', cutoff)
       .executeTakeFirst();

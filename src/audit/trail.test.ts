@@ -12,7 +12,7 @@ import checkpointLib from '@sigstore/verify/dist/tlog/checkpoint.js';
 import merkleLib from '@sigstore/verify/dist/tlog/merkle.js';
 import { initOrg, operatorCaller } from '../identity/index.ts';
 import { silentLogger } from '../log/index.ts';
-import { call, createApp, seedOrg, testDeps } from '../testing/fixtures.ts';
+import { allAuditEntries, call, createApp, seedOrg, testDeps } from '../testing/fixtures.ts';
 import { openTestStore, STORE_KINDS, type TestStore } from '../testing/stores.ts';
 import { localKek, Vault } from '../vault/index.ts';
 import {
@@ -87,7 +87,6 @@ for (const kind of STORE_KINDS) {
         .selectFrom('audit_entries')
         .select('idx')
         .where('log_id', '=', orgId)
-        .where('idx', 'is not', null)
         .execute();
       assert.equal(rows.length, before + 300);
       const report = await verifyLog(t.store.db, orgId);
@@ -112,11 +111,7 @@ for (const kind of STORE_KINDS) {
           throw new Error('abort');
         }),
       );
-      const none = await t.store.db
-        .selectFrom('audit_entries')
-        .select('id')
-        .where('action', '=', 'test.rolled_back')
-        .execute();
+      const none = (await allAuditEntries(t.store)).filter((e) => e.action === 'test.rolled_back');
       assert.equal(none.length, 0);
     });
 
@@ -299,7 +294,7 @@ for (const kind of STORE_KINDS) {
         (await call(app, 'get', '/api/v1/orgs/acme/audit/export?format=jsonl', { token: auditor })).text,
         (await call(app, 'get', '/api/v1/orgs/acme/audit/export?format=csv', { token: auditor })).text,
         (await call(app, 'get', '/api/v1/orgs/acme/audit/export?format=ocsf', { token: auditor })).text,
-        JSON.stringify(await t.store.db.selectFrom('audit_entries').selectAll().execute()),
+        JSON.stringify(await allAuditEntries(t.store)),
       ];
       for (const text of texts) assert.ok(!text.includes(canary), 'canary leaked');
       assert.ok(texts[0]!.includes('sso.updated'));

@@ -62,6 +62,7 @@ export interface TrailOptions {
 
 const MAX_BATCH = 5000;
 const ROWS_PER_INSERT = 500;
+const OUTBOX_BATCH = 5000;
 const b64 = (h: Hash) => h.toString('base64');
 
 type Pending = {
@@ -177,41 +178,44 @@ export class AuditTrail {
   }
 
   async #hasPending(): Promise<boolean> {
-    const row = await this.#db
-      .selectFrom('audit_entries')
-      .select('seq')
-      .where('idx', 'is', null)
-      .limit(1)
-      .executeTakeFirst();
+    const row = await this.#db.selectFrom('audit_outbox').select('seq').limit(1).executeTakeFirst();
     return row !== undefined;
   }
 
   async #commit(trx: Kysely<Database>, batch: Pending[]): Promise<Map<string, { frontier: Frontier }>> {
     const heads = new Map<string, { frontier: Frontier }>();
-    const pendingLogs = await trx
-      .selectFrom('audit_entries')
-      .select('log_id')
-      .distinct()
-      .where('idx', 'is', null)
-      .execute();
-    const logIds = new Set([...pendingLogs.map((r) => r.log_id), ...batch.map((p) => p.entry.body.log)]);
+    const outboxLogs = await trx.selectFrom('audit_outbox').select('log_id').distinct().execute();
+    const logIds = new Set([...outboxLogs.map((r) => r.log_id), ...batch.map((p) => p.entry.body.log)]);
     for (const logId of logIds) {
       const frontier = await this.#openHead(trx, logId);
       const nodes: Array<NodeKey & { hash: Hash }> = [];
-      // Entries written inside other transactions (configuration changes) come first.
-      const pending = await trx
-        .selectFrom('audit_entries')
-        .select(['seq', 'leaf_hash'])
-        .where('log_id', '=', logId)
-        .where('idx', 'is', null)
-        .orderBy('seq')
-        .execute();
-      for (const p of pending) {
-        const index = frontier.size;
-        nodes.push(...frontier.append(Buffer.from(p.leaf_hash, 'base64')));
-        await trx.updateTable('audit_entries').set({ idx: index }).where('seq', '=', p.seq).execute();
-      }
       const rows = [];
+      // Entries written inside other transactions (configuration changes) come first; read
+      // after taking the log's lock, so another replica cannot have placed them meanwhile.
+      const waiting = await trx
+        .selectFrom('audit_outbox')
+        .selectAll()
+        .where('log_id', '=', logId)
+        .orderBy('seq')
+        .limit(OUTBOX_BATCH)
+        .execute();
+      if (waiting.length === OUTBOX_BATCH) this.#again = true;
+      for (const w of waiting) {
+        const { seq: _, ...entry } = w;
+        const idx = frontier.size;
+        nodes.push(...frontier.append(Buffer.from(w.leaf_hash, 'base64')));
+        rows.push({ ...entry, idx, expired_at: null });
+      }
+      if (waiting.length > 0) {
+        await trx
+          .deleteFrom('audit_outbox')
+          .where(
+            'seq',
+            'in',
+            waiting.map((w) => w.seq),
+          )
+          .execute();
+      }
       for (const p of batch) {
         if (p.entry.body.log !== logId) continue;
         p.index = frontier.size;

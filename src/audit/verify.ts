@@ -154,10 +154,9 @@ export async function verifyLog(
       level = next;
     }
     const pending = await db
-      .selectFrom('audit_entries')
+      .selectFrom('audit_outbox')
       .select((eb) => eb.fn.countAll<number>().as('n'))
       .where('log_id', '=', logId)
-      .where('idx', 'is', null)
       .executeTakeFirstOrThrow();
     report.pending = Number(pending.n);
     report.ok = true;

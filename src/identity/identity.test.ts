@@ -1,7 +1,7 @@
 /** Identity and tenancy rules, on SQLite and PostgreSQL. */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { call, createApp, type SeededOrg, seedOrg, testDeps } from '../testing/fixtures.ts';
+import { allAuditEntries, call, createApp, type SeededOrg, seedOrg, testDeps } from '../testing/fixtures.ts';
 import { openTestStore, STORE_KINDS, type TestStore } from '../testing/stores.ts';
 import {
   acceptInvitation,
@@ -286,11 +286,7 @@ for (const kind of STORE_KINDS) {
         token: (await seedOrg(t.store, 'aud')).people.owner.token,
       });
       assert.equal(r.status, 404, 'another org cannot read it');
-      const own = await t.store.db
-        .selectFrom('audit_entries')
-        .selectAll()
-        .where('action', '=', 'person.role.changed')
-        .execute();
+      const own = (await allAuditEntries(t.store)).filter((e) => e.action === 'person.role.changed');
       assert.ok(own.length >= 1);
       const d = JSON.parse(own[0]!.leaf!).details;
       assert.deepEqual([d.before.role, d.after.role], ['admin', 'member']);

@@ -10,7 +10,7 @@ import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import Provider from 'oidc-provider';
 import { createLogger } from '../log/index.ts';
-import { call, createApp, type SeededOrg, seedOrg, testDeps } from '../testing/fixtures.ts';
+import { allAuditEntries, call, createApp, type SeededOrg, seedOrg, testDeps } from '../testing/fixtures.ts';
 import { openTestStore, STORE_KINDS, type TestStore } from '../testing/stores.ts';
 
 const CLIENT_SECRET = 'canary-oidc-client-secret-4b1d9e';
@@ -135,11 +135,7 @@ for (const kind of STORE_KINDS) {
       const cookie = res.headers.get('set-cookie')!.split(';')[0]!;
       const me = await call(app, 'get', '/api/v1/session', { headers: { cookie } });
       assert.equal(me.body.person.email, acme.people.member.email);
-      const audit = await t.store.db
-        .selectFrom('audit_entries')
-        .selectAll()
-        .where('action', '=', 'person.signed_in')
-        .execute();
+      const audit = (await allAuditEntries(t.store)).filter((e) => e.action === 'person.signed_in');
       assert.ok(audit.some((e) => JSON.parse(e.leaf!).details.method === 'sso'));
     });
 
@@ -174,7 +170,7 @@ for (const kind of STORE_KINDS) {
       const read = await call(app, 'get', '/api/v1/orgs/acme/sso', { token: acme.people.owner.token });
       assert.equal(read.body.sso.hasClientSecret, true);
       const stored = await t.store.db.selectFrom('sso_configs').selectAll().execute();
-      const audit = await t.store.db.selectFrom('audit_entries').selectAll().execute();
+      const audit = await allAuditEntries(t.store);
       for (const [what, text] of [
         ['response', read.text],
         ['database', JSON.stringify(stored)],

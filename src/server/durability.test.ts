@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { AuditTrail, verifyLog } from '../audit/index.ts';
 import { silentLogger } from '../log/index.ts';
 import { openStore } from '../store/index.ts';
+import { allAuditEntries } from '../testing/fixtures.ts';
 import { openTestStore, STORE_KINDS, type TestStore } from '../testing/stores.ts';
 import { localKek, Vault } from '../vault/index.ts';
 
@@ -88,13 +89,7 @@ for (const kind of STORE_KINDS) {
       try {
         const teams = new Set((await store.db.selectFrom('teams').select('id').execute()).map((r) => r.id));
         const audited = new Set(
-          (
-            await store.db
-              .selectFrom('audit_entries')
-              .select('target_id')
-              .where('action', '=', 'team.created')
-              .execute()
-          ).map((r) => r.target_id),
+          (await allAuditEntries(store)).filter((r) => r.action === 'team.created').map((r) => r.target_id),
         );
         const lost = acknowledged.filter((id) => !teams.has(id));
         assert.deepEqual(lost, [], `${lost.length} of ${acknowledged.length} acknowledged changes lost`);

@@ -120,8 +120,8 @@ export interface AuditLogTable {
 export interface AuditEntryTable {
   seq: Generated<number>;
   log_id: string;
-  /** Position in the tree; null while pending. */
-  idx: number | null;
+  /** Position in the tree. */
+  idx: number;
   id: string;
   time: string;
   actor_type: string;
@@ -136,6 +136,23 @@ export interface AuditEntryTable {
   /** Base64 of SHA-256(0x00 || leaf); stays when the payload expires. */
   leaf_hash: string;
   expired_at: string | null;
+}
+
+/** An entry written inside a change's transaction, waiting for the log's writer. */
+export interface AuditOutboxTable {
+  seq: Generated<number>;
+  log_id: string;
+  id: string;
+  time: string;
+  actor_type: string;
+  actor_id: string;
+  action: string;
+  target_type: string | null;
+  target_id: string | null;
+  outcome: string;
+  request_id: string | null;
+  leaf: string;
+  leaf_hash: string;
 }
 
 export interface AuditNodeTable {
@@ -185,6 +202,7 @@ export interface Database {
   sso_states: SsoStateTable;
   audit_logs: AuditLogTable;
   audit_entries: AuditEntryTable;
+  audit_outbox: AuditOutboxTable;
   audit_nodes: AuditNodeTable;
   audit_checkpoints: AuditCheckpointTable;
   audit_cursors: AuditCursorTable;

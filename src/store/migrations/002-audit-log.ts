@@ -1,10 +1,10 @@
 /**
  * The tamper-evident audit log: one log per org (and one for the platform), entries with their
  * RFC 6962 leaf hashes, the perfect-subtree hashes proofs are built from, and signed checkpoints.
- * An entry with no index yet is pending: written in the same transaction as the change it
- * records, and given its place in the tree by the log's single writer.
+ * A change writes its entry to the outbox in its own transaction; the log's single writer
+ * moves it into the log, giving it its place in the tree.
  */
-import { type Kysely, type Migration, sql } from 'kysely';
+import type { Kysely, Migration } from 'kysely';
 import type { Dialect } from '../types.ts';
 
 export function auditLog(dialect: Dialect): Migration {
@@ -28,7 +28,7 @@ export function auditLog(dialect: Dialect): Migration {
           dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement(),
         )
         .addColumn('log_id', 'text', (c) => c.notNull())
-        .addColumn('idx', 'bigint')
+        .addColumn('idx', 'bigint', (c) => c.notNull())
         .addColumn('id', 'text', (c) => c.notNull().unique())
         .addColumn('time', 'text', (c) => c.notNull())
         .addColumn('actor_type', 'text', (c) => c.notNull())
@@ -43,11 +43,24 @@ export function auditLog(dialect: Dialect): Migration {
         .addColumn('expired_at', 'text')
         .addUniqueConstraint('audit_entries_log_idx', ['log_id', 'idx'])
         .execute();
+      // Entries written inside other transactions, waiting for the writer (usually empty).
       await db.schema
-        .createIndex('audit_entries_pending')
-        .on('audit_entries')
-        .columns(['log_id', 'seq'])
-        .where(sql.ref('idx'), 'is', null)
+        .createTable('audit_outbox')
+        .addColumn('seq', dialect === 'postgres' ? 'bigserial' : 'integer', (c) =>
+          dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement(),
+        )
+        .addColumn('log_id', 'text', (c) => c.notNull())
+        .addColumn('id', 'text', (c) => c.notNull().unique())
+        .addColumn('time', 'text', (c) => c.notNull())
+        .addColumn('actor_type', 'text', (c) => c.notNull())
+        .addColumn('actor_id', 'text', (c) => c.notNull())
+        .addColumn('action', 'text', (c) => c.notNull())
+        .addColumn('target_type', 'text')
+        .addColumn('target_id', 'text')
+        .addColumn('outcome', 'text', (c) => c.notNull())
+        .addColumn('request_id', 'text')
+        .addColumn('leaf', 'text', (c) => c.notNull())
+        .addColumn('leaf_hash', 'text', (c) => c.notNull())
         .execute();
       await db.schema
         .createIndex('audit_entries_time')
