@@ -19,13 +19,22 @@ import { figures, report } from './stats.ts';
 const N = Number(process.env.BENCH_AUDIT_N ?? 100_000);
 const BIG = Number(process.env.BENCH_AUDIT_BIG ?? 1_000_000);
 const actor = { type: 'agent' as const, id: 'agt_bench' };
-const details = { tool: 'github.create_issue', args: { repo: 'acme/api', title: 'Flaky test in CI' }, durationMs: 42 };
+const details = {
+  tool: 'github.create_issue',
+  args: { repo: 'acme/api', title: 'Flaky test in CI' },
+  durationMs: 42,
+};
 
 async function setup() {
   const home = mkdtempSync(join(tmpdir(), 'paddock-bench-audit-'));
   const store = await openStore({ home });
   const { org } = await initOrg(store.db, operatorCaller(), { slug: 'acme', ownerEmail: 'o@acme.test' });
-  const trail = new AuditTrail({ store, vault: new Vault(localKek(home, {})), originHost: 'bench.local', log: silentLogger });
+  const trail = new AuditTrail({
+    store,
+    vault: new Vault(localKek(home, {})),
+    originHost: 'bench.local',
+    log: silentLogger,
+  });
   await trail.flush();
   return { home, store, orgId: org.id, trail };
 }
@@ -51,9 +60,28 @@ async function baselineInserts(store: Store, n: number): Promise<number> {
       const rows = [];
       for (let i = 0; i < Math.min(5000, n - at); i++) {
         const e = prepareEntry({ orgId: 'baseline', actor, action: 'tool.call.allowed', details });
-        rows.push({ log_id: 'baseline', idx: at + i, id: e.body.id, time: e.body.time, actor_type: 'agent', actor_id: 'a', action: 'x.y', target_type: null, target_id: null, outcome: 'success', request_id: null, leaf: e.leaf, leaf_hash: e.leafHash, expired_at: null });
+        rows.push({
+          log_id: 'baseline',
+          idx: at + i,
+          id: e.body.id,
+          time: e.body.time,
+          actor_type: 'agent',
+          actor_id: 'a',
+          action: 'x.y',
+          target_type: null,
+          target_id: null,
+          outcome: 'success',
+          request_id: null,
+          leaf: e.leaf,
+          leaf_hash: e.leafHash,
+          expired_at: null,
+        });
       }
-      for (let i = 0; i < rows.length; i += 500) await trx.insertInto('audit_entries').values(rows.slice(i, i + 500)).execute();
+      for (let i = 0; i < rows.length; i += 500)
+        await trx
+          .insertInto('audit_entries')
+          .values(rows.slice(i, i + 500))
+          .execute();
     });
   }
   return n / ((performance.now() - t0) / 1000);
@@ -70,9 +98,11 @@ async function steadyLatency(trail: AuditTrail, orgId: string, seconds: number):
     while (sent < due) {
       sent++;
       const t0 = process.hrtime.bigint();
-      pending.push(trail.append({ orgId, actor, action: 'tool.call.allowed', details }).then(() => {
-        latencies.push(Number(process.hrtime.bigint() - t0));
-      }));
+      pending.push(
+        trail.append({ orgId, actor, action: 'tool.call.allowed', details }).then(() => {
+          latencies.push(Number(process.hrtime.bigint() - t0));
+        }),
+      );
     }
     await new Promise((r) => setTimeout(r, 1));
   }
@@ -86,7 +116,9 @@ const out: string[] = [];
   try {
     const rate = await throughput(trail, orgId, N, 2000);
     const base = await baselineInserts(store, N);
-    out.push(`durable appends, group commit, 2000 in flight: ${Math.round(rate).toLocaleString('en')} events/s over ${N.toLocaleString('en')} (baseline: plain batched inserts, no tree: ${Math.round(base).toLocaleString('en')} rows/s; ratio ${(rate / base).toFixed(2)})`);
+    out.push(
+      `durable appends, group commit, 2000 in flight: ${Math.round(rate).toLocaleString('en')} events/s over ${N.toLocaleString('en')} (baseline: plain batched inserts, no tree: ${Math.round(base).toLocaleString('en')} rows/s; ratio ${(rate / base).toFixed(2)})`,
+    );
 
     const lat = await steadyLatency(trail, orgId, 5);
     report([figures('ack latency at 1,000 events/s (5 s, open loop)', lat)]);
@@ -100,22 +132,39 @@ const out: string[] = [];
     const t1 = performance.now();
     let count = 0;
     for (let at = 0; at < size; at += 5000) {
-      const rows = await store.db.selectFrom('audit_entries').select(['leaf', 'leaf_hash']).where('log_id', '=', orgId).where('idx', '>=', at).where('idx', '<', at + 5000).execute();
-      for (const row of rows) if (createHash('sha256').update(Buffer.of(0)).update(row.leaf!).digest('base64') === row.leaf_hash) count++;
+      const rows = await store.db
+        .selectFrom('audit_entries')
+        .select(['leaf', 'leaf_hash'])
+        .where('log_id', '=', orgId)
+        .where('idx', '>=', at)
+        .where('idx', '<', at + 5000)
+        .execute();
+      for (const row of rows)
+        if (createHash('sha256').update(Buffer.of(0)).update(row.leaf!).digest('base64') === row.leaf_hash)
+          count++;
     }
     const readRate = count / ((performance.now() - t1) / 1000);
-    out.push(`verify: ${Math.round(verifyRate).toLocaleString('en')} entries/s over ${size.toLocaleString('en')} (every leaf, every tree node, ${r.checkpoints} checkpoints; baseline read+hash only: ${Math.round(readRate).toLocaleString('en')}/s; ratio ${(verifyRate / readRate).toFixed(2)})`);
+    out.push(
+      `verify: ${Math.round(verifyRate).toLocaleString('en')} entries/s over ${size.toLocaleString('en')} (every leaf and its tree position, ${r.checkpoints} signed checkpoints; baseline read+hash only: ${Math.round(readRate).toLocaleString('en')}/s; ratio ${(verifyRate / readRate).toFixed(2)})`,
+    );
+    const t2 = performance.now();
+    const deep = await verifyLog(store.db, orgId, { deep: true });
+    if (!deep.ok) throw new Error(`deep verify failed: ${deep.problem?.message}`);
+    out.push(
+      `verify --deep (also every inner tree node): ${Math.round(size / ((performance.now() - t2) / 1000)).toLocaleString('en')} entries/s`,
+    );
   } finally {
     await trail.close();
     await store.close();
     rmSync(home, { recursive: true, force: true });
   }
 }
-{
+if (BIG > 0) {
   const { home, store, orgId, trail } = await setup();
   try {
     const t0 = performance.now();
-    for (let done = 0; done < BIG; done += 50_000) await throughput(trail, orgId, Math.min(50_000, BIG - done), 2000);
+    for (let done = 0; done < BIG; done += 50_000)
+      await throughput(trail, orgId, Math.min(50_000, BIG - done), 2000);
     const buildS = (performance.now() - t0) / 1000;
     const size = (await trail.checkpoint(orgId)).size;
     const proofs: number[] = [];
@@ -126,12 +175,23 @@ const out: string[] = [];
       await trail.inclusionProof(orgId, index);
       proofs.push(Number(process.hrtime.bigint() - t));
       t = process.hrtime.bigint();
-      await store.db.selectFrom('audit_nodes').select('hash').where('log_id', '=', orgId).where('level', '=', 0).where('idx', '=', index).executeTakeFirst();
+      await store.db
+        .selectFrom('audit_nodes')
+        .select('hash')
+        .where('log_id', '=', orgId)
+        .where('level', '=', 0)
+        .where('idx', '=', index)
+        .executeTakeFirst();
       lookups.push(Number(process.hrtime.bigint() - t));
     }
-    out.push(`built a ${size.toLocaleString('en')}-entry log in ${buildS.toFixed(1)} s (${Math.round(size / buildS).toLocaleString('en')} events/s)`);
+    out.push(
+      `built a ${size.toLocaleString('en')}-entry log in ${buildS.toFixed(1)} s (${Math.round(size / buildS).toLocaleString('en')} events/s)`,
+    );
     const base = figures('baseline: one indexed node lookup', lookups);
-    report([base, figures(`inclusion proof in a ${size.toLocaleString('en')}-entry log (random index)`, proofs)], base);
+    report(
+      [base, figures(`inclusion proof in a ${size.toLocaleString('en')}-entry log (random index)`, proofs)],
+      base,
+    );
   } finally {
     await trail.close();
     await store.close();

@@ -89,17 +89,28 @@ export async function verifyLog(
     const frontier = new Frontier();
     const leaves: Hash[] = [];
     for (let at = 0; ; at += PAGE) {
+      // Two range scans (entries, then their leaf nodes) read faster than a join's lookups.
       const rows = await db
-        .selectFrom('audit_entries as e')
-        .leftJoin('audit_nodes as n', (j) =>
-          j.onRef('n.log_id', '=', 'e.log_id').on('n.level', '=', 0).onRef('n.idx', '=', 'e.idx'),
-        )
-        .select(['e.idx', 'e.leaf', 'e.leaf_hash', 'n.hash as node'])
-        .where('e.log_id', '=', logId)
-        .where('e.idx', '>=', at)
-        .where('e.idx', '<', at + PAGE)
-        .orderBy('e.idx')
+        .selectFrom('audit_entries')
+        .select(['idx', 'leaf', 'leaf_hash'])
+        .where('log_id', '=', logId)
+        .where('idx', '>=', at)
+        .where('idx', '<', at + PAGE)
+        .orderBy('idx')
         .execute();
+      const leafNodes = await db
+        .selectFrom('audit_nodes')
+        .select(['idx', 'hash'])
+        .where('log_id', '=', logId)
+        .where('level', '=', 0)
+        .where('idx', '>=', at)
+        .where('idx', '<', at + PAGE)
+        .orderBy('idx')
+        .execute();
+      const nodeAt = (i: number) => {
+        const n = leafNodes[i - at];
+        return n && Number(n.idx) === i ? n.hash : leafNodes.find((x) => Number(x.idx) === i)?.hash;
+      };
       for (const r of rows) {
         const i = Number(r.idx);
         if (i !== frontier.size) throw new Broken(`entry ${frontier.size} is missing`, frontier.size);
@@ -107,8 +118,9 @@ export async function verifyLog(
         if (r.leaf !== null && leafHashBase64(r.leaf) !== r.leaf_hash) {
           throw new Broken(`entry ${i}: its content does not match its hash`, i);
         }
-        if (r.node !== r.leaf_hash)
+        if (nodeAt(i) !== r.leaf_hash) {
           throw new Broken(`entry ${i}: it is not the entry the tree has at this position`, i);
+        }
         const hash = Buffer.from(r.leaf_hash, 'base64');
         frontier.push(hash);
         if (opts.deep) leaves.push(hash);

@@ -51,7 +51,17 @@ export function redactString(value: string): string {
 }
 
 /** Whether a property name denotes a secret (its value is replaced whole). */
+const keyVerdicts = new Map<string, boolean>();
+
 export function isSecretKey(key: string): boolean {
+  const known = keyVerdicts.get(key);
+  if (known !== undefined) return known;
+  const verdict = secretByLastWord(key);
+  if (keyVerdicts.size < 10_000) keyVerdicts.set(key, verdict);
+  return verdict;
+}
+
+function secretByLastWord(key: string): boolean {
   const words = key
     .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
     .toLowerCase()
