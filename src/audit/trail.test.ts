@@ -127,14 +127,26 @@ for (const kind of STORE_KINDS) {
       while (Date.now() < until) {
         await trail.append({ orgId, actor, action: 'test.steady' });
       }
+      const during = await t.store.db
+        .selectFrom('audit_checkpoints')
+        .select(['tree_size', 'created_at'])
+        .where('log_id', '=', orgId)
+        .orderBy('created_at')
+        .execute();
       const cp = await trail.checkpoint(orgId);
       const all = await t.store.db
         .selectFrom('audit_checkpoints')
         .select('tree_size')
         .where('log_id', '=', orgId)
         .execute();
-      const made = all.length - start.length;
-      assert.ok(made >= 2 && made <= 7, `${made} checkpoints in ~1 s at a 200 ms interval`);
+      const signed = during.slice(start.length).map((c) => Date.parse(c.created_at));
+      assert.ok(signed.length >= 3, `only ${signed.length} checkpoints while the log grew for 1 s`);
+      for (let i = 1; i < signed.length; i++) {
+        assert.ok(
+          signed[i]! - signed[i - 1]! >= 195,
+          `two checkpoints ${signed[i]! - signed[i - 1]!} ms apart (interval 200 ms)`,
+        );
+      }
       assert.equal(
         Math.max(...all.map((c) => Number(c.tree_size))),
         cp.size,
@@ -144,6 +156,22 @@ for (const kind of STORE_KINDS) {
         published.some((p) => p.size === cp.size),
         'published outside the database',
       );
+    });
+
+    test('when the log stops growing, its last state is signed within the interval, unasked', async () => {
+      for (let i = 0; i < 5; i++) await trail.append({ orgId, actor, action: 'test.burst' });
+      await new Promise((r) => setTimeout(r, 600));
+      const head = await t.store.db
+        .selectFrom('audit_logs')
+        .select('tree_size')
+        .where('id', '=', orgId)
+        .executeTakeFirstOrThrow();
+      const newest = await t.store.db
+        .selectFrom('audit_checkpoints')
+        .select((eb) => eb.fn.max('tree_size').as('size'))
+        .where('log_id', '=', orgId)
+        .executeTakeFirstOrThrow();
+      assert.equal(Number(newest.size), Number(head.tree_size));
     });
 
     test('inclusion proofs and checkpoints from the stored tree pass Sigstore’s verifier', async () => {
@@ -411,3 +439,36 @@ for (const kind of STORE_KINDS) {
     });
   });
 }
+
+test('checkpoints are posted to a webhook as they are signed, retried when it fails', async () => {
+  const { webhookCheckpointPublisher } = await import('./publish.ts');
+  const got: Array<{ log: string; size: number; note: string }> = [];
+  let fail = 1;
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (d) => {
+      body += d;
+    });
+    req.on('end', () => {
+      if (fail-- > 0) return void res.writeHead(500).end();
+      got.push(JSON.parse(body));
+      res.writeHead(200).end();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  try {
+    const publish = webhookCheckpointPublisher(
+      `http://127.0.0.1:${(server.address() as AddressInfo).port}/cp`,
+      silentLogger,
+    );
+    publish('org_x', 7, 'origin\n7\nroot\n\n— sig\n');
+    const deadline = Date.now() + 5000;
+    while (got.length === 0) {
+      assert.ok(Date.now() < deadline, 'the webhook never got the checkpoint');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.deepEqual(got[0], { log: 'org_x', size: 7, note: 'origin\n7\nroot\n\n— sig\n' });
+  } finally {
+    server.close();
+  }
+});

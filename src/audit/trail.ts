@@ -323,6 +323,15 @@ export class AuditTrail {
 
   /** Signs now if the last checkpoint is an interval old; else makes sure one follows when it is. */
   async #checkpointIfDue(logId: string): Promise<void> {
+    const running = this.#signing.get(logId);
+    if (running) {
+      // Look again once the signature under way is done (it may not cover this growth).
+      void running.then(
+        () => this.#checkpointIfDue(logId),
+        () => undefined,
+      );
+      return;
+    }
     const last = this.#lastSigned.get(logId)?.at ?? 0;
     const wait = last + this.#interval - Date.now();
     if (wait <= 0) {
@@ -334,7 +343,7 @@ export class AuditTrail {
     if (this.#timers.has(logId) || this.#closed) return;
     const timer = setTimeout(() => {
       this.#timers.delete(logId);
-      this.#signIfGrown(logId).catch((err) => this.#log.error({ err, logId }, 'checkpoint signing failed'));
+      void this.#checkpointIfDue(logId);
     }, wait);
     timer.unref();
     this.#timers.set(logId, timer);
@@ -378,6 +387,9 @@ export class AuditTrail {
       .onConflict((oc) => oc.columns(['log_id', 'tree_size']).doNothing())
       .execute();
     this.#lastSigned.set(logId, { at: Date.now(), size });
+    // This one covers what a waiting timer was for.
+    clearTimeout(this.#timers.get(logId));
+    this.#timers.delete(logId);
     for (const publish of this.#publishers) {
       try {
         publish(logId, size, note);

@@ -52,14 +52,17 @@ export async function insertOrg(
     throw err;
   }
   const org = toOrg(row);
-  await recordAudit(trx, {
-    orgId: org.id,
-    actor: caller.actor,
-    action: 'org.created',
-    target: { type: 'org', id: org.id },
-    requestId: caller.requestId,
-    details: { after: { slug: org.slug, name: org.name } },
-  });
+  // In the org's own log, and in the platform's (where the operator sees every tenant made).
+  for (const log of [org.id, null]) {
+    await recordAudit(trx, {
+      orgId: log,
+      actor: caller.actor,
+      action: 'org.created',
+      target: { type: 'org', id: org.id },
+      requestId: caller.requestId,
+      details: { after: { slug: org.slug, name: org.name } },
+    });
+  }
   return org;
 }
 

@@ -9,6 +9,8 @@ import { openStore, type Store } from '../store/index.ts';
 import { createApp } from './app.ts';
 import { buildDeps, type Deps } from './deps.ts';
 
+const VERSION = '0.1.0';
+
 export { createApp } from './app.ts';
 export type { Deps } from './deps.ts';
 
@@ -23,6 +25,12 @@ export async function startServer(config: Config, log: Logger, store?: Store): P
   const db = store ?? (await openStore({ home: config.home, databaseUrl: config.databaseUrl }));
   const deps = buildDeps(config, log, db);
   deps.audit.start();
+  await deps.audit.append({
+    orgId: null,
+    actor: { type: 'system', id: 'paddock' },
+    action: 'platform.started',
+    details: { version: VERSION, store: db.dialect, pid: process.pid },
+  });
   await expirePayloads(db.db);
   const retention = setInterval(
     () => void expirePayloads(db.db).catch((err) => log.error({ err }, 'retention failed')),
