@@ -6,7 +6,7 @@
  * grows, and on demand. With PostgreSQL, a transaction-scoped advisory lock makes one replica
  * at a time the sequencer of a log.
  */
-import { createPrivateKey, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { type Kysely, sql } from 'kysely';
 import { NotFoundError } from '../errors/index.ts';
 import type { Logger } from '../log/index.ts';
@@ -309,13 +309,9 @@ export class AuditTrail {
       type: 'pkcs8',
     });
     const signer = { name: row.origin, publicKey: Buffer.from(row.public_key, 'base64'), privateKey };
-    if (
-      !rawPublicKey(
-        createPrivateKey({ key: Buffer.from(pkcs8, 'base64'), format: 'der', type: 'pkcs8' }),
-      ).equals(signer.publicKey)
-    ) {
-      // A private key is its own public key's source; this cannot differ unless the row was altered.
-      throw new Error(`the signing key of log ${logId} does not match its public key`);
+    // A swapped public key would make every checkpoint unverifiable: refuse to sign with it.
+    if (!rawPublicKey(createPublicKey(privateKey)).equals(signer.publicKey)) {
+      throw new Error(`the signing key of log ${logId} does not match its published public key`);
     }
     this.#signers.set(logId, signer);
     return signer;

@@ -39,8 +39,14 @@ export function buildOpenApi(routes: RouteDef[], version: string): Json {
   for (const r of routes) {
     const status = String(r.status ?? 200);
     const responses: Record<string, Json> = {};
-    if (r.raw) responses['302'] = { description: 'Redirect' };
-    else if (status === '204' || !r.response) responses[status] = { description: 'Done' };
+    if (r.raw) {
+      responses[String(r.raw.status)] = {
+        description: r.raw.description,
+        ...(r.raw.contentTypes
+          ? { content: Object.fromEntries(r.raw.contentTypes.map((t) => [t, {}])) }
+          : {}),
+      };
+    } else if (status === '204' || !r.response) responses[status] = { description: 'Done' };
     else {
       responses[status] = {
         description: 'Success',

@@ -50,8 +50,8 @@ export interface RouteDef<
   response?: R;
   /** 200 by default; 201 for creations; 204 when there is no body. */
   status?: 200 | 201 | 204;
-  /** Routes that answer with a redirect or a page rather than JSON (SSO). */
-  raw?: boolean;
+  /** Routes that answer with their own Response (a redirect, a file) rather than JSON. */
+  raw?: { status: number; description: string; contentTypes?: string[] };
   handler: (
     input: HandlerInput<z.output<P>, z.output<Q>, z.output<B>, A>,
   ) => Promise<z.input<R> | Response | undefined>;

@@ -148,7 +148,11 @@ export const auditRoutes = [
       from: Time.optional(),
       to: Time.optional(),
     }),
-    raw: true,
+    raw: {
+      status: 200,
+      description: 'The export file (attachment)',
+      contentTypes: ['application/x-ndjson', 'text/csv', 'text/plain'],
+    },
     handler: async ({ ctx, deps, query }) => {
       const logId = ctx.scope.orgId;
       const cp = await deps.audit.checkpoint(logId);

@@ -68,7 +68,7 @@ export const ssoRoutes = [
     tag: 'sso',
     access: 'public',
     params: OrgParams,
-    raw: true,
+    raw: { status: 302, description: "Redirect to the organization's identity provider" },
     handler: async ({ deps, params, c }) => {
       const org = await requireOrgBySlug(deps.store.db, params.org);
       return c.redirect(await startSso(deps.store.db, deps.vault, org, deps.config.publicUrl), 302);
@@ -80,7 +80,7 @@ export const ssoRoutes = [
     summary: 'Where the identity provider sends the browser back (redirects to the dashboard)',
     tag: 'sso',
     access: 'public',
-    raw: true,
+    raw: { status: 302, description: 'Redirect to the dashboard (or to sign-in with an error code)' },
     handler: async ({ deps, requestId, c }) => {
       const url = new URL(c.req.url);
       // Rebuild the callback URL as the provider saw it: behind a proxy, c.req.url is internal.
