@@ -55,6 +55,9 @@ function openPostgres(url: string): Store {
   // int8 (bigserial, count) as JS numbers: our sequences stay far below 2^53.
   pg.types.setTypeParser(20, (v) => Number.parseInt(v, 10));
   const pool = new pg.Pool({ connectionString: url, max: 10 });
+  // An idle connection the server closed (restart, failover) is dropped by the pool and the
+  // next query reconnects; without a listener the process would crash on it.
+  pool.on('error', () => undefined);
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   const u = new URL(url);
   return {

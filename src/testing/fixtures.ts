@@ -15,6 +15,7 @@ import { silentLogger } from '../log/index.ts';
 import { buildDeps } from '../server/deps.ts';
 import { createApp, type Deps } from '../server/index.ts';
 import type { Store } from '../store/index.ts';
+import { onCleanup } from './stores.ts';
 
 export interface SeededPerson {
   id: string;
@@ -58,6 +59,10 @@ export async function seedOrg(store: Store, slug: string): Promise<SeededOrg> {
 
 export function testDeps(store: Store, home: string, overrides: Partial<Deps> = {}): Deps {
   const deps = buildDeps(loadConfig({ home, port: 7070 }, {}), overrides.log ?? silentLogger, store, {});
+  onCleanup(store, async () => {
+    deps.siem.close();
+    await deps.audit.close();
+  });
   return { ...deps, signInLimiter: new AttemptLimiter(1000), ...overrides };
 }
 

@@ -12,6 +12,17 @@ import { openStore, type Store } from '../store/index.ts';
 export const STORE_KINDS = ['sqlite', 'postgres'] as const;
 export type StoreKind = (typeof STORE_KINDS)[number];
 
+const closers = new WeakMap<Store, Array<() => Promise<void>>>();
+
+/** Runs `fn` when the test store is cleaned up, before the store closes (stop background work). */
+export function onCleanup(store: Store, fn: () => Promise<void>): void {
+  closers.set(store, [...(closers.get(store) ?? []), fn]);
+}
+
+async function runClosers(store: Store): Promise<void> {
+  for (const fn of closers.get(store) ?? []) await fn().catch(() => undefined);
+}
+
 export interface TestStore {
   store: Store;
   home: string;
@@ -28,6 +39,7 @@ export async function openTestStore(kind: StoreKind): Promise<TestStore> {
       home,
       databaseUrl: undefined,
       cleanup: async () => {
+        await runClosers(store);
         await store.close();
         rmSync(home, { recursive: true, force: true });
       },
@@ -52,7 +64,8 @@ export async function openTestStore(kind: StoreKind): Promise<TestStore> {
     home,
     databaseUrl: url.toString(),
     cleanup: async () => {
-      await store.close();
+      await runClosers(store);
+      await store.close().catch(() => undefined);
       const c = new pg.Client({ connectionString: admin });
       await c.connect();
       await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
