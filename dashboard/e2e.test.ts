@@ -1,10 +1,13 @@
 /**
  * End-to-end test of the dashboard: a real Paddock server in this process, the built dashboard,
  * and real Chromium driven by playwright-core. Covers first-run setup, people, API tokens
- * (create, use, revoke), invitations (a second browser), sign-out and sign-in, and fails on any
- * console error or page error (CSP violations are reported there).
+ * (create, use, revoke), invitations (a second browser), sign-out and sign-in, the audit explorer
+ * (filters, an entry's inclusion proof, exports), and fails on any console error or page error
+ * (CSP violations are reported there).
  *
  *   PATH=$PWD/node_modules/.bin:$PATH node --test dashboard/e2e.test.ts
+ *
+ * E2E_SCREENSHOT_DIR=/tmp also saves audit-explorer.png there (the proof panel open).
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -26,12 +29,25 @@ const ORG = { name: 'Acme Robotics', slug: 'acme-robotics' };
 const OWNER = { name: 'Olive Owner', email: 'owner@example.com', password: 'owner-password-0001' };
 const MEMBER = { name: 'Mia Member', email: 'member@example.com', password: 'member-password-0002' };
 
+/** Polls `read` until `ok` holds (the page updates after a request); fails with the last value seen. */
+async function until<T>(read: () => Promise<T>, ok: (value: T) => boolean, what: string): Promise<T> {
+  const end = Date.now() + 10_000;
+  for (;;) {
+    const value = await read();
+    if (ok(value)) return value;
+    if (Date.now() > end) assert.fail(`${what}; last saw ${JSON.stringify(value)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 describe('dashboard end to end', { timeout: 180_000 }, () => {
   let home = '';
   let server: RunningServer | undefined;
   let browser: Browser | undefined;
   let secret = '';
   let owner: Page;
+  /** The invited member's page, signed in from the invitation test on. */
+  let member: Page | undefined;
   const contexts: BrowserContext[] = [];
   const problems: string[] = [];
 
@@ -167,7 +183,7 @@ describe('dashboard end to end', { timeout: 180_000 }, () => {
     await owner.getByText('shown only once', { exact: false }).waitFor();
     await owner.getByRole('row').filter({ hasText: MEMBER.email }).waitFor();
 
-    const member = await newPage('member');
+    member = await newPage('member');
     await member.goto(url);
     await member.getByRole('heading', { name: `Join ${ORG.name}` }).waitFor();
     assert.equal(await member.getByTestId('invite-email').textContent(), MEMBER.email);
@@ -216,6 +232,148 @@ describe('dashboard end to end', { timeout: 180_000 }, () => {
     await alert.waitFor();
     assert.match((await alert.textContent()) ?? '', /password/i, 'the alert carries the server message');
     assert.match(page.url(), /\/signin$/, 'still on the sign-in page');
+  });
+
+  test('the audit explorer filters, proves an entry and links verifiable exports', async () => {
+    // Something to look for: a team made through the dashboard.
+    await owner.getByRole('link', { name: 'Teams' }).click();
+    await owner.waitForURL(`**/orgs/${ORG.slug}/teams`);
+    await owner.getByLabel('Team name').fill('Platform');
+    await owner.getByRole('button', { name: 'Create team' }).click();
+    await owner.getByRole('region', { name: 'Team Platform' }).waitFor();
+
+    await owner.getByRole('link', { name: 'Audit' }).click();
+    await owner.waitForURL(`**/orgs/${ORG.slug}/audit`);
+    const table = owner.getByRole('table', { name: 'Audit entries' });
+    const actions = () => table.getByTestId('audit-action').allTextContents();
+    const all = await until(actions, (a) => a.includes('team.created'), 'the new team is in the trail');
+    assert.ok(
+      all.some((a) => !a.startsWith('team.')),
+      `other entries show before filtering: ${all.join(', ')}`,
+    );
+    assert.equal(all[0], 'team.created', 'newest first by default');
+
+    // A prefix filter: every row shown is a team action.
+    const filters = owner.getByRole('form', { name: 'Filter audit entries' });
+    await filters.getByLabel('Action', { exact: true }).fill('team.*');
+    await filters.getByRole('button', { name: 'Apply' }).click();
+    const teams = await until(
+      actions,
+      (a) => a.length > 0 && a.every((x) => x.startsWith('team.')),
+      'only team.* rows after filtering',
+    );
+    assert.deepEqual(teams, ['team.created']);
+
+    // Oldest first replays a sequence: the token from the earlier test was created, then revoked.
+    await filters.getByLabel('Action', { exact: true }).fill('token.*');
+    await filters.getByText('Oldest first', { exact: true }).click();
+    assert.ok(await filters.getByLabel('Oldest first').isChecked(), 'the order toggle is a radio group');
+    await filters.getByRole('button', { name: 'Apply' }).click();
+    const tokens = await until(
+      actions,
+      (a) => a.length > 0 && a.every((x) => x.startsWith('token.')),
+      'only token.* rows after filtering',
+    );
+    assert.deepEqual(tokens, ['token.created', 'token.revoked'], 'oldest first');
+    const indexes = (await table.locator('tbody tr td:first-child').allTextContents()).map(Number);
+    assert.ok(indexes[0]! < indexes[1]!, `indexes ascend oldest first: ${indexes.join(', ')}`);
+
+    // Back to everything, then open the team entry by clicking its row.
+    await filters.getByRole('button', { name: 'Clear' }).click();
+    assert.equal(
+      await filters.getByLabel('Action', { exact: true }).inputValue(),
+      '',
+      'Clear empties the form',
+    );
+    await until(actions, (a) => a.length === all.length && a[0] === 'team.created', 'every entry again');
+    const row = table.getByRole('row').filter({ hasText: 'team.created' });
+    const index = Number(await row.getByRole('cell').first().textContent());
+    assert.ok(Number.isInteger(index) && index > 0, `the row shows the entry's index: ${index}`);
+    await row.getByTestId('audit-action').click();
+    const panel = owner.getByRole('dialog', { name: `Entry #${index}` });
+    await panel.waitFor();
+    const tlog = panel.getByRole('region', { name: 'C2SP tlog-proof' }).locator('pre');
+    await tlog.waitFor();
+    const tlogText = (await tlog.textContent()) ?? '';
+    assert.ok(tlogText.startsWith('c2sp.org/tlog-proof@v1\n'), `a C2SP tlog-proof: ${tlogText}`);
+    assert.match(tlogText, new RegExp(`^index ${index}$`, 'm'), 'the proof is for this entry');
+    const checkpoint =
+      (await panel.getByRole('region', { name: 'Signed checkpoint' }).locator('pre').textContent()) ?? '';
+    const key = (await (
+      await owner.request.get(`${server?.url}/api/v1/orgs/${ORG.slug}/audit/key`)
+    ).json()) as { origin: string; verifierKey: string };
+    const [origin, size] = checkpoint.split('\n');
+    assert.equal(origin, key.origin, 'the checkpoint names this log');
+    assert.ok(Number(size) > index, `the checkpoint (tree size ${size}) covers entry ${index}`);
+    assert.match(checkpoint, /\n\n\u2014 \S+ \S+\n$/, 'the checkpoint carries its signature line');
+    assert.ok(tlogText.endsWith(checkpoint), 'the tlog-proof ends with the same signed checkpoint');
+    assert.equal(await panel.getByTestId('tree-size').textContent(), size);
+    await panel.getByText(key.verifierKey, { exact: true }).waitFor();
+    await panel.getByText('paddock audit verify --export', { exact: false }).waitFor();
+    await panel.getByRole('button', { name: 'Copy tlog-proof' }).waitFor();
+    const leafHash = (await panel.getByTestId('leaf-hash').textContent()) ?? '';
+    await panel.getByRole('button', { name: 'Close' }).click();
+    await panel.waitFor({ state: 'hidden' });
+
+    // Downloads are plain links to the export; the session cookie is all they need.
+    const jsonl = owner.getByRole('link', { name: 'Download JSONL' });
+    const href = (await jsonl.getAttribute('href')) ?? '';
+    assert.ok(href.includes('/audit/export?format=jsonl'), `the JSONL link: ${href}`);
+    for (const [name, format] of [
+      ['CSV', 'csv'],
+      ['OCSF', 'ocsf'],
+      ['proof file', 'proof'],
+    ]) {
+      const other = await owner.getByRole('link', { name: `Download ${name}` }).getAttribute('href');
+      assert.ok(other?.includes(`/audit/export?format=${format}`), `the ${name} link: ${other}`);
+    }
+    const res = await owner.request.get(new URL(href, owner.url()).href);
+    assert.equal(res.status(), 200);
+    assert.match(res.headers()['content-disposition'] ?? '', /^attachment;/, 'a file download');
+    const text = await res.text();
+    assert.ok(text.endsWith('\n'), 'JSON lines end with a newline');
+    const lines = text
+      .slice(0, -1)
+      .split('\n')
+      .map((l) => JSON.parse(l) as { index: unknown; leafHash: unknown });
+    assert.ok(lines.length > index, `the export holds every entry so far (${lines.length})`);
+    for (const [i, line] of lines.entries()) {
+      assert.equal(line.index, i, 'one line per entry, in index order');
+      assert.match(String(line.leafHash), /^[A-Za-z0-9+/]{43}=$/, 'each line has its leaf hash');
+    }
+    assert.equal(lines[index]?.leafHash, leafHash, 'the export has the leaf hash the panel showed');
+
+    // The applied From/To go into the download links.
+    await filters.getByLabel('To', { exact: true }).fill('2099-12-31T23:59');
+    await filters.getByRole('button', { name: 'Apply' }).click();
+    const to = await owner.evaluate(() => new Date('2099-12-31T23:59').toISOString());
+    const windowed = await until(
+      async () => (await jsonl.getAttribute('href')) ?? '',
+      (h) => h.includes('to='),
+      'the JSONL link takes the applied To',
+    );
+    assert.equal(new URL(windowed, owner.url()).searchParams.get('to'), to);
+
+    if (process.env.E2E_SCREENSHOT_DIR) {
+      await filters.getByRole('button', { name: 'Clear' }).click();
+      await owner.setViewportSize({ width: 1440, height: 900 });
+      await table.getByRole('button', { name: `Proof of entry #${index}` }).click();
+      await panel.getByRole('region', { name: 'C2SP tlog-proof' }).waitFor();
+      await owner.screenshot({ path: join(process.env.E2E_SCREENSHOT_DIR, 'audit-explorer.png') });
+      await owner.keyboard.press('Escape');
+      await panel.waitFor({ state: 'hidden' });
+    }
+
+    // A member sees no Audit link, cannot open the page, and the API refuses them.
+    assert.ok(member, 'the member from the invitation test is still signed in');
+    await member.goto(`${server?.url}/orgs/${ORG.slug}/people`);
+    await member.getByRole('link', { name: 'People' }).waitFor();
+    assert.equal(await member.getByRole('link', { name: 'Audit' }).count(), 0, 'no Audit link for a member');
+    await member.goto(`${server?.url}/orgs/${ORG.slug}/audit`);
+    await member.getByRole('alert').filter({ hasText: 'cannot open Audit' }).waitFor();
+    assert.equal(await member.getByRole('table', { name: 'Audit entries' }).count(), 0);
+    const refused = await member.request.get(`${server?.url}/api/v1/orgs/${ORG.slug}/audit`);
+    assert.equal(refused.status(), 403, 'members may not read the audit trail');
   });
 
   test('no console errors or page errors (CSP violations included)', () => {

@@ -22,6 +22,32 @@ export type SsoSettings = z.output<typeof S.SsoSchema>;
 export type AuditEvent = z.output<typeof S.AuditEventSchema>;
 export type InvitationPeek = z.output<typeof S.InvitationPeekSchema>;
 
+/** Filters of `GET /orgs/{org}/audit`; empty values are left out of the request. */
+export interface AuditQuery {
+  actor?: string;
+  agent?: string;
+  /** Exact, or a prefix ending in `*` (`team.*`). */
+  action?: string;
+  outcome?: '' | 'success' | 'failure' | 'denied';
+  /** ISO times; `to` is exclusive. */
+  from?: string;
+  to?: string;
+  q?: string;
+  order?: 'desc' | 'asc';
+}
+
+/** An entry's inclusion proof against the newest signed checkpoint that covers it. */
+export interface InclusionProof {
+  treeSize: number;
+  hashes: string[];
+  /** The signed checkpoint (C2SP signed note text). */
+  checkpoint: string;
+  /** The same proof as C2SP tlog-proof text. */
+  tlogProof: string;
+}
+
+export type ExportFormat = 'jsonl' | 'csv' | 'ocsf' | 'proof';
+
 export class ApiError extends Error {
   readonly status: number;
   readonly code: string;
@@ -175,11 +201,33 @@ export const api = {
   ) => send<SsoSettings>('PUT', `${org(slug)}/sso`, input),
   removeSso: (slug: string) => send<void>('DELETE', `${org(slug)}/sso`),
 
-  audit: (slug: string, opts: { action?: string; cursor?: number | null; limit?: number } = {}) => {
-    const q = new URLSearchParams({ limit: String(opts.limit ?? 100) });
-    if (opts.action) q.set('action', opts.action);
-    if (opts.cursor) q.set('cursor', String(opts.cursor));
+  audit: (slug: string, query: AuditQuery, cursor: number | null = null, limit = 100) => {
+    const q = new URLSearchParams();
+    for (const [k, v] of Object.entries(query)) if (v) q.set(k, v);
+    if (cursor !== null) q.set('cursor', String(cursor));
+    q.set('limit', String(limit));
     return send<{ events: AuditEvent[]; nextCursor: number | null }>('GET', `${org(slug)}/audit?${q}`);
+  },
+  auditEntry: (slug: string, index: number) =>
+    send<{ event: AuditEvent; proof: InclusionProof }>('GET', `${org(slug)}/audit/entries/${index}`),
+  /** A plain link (the session cookie authenticates GETs): the server answers with an attachment. */
+  auditCheckpoint: (slug: string) =>
+    send<{ treeSize: number; checkpoint: string; origin: string; verifierKey: string }>(
+      'GET',
+      `${org(slug)}/audit/checkpoint`,
+    ),
+  /** Pinned to one signed tree size, so an export and its proof downloaded apart always match. */
+  auditExportUrl: (
+    slug: string,
+    format: ExportFormat,
+    window: { from?: string; to?: string },
+    treeSize?: number,
+  ) => {
+    const q = new URLSearchParams({ format });
+    if (treeSize !== undefined) q.set('treeSize', String(treeSize));
+    if (window.from) q.set('from', window.from);
+    if (window.to) q.set('to', window.to);
+    return `${org(slug)}/audit/export?${q}`;
   },
 };
 

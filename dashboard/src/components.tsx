@@ -85,6 +85,7 @@ export function SelectField<T extends string>({
   disabled?: boolean;
 }) {
   const id = useId();
+  const hintId = `${id}-hint`;
   return (
     <div className="field">
       <label htmlFor={id}>{label}</label>
@@ -93,6 +94,7 @@ export function SelectField<T extends string>({
         value={value}
         disabled={disabled}
         onChange={(e: ChangeEvent<HTMLSelectElement>) => onChange(e.target.value as T)}
+        aria-describedby={hint ? hintId : undefined}
       >
         {options.map((o) => (
           <option key={o.value} value={o.value}>
@@ -100,7 +102,11 @@ export function SelectField<T extends string>({
           </option>
         ))}
       </select>
-      {hint ? <p className="hint">{hint}</p> : null}
+      {hint ? (
+        <p className="hint" id={hintId}>
+          {hint}
+        </p>
+      ) : null}
     </div>
   );
 }
@@ -204,7 +210,8 @@ export function ConfirmButton({
   );
 }
 
-export function CopyButton({ text }: { text: string }) {
+/** Copies `text`; `what` names it for screen readers when a page has several ("Copy tlog-proof"). */
+export function CopyButton({ text, what }: { text: string; what?: string }) {
   const [copied, setCopied] = useState(false);
   return (
     <button
@@ -218,6 +225,7 @@ export function CopyButton({ text }: { text: string }) {
       }}
     >
       {copied ? 'Copied' : 'Copy'}
+      {what ? <span className="sr-only"> {what}</span> : null}
     </button>
   );
 }

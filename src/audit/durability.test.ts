@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { silentLogger } from '../log/index.ts';
 import { openStore } from '../store/index.ts';
 import { openTestStore, STORE_KINDS, type TestStore } from '../testing/stores.ts';
-import { localKek, Vault } from '../vault/index.ts';
+import { localKeyring, Vault } from '../vault/index.ts';
 import { AuditTrail } from './trail.ts';
 import { verifyLog } from './verify.ts';
 
@@ -48,7 +48,7 @@ for (const kind of STORE_KINDS) {
       try {
         const trail = new AuditTrail({
           store,
-          vault: new Vault(localKek(t.home, {})),
+          vault: new Vault(localKeyring(t.home, {})),
           originHost: 'paddock.test',
           log: silentLogger,
         });

@@ -14,7 +14,7 @@ import { initOrg, operatorCaller } from '../identity/index.ts';
 import { silentLogger } from '../log/index.ts';
 import { allAuditEntries, call, createApp, seedOrg, testDeps } from '../testing/fixtures.ts';
 import { openTestStore, STORE_KINDS, type TestStore } from '../testing/stores.ts';
-import { localKek, Vault } from '../vault/index.ts';
+import { localKeyring, Vault } from '../vault/index.ts';
 import {
   expirePayloads,
   exportBounds,
@@ -56,7 +56,7 @@ for (const kind of STORE_KINDS) {
         .id;
       trail = new AuditTrail({
         store: t.store,
-        vault: new Vault(localKek(t.home, {})),
+        vault: new Vault(localKeyring(t.home, {})),
         originHost: 'paddock.test',
         log: silentLogger,
         checkpointIntervalMs: 200,
@@ -376,6 +376,29 @@ for (const kind of STORE_KINDS) {
       assert.ok(windowed.every((e: any) => e.time >= since));
       const bad = await call(app, 'get', '/api/v1/orgs/acme/audit?from=yesterday', { token: auditor });
       assert.equal(bad.status, 400);
+    });
+
+    test('an export and its proof fetched apart still match when they name the same tree size', async () => {
+      const cp = (await call(app, 'get', '/api/v1/orgs/acme/audit/checkpoint', { token: auditor })).body;
+      const jsonl = await call(
+        app,
+        'get',
+        `/api/v1/orgs/acme/audit/export?format=jsonl&treeSize=${cp.treeSize}`,
+        { token: auditor },
+      );
+      await call(app, 'post', '/api/v1/orgs/acme/teams', { token: owner, body: { name: 'in-between' } });
+      const link = /<([^>]+)>; rel="proof"/.exec(jsonl.headers.get('link') ?? '')?.[1];
+      assert.ok(link, 'the export links to its proof');
+      const proof = await call(app, 'get', link, { token: auditor });
+      const { verifyExport } = await import('./verify.ts');
+      const r = verifyExport(jsonl.text, proof.text, cp.verifierKey);
+      assert.ok(r.ok, JSON.stringify(r.problem));
+      assert.equal(r.treeSize, cp.treeSize);
+      const missing = await call(app, 'get', '/api/v1/orgs/acme/audit/export?format=proof&treeSize=999999', {
+        token: auditor,
+      });
+      assert.equal(missing.status, 404);
+      assert.equal(missing.body.error.code, 'checkpoint_not_found');
     });
 
     test('proof, consistency and entry routes; members cannot read the trail; nobody can write it', async () => {

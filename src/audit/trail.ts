@@ -52,7 +52,7 @@ export interface TrailOptions {
   store: Store;
   vault: Vault;
   /** Host part of checkpoint origins, e.g. `audit.example.com`; fixed per log when it is made. */
-  originHost: string;
+  originHost: string | (() => string);
   log: Logger;
   checkpointIntervalMs?: number;
   publishers?: CheckpointPublisher[];
@@ -76,7 +76,7 @@ export class AuditTrail {
   readonly #db: Kysely<Database>;
   readonly #dialect: Store['dialect'];
   readonly #vault: Vault;
-  readonly #originHost: string;
+  readonly #originHost: () => string;
   readonly #log: Logger;
   readonly #interval: number;
   readonly #publishers: CheckpointPublisher[];
@@ -96,7 +96,8 @@ export class AuditTrail {
     this.#db = opts.store.db;
     this.#dialect = opts.store.dialect;
     this.#vault = opts.vault;
-    this.#originHost = opts.originHost;
+    const host = opts.originHost;
+    this.#originHost = typeof host === 'string' ? () => host : host;
     this.#log = opts.log;
     this.#interval = opts.checkpointIntervalMs ?? 1000;
     this.#publishers = opts.publishers ?? [];
@@ -271,7 +272,7 @@ export class AuditTrail {
   }
 
   async #createLog(trx: Db, logId: string): Promise<void> {
-    const origin = `${this.#originHost}/audit/${logId}`;
+    const origin = `${this.#originHost()}/audit/${logId}`;
     const signer = newSigner(origin);
     const pkcs8 = signer.privateKey.export({ format: 'der', type: 'pkcs8' }).toString('base64');
     await trx
@@ -405,6 +406,22 @@ export class AuditTrail {
   async checkpoint(logId: string): Promise<{ size: number; note: string }> {
     await this.flush();
     return this.#signIfGrown(logId);
+  }
+
+  /** The signed checkpoint at exactly this tree size. */
+  async checkpointAt(logId: string, size: number): Promise<{ size: number; note: string }> {
+    const row = await this.#db
+      .selectFrom('audit_checkpoints')
+      .select('note')
+      .where('log_id', '=', logId)
+      .where('tree_size', '=', size)
+      .executeTakeFirst();
+    if (!row)
+      throw new NotFoundError(
+        'checkpoint_not_found',
+        `No signed checkpoint at tree size ${size}. Get one from GET …/audit/checkpoint.`,
+      );
+    return { size, note: row.note };
   }
 
   async verifierKey(logId: string): Promise<{ origin: string; verifierKey: string }> {

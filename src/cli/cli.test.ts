@@ -40,7 +40,7 @@ async function waitForUp(proc: ChildProcess): Promise<string> {
 test('--help lists every command, and each command has its own help', () => {
   const top = paddock(['--help'], {});
   assert.equal(top.code, 0);
-  for (const cmd of ['up', 'init', 'token', 'migrate']) {
+  for (const cmd of ['up', 'init', 'token', 'audit', 'vault', 'migrate']) {
     assert.match(top.stdout, new RegExp(`\\n  ${cmd}\\s`));
     const own = paddock([cmd, '--help'], {});
     assert.equal(own.code, 0, own.stderr);
@@ -158,5 +158,32 @@ test('first start with no organization offers the setup link, kept out of non-te
   } finally {
     proc.kill('SIGTERM');
     rmSync(home, { recursive: true, force: true });
+  }
+});
+
+test('paddock vault rotate-kek replaces the master key and every secret still opens', async () => {
+  const t = await openTestStore('sqlite');
+  try {
+    const { initOrg, operatorCaller } = await import('../identity/index.ts');
+    const { localKeyring, Vault } = await import('../vault/index.ts');
+    const org = (await initOrg(t.store.db, operatorCaller(), { slug: 'acme', ownerEmail: 'o@acme.test' }))
+      .org;
+    const vault = new Vault(localKeyring(t.home, {}));
+    const ref = { orgId: org.id, secretId: 'sec_x', version: 1 };
+    const sealed = await vault.seal(t.store.db, ref, 'model-key-value-123');
+    const before = readFileSync(join(t.home, 'master.key'), 'utf8');
+    const r = paddock(['vault', 'rotate-kek'], { PADDOCK_HOME: t.home, DATABASE_URL: '' });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /Re-wrapped 1 data key/);
+    const after = readFileSync(join(t.home, 'master.key'), 'utf8');
+    assert.notEqual(after, before);
+    assert.equal(after.trim().split('\n').length, 1, 'the old key is gone once nothing needs it');
+    assert.equal(statSync(join(t.home, 'master.key')).mode & 0o777, 0o600);
+    assert.equal(
+      await new Vault(localKeyring(t.home, {})).open(t.store.db, ref, sealed),
+      'model-key-value-123',
+    );
+  } finally {
+    await t.cleanup();
   }
 });

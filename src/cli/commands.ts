@@ -26,6 +26,7 @@ import { migrate, openStore } from '../store/index.ts';
 import { audit } from './audit.ts';
 import { need, parse, storeOptions } from './options.ts';
 import { UsageError } from './output.ts';
+import { vault } from './vault.ts';
 
 export const VERSION = '0.1.0';
 
@@ -241,4 +242,4 @@ const migrateCmd: Command = {
   },
 };
 
-export const COMMANDS: Record<string, Command> = { up, init, token, audit, migrate: migrateCmd };
+export const COMMANDS: Record<string, Command> = { up, init, token, audit, vault, migrate: migrateCmd };

@@ -24,6 +24,9 @@ export const PERMISSIONS = {
   'sso.read': ['owner', 'admin', 'auditor'],
   'sso.manage': ['owner', 'admin'],
   'audit.read': ['owner', 'admin', 'auditor'],
+  // Secrets' metadata only; no role can read a value back.
+  'secrets.read': ['owner', 'admin', 'auditor'],
+  'secrets.manage': ['owner', 'admin'],
 } as const satisfies Record<string, readonly Role[]>;
 
 export type Permission = keyof typeof PERMISSIONS;

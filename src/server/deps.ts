@@ -10,7 +10,7 @@ import type { Config } from '../config/index.ts';
 import { AttemptLimiter } from '../identity/index.ts';
 import type { Logger } from '../log/index.ts';
 import type { Store } from '../store/index.ts';
-import { localKek, Vault } from '../vault/index.ts';
+import { localKeyring, Vault } from '../vault/index.ts';
 
 export interface Deps {
   store: Store;
@@ -28,17 +28,19 @@ export function buildDeps(
   store: Store,
   env: NodeJS.ProcessEnv = process.env,
 ): Deps {
-  const vault = new Vault(localKek(config.home, env));
+  const vault = new Vault(localKeyring(config.home, env));
   const siem = new SiemStreamer(store, log);
   const publishers: CheckpointPublisher[] = [fileCheckpointPublisher(config.checkpointDir)];
   if (config.checkpointWebhook) publishers.push(webhookCheckpointPublisher(config.checkpointWebhook, log));
+  const deps = {} as Deps;
   const audit = new AuditTrail({
     store,
     vault,
-    originHost: new URL(config.publicUrl).host,
+    // Read when a log is made: with port 0 the real port is only known once listening.
+    originHost: () => new URL(deps.config.publicUrl).host,
     log,
     publishers,
     onCommitted: (logs) => siem.notify(logs),
   });
-  return { store, vault, audit, siem, config, log, signInLimiter: new AttemptLimiter() };
+  return Object.assign(deps, { store, vault, audit, siem, config, log, signInLimiter: new AttemptLimiter() });
 }

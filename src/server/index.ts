@@ -24,13 +24,6 @@ export interface RunningServer {
 export async function startServer(config: Config, log: Logger, store?: Store): Promise<RunningServer> {
   const db = store ?? (await openStore({ home: config.home, databaseUrl: config.databaseUrl }));
   const deps = buildDeps(config, log, db);
-  deps.audit.start();
-  await deps.audit.append({
-    orgId: null,
-    actor: { type: 'system', id: 'paddock' },
-    action: 'platform.started',
-    details: { version: VERSION, store: db.dialect, pid: process.pid },
-  });
   await expirePayloads(db.db);
   const retention = setInterval(
     () => void expirePayloads(db.db).catch((err) => log.error({ err }, 'retention failed')),
@@ -44,8 +37,17 @@ export async function startServer(config: Config, log: Logger, store?: Store): P
   });
   const port = (server.address() as AddressInfo).port;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
-  if (config.port === 0)
+  if (config.port === 0) {
     deps.config = { ...config, port, publicUrl: config.publicUrl.replace(/:0$/, `:${port}`) };
+  }
+  // Only now: a log made from here on takes its checkpoint origin from the real address.
+  deps.audit.start();
+  await deps.audit.append({
+    orgId: null,
+    actor: { type: 'system', id: 'paddock' },
+    action: 'platform.started',
+    details: { version: VERSION, store: db.dialect, pid: process.pid },
+  });
   return {
     url,
     port,

@@ -184,6 +184,26 @@ export interface VaultKeyTable {
   created_at: string;
 }
 
+export interface SecretTable {
+  id: string;
+  org_id: string;
+  name: string;
+  kind: 'model_key' | 'connector_credential' | 'other';
+  /** e.g. `openai`, `anthropic`, `google`, `openai-compatible` for model keys. */
+  provider: string | null;
+  /** JSON array of agent ids that may use it; null for every agent of the org. */
+  agent_ids: string | null;
+  version: number;
+  /** AES-256-GCM under the org's data key, bound to org, secret id and version. */
+  sealed: string;
+  /** The last four characters, to tell keys apart without showing them. */
+  hint: string;
+  created_at: string;
+  created_by: string;
+  rotated_at: string | null;
+  rotated_by: string | null;
+}
+
 export interface PlatformSettingTable {
   key: string;
   value: string;
@@ -207,5 +227,6 @@ export interface Database {
   audit_checkpoints: AuditCheckpointTable;
   audit_cursors: AuditCursorTable;
   vault_keys: VaultKeyTable;
+  secrets: SecretTable;
   platform_settings: PlatformSettingTable;
 }

@@ -1,7 +1,30 @@
-/** `/orgs/{slug}/audit`: the organization's audit trail, newest first. */
-import { useCallback, useEffect, useState } from 'react';
-import { type AuditEvent, api, errorMessage, isSessionEnded, type Person } from '../api.ts';
-import { Alert, formatTime, Loading, onSubmit, PageHeader, Section, TextField } from '../components.tsx';
+/**
+ * `/orgs/{slug}/audit`: the audit explorer. The org's trail is a tamper-evident Merkle log:
+ * filter it, replay a sequence oldest first, open an entry with its inclusion proof against a
+ * signed checkpoint, and download exports that verify offline.
+ */
+import { type MouseEvent, type ReactNode, useCallback, useEffect, useId, useRef, useState } from 'react';
+import {
+  type AuditEvent,
+  type AuditQuery,
+  api,
+  type ExportFormat,
+  errorMessage,
+  isSessionEnded,
+  type Person,
+} from '../api.ts';
+import {
+  Alert,
+  CopyButton,
+  formatTime,
+  Loading,
+  onSubmit,
+  PageHeader,
+  Section,
+  SelectField,
+  TextField,
+  useLoad,
+} from '../components.tsx';
 import type { PageProps } from '../Layout.tsx';
 import { navigate } from '../router.tsx';
 
@@ -25,168 +48,635 @@ const KNOWN_ACTIONS = [
   'team.renamed',
   'token.created',
   'token.revoked',
+  'tool.call.allowed',
+  'tool.call.denied',
 ];
 
 const PAGE = 100;
 
+type Outcome = '' | 'success' | 'failure' | 'denied';
+type Order = 'desc' | 'asc';
+
+/** What the filter form holds: times as the `datetime-local` inputs give them (local time). */
+interface Filters {
+  person: string;
+  agent: string;
+  action: string;
+  outcome: Outcome;
+  from: string;
+  to: string;
+  q: string;
+  order: Order;
+}
+
+const NO_FILTERS: Filters = {
+  person: '',
+  agent: '',
+  action: '',
+  outcome: '',
+  from: '',
+  to: '',
+  q: '',
+  order: 'desc',
+};
+
+const OUTCOMES: readonly { value: Outcome; label: string }[] = [
+  { value: '', label: 'Any outcome' },
+  { value: 'success', label: 'Success' },
+  { value: 'failure', label: 'Failure' },
+  { value: 'denied', label: 'Denied' },
+];
+
+const ORDERS: readonly { value: Order; label: string }[] = [
+  { value: 'desc', label: 'Newest first' },
+  { value: 'asc', label: 'Oldest first' },
+];
+
+const DOWNLOADS: readonly { format: ExportFormat; label: string }[] = [
+  { format: 'jsonl', label: 'JSONL' },
+  { format: 'csv', label: 'CSV' },
+  { format: 'ocsf', label: 'OCSF' },
+  { format: 'proof', label: 'proof file' },
+];
+
+/** A `datetime-local` value (the browser's time zone) as an ISO time, or undefined if blank. */
+function isoTime(local: string): string | undefined {
+  if (!local) return undefined;
+  const d = new Date(local);
+  return Number.isNaN(d.getTime()) ? undefined : d.toISOString();
+}
+
+function toQuery(f: Filters): AuditQuery {
+  return {
+    actor: f.person,
+    agent: f.agent.trim(),
+    action: f.action.trim(),
+    outcome: f.outcome,
+    from: isoTime(f.from),
+    to: isoTime(f.to),
+    q: f.q.trim(),
+    order: f.order,
+  };
+}
+
+function isFiltered(f: Filters): boolean {
+  return (Object.keys(NO_FILTERS) as (keyof Filters)[]).some((k) => k !== 'order' && f[k].trim() !== '');
+}
+
+/** Names an actor or target: a person's email when the org knows them, else `type:id`. */
+type Namer = (ref: { type: string; id: string }) => string;
+
 export function AuditPage({ org }: PageProps) {
+  const [draft, setDraft] = useState<Filters>(NO_FILTERS);
+  const [applied, setApplied] = useState<Filters>(NO_FILTERS);
   const [events, setEvents] = useState<AuditEvent[] | null>(null);
   const [cursor, setCursor] = useState<number | null>(null);
-  const [filter, setFilter] = useState('');
-  const [applied, setApplied] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
-  const [people, setPeople] = useState<Map<string, Person>>(new Map());
+  const [people, setPeople] = useState<Person[]>([]);
+  const [open, setOpen] = useState<AuditEvent | null>(null);
+  // The newest signed checkpoint: its verifier key, and the tree size downloads are pinned to.
+  const key = useLoad(() => api.auditCheckpoint(org.slug), `${org.slug}:${JSON.stringify(applied)}`);
+  // Only the newest request may fill the table: a slow earlier page must not land on a new filter.
+  const generation = useRef(0);
 
   const load = useCallback(
-    async (action: string, after: number | null) => {
+    async (query: AuditQuery, after: number | null) => {
+      const mine = ++generation.current;
       setBusy(true);
       setError(null);
+      if (after === null) setEvents(null);
       try {
-        const r = await api.audit(org.slug, { action, cursor: after, limit: PAGE });
-        setEvents((prev) => (after && prev ? [...prev, ...r.events] : r.events));
+        const r = await api.audit(org.slug, query, after, PAGE);
+        if (mine !== generation.current) return;
+        setEvents((prev) => (after !== null && prev ? [...prev, ...r.events] : r.events));
         setCursor(r.nextCursor);
       } catch (err) {
+        if (mine !== generation.current) return;
         if (isSessionEnded(err)) navigate('/signin', { replace: true });
-        else setError(errorMessage(err));
+        else {
+          setError(errorMessage(err));
+          setEvents((prev) => prev ?? []);
+        }
       } finally {
-        setBusy(false);
+        if (mine === generation.current) setBusy(false);
       }
     },
     [org.slug],
   );
 
   useEffect(() => {
-    void load('', null);
-    // Names for the ids in the trail; the ids alone still show if this fails.
-    api.people(org.slug).then(
-      (list) => setPeople(new Map(list.map((p) => [p.id, p]))),
-      () => {},
-    );
+    void load(toQuery(NO_FILTERS), null);
+    // Emails for the ids in the trail; the ids alone still show if this fails.
+    api.people(org.slug).then(setPeople, () => {});
   }, [load, org.slug]);
 
-  const who = (ref: { type: string; id: string }) => {
-    const p = ref.type === 'person' ? people.get(ref.id) : undefined;
-    return (
-      <>
-        <span className="muted">{ref.type}</span> <code>{ref.id}</code>
-        {p ? <div className="sub">{p.email}</div> : null}
-      </>
-    );
+  const byId = new Map(people.map((p) => [p.id, p]));
+  const name: Namer = (ref) => {
+    const p = ref.type === 'person' ? byId.get(ref.id) : undefined;
+    return p ? p.email : `${ref.type}:${ref.id}`;
   };
 
-  const seen = new Set([...KNOWN_ACTIONS, ...(events ?? []).map((e) => e.action)]);
+  const apply = (f: Filters) => {
+    const from = isoTime(f.from);
+    const to = isoTime(f.to);
+    if (from && to && from >= to) {
+      setError('From must be before To.');
+      return;
+    }
+    setApplied(f);
+    void load(toQuery(f), null);
+  };
+
+  const set =
+    <K extends keyof Filters>(k: K) =>
+    (v: Filters[K]) =>
+      setDraft((d) => ({ ...d, [k]: v }));
+
+  const suggestions = new Set(KNOWN_ACTIONS);
+  for (const e of events ?? []) suggestions.add(e.action);
+  for (const a of [...suggestions]) suggestions.add(`${a.split('.')[0]}.*`);
+
+  const span = { from: isoTime(applied.from), to: isoTime(applied.to) };
+  const filtered = isFiltered(applied);
 
   return (
     <>
-      <PageHeader title="Audit">Every change and sign-in in {org.name}, newest first.</PageHeader>
-      <Section title="Events">
+      <PageHeader title="Audit">
+        Every change and sign-in in {org.name}, in a tamper-evident log: each entry is a leaf of a signed
+        Merkle tree, and its proof shows it has not been changed or removed.
+      </PageHeader>
+
+      <Section title="Filters">
         <form
-          className="form-inline"
-          aria-label="Filter audit events"
-          onSubmit={onSubmit(() => {
-            const a = filter.trim();
-            setApplied(a);
-            setEvents(null);
-            void load(a, null);
-          })}
+          className="audit-filters"
+          aria-label="Filter audit entries"
+          onSubmit={onSubmit(() => apply(draft))}
         >
+          <SelectField
+            label="Person"
+            value={draft.person}
+            onChange={set('person')}
+            options={[
+              { value: '', label: 'Anyone' },
+              ...[...people]
+                .sort((a, b) => a.email.localeCompare(b.email))
+                .map((p) => ({ value: p.id, label: p.name ? `${p.name} (${p.email})` : p.email })),
+            ]}
+            hint="Who acted."
+          />
+          <TextField
+            label="Agent id"
+            value={draft.agent}
+            onChange={set('agent')}
+            maxLength={100}
+            spellCheck={false}
+            placeholder="e.g. agt_…"
+            hint="What the agent did, or had done to it."
+          />
           <TextField
             label="Action"
-            value={filter}
-            onChange={setFilter}
+            value={draft.action}
+            onChange={set('action')}
             list="audit-actions"
+            maxLength={100}
+            spellCheck={false}
             placeholder="e.g. token.created"
-            hint="Exact action name; blank for all."
+            hint={
+              <>
+                Exact name, or a prefix ending in <code>*</code>: <code>team.*</code> matches every team
+                action.
+              </>
+            }
           />
           <datalist id="audit-actions">
-            {[...seen].sort().map((a) => (
+            {[...suggestions].sort().map((a) => (
               <option key={a} value={a} />
             ))}
           </datalist>
-          <div className="form-actions">
-            <button type="submit" className="btn btn-secondary" disabled={busy}>
-              Filter
+          <SelectField label="Outcome" value={draft.outcome} onChange={set('outcome')} options={OUTCOMES} />
+          <TextField
+            label="From"
+            type="datetime-local"
+            value={draft.from}
+            onChange={set('from')}
+            hint="Your local time, inclusive."
+          />
+          <TextField
+            label="To"
+            type="datetime-local"
+            value={draft.to}
+            onChange={set('to')}
+            hint="Exclusive."
+          />
+          <TextField
+            label="Free text"
+            value={draft.q}
+            onChange={set('q')}
+            maxLength={200}
+            placeholder="e.g. a name or an id"
+            hint="Anywhere in the entry."
+          />
+          <OrderToggle value={draft.order} onChange={set('order')} />
+          <div className="form-actions audit-filter-actions">
+            <button type="submit" className="btn btn-primary" disabled={busy}>
+              Apply
             </button>
-            {applied ? (
-              <button
-                type="button"
-                className="btn btn-ghost"
-                onClick={() => {
-                  setFilter('');
-                  setApplied('');
-                  setEvents(null);
-                  void load('', null);
-                }}
-              >
-                Clear
-              </button>
-            ) : null}
+            <button
+              type="button"
+              className="btn btn-ghost"
+              onClick={() => {
+                setDraft(NO_FILTERS);
+                apply(NO_FILTERS);
+              }}
+            >
+              Clear
+            </button>
           </div>
         </form>
+      </Section>
+
+      <Section
+        title="Entries"
+        actions={
+          events ? (
+            <span className="muted audit-count">
+              {events.length}
+              {cursor !== null ? '+' : ''} {events.length === 1 ? 'entry' : 'entries'} ·{' '}
+              {applied.order === 'asc' ? 'oldest first' : 'newest first'}
+            </span>
+          ) : null
+        }
+      >
         <Alert message={error} />
         {!events ? (
-          <Loading what="audit events" />
+          <Loading what="audit entries" />
         ) : events.length === 0 ? (
-          <p className="empty">{applied ? `No "${applied}" events.` : 'No events yet.'}</p>
+          <p className="empty">{filtered ? 'No entries match these filters.' : 'No entries yet.'}</p>
         ) : (
           <div className="table-wrap">
-            <table className="table-compact">
+            <table className="table-compact audit-table" aria-label="Audit entries" aria-busy={busy}>
               <thead>
                 <tr>
+                  <th scope="col">#</th>
                   <th scope="col">Time</th>
                   <th scope="col">Actor</th>
                   <th scope="col">Action</th>
                   <th scope="col">Target</th>
                   <th scope="col">Outcome</th>
-                  <th scope="col">Details</th>
+                  <th scope="col" className="col-actions">
+                    <span className="sr-only">Proof</span>
+                  </th>
                 </tr>
               </thead>
               <tbody>
                 {events.map((e) => (
-                  <tr key={e.id}>
-                    <td className="nowrap">{formatTime(e.time)}</td>
-                    <td>{who(e.actor)}</td>
-                    <td>
-                      <code>{e.action}</code>
-                    </td>
-                    <td>{e.target ? who(e.target) : '—'}</td>
-                    <td>
-                      <span
-                        className={`status ${e.outcome === 'success' ? 'status-active' : 'status-revoked'}`}
-                      >
-                        {e.outcome}
-                      </span>
-                    </td>
-                    <td>
-                      {Object.keys(e.details ?? {}).length > 0 || e.requestId ? (
-                        <details>
-                          <summary>View</summary>
-                          <pre>{JSON.stringify({ requestId: e.requestId, ...e.details }, null, 2)}</pre>
-                        </details>
-                      ) : (
-                        '—'
-                      )}
-                    </td>
-                  </tr>
+                  <EntryRow
+                    key={e.index}
+                    event={e}
+                    name={name}
+                    selected={open?.index === e.index}
+                    onOpen={() => setOpen(e)}
+                  />
                 ))}
               </tbody>
             </table>
           </div>
         )}
-        {cursor && events ? (
+        {cursor !== null && events ? (
           <div className="load-more">
             <button
               type="button"
               className="btn btn-secondary"
               disabled={busy}
-              onClick={() => void load(applied, cursor)}
+              onClick={() => void load(toQuery(applied), cursor)}
             >
               {busy ? 'Loading…' : 'Load more'}
             </button>
           </div>
         ) : null}
       </Section>
+
+      <Section title="Download">
+        <p className="hint">
+          {span.from || span.to
+            ? `Entries from ${span.from ? formatTime(span.from) : 'the start'} up to ${
+                span.to ? formatTime(span.to) : 'now'
+              } (the applied From and To).`
+            : 'Every entry in the log. Set From and To, then Apply, to export a window.'}{' '}
+          Exports are a contiguous run of the log, so the other filters do not apply.
+        </p>
+        <div className="download-links">
+          {DOWNLOADS.map((d) => (
+            <a
+              key={d.format}
+              className="btn btn-secondary"
+              href={api.auditExportUrl(org.slug, d.format, span, key.data?.treeSize)}
+            >
+              Download {d.label}
+            </a>
+          ))}
+        </div>
+        <p className="hint">
+          The JSONL file and its proof file verify offline, without trusting this server (CSV and OCSF are for
+          spreadsheets and SIEMs). Both links are pinned to the log as signed at {key.data?.treeSize ?? '…'}{' '}
+          entries, so the pair matches even if entries arrive in between.
+        </p>
+        <pre className="code-block">
+          {`paddock audit verify --export paddock-audit-${org.slug}-….jsonl --key '${key.data?.verifierKey ?? '<verifier key>'}'`}
+        </pre>
+      </Section>
+
+      {open ? (
+        <EntryPanel
+          key={open.index}
+          slug={org.slug}
+          event={open}
+          name={name}
+          verifierKey={key.data?.verifierKey ?? null}
+          onClose={() => setOpen(null)}
+        />
+      ) : null}
     </>
+  );
+}
+
+function OrderToggle({ value, onChange }: { value: Order; onChange: (v: Order) => void }) {
+  const id = useId();
+  return (
+    <fieldset className="field order-toggle" aria-describedby={`${id}-hint`}>
+      <legend>Order</legend>
+      <div className="segmented">
+        {ORDERS.map((o) => (
+          <span key={o.value}>
+            <input
+              type="radio"
+              id={`${id}-${o.value}`}
+              name={`${id}-order`}
+              value={o.value}
+              checked={value === o.value}
+              onChange={() => onChange(o.value)}
+            />
+            <label htmlFor={`${id}-${o.value}`}>{o.label}</label>
+          </span>
+        ))}
+      </div>
+      <p className="hint" id={`${id}-hint`}>
+        Oldest first replays the exact sequence, e.g. one agent's actions in a window.
+      </p>
+    </fieldset>
+  );
+}
+
+function OutcomeBadge({ outcome }: { outcome: string }) {
+  const known = outcome === 'success' || outcome === 'failure' || outcome === 'denied';
+  return <span className={`status outcome-${known ? outcome : 'other'}`}>{outcome}</span>;
+}
+
+function EntryRow({
+  event: e,
+  name,
+  selected,
+  onOpen,
+}: {
+  event: AuditEvent;
+  name: Namer;
+  selected: boolean;
+  onOpen: () => void;
+}) {
+  // The row opens the entry on a click (not when selecting text); the Proof button is the
+  // keyboard and screen-reader way to the same panel.
+  const click = (ev: MouseEvent) => {
+    if ((ev.target as Element).closest('button, a')) return;
+    if (window.getSelection()?.toString()) return;
+    onOpen();
+  };
+  const rowClass = [
+    'audit-row',
+    e.outcome === 'failure' || e.outcome === 'denied' ? `audit-row-${e.outcome}` : '',
+    selected ? 'row-selected' : '',
+  ]
+    .filter(Boolean)
+    .join(' ');
+  return (
+    <tr className={rowClass} onClick={click}>
+      <td className="nowrap muted">{e.index}</td>
+      <td className="nowrap">
+        <time dateTime={e.time}>{formatTime(e.time)}</time>
+      </td>
+      <td>
+        <Ref value={e.actor} name={name} />
+      </td>
+      <td className="nowrap">
+        <code data-testid="audit-action">{e.action}</code>
+        {e.expired ? <span className="tag">payload expired</span> : null}
+      </td>
+      <td>{e.target ? <Ref value={e.target} name={name} /> : <span className="muted">—</span>}</td>
+      <td>
+        <OutcomeBadge outcome={e.outcome} />
+      </td>
+      <td className="col-actions">
+        <button
+          type="button"
+          className="btn btn-ghost btn-small"
+          aria-label={`Proof of entry #${e.index}`}
+          aria-haspopup="dialog"
+          onClick={onOpen}
+        >
+          Proof
+        </button>
+      </td>
+    </tr>
+  );
+}
+
+function Ref({ value, name }: { value: { type: string; id: string }; name: Namer }) {
+  const shown = name(value);
+  const raw = `${value.type}:${value.id}`;
+  return shown === raw ? <code className="ref">{raw}</code> : <span title={raw}>{shown}</span>;
+}
+
+/** The entry, its details and its inclusion proof, in a modal side panel. */
+function EntryPanel({
+  slug,
+  event,
+  name,
+  verifierKey,
+  onClose,
+}: {
+  slug: string;
+  event: AuditEvent;
+  name: Namer;
+  verifierKey: string | null;
+  onClose: () => void;
+}) {
+  const ref = useRef<HTMLDialogElement>(null);
+  const titleId = useId();
+  const entry = useLoad(() => api.auditEntry(slug, event.index), `${slug}/${event.index}`);
+  const e = entry.data?.event ?? event;
+  const proof = entry.data?.proof;
+
+  useEffect(() => {
+    // No close on cleanup: the element leaving the page ends the modal state, and a close here
+    // would fire `close` (and so onClose) when StrictMode re-runs the effect.
+    const d = ref.current;
+    if (d && !d.open) d.showModal();
+  }, []);
+
+  return (
+    // biome-ignore lint/a11y/useKeyWithClickEvents: a backdrop click is a mouse extra; Escape and Close are the keyboard way.
+    <dialog
+      ref={ref}
+      className="drawer"
+      aria-labelledby={titleId}
+      onClose={onClose}
+      onClick={(ev) => {
+        // A click on the dialog box itself (not its content) is a click on the backdrop.
+        if (ev.target === ev.currentTarget) ref.current?.close();
+      }}
+    >
+      <div className="drawer-body">
+        <div className="drawer-header">
+          <h2 id={titleId}>Entry #{e.index}</h2>
+          <button type="button" className="btn btn-ghost btn-small" onClick={() => ref.current?.close()}>
+            Close
+          </button>
+        </div>
+
+        <dl className="facts facts-tight">
+          <dt>Index</dt>
+          <dd>{e.index}</dd>
+          <dt>Entry id</dt>
+          <dd>
+            <code>{e.id}</code>
+          </dd>
+          <dt>Time</dt>
+          <dd>
+            <time dateTime={e.time}>{formatTime(e.time)}</time> <span className="sub">{e.time}</span>
+          </dd>
+          <dt>Actor</dt>
+          <dd>
+            <FullRef value={e.actor} name={name} />
+          </dd>
+          <dt>Action</dt>
+          <dd>
+            <code>{e.action}</code>
+          </dd>
+          <dt>Target</dt>
+          <dd>{e.target ? <FullRef value={e.target} name={name} /> : '—'}</dd>
+          <dt>Outcome</dt>
+          <dd>
+            <OutcomeBadge outcome={e.outcome} />
+          </dd>
+          <dt>Request id</dt>
+          <dd>{e.requestId ? <code>{e.requestId}</code> : '—'}</dd>
+          <dt>Leaf hash</dt>
+          <dd>
+            <code data-testid="leaf-hash">{e.leafHash}</code>
+          </dd>
+        </dl>
+
+        <PanelPart title="Details" level={3}>
+          {e.expired ? (
+            <p className="muted">
+              <span className="tag tag-flush">payload expired</span> The details were removed under the
+              organization's retention policy; the leaf hash still proves the entry.
+            </p>
+          ) : (
+            <pre className="code-block">{JSON.stringify(e.details ?? {}, null, 2)}</pre>
+          )}
+        </PanelPart>
+
+        <PanelPart title="Inclusion proof" level={3}>
+          <Alert message={entry.error} />
+          {!proof ? (
+            entry.error ? null : (
+              <Loading what="the proof" />
+            )
+          ) : (
+            <>
+              <p className="hint">
+                Proves that entry #{e.index} is in the log's first {proof.treeSize} entries, as committed to
+                by the signed checkpoint.
+              </p>
+              <dl className="facts facts-tight">
+                <dt>Tree size</dt>
+                <dd data-testid="tree-size">{proof.treeSize}</dd>
+              </dl>
+              <PanelPart title="Proof hashes">
+                {proof.hashes.length === 0 ? (
+                  <p className="muted">None: this entry is the whole tree.</p>
+                ) : (
+                  <ol className="hash-list">
+                    {proof.hashes.map((h, i) => (
+                      // The same hash can appear twice; its position is what matters.
+                      // biome-ignore lint/suspicious/noArrayIndexKey: a proof is an ordered list.
+                      <li key={i}>
+                        <code>{h}</code>
+                      </li>
+                    ))}
+                  </ol>
+                )}
+              </PanelPart>
+              <PanelPart title="Signed checkpoint">
+                <pre className="code-block">{proof.checkpoint}</pre>
+              </PanelPart>
+              <PanelPart
+                title="C2SP tlog-proof"
+                action={<CopyButton text={proof.tlogProof} what="tlog-proof" />}
+              >
+                <pre className="code-block">{proof.tlogProof}</pre>
+                <p className="hint">
+                  Verify it offline, without trusting this server: check it against the verifier key below
+                  with any RFC 6962 / C2SP tlog-proof verifier, or download the JSONL export and its proof
+                  file and run <code>paddock audit verify --export FILE.jsonl --key KEY</code>.
+                </p>
+              </PanelPart>
+            </>
+          )}
+          <PanelPart
+            title="Verifier key"
+            action={verifierKey ? <CopyButton text={verifierKey} what="verifier key" /> : null}
+          >
+            {verifierKey ? <code className="block-code">{verifierKey}</code> : <Loading what="the key" />}
+          </PanelPart>
+        </PanelPart>
+      </div>
+    </dialog>
+  );
+}
+
+function FullRef({ value, name }: { value: { type: string; id: string }; name: Namer }) {
+  const shown = name(value);
+  const raw = `${value.type}:${value.id}`;
+  return (
+    <>
+      {shown === raw ? null : <span>{shown} </span>}
+      <code>{raw}</code>
+    </>
+  );
+}
+
+function PanelPart({
+  title,
+  level = 4,
+  action,
+  children,
+}: {
+  title: string;
+  level?: 3 | 4;
+  action?: ReactNode;
+  children: ReactNode;
+}) {
+  const id = useId();
+  const H = level === 3 ? 'h3' : 'h4';
+  return (
+    <section className={`drawer-part drawer-part-${level}`} aria-labelledby={id}>
+      <div className="drawer-part-header">
+        <H id={id}>{title}</H>
+        {action}
+      </div>
+      {children}
+    </section>
   );
 }

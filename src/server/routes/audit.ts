@@ -19,6 +19,13 @@ import { AuditEventSchema, OrgParams } from '../schemas.ts';
 const Index = z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const Time = z.iso.datetime({ offset: true }).describe('ISO-8601 time');
 
+function proofLink(slug: string, from: string | undefined, to: string | undefined, treeSize: number): string {
+  const q = new URLSearchParams({ format: 'proof', treeSize: String(treeSize) });
+  if (from) q.set('from', from);
+  if (to) q.set('to', to);
+  return `/api/v1/orgs/${slug}/audit/export?${q}`;
+}
+
 export const auditRoutes = [
   defineRoute({
     method: 'get',
@@ -35,7 +42,7 @@ export const auditRoutes = [
       outcome: z.enum(['success', 'failure', 'denied']).optional(),
       from: Time.optional(),
       to: Time.optional(),
-      q: z.string().min(1).max(200).optional().describe('free text in the entry'),
+      q: z.string().max(200).optional().describe('free text in the entry (empty: no filter)'),
       order: z.enum(['desc', 'asc']).default('desc'),
       cursor: Index.optional(),
       limit: z.coerce.number().int().min(1).max(500).default(100),
@@ -45,6 +52,7 @@ export const auditRoutes = [
       await deps.audit.flush();
       return queryAudit(deps.store.db, ctx.scope, {
         ...query,
+        q: query.q || undefined,
         from: query.from && new Date(query.from).toISOString(),
         to: query.to && new Date(query.to).toISOString(),
       });
@@ -147,6 +155,9 @@ export const auditRoutes = [
       format: z.enum([...EXPORT_FORMATS, 'proof']).default('jsonl'),
       from: Time.optional(),
       to: Time.optional(),
+      treeSize: Index.optional().describe(
+        'export within the tree of this signed size (from GET …/audit/checkpoint), so an export and its proof fetched separately match',
+      ),
     }),
     raw: {
       status: 200,
@@ -155,7 +166,10 @@ export const auditRoutes = [
     },
     handler: async ({ ctx, deps, query }) => {
       const logId = ctx.scope.orgId;
-      const cp = await deps.audit.checkpoint(logId);
+      const cp =
+        query.treeSize === undefined
+          ? await deps.audit.checkpoint(logId)
+          : await deps.audit.checkpointAt(logId, query.treeSize);
       const window = {
         from: query.from && new Date(query.from).toISOString(),
         to: query.to && new Date(query.to).toISOString(),
@@ -188,6 +202,8 @@ export const auditRoutes = [
           'content-disposition': `attachment; filename="${name}.${ext}"`,
           'x-paddock-range': `${range.a}-${range.b}`,
           'x-paddock-tree-size': String(cp.size),
+          // The proof file that matches exactly this export.
+          link: `<${proofLink(ctx.org.slug, query.from, query.to, cp.size)}>; rel="proof"`,
         },
       });
     },

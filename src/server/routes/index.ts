@@ -5,6 +5,7 @@ import { healthRoutes } from './health.ts';
 import { invitationRoutes } from './invitations.ts';
 import { orgRoutes } from './orgs.ts';
 import { peopleRoutes } from './people.ts';
+import { secretRoutes } from './secrets.ts';
 import { sessionRoutes } from './session.ts';
 import { ssoRoutes } from './sso.ts';
 import { teamRoutes } from './teams.ts';
@@ -20,4 +21,5 @@ export const routes: RouteDef[] = [
   ...tokenRoutes,
   ...invitationRoutes,
   ...auditRoutes,
+  ...secretRoutes,
 ];

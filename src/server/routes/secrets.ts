@@ -1,0 +1,111 @@
+/** Secrets (BYOK model keys, connector credentials): values go in, only metadata comes out. */
+import { z } from 'zod';
+import {
+  createSecret,
+  deleteSecret,
+  getSecret,
+  listSecrets,
+  rotateSecret,
+  SECRET_KINDS,
+  updateSecretScope,
+} from '../../vault/index.ts';
+import { defineRoute } from '../route.ts';
+import { Id, OrgParams, Timestamp } from '../schemas.ts';
+
+const SecretSchema = z
+  .object({
+    id: Id,
+    name: z.string(),
+    kind: z.enum(SECRET_KINDS),
+    provider: z.string().nullable(),
+    agentIds: z.array(z.string()).nullable().describe('null: every agent of the org'),
+    version: z.number().int(),
+    hint: z.string().describe('the last four characters'),
+    createdAt: Timestamp,
+    createdBy: z.string(),
+    rotatedAt: Timestamp.nullable(),
+    rotatedBy: z.string().nullable(),
+  })
+  .meta({ id: 'Secret' });
+
+const SecretParams = OrgParams.extend({ secret: Id });
+const Value = z.string().min(8).max(16_384).describe('write-only');
+const AgentIds = z.array(Id).max(1000).nullable();
+
+export const secretRoutes = [
+  defineRoute({
+    method: 'get',
+    path: '/api/v1/orgs/{org}/secrets',
+    summary: 'List secrets (metadata only; values are never returned)',
+    tag: 'secrets',
+    access: { permission: 'secrets.read' },
+    params: OrgParams,
+    response: z.object({ secrets: z.array(SecretSchema) }),
+    handler: async ({ ctx, deps }) => ({ secrets: await listSecrets(deps.store.db, ctx.scope) }),
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/api/v1/orgs/{org}/secrets',
+    summary: 'Store a secret (sealed with the org’s data key)',
+    tag: 'secrets',
+    access: { permission: 'secrets.manage' },
+    params: OrgParams,
+    body: z.strictObject({
+      name: z.string().min(1).max(100),
+      kind: z.enum(SECRET_KINDS),
+      provider: z.string().min(1).max(50).nullable().optional(),
+      agentIds: AgentIds.optional(),
+      value: Value,
+    }),
+    response: SecretSchema,
+    status: 201,
+    handler: async ({ ctx, deps, body }) => createSecret(deps.store.db, deps.vault, ctx, body),
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/api/v1/orgs/{org}/secrets/{secret}',
+    summary: 'Read a secret’s metadata',
+    tag: 'secrets',
+    access: { permission: 'secrets.read' },
+    params: SecretParams,
+    response: SecretSchema,
+    handler: async ({ ctx, deps, params }) => getSecret(deps.store.db, ctx.scope, params.secret),
+  }),
+  defineRoute({
+    method: 'patch',
+    path: '/api/v1/orgs/{org}/secrets/{secret}',
+    summary: 'Change which agents may use a secret',
+    tag: 'secrets',
+    access: { permission: 'secrets.manage' },
+    params: SecretParams,
+    body: z.strictObject({ agentIds: AgentIds }),
+    response: SecretSchema,
+    handler: async ({ ctx, deps, params, body }) =>
+      updateSecretScope(deps.store.db, ctx, params.secret, body.agentIds),
+  }),
+  defineRoute({
+    method: 'put',
+    path: '/api/v1/orgs/{org}/secrets/{secret}/value',
+    summary: 'Rotate a secret: a new value, a new version; the old one is gone',
+    tag: 'secrets',
+    access: { permission: 'secrets.manage' },
+    params: SecretParams,
+    body: z.strictObject({ value: Value }),
+    response: SecretSchema,
+    handler: async ({ ctx, deps, params, body }) =>
+      rotateSecret(deps.store.db, deps.vault, ctx, params.secret, body.value),
+  }),
+  defineRoute({
+    method: 'delete',
+    path: '/api/v1/orgs/{org}/secrets/{secret}',
+    summary: 'Delete a secret',
+    tag: 'secrets',
+    access: { permission: 'secrets.manage' },
+    params: SecretParams,
+    status: 204,
+    handler: async ({ ctx, deps, params }) => {
+      await deleteSecret(deps.store.db, ctx, params.secret);
+      return undefined;
+    },
+  }),
+];

@@ -1,0 +1,226 @@
+/**
+ * Secrets: customers' model provider keys (BYOK) and connector credentials. Each is sealed with
+ * its org's data key; the API shows only metadata (name, kind, provider, which agents, version,
+ * the last four characters, who created and rotated it, when). Values go in, never out.
+ */
+import type { Kysely } from 'kysely';
+import { recordAudit } from '../audit/index.ts';
+import { BadRequestError, ConflictError, NotFoundError } from '../errors/index.ts';
+import type { OrgContext } from '../identity/context.ts';
+import { newId } from '../identity/credentials.ts';
+import type { OrgScope } from '../identity/scope.ts';
+import { registerSecret } from '../redact/index.ts';
+import { type Database, type Db, isUniqueViolation } from '../store/index.ts';
+import type { SecretTable } from '../store/schema.ts';
+import type { Vault } from './vault.ts';
+
+export const SECRET_KINDS = ['model_key', 'connector_credential', 'other'] as const;
+export type SecretKind = (typeof SECRET_KINDS)[number];
+
+export interface SecretInfo {
+  id: string;
+  name: string;
+  kind: SecretKind;
+  provider: string | null;
+  /** null: every agent of the org may use it. */
+  agentIds: string[] | null;
+  version: number;
+  hint: string;
+  createdAt: string;
+  createdBy: string;
+  rotatedAt: string | null;
+  rotatedBy: string | null;
+}
+
+function toInfo(r: SecretTable): SecretInfo {
+  return {
+    id: r.id,
+    name: r.name,
+    kind: r.kind,
+    provider: r.provider,
+    agentIds: r.agent_ids ? (JSON.parse(r.agent_ids) as string[]) : null,
+    version: r.version,
+    hint: r.hint,
+    createdAt: r.created_at,
+    createdBy: r.created_by,
+    rotatedAt: r.rotated_at,
+    rotatedBy: r.rotated_by,
+  };
+}
+
+const hintOf = (value: string) => `…${value.slice(-4)}`;
+
+function assertValue(value: string): void {
+  if (value.length < 8 || value.length > 16_384) {
+    throw new BadRequestError('invalid_secret', 'A secret value is 8 to 16,384 characters.');
+  }
+}
+
+export async function listSecrets(db: Db, scope: OrgScope): Promise<SecretInfo[]> {
+  const rows = await db
+    .selectFrom('secrets')
+    .selectAll()
+    .where('org_id', '=', scope.orgId)
+    .orderBy('name')
+    .execute();
+  return rows.map(toInfo);
+}
+
+async function requireSecret(db: Db, scope: OrgScope, id: string): Promise<SecretTable> {
+  const row = await db
+    .selectFrom('secrets')
+    .selectAll()
+    .where('org_id', '=', scope.orgId)
+    .where('id', '=', id)
+    .executeTakeFirst();
+  if (!row) throw new NotFoundError('secret_not_found', 'No secret with that id in this organization.');
+  return row;
+}
+
+export async function getSecret(db: Db, scope: OrgScope, id: string): Promise<SecretInfo> {
+  return toInfo(await requireSecret(db, scope, id));
+}
+
+export interface NewSecret {
+  name: string;
+  kind: SecretKind;
+  provider?: string | null | undefined;
+  agentIds?: string[] | null | undefined;
+  value: string;
+}
+
+export async function createSecret(
+  db: Kysely<Database>,
+  vault: Vault,
+  ctx: OrgContext,
+  input: NewSecret,
+): Promise<SecretInfo> {
+  assertValue(input.value);
+  registerSecret(input.value);
+  const id = newId('sec');
+  return db.transaction().execute(async (trx) => {
+    const now = new Date().toISOString();
+    const row: SecretTable = {
+      id,
+      org_id: ctx.scope.orgId,
+      name: input.name.trim(),
+      kind: input.kind,
+      provider: input.provider ?? null,
+      agent_ids: input.agentIds ? JSON.stringify([...new Set(input.agentIds)].sort()) : null,
+      version: 1,
+      sealed: await vault.seal(trx, { orgId: ctx.scope.orgId, secretId: id, version: 1 }, input.value),
+      hint: hintOf(input.value),
+      created_at: now,
+      created_by: ctx.actor.id,
+      rotated_at: null,
+      rotated_by: null,
+    };
+    try {
+      await trx.insertInto('secrets').values(row).execute();
+    } catch (err) {
+      if (isUniqueViolation(err))
+        throw new ConflictError('secret_exists', `A secret named "${row.name}" already exists.`);
+      throw err;
+    }
+    const info = toInfo(row);
+    await recordAudit(trx, {
+      orgId: ctx.scope.orgId,
+      actor: ctx.actor,
+      action: 'secret.created',
+      target: { type: 'secret', id },
+      requestId: ctx.requestId,
+      details: {
+        after: { name: info.name, kind: info.kind, provider: info.provider, agentIds: info.agentIds },
+      },
+    });
+    return info;
+  });
+}
+
+/** Replaces the value (a new version, sealed anew); the old ciphertext is gone. */
+export async function rotateSecret(
+  db: Kysely<Database>,
+  vault: Vault,
+  ctx: OrgContext,
+  id: string,
+  value: string,
+): Promise<SecretInfo> {
+  assertValue(value);
+  registerSecret(value);
+  return db.transaction().execute(async (trx) => {
+    const row = await requireSecret(trx, ctx.scope, id);
+    const version = row.version + 1;
+    const now = new Date().toISOString();
+    const sealed = await vault.seal(trx, { orgId: ctx.scope.orgId, secretId: id, version }, value);
+    await trx
+      .updateTable('secrets')
+      .set({ sealed, version, hint: hintOf(value), rotated_at: now, rotated_by: ctx.actor.id })
+      .where('org_id', '=', ctx.scope.orgId)
+      .where('id', '=', id)
+      .execute();
+    await recordAudit(trx, {
+      orgId: ctx.scope.orgId,
+      actor: ctx.actor,
+      action: 'secret.rotated',
+      target: { type: 'secret', id },
+      requestId: ctx.requestId,
+      details: { name: row.name, before: { version: row.version }, after: { version } },
+    });
+    return toInfo({
+      ...row,
+      sealed,
+      version,
+      hint: hintOf(value),
+      rotated_at: now,
+      rotated_by: ctx.actor.id,
+    });
+  });
+}
+
+export async function updateSecretScope(
+  db: Kysely<Database>,
+  ctx: OrgContext,
+  id: string,
+  agentIds: string[] | null,
+): Promise<SecretInfo> {
+  return db.transaction().execute(async (trx) => {
+    const row = await requireSecret(trx, ctx.scope, id);
+    const next = agentIds ? JSON.stringify([...new Set(agentIds)].sort()) : null;
+    await trx
+      .updateTable('secrets')
+      .set({ agent_ids: next })
+      .where('org_id', '=', ctx.scope.orgId)
+      .where('id', '=', id)
+      .execute();
+    await recordAudit(trx, {
+      orgId: ctx.scope.orgId,
+      actor: ctx.actor,
+      action: 'secret.scope.changed',
+      target: { type: 'secret', id },
+      requestId: ctx.requestId,
+      details: { name: row.name, before: { agentIds: toInfo(row).agentIds }, after: { agentIds } },
+    });
+    return toInfo({ ...row, agent_ids: next });
+  });
+}
+
+export async function deleteSecret(db: Kysely<Database>, ctx: OrgContext, id: string): Promise<void> {
+  await db.transaction().execute(async (trx) => {
+    const row = await requireSecret(trx, ctx.scope, id);
+    await trx.deleteFrom('secrets').where('org_id', '=', ctx.scope.orgId).where('id', '=', id).execute();
+    await recordAudit(trx, {
+      orgId: ctx.scope.orgId,
+      actor: ctx.actor,
+      action: 'secret.deleted',
+      target: { type: 'secret', id },
+      requestId: ctx.requestId,
+      details: { before: { name: row.name, kind: row.kind, version: row.version } },
+    });
+  });
+}
+
+/** Opens a secret for use. Only for the org's cell (and the tests that stand in for it). */
+export async function openSecret(db: Db, vault: Vault, scope: OrgScope, id: string): Promise<string> {
+  const row = await requireSecret(db, scope, id);
+  return vault.open(db, { orgId: scope.orgId, secretId: row.id, version: row.version }, row.sealed);
+}

@@ -1,0 +1,201 @@
+/** The vault on SQLite and PostgreSQL: envelope encryption, key rotation, secrets that never come back out. */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
+import { Writable } from 'node:stream';
+import { after, before, describe, test } from 'node:test';
+import { initOrg, operatorCaller, trustedScope } from '../identity/index.ts';
+import { createLogger } from '../log/index.ts';
+import { allAuditEntries, call, createApp, seedOrg, testDeps } from '../testing/fixtures.ts';
+import { openTestStore, STORE_KINDS, type TestStore } from '../testing/stores.ts';
+import { keyFile, localKeyring, openSecret, rewrapDataKeys, Vault, writeKeyFile } from './index.ts';
+
+for (const kind of STORE_KINDS) {
+  describe(`vault [${kind}]`, () => {
+    let t: TestStore;
+    let orgA: string;
+    let orgB: string;
+    before(async () => {
+      t = await openTestStore(kind);
+      orgA = (await initOrg(t.store.db, operatorCaller(), { slug: 'a', ownerEmail: 'o@a.test' })).org.id;
+      orgB = (await initOrg(t.store.db, operatorCaller(), { slug: 'b', ownerEmail: 'o@b.test' })).org.id;
+    });
+    after(async () => t?.cleanup());
+
+    test('the key file is made once, readable by its owner only', () => {
+      const id = localKeyring(t.home, {}).current().id;
+      assert.equal(statSync(keyFile(t.home)).mode & 0o777, 0o600);
+      assert.equal(localKeyring(t.home, {}).current().id, id);
+    });
+
+    test('a sealed value opens only for its own org, secret id and version', async () => {
+      const vault = new Vault(localKeyring(t.home, {}));
+      const ref = { orgId: orgA, secretId: 'sec_1', version: 1 };
+      const sealed = await vault.seal(t.store.db, ref, 'canary-model-key-77');
+      assert.ok(!sealed.includes('canary'));
+      assert.equal(await vault.open(t.store.db, ref, sealed), 'canary-model-key-77');
+      assert.equal(
+        await new Vault(localKeyring(t.home, {})).open(t.store.db, ref, sealed),
+        'canary-model-key-77',
+      );
+      await assert.rejects(vault.open(t.store.db, { ...ref, orgId: orgB }, sealed));
+      await assert.rejects(vault.open(t.store.db, { ...ref, secretId: 'sec_2' }, sealed));
+      await assert.rejects(vault.open(t.store.db, { ...ref, version: 2 }, sealed));
+      const keys = await t.store.db.selectFrom('vault_keys').selectAll().execute();
+      assert.equal(new Set(keys.map((k) => k.org_id)).size, keys.length, 'one data key per org');
+    });
+
+    test('a wrong master key opens nothing; a malformed one is refused', async () => {
+      const ref = { orgId: orgA, secretId: 'sec_1', version: 1 };
+      const sealed = await new Vault(localKeyring(t.home, {})).seal(t.store.db, ref, 'x'.repeat(10));
+      const other = new Vault(
+        localKeyring(t.home, { PADDOCK_MASTER_KEY: Buffer.alloc(32, 7).toString('base64') }),
+      );
+      await assert.rejects(other.open(t.store.db, ref, sealed));
+      assert.throws(() => localKeyring(t.home, { PADDOCK_MASTER_KEY: 'short' }), /32 bytes/);
+    });
+
+    test('rotating the KEK re-wraps data keys only; every secret still opens; the old key can then go', async () => {
+      const vault = new Vault(localKeyring(t.home, {}));
+      const ref = { orgId: orgB, secretId: 'sec_r', version: 1 };
+      const sealed = await vault.seal(t.store.db, ref, 'rotate-me-please');
+      const before = await t.store.db.selectFrom('vault_keys').selectAll().orderBy('org_id').execute();
+      const oldKeys = readFileSync(keyFile(t.home), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => Buffer.from(l, 'base64'));
+      writeKeyFile(t.home, [randomBytes(32), ...oldKeys]);
+      const ring = localKeyring(t.home, {});
+      const r = await rewrapDataKeys(t.store.db, ring);
+      assert.equal(r.rewrapped, before.length);
+      const afterRows = await t.store.db.selectFrom('vault_keys').selectAll().orderBy('org_id').execute();
+      assert.ok(afterRows.every((k) => k.kek_id === ring.current().id));
+      assert.ok(afterRows.every((k, i) => k.wrapped_key !== before[i]!.wrapped_key));
+      assert.equal((await rewrapDataKeys(t.store.db, ring)).rewrapped, 0, 'running it again changes nothing');
+      writeKeyFile(t.home, [Buffer.from(readFileSync(keyFile(t.home), 'utf8').split('\n')[0]!, 'base64')]);
+      assert.equal(
+        await new Vault(localKeyring(t.home, {})).open(t.store.db, ref, sealed),
+        'rotate-me-please',
+      );
+    });
+  });
+
+  describe(`secrets over the API [${kind}]`, () => {
+    let t: TestStore;
+    let app: ReturnType<typeof createApp>;
+    let deps: ReturnType<typeof testDeps>;
+    let acmeId: string;
+    let owner: string;
+    let admin: string;
+    let auditor: string;
+    let member: string;
+    const logged: string[] = [];
+    const canary = `sk-canary${randomBytes(12).toString('hex')}`;
+
+    before(async () => {
+      t = await openTestStore(kind);
+      const sink = new Writable({
+        write(c, _e, cb) {
+          logged.push(String(c));
+          cb();
+        },
+      });
+      deps = testDeps(t.store, t.home, { log: createLogger({ destination: sink, level: 'debug' }) });
+      app = createApp(deps);
+      const org = await seedOrg(t.store, 'acme');
+      acmeId = org.id;
+      owner = org.people.owner.token;
+      admin = org.people.admin.token;
+      auditor = org.people.auditor.token;
+      member = org.people.member.token;
+      await seedOrg(t.store, 'other');
+    });
+    after(async () => t?.cleanup());
+
+    test('a model key goes in, only metadata comes out, and it never appears anywhere in clear', async () => {
+      const made = await call(app, 'post', '/api/v1/orgs/acme/secrets', {
+        token: admin,
+        body: { name: 'OpenAI production', kind: 'model_key', provider: 'openai', value: canary },
+      });
+      assert.equal(made.status, 201, made.text);
+      assert.equal(made.body.hint, `…${canary.slice(-4)}`);
+      assert.equal(made.body.version, 1);
+      const id = made.body.id;
+      const rotated = await call(app, 'put', `/api/v1/orgs/acme/secrets/${id}/value`, {
+        token: owner,
+        body: { value: `${canary}-v2` },
+      });
+      assert.equal(rotated.status, 200, rotated.text);
+      assert.equal(rotated.body.version, 2);
+      assert.ok(rotated.body.rotatedAt);
+      const listed = await call(app, 'get', '/api/v1/orgs/acme/secrets', { token: auditor });
+      const one = await call(app, 'get', `/api/v1/orgs/acme/secrets/${id}`, { token: auditor });
+      const audit = await call(app, 'get', '/api/v1/orgs/acme/audit/export?format=jsonl', { token: auditor });
+      const db = JSON.stringify([
+        await t.store.db.selectFrom('secrets').selectAll().execute(),
+        await t.store.db.selectFrom('vault_keys').selectAll().execute(),
+        await allAuditEntries(t.store),
+      ]);
+      // A refused request that carries the key must not echo it back either.
+      const bad = await call(app, 'post', '/api/v1/orgs/acme/secrets', {
+        token: admin,
+        body: { name: 'x', kind: 'nope', value: canary },
+      });
+      assert.equal(bad.status, 400);
+      for (const [where, text] of [
+        ['create response', made.text],
+        ['rotate response', rotated.text],
+        ['list', listed.text],
+        ['read', one.text],
+        ['audit export', audit.text],
+        ['database', db],
+        ['logs', logged.join('')],
+        ['error response', bad.text],
+      ] as const) {
+        assert.ok(!text.includes(canary.slice(0, 20)), `the key appears in the ${where}`);
+      }
+      // Still there for the org's own cell: sealed, version 2.
+      assert.equal(await openSecret(t.store.db, deps.vault, trustedScope(acmeId), id), `${canary}-v2`);
+    });
+
+    test('who may do what: members and auditors cannot manage; other orgs cannot see', async () => {
+      const made = await call(app, 'post', '/api/v1/orgs/acme/secrets', {
+        token: owner,
+        body: {
+          name: 'GitHub app',
+          kind: 'connector_credential',
+          value: 'ghs_0123456789abcdef',
+          agentIds: ['agt_b', 'agt_a'],
+        },
+      });
+      assert.equal(made.status, 201);
+      assert.deepEqual(made.body.agentIds, ['agt_a', 'agt_b']);
+      assert.equal((await call(app, 'get', '/api/v1/orgs/acme/secrets', { token: member })).status, 403);
+      assert.equal(
+        (await call(app, 'post', '/api/v1/orgs/acme/secrets', { token: auditor, body: {} })).status,
+        403,
+      );
+      assert.equal(
+        (await call(app, 'get', `/api/v1/orgs/other/secrets/${made.body.id}`, { token: owner })).status,
+        404,
+      );
+      const dup = await call(app, 'post', '/api/v1/orgs/acme/secrets', {
+        token: owner,
+        body: { name: 'GitHub app', kind: 'other', value: '12345678' },
+      });
+      assert.equal(dup.status, 409);
+      const scoped = await call(app, 'patch', `/api/v1/orgs/acme/secrets/${made.body.id}`, {
+        token: admin,
+        body: { agentIds: null },
+      });
+      assert.equal(scoped.body.agentIds, null);
+      const gone = await call(app, 'delete', `/api/v1/orgs/acme/secrets/${made.body.id}`, { token: admin });
+      assert.equal(gone.status, 204);
+      const actions = (
+        await call(app, 'get', '/api/v1/orgs/acme/audit?action=secret.*&order=asc', { token: auditor })
+      ).body.events.map((e: any) => e.action);
+      for (const a of ['secret.created', 'secret.rotated', 'secret.scope.changed', 'secret.deleted'])
+        assert.ok(actions.includes(a), a);
+    });
+  });
+}
