@@ -204,6 +204,16 @@ export interface SecretTable {
   rotated_by: string | null;
 }
 
+export interface CellEventTable {
+  seq: Generated<number>;
+  org_id: string;
+  time: string;
+  /** starting, ready, unhealthy, exited, backoff, stopped */
+  state: string;
+  /** JSON: pid, exit code or signal, delay, reason. */
+  detail: string;
+}
+
 export interface PlatformSettingTable {
   key: string;
   value: string;
@@ -228,5 +238,6 @@ export interface Database {
   audit_cursors: AuditCursorTable;
   vault_keys: VaultKeyTable;
   secrets: SecretTable;
+  cell_events: CellEventTable;
   platform_settings: PlatformSettingTable;
 }

@@ -7,12 +7,14 @@ import type { Dialect } from '../types.ts';
 import { foundation } from './001-foundation.ts';
 import { auditLog } from './002-audit-log.ts';
 import { secrets } from './003-secrets.ts';
+import { cells } from './004-cells.ts';
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {
   const all: Record<string, Migration> = {
     '001-foundation': foundation(dialect),
     '002-audit-log': auditLog(dialect),
     '003-secrets': secrets(dialect),
+    '004-cells': cells(dialect),
   };
   return { getMigrations: async () => all };
 }

@@ -1,0 +1,84 @@
+/**
+ * The bubblewrap sandbox: a cell gets its own user, pid, network, ipc, uts and cgroup
+ * namespaces, an empty environment, a read-only view of only its runtime and code, a private
+ * writable /cell, a fresh /proc showing only its own processes, no network at all (the egress
+ * proxy's Unix socket is the one way out), and it dies with its supervisor.
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { existsSync, lstatSync, mkdirSync } from 'node:fs';
+import {
+  CELL_EGRESS_SOCKET,
+  CELL_WORKDIR,
+  type CellSpec,
+  type SandboxCheck,
+  type SandboxProvider,
+} from './sandbox.ts';
+
+const BWRAP = '/usr/bin/bwrap';
+
+/** The system directories a dynamically linked runtime needs, bound read-only. */
+function systemMounts(): string[] {
+  const args: string[] = ['--ro-bind', '/usr', '/usr'];
+  // On merged-/usr systems /lib, /lib64, /bin are symlinks into /usr; recreate them as such.
+  for (const dir of ['/lib', '/lib64', '/bin', '/sbin']) {
+    if (!existsSync(dir)) continue;
+    if (lstatSync(dir).isSymbolicLink()) args.push('--symlink', `usr${dir}`, dir);
+    else args.push('--ro-bind', dir, dir);
+  }
+  // TLS roots for the cell's own HTTPS (through the proxy), nothing else of /etc.
+  if (existsSync('/etc/ssl/certs')) args.push('--ro-bind', '/etc/ssl/certs', '/etc/ssl/certs');
+  return args;
+}
+
+export function bubblewrapArgs(spec: CellSpec): string[] {
+  mkdirSync(spec.workDir, { recursive: true, mode: 0o700 });
+  const args = [
+    '--unshare-all', // user, pid, net, ipc, uts, cgroup
+    '--die-with-parent',
+    '--new-session',
+    '--clearenv',
+    '--hostname',
+    'cell',
+    ...systemMounts(),
+  ];
+  for (const p of spec.readOnly) args.push('--ro-bind', p, p);
+  for (const p of spec.masked) if (existsSync(p)) args.push('--tmpfs', p);
+  args.push('--bind', spec.workDir, CELL_WORKDIR, '--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp');
+  if (spec.egressSocket) args.push('--ro-bind', spec.egressSocket, CELL_EGRESS_SOCKET);
+  for (const [k, v] of Object.entries(spec.env)) args.push('--setenv', k, v);
+  args.push('--chdir', CELL_WORKDIR, '--', spec.command, ...spec.args);
+  return args;
+}
+
+export const bubblewrap: SandboxProvider = {
+  name: 'bubblewrap',
+  guarantees: [
+    'own user, pid, network, ipc, uts and cgroup namespaces',
+    'empty environment; read-only runtime and code; private writable /cell; fresh /proc',
+    'no network interfaces but loopback: egress only through the proxy socket',
+    'killed with its supervisor (--die-with-parent)',
+    'not enforced here: seccomp filter, memory and pids cgroup limits (V8 heap is capped with --max-old-space-size)',
+  ],
+  async check(): Promise<SandboxCheck> {
+    if (!existsSync(BWRAP)) {
+      return {
+        ok: false,
+        reason: 'bubblewrap is not installed (Debian/Ubuntu: apt-get install bubblewrap).',
+      };
+    }
+    const r = spawnSync(BWRAP, ['--unshare-all', '--ro-bind', '/', '/', '--', '/bin/true'], {
+      encoding: 'utf8',
+      timeout: 5000,
+    });
+    if (r.status !== 0) {
+      return {
+        ok: false,
+        reason: `bubblewrap cannot create namespaces here: ${(r.stderr || r.error?.message || 'unknown error').trim()}. Allow unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1) or run where they are permitted.`,
+      };
+    }
+    return { ok: true };
+  },
+  spawn(spec: CellSpec): ChildProcess {
+    return spawn(BWRAP, bubblewrapArgs(spec), { stdio: ['pipe', 'pipe', 'pipe'], env: {} });
+  },
+};

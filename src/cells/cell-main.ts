@@ -1,0 +1,44 @@
+/**
+ * The program that runs inside an org's cell. It learns its org and receives the org's data
+ * key (in memory only, over the private stdin pipe, never in its environment or arguments),
+ * then heartbeats and answers liveness pings. Agent loops and the tool gateway run here next.
+ */
+import { encode, type FromCell, frameReader, type ToCell } from './protocol.ts';
+
+let org: string | undefined;
+let dataKey: Buffer | undefined;
+let beat: NodeJS.Timeout | undefined;
+
+const send = (frame: FromCell) => process.stdout.write(encode(frame));
+
+function onFrame(raw: unknown): void {
+  const f = raw as ToCell;
+  if (f.type === 'hello') {
+    if (org && f.org !== org) process.exit(3); // a cell serves one org for its whole life
+    org = f.org;
+    dataKey = Buffer.from(f.dataKey, 'base64');
+    send({ v: 1, type: 'ready', org, pid: process.pid });
+    beat = setInterval(
+      () => send({ v: 1, type: 'heartbeat', org: org!, rss: process.memoryUsage.rss() }),
+      f.heartbeatMs,
+    );
+    return;
+  }
+  if (!org || f.org !== org) process.exit(3);
+  if (f.type === 'ping') send({ v: 1, type: 'pong', org, id: f.id });
+  else if (f.type === 'shutdown') {
+    clearInterval(beat);
+    dataKey?.fill(0);
+    process.exit(0);
+  }
+}
+
+process.stdin.on(
+  'data',
+  frameReader(onFrame, (why) => {
+    process.stderr.write(`cell: ${why}\n`);
+    process.exit(2);
+  }),
+);
+// The supervisor is gone: so is the reason to run.
+process.stdin.on('end', () => process.exit(0));

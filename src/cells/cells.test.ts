@@ -1,0 +1,200 @@
+/**
+ * Org cells under real bubblewrap: what a cell can and cannot reach, and the supervisor keeping
+ * cells alive (kill -9 → back within 2 s) without one org's trouble touching another's.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { AuditTrail } from '../audit/index.ts';
+import { initOrg, operatorCaller } from '../identity/index.ts';
+import { silentLogger } from '../log/index.ts';
+import { openTestStore, type TestStore } from '../testing/stores.ts';
+import { localKeyring, Vault } from '../vault/index.ts';
+import { bubblewrap } from './bubblewrap.ts';
+import { CellSupervisor, cellSpec } from './supervisor.ts';
+
+const PROBE = fileURLToPath(new URL('./probe.ts', import.meta.url));
+
+describe('org cells under bubblewrap', () => {
+  let t: TestStore;
+  let acme: string;
+  let globex: string;
+  let supervisor: CellSupervisor;
+  let trail: AuditTrail;
+
+  before(async () => {
+    const check = await bubblewrap.check();
+    assert.ok(check.ok, `bubblewrap is needed for these tests: ${check.reason}`);
+    t = await openTestStore('sqlite');
+    acme = (await initOrg(t.store.db, operatorCaller(), { slug: 'acme', ownerEmail: 'o@acme.test' })).org.id;
+    globex = (await initOrg(t.store.db, operatorCaller(), { slug: 'globex', ownerEmail: 'o@globex.test' }))
+      .org.id;
+    const vault = new Vault(localKeyring(t.home, {}));
+    trail = new AuditTrail({ store: t.store, vault, originHost: 'cells.test', log: silentLogger });
+    supervisor = new CellSupervisor({
+      store: t.store,
+      vault,
+      audit: trail,
+      provider: bubblewrap,
+      log: silentLogger,
+      home: t.home,
+    });
+  });
+  after(async () => {
+    await supervisor?.close();
+    await trail?.close();
+    await t?.cleanup();
+  });
+
+  test('from inside a cell: no other org, no database, no master key, no other processes, no network', async () => {
+    const other = join(t.home, 'cells', globex);
+    mkdirSync(other, { recursive: true });
+    writeFileSync(join(other, 'memory.json'), '{"secret":"globex"}');
+    assert.ok(existsSync(join(t.home, 'paddock.db')) && existsSync(join(t.home, 'master.key')));
+    const host = createServer((_q, r) => r.end('host')).listen(0, '127.0.0.1');
+    await new Promise((r) => host.once('listening', r));
+    const port = (host.address() as AddressInfo).port;
+    try {
+      const spec = cellSpec(acme, t.home, PROBE, [
+        join(other, 'memory.json'),
+        join(t.home, 'paddock.db'),
+        join(t.home, 'master.key'),
+        `/proc/${process.pid}/environ`,
+        '/etc/passwd',
+        '--connect',
+        `127.0.0.1:${port}`,
+      ]);
+      const proc = bubblewrap.spawn({ ...spec, env: { ...spec.env, CANARY: 'x' } });
+      let out = '';
+      proc.stdout!.on('data', (d) => {
+        out += d;
+      });
+      proc.stdin!.end();
+      await new Promise((r) => proc.once('exit', r));
+      const r = JSON.parse(out) as Record<string, string>;
+      for (const [what, result] of Object.entries(r)) {
+        if (what.startsWith('read ') || what.startsWith('connect ') || what === 'write /usr') {
+          assert.match(result, /^refused /, `${what} should be refused, was: ${result}`);
+        }
+      }
+      assert.equal(r['write own /cell'], 'ALLOWED undefined', 'its own directory is writable');
+      assert.ok(
+        existsSync(join(t.home, 'cells', acme, 'probe.txt')),
+        'and it is the org’s private directory on the host',
+      );
+      assert.ok(
+        r.processes!.split(',').every((p) => Number(p) < 10),
+        `only its own processes: ${r.processes}`,
+      );
+      assert.equal(r.env, 'CANARY,NODE_ENV,PADDOCK_CELL_ORG,PWD', 'nothing of the host environment');
+    } finally {
+      host.close();
+    }
+  });
+
+  test('a cell starts ready, and after kill -9 is back within 2 s while another org’s cell never misses a beat', async () => {
+    const first = await supervisor.ensure(acme);
+    assert.equal(first.state, 'ready');
+    assert.equal(first.sandbox, 'bubblewrap');
+    const other = await supervisor.ensure(globex);
+    assert.equal(other.state, 'ready');
+
+    const before = supervisor.get(acme)!;
+    const bwrapPid = before.pid!;
+    // Kill the whole sandbox (bwrap and the cell under it).
+    process.kill(bwrapPid, 'SIGKILL');
+    const killedAt = Date.now();
+    let back: number | undefined;
+    let globexWorst = 0;
+    while (Date.now() - killedAt < 5000) {
+      const a = supervisor.get(acme)!;
+      const g = supervisor.get(globex)!;
+      globexWorst = Math.max(globexWorst, Date.now() - Date.parse(g.lastHeartbeatAt!));
+      assert.equal(g.state, 'ready', 'the other org’s cell stays ready');
+      if (a.state === 'ready' && a.pid !== bwrapPid) {
+        back = Date.now() - killedAt;
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.ok(back !== undefined && back < 2000, `back after ${back} ms`);
+    assert.ok(globexWorst < 1500, `the other cell went ${globexWorst} ms without a heartbeat`);
+    assert.equal(supervisor.get(acme)!.restarts, 1);
+    await trail.flush();
+    const actions = (
+      await t.store.db.selectFrom('audit_entries').select('action').where('log_id', '=', acme).execute()
+    ).map((r) => r.action);
+    for (const a of ['cell.started', 'cell.health.changed', 'cell.exited', 'cell.restarting'])
+      assert.ok(actions.includes(a), `${a} audited`);
+    const history = await t.store.db
+      .selectFrom('cell_events')
+      .select('state')
+      .where('org_id', '=', acme)
+      .execute();
+    assert.ok(
+      history
+        .map((h) => h.state)
+        .join(',')
+        .includes('ready,stopped,backoff,starting,ready'),
+      history.map((h) => h.state).join(','),
+    );
+  });
+
+  test('a hung cell (no heartbeat) is killed and restarted', async () => {
+    const info = await supervisor.ensure(acme);
+    // SIGSTOP freezes the cell without killing it: only the missing heartbeat can tell.
+    const cellPid = await childOf(info.pid!);
+    process.kill(cellPid, 'SIGSTOP');
+    const deadline = Date.now() + 6000;
+    while (supervisor.get(acme)!.pid === info.pid) {
+      assert.ok(Date.now() < deadline, 'the hung cell was never replaced');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const again = await supervisor.ensure(acme);
+    assert.equal(again.state, 'ready');
+  });
+
+  test('stop keeps a cell stopped; restart brings it back', async () => {
+    await supervisor.stop(globex);
+    assert.equal(supervisor.get(globex)!.state, 'stopped');
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(supervisor.get(globex)!.state, 'stopped', 'no automatic restart after an explicit stop');
+    const back = await supervisor.restart(globex);
+    assert.equal(back.state, 'ready');
+  });
+});
+
+/** The process bwrap runs as the cell (bwrap is its parent). */
+async function childOf(pid: number): Promise<number> {
+  for (let i = 0; i < 50; i++) {
+    const out = await new Promise<string>((resolve) => {
+      const p = spawn('pgrep', ['-P', String(pid)]);
+      let s = '';
+      p.stdout.on('data', (d) => {
+        s += d;
+      });
+      p.on('close', () => resolve(s));
+    });
+    const kids = out.trim().split('\n').filter(Boolean).map(Number);
+    if (kids.length) {
+      // bwrap may stand between: descend to the node process.
+      const grand = await new Promise<string>((resolve) => {
+        const p = spawn('pgrep', ['-P', String(kids[0])]);
+        let s = '';
+        p.stdout.on('data', (d) => {
+          s += d;
+        });
+        p.on('close', () => resolve(s));
+      });
+      const g = grand.trim().split('\n').filter(Boolean).map(Number);
+      return g[0] ?? kids[0]!;
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`no child of ${pid}`);
+}

@@ -1,0 +1,53 @@
+/**
+ * Test helper run inside a cell's sandbox: tries what a compromised cell would try and prints
+ * what happened, as JSON. Arguments: paths that must be unreadable, then `--connect HOST:PORT`.
+ */
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+
+const results: Record<string, string> = {};
+const attempt = (name: string, fn: () => unknown) => {
+  try {
+    const v = fn();
+    results[name] = `ALLOWED ${String(v).slice(0, 40)}`;
+  } catch (err) {
+    results[name] = `refused ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`;
+  }
+};
+
+const args = process.argv.slice(2);
+const connectAt = args.indexOf('--connect');
+const targets = connectAt >= 0 ? args.slice(connectAt + 1) : [];
+for (const path of connectAt >= 0 ? args.slice(0, connectAt) : args)
+  attempt(`read ${path}`, () => readFileSync(path, 'utf8'));
+attempt('write /usr', () => writeFileSync('/usr/paddock-probe', 'x'));
+attempt('write own /cell', () => writeFileSync('/cell/probe.txt', 'ok'));
+results.processes = readdirSync('/proc')
+  .filter((d) => /^\d+$/.test(d))
+  .join(',');
+results.env = Object.keys(process.env).sort().join(',');
+
+let pending = targets.length;
+const done = () => {
+  if (--pending <= 0) process.stdout.write(`${JSON.stringify(results)}\n`);
+};
+if (pending === 0) process.stdout.write(`${JSON.stringify(results)}\n`);
+for (const t of targets) {
+  const [host, port] = t.split(':');
+  const s = connect({ host: host!, port: Number(port) });
+  s.setTimeout(2000);
+  s.on('connect', () => {
+    results[`connect ${t}`] = 'ALLOWED';
+    s.destroy();
+    done();
+  });
+  s.on('error', (e: NodeJS.ErrnoException) => {
+    results[`connect ${t}`] = `refused ${e.code}`;
+    done();
+  });
+  s.on('timeout', () => {
+    results[`connect ${t}`] = 'refused timeout';
+    s.destroy();
+    done();
+  });
+}

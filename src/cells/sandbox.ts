@@ -1,0 +1,43 @@
+/**
+ * Where an org's cell runs. A SandboxProvider turns a cell spec into a running, isolated
+ * process: `bubblewrap` on Linux (default), `none` only when explicitly and loudly chosen.
+ * Kubernetes renders manifests for a pod per org (see kubernetes.ts).
+ */
+import type { ChildProcess } from 'node:child_process';
+
+export interface CellSpec {
+  orgId: string;
+  /** Executable and arguments, as seen inside the sandbox. */
+  command: string;
+  args: string[];
+  /** The only environment the cell gets (the sandbox starts from an empty one). */
+  env: Record<string, string>;
+  /** The org's private writable directory on the host (mounted at /cell inside). */
+  workDir: string;
+  /** Host paths the cell may read (its code and runtime); nothing else of the host is visible. */
+  readOnly: string[];
+  /** Host paths under `readOnly` that must stay hidden (e.g. $PADDOCK_HOME inside the code dir). */
+  masked: string[];
+  /** The org's egress proxy socket on the host, mounted at /run/paddock/egress.sock. */
+  egressSocket?: string | undefined;
+}
+
+export interface SandboxCheck {
+  ok: boolean;
+  /** Why not, in words an operator can act on. */
+  reason?: string;
+}
+
+export interface SandboxProvider {
+  readonly name: 'bubblewrap' | 'none';
+  /** Whether this host can run the sandbox (binary present, user namespaces allowed). */
+  check(): Promise<SandboxCheck>;
+  /** Starts the cell with stdio pipes (fd 0/1 carry the IPC channel; fd 2 is its log). */
+  spawn(spec: CellSpec): ChildProcess;
+  /** What is enforced, for `paddock cells` and the docs. */
+  readonly guarantees: string[];
+}
+
+/** Path of the egress socket as the cell sees it. */
+export const CELL_EGRESS_SOCKET = '/run/paddock/egress.sock';
+export const CELL_WORKDIR = '/cell';

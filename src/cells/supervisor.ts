@@ -1,0 +1,345 @@
+/**
+ * The cell supervisor: starts an org's cell on demand, hands it the org's data key, watches its
+ * heartbeat, and restarts a dead or silent cell with exponential backoff. Every start, exit,
+ * restart and health change goes to the org's audit log and to the health history. Each org has
+ * its own timers and state, so one org's crash loop does not slow another's cell.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { AuditTrail } from '../audit/index.ts';
+import { PaddockError } from '../errors/index.ts';
+import type { Logger } from '../log/index.ts';
+import type { Store } from '../store/index.ts';
+import type { Vault } from '../vault/index.ts';
+import { encode, type FromCell, frameReader, type ToCell } from './protocol.ts';
+import type { CellSpec, SandboxProvider } from './sandbox.ts';
+
+export type CellState = 'starting' | 'ready' | 'unhealthy' | 'backoff' | 'stopped';
+
+export interface CellInfo {
+  orgId: string;
+  state: CellState;
+  pid: number | null;
+  startedAt: string | null;
+  readyAt: string | null;
+  restarts: number;
+  lastHeartbeatAt: string | null;
+  rssBytes: number | null;
+  sandbox: string;
+}
+
+export interface SupervisorOptions {
+  store: Store;
+  vault: Vault;
+  audit: AuditTrail;
+  provider: SandboxProvider;
+  log: Logger;
+  /** `$PADDOCK_HOME`: cells get `cells/<org>` under it; the rest of it stays hidden. */
+  home: string;
+  heartbeatMs?: number;
+  /** No heartbeat for this long: the cell is hung; it is killed and restarted. */
+  livenessMs?: number;
+  backoffInitialMs?: number;
+  backoffMaxMs?: number;
+  /** A cell that stayed ready this long has its backoff reset. */
+  stableMs?: number;
+  /** How long `ensure` waits for a cell before answering 503. */
+  readyTimeoutMs?: number;
+}
+
+const CODE_DIR = fileURLToPath(new URL('../..', import.meta.url));
+const CELL_MAIN = fileURLToPath(new URL('./cell-main.ts', import.meta.url));
+
+/** What an org's cell is: its program, its private directory, what it may read, what stays hidden. */
+export function cellSpec(orgId: string, home: string, program: string, args: string[] = []): CellSpec {
+  const insideCode = !relative(CODE_DIR, home).startsWith('..');
+  return {
+    orgId,
+    command: process.execPath,
+    args: ['--max-old-space-size=64', program, ...args],
+    env: { NODE_ENV: 'production', PADDOCK_CELL_ORG: orgId },
+    workDir: join(home, 'cells', orgId),
+    readOnly: [
+      CODE_DIR,
+      ...(relative(CODE_DIR, process.execPath).startsWith('..') ? [dirname(process.execPath)] : []),
+    ],
+    masked: insideCode ? [home] : [],
+  };
+}
+
+interface Cell {
+  info: CellInfo;
+  proc: ChildProcess | undefined;
+  wanted: boolean;
+  failures: number;
+  /** Callers of `ensure` waiting for the cell to be ready. */
+  waiters: Array<{ resolve: () => void; reject: (e: unknown) => void }>;
+  timers: NodeJS.Timeout[];
+}
+
+export class CellSupervisor {
+  readonly #o: Required<Omit<SupervisorOptions, 'store' | 'vault' | 'audit' | 'provider' | 'log' | 'home'>> &
+    SupervisorOptions;
+  readonly #cells = new Map<string, Cell>();
+  #closed = false;
+
+  constructor(opts: SupervisorOptions) {
+    this.#o = {
+      heartbeatMs: 500,
+      livenessMs: 2000,
+      backoffInitialMs: 100,
+      backoffMaxMs: 30_000,
+      stableMs: 30_000,
+      readyTimeoutMs: 10_000,
+      ...opts,
+    };
+  }
+
+  get sandbox(): string {
+    return this.#o.provider.name;
+  }
+
+  list(): CellInfo[] {
+    return [...this.#cells.values()].map((c) => ({ ...c.info }));
+  }
+
+  get(orgId: string): CellInfo | undefined {
+    const c = this.#cells.get(orgId);
+    return c ? { ...c.info } : undefined;
+  }
+
+  /** Makes sure the org's cell runs; resolves once it is ready. */
+  async ensure(orgId: string): Promise<CellInfo> {
+    if (this.#closed) throw new PaddockError(503, 'shutting_down', 'Paddock is shutting down.');
+    let cell = this.#cells.get(orgId);
+    if (!cell) {
+      cell = {
+        info: {
+          orgId,
+          state: 'stopped',
+          pid: null,
+          startedAt: null,
+          readyAt: null,
+          restarts: 0,
+          lastHeartbeatAt: null,
+          rssBytes: null,
+          sandbox: this.#o.provider.name,
+        },
+        proc: undefined,
+        wanted: true,
+        failures: 0,
+        waiters: [],
+        timers: [],
+      };
+      this.#cells.set(orgId, cell);
+    }
+    cell.wanted = true;
+    if (cell.info.state === 'ready') return { ...cell.info };
+    if (!cell.proc && cell.info.state !== 'backoff') this.#start(cell);
+    const c = cell;
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        c.waiters = c.waiters.filter((w) => w.resolve !== resolve);
+        reject(
+          new PaddockError(
+            503,
+            'cell_unavailable',
+            'The cell of this organization is not ready; it is being restarted.',
+            { retryable: true },
+          ),
+        );
+      }, this.#o.readyTimeoutMs);
+      c.waiters.push({
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      });
+    });
+    return { ...cell.info };
+  }
+
+  /** Stops the org's cell and keeps it stopped until `ensure` or `restart`. */
+  async stop(orgId: string, reason = 'stopped by an admin'): Promise<void> {
+    const cell = this.#cells.get(orgId);
+    if (!cell) return;
+    cell.wanted = false;
+    this.#clearTimers(cell);
+    for (const w of cell.waiters.splice(0))
+      w.reject(new PaddockError(409, 'cell_stopped', `The cell was stopped: ${reason}.`));
+    await this.#kill(cell, reason);
+    await this.#setState(cell, 'stopped', { reason });
+  }
+
+  async restart(orgId: string, reason = 'restarted by an admin'): Promise<CellInfo> {
+    await this.stop(orgId, reason);
+    const cell = this.#cells.get(orgId);
+    if (cell) cell.failures = 0;
+    return this.ensure(orgId);
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    await Promise.all([...this.#cells.keys()].map((id) => this.stop(id, 'Paddock is shutting down')));
+  }
+
+  #clearTimers(cell: Cell): void {
+    for (const t of cell.timers) clearTimeout(t);
+    cell.timers = [];
+  }
+
+  #spec(orgId: string): CellSpec {
+    return cellSpec(orgId, this.#o.home, CELL_MAIN);
+  }
+
+  #start(cell: Cell): void {
+    const orgId = cell.info.orgId;
+    cell.info.state = 'starting';
+    cell.info.startedAt = new Date().toISOString();
+    cell.info.readyAt = null;
+    const proc = this.#o.provider.spawn(this.#spec(orgId));
+    cell.proc = proc;
+    cell.info.pid = proc.pid ?? null;
+    void this.#setState(cell, 'starting', { pid: proc.pid, sandbox: this.#o.provider.name });
+    proc.stderr?.on('data', (d) =>
+      this.#o.log.warn({ orgId, cell: String(d).slice(0, 2000) }, 'cell stderr'),
+    );
+    proc.stdin?.on('error', () => undefined);
+
+    let lastBeat = Date.now();
+    const fail = (why: string) => {
+      this.#o.log.error({ orgId, why }, 'cell broke the protocol; killing it');
+      proc.kill('SIGKILL');
+    };
+    proc.stdout?.on(
+      'data',
+      frameReader((raw) => {
+        const f = raw as FromCell;
+        // The channel belongs to one org: a frame for any other is a violation.
+        if (f.org !== orgId) return fail(`a frame for org ${String(f.org)}`);
+        lastBeat = Date.now();
+        cell.info.lastHeartbeatAt = new Date(lastBeat).toISOString();
+        if (f.type === 'ready') {
+          cell.info.readyAt = new Date().toISOString();
+          void this.#setState(cell, 'ready', {
+            pid: f.pid,
+            ms: Date.now() - Date.parse(cell.info.startedAt!),
+          });
+          for (const w of cell.waiters.splice(0)) w.resolve();
+          const stable = setTimeout(() => {
+            cell.failures = 0;
+          }, this.#o.stableMs);
+          stable.unref();
+          cell.timers.push(stable);
+        } else if (f.type === 'heartbeat') {
+          cell.info.rssBytes = f.rss;
+          if (cell.info.state === 'unhealthy')
+            void this.#setState(cell, 'ready', { reason: 'heartbeat resumed' });
+        }
+      }, fail),
+    );
+
+    const liveness = setInterval(
+      () => {
+        if (cell.proc !== proc) return clearInterval(liveness);
+        const silent = Date.now() - lastBeat;
+        if (silent > this.#o.livenessMs) {
+          void this.#setState(cell, 'unhealthy', { reason: `no heartbeat for ${silent} ms` });
+          proc.kill('SIGKILL'); // the exit handler restarts it
+        }
+      },
+      Math.max(50, Math.floor(this.#o.heartbeatMs / 2)),
+    );
+    liveness.unref();
+
+    proc.once('exit', (code, signal) => {
+      clearInterval(liveness);
+      if (cell.proc === proc) cell.proc = undefined;
+      cell.info.pid = null;
+      void this.#setState(cell, 'stopped', { exit: code, signal }, 'cell.exited');
+      if (cell.wanted && !this.#closed) this.#scheduleRestart(cell);
+    });
+    proc.once('error', (err) => this.#o.log.error({ err, orgId }, 'cell could not start'));
+
+    void this.#o.vault.dataKeyFor(this.#o.store.db, orgId).then(
+      (key) => {
+        const hello: ToCell = {
+          v: 1,
+          type: 'hello',
+          org: orgId,
+          dataKey: key.toString('base64'),
+          heartbeatMs: this.#o.heartbeatMs,
+        };
+        proc.stdin?.write(encode(hello));
+      },
+      (err) => {
+        this.#o.log.error({ err, orgId }, 'no data key for the cell');
+        proc.kill('SIGKILL');
+      },
+    );
+  }
+
+  #scheduleRestart(cell: Cell): void {
+    const delay = Math.min(this.#o.backoffMaxMs, this.#o.backoffInitialMs * 2 ** cell.failures);
+    cell.failures += 1;
+    cell.info.restarts += 1;
+    cell.info.state = 'backoff';
+    void this.#setState(cell, 'backoff', { delayMs: delay, restarts: cell.info.restarts }, 'cell.restarting');
+    const t = setTimeout(() => {
+      cell.timers = cell.timers.filter((x) => x !== t);
+      if (cell.wanted && !this.#closed && !cell.proc) this.#start(cell);
+    }, delay);
+    t.unref();
+    cell.timers.push(t);
+  }
+
+  async #kill(cell: Cell, reason: string): Promise<void> {
+    const proc = cell.proc;
+    if (!proc) return;
+    cell.proc = undefined;
+    const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+    proc.stdin?.write(encode({ v: 1, type: 'shutdown', org: cell.info.orgId }));
+    const hard = setTimeout(() => proc.kill('SIGKILL'), 1000);
+    await exited;
+    clearTimeout(hard);
+    this.#o.log.info({ orgId: cell.info.orgId, reason }, 'cell stopped');
+  }
+
+  async #setState(
+    cell: Cell,
+    state: CellState,
+    detail: Record<string, unknown>,
+    action?: string,
+  ): Promise<void> {
+    const from = cell.info.state;
+    cell.info.state = state === 'stopped' && cell.info.state === 'backoff' ? 'backoff' : state;
+    const orgId = cell.info.orgId;
+    try {
+      await this.#o.store.db
+        .insertInto('cell_events')
+        .values({ org_id: orgId, time: new Date().toISOString(), state, detail: JSON.stringify(detail) })
+        .execute();
+      await this.#o.audit.append({
+        orgId,
+        actor: { type: 'system', id: 'cell-supervisor' },
+        action:
+          action ??
+          (state === 'starting'
+            ? 'cell.started'
+            : state === 'stopped'
+              ? 'cell.stopped'
+              : 'cell.health.changed'),
+        target: { type: 'cell', id: orgId },
+        outcome: state === 'unhealthy' ? 'failure' : 'success',
+        details: { from, to: state, ...detail },
+      });
+    } catch (err) {
+      if (!this.#closed) this.#o.log.error({ err, orgId }, 'cell event not recorded');
+    }
+  }
+}
