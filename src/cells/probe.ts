@@ -27,12 +27,30 @@ results.processes = readdirSync('/proc')
   .join(',');
 results.env = Object.keys(process.env).sort().join(',');
 
-let pending = targets.length;
+// `--via-proxy HOST:PORT` (last argument): ask the egress proxy socket for a tunnel there.
+const viaAt = process.argv.indexOf('--via-proxy');
+const via = viaAt >= 0 ? process.argv[viaAt + 1] : undefined;
+const direct = targets.includes('--via-proxy') ? targets.slice(0, targets.indexOf('--via-proxy')) : targets;
+
+let pending = direct.length + (via ? 1 : 0);
 const done = () => {
   if (--pending <= 0) process.stdout.write(`${JSON.stringify(results)}\n`);
 };
 if (pending === 0) process.stdout.write(`${JSON.stringify(results)}\n`);
-for (const t of targets) {
+if (via) {
+  const s = connect({ path: '/run/paddock/egress.sock' });
+  s.on('connect', () => s.write(`CONNECT ${via} HTTP/1.1\r\nhost: ${via}\r\n\r\n`));
+  s.once('data', (d) => {
+    results[`proxy ${via}`] = String(d).split('\r\n')[0]!;
+    s.destroy();
+    done();
+  });
+  s.on('error', (e: NodeJS.ErrnoException) => {
+    results[`proxy ${via}`] = `refused ${e.code}`;
+    done();
+  });
+}
+for (const t of direct) {
   const [host, port] = t.split(':');
   const s = connect({ host: host!, port: Number(port) });
   s.setTimeout(2000);

@@ -1,0 +1,184 @@
+/**
+ * The egress proxy: only allowlisted host:port pairs, never a private or loopback address
+ * unless explicitly allowed, checked after name resolution, every refusal audited; and from
+ * inside a real bubblewrap cell it is the one way out.
+ */
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import { type AddressInfo, connect } from 'node:net';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { AuditTrail } from '../audit/index.ts';
+import { initOrg, operatorCaller } from '../identity/index.ts';
+import { silentLogger } from '../log/index.ts';
+import { openTestStore, type TestStore } from '../testing/stores.ts';
+import { localKeyring, Vault } from '../vault/index.ts';
+import { bubblewrap } from './bubblewrap.ts';
+import { EgressProxy, type EgressRule, isNonPublic } from './egress.ts';
+import { cellSpec } from './supervisor.ts';
+
+const PROBE = fileURLToPath(new URL('./probe.ts', import.meta.url));
+
+/** Sends a CONNECT over the proxy's socket; returns the status line and a connected socket. */
+function tunnel(
+  socketPath: string,
+  target: string,
+): Promise<{ status: string; socket: ReturnType<typeof connect> }> {
+  return new Promise((resolve, reject) => {
+    const s = connect({ path: socketPath });
+    s.on('error', reject);
+    s.on('connect', () => s.write(`CONNECT ${target} HTTP/1.1\r\nhost: ${target}\r\n\r\n`));
+    s.once('data', (d) => resolve({ status: String(d).split('\r\n')[0]!, socket: s }));
+  });
+}
+
+test('non-public addresses are recognised, mapped IPv6 included', () => {
+  for (const a of [
+    '127.0.0.1',
+    '10.1.2.3',
+    '172.20.0.1',
+    '192.168.1.1',
+    '169.254.169.254',
+    '100.64.0.1',
+    '::1',
+    'fd00::1',
+    'fe80::1',
+    '::ffff:10.0.0.1',
+    '0.0.0.0',
+  ]) {
+    assert.ok(isNonPublic(a), a);
+  }
+  for (const a of ['93.184.216.34', '1.1.1.1', '2606:4700::1111']) assert.ok(!isNonPublic(a), a);
+});
+
+describe('egress proxy', () => {
+  let t: TestStore;
+  let orgId: string;
+  let trail: AuditTrail;
+  let proxy: EgressProxy;
+  let target: Server;
+  let port: number;
+  let socketPath: string;
+  const rules: EgressRule[] = [];
+
+  before(async () => {
+    t = await openTestStore('sqlite');
+    orgId = (await initOrg(t.store.db, operatorCaller(), { slug: 'acme', ownerEmail: 'o@acme.test' })).org.id;
+    trail = new AuditTrail({
+      store: t.store,
+      vault: new Vault(localKeyring(t.home, {})),
+      originHost: 'egress.test',
+      log: silentLogger,
+    });
+    target = createServer((req, res) => res.end(`hello from ${req.url}`)).listen(0, '127.0.0.1');
+    await new Promise((r) => target.once('listening', r));
+    port = (target.address() as AddressInfo).port;
+    socketPath = join(t.home, 'egress', `${orgId}.sock`);
+    proxy = new EgressProxy({
+      orgId,
+      socketPath,
+      rules: () => rules,
+      audit: trail,
+      log: silentLogger,
+      // Names in this test resolve here, never through real DNS.
+      resolve: async (host) =>
+        ({ 'rebind.test': ['203.0.113.5', '10.0.0.7'], 'lan-model.test': ['127.0.0.1'] })[host] ?? [],
+    });
+    await proxy.start();
+  });
+  after(async () => {
+    await proxy?.close();
+    target?.close();
+    await trail?.close();
+    await t?.cleanup();
+  });
+
+  test('admits an allowlisted address (explicitly allowed to be private) and carries traffic', async () => {
+    rules.splice(0, rules.length, { host: '127.0.0.1', port, allowPrivate: true });
+    const { status, socket } = await tunnel(socketPath, `127.0.0.1:${port}`);
+    assert.equal(status, 'HTTP/1.1 200 Connection Established');
+    const body = await new Promise<string>((resolve) => {
+      let got = '';
+      socket.on('data', (d) => {
+        got += d;
+        if (got.includes('hello from')) resolve(got);
+      });
+      socket.write(`GET /through HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n`);
+    });
+    assert.match(body, /hello from \/through/);
+    socket.destroy();
+    const plain = await new Promise<string>((resolve, reject) => {
+      const s = connect({ path: socketPath });
+      let got = '';
+      s.on('connect', () =>
+        s.write(
+          `GET http://127.0.0.1:${port}/plain HTTP/1.1\r\nhost: 127.0.0.1:${port}\r\nconnection: close\r\n\r\n`,
+        ),
+      );
+      s.on('data', (d) => {
+        got += d;
+      });
+      s.on('end', () => resolve(got));
+      s.on('error', reject);
+    });
+    assert.match(plain, /hello from \/plain/);
+  });
+
+  test('refuses what is not on the allowlist, and private addresses not explicitly allowed, and audits it', async () => {
+    rules.splice(0, rules.length, { host: 'lan-model.test', port }, { host: 'rebind.test', port: 443 });
+    const cases = [
+      [`127.0.0.1:${port}`, /not on this organization’s allowlist/],
+      [`lan-model.test:${port}`, /resolves to 127\.0\.0\.1, a private or loopback address/],
+      ['rebind.test:443', /resolves to 10\.0\.0\.7/],
+      ['example.org:443', /not on this organization’s allowlist/],
+    ] as const;
+    for (const [where, why] of cases) {
+      const s = connect({ path: socketPath });
+      const reply = await new Promise<string>((resolve) => {
+        let got = '';
+        s.on('connect', () => s.write(`CONNECT ${where} HTTP/1.1\r\nhost: ${where}\r\n\r\n`));
+        s.on('data', (d) => {
+          got += d;
+        });
+        s.on('close', () => resolve(got));
+      });
+      assert.match(reply, /^HTTP\/1\.1 403 /, `${where}: ${reply}`);
+      assert.match(reply, why);
+    }
+    await trail.flush();
+    const refused = await t.store.db
+      .selectFrom('audit_entries')
+      .select(['target_id', 'outcome'])
+      .where('action', '=', 'egress.refused')
+      .execute();
+    assert.equal(refused.length, cases.length);
+    assert.ok(refused.every((r) => r.outcome === 'denied'));
+  });
+
+  test('from inside a bubblewrap cell: the proxy socket is the only way out', async () => {
+    const check = await bubblewrap.check();
+    assert.ok(check.ok, `bubblewrap is needed for this test: ${check.reason}`);
+    rules.splice(0, rules.length, { host: '127.0.0.1', port, allowPrivate: true });
+    const spec = cellSpec(orgId, t.home, PROBE, [
+      '--connect',
+      `127.0.0.1:${port}`,
+      '--via-proxy',
+      `127.0.0.1:${port}`,
+    ]);
+    const proc = bubblewrap.spawn({ ...spec, egressSocket: socketPath });
+    let out = '';
+    proc.stdout!.on('data', (d) => {
+      out += d;
+    });
+    proc.stdin!.end();
+    await new Promise((r) => proc.once('exit', r));
+    const r = JSON.parse(out) as Record<string, string>;
+    assert.match(r[`connect 127.0.0.1:${port}`]!, /^refused/, 'no direct connection');
+    assert.equal(
+      r[`proxy 127.0.0.1:${port}`],
+      'HTTP/1.1 200 Connection Established',
+      'through the proxy, an allowed target',
+    );
+  });
+});
