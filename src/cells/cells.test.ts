@@ -198,3 +198,105 @@ async function childOf(pid: number): Promise<number> {
   }
   throw new Error(`no child of ${pid}`);
 }
+
+describe('cells over the API', () => {
+  let t: TestStore;
+
+  before(async () => {
+    t = await openTestStore('sqlite');
+  });
+  after(async () => t?.cleanup());
+
+  test('admins start, stop and restart their org’s cell; auditors read it; members cannot; the egress allowlist is the org’s', async () => {
+    const { buildDeps } = await import('../server/deps.ts');
+    const { createApp, call, seedOrg } = await import('../testing/fixtures.ts');
+    const { loadConfig } = await import('../config/index.ts');
+    const deps = buildDeps(
+      loadConfig({ home: t.home, port: 7070 }, {}),
+      silentLogger,
+      t.store,
+      {},
+      { provider: bubblewrap, problem: null },
+    );
+    const app = createApp(deps);
+    try {
+      const org = await seedOrg(t.store, 'acme');
+      const admin = org.people.admin.token;
+      const none = await call(app, 'get', '/api/v1/orgs/acme/cell', { token: org.people.auditor.token });
+      assert.deepEqual(none.body, { cell: null, sandbox: 'bubblewrap', problem: null });
+      const started = await call(app, 'post', '/api/v1/orgs/acme/cell/start', { token: admin });
+      assert.equal(started.status, 200, started.text);
+      assert.equal(started.body.state, 'ready');
+      assert.equal(
+        (await call(app, 'post', '/api/v1/orgs/acme/cell/stop', { token: org.people.member.token })).status,
+        403,
+      );
+      assert.equal(
+        (await call(app, 'post', '/api/v1/orgs/acme/cell/stop', { token: org.people.auditor.token })).status,
+        403,
+      );
+      const stopped = await call(app, 'post', '/api/v1/orgs/acme/cell/stop', { token: admin });
+      assert.equal(stopped.body.state, 'stopped');
+      const restarted = await call(app, 'post', '/api/v1/orgs/acme/cell/restart', {
+        token: org.people.owner.token,
+      });
+      assert.equal(restarted.body.state, 'ready');
+      const history = await call(app, 'get', '/api/v1/orgs/acme/cell/history', {
+        token: org.people.auditor.token,
+      });
+      assert.ok(history.body.events.length >= 4);
+      assert.equal(history.body.events.at(-1).state, 'starting');
+      const bad = await call(app, 'post', '/api/v1/orgs/acme/cell/explode', { token: admin });
+      assert.equal(bad.status, 400);
+      // The org's allowlist reaches the proxy: a setting, validated.
+      const set = await call(app, 'patch', '/api/v1/orgs/acme', {
+        token: admin,
+        body: { settings: { egressAllowlist: [{ host: 'api.openai.com', port: 443 }] } },
+      });
+      assert.equal(set.status, 200, set.text);
+      const wrong = await call(app, 'patch', '/api/v1/orgs/acme', {
+        token: admin,
+        body: { settings: { egressAllowlist: [{ host: 'x', port: 0 }] } },
+      });
+      assert.equal(wrong.status, 400);
+      await deps.audit.flush();
+      const actions = (await t.store.db.selectFrom('audit_entries').select('action').execute()).map(
+        (r) => r.action,
+      );
+      assert.ok(actions.includes('cell.stop.requested') && actions.includes('cell.restart.requested'));
+    } finally {
+      await deps.cells?.close();
+      await deps.audit.close();
+    }
+  });
+
+  test('without a sandbox, cells are refused with the reason, never silently unsandboxed', async () => {
+    const { buildDeps } = await import('../server/deps.ts');
+    const { createApp, call, seedOrg } = await import('../testing/fixtures.ts');
+    const { loadConfig } = await import('../config/index.ts');
+    const { chooseSandbox } = await import('./index.ts');
+    const deps = buildDeps(
+      loadConfig({ home: t.home, port: 7070 }, {}),
+      silentLogger,
+      t.store,
+      {},
+      { provider: null, problem: 'bubblewrap is not installed' },
+    );
+    const app = createApp(deps);
+    try {
+      const org = await seedOrg(t.store, 'nosandbox');
+      const r = await call(app, 'post', '/api/v1/orgs/nosandbox/cell/start', {
+        token: org.people.admin.token,
+      });
+      assert.equal(r.status, 503);
+      assert.equal(r.body.error.code, 'sandbox_unavailable');
+      assert.match(r.body.error.message, /bubblewrap is not installed/);
+      const unsafe = await chooseSandbox({ unsafeNoSandbox: true }, silentLogger);
+      assert.equal(unsafe.provider?.name, 'none', 'only when asked for explicitly');
+      const normal = await chooseSandbox({ unsafeNoSandbox: false }, silentLogger);
+      assert.equal(normal.provider?.name, 'bubblewrap');
+    } finally {
+      await deps.audit.close();
+    }
+  });
+});

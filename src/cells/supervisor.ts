@@ -12,6 +12,7 @@ import { PaddockError } from '../errors/index.ts';
 import type { Logger } from '../log/index.ts';
 import type { Store } from '../store/index.ts';
 import type { Vault } from '../vault/index.ts';
+import { EgressProxy, type EgressRule } from './egress.ts';
 import { encode, type FromCell, frameReader, type ToCell } from './protocol.ts';
 import type { CellSpec, SandboxProvider } from './sandbox.ts';
 
@@ -46,10 +47,16 @@ export interface SupervisorOptions {
   stableMs?: number;
   /** How long `ensure` waits for a cell before answering 503. */
   readyTimeoutMs?: number;
+  /** The org's egress allowlist; when given, each cell gets its own egress proxy socket. */
+  egressRules?: ((orgId: string) => Promise<EgressRule[]>) | undefined;
 }
 
 const CODE_DIR = fileURLToPath(new URL('../..', import.meta.url));
 const CELL_MAIN = fileURLToPath(new URL('./cell-main.ts', import.meta.url));
+
+export function egressSocketPath(home: string, orgId: string): string {
+  return join(home, 'egress', `${orgId}.sock`);
+}
 
 /** What an org's cell is: its program, its private directory, what it may read, what stays hidden. */
 export function cellSpec(orgId: string, home: string, program: string, args: string[] = []): CellSpec {
@@ -79,9 +86,12 @@ interface Cell {
 }
 
 export class CellSupervisor {
-  readonly #o: Required<Omit<SupervisorOptions, 'store' | 'vault' | 'audit' | 'provider' | 'log' | 'home'>> &
+  readonly #o: Required<
+    Omit<SupervisorOptions, 'store' | 'vault' | 'audit' | 'provider' | 'log' | 'home' | 'egressRules'>
+  > &
     SupervisorOptions;
   readonly #cells = new Map<string, Cell>();
+  readonly #proxies = new Map<string, EgressProxy>();
   #closed = false;
 
   constructor(opts: SupervisorOptions) {
@@ -136,6 +146,7 @@ export class CellSupervisor {
     }
     cell.wanted = true;
     if (cell.info.state === 'ready') return { ...cell.info };
+    await this.#egress(orgId);
     if (!cell.proc && cell.info.state !== 'backoff') this.#start(cell);
     const c = cell;
     await new Promise<void>((resolve, reject) => {
@@ -186,6 +197,8 @@ export class CellSupervisor {
   async close(): Promise<void> {
     this.#closed = true;
     await Promise.all([...this.#cells.keys()].map((id) => this.stop(id, 'Paddock is shutting down')));
+    await Promise.all([...this.#proxies.values()].map((p) => p.close()));
+    this.#proxies.clear();
   }
 
   #clearTimers(cell: Cell): void {
@@ -194,7 +207,23 @@ export class CellSupervisor {
   }
 
   #spec(orgId: string): CellSpec {
-    return cellSpec(orgId, this.#o.home, CELL_MAIN);
+    const spec = cellSpec(orgId, this.#o.home, CELL_MAIN);
+    return this.#proxies.has(orgId) ? { ...spec, egressSocket: egressSocketPath(this.#o.home, orgId) } : spec;
+  }
+
+  /** The org's egress proxy, started before its first cell and kept across restarts. */
+  async #egress(orgId: string): Promise<void> {
+    const rules = this.#o.egressRules;
+    if (!rules || this.#proxies.has(orgId)) return;
+    const proxy = new EgressProxy({
+      orgId,
+      socketPath: egressSocketPath(this.#o.home, orgId),
+      rules: () => rules(orgId),
+      audit: this.#o.audit,
+      log: this.#o.log,
+    });
+    await proxy.start();
+    this.#proxies.set(orgId, proxy);
   }
 
   #start(cell: Cell): void {

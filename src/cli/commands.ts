@@ -53,7 +53,8 @@ const up: Command = {
   --host          address to listen on (env HOST; default 127.0.0.1)
   --home          data directory (env PADDOCK_HOME; default ./.paddock)
   --database-url  PostgreSQL URL (env DATABASE_URL); without it, embedded SQLite in --home
-  --public-url    the address people use, for links and SSO (env PADDOCK_PUBLIC_URL)`,
+  --public-url    the address people use, for links and SSO (env PADDOCK_PUBLIC_URL)
+  --unsafe-no-sandbox  run org cells WITHOUT isolation (development only; env PADDOCK_UNSAFE_NO_SANDBOX=1)`,
   async run(args) {
     const v = parse(args, {
       port: { type: 'string' },
@@ -66,6 +67,7 @@ const up: Command = {
       port: v.port as string | undefined,
       host: v.host as string | undefined,
       publicUrl: v['public-url'] as string | undefined,
+      unsafeNoSandbox: v['unsafe-no-sandbox'] === true ? true : undefined,
     });
     const log = createLogger({ level: config.logLevel });
     const server = await startServer(config, log);
@@ -75,6 +77,11 @@ const up: Command = {
     out(`  store:     ${deps.store.describe}`);
     out(`  API:       ${deps.config.publicUrl}/api/v1  (OpenAPI: /api/v1/openapi.json)`);
     if (!dashboardBuilt()) out('  dashboard: not built — run `npm run build:dashboard`');
+    out(
+      `  cells:     ${deps.cells ? `${deps.cells.sandbox} sandbox` : `unavailable — ${deps.sandboxProblem}`}`,
+    );
+    if (deps.cells?.sandbox === 'none')
+      out('  !!! UNSAFE: org cells run WITHOUT a sandbox (--unsafe-no-sandbox). Development only. !!!');
     const setup = await issueSetupSecret(deps.store.db);
     if (setup) {
       const link = `${deps.config.publicUrl}/setup#${setup}`;

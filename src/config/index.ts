@@ -19,6 +19,8 @@ export interface Config {
   checkpointDir: string;
   /** And posted here, if set. */
   checkpointWebhook: string | undefined;
+  /** Run org cells without a sandbox (development only; loudly logged and audited). */
+  unsafeNoSandbox: boolean;
 }
 
 export interface ConfigOverrides {
@@ -27,6 +29,7 @@ export interface ConfigOverrides {
   port?: string | number | undefined;
   databaseUrl?: string | undefined;
   publicUrl?: string | undefined;
+  unsafeNoSandbox?: boolean | undefined;
 }
 
 export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessEnv = process.env): Config {
@@ -52,5 +55,6 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     logLevel: env.PADDOCK_LOG_LEVEL ?? 'info',
     checkpointDir: resolve(env.PADDOCK_CHECKPOINT_DIR ?? `${home}/checkpoints`),
     checkpointWebhook: env.PADDOCK_CHECKPOINT_WEBHOOK || undefined,
+    unsafeNoSandbox: overrides.unsafeNoSandbox ?? env.PADDOCK_UNSAFE_NO_SANDBOX === '1',
   };
 }

@@ -30,6 +30,8 @@ export interface OrgSettings {
   auditRetentionDays: number | null;
   /** Where committed audit entries are streamed as JSON lines; null for none. */
   siemWebhookUrl: string | null;
+  /** The only host:port pairs the org's cell may reach (through its egress proxy). */
+  egressAllowlist: Array<{ host: string; port: number; allowPrivate?: boolean }>;
 }
 
 export const DEFAULT_ORG_SETTINGS: OrgSettings = {
@@ -37,6 +39,7 @@ export const DEFAULT_ORG_SETTINGS: OrgSettings = {
   maxTokenDays: 365,
   auditRetentionDays: null,
   siemWebhookUrl: null,
+  egressAllowlist: [],
 };
 
 /** A caller inside one organization, with the role they hold there. */

@@ -27,6 +27,8 @@ export const PERMISSIONS = {
   // Secrets' metadata only; no role can read a value back.
   'secrets.read': ['owner', 'admin', 'auditor'],
   'secrets.manage': ['owner', 'admin'],
+  'cells.read': ['owner', 'admin', 'auditor'],
+  'cells.manage': ['owner', 'admin'],
 } as const satisfies Record<string, readonly Role[]>;
 
 export type Permission = keyof typeof PERMISSIONS;

@@ -6,13 +6,17 @@ import {
   SiemStreamer,
   webhookCheckpointPublisher,
 } from '../audit/index.ts';
+import { CellSupervisor, type SandboxChoice } from '../cells/index.ts';
 import type { Config } from '../config/index.ts';
-import { AttemptLimiter } from '../identity/index.ts';
+import { AttemptLimiter, toOrg } from '../identity/index.ts';
 import type { Logger } from '../log/index.ts';
 import type { Store } from '../store/index.ts';
 import { localKeyring, Vault } from '../vault/index.ts';
 
 export interface Deps {
+  /** Org cells, or null when no sandbox is available (see sandboxProblem). */
+  cells: CellSupervisor | null;
+  sandboxProblem: string | null;
   store: Store;
   vault: Vault;
   audit: AuditTrail;
@@ -27,6 +31,7 @@ export function buildDeps(
   log: Logger,
   store: Store,
   env: NodeJS.ProcessEnv = process.env,
+  sandbox: SandboxChoice = { provider: null, problem: 'Org cells are not enabled in this process.' },
 ): Deps {
   const vault = new Vault(localKeyring(config.home, env));
   const siem = new SiemStreamer(store, log);
@@ -42,5 +47,33 @@ export function buildDeps(
     publishers,
     onCommitted: (logs) => siem.notify(logs),
   });
-  return Object.assign(deps, { store, vault, audit, siem, config, log, signInLimiter: new AttemptLimiter() });
+  const cells = sandbox.provider
+    ? new CellSupervisor({
+        store,
+        vault,
+        audit,
+        provider: sandbox.provider,
+        log,
+        home: config.home,
+        egressRules: async (orgId) => {
+          const row = await store.db
+            .selectFrom('orgs')
+            .selectAll()
+            .where('id', '=', orgId)
+            .executeTakeFirst();
+          return row ? toOrg(row).settings.egressAllowlist : [];
+        },
+      })
+    : null;
+  return Object.assign(deps, {
+    store,
+    vault,
+    audit,
+    siem,
+    cells,
+    sandboxProblem: sandbox.problem,
+    config,
+    log,
+    signInLimiter: new AttemptLimiter(),
+  });
 }

@@ -3,6 +3,7 @@
 import type { AddressInfo } from 'node:net';
 import { type ServerType, serve } from '@hono/node-server';
 import { expirePayloads } from '../audit/index.ts';
+import { chooseSandbox } from '../cells/index.ts';
 import type { Config } from '../config/index.ts';
 import type { Logger } from '../log/index.ts';
 import { openStore, type Store } from '../store/index.ts';
@@ -23,7 +24,7 @@ export interface RunningServer {
 
 export async function startServer(config: Config, log: Logger, store?: Store): Promise<RunningServer> {
   const db = store ?? (await openStore({ home: config.home, databaseUrl: config.databaseUrl }));
-  const deps = buildDeps(config, log, db);
+  const deps = buildDeps(config, log, db, process.env, await chooseSandbox(config, log));
   await expirePayloads(db.db);
   const retention = setInterval(
     () => void expirePayloads(db.db).catch((err) => log.error({ err }, 'retention failed')),
@@ -46,8 +47,17 @@ export async function startServer(config: Config, log: Logger, store?: Store): P
     orgId: null,
     actor: { type: 'system', id: 'paddock' },
     action: 'platform.started',
-    details: { version: VERSION, store: db.dialect, pid: process.pid },
+    details: { version: VERSION, store: db.dialect, pid: process.pid, sandbox: deps.cells?.sandbox ?? null },
   });
+  if (config.unsafeNoSandbox) {
+    await deps.audit.append({
+      orgId: null,
+      actor: { type: 'system', id: 'paddock' },
+      action: 'platform.sandbox.disabled',
+      outcome: 'failure',
+      details: { reason: '--unsafe-no-sandbox: org cells run without isolation' },
+    });
+  }
   return {
     url,
     port,
@@ -58,6 +68,7 @@ export async function startServer(config: Config, log: Logger, store?: Store): P
         (server as { closeAllConnections?: () => void }).closeAllConnections?.();
       });
       clearInterval(retention);
+      await deps.cells?.close();
       deps.siem.close();
       await deps.audit.close();
       if (!store) await db.close();

@@ -22,6 +22,23 @@ export const OrgSettingsSchema = z
       .max(500)
       .nullable()
       .describe('https, or http to this machine only'),
+    egressAllowlist: z
+      .array(
+        z.strictObject({
+          host: z
+            .string()
+            .min(1)
+            .max(253)
+            .regex(/^[A-Za-z0-9.:[\]-]+$/, 'a host name or IP address'),
+          port: z.number().int().min(1).max(65535),
+          allowPrivate: z
+            .boolean()
+            .optional()
+            .describe('allow private/loopback addresses (e.g. a local Ollama)'),
+        }),
+      )
+      .max(200)
+      .describe("host:port pairs the org's cell may reach through its egress proxy"),
   })
   .meta({ id: 'OrgSettings' });
 

@@ -1,6 +1,7 @@
 /** Every API route, by domain: this list is the API's table of contents. */
 import type { RouteDef } from '../route.ts';
 import { auditRoutes } from './audit.ts';
+import { cellRoutes } from './cells.ts';
 import { healthRoutes } from './health.ts';
 import { invitationRoutes } from './invitations.ts';
 import { orgRoutes } from './orgs.ts';
@@ -22,4 +23,5 @@ export const routes: RouteDef[] = [
   ...invitationRoutes,
   ...auditRoutes,
   ...secretRoutes,
+  ...cellRoutes,
 ];
