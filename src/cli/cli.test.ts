@@ -40,7 +40,7 @@ async function waitForUp(proc: ChildProcess): Promise<string> {
 test('--help lists every command, and each command has its own help', () => {
   const top = paddock(['--help'], {});
   assert.equal(top.code, 0);
-  for (const cmd of ['up', 'init', 'token', 'audit', 'vault', 'migrate']) {
+  for (const cmd of ['up', 'init', 'token', 'audit', 'vault', 'cells', 'migrate']) {
     assert.match(top.stdout, new RegExp(`\\n  ${cmd}\\s`));
     const own = paddock([cmd, '--help'], {});
     assert.equal(own.code, 0, own.stderr);
@@ -125,6 +125,19 @@ for (const kind of STORE_KINDS) {
       assert.equal(auditorCan.status, 200);
       const events = ((await auditorCan.json()) as any).events.map((e: any) => e.action);
       assert.ok(events.includes('org.created') && events.includes('token.created'), events.join());
+
+      const cellsCli = paddock(
+        ['cells', 'restart', '--org', 'acme', '--url', url, '--token-file', tokenFile],
+        env,
+      );
+      assert.equal(cellsCli.code, 0, cellsCli.stderr);
+      assert.match(cellsCli.stdout, /acme\tready\tbubblewrap\t\d+/);
+      const auditorCells = paddock(['cells', 'stop', '--org', 'acme', '--url', url], {
+        ...env,
+        PADDOCK_TOKEN: auditorToken,
+      });
+      assert.equal(auditorCells.code, 2);
+      assert.match(auditorCells.stderr, /does not allow cells\.manage/);
 
       const id = /^(tok_\w+)\tauditor/m.exec(list.stdout)![1]!;
       assert.equal(paddock(['token', 'revoke', '--org', 'acme', '--id', id], env).code, 0);

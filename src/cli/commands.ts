@@ -24,6 +24,7 @@ import { startServer } from '../server/index.ts';
 import { dashboardBuilt } from '../server/static.ts';
 import { migrate, openStore } from '../store/index.ts';
 import { audit } from './audit.ts';
+import { cells } from './cells.ts';
 import { need, parse, storeOptions } from './options.ts';
 import { UsageError } from './output.ts';
 import { vault } from './vault.ts';
@@ -249,4 +250,12 @@ const migrateCmd: Command = {
   },
 };
 
-export const COMMANDS: Record<string, Command> = { up, init, token, audit, vault, migrate: migrateCmd };
+export const COMMANDS: Record<string, Command> = {
+  up,
+  init,
+  token,
+  audit,
+  vault,
+  cells,
+  migrate: migrateCmd,
+};
