@@ -111,6 +111,16 @@ describe('org cells under bubblewrap', () => {
     const killedAt = Date.now();
     let back: number | undefined;
     let globexWorst = 0;
+    // Meanwhile the other org's cell answers request after request.
+    let served = 0;
+    let serving = true;
+    const traffic = (async () => {
+      while (serving) {
+        await supervisor.ping(globex, 500);
+        served++;
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    })();
     while (Date.now() - killedAt < 5000) {
       const a = supervisor.get(acme)!;
       const g = supervisor.get(globex)!;
@@ -122,7 +132,11 @@ describe('org cells under bubblewrap', () => {
       }
       await new Promise((r) => setTimeout(r, 20));
     }
+    serving = false;
+    await traffic; // rejects (and fails the test) if any request to the other cell failed
+    assert.ok(served > 10, `the other cell answered ${served} requests meanwhile`);
     assert.ok(back !== undefined && back < 2000, `back after ${back} ms`);
+    assert.ok((await supervisor.ping(acme)) < 500, 'and the restarted cell answers');
     assert.ok(globexWorst < 1500, `the other cell went ${globexWorst} ms without a heartbeat`);
     assert.equal(supervisor.get(acme)!.restarts, 1);
     await trail.flush();

@@ -92,6 +92,8 @@ export class CellSupervisor {
     SupervisorOptions;
   readonly #cells = new Map<string, Cell>();
   readonly #proxies = new Map<string, EgressProxy>();
+  readonly #pongs = new Map<number, () => void>();
+  #pingId = 0;
   #closed = false;
 
   constructor(opts: SupervisorOptions) {
@@ -173,6 +175,34 @@ export class CellSupervisor {
       });
     });
     return { ...cell.info };
+  }
+
+  /** A request to the org's cell and its answer (liveness from the caller's side); resolves with the round trip in ms. */
+  async ping(orgId: string, timeoutMs = 1000): Promise<number> {
+    const cell = this.#cells.get(orgId);
+    const proc = cell?.proc;
+    if (!cell || !proc || cell.info.state !== 'ready') {
+      throw new PaddockError(503, 'cell_unavailable', 'The cell of this organization is not ready.', {
+        retryable: true,
+      });
+    }
+    const id = ++this.#pingId;
+    const started = performance.now();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#pongs.delete(id);
+        reject(
+          new PaddockError(504, 'cell_timeout', `The cell did not answer within ${timeoutMs} ms.`, {
+            retryable: true,
+          }),
+        );
+      }, timeoutMs);
+      this.#pongs.set(id, () => {
+        clearTimeout(timer);
+        resolve(performance.now() - started);
+      });
+      proc.stdin?.write(encode({ v: 1, type: 'ping', org: orgId, id }));
+    });
   }
 
   /** Stops the org's cell and keeps it stopped until `ensure` or `restart`. */
@@ -265,6 +295,10 @@ export class CellSupervisor {
           }, this.#o.stableMs);
           stable.unref();
           cell.timers.push(stable);
+        } else if (f.type === 'pong') {
+          const done = this.#pongs.get(f.id);
+          this.#pongs.delete(f.id);
+          done?.();
         } else if (f.type === 'heartbeat') {
           cell.info.rssBytes = f.rss;
           if (cell.info.state === 'unhealthy')
