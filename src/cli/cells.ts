@@ -10,6 +10,22 @@ function age(iso: string | null): string {
   return s < 120 ? `${s}s` : s < 7200 ? `${Math.round(s / 60)}m` : `${Math.round(s / 3600)}h`;
 }
 
+interface CellView {
+  state: string;
+  sandbox: string;
+  pid: number | null;
+  readyAt: string | null;
+  restarts: number;
+  rssBytes: number | null;
+}
+
+interface ApiBody {
+  error?: { message?: string };
+  cell?: CellView | null;
+  sandbox?: string | null;
+  problem?: string | null;
+}
+
 export const cells: Command = {
   summary: "Show an organization's cell, or start, stop or restart it (talks to the running server)",
   usage: `paddock cells [status|start|stop|restart] --org <slug> [--url URL] [--token-file FILE]
@@ -44,7 +60,7 @@ export const cells: Command = {
       } catch {
         throw new UsageError(`Cannot reach Paddock at ${base}. Is it running (npm start)?`);
       }
-      const body = (await res.json()) as Record<string, any>;
+      const body = (await res.json()) as ApiBody;
       if (!res.ok) throw new UsageError(`${body.error?.message ?? `HTTP ${res.status}`}`);
       return body;
     };
