@@ -2,12 +2,14 @@
  * End-to-end test of the dashboard: a real Paddock server in this process, the built dashboard,
  * and real Chromium driven by playwright-core. Covers first-run setup, people, API tokens
  * (create, use, revoke), invitations (a second browser), sign-out and sign-in, the audit explorer
- * (filters, an entry's inclusion proof, exports), and fails on any console error or page error
- * (CSP violations are reported there).
+ * (filters, an entry's inclusion proof, exports), secrets (write-only values, rotation), the org's
+ * cell (start and restart in a real bubblewrap sandbox, the egress allowlist), and fails on any
+ * console error or page error (CSP violations are reported there).
  *
  *   PATH=$PWD/node_modules/.bin:$PATH node --test dashboard/e2e.test.ts
  *
- * E2E_SCREENSHOT_DIR=/tmp also saves audit-explorer.png there (the proof panel open).
+ * E2E_SCREENSHOT_DIR=/tmp also saves audit-explorer.png (the proof panel open), cell-page.png and
+ * secrets-page.png there.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -374,6 +376,188 @@ describe('dashboard end to end', { timeout: 180_000 }, () => {
     assert.equal(await member.getByRole('table', { name: 'Audit entries' }).count(), 0);
     const refused = await member.request.get(`${server?.url}/api/v1/orgs/${ORG.slug}/audit`);
     assert.equal(refused.status(), 403, 'members may not read the audit trail');
+  });
+
+  test('secrets stay write-only; the cell starts and restarts; the egress allowlist persists', async () => {
+    const CANARY = 'sk-e2e-canary-1234567890abcdef';
+    const ROTATED = 'sk-e2e-canary-rotated-0987654321wxyz';
+    const api = `${server?.url}/api/v1/orgs/${ORG.slug}`;
+    const leaks = (text: string) => [CANARY, ROTATED].filter((v) => text.includes(v));
+
+    // Add a model key: listed with its hint, the value input emptied, the value nowhere in the page.
+    await owner.getByRole('link', { name: 'Secrets' }).click();
+    await owner.waitForURL(`**/orgs/${ORG.slug}/secrets`);
+    await owner.getByText('Values are write-only', { exact: false }).first().waitFor();
+    const form = owner.getByRole('form', { name: 'Add a secret' });
+    await form.getByLabel('Name').fill('openai-prod');
+    await form.getByLabel('Kind').selectOption('model_key');
+    await form.getByLabel('Provider').fill('openai');
+    const value = form.getByLabel('Value');
+    assert.equal(await value.getAttribute('type'), 'password', 'the value is a password input');
+    await value.fill(CANARY);
+    await form.getByRole('button', { name: 'Add secret' }).click();
+    const row = owner.getByTestId('secret-row').filter({ hasText: 'openai-prod' });
+    await row.waitFor();
+    assert.equal(await row.getByTestId('secret-hint').textContent(), '…cdef');
+    assert.equal(await row.getByTestId('secret-version').textContent(), '1');
+    await row.getByText('Model key', { exact: true }).waitFor();
+    await row.getByText('openai', { exact: true }).waitFor();
+    await row.getByText('All agents', { exact: true }).waitFor();
+    await row.getByText(`by ${OWNER.name}`).waitFor();
+    await owner.getByText('Its value will not be shown again', { exact: false }).waitFor();
+    assert.equal(await value.inputValue(), '', 'the value input is cleared after saving');
+    assert.deepEqual(leaks(await owner.content()), [], 'the value is nowhere in the page HTML');
+    const listed = await owner.request.get(`${api}/secrets`);
+    assert.equal(listed.status(), 200);
+    assert.deepEqual(leaks(await listed.text()), [], 'the API does not return the value');
+
+    // Rotate it: version 2, the new hint, the new value nowhere in the page either.
+    await row.getByRole('button', { name: 'Rotate openai-prod' }).click();
+    const rotate = owner.getByRole('form', { name: 'Rotate openai-prod' });
+    const newValue = rotate.getByLabel('New value for openai-prod');
+    assert.equal(await newValue.getAttribute('type'), 'password');
+    await newValue.fill(ROTATED);
+    await rotate.getByRole('button', { name: 'Rotate', exact: true }).click();
+    await until(
+      () => row.getByTestId('secret-version').textContent(),
+      (v) => v === '2',
+      'version 2 after rotating',
+    );
+    assert.equal(await row.getByTestId('secret-hint').textContent(), '…wxyz');
+    await rotate.waitFor({ state: 'hidden' });
+    await row.getByText(`by ${OWNER.name}`).nth(1).waitFor();
+    assert.deepEqual(leaks(await owner.content()), [], 'neither value is in the page HTML after rotating');
+    const trail = await owner.request.get(`${api}/audit/export?format=jsonl`);
+    assert.equal(trail.status(), 200);
+    const trailText = await trail.text();
+    for (const action of ['secret.created', 'secret.rotated'])
+      assert.ok(trailText.includes(`"action":"${action}"`), `the trail records ${action}`);
+    assert.deepEqual(leaks(trailText), [], 'the audit trail does not carry the value');
+
+    // The cell: start it, see it ready in bubblewrap, restart it (with a confirm step).
+    await owner.getByRole('link', { name: 'Cell', exact: true }).click();
+    await owner.waitForURL(`**/orgs/${ORG.slug}/cell`);
+    const state = owner.getByTestId('cell-state');
+    await state.waitFor();
+    assert.ok(
+      ['Not started', 'Stopped'].includes((await state.textContent()) ?? ''),
+      `not running before Start: ${await state.textContent()}`,
+    );
+    const start = owner.getByRole('button', { name: 'Start', exact: true });
+    const restart = owner.getByRole('button', { name: 'Restart', exact: true });
+    assert.equal(await restart.isDisabled(), true, 'nothing to restart yet');
+    await start.click();
+    await until(
+      () => state.textContent(),
+      (s) => s === 'Ready',
+      'the cell becomes ready',
+    );
+    assert.equal(await owner.getByTestId('cell-sandbox').textContent(), 'bubblewrap');
+    const pid = (await owner.getByTestId('cell-pid').textContent()) ?? '';
+    assert.match(pid, /^\d+$/, 'a running cell has a process id');
+    assert.equal(await start.isDisabled(), true, 'Start is off while the cell runs');
+    const memory = await until(
+      () => owner.getByTestId('cell-memory').textContent(),
+      (m) => /^\d+\.\d MB$/.test(m ?? ''),
+      'the memory from a heartbeat',
+    );
+    assert.ok(Number.parseFloat(memory ?? '') > 0, `memory in MB: ${memory}`);
+    await until(
+      () => owner.getByTestId('cell-heartbeat').textContent(),
+      (h) => /^\d+ s ago$/.test(h ?? ''),
+      'a recent heartbeat',
+    );
+    assert.match((await owner.getByTestId('cell-uptime').textContent()) ?? '', /^\d+ s since /);
+    const restartsBefore = Number(await owner.getByTestId('cell-restarts').textContent());
+    const history = owner.getByRole('table', { name: 'Cell health history' });
+    await history.getByRole('row').filter({ hasText: 'sandbox bubblewrap' }).first().waitFor();
+    await history.getByRole('row').filter({ hasText: 'Ready' }).first().waitFor();
+
+    await restart.click();
+    await owner.getByText('Restart the cell?').waitFor();
+    await owner.getByRole('button', { name: 'Yes, restart' }).click();
+    await until(
+      async () => [await state.textContent(), await owner.getByTestId('cell-pid').textContent()],
+      ([s, p]) => s === 'Ready' && p !== pid && /^\d+$/.test(p ?? ''),
+      'ready again in a new process',
+    );
+    const restartsAfter = Number(await owner.getByTestId('cell-restarts').textContent());
+    assert.equal(restartsAfter, restartsBefore, 'an asked-for restart is not counted as an automatic one');
+    const cell = (await (await owner.request.get(`${api}/cell`)).json()) as {
+      cell: { state: string; restarts: number; pid: number; sandbox: string };
+    };
+    assert.equal(cell.cell.state, 'ready');
+    assert.equal(cell.cell.restarts, restartsAfter, 'the page shows what the API says');
+    assert.equal(String(cell.cell.pid), await owner.getByTestId('cell-pid').textContent());
+    await history.getByRole('row').filter({ hasText: 'restart asked by person' }).first().waitFor();
+
+    // The egress allowlist: a public API and a local model server, saved and there after a reload.
+    const add = owner.getByRole('form', { name: 'Add an egress entry' });
+    await add.getByLabel('Host').fill('api.openai.com');
+    await add.getByLabel('Port').fill('443');
+    await add.getByRole('button', { name: 'Add entry' }).click();
+    await add.getByLabel('Host').fill('localhost:11434');
+    await add.getByLabel('Allow private addresses').check();
+    await add.getByRole('button', { name: 'Add entry' }).click();
+    const allowlist = owner.getByRole('table', { name: 'Egress allowlist' });
+    const entries = () => allowlist.locator('tbody code').allTextContents();
+    const both = (e: string[]) => e.join(' ') === 'api.openai.com:443 localhost:11434';
+    await until(entries, both, 'both entries listed');
+    await owner.getByText('Unsaved changes.').waitFor();
+    await owner.getByRole('button', { name: 'Save allowlist' }).click();
+    await owner.getByText('Egress allowlist saved', { exact: false }).waitFor();
+    if (process.env.E2E_SCREENSHOT_DIR) {
+      await owner.setViewportSize({ width: 1440, height: 1400 });
+      await owner.evaluate(() => window.scrollTo(0, 0));
+      await owner.screenshot({ path: join(process.env.E2E_SCREENSHOT_DIR, 'cell-page.png'), fullPage: true });
+    }
+    await owner.reload();
+    await allowlist.waitFor();
+    await until(entries, both, 'both entries listed after a reload');
+    assert.equal(await owner.getByText('Unsaved changes.').count(), 0, 'nothing left unsaved');
+    assert.equal(
+      await allowlist
+        .getByRole('checkbox', { name: 'Allow private addresses for api.openai.com:443' })
+        .isChecked(),
+      false,
+    );
+    assert.equal(
+      await allowlist
+        .getByRole('checkbox', { name: 'Allow private addresses for localhost:11434' })
+        .isChecked(),
+      true,
+    );
+    const org = (await (await owner.request.get(api)).json()) as {
+      settings: { egressAllowlist: unknown };
+    };
+    assert.deepEqual(org.settings.egressAllowlist, [
+      { host: 'api.openai.com', port: 443 },
+      { host: 'localhost', port: 11434, allowPrivate: true },
+    ]);
+
+    if (process.env.E2E_SCREENSHOT_DIR) {
+      await owner.getByRole('link', { name: 'Secrets' }).click();
+      await owner.getByTestId('secret-row').first().waitFor();
+      await owner.screenshot({
+        path: join(process.env.E2E_SCREENSHOT_DIR, 'secrets-page.png'),
+        fullPage: true,
+      });
+      await owner.setViewportSize({ width: 1280, height: 720 });
+    }
+
+    // A member sees neither page in the sidebar, and the API refuses them.
+    assert.ok(member, 'the member from the invitation test is still signed in');
+    await member.goto(`${server?.url}/orgs/${ORG.slug}`);
+    await member.getByRole('link', { name: 'People' }).waitFor();
+    assert.equal(await member.getByRole('link', { name: 'Secrets' }).count(), 0, 'no Secrets link');
+    assert.equal(await member.getByRole('link', { name: 'Cell', exact: true }).count(), 0, 'no Cell link');
+    await member.goto(`${server?.url}/orgs/${ORG.slug}/secrets`);
+    await member.getByRole('alert').filter({ hasText: 'cannot open Secrets' }).waitFor();
+    const memberRequests = member.request;
+    for (const path of ['secrets', 'cell', 'cell/history']) {
+      const refused = await memberRequests.get(`${api}/${path}`);
+      assert.equal(refused.status(), 403, `members may not read ${path}`);
+    }
   });
 
   test('no console errors or page errors (CSP violations included)', () => {

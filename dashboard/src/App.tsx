@@ -8,7 +8,16 @@ import { SignInPage } from './pages/SignIn.tsx';
 import { SigninLinkPage } from './pages/SigninLink.tsx';
 import { useLocation } from './router.tsx';
 
-const SECTIONS: readonly Section[] = ['overview', 'people', 'teams', 'tokens', 'sso', 'audit'];
+const SECTIONS: readonly Section[] = [
+  'overview',
+  'people',
+  'teams',
+  'tokens',
+  'secrets',
+  'cell',
+  'sso',
+  'audit',
+];
 
 export function App() {
   const { pathname, search } = useLocation();

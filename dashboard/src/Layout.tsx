@@ -3,15 +3,17 @@ import { type ComponentType, useCallback, useEffect, useState } from 'react';
 import { api, errorMessage, type OrgWithRole, type Role, type Session } from './api.ts';
 import { Alert, Loading, RoleBadge } from './components.tsx';
 import { AuditPage } from './pages/Audit.tsx';
+import { CellPage } from './pages/Cell.tsx';
 import { OverviewPage } from './pages/Overview.tsx';
 import { PeoplePage } from './pages/People.tsx';
+import { SecretsPage } from './pages/Secrets.tsx';
 import { SsoPage } from './pages/Sso.tsx';
 import { TeamsPage } from './pages/Teams.tsx';
 import { TokensPage } from './pages/Tokens.tsx';
 import { Link, navigate } from './router.tsx';
 import { leaveApp } from './session.ts';
 
-export type Section = 'overview' | 'people' | 'teams' | 'tokens' | 'sso' | 'audit';
+export type Section = 'overview' | 'people' | 'teams' | 'tokens' | 'secrets' | 'cell' | 'sso' | 'audit';
 
 export interface PageProps {
   org: OrgWithRole;
@@ -28,13 +30,16 @@ interface NavItem {
 }
 
 const ALL: readonly Role[] = ['owner', 'admin', 'member', 'auditor'];
+const OVERSIGHT: readonly Role[] = ['owner', 'admin', 'auditor'];
 const NAV: readonly NavItem[] = [
   { section: 'overview', label: 'Overview', page: OverviewPage, roles: ALL },
   { section: 'people', label: 'People', page: PeoplePage, roles: ALL },
   { section: 'teams', label: 'Teams', page: TeamsPage, roles: ALL },
   { section: 'tokens', label: 'Tokens', page: TokensPage, roles: ALL },
-  { section: 'sso', label: 'Single sign-on', page: SsoPage, roles: ['owner', 'admin', 'auditor'] },
-  { section: 'audit', label: 'Audit', page: AuditPage, roles: ['owner', 'admin', 'auditor'] },
+  { section: 'secrets', label: 'Secrets', page: SecretsPage, roles: OVERSIGHT },
+  { section: 'cell', label: 'Cell', page: CellPage, roles: OVERSIGHT },
+  { section: 'sso', label: 'Single sign-on', page: SsoPage, roles: OVERSIGHT },
+  { section: 'audit', label: 'Audit', page: AuditPage, roles: OVERSIGHT },
 ];
 
 function sectionPath(slug: string, section: Section): string {

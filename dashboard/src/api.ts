@@ -21,6 +21,57 @@ export type Invitation = z.output<typeof S.InvitationSchema>;
 export type SsoSettings = z.output<typeof S.SsoSchema>;
 export type AuditEvent = z.output<typeof S.AuditEventSchema>;
 export type InvitationPeek = z.output<typeof S.InvitationPeekSchema>;
+export type EgressRule = OrgSettings['egressAllowlist'][number];
+
+// The Cell and Secret schemas live inside their route files (not exported): matching shapes by hand.
+export const CELL_STATES = ['starting', 'ready', 'unhealthy', 'backoff', 'stopped'] as const;
+export type CellState = (typeof CELL_STATES)[number];
+
+/** An org's cell (src/server/routes/cells.ts `Cell`). */
+export interface Cell {
+  state: CellState;
+  pid: number | null;
+  startedAt: string | null;
+  readyAt: string | null;
+  restarts: number;
+  lastHeartbeatAt: string | null;
+  rssBytes: number | null;
+  sandbox: string;
+}
+
+/** `GET /orgs/{org}/cell`: no cell until it first starts; no sandbox (and a `problem`) when cells are off. */
+export interface CellStatus {
+  cell: Cell | null;
+  sandbox: string | null;
+  problem: string | null;
+}
+
+/** One health-history entry of `GET /orgs/{org}/cell/history`, newest first. */
+export interface CellEvent {
+  time: string;
+  state: string;
+  detail: Record<string, unknown>;
+}
+
+export const SECRET_KINDS = ['model_key', 'connector_credential', 'other'] as const;
+export type SecretKind = (typeof SECRET_KINDS)[number];
+
+/** A secret's metadata (src/server/routes/secrets.ts `Secret`); the value is write-only. */
+export interface Secret {
+  id: string;
+  name: string;
+  kind: SecretKind;
+  provider: string | null;
+  /** null: every agent of the org. */
+  agentIds: string[] | null;
+  version: number;
+  /** The value's last four characters (`…cdef`). */
+  hint: string;
+  createdAt: string;
+  createdBy: string;
+  rotatedAt: string | null;
+  rotatedBy: string | null;
+}
 
 /** Filters of `GET /orgs/{org}/audit`; empty values are left out of the request. */
 export interface AuditQuery {
@@ -200,6 +251,29 @@ export const api = {
     input: { issuer: string; clientId: string; clientSecret?: string; autoProvisionRole: Role | null },
   ) => send<SsoSettings>('PUT', `${org(slug)}/sso`, input),
   removeSso: (slug: string) => send<void>('DELETE', `${org(slug)}/sso`),
+
+  cell: (slug: string) => send<CellStatus>('GET', `${org(slug)}/cell`),
+  cellHistory: async (slug: string, limit = 50) =>
+    (await send<{ events: CellEvent[] }>('GET', `${org(slug)}/cell/history?limit=${limit}`)).events,
+  cellAction: (slug: string, action: 'start' | 'stop' | 'restart') =>
+    send<Cell>('POST', `${org(slug)}/cell/${action}`),
+
+  secrets: async (slug: string) => (await send<{ secrets: Secret[] }>('GET', `${org(slug)}/secrets`)).secrets,
+  createSecret: (
+    slug: string,
+    input: {
+      name: string;
+      kind: SecretKind;
+      provider: string | null;
+      agentIds: string[] | null;
+      value: string;
+    },
+  ) => send<Secret>('POST', `${org(slug)}/secrets`, input),
+  rotateSecret: (slug: string, id: string, value: string) =>
+    send<Secret>('PUT', `${org(slug)}/secrets/${enc(id)}/value`, { value }),
+  scopeSecret: (slug: string, id: string, agentIds: string[] | null) =>
+    send<Secret>('PATCH', `${org(slug)}/secrets/${enc(id)}`, { agentIds }),
+  deleteSecret: (slug: string, id: string) => send<void>('DELETE', `${org(slug)}/secrets/${enc(id)}`),
 
   audit: (slug: string, query: AuditQuery, cursor: number | null = null, limit = 100) => {
     const q = new URLSearchParams();

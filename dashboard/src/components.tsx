@@ -4,6 +4,7 @@ import {
   type FormEvent,
   type InputHTMLAttributes,
   type ReactNode,
+  type Ref,
   useCallback,
   useEffect,
   useId,
@@ -57,6 +58,44 @@ export function TextField({
         id={id}
         value={value}
         onChange={(e: ChangeEvent<HTMLInputElement>) => onChange(e.target.value)}
+        aria-describedby={hint ? hintId : undefined}
+        {...rest}
+      />
+      {hint ? (
+        <p className="hint" id={hintId}>
+          {hint}
+        </p>
+      ) : null}
+    </div>
+  );
+}
+
+/**
+ * A write-only value (an API key, a credential). Uncontrolled on purpose: React mirrors a
+ * controlled input's value into its `value` attribute, which would put the secret in the DOM.
+ * Read it through `inputRef` and clear it there.
+ */
+export function SecretValueField({
+  label,
+  inputRef,
+  hint,
+  ...rest
+}: Omit<InputProps, 'type' | 'defaultValue'> & {
+  label: string;
+  inputRef: Ref<HTMLInputElement>;
+  hint?: ReactNode;
+}) {
+  const id = useId();
+  const hintId = `${id}-hint`;
+  return (
+    <div className="field">
+      <label htmlFor={id}>{label}</label>
+      <input
+        id={id}
+        ref={inputRef}
+        type="password"
+        autoComplete="new-password"
+        spellCheck={false}
         aria-describedby={hint ? hintId : undefined}
         {...rest}
       />
@@ -154,12 +193,14 @@ export function ConfirmButton({
   question,
   onConfirm,
   className = 'btn btn-danger-ghost btn-small',
+  disabled = false,
 }: {
   label: string;
   confirmLabel: string;
   question: string;
   onConfirm: () => Promise<void>;
   className?: string;
+  disabled?: boolean;
 }) {
   const [asking, setAsking] = useState(false);
   const [busy, setBusy] = useState(false);
@@ -172,7 +213,7 @@ export function ConfirmButton({
   );
   if (!asking) {
     return (
-      <button type="button" className={className} onClick={() => setAsking(true)}>
+      <button type="button" className={className} disabled={disabled} onClick={() => setAsking(true)}>
         {label}
       </button>
     );

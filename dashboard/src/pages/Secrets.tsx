@@ -1,0 +1,462 @@
+/**
+ * `/orgs/{slug}/secrets`: model keys (bring your own key) and connector credentials. Values are
+ * write-only: they go in through uncontrolled password inputs that are cleared on submit, and
+ * only metadata (with a four-character hint) ever comes back.
+ */
+import { useRef, useState } from 'react';
+import { api, canManage, type Person, SECRET_KINDS, type Secret, type SecretKind } from '../api.ts';
+import {
+  Alert,
+  ConfirmButton,
+  formatDate,
+  formatTime,
+  Loading,
+  Notice,
+  onSubmit,
+  PageHeader,
+  SecretValueField,
+  Section,
+  SelectField,
+  TextField,
+  useAction,
+  useLoad,
+} from '../components.tsx';
+import type { PageProps } from '../Layout.tsx';
+
+const KIND_LABEL: Record<SecretKind, string> = {
+  model_key: 'Model key',
+  connector_credential: 'Connector credential',
+  other: 'Other',
+};
+const KIND_OPTIONS = SECRET_KINDS.map((k) => ({ value: k, label: KIND_LABEL[k] }));
+const PROVIDERS = ['openai', 'anthropic', 'google', 'openai-compatible'] as const;
+const AGENT_ID = /^[a-z]+_[0-9a-z]+$/;
+const MIN_VALUE = 8;
+const MAX_VALUE = 16_384;
+
+/** Comma- or space-separated agent ids; blank is "every agent" (null). */
+function parseAgents(text: string): string[] | null | { error: string } {
+  const ids = [...new Set(text.split(/[\s,]+/).filter(Boolean))];
+  if (ids.length === 0) return null;
+  const bad = ids.find((id) => !AGENT_ID.test(id) || id.length > 64);
+  if (bad) return { error: `“${bad}” is not an agent id (they look like agt_1a2b3c).` };
+  if (ids.length > 1000) return { error: 'At most 1000 agents.' };
+  return ids;
+}
+
+function valueProblem(value: string): string | null {
+  if (value.length < MIN_VALUE) return `A value has at least ${MIN_VALUE} characters.`;
+  if (value.length > MAX_VALUE) return `A value has at most ${MAX_VALUE} characters.`;
+  return null;
+}
+
+/** Reads a write-only input and empties it at once, whatever happens next. */
+function takeValue(input: HTMLInputElement | null): string {
+  if (!input) return '';
+  const value = input.value;
+  input.value = '';
+  return value;
+}
+
+const WRITE_ONLY =
+  'Values are write-only: Paddock seals them with the organization’s data key and never shows or returns ' +
+  'them again, to anyone. Only the last four characters are kept as a hint.';
+
+export function SecretsPage({ org }: PageProps) {
+  const manage = canManage(org.role);
+  const secrets = useLoad(() => api.secrets(org.slug), org.slug);
+  const people = useLoad(() => api.people(org.slug), org.slug);
+  const action = useAction();
+  const [notice, setNotice] = useState<string | null>(null);
+  const [open, setOpen] = useState<{ id: string; mode: 'rotate' | 'agents' } | null>(null);
+  const byId = new Map((people.data ?? []).map((p) => [p.id, p]));
+  const who = (id: string | null) => personName(byId, id);
+  const columns = manage ? 9 : 8;
+
+  return (
+    <>
+      <PageHeader title="Secrets">
+        Model keys and connector credentials that {org.name}’s agents use. {WRITE_ONLY}
+      </PageHeader>
+      {manage ? (
+        <AddSecret
+          slug={org.slug}
+          onAdded={async (s) => {
+            setNotice(`Secret ${s.name} stored (hint ${s.hint}). Its value will not be shown again.`);
+            await secrets.reload();
+          }}
+        />
+      ) : null}
+      <Section title="Secrets">
+        <Alert message={action.error ?? secrets.error} />
+        <Notice message={notice} />
+        {!secrets.data ? (
+          <Loading what="secrets" />
+        ) : secrets.data.length === 0 ? (
+          <p className="empty">No secrets yet.</p>
+        ) : (
+          <div className="table-wrap">
+            <table className="secrets-table" aria-label="Secrets">
+              <thead>
+                <tr>
+                  <th scope="col">Name</th>
+                  <th scope="col">Kind</th>
+                  <th scope="col">Provider</th>
+                  <th scope="col">Agents</th>
+                  <th scope="col">Version</th>
+                  <th scope="col">Hint</th>
+                  <th scope="col">Created</th>
+                  <th scope="col">Rotated</th>
+                  {manage ? (
+                    <th scope="col" className="col-actions">
+                      <span className="sr-only">Actions</span>
+                    </th>
+                  ) : null}
+                </tr>
+              </thead>
+              <tbody>
+                {secrets.data.map((s) => {
+                  const editing = open?.id === s.id ? open.mode : null;
+                  return [
+                    <tr key={s.id} data-testid="secret-row" className={editing ? 'row-editing' : undefined}>
+                      <td className="nowrap">
+                        <strong>{s.name}</strong>
+                      </td>
+                      <td>{KIND_LABEL[s.kind] ?? s.kind}</td>
+                      <td>{s.provider ? <code>{s.provider}</code> : <span className="muted">—</span>}</td>
+                      <td>
+                        <span className="agent-list">
+                          {s.agentIds === null ? (
+                            <span className="muted nowrap">All agents</span>
+                          ) : (
+                            s.agentIds.map((a) => <code key={a}>{a}</code>)
+                          )}
+                          {manage ? (
+                            <button
+                              type="button"
+                              className="btn-link"
+                              aria-expanded={editing === 'agents'}
+                              onClick={() =>
+                                setOpen(editing === 'agents' ? null : { id: s.id, mode: 'agents' })
+                              }
+                            >
+                              Change<span className="sr-only"> agents of {s.name}</span>
+                            </button>
+                          ) : null}
+                        </span>
+                      </td>
+                      <td data-testid="secret-version">{s.version}</td>
+                      <td>
+                        <code data-testid="secret-hint">{s.hint}</code>
+                      </td>
+                      <td className="nowrap">
+                        {formatDate(s.createdAt)}
+                        <div className="sub">by {who(s.createdBy)}</div>
+                      </td>
+                      <td className="nowrap">
+                        {s.rotatedAt ? (
+                          <>
+                            <span title={formatTime(s.rotatedAt)}>{formatDate(s.rotatedAt)}</span>
+                            <div className="sub">by {who(s.rotatedBy)}</div>
+                          </>
+                        ) : (
+                          <span className="muted">Never</span>
+                        )}
+                      </td>
+                      {manage ? (
+                        <td className="col-actions">
+                          <span className="row-actions">
+                            <button
+                              type="button"
+                              className="btn btn-secondary btn-small"
+                              aria-expanded={editing === 'rotate'}
+                              onClick={() =>
+                                setOpen(editing === 'rotate' ? null : { id: s.id, mode: 'rotate' })
+                              }
+                            >
+                              Rotate<span className="sr-only"> {s.name}</span>
+                            </button>
+                            <ConfirmButton
+                              label="Delete"
+                              confirmLabel="Yes, delete"
+                              question="Delete?"
+                              onConfirm={async () => {
+                                setNotice(null);
+                                await action.run(async () => {
+                                  await api.deleteSecret(org.slug, s.id);
+                                  if (open?.id === s.id) setOpen(null);
+                                  setNotice(`Secret ${s.name} deleted.`);
+                                  await secrets.reload();
+                                });
+                              }}
+                            />
+                          </span>
+                        </td>
+                      ) : null}
+                    </tr>,
+                    editing ? (
+                      <tr key={`${s.id}-edit`} className="row-form">
+                        <td colSpan={columns}>
+                          {editing === 'rotate' ? (
+                            <RotateForm
+                              slug={org.slug}
+                              secret={s}
+                              onDone={async (r) => {
+                                if (r) {
+                                  await secrets.reload();
+                                  setNotice(
+                                    `Secret ${r.name} rotated to version ${r.version} (hint ${r.hint}).`,
+                                  );
+                                }
+                                setOpen(null);
+                              }}
+                            />
+                          ) : (
+                            <AgentsForm
+                              slug={org.slug}
+                              secret={s}
+                              onDone={async (r) => {
+                                if (r) {
+                                  await secrets.reload();
+                                  setNotice(`Secret ${r.name} is now for ${agentsText(r.agentIds)}.`);
+                                }
+                                setOpen(null);
+                              }}
+                            />
+                          )}
+                        </td>
+                      </tr>
+                    ) : null,
+                  ];
+                })}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </Section>
+    </>
+  );
+}
+
+function personName(byId: Map<string, Person>, id: string | null): string {
+  if (!id) return '—';
+  const p = byId.get(id);
+  return p ? p.name || p.email : id;
+}
+
+function agentsText(ids: string[] | null): string {
+  if (ids === null) return 'all agents';
+  return ids.length === 1 ? `agent ${ids[0]}` : `${ids.length} agents`;
+}
+
+function AddSecret({ slug, onAdded }: { slug: string; onAdded: (s: Secret) => Promise<void> }) {
+  const [name, setName] = useState('');
+  const [kind, setKind] = useState<SecretKind>('model_key');
+  const [provider, setProvider] = useState('');
+  const [agents, setAgents] = useState('');
+  const valueRef = useRef<HTMLInputElement>(null);
+  const { busy, error, setError, run } = useAction();
+
+  return (
+    <Section title="Add a secret">
+      <Alert message={error} />
+      <form
+        className="form-grid"
+        aria-label="Add a secret"
+        autoComplete="off"
+        onSubmit={onSubmit(() => {
+          const agentIds = parseAgents(agents);
+          if (agentIds !== null && !Array.isArray(agentIds)) {
+            setError(agentIds.error);
+            return;
+          }
+          const value = takeValue(valueRef.current);
+          const problem = valueProblem(value);
+          if (problem) {
+            setError(`${problem} Enter the value again.`);
+            return;
+          }
+          void run(async () => {
+            const made = await api.createSecret(slug, {
+              name: name.trim(),
+              kind,
+              provider: provider.trim() || null,
+              agentIds,
+              value,
+            });
+            setName('');
+            setProvider('');
+            setAgents('');
+            await onAdded(made);
+          });
+        })}
+      >
+        <TextField
+          label="Name"
+          value={name}
+          required
+          maxLength={100}
+          onChange={setName}
+          placeholder="e.g. openai-prod"
+          autoComplete="off"
+        />
+        <SelectField label="Kind" value={kind} onChange={setKind} options={KIND_OPTIONS} />
+        <TextField
+          label="Provider"
+          value={provider}
+          maxLength={50}
+          onChange={setProvider}
+          list="secret-providers"
+          placeholder="e.g. openai"
+          autoComplete="off"
+          hint="Optional. For model keys: openai, anthropic, google or openai-compatible."
+        />
+        <datalist id="secret-providers">
+          {PROVIDERS.map((p) => (
+            <option key={p} value={p} />
+          ))}
+        </datalist>
+        <SecretValueField
+          label="Value"
+          inputRef={valueRef}
+          required
+          minLength={MIN_VALUE}
+          maxLength={MAX_VALUE}
+          hint="Write-only: cleared from this form as soon as you submit, never shown again."
+        />
+        <TextField
+          label="Agents (optional)"
+          value={agents}
+          onChange={setAgents}
+          placeholder="agt_…, agt_…"
+          autoComplete="off"
+          spellCheck={false}
+          hint="Agent ids, comma-separated. Blank: every agent of the organization may use it."
+        />
+        <div className="form-actions">
+          <button type="submit" className="btn btn-primary" disabled={busy}>
+            {busy ? 'Saving…' : 'Add secret'}
+          </button>
+        </div>
+      </form>
+    </Section>
+  );
+}
+
+function RotateForm({
+  slug,
+  secret,
+  onDone,
+}: {
+  slug: string;
+  secret: Secret;
+  onDone: (rotated: Secret | null) => Promise<void>;
+}) {
+  const valueRef = useRef<HTMLInputElement>(null);
+  const { busy, error, setError, run } = useAction();
+  return (
+    <form
+      className="form-inline row-inline-form"
+      aria-label={`Rotate ${secret.name}`}
+      autoComplete="off"
+      onSubmit={onSubmit(() => {
+        const value = takeValue(valueRef.current);
+        const problem = valueProblem(value);
+        if (problem) {
+          setError(`${problem} Enter the value again.`);
+          return;
+        }
+        void run(async () => {
+          const r = await api.rotateSecret(slug, secret.id, value);
+          await onDone(r);
+        });
+      })}
+    >
+      <SecretValueField
+        label={`New value for ${secret.name}`}
+        inputRef={valueRef}
+        required
+        minLength={MIN_VALUE}
+        maxLength={MAX_VALUE}
+        autoFocus
+        hint={`Replaces version ${secret.version} at once; the old value is gone.`}
+      />
+      <div className="form-actions">
+        <button type="submit" className="btn btn-primary btn-small" disabled={busy}>
+          {busy ? 'Rotating…' : 'Rotate'}
+        </button>
+        <button
+          type="button"
+          className="btn btn-ghost btn-small"
+          disabled={busy}
+          onClick={() => onDone(null)}
+        >
+          Cancel
+        </button>
+      </div>
+      {error ? (
+        <div className="row-form-error">
+          <Alert message={error} />
+        </div>
+      ) : null}
+    </form>
+  );
+}
+
+function AgentsForm({
+  slug,
+  secret,
+  onDone,
+}: {
+  slug: string;
+  secret: Secret;
+  onDone: (changed: Secret | null) => Promise<void>;
+}) {
+  const [agents, setAgents] = useState((secret.agentIds ?? []).join(', '));
+  const { busy, error, setError, run } = useAction();
+  return (
+    <form
+      className="form-inline row-inline-form"
+      aria-label={`Agents of ${secret.name}`}
+      onSubmit={onSubmit(() => {
+        const agentIds = parseAgents(agents);
+        if (agentIds !== null && !Array.isArray(agentIds)) {
+          setError(agentIds.error);
+          return;
+        }
+        void run(async () => {
+          await onDone(await api.scopeSecret(slug, secret.id, agentIds as string[] | null));
+        });
+      })}
+    >
+      <TextField
+        label={`Agents that may use ${secret.name}`}
+        value={agents}
+        onChange={setAgents}
+        placeholder="agt_…, agt_…"
+        autoComplete="off"
+        spellCheck={false}
+        autoFocus
+        hint="Agent ids, comma-separated. Blank: every agent."
+      />
+      <div className="form-actions">
+        <button type="submit" className="btn btn-primary btn-small" disabled={busy}>
+          {busy ? 'Saving…' : 'Save'}
+        </button>
+        <button
+          type="button"
+          className="btn btn-ghost btn-small"
+          disabled={busy}
+          onClick={() => onDone(null)}
+        >
+          Cancel
+        </button>
+      </div>
+      {error ? (
+        <div className="row-form-error">
+          <Alert message={error} />
+        </div>
+      ) : null}
+    </form>
+  );
+}
