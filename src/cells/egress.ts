@@ -116,7 +116,7 @@ export class EgressProxy {
   async #admit(host: string, port: number, requestId: string): Promise<string> {
     const name = host.replace(/^\[|\]$/g, '').toLowerCase();
     const rules = await this.#o.rules();
-    const rule = rules.find((r) => r.host.toLowerCase() === name && r.port === port);
+    const rule = rules.find((r) => r.host.replace(/^\[|\]$/g, '').toLowerCase() === name && r.port === port);
     const refuse = async (reason: string, status = 403): Promise<never> => {
       await this.#o.audit
         .append({

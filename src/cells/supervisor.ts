@@ -286,7 +286,8 @@ export class CellSupervisor {
         if (f.type === 'ready') {
           cell.info.readyAt = new Date().toISOString();
           void this.#setState(cell, 'ready', {
-            pid: f.pid,
+            pid: cell.info.pid,
+            pidInCell: f.pid,
             ms: Date.now() - Date.parse(cell.info.startedAt!),
           });
           for (const w of cell.waiters.splice(0)) w.resolve();
@@ -324,8 +325,10 @@ export class CellSupervisor {
       clearInterval(liveness);
       if (cell.proc === proc) cell.proc = undefined;
       cell.info.pid = null;
+      // An exit asked for by stop() is recorded there, with its reason.
+      if (!cell.wanted || this.#closed) return;
       void this.#setState(cell, 'stopped', { exit: code, signal }, 'cell.exited');
-      if (cell.wanted && !this.#closed) this.#scheduleRestart(cell);
+      this.#scheduleRestart(cell);
     });
     proc.once('error', (err) => this.#o.log.error({ err, orgId }, 'cell could not start'));
 

@@ -29,7 +29,9 @@ export const OrgSettingsSchema = z
             .string()
             .min(1)
             .max(253)
-            .regex(/^[A-Za-z0-9.:[\]-]+$/, 'a host name or IP address'),
+            .regex(/^[A-Za-z0-9.:[\]-]+$/, 'a host name or IP address')
+            // Stored as the proxy compares it: lowercase, IPv6 without brackets.
+            .transform((h) => h.replace(/^\[(.*)\]$/, '$1').toLowerCase()),
           port: z.number().int().min(1).max(65535),
           allowPrivate: z
             .boolean()

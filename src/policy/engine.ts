@@ -1,0 +1,133 @@
+/**
+ * The policy decision: Cedar, default deny, an explicit deny beats any allow. For speed, a
+ * decision evaluates only the policies that can apply to that agent and tool (its grants on the
+ * tool or its connection, and its denies), preparsed once per (agent, tool, policy version).
+ */
+import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
+import { BadRequestError } from '../errors/index.ts';
+import { type ArgType, cedarSchema, compileGrant, type Grant, toolUid } from './grants.ts';
+
+export interface Request {
+  agentId: string;
+  connectionId: string;
+  tool: string;
+  args: Record<string, unknown>;
+  /** Unix seconds. */
+  now: number;
+  approved: boolean;
+}
+
+export interface Decision {
+  allowed: boolean;
+  /** Grant ids that decided (the allowing grants, or the denying ones). */
+  grants: string[];
+  /** The policy version the decision was made under (approvals bind to it). */
+  policyVersion: number;
+  errors: string[];
+}
+
+/** Policies keyed by grant id, so Cedar's decisions name the grants that made them. */
+function policyMap(grants: Grant[]): Record<string, string> {
+  return Object.fromEntries(grants.map((g) => [g.id, compileGrant(g)]));
+}
+
+/** Checks grants compile and type-check against the schema; throws a clear 400 if not. */
+export function validateGrants(grants: Grant[], args: Record<string, ArgType>): void {
+  const text = grants.map(compileGrant).join('\n');
+  const r = cedar.validate({
+    schema: cedarSchema(args),
+    policies: { staticPolicies: text },
+    validationSettings: { mode: 'strict' },
+  });
+  if (r.type !== 'success') {
+    throw new BadRequestError(
+      'invalid_grant',
+      `The grant does not compile: ${r.errors.map((e) => e.message).join('; ')}`,
+    );
+  }
+  // A grant that can never apply (e.g. it constrains an argument the tool does not have) is a mistake too.
+  const problems = [
+    ...r.validationErrors,
+    ...r.validationWarnings.filter((w) => /impossible/.test(w.error.message)),
+  ];
+  if (problems.length) {
+    throw new BadRequestError(
+      'invalid_grant',
+      `The grant does not fit the tool: ${problems.map((e) => e.error.message).join('; ')}`,
+      problems.map((e) => ({ grant: e.policyId, message: e.error.message })),
+    );
+  }
+}
+
+/** Only what Cedar can compare: strings, whole numbers, booleans; other arguments are left out. */
+function cedarArgs(args: Record<string, unknown>): Record<string, string | number | boolean> {
+  const out: Record<string, string | number | boolean> = {};
+  for (const [k, v] of Object.entries(args)) {
+    if (typeof v === 'string' || typeof v === 'boolean') out[k] = v;
+    else if (typeof v === 'number' && Number.isSafeInteger(v)) out[k] = v;
+  }
+  return out;
+}
+
+let engines = 0;
+
+export class PolicyEngine {
+  readonly #id = ++engines;
+  #grants = new Map<string, Grant[]>(); // by agent
+  #version = 0;
+  // Preparsed set ids and the version each was parsed at (re-parsing an id replaces it).
+  readonly #parsed = new Map<string, number>();
+
+  get version(): number {
+    return this.#version;
+  }
+
+  /** Replaces one agent's grants (a grant or revoke bumps the version, so approvals re-bind). */
+  setGrants(agentId: string, grants: Grant[]): void {
+    this.#grants.set(agentId, grants);
+    this.#version += 1;
+  }
+
+  /** The grants that can apply to this agent calling this tool. */
+  #relevant(agentId: string, connectionId: string, tool: string): Grant[] {
+    return (this.#grants.get(agentId) ?? []).filter(
+      (g) => g.connectionId === connectionId && (g.tool === tool || g.tool === '*'),
+    );
+  }
+
+  decide(req: Request): Decision {
+    const grants = this.#relevant(req.agentId, req.connectionId, req.tool);
+    const policyVersion = this.#version;
+    if (grants.length === 0) return { allowed: false, grants: [], policyVersion, errors: [] };
+    const setId = `e${this.#id}/${req.agentId}/${toolUid(req.connectionId, req.tool)}`;
+    if (this.#parsed.get(setId) !== policyVersion) {
+      const r = cedar.preparsePolicySet(setId, { staticPolicies: policyMap(grants) });
+      if (r.type !== 'success')
+        throw new Error(`policy set did not parse: ${r.errors.map((e) => e.message).join('; ')}`);
+      this.#parsed.set(setId, policyVersion);
+    }
+    const answer = cedar.statefulIsAuthorized({
+      principal: { type: 'Paddock::Agent', id: req.agentId },
+      action: { type: 'Paddock::Action', id: 'call' },
+      resource: { type: 'Paddock::Tool', id: toolUid(req.connectionId, req.tool) },
+      context: { args: cedarArgs(req.args), now: req.now, approved: req.approved },
+      preparsedPolicySetId: setId,
+      entities: [
+        {
+          uid: { type: 'Paddock::Tool', id: toolUid(req.connectionId, req.tool) },
+          attrs: {},
+          parents: [{ type: 'Paddock::Connection', id: req.connectionId }],
+        },
+      ],
+    });
+    if (answer.type !== 'success')
+      return { allowed: false, grants: [], policyVersion, errors: answer.errors.map((e) => e.message) };
+    const { decision, diagnostics } = answer.response;
+    return {
+      allowed: decision === 'allow',
+      grants: diagnostics.reason,
+      policyVersion,
+      errors: diagnostics.errors.map((e) => e.error.message),
+    };
+  }
+}
