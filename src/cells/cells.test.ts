@@ -268,6 +268,22 @@ describe('cells over the API', () => {
         body: { settings: { egressAllowlist: [{ host: 'api.openai.com', port: 443 }] } },
       });
       assert.equal(set.status, 200, set.text);
+      const v6 = await call(app, 'patch', '/api/v1/orgs/acme', {
+        token: admin,
+        body: {
+          settings: {
+            egressAllowlist: [
+              { host: '[::1]', port: 11434, allowPrivate: true },
+              { host: 'API.OpenAI.com', port: 443 },
+            ],
+          },
+        },
+      });
+      assert.deepEqual(
+        v6.body.settings.egressAllowlist.map((r: any) => r.host),
+        ['::1', 'api.openai.com'],
+        'stored the way the proxy compares hosts',
+      );
       const wrong = await call(app, 'patch', '/api/v1/orgs/acme', {
         token: admin,
         body: { settings: { egressAllowlist: [{ host: 'x', port: 0 }] } },
