@@ -40,10 +40,13 @@ export function bubblewrapArgs(spec: CellSpec): string[] {
     '--hostname',
     'cell',
     ...systemMounts(),
+    // A private /tmp first: code that lives under the host's /tmp is bound on top of it, not hidden by it.
+    '--tmpfs',
+    '/tmp',
   ];
   for (const p of spec.readOnly) args.push('--ro-bind', p, p);
   for (const p of spec.masked) if (existsSync(p)) args.push('--tmpfs', p);
-  args.push('--bind', spec.workDir, CELL_WORKDIR, '--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp');
+  args.push('--bind', spec.workDir, CELL_WORKDIR, '--proc', '/proc', '--dev', '/dev');
   if (spec.egressSocket) args.push('--ro-bind', spec.egressSocket, CELL_EGRESS_SOCKET);
   for (const [k, v] of Object.entries(spec.env)) args.push('--setenv', k, v);
   args.push('--chdir', CELL_WORKDIR, '--', spec.command, ...spec.args);
