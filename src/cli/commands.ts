@@ -20,6 +20,7 @@ import {
   trustedScope,
 } from '../identity/index.ts';
 import { createLogger } from '../log/index.ts';
+import { redactString } from '../redact/index.ts';
 import { startServer } from '../server/index.ts';
 import { dashboardBuilt } from '../server/static.ts';
 import { migrate, openStore } from '../store/index.ts';
@@ -71,6 +72,16 @@ const up: Command = {
       unsafeNoSandbox: v['unsafe-no-sandbox'] === true ? true : undefined,
     });
     const log = createLogger({ level: config.logLevel });
+    // A crash is reported through the redaction layer too: no secret in crash output.
+    const crash = (err: unknown) => {
+      log.fatal({ err }, 'Paddock crashed');
+      process.stderr.write(
+        `paddock: crashed: ${redactString(err instanceof Error ? err.message : String(err))}\n`,
+      );
+      setTimeout(() => process.exit(1), 100).unref();
+    };
+    process.on('uncaughtException', crash);
+    process.on('unhandledRejection', crash);
     const server = await startServer(config, log);
     const { deps } = server;
     const out = (s: string) => process.stdout.write(`${s}\n`);
