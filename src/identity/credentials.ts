@@ -13,9 +13,9 @@ const scrypt = promisify(scryptCb) as (
   opts: object,
 ) => Promise<Buffer>;
 
-export type SecretKind = 'pdk' | 'pds' | 'pdl' | 'pdi';
+export type SecretKind = 'pdk' | 'pds' | 'pdl' | 'pdi' | 'pda';
 
-/** `pdk_` API token, `pds_` session, `pdl_` sign-in link, `pdi_` invitation. */
+/** `pdk_` API token, `pds_` session, `pdl_` sign-in link, `pdi_` invitation, `pda_` agent token. */
 export function newSecret(kind: SecretKind): string {
   return `${kind}_${randomBytes(32).toString('base64url')}`;
 }

@@ -29,6 +29,9 @@ export const PERMISSIONS = {
   'secrets.manage': ['owner', 'admin'],
   'cells.read': ['owner', 'admin', 'auditor'],
   'cells.manage': ['owner', 'admin'],
+  // Everyone sees the agents their scope lets them see; members create and change their own.
+  'agents.read': ['owner', 'admin', 'member', 'auditor'],
+  'agents.write': ['owner', 'admin', 'member'],
 } as const satisfies Record<string, readonly Role[]>;
 
 export type Permission = keyof typeof PERMISSIONS;

@@ -214,6 +214,48 @@ export interface CellEventTable {
   detail: string;
 }
 
+export interface AgentTable {
+  id: string;
+  org_id: string;
+  name: string;
+  description: string;
+  /** Who may talk to it and see its runs: its owner, a team, or everyone in the org. */
+  scope: 'private' | 'team' | 'organization';
+  owner_id: string;
+  team_id: string | null;
+  instructions: string;
+  /** JSON: provider, model, secret (vault id of the BYOK key), temperature, max tokens. */
+  model: string;
+  /** JSON Schema its outputs must satisfy, if any. */
+  output_schema: string | null;
+  /** `stopped` is the kill switch: no tool call of a stopped agent runs. */
+  state: 'active' | 'stopped';
+  version: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface AgentVersionTable {
+  org_id: string;
+  agent_id: string;
+  version: number;
+  snapshot: string;
+  changed_by: string;
+  changed_at: string;
+}
+
+export interface AgentTokenTable {
+  id: string;
+  org_id: string;
+  agent_id: string;
+  name: string;
+  token_hash: string;
+  created_by: string;
+  created_at: string;
+  expires_at: string | null;
+  revoked_at: string | null;
+}
+
 export interface PlatformSettingTable {
   key: string;
   value: string;
@@ -239,5 +281,8 @@ export interface Database {
   vault_keys: VaultKeyTable;
   secrets: SecretTable;
   cell_events: CellEventTable;
+  agents: AgentTable;
+  agent_versions: AgentVersionTable;
+  agent_tokens: AgentTokenTable;
   platform_settings: PlatformSettingTable;
 }

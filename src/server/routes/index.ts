@@ -1,5 +1,6 @@
 /** Every API route, by domain: this list is the API's table of contents. */
 import type { RouteDef } from '../route.ts';
+import { agentRoutes } from './agents.ts';
 import { auditRoutes } from './audit.ts';
 import { cellRoutes } from './cells.ts';
 import { healthRoutes } from './health.ts';
@@ -24,4 +25,5 @@ export const routes: RouteDef[] = [
   ...auditRoutes,
   ...secretRoutes,
   ...cellRoutes,
+  ...agentRoutes,
 ];

@@ -8,6 +8,7 @@ import { foundation } from './001-foundation.ts';
 import { auditLog } from './002-audit-log.ts';
 import { secrets } from './003-secrets.ts';
 import { cells } from './004-cells.ts';
+import { agents } from './005-agents.ts';
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {
   const all: Record<string, Migration> = {
@@ -15,6 +16,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
     '002-audit-log': auditLog(dialect),
     '003-secrets': secrets(dialect),
     '004-cells': cells(dialect),
+    '005-agents': agents(dialect),
   };
   return { getMigrations: async () => all };
 }

@@ -1,0 +1,192 @@
+/** Agents on SQLite and PostgreSQL: scopes, versions with diffs, the kill switch state, tokens. */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { call, createApp, type SeededOrg, seedOrg, testDeps } from '../testing/fixtures.ts';
+import { openTestStore, STORE_KINDS, type TestStore } from '../testing/stores.ts';
+import { authenticateAgentToken } from './tokens.ts';
+
+const body = (name: string, extra: Record<string, unknown> = {}) => ({
+  name,
+  scope: 'organization',
+  instructions: 'Triage new GitHub issues.',
+  model: { provider: 'openai', model: 'gpt-5' },
+  ...extra,
+});
+
+for (const kind of STORE_KINDS) {
+  describe(`agents [${kind}]`, () => {
+    let t: TestStore;
+    let app: ReturnType<typeof createApp>;
+    let acme: SeededOrg;
+
+    before(async () => {
+      t = await openTestStore(kind);
+      app = createApp(testDeps(t.store, t.home));
+      acme = await seedOrg(t.store, 'acme');
+      await seedOrg(t.store, 'other');
+    });
+    after(async () => t?.cleanup());
+
+    test('an agent is created with its own identity, versioned on every change, with the diff audited', async () => {
+      const made = await call(app, 'post', '/api/v1/orgs/acme/agents', {
+        token: acme.people.admin.token,
+        body: body('triage', { outputSchema: { type: 'object', properties: { label: { type: 'string' } } } }),
+      });
+      assert.equal(made.status, 201, made.text);
+      assert.match(made.body.id, /^agt_/);
+      assert.equal(made.body.state, 'active');
+      const id = made.body.id;
+      const changed = await call(app, 'patch', `/api/v1/orgs/acme/agents/${id}`, {
+        token: acme.people.admin.token,
+        body: {
+          instructions: 'Triage and label new issues.',
+          model: { provider: 'anthropic', model: 'claude-sonnet-5' },
+        },
+      });
+      assert.equal(changed.body.version, 2);
+      const versions = await call(app, 'get', `/api/v1/orgs/acme/agents/${id}/versions`, {
+        token: acme.people.auditor.token,
+      });
+      assert.deepEqual(
+        versions.body.versions.map((v: any) => v.version),
+        [2, 1],
+      );
+      assert.equal(versions.body.versions[1].snapshot.instructions, 'Triage new GitHub issues.');
+      const audit = await call(app, 'get', '/api/v1/orgs/acme/audit?action=agent.updated', {
+        token: acme.people.auditor.token,
+      });
+      const changes = audit.body.events[0].details.changes;
+      assert.deepEqual(Object.keys(changes).sort(), ['instructions', 'model']);
+      assert.equal(changes.instructions.before, 'Triage new GitHub issues.');
+      assert.equal(changes.model.after.provider, 'anthropic');
+      const same = await call(app, 'patch', `/api/v1/orgs/acme/agents/${id}`, {
+        token: acme.people.admin.token,
+        body: { name: 'triage' },
+      });
+      assert.equal(same.body.version, 2, 'no change, no new version');
+      const bad = await call(app, 'post', '/api/v1/orgs/acme/agents', {
+        token: acme.people.admin.token,
+        body: body('x', { outputSchema: { nope: 1 } }),
+      });
+      assert.equal(bad.status, 400);
+      assert.equal(bad.body.error.code, 'invalid_output_schema');
+    });
+
+    test('scope decides who sees an agent; members change only their own', async () => {
+      const member = acme.people.member.token;
+      const mine = await call(app, 'post', '/api/v1/orgs/acme/agents', {
+        token: member,
+        body: body('mine', { scope: 'private' }),
+      });
+      assert.equal(mine.status, 201, mine.text);
+      const theirs = await call(app, 'post', '/api/v1/orgs/acme/agents', {
+        token: acme.people.admin.token,
+        body: body('admins-private', { scope: 'private' }),
+      });
+      const team = await call(app, 'post', '/api/v1/orgs/acme/teams', {
+        token: acme.people.admin.token,
+        body: { name: 'support' },
+      });
+      const teamAgent = await call(app, 'post', '/api/v1/orgs/acme/agents', {
+        token: acme.people.admin.token,
+        body: body('support-bot', { scope: 'team', teamId: team.body.id }),
+      });
+      assert.equal(teamAgent.status, 201, teamAgent.text);
+      const seen = async () =>
+        (await call(app, 'get', '/api/v1/orgs/acme/agents', { token: member })).body.agents
+          .map((a: any) => a.name)
+          .sort();
+      assert.deepEqual(await seen(), ['mine', 'triage']);
+      await call(app, 'put', `/api/v1/orgs/acme/teams/${team.body.id}/members/${acme.people.member.id}`, {
+        token: acme.people.admin.token,
+      });
+      assert.deepEqual(await seen(), ['mine', 'support-bot', 'triage']);
+      assert.equal(
+        (await call(app, 'get', `/api/v1/orgs/acme/agents/${theirs.body.id}`, { token: member })).status,
+        404,
+      );
+      const notMine = await call(app, 'patch', `/api/v1/orgs/acme/agents/${teamAgent.body.id}`, {
+        token: member,
+        body: { instructions: 'x' },
+      });
+      assert.equal(notMine.status, 403);
+      assert.equal(
+        (await call(app, 'get', '/api/v1/orgs/acme/agents', { token: acme.people.auditor.token })).body.agents
+          .length,
+        4,
+      );
+      assert.equal(
+        (
+          await call(app, 'post', '/api/v1/orgs/acme/agents', {
+            token: acme.people.auditor.token,
+            body: body('aud'),
+          })
+        ).status,
+        403,
+      );
+      assert.equal(
+        (
+          await call(app, 'get', `/api/v1/orgs/other/agents/${mine.body.id}`, {
+            token: acme.people.owner.token,
+          })
+        ).status,
+        404,
+      );
+    });
+
+    test('stop and resume are audited and idempotent', async () => {
+      const list = (await call(app, 'get', '/api/v1/orgs/acme/agents', { token: acme.people.admin.token }))
+        .body.agents;
+      const id = list.find((a: any) => a.name === 'triage').id;
+      const stopped = await call(app, 'post', `/api/v1/orgs/acme/agents/${id}/stop`, {
+        token: acme.people.admin.token,
+      });
+      assert.equal(stopped.body.state, 'stopped');
+      await call(app, 'post', `/api/v1/orgs/acme/agents/${id}/stop`, { token: acme.people.admin.token });
+      const resumed = await call(app, 'post', `/api/v1/orgs/acme/agents/${id}/resume`, {
+        token: acme.people.owner.token,
+      });
+      assert.equal(resumed.body.state, 'active');
+      const actions = (
+        await call(app, 'get', '/api/v1/orgs/acme/audit?action=agent.*&order=asc', {
+          token: acme.people.auditor.token,
+        })
+      ).body.events.map((e: any) => e.action);
+      assert.equal(actions.filter((a: string) => a === 'agent.stopped').length, 1);
+      assert.ok(actions.includes('agent.resumed'));
+    });
+
+    test('agent tokens: shown once, stored hashed, revocable, bound to their agent', async () => {
+      const list = (await call(app, 'get', '/api/v1/orgs/acme/agents', { token: acme.people.admin.token }))
+        .body.agents;
+      const id = list.find((a: any) => a.name === 'triage').id;
+      const made = await call(app, 'post', `/api/v1/orgs/acme/agents/${id}/tokens`, {
+        token: acme.people.admin.token,
+        body: { name: 'claude code' },
+      });
+      assert.equal(made.status, 201);
+      assert.match(made.body.token, /^pda_/);
+      const who = await authenticateAgentToken(t.store.db, made.body.token);
+      assert.equal(who.agentId, id);
+      const listed = await call(app, 'get', `/api/v1/orgs/acme/agents/${id}/tokens`, {
+        token: acme.people.auditor.token,
+      });
+      assert.ok(!listed.text.includes(made.body.token));
+      const stored = JSON.stringify(await t.store.db.selectFrom('agent_tokens').selectAll().execute());
+      assert.ok(!stored.includes(made.body.token.slice(4)));
+      const revoked = await call(
+        app,
+        'delete',
+        `/api/v1/orgs/acme/agents/${id}/tokens/${made.body.info.id}`,
+        { token: acme.people.admin.token },
+      );
+      assert.ok(revoked.body.revokedAt);
+      await assert.rejects(
+        authenticateAgentToken(t.store.db, made.body.token),
+        (e: any) => e.code === 'token_revoked',
+      );
+      // An agent token is not an API token: it opens nothing on the management API.
+      assert.equal((await call(app, 'get', '/api/v1/orgs/acme', { token: made.body.token })).status, 401);
+    });
+  });
+}

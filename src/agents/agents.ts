@@ -1,0 +1,362 @@
+/**
+ * Agents: each has its own identity (never its creator's rights), a scope deciding who may see
+ * and talk to it, instructions, model settings, an optional output schema, and a state — stopping
+ * it is the kill switch. Every change makes a new version with a before/after diff, audited.
+ */
+import type { Kysely } from 'kysely';
+import { recordAudit } from '../audit/index.ts';
+import { BadRequestError, ConflictError, ForbiddenError, NotFoundError } from '../errors/index.ts';
+import type { OrgContext } from '../identity/context.ts';
+import { newId } from '../identity/credentials.ts';
+import { type Database, type Db, isUniqueViolation } from '../store/index.ts';
+import type { AgentTable } from '../store/schema.ts';
+
+export type AgentScope = AgentTable['scope'];
+
+export interface ModelSettings {
+  provider: string;
+  model: string;
+  /** Vault id of the BYOK key to use. */
+  secretId?: string | null | undefined;
+  temperature?: number | undefined;
+  maxOutputTokens?: number | undefined;
+}
+
+export interface Agent {
+  id: string;
+  name: string;
+  description: string;
+  scope: AgentScope;
+  ownerId: string;
+  teamId: string | null;
+  instructions: string;
+  model: ModelSettings;
+  outputSchema: Record<string, unknown> | null;
+  state: 'active' | 'stopped';
+  version: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface AgentInput {
+  name: string;
+  description?: string | undefined;
+  scope: AgentScope;
+  teamId?: string | null | undefined;
+  instructions: string;
+  model: ModelSettings;
+  outputSchema?: Record<string, unknown> | null | undefined;
+}
+
+function toAgent(r: AgentTable): Agent {
+  return {
+    id: r.id,
+    name: r.name,
+    description: r.description,
+    scope: r.scope,
+    ownerId: r.owner_id,
+    teamId: r.team_id,
+    instructions: r.instructions,
+    model: JSON.parse(r.model) as ModelSettings,
+    outputSchema: r.output_schema ? (JSON.parse(r.output_schema) as Record<string, unknown>) : null,
+    state: r.state,
+    version: r.version,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+}
+
+/** What a version records: everything a reviewer needs to see what the agent was. */
+function snapshot(a: Agent) {
+  const { createdAt: _c, updatedAt: _u, version: _v, ...rest } = a;
+  return rest;
+}
+
+/** Fields whose value changed, as `{field: {before, after}}`. */
+export function diff(before: Record<string, unknown>, after: Record<string, unknown>) {
+  const out: Record<string, { before: unknown; after: unknown }> = {};
+  for (const k of new Set([...Object.keys(before), ...Object.keys(after)])) {
+    if (JSON.stringify(before[k]) !== JSON.stringify(after[k]))
+      out[k] = { before: before[k] ?? null, after: after[k] ?? null };
+  }
+  return out;
+}
+
+function assertOutputSchema(s: Record<string, unknown> | null | undefined): void {
+  if (!s) return;
+  const ok =
+    typeof s.type === 'string' ||
+    Array.isArray(s.type) ||
+    s.$ref !== undefined ||
+    s.oneOf !== undefined ||
+    s.anyOf !== undefined;
+  if (!ok)
+    throw new BadRequestError(
+      'invalid_output_schema',
+      'The output schema must be a JSON Schema (with a "type", "$ref", "oneOf" or "anyOf").',
+    );
+}
+
+async function teamIdsOf(db: Db, ctx: OrgContext): Promise<string[]> {
+  if (!ctx.userId) return [];
+  const rows = await db
+    .selectFrom('team_members')
+    .select('team_id')
+    .where('org_id', '=', ctx.scope.orgId)
+    .where('user_id', '=', ctx.userId)
+    .execute();
+  return rows.map((r) => r.team_id);
+}
+
+/** Owners, admins and auditors see every agent; others see theirs, their teams' and the org's. */
+async function canSee(db: Db, ctx: OrgContext, a: AgentTable): Promise<boolean> {
+  if (ctx.role !== 'member') return true;
+  if (a.scope === 'organization' || a.owner_id === ctx.userId) return true;
+  return a.scope === 'team' && a.team_id !== null && (await teamIdsOf(db, ctx)).includes(a.team_id);
+}
+
+/** Owners and admins change any agent; members only agents they own. */
+function assertCanChange(ctx: OrgContext, a: AgentTable): void {
+  if (ctx.role === 'owner' || ctx.role === 'admin') return;
+  if (ctx.role === 'member' && a.owner_id === ctx.userId) return;
+  throw new ForbiddenError('not_your_agent', 'Only the agent’s owner or an admin can change it.');
+}
+
+async function requireRow(db: Db, ctx: OrgContext, id: string): Promise<AgentTable> {
+  const row = await db
+    .selectFrom('agents')
+    .selectAll()
+    .where('org_id', '=', ctx.scope.orgId)
+    .where('id', '=', id)
+    .executeTakeFirst();
+  if (!row || !(await canSee(db, ctx, row)))
+    throw new NotFoundError('agent_not_found', 'No agent with that id that you can see.');
+  return row;
+}
+
+export async function listAgents(db: Db, ctx: OrgContext): Promise<Agent[]> {
+  const rows = await db
+    .selectFrom('agents')
+    .selectAll()
+    .where('org_id', '=', ctx.scope.orgId)
+    .orderBy('name')
+    .execute();
+  const out: Agent[] = [];
+  for (const r of rows) if (await canSee(db, ctx, r)) out.push(toAgent(r));
+  return out;
+}
+
+export async function getAgent(db: Db, ctx: OrgContext, id: string): Promise<Agent> {
+  return toAgent(await requireRow(db, ctx, id));
+}
+
+async function assertTeam(
+  db: Db,
+  ctx: OrgContext,
+  scope: AgentScope,
+  teamId: string | null | undefined,
+): Promise<string | null> {
+  if (scope !== 'team') {
+    if (teamId) throw new BadRequestError('team_not_expected', 'Only a team-scoped agent names a team.');
+    return null;
+  }
+  if (!teamId) throw new BadRequestError('team_required', 'A team-scoped agent needs a teamId.');
+  const team = await db
+    .selectFrom('teams')
+    .select('id')
+    .where('org_id', '=', ctx.scope.orgId)
+    .where('id', '=', teamId)
+    .executeTakeFirst();
+  if (!team) throw new NotFoundError('team_not_found', 'No team with that id in this organization.');
+  if (ctx.role === 'member' && !(await teamIdsOf(db, ctx)).includes(teamId)) {
+    throw new ForbiddenError('not_in_team', 'You can only scope an agent to a team you are in.');
+  }
+  return teamId;
+}
+
+async function writeVersion(trx: Db, ctx: OrgContext, a: Agent): Promise<void> {
+  await trx
+    .insertInto('agent_versions')
+    .values({
+      org_id: ctx.scope.orgId,
+      agent_id: a.id,
+      version: a.version,
+      snapshot: JSON.stringify(snapshot(a)),
+      changed_by: ctx.actor.id,
+      changed_at: a.updatedAt,
+    })
+    .execute();
+}
+
+export async function createAgent(db: Kysely<Database>, ctx: OrgContext, input: AgentInput): Promise<Agent> {
+  if (!ctx.userId && ctx.role !== 'owner' && ctx.role !== 'admin') throw new ForbiddenError();
+  assertOutputSchema(input.outputSchema);
+  return db.transaction().execute(async (trx) => {
+    const teamId = await assertTeam(trx, ctx, input.scope, input.teamId);
+    const now = new Date().toISOString();
+    const row: AgentTable = {
+      id: newId('agt'),
+      org_id: ctx.scope.orgId,
+      name: input.name.trim(),
+      description: input.description?.trim() ?? '',
+      scope: input.scope,
+      owner_id: ctx.userId ?? ctx.actor.id,
+      team_id: teamId,
+      instructions: input.instructions,
+      model: JSON.stringify(input.model),
+      output_schema: input.outputSchema ? JSON.stringify(input.outputSchema) : null,
+      state: 'active',
+      version: 1,
+      created_at: now,
+      updated_at: now,
+    };
+    try {
+      await trx.insertInto('agents').values(row).execute();
+    } catch (err) {
+      if (isUniqueViolation(err))
+        throw new ConflictError('agent_exists', `An agent named "${row.name}" already exists.`);
+      throw err;
+    }
+    const agent = toAgent(row);
+    await writeVersion(trx, ctx, agent);
+    await recordAudit(trx, {
+      orgId: ctx.scope.orgId,
+      actor: ctx.actor,
+      action: 'agent.created',
+      target: { type: 'agent', id: agent.id },
+      requestId: ctx.requestId,
+      details: { after: snapshot(agent) },
+    });
+    return agent;
+  });
+}
+
+export async function updateAgent(
+  db: Kysely<Database>,
+  ctx: OrgContext,
+  id: string,
+  patch: Partial<AgentInput>,
+): Promise<Agent> {
+  assertOutputSchema(patch.outputSchema);
+  return db.transaction().execute(async (trx) => {
+    const row = await requireRow(trx, ctx, id);
+    assertCanChange(ctx, row);
+    const before = toAgent(row);
+    const scope = patch.scope ?? before.scope;
+    const teamId =
+      patch.scope !== undefined || patch.teamId !== undefined
+        ? await assertTeam(trx, ctx, scope, patch.teamId ?? before.teamId)
+        : before.teamId;
+    const after: Agent = {
+      ...before,
+      name: patch.name?.trim() ?? before.name,
+      description: patch.description?.trim() ?? before.description,
+      scope,
+      teamId,
+      instructions: patch.instructions ?? before.instructions,
+      model: patch.model ?? before.model,
+      outputSchema: patch.outputSchema === undefined ? before.outputSchema : patch.outputSchema,
+      version: before.version + 1,
+      updatedAt: new Date().toISOString(),
+    };
+    const changes = diff(snapshot(before), snapshot(after));
+    if (Object.keys(changes).length === 0) return before;
+    try {
+      await trx
+        .updateTable('agents')
+        .set({
+          name: after.name,
+          description: after.description,
+          scope: after.scope,
+          team_id: after.teamId,
+          instructions: after.instructions,
+          model: JSON.stringify(after.model),
+          output_schema: after.outputSchema ? JSON.stringify(after.outputSchema) : null,
+          version: after.version,
+          updated_at: after.updatedAt,
+        })
+        .where('org_id', '=', ctx.scope.orgId)
+        .where('id', '=', id)
+        .execute();
+    } catch (err) {
+      if (isUniqueViolation(err))
+        throw new ConflictError('agent_exists', `An agent named "${after.name}" already exists.`);
+      throw err;
+    }
+    await writeVersion(trx, ctx, after);
+    await recordAudit(trx, {
+      orgId: ctx.scope.orgId,
+      actor: ctx.actor,
+      action: 'agent.updated',
+      target: { type: 'agent', id },
+      requestId: ctx.requestId,
+      details: { version: after.version, changes },
+    });
+    return after;
+  });
+}
+
+/** The kill switch: `stopped` from the moment this commits (the gateway checks it on every call). */
+export async function setAgentState(
+  db: Kysely<Database>,
+  ctx: OrgContext,
+  id: string,
+  state: 'active' | 'stopped',
+): Promise<Agent> {
+  return db.transaction().execute(async (trx) => {
+    const row = await requireRow(trx, ctx, id);
+    assertCanChange(ctx, row);
+    if (row.state === state) return toAgent(row);
+    const now = new Date().toISOString();
+    await trx
+      .updateTable('agents')
+      .set({ state, updated_at: now })
+      .where('org_id', '=', ctx.scope.orgId)
+      .where('id', '=', id)
+      .execute();
+    await recordAudit(trx, {
+      orgId: ctx.scope.orgId,
+      actor: ctx.actor,
+      action: state === 'stopped' ? 'agent.stopped' : 'agent.resumed',
+      target: { type: 'agent', id },
+      requestId: ctx.requestId,
+      details: { before: { state: row.state }, after: { state } },
+    });
+    return { ...toAgent(row), state, updatedAt: now };
+  });
+}
+
+export async function deleteAgent(db: Kysely<Database>, ctx: OrgContext, id: string): Promise<void> {
+  await db.transaction().execute(async (trx) => {
+    const row = await requireRow(trx, ctx, id);
+    assertCanChange(ctx, row);
+    await trx.deleteFrom('agents').where('org_id', '=', ctx.scope.orgId).where('id', '=', id).execute();
+    await recordAudit(trx, {
+      orgId: ctx.scope.orgId,
+      actor: ctx.actor,
+      action: 'agent.deleted',
+      target: { type: 'agent', id },
+      requestId: ctx.requestId,
+      details: { before: snapshot(toAgent(row)) },
+    });
+  });
+}
+
+export async function listAgentVersions(db: Db, ctx: OrgContext, id: string) {
+  await requireRow(db, ctx, id);
+  const rows = await db
+    .selectFrom('agent_versions')
+    .selectAll()
+    .where('org_id', '=', ctx.scope.orgId)
+    .where('agent_id', '=', id)
+    .orderBy('version', 'desc')
+    .execute();
+  return rows.map((r) => ({
+    version: r.version,
+    changedBy: r.changed_by,
+    changedAt: r.changed_at,
+    snapshot: JSON.parse(r.snapshot) as Record<string, unknown>,
+  }));
+}
+
+export { assertCanChange as assertCanChangeAgent, requireRow as requireAgentRow };

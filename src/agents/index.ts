@@ -1,0 +1,3 @@
+/** Agents: identities, scopes, versions, the kill switch state, and tokens for the MCP endpoint. */
+export * from './agents.ts';
+export * from './tokens.ts';

@@ -1,0 +1,135 @@
+/**
+ * Agent tokens: how an agent running elsewhere (Claude Code, Cursor, any MCP client) proves it is
+ * this agent to Paddock's MCP endpoint. Shown once, stored as a digest, expiring, revocable.
+ */
+import type { Kysely } from 'kysely';
+import { recordAudit } from '../audit/index.ts';
+import { BadRequestError, NotFoundError, UnauthenticatedError } from '../errors/index.ts';
+import type { OrgContext } from '../identity/context.ts';
+import { hashSecret, newId, newSecret } from '../identity/credentials.ts';
+import type { Database, Db } from '../store/index.ts';
+import type { AgentTokenTable } from '../store/schema.ts';
+import { assertCanChangeAgent, requireAgentRow } from './agents.ts';
+
+export interface AgentTokenInfo {
+  id: string;
+  agentId: string;
+  name: string;
+  createdBy: string;
+  createdAt: string;
+  expiresAt: string | null;
+  revokedAt: string | null;
+}
+
+const toInfo = (r: AgentTokenTable): AgentTokenInfo => ({
+  id: r.id,
+  agentId: r.agent_id,
+  name: r.name,
+  createdBy: r.created_by,
+  createdAt: r.created_at,
+  expiresAt: r.expires_at,
+  revokedAt: r.revoked_at,
+});
+
+export async function createAgentToken(
+  db: Kysely<Database>,
+  ctx: OrgContext,
+  agentId: string,
+  input: { name: string; expiresInDays: number | null },
+): Promise<{ token: string; info: AgentTokenInfo }> {
+  return db.transaction().execute(async (trx) => {
+    const agent = await requireAgentRow(trx, ctx, agentId);
+    assertCanChangeAgent(ctx, agent);
+    const max = ctx.org.settings.maxTokenDays;
+    if (max !== null && (input.expiresInDays === null || input.expiresInDays > max)) {
+      throw new BadRequestError('expiry_too_long', `This organization allows tokens of at most ${max} days.`);
+    }
+    const token = newSecret('pda');
+    const now = new Date();
+    const row: AgentTokenTable = {
+      id: newId('atk'),
+      org_id: ctx.scope.orgId,
+      agent_id: agentId,
+      name: input.name.trim(),
+      token_hash: hashSecret(token),
+      created_by: ctx.actor.id,
+      created_at: now.toISOString(),
+      expires_at:
+        input.expiresInDays === null
+          ? null
+          : new Date(now.getTime() + input.expiresInDays * 86_400_000).toISOString(),
+      revoked_at: null,
+    };
+    await trx.insertInto('agent_tokens').values(row).execute();
+    await recordAudit(trx, {
+      orgId: ctx.scope.orgId,
+      actor: ctx.actor,
+      action: 'agent.token.created',
+      target: { type: 'agent', id: agentId },
+      requestId: ctx.requestId,
+      details: { tokenId: row.id, name: row.name, expiresAt: row.expires_at },
+    });
+    return { token, info: toInfo(row) };
+  });
+}
+
+export async function listAgentTokens(db: Db, ctx: OrgContext, agentId: string): Promise<AgentTokenInfo[]> {
+  await requireAgentRow(db, ctx, agentId);
+  const rows = await db
+    .selectFrom('agent_tokens')
+    .selectAll()
+    .where('org_id', '=', ctx.scope.orgId)
+    .where('agent_id', '=', agentId)
+    .orderBy('created_at', 'desc')
+    .execute();
+  return rows.map(toInfo);
+}
+
+export async function revokeAgentToken(
+  db: Kysely<Database>,
+  ctx: OrgContext,
+  agentId: string,
+  tokenId: string,
+): Promise<AgentTokenInfo> {
+  return db.transaction().execute(async (trx) => {
+    const agent = await requireAgentRow(trx, ctx, agentId);
+    assertCanChangeAgent(ctx, agent);
+    const row = await trx
+      .selectFrom('agent_tokens')
+      .selectAll()
+      .where('org_id', '=', ctx.scope.orgId)
+      .where('agent_id', '=', agentId)
+      .where('id', '=', tokenId)
+      .executeTakeFirst();
+    if (!row) throw new NotFoundError('token_not_found', 'No such token for this agent.');
+    if (row.revoked_at) return toInfo(row);
+    const now = new Date().toISOString();
+    await trx.updateTable('agent_tokens').set({ revoked_at: now }).where('id', '=', row.id).execute();
+    await recordAudit(trx, {
+      orgId: ctx.scope.orgId,
+      actor: ctx.actor,
+      action: 'agent.token.revoked',
+      target: { type: 'agent', id: agentId },
+      requestId: ctx.requestId,
+      details: { tokenId: row.id, name: row.name },
+    });
+    return { ...toInfo(row), revokedAt: now };
+  });
+}
+
+/** Who an agent token is: its agent and org, or a clear refusal. */
+export async function authenticateAgentToken(
+  db: Db,
+  secret: string,
+): Promise<{ agentId: string; orgId: string; tokenId: string }> {
+  const row = await db
+    .selectFrom('agent_tokens')
+    .selectAll()
+    .where('token_hash', '=', hashSecret(secret))
+    .executeTakeFirst();
+  if (!row) throw new UnauthenticatedError('invalid_token', 'The agent token is not valid.');
+  if (row.revoked_at) throw new UnauthenticatedError('token_revoked', 'The agent token was revoked.');
+  if (row.expires_at && row.expires_at <= new Date().toISOString())
+    throw new UnauthenticatedError('token_expired', 'The agent token has expired.');
+  return { agentId: row.agent_id, orgId: row.org_id, tokenId: row.id };
+}

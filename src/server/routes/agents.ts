@@ -1,0 +1,201 @@
+/** Agents: create, read, change (versioned), stop and resume (the kill switch), tokens. */
+import { z } from 'zod';
+import {
+  createAgent,
+  createAgentToken,
+  deleteAgent,
+  getAgent,
+  listAgents,
+  listAgentTokens,
+  listAgentVersions,
+  revokeAgentToken,
+  setAgentState,
+  updateAgent,
+} from '../../agents/index.ts';
+import { defineRoute } from '../route.ts';
+import { Id, OrgParams, Timestamp } from '../schemas.ts';
+
+const Model = z.strictObject({
+  provider: z.string().min(1).max(50).describe('openai, anthropic, google, openai-compatible'),
+  model: z.string().min(1).max(100),
+  secretId: Id.nullable().optional().describe('the vault secret holding the BYOK key'),
+  temperature: z.number().min(0).max(2).optional(),
+  maxOutputTokens: z.number().int().min(1).max(1_000_000).optional(),
+});
+
+const AgentSchema = z
+  .object({
+    id: Id,
+    name: z.string(),
+    description: z.string(),
+    scope: z.enum(['private', 'team', 'organization']),
+    ownerId: z.string(),
+    teamId: z.string().nullable(),
+    instructions: z.string(),
+    model: Model,
+    outputSchema: z.record(z.string(), z.unknown()).nullable(),
+    state: z.enum(['active', 'stopped']),
+    version: z.number().int(),
+    createdAt: Timestamp,
+    updatedAt: Timestamp,
+  })
+  .meta({ id: 'Agent' });
+
+const AgentBody = z.strictObject({
+  name: z.string().min(1).max(100),
+  description: z.string().max(1000).optional(),
+  scope: z.enum(['private', 'team', 'organization']),
+  teamId: Id.nullable().optional(),
+  instructions: z.string().max(100_000),
+  model: Model,
+  outputSchema: z.record(z.string(), z.unknown()).nullable().optional(),
+});
+
+const AgentParams = OrgParams.extend({ agent: Id });
+const TokenSchema = z.object({
+  id: Id,
+  agentId: Id,
+  name: z.string(),
+  createdBy: z.string(),
+  createdAt: Timestamp,
+  expiresAt: Timestamp.nullable(),
+  revokedAt: Timestamp.nullable(),
+});
+
+export const agentRoutes = [
+  defineRoute({
+    method: 'get',
+    path: '/api/v1/orgs/{org}/agents',
+    summary: 'List the agents you can see (by their scope)',
+    tag: 'agents',
+    access: { permission: 'agents.read' },
+    params: OrgParams,
+    response: z.object({ agents: z.array(AgentSchema) }),
+    handler: async ({ ctx, deps }) => ({ agents: await listAgents(deps.store.db, ctx) }),
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/api/v1/orgs/{org}/agents',
+    summary: 'Create an agent (you become its owner; it has no grants, so it can call nothing yet)',
+    tag: 'agents',
+    access: { permission: 'agents.write' },
+    params: OrgParams,
+    body: AgentBody,
+    response: AgentSchema,
+    status: 201,
+    handler: async ({ ctx, deps, body }) => createAgent(deps.store.db, ctx, body),
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/api/v1/orgs/{org}/agents/{agent}',
+    summary: 'Read an agent',
+    tag: 'agents',
+    access: { permission: 'agents.read' },
+    params: AgentParams,
+    response: AgentSchema,
+    handler: async ({ ctx, deps, params }) => getAgent(deps.store.db, ctx, params.agent),
+  }),
+  defineRoute({
+    method: 'patch',
+    path: '/api/v1/orgs/{org}/agents/{agent}',
+    summary: 'Change an agent: a new version, with the before/after diff in the audit trail',
+    tag: 'agents',
+    access: { permission: 'agents.write' },
+    params: AgentParams,
+    body: AgentBody.partial(),
+    response: AgentSchema,
+    handler: async ({ ctx, deps, params, body }) => updateAgent(deps.store.db, ctx, params.agent, body),
+  }),
+  defineRoute({
+    method: 'delete',
+    path: '/api/v1/orgs/{org}/agents/{agent}',
+    summary: 'Delete an agent',
+    tag: 'agents',
+    access: { permission: 'agents.write' },
+    params: AgentParams,
+    status: 204,
+    handler: async ({ ctx, deps, params }) => {
+      await deleteAgent(deps.store.db, ctx, params.agent);
+      return undefined;
+    },
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/api/v1/orgs/{org}/agents/{agent}/versions',
+    summary: "An agent's change history, newest first",
+    tag: 'agents',
+    access: { permission: 'agents.read' },
+    params: AgentParams,
+    response: z.object({
+      versions: z.array(
+        z.object({
+          version: z.number(),
+          changedBy: z.string(),
+          changedAt: Timestamp,
+          snapshot: z.record(z.string(), z.unknown()),
+        }),
+      ),
+    }),
+    handler: async ({ ctx, deps, params }) => ({
+      versions: await listAgentVersions(deps.store.db, ctx, params.agent),
+    }),
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/api/v1/orgs/{org}/agents/{agent}/stop',
+    summary: 'Kill switch: stop the agent (no tool call of it runs from now on)',
+    tag: 'agents',
+    access: { permission: 'agents.write' },
+    params: AgentParams,
+    response: AgentSchema,
+    handler: async ({ ctx, deps, params }) => setAgentState(deps.store.db, ctx, params.agent, 'stopped'),
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/api/v1/orgs/{org}/agents/{agent}/resume',
+    summary: 'Resume a stopped agent',
+    tag: 'agents',
+    access: { permission: 'agents.write' },
+    params: AgentParams,
+    response: AgentSchema,
+    handler: async ({ ctx, deps, params }) => setAgentState(deps.store.db, ctx, params.agent, 'active'),
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/api/v1/orgs/{org}/agents/{agent}/tokens',
+    summary: "An agent's tokens for the MCP endpoint (metadata only)",
+    tag: 'agents',
+    access: { permission: 'agents.read' },
+    params: AgentParams,
+    response: z.object({ tokens: z.array(TokenSchema) }),
+    handler: async ({ ctx, deps, params }) => ({
+      tokens: await listAgentTokens(deps.store.db, ctx, params.agent),
+    }),
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/api/v1/orgs/{org}/agents/{agent}/tokens',
+    summary: 'Create an agent token; its value is in this response only',
+    tag: 'agents',
+    access: { permission: 'agents.write' },
+    params: AgentParams,
+    body: z.strictObject({
+      name: z.string().min(1).max(100),
+      expiresInDays: z.number().int().min(1).max(3650).nullable().default(90),
+    }),
+    response: z.object({ token: z.string(), info: TokenSchema }),
+    status: 201,
+    handler: async ({ ctx, deps, params, body }) => createAgentToken(deps.store.db, ctx, params.agent, body),
+  }),
+  defineRoute({
+    method: 'delete',
+    path: '/api/v1/orgs/{org}/agents/{agent}/tokens/{token}',
+    summary: 'Revoke an agent token',
+    tag: 'agents',
+    access: { permission: 'agents.write' },
+    params: AgentParams.extend({ token: Id }),
+    response: TokenSchema,
+    handler: async ({ ctx, deps, params }) =>
+      revokeAgentToken(deps.store.db, ctx, params.agent, params.token),
+  }),
+];
