@@ -5,10 +5,10 @@
  */
 import type { Kysely } from 'kysely';
 import { recordAudit } from '../audit/index.ts';
-import { BadRequestError, ConflictError, ForbiddenError, NotFoundError } from '../errors/index.ts';
+import { BadRequestError, ForbiddenError, NotFoundError } from '../errors/index.ts';
 import type { OrgContext } from '../identity/context.ts';
 import { newId } from '../identity/credentials.ts';
-import { type Database, type Db, isUniqueViolation } from '../store/index.ts';
+import { type Database, type Db, orConflict } from '../store/index.ts';
 import type { AgentTable } from '../store/schema.ts';
 
 export type AgentScope = AgentTable['scope'];
@@ -210,13 +210,11 @@ export async function createAgent(db: Kysely<Database>, ctx: OrgContext, input: 
       created_at: now,
       updated_at: now,
     };
-    try {
-      await trx.insertInto('agents').values(row).execute();
-    } catch (err) {
-      if (isUniqueViolation(err))
-        throw new ConflictError('agent_exists', `An agent named "${row.name}" already exists.`);
-      throw err;
-    }
+    await orConflict(
+      trx.insertInto('agents').values(row).execute(),
+      'agent_exists',
+      `An agent named "${row.name}" already exists.`,
+    );
     const agent = toAgent(row);
     await writeVersion(trx, ctx, agent);
     await recordAudit(trx, {
@@ -261,8 +259,8 @@ export async function updateAgent(
     };
     const changes = diff(snapshot(before), snapshot(after));
     if (Object.keys(changes).length === 0) return before;
-    try {
-      await trx
+    await orConflict(
+      trx
         .updateTable('agents')
         .set({
           name: after.name,
@@ -277,12 +275,10 @@ export async function updateAgent(
         })
         .where('org_id', '=', ctx.scope.orgId)
         .where('id', '=', id)
-        .execute();
-    } catch (err) {
-      if (isUniqueViolation(err))
-        throw new ConflictError('agent_exists', `An agent named "${after.name}" already exists.`);
-      throw err;
-    }
+        .execute(),
+      'agent_exists',
+      `An agent named "${after.name}" already exists.`,
+    );
     await writeVersion(trx, ctx, after);
     await recordAudit(trx, {
       orgId: ctx.scope.orgId,

@@ -1,8 +1,8 @@
 /** Organizations: the tenants. Created by an operator (CLI or first-run setup), changed by admins. */
 import type { Kysely } from 'kysely';
 import { recordAudit } from '../audit/index.ts';
-import { BadRequestError, ConflictError, NotFoundError } from '../errors/index.ts';
-import { type Database, isUniqueViolation } from '../store/index.ts';
+import { BadRequestError, NotFoundError } from '../errors/index.ts';
+import { type Database, orConflict } from '../store/index.ts';
 import type { OrgTable } from '../store/schema.ts';
 import { type Caller, DEFAULT_ORG_SETTINGS, type Org, type OrgContext, type OrgSettings } from './context.ts';
 import { newId } from './credentials.ts';
@@ -43,14 +43,11 @@ export async function insertOrg(
     settings: JSON.stringify(DEFAULT_ORG_SETTINGS),
     created_at: new Date().toISOString(),
   };
-  try {
-    await trx.insertInto('orgs').values(row).execute();
-  } catch (err) {
-    if (isUniqueViolation(err)) {
-      throw new ConflictError('org_exists', `An organization with slug "${input.slug}" already exists.`);
-    }
-    throw err;
-  }
+  await orConflict(
+    trx.insertInto('orgs').values(row).execute(),
+    'org_exists',
+    `An organization with slug "${input.slug}" already exists.`,
+  );
   const org = toOrg(row);
   // In the org's own log, and in the platform's (where the operator sees every tenant made).
   for (const log of [org.id, null]) {

@@ -11,7 +11,7 @@ import { openNodeSqlite } from './node-sqlite.ts';
 import type { Database } from './schema.ts';
 import type { Dialect } from './types.ts';
 
-export { isUniqueViolation } from './errors.ts';
+export { isUniqueViolation, orConflict } from './errors.ts';
 export type { Database, Role } from './schema.ts';
 export type { Db, Dialect } from './types.ts';
 

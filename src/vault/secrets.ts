@@ -5,12 +5,12 @@
  */
 import type { Kysely } from 'kysely';
 import { recordAudit } from '../audit/index.ts';
-import { BadRequestError, ConflictError, NotFoundError } from '../errors/index.ts';
+import { BadRequestError, NotFoundError } from '../errors/index.ts';
 import type { OrgContext } from '../identity/context.ts';
 import { newId } from '../identity/credentials.ts';
 import type { OrgScope } from '../identity/scope.ts';
 import { registerSecret } from '../redact/index.ts';
-import { type Database, type Db, isUniqueViolation } from '../store/index.ts';
+import { type Database, type Db, orConflict } from '../store/index.ts';
 import type { SecretTable } from '../store/schema.ts';
 import type { Vault } from './vault.ts';
 
@@ -115,13 +115,11 @@ export async function createSecret(
       rotated_at: null,
       rotated_by: null,
     };
-    try {
-      await trx.insertInto('secrets').values(row).execute();
-    } catch (err) {
-      if (isUniqueViolation(err))
-        throw new ConflictError('secret_exists', `A secret named "${row.name}" already exists.`);
-      throw err;
-    }
+    await orConflict(
+      trx.insertInto('secrets').values(row).execute(),
+      'secret_exists',
+      `A secret named "${row.name}" already exists.`,
+    );
     const info = toInfo(row);
     await recordAudit(trx, {
       orgId: ctx.scope.orgId,
