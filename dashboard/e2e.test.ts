@@ -3,13 +3,14 @@
  * and real Chromium driven by playwright-core. Covers first-run setup, people, API tokens
  * (create, use, revoke), invitations (a second browser), sign-out and sign-in, the audit explorer
  * (filters, an entry's inclusion proof, exports), secrets (write-only values, rotation), the org's
- * cell (start and restart in a real bubblewrap sandbox, the egress allowlist), and fails on any
+ * cell (start and restart in a real bubblewrap sandbox, the egress allowlist), agents (versions
+ * with diffs, the kill switch, agent tokens, read-only for members), and fails on any
  * console error or page error (CSP violations are reported there).
  *
  *   PATH=$PWD/node_modules/.bin:$PATH node --test dashboard/e2e.test.ts
  *
- * E2E_SCREENSHOT_DIR=/tmp also saves audit-explorer.png (the proof panel open), cell-page.png and
- * secrets-page.png there.
+ * E2E_SCREENSHOT_DIR=/tmp also saves audit-explorer.png (the proof panel open), cell-page.png,
+ * secrets-page.png, agent-page.png and agent-page-stopped.png there.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -558,6 +559,191 @@ describe('dashboard end to end', { timeout: 180_000 }, () => {
       const refused = await memberRequests.get(`${api}/${path}`);
       assert.equal(refused.status(), 403, `members may not read ${path}`);
     }
+  });
+
+  test('agents: create, edit with a versioned diff, the kill switch, agent tokens; members read only', async () => {
+    const api = `${server?.url}/api/v1/orgs/${ORG.slug}`;
+    const INSTRUCTIONS = 'Label each ticket by product area.';
+    const CHANGED = 'Label each ticket by product area, and escalate outages to on-call.';
+    const readAgent = async (id: string) =>
+      (await (await owner.request.get(`${api}/agents/${id}`)).json()) as {
+        state: string;
+        version: number;
+        instructions: string;
+        scope: string;
+        model: { provider: string; model: string; secretId?: string };
+        outputSchema: unknown;
+      };
+
+    // The New agent form: the team select follows the scope; a broken output schema is refused here.
+    await owner.getByRole('link', { name: 'Agents' }).click();
+    await owner.waitForURL(`**/orgs/${ORG.slug}/agents`);
+    await owner.getByText('No agents yet.', { exact: false }).waitFor();
+    await owner.getByRole('button', { name: 'New agent' }).click();
+    const form = owner.getByRole('form', { name: 'New agent' });
+    await form.getByLabel('Name').fill('support-triage');
+    await form.getByLabel('Description').fill('Sorts incoming support mail');
+    const scope = form.getByLabel('Scope');
+    assert.equal(await scope.inputValue(), 'private', 'new agents start private');
+    assert.equal(await form.getByLabel('Team').count(), 0, 'no team select for a private agent');
+    await scope.selectOption('team');
+    await form.getByLabel('Team').locator('option', { hasText: 'Platform' }).waitFor({ state: 'attached' });
+    await scope.selectOption('organization');
+    assert.equal(await form.getByLabel('Team').count(), 0, 'the team select goes with the team scope');
+    await form.getByLabel('Instructions').fill(INSTRUCTIONS);
+    await form.getByLabel('Provider').fill('anthropic');
+    await form.getByLabel('Model', { exact: true }).fill('claude-sonnet-4-5');
+    const key = form.getByLabel('Model key');
+    const keyId = await key.locator('option', { hasText: 'openai-prod' }).getAttribute('value');
+    assert.match(keyId ?? '', /^[a-z]+_[0-9a-z]+$/, 'the model key from Secrets is offered');
+    await key.selectOption(keyId ?? '');
+    const schema = form.getByLabel('Output schema (optional)');
+    await schema.fill('{"type": "object",}');
+    await form.getByRole('button', { name: 'Create agent' }).click();
+    await form.getByRole('alert').filter({ hasText: 'The output schema is not valid JSON' }).waitFor();
+    assert.equal(await schema.getAttribute('aria-invalid'), 'true');
+    const none = (await (await owner.request.get(`${api}/agents`)).json()) as { agents: unknown[] };
+    assert.deepEqual(none.agents, [], 'nothing is created from a form with a broken schema');
+    await schema.fill('{"type": "object", "properties": {"label": {"type": "string"}}}');
+    await form.getByRole('button', { name: 'Create agent' }).click();
+
+    // The new agent's page.
+    await owner.waitForURL(/\/agents\/agt_[0-9a-z]+$/);
+    const id = new URL(owner.url()).pathname.split('/').pop() ?? '';
+    await owner.getByRole('heading', { level: 1, name: 'support-triage' }).waitFor();
+    const state = owner.getByTestId('agent-state');
+    const version = owner.getByTestId('agent-current-version');
+    assert.equal(await state.textContent(), 'Active');
+    assert.equal(await version.textContent(), 'Version 1');
+    assert.equal(await owner.getByTestId('agent-model').textContent(), 'anthropic/claude-sonnet-4-5');
+    const made = await readAgent(id);
+    assert.equal(made.scope, 'organization');
+    assert.equal(made.model.secretId, keyId, 'the chosen model key is stored');
+    assert.deepEqual(made.outputSchema, { type: 'object', properties: { label: { type: 'string' } } });
+
+    // Edit the instructions: version 2, whose diff against version 1 is the instructions alone.
+    await owner.getByRole('button', { name: 'Edit support-triage' }).click();
+    const edit = owner.getByRole('form', { name: 'Edit support-triage' });
+    assert.equal(await edit.getByLabel('Instructions').inputValue(), INSTRUCTIONS, 'the form is prefilled');
+    assert.equal(await edit.getByLabel('Scope').inputValue(), 'organization');
+    await edit.getByLabel('Instructions').fill(CHANGED);
+    await edit.getByRole('button', { name: 'Save changes' }).click();
+    await until(
+      () => version.textContent(),
+      (v) => v === 'Version 2',
+      'version 2 after the edit',
+    );
+    await owner.getByText('Saved as version 2.').waitFor();
+    assert.equal(await owner.getByTestId('agent-instructions').textContent(), CHANGED);
+    const entries = owner.getByTestId('agent-version-entry');
+    assert.equal(await entries.count(), 2, 'two versions listed');
+    const v2 = entries.filter({ has: owner.getByRole('heading', { name: 'Version 2' }) });
+    const diff = v2.getByRole('table', { name: 'Changes in version 2' });
+    const rows = diff.getByTestId('diff-row');
+    assert.deepEqual(
+      await rows.evaluateAll((els) => els.map((e) => e.getAttribute('data-field'))),
+      ['instructions'],
+      'only the instructions changed',
+    );
+    assert.equal(await rows.locator('th').textContent(), 'Instructions');
+    assert.equal(await rows.locator('td.diff-before').textContent(), `Before: ${INSTRUCTIONS}`);
+    assert.equal(await rows.locator('td.diff-after').textContent(), `After: ${CHANGED}`);
+    const v1 = entries.filter({ has: owner.getByRole('heading', { name: 'Version 1' }) });
+    await v1.getByText('Created.').waitFor();
+    assert.equal(await v1.getByTestId('diff-row').count(), 0, 'version 1 has nothing to compare with');
+    assert.equal((await readAgent(id)).instructions, CHANGED);
+
+    // The kill switch asks first, then stops the agent; Resume brings it back.
+    await owner.getByRole('button', { name: 'Stop agent', exact: true }).click();
+    await owner.getByText('Stop support-triage now?').waitFor();
+    assert.equal((await readAgent(id)).state, 'active', 'nothing stops before the confirm');
+    await owner.getByRole('button', { name: 'Yes, stop agent' }).click();
+    await until(
+      () => state.textContent(),
+      (s) => s === 'Stopped',
+      'the agent shows stopped',
+    );
+    await owner.getByRole('heading', { name: 'This agent is stopped' }).waitFor();
+    assert.equal((await readAgent(id)).state, 'stopped', 'the API agrees');
+    assert.equal(await owner.getByRole('button', { name: 'Stop agent', exact: true }).count(), 0);
+    if (process.env.E2E_SCREENSHOT_DIR) {
+      await owner.evaluate(() => window.scrollTo(0, 0));
+      await owner.screenshot({
+        path: join(process.env.E2E_SCREENSHOT_DIR, 'agent-page-stopped.png'),
+        fullPage: true,
+      });
+    }
+    await owner.getByRole('button', { name: 'Resume agent' }).click();
+    await until(
+      () => state.textContent(),
+      (s) => s === 'Active',
+      'the agent is active again',
+    );
+    assert.equal((await readAgent(id)).state, 'active');
+    await owner.getByRole('button', { name: 'Stop agent', exact: true }).waitFor();
+
+    // An agent token: shown once, listed, revoked after a confirm.
+    const tokenForm = owner.getByRole('form', { name: 'Create an agent token' });
+    await tokenForm.getByLabel('Token name').fill('claude-code-laptop');
+    await tokenForm.getByLabel('Expires in (days)').fill('30');
+    await tokenForm.getByRole('button', { name: 'Create token' }).click();
+    const shown = owner.getByTestId('new-agent-token');
+    await shown.waitFor();
+    const token = (await shown.textContent())?.trim() ?? '';
+    assert.match(token, /^pda_\S{20,}$/, 'an agent token is displayed');
+    await owner.getByText('it is shown once', { exact: false }).waitFor();
+    await owner.getByRole('button', { name: 'Copy agent token' }).waitFor();
+    const tokenRow = owner.getByTestId('agent-token-row').filter({ hasText: 'claude-code-laptop' });
+    await tokenRow.getByText('Active').waitFor();
+    if (process.env.E2E_SCREENSHOT_DIR) {
+      await owner.evaluate(() => window.scrollTo(0, 0));
+      await owner.screenshot({
+        path: join(process.env.E2E_SCREENSHOT_DIR, 'agent-page.png'),
+        fullPage: true,
+      });
+    }
+    await tokenRow.getByRole('button', { name: 'Revoke' }).click();
+    await tokenRow.getByRole('button', { name: 'Yes, revoke' }).click();
+    await tokenRow.getByText('Revoked').waitFor();
+    const listed = (await (await owner.request.get(`${api}/agents/${id}/tokens`)).json()) as {
+      tokens: { name: string; revokedAt: string | null }[];
+    };
+    assert.equal(listed.tokens.length, 1);
+    assert.ok(listed.tokens[0]?.revokedAt, 'the API has the token revoked');
+    assert.ok(!JSON.stringify(listed).includes(token), 'the token value is never listed');
+
+    // The list shows it; a member sees the organization's agent, read-only.
+    await owner.getByRole('link', { name: 'All agents' }).click();
+    const listRow = owner.getByTestId('agent-row').filter({ hasText: 'support-triage' });
+    assert.equal(await listRow.getByTestId('agent-state').textContent(), 'Active');
+    assert.equal(await listRow.getByTestId('agent-version').textContent(), '2');
+    await listRow.getByText('anthropic/claude-sonnet-4-5').waitFor();
+
+    assert.ok(member, 'the member from the invitation test is still signed in');
+    await member.goto(`${server?.url}/orgs/${ORG.slug}`);
+    await member.getByRole('link', { name: 'Agents' }).click();
+    await member.waitForURL(`**/orgs/${ORG.slug}/agents`);
+    const memberRow = member.getByTestId('agent-row').filter({ hasText: 'support-triage' });
+    await memberRow.getByRole('link', { name: 'support-triage' }).click();
+    await member.waitForURL(`**/agents/${id}`);
+    await member.getByRole('heading', { level: 1, name: 'support-triage' }).waitFor();
+    await member.getByText('Read-only:', { exact: false }).waitFor();
+    await member.getByTestId('agent-token-row').filter({ hasText: 'claude-code-laptop' }).waitFor();
+    await member.getByRole('table', { name: 'Changes in version 2' }).waitFor();
+    const main = member.getByRole('main');
+    for (const name of [/^Edit/, /Stop agent/, /Resume agent/, /Delete agent/, /Revoke/, /Create token/]) {
+      assert.equal(await main.getByRole('button', { name }).count(), 0, `no ${name} button for a member`);
+    }
+    assert.equal(await main.getByRole('form').count(), 0, 'no forms for a member');
+    const session = (await (await member.request.get(`${server?.url}/api/v1/session`)).json()) as {
+      csrfToken: string;
+    };
+    const refused = await member.request.patch(`${api}/agents/${id}`, {
+      headers: { 'x-csrf-token': session.csrfToken },
+      data: { instructions: 'member was here' },
+    });
+    assert.equal(refused.status(), 403, 'the API refuses the member too');
+    assert.equal(((await refused.json()) as { error: { code: string } }).error.code, 'not_your_agent');
   });
 
   test('no console errors or page errors (CSP violations included)', () => {

@@ -10,6 +10,7 @@ import { useLocation } from './router.tsx';
 
 const SECTIONS: readonly Section[] = [
   'overview',
+  'agents',
   'people',
   'teams',
   'tokens',
@@ -27,10 +28,13 @@ export function App() {
   if (path === '/signin') return <SignInPage search={search} />;
   if (path === '/signin/link') return <SigninLinkPage />;
   if (path === '/invite') return <InvitePage />;
-  const m = /^\/orgs\/([^/]+)(?:\/([a-z]+))?$/.exec(path);
+  const m = /^\/orgs\/([^/]+)(?:\/([a-z]+)(?:\/([^/]+))?)?$/.exec(path);
   if (m) {
     const section = (m[2] ?? 'overview') as Section;
-    if (SECTIONS.includes(section)) return <Layout slug={decodeURIComponent(m[1]!)} section={section} />;
+    // Only agents have a page per item: `/orgs/{slug}/agents/{id}`.
+    const detail = m[3] === undefined ? null : decodeURIComponent(m[3]);
+    if (SECTIONS.includes(section) && (detail === null || section === 'agents'))
+      return <Layout slug={decodeURIComponent(m[1]!)} section={section} detail={detail} />;
   }
   return <NotFoundPage />;
 }

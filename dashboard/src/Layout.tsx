@@ -2,6 +2,7 @@
 import { type ComponentType, useCallback, useEffect, useState } from 'react';
 import { api, errorMessage, type OrgWithRole, type Role, type Session } from './api.ts';
 import { Alert, Loading, RoleBadge } from './components.tsx';
+import { AgentsPage } from './pages/Agents.tsx';
 import { AuditPage } from './pages/Audit.tsx';
 import { CellPage } from './pages/Cell.tsx';
 import { OverviewPage } from './pages/Overview.tsx';
@@ -13,12 +14,23 @@ import { TokensPage } from './pages/Tokens.tsx';
 import { Link, navigate } from './router.tsx';
 import { leaveApp } from './session.ts';
 
-export type Section = 'overview' | 'people' | 'teams' | 'tokens' | 'secrets' | 'cell' | 'sso' | 'audit';
+export type Section =
+  | 'overview'
+  | 'agents'
+  | 'people'
+  | 'teams'
+  | 'tokens'
+  | 'secrets'
+  | 'cell'
+  | 'sso'
+  | 'audit';
 
 export interface PageProps {
   org: OrgWithRole;
   me: NonNullable<Session['person']>;
   refreshOrgs: () => Promise<void>;
+  /** The item a section shows on its own page (`/orgs/{slug}/agents/{id}`), else null. */
+  detail: string | null;
 }
 
 interface NavItem {
@@ -33,6 +45,7 @@ const ALL: readonly Role[] = ['owner', 'admin', 'member', 'auditor'];
 const OVERSIGHT: readonly Role[] = ['owner', 'admin', 'auditor'];
 const NAV: readonly NavItem[] = [
   { section: 'overview', label: 'Overview', page: OverviewPage, roles: ALL },
+  { section: 'agents', label: 'Agents', page: AgentsPage, roles: ALL },
   { section: 'people', label: 'People', page: PeoplePage, roles: ALL },
   { section: 'teams', label: 'Teams', page: TeamsPage, roles: ALL },
   { section: 'tokens', label: 'Tokens', page: TokensPage, roles: ALL },
@@ -47,7 +60,15 @@ function sectionPath(slug: string, section: Section): string {
   return section === 'overview' ? base : `${base}/${section}`;
 }
 
-export function Layout({ slug, section }: { slug: string; section: Section }) {
+export function Layout({
+  slug,
+  section,
+  detail = null,
+}: {
+  slug: string;
+  section: Section;
+  detail?: string | null;
+}) {
   const [me, setMe] = useState<Session['person']>(null);
   const [orgs, setOrgs] = useState<OrgWithRole[] | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -167,7 +188,13 @@ export function Layout({ slug, section }: { slug: string; section: Section }) {
           {!org ? (
             <Alert message={`No organization "${slug}" that you can see.`} />
           ) : allowed ? (
-            <Page key={`${org.slug}/${section}`} org={org} me={me} refreshOrgs={refreshOrgs} />
+            <Page
+              key={`${org.slug}/${section}/${detail ?? ''}`}
+              org={org}
+              me={me}
+              refreshOrgs={refreshOrgs}
+              detail={detail}
+            />
           ) : (
             <Alert message={`The ${org.role} role cannot open ${item.label}.`} />
           )}

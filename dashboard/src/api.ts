@@ -73,6 +73,68 @@ export interface Secret {
   rotatedBy: string | null;
 }
 
+export const AGENT_SCOPES = ['private', 'team', 'organization'] as const;
+export type AgentScope = (typeof AGENT_SCOPES)[number];
+export type AgentState = 'active' | 'stopped';
+
+/** An agent's model settings (src/server/routes/agents.ts `Model`). */
+export interface AgentModel {
+  provider: string;
+  model: string;
+  /** The vault secret holding the key (bring your own key). */
+  secretId?: string | null;
+  temperature?: number;
+  maxOutputTokens?: number;
+}
+
+/** An agent (src/server/routes/agents.ts `AgentSchema`). */
+export interface Agent {
+  id: string;
+  name: string;
+  description: string;
+  scope: AgentScope;
+  ownerId: string;
+  teamId: string | null;
+  instructions: string;
+  model: AgentModel;
+  outputSchema: Record<string, unknown> | null;
+  /** `stopped`: the kill switch is on, no tool call of the agent runs. */
+  state: AgentState;
+  version: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** The body of `POST /agents`; `PATCH` takes any part of it. */
+export interface AgentInput {
+  name: string;
+  description?: string;
+  scope: AgentScope;
+  teamId?: string | null;
+  instructions: string;
+  model: AgentModel;
+  outputSchema?: Record<string, unknown> | null;
+}
+
+/** One entry of an agent's history: what the agent was at that version (no times or version). */
+export interface AgentVersion {
+  version: number;
+  changedBy: string;
+  changedAt: string;
+  snapshot: Record<string, unknown>;
+}
+
+/** An agent token's metadata (its value is in the create response only). */
+export interface AgentToken {
+  id: string;
+  agentId: string;
+  name: string;
+  createdBy: string;
+  createdAt: string;
+  expiresAt: string | null;
+  revokedAt: string | null;
+}
+
 /** Filters of `GET /orgs/{org}/audit`; empty values are left out of the request. */
 export interface AuditQuery {
   actor?: string;
@@ -274,6 +336,24 @@ export const api = {
   scopeSecret: (slug: string, id: string, agentIds: string[] | null) =>
     send<Secret>('PATCH', `${org(slug)}/secrets/${enc(id)}`, { agentIds }),
   deleteSecret: (slug: string, id: string) => send<void>('DELETE', `${org(slug)}/secrets/${enc(id)}`),
+
+  agents: async (slug: string) => (await send<{ agents: Agent[] }>('GET', `${org(slug)}/agents`)).agents,
+  agent: (slug: string, id: string) => send<Agent>('GET', `${org(slug)}/agents/${enc(id)}`),
+  createAgent: (slug: string, input: AgentInput) => send<Agent>('POST', `${org(slug)}/agents`, input),
+  updateAgent: (slug: string, id: string, patch: Partial<AgentInput>) =>
+    send<Agent>('PATCH', `${org(slug)}/agents/${enc(id)}`, patch),
+  deleteAgent: (slug: string, id: string) => send<void>('DELETE', `${org(slug)}/agents/${enc(id)}`),
+  /** The kill switch (`stop`) and its undo (`resume`). */
+  setAgentState: (slug: string, id: string, action: 'stop' | 'resume') =>
+    send<Agent>('POST', `${org(slug)}/agents/${enc(id)}/${action}`),
+  agentVersions: async (slug: string, id: string) =>
+    (await send<{ versions: AgentVersion[] }>('GET', `${org(slug)}/agents/${enc(id)}/versions`)).versions,
+  agentTokens: async (slug: string, id: string) =>
+    (await send<{ tokens: AgentToken[] }>('GET', `${org(slug)}/agents/${enc(id)}/tokens`)).tokens,
+  createAgentToken: (slug: string, id: string, input: { name: string; expiresInDays: number | null }) =>
+    send<{ token: string; info: AgentToken }>('POST', `${org(slug)}/agents/${enc(id)}/tokens`, input),
+  revokeAgentToken: (slug: string, id: string, tokenId: string) =>
+    send<AgentToken>('DELETE', `${org(slug)}/agents/${enc(id)}/tokens/${enc(tokenId)}`),
 
   audit: (slug: string, query: AuditQuery, cursor: number | null = null, limit = 100) => {
     const q = new URLSearchParams();

@@ -5,6 +5,7 @@ import {
   type InputHTMLAttributes,
   type ReactNode,
   type Ref,
+  type TextareaHTMLAttributes,
   useCallback,
   useEffect,
   useId,
@@ -61,6 +62,54 @@ export function TextField({
         aria-describedby={hint ? hintId : undefined}
         {...rest}
       />
+      {hint ? (
+        <p className="hint" id={hintId}>
+          {hint}
+        </p>
+      ) : null}
+    </div>
+  );
+}
+
+/** Multi-line text (instructions, a JSON document); `code` sets it in the monospace font. */
+export function TextAreaField({
+  label,
+  value,
+  onChange,
+  hint,
+  code,
+  invalid,
+  ...rest
+}: Omit<TextareaHTMLAttributes<HTMLTextAreaElement>, 'onChange' | 'value' | 'id'> & {
+  label: string;
+  value: string;
+  onChange: (value: string) => void;
+  hint?: ReactNode;
+  code?: boolean;
+  /** Marks the field invalid (`aria-invalid`) and shows this message under it. */
+  invalid?: string | null;
+}) {
+  const id = useId();
+  const hintId = `${id}-hint`;
+  const errorId = `${id}-error`;
+  const described = [hint ? hintId : null, invalid ? errorId : null].filter(Boolean).join(' ');
+  return (
+    <div className="field field-wide">
+      <label htmlFor={id}>{label}</label>
+      <textarea
+        id={id}
+        value={value}
+        className={code ? 'textarea-code' : undefined}
+        onChange={(e: ChangeEvent<HTMLTextAreaElement>) => onChange(e.target.value)}
+        aria-describedby={described || undefined}
+        aria-invalid={invalid ? true : undefined}
+        {...rest}
+      />
+      {invalid ? (
+        <p className="field-error" id={errorId} role="alert">
+          {invalid}
+        </p>
+      ) : null}
       {hint ? (
         <p className="hint" id={hintId}>
           {hint}

@@ -115,6 +115,23 @@ for (const kind of STORE_KINDS) {
           .length,
         4,
       );
+      // Leaving team scope drops the team; an explicit team with another scope is refused.
+      const toOrg = await call(app, 'patch', `/api/v1/orgs/acme/agents/${teamAgent.body.id}`, {
+        token: acme.people.admin.token,
+        body: { scope: 'organization' },
+      });
+      assert.equal(toOrg.status, 200, toOrg.text);
+      assert.equal(toOrg.body.teamId, null);
+      const mixed = await call(app, 'patch', `/api/v1/orgs/acme/agents/${teamAgent.body.id}`, {
+        token: acme.people.admin.token,
+        body: { scope: 'private', teamId: team.body.id },
+      });
+      assert.equal(mixed.status, 400);
+      const back = await call(app, 'patch', `/api/v1/orgs/acme/agents/${teamAgent.body.id}`, {
+        token: acme.people.admin.token,
+        body: { scope: 'team', teamId: team.body.id },
+      });
+      assert.equal(back.body.teamId, team.body.id);
       assert.equal(
         (
           await call(app, 'post', '/api/v1/orgs/acme/agents', {

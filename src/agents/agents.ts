@@ -241,9 +241,11 @@ export async function updateAgent(
     assertCanChange(ctx, row);
     const before = toAgent(row);
     const scope = patch.scope ?? before.scope;
+    // A team agent keeps its team unless told otherwise; leaving team scope drops it.
+    const wantedTeam = patch.teamId !== undefined ? patch.teamId : scope === 'team' ? before.teamId : null;
     const teamId =
       patch.scope !== undefined || patch.teamId !== undefined
-        ? await assertTeam(trx, ctx, scope, patch.teamId ?? before.teamId)
+        ? await assertTeam(trx, ctx, scope, wantedTeam)
         : before.teamId;
     const after: Agent = {
       ...before,

@@ -1,0 +1,134 @@
+/**
+ * `/orgs/{slug}/agents`: the agents you can see (by scope; owners, admins and auditors see all),
+ * and a form for a new one. `/orgs/{slug}/agents/{id}` is one agent (AgentDetail.tsx).
+ */
+import { useState } from 'react';
+import { type Agent, api } from '../api.ts';
+import { Alert, formatTime, Loading, PageHeader, Section, useLoad } from '../components.tsx';
+import type { PageProps } from '../Layout.tsx';
+import { Link, navigate } from '../router.tsx';
+import { AgentDetail } from './AgentDetail.tsx';
+import {
+  AgentForm,
+  type AgentRefs,
+  AgentStateBadge,
+  agentPath,
+  canCreateAgents,
+  personName,
+  SCOPE_LABEL,
+  teamName,
+  useAgentRefs,
+} from './AgentForm.tsx';
+
+export function AgentsPage(props: PageProps) {
+  return props.detail ? <AgentDetail {...props} id={props.detail} /> : <AgentList {...props} />;
+}
+
+function AgentList({ org, me }: PageProps) {
+  const agents = useLoad(() => api.agents(org.slug), org.slug);
+  const refs = useAgentRefs(org);
+  const create = canCreateAgents(org.role);
+  const [creating, setCreating] = useState(false);
+
+  return (
+    <>
+      <PageHeader title="Agents">
+        {org.role === 'member'
+          ? `The agents of ${org.name} you can see: yours, your teams’ and the organization’s.`
+          : `Every agent of ${org.name}. Each acts as itself, never with the rights of the person who made it.`}
+      </PageHeader>
+      {creating ? (
+        <Section title="New agent">
+          <AgentForm
+            org={org}
+            meId={me.id}
+            refs={refs}
+            onSaved={(a) => navigate(agentPath(org.slug, a.id))}
+            onCancel={() => setCreating(false)}
+          />
+        </Section>
+      ) : null}
+      <Section
+        title="Agents"
+        actions={
+          create && !creating ? (
+            <button type="button" className="btn btn-primary btn-small" onClick={() => setCreating(true)}>
+              New agent
+            </button>
+          ) : null
+        }
+      >
+        <Alert message={agents.error ?? refs.error} />
+        {!agents.data ? (
+          <Loading what="agents" />
+        ) : agents.data.length === 0 ? (
+          <p className="empty">No agents yet.{create ? ' Create one with New agent.' : ''}</p>
+        ) : (
+          <AgentTable slug={org.slug} agents={agents.data} refs={refs} meId={me.id} />
+        )}
+      </Section>
+    </>
+  );
+}
+
+function AgentTable({
+  slug,
+  agents,
+  refs,
+  meId,
+}: {
+  slug: string;
+  agents: Agent[];
+  refs: AgentRefs;
+  meId: string;
+}) {
+  return (
+    <div className="table-wrap">
+      <table aria-label="Agents">
+        <thead>
+          <tr>
+            <th scope="col">Name</th>
+            <th scope="col">Scope</th>
+            <th scope="col">Model</th>
+            <th scope="col">State</th>
+            <th scope="col">Version</th>
+            <th scope="col">Updated</th>
+          </tr>
+        </thead>
+        <tbody>
+          {agents.map((a) => (
+            <tr
+              key={a.id}
+              data-testid="agent-row"
+              className={a.state === 'stopped' ? 'row-stopped' : undefined}
+            >
+              <td>
+                <Link to={agentPath(slug, a.id)} className="agent-link">
+                  {a.name}
+                </Link>
+                {a.description ? <div className="sub agent-description">{a.description}</div> : null}
+              </td>
+              <td className="nowrap">
+                {SCOPE_LABEL[a.scope] ?? a.scope}
+                {a.scope === 'team' ? <div className="sub">{teamName(refs, a.teamId)}</div> : null}
+                {a.scope === 'private' ? (
+                  <div className="sub">{personName(refs, a.ownerId, meId)}</div>
+                ) : null}
+              </td>
+              <td>
+                <code>
+                  {a.model.provider}/{a.model.model}
+                </code>
+              </td>
+              <td>
+                <AgentStateBadge state={a.state} testId="agent-state" />
+              </td>
+              <td data-testid="agent-version">{a.version}</td>
+              <td className="nowrap">{formatTime(a.updatedAt)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
