@@ -230,6 +230,10 @@ describe('dashboard end to end', { timeout: 180_000 }, () => {
     await page.goto(`${server?.url}/signin`);
     await page.getByLabel('Email').fill(OWNER.email);
     await page.getByLabel('Password').fill('not-the-password-at-all');
+    assert.ok(
+      !(await page.content()).includes('not-the-password-at-all'),
+      'a typed password is never in the page HTML',
+    );
     await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     const alert = page.getByRole('alert');
     await alert.waitFor();

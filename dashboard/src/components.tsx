@@ -52,12 +52,22 @@ export function TextField({
 }) {
   const id = useId();
   const hintId = `${id}-hint`;
+  // React mirrors a controlled input's value into its `value` attribute, i.e. into the page's
+  // HTML; a password must never be there, so password inputs are left uncontrolled.
+  const secret = rest.type === 'password';
+  const ref = useRef<HTMLInputElement>(null);
+  // Only the first value goes in as the default: a changing defaultValue is the attribute again.
+  const initial = useRef(value).current;
+  useEffect(() => {
+    if (secret && ref.current && ref.current.value !== value) ref.current.value = value;
+  }, [secret, value]);
   return (
     <div className={narrow ? 'field field-narrow' : 'field'}>
       <label htmlFor={id}>{label}</label>
       <input
         id={id}
-        value={value}
+        ref={ref}
+        {...(secret ? { defaultValue: initial } : { value })}
         onChange={(e: ChangeEvent<HTMLInputElement>) => onChange(e.target.value)}
         aria-describedby={hint ? hintId : undefined}
         {...rest}
