@@ -32,6 +32,8 @@ export const PERMISSIONS = {
   // Everyone sees the agents their scope lets them see; members create and change their own.
   'agents.read': ['owner', 'admin', 'member', 'auditor'],
   'agents.write': ['owner', 'admin', 'member'],
+  'connections.read': ['owner', 'admin', 'member', 'auditor'],
+  'connections.manage': ['owner', 'admin'],
 } as const satisfies Record<string, readonly Role[]>;
 
 export type Permission = keyof typeof PERMISSIONS;

@@ -6,7 +6,7 @@ import {
   SiemStreamer,
   webhookCheckpointPublisher,
 } from '../audit/index.ts';
-import { CellSupervisor, type SandboxChoice } from '../cells/index.ts';
+import { CellSupervisor, type SandboxChoice, type SandboxProvider } from '../cells/index.ts';
 import type { Config } from '../config/index.ts';
 import { AttemptLimiter, toOrg } from '../identity/index.ts';
 import type { Logger } from '../log/index.ts';
@@ -16,6 +16,8 @@ import { localKeyring, Vault } from '../vault/index.ts';
 export interface Deps {
   /** Org cells, or null when no sandbox is available (see sandboxProblem). */
   cells: CellSupervisor | null;
+  /** The sandbox org code runs in (cells, MCP servers), or null when none is available. */
+  sandbox: SandboxProvider | null;
   sandboxProblem: string | null;
   store: Store;
   vault: Vault;
@@ -71,6 +73,7 @@ export function buildDeps(
     audit,
     siem,
     cells,
+    sandbox: sandbox.provider,
     sandboxProblem: sandbox.problem,
     config,
     log,

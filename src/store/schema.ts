@@ -256,6 +256,33 @@ export interface AgentTokenTable {
   revoked_at: string | null;
 }
 
+export interface ConnectionTable {
+  id: string;
+  org_id: string;
+  name: string;
+  /** `stdio`: a command run inside the org's cell sandbox; `http`: Streamable HTTP via the egress proxy. */
+  transport: 'stdio' | 'http';
+  command: string | null;
+  /** JSON array of arguments. */
+  args: string;
+  url: string | null;
+  /** A person's private connection, or null for the whole org. */
+  owner_id: string | null;
+  created_by: string;
+  created_at: string;
+}
+
+export interface ConnectionToolTable {
+  org_id: string;
+  connection_id: string;
+  name: string;
+  description: string;
+  input_schema: string;
+  /** SHA-256 of the canonical {name, description, inputSchema}: what a grant pins. */
+  digest: string;
+  seen_at: string;
+}
+
 export interface PlatformSettingTable {
   key: string;
   value: string;
@@ -284,5 +311,7 @@ export interface Database {
   agents: AgentTable;
   agent_versions: AgentVersionTable;
   agent_tokens: AgentTokenTable;
+  connections: ConnectionTable;
+  connection_tools: ConnectionToolTable;
   platform_settings: PlatformSettingTable;
 }

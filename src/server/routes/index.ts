@@ -3,6 +3,7 @@ import type { RouteDef } from '../route.ts';
 import { agentRoutes } from './agents.ts';
 import { auditRoutes } from './audit.ts';
 import { cellRoutes } from './cells.ts';
+import { connectionRoutes } from './connections.ts';
 import { healthRoutes } from './health.ts';
 import { invitationRoutes } from './invitations.ts';
 import { orgRoutes } from './orgs.ts';
@@ -26,4 +27,5 @@ export const routes: RouteDef[] = [
   ...secretRoutes,
   ...cellRoutes,
   ...agentRoutes,
+  ...connectionRoutes,
 ];

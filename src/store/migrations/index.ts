@@ -9,6 +9,7 @@ import { auditLog } from './002-audit-log.ts';
 import { secrets } from './003-secrets.ts';
 import { cells } from './004-cells.ts';
 import { agents } from './005-agents.ts';
+import { connections } from './006-connections.ts';
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {
   const all: Record<string, Migration> = {
@@ -17,6 +18,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
     '003-secrets': secrets(dialect),
     '004-cells': cells(dialect),
     '005-agents': agents(dialect),
+    '006-connections': connections(dialect),
   };
   return { getMigrations: async () => all };
 }

@@ -1,0 +1,114 @@
+/**
+ * Connections against a real MCP server from npm (@modelcontextprotocol/server-everything),
+ * started over stdio inside the org's bubblewrap sandbox and spoken to with the official SDK.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { bubblewrap } from '../cells/index.ts';
+import { loadConfig } from '../config/index.ts';
+import { silentLogger } from '../log/index.ts';
+import { buildDeps } from '../server/deps.ts';
+import { call, createApp, type SeededOrg, seedOrg } from '../testing/fixtures.ts';
+import { openTestStore, type TestStore } from '../testing/stores.ts';
+import { toolDigest } from './mcp.ts';
+
+const EVERYTHING = ['node_modules/@modelcontextprotocol/server-everything/dist/index.js', 'stdio'];
+
+describe('connections', () => {
+  let t: TestStore;
+  let app: ReturnType<typeof createApp>;
+  let deps: ReturnType<typeof buildDeps>;
+  let acme: SeededOrg;
+
+  before(async () => {
+    const check = await bubblewrap.check();
+    assert.ok(check.ok, `bubblewrap is needed: ${check.reason}`);
+    t = await openTestStore('sqlite');
+    deps = buildDeps(
+      loadConfig({ home: t.home, port: 7070 }, {}),
+      silentLogger,
+      t.store,
+      {},
+      { provider: bubblewrap, problem: null },
+    );
+    app = createApp(deps);
+    acme = await seedOrg(t.store, 'acme');
+  });
+  after(async () => {
+    await deps?.audit.close();
+    await t?.cleanup();
+  });
+
+  test('an MCP server from npm, in the org’s sandbox, lists its tools; each is pinned by a digest', async () => {
+    const made = await call(app, 'post', '/api/v1/orgs/acme/connections', {
+      token: acme.people.admin.token,
+      body: { name: 'everything', transport: 'stdio', command: 'node', args: EVERYTHING },
+    });
+    assert.equal(made.status, 201, made.text);
+    const listed = await call(app, 'post', `/api/v1/orgs/acme/connections/${made.body.id}/tools/refresh`, {
+      token: acme.people.admin.token,
+    });
+    assert.equal(listed.status, 200, listed.text);
+    const echo = listed.body.tools.find((x: any) => x.name === 'echo');
+    assert.ok(echo, `tools: ${listed.body.tools.map((x: any) => x.name).join(',')}`);
+    assert.equal(echo.digest, toolDigest(echo));
+    assert.deepEqual(listed.body.changed, []);
+    const stored = await call(app, 'get', `/api/v1/orgs/acme/connections/${made.body.id}/tools`, {
+      token: acme.people.member.token,
+    });
+    assert.equal(stored.body.tools.length, listed.body.tools.length);
+    // A server that changes a tool's definition is noticed and audited.
+    await t.store.db
+      .updateTable('connection_tools')
+      .set({ digest: 'stale' })
+      .where('name', '=', 'echo')
+      .execute();
+    const again = await call(app, 'post', `/api/v1/orgs/acme/connections/${made.body.id}/tools/refresh`, {
+      token: acme.people.admin.token,
+    });
+    assert.deepEqual(again.body.changed, ['echo']);
+    await deps.audit.flush();
+    const changed = await t.store.db
+      .selectFrom('audit_entries')
+      .select('action')
+      .where('action', '=', 'connection.tool.changed')
+      .execute();
+    assert.equal(changed.length, 1);
+  });
+
+  test('members cannot add connections; private connections stay private; bad commands are refused', async () => {
+    const byMember = await call(app, 'post', '/api/v1/orgs/acme/connections', {
+      token: acme.people.member.token,
+      body: { name: 'x', transport: 'stdio', command: 'node', args: [] },
+    });
+    assert.equal(byMember.status, 403);
+    const mine = await call(app, 'post', '/api/v1/orgs/acme/connections', {
+      token: acme.people.admin.token,
+      body: { name: 'admins-only', transport: 'stdio', command: 'node', args: EVERYTHING, private: true },
+    });
+    const seen = (
+      await call(app, 'get', '/api/v1/orgs/acme/connections', { token: acme.people.member.token })
+    ).body.connections.map((c: any) => c.name);
+    assert.ok(!seen.includes('admins-only'));
+    assert.equal(
+      (
+        await call(app, 'get', `/api/v1/orgs/acme/connections/${mine.body.id}/tools`, {
+          token: acme.people.member.token,
+        })
+      ).status,
+      404,
+    );
+    const relative = await call(app, 'post', '/api/v1/orgs/acme/connections', {
+      token: acme.people.admin.token,
+      body: { name: 'relative', transport: 'stdio', command: 'sh', args: [] },
+    });
+    const refused = await call(
+      app,
+      'post',
+      `/api/v1/orgs/acme/connections/${relative.body.id}/tools/refresh`,
+      { token: acme.people.admin.token },
+    );
+    assert.equal(refused.status, 400);
+    assert.equal(refused.body.error.code, 'invalid_command');
+  });
+});

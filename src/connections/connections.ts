@@ -1,0 +1,231 @@
+/**
+ * App connections: the MCP servers an org's agents reach tools through. Listing a connection's
+ * tools starts the server in the org's sandbox, records each tool's definition and digest, and
+ * audits any tool whose definition changed since it was last seen (grants pin these digests).
+ */
+import type { Kysely } from 'kysely';
+import { recordAudit } from '../audit/index.ts';
+import type { SandboxProvider } from '../cells/sandbox.ts';
+import { NotFoundError, PaddockError } from '../errors/index.ts';
+import type { OrgContext } from '../identity/context.ts';
+import { newId } from '../identity/credentials.ts';
+import { type Database, type Db, orConflict } from '../store/index.ts';
+import type { ConnectionTable } from '../store/schema.ts';
+import { listTools, openStdio, type ToolDefinition, toolDigest } from './mcp.ts';
+
+export interface Connection {
+  id: string;
+  name: string;
+  transport: 'stdio' | 'http';
+  command: string | null;
+  args: string[];
+  url: string | null;
+  ownerId: string | null;
+  createdBy: string;
+  createdAt: string;
+}
+
+export interface Tool extends ToolDefinition {
+  digest: string;
+  seenAt: string;
+}
+
+const toConnection = (r: ConnectionTable): Connection => ({
+  id: r.id,
+  name: r.name,
+  transport: r.transport,
+  command: r.command,
+  args: JSON.parse(r.args) as string[],
+  url: r.url,
+  ownerId: r.owner_id,
+  createdBy: r.created_by,
+  createdAt: r.created_at,
+});
+
+/** Org-wide connections, and private ones of the caller (owners, admins and auditors see all). */
+function visible(ctx: OrgContext, r: ConnectionTable): boolean {
+  return r.owner_id === null || r.owner_id === ctx.userId || ctx.role !== 'member';
+}
+
+async function requireConnection(db: Db, ctx: OrgContext, id: string): Promise<ConnectionTable> {
+  const row = await db
+    .selectFrom('connections')
+    .selectAll()
+    .where('org_id', '=', ctx.scope.orgId)
+    .where('id', '=', id)
+    .executeTakeFirst();
+  if (!row || !visible(ctx, row))
+    throw new NotFoundError('connection_not_found', 'No connection with that id that you can see.');
+  return row;
+}
+
+export async function listConnections(db: Db, ctx: OrgContext): Promise<Connection[]> {
+  const rows = await db
+    .selectFrom('connections')
+    .selectAll()
+    .where('org_id', '=', ctx.scope.orgId)
+    .orderBy('name')
+    .execute();
+  return rows.filter((r) => visible(ctx, r)).map(toConnection);
+}
+
+export interface NewConnection {
+  name: string;
+  transport: 'stdio';
+  command: string;
+  args: string[];
+  private?: boolean | undefined;
+}
+
+export async function createConnection(
+  db: Kysely<Database>,
+  ctx: OrgContext,
+  input: NewConnection,
+): Promise<Connection> {
+  return db.transaction().execute(async (trx) => {
+    const row: ConnectionTable = {
+      id: newId('con'),
+      org_id: ctx.scope.orgId,
+      name: input.name.trim(),
+      transport: input.transport,
+      command: input.command,
+      args: JSON.stringify(input.args),
+      url: null,
+      owner_id: input.private ? ctx.userId : null,
+      created_by: ctx.actor.id,
+      created_at: new Date().toISOString(),
+    };
+    await orConflict(
+      trx.insertInto('connections').values(row).execute(),
+      'connection_exists',
+      `A connection named "${row.name}" already exists.`,
+    );
+    const c = toConnection(row);
+    await recordAudit(trx, {
+      orgId: ctx.scope.orgId,
+      actor: ctx.actor,
+      action: 'connection.created',
+      target: { type: 'connection', id: c.id },
+      requestId: ctx.requestId,
+      details: {
+        after: {
+          name: c.name,
+          transport: c.transport,
+          command: c.command,
+          args: c.args,
+          private: c.ownerId !== null,
+        },
+      },
+    });
+    return c;
+  });
+}
+
+export async function deleteConnection(db: Kysely<Database>, ctx: OrgContext, id: string): Promise<void> {
+  await db.transaction().execute(async (trx) => {
+    const row = await requireConnection(trx, ctx, id);
+    await trx.deleteFrom('connections').where('org_id', '=', ctx.scope.orgId).where('id', '=', id).execute();
+    await recordAudit(trx, {
+      orgId: ctx.scope.orgId,
+      actor: ctx.actor,
+      action: 'connection.deleted',
+      target: { type: 'connection', id },
+      requestId: ctx.requestId,
+      details: { before: { name: row.name } },
+    });
+  });
+}
+
+/** The tools as last seen, without contacting the server. */
+export async function storedTools(db: Db, ctx: OrgContext, id: string): Promise<Tool[]> {
+  await requireConnection(db, ctx, id);
+  const rows = await db
+    .selectFrom('connection_tools')
+    .selectAll()
+    .where('org_id', '=', ctx.scope.orgId)
+    .where('connection_id', '=', id)
+    .orderBy('name')
+    .execute();
+  return rows.map((r) => ({
+    name: r.name,
+    description: r.description,
+    inputSchema: JSON.parse(r.input_schema) as Record<string, unknown>,
+    digest: r.digest,
+    seenAt: r.seen_at,
+  }));
+}
+
+/** Asks the server for its tools now; records them; audits changed definitions. */
+export async function refreshTools(
+  db: Kysely<Database>,
+  ctx: OrgContext,
+  id: string,
+  sandbox: SandboxProvider | null,
+  home: string,
+): Promise<{ tools: Tool[]; changed: string[] }> {
+  const row = await requireConnection(db, ctx, id);
+  if (row.transport !== 'stdio' || !row.command)
+    throw new PaddockError(501, 'not_supported', 'Only stdio connections can be listed so far.');
+  if (!sandbox)
+    throw new PaddockError(
+      503,
+      'sandbox_unavailable',
+      'MCP servers run only inside a sandbox, and none is available.',
+    );
+  const client = await openStdio(
+    { orgId: ctx.scope.orgId, command: row.command, args: JSON.parse(row.args) as string[] },
+    sandbox,
+    home,
+  );
+  let defs: ToolDefinition[];
+  try {
+    defs = await listTools(client);
+  } finally {
+    await client.close().catch(() => undefined);
+  }
+  const now = new Date().toISOString();
+  return db.transaction().execute(async (trx) => {
+    const before = new Map(
+      (
+        await trx
+          .selectFrom('connection_tools')
+          .select(['name', 'digest'])
+          .where('connection_id', '=', id)
+          .execute()
+      ).map((r) => [r.name, r.digest]),
+    );
+    const tools: Tool[] = defs.map((d) => ({ ...d, digest: toolDigest(d), seenAt: now }));
+    const changed = tools
+      .filter((t) => before.has(t.name) && before.get(t.name) !== t.digest)
+      .map((t) => t.name);
+    await trx.deleteFrom('connection_tools').where('connection_id', '=', id).execute();
+    for (let i = 0; i < tools.length; i += 200) {
+      await trx
+        .insertInto('connection_tools')
+        .values(
+          tools.slice(i, i + 200).map((t) => ({
+            org_id: ctx.scope.orgId,
+            connection_id: id,
+            name: t.name,
+            description: t.description,
+            input_schema: JSON.stringify(t.inputSchema),
+            digest: t.digest,
+            seen_at: now,
+          })),
+        )
+        .execute();
+    }
+    for (const name of changed) {
+      await recordAudit(trx, {
+        orgId: ctx.scope.orgId,
+        actor: { type: 'system', id: 'connection-monitor' },
+        action: 'connection.tool.changed',
+        target: { type: 'connection', id },
+        outcome: 'failure',
+        requestId: ctx.requestId,
+        details: { tool: name, before: before.get(name), after: tools.find((t) => t.name === name)!.digest },
+      });
+    }
+    return { tools, changed };
+  });
+}

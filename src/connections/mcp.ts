@@ -1,0 +1,111 @@
+/**
+ * Talking to an org's MCP servers with the official MCP TypeScript SDK. A stdio server runs
+ * inside the org's sandbox (the same bubblewrap cell spec: no network but the org's egress
+ * proxy, no view of other orgs or the database), never as a plain child of the control plane.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import canonicalize from 'canonicalize';
+import { bubblewrapArgs } from '../cells/bubblewrap.ts';
+import type { SandboxProvider } from '../cells/sandbox.ts';
+import { cellSpec, egressSocketPath } from '../cells/supervisor.ts';
+import { PaddockError } from '../errors/index.ts';
+
+const CODE_DIR = fileURLToPath(new URL('../..', import.meta.url));
+
+export interface ToolDefinition {
+  name: string;
+  description: string;
+  inputSchema: Record<string, unknown>;
+}
+
+/** What a grant pins: a change of name, description or input schema changes it. */
+export function toolDigest(t: ToolDefinition): string {
+  return createHash('sha256')
+    .update(canonicalize({ name: t.name, description: t.description, inputSchema: t.inputSchema }) ?? '')
+    .digest('hex');
+}
+
+export interface StdioServer {
+  orgId: string;
+  /** `node` (Paddock's own Node.js) or an absolute path visible in the sandbox (e.g. under /usr). */
+  command: string;
+  /** Relative paths are taken from Paddock's install directory (where MCP servers from npm live). */
+  args: string[];
+}
+
+function resolveArgs(args: string[]): string[] {
+  return args.map((a) => (a.startsWith('node_modules/') ? join(CODE_DIR, a) : a));
+}
+
+/** Opens an MCP client session to a stdio server inside the org's sandbox. */
+export async function openStdio(
+  server: StdioServer,
+  sandbox: SandboxProvider,
+  home: string,
+): Promise<Client> {
+  if (server.command !== 'node' && !isAbsolute(server.command)) {
+    throw new PaddockError(
+      400,
+      'invalid_command',
+      'The command is "node" or an absolute path inside the sandbox.',
+    );
+  }
+  const spec = cellSpec(server.orgId, home, '', []);
+  const command = server.command === 'node' ? process.execPath : server.command;
+  // The org's egress proxy socket, when its cell has one running, is the server's only way out.
+  const proxy = egressSocketPath(home, server.orgId);
+  const inner = {
+    ...spec,
+    command,
+    args: resolveArgs(server.args),
+    egressSocket: existsSync(proxy) ? proxy : undefined,
+  };
+  const transport =
+    sandbox.name === 'bubblewrap'
+      ? new StdioClientTransport({
+          command: '/usr/bin/bwrap',
+          args: bubblewrapArgs(inner),
+          env: {},
+          stderr: 'pipe',
+        })
+      : new StdioClientTransport({
+          command,
+          args: inner.args,
+          env: spec.env,
+          stderr: 'pipe',
+          cwd: spec.workDir,
+        });
+  const client = new Client({ name: 'paddock', version: '0.1.0' });
+  try {
+    await client.connect(transport);
+  } catch (err) {
+    throw new PaddockError(
+      502,
+      'connection_failed',
+      `The MCP server did not start or answer: ${(err as Error).message}`,
+    );
+  }
+  return client;
+}
+
+export async function listTools(client: Client): Promise<ToolDefinition[]> {
+  const tools: ToolDefinition[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await client.listTools(cursor ? { cursor } : {});
+    for (const t of page.tools) {
+      tools.push({
+        name: t.name,
+        description: t.description ?? '',
+        inputSchema: t.inputSchema as Record<string, unknown>,
+      });
+    }
+    cursor = page.nextCursor;
+  } while (cursor);
+  return tools;
+}

@@ -1,0 +1,104 @@
+/** App connections (MCP servers) and their tools. */
+import { z } from 'zod';
+import {
+  createConnection,
+  deleteConnection,
+  listConnections,
+  refreshTools,
+  storedTools,
+} from '../../connections/index.ts';
+import { defineRoute } from '../route.ts';
+import { Id, OrgParams, Timestamp } from '../schemas.ts';
+
+const ConnectionSchema = z
+  .object({
+    id: Id,
+    name: z.string(),
+    transport: z.enum(['stdio', 'http']),
+    command: z.string().nullable(),
+    args: z.array(z.string()),
+    url: z.string().nullable(),
+    ownerId: z.string().nullable(),
+    createdBy: z.string(),
+    createdAt: Timestamp,
+  })
+  .meta({ id: 'Connection' });
+
+const ToolSchema = z
+  .object({
+    name: z.string(),
+    description: z.string(),
+    inputSchema: z.record(z.string(), z.unknown()),
+    digest: z.string().describe('SHA-256 of the canonical definition; grants pin it'),
+    seenAt: Timestamp,
+  })
+  .meta({ id: 'Tool' });
+
+const ConnectionParams = OrgParams.extend({ connection: Id });
+
+export const connectionRoutes = [
+  defineRoute({
+    method: 'get',
+    path: '/api/v1/orgs/{org}/connections',
+    summary: 'List app connections (MCP servers)',
+    tag: 'connections',
+    access: { permission: 'connections.read' },
+    params: OrgParams,
+    response: z.object({ connections: z.array(ConnectionSchema) }),
+    handler: async ({ ctx, deps }) => ({ connections: await listConnections(deps.store.db, ctx) }),
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/api/v1/orgs/{org}/connections',
+    summary: 'Add an MCP server run over stdio inside the org’s sandbox',
+    tag: 'connections',
+    access: { permission: 'connections.manage' },
+    params: OrgParams,
+    body: z.strictObject({
+      name: z.string().min(1).max(100),
+      transport: z.literal('stdio'),
+      command: z.string().min(1).max(500).describe('"node" or an absolute path inside the sandbox'),
+      args: z.array(z.string().max(1000)).max(50).default([]),
+      private: z.boolean().optional().describe('only for you (and owners/admins), not the whole org'),
+    }),
+    response: ConnectionSchema,
+    status: 201,
+    handler: async ({ ctx, deps, body }) => createConnection(deps.store.db, ctx, body),
+  }),
+  defineRoute({
+    method: 'delete',
+    path: '/api/v1/orgs/{org}/connections/{connection}',
+    summary: 'Remove a connection',
+    tag: 'connections',
+    access: { permission: 'connections.manage' },
+    params: ConnectionParams,
+    status: 204,
+    handler: async ({ ctx, deps, params }) => {
+      await deleteConnection(deps.store.db, ctx, params.connection);
+      return undefined;
+    },
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/api/v1/orgs/{org}/connections/{connection}/tools',
+    summary: 'The tools a connection presented when last listed',
+    tag: 'connections',
+    access: { permission: 'connections.read' },
+    params: ConnectionParams,
+    response: z.object({ tools: z.array(ToolSchema) }),
+    handler: async ({ ctx, deps, params }) => ({
+      tools: await storedTools(deps.store.db, ctx, params.connection),
+    }),
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/api/v1/orgs/{org}/connections/{connection}/tools/refresh',
+    summary: 'Start the server in the sandbox and list its tools now; changed definitions are audited',
+    tag: 'connections',
+    access: { permission: 'connections.manage' },
+    params: ConnectionParams,
+    response: z.object({ tools: z.array(ToolSchema), changed: z.array(z.string()) }),
+    handler: async ({ ctx, deps, params }) =>
+      refreshTools(deps.store.db, ctx, params.connection, deps.sandbox, deps.config.home),
+  }),
+];
