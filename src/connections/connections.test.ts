@@ -111,4 +111,106 @@ describe('connections', () => {
     assert.equal(refused.status, 400);
     assert.equal(refused.body.error.code, 'invalid_command');
   });
+
+  test('grants against real tools: default deny, constraints typed by the tool, pinned, suspended when the tool changes', async () => {
+    const conn = (
+      await call(app, 'get', '/api/v1/orgs/acme/connections', { token: acme.people.admin.token })
+    ).body.connections.find((c: any) => c.name === 'everything');
+    await call(app, 'post', `/api/v1/orgs/acme/connections/${conn.id}/tools/refresh`, {
+      token: acme.people.admin.token,
+    });
+    const agent = await call(app, 'post', '/api/v1/orgs/acme/agents', {
+      token: acme.people.admin.token,
+      body: {
+        name: 'helper',
+        scope: 'organization',
+        instructions: 'x',
+        model: { provider: 'openai', model: 'gpt-5' },
+      },
+    });
+    const check = (body: Record<string, unknown>) =>
+      call(app, 'post', `/api/v1/orgs/acme/agents/${agent.body.id}/grants/check`, {
+        token: acme.people.auditor.token,
+        body: { connectionId: conn.id, ...body },
+      });
+    assert.equal(
+      (await check({ tool: 'echo', args: { message: 'hi' } })).body.allowed,
+      false,
+      'no grants: everything denied',
+    );
+
+    const grant = await call(app, 'post', `/api/v1/orgs/acme/agents/${agent.body.id}/grants`, {
+      token: acme.people.admin.token,
+      body: { connectionId: conn.id, tool: 'echo', constraints: [{ arg: 'message', prefix: 'status:' }] },
+    });
+    assert.equal(grant.status, 201, grant.text);
+    assert.match(grant.body.toolDigest, /^[0-9a-f]{64}$/);
+    assert.equal((await check({ tool: 'echo', args: { message: 'status: ok' } })).body.allowed, true);
+    assert.equal(
+      (await check({ tool: 'echo', args: { message: 'rm -rf /' } })).body.allowed,
+      false,
+      'outside the constraint',
+    );
+    assert.equal(
+      (await check({ tool: 'get-sum', args: { a: 1, b: 2 } })).body.allowed,
+      false,
+      'other tools stay denied',
+    );
+
+    const wrongType = await call(app, 'post', `/api/v1/orgs/acme/agents/${agent.body.id}/grants`, {
+      token: acme.people.admin.token,
+      body: { connectionId: conn.id, tool: 'echo', constraints: [{ arg: 'message', max: 3 }] },
+    });
+    assert.equal(wrongType.status, 400);
+    assert.equal(wrongType.body.error.code, 'invalid_grant');
+    const noSuchTool = await call(app, 'post', `/api/v1/orgs/acme/agents/${agent.body.id}/grants`, {
+      token: acme.people.admin.token,
+      body: { connectionId: conn.id, tool: 'format-disk' },
+    });
+    assert.equal(noSuchTool.status, 404);
+    const byMember = await call(app, 'post', `/api/v1/orgs/acme/agents/${agent.body.id}/grants`, {
+      token: acme.people.member.token,
+      body: { connectionId: conn.id, tool: 'echo' },
+    });
+    assert.equal(byMember.status, 403);
+
+    // The server changes the tool's definition: the grant is suspended until re-approved.
+    await t.store.db
+      .updateTable('connection_tools')
+      .set({ digest: 'reviewed-before' })
+      .where('name', '=', 'echo')
+      .execute();
+    await t.store.db
+      .updateTable('grants')
+      .set({ tool_digest: 'reviewed-before' })
+      .where('id', '=', grant.body.id)
+      .execute();
+    await t.store.db
+      .updateTable('connection_tools')
+      .set({ description: 'changed' })
+      .where('name', '=', 'echo')
+      .execute();
+    const again = await call(app, 'post', `/api/v1/orgs/acme/connections/${conn.id}/tools/refresh`, {
+      token: acme.people.admin.token,
+    });
+    assert.deepEqual(again.body.suspended, [grant.body.id]);
+    assert.equal(
+      (await check({ tool: 'echo', args: { message: 'status: ok' } })).body.allowed,
+      false,
+      'a suspended grant allows nothing',
+    );
+
+    const revoked = await call(
+      app,
+      'delete',
+      `/api/v1/orgs/acme/agents/${agent.body.id}/grants/${grant.body.id}`,
+      { token: acme.people.admin.token },
+    );
+    assert.equal(revoked.body.status, 'revoked');
+    await deps.audit.flush();
+    const actions = (await t.store.db.selectFrom('audit_entries').select('action').execute()).map(
+      (r) => r.action,
+    );
+    for (const a of ['grant.created', 'grant.suspended', 'grant.revoked']) assert.ok(actions.includes(a), a);
+  });
 });

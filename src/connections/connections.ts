@@ -9,6 +9,7 @@ import type { SandboxProvider } from '../cells/sandbox.ts';
 import { NotFoundError, PaddockError } from '../errors/index.ts';
 import type { OrgContext } from '../identity/context.ts';
 import { newId } from '../identity/credentials.ts';
+import { suspendChangedGrants } from '../policy/grants-service.ts';
 import { type Database, type Db, orConflict } from '../store/index.ts';
 import type { ConnectionTable } from '../store/schema.ts';
 import { listTools, openStdio, type ToolDefinition, toolDigest } from './mcp.ts';
@@ -162,7 +163,7 @@ export async function refreshTools(
   id: string,
   sandbox: SandboxProvider | null,
   home: string,
-): Promise<{ tools: Tool[]; changed: string[] }> {
+): Promise<{ tools: Tool[]; changed: string[]; suspended: string[] }> {
   const row = await requireConnection(db, ctx, id);
   if (row.transport !== 'stdio' || !row.command)
     throw new PaddockError(501, 'not_supported', 'Only stdio connections can be listed so far.');
@@ -226,6 +227,13 @@ export async function refreshTools(
         details: { tool: name, before: before.get(name), after: tools.find((t) => t.name === name)!.digest },
       });
     }
-    return { tools, changed };
+    const suspended = await suspendChangedGrants(
+      trx,
+      ctx.scope.orgId,
+      id,
+      new Map(tools.map((t) => [t.name, t.digest])),
+      ctx.requestId,
+    );
+    return { tools, changed, suspended };
   });
 }

@@ -34,6 +34,8 @@ export const PERMISSIONS = {
   'agents.write': ['owner', 'admin', 'member'],
   'connections.read': ['owner', 'admin', 'member', 'auditor'],
   'connections.manage': ['owner', 'admin'],
+  'grants.read': ['owner', 'admin', 'member', 'auditor'],
+  'grants.manage': ['owner', 'admin'],
 } as const satisfies Record<string, readonly Role[]>;
 
 export type Permission = keyof typeof PERMISSIONS;

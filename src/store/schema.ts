@@ -283,6 +283,29 @@ export interface ConnectionToolTable {
   seen_at: string;
 }
 
+export interface GrantTable {
+  id: string;
+  org_id: string;
+  agent_id: string;
+  connection_id: string;
+  /** A tool name, or `*` for every tool of the connection. */
+  tool: string;
+  effect: 'allow' | 'deny';
+  /** JSON array of argument constraints. */
+  constraints: string;
+  not_before: number | null;
+  not_after: number | null;
+  requires_approval: number;
+  /** The digest of the tool definition that was granted; null for `*`. */
+  tool_digest: string | null;
+  /** `suspended`: the tool's definition changed since it was granted; an admin must re-approve. */
+  status: 'active' | 'suspended' | 'revoked';
+  created_by: string;
+  created_at: string;
+  revoked_by: string | null;
+  revoked_at: string | null;
+}
+
 export interface PlatformSettingTable {
   key: string;
   value: string;
@@ -313,5 +336,6 @@ export interface Database {
   agent_tokens: AgentTokenTable;
   connections: ConnectionTable;
   connection_tools: ConnectionToolTable;
+  grants: GrantTable;
   platform_settings: PlatformSettingTable;
 }

@@ -97,7 +97,11 @@ export const connectionRoutes = [
     tag: 'connections',
     access: { permission: 'connections.manage' },
     params: ConnectionParams,
-    response: z.object({ tools: z.array(ToolSchema), changed: z.array(z.string()) }),
+    response: z.object({
+      tools: z.array(ToolSchema),
+      changed: z.array(z.string()),
+      suspended: z.array(z.string()).describe('grants suspended because their tool changed'),
+    }),
     handler: async ({ ctx, deps, params }) =>
       refreshTools(deps.store.db, ctx, params.connection, deps.sandbox, deps.config.home),
   }),

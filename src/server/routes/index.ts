@@ -4,6 +4,7 @@ import { agentRoutes } from './agents.ts';
 import { auditRoutes } from './audit.ts';
 import { cellRoutes } from './cells.ts';
 import { connectionRoutes } from './connections.ts';
+import { grantRoutes } from './grants.ts';
 import { healthRoutes } from './health.ts';
 import { invitationRoutes } from './invitations.ts';
 import { orgRoutes } from './orgs.ts';
@@ -28,4 +29,5 @@ export const routes: RouteDef[] = [
   ...cellRoutes,
   ...agentRoutes,
   ...connectionRoutes,
+  ...grantRoutes,
 ];

@@ -10,6 +10,7 @@ import { secrets } from './003-secrets.ts';
 import { cells } from './004-cells.ts';
 import { agents } from './005-agents.ts';
 import { connections } from './006-connections.ts';
+import { grants } from './007-grants.ts';
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {
   const all: Record<string, Migration> = {
@@ -19,6 +20,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
     '004-cells': cells(dialect),
     '005-agents': agents(dialect),
     '006-connections': connections(dialect),
+    '007-grants': grants(dialect),
   };
   return { getMigrations: async () => all };
 }

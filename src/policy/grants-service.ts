@@ -1,0 +1,248 @@
+/**
+ * Granting and revoking tools. A grant is checked when saved: the agent and connection exist in
+ * the org, the tool exists (unless `*`), its constraints compile and type-check against the
+ * tool's input schema; it pins the tool's definition digest. Revoking one grant leaves the
+ * others. Who granted or revoked what, and when, is audited.
+ */
+import type { Kysely } from 'kysely';
+import { requireAgentRow } from '../agents/index.ts';
+import { recordAudit } from '../audit/index.ts';
+import { BadRequestError, NotFoundError } from '../errors/index.ts';
+import type { OrgContext } from '../identity/context.ts';
+import { newId } from '../identity/credentials.ts';
+import type { Database, Db } from '../store/index.ts';
+import type { GrantTable } from '../store/schema.ts';
+import { type Decision, PolicyEngine, validateGrants } from './engine.ts';
+import type { ArgType, Constraint, Grant } from './grants.ts';
+
+export interface GrantInfo extends Grant {
+  toolDigest: string | null;
+  status: GrantTable['status'];
+  createdBy: string;
+  createdAt: string;
+  revokedBy: string | null;
+  revokedAt: string | null;
+}
+
+export function toGrant(r: GrantTable): GrantInfo {
+  return {
+    id: r.id,
+    agentId: r.agent_id,
+    connectionId: r.connection_id,
+    tool: r.tool,
+    effect: r.effect,
+    constraints: JSON.parse(r.constraints) as Constraint[],
+    notBefore: r.not_before === null ? undefined : Number(r.not_before),
+    notAfter: r.not_after === null ? undefined : Number(r.not_after),
+    requiresApproval: r.requires_approval === 1,
+    toolDigest: r.tool_digest,
+    status: r.status,
+    createdBy: r.created_by,
+    createdAt: r.created_at,
+    revokedBy: r.revoked_by,
+    revokedAt: r.revoked_at,
+  };
+}
+
+/** Cedar types of a tool's arguments, from its JSON Schema (numbers other than integers are left out). */
+export function argTypes(inputSchema: Record<string, unknown>): Record<string, ArgType> {
+  const props = (inputSchema.properties ?? {}) as Record<string, { type?: unknown }>;
+  const out: Record<string, ArgType> = {};
+  for (const [name, p] of Object.entries(props)) {
+    if (p.type === 'string') out[name] = 'String';
+    else if (p.type === 'integer') out[name] = 'Long';
+    else if (p.type === 'boolean') out[name] = 'Bool';
+  }
+  return out;
+}
+
+export interface NewGrant {
+  connectionId: string;
+  tool: string;
+  effect: 'allow' | 'deny';
+  constraints: Constraint[];
+  notBefore?: number | undefined;
+  notAfter?: number | undefined;
+  requiresApproval: boolean;
+}
+
+export async function createGrant(
+  db: Kysely<Database>,
+  ctx: OrgContext,
+  agentId: string,
+  input: NewGrant,
+): Promise<GrantInfo> {
+  return db.transaction().execute(async (trx) => {
+    await requireAgentRow(trx, ctx, agentId);
+    const conn = await trx
+      .selectFrom('connections')
+      .select('id')
+      .where('org_id', '=', ctx.scope.orgId)
+      .where('id', '=', input.connectionId)
+      .executeTakeFirst();
+    if (!conn)
+      throw new NotFoundError('connection_not_found', 'No connection with that id in this organization.');
+    let digest: string | null = null;
+    let args: Record<string, ArgType> = {};
+    if (input.tool !== '*') {
+      const tool = await trx
+        .selectFrom('connection_tools')
+        .selectAll()
+        .where('connection_id', '=', input.connectionId)
+        .where('name', '=', input.tool)
+        .executeTakeFirst();
+      if (!tool) {
+        throw new NotFoundError(
+          'tool_not_found',
+          `The connection has no tool "${input.tool}" (list its tools first).`,
+        );
+      }
+      digest = tool.digest;
+      args = argTypes(JSON.parse(tool.input_schema) as Record<string, unknown>);
+    } else if (input.constraints.length > 0) {
+      throw new BadRequestError('invalid_grant', 'Argument constraints need a named tool, not *.');
+    }
+    if (input.notBefore !== undefined && input.notAfter !== undefined && input.notBefore >= input.notAfter) {
+      throw new BadRequestError('invalid_grant', 'notBefore must come before notAfter.');
+    }
+    const row: GrantTable = {
+      id: newId('grt'),
+      org_id: ctx.scope.orgId,
+      agent_id: agentId,
+      connection_id: input.connectionId,
+      tool: input.tool,
+      effect: input.effect,
+      constraints: JSON.stringify(input.constraints),
+      not_before: input.notBefore ?? null,
+      not_after: input.notAfter ?? null,
+      requires_approval: input.requiresApproval ? 1 : 0,
+      tool_digest: digest,
+      status: 'active',
+      created_by: ctx.actor.id,
+      created_at: new Date().toISOString(),
+      revoked_by: null,
+      revoked_at: null,
+    };
+    const grant = toGrant(row);
+    validateGrants([grant], args);
+    await trx.insertInto('grants').values(row).execute();
+    await recordAudit(trx, {
+      orgId: ctx.scope.orgId,
+      actor: ctx.actor,
+      action: 'grant.created',
+      target: { type: 'agent', id: agentId },
+      requestId: ctx.requestId,
+      details: { grant: { ...grant, status: undefined } },
+    });
+    return grant;
+  });
+}
+
+export async function listGrants(db: Db, ctx: OrgContext, agentId: string): Promise<GrantInfo[]> {
+  await requireAgentRow(db, ctx, agentId);
+  const rows = await db
+    .selectFrom('grants')
+    .selectAll()
+    .where('org_id', '=', ctx.scope.orgId)
+    .where('agent_id', '=', agentId)
+    .orderBy('created_at')
+    .execute();
+  return rows.map(toGrant);
+}
+
+export async function revokeGrant(
+  db: Kysely<Database>,
+  ctx: OrgContext,
+  agentId: string,
+  grantId: string,
+): Promise<GrantInfo> {
+  return db.transaction().execute(async (trx) => {
+    await requireAgentRow(trx, ctx, agentId);
+    const row = await trx
+      .selectFrom('grants')
+      .selectAll()
+      .where('org_id', '=', ctx.scope.orgId)
+      .where('agent_id', '=', agentId)
+      .where('id', '=', grantId)
+      .executeTakeFirst();
+    if (!row) throw new NotFoundError('grant_not_found', 'No such grant for this agent.');
+    if (row.status === 'revoked') return toGrant(row);
+    const now = new Date().toISOString();
+    await trx
+      .updateTable('grants')
+      .set({ status: 'revoked', revoked_by: ctx.actor.id, revoked_at: now })
+      .where('id', '=', row.id)
+      .execute();
+    await recordAudit(trx, {
+      orgId: ctx.scope.orgId,
+      actor: ctx.actor,
+      action: 'grant.revoked',
+      target: { type: 'agent', id: agentId },
+      requestId: ctx.requestId,
+      details: { grantId: row.id, connectionId: row.connection_id, tool: row.tool },
+    });
+    return { ...toGrant(row), status: 'revoked', revokedBy: ctx.actor.id, revokedAt: now };
+  });
+}
+
+/**
+ * Grants whose tool changed definition since they were granted are suspended (audited): a
+ * server cannot swap a reviewed tool for another unnoticed. Called when tools are re-listed.
+ */
+export async function suspendChangedGrants(
+  trx: Db,
+  orgId: string,
+  connectionId: string,
+  digests: Map<string, string>,
+  requestId: string,
+) {
+  const rows = await trx
+    .selectFrom('grants')
+    .selectAll()
+    .where('org_id', '=', orgId)
+    .where('connection_id', '=', connectionId)
+    .where('status', '=', 'active')
+    .where('tool', '!=', '*')
+    .execute();
+  const suspended: string[] = [];
+  for (const g of rows) {
+    const now = digests.get(g.tool);
+    if (now === g.tool_digest) continue;
+    await trx.updateTable('grants').set({ status: 'suspended' }).where('id', '=', g.id).execute();
+    await recordAudit(trx, {
+      orgId,
+      actor: { type: 'system', id: 'connection-monitor' },
+      action: 'grant.suspended',
+      target: { type: 'agent', id: g.agent_id },
+      outcome: 'failure',
+      requestId,
+      details: {
+        grantId: g.id,
+        tool: g.tool,
+        reason: now ? 'the tool definition changed' : 'the tool disappeared',
+        granted: g.tool_digest,
+        now: now ?? null,
+      },
+    });
+    suspended.push(g.id);
+  }
+  return suspended;
+}
+
+/** What the agent may do with this call right now (a dry run of the gateway's decision). */
+export async function checkCall(
+  db: Db,
+  ctx: OrgContext,
+  agentId: string,
+  call: { connectionId: string; tool: string; args: Record<string, unknown>; approved?: boolean | undefined },
+): Promise<Decision> {
+  const grants = (await listGrants(db, ctx, agentId)).filter((g) => g.status === 'active');
+  const engine = new PolicyEngine();
+  engine.setGrants(agentId, grants);
+  return engine.decide({
+    agentId,
+    ...call,
+    now: Math.floor(Date.now() / 1000),
+    approved: call.approved ?? false,
+  });
+}

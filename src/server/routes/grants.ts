@@ -1,0 +1,101 @@
+/** An agent's grants: the only tools it may call. Default deny. */
+import { z } from 'zod';
+import { checkCall, createGrant, listGrants, revokeGrant } from '../../policy/grants-service.ts';
+import { defineRoute } from '../route.ts';
+import { Id, OrgParams, Timestamp } from '../schemas.ts';
+
+const Constraint = z.union([
+  z.strictObject({ arg: z.string().min(1).max(100), prefix: z.string().max(1000) }),
+  z.strictObject({ arg: z.string().min(1).max(100), oneOf: z.array(z.string().max(1000)).min(1).max(100) }),
+  z.strictObject({ arg: z.string().min(1).max(100), max: z.number().int() }),
+  z.strictObject({ arg: z.string().min(1).max(100), min: z.number().int() }),
+]);
+
+const GrantSchema = z
+  .object({
+    id: Id,
+    agentId: Id,
+    connectionId: Id,
+    tool: z.string(),
+    effect: z.enum(['allow', 'deny']),
+    constraints: z.array(z.record(z.string(), z.unknown())),
+    notBefore: z.number().optional(),
+    notAfter: z.number().optional(),
+    requiresApproval: z.boolean(),
+    toolDigest: z.string().nullable(),
+    status: z.enum(['active', 'suspended', 'revoked']),
+    createdBy: z.string(),
+    createdAt: Timestamp,
+    revokedBy: z.string().nullable(),
+    revokedAt: Timestamp.nullable(),
+  })
+  .meta({ id: 'Grant' });
+
+const AgentParams = OrgParams.extend({ agent: Id });
+
+export const grantRoutes = [
+  defineRoute({
+    method: 'get',
+    path: '/api/v1/orgs/{org}/agents/{agent}/grants',
+    summary: "An agent's grants (active, suspended and revoked)",
+    tag: 'grants',
+    access: { permission: 'grants.read' },
+    params: AgentParams,
+    response: z.object({ grants: z.array(GrantSchema) }),
+    handler: async ({ ctx, deps, params }) => ({
+      grants: await listGrants(deps.store.db, ctx, params.agent),
+    }),
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/api/v1/orgs/{org}/agents/{agent}/grants',
+    summary:
+      'Grant a tool (or every tool of a connection), with optional argument constraints, window and approval',
+    tag: 'grants',
+    access: { permission: 'grants.manage' },
+    params: AgentParams,
+    body: z.strictObject({
+      connectionId: Id,
+      tool: z.string().min(1).max(200),
+      effect: z.enum(['allow', 'deny']).default('allow'),
+      constraints: z.array(Constraint).max(20).default([]),
+      notBefore: z.number().int().optional().describe('Unix seconds'),
+      notAfter: z.number().int().optional().describe('Unix seconds'),
+      requiresApproval: z.boolean().default(false),
+    }),
+    response: GrantSchema,
+    status: 201,
+    handler: async ({ ctx, deps, params, body }) => createGrant(deps.store.db, ctx, params.agent, body),
+  }),
+  defineRoute({
+    method: 'delete',
+    path: '/api/v1/orgs/{org}/agents/{agent}/grants/{grant}',
+    summary: 'Revoke one grant (the others stay)',
+    tag: 'grants',
+    access: { permission: 'grants.manage' },
+    params: AgentParams.extend({ grant: Id }),
+    response: GrantSchema,
+    handler: async ({ ctx, deps, params }) => revokeGrant(deps.store.db, ctx, params.agent, params.grant),
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/api/v1/orgs/{org}/agents/{agent}/grants/check',
+    summary: 'Would this call be allowed now? (the gateway’s decision, without calling anything)',
+    tag: 'grants',
+    access: { permission: 'grants.read' },
+    params: AgentParams,
+    body: z.strictObject({
+      connectionId: Id,
+      tool: z.string().min(1).max(200),
+      args: z.record(z.string(), z.unknown()).default({}),
+      approved: z.boolean().optional(),
+    }),
+    response: z.object({
+      allowed: z.boolean(),
+      grants: z.array(z.string()),
+      policyVersion: z.number(),
+      errors: z.array(z.string()),
+    }),
+    handler: async ({ ctx, deps, params, body }) => checkCall(deps.store.db, ctx, params.agent, body),
+  }),
+];
