@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { can, type Permission, ROLES } from '../identity/index.ts';
+import { can, PERMISSIONS, type Permission, ROLES } from '../identity/index.ts';
 import { call, createApp, type SeededOrg, seedOrg, testDeps } from '../testing/fixtures.ts';
 import { openTestStore, STORE_KINDS, type TestStore } from '../testing/stores.ts';
 
@@ -204,13 +204,25 @@ for (const kind of STORE_KINDS) {
       }
     });
 
-    test('the auditor role can change nothing: every non-GET org route is refused', async () => {
+    test('the auditor role can change nothing: it holds only read permissions; every other non-GET org route refuses it', async () => {
+      for (const [perm, roles] of Object.entries(PERMISSIONS)) {
+        if ((roles as readonly string[]).includes('auditor'))
+          assert.match(perm, /\.read$/, `auditors hold ${perm}`);
+      }
       for (const op of ops.filter((o) => o.method !== 'get' && o.path.startsWith('/api/v1/orgs/{org}'))) {
+        const before = await snapshot(t, alpha.id);
         const r = await call(app, op.method, fill(op.path, 'alpha', 'real'), {
           token: alpha.people.auditor.token,
           ...(op.hasBody ? { body: {} } : {}),
         });
-        assert.equal(r.status, 403, `auditor on ${op.method} ${op.path} answered ${r.status}`);
+        // A POST that only reads (a dry-run check) may answer; nothing may change either way.
+        if (!String(op.access).endsWith('.read'))
+          assert.equal(r.status, 403, `auditor on ${op.method} ${op.path} answered ${r.status}`);
+        assert.equal(
+          await snapshot(t, alpha.id),
+          before,
+          `auditor changed state through ${op.method} ${op.path}`,
+        );
       }
     });
 
