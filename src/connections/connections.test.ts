@@ -35,6 +35,7 @@ describe('connections', () => {
     acme = await seedOrg(t.store, 'acme');
   });
   after(async () => {
+    await deps?.gateway.close();
     await deps?.audit.close();
     await t?.cleanup();
   });
@@ -212,5 +213,62 @@ describe('connections', () => {
       (r) => r.action,
     );
     for (const a of ['grant.created', 'grant.suspended', 'grant.revoked']) assert.ok(actions.includes(a), a);
+  });
+
+  test('the gateway: a granted call runs (decision durable first), others are refused and audited, a stopped agent runs nothing', async () => {
+    const conn = (
+      await call(app, 'get', '/api/v1/orgs/acme/connections', { token: acme.people.admin.token })
+    ).body.connections.find((c: any) => c.name === 'everything');
+    await call(app, 'post', `/api/v1/orgs/acme/connections/${conn.id}/tools/refresh`, {
+      token: acme.people.admin.token,
+    });
+    const agent = await call(app, 'post', '/api/v1/orgs/acme/agents', {
+      token: acme.people.admin.token,
+      body: {
+        name: 'caller',
+        scope: 'organization',
+        instructions: 'x',
+        model: { provider: 'openai', model: 'gpt-5' },
+      },
+    });
+    const id = agent.body.id;
+    const run = (tool: string, args: Record<string, unknown>) =>
+      call(app, 'post', `/api/v1/orgs/acme/agents/${id}/calls`, {
+        token: acme.people.admin.token,
+        body: { connectionId: conn.id, tool, args },
+      });
+    const none = await run('echo', { message: 'status: hi' });
+    assert.equal(none.status, 403);
+    assert.equal(none.body.error.code, 'tool_denied');
+    await call(app, 'post', `/api/v1/orgs/acme/agents/${id}/grants`, {
+      token: acme.people.admin.token,
+      body: { connectionId: conn.id, tool: 'echo', constraints: [{ arg: 'message', prefix: 'status:' }] },
+    });
+    const ok = await run('echo', { message: 'status: hi' });
+    assert.equal(ok.status, 200, ok.text);
+    assert.match(JSON.stringify(ok.body.content), /Echo: status: hi/);
+    assert.equal((await run('echo', { message: 'hello' })).status, 403, 'outside the constraint');
+    // The allowed decision was durable before the tool ran, and its result is linked to it.
+    await deps.audit.flush();
+    const entries = await t.store.db
+      .selectFrom('audit_entries')
+      .select(['idx', 'action', 'outcome', 'leaf'])
+      .where('actor_id', '=', id)
+      .orderBy('idx')
+      .execute();
+    const actions = entries.map((e) => `${e.action}:${e.outcome}`);
+    assert.deepEqual(actions, [
+      'tool.call.denied:denied',
+      'tool.call.allowed:success',
+      'tool.call.completed:success',
+      'tool.call.denied:denied',
+    ]);
+    const completed = JSON.parse(entries[2]!.leaf!);
+    assert.equal(completed.details.allowedEntry, Number(entries[1]!.idx));
+    // Kill switch: from the stop on, nothing runs.
+    await call(app, 'post', `/api/v1/orgs/acme/agents/${id}/stop`, { token: acme.people.admin.token });
+    const stopped = await run('echo', { message: 'status: again' });
+    assert.equal(stopped.status, 409);
+    assert.equal(stopped.body.error.code, 'agent_stopped');
   });
 });

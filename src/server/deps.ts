@@ -8,6 +8,7 @@ import {
 } from '../audit/index.ts';
 import { CellSupervisor, type SandboxChoice, type SandboxProvider } from '../cells/index.ts';
 import type { Config } from '../config/index.ts';
+import { ToolGateway } from '../gateway/gateway.ts';
 import { AttemptLimiter, toOrg } from '../identity/index.ts';
 import type { Logger } from '../log/index.ts';
 import type { Store } from '../store/index.ts';
@@ -19,6 +20,8 @@ export interface Deps {
   /** The sandbox org code runs in (cells, MCP servers), or null when none is available. */
   sandbox: SandboxProvider | null;
   sandboxProblem: string | null;
+  /** The one path every tool call takes. */
+  gateway: ToolGateway;
   store: Store;
   vault: Vault;
   audit: AuditTrail;
@@ -74,6 +77,7 @@ export function buildDeps(
     siem,
     cells,
     sandbox: sandbox.provider,
+    gateway: new ToolGateway({ db: store.db, audit, sandbox: sandbox.provider, home: config.home }),
     sandboxProblem: sandbox.problem,
     config,
     log,

@@ -60,6 +60,7 @@ export async function seedOrg(store: Store, slug: string): Promise<SeededOrg> {
 export function testDeps(store: Store, home: string, overrides: Partial<Deps> = {}): Deps {
   const deps = buildDeps(loadConfig({ home, port: 7070 }, {}), overrides.log ?? silentLogger, store, {});
   onCleanup(store, async () => {
+    await deps.gateway.close();
     deps.siem.close();
     await deps.audit.close();
   });

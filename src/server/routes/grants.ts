@@ -1,5 +1,6 @@
 /** An agent's grants: the only tools it may call. Default deny. */
 import { z } from 'zod';
+import { getAgent } from '../../agents/index.ts';
 import { checkCall, createGrant, listGrants, revokeGrant } from '../../policy/grants-service.ts';
 import { defineRoute } from '../route.ts';
 import { Id, OrgParams, Timestamp } from '../schemas.ts';
@@ -97,5 +98,35 @@ export const grantRoutes = [
       errors: z.array(z.string()),
     }),
     handler: async ({ ctx, deps, params, body }) => checkCall(deps.store.db, ctx, params.agent, body),
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/api/v1/orgs/{org}/agents/{agent}/calls',
+    summary:
+      'Call a tool as the agent, through the gateway (an admin trying a grant out); audited like any call',
+    tag: 'grants',
+    access: { permission: 'grants.manage' },
+    params: AgentParams,
+    body: z.strictObject({
+      connectionId: Id,
+      tool: z.string().min(1).max(200),
+      args: z.record(z.string(), z.unknown()).default({}),
+    }),
+    response: z.object({
+      content: z.unknown(),
+      isError: z.boolean(),
+      durationMs: z.number(),
+      auditIndex: z.number(),
+    }),
+    handler: async ({ ctx, deps, params, body, requestId }) => {
+      await getAgent(deps.store.db, ctx, params.agent);
+      return deps.gateway.call({
+        orgId: ctx.scope.orgId,
+        agentId: params.agent,
+        ...body,
+        requestId,
+        onBehalfOf: ctx.actor.id,
+      });
+    },
   }),
 ];
