@@ -35,6 +35,33 @@ export function Notice({ message }: { message: string | null | undefined }) {
 
 type InputProps = Omit<InputHTMLAttributes<HTMLInputElement>, 'onChange' | 'value' | 'id'>;
 
+/** A labelled control with an optional hint under it: the frame every field shares. */
+function Field({
+  id,
+  label,
+  hint,
+  className = 'field',
+  children,
+}: {
+  id: string;
+  label: string;
+  hint?: ReactNode;
+  className?: string;
+  children: ReactNode;
+}) {
+  return (
+    <div className={className}>
+      <label htmlFor={id}>{label}</label>
+      {children}
+      {hint ? (
+        <p className="hint" id={`${id}-hint`}>
+          {hint}
+        </p>
+      ) : null}
+    </div>
+  );
+}
+
 export function TextField({
   label,
   value,
@@ -62,8 +89,7 @@ export function TextField({
     if (secret && ref.current && ref.current.value !== value) ref.current.value = value;
   }, [secret, value]);
   return (
-    <div className={narrow ? 'field field-narrow' : 'field'}>
-      <label htmlFor={id}>{label}</label>
+    <Field id={id} label={label} hint={hint} className={narrow ? 'field field-narrow' : 'field'}>
       <input
         id={id}
         ref={ref}
@@ -72,12 +98,7 @@ export function TextField({
         aria-describedby={hint ? hintId : undefined}
         {...rest}
       />
-      {hint ? (
-        <p className="hint" id={hintId}>
-          {hint}
-        </p>
-      ) : null}
-    </div>
+    </Field>
   );
 }
 
@@ -104,8 +125,7 @@ export function TextAreaField({
   const errorId = `${id}-error`;
   const described = [hint ? hintId : null, invalid ? errorId : null].filter(Boolean).join(' ');
   return (
-    <div className="field field-wide">
-      <label htmlFor={id}>{label}</label>
+    <Field id={id} label={label} hint={hint} className="field field-wide">
       <textarea
         id={id}
         value={value}
@@ -120,12 +140,7 @@ export function TextAreaField({
           {invalid}
         </p>
       ) : null}
-      {hint ? (
-        <p className="hint" id={hintId}>
-          {hint}
-        </p>
-      ) : null}
-    </div>
+    </Field>
   );
 }
 
@@ -147,8 +162,7 @@ export function SecretValueField({
   const id = useId();
   const hintId = `${id}-hint`;
   return (
-    <div className="field">
-      <label htmlFor={id}>{label}</label>
+    <Field id={id} label={label} hint={hint}>
       <input
         id={id}
         ref={inputRef}
@@ -158,12 +172,7 @@ export function SecretValueField({
         aria-describedby={hint ? hintId : undefined}
         {...rest}
       />
-      {hint ? (
-        <p className="hint" id={hintId}>
-          {hint}
-        </p>
-      ) : null}
-    </div>
+    </Field>
   );
 }
 
@@ -185,8 +194,7 @@ export function SelectField<T extends string>({
   const id = useId();
   const hintId = `${id}-hint`;
   return (
-    <div className="field">
-      <label htmlFor={id}>{label}</label>
+    <Field id={id} label={label} hint={hint}>
       <select
         id={id}
         value={value}
@@ -200,12 +208,7 @@ export function SelectField<T extends string>({
           </option>
         ))}
       </select>
-      {hint ? (
-        <p className="hint" id={hintId}>
-          {hint}
-        </p>
-      ) : null}
-    </div>
+    </Field>
   );
 }
 
