@@ -1,7 +1,7 @@
 /** The policy decision: default deny, argument constraints, windows, approvals, deny beats allow, validation. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { PolicyEngine, validateGrants } from './engine.ts';
+import { decideOnce, PolicyEngine, validateGrants } from './engine.ts';
 import { compileGrant, type Grant } from './grants.ts';
 
 const now = 1_800_000_000;
@@ -144,4 +144,25 @@ test('names are escaped: a grant cannot smuggle policy text', () => {
   ]);
   assert.equal(e.decide(call('write_file')).allowed, false);
   assert.equal((text.match(/permit\(/g) ?? []).length, 1);
+});
+
+test('a one-off decision (dry run) agrees with the engine and keeps no state', () => {
+  const grants = [
+    grant({ id: 'g1', tool: 'read_file', constraints: [{ arg: 'path', prefix: '/data/' }] }),
+    grant({ id: 'no', tool: 'delete_file', effect: 'deny' }),
+    grant({ id: 'all', tool: '*' }),
+  ];
+  const e = new PolicyEngine();
+  e.setGrants('agt_a', grants);
+  for (const c of [
+    call('read_file', { path: '/data/a' }),
+    call('delete_file'),
+    call('list_directory'),
+    call('read_file', {}, { agentId: 'agt_b' }),
+  ]) {
+    const once = decideOnce(grants, c);
+    const engine = e.decide(c);
+    assert.equal(once.allowed, engine.allowed, c.tool);
+    assert.deepEqual([...once.grants].sort(), [...engine.grants].sort(), c.tool);
+  }
 });

@@ -69,6 +69,54 @@ function cedarArgs(args: Record<string, unknown>): Record<string, string | numbe
   return out;
 }
 
+/** Whether a grant can bear on a call to this tool: the only ones a decision needs to evaluate. */
+function applies(g: Grant, connectionId: string, tool: string): boolean {
+  return g.connectionId === connectionId && (g.tool === tool || g.tool === '*');
+}
+
+/** The Cedar request for a call: agent, action, tool (a child of its connection), context. */
+function request(req: Request) {
+  const tool = { type: 'Paddock::Tool', id: toolUid(req.connectionId, req.tool) };
+  return {
+    principal: { type: 'Paddock::Agent', id: req.agentId },
+    action: { type: 'Paddock::Action', id: 'call' },
+    resource: tool,
+    context: { args: cedarArgs(req.args), now: req.now, approved: req.approved },
+    entities: [{ uid: tool, attrs: {}, parents: [{ type: 'Paddock::Connection', id: req.connectionId }] }],
+  };
+}
+
+function toDecision(answer: cedar.AuthorizationAnswer, policyVersion: number): Decision {
+  if (answer.type !== 'success') {
+    return { allowed: false, grants: [], policyVersion, errors: answer.errors.map((e) => e.message) };
+  }
+  const { decision, diagnostics } = answer.response;
+  return {
+    allowed: decision === 'allow',
+    grants: diagnostics.reason,
+    policyVersion,
+    errors: diagnostics.errors.map((e) => e.error.message),
+  };
+}
+
+/**
+ * One decision with no state kept (a dry-run check): nothing is preparsed, so nothing
+ * accumulates inside Cedar's memory across calls.
+ */
+export function decideOnce(grants: Grant[], req: Request): Decision {
+  const relevant = grants.filter(
+    (g) =>
+      g.agentId === req.agentId &&
+      g.connectionId === req.connectionId &&
+      (g.tool === req.tool || g.tool === '*'),
+  );
+  if (relevant.length === 0) return { allowed: false, grants: [], policyVersion: 0, errors: [] };
+  return toDecision(
+    cedar.isAuthorized({ ...request(req), policies: { staticPolicies: policyMap(relevant) } }),
+    0,
+  );
+}
+
 let engines = 0;
 
 export class PolicyEngine {
@@ -90,9 +138,7 @@ export class PolicyEngine {
 
   /** The grants that can apply to this agent calling this tool. */
   #relevant(agentId: string, connectionId: string, tool: string): Grant[] {
-    return (this.#grants.get(agentId) ?? []).filter(
-      (g) => g.connectionId === connectionId && (g.tool === tool || g.tool === '*'),
-    );
+    return (this.#grants.get(agentId) ?? []).filter((g) => applies(g, connectionId, tool));
   }
 
   decide(req: Request): Decision {
@@ -106,28 +152,9 @@ export class PolicyEngine {
         throw new Error(`policy set did not parse: ${r.errors.map((e) => e.message).join('; ')}`);
       this.#parsed.set(setId, policyVersion);
     }
-    const answer = cedar.statefulIsAuthorized({
-      principal: { type: 'Paddock::Agent', id: req.agentId },
-      action: { type: 'Paddock::Action', id: 'call' },
-      resource: { type: 'Paddock::Tool', id: toolUid(req.connectionId, req.tool) },
-      context: { args: cedarArgs(req.args), now: req.now, approved: req.approved },
-      preparsedPolicySetId: setId,
-      entities: [
-        {
-          uid: { type: 'Paddock::Tool', id: toolUid(req.connectionId, req.tool) },
-          attrs: {},
-          parents: [{ type: 'Paddock::Connection', id: req.connectionId }],
-        },
-      ],
-    });
-    if (answer.type !== 'success')
-      return { allowed: false, grants: [], policyVersion, errors: answer.errors.map((e) => e.message) };
-    const { decision, diagnostics } = answer.response;
-    return {
-      allowed: decision === 'allow',
-      grants: diagnostics.reason,
+    return toDecision(
+      cedar.statefulIsAuthorized({ ...request(req), preparsedPolicySetId: setId }),
       policyVersion,
-      errors: diagnostics.errors.map((e) => e.error.message),
-    };
+    );
   }
 }

@@ -12,7 +12,7 @@ import type { OrgContext } from '../identity/context.ts';
 import { newId } from '../identity/credentials.ts';
 import type { Database, Db } from '../store/index.ts';
 import type { GrantTable } from '../store/schema.ts';
-import { type Decision, PolicyEngine, validateGrants } from './engine.ts';
+import { type Decision, decideOnce, validateGrants } from './engine.ts';
 import type { ArgType, Constraint, Grant } from './grants.ts';
 
 export interface GrantInfo extends Grant {
@@ -237,9 +237,7 @@ export async function checkCall(
   call: { connectionId: string; tool: string; args: Record<string, unknown>; approved?: boolean | undefined },
 ): Promise<Decision> {
   const grants = (await listGrants(db, ctx, agentId)).filter((g) => g.status === 'active');
-  const engine = new PolicyEngine();
-  engine.setGrants(agentId, grants);
-  return engine.decide({
+  return decideOnce(grants, {
     agentId,
     ...call,
     now: Math.floor(Date.now() / 1000),
