@@ -6,6 +6,7 @@
  */
 import type { Kysely, Migration } from 'kysely';
 import type { Dialect } from '../types.ts';
+import { auditEventColumns, seqKey } from './columns.ts';
 
 export function auditLog(dialect: Dialect): Migration {
   return {
@@ -22,45 +23,22 @@ export function auditLog(dialect: Dialect): Migration {
         .addColumn('created_at', 'text', (c) => c.notNull())
         .execute();
 
-      await db.schema
-        .createTable('audit_entries')
-        .addColumn('seq', dialect === 'postgres' ? 'bigserial' : 'integer', (c) =>
-          dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement(),
-        )
+      const entries = seqKey(db.schema.createTable('audit_entries'), dialect)
         .addColumn('log_id', 'text', (c) => c.notNull())
-        .addColumn('idx', 'bigint', (c) => c.notNull())
-        .addColumn('id', 'text', (c) => c.notNull().unique())
-        .addColumn('time', 'text', (c) => c.notNull())
-        .addColumn('actor_type', 'text', (c) => c.notNull())
-        .addColumn('actor_id', 'text', (c) => c.notNull())
-        .addColumn('action', 'text', (c) => c.notNull())
-        .addColumn('target_type', 'text')
-        .addColumn('target_id', 'text')
-        .addColumn('outcome', 'text', (c) => c.notNull())
-        .addColumn('request_id', 'text')
+        .addColumn('idx', 'bigint', (c) => c.notNull());
+      await auditEventColumns(entries)
+        // null once the payload expired under the org's retention policy
         .addColumn('leaf', 'text')
-        .addColumn('leaf_hash', 'text', (c) => c.notNull())
         .addColumn('expired_at', 'text')
         .addUniqueConstraint('audit_entries_log_idx', ['log_id', 'idx'])
         .execute();
       // Entries written inside other transactions, waiting for the writer (usually empty).
-      await db.schema
-        .createTable('audit_outbox')
-        .addColumn('seq', dialect === 'postgres' ? 'bigserial' : 'integer', (c) =>
-          dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement(),
-        )
-        .addColumn('log_id', 'text', (c) => c.notNull())
-        .addColumn('id', 'text', (c) => c.notNull().unique())
-        .addColumn('time', 'text', (c) => c.notNull())
-        .addColumn('actor_type', 'text', (c) => c.notNull())
-        .addColumn('actor_id', 'text', (c) => c.notNull())
-        .addColumn('action', 'text', (c) => c.notNull())
-        .addColumn('target_type', 'text')
-        .addColumn('target_id', 'text')
-        .addColumn('outcome', 'text', (c) => c.notNull())
-        .addColumn('request_id', 'text')
+      await auditEventColumns(
+        seqKey(db.schema.createTable('audit_outbox'), dialect).addColumn('log_id', 'text', (c) =>
+          c.notNull(),
+        ),
+      )
         .addColumn('leaf', 'text', (c) => c.notNull())
-        .addColumn('leaf_hash', 'text', (c) => c.notNull())
         .execute();
       await db.schema
         .createIndex('audit_entries_time')

@@ -1,15 +1,12 @@
 /** Health history of org cells: every start, exit, restart and health change, for the compliance center. */
 import type { Kysely, Migration } from 'kysely';
 import type { Dialect } from '../types.ts';
+import { seqKey } from './columns.ts';
 
 export function cells(dialect: Dialect): Migration {
   return {
     async up(db: Kysely<unknown>) {
-      await db.schema
-        .createTable('cell_events')
-        .addColumn('seq', dialect === 'postgres' ? 'bigserial' : 'integer', (c) =>
-          dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement(),
-        )
+      await seqKey(db.schema.createTable('cell_events'), dialect)
         .addColumn('org_id', 'text', (c) => c.notNull())
         .addColumn('time', 'text', (c) => c.notNull())
         .addColumn('state', 'text', (c) => c.notNull())
