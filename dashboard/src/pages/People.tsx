@@ -5,6 +5,7 @@ import {
   Alert,
   ConfirmButton,
   CopyButton,
+  DataTable,
   formatDate,
   Loading,
   onSubmit,
@@ -45,70 +46,53 @@ export function PeoplePage({ org, me, refreshOrgs }: PageProps) {
         {!people.data ? (
           <Loading what="people" />
         ) : (
-          <div className="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Name</th>
-                  <th scope="col">Email</th>
-                  <th scope="col">Role</th>
-                  <th scope="col">Joined</th>
-                  {manage ? (
-                    <th scope="col" className="col-actions">
-                      <span className="sr-only">Actions</span>
-                    </th>
-                  ) : null}
-                </tr>
-              </thead>
-              <tbody>
-                {people.data.map((p) => (
-                  <tr key={p.id}>
-                    <td>
-                      {p.name || '—'}
-                      {p.id === me.id ? <span className="tag">you</span> : null}
-                    </td>
-                    <td id={`email-${p.id}`}>{p.email}</td>
-                    <td>
-                      {manage && assignableRoles(org.role).includes(p.role) ? (
-                        <select
-                          aria-labelledby={`email-${p.id}`}
-                          value={p.role}
-                          disabled={action.busy}
-                          onChange={(e) => void changeRole(p, e.target.value as Role)}
-                        >
-                          {roleOptions(assignableRoles(org.role)).map((o) => (
-                            <option key={o.value} value={o.value}>
-                              {o.label}
-                            </option>
-                          ))}
-                        </select>
-                      ) : (
-                        <RoleBadge role={p.role} />
-                      )}
-                    </td>
-                    <td className="nowrap">{formatDate(p.joinedAt)}</td>
-                    {manage ? (
-                      <td className="col-actions">
-                        {assignableRoles(org.role).includes(p.role) ? (
-                          <ConfirmButton
-                            label="Remove"
-                            confirmLabel="Yes, remove"
-                            question={p.id === me.id ? 'Remove yourself?' : 'Remove?'}
-                            onConfirm={async () => {
-                              await action.run(async () => {
-                                await api.removePerson(org.slug, p.id);
-                                await people.reload();
-                              });
-                            }}
-                          />
-                        ) : null}
-                      </td>
+          <DataTable headers={['Name', 'Email', 'Role', 'Joined']} actions={manage}>
+            {people.data.map((p) => (
+              <tr key={p.id}>
+                <td>
+                  {p.name || '—'}
+                  {p.id === me.id ? <span className="tag">you</span> : null}
+                </td>
+                <td id={`email-${p.id}`}>{p.email}</td>
+                <td>
+                  {manage && assignableRoles(org.role).includes(p.role) ? (
+                    <select
+                      aria-labelledby={`email-${p.id}`}
+                      value={p.role}
+                      disabled={action.busy}
+                      onChange={(e) => void changeRole(p, e.target.value as Role)}
+                    >
+                      {roleOptions(assignableRoles(org.role)).map((o) => (
+                        <option key={o.value} value={o.value}>
+                          {o.label}
+                        </option>
+                      ))}
+                    </select>
+                  ) : (
+                    <RoleBadge role={p.role} />
+                  )}
+                </td>
+                <td className="nowrap">{formatDate(p.joinedAt)}</td>
+                {manage ? (
+                  <td className="col-actions">
+                    {assignableRoles(org.role).includes(p.role) ? (
+                      <ConfirmButton
+                        label="Remove"
+                        confirmLabel="Yes, remove"
+                        question={p.id === me.id ? 'Remove yourself?' : 'Remove?'}
+                        onConfirm={async () => {
+                          await action.run(async () => {
+                            await api.removePerson(org.slug, p.id);
+                            await people.reload();
+                          });
+                        }}
+                      />
                     ) : null}
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+                  </td>
+                ) : null}
+              </tr>
+            ))}
+          </DataTable>
         )}
       </Section>
       {manage ? <InviteForm slug={org.slug} actor={org.role} onInvited={invitations.reload} /> : null}
@@ -120,50 +104,33 @@ export function PeoplePage({ org, me, refreshOrgs }: PageProps) {
           ) : invitations.data.length === 0 ? (
             <p className="empty">No open invitations.</p>
           ) : (
-            <div className="table-wrap">
-              <table>
-                <thead>
-                  <tr>
-                    <th scope="col">Email</th>
-                    <th scope="col">Role</th>
-                    <th scope="col">Invited</th>
-                    <th scope="col">Expires</th>
-                    {manage ? (
-                      <th scope="col" className="col-actions">
-                        <span className="sr-only">Actions</span>
-                      </th>
-                    ) : null}
-                  </tr>
-                </thead>
-                <tbody>
-                  {invitations.data.map((i) => (
-                    <tr key={i.id}>
-                      <td>{i.email}</td>
-                      <td>
-                        <RoleBadge role={i.role} />
-                      </td>
-                      <td className="nowrap">{formatDate(i.createdAt)}</td>
-                      <td className="nowrap">{formatDate(i.expiresAt)}</td>
-                      {manage ? (
-                        <td className="col-actions">
-                          <ConfirmButton
-                            label="Withdraw"
-                            confirmLabel="Yes, withdraw"
-                            question="Withdraw?"
-                            onConfirm={async () => {
-                              await action.run(async () => {
-                                await api.withdrawInvitation(org.slug, i.id);
-                                await invitations.reload();
-                              });
-                            }}
-                          />
-                        </td>
-                      ) : null}
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+            <DataTable headers={['Email', 'Role', 'Invited', 'Expires']} actions={manage}>
+              {invitations.data.map((i) => (
+                <tr key={i.id}>
+                  <td>{i.email}</td>
+                  <td>
+                    <RoleBadge role={i.role} />
+                  </td>
+                  <td className="nowrap">{formatDate(i.createdAt)}</td>
+                  <td className="nowrap">{formatDate(i.expiresAt)}</td>
+                  {manage ? (
+                    <td className="col-actions">
+                      <ConfirmButton
+                        label="Withdraw"
+                        confirmLabel="Yes, withdraw"
+                        question="Withdraw?"
+                        onConfirm={async () => {
+                          await action.run(async () => {
+                            await api.withdrawInvitation(org.slug, i.id);
+                            await invitations.reload();
+                          });
+                        }}
+                      />
+                    </td>
+                  ) : null}
+                </tr>
+              ))}
+            </DataTable>
           )}
         </Section>
       ) : null}

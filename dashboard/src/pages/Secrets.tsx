@@ -8,6 +8,7 @@ import { api, canManage, type Person, SECRET_KINDS, type Secret, type SecretKind
 import {
   Alert,
   ConfirmButton,
+  DataTable,
   formatDate,
   formatTime,
   Loading,
@@ -95,143 +96,121 @@ export function SecretsPage({ org }: PageProps) {
         ) : secrets.data.length === 0 ? (
           <p className="empty">No secrets yet.</p>
         ) : (
-          <div className="table-wrap">
-            <table className="secrets-table" aria-label="Secrets">
-              <thead>
-                <tr>
-                  <th scope="col">Name</th>
-                  <th scope="col">Kind</th>
-                  <th scope="col">Provider</th>
-                  <th scope="col">Agents</th>
-                  <th scope="col">Version</th>
-                  <th scope="col">Hint</th>
-                  <th scope="col">Created</th>
-                  <th scope="col">Rotated</th>
-                  {manage ? (
-                    <th scope="col" className="col-actions">
-                      <span className="sr-only">Actions</span>
-                    </th>
-                  ) : null}
-                </tr>
-              </thead>
-              <tbody>
-                {secrets.data.map((s) => {
-                  const editing = open?.id === s.id ? open.mode : null;
-                  return [
-                    <tr key={s.id} data-testid="secret-row" className={editing ? 'row-editing' : undefined}>
-                      <td className="nowrap">
-                        <strong>{s.name}</strong>
-                      </td>
-                      <td>{KIND_LABEL[s.kind] ?? s.kind}</td>
-                      <td>{s.provider ? <code>{s.provider}</code> : <span className="muted">—</span>}</td>
-                      <td>
-                        <span className="agent-list">
-                          {s.agentIds === null ? (
-                            <span className="muted nowrap">All agents</span>
-                          ) : (
-                            s.agentIds.map((a) => <code key={a}>{a}</code>)
-                          )}
-                          {manage ? (
-                            <button
-                              type="button"
-                              className="btn-link"
-                              aria-expanded={editing === 'agents'}
-                              onClick={() =>
-                                setOpen(editing === 'agents' ? null : { id: s.id, mode: 'agents' })
-                              }
-                            >
-                              Change<span className="sr-only"> agents of {s.name}</span>
-                            </button>
-                          ) : null}
-                        </span>
-                      </td>
-                      <td data-testid="secret-version">{s.version}</td>
-                      <td>
-                        <code data-testid="secret-hint">{s.hint}</code>
-                      </td>
-                      <td className="nowrap">
-                        {formatDate(s.createdAt)}
-                        <div className="sub">by {who(s.createdBy)}</div>
-                      </td>
-                      <td className="nowrap">
-                        {s.rotatedAt ? (
-                          <>
-                            <span title={formatTime(s.rotatedAt)}>{formatDate(s.rotatedAt)}</span>
-                            <div className="sub">by {who(s.rotatedBy)}</div>
-                          </>
-                        ) : (
-                          <span className="muted">Never</span>
-                        )}
-                      </td>
+          <DataTable
+            headers={['Name', 'Kind', 'Provider', 'Agents', 'Version', 'Hint', 'Created', 'Rotated']}
+            actions={manage}
+            className="secrets-table"
+            label="Secrets"
+          >
+            {secrets.data.map((s) => {
+              const editing = open?.id === s.id ? open.mode : null;
+              return [
+                <tr key={s.id} data-testid="secret-row" className={editing ? 'row-editing' : undefined}>
+                  <td className="nowrap">
+                    <strong>{s.name}</strong>
+                  </td>
+                  <td>{KIND_LABEL[s.kind] ?? s.kind}</td>
+                  <td>{s.provider ? <code>{s.provider}</code> : <span className="muted">—</span>}</td>
+                  <td>
+                    <span className="agent-list">
+                      {s.agentIds === null ? (
+                        <span className="muted nowrap">All agents</span>
+                      ) : (
+                        s.agentIds.map((a) => <code key={a}>{a}</code>)
+                      )}
                       {manage ? (
-                        <td className="col-actions">
-                          <span className="row-actions">
-                            <button
-                              type="button"
-                              className="btn btn-secondary btn-small"
-                              aria-expanded={editing === 'rotate'}
-                              onClick={() =>
-                                setOpen(editing === 'rotate' ? null : { id: s.id, mode: 'rotate' })
-                              }
-                            >
-                              Rotate<span className="sr-only"> {s.name}</span>
-                            </button>
-                            <ConfirmButton
-                              label="Delete"
-                              confirmLabel="Yes, delete"
-                              question="Delete?"
-                              onConfirm={async () => {
-                                setNotice(null);
-                                await action.run(async () => {
-                                  await api.deleteSecret(org.slug, s.id);
-                                  if (open?.id === s.id) setOpen(null);
-                                  setNotice(`Secret ${s.name} deleted.`);
-                                  await secrets.reload();
-                                });
-                              }}
-                            />
-                          </span>
-                        </td>
+                        <button
+                          type="button"
+                          className="btn-link"
+                          aria-expanded={editing === 'agents'}
+                          onClick={() => setOpen(editing === 'agents' ? null : { id: s.id, mode: 'agents' })}
+                        >
+                          Change<span className="sr-only"> agents of {s.name}</span>
+                        </button>
                       ) : null}
-                    </tr>,
-                    editing ? (
-                      <tr key={`${s.id}-edit`} className="row-form">
-                        <td colSpan={columns}>
-                          {editing === 'rotate' ? (
-                            <RotateForm
-                              slug={org.slug}
-                              secret={s}
-                              onDone={async (r) => {
-                                if (r) {
-                                  await secrets.reload();
-                                  setNotice(
-                                    `Secret ${r.name} rotated to version ${r.version} (hint ${r.hint}).`,
-                                  );
-                                }
-                                setOpen(null);
-                              }}
-                            />
-                          ) : (
-                            <AgentsForm
-                              slug={org.slug}
-                              secret={s}
-                              onDone={async (r) => {
-                                if (r) {
-                                  await secrets.reload();
-                                  setNotice(`Secret ${r.name} is now for ${agentsText(r.agentIds)}.`);
-                                }
-                                setOpen(null);
-                              }}
-                            />
-                          )}
-                        </td>
-                      </tr>
-                    ) : null,
-                  ];
-                })}
-              </tbody>
-            </table>
-          </div>
+                    </span>
+                  </td>
+                  <td data-testid="secret-version">{s.version}</td>
+                  <td>
+                    <code data-testid="secret-hint">{s.hint}</code>
+                  </td>
+                  <td className="nowrap">
+                    {formatDate(s.createdAt)}
+                    <div className="sub">by {who(s.createdBy)}</div>
+                  </td>
+                  <td className="nowrap">
+                    {s.rotatedAt ? (
+                      <>
+                        <span title={formatTime(s.rotatedAt)}>{formatDate(s.rotatedAt)}</span>
+                        <div className="sub">by {who(s.rotatedBy)}</div>
+                      </>
+                    ) : (
+                      <span className="muted">Never</span>
+                    )}
+                  </td>
+                  {manage ? (
+                    <td className="col-actions">
+                      <span className="row-actions">
+                        <button
+                          type="button"
+                          className="btn btn-secondary btn-small"
+                          aria-expanded={editing === 'rotate'}
+                          onClick={() => setOpen(editing === 'rotate' ? null : { id: s.id, mode: 'rotate' })}
+                        >
+                          Rotate<span className="sr-only"> {s.name}</span>
+                        </button>
+                        <ConfirmButton
+                          label="Delete"
+                          confirmLabel="Yes, delete"
+                          question="Delete?"
+                          onConfirm={async () => {
+                            setNotice(null);
+                            await action.run(async () => {
+                              await api.deleteSecret(org.slug, s.id);
+                              if (open?.id === s.id) setOpen(null);
+                              setNotice(`Secret ${s.name} deleted.`);
+                              await secrets.reload();
+                            });
+                          }}
+                        />
+                      </span>
+                    </td>
+                  ) : null}
+                </tr>,
+                editing ? (
+                  <tr key={`${s.id}-edit`} className="row-form">
+                    <td colSpan={columns}>
+                      {editing === 'rotate' ? (
+                        <RotateForm
+                          slug={org.slug}
+                          secret={s}
+                          onDone={async (r) => {
+                            if (r) {
+                              await secrets.reload();
+                              setNotice(`Secret ${r.name} rotated to version ${r.version} (hint ${r.hint}).`);
+                            }
+                            setOpen(null);
+                          }}
+                        />
+                      ) : (
+                        <AgentsForm
+                          slug={org.slug}
+                          secret={s}
+                          onDone={async (r) => {
+                            if (r) {
+                              await secrets.reload();
+                              setNotice(`Secret ${r.name} is now for ${agentsText(r.agentIds)}.`);
+                            }
+                            setOpen(null);
+                          }}
+                        />
+                      )}
+                    </td>
+                  </tr>
+                ) : null,
+              ];
+            })}
+          </DataTable>
         )}
       </Section>
     </>

@@ -6,6 +6,7 @@ import {
   CheckboxField,
   ConfirmButton,
   CopyButton,
+  DataTable,
   formatDate,
   formatTime,
   Loading,
@@ -66,66 +67,47 @@ export function TokensPage({ org, me }: PageProps) {
         ) : tokens.data.length === 0 ? (
           <p className="empty">No tokens yet.</p>
         ) : (
-          <div className="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Name</th>
-                  <th scope="col">Role</th>
-                  <th scope="col">Acts for</th>
-                  <th scope="col">Expires</th>
-                  <th scope="col">Last used</th>
-                  <th scope="col">Status</th>
+          <DataTable headers={['Name', 'Role', 'Acts for', 'Expires', 'Last used', 'Status']} actions={write}>
+            {tokens.data.map((t) => {
+              const s = status(t, now);
+              return (
+                <tr key={t.id} className={s === 'active' ? undefined : 'row-inactive'}>
+                  <td>
+                    <strong>{t.name}</strong>
+                  </td>
+                  <td>
+                    <RoleBadge role={t.role} />
+                  </td>
+                  <td>{holder(t)}</td>
+                  <td className="nowrap">{formatDate(t.expiresAt, 'Never')}</td>
+                  <td className="nowrap">{formatTime(t.lastUsedAt, 'Never')}</td>
+                  <td>
+                    <span className={`status status-${s}`}>
+                      {STATUS_LABEL[s]}
+                      {s === 'revoked' ? ` ${formatDate(t.revokedAt)}` : ''}
+                    </span>
+                  </td>
                   {write ? (
-                    <th scope="col" className="col-actions">
-                      <span className="sr-only">Actions</span>
-                    </th>
+                    <td className="col-actions">
+                      {s === 'active' ? (
+                        <ConfirmButton
+                          label="Revoke"
+                          confirmLabel="Yes, revoke"
+                          question="Revoke?"
+                          onConfirm={async () => {
+                            await action.run(async () => {
+                              await api.revokeToken(org.slug, t.id);
+                              await tokens.reload();
+                            });
+                          }}
+                        />
+                      ) : null}
+                    </td>
                   ) : null}
                 </tr>
-              </thead>
-              <tbody>
-                {tokens.data.map((t) => {
-                  const s = status(t, now);
-                  return (
-                    <tr key={t.id} className={s === 'active' ? undefined : 'row-inactive'}>
-                      <td>
-                        <strong>{t.name}</strong>
-                      </td>
-                      <td>
-                        <RoleBadge role={t.role} />
-                      </td>
-                      <td>{holder(t)}</td>
-                      <td className="nowrap">{formatDate(t.expiresAt, 'Never')}</td>
-                      <td className="nowrap">{formatTime(t.lastUsedAt, 'Never')}</td>
-                      <td>
-                        <span className={`status status-${s}`}>
-                          {STATUS_LABEL[s]}
-                          {s === 'revoked' ? ` ${formatDate(t.revokedAt)}` : ''}
-                        </span>
-                      </td>
-                      {write ? (
-                        <td className="col-actions">
-                          {s === 'active' ? (
-                            <ConfirmButton
-                              label="Revoke"
-                              confirmLabel="Yes, revoke"
-                              question="Revoke?"
-                              onConfirm={async () => {
-                                await action.run(async () => {
-                                  await api.revokeToken(org.slug, t.id);
-                                  await tokens.reload();
-                                });
-                              }}
-                            />
-                          ) : null}
-                        </td>
-                      ) : null}
-                    </tr>
-                  );
-                })}
-              </tbody>
-            </table>
-          </div>
+              );
+            })}
+          </DataTable>
         )}
       </Section>
     </>
