@@ -4,7 +4,7 @@
  * it is the kill switch. Every change makes a new version with a before/after diff, audited.
  */
 import type { Kysely } from 'kysely';
-import { recordAudit } from '../audit/index.ts';
+import { recordChange } from '../audit/index.ts';
 import { BadRequestError, ForbiddenError, NotFoundError } from '../errors/index.ts';
 import type { OrgContext } from '../identity/context.ts';
 import { newId } from '../identity/credentials.ts';
@@ -217,12 +217,9 @@ export async function createAgent(db: Kysely<Database>, ctx: OrgContext, input: 
     );
     const agent = toAgent(row);
     await writeVersion(trx, ctx, agent);
-    await recordAudit(trx, {
-      orgId: ctx.scope.orgId,
-      actor: ctx.actor,
+    await recordChange(trx, ctx, {
       action: 'agent.created',
       target: { type: 'agent', id: agent.id },
-      requestId: ctx.requestId,
       details: { after: snapshot(agent) },
     });
     return agent;
@@ -282,12 +279,9 @@ export async function updateAgent(
       `An agent named "${after.name}" already exists.`,
     );
     await writeVersion(trx, ctx, after);
-    await recordAudit(trx, {
-      orgId: ctx.scope.orgId,
-      actor: ctx.actor,
+    await recordChange(trx, ctx, {
       action: 'agent.updated',
       target: { type: 'agent', id },
-      requestId: ctx.requestId,
       details: { version: after.version, changes },
     });
     return after;
@@ -312,12 +306,9 @@ export async function setAgentState(
       .where('org_id', '=', ctx.scope.orgId)
       .where('id', '=', id)
       .execute();
-    await recordAudit(trx, {
-      orgId: ctx.scope.orgId,
-      actor: ctx.actor,
+    await recordChange(trx, ctx, {
       action: state === 'stopped' ? 'agent.stopped' : 'agent.resumed',
       target: { type: 'agent', id },
-      requestId: ctx.requestId,
       details: { before: { state: row.state }, after: { state } },
     });
     return { ...toAgent(row), state, updatedAt: now };
@@ -329,12 +320,9 @@ export async function deleteAgent(db: Kysely<Database>, ctx: OrgContext, id: str
     const row = await requireRow(trx, ctx, id);
     assertCanChange(ctx, row);
     await trx.deleteFrom('agents').where('org_id', '=', ctx.scope.orgId).where('id', '=', id).execute();
-    await recordAudit(trx, {
-      orgId: ctx.scope.orgId,
-      actor: ctx.actor,
+    await recordChange(trx, ctx, {
       action: 'agent.deleted',
       target: { type: 'agent', id },
-      requestId: ctx.requestId,
       details: { before: snapshot(toAgent(row)) },
     });
   });

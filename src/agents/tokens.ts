@@ -3,7 +3,7 @@
  * this agent to Paddock's MCP endpoint. Shown once, stored as a digest, expiring, revocable.
  */
 import type { Kysely } from 'kysely';
-import { recordAudit } from '../audit/index.ts';
+import { recordChange } from '../audit/index.ts';
 import { BadRequestError, NotFoundError, UnauthenticatedError } from '../errors/index.ts';
 import type { OrgContext } from '../identity/context.ts';
 import { hashSecret, newId, newSecret } from '../identity/credentials.ts';
@@ -61,12 +61,9 @@ export async function createAgentToken(
       revoked_at: null,
     };
     await trx.insertInto('agent_tokens').values(row).execute();
-    await recordAudit(trx, {
-      orgId: ctx.scope.orgId,
-      actor: ctx.actor,
+    await recordChange(trx, ctx, {
       action: 'agent.token.created',
       target: { type: 'agent', id: agentId },
-      requestId: ctx.requestId,
       details: { tokenId: row.id, name: row.name, expiresAt: row.expires_at },
     });
     return { token, info: toInfo(row) };
@@ -105,12 +102,9 @@ export async function revokeAgentToken(
     if (row.revoked_at) return toInfo(row);
     const now = new Date().toISOString();
     await trx.updateTable('agent_tokens').set({ revoked_at: now }).where('id', '=', row.id).execute();
-    await recordAudit(trx, {
-      orgId: ctx.scope.orgId,
-      actor: ctx.actor,
+    await recordChange(trx, ctx, {
       action: 'agent.token.revoked',
       target: { type: 'agent', id: agentId },
-      requestId: ctx.requestId,
       details: { tokenId: row.id, name: row.name },
     });
     return { ...toInfo(row), revokedAt: now };

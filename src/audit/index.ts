@@ -4,7 +4,7 @@
  * refused sign-ins) use `AuditTrail.append`, which resolves once the event is durable.
  */
 import type { Db } from '../store/index.ts';
-import { type AuditInput, prepareEntry } from './entry.ts';
+import { type Actor, type AuditInput, prepareEntry } from './entry.ts';
 
 export type { Actor, AuditInput, EntryBody, Outcome } from './entry.ts';
 export { PLATFORM_LOG, prepareEntry } from './entry.ts';
@@ -16,6 +16,27 @@ export { SiemStreamer } from './siem.ts';
 export type { CheckpointPublisher, Receipt } from './trail.ts';
 export { AuditTrail } from './trail.ts';
 export * from './verify.ts';
+
+/** Who is changing an org's configuration, as the services hold it (an OrgContext). */
+export interface ChangeContext {
+  scope: { orgId: string };
+  actor: Actor;
+  requestId: string;
+}
+
+/**
+ * Records a configuration change made by `ctx` in its org, in the caller's transaction.
+ *
+ * @example
+ *   await recordChange(trx, ctx, { action: 'team.created', target: { type: 'team', id }, details: { after } });
+ */
+export function recordChange(
+  db: Db,
+  ctx: ChangeContext,
+  event: Omit<AuditInput, 'orgId' | 'actor' | 'requestId'>,
+): Promise<string> {
+  return recordAudit(db, { ...event, orgId: ctx.scope.orgId, actor: ctx.actor, requestId: ctx.requestId });
+}
 
 /**
  * Records an event in the caller's transaction: it is on disk exactly when the change is, and

@@ -4,7 +4,7 @@
  * audits any tool whose definition changed since it was last seen (grants pin these digests).
  */
 import type { Kysely } from 'kysely';
-import { recordAudit } from '../audit/index.ts';
+import { recordAudit, recordChange } from '../audit/index.ts';
 import type { SandboxProvider } from '../cells/sandbox.ts';
 import { NotFoundError, PaddockError } from '../errors/index.ts';
 import type { OrgContext } from '../identity/context.ts';
@@ -102,12 +102,9 @@ export async function createConnection(
       `A connection named "${row.name}" already exists.`,
     );
     const c = toConnection(row);
-    await recordAudit(trx, {
-      orgId: ctx.scope.orgId,
-      actor: ctx.actor,
+    await recordChange(trx, ctx, {
       action: 'connection.created',
       target: { type: 'connection', id: c.id },
-      requestId: ctx.requestId,
       details: {
         after: {
           name: c.name,
@@ -126,12 +123,9 @@ export async function deleteConnection(db: Kysely<Database>, ctx: OrgContext, id
   await db.transaction().execute(async (trx) => {
     const row = await requireConnection(trx, ctx, id);
     await trx.deleteFrom('connections').where('org_id', '=', ctx.scope.orgId).where('id', '=', id).execute();
-    await recordAudit(trx, {
-      orgId: ctx.scope.orgId,
-      actor: ctx.actor,
+    await recordChange(trx, ctx, {
       action: 'connection.deleted',
       target: { type: 'connection', id },
-      requestId: ctx.requestId,
       details: { before: { name: row.name } },
     });
   });

@@ -4,7 +4,7 @@
  * server or proxy logs; only its digest is stored, and it works once, before it expires.
  */
 import type { Kysely } from 'kysely';
-import { recordAudit } from '../audit/index.ts';
+import { recordAudit, recordChange } from '../audit/index.ts';
 import {
   BadRequestError,
   ConflictError,
@@ -104,12 +104,9 @@ export async function createInvitation(
       input.role,
       INVITATION_DAYS * 86_400_000,
     );
-    await recordAudit(trx, {
-      orgId: ctx.scope.orgId,
-      actor: ctx.actor,
+    await recordChange(trx, ctx, {
       action: 'invitation.created',
       target: { type: 'invitation', id: row.id },
-      requestId: ctx.requestId,
       details: { after: { email, role: input.role, expiresAt: row.expires_at } },
     });
     return { secret, invitation: toInvitation(row) };
@@ -141,12 +138,9 @@ export async function revokeInvitation(db: Kysely<Database>, ctx: OrgContext, id
     if (!row)
       throw new NotFoundError('invitation_not_found', 'No invitation with that id in this organization.');
     await trx.deleteFrom('links').where('id', '=', row.id).execute();
-    await recordAudit(trx, {
-      orgId: ctx.scope.orgId,
-      actor: ctx.actor,
+    await recordChange(trx, ctx, {
       action: 'invitation.revoked',
       target: { type: 'invitation', id: row.id },
-      requestId: ctx.requestId,
       details: { before: { email: row.email, role: row.role } },
     });
   });

@@ -1,6 +1,6 @@
 /** Organizations: the tenants. Created by an operator (CLI or first-run setup), changed by admins. */
 import type { Kysely } from 'kysely';
-import { recordAudit } from '../audit/index.ts';
+import { recordAudit, recordChange } from '../audit/index.ts';
 import { BadRequestError, NotFoundError } from '../errors/index.ts';
 import { type Database, orConflict } from '../store/index.ts';
 import type { OrgTable } from '../store/schema.ts';
@@ -115,12 +115,9 @@ export async function updateOrg(
       .set({ name: after.name, settings: JSON.stringify(after.settings) })
       .where('id', '=', ctx.scope.orgId)
       .execute();
-    await recordAudit(trx, {
-      orgId: ctx.scope.orgId,
-      actor: ctx.actor,
+    await recordChange(trx, ctx, {
       action: 'org.updated',
       target: { type: 'org', id: ctx.scope.orgId },
-      requestId: ctx.requestId,
       details: {
         before: { name: before.name, settings: before.settings },
         after: { name: after.name, settings: after.settings },

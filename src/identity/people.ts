@@ -4,7 +4,7 @@
  * their tokens there and all their sessions.
  */
 import type { Kysely } from 'kysely';
-import { recordAudit } from '../audit/index.ts';
+import { recordAudit, recordChange } from '../audit/index.ts';
 import { BadRequestError, ConflictError, ForbiddenError, NotFoundError } from '../errors/index.ts';
 import type { Database, Db, Role } from '../store/index.ts';
 import type { Caller, OrgContext } from './context.ts';
@@ -181,12 +181,9 @@ export async function changeRole(
       .where('org_id', '=', ctx.scope.orgId)
       .where('user_id', '=', userId)
       .execute();
-    await recordAudit(trx, {
-      orgId: ctx.scope.orgId,
-      actor: ctx.actor,
+    await recordChange(trx, ctx, {
       action: 'person.role.changed',
       target: { type: 'person', id: userId },
-      requestId: ctx.requestId,
       details: { before: { role: person.role }, after: { role } },
     });
     return { ...person, role };
@@ -221,12 +218,9 @@ export async function removePerson(db: Kysely<Database>, ctx: OrgContext, userId
       .where('org_id', '=', ctx.scope.orgId)
       .where('user_id', '=', userId)
       .execute();
-    await recordAudit(trx, {
-      orgId: ctx.scope.orgId,
-      actor: ctx.actor,
+    await recordChange(trx, ctx, {
       action: 'person.removed',
       target: { type: 'person', id: userId },
-      requestId: ctx.requestId,
       details: {
         before: { email: person.email, role: person.role },
         tokensRevoked: Number(tokens.numUpdatedRows),

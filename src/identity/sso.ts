@@ -5,7 +5,7 @@
  */
 import type { Kysely } from 'kysely';
 import * as oidc from 'openid-client';
-import { recordAudit } from '../audit/index.ts';
+import { recordChange } from '../audit/index.ts';
 import { BadRequestError, ForbiddenError, NotFoundError, UnauthenticatedError } from '../errors/index.ts';
 import type { Database, Db, Role } from '../store/index.ts';
 import type { Vault } from '../vault/index.ts';
@@ -108,12 +108,9 @@ export async function setSso(
     await trx.deleteFrom('sso_configs').where('org_id', '=', ctx.scope.orgId).execute();
     await trx.insertInto('sso_configs').values(row).execute();
     const after = await getSso(trx, ctx.scope);
-    await recordAudit(trx, {
-      orgId: ctx.scope.orgId,
-      actor: ctx.actor,
+    await recordChange(trx, ctx, {
       action: 'sso.updated',
       target: { type: 'org', id: ctx.scope.orgId },
-      requestId: ctx.requestId,
       details: { before, after, clientSecretChanged: input.clientSecret !== undefined },
     });
     discoveries.delete(ctx.scope.orgId);
@@ -130,12 +127,9 @@ export async function removeSso(db: Kysely<Database>, ctx: OrgContext): Promise<
         'Single sign-on is not configured for this organization.',
       );
     await trx.deleteFrom('sso_configs').where('org_id', '=', ctx.scope.orgId).execute();
-    await recordAudit(trx, {
-      orgId: ctx.scope.orgId,
-      actor: ctx.actor,
+    await recordChange(trx, ctx, {
       action: 'sso.removed',
       target: { type: 'org', id: ctx.scope.orgId },
-      requestId: ctx.requestId,
       details: { before },
     });
     discoveries.delete(ctx.scope.orgId);

@@ -1,6 +1,6 @@
 /** Teams: named groups of people in an org (agents can later be scoped to a team). */
 import type { Kysely } from 'kysely';
-import { recordAudit } from '../audit/index.ts';
+import { recordChange } from '../audit/index.ts';
 import { BadRequestError, ConflictError, NotFoundError } from '../errors/index.ts';
 import { type Database, type Db, isUniqueViolation } from '../store/index.ts';
 import type { OrgContext } from './context.ts';
@@ -64,12 +64,9 @@ async function audited<T>(
         throw new ConflictError('team_exists', 'A team with that name already exists.');
       throw err;
     }
-    await recordAudit(trx, {
-      orgId: ctx.scope.orgId,
-      actor: ctx.actor,
+    await recordChange(trx, ctx, {
       action,
       target: { type: 'team', id: teamId() },
-      requestId: ctx.requestId,
       details: details(result),
     });
     return result;

@@ -4,7 +4,7 @@
  * at once) or is a service token made by an admin or the operator.
  */
 import type { Kysely } from 'kysely';
-import { recordAudit } from '../audit/index.ts';
+import { recordAudit, recordChange } from '../audit/index.ts';
 import { BadRequestError, ForbiddenError, NotFoundError, UnauthenticatedError } from '../errors/index.ts';
 import type { Database, Db, Role } from '../store/index.ts';
 import type { ApiTokenTable } from '../store/schema.ts';
@@ -137,12 +137,9 @@ export async function revokeToken(
     if (row.revoked_at) return toInfo(row);
     const now = new Date().toISOString();
     await trx.updateTable('api_tokens').set({ revoked_at: now }).where('id', '=', row.id).execute();
-    await recordAudit(trx, {
-      orgId: ctx.scope.orgId,
-      actor: ctx.actor,
+    await recordChange(trx, ctx, {
       action: 'token.revoked',
       target: { type: 'token', id: row.id },
-      requestId: ctx.requestId,
       details: { before: { name: row.name, role: row.role } },
     });
     return { ...toInfo(row), revokedAt: now };

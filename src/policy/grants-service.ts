@@ -6,7 +6,7 @@
  */
 import type { Kysely } from 'kysely';
 import { requireAgentRow } from '../agents/index.ts';
-import { recordAudit } from '../audit/index.ts';
+import { recordAudit, recordChange } from '../audit/index.ts';
 import { BadRequestError, NotFoundError } from '../errors/index.ts';
 import type { OrgContext } from '../identity/context.ts';
 import { newId } from '../identity/credentials.ts';
@@ -126,12 +126,9 @@ export async function createGrant(
     const grant = toGrant(row);
     validateGrants([grant], args);
     await trx.insertInto('grants').values(row).execute();
-    await recordAudit(trx, {
-      orgId: ctx.scope.orgId,
-      actor: ctx.actor,
+    await recordChange(trx, ctx, {
       action: 'grant.created',
       target: { type: 'agent', id: agentId },
-      requestId: ctx.requestId,
       details: { grant: { ...grant, status: undefined } },
     });
     return grant;
@@ -173,12 +170,9 @@ export async function revokeGrant(
       .set({ status: 'revoked', revoked_by: ctx.actor.id, revoked_at: now })
       .where('id', '=', row.id)
       .execute();
-    await recordAudit(trx, {
-      orgId: ctx.scope.orgId,
-      actor: ctx.actor,
+    await recordChange(trx, ctx, {
       action: 'grant.revoked',
       target: { type: 'agent', id: agentId },
-      requestId: ctx.requestId,
       details: { grantId: row.id, connectionId: row.connection_id, tool: row.tool },
     });
     return { ...toGrant(row), status: 'revoked', revokedBy: ctx.actor.id, revokedAt: now };

@@ -4,7 +4,7 @@
  * the last four characters, who created and rotated it, when). Values go in, never out.
  */
 import type { Kysely } from 'kysely';
-import { recordAudit } from '../audit/index.ts';
+import { recordChange } from '../audit/index.ts';
 import { BadRequestError, NotFoundError } from '../errors/index.ts';
 import type { OrgContext } from '../identity/context.ts';
 import { newId } from '../identity/credentials.ts';
@@ -121,12 +121,9 @@ export async function createSecret(
       `A secret named "${row.name}" already exists.`,
     );
     const info = toInfo(row);
-    await recordAudit(trx, {
-      orgId: ctx.scope.orgId,
-      actor: ctx.actor,
+    await recordChange(trx, ctx, {
       action: 'secret.created',
       target: { type: 'secret', id },
-      requestId: ctx.requestId,
       details: {
         after: { name: info.name, kind: info.kind, provider: info.provider, agentIds: info.agentIds },
       },
@@ -156,12 +153,9 @@ export async function rotateSecret(
       .where('org_id', '=', ctx.scope.orgId)
       .where('id', '=', id)
       .execute();
-    await recordAudit(trx, {
-      orgId: ctx.scope.orgId,
-      actor: ctx.actor,
+    await recordChange(trx, ctx, {
       action: 'secret.rotated',
       target: { type: 'secret', id },
-      requestId: ctx.requestId,
       details: { name: row.name, before: { version: row.version }, after: { version } },
     });
     return toInfo({
@@ -190,12 +184,9 @@ export async function updateSecretScope(
       .where('org_id', '=', ctx.scope.orgId)
       .where('id', '=', id)
       .execute();
-    await recordAudit(trx, {
-      orgId: ctx.scope.orgId,
-      actor: ctx.actor,
+    await recordChange(trx, ctx, {
       action: 'secret.scope.changed',
       target: { type: 'secret', id },
-      requestId: ctx.requestId,
       details: { name: row.name, before: { agentIds: toInfo(row).agentIds }, after: { agentIds } },
     });
     return toInfo({ ...row, agent_ids: next });
@@ -206,12 +197,9 @@ export async function deleteSecret(db: Kysely<Database>, ctx: OrgContext, id: st
   await db.transaction().execute(async (trx) => {
     const row = await requireSecret(trx, ctx.scope, id);
     await trx.deleteFrom('secrets').where('org_id', '=', ctx.scope.orgId).where('id', '=', id).execute();
-    await recordAudit(trx, {
-      orgId: ctx.scope.orgId,
-      actor: ctx.actor,
+    await recordChange(trx, ctx, {
       action: 'secret.deleted',
       target: { type: 'secret', id },
-      requestId: ctx.requestId,
       details: { before: { name: row.name, kind: row.kind, version: row.version } },
     });
   });

@@ -1,6 +1,6 @@
 /** The org's cell: its state, health history, and (admins) start, stop, restart. */
 import { z } from 'zod';
-import { recordAudit } from '../../audit/index.ts';
+import { recordChange } from '../../audit/index.ts';
 import type { CellSupervisor } from '../../cells/index.ts';
 import { PaddockError } from '../../errors/index.ts';
 import type { Deps } from '../deps.ts';
@@ -92,12 +92,9 @@ export const cellRoutes = [
     handler: async ({ ctx, deps, params }) => {
       const cells = supervisor(deps);
       await deps.store.db.transaction().execute((trx) =>
-        recordAudit(trx, {
-          orgId: ctx.scope.orgId,
-          actor: ctx.actor,
+        recordChange(trx, ctx, {
           action: `cell.${params.action}.requested`,
           target: { type: 'cell', id: ctx.scope.orgId },
-          requestId: ctx.requestId,
         }),
       );
       const reason = `${params.action} asked by ${ctx.actor.type} ${ctx.actor.id}`;
