@@ -40,9 +40,9 @@ async function freePort(): Promise<number> {
   });
 }
 
-export async function startThrowawayPostgres(): Promise<ThrowawayPostgres> {
+export async function startThrowawayPostgres(parent = tmpdir()): Promise<ThrowawayPostgres> {
   const bin = findBinDir();
-  const dir = mkdtempSync(join(tmpdir(), 'paddock-pg-'));
+  const dir = mkdtempSync(join(parent, 'paddock-pg-'));
   const asRoot = process.getuid?.() === 0;
   if (asRoot)
     chownSync(

@@ -2,8 +2,8 @@
  * `npm test`: lint and format check, strict type-check, then every test (`*.test.ts`) with
  * node's test runner, storage tests on both SQLite and a throwaway PostgreSQL.
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { startThrowawayPostgres, type ThrowawayPostgres } from './postgres.ts';
 
 const step = (title: string, cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env) => {
@@ -24,11 +24,25 @@ if (!existsSync('dashboard/dist/index.html')) {
     ]) && ok;
 }
 
-let pg: ThrowawayPostgres | undefined;
+// Test scratch data (homes, SQLite files, the PostgreSQL cluster) lives on tmpfs when the host
+// has one, so the suite's speed does not hang on the disk's fsync; a kill -9 keeps the page cache
+// either way, so durability tests mean the same. Benchmarks run on the real disk.
 const env = { ...process.env };
+let scratch: string | undefined;
+if (!env.PADDOCK_TEST_ON_DISK && existsSync('/dev/shm')) {
+  try {
+    scratch = mkdtempSync('/dev/shm/paddock-test-');
+    chmodSync(scratch, 0o1777);
+    env.TMPDIR = scratch;
+  } catch {
+    scratch = undefined;
+  }
+}
+
+let pg: ThrowawayPostgres | undefined;
 if (!env.PADDOCK_TEST_DATABASE_URL) {
   try {
-    pg = await startThrowawayPostgres();
+    pg = await startThrowawayPostgres(scratch);
     env.PADDOCK_TEST_DATABASE_URL = pg.url;
     process.stdout.write(`\n== PostgreSQL for tests at ${pg.url}\n`);
   } catch (err) {
@@ -37,19 +51,51 @@ if (!env.PADDOCK_TEST_DATABASE_URL) {
   }
 }
 
+// A whole run past this is a hang (a leaked process or handle), not a slow machine.
+const WATCHDOG_MS = 20 * 60_000;
+
+function runTests(patterns: string[]): Promise<boolean> {
+  process.stdout.write('\n== tests (node --test)\n');
+  const child = spawn(
+    'node',
+    [
+      '--test',
+      '--test-concurrency=2',
+      '--test-timeout=120000',
+      '--test-reporter=spec',
+      '--test-reporter-destination=stdout',
+      '--test-reporter=./scripts/slowest-reporter.ts',
+      '--test-reporter-destination=stdout',
+      ...patterns,
+    ],
+    { stdio: 'inherit', env, detached: true },
+  );
+  const stopAll = () => {
+    try {
+      process.kill(-child.pid!, 'SIGKILL');
+    } catch {}
+  };
+  const watchdog = setTimeout(() => {
+    process.stdout.write(`\n== tests still running after ${WATCHDOG_MS / 60_000} min: stopped as hung\n`);
+    stopAll();
+  }, WATCHDOG_MS);
+  process.once('SIGINT', stopAll);
+  return new Promise((resolve) => {
+    child.once('exit', (code) => {
+      clearTimeout(watchdog);
+      resolve(code === 0);
+    });
+  });
+}
+
 const files = process.argv.slice(2);
 const patterns = files.length
   ? files
   : ['src/**/*.test.ts', 'dashboard/**/*.test.ts', 'scripts/**/*.test.ts'];
 try {
-  ok =
-    step(
-      'tests (node --test)',
-      'node',
-      ['--test', '--test-concurrency=2', '--test-timeout=120000', ...patterns],
-      env,
-    ) && ok;
+  ok = (await runTests(patterns)) && ok;
 } finally {
   pg?.stop();
+  if (scratch) rmSync(scratch, { recursive: true, force: true });
 }
 process.exit(ok ? 0 : 1);

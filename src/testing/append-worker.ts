@@ -18,6 +18,9 @@ const trail = new AuditTrail({
   log: silentLogger,
 });
 trail.start();
+// Never outlive a test that forgot to kill it: give up after a minute or when the reader goes.
+setTimeout(() => process.exit(3), 60_000).unref();
+process.stdout.on('error', () => process.exit(4));
 process.stdout.write(`org ${org.id}\n`);
 let n = 0;
 const worker = async () => {
