@@ -48,6 +48,7 @@ export function bubblewrapArgs(spec: CellSpec): string[] {
   for (const p of spec.masked) if (existsSync(p)) args.push('--tmpfs', p);
   args.push('--bind', spec.workDir, CELL_WORKDIR, '--proc', '/proc', '--dev', '/dev');
   if (spec.egressSocket) args.push('--ro-bind', spec.egressSocket, CELL_EGRESS_SOCKET);
+  if (spec.dataFile) args.push('--ro-bind-data', String(spec.dataFile.fd), spec.dataFile.path);
   for (const [k, v] of Object.entries(spec.env)) args.push('--setenv', k, v);
   args.push('--chdir', CELL_WORKDIR, '--', spec.command, ...spec.args);
   return args;

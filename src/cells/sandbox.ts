@@ -20,6 +20,8 @@ export interface CellSpec {
   masked: string[];
   /** The org's egress proxy socket on the host, mounted at /run/paddock/egress.sock. */
   egressSocket?: string | undefined;
+  /** A file read from this inherited fd at start and shown read-only at `path` (e.g. secrets). */
+  dataFile?: { fd: number; path: string } | undefined;
 }
 
 export interface SandboxCheck {

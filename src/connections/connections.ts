@@ -6,7 +6,7 @@
 import type { Kysely } from 'kysely';
 import { recordAudit, recordChange } from '../audit/index.ts';
 import type { SandboxProvider } from '../cells/sandbox.ts';
-import { NotFoundError, PaddockError } from '../errors/index.ts';
+import { BadRequestError, NotFoundError, PaddockError } from '../errors/index.ts';
 import type { OrgContext } from '../identity/context.ts';
 import { newId } from '../identity/credentials.ts';
 import { suspendChangedGrants } from '../policy/grants-service.ts';
@@ -22,6 +22,8 @@ export interface Connection {
   args: string[];
   url: string | null;
   ownerId: string | null;
+  /** Environment variables the server gets, each from a vault secret (ids only; values never leave the vault here). */
+  env: Record<string, string>;
   createdBy: string;
   createdAt: string;
 }
@@ -39,6 +41,7 @@ const toConnection = (r: ConnectionTable): Connection => ({
   args: JSON.parse(r.args) as string[],
   url: r.url,
   ownerId: r.owner_id,
+  env: JSON.parse(r.env) as Record<string, string>,
   createdBy: r.created_by,
   createdAt: r.created_at,
 });
@@ -75,7 +78,31 @@ export interface NewConnection {
   transport: 'stdio';
   command: string;
   args: string[];
+  env?: Record<string, string> | undefined;
   private?: boolean | undefined;
+}
+
+/** Names a server may not have set for it: they would change how the sandboxed process runs. */
+const RESERVED_ENV =
+  /^(PATH|HOME|TMPDIR|LD_.*|NODE_OPTIONS|NODE_PATH|HTTPS?_PROXY|NO_PROXY|ALL_PROXY|PADDOCK_.*)$/i;
+
+async function checkEnv(db: Db, orgId: string, env: Record<string, string>): Promise<void> {
+  for (const [name, secretId] of Object.entries(env)) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]{0,63}$/.test(name) || RESERVED_ENV.test(name)) {
+      throw new BadRequestError('invalid_env', `"${name}" cannot be set for an MCP server.`);
+    }
+    const secret = await db
+      .selectFrom('secrets')
+      .select('id')
+      .where('org_id', '=', orgId)
+      .where('id', '=', secretId)
+      .executeTakeFirst();
+    if (!secret)
+      throw new NotFoundError(
+        'secret_not_found',
+        `No secret ${secretId} in this organization (for ${name}).`,
+      );
+  }
 }
 
 export async function createConnection(
@@ -84,6 +111,7 @@ export async function createConnection(
   input: NewConnection,
 ): Promise<Connection> {
   return db.transaction().execute(async (trx) => {
+    await checkEnv(trx, ctx.scope.orgId, input.env ?? {});
     const row: ConnectionTable = {
       id: newId('con'),
       org_id: ctx.scope.orgId,
@@ -95,6 +123,7 @@ export async function createConnection(
       owner_id: input.private ? ctx.userId : null,
       created_by: ctx.actor.id,
       created_at: new Date().toISOString(),
+      env: JSON.stringify(input.env ?? {}),
     };
     await orConflict(
       trx.insertInto('connections').values(row).execute(),
@@ -111,6 +140,7 @@ export async function createConnection(
           transport: c.transport,
           command: c.command,
           args: c.args,
+          env: c.env,
           private: c.ownerId !== null,
         },
       },

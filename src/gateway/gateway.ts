@@ -1,18 +1,25 @@
 /**
- * The tool gateway: the one code path every tool call takes. For each call: the agent must be
- * active (the kill switch), Cedar decides on the agent's active grants (default deny), the
- * decision is made durable in the audit log before anything runs, the tool is called on the
- * connection's MCP session (inside the org's sandbox), and the result is recorded.
+ * The tool gateway: the one code path every tool call takes, whoever asks (the REST test call,
+ * the MCP endpoint, Paddock's own agents). For each call: the agent and its org must not be
+ * stopped (the kill switch), Cedar decides on the agent's active grants (default deny), a call
+ * only an approval-requiring grant allows needs a matching single-use approval, the decision is
+ * made durable in the audit log before anything runs, the tool is called on the agent's own MCP
+ * session (inside the org's sandbox), and the result is recorded.
  */
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { Kysely } from 'kysely';
+import { type Approval, consumeApproval, requestApproval } from '../approvals/approvals.ts';
 import type { AuditTrail } from '../audit/index.ts';
 import type { SandboxProvider } from '../cells/sandbox.ts';
 import { openStdio } from '../connections/mcp.ts';
 import { NotFoundError, PaddockError } from '../errors/index.ts';
+import { toOrg } from '../identity/orgs.ts';
+import { trustedScope } from '../identity/scope.ts';
 import { PolicyEngine } from '../policy/engine.ts';
 import { toGrant } from '../policy/grants-service.ts';
+import { REDACTED, registerSecret } from '../redact/index.ts';
 import type { Database } from '../store/index.ts';
+import { openSecret, type Vault } from '../vault/index.ts';
 
 export interface CallRequest {
   orgId: string;
@@ -21,7 +28,7 @@ export interface CallRequest {
   tool: string;
   args: Record<string, unknown>;
   requestId: string;
-  /** Who asked, when not the agent itself (an admin's test call). */
+  /** The person on whose behalf the agent calls (an admin's test call, a person's run). */
   onBehalfOf?: string | undefined;
 }
 
@@ -35,44 +42,187 @@ export interface CallResult {
 export interface GatewayOptions {
   db: Kysely<Database>;
   audit: AuditTrail;
+  vault: Vault;
   sandbox: SandboxProvider | null;
   home: string;
   callTimeoutMs?: number;
+  /** An agent's MCP session closes after this long unused. */
+  idleMs?: number;
 }
+
+interface Session {
+  orgId: string;
+  agentId: string;
+  /** The client, and the connection's secret values (scrubbed from what the tool returns). */
+  ready: Promise<{ client: Client; secrets: string[] }>;
+  lastUsed: number;
+}
+
+/** The server's own credentials never reach the agent, even from a tool that prints its environment. */
+function scrub<T>(content: T, secrets: string[]): T {
+  if (secrets.length === 0 || content === undefined) return content;
+  let text = JSON.stringify(content);
+  for (const v of secrets) text = text.replaceAll(JSON.stringify(v).slice(1, -1), REDACTED);
+  return JSON.parse(text) as T;
+}
+
+interface InFlight {
+  orgId: string;
+  controller: AbortController;
+}
+
+const stoppedError = (org: boolean) =>
+  new PaddockError(
+    409,
+    'agent_stopped',
+    org
+      ? "This organization's agents are stopped: no tool call runs until they are resumed."
+      : 'This agent is stopped: no tool call runs until it is resumed.',
+  );
 
 export class ToolGateway {
   readonly #o: GatewayOptions;
   readonly #engine = new PolicyEngine();
   readonly #fingerprints = new Map<string, string>();
-  readonly #sessions = new Map<string, Promise<Client>>();
+  // One MCP session per (agent, connection): stopping an agent ends its servers and nobody else's.
+  readonly #sessions = new Map<string, Session>();
+  readonly #inFlight = new Map<string, Set<InFlight>>(); // by agent
+  readonly #reaper: NodeJS.Timeout;
 
   constructor(opts: GatewayOptions) {
     this.#o = opts;
-  }
-
-  /** The MCP session of a connection, opened once in the org's sandbox and reused. */
-  #session(orgId: string, connectionId: string, command: string, args: string[]): Promise<Client> {
-    let s = this.#sessions.get(connectionId);
-    if (!s) {
-      if (!this.#o.sandbox)
-        throw new PaddockError(
-          503,
-          'sandbox_unavailable',
-          'MCP servers run only inside a sandbox, and none is available.',
-        );
-      s = openStdio({ orgId, command, args }, this.#o.sandbox, this.#o.home);
-      s.catch(() => this.#sessions.delete(connectionId));
-      this.#sessions.set(connectionId, s);
-    }
-    return s;
+    this.#reaper = setInterval(() => void this.#closeIdle(), 60_000);
+    this.#reaper.unref();
   }
 
   async close(): Promise<void> {
-    for (const s of this.#sessions.values()) await s.then((c) => c.close()).catch(() => undefined);
-    this.#sessions.clear();
+    clearInterval(this.#reaper);
+    await Promise.all([...this.#sessions.keys()].map((k) => this.#closeSession(k)));
+  }
+
+  /**
+   * The kill switch's teeth, called once the stop is committed: calls of the agent that are in
+   * flight are aborted, and its MCP servers are ended (awaited), so nothing of it runs after.
+   */
+  async stopAgent(agentId: string): Promise<void> {
+    for (const f of this.#inFlight.get(agentId) ?? []) f.controller.abort();
+    await Promise.all(
+      [...this.#sessions].filter(([, s]) => s.agentId === agentId).map(([k]) => this.#closeSession(k)),
+    );
+  }
+
+  /** The org-wide kill switch: every agent of the org, as `stopAgent`. */
+  async stopOrg(orgId: string): Promise<void> {
+    for (const set of this.#inFlight.values())
+      for (const f of set) if (f.orgId === orgId) f.controller.abort();
+    await Promise.all(
+      [...this.#sessions].filter(([, s]) => s.orgId === orgId).map(([k]) => this.#closeSession(k)),
+    );
+  }
+
+  /** How many calls are running now (for the cell page and tests). */
+  inFlight(agentId?: string): number {
+    if (agentId) return this.#inFlight.get(agentId)?.size ?? 0;
+    let n = 0;
+    for (const s of this.#inFlight.values()) n += s.size;
+    return n;
+  }
+
+  async #closeSession(key: string): Promise<void> {
+    const s = this.#sessions.get(key);
+    if (!s) return;
+    this.#sessions.delete(key);
+    await s.ready.then((r) => r.client.close()).catch(() => undefined);
+  }
+
+  async #closeIdle(): Promise<void> {
+    const idle = this.#o.idleMs ?? 10 * 60_000;
+    const now = Date.now();
+    for (const [k, s] of this.#sessions) {
+      if (now - s.lastUsed > idle && (this.#inFlight.get(s.agentId)?.size ?? 0) === 0)
+        await this.#closeSession(k);
+    }
+  }
+
+  /** The agent's MCP session to a connection, started in the org's sandbox on first use. */
+  #session(req: CallRequest, conn: { command: string; args: string; env: string }): Session {
+    const key = `${req.agentId}/${req.connectionId}`;
+    const found = this.#sessions.get(key);
+    if (found) {
+      found.lastUsed = Date.now();
+      return found;
+    }
+    const sandbox = this.#o.sandbox;
+    if (!sandbox)
+      throw new PaddockError(
+        503,
+        'sandbox_unavailable',
+        'MCP servers run only inside a sandbox, and none is available.',
+      );
+    const ready = (async () => {
+      const secrets = await this.#secrets(req, JSON.parse(conn.env) as Record<string, string>);
+      const client = await openStdio(
+        { orgId: req.orgId, command: conn.command, args: JSON.parse(conn.args) as string[], secrets },
+        sandbox,
+        this.#o.home,
+      );
+      return { client, secrets: Object.values(secrets) };
+    })();
+    const session: Session = { orgId: req.orgId, agentId: req.agentId, ready, lastUsed: Date.now() };
+    ready.catch(() => {
+      if (this.#sessions.get(key) === session) this.#sessions.delete(key);
+    });
+    this.#sessions.set(key, session);
+    return session;
+  }
+
+  /** The connection's secrets, opened for this agent only if each secret's scope includes it. */
+  async #secrets(req: CallRequest, env: Record<string, string>): Promise<Record<string, string>> {
+    const out: Record<string, string> = {};
+    for (const [name, secretId] of Object.entries(env)) {
+      const row = await this.#o.db
+        .selectFrom('secrets')
+        .select(['agent_ids'])
+        .where('org_id', '=', req.orgId)
+        .where('id', '=', secretId)
+        .executeTakeFirst();
+      if (!row)
+        throw new PaddockError(
+          409,
+          'secret_missing',
+          `The connection's secret for ${name} no longer exists.`,
+        );
+      const agents = row.agent_ids ? (JSON.parse(row.agent_ids) as string[]) : null;
+      if (agents && !agents.includes(req.agentId)) {
+        throw new PaddockError(
+          403,
+          'secret_not_allowed',
+          `The secret for ${name} is not scoped to this agent.`,
+        );
+      }
+      // The call's org was fixed by the agent's authentication; the scope is that org's.
+      const value = await openSecret(this.#o.db, this.#o.vault, trustedScope(req.orgId), secretId);
+      registerSecret(value);
+      out[name] = value;
+    }
+    return out;
   }
 
   async call(req: CallRequest): Promise<CallResult> {
+    // Tracked before the stop state is read: a stop committed after this read aborts it.
+    const flight: InFlight = { orgId: req.orgId, controller: new AbortController() };
+    const set = this.#inFlight.get(req.agentId) ?? new Set<InFlight>();
+    this.#inFlight.set(req.agentId, set);
+    set.add(flight);
+    try {
+      return await this.#call(req, flight.controller.signal);
+    } finally {
+      set.delete(flight);
+      if (set.size === 0) this.#inFlight.delete(req.agentId);
+    }
+  }
+
+  async #call(req: CallRequest, signal: AbortSignal): Promise<CallResult> {
     const db = this.#o.db;
     const base = {
       orgId: req.orgId,
@@ -82,12 +232,14 @@ export class ToolGateway {
     };
     const agent = await db
       .selectFrom('agents')
-      .select(['state'])
-      .where('org_id', '=', req.orgId)
-      .where('id', '=', req.agentId)
+      .innerJoin('orgs', 'orgs.id', 'agents.org_id')
+      .selectAll('orgs')
+      .select(['agents.state as agent_state'])
+      .where('agents.org_id', '=', req.orgId)
+      .where('agents.id', '=', req.agentId)
       .executeTakeFirst();
     if (!agent) throw new NotFoundError('agent_not_found', 'No such agent in this organization.');
-    const denied = async (reason: string, grants: string[], policyVersion: number | null) => {
+    const denied = async (reason: string, grants: string[], policyVersion: string | null) => {
       await this.#o.audit.append({
         ...base,
         action: 'tool.call.denied',
@@ -96,13 +248,10 @@ export class ToolGateway {
       });
     };
     // The kill switch is read on every call: from the stop's commit on, nothing runs.
-    if (agent.state !== 'active') {
-      await denied('the agent is stopped', [], null);
-      throw new PaddockError(
-        409,
-        'agent_stopped',
-        'This agent is stopped: no tool call runs until it is resumed.',
-      );
+    const orgStopped = agent.agents_stopped_at !== null;
+    if (agent.agent_state !== 'active' || orgStopped || signal.aborted) {
+      await denied(orgStopped ? "the organization's agents are stopped" : 'the agent is stopped', [], null);
+      throw stoppedError(orgStopped);
     }
     const rows = await db
       .selectFrom('grants')
@@ -116,14 +265,38 @@ export class ToolGateway {
       this.#engine.setGrants(req.agentId, rows.map(toGrant));
       this.#fingerprints.set(req.agentId, fingerprint);
     }
-    const decision = this.#engine.decide({
+    const ask = {
       agentId: req.agentId,
       connectionId: req.connectionId,
       tool: req.tool,
       args: req.args,
       now: Math.floor(Date.now() / 1000),
-      approved: false,
-    });
+    };
+    let decision = this.#engine.decide({ ...ask, approved: false });
+    let approval: Approval | null = null;
+    if (!decision.allowed) {
+      // Would a person's approval allow it? Then it needs one, bound to exactly this call.
+      const withApproval = this.#engine.decide({ ...ask, approved: true });
+      if (withApproval.allowed) {
+        const binding = { orgId: req.orgId, ...ask, policyVersion: withApproval.policyVersion };
+        approval = await consumeApproval(db, binding);
+        if (!approval) {
+          const pending = await requestApproval(db, {
+            ...binding,
+            requestedBy: req.onBehalfOf ?? null,
+            requestId: req.requestId,
+            minutes: toOrg(agent).settings.approvalMinutes,
+          });
+          throw new PaddockError(
+            403,
+            'approval_required',
+            `This call needs a person's approval: request ${pending.id} is waiting in the approvals inbox. Call again with the same arguments once it is approved.`,
+            { details: { approvalId: pending.id, expiresAt: pending.expiresAt } },
+          );
+        }
+        decision = withApproval;
+      }
+    }
     if (!decision.allowed) {
       await denied(
         decision.grants.length ? 'an explicit deny' : 'no grant allows this call',
@@ -138,7 +311,7 @@ export class ToolGateway {
     }
     const conn = await db
       .selectFrom('connections')
-      .select(['command', 'args'])
+      .select(['command', 'args', 'env'])
       .where('org_id', '=', req.orgId)
       .where('id', '=', req.connectionId)
       .executeTakeFirst();
@@ -151,25 +324,27 @@ export class ToolGateway {
       details: {
         grants: decision.grants,
         policyVersion: decision.policyVersion,
+        approvalId: approval?.id ?? null,
         args: req.args,
         onBehalfOf: req.onBehalfOf ?? null,
       },
     });
-    const client = await this.#session(
-      req.orgId,
-      req.connectionId,
-      conn.command,
-      JSON.parse(conn.args) as string[],
-    );
     const started = performance.now();
     let result: { content?: unknown; isError?: boolean } | undefined;
     let error: string | undefined;
+    let secrets: string[] = [];
     try {
+      const session = this.#session(req, { command: conn.command, args: conn.args, env: conn.env });
+      const { client, secrets: values } = await session.ready;
+      secrets = values;
+      // Checked again right before sending: a stop acknowledged meanwhile keeps the call from running.
+      signal.throwIfAborted();
       result = (await client.callTool({ name: req.tool, arguments: req.args }, undefined, {
         timeout: this.#o.callTimeoutMs ?? 30_000,
+        signal,
       })) as typeof result;
     } catch (err) {
-      error = (err as Error).message;
+      error = signal.aborted ? 'stopped by the kill switch' : (err as Error).message;
     }
     const durationMs = Math.round((performance.now() - started) * 100) / 100;
     const size = result ? JSON.stringify(result.content ?? null).length : 0;
@@ -179,9 +354,10 @@ export class ToolGateway {
       outcome: error || result?.isError ? 'failure' : 'success',
       details: { allowedEntry: allowed.index, durationMs, resultBytes: size, error: error ?? null },
     });
+    if (signal.aborted) throw stoppedError(false);
     if (error) throw new PaddockError(502, 'tool_failed', `The tool failed: ${error}`);
     return {
-      content: result?.content ?? null,
+      content: scrub(result?.content ?? null, secrets),
       isError: result?.isError === true,
       durationMs,
       auditIndex: allowed.index,

@@ -19,6 +19,8 @@ export interface Org {
   name: string;
   settings: OrgSettings;
   createdAt: string;
+  /** When the org-wide kill switch was thrown (null while agents may run). */
+  agentsStoppedAt: string | null;
 }
 
 export interface OrgSettings {
@@ -32,6 +34,10 @@ export interface OrgSettings {
   siemWebhookUrl: string | null;
   /** The only host:port pairs the org's cell may reach (through its egress proxy). */
   egressAllowlist: Array<{ host: string; port: number; allowPrivate?: boolean }>;
+  /** A high-risk call needs an approver other than the person who asked for it. */
+  approvalsNeedTwoPeople: boolean;
+  /** How long an approval request (and the approval) stays usable, in minutes. */
+  approvalMinutes: number;
 }
 
 export const DEFAULT_ORG_SETTINGS: OrgSettings = {
@@ -40,6 +46,8 @@ export const DEFAULT_ORG_SETTINGS: OrgSettings = {
   auditRetentionDays: null,
   siemWebhookUrl: null,
   egressAllowlist: [],
+  approvalsNeedTwoPeople: false,
+  approvalMinutes: 60,
 };
 
 /** A caller inside one organization, with the role they hold there. */

@@ -17,6 +17,7 @@ export function toOrg(row: OrgTable): Org {
     name: row.name,
     settings: { ...DEFAULT_ORG_SETTINGS, ...stored },
     createdAt: row.created_at,
+    agentsStoppedAt: row.agents_stopped_at ?? null,
   };
 }
 
@@ -42,6 +43,8 @@ export async function insertOrg(
     name: input.name.trim() || input.slug,
     settings: JSON.stringify(DEFAULT_ORG_SETTINGS),
     created_at: new Date().toISOString(),
+    agents_stopped_at: null,
+    agents_stopped_by: null,
   };
   await orConflict(
     trx.insertInto('orgs').values(row).execute(),
@@ -124,5 +127,34 @@ export async function updateOrg(
       },
     });
     return after;
+  });
+}
+
+/** The org-wide kill switch: every agent of the org stops (or may run again) from this commit on. */
+export async function setOrgAgentsStopped(
+  db: Kysely<Database>,
+  ctx: OrgContext,
+  stopped: boolean,
+): Promise<Org> {
+  return db.transaction().execute(async (trx) => {
+    const row = await trx
+      .selectFrom('orgs')
+      .selectAll()
+      .where('id', '=', ctx.scope.orgId)
+      .executeTakeFirstOrThrow();
+    if ((row.agents_stopped_at !== null) === stopped) return toOrg(row);
+    const at = stopped ? new Date().toISOString() : null;
+    const by = stopped ? ctx.actor.id : null;
+    await trx
+      .updateTable('orgs')
+      .set({ agents_stopped_at: at, agents_stopped_by: by })
+      .where('id', '=', ctx.scope.orgId)
+      .execute();
+    await recordChange(trx, ctx, {
+      action: stopped ? 'org.agents.stopped' : 'org.agents.resumed',
+      target: { type: 'org', id: ctx.scope.orgId },
+      details: { before: { stoppedAt: row.agents_stopped_at }, after: { stoppedAt: at } },
+    });
+    return toOrg({ ...row, agents_stopped_at: at, agents_stopped_by: by });
   });
 }

@@ -36,6 +36,10 @@ export const PERMISSIONS = {
   'connections.manage': ['owner', 'admin'],
   'grants.read': ['owner', 'admin', 'member', 'auditor'],
   'grants.manage': ['owner', 'admin'],
+  'approvals.read': ['owner', 'admin', 'auditor'],
+  'approvals.decide': ['owner', 'admin'],
+  // The org-wide kill switch (one agent's stop is agents.write on that agent).
+  'agents.stop_all': ['owner', 'admin'],
 } as const satisfies Record<string, readonly Role[]>;
 
 export type Permission = keyof typeof PERMISSIONS;

@@ -3,6 +3,7 @@
  * decision evaluates only the policies that can apply to that agent and tool (its grants on the
  * tool or its connection, and its denies), preparsed once per (agent, tool, policy version).
  */
+import { createHash } from 'node:crypto';
 import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
 import { BadRequestError } from '../errors/index.ts';
 import { type ArgType, cedarSchema, compileGrant, type Grant, toolUid } from './grants.ts';
@@ -21,9 +22,18 @@ export interface Decision {
   allowed: boolean;
   /** Grant ids that decided (the allowing grants, or the denying ones). */
   grants: string[];
-  /** The policy version the decision was made under (approvals bind to it). */
-  policyVersion: number;
+  /** The agent's policy version the decision was made under (approvals bind to it). */
+  policyVersion: string;
   errors: string[];
+}
+
+/**
+ * An agent's policy version: a digest of its active grant ids. Any grant or revoke changes it,
+ * and it is the same in every process and after a restart (approvals bind to it).
+ */
+export function policyVersion(grants: Grant[]): string {
+  const ids = grants.map((g) => g.id).sort();
+  return createHash('sha256').update(ids.join('\n')).digest('hex').slice(0, 16);
 }
 
 /** Policies keyed by grant id, so Cedar's decisions name the grants that made them. */
@@ -86,7 +96,7 @@ function request(req: Request) {
   };
 }
 
-function toDecision(answer: cedar.AuthorizationAnswer, policyVersion: number): Decision {
+function toDecision(answer: cedar.AuthorizationAnswer, policyVersion: string): Decision {
   if (answer.type !== 'success') {
     return { allowed: false, grants: [], policyVersion, errors: answer.errors.map((e) => e.message) };
   }
@@ -104,46 +114,43 @@ function toDecision(answer: cedar.AuthorizationAnswer, policyVersion: number): D
  * accumulates inside Cedar's memory across calls.
  */
 export function decideOnce(grants: Grant[], req: Request): Decision {
-  const relevant = grants.filter(
-    (g) =>
-      g.agentId === req.agentId &&
-      g.connectionId === req.connectionId &&
-      (g.tool === req.tool || g.tool === '*'),
-  );
-  if (relevant.length === 0) return { allowed: false, grants: [], policyVersion: 0, errors: [] };
+  const own = grants.filter((g) => g.agentId === req.agentId);
+  const version = policyVersion(own);
+  const relevant = own.filter((g) => applies(g, req.connectionId, req.tool));
+  if (relevant.length === 0) return { allowed: false, grants: [], policyVersion: version, errors: [] };
   return toDecision(
     cedar.isAuthorized({ ...request(req), policies: { staticPolicies: policyMap(relevant) } }),
-    0,
+    version,
   );
 }
 
 let engines = 0;
+const EMPTY_VERSION = policyVersion([]);
 
 export class PolicyEngine {
   readonly #id = ++engines;
-  #grants = new Map<string, Grant[]>(); // by agent
-  #version = 0;
-  // Preparsed set ids and the version each was parsed at (re-parsing an id replaces it).
-  readonly #parsed = new Map<string, number>();
+  #grants = new Map<string, { grants: Grant[]; version: string }>(); // by agent
+  // Preparsed set ids and the policy version each was parsed at (re-parsing an id replaces it).
+  readonly #parsed = new Map<string, string>();
 
-  get version(): number {
-    return this.#version;
+  /** The agent's policy version as the engine holds it ('' when it holds none). */
+  versionOf(agentId: string): string {
+    return this.#grants.get(agentId)?.version ?? '';
   }
 
-  /** Replaces one agent's grants (a grant or revoke bumps the version, so approvals re-bind). */
+  /** Replaces one agent's grants (its policy version follows them, so approvals re-bind). */
   setGrants(agentId: string, grants: Grant[]): void {
-    this.#grants.set(agentId, grants);
-    this.#version += 1;
+    this.#grants.set(agentId, { grants, version: policyVersion(grants) });
   }
 
   /** The grants that can apply to this agent calling this tool. */
   #relevant(agentId: string, connectionId: string, tool: string): Grant[] {
-    return (this.#grants.get(agentId) ?? []).filter((g) => applies(g, connectionId, tool));
+    return (this.#grants.get(agentId)?.grants ?? []).filter((g) => applies(g, connectionId, tool));
   }
 
   decide(req: Request): Decision {
     const grants = this.#relevant(req.agentId, req.connectionId, req.tool);
-    const policyVersion = this.#version;
+    const policyVersion = this.versionOf(req.agentId) || EMPTY_VERSION;
     if (grants.length === 0) return { allowed: false, grants: [], policyVersion, errors: [] };
     const setId = `e${this.#id}/${req.agentId}/${toolUid(req.connectionId, req.tool)}`;
     if (this.#parsed.get(setId) !== policyVersion) {

@@ -40,7 +40,8 @@ export const toolUid = (connectionId: string, tool: string) => `${connectionId}/
 function condition(c: Constraint): string {
   const attr = `context.args[${cedarString(c.arg)}]`;
   const has = `context.args has ${cedarString(c.arg)}`;
-  if ('prefix' in c) return `(${has} && ${attr} like ${likePrefix(c.prefix)})`;
+  // A prefix guards a subtree: a value that could climb out of it with `..` never matches.
+  if ('prefix' in c) return `(${has} && ${attr} like ${likePrefix(c.prefix)} && !(${attr} like "*..*"))`;
   if ('oneOf' in c) return `(${has} && [${c.oneOf.map(cedarString).join(', ')}].contains(${attr}))`;
   if ('max' in c) return `(${has} && ${attr} <= ${Math.trunc(c.max)})`;
   return `(${has} && ${attr} >= ${Math.trunc(c.min)})`;

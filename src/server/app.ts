@@ -9,37 +9,20 @@ import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { secureHeaders } from 'hono/secure-headers';
 import { ForbiddenError, PaddockError, PayloadTooLargeError, UnauthenticatedError } from '../errors/index.ts';
-import { can, newRequestId, orgAccess, type Principal } from '../identity/index.ts';
-import { redact } from '../redact/index.ts';
+import { mountMcpEndpoint } from '../gateway/mcp-endpoint.ts';
+import { can, orgAccess, type Principal } from '../identity/index.ts';
 import { authenticate } from './authenticate.ts';
 import { clearSessionCookie } from './cookies.ts';
 import type { Deps } from './deps.ts';
 import { buildOpenApi } from './openapi.ts';
 import { parseWith, readJsonBody } from './request.ts';
+import { errorResponse, requestIdOf } from './respond.ts';
 import type { RouteDef } from './route.ts';
 import { routes as allRoutes } from './routes/index.ts';
 import { serveDashboard } from './static.ts';
 
 export const MAX_BODY_BYTES = 64 * 1024;
 const VERSION = '0.1.0';
-
-function requestIdOf(c: Context): string {
-  const given = c.req.header('x-request-id');
-  return given && /^[A-Za-z0-9._:-]{8,100}$/.test(given) ? given : newRequestId();
-}
-
-function errorResponse(c: Context, err: PaddockError, requestId: string): Response {
-  const body = {
-    error: {
-      code: err.code,
-      message: err.message,
-      ...(err.details === undefined ? {} : { details: err.details }),
-    },
-  };
-  c.header('x-request-id', requestId);
-  if (err.status === 401) c.header('www-authenticate', 'Bearer realm="paddock"');
-  return c.json(redact(body), err.status as 400);
-}
 
 /**
  * A session cookie that has ended is cleared from the browser; on a public route it counts as
@@ -180,6 +163,7 @@ export function createApp(deps: Deps, routes: RouteDef[] = allRoutes): Hono {
   }
 
   app.get('/api/v1/openapi.json', (c) => c.json(openapi));
+  mountMcpEndpoint(app, deps);
   app.notFound((c) => {
     const path = new URL(c.req.url).pathname;
     if (c.req.method === 'GET' && !path.startsWith('/api/') && !path.startsWith('/mcp'))

@@ -77,7 +77,7 @@ export function buildDeps(
     siem,
     cells,
     sandbox: sandbox.provider,
-    gateway: new ToolGateway({ db: store.db, audit, sandbox: sandbox.provider, home: config.home }),
+    gateway: new ToolGateway({ db: store.db, audit, vault, sandbox: sandbox.provider, home: config.home }),
     sandboxProblem: sandbox.problem,
     config,
     log,

@@ -41,11 +41,22 @@ export const OrgSettingsSchema = z
       )
       .max(200)
       .describe("host:port pairs the org's cell may reach through its egress proxy"),
+    approvalsNeedTwoPeople: z
+      .boolean()
+      .describe('a high-risk call needs an approver other than the person who asked for it'),
+    approvalMinutes: z.number().int().min(1).max(10080).describe('how long an approval stays usable'),
   })
   .meta({ id: 'OrgSettings' });
 
 export const OrgSchema = z
-  .object({ id: Id, slug: Slug, name: z.string(), settings: OrgSettingsSchema, createdAt: Timestamp })
+  .object({
+    id: Id,
+    slug: Slug,
+    name: z.string(),
+    settings: OrgSettingsSchema,
+    createdAt: Timestamp,
+    agentsStoppedAt: Timestamp.nullable().describe('set while the org-wide kill switch is on'),
+  })
   .meta({ id: 'Org' });
 
 export const PersonSchema = z

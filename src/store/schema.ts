@@ -12,6 +12,9 @@ export interface OrgTable {
   name: string;
   settings: string;
   created_at: string;
+  /** The org-wide kill switch: set while every agent of the org is stopped. */
+  agents_stopped_at: string | null;
+  agents_stopped_by: string | null;
 }
 
 export interface UserTable {
@@ -270,6 +273,31 @@ export interface ConnectionTable {
   owner_id: string | null;
   created_by: string;
   created_at: string;
+  /** JSON object: environment variable name → vault secret id, opened when the server starts. */
+  env: string;
+}
+
+export interface ApprovalTable {
+  id: string;
+  org_id: string;
+  agent_id: string;
+  connection_id: string;
+  tool: string;
+  /** SHA-256 of the RFC 8785 form of the exact arguments. */
+  args_digest: string;
+  /** The arguments as the approver sees them (secrets redacted). */
+  args: string;
+  policy_version: string;
+  status: 'pending' | 'approved' | 'denied' | 'used' | 'expired';
+  /** The person on whose behalf the call runs, when one does. */
+  requested_by: string | null;
+  requested_at: string;
+  expires_at: string;
+  decided_by: string | null;
+  decided_at: string | null;
+  reason: string | null;
+  used_at: string | null;
+  request_id: string;
 }
 
 export interface ConnectionToolTable {
@@ -337,5 +365,6 @@ export interface Database {
   connections: ConnectionTable;
   connection_tools: ConnectionToolTable;
   grants: GrantTable;
+  approvals: ApprovalTable;
   platform_settings: PlatformSettingTable;
 }

@@ -148,7 +148,12 @@ export const agentRoutes = [
     access: { permission: 'agents.write' },
     params: AgentParams,
     response: AgentSchema,
-    handler: async ({ ctx, deps, params }) => setAgentState(deps.store.db, ctx, params.agent, 'stopped'),
+    handler: async ({ ctx, deps, params }) => {
+      const agent = await setAgentState(deps.store.db, ctx, params.agent, 'stopped');
+      // Committed: now end its calls in flight and its MCP servers before acknowledging.
+      await deps.gateway.stopAgent(agent.id);
+      return agent;
+    },
   }),
   defineRoute({
     method: 'post',

@@ -19,6 +19,7 @@ const ConnectionSchema = z
     args: z.array(z.string()),
     url: z.string().nullable(),
     ownerId: z.string().nullable(),
+    env: z.record(z.string(), Id).describe('environment variable → vault secret id (never a value)'),
     createdBy: z.string(),
     createdAt: Timestamp,
   })
@@ -59,6 +60,10 @@ export const connectionRoutes = [
       transport: z.literal('stdio'),
       command: z.string().min(1).max(500).describe('"node" or an absolute path inside the sandbox'),
       args: z.array(z.string().max(1000)).max(50).default([]),
+      env: z
+        .record(z.string().max(64), Id)
+        .default({})
+        .describe('environment variable name → vault secret id, set when the server starts'),
       private: z.boolean().optional().describe('only for you (and owners/admins), not the whole org'),
     }),
     response: ConnectionSchema,

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { getAgent } from '../../agents/index.ts';
 import { checkCall, createGrant, listGrants, revokeGrant } from '../../policy/grants-service.ts';
+import { effectivePermissions } from '../../policy/permissions.ts';
 import { defineRoute } from '../route.ts';
 import { Id, OrgParams, Timestamp } from '../schemas.ts';
 
@@ -46,6 +47,37 @@ export const grantRoutes = [
     handler: async ({ ctx, deps, params }) => ({
       grants: await listGrants(deps.store.db, ctx, params.agent),
     }),
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/api/v1/orgs/{org}/agents/{agent}/permissions',
+    summary: "What the agent's grants add up to, tool by tool (every other tool: denied)",
+    tag: 'grants',
+    access: { permission: 'grants.read' },
+    params: AgentParams,
+    response: z.object({
+      tools: z.array(
+        z.object({
+          connectionId: Id,
+          connectionName: z.string(),
+          namespace: z.string(),
+          tool: z.object({
+            name: z.string(),
+            description: z.string(),
+            inputSchema: z.record(z.string(), z.unknown()),
+          }),
+          access: z.enum(['allowed', 'conditional', 'denied']),
+          needsApproval: z.boolean(),
+          conditions: z.array(z.string()),
+          grants: z.array(Id),
+          suspended: z.array(Id),
+        }),
+      ),
+    }),
+    handler: async ({ ctx, deps, params }) => {
+      await getAgent(deps.store.db, ctx, params.agent);
+      return { tools: await effectivePermissions(deps.store.db, ctx.scope.orgId, params.agent) };
+    },
   }),
   defineRoute({
     method: 'post',
@@ -94,7 +126,7 @@ export const grantRoutes = [
     response: z.object({
       allowed: z.boolean(),
       grants: z.array(z.string()),
-      policyVersion: z.number(),
+      policyVersion: z.string(),
       errors: z.array(z.string()),
     }),
     handler: async ({ ctx, deps, params, body }) => checkCall(deps.store.db, ctx, params.agent, body),

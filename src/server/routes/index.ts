@@ -1,6 +1,7 @@
 /** Every API route, by domain: this list is the API's table of contents. */
 import type { RouteDef } from '../route.ts';
 import { agentRoutes } from './agents.ts';
+import { approvalRoutes } from './approvals.ts';
 import { auditRoutes } from './audit.ts';
 import { cellRoutes } from './cells.ts';
 import { connectionRoutes } from './connections.ts';
@@ -30,4 +31,5 @@ export const routes: RouteDef[] = [
   ...agentRoutes,
   ...connectionRoutes,
   ...grantRoutes,
+  ...approvalRoutes,
 ];

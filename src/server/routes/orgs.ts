@@ -1,6 +1,6 @@
 /** Organizations: list the ones you can see, read and change one. */
 import { z } from 'zod';
-import { updateOrg, visibleOrgs } from '../../identity/index.ts';
+import { setOrgAgentsStopped, updateOrg, visibleOrgs } from '../../identity/index.ts';
 import { defineRoute } from '../route.ts';
 import { OrgParams, OrgSchema, OrgSettingsSchema, RoleSchema } from '../schemas.ts';
 
@@ -37,5 +37,29 @@ export const orgRoutes = [
     }),
     response: OrgSchema,
     handler: async ({ ctx, deps, body }) => updateOrg(deps.store.db, ctx, body),
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/api/v1/orgs/{org}/stop',
+    summary: 'Org-wide kill switch: stop every agent of the organization (no tool call runs from now on)',
+    tag: 'orgs',
+    access: { permission: 'agents.stop_all' },
+    params: OrgParams,
+    response: OrgSchema,
+    handler: async ({ ctx, deps }) => {
+      const org = await setOrgAgentsStopped(deps.store.db, ctx, true);
+      await deps.gateway.stopOrg(org.id);
+      return org;
+    },
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/api/v1/orgs/{org}/resume',
+    summary: 'Lift the org-wide kill switch (agents stopped one by one stay stopped)',
+    tag: 'orgs',
+    access: { permission: 'agents.stop_all' },
+    params: OrgParams,
+    response: OrgSchema,
+    handler: async ({ ctx, deps }) => setOrgAgentsStopped(deps.store.db, ctx, false),
   }),
 ];

@@ -11,6 +11,7 @@ import { cells } from './004-cells.ts';
 import { agents } from './005-agents.ts';
 import { connections } from './006-connections.ts';
 import { grants } from './007-grants.ts';
+import { approvals } from './008-approvals.ts';
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {
   const all: Record<string, Migration> = {
@@ -21,6 +22,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
     '005-agents': agents(dialect),
     '006-connections': connections(dialect),
     '007-grants': grants(dialect),
+    '008-approvals': approvals(dialect),
   };
   return { getMigrations: async () => all };
 }

@@ -1,0 +1,230 @@
+/**
+ * Approvals for high-risk calls. A call that only an approval-requiring grant allows pauses as
+ * a request; a person approves or denies it. An approval is single-use and bound to the agent,
+ * the tool, a digest of the exact arguments, the agent's policy version and an expiry, so a
+ * changed argument, a changed grant or a late retry needs a new one. Agents cannot reach the
+ * decision at all (it takes a person); with the org's two-person rule, the person who asked
+ * for the call cannot be the one who approves it.
+ */
+import { createHash } from 'node:crypto';
+import canonicalize from 'canonicalize';
+import type { Kysely } from 'kysely';
+import { recordAudit, recordChange } from '../audit/index.ts';
+import { ConflictError, ForbiddenError, NotFoundError } from '../errors/index.ts';
+import type { OrgContext } from '../identity/context.ts';
+import { newId } from '../identity/credentials.ts';
+import { redact } from '../redact/index.ts';
+import type { Database, Db } from '../store/index.ts';
+import type { ApprovalTable } from '../store/schema.ts';
+
+export type ApprovalStatus = ApprovalTable['status'];
+
+export interface Approval {
+  id: string;
+  agentId: string;
+  connectionId: string;
+  tool: string;
+  args: Record<string, unknown>;
+  argsDigest: string;
+  policyVersion: string;
+  status: ApprovalStatus;
+  requestedBy: string | null;
+  requestedAt: string;
+  expiresAt: string;
+  decidedBy: string | null;
+  decidedAt: string | null;
+  reason: string | null;
+  usedAt: string | null;
+}
+
+/** What an approval is bound to: one agent, one tool, the exact arguments, one policy version. */
+export interface CallBinding {
+  orgId: string;
+  agentId: string;
+  connectionId: string;
+  tool: string;
+  args: Record<string, unknown>;
+  policyVersion: string;
+}
+
+export function argsDigest(args: Record<string, unknown>): string {
+  return createHash('sha256')
+    .update(canonicalize(args) ?? '{}')
+    .digest('hex');
+}
+
+function toApproval(r: ApprovalTable): Approval {
+  return {
+    id: r.id,
+    agentId: r.agent_id,
+    connectionId: r.connection_id,
+    tool: r.tool,
+    args: JSON.parse(r.args) as Record<string, unknown>,
+    argsDigest: r.args_digest,
+    policyVersion: r.policy_version,
+    status: r.status,
+    requestedBy: r.requested_by,
+    requestedAt: r.requested_at,
+    expiresAt: r.expires_at,
+    decidedBy: r.decided_by,
+    decidedAt: r.decided_at,
+    reason: r.reason,
+    usedAt: r.used_at,
+  };
+}
+
+const bound = (db: Db, b: CallBinding, digest: string) =>
+  db
+    .selectFrom('approvals')
+    .selectAll()
+    .where('org_id', '=', b.orgId)
+    .where('agent_id', '=', b.agentId)
+    .where('args_digest', '=', digest)
+    .where('connection_id', '=', b.connectionId)
+    .where('tool', '=', b.tool)
+    .where('policy_version', '=', b.policyVersion)
+    .where('expires_at', '>', new Date().toISOString());
+
+/**
+ * Uses up an approval for exactly this call, if one is granted and still valid. The update is
+ * conditional on the row still being `approved`, so two racing calls cannot both use it.
+ */
+export async function consumeApproval(db: Db, b: CallBinding): Promise<Approval | null> {
+  const digest = argsDigest(b.args);
+  const candidates = await bound(db, b, digest).where('status', '=', 'approved').execute();
+  for (const row of candidates) {
+    const now = new Date().toISOString();
+    const r = await db
+      .updateTable('approvals')
+      .set({ status: 'used', used_at: now })
+      .where('id', '=', row.id)
+      .where('status', '=', 'approved')
+      .executeTakeFirst();
+    if (Number(r.numUpdatedRows) === 1) return toApproval({ ...row, status: 'used', used_at: now });
+  }
+  return null;
+}
+
+/** The pending request for this call, made if there is none yet (a retry does not pile up requests). */
+export async function requestApproval(
+  db: Kysely<Database>,
+  b: CallBinding & { requestedBy: string | null; requestId: string; minutes: number },
+): Promise<Approval> {
+  return db.transaction().execute(async (trx) => {
+    const digest = argsDigest(b.args);
+    const pending = await bound(trx, b, digest).where('status', '=', 'pending').executeTakeFirst();
+    if (pending) return toApproval(pending);
+    const now = new Date();
+    const row: ApprovalTable = {
+      id: newId('apr'),
+      org_id: b.orgId,
+      agent_id: b.agentId,
+      connection_id: b.connectionId,
+      tool: b.tool,
+      args_digest: digest,
+      args: JSON.stringify(redact(b.args)),
+      policy_version: b.policyVersion,
+      status: 'pending',
+      requested_by: b.requestedBy,
+      requested_at: now.toISOString(),
+      expires_at: new Date(now.getTime() + b.minutes * 60_000).toISOString(),
+      decided_by: null,
+      decided_at: null,
+      reason: null,
+      used_at: null,
+      request_id: b.requestId,
+    };
+    await trx.insertInto('approvals').values(row).execute();
+    await recordAudit(trx, {
+      orgId: b.orgId,
+      actor: { type: 'agent', id: b.agentId },
+      action: 'approval.requested',
+      target: { type: 'approval', id: row.id },
+      requestId: b.requestId,
+      details: {
+        tool: `${b.connectionId}/${b.tool}`,
+        argsDigest: digest,
+        policyVersion: b.policyVersion,
+        requestedBy: b.requestedBy,
+        expiresAt: row.expires_at,
+      },
+    });
+    return toApproval(row);
+  });
+}
+
+export async function listApprovals(
+  db: Db,
+  ctx: OrgContext,
+  filter: { status?: ApprovalStatus | undefined; agentId?: string | undefined } = {},
+): Promise<Approval[]> {
+  let q = db.selectFrom('approvals').selectAll().where('org_id', '=', ctx.scope.orgId);
+  if (filter.status) q = q.where('status', '=', filter.status);
+  if (filter.agentId) q = q.where('agent_id', '=', filter.agentId);
+  const rows = await q.orderBy('requested_at', 'desc').limit(500).execute();
+  const now = new Date().toISOString();
+  // A pending request past its expiry reads as expired (it can no longer be approved).
+  return rows
+    .map((r) => (r.status === 'pending' && r.expires_at <= now ? { ...r, status: 'expired' as const } : r))
+    .filter((r) => !filter.status || r.status === filter.status)
+    .map(toApproval);
+}
+
+/** A person approves or denies a pending request. Audited with who and why. */
+export async function decideApproval(
+  db: Kysely<Database>,
+  ctx: OrgContext,
+  id: string,
+  decision: 'approve' | 'deny',
+  reason: string | undefined,
+): Promise<Approval> {
+  return db.transaction().execute(async (trx) => {
+    const row = await trx
+      .selectFrom('approvals')
+      .selectAll()
+      .where('org_id', '=', ctx.scope.orgId)
+      .where('id', '=', id)
+      .executeTakeFirst();
+    if (!row) throw new NotFoundError('approval_not_found', 'No such approval request in this organization.');
+    if (!ctx.userId) {
+      throw new ForbiddenError(
+        'person_required',
+        'Only a person can decide an approval, not a service token.',
+      );
+    }
+    if (row.status !== 'pending') {
+      throw new ConflictError('approval_decided', `This request is already ${row.status}.`);
+    }
+    if (row.expires_at <= new Date().toISOString()) {
+      throw new ConflictError('approval_expired', 'This request expired; the agent must ask again.');
+    }
+    if (ctx.org.settings.approvalsNeedTwoPeople && row.requested_by === ctx.userId) {
+      throw new ForbiddenError(
+        'self_approval',
+        'This organization needs two people: someone other than the requester must approve.',
+      );
+    }
+    const now = new Date().toISOString();
+    const status = decision === 'approve' ? 'approved' : 'denied';
+    const r = await trx
+      .updateTable('approvals')
+      .set({ status, decided_by: ctx.userId, decided_at: now, reason: reason ?? null })
+      .where('id', '=', id)
+      .where('status', '=', 'pending')
+      .executeTakeFirst();
+    if (Number(r.numUpdatedRows) !== 1) throw new ConflictError('approval_decided', 'Someone decided first.');
+    await recordChange(trx, ctx, {
+      action: decision === 'approve' ? 'approval.granted' : 'approval.denied',
+      target: { type: 'approval', id },
+      details: {
+        agentId: row.agent_id,
+        tool: `${row.connection_id}/${row.tool}`,
+        argsDigest: row.args_digest,
+        policyVersion: row.policy_version,
+        requestedBy: row.requested_by,
+        reason: reason ?? null,
+      },
+    });
+    return toApproval({ ...row, status, decided_by: ctx.userId, decided_at: now, reason: reason ?? null });
+  });
+}

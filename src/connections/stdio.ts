@@ -1,0 +1,113 @@
+/**
+ * An MCP stdio transport for a server in the org's sandbox. Unlike the SDK's own, it hands the
+ * server's secrets over a private pipe (fd 3, read by bubblewrap into an in-memory file the
+ * server's shell sources), so no secret is ever in a command line or in the host's environment.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { ReadBuffer, serializeMessage } from '@modelcontextprotocol/sdk/shared/stdio.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+
+/** Where the secrets file appears inside the sandbox. */
+export const SECRETS_FILE = '/run/paddock/env';
+
+/** `export NAME='value'` lines, quoted for a POSIX shell (a value cannot break out of its quotes). */
+export function shellExports(env: Record<string, string>): string {
+  return Object.entries(env)
+    .map(([k, v]) => `export ${k}='${v.replaceAll("'", `'\\''`)}'\n`)
+    .join('');
+}
+
+export interface SpawnPlan {
+  command: string;
+  args: string[];
+  env: Record<string, string>;
+  cwd?: string | undefined;
+  /** Written to fd 3 and closed right after the start. */
+  secrets?: string | undefined;
+}
+
+export class SandboxedStdioTransport implements Transport {
+  readonly #plan: SpawnPlan;
+  #proc: ChildProcess | undefined;
+  readonly #buffer = new ReadBuffer();
+  #stderr = '';
+  onclose?: () => void;
+  onerror?: (error: Error) => void;
+  onmessage?: (message: JSONRPCMessage) => void;
+
+  constructor(plan: SpawnPlan) {
+    this.#plan = plan;
+  }
+
+  /** The last lines the server wrote to stderr (for error messages). */
+  get stderr(): string {
+    return this.#stderr.slice(-2000);
+  }
+
+  get pid(): number | undefined {
+    return this.#proc?.pid;
+  }
+
+  start(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const p = this.#plan;
+      const proc = spawn(p.command, p.args, {
+        env: p.env,
+        cwd: p.cwd,
+        stdio: ['pipe', 'pipe', 'pipe', p.secrets === undefined ? 'ignore' : 'pipe'],
+      });
+      this.#proc = proc;
+      proc.once('error', (err) => {
+        reject(err);
+        this.onerror?.(err);
+      });
+      proc.once('spawn', () => {
+        const fd3 = proc.stdio[3] as NodeJS.WritableStream | null;
+        if (p.secrets !== undefined && fd3) fd3.end(p.secrets);
+        resolve();
+      });
+      proc.once('close', () => {
+        this.#proc = undefined;
+        this.onclose?.();
+      });
+      proc.stdin!.on('error', (err) => this.onerror?.(err));
+      proc.stdout!.on('data', (chunk: Buffer) => {
+        this.#buffer.append(chunk);
+        for (;;) {
+          try {
+            const msg = this.#buffer.readMessage();
+            if (msg === null) break;
+            this.onmessage?.(msg);
+          } catch (err) {
+            this.onerror?.(err as Error);
+          }
+        }
+      });
+      proc.stderr!.on('data', (d: Buffer) => {
+        this.#stderr = (this.#stderr + d.toString()).slice(-8000);
+      });
+    });
+  }
+
+  send(message: JSONRPCMessage): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const stdin = this.#proc?.stdin;
+      if (!stdin) return reject(new Error('The MCP server is not running.'));
+      if (stdin.write(serializeMessage(message))) resolve();
+      else stdin.once('drain', resolve);
+    });
+  }
+
+  /** Ends the server: closes its input, then kills it if it lingers; resolves once it is gone. */
+  async close(): Promise<void> {
+    const proc = this.#proc;
+    if (!proc) return;
+    const gone = new Promise<void>((r) => proc.once('close', () => r()));
+    proc.stdin?.end();
+    const timer = setTimeout(() => proc.kill('SIGKILL'), 500);
+    proc.kill('SIGTERM');
+    await gone;
+    clearTimeout(timer);
+  }
+}

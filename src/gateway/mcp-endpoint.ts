@@ -1,0 +1,113 @@
+/**
+ * `/mcp/{org}`: the gateway as an MCP server (Streamable HTTP) for agents running elsewhere
+ * (OpenClaw, Claude Code, any MCP client). The bearer token is an agent token; the agent sees
+ * only the tools its grants allow, across its org's connections, named `<connection>__<tool>`;
+ * every call goes through the same gateway path as any other.
+ */
+import { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
+import {
+  CallToolRequestSchema,
+  type CallToolResult,
+  ListToolsRequestSchema,
+} from '@modelcontextprotocol/sdk/types.js';
+import type { Context, Hono } from 'hono';
+import { authenticateAgentToken } from '../agents/tokens.ts';
+import { NotFoundError, PaddockError, UnauthenticatedError } from '../errors/index.ts';
+import { findOrgBySlug } from '../identity/orgs.ts';
+import { connectionNamespaces, effectivePermissions } from '../policy/permissions.ts';
+import { redactString } from '../redact/index.ts';
+import type { Deps } from '../server/deps.ts';
+import { errorResponse, requestIdOf } from '../server/respond.ts';
+
+/** Splits `<namespace>__<tool>` at the first `__` (namespaces never contain one). */
+export function splitToolName(name: string): { namespace: string; tool: string } | null {
+  const i = name.indexOf('__');
+  return i > 0 ? { namespace: name.slice(0, i), tool: name.slice(i + 2) } : null;
+}
+
+const failure = (text: string): CallToolResult => ({ isError: true, content: [{ type: 'text', text }] });
+
+async function agentFor(c: Context, deps: Deps): Promise<{ agentId: string; orgId: string }> {
+  const header = c.req.header('authorization') ?? '';
+  const m = /^Bearer\s+(\S+)$/i.exec(header);
+  if (!m?.[1])
+    throw new UnauthenticatedError('unauthenticated', 'Send an agent token: Authorization: Bearer pda_…');
+  const who = await authenticateAgentToken(deps.store.db, m[1]);
+  const org = await findOrgBySlug(deps.store.db, c.req.param('org') ?? '');
+  // Another org's path reads as missing, as everywhere else.
+  if (!org || org.id !== who.orgId) throw new NotFoundError('org_not_found', 'No such organization.');
+  return who;
+}
+
+function mcpServer(deps: Deps, agentId: string, orgId: string, requestId: string): Server {
+  const server = new Server(
+    { name: 'paddock', version: '0.1.0' },
+    {
+      capabilities: { tools: {} },
+      instructions: 'Tools of your organization that your grants allow; every call is checked and audited.',
+    },
+  );
+  server.setRequestHandler(ListToolsRequestSchema, async () => {
+    const permissions = await effectivePermissions(deps.store.db, orgId, agentId);
+    return {
+      tools: permissions
+        .filter((p) => p.access !== 'denied')
+        .map((p) => ({
+          name: `${p.namespace}__${p.tool.name}`,
+          description: `${p.needsApproval ? '[needs a person’s approval] ' : ''}${p.tool.description}`,
+          inputSchema: p.tool.inputSchema as { type: 'object' },
+        })),
+    };
+  });
+  server.setRequestHandler(CallToolRequestSchema, async (req): Promise<CallToolResult> => {
+    const parts = splitToolName(req.params.name);
+    const namespaces = await connectionNamespaces(deps.store.db, orgId);
+    const connectionId = parts && [...namespaces].find(([, ns]) => ns === parts.namespace)?.[0];
+    if (!parts || !connectionId) return failure(`No tool named ${req.params.name}.`);
+    try {
+      const r = await deps.gateway.call({
+        orgId,
+        agentId,
+        connectionId,
+        tool: parts.tool,
+        args: (req.params.arguments ?? {}) as Record<string, unknown>,
+        requestId,
+      });
+      return { content: r.content as CallToolResult['content'], isError: r.isError };
+    } catch (err) {
+      // Refusals reach the agent as tool errors it can read (and a model can act on).
+      if (PaddockError.isInstance(err)) return failure(`${err.code}: ${redactString(err.message)}`);
+      deps.log.error({ err, requestId }, 'MCP tool call failed');
+      return failure(`internal: something went wrong (request id ${requestId}).`);
+    } finally {
+      deps.audit.kick();
+    }
+  });
+  return server;
+}
+
+export function mountMcpEndpoint(app: Hono, deps: Deps): void {
+  app.all('/mcp/:org', async (c) => {
+    const requestId = requestIdOf(c);
+    try {
+      const { agentId, orgId } = await agentFor(c, deps);
+      // Stateless: a fresh server and transport per request; the gateway keeps the sessions to tools.
+      const server = mcpServer(deps, agentId, orgId, requestId);
+      const transport = new WebStandardStreamableHTTPServerTransport({
+        sessionIdGenerator: undefined,
+        enableJsonResponse: true,
+      });
+      await server.connect(transport);
+      const res = await transport.handleRequest(c.req.raw);
+      void server.close();
+      return res;
+    } catch (err) {
+      const e = PaddockError.isInstance(err)
+        ? err
+        : new PaddockError(500, 'internal', `Something went wrong (request id ${requestId}).`);
+      if (!PaddockError.isInstance(err)) deps.log.error({ err, requestId }, 'MCP request failed');
+      return errorResponse(c, e, requestId);
+    }
+  });
+}

@@ -1,0 +1,148 @@
+/**
+ * Effective permissions: what an agent's grants add up to, tool by tool, across its org's
+ * connections. The grants editor shows it, and the MCP endpoint lists exactly the tools whose
+ * access is not `denied`. The decision for a given call is still Cedar's, in the gateway.
+ */
+
+import type { ToolDefinition } from '../connections/mcp.ts';
+import type { Db } from '../store/index.ts';
+import type { Constraint, Grant } from './grants.ts';
+import { toGrant } from './grants-service.ts';
+
+export type Access = 'allowed' | 'conditional' | 'denied';
+
+export interface ToolPermission {
+  connectionId: string;
+  connectionName: string;
+  /** The connection's prefix for its tools on the MCP endpoint (`<namespace>__<tool>`). */
+  namespace: string;
+  tool: ToolDefinition;
+  access: Access;
+  /** Every call needs a person's approval (each allowing grant asks for one). */
+  needsApproval: boolean;
+  /** What the allowing grants require, in words (one line per grant). */
+  conditions: string[];
+  /** Grants bearing on this tool: the active ones, and any suspended by a definition change. */
+  grants: string[];
+  suspended: string[];
+}
+
+const when = (s: number) => new Date(s * 1000).toISOString();
+
+function describe(c: Constraint): string {
+  if ('prefix' in c) return `${c.arg} starts with "${c.prefix}" (no "..")`;
+  if ('oneOf' in c) return `${c.arg} is one of ${c.oneOf.map((v) => `"${v}"`).join(', ')}`;
+  if ('max' in c) return `${c.arg} ≤ ${c.max}`;
+  return `${c.arg} ≥ ${c.min}`;
+}
+
+function conditionsOf(g: Grant): string[] {
+  const out = g.constraints.map(describe);
+  if (g.notBefore !== undefined) out.push(`from ${when(g.notBefore)}`);
+  if (g.notAfter !== undefined) out.push(`until ${when(g.notAfter)}`);
+  if (g.requiresApproval) out.push('with a person’s approval');
+  return out;
+}
+
+/** A connection's namespace: its name in lower case, letters, digits and dashes only. */
+export function namespaceOf(name: string): string {
+  return (
+    name
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-+|-+$/g, '')
+      .slice(0, 40) || 'connection'
+  );
+}
+
+/** Every connection's namespace in the org (a clash of names gets the id's tail appended). */
+export async function connectionNamespaces(db: Db, orgId: string): Promise<Map<string, string>> {
+  const all = await db
+    .selectFrom('connections')
+    .select(['id', 'name'])
+    .where('org_id', '=', orgId)
+    .orderBy('created_at')
+    .orderBy('id')
+    .execute();
+  const out = new Map<string, string>();
+  const taken = new Set<string>();
+  for (const c of all) {
+    let ns = namespaceOf(c.name);
+    if (taken.has(ns)) ns = `${ns}-${c.id.slice(-6).toLowerCase()}`;
+    taken.add(ns);
+    out.set(c.id, ns);
+  }
+  return out;
+}
+
+export function accessOf(grants: Grant[]): Pick<ToolPermission, 'access' | 'needsApproval' | 'conditions'> {
+  const denies = grants.filter((g) => g.effect === 'deny');
+  const allows = grants.filter((g) => g.effect === 'allow');
+  if (allows.length === 0 || denies.some((g) => conditionsOf(g).length === 0)) {
+    return { access: 'denied', needsApproval: false, conditions: [] };
+  }
+  const conditions = allows.map((g) => conditionsOf(g).join(' and ') || 'always');
+  for (const d of denies) conditions.push(`never ${conditionsOf(d).join(' and ')}`);
+  const plain = allows.some((g) => conditionsOf(g).length === 0) && denies.length === 0;
+  return {
+    access: plain ? 'allowed' : 'conditional',
+    needsApproval: allows.every((g) => g.requiresApproval),
+    conditions: plain ? [] : conditions,
+  };
+}
+
+/** The agent's permissions on every tool that any of its grants names (others: default deny). */
+export async function effectivePermissions(
+  db: Db,
+  orgId: string,
+  agentId: string,
+): Promise<ToolPermission[]> {
+  const rows = await db
+    .selectFrom('grants')
+    .selectAll()
+    .where('org_id', '=', orgId)
+    .where('agent_id', '=', agentId)
+    .where('status', 'in', ['active', 'suspended'])
+    .execute();
+  if (rows.length === 0) return [];
+  const grants = rows.map(toGrant);
+  const connectionIds = [...new Set(grants.map((g) => g.connectionId))];
+  const connections = await db
+    .selectFrom('connections')
+    .select(['id', 'name'])
+    .where('org_id', '=', orgId)
+    .where('id', 'in', connectionIds)
+    .execute();
+  const tools = await db
+    .selectFrom('connection_tools')
+    .selectAll()
+    .where('org_id', '=', orgId)
+    .where('connection_id', 'in', connectionIds)
+    .orderBy('connection_id')
+    .orderBy('name')
+    .execute();
+  const names = new Map(connections.map((c) => [c.id, c.name]));
+  const namespaces = await connectionNamespaces(db, orgId);
+  const out: ToolPermission[] = [];
+  for (const t of tools) {
+    const bearing = grants.filter(
+      (g) => g.connectionId === t.connection_id && (g.tool === t.name || g.tool === '*'),
+    );
+    if (bearing.length === 0) continue;
+    const active = bearing.filter((g) => g.status === 'active');
+    out.push({
+      connectionId: t.connection_id,
+      connectionName: names.get(t.connection_id) ?? t.connection_id,
+      namespace: namespaces.get(t.connection_id) ?? t.connection_id,
+      tool: {
+        name: t.name,
+        description: t.description,
+        inputSchema: JSON.parse(t.input_schema) as Record<string, unknown>,
+      },
+      ...accessOf(active),
+      grants: active.map((g) => g.id),
+      suspended: bearing.filter((g) => g.status === 'suspended').map((g) => g.id),
+    });
+  }
+  return out;
+}

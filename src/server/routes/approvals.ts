@@ -1,0 +1,73 @@
+/** The approvals inbox: high-risk calls waiting for a person. */
+import { z } from 'zod';
+import { decideApproval, listApprovals } from '../../approvals/approvals.ts';
+import { defineRoute } from '../route.ts';
+import { Id, OrgParams, Timestamp } from '../schemas.ts';
+
+const Status = z.enum(['pending', 'approved', 'denied', 'used', 'expired']);
+
+const ApprovalSchema = z
+  .object({
+    id: Id,
+    agentId: Id,
+    connectionId: Id,
+    tool: z.string(),
+    args: z.record(z.string(), z.unknown()).describe('the exact arguments (secrets redacted)'),
+    argsDigest: z
+      .string()
+      .describe('SHA-256 of the RFC 8785 form of the arguments; the approval binds to it'),
+    policyVersion: z.string(),
+    status: Status,
+    requestedBy: z.string().nullable(),
+    requestedAt: Timestamp,
+    expiresAt: Timestamp,
+    decidedBy: z.string().nullable(),
+    decidedAt: Timestamp.nullable(),
+    reason: z.string().nullable(),
+    usedAt: Timestamp.nullable(),
+  })
+  .meta({ id: 'Approval' });
+
+const ApprovalParams = OrgParams.extend({ approval: Id });
+const Decision = z.strictObject({ reason: z.string().max(1000).optional() });
+
+export const approvalRoutes = [
+  defineRoute({
+    method: 'get',
+    path: '/api/v1/orgs/{org}/approvals',
+    summary: 'Approval requests, newest first (filter by status or agent)',
+    tag: 'approvals',
+    access: { permission: 'approvals.read' },
+    params: OrgParams,
+    query: z.strictObject({ status: Status.optional(), agent: Id.optional() }),
+    response: z.object({ approvals: z.array(ApprovalSchema) }),
+    handler: async ({ ctx, deps, query }) => ({
+      approvals: await listApprovals(deps.store.db, ctx, { status: query.status, agentId: query.agent }),
+    }),
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/api/v1/orgs/{org}/approvals/{approval}/approve',
+    summary:
+      'Approve one call, once: the agent may make exactly this call, with these arguments, until expiry',
+    tag: 'approvals',
+    access: { permission: 'approvals.decide' },
+    params: ApprovalParams,
+    body: Decision,
+    response: ApprovalSchema,
+    handler: async ({ ctx, deps, params, body }) =>
+      decideApproval(deps.store.db, ctx, params.approval, 'approve', body.reason),
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/api/v1/orgs/{org}/approvals/{approval}/deny',
+    summary: 'Deny a waiting call',
+    tag: 'approvals',
+    access: { permission: 'approvals.decide' },
+    params: ApprovalParams,
+    body: Decision,
+    response: ApprovalSchema,
+    handler: async ({ ctx, deps, params, body }) =>
+      decideApproval(deps.store.db, ctx, params.approval, 'deny', body.reason),
+  }),
+];
