@@ -11,6 +11,8 @@ import { useLocation } from './router.tsx';
 const SECTIONS: readonly Section[] = [
   'overview',
   'agents',
+  'connections',
+  'approvals',
   'people',
   'teams',
   'tokens',

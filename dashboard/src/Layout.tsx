@@ -3,8 +3,10 @@ import { type ComponentType, useCallback, useEffect, useState } from 'react';
 import { api, errorMessage, type OrgWithRole, type Role, type Session } from './api.ts';
 import { Alert, Loading, RoleBadge } from './components.tsx';
 import { AgentsPage } from './pages/Agents.tsx';
+import { ApprovalsPage } from './pages/Approvals.tsx';
 import { AuditPage } from './pages/Audit.tsx';
 import { CellPage } from './pages/Cell.tsx';
+import { ConnectionsPage } from './pages/Connections.tsx';
 import { OverviewPage } from './pages/Overview.tsx';
 import { PeoplePage } from './pages/People.tsx';
 import { SecretsPage } from './pages/Secrets.tsx';
@@ -17,6 +19,8 @@ import { leaveApp } from './session.ts';
 export type Section =
   | 'overview'
   | 'agents'
+  | 'connections'
+  | 'approvals'
   | 'people'
   | 'teams'
   | 'tokens'
@@ -46,6 +50,8 @@ const OVERSIGHT: readonly Role[] = ['owner', 'admin', 'auditor'];
 const NAV: readonly NavItem[] = [
   { section: 'overview', label: 'Overview', page: OverviewPage, roles: ALL },
   { section: 'agents', label: 'Agents', page: AgentsPage, roles: ALL },
+  { section: 'connections', label: 'Connections', page: ConnectionsPage, roles: ALL },
+  { section: 'approvals', label: 'Approvals', page: ApprovalsPage, roles: OVERSIGHT },
   { section: 'people', label: 'People', page: PeoplePage, roles: ALL },
   { section: 'teams', label: 'Teams', page: TeamsPage, roles: ALL },
   { section: 'tokens', label: 'Tokens', page: TokensPage, roles: ALL },

@@ -135,6 +135,129 @@ export interface AgentToken {
   revokedAt: string | null;
 }
 
+/** An app connection, an MCP server (src/server/routes/connections.ts `Connection`). */
+export interface Connection {
+  id: string;
+  name: string;
+  transport: 'stdio' | 'http';
+  command: string | null;
+  args: string[];
+  url: string | null;
+  /** Set for a private connection: only this person (and owners, admins, auditors) see it. */
+  ownerId: string | null;
+  /** Environment variable → vault secret id (never a value). */
+  env: Record<string, string>;
+  createdBy: string;
+  createdAt: string;
+}
+
+/** The body of `POST /connections`: an MCP server run over stdio inside the org's sandbox. */
+export interface ConnectionInput {
+  name: string;
+  transport: 'stdio';
+  command: string;
+  args: string[];
+  env: Record<string, string>;
+  private?: boolean;
+}
+
+/** A tool as a connection last presented it (src/server/routes/connections.ts `Tool`). */
+export interface Tool {
+  name: string;
+  description: string;
+  inputSchema: Record<string, unknown>;
+  /** SHA-256 of the canonical definition; grants pin it. */
+  digest: string;
+  seenAt: string;
+}
+
+/** `POST /connections/{id}/tools/refresh`: the tools now, the ones whose definition changed, the grants that suspended. */
+export interface ToolRefresh {
+  tools: Tool[];
+  changed: string[];
+  suspended: string[];
+}
+
+export type Constraint =
+  | { arg: string; prefix: string }
+  | { arg: string; oneOf: string[] }
+  | { arg: string; max: number }
+  | { arg: string; min: number };
+
+export type GrantStatus = 'active' | 'suspended' | 'revoked';
+
+/** One grant of an agent (src/server/routes/grants.ts `Grant`); times in the window are Unix seconds. */
+export interface Grant {
+  id: string;
+  agentId: string;
+  connectionId: string;
+  /** A tool name, or `*` for every tool of the connection. */
+  tool: string;
+  effect: 'allow' | 'deny';
+  constraints: Record<string, unknown>[];
+  notBefore?: number;
+  notAfter?: number;
+  requiresApproval: boolean;
+  toolDigest: string | null;
+  status: GrantStatus;
+  createdBy: string;
+  createdAt: string;
+  revokedBy: string | null;
+  revokedAt: string | null;
+}
+
+/** The body of `POST /agents/{id}/grants`. */
+export interface GrantInput {
+  connectionId: string;
+  tool: string;
+  effect: 'allow' | 'deny';
+  constraints: Constraint[];
+  notBefore?: number;
+  notAfter?: number;
+  requiresApproval: boolean;
+}
+
+export type Access = 'allowed' | 'conditional' | 'denied';
+
+/** One tool of `GET /agents/{id}/permissions`: what the agent's grants add up to for it. */
+export interface ToolPermission {
+  connectionId: string;
+  connectionName: string;
+  /** The connection's prefix for its tools on the MCP endpoint (`<namespace>__<tool>`). */
+  namespace: string;
+  tool: { name: string; description: string; inputSchema: Record<string, unknown> };
+  access: Access;
+  needsApproval: boolean;
+  /** What the allowing grants require, in words. */
+  conditions: string[];
+  grants: string[];
+  /** Grants suspended because the tool's definition changed. */
+  suspended: string[];
+}
+
+export const APPROVAL_STATUSES = ['pending', 'approved', 'denied', 'used', 'expired'] as const;
+export type ApprovalStatus = (typeof APPROVAL_STATUSES)[number];
+
+/** A call waiting for (or decided by) a person (src/server/routes/approvals.ts `Approval`). */
+export interface Approval {
+  id: string;
+  agentId: string;
+  connectionId: string;
+  tool: string;
+  /** The exact arguments (secrets redacted). */
+  args: Record<string, unknown>;
+  argsDigest: string;
+  policyVersion: string;
+  status: ApprovalStatus;
+  requestedBy: string | null;
+  requestedAt: string;
+  expiresAt: string;
+  decidedBy: string | null;
+  decidedAt: string | null;
+  reason: string | null;
+  usedAt: string | null;
+}
+
 /** Filters of `GET /orgs/{org}/audit`; empty values are left out of the request. */
 export interface AuditQuery {
   actor?: string;
@@ -275,6 +398,10 @@ export const api = {
     signingIn(send('POST', '/api/v1/invitations/accept', input)),
 
   orgs: async () => (await send<{ orgs: OrgWithRole[] }>('GET', '/api/v1/orgs')).orgs,
+  org: (slug: string) => send<OrgWithRole>('GET', org(slug)),
+  /** The org-wide kill switch (`stop`: no tool call of any agent runs) and its undo. */
+  setOrgAgentsStopped: (slug: string, action: 'stop' | 'resume') =>
+    send<Org>('POST', `${org(slug)}/${action}`),
   updateOrg: (slug: string, patch: { name?: string; settings?: Partial<OrgSettings> }) =>
     send<Org>('PATCH', org(slug), patch),
 
@@ -354,6 +481,38 @@ export const api = {
     send<{ token: string; info: AgentToken }>('POST', `${org(slug)}/agents/${enc(id)}/tokens`, input),
   revokeAgentToken: (slug: string, id: string, tokenId: string) =>
     send<AgentToken>('DELETE', `${org(slug)}/agents/${enc(id)}/tokens/${enc(tokenId)}`),
+
+  connections: async (slug: string) =>
+    (await send<{ connections: Connection[] }>('GET', `${org(slug)}/connections`)).connections,
+  createConnection: (slug: string, input: ConnectionInput) =>
+    send<Connection>('POST', `${org(slug)}/connections`, input),
+  deleteConnection: (slug: string, id: string) =>
+    send<void>('DELETE', `${org(slug)}/connections/${enc(id)}`),
+  connectionTools: async (slug: string, id: string) =>
+    (await send<{ tools: Tool[] }>('GET', `${org(slug)}/connections/${enc(id)}/tools`)).tools,
+  /** Starts the server in the sandbox and lists its tools now. */
+  refreshTools: (slug: string, id: string) =>
+    send<ToolRefresh>('POST', `${org(slug)}/connections/${enc(id)}/tools/refresh`),
+
+  grants: async (slug: string, agent: string) =>
+    (await send<{ grants: Grant[] }>('GET', `${org(slug)}/agents/${enc(agent)}/grants`)).grants,
+  createGrant: (slug: string, agent: string, input: GrantInput) =>
+    send<Grant>('POST', `${org(slug)}/agents/${enc(agent)}/grants`, input),
+  revokeGrant: (slug: string, agent: string, grant: string) =>
+    send<Grant>('DELETE', `${org(slug)}/agents/${enc(agent)}/grants/${enc(grant)}`),
+  permissions: async (slug: string, agent: string) =>
+    (await send<{ tools: ToolPermission[] }>('GET', `${org(slug)}/agents/${enc(agent)}/permissions`)).tools,
+
+  /** Newest first; no status: every request. */
+  approvals: async (slug: string, status: ApprovalStatus | null) =>
+    (
+      await send<{ approvals: Approval[] }>(
+        'GET',
+        `${org(slug)}/approvals${status ? `?status=${enc(status)}` : ''}`,
+      )
+    ).approvals,
+  decideApproval: (slug: string, id: string, decision: 'approve' | 'deny', reason?: string) =>
+    send<Approval>('POST', `${org(slug)}/approvals/${enc(id)}/${decision}`, reason ? { reason } : {}),
 
   audit: (slug: string, query: AuditQuery, cursor: number | null = null, limit = 100) => {
     const q = new URLSearchParams();

@@ -313,6 +313,100 @@ export function ConfirmButton({
   );
 }
 
+/** What a kill switch's buttons and confirm step say. */
+export interface KillSwitchLabels {
+  stop: string;
+  question: string;
+  confirm: string;
+  stopping: string;
+  resume: string;
+  resuming: string;
+}
+
+/**
+ * A kill switch: a stop button that asks once more, or, while stopped, a red banner with a
+ * resume button. `write` false shows the banner alone (and nothing while running).
+ */
+export function KillSwitchPanel({
+  stopped,
+  title,
+  children,
+  write,
+  labels,
+  onAct,
+  testId,
+}: {
+  stopped: boolean;
+  title: string;
+  children: ReactNode;
+  write: boolean;
+  labels: KillSwitchLabels;
+  onAct: (action: 'stop' | 'resume') => Promise<void>;
+  testId?: string;
+}) {
+  const [asking, setAsking] = useState(false);
+  const { busy, error, run } = useAction();
+  const titleId = useId();
+  const act = (action: 'stop' | 'resume') =>
+    run(async () => {
+      await onAct(action);
+      setAsking(false);
+    });
+
+  if (!stopped && !write) return null;
+  const text = (
+    <div className="killswitch-text">
+      <h2 id={titleId}>{title}</h2>
+      <p>{children}</p>
+      <Alert message={error} />
+    </div>
+  );
+  if (stopped) {
+    return (
+      <section className="killswitch killswitch-stopped" aria-labelledby={titleId} data-testid={testId}>
+        {text}
+        {write ? (
+          <button
+            type="button"
+            className="btn btn-primary btn-large"
+            disabled={busy}
+            onClick={() => void act('resume')}
+          >
+            {busy ? labels.resuming : labels.resume}
+          </button>
+        ) : null}
+      </section>
+    );
+  }
+  return (
+    <section className="killswitch" aria-labelledby={titleId} data-testid={testId}>
+      {text}
+      {asking ? (
+        <div className="killswitch-confirm">
+          <p className="confirm-question">{labels.question}</p>
+          <div className="killswitch-buttons">
+            <button
+              type="button"
+              className="btn btn-danger btn-large"
+              disabled={busy}
+              onClick={() => void act('stop')}
+            >
+              {busy ? labels.stopping : labels.confirm}
+            </button>
+            <button type="button" className="btn btn-ghost" disabled={busy} onClick={() => setAsking(false)}>
+              Cancel
+            </button>
+          </div>
+        </div>
+      ) : (
+        <button type="button" className="btn btn-danger btn-large" onClick={() => setAsking(true)}>
+          {labels.stop}
+        </button>
+      )}
+    </section>
+  );
+}
+
 /** Copies `text`; `what` names it for screen readers when a page has several ("Copy tlog-proof"). */
 export function CopyButton({ text, what }: { text: string; what?: string }) {
   const [copied, setCopied] = useState(false);

@@ -333,6 +333,7 @@ export class ToolGateway {
     let result: { content?: unknown; isError?: boolean } | undefined;
     let error: string | undefined;
     let secrets: string[] = [];
+    let refusal: PaddockError | undefined;
     try {
       const session = this.#session(req, { command: conn.command, args: conn.args, env: conn.env });
       const { client, secrets: values } = await session.ready;
@@ -345,6 +346,8 @@ export class ToolGateway {
       })) as typeof result;
     } catch (err) {
       error = signal.aborted ? 'stopped by the kill switch' : (err as Error).message;
+      // Paddock's own refusals (a secret out of scope, no sandbox) keep their code.
+      if (PaddockError.isInstance(err) && !signal.aborted) refusal = err;
     }
     const durationMs = Math.round((performance.now() - started) * 100) / 100;
     const size = result ? JSON.stringify(result.content ?? null).length : 0;
@@ -355,6 +358,7 @@ export class ToolGateway {
       details: { allowedEntry: allowed.index, durationMs, resultBytes: size, error: error ?? null },
     });
     if (signal.aborted) throw stoppedError(false);
+    if (refusal) throw refusal;
     if (error) throw new PaddockError(502, 'tool_failed', `The tool failed: ${error}`);
     return {
       content: scrub(result?.content ?? null, secrets),

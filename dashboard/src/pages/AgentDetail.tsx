@@ -11,6 +11,7 @@ import {
   CopyButton,
   formatDate,
   formatTime,
+  KillSwitchPanel,
   Loading,
   Notice,
   onSubmit,
@@ -149,73 +150,29 @@ function KillSwitch({
   write: boolean;
   onChange: (notice: string | null) => Promise<void>;
 }) {
-  const [asking, setAsking] = useState(false);
-  const { busy, error, run } = useAction();
-  const act = (action: 'stop' | 'resume') =>
-    run(async () => {
-      await api.setAgentState(slug, agent.id, action);
-      setAsking(false);
-      await onChange(null);
-    });
-
-  if (agent.state === 'stopped') {
-    return (
-      <section className="killswitch killswitch-stopped" aria-labelledby="killswitch-title">
-        <div className="killswitch-text">
-          <h2 id="killswitch-title">This agent is stopped</h2>
-          <p>
-            Since {formatTime(agent.updatedAt)}, every tool call of {agent.name} is refused. Its settings and
-            tokens are kept.
-          </p>
-          <Alert message={error} />
-        </div>
-        {write ? (
-          <button
-            type="button"
-            className="btn btn-primary btn-large"
-            disabled={busy}
-            onClick={() => void act('resume')}
-          >
-            {busy ? 'Resuming…' : 'Resume agent'}
-          </button>
-        ) : null}
-      </section>
-    );
-  }
-  if (!write) return null;
+  const stopped = agent.state === 'stopped';
   return (
-    <section className="killswitch" aria-labelledby="killswitch-title">
-      <div className="killswitch-text">
-        <h2 id="killswitch-title">Kill switch</h2>
-        <p>
-          Stopping {agent.name} refuses every tool call it makes from that moment on, until someone resumes
-          it.
-        </p>
-        <Alert message={error} />
-      </div>
-      {asking ? (
-        <div className="killswitch-confirm">
-          <p className="confirm-question">Stop {agent.name} now?</p>
-          <div className="killswitch-buttons">
-            <button
-              type="button"
-              className="btn btn-danger btn-large"
-              disabled={busy}
-              onClick={() => void act('stop')}
-            >
-              {busy ? 'Stopping…' : 'Yes, stop agent'}
-            </button>
-            <button type="button" className="btn btn-ghost" disabled={busy} onClick={() => setAsking(false)}>
-              Cancel
-            </button>
-          </div>
-        </div>
-      ) : (
-        <button type="button" className="btn btn-danger btn-large" onClick={() => setAsking(true)}>
-          Stop agent
-        </button>
-      )}
-    </section>
+    <KillSwitchPanel
+      stopped={stopped}
+      title={stopped ? 'This agent is stopped' : 'Kill switch'}
+      write={write}
+      labels={{
+        stop: 'Stop agent',
+        question: `Stop ${agent.name} now?`,
+        confirm: 'Yes, stop agent',
+        stopping: 'Stopping…',
+        resume: 'Resume agent',
+        resuming: 'Resuming…',
+      }}
+      onAct={async (action) => {
+        await api.setAgentState(slug, agent.id, action);
+        await onChange(null);
+      }}
+    >
+      {stopped
+        ? `Since ${formatTime(agent.updatedAt)}, every tool call of ${agent.name} is refused. Its settings and tokens are kept.`
+        : `Stopping ${agent.name} refuses every tool call it makes from that moment on, until someone resumes it.`}
+    </KillSwitchPanel>
   );
 }
 

@@ -1,0 +1,437 @@
+/**
+ * The governed gateway end to end: real MCP servers from npm (server-everything and
+ * server-filesystem) in the org's bubblewrap sandbox, reached by an external agent through
+ * `/mcp/{org}` with the official MCP SDK client over real HTTP.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { type ServerType, serve } from '@hono/node-server';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { bubblewrap } from '../cells/index.ts';
+import { loadConfig } from '../config/index.ts';
+import { silentLogger } from '../log/index.ts';
+import { buildDeps } from '../server/deps.ts';
+import { call, createApp, type SeededOrg, seedOrg } from '../testing/fixtures.ts';
+import { openTestStore, type TestStore } from '../testing/stores.ts';
+
+const EVERYTHING = ['node_modules/@modelcontextprotocol/server-everything/dist/index.js', 'stdio'];
+const FILESYSTEM = ['node_modules/@modelcontextprotocol/server-filesystem/dist/index.js', '/cell/data'];
+
+type Result = { isError?: boolean; content: Array<{ type: string; text?: string }> };
+const text = (r: unknown) => (r as Result).content.map((c) => c.text ?? '').join('\n');
+
+describe('the gateway, as an MCP server for agents running elsewhere', () => {
+  let t: TestStore;
+  let deps: ReturnType<typeof buildDeps>;
+  let app: ReturnType<typeof createApp>;
+  let server: ServerType;
+  let url: string;
+  let acme: SeededOrg;
+  let beta: SeededOrg;
+  let everything: string;
+  let files: string;
+  let dataDir: string;
+  const clients: Client[] = [];
+
+  const admin = () => acme.people.admin.token;
+  const api = (method: 'get' | 'post' | 'delete' | 'patch', path: string, body?: unknown, token = admin()) =>
+    call(app, method, `/api/v1/orgs/acme${path}`, { token, ...(body === undefined ? {} : { body }) });
+
+  async function newAgent(name: string, org = 'acme', token = admin()) {
+    const a = await call(app, 'post', `/api/v1/orgs/${org}/agents`, {
+      token,
+      body: { name, scope: 'organization', instructions: 'x', model: { provider: 'openai', model: 'gpt-5' } },
+    });
+    assert.equal(a.status, 201, a.text);
+    const tok = await call(app, 'post', `/api/v1/orgs/${org}/agents/${a.body.id}/tokens`, {
+      token,
+      body: { name: 'mcp' },
+    });
+    assert.equal(tok.status, 201, tok.text);
+    return { id: a.body.id as string, token: tok.body.token as string, tokenId: tok.body.info.id as string };
+  }
+
+  async function connect(token: string, org = 'acme'): Promise<Client> {
+    const client = new Client({ name: 'external-agent', version: '1.0.0' });
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL(`${url}/mcp/${org}`), {
+        requestInit: { headers: { authorization: `Bearer ${token}` } },
+      }),
+    );
+    clients.push(client);
+    return client;
+  }
+
+  async function grant(agentId: string, body: Record<string, unknown>) {
+    const g = await api('post', `/agents/${agentId}/grants`, body);
+    assert.equal(g.status, 201, g.text);
+    return g.body.id as string;
+  }
+
+  async function addConnection(name: string, args: string[], env: Record<string, string> = {}) {
+    const c = await api('post', '/connections', { name, transport: 'stdio', command: 'node', args, env });
+    assert.equal(c.status, 201, c.text);
+    const listed = await api('post', `/connections/${c.body.id}/tools/refresh`);
+    assert.equal(listed.status, 200, listed.text);
+    return c.body.id as string;
+  }
+
+  before(async () => {
+    const check = await bubblewrap.check();
+    assert.ok(check.ok, `bubblewrap is needed: ${check.reason}`);
+    t = await openTestStore('sqlite');
+    deps = buildDeps(
+      loadConfig({ home: t.home, port: 0 }, {}),
+      silentLogger,
+      t.store,
+      {},
+      { provider: bubblewrap, problem: null },
+    );
+    deps.audit.start();
+    app = createApp(deps);
+    server = await new Promise<ServerType>((resolve) => {
+      const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
+    });
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    acme = await seedOrg(t.store, 'acme');
+    beta = await seedOrg(t.store, 'beta');
+    dataDir = join(t.home, 'cells', acme.id, 'data');
+    mkdirSync(join(dataDir, 'out'), { recursive: true });
+    everything = await addConnection('Everything', EVERYTHING);
+    files = await addConnection('files', FILESYSTEM);
+  });
+
+  after(async () => {
+    for (const c of clients) await c.close().catch(() => undefined);
+    await deps?.gateway.close();
+    await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
+    await deps?.audit.close();
+    await t?.cleanup();
+  });
+
+  test('an agent with no grants sees no tools, and every call is denied and audited', async () => {
+    const agent = await newAgent('nothing-granted');
+    const client = await connect(agent.token);
+    assert.deepEqual((await client.listTools()).tools, []);
+    const r = await client.callTool({ name: 'everything__echo', arguments: { message: 'hi' } });
+    assert.equal(r.isError, true);
+    assert.match(text(r), /tool_denied/);
+    await deps.audit.flush();
+    const denied = await t.store.db
+      .selectFrom('audit_entries')
+      .select('action')
+      .where('actor_id', '=', agent.id)
+      .execute();
+    assert.deepEqual(
+      denied.map((d) => d.action),
+      ['tool.call.denied'],
+    );
+  });
+
+  test('tools/list shows exactly the granted tools, namespaced by connection; constraints hold', async () => {
+    const agent = await newAgent('writer');
+    await grant(agent.id, {
+      connectionId: everything,
+      tool: 'echo',
+      constraints: [{ arg: 'message', prefix: 'status:' }],
+    });
+    await grant(agent.id, {
+      connectionId: files,
+      tool: 'write_file',
+      constraints: [{ arg: 'path', prefix: '/cell/data/out/' }],
+    });
+    const client = await connect(agent.token);
+    const names = (await client.listTools()).tools.map((x) => x.name).sort();
+    assert.deepEqual(names, ['everything__echo', 'files__write_file']);
+
+    const ok = await client.callTool({ name: 'everything__echo', arguments: { message: 'status: ok' } });
+    assert.equal(ok.isError, false, text(ok));
+    assert.match(text(ok), /Echo: status: ok/);
+    const outside = await client.callTool({ name: 'everything__echo', arguments: { message: 'rm -rf /' } });
+    assert.equal(outside.isError, true);
+    assert.match(text(outside), /tool_denied/);
+
+    const wrote = await client.callTool({
+      name: 'files__write_file',
+      arguments: { path: '/cell/data/out/report.txt', content: 'quarterly' },
+    });
+    assert.equal(wrote.isError, false, text(wrote));
+    assert.equal(readFileSync(join(dataDir, 'out', 'report.txt'), 'utf8'), 'quarterly');
+    for (const path of ['/cell/data/escape.txt', '/cell/data/out/../escape.txt']) {
+      const refused = await client.callTool({ name: 'files__write_file', arguments: { path, content: 'x' } });
+      assert.equal(refused.isError, true, path);
+      assert.match(text(refused), /tool_denied/);
+    }
+    assert.ok(!existsSync(join(dataDir, 'escape.txt')));
+    const notGranted = await client.callTool({
+      name: 'files__list_directory',
+      arguments: { path: '/cell/data' },
+    });
+    assert.match(text(notGranted), /tool_denied/);
+
+    const perms = await api('get', `/agents/${agent.id}/permissions`, undefined, acme.people.auditor.token);
+    assert.equal(perms.status, 200, perms.text);
+    const echo = perms.body.tools.find((p: any) => p.tool.name === 'echo');
+    assert.equal(echo.access, 'conditional');
+    assert.deepEqual(echo.conditions, ['message starts with "status:" (no "..")']);
+  });
+
+  test("other orgs' agents, tokens and connections are unreachable; people's tokens are not agent tokens", async () => {
+    const agent = await newAgent('acme-agent');
+    const stranger = await newAgent('beta-agent', 'beta', beta.people.admin.token);
+    const post = (path: string, token?: string) =>
+      fetch(`${url}${path}`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
+        },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} }),
+      });
+    assert.equal((await post('/mcp/acme')).status, 401, 'no token');
+    assert.equal((await post('/mcp/acme', acme.people.owner.token)).status, 401, "a person's API token");
+    assert.equal((await post('/mcp/acme', stranger.token)).status, 404, "beta's agent on acme's endpoint");
+    assert.equal((await post('/mcp/nope', agent.token)).status, 404);
+    // Beta's agent on its own endpoint cannot name acme's connection.
+    const betaClient = await connect(stranger.token, 'beta');
+    const r = await betaClient.callTool({ name: 'everything__echo', arguments: { message: 'status: x' } });
+    assert.match(text(r), /No tool named/);
+    // A revoked agent token stops working at once.
+    await api('delete', `/agents/${agent.id}/tokens/${agent.tokenId}`);
+    const revoked = await post('/mcp/acme', agent.token);
+    assert.equal(revoked.status, 401);
+    assert.equal(((await revoked.json()) as any).error.code, 'token_revoked');
+  });
+
+  test('approvals: single-use, bound to the exact arguments and the policy version, expiring; never by the agent', async () => {
+    const agent = await newAgent('adder');
+    await grant(agent.id, { connectionId: everything, tool: 'get-sum', requiresApproval: true });
+    const client = await connect(agent.token);
+    const tools = (await client.listTools()).tools;
+    assert.match(
+      tools.find((x) => x.name === 'everything__get-sum')!.description!,
+      /needs a person’s approval/,
+    );
+
+    const sum = (a: number, b: number) =>
+      client.callTool({ name: 'everything__get-sum', arguments: { a, b } });
+    const first = await sum(2, 3);
+    assert.equal(first.isError, true);
+    assert.match(text(first), /approval_required/);
+    const pending = await api('get', '/approvals?status=pending', undefined, acme.people.auditor.token);
+    const request = pending.body.approvals.find((a: any) => a.agentId === agent.id);
+    assert.deepEqual(request.args, { a: 2, b: 3 });
+    // Asking again does not pile up requests.
+    await sum(2, 3);
+    assert.equal(
+      (await api('get', '/approvals?status=pending')).body.approvals.filter(
+        (a: any) => a.agentId === agent.id,
+      ).length,
+      1,
+    );
+    // The agent cannot approve (its token is no API credential), nor can an auditor.
+    assert.equal((await api('post', `/approvals/${request.id}/approve`, {}, agent.token)).status, 401);
+    assert.equal(
+      (await api('post', `/approvals/${request.id}/approve`, {}, acme.people.auditor.token)).status,
+      403,
+    );
+
+    const approved = await api('post', `/approvals/${request.id}/approve`, { reason: 'fine' });
+    assert.equal(approved.status, 200, approved.text);
+    assert.match(text(await sum(2, 4)), /approval_required/, 'other arguments need their own approval');
+    const ran = await sum(2, 3);
+    assert.equal(ran.isError, false, text(ran));
+    assert.match(text(ran), /5/);
+    assert.match(text(await sum(2, 3)), /approval_required/, 'an approval is used once');
+
+    // Expired before use: refused, a new request is made.
+    const again = (await api('get', '/approvals?status=pending')).body.approvals.find(
+      (a: any) => a.agentId === agent.id && a.args.b === 3,
+    );
+    assert.equal((await api('post', `/approvals/${again.id}/approve`, {})).status, 200);
+    await t.store.db
+      .updateTable('approvals')
+      .set({ expires_at: new Date(Date.now() - 1000).toISOString() })
+      .where('id', '=', again.id)
+      .execute();
+    assert.match(text(await sum(2, 3)), /approval_required/, 'an expired approval is no approval');
+
+    // A grant change moves the policy version: an approval given before no longer applies.
+    const fresh = (await api('get', '/approvals?status=pending')).body.approvals.find(
+      (a: any) => a.agentId === agent.id && a.args.b === 3,
+    );
+    assert.equal((await api('post', `/approvals/${fresh.id}/approve`, {})).status, 200);
+    await grant(agent.id, { connectionId: everything, tool: 'echo' });
+    assert.match(text(await sum(2, 3)), /approval_required/, 'the policy changed since the approval');
+
+    await deps.audit.flush();
+    const actions = (
+      await t.store.db
+        .selectFrom('audit_entries')
+        .select(['action', 'leaf'])
+        .where('log_id', '=', acme.id)
+        .execute()
+    ).map((e) => e.action);
+    for (const a of ['approval.requested', 'approval.granted', 'tool.call.allowed'])
+      assert.ok(actions.includes(a), a);
+  });
+
+  test('with the two-person rule, the person who asked cannot approve their own call', async () => {
+    const agent = await newAgent('two-person');
+    await grant(agent.id, { connectionId: everything, tool: 'get-sum', requiresApproval: true });
+    assert.equal(
+      (await api('patch', '', { settings: { approvalsNeedTwoPeople: true } }, acme.people.owner.token))
+        .status,
+      200,
+    );
+    try {
+      const ask = () =>
+        api('post', `/agents/${agent.id}/calls`, {
+          connectionId: everything,
+          tool: 'get-sum',
+          args: { a: 1, b: 1 },
+        });
+      const held = await ask();
+      assert.equal(held.status, 403);
+      assert.equal(held.body.error.code, 'approval_required');
+      const id = held.body.error.details.approvalId;
+      const self = await api('post', `/approvals/${id}/approve`, {});
+      assert.equal(self.status, 403);
+      assert.equal(self.body.error.code, 'self_approval');
+      assert.equal((await api('post', `/approvals/${id}/approve`, {}, acme.people.owner.token)).status, 200);
+      const ran = await ask();
+      assert.equal(ran.status, 200, ran.text);
+    } finally {
+      await api('patch', '', { settings: { approvalsNeedTwoPeople: false } }, acme.people.owner.token);
+    }
+  });
+
+  test('kill switch: once stop is acknowledged, no call of the agent executes, in flight or new', async () => {
+    const agent = await newAgent('runaway');
+    mkdirSync(join(dataDir, 'kill'), { recursive: true });
+    await grant(agent.id, {
+      connectionId: files,
+      tool: 'write_file',
+      constraints: [{ arg: 'path', prefix: '/cell/data/kill/' }],
+    });
+    await grant(agent.id, { connectionId: everything, tool: 'trigger-long-running-operation' });
+    const client = await connect(agent.token);
+    const long = Array.from({ length: 4 }, () =>
+      client
+        .callTool({
+          name: 'everything__trigger-long-running-operation',
+          arguments: { duration: 20, steps: 2 },
+        })
+        .then((r) => ({ r, at: Date.now() })),
+    );
+    let n = 0;
+    let stopping = false;
+    const writers = Array.from({ length: 4 }, async () => {
+      const outcomes: string[] = [];
+      while (outcomes.length < 10_000) {
+        const r = await client.callTool({
+          name: 'files__write_file',
+          arguments: { path: `/cell/data/kill/${n++}.txt`, content: 'x' },
+        });
+        outcomes.push(r.isError ? text(r) : 'ok');
+        if (stopping && r.isError) break;
+      }
+      return outcomes;
+    });
+    await new Promise((r) => setTimeout(r, 800));
+    assert.ok(readdirSync(join(dataDir, 'kill')).length > 0, 'writes were running before the stop');
+    stopping = true;
+    const stop = await api('post', `/agents/${agent.id}/stop`);
+    const ackedAt = Date.now();
+    assert.equal(stop.status, 200, stop.text);
+    const atAck = readdirSync(join(dataDir, 'kill')).sort();
+    const settled = await Promise.all(long);
+    for (const { r, at } of settled) {
+      assert.equal(r.isError, true);
+      assert.match(text(r), /agent_stopped/);
+      assert.ok(at - ackedAt < 2000, 'the in-flight call ended with the stop, not after its 20 s');
+    }
+    const outcomes = await Promise.all(writers);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.deepEqual(readdirSync(join(dataDir, 'kill')).sort(), atAck, 'nothing was written after the stop');
+    for (const o of outcomes) assert.match(o.at(-1)!, /agent_stopped/);
+    assert.equal(deps.gateway.inFlight(agent.id), 0);
+    await deps.audit.flush();
+    const stoppedCalls = await t.store.db
+      .selectFrom('audit_entries')
+      .select('leaf')
+      .where('actor_id', '=', agent.id)
+      .where('action', '=', 'tool.call.completed')
+      .where('outcome', '=', 'failure')
+      .execute();
+    assert.ok(stoppedCalls.some((e) => /stopped by the kill switch/.test(e.leaf ?? '')));
+
+    // Resumed, it works again.
+    assert.equal((await api('post', `/agents/${agent.id}/resume`)).status, 200);
+    const back = await client.callTool({
+      name: 'files__write_file',
+      arguments: { path: '/cell/data/kill/after-resume.txt', content: 'x' },
+    });
+    assert.equal(back.isError, false, text(back));
+  });
+
+  test('the org-wide stop halts every agent of the org, and only that org', async () => {
+    const one = await newAgent('one');
+    await grant(one.id, { connectionId: everything, tool: 'echo' });
+    const client = await connect(one.token);
+    const echo = () => client.callTool({ name: 'everything__echo', arguments: { message: 'ping' } });
+    assert.equal((await echo()).isError, false);
+    assert.equal((await api('post', '/stop', undefined, acme.people.member.token)).status, 403);
+    const stopped = await api('post', '/stop');
+    assert.equal(stopped.status, 200, stopped.text);
+    assert.ok(stopped.body.agentsStoppedAt);
+    assert.match(text(await echo()), /agent_stopped/);
+    const betaOrg = await call(app, 'get', '/api/v1/orgs/beta', { token: beta.people.admin.token });
+    assert.equal(betaOrg.body.agentsStoppedAt, null);
+    assert.equal((await api('post', '/resume')).status, 200);
+    assert.equal((await echo()).isError, false);
+  });
+
+  test("a connection's secrets reach its server over a pipe: never in a command line, never back to the agent", async () => {
+    const value = 'conn-secret-7f3a9c1e5b';
+    const secret = await api('post', '/secrets', {
+      name: 'everything-token',
+      kind: 'connector_credential',
+      value,
+    });
+    assert.equal(secret.status, 201, secret.text);
+    const withEnv = await addConnection('with-env', EVERYTHING, { API_TOKEN: secret.body.id });
+    const agent = await newAgent('env-reader');
+    await grant(agent.id, { connectionId: withEnv, tool: 'get-env' });
+    const client = await connect(agent.token);
+    const r = await client.callTool({ name: 'with-env__get-env', arguments: {} });
+    assert.equal(r.isError, false, text(r));
+    const env = JSON.parse(text(r));
+    assert.equal(env.API_TOKEN, '[REDACTED]', 'the server had it; the agent does not see it');
+    assert.ok(!text(r).includes(value));
+    // While the server runs, no process on the host shows the value in its command line.
+    for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+      let cmdline = '';
+      try {
+        cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      } catch {
+        continue;
+      }
+      assert.ok(!cmdline.includes(value), `process ${pid} shows the secret in its command line`);
+    }
+    // A secret scoped to other agents is not opened for this one.
+    const other = await newAgent('not-in-scope');
+    assert.equal((await api('patch', `/secrets/${secret.body.id}`, { agentIds: [agent.id] })).status, 200);
+    await grant(other.id, { connectionId: withEnv, tool: 'get-env' });
+    const refused = await (await connect(other.token)).callTool({ name: 'with-env__get-env', arguments: {} });
+    assert.match(text(refused), /secret_not_allowed/);
+    await deps.audit.flush();
+    const entries = await t.store.db.selectFrom('audit_entries').select('leaf').execute();
+    assert.ok(!entries.some((e) => e.leaf?.includes(value)), 'the value is in no audit entry');
+  });
+});
