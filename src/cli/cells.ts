@@ -1,8 +1,8 @@
 /** `paddock cells`: an org's cell as the running server sees it; admins stop and restart it. */
-import { existsSync, readFileSync } from 'node:fs';
 import type { Command } from './commands.ts';
-import { need, parse, storeOptions } from './options.ts';
+import { need, parse } from './options.ts';
 import { UsageError } from './output.ts';
+import { remoteApi } from './remote.ts';
 
 function age(iso: string | null): string {
   if (!iso) return '-';
@@ -19,8 +19,7 @@ interface CellView {
   rssBytes: number | null;
 }
 
-interface ApiBody {
-  error?: { message?: string };
+interface CellBody {
   cell?: CellView | null;
   sandbox?: string | null;
   problem?: string | null;
@@ -44,28 +43,9 @@ export const cells: Command = {
     if (!['status', 'start', 'stop', 'restart'].includes(sub))
       throw new UsageError(`Unknown cells command "${sub}". Use status, start, stop or restart.`);
     const org = need(v, 'org');
-    const { config } = storeOptions(v);
-    const base = ((v.url as string | undefined) ?? config.publicUrl).replace(/\/+$/, '');
-    const file = v['token-file'] as string | undefined;
-    if (file && !existsSync(file)) throw new UsageError(`No token file ${file}.`);
-    const token = file ? readFileSync(file, 'utf8').trim() : process.env.PADDOCK_TOKEN;
-    if (!token) throw new UsageError('Give an API token with --token-file or PADDOCK_TOKEN.');
-    const call = async (method: string, path: string) => {
-      let res: Response;
-      try {
-        res = await fetch(`${base}/api/v1/orgs/${encodeURIComponent(org)}${path}`, {
-          method,
-          headers: { authorization: `Bearer ${token}` },
-        });
-      } catch {
-        throw new UsageError(`Cannot reach Paddock at ${base}. Is it running (npm start)?`);
-      }
-      const body = (await res.json()) as ApiBody;
-      if (!res.ok) throw new UsageError(`${body.error?.message ?? `HTTP ${res.status}`}`);
-      return body;
-    };
+    const call = remoteApi(v, org);
     if (sub !== 'status') await call('POST', `/cell/${sub}`);
-    const { cell, sandbox, problem } = await call('GET', '/cell');
+    const { cell, sandbox, problem } = (await call('GET', '/cell')) as CellBody;
     if (problem) process.stdout.write(`cells unavailable: ${problem}\n`);
     if (!cell) {
       process.stdout.write(`${org}: no cell running (sandbox: ${sandbox ?? 'none available'})\n`);

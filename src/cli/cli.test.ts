@@ -40,7 +40,7 @@ async function waitForUp(proc: ChildProcess): Promise<string> {
 test('--help lists every command, and each command has its own help', () => {
   const top = paddock(['--help'], {});
   assert.equal(top.code, 0);
-  for (const cmd of ['up', 'init', 'token', 'audit', 'vault', 'cells', 'migrate']) {
+  for (const cmd of ['up', 'init', 'token', 'audit', 'vault', 'cells', 'agents', 'migrate']) {
     assert.match(top.stdout, new RegExp(`\\n  ${cmd}\\s`));
     const own = paddock([cmd, '--help'], {});
     assert.equal(own.code, 0, own.stderr);
@@ -138,6 +138,30 @@ for (const kind of STORE_KINDS) {
       });
       assert.equal(auditorCells.code, 2);
       assert.match(auditorCells.stderr, /does not allow cells\.manage/);
+
+      // The kill switch from the command line: one agent, then the whole org.
+      const newAgent = await fetch(`${url}/api/v1/orgs/acme/agents`, {
+        method: 'POST',
+        headers: { ...auth, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          name: 'cli-agent',
+          scope: 'organization',
+          instructions: 'x',
+          model: { provider: 'openai', model: 'gpt-5' },
+        }),
+      });
+      assert.equal(newAgent.status, 201);
+      const agentsCli = (args: string[]) =>
+        paddock(['agents', ...args, '--org', 'acme', '--url', url, '--token-file', tokenFile], env);
+      const stopOne = agentsCli(['stop', '--agent', 'cli-agent']);
+      assert.equal(stopOne.code, 0, stopOne.stderr);
+      assert.match(stopOne.stdout, /cli-agent \(agt_\w+\): stopped/);
+      assert.match(agentsCli(['list']).stdout, /cli-agent\tstopped/);
+      assert.match(agentsCli(['stop', '--all']).stdout, /acme: every agent stopped at/);
+      const org = (await (await fetch(`${url}/api/v1/orgs/acme`, { headers: auth })).json()) as any;
+      assert.ok(org.agentsStoppedAt);
+      assert.match(agentsCli(['resume', '--all']).stdout, /acme: agents may run again/);
+      assert.match(agentsCli(['stop', '--agent', 'nobody']).stderr, /No agent "nobody"/);
 
       const id = /^(tok_\w+)\tauditor/m.exec(list.stdout)![1]!;
       assert.equal(paddock(['token', 'revoke', '--org', 'acme', '--id', id], env).code, 0);

@@ -24,6 +24,7 @@ import { redactString } from '../redact/index.ts';
 import { startServer } from '../server/index.ts';
 import { dashboardBuilt } from '../server/static.ts';
 import { migrate, openStore } from '../store/index.ts';
+import { agents } from './agents.ts';
 import { audit } from './audit.ts';
 import { cells } from './cells.ts';
 import { need, parse, storeOptions } from './options.ts';
@@ -268,5 +269,6 @@ export const COMMANDS: Record<string, Command> = {
   audit,
   vault,
   cells,
+  agents,
   migrate: migrateCmd,
 };
