@@ -2,7 +2,8 @@
  * What the gateway adds to a tool call: server-everything's `echo` over stdio inside the org's
  * bubblewrap sandbox, called directly on an MCP session, against the same call through the
  * gateway (kill-switch check, grants read, Cedar decision, durable audit record before the
- * call, result record after), at concurrency 1 and 16, in one run.
+ * call, result record after), at concurrency 1 and 16, in one run. Then the kill switch: how
+ * long from the stop request to its acknowledgment, and until calls in flight have ended.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -111,6 +112,54 @@ try {
     );
   }
   await direct.close();
+
+  // The kill switch, with 4 long calls in flight each time (the agent's server is ended by the stop).
+  await call(app, 'post', `/api/v1/orgs/acme/agents/${agent.id}/grants`, {
+    token: admin,
+    body: { connectionId: conn.id, tool: 'trigger-long-running-operation' },
+  });
+  const acked: number[] = [];
+  const ended: number[] = [];
+  const commits: number[] = [];
+  for (let trial = 0; trial < 30; trial++) {
+    await call(app, 'post', `/api/v1/orgs/acme/agents/${agent.id}/resume`, { token: admin });
+    await viaGateway(); // the agent's MCP session is up again
+    const inFlight = Array.from({ length: 4 }, () =>
+      deps.gateway
+        .call({
+          orgId: org.id,
+          agentId: agent.id,
+          connectionId: conn.id,
+          tool: 'trigger-long-running-operation',
+          args: { duration: 10, steps: 2 },
+          requestId: 'bench',
+        })
+        .catch(() => process.hrtime.bigint()),
+    );
+    while (deps.gateway.inFlight(agent.id) < 4) await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setTimeout(r, 50));
+    const t0 = process.hrtime.bigint();
+    const stop = await call(app, 'post', `/api/v1/orgs/acme/agents/${agent.id}/stop`, { token: admin });
+    const t1 = process.hrtime.bigint();
+    if (stop.status !== 200) throw new Error(`stop failed: ${stop.text}`);
+    const ends = (await Promise.all(inFlight)) as bigint[];
+    acked.push(Number(t1 - t0));
+    ended.push(Number(ends.reduce((a, b) => (a > b ? a : b)) - t0));
+    // Baseline: the same state change committed alone (resume, then stop, with no calls in flight).
+    await call(app, 'post', `/api/v1/orgs/acme/agents/${agent.id}/resume`, { token: admin });
+    const b0 = process.hrtime.bigint();
+    await call(app, 'post', `/api/v1/orgs/acme/agents/${agent.id}/stop`, { token: admin });
+    commits.push(Number(process.hrtime.bigint() - b0));
+  }
+  const commitOnly = figures('baseline: stop with nothing in flight (commit only)', commits);
+  report(
+    [
+      commitOnly,
+      figures('stop acknowledged, 4 calls in flight', acked),
+      figures('stop request → last in-flight call ended', ended),
+    ],
+    commitOnly,
+  );
 } finally {
   await deps.gateway.close();
   await deps.audit.close();

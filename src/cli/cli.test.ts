@@ -3,7 +3,7 @@
  * PostgreSQL), then the README's curl check against a real `paddock up`.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,12 +13,20 @@ import { openTestStore, STORE_KINDS, type TestStore } from '../testing/stores.ts
 
 const BIN = fileURLToPath(new URL('../../bin/paddock.js', import.meta.url));
 
-function paddock(args: string[], env: NodeJS.ProcessEnv) {
-  const r = spawnSync(process.execPath, [BIN, ...args], {
-    encoding: 'utf8',
-    env: { ...process.env, ...env },
+/** Runs the CLI without blocking this process (its HTTP connections to a server stay serviced). */
+function paddock(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env } });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d) => (stdout += String(d)));
+    p.stderr.on('data', (d) => (stderr += String(d)));
+    p.once('error', reject);
+    p.once('close', (code) => resolve({ code, stdout, stderr }));
   });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 async function waitForUp(proc: ChildProcess): Promise<string> {
@@ -37,30 +45,34 @@ async function waitForUp(proc: ChildProcess): Promise<string> {
   });
 }
 
-test('--help lists every command, and each command has its own help', () => {
-  const top = paddock(['--help'], {});
+test('--help lists every command, and each command has its own help', async () => {
+  const top = await paddock(['--help'], {});
   assert.equal(top.code, 0);
   for (const cmd of ['up', 'init', 'token', 'audit', 'vault', 'cells', 'agents', 'migrate']) {
     assert.match(top.stdout, new RegExp(`\\n  ${cmd}\\s`));
-    const own = paddock([cmd, '--help'], {});
+    const own = await paddock([cmd, '--help'], {});
     assert.equal(own.code, 0, own.stderr);
     assert.match(own.stdout, new RegExp(`paddock ${cmd}`));
   }
 });
 
-test('bad usage exits 2 with a clear message', () => {
+test('bad usage exits 2 with a clear message', async () => {
   const home = mkdtempSync(join(tmpdir(), 'paddock-cli-'));
   try {
-    const unknown = paddock(['frobnicate'], { PADDOCK_HOME: home });
+    const unknown = await paddock(['frobnicate'], { PADDOCK_HOME: home });
     assert.equal(unknown.code, 2);
     assert.match(unknown.stderr, /Unknown command "frobnicate"/);
-    const missing = paddock(['init', '--org', 'acme'], { PADDOCK_HOME: home });
+    const missing = await paddock(['init', '--org', 'acme'], { PADDOCK_HOME: home });
     assert.equal(missing.code, 2);
     assert.match(missing.stderr, /--owner is required/);
-    const badSlug = paddock(['init', '--org', 'Not A Slug', '--owner', 'a@b.test'], { PADDOCK_HOME: home });
+    const badSlug = await paddock(['init', '--org', 'Not A Slug', '--owner', 'a@b.test'], {
+      PADDOCK_HOME: home,
+    });
     assert.equal(badSlug.code, 2);
     assert.match(badSlug.stderr, /slug/);
-    const badRole = paddock(['token', 'create', '--org', 'acme', '--role', 'king'], { PADDOCK_HOME: home });
+    const badRole = await paddock(['token', 'create', '--org', 'acme', '--role', 'king'], {
+      PADDOCK_HOME: home,
+    });
     assert.equal(badRole.code, 2);
   } finally {
     rmSync(home, { recursive: true, force: true });
@@ -80,7 +92,7 @@ for (const kind of STORE_KINDS) {
       t = await openTestStore(kind);
       const env = { PADDOCK_HOME: t.home, DATABASE_URL: t.databaseUrl ?? '' };
       const tokenFile = join(t.home, 't');
-      const init = paddock(
+      const init = await paddock(
         ['init', '--org', 'acme', '--owner', 'a@acme.test', '--token-file', tokenFile],
         env,
       );
@@ -91,18 +103,18 @@ for (const kind of STORE_KINDS) {
       assert.match(token, /^pdk_/);
       assert.ok(!init.stdout.includes(token), 'the token goes to the file only');
 
-      const again = paddock(['init', '--org', 'acme', '--owner', 'b@acme.test'], env);
+      const again = await paddock(['init', '--org', 'acme', '--owner', 'b@acme.test'], env);
       assert.equal(again.code, 2);
       assert.match(again.stderr, /already exists/);
 
-      const made = paddock(
+      const made = await paddock(
         ['token', 'create', '--org', 'acme', '--role', 'auditor', '--name', 'evidence'],
         env,
       );
       assert.equal(made.code, 0, made.stderr);
       const auditorToken = made.stdout.trim();
       assert.match(auditorToken, /^pdk_/);
-      const list = paddock(['token', 'list', '--org', 'acme'], env);
+      const list = await paddock(['token', 'list', '--org', 'acme'], env);
       assert.match(list.stdout, /auditor\tactive/);
       assert.ok(!list.stdout.includes(auditorToken));
 
@@ -126,13 +138,13 @@ for (const kind of STORE_KINDS) {
       const events = ((await auditorCan.json()) as any).events.map((e: any) => e.action);
       assert.ok(events.includes('org.created') && events.includes('token.created'), events.join());
 
-      const cellsCli = paddock(
+      const cellsCli = await paddock(
         ['cells', 'restart', '--org', 'acme', '--url', url, '--token-file', tokenFile],
         env,
       );
       assert.equal(cellsCli.code, 0, cellsCli.stderr);
       assert.match(cellsCli.stdout, /acme\tready\tbubblewrap\t\d+/);
-      const auditorCells = paddock(['cells', 'stop', '--org', 'acme', '--url', url], {
+      const auditorCells = await paddock(['cells', 'stop', '--org', 'acme', '--url', url], {
         ...env,
         PADDOCK_TOKEN: auditorToken,
       });
@@ -151,20 +163,20 @@ for (const kind of STORE_KINDS) {
         }),
       });
       assert.equal(newAgent.status, 201);
-      const agentsCli = (args: string[]) =>
+      const agentsCli = async (args: string[]) =>
         paddock(['agents', ...args, '--org', 'acme', '--url', url, '--token-file', tokenFile], env);
-      const stopOne = agentsCli(['stop', '--agent', 'cli-agent']);
+      const stopOne = await agentsCli(['stop', '--agent', 'cli-agent']);
       assert.equal(stopOne.code, 0, stopOne.stderr);
       assert.match(stopOne.stdout, /cli-agent \(agt_\w+\): stopped/);
-      assert.match(agentsCli(['list']).stdout, /cli-agent\tstopped/);
-      assert.match(agentsCli(['stop', '--all']).stdout, /acme: every agent stopped at/);
+      assert.match((await agentsCli(['list'])).stdout, /cli-agent\tstopped/);
+      assert.match((await agentsCli(['stop', '--all'])).stdout, /acme: every agent stopped at/);
       const org = (await (await fetch(`${url}/api/v1/orgs/acme`, { headers: auth })).json()) as any;
       assert.ok(org.agentsStoppedAt);
-      assert.match(agentsCli(['resume', '--all']).stdout, /acme: agents may run again/);
-      assert.match(agentsCli(['stop', '--agent', 'nobody']).stderr, /No agent "nobody"/);
+      assert.match((await agentsCli(['resume', '--all'])).stdout, /acme: agents may run again/);
+      assert.match((await agentsCli(['stop', '--agent', 'nobody'])).stderr, /No agent "nobody"/);
 
       const id = /^(tok_\w+)\tauditor/m.exec(list.stdout)![1]!;
-      assert.equal(paddock(['token', 'revoke', '--org', 'acme', '--id', id], env).code, 0);
+      assert.equal((await paddock(['token', 'revoke', '--org', 'acme', '--id', id], env)).code, 0);
       const revoked = await fetch(`${url}/api/v1/orgs/acme/audit`, {
         headers: { authorization: `Bearer ${auditorToken}` },
       });
@@ -209,7 +221,7 @@ test('paddock vault rotate-kek replaces the master key and every secret still op
     const ref = { orgId: org.id, secretId: 'sec_x', version: 1 };
     const sealed = await vault.seal(t.store.db, ref, 'model-key-value-123');
     const before = readFileSync(join(t.home, 'master.key'), 'utf8');
-    const r = paddock(['vault', 'rotate-kek'], { PADDOCK_HOME: t.home, DATABASE_URL: '' });
+    const r = await paddock(['vault', 'rotate-kek'], { PADDOCK_HOME: t.home, DATABASE_URL: '' });
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /Re-wrapped 1 data key/);
     const after = readFileSync(join(t.home, 'master.key'), 'utf8');

@@ -4,10 +4,10 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
+import { Kysely, Migrator, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { migrationProvider } from './migrations/index.ts';
-import { openNodeSqlite } from './node-sqlite.ts';
+import { DurableSqliteDialect, openNodeSqlite } from './node-sqlite.ts';
 import type { Database } from './schema.ts';
 import type { Dialect } from './types.ts';
 
@@ -47,7 +47,7 @@ function openSqlite(home: string): Store {
   mkdirSync(home, { recursive: true, mode: 0o700 });
   const file = join(home, 'paddock.db');
   const database = openNodeSqlite(file);
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+  const db = new Kysely<Database>({ dialect: new DurableSqliteDialect(database) });
   return { db, dialect: 'sqlite', describe: `SQLite at ${file}`, close: () => db.destroy() };
 }
 

@@ -1,9 +1,16 @@
 /**
- * Adapts `node:sqlite` (Node's built-in SQLite) to the statement interface Kysely's SQLite
- * dialect expects, so the embedded store needs no native addon.
+ * Adapts `node:sqlite` (Node's built-in SQLite) to Kysely, so the embedded store needs no native
+ * addon, and makes commits durable without blocking the event loop.
+ *
+ * `node:sqlite` is synchronous: with `synchronous=FULL` every commit's fsync (0.1–1 ms, more on
+ * slow disks) would stall every request, MCP pipe and timer of the process. Instead SQLite
+ * commits to the WAL without syncing, and the WAL is then fdatasync'd on libuv's thread pool
+ * (one sync covering every commit before it); the query or transaction that wrote resolves only
+ * after that sync. Checkpoints, which copy the WAL into the database file, run with full syncs.
  */
+import { open as openFile } from 'node:fs/promises';
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
-import type { SqliteDatabase, SqliteStatement } from 'kysely';
+import { type Driver, type SqliteDatabase, SqliteDialect, SqliteDriver, type SqliteStatement } from 'kysely';
 
 function bindable(parameters: ReadonlyArray<unknown>): SQLInputValue[] {
   // node:sqlite binds no booleans or Dates; store them the way the schema expects.
@@ -18,8 +25,10 @@ function bindable(parameters: ReadonlyArray<unknown>): SQLInputValue[] {
 class Statement implements SqliteStatement {
   readonly reader: boolean;
   readonly #stmt: StatementSync;
-  constructor(stmt: StatementSync) {
+  readonly #wrote: () => void;
+  constructor(stmt: StatementSync, wrote: () => void) {
     this.#stmt = stmt;
+    this.#wrote = wrote;
     this.reader = stmt.columns().length > 0;
   }
   all(parameters: ReadonlyArray<unknown>): unknown[] {
@@ -27,6 +36,7 @@ class Statement implements SqliteStatement {
   }
   run(parameters: ReadonlyArray<unknown>) {
     const r = this.#stmt.run(...bindable(parameters));
+    this.#wrote();
     return { changes: r.changes, lastInsertRowid: r.lastInsertRowid };
   }
   iterate(parameters: ReadonlyArray<unknown>): IterableIterator<unknown> {
@@ -34,29 +44,145 @@ class Statement implements SqliteStatement {
   }
 }
 
-/** Opens a SQLite file in WAL mode with full fsync on commit: an acknowledged write survives kill -9. */
-export function openNodeSqlite(path: string): SqliteDatabase & { raw: DatabaseSync } {
+/** One fdatasync of the WAL at a time; a commit made while one runs waits for the next. */
+class WalSync {
+  readonly #path: string;
+  #handle: Promise<import('node:fs/promises').FileHandle> | undefined;
+  #running: Promise<void> | undefined;
+  #queued: Promise<void> | undefined;
+
+  constructor(path: string) {
+    this.#path = path;
+  }
+
+  sync(): Promise<void> {
+    if (!this.#running) {
+      this.#running = this.#once().finally(() => {
+        this.#running = undefined;
+      });
+      return this.#running;
+    }
+    this.#queued ??= this.#running.then(() => {
+      this.#queued = undefined;
+      return this.sync();
+    });
+    return this.#queued;
+  }
+
+  async #once(): Promise<void> {
+    this.#handle ??= openFile(this.#path, 'r');
+    await (await this.#handle).datasync();
+  }
+
+  async close(): Promise<void> {
+    await this.#running?.catch(() => undefined);
+    await (await this.#handle?.catch(() => undefined))?.close();
+  }
+}
+
+export interface DurableSqlite extends SqliteDatabase {
+  raw: DatabaseSync;
+  /** Whether a write committed since the last call (and so needs a sync). */
+  takeUnsynced(): boolean;
+  sync(): Promise<void>;
+  /** Copies the WAL into the database file with full syncs (every few hundred commits). */
+  maybeCheckpoint(): void;
+  /** Counts, for tests and benchmarks. */
+  readonly stats: { syncs: number; checkpoints: number };
+}
+
+const CHECKPOINT_EVERY = 500;
+
+/** Opens a SQLite file in WAL mode; commits are made durable by `DurableSqliteDialect`. */
+export function openNodeSqlite(path: string): DurableSqlite {
   const db = new DatabaseSync(path);
   db.exec('PRAGMA journal_mode = WAL');
-  db.exec('PRAGMA synchronous = FULL');
+  // The WAL is synced by WalSync after each commit; checkpoints run below with synchronous=FULL.
+  db.exec('PRAGMA synchronous = OFF');
+  db.exec('PRAGMA wal_autocheckpoint = 0');
+  db.exec('PRAGMA journal_size_limit = 16777216');
   db.exec('PRAGMA foreign_keys = ON');
   db.exec('PRAGMA busy_timeout = 5000');
+  const wal = new WalSync(`${path}-wal`);
+  let unsynced = false;
+  let commits = 0;
+  const stats = { syncs: 0, checkpoints: 0 };
+  // A write outside a transaction, or a COMMIT, has made something that must reach the disk.
+  const wrote = () => {
+    if (!db.isTransaction) {
+      unsynced = true;
+      commits += 1;
+    }
+  };
   // Kysely prepares every query anew; reusing prepared statements saves most of a lookup's cost.
   const cache = new Map<string, Statement>();
   return {
     raw: db,
     close: () => {
       cache.clear();
+      // A last full checkpoint leaves the database file complete on its own.
+      db.exec('PRAGMA synchronous = FULL');
+      void wal.close();
       db.close();
     },
     prepare: (sql: string) => {
       let stmt = cache.get(sql);
       if (!stmt) {
-        stmt = new Statement(db.prepare(sql));
+        stmt = new Statement(db.prepare(sql), wrote);
         if (cache.size >= 500) cache.delete(cache.keys().next().value!);
         cache.set(sql, stmt);
       }
       return stmt;
     },
+    takeUnsynced: () => {
+      const was = unsynced;
+      unsynced = false;
+      return was;
+    },
+    sync: () => {
+      stats.syncs += 1;
+      return wal.sync();
+    },
+    stats,
+    maybeCheckpoint: () => {
+      if (commits < CHECKPOINT_EVERY || db.isTransaction) return;
+      commits = 0;
+      db.exec('PRAGMA synchronous = FULL');
+      try {
+        db.exec('PRAGMA wal_checkpoint(PASSIVE)');
+        stats.checkpoints += 1;
+      } finally {
+        db.exec('PRAGMA synchronous = OFF');
+      }
+    },
   };
+}
+
+/** Kysely's SQLite driver, plus: a connection is handed back only once its writes are durable. */
+class DurableSqliteDriver extends SqliteDriver {
+  readonly #db: DurableSqlite;
+  constructor(db: DurableSqlite) {
+    super({ database: db });
+    this.#db = db;
+  }
+
+  override async releaseConnection(): Promise<void> {
+    const needsSync = this.#db.takeUnsynced();
+    if (needsSync) this.#db.maybeCheckpoint();
+    // Others may use the connection while this caller waits for its sync.
+    await super.releaseConnection();
+    if (needsSync) await this.#db.sync();
+  }
+}
+
+export class DurableSqliteDialect extends SqliteDialect {
+  readonly #db: DurableSqlite;
+  constructor(db: DurableSqlite) {
+    super({ database: db });
+    this.#db = db;
+  }
+
+  override createDriver(): Driver {
+    return new DurableSqliteDriver(this.#db);
+  }
 }

@@ -1,0 +1,51 @@
+/** The embedded store's commits: resolved only after a WAL sync; checkpoints fill the database file. */
+import assert from 'node:assert/strict';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { test } from 'node:test';
+import { Kysely, sql } from 'kysely';
+import { DurableSqliteDialect, openNodeSqlite } from './node-sqlite.ts';
+
+interface T {
+  items: { id: number; v: string };
+}
+
+test('a write resolves after a WAL sync, a read never syncs, and checkpoints reach the database file', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'paddock-sqlite-'));
+  const raw = openNodeSqlite(join(dir, 'x.db'));
+  const db = new Kysely<T>({ dialect: new DurableSqliteDialect(raw) });
+  try {
+    await sql`create table items (id integer primary key, v text not null)`.execute(db);
+    const before = raw.stats.syncs;
+    await db.insertInto('items').values({ id: 1, v: 'a' }).execute();
+    assert.equal(raw.stats.syncs, before + 1, 'a plain write waits for a sync');
+    await db.transaction().execute(async (trx) => {
+      await trx.insertInto('items').values({ id: 2, v: 'b' }).execute();
+      await trx.insertInto('items').values({ id: 3, v: 'c' }).execute();
+    });
+    assert.equal(raw.stats.syncs, before + 2, 'a transaction syncs once, at its commit');
+    await db.selectFrom('items').selectAll().execute();
+    assert.equal(raw.stats.syncs, before + 2, 'reads do not sync');
+    // Concurrent writers share syncs (group commit) yet every one of them waited for one.
+    await Promise.all(
+      Array.from({ length: 600 }, (_, i) =>
+        db
+          .insertInto('items')
+          .values({ id: 10 + i, v: 'x' })
+          .execute(),
+      ),
+    );
+    assert.ok(raw.stats.checkpoints >= 1, 'hundreds of commits trigger a checkpoint');
+    // The database file alone (without its WAL) holds what was checkpointed.
+    copyFileSync(join(dir, 'x.db'), join(dir, 'alone.db'));
+    const alone = new DatabaseSync(join(dir, 'alone.db'));
+    const n = (alone.prepare('select count(*) as n from items').get() as { n: number }).n;
+    alone.close();
+    assert.ok(n >= 500, `only ${n} rows in the database file after a checkpoint`);
+  } finally {
+    await db.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
