@@ -4,13 +4,17 @@
  * (create, use, revoke), invitations (a second browser), sign-out and sign-in, the audit explorer
  * (filters, an entry's inclusion proof, exports), secrets (write-only values, rotation), the org's
  * cell (start and restart in a real bubblewrap sandbox, the egress allowlist), agents (versions
- * with diffs, the kill switch, agent tokens, read-only for members), and fails on any
- * console error or page error (CSP violations are reported there).
+ * with diffs, the kill switch, agent tokens, read-only for members), connections (added with a
+ * secret-backed variable, stored tools, deleted), grants (a constrained grant, its effective
+ * permissions, revoked), the approvals inbox (a waiting call approved), the org-wide kill switch
+ * (banner on and off), and fails on any console error or page error (CSP violations are
+ * reported there).
  *
  *   PATH=$PWD/node_modules/.bin:$PATH node --test dashboard/e2e.test.ts
  *
  * E2E_SCREENSHOT_DIR=/tmp also saves audit-explorer.png (the proof panel open), cell-page.png,
- * secrets-page.png, agent-page.png and agent-page-stopped.png there.
+ * secrets-page.png, agent-page.png, agent-page-stopped.png, connections-page.png, agent-grants.png,
+ * approvals-page.png and agents-stopped.png there.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -20,7 +24,9 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { requestApproval } from '../src/approvals/approvals.ts';
 import { loadConfig } from '../src/config/index.ts';
+import { toolDigest } from '../src/connections/index.ts';
 import { issueSetupSecret } from '../src/identity/index.ts';
 import { silentLogger } from '../src/log/index.ts';
 import { type RunningServer, startServer } from '../src/server/index.ts';
@@ -748,6 +754,187 @@ describe('dashboard end to end', { timeout: 180_000 }, () => {
     });
     assert.equal(refused.status(), 403, 'the API refuses the member too');
     assert.equal(((await refused.json()) as { error: { code: string } }).error.code, 'not_your_agent');
+  });
+
+  test('connections, grants with effective permissions, the approvals inbox, the org-wide kill switch', async () => {
+    const api = `${server?.url}/api/v1/orgs/${ORG.slug}`;
+    const db = server?.deps.store.db;
+    const shot = async (name: string) => {
+      if (!process.env.E2E_SCREENSHOT_DIR) return;
+      await owner.evaluate(() => window.scrollTo(0, 0));
+      await owner.screenshot({ path: join(process.env.E2E_SCREENSHOT_DIR, name), fullPage: true });
+    };
+    assert.ok(db, 'the server is running');
+    const orgInfo = (await (await owner.request.get(api)).json()) as { id: string };
+    const { agents } = (await (await owner.request.get(`${api}/agents`)).json()) as {
+      agents: { id: string; name: string }[];
+    };
+    const agent = agents.find((a) => a.name === 'support-triage');
+    assert.ok(agent, 'the agent from the agents test');
+
+    // Add a connection with an environment variable from a vault secret.
+    await owner.getByRole('link', { name: 'Connections' }).click();
+    await owner.waitForURL(`**/orgs/${ORG.slug}/connections`);
+    await owner.getByRole('heading', { level: 1, name: 'Connections' }).waitFor();
+    await owner.getByText('No connections yet.', { exact: false }).waitFor();
+    const form = owner.getByRole('form', { name: 'Add a connection' });
+    await form.getByLabel('Name').fill('Files');
+    await form.getByLabel('Command').fill('node');
+    await form.getByLabel('Arguments').fill('/opt/mcp/files.js\n--root=/srv/data');
+    await form.getByRole('button', { name: 'Add variable' }).click();
+    await form.getByLabel('Variable 1', { exact: true }).fill('FILES_TOKEN');
+    const secretSelect = form.getByLabel('Secret for variable 1');
+    const secretId = await secretSelect.locator('option', { hasText: 'openai-prod' }).getAttribute('value');
+    await secretSelect.selectOption(secretId ?? '');
+    await form.getByRole('button', { name: 'Add connection' }).click();
+    const row = owner.getByTestId('connection-row').filter({ hasText: 'Files' });
+    await row.waitFor();
+    await row.getByText('node /opt/mcp/files.js --root=/srv/data').waitFor();
+    await row.getByText('secret openai-prod', { exact: false }).waitFor();
+    const { connections } = (await (await owner.request.get(`${api}/connections`)).json()) as {
+      connections: { id: string; env: Record<string, string> }[];
+    };
+    assert.equal(connections.length, 1);
+    const connection = connections[0]!;
+    assert.deepEqual(connection.env, { FILES_TOKEN: secretId }, 'the variable maps to the secret id');
+
+    // Its stored tools (seeded here: listing them for real needs an MCP server in the sandbox).
+    const tool = {
+      name: 'read_file',
+      description: 'Reads a file under the root',
+      inputSchema: { type: 'object', properties: { path: { type: 'string' } }, required: ['path'] },
+    };
+    const digest = toolDigest(tool);
+    await db
+      .insertInto('connection_tools')
+      .values({
+        org_id: orgInfo.id,
+        connection_id: connection.id,
+        name: tool.name,
+        description: tool.description,
+        input_schema: JSON.stringify(tool.inputSchema),
+        digest,
+        seen_at: new Date().toISOString(),
+      })
+      .execute();
+    await row.getByRole('button', { name: 'Show tools of Files' }).click();
+    const toolRow = owner.getByTestId('tool-row').filter({ hasText: 'read_file' });
+    await toolRow.getByText('Reads a file under the root').waitFor();
+    assert.equal(await toolRow.locator('code.digest').textContent(), `${digest.slice(0, 12)}…`);
+    assert.equal(await toolRow.locator('code.digest').getAttribute('title'), digest, 'the whole digest');
+    await shot('connections-page.png');
+
+    // A grant of that tool, constrained and needing approval; then what it adds up to; then revoked.
+    await owner.getByRole('link', { name: 'Agents' }).click();
+    await owner.getByTestId('agent-row').getByRole('link', { name: 'support-triage' }).click();
+    await owner.waitForURL(`**/agents/${agent.id}`);
+    await owner.getByText('No grants: support-triage may call no tool.').waitFor();
+    await owner.getByText('Every tool not listed here is denied', { exact: false }).waitFor();
+    const grantForm = owner.getByRole('form', { name: 'Add a grant' });
+    assert.equal(await grantForm.getByLabel('Connection').inputValue(), connection.id);
+    await grantForm.getByLabel('Tool', { exact: true }).selectOption('read_file');
+    await grantForm.getByRole('button', { name: 'Add constraint' }).click();
+    assert.equal(await grantForm.getByLabel('Argument 1').inputValue(), 'path', 'from the inputSchema');
+    assert.equal(await grantForm.getByLabel('Check 1').inputValue(), 'prefix');
+    await grantForm.getByLabel('Value 1').fill('/srv/data/');
+    await grantForm.getByLabel('Requires approval').check();
+    await grantForm.getByRole('button', { name: 'Add grant' }).click();
+    const grantRow = owner.getByTestId('grant-row').filter({ hasText: 'read_file' });
+    await grantRow.getByText('path starts with "/srv/data/"').waitFor();
+    await grantRow.getByText('with a person’s approval').waitFor();
+    assert.equal(await grantRow.getByTestId('grant-status').textContent(), 'Active');
+    const permission = owner.getByTestId('permission-row').filter({ hasText: 'read_file' });
+    await permission.getByText('Conditional', { exact: true }).waitFor();
+    await permission.getByText('Every call').waitFor();
+    await permission.getByText('files__read_file').waitFor();
+    await shot('agent-grants.png');
+
+    // The approvals inbox: a waiting call (as the gateway files it), approved with a reason.
+    await owner.getByRole('link', { name: 'Approvals' }).click();
+    await owner.waitForURL(`**/orgs/${ORG.slug}/approvals`);
+    await owner.getByRole('heading', { level: 1, name: 'Approvals' }).waitFor();
+    await owner.getByText('No calls are waiting for approval.').waitFor();
+    await requestApproval(db, {
+      orgId: orgInfo.id,
+      agentId: agent.id,
+      connectionId: connection.id,
+      tool: 'read_file',
+      args: { path: '/srv/data/report.csv' },
+      policyVersion: 'e2e',
+      requestedBy: null,
+      requestId: 'req_e2e',
+      minutes: 30,
+    });
+    await owner.reload();
+    const request = owner.getByTestId('approval-row').filter({ hasText: 'support-triage' });
+    await request.getByText('read_file').waitFor();
+    assert.equal(
+      await request.getByTestId('approval-args').textContent(),
+      JSON.stringify({ path: '/srv/data/report.csv' }, null, 2),
+      'the exact arguments, pretty-printed',
+    );
+    await request.getByRole('button', { name: 'Approve' }).click();
+    const decision = owner.getByRole('form', { name: 'Approve the call' });
+    await decision.getByText('Approve this exact call of support-triage', { exact: false }).waitFor();
+    await decision.getByLabel('Reason (optional)').fill('quarterly report');
+    await shot('approvals-page.png');
+    await decision.getByRole('button', { name: 'Yes, approve' }).click();
+    await owner.getByText('Approved: support-triage', { exact: false }).waitFor();
+    await owner.getByText('No calls are waiting for approval.').waitFor();
+    await owner.getByLabel('Status').selectOption('approved');
+    const approved = owner.getByTestId('approval-row').filter({ hasText: 'support-triage' });
+    await approved.getByText('“quarterly report”').waitFor();
+    assert.equal(await approved.getByRole('button', { name: 'Approve' }).count(), 0, 'decided once');
+
+    // Revoke the grant: nothing is granted any more.
+    await owner.goto(`${server?.url}/orgs/${ORG.slug}/agents/${agent.id}`);
+    await grantRow.getByRole('button', { name: 'Revoke' }).click();
+    await grantRow.getByRole('button', { name: 'Yes, revoke' }).click();
+    await until(
+      () => grantRow.getByTestId('grant-status').textContent(),
+      (s) => s === 'Revoked',
+      'the grant shows revoked',
+    );
+    await owner.getByText('No tool is granted: support-triage may call nothing.').waitFor();
+
+    // The org-wide kill switch: asks first; a banner while on, for everyone; resume lifts it.
+    const stoppedAt = async () =>
+      ((await (await owner.request.get(api)).json()) as { agentsStoppedAt: string | null }).agentsStoppedAt;
+    await owner.getByRole('link', { name: 'All agents' }).click();
+    await owner.getByRole('button', { name: 'Stop all agents', exact: true }).click();
+    await owner.getByText(`Stop every agent of ${ORG.name} now?`).waitFor();
+    assert.equal(await stoppedAt(), null, 'nothing stops before the confirm');
+    await owner.getByRole('button', { name: 'Yes, stop all agents' }).click();
+    const banner = owner.getByRole('heading', { name: 'All agents are stopped' });
+    await banner.waitFor();
+    assert.ok(await stoppedAt(), 'the API has the org stopped');
+    await shot('agents-stopped.png');
+    assert.ok(member, 'the member from the invitation test is still signed in');
+    await member.goto(`${server?.url}/orgs/${ORG.slug}/agents`);
+    await member.getByRole('heading', { name: 'All agents are stopped' }).waitFor();
+    assert.equal(
+      await member.getByRole('button', { name: /all agents/ }).count(),
+      0,
+      'no switch for a member',
+    );
+    await owner.getByRole('button', { name: 'Resume all agents' }).click();
+    await banner.waitFor({ state: 'hidden' });
+    await owner.getByRole('button', { name: 'Stop all agents', exact: true }).waitFor();
+    assert.equal(await stoppedAt(), null, 'the API has the org running again');
+
+    // Members read connections (no managing them); owners delete one after a confirm.
+    await member.goto(`${server?.url}/orgs/${ORG.slug}/connections`);
+    await member.getByTestId('connection-row').filter({ hasText: 'Files' }).waitFor();
+    const main = member.getByRole('main');
+    assert.equal(await main.getByRole('form').count(), 0, 'no forms for a member');
+    for (const name of [/List tools/, /Delete/]) {
+      assert.equal(await main.getByRole('button', { name }).count(), 0, `no ${name} button for a member`);
+    }
+    assert.equal(await member.getByRole('link', { name: 'Approvals' }).count(), 0, 'no Approvals link');
+    await owner.getByRole('link', { name: 'Connections' }).click();
+    await row.getByRole('button', { name: 'Delete' }).click();
+    await row.getByRole('button', { name: 'Yes, delete' }).click();
+    await owner.getByText('No connections yet.', { exact: false }).waitFor();
   });
 
   test('no console errors or page errors (CSP violations included)', () => {

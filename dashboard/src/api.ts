@@ -486,8 +486,7 @@ export const api = {
     (await send<{ connections: Connection[] }>('GET', `${org(slug)}/connections`)).connections,
   createConnection: (slug: string, input: ConnectionInput) =>
     send<Connection>('POST', `${org(slug)}/connections`, input),
-  deleteConnection: (slug: string, id: string) =>
-    send<void>('DELETE', `${org(slug)}/connections/${enc(id)}`),
+  deleteConnection: (slug: string, id: string) => send<void>('DELETE', `${org(slug)}/connections/${enc(id)}`),
   connectionTools: async (slug: string, id: string) =>
     (await send<{ tools: Tool[] }>('GET', `${org(slug)}/connections/${enc(id)}/tools`)).tools,
   /** Starts the server in the sandbox and lists its tools now. */

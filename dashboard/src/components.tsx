@@ -12,7 +12,7 @@ import {
   useRef,
   useState,
 } from 'react';
-import { errorMessage, isSessionEnded, type Role } from './api.ts';
+import { api, errorMessage, isSessionEnded, type Role } from './api.ts';
 import { navigate } from './router.tsx';
 
 export function Alert({ message }: { message: string | null | undefined }) {
@@ -477,6 +477,41 @@ export function formatDate(iso: string | null | undefined, empty = '—'): strin
   if (!iso) return empty;
   const d = new Date(iso);
   return Number.isNaN(d.getTime()) ? iso : DATE.format(d);
+}
+
+/** A hex digest cut to its first 12 characters (the whole one in a tooltip). */
+export function Digest({ value }: { value: string | null | undefined }) {
+  if (!value) return <span className="muted">—</span>;
+  return (
+    <code className="digest" title={value}>
+      {value.length > 12 ? `${value.slice(0, 12)}…` : value}
+    </code>
+  );
+}
+
+/** Unix seconds as a local time ("—" when unset). */
+export function formatUnix(seconds: number | null | undefined, empty = '—'): string {
+  return seconds === null || seconds === undefined
+    ? empty
+    : formatTime(new Date(seconds * 1000).toISOString());
+}
+
+/** The org's people, for names instead of ids: "You" for `meId`, the id itself when unknown. */
+export function usePeopleNames(
+  slug: string,
+  meId?: string,
+): { name: (id: string | null | undefined) => string; error: string | null } {
+  const people = useLoad(() => api.people(slug), slug);
+  const byId = new Map((people.data ?? []).map((p) => [p.id, p]));
+  return {
+    name: (id) => {
+      if (!id) return '—';
+      if (id === meId) return 'You';
+      const p = byId.get(id);
+      return p ? p.name || p.email : id;
+    },
+    error: people.error,
+  };
 }
 
 /**

@@ -1,10 +1,11 @@
 /**
  * `/orgs/{slug}/agents/{id}`: one agent. Its settings (and the form to change them), the kill
- * switch, its tokens for the MCP endpoint (shown once), its version history with a field-by-field
- * diff of each change, and deletion. Read-only for auditors and for members who do not own it.
+ * switch, its grants and effective permissions (AgentGrants.tsx), its tokens for the MCP endpoint
+ * (shown once), its version history with a field-by-field diff of each change, and deletion.
+ * Read-only for auditors and for members who do not own it; only owners and admins change grants.
  */
 import { type ReactNode, useState } from 'react';
-import { type Agent, type AgentToken, type AgentVersion, api, type OrgWithRole } from '../api.ts';
+import { type Agent, type AgentToken, type AgentVersion, api, canManage, type OrgWithRole } from '../api.ts';
 import {
   Alert,
   ConfirmButton,
@@ -35,6 +36,7 @@ import {
   teamName,
   useAgentRefs,
 } from './AgentForm.tsx';
+import { AgentGrants } from './AgentGrants.tsx';
 
 export function AgentDetail({ org, me, id }: PageProps & { id: string }) {
   const agent = useLoad(() => api.agent(org.slug, id), `${org.slug}/${id}`);
@@ -83,6 +85,13 @@ export function AgentDetail({ org, me, id }: PageProps & { id: string }) {
           Read-only: only the agent’s owner or an organization owner or admin can change it.
         </p>
       )}
+      {org.agentsStoppedAt ? (
+        <p className="alert alert-error" data-testid="org-stopped-note">
+          Every agent of {org.name} is stopped (the organization-wide kill switch, since{' '}
+          {formatTime(org.agentsStoppedAt)}): no tool call of {a.name} runs until an owner or admin resumes
+          all agents on the <Link to={agentPath(org.slug)}>Agents</Link> page.
+        </p>
+      ) : null}
       <KillSwitch slug={org.slug} agent={a} write={write} onChange={changed} />
 
       <Section
@@ -120,6 +129,8 @@ export function AgentDetail({ org, me, id }: PageProps & { id: string }) {
           <AgentFacts agent={a} refs={refs} meId={me.id} />
         )}
       </Section>
+
+      <AgentGrants org={org} agent={a} manage={canManage(org.role)} />
 
       <AgentTokens org={org} agent={a} write={write} refs={refs} meId={me.id} />
 

@@ -1,10 +1,11 @@
 /**
  * `/orgs/{slug}/agents`: the agents you can see (by scope; owners, admins and auditors see all),
- * and a form for a new one. `/orgs/{slug}/agents/{id}` is one agent (AgentDetail.tsx).
+ * a form for a new one, and the org-wide kill switch (owners and admins; everyone sees the banner
+ * while it is on). `/orgs/{slug}/agents/{id}` is one agent (AgentDetail.tsx).
  */
 import { useState } from 'react';
-import { type Agent, api } from '../api.ts';
-import { Alert, formatTime, Loading, PageHeader, Section, useLoad } from '../components.tsx';
+import { type Agent, api, canManage, type OrgWithRole } from '../api.ts';
+import { Alert, formatTime, KillSwitchPanel, Loading, PageHeader, Section, useLoad } from '../components.tsx';
 import type { PageProps } from '../Layout.tsx';
 import { Link, navigate } from '../router.tsx';
 import { AgentDetail } from './AgentDetail.tsx';
@@ -24,7 +25,43 @@ export function AgentsPage(props: PageProps) {
   return props.detail ? <AgentDetail {...props} id={props.detail} /> : <AgentList {...props} />;
 }
 
-function AgentList({ org, me }: PageProps) {
+/**
+ * Stop every agent of the org at once (confirm first), and resume them. The state is read fresh
+ * (`GET /orgs/{slug}`): someone else may have pulled the switch since the page opened.
+ */
+function OrgKillSwitch({ org, onChange }: { org: OrgWithRole; onChange: () => Promise<void> }) {
+  const current = useLoad(() => api.org(org.slug), org.slug);
+  const stoppedAt = (current.data ?? org).agentsStoppedAt;
+  return (
+    <>
+      <Alert message={current.error} />
+      <KillSwitchPanel
+        stopped={stoppedAt !== null}
+        title={stoppedAt ? 'All agents are stopped' : 'Organization-wide kill switch'}
+        write={canManage(org.role)}
+        testId="org-killswitch"
+        labels={{
+          stop: 'Stop all agents',
+          question: `Stop every agent of ${org.name} now?`,
+          confirm: 'Yes, stop all agents',
+          stopping: 'Stopping…',
+          resume: 'Resume all agents',
+          resuming: 'Resuming…',
+        }}
+        onAct={async (action) => {
+          await api.setOrgAgentsStopped(org.slug, action);
+          await Promise.all([current.reload(), onChange()]);
+        }}
+      >
+        {stoppedAt
+          ? `The organization-wide kill switch is on since ${formatTime(stoppedAt)}: no tool call of any agent of ${org.name} runs. Agents stopped one by one stay stopped after a resume.`
+          : `Stopping all agents refuses every tool call of every agent of ${org.name} from that moment on, until someone resumes them.`}
+      </KillSwitchPanel>
+    </>
+  );
+}
+
+function AgentList({ org, me, refreshOrgs }: PageProps) {
   const agents = useLoad(() => api.agents(org.slug), org.slug);
   const refs = useAgentRefs(org);
   const create = canCreateAgents(org.role);
@@ -37,6 +74,7 @@ function AgentList({ org, me }: PageProps) {
           ? `The agents of ${org.name} you can see: yours, your teams’ and the organization’s.`
           : `Every agent of ${org.name}. Each acts as itself, never with the rights of the person who made it.`}
       </PageHeader>
+      <OrgKillSwitch org={org} onChange={refreshOrgs} />
       {creating ? (
         <Section title="New agent">
           <AgentForm

@@ -1,0 +1,518 @@
+/**
+ * An agent's grants, on its page: the only tools it may call (default deny). The grants with
+ * their status and a revoke step, a form for a new one (a connection's tool or all of its tools,
+ * allow or deny, argument constraints, approval, a time window), and what the grants add up to,
+ * tool by tool. Owners and admins change grants; everyone who sees the agent reads them.
+ */
+import { useState } from 'react';
+import {
+  type Access,
+  type Agent,
+  api,
+  type Connection,
+  type Constraint,
+  type Grant,
+  type GrantStatus,
+  type OrgWithRole,
+  type Tool,
+  type ToolPermission,
+} from '../api.ts';
+import {
+  Alert,
+  CheckboxField,
+  ConfirmButton,
+  DataTable,
+  Digest,
+  formatDate,
+  formatUnix,
+  Loading,
+  Notice,
+  onSubmit,
+  Section,
+  SelectField,
+  TextField,
+  useAction,
+  useLoad,
+} from '../components.tsx';
+import { Link } from '../router.tsx';
+
+const STATUS_LABEL: Record<GrantStatus, string> = {
+  active: 'Active',
+  suspended: 'Suspended',
+  revoked: 'Revoked',
+};
+
+const ACCESS_LABEL: Record<Access, string> = {
+  allowed: 'Allowed',
+  conditional: 'Conditional',
+  denied: 'Denied',
+};
+
+/** A constraint in words, as the server words it in effective permissions. */
+function describe(c: Record<string, unknown>): string {
+  const arg = String(c.arg);
+  if (Array.isArray(c.oneOf)) return `${arg} is one of ${c.oneOf.map((v) => `"${v}"`).join(', ')}`;
+  if ('prefix' in c) return `${arg} starts with "${c.prefix}" (no "..")`;
+  if ('max' in c) return `${arg} ≤ ${c.max}`;
+  if ('min' in c) return `${arg} ≥ ${c.min}`;
+  return JSON.stringify(c);
+}
+
+function grantConditions(g: Grant): string[] {
+  const out = g.constraints.map(describe);
+  if (g.notBefore !== undefined) out.push(`from ${formatUnix(g.notBefore)}`);
+  if (g.notAfter !== undefined) out.push(`until ${formatUnix(g.notAfter)}`);
+  if (g.requiresApproval) out.push('with a person’s approval');
+  return out;
+}
+
+export function AgentGrants({
+  org,
+  agent,
+  manage,
+}: {
+  org: OrgWithRole;
+  agent: Agent;
+  /** Owners and admins: add and revoke grants. */
+  manage: boolean;
+}) {
+  const key = `${org.slug}/${agent.id}`;
+  const grants = useLoad(() => api.grants(org.slug, agent.id), key);
+  const permissions = useLoad(() => api.permissions(org.slug, agent.id), key);
+  const connections = useLoad(() => api.connections(org.slug), org.slug);
+  const revoke = useAction();
+  const [notice, setNotice] = useState<string | null>(null);
+  const changed = async (message: string) => {
+    setNotice(message);
+    await Promise.all([grants.reload(), permissions.reload()]);
+  };
+  const connectionName = (id: string) => connections.data?.find((c) => c.id === id)?.name ?? id;
+
+  return (
+    <>
+      <Section title="Grants">
+        <p className="hint">
+          {agent.name} may call only the tools its grants allow; every other tool is denied. A deny grant wins
+          over any allow.
+        </p>
+        <Alert message={revoke.error ?? grants.error ?? connections.error} />
+        <Notice message={notice} />
+        {!grants.data ? (
+          <Loading what="grants" />
+        ) : grants.data.length === 0 ? (
+          <p className="empty">No grants: {agent.name} may call no tool.</p>
+        ) : (
+          <DataTable
+            headers={['Connection', 'Tool', 'Effect', 'Conditions', 'Status', 'Created']}
+            actions={manage}
+            label="Grants"
+          >
+            {grants.data.map((g) => {
+              const conditions = grantConditions(g);
+              return (
+                <tr
+                  key={g.id}
+                  data-testid="grant-row"
+                  className={g.status === 'active' ? undefined : 'row-inactive'}
+                >
+                  <td className="nowrap">{connectionName(g.connectionId)}</td>
+                  <td>
+                    {g.tool === '*' ? <span>All tools</span> : <code>{g.tool}</code>}
+                    {g.toolDigest ? (
+                      <div className="sub">
+                        pinned to <Digest value={g.toolDigest} />
+                      </div>
+                    ) : null}
+                  </td>
+                  <td>
+                    <span className={`status effect-${g.effect}`}>
+                      {g.effect === 'allow' ? 'Allow' : 'Deny'}
+                    </span>
+                  </td>
+                  <td>
+                    {conditions.length === 0 ? (
+                      <span className="muted">None</span>
+                    ) : (
+                      <ul className="plain-list">
+                        {conditions.map((c) => (
+                          <li key={c}>{c}</li>
+                        ))}
+                      </ul>
+                    )}
+                  </td>
+                  <td>
+                    <span className={`status status-${g.status}`} data-testid="grant-status">
+                      {STATUS_LABEL[g.status] ?? g.status}
+                    </span>
+                    {g.status === 'suspended' ? (
+                      <div className="sub">the tool changed; grant it again</div>
+                    ) : null}
+                    {g.revokedAt ? <div className="sub">{formatDate(g.revokedAt)}</div> : null}
+                  </td>
+                  <td className="nowrap">{formatDate(g.createdAt)}</td>
+                  {manage ? (
+                    <td className="col-actions">
+                      {g.status === 'revoked' ? null : (
+                        <ConfirmButton
+                          label="Revoke"
+                          confirmLabel="Yes, revoke"
+                          question="Revoke this grant?"
+                          onConfirm={async () => {
+                            setNotice(null);
+                            await revoke.run(async () => {
+                              await api.revokeGrant(org.slug, agent.id, g.id);
+                              await changed('Grant revoked.');
+                            });
+                          }}
+                        />
+                      )}
+                    </td>
+                  ) : null}
+                </tr>
+              );
+            })}
+          </DataTable>
+        )}
+        {manage && connections.data ? (
+          <AddGrant
+            slug={org.slug}
+            agent={agent}
+            connections={connections.data}
+            onAdded={() => changed('Grant added.')}
+          />
+        ) : null}
+      </Section>
+      <Section title="Effective permissions">
+        <p className="hint" data-testid="default-deny">
+          What the active grants add up to, tool by tool. Every tool not listed here is denied: Paddock denies
+          by default.
+        </p>
+        <Alert message={permissions.error} />
+        {!permissions.data ? (
+          <Loading what="permissions" />
+        ) : permissions.data.length === 0 ? (
+          <p className="empty">No tool is granted: {agent.name} may call nothing.</p>
+        ) : (
+          <PermissionTable tools={permissions.data} />
+        )}
+      </Section>
+    </>
+  );
+}
+
+function PermissionTable({ tools }: { tools: ToolPermission[] }) {
+  return (
+    <DataTable
+      headers={['Tool', 'Connection', 'Access', 'Approval', 'Conditions']}
+      label="Effective permissions"
+    >
+      {tools.map((t) => (
+        <tr
+          key={`${t.connectionId}/${t.tool.name}`}
+          data-testid="permission-row"
+          className={t.access === 'denied' ? 'row-inactive' : undefined}
+        >
+          <td>
+            <code>{t.tool.name}</code>
+            <div className="sub">
+              as <code>{`${t.namespace}__${t.tool.name}`}</code>
+            </div>
+          </td>
+          <td className="nowrap">{t.connectionName}</td>
+          <td>
+            <span className={`status access-${t.access}`}>{ACCESS_LABEL[t.access] ?? t.access}</span>
+          </td>
+          <td className="nowrap">{t.needsApproval ? 'Every call' : <span className="muted">No</span>}</td>
+          <td>
+            {t.conditions.length === 0 ? (
+              <span className="muted">None</span>
+            ) : (
+              <ul className="plain-list">
+                {t.conditions.map((c) => (
+                  <li key={c}>{c}</li>
+                ))}
+              </ul>
+            )}
+            {t.suspended.length ? (
+              <div className="sub warning-text">
+                {t.suspended.length} grant{t.suspended.length === 1 ? '' : 's'} suspended: the tool changed
+              </div>
+            ) : null}
+          </td>
+        </tr>
+      ))}
+    </DataTable>
+  );
+}
+
+// ---------- A new grant ----------
+
+type Kind = 'prefix' | 'oneOf' | 'max' | 'min';
+const KIND_OPTIONS: { value: Kind; label: string }[] = [
+  { value: 'prefix', label: 'starts with' },
+  { value: 'oneOf', label: 'is one of (comma-separated)' },
+  { value: 'max', label: 'at most' },
+  { value: 'min', label: 'at least' },
+];
+
+interface ConstraintRow {
+  key: number;
+  arg: string;
+  kind: Kind;
+  value: string;
+}
+
+/** A tool's arguments and their JSON Schema types, from its inputSchema. */
+function argumentsOf(tool: Tool | undefined): { name: string; type: string }[] {
+  const props = tool?.inputSchema.properties;
+  if (!props || typeof props !== 'object') return [];
+  return Object.entries(props as Record<string, { type?: unknown }>).map(([name, p]) => ({
+    name,
+    type: typeof p?.type === 'string' ? p.type : 'any',
+  }));
+}
+
+function toConstraint(r: ConstraintRow): Constraint | string {
+  if (!r.arg) return 'Choose the argument of each constraint.';
+  if (r.kind === 'prefix') return { arg: r.arg, prefix: r.value };
+  if (r.kind === 'oneOf') {
+    const oneOf = r.value
+      .split(',')
+      .map((v) => v.trim())
+      .filter(Boolean);
+    return oneOf.length ? { arg: r.arg, oneOf } : `List at least one value for ${r.arg}.`;
+  }
+  const n = Number(r.value);
+  if (r.value.trim() === '' || !Number.isSafeInteger(n)) return `${r.arg}: a whole number.`;
+  return r.kind === 'max' ? { arg: r.arg, max: n } : { arg: r.arg, min: n };
+}
+
+/** A datetime-local value as Unix seconds; blank is undefined. */
+function unixSeconds(local: string): number | undefined | null {
+  if (!local) return undefined;
+  const ms = Date.parse(local);
+  return Number.isNaN(ms) ? null : Math.floor(ms / 1000);
+}
+
+function AddGrant({
+  slug,
+  agent,
+  connections,
+  onAdded,
+}: {
+  slug: string;
+  agent: Agent;
+  connections: Connection[];
+  onAdded: () => Promise<void>;
+}) {
+  const [connectionId, setConnectionId] = useState(connections[0]?.id ?? '');
+  const [tool, setTool] = useState('');
+  const [effect, setEffect] = useState<'allow' | 'deny'>('allow');
+  const [rows, setRows] = useState<ConstraintRow[]>([]);
+  const [nextKey, setNextKey] = useState(1);
+  const [approval, setApproval] = useState(false);
+  const [notBefore, setNotBefore] = useState('');
+  const [notAfter, setNotAfter] = useState('');
+  const { busy, error, setError, run } = useAction();
+  const tools = useLoad(
+    async () => (connectionId ? api.connectionTools(slug, connectionId) : []),
+    `${slug}/${connectionId}`,
+  );
+  const chosen = tools.data?.find((t) => t.name === tool);
+  const args = argumentsOf(chosen);
+
+  if (connections.length === 0) {
+    return (
+      <p className="empty">
+        No connections to grant tools of yet: add one on the{' '}
+        <Link to={`/orgs/${encodeURIComponent(slug)}/connections`}>Connections</Link> page.
+      </p>
+    );
+  }
+
+  const toolOptions = [
+    { value: '', label: tools.data ? 'Choose a tool' : 'Loading tools…' },
+    { value: '*', label: 'All tools of the connection (*)' },
+    ...(tools.data ?? []).map((t) => ({ value: t.name, label: t.name })),
+  ];
+  const changeRow = (key: number, patch: Partial<ConstraintRow>) =>
+    setRows((rs) => rs.map((r) => (r.key === key ? { ...r, ...patch } : r)));
+
+  return (
+    <form
+      className="grant-form"
+      aria-label="Add a grant"
+      onSubmit={onSubmit(() => {
+        if (!tool) {
+          setError('Choose a tool, or all tools of the connection.');
+          return;
+        }
+        const constraints: Constraint[] = [];
+        for (const r of tool === '*' ? [] : rows) {
+          const c = toConstraint(r);
+          if (typeof c === 'string') {
+            setError(c);
+            return;
+          }
+          constraints.push(c);
+        }
+        const from = unixSeconds(notBefore);
+        const until = unixSeconds(notAfter);
+        if (from === null || until === null) {
+          setError('Enter the times as a date and a time.');
+          return;
+        }
+        void run(async () => {
+          await api.createGrant(slug, agent.id, {
+            connectionId,
+            tool,
+            effect,
+            constraints,
+            requiresApproval: approval,
+            ...(from === undefined ? {} : { notBefore: from }),
+            ...(until === undefined ? {} : { notAfter: until }),
+          });
+          setTool('');
+          setRows([]);
+          setApproval(false);
+          setNotBefore('');
+          setNotAfter('');
+          await onAdded();
+        });
+      })}
+    >
+      <h3>Add a grant</h3>
+      <Alert message={error ?? tools.error} />
+      <div className="form-grid">
+        <SelectField
+          label="Connection"
+          value={connectionId}
+          onChange={(v) => {
+            setConnectionId(v);
+            setTool('');
+            setRows([]);
+          }}
+          options={connections.map((c) => ({ value: c.id, label: c.name }))}
+        />
+        <SelectField
+          label="Tool"
+          value={tool}
+          onChange={(v) => {
+            setTool(v);
+            setRows([]);
+          }}
+          options={toolOptions}
+          hint={
+            tool === '*'
+              ? 'Every tool of the connection, also ones it adds later; no argument constraints.'
+              : tools.data && tools.data.length === 0
+                ? 'No tools stored for this connection: list its tools on the Connections page to grant one.'
+                : undefined
+          }
+        />
+        <SelectField
+          label="Effect"
+          value={effect}
+          onChange={setEffect}
+          options={[
+            { value: 'allow', label: 'Allow' },
+            { value: 'deny', label: 'Deny (never, whatever else allows it)' },
+          ]}
+        />
+        <TextField
+          label="Not before (optional)"
+          type="datetime-local"
+          value={notBefore}
+          onChange={setNotBefore}
+        />
+        <TextField
+          label="Not after (optional)"
+          type="datetime-local"
+          value={notAfter}
+          onChange={setNotAfter}
+        />
+        <CheckboxField
+          label="Requires approval"
+          checked={approval}
+          onChange={setApproval}
+          hint="Each call waits for an owner or admin to approve it, once, in Approvals."
+        />
+      </div>
+      {chosen ? (
+        <fieldset className="constraint-rows">
+          <legend>Argument constraints</legend>
+          {args.length === 0 ? (
+            <p className="hint">{chosen.name} takes no arguments to constrain.</p>
+          ) : (
+            <p className="hint">
+              The call is granted only when every constraint holds. Text: starts with, is one of; whole
+              numbers: at most, at least.
+            </p>
+          )}
+          {rows.map((r, i) => (
+            <div key={r.key} className="constraint-row" data-testid="constraint-row">
+              <SelectField
+                label={`Argument ${i + 1}`}
+                value={r.arg}
+                onChange={(v) => changeRow(r.key, { arg: v })}
+                options={[
+                  { value: '', label: 'Choose an argument' },
+                  ...args.map((a) => ({ value: a.name, label: `${a.name} (${a.type})` })),
+                ]}
+              />
+              <SelectField
+                label={`Check ${i + 1}`}
+                value={r.kind}
+                onChange={(v) => changeRow(r.key, { kind: v })}
+                options={KIND_OPTIONS}
+              />
+              <TextField
+                label={`Value ${i + 1}`}
+                value={r.value}
+                onChange={(v) => changeRow(r.key, { value: v })}
+                type={r.kind === 'max' || r.kind === 'min' ? 'number' : 'text'}
+                step={1}
+                autoComplete="off"
+                spellCheck={false}
+              />
+              <button
+                type="button"
+                className="btn btn-ghost btn-small"
+                onClick={() => setRows((rs) => rs.filter((x) => x.key !== r.key))}
+              >
+                Remove<span className="sr-only"> constraint {i + 1}</span>
+              </button>
+            </div>
+          ))}
+          {args.length ? (
+            <button
+              type="button"
+              className="btn btn-secondary btn-small"
+              disabled={rows.length >= 20}
+              onClick={() => {
+                const first = args[0];
+                setRows((rs) => [
+                  ...rs,
+                  {
+                    key: nextKey,
+                    arg: first?.name ?? '',
+                    kind: first?.type === 'integer' ? 'max' : 'prefix',
+                    value: '',
+                  },
+                ]);
+                setNextKey((k) => k + 1);
+              }}
+            >
+              Add constraint
+            </button>
+          ) : null}
+        </fieldset>
+      ) : null}
+      <div className="form-actions">
+        <button type="submit" className="btn btn-primary" disabled={busy || !connectionId}>
+          {busy ? 'Adding…' : 'Add grant'}
+        </button>
+      </div>
+    </form>
+  );
+}
