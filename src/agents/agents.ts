@@ -207,6 +207,7 @@ export async function createAgent(db: Kysely<Database>, ctx: OrgContext, input: 
       output_schema: input.outputSchema ? JSON.stringify(input.outputSchema) : null,
       state: 'active',
       version: 1,
+      grants_version: 0,
       created_at: now,
       updated_at: now,
     };

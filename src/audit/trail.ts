@@ -61,6 +61,8 @@ export interface TrailOptions {
 }
 
 const MAX_BATCH = 5000;
+/** How long an event no one waits on may wait for company before it is committed alone. */
+const LAZY_MS = 3;
 const ROWS_PER_INSERT = 500;
 const OUTBOX_BATCH = 5000;
 const b64 = (h: Hash) => h.toString('base64');
@@ -85,6 +87,7 @@ export class AuditTrail {
   #queue: Pending[] = [];
   #draining: Promise<void> | undefined;
   #again = false;
+  #lazy: NodeJS.Timeout | undefined;
   #closed = false;
   readonly #frontiers = new Map<string, Frontier>();
   readonly #signers = new Map<string, NoteSigner>();
@@ -126,6 +129,22 @@ export class AuditTrail {
     });
   }
 
+  /**
+   * Appends an event no one is waiting on (a tool call's result): it rides along with the next
+   * group commit, or is committed on its own within `LAZY_MS`. Resolves once durable, as `append`.
+   */
+  appendSoon(input: AuditInput): Promise<Receipt> {
+    if (this.#closed) return Promise.reject(new Error('the audit trail is closed'));
+    const entry = prepareEntry(input);
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ entry, resolve, reject });
+      this.#lazy ??= setTimeout(() => {
+        this.#lazy = undefined;
+        this.kick();
+      }, LAZY_MS);
+    });
+  }
+
   /** Asks the writer to run: appends waiting, or entries other transactions left pending. */
   kick(): void {
     if (this.#draining) {
@@ -141,6 +160,8 @@ export class AuditTrail {
 
   /** Waits until everything queued or pending so far is in the tree. */
   async flush(): Promise<void> {
+    clearTimeout(this.#lazy);
+    this.#lazy = undefined;
     this.kick();
     while (this.#draining) await this.#draining;
   }

@@ -15,6 +15,7 @@ import { openStdio } from '../connections/mcp.ts';
 import { NotFoundError, PaddockError } from '../errors/index.ts';
 import { toOrg } from '../identity/orgs.ts';
 import { trustedScope } from '../identity/scope.ts';
+import type { Logger } from '../log/index.ts';
 import { PolicyEngine } from '../policy/engine.ts';
 import { toGrant } from '../policy/grants-service.ts';
 import { REDACTED, registerSecret } from '../redact/index.ts';
@@ -48,6 +49,7 @@ export interface GatewayOptions {
   callTimeoutMs?: number;
   /** An agent's MCP session closes after this long unused. */
   idleMs?: number;
+  log?: Logger;
 }
 
 interface Session {
@@ -83,11 +85,13 @@ const stoppedError = (org: boolean) =>
 export class ToolGateway {
   readonly #o: GatewayOptions;
   readonly #engine = new PolicyEngine();
+  // The grants version each agent's grants were loaded at.
   readonly #fingerprints = new Map<string, string>();
   // One MCP session per (agent, connection): stopping an agent ends its servers and nobody else's.
   readonly #sessions = new Map<string, Session>();
   readonly #inFlight = new Map<string, Set<InFlight>>(); // by agent
   readonly #reaper: NodeJS.Timeout;
+  readonly #recording = new Set<Promise<unknown>>();
 
   constructor(opts: GatewayOptions) {
     this.#o = opts;
@@ -97,6 +101,7 @@ export class ToolGateway {
 
   async close(): Promise<void> {
     clearInterval(this.#reaper);
+    await Promise.all(this.#recording);
     await Promise.all([...this.#sessions.keys()].map((k) => this.#closeSession(k)));
   }
 
@@ -234,7 +239,7 @@ export class ToolGateway {
       .selectFrom('agents')
       .innerJoin('orgs', 'orgs.id', 'agents.org_id')
       .selectAll('orgs')
-      .select(['agents.state as agent_state'])
+      .select(['agents.state as agent_state', 'agents.grants_version'])
       .where('agents.org_id', '=', req.orgId)
       .where('agents.id', '=', req.agentId)
       .executeTakeFirst();
@@ -253,17 +258,18 @@ export class ToolGateway {
       await denied(orgStopped ? "the organization's agents are stopped" : 'the agent is stopped', [], null);
       throw stoppedError(orgStopped);
     }
-    const rows = await db
-      .selectFrom('grants')
-      .selectAll()
-      .where('org_id', '=', req.orgId)
-      .where('agent_id', '=', req.agentId)
-      .where('status', '=', 'active')
-      .execute();
-    const fingerprint = rows.map((r) => r.id).join(',');
-    if (this.#fingerprints.get(req.agentId) !== fingerprint) {
+    // The agent's grants are re-read only when their version moved (any grant, revoke or suspension).
+    const version = `${agent.grants_version}`;
+    if (this.#fingerprints.get(req.agentId) !== version) {
+      const rows = await db
+        .selectFrom('grants')
+        .selectAll()
+        .where('org_id', '=', req.orgId)
+        .where('agent_id', '=', req.agentId)
+        .where('status', '=', 'active')
+        .execute();
       this.#engine.setGrants(req.agentId, rows.map(toGrant));
-      this.#fingerprints.set(req.agentId, fingerprint);
+      this.#fingerprints.set(req.agentId, version);
     }
     const ask = {
       agentId: req.agentId,
@@ -351,12 +357,18 @@ export class ToolGateway {
     }
     const durationMs = Math.round((performance.now() - started) * 100) / 100;
     const size = result ? JSON.stringify(result.content ?? null).length : 0;
-    await this.#o.audit.append({
-      ...base,
-      action: 'tool.call.completed',
-      outcome: error || result?.isError ? 'failure' : 'success',
-      details: { allowedEntry: allowed.index, durationMs, resultBytes: size, error: error ?? null },
-    });
+    // The decision was durable before the call; the result record joins the writer's next group
+    // commit without holding the answer back (a crash in between leaves "allowed, no result").
+    const completed = this.#o.audit
+      .appendSoon({
+        ...base,
+        action: 'tool.call.completed',
+        outcome: error || result?.isError ? 'failure' : 'success',
+        details: { allowedEntry: allowed.index, durationMs, resultBytes: size, error: error ?? null },
+      })
+      .catch((err: unknown) => this.#o.log?.error({ err }, 'could not record a tool call result'))
+      .finally(() => this.#recording.delete(completed));
+    this.#recording.add(completed);
     if (signal.aborted) throw stoppedError(false);
     if (refusal) throw refusal;
     if (error) throw new PaddockError(502, 'tool_failed', `The tool failed: ${error}`);

@@ -44,6 +44,16 @@ export function toGrant(r: GrantTable): GrantInfo {
   };
 }
 
+/** Every change to an agent's grants moves its version on, in the same transaction. */
+async function bumpGrantsVersion(trx: Db, orgId: string, agentId: string): Promise<void> {
+  await trx
+    .updateTable('agents')
+    .set((eb) => ({ grants_version: eb('grants_version', '+', 1) }))
+    .where('org_id', '=', orgId)
+    .where('id', '=', agentId)
+    .execute();
+}
+
 /** Cedar types of a tool's arguments, from its JSON Schema (numbers other than integers are left out). */
 export function argTypes(inputSchema: Record<string, unknown>): Record<string, ArgType> {
   const props = (inputSchema.properties ?? {}) as Record<string, { type?: unknown }>;
@@ -126,6 +136,7 @@ export async function createGrant(
     const grant = toGrant(row);
     validateGrants([grant], args);
     await trx.insertInto('grants').values(row).execute();
+    await bumpGrantsVersion(trx, ctx.scope.orgId, agentId);
     await recordChange(trx, ctx, {
       action: 'grant.created',
       target: { type: 'agent', id: agentId },
@@ -170,6 +181,7 @@ export async function revokeGrant(
       .set({ status: 'revoked', revoked_by: ctx.actor.id, revoked_at: now })
       .where('id', '=', row.id)
       .execute();
+    await bumpGrantsVersion(trx, ctx.scope.orgId, agentId);
     await recordChange(trx, ctx, {
       action: 'grant.revoked',
       target: { type: 'agent', id: agentId },
@@ -203,6 +215,7 @@ export async function suspendChangedGrants(
     const now = digests.get(g.tool);
     if (now === g.tool_digest) continue;
     await trx.updateTable('grants').set({ status: 'suspended' }).where('id', '=', g.id).execute();
+    await bumpGrantsVersion(trx, orgId, g.agent_id);
     await recordAudit(trx, {
       orgId,
       actor: { type: 'system', id: 'connection-monitor' },

@@ -10,7 +10,15 @@
  */
 import { open as openFile } from 'node:fs/promises';
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
-import { type Driver, type SqliteDatabase, SqliteDialect, SqliteDriver, type SqliteStatement } from 'kysely';
+import {
+  CompiledQuery,
+  type DatabaseConnection,
+  type Driver,
+  type SqliteDatabase,
+  SqliteDialect,
+  SqliteDriver,
+  type SqliteStatement,
+} from 'kysely';
 
 function bindable(parameters: ReadonlyArray<unknown>): SQLInputValue[] {
   // node:sqlite binds no booleans or Dates; store them the way the schema expects.
@@ -164,6 +172,12 @@ class DurableSqliteDriver extends SqliteDriver {
   constructor(db: DurableSqlite) {
     super({ database: db });
     this.#db = db;
+  }
+
+  // Take the write lock at the start: a transaction that reads then writes cannot then fail with
+  // SQLITE_BUSY because another process (a CLI command) wrote in between.
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
   }
 
   override async releaseConnection(): Promise<void> {

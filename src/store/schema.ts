@@ -234,6 +234,8 @@ export interface AgentTable {
   /** `stopped` is the kill switch: no tool call of a stopped agent runs. */
   state: 'active' | 'stopped';
   version: number;
+  /** Moves on with every grant, revoke or suspension of the agent's grants (the gateway's cache key). */
+  grants_version: number;
   created_at: string;
   updated_at: string;
 }

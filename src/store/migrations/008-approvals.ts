@@ -1,6 +1,6 @@
 /**
- * Approvals for high-risk calls, the org-wide kill switch, and vault secrets a connection's
- * server receives as environment variables.
+ * Approvals for high-risk calls, the org-wide kill switch, vault secrets a connection's server
+ * receives as environment variables, and a per-agent grants version the gateway caches by.
  */
 import type { Kysely, Migration } from 'kysely';
 import type { Dialect } from '../types.ts';
@@ -38,6 +38,10 @@ export function approvals(_dialect: Dialect): Migration {
         .execute();
       await db.schema.alterTable('orgs').addColumn('agents_stopped_at', 'text').execute();
       await db.schema.alterTable('orgs').addColumn('agents_stopped_by', 'text').execute();
+      await db.schema
+        .alterTable('agents')
+        .addColumn('grants_version', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
       await db.schema
         .alterTable('connections')
         .addColumn('env', 'text', (c) => c.notNull().defaultTo('{}'))
