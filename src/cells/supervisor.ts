@@ -241,6 +241,15 @@ export class CellSupervisor {
     return this.#proxies.has(orgId) ? { ...spec, egressSocket: egressSocketPath(this.#o.home, orgId) } : spec;
   }
 
+  /**
+   * The org's egress proxy socket, started if needed: the control plane's own traffic on the
+   * org's behalf (remote MCP servers) goes through the same allowlist as the cell's.
+   */
+  async egressSocket(orgId: string): Promise<string | null> {
+    await this.#egress(orgId);
+    return this.#proxies.has(orgId) ? egressSocketPath(this.#o.home, orgId) : null;
+  }
+
   /** The org's egress proxy, started before its first cell and kept across restarts. */
   async #egress(orgId: string): Promise<void> {
     const rules = this.#o.egressRules;

@@ -271,4 +271,47 @@ describe('connections', () => {
     assert.equal(stopped.status, 409);
     assert.equal(stopped.body.error.code, 'agent_stopped');
   });
+
+  test('bad connections are refused with a clear error and change nothing', async () => {
+    const before = (
+      await call(app, 'get', '/api/v1/orgs/acme/connections', { token: acme.people.admin.token })
+    ).body.connections.length;
+    const cases: Array<[Record<string, unknown>, number, string]> = [
+      [
+        { name: 'a', transport: 'stdio', command: 'node', args: [], env: { PATH: 'sec_x' } },
+        400,
+        'invalid_env',
+      ],
+      [
+        { name: 'b', transport: 'stdio', command: 'node', args: [], env: { TOKEN: 'sec_nope' } },
+        404,
+        'secret_not_found',
+      ],
+      [{ name: 'c', transport: 'http', url: 'ftp://example.com/mcp' }, 400, 'invalid_url'],
+      [{ name: 'd', transport: 'http', url: 'https://user:pw@example.com/mcp' }, 400, 'invalid_url'],
+      [
+        { name: 'e', transport: 'http', url: 'https://example.com/mcp', headers: { Host: 'sec_x' } },
+        400,
+        'invalid_header',
+      ],
+      [
+        { name: 'f', transport: 'http', url: 'https://example.com/mcp', command: 'node' },
+        400,
+        'unknown_field',
+      ],
+      [{ name: 'g', transport: 'carrier-pigeon' }, 400, 'validation_failed'],
+    ];
+    for (const [body, status, code] of cases) {
+      const r = await call(app, 'post', '/api/v1/orgs/acme/connections', {
+        token: acme.people.admin.token,
+        body,
+      });
+      assert.equal(r.status, status, `${JSON.stringify(body)}: ${r.text}`);
+      assert.equal(r.body.error.code, code, JSON.stringify(body));
+    }
+    const after = (
+      await call(app, 'get', '/api/v1/orgs/acme/connections', { token: acme.people.admin.token })
+    ).body.connections.length;
+    assert.equal(after, before);
+  });
 });

@@ -5,14 +5,14 @@
  */
 import type { Kysely } from 'kysely';
 import { recordAudit, recordChange } from '../audit/index.ts';
-import type { SandboxProvider } from '../cells/sandbox.ts';
-import { BadRequestError, NotFoundError, PaddockError } from '../errors/index.ts';
+import { BadRequestError, NotFoundError } from '../errors/index.ts';
 import type { OrgContext } from '../identity/context.ts';
 import { newId } from '../identity/credentials.ts';
 import { suspendChangedGrants } from '../policy/grants-service.ts';
 import { type Database, type Db, orConflict } from '../store/index.ts';
 import type { ConnectionTable } from '../store/schema.ts';
-import { listTools, openStdio, type ToolDefinition, toolDigest } from './mcp.ts';
+import { listTools, type ToolDefinition, toolDigest } from './mcp.ts';
+import { type Opener, openConnection } from './open.ts';
 
 export interface Connection {
   id: string;
@@ -24,6 +24,8 @@ export interface Connection {
   ownerId: string | null;
   /** Environment variables the server gets, each from a vault secret (ids only; values never leave the vault here). */
   env: Record<string, string>;
+  /** Request headers a remote server gets, each from a vault secret (ids only). */
+  headers: Record<string, string>;
   createdBy: string;
   createdAt: string;
 }
@@ -42,6 +44,7 @@ const toConnection = (r: ConnectionTable): Connection => ({
   url: r.url,
   ownerId: r.owner_id,
   env: JSON.parse(r.env) as Record<string, string>,
+  headers: JSON.parse(r.headers) as Record<string, string>,
   createdBy: r.created_by,
   createdAt: r.created_at,
 });
@@ -73,23 +76,47 @@ export async function listConnections(db: Db, ctx: OrgContext): Promise<Connecti
   return rows.filter((r) => visible(ctx, r)).map(toConnection);
 }
 
-export interface NewConnection {
-  name: string;
-  transport: 'stdio';
-  command: string;
-  args: string[];
-  env?: Record<string, string> | undefined;
-  private?: boolean | undefined;
-}
+export type NewConnection =
+  | {
+      name: string;
+      transport: 'stdio';
+      command: string;
+      args: string[];
+      env?: Record<string, string> | undefined;
+      private?: boolean | undefined;
+    }
+  | {
+      name: string;
+      transport: 'http';
+      url: string;
+      headers?: Record<string, string> | undefined;
+      private?: boolean | undefined;
+    };
 
 /** Names a server may not have set for it: they would change how the sandboxed process runs. */
 const RESERVED_ENV =
   /^(PATH|HOME|TMPDIR|LD_.*|NODE_OPTIONS|NODE_PATH|HTTPS?_PROXY|NO_PROXY|ALL_PROXY|PADDOCK_.*)$/i;
 
-async function checkEnv(db: Db, orgId: string, env: Record<string, string>): Promise<void> {
-  for (const [name, secretId] of Object.entries(env)) {
-    if (!/^[A-Za-z_][A-Za-z0-9_]{0,63}$/.test(name) || RESERVED_ENV.test(name)) {
-      throw new BadRequestError('invalid_env', `"${name}" cannot be set for an MCP server.`);
+/** Headers that belong to the transport, not to credentials. */
+const RESERVED_HEADER =
+  /^(host|content-length|content-type|accept|connection|transfer-encoding|mcp-session-id|mcp-protocol-version)$/i;
+
+async function checkSecretNames(
+  db: Db,
+  orgId: string,
+  named: Record<string, string>,
+  kind: 'env' | 'header',
+): Promise<void> {
+  for (const [name, secretId] of Object.entries(named)) {
+    const ok =
+      kind === 'env'
+        ? /^[A-Za-z_][A-Za-z0-9_]{0,63}$/.test(name) && !RESERVED_ENV.test(name)
+        : /^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$/.test(name) && !RESERVED_HEADER.test(name);
+    if (!ok) {
+      throw new BadRequestError(
+        `invalid_${kind}`,
+        `"${name}" cannot be set as ${kind === 'env' ? 'an environment variable' : 'a header'} of an MCP server.`,
+      );
     }
     const secret = await db
       .selectFrom('secrets')
@@ -111,19 +138,35 @@ export async function createConnection(
   input: NewConnection,
 ): Promise<Connection> {
   return db.transaction().execute(async (trx) => {
-    await checkEnv(trx, ctx.scope.orgId, input.env ?? {});
+    const stdio = input.transport === 'stdio';
+    await checkSecretNames(
+      trx,
+      ctx.scope.orgId,
+      (stdio ? input.env : input.headers) ?? {},
+      stdio ? 'env' : 'header',
+    );
+    if (!stdio) {
+      const url = URL.canParse(input.url) ? new URL(input.url) : null;
+      if (!url || !['https:', 'http:'].includes(url.protocol) || url.username || url.password) {
+        throw new BadRequestError(
+          'invalid_url',
+          'A remote MCP server is an http(s) URL without credentials in it.',
+        );
+      }
+    }
     const row: ConnectionTable = {
       id: newId('con'),
       org_id: ctx.scope.orgId,
       name: input.name.trim(),
       transport: input.transport,
-      command: input.command,
-      args: JSON.stringify(input.args),
-      url: null,
+      command: stdio ? input.command : null,
+      args: JSON.stringify(stdio ? input.args : []),
+      url: stdio ? null : input.url,
       owner_id: input.private ? ctx.userId : null,
       created_by: ctx.actor.id,
       created_at: new Date().toISOString(),
-      env: JSON.stringify(input.env ?? {}),
+      env: JSON.stringify(stdio ? (input.env ?? {}) : {}),
+      headers: JSON.stringify(stdio ? {} : (input.headers ?? {})),
     };
     await orConflict(
       trx.insertInto('connections').values(row).execute(),
@@ -140,7 +183,9 @@ export async function createConnection(
           transport: c.transport,
           command: c.command,
           args: c.args,
+          url: c.url,
           env: c.env,
+          headers: c.headers,
           private: c.ownerId !== null,
         },
       },
@@ -182,26 +227,13 @@ export async function storedTools(db: Db, ctx: OrgContext, id: string): Promise<
 
 /** Asks the server for its tools now; records them; audits changed definitions. */
 export async function refreshTools(
-  db: Kysely<Database>,
+  opener: Opener,
   ctx: OrgContext,
   id: string,
-  sandbox: SandboxProvider | null,
-  home: string,
 ): Promise<{ tools: Tool[]; changed: string[]; suspended: string[] }> {
+  const db = opener.db;
   const row = await requireConnection(db, ctx, id);
-  if (row.transport !== 'stdio' || !row.command)
-    throw new PaddockError(501, 'not_supported', 'Only stdio connections can be listed so far.');
-  if (!sandbox)
-    throw new PaddockError(
-      503,
-      'sandbox_unavailable',
-      'MCP servers run only inside a sandbox, and none is available.',
-    );
-  const client = await openStdio(
-    { orgId: ctx.scope.orgId, command: row.command, args: JSON.parse(row.args) as string[] },
-    sandbox,
-    home,
-  );
+  const { client } = await openConnection(opener, row, null);
   let defs: ToolDefinition[];
   try {
     defs = await listTools(client);

@@ -4,8 +4,11 @@
  * `/mcp/{org}` with the official MCP SDK client over real HTTP.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { createServer as createHttpServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createServer as createNetServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { type ServerType, serve } from '@hono/node-server';
@@ -20,6 +23,15 @@ import { openTestStore, type TestStore } from '../testing/stores.ts';
 
 const EVERYTHING = ['node_modules/@modelcontextprotocol/server-everything/dist/index.js', 'stdio'];
 const FILESYSTEM = ['node_modules/@modelcontextprotocol/server-filesystem/dist/index.js', '/cell/data'];
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createNetServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
 
 type Result = { isError?: boolean; content: Array<{ type: string; text?: string }> };
 const text = (r: unknown) => (r as Result).content.map((c) => c.text ?? '').join('\n');
@@ -108,6 +120,7 @@ describe('the gateway, as an MCP server for agents running elsewhere', () => {
   after(async () => {
     for (const c of clients) await c.close().catch(() => undefined);
     await deps?.gateway.close();
+    await deps?.cells?.close();
     await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
     await deps?.audit.close();
     await t?.cleanup();
@@ -433,5 +446,99 @@ describe('the gateway, as an MCP server for agents running elsewhere', () => {
     await deps.audit.flush();
     const entries = await t.store.db.selectFrom('audit_entries').select('leaf').execute();
     assert.ok(!entries.some((e) => e.leaf?.includes(value)), 'the value is in no audit entry');
+  });
+
+  test('a remote MCP server over Streamable HTTP: reached only through the org’s egress proxy, with its credential from the vault', async () => {
+    // server-everything in its Streamable HTTP mode, behind a recorder that notes the headers it gets.
+    const port = await freePort();
+    const everythingHttp = spawn(process.execPath, [EVERYTHING[0]!, 'streamableHttp'], {
+      env: { ...process.env, PORT: String(port) },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    const seen: string[] = [];
+    const recorder = createHttpServer((req, res) => {
+      seen.push(String(req.headers.authorization ?? ''));
+      const up = httpRequest(
+        { host: '127.0.0.1', port, path: req.url, method: req.method, headers: req.headers },
+        (r) => {
+          res.writeHead(r.statusCode ?? 502, r.headers);
+          r.pipe(res);
+        },
+      );
+      req.pipe(up);
+    });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        let err = '';
+        everythingHttp.stderr!.on('data', (d) => {
+          err += String(d);
+          if (/listening on port/.test(err)) resolve();
+        });
+        everythingHttp.once('exit', () =>
+          reject(new Error(`server-everything (http) did not start: ${err}`)),
+        );
+      });
+      await new Promise<void>((r) => recorder.listen(0, '127.0.0.1', () => r()));
+      const recorderPort = (recorder.address() as AddressInfo).port;
+
+      const value = 'Bearer remote-secret-91c2d7e4';
+      const secret = await api('post', '/secrets', {
+        name: 'remote-token',
+        kind: 'connector_credential',
+        value,
+      });
+      const conn = await api('post', '/connections', {
+        name: 'remote',
+        transport: 'http',
+        url: `http://127.0.0.1:${recorderPort}/mcp`,
+        headers: { Authorization: secret.body.id },
+      });
+      assert.equal(conn.status, 201, conn.text);
+      // Not on the org's egress allowlist: refused by the proxy, and the refusal is audited.
+      const refused = await api('post', `/connections/${conn.body.id}/tools/refresh`);
+      assert.equal(refused.status, 502, refused.text);
+      assert.match(refused.body.error.message, /refused/);
+      assert.deepEqual(seen, [], 'nothing reached the server');
+      await deps.audit.flush();
+      const refusals = await t.store.db
+        .selectFrom('audit_entries')
+        .select('action')
+        .where('log_id', '=', acme.id)
+        .where('action', '=', 'egress.refused')
+        .execute();
+      assert.ok(refusals.length >= 1);
+
+      const allow = await api(
+        'patch',
+        '',
+        { settings: { egressAllowlist: [{ host: '127.0.0.1', port: recorderPort, allowPrivate: true }] } },
+        acme.people.owner.token,
+      );
+      assert.equal(allow.status, 200, allow.text);
+      const listed = await api('post', `/connections/${conn.body.id}/tools/refresh`);
+      assert.equal(listed.status, 200, listed.text);
+      assert.ok(listed.body.tools.some((x: any) => x.name === 'echo'));
+      assert.ok(
+        seen.length > 0 && seen.every((h) => h === value),
+        'every request carried the vault credential',
+      );
+
+      const agent = await newAgent('remote-user');
+      await grant(agent.id, { connectionId: conn.body.id, tool: 'echo' });
+      const client = await connect(agent.token);
+      const r = await client.callTool({ name: 'remote__echo', arguments: { message: 'over http' } });
+      assert.equal(r.isError, false, text(r));
+      assert.match(text(r), /Echo: over http/);
+      // The credential is in no response, audit entry or connection description.
+      await deps.audit.flush();
+      const leaves = await t.store.db.selectFrom('audit_entries').select('leaf').execute();
+      assert.ok(!leaves.some((e) => e.leaf?.includes('remote-secret-91c2d7e4')));
+      assert.ok(!JSON.stringify(conn.body).includes('remote-secret'));
+    } finally {
+      await api('patch', '', { settings: { egressAllowlist: [] } }, acme.people.owner.token);
+      recorder.closeAllConnections();
+      recorder.close();
+      everythingHttp.kill('SIGKILL');
+    }
   });
 });

@@ -10,17 +10,15 @@ import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { Kysely } from 'kysely';
 import { type Approval, consumeApproval, requestApproval } from '../approvals/approvals.ts';
 import type { AuditTrail } from '../audit/index.ts';
-import type { SandboxProvider } from '../cells/sandbox.ts';
-import { openStdio } from '../connections/mcp.ts';
+import { type Opener, openConnection } from '../connections/open.ts';
 import { NotFoundError, PaddockError } from '../errors/index.ts';
 import { toOrg } from '../identity/orgs.ts';
-import { trustedScope } from '../identity/scope.ts';
 import type { Logger } from '../log/index.ts';
 import { PolicyEngine } from '../policy/engine.ts';
 import { toGrant } from '../policy/grants-service.ts';
-import { REDACTED, registerSecret } from '../redact/index.ts';
+import { REDACTED } from '../redact/index.ts';
 import type { Database } from '../store/index.ts';
-import { openSecret, type Vault } from '../vault/index.ts';
+import type { ConnectionTable } from '../store/schema.ts';
 
 export interface CallRequest {
   orgId: string;
@@ -43,14 +41,18 @@ export interface CallResult {
 export interface GatewayOptions {
   db: Kysely<Database>;
   audit: AuditTrail;
-  vault: Vault;
-  sandbox: SandboxProvider | null;
-  home: string;
+  /** How sessions to connections are opened (sandbox, vault, egress proxy). */
+  opener: Opener;
   callTimeoutMs?: number;
   /** An agent's MCP session closes after this long unused. */
   idleMs?: number;
   log?: Logger;
 }
+
+type ConnectionRow = Pick<
+  ConnectionTable,
+  'org_id' | 'transport' | 'command' | 'args' | 'url' | 'env' | 'headers'
+>;
 
 interface Session {
   orgId: string;
@@ -149,68 +151,21 @@ export class ToolGateway {
     }
   }
 
-  /** The agent's MCP session to a connection, started in the org's sandbox on first use. */
-  #session(req: CallRequest, conn: { command: string; args: string; env: string }): Session {
+  /** The agent's MCP session to a connection, opened on first use (stdio: in the org's sandbox). */
+  #session(req: CallRequest, conn: ConnectionRow): Session {
     const key = `${req.agentId}/${req.connectionId}`;
     const found = this.#sessions.get(key);
     if (found) {
       found.lastUsed = Date.now();
       return found;
     }
-    const sandbox = this.#o.sandbox;
-    if (!sandbox)
-      throw new PaddockError(
-        503,
-        'sandbox_unavailable',
-        'MCP servers run only inside a sandbox, and none is available.',
-      );
-    const ready = (async () => {
-      const secrets = await this.#secrets(req, JSON.parse(conn.env) as Record<string, string>);
-      const client = await openStdio(
-        { orgId: req.orgId, command: conn.command, args: JSON.parse(conn.args) as string[], secrets },
-        sandbox,
-        this.#o.home,
-      );
-      return { client, secrets: Object.values(secrets) };
-    })();
+    const ready = openConnection(this.#o.opener, conn, req.agentId);
     const session: Session = { orgId: req.orgId, agentId: req.agentId, ready, lastUsed: Date.now() };
     ready.catch(() => {
       if (this.#sessions.get(key) === session) this.#sessions.delete(key);
     });
     this.#sessions.set(key, session);
     return session;
-  }
-
-  /** The connection's secrets, opened for this agent only if each secret's scope includes it. */
-  async #secrets(req: CallRequest, env: Record<string, string>): Promise<Record<string, string>> {
-    const out: Record<string, string> = {};
-    for (const [name, secretId] of Object.entries(env)) {
-      const row = await this.#o.db
-        .selectFrom('secrets')
-        .select(['agent_ids'])
-        .where('org_id', '=', req.orgId)
-        .where('id', '=', secretId)
-        .executeTakeFirst();
-      if (!row)
-        throw new PaddockError(
-          409,
-          'secret_missing',
-          `The connection's secret for ${name} no longer exists.`,
-        );
-      const agents = row.agent_ids ? (JSON.parse(row.agent_ids) as string[]) : null;
-      if (agents && !agents.includes(req.agentId)) {
-        throw new PaddockError(
-          403,
-          'secret_not_allowed',
-          `The secret for ${name} is not scoped to this agent.`,
-        );
-      }
-      // The call's org was fixed by the agent's authentication; the scope is that org's.
-      const value = await openSecret(this.#o.db, this.#o.vault, trustedScope(req.orgId), secretId);
-      registerSecret(value);
-      out[name] = value;
-    }
-    return out;
   }
 
   async call(req: CallRequest): Promise<CallResult> {
@@ -317,12 +272,11 @@ export class ToolGateway {
     }
     const conn = await db
       .selectFrom('connections')
-      .select(['command', 'args', 'env'])
+      .select(['org_id', 'transport', 'command', 'args', 'url', 'env', 'headers'])
       .where('org_id', '=', req.orgId)
       .where('id', '=', req.connectionId)
       .executeTakeFirst();
-    if (!conn?.command)
-      throw new NotFoundError('connection_not_found', 'No such stdio connection in this organization.');
+    if (!conn) throw new NotFoundError('connection_not_found', 'No such connection in this organization.');
     // Durable before the call runs: an allowed call is never executed without its record.
     const allowed = await this.#o.audit.append({
       ...base,
@@ -341,7 +295,7 @@ export class ToolGateway {
     let secrets: string[] = [];
     let refusal: PaddockError | undefined;
     try {
-      const session = this.#session(req, { command: conn.command, args: conn.args, env: conn.env });
+      const session = this.#session(req, conn);
       const { client, secrets: values } = await session.ready;
       secrets = values;
       // Checked again right before sending: a stop acknowledged meanwhile keeps the call from running.

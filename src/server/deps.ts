@@ -8,6 +8,7 @@ import {
 } from '../audit/index.ts';
 import { CellSupervisor, type SandboxChoice, type SandboxProvider } from '../cells/index.ts';
 import type { Config } from '../config/index.ts';
+import type { Opener } from '../connections/open.ts';
 import { ToolGateway } from '../gateway/gateway.ts';
 import { AttemptLimiter, toOrg } from '../identity/index.ts';
 import type { Logger } from '../log/index.ts';
@@ -21,6 +22,8 @@ export interface Deps {
   sandbox: SandboxProvider | null;
   sandboxProblem: string | null;
   /** The one path every tool call takes. */
+  /** How MCP sessions to connections are opened (the gateway and "list tools" share it). */
+  opener: Opener;
   gateway: ToolGateway;
   store: Store;
   vault: Vault;
@@ -70,6 +73,13 @@ export function buildDeps(
         },
       })
     : null;
+  const opener: Opener = {
+    db: store.db,
+    vault,
+    sandbox: sandbox.provider,
+    home: config.home,
+    egress: async (orgId) => (cells ? cells.egressSocket(orgId) : null),
+  };
   return Object.assign(deps, {
     store,
     vault,
@@ -77,14 +87,8 @@ export function buildDeps(
     siem,
     cells,
     sandbox: sandbox.provider,
-    gateway: new ToolGateway({
-      db: store.db,
-      audit,
-      vault,
-      sandbox: sandbox.provider,
-      home: config.home,
-      log,
-    }),
+    opener,
+    gateway: new ToolGateway({ db: store.db, audit, opener, log }),
     sandboxProblem: sandbox.problem,
     config,
     log,

@@ -277,6 +277,8 @@ export interface ConnectionTable {
   created_at: string;
   /** JSON object: environment variable name → vault secret id, opened when the server starts. */
   env: string;
+  /** JSON object (http): request header name → vault secret id, sent with every request. */
+  headers: string;
 }
 
 export interface ApprovalTable {

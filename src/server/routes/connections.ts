@@ -20,6 +20,7 @@ const ConnectionSchema = z
     url: z.string().nullable(),
     ownerId: z.string().nullable(),
     env: z.record(z.string(), Id).describe('environment variable → vault secret id (never a value)'),
+    headers: z.record(z.string(), Id).describe('request header → vault secret id (never a value)'),
     createdBy: z.string(),
     createdAt: Timestamp,
   })
@@ -51,21 +52,37 @@ export const connectionRoutes = [
   defineRoute({
     method: 'post',
     path: '/api/v1/orgs/{org}/connections',
-    summary: 'Add an MCP server run over stdio inside the org’s sandbox',
+    summary:
+      'Add an MCP server: stdio (run inside the org’s sandbox) or http (Streamable HTTP, through the org’s egress proxy)',
     tag: 'connections',
     access: { permission: 'connections.manage' },
     params: OrgParams,
-    body: z.strictObject({
-      name: z.string().min(1).max(100),
-      transport: z.literal('stdio'),
-      command: z.string().min(1).max(500).describe('"node" or an absolute path inside the sandbox'),
-      args: z.array(z.string().max(1000)).max(50).default([]),
-      env: z
-        .record(z.string().max(64), Id)
-        .default({})
-        .describe('environment variable name → vault secret id, set when the server starts'),
-      private: z.boolean().optional().describe('only for you (and owners/admins), not the whole org'),
-    }),
+    body: z.discriminatedUnion('transport', [
+      z.strictObject({
+        name: z.string().min(1).max(100),
+        transport: z.literal('stdio'),
+        command: z.string().min(1).max(500).describe('"node" or an absolute path inside the sandbox'),
+        args: z.array(z.string().max(1000)).max(50).default([]),
+        env: z
+          .record(z.string().max(64), Id)
+          .default({})
+          .describe('environment variable name → vault secret id, set when the server starts'),
+        private: z.boolean().optional().describe('only for you (and owners/admins), not the whole org'),
+      }),
+      z.strictObject({
+        name: z.string().min(1).max(100),
+        transport: z.literal('http'),
+        url: z
+          .string()
+          .max(2000)
+          .describe("the server's Streamable HTTP endpoint; its host:port must be on the egress allowlist"),
+        headers: z
+          .record(z.string().max(64), Id)
+          .default({})
+          .describe('request header name → vault secret id (e.g. Authorization → a secret "Bearer …")'),
+        private: z.boolean().optional().describe('only for you (and owners/admins), not the whole org'),
+      }),
+    ]),
     response: ConnectionSchema,
     status: 201,
     handler: async ({ ctx, deps, body }) => createConnection(deps.store.db, ctx, body),
@@ -107,7 +124,6 @@ export const connectionRoutes = [
       changed: z.array(z.string()),
       suspended: z.array(z.string()).describe('grants suspended because their tool changed'),
     }),
-    handler: async ({ ctx, deps, params }) =>
-      refreshTools(deps.store.db, ctx, params.connection, deps.sandbox, deps.config.home),
+    handler: async ({ ctx, deps, params }) => refreshTools(deps.opener, ctx, params.connection),
   }),
 ];

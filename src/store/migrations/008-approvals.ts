@@ -1,6 +1,6 @@
 /**
  * Approvals for high-risk calls, the org-wide kill switch, vault secrets a connection's server
- * receives as environment variables, and a per-agent grants version the gateway caches by.
+ * receives as environment variables (stdio) or request headers (http), and a per-agent grants version the gateway caches by.
  */
 import type { Kysely, Migration } from 'kysely';
 import type { Dialect } from '../types.ts';
@@ -45,6 +45,10 @@ export function approvals(_dialect: Dialect): Migration {
       await db.schema
         .alterTable('connections')
         .addColumn('env', 'text', (c) => c.notNull().defaultTo('{}'))
+        .execute();
+      await db.schema
+        .alterTable('connections')
+        .addColumn('headers', 'text', (c) => c.notNull().defaultTo('{}'))
         .execute();
     },
   };

@@ -1,0 +1,124 @@
+/**
+ * Opening an MCP session to a connection, the one way both the gateway and "list tools" do it:
+ * its vault secrets are opened (for an agent, only secrets scoped to it), then a stdio server
+ * starts in the org's sandbox with them as environment, or a remote server is reached over
+ * Streamable HTTP through the org's egress proxy with them as request headers.
+ */
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { Client as McpClient } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Kysely } from 'kysely';
+import type { SandboxProvider } from '../cells/sandbox.ts';
+import { PaddockError } from '../errors/index.ts';
+import { trustedScope } from '../identity/scope.ts';
+import { registerSecret } from '../redact/index.ts';
+import type { Database } from '../store/index.ts';
+import type { ConnectionTable } from '../store/schema.ts';
+import { openSecret, type Vault } from '../vault/index.ts';
+import { openStdio } from './mcp.ts';
+import { proxiedFetch } from './proxied-fetch.ts';
+
+export interface Opener {
+  db: Kysely<Database>;
+  vault: Vault;
+  sandbox: SandboxProvider | null;
+  home: string;
+  /** The org's egress proxy socket (started on demand), or null where there is none. */
+  egress: (orgId: string) => Promise<string | null>;
+}
+
+export interface OpenSession {
+  client: Client;
+  /** The secret values given to the server: never to be shown to an agent. */
+  secrets: string[];
+}
+
+type ConnectionRow = Pick<
+  ConnectionTable,
+  'org_id' | 'transport' | 'command' | 'args' | 'url' | 'env' | 'headers'
+>;
+
+/** The named secrets, opened; for an agent, each must be org-wide or scoped to that agent. */
+async function openSecrets(
+  o: Opener,
+  orgId: string,
+  named: Record<string, string>,
+  agentId: string | null,
+): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const [name, secretId] of Object.entries(named)) {
+    const row = await o.db
+      .selectFrom('secrets')
+      .select(['agent_ids'])
+      .where('org_id', '=', orgId)
+      .where('id', '=', secretId)
+      .executeTakeFirst();
+    if (!row)
+      throw new PaddockError(409, 'secret_missing', `The connection's secret for ${name} no longer exists.`);
+    const agents = row.agent_ids ? (JSON.parse(row.agent_ids) as string[]) : null;
+    if (agentId && agents && !agents.includes(agentId)) {
+      throw new PaddockError(
+        403,
+        'secret_not_allowed',
+        `The secret for ${name} is not scoped to this agent.`,
+      );
+    }
+    // The org was fixed by whoever asked (an agent's token, a person's org access).
+    const value = await openSecret(o.db, o.vault, trustedScope(orgId), secretId);
+    registerSecret(value);
+    out[name] = value;
+  }
+  return out;
+}
+
+export async function openConnection(
+  o: Opener,
+  row: ConnectionRow,
+  agentId: string | null,
+): Promise<OpenSession> {
+  if (row.transport === 'http') {
+    const headers = await openSecrets(
+      o,
+      row.org_id,
+      JSON.parse(row.headers) as Record<string, string>,
+      agentId,
+    );
+    const socket = await o.egress(row.org_id);
+    if (!socket) {
+      throw new PaddockError(
+        503,
+        'egress_unavailable',
+        "Remote MCP servers are reached only through the org's egress proxy, and it is not running (cells are off).",
+      );
+    }
+    const client = new McpClient({ name: 'paddock', version: '0.1.0' });
+    try {
+      await client.connect(
+        new StreamableHTTPClientTransport(new URL(row.url ?? ''), {
+          fetch: proxiedFetch(socket),
+          requestInit: { headers },
+        }),
+      );
+    } catch (err) {
+      // fetch reports "fetch failed"; the reason (e.g. the proxy's refusal) is its cause.
+      const e = err as Error & { cause?: Error };
+      const reason = e.message === 'fetch failed' && e.cause ? e.cause.message : e.message;
+      throw new PaddockError(502, 'connection_failed', `The MCP server did not answer: ${reason}`);
+    }
+    return { client, secrets: Object.values(headers) };
+  }
+  if (!o.sandbox || !row.command) {
+    throw new PaddockError(
+      503,
+      'sandbox_unavailable',
+      'MCP servers run only inside a sandbox, and none is available.',
+    );
+  }
+  const secrets = await openSecrets(o, row.org_id, JSON.parse(row.env) as Record<string, string>, agentId);
+  const client = await openStdio(
+    { orgId: row.org_id, command: row.command, args: JSON.parse(row.args) as string[], secrets },
+    o.sandbox,
+    o.home,
+  );
+  return { client, secrets: Object.values(secrets) };
+}
