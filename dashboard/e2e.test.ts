@@ -4,8 +4,9 @@
  * (create, use, revoke), invitations (a second browser), sign-out and sign-in, the audit explorer
  * (filters, an entry's inclusion proof, exports), secrets (write-only values, rotation), the org's
  * cell (start and restart in a real bubblewrap sandbox, the egress allowlist), agents (versions
- * with diffs, the kill switch, agent tokens, read-only for members), connections (added with a
- * secret-backed variable, stored tools, deleted), grants (a constrained grant, its effective
+ * with diffs, the kill switch, agent tokens, read-only for members), connections (a stdio one
+ * with a secret-backed variable, a remote HTTP one with a secret-backed header, stored tools,
+ * deleted), grants (a constrained grant, its effective
  * permissions, revoked), the approvals inbox (a waiting call approved), the org-wide kill switch
  * (banner on and off), and fails on any console error or page error (CSP violations are
  * reported there).
@@ -798,6 +799,54 @@ describe('dashboard end to end', { timeout: 180_000 }, () => {
     const connection = connections[0]!;
     assert.deepEqual(connection.env, { FILES_TOKEN: secretId }, 'the variable maps to the secret id');
 
+    // A remote MCP server over HTTP, an Authorization header from the same secret. Its host:port is
+    // not on the egress allowlist, and the form says so (its tools are not listed: nothing listens).
+    await form.getByText('Remote (HTTP)', { exact: true }).click();
+    assert.ok(await form.getByLabel('Remote (HTTP)').isChecked(), 'the transport is a radio group');
+    assert.equal(await form.getByLabel('Command').count(), 0, 'no command for a remote server');
+    await form.getByLabel('Name').fill('Wiki');
+    await form.getByLabel('URL').fill('https://mcp.example.com/mcp');
+    const egressNote = form.getByTestId('egress-note');
+    await egressNote.getByText('mcp.example.com:443 is not on it yet').waitFor();
+    await egressNote.getByRole('link', { name: 'Cell' }).waitFor();
+    await form.getByLabel('URL').fill('https://api.openai.com/mcp');
+    await egressNote.getByText('api.openai.com:443 is on it.').waitFor();
+    await form.getByLabel('URL').fill('https://mcp.example.com/mcp');
+    await form.getByRole('button', { name: 'Add header' }).click();
+    await form.getByLabel('Header 1', { exact: true }).fill('Authorization');
+    await form.getByLabel('Secret for header 1').selectOption(secretId ?? '');
+    await form.getByRole('button', { name: 'Add connection' }).click();
+    const remote = owner.getByTestId('connection-row').filter({ hasText: 'Wiki' });
+    await remote.waitFor();
+    assert.equal(await remote.getByTestId('connection-transport').textContent(), 'Remote (HTTP)');
+    assert.equal(await remote.getByTestId('connection-url').textContent(), 'https://mcp.example.com/mcp');
+    assert.equal(
+      await remote.getByTestId('connection-header').textContent(),
+      'header Authorization ← secret openai-prod',
+      'the header by name and its secret by name, never a value',
+    );
+    assert.equal(await row.getByTestId('connection-transport').textContent(), 'Local (stdio)');
+    const both = (await (await owner.request.get(`${api}/connections`)).json()) as {
+      connections: {
+        name: string;
+        transport: string;
+        command: string | null;
+        url: string | null;
+        env: Record<string, string>;
+        headers: Record<string, string>;
+      }[];
+    };
+    assert.deepEqual(
+      both.connections.map((c) => c.name),
+      ['Files', 'Wiki'],
+    );
+    const wiki = both.connections[1]!;
+    assert.equal(wiki.transport, 'http');
+    assert.equal(wiki.url, 'https://mcp.example.com/mcp');
+    assert.equal(wiki.command, null);
+    assert.deepEqual(wiki.headers, { Authorization: secretId }, 'the header maps to the secret id');
+    assert.deepEqual(wiki.env, {});
+
     // Its stored tools (seeded here: listing them for real needs an MCP server in the sandbox).
     const tool = {
       name: 'read_file',
@@ -925,6 +974,11 @@ describe('dashboard end to end', { timeout: 180_000 }, () => {
     // Members read connections (no managing them); owners delete one after a confirm.
     await member.goto(`${server?.url}/orgs/${ORG.slug}/connections`);
     await member.getByTestId('connection-row').filter({ hasText: 'Files' }).waitFor();
+    await member
+      .getByTestId('connection-row')
+      .filter({ hasText: 'Wiki' })
+      .getByText('https://mcp.example.com/mcp')
+      .waitFor();
     const main = member.getByRole('main');
     assert.equal(await main.getByRole('form').count(), 0, 'no forms for a member');
     for (const name of [/List tools/, /Delete/]) {
@@ -932,6 +986,9 @@ describe('dashboard end to end', { timeout: 180_000 }, () => {
     }
     assert.equal(await member.getByRole('link', { name: 'Approvals' }).count(), 0, 'no Approvals link');
     await owner.getByRole('link', { name: 'Connections' }).click();
+    await remote.getByRole('button', { name: 'Delete' }).click();
+    await remote.getByRole('button', { name: 'Yes, delete' }).click();
+    await remote.waitFor({ state: 'detached' });
     await row.getByRole('button', { name: 'Delete' }).click();
     await row.getByRole('button', { name: 'Yes, delete' }).click();
     await owner.getByText('No connections yet.', { exact: false }).waitFor();

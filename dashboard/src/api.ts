@@ -135,31 +135,54 @@ export interface AgentToken {
   revokedAt: string | null;
 }
 
+export type ConnectionTransport = 'stdio' | 'http';
+
 /** An app connection, an MCP server (src/server/routes/connections.ts `Connection`). */
 export interface Connection {
   id: string;
   name: string;
-  transport: 'stdio' | 'http';
+  /** `stdio`: a command run inside the org's sandbox; `http`: a remote Streamable HTTP server. */
+  transport: ConnectionTransport;
+  /** Set for stdio, null for http. */
   command: string | null;
   args: string[];
+  /** The Streamable HTTP endpoint of an http connection, null for stdio. */
   url: string | null;
   /** Set for a private connection: only this person (and owners, admins, auditors) see it. */
   ownerId: string | null;
-  /** Environment variable → vault secret id (never a value). */
+  /** Environment variable → vault secret id (never a value); stdio only. */
   env: Record<string, string>;
+  /** Request header → vault secret id (never a value); http only. */
+  headers: Record<string, string>;
   createdBy: string;
   createdAt: string;
 }
 
-/** The body of `POST /connections`: an MCP server run over stdio inside the org's sandbox. */
-export interface ConnectionInput {
+/** The body of `POST /connections` for an MCP server run over stdio inside the org's sandbox. */
+export interface StdioConnectionInput {
   name: string;
   transport: 'stdio';
   command: string;
   args: string[];
+  /** Environment variable name → vault secret id. */
   env: Record<string, string>;
   private?: boolean;
 }
+
+/**
+ * The body of `POST /connections` for a remote MCP server over Streamable HTTP, reached through
+ * the org's egress proxy: the URL's host:port must be on the org's egress allowlist.
+ */
+export interface HttpConnectionInput {
+  name: string;
+  transport: 'http';
+  url: string;
+  /** Request header name → vault secret id (e.g. Authorization → a secret "Bearer …"). */
+  headers: Record<string, string>;
+  private?: boolean;
+}
+
+export type ConnectionInput = StdioConnectionInput | HttpConnectionInput;
 
 /** A tool as a connection last presented it (src/server/routes/connections.ts `Tool`). */
 export interface Tool {
@@ -489,7 +512,7 @@ export const api = {
   deleteConnection: (slug: string, id: string) => send<void>('DELETE', `${org(slug)}/connections/${enc(id)}`),
   connectionTools: async (slug: string, id: string) =>
     (await send<{ tools: Tool[] }>('GET', `${org(slug)}/connections/${enc(id)}/tools`)).tools,
-  /** Starts the server in the sandbox and lists its tools now. */
+  /** Asks the server for its tools now (started in the sandbox, or reached through the egress proxy). */
   refreshTools: (slug: string, id: string) =>
     send<ToolRefresh>('POST', `${org(slug)}/connections/${enc(id)}/tools/refresh`),
 

@@ -1,11 +1,22 @@
 /**
  * `/orgs/{slug}/connections`: the app connections (MCP servers) of the org's agents. Owners and
- * admins add one (run over stdio inside the org's sandbox, environment variables from vault
- * secrets), list its tools now (changed definitions suspend the grants pinned to them) and
- * remove it; everyone else reads. The tools shown are the ones stored when last listed.
+ * admins add one (a command run over stdio inside the org's sandbox, environment variables from
+ * vault secrets; or a remote server over Streamable HTTP, reached through the org's egress proxy,
+ * request headers from vault secrets), list its tools now (changed definitions suspend the grants
+ * pinned to them) and remove it; everyone else reads. The tools shown are the ones stored when
+ * last listed.
  */
-import { useState } from 'react';
-import { ApiError, api, type Connection, canManage, type Secret, type ToolRefresh } from '../api.ts';
+import { useId, useRef, useState } from 'react';
+import {
+  ApiError,
+  api,
+  type Connection,
+  type ConnectionTransport,
+  canManage,
+  type EgressRule,
+  type Secret,
+  type ToolRefresh,
+} from '../api.ts';
 import {
   Alert,
   CheckboxField,
@@ -27,6 +38,7 @@ import {
   usePeopleNames,
 } from '../components.tsx';
 import type { PageProps } from '../Layout.tsx';
+import { Link } from '../router.tsx';
 
 /** Owners, admins and auditors may list secrets (for their names); members get ids only. */
 function useSecrets(slug: string, role: PageProps['org']['role']) {
@@ -71,13 +83,15 @@ export function ConnectionsPage({ org, me }: PageProps) {
   return (
     <>
       <PageHeader title="Connections">
-        The MCP servers {org.name}’s agents reach tools through. Each runs inside the organization’s sandbox;
-        an agent may call only the tools its grants allow.
+        The MCP servers {org.name}’s agents reach tools through. A local one runs inside the organization’s
+        sandbox; a remote one is reached over HTTP through the organization’s egress proxy. An agent may call
+        only the tools its grants allow.
       </PageHeader>
       {manage ? (
         <AddConnection
           slug={org.slug}
           secrets={secrets.data ?? []}
+          allowlist={org.settings.egressAllowlist}
           onAdded={async (c) => {
             setNotice(`Connection ${c.name} added. List its tools to grant them to agents.`);
             await connections.reload();
@@ -93,7 +107,7 @@ export function ConnectionsPage({ org, me }: PageProps) {
           <p className="empty">No connections yet.{manage ? ' Add one above.' : ''}</p>
         ) : (
           <DataTable
-            headers={['Name', 'Command', 'Environment', 'Created']}
+            headers={['Name', 'Transport', 'Command or URL', 'Secrets', 'Created']}
             actions
             className="connections-table"
             label="Connections"
@@ -108,23 +122,26 @@ export function ConnectionsPage({ org, me }: PageProps) {
                   <strong>{c.name}</strong>
                   {c.ownerId ? <span className="tag">Private</span> : null}
                 </td>
-                <td>
-                  <code className="command-line">
-                    {[c.command ?? c.url ?? '', ...c.args].map(shellWord).join(' ')}
-                  </code>
+                <td className="nowrap" data-testid="connection-transport">
+                  {TRANSPORT_LABELS[c.transport]}
                 </td>
                 <td>
-                  {Object.keys(c.env).length === 0 ? (
-                    <span className="muted">None</span>
+                  {c.transport === 'http' ? (
+                    <code className="command-line connection-url" data-testid="connection-url">
+                      {c.url}
+                    </code>
                   ) : (
-                    <ul className="plain-list">
-                      {Object.entries(c.env).map(([k, v]) => (
-                        <li key={k}>
-                          <code>{k}</code> ← secret {secretName(v)}
-                        </li>
-                      ))}
-                    </ul>
+                    <code className="command-line">
+                      {[c.command ?? '', ...c.args].map(shellWord).join(' ')}
+                    </code>
                   )}
+                </td>
+                <td>
+                  <SecretList
+                    kind={c.transport === 'http' ? 'header' : 'variable'}
+                    named={c.transport === 'http' ? c.headers : c.env}
+                    secretName={secretName}
+                  />
                 </td>
                 <td className="nowrap">
                   <span title={formatTime(c.createdAt)}>{formatDate(c.createdAt)}</span>
@@ -172,7 +189,7 @@ export function ConnectionsPage({ org, me }: PageProps) {
               </tr>,
               open === c.id ? (
                 <tr key={`${c.id}-tools`} className="row-form">
-                  <td colSpan={5}>
+                  <td colSpan={6}>
                     <ToolsPanel
                       slug={org.slug}
                       connection={c}
@@ -189,6 +206,34 @@ export function ConnectionsPage({ org, me }: PageProps) {
         )}
       </Section>
     </>
+  );
+}
+
+const TRANSPORT_LABELS: Record<ConnectionTransport, string> = {
+  stdio: 'Local (stdio)',
+  http: 'Remote (HTTP)',
+};
+
+/** What a connection sets from vault secrets (variables or headers): names and secret names, never values. */
+function SecretList({
+  kind,
+  named,
+  secretName,
+}: {
+  kind: SecretRowKind;
+  named: Record<string, string>;
+  secretName: (id: string) => string;
+}) {
+  const entries = Object.entries(named);
+  if (entries.length === 0) return <span className="muted">None</span>;
+  return (
+    <ul className="plain-list">
+      {entries.map(([k, v]) => (
+        <li key={k} data-testid={`connection-${kind}`}>
+          <span className="muted">{kind}</span> <code>{k}</code> ← secret {secretName(v)}
+        </li>
+      ))}
+    </ul>
   );
 }
 
@@ -250,7 +295,9 @@ function ToolsPanel({
       <h3>Tools of {connection.name}</h3>
       {listing ? (
         <p className="muted" aria-busy="true">
-          Starting {connection.name} in the sandbox and listing its tools…
+          {connection.transport === 'http'
+            ? `Reaching ${connection.name} through the egress proxy and listing its tools…`
+            : `Starting ${connection.name} in the sandbox and listing its tools…`}
         </p>
       ) : null}
       <Alert message={listError ?? tools.error} />
@@ -279,36 +326,245 @@ function ToolsPanel({
   );
 }
 
-interface EnvRow {
+/** One name set from a vault secret: an environment variable (stdio) or a request header (http). */
+interface SecretRow {
   key: number;
   name: string;
   secretId: string;
 }
 
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+type SecretRowKind = 'variable' | 'header';
 
-function AddConnection({
-  slug,
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+/** An HTTP field name (RFC 9110 token), as the server checks it. */
+const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$/;
+
+/** The rows as the API takes them (name → secret id), or what is wrong with them. */
+function secretMap(rows: readonly SecretRow[], kind: SecretRowKind): Record<string, string> | string {
+  const named: Record<string, string> = {};
+  const seen = new Set<string>();
+  for (const r of rows) {
+    const n = r.name.trim();
+    if (kind === 'variable' && !ENV_NAME.test(n)) {
+      return `“${n}” is not an environment variable name (letters, digits and _).`;
+    }
+    if (kind === 'header' && !HEADER_NAME.test(n)) {
+      return `“${n}” is not a header name (letters, digits and - , no spaces or colons).`;
+    }
+    if (!r.secretId) return `Choose the secret for ${n}.`;
+    // Header names are case-insensitive: Authorization and authorization are one header.
+    const same = kind === 'header' ? n.toLowerCase() : n;
+    if (seen.has(same)) return `${n} is set twice.`;
+    seen.add(same);
+    named[n] = r.secretId;
+  }
+  return named;
+}
+
+/**
+ * Names set from vault secrets, one row each: the environment variables of a stdio server or the
+ * request headers of a remote one. Only secret ids are picked here; values never show.
+ */
+function SecretRowsEditor({
+  kind,
+  legend,
+  hint,
+  placeholder,
+  rows,
+  onChange,
   secrets,
-  onAdded,
 }: {
-  slug: string;
+  kind: SecretRowKind;
+  legend: string;
+  hint: string;
+  placeholder: string;
+  rows: SecretRow[];
+  onChange: (rows: SecretRow[]) => void;
   secrets: Secret[];
-  onAdded: (c: Connection) => Promise<void>;
 }) {
-  const [name, setName] = useState('');
-  const [command, setCommand] = useState('');
-  const [args, setArgs] = useState('');
-  const [env, setEnv] = useState<EnvRow[]>([]);
-  const [nextKey, setNextKey] = useState(1);
-  const [isPrivate, setPrivate] = useState(false);
-  const { busy, error, setError, run } = useAction();
+  const nextKey = useRef(1);
+  const Kind = kind === 'variable' ? 'Variable' : 'Header';
   const secretOptions = [
     { value: '', label: 'Choose a secret' },
     ...secrets.map((s) => ({ value: s.id, label: `${s.name} (${s.hint})` })),
   ];
-  const change = (key: number, patch: Partial<EnvRow>) =>
-    setEnv((rows) => rows.map((r) => (r.key === key ? { ...r, ...patch } : r)));
+  const change = (key: number, patch: Partial<SecretRow>) =>
+    onChange(rows.map((r) => (r.key === key ? { ...r, ...patch } : r)));
+  return (
+    <fieldset className="named-secrets">
+      <legend>{legend}</legend>
+      <p className="hint">
+        {hint}
+        {secrets.length === 0 ? ' Add secrets on the Secrets page first.' : ''}
+      </p>
+      {rows.map((r, i) => (
+        <div key={r.key} className="named-secret" data-testid={`${kind}-row`}>
+          <TextField
+            label={`${Kind} ${i + 1}`}
+            value={r.name}
+            required
+            maxLength={64}
+            onChange={(v) => change(r.key, { name: v })}
+            placeholder={placeholder}
+            autoComplete="off"
+            spellCheck={false}
+          />
+          <SelectField
+            label={`Secret for ${kind} ${i + 1}`}
+            value={r.secretId}
+            onChange={(v) => change(r.key, { secretId: v })}
+            options={secretOptions}
+          />
+          <button
+            type="button"
+            className="btn btn-ghost btn-small"
+            onClick={() => onChange(rows.filter((x) => x.key !== r.key))}
+          >
+            Remove
+            <span className="sr-only">
+              {' '}
+              {kind} {i + 1}
+            </span>
+          </button>
+        </div>
+      ))}
+      <button
+        type="button"
+        className="btn btn-secondary btn-small"
+        disabled={rows.length >= 50}
+        onClick={() => {
+          onChange([...rows, { key: nextKey.current, name: '', secretId: '' }]);
+          nextKey.current += 1;
+        }}
+      >
+        Add {kind}
+      </button>
+    </fieldset>
+  );
+}
+
+/** An http(s) URL as the server takes it (no credentials in it), or null. */
+function parseServerUrl(text: string): URL | null {
+  let url: URL;
+  try {
+    url = new URL(text.trim());
+  } catch {
+    return null;
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') return null;
+  if (url.username || url.password) return null;
+  return url;
+}
+
+/** The host:port the egress proxy is asked for, compared as the proxy compares it. */
+function egressTarget(url: URL): EgressRule {
+  const host = url.hostname.replace(/^\[(.*)\]$/, '$1').toLowerCase();
+  const port = url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80;
+  return { host, port };
+}
+
+function showTarget(r: EgressRule): string {
+  return r.host.includes(':') ? `[${r.host}]:${r.port}` : `${r.host}:${r.port}`;
+}
+
+/** Remote servers are reached only through the org's egress proxy: their host:port must be allowed. */
+function EgressNote({
+  slug,
+  url,
+  allowlist,
+}: {
+  slug: string;
+  url: string;
+  allowlist: readonly EgressRule[];
+}) {
+  const parsed = parseServerUrl(url);
+  const target = parsed ? egressTarget(parsed) : null;
+  const listed = target ? allowlist.some((r) => r.host === target.host && r.port === target.port) : false;
+  return (
+    <div
+      className={`alert ${target && !listed ? 'alert-warning' : 'alert-info'} form-wide`}
+      data-testid="egress-note"
+    >
+      Remote servers are reached only through the organization’s egress proxy, so the URL’s host:port must be
+      on its egress allowlist (Org settings → <code>egressAllowlist</code>, edited on the{' '}
+      <Link to={`/orgs/${encodeURIComponent(slug)}/cell`}>Cell</Link> page).
+      {target ? (
+        listed ? (
+          <>
+            {' '}
+            <code>{showTarget(target)}</code> is on it.
+          </>
+        ) : (
+          <>
+            {' '}
+            <strong>
+              <code>{showTarget(target)}</code> is not on it yet
+            </strong>
+            : add it there, or listing this server’s tools fails.
+          </>
+        )
+      ) : null}
+    </div>
+  );
+}
+
+function TransportChoice({
+  value,
+  onChange,
+}: {
+  value: ConnectionTransport;
+  onChange: (v: ConnectionTransport) => void;
+}) {
+  const id = useId();
+  const choices: ConnectionTransport[] = ['stdio', 'http'];
+  return (
+    <fieldset className="field transport-toggle" aria-describedby={`${id}-hint`}>
+      <legend>Transport</legend>
+      <div className="segmented">
+        {choices.map((t) => (
+          <span key={t}>
+            <input
+              type="radio"
+              id={`${id}-${t}`}
+              name={`${id}-transport`}
+              value={t}
+              checked={value === t}
+              onChange={() => onChange(t)}
+            />
+            <label htmlFor={`${id}-${t}`}>{TRANSPORT_LABELS[t]}</label>
+          </span>
+        ))}
+      </div>
+      <p className="hint" id={`${id}-hint`}>
+        {value === 'stdio'
+          ? 'A command Paddock runs inside the organization’s sandbox.'
+          : 'An MCP server elsewhere, over Streamable HTTP.'}
+      </p>
+    </fieldset>
+  );
+}
+
+function AddConnection({
+  slug,
+  secrets,
+  allowlist,
+  onAdded,
+}: {
+  slug: string;
+  secrets: Secret[];
+  allowlist: readonly EgressRule[];
+  onAdded: (c: Connection) => Promise<void>;
+}) {
+  const [name, setName] = useState('');
+  const [transport, setTransport] = useState<ConnectionTransport>('stdio');
+  const [command, setCommand] = useState('');
+  const [args, setArgs] = useState('');
+  const [env, setEnv] = useState<SecretRow[]>([]);
+  const [url, setUrl] = useState('');
+  const [headers, setHeaders] = useState<SecretRow[]>([]);
+  const [isPrivate, setPrivate] = useState(false);
+  const { busy, error, setError, run } = useAction();
+  const http = transport === 'http';
 
   return (
     <Section title="Add a connection">
@@ -318,36 +574,37 @@ function AddConnection({
         aria-label="Add a connection"
         autoComplete="off"
         onSubmit={onSubmit(() => {
-          const vars: Record<string, string> = {};
-          for (const r of env) {
-            const n = r.name.trim();
-            if (!ENV_NAME.test(n)) {
-              setError(`“${n}” is not an environment variable name (letters, digits and _).`);
-              return;
-            }
-            if (!r.secretId) {
-              setError(`Choose the secret for ${n}.`);
-              return;
-            }
-            if (n in vars) {
-              setError(`${n} is set twice.`);
-              return;
-            }
-            vars[n] = r.secretId;
+          const named = http ? secretMap(headers, 'header') : secretMap(env, 'variable');
+          if (typeof named === 'string') {
+            setError(named);
+            return;
           }
+          if (http && !parseServerUrl(url)) {
+            setError(
+              'The URL is an http(s) address of the server’s MCP endpoint, without credentials in it.',
+            );
+            return;
+          }
+          const common = { name: name.trim(), ...(isPrivate ? { private: true } : {}) };
           void run(async () => {
-            const made = await api.createConnection(slug, {
-              name: name.trim(),
-              transport: 'stdio',
-              command: command.trim(),
-              args: args.split('\n').filter((a) => a.trim() !== ''),
-              env: vars,
-              ...(isPrivate ? { private: true } : {}),
-            });
+            const made = await api.createConnection(
+              slug,
+              http
+                ? { ...common, transport: 'http', url: url.trim(), headers: named }
+                : {
+                    ...common,
+                    transport: 'stdio',
+                    command: command.trim(),
+                    args: args.split('\n').filter((a) => a.trim() !== ''),
+                    env: named,
+                  },
+            );
             setName('');
             setCommand('');
             setArgs('');
             setEnv([]);
+            setUrl('');
+            setHeaders([]);
             setPrivate(false);
             await onAdded(made);
           });
@@ -362,72 +619,66 @@ function AddConnection({
           placeholder="e.g. GitHub"
           autoComplete="off"
         />
-        <TextField
-          label="Command"
-          value={command}
-          required
-          maxLength={500}
-          onChange={setCommand}
-          placeholder="node"
-          autoComplete="off"
-          spellCheck={false}
-          hint="“node” (Paddock’s own Node.js) or an absolute path inside the sandbox."
-        />
-        <TextAreaField
-          label="Arguments"
-          value={args}
-          onChange={setArgs}
-          code
-          rows={3}
-          spellCheck={false}
-          placeholder={'/opt/mcp/server.js\n--read-only'}
-          hint="One argument per line, passed as is (no shell)."
-        />
-        <fieldset className="field-wide env-rows">
-          <legend>Environment variables</legend>
-          <p className="hint">
-            Each is set from a vault secret when the server starts; the value never shows here.
-            {secrets.length === 0 ? ' Add secrets on the Secrets page first.' : ''}
-          </p>
-          {env.map((r, i) => (
-            <div key={r.key} className="env-row" data-testid="env-row">
-              <TextField
-                label={`Variable ${i + 1}`}
-                value={r.name}
-                required
-                maxLength={64}
-                onChange={(v) => change(r.key, { name: v })}
-                placeholder="e.g. GITHUB_TOKEN"
-                autoComplete="off"
-                spellCheck={false}
-              />
-              <SelectField
-                label={`Secret for variable ${i + 1}`}
-                value={r.secretId}
-                onChange={(v) => change(r.key, { secretId: v })}
-                options={secretOptions}
-              />
-              <button
-                type="button"
-                className="btn btn-ghost btn-small"
-                onClick={() => setEnv((rows) => rows.filter((x) => x.key !== r.key))}
-              >
-                Remove<span className="sr-only"> variable {i + 1}</span>
-              </button>
-            </div>
-          ))}
-          <button
-            type="button"
-            className="btn btn-secondary btn-small"
-            disabled={env.length >= 50}
-            onClick={() => {
-              setEnv((rows) => [...rows, { key: nextKey, name: '', secretId: '' }]);
-              setNextKey((k) => k + 1);
-            }}
-          >
-            Add variable
-          </button>
-        </fieldset>
+        <TransportChoice value={transport} onChange={setTransport} />
+        {http ? (
+          <>
+            <TextField
+              label="URL"
+              type="url"
+              value={url}
+              required
+              maxLength={2000}
+              onChange={setUrl}
+              placeholder="https://mcp.example.com/mcp"
+              autoComplete="off"
+              spellCheck={false}
+              hint="The server’s Streamable HTTP endpoint."
+            />
+            <EgressNote slug={slug} url={url} allowlist={allowlist} />
+            <SecretRowsEditor
+              kind="header"
+              legend="Secret headers"
+              hint="Each request to the server carries these headers, each set from a vault secret (e.g. Authorization ← a secret “Bearer …”); the value never shows here."
+              placeholder="e.g. Authorization"
+              rows={headers}
+              onChange={setHeaders}
+              secrets={secrets}
+            />
+          </>
+        ) : (
+          <>
+            <TextField
+              label="Command"
+              value={command}
+              required
+              maxLength={500}
+              onChange={setCommand}
+              placeholder="node"
+              autoComplete="off"
+              spellCheck={false}
+              hint="“node” (Paddock’s own Node.js) or an absolute path inside the sandbox."
+            />
+            <TextAreaField
+              label="Arguments"
+              value={args}
+              onChange={setArgs}
+              code
+              rows={3}
+              spellCheck={false}
+              placeholder={'/opt/mcp/server.js\n--read-only'}
+              hint="One argument per line, passed as is (no shell)."
+            />
+            <SecretRowsEditor
+              kind="variable"
+              legend="Environment variables"
+              hint="Each is set from a vault secret when the server starts; the value never shows here."
+              placeholder="e.g. GITHUB_TOKEN"
+              rows={env}
+              onChange={setEnv}
+              secrets={secrets}
+            />
+          </>
+        )}
         <CheckboxField
           label="Private"
           checked={isPrivate}
