@@ -8,7 +8,7 @@
  * (one sync covering every commit before it); the query or transaction that wrote resolves only
  * after that sync. Checkpoints, which copy the WAL into the database file, run with full syncs.
  */
-import { open as openFile } from 'node:fs/promises';
+import { closeSync, fdatasync, fdatasyncSync, openSync } from 'node:fs';
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
 import {
   CompiledQuery,
@@ -52,20 +52,46 @@ class Statement implements SqliteStatement {
   }
 }
 
-/** One fdatasync of the WAL at a time; a commit made while one runs waits for the next. */
+/**
+ * Makes the WAL durable. On a disk that syncs fast, an fdatasync right here is cheaper than a
+ * trip to the thread pool; once syncs turn slow (a busy or network disk), they move to the
+ * thread pool so the event loop never stalls on the disk. One sync covers every commit made
+ * before it started; a commit made while one runs waits for the next.
+ */
 class WalSync {
   readonly #path: string;
-  #handle: Promise<import('node:fs/promises').FileHandle> | undefined;
+  #fd: number | undefined;
   #running: Promise<void> | undefined;
   #queued: Promise<void> | undefined;
+  /** Recent sync time, ms (moving average); starts on the thread pool until measured. */
+  #recentMs = SLOW_SYNC_MS;
+  readonly stats = { inline: 0, pooled: 0 };
 
   constructor(path: string) {
     this.#path = path;
   }
 
+  #measure(started: number): void {
+    this.#recentMs = this.#recentMs * 0.8 + (performance.now() - started) * 0.2;
+  }
+
   sync(): Promise<void> {
+    this.#fd ??= openSync(this.#path, 'r');
+    const fd = this.#fd;
+    if (!this.#running && this.#recentMs < FAST_SYNC_MS) {
+      const started = performance.now();
+      fdatasyncSync(fd);
+      this.#measure(started);
+      this.stats.inline += 1;
+      return Promise.resolve();
+    }
     if (!this.#running) {
-      this.#running = this.#once().finally(() => {
+      const started = performance.now();
+      this.stats.pooled += 1;
+      this.#running = new Promise<void>((resolve, reject) =>
+        fdatasync(fd, (err) => (err ? reject(err) : resolve())),
+      ).finally(() => {
+        this.#measure(started);
         this.#running = undefined;
       });
       return this.#running;
@@ -77,16 +103,16 @@ class WalSync {
     return this.#queued;
   }
 
-  async #once(): Promise<void> {
-    this.#handle ??= openFile(this.#path, 'r');
-    await (await this.#handle).datasync();
-  }
-
   async close(): Promise<void> {
     await this.#running?.catch(() => undefined);
-    await (await this.#handle?.catch(() => undefined))?.close();
+    if (this.#fd !== undefined) closeSync(this.#fd);
+    this.#fd = undefined;
   }
 }
+
+/** Below this recent sync time a sync runs inline; it starts pooled at `SLOW_SYNC_MS`. */
+const FAST_SYNC_MS = 1;
+const SLOW_SYNC_MS = 2;
 
 export interface DurableSqlite extends SqliteDatabase {
   raw: DatabaseSync;
@@ -96,7 +122,7 @@ export interface DurableSqlite extends SqliteDatabase {
   /** Copies the WAL into the database file with full syncs (every few hundred commits). */
   maybeCheckpoint(): void;
   /** Counts, for tests and benchmarks. */
-  readonly stats: { syncs: number; checkpoints: number };
+  readonly stats: { syncs: number; checkpoints: number; inline: number; pooled: number };
 }
 
 const CHECKPOINT_EVERY = 500;
@@ -114,7 +140,16 @@ export function openNodeSqlite(path: string): DurableSqlite {
   const wal = new WalSync(`${path}-wal`);
   let unsynced = false;
   let commits = 0;
-  const stats = { syncs: 0, checkpoints: 0 };
+  const stats = {
+    syncs: 0,
+    checkpoints: 0,
+    get inline() {
+      return wal.stats.inline;
+    },
+    get pooled() {
+      return wal.stats.pooled;
+    },
+  };
   // A write outside a transaction, or a COMMIT, has made something that must reach the disk.
   const wrote = () => {
     if (!db.isTransaction) {
