@@ -10,6 +10,7 @@
  */
 import { closeSync, fdatasync, fdatasyncSync, openSync } from 'node:fs';
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
+import { Worker } from 'node:worker_threads';
 import {
   CompiledQuery,
   type DatabaseConnection,
@@ -119,13 +120,13 @@ export interface DurableSqlite extends SqliteDatabase {
   /** Whether a write committed since the last call (and so needs a sync). */
   takeUnsynced(): boolean;
   sync(): Promise<void>;
-  /** Copies the WAL into the database file with full syncs (every few hundred commits). */
+  /** Asks the checkpoint worker to copy the WAL into the database file (every few hundred commits). */
   maybeCheckpoint(): void;
   /** Counts, for tests and benchmarks. */
   readonly stats: { syncs: number; checkpoints: number; inline: number; pooled: number };
 }
 
-const CHECKPOINT_EVERY = 500;
+const CHECKPOINT_EVERY = 200;
 
 /** Opens a SQLite file in WAL mode; commits are made durable by `DurableSqliteDialect`. */
 export function openNodeSqlite(path: string): DurableSqlite {
@@ -138,6 +139,17 @@ export function openNodeSqlite(path: string): DurableSqlite {
   db.exec('PRAGMA foreign_keys = ON');
   db.exec('PRAGMA busy_timeout = 5000');
   const wal = new WalSync(`${path}-wal`);
+  // Checkpoints (WAL → database file, fully synced) run on their own connection in a worker.
+  const checkpointer = new Worker(new URL('./checkpointer.ts', import.meta.url), { workerData: { path } });
+  checkpointer.unref();
+  let checkpointing = false;
+  checkpointer.on('message', (m: { ok: boolean }) => {
+    checkpointing = false;
+    if (m.ok) stats.checkpoints += 1;
+  });
+  checkpointer.on('error', () => {
+    checkpointing = false;
+  });
   let unsynced = false;
   let commits = 0;
   const stats = {
@@ -163,7 +175,8 @@ export function openNodeSqlite(path: string): DurableSqlite {
     raw: db,
     close: () => {
       cache.clear();
-      // A last full checkpoint leaves the database file complete on its own.
+      checkpointer.postMessage('close');
+      // A last full checkpoint (on close) leaves the database file complete on its own.
       db.exec('PRAGMA synchronous = FULL');
       void wal.close();
       db.close();
@@ -188,15 +201,10 @@ export function openNodeSqlite(path: string): DurableSqlite {
     },
     stats,
     maybeCheckpoint: () => {
-      if (commits < CHECKPOINT_EVERY || db.isTransaction) return;
+      if (commits < CHECKPOINT_EVERY || checkpointing) return;
       commits = 0;
-      db.exec('PRAGMA synchronous = FULL');
-      try {
-        db.exec('PRAGMA wal_checkpoint(PASSIVE)');
-        stats.checkpoints += 1;
-      } finally {
-        db.exec('PRAGMA synchronous = OFF');
-      }
+      checkpointing = true;
+      checkpointer.postMessage('checkpoint');
     },
   };
 }
