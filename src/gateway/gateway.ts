@@ -270,13 +270,19 @@ export class ToolGateway {
         `No grant allows ${req.tool} with these arguments for this agent.`,
       );
     }
-    const conn = await db
-      .selectFrom('connections')
-      .select(['org_id', 'transport', 'command', 'args', 'url', 'env', 'headers'])
-      .where('org_id', '=', req.orgId)
-      .where('id', '=', req.connectionId)
-      .executeTakeFirst();
-    if (!conn) throw new NotFoundError('connection_not_found', 'No such connection in this organization.');
+    // An open session needs no connection row (connections are never edited, and deleting one
+    // deletes its grants, so no decision reaches here for it).
+    const open = this.#sessions.get(`${req.agentId}/${req.connectionId}`);
+    const conn = open
+      ? undefined
+      : await db
+          .selectFrom('connections')
+          .select(['org_id', 'transport', 'command', 'args', 'url', 'env', 'headers'])
+          .where('org_id', '=', req.orgId)
+          .where('id', '=', req.connectionId)
+          .executeTakeFirst();
+    if (!open && !conn)
+      throw new NotFoundError('connection_not_found', 'No such connection in this organization.');
     // Durable before the call runs: an allowed call is never executed without its record.
     const allowed = await this.#o.audit.append({
       ...base,
@@ -295,7 +301,7 @@ export class ToolGateway {
     let secrets: string[] = [];
     let refusal: PaddockError | undefined;
     try {
-      const session = this.#session(req, conn);
+      const session = open ?? this.#session(req, conn!);
       const { client, secrets: values } = await session.ready;
       secrets = values;
       // Checked again right before sending: a stop acknowledged meanwhile keeps the call from running.
