@@ -10,6 +10,7 @@ import { CellSupervisor, type SandboxChoice, type SandboxProvider } from '../cel
 import type { Config } from '../config/index.ts';
 import type { Opener } from '../connections/open.ts';
 import { ToolGateway } from '../gateway/gateway.ts';
+import { type StopBus, stopBus } from '../gateway/stop-bus.ts';
 import { AttemptLimiter, toOrg } from '../identity/index.ts';
 import type { Logger } from '../log/index.ts';
 import type { Store } from '../store/index.ts';
@@ -25,6 +26,8 @@ export interface Deps {
   /** How MCP sessions to connections are opened (the gateway and "list tools" share it). */
   opener: Opener;
   gateway: ToolGateway;
+  /** Tells every server replica to end a stopped agent's calls in flight. */
+  stops: StopBus;
   store: Store;
   vault: Vault;
   audit: AuditTrail;
@@ -80,6 +83,7 @@ export function buildDeps(
     home: config.home,
     egress: async (orgId) => (cells ? cells.egressSocket(orgId) : null),
   };
+  const gateway = new ToolGateway({ db: store.db, audit, opener, log });
   return Object.assign(deps, {
     store,
     vault,
@@ -88,7 +92,13 @@ export function buildDeps(
     cells,
     sandbox: sandbox.provider,
     opener,
-    gateway: new ToolGateway({ db: store.db, audit, opener, log }),
+    gateway,
+    stops: stopBus(
+      store,
+      config.databaseUrl,
+      (orgId, agentId) => void (agentId ? gateway.stopAgent(agentId) : gateway.stopOrg(orgId)),
+      log,
+    ),
     sandboxProblem: sandbox.problem,
     config,
     log,

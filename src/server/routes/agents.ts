@@ -152,6 +152,7 @@ export const agentRoutes = [
       const agent = await setAgentState(deps.store.db, ctx, params.agent, 'stopped');
       // Committed: now end its calls in flight and its MCP servers before acknowledging.
       await deps.gateway.stopAgent(agent.id);
+      await deps.stops.publish(ctx.scope.orgId, agent.id);
       return agent;
     },
   }),

@@ -49,6 +49,7 @@ export const orgRoutes = [
     handler: async ({ ctx, deps }) => {
       const org = await setOrgAgentsStopped(deps.store.db, ctx, true);
       await deps.gateway.stopOrg(org.id);
+      await deps.stops.publish(org.id, null);
       return org;
     },
   }),
