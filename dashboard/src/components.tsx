@@ -102,6 +102,14 @@ export function TextField({
   );
 }
 
+/**
+ * The name of a new agent, connection, secret, token or org: the server takes every name as 1 to
+ * 100 characters, so that rule stands here once.
+ */
+export function NameField(props: Omit<Parameters<typeof TextField>[0], 'label' | 'required' | 'maxLength'>) {
+  return <TextField label="Name" required maxLength={100} {...props} />;
+}
+
 /** Multi-line text (instructions, a JSON document); `code` sets it in the monospace font. */
 export function TextAreaField({
   label,
@@ -352,6 +360,12 @@ export function KillSwitchPanel({
       await onAct(action);
       setAsking(false);
     });
+  // Resume and the confirmed stop are one button in two colours: it acts, then says it is busy.
+  const actButton = (action: 'stop' | 'resume', className: string, label: string, busyLabel: string) => (
+    <button type="button" className={className} disabled={busy} onClick={() => void act(action)}>
+      {busy ? busyLabel : label}
+    </button>
+  );
 
   if (!stopped && !write) return null;
   const text = (
@@ -365,16 +379,7 @@ export function KillSwitchPanel({
     return (
       <section className="killswitch killswitch-stopped" aria-labelledby={titleId} data-testid={testId}>
         {text}
-        {write ? (
-          <button
-            type="button"
-            className="btn btn-primary btn-large"
-            disabled={busy}
-            onClick={() => void act('resume')}
-          >
-            {busy ? labels.resuming : labels.resume}
-          </button>
-        ) : null}
+        {write ? actButton('resume', 'btn btn-primary btn-large', labels.resume, labels.resuming) : null}
       </section>
     );
   }
@@ -385,14 +390,7 @@ export function KillSwitchPanel({
         <div className="killswitch-confirm">
           <p className="confirm-question">{labels.question}</p>
           <div className="killswitch-buttons">
-            <button
-              type="button"
-              className="btn btn-danger btn-large"
-              disabled={busy}
-              onClick={() => void act('stop')}
-            >
-              {busy ? labels.stopping : labels.confirm}
-            </button>
+            {actButton('stop', 'btn btn-danger btn-large', labels.confirm, labels.stopping)}
             <button type="button" className="btn btn-ghost" disabled={busy} onClick={() => setAsking(false)}>
               Cancel
             </button>
@@ -546,6 +544,32 @@ export function useAction(): {
   return { busy, error, setError, run };
 }
 
+/**
+ * A list page's row actions (delete, revoke) and what they report, the same steps on every such
+ * page: `act` clears the last notice, makes the call, shows the message it returns, then reloads.
+ * A failed call shows in `error`; `setNotice` reports changes made elsewhere (an added row).
+ */
+export function useListAction(): {
+  notice: string | null;
+  setNotice: (message: string | null) => void;
+  error: string | null;
+  act: (call: () => Promise<string>, reload: () => Promise<unknown>) => Promise<void>;
+} {
+  const { error, run } = useAction();
+  const [notice, setNotice] = useState<string | null>(null);
+  const act = useCallback(
+    async (call: () => Promise<string>, reload: () => Promise<unknown>) => {
+      setNotice(null);
+      await run(async () => {
+        setNotice(await call());
+        await reload();
+      });
+    },
+    [run],
+  );
+  return { notice, setNotice, error, act };
+}
+
 /** Loads data for a page; `reload` fetches it again after a change; a new `key` loads afresh. */
 export function useLoad<T>(
   load: () => Promise<T>,
@@ -620,5 +644,118 @@ export function DataTable({
         <tbody>{children}</tbody>
       </table>
     </div>
+  );
+}
+
+/** The full-width row under a table row that holds the row's open form or panel. */
+export function FormRow({ colSpan, children }: { colSpan: number; children: ReactNode }) {
+  return (
+    <tr className="row-form">
+      <td colSpan={colSpan}>{children}</td>
+    </tr>
+  );
+}
+
+/** A submit button that says what it is doing while `busy`. */
+function SubmitButton({
+  busy,
+  label,
+  busyLabel,
+  className,
+}: {
+  busy: boolean;
+  label: string;
+  busyLabel: string;
+  className: string;
+}) {
+  return (
+    <button type="submit" className={className} disabled={busy}>
+      {busy ? busyLabel : label}
+    </button>
+  );
+}
+
+/**
+ * A form inside a FormRow (rotate a secret, decide an approval): its fields, submit and Cancel,
+ * then the API's refusal under them. One frame so every inline row form reads and acts alike.
+ */
+export function RowForm({
+  label,
+  submit,
+  busy,
+  error,
+  submitLabel,
+  busyLabel,
+  submitClassName = 'btn btn-primary btn-small',
+  onCancel,
+  autoComplete,
+  children,
+}: {
+  /** Accessible name of the form. */
+  label: string;
+  submit: () => void;
+  busy: boolean;
+  error: string | null;
+  submitLabel: string;
+  busyLabel: string;
+  submitClassName?: string;
+  onCancel: () => void;
+  autoComplete?: 'off';
+  children: ReactNode;
+}) {
+  return (
+    <form
+      className="form-inline row-inline-form"
+      aria-label={label}
+      autoComplete={autoComplete}
+      onSubmit={onSubmit(submit)}
+    >
+      {children}
+      <div className="form-actions">
+        <SubmitButton busy={busy} label={submitLabel} busyLabel={busyLabel} className={submitClassName} />
+        <button type="button" className="btn btn-ghost btn-small" disabled={busy} onClick={onCancel}>
+          Cancel
+        </button>
+      </div>
+      {error ? (
+        <div className="row-form-error">
+          <Alert message={error} />
+        </div>
+      ) : null}
+    </form>
+  );
+}
+
+/**
+ * A page's "Add a …" card (a secret, a connection): the alert, the fields in a grid, the submit
+ * button; the same frame for each, named by its title.
+ */
+export function AddForm({
+  title,
+  submit,
+  busy,
+  error,
+  submitLabel,
+  busyLabel,
+  children,
+}: {
+  title: string;
+  submit: () => void;
+  busy: boolean;
+  error: string | null;
+  submitLabel: string;
+  busyLabel: string;
+  children: ReactNode;
+}) {
+  return (
+    <Section title={title}>
+      <Alert message={error} />
+      <form className="form-grid" aria-label={title} autoComplete="off" onSubmit={onSubmit(submit)}>
+        {children}
+        <div className="form-actions">
+          <SubmitButton busy={busy} label={submitLabel} busyLabel={busyLabel} className="btn btn-primary" />
+        </div>
+      </form>
+    </Section>
   );
 }

@@ -21,6 +21,7 @@ import {
 } from '../api.ts';
 import {
   Alert,
+  NameField,
   onSubmit,
   SelectField,
   TextAreaField,
@@ -262,15 +263,7 @@ export function AgentForm({
     <form className="agent-form" aria-label={label} onSubmit={onSubmit(submit)}>
       <Alert message={error} />
       <div className="form-grid">
-        <TextField
-          label="Name"
-          value={name}
-          required
-          maxLength={100}
-          onChange={setName}
-          placeholder="e.g. support-triage"
-          autoComplete="off"
-        />
+        <NameField value={name} onChange={setName} placeholder="e.g. support-triage" autoComplete="off" />
         <TextField
           label="Description"
           value={description}

@@ -32,6 +32,7 @@ import {
   SelectField,
   TextField,
   useAction,
+  useListAction,
   useLoad,
 } from '../components.tsx';
 import { Link } from '../router.tsx';
@@ -80,11 +81,11 @@ export function AgentGrants({
   const grants = useLoad(() => api.grants(org.slug, agent.id), key);
   const permissions = useLoad(() => api.permissions(org.slug, agent.id), key);
   const connections = useLoad(() => api.connections(org.slug), org.slug);
-  const revoke = useAction();
-  const [notice, setNotice] = useState<string | null>(null);
+  const revoke = useListAction();
+  const reload = () => Promise.all([grants.reload(), permissions.reload()]);
   const changed = async (message: string) => {
-    setNotice(message);
-    await Promise.all([grants.reload(), permissions.reload()]);
+    revoke.setNotice(message);
+    await reload();
   };
   const connectionName = (id: string) => connections.data?.find((c) => c.id === id)?.name ?? id;
 
@@ -96,7 +97,7 @@ export function AgentGrants({
           over any allow.
         </p>
         <Alert message={revoke.error ?? grants.error ?? connections.error} />
-        <Notice message={notice} />
+        <Notice message={revoke.notice} />
         {!grants.data ? (
           <Loading what="grants" />
         ) : grants.data.length === 0 ? (
@@ -157,13 +158,12 @@ export function AgentGrants({
                           label="Revoke"
                           confirmLabel="Yes, revoke"
                           question="Revoke this grant?"
-                          onConfirm={async () => {
-                            setNotice(null);
-                            await revoke.run(async () => {
+                          onConfirm={() =>
+                            revoke.act(async () => {
                               await api.revokeGrant(org.slug, agent.id, g.id);
-                              await changed('Grant revoked.');
-                            });
-                          }}
+                              return 'Grant revoked.';
+                            }, reload)
+                          }
                         />
                       )}
                     </td>

@@ -8,11 +8,12 @@ import { APPROVAL_STATUSES, type Approval, type ApprovalStatus, api, canManage }
 import {
   Alert,
   DataTable,
+  FormRow,
   formatTime,
   Loading,
   Notice,
-  onSubmit,
   PageHeader,
+  RowForm,
   Section,
   SelectField,
   TextField,
@@ -171,22 +172,20 @@ export function ApprovalsPage({ org, me }: PageProps) {
                   ) : null}
                 </tr>,
                 deciding ? (
-                  <tr key={`${r.id}-decide`} className="row-form">
-                    <td colSpan={7}>
-                      <DecisionForm
-                        slug={org.slug}
-                        request={r}
-                        what={`${agentName(r.agentId)} → ${r.tool}`}
-                        decision={deciding}
-                        onDone={async (message) => {
-                          // Also after a refusal (decided or expired meanwhile): show the status now.
-                          setOpen(null);
-                          setNotice(message);
-                          await approvals.reload();
-                        }}
-                      />
-                    </td>
-                  </tr>
+                  <FormRow key={`${r.id}-decide`} colSpan={7}>
+                    <DecisionForm
+                      slug={org.slug}
+                      request={r}
+                      what={`${agentName(r.agentId)} → ${r.tool}`}
+                      decision={deciding}
+                      onDone={async (message) => {
+                        // Also after a refusal (decided or expired meanwhile): show the status now.
+                        setOpen(null);
+                        setNotice(message);
+                        await approvals.reload();
+                      }}
+                    />
+                  </FormRow>
                 ) : null,
               ];
             })}
@@ -215,10 +214,15 @@ function DecisionForm({
   const { busy, error, run } = useAction();
   const approve = decision === 'approve';
   return (
-    <form
-      className="form-inline row-inline-form"
-      aria-label={approve ? 'Approve the call' : 'Deny the call'}
-      onSubmit={onSubmit(() => {
+    <RowForm
+      label={approve ? 'Approve the call' : 'Deny the call'}
+      busy={busy}
+      error={error}
+      submitLabel={approve ? 'Yes, approve' : 'Yes, deny'}
+      busyLabel="Saving…"
+      submitClassName={approve ? 'btn btn-primary btn-small' : 'btn btn-danger btn-small'}
+      onCancel={() => onDone(null)}
+      submit={() => {
         void run(async () => {
           const r = await api.decideApproval(slug, request.id, decision, reason.trim() || undefined);
           await onDone(
@@ -227,7 +231,7 @@ function DecisionForm({
               : `Denied: ${what}.`,
           );
         });
-      })}
+      }}
     >
       <p className="confirm-question decision-question">
         {approve ? `Approve this exact call of ${what}?` : `Deny this call of ${what}?`}
@@ -240,28 +244,6 @@ function DecisionForm({
         autoComplete="off"
         autoFocus
       />
-      <div className="form-actions">
-        <button
-          type="submit"
-          className={approve ? 'btn btn-primary btn-small' : 'btn btn-danger btn-small'}
-          disabled={busy}
-        >
-          {busy ? 'Saving…' : approve ? 'Yes, approve' : 'Yes, deny'}
-        </button>
-        <button
-          type="button"
-          className="btn btn-ghost btn-small"
-          disabled={busy}
-          onClick={() => onDone(null)}
-        >
-          Cancel
-        </button>
-      </div>
-      {error ? (
-        <div className="row-form-error">
-          <Alert message={error} />
-        </div>
-      ) : null}
-    </form>
+    </RowForm>
   );
 }

@@ -18,22 +18,25 @@ import {
   type ToolRefresh,
 } from '../api.ts';
 import {
+  AddForm,
   Alert,
   CheckboxField,
   ConfirmButton,
   DataTable,
   Digest,
+  FormRow,
   formatDate,
   formatTime,
   Loading,
+  NameField,
   Notice,
-  onSubmit,
   PageHeader,
   Section,
   SelectField,
   TextAreaField,
   TextField,
   useAction,
+  useListAction,
   useLoad,
   usePeopleNames,
 } from '../components.tsx';
@@ -58,9 +61,9 @@ export function ConnectionsPage({ org, me }: PageProps) {
   const connections = useLoad(() => api.connections(org.slug), org.slug);
   const secrets = useSecrets(org.slug, org.role);
   const people = usePeopleNames(org.slug, me.id);
-  const action = useAction();
+  const action = useListAction();
+  const { notice, setNotice } = action;
   const refresh = useAction();
-  const [notice, setNotice] = useState<string | null>(null);
   const [open, setOpen] = useState<string | null>(null);
   /** The connection last listed, and what listing it found (kept for its tools panel). */
   const [listed, setListed] = useState<string | null>(null);
@@ -172,15 +175,13 @@ export function ConnectionsPage({ org, me }: PageProps) {
                           label="Delete"
                           confirmLabel="Yes, delete"
                           question={`Delete ${c.name}?`}
-                          onConfirm={async () => {
-                            setNotice(null);
-                            await action.run(async () => {
+                          onConfirm={() =>
+                            action.act(async () => {
                               await api.deleteConnection(org.slug, c.id);
                               if (open === c.id) setOpen(null);
-                              setNotice(`Connection ${c.name} deleted.`);
-                              await connections.reload();
-                            });
-                          }}
+                              return `Connection ${c.name} deleted.`;
+                            }, connections.reload)
+                          }
                         />
                       </>
                     ) : null}
@@ -188,18 +189,16 @@ export function ConnectionsPage({ org, me }: PageProps) {
                 </td>
               </tr>,
               open === c.id ? (
-                <tr key={`${c.id}-tools`} className="row-form">
-                  <td colSpan={6}>
-                    <ToolsPanel
-                      slug={org.slug}
-                      connection={c}
-                      generation={generation}
-                      listing={listed === c.id && refresh.busy}
-                      listError={listed === c.id ? refresh.error : null}
-                      refreshed={listed === c.id ? refreshed : null}
-                    />
-                  </td>
-                </tr>
+                <FormRow key={`${c.id}-tools`} colSpan={6}>
+                  <ToolsPanel
+                    slug={org.slug}
+                    connection={c}
+                    generation={generation}
+                    listing={listed === c.id && refresh.busy}
+                    listError={listed === c.id ? refresh.error : null}
+                    refreshed={listed === c.id ? refreshed : null}
+                  />
+                </FormRow>
               ) : null,
             ])}
           </DataTable>
@@ -443,6 +442,20 @@ function SecretRowsEditor({
   );
 }
 
+/** What the secret rows editor says for each transport. */
+const HEADER_ROWS = {
+  kind: 'header',
+  legend: 'Secret headers',
+  hint: 'Each request to the server carries these headers, each set from a vault secret (e.g. Authorization ← a secret “Bearer …”); the value never shows here.',
+  placeholder: 'e.g. Authorization',
+} as const;
+const VARIABLE_ROWS = {
+  kind: 'variable',
+  legend: 'Environment variables',
+  hint: 'Each is set from a vault secret when the server starts; the value never shows here.',
+  placeholder: 'e.g. GITHUB_TOKEN',
+} as const;
+
 /** An http(s) URL as the server takes it (no credentials in it), or null. */
 function parseServerUrl(text: string): URL | null {
   let url: URL;
@@ -567,130 +580,103 @@ function AddConnection({
   const http = transport === 'http';
 
   return (
-    <Section title="Add a connection">
-      <Alert message={error} />
-      <form
-        className="form-grid"
-        aria-label="Add a connection"
-        autoComplete="off"
-        onSubmit={onSubmit(() => {
-          const named = http ? secretMap(headers, 'header') : secretMap(env, 'variable');
-          if (typeof named === 'string') {
-            setError(named);
-            return;
-          }
-          if (http && !parseServerUrl(url)) {
-            setError(
-              'The URL is an http(s) address of the server’s MCP endpoint, without credentials in it.',
-            );
-            return;
-          }
-          const common = { name: name.trim(), ...(isPrivate ? { private: true } : {}) };
-          void run(async () => {
-            const made = await api.createConnection(
-              slug,
-              http
-                ? { ...common, transport: 'http', url: url.trim(), headers: named }
-                : {
-                    ...common,
-                    transport: 'stdio',
-                    command: command.trim(),
-                    args: args.split('\n').filter((a) => a.trim() !== ''),
-                    env: named,
-                  },
-            );
-            setName('');
-            setCommand('');
-            setArgs('');
-            setEnv([]);
-            setUrl('');
-            setHeaders([]);
-            setPrivate(false);
-            await onAdded(made);
-          });
-        })}
-      >
-        <TextField
-          label="Name"
-          value={name}
-          required
-          maxLength={100}
-          onChange={setName}
-          placeholder="e.g. GitHub"
-          autoComplete="off"
-        />
-        <TransportChoice value={transport} onChange={setTransport} />
-        {http ? (
-          <>
-            <TextField
-              label="URL"
-              type="url"
-              value={url}
-              required
-              maxLength={2000}
-              onChange={setUrl}
-              placeholder="https://mcp.example.com/mcp"
-              autoComplete="off"
-              spellCheck={false}
-              hint="The server’s Streamable HTTP endpoint."
-            />
-            <EgressNote slug={slug} url={url} allowlist={allowlist} />
-            <SecretRowsEditor
-              kind="header"
-              legend="Secret headers"
-              hint="Each request to the server carries these headers, each set from a vault secret (e.g. Authorization ← a secret “Bearer …”); the value never shows here."
-              placeholder="e.g. Authorization"
-              rows={headers}
-              onChange={setHeaders}
-              secrets={secrets}
-            />
-          </>
-        ) : (
-          <>
-            <TextField
-              label="Command"
-              value={command}
-              required
-              maxLength={500}
-              onChange={setCommand}
-              placeholder="node"
-              autoComplete="off"
-              spellCheck={false}
-              hint="“node” (Paddock’s own Node.js) or an absolute path inside the sandbox."
-            />
-            <TextAreaField
-              label="Arguments"
-              value={args}
-              onChange={setArgs}
-              code
-              rows={3}
-              spellCheck={false}
-              placeholder={'/opt/mcp/server.js\n--read-only'}
-              hint="One argument per line, passed as is (no shell)."
-            />
-            <SecretRowsEditor
-              kind="variable"
-              legend="Environment variables"
-              hint="Each is set from a vault secret when the server starts; the value never shows here."
-              placeholder="e.g. GITHUB_TOKEN"
-              rows={env}
-              onChange={setEnv}
-              secrets={secrets}
-            />
-          </>
-        )}
-        <CheckboxField
-          label="Private"
-          checked={isPrivate}
-          onChange={setPrivate}
-          hint="Only for you (and the organization’s owners, admins and auditors), not everyone."
-        />
-        <div className="form-actions">
-          <button type="submit" className="btn btn-primary" disabled={busy}>
-            {busy ? 'Adding…' : 'Add connection'}
-          </button>
-        </div>
-      </form>
-    </Section>
+    <AddForm
+      title="Add a connection"
+      busy={busy}
+      error={error}
+      submitLabel="Add connection"
+      busyLabel="Adding…"
+      submit={() => {
+        const named = http ? secretMap(headers, 'header') : secretMap(env, 'variable');
+        if (typeof named === 'string') {
+          setError(named);
+          return;
+        }
+        if (http && !parseServerUrl(url)) {
+          setError('The URL is an http(s) address of the server’s MCP endpoint, without credentials in it.');
+          return;
+        }
+        const common = { name: name.trim(), ...(isPrivate ? { private: true } : {}) };
+        void run(async () => {
+          const made = await api.createConnection(
+            slug,
+            http
+              ? { ...common, transport: 'http', url: url.trim(), headers: named }
+              : {
+                  ...common,
+                  transport: 'stdio',
+                  command: command.trim(),
+                  args: args.split('\n').filter((a) => a.trim() !== ''),
+                  env: named,
+                },
+          );
+          setName('');
+          setCommand('');
+          setArgs('');
+          setEnv([]);
+          setUrl('');
+          setHeaders([]);
+          setPrivate(false);
+          await onAdded(made);
+        });
+      }}
+    >
+      <NameField value={name} onChange={setName} placeholder="e.g. GitHub" autoComplete="off" />
+      <TransportChoice value={transport} onChange={setTransport} />
+      {http ? (
+        <>
+          <TextField
+            label="URL"
+            type="url"
+            value={url}
+            required
+            maxLength={2000}
+            onChange={setUrl}
+            placeholder="https://mcp.example.com/mcp"
+            autoComplete="off"
+            spellCheck={false}
+            hint="The server’s Streamable HTTP endpoint."
+          />
+          <EgressNote slug={slug} url={url} allowlist={allowlist} />
+        </>
+      ) : (
+        <>
+          <TextField
+            label="Command"
+            value={command}
+            required
+            maxLength={500}
+            onChange={setCommand}
+            placeholder="node"
+            autoComplete="off"
+            spellCheck={false}
+            hint="“node” (Paddock’s own Node.js) or an absolute path inside the sandbox."
+          />
+          <TextAreaField
+            label="Arguments"
+            value={args}
+            onChange={setArgs}
+            code
+            rows={3}
+            spellCheck={false}
+            placeholder={'/opt/mcp/server.js\n--read-only'}
+            hint="One argument per line, passed as is (no shell)."
+          />
+        </>
+      )}
+      {/* One editor for the transport's names: a remote server's headers, a local one's variables. */}
+      <SecretRowsEditor
+        {...(http ? HEADER_ROWS : VARIABLE_ROWS)}
+        rows={http ? headers : env}
+        onChange={http ? setHeaders : setEnv}
+        secrets={secrets}
+      />
+      <CheckboxField
+        label="Private"
+        checked={isPrivate}
+        onChange={setPrivate}
+        hint="Only for you (and the organization’s owners, admins and auditors), not everyone."
+      />
+    </AddForm>
   );
 }

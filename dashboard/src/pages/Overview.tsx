@@ -4,6 +4,7 @@ import { api, canManage } from '../api.ts';
 import {
   Alert,
   formatDate,
+  NameField,
   Notice,
   onSubmit,
   PageHeader,
@@ -74,7 +75,7 @@ export function OverviewPage({ org, me, refreshOrgs }: PageProps) {
           <Alert message={error} />
           <Notice message={saved} />
           <form className="form-grid" onSubmit={onSubmit(save)}>
-            <TextField label="Name" value={name} required maxLength={100} onChange={setName} />
+            <NameField value={name} onChange={setName} />
             <TextField
               label="Session length (hours)"
               type="number"

@@ -6,23 +6,28 @@
 import { useRef, useState } from 'react';
 import { api, canManage, type Person, SECRET_KINDS, type Secret, type SecretKind } from '../api.ts';
 import {
+  AddForm,
   Alert,
   ConfirmButton,
   DataTable,
+  FormRow,
   formatDate,
   formatTime,
   Loading,
+  NameField,
   Notice,
-  onSubmit,
   PageHeader,
+  RowForm,
   SecretValueField,
   Section,
   SelectField,
   TextField,
   useAction,
+  useListAction,
   useLoad,
 } from '../components.tsx';
 import type { PageProps } from '../Layout.tsx';
+import { PROVIDERS } from './AgentForm.tsx';
 
 const KIND_LABEL: Record<SecretKind, string> = {
   model_key: 'Model key',
@@ -30,7 +35,6 @@ const KIND_LABEL: Record<SecretKind, string> = {
   other: 'Other',
 };
 const KIND_OPTIONS = SECRET_KINDS.map((k) => ({ value: k, label: KIND_LABEL[k] }));
-const PROVIDERS = ['openai', 'anthropic', 'google', 'openai-compatible'] as const;
 const AGENT_ID = /^[a-z]+_[0-9a-z]+$/;
 const MIN_VALUE = 8;
 const MAX_VALUE = 16_384;
@@ -59,6 +63,17 @@ function takeValue(input: HTMLInputElement | null): string {
   return value;
 }
 
+/** Takes a new value from its input, as adding and rotating do; a bad length is the form's error (null). */
+function takeCheckedValue(input: HTMLInputElement | null, setError: (e: string) => void): string | null {
+  const value = takeValue(input);
+  const problem = valueProblem(value);
+  if (problem) {
+    setError(`${problem} Enter the value again.`);
+    return null;
+  }
+  return value;
+}
+
 const WRITE_ONLY =
   'Values are write-only: Paddock seals them with the organization’s data key and never shows or returns ' +
   'them again, to anyone. Only the last four characters are kept as a hint.';
@@ -67,12 +82,20 @@ export function SecretsPage({ org }: PageProps) {
   const manage = canManage(org.role);
   const secrets = useLoad(() => api.secrets(org.slug), org.slug);
   const people = useLoad(() => api.people(org.slug), org.slug);
-  const action = useAction();
-  const [notice, setNotice] = useState<string | null>(null);
+  const action = useListAction();
+  const { notice, setNotice } = action;
   const [open, setOpen] = useState<{ id: string; mode: 'rotate' | 'agents' } | null>(null);
   const byId = new Map((people.data ?? []).map((p) => [p.id, p]));
   const who = (id: string | null) => personName(byId, id);
   const columns = manage ? 9 : 8;
+  // Rotating and changing agents end alike: reload and say what changed, or just close on Cancel.
+  const closeForm = (say: (changed: Secret) => string) => async (changed: Secret | null) => {
+    if (changed) {
+      await secrets.reload();
+      setNotice(say(changed));
+    }
+    setOpen(null);
+  };
 
   return (
     <>
@@ -163,50 +186,36 @@ export function SecretsPage({ org }: PageProps) {
                           label="Delete"
                           confirmLabel="Yes, delete"
                           question="Delete?"
-                          onConfirm={async () => {
-                            setNotice(null);
-                            await action.run(async () => {
+                          onConfirm={() =>
+                            action.act(async () => {
                               await api.deleteSecret(org.slug, s.id);
                               if (open?.id === s.id) setOpen(null);
-                              setNotice(`Secret ${s.name} deleted.`);
-                              await secrets.reload();
-                            });
-                          }}
+                              return `Secret ${s.name} deleted.`;
+                            }, secrets.reload)
+                          }
                         />
                       </span>
                     </td>
                   ) : null}
                 </tr>,
                 editing ? (
-                  <tr key={`${s.id}-edit`} className="row-form">
-                    <td colSpan={columns}>
-                      {editing === 'rotate' ? (
-                        <RotateForm
-                          slug={org.slug}
-                          secret={s}
-                          onDone={async (r) => {
-                            if (r) {
-                              await secrets.reload();
-                              setNotice(`Secret ${r.name} rotated to version ${r.version} (hint ${r.hint}).`);
-                            }
-                            setOpen(null);
-                          }}
-                        />
-                      ) : (
-                        <AgentsForm
-                          slug={org.slug}
-                          secret={s}
-                          onDone={async (r) => {
-                            if (r) {
-                              await secrets.reload();
-                              setNotice(`Secret ${r.name} is now for ${agentsText(r.agentIds)}.`);
-                            }
-                            setOpen(null);
-                          }}
-                        />
-                      )}
-                    </td>
-                  </tr>
+                  <FormRow key={`${s.id}-edit`} colSpan={columns}>
+                    {editing === 'rotate' ? (
+                      <RotateForm
+                        slug={org.slug}
+                        secret={s}
+                        onDone={closeForm(
+                          (r) => `Secret ${r.name} rotated to version ${r.version} (hint ${r.hint}).`,
+                        )}
+                      />
+                    ) : (
+                      <AgentsForm
+                        slug={org.slug}
+                        secret={s}
+                        onDone={closeForm((r) => `Secret ${r.name} is now for ${agentsText(r.agentIds)}.`)}
+                      />
+                    )}
+                  </FormRow>
                 ) : null,
               ];
             })}
@@ -237,88 +246,70 @@ function AddSecret({ slug, onAdded }: { slug: string; onAdded: (s: Secret) => Pr
   const { busy, error, setError, run } = useAction();
 
   return (
-    <Section title="Add a secret">
-      <Alert message={error} />
-      <form
-        className="form-grid"
-        aria-label="Add a secret"
-        autoComplete="off"
-        onSubmit={onSubmit(() => {
-          const agentIds = parseAgents(agents);
-          if (agentIds !== null && !Array.isArray(agentIds)) {
-            setError(agentIds.error);
-            return;
-          }
-          const value = takeValue(valueRef.current);
-          const problem = valueProblem(value);
-          if (problem) {
-            setError(`${problem} Enter the value again.`);
-            return;
-          }
-          void run(async () => {
-            const made = await api.createSecret(slug, {
-              name: name.trim(),
-              kind,
-              provider: provider.trim() || null,
-              agentIds,
-              value,
-            });
-            setName('');
-            setProvider('');
-            setAgents('');
-            await onAdded(made);
+    <AddForm
+      title="Add a secret"
+      busy={busy}
+      error={error}
+      submitLabel="Add secret"
+      busyLabel="Saving…"
+      submit={() => {
+        const agentIds = parseAgents(agents);
+        if (agentIds !== null && !Array.isArray(agentIds)) {
+          setError(agentIds.error);
+          return;
+        }
+        const value = takeCheckedValue(valueRef.current, setError);
+        if (value === null) return;
+        void run(async () => {
+          const made = await api.createSecret(slug, {
+            name: name.trim(),
+            kind,
+            provider: provider.trim() || null,
+            agentIds,
+            value,
           });
-        })}
-      >
-        <TextField
-          label="Name"
-          value={name}
-          required
-          maxLength={100}
-          onChange={setName}
-          placeholder="e.g. openai-prod"
-          autoComplete="off"
-        />
-        <SelectField label="Kind" value={kind} onChange={setKind} options={KIND_OPTIONS} />
-        <TextField
-          label="Provider"
-          value={provider}
-          maxLength={50}
-          onChange={setProvider}
-          list="secret-providers"
-          placeholder="e.g. openai"
-          autoComplete="off"
-          hint="Optional. For model keys: openai, anthropic, google or openai-compatible."
-        />
-        <datalist id="secret-providers">
-          {PROVIDERS.map((p) => (
-            <option key={p} value={p} />
-          ))}
-        </datalist>
-        <SecretValueField
-          label="Value"
-          inputRef={valueRef}
-          required
-          minLength={MIN_VALUE}
-          maxLength={MAX_VALUE}
-          hint="Write-only: cleared from this form as soon as you submit, never shown again."
-        />
-        <TextField
-          label="Agents (optional)"
-          value={agents}
-          onChange={setAgents}
-          placeholder="agt_…, agt_…"
-          autoComplete="off"
-          spellCheck={false}
-          hint="Agent ids, comma-separated. Blank: every agent of the organization may use it."
-        />
-        <div className="form-actions">
-          <button type="submit" className="btn btn-primary" disabled={busy}>
-            {busy ? 'Saving…' : 'Add secret'}
-          </button>
-        </div>
-      </form>
-    </Section>
+          setName('');
+          setProvider('');
+          setAgents('');
+          await onAdded(made);
+        });
+      }}
+    >
+      <NameField value={name} onChange={setName} placeholder="e.g. openai-prod" autoComplete="off" />
+      <SelectField label="Kind" value={kind} onChange={setKind} options={KIND_OPTIONS} />
+      <TextField
+        label="Provider"
+        value={provider}
+        maxLength={50}
+        onChange={setProvider}
+        list="secret-providers"
+        placeholder="e.g. openai"
+        autoComplete="off"
+        hint="Optional. For model keys: openai, anthropic, google or openai-compatible."
+      />
+      <datalist id="secret-providers">
+        {PROVIDERS.map((p) => (
+          <option key={p} value={p} />
+        ))}
+      </datalist>
+      <SecretValueField
+        label="Value"
+        inputRef={valueRef}
+        required
+        minLength={MIN_VALUE}
+        maxLength={MAX_VALUE}
+        hint="Write-only: cleared from this form as soon as you submit, never shown again."
+      />
+      <TextField
+        label="Agents (optional)"
+        value={agents}
+        onChange={setAgents}
+        placeholder="agt_…, agt_…"
+        autoComplete="off"
+        spellCheck={false}
+        hint="Agent ids, comma-separated. Blank: every agent of the organization may use it."
+      />
+    </AddForm>
   );
 }
 
@@ -334,22 +325,22 @@ function RotateForm({
   const valueRef = useRef<HTMLInputElement>(null);
   const { busy, error, setError, run } = useAction();
   return (
-    <form
-      className="form-inline row-inline-form"
-      aria-label={`Rotate ${secret.name}`}
+    <RowForm
+      label={`Rotate ${secret.name}`}
       autoComplete="off"
-      onSubmit={onSubmit(() => {
-        const value = takeValue(valueRef.current);
-        const problem = valueProblem(value);
-        if (problem) {
-          setError(`${problem} Enter the value again.`);
-          return;
-        }
+      busy={busy}
+      error={error}
+      submitLabel="Rotate"
+      busyLabel="Rotating…"
+      onCancel={() => onDone(null)}
+      submit={() => {
+        const value = takeCheckedValue(valueRef.current, setError);
+        if (value === null) return;
         void run(async () => {
           const r = await api.rotateSecret(slug, secret.id, value);
           await onDone(r);
         });
-      })}
+      }}
     >
       <SecretValueField
         label={`New value for ${secret.name}`}
@@ -360,25 +351,7 @@ function RotateForm({
         autoFocus
         hint={`Replaces version ${secret.version} at once; the old value is gone.`}
       />
-      <div className="form-actions">
-        <button type="submit" className="btn btn-primary btn-small" disabled={busy}>
-          {busy ? 'Rotating…' : 'Rotate'}
-        </button>
-        <button
-          type="button"
-          className="btn btn-ghost btn-small"
-          disabled={busy}
-          onClick={() => onDone(null)}
-        >
-          Cancel
-        </button>
-      </div>
-      {error ? (
-        <div className="row-form-error">
-          <Alert message={error} />
-        </div>
-      ) : null}
-    </form>
+    </RowForm>
   );
 }
 
@@ -394,10 +367,14 @@ function AgentsForm({
   const [agents, setAgents] = useState((secret.agentIds ?? []).join(', '));
   const { busy, error, setError, run } = useAction();
   return (
-    <form
-      className="form-inline row-inline-form"
-      aria-label={`Agents of ${secret.name}`}
-      onSubmit={onSubmit(() => {
+    <RowForm
+      label={`Agents of ${secret.name}`}
+      busy={busy}
+      error={error}
+      submitLabel="Save"
+      busyLabel="Saving…"
+      onCancel={() => onDone(null)}
+      submit={() => {
         const agentIds = parseAgents(agents);
         if (agentIds !== null && !Array.isArray(agentIds)) {
           setError(agentIds.error);
@@ -406,7 +383,7 @@ function AgentsForm({
         void run(async () => {
           await onDone(await api.scopeSecret(slug, secret.id, agentIds as string[] | null));
         });
-      })}
+      }}
     >
       <TextField
         label={`Agents that may use ${secret.name}`}
@@ -418,24 +395,6 @@ function AgentsForm({
         autoFocus
         hint="Agent ids, comma-separated. Blank: every agent."
       />
-      <div className="form-actions">
-        <button type="submit" className="btn btn-primary btn-small" disabled={busy}>
-          {busy ? 'Saving…' : 'Save'}
-        </button>
-        <button
-          type="button"
-          className="btn btn-ghost btn-small"
-          disabled={busy}
-          onClick={() => onDone(null)}
-        >
-          Cancel
-        </button>
-      </div>
-      {error ? (
-        <div className="row-form-error">
-          <Alert message={error} />
-        </div>
-      ) : null}
-    </form>
+    </RowForm>
   );
 }

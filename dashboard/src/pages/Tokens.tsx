@@ -10,6 +10,7 @@ import {
   formatDate,
   formatTime,
   Loading,
+  NameField,
   onSubmit,
   PageHeader,
   RoleBadge,
@@ -173,14 +174,7 @@ function CreateToken({
           });
         })}
       >
-        <TextField
-          label="Name"
-          value={name}
-          required
-          maxLength={100}
-          onChange={setName}
-          placeholder="e.g. ci-deploy"
-        />
+        <NameField value={name} onChange={setName} placeholder="e.g. ci-deploy" />
         <SelectField label="Role" value={role} onChange={setRole} options={roleOptions(roles)} />
         <TextField
           label="Expires in (days)"
