@@ -115,7 +115,7 @@ export async function revokeAgentToken(
 export async function authenticateAgentToken(
   db: Db,
   secret: string,
-): Promise<{ agentId: string; orgId: string; tokenId: string }> {
+): Promise<{ agentId: string; orgId: string; tokenId: string; createdBy: string }> {
   const row = await db
     .selectFrom('agent_tokens')
     .selectAll()
@@ -125,5 +125,5 @@ export async function authenticateAgentToken(
   if (row.revoked_at) throw new UnauthenticatedError('token_revoked', 'The agent token was revoked.');
   if (row.expires_at && row.expires_at <= new Date().toISOString())
     throw new UnauthenticatedError('token_expired', 'The agent token has expired.');
-  return { agentId: row.agent_id, orgId: row.org_id, tokenId: row.id };
+  return { agentId: row.agent_id, orgId: row.org_id, tokenId: row.id, createdBy: row.created_by };
 }

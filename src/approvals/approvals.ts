@@ -10,10 +10,9 @@ import { createHash } from 'node:crypto';
 import canonicalize from 'canonicalize';
 import type { Kysely } from 'kysely';
 import { recordAudit, recordChange } from '../audit/index.ts';
-import { ConflictError, ForbiddenError, NotFoundError } from '../errors/index.ts';
+import { ConflictError, ForbiddenError, NotFoundError, RateLimitedError } from '../errors/index.ts';
 import type { OrgContext } from '../identity/context.ts';
 import { newId } from '../identity/credentials.ts';
-import { redact } from '../redact/index.ts';
 import type { Database, Db } from '../store/index.ts';
 import type { ApprovalTable } from '../store/schema.ts';
 
@@ -45,7 +44,14 @@ export interface CallBinding {
   tool: string;
   args: Record<string, unknown>;
   policyVersion: string;
+  /**
+   * The person answerable for the call (who asked, or who issued the agent's token): an
+   * approval serves only their calls, and under the two-person rule they cannot give it.
+   */
+  requestedBy: string | null;
 }
+
+const MAX_PENDING_PER_AGENT = 20;
 
 export function argsDigest(args: Record<string, unknown>): string {
   return createHash('sha256')
@@ -78,6 +84,7 @@ const bound = (db: Db, b: CallBinding, digest: string) =>
     .selectFrom('approvals')
     .selectAll()
     .where('org_id', '=', b.orgId)
+    .where('requested_by', b.requestedBy === null ? 'is' : '=', b.requestedBy)
     .where('agent_id', '=', b.agentId)
     .where('args_digest', '=', digest)
     .where('connection_id', '=', b.connectionId)
@@ -108,12 +115,26 @@ export async function consumeApproval(db: Db, b: CallBinding): Promise<Approval 
 /** The pending request for this call, made if there is none yet (a retry does not pile up requests). */
 export async function requestApproval(
   db: Kysely<Database>,
-  b: CallBinding & { requestedBy: string | null; requestId: string; minutes: number },
+  b: CallBinding & { requestId: string; minutes: number },
 ): Promise<Approval> {
   return db.transaction().execute(async (trx) => {
     const digest = argsDigest(b.args);
     const pending = await bound(trx, b, digest).where('status', '=', 'pending').executeTakeFirst();
     if (pending) return toApproval(pending);
+    // An agent cannot flood the inbox by varying its arguments.
+    const waiting = await trx
+      .selectFrom('approvals')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('org_id', '=', b.orgId)
+      .where('agent_id', '=', b.agentId)
+      .where('status', '=', 'pending')
+      .where('expires_at', '>', new Date().toISOString())
+      .executeTakeFirstOrThrow();
+    if (Number(waiting.n) >= MAX_PENDING_PER_AGENT) {
+      throw new RateLimitedError(
+        `This agent already has ${MAX_PENDING_PER_AGENT} calls waiting for approval; decide those first.`,
+      );
+    }
     const now = new Date();
     const row: ApprovalTable = {
       id: newId('apr'),
@@ -122,7 +143,9 @@ export async function requestApproval(
       connection_id: b.connectionId,
       tool: b.tool,
       args_digest: digest,
-      args: JSON.stringify(redact(b.args)),
+      // Exactly what will run: an approver must see what they approve (readable by owners,
+      // admins and auditors only; the audit log keeps its redacted form).
+      args: JSON.stringify(b.args),
       policy_version: b.policyVersion,
       status: 'pending',
       requested_by: b.requestedBy,
@@ -159,10 +182,19 @@ export async function listApprovals(
   filter: { status?: ApprovalStatus | undefined; agentId?: string | undefined } = {},
 ): Promise<Approval[]> {
   let q = db.selectFrom('approvals').selectAll().where('org_id', '=', ctx.scope.orgId);
-  if (filter.status) q = q.where('status', '=', filter.status);
+  const now = new Date().toISOString();
+  // "expired" is a pending request past its expiry; "pending" excludes those.
+  if (filter.status === 'expired')
+    q = q.where((eb) =>
+      eb.or([
+        eb('status', '=', 'expired'),
+        eb.and([eb('status', '=', 'pending'), eb('expires_at', '<=', now)]),
+      ]),
+    );
+  else if (filter.status === 'pending') q = q.where('status', '=', 'pending').where('expires_at', '>', now);
+  else if (filter.status) q = q.where('status', '=', filter.status);
   if (filter.agentId) q = q.where('agent_id', '=', filter.agentId);
   const rows = await q.orderBy('requested_at', 'desc').limit(500).execute();
-  const now = new Date().toISOString();
   // A pending request past its expiry reads as expired (it can no longer be approved).
   return rows
     .map((r) => (r.status === 'pending' && r.expires_at <= now ? { ...r, status: 'expired' as const } : r))

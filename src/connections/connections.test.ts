@@ -273,6 +273,10 @@ describe('connections', () => {
   });
 
   test('bad connections are refused with a clear error and change nothing', async () => {
+    await call(app, 'post', '/api/v1/orgs/acme/connections', {
+      token: acme.people.admin.token,
+      body: { name: 'dup-check', transport: 'stdio', command: 'node', args: [] },
+    });
     const before = (
       await call(app, 'get', '/api/v1/orgs/acme/connections', { token: acme.people.admin.token })
     ).body.connections.length;
@@ -300,6 +304,13 @@ describe('connections', () => {
         'unknown_field',
       ],
       [{ name: 'g', transport: 'carrier-pigeon' }, 400, 'validation_failed'],
+      // "Dup Check!" would give the same tool names as "dup-check" (made below).
+      [{ name: 'Dup Check!', transport: 'stdio', command: 'node', args: [] }, 409, 'connection_exists'],
+      [
+        { name: 'h', transport: 'http', url: 'http://example.com/mcp', headers: { Authorization: 'sec_x' } },
+        400,
+        'insecure_url',
+      ],
     ];
     for (const [body, status, code] of cases) {
       const r = await call(app, 'post', '/api/v1/orgs/acme/connections', {

@@ -5,10 +5,11 @@
  */
 import type { Kysely } from 'kysely';
 import { recordAudit, recordChange } from '../audit/index.ts';
-import { BadRequestError, NotFoundError } from '../errors/index.ts';
+import { BadRequestError, ConflictError, NotFoundError } from '../errors/index.ts';
 import type { OrgContext } from '../identity/context.ts';
 import { newId } from '../identity/credentials.ts';
-import { suspendChangedGrants } from '../policy/grants-service.ts';
+import { bumpGrantsVersion, suspendChangedGrants } from '../policy/grants-service.ts';
+import { namespaceOf } from '../policy/permissions.ts';
 import { type Database, type Db, orConflict } from '../store/index.ts';
 import type { ConnectionTable } from '../store/schema.ts';
 import { listTools, type ToolDefinition, toolDigest } from './mcp.ts';
@@ -139,12 +140,6 @@ export async function createConnection(
 ): Promise<Connection> {
   return db.transaction().execute(async (trx) => {
     const stdio = input.transport === 'stdio';
-    await checkSecretNames(
-      trx,
-      ctx.scope.orgId,
-      (stdio ? input.env : input.headers) ?? {},
-      stdio ? 'env' : 'header',
-    );
     if (!stdio) {
       const url = URL.canParse(input.url) ? new URL(input.url) : null;
       if (!url || !['https:', 'http:'].includes(url.protocol) || url.username || url.password) {
@@ -153,6 +148,31 @@ export async function createConnection(
           'A remote MCP server is an http(s) URL without credentials in it.',
         );
       }
+      // Credentials travel only encrypted, except to this machine (a local server, the tests).
+      const loopback = ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
+      if (url.protocol === 'http:' && !loopback && Object.keys(input.headers ?? {}).length > 0) {
+        throw new BadRequestError('insecure_url', 'Secret headers are sent only over https.');
+      }
+    }
+    await checkSecretNames(
+      trx,
+      ctx.scope.orgId,
+      (stdio ? input.env : input.headers) ?? {},
+      stdio ? 'env' : 'header',
+    );
+    // Agents name tools `<namespace>__<tool>`: two connections may not share a namespace, so a
+    // name an agent learnt never comes to point at another server.
+    const ns = namespaceOf(input.name.trim());
+    const taken = await trx
+      .selectFrom('connections')
+      .select('name')
+      .where('org_id', '=', ctx.scope.orgId)
+      .execute();
+    if (taken.some((c) => namespaceOf(c.name) === ns)) {
+      throw new ConflictError(
+        'connection_exists',
+        `A connection named like "${input.name.trim()}" (tools "${ns}__…") already exists.`,
+      );
     }
     const row: ConnectionTable = {
       id: newId('con'),
@@ -197,11 +217,21 @@ export async function createConnection(
 export async function deleteConnection(db: Kysely<Database>, ctx: OrgContext, id: string): Promise<void> {
   await db.transaction().execute(async (trx) => {
     const row = await requireConnection(trx, ctx, id);
+    // Its grants go with it (cascade): on record, and every affected agent's policy moves on.
+    const grants = await trx
+      .selectFrom('grants')
+      .select(['id', 'agent_id'])
+      .where('org_id', '=', ctx.scope.orgId)
+      .where('connection_id', '=', id)
+      .where('status', '!=', 'revoked')
+      .execute();
     await trx.deleteFrom('connections').where('org_id', '=', ctx.scope.orgId).where('id', '=', id).execute();
+    for (const agentId of new Set(grants.map((g) => g.agent_id)))
+      await bumpGrantsVersion(trx, ctx.scope.orgId, agentId);
     await recordChange(trx, ctx, {
       action: 'connection.deleted',
       target: { type: 'connection', id },
-      details: { before: { name: row.name } },
+      details: { before: { name: row.name }, grantsRemoved: grants.map((g) => g.id) },
     });
   });
 }

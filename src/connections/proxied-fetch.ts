@@ -3,9 +3,11 @@
  * Unix socket (TLS on top for https), so a remote MCP server is reached only if the org's
  * allowlist admits its host and port, and each refusal is audited by the proxy.
  */
-import { connect as netConnect, type Socket } from 'node:net';
+import { isIP, connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { Agent, fetch as undiciFetch } from 'undici';
+
+const TUNNEL_TIMEOUT_MS = 10_000;
 
 /** Opens a tunnel to host:port through the proxy; rejects with the proxy's own refusal text. */
 function tunnel(socketPath: string, host: string, port: number): Promise<Socket> {
@@ -21,6 +23,7 @@ function tunnel(socketPath: string, host: string, port: number): Promise<Socket>
       if (status === '200') {
         const rest = Buffer.from(head.slice(end + 4), 'latin1');
         if (rest.length) sock.unshift(rest);
+        sock.setTimeout(0);
         resolve(sock);
       } else {
         sock.destroy();
@@ -30,6 +33,11 @@ function tunnel(socketPath: string, host: string, port: number): Promise<Socket>
     };
     sock.on('data', onData);
     sock.once('error', reject);
+    // A proxy (or upstream) that never answers does not hold the call forever.
+    sock.setTimeout(TUNNEL_TIMEOUT_MS, () =>
+      sock.destroy(new Error('the egress proxy did not answer in time')),
+    );
+    sock.once('close', () => reject(new Error('the egress proxy closed the connection')));
     sock.once('connect', () => {
       const target = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
       sock.write(`CONNECT ${target} HTTP/1.1\r\nHost: ${target}\r\n\r\n`);
@@ -45,13 +53,22 @@ export function proxiedFetch(socketPath: string): typeof fetch {
       tunnel(socketPath, host, port).then(
         (sock) => {
           if (opts.protocol !== 'https:') return callback(null, sock);
+          const servername = opts.servername || (isIP(host) ? undefined : host);
           const tls = tlsConnect({
             socket: sock,
-            servername: opts.servername || host,
             ALPNProtocols: ['http/1.1'],
+            ...(servername ? { servername } : {}),
           });
-          tls.once('secureConnect', () => callback(null, tls));
-          tls.once('error', (err) => callback(err, null));
+          // One answer to undici: connected, or the first error before that.
+          let answered = false;
+          tls.once('secureConnect', () => {
+            answered = true;
+            callback(null, tls);
+          });
+          tls.once('error', (err) => {
+            if (!answered) callback(err, null);
+            answered = true;
+          });
         },
         (err: Error) => callback(err, null),
       );

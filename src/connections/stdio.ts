@@ -64,6 +64,8 @@ export class SandboxedStdioTransport implements Transport {
       });
       proc.once('spawn', () => {
         const fd3 = proc.stdio[3] as NodeJS.WritableStream | null;
+        // bwrap gone before reading its secrets (a failed setup) must not crash the server.
+        fd3?.on('error', (err: Error) => this.onerror?.(err));
         if (p.secrets !== undefined && fd3) fd3.end(p.secrets);
         resolve();
       });

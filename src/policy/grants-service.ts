@@ -45,7 +45,7 @@ export function toGrant(r: GrantTable): GrantInfo {
 }
 
 /** Every change to an agent's grants moves its version on, in the same transaction. */
-async function bumpGrantsVersion(trx: Db, orgId: string, agentId: string): Promise<void> {
+export async function bumpGrantsVersion(trx: Db, orgId: string, agentId: string): Promise<void> {
   await trx
     .updateTable('agents')
     .set((eb) => ({ grants_version: eb('grants_version', '+', 1) }))

@@ -26,8 +26,8 @@ export interface Deps {
   /** How MCP sessions to connections are opened (the gateway and "list tools" share it). */
   opener: Opener;
   gateway: ToolGateway;
-  /** Tells every server replica to end a stopped agent's calls in flight. */
-  stops: StopBus;
+  /** Ends sessions and calls on every server replica (kill switch, deleted connection, changed secret). */
+  sessions: StopBus;
   store: Store;
   vault: Vault;
   audit: AuditTrail;
@@ -93,10 +93,15 @@ export function buildDeps(
     sandbox: sandbox.provider,
     opener,
     gateway,
-    stops: stopBus(
+    sessions: stopBus(
       store,
       config.databaseUrl,
-      (orgId, agentId) => void (agentId ? gateway.stopAgent(agentId) : gateway.stopOrg(orgId)),
+      async (e) => {
+        if (e.kind === 'agent') await gateway.stopAgent(e.agentId);
+        else if (e.kind === 'org') await gateway.stopOrg(e.orgId);
+        else if (e.kind === 'connection') await gateway.closeConnection(e.connectionId);
+        else await gateway.closeSessionsUsing(e.secretId);
+      },
       log,
     ),
     sandboxProblem: sandbox.problem,

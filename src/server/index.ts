@@ -69,7 +69,7 @@ export async function startServer(config: Config, log: Logger, store?: Store): P
       });
       clearInterval(retention);
       await deps.cells?.close();
-      await deps.stops.close();
+      await deps.sessions.close();
       await deps.gateway.close();
       deps.siem.close();
       await deps.audit.close();

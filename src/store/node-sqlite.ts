@@ -65,17 +65,26 @@ class WalSync {
   #fd: number | undefined;
   #running: Promise<void> | undefined;
   #queued: Promise<void> | undefined;
+  #failed: Error | undefined;
 
   constructor(path: string) {
     this.#path = path;
   }
 
   sync(): Promise<void> {
+    // After a failed sync the kernel may have dropped pages a later sync would not report:
+    // nothing is acknowledged as durable again until the process restarts (as PostgreSQL does).
+    if (this.#failed) return Promise.reject(this.#failed);
     if (!this.#running) {
       this.#fd ??= openSync(this.#path, 'r');
       const fd = this.#fd;
       this.#running = new Promise<void>((resolve, reject) =>
-        fdatasync(fd, (err) => (err ? reject(err) : resolve())),
+        fdatasync(fd, (err) => {
+          if (err) {
+            this.#failed = new Error(`the database log could not be made durable: ${err.message}`);
+            reject(this.#failed);
+          } else resolve();
+        }),
       ).finally(() => {
         this.#running = undefined;
       });
@@ -119,17 +128,26 @@ export function openNodeSqlite(path: string): DurableSqlite {
   db.exec('PRAGMA foreign_keys = ON');
   db.exec('PRAGMA busy_timeout = 5000');
   const wal = new WalSync(`${path}-wal`);
-  // Checkpoints (WAL → database file, fully synced) run on their own connection in a worker.
-  const checkpointer = new Worker(new URL('./checkpointer.ts', import.meta.url), { workerData: { path } });
-  checkpointer.unref();
+  // Checkpoints (WAL → database file, fully synced) run on their own connection in a worker;
+  // a worker that dies is replaced, or the WAL would grow without end.
   let checkpointing = false;
-  checkpointer.on('message', (m: { ok: boolean }) => {
-    checkpointing = false;
-    if (m.ok) stats.checkpoints += 1;
-  });
-  checkpointer.on('error', () => {
-    checkpointing = false;
-  });
+  let closing = false;
+  let checkpointer: Worker;
+  const startCheckpointer = () => {
+    checkpointer = new Worker(new URL('./checkpointer.ts', import.meta.url), { workerData: { path } });
+    checkpointer.unref();
+    checkpointer.on('message', (m: { ok: boolean; error?: string }) => {
+      checkpointing = false;
+      if (m.ok) stats.checkpoints += 1;
+      else process.emitWarning(`SQLite checkpoint failed: ${m.error}`);
+    });
+    checkpointer.on('error', (err) => process.emitWarning(`SQLite checkpoint worker failed: ${err.message}`));
+    checkpointer.on('exit', () => {
+      checkpointing = false;
+      if (!closing) startCheckpointer();
+    });
+  };
+  startCheckpointer();
   let unsynced = false;
   let commits = 0;
   const stats = { syncs: 0, checkpoints: 0 };
@@ -146,6 +164,7 @@ export function openNodeSqlite(path: string): DurableSqlite {
     raw: db,
     close: () => {
       cache.clear();
+      closing = true;
       checkpointer.postMessage('close');
       // A last full checkpoint (on close) leaves the database file complete on its own.
       db.exec('PRAGMA synchronous = FULL');

@@ -116,6 +116,8 @@ export const agentRoutes = [
     status: 204,
     handler: async ({ ctx, deps, params }) => {
       await deleteAgent(deps.store.db, ctx, params.agent);
+      // A deleted agent's calls in flight and servers end as a stopped one's do.
+      await deps.sessions.publish({ kind: 'agent', orgId: ctx.scope.orgId, agentId: params.agent });
       return undefined;
     },
   }),
@@ -151,8 +153,7 @@ export const agentRoutes = [
     handler: async ({ ctx, deps, params }) => {
       const agent = await setAgentState(deps.store.db, ctx, params.agent, 'stopped');
       // Committed: now end its calls in flight and its MCP servers before acknowledging.
-      await deps.gateway.stopAgent(agent.id);
-      await deps.stops.publish(ctx.scope.orgId, agent.id);
+      await deps.sessions.publish({ kind: 'agent', orgId: ctx.scope.orgId, agentId: agent.id });
       return agent;
     },
   }),

@@ -97,6 +97,12 @@ export const connectionRoutes = [
     status: 204,
     handler: async ({ ctx, deps, params }) => {
       await deleteConnection(deps.store.db, ctx, params.connection);
+      // Its grants went with it; agents' open sessions to it end now.
+      await deps.sessions.publish({
+        kind: 'connection',
+        orgId: ctx.scope.orgId,
+        connectionId: params.connection,
+      });
       return undefined;
     },
   }),

@@ -3,7 +3,19 @@ import { z } from 'zod';
 import { getAgent } from '../../agents/index.ts';
 import { checkCall, createGrant, listGrants, revokeGrant } from '../../policy/grants-service.ts';
 import { effectivePermissions } from '../../policy/permissions.ts';
+import type { Db } from '../../store/index.ts';
 import { defineRoute } from '../route.ts';
+
+async function tokenCreator(db: Db, tokenId: string | null): Promise<string | null> {
+  if (!tokenId) return null;
+  const row = await db
+    .selectFrom('api_tokens')
+    .select('created_by')
+    .where('id', '=', tokenId)
+    .executeTakeFirst();
+  return row?.created_by ?? null;
+}
+
 import { Id, OrgParams, Timestamp } from '../schemas.ts';
 
 const Constraint = z.union([
@@ -157,7 +169,8 @@ export const grantRoutes = [
         agentId: params.agent,
         ...body,
         requestId,
-        onBehalfOf: ctx.actor.id,
+        // A service token answers to the person who made it.
+        onBehalfOf: ctx.userId ?? (await tokenCreator(deps.store.db, ctx.tokenId)) ?? ctx.actor.id,
       });
     },
   }),

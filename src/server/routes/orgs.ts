@@ -48,8 +48,7 @@ export const orgRoutes = [
     response: OrgSchema,
     handler: async ({ ctx, deps }) => {
       const org = await setOrgAgentsStopped(deps.store.db, ctx, true);
-      await deps.gateway.stopOrg(org.id);
-      await deps.stops.publish(org.id, null);
+      await deps.sessions.publish({ kind: 'org', orgId: org.id });
       return org;
     },
   }),

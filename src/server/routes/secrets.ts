@@ -80,8 +80,12 @@ export const secretRoutes = [
     params: SecretParams,
     body: z.strictObject({ agentIds: AgentIds }),
     response: SecretSchema,
-    handler: async ({ ctx, deps, params, body }) =>
-      updateSecretScope(deps.store.db, ctx, params.secret, body.agentIds),
+    handler: async ({ ctx, deps, params, body }) => {
+      const secret = await updateSecretScope(deps.store.db, ctx, params.secret, body.agentIds);
+      // Servers already holding it may no longer be entitled to it.
+      await deps.sessions.publish({ kind: 'secret', orgId: ctx.scope.orgId, secretId: secret.id });
+      return secret;
+    },
   }),
   defineRoute({
     method: 'put',
@@ -92,8 +96,12 @@ export const secretRoutes = [
     params: SecretParams,
     body: z.strictObject({ value: Value }),
     response: SecretSchema,
-    handler: async ({ ctx, deps, params, body }) =>
-      rotateSecret(deps.store.db, deps.vault, ctx, params.secret, body.value),
+    handler: async ({ ctx, deps, params, body }) => {
+      const secret = await rotateSecret(deps.store.db, deps.vault, ctx, params.secret, body.value);
+      // Servers holding the old value restart with the new one on their next call.
+      await deps.sessions.publish({ kind: 'secret', orgId: ctx.scope.orgId, secretId: secret.id });
+      return secret;
+    },
   }),
   defineRoute({
     method: 'delete',
@@ -105,6 +113,7 @@ export const secretRoutes = [
     status: 204,
     handler: async ({ ctx, deps, params }) => {
       await deleteSecret(deps.store.db, ctx, params.secret);
+      await deps.sessions.publish({ kind: 'secret', orgId: ctx.scope.orgId, secretId: params.secret });
       return undefined;
     },
   }),
