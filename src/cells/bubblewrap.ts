@@ -6,6 +6,12 @@
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, lstatSync, mkdirSync } from 'node:fs';
+import { inCgroups, limitsDescription } from './limits.ts';
+import { SECCOMP_DENIED, seccompProgram, seccompSupported } from './seccomp.ts';
+
+/** The fd bubblewrap reads the seccomp program from. */
+export const SECCOMP_FD = 4;
+
 import {
   CELL_EGRESS_SOCKET,
   CELL_WORKDIR,
@@ -49,6 +55,7 @@ export function bubblewrapArgs(spec: CellSpec): string[] {
   args.push('--bind', spec.workDir, CELL_WORKDIR, '--proc', '/proc', '--dev', '/dev');
   if (spec.egressSocket) args.push('--ro-bind', spec.egressSocket, CELL_EGRESS_SOCKET);
   if (spec.dataFile) args.push('--ro-bind-data', String(spec.dataFile.fd), spec.dataFile.path);
+  if (spec.seccomp) args.push('--seccomp', String(SECCOMP_FD));
   for (const [k, v] of Object.entries(spec.env)) args.push('--setenv', k, v);
   args.push('--chdir', CELL_WORKDIR, '--', spec.command, ...spec.args);
   return args;
@@ -56,13 +63,18 @@ export function bubblewrapArgs(spec: CellSpec): string[] {
 
 export const bubblewrap: SandboxProvider = {
   name: 'bubblewrap',
-  guarantees: [
-    'own user, pid, network, ipc, uts and cgroup namespaces',
-    'empty environment; read-only runtime and code; private writable /cell; fresh /proc',
-    'no network interfaces but loopback: egress only through the proxy socket',
-    'killed with its supervisor (--die-with-parent)',
-    'not enforced here: seccomp filter, memory and pids cgroup limits (V8 heap is capped with --max-old-space-size)',
-  ],
+  get guarantees() {
+    return [
+      'own user, pid, network, ipc, uts and cgroup namespaces',
+      'empty environment; read-only runtime and code; private writable /cell; fresh /proc',
+      'no network interfaces but loopback: egress only through the proxy socket',
+      'killed with its supervisor (--die-with-parent)',
+      seccompSupported()
+        ? `seccomp filter: EPERM for ${SECCOMP_DENIED.length} system calls (ptrace, mount, unshare, bpf, perf, io_uring, kernel keys and modules, clock and host changes, …)`
+        : `not enforced here: a seccomp filter (only x86-64 is supported; this is ${process.arch})`,
+      limitsDescription(),
+    ];
+  },
   async check(): Promise<SandboxCheck> {
     if (!existsSync(BWRAP)) {
       return {
@@ -83,6 +95,14 @@ export const bubblewrap: SandboxProvider = {
     return { ok: true };
   },
   spawn(spec: CellSpec): ChildProcess {
-    return spawn(BWRAP, bubblewrapArgs(spec), { stdio: ['pipe', 'pipe', 'pipe'], env: {} });
+    const l = inCgroups(spec.cgroupProcs ?? [], BWRAP, bubblewrapArgs(spec));
+    const proc = spawn(l.command, l.args, {
+      stdio: ['pipe', 'pipe', 'pipe', 'ignore', spec.seccomp ? 'pipe' : 'ignore'],
+      env: l.env,
+    });
+    const fd = proc.stdio[SECCOMP_FD] as NodeJS.WritableStream | null;
+    fd?.on('error', () => undefined); // bwrap gone before reading it: its exit tells the supervisor
+    if (spec.seccomp) fd?.end(seccompProgram());
+    return proc;
   },
 };

@@ -16,6 +16,8 @@ import { silentLogger } from '../log/index.ts';
 import { openTestStore, type TestStore } from '../testing/stores.ts';
 import { localKeyring, Vault } from '../vault/index.ts';
 import { bubblewrap } from './bubblewrap.ts';
+import { limitsDescription } from './limits.ts';
+import { seccompSupported } from './seccomp.ts';
 import { CellSupervisor, cellSpec } from './supervisor.ts';
 
 const PROBE = fileURLToPath(new URL('./probe.ts', import.meta.url));
@@ -94,6 +96,77 @@ describe('org cells under bubblewrap', () => {
       assert.equal(r.env, 'CANARY,NODE_ENV,PADDOCK_CELL_ORG,PWD', 'nothing of the host environment');
     } finally {
       host.close();
+    }
+  });
+
+  test('the seccomp filter refuses what sandboxed code has no business doing (new namespaces, here)', async () => {
+    assert.ok(seccompSupported(), `seccomp is enforced only on x86-64; this is ${process.arch}`);
+    const run = async (seccomp: boolean) => {
+      const spec = {
+        ...cellSpec('org_filtered', t.home, ''),
+        command: '/usr/bin/unshare',
+        args: ['--user', '/bin/true'],
+        seccomp,
+      };
+      const proc = bubblewrap.spawn(spec);
+      let err = '';
+      proc.stderr!.on('data', (d) => (err += d));
+      proc.stdin!.end();
+      const code = await new Promise<number | null>((r) => proc.once('exit', (c) => r(c)));
+      return { code, err };
+    };
+    const without = await run(false);
+    assert.equal(
+      without.code,
+      0,
+      `without the filter a nested namespace is possible (control): ${without.err}`,
+    );
+    const filtered = await run(true);
+    assert.notEqual(filtered.code, 0);
+    assert.match(filtered.err, /Operation not permitted/);
+    assert.equal(
+      cellSpec('org_filtered', t.home, '').seccomp,
+      true,
+      'every cell and MCP server runs filtered',
+    );
+  });
+
+  test('an org’s processes and memory are capped by its own cgroup (cell and MCP servers together)', async () => {
+    const run = async (command: string, args: string[]) => {
+      const spec = { ...cellSpec('org_capped', t.home, ''), command, args };
+      assert.ok(spec.cgroupProcs?.length, `cannot enforce limits on this host: ${limitsDescription()}`);
+      const proc = bubblewrap.spawn(spec);
+      let out = '';
+      proc.stdout!.on('data', (d) => (out += d));
+      proc.stderr!.on('data', (d) => (out += d));
+      proc.stdin!.end();
+      const [code, signal] = await new Promise<[number | null, string | null]>((r) =>
+        proc.once('exit', (c, s) => r([c, s])),
+      );
+      return { out, code, signal };
+    };
+    process.env.PADDOCK_ORG_PIDS = '16';
+    process.env.PADDOCK_ORG_MEMORY_MB = '128';
+    try {
+      const forks = await run('/bin/sh', [
+        '-c',
+        'i=0; while [ $i -lt 40 ]; do sleep 2 & i=$((i+1)); done; echo all-forked',
+      ]);
+      assert.ok(!forks.out.includes('all-forked'), 'a fork bomb stops at the process limit');
+      assert.match(forks.out, /fork/i);
+      const memory = await run(process.execPath, [
+        '-e',
+        'const b = []; for (let i = 0; i < 40; i++) b.push(Buffer.alloc(16 * 2 ** 20, 1)); console.log("allocated")',
+      ]);
+      assert.ok(!memory.out.includes('allocated'), 'allocating 640 MiB fails under a 128 MiB limit');
+      assert.ok(
+        memory.code === 137 || memory.signal === 'SIGKILL' || memory.code !== 0,
+        JSON.stringify(memory),
+      );
+      assert.match(limitsDescription(), /per-org cgroup/);
+    } finally {
+      delete process.env.PADDOCK_ORG_PIDS;
+      delete process.env.PADDOCK_ORG_MEMORY_MB;
     }
   });
 

@@ -20,6 +20,10 @@ export interface CellSpec {
   masked: string[];
   /** The org's egress proxy socket on the host, mounted at /run/paddock/egress.sock. */
   egressSocket?: string | undefined;
+  /** Run under Paddock's seccomp filter (its program is read from fd `SECCOMP_FD` at start). */
+  seccomp?: boolean | undefined;
+  /** The org's cgroup `cgroup.procs` files (memory and process limits), where the host allows. */
+  cgroupProcs?: string[] | undefined;
   /** A file read from this inherited fd at start and shown read-only at `path` (e.g. secrets). */
   dataFile?: { fd: number; path: string } | undefined;
 }

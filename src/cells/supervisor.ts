@@ -13,8 +13,10 @@ import type { Logger } from '../log/index.ts';
 import type { Store } from '../store/index.ts';
 import type { Vault } from '../vault/index.ts';
 import { EgressProxy, type EgressRule } from './egress.ts';
+import { orgCgroupProcs } from './limits.ts';
 import { encode, type FromCell, frameReader, type ToCell } from './protocol.ts';
 import type { CellSpec, SandboxProvider } from './sandbox.ts';
+import { seccompSupported } from './seccomp.ts';
 
 export type CellState = 'starting' | 'ready' | 'unhealthy' | 'backoff' | 'stopped';
 
@@ -72,6 +74,8 @@ export function cellSpec(orgId: string, home: string, program: string, args: str
       ...(relative(CODE_DIR, process.execPath).startsWith('..') ? [dirname(process.execPath)] : []),
     ],
     masked: insideCode ? [home] : [],
+    cgroupProcs: orgCgroupProcs(orgId),
+    seccomp: seccompSupported(),
   };
 }
 

@@ -10,7 +10,9 @@ import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import canonicalize from 'canonicalize';
 import { bubblewrapArgs } from '../cells/bubblewrap.ts';
+import { inCgroups } from '../cells/limits.ts';
 import type { SandboxProvider } from '../cells/sandbox.ts';
+import { seccompProgram } from '../cells/seccomp.ts';
 import { cellSpec, egressSocketPath } from '../cells/supervisor.ts';
 import { PaddockError } from '../errors/index.ts';
 import { SandboxedStdioTransport, SECRETS_FILE, type SpawnPlan, shellExports } from './stdio.ts';
@@ -63,11 +65,12 @@ function spawnPlan(server: StdioServer, sandbox: SandboxProvider, home: string):
     egressSocket: existsSync(proxy) ? proxy : undefined,
     dataFile: secrets ? { fd: 3, path: SECRETS_FILE } : undefined,
   };
+  // In the org's cgroups (memory, processes), shared with its cell, where the host allows.
+  const launch = inCgroups(spec.cgroupProcs ?? [], '/usr/bin/bwrap', bubblewrapArgs(inner));
   return {
-    command: '/usr/bin/bwrap',
-    args: bubblewrapArgs(inner),
-    env: {},
+    ...launch,
     secrets: secrets ? shellExports(secrets) : undefined,
+    seccomp: inner.seccomp ? seccompProgram() : undefined,
   };
 }
 

@@ -25,6 +25,8 @@ export interface SpawnPlan {
   cwd?: string | undefined;
   /** Written to fd 3 and closed right after the start. */
   secrets?: string | undefined;
+  /** The seccomp program, written to fd 4 (bubblewrap `--seccomp 4`). */
+  seccomp?: Buffer | undefined;
 }
 
 export class SandboxedStdioTransport implements Transport {
@@ -55,7 +57,13 @@ export class SandboxedStdioTransport implements Transport {
       const proc = spawn(p.command, p.args, {
         env: p.env,
         cwd: p.cwd,
-        stdio: ['pipe', 'pipe', 'pipe', p.secrets === undefined ? 'ignore' : 'pipe'],
+        stdio: [
+          'pipe',
+          'pipe',
+          'pipe',
+          p.secrets === undefined ? 'ignore' : 'pipe',
+          p.seccomp === undefined ? 'ignore' : 'pipe',
+        ],
       });
       this.#proc = proc;
       proc.once('error', (err) => {
@@ -67,6 +75,9 @@ export class SandboxedStdioTransport implements Transport {
         // bwrap gone before reading its secrets (a failed setup) must not crash the server.
         fd3?.on('error', (err: Error) => this.onerror?.(err));
         if (p.secrets !== undefined && fd3) fd3.end(p.secrets);
+        const fd4 = proc.stdio[4] as NodeJS.WritableStream | null;
+        fd4?.on('error', (err: Error) => this.onerror?.(err));
+        if (p.seccomp !== undefined && fd4) fd4.end(p.seccomp);
         resolve();
       });
       proc.once('close', () => {
