@@ -18,9 +18,13 @@ export class SiemStreamer {
   readonly #failures = new Map<string, number>();
   #closed = false;
 
-  constructor(store: Store, log: Logger) {
+  readonly #openSecret: (orgId: string, secretId: string) => Promise<string>;
+
+  /** `openSecret` opens the org's vault secret that authenticates Paddock to its SIEM. */
+  constructor(store: Store, log: Logger, openSecret: (orgId: string, secretId: string) => Promise<string>) {
     this.#store = store;
     this.#log = log;
+    this.#openSecret = openSecret;
   }
 
   /** Called after a commit with the logs that grew. */
@@ -58,9 +62,10 @@ export class SiemStreamer {
   async #deliver(logId: string): Promise<boolean> {
     const db = this.#store.db;
     const org = await db.selectFrom('orgs').select('settings').where('id', '=', logId).executeTakeFirst();
-    const url = org
-      ? (JSON.parse(org.settings) as { siemWebhookUrl?: string | null }).siemWebhookUrl
-      : undefined;
+    const settings = org
+      ? (JSON.parse(org.settings) as { siemWebhookUrl?: string | null; siemWebhookSecret?: string | null })
+      : {};
+    const url = settings.siemWebhookUrl;
     if (!url) return false;
     const cursor = await db
       .selectFrom('audit_cursors')
@@ -81,7 +86,12 @@ export class SiemStreamer {
     const body = rows.map((r) => `${JSON.stringify({ log: logId, ...toAuditEvent(r) })}\n`).join('');
     const res = await fetch(url, {
       method: 'POST',
-      headers: { 'content-type': 'application/x-ndjson' },
+      headers: {
+        'content-type': 'application/x-ndjson',
+        ...(settings.siemWebhookSecret
+          ? { authorization: await this.#openSecret(logId, settings.siemWebhookSecret) }
+          : {}),
+      },
       body,
       signal: AbortSignal.timeout(15_000),
     });

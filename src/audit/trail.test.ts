@@ -276,6 +276,7 @@ for (const kind of STORE_KINDS) {
     let auditor: string;
     let member: string;
     const received: string[] = [];
+    const authorizations: string[] = [];
     let failFirst = 2;
     const siem = createServer((req, res) => {
       let body = '';
@@ -288,6 +289,7 @@ for (const kind of STORE_KINDS) {
           return;
         }
         received.push(body);
+        authorizations.push(String(req.headers.authorization ?? ''));
         res.writeHead(204).end();
       });
     });
@@ -430,11 +432,19 @@ for (const kind of STORE_KINDS) {
 
     test('committed entries stream to the SIEM webhook as JSON lines, retried until delivered', async () => {
       const url = `http://127.0.0.1:${(siem.address() as AddressInfo).port}/ingest`;
+      // Paddock authenticates to the SIEM with a credential from the org's vault.
+      const credential = 'Bearer siem-ingest-5f0c2e9a77';
+      const secret = await call(app, 'post', '/api/v1/orgs/acme/secrets', {
+        token: owner,
+        body: { name: 'siem-token', kind: 'other', value: credential },
+      });
+      assert.equal(secret.status, 201, secret.text);
       const set = await call(app, 'patch', '/api/v1/orgs/acme', {
         token: owner,
-        body: { settings: { siemWebhookUrl: url } },
+        body: { settings: { siemWebhookUrl: url, siemWebhookSecret: secret.body.id } },
       });
       assert.equal(set.status, 200, set.text);
+      assert.ok(!set.text.includes(credential), 'settings name the secret, never its value');
       await call(app, 'post', '/api/v1/orgs/acme/teams', { token: owner, body: { name: 'streamed' } });
       const deadline = Date.now() + 10_000;
       while (!received.join('').includes('"team.created"') || !received.join('').includes('streamed')) {
@@ -454,6 +464,11 @@ for (const kind of STORE_KINDS) {
       );
       assert.equal(new Set(indexes).size, indexes.length, 'each entry once');
       assert.equal(indexes[0], 0, 'from the start of the log');
+      assert.ok(
+        authorizations.length > 0 && authorizations.every((a) => a === credential),
+        'each delivery carries it',
+      );
+      assert.ok(!lines.some((l) => JSON.stringify(l).includes(credential)), 'and it is in no streamed entry');
       const insecure = await call(app, 'patch', '/api/v1/orgs/acme', {
         token: owner,
         body: { settings: { siemWebhookUrl: 'http://siem.example.com/x' } },

@@ -116,7 +116,11 @@ export class EgressProxy {
   async #admit(host: string, port: number, requestId: string): Promise<string> {
     const name = host.replace(/^\[|\]$/g, '').toLowerCase();
     const rules = await this.#o.rules();
-    const rule = rules.find((r) => r.host.replace(/^\[|\]$/g, '').toLowerCase() === name && r.port === port);
+    const matching = rules.filter(
+      (r) => r.host.replace(/^\[|\]$/g, '').toLowerCase() === name && r.port === port,
+    );
+    // An explicit entry allowing private addresses wins over a derived one for the same target.
+    const rule = matching.find((r) => r.allowPrivate) ?? matching[0];
     const refuse = async (reason: string, status = 403): Promise<never> => {
       await this.#o.audit
         .append({

@@ -32,6 +32,8 @@ export interface OrgSettings {
   auditRetentionDays: number | null;
   /** Where committed audit entries are streamed as JSON lines; null for none. */
   siemWebhookUrl: string | null;
+  /** Vault secret whose value is sent as the SIEM webhook's `Authorization` header; null for none. */
+  siemWebhookSecret: string | null;
   /** The only host:port pairs the org's cell may reach (through its egress proxy). */
   egressAllowlist: Array<{ host: string; port: number; allowPrivate?: boolean }>;
   /** A high-risk call needs an approver other than the person who asked for it. */
@@ -45,6 +47,7 @@ export const DEFAULT_ORG_SETTINGS: OrgSettings = {
   maxTokenDays: 365,
   auditRetentionDays: null,
   siemWebhookUrl: null,
+  siemWebhookSecret: null,
   egressAllowlist: [],
   approvalsNeedTwoPeople: false,
   approvalMinutes: 60,

@@ -102,6 +102,16 @@ export async function updateOrg(
     }
   }
   return db.transaction().execute(async (trx) => {
+    const secretId = patch.settings?.siemWebhookSecret;
+    if (secretId) {
+      const found = await trx
+        .selectFrom('secrets')
+        .select('id')
+        .where('org_id', '=', ctx.scope.orgId)
+        .where('id', '=', secretId)
+        .executeTakeFirst();
+      if (!found) throw new NotFoundError('secret_not_found', 'No secret with that id in this organization.');
+    }
     const row = await trx
       .selectFrom('orgs')
       .selectAll()

@@ -6,15 +6,16 @@ import {
   SiemStreamer,
   webhookCheckpointPublisher,
 } from '../audit/index.ts';
+import { egressRulesFor } from '../cells/egress-rules.ts';
 import { CellSupervisor, type SandboxChoice, type SandboxProvider } from '../cells/index.ts';
 import type { Config } from '../config/index.ts';
 import type { Opener } from '../connections/open.ts';
 import { ToolGateway } from '../gateway/gateway.ts';
 import { type StopBus, stopBus } from '../gateway/stop-bus.ts';
-import { AttemptLimiter, toOrg } from '../identity/index.ts';
+import { AttemptLimiter, trustedScope } from '../identity/index.ts';
 import type { Logger } from '../log/index.ts';
 import type { Store } from '../store/index.ts';
-import { localKeyring, Vault } from '../vault/index.ts';
+import { localKeyring, openSecret, Vault } from '../vault/index.ts';
 
 export interface Deps {
   /** Org cells, or null when no sandbox is available (see sandboxProblem). */
@@ -45,7 +46,10 @@ export function buildDeps(
   sandbox: SandboxChoice = { provider: null, problem: 'Org cells are not enabled in this process.' },
 ): Deps {
   const vault = new Vault(localKeyring(config.home, env));
-  const siem = new SiemStreamer(store, log);
+  // The org's log id is its org id: the secret is opened in that org's scope only.
+  const siem = new SiemStreamer(store, log, (orgId, secretId) =>
+    openSecret(store.db, vault, trustedScope(orgId), secretId),
+  );
   const publishers: CheckpointPublisher[] = [fileCheckpointPublisher(config.checkpointDir)];
   if (config.checkpointWebhook) publishers.push(webhookCheckpointPublisher(config.checkpointWebhook, log));
   const deps = {} as Deps;
@@ -66,14 +70,7 @@ export function buildDeps(
         provider: sandbox.provider,
         log,
         home: config.home,
-        egressRules: async (orgId) => {
-          const row = await store.db
-            .selectFrom('orgs')
-            .selectAll()
-            .where('id', '=', orgId)
-            .executeTakeFirst();
-          return row ? toOrg(row).settings.egressAllowlist : [];
-        },
+        egressRules: (orgId) => egressRulesFor(store.db, orgId),
       })
     : null;
   const opener: Opener = {

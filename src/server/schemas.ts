@@ -22,6 +22,9 @@ export const OrgSettingsSchema = z
       .max(500)
       .nullable()
       .describe('https, or http to this machine only'),
+    siemWebhookSecret: Id.nullable().describe(
+      'vault secret sent as the webhook’s Authorization header (e.g. a secret "Bearer …")',
+    ),
     egressAllowlist: z
       .array(
         z.strictObject({

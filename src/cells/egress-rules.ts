@@ -1,0 +1,49 @@
+/**
+ * What an org's egress proxy admits: the admin's explicit allowlist, plus what the org has
+ * already declared it talks to — the hosts of its remote MCP connections and the API endpoints
+ * of its model keys' providers. Derived entries never open private or loopback addresses; only
+ * an explicit entry with `allowPrivate` does.
+ */
+
+import { toOrg } from '../identity/orgs.ts';
+import type { Db } from '../store/index.ts';
+import type { EgressRule } from './egress.ts';
+
+/** Model providers' API endpoints (a key of kind `model_key` with this provider opens it). */
+export const PROVIDER_ENDPOINTS: Record<string, EgressRule[]> = {
+  openai: [{ host: 'api.openai.com', port: 443 }],
+  anthropic: [{ host: 'api.anthropic.com', port: 443 }],
+  google: [{ host: 'generativelanguage.googleapis.com', port: 443 }],
+  mistral: [{ host: 'api.mistral.ai', port: 443 }],
+};
+
+function hostPort(url: string): EgressRule | null {
+  if (!URL.canParse(url)) return null;
+  const u = new URL(url);
+  const port = Number(u.port) || (u.protocol === 'https:' ? 443 : 80);
+  return { host: u.hostname.replace(/^\[(.*)\]$/, '$1').toLowerCase(), port };
+}
+
+export async function egressRulesFor(db: Db, orgId: string): Promise<EgressRule[]> {
+  const org = await db.selectFrom('orgs').selectAll().where('id', '=', orgId).executeTakeFirst();
+  if (!org) return [];
+  const rules: EgressRule[] = [...toOrg(org).settings.egressAllowlist];
+  const remote = await db
+    .selectFrom('connections')
+    .select('url')
+    .where('org_id', '=', orgId)
+    .where('transport', '=', 'http')
+    .execute();
+  for (const c of remote) {
+    const r = c.url ? hostPort(c.url) : null;
+    if (r) rules.push(r);
+  }
+  const keys = await db
+    .selectFrom('secrets')
+    .select('provider')
+    .where('org_id', '=', orgId)
+    .where('kind', '=', 'model_key')
+    .execute();
+  for (const k of keys) rules.push(...(PROVIDER_ENDPOINTS[k.provider ?? ''] ?? []));
+  return rules;
+}
