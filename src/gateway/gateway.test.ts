@@ -193,6 +193,26 @@ describe('the gateway, as an MCP server for agents running elsewhere', () => {
     assert.deepEqual(echo.conditions, ['message starts with "status:" (no "..")']);
   });
 
+  test("effective permissions do not show a member other people's private connections", async () => {
+    const mine = await api('post', '/connections', {
+      name: 'admin-private',
+      transport: 'stdio',
+      command: 'node',
+      args: EVERYTHING,
+      private: true,
+    });
+    assert.equal(mine.status, 201, mine.text);
+    assert.equal((await api('post', `/connections/${mine.body.id}/tools/refresh`)).status, 200);
+    const agent = await newAgent('sees-private');
+    await grant(agent.id, { connectionId: mine.body.id, tool: 'echo' });
+    const names = async (token: string) =>
+      (await api('get', `/agents/${agent.id}/permissions`, undefined, token)).body.tools.map(
+        (x: any) => x.connectionName,
+      );
+    assert.deepEqual(await names(admin()), ['admin-private']);
+    assert.deepEqual(await names(acme.people.member.token), []);
+  });
+
   test("other orgs' agents, tokens and connections are unreachable; people's tokens are not agent tokens", async () => {
     const agent = await newAgent('acme-agent');
     const stranger = await newAgent('beta-agent', 'beta', beta.people.admin.token);

@@ -88,7 +88,21 @@ export const grantRoutes = [
     }),
     handler: async ({ ctx, deps, params }) => {
       await getAgent(deps.store.db, ctx, params.agent);
-      return { tools: await effectivePermissions(deps.store.db, ctx.scope.orgId, params.agent) };
+      const tools = await effectivePermissions(deps.store.db, ctx.scope.orgId, params.agent);
+      if (ctx.role !== 'member') return { tools };
+      // A member does not learn of other people's private connections, even through an agent.
+      const hidden = new Set(
+        (
+          await deps.store.db
+            .selectFrom('connections')
+            .select('id')
+            .where('org_id', '=', ctx.scope.orgId)
+            .where('owner_id', 'is not', null)
+            .where('owner_id', '!=', ctx.userId ?? '')
+            .execute()
+        ).map((c) => c.id),
+      );
+      return { tools: tools.filter((t) => !hidden.has(t.connectionId)) };
     },
   }),
   defineRoute({
