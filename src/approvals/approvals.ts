@@ -260,3 +260,29 @@ export async function decideApproval(
     return toApproval({ ...row, status, decided_by: ctx.userId, decided_at: now, reason: reason ?? null });
   });
 }
+
+/**
+ * Waits (polling, so a decision on any replica counts) until a request is decided, expires, or
+ * `ms` pass, or `signal` aborts (the kill switch). Returns the request as it then stands.
+ */
+export async function awaitDecision(
+  db: Db,
+  orgId: string,
+  id: string,
+  ms: number,
+  signal: AbortSignal,
+): Promise<Approval> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const row = await db
+      .selectFrom('approvals')
+      .selectAll()
+      .where('org_id', '=', orgId)
+      .where('id', '=', id)
+      .executeTakeFirstOrThrow();
+    if (row.status !== 'pending' || Date.now() >= until || signal.aborted) return toApproval(row);
+    await new Promise((r) => setTimeout(r, Math.min(WAIT_POLL_MS, Math.max(1, until - Date.now()))));
+  }
+}
+
+const WAIT_POLL_MS = 200;

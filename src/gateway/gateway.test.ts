@@ -115,6 +115,11 @@ describe('the gateway, as an MCP server for agents running elsewhere', () => {
     mkdirSync(join(dataDir, 'out'), { recursive: true });
     everything = await addConnection('Everything', EVERYTHING);
     files = await addConnection('files', FILESYSTEM);
+    // Calls needing approval answer at once here; the pause itself has its own test.
+    await call(app, 'patch', '/api/v1/orgs/acme', {
+      token: acme.people.owner.token,
+      body: { settings: { approvalWaitSeconds: 0 } },
+    });
   });
 
   after(async () => {
@@ -312,6 +317,40 @@ describe('the gateway, as an MCP server for agents running elsewhere', () => {
     ).map((e) => e.action);
     for (const a of ['approval.requested', 'approval.granted', 'tool.call.allowed'])
       assert.ok(actions.includes(a), a);
+  });
+
+  test('a call needing approval pauses: approved meanwhile it runs, denied it is refused', async () => {
+    const agent = await newAgent('patient');
+    await grant(agent.id, { connectionId: everything, tool: 'get-sum', requiresApproval: true });
+    await api('patch', '', { settings: { approvalWaitSeconds: 10 } }, acme.people.owner.token);
+    try {
+      const client = await connect(agent.token);
+      const decideWhenAsked = async (decision: 'approve' | 'deny') => {
+        for (;;) {
+          const p = (await api('get', '/approvals?status=pending')).body.approvals.find(
+            (a: any) => a.agentId === agent.id,
+          );
+          if (p) return api('post', `/approvals/${p.id}/${decision}`, {}, acme.people.owner.token);
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      };
+      const started = Date.now();
+      const [r, approved] = await Promise.all([
+        client.callTool({ name: 'everything__get-sum', arguments: { a: 20, b: 22 } }),
+        decideWhenAsked('approve'),
+      ]);
+      assert.equal(approved.status, 200, approved.text);
+      assert.equal(r.isError, false, text(r));
+      assert.match(text(r), /42/);
+      assert.ok(Date.now() - started < 5000, 'it went on as soon as a person approved');
+      const [refused] = await Promise.all([
+        client.callTool({ name: 'everything__get-sum', arguments: { a: 1, b: 1 } }),
+        decideWhenAsked('deny'),
+      ]);
+      assert.match(text(refused), /approval_denied/);
+    } finally {
+      await api('patch', '', { settings: { approvalWaitSeconds: 0 } }, acme.people.owner.token);
+    }
   });
 
   test('with the two-person rule, the person who asked cannot approve their own call', async () => {

@@ -8,7 +8,7 @@
  */
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { Kysely } from 'kysely';
-import { type Approval, consumeApproval, requestApproval } from '../approvals/approvals.ts';
+import { type Approval, awaitDecision, consumeApproval, requestApproval } from '../approvals/approvals.ts';
 import type { AuditTrail } from '../audit/index.ts';
 import { type Opener, openConnection } from '../connections/open.ts';
 import { NotFoundError, PaddockError } from '../errors/index.ts';
@@ -284,6 +284,42 @@ export class ToolGateway {
           requestedBy: req.onBehalfOf ?? null,
         };
         approval = await consumeApproval(db, binding);
+        if (!approval) {
+          const settings = toOrg(agent).settings;
+          const pending = await requestApproval(db, {
+            ...binding,
+            requestId: req.requestId,
+            minutes: settings.approvalMinutes,
+          });
+          // The call pauses: a person deciding within the wait lets it go on (or refuses it) at once.
+          const decided = await awaitDecision(
+            db,
+            req.orgId,
+            pending.id,
+            settings.approvalWaitSeconds * 1000,
+            signal,
+          );
+          if (signal.aborted) {
+            await denied('the agent was stopped while waiting for approval', [], withApproval.policyVersion);
+            throw stoppedError(false);
+          }
+          if (decided.status === 'denied') {
+            await denied(
+              `approval ${decided.id} was denied`,
+              withApproval.grants,
+              withApproval.policyVersion,
+            );
+            throw new PaddockError(
+              403,
+              'approval_denied',
+              `A person denied this call (request ${decided.id}).`,
+              {
+                details: { approvalId: decided.id, reason: decided.reason },
+              },
+            );
+          }
+          if (decided.status === 'approved') approval = await consumeApproval(db, binding);
+        }
         if (!approval) {
           const pending = await requestApproval(db, {
             ...binding,

@@ -40,6 +40,8 @@ export interface OrgSettings {
   approvalsNeedTwoPeople: boolean;
   /** How long an approval request (and the approval) stays usable, in minutes. */
   approvalMinutes: number;
+  /** How long a call that needs approval waits for a person before answering `approval_required`. */
+  approvalWaitSeconds: number;
 }
 
 export const DEFAULT_ORG_SETTINGS: OrgSettings = {
@@ -51,6 +53,7 @@ export const DEFAULT_ORG_SETTINGS: OrgSettings = {
   egressAllowlist: [],
   approvalsNeedTwoPeople: false,
   approvalMinutes: 60,
+  approvalWaitSeconds: 30,
 };
 
 /** A caller inside one organization, with the role they hold there. */

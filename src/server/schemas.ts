@@ -48,6 +48,14 @@ export const OrgSettingsSchema = z
       .boolean()
       .describe('a high-risk call needs an approver other than the person who asked for it'),
     approvalMinutes: z.number().int().min(1).max(10080).describe('how long an approval stays usable'),
+    approvalWaitSeconds: z
+      .number()
+      .int()
+      .min(0)
+      .max(120)
+      .describe(
+        'how long a call needing approval waits (paused) for a person before it answers approval_required',
+      ),
   })
   .meta({ id: 'OrgSettings' });
 
