@@ -465,6 +465,8 @@ describe('dashboard end to end', { timeout: 180_000 }, () => {
       'the cell becomes ready',
     );
     assert.equal(await owner.getByTestId('cell-sandbox').textContent(), 'bubblewrap');
+    // What the sandbox enforces is shown as evidence (seccomp and cgroup limits where the host allows).
+    assert.match((await owner.getByTestId('cell-guarantees').textContent()) ?? '', /seccomp filter: EPERM/);
     const pid = (await owner.getByTestId('cell-pid').textContent()) ?? '';
     assert.match(pid, /^\d+$/, 'a running cell has a process id');
     assert.equal(await start.isDisabled(), true, 'Start is off while the cell runs');

@@ -43,6 +43,8 @@ export interface Cell {
 export interface CellStatus {
   cell: Cell | null;
   sandbox: string | null;
+  /** What the sandbox enforces on this host, in words. */
+  guarantees: string[];
   problem: string | null;
 }
 

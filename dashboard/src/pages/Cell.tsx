@@ -286,6 +286,13 @@ function CellFacts({ status, cell, now }: { status: CellStatus; cell: Cell | nul
             None available
           </span>
         )}
+        {status.guarantees.length > 0 && (
+          <ul className="sub cell-guarantees" data-testid="cell-guarantees">
+            {status.guarantees.map((g) => (
+              <li key={g}>{g}</li>
+            ))}
+          </ul>
+        )}
       </dd>
       <dt>Process ID</dt>
       <dd data-testid="cell-pid">{cell?.pid ?? '—'}</dd>
@@ -453,7 +460,9 @@ function EgressAllowlist({
     <Section title="Egress allowlist">
       <p className="hint">
         The cell has no network of its own: its one way out is an egress proxy that connects only to these
-        host:port pairs. Everything else is refused and recorded in the audit trail.
+        host:port pairs, the hosts of the organization’s remote connections and the APIs of the model
+        providers it holds keys for (never to a private address unless an entry here allows it). Everything
+        else is refused and recorded in the audit trail.
       </p>
       <Alert message={error} />
       <Notice message={saved} />

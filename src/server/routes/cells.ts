@@ -39,6 +39,7 @@ export const cellRoutes = [
     response: z.object({
       cell: CellSchema.nullable(),
       sandbox: z.string().nullable(),
+      guarantees: z.array(z.string()).describe('what the sandbox enforces on this host, in words'),
       problem: z.string().nullable(),
     }),
     handler: async ({ ctx, deps }) => {
@@ -47,6 +48,7 @@ export const cellRoutes = [
       return {
         cell: info ? (cell as z.input<typeof CellSchema>) : null,
         sandbox: deps.cells?.sandbox ?? null,
+        guarantees: deps.sandbox?.guarantees ?? [],
         problem: deps.sandboxProblem,
       };
     },
