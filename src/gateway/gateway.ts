@@ -359,8 +359,11 @@ export class ToolGateway {
           .where('org_id', '=', req.orgId)
           .where('id', '=', req.connectionId)
           .executeTakeFirst();
-    if (!open && !conn)
+    if (!open && !conn) {
+      // Deleted since the decision (an approval it used stays on record with this denial).
+      await denied('the connection no longer exists', decision.grants, decision.policyVersion);
       throw new NotFoundError('connection_not_found', 'No such connection in this organization.');
+    }
     // Durable before the call runs: an allowed call is never executed without its record.
     const allowed = await this.#o.audit.append({
       ...base,
