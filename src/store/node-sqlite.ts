@@ -128,6 +128,7 @@ export function openNodeSqlite(path: string): DurableSqlite {
   db.exec('PRAGMA foreign_keys = ON');
   db.exec('PRAGMA busy_timeout = 5000');
   const wal = new WalSync(`${path}-wal`);
+  const stats = { syncs: 0, checkpoints: 0 };
   // Checkpoints (WAL → database file, fully synced) run on their own connection in a worker;
   // a worker that dies is replaced, or the WAL would grow without end.
   let checkpointing = false;
@@ -150,7 +151,6 @@ export function openNodeSqlite(path: string): DurableSqlite {
   startCheckpointer();
   let unsynced = false;
   let commits = 0;
-  const stats = { syncs: 0, checkpoints: 0 };
   // A write outside a transaction, or a COMMIT, has made something that must reach the disk.
   const wrote = () => {
     if (!db.isTransaction) {
