@@ -67,8 +67,7 @@ describe('the kill switch across replicas [postgres]', () => {
       connectionId: conn.body.id,
       tool: 'trigger-long-running-operation',
     });
-    // Give B's stop listener a moment to be connected.
-    await new Promise((r) => setTimeout(r, 300));
+    await b.sessions.listening();
 
     const onB = b.gateway
       .call({

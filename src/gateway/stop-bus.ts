@@ -21,6 +21,8 @@ export type SessionEvent =
 export interface StopBus {
   /** Acts on this replica (awaited), then tells every other replica. */
   publish(event: SessionEvent): Promise<void>;
+  /** Resolves once this replica listens (at once where there is nothing to listen to). */
+  listening(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -33,7 +35,11 @@ export function stopBus(
   log: Logger,
 ): StopBus {
   if (store.dialect !== 'postgres' || !databaseUrl) {
-    return { publish: (event) => onEvent(event), close: async () => undefined };
+    return {
+      publish: (event) => onEvent(event),
+      listening: async () => undefined,
+      close: async () => undefined,
+    };
   }
   let client: pg.Client | undefined;
   let closed = false;
@@ -71,6 +77,9 @@ export function stopBus(
     async publish(event) {
       await onEvent(event);
       await sql`select pg_notify(${CHANNEL}, ${JSON.stringify(event)})`.execute(store.db);
+    },
+    async listening() {
+      while (!client && !closed) await new Promise((r) => setTimeout(r, 20));
     },
     async close() {
       closed = true;
