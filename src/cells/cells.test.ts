@@ -310,7 +310,12 @@ describe('cells over the API', () => {
       const org = await seedOrg(t.store, 'acme');
       const admin = org.people.admin.token;
       const none = await call(app, 'get', '/api/v1/orgs/acme/cell', { token: org.people.auditor.token });
-      assert.deepEqual(none.body, { cell: null, sandbox: 'bubblewrap', problem: null });
+      const { guarantees, ...rest } = none.body;
+      assert.deepEqual(rest, { cell: null, sandbox: 'bubblewrap', problem: null });
+      assert.ok(
+        guarantees.some((g: string) => /seccomp filter: EPERM/.test(g)),
+        'what is enforced is shown',
+      );
       const started = await call(app, 'post', '/api/v1/orgs/acme/cell/start', { token: admin });
       assert.equal(started.status, 200, started.text);
       assert.equal(started.body.state, 'ready');

@@ -6,19 +6,27 @@
 import { DatabaseSync } from 'node:sqlite';
 import { parentPort, workerData } from 'node:worker_threads';
 
-const db = new DatabaseSync((workerData as { path: string }).path);
-db.exec('PRAGMA synchronous = FULL');
-db.exec('PRAGMA busy_timeout = 5000');
-const checkpoint = db.prepare('PRAGMA wal_checkpoint(PASSIVE)');
+// Opened on the first request: a store closed before it ever checkpoints opens nothing here.
+let db: DatabaseSync | undefined;
+const open = () => {
+  db = new DatabaseSync((workerData as { path: string }).path);
+  db.exec('PRAGMA synchronous = FULL');
+  db.exec('PRAGMA busy_timeout = 5000');
+  return db;
+};
 
 parentPort!.on('message', (m: 'checkpoint' | 'close') => {
   if (m === 'close') {
-    db.close();
+    db?.close();
     parentPort!.close();
     return;
   }
   try {
-    const r = checkpoint.get() as { busy: number; log: number; checkpointed: number };
+    const r = (db ?? open()).prepare('PRAGMA wal_checkpoint(PASSIVE)').get() as {
+      busy: number;
+      log: number;
+      checkpointed: number;
+    };
     parentPort!.postMessage({ ok: true, ...r });
   } catch (err) {
     parentPort!.postMessage({ ok: false, error: (err as Error).message });

@@ -9,7 +9,7 @@
  * after that sync. Checkpoints, which copy the WAL into the database file, run with full syncs
  * on their own connection in a worker thread (`checkpointer.ts`).
  */
-import { closeSync, fdatasync, openSync } from 'node:fs';
+import { closeSync, existsSync, fdatasync, openSync } from 'node:fs';
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
 import { Worker } from 'node:worker_threads';
 import {
@@ -145,7 +145,8 @@ export function openNodeSqlite(path: string): DurableSqlite {
     checkpointer.on('error', (err) => process.emitWarning(`SQLite checkpoint worker failed: ${err.message}`));
     checkpointer.on('exit', () => {
       checkpointing = false;
-      if (!closing) startCheckpointer();
+      // Replaced after a pause, and only while the database is still there (no restart loop).
+      if (!closing) setTimeout(() => !closing && existsSync(path) && startCheckpointer(), 1000).unref();
     });
   };
   startCheckpointer();
