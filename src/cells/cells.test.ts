@@ -131,6 +131,33 @@ describe('org cells under bubblewrap', () => {
     );
   });
 
+  test('the seccomp filter refuses namespaces through clone too; clone3 falls back; fork still works', async () => {
+    assert.ok(existsSync('/usr/bin/python3'), "this test needs Debian's python3 (apt-get install python3)");
+    const py = [
+      'import ctypes, os',
+      'libc = ctypes.CDLL(None, use_errno=True)',
+      'libc.syscall.restype = ctypes.c_long',
+      'r = libc.syscall(56, 0x10000000 | 17, 0, 0, 0, 0)',
+      'if r == 0: os._exit(0)',
+      'print("clone-newuser", r, ctypes.get_errno())',
+      'print("clone3", libc.syscall(435, 0, 0), ctypes.get_errno())',
+      'pid = os.fork()',
+      'if pid == 0: os._exit(0)',
+      'os.waitpid(pid, 0)',
+      'print("fork ok")',
+    ].join('\n');
+    const spec = { ...cellSpec('org_filtered', t.home, ''), command: '/usr/bin/python3', args: ['-c', py] };
+    const proc = bubblewrap.spawn(spec);
+    let out = '';
+    proc.stdout!.on('data', (d) => (out += d));
+    proc.stderr!.on('data', (d) => (out += d));
+    proc.stdin!.end();
+    await new Promise((r) => proc.once('exit', r));
+    assert.match(out, /clone-newuser -1 1\b/, `clone(CLONE_NEWUSER) must be EPERM: ${out}`);
+    assert.match(out, /clone3 -1 38\b/, `clone3 must be ENOSYS: ${out}`);
+    assert.match(out, /fork ok/);
+  });
+
   test('an org’s processes and memory are capped by its own cgroup (cell and MCP servers together)', async () => {
     const run = async (command: string, args: string[]) => {
       const spec = { ...cellSpec('org_capped', t.home, ''), command, args };

@@ -77,25 +77,47 @@ export function seccompSupported(): boolean {
   return process.arch === 'x64';
 }
 
+/** Namespace flags of clone(2): creating namespaces is refused however it is asked for. */
+const CLONE_NEW_ANY = 0x7e020080; // NEWNS, NEWCGROUP, NEWUTS, NEWIPC, NEWUSER, NEWPID, NEWNET, NEWTIME
+const NR_CLONE = 56;
+const NR_CLONE3 = 435;
+const JSET_K = 0x45;
+const ERRNO_ENOSYS = 0x00050000 | 38;
+
 /** The filter as bubblewrap reads it: an array of `struct sock_filter` (8 bytes each). */
 export function seccompProgram(): Buffer {
   const numbers = Object.values(DENIED_X86_64);
-  const insns: Array<[number, number, number, number]> = [];
   const n = numbers.length;
-  // Layout: 0 load arch; 1 arch check; 2 kill (foreign arch); 3 load nr; 4 x32 check;
-  // 5..5+n-1 one check per denied call; 5+n allow; 5+n+1 deny.
-  const deny = 5 + n + 1;
+  // 0 load arch · 1 arch check · 2 kill (foreign arch) · 3 load nr · 4 x32 check · 5 clone? ·
+  // 6 clone3? · 7..7+n-1 denied calls · allow · deny · clone flags: load, test, deny, allow ·
+  // enosys. (BPF jumps only go forward, so the clone block carries its own returns.)
+  const allow = 7 + n;
+  const deny = allow + 1;
+  const cloneCheck = deny + 1;
+  const enosys = cloneCheck + 4;
+  const insns: Array<[number, number, number, number]> = [];
+  const jump = (code: number, k: number, to: number) => {
+    const at = insns.length;
+    insns.push([code, to - at - 1, 0, k]);
+  };
   insns.push([LD_W_ABS, 0, 0, 4]); // seccomp_data.arch
   insns.push([JEQ_K, 1, 0, AUDIT_ARCH_X86_64]);
   insns.push([RET_K, 0, 0, KILL_PROCESS]);
   insns.push([LD_W_ABS, 0, 0, 0]); // seccomp_data.nr
-  insns.push([JGE_K, deny - 5, 0, X32_SYSCALL_BIT]); // the x32 ABI would bypass the numbers below
-  numbers.forEach((nr, i) => {
-    const at = 5 + i;
-    insns.push([JEQ_K, deny - at - 1, 0, nr]);
-  });
+  jump(JGE_K, X32_SYSCALL_BIT, deny); // the x32 ABI would bypass the numbers below
+  jump(JEQ_K, NR_CLONE, cloneCheck);
+  // clone3 passes its flags in memory, out of a filter's sight: "not implemented" makes libc
+  // fall back to clone, whose flags are checked.
+  jump(JEQ_K, NR_CLONE3, enosys);
+  for (const nr of numbers) jump(JEQ_K, nr, deny);
   insns.push([RET_K, 0, 0, ALLOW]);
   insns.push([RET_K, 0, 0, ERRNO_EPERM]);
+  insns.push([LD_W_ABS, 0, 0, 16]); // low 32 bits of clone's flags (args[0], little-endian)
+  insns.push([JSET_K, 0, 1, CLONE_NEW_ANY]);
+  insns.push([RET_K, 0, 0, ERRNO_EPERM]);
+  insns.push([RET_K, 0, 0, ALLOW]);
+  insns.push([RET_K, 0, 0, ERRNO_ENOSYS]);
+  if (insns.length !== enosys + 1) throw new Error('seccomp program layout is off');
   const buf = Buffer.alloc(insns.length * 8);
   insns.forEach(([code, jt, jf, k], i) => {
     buf.writeUInt16LE(code, i * 8);
