@@ -40,6 +40,12 @@ export function bubblewrapArgs(spec: CellSpec): string[] {
   mkdirSync(spec.workDir, { recursive: true, mode: 0o700 });
   const args = [
     '--unshare-all', // user, pid, net, ipc, uts, cgroup
+    // A user namespace for sure, and none nested inside it; no capabilities even when the
+    // server runs as root (root's capabilities would make read-only mounts writable).
+    '--unshare-user',
+    '--disable-userns',
+    '--cap-drop',
+    'ALL',
     '--die-with-parent',
     '--new-session',
     '--clearenv',

@@ -99,36 +99,59 @@ describe('org cells under bubblewrap', () => {
     }
   });
 
-  test('the seccomp filter refuses what sandboxed code has no business doing (new namespaces, here)', async () => {
+  test('the seccomp filter refuses what sandboxed code has no business doing (ptrace, keyrings, here)', async () => {
     assert.ok(seccompSupported(), `seccomp is enforced only on x86-64; this is ${process.arch}`);
+    assert.ok(existsSync('/usr/bin/python3'), "this test needs Debian's python3 (apt-get install python3)");
+    // Calls an unprivileged process may make: only the filter stands in their way.
+    const py = [
+      'import ctypes',
+      'libc = ctypes.CDLL(None, use_errno=True)',
+      'libc.syscall.restype = ctypes.c_long',
+      'print("ptrace", libc.syscall(101, 0, 0, 0, 0), ctypes.get_errno())',
+      'print("keyctl", libc.syscall(250, 0, -3, 0, 0, 0), ctypes.get_errno())',
+    ].join('\n');
     const run = async (seccomp: boolean) => {
       const spec = {
         ...cellSpec('org_filtered', t.home, ''),
-        command: '/usr/bin/unshare',
-        args: ['--user', '/bin/true'],
+        command: '/usr/bin/python3',
+        args: ['-c', py],
         seccomp,
       };
       const proc = bubblewrap.spawn(spec);
-      let err = '';
-      proc.stderr!.on('data', (d) => (err += d));
+      let out = '';
+      proc.stdout!.on('data', (d) => (out += d));
+      proc.stderr!.on('data', (d) => (out += d));
       proc.stdin!.end();
-      const code = await new Promise<number | null>((r) => proc.once('exit', (c) => r(c)));
-      return { code, err };
+      await new Promise((r) => proc.once('exit', r));
+      return out;
     };
     const without = await run(false);
-    assert.equal(
-      without.code,
-      0,
-      `without the filter a nested namespace is possible (control): ${without.err}`,
-    );
+    assert.match(without, /ptrace 0 0/, `without the filter PTRACE_TRACEME succeeds (control): ${without}`);
     const filtered = await run(true);
-    assert.notEqual(filtered.code, 0);
-    assert.match(filtered.err, /Operation not permitted/);
+    assert.match(filtered, /ptrace -1 1\b/, `ptrace must be EPERM: ${filtered}`);
+    assert.match(filtered, /keyctl -1 1\b/, `keyctl must be EPERM: ${filtered}`);
     assert.equal(
       cellSpec('org_filtered', t.home, '').seccomp,
       true,
       'every cell and MCP server runs filtered',
     );
+  });
+
+  test('sandboxed code holds no capabilities, even when Paddock runs as root, and cannot nest namespaces', async () => {
+    const spec = {
+      ...cellSpec('org_nocaps', t.home, ''),
+      command: '/bin/sh',
+      args: ['-c', 'grep CapEff /proc/self/status; /usr/bin/unshare --user /bin/true && echo nested-ok'],
+      seccomp: false, // capabilities and --disable-userns on their own, without the filter's help
+    };
+    const proc = bubblewrap.spawn(spec);
+    let out = '';
+    proc.stdout!.on('data', (d) => (out += d));
+    proc.stderr!.on('data', (d) => (out += d));
+    proc.stdin!.end();
+    await new Promise((r) => proc.once('exit', r));
+    assert.match(out, /CapEff:\s+0+\b/, `effective capabilities must be empty: ${out}`);
+    assert.ok(!out.includes('nested-ok'), `a nested user namespace must be refused: ${out}`);
   });
 
   test('the seccomp filter refuses namespaces through clone too; clone3 falls back; fork still works', async () => {

@@ -36,7 +36,7 @@ function run(program: Buffer, input: Buffer): number {
 
 test('denied calls get EPERM, others pass, namespaces via clone are refused, clone3 falls back, foreign ABIs die', () => {
   const p = seccompProgram();
-  assert.equal(SECCOMP_DENIED.length, 46);
+  assert.equal(SECCOMP_DENIED.length, 48);
   assert.equal(run(p, data(101)), EPERM, 'ptrace');
   assert.equal(run(p, data(272)), EPERM, 'unshare');
   assert.equal(run(p, data(321)), EPERM, 'bpf');
@@ -46,6 +46,8 @@ test('denied calls get EPERM, others pass, namespaces via clone are refused, clo
   assert.equal(run(p, data(56, undefined, 0x10000000 | 17)), EPERM, 'clone with CLONE_NEWUSER');
   assert.equal(run(p, data(56, undefined, 0x40000000)), EPERM, 'clone with CLONE_NEWNET');
   assert.equal(run(p, data(435)), ENOSYS, 'clone3');
+  assert.equal(run(p, data(467)), EPERM, 'open_tree_attr');
+  assert.equal(run(p, data(470)), ENOSYS, 'a call newer than the list: not implemented, not allowed');
   assert.equal(run(p, data(0x40000000 + 101)), EPERM, 'x32 ABI');
   assert.equal(run(p, data(101, 0x40000003)), KILL, 'i386 ABI');
 });

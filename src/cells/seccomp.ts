@@ -7,6 +7,7 @@
  * kernel surface reachable from inside).
  *
  * Only x86-64 is enforced, the architecture it is tested on; elsewhere the sandbox says so.
+ * The x32 ABI gets EPERM; any other ABI (i386) kills the process.
  */
 
 /** x86-64 system call numbers (arch/x86/entry/syscalls/syscall_64.tbl). */
@@ -28,6 +29,8 @@ const DENIED_X86_64: Record<string, number> = {
   move_mount: 429,
   open_tree: 428,
   mount_setattr: 442,
+  fspick: 433,
+  open_tree_attr: 467,
   unshare: 272,
   setns: 308,
   swapon: 167,
@@ -83,15 +86,17 @@ const NR_CLONE = 56;
 const NR_CLONE3 = 435;
 const JSET_K = 0x45;
 const ERRNO_ENOSYS = 0x00050000 | 38;
+/** Calls newer than the newest one reviewed here answer ENOSYS (libc falls back), not allow. */
+const NEWEST_REVIEWED = 467;
 
 /** The filter as bubblewrap reads it: an array of `struct sock_filter` (8 bytes each). */
 export function seccompProgram(): Buffer {
   const numbers = Object.values(DENIED_X86_64);
   const n = numbers.length;
-  // 0 load arch · 1 arch check · 2 kill (foreign arch) · 3 load nr · 4 x32 check · 5 clone? ·
-  // 6 clone3? · 7..7+n-1 denied calls · allow · deny · clone flags: load, test, deny, allow ·
-  // enosys. (BPF jumps only go forward, so the clone block carries its own returns.)
-  const allow = 7 + n;
+  // 0 load arch · 1 arch check · 2 kill (foreign arch) · 3 load nr · 4 x32 check · 5 too new? ·
+  // 6 clone? · 7 clone3? · 8..8+n-1 denied calls · allow · deny · clone flags: load, test,
+  // deny, allow · enosys. (BPF jumps only go forward, so the clone block has its own returns.)
+  const allow = 8 + n;
   const deny = allow + 1;
   const cloneCheck = deny + 1;
   const enosys = cloneCheck + 4;
@@ -105,6 +110,7 @@ export function seccompProgram(): Buffer {
   insns.push([RET_K, 0, 0, KILL_PROCESS]);
   insns.push([LD_W_ABS, 0, 0, 0]); // seccomp_data.nr
   jump(JGE_K, X32_SYSCALL_BIT, deny); // the x32 ABI would bypass the numbers below
+  jump(JGE_K, NEWEST_REVIEWED + 1, enosys);
   jump(JEQ_K, NR_CLONE, cloneCheck);
   // clone3 passes its flags in memory, out of a filter's sight: "not implemented" makes libc
   // fall back to clone, whose flags are checked.
