@@ -13,6 +13,7 @@ import { recordAudit, recordChange } from '../audit/index.ts';
 import { ConflictError, ForbiddenError, NotFoundError, RateLimitedError } from '../errors/index.ts';
 import type { OrgContext } from '../identity/context.ts';
 import { newId } from '../identity/credentials.ts';
+import { policyVersion } from '../policy/engine.ts';
 import type { Database, Db } from '../store/index.ts';
 import type { ApprovalTable } from '../store/schema.ts';
 
@@ -229,6 +230,20 @@ export async function decideApproval(
     }
     if (row.expires_at <= new Date().toISOString()) {
       throw new ConflictError('approval_expired', 'This request expired; the agent must ask again.');
+    }
+    // Approving under grants that changed since the call was asked would approve something else.
+    const active = await trx
+      .selectFrom('grants')
+      .select('id')
+      .where('org_id', '=', ctx.scope.orgId)
+      .where('agent_id', '=', row.agent_id)
+      .where('status', '=', 'active')
+      .execute();
+    if (decision === 'approve' && policyVersion(active) !== row.policy_version) {
+      throw new ConflictError(
+        'approval_stale',
+        "The agent's grants changed since this call was asked; the agent must ask again.",
+      );
     }
     if (ctx.org.settings.approvalsNeedTwoPeople && row.requested_by === ctx.userId) {
       throw new ForbiddenError(

@@ -54,4 +54,12 @@ test('what an org declared it talks to is admitted; private addresses only by an
     [],
     "one org's declarations open nothing for another",
   );
+  assert.deepEqual(
+    await egressRulesFor(t.store.db, acme.id, true),
+    [
+      { host: 'ollama.lan', port: 11434, allowPrivate: true },
+      { host: 'api.openai.com', port: 443 },
+    ],
+    'the cell does not get the remote connections: only the gateway reaches them, under grants',
+  );
 });

@@ -24,16 +24,22 @@ function hostPort(url: string): EgressRule | null {
   return { host: u.hostname.replace(/^\[(.*)\]$/, '$1').toLowerCase(), port };
 }
 
-export async function egressRulesFor(db: Db, orgId: string): Promise<EgressRule[]> {
+/**
+ * `forCell`: the rules of the proxy mounted into the org's cell, which leave out the remote
+ * connections' hosts (only the gateway talks to those, under grants).
+ */
+export async function egressRulesFor(db: Db, orgId: string, forCell = false): Promise<EgressRule[]> {
   const org = await db.selectFrom('orgs').selectAll().where('id', '=', orgId).executeTakeFirst();
   if (!org) return [];
   const rules: EgressRule[] = [...toOrg(org).settings.egressAllowlist];
-  const remote = await db
-    .selectFrom('connections')
-    .select('url')
-    .where('org_id', '=', orgId)
-    .where('transport', '=', 'http')
-    .execute();
+  const remote = forCell
+    ? []
+    : await db
+        .selectFrom('connections')
+        .select('url')
+        .where('org_id', '=', orgId)
+        .where('transport', '=', 'http')
+        .execute();
   for (const c of remote) {
     const r = c.url ? hostPort(c.url) : null;
     if (r) rules.push(r);

@@ -50,7 +50,7 @@ export interface SupervisorOptions {
   /** How long `ensure` waits for a cell before answering 503. */
   readyTimeoutMs?: number;
   /** The org's egress allowlist; when given, each cell gets its own egress proxy socket. */
-  egressRules?: ((orgId: string) => Promise<EgressRule[]>) | undefined;
+  egressRules?: ((orgId: string, forCell: boolean) => Promise<EgressRule[]>) | undefined;
 }
 
 const CODE_DIR = fileURLToPath(new URL('../..', import.meta.url));
@@ -246,27 +246,35 @@ export class CellSupervisor {
   }
 
   /**
-   * The org's egress proxy socket, started if needed: the control plane's own traffic on the
-   * org's behalf (remote MCP servers) goes through the same allowlist as the cell's.
+   * The socket of the org's egress proxy for the control plane's own traffic on the org's
+   * behalf (remote MCP servers), started if needed. It is a second proxy, never mounted into
+   * the cell: the hosts of the org's remote connections are open to the gateway, not to code
+   * running in the cell (which would reach them around the grants).
    */
   async egressSocket(orgId: string): Promise<string | null> {
-    await this.#egress(orgId);
-    return this.#proxies.has(orgId) ? egressSocketPath(this.#o.home, orgId) : null;
+    const key = `${orgId}:control`;
+    await this.#egress(orgId, key, `${egressSocketPath(this.#o.home, orgId)}.control`, false);
+    return this.#proxies.has(key) ? `${egressSocketPath(this.#o.home, orgId)}.control` : null;
   }
 
-  /** The org's egress proxy, started before its first cell and kept across restarts. */
-  async #egress(orgId: string): Promise<void> {
+  /** An org's egress proxy (the cell's, or the control plane's), started once and kept. */
+  async #egress(
+    orgId: string,
+    key = orgId,
+    socketPath = egressSocketPath(this.#o.home, orgId),
+    forCell = true,
+  ): Promise<void> {
     const rules = this.#o.egressRules;
-    if (!rules || this.#proxies.has(orgId)) return;
+    if (!rules || this.#proxies.has(key)) return;
     const proxy = new EgressProxy({
       orgId,
-      socketPath: egressSocketPath(this.#o.home, orgId),
-      rules: () => rules(orgId),
+      socketPath,
+      rules: () => rules(orgId, forCell),
       audit: this.#o.audit,
       log: this.#o.log,
     });
     await proxy.start();
-    this.#proxies.set(orgId, proxy);
+    this.#proxies.set(key, proxy);
   }
 
   #start(cell: Cell): void {

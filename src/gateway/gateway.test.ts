@@ -321,7 +321,11 @@ describe('the gateway, as an MCP server for agents running elsewhere', () => {
 
   test('a call needing approval pauses: approved meanwhile it runs, denied it is refused', async () => {
     const agent = await newAgent('patient');
-    await grant(agent.id, { connectionId: everything, tool: 'get-sum', requiresApproval: true });
+    const sumGrant = await grant(agent.id, {
+      connectionId: everything,
+      tool: 'get-sum',
+      requiresApproval: true,
+    });
     await api('patch', '', { settings: { approvalWaitSeconds: 10 } }, acme.people.owner.token);
     try {
       const client = await connect(agent.token);
@@ -348,6 +352,25 @@ describe('the gateway, as an MCP server for agents running elsewhere', () => {
         decideWhenAsked('deny'),
       ]);
       assert.match(text(refused), /approval_denied/);
+
+      // The grant is revoked while a call waits: approving it is refused, and the call never runs.
+      await api('patch', '', { settings: { approvalWaitSeconds: 2 } }, acme.people.owner.token);
+      const waiting = client.callTool({ name: 'everything__get-sum', arguments: { a: 5, b: 5 } });
+      let pendingId = '';
+      while (!pendingId) {
+        pendingId =
+          (await api('get', '/approvals?status=pending')).body.approvals.find(
+            (a: any) => a.agentId === agent.id,
+          )?.id ?? '';
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.equal((await api('delete', `/agents/${agent.id}/grants/${sumGrant}`)).status, 200);
+      const stale = await api('post', `/approvals/${pendingId}/approve`, {}, acme.people.owner.token);
+      assert.equal(stale.status, 409, stale.text);
+      assert.equal(stale.body.error.code, 'approval_stale');
+      const after = await waiting;
+      assert.equal(after.isError, true);
+      assert.ok(!text(after).includes('10'), `the revoked call must not run: ${text(after)}`);
     } finally {
       await api('patch', '', { settings: { approvalWaitSeconds: 0 } }, acme.people.owner.token);
     }

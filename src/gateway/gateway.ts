@@ -32,6 +32,8 @@ export interface CallRequest {
    * who issued the agent token (the MCP endpoint). Approvals bind to them.
    */
   onBehalfOf?: string | undefined;
+  /** The caller gave up (an MCP client's cancellation or timeout): nothing runs after it. */
+  signal?: AbortSignal | undefined;
 }
 
 export interface CallResult {
@@ -81,6 +83,18 @@ interface InFlight {
   controller: AbortController;
 }
 
+/** Why an aborted call ended: its caller gave up, or the kill switch. */
+function abortError(signal: AbortSignal): PaddockError {
+  return signal.reason === CANCELLED
+    ? new PaddockError(409, 'call_cancelled', 'The caller gave up on this call; it did not run.')
+    : stoppedError(false);
+}
+
+/** Abort reason when the caller, not the kill switch, ended the call. */
+const CANCELLED = 'cancelled by the caller';
+/** Waiting calls per agent at most: more answer approval_required at once (no polling flood). */
+const MAX_WAITING_PER_AGENT = 5;
+
 const stoppedError = (org: boolean) =>
   new PaddockError(
     409,
@@ -100,6 +114,7 @@ export class ToolGateway {
   readonly #inFlight = new Map<string, Set<InFlight>>(); // by agent
   readonly #reaper: NodeJS.Timeout;
   readonly #recording = new Set<Promise<unknown>>();
+  readonly #waiting = new Map<string, number>(); // calls paused for approval, by agent
 
   constructor(opts: GatewayOptions) {
     this.#o = opts;
@@ -206,15 +221,46 @@ export class ToolGateway {
     return session;
   }
 
+  /** The agent's state and grants version, with its org (and the org-wide stop). */
+  #agentRow(req: CallRequest) {
+    return this.#o.db
+      .selectFrom('agents')
+      .innerJoin('orgs', 'orgs.id', 'agents.org_id')
+      .selectAll('orgs')
+      .select(['agents.state as agent_state', 'agents.grants_version'])
+      .where('agents.org_id', '=', req.orgId)
+      .where('agents.id', '=', req.agentId)
+      .executeTakeFirst();
+  }
+
+  /** The agent's active grants into the engine, re-read only when their version moved. */
+  async #loadGrants(req: CallRequest, grantsVersion: number): Promise<void> {
+    const version = `${grantsVersion}`;
+    if (this.#fingerprints.get(req.agentId) === version) return;
+    const rows = await this.#o.db
+      .selectFrom('grants')
+      .selectAll()
+      .where('org_id', '=', req.orgId)
+      .where('agent_id', '=', req.agentId)
+      .where('status', '=', 'active')
+      .execute();
+    this.#engine.setGrants(req.agentId, rows.map(toGrant));
+    this.#fingerprints.set(req.agentId, version);
+  }
+
   async call(req: CallRequest): Promise<CallResult> {
     // Tracked before the stop state is read: a stop committed after this read aborts it.
     const flight: InFlight = { orgId: req.orgId, controller: new AbortController() };
+    const cancel = () => flight.controller.abort(CANCELLED);
+    if (req.signal?.aborted) cancel();
+    req.signal?.addEventListener('abort', cancel, { once: true });
     const set = this.#inFlight.get(req.agentId) ?? new Set<InFlight>();
     this.#inFlight.set(req.agentId, set);
     set.add(flight);
     try {
       return await this.#call(req, flight.controller.signal);
     } finally {
+      req.signal?.removeEventListener('abort', cancel);
       set.delete(flight);
       if (set.size === 0) this.#inFlight.delete(req.agentId);
     }
@@ -228,14 +274,7 @@ export class ToolGateway {
       target: { type: 'tool', id: `${req.connectionId}/${req.tool}` },
       requestId: req.requestId,
     };
-    const agent = await db
-      .selectFrom('agents')
-      .innerJoin('orgs', 'orgs.id', 'agents.org_id')
-      .selectAll('orgs')
-      .select(['agents.state as agent_state', 'agents.grants_version'])
-      .where('agents.org_id', '=', req.orgId)
-      .where('agents.id', '=', req.agentId)
-      .executeTakeFirst();
+    const agent = await this.#agentRow(req);
     if (!agent) throw new NotFoundError('agent_not_found', 'No such agent in this organization.');
     const denied = async (reason: string, grants: string[], policyVersion: string | null) => {
       await this.#o.audit.append({
@@ -251,19 +290,7 @@ export class ToolGateway {
       await denied(orgStopped ? "the organization's agents are stopped" : 'the agent is stopped', [], null);
       throw stoppedError(orgStopped);
     }
-    // The agent's grants are re-read only when their version moved (any grant, revoke or suspension).
-    const version = `${agent.grants_version}`;
-    if (this.#fingerprints.get(req.agentId) !== version) {
-      const rows = await db
-        .selectFrom('grants')
-        .selectAll()
-        .where('org_id', '=', req.orgId)
-        .where('agent_id', '=', req.agentId)
-        .where('status', '=', 'active')
-        .execute();
-      this.#engine.setGrants(req.agentId, rows.map(toGrant));
-      this.#fingerprints.set(req.agentId, version);
-    }
+    await this.#loadGrants(req, agent.grants_version);
     const ask = {
       agentId: req.agentId,
       connectionId: req.connectionId,
@@ -292,16 +319,24 @@ export class ToolGateway {
             minutes: settings.approvalMinutes,
           });
           // The call pauses: a person deciding within the wait lets it go on (or refuses it) at once.
-          const decided = await awaitDecision(
-            db,
-            req.orgId,
-            pending.id,
-            settings.approvalWaitSeconds * 1000,
-            signal,
-          );
+          const waiting = this.#waiting.get(req.agentId) ?? 0;
+          const wait = waiting < MAX_WAITING_PER_AGENT ? settings.approvalWaitSeconds * 1000 : 0;
+          this.#waiting.set(req.agentId, waiting + 1);
+          let decided: Approval;
+          try {
+            decided = await awaitDecision(db, req.orgId, pending.id, wait, signal);
+          } finally {
+            const left = (this.#waiting.get(req.agentId) ?? 1) - 1;
+            if (left > 0) this.#waiting.set(req.agentId, left);
+            else this.#waiting.delete(req.agentId);
+          }
           if (signal.aborted) {
-            await denied('the agent was stopped while waiting for approval', [], withApproval.policyVersion);
-            throw stoppedError(false);
+            const why =
+              signal.reason === CANCELLED
+                ? 'the caller gave up while waiting for approval'
+                : 'the agent was stopped while waiting for approval';
+            await denied(why, [], withApproval.policyVersion);
+            throw abortError(signal);
           }
           if (decided.status === 'denied') {
             await denied(
@@ -318,7 +353,21 @@ export class ToolGateway {
               },
             );
           }
-          if (decided.status === 'approved') approval = await consumeApproval(db, binding);
+          if (decided.status === 'approved') {
+            // Time passed while waiting: the stop, the grants and the decision are taken afresh,
+            // and an approval given under grants that changed meanwhile no longer fits.
+            const now = await this.#agentRow(req);
+            const stillActive = now?.agent_state === 'active' && now.agents_stopped_at === null;
+            if (!now || !stillActive || signal.aborted) {
+              await denied('the agent was stopped while waiting for approval', [], null);
+              throw signal.aborted ? abortError(signal) : stoppedError(now?.agents_stopped_at != null);
+            }
+            await this.#loadGrants(req, now.grants_version);
+            const again = this.#engine.decide({ ...ask, now: Math.floor(Date.now() / 1000), approved: true });
+            if (again.allowed && again.policyVersion === binding.policyVersion) {
+              approval = await consumeApproval(db, binding);
+            }
+          }
         }
         if (!approval) {
           const pending = await requestApproval(db, {
@@ -395,7 +444,11 @@ export class ToolGateway {
         signal,
       })) as typeof result;
     } catch (err) {
-      error = signal.aborted ? 'stopped by the kill switch' : (err as Error).message;
+      error = signal.aborted
+        ? signal.reason === CANCELLED
+          ? CANCELLED
+          : 'stopped by the kill switch'
+        : (err as Error).message;
       // Paddock's own refusals (a secret out of scope, no sandbox) keep their code.
       if (PaddockError.isInstance(err) && !signal.aborted) refusal = err;
     }
@@ -413,7 +466,7 @@ export class ToolGateway {
       .catch((err: unknown) => this.#o.log?.error({ err }, 'could not record a tool call result'))
       .finally(() => this.#recording.delete(completed));
     this.#recording.add(completed);
-    if (signal.aborted) throw stoppedError(false);
+    if (signal.aborted) throw abortError(signal);
     if (refusal) throw refusal;
     if (error) throw new PaddockError(502, 'tool_failed', `The tool failed: ${error}`);
     return {

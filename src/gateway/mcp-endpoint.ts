@@ -64,7 +64,7 @@ function mcpServer(deps: Deps, agentId: string, orgId: string, issuedBy: string,
         })),
     };
   });
-  server.setRequestHandler(CallToolRequestSchema, async (req): Promise<CallToolResult> => {
+  server.setRequestHandler(CallToolRequestSchema, async (req, extra): Promise<CallToolResult> => {
     const parts = splitToolName(req.params.name);
     const namespaces = await connectionNamespaces(deps.store.db, orgId);
     const connectionId = parts && [...namespaces].find(([, ns]) => ns === parts.namespace)?.[0];
@@ -78,6 +78,8 @@ function mcpServer(deps: Deps, agentId: string, orgId: string, issuedBy: string,
         args: (req.params.arguments ?? {}) as Record<string, unknown>,
         requestId,
         onBehalfOf: issuedBy,
+        // A client that cancels (or times out) ends the call: a paused call then never runs.
+        signal: extra.signal,
       });
       return { content: r.content as CallToolResult['content'], isError: r.isError };
     } catch (err) {

@@ -31,7 +31,7 @@ export interface Decision {
  * An agent's policy version: a digest of its active grant ids. Any grant or revoke changes it,
  * and it is the same in every process and after a restart (approvals bind to it).
  */
-export function policyVersion(grants: Grant[]): string {
+export function policyVersion(grants: Array<Pick<Grant, 'id'>>): string {
   const ids = grants.map((g) => g.id).sort();
   return createHash('sha256').update(ids.join('\n')).digest('hex').slice(0, 16);
 }

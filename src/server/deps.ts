@@ -70,7 +70,7 @@ export function buildDeps(
         provider: sandbox.provider,
         log,
         home: config.home,
-        egressRules: (orgId) => egressRulesFor(store.db, orgId),
+        egressRules: (orgId, forCell) => egressRulesFor(store.db, orgId, forCell),
       })
     : null;
   const opener: Opener = {

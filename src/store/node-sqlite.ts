@@ -134,7 +134,10 @@ export function openNodeSqlite(path: string): DurableSqlite {
   let checkpointing = false;
   let closing = false;
   let checkpointer: Worker;
+  let alive = false;
   const startCheckpointer = () => {
+    checkpointing = false;
+    alive = true;
     checkpointer = new Worker(new URL('./checkpointer.ts', import.meta.url), { workerData: { path } });
     checkpointer.unref();
     checkpointer.on('message', (m: { ok: boolean; error?: string }) => {
@@ -145,6 +148,7 @@ export function openNodeSqlite(path: string): DurableSqlite {
     checkpointer.on('error', (err) => process.emitWarning(`SQLite checkpoint worker failed: ${err.message}`));
     checkpointer.on('exit', () => {
       checkpointing = false;
+      alive = false;
       // Replaced after a pause, and only while the database is still there (no restart loop).
       if (!closing) setTimeout(() => !closing && existsSync(path) && startCheckpointer(), 1000).unref();
     });
@@ -192,7 +196,7 @@ export function openNodeSqlite(path: string): DurableSqlite {
     },
     stats,
     maybeCheckpoint: () => {
-      if (commits < CHECKPOINT_EVERY || checkpointing) return;
+      if (commits < CHECKPOINT_EVERY || checkpointing || !alive) return;
       commits = 0;
       checkpointing = true;
       checkpointer.postMessage('checkpoint');
