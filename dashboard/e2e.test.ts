@@ -30,6 +30,7 @@ import { loadConfig } from '../src/config/index.ts';
 import { toolDigest } from '../src/connections/index.ts';
 import { issueSetupSecret } from '../src/identity/index.ts';
 import { silentLogger } from '../src/log/index.ts';
+import { policyVersion } from '../src/policy/engine.ts';
 import { type RunningServer, startServer } from '../src/server/index.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -911,7 +912,15 @@ describe('dashboard end to end', { timeout: 180_000 }, () => {
       connectionId: connection.id,
       tool: 'read_file',
       args: { path: '/srv/data/report.csv' },
-      policyVersion: 'e2e',
+      // The agent's current policy version: an approval under other grants would be refused as stale.
+      policyVersion: policyVersion(
+        await db
+          .selectFrom('grants')
+          .select('id')
+          .where('agent_id', '=', agent.id)
+          .where('status', '=', 'active')
+          .execute(),
+      ),
       requestedBy: null,
       requestId: 'req_e2e',
       minutes: 30,
