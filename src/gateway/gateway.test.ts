@@ -216,6 +216,9 @@ describe('the gateway, as an MCP server for agents running elsewhere', () => {
       );
     assert.deepEqual(await names(admin()), ['admin-private']);
     assert.deepEqual(await names(acme.people.member.token), []);
+    const grantsSeen = (await api('get', `/agents/${agent.id}/grants`, undefined, acme.people.member.token))
+      .body.grants;
+    assert.deepEqual(grantsSeen, [], 'nor through its grants');
   });
 
   test("other orgs' agents, tokens and connections are unreachable; people's tokens are not agent tokens", async () => {

@@ -1,10 +1,24 @@
 /** An agent's grants: the only tools it may call. Default deny. */
 import { z } from 'zod';
 import { getAgent } from '../../agents/index.ts';
+import type { OrgContext } from '../../identity/context.ts';
 import { checkCall, createGrant, listGrants, revokeGrant } from '../../policy/grants-service.ts';
 import { effectivePermissions } from '../../policy/permissions.ts';
 import type { Db } from '../../store/index.ts';
 import { defineRoute } from '../route.ts';
+
+/** A member does not learn of other people's private connections, even through an agent. */
+async function hiddenConnections(db: Db, ctx: OrgContext): Promise<Set<string>> {
+  if (ctx.role !== 'member') return new Set();
+  const rows = await db
+    .selectFrom('connections')
+    .select('id')
+    .where('org_id', '=', ctx.scope.orgId)
+    .where('owner_id', 'is not', null)
+    .where('owner_id', '!=', ctx.userId ?? '')
+    .execute();
+  return new Set(rows.map((c) => c.id));
+}
 
 async function tokenCreator(db: Db, tokenId: string | null): Promise<string | null> {
   if (!tokenId) return null;
@@ -56,9 +70,14 @@ export const grantRoutes = [
     access: { permission: 'grants.read' },
     params: AgentParams,
     response: z.object({ grants: z.array(GrantSchema) }),
-    handler: async ({ ctx, deps, params }) => ({
-      grants: await listGrants(deps.store.db, ctx, params.agent),
-    }),
+    handler: async ({ ctx, deps, params }) => {
+      const hidden = await hiddenConnections(deps.store.db, ctx);
+      return {
+        grants: (await listGrants(deps.store.db, ctx, params.agent)).filter(
+          (g) => !hidden.has(g.connectionId),
+        ),
+      };
+    },
   }),
   defineRoute({
     method: 'get',
@@ -89,19 +108,7 @@ export const grantRoutes = [
     handler: async ({ ctx, deps, params }) => {
       await getAgent(deps.store.db, ctx, params.agent);
       const tools = await effectivePermissions(deps.store.db, ctx.scope.orgId, params.agent);
-      if (ctx.role !== 'member') return { tools };
-      // A member does not learn of other people's private connections, even through an agent.
-      const hidden = new Set(
-        (
-          await deps.store.db
-            .selectFrom('connections')
-            .select('id')
-            .where('org_id', '=', ctx.scope.orgId)
-            .where('owner_id', 'is not', null)
-            .where('owner_id', '!=', ctx.userId ?? '')
-            .execute()
-        ).map((c) => c.id),
-      );
+      const hidden = await hiddenConnections(deps.store.db, ctx);
       return { tools: tools.filter((t) => !hidden.has(t.connectionId)) };
     },
   }),
