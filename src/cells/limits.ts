@@ -56,12 +56,15 @@ function detect(root: string): Layout {
 
 let layout: Layout | undefined;
 const made = new Map<string, string[]>();
+/** The last failure to set up an org's group (limits are then not enforced for it). */
+let setupError: string | undefined;
 
 /** What is enforced, in words (for the sandbox's guarantees). */
 export function limitsDescription(root = '/sys/fs/cgroup'): string {
   layout ??= detect(root);
   const l = orgLimits();
   if (layout.kind === 'none') return `not enforced here (${layout.why}): memory and process limits`;
+  if (setupError) return `not enforced: setting up an org's cgroup failed (${setupError})`;
   return `per-org cgroup (${layout.kind}): ${Math.round(l.memoryBytes / 2 ** 20)} MiB of memory, ${l.pids} processes for the cell and its MCP servers together`;
 }
 
@@ -85,6 +88,8 @@ export function orgCgroupProcs(orgId: string, root = '/sys/fs/cgroup'): string[]
       const dir = join(parent, name);
       mkdirSync(dir, { recursive: true });
       writeFileSync(join(dir, 'memory.max'), String(l.memoryBytes));
+      // No swap beyond the limit (where the host has swap accounting).
+      if (existsSync(join(dir, 'memory.swap.max'))) writeFileSync(join(dir, 'memory.swap.max'), '0');
       writeFileSync(join(dir, 'pids.max'), String(l.pids));
       procs = [join(dir, 'cgroup.procs')];
     } else if (layout.kind === 'v1') {
@@ -92,13 +97,21 @@ export function orgCgroupProcs(orgId: string, root = '/sys/fs/cgroup'): string[]
       const pid = join(layout.pids, 'paddock', name);
       mkdirSync(mem, { recursive: true });
       mkdirSync(pid, { recursive: true });
+      // Memory plus swap capped at the same figure, where the host has swap accounting (v1 wants
+      // memsw ≥ memory at every step: lifted first, then set).
+      const memsw = join(mem, 'memory.memsw.limit_in_bytes');
+      if (existsSync(memsw)) writeFileSync(memsw, '-1');
       writeFileSync(join(mem, 'memory.limit_in_bytes'), String(l.memoryBytes));
+      if (existsSync(memsw)) writeFileSync(memsw, String(l.memoryBytes));
       writeFileSync(join(pid, 'pids.max'), String(l.pids));
       procs = [join(mem, 'cgroup.procs'), join(pid, 'cgroup.procs')];
     }
-  } catch {
-    procs = [];
+  } catch (err) {
+    // Said where the guarantees are shown, and tried again next time (no cached failure).
+    setupError = (err as Error).message;
+    return [];
   }
+  setupError = undefined;
   made.set(key, procs);
   return procs;
 }
