@@ -356,6 +356,28 @@ describe('the gateway, as an MCP server for agents running elsewhere', () => {
       ]);
       assert.match(text(refused), /approval_denied/);
 
+      // The client gives up while the call waits (its cancellation arrives on another request):
+      // approving afterwards runs nothing.
+      await assert.rejects(
+        client.callTool({ name: 'everything__get-sum', arguments: { a: 30, b: 3 } }, undefined, {
+          timeout: 800,
+        }),
+      );
+      await new Promise((r) => setTimeout(r, 300));
+      const late = (await api('get', '/approvals?status=pending')).body.approvals.find(
+        (a: any) => a.agentId === agent.id && a.args.a === 30,
+      );
+      if (late) await api('post', `/approvals/${late.id}/approve`, {}, acme.people.owner.token);
+      await new Promise((r) => setTimeout(r, 500));
+      await deps.audit.flush();
+      const ran = await t.store.db
+        .selectFrom('audit_entries')
+        .select('leaf')
+        .where('actor_id', '=', agent.id)
+        .where('action', '=', 'tool.call.allowed')
+        .execute();
+      assert.ok(!ran.some((e) => e.leaf?.includes('"a":30')), 'an abandoned call never runs');
+
       // The grant is revoked while a call waits: approving it is refused, and the call never runs.
       await api('patch', '', { settings: { approvalWaitSeconds: 2 } }, acme.people.owner.token);
       const waiting = client.callTool({ name: 'everything__get-sum', arguments: { a: 5, b: 5 } });

@@ -9,6 +9,7 @@ import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/
 import {
   CallToolRequestSchema,
   type CallToolResult,
+  CancelledNotificationSchema,
   ListToolsRequestSchema,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { Context, Hono } from 'hono';
@@ -43,6 +44,14 @@ async function agentFor(
   return who;
 }
 
+/**
+ * Calls in progress, by agent and JSON-RPC id. The endpoint is stateless, so a client's
+ * `notifications/cancelled` arrives on another HTTP request (another server instance): this is
+ * where it finds the call it cancels. Keyed by agent, so one agent cannot cancel another's.
+ */
+const inProgress = new Map<string, AbortController>();
+const callKey = (agentId: string, id: string | number) => `${agentId}\u0000${typeof id}:${id}`;
+
 /** `issuedBy`: who made the agent's token, answerable for its calls (approvals bind to them). */
 function mcpServer(deps: Deps, agentId: string, orgId: string, issuedBy: string, requestId: string): Server {
   const server = new Server(
@@ -52,6 +61,11 @@ function mcpServer(deps: Deps, agentId: string, orgId: string, issuedBy: string,
       instructions: 'Tools of your organization that your grants allow; every call is checked and audited.',
     },
   );
+  // Replaces the SDK's own handler, which only knows requests of this (one-request) instance.
+  server.setNotificationHandler(CancelledNotificationSchema, async (n) => {
+    const id = n.params.requestId;
+    if (id !== undefined) inProgress.get(callKey(agentId, id))?.abort('cancelled by the client');
+  });
   server.setRequestHandler(ListToolsRequestSchema, async () => {
     const permissions = await effectivePermissions(deps.store.db, orgId, agentId);
     return {
@@ -69,6 +83,9 @@ function mcpServer(deps: Deps, agentId: string, orgId: string, issuedBy: string,
     const namespaces = await connectionNamespaces(deps.store.db, orgId);
     const connectionId = parts && [...namespaces].find(([, ns]) => ns === parts.namespace)?.[0];
     if (!parts || !connectionId) return failure(`No tool named ${req.params.name}.`);
+    const key = callKey(agentId, extra.requestId);
+    const cancelled = new AbortController();
+    inProgress.set(key, cancelled);
     try {
       const r = await deps.gateway.call({
         orgId,
@@ -79,7 +96,7 @@ function mcpServer(deps: Deps, agentId: string, orgId: string, issuedBy: string,
         requestId,
         onBehalfOf: issuedBy,
         // A client that cancels (or times out) ends the call: a paused call then never runs.
-        signal: extra.signal,
+        signal: AbortSignal.any([extra.signal, cancelled.signal]),
       });
       return { content: r.content as CallToolResult['content'], isError: r.isError };
     } catch (err) {
@@ -88,6 +105,7 @@ function mcpServer(deps: Deps, agentId: string, orgId: string, issuedBy: string,
       deps.log.error({ err, requestId }, 'MCP tool call failed');
       return failure(`internal: something went wrong (request id ${requestId}).`);
     } finally {
+      if (inProgress.get(key) === cancelled) inProgress.delete(key);
       deps.audit.kick();
     }
   });
