@@ -5,7 +5,7 @@
  * Read-only for auditors and for members who do not own it; only owners and admins change grants.
  */
 import { type ReactNode, useState } from 'react';
-import { type Agent, type AgentToken, type AgentVersion, api, canManage, type OrgWithRole } from '../api.ts';
+import { type Agent, type AgentVersion, api, canManage, type OrgWithRole } from '../api.ts';
 import {
   Alert,
   ConfirmButton,
@@ -18,6 +18,8 @@ import {
   onSubmit,
   Section,
   TextField,
+  TokenStateBadge,
+  tokenState,
   useAction,
   useLoad,
 } from '../components.tsx';
@@ -242,14 +244,6 @@ function AgentFacts({ agent: a, refs, meId }: { agent: Agent; refs: AgentRefs; m
 
 // ---------- Tokens ----------
 
-function tokenStatus(t: AgentToken, now: number): 'active' | 'revoked' | 'expired' {
-  if (t.revokedAt) return 'revoked';
-  if (t.expiresAt && Date.parse(t.expiresAt) <= now) return 'expired';
-  return 'active';
-}
-
-const TOKEN_STATUS = { active: 'Active', revoked: 'Revoked', expired: 'Expired' } as const;
-
 function AgentTokens({
   org,
   agent,
@@ -365,7 +359,7 @@ function AgentTokens({
             </thead>
             <tbody>
               {tokens.data.map((t) => {
-                const s = tokenStatus(t, now);
+                const s = tokenState(t, now);
                 return (
                   <tr
                     key={t.id}
@@ -381,10 +375,7 @@ function AgentTokens({
                     </td>
                     <td className="nowrap">{formatDate(t.expiresAt, 'Never')}</td>
                     <td>
-                      <span className={`status status-${s}`}>
-                        {TOKEN_STATUS[s]}
-                        {s === 'revoked' ? ` ${formatDate(t.revokedAt)}` : ''}
-                      </span>
+                      <TokenStateBadge token={t} now={now} />
                     </td>
                     {write ? (
                       <td className="col-actions">

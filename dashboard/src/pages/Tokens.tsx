@@ -18,18 +18,12 @@ import {
   Section,
   SelectField,
   TextField,
+  TokenStateBadge,
+  tokenState,
   useAction,
   useLoad,
 } from '../components.tsx';
 import type { PageProps } from '../Layout.tsx';
-
-function status(t: Token, now: number): 'active' | 'revoked' | 'expired' {
-  if (t.revokedAt) return 'revoked';
-  if (t.expiresAt && Date.parse(t.expiresAt) <= now) return 'expired';
-  return 'active';
-}
-
-const STATUS_LABEL = { active: 'Active', revoked: 'Revoked', expired: 'Expired' } as const;
 
 export function TokensPage({ org, me }: PageProps) {
   const write = org.role !== 'auditor';
@@ -70,7 +64,7 @@ export function TokensPage({ org, me }: PageProps) {
         ) : (
           <DataTable headers={['Name', 'Role', 'Acts for', 'Expires', 'Last used', 'Status']} actions={write}>
             {tokens.data.map((t) => {
-              const s = status(t, now);
+              const s = tokenState(t, now);
               return (
                 <tr key={t.id} className={s === 'active' ? undefined : 'row-inactive'}>
                   <td>
@@ -83,10 +77,7 @@ export function TokensPage({ org, me }: PageProps) {
                   <td className="nowrap">{formatDate(t.expiresAt, 'Never')}</td>
                   <td className="nowrap">{formatTime(t.lastUsedAt, 'Never')}</td>
                   <td>
-                    <span className={`status status-${s}`}>
-                      {STATUS_LABEL[s]}
-                      {s === 'revoked' ? ` ${formatDate(t.revokedAt)}` : ''}
-                    </span>
+                    <TokenStateBadge token={t} now={now} />
                   </td>
                   {write ? (
                     <td className="col-actions">
