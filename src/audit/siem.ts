@@ -9,6 +9,8 @@ import { toAuditEvent } from './query.ts';
 
 const SINK = 'siem';
 const BATCH = 500;
+/** Commits within this long of each other go out as one delivery (and one settings read). */
+const GATHER_MS = 25;
 
 export class SiemStreamer {
   readonly #store: Store;
@@ -16,6 +18,7 @@ export class SiemStreamer {
   readonly #running = new Set<string>();
   readonly #again = new Set<string>();
   readonly #failures = new Map<string, number>();
+  readonly #soon = new Map<string, NodeJS.Timeout>();
   #closed = false;
 
   readonly #openSecret: (orgId: string, secretId: string) => Promise<string>;
@@ -29,11 +32,21 @@ export class SiemStreamer {
 
   /** Called after a commit with the logs that grew. */
   notify(logIds: string[]): void {
-    for (const id of logIds) if (id !== 'platform') this.#run(id);
+    for (const id of logIds) {
+      if (id === 'platform' || this.#soon.has(id)) continue;
+      const timer = setTimeout(() => {
+        this.#soon.delete(id);
+        this.#run(id);
+      }, GATHER_MS);
+      timer.unref();
+      this.#soon.set(id, timer);
+    }
   }
 
   close(): void {
     this.#closed = true;
+    for (const t of this.#soon.values()) clearTimeout(t);
+    this.#soon.clear();
   }
 
   #run(logId: string): void {

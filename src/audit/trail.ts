@@ -179,6 +179,11 @@ export class AuditTrail {
     do {
       this.#again = false;
       const batch = this.#queue.splice(0, MAX_BATCH);
+      // Events waiting for company have it now: no lone commit for them later.
+      if (this.#queue.length === 0) {
+        clearTimeout(this.#lazy);
+        this.#lazy = undefined;
+      }
       // Nothing queued and nothing pending: no transaction (and no fsync) at all.
       if (batch.length === 0 && !(await this.#hasPending())) continue;
       let heads: Map<string, { frontier: Frontier }>;
@@ -214,13 +219,15 @@ export class AuditTrail {
       const rows = [];
       // Entries written inside other transactions (configuration changes) come first; read
       // after taking the log's lock, so another replica cannot have placed them meanwhile.
-      const waiting = await trx
-        .selectFrom('audit_outbox')
-        .selectAll()
-        .where('log_id', '=', logId)
-        .orderBy('seq')
-        .limit(OUTBOX_BATCH)
-        .execute();
+      const waiting = !outboxLogs.some((r) => r.log_id === logId)
+        ? []
+        : await trx
+            .selectFrom('audit_outbox')
+            .selectAll()
+            .where('log_id', '=', logId)
+            .orderBy('seq')
+            .limit(OUTBOX_BATCH)
+            .execute();
       if (waiting.length === OUTBOX_BATCH) this.#again = true;
       for (const w of waiting) {
         const { seq: _, ...entry } = w;
