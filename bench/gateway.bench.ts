@@ -2,7 +2,8 @@
  * What the gateway adds to a tool call: server-everything's `echo` over stdio inside the org's
  * bubblewrap sandbox, called directly on an MCP session, against the same call through the
  * gateway (kill-switch check, grants read, Cedar decision, durable audit record before the
- * call, result record after), at concurrency 1 and 16, in one run. Then the kill switch: how
+ * call, result record after), at concurrency 1 and 16, in one run, and interleaved one by one
+ * (so both servers idle alike between calls). Then the kill switch: how
  * long from the stop request to its acknowledgment, and until calls in flight have ended.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -111,6 +112,25 @@ try {
       `  added by the gateway at concurrency ${c}: p50 ${(gw.medianUs - base.medianUs).toFixed(0)} µs, p99 ${(gw.p99Us - base.p99Us).toFixed(0)} µs`,
     );
   }
+  // The same, interleaved: each call finds its server idle for about as long as the other took,
+  // so the server's wake-up (tens of µs on a VM) is in both figures instead of the gateway's only.
+  const pairs = { direct: [] as number[], gateway: [] as number[] };
+  for (let i = 0; i < N; i++) {
+    for (const [k, fn] of [
+      ['direct', straight],
+      ['gateway', viaGateway],
+    ] as const) {
+      const t0 = process.hrtime.bigint();
+      await fn();
+      pairs[k].push(Number(process.hrtime.bigint() - t0));
+    }
+  }
+  const idleBase = figures('direct MCP call, interleaved', pairs.direct);
+  const idleGw = figures('through the gateway, interleaved', pairs.gateway);
+  report([idleBase, idleGw], idleBase);
+  console.log(
+    `  added by the gateway, interleaved: p50 ${(idleGw.medianUs - idleBase.medianUs).toFixed(0)} µs, p99 ${(idleGw.p99Us - idleBase.p99Us).toFixed(0)} µs`,
+  );
   await direct.close();
 
   // The kill switch, with 4 long calls in flight each time (the agent's server is ended by the stop).

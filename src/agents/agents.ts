@@ -289,17 +289,22 @@ export async function updateAgent(
   });
 }
 
-/** The kill switch: `stopped` from the moment this commits (the gateway checks it on every call). */
+/**
+ * The kill switch: `stopped` from the moment this commits (the gateway checks it on every call).
+ * `onChange` runs once the change is allowed and about to commit (the gateway brakes at once).
+ */
 export async function setAgentState(
   db: Kysely<Database>,
   ctx: OrgContext,
   id: string,
   state: 'active' | 'stopped',
+  onChange?: () => void,
 ): Promise<Agent> {
   return db.transaction().execute(async (trx) => {
     const row = await requireRow(trx, ctx, id);
     assertCanChange(ctx, row);
     if (row.state === state) return toAgent(row);
+    onChange?.();
     const now = new Date().toISOString();
     await trx
       .updateTable('agents')

@@ -603,6 +603,49 @@ describe('the gateway, as an MCP server for agents running elsewhere', () => {
     assert.equal(back.isError, false, text(back));
   });
 
+  test('the brake ends calls before the stop is durable, for that agent only; a refused stop ends nothing', async () => {
+    const agent = await newAgent('braked');
+    const other = await newAgent('bystander');
+    for (const a of [agent, other]) {
+      await grant(a.id, { connectionId: everything, tool: 'echo' });
+      await grant(a.id, { connectionId: everything, tool: 'trigger-long-running-operation' });
+    }
+    const client = await connect(agent.token);
+    const bystander = await connect(other.token);
+    const echo = (c: Client) => c.callTool({ name: 'everything__echo', arguments: { message: 'ping' } });
+    const long = (c: Client) =>
+      c.callTool({
+        name: 'everything__trigger-long-running-operation',
+        arguments: { duration: 3, steps: 1 },
+      });
+    const waitInFlight = async (id: string) => {
+      while (deps.gateway.inFlight(id) === 0) await new Promise((r) => setTimeout(r, 5));
+    };
+
+    // A member may not stop an agent they do not own: refused, and its call in flight goes on.
+    const running = long(client);
+    await waitInFlight(agent.id);
+    const refused = await api('post', `/agents/${agent.id}/stop`, undefined, acme.people.member.token);
+    assert.equal(refused.status, 403, refused.text);
+    assert.equal((await running).isError, false, 'a refused stop aborted nothing');
+
+    // Braked (as a stop does the moment it is allowed, before its commit is durable).
+    const inFlight = long(client);
+    const unaffected = long(bystander);
+    await waitInFlight(agent.id);
+    await waitInFlight(other.id);
+    const release = deps.gateway.brake(acme.id, agent.id);
+    const otherOrg = deps.gateway.brake(beta.id);
+    assert.match(text(await inFlight), /agent_stopped/);
+    assert.match(text(await echo(client)), /agent_stopped/);
+    assert.equal((await unaffected).isError, false, "another agent's call ran to its end");
+    assert.equal((await echo(bystander)).isError, false);
+    otherOrg();
+    // Released with nothing committed (a failed stop): the agent works again.
+    release();
+    assert.equal((await echo(client)).isError, false);
+  });
+
   test('the org-wide stop halts every agent of the org, and only that org', async () => {
     const one = await newAgent('one');
     await grant(one.id, { connectionId: everything, tool: 'echo' });

@@ -115,6 +115,8 @@ export class ToolGateway {
   readonly #reaper: NodeJS.Timeout;
   readonly #recording = new Set<Promise<unknown>>();
   readonly #waiting = new Map<string, number>(); // calls paused for approval, by agent
+  // Stops decided but not yet durable: `org/agent` or `org/*`, with how many hold each.
+  readonly #brakes = new Map<string, number>();
 
   constructor(opts: GatewayOptions) {
     this.#o = opts;
@@ -137,6 +139,33 @@ export class ToolGateway {
     await Promise.all(
       [...this.#sessions].filter(([, s]) => s.agentId === agentId).map(([k]) => this.#closeSession(k)),
     );
+  }
+
+  /**
+   * The kill switch at once, before its commit is durable (a slow disk cannot delay it): the
+   * agent's (or, with no agent, the org's) calls in flight are aborted and new ones refused on
+   * this replica until released. Release once the stop is committed (the stored state refuses
+   * calls from then on) or has failed.
+   */
+  brake(orgId: string, agentId?: string): () => void {
+    const key = `${orgId}/${agentId ?? '*'}`;
+    this.#brakes.set(key, (this.#brakes.get(key) ?? 0) + 1);
+    for (const [agent, set] of this.#inFlight)
+      for (const f of set) if (f.orgId === orgId && (!agentId || agent === agentId)) f.controller.abort();
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const left = (this.#brakes.get(key) ?? 1) - 1;
+      if (left > 0) this.#brakes.set(key, left);
+      else this.#brakes.delete(key);
+    };
+  }
+
+  #braked(orgId: string, agentId: string): 'agent' | 'org' | null {
+    if (this.#brakes.size === 0) return null;
+    if (this.#brakes.has(`${orgId}/*`)) return 'org';
+    return this.#brakes.has(`${orgId}/${agentId}`) ? 'agent' : null;
   }
 
   /** Ends every agent's session to a connection (it was deleted). */
@@ -285,8 +314,9 @@ export class ToolGateway {
       });
     };
     // The kill switch is read on every call: from the stop's commit on, nothing runs.
-    const orgStopped = agent.agents_stopped_at !== null;
-    if (agent.agent_state !== 'active' || orgStopped || signal.aborted) {
+    const braked = this.#braked(req.orgId, req.agentId);
+    const orgStopped = agent.agents_stopped_at !== null || braked === 'org';
+    if (agent.agent_state !== 'active' || orgStopped || braked || signal.aborted) {
       await denied(orgStopped ? "the organization's agents are stopped" : 'the agent is stopped', [], null);
       throw stoppedError(orgStopped);
     }
@@ -357,7 +387,10 @@ export class ToolGateway {
             // Time passed while waiting: the stop, the grants and the decision are taken afresh,
             // and an approval given under grants that changed meanwhile no longer fits.
             const now = await this.#agentRow(req);
-            const stillActive = now?.agent_state === 'active' && now.agents_stopped_at === null;
+            const stillActive =
+              now?.agent_state === 'active' &&
+              now.agents_stopped_at === null &&
+              !this.#braked(req.orgId, req.agentId);
             if (!now || !stillActive || signal.aborted) {
               await denied('the agent was stopped while waiting for approval', [], null);
               throw signal.aborted ? abortError(signal) : stoppedError(now?.agents_stopped_at != null);

@@ -151,10 +151,18 @@ export const agentRoutes = [
     params: AgentParams,
     response: AgentSchema,
     handler: async ({ ctx, deps, params }) => {
-      const agent = await setAgentState(deps.store.db, ctx, params.agent, 'stopped');
-      // Committed: now end its calls in flight and its MCP servers before acknowledging.
-      await deps.sessions.publish({ kind: 'agent', orgId: ctx.scope.orgId, agentId: agent.id });
-      return agent;
+      // Calls end the moment the stop is allowed; the acknowledgment waits until it is durable.
+      let release = () => {};
+      try {
+        const agent = await setAgentState(deps.store.db, ctx, params.agent, 'stopped', () => {
+          release = deps.gateway.brake(ctx.scope.orgId, params.agent);
+        });
+        // Committed: now end its MCP servers (and tell other replicas) before acknowledging.
+        await deps.sessions.publish({ kind: 'agent', orgId: ctx.scope.orgId, agentId: agent.id });
+        return agent;
+      } finally {
+        release();
+      }
     },
   }),
   defineRoute({

@@ -47,9 +47,15 @@ export const orgRoutes = [
     params: OrgParams,
     response: OrgSchema,
     handler: async ({ ctx, deps }) => {
-      const org = await setOrgAgentsStopped(deps.store.db, ctx, true);
-      await deps.sessions.publish({ kind: 'org', orgId: org.id });
-      return org;
+      // Calls end at once; the acknowledgment waits until the stop is durable.
+      const release = deps.gateway.brake(ctx.scope.orgId);
+      try {
+        const org = await setOrgAgentsStopped(deps.store.db, ctx, true);
+        await deps.sessions.publish({ kind: 'org', orgId: org.id });
+        return org;
+      } finally {
+        release();
+      }
     },
   }),
   defineRoute({
