@@ -23,7 +23,17 @@ export interface RunningServer {
 }
 
 export async function startServer(config: Config, log: Logger, store?: Store): Promise<RunningServer> {
-  const db = store ?? (await openStore({ home: config.home, databaseUrl: config.databaseUrl }));
+  const db =
+    store ??
+    (await openStore({
+      home: config.home,
+      databaseUrl: config.databaseUrl,
+      // Fail-stop: a server that can acknowledge nothing durably exits, and a restart recovers.
+      onFatal: (err) => {
+        log.fatal({ err }, 'the database can no longer be made durable; exiting');
+        process.exit(70);
+      },
+    }));
   const deps = buildDeps(config, log, db, process.env, await chooseSandbox(config, log));
   await expirePayloads(db.db);
   const retention = setInterval(

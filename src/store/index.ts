@@ -28,10 +28,12 @@ export interface StoreOptions {
   databaseUrl?: string | undefined;
   /** Apply pending migrations on open (default true). */
   migrate?: boolean;
+  /** Embedded store: told when commits can no longer be made durable (see `SqliteOptions`). */
+  onFatal?: (err: Error) => void;
 }
 
 export async function openStore(opts: StoreOptions): Promise<Store> {
-  const store = opts.databaseUrl ? openPostgres(opts.databaseUrl) : openSqlite(opts.home);
+  const store = opts.databaseUrl ? openPostgres(opts.databaseUrl) : openSqlite(opts.home, opts.onFatal);
   if (opts.migrate !== false) {
     try {
       await migrate(store);
@@ -43,10 +45,10 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
   return store;
 }
 
-function openSqlite(home: string): Store {
+function openSqlite(home: string, onFatal?: (err: Error) => void): Store {
   mkdirSync(home, { recursive: true, mode: 0o700 });
   const file = join(home, 'paddock.db');
-  const database = openNodeSqlite(file);
+  const database = openNodeSqlite(file, onFatal ? { onFatal } : {});
   const db = new Kysely<Database>({ dialect: new DurableSqliteDialect(database) });
   return { db, dialect: 'sqlite', describe: `SQLite at ${file}`, close: () => db.destroy() };
 }

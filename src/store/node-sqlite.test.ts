@@ -1,6 +1,6 @@
 /** The embedded store's commits: resolved only after a WAL sync; checkpoints fill the database file. */
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, fdatasync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
@@ -46,6 +46,41 @@ test('a write resolves after a WAL sync, a read never syncs, and checkpoints rea
     const n = (alone.prepare('select count(*) as n from items').get() as { n: number }).n;
     alone.close();
     assert.ok(n >= 200, `only ${n} rows in the database file after a checkpoint`);
+  } finally {
+    await db.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a failed WAL sync refuses that write and every later one, and is reported once as fatal', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'paddock-sqlite-'));
+  let failing = false;
+  const fatal: Error[] = [];
+  const raw = openNodeSqlite(join(dir, 'x.db'), {
+    onFatal: (err) => fatal.push(err),
+    // An I/O error from the disk, as fdatasync reports it.
+    fdatasync: (fd, cb) =>
+      failing
+        ? cb(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }))
+        : fdatasync(fd, cb),
+  });
+  const db = new Kysely<T>({ dialect: new DurableSqliteDialect(raw) });
+  try {
+    await sql`create table items (id integer primary key, v text not null)`.execute(db);
+    await db.insertInto('items').values({ id: 1, v: 'a' }).execute();
+    failing = true;
+    await assert.rejects(
+      db.insertInto('items').values({ id: 2, v: 'b' }).execute(),
+      /could not be made durable/,
+    );
+    failing = false;
+    // The disk "recovered", but pages may have been dropped: nothing is acknowledged again.
+    await assert.rejects(
+      db.insertInto('items').values({ id: 3, v: 'c' }).execute(),
+      /could not be made durable/,
+    );
+    assert.equal(fatal.length, 1);
+    assert.match(fatal[0]!.message, /EIO/);
   } finally {
     await db.destroy();
     rmSync(dir, { recursive: true, force: true });

@@ -66,9 +66,11 @@ class WalSync {
   #running: Promise<void> | undefined;
   #queued: Promise<void> | undefined;
   #failed: Error | undefined;
+  readonly #opts: SqliteOptions;
 
-  constructor(path: string) {
+  constructor(path: string, opts: SqliteOptions) {
     this.#path = path;
+    this.#opts = opts;
   }
 
   sync(): Promise<void> {
@@ -79,10 +81,11 @@ class WalSync {
       this.#fd ??= openSync(this.#path, 'r');
       const fd = this.#fd;
       this.#running = new Promise<void>((resolve, reject) =>
-        fdatasync(fd, (err) => {
+        (this.#opts.fdatasync ?? fdatasync)(fd, (err) => {
           if (err) {
             this.#failed = new Error(`the database log could not be made durable: ${err.message}`);
             reject(this.#failed);
+            this.#opts.onFatal?.(this.#failed);
           } else resolve();
         }),
       ).finally(() => {
@@ -118,7 +121,17 @@ export interface DurableSqlite extends SqliteDatabase {
 const CHECKPOINT_EVERY = 200;
 
 /** Opens a SQLite file in WAL mode; commits are made durable by `DurableSqliteDialect`. */
-export function openNodeSqlite(path: string): DurableSqlite {
+export interface SqliteOptions {
+  /**
+   * Told once when a sync fails: nothing can be acknowledged as durable from then on, so a
+   * server should exit and let a restart recover from what is on disk (as PostgreSQL does).
+   */
+  onFatal?: (err: Error) => void;
+  /** For fault-injection tests only: stands in for `fs.fdatasync`. */
+  fdatasync?: (fd: number, cb: (err: NodeJS.ErrnoException | null) => void) => void;
+}
+
+export function openNodeSqlite(path: string, opts: SqliteOptions = {}): DurableSqlite {
   const db = new DatabaseSync(path);
   db.exec('PRAGMA journal_mode = WAL');
   // The WAL is synced by WalSync after each commit; checkpoints run below with synchronous=FULL.
@@ -127,7 +140,7 @@ export function openNodeSqlite(path: string): DurableSqlite {
   db.exec('PRAGMA journal_size_limit = 16777216');
   db.exec('PRAGMA foreign_keys = ON');
   db.exec('PRAGMA busy_timeout = 5000');
-  const wal = new WalSync(`${path}-wal`);
+  const wal = new WalSync(`${path}-wal`, opts);
   const stats = { syncs: 0, checkpoints: 0 };
   // Checkpoints (WAL → database file, fully synced) run on their own connection in a worker;
   // a worker that dies is replaced, or the WAL would grow without end.
