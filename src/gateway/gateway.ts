@@ -16,9 +16,9 @@ import { toOrg } from '../identity/orgs.ts';
 import type { Logger } from '../log/index.ts';
 import { PolicyEngine } from '../policy/engine.ts';
 import { toGrant } from '../policy/grants-service.ts';
-import { REDACTED } from '../redact/index.ts';
 import type { Database } from '../store/index.ts';
 import type { ConnectionTable } from '../store/schema.ts';
+import { scrubber } from './scrub.ts';
 
 export interface CallRequest {
   orgId: string;
@@ -65,17 +65,9 @@ interface Session {
   connectionId: string;
   /** Vault secrets the server was given: changing one ends the session. */
   secretIds: string[];
-  /** The client, and the connection's secret values (scrubbed from what the tool returns). */
-  ready: Promise<{ client: Client; secrets: string[] }>;
+  /** The client, and what scrubs the connection's own secrets from what its tools return. */
+  ready: Promise<{ client: Client; scrub: <T>(content: T) => T }>;
   lastUsed: number;
-}
-
-/** The server's own credentials never reach the agent, even from a tool that prints its environment. */
-function scrub<T>(content: T, secrets: string[]): T {
-  if (secrets.length === 0 || content === undefined) return content;
-  let text = JSON.stringify(content);
-  for (const v of secrets) text = text.replaceAll(JSON.stringify(v).slice(1, -1), REDACTED);
-  return JSON.parse(text) as T;
 }
 
 interface InFlight {
@@ -227,7 +219,10 @@ export class ToolGateway {
       found.lastUsed = Date.now();
       return found;
     }
-    const ready = openConnection(this.#o.opener, conn, req.agentId);
+    const ready = openConnection(this.#o.opener, conn, req.agentId).then(({ client, secrets }) => ({
+      client,
+      scrub: scrubber(secrets),
+    }));
     const session: Session = {
       orgId: req.orgId,
       agentId: req.agentId,
@@ -461,15 +456,16 @@ export class ToolGateway {
     const started = performance.now();
     let result: { content?: unknown; isError?: boolean } | undefined;
     let error: string | undefined;
-    let secrets: string[] = [];
+    let scrub = <T>(content: T): T => content;
     let refusal: PaddockError | undefined;
     try {
       // A stop acknowledged while the decision was being recorded: start no server for it.
       signal.throwIfAborted();
       if (open) open.lastUsed = Date.now();
       const session = open ?? this.#session(req, conn!);
-      const { client, secrets: values } = await session.ready;
-      secrets = values;
+      const ready = await session.ready;
+      scrub = ready.scrub;
+      const client = ready.client;
       // Checked again right before sending: a stop acknowledged meanwhile keeps the call from running.
       signal.throwIfAborted();
       result = (await client.callTool({ name: req.tool, arguments: req.args }, undefined, {
@@ -503,7 +499,7 @@ export class ToolGateway {
     if (refusal) throw refusal;
     if (error) throw new PaddockError(502, 'tool_failed', `The tool failed: ${error}`);
     return {
-      content: scrub(result?.content ?? null, secrets),
+      content: scrub(result?.content ?? null),
       isError: result?.isError === true,
       durationMs,
       auditIndex: allowed.index,
