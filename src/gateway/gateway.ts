@@ -160,6 +160,33 @@ export class ToolGateway {
     return this.#brakes.has(`${orgId}/${agentId}`) ? 'agent' : null;
   }
 
+  /**
+   * Catches up after events may have been missed (another replica's stop sent while this one's
+   * listener was down): calls of agents now stopped end, and idle sessions close, so the next
+   * call reopens them with the connection and secrets as they stand.
+   */
+  async resync(): Promise<void> {
+    const agentIds = [
+      ...new Set([...this.#inFlight.keys(), ...[...this.#sessions.values()].map((s) => s.agentId)]),
+    ];
+    if (agentIds.length === 0) return;
+    const rows = await this.#o.db
+      .selectFrom('agents')
+      .innerJoin('orgs', 'orgs.id', 'agents.org_id')
+      .select(['agents.id', 'agents.state', 'orgs.agents_stopped_at'])
+      .where('agents.id', 'in', agentIds)
+      .execute();
+    const active = new Set(
+      rows.filter((r) => r.state === 'active' && r.agents_stopped_at === null).map((r) => r.id),
+    );
+    await Promise.all(agentIds.filter((id) => !active.has(id)).map((id) => this.stopAgent(id)));
+    await Promise.all(
+      [...this.#sessions]
+        .filter(([, s]) => (this.#inFlight.get(s.agentId)?.size ?? 0) === 0)
+        .map(([k]) => this.#closeSession(k)),
+    );
+  }
+
   /** Ends every agent's session to a connection (it was deleted). */
   async closeConnection(connectionId: string): Promise<void> {
     await Promise.all(

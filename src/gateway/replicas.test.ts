@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { sql } from 'kysely';
 import { bubblewrap } from '../cells/index.ts';
 import { loadConfig } from '../config/index.ts';
 import { silentLogger } from '../log/index.ts';
@@ -102,5 +103,53 @@ describe('the kill switch across replicas [postgres]', () => {
       }),
       (err: { code?: string }) => err.code === 'agent_stopped',
     );
+  });
+
+  test('a stop sent while B was not listening still ends its call: B catches up when it is back', async () => {
+    const appA = createApp(a);
+    const token = acme.people.admin.token;
+    const post = (path: string, body?: unknown) =>
+      call(appA, 'post', `/api/v1/orgs/acme${path}`, { token, ...(body === undefined ? {} : { body }) });
+    const conn = (await call(appA, 'get', '/api/v1/orgs/acme/connections', { token })).body.connections[0];
+    const agent = await post('/agents', {
+      name: 'missed',
+      scope: 'organization',
+      instructions: 'x',
+      model: { provider: 'openai', model: 'gpt-5' },
+    });
+    await post(`/agents/${agent.body.id}/grants`, {
+      connectionId: conn.id,
+      tool: 'trigger-long-running-operation',
+    });
+    await b.sessions.listening();
+    const onB = b.gateway
+      .call({
+        orgId: acme.id,
+        agentId: agent.body.id,
+        connectionId: conn.id,
+        tool: 'trigger-long-running-operation',
+        args: { duration: 20, steps: 2 },
+        requestId: 'replica-missed',
+      })
+      .then(
+        () => ({ code: 'ran' }),
+        (err: { code?: string }) => ({ code: err.code ?? '' }),
+      );
+    while (b.gateway.inFlight(agent.body.id) < 1) await new Promise((r) => setTimeout(r, 10));
+    // Both replicas' listeners are cut (a network blip); the stop's notification goes nowhere.
+    const received = b.sessions.stats.received;
+    const resyncs = b.sessions.stats.resyncs;
+    await sql`select pg_terminate_backend(pid) from pg_stat_activity where query = 'LISTEN paddock_stop'`.execute(
+      t.store.db,
+    );
+    const stop = await post(`/agents/${agent.body.id}/stop`);
+    assert.equal(stop.status, 200, stop.text);
+    const ended = await Promise.race([
+      onB,
+      new Promise((r) => setTimeout(() => r({ code: 'still running' }), 5000)),
+    ]);
+    assert.deepEqual(ended, { code: 'agent_stopped' });
+    assert.equal(b.sessions.stats.received, received, 'B never got the notification');
+    assert.ok(b.sessions.stats.resyncs > resyncs, 'B caught up after reconnecting');
   });
 });

@@ -23,30 +23,41 @@ export interface StopBus {
   publish(event: SessionEvent): Promise<void>;
   /** Resolves once this replica listens (at once where there is nothing to listen to). */
   listening(): Promise<void>;
+  /** Events received from other replicas, and catch-ups after a lost listener (for tests). */
+  readonly stats: { received: number; resyncs: number };
   close(): Promise<void>;
 }
 
 type OnEvent = (event: SessionEvent) => Promise<void>;
 
+/**
+ * `onResync` runs when a lost listener is back: events sent meanwhile never arrive, so the
+ * replica checks what it has open against the database instead.
+ */
 export function stopBus(
   store: Store,
   databaseUrl: string | undefined,
   onEvent: OnEvent,
   log: Logger,
+  onResync: () => Promise<void> = async () => undefined,
 ): StopBus {
+  const stats = { received: 0, resyncs: 0 };
   if (store.dialect !== 'postgres' || !databaseUrl) {
     return {
       publish: (event) => onEvent(event),
       listening: async () => undefined,
       close: async () => undefined,
+      stats,
     };
   }
   let client: pg.Client | undefined;
   let closed = false;
-  let retryMs = 100;
+  let retryMs = 250;
+  let lost = false;
   const listen = async () => {
     const c = new pg.Client({ connectionString: databaseUrl });
     c.on('notification', (n) => {
+      stats.received += 1;
       try {
         const event = JSON.parse(n.payload ?? '{}') as SessionEvent;
         if (event.kind) void onEvent(event).catch((err) => log.error({ err }, 'session event failed'));
@@ -55,8 +66,12 @@ export function stopBus(
       }
     });
     // A lost listener reconnects with backoff; meanwhile the database state still refuses new calls.
+    let dead = false;
     c.on('error', (err) => {
+      if (dead) return; // one reconnect per lost client
+      dead = true;
       log.warn({ err }, 'stop listener lost; reconnecting');
+      lost = true;
       client = undefined;
       void c.end().catch(() => undefined);
       if (!closed) setTimeout(() => void listen(), retryMs).unref();
@@ -66,8 +81,15 @@ export function stopBus(
       await c.connect();
       await c.query(`LISTEN ${CHANNEL}`);
       client = c;
-      retryMs = 100;
+      retryMs = 250;
       if (closed) await c.end();
+      else if (lost) {
+        lost = false;
+        stats.resyncs += 1;
+        await onResync().catch((err: unknown) =>
+          log.error({ err }, 'catching up after a lost listener failed'),
+        );
+      }
     } catch (err) {
       c.emit('error', err);
     }
@@ -81,6 +103,7 @@ export function stopBus(
     async listening() {
       while (!client && !closed) await new Promise((r) => setTimeout(r, 20));
     },
+    stats,
     async close() {
       closed = true;
       await ready;

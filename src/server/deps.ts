@@ -100,6 +100,7 @@ export function buildDeps(
         else await gateway.closeSessionsUsing(e.secretId);
       },
       log,
+      () => gateway.resync(),
     ),
     sandboxProblem: sandbox.problem,
     config,
