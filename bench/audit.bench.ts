@@ -1,5 +1,5 @@
 /**
- * The audit log on embedded SQLite (WAL, synchronous=FULL, so every acknowledgment is durable):
+ * The audit log on embedded SQLite (WAL fdatasync'd before each acknowledgment, so every one is durable):
  * group-commit throughput, acknowledgment latency at a steady 1,000 events/s, full verification
  * speed, and inclusion-proof time in a 1,000,000-entry log. Baselines in the same run: plain
  * batched inserts of the same rows with no tree, one indexed lookup, and reading + hashing rows.
