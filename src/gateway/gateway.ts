@@ -126,8 +126,16 @@ export class ToolGateway {
    * The kill switch's teeth, called once the stop is committed: calls of the agent that are in
    * flight are aborted, and its MCP servers are ended (awaited), so nothing of it runs after.
    */
+  /** Aborts the calls in flight of an agent, or of every agent of the org. */
+  #abort(orgId: string | undefined, agentId?: string): void {
+    for (const [agent, set] of this.#inFlight)
+      for (const f of set)
+        if ((orgId === undefined || f.orgId === orgId) && (!agentId || agent === agentId))
+          f.controller.abort();
+  }
+
   async stopAgent(agentId: string): Promise<void> {
-    for (const f of this.#inFlight.get(agentId) ?? []) f.controller.abort();
+    this.#abort(undefined, agentId);
     await Promise.all(
       [...this.#sessions].filter(([, s]) => s.agentId === agentId).map(([k]) => this.#closeSession(k)),
     );
@@ -142,8 +150,7 @@ export class ToolGateway {
   brake(orgId: string, agentId?: string): () => void {
     const key = `${orgId}/${agentId ?? '*'}`;
     this.#brakes.set(key, (this.#brakes.get(key) ?? 0) + 1);
-    for (const [agent, set] of this.#inFlight)
-      for (const f of set) if (f.orgId === orgId && (!agentId || agent === agentId)) f.controller.abort();
+    this.#abort(orgId, agentId);
     let released = false;
     return () => {
       if (released) return;
@@ -207,8 +214,7 @@ export class ToolGateway {
 
   /** The org-wide kill switch: every agent of the org, as `stopAgent`. */
   async stopOrg(orgId: string): Promise<void> {
-    for (const set of this.#inFlight.values())
-      for (const f of set) if (f.orgId === orgId) f.controller.abort();
+    this.#abort(orgId);
     await Promise.all(
       [...this.#sessions].filter(([, s]) => s.orgId === orgId).map(([k]) => this.#closeSession(k)),
     );

@@ -19,6 +19,40 @@ describe('the kill switch across replicas [postgres]', () => {
   let a: ReturnType<typeof buildDeps>;
   let b: ReturnType<typeof buildDeps>;
   let acme: SeededOrg;
+  let connectionId: string;
+
+  const post = (path: string, body?: unknown) =>
+    call(createApp(a), 'post', `/api/v1/orgs/acme${path}`, {
+      token: acme.people.admin.token,
+      ...(body === undefined ? {} : { body }),
+    });
+
+  /** A new agent allowed the long-running tool, with a 20-second call of it running on replica B. */
+  async function longCallOnB(name: string) {
+    const agent = await post('/agents', {
+      name,
+      scope: 'organization',
+      instructions: 'x',
+      model: { provider: 'openai', model: 'gpt-5' },
+    });
+    await post(`/agents/${agent.body.id}/grants`, { connectionId, tool: 'trigger-long-running-operation' });
+    await b.sessions.listening();
+    const ended = b.gateway
+      .call({
+        orgId: acme.id,
+        agentId: agent.body.id,
+        connectionId,
+        tool: 'trigger-long-running-operation',
+        args: { duration: 20, steps: 2 },
+        requestId: `replica-${name}`,
+      })
+      .then(
+        () => ({ ok: true, at: Date.now(), code: '' }),
+        (err: { code?: string }) => ({ ok: false, at: Date.now(), code: err.code ?? '' }),
+      );
+    while (b.gateway.inFlight(agent.body.id) < 1) await new Promise((r) => setTimeout(r, 10));
+    return { agentId: agent.body.id as string, ended };
+  }
 
   before(async () => {
     const check = await bubblewrap.check();
@@ -35,6 +69,14 @@ describe('the kill switch across replicas [postgres]', () => {
     a = replica();
     b = replica();
     acme = await seedOrg(t.store, 'acme');
+    const conn = await post('/connections', {
+      name: 'everything',
+      transport: 'stdio',
+      command: 'node',
+      args: EVERYTHING,
+    });
+    connectionId = conn.body.id;
+    assert.equal((await post(`/connections/${connectionId}/tools/refresh`)).status, 200);
   });
 
   after(async () => {
@@ -47,45 +89,9 @@ describe('the kill switch across replicas [postgres]', () => {
   });
 
   test("a stop on replica A ends the agent's call in flight on replica B", async () => {
-    const appA = createApp(a);
-    const token = acme.people.admin.token;
-    const post = (path: string, body?: unknown) =>
-      call(appA, 'post', `/api/v1/orgs/acme${path}`, { token, ...(body === undefined ? {} : { body }) });
-    const conn = await post('/connections', {
-      name: 'everything',
-      transport: 'stdio',
-      command: 'node',
-      args: EVERYTHING,
-    });
-    assert.equal((await post(`/connections/${conn.body.id}/tools/refresh`)).status, 200);
-    const agent = await post('/agents', {
-      name: 'runaway',
-      scope: 'organization',
-      instructions: 'x',
-      model: { provider: 'openai', model: 'gpt-5' },
-    });
-    await post(`/agents/${agent.body.id}/grants`, {
-      connectionId: conn.body.id,
-      tool: 'trigger-long-running-operation',
-    });
-    await b.sessions.listening();
-
-    const onB = b.gateway
-      .call({
-        orgId: acme.id,
-        agentId: agent.body.id,
-        connectionId: conn.body.id,
-        tool: 'trigger-long-running-operation',
-        args: { duration: 20, steps: 2 },
-        requestId: 'replica-test',
-      })
-      .then(
-        () => ({ ok: true, at: Date.now(), code: '' }),
-        (err: { code?: string }) => ({ ok: false, at: Date.now(), code: err.code ?? '' }),
-      );
-    while (b.gateway.inFlight(agent.body.id) < 1) await new Promise((r) => setTimeout(r, 10));
+    const { agentId, ended: onB } = await longCallOnB('runaway');
     await new Promise((r) => setTimeout(r, 300));
-    const stop = await post(`/agents/${agent.body.id}/stop`);
+    const stop = await post(`/agents/${agentId}/stop`);
     assert.equal(stop.status, 200, stop.text);
     const acked = Date.now();
     const ended = await onB;
@@ -95,8 +101,8 @@ describe('the kill switch across replicas [postgres]', () => {
     await assert.rejects(
       b.gateway.call({
         orgId: acme.id,
-        agentId: agent.body.id,
-        connectionId: conn.body.id,
+        agentId,
+        connectionId,
         tool: 'trigger-long-running-operation',
         args: { duration: 1, steps: 1 },
         requestId: 'replica-test-2',
@@ -106,49 +112,20 @@ describe('the kill switch across replicas [postgres]', () => {
   });
 
   test('a stop sent while B was not listening still ends its call: B catches up when it is back', async () => {
-    const appA = createApp(a);
-    const token = acme.people.admin.token;
-    const post = (path: string, body?: unknown) =>
-      call(appA, 'post', `/api/v1/orgs/acme${path}`, { token, ...(body === undefined ? {} : { body }) });
-    const conn = (await call(appA, 'get', '/api/v1/orgs/acme/connections', { token })).body.connections[0];
-    const agent = await post('/agents', {
-      name: 'missed',
-      scope: 'organization',
-      instructions: 'x',
-      model: { provider: 'openai', model: 'gpt-5' },
-    });
-    await post(`/agents/${agent.body.id}/grants`, {
-      connectionId: conn.id,
-      tool: 'trigger-long-running-operation',
-    });
-    await b.sessions.listening();
-    const onB = b.gateway
-      .call({
-        orgId: acme.id,
-        agentId: agent.body.id,
-        connectionId: conn.id,
-        tool: 'trigger-long-running-operation',
-        args: { duration: 20, steps: 2 },
-        requestId: 'replica-missed',
-      })
-      .then(
-        () => ({ code: 'ran' }),
-        (err: { code?: string }) => ({ code: err.code ?? '' }),
-      );
-    while (b.gateway.inFlight(agent.body.id) < 1) await new Promise((r) => setTimeout(r, 10));
+    const { agentId, ended: onB } = await longCallOnB('missed');
     // Both replicas' listeners are cut (a network blip); the stop's notification goes nowhere.
     const received = b.sessions.stats.received;
     const resyncs = b.sessions.stats.resyncs;
     await sql`select pg_terminate_backend(pid) from pg_stat_activity where query = 'LISTEN paddock_stop'`.execute(
       t.store.db,
     );
-    const stop = await post(`/agents/${agent.body.id}/stop`);
+    const stop = await post(`/agents/${agentId}/stop`);
     assert.equal(stop.status, 200, stop.text);
     const ended = await Promise.race([
       onB,
-      new Promise((r) => setTimeout(() => r({ code: 'still running' }), 5000)),
+      new Promise<{ code: string }>((r) => setTimeout(() => r({ code: 'still running' }), 5000)),
     ]);
-    assert.deepEqual(ended, { code: 'agent_stopped' });
+    assert.equal(ended.code, 'agent_stopped');
     assert.equal(b.sessions.stats.received, received, 'B never got the notification');
     assert.ok(b.sessions.stats.resyncs > resyncs, 'B caught up after reconnecting');
   });
