@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { entryRow } from '../src/audit/entry.ts';
 import { AuditTrail, prepareEntry, verifyLog } from '../src/audit/index.ts';
 import { initOrg, operatorCaller } from '../src/identity/index.ts';
 import { silentLogger } from '../src/log/index.ts';
@@ -60,22 +61,7 @@ async function baselineInserts(store: Store, n: number): Promise<number> {
       const rows = [];
       for (let i = 0; i < Math.min(5000, n - at); i++) {
         const e = prepareEntry({ orgId: 'baseline', actor, action: 'tool.call.allowed', details });
-        rows.push({
-          log_id: 'baseline',
-          idx: at + i,
-          id: e.body.id,
-          time: e.body.time,
-          actor_type: 'agent',
-          actor_id: 'a',
-          action: 'x.y',
-          target_type: null,
-          target_id: null,
-          outcome: 'success',
-          request_id: null,
-          leaf: e.leaf,
-          leaf_hash: e.leafHash,
-          expired_at: null,
-        });
+        rows.push({ ...entryRow(e), idx: at + i, erased_at: null, erased_by: null });
       }
       for (let i = 0; i < rows.length; i += 500)
         await trx

@@ -1,7 +1,15 @@
 /**
- * An audit entry as it goes into the tree: canonical JSON (RFC 8785) of who, what, when, on
- * what, with which outcome, and redacted details. The leaf hash covers exactly these bytes.
+ * An audit entry as it goes into the tree (format v2). The leaf is the canonical JSON (RFC 8785)
+ * of a header that is never erased — who, what, when, on what, with which outcome, in which
+ * request and run — and a salted digest of the details: `HMAC-SHA256(salt, canonical(details))`.
+ * The details and their salt are stored beside the leaf and can be erased (retention, a deletion
+ * request) while the leaf, and so every proof, still verifies. The random salt keeps a short
+ * payload from being guessed from its digest.
+ *
+ * Format v1 (before this one) hashed the details into the leaf itself; such entries are still
+ * read and verified (`EntryV1`).
  */
+import { createHmac, randomBytes } from 'node:crypto';
 import canonicalize from 'canonicalize';
 import { newId } from '../identity/credentials.ts';
 import { redact } from '../redact/index.ts';
@@ -25,13 +33,15 @@ export interface AuditInput {
   target?: { type: string; id: string } | undefined;
   outcome?: Outcome;
   requestId?: string | undefined;
+  /** The agent run the event belongs to, if any. */
+  runId?: string | undefined;
   /** Before/after or other facts; secrets are redacted before anything is stored. */
   details?: Record<string, unknown>;
 }
 
-/** The entry exactly as hashed. */
-export interface EntryBody {
-  v: 1;
+/** The header, exactly as hashed: what the trail shows, filters and exports is read from it. */
+export interface EntryHeader {
+  v: 2;
   id: string;
   time: string;
   log: string;
@@ -41,22 +51,46 @@ export interface EntryBody {
   target: { type: string; id: string } | null;
   outcome: Outcome;
   requestId: string | null;
+  run: string | null;
+  /** `hmac-sha256:` + base64 of HMAC-SHA256(salt, canonical JSON of the details). */
+  detailsDigest: string;
+}
+
+/** A format v1 entry: the details were part of the hashed leaf. */
+export interface EntryV1 extends Omit<EntryHeader, 'v' | 'run' | 'detailsDigest'> {
+  v: 1;
   details: Record<string, unknown>;
 }
 
 export interface PreparedEntry {
-  body: EntryBody;
+  header: EntryHeader;
+  /** The leaf: the header's canonical JSON. */
   leaf: string;
   leafHash: string;
+  /** The details' canonical JSON (erasable). */
+  details: string;
+  /** base64 of the 32 random bytes the details' digest is keyed with (erasable). */
+  salt: string;
 }
 
 const ACTION = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/;
+const DIGEST_PREFIX = 'hmac-sha256:';
+
+/** The digest a header commits its details to. */
+export function detailsDigest(salt: string, details: string): string {
+  return DIGEST_PREFIX + createHmac('sha256', Buffer.from(salt, 'base64')).update(details).digest('base64');
+}
 
 export function prepareEntry(input: AuditInput, now = new Date()): PreparedEntry {
   if (!ACTION.test(input.action))
     throw new Error(`audit action "${input.action}" is not a dotted lowercase name`);
-  const body: EntryBody = {
-    v: 1,
+  // JSON round trip first: canonical JSON has no undefined, Dates or functions.
+  const details = canonicalize(
+    redact(JSON.parse(JSON.stringify(input.details ?? {})) as Record<string, unknown>),
+  )!;
+  const salt = randomBytes(32).toString('base64');
+  const header: EntryHeader = {
+    v: 2,
     id: newId('evt'),
     time: now.toISOString(),
     log: input.orgId ?? PLATFORM_LOG,
@@ -66,9 +100,50 @@ export function prepareEntry(input: AuditInput, now = new Date()): PreparedEntry
     target: input.target ? { type: input.target.type, id: input.target.id } : null,
     outcome: input.outcome ?? 'success',
     requestId: input.requestId ?? null,
-    // JSON round trip first: canonical JSON has no undefined, Dates or functions.
-    details: redact(JSON.parse(JSON.stringify(input.details ?? {})) as Record<string, unknown>),
+    run: input.runId ?? null,
+    detailsDigest: detailsDigest(salt, details),
   };
-  const leaf = canonicalize(body)!;
-  return { body, leaf, leafHash: hashLeaf(leaf).toString('base64') };
+  const leaf = canonicalize(header)!;
+  return { header, leaf, leafHash: hashLeaf(leaf).toString('base64'), details, salt };
+}
+
+/** A leaf read back: its header (v2) or whole v1 entry, or null if it is not an entry. */
+export function parseLeaf(leaf: string): EntryHeader | EntryV1 | null {
+  try {
+    const e = JSON.parse(leaf) as { v?: unknown };
+    return e.v === 2 || e.v === 1 ? (e as EntryHeader | EntryV1) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The indexed columns an entry's row must carry, as its hashed leaf says them. */
+export function headerColumns(h: EntryHeader | EntryV1) {
+  return {
+    id: h.id,
+    time: h.time,
+    log_id: h.log,
+    actor_type: h.actor?.type,
+    actor_id: h.actor?.id,
+    action: h.action,
+    target_type: h.target?.type ?? null,
+    target_id: h.target?.id ?? null,
+    outcome: h.outcome,
+    request_id: h.requestId ?? null,
+    run_id: h.v === 2 ? h.run : null,
+  };
+}
+
+/** The row an entry is stored as (in the outbox while it waits, then in its log). */
+export function entryRow(e: PreparedEntry) {
+  const { log_id, ...columns } = headerColumns(e.header);
+  return {
+    log_id,
+    format: 2,
+    ...columns,
+    leaf: e.leaf,
+    leaf_hash: e.leafHash,
+    details: e.details,
+    salt: e.salt,
+  };
 }

@@ -3,7 +3,9 @@
  * CSV, and OCSF JSON lines. An export always covers a contiguous run of indexes, so a range
  * proof ties it to a signed checkpoint.
  */
+import type { Selectable } from 'kysely';
 import type { Db } from '../store/index.ts';
+import type { AuditEntryTable } from '../store/schema.ts';
 import { toOcsf } from './ocsf.ts';
 import { type AuditEvent, toAuditEvent } from './query.ts';
 
@@ -51,11 +53,28 @@ export async function* exportLines(
     for (const row of rows) {
       const e = toAuditEvent(row);
       if (format === 'jsonl') {
-        yield `${JSON.stringify({ index: e.index, leafHash: e.leafHash, expired: e.expired, entry: row.leaf ? JSON.parse(row.leaf) : null })}\n`;
+        yield `${JSON.stringify(exportLine(row, e))}\n`;
       } else if (format === 'ocsf') yield `${JSON.stringify(toOcsf(e, logId))}\n`;
       else yield `${csvRow(e)}\n`;
     }
   }
+}
+
+/**
+ * One JSON line: the hashed leaf as it is (`entry`: the v2 header, or a whole v1 entry), and for
+ * v2 the details with the salt of their digest, so both can be checked offline.
+ */
+function exportLine(row: Selectable<AuditEntryTable>, e: AuditEvent) {
+  return {
+    index: e.index,
+    leafHash: e.leafHash,
+    format: e.format,
+    entry: row.leaf ? (JSON.parse(row.leaf) as unknown) : null,
+    details: e.format === 2 ? e.details : null,
+    salt: e.format === 2 ? row.salt : null,
+    erased: e.erased,
+    erasedBy: e.erasedBy,
+  };
 }
 
 const CSV_COLUMNS = [
@@ -68,6 +87,7 @@ const CSV_COLUMNS = [
   'target_id',
   'outcome',
   'request_id',
+  'run_id',
   'details',
   'leaf_hash',
 ];
@@ -90,7 +110,8 @@ function csvRow(e: AuditEvent): string {
     e.target?.id,
     e.outcome,
     e.requestId,
-    e.expired ? 'expired' : e.details,
+    e.runId,
+    e.erased ? 'erased' : e.details,
     e.leafHash,
   ]
     .map(csvCell)

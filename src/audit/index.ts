@@ -4,14 +4,14 @@
  * refused sign-ins) use `AuditTrail.append`, which resolves once the event is durable.
  */
 import type { Db } from '../store/index.ts';
-import { type Actor, type AuditInput, prepareEntry } from './entry.ts';
+import { type Actor, type AuditInput, entryRow, prepareEntry } from './entry.ts';
 
-export type { Actor, AuditInput, EntryBody, Outcome } from './entry.ts';
-export { PLATFORM_LOG, prepareEntry } from './entry.ts';
+export type { Actor, AuditInput, EntryHeader, EntryV1, Outcome } from './entry.ts';
+export { detailsDigest, PLATFORM_LOG, parseLeaf, prepareEntry } from './entry.ts';
+export { applyRetention, ERASURE, eraseEntries, recordFormatUpgrade } from './erasure.ts';
 export * from './export.ts';
-export { fileCheckpointPublisher, webhookCheckpointPublisher } from './publish.ts';
+export { checkpointCustody, fileCheckpointPublisher, webhookCheckpointPublisher } from './publish.ts';
 export * from './query.ts';
-export { expirePayloads } from './retention.ts';
 export { SiemStreamer } from './siem.ts';
 export type { CheckpointPublisher, Receipt } from './trail.ts';
 export { AuditTrail } from './trail.ts';
@@ -44,23 +44,6 @@ export function recordChange(
  */
 export async function recordAudit(db: Db, input: AuditInput): Promise<string> {
   const e = prepareEntry(input);
-  const b = e.body;
-  await db
-    .insertInto('audit_outbox')
-    .values({
-      log_id: b.log,
-      id: b.id,
-      time: b.time,
-      actor_type: b.actor.type,
-      actor_id: b.actor.id,
-      action: b.action,
-      target_type: b.target?.type ?? null,
-      target_id: b.target?.id ?? null,
-      outcome: b.outcome,
-      request_id: b.requestId,
-      leaf: e.leaf,
-      leaf_hash: e.leafHash,
-    })
-    .execute();
-  return b.id;
+  await db.insertInto('audit_outbox').values(entryRow(e)).execute();
+  return e.header.id;
 }

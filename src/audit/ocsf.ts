@@ -53,8 +53,9 @@ export function toOcsf(e: AuditEvent, org: string): Record<string, unknown> {
         action: e.action,
         target: e.target,
         details: e.details,
+        run: e.runId,
         leaf_hash: e.leafHash,
-        expired: e.expired,
+        erased: e.erased,
       },
     },
   };

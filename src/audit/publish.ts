@@ -4,7 +4,7 @@
  * back or deleting its newest rows no longer goes unnoticed (`paddock audit verify
  * --checkpoints DIR`).
  */
-import { appendFileSync, mkdirSync } from 'node:fs';
+import { appendFileSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../log/index.ts';
 import type { CheckpointPublisher } from './trail.ts';
@@ -44,4 +44,33 @@ export function webhookCheckpointPublisher(url: string, log: Logger, maxTries = 
     };
     void attempt(0);
   };
+}
+
+/**
+ * Whether signed checkpoints leave the database's storage: through a webhook, to a directory on
+ * another device, or because the database itself is on another host. Published only beside the
+ * database, they protect nothing against someone holding that disk (they can roll both back).
+ */
+export function checkpointCustody(opts: {
+  dir: string;
+  home: string;
+  webhook: string | undefined;
+  databaseUrl: string | undefined;
+}): { offHost: boolean; description: string } {
+  if (opts.webhook) return { offHost: true, description: `posted to ${new URL(opts.webhook).host}` };
+  if (
+    opts.databaseUrl &&
+    !['localhost', '127.0.0.1', '[::1]', ''].includes(new URL(opts.databaseUrl).hostname)
+  )
+    return { offHost: true, description: `${opts.dir} (the database is on another host)` };
+  let sameDevice = true;
+  try {
+    sameDevice = statSync(opts.dir).dev === statSync(opts.home).dev;
+  } catch {}
+  return sameDevice
+    ? {
+        offHost: false,
+        description: `${opts.dir} only, on the database's own disk — set PADDOCK_CHECKPOINT_WEBHOOK or put PADDOCK_CHECKPOINT_DIR on other storage (docs/audit.md)`,
+      }
+    : { offHost: true, description: `${opts.dir} (other storage than the database)` };
 }

@@ -5,7 +5,7 @@ import { sql } from 'kysely';
 import type { OrgScope } from '../identity/scope.ts';
 import type { Db } from '../store/index.ts';
 import type { AuditEntryTable } from '../store/schema.ts';
-import type { EntryBody } from './entry.ts';
+import { headerColumns, parseLeaf } from './entry.ts';
 
 export interface AuditQuery {
   /** An exact action, or a prefix ending in `*` (`team.*`). */
@@ -36,28 +36,47 @@ export interface AuditEvent {
   target: { type: string; id: string } | null;
   outcome: string;
   requestId: string | null;
-  /** Null once the payload expired under the org's retention policy. */
+  runId: string | null;
+  /** Null once erased (a retention run, a deletion request); the header above never is. */
   details: Record<string, unknown> | null;
   leafHash: string;
-  expired: boolean;
+  erased: boolean;
+  /** The entry that erased the details, when they were. */
+  erasedBy: string | null;
+  /** 2: the header commits to the details by a salted digest; 1: an entry from before that. */
+  format: 1 | 2;
 }
 
 const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
 
+/**
+ * An entry as shown: every field from the hashed leaf (never from the indexed columns, which
+ * `verify` checks against it), and the details from the stored payload.
+ */
 export function toAuditEvent(r: Selectable<AuditEntryTable>): AuditEvent {
-  const body = r.leaf ? (JSON.parse(r.leaf) as EntryBody) : null;
+  const leaf = r.leaf === null ? null : parseLeaf(r.leaf);
+  const h = leaf ? headerColumns(leaf) : r;
+  const details =
+    leaf?.v === 1
+      ? leaf.details
+      : r.details === null
+        ? null
+        : (JSON.parse(r.details) as Record<string, unknown>);
   return {
     index: Number(r.idx),
-    id: r.id,
-    time: r.time,
-    actor: { type: r.actor_type, id: r.actor_id },
-    action: r.action,
-    target: r.target_type && r.target_id ? { type: r.target_type, id: r.target_id } : null,
-    outcome: r.outcome,
-    requestId: r.request_id,
-    details: body ? body.details : null,
+    id: h.id,
+    time: h.time,
+    actor: { type: h.actor_type, id: h.actor_id },
+    action: h.action,
+    target: h.target_type && h.target_id ? { type: h.target_type, id: h.target_id } : null,
+    outcome: h.outcome,
+    requestId: h.request_id,
+    runId: h.run_id,
+    details,
     leafHash: r.leaf_hash,
-    expired: r.leaf === null,
+    erased: details === null,
+    erasedBy: r.erased_by,
+    format: leaf?.v === 2 ? 2 : 1,
   };
 }
 
@@ -84,8 +103,12 @@ export async function queryAudit(
   if (query.outcome) q = q.where('outcome', '=', query.outcome);
   if (query.from) q = q.where('time', '>=', query.from);
   if (query.to) q = q.where('time', '<', query.to);
-  if (query.q)
-    q = q.where(sql<boolean>`lower(leaf) like ${`%${escapeLike(query.q.toLowerCase())}%`} escape '\\'`);
+  if (query.q) {
+    const like = `%${escapeLike(query.q.toLowerCase())}%`;
+    q = q.where(
+      sql<boolean>`(lower(leaf) like ${like} escape '\\' or lower(details) like ${like} escape '\\')`,
+    );
+  }
   if (query.cursor !== undefined) q = q.where('idx', order === 'desc' ? '<' : '>', query.cursor);
   const rows = await q
     .orderBy('idx', order)

@@ -16,7 +16,7 @@ import { allAuditEntries, call, createApp, seedOrg, testDeps } from '../testing/
 import { openTestStore, STORE_KINDS, type TestStore } from '../testing/stores.ts';
 import { localKeyring, Vault } from '../vault/index.ts';
 import {
-  expirePayloads,
+  applyRetention,
   exportBounds,
   exportLines,
   exportProofText,
@@ -246,23 +246,35 @@ for (const kind of STORE_KINDS) {
       assert.equal(otherKey.ok, false);
     });
 
-    test('retention expires payloads, keeps hashes: proofs and verification still hold', async () => {
+    test('retention erases details on record, keeps headers and hashes: proofs and verification still hold', async () => {
       await t.store.db
         .updateTable('orgs')
         .set({ settings: JSON.stringify({ auditRetentionDays: 1 }) })
         .where('id', '=', orgId)
         .execute();
-      const n = await expirePayloads(t.store.db, new Date(Date.now() + 2 * 86_400_000));
+      const n = await applyRetention(t.store.db, new Date(Date.now() + 2 * 86_400_000));
       assert.ok(n > 300);
+      await trail.flush();
       const row = await t.store.db
         .selectFrom('audit_entries')
         .selectAll()
         .where('log_id', '=', orgId)
         .where('idx', '=', 3)
         .executeTakeFirstOrThrow();
-      assert.equal(row.leaf, null);
-      assert.ok(row.leaf_hash.length > 0);
-      assert.ok((await verifyLog(t.store.db, orgId)).ok);
+      assert.equal(row.details, null);
+      assert.equal(row.salt, null);
+      assert.ok(row.leaf, 'the hashed header stays');
+      const run = await t.store.db
+        .selectFrom('audit_entries')
+        .selectAll()
+        .where('log_id', '=', orgId)
+        .where('id', '=', row.erased_by!)
+        .executeTakeFirstOrThrow();
+      assert.equal(run.action, 'audit.retention.applied');
+      assert.equal(JSON.parse(run.details!).count, n);
+      const report = await verifyLog(t.store.db, orgId);
+      assert.ok(report.ok, JSON.stringify(report.problem));
+      assert.equal(report.erased, n);
       const p = await trail.inclusionProof(orgId, 3);
       assert.ok(p.hashes.length > 0);
       await t.store.db.updateTable('orgs').set({ settings: '{}' }).where('id', '=', orgId).execute();

@@ -12,7 +12,7 @@ import { NotFoundError } from '../errors/index.ts';
 import type { Logger } from '../log/index.ts';
 import type { Database, Db, Store } from '../store/index.ts';
 import type { Vault } from '../vault/index.ts';
-import { type AuditInput, type PreparedEntry, prepareEntry } from './entry.ts';
+import { type AuditInput, entryRow, type PreparedEntry, prepareEntry } from './entry.ts';
 import {
   consistencyProofRanges,
   EMPTY_ROOT,
@@ -110,6 +110,8 @@ export class AuditTrail {
   /** Sequences what other transactions left pending, now and every `pollMs` (e.g. CLI changes). */
   start(pollMs = 250): void {
     this.kick();
+    // A head left unsigned by a crash is signed now, not at the log's next growth.
+    void this.#signUnsigned().catch((err) => this.#log.error({ err }, 'checkpoint signing failed'));
     this.#poll = setInterval(() => this.kick(), pollMs);
     this.#poll.unref();
   }
@@ -143,6 +145,27 @@ export class AuditTrail {
         this.kick();
       }, LAZY_MS);
     });
+  }
+
+  async #signUnsigned(): Promise<void> {
+    const logs = await this.#db
+      .selectFrom('audit_logs')
+      .select(['id', 'tree_size'])
+      .where((eb) =>
+        eb(
+          'tree_size',
+          '>',
+          eb.fn.coalesce(
+            eb
+              .selectFrom('audit_checkpoints')
+              .select((c) => c.fn.max('tree_size').as('s'))
+              .whereRef('audit_checkpoints.log_id', '=', 'audit_logs.id'),
+            eb.lit(0),
+          ),
+        ),
+      )
+      .execute();
+    for (const l of logs) await this.#signIfGrown(l.id);
   }
 
   /** Asks the writer to run: appends waiting, or entries other transactions left pending. */
@@ -196,7 +219,7 @@ export class AuditTrail {
         continue;
       }
       for (const [logId, h] of heads) this.#frontiers.set(logId, h.frontier);
-      for (const p of batch) p.resolve({ id: p.entry.body.id, log: p.entry.body.log, index: p.index! });
+      for (const p of batch) p.resolve({ id: p.entry.header.id, log: p.entry.header.log, index: p.index! });
       if (heads.size > 0) {
         this.#onCommitted?.([...heads.keys()]);
         for (const logId of heads.keys()) await this.#checkpointIfDue(logId);
@@ -212,7 +235,7 @@ export class AuditTrail {
   async #commit(trx: Kysely<Database>, batch: Pending[]): Promise<Map<string, { frontier: Frontier }>> {
     const heads = new Map<string, { frontier: Frontier }>();
     const outboxLogs = await trx.selectFrom('audit_outbox').select('log_id').distinct().execute();
-    const logIds = new Set([...outboxLogs.map((r) => r.log_id), ...batch.map((p) => p.entry.body.log)]);
+    const logIds = new Set([...outboxLogs.map((r) => r.log_id), ...batch.map((p) => p.entry.header.log)]);
     for (const logId of logIds) {
       const frontier = await this.#openHead(trx, logId);
       const nodes: Array<NodeKey & { hash: Hash }> = [];
@@ -233,7 +256,7 @@ export class AuditTrail {
         const { seq: _, ...entry } = w;
         const idx = frontier.size;
         nodes.push(...frontier.append(Buffer.from(w.leaf_hash, 'base64')));
-        rows.push({ ...entry, idx, expired_at: null });
+        rows.push({ ...entry, idx, erased_at: null, erased_by: null });
       }
       if (waiting.length > 0) {
         await trx
@@ -246,10 +269,10 @@ export class AuditTrail {
           .execute();
       }
       for (const p of batch) {
-        if (p.entry.body.log !== logId) continue;
+        if (p.entry.header.log !== logId) continue;
         p.index = frontier.size;
         nodes.push(...frontier.append(Buffer.from(p.entry.leafHash, 'base64')));
-        rows.push(entryRow(p.entry, p.index));
+        rows.push({ ...entryRow(p.entry), idx: p.index, erased_at: null, erased_by: null });
       }
       for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
         await trx
@@ -514,26 +537,6 @@ export class AuditTrail {
     const nodes = await fetchNodes(this.#db, logId, nodesFor(ranges));
     return hashRanges(ranges, nodeGetter(nodes)).map(b64);
   }
-}
-
-function entryRow(e: PreparedEntry, idx: number) {
-  const b = e.body;
-  return {
-    log_id: b.log,
-    idx,
-    id: b.id,
-    time: b.time,
-    actor_type: b.actor.type,
-    actor_id: b.actor.id,
-    action: b.action,
-    target_type: b.target?.type ?? null,
-    target_id: b.target?.id ?? null,
-    outcome: b.outcome,
-    request_id: b.requestId,
-    leaf: e.leaf,
-    leaf_hash: e.leafHash,
-    expired_at: null,
-  };
 }
 
 export async function requireLog(db: Db, logId: string) {

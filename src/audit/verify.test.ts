@@ -16,7 +16,7 @@ import { silentLogger } from '../log/index.ts';
 import type { Database } from '../store/index.ts';
 import { openTestStore, STORE_KINDS, type TestStore } from '../testing/stores.ts';
 import { localKeyring, Vault } from '../vault/index.ts';
-import { prepareEntry } from './entry.ts';
+import { entryRow, prepareEntry } from './entry.ts';
 import { fileCheckpointPublisher } from './publish.ts';
 import { AuditTrail } from './trail.ts';
 import { type VerifyReport, verifyLog } from './verify.ts';
@@ -105,8 +105,9 @@ for (const kind of STORE_KINDS) {
     test('an edit that also rewrites the tree is caught by the signed checkpoints', async () => {
       const forged = prepareEntry({ orgId, actor: { type: 'system', id: 'attacker' }, action: 'test.entry' });
       const r = await tampered(async (trx) => {
+        // Every column rewritten to match the forged entry: only the signed checkpoints can tell.
         await entries(trx)
-          .set({ leaf: forged.leaf, leaf_hash: forged.leafHash })
+          .set({ ...entryRow(forged) })
           .where('idx', '=', 23)
           .execute();
         await trx
@@ -167,22 +168,7 @@ for (const kind of STORE_KINDS) {
           .execute();
         await trx
           .insertInto('audit_entries')
-          .values({
-            log_id: orgId,
-            idx: 30,
-            id: forged.body.id,
-            time: forged.body.time,
-            actor_type: 'system',
-            actor_id: 'attacker',
-            action: 'test.entry',
-            target_type: null,
-            target_id: null,
-            outcome: 'success',
-            request_id: null,
-            leaf: forged.leaf,
-            leaf_hash: forged.leafHash,
-            expired_at: null,
-          })
+          .values({ ...entryRow(forged), idx: 30, erased_at: null, erased_by: null })
           .execute();
       });
       assert.equal(r.problem?.index, 30);
@@ -193,22 +179,7 @@ for (const kind of STORE_KINDS) {
       const r = await tampered((trx) =>
         trx
           .insertInto('audit_entries')
-          .values({
-            log_id: orgId,
-            idx: SIZE,
-            id: forged.body.id,
-            time: forged.body.time,
-            actor_type: 'system',
-            actor_id: 'attacker',
-            action: 'test.entry',
-            target_type: null,
-            target_id: null,
-            outcome: 'success',
-            request_id: null,
-            leaf: forged.leaf,
-            leaf_hash: forged.leafHash,
-            expired_at: null,
-          })
+          .values({ ...entryRow(forged), idx: SIZE, erased_at: null, erased_by: null })
           .execute(),
       );
       assert.equal(r.problem?.index, SIZE);
@@ -256,6 +227,83 @@ for (const kind of STORE_KINDS) {
       assert.equal(caught.ok, false);
       assert.equal(caught.problem?.index, 25);
       assert.match(caught.problem!.message, /covers \d+ entries but the log has 25/);
+    });
+
+    // What people read (the API, dashboard, filters, exports) comes from the hashed header, and
+    // every indexed column must agree with it.
+    for (const [column, value] of [
+      ['action', 'secret.deleted'],
+      ['actor_id', 'usr_someone_else'],
+      ['actor_type', 'person'],
+      ['target_id', 'sec_other'],
+      ['target_type', 'secret'],
+      ['outcome', 'denied'],
+      ['time', '2020-01-01T00:00:00.000Z'],
+      ['request_id', 'req_forged'],
+    ] as const) {
+      test(`a changed ${column} column is named`, async () => {
+        const r = await tampered((trx) =>
+          entries(trx)
+            .set({ [column]: value })
+            .where('idx', '=', 14)
+            .execute(),
+        );
+        assert.equal(r.ok, false);
+        assert.equal(r.problem?.index, 14);
+        assert.match(r.problem!.message, new RegExp(`its ${column} column says`));
+      });
+    }
+
+    test('edited details are named: they no longer match the digest the header commits to', async () => {
+      const r = await tampered((trx) =>
+        entries(trx).set({ details: '{"i":999}' }).where('idx', '=', 16).execute(),
+      );
+      assert.equal(r.problem?.index, 16);
+      assert.match(r.problem!.message, /details do not match the digest/);
+    });
+
+    test('details erased with no retention run or deletion request covering them are named', async () => {
+      const erase = { details: null, salt: null, erased_at: new Date().toISOString() };
+      const bare = await tampered((trx) => entries(trx).set(erase).where('idx', '=', 19).execute());
+      assert.equal(bare.problem?.index, 19);
+      assert.match(bare.problem!.message, /erased, and no retention run or deletion request/);
+      // Pointing at an entry that is not an erasure record does not help.
+      const row = await t.store.db
+        .selectFrom('audit_entries')
+        .select('id')
+        .where('log_id', '=', orgId)
+        .where('idx', '=', 20)
+        .executeTakeFirstOrThrow();
+      const named = await tampered((trx) =>
+        entries(trx)
+          .set({ ...erase, erased_by: row.id })
+          .where('idx', '=', 19)
+          .execute(),
+      );
+      assert.equal(named.problem?.index, 19);
+    });
+
+    test('an erased payload whose columns were rewritten is named', async () => {
+      const r = await tampered((trx) =>
+        entries(trx)
+          .set({ details: null, salt: null, erased_at: new Date().toISOString(), action: 'person.signed_in' })
+          .where('idx', '=', 21)
+          .execute(),
+      );
+      assert.equal(r.problem?.index, 21);
+      assert.match(r.problem!.message, /its action column says "person.signed_in"/);
+    });
+
+    test('deleted stored checkpoints are reported (the published copies still have them)', async () => {
+      const r = await tampered(
+        (trx) => trx.deleteFrom('audit_checkpoints').where('log_id', '=', orgId).execute(),
+        { publishedDir: published },
+      );
+      assert.equal(r.ok, false);
+      assert.match(
+        r.problem!.message,
+        /stored checkpoint at size \d+ is missing .*: stored checkpoints were deleted/,
+      );
     });
 
     test('the CLI exits non-zero naming the entry', async () => {

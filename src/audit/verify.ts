@@ -8,7 +8,11 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import canonicalize from 'canonicalize';
+import type { Selectable } from 'kysely';
 import type { Db } from '../store/index.ts';
+import type { AuditEntryTable } from '../store/schema.ts';
+import { detailsDigest, type EntryHeader, type EntryV1, headerColumns, parseLeaf } from './entry.ts';
+import { ERASURE, type IndexRanges, inRanges } from './erasure.ts';
 import { Frontier, type Hash, hashChildren, hashLeaf, leafHashBase64, rootFromRange } from './merkle.ts';
 import { openCheckpoint, parseVerifierKey, verifierKey } from './note.ts';
 
@@ -18,6 +22,10 @@ export interface VerifyReport {
   entries: number;
   checkpoints: number;
   pending: number;
+  /** Payloads erased on record (a retention run or deletion request covers each). */
+  erased: number;
+  /** Format v1 entries erased whole before erasures were recorded: reported, not checkable. */
+  v1Erased: number;
   /** The first problem found, with the index of the entry it concerns when there is one. */
   problem?: { index?: number; message: string };
 }
@@ -31,6 +39,132 @@ class Broken extends Error {
 }
 
 const PAGE = 10_000;
+/**
+ * Checkpoints are signed within a second of a log growing (and at every start and stop), so an
+ * entry this much older than the newest one and covered by no stored checkpoint means stored
+ * checkpoints were deleted.
+ */
+const CHECKPOINT_GRACE_MS = 5 * 60_000;
+
+type Row = Pick<
+  Selectable<AuditEntryTable>,
+  | 'idx'
+  | 'format'
+  | 'leaf'
+  | 'leaf_hash'
+  | 'details'
+  | 'salt'
+  | 'erased_at'
+  | 'erased_by'
+  | keyof ReturnType<typeof headerColumns>
+>;
+
+const COLUMNS = [
+  'idx',
+  'format',
+  'leaf',
+  'leaf_hash',
+  'details',
+  'salt',
+  'erased_at',
+  'erased_by',
+  'id',
+  'time',
+  'log_id',
+  'actor_type',
+  'actor_id',
+  'action',
+  'target_type',
+  'target_id',
+  'outcome',
+  'request_id',
+  'run_id',
+] as const;
+
+/** An erasure record (retention run, deletion request, format upgrade) and how many rows name it. */
+interface Erasure {
+  index: number | 'pending';
+  action: string;
+  details: {
+    cutoff?: string;
+    count?: number;
+    entries?: IndexRanges;
+    erasedBefore?: { entries: IndexRanges; count: number };
+  };
+  named: number;
+}
+
+/** Every indexed column of a row against the hashed entry it holds. */
+function checkColumns(r: Row, e: EntryHeader | EntryV1, i: number): void {
+  const want = headerColumns(e);
+  for (const [col, value] of Object.entries(want) as Array<[keyof typeof want, unknown]>) {
+    if ((r[col] ?? null) !== (value ?? null)) {
+      throw new Broken(
+        `entry ${i}: its ${col} column says ${JSON.stringify(r[col])} but its hashed entry says ${JSON.stringify(value)}`,
+        i,
+      );
+    }
+  }
+  if (r.format !== e.v)
+    throw new Broken(`entry ${i}: its format column says ${r.format}, its entry v${e.v}`, i);
+}
+
+/** The records that erased payloads in this log, placed or still pending, with their details. */
+async function erasureRecords(db: Db, logId: string): Promise<Map<string, Erasure>> {
+  const actions = Object.values(ERASURE);
+  const placed = await db
+    .selectFrom('audit_entries')
+    .select(['idx', 'id', 'action', 'leaf', 'details', 'salt'])
+    .where('log_id', '=', logId)
+    .where('action', 'in', actions)
+    .execute();
+  const pending = await db
+    .selectFrom('audit_outbox')
+    .select(['id', 'action', 'leaf', 'details', 'salt'])
+    .where('log_id', '=', logId)
+    .where('action', 'in', actions)
+    .execute();
+  const out = new Map<string, Erasure>();
+  for (const r of [...placed, ...pending]) {
+    const h = r.leaf ? parseLeaf(r.leaf) : null;
+    // Only a record whose details match their digest counts (the scan names any that does not).
+    if (h?.v !== 2 || !r.details || !r.salt || detailsDigest(r.salt, r.details) !== h.detailsDigest) continue;
+    if (h.id !== r.id || h.action !== r.action) continue;
+    out.set(r.id, {
+      index: 'idx' in r ? Number(r.idx) : 'pending',
+      action: h.action,
+      details: JSON.parse(r.details) as Erasure['details'],
+      named: 0,
+    });
+  }
+  return out;
+}
+
+/** An erased payload must be covered by the record its row names. */
+function checkErasure(r: Row, i: number, time: string, v1: boolean, records: Map<string, Erasure>): void {
+  const rec = r.erased_by ? records.get(r.erased_by) : undefined;
+  if (!rec) {
+    throw new Broken(
+      `entry ${i}: its details were erased, and no retention run or deletion request in this log covers it`,
+      i,
+    );
+  }
+  const where = rec.index === 'pending' ? 'the pending' : `entry ${rec.index}, the`;
+  const covered =
+    (rec.index === 'pending' || rec.index > i) &&
+    (rec.action === ERASURE.retention
+      ? time < (rec.details.cutoff ?? '')
+      : rec.action === ERASURE.request
+        ? inRanges(rec.details.entries ?? [], i)
+        : v1 && inRanges(rec.details.erasedBefore?.entries ?? [], i));
+  if (!covered) {
+    throw new Broken(
+      `entry ${i}: its details were erased, but ${where} ${rec.action} record it names does not cover it`,
+      i,
+    );
+  }
+  rec.named++;
+}
 
 /** Verifies one log in the database; `publishedDir` adds the checkpoints shipped to files. */
 export async function verifyLog(
@@ -38,7 +172,15 @@ export async function verifyLog(
   logId: string,
   opts: { publishedDir?: string | undefined; deep?: boolean } = {},
 ): Promise<VerifyReport> {
-  const report: VerifyReport = { log: logId, ok: false, entries: 0, checkpoints: 0, pending: 0 };
+  const report: VerifyReport = {
+    log: logId,
+    ok: false,
+    entries: 0,
+    checkpoints: 0,
+    pending: 0,
+    erased: 0,
+    v1Erased: 0,
+  };
   try {
     const log = await db.selectFrom('audit_logs').selectAll().where('id', '=', logId).executeTakeFirst();
     if (!log) throw new Broken(`no audit log "${logId}"`);
@@ -65,6 +207,8 @@ export async function verifyLog(
       }
       expected.set(cp.size, { root: cp.root, from: 'stored checkpoint' });
     }
+    const storedSizes = new Set(expected.keys());
+    const covered = Math.max(0, ...storedSizes);
     report.checkpoints = stored.length;
     if (opts.publishedDir) {
       const file = join(opts.publishedDir, `${logId}.checkpoints.jsonl`);
@@ -72,6 +216,11 @@ export async function verifyLog(
         for (const line of readFileSync(file, 'utf8').split('\n').filter(Boolean)) {
           const { note } = JSON.parse(line) as { note: string };
           const cp = openCheckpoint(note, verifier);
+          if (cp.size <= size && !storedSizes.has(cp.size)) {
+            throw new Broken(
+              `the stored checkpoint at size ${cp.size} is missing (its published copy in ${file} has it): stored checkpoints were deleted`,
+            );
+          }
           expected.set(cp.size, { root: cp.root, from: `published checkpoint in ${file}` });
           report.checkpoints++;
         }
@@ -85,14 +234,17 @@ export async function verifyLog(
       );
     }
 
-    // Entries in index order, each against its hash and its stored leaf node.
+    const records = await erasureRecords(db, logId);
+    // Entries in index order, each against its hash, its stored leaf node, its columns and its details.
     const frontier = new Frontier();
     const leaves: Hash[] = [];
+    let newest = '';
+    let oldestUncovered: { i: number; time: string } | undefined;
     for (let at = 0; ; at += PAGE) {
       // Two range scans (entries, then their leaf nodes) read faster than a join's lookups.
-      const rows = await db
+      const rows: Row[] = await db
         .selectFrom('audit_entries')
-        .select(['idx', 'leaf', 'leaf_hash'])
+        .select(COLUMNS)
         .where('log_id', '=', logId)
         .where('idx', '>=', at)
         .where('idx', '<', at + PAGE)
@@ -115,12 +267,37 @@ export async function verifyLog(
         const i = Number(r.idx);
         if (i !== frontier.size) throw new Broken(`entry ${frontier.size} is missing`, frontier.size);
         if (i >= size) throw new Broken(`entry ${i} is beyond the log's tree of ${size} entries`, i);
-        if (r.leaf !== null && leafHashBase64(r.leaf) !== r.leaf_hash) {
-          throw new Broken(`entry ${i}: its content does not match its hash`, i);
+        let time = r.time;
+        if (r.leaf !== null) {
+          if (leafHashBase64(r.leaf) !== r.leaf_hash) {
+            throw new Broken(`entry ${i}: its content does not match its hash`, i);
+          }
+          const e = parseLeaf(r.leaf);
+          if (!e) throw new Broken(`entry ${i}: its content is not an audit entry`, i);
+          checkColumns(r, e, i);
+          time = e.time;
+          if (e.v === 2 && r.details !== null) {
+            if (r.salt === null || detailsDigest(r.salt, r.details) !== e.detailsDigest) {
+              throw new Broken(
+                `entry ${i}: its details do not match the digest its hashed header commits to`,
+                i,
+              );
+            }
+          } else if (e.v === 2) {
+            checkErasure(r, i, time, false, records);
+            report.erased++;
+          }
+        } else {
+          // A v1 entry erased whole: only its record can vouch for it.
+          checkErasure(r, i, time, true, records);
+          report.erased++;
+          report.v1Erased++;
         }
         if (nodeAt(i) !== r.leaf_hash) {
           throw new Broken(`entry ${i}: it is not the entry the tree has at this position`, i);
         }
+        if (time > newest) newest = time;
+        if (i >= covered && (!oldestUncovered || time < oldestUncovered.time)) oldestUncovered = { i, time };
         const hash = Buffer.from(r.leaf_hash, 'base64');
         frontier.push(hash);
         if (opts.deep) leaves.push(hash);
@@ -138,6 +315,22 @@ export async function verifyLog(
       throw new Broken(`entry ${frontier.size} is missing (the log has ${size})`, frontier.size);
     if (!frontier.root().equals(Buffer.from(log.root_hash, 'base64')))
       throw new Broken('the log head root does not match its entries');
+    for (const [id, rec] of records) {
+      const claimed = rec.action === ERASURE.upgrade ? rec.details.erasedBefore?.count : rec.details.count;
+      if (rec.named !== (claimed ?? 0)) {
+        const at = rec.index === 'pending' ? `pending record ${id}` : `entry ${rec.index}`;
+        throw new Broken(
+          `${at} (${rec.action}) says it erased ${claimed ?? 0} payloads, but ${rec.named} erased entries name it`,
+          rec.index === 'pending' ? undefined : rec.index,
+        );
+      }
+    }
+    if (oldestUncovered && Date.parse(newest) - Date.parse(oldestUncovered.time) > CHECKPOINT_GRACE_MS) {
+      throw new Broken(
+        `entry ${oldestUncovered.i} (${oldestUncovered.time}) is covered by no stored checkpoint, though the log went on until ${newest}: stored checkpoints were deleted`,
+        oldestUncovered.i,
+      );
+    }
     report.entries = size;
 
     // Deep: every stored inner node (what proofs are built from) against a recomputation.
@@ -186,7 +379,8 @@ export interface ExportReport {
   range: [number, number] | undefined;
   treeSize: number | undefined;
   entries: number;
-  expired: number;
+  /** Entries whose details were erased (their headers, v2, are still checked). */
+  erased: number;
   problem?: { index?: number; message: string };
 }
 
@@ -198,7 +392,7 @@ export function verifyExport(jsonl: string, proofText: string, vkey: string): Ex
     range: undefined,
     treeSize: undefined,
     entries: 0,
-    expired: 0,
+    erased: 0,
   };
   try {
     const split = proofText.indexOf('\n\n');
@@ -222,7 +416,7 @@ export function verifyExport(jsonl: string, proofText: string, vkey: string): Ex
     const leaves: Hash[] = [];
     const lines = jsonl.split('\n').filter((l) => l.trim());
     for (const [n, line] of lines.entries()) {
-      let row: { index?: unknown; leafHash?: unknown; entry?: unknown };
+      let row: { index?: unknown; leafHash?: unknown; entry?: unknown; details?: unknown; salt?: unknown };
       try {
         row = JSON.parse(line);
       } catch {
@@ -232,9 +426,23 @@ export function verifyExport(jsonl: string, proofText: string, vkey: string): Ex
         throw new Broken(`line ${n + 1} should hold entry ${a + n} but holds ${String(row.index)}`, a + n);
       if (typeof row.leafHash !== 'string') throw new Broken(`entry ${a + n} has no leaf hash`, a + n);
       const hash = Buffer.from(row.leafHash, 'base64');
-      if (row.entry === null || row.entry === undefined) report.expired++;
-      else if (!hashLeaf(canonicalize(row.entry) ?? '').equals(hash)) {
-        throw new Broken(`entry ${a + n}: its content does not match its hash`, a + n);
+      if (row.entry === null || row.entry === undefined) report.erased++;
+      else {
+        if (!hashLeaf(canonicalize(row.entry) ?? '').equals(hash))
+          throw new Broken(`entry ${a + n}: its content does not match its hash`, a + n);
+        const e = row.entry as Partial<EntryHeader>;
+        if (e.v === 2) {
+          if (row.details === null || row.details === undefined) report.erased++;
+          else if (
+            typeof row.salt !== 'string' ||
+            detailsDigest(row.salt, canonicalize(row.details) ?? '') !== e.detailsDigest
+          ) {
+            throw new Broken(
+              `entry ${a + n}: its details do not match the digest its header commits to`,
+              a + n,
+            );
+          }
+        }
       }
       leaves.push(hash);
     }

@@ -45,7 +45,7 @@ async function verifyCommand(args: string[]): Promise<void> {
       return;
     }
     out(
-      `${what}: OK — ${r.entries} entries (${r.expired} expired payloads) lead to the root signed at tree size ${r.treeSize}`,
+      `${what}: OK — ${r.entries} entries (${r.erased} erased payloads) lead to the root signed at tree size ${r.treeSize}`,
     );
     return;
   }

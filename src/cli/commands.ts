@@ -4,6 +4,7 @@
  */
 import { chmodSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { checkpointCustody } from '../audit/index.ts';
 import { loadConfig } from '../config/index.ts';
 import {
   findPersonByEmail,
@@ -93,6 +94,17 @@ const up: Command = {
     out(
       `  cells:     ${deps.cells ? `${deps.cells.sandbox} sandbox` : `unavailable — ${deps.sandboxProblem}`}`,
     );
+    const custody = checkpointCustody({
+      dir: config.checkpointDir,
+      home: config.home,
+      webhook: config.checkpointWebhook,
+      databaseUrl: config.databaseUrl,
+    });
+    out(
+      `  checkpoints: ${custody.offHost ? 'published to ' : 'WARNING: published to '}${custody.description}`,
+    );
+    if (!custody.offHost)
+      log.warn({ checkpointDir: config.checkpointDir }, 'audit checkpoints are not published off this host');
     if (deps.cells?.sandbox === 'none')
       out('  !!! UNSAFE: org cells run WITHOUT a sandbox (--unsafe-no-sandbox). Development only. !!!');
     const setup = await issueSetupSecret(deps.store.db);

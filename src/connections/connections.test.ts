@@ -252,7 +252,7 @@ describe('connections', () => {
     await deps.audit.flush();
     const entries = await t.store.db
       .selectFrom('audit_entries')
-      .select(['idx', 'action', 'outcome', 'leaf'])
+      .select(['idx', 'action', 'outcome', 'leaf', 'details'])
       .where('actor_id', '=', id)
       .orderBy('idx')
       .execute();
@@ -263,8 +263,8 @@ describe('connections', () => {
       'tool.call.completed:success',
       'tool.call.denied:denied',
     ]);
-    const completed = JSON.parse(entries[2]!.leaf!);
-    assert.equal(completed.details.allowedEntry, Number(entries[1]!.idx));
+    const completed = JSON.parse(entries[2]!.details!);
+    assert.equal(completed.allowedEntry, Number(entries[1]!.idx));
     // Kill switch: from the stop on, nothing runs.
     await call(app, 'post', `/api/v1/orgs/acme/agents/${id}/stop`, { token: acme.people.admin.token });
     const stopped = await run('echo', { message: 'status: again' });

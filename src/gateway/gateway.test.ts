@@ -314,7 +314,7 @@ describe('the gateway, as an MCP server for agents running elsewhere', () => {
     const actions = (
       await t.store.db
         .selectFrom('audit_entries')
-        .select(['action', 'leaf'])
+        .select(['action', 'leaf', 'details'])
         .where('log_id', '=', acme.id)
         .execute()
     ).map((e) => e.action);
@@ -372,11 +372,11 @@ describe('the gateway, as an MCP server for agents running elsewhere', () => {
       await deps.audit.flush();
       const ran = await t.store.db
         .selectFrom('audit_entries')
-        .select('leaf')
+        .select(['leaf', 'details'])
         .where('actor_id', '=', agent.id)
         .where('action', '=', 'tool.call.allowed')
         .execute();
-      assert.ok(!ran.some((e) => e.leaf?.includes('"a":30')), 'an abandoned call never runs');
+      assert.ok(!ran.some((e) => `${e.leaf}${e.details}`.includes('"a":30')), 'an abandoned call never runs');
 
       // The grant is revoked while a call waits: approving it is refused, and the call never runs.
       await api('patch', '', { settings: { approvalWaitSeconds: 2 } }, acme.people.owner.token);
@@ -527,11 +527,11 @@ describe('the gateway, as an MCP server for agents running elsewhere', () => {
     await deps.audit.flush();
     const deleted = await t.store.db
       .selectFrom('audit_entries')
-      .select('leaf')
+      .select(['leaf', 'details'])
       .where('action', '=', 'connection.deleted')
       .where('target_id', '=', conn)
       .executeTakeFirstOrThrow();
-    assert.equal(JSON.parse(deleted.leaf!).details.grantsRemoved.length, 2);
+    assert.equal(JSON.parse(deleted.details!).grantsRemoved.length, 2);
   });
 
   test('kill switch: once stop is acknowledged, no call of the agent executes, in flight or new', async () => {
@@ -587,12 +587,12 @@ describe('the gateway, as an MCP server for agents running elsewhere', () => {
     await deps.audit.flush();
     const stoppedCalls = await t.store.db
       .selectFrom('audit_entries')
-      .select('leaf')
+      .select(['leaf', 'details'])
       .where('actor_id', '=', agent.id)
       .where('action', '=', 'tool.call.completed')
       .where('outcome', '=', 'failure')
       .execute();
-    assert.ok(stoppedCalls.some((e) => /stopped by the kill switch/.test(e.leaf ?? '')));
+    assert.ok(stoppedCalls.some((e) => /stopped by the kill switch/.test(`${e.leaf}${e.details}`)));
 
     // Resumed, it works again.
     assert.equal((await api('post', `/agents/${agent.id}/resume`)).status, 200);
@@ -697,8 +697,11 @@ describe('the gateway, as an MCP server for agents running elsewhere', () => {
     const refused = await (await connect(other.token)).callTool({ name: 'with-env__get-env', arguments: {} });
     assert.match(text(refused), /secret_not_allowed/);
     await deps.audit.flush();
-    const entries = await t.store.db.selectFrom('audit_entries').select('leaf').execute();
-    assert.ok(!entries.some((e) => e.leaf?.includes(value)), 'the value is in no audit entry');
+    const entries = await t.store.db.selectFrom('audit_entries').select(['leaf', 'details']).execute();
+    assert.ok(
+      !entries.some((e) => `${e.leaf}${e.details}`.includes(value)),
+      'the value is in no audit entry',
+    );
   });
 
   test('a remote MCP server over Streamable HTTP: reached only through the org’s egress proxy, with its credential from the vault', async () => {
@@ -784,8 +787,8 @@ describe('the gateway, as an MCP server for agents running elsewhere', () => {
       assert.match(text(r), /Echo: over http/);
       // The credential is in no response, audit entry or connection description.
       await deps.audit.flush();
-      const leaves = await t.store.db.selectFrom('audit_entries').select('leaf').execute();
-      assert.ok(!leaves.some((e) => e.leaf?.includes('remote-secret-91c2d7e4')));
+      const leaves = await t.store.db.selectFrom('audit_entries').select(['leaf', 'details']).execute();
+      assert.ok(!leaves.some((e) => `${e.leaf}${e.details}`.includes('remote-secret-91c2d7e4')));
       assert.ok(!JSON.stringify(conn.body).includes('remote-secret'));
     } finally {
       await api('patch', '', { settings: { egressAllowlist: [] } }, acme.people.owner.token);

@@ -288,7 +288,7 @@ for (const kind of STORE_KINDS) {
       assert.equal(r.status, 404, 'another org cannot read it');
       const own = (await allAuditEntries(t.store)).filter((e) => e.action === 'person.role.changed');
       assert.ok(own.length >= 1);
-      const d = JSON.parse(own[0]!.leaf!).details;
+      const d = JSON.parse(own[0]!.details!);
       assert.deepEqual([d.before.role, d.after.role], ['admin', 'member']);
       assert.equal(own[0]!.actor_type, 'person');
     });

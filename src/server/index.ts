@@ -2,7 +2,7 @@
 
 import type { AddressInfo } from 'node:net';
 import { type ServerType, serve } from '@hono/node-server';
-import { expirePayloads } from '../audit/index.ts';
+import { applyRetention, recordFormatUpgrade } from '../audit/index.ts';
 import { chooseSandbox } from '../cells/index.ts';
 import type { Config } from '../config/index.ts';
 import type { Logger } from '../log/index.ts';
@@ -35,9 +35,11 @@ export async function startServer(config: Config, log: Logger, store?: Store): P
       },
     }));
   const deps = buildDeps(config, log, db, process.env, await chooseSandbox(config, log));
-  await expirePayloads(db.db);
+  // Once per log that began in format v1: its already-erased entries go on record first.
+  await recordFormatUpgrade(db.db);
+  await applyRetention(db.db);
   const retention = setInterval(
-    () => void expirePayloads(db.db).catch((err) => log.error({ err }, 'retention failed')),
+    () => void applyRetention(db.db).catch((err) => log.error({ err }, 'retention failed')),
     3_600_000,
   );
   retention.unref();

@@ -121,9 +121,15 @@ export const AuditEventSchema = z
     target: z.object({ type: z.string(), id: z.string() }).nullable(),
     outcome: z.string(),
     requestId: z.string().nullable(),
-    details: z.record(z.string(), z.unknown()).nullable().describe('null once expired by retention'),
-    leafHash: z.string().describe('base64 SHA-256(0x00 || canonical entry)'),
-    expired: z.boolean(),
+    runId: z.string().nullable().describe('The agent run the event belongs to'),
+    details: z
+      .record(z.string(), z.unknown())
+      .nullable()
+      .describe('null once erased (a retention run, a deletion request)'),
+    leafHash: z.string().describe('base64 SHA-256(0x00 || canonical header)'),
+    erased: z.boolean(),
+    erasedBy: z.string().nullable().describe('Id of the entry that erased the details'),
+    format: z.union([z.literal(1), z.literal(2)]).describe('Entry format: 2 commits to details by digest'),
   })
   .meta({ id: 'AuditEvent' });
 

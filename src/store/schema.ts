@@ -125,6 +125,8 @@ export interface AuditEntryTable {
   log_id: string;
   /** Position in the tree. */
   idx: number;
+  /** 2: the leaf is a header committing to the details by digest; 1: the details are in the leaf. */
+  format: number;
   id: string;
   time: string;
   actor_type: string;
@@ -134,17 +136,24 @@ export interface AuditEntryTable {
   target_id: string | null;
   outcome: string;
   request_id: string | null;
-  /** The canonical JSON entry (RFC 8785); null once its payload expired. */
+  run_id: string | null;
+  /** The hashed canonical JSON (RFC 8785): v2 the header, never erased; v1 the whole entry, null once erased. */
   leaf: string | null;
-  /** Base64 of SHA-256(0x00 || leaf); stays when the payload expires. */
+  /** Base64 of SHA-256(0x00 || leaf); stays when the payload is erased. */
   leaf_hash: string;
-  expired_at: string | null;
+  /** v2: the details' canonical JSON and the salt of their digest; null once erased. */
+  details: string | null;
+  salt: string | null;
+  erased_at: string | null;
+  /** The id of the entry that erased the payload (a retention run, a deletion request). */
+  erased_by: string | null;
 }
 
 /** An entry written inside a change's transaction, waiting for the log's writer. */
 export interface AuditOutboxTable {
   seq: Generated<number>;
   log_id: string;
+  format: number;
   id: string;
   time: string;
   actor_type: string;
@@ -154,8 +163,11 @@ export interface AuditOutboxTable {
   target_id: string | null;
   outcome: string;
   request_id: string | null;
+  run_id: string | null;
   leaf: string;
   leaf_hash: string;
+  details: string | null;
+  salt: string | null;
 }
 
 export interface AuditNodeTable {

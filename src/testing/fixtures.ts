@@ -103,7 +103,7 @@ export { createApp };
 
 /** Every audit entry, placed in a log or still in the outbox, read in one statement (one snapshot). */
 export async function allAuditEntries(store: Store) {
-  const cols = ['id', 'log_id', 'action', 'actor_type', 'actor_id', 'target_id', 'leaf'] as const;
+  const cols = ['id', 'log_id', 'action', 'actor_type', 'actor_id', 'target_id', 'leaf', 'details'] as const;
   return store.db
     .selectFrom('audit_entries')
     .select(cols)

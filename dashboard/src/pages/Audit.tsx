@@ -469,7 +469,7 @@ function EntryRow({
       </td>
       <td className="nowrap">
         <code data-testid="audit-action">{e.action}</code>
-        {e.expired ? <span className="tag">payload expired</span> : null}
+        {e.erased ? <span className="tag">details erased</span> : null}
       </td>
       <td>{e.target ? <Ref value={e.target} name={name} /> : <span className="muted">—</span>}</td>
       <td>
@@ -577,10 +577,16 @@ function EntryPanel({
         </dl>
 
         <PanelPart title="Details" level={3}>
-          {e.expired ? (
+          {e.erased ? (
             <p className="muted">
-              <span className="tag tag-flush">payload expired</span> The details were removed under the
-              organization's retention policy; the leaf hash still proves the entry.
+              <span className="tag tag-flush">details erased</span> The details were erased on record (a
+              retention run or a deletion request
+              {e.erasedBy ? (
+                <>
+                  : <code>{e.erasedBy}</code>
+                </>
+              ) : null}
+              ); the header above is still proven by the leaf hash.
             </p>
           ) : (
             <pre className="code-block">{JSON.stringify(e.details ?? {}, null, 2)}</pre>

@@ -12,6 +12,7 @@ import { agents } from './005-agents.ts';
 import { connections } from './006-connections.ts';
 import { grants } from './007-grants.ts';
 import { approvals } from './008-approvals.ts';
+import { auditEntryV2 } from './009-audit-entry-v2.ts';
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {
   const all: Record<string, Migration> = {
@@ -23,6 +24,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
     '006-connections': connections(dialect),
     '007-grants': grants(dialect),
     '008-approvals': approvals(dialect),
+    '009-audit-entry-v2': auditEntryV2(dialect),
   };
   return { getMigrations: async () => all };
 }
