@@ -160,7 +160,7 @@ export async function eraseEntries(
  * before erasures were recorded (they can only be reported as such), so any later unrecorded
  * erasure of a v1 entry is caught like one of a v2 entry.
  */
-export async function recordFormatUpgrade(db: Kysely<Database>): Promise<void> {
+export async function recordFormatUpgrade(db: Kysely<Database>): Promise<number> {
   const logs = await db
     .selectFrom('audit_entries')
     .select('log_id')
@@ -209,4 +209,5 @@ export async function recordFormatUpgrade(db: Kysely<Database>): Promise<void> {
           .execute();
     });
   }
+  return logs.length;
 }

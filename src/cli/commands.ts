@@ -24,7 +24,9 @@ import { createLogger } from '../log/index.ts';
 import { redactString } from '../redact/index.ts';
 import { startServer } from '../server/index.ts';
 import { dashboardBuilt } from '../server/static.ts';
+import { upgradeData } from '../server/upgrades.ts';
 import { migrate, openStore } from '../store/index.ts';
+import { localKeyring, Vault } from '../vault/index.ts';
 import { agents } from './agents.ts';
 import { audit } from './audit.ts';
 import { cells } from './cells.ts';
@@ -263,10 +265,11 @@ const migrateCmd: Command = {
   usage: 'paddock migrate [--home DIR] [--database-url URL]',
   async run(args) {
     const v = parse(args, {});
-    const { opts } = storeOptions(v);
+    const { config, opts } = storeOptions(v);
     const store = await openStore({ ...opts, migrate: false });
     try {
       const applied = await migrate(store);
+      applied.push(...(await upgradeData(store, new Vault(localKeyring(config.home)))));
       process.stdout.write(applied.length ? `Applied: ${applied.join(', ')}\n` : 'Up to date.\n');
     } finally {
       await store.close();

@@ -10,7 +10,7 @@ import { silentLogger } from '../log/index.ts';
 import { buildDeps } from '../server/deps.ts';
 import { call, createApp, type SeededOrg, seedOrg } from '../testing/fixtures.ts';
 import { openTestStore, type TestStore } from '../testing/stores.ts';
-import { toolDigest } from './mcp.ts';
+import { toolDigest } from './definitions.ts';
 
 const EVERYTHING = ['node_modules/@modelcontextprotocol/server-everything/dist/index.js', 'stdio'];
 
@@ -145,7 +145,7 @@ describe('connections', () => {
       body: { connectionId: conn.id, tool: 'echo', constraints: [{ arg: 'message', prefix: 'status:' }] },
     });
     assert.equal(grant.status, 201, grant.text);
-    assert.match(grant.body.toolDigest, /^[0-9a-f]{64}$/);
+    assert.match(grant.body.toolDigest, /^v2:[0-9a-f]{64}$/);
     assert.equal((await check({ tool: 'echo', args: { message: 'status: ok' } })).body.allowed, true);
     assert.equal(
       (await check({ tool: 'echo', args: { message: 'rm -rf /' } })).body.allowed,

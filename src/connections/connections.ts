@@ -1,18 +1,21 @@
 /**
  * App connections: the MCP servers an org's agents reach tools through. Listing a connection's
- * tools starts the server in the org's sandbox, records each tool's definition and digest, and
- * audits any tool whose definition changed since it was last seen (grants pin these digests).
+ * tools starts the server in the org's sandbox with its org-wide secrets (or, named by the admin,
+ * one agent's), scrubs and records each tool's definition and digest, refuses tools whose name
+ * holds a secret, and audits any tool whose definition changed since it was last seen (grants pin
+ * these digests).
  */
 import type { Kysely } from 'kysely';
+import { requireAgentRow } from '../agents/index.ts';
 import { recordAudit, recordChange } from '../audit/index.ts';
-import { BadRequestError, ConflictError, NotFoundError } from '../errors/index.ts';
+import { BadRequestError, ConflictError, NotFoundError, PaddockError } from '../errors/index.ts';
 import type { OrgContext } from '../identity/context.ts';
 import { newId } from '../identity/credentials.ts';
-import { bumpGrantsVersion, suspendChangedGrants } from '../policy/grants-service.ts';
+import { bumpGrantsVersion, reconcileGrants } from '../policy/grants-service.ts';
 import { namespaceOf } from '../policy/permissions.ts';
 import { type Database, type Db, orConflict } from '../store/index.ts';
 import type { ConnectionTable } from '../store/schema.ts';
-import { listTools, type ToolDefinition, toolDigest } from './mcp.ts';
+import { digestVersion, listTools, type ToolDefinition, vetDefinitions } from './definitions.ts';
 import { type Opener, openConnection } from './open.ts';
 
 export interface Connection {
@@ -255,21 +258,43 @@ export async function storedTools(db: Db, ctx: OrgContext, id: string): Promise<
   }));
 }
 
-/** Asks the server for its tools now; records them; audits changed definitions. */
+export interface Refreshed {
+  tools: Tool[];
+  changed: string[];
+  suspended: string[];
+  repinned: string[];
+  /** Tools refused because their name holds a secret, in scrubbed form. */
+  refused: string[];
+}
+
+/**
+ * Asks the server for its tools now, with the connection's org-wide secrets, or also those of
+ * `asAgent` when the admin names an agent (a server that needs an agent-scoped secret to start);
+ * records them scrubbed; audits changed and refused definitions and whose secrets were used.
+ */
 export async function refreshTools(
   opener: Opener,
   ctx: OrgContext,
   id: string,
-): Promise<{ tools: Tool[]; changed: string[]; suspended: string[] }> {
+  asAgent?: string | undefined,
+): Promise<Refreshed> {
   const db = opener.db;
   const row = await requireConnection(db, ctx, id);
-  const { client } = await openConnection(opener, row, null);
-  let defs: ToolDefinition[];
+  if (asAgent) await requireAgentRow(db, ctx, asAgent);
+  const { client, scrub } = await openConnection(opener, row, asAgent ?? null);
+  let received: ToolDefinition[];
   try {
-    defs = await listTools(client);
+    received = await listTools(client);
+  } catch (err) {
+    throw new PaddockError(
+      502,
+      'connection_failed',
+      scrub(`Listing the tools failed: ${(err as Error).message}`),
+    );
   } finally {
     await client.close().catch(() => undefined);
   }
+  const { tools: vetted, refused } = vetDefinitions(received, scrub);
   const now = new Date().toISOString();
   return db.transaction().execute(async (trx) => {
     const before = new Map(
@@ -281,16 +306,19 @@ export async function refreshTools(
           .execute()
       ).map((r) => [r.name, r.digest]),
     );
-    const tools: Tool[] = defs.map((d) => ({ ...d, digest: toolDigest(d), seenAt: now }));
-    const changed = tools
-      .filter((t) => before.has(t.name) && before.get(t.name) !== t.digest)
+    // A digest made under an older formula is compared under that formula: no false "changed".
+    const changed = vetted
+      .filter((t) => {
+        const was = before.get(t.name);
+        return was !== undefined && t.digestUnder(digestVersion(was)) !== was;
+      })
       .map((t) => t.name);
     await trx.deleteFrom('connection_tools').where('connection_id', '=', id).execute();
-    for (let i = 0; i < tools.length; i += 200) {
+    for (let i = 0; i < vetted.length; i += 200) {
       await trx
         .insertInto('connection_tools')
         .values(
-          tools.slice(i, i + 200).map((t) => ({
+          vetted.slice(i, i + 200).map((t) => ({
             org_id: ctx.scope.orgId,
             connection_id: id,
             name: t.name,
@@ -302,24 +330,58 @@ export async function refreshTools(
         )
         .execute();
     }
+    const system = { orgId: ctx.scope.orgId, actor: { type: 'system' as const, id: 'connection-monitor' } };
     for (const name of changed) {
       await recordAudit(trx, {
-        orgId: ctx.scope.orgId,
-        actor: { type: 'system', id: 'connection-monitor' },
+        ...system,
         action: 'connection.tool.changed',
         target: { type: 'connection', id },
         outcome: 'failure',
         requestId: ctx.requestId,
-        details: { tool: name, before: before.get(name), after: tools.find((t) => t.name === name)!.digest },
+        details: { tool: name, before: before.get(name), after: vetted.find((t) => t.name === name)!.digest },
       });
     }
-    const suspended = await suspendChangedGrants(
+    for (const { shownAs } of refused) {
+      await recordAudit(trx, {
+        ...system,
+        action: 'connection.tool.refused',
+        target: { type: 'connection', id },
+        outcome: 'denied',
+        requestId: ctx.requestId,
+        details: { tool: shownAs, reason: "the tool's name holds a secret the server was given" },
+      });
+    }
+    const { suspended, repinned } = await reconcileGrants(
       trx,
       ctx.scope.orgId,
       id,
-      new Map(tools.map((t) => [t.name, t.digest])),
+      new Map(vetted.map((t) => [t.name, t])),
       ctx.requestId,
     );
-    return { tools, changed, suspended };
+    await recordChange(trx, ctx, {
+      action: 'connection.tools.listed',
+      target: { type: 'connection', id },
+      details: {
+        secretsOf: asAgent ? { agent: asAgent } : 'organization',
+        tools: vetted.length,
+        changed,
+        refused: refused.length,
+        suspended,
+        repinned,
+      },
+    });
+    return {
+      tools: vetted.map((t) => ({
+        name: t.name,
+        description: t.description,
+        inputSchema: t.inputSchema,
+        digest: t.digest,
+        seenAt: now,
+      })),
+      changed,
+      suspended,
+      repinned,
+      refused: refused.map((r) => r.shownAs),
+    };
   });
 }

@@ -3,12 +3,10 @@
  * inside the org's sandbox (the same bubblewrap cell spec: no network but the org's egress
  * proxy, no view of other orgs or the database), never as a plain child of the control plane.
  */
-import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import canonicalize from 'canonicalize';
 import { bubblewrapArgs } from '../cells/bubblewrap.ts';
 import { inCgroups } from '../cells/limits.ts';
 import type { SandboxProvider } from '../cells/sandbox.ts';
@@ -18,19 +16,6 @@ import { PaddockError } from '../errors/index.ts';
 import { SandboxedStdioTransport, SECRETS_FILE, type SpawnPlan, shellExports } from './stdio.ts';
 
 const CODE_DIR = fileURLToPath(new URL('../..', import.meta.url));
-
-export interface ToolDefinition {
-  name: string;
-  description: string;
-  inputSchema: Record<string, unknown>;
-}
-
-/** What a grant pins: a change of name, description or input schema changes it. */
-export function toolDigest(t: ToolDefinition): string {
-  return createHash('sha256')
-    .update(canonicalize({ name: t.name, description: t.description, inputSchema: t.inputSchema }) ?? '')
-    .digest('hex');
-}
 
 export interface StdioServer {
   orgId: string;
@@ -101,21 +86,4 @@ export async function openStdio(
     );
   }
   return client;
-}
-
-export async function listTools(client: Client): Promise<ToolDefinition[]> {
-  const tools: ToolDefinition[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await client.listTools(cursor ? { cursor } : {});
-    for (const t of page.tools) {
-      tools.push({
-        name: t.name,
-        description: t.description ?? '',
-        inputSchema: t.inputSchema as Record<string, unknown>,
-      });
-    }
-    cursor = page.nextCursor;
-  } while (cursor);
-  return tools;
 }

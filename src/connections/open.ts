@@ -1,8 +1,9 @@
 /**
  * Opening an MCP session to a connection, the one way both the gateway and "list tools" do it:
- * its vault secrets are opened (for an agent, only secrets scoped to it), then a stdio server
- * starts in the org's sandbox with them as environment, or a remote server is reached over
- * Streamable HTTP through the org's egress proxy with them as request headers.
+ * its vault secrets are opened (org-wide ones, and for an agent those scoped to it), then a stdio
+ * server starts in the org's sandbox with them as environment, or a remote server is reached over
+ * Streamable HTTP through the org's egress proxy with them as request headers. The session comes
+ * with the scrubber for everything that server says; its start-up errors are scrubbed already.
  */
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { Client as McpClient } from '@modelcontextprotocol/sdk/client/index.js';
@@ -11,7 +12,7 @@ import type { Kysely } from 'kysely';
 import type { SandboxProvider } from '../cells/sandbox.ts';
 import { PaddockError } from '../errors/index.ts';
 import { trustedScope } from '../identity/scope.ts';
-import { registerSecret } from '../redact/index.ts';
+import { registerSecret, scrubber } from '../redact/index.ts';
 import type { Database } from '../store/index.ts';
 import type { ConnectionTable } from '../store/schema.ts';
 import { openSecret, type Vault } from '../vault/index.ts';
@@ -29,8 +30,8 @@ export interface Opener {
 
 export interface OpenSession {
   client: Client;
-  /** The secret values given to the server: never to be shown to an agent. */
-  secrets: string[];
+  /** Scrubs the secrets given to the server (in their encoded forms) from what it says. */
+  scrub: <T>(content: T) => T;
 }
 
 type ConnectionRow = Pick<
@@ -38,12 +39,15 @@ type ConnectionRow = Pick<
   'org_id' | 'transport' | 'command' | 'args' | 'url' | 'env' | 'headers'
 >;
 
-/** The named secrets, opened; for an agent, each must be org-wide or scoped to that agent. */
+/**
+ * The named secrets, opened. Org-wide secrets always; a secret scoped to agents only when opening
+ * for one of them (for no agent, it is left out: the server starts without it).
+ */
 async function openSecrets(
-  o: Opener,
+  o: Pick<Opener, 'db' | 'vault'>,
   orgId: string,
   named: Record<string, string>,
-  agentId: string | null,
+  agentId: string | null | 'all',
 ): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   for (const [name, secretId] of Object.entries(named)) {
@@ -56,7 +60,8 @@ async function openSecrets(
     if (!row)
       throw new PaddockError(409, 'secret_missing', `The connection's secret for ${name} no longer exists.`);
     const agents = row.agent_ids ? (JSON.parse(row.agent_ids) as string[]) : null;
-    if (agentId && agents && !agents.includes(agentId)) {
+    if (agents && !agentId) continue;
+    if (agentId && agentId !== 'all' && agents && !agents.includes(agentId)) {
       throw new PaddockError(
         403,
         'secret_not_allowed',
@@ -83,6 +88,7 @@ export async function openConnection(
       JSON.parse(row.headers) as Record<string, string>,
       agentId,
     );
+    const scrub = scrubber(Object.values(headers));
     const socket = await o.egress(row.org_id);
     if (!socket) {
       throw new PaddockError(
@@ -103,9 +109,9 @@ export async function openConnection(
       // fetch reports "fetch failed"; the reason (e.g. the proxy's refusal) is its cause.
       const e = err as Error & { cause?: Error };
       const reason = e.message === 'fetch failed' && e.cause ? e.cause.message : e.message;
-      throw new PaddockError(502, 'connection_failed', `The MCP server did not answer: ${reason}`);
+      throw new PaddockError(502, 'connection_failed', scrub(`The MCP server did not answer: ${reason}`));
     }
-    return { client, secrets: Object.values(headers) };
+    return { client, scrub };
   }
   if (!o.sandbox || !row.command) {
     throw new PaddockError(
@@ -115,10 +121,34 @@ export async function openConnection(
     );
   }
   const secrets = await openSecrets(o, row.org_id, JSON.parse(row.env) as Record<string, string>, agentId);
-  const client = await openStdio(
-    { orgId: row.org_id, command: row.command, args: JSON.parse(row.args) as string[], secrets },
-    o.sandbox,
-    o.home,
-  );
-  return { client, secrets: Object.values(secrets) };
+  const scrub = scrubber(Object.values(secrets));
+  try {
+    const client = await openStdio(
+      { orgId: row.org_id, command: row.command, args: JSON.parse(row.args) as string[], secrets },
+      o.sandbox,
+      o.home,
+    );
+    return { client, scrub };
+  } catch (err) {
+    // Its stderr, quoted in the error, is the server talking: scrubbed like everything it says.
+    if (PaddockError.isInstance(err))
+      throw new PaddockError(err.status, err.code, scrub(err.message), { details: err.details });
+    throw err;
+  }
+}
+
+/**
+ * The scrubber for every secret a connection names, its agents' included, without starting the
+ * server: for re-scrubbing what it said before (stored tool definitions).
+ */
+export async function connectionScrubber(
+  o: Pick<Opener, 'db' | 'vault'>,
+  row: Pick<ConnectionRow, 'org_id' | 'env' | 'headers'>,
+): Promise<<T>(content: T) => T> {
+  const named = { ...(JSON.parse(row.env) as object), ...(JSON.parse(row.headers) as object) } as Record<
+    string,
+    string
+  >;
+  const secrets = await openSecrets(o, row.org_id, named, 'all').catch(() => ({}));
+  return scrubber(Object.values(secrets));
 }

@@ -18,7 +18,6 @@ import { PolicyEngine } from '../policy/engine.ts';
 import { toGrant } from '../policy/grants-service.ts';
 import type { Database } from '../store/index.ts';
 import type { ConnectionTable } from '../store/schema.ts';
-import { scrubber } from './scrub.ts';
 
 export interface CallRequest {
   orgId: string;
@@ -252,10 +251,7 @@ export class ToolGateway {
       found.lastUsed = Date.now();
       return found;
     }
-    const ready = openConnection(this.#o.opener, conn, req.agentId).then(({ client, secrets }) => ({
-      client,
-      scrub: scrubber(secrets),
-    }));
+    const ready = openConnection(this.#o.opener, conn, req.agentId);
     const session: Session = {
       orgId: req.orgId,
       agentId: req.agentId,
@@ -506,11 +502,12 @@ export class ToolGateway {
         signal,
       })) as typeof result;
     } catch (err) {
+      // What the server said in its error goes through its scrubber like its results.
       error = signal.aborted
         ? signal.reason === CANCELLED
           ? CANCELLED
           : 'stopped by the kill switch'
-        : (err as Error).message;
+        : scrub((err as Error).message);
       // Paddock's own refusals (a secret out of scope, no sandbox) keep their code.
       if (PaddockError.isInstance(err) && !signal.aborted) refusal = err;
     }

@@ -7,6 +7,7 @@
 import type { Kysely } from 'kysely';
 import { requireAgentRow } from '../agents/index.ts';
 import { recordAudit, recordChange } from '../audit/index.ts';
+import { DIGEST_VERSION, digestVersion, type VettedTool } from '../connections/definitions.ts';
 import { BadRequestError, NotFoundError } from '../errors/index.ts';
 import type { OrgContext } from '../identity/context.ts';
 import { newId } from '../identity/credentials.ts';
@@ -193,15 +194,17 @@ export async function revokeGrant(
 
 /**
  * Grants whose tool changed definition since they were granted are suspended (audited): a
- * server cannot swap a reviewed tool for another unnoticed. Called when tools are re-listed.
+ * server cannot swap a reviewed tool for another unnoticed. A grant pinned under an older digest
+ * formula whose tool still matches under that formula is re-pinned to the current digest
+ * (audited), not suspended. Called whenever a connection's tools are re-listed or re-scrubbed.
  */
-export async function suspendChangedGrants(
+export async function reconcileGrants(
   trx: Db,
   orgId: string,
   connectionId: string,
-  digests: Map<string, string>,
-  requestId: string,
-) {
+  tools: Map<string, VettedTool>,
+  requestId: string | undefined,
+): Promise<{ suspended: string[]; repinned: string[] }> {
   const rows = await trx
     .selectFrom('grants')
     .selectAll()
@@ -211,29 +214,47 @@ export async function suspendChangedGrants(
     .where('tool', '!=', '*')
     .execute();
   const suspended: string[] = [];
+  const repinned: string[] = [];
+  const system = { orgId, actor: { type: 'system' as const, id: 'connection-monitor' }, requestId };
   for (const g of rows) {
-    const now = digests.get(g.tool);
-    if (now === g.tool_digest) continue;
+    const tool = tools.get(g.tool);
+    if (tool && tool.digest === g.tool_digest) continue;
+    const pinned = g.tool_digest ?? '';
+    if (tool && tool.digestUnder(digestVersion(pinned)) === pinned) {
+      await trx.updateTable('grants').set({ tool_digest: tool.digest }).where('id', '=', g.id).execute();
+      await recordAudit(trx, {
+        ...system,
+        action: 'grant.repinned',
+        target: { type: 'agent', id: g.agent_id },
+        details: {
+          grantId: g.id,
+          tool: g.tool,
+          reason: `the digest formula moved from v${digestVersion(pinned)} to v${DIGEST_VERSION}; the definition it pinned is unchanged`,
+          from: pinned,
+          to: tool.digest,
+        },
+      });
+      repinned.push(g.id);
+      continue;
+    }
     await trx.updateTable('grants').set({ status: 'suspended' }).where('id', '=', g.id).execute();
     await bumpGrantsVersion(trx, orgId, g.agent_id);
     await recordAudit(trx, {
-      orgId,
-      actor: { type: 'system', id: 'connection-monitor' },
+      ...system,
       action: 'grant.suspended',
       target: { type: 'agent', id: g.agent_id },
       outcome: 'failure',
-      requestId,
       details: {
         grantId: g.id,
         tool: g.tool,
-        reason: now ? 'the tool definition changed' : 'the tool disappeared',
+        reason: tool ? 'the tool definition changed' : 'the tool disappeared',
         granted: g.tool_digest,
-        now: now ?? null,
+        now: tool?.digest ?? null,
       },
     });
     suspended.push(g.id);
   }
-  return suspended;
+  return { suspended, repinned };
 }
 
 /** What the agent may do with this call right now (a dry run of the gateway's decision). */

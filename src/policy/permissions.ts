@@ -4,7 +4,7 @@
  * access is not `denied`. The decision for a given call is still Cedar's, in the gateway.
  */
 
-import type { ToolDefinition } from '../connections/mcp.ts';
+import type { ToolDefinition } from '../connections/definitions.ts';
 import type { Db } from '../store/index.ts';
 import type { Constraint, Grant } from './grants.ts';
 import { toGrant } from './grants-service.ts';

@@ -2,13 +2,14 @@
 
 import type { AddressInfo } from 'node:net';
 import { type ServerType, serve } from '@hono/node-server';
-import { applyRetention, recordFormatUpgrade } from '../audit/index.ts';
+import { applyRetention } from '../audit/index.ts';
 import { chooseSandbox } from '../cells/index.ts';
 import type { Config } from '../config/index.ts';
 import type { Logger } from '../log/index.ts';
 import { openStore, type Store } from '../store/index.ts';
 import { createApp } from './app.ts';
 import { buildDeps, type Deps } from './deps.ts';
+import { upgradeData } from './upgrades.ts';
 
 const VERSION = '0.1.0';
 
@@ -35,8 +36,7 @@ export async function startServer(config: Config, log: Logger, store?: Store): P
       },
     }));
   const deps = buildDeps(config, log, db, process.env, await chooseSandbox(config, log));
-  // Once per log that began in format v1: its already-erased entries go on record first.
-  await recordFormatUpgrade(db.db);
+  await upgradeData(db, deps.vault);
   await applyRetention(db.db);
   const retention = setInterval(
     () => void applyRetention(db.db).catch((err) => log.error({ err }, 'retention failed')),

@@ -31,7 +31,7 @@ const ToolSchema = z
     name: z.string(),
     description: z.string(),
     inputSchema: z.record(z.string(), z.unknown()),
-    digest: z.string().describe('SHA-256 of the canonical definition; grants pin it'),
+    digest: z.string().describe('`v2:` + SHA-256 of the canonical (scrubbed) definition; grants pin it'),
     seenAt: Timestamp,
   })
   .meta({ id: 'Tool' });
@@ -121,15 +121,24 @@ export const connectionRoutes = [
   defineRoute({
     method: 'post',
     path: '/api/v1/orgs/{org}/connections/{connection}/tools/refresh',
-    summary: 'Start the server in the sandbox and list its tools now; changed definitions are audited',
+    summary:
+      'Start the server in the sandbox and list its tools now, with the connection’s org-wide secrets (or also one agent’s); definitions are scrubbed, changes audited',
     tag: 'connections',
     access: { permission: 'connections.manage' },
     params: ConnectionParams,
+    query: z.object({
+      agent: Id.optional().describe(
+        'List on behalf of this agent: its agent-scoped secrets are given to the server too (audited)',
+      ),
+    }),
     response: z.object({
       tools: z.array(ToolSchema),
       changed: z.array(z.string()),
       suspended: z.array(z.string()).describe('grants suspended because their tool changed'),
+      repinned: z.array(z.string()).describe('grants re-pinned under the current digest formula'),
+      refused: z.array(z.string()).describe('tools refused because their name holds a secret (scrubbed)'),
     }),
-    handler: async ({ ctx, deps, params }) => refreshTools(deps.opener, ctx, params.connection),
+    handler: async ({ ctx, deps, params, query }) =>
+      refreshTools(deps.opener, ctx, params.connection, query.agent),
   }),
 ];

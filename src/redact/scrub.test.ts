@@ -38,3 +38,13 @@ test('other text is left alone, and short secrets are matched only literally', (
   assert.equal(scrub({ t: Buffer.from('abc').toString('base64') }).t, 'YWJj');
   assert.deepEqual(scrubber([])({ a: 1 }), { a: 1 });
 });
+
+test('secret-shaped strings are scrubbed too, in values and in keys', () => {
+  const scrub = scrubber([]);
+  const token = `pda_${'x'.repeat(24)}`;
+  assert.deepEqual(scrub({ [token]: `Bearer ${'y'.repeat(20)}`, n: 2 }), {
+    '[REDACTED]': '[REDACTED]',
+    n: 2,
+  });
+  assert.equal(scrub(`failed with sk-${'z'.repeat(20)}`), 'failed with [REDACTED]');
+});

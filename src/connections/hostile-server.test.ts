@@ -1,0 +1,244 @@
+/**
+ * A compromised MCP server given a vault secret puts it, in every form the scrubber claims to
+ * catch, into its tool names, descriptions, schemas, results, errors and stderr. None of those
+ * forms may be found anywhere: the database (files and WAL, or every table), the server log,
+ * any API answer for any role, the MCP endpoint's tools/list and results, audit exports in every
+ * format. Run in the org's real bubblewrap sandbox, reached with the official MCP client.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { type ServerType, serve } from '@hono/node-server';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { sql } from 'kysely';
+import { bubblewrap } from '../cells/index.ts';
+import { loadConfig } from '../config/index.ts';
+import { createLogger } from '../log/index.ts';
+import { secretForms } from '../redact/index.ts';
+import { buildDeps } from '../server/deps.ts';
+import { call, createApp, type SeededOrg, seedOrg } from '../testing/fixtures.ts';
+import { leakedForms } from '../testing/leaks.ts';
+import { openTestStore, STORE_KINDS, type TestStore } from '../testing/stores.ts';
+
+const HOSTILE = fileURLToPath(new URL('../testing/hostile-mcp-server.ts', import.meta.url));
+// Quotes, a backslash, a slash and a plus: its JSON, URL and base64 forms all differ from it.
+const SECRET = 'hunter2"q\\z/+-41f9e8d7c6b5';
+
+/** Every form to look for, also as it reads inside JSON text (how databases and logs hold it). */
+const LOOK_FOR = [...new Set([...secretForms(SECRET), ...leakedForms(SECRET)])].flatMap((f) => [
+  f,
+  JSON.stringify(f).slice(1, -1),
+]);
+
+function leaksIn(where: string, text: string): string[] {
+  return LOOK_FOR.filter((f) => text.includes(f)).map((f) => `${where}: ${f}`);
+}
+
+for (const kind of STORE_KINDS) {
+  describe(`a hostile MCP server leaks none of its secret [${kind}]`, () => {
+    let t: TestStore;
+    let deps: ReturnType<typeof buildDeps>;
+    let app: ReturnType<typeof createApp>;
+    let server: ServerType;
+    let url: string;
+    let acme: SeededOrg;
+    let hostile: string;
+    let agentId: string;
+    const logs: string[] = [];
+    const seen: Array<[string, string]> = [];
+    const api = async (
+      method: 'get' | 'post',
+      path: string,
+      body?: unknown,
+      token = acme.people.admin.token,
+    ) => {
+      const r = await call(app, method, `/api/v1/orgs/acme${path}`, { token, ...(body ? { body } : {}) });
+      seen.push([`${method} ${path}`, r.text]);
+      return r;
+    };
+
+    before(async () => {
+      const check = await bubblewrap.check();
+      assert.ok(check.ok, `bubblewrap is needed: ${check.reason}`);
+      t = await openTestStore(kind);
+      const log = createLogger({ level: 'debug', destination: { write: (s: string) => void logs.push(s) } });
+      deps = buildDeps(
+        loadConfig({ home: t.home, port: 0, databaseUrl: t.databaseUrl }, {}),
+        log,
+        t.store,
+        {},
+        { provider: bubblewrap, problem: null },
+      );
+      deps.audit.start();
+      app = createApp(deps);
+      server = await new Promise<ServerType>((resolve) => {
+        const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
+      });
+      url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      acme = await seedOrg(t.store, 'acme');
+      const secret = await api('post', '/secrets', {
+        name: 'hostile',
+        kind: 'connector_credential',
+        value: SECRET,
+      });
+      assert.equal(secret.status, 201, secret.text);
+      const made = await api('post', '/connections', {
+        name: 'hostile',
+        transport: 'stdio',
+        command: 'node',
+        args: [HOSTILE],
+        env: { HOSTILE_SECRET: secret.body.id },
+      });
+      assert.equal(made.status, 201, made.text);
+      hostile = made.body.id;
+      const agent = await api('post', '/agents', {
+        name: 'victim',
+        scope: 'organization',
+        instructions: 'x',
+        model: { provider: 'openai', model: 'gpt-5' },
+      });
+      agentId = agent.body.id;
+    });
+
+    after(async () => {
+      await deps?.gateway.close();
+      await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
+      await deps?.audit.close();
+      await t?.cleanup();
+    });
+
+    test('tools whose name holds the secret are refused, on record; the others are kept scrubbed', async () => {
+      const listed = await api('post', `/connections/${hostile}/tools/refresh`);
+      assert.equal(listed.status, 200, listed.text);
+      assert.deepEqual(listed.body.tools.map((x: { name: string }) => x.name).sort(), [
+        'fail',
+        'lookup',
+        'whoami',
+      ]);
+      assert.equal(listed.body.refused.length, 2);
+      const lookup = listed.body.tools.find((x: { name: string }) => x.name === 'lookup');
+      assert.match(lookup.description, /Looks things up\. Debug: form0=\[REDACTED\]/);
+      assert.deepEqual(lookup.inputSchema.required, ['query'], 'the schema still works');
+      await deps.audit.flush();
+      const refused = await t.store.db
+        .selectFrom('audit_entries')
+        .select('details')
+        .where('action', '=', 'connection.tool.refused')
+        .execute();
+      assert.equal(refused.length, 2);
+    });
+
+    test('results and errors reach the REST caller and the agent over MCP scrubbed', async () => {
+      for (const tool of ['lookup', 'fail']) {
+        const g = await api('post', `/agents/${agentId}/grants`, { connectionId: hostile, tool });
+        assert.equal(g.status, 201, g.text);
+      }
+      const ok = await api('post', `/agents/${agentId}/calls`, {
+        connectionId: hostile,
+        tool: 'lookup',
+        args: { query: 'q' },
+      });
+      assert.equal(ok.status, 200, ok.text);
+      assert.match(ok.text, /result: form0=\[REDACTED\]/);
+      const failed = await api('post', `/agents/${agentId}/calls`, {
+        connectionId: hostile,
+        tool: 'fail',
+        args: {},
+      });
+      assert.equal(failed.status, 502);
+      assert.match(failed.body.error.message, /failed while holding form0=\[REDACTED\]/);
+
+      const tok = await api('post', `/agents/${agentId}/tokens`, { name: 'mcp' });
+      const client = new Client({ name: 'agent', version: '1.0.0' });
+      await client.connect(
+        new StreamableHTTPClientTransport(new URL(`${url}/mcp/acme`), {
+          requestInit: { headers: { authorization: `Bearer ${tok.body.token}` } },
+        }),
+      );
+      try {
+        const tools = await client.listTools();
+        assert.deepEqual(tools.tools.map((x) => x.name).sort(), ['hostile__fail', 'hostile__lookup']);
+        seen.push(['mcp tools/list', JSON.stringify(tools)]);
+        const r = await client.callTool({ name: 'hostile__lookup', arguments: { query: 'q' } });
+        assert.match(JSON.stringify(r), /REDACTED/);
+        seen.push(['mcp lookup', JSON.stringify(r)]);
+        const f = await client.callTool({ name: 'hostile__fail', arguments: {} });
+        assert.equal(f.isError, true);
+        seen.push(['mcp fail', JSON.stringify(f)]);
+      } finally {
+        await client.close();
+      }
+    });
+
+    test('a server that fails to start is reported with its stderr scrubbed', async () => {
+      const secretId = (await api('get', '/secrets')).body.secrets[0].id;
+      const made = await api('post', '/connections', {
+        name: 'hostile-crash',
+        transport: 'stdio',
+        command: 'node',
+        args: [HOSTILE, 'crash'],
+        env: { HOSTILE_SECRET: secretId },
+      });
+      const r = await api('post', `/connections/${made.body.id}/tools/refresh`);
+      assert.equal(r.status, 502, r.text);
+      assert.equal(r.body.error.code, 'connection_failed');
+      assert.match(r.body.error.message, /cannot start: form0=\[REDACTED\]/);
+    });
+
+    test('no form of the secret is anywhere: database, log, every API answer for every role, exports', async () => {
+      await deps.audit.flush();
+      await deps.audit.checkpoint(acme.id);
+      const doc = (await call(app, 'get', '/api/v1/openapi.json')).body as { paths: Record<string, object> };
+      const known: Record<string, string> = { org: 'acme', connection: hostile, agent: agentId, index: '0' };
+      for (const role of ['owner', 'admin', 'member', 'auditor'] as const) {
+        for (const [path, ops] of Object.entries(doc.paths)) {
+          if (!('get' in ops) || !path.startsWith('/api/v1/orgs/{org}')) continue;
+          const params = [...path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]!);
+          if (!params.every((p) => p in known)) continue;
+          const filled = path.replace(/\{(\w+)\}/g, (_, p: string) => known[p]!);
+          const r = await call(app, 'get', filled, { token: acme.people[role].token });
+          seen.push([`${role} GET ${filled}`, r.text]);
+        }
+        for (const format of ['jsonl', 'csv', 'ocsf', 'proof']) {
+          const r = await call(app, 'get', `/api/v1/orgs/acme/audit/export?format=${format}`, {
+            token: acme.people[role].token,
+          });
+          seen.push([`${role} export ${format}`, r.text]);
+        }
+      }
+      const audit = await call(app, 'get', '/api/v1/orgs/acme/audit?limit=500', {
+        token: acme.people.auditor.token,
+      });
+      assert.ok(audit.body.events.length > 20, 'the trail was read whole');
+      const leaks = seen.flatMap(([where, text]) => leaksIn(where, text));
+      leaks.push(...leaksIn('server log', logs.join('')));
+      // The database: every table's rows, and for SQLite its files (WAL included) byte for byte.
+      const tables =
+        kind === 'sqlite'
+          ? await sql<{ name: string }>`select name from sqlite_master where type = 'table'`.execute(
+              t.store.db,
+            )
+          : await sql<{
+              name: string;
+            }>`select table_name as name from information_schema.tables where table_schema = 'public'`.execute(
+              t.store.db,
+            );
+      for (const { name } of tables.rows) {
+        const rows = await sql`select * from ${sql.table(name)}`.execute(t.store.db);
+        leaks.push(...leaksIn(`table ${name}`, JSON.stringify(rows.rows)));
+      }
+      if (kind === 'sqlite') {
+        for (const f of ['paddock.db', 'paddock.db-wal', 'paddock.db-shm']) {
+          const file = join(t.home, f);
+          if (existsSync(file)) leaks.push(...leaksIn(f, readFileSync(file).toString('latin1')));
+        }
+      }
+      assert.deepEqual(leaks, []);
+      assert.ok(logs.length > 0 && seen.length > 40, 'the log and the answers were really read');
+    });
+  });
+}
