@@ -14,7 +14,8 @@
  *   PATH=$PWD/node_modules/.bin:$PATH node --test dashboard/e2e.test.ts
  *
  * E2E_SCREENSHOT_DIR=/tmp also saves audit-explorer.png (the proof panel open), cell-page.png,
- * secrets-page.png, agent-page.png, agent-page-stopped.png, connections-page.png, agent-grants.png,
+ * secrets-page.png, agent-page.png, agent-page-stopped.png, connections-page.png, connections-hostile.png,
+ * agent-grants.png,
  * approvals-page.png and agents-stopped.png there.
  */
 import assert from 'node:assert/strict';
@@ -875,6 +876,52 @@ describe('dashboard end to end', { timeout: 180_000 }, () => {
     assert.equal(await toolRow.locator('code.digest').textContent(), `${digest.slice(0, 12)}…`);
     assert.equal(await toolRow.locator('code.digest').getAttribute('title'), digest, 'the whole digest');
     await shot('connections-page.png');
+
+    // A compromised server, listed for real in the sandbox: tools whose name holds its secret are
+    // refused, and a secret scoped to one agent reaches it only when listed on that agent's behalf.
+    const { csrfToken } = (await (await owner.request.get(`${server?.url}/api/v1/session`)).json()) as {
+      csrfToken: string;
+    };
+    const headers = { 'x-csrf-token': csrfToken };
+    const scoped = await owner.request.post(`${api}/secrets`, {
+      headers,
+      data: {
+        name: 'hostile-key',
+        kind: 'connector_credential',
+        value: 'hostile-e2e-5c1d9a7b3e',
+        agentIds: [agent.id],
+      },
+    });
+    assert.equal(scoped.status(), 201);
+    const hostileMade = await owner.request.post(`${api}/connections`, {
+      headers,
+      data: {
+        name: 'hostile',
+        transport: 'stdio',
+        command: 'node',
+        args: [join(ROOT, 'src/testing/hostile-mcp-server.ts')],
+        env: { HOSTILE_SECRET: ((await scoped.json()) as { id: string }).id },
+      },
+    });
+    assert.equal(hostileMade.status(), 201);
+    await owner.reload();
+    const hostileRow = owner.getByTestId('connection-row').filter({ hasText: 'hostile' });
+    await hostileRow.getByRole('button', { name: 'List tools of hostile' }).click();
+    const whoami = owner.getByTestId('tool-row').filter({ hasText: 'whoami' });
+    await whoami.getByText('HOSTILE_SECRET is not set').waitFor();
+    const listAs = owner.getByTestId('list-as-agent');
+    assert.equal(
+      await listAs.getByLabel('Agent to list as').locator('option').textContent(),
+      'support-triage',
+    );
+    await listAs.getByRole('button', { name: 'List as this agent' }).click();
+    await owner.getByTestId('tools-refused').getByText('2 tools were refused', { exact: false }).waitFor();
+    await whoami.getByText('HOSTILE_SECRET is set').waitFor();
+    assert.ok(!(await owner.content()).includes('hostile-e2e-5c1d9a7b3e'), 'the secret is on no page');
+    await shot('connections-hostile.png');
+    const hostileId = ((await hostileMade.json()) as { id: string }).id;
+    assert.equal((await owner.request.delete(`${api}/connections/${hostileId}`, { headers })).status(), 204);
+    await owner.reload();
 
     // A grant of that tool, constrained and needing approval; then what it adds up to; then revoked.
     await owner.getByRole('link', { name: 'Agents' }).click();

@@ -196,11 +196,16 @@ export interface Tool {
   seenAt: string;
 }
 
-/** `POST /connections/{id}/tools/refresh`: the tools now, the ones whose definition changed, the grants that suspended. */
+/**
+ * `POST /connections/{id}/tools/refresh`: the tools now, the ones whose definition changed, the
+ * grants that suspended or were re-pinned, the tools refused because their name holds a secret.
+ */
 export interface ToolRefresh {
   tools: Tool[];
   changed: string[];
   suspended: string[];
+  repinned: string[];
+  refused: string[];
 }
 
 export type Constraint =
@@ -515,8 +520,11 @@ export const api = {
   connectionTools: async (slug: string, id: string) =>
     (await send<{ tools: Tool[] }>('GET', `${org(slug)}/connections/${enc(id)}/tools`)).tools,
   /** Asks the server for its tools now (started in the sandbox, or reached through the egress proxy). */
-  refreshTools: (slug: string, id: string) =>
-    send<ToolRefresh>('POST', `${org(slug)}/connections/${enc(id)}/tools/refresh`),
+  refreshTools: (slug: string, id: string, asAgent?: string) =>
+    send<ToolRefresh>(
+      'POST',
+      `${org(slug)}/connections/${enc(id)}/tools/refresh${asAgent ? `?agent=${enc(asAgent)}` : ''}`,
+    ),
 
   grants: async (slug: string, agent: string) =>
     (await send<{ grants: Grant[] }>('GET', `${org(slug)}/agents/${enc(agent)}/grants`)).grants,

@@ -72,16 +72,24 @@ export function ConnectionsPage({ org, me }: PageProps) {
   const [generation, setGeneration] = useState(0);
   const secretName = (id: string) => secrets.data?.find((s) => s.id === id)?.name ?? id;
 
-  const listTools = async (c: Connection) => {
+  const listTools = async (c: Connection, asAgent?: string) => {
     setNotice(null);
     setOpen(c.id);
     setListed(c.id);
     setRefreshed(null);
     await refresh.run(async () => {
-      setRefreshed(await api.refreshTools(org.slug, c.id));
+      setRefreshed(await api.refreshTools(org.slug, c.id, asAgent));
       setGeneration((g) => g + 1);
     });
   };
+  /** The agents some secret this connection names is scoped to (listing without one leaves it out). */
+  const scopedAgents = (c: Connection) => [
+    ...new Set(
+      Object.values(c.transport === 'http' ? c.headers : c.env).flatMap(
+        (id) => secrets.data?.find((s) => s.id === id)?.agentIds ?? [],
+      ),
+    ),
+  ];
 
   return (
     <>
@@ -197,6 +205,8 @@ export function ConnectionsPage({ org, me }: PageProps) {
                     listing={listed === c.id && refresh.busy}
                     listError={listed === c.id ? refresh.error : null}
                     refreshed={listed === c.id ? refreshed : null}
+                    scopedAgents={manage ? scopedAgents(c) : []}
+                    onListAs={(agent) => void listTools(c, agent)}
                   />
                 </FormRow>
               ) : null,
@@ -244,8 +254,26 @@ function shellWord(w: string): string {
 /** What listing the tools found: changed definitions and suspended grants stand out. */
 function RefreshResult({ result }: { result: ToolRefresh }) {
   const n = result.tools.length;
+  const refused = result.refused.length ? (
+    <div className="alert alert-warning" role="alert" data-testid="tools-refused">
+      <strong>
+        {result.refused.length} tool{result.refused.length === 1 ? ' was' : 's were'} refused: the name holds
+        a secret the server was given
+      </strong>{' '}
+      ({result.refused.map((t, i) => [i ? ', ' : '', <code key={t}>{t}</code>])}). A server that puts its
+      credentials into tool names is misbehaving or compromised; it is on record in the audit trail.
+    </div>
+  ) : null;
+  const repinned = result.repinned.length
+    ? ` ${result.repinned.length} grant${result.repinned.length === 1 ? ' was' : 's were'} re-pinned to the new digest format.`
+    : '';
   if (result.changed.length === 0 && result.suspended.length === 0) {
-    return <Notice message={`Listed ${n} tool${n === 1 ? '' : 's'}; no definition changed.`} />;
+    return (
+      <>
+        {refused}
+        <Notice message={`Listed ${n} tool${n === 1 ? '' : 's'}; no definition changed.${repinned}`} />
+      </>
+    );
   }
   return (
     <div className="alert alert-warning" role="alert" data-testid="tools-changed">
@@ -266,7 +294,45 @@ function RefreshResult({ result }: { result: ToolRefresh }) {
       ) : (
         <p>No grant was pinned to the old definitions.</p>
       )}
+      {refused}
     </div>
+  );
+}
+
+/** Lists the tools for one agent, so the server also gets the secrets scoped to that agent. */
+function ListAsAgent({
+  slug,
+  agentIds,
+  onListAs,
+}: {
+  slug: string;
+  agentIds: string[];
+  onListAs: (agent: string) => void;
+}) {
+  const agents = useLoad(() => api.agents(slug), slug);
+  const [agent, setAgent] = useState(agentIds[0] ?? '');
+  const name = (id: string) => agents.data?.find((a) => a.id === id)?.name ?? id;
+  return (
+    <p className="muted" data-testid="list-as-agent">
+      Listing gives the server only org-wide secrets. It also names secrets scoped to some agents; to list its
+      tools with those, list on behalf of{' '}
+      <select aria-label="Agent to list as" value={agent} onChange={(e) => setAgent(e.target.value)}>
+        {agentIds.map((id) => (
+          <option key={id} value={id}>
+            {name(id)}
+          </option>
+        ))}
+      </select>{' '}
+      <button
+        type="button"
+        className="btn btn-secondary btn-small"
+        disabled={!agent}
+        onClick={() => onListAs(agent)}
+      >
+        List as this agent
+      </button>{' '}
+      (recorded in the audit trail).
+    </p>
   );
 }
 
@@ -277,6 +343,8 @@ function ToolsPanel({
   listing,
   listError,
   refreshed,
+  scopedAgents,
+  onListAs,
 }: {
   slug: string;
   connection: Connection;
@@ -284,6 +352,8 @@ function ToolsPanel({
   listing: boolean;
   listError: string | null;
   refreshed: ToolRefresh | null;
+  scopedAgents: string[];
+  onListAs: (agent: string) => void;
 }) {
   const tools = useLoad(
     () => api.connectionTools(slug, connection.id),
@@ -301,6 +371,7 @@ function ToolsPanel({
       ) : null}
       <Alert message={listError ?? tools.error} />
       {refreshed ? <RefreshResult result={refreshed} /> : null}
+      {scopedAgents.length ? <ListAsAgent slug={slug} agentIds={scopedAgents} onListAs={onListAs} /> : null}
       {!tools.data ? (
         <Loading what="tools" />
       ) : tools.data.length === 0 ? (
