@@ -21,6 +21,12 @@ export function auditEntryV2(_dialect: Dialect): Migration {
       }
       await db.schema.alterTable('audit_entries').renameColumn('expired_at', 'erased_at').execute();
       await db.schema.alterTable('audit_entries').addColumn('erased_by', 'text').execute();
+      // Start-up asks which logs still hold v1 entries: an index answer, not a scan.
+      await db.schema
+        .createIndex('audit_entries_format')
+        .on('audit_entries')
+        .columns(['format', 'log_id'])
+        .execute();
       await db.schema
         .createIndex('audit_entries_run')
         .on('audit_entries')
