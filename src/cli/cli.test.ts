@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { openTestStore, STORE_KINDS, type TestStore } from '../testing/stores.ts';
+import { until } from '../testing/until.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/paddock.js', import.meta.url));
 
@@ -197,9 +198,9 @@ test('first start with no organization offers the setup link, kept out of non-te
       out += String(d);
     });
     await waitForUp(proc);
-    await new Promise((r) => setTimeout(r, 300));
+    // The setup offer ends with the `init` line: once it is there, everything was printed.
+    await until(() => /npm run paddock -- init --org/.test(out), { what: 'the setup offer on stdout' });
     assert.match(out, /no organization yet/);
-    assert.match(out, /npm run paddock -- init --org/);
     assert.ok(!out.includes('pdl_'), 'stdout is not a terminal here: the secret must not be printed');
     const link = readFileSync(join(home, 'setup-link.txt'), 'utf8');
     assert.match(link, /\/setup#pdl_/);
