@@ -81,6 +81,21 @@ export async function getSecret(db: Db, scope: OrgScope, id: string): Promise<Se
   return toInfo(await requireSecret(db, scope, id));
 }
 
+/** A secret is scoped to agents of its own org only: another org's agent id reads as unknown. */
+async function assertAgents(db: Db, scope: OrgScope, agentIds: string[] | null | undefined): Promise<void> {
+  const wanted = [...new Set(agentIds ?? [])];
+  if (wanted.length === 0) return;
+  const found = await db
+    .selectFrom('agents')
+    .select('id')
+    .where('org_id', '=', scope.orgId)
+    .where('id', 'in', wanted)
+    .execute();
+  const known = new Set(found.map((a) => a.id));
+  const unknown = wanted.find((id) => !known.has(id));
+  if (unknown) throw new NotFoundError('agent_not_found', `No agent ${unknown} in this organization.`);
+}
+
 export interface NewSecret {
   name: string;
   kind: SecretKind;
@@ -99,6 +114,7 @@ export async function createSecret(
   registerSecret(input.value);
   const id = newId('sec');
   return db.transaction().execute(async (trx) => {
+    await assertAgents(trx, ctx.scope, input.agentIds);
     const now = new Date().toISOString();
     const row: SecretTable = {
       id,
@@ -177,6 +193,7 @@ export async function updateSecretScope(
 ): Promise<SecretInfo> {
   return db.transaction().execute(async (trx) => {
     const row = await requireSecret(trx, ctx.scope, id);
+    await assertAgents(trx, ctx.scope, agentIds);
     const next = agentIds ? JSON.stringify([...new Set(agentIds)].sort()) : null;
     await trx
       .updateTable('secrets')

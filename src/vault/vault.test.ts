@@ -6,7 +6,7 @@ import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { initOrg, operatorCaller, trustedScope } from '../identity/index.ts';
 import { createLogger } from '../log/index.ts';
-import { allAuditEntries, call, createApp, seedOrg, testDeps } from '../testing/fixtures.ts';
+import { allAuditEntries, call, createApp, type SeededOrg, seedOrg, testDeps } from '../testing/fixtures.ts';
 import { openTestStore, STORE_KINDS, type TestStore } from '../testing/stores.ts';
 import { keyFile, localKeyring, openSecret, rewrapDataKeys, Vault, writeKeyFile } from './index.ts';
 
@@ -89,6 +89,7 @@ for (const kind of STORE_KINDS) {
     let admin: string;
     let auditor: string;
     let member: string;
+    let other: SeededOrg;
     const logged: string[] = [];
     const canary = `sk-canary${randomBytes(12).toString('hex')}`;
 
@@ -108,7 +109,7 @@ for (const kind of STORE_KINDS) {
       admin = org.people.admin.token;
       auditor = org.people.auditor.token;
       member = org.people.member.token;
-      await seedOrg(t.store, 'other');
+      other = await seedOrg(t.store, 'other');
     });
     after(async () => t?.cleanup());
 
@@ -159,26 +160,56 @@ for (const kind of STORE_KINDS) {
     });
 
     test('who may do what: members and auditors cannot manage; other orgs cannot see', async () => {
+      const agent = async (org: string, name: string, token: string) => {
+        const r = await call(app, 'post', `/api/v1/orgs/${org}/agents`, {
+          token,
+          body: {
+            name,
+            scope: 'organization',
+            instructions: 'x',
+            model: { provider: 'openai', model: 'gpt-5' },
+          },
+        });
+        assert.equal(r.status, 201, r.text);
+        return r.body.id as string;
+      };
+      const [a, b] = [await agent('acme', 'a', owner), await agent('acme', 'b', owner)];
       const made = await call(app, 'post', '/api/v1/orgs/acme/secrets', {
         token: owner,
         body: {
           name: 'GitHub app',
           kind: 'connector_credential',
           value: 'ghs_0123456789abcdef',
-          agentIds: ['agt_b', 'agt_a'],
+          agentIds: [b, a],
         },
       });
-      assert.equal(made.status, 201);
-      assert.deepEqual(made.body.agentIds, ['agt_a', 'agt_b']);
+      assert.equal(made.status, 201, made.text);
+      assert.deepEqual(made.body.agentIds, [a, b].sort());
+      // Scoped to agents of its own org only: another org's agent is no agent here.
+      const theirs = await agent('other', 'theirs', other.people.owner.token);
+      for (const [method, path, body] of [
+        [
+          'post',
+          '/api/v1/orgs/acme/secrets',
+          { name: 'x', kind: 'other', value: '12345678', agentIds: [theirs] },
+        ],
+        ['patch', `/api/v1/orgs/acme/secrets/${made.body.id}`, { agentIds: [a, theirs] }],
+      ] as const) {
+        const refused = await call(app, method, path, { token: owner, body });
+        assert.equal(refused.status, 404, refused.text);
+        assert.equal(refused.body.error.code, 'agent_not_found');
+      }
       assert.equal((await call(app, 'get', '/api/v1/orgs/acme/secrets', { token: member })).status, 403);
       assert.equal(
         (await call(app, 'post', '/api/v1/orgs/acme/secrets', { token: auditor, body: {} })).status,
         403,
       );
-      assert.equal(
-        (await call(app, 'get', `/api/v1/orgs/other/secrets/${made.body.id}`, { token: owner })).status,
-        404,
-      );
+      // Another org's owner, on their own org's path, cannot name this org's secret.
+      const foreign = await call(app, 'get', `/api/v1/orgs/other/secrets/${made.body.id}`, {
+        token: other.people.owner.token,
+      });
+      assert.equal(foreign.status, 404);
+      assert.equal(foreign.body.error.code, 'secret_not_found');
       const dup = await call(app, 'post', '/api/v1/orgs/acme/secrets', {
         token: owner,
         body: { name: 'GitHub app', kind: 'other', value: '12345678' },
