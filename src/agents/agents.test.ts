@@ -18,12 +18,13 @@ for (const kind of STORE_KINDS) {
     let t: TestStore;
     let app: ReturnType<typeof createApp>;
     let acme: SeededOrg;
+    let other: SeededOrg;
 
     before(async () => {
       t = await openTestStore(kind);
       app = createApp(testDeps(t.store, t.home));
       acme = await seedOrg(t.store, 'acme');
-      await seedOrg(t.store, 'other');
+      other = await seedOrg(t.store, 'other');
     });
     after(async () => t?.cleanup());
 
@@ -141,14 +142,54 @@ for (const kind of STORE_KINDS) {
         ).status,
         403,
       );
-      assert.equal(
-        (
-          await call(app, 'get', `/api/v1/orgs/other/agents/${mine.body.id}`, {
-            token: acme.people.owner.token,
-          })
-        ).status,
-        404,
-      );
+      // Another org's owner, on their own org's path, cannot name this org's agent.
+      for (const [method, path, body] of [
+        ['get', `/agents/${mine.body.id}`, undefined],
+        ['get', `/agents/${mine.body.id}/versions`, undefined],
+        ['patch', `/agents/${mine.body.id}`, { name: 'taken' }],
+        ['post', `/agents/${mine.body.id}/stop`, undefined],
+        ['post', `/agents/${mine.body.id}/tokens`, { name: 'stolen' }],
+        ['delete', `/agents/${mine.body.id}`, undefined],
+      ] as const) {
+        const r = await call(app, method, `/api/v1/orgs/other${path}`, {
+          token: other.people.owner.token,
+          body,
+        });
+        assert.equal(r.status, 404, `${method} ${path}: ${r.text}`);
+        assert.equal(r.body.error.code, 'agent_not_found');
+      }
+      const still = await call(app, 'get', `/api/v1/orgs/acme/agents/${mine.body.id}`, { token: member });
+      assert.deepEqual([still.body.name, still.body.state], ['mine', 'active']);
+    });
+
+    test("an agent's model key is a secret of its own org", async () => {
+      const secret = async (org: SeededOrg) => {
+        const r = await call(app, 'post', `/api/v1/orgs/${org.slug}/secrets`, {
+          token: org.people.owner.token,
+          body: { name: 'openai', kind: 'model_key', provider: 'openai', value: `sk-${org.slug}-0123456789` },
+        });
+        assert.equal(r.status, 201, r.text);
+        return r.body.id as string;
+      };
+      const ours = await secret(acme);
+      const theirs = await secret(other);
+      const model = (secretId: string) => ({ provider: 'openai', model: 'gpt-5', secretId });
+      const made = await call(app, 'post', '/api/v1/orgs/acme/agents', {
+        token: acme.people.owner.token,
+        body: body('byok', { model: model(ours) }),
+      });
+      assert.equal(made.status, 201, made.text);
+      for (const [method, path] of [
+        ['post', '/api/v1/orgs/acme/agents'],
+        ['patch', `/api/v1/orgs/acme/agents/${made.body.id}`],
+      ] as const) {
+        const r = await call(app, method, path, {
+          token: acme.people.owner.token,
+          body: body('byok-theirs', { model: model(theirs) }),
+        });
+        assert.equal(r.status, 404, `${method} ${path}: ${r.text}`);
+        assert.equal(r.body.error.code, 'secret_not_found');
+      }
     });
 
     test('stop and resume are audited and idempotent', async () => {

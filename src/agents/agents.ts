@@ -174,6 +174,18 @@ async function assertTeam(
   return teamId;
 }
 
+/** The BYOK key an agent names must be a secret of its own org. */
+async function assertModelSecret(db: Db, ctx: OrgContext, model: ModelSettings | undefined): Promise<void> {
+  if (!model?.secretId) return;
+  const found = await db
+    .selectFrom('secrets')
+    .select('id')
+    .where('org_id', '=', ctx.scope.orgId)
+    .where('id', '=', model.secretId)
+    .executeTakeFirst();
+  if (!found) throw new NotFoundError('secret_not_found', 'No secret with that id in this organization.');
+}
+
 async function writeVersion(trx: Db, ctx: OrgContext, a: Agent): Promise<void> {
   await trx
     .insertInto('agent_versions')
@@ -193,6 +205,7 @@ export async function createAgent(db: Kysely<Database>, ctx: OrgContext, input: 
   assertOutputSchema(input.outputSchema);
   return db.transaction().execute(async (trx) => {
     const teamId = await assertTeam(trx, ctx, input.scope, input.teamId);
+    await assertModelSecret(trx, ctx, input.model);
     const now = new Date().toISOString();
     const row: AgentTable = {
       id: newId('agt'),
@@ -245,6 +258,7 @@ export async function updateAgent(
       patch.scope !== undefined || patch.teamId !== undefined
         ? await assertTeam(trx, ctx, scope, wantedTeam)
         : before.teamId;
+    await assertModelSecret(trx, ctx, patch.model);
     const after: Agent = {
       ...before,
       name: patch.name?.trim() ?? before.name,
