@@ -70,6 +70,11 @@ async function requireConnection(db: Db, ctx: OrgContext, id: string): Promise<C
   return row;
 }
 
+/** One connection the caller can see (404 for another org's, or someone else's private one). */
+export async function getConnection(db: Db, ctx: OrgContext, id: string): Promise<Connection> {
+  return toConnection(await requireConnection(db, ctx, id));
+}
+
 export async function listConnections(db: Db, ctx: OrgContext): Promise<Connection[]> {
   const rows = await db
     .selectFrom('connections')

@@ -522,8 +522,8 @@ describe('the gateway, as an MCP server for agents running elsewhere', () => {
     assert.equal((await run('echo')).status, 200);
     assert.equal((await api('delete', `/connections/${conn}`)).status, 204);
     const after = await run('echo');
-    assert.equal(after.status, 403, after.text);
-    assert.equal(after.body.error.code, 'tool_denied');
+    assert.equal(after.status, 404, after.text);
+    assert.equal(after.body.error.code, 'connection_not_found');
     await deps.audit.flush();
     const deleted = await t.store.db
       .selectFrom('audit_entries')

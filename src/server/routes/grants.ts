@@ -1,6 +1,7 @@
 /** An agent's grants: the only tools it may call. Default deny. */
 import { z } from 'zod';
 import { getAgent } from '../../agents/index.ts';
+import { getConnection } from '../../connections/index.ts';
 import type { OrgContext } from '../../identity/context.ts';
 import { checkCall, createGrant, listGrants, revokeGrant } from '../../policy/grants-service.ts';
 import { effectivePermissions } from '../../policy/permissions.ts';
@@ -162,7 +163,11 @@ export const grantRoutes = [
       policyVersion: z.string(),
       errors: z.array(z.string()),
     }),
-    handler: async ({ ctx, deps, params, body }) => checkCall(deps.store.db, ctx, params.agent, body),
+    handler: async ({ ctx, deps, params, body }) => {
+      // Another org's connection (or a private one not yours) is not found, not merely denied.
+      await getConnection(deps.store.db, ctx, body.connectionId);
+      return checkCall(deps.store.db, ctx, params.agent, body);
+    },
   }),
   defineRoute({
     method: 'post',
@@ -185,6 +190,7 @@ export const grantRoutes = [
     }),
     handler: async ({ ctx, deps, params, body, requestId }) => {
       await getAgent(deps.store.db, ctx, params.agent);
+      await getConnection(deps.store.db, ctx, body.connectionId);
       return deps.gateway.call({
         orgId: ctx.scope.orgId,
         agentId: params.agent,
