@@ -1,5 +1,6 @@
 /** Helpers for tests: seeded organizations with a person (and token) per role, and an in-process API. */
 import type { Hono } from 'hono';
+import type { SandboxChoice } from '../cells/index.ts';
 import { loadConfig } from '../config/index.ts';
 import type { Role } from '../identity/index.ts';
 import {
@@ -57,9 +58,17 @@ export async function seedOrg(store: Store, slug: string): Promise<SeededOrg> {
   return { id: init.org.id, slug, people };
 }
 
-export function testDeps(store: Store, home: string, overrides: Partial<Deps> = {}): Deps {
-  const deps = buildDeps(loadConfig({ home, port: 7070 }, {}), overrides.log ?? silentLogger, store, {});
+/** Deps for an in-process app; with `sandbox`, MCP servers and cells run in it (as `paddock up`). */
+export function testDeps(
+  store: Store,
+  home: string,
+  overrides: Partial<Deps> = {},
+  sandbox?: SandboxChoice,
+): Deps {
+  const config = loadConfig({ home, port: 7070 }, {});
+  const deps = buildDeps(config, overrides.log ?? silentLogger, store, {}, sandbox);
   onCleanup(store, async () => {
+    await deps.cells?.close();
     await deps.gateway.close();
     deps.siem.close();
     await deps.audit.close();

@@ -24,5 +24,8 @@ test('until fails past its deadline, saying what it waited for and the last erro
     ),
     /waited 50 ms for the queue to drain: still 3 pending/,
   );
-  await assert.rejects(until(() => undefined, { timeoutMs: 30 }), /waited 30 ms for a condition$/);
+  await assert.rejects(
+    until(() => undefined, { timeoutMs: 30 }),
+    /waited 30 ms for a condition$/,
+  );
 });
