@@ -9,12 +9,13 @@ import { loadConfig } from '../config/index.ts';
 import { silentLogger } from '../log/index.ts';
 import { buildDeps } from '../server/deps.ts';
 import { call, createApp, type SeededOrg, seedOrg } from '../testing/fixtures.ts';
-import { openTestStore, type TestStore } from '../testing/stores.ts';
+import { openTestStore, STORE_KINDS, type StoreKind, type TestStore } from '../testing/stores.ts';
 import { toolDigest } from './definitions.ts';
 
 const EVERYTHING = ['node_modules/@modelcontextprotocol/server-everything/dist/index.js', 'stdio'];
 
-describe('connections', () => {
+/** On each engine: the same suite, once per store kind. */
+function connectionsSuite(kind: StoreKind): void {
   let t: TestStore;
   let app: ReturnType<typeof createApp>;
   let deps: ReturnType<typeof buildDeps>;
@@ -23,9 +24,9 @@ describe('connections', () => {
   before(async () => {
     const check = await bubblewrap.check();
     assert.ok(check.ok, `bubblewrap is needed: ${check.reason}`);
-    t = await openTestStore('sqlite');
+    t = await openTestStore(kind);
     deps = buildDeps(
-      loadConfig({ home: t.home, port: 7070 }, {}),
+      loadConfig({ home: t.home, port: 7070, databaseUrl: t.databaseUrl }, {}),
       silentLogger,
       t.store,
       {},
@@ -35,6 +36,7 @@ describe('connections', () => {
     acme = await seedOrg(t.store, 'acme');
   });
   after(async () => {
+    await deps?.sessions.close();
     await deps?.gateway.close();
     await deps?.audit.close();
     await t?.cleanup();
@@ -325,4 +327,6 @@ describe('connections', () => {
     ).body.connections.length;
     assert.equal(after, before);
   });
-});
+}
+
+for (const kind of STORE_KINDS) describe(`connections [${kind}]`, () => connectionsSuite(kind));
