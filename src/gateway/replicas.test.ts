@@ -1,132 +1,239 @@
 /**
- * Two server replicas on one PostgreSQL database: a stop acknowledged by one ends the agent's
- * call in flight on the other (LISTEN/NOTIFY), and the other refuses its next call.
+ * Two server processes (`paddock up`) on one PostgreSQL database, driven over HTTP as clients
+ * would: a stop acknowledged by one ends the agent's call in flight on the other (LISTEN/NOTIFY),
+ * the other refuses its next call, and a replica cut off from the database while the stop was
+ * sent catches up once it is back.
  */
 import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { sql } from 'kysely';
 import { bubblewrap } from '../cells/index.ts';
-import { loadConfig } from '../config/index.ts';
-import { silentLogger } from '../log/index.ts';
-import { buildDeps } from '../server/deps.ts';
-import { call, createApp, type SeededOrg, seedOrg } from '../testing/fixtures.ts';
+import { type SeededOrg, seedOrg } from '../testing/fixtures.ts';
 import { openTestStore, type TestStore } from '../testing/stores.ts';
+import { until } from '../testing/until.ts';
 
+const BIN = fileURLToPath(new URL('../../bin/paddock.js', import.meta.url));
 const EVERYTHING = ['node_modules/@modelcontextprotocol/server-everything/dist/index.js', 'stdio'];
 
-describe('the kill switch across replicas [postgres]', () => {
+interface Replica {
+  proc: ChildProcess;
+  url: string;
+  /** What it logged (JSON lines, warnings and up). */
+  log: () => string;
+}
+
+/** `paddock up` on a free port; resolves once it says where it runs. */
+async function startReplica(home: string, databaseUrl: string, masterKey: string): Promise<Replica> {
+  const proc = spawn(process.execPath, [BIN, 'up', '--port', '0', '--home', home], {
+    env: {
+      ...process.env,
+      DATABASE_URL: databaseUrl,
+      PADDOCK_MASTER_KEY: masterKey,
+      PADDOCK_LOG_LEVEL: 'warn',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  proc.stdout!.on('data', (d) => (out += String(d)));
+  proc.stderr!.on('data', (d) => (err += String(d)));
+  const exited = once(proc, 'exit').then(([code]) => {
+    throw new Error(`paddock up exited ${code}: ${out}${err}`);
+  });
+  const url = await Promise.race([
+    until(() => /is running at (http:\/\/\S+)/.exec(out)?.[1], { timeoutMs: 30_000, what: 'paddock up' }),
+    exited,
+  ]);
+  exited.catch(() => undefined);
+  return { proc, url, log: () => err };
+}
+
+/**
+ * A TCP relay to the database that can cut a replica off: while down it refuses new connections,
+ * so a listener that was lost cannot come back (a network partition, as a replica sees it).
+ */
+function databaseRelay(
+  target: URL,
+): Promise<{ server: Server; url: string; down: boolean; refused: number }> {
+  const sockets = new Set<Socket>();
+  const relay = { server: undefined as unknown as Server, url: '', down: false, refused: 0 };
+  relay.server = createServer((client) => {
+    if (relay.down) {
+      relay.refused += 1;
+      client.destroy();
+      return;
+    }
+    const upstream = tcpConnect(Number(target.port), target.hostname);
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('error', () => undefined);
+      s.on('close', () => {
+        sockets.delete(s);
+        client.destroy();
+        upstream.destroy();
+      });
+    }
+    client.pipe(upstream).pipe(client);
+  });
+  relay.server.on('close', () => {
+    for (const s of sockets) s.destroy();
+  });
+  return new Promise((resolve) =>
+    relay.server.listen(0, '127.0.0.1', () => {
+      const u = new URL(target);
+      u.port = String((relay.server.address() as { port: number }).port);
+      relay.url = u.toString();
+      resolve(relay);
+    }),
+  );
+}
+
+describe('the kill switch across two server processes [postgres]', () => {
   let t: TestStore;
-  let a: ReturnType<typeof buildDeps>;
-  let b: ReturnType<typeof buildDeps>;
+  let a: Replica;
+  let b: Replica;
+  let relay: Awaited<ReturnType<typeof databaseRelay>>;
   let acme: SeededOrg;
   let connectionId: string;
 
-  const post = (path: string, body?: unknown) =>
-    call(createApp(a), 'post', `/api/v1/orgs/acme${path}`, {
-      token: acme.people.admin.token,
-      ...(body === undefined ? {} : { body }),
+  const api = async (replica: Replica, method: string, path: string, body?: unknown) => {
+    const r = await fetch(`${replica.url}/api/v1/orgs/acme${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${acme.people.admin.token}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
+    const text = await r.text();
+    return { status: r.status, text, body: text ? JSON.parse(text) : null };
+  };
 
-  /** A new agent allowed the long-running tool, with a 20-second call of it running on replica B. */
+  /** The tool calls of an agent that passed their decision (durable before the call runs). */
+  const allowedCalls = async (agentId: string, tool: string) =>
+    (
+      await t.store.db
+        .selectFrom('audit_entries')
+        .select('id')
+        .where('actor_id', '=', agentId)
+        .where('action', '=', 'tool.call.allowed')
+        .where('target_id', '=', `${connectionId}/${tool}`)
+        .execute()
+    ).length;
+
+  /** A new agent with a 20-second call of the long-running tool in flight on replica B. */
   async function longCallOnB(name: string) {
-    const agent = await post('/agents', {
+    const agent = await api(a, 'POST', '/agents', {
       name,
       scope: 'organization',
       instructions: 'x',
       model: { provider: 'openai', model: 'gpt-5' },
     });
-    await post(`/agents/${agent.body.id}/grants`, { connectionId, tool: 'trigger-long-running-operation' });
-    await b.sessions.listening();
-    const ended = b.gateway
-      .call({
-        orgId: acme.id,
-        agentId: agent.body.id,
-        connectionId,
-        tool: 'trigger-long-running-operation',
-        args: { duration: 20, steps: 2 },
-        requestId: `replica-${name}`,
-      })
-      .then(
-        () => ({ ok: true, at: Date.now(), code: '' }),
-        (err: { code?: string }) => ({ ok: false, at: Date.now(), code: err.code ?? '' }),
-      );
-    while (b.gateway.inFlight(agent.body.id) < 1) await new Promise((r) => setTimeout(r, 10));
-    return { agentId: agent.body.id as string, ended };
+    assert.equal(agent.status, 201, agent.text);
+    const id = agent.body.id as string;
+    for (const tool of ['echo', 'trigger-long-running-operation'])
+      assert.equal((await api(a, 'POST', `/agents/${id}/grants`, { connectionId, tool })).status, 201);
+    // A first call opens the agent's session on B: the long one is then sent as soon as decided.
+    const warm = await api(b, 'POST', `/agents/${id}/calls`, {
+      connectionId,
+      tool: 'echo',
+      args: { message: 'warm' },
+    });
+    assert.equal(warm.status, 200, warm.text);
+    const ended = api(b, 'POST', `/agents/${id}/calls`, {
+      connectionId,
+      tool: 'trigger-long-running-operation',
+      args: { duration: 20, steps: 2 },
+    }).then((r) => ({ ...r, at: Date.now() }));
+    await until(async () => (await allowedCalls(id, 'trigger-long-running-operation')) === 1, {
+      what: 'the long call to be decided on B',
+    });
+    return { id, ended };
   }
 
   before(async () => {
     const check = await bubblewrap.check();
     assert.ok(check.ok, `bubblewrap is needed: ${check.reason}`);
     t = await openTestStore('postgres');
-    const replica = () =>
-      buildDeps(
-        loadConfig({ home: t.home, port: 0, databaseUrl: t.databaseUrl }, {}),
-        silentLogger,
-        t.store,
-        {},
-        { provider: bubblewrap, problem: null },
-      );
-    a = replica();
-    b = replica();
     acme = await seedOrg(t.store, 'acme');
-    const conn = await post('/connections', {
+    // Both replicas hold the same master key, as replicas behind one load balancer do.
+    const masterKey = randomBytes(32).toString('base64');
+    relay = await databaseRelay(new URL(t.databaseUrl!));
+    [a, b] = await Promise.all([
+      startReplica(join(t.home, 'replica-a'), t.databaseUrl!, masterKey),
+      startReplica(join(t.home, 'replica-b'), relay.url, masterKey),
+    ]);
+    const conn = await api(a, 'POST', '/connections', {
       name: 'everything',
       transport: 'stdio',
       command: 'node',
       args: EVERYTHING,
     });
+    assert.equal(conn.status, 201, conn.text);
     connectionId = conn.body.id;
-    assert.equal((await post(`/connections/${connectionId}/tools/refresh`)).status, 200);
+    const tools = await api(a, 'POST', `/connections/${connectionId}/tools/refresh`);
+    assert.equal(tools.status, 200, tools.text);
   });
 
   after(async () => {
-    for (const d of [a, b]) {
-      await d?.sessions.close();
-      await d?.gateway.close();
-      await d?.audit.close();
-    }
+    await Promise.all(
+      [a, b].map(async (r) => {
+        if (!r || r.proc.exitCode !== null) return;
+        const exit = once(r.proc, 'exit');
+        r.proc.kill('SIGTERM');
+        const killer = setTimeout(() => r.proc.kill('SIGKILL'), 10_000);
+        await exit;
+        clearTimeout(killer);
+      }),
+    );
+    await new Promise<void>((r) => (relay ? relay.server.close(() => r()) : r()));
     await t?.cleanup();
   });
 
-  test("a stop on replica A ends the agent's call in flight on replica B", async () => {
-    const { agentId, ended: onB } = await longCallOnB('runaway');
-    await new Promise((r) => setTimeout(r, 300));
-    const stop = await post(`/agents/${agentId}/stop`);
+  test("a stop on replica A ends the agent's call in flight on replica B, and B refuses its next call", async () => {
+    const { id, ended: onB } = await longCallOnB('runaway');
+    const stop = await api(a, 'POST', `/agents/${id}/stop`);
     assert.equal(stop.status, 200, stop.text);
     const acked = Date.now();
     const ended = await onB;
-    assert.equal(ended.ok, false, 'the call on B did not run its 20 s');
-    assert.equal(ended.code, 'agent_stopped');
-    assert.ok(ended.at - acked < 2000, `B ended the call ${ended.at - acked} ms after the stop`);
-    await assert.rejects(
-      b.gateway.call({
-        orgId: acme.id,
-        agentId,
-        connectionId,
-        tool: 'trigger-long-running-operation',
-        args: { duration: 1, steps: 1 },
-        requestId: 'replica-test-2',
-      }),
-      (err: { code?: string }) => err.code === 'agent_stopped',
+    assert.equal(ended.status, 409, `the call on B ran on: ${ended.text}`);
+    assert.equal(ended.body.error.code, 'agent_stopped');
+    assert.ok(
+      ended.at - acked < 10_000,
+      `B ended the call ${ended.at - acked} ms after the stop, not after its 20 s`,
     );
+    const next = await api(b, 'POST', `/agents/${id}/calls`, {
+      connectionId,
+      tool: 'echo',
+      args: { message: 'again' },
+    });
+    assert.equal(next.status, 409, next.text);
+    assert.equal(next.body.error.code, 'agent_stopped');
   });
 
-  test('a stop sent while B was not listening still ends its call: B catches up when it is back', async () => {
-    const { agentId, ended: onB } = await longCallOnB('missed');
-    // Both replicas' listeners are cut (a network blip); the stop's notification goes nowhere.
-    const received = b.sessions.stats.received;
-    const resyncs = b.sessions.stats.resyncs;
+  test('a stop sent while B was cut off from the database still ends its call: B catches up once back', async () => {
+    const { id, ended: onB } = await longCallOnB('missed');
+    // B loses its listening connection and cannot open another: the stop's notification reaches no
+    // listener of B's (NOTIFY is not queued for a session that is not there).
+    relay.down = true;
     await sql`select pg_terminate_backend(pid) from pg_stat_activity where query = 'LISTEN paddock_stop'`.execute(
       t.store.db,
     );
-    const stop = await post(`/agents/${agentId}/stop`);
+    const stop = await api(a, 'POST', `/agents/${id}/stop`);
     assert.equal(stop.status, 200, stop.text);
-    const ended = await Promise.race([
-      onB,
-      new Promise<{ code: string }>((r) => setTimeout(() => r({ code: 'still running' }), 5000)),
-    ]);
-    assert.equal(ended.code, 'agent_stopped');
-    assert.equal(b.sessions.stats.received, received, 'B never got the notification');
-    assert.ok(b.sessions.stats.resyncs > resyncs, 'B caught up after reconnecting');
+    await until(() => relay.refused > 0, { what: 'B to try to listen again (and be refused)' });
+    relay.down = false;
+    const ended = await onB;
+    assert.equal(ended.status, 409, `the call on B ran on: ${ended.text}`);
+    assert.equal(ended.body.error.code, 'agent_stopped');
+    await until(() => /stop listener lost; reconnecting/.test(b.log()), {
+      what: 'B to report the lost listener',
+    });
   });
 });
