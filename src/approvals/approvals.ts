@@ -119,6 +119,15 @@ export async function requestApproval(
   b: CallBinding & { requestId: string; minutes: number },
 ): Promise<Approval> {
   return db.transaction().execute(async (trx) => {
+    // The agent's row lock (a no-op update) queues concurrent requests for one agent: on
+    // PostgreSQL two could otherwise both find nothing pending and both add a request, or both
+    // pass the cap below (SQLite's immediate transactions already run one at a time).
+    await trx
+      .updateTable('agents')
+      .set((eb) => ({ grants_version: eb.ref('grants_version') }))
+      .where('org_id', '=', b.orgId)
+      .where('id', '=', b.agentId)
+      .execute();
     const digest = argsDigest(b.args);
     const pending = await bound(trx, b, digest).where('status', '=', 'pending').executeTakeFirst();
     if (pending) return toApproval(pending);

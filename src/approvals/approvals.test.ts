@@ -1,0 +1,124 @@
+/**
+ * Approval requests on SQLite and PostgreSQL: single-use even when calls race for one, bound to
+ * the exact call (arguments, person, policy version) and to an expiry, and not piling up.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { policyVersion } from '../policy/engine.ts';
+import { call, createApp, type SeededOrg, seedOrg, testDeps } from '../testing/fixtures.ts';
+import { openTestStore, STORE_KINDS, type TestStore } from '../testing/stores.ts';
+import { type CallBinding, consumeApproval, requestApproval } from './approvals.ts';
+
+for (const kind of STORE_KINDS) {
+  describe(`approvals [${kind}]`, () => {
+    let t: TestStore;
+    let app: ReturnType<typeof createApp>;
+    let acme: SeededOrg;
+    let binding: CallBinding;
+    let otherAgent: string;
+
+    const ask = (b: CallBinding) => requestApproval(t.store.db, { ...b, requestId: 'req_test', minutes: 5 });
+    const approve = async (id: string) => {
+      const r = await call(app, 'post', `/api/v1/orgs/acme/approvals/${id}/approve`, {
+        token: acme.people.owner.token,
+        body: {},
+      });
+      assert.equal(r.status, 200, r.text);
+    };
+
+    before(async () => {
+      t = await openTestStore(kind);
+      app = createApp(testDeps(t.store, t.home));
+      acme = await seedOrg(t.store, 'acme');
+      const admin = acme.people.admin.token;
+      const agent = await call(app, 'post', '/api/v1/orgs/acme/agents', {
+        token: admin,
+        body: {
+          name: 'adder',
+          scope: 'organization',
+          instructions: 'x',
+          model: { provider: 'openai', model: 'gpt-5' },
+        },
+      });
+      const other = await call(app, 'post', '/api/v1/orgs/acme/agents', {
+        token: admin,
+        body: {
+          name: 'other',
+          scope: 'organization',
+          instructions: 'x',
+          model: { provider: 'openai', model: 'gpt-5' },
+        },
+      });
+      otherAgent = other.body.id;
+      const conn = await call(app, 'post', '/api/v1/orgs/acme/connections', {
+        token: admin,
+        body: { name: 'calc', transport: 'stdio', command: 'node', args: [] },
+      });
+      assert.deepEqual([agent.status, conn.status], [201, 201]);
+      binding = {
+        orgId: acme.id,
+        agentId: agent.body.id,
+        connectionId: conn.body.id,
+        tool: 'get-sum',
+        args: { a: 1, b: 2 },
+        // The agent has no grants: an approval given now fits this version.
+        policyVersion: policyVersion([]),
+        requestedBy: acme.people.admin.id,
+      };
+    });
+    after(async () => t?.cleanup());
+
+    test('an approval is used once, even when calls race for it', async () => {
+      const request = await ask(binding);
+      await approve(request.id);
+      const racing = await Promise.all(Array.from({ length: 8 }, () => consumeApproval(t.store.db, binding)));
+      assert.deepEqual(
+        racing.filter((a) => a !== null).map((a) => [a!.id, a!.status]),
+        [[request.id, 'used']],
+      );
+      assert.equal(await consumeApproval(t.store.db, binding), null, 'and it is gone');
+    });
+
+    test('an approval serves only its exact call: the arguments, the person, the policy version; and only until it expires', async () => {
+      const b = { ...binding, args: { a: 40, b: 2 } };
+      const request = await ask(b);
+      await approve(request.id);
+      for (const other of [
+        { ...b, args: { a: 40, b: 3 } },
+        { ...b, args: { b: 2, a: 40, c: 0 } },
+        { ...b, requestedBy: acme.people.owner.id },
+        { ...b, policyVersion: policyVersion([{ id: 'grt_other' }]) },
+        { ...b, tool: 'get-product' },
+      ])
+        assert.equal(await consumeApproval(t.store.db, other), null, JSON.stringify(other));
+      await t.store.db
+        .updateTable('approvals')
+        .set({ expires_at: new Date(Date.now() - 1000).toISOString() })
+        .where('id', '=', request.id)
+        .execute();
+      assert.equal(await consumeApproval(t.store.db, b), null, 'an expired approval is no approval');
+    });
+
+    test('the same call asked at once by several callers makes one request', async () => {
+      const b = { ...binding, args: { racing: true } };
+      const asked = await Promise.all(Array.from({ length: 6 }, () => ask(b)));
+      assert.equal(new Set(asked.map((a) => a.id)).size, 1, asked.map((a) => a.id).join(', '));
+    });
+
+    test('asking again returns the waiting request', async () => {
+      const b = { ...binding, args: { n: 0 } };
+      const first = await ask(b);
+      assert.equal((await ask({ ...b, args: { n: 0 } })).id, first.id);
+    });
+
+    test('at most 20 requests wait per agent, even when asked at once', async () => {
+      const b = { ...binding, agentId: otherAgent };
+      const asked = await Promise.allSettled(
+        Array.from({ length: 25 }, (_, n) => ask({ ...b, args: { n } })),
+      );
+      assert.equal(asked.filter((r) => r.status === 'fulfilled').length, 20);
+      for (const r of asked.filter((r) => r.status === 'rejected'))
+        assert.deepEqual([r.reason.status, r.reason.code], [429, 'rate_limited']);
+    });
+  });
+}
