@@ -1,0 +1,57 @@
+/** Google Gemini (`…/models/{model}:generateContent` and `:streamGenerateContent?alt=sse`). */
+import { json, type ModelRequest, sse, textOf, usageOf, type WireFormat } from './types.ts';
+
+interface GeminiBody {
+  contents: Array<{
+    role: string;
+    parts: Array<{ text?: string; functionResponse?: { name: string; response: unknown } }>;
+  }>;
+  tools?: Array<{ functionDeclarations?: Array<{ name: string }> }>;
+}
+
+export const gemini: WireFormat = {
+  matches: (url) => /\/models\/[^/]+:(stream)?[gG]enerateContent$/.test(url.pathname),
+  parse(url, raw, headers): ModelRequest {
+    const body = raw as GeminiBody;
+    const [, model = '', method = ''] = /\/models\/([^/:]+):(\w+)$/.exec(url.pathname) ?? [];
+    const users = body.contents.filter((c) => c.role === 'user' && c.parts.some((p) => p.text !== undefined));
+    return {
+      api: 'gemini',
+      model,
+      stream: method === 'streamGenerateContent',
+      headers,
+      body,
+      tools: (body.tools ?? []).flatMap((t) => (t.functionDeclarations ?? []).map((f) => f.name)),
+      toolResults: body.contents
+        .flatMap((c) => c.parts)
+        .filter((p) => p.functionResponse)
+        .map((p) => {
+          // The AI SDK sends a tool's result as `{ name, content }`.
+          const r = p.functionResponse!.response as { content?: unknown };
+          return {
+            callId: p.functionResponse!.name,
+            output: typeof r?.content === 'string' ? r.content : JSON.stringify(r),
+          };
+        }),
+      lastUserText: textOf(users.at(-1)?.parts),
+    };
+  },
+  answer(req, turn, res) {
+    const u = usageOf(turn);
+    const parts = [
+      ...(turn.text ? [{ text: turn.text }] : []),
+      ...(turn.toolCalls ?? []).map((c) => ({ functionCall: { name: c.name, args: c.args } })),
+    ];
+    const body = {
+      candidates: [{ content: { role: 'model', parts }, finishReason: 'STOP', index: 0 }],
+      usageMetadata: {
+        promptTokenCount: u.input,
+        candidatesTokenCount: u.output,
+        totalTokenCount: u.input + u.output,
+      },
+      modelVersion: req.model,
+    };
+    if (req.stream) sse(res, [{ data: body }]);
+    else json(res, body);
+  },
+};
