@@ -1,11 +1,12 @@
 /** The embedded store's commits: resolved only after a WAL sync; checkpoints fill the database file. */
 import assert from 'node:assert/strict';
-import { copyFileSync, fdatasync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, fdatasync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { test } from 'node:test';
 import { Kysely, sql } from 'kysely';
+import { openStore } from './index.ts';
 import { DurableSqliteDialect, openNodeSqlite } from './node-sqlite.ts';
 
 interface T {
@@ -86,3 +87,42 @@ test('a failed WAL sync refuses that write and every later one, and is reported 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('the database, its WAL and shared-memory files are readable by their owner only, new or left 0644', async () => {
+  // The usual umask would leave new files 0644: the store must not rely on the caller's umask.
+  const umask = process.umask(0o022);
+  const home = mkdtempSync(join(tmpdir(), 'paddock-modes-'));
+  const files = ['paddock.db', 'paddock.db-wal', 'paddock.db-shm'].map((f) => join(home, f));
+  const modes = () => files.map((f) => (statSync(f).mode & 0o777).toString(8));
+  const openAndWrite = async (id: string) => {
+    const store = await openStore({ home });
+    try {
+      await store.db.insertInto('orgs').values(orgRow(id)).execute();
+      return modes();
+    } finally {
+      await store.close();
+    }
+  };
+  try {
+    assert.deepEqual(await openAndWrite('org_modes'), ['600', '600', '600']);
+    // An older install's files (made under that umask) are narrowed when the store opens.
+    await openAndWrite('org_modes2');
+    for (const f of files) if (existsSync(f)) chmodSync(f, 0o644);
+    assert.deepEqual(await openAndWrite('org_modes3'), ['600', '600', '600']);
+  } finally {
+    process.umask(umask);
+    rmSync(home, { recursive: true, force: true });
+  }
+});
+
+function orgRow(id: string) {
+  return {
+    id,
+    slug: id.replace('_', '-'),
+    name: id,
+    settings: '{}',
+    created_at: new Date().toISOString(),
+    agents_stopped_at: null,
+    agents_stopped_by: null,
+  };
+}

@@ -9,7 +9,7 @@
  * after that sync. Checkpoints, which copy the WAL into the database file, run with full syncs
  * on their own connection in a worker thread (`checkpointer.ts`).
  */
-import { closeSync, existsSync, fdatasync, openSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, fdatasync, openSync } from 'node:fs';
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
 import { Worker } from 'node:worker_threads';
 import {
@@ -131,7 +131,18 @@ export interface SqliteOptions {
   fdatasync?: (fd: number, cb: (err: NodeJS.ErrnoException | null) => void) => void;
 }
 
+/**
+ * The database holds every org's data: its files are readable by their owner only. The main file
+ * is made 0600 before SQLite opens it (an empty file is an empty database), and SQLite gives its
+ * -wal and -shm files the main file's mode; files left by an older install are narrowed too.
+ */
+function ownerOnly(path: string): void {
+  closeSync(openSync(path, 'a', 0o600));
+  for (const f of [path, `${path}-wal`, `${path}-shm`]) if (existsSync(f)) chmodSync(f, 0o600);
+}
+
 export function openNodeSqlite(path: string, opts: SqliteOptions = {}): DurableSqlite {
+  ownerOnly(path);
   const db = new DatabaseSync(path);
   db.exec('PRAGMA journal_mode = WAL');
   // The WAL is synced by WalSync after each commit; checkpoints run below with synchronous=FULL.
