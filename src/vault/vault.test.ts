@@ -7,6 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { initOrg, operatorCaller, trustedScope } from '../identity/index.ts';
 import { createLogger } from '../log/index.ts';
 import { allAuditEntries, call, createApp, type SeededOrg, seedOrg, testDeps } from '../testing/fixtures.ts';
+import { databaseSnapshot, snapshotDiff } from '../testing/snapshot.ts';
 import { openTestStore, STORE_KINDS, type TestStore } from '../testing/stores.ts';
 import { keyFile, localKeyring, openSecret, rewrapDataKeys, Vault, writeKeyFile } from './index.ts';
 
@@ -227,6 +228,47 @@ for (const kind of STORE_KINDS) {
       ).body.events.map((e: any) => e.action);
       for (const a of ['secret.created', 'secret.rotated', 'secret.scope.changed', 'secret.deleted'])
         assert.ok(actions.includes(a), a);
+    });
+
+    test("a refused scope (another org's agent, or a made-up id) changes nothing at all", async () => {
+      const agent = async (org: string, name: string, token: string) => {
+        const r = await call(app, 'post', `/api/v1/orgs/${org}/agents`, {
+          token,
+          body: {
+            name,
+            scope: 'organization',
+            instructions: 'x',
+            model: { provider: 'openai', model: 'gpt-5' },
+          },
+        });
+        assert.equal(r.status, 201, r.text);
+        return r.body.id as string;
+      };
+      const ours = await agent('acme', 'scoped-ours', owner);
+      const theirs = await agent('other', 'scoped-theirs', other.people.owner.token);
+      const made = await call(app, 'post', '/api/v1/orgs/acme/secrets', {
+        token: admin,
+        body: { name: 'scoped', kind: 'other', value: '0123456789', agentIds: [ours] },
+      });
+      assert.equal(made.status, 201, made.text);
+      await deps.audit.flush();
+      const before = await databaseSnapshot(t.store);
+      for (const agentIds of [[theirs], [ours, theirs], ['agt_madeup']]) {
+        const created = await call(app, 'post', '/api/v1/orgs/acme/secrets', {
+          token: admin,
+          body: { name: `scoped ${agentIds.length}`, kind: 'other', value: '0123456789', agentIds },
+        });
+        const widened = await call(app, 'patch', `/api/v1/orgs/acme/secrets/${made.body.id}`, {
+          token: admin,
+          body: { agentIds },
+        });
+        for (const r of [created, widened]) {
+          assert.equal(r.status, 404, r.text);
+          assert.equal(r.body.error.code, 'agent_not_found');
+        }
+      }
+      await deps.audit.flush();
+      assert.deepEqual(snapshotDiff(before, await databaseSnapshot(t.store)), []);
     });
   });
 }
