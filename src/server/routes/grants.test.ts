@@ -1,0 +1,82 @@
+/** Grants over the API on SQLite and PostgreSQL: the dry-run check names only connections the caller can see. */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { call, createApp, type SeededOrg, seedOrg, testDeps } from '../../testing/fixtures.ts';
+import { openTestStore, STORE_KINDS, type TestStore } from '../../testing/stores.ts';
+
+const EVERYTHING = ['node_modules/@modelcontextprotocol/server-everything/dist/index.js', 'stdio'];
+
+for (const kind of STORE_KINDS) {
+  describe(`grants check [${kind}]`, () => {
+    let t: TestStore;
+    let app: ReturnType<typeof createApp>;
+    let acme: SeededOrg;
+    let other: SeededOrg;
+
+    before(async () => {
+      t = await openTestStore(kind);
+      app = createApp(testDeps(t.store, t.home));
+      acme = await seedOrg(t.store, 'acme');
+      other = await seedOrg(t.store, 'other');
+    });
+    after(async () => t?.cleanup());
+
+    /** Made without starting it: a connection's row is all the check reads. */
+    async function newConnection(org: SeededOrg, name: string, token: string, priv = false) {
+      const made = await call(app, 'post', `/api/v1/orgs/${org.slug}/connections`, {
+        token,
+        body: {
+          name,
+          transport: 'stdio',
+          command: 'node',
+          args: EVERYTHING,
+          ...(priv ? { private: true } : {}),
+        },
+      });
+      assert.equal(made.status, 201, made.text);
+      return made.body.id as string;
+    }
+
+    test("another org's connection, or someone's private one for a member, is 404 connection_not_found", async () => {
+      const agent = await call(app, 'post', '/api/v1/orgs/acme/agents', {
+        token: acme.people.owner.token,
+        body: {
+          name: 'checker',
+          scope: 'organization',
+          instructions: 'x',
+          model: { provider: 'openai', model: 'gpt-5' },
+        },
+      });
+      assert.equal(agent.status, 201, agent.text);
+      const ours = await newConnection(acme, 'ours', acme.people.admin.token);
+      const theirs = await newConnection(other, 'theirs', other.people.admin.token);
+      const adminsOwn = await newConnection(acme, 'admins-own', acme.people.admin.token, true);
+      const check = (connectionId: string, token: string) =>
+        call(app, 'post', `/api/v1/orgs/acme/agents/${agent.body.id}/grants/check`, {
+          token,
+          body: { connectionId, tool: 'echo', args: { message: 'hi' } },
+        });
+
+      const own = await check(ours, acme.people.member.token);
+      assert.equal(own.status, 200, own.text);
+      assert.equal(own.body.allowed, false, 'default deny');
+
+      for (const token of [acme.people.owner.token, acme.people.member.token, acme.people.auditor.token]) {
+        const foreign = await check(theirs, token);
+        assert.equal(foreign.status, 404, foreign.text);
+        assert.equal(foreign.body.error.code, 'connection_not_found');
+      }
+      const hidden = await check(adminsOwn, acme.people.member.token);
+      assert.equal(hidden.status, 404, hidden.text);
+      assert.equal(hidden.body.error.code, 'connection_not_found');
+      assert.equal((await check(adminsOwn, acme.people.admin.token)).status, 200);
+      // Granting names connections the same way.
+      const grant = await call(app, 'post', `/api/v1/orgs/acme/agents/${agent.body.id}/grants`, {
+        token: acme.people.owner.token,
+        body: { connectionId: theirs, tool: 'echo' },
+      });
+      assert.equal(grant.status, 404, grant.text);
+      assert.equal(grant.body.error.code, 'connection_not_found');
+    });
+  });
+}
