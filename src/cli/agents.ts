@@ -40,10 +40,14 @@ export const agents: Command = {
     if (sub !== 'list') {
       if (v.all === true) {
         const o = await call('POST', sub === 'stop' ? '/stop' : '/resume');
+        const still = (o.agentsStillStopped ?? []) as Array<{ id: string; name: string }>;
         process.stdout.write(
           o.agentsStoppedAt
             ? `${org}: every agent stopped at ${o.agentsStoppedAt}\n`
-            : `${org}: agents may run again\n`,
+            : still.length === 0
+              ? `${org}: agents may run again\n`
+              : `${org}: agents may run again, except ${still.length} stopped one by one, which stay stopped ` +
+                `(resume each with --agent): ${still.map((a) => a.name).join(', ')}\n`,
         );
       } else {
         const wanted = v.agent as string | undefined;

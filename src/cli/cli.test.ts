@@ -164,6 +164,7 @@ for (const kind of STORE_KINDS) {
         }),
       });
       assert.equal(newAgent.status, 201);
+      const newAgentId = ((await newAgent.json()) as any).id;
       const agentsCli = async (args: string[]) =>
         paddock(['agents', ...args, '--org', 'acme', '--url', url, '--token-file', tokenFile], env);
       const stopOne = await agentsCli(['stop', '--agent', 'cli-agent']);
@@ -173,7 +174,23 @@ for (const kind of STORE_KINDS) {
       assert.match((await agentsCli(['stop', '--all'])).stdout, /acme: every agent stopped at/);
       const org = (await (await fetch(`${url}/api/v1/orgs/acme`, { headers: auth })).json()) as any;
       assert.ok(org.agentsStoppedAt);
-      assert.match((await agentsCli(['resume', '--all'])).stdout, /acme: agents may run again/);
+      // An agent stopped on its own stays stopped after resume --all, and the answer names it.
+      const resumed = await agentsCli(['resume', '--all']);
+      assert.equal(resumed.code, 0, resumed.stderr);
+      assert.match(
+        resumed.stdout,
+        /^acme: agents may run again, except 1 stopped one by one, which stay stopped \(resume each with --agent\): cli-agent\n$/,
+      );
+      assert.match((await agentsCli(['list'])).stdout, /cli-agent\tstopped/);
+      const api = (await (
+        await fetch(`${url}/api/v1/orgs/acme/resume`, { method: 'POST', headers: auth })
+      ).json()) as any;
+      assert.deepEqual(api.agentsStillStopped, [{ id: newAgentId, name: 'cli-agent' }]);
+      assert.match(
+        (await agentsCli(['resume', '--agent', 'cli-agent'])).stdout,
+        /cli-agent \(agt_\w+\): active/,
+      );
+      assert.equal((await agentsCli(['resume', '--all'])).stdout, 'acme: agents may run again\n');
       assert.match((await agentsCli(['stop', '--agent', 'nobody'])).stderr, /No agent "nobody"/);
 
       const id = /^(tok_\w+)\tauditor/m.exec(list.stdout)![1]!;

@@ -1,8 +1,9 @@
 /** Organizations: list the ones you can see, read and change one. */
 import { z } from 'zod';
+import { listAgents } from '../../agents/index.ts';
 import { setOrgAgentsStopped, updateOrg, visibleOrgs } from '../../identity/index.ts';
 import { defineRoute } from '../route.ts';
-import { OrgParams, OrgSchema, OrgSettingsSchema, RoleSchema } from '../schemas.ts';
+import { Id, OrgParams, OrgSchema, OrgSettingsSchema, RoleSchema } from '../schemas.ts';
 
 export const orgRoutes = [
   defineRoute({
@@ -65,7 +66,19 @@ export const orgRoutes = [
     tag: 'orgs',
     access: { permission: 'agents.stop_all' },
     params: OrgParams,
-    response: OrgSchema,
-    handler: async ({ ctx, deps }) => setOrgAgentsStopped(deps.store.db, ctx, false),
+    response: OrgSchema.extend({
+      agentsStillStopped: z
+        .array(z.object({ id: Id, name: z.string() }))
+        .describe('agents stopped one by one: they stay stopped until resumed one by one'),
+    }),
+    handler: async ({ ctx, deps }) => {
+      const org = await setOrgAgentsStopped(deps.store.db, ctx, false);
+      // "May run again" must not read as "all of them": say which stay stopped.
+      const agents = await listAgents(deps.store.db, ctx);
+      const agentsStillStopped = agents
+        .filter((a) => a.state === 'stopped')
+        .map((a) => ({ id: a.id, name: a.name }));
+      return { ...org, agentsStillStopped };
+    },
   }),
 ];
