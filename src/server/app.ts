@@ -19,7 +19,7 @@ import { parseWith, readJsonBody } from './request.ts';
 import { errorResponse, requestIdOf } from './respond.ts';
 import type { RouteDef } from './route.ts';
 import { routes as allRoutes } from './routes/index.ts';
-import { serveDashboard } from './static.ts';
+import { isPagePath, serveDashboard } from './static.ts';
 
 export const MAX_BODY_BYTES = 64 * 1024;
 const VERSION = '0.1.0';
@@ -166,8 +166,7 @@ export function createApp(deps: Deps, routes: RouteDef[] = allRoutes): Hono {
   mountMcpEndpoint(app, deps);
   app.notFound((c) => {
     const path = new URL(c.req.url).pathname;
-    if (c.req.method === 'GET' && !path.startsWith('/api/') && !path.startsWith('/mcp'))
-      return serveDashboard(path);
+    if (c.req.method === 'GET' && isPagePath(path)) return serveDashboard(path);
     return errorResponse(
       c,
       new PaddockError(404, 'route_not_found', `No route ${c.req.method} ${path}.`),

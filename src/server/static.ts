@@ -1,4 +1,8 @@
-/** Serves the built dashboard (dashboard/dist); any other page path gets index.html (client routing). */
+/**
+ * Serves the built dashboard (dashboard/dist); any other page path gets index.html (client
+ * routing). Paths that machines ask for are never pages: an MCP client or OAuth discovery that
+ * got the dashboard's HTML with a 200 would report a parse error instead of the real answer.
+ */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { extname, join, normalize, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +19,14 @@ const TYPES: Record<string, string> = {
 };
 
 export const DASHBOARD_DIR = fileURLToPath(new URL('../../dashboard/dist', import.meta.url));
+
+/** The API, MCP endpoints and RFC 8615 well-known URIs: these answer JSON, a 404 included. */
+const MACHINE_PATHS = /^\/(api|mcp|\.well-known)(\/|$)/;
+
+/** Whether an unmatched GET is a dashboard page (client routing) rather than a missing resource. */
+export function isPagePath(pathname: string): boolean {
+  return !MACHINE_PATHS.test(pathname);
+}
 
 export function dashboardBuilt(dir = DASHBOARD_DIR): boolean {
   return existsSync(join(dir, 'index.html'));
