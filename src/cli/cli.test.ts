@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -224,6 +225,30 @@ test('first start with no organization offers the setup link, kept out of non-te
     assert.equal(statSync(join(home, 'setup-link.txt')).mode & 0o777, 0o600);
   } finally {
     proc.kill('SIGTERM');
+    rmSync(home, { recursive: true, force: true });
+  }
+});
+
+test('a taken port is one line naming it and how to choose another, and a non-zero exit', async () => {
+  const home = mkdtempSync(join(tmpdir(), 'paddock-port-'));
+  const taken = createServer();
+  await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r));
+  const port = (taken.address() as AddressInfo).port;
+  try {
+    for (const [args, env] of [
+      [['up', '--port', String(port)], {}],
+      [['up'], { PORT: String(port) }],
+    ] as const) {
+      const r = await paddock([...args], { ...env, PADDOCK_HOME: home, DATABASE_URL: '' });
+      assert.notEqual(r.code, 0);
+      assert.equal(r.stdout, '');
+      assert.equal(
+        r.stderr,
+        `paddock: port ${port} on 127.0.0.1 is already in use; choose another with \`PORT=${port + 1} npm start\` or \`npm start -- --port ${port + 1}\`.\n`,
+      );
+    }
+  } finally {
+    taken.close();
     rmSync(home, { recursive: true, force: true });
   }
 });

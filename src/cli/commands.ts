@@ -5,7 +5,7 @@
 import { chmodSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { checkpointCustody } from '../audit/index.ts';
-import { loadConfig } from '../config/index.ts';
+import { type Config, loadConfig } from '../config/index.ts';
 import {
   findPersonByEmail,
   initOrg,
@@ -51,6 +51,22 @@ function writeSecretFile(path: string, content: string): void {
   renameSync(tmp, target);
 }
 
+/** A port that is taken or not allowed is the operator's to fix: one line saying how, no stack trace. */
+function listenProblem(err: unknown, config: Config): UsageError | undefined {
+  const code = (err as NodeJS.ErrnoException).code;
+  const next = config.port >= 1024 && config.port < 65535 ? config.port + 1 : 7071;
+  const choose = `choose another with \`PORT=${next} npm start\` or \`npm start -- --port ${next}\``;
+  if (code === 'EADDRINUSE')
+    return new UsageError(`port ${config.port} on ${config.host} is already in use; ${choose}.`);
+  if (code === 'EACCES')
+    return new UsageError(`port ${config.port} on ${config.host} needs privileges; ${choose}.`);
+  if (code === 'EADDRNOTAVAIL')
+    return new UsageError(
+      `${config.host} is not an address of this machine; choose another with HOST or --host.`,
+    );
+  return undefined;
+}
+
 const up: Command = {
   summary: 'Run Paddock: API and dashboard on one port (what `npm start` runs)',
   usage: `paddock up [--port N] [--host ADDR] [--home DIR] [--database-url URL] [--public-url URL]
@@ -86,7 +102,9 @@ const up: Command = {
     };
     process.on('uncaughtException', crash);
     process.on('unhandledRejection', crash);
-    const server = await startServer(config, log);
+    const server = await startServer(config, log).catch((err: unknown) => {
+      throw listenProblem(err, config) ?? err;
+    });
     const { deps } = server;
     const out = (s: string) => process.stdout.write(`${s}\n`);
     out(`Paddock ${VERSION} is running at ${deps.config.publicUrl}`);

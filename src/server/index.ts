@@ -44,10 +44,26 @@ export async function startServer(config: Config, log: Logger, store?: Store): P
   );
   retention.unref();
   const app = createApp(deps);
-  const server: ServerType = await new Promise((resolve, reject) => {
-    const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolve(s));
-    s.once('error', reject);
-  });
+  const release = async () => {
+    clearInterval(retention);
+    await deps.cells?.close();
+    await deps.sessions.close();
+    await deps.gateway.close();
+    deps.siem.close();
+    await deps.audit.close();
+    if (!store) await db.close();
+  };
+  let server: ServerType;
+  try {
+    server = await new Promise((resolve, reject) => {
+      const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolve(s));
+      s.once('error', reject);
+    });
+  } catch (err) {
+    // A taken port: let go of the store and workers, and let the caller say what to do.
+    await release().catch(() => undefined);
+    throw err;
+  }
   const port = (server.address() as AddressInfo).port;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
   if (config.port === 0) {
@@ -79,13 +95,7 @@ export async function startServer(config: Config, log: Logger, store?: Store): P
         server.close(() => r());
         (server as { closeAllConnections?: () => void }).closeAllConnections?.();
       });
-      clearInterval(retention);
-      await deps.cells?.close();
-      await deps.sessions.close();
-      await deps.gateway.close();
-      deps.siem.close();
-      await deps.audit.close();
-      if (!store) await db.close();
+      await release();
     },
   };
 }
