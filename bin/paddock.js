@@ -1,7 +1,6 @@
 #!/usr/bin/env node
 // Paddock needs Node.js 24 (node:sqlite, TypeScript type stripping). When started by an older
 // Node, re-run with the Node 24 that the repository installs as a dev dependency.
-import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
@@ -14,9 +13,8 @@ if (major < 24) {
     );
     process.exit(1);
   }
-  const r = spawnSync(bundled, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
-    stdio: 'inherit',
-  });
-  process.exit(r.status ?? 1);
+  const { relaunch } = await import('./launch.js');
+  relaunch(bundled, [fileURLToPath(import.meta.url), ...process.argv.slice(2)]);
+} else {
+  await import('../src/cli/main.ts');
 }
-await import('../src/cli/main.ts');

@@ -91,7 +91,7 @@ function runTests(patterns: string[]): Promise<boolean> {
 const files = process.argv.slice(2);
 const patterns = files.length
   ? files
-  : ['src/**/*.test.ts', 'dashboard/**/*.test.ts', 'scripts/**/*.test.ts'];
+  : ['src/**/*.test.ts', 'dashboard/**/*.test.ts', 'scripts/**/*.test.ts', 'bin/**/*.test.ts'];
 try {
   ok = (await runTests(patterns)) && ok;
 } finally {

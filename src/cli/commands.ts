@@ -107,6 +107,18 @@ const up: Command = {
     });
     const { deps } = server;
     const out = (s: string) => process.stdout.write(`${s}\n`);
+    // From before the first line saying it runs: a stop then is never a kill. It stops once however
+    // often told (Ctrl-C reaches a launcher and the server both); a stop that hangs ends anyway.
+    let stopping = false;
+    const stop = async () => {
+      if (stopping) return;
+      stopping = true;
+      out('Stopping Paddock…');
+      setTimeout(() => process.exit(1), 10_000).unref();
+      await server.close();
+      process.exit(0);
+    };
+    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, stop);
     out(`Paddock ${VERSION} is running at ${deps.config.publicUrl}`);
     out(`  store:     ${deps.store.describe}`);
     out(`  API:       ${deps.config.publicUrl}/api/v1  (OpenAPI: /api/v1/openapi.json)`);
@@ -142,13 +154,6 @@ const up: Command = {
       }
       out('  or run:  npm run paddock -- init --org <slug> --owner <email>   (prints a sign-in link)');
     }
-    const stop = async () => {
-      out('Stopping Paddock…');
-      await server.close();
-      process.exit(0);
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
   },
 };
 
