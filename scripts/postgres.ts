@@ -14,7 +14,8 @@ export interface ThrowawayPostgres {
   stop(): void;
 }
 
-function findBinDir(): string {
+/** Where the PostgreSQL server binaries (initdb, pg_ctl) are, if anywhere. */
+export function postgresBinDir(): string | undefined {
   const onPath = spawnSync('sh', ['-c', 'command -v initdb'], { encoding: 'utf8' }).stdout.trim();
   if (onPath) return onPath.replace(/\/initdb$/, '');
   const root = '/usr/lib/postgresql';
@@ -24,6 +25,12 @@ function findBinDir(): string {
       .sort((a, b) => Number(b) - Number(a));
     if (versions[0]) return join(root, versions[0], 'bin');
   }
+  return undefined;
+}
+
+function findBinDir(): string {
+  const dir = postgresBinDir();
+  if (dir) return dir;
   throw new Error(
     'PostgreSQL server binaries (initdb, pg_ctl) not found: apt-get install postgresql, or set PADDOCK_TEST_DATABASE_URL to an existing server.',
   );

@@ -1,10 +1,19 @@
 /**
- * `npm test`: lint and format check, strict type-check, then every test (`*.test.ts`) with
- * node's test runner, storage tests on both SQLite and a throwaway PostgreSQL.
+ * `npm test`: the system packages the suite needs (installed when missing, or a stop saying how),
+ * lint and format check, strict type-check, then every test (`*.test.ts`) with node's test
+ * runner, storage tests on both SQLite and a throwaway PostgreSQL.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { startThrowawayPostgres, type ThrowawayPostgres } from './postgres.ts';
+import { ensureSystemPackages } from './system-packages.ts';
+
+// First, so a fresh machine learns at once what it lacks rather than from failing tests.
+const stopped = ensureSystemPackages();
+if (stopped) {
+  process.stderr.write(`\n${stopped}`);
+  process.exit(1);
+}
 
 const step = (title: string, cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env) => {
   process.stdout.write(`\n== ${title}\n`);
