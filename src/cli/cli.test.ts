@@ -217,7 +217,7 @@ test('first start with no organization offers the setup link, kept out of non-te
     });
     await waitForUp(proc);
     // The setup offer ends with the `init` line: once it is there, everything was printed.
-    await until(() => /npm run paddock -- init --org/.test(out), { what: 'the setup offer on stdout' });
+    await until(() => /npm run -s paddock -- init --org/.test(out), { what: 'the setup offer on stdout' });
     assert.match(out, /no organization yet/);
     assert.ok(!out.includes('pdl_'), 'stdout is not a terminal here: the secret must not be printed');
     const link = readFileSync(join(home, 'setup-link.txt'), 'utf8');

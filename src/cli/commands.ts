@@ -152,7 +152,7 @@ const up: Command = {
         writeSecretFile(file, `${link}\n`);
         out(`  open the one-time setup link in ${file} (readable by you only),`);
       }
-      out('  or run:  npm run paddock -- init --org <slug> --owner <email>   (prints a sign-in link)');
+      out('  or run:  npm run -s paddock -- init --org <slug> --owner <email>   (prints a sign-in link)');
     }
   },
 };
