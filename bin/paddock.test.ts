@@ -11,19 +11,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { until } from '../src/testing/until.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BIN = join(ROOT, 'bin', 'paddock.js');
 const LAUNCH = pathToFileURL(join(ROOT, 'bin', 'launch.js')).href;
-
-/** Polls until `check` holds, failing after a generous deadline (never a fixed sleep). */
-async function until(what: string, check: () => boolean | Promise<boolean>, ms = 30_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`still not ${what} after ${ms / 1000} s`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 function alive(pid: number): boolean {
   try {
@@ -83,10 +75,10 @@ async function start(cmd: string, args: string[], home: string): Promise<Started
   proc.stdout!.on('data', (d) => (out += String(d)));
   proc.stderr!.on('data', (d) => (out += String(d)));
   try {
-    await until(
-      'running',
-      () => /is running at http:\/\/127\.0\.0\.1:\d+/.test(out) || proc.exitCode !== null,
-    );
+    await until(() => /is running at http:\/\/127\.0\.0\.1:\d+/.test(out) || proc.exitCode !== null, {
+      what: `${cmd} to start the server`,
+      timeoutMs: 60_000,
+    });
     const m = /is running at http:\/\/127\.0\.0\.1:(\d+)/.exec(out);
     assert.ok(m, `did not start: ${out}`);
     const children = childrenOf(proc.pid!);
@@ -114,8 +106,8 @@ function cleanUp(s: Started | undefined, home: string): void {
 async function assertStopsOn(signal: NodeJS.Signals, s: Started) {
   assert.ok(await listening(s.port));
   s.proc.kill(signal);
-  await until('closed', async () => !(await listening(s.port)));
-  await until('gone', () => !alive(s.serverPid));
+  await until(async () => !(await listening(s.port)), { what: 'the port to close', timeoutMs: 30_000 });
+  await until(() => !alive(s.serverPid), { what: 'the server process to end', timeoutMs: 30_000 });
   return s.exited;
 }
 

@@ -20,6 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { until } from '../src/testing/until.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -361,15 +362,6 @@ function assertTokenFile(path: string): void {
   );
 }
 
-/** Polls until `check` holds, failing after a generous deadline (never a fixed sleep). */
-async function until(what: string, check: () => boolean, ms = 60_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`still not ${what} after ${ms / 1000} s`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 describe('the README tour, as written', () => {
   const commands = shellCommands(readFileSync(join(ROOT, 'README.md'), 'utf8'));
   let dir: string;
@@ -390,7 +382,10 @@ describe('the README tour, as written', () => {
     server.stdout!.on('data', (d) => (serverOut += String(d)));
     server.stderr!.on('data', (d) => (serverOut += String(d)));
     // Its whole start-up message: with no organization yet, it ends offering `paddock init`.
-    await until('started', () => /or run: .* init /.test(serverOut) || server!.exitCode !== null);
+    await until(() => /or run: .* init /.test(serverOut) || server!.exitCode !== null, {
+      what: 'npm start to print its start-up message',
+      timeoutMs: 60_000,
+    });
     const port = Number(/is running at http:\/\/127\.0\.0\.1:(\d+)/.exec(serverOut)?.[1]);
     assert.ok(port, `npm start did not start: ${serverOut}`);
     const url = `http://127.0.0.1:${port}`;
@@ -433,9 +428,10 @@ describe('the README tour, as written', () => {
   after(async () => {
     if (server?.pid) {
       server.kill('SIGTERM');
-      await until('stopped', () => server!.exitCode !== null || server!.signalCode !== null, 20_000).catch(
-        () => undefined,
-      );
+      await until(() => server!.exitCode !== null || server!.signalCode !== null, {
+        what: 'npm start to stop',
+        timeoutMs: 20_000,
+      }).catch(() => undefined);
       try {
         process.kill(-server.pid, 'SIGKILL');
       } catch {}
