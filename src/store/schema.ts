@@ -229,6 +229,13 @@ export interface CellEventTable {
   detail: string;
 }
 
+/** The host uid (= gid) an org's sandboxed code runs as; allocated once, never reused. */
+export interface CellHostIdTable {
+  org_id: string;
+  uid: number;
+  created_at: string;
+}
+
 export interface AgentTable {
   id: string;
   org_id: string;
@@ -375,6 +382,7 @@ export interface Database {
   vault_keys: VaultKeyTable;
   secrets: SecretTable;
   cell_events: CellEventTable;
+  cell_host_ids: CellHostIdTable;
   agents: AgentTable;
   agent_versions: AgentVersionTable;
   agent_tokens: AgentTokenTable;

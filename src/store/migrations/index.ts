@@ -13,6 +13,7 @@ import { connections } from './006-connections.ts';
 import { grants } from './007-grants.ts';
 import { approvals } from './008-approvals.ts';
 import { auditEntryV2 } from './009-audit-entry-v2.ts';
+import { cellHostIds } from './010-cell-host-ids.ts';
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {
   const all: Record<string, Migration> = {
@@ -25,6 +26,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
     '007-grants': grants(dialect),
     '008-approvals': approvals(dialect),
     '009-audit-entry-v2': auditEntryV2(dialect),
+    '010-cell-host-ids': cellHostIds(dialect),
   };
   return { getMigrations: async () => all };
 }
