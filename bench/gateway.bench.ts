@@ -9,7 +9,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { bubblewrap } from '../src/cells/index.ts';
+import { bubblewrap, orgHostUser } from '../src/cells/index.ts';
 import { loadConfig } from '../src/config/index.ts';
 import { openStdio } from '../src/connections/mcp.ts';
 import { silentLogger } from '../src/log/index.ts';
@@ -78,7 +78,18 @@ try {
     token: admin,
     body: { connectionId: conn.id, tool: 'echo', constraints: [{ arg: 'message', prefix: 'status:' }] },
   });
-  const direct = await openStdio({ orgId: org.id, command: 'node', args: EVERYTHING }, bubblewrap, home);
+  const direct = await openStdio(
+    {
+      orgId: org.id,
+      connectionId: conn.id,
+      agentId: agent.id,
+      user: bubblewrap.runsAsOrgUsers ? await orgHostUser(store.db, org.id) : undefined,
+      command: 'node',
+      args: EVERYTHING,
+    },
+    bubblewrap,
+    home,
+  );
   const viaGateway = () =>
     deps.gateway.call({
       orgId: org.id,

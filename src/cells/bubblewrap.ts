@@ -2,16 +2,17 @@
  * The bubblewrap sandbox: a cell gets its own user, pid, network, ipc, uts and cgroup
  * namespaces, an empty environment, a read-only view of only its runtime and code, a private
  * writable /cell, a fresh /proc showing only its own processes, no network at all (the egress
- * proxy's Unix socket is the one way out), and it dies with its supervisor.
+ * proxy's Unix socket is the one way out), and it dies with its supervisor. When Paddock runs as
+ * root, it runs as its org's own unprivileged host user (see host-users.ts).
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync } from 'node:fs';
+import { existsSync, lstatSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, dirname, isAbsolute, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { makeFolder } from './folders.ts';
+import { type HostUser, uidRange, uidRangeProblem } from './host-users.ts';
 import { inCgroups, limitsDescription } from './limits.ts';
-import { SECCOMP_DENIED, seccompProgram, seccompSupported } from './seccomp.ts';
-
-/** The fd bubblewrap reads the seccomp program from. */
-export const SECCOMP_FD = 4;
-
 import {
   CELL_EGRESS_SOCKET,
   CELL_WORKDIR,
@@ -19,8 +20,19 @@ import {
   type SandboxCheck,
   type SandboxProvider,
 } from './sandbox.ts';
+import { SECCOMP_DENIED, seccompProgram, seccompSupported } from './seccomp.ts';
+
+/** The fd bubblewrap reads a `dataFile` from (e.g. an MCP server's secrets). */
+export const DATA_FD = 3;
+/** The fd bubblewrap reads the seccomp program from. */
+export const SECCOMP_FD = 4;
 
 const BWRAP = '/usr/bin/bwrap';
+/** util-linux's: a private mount namespace, then the org's user (see `asOrgUser`). */
+const UNSHARE = '/usr/bin/unshare';
+const SETPRIV = '/usr/bin/setpriv';
+const CODE_DIR = fileURLToPath(new URL('../..', import.meta.url));
+const CELL_MAIN = fileURLToPath(new URL('./cell-main.ts', import.meta.url));
 
 /** The system directories a dynamically linked runtime needs, bound read-only. */
 function systemMounts(): string[] {
@@ -36,8 +48,8 @@ function systemMounts(): string[] {
   return args;
 }
 
+/** The sandbox itself: bubblewrap's arguments for a cell spec. */
 export function bubblewrapArgs(spec: CellSpec): string[] {
-  mkdirSync(spec.workDir, { recursive: true, mode: 0o700 });
   const args = [
     '--unshare-all', // user, pid, net, ipc, uts, cgroup
     // A user namespace for sure, and none nested inside it; no capabilities even when the
@@ -60,19 +72,127 @@ export function bubblewrapArgs(spec: CellSpec): string[] {
   for (const p of spec.masked) if (existsSync(p)) args.push('--tmpfs', p);
   args.push('--bind', spec.workDir, CELL_WORKDIR, '--proc', '/proc', '--dev', '/dev');
   if (spec.egressSocket) args.push('--ro-bind', spec.egressSocket, CELL_EGRESS_SOCKET);
-  if (spec.dataFile) args.push('--ro-bind-data', String(spec.dataFile.fd), spec.dataFile.path);
+  if (spec.dataFile) args.push('--ro-bind-data', String(DATA_FD), spec.dataFile.path);
   if (spec.seccomp) args.push('--seccomp', String(SECCOMP_FD));
   for (const [k, v] of Object.entries(spec.env)) args.push('--setenv', k, v);
   args.push('--chdir', CELL_WORKDIR, '--', spec.command, ...spec.args);
   return args;
 }
 
+/**
+ * Root's part before the sandbox, when each org runs as its own user. bubblewrap resolves its
+ * bind sources as the user it runs as, and that user must not pass through $PADDOCK_HOME, which
+ * stays closed (the database and the master key are there). So, as root: a private mount
+ * namespace in which $PADDOCK_HOME is an empty tmpfs holding only this sandbox's folder and
+ * socket (bound from descriptors opened before it was hidden); then the org's user; then the
+ * sandbox. Each step execs the next in one process, so bubblewrap's --die-with-parent still
+ * answers to Paddock (a root parent without capabilities could not signal the org's user).
+ */
+const STAGE = [
+  'umask 022; H=$1 W=$2 WD=$3 SD=$4 SN=$5 U=$6 G=$7; shift 7',
+  'exec 7<"$W" || exit 96',
+  '[ -z "$SD" ] || exec 8<"$SD" || exit 96',
+  'mount -t tmpfs -o mode=0755,size=64k paddock "$H" || exit 96',
+  'mkdir -p "$WD" && mkdir "$W" && mount -c --bind /proc/self/fd/7 "$W" || exit 96',
+  '[ -z "$SD" ] || { mkdir -p "$SD" && : > "$SD/$SN" && mount -c --bind "/proc/self/fd/8/$SN" "$SD/$SN"; } || exit 96',
+  'exec 7<&- 8<&-',
+  `exec ${SETPRIV} --reuid="$U" --regid="$G" --clear-groups -- "$@"`,
+].join('\n');
+
+function asOrgUser(
+  spec: Pick<CellSpec, 'home' | 'workDir' | 'egressSocket'>,
+  user: HostUser,
+  sandbox: string[],
+): { command: string; args: string[] } {
+  const rel = spec.egressSocket ? relative(spec.home, spec.egressSocket) : '';
+  const socket = rel && !rel.startsWith('..') && !isAbsolute(rel) ? spec.egressSocket! : undefined;
+  return {
+    command: UNSHARE,
+    args: [
+      ...['--mount', '--propagation', 'private', '--', '/bin/sh', '-c', STAGE, 'stage'],
+      ...[spec.home, spec.workDir, dirname(spec.workDir)],
+      ...(socket ? [dirname(socket), basename(socket)] : ['', '']),
+      ...[String(user.uid), String(user.gid), BWRAP],
+      ...sandbox,
+    ],
+  };
+}
+
+let orgUsers: { problem: string | null } | undefined;
+
+/**
+ * Why each org cannot run as its own host user here, or null when it does: Paddock must be root
+ * (to hand out uids), the range free, util-linux's setpriv and unshare present, Paddock's code
+ * and Node.js readable by others, and the whole start working as such a user (probed once).
+ */
+export function orgUsersProblem(): string | null {
+  orgUsers ??= { problem: probeOrgUsers() };
+  return orgUsers.problem;
+}
+
+function probeOrgUsers(): string | null {
+  const me = process.getuid?.();
+  if (me !== 0)
+    return `Paddock does not run as root, so sandboxed code runs as Paddock's own user (uid ${me})`;
+  const range = uidRangeProblem();
+  if (range) return range;
+  for (const tool of [SETPRIV, UNSHARE, '/usr/bin/mount'])
+    if (!existsSync(tool))
+      return `${tool} is not installed (Debian/Ubuntu: apt-get install util-linux mount)`;
+  const probe = { uid: uidRange().base, gid: uidRange().base };
+  const readable = spawnSync(
+    '/bin/sh',
+    ['-c', 'test -r "$1" && test -x "$2"', 'sh', CELL_MAIN, process.execPath],
+    { ...probe, timeout: 5000 },
+  );
+  if (readable.status !== 0)
+    return `Paddock's code (${CODE_DIR}) or Node.js (${process.execPath}) is not readable by other users; install them where they are (e.g. /opt/paddock)`;
+  const home = mkdtempSync(join(tmpdir(), 'paddock-users-probe-'));
+  try {
+    const spec = { home, workDir: join(home, 'cells', 'probe', 'cell') };
+    makeFolder(home, spec.workDir, probe);
+    const sandbox = [
+      '--unshare-all',
+      '--unshare-user',
+      '--disable-userns',
+      '--cap-drop',
+      'ALL',
+      ...systemMounts(),
+    ];
+    const l = asOrgUser(spec, probe, [...sandbox, '--bind', spec.workDir, CELL_WORKDIR, '--', '/bin/true']);
+    const r = spawnSync(l.command, l.args, { encoding: 'utf8', timeout: 5000 });
+    if (r.status !== 0)
+      return `a sandbox does not start as an unprivileged user here: ${(r.stderr || r.error?.message || 'unknown error').trim()}`;
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+  }
+  return null;
+}
+
+/** Never root, never the owner of $PADDOCK_HOME: checked at every start, whatever the store says. */
+function checkedUser(spec: CellSpec): HostUser | undefined {
+  if (orgUsersProblem() !== null) return undefined;
+  const user = spec.user;
+  if (!user) throw new Error(`cell of ${spec.orgId}: no host user given, and cells never run as root`);
+  const owner = statSync(spec.home, { throwIfNoEntry: false })?.uid;
+  if (user.uid === 0 || user.gid === 0 || user.uid === owner)
+    throw new Error(`cell of ${spec.orgId}: host user ${user.uid} is root or owns ${spec.home}`);
+  return user;
+}
+
 export const bubblewrap: SandboxProvider = {
   name: 'bubblewrap',
+  get runsAsOrgUsers() {
+    return orgUsersProblem() === null;
+  },
   get guarantees() {
+    const users = orgUsersProblem();
     return [
       'own user, pid, network, ipc, uts and cgroup namespaces',
-      'empty environment; read-only runtime and code; private writable /cell; fresh /proc',
+      'empty environment; read-only runtime and code; a private writable /cell (one folder per cell and per MCP server session); fresh /proc',
+      users === null
+        ? `own unprivileged host user per org (uid = gid, from ${uidRange().base}): never root, never the owner of $PADDOCK_HOME`
+        : `not enforced here: a host user per org (${users})`,
       'no network interfaces but loopback: egress only through the proxy socket',
       'killed with its supervisor (--die-with-parent)',
       seccompSupported()
@@ -101,14 +221,25 @@ export const bubblewrap: SandboxProvider = {
     return { ok: true };
   },
   spawn(spec: CellSpec): ChildProcess {
-    const l = inCgroups(spec.cgroupProcs ?? [], BWRAP, bubblewrapArgs(spec));
+    const user = checkedUser(spec);
+    makeFolder(spec.home, spec.workDir, user);
+    const sandbox = bubblewrapArgs(spec);
+    // In the org's cgroups first (as root), then, where it applies, the org's user.
+    const start = user ? asOrgUser(spec, user, sandbox) : { command: BWRAP, args: sandbox };
+    const l = inCgroups(spec.cgroupProcs ?? [], start.command, start.args);
     const proc = spawn(l.command, l.args, {
-      stdio: ['pipe', 'pipe', 'pipe', 'ignore', spec.seccomp ? 'pipe' : 'ignore'],
+      stdio: ['pipe', 'pipe', 'pipe', spec.dataFile ? 'pipe' : 'ignore', spec.seccomp ? 'pipe' : 'ignore'],
       env: l.env,
     });
-    const fd = proc.stdio[SECCOMP_FD] as NodeJS.WritableStream | null;
-    fd?.on('error', () => undefined); // bwrap gone before reading it: its exit tells the supervisor
-    if (spec.seccomp) fd?.end(seccompProgram());
+    // bwrap gone before reading these: its exit tells whoever started it.
+    for (const [fd, content] of [
+      [DATA_FD, spec.dataFile?.content],
+      [SECCOMP_FD, spec.seccomp ? seccompProgram() : undefined],
+    ] as const) {
+      const pipe = proc.stdio[fd] as NodeJS.WritableStream | null;
+      pipe?.on('error', () => undefined);
+      if (content !== undefined) pipe?.end(content);
+    }
     return proc;
   },
 };

@@ -3,8 +3,16 @@
  * cells alive (kill -9 → back within 2 s) without one org's trouble touching another's.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -13,10 +21,14 @@ import { fileURLToPath } from 'node:url';
 import { AuditTrail } from '../audit/index.ts';
 import { initOrg, operatorCaller } from '../identity/index.ts';
 import { silentLogger } from '../log/index.ts';
+import { descendantNamed, hostIds, NODE } from '../testing/processes.ts';
 import { openTestStore, type TestStore } from '../testing/stores.ts';
 import { localKeyring, Vault } from '../vault/index.ts';
-import { bubblewrap } from './bubblewrap.ts';
+import { bubblewrap, orgUsersProblem } from './bubblewrap.ts';
+import { cellFolder } from './folders.ts';
+import { orgHostUser } from './host-users.ts';
 import { limitsDescription } from './limits.ts';
+import type { CellSpec } from './sandbox.ts';
 import { seccompSupported } from './seccomp.ts';
 import { CellSupervisor, cellSpec } from './supervisor.ts';
 
@@ -28,6 +40,23 @@ describe('org cells under bubblewrap', () => {
   let globex: string;
   let supervisor: CellSupervisor;
   let trail: AuditTrail;
+  /** An org's cell spec with its host user, as the supervisor makes it. */
+  const specOf = async (orgId: string, program: string, args: string[] = []): Promise<CellSpec> => ({
+    ...cellSpec(orgId, t.home, program, args),
+    user: await orgHostUser(t.store.db, orgId),
+  });
+  /** Runs a spec to its end; its output (stdout and stderr) and exit. */
+  const run = async (spec: CellSpec) => {
+    const proc = bubblewrap.spawn(spec);
+    let out = '';
+    proc.stdout!.on('data', (d) => (out += d));
+    proc.stderr!.on('data', (d) => (out += d));
+    proc.stdin!.end();
+    const [code, signal] = await new Promise<[number | null, string | null]>((r) =>
+      proc.once('exit', (c, sig) => r([c, sig])),
+    );
+    return { out, code, signal };
+  };
 
   before(async () => {
     const check = await bubblewrap.check();
@@ -54,7 +83,7 @@ describe('org cells under bubblewrap', () => {
   });
 
   test('from inside a cell: no other org, no database, no master key, no other processes, no network', async () => {
-    const other = join(t.home, 'cells', globex);
+    const other = cellFolder(t.home, globex);
     mkdirSync(other, { recursive: true });
     writeFileSync(join(other, 'memory.json'), '{"secret":"globex"}');
     assert.ok(existsSync(join(t.home, 'paddock.db')) && existsSync(join(t.home, 'master.key')));
@@ -62,7 +91,7 @@ describe('org cells under bubblewrap', () => {
     await new Promise((r) => host.once('listening', r));
     const port = (host.address() as AddressInfo).port;
     try {
-      const spec = cellSpec(acme, t.home, PROBE, [
+      const spec = await specOf(acme, PROBE, [
         join(other, 'memory.json'),
         join(t.home, 'paddock.db'),
         join(t.home, 'master.key'),
@@ -85,10 +114,9 @@ describe('org cells under bubblewrap', () => {
         }
       }
       assert.equal(r['write own /cell'], 'ALLOWED undefined', 'its own directory is writable');
-      assert.ok(
-        existsSync(join(t.home, 'cells', acme, 'probe.txt')),
-        'and it is the org’s private directory on the host',
-      );
+      const written = statSync(join(cellFolder(t.home, acme), 'probe.txt'));
+      assert.ok(written, 'and it is the org’s private directory on the host');
+      assert.equal(written.uid, (await orgHostUser(t.store.db, acme)).uid, 'written as the org’s host user');
       assert.ok(
         r.processes!.split(',').every((p) => Number(p) < 10),
         `only its own processes: ${r.processes}`,
@@ -110,24 +138,18 @@ describe('org cells under bubblewrap', () => {
       'print("ptrace", libc.syscall(101, 0, 0, 0, 0), ctypes.get_errno())',
       'print("keyctl", libc.syscall(250, 0, -3, 0, 0, 0), ctypes.get_errno())',
     ].join('\n');
-    const run = async (seccomp: boolean) => {
-      const spec = {
-        ...cellSpec('org_filtered', t.home, ''),
-        command: '/usr/bin/python3',
-        args: ['-c', py],
-        seccomp,
-      };
-      const proc = bubblewrap.spawn(spec);
-      let out = '';
-      proc.stdout!.on('data', (d) => (out += d));
-      proc.stderr!.on('data', (d) => (out += d));
-      proc.stdin!.end();
-      await new Promise((r) => proc.once('exit', r));
-      return out;
-    };
-    const without = await run(false);
+    const runFiltered = async (seccomp: boolean) =>
+      (
+        await run({
+          ...(await specOf('org_filtered', '')),
+          command: '/usr/bin/python3',
+          args: ['-c', py],
+          seccomp,
+        })
+      ).out;
+    const without = await runFiltered(false);
     assert.match(without, /ptrace 0 0/, `without the filter PTRACE_TRACEME succeeds (control): ${without}`);
-    const filtered = await run(true);
+    const filtered = await runFiltered(true);
     assert.match(filtered, /ptrace -1 1\b/, `ptrace must be EPERM: ${filtered}`);
     assert.match(filtered, /keyctl -1 1\b/, `keyctl must be EPERM: ${filtered}`);
     assert.equal(
@@ -138,18 +160,12 @@ describe('org cells under bubblewrap', () => {
   });
 
   test('sandboxed code holds no capabilities, even when Paddock runs as root, and cannot nest namespaces', async () => {
-    const spec = {
-      ...cellSpec('org_nocaps', t.home, ''),
+    const { out } = await run({
+      ...(await specOf('org_nocaps', '')),
       command: '/bin/sh',
       args: ['-c', 'grep CapEff /proc/self/status; /usr/bin/unshare --user /bin/true && echo nested-ok'],
       seccomp: false, // capabilities and --disable-userns on their own, without the filter's help
-    };
-    const proc = bubblewrap.spawn(spec);
-    let out = '';
-    proc.stdout!.on('data', (d) => (out += d));
-    proc.stderr!.on('data', (d) => (out += d));
-    proc.stdin!.end();
-    await new Promise((r) => proc.once('exit', r));
+    });
     assert.match(out, /CapEff:\s+0+\b/, `effective capabilities must be empty: ${out}`);
     assert.ok(!out.includes('nested-ok'), `a nested user namespace must be refused: ${out}`);
   });
@@ -169,42 +185,32 @@ describe('org cells under bubblewrap', () => {
       'os.waitpid(pid, 0)',
       'print("fork ok")',
     ].join('\n');
-    const spec = { ...cellSpec('org_filtered', t.home, ''), command: '/usr/bin/python3', args: ['-c', py] };
-    const proc = bubblewrap.spawn(spec);
-    let out = '';
-    proc.stdout!.on('data', (d) => (out += d));
-    proc.stderr!.on('data', (d) => (out += d));
-    proc.stdin!.end();
-    await new Promise((r) => proc.once('exit', r));
+    const { out } = await run({
+      ...(await specOf('org_filtered', '')),
+      command: '/usr/bin/python3',
+      args: ['-c', py],
+    });
     assert.match(out, /clone-newuser -1 1\b/, `clone(CLONE_NEWUSER) must be EPERM: ${out}`);
     assert.match(out, /clone3 -1 38\b/, `clone3 must be ENOSYS: ${out}`);
     assert.match(out, /fork ok/);
   });
 
   test('an org’s processes and memory are capped by its own cgroup (cell and MCP servers together)', async () => {
-    const run = async (command: string, args: string[]) => {
-      const spec = { ...cellSpec('org_capped', t.home, ''), command, args };
+    const capped = async (command: string, args: string[]) => {
+      const spec = { ...(await specOf('org_capped', '')), command, args };
       assert.ok(spec.cgroupProcs?.length, `cannot enforce limits on this host: ${limitsDescription()}`);
-      const proc = bubblewrap.spawn(spec);
-      let out = '';
-      proc.stdout!.on('data', (d) => (out += d));
-      proc.stderr!.on('data', (d) => (out += d));
-      proc.stdin!.end();
-      const [code, signal] = await new Promise<[number | null, string | null]>((r) =>
-        proc.once('exit', (c, s) => r([c, s])),
-      );
-      return { out, code, signal };
+      return run(spec);
     };
     process.env.PADDOCK_ORG_PIDS = '16';
     process.env.PADDOCK_ORG_MEMORY_MB = '128';
     try {
-      const forks = await run('/bin/sh', [
+      const forks = await capped('/bin/sh', [
         '-c',
         'i=0; while [ $i -lt 40 ]; do sleep 2 & i=$((i+1)); done; echo all-forked',
       ]);
       assert.ok(!forks.out.includes('all-forked'), 'a fork bomb stops at the process limit');
       assert.match(forks.out, /fork/i);
-      const memory = await run(process.execPath, [
+      const memory = await capped(process.execPath, [
         '-e',
         'const b = []; for (let i = 0; i < 40; i++) b.push(Buffer.alloc(16 * 2 ** 20, 1)); console.log("allocated")',
       ]);
@@ -218,6 +224,119 @@ describe('org cells under bubblewrap', () => {
       delete process.env.PADDOCK_ORG_PIDS;
       delete process.env.PADDOCK_ORG_MEMORY_MB;
     }
+  });
+
+  test('each org’s code runs as its own unprivileged host user: never root, never the owner of $PADDOCK_HOME, another per org', async () => {
+    assert.ok(bubblewrap.runsAsOrgUsers, `host users per org are not enforced here: ${orgUsersProblem()}`);
+    const homeOwner = statSync(t.home).uid;
+    const users = new Map<string, number>();
+    for (const org of [acme, globex]) {
+      const user = await orgHostUser(t.store.db, org);
+      const info = await supervisor.ensure(org);
+      // The host's view of the cell's process, below the launcher and both bubblewrap layers.
+      const { uids, gids } = hostIds(await descendantNamed(info.pid!, NODE));
+      assert.deepEqual(uids, Array(4).fill(user.uid), 'real, effective, saved and filesystem uid');
+      assert.deepEqual(gids, Array(4).fill(user.gid));
+      assert.ok(
+        ![0, homeOwner].includes(user.uid) && user.gid !== 0,
+        `uid ${user.uid} is root or owns the home`,
+      );
+      assert.equal(statSync(cellFolder(t.home, org)).uid, user.uid, 'its folder is its own');
+      users.set(org, user.uid);
+    }
+    assert.notEqual(users.get(acme), users.get(globex), 'each org its own uid');
+
+    // A file a sandboxed process makes is the org user's on the host, and that user is all an
+    // escape would be: it reads neither the master key, nor the database, nor another org's files.
+    await run({
+      ...(await specOf(acme, '')),
+      command: '/bin/sh',
+      args: ['-c', 'echo acme-only > /cell/mine.txt'],
+    });
+    const mine = join(cellFolder(t.home, acme), 'mine.txt');
+    assert.equal(statSync(mine).uid, users.get(acme));
+    for (const [org, path] of [
+      [globex, mine],
+      [globex, join(t.home, 'master.key')],
+      [acme, join(t.home, 'master.key')],
+      [acme, join(t.home, 'paddock.db')],
+    ] as const) {
+      const uid = users.get(org)!;
+      const r = spawnSync('/bin/cat', [path], { uid, gid: uid, encoding: 'utf8' });
+      assert.match(r.stderr, /Permission denied/, `${path} as ${org}'s uid ${uid}: ${r.status} ${r.stdout}`);
+    }
+  });
+
+  test('host code never follows a link a sandboxed process planted in its folder (at the master key, at the home)', async () => {
+    const key = join(t.home, 'master.key');
+    const before = statSync(key);
+    const { out } = await run({
+      ...(await specOf('org_planter', '')),
+      command: '/bin/sh',
+      args: [
+        '-c',
+        `ln -s ${key} /cell/key && ln -s ${t.home} /cell/home && ln -s /cell/key /cell/again && echo planted`,
+      ],
+    });
+    assert.match(out, /planted/);
+    // A restart makes the folder again (owner, mode): the folder itself, never what its links point at.
+    await run({ ...(await specOf('org_planter', '')), command: '/bin/true', args: [] });
+    const after = statSync(key);
+    assert.deepEqual([after.uid, after.gid, after.mode], [before.uid, before.gid, before.mode]);
+    assert.equal(readFileSync(key, 'utf8').length > 0, true);
+    assert.equal(statSync(t.home).uid, before.uid, 'the home is still Paddock’s');
+    assert.ok(lstatSync(join(cellFolder(t.home, 'org_planter'), 'key')).isSymbolicLink());
+  });
+
+  test('a link where a cell’s folder should be is refused, not followed (its target is left alone)', async () => {
+    const target = join(t.home, 'not-for-cells');
+    mkdirSync(target, { mode: 0o700 });
+    // What a cell of an older version (which wrote in cells/<org> itself) could have left behind.
+    mkdirSync(join(t.home, 'cells', 'org_linked'), { recursive: true, mode: 0o700 });
+    symlinkSync(target, cellFolder(t.home, 'org_linked'));
+    await assert.rejects(run(await specOf('org_linked', '/bin/true')), /is not a directory \(a link\?\)/);
+    const st = statSync(target);
+    assert.deepEqual([st.uid, st.mode & 0o7777], [process.getuid!(), 0o700], 'not given to the org');
+  });
+
+  test('a sandbox run as its org’s user still dies with the process that started it (no orphan)', async () => {
+    const user = await orgHostUser(t.store.db, 'org_orphan');
+    const starter = [
+      `import { bubblewrap } from ${JSON.stringify(fileURLToPath(new URL('./bubblewrap.ts', import.meta.url)))};`,
+      `import { cellSpec } from ${JSON.stringify(fileURLToPath(new URL('./supervisor.ts', import.meta.url)))};`,
+      `const spec = cellSpec('org_orphan', ${JSON.stringify(t.home)}, '');`,
+      `const p = bubblewrap.spawn({ ...spec, command: '/bin/sleep', args: ['600'], user: ${JSON.stringify(user)} });`,
+      'console.log(p.pid);',
+    ].join('\n');
+    const parent = spawn(process.execPath, ['--input-type=module', '-e', starter], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const launcher = Number(
+      await new Promise<string>((r) => parent.stdout!.once('data', (d) => r(String(d)))),
+    );
+    const sleeper = await descendantNamed(launcher, ['sleep']);
+    assert.deepEqual(hostIds(sleeper).uids, Array(4).fill(user.uid));
+    parent.kill('SIGKILL');
+    const gone = () =>
+      !existsSync(`/proc/${sleeper}`) || /^State:\s+Z/m.test(readFileSync(`/proc/${sleeper}/status`, 'utf8'));
+    for (const deadline = Date.now() + 5000; !gone(); ) {
+      assert.ok(Date.now() < deadline, 'the sandboxed process outlived the process that started it');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  });
+
+  test('no descriptor Paddock hands bubblewrap reaches the sandboxed program', async () => {
+    const { out } = await run({
+      ...(await specOf(acme, '')),
+      command: '/bin/sh',
+      args: [
+        '-c',
+        'for fd in 3 4 5 6 7 8 9; do [ -e /proc/self/fd/$fd ] && echo open $fd; done; echo checked',
+      ],
+      dataFile: { content: 'X=1\n', path: '/run/paddock/env' },
+    });
+    // The data file's and the seccomp program's pipes were read and closed by bubblewrap.
+    assert.equal(out.trim(), 'checked');
   });
 
   test('a cell starts ready, and after kill -9 is back within 2 s while another org’s cell never misses a beat', async () => {
@@ -285,7 +404,7 @@ describe('org cells under bubblewrap', () => {
   test('a hung cell (no heartbeat) is killed and restarted', async () => {
     const info = await supervisor.ensure(acme);
     // SIGSTOP freezes the cell without killing it: only the missing heartbeat can tell.
-    const cellPid = await childOf(info.pid!);
+    const cellPid = await descendantNamed(info.pid!, NODE);
     process.kill(cellPid, 'SIGSTOP');
     const deadline = Date.now() + 6000;
     while (supervisor.get(acme)!.pid === info.pid) {
@@ -305,36 +424,6 @@ describe('org cells under bubblewrap', () => {
     assert.equal(back.state, 'ready');
   });
 });
-
-/** The process bwrap runs as the cell (bwrap is its parent). */
-async function childOf(pid: number): Promise<number> {
-  for (let i = 0; i < 50; i++) {
-    const out = await new Promise<string>((resolve) => {
-      const p = spawn('pgrep', ['-P', String(pid)]);
-      let s = '';
-      p.stdout.on('data', (d) => {
-        s += d;
-      });
-      p.on('close', () => resolve(s));
-    });
-    const kids = out.trim().split('\n').filter(Boolean).map(Number);
-    if (kids.length) {
-      // bwrap may stand between: descend to the node process.
-      const grand = await new Promise<string>((resolve) => {
-        const p = spawn('pgrep', ['-P', String(kids[0])]);
-        let s = '';
-        p.stdout.on('data', (d) => {
-          s += d;
-        });
-        p.on('close', () => resolve(s));
-      });
-      const g = grand.trim().split('\n').filter(Boolean).map(Number);
-      return g[0] ?? kids[0]!;
-    }
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`no child of ${pid}`);
-}
 
 describe('cells over the API', () => {
   let t: TestStore;

@@ -4,6 +4,7 @@
  * inside a real bubblewrap cell it is the one way out.
  */
 import assert from 'node:assert/strict';
+import { lstatSync, statSync, symlinkSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { type AddressInfo, connect } from 'node:net';
 import { join } from 'node:path';
@@ -16,6 +17,7 @@ import { openTestStore, type TestStore } from '../testing/stores.ts';
 import { localKeyring, Vault } from '../vault/index.ts';
 import { bubblewrap } from './bubblewrap.ts';
 import { EgressProxy, type EgressRule, isNonPublic } from './egress.ts';
+import { orgHostUser } from './host-users.ts';
 import { cellSpec } from './supervisor.ts';
 
 const PROBE = fileURLToPath(new URL('./probe.ts', import.meta.url));
@@ -156,24 +158,79 @@ describe('egress proxy', () => {
     assert.ok(refused.every((r) => r.outcome === 'denied'));
   });
 
+  test('a link planted where a proxy’s socket goes is replaced, not followed; the socket is the org user’s alone', async () => {
+    const victim = join(t.home, 'master.key');
+    const before = statSync(victim);
+    const path = join(t.home, 'egress', 'planted.sock');
+    symlinkSync(victim, path);
+    const owner = { uid: 2_000_099_998, gid: 2_000_099_998 };
+    const planted = new EgressProxy({
+      orgId,
+      socketPath: path,
+      rules: () => [],
+      owner,
+      audit: trail,
+      log: silentLogger,
+    });
+    await planted.start();
+    try {
+      const after = statSync(victim);
+      assert.deepEqual([after.uid, after.mode, after.size], [before.uid, before.mode, before.size]);
+      const sock = lstatSync(path);
+      assert.ok(sock.isSocket());
+      assert.deepEqual([sock.uid, sock.gid, sock.mode & 0o777], [owner.uid, owner.gid, 0o600]);
+    } finally {
+      await planted.close();
+    }
+  });
+
   test('from inside a bubblewrap cell: the proxy socket is the only way out', async () => {
     const check = await bubblewrap.check();
     assert.ok(check.ok, `bubblewrap is needed for this test: ${check.reason}`);
     rules.splice(0, rules.length, { host: '127.0.0.1', port, allowPrivate: true });
-    const spec = cellSpec(orgId, t.home, PROBE, [
-      '--connect',
-      `127.0.0.1:${port}`,
-      '--via-proxy',
-      `127.0.0.1:${port}`,
-    ]);
-    const proc = bubblewrap.spawn({ ...spec, egressSocket: socketPath });
-    let out = '';
-    proc.stdout!.on('data', (d) => {
-      out += d;
+    // As the supervisor does: the cell's proxy socket is given to the org's host user.
+    const user = bubblewrap.runsAsOrgUsers ? await orgHostUser(t.store.db, orgId) : undefined;
+    const cellSocket = join(t.home, 'egress', `${orgId}.cell.sock`);
+    const cellProxy = new EgressProxy({
+      orgId,
+      socketPath: cellSocket,
+      rules: () => rules,
+      owner: user,
+      audit: trail,
+      log: silentLogger,
     });
-    proc.stdin!.end();
-    await new Promise((r) => proc.once('exit', r));
-    const r = JSON.parse(out) as Record<string, string>;
+    await cellProxy.start();
+    const probe = async (asOrg: string) => {
+      const spec = cellSpec(orgId, t.home, PROBE, [
+        '--connect',
+        `127.0.0.1:${port}`,
+        '--via-proxy',
+        `127.0.0.1:${port}`,
+      ]);
+      const proc = bubblewrap.spawn({
+        ...spec,
+        egressSocket: cellSocket,
+        user: await orgHostUser(t.store.db, asOrg),
+      });
+      let out = '';
+      proc.stdout!.on('data', (d) => {
+        out += d;
+      });
+      proc.stdin!.end();
+      await new Promise((r) => proc.once('exit', r));
+      return JSON.parse(out) as Record<string, string>;
+    };
+    let r: Record<string, string>;
+    try {
+      r = await probe(orgId);
+      if (user) {
+        // The same socket mounted into another org's sandbox (a mistake) still lets it nowhere.
+        const other = await probe('org_other');
+        assert.equal(other[`proxy 127.0.0.1:${port}`], 'refused EACCES', 'another org’s user cannot use it');
+      }
+    } finally {
+      await cellProxy.close();
+    }
     assert.match(r[`connect 127.0.0.1:${port}`]!, /^refused/, 'no direct connection');
     assert.equal(
       r[`proxy 127.0.0.1:${port}`],

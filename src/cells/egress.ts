@@ -6,12 +6,13 @@
  * to the address it checked (no DNS rebinding in between), and audits every refusal.
  */
 import { lookup } from 'node:dns/promises';
-import { chmodSync, existsSync, mkdirSync, rmSync } from 'node:fs';
+import { chmodSync, lchownSync, lstatSync, mkdirSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, request, type Server } from 'node:http';
 import { BlockList, isIP, connect as netConnect, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import type { AuditTrail } from '../audit/index.ts';
 import type { Logger } from '../log/index.ts';
+import type { HostUser } from './host-users.ts';
 
 export interface EgressRule {
   host: string;
@@ -60,6 +61,8 @@ export interface EgressOptions {
   socketPath: string;
   /** Read on every request, so allowlist changes apply at once. */
   rules: () => EgressRule[] | Promise<EgressRule[]>;
+  /** The org's host user, who alone may connect (the cell's proxy, where orgs run as their own users). */
+  owner?: HostUser | undefined;
   audit: AuditTrail;
   log: Logger;
   /** Name resolution (replaceable in tests); returns every address of the name. */
@@ -98,13 +101,18 @@ export class EgressProxy {
   }
 
   async start(): Promise<void> {
+    // Paddock's own directory (0700): nothing sandboxed ever writes in it. Still, only a socket
+    // this proxy made is given away, and never through a link (lchown).
     mkdirSync(dirname(this.#o.socketPath), { recursive: true, mode: 0o700 });
-    if (existsSync(this.#o.socketPath)) rmSync(this.#o.socketPath);
+    rmSync(this.#o.socketPath, { force: true });
     await new Promise<void>((resolve, reject) => {
       this.#server.once('error', reject);
       this.#server.listen(this.#o.socketPath, () => resolve());
     });
+    if (!lstatSync(this.#o.socketPath).isSocket())
+      throw new Error(`${this.#o.socketPath} is not this proxy's socket`);
     chmodSync(this.#o.socketPath, 0o600);
+    if (this.#o.owner) lchownSync(this.#o.socketPath, this.#o.owner.uid, this.#o.owner.gid);
   }
 
   async close(): Promise<void> {

@@ -6,6 +6,7 @@ import { noSandbox } from './unsafe.ts';
 
 export { bubblewrap } from './bubblewrap.ts';
 export { EgressProxy, type EgressRule, isNonPublic } from './egress.ts';
+export { type HostUser, orgHostUser } from './host-users.ts';
 export type { CellSpec, SandboxProvider } from './sandbox.ts';
 export { type CellInfo, type CellState, CellSupervisor, cellSpec } from './supervisor.ts';
 export { noSandbox } from './unsafe.ts';
@@ -28,7 +29,12 @@ export async function chooseSandbox(opts: { unsafeNoSandbox: boolean }, log: Log
     return { provider: noSandbox, problem: null };
   }
   const check = await bubblewrap.check();
-  if (check.ok) return { provider: bubblewrap, problem: null };
+  if (check.ok) {
+    // What this host cannot enforce is said at start, as on the cell page.
+    for (const g of bubblewrap.guarantees.filter((x) => x.startsWith('not enforced')))
+      log.warn(`cells: ${g}`);
+    return { provider: bubblewrap, problem: null };
+  }
   const problem = `Org cells cannot start: ${check.reason} (or start with --unsafe-no-sandbox for development, without isolation).`;
   log.error(problem);
   return { provider: null, problem };

@@ -4,6 +4,7 @@
  * Kubernetes renders manifests for a pod per org (see kubernetes.ts).
  */
 import type { ChildProcess } from 'node:child_process';
+import type { HostUser } from './host-users.ts';
 
 export interface CellSpec {
   orgId: string;
@@ -12,8 +13,12 @@ export interface CellSpec {
   args: string[];
   /** The only environment the cell gets (the sandbox starts from an empty one). */
   env: Record<string, string>;
-  /** The org's private writable directory on the host (mounted at /cell inside). */
+  /** `$PADDOCK_HOME`: Paddock's own directory, hidden from the cell but for its folder and socket. */
+  home: string;
+  /** The cell's (or MCP server's) own writable folder on the host, under `home` (/cell inside). */
   workDir: string;
+  /** The org's host user, where the provider runs each org as its own (see `runsAsOrgUsers`). */
+  user?: HostUser | undefined;
   /** Host paths the cell may read (its code and runtime); nothing else of the host is visible. */
   readOnly: string[];
   /** Host paths under `readOnly` that must stay hidden (e.g. $PADDOCK_HOME inside the code dir). */
@@ -24,8 +29,8 @@ export interface CellSpec {
   seccomp?: boolean | undefined;
   /** The org's cgroup `cgroup.procs` files (memory and process limits), where the host allows. */
   cgroupProcs?: string[] | undefined;
-  /** A file read from this inherited fd at start and shown read-only at `path` (e.g. secrets). */
-  dataFile?: { fd: number; path: string } | undefined;
+  /** A file handed over a pipe at start and shown read-only at `path` (e.g. secrets: never on disk). */
+  dataFile?: { content: string; path: string } | undefined;
 }
 
 export interface SandboxCheck {
@@ -40,6 +45,11 @@ export interface SandboxProvider {
   check(): Promise<SandboxCheck>;
   /** Starts the cell with stdio pipes (fd 0/1 carry the IPC channel; fd 2 is its log). */
   spawn(spec: CellSpec): ChildProcess;
+  /**
+   * Whether each org's code runs as its own unprivileged host user here (`spec.user` is then
+   * required); where not, `guarantees` says why.
+   */
+  readonly runsAsOrgUsers: boolean;
   /** What is enforced, for `paddock cells` and the docs. */
   readonly guarantees: string[];
 }

@@ -13,6 +13,8 @@ import type { Logger } from '../log/index.ts';
 import type { Store } from '../store/index.ts';
 import type { Vault } from '../vault/index.ts';
 import { EgressProxy, type EgressRule } from './egress.ts';
+import { cellFolder } from './folders.ts';
+import { type HostUser, orgHostUser } from './host-users.ts';
 import { orgCgroupProcs } from './limits.ts';
 import { encode, type FromCell, frameReader, type ToCell } from './protocol.ts';
 import type { CellSpec, SandboxProvider } from './sandbox.ts';
@@ -68,7 +70,8 @@ export function cellSpec(orgId: string, home: string, program: string, args: str
     command: process.execPath,
     args: ['--max-old-space-size=64', program, ...args],
     env: { NODE_ENV: 'production', PADDOCK_CELL_ORG: orgId },
-    workDir: join(home, 'cells', orgId),
+    home,
+    workDir: cellFolder(home, orgId),
     readOnly: [
       CODE_DIR,
       ...(relative(CODE_DIR, process.execPath).startsWith('..') ? [dirname(process.execPath)] : []),
@@ -82,6 +85,8 @@ export function cellSpec(orgId: string, home: string, program: string, args: str
 interface Cell {
   info: CellInfo;
   proc: ChildProcess | undefined;
+  /** The org's host user, where the sandbox runs each org as its own. */
+  user: HostUser | undefined;
   wanted: boolean;
   failures: number;
   /** Callers of `ensure` waiting for the cell to be ready. */
@@ -143,6 +148,7 @@ export class CellSupervisor {
           sandbox: this.#o.provider.name,
         },
         proc: undefined,
+        user: undefined,
         wanted: true,
         failures: 0,
         waiters: [],
@@ -152,7 +158,8 @@ export class CellSupervisor {
     }
     cell.wanted = true;
     if (cell.info.state === 'ready') return { ...cell.info };
-    await this.#egress(orgId);
+    if (this.#o.provider.runsAsOrgUsers) cell.user ??= await orgHostUser(this.#o.store.db, orgId);
+    await this.#egress(orgId, cell.user);
     if (!cell.proc && cell.info.state !== 'backoff') this.#start(cell);
     const c = cell;
     await new Promise<void>((resolve, reject) => {
@@ -240,8 +247,9 @@ export class CellSupervisor {
     cell.timers = [];
   }
 
-  #spec(orgId: string): CellSpec {
-    const spec = cellSpec(orgId, this.#o.home, CELL_MAIN);
+  #spec(cell: Cell): CellSpec {
+    const orgId = cell.info.orgId;
+    const spec = { ...cellSpec(orgId, this.#o.home, CELL_MAIN), user: cell.user };
     return this.#proxies.has(orgId) ? { ...spec, egressSocket: egressSocketPath(this.#o.home, orgId) } : spec;
   }
 
@@ -253,13 +261,14 @@ export class CellSupervisor {
    */
   async egressSocket(orgId: string): Promise<string | null> {
     const key = `${orgId}:control`;
-    await this.#egress(orgId, key, `${egressSocketPath(this.#o.home, orgId)}.control`, false);
+    await this.#egress(orgId, undefined, key, `${egressSocketPath(this.#o.home, orgId)}.control`, false);
     return this.#proxies.has(key) ? `${egressSocketPath(this.#o.home, orgId)}.control` : null;
   }
 
-  /** An org's egress proxy (the cell's, or the control plane's), started once and kept. */
+  /** An org's egress proxy (the cell's, given to its user; or the control plane's), started once and kept. */
   async #egress(
     orgId: string,
+    owner: HostUser | undefined,
     key = orgId,
     socketPath = egressSocketPath(this.#o.home, orgId),
     forCell = true,
@@ -270,6 +279,7 @@ export class CellSupervisor {
       orgId,
       socketPath,
       rules: () => rules(orgId, forCell),
+      owner,
       audit: this.#o.audit,
       log: this.#o.log,
     });
@@ -282,7 +292,14 @@ export class CellSupervisor {
     cell.info.state = 'starting';
     cell.info.startedAt = new Date().toISOString();
     cell.info.readyAt = null;
-    const proc = this.#o.provider.spawn(this.#spec(orgId));
+    let proc: ChildProcess;
+    try {
+      proc = this.#o.provider.spawn(this.#spec(cell));
+    } catch (err) {
+      // Refused before anything ran (an unsafe folder, say): said to whoever asked, and recorded.
+      void this.#setState(cell, 'stopped', { reason: (err as Error).message });
+      throw err;
+    }
     cell.proc = proc;
     cell.info.pid = proc.pid ?? null;
     void this.#setState(cell, 'starting', { pid: proc.pid, sandbox: this.#o.provider.name });
@@ -379,7 +396,12 @@ export class CellSupervisor {
     void this.#setState(cell, 'backoff', { delayMs: delay, restarts: cell.info.restarts }, 'cell.restarting');
     const t = setTimeout(() => {
       cell.timers = cell.timers.filter((x) => x !== t);
-      if (cell.wanted && !this.#closed && !cell.proc) this.#start(cell);
+      if (!cell.wanted || this.#closed || cell.proc) return;
+      try {
+        this.#start(cell);
+      } catch (err) {
+        this.#o.log.error({ err, orgId: cell.info.orgId }, 'cell could not restart');
+      }
     }, delay);
     t.unref();
     cell.timers.push(t);

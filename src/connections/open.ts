@@ -9,6 +9,7 @@ import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { Client as McpClient } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Kysely } from 'kysely';
+import { orgHostUser } from '../cells/host-users.ts';
 import type { SandboxProvider } from '../cells/sandbox.ts';
 import { PaddockError } from '../errors/index.ts';
 import { trustedScope } from '../identity/scope.ts';
@@ -36,7 +37,7 @@ export interface OpenSession {
 
 type ConnectionRow = Pick<
   ConnectionTable,
-  'org_id' | 'transport' | 'command' | 'args' | 'url' | 'env' | 'headers'
+  'id' | 'org_id' | 'transport' | 'command' | 'args' | 'url' | 'env' | 'headers'
 >;
 
 /**
@@ -124,7 +125,15 @@ export async function openConnection(
   const scrub = scrubber(Object.values(secrets));
   try {
     const client = await openStdio(
-      { orgId: row.org_id, command: row.command, args: JSON.parse(row.args) as string[], secrets },
+      {
+        orgId: row.org_id,
+        connectionId: row.id,
+        agentId,
+        user: o.sandbox.runsAsOrgUsers ? await orgHostUser(o.db, row.org_id) : undefined,
+        command: row.command,
+        args: JSON.parse(row.args) as string[],
+        secrets,
+      },
       o.sandbox,
       o.home,
     );

@@ -1,9 +1,10 @@
 /**
- * An MCP stdio transport for a server in the org's sandbox. Unlike the SDK's own, it hands the
- * server's secrets over a private pipe (fd 3, read by bubblewrap into an in-memory file the
- * server's shell sources), so no secret is ever in a command line or in the host's environment.
+ * An MCP stdio transport for a server in the org's sandbox. Unlike the SDK's own, it does not
+ * start the process itself: the sandbox does (which also hands the server's secrets over a
+ * private pipe, read by bubblewrap into an in-memory file the server's shell sources), so no
+ * secret is ever in a command line or in the host's environment.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { ReadBuffer, serializeMessage } from '@modelcontextprotocol/sdk/shared/stdio.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
@@ -18,19 +19,8 @@ export function shellExports(env: Record<string, string>): string {
     .join('');
 }
 
-export interface SpawnPlan {
-  command: string;
-  args: string[];
-  env: Record<string, string>;
-  cwd?: string | undefined;
-  /** Written to fd 3 and closed right after the start. */
-  secrets?: string | undefined;
-  /** The seccomp program, written to fd 4 (bubblewrap `--seccomp 4`). */
-  seccomp?: Buffer | undefined;
-}
-
 export class SandboxedStdioTransport implements Transport {
-  readonly #plan: SpawnPlan;
+  readonly #launch: () => ChildProcess;
   #proc: ChildProcess | undefined;
   readonly #buffer = new ReadBuffer();
   #stderr = '';
@@ -38,8 +28,9 @@ export class SandboxedStdioTransport implements Transport {
   onerror?: (error: Error) => void;
   onmessage?: (message: JSONRPCMessage) => void;
 
-  constructor(plan: SpawnPlan) {
-    this.#plan = plan;
+  /** `launch` starts the server with stdio pipes (in its sandbox). */
+  constructor(launch: () => ChildProcess) {
+    this.#launch = launch;
   }
 
   /** The last lines the server wrote to stderr (for error messages). */
@@ -53,33 +44,13 @@ export class SandboxedStdioTransport implements Transport {
 
   start(): Promise<void> {
     return new Promise((resolve, reject) => {
-      const p = this.#plan;
-      const proc = spawn(p.command, p.args, {
-        env: p.env,
-        cwd: p.cwd,
-        stdio: [
-          'pipe',
-          'pipe',
-          'pipe',
-          p.secrets === undefined ? 'ignore' : 'pipe',
-          p.seccomp === undefined ? 'ignore' : 'pipe',
-        ],
-      });
+      const proc = this.#launch();
       this.#proc = proc;
       proc.once('error', (err) => {
         reject(err);
         this.onerror?.(err);
       });
-      proc.once('spawn', () => {
-        const fd3 = proc.stdio[3] as NodeJS.WritableStream | null;
-        // bwrap gone before reading its secrets (a failed setup) must not crash the server.
-        fd3?.on('error', (err: Error) => this.onerror?.(err));
-        if (p.secrets !== undefined && fd3) fd3.end(p.secrets);
-        const fd4 = proc.stdio[4] as NodeJS.WritableStream | null;
-        fd4?.on('error', (err: Error) => this.onerror?.(err));
-        if (p.seccomp !== undefined && fd4) fd4.end(p.seccomp);
-        resolve();
-      });
+      proc.once('spawn', () => resolve());
       proc.once('close', () => {
         this.#proc = undefined;
         this.onclose?.();

@@ -55,7 +55,7 @@ export interface GatewayOptions {
 
 type ConnectionRow = Pick<
   ConnectionTable,
-  'org_id' | 'transport' | 'command' | 'args' | 'url' | 'env' | 'headers'
+  'id' | 'org_id' | 'transport' | 'command' | 'args' | 'url' | 'env' | 'headers'
 >;
 
 interface Session {
@@ -461,7 +461,7 @@ export class ToolGateway {
       ? undefined
       : await db
           .selectFrom('connections')
-          .select(['org_id', 'transport', 'command', 'args', 'url', 'env', 'headers'])
+          .select(['id', 'org_id', 'transport', 'command', 'args', 'url', 'env', 'headers'])
           .where('org_id', '=', req.orgId)
           .where('id', '=', req.connectionId)
           .executeTakeFirst();
