@@ -15,6 +15,7 @@ import {
 } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -546,4 +547,43 @@ describe('cells over the API', () => {
       await deps.audit.close();
     }
   });
+});
+
+test('where orgs cannot run as their own users, the sandbox report and the start log say so, and why', async () => {
+  const index = fileURLToPath(new URL('./index.ts', import.meta.url));
+  const report = [
+    `import { bubblewrap, chooseSandbox } from ${JSON.stringify(index)};`,
+    'const warned = [];',
+    'await chooseSandbox({ unsafeNoSandbox: false }, { warn: (m) => warned.push(m), error: () => {} });',
+    'console.log(JSON.stringify({ users: bubblewrap.runsAsOrgUsers, guarantees: bubblewrap.guarantees, warned }));',
+  ].join('\n');
+  const run = (opts: { uid?: number; env?: NodeJS.ProcessEnv }) => {
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', report], {
+      ...opts,
+      cwd: tmpdir(),
+      encoding: 'utf8',
+    });
+    assert.equal(r.status, 0, r.stderr);
+    return JSON.parse(r.stdout) as { users: boolean; guarantees: string[]; warned: string[] };
+  };
+  const cases = [
+    [{ uid: 65534, gid: 65534 }, /not enforced here: a host user per org \(Paddock does not run as root/],
+    [
+      { env: { ...process.env, PADDOCK_CELL_UID_BASE: '60000', PADDOCK_CELL_UID_COUNT: '10000' } },
+      /overlaps ids already in use: \/etc\/passwd \(nobody\)/,
+    ],
+  ] as const;
+  for (const [opts, why] of cases) {
+    const r = run(opts);
+    assert.equal(r.users, false);
+    assert.ok(
+      r.guarantees.some((g) => why.test(g)),
+      r.guarantees.join('\n'),
+    );
+    assert.ok(
+      r.warned.some((w) => why.test(w)),
+      `said at start: ${r.warned.join('\n')}`,
+    );
+  }
+  assert.equal(run({}).users, true, 'and as root with the default range, they do');
 });
