@@ -8,7 +8,7 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, lstatSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, dirname, isAbsolute, join, relative } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makeFolder } from './folders.ts';
 import { type HostUser, uidRange, uidRangeProblem } from './host-users.ts';
@@ -83,10 +83,11 @@ export function bubblewrapArgs(spec: CellSpec): string[] {
  * Root's part before the sandbox, when each org runs as its own user. bubblewrap resolves its
  * bind sources as the user it runs as, and that user must not pass through $PADDOCK_HOME, which
  * stays closed (the database and the master key are there). So, as root: a private mount
- * namespace in which $PADDOCK_HOME is an empty tmpfs holding only this sandbox's folder and
- * socket (bound from descriptors opened before it was hidden); then the org's user; then the
- * sandbox. Each step execs the next in one process, so bubblewrap's --die-with-parent still
- * answers to Paddock (a root parent without capabilities could not signal the org's user).
+ * namespace in which $PADDOCK_HOME (or the highest directory above it others cannot pass
+ * through) is an empty tmpfs holding only the path to this sandbox's folder and socket (bound
+ * from descriptors opened before it was hidden); then the org's user; then the sandbox. Each
+ * step execs the next in one process, so bubblewrap's --die-with-parent still answers to
+ * Paddock (a root parent without capabilities could not signal the org's user).
  */
 const STAGE = [
   'umask 022; H=$1 W=$2 WD=$3 SD=$4 SN=$5 U=$6 G=$7; shift 7',
@@ -99,18 +100,29 @@ const STAGE = [
   `exec ${SETPRIV} --reuid="$U" --regid="$G" --clear-groups -- "$@"`,
 ].join('\n');
 
+/** The directory the tmpfs goes on: the first on the way to `home` that others cannot pass through. */
+function hiddenRoot(home: string): string {
+  let dir: string = sep;
+  for (const part of resolve(home).split(sep).filter(Boolean)) {
+    dir = join(dir, part);
+    if ((statSync(dir).mode & 0o001) === 0) return dir;
+  }
+  return home;
+}
+
 function asOrgUser(
   spec: Pick<CellSpec, 'home' | 'workDir' | 'egressSocket'>,
   user: HostUser,
   sandbox: string[],
 ): { command: string; args: string[] } {
-  const rel = spec.egressSocket ? relative(spec.home, spec.egressSocket) : '';
+  const hidden = hiddenRoot(spec.home);
+  const rel = spec.egressSocket ? relative(hidden, spec.egressSocket) : '';
   const socket = rel && !rel.startsWith('..') && !isAbsolute(rel) ? spec.egressSocket! : undefined;
   return {
     command: UNSHARE,
     args: [
       ...['--mount', '--propagation', 'private', '--', '/bin/sh', '-c', STAGE, 'stage'],
-      ...[spec.home, spec.workDir, dirname(spec.workDir)],
+      ...[hidden, spec.workDir, dirname(spec.workDir)],
       ...(socket ? [dirname(socket), basename(socket)] : ['', '']),
       ...[String(user.uid), String(user.gid), BWRAP],
       ...sandbox,

@@ -8,6 +8,7 @@ import {
   existsSync,
   lstatSync,
   mkdirSync,
+  mkdtempSync,
   readFileSync,
   statSync,
   symlinkSync,
@@ -324,6 +325,24 @@ describe('org cells under bubblewrap', () => {
       assert.ok(Date.now() < deadline, 'the sandboxed process outlived the process that started it');
       await new Promise((r) => setTimeout(r, 20));
     }
+  });
+
+  test('a home inside a directory others cannot pass through still works, hidden from the org’s user', async () => {
+    const closed = mkdtempSync(join(t.home, 'closed-')); // 0700, like the home itself
+    const home = join(closed, 'home');
+    const { out, code } = await run({
+      ...cellSpec('org_nested', home, ''),
+      user: await orgHostUser(t.store.db, 'org_nested'),
+      command: '/bin/sh',
+      args: ['-c', `echo nested > /cell/x && ls ${closed} ${t.home} 2>&1; echo done`],
+    });
+    assert.equal(code, 0, out);
+    assert.match(out, /done/);
+    assert.ok(!out.includes('master.key') && !out.includes('paddock.db'), out);
+    assert.equal(
+      statSync(join(cellFolder(home, 'org_nested'), 'x')).uid,
+      (await orgHostUser(t.store.db, 'org_nested')).uid,
+    );
   });
 
   test('no descriptor Paddock hands bubblewrap reaches the sandboxed program', async () => {
