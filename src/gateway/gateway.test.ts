@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer as createHttpServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createServer as createNetServer } from 'node:net';
@@ -14,6 +14,8 @@ import { after, before, describe, test } from 'node:test';
 import { type ServerType, serve } from '@hono/node-server';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { makeFolder, serverFolder } from '../cells/folders.ts';
+import { orgHostUser } from '../cells/host-users.ts';
 import { bubblewrap } from '../cells/index.ts';
 import { loadConfig } from '../config/index.ts';
 import { silentLogger } from '../log/index.ts';
@@ -23,7 +25,8 @@ import { openTestStore, STORE_KINDS, type StoreKind, type TestStore } from '../t
 import { until } from '../testing/until.ts';
 
 const EVERYTHING = ['node_modules/@modelcontextprotocol/server-everything/dist/index.js', 'stdio'];
-const FILESYSTEM = ['node_modules/@modelcontextprotocol/server-filesystem/dist/index.js', '/cell/data'];
+// Each server session's /cell is its own folder (the connection's, for that agent).
+const FILESYSTEM = ['node_modules/@modelcontextprotocol/server-filesystem/dist/index.js', '/cell'];
 
 function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -48,7 +51,15 @@ function gatewaySuite(kind: StoreKind): void {
   let beta: SeededOrg;
   let everything: string;
   let files: string;
-  let dataDir: string;
+  /** The files server's /cell for an agent, on the host, with `sub` made in it as the org's user. */
+  async function filesDir(agentId: string, sub: string): Promise<string> {
+    const user = bubblewrap.runsAsOrgUsers ? await orgHostUser(t.store.db, acme.id) : undefined;
+    const folder = serverFolder(t.home, acme.id, files, agentId);
+    makeFolder(t.home, folder, user);
+    mkdirSync(join(folder, sub));
+    if (user) chownSync(join(folder, sub), user.uid, user.gid);
+    return join(folder, sub);
+  }
   const clients: Client[] = [];
 
   const admin = () => acme.people.admin.token;
@@ -113,8 +124,6 @@ function gatewaySuite(kind: StoreKind): void {
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     acme = await seedOrg(t.store, 'acme');
     beta = await seedOrg(t.store, 'beta');
-    dataDir = join(t.home, 'cells', acme.id, 'data');
-    mkdirSync(join(dataDir, 'out'), { recursive: true });
     everything = await addConnection('Everything', EVERYTHING);
     files = await addConnection('files', FILESYSTEM);
     // Calls needing approval answer at once here; the pause itself has its own test.
@@ -155,6 +164,7 @@ function gatewaySuite(kind: StoreKind): void {
 
   test('tools/list shows exactly the granted tools, namespaced by connection; constraints hold', async () => {
     const agent = await newAgent('writer');
+    const out = await filesDir(agent.id, 'out');
     await grant(agent.id, {
       connectionId: everything,
       tool: 'echo',
@@ -163,7 +173,7 @@ function gatewaySuite(kind: StoreKind): void {
     await grant(agent.id, {
       connectionId: files,
       tool: 'write_file',
-      constraints: [{ arg: 'path', prefix: '/cell/data/out/' }],
+      constraints: [{ arg: 'path', prefix: '/cell/out/' }],
     });
     const client = await connect(agent.token);
     const names = (await client.listTools()).tools.map((x) => x.name).sort();
@@ -178,19 +188,19 @@ function gatewaySuite(kind: StoreKind): void {
 
     const wrote = await client.callTool({
       name: 'files__write_file',
-      arguments: { path: '/cell/data/out/report.txt', content: 'quarterly' },
+      arguments: { path: '/cell/out/report.txt', content: 'quarterly' },
     });
     assert.equal(wrote.isError, false, text(wrote));
-    assert.equal(readFileSync(join(dataDir, 'out', 'report.txt'), 'utf8'), 'quarterly');
-    for (const path of ['/cell/data/escape.txt', '/cell/data/out/../escape.txt']) {
+    assert.equal(readFileSync(join(out, 'report.txt'), 'utf8'), 'quarterly');
+    for (const path of ['/cell/escape.txt', '/cell/out/../escape.txt']) {
       const refused = await client.callTool({ name: 'files__write_file', arguments: { path, content: 'x' } });
       assert.equal(refused.isError, true, path);
       assert.match(text(refused), /tool_denied/);
     }
-    assert.ok(!existsSync(join(dataDir, 'escape.txt')));
+    assert.ok(!existsSync(join(out, '..', 'escape.txt')));
     const notGranted = await client.callTool({
       name: 'files__list_directory',
-      arguments: { path: '/cell/data' },
+      arguments: { path: '/cell' },
     });
     assert.match(text(notGranted), /tool_denied/);
 
@@ -543,11 +553,11 @@ function gatewaySuite(kind: StoreKind): void {
 
   test('kill switch: once stop is acknowledged, no call of the agent executes, in flight or new', async () => {
     const agent = await newAgent('runaway');
-    mkdirSync(join(dataDir, 'kill'), { recursive: true });
+    const killDir = await filesDir(agent.id, 'kill');
     await grant(agent.id, {
       connectionId: files,
       tool: 'write_file',
-      constraints: [{ arg: 'path', prefix: '/cell/data/kill/' }],
+      constraints: [{ arg: 'path', prefix: '/cell/kill/' }],
     });
     await grant(agent.id, { connectionId: everything, tool: 'trigger-long-running-operation' });
     const client = await connect(agent.token);
@@ -566,7 +576,7 @@ function gatewaySuite(kind: StoreKind): void {
       while (outcomes.length < 10_000) {
         const r = await client.callTool({
           name: 'files__write_file',
-          arguments: { path: `/cell/data/kill/${n++}.txt`, content: 'x' },
+          arguments: { path: `/cell/kill/${n++}.txt`, content: 'x' },
         });
         outcomes.push(r.isError ? text(r) : 'ok');
         if (stopping && r.isError) break;
@@ -576,7 +586,7 @@ function gatewaySuite(kind: StoreKind): void {
     // Writes are landing, and the four long calls are past their (durable) decision: in flight.
     await until(
       async () =>
-        readdirSync(join(dataDir, 'kill')).length > 0 &&
+        readdirSync(killDir).length > 0 &&
         (
           await t.store.db
             .selectFrom('audit_entries')
@@ -592,7 +602,7 @@ function gatewaySuite(kind: StoreKind): void {
     const stop = await api('post', `/agents/${agent.id}/stop`);
     const ackedAt = Date.now();
     assert.equal(stop.status, 200, stop.text);
-    const atAck = readdirSync(join(dataDir, 'kill')).sort();
+    const atAck = readdirSync(killDir).sort();
     const settled = await Promise.all(long);
     for (const { r, at } of settled) {
       assert.equal(r.isError, true);
@@ -602,7 +612,7 @@ function gatewaySuite(kind: StoreKind): void {
     const outcomes = await Promise.all(writers);
     // A check that nothing happened: the pause can only give a late write (the bug) time to land.
     await new Promise((r) => setTimeout(r, 300));
-    assert.deepEqual(readdirSync(join(dataDir, 'kill')).sort(), atAck, 'nothing was written after the stop');
+    assert.deepEqual(readdirSync(killDir).sort(), atAck, 'nothing was written after the stop');
     for (const o of outcomes) assert.match(o.at(-1)!, /agent_stopped/);
     assert.equal(deps.gateway.inFlight(agent.id), 0);
     await deps.audit.flush();
@@ -619,7 +629,7 @@ function gatewaySuite(kind: StoreKind): void {
     assert.equal((await api('post', `/agents/${agent.id}/resume`)).status, 200);
     const back = await client.callTool({
       name: 'files__write_file',
-      arguments: { path: '/cell/data/kill/after-resume.txt', content: 'x' },
+      arguments: { path: '/cell/kill/after-resume.txt', content: 'x' },
     });
     assert.equal(back.isError, false, text(back));
   });
