@@ -362,6 +362,22 @@ export interface PlatformSettingTable {
   value: string;
 }
 
+/** One run of a scheduled job (see `src/scheduler`). */
+export interface JobRunTable {
+  seq: Generated<number>;
+  job: string;
+  /** Which process ran it (host#pid unless configured). */
+  replica: string;
+  started_at: string;
+  ended_at: string | null;
+  /** `running`, `succeeded`, `failed`, or `abandoned` (its holder died mid-run). */
+  outcome: string;
+  /** A failed run's error message, redacted. */
+  error: string | null;
+  /** JSON object of counts the job returned, e.g. `{"erased":12}`. */
+  counts: string | null;
+}
+
 export interface Database {
   orgs: OrgTable;
   users: UserTable;
@@ -391,4 +407,5 @@ export interface Database {
   grants: GrantTable;
   approvals: ApprovalTable;
   platform_settings: PlatformSettingTable;
+  job_runs: JobRunTable;
 }

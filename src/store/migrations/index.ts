@@ -14,6 +14,7 @@ import { grants } from './007-grants.ts';
 import { approvals } from './008-approvals.ts';
 import { auditEntryV2 } from './009-audit-entry-v2.ts';
 import { cellHostIds } from './010-cell-host-ids.ts';
+import { jobRuns } from './011-job-runs.ts';
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {
   const all: Record<string, Migration> = {
@@ -27,6 +28,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
     '008-approvals': approvals(dialect),
     '009-audit-entry-v2': auditEntryV2(dialect),
     '010-cell-host-ids': cellHostIds(dialect),
+    '011-job-runs': jobRuns(dialect),
   };
   return { getMigrations: async () => all };
 }
