@@ -1,6 +1,7 @@
 /** What route handlers are given, built in one place: store, vault, audit trail, config, logger. */
 import {
   AuditTrail,
+  applyRetention,
   type CheckpointPublisher,
   fileCheckpointPublisher,
   SiemStreamer,
@@ -14,6 +15,7 @@ import { ToolGateway } from '../gateway/gateway.ts';
 import { type StopBus, stopBus } from '../gateway/stop-bus.ts';
 import { AttemptLimiter, trustedScope } from '../identity/index.ts';
 import type { Logger } from '../log/index.ts';
+import { type Job, Scheduler } from '../scheduler/index.ts';
 import type { Store } from '../store/index.ts';
 import { localKeyring, openSecret, Vault } from '../vault/index.ts';
 
@@ -36,7 +38,18 @@ export interface Deps {
   config: Config;
   log: Logger;
   signInLimiter: AttemptLimiter;
+  /** The platform's periodic work (`PLATFORM_JOBS`); started by `startServer`. */
+  scheduler: Scheduler;
 }
+
+/** The platform's periodic work, each job run on one replica at a time (see `src/scheduler`). */
+export const PLATFORM_JOBS: Job[] = [
+  {
+    name: 'audit.retention',
+    intervalMs: 3_600_000,
+    run: async ({ db }) => ({ erased: await applyRetention(db) }),
+  },
+];
 
 export function buildDeps(
   config: Config,
@@ -106,5 +119,6 @@ export function buildDeps(
     config,
     log,
     signInLimiter: new AttemptLimiter(),
+    scheduler: new Scheduler({ store, databaseUrl: config.databaseUrl, jobs: PLATFORM_JOBS, log }),
   });
 }

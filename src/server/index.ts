@@ -2,7 +2,6 @@
 
 import type { AddressInfo } from 'node:net';
 import { type ServerType, serve } from '@hono/node-server';
-import { applyRetention } from '../audit/index.ts';
 import { chooseSandbox } from '../cells/index.ts';
 import type { Config } from '../config/index.ts';
 import type { Logger } from '../log/index.ts';
@@ -37,15 +36,9 @@ export async function startServer(config: Config, log: Logger, store?: Store): P
     }));
   const deps = buildDeps(config, log, db, process.env, await chooseSandbox(config, log));
   await upgradeData(db, deps.vault);
-  await applyRetention(db.db);
-  const retention = setInterval(
-    () => void applyRetention(db.db).catch((err) => log.error({ err }, 'retention failed')),
-    3_600_000,
-  );
-  retention.unref();
   const app = createApp(deps);
   const release = async () => {
-    clearInterval(retention);
+    await deps.scheduler.close();
     await deps.cells?.close();
     await deps.sessions.close();
     await deps.gateway.close();
@@ -71,6 +64,8 @@ export async function startServer(config: Config, log: Logger, store?: Store): P
   }
   // Only now: a log made from here on takes its checkpoint origin from the real address.
   deps.audit.start();
+  // Retention and the other periodic work: first runs shortly after start, then at their intervals.
+  deps.scheduler.start();
   await deps.audit.append({
     orgId: null,
     actor: { type: 'system', id: 'paddock' },
