@@ -10,6 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { silentLogger } from '../log/index.ts';
+import { recentRuns, Scheduler } from '../scheduler/index.ts';
+import { beginRun, finishRun } from '../scheduler/runs.ts';
+import { PLATFORM_JOBS } from '../server/deps.ts';
 import { openTestStore, STORE_KINDS, type TestStore } from '../testing/stores.ts';
 import { until } from '../testing/until.ts';
 
@@ -50,7 +54,7 @@ async function waitForUp(proc: ChildProcess): Promise<string> {
 test('--help lists every command, and each command has its own help', async () => {
   const top = await paddock(['--help'], {});
   assert.equal(top.code, 0);
-  for (const cmd of ['up', 'init', 'token', 'audit', 'vault', 'cells', 'agents', 'migrate']) {
+  for (const cmd of ['up', 'init', 'token', 'audit', 'vault', 'cells', 'agents', 'jobs', 'migrate']) {
     assert.match(top.stdout, new RegExp(`\\n  ${cmd}\\s`));
     const own = await paddock([cmd, '--help'], {});
     assert.equal(own.code, 0, own.stderr);
@@ -201,6 +205,80 @@ for (const kind of STORE_KINDS) {
       });
       assert.equal(revoked.status, 401);
     });
+  });
+}
+
+for (const kind of STORE_KINDS) {
+  test(`paddock jobs lists each job with its interval and last run, and one job's runs [${kind}]`, async () => {
+    const t = await openTestStore(kind);
+    try {
+      const env = { PADDOCK_HOME: t.home, DATABASE_URL: t.databaseUrl ?? '' };
+      const before = await paddock(['jobs'], env);
+      assert.equal(before.code, 0, before.stderr);
+      assert.match(before.stdout, /^JOB\tEVERY\tLAST RUN\tOUTCOME/);
+      assert.match(before.stdout, /\naudit\.retention\t1h\tnever\t/);
+
+      // The platform's own jobs, as a server runs them, but without the start delay.
+      const scheduler = new Scheduler({
+        store: t.store,
+        databaseUrl: t.databaseUrl,
+        jobs: PLATFORM_JOBS,
+        log: silentLogger,
+        replica: 'cli-test',
+        firstRunAfterMs: 0,
+        jitterMs: 0,
+      });
+      scheduler.start();
+      await until(
+        async () => (await recentRuns(t.store.db, 'audit.retention', 1))[0]?.outcome === 'succeeded',
+        {
+          what: 'the retention job to run',
+        },
+      );
+      await scheduler.close();
+      const ran = await paddock(['jobs'], env);
+      assert.equal(ran.code, 0, ran.stderr);
+      const [, started] = /\naudit\.retention\t1h\t(\S+)\tsucceeded\t\d+ms\tcli-test\terased=0\t(\S+)\n/.exec(
+        ran.stdout,
+      )!;
+      assert.ok(started, ran.stdout);
+
+      // A failed run shows its error, and the last success stays the earlier run.
+      const seq = await beginRun(t.store.db, 'audit.retention', 'other#2', new Date().toISOString());
+      await finishRun(t.store.db, seq, {
+        outcome: 'failed',
+        endedAt: new Date().toISOString(),
+        error: 'boom',
+      });
+      const failed = await paddock(['jobs'], env);
+      assert.match(
+        failed.stdout,
+        new RegExp(`\\naudit\\.retention\\t1h\\t\\S+\\tfailed\\t\\d+ms\\tother#2\\tboom\\t${started}\\n`),
+      );
+      const history = await paddock(['jobs', '--job', 'audit.retention'], env);
+      assert.equal(history.code, 0, history.stderr);
+      assert.deepEqual(
+        history.stdout
+          .trim()
+          .split('\n')
+          .map((l) =>
+            l
+              .split('\t')
+              .slice(1, 5)
+              .filter((_, i) => i !== 1),
+          ),
+        [
+          ['OUTCOME', 'REPLICA', 'RESULT'],
+          ['failed', 'other#2', 'boom'],
+          ['succeeded', 'cli-test', 'erased=0'],
+        ],
+      );
+      const unknown = await paddock(['jobs', '--job', 'nope'], env);
+      assert.equal(unknown.code, 2);
+      assert.match(unknown.stderr, /No job "nope"\. Jobs: audit\.retention/);
+    } finally {
+      await t.cleanup();
+    }
   });
 }
 

@@ -30,6 +30,7 @@ import { localKeyring, Vault } from '../vault/index.ts';
 import { agents } from './agents.ts';
 import { audit } from './audit.ts';
 import { cells } from './cells.ts';
+import { jobs } from './jobs.ts';
 import { need, parse, storeOptions } from './options.ts';
 import { UsageError } from './output.ts';
 import { vault } from './vault.ts';
@@ -308,5 +309,6 @@ export const COMMANDS: Record<string, Command> = {
   vault,
   cells,
   agents,
+  jobs,
   migrate: migrateCmd,
 };
