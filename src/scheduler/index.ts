@@ -9,6 +9,7 @@
  *   scheduler.start();
  *   await scheduler.close(); // stops the timers, waits for running jobs
  */
+export { JobLockLost } from './hold.ts';
 export type { Job, JobContext, JobCounts } from './job.ts';
 export { type JobRun, type JobStatus, jobStatus, type RunOutcome, recentRuns } from './runs.ts';
 export { type LocalJobStats, Scheduler, type SchedulerOptions } from './scheduler.ts';
