@@ -31,7 +31,10 @@ export interface CallRequest {
    * who issued the agent token (the MCP endpoint). Approvals bind to them.
    */
   onBehalfOf?: string | undefined;
-  /** The caller gave up (an MCP client's cancellation or timeout): nothing runs after it. */
+  /**
+   * The caller gave up (an MCP client's cancellation or timeout), or its credential ended (the
+   * reason, a PaddockError, is then the call's answer and its record): nothing runs after it.
+   */
   signal?: AbortSignal | undefined;
 }
 
@@ -74,11 +77,18 @@ interface InFlight {
   controller: AbortController;
 }
 
-/** Why an aborted call ended: its caller gave up, or the kill switch. */
+/** Why an aborted call ended: its caller gave up, its credential ended, or the kill switch. */
 function abortError(signal: AbortSignal): PaddockError {
+  if (PaddockError.isInstance(signal.reason)) return signal.reason;
   return signal.reason === CANCELLED
     ? new PaddockError(409, 'call_cancelled', 'The caller gave up on this call; it did not run.')
     : stoppedError(false);
+}
+
+/** The same, in words for the audit trail. */
+function abortCause(signal: AbortSignal): string {
+  if (PaddockError.isInstance(signal.reason)) return signal.reason.message;
+  return signal.reason === CANCELLED ? CANCELLED : 'stopped by the kill switch';
 }
 
 /** Abort reason when the caller, not the kill switch, ended the call. */
@@ -304,7 +314,8 @@ export class ToolGateway {
   async call(req: CallRequest): Promise<CallResult> {
     // Tracked before the stop state is read: a stop committed after this read aborts it.
     const flight: InFlight = { orgId: req.orgId, controller: new AbortController() };
-    const cancel = () => flight.controller.abort(CANCELLED);
+    const cancel = () =>
+      flight.controller.abort(PaddockError.isInstance(req.signal?.reason) ? req.signal.reason : CANCELLED);
     if (req.signal?.aborted) cancel();
     req.signal?.addEventListener('abort', cancel, { once: true });
     const set = this.#inFlight.get(req.agentId) ?? new Set<InFlight>();
@@ -337,6 +348,11 @@ export class ToolGateway {
         details: { reason, grants, policyVersion, args: req.args, onBehalfOf: req.onBehalfOf ?? null },
       });
     };
+    // A credential that ended before the call started: refused, on record with why.
+    if (PaddockError.isInstance(signal.reason)) {
+      await denied(abortCause(signal), [], null);
+      throw abortError(signal);
+    }
     // The kill switch is read on every call: from the stop's commit on, nothing runs.
     const braked = this.#braked(req.orgId, req.agentId);
     const orgStopped = agent.agents_stopped_at !== null || braked === 'org';
@@ -385,8 +401,9 @@ export class ToolGateway {
             else this.#waiting.delete(req.agentId);
           }
           if (signal.aborted) {
-            const why =
-              signal.reason === CANCELLED
+            const why = PaddockError.isInstance(signal.reason)
+              ? `${signal.reason.message} (while waiting for approval)`
+              : signal.reason === CANCELLED
                 ? 'the caller gave up while waiting for approval'
                 : 'the agent was stopped while waiting for approval';
             await denied(why, [], withApproval.policyVersion);
@@ -503,11 +520,7 @@ export class ToolGateway {
       })) as typeof result;
     } catch (err) {
       // What the server said in its error goes through its scrubber like its results.
-      error = signal.aborted
-        ? signal.reason === CANCELLED
-          ? CANCELLED
-          : 'stopped by the kill switch'
-        : scrub((err as Error).message);
+      error = signal.aborted ? abortCause(signal) : scrub((err as Error).message);
       // Paddock's own refusals (a secret out of scope, no sandbox) keep their code.
       if (PaddockError.isInstance(err) && !signal.aborted) refusal = err;
     }

@@ -29,15 +29,22 @@ export function splitToolName(name: string): { namespace: string; tool: string }
 
 const failure = (text: string): CallToolResult => ({ isError: true, content: [{ type: 'text', text }] });
 
-async function agentFor(
-  c: Context,
-  deps: Deps,
-): Promise<{ agentId: string; orgId: string; createdBy: string }> {
+interface AgentCaller {
+  agentId: string;
+  orgId: string;
+  tokenId: string;
+  createdBy: string;
+  /** When the token was checked (`performance.now()` before the read): its calls are held from then. */
+  checkedAt: number;
+}
+
+async function agentFor(c: Context, deps: Deps): Promise<AgentCaller> {
   const header = c.req.header('authorization') ?? '';
   const m = /^Bearer\s+(\S+)$/i.exec(header);
   if (!m?.[1])
     throw new UnauthenticatedError('unauthenticated', 'Send an agent token: Authorization: Bearer pda_…');
-  const who = await authenticateAgentToken(deps.store.db, m[1]);
+  const checkedAt = performance.now();
+  const who = { ...(await authenticateAgentToken(deps.store.db, m[1])), checkedAt };
   const org = await findOrgBySlug(deps.store.db, c.req.param('org') ?? '');
   // Another org's path reads as missing, as everywhere else.
   if (!org || org.id !== who.orgId) throw new NotFoundError('org_not_found', 'No such organization.');
@@ -52,8 +59,9 @@ async function agentFor(
 const inProgress = new Map<string, AbortController>();
 const callKey = (agentId: string, id: string | number) => `${agentId}\u0000${typeof id}:${id}`;
 
-/** `issuedBy`: who made the agent's token, answerable for its calls (approvals bind to them). */
-function mcpServer(deps: Deps, agentId: string, orgId: string, issuedBy: string, requestId: string): Server {
+/** `who.createdBy`: who made the agent's token, answerable for its calls (approvals bind to them). */
+function mcpServer(deps: Deps, who: AgentCaller, requestId: string): Server {
+  const { agentId, orgId, createdBy: issuedBy } = who;
   const server = new Server(
     { name: 'paddock', version: '0.1.0' },
     {
@@ -86,6 +94,8 @@ function mcpServer(deps: Deps, agentId: string, orgId: string, issuedBy: string,
     const key = callKey(agentId, extra.requestId);
     const cancelled = new AbortController();
     inProgress.set(key, cancelled);
+    // Revoking the token (or removing who issued it) ends the call, on whichever replica it runs.
+    const held = deps.tokenCalls.hold({ orgId, tokenId: who.tokenId, issuedBy }, who.checkedAt);
     try {
       const r = await deps.gateway.call({
         orgId,
@@ -96,7 +106,7 @@ function mcpServer(deps: Deps, agentId: string, orgId: string, issuedBy: string,
         requestId,
         onBehalfOf: issuedBy,
         // A client that cancels (or times out) ends the call: a paused call then never runs.
-        signal: AbortSignal.any([extra.signal, cancelled.signal]),
+        signal: AbortSignal.any([extra.signal, cancelled.signal, held.signal]),
       });
       return { content: r.content as CallToolResult['content'], isError: r.isError };
     } catch (err) {
@@ -105,6 +115,7 @@ function mcpServer(deps: Deps, agentId: string, orgId: string, issuedBy: string,
       deps.log.error({ err, requestId }, 'MCP tool call failed');
       return failure(`internal: something went wrong (request id ${requestId}).`);
     } finally {
+      held.release();
       if (inProgress.get(key) === cancelled) inProgress.delete(key);
       deps.audit.kick();
     }
@@ -116,9 +127,9 @@ export function mountMcpEndpoint(app: Hono, deps: Deps): void {
   app.all('/mcp/:org', async (c) => {
     const requestId = requestIdOf(c);
     try {
-      const { agentId, orgId, createdBy } = await agentFor(c, deps);
+      const who = await agentFor(c, deps);
       // Stateless: a fresh server and transport per request; the gateway keeps the sessions to tools.
-      const server = mcpServer(deps, agentId, orgId, createdBy, requestId);
+      const server = mcpServer(deps, who, requestId);
       const transport = new WebStandardStreamableHTTPServerTransport({
         sessionIdGenerator: undefined,
         enableJsonResponse: true,

@@ -1,12 +1,14 @@
 /**
  * Ending sessions across server replicas: the kill switch (an agent, an org), a deleted
- * connection, a secret rotated, rescoped or deleted. The state is in the database, so every
+ * connection, a secret rotated, rescoped or deleted, agent tokens revoked (one, or every token a
+ * removed person issued). The state is in the database, so every
  * replica's next call sees it; this bus also tells every replica to end what it has open or in
  * flight at once. On PostgreSQL it is LISTEN/NOTIFY; the embedded SQLite store runs one server
  * process, so there only the local gateway acts.
  */
 import { sql } from 'kysely';
 import pg from 'pg';
+import type { TokenEnd } from '../agents/token-calls.ts';
 import type { Logger } from '../log/index.ts';
 import type { Store } from '../store/index.ts';
 
@@ -16,7 +18,8 @@ export type SessionEvent =
   | { kind: 'agent'; orgId: string; agentId: string }
   | { kind: 'org'; orgId: string }
   | { kind: 'connection'; orgId: string; connectionId: string }
-  | { kind: 'secret'; orgId: string; secretId: string };
+  | { kind: 'secret'; orgId: string; secretId: string }
+  | ({ kind: 'agent-tokens' } & TokenEnd);
 
 export interface StopBus {
   /** Acts on this replica (awaited), then tells every other replica. */

@@ -1,4 +1,6 @@
 /** What route handlers are given, built in one place: store, vault, audit trail, config, logger. */
+
+import { TokenCalls } from '../agents/token-calls.ts';
 import {
   AuditTrail,
   applyRetention,
@@ -29,8 +31,10 @@ export interface Deps {
   /** How MCP sessions to connections are opened (the gateway and "list tools" share it). */
   opener: Opener;
   gateway: ToolGateway;
-  /** Ends sessions and calls on every server replica (kill switch, deleted connection, changed secret). */
+  /** Ends sessions and calls on every server replica (kill switch, deleted connection, changed secret, revoked agent tokens). */
   sessions: StopBus;
+  /** Calls in progress on each agent token on this replica (revoking a token ends them). */
+  tokenCalls: TokenCalls;
   store: Store;
   vault: Vault;
   audit: AuditTrail;
@@ -94,6 +98,7 @@ export function buildDeps(
     egress: async (orgId) => (cells ? cells.egressSocket(orgId) : null),
   };
   const gateway = new ToolGateway({ db: store.db, audit, opener, log });
+  const tokenCalls = new TokenCalls();
   return Object.assign(deps, {
     store,
     vault,
@@ -110,11 +115,16 @@ export function buildDeps(
         if (e.kind === 'agent') await gateway.stopAgent(e.agentId);
         else if (e.kind === 'org') await gateway.stopOrg(e.orgId);
         else if (e.kind === 'connection') await gateway.closeConnection(e.connectionId);
+        else if (e.kind === 'agent-tokens') tokenCalls.end(e);
         else await gateway.closeSessionsUsing(e.secretId);
       },
       log,
-      () => gateway.resync(),
+      async () => {
+        await gateway.resync();
+        await tokenCalls.resync(store.db);
+      },
     ),
+    tokenCalls,
     sandboxProblem: sandbox.problem,
     config,
     log,

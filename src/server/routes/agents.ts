@@ -205,12 +205,16 @@ export const agentRoutes = [
   defineRoute({
     method: 'delete',
     path: '/api/v1/orgs/{org}/agents/{agent}/tokens/{token}',
-    summary: 'Revoke an agent token',
+    summary: 'Revoke an agent token (its calls in flight end)',
     tag: 'agents',
     access: { permission: 'agents.write' },
     params: AgentParams.extend({ token: Id }),
     response: TokenSchema,
-    handler: async ({ ctx, deps, params }) =>
-      revokeAgentToken(deps.store.db, ctx, params.agent, params.token),
+    handler: async ({ ctx, deps, params }) => {
+      const info = await revokeAgentToken(deps.store.db, ctx, params.agent, params.token);
+      // Its calls in flight end now, on every replica (the next request is refused by the database).
+      await deps.sessions.publish({ kind: 'agent-tokens', orgId: ctx.scope.orgId, tokenIds: [info.id] });
+      return info;
+    },
   }),
 ];
