@@ -339,12 +339,50 @@ export async function deleteAgent(db: Kysely<Database>, ctx: OrgContext, id: str
   await db.transaction().execute(async (trx) => {
     const row = await requireRow(trx, ctx, id);
     assertCanChange(ctx, row);
-    await trx.deleteFrom('agents').where('org_id', '=', ctx.scope.orgId).where('id', '=', id).execute();
-    await recordChange(trx, ctx, {
-      action: 'agent.deleted',
-      target: { type: 'agent', id },
-      details: { before: snapshot(toAgent(row)) },
-    });
+    await deleteAgentRow(trx, ctx, row);
+  });
+}
+
+/** Deletes an agent the caller was allowed to, in their transaction; `why` says so when it is not theirs to ask. */
+export async function deleteAgentRow(trx: Db, ctx: OrgContext, row: AgentTable, why?: string): Promise<void> {
+  await trx.deleteFrom('agents').where('org_id', '=', ctx.scope.orgId).where('id', '=', row.id).execute();
+  await recordChange(trx, ctx, {
+    action: 'agent.deleted',
+    target: { type: 'agent', id: row.id },
+    details: { before: snapshot(toAgent(row)), ...(why ? { why } : {}) },
+  });
+}
+
+/**
+ * Hands an agent to a new owner, stopped, in the caller's transaction (its owner left the org):
+ * a new version, audited with the diff. The new owner resumes it when they have looked at it.
+ */
+export async function handOverAgentRow(
+  trx: Db,
+  ctx: OrgContext,
+  row: AgentTable,
+  ownerId: string,
+  why: string,
+): Promise<void> {
+  const before = toAgent(row);
+  const after: Agent = {
+    ...before,
+    ownerId,
+    state: 'stopped',
+    version: before.version + 1,
+    updatedAt: new Date().toISOString(),
+  };
+  await trx
+    .updateTable('agents')
+    .set({ owner_id: ownerId, state: 'stopped', version: after.version, updated_at: after.updatedAt })
+    .where('org_id', '=', ctx.scope.orgId)
+    .where('id', '=', row.id)
+    .execute();
+  await writeVersion(trx, ctx, after);
+  await recordChange(trx, ctx, {
+    action: 'agent.updated',
+    target: { type: 'agent', id: row.id },
+    details: { version: after.version, changes: diff(snapshot(before), snapshot(after)), why },
   });
 }
 

@@ -7,6 +7,7 @@ import { recordChange } from '../audit/index.ts';
 import { BadRequestError, NotFoundError, UnauthenticatedError } from '../errors/index.ts';
 import type { OrgContext } from '../identity/context.ts';
 import { hashSecret, newId, newSecret } from '../identity/credentials.ts';
+import { holdMembership } from '../identity/people.ts';
 import type { Database, Db } from '../store/index.ts';
 import type { AgentTokenTable } from '../store/schema.ts';
 import { assertCanChangeAgent, requireAgentRow } from './agents.ts';
@@ -38,6 +39,8 @@ export async function createAgentToken(
   input: { name: string; expiresInDays: number | null },
 ): Promise<{ token: string; info: AgentTokenInfo }> {
   return db.transaction().execute(async (trx) => {
+    // Held until commit: a token issued while its issuer is being removed is refused or revoked.
+    await holdMembership(trx, ctx, ctx.scope);
     const agent = await requireAgentRow(trx, ctx, agentId);
     assertCanChangeAgent(ctx, agent);
     const max = ctx.org.settings.maxTokenDays;

@@ -225,22 +225,33 @@ export async function createConnection(
 export async function deleteConnection(db: Kysely<Database>, ctx: OrgContext, id: string): Promise<void> {
   await db.transaction().execute(async (trx) => {
     const row = await requireConnection(trx, ctx, id);
-    // Its grants go with it (cascade): on record, and every affected agent's policy moves on.
-    const grants = await trx
-      .selectFrom('grants')
-      .select(['id', 'agent_id'])
-      .where('org_id', '=', ctx.scope.orgId)
-      .where('connection_id', '=', id)
-      .where('status', '!=', 'revoked')
-      .execute();
-    await trx.deleteFrom('connections').where('org_id', '=', ctx.scope.orgId).where('id', '=', id).execute();
-    for (const agentId of new Set(grants.map((g) => g.agent_id)))
-      await bumpGrantsVersion(trx, ctx.scope.orgId, agentId);
-    await recordChange(trx, ctx, {
-      action: 'connection.deleted',
-      target: { type: 'connection', id },
-      details: { before: { name: row.name }, grantsRemoved: grants.map((g) => g.id) },
-    });
+    await deleteConnectionRow(trx, ctx, row);
+  });
+}
+
+/** Deletes a connection the caller was allowed to, in their transaction; `why` when it is not theirs to ask. */
+export async function deleteConnectionRow(
+  trx: Db,
+  ctx: OrgContext,
+  row: ConnectionTable,
+  why?: string,
+): Promise<void> {
+  const id = row.id;
+  // Its grants go with it (cascade): on record, and every affected agent's policy moves on.
+  const grants = await trx
+    .selectFrom('grants')
+    .select(['id', 'agent_id'])
+    .where('org_id', '=', ctx.scope.orgId)
+    .where('connection_id', '=', id)
+    .where('status', '!=', 'revoked')
+    .execute();
+  await trx.deleteFrom('connections').where('org_id', '=', ctx.scope.orgId).where('id', '=', id).execute();
+  for (const agentId of new Set(grants.map((g) => g.agent_id)))
+    await bumpGrantsVersion(trx, ctx.scope.orgId, agentId);
+  await recordChange(trx, ctx, {
+    action: 'connection.deleted',
+    target: { type: 'connection', id },
+    details: { before: { name: row.name }, grantsRemoved: grants.map((g) => g.id), ...(why ? { why } : {}) },
   });
 }
 

@@ -3,4 +3,5 @@ export * from './connections.ts';
 export { listTools, type ToolDefinition, toolDigest } from './definitions.ts';
 export { openStdio } from './mcp.ts';
 export { type Opener, type OpenSession, openConnection } from './open.ts';
+export * from './removal.ts';
 export { rescrubStoredTools } from './rescrub.ts';

@@ -2,7 +2,8 @@
  * Two server processes (`paddock up`) on one PostgreSQL database, driven over HTTP as clients
  * would: a stop acknowledged by one ends the agent's call in flight on the other (LISTEN/NOTIFY),
  * the other refuses its next call, and a replica cut off from the database while the stop was
- * sent catches up once it is back.
+ * sent catches up once it is back. Removing a person on one ends the calls on their agent tokens
+ * on the other, reached with the MCP SDK client through `/mcp/{org}`.
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -12,6 +13,8 @@ import { createServer, type Server, type Socket, connect as tcpConnect } from 'n
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { sql } from 'kysely';
 import { bubblewrap } from '../cells/index.ts';
 import { type SeededOrg, seedOrg } from '../testing/fixtures.ts';
@@ -102,11 +105,17 @@ describe('the kill switch across two server processes [postgres]', () => {
   let acme: SeededOrg;
   let connectionId: string;
 
-  const api = async (replica: Replica, method: string, path: string, body?: unknown) => {
+  const api = async (
+    replica: Replica,
+    method: string,
+    path: string,
+    body?: unknown,
+    token = acme.people.admin.token,
+  ) => {
     const r = await fetch(`${replica.url}/api/v1/orgs/acme${path}`, {
       method,
       headers: {
-        authorization: `Bearer ${acme.people.admin.token}`,
+        authorization: `Bearer ${token}`,
         ...(body === undefined ? {} : { 'content-type': 'application/json' }),
       },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
@@ -215,6 +224,78 @@ describe('the kill switch across two server processes [postgres]', () => {
     });
     assert.equal(next.status, 409, next.text);
     assert.equal(next.body.error.code, 'agent_stopped');
+  });
+
+  test("removing a person on A ends their agent token's call in flight on B's /mcp, and B refuses the token", async () => {
+    const leaver = acme.people.member;
+    const agent = await api(
+      a,
+      'POST',
+      '/agents',
+      {
+        name: 'members-laptop',
+        scope: 'organization',
+        instructions: 'x',
+        model: { provider: 'openai', model: 'gpt-5' },
+      },
+      leaver.token,
+    );
+    assert.equal(agent.status, 201, agent.text);
+    const id = agent.body.id as string;
+    const tool = 'trigger-long-running-operation';
+    assert.equal((await api(a, 'POST', `/agents/${id}/grants`, { connectionId, tool })).status, 201);
+    const issued = await api(a, 'POST', `/agents/${id}/tokens`, { name: 'laptop' }, leaver.token);
+    assert.equal(issued.status, 201, issued.text);
+    const token = issued.body.token as string;
+    // Both replicas listen, so the removal's notification is what reaches B (not a later catch-up).
+    await until(
+      async () =>
+        (
+          await sql<{
+            n: number;
+          }>`select count(*)::int as n from pg_stat_activity where query = 'LISTEN paddock_stop'`.execute(
+            t.store.db,
+          )
+        ).rows[0]!.n === 2,
+      { what: 'both replicas to listen' },
+    );
+    const client = new Client({ name: 'laptop-agent', version: '1.0.0' });
+    try {
+      await client.connect(
+        new StreamableHTTPClientTransport(new URL(`${b.url}/mcp/acme`), {
+          requestInit: { headers: { authorization: `Bearer ${token}` } },
+        }),
+      );
+      const onB = client
+        .callTool({ name: `everything__${tool}`, arguments: { duration: 20, steps: 2 } }, undefined, {
+          timeout: 60_000,
+        })
+        .then((r) => ({ r: r as { isError?: boolean; content: Array<{ text?: string }> }, at: Date.now() }));
+      await until(async () => (await allowedCalls(id, tool)) === 1, {
+        what: 'the long call to be decided on B',
+      });
+
+      const removed = await api(a, 'DELETE', `/people/${leaver.id}`, undefined, acme.people.owner.token);
+      assert.equal(removed.status, 204, removed.text);
+      const acked = Date.now();
+      const ended = await onB;
+      assert.equal(ended.r.isError, true, 'the call on B did not run its 20 s');
+      assert.match(ended.r.content[0]?.text ?? '', /^token_revoked: .*removed from the organization/);
+      assert.ok(ended.at - acked < 10_000, `B ended the call ${ended.at - acked} ms after the removal`);
+      const next = await fetch(`${b.url}/mcp/acme`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${token}`,
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+        },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list', params: {} }),
+      });
+      assert.equal(next.status, 401);
+      assert.equal(((await next.json()) as { error: { code: string } }).error.code, 'token_revoked');
+    } finally {
+      await client.close().catch(() => undefined);
+    }
   });
 
   test('a stop sent while B was cut off from the database still ends its call: B catches up once back', async () => {

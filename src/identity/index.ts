@@ -7,6 +7,7 @@ export { hashSecret } from './credentials.ts';
 export * from './links.ts';
 export * from './orgs.ts';
 export * from './people.ts';
+export * from './removal.ts';
 export * from './roles.ts';
 export * from './scope.ts';
 export * from './sessions.ts';

@@ -16,7 +16,14 @@ import type { Database, Db, Role } from '../store/index.ts';
 import type { LinkTable } from '../store/schema.ts';
 import type { Caller, OrgContext } from './context.ts';
 import { hashPassword, hashSecret, newId, newSecret, verifyPassword } from './credentials.ts';
-import { addMembership, assertPassword, ensureUser, normalizeEmail, roleOf } from './people.ts';
+import {
+  addMembership,
+  assertPassword,
+  ensureUser,
+  holdMembership,
+  normalizeEmail,
+  roleOf,
+} from './people.ts';
 import { mayAssign } from './roles.ts';
 import { type OrgScope, trustedScope } from './scope.ts';
 import { createSession, type NewSession, recordSignIn } from './sessions.ts';
@@ -91,6 +98,7 @@ export async function createInvitation(
     throw new ForbiddenError('role_too_high', `A ${ctx.role} cannot invite someone as ${input.role}.`);
   }
   return db.transaction().execute(async (trx) => {
+    await holdMembership(trx, ctx, ctx.scope);
     const user = await trx.selectFrom('users').select('id').where('email', '=', email).executeTakeFirst();
     if (user && (await roleOf(trx, ctx.scope, user.id))) {
       throw new ConflictError('already_member', `${email} is already a member of this organization.`);

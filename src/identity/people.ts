@@ -1,7 +1,7 @@
 /**
  * People and their roles in an organization. A person (user) may belong to several orgs; each
- * membership carries one role. Removing a person from an org revokes, in the same transaction,
- * their tokens there and all their sessions.
+ * membership carries one role. Removing a person is `removePerson` in `offboarding/`, which ends
+ * everything they hold (see `removal.ts` for the identity side).
  */
 import type { Kysely } from 'kysely';
 import { recordAudit, recordChange } from '../audit/index.ts';
@@ -101,6 +101,24 @@ export async function roleOf(db: Db, scope: OrgScope, userId: string): Promise<R
   return r?.role;
 }
 
+/**
+ * Holds the caller's membership for the rest of their transaction, or refuses (404, as for any
+ * org they are not in): a credential made in a person's name cannot commit after their removal,
+ * and a removal waits for one already being made, then revokes it too (on PostgreSQL the update
+ * takes the row lock a removal's delete needs; SQLite runs write transactions one at a time).
+ */
+export async function holdMembership(trx: Db, caller: Caller, scope: OrgScope): Promise<void> {
+  if (!caller.userId) return;
+  const r = await trx
+    .updateTable('memberships')
+    .set((eb) => ({ role: eb.ref('role') }))
+    .where('org_id', '=', scope.orgId)
+    .where('user_id', '=', caller.userId)
+    .executeTakeFirst();
+  if (Number(r.numUpdatedRows) === 0)
+    throw new NotFoundError('org_not_found', 'No organization that you can see.');
+}
+
 /** Finds or creates the user for an email (global), without touching memberships. */
 export async function ensureUser(
   trx: Db,
@@ -140,6 +158,12 @@ export async function addMembership(
     .insertInto('memberships')
     .values({ org_id: scope.orgId, user_id: userId, role, created_at: new Date().toISOString() })
     .execute();
+  // Someone let them in again (an invitation accepted, the operator): a past removal no longer bars SSO.
+  await trx
+    .deleteFrom('removed_people')
+    .where('org_id', '=', scope.orgId)
+    .where('user_id', '=', userId)
+    .execute();
   await recordAudit(trx, {
     orgId: scope.orgId,
     actor: caller.actor,
@@ -150,7 +174,7 @@ export async function addMembership(
   });
 }
 
-async function countOwners(db: Db, scope: OrgScope): Promise<number> {
+export async function countOwners(db: Db, scope: OrgScope): Promise<number> {
   const r = await db
     .selectFrom('memberships')
     .select((eb) => eb.fn.countAll<number>().as('n'))
@@ -187,45 +211,5 @@ export async function changeRole(
       details: { before: { role: person.role }, after: { role } },
     });
     return { ...person, role };
-  });
-}
-
-export async function removePerson(db: Kysely<Database>, ctx: OrgContext, userId: string): Promise<void> {
-  await db.transaction().execute(async (trx) => {
-    const person = await requirePerson(trx, ctx.scope, userId);
-    if (!mayAssign(ctx.role, person.role)) {
-      throw new ForbiddenError('role_too_high', 'Only an owner can remove an owner.');
-    }
-    if (person.role === 'owner' && (await countOwners(trx, ctx.scope)) <= 1) {
-      throw new ConflictError('last_owner', 'An organization must keep at least one owner.');
-    }
-    const now = new Date().toISOString();
-    const tokens = await trx
-      .updateTable('api_tokens')
-      .set({ revoked_at: now })
-      .where('org_id', '=', ctx.scope.orgId)
-      .where('user_id', '=', userId)
-      .where('revoked_at', 'is', null)
-      .executeTakeFirst();
-    const sessions = await trx.deleteFrom('sessions').where('user_id', '=', userId).executeTakeFirst();
-    await trx
-      .deleteFrom('team_members')
-      .where('org_id', '=', ctx.scope.orgId)
-      .where('user_id', '=', userId)
-      .execute();
-    await trx
-      .deleteFrom('memberships')
-      .where('org_id', '=', ctx.scope.orgId)
-      .where('user_id', '=', userId)
-      .execute();
-    await recordChange(trx, ctx, {
-      action: 'person.removed',
-      target: { type: 'person', id: userId },
-      details: {
-        before: { email: person.email, role: person.role },
-        tokensRevoked: Number(tokens.numUpdatedRows),
-        sessionsEnded: Number(sessions.numDeletedRows),
-      },
-    });
   });
 }

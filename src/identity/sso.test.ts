@@ -1,7 +1,8 @@
 /**
  * Single sign-on against a real OpenID provider (`oidc-provider`, started here on loopback):
  * authorization code with PKCE, a member signs in, a stranger is refused unless the org
- * provisions, a replayed callback fails, and the client secret is never shown.
+ * provisions, a removed person is not provisioned again, a replayed callback fails, and the
+ * client secret is never shown.
  */
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
@@ -164,6 +165,45 @@ for (const kind of STORE_KINDS) {
       assert.equal(ok.res.headers.get('location'), '/orgs/acme');
       const people = await call(app, 'get', '/api/v1/orgs/acme/people', { token: acme.people.owner.token });
       assert.equal(people.body.people.find((p: any) => p.email === 'stranger@acme.test').role, 'member');
+    });
+
+    test('a removed person is not provisioned again at their next SSO sign-in, until they accept a new invitation', async () => {
+      const owner = acme.people.owner.token;
+      const put = await call(app, 'put', '/api/v1/orgs/acme/sso', {
+        token: owner,
+        body: { issuer: idp.issuer, clientId: 'paddock', autoProvisionRole: 'member' },
+      });
+      assert.equal(put.status, 200, put.text);
+      const first = await signIn('leaver@acme.test');
+      assert.equal(first.res.headers.get('location'), '/orgs/acme', 'provisioned on first sign-in');
+      const people = async () =>
+        (await call(app, 'get', '/api/v1/orgs/acme/people', { token: owner })).body.people as Array<{
+          id: string;
+          email: string;
+        }>;
+      const leaver = (await people()).find((p) => p.email === 'leaver@acme.test')!;
+      const removed = await call(app, 'delete', `/api/v1/orgs/acme/people/${leaver.id}`, { token: owner });
+      assert.equal(removed.status, 204, removed.text);
+
+      const again = await signIn('leaver@acme.test');
+      assert.equal(again.res.headers.get('location'), '/signin?error=removed_from_org');
+      assert.equal(again.res.headers.get('set-cookie'), null, 'no session');
+      assert.ok(!(await people()).some((p) => p.email === 'leaver@acme.test'), 'not a member again');
+
+      // An invitation is the way back; until it is accepted, SSO still refuses.
+      const invite = await call(app, 'post', '/api/v1/orgs/acme/invitations', {
+        token: owner,
+        body: { email: 'leaver@acme.test', role: 'member' },
+      });
+      assert.equal(invite.status, 201, invite.text);
+      const pending = await signIn('leaver@acme.test');
+      assert.equal(pending.res.headers.get('location'), '/signin?error=removed_from_org');
+      const accepted = await call(app, 'post', '/api/v1/invitations/accept', {
+        body: { secret: invite.body.url.split('#')[1], password: 'a long enough password' },
+      });
+      assert.equal(accepted.status, 200, accepted.text);
+      const back = await signIn('leaver@acme.test');
+      assert.equal(back.res.headers.get('location'), '/orgs/acme');
     });
 
     test('the client secret is sealed: never in the database in clear, responses, audit or logs', async () => {

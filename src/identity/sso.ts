@@ -1,7 +1,8 @@
 /**
  * OpenID Connect single sign-on, per organization (authorization code flow with PKCE, state and
  * nonce, via `openid-client`). A person signs in to an org through its identity provider; they
- * must already be a member, unless the org allows automatic provisioning with a set role.
+ * must already be a member, unless the org allows automatic provisioning with a set role (never
+ * for someone removed from the org: an admin invites them again).
  */
 import type { Kysely } from 'kysely';
 import * as oidc from 'openid-client';
@@ -12,6 +13,7 @@ import type { Vault } from '../vault/index.ts';
 import type { Caller, Org, OrgContext } from './context.ts';
 import { hashSecret } from './credentials.ts';
 import { addMembership, ensureUser, normalizeEmail, roleOf } from './people.ts';
+import { wasRemoved } from './removal.ts';
 import { mayAssign } from './roles.ts';
 import { type OrgScope, trustedScope } from './scope.ts';
 import { createSession, type NewSession, recordSignIn } from './sessions.ts';
@@ -282,6 +284,13 @@ export async function finishSso(
         throw new ForbiddenError(
           'not_a_member',
           `${email} is not a member of "${org.slug}". Ask an admin for an invitation.`,
+        );
+      }
+      // Removed people are not let back in by their identity provider: an admin invites them again.
+      if (await wasRemoved(trx, scope, user.id)) {
+        throw new ForbiddenError(
+          'removed_from_org',
+          `${email} was removed from "${org.slug}". An admin must invite you again.`,
         );
       }
       const caller: Caller = {

@@ -10,6 +10,7 @@ import type { Database, Db, Role } from '../store/index.ts';
 import type { ApiTokenTable } from '../store/schema.ts';
 import type { Caller, OrgContext } from './context.ts';
 import { hashSecret, newId, newSecret } from './credentials.ts';
+import { holdMembership } from './people.ts';
 import { mayAssign } from './roles.ts';
 import type { OrgScope } from './scope.ts';
 
@@ -107,9 +108,10 @@ export async function createToken(db: Kysely<Database>, ctx: OrgContext, input: 
   if (service && ctx.role !== 'owner' && ctx.role !== 'admin') {
     throw new ForbiddenError('forbidden', 'Only owners and admins create service tokens.');
   }
-  return db
-    .transaction()
-    .execute((trx) => insertToken(trx, ctx, ctx.scope, { ...input, service }, ctx.org.settings.maxTokenDays));
+  return db.transaction().execute(async (trx) => {
+    await holdMembership(trx, ctx, ctx.scope);
+    return insertToken(trx, ctx, ctx.scope, { ...input, service }, ctx.org.settings.maxTokenDays);
+  });
 }
 
 /** Admins, owners and auditors see every token of the org; members see their own. */

@@ -71,7 +71,8 @@ export function buildOpenApi(routes: RouteDef[], version: string): Json {
     if (r.access !== 'public') op.security = [{ bearer: [] }, { session: [] }];
     if (r.body) {
       op.requestBody = {
-        required: true,
+        // A body with defaults for everything (a removal's choices) may be left out.
+        required: !r.body.safeParse(undefined).success,
         content: { 'application/json': { schema: strip(schemaOf(r.body, 'input')) } },
       };
     }

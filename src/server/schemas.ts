@@ -166,3 +166,66 @@ export const SessionSchema = z
 export const InvitationPeekSchema = z
   .object({ orgName: z.string(), email: z.string(), role: RoleSchema, existingAccount: z.boolean() })
   .meta({ id: 'InvitationPeek' });
+
+const HeldTokenSchema = z.object({
+  id: Id,
+  name: z.string(),
+  role: RoleSchema,
+  expiresAt: Timestamp.nullable(),
+  lastUsedAt: Timestamp.nullable(),
+});
+
+const IssuedAgentTokenSchema = z.object({
+  id: Id,
+  name: z.string(),
+  agentId: Id,
+  agentName: z.string(),
+  createdBy: z.string().describe('the person, or the service token (tok_…), that issued it'),
+  expiresAt: Timestamp.nullable(),
+});
+
+export const RemovalPreviewSchema = z
+  .object({
+    person: PersonSchema,
+    sessions: z.number().int().describe('dashboard sessions that end (a session spans all their orgs)'),
+    apiTokens: z.array(HeldTokenSchema).describe('their API tokens here: revoked'),
+    agentTokens: z
+      .array(IssuedAgentTokenSchema)
+      .describe('agent tokens they issued: revoked, calls in flight end'),
+    invitations: z
+      .array(z.object({ id: Id, email: z.string(), role: RoleSchema, expiresAt: Timestamp }))
+      .describe('invitations they sent, not used yet: withdrawn'),
+    signinLinks: z.number().int().describe('unused sign-in links for them: withdrawn'),
+    privateAgents: z
+      .array(z.object({ id: Id, name: z.string(), state: z.enum(['active', 'stopped']) }))
+      .describe('stopped and handed over, or deleted'),
+    privateConnections: z
+      .array(z.object({ id: Id, name: z.string(), transport: z.enum(['stdio', 'http']) }))
+      .describe('handed over (servers stopped), or deleted'),
+    review: z
+      .object({ serviceTokens: z.array(HeldTokenSchema), agentTokens: z.array(IssuedAgentTokenSchema) })
+      .describe(
+        'service tokens they made and agent tokens made with those: kept unless listed in revokeTokens',
+      ),
+    transferTargets: z
+      .array(PersonSchema)
+      .describe('owners and admins who may receive their private agents and connections'),
+    defaultTransferTo: Id.nullable().describe('who receives them when transferTo is not given'),
+  })
+  .meta({ id: 'RemovalPreview' });
+
+export const RemovalBodySchema = z
+  .strictObject({
+    privateResources: z
+      .enum(['transfer', 'delete'])
+      .default('transfer')
+      .describe('their private agents and connections: stopped and handed over (default), or deleted'),
+    transferTo: Id.optional().describe('an owner or admin of the org; you by default'),
+    revokeTokens: z
+      .array(Id)
+      .max(100)
+      .default([])
+      .describe('ids from the preview’s review list to revoke as well; the rest are kept'),
+  })
+  .default({ privateResources: 'transfer', revokeTokens: [] })
+  .meta({ id: 'RemovalChoice' });

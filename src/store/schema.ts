@@ -357,6 +357,15 @@ export interface GrantTable {
   revoked_at: string | null;
 }
 
+/** A person removed from an org: single sign-on does not provision them again until they are re-invited. */
+export interface RemovedPersonTable {
+  org_id: string;
+  user_id: string;
+  email: string;
+  removed_by: string;
+  removed_at: string;
+}
+
 export interface PlatformSettingTable {
   key: string;
   value: string;
@@ -408,4 +417,5 @@ export interface Database {
   approvals: ApprovalTable;
   platform_settings: PlatformSettingTable;
   job_runs: JobRunTable;
+  removed_people: RemovedPersonTable;
 }

@@ -1,8 +1,16 @@
-/** People in an organization: list, read, change role, remove. */
+/** People in an organization: list, read, change role, see what removing one ends, remove. */
 import { z } from 'zod';
-import { changeRole, listPeople, removePerson, requirePerson } from '../../identity/index.ts';
+import { changeRole, listPeople, requirePerson } from '../../identity/index.ts';
+import { previewRemoval, removePerson } from '../../offboarding/index.ts';
 import { defineRoute } from '../route.ts';
-import { Id, OrgParams, PersonSchema, RoleSchema } from '../schemas.ts';
+import {
+  Id,
+  OrgParams,
+  PersonSchema,
+  RemovalBodySchema,
+  RemovalPreviewSchema,
+  RoleSchema,
+} from '../schemas.ts';
 
 const PersonParams = OrgParams.extend({ person: Id });
 
@@ -39,15 +47,28 @@ export const peopleRoutes = [
     handler: async ({ ctx, deps, params, body }) => changeRole(deps.store.db, ctx, params.person, body.role),
   }),
   defineRoute({
-    method: 'delete',
-    path: '/api/v1/orgs/{org}/people/{person}',
-    summary: 'Remove a person: their tokens here and all their sessions end at once',
+    method: 'get',
+    path: '/api/v1/orgs/{org}/people/{person}/removal',
+    summary:
+      'What removing this person would end (sessions, tokens, agent tokens, invitations), hand over and leave for review',
     tag: 'people',
     access: { permission: 'people.manage' },
     params: PersonParams,
+    response: RemovalPreviewSchema,
+    handler: async ({ ctx, deps, params }) => previewRemoval(deps.store.db, ctx, params.person),
+  }),
+  defineRoute({
+    method: 'delete',
+    path: '/api/v1/orgs/{org}/people/{person}',
+    summary:
+      'Remove a person: their tokens, agent tokens, sessions and open invitations end at once; their private agents and connections are handed over or deleted',
+    tag: 'people',
+    access: { permission: 'people.manage' },
+    params: PersonParams,
+    body: RemovalBodySchema,
     status: 204,
-    handler: async ({ ctx, deps, params }) => {
-      await removePerson(deps.store.db, ctx, params.person);
+    handler: async ({ ctx, deps, params, body }) => {
+      await removePerson(deps.store.db, (e) => deps.sessions.publish(e), ctx, params.person, body);
       return undefined;
     },
   }),

@@ -15,6 +15,7 @@ import { approvals } from './008-approvals.ts';
 import { auditEntryV2 } from './009-audit-entry-v2.ts';
 import { cellHostIds } from './010-cell-host-ids.ts';
 import { jobRuns } from './011-job-runs.ts';
+import { removals } from './012-removals.ts';
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {
   const all: Record<string, Migration> = {
@@ -29,6 +30,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
     '009-audit-entry-v2': auditEntryV2(dialect),
     '010-cell-host-ids': cellHostIds(dialect),
     '011-job-runs': jobRuns(dialect),
+    '012-removals': removals(dialect),
   };
   return { getMigrations: async () => all };
 }

@@ -1,0 +1,2 @@
+/** Offboarding: removing a person from an org ends all their access, and hands over what they owned. */
+export * from './removal.ts';

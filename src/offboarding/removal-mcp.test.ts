@@ -1,0 +1,205 @@
+/**
+ * Removal as an agent running elsewhere sees it: a real MCP server (server-everything) in the
+ * org's bubblewrap sandbox, reached through `/mcp/{org}` over real HTTP with the official MCP SDK
+ * client. A long call in flight on the removed person's agent token ends at once, on record, and
+ * the token's next request is refused; revoking one token ends only that token's calls.
+ */
+import assert from 'node:assert/strict';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import { type ServerType, serve } from '@hono/node-server';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { bubblewrap } from '../cells/index.ts';
+import { loadConfig } from '../config/index.ts';
+import { silentLogger } from '../log/index.ts';
+import { buildDeps } from '../server/deps.ts';
+import { allAuditEntries, call, createApp, type SeededOrg, seedOrg } from '../testing/fixtures.ts';
+import { openTestStore, type TestStore } from '../testing/stores.ts';
+
+const EVERYTHING = ['node_modules/@modelcontextprotocol/server-everything/dist/index.js', 'stdio'];
+const LONG = 'everything__trigger-long-running-operation';
+
+type Result = { isError?: boolean; content: Array<{ type: string; text?: string }> };
+const text = (r: unknown) => (r as Result).content.map((c) => c.text ?? '').join('\n');
+
+async function until(what: string, ok: () => boolean): Promise<void> {
+  const end = Date.now() + 10_000;
+  while (!ok()) {
+    assert.ok(Date.now() < end, `timed out waiting until ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+describe('removal ends agent tokens in use on /mcp/{org}', () => {
+  let t: TestStore;
+  let deps: ReturnType<typeof buildDeps>;
+  let app: ReturnType<typeof createApp>;
+  let server: ServerType;
+  let url: string;
+  let acme: SeededOrg;
+  let everything: string;
+  const clients: Client[] = [];
+
+  const api = (method: 'get' | 'post' | 'delete', path: string, token: string, body?: unknown) =>
+    call(app, method, `/api/v1/orgs/acme${path}`, { token, ...(body === undefined ? {} : { body }) });
+
+  /** An org-wide agent allowed the long-running tool, with an agent token issued by `issuer`. */
+  async function agentWithToken(name: string, issuer: string) {
+    const a = await api('post', '/agents', issuer, {
+      name,
+      scope: 'organization',
+      instructions: 'x',
+      model: { provider: 'openai', model: 'gpt-5' },
+    });
+    assert.equal(a.status, 201, a.text);
+    const g = await api('post', `/agents/${a.body.id}/grants`, acme.people.owner.token, {
+      connectionId: everything,
+      tool: 'trigger-long-running-operation',
+    });
+    assert.equal(g.status, 201, g.text);
+    return { id: a.body.id as string, ...(await token(a.body.id, issuer, 'laptop')) };
+  }
+
+  async function token(agentId: string, issuer: string, name: string) {
+    const tok = await api('post', `/agents/${agentId}/tokens`, issuer, { name });
+    assert.equal(tok.status, 201, tok.text);
+    return { token: tok.body.token as string, tokenId: tok.body.info.id as string };
+  }
+
+  async function connect(agentToken: string): Promise<Client> {
+    const client = new Client({ name: 'laptop-agent', version: '1.0.0' });
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL(`${url}/mcp/acme`), {
+        requestInit: { headers: { authorization: `Bearer ${agentToken}` } },
+      }),
+    );
+    clients.push(client);
+    return client;
+  }
+
+  /** A 20-second call, settled with when it ended. */
+  function longCall(client: Client) {
+    return client
+      .callTool({ name: LONG, arguments: { duration: 20, steps: 2 } }, undefined, { timeout: 60_000 })
+      .then((r) => ({ r, at: Date.now() }));
+  }
+
+  const mcpStatus = async (agentToken: string) => {
+    const res = await fetch(`${url}/mcp/acme`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${agentToken}`,
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+      },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} }),
+    });
+    const body = (await res.json()) as { error?: { code?: string } };
+    return { status: res.status, code: body.error?.code };
+  };
+
+  before(async () => {
+    const check = await bubblewrap.check();
+    assert.ok(check.ok, `bubblewrap is needed: ${check.reason}`);
+    t = await openTestStore('sqlite');
+    deps = buildDeps(
+      loadConfig({ home: t.home, port: 0 }, {}),
+      silentLogger,
+      t.store,
+      {},
+      { provider: bubblewrap, problem: null },
+    );
+    deps.audit.start();
+    app = createApp(deps);
+    server = await new Promise<ServerType>((resolve) => {
+      const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
+    });
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    acme = await seedOrg(t.store, 'acme');
+    const c = await api('post', '/connections', acme.people.owner.token, {
+      name: 'Everything',
+      transport: 'stdio',
+      command: 'node',
+      args: EVERYTHING,
+    });
+    assert.equal(c.status, 201, c.text);
+    everything = c.body.id;
+    assert.equal(
+      (await api('post', `/connections/${everything}/tools/refresh`, acme.people.owner.token)).status,
+      200,
+    );
+  });
+
+  after(async () => {
+    for (const c of clients) await c.close().catch(() => undefined);
+    await deps?.gateway.close();
+    await deps?.cells?.close();
+    await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
+    await deps?.audit.close();
+    await t?.cleanup();
+  });
+
+  test('revoking one agent token ends its call in flight, and only its own', async () => {
+    const agent = await agentWithToken('two-laptops', acme.people.owner.token);
+    const other = await token(agent.id, acme.people.owner.token, 'desktop');
+    const onRevoked = longCall(await connect(agent.token));
+    const onOther = longCall(await connect(other.token));
+    await until('both calls run', () => deps.gateway.inFlight(agent.id) === 2);
+    const revoke = await api(
+      'delete',
+      `/agents/${agent.id}/tokens/${agent.tokenId}`,
+      acme.people.owner.token,
+    );
+    assert.equal(revoke.status, 200, revoke.text);
+    const acked = Date.now();
+    const ended = await onRevoked;
+    assert.equal(ended.r.isError, true);
+    assert.match(text(ended.r), /^token_revoked: The agent token was revoked\./);
+    assert.ok(ended.at - acked < 2000, `ended ${ended.at - acked} ms after the revocation`);
+    assert.equal(deps.gateway.inFlight(agent.id), 1, "the other token's call runs on");
+    assert.equal(deps.tokenCalls.size, 1);
+    // Stop the bystander so the test does not wait its 20 s.
+    assert.equal((await api('post', `/agents/${agent.id}/stop`, acme.people.owner.token)).status, 200);
+    assert.match(text((await onOther).r), /agent_stopped/);
+  });
+
+  test("removing the issuer ends their agent token's call in flight (on record) and refuses its next request", async () => {
+    const leaver = acme.people.admin;
+    const agent = await agentWithToken('laptop-agent', leaver.token);
+    const client = await connect(agent.token);
+    const inFlight = longCall(client);
+    await until('the call runs', () => deps.gateway.inFlight(agent.id) === 1);
+
+    const removed = await api('delete', `/people/${leaver.id}`, acme.people.owner.token);
+    assert.equal(removed.status, 204, removed.text);
+    const acked = Date.now();
+
+    const ended = await inFlight;
+    assert.equal(ended.r.isError, true);
+    assert.match(text(ended.r), /^token_revoked: .*removed from the organization/);
+    assert.ok(ended.at - acked < 2000, `the 20 s call ended ${ended.at - acked} ms after the removal`);
+    assert.equal(deps.gateway.inFlight(agent.id), 0);
+    assert.equal(deps.tokenCalls.size, 0);
+
+    // The next request with the token: refused, to the SDK client and on the wire.
+    await assert.rejects(
+      client.callTool({ name: LONG, arguments: { duration: 1, steps: 1 } }),
+      (e: { code?: number; message?: string }) => e.code === 401 && /token_revoked/.test(e.message ?? ''),
+    );
+    assert.deepEqual(await mcpStatus(agent.token), { status: 401, code: 'token_revoked' });
+
+    // On record: the call was allowed, then ended by the removal (not completed); the removal counts the token.
+    await deps.audit.flush();
+    const entries = (await allAuditEntries(t.store)).filter((e) => e.actor_id === agent.id);
+    const completed = entries
+      .filter((e) => e.action === 'tool.call.completed')
+      .map((e) => JSON.parse(e.leaf!));
+    assert.equal(completed.length, 1);
+    assert.equal(completed[0].outcome, 'failure');
+    assert.match(completed[0].details.error, /removed from the organization/);
+    assert.equal(completed[0].details.durationMs < 5000, true);
+    const removal = (await allAuditEntries(t.store)).find((e) => e.action === 'person.removed');
+    assert.equal(JSON.parse(removal!.leaf!).details.agentTokensRevoked, 1);
+  });
+});
