@@ -8,15 +8,15 @@
  * with a secret-backed variable, a remote HTTP one with a secret-backed header, stored tools,
  * deleted), grants (a constrained grant, its effective
  * permissions, revoked), the approvals inbox (a waiting call approved), the org-wide kill switch
- * (banner on and off), and fails on any console error or page error (CSP violations are
- * reported there).
+ * (banner on and off), removing a person (the confirm step's preview, hand-over and token
+ * review, then every credential they held refused), and fails on any console error or page
+ * error (CSP violations are reported there).
  *
  *   PATH=$PWD/node_modules/.bin:$PATH node --test dashboard/e2e.test.ts
  *
  * E2E_SCREENSHOT_DIR=/tmp also saves audit-explorer.png (the proof panel open), cell-page.png,
  * secrets-page.png, agent-page.png, agent-page-stopped.png, connections-page.png, connections-hostile.png,
- * agent-grants.png,
- * approvals-page.png and agents-stopped.png there.
+ * agent-grants.png, approvals-page.png, agents-stopped.png and people-removal.png there.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -1050,6 +1050,130 @@ describe('dashboard end to end', { timeout: 180_000 }, () => {
     await row.getByRole('button', { name: 'Delete' }).click();
     await row.getByRole('button', { name: 'Yes, delete' }).click();
     await owner.getByText('No connections yet.', { exact: false }).waitFor();
+  });
+
+  test('removing a person: the confirm step shows what ends and what is handed over, then everything they held ends', async () => {
+    assert.ok(member, 'the member from the invitation test is still signed in');
+    const base = `${server?.url}/api/v1/orgs/${ORG.slug}`;
+    /** Calls the API as a signed-in page (its cookie and CSRF token). */
+    const as = async (page: Page, method: 'post' | 'get', path: string, data?: unknown) => {
+      const s = (await (await page.request.get(`${server?.url}/api/v1/session`)).json()) as {
+        csrfToken: string;
+      };
+      const res = await page.request.fetch(`${base}${path}`, {
+        method,
+        headers: { 'x-csrf-token': s.csrfToken },
+        ...(data === undefined ? {} : { data }),
+      });
+      assert.ok(res.ok(), `${method} ${path}: ${res.status()} ${await res.text()}`);
+      return (await res.json()) as Record<string, any>;
+    };
+    const mcp = (token: string) =>
+      fetch(`${server?.url}/mcp/${ORG.slug}`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${token}`,
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+        },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} }),
+      });
+
+    // Mia becomes an admin, and holds what an admin leaving typically holds.
+    await owner.getByRole('link', { name: 'People' }).click();
+    await owner.waitForURL(`**/orgs/${ORG.slug}/people`);
+    const row = owner.getByRole('row').filter({ hasText: MEMBER.email });
+    await row.getByRole('combobox').selectOption('admin');
+    await until(
+      async () => (await as(owner, 'get', '/people')).people.find((p: any) => p.email === MEMBER.email).role,
+      (r) => r === 'admin',
+      'Mia is an admin',
+    );
+    const model = { provider: 'openai', model: 'gpt-5' };
+    const mine = await as(member, 'post', '/agents', {
+      name: 'mia-scratchpad',
+      scope: 'private',
+      instructions: 'x',
+      model,
+    });
+    const laptop = await as(member, 'post', `/agents/${mine.id}/tokens`, { name: 'mia-laptop' });
+    await as(member, 'post', '/connections', {
+      name: 'mia-notes',
+      transport: 'stdio',
+      command: 'node',
+      args: ['notes.js'],
+      private: true,
+    });
+    const shared = await as(owner, 'post', '/agents', {
+      name: 'release-bot',
+      scope: 'organization',
+      instructions: 'x',
+      model,
+    });
+    const bot = await as(member, 'post', '/tokens', { name: 'mia-deploy-bot', role: 'admin', service: true });
+    const ci = await fetch(`${base}/agents/${shared.id}/tokens`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${bot.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'ci-runner' }),
+    });
+    assert.equal(ci.status, 201);
+    const ciToken = ((await ci.json()) as { token: string }).token;
+    assert.equal((await mcp(laptop.token)).status, 200, "Mia's agent token works before");
+
+    // The confirm step: nothing happens until it is confirmed.
+    await owner.reload();
+    await row.getByRole('button', { name: `Remove ${MEMBER.name}` }).click();
+    const panel = owner.getByTestId('removal');
+    await panel.getByRole('heading', { name: `Remove ${MEMBER.name}?` }).waitFor();
+    const ends = panel.getByTestId('removal-ends');
+    await ends.getByText('1 agent token they issued: mia-laptop (agent mia-scratchpad)').waitFor();
+    await ends.getByText('dashboard session', { exact: false }).waitFor();
+    const owned = panel.getByTestId('removal-owned');
+    await owned.getByText('Agent mia-scratchpad').waitFor();
+    await owned.getByText('Connection mia-notes').waitFor();
+    await panel.getByText('Single sign-on will not add', { exact: false }).waitFor();
+    const handTo = panel.getByLabel('Hand them to');
+    assert.equal(
+      await handTo.locator('option:checked').textContent(),
+      `${OWNER.name} (Owner)`,
+      'handed to the remover by default',
+    );
+    assert.equal(await panel.getByLabel('Hand over, stopped').isChecked(), true);
+    await panel.getByLabel('Delete').check();
+    await panel.getByText('This cannot be undone.').waitFor();
+    assert.equal(await panel.getByLabel('Hand them to').count(), 0, 'no receiver when deleting');
+    await panel.getByLabel('Hand over, stopped').check();
+    const review = panel.getByTestId('removal-review');
+    await review.getByLabel('Revoke service token mia-deploy-bot (Admin)').check();
+    assert.equal(
+      await review.getByLabel('Revoke agent token ci-runner (agent release-bot)').isChecked(),
+      false,
+    );
+    assert.equal((await mcp(laptop.token)).status, 200, 'nothing ended before the confirm');
+    if (process.env.E2E_SCREENSHOT_DIR) {
+      await owner.screenshot({
+        path: join(process.env.E2E_SCREENSHOT_DIR, 'people-removal.png'),
+        fullPage: true,
+      });
+    }
+
+    await panel.getByRole('button', { name: `Remove ${MEMBER.name}` }).click();
+    await owner.getByText(`${MEMBER.name} was removed:`, { exact: false }).waitFor();
+    await row.waitFor({ state: 'detached' });
+    assert.equal(await owner.getByTestId('removal').count(), 0, 'the confirm step is gone');
+
+    // Everything Mia held has ended; what the owner chose to keep is kept.
+    const session = await member.request.get(`${server?.url}/api/v1/session`);
+    assert.equal(session.status(), 401, "Mia's session has ended");
+    assert.equal((await mcp(laptop.token)).status, 401, "Mia's agent token is refused");
+    assert.equal((await bearer(bot.token)).status, 401, 'the service token ticked for revocation is revoked');
+    assert.equal((await mcp(ciToken)).status, 200, 'the agent token left unticked is kept');
+    const scratchpad = await as(owner, 'get', `/agents/${mine.id}`);
+    assert.equal(scratchpad.state, 'stopped');
+    assert.equal(
+      scratchpad.ownerId,
+      (await as(owner, 'get', '/people')).people.find((p: any) => p.email === OWNER.email).id,
+    );
   });
 
   test('no console errors or page errors (CSP violations included)', () => {

@@ -21,6 +21,8 @@ export type Invitation = z.output<typeof S.InvitationSchema>;
 export type SsoSettings = z.output<typeof S.SsoSchema>;
 export type AuditEvent = z.output<typeof S.AuditEventSchema>;
 export type InvitationPeek = z.output<typeof S.InvitationPeekSchema>;
+export type RemovalPreview = z.output<typeof S.RemovalPreviewSchema>;
+export type RemovalChoice = z.input<typeof S.RemovalBodySchema>;
 export type EgressRule = OrgSettings['egressAllowlist'][number];
 
 // The Cell and Secret schemas live inside their route files (not exported): matching shapes by hand.
@@ -438,7 +440,11 @@ export const api = {
   people: async (slug: string) => (await send<{ people: Person[] }>('GET', `${org(slug)}/people`)).people,
   changeRole: (slug: string, id: string, role: Role) =>
     send<Person>('PATCH', `${org(slug)}/people/${enc(id)}`, { role }),
-  removePerson: (slug: string, id: string) => send<void>('DELETE', `${org(slug)}/people/${enc(id)}`),
+  /** What removing a person would end, hand over and leave for review. */
+  removalPreview: (slug: string, id: string) =>
+    send<RemovalPreview>('GET', `${org(slug)}/people/${enc(id)}/removal`),
+  removePerson: (slug: string, id: string, choice: RemovalChoice) =>
+    send<void>('DELETE', `${org(slug)}/people/${enc(id)}`, choice),
 
   invitations: async (slug: string) =>
     (await send<{ invitations: Invitation[] }>('GET', `${org(slug)}/invitations`)).invitations,

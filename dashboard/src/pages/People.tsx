@@ -1,4 +1,7 @@
-/** `/orgs/{slug}/people`: who is in the organization; owners and admins change roles, invite, remove. */
+/**
+ * `/orgs/{slug}/people`: who is in the organization; owners and admins change roles, invite, and
+ * remove (after a confirm step that shows what the removal ends).
+ */
 import { useState } from 'react';
 import { api, assignableRoles, canManage, type Invitation, type Person, type Role } from '../api.ts';
 import {
@@ -8,6 +11,7 @@ import {
   DataTable,
   formatDate,
   Loading,
+  Notice,
   onSubmit,
   PageHeader,
   ROLE_LABELS,
@@ -20,6 +24,7 @@ import {
   useLoad,
 } from '../components.tsx';
 import type { PageProps } from '../Layout.tsx';
+import { PersonRemoval, removalSummary } from './PersonRemoval.tsx';
 
 export function PeoplePage({ org, me, refreshOrgs }: PageProps) {
   const manage = canManage(org.role);
@@ -30,6 +35,8 @@ export function PeoplePage({ org, me, refreshOrgs }: PageProps) {
     `${org.slug}:${seeInvitations}`,
   );
   const action = useAction();
+  const [removing, setRemoving] = useState<Person | null>(null);
+  const [removed, setRemoved] = useState<string | null>(null);
 
   const changeRole = (p: Person, role: Role) =>
     action.run(async () => {
@@ -42,6 +49,20 @@ export function PeoplePage({ org, me, refreshOrgs }: PageProps) {
     <>
       <PageHeader title="People">Everyone who belongs to {org.name}, and their role.</PageHeader>
       <Alert message={action.error ?? people.error} />
+      <Notice message={removed} />
+      {removing ? (
+        <PersonRemoval
+          key={removing.id}
+          slug={org.slug}
+          person={removing}
+          onCancel={() => setRemoving(null)}
+          onRemoved={async (preview) => {
+            setRemoving(null);
+            setRemoved(removalSummary(preview));
+            await Promise.all([people.reload(), invitations.reload()]);
+          }}
+        />
+      ) : null}
       <Section title="Members">
         {!people.data ? (
           <Loading what="people" />
@@ -76,17 +97,18 @@ export function PeoplePage({ org, me, refreshOrgs }: PageProps) {
                 {manage ? (
                   <td className="col-actions">
                     {assignableRoles(org.role).includes(p.role) ? (
-                      <ConfirmButton
-                        label="Remove"
-                        confirmLabel="Yes, remove"
-                        question={p.id === me.id ? 'Remove yourself?' : 'Remove?'}
-                        onConfirm={async () => {
-                          await action.run(async () => {
-                            await api.removePerson(org.slug, p.id);
-                            await people.reload();
-                          });
+                      <button
+                        type="button"
+                        className="btn btn-danger-ghost btn-small"
+                        aria-label={`Remove ${p.name || p.email}${p.id === me.id ? ' (you)' : ''}`}
+                        disabled={removing?.id === p.id}
+                        onClick={() => {
+                          setRemoved(null);
+                          setRemoving(p);
                         }}
-                      />
+                      >
+                        Remove
+                      </button>
                     ) : null}
                   </td>
                 ) : null}
