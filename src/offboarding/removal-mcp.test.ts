@@ -15,7 +15,8 @@ import { loadConfig } from '../config/index.ts';
 import { silentLogger } from '../log/index.ts';
 import { buildDeps } from '../server/deps.ts';
 import { allAuditEntries, call, createApp, type SeededOrg, seedOrg } from '../testing/fixtures.ts';
-import { openTestStore, type TestStore } from '../testing/stores.ts';
+import { openTestStore, STORE_KINDS, type StoreKind, type TestStore } from '../testing/stores.ts';
+import { until } from '../testing/until.ts';
 
 const EVERYTHING = ['node_modules/@modelcontextprotocol/server-everything/dist/index.js', 'stdio'];
 const LONG = 'everything__trigger-long-running-operation';
@@ -23,15 +24,8 @@ const LONG = 'everything__trigger-long-running-operation';
 type Result = { isError?: boolean; content: Array<{ type: string; text?: string }> };
 const text = (r: unknown) => (r as Result).content.map((c) => c.text ?? '').join('\n');
 
-async function until(what: string, ok: () => boolean): Promise<void> {
-  const end = Date.now() + 10_000;
-  while (!ok()) {
-    assert.ok(Date.now() < end, `timed out waiting until ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
-describe('removal ends agent tokens in use on /mcp/{org}', () => {
+/** On each engine (PostgreSQL with its LISTEN/NOTIFY stop bus). */
+function removalSuite(kind: StoreKind): void {
   let t: TestStore;
   let deps: ReturnType<typeof buildDeps>;
   let app: ReturnType<typeof createApp>;
@@ -102,9 +96,9 @@ describe('removal ends agent tokens in use on /mcp/{org}', () => {
   before(async () => {
     const check = await bubblewrap.check();
     assert.ok(check.ok, `bubblewrap is needed: ${check.reason}`);
-    t = await openTestStore('sqlite');
+    t = await openTestStore(kind);
     deps = buildDeps(
-      loadConfig({ home: t.home, port: 0 }, {}),
+      loadConfig({ home: t.home, port: 0, databaseUrl: t.databaseUrl }, {}),
       silentLogger,
       t.store,
       {},
@@ -133,6 +127,7 @@ describe('removal ends agent tokens in use on /mcp/{org}', () => {
 
   after(async () => {
     for (const c of clients) await c.close().catch(() => undefined);
+    await deps?.sessions.close();
     await deps?.gateway.close();
     await deps?.cells?.close();
     await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
@@ -145,7 +140,7 @@ describe('removal ends agent tokens in use on /mcp/{org}', () => {
     const other = await token(agent.id, acme.people.owner.token, 'desktop');
     const onRevoked = longCall(await connect(agent.token));
     const onOther = longCall(await connect(other.token));
-    await until('both calls run', () => deps.gateway.inFlight(agent.id) === 2);
+    await until(() => deps.gateway.inFlight(agent.id) === 2, { what: 'both calls to run' });
     const revoke = await api(
       'delete',
       `/agents/${agent.id}/tokens/${agent.tokenId}`,
@@ -169,7 +164,7 @@ describe('removal ends agent tokens in use on /mcp/{org}', () => {
     const agent = await agentWithToken('laptop-agent', leaver.token);
     const client = await connect(agent.token);
     const inFlight = longCall(client);
-    await until('the call runs', () => deps.gateway.inFlight(agent.id) === 1);
+    await until(() => deps.gateway.inFlight(agent.id) === 1, { what: 'the call to run' });
 
     const removed = await api('delete', `/people/${leaver.id}`, acme.people.owner.token);
     assert.equal(removed.status, 204, removed.text);
@@ -191,15 +186,21 @@ describe('removal ends agent tokens in use on /mcp/{org}', () => {
 
     // On record: the call was allowed, then ended by the removal (not completed); the removal counts the token.
     await deps.audit.flush();
-    const entries = (await allAuditEntries(t.store)).filter((e) => e.actor_id === agent.id);
-    const completed = entries
-      .filter((e) => e.action === 'tool.call.completed')
-      .map((e) => JSON.parse(e.leaf!));
+    const completed = await t.store.db
+      .selectFrom('audit_entries')
+      .select(['outcome', 'details'])
+      .where('actor_id', '=', agent.id)
+      .where('action', '=', 'tool.call.completed')
+      .execute();
     assert.equal(completed.length, 1);
-    assert.equal(completed[0].outcome, 'failure');
-    assert.match(completed[0].details.error, /removed from the organization/);
-    assert.equal(completed[0].details.durationMs < 5000, true);
+    assert.equal(completed[0]!.outcome, 'failure');
+    const result = JSON.parse(completed[0]!.details!);
+    assert.match(result.error, /removed from the organization/);
+    assert.ok(result.durationMs < 5000, 'ended long before its 20 s');
     const removal = (await allAuditEntries(t.store)).find((e) => e.action === 'person.removed');
-    assert.equal(JSON.parse(removal!.leaf!).details.agentTokensRevoked, 1);
+    assert.equal(JSON.parse(removal!.details!).agentTokensRevoked, 1);
   });
-});
+}
+
+for (const kind of STORE_KINDS)
+  describe(`removal ends agent tokens in use on /mcp/{org} [${kind}]`, () => removalSuite(kind));

@@ -147,6 +147,36 @@ async function receiver(
   return to.id;
 }
 
+/** Ids in revokeTokens that are not for review: unknown here (404, as any other org's), or not theirs to pick. */
+async function refuseStray(db: Db, ctx: OrgContext, ids: string[]): Promise<never> {
+  const known = new Set(
+    [
+      ...(await db
+        .selectFrom('api_tokens')
+        .select('id')
+        .where('org_id', '=', ctx.scope.orgId)
+        .where('id', 'in', ids)
+        .execute()),
+      ...(await db
+        .selectFrom('agent_tokens')
+        .select('id')
+        .where('org_id', '=', ctx.scope.orgId)
+        .where('id', 'in', ids)
+        .execute()),
+    ].map((r) => r.id),
+  );
+  const unknown = ids.filter((id) => !known.has(id));
+  if (unknown.length > 0)
+    throw new NotFoundError(
+      'token_not_found',
+      `revokeTokens: no token ${unknown.join(', ')} in this organization.`,
+    );
+  throw new BadRequestError(
+    'not_for_review',
+    `revokeTokens: ${ids.join(', ')} ${ids.length === 1 ? 'is' : 'are'} not among the tokens this removal lists for review.`,
+  );
+}
+
 /**
  * Removes a person as `choice` says (private agents and connections handed to the remover by
  * default), then ends what they have running on every replica through `publish` (the stop bus).
@@ -174,12 +204,7 @@ export async function removePerson(
     const revoke = new Set(choice.revokeTokens ?? []);
     const reviewable = new Set([...h.serviceTokens, ...h.viaServiceTokens].map((t) => t.id));
     const stray = [...revoke].filter((id) => !reviewable.has(id));
-    if (stray.length > 0) {
-      throw new BadRequestError(
-        'not_for_review',
-        `Not among the tokens this removal lists for review: ${stray.join(', ')}.`,
-      );
-    }
+    if (stray.length > 0) await refuseStray(trx, ctx, stray);
 
     const ended = await endIdentityAccess(trx, ctx, person);
     const agentTokenIds = await revokeAgentTokens(trx, ctx.scope, { issuedBy: person.id });

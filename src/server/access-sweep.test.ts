@@ -55,6 +55,8 @@ const BODY_ID_KINDS: Record<string, Kind> = {
   'settings.siemWebhookSecret': 'secret',
   'env.*': 'secret',
   'headers.*': 'secret',
+  transferTo: 'person',
+  'revokeTokens[]': 'token',
 };
 
 /**
@@ -64,6 +66,10 @@ const BODY_ID_KINDS: Record<string, Kind> = {
 const BODIES: Record<string, Array<(id: Ids) => Json>> = {
   'patch /api/v1/orgs/{org}': [(id) => ({ settings: { siemWebhookSecret: id.secret } })],
   'patch /api/v1/orgs/{org}/people/{person}': [() => ({ role: 'member' })],
+  'delete /api/v1/orgs/{org}/people/{person}': [
+    (id) => ({ transferTo: id.person }),
+    (id) => ({ privateResources: 'delete', revokeTokens: [id.token] }),
+  ],
   'patch /api/v1/orgs/{org}/teams/{team}': [() => ({ name: 'swept' })],
   'post /api/v1/orgs/{org}/secrets': [
     (id) => ({ name: 'swept', kind: 'other', value: 'swept-value-0001', agentIds: [id.agent] }),
