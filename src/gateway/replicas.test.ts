@@ -247,13 +247,14 @@ describe('the kill switch across two server processes [postgres]', () => {
     const issued = await api(a, 'POST', `/agents/${id}/tokens`, { name: 'laptop' }, leaver.token);
     assert.equal(issued.status, 201, issued.text);
     const token = issued.body.token as string;
-    // Both replicas listen, so the removal's notification is what reaches B (not a later catch-up).
+    // Both replicas listen (this database's listeners: the server is shared with other tests), so
+    // the removal's notification is what reaches B, not a later catch-up.
     await until(
       async () =>
         (
           await sql<{
             n: number;
-          }>`select count(*)::int as n from pg_stat_activity where query = 'LISTEN paddock_stop'`.execute(
+          }>`select count(*)::int as n from pg_stat_activity where query = 'LISTEN paddock_stop' and datname = current_database()`.execute(
             t.store.db,
           )
         ).rows[0]!.n === 2,
