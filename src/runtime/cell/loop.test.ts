@@ -1,0 +1,169 @@
+/**
+ * The agent loop on its own: real AI SDK providers against the scripted model server, tools from
+ * a stand-in gate over the same channel transport the cell uses. A denial reaches the model as a
+ * tool error; a call waiting for approval ends the run as `waiting_approval` and a resume with
+ * the decision finishes it; a stop ends it; an unknown provider never falls back to a default;
+ * the key never appears in what the run reports.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+import { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import { CallToolRequestSchema, ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import type { ModelMessage } from 'ai';
+import { type ModelServer, type ModelTurn, startModelServer } from '../../testing/model-server/index.ts';
+import { seal } from '../../vault/aead.ts';
+import { ChannelTransport } from './channel-transport.ts';
+import { type RunEvent, type RunIO, type RunSpec, runAgent } from './loop.ts';
+
+const KEY = 'sk-loop-test-8c1e4b7a2f90d3c5';
+const dataKey = randomBytes(32);
+const AAD = 'org_test/sec_test/1';
+
+/** A stand-in gate: `echo` runs, `wipe` is refused, `refund` waits for approval until approved. */
+function gate(approved: Set<string>) {
+  const calls: string[] = [];
+  const server = new Server({ name: 'gate', version: '1' }, { capabilities: { tools: {} } });
+  const schema = { type: 'object' as const, properties: { message: { type: 'string' } } };
+  server.setRequestHandler(ListToolsRequestSchema, async () => ({
+    tools: ['echo', 'wipe', 'refund'].map((n) => ({
+      name: `demo__${n}`,
+      description: n,
+      inputSchema: schema,
+    })),
+  }));
+  server.setRequestHandler(CallToolRequestSchema, async (req) => {
+    calls.push(req.params.name);
+    const message = String(req.params.arguments?.message ?? '');
+    if (req.params.name === 'demo__wipe')
+      return { isError: true, content: [{ type: 'text', text: 'tool_denied: No grant allows wipe.' }] };
+    if (req.params.name === 'demo__refund' && !approved.has(message)) {
+      return {
+        isError: true,
+        content: [{ type: 'text', text: 'approval_required: request apr_1 waits.' }],
+        _meta: { 'paddock/approval': { id: 'apr_1', expiresAt: '2099-01-01T00:00:00.000Z' } },
+      };
+    }
+    return { content: [{ type: 'text', text: `ran ${req.params.name}: ${message}` }] };
+  });
+  return { server, calls };
+}
+
+function connect(server: Server): ChannelTransport {
+  let toServer: ChannelTransport;
+  const toClient: ChannelTransport = new ChannelTransport((m) => queueMicrotask(() => toServer.deliver(m)));
+  toServer = new ChannelTransport((m) => queueMicrotask(() => toClient.deliver(m)));
+  void server.connect(toServer);
+  return toClient;
+}
+
+describe('the agent loop', () => {
+  let models: ModelServer;
+  const turns: ModelTurn[] = [];
+  before(async () => {
+    models = await startModelServer(() => turns.shift() ?? { text: 'no more script' });
+  });
+  after(() => models.close());
+
+  const spec = (over: Partial<RunSpec> = {}): RunSpec => ({
+    runId: 'run_test',
+    capability: 'cap',
+    instructions: 'Be brief.',
+    model: { provider: 'openai', model: 'gpt-test' },
+    key: { sealed: seal(dataKey, Buffer.from(KEY), AAD), aad: AAD, baseUrl: `${models.url}/v1` },
+    messages: [{ role: 'user', content: 'go' }],
+    limits: { maxSteps: 5, wallMs: 10_000 },
+    ...over,
+  });
+
+  async function run(s: RunSpec, approved = new Set<string>(), signal = new AbortController().signal) {
+    const g = gate(approved);
+    const events: RunEvent[] = [];
+    const io: RunIO = {
+      dataKey,
+      fetch: globalThis.fetch,
+      gate: connect(g.server),
+      emit: (e) => events.push(e),
+      signal,
+    };
+    const end = await runAgent(s, io);
+    return { end, events, calls: g.calls };
+  }
+
+  test('a tool call through the gate, then the answer; steps and usage reported; the key reached the provider', async () => {
+    turns.push({ toolCalls: [{ name: 'demo__echo', args: { message: 'hi' } }] }, { text: 'Done.' });
+    const { end, events, calls } = await run(spec());
+    assert.equal(end.status, 'completed', JSON.stringify(end.error));
+    assert.equal(end.output, 'Done.');
+    assert.deepEqual(calls, ['demo__echo']);
+    assert.equal(events.filter((e) => e.kind === 'step').length, 2);
+    assert.ok(events.some((e) => e.kind === 'chunk' && e.chunk.type === 'text-delta'));
+    assert.equal(end.usage.inputTokens, 24);
+    assert.match(models.requests.at(-1)!.headers.authorization ?? '', new RegExp(KEY));
+  });
+
+  test('a denial reaches the model as a tool error it can read; the run goes on', async () => {
+    turns.push({ toolCalls: [{ name: 'demo__wipe', args: {} }] }, { text: 'I may not wipe.' });
+    const { end } = await run(spec());
+    assert.equal(end.status, 'completed');
+    const seen = models.requests.at(-1)!.toolResults.at(-1)!.output;
+    assert.match(seen, /tool_denied: No grant allows wipe/);
+  });
+
+  test('a call waiting for approval ends the run waiting; resumed approved, the call runs and the run completes', async () => {
+    turns.push({ toolCalls: [{ name: 'demo__refund', args: { message: '20' } }] });
+    const first = await run(spec());
+    assert.equal(first.end.status, 'waiting_approval');
+    assert.equal(first.end.pending[0]?.approvalId, 'apr_1');
+    assert.ok(first.events.some((e) => e.kind === 'approval'));
+    turns.push({ text: 'Refunded.' });
+    const resumed = await run(
+      spec({
+        messages: first.end.messages as ModelMessage[],
+        decisions: [{ toolCallId: first.end.pending[0]!.toolCallId, outcome: 'approved' }],
+      }),
+      new Set(['20']),
+    );
+    assert.equal(resumed.end.status, 'completed', JSON.stringify(resumed.end.error));
+    assert.deepEqual(resumed.calls, ['demo__refund']);
+    assert.match(models.requests.at(-1)!.toolResults.at(-1)!.output, /ran demo__refund: 20/);
+  });
+
+  test('resumed denied, the model is told and the call never runs', async () => {
+    turns.push({ toolCalls: [{ name: 'demo__refund', args: { message: '30' } }] });
+    const first = await run(spec());
+    turns.push({ text: 'No refund then.' });
+    const resumed = await run(
+      spec({
+        messages: first.end.messages as ModelMessage[],
+        decisions: [{ toolCallId: first.end.pending[0]!.toolCallId, outcome: 'denied' }],
+      }),
+    );
+    assert.equal(resumed.end.status, 'completed');
+    assert.deepEqual(resumed.calls, []);
+    assert.match(models.requests.at(-1)!.toolResults.at(-1)!.output, /A person denied this call/);
+  });
+
+  test('a stop ends the run as stopped', async () => {
+    const stop = new AbortController();
+    stop.abort('the agent was stopped');
+    const { end } = await run(spec(), new Set(), stop.signal);
+    assert.equal(end.status, 'stopped');
+  });
+
+  test('an unknown provider fails the run; there is no fallback to a default provider', async () => {
+    const before = models.requests.length;
+    const { end } = await run(spec({ model: { provider: 'gateway', model: 'openai/gpt-5' } }));
+    assert.deepEqual([end.status, end.error?.code], ['failed', 'unknown_provider']);
+    assert.equal(models.requests.length, before);
+  });
+
+  test('a model that echoes the key leaks it nowhere in what the run reports', async () => {
+    turns.push({ text: `my key is ${KEY} or ${Buffer.from(KEY).toString('base64')}` });
+    const { end, events } = await run(spec());
+    assert.equal(end.status, 'completed');
+    const reported = JSON.stringify({ end, events });
+    assert.ok(!reported.includes(KEY) && !reported.includes(Buffer.from(KEY).toString('base64')));
+    assert.match(end.output ?? '', /\[REDACTED\]/);
+  });
+});

@@ -1,0 +1,264 @@
+/**
+ * One agent run, inside the org's cell: the AI SDK's tool loop with the agent's instructions and
+ * model (the org's own key, opened here with the org's data key, the call leaving through the
+ * org's egress proxy), and the agent's tools from the gate — an MCP client over the cell's
+ * channel, so it sees exactly its granted tools and every call is decided and audited there.
+ *
+ * A call that needs a person's approval does not hold the run: the step ends, the run reports
+ * `waiting_approval` with its messages, and the control plane persists it; once decided, the run
+ * is started again with the decisions (`resume`), the approved call goes through the gate again
+ * (consuming its approval), a denied one tells the model so, and the loop goes on.
+ */
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { ModelMessage, ToolResultPart, ToolSet, UIMessageChunk } from 'ai';
+import { scrubber } from '../../redact/index.ts';
+import { open } from '../../vault/aead.ts';
+import { RunFailure } from './errors.ts';
+import { languageModel, type ModelChoice } from './models.ts';
+
+/** What the control plane sends to start or resume a run. */
+export interface RunSpec {
+  runId: string;
+  /** The run's capability: the only thing that makes the gate act for this run. */
+  capability: string;
+  instructions: string;
+  model: ModelChoice & { temperature?: number | undefined; maxOutputTokens?: number | undefined };
+  /** The org's key for the provider, sealed; opened here with the org's data key. */
+  key: { sealed: string; aad: string; baseUrl: string | null } | null;
+  /** The conversation so far, ending with the new message (or the run's state when resuming). */
+  messages: ModelMessage[];
+  limits: { maxSteps: number; wallMs: number };
+  /** Resuming: what people decided on the calls the run waited for. */
+  decisions?: Array<{ toolCallId: string; outcome: 'approved' | 'denied' }> | undefined;
+}
+
+export interface PendingCall {
+  toolCallId: string;
+  toolName: string;
+  input: unknown;
+  approvalId: string;
+  expiresAt: string;
+}
+
+export interface StepReport {
+  step: number;
+  provider: string;
+  model: string;
+  inputTokens: number;
+  outputTokens: number;
+  latencyMs: number;
+  finishReason: string;
+  toolCalls: string[];
+}
+
+export type RunEvent =
+  | { kind: 'chunk'; chunk: UIMessageChunk }
+  | { kind: 'step'; step: StepReport }
+  | { kind: 'approval'; call: PendingCall };
+
+export interface RunEnd {
+  status: 'completed' | 'failed' | 'stopped' | 'waiting_approval';
+  output: string | null;
+  /** The whole conversation after the run (persisted; resumed from when waiting). */
+  messages: ModelMessage[];
+  usage: { inputTokens: number; outputTokens: number };
+  steps: number;
+  error: { code: string; message: string } | null;
+  pending: PendingCall[];
+}
+
+export interface RunIO {
+  dataKey: Buffer;
+  /** `fetch` through the org's egress proxy. */
+  fetch: typeof globalThis.fetch;
+  /** The channel to the gate's MCP server for this run. */
+  gate: Transport;
+  emit(event: RunEvent): void;
+  /** Aborted by a stop (the kill switch) or the run's time limit. */
+  signal: AbortSignal;
+}
+
+/** The marker the gate puts on a refused call that waits for a person: `_meta['paddock/approval']`. */
+const APPROVAL_META = 'paddock/approval';
+
+const resultText = (r: CallToolResult) =>
+  r.content.map((c) => (c.type === 'text' ? c.text : JSON.stringify(c))).join('\n');
+
+/** The agent's granted tools, from the gate, as AI SDK tools that call through it. */
+async function gateTools(client: Client, pending: PendingCall[]): Promise<ToolSet> {
+  const { dynamicTool, jsonSchema } = await import('ai');
+  const listed = await client.listTools();
+  const tools: ToolSet = {};
+  for (const t of listed.tools) {
+    tools[t.name] = dynamicTool({
+      description: t.description ?? '',
+      inputSchema: jsonSchema(t.inputSchema as Parameters<typeof jsonSchema>[0]),
+      execute: async (input, { toolCallId, abortSignal }) => {
+        const r = (await client.callTool(
+          { name: t.name, arguments: input as Record<string, unknown> },
+          undefined,
+          // No SDK timeout of its own: the gate bounds the call, the run's signal ends it.
+          { signal: abortSignal, timeout: 24 * 3_600_000 },
+        )) as CallToolResult;
+        const approval = r._meta?.[APPROVAL_META] as { id: string; expiresAt: string } | undefined;
+        if (approval) {
+          pending.push({
+            toolCallId,
+            toolName: t.name,
+            input,
+            approvalId: approval.id,
+            expiresAt: approval.expiresAt,
+          });
+          return `Waiting for a person's approval (request ${approval.id}). The run continues once it is decided.`;
+        }
+        // A refusal or a failure reaches the model as a tool error it can read.
+        if (r.isError) throw new Error(resultText(r));
+        return resultText(r);
+      },
+    });
+  }
+  return tools;
+}
+
+/** The waiting calls' results, replaced with what happened once people decided. */
+async function applyDecisions(
+  client: Client,
+  messages: ModelMessage[],
+  decisions: NonNullable<RunSpec['decisions']>,
+  pending: PendingCall[],
+): Promise<ModelMessage[]> {
+  const out = structuredClone(messages);
+  for (const d of decisions) {
+    for (const m of out) {
+      if (m.role !== 'tool') continue;
+      for (const part of m.content as ToolResultPart[]) {
+        if (part.type !== 'tool-result' || part.toolCallId !== d.toolCallId) continue;
+        if (d.outcome === 'denied') {
+          part.output = { type: 'error-text', value: 'A person denied this call: it did not run.' };
+          continue;
+        }
+        const call = out
+          .flatMap((x) => (x.role === 'assistant' && Array.isArray(x.content) ? x.content : []))
+          .find((c) => c.type === 'tool-call' && c.toolCallId === d.toolCallId) as
+          | { toolName: string; input: unknown }
+          | undefined;
+        if (!call)
+          throw new RunFailure('resume_broken', `The call ${d.toolCallId} the run waited for is not in it.`);
+        const r = (await client.callTool({
+          name: call.toolName,
+          arguments: call.input as Record<string, unknown>,
+        })) as CallToolResult;
+        const again = r._meta?.[APPROVAL_META] as { id: string; expiresAt: string } | undefined;
+        if (again) {
+          pending.push({
+            toolCallId: d.toolCallId,
+            toolName: call.toolName,
+            input: call.input,
+            approvalId: again.id,
+            expiresAt: again.expiresAt,
+          });
+          continue;
+        }
+        part.output = r.isError
+          ? { type: 'error-text', value: resultText(r) }
+          : { type: 'text', value: resultText(r) };
+      }
+    }
+  }
+  return out;
+}
+
+export async function runAgent(spec: RunSpec, rawIo: RunIO): Promise<RunEnd> {
+  // The key never leaves the cell: whatever the run reports is scrubbed of it (a provider or a
+  // model that echoes it, in any of its usual encodings).
+  let scrub = <T>(v: T): T => v;
+  const io: RunIO = { ...rawIo, emit: (event) => rawIo.emit(scrub(event)) };
+  const usage = { inputTokens: 0, outputTokens: 0 };
+  let steps = 0;
+  const pending: PendingCall[] = [];
+  let messages = spec.messages;
+  const client = new Client({ name: `paddock-run-${spec.runId}`, version: '0.1.0' });
+  const end = (status: RunEnd['status'], output: string | null, error: RunEnd['error'] = null): RunEnd =>
+    scrub({ status, output, messages, usage, steps, error, pending });
+  try {
+    await client.connect(io.gate);
+    if (spec.decisions?.length) {
+      messages = await applyDecisions(client, messages, spec.decisions, pending);
+      if (pending.length) return end('waiting_approval', null);
+    }
+    const key = spec.key
+      ? {
+          value: open(io.dataKey, spec.key.sealed, spec.key.aad).toString('utf8'),
+          baseUrl: spec.key.baseUrl,
+        }
+      : null;
+    if (key) scrub = scrubber([key.value]);
+    const model = await languageModel(spec.model, key, io.fetch);
+    const tools = await gateTools(client, pending);
+    const { streamText, stepCountIs } = await import('ai');
+    let stepStarted = performance.now();
+    const result = streamText({
+      model,
+      instructions: spec.instructions || undefined,
+      messages,
+      tools,
+      temperature: spec.model.temperature,
+      maxOutputTokens: spec.model.maxOutputTokens,
+      abortSignal: io.signal,
+      maxRetries: 1,
+      // The loop ends at the step limit, or after a step that left a call waiting for a person.
+      stopWhen: [stepCountIs(spec.limits.maxSteps), () => pending.length > 0],
+      onStepFinish: (step) => {
+        steps++;
+        const input = step.usage.inputTokens ?? 0;
+        const output = step.usage.outputTokens ?? 0;
+        usage.inputTokens += input;
+        usage.outputTokens += output;
+        io.emit({
+          kind: 'step',
+          step: {
+            step: step.stepNumber,
+            provider: step.model.provider,
+            model: step.model.modelId,
+            inputTokens: input,
+            outputTokens: output,
+            latencyMs: Math.round(performance.now() - stepStarted),
+            finishReason: step.finishReason,
+            toolCalls: step.toolCalls.map((c) => c.toolName),
+          },
+        });
+        for (const call of pending.filter((p) => step.toolCalls.some((c) => c.toolCallId === p.toolCallId)))
+          io.emit({ kind: 'approval', call });
+        stepStarted = performance.now();
+      },
+    });
+    for await (const chunk of result.toUIMessageStream()) io.emit({ kind: 'chunk', chunk });
+    const response = await result.response;
+    messages = [...messages, ...response.messages];
+    if (pending.length) return end('waiting_approval', null);
+    const finish = await result.finishReason;
+    if (finish === 'tool-calls' && steps >= spec.limits.maxSteps) {
+      return end('failed', await result.text, {
+        code: 'step_limit',
+        message: `The run reached its limit of ${spec.limits.maxSteps} steps.`,
+      });
+    }
+    return end('completed', await result.text);
+  } catch (err) {
+    if (io.signal.aborted) {
+      const reason = String(io.signal.reason ?? 'stopped');
+      return reason === 'time limit'
+        ? end('failed', null, {
+            code: 'time_limit',
+            message: `The run reached its time limit of ${spec.limits.wallMs / 1000} s.`,
+          })
+        : end('stopped', null, { code: 'stopped', message: reason });
+    }
+    const code = RunFailure.isInstance(err) ? err.code : 'model_failed';
+    return end('failed', null, { code, message: (err as Error).message.slice(0, 2000) });
+  } finally {
+    await client.close().catch(() => undefined);
+  }
+}
