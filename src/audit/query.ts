@@ -14,6 +14,8 @@ export interface AuditQuery {
   actor?: string | undefined;
   /** Events an agent did, or that were done to it. */
   agent?: string | undefined;
+  /** Events of one agent run. */
+  run?: string | undefined;
   outcome?: string | undefined;
   /** ISO times: from inclusive, to exclusive. */
   from?: string | undefined;
@@ -100,6 +102,7 @@ export async function queryAudit(
       ]),
     );
   }
+  if (query.run) q = q.where('run_id', '=', query.run);
   if (query.outcome) q = q.where('outcome', '=', query.outcome);
   if (query.from) q = q.where('time', '>=', query.from);
   if (query.to) q = q.where('time', '<', query.to);

@@ -1,13 +1,16 @@
 /**
  * The program that runs inside an org's cell. It learns its org and receives the org's data
  * key (in memory only, over the private stdin pipe, never in its environment or arguments),
- * then heartbeats and answers liveness pings. Agent loops and the tool gateway run here next.
+ * then heartbeats and answers liveness pings, and runs the org's agents when told to (the
+ * runtime loads on the first run, so an idle cell stays small).
  */
+import type { RunHost } from '../runtime/cell/host.ts';
 import { encode, type FromCell, frameReader, type ToCell } from './protocol.ts';
 
 let org: string | undefined;
 let dataKey: Buffer | undefined;
 let beat: NodeJS.Timeout | undefined;
+let runs: Promise<RunHost> | undefined;
 
 const send = (frame: FromCell) => process.stdout.write(encode(frame));
 
@@ -26,7 +29,13 @@ function onFrame(raw: unknown): void {
   }
   if (!org || f.org !== org) process.exit(3);
   if (f.type === 'ping') send({ v: 1, type: 'pong', org, id: f.id });
-  else if (f.type === 'shutdown') {
+  else if (f.type === 'run' || f.type === 'run.stop' || f.type === 'mcp') {
+    const cellOrg = org;
+    runs ??= import('../runtime/cell/host.ts').then(
+      ({ RunHost }) => new RunHost(cellOrg, () => dataKey!, send),
+    );
+    void runs.then((host) => host.handle(f));
+  } else if (f.type === 'shutdown') {
     clearInterval(beat);
     dataKey?.fill(0);
     process.exit(0);

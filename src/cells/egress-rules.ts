@@ -1,7 +1,7 @@
 /**
  * What an org's egress proxy admits: the admin's explicit allowlist, plus what the org has
  * already declared it talks to — the hosts of its remote MCP connections and the API endpoints
- * of its model keys' providers. Derived entries never open private or loopback addresses; only
+ * of its model keys (their provider's, or the endpoint a key carries). Derived entries never open private or loopback addresses; only
  * an explicit entry with `allowPrivate` does.
  */
 
@@ -46,10 +46,15 @@ export async function egressRulesFor(db: Db, orgId: string, forCell = false): Pr
   }
   const keys = await db
     .selectFrom('secrets')
-    .select('provider')
+    .select(['provider', 'base_url'])
     .where('org_id', '=', orgId)
     .where('kind', '=', 'model_key')
     .execute();
-  for (const k of keys) rules.push(...(PROVIDER_ENDPOINTS[k.provider ?? ''] ?? []));
+  for (const k of keys) {
+    // A key with its own endpoint opens that endpoint (a public one only: see the header).
+    const own = k.base_url ? hostPort(k.base_url) : null;
+    if (own) rules.push(own);
+    else rules.push(...(PROVIDER_ENDPOINTS[k.provider ?? ''] ?? []));
+  }
   return rules;
 }

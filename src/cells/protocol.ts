@@ -9,12 +9,26 @@ export const MAX_FRAME_BYTES = 1 << 20;
 export type ToCell =
   | { v: 1; type: 'hello'; org: string; dataKey: string; heartbeatMs: number }
   | { v: 1; type: 'ping'; org: string; id: number }
-  | { v: 1; type: 'shutdown'; org: string };
+  | { v: 1; type: 'shutdown'; org: string }
+  // Agent runs: start (or resume) one, stop one, and the gate's MCP messages to a run.
+  | { v: 1; type: 'run'; org: string; spec: unknown }
+  | { v: 1; type: 'run.stop'; org: string; runId: string; reason: string }
+  | { v: 1; type: 'mcp'; org: string; runId: string; message: unknown };
 
+/**
+ * Frames of a run name it by its capability, never by id: the control plane derives the agent
+ * and the person from its own record of the run the capability belongs to.
+ */
 export type FromCell =
   | { v: 1; type: 'ready'; org: string; pid: number }
   | { v: 1; type: 'heartbeat'; org: string; rss: number }
-  | { v: 1; type: 'pong'; org: string; id: number };
+  | { v: 1; type: 'pong'; org: string; id: number }
+  | { v: 1; type: 'run.event'; org: string; capability: string; event: unknown }
+  | { v: 1; type: 'run.end'; org: string; capability: string; end: unknown }
+  | { v: 1; type: 'mcp'; org: string; capability: string; message: unknown };
+
+/** The frames of agent runs, which the supervisor hands to whoever runs them. */
+export type RunFrame = Extract<FromCell, { type: 'run.event' | 'run.end' | 'mcp' }>;
 
 export function encode(frame: ToCell | FromCell): string {
   return `${JSON.stringify(frame)}\n`;

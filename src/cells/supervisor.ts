@@ -16,7 +16,7 @@ import { EgressProxy, type EgressRule } from './egress.ts';
 import { cellFolder } from './folders.ts';
 import { type HostUser, orgHostUser } from './host-users.ts';
 import { orgCgroupProcs } from './limits.ts';
-import { encode, type FromCell, frameReader, type ToCell } from './protocol.ts';
+import { encode, type FromCell, frameReader, type RunFrame, type ToCell } from './protocol.ts';
 import type { CellSpec, SandboxProvider } from './sandbox.ts';
 import { seccompSupported } from './seccomp.ts';
 
@@ -94,6 +94,12 @@ interface Cell {
   timers: NodeJS.Timeout[];
 }
 
+/** Who runs agents in cells: told of their frames, and of a cell that went away with its runs. */
+export interface RunHost {
+  onFrame(orgId: string, frame: RunFrame): void;
+  onCellGone(orgId: string, why: string): void;
+}
+
 export class CellSupervisor {
   readonly #o: Required<
     Omit<SupervisorOptions, 'store' | 'vault' | 'audit' | 'provider' | 'log' | 'home' | 'egressRules'>
@@ -104,6 +110,7 @@ export class CellSupervisor {
   readonly #pongs = new Map<number, () => void>();
   #pingId = 0;
   #closed = false;
+  #runs: RunHost | undefined;
 
   constructor(opts: SupervisorOptions) {
     this.#o = {
@@ -119,6 +126,19 @@ export class CellSupervisor {
 
   get sandbox(): string {
     return this.#o.provider.name;
+  }
+
+  /** Who receives the cells' run frames (the runtime). */
+  setRunHost(host: RunHost): void {
+    this.#runs = host;
+  }
+
+  /** Sends a frame to the org's running cell; false if it has none. */
+  send(orgId: string, frame: ToCell): boolean {
+    const proc = this.#cells.get(orgId)?.proc;
+    if (!proc?.stdin?.writable) return false;
+    proc.stdin.write(encode(frame));
+    return true;
   }
 
   list(): CellInfo[] {
@@ -342,6 +362,8 @@ export class CellSupervisor {
           cell.info.rssBytes = f.rss;
           if (cell.info.state === 'unhealthy')
             void this.#setState(cell, 'ready', { reason: 'heartbeat resumed' });
+        } else if (f.type === 'run.event' || f.type === 'run.end' || f.type === 'mcp') {
+          this.#runs?.onFrame(orgId, f);
         }
       }, fail),
     );
@@ -363,6 +385,8 @@ export class CellSupervisor {
       clearInterval(liveness);
       if (cell.proc === proc) cell.proc = undefined;
       cell.info.pid = null;
+      // Its runs went with it: whoever runs them ends them (restarts do not bring them back).
+      this.#runs?.onCellGone(orgId, signal ? `the cell was killed (${signal})` : `the cell exited (${code})`);
       // An exit asked for by stop() is recorded there, with its reason.
       if (!cell.wanted || this.#closed) return;
       void this.#setState(cell, 'stopped', { exit: code, signal }, 'cell.exited');

@@ -36,6 +36,13 @@ export interface CallRequest {
    * reason, a PaddockError, is then the call's answer and its record): nothing runs after it.
    */
   signal?: AbortSignal | undefined;
+  /** The agent run the call belongs to: its audit entries carry it. */
+  runId?: string | undefined;
+  /**
+   * `pause` (default): a call needing approval waits up to the org's approvalWaitSeconds;
+   * `return`: it answers approval_required at once (a run persists itself and resumes later).
+   */
+  approval?: 'pause' | 'return' | undefined;
 }
 
 export interface CallResult {
@@ -333,6 +340,7 @@ export class ToolGateway {
   async #call(req: CallRequest, signal: AbortSignal): Promise<CallResult> {
     const db = this.#o.db;
     const base = {
+      runId: req.runId,
       orgId: req.orgId,
       actor: { type: 'agent' as const, id: req.agentId },
       target: { type: 'tool', id: `${req.connectionId}/${req.tool}` },
@@ -390,7 +398,10 @@ export class ToolGateway {
           });
           // The call pauses: a person deciding within the wait lets it go on (or refuses it) at once.
           const waiting = this.#waiting.get(req.agentId) ?? 0;
-          const wait = waiting < MAX_WAITING_PER_AGENT ? settings.approvalWaitSeconds * 1000 : 0;
+          const wait =
+            req.approval !== 'return' && waiting < MAX_WAITING_PER_AGENT
+              ? settings.approvalWaitSeconds * 1000
+              : 0;
           this.#waiting.set(req.agentId, waiting + 1);
           let decided: Approval;
           try {

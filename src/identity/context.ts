@@ -42,6 +42,11 @@ export interface OrgSettings {
   approvalMinutes: number;
   /** How long a call that needs approval waits for a person before answering `approval_required`. */
   approvalWaitSeconds: number;
+  /** How the text of agent runs' messages and outputs is recorded in the audit trail. */
+  runTextRecording: 'full' | 'redacted' | 'digest';
+  /** A run ends after this many model steps, or this many seconds. */
+  runMaxSteps: number;
+  runMaxSeconds: number;
 }
 
 export const DEFAULT_ORG_SETTINGS: OrgSettings = {
@@ -54,6 +59,9 @@ export const DEFAULT_ORG_SETTINGS: OrgSettings = {
   approvalsNeedTwoPeople: false,
   approvalMinutes: 60,
   approvalWaitSeconds: 30,
+  runTextRecording: 'full',
+  runMaxSteps: 12,
+  runMaxSeconds: 300,
 };
 
 /** A caller inside one organization, with the role they hold there. */

@@ -40,6 +40,10 @@ export const PERMISSIONS = {
   'approvals.decide': ['owner', 'admin'],
   // The org-wide kill switch (one agent's stop is agents.write on that agent).
   'agents.stop_all': ['owner', 'admin'],
+  // Talking to an agent (its scope decides which agents): not auditors, who change nothing.
+  'runs.start': ['owner', 'admin', 'member'],
+  // Runs of the agents one may see.
+  'runs.read': ['owner', 'admin', 'member', 'auditor'],
 } as const satisfies Record<string, readonly Role[]>;
 
 export type Permission = keyof typeof PERMISSIONS;

@@ -35,10 +35,12 @@ const KINDS = [
   'approval',
   'checkpoint',
   'connection',
+  'conversation',
   'grant',
   'index',
   'invitation',
   'person',
+  'run',
   'secret',
   'team',
   'token',
@@ -57,6 +59,7 @@ const BODY_ID_KINDS: Record<string, Kind> = {
   'headers.*': 'secret',
   transferTo: 'person',
   'revokeTokens[]': 'token',
+  conversationId: 'conversation',
 };
 
 /**
@@ -109,6 +112,7 @@ const BODIES: Record<string, Array<(id: Ids) => Json>> = {
   'post /api/v1/orgs/{org}/agents/{agent}/calls': [
     (id) => ({ connectionId: id.connection, tool: 'echo', args: { message: 'hi' } }),
   ],
+  'post /api/v1/orgs/{org}/agents/{agent}/runs': [(id) => ({ message: 'swept', conversationId: id.conversation })],
   'post /api/v1/orgs/{org}/approvals/{approval}/approve': [() => ({ reason: 'swept' })],
   'post /api/v1/orgs/{org}/approvals/{approval}/deny': [() => ({ reason: 'swept' })],
 };
@@ -231,6 +235,48 @@ for (const kind of STORE_KINDS) {
         body: { connectionId: connection.id, tool: 'get-sum', args: { a: 1, b: 2 } },
       });
       assert.equal(held.body?.error?.code, 'approval_required', held.text);
+      // A finished run and its conversation: rows are enough here (runs have their own tests).
+      const now = new Date().toISOString();
+      const conversation = `cnv_${s}0sweep`;
+      await t.store.db
+        .insertInto('conversations')
+        .values({
+          id: conversation,
+          org_id: org.id,
+          agent_id: agent.id,
+          person_id: org.people.owner.id,
+          title: 'swept',
+          messages: '[]',
+          created_at: now,
+          updated_at: now,
+        })
+        .execute();
+      const run = `run_${s}0sweep`;
+      await t.store.db
+        .insertInto('runs')
+        .values({
+          id: run,
+          org_id: org.id,
+          agent_id: agent.id,
+          conversation_id: conversation,
+          person_id: org.people.owner.id,
+          via: 'api',
+          status: 'completed',
+          capability_hash: null,
+          input: `${s} asked`,
+          output: `${s} answered`,
+          state: null,
+          pending: null,
+          steps: 1,
+          input_tokens: 1,
+          output_tokens: 1,
+          error_code: null,
+          error_message: null,
+          created_at: now,
+          updated_at: now,
+          ended_at: now,
+        })
+        .execute();
       // The cell's history is the supervisor's to write; a row of it is enough here.
       await t.store.db
         .insertInto('cell_events')
@@ -242,10 +288,12 @@ for (const kind of STORE_KINDS) {
         approval: held.body.error.details.approvalId,
         checkpoint: '',
         connection: connection.id,
+        conversation,
         grant: grant.id,
         index: '',
         invitation: invitation.invitation.id,
         person: org.people.member.id,
+        run,
         secret: secret.id,
         team: team.id,
         token: token.info.id,

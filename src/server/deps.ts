@@ -17,6 +17,7 @@ import { ToolGateway } from '../gateway/gateway.ts';
 import { type StopBus, stopBus } from '../gateway/stop-bus.ts';
 import { AttemptLimiter, trustedScope } from '../identity/index.ts';
 import type { Logger } from '../log/index.ts';
+import { RunCoordinator } from '../runtime/index.ts';
 import { type Job, Scheduler } from '../scheduler/index.ts';
 import type { Store } from '../store/index.ts';
 import { localKeyring, openSecret, Vault } from '../vault/index.ts';
@@ -42,18 +43,33 @@ export interface Deps {
   config: Config;
   log: Logger;
   signInLimiter: AttemptLimiter;
-  /** The platform's periodic work (`PLATFORM_JOBS`); started by `startServer`. */
+  /** The platform's periodic work (`platformJobs`); started by `startServer`. */
   scheduler: Scheduler;
+  /** Agent runs in the orgs' cells. */
+  runs: RunCoordinator;
 }
 
-/** The platform's periodic work, each job run on one replica at a time (see `src/scheduler`). */
-export const PLATFORM_JOBS: Job[] = [
-  {
-    name: 'audit.retention',
-    intervalMs: 3_600_000,
-    run: async ({ db }) => ({ erased: await applyRetention(db) }),
-  },
-];
+/**
+ * The platform's periodic work, each job run on one replica at a time (see `src/scheduler`).
+ * Without `runs` (the CLI listing jobs), the runtime's job does nothing.
+ */
+export function platformJobs(runs?: RunCoordinator): Job[] {
+  return [
+    {
+      name: 'audit.retention',
+      intervalMs: 3_600_000,
+      run: async ({ db }) => ({ erased: await applyRetention(db) }),
+    },
+    {
+      // A backstop: decisions made through the API resume their runs at once.
+      name: 'runs.sweep',
+      intervalMs: 30_000,
+      run: async () => (runs ? runs.sweep() : {}),
+    },
+  ];
+}
+
+export const PLATFORM_JOBS = platformJobs();
 
 export function buildDeps(
   config: Config,
@@ -99,6 +115,7 @@ export function buildDeps(
   };
   const gateway = new ToolGateway({ db: store.db, audit, opener, log });
   const tokenCalls = new TokenCalls();
+  const runs = new RunCoordinator({ db: store.db, audit, cells, gateway, log });
   return Object.assign(deps, {
     store,
     vault,
@@ -112,9 +129,14 @@ export function buildDeps(
       store,
       config.databaseUrl,
       async (e) => {
-        if (e.kind === 'agent') await gateway.stopAgent(e.agentId);
-        else if (e.kind === 'org') await gateway.stopOrg(e.orgId);
-        else if (e.kind === 'connection') await gateway.closeConnection(e.connectionId);
+        // Runs first: a run whose tool call the gate ends must not read that as a reason to go on.
+        if (e.kind === 'agent') {
+          await runs.stopAgent(e.orgId, e.agentId, 'the agent was stopped');
+          await gateway.stopAgent(e.agentId);
+        } else if (e.kind === 'org') {
+          await runs.stopAgent(e.orgId, undefined, "the organization's agents were stopped");
+          await gateway.stopOrg(e.orgId);
+        } else if (e.kind === 'connection') await gateway.closeConnection(e.connectionId);
         else if (e.kind === 'agent-tokens') tokenCalls.end(e);
         else await gateway.closeSessionsUsing(e.secretId);
       },
@@ -129,6 +151,7 @@ export function buildDeps(
     config,
     log,
     signInLimiter: new AttemptLimiter(),
-    scheduler: new Scheduler({ store, databaseUrl: config.databaseUrl, jobs: PLATFORM_JOBS, log }),
+    scheduler: new Scheduler({ store, databaseUrl: config.databaseUrl, jobs: platformJobs(runs), log }),
+    runs,
   });
 }

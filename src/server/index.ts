@@ -39,6 +39,7 @@ export async function startServer(config: Config, log: Logger, store?: Store): P
   const app = createApp(deps);
   const release = async () => {
     await deps.scheduler.close();
+    await deps.runs.close();
     await deps.cells?.close();
     await deps.sessions.close();
     await deps.gateway.close();

@@ -56,6 +56,13 @@ export const OrgSettingsSchema = z
       .describe(
         'how long a call needing approval waits (paused) for a person before it answers approval_required',
       ),
+    runTextRecording: z
+      .enum(['full', 'redacted', 'digest'])
+      .describe(
+        'how agent runs’ messages and outputs are recorded in the audit trail: in full, redacted, or as SHA-256 digests',
+      ),
+    runMaxSteps: z.number().int().min(1).max(100).describe('a run ends after this many model steps'),
+    runMaxSeconds: z.number().int().min(5).max(3600).describe('a run ends after this many seconds'),
   })
   .meta({ id: 'OrgSettings' });
 

@@ -217,6 +217,8 @@ export interface SecretTable {
   created_by: string;
   rotated_at: string | null;
   rotated_by: string | null;
+  /** A model key's own endpoint (openai-compatible, or a proxy); set by who manages secrets. */
+  base_url: string | null;
 }
 
 export interface CellEventTable {
@@ -257,6 +259,47 @@ export interface AgentTable {
   grants_version: number;
   created_at: string;
   updated_at: string;
+}
+
+export interface ConversationTable {
+  id: string;
+  org_id: string;
+  agent_id: string;
+  person_id: string | null;
+  title: string;
+  /** JSON: the model messages so far. */
+  messages: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export type RunStatus = 'running' | 'waiting_approval' | 'completed' | 'failed' | 'stopped';
+
+export interface RunTable {
+  id: string;
+  org_id: string;
+  agent_id: string;
+  conversation_id: string;
+  person_id: string | null;
+  /** The channel the message came by: api, chat, webhook. */
+  via: string;
+  status: RunStatus;
+  /** SHA-256 of the capability the cell holds; null once the run ended. */
+  capability_hash: string | null;
+  input: string;
+  output: string | null;
+  /** JSON while waiting for approval: the messages to resume from. */
+  state: string | null;
+  /** JSON: the calls the run waits for. */
+  pending: string | null;
+  steps: number;
+  input_tokens: number;
+  output_tokens: number;
+  error_code: string | null;
+  error_message: string | null;
+  created_at: string;
+  updated_at: string;
+  ended_at: string | null;
 }
 
 export interface AgentVersionTable {
@@ -410,6 +453,8 @@ export interface Database {
   cell_host_ids: CellHostIdTable;
   agents: AgentTable;
   agent_versions: AgentVersionTable;
+  conversations: ConversationTable;
+  runs: RunTable;
   agent_tokens: AgentTokenTable;
   connections: ConnectionTable;
   connection_tools: ConnectionToolTable;

@@ -68,6 +68,7 @@ export function testDeps(
   const config = loadConfig({ home, port: 7070 }, {});
   const deps = buildDeps(config, overrides.log ?? silentLogger, store, {}, sandbox);
   onCleanup(store, async () => {
+    await deps.runs.close();
     await deps.cells?.close();
     await deps.gateway.close();
     deps.siem.close();

@@ -30,6 +30,8 @@ export interface SecretInfo {
   createdBy: string;
   rotatedAt: string | null;
   rotatedBy: string | null;
+  /** A model key's endpoint, when it is not the provider's own (openai-compatible, a proxy). */
+  baseUrl: string | null;
 }
 
 function toInfo(r: SecretTable): SecretInfo {
@@ -45,7 +47,34 @@ function toInfo(r: SecretTable): SecretInfo {
     createdBy: r.created_by,
     rotatedAt: r.rotated_at,
     rotatedBy: r.rotated_by,
+    baseUrl: r.base_url,
   };
+}
+
+/**
+ * A model key's endpoint: an http(s) URL with no credentials in it; plain http only to this
+ * machine (the key travels in its headers). Only for keys of kind `model_key`.
+ */
+function checkBaseUrl(kind: SecretKind, baseUrl: string | null | undefined): string | null {
+  if (baseUrl === null || baseUrl === undefined) return null;
+  if (kind !== 'model_key') {
+    throw new BadRequestError('invalid_base_url', 'Only a model key carries an endpoint (baseUrl).');
+  }
+  const url = URL.canParse(baseUrl) ? new URL(baseUrl) : null;
+  if (!url || !['https:', 'http:'].includes(url.protocol) || url.username || url.password || url.search) {
+    throw new BadRequestError(
+      'invalid_base_url',
+      'A model endpoint is an http(s) URL with no credentials or query in it.',
+    );
+  }
+  const loopback = ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
+  if (url.protocol === 'http:' && !loopback) {
+    throw new BadRequestError(
+      'insecure_base_url',
+      'A model key is sent only over https (plain http only to this machine).',
+    );
+  }
+  return url.toString().replace(/\/+$/, '');
 }
 
 const hintOf = (value: string) => `…${value.slice(-4)}`;
@@ -101,6 +130,7 @@ export interface NewSecret {
   kind: SecretKind;
   provider?: string | null | undefined;
   agentIds?: string[] | null | undefined;
+  baseUrl?: string | null | undefined;
   value: string;
 }
 
@@ -111,6 +141,7 @@ export async function createSecret(
   input: NewSecret,
 ): Promise<SecretInfo> {
   assertValue(input.value);
+  const baseUrl = checkBaseUrl(input.kind, input.baseUrl);
   registerSecret(input.value);
   const id = newId('sec');
   return db.transaction().execute(async (trx) => {
@@ -130,6 +161,7 @@ export async function createSecret(
       created_by: ctx.actor.id,
       rotated_at: null,
       rotated_by: null,
+      base_url: baseUrl,
     };
     await orConflict(
       trx.insertInto('secrets').values(row).execute(),
@@ -141,7 +173,13 @@ export async function createSecret(
       action: 'secret.created',
       target: { type: 'secret', id },
       details: {
-        after: { name: info.name, kind: info.kind, provider: info.provider, agentIds: info.agentIds },
+        after: {
+          name: info.name,
+          kind: info.kind,
+          provider: info.provider,
+          agentIds: info.agentIds,
+          baseUrl: info.baseUrl,
+        },
       },
     });
     return info;
@@ -185,28 +223,56 @@ export async function rotateSecret(
   });
 }
 
-export async function updateSecretScope(
+export interface SecretChange {
+  agentIds?: string[] | null | undefined;
+  baseUrl?: string | null | undefined;
+}
+
+/** Changes which agents may use a secret, or (a model key) where it is sent; each on record. */
+export async function updateSecret(
   db: Kysely<Database>,
   ctx: OrgContext,
   id: string,
-  agentIds: string[] | null,
+  change: SecretChange,
 ): Promise<SecretInfo> {
   return db.transaction().execute(async (trx) => {
-    const row = await requireSecret(trx, ctx.scope, id);
-    await assertAgents(trx, ctx.scope, agentIds);
-    const next = agentIds ? JSON.stringify([...new Set(agentIds)].sort()) : null;
-    await trx
-      .updateTable('secrets')
-      .set({ agent_ids: next })
-      .where('org_id', '=', ctx.scope.orgId)
-      .where('id', '=', id)
-      .execute();
-    await recordChange(trx, ctx, {
-      action: 'secret.scope.changed',
-      target: { type: 'secret', id },
-      details: { name: row.name, before: { agentIds: toInfo(row).agentIds }, after: { agentIds } },
-    });
-    return toInfo({ ...row, agent_ids: next });
+    let row = await requireSecret(trx, ctx.scope, id);
+    if (change.agentIds !== undefined) {
+      await assertAgents(trx, ctx.scope, change.agentIds);
+      const next = change.agentIds ? JSON.stringify([...new Set(change.agentIds)].sort()) : null;
+      await trx
+        .updateTable('secrets')
+        .set({ agent_ids: next })
+        .where('org_id', '=', ctx.scope.orgId)
+        .where('id', '=', id)
+        .execute();
+      await recordChange(trx, ctx, {
+        action: 'secret.scope.changed',
+        target: { type: 'secret', id },
+        details: {
+          name: row.name,
+          before: { agentIds: toInfo(row).agentIds },
+          after: { agentIds: change.agentIds },
+        },
+      });
+      row = { ...row, agent_ids: next };
+    }
+    if (change.baseUrl !== undefined) {
+      const baseUrl = checkBaseUrl(row.kind, change.baseUrl);
+      await trx
+        .updateTable('secrets')
+        .set({ base_url: baseUrl })
+        .where('org_id', '=', ctx.scope.orgId)
+        .where('id', '=', id)
+        .execute();
+      await recordChange(trx, ctx, {
+        action: 'secret.endpoint.changed',
+        target: { type: 'secret', id },
+        details: { name: row.name, before: { baseUrl: row.base_url }, after: { baseUrl } },
+      });
+      row = { ...row, base_url: baseUrl };
+    }
+    return toInfo(row);
   });
 }
 

@@ -86,40 +86,74 @@ const APPROVAL_META = 'paddock/approval';
 const resultText = (r: CallToolResult) =>
   r.content.map((c) => (c.type === 'text' ? c.text : JSON.stringify(c))).join('\n');
 
-/** The agent's granted tools, from the gate, as AI SDK tools that call through it. */
+/**
+ * The agent's granted tools, from the gate, as AI SDK tools that call through it. A call of a
+ * tool the agent was not shown goes to the gate too (which refuses it, on record), rather than
+ * being dropped by the SDK unseen.
+ */
 async function gateTools(client: Client, pending: PendingCall[]): Promise<ToolSet> {
   const { dynamicTool, jsonSchema } = await import('ai');
+  const execute =
+    (name: string) =>
+    async (
+      input: unknown,
+      { toolCallId, abortSignal }: { toolCallId: string; abortSignal?: AbortSignal | undefined },
+    ) => {
+      const r = (await client.callTool(
+        { name, arguments: (input ?? {}) as Record<string, unknown> },
+        undefined,
+        // No SDK timeout of its own: the gate bounds the call, the run's signal ends it.
+        { signal: abortSignal, timeout: 24 * 3_600_000 },
+      )) as CallToolResult;
+      const approval = r._meta?.[APPROVAL_META] as { id: string; expiresAt: string } | undefined;
+      if (approval) {
+        pending.push({
+          toolCallId,
+          toolName: name,
+          input,
+          approvalId: approval.id,
+          expiresAt: approval.expiresAt,
+        });
+        return `Waiting for a person's approval (request ${approval.id}). The run continues once it is decided.`;
+      }
+      // A refusal or a failure reaches the model as a tool error it can read.
+      if (r.isError) throw new Error(resultText(r));
+      return resultText(r);
+    };
   const listed = await client.listTools();
   const tools: ToolSet = {};
   for (const t of listed.tools) {
     tools[t.name] = dynamicTool({
       description: t.description ?? '',
       inputSchema: jsonSchema(t.inputSchema as Parameters<typeof jsonSchema>[0]),
-      execute: async (input, { toolCallId, abortSignal }) => {
-        const r = (await client.callTool(
-          { name: t.name, arguments: input as Record<string, unknown> },
-          undefined,
-          // No SDK timeout of its own: the gate bounds the call, the run's signal ends it.
-          { signal: abortSignal, timeout: 24 * 3_600_000 },
-        )) as CallToolResult;
-        const approval = r._meta?.[APPROVAL_META] as { id: string; expiresAt: string } | undefined;
-        if (approval) {
-          pending.push({
-            toolCallId,
-            toolName: t.name,
-            input,
-            approvalId: approval.id,
-            expiresAt: approval.expiresAt,
-          });
-          return `Waiting for a person's approval (request ${approval.id}). The run continues once it is decided.`;
-        }
-        // A refusal or a failure reaches the model as a tool error it can read.
-        if (r.isError) throw new Error(resultText(r));
-        return resultText(r);
-      },
+      execute: execute(t.name),
     });
   }
-  return tools;
+  const unlisted = new Map<string, ToolSet[string]>();
+  const unlistedTool = (name: string) => {
+    let tool = unlisted.get(name);
+    if (!tool) {
+      tool = dynamicTool({
+        description: '',
+        inputSchema: jsonSchema({ type: 'object' }),
+        execute: execute(name),
+      });
+      unlisted.set(name, tool);
+    }
+    return tool;
+  };
+  const isUnlisted = (target: ToolSet, key: string | symbol): key is string =>
+    typeof key === 'string' && !Object.hasOwn(target, key) && !(key in Object.prototype);
+  // The model is offered the granted tools only (what enumerating the set gives); any other name
+  // it calls still resolves, to a tool that asks the gate.
+  return new Proxy(tools, {
+    getOwnPropertyDescriptor: (target, key) =>
+      isUnlisted(target, key)
+        ? { value: unlistedTool(key), writable: false, enumerable: false, configurable: true }
+        : Reflect.getOwnPropertyDescriptor(target, key),
+    get: (target, key, receiver) =>
+      isUnlisted(target, key) ? unlistedTool(key) : Reflect.get(target, key, receiver),
+  });
 }
 
 /** The waiting calls' results, replaced with what happened once people decided. */

@@ -12,16 +12,22 @@ import {
   setAgentState,
   updateAgent,
 } from '../../agents/index.ts';
+import { PROVIDERS } from '../../runtime/index.ts';
 import { defineRoute } from '../route.ts';
 import { Id, OrgParams, Timestamp } from '../schemas.ts';
 
 const Model = z.strictObject({
-  provider: z.string().min(1).max(50).describe('openai, anthropic, google, openai-compatible'),
+  provider: z
+    .enum(PROVIDERS)
+    .describe('openai, anthropic, google, openai-compatible (Ollama, vLLM…), or demo (a scripted replay)'),
   model: z.string().min(1).max(100),
   secretId: Id.nullable().optional().describe('the vault secret holding the BYOK key'),
   temperature: z.number().min(0).max(2).optional(),
   maxOutputTokens: z.number().int().min(1).max(1_000_000).optional(),
 });
+
+/** As stored (an agent saved before providers were checked may name another). */
+const StoredModel = Model.extend({ provider: z.string() });
 
 const AgentSchema = z
   .object({
@@ -32,7 +38,7 @@ const AgentSchema = z
     ownerId: z.string(),
     teamId: z.string().nullable(),
     instructions: z.string(),
-    model: Model,
+    model: StoredModel,
     outputSchema: z.record(z.string(), z.unknown()).nullable(),
     state: z.enum(['active', 'stopped']),
     version: z.number().int(),
@@ -156,6 +162,7 @@ export const agentRoutes = [
       try {
         const agent = await setAgentState(deps.store.db, ctx, params.agent, 'stopped', () => {
           release = deps.gateway.brake(ctx.scope.orgId, params.agent);
+          deps.runs.brake(ctx.scope.orgId, params.agent, 'the agent was stopped');
         });
         // Committed: now end its MCP servers (and tell other replicas) before acknowledging.
         await deps.sessions.publish({ kind: 'agent', orgId: ctx.scope.orgId, agentId: agent.id });

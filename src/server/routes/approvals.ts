@@ -55,8 +55,12 @@ export const approvalRoutes = [
     params: ApprovalParams,
     body: Decision,
     response: ApprovalSchema,
-    handler: async ({ ctx, deps, params, body }) =>
-      decideApproval(deps.store.db, ctx, params.approval, 'approve', body.reason),
+    handler: async ({ ctx, deps, params, body }) => {
+      const decided = await decideApproval(deps.store.db, ctx, params.approval, 'approve', body.reason);
+      // A run waiting for this call goes on now (the runtime's sweep is the backstop).
+      await deps.runs.resumeDecided(ctx.scope.orgId, decided.id);
+      return decided;
+    },
   }),
   defineRoute({
     method: 'post',
@@ -67,7 +71,11 @@ export const approvalRoutes = [
     params: ApprovalParams,
     body: Decision,
     response: ApprovalSchema,
-    handler: async ({ ctx, deps, params, body }) =>
-      decideApproval(deps.store.db, ctx, params.approval, 'deny', body.reason),
+    handler: async ({ ctx, deps, params, body }) => {
+      const decided = await decideApproval(deps.store.db, ctx, params.approval, 'deny', body.reason);
+      // A run waiting for this call goes on now (the runtime's sweep is the backstop).
+      await deps.runs.resumeDecided(ctx.scope.orgId, decided.id);
+      return decided;
+    },
   }),
 ];

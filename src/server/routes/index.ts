@@ -10,6 +10,7 @@ import { healthRoutes } from './health.ts';
 import { invitationRoutes } from './invitations.ts';
 import { orgRoutes } from './orgs.ts';
 import { peopleRoutes } from './people.ts';
+import { runRoutes } from './runs.ts';
 import { secretRoutes } from './secrets.ts';
 import { sessionRoutes } from './session.ts';
 import { ssoRoutes } from './sso.ts';
@@ -32,4 +33,5 @@ export const routes: RouteDef[] = [
   ...connectionRoutes,
   ...grantRoutes,
   ...approvalRoutes,
+  ...runRoutes,
 ];

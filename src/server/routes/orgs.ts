@@ -50,6 +50,7 @@ export const orgRoutes = [
     handler: async ({ ctx, deps }) => {
       // Calls end at once; the acknowledgment waits until the stop is durable.
       const release = deps.gateway.brake(ctx.scope.orgId);
+      deps.runs.brake(ctx.scope.orgId, undefined, "the organization's agents were stopped");
       try {
         const org = await setOrgAgentsStopped(deps.store.db, ctx, true);
         await deps.sessions.publish({ kind: 'org', orgId: org.id });

@@ -7,7 +7,7 @@ import {
   listSecrets,
   rotateSecret,
   SECRET_KINDS,
-  updateSecretScope,
+  updateSecret,
 } from '../../vault/index.ts';
 import { defineRoute } from '../route.ts';
 import { Id, OrgParams, Timestamp } from '../schemas.ts';
@@ -25,12 +25,18 @@ const SecretSchema = z
     createdBy: z.string(),
     rotatedAt: Timestamp.nullable(),
     rotatedBy: z.string().nullable(),
+    baseUrl: z.string().nullable().describe('a model key’s endpoint, when not the provider’s own'),
   })
   .meta({ id: 'Secret' });
 
 const SecretParams = OrgParams.extend({ secret: Id });
 const Value = z.string().min(8).max(16_384).describe('write-only');
 const AgentIds = z.array(Id).max(1000).nullable();
+const BaseUrl = z
+  .string()
+  .max(2000)
+  .nullable()
+  .describe('A model key’s endpoint (openai-compatible servers such as Ollama or vLLM, or a proxy)');
 
 export const secretRoutes = [
   defineRoute({
@@ -55,6 +61,7 @@ export const secretRoutes = [
       kind: z.enum(SECRET_KINDS),
       provider: z.string().min(1).max(50).nullable().optional(),
       agentIds: AgentIds.optional(),
+      baseUrl: BaseUrl.optional(),
       value: Value,
     }),
     response: SecretSchema,
@@ -74,14 +81,14 @@ export const secretRoutes = [
   defineRoute({
     method: 'patch',
     path: '/api/v1/orgs/{org}/secrets/{secret}',
-    summary: 'Change which agents may use a secret',
+    summary: 'Change which agents may use a secret, or where a model key is sent',
     tag: 'secrets',
     access: { permission: 'secrets.manage' },
     params: SecretParams,
-    body: z.strictObject({ agentIds: AgentIds }),
+    body: z.strictObject({ agentIds: AgentIds.optional(), baseUrl: BaseUrl.optional() }),
     response: SecretSchema,
     handler: async ({ ctx, deps, params, body }) => {
-      const secret = await updateSecretScope(deps.store.db, ctx, params.secret, body.agentIds);
+      const secret = await updateSecret(deps.store.db, ctx, params.secret, body);
       // Servers already holding it may no longer be entitled to it.
       await deps.sessions.publish({ kind: 'secret', orgId: ctx.scope.orgId, secretId: secret.id });
       return secret;

@@ -16,6 +16,7 @@ import { auditEntryV2 } from './009-audit-entry-v2.ts';
 import { cellHostIds } from './010-cell-host-ids.ts';
 import { jobRuns } from './011-job-runs.ts';
 import { removals } from './012-removals.ts';
+import { runs } from './013-runs.ts';
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {
   const all: Record<string, Migration> = {
@@ -31,6 +32,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
     '010-cell-host-ids': cellHostIds(dialect),
     '011-job-runs': jobRuns(dialect),
     '012-removals': removals(dialect),
+    '013-runs': runs(dialect),
   };
   return { getMigrations: async () => all };
 }

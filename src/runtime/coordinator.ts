@@ -1,0 +1,641 @@
+/**
+ * Agent runs, from the control plane: a run is started for a person who may talk to the agent,
+ * recorded, and handed to the org's cell with a capability the control plane made for it; the
+ * cell thinks with the org's own key and reaches tools only through the gate, over its channel.
+ * Everything the cell says about a run is matched to the run by that capability, never by what
+ * the cell claims, so a cell cannot act as another agent or for another person.
+ *
+ * A run that waits for a person's approval is persisted, its capability ended; once every call
+ * it waits for is decided it resumes (on whichever replica sees the decision first), with a new
+ * capability. Stopping an agent or its org ends its runs in flight and its waiting runs; a cell
+ * that dies fails its runs. Every step is in the org's audit trail with the run id.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import type { ModelMessage } from 'ai';
+import type { Kysely } from 'kysely';
+import { requireAgentRow } from '../agents/index.ts';
+import type { AuditTrail } from '../audit/index.ts';
+import type { RunFrame } from '../cells/protocol.ts';
+import type { CellSupervisor, RunHost } from '../cells/supervisor.ts';
+import { ConflictError, PaddockError } from '../errors/index.ts';
+import type { ToolGateway } from '../gateway/gateway.ts';
+import type { OrgContext } from '../identity/context.ts';
+import { newId } from '../identity/credentials.ts';
+import { toOrg } from '../identity/orgs.ts';
+import type { Logger } from '../log/index.ts';
+import { redactString } from '../redact/index.ts';
+import type { Database } from '../store/index.ts';
+import type { AgentTable, RunTable } from '../store/schema.ts';
+import { ChannelTransport } from './cell/channel-transport.ts';
+import type { PendingCall, RunEnd, RunEvent, RunSpec } from './cell/loop.ts';
+import { runGateServer } from './gate-server.ts';
+import { modelKeyFor } from './model-key.ts';
+import { capabilityHash, messagesOf, openConversation, type Run, requireRunRow, toRun } from './runs.ts';
+import { parseRunEnd, parseRunEvent } from './wire.ts';
+
+export type RunListener = (event: RunEvent | { kind: 'end'; run: Run }) => void;
+
+export interface StartInput {
+  message: string;
+  conversationId?: string | undefined;
+  via: 'api' | 'chat' | 'webhook';
+}
+
+interface Active {
+  /** The kill switch reached it: whatever the cell reports, the run ended stopped. */
+  braked: string | null;
+  runId: string;
+  orgId: string;
+  agentId: string;
+  personId: string | null;
+  requestId: string;
+  /** Ends the run's gate calls in flight (a stop). */
+  abort: AbortController;
+  gate: { server: Server; transport: ChannelTransport } | undefined;
+  listeners: Set<RunListener>;
+  ended: (run: Run) => void;
+  done: Promise<Run>;
+}
+
+export interface CoordinatorOptions {
+  db: Kysely<Database>;
+  audit: AuditTrail;
+  cells: CellSupervisor | null;
+  gateway: ToolGateway;
+  log: Logger;
+}
+
+/** A run that never reported its end is counted lost this long after its time limit. */
+const LOST_GRACE_MS = 60_000;
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+/** A run's message or output as the org chose to record it: in full, redacted, or as a digest. */
+function recorded(policy: 'full' | 'redacted' | 'digest', text: string | null): string | null {
+  if (text === null) return null;
+  if (policy === 'digest') return `sha256:${sha256(text)}`;
+  return policy === 'redacted' ? redactString(text) : text;
+}
+
+export class RunCoordinator implements RunHost {
+  readonly #o: CoordinatorOptions;
+  /** Runs in flight on this replica, by capability hash and by run id. */
+  readonly #byCapability = new Map<string, Active>();
+  readonly #byRun = new Map<string, Active>();
+
+  constructor(opts: CoordinatorOptions) {
+    this.#o = opts;
+    opts.cells?.setRunHost(this);
+  }
+
+  /** Starts a run of the agent for the caller; resolves once it is handed to the cell. */
+  async start(
+    ctx: OrgContext,
+    agentId: string,
+    input: StartInput,
+    listener?: RunListener,
+  ): Promise<{ run: Run; done: Promise<Run> }> {
+    const db = this.#o.db;
+    const agent = await requireAgentRow(db, ctx, agentId);
+    const org = ctx.org;
+    if (agent.state !== 'active' || org.agentsStoppedAt !== null) {
+      throw new PaddockError(
+        409,
+        'agent_stopped',
+        org.agentsStoppedAt !== null
+          ? "This organization's agents are stopped: no run starts until they are resumed."
+          : 'This agent is stopped: no run starts until it is resumed.',
+      );
+    }
+    if (!this.#o.cells) {
+      throw new PaddockError(
+        503,
+        'cells_unavailable',
+        'Agents run in org cells, and no sandbox is available here.',
+      );
+    }
+    const personId = ctx.userId;
+    const conversation = await openConversation(
+      db,
+      ctx.scope,
+      agent.id,
+      personId,
+      input.conversationId,
+      input.message,
+      () => newId('cnv'),
+    );
+    const capability = randomBytes(32).toString('base64url');
+    const now = new Date().toISOString();
+    const row: RunTable = {
+      id: newId('run'),
+      org_id: org.id,
+      agent_id: agent.id,
+      conversation_id: conversation.id,
+      person_id: personId,
+      via: input.via,
+      status: 'running',
+      capability_hash: capabilityHash(capability),
+      input: input.message,
+      output: null,
+      state: null,
+      pending: null,
+      steps: 0,
+      input_tokens: 0,
+      output_tokens: 0,
+      error_code: null,
+      error_message: null,
+      created_at: now,
+      updated_at: now,
+      ended_at: null,
+    };
+    await db.insertInto('runs').values(row).execute();
+    const settings = org.settings;
+    await this.#o.audit.append({
+      orgId: org.id,
+      runId: row.id,
+      actor: ctx.actor,
+      action: 'run.started',
+      target: { type: 'agent', id: agent.id },
+      requestId: ctx.requestId,
+      details: {
+        via: input.via,
+        conversationId: conversation.id,
+        message: recorded(settings.runTextRecording, input.message),
+      },
+    });
+    const active = this.#track(row, ctx.requestId, capability, listener);
+    const messages: ModelMessage[] = [...messagesOf(conversation), { role: 'user', content: input.message }];
+    await this.#dispatch(active, agent, capability, messages, undefined);
+    return { run: toRun(row), done: active.done };
+  }
+
+  #track(row: RunTable, requestId: string, capability: string, listener?: RunListener): Active {
+    let ended: (run: Run) => void = () => undefined;
+    const done = new Promise<Run>((resolve) => {
+      ended = resolve;
+    });
+    const active: Active = {
+      braked: null,
+      runId: row.id,
+      orgId: row.org_id,
+      agentId: row.agent_id,
+      personId: row.person_id,
+      requestId,
+      abort: new AbortController(),
+      gate: undefined,
+      listeners: new Set(listener ? [listener] : []),
+      ended,
+      done,
+    };
+    this.#byCapability.set(capabilityHash(capability), active);
+    this.#byRun.set(row.id, active);
+    return active;
+  }
+
+  /** Adds a listener to a run in flight on this replica (a stream that joins late). */
+  listen(runId: string, listener: RunListener): boolean {
+    const a = this.#byRun.get(runId);
+    if (!a) return false;
+    a.listeners.add(listener);
+    return true;
+  }
+
+  /** Builds the run's spec (the org's sealed key, the agent's settings) and sends it to the cell. */
+  async #dispatch(
+    active: Active,
+    agent: AgentTable,
+    capability: string,
+    messages: ModelMessage[],
+    decisions: RunSpec['decisions'],
+  ): Promise<void> {
+    const db = this.#o.db;
+    const orgRow = await db
+      .selectFrom('orgs')
+      .selectAll()
+      .where('id', '=', active.orgId)
+      .executeTakeFirstOrThrow();
+    const settings = toOrg(orgRow).settings;
+    const model = JSON.parse(agent.model) as RunSpec['model'] & { secretId?: string | null };
+    let key: RunSpec['key'];
+    try {
+      key = await modelKeyFor(db, active.orgId, agent.id, model);
+      await this.#o.cells!.ensure(active.orgId);
+    } catch (err) {
+      const e = PaddockError.isInstance(err)
+        ? err
+        : new PaddockError(503, 'cell_unavailable', (err as Error).message);
+      await this.#finish(active, this.#failed(messages, e.code, e.message));
+      return;
+    }
+    const spec: RunSpec = {
+      runId: active.runId,
+      capability,
+      instructions: agent.instructions,
+      model: {
+        provider: model.provider,
+        model: model.model,
+        temperature: model.temperature,
+        maxOutputTokens: model.maxOutputTokens,
+      },
+      key,
+      messages,
+      limits: { maxSteps: settings.runMaxSteps, wallMs: settings.runMaxSeconds * 1000 },
+      decisions,
+    };
+    if (!this.#o.cells!.send(active.orgId, { v: 1, type: 'run', org: active.orgId, spec })) {
+      await this.#finish(
+        active,
+        this.#failed(messages, 'cell_unavailable', "The org's cell is not running."),
+      );
+    }
+  }
+
+  #failed(messages: ModelMessage[], code: string, message: string): RunEnd {
+    return {
+      status: 'failed',
+      output: null,
+      messages,
+      usage: { inputTokens: 0, outputTokens: 0 },
+      steps: 0,
+      error: { code, message },
+      pending: [],
+    };
+  }
+
+  // ── Frames from the cells ─────────────────────────────────────────────────────────────────
+
+  onFrame(orgId: string, frame: RunFrame): void {
+    const active = this.#byCapability.get(capabilityHash(String(frame.capability)));
+    // A capability that is not a live run of this org's: ignored, and said.
+    if (!active || active.orgId !== orgId) {
+      this.#o.log.warn({ orgId, type: frame.type }, 'a cell sent a frame for no run of its org');
+      return;
+    }
+    if (frame.type === 'mcp') this.#toGate(active, frame.message as JSONRPCMessage);
+    else if (frame.type === 'run.event') {
+      const event = parseRunEvent(frame.event);
+      if (event) this.#event(active, event);
+    } else void this.#finish(active, parseRunEnd(frame.end));
+  }
+
+  #toGate(active: Active, message: JSONRPCMessage): void {
+    if (!active.gate) {
+      const transport = new ChannelTransport((m) =>
+        this.#o.cells?.send(active.orgId, {
+          v: 1,
+          type: 'mcp',
+          org: active.orgId,
+          runId: active.runId,
+          message: m,
+        }),
+      );
+      const server = runGateServer(
+        { db: this.#o.db, gateway: this.#o.gateway, audit: this.#o.audit, log: this.#o.log },
+        {
+          orgId: active.orgId,
+          agentId: active.agentId,
+          personId: active.personId,
+          runId: active.runId,
+          requestId: active.requestId,
+        },
+        active.abort.signal,
+      );
+      void server.connect(transport);
+      active.gate = { server, transport };
+    }
+    active.gate.transport.deliver(message);
+  }
+
+  #event(active: Active, event: RunEvent): void {
+    if (event.kind === 'step') {
+      const s = event.step;
+      void this.#o.audit
+        .appendSoon({
+          orgId: active.orgId,
+          runId: active.runId,
+          actor: { type: 'agent', id: active.agentId },
+          action: 'model.called',
+          target: { type: 'model', id: `${s.provider}/${s.model}` },
+          requestId: active.requestId,
+          details: { ...s },
+        })
+        .catch((err: unknown) => this.#o.log.error({ err }, 'could not record a model call'));
+    }
+    for (const l of active.listeners) l(event);
+  }
+
+  async #finish(active: Active, reported: RunEnd): Promise<void> {
+    if (!this.#byRun.has(active.runId)) return;
+    const end: RunEnd = active.braked
+      ? { ...reported, status: 'stopped', pending: [], error: { code: 'stopped', message: active.braked } }
+      : reported;
+    this.#byRun.delete(active.runId);
+    for (const [k, a] of this.#byCapability) if (a === active) this.#byCapability.delete(k);
+    active.abort.abort('the run ended');
+    await active.gate?.server.close().catch(() => undefined);
+    const db = this.#o.db;
+    const status = end.status;
+    const now = new Date().toISOString();
+    const waiting = status === 'waiting_approval';
+    const row = await db
+      .selectFrom('runs')
+      .selectAll()
+      .where('id', '=', active.runId)
+      .executeTakeFirstOrThrow();
+    const update = {
+      status,
+      capability_hash: null,
+      output: end.output ?? null,
+      state: waiting ? JSON.stringify(end.messages) : null,
+      pending: waiting ? JSON.stringify(end.pending) : null,
+      steps: Number(row.steps) + (end.steps ?? 0),
+      input_tokens: Number(row.input_tokens) + (end.usage?.inputTokens ?? 0),
+      output_tokens: Number(row.output_tokens) + (end.usage?.outputTokens ?? 0),
+      error_code: end.error?.code ?? null,
+      error_message: end.error?.message ?? null,
+      updated_at: now,
+      ended_at: waiting ? null : now,
+    };
+    // A stop that reached the database first wins: a run it ended stays ended.
+    const written = await db
+      .updateTable('runs')
+      .set(update)
+      .where('id', '=', active.runId)
+      .where('status', '=', 'running')
+      .executeTakeFirst();
+    if (Number(written.numUpdatedRows) === 1 && status === 'completed') {
+      await db
+        .updateTable('conversations')
+        .set({ messages: JSON.stringify(end.messages), updated_at: now })
+        .where('id', '=', row.conversation_id)
+        .execute();
+    }
+    const final = toRun({ ...row, ...(Number(written.numUpdatedRows) === 1 ? update : {}) } as RunTable);
+    if (Number(written.numUpdatedRows) === 1) await this.#recordEnd(active, final, end.pending ?? []);
+    for (const l of active.listeners) l({ kind: 'end', run: final });
+    active.ended(final);
+  }
+
+  async #recordEnd(
+    active: Pick<Active, 'orgId' | 'runId' | 'agentId' | 'requestId'>,
+    run: Run,
+    pending: PendingCall[],
+  ) {
+    const orgRow = await this.#o.db
+      .selectFrom('orgs')
+      .selectAll()
+      .where('id', '=', active.orgId)
+      .executeTakeFirst();
+    const policy = orgRow ? toOrg(orgRow).settings.runTextRecording : 'full';
+    const action =
+      run.status === 'waiting_approval'
+        ? 'run.waiting'
+        : run.status === 'completed'
+          ? 'run.completed'
+          : `run.${run.status}`;
+    await this.#o.audit.append({
+      orgId: active.orgId,
+      runId: active.runId,
+      actor: { type: 'agent', id: active.agentId },
+      action,
+      target: { type: 'agent', id: active.agentId },
+      outcome: run.status === 'completed' || run.status === 'waiting_approval' ? 'success' : 'failure',
+      requestId: active.requestId,
+      details: {
+        output: recorded(policy, run.output),
+        steps: run.steps,
+        usage: run.usage,
+        error: run.error,
+        waitingFor: pending.map((p) => ({ approvalId: p.approvalId, tool: p.toolName })),
+      },
+    });
+  }
+
+  onCellGone(orgId: string, why: string): void {
+    for (const a of [...this.#byRun.values()].filter((x) => x.orgId === orgId)) {
+      void this.#finish(a, this.#failed([], 'cell_gone', `The org's cell went away mid-run: ${why}.`));
+    }
+  }
+
+  // ── Stops ─────────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * The kill switch at once, before the stop is durable: the agent's (or org's) runs in flight
+   * on this replica are told to stop and their gate calls end; whatever they report after, they
+   * ended stopped. The stop's commit then ends them on record (`stopAgent`).
+   */
+  brake(orgId: string, agentId: string | undefined, reason: string): void {
+    for (const a of this.#byRun.values()) {
+      if (a.orgId !== orgId || (agentId && a.agentId !== agentId)) continue;
+      a.braked = reason;
+      a.abort.abort(reason);
+      this.#o.cells?.send(orgId, { v: 1, type: 'run.stop', org: orgId, runId: a.runId, reason });
+    }
+  }
+
+  /** Ends one run: in flight, the cell is told and its gate calls end; waiting, it ends here. */
+  async stopRun(ctx: OrgContext, runId: string, reason = 'stopped by a person'): Promise<Run> {
+    const row = await requireRunRow(this.#o.db, ctx.scope, runId);
+    await requireAgentRow(this.#o.db, ctx, row.agent_id);
+    if (row.status !== 'running' && row.status !== 'waiting_approval')
+      throw new ConflictError('run_ended', `This run already ended (${row.status}).`);
+    await this.#stop([row], reason, ctx.requestId);
+    return toRun(await requireRunRow(this.#o.db, ctx.scope, runId));
+  }
+
+  /** The kill switch's part for runs: every run of the agent (or of the whole org) ends. */
+  async stopAgent(orgId: string, agentId: string | undefined, reason: string): Promise<void> {
+    let q = this.#o.db
+      .selectFrom('runs')
+      .selectAll()
+      .where('org_id', '=', orgId)
+      .where('status', 'in', ['running', 'waiting_approval']);
+    if (agentId) q = q.where('agent_id', '=', agentId);
+    await this.#stop(await q.execute(), reason, undefined);
+  }
+
+  async #stop(rows: RunTable[], reason: string, requestId: string | undefined): Promise<void> {
+    const db = this.#o.db;
+    for (const row of rows) {
+      const active = this.#byRun.get(row.id);
+      const now = new Date().toISOString();
+      // The database says it ended first: the cell's own end (if any) then changes nothing.
+      const r = await db
+        .updateTable('runs')
+        .set({
+          status: 'stopped',
+          capability_hash: null,
+          state: null,
+          error_code: 'stopped',
+          error_message: reason,
+          updated_at: now,
+          ended_at: now,
+        })
+        .where('id', '=', row.id)
+        .where('status', 'in', ['running', 'waiting_approval'])
+        .executeTakeFirst();
+      if (active) {
+        active.abort.abort(reason);
+        this.#o.cells?.send(row.org_id, { v: 1, type: 'run.stop', org: row.org_id, runId: row.id, reason });
+      }
+      if (Number(r.numUpdatedRows) !== 1) continue;
+      const run = toRun({
+        ...row,
+        status: 'stopped',
+        error_code: 'stopped',
+        error_message: reason,
+        ended_at: now,
+      });
+      await this.#recordEnd(
+        { orgId: row.org_id, runId: row.id, agentId: row.agent_id, requestId: requestId ?? row.id },
+        run,
+        [],
+      );
+      if (active) {
+        this.#byRun.delete(row.id);
+        for (const [k, a] of this.#byCapability) if (a === active) this.#byCapability.delete(k);
+        for (const l of active.listeners) l({ kind: 'end', run });
+        active.ended(run);
+      }
+    }
+  }
+
+  // ── Resuming after approvals ──────────────────────────────────────────────────────────────
+
+  /**
+   * Resumes the waiting runs whose calls are all decided (any run of the org, or the runs waiting
+   * for one approval); fails those whose approval expired. Safe to run on every replica: a run
+   * is taken from waiting to running by one of them only.
+   */
+  async resumeDecided(orgId?: string, approvalId?: string): Promise<number> {
+    const db = this.#o.db;
+    let q = db.selectFrom('runs').selectAll().where('status', '=', 'waiting_approval');
+    if (orgId) q = q.where('org_id', '=', orgId);
+    const waiting = (await q.execute()).filter((r) => !approvalId || (r.pending ?? '').includes(approvalId));
+    let resumed = 0;
+    for (const row of waiting) {
+      const pending = JSON.parse(row.pending ?? '[]') as PendingCall[];
+      const approvals = await db
+        .selectFrom('approvals')
+        .select(['id', 'status', 'expires_at'])
+        .where('org_id', '=', row.org_id)
+        .where('agent_id', '=', row.agent_id)
+        .where('id', 'in', pending.length ? pending.map((p) => p.approvalId) : [''])
+        .execute();
+      const now = new Date().toISOString();
+      const state = (id: string) => {
+        const a = approvals.find((x) => x.id === id);
+        if (!a) return 'expired';
+        if (a.status === 'pending') return a.expires_at <= now ? 'expired' : 'pending';
+        return a.status === 'denied' ? 'denied' : a.status === 'expired' ? 'expired' : 'approved';
+      };
+      const states = pending.map((p) => state(p.approvalId));
+      if (states.includes('pending')) continue;
+      const agent = await db
+        .selectFrom('agents')
+        .selectAll()
+        .where('id', '=', row.agent_id)
+        .executeTakeFirst();
+      const orgRow = await db
+        .selectFrom('orgs')
+        .selectAll()
+        .where('id', '=', row.org_id)
+        .executeTakeFirstOrThrow();
+      if (!agent || agent.state !== 'active' || orgRow.agents_stopped_at !== null) {
+        await this.#stop([row], 'the agent was stopped while the run waited', undefined);
+        continue;
+      }
+      const capability = randomBytes(32).toString('base64url');
+      const taken = await db
+        .updateTable('runs')
+        .set({ status: 'running', capability_hash: capabilityHash(capability), updated_at: now })
+        .where('id', '=', row.id)
+        .where('status', '=', 'waiting_approval')
+        .executeTakeFirst();
+      if (Number(taken.numUpdatedRows) !== 1) continue; // another replica took it
+      const active = this.#track({ ...row, status: 'running' }, row.id, capability);
+      const messages = JSON.parse(row.state ?? '[]') as ModelMessage[];
+      if (states.includes('expired')) {
+        await this.#finish(
+          active,
+          this.#failed(messages, 'approval_expired', 'A call the run waited for was not approved in time.'),
+        );
+        continue;
+      }
+      const decisions = pending.map((p, i) => ({
+        toolCallId: p.toolCallId,
+        outcome: states[i] === 'denied' ? ('denied' as const) : ('approved' as const),
+      }));
+      await this.#o.audit.append({
+        orgId: row.org_id,
+        runId: row.id,
+        actor: { type: 'system', id: 'runtime' },
+        action: 'run.resumed',
+        target: { type: 'agent', id: row.agent_id },
+        details: {
+          decisions: decisions.map((d, i) => ({ approvalId: pending[i]!.approvalId, outcome: d.outcome })),
+        },
+      });
+      await this.#dispatch(active, agent, capability, messages, decisions);
+      resumed++;
+    }
+    return resumed;
+  }
+
+  /**
+   * The scheduled part: waiting runs resume once decided (a decision seen by no replica's
+   * request), and runs that never reported an end are counted lost.
+   */
+  async sweep(): Promise<{ resumed: number; lost: number }> {
+    const resumed = await this.resumeDecided();
+    const db = this.#o.db;
+    const running = await db.selectFrom('runs').selectAll().where('status', '=', 'running').execute();
+    let lost = 0;
+    for (const row of running) {
+      if (this.#byRun.has(row.id)) continue;
+      const orgRow = await db.selectFrom('orgs').selectAll().where('id', '=', row.org_id).executeTakeFirst();
+      const limit = (orgRow ? toOrg(orgRow).settings.runMaxSeconds : 300) * 1000 + LOST_GRACE_MS;
+      if (Date.now() - Date.parse(row.updated_at) < limit) continue;
+      const now = new Date().toISOString();
+      const r = await db
+        .updateTable('runs')
+        .set({
+          status: 'failed',
+          capability_hash: null,
+          error_code: 'run_lost',
+          error_message: 'The run never reported its end (its server or cell went away).',
+          updated_at: now,
+          ended_at: now,
+        })
+        .where('id', '=', row.id)
+        .where('status', '=', 'running')
+        .executeTakeFirst();
+      if (Number(r.numUpdatedRows) === 1) {
+        lost++;
+        const run = toRun({ ...row, status: 'failed', error_code: 'run_lost', ended_at: now });
+        await this.#recordEnd(
+          { orgId: row.org_id, runId: row.id, agentId: row.agent_id, requestId: row.id },
+          run,
+          [],
+        );
+      }
+    }
+    return { resumed, lost };
+  }
+
+  /** Runs in flight on this replica (for the cell page and tests). */
+  inFlight(orgId?: string): number {
+    return [...this.#byRun.values()].filter((a) => !orgId || a.orgId === orgId).length;
+  }
+
+  async close(): Promise<void> {
+    for (const a of [...this.#byRun.values()]) {
+      await this.#finish(
+        a,
+        this.#failed([], 'server_stopped', 'The server stopped while the run was in flight.'),
+      );
+    }
+  }
+}

@@ -1,0 +1,121 @@
+/**
+ * Runs and conversations as stored: the data access of the runtime, always scoped to the org.
+ * A run's capability is stored only as its SHA-256 and cleared when the run ends, so a
+ * capability dies with its run.
+ */
+import { createHash } from 'node:crypto';
+import type { ModelMessage } from 'ai';
+import { NotFoundError } from '../errors/index.ts';
+import type { OrgScope } from '../identity/scope.ts';
+import type { Db } from '../store/index.ts';
+import type { ConversationTable, RunStatus, RunTable } from '../store/schema.ts';
+
+export type { RunStatus };
+
+export interface Run {
+  id: string;
+  agentId: string;
+  conversationId: string;
+  personId: string | null;
+  via: string;
+  status: RunStatus;
+  input: string;
+  output: string | null;
+  steps: number;
+  usage: { inputTokens: number; outputTokens: number };
+  error: { code: string; message: string } | null;
+  /** The calls the run waits for, while it waits. */
+  waitingFor: Array<{ approvalId: string; tool: string; expiresAt: string }>;
+  createdAt: string;
+  endedAt: string | null;
+}
+
+export const capabilityHash = (capability: string) => createHash('sha256').update(capability).digest('hex');
+
+export function toRun(r: RunTable): Run {
+  const pending = r.pending
+    ? (JSON.parse(r.pending) as Array<{ approvalId: string; toolName: string; expiresAt: string }>)
+    : [];
+  return {
+    id: r.id,
+    agentId: r.agent_id,
+    conversationId: r.conversation_id,
+    personId: r.person_id,
+    via: r.via,
+    status: r.status,
+    input: r.input,
+    output: r.output,
+    steps: Number(r.steps),
+    usage: { inputTokens: Number(r.input_tokens), outputTokens: Number(r.output_tokens) },
+    error: r.error_code ? { code: r.error_code, message: r.error_message ?? '' } : null,
+    waitingFor:
+      r.status === 'waiting_approval'
+        ? pending.map((p) => ({ approvalId: p.approvalId, tool: p.toolName, expiresAt: p.expiresAt }))
+        : [],
+    createdAt: r.created_at,
+    endedAt: r.ended_at,
+  };
+}
+
+export async function requireRunRow(db: Db, scope: OrgScope, id: string): Promise<RunTable> {
+  const row = await db
+    .selectFrom('runs')
+    .selectAll()
+    .where('org_id', '=', scope.orgId)
+    .where('id', '=', id)
+    .executeTakeFirst();
+  if (!row) throw new NotFoundError('run_not_found', 'No run with that id in this organization.');
+  return row;
+}
+
+export async function listRunRows(
+  db: Db,
+  scope: OrgScope,
+  filter: { agentId?: string | undefined; status?: RunStatus | undefined; limit: number },
+): Promise<RunTable[]> {
+  let q = db.selectFrom('runs').selectAll().where('org_id', '=', scope.orgId);
+  if (filter.agentId) q = q.where('agent_id', '=', filter.agentId);
+  if (filter.status) q = q.where('status', '=', filter.status);
+  return q.orderBy('created_at', 'desc').limit(filter.limit).execute();
+}
+
+/** The conversation to continue, or a new one for this agent and person. */
+export async function openConversation(
+  db: Db,
+  scope: OrgScope,
+  agentId: string,
+  personId: string | null,
+  conversationId: string | undefined,
+  title: string,
+  newId: () => string,
+): Promise<ConversationTable> {
+  if (conversationId) {
+    const row = await db
+      .selectFrom('conversations')
+      .selectAll()
+      .where('org_id', '=', scope.orgId)
+      .where('id', '=', conversationId)
+      .where('agent_id', '=', agentId)
+      .executeTakeFirst();
+    // Another person's conversation reads as missing, as another org's does.
+    if (!row || row.person_id !== personId)
+      throw new NotFoundError('conversation_not_found', 'No conversation with that id with this agent.');
+    return row;
+  }
+  const now = new Date().toISOString();
+  const row: ConversationTable = {
+    id: newId(),
+    org_id: scope.orgId,
+    agent_id: agentId,
+    person_id: personId,
+    title: title.slice(0, 80),
+    messages: '[]',
+    created_at: now,
+    updated_at: now,
+  };
+  await db.insertInto('conversations').values(row).execute();
+  return row;
+}
+
+export const messagesOf = (c: Pick<ConversationTable, 'messages'>) =>
+  JSON.parse(c.messages) as ModelMessage[];

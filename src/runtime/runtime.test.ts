@@ -1,0 +1,326 @@
+/**
+ * Agent runs end to end: a real org cell (bubblewrap), the real AI SDK provider packages in it
+ * talking to a scripted model server through the org's egress proxy with the org's own key, the
+ * agent's tools from a real MCP server (server-everything) only through the gate. A denial the
+ * model can read, an approval that pauses the run and resumes it, a stop, a cell killed mid-run,
+ * a stream, and the key found nowhere in clear.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { sql } from 'kysely';
+import { bubblewrap } from '../cells/index.ts';
+import { createLogger } from '../log/index.ts';
+import { secretForms } from '../redact/index.ts';
+import { call, createApp, type SeededOrg, seedOrg, testDeps } from '../testing/fixtures.ts';
+import { type ModelServer, type ModelTurn, startModelServer } from '../testing/model-server/index.ts';
+import { openTestStore, STORE_KINDS, type TestStore } from '../testing/stores.ts';
+import { until } from '../testing/until.ts';
+
+const EVERYTHING = ['node_modules/@modelcontextprotocol/server-everything/dist/index.js', 'stdio'];
+const KEY = 'sk-runtime-e2e-3f9a1c7d5b20e84e';
+
+for (const kind of STORE_KINDS) {
+  describe(`agent runs in the org's cell [${kind}]`, () => {
+    let t: TestStore;
+    let deps: ReturnType<typeof testDeps>;
+    let app: ReturnType<typeof createApp>;
+    let models: ModelServer;
+    let acme: SeededOrg;
+    let agentId: string;
+    let everything: string;
+    const logs: string[] = [];
+    /** What the scripted model does next, by the run's message (each test its own script). */
+    const scripts = new Map<string, ModelTurn[]>();
+
+    const api = (
+      method: 'get' | 'post' | 'patch',
+      path: string,
+      body?: unknown,
+      token = acme.people.admin.token,
+    ) => call(app, method, `/api/v1/orgs/acme${path}`, { token, ...(body === undefined ? {} : { body }) });
+
+    before(async () => {
+      const check = await bubblewrap.check();
+      assert.ok(check.ok, `bubblewrap is needed: ${check.reason}`);
+      models = await startModelServer(
+        (req) => scripts.get(req.lastUserText)?.shift() ?? { text: 'nothing scripted' },
+      );
+      t = await openTestStore(kind);
+      const log = createLogger({ level: 'debug', destination: { write: (s: string) => void logs.push(s) } });
+      deps = testDeps(t.store, t.home, { log }, { provider: bubblewrap, problem: null });
+      deps.audit.start();
+      app = createApp(deps);
+      acme = await seedOrg(t.store, 'acme');
+      const port = Number(new URL(models.url).port);
+      const settings = await call(app, 'patch', '/api/v1/orgs/acme', {
+        token: acme.people.owner.token,
+        body: { settings: { egressAllowlist: [{ host: '127.0.0.1', port, allowPrivate: true }] } },
+      });
+      assert.equal(settings.status, 200, settings.text);
+      const key = await api('post', '/secrets', {
+        name: 'openai',
+        kind: 'model_key',
+        provider: 'openai',
+        value: KEY,
+        baseUrl: `${models.url}/v1`,
+      });
+      assert.equal(key.status, 201, key.text);
+      const c = await api('post', '/connections', {
+        name: 'everything',
+        transport: 'stdio',
+        command: 'node',
+        args: EVERYTHING,
+      });
+      everything = c.body.id;
+      assert.equal((await api('post', `/connections/${everything}/tools/refresh`)).status, 200);
+      const agent = await api('post', '/agents', {
+        name: 'helper',
+        scope: 'organization',
+        instructions: 'Help briefly.',
+        model: { provider: 'openai', model: 'gpt-test' },
+      });
+      agentId = agent.body.id;
+      for (const body of [
+        { connectionId: everything, tool: 'echo' },
+        { connectionId: everything, tool: 'get-sum', requiresApproval: true },
+      ]) {
+        assert.equal((await api('post', `/agents/${agentId}/grants`, body)).status, 201);
+      }
+    });
+
+    after(async () => {
+      await models?.close();
+      await t?.cleanup();
+    });
+
+    const run = (message: string, body: Record<string, unknown> = {}, token = acme.people.member.token) =>
+      api('post', `/agents/${agentId}/runs`, { message, ...body }, token);
+    /** The run once `ok` holds of it (polled through the API). */
+    const runWhen = (id: string, ok: (run: any) => boolean) =>
+      until(
+        async () => {
+          const r = (await api('get', `/runs/${id}`)).body.run;
+          return ok(r) ? r : undefined;
+        },
+        { what: `run ${id}` },
+      );
+    const runEntries = async (runId: string) => {
+      await deps.audit.flush();
+      return (await api('get', `/runs/${runId}`)).body.audit as Array<{
+        action: string;
+        outcome: string;
+        details: any;
+      }>;
+    };
+
+    test('a message runs in the cell: a granted tool through the gate, the answer, the whole record with the run id', async () => {
+      scripts.set('say hi', [
+        { toolCalls: [{ name: 'everything__echo', args: { message: 'hi' } }] },
+        { text: 'It said hi.' },
+      ]);
+      const r = await run('say hi');
+      assert.equal(r.status, 200, r.text);
+      assert.equal(r.body.status, 'completed', JSON.stringify(r.body.error));
+      assert.equal(r.body.output, 'It said hi.');
+      assert.equal(r.body.steps, 2);
+      assert.match(models.requests.at(-1)!.toolResults.at(-1)!.output, /Echo: hi/);
+      const actions = (await runEntries(r.body.id)).map((e) => e.action);
+      for (const a of [
+        'run.started',
+        'model.called',
+        'tool.call.allowed',
+        'tool.call.completed',
+        'run.completed',
+      ])
+        assert.ok(actions.includes(a), `${a} in ${actions.join(', ')}`);
+    });
+
+    test('a tool outside the grants: the model reads the denial, nothing runs, the denial is on record with the run id', async () => {
+      scripts.set('add them', [
+        { toolCalls: [{ name: 'everything__get-env', args: {} }] },
+        { text: 'I may not.' },
+      ]);
+      const r = await run('add them');
+      assert.equal(r.body.status, 'completed', r.text);
+      assert.match(models.requests.at(-1)!.toolResults.at(-1)!.output, /(tool_denied|No tool named)/);
+      const entries = await runEntries(r.body.id);
+      assert.ok(!entries.some((e) => e.action === 'tool.call.allowed'), 'nothing ran');
+    });
+
+    test('an approval-requiring call pauses the run; approved, the call runs and the run completes', async () => {
+      scripts.set('sum please', [
+        { toolCalls: [{ name: 'everything__get-sum', args: { a: 2, b: 3 } }] },
+        { text: 'The sum is 5.' },
+      ]);
+      const r = await run('sum please');
+      assert.equal(r.body.status, 'waiting_approval', r.text);
+      const approvalId = r.body.waitingFor[0].approvalId;
+      const decided = await api(
+        'post',
+        `/approvals/${approvalId}/approve`,
+        { reason: 'fine' },
+        acme.people.owner.token,
+      );
+      assert.equal(decided.status, 200, decided.text);
+      const done = await runWhen(r.body.id, (x) => x.status !== 'running' && x.status !== 'waiting_approval');
+      assert.equal(done.status, 'completed', JSON.stringify(done.error));
+      assert.equal(done.output, 'The sum is 5.');
+      assert.match(models.requests.at(-1)!.toolResults.at(-1)!.output, /5/);
+      const actions = (await runEntries(r.body.id)).map((e) => e.action);
+      assert.ok(
+        actions.includes('run.waiting') &&
+          actions.includes('run.resumed') &&
+          actions.includes('tool.call.allowed'),
+      );
+    });
+
+    test('denied, the model is told and the run continues without the call', async () => {
+      scripts.set('sum again', [
+        { toolCalls: [{ name: 'everything__get-sum', args: { a: 7, b: 8 } }] },
+        { text: 'Not allowed then.' },
+      ]);
+      const r = await run('sum again');
+      assert.equal(r.body.status, 'waiting_approval', r.text);
+      await api(
+        'post',
+        `/approvals/${r.body.waitingFor[0].approvalId}/deny`,
+        { reason: 'no' },
+        acme.people.owner.token,
+      );
+      const done = await runWhen(r.body.id, (x) => x.status === 'completed' || x.status === 'failed');
+      assert.equal(done.status, 'completed');
+      assert.match(models.requests.at(-1)!.toolResults.at(-1)!.output, /A person denied this call/);
+      const entries = await runEntries(r.body.id);
+      assert.ok(!entries.some((e) => e.action === 'tool.call.allowed'));
+    });
+
+    test('streamed: the AI SDK UI message stream with the text and the run', async () => {
+      scripts.set('stream it', [{ text: 'Streaming works fine.' }]);
+      const res = await app.request(`/api/v1/orgs/acme/agents/${agentId}/runs`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${acme.people.member.token}`,
+          'content-type': 'application/json',
+          accept: 'text/event-stream',
+        },
+        body: JSON.stringify({ message: 'stream it' }),
+      });
+      assert.equal(res.status, 200);
+      assert.match(res.headers.get('content-type') ?? '', /text\/event-stream/);
+      const body = await res.text();
+      const chunks = body
+        .split('\n\n')
+        .filter((l) => l.startsWith('data: {'))
+        .map((l) => JSON.parse(l.slice(6)));
+      assert.equal(
+        chunks
+          .filter((c) => c.type === 'text-delta')
+          .map((c) => c.delta)
+          .join(''),
+        'Streaming works fine.',
+      );
+      const end = chunks.filter((c) => c.type === 'data-run').at(-1);
+      assert.equal(end.data.status, 'completed');
+    });
+
+    test('stopping the agent ends its runs in flight, and its waiting runs never resume', async () => {
+      scripts.set('wait here', [{ toolCalls: [{ name: 'everything__get-sum', args: { a: 1, b: 1 } }] }]);
+      const waiting = await run('wait here');
+      assert.equal(waiting.body.status, 'waiting_approval');
+      // A slow tool keeps a second run in flight.
+      await api('post', `/agents/${agentId}/grants`, {
+        connectionId: everything,
+        tool: 'trigger-long-running-operation',
+      });
+      scripts.set('long one', [
+        {
+          toolCalls: [
+            { name: 'everything__trigger-long-running-operation', args: { duration: 20, steps: 5 } },
+          ],
+        },
+      ]);
+      const flying = await run('long one', { wait: false });
+      assert.equal(flying.status, 202, flying.text);
+      await until(() => deps.gateway.inFlight(agentId) > 0, { what: 'the long call in flight' });
+      const stopped = await api('post', `/agents/${agentId}/stop`);
+      assert.equal(stopped.status, 200, stopped.text);
+      const ended = await runWhen(flying.body.id, (x) => x.status !== 'running');
+      assert.equal(ended.status, 'stopped');
+      assert.equal((await api('get', `/runs/${waiting.body.id}`)).body.run.status, 'stopped');
+      const again = await api(
+        'post',
+        `/approvals/${waiting.body.waitingFor[0].approvalId}/approve`,
+        {},
+        acme.people.owner.token,
+      );
+      assert.ok(again.status === 200 || again.status === 409);
+      assert.equal(
+        (await api('get', `/runs/${waiting.body.id}`)).body.run.status,
+        'stopped',
+        'never resumed',
+      );
+      assert.equal((await run('after stop')).body.error.code, 'agent_stopped');
+      await api('post', `/agents/${agentId}/resume`);
+    });
+
+    test('a cell killed mid-run fails that run', async () => {
+      scripts.set('long two', [
+        {
+          toolCalls: [
+            { name: 'everything__trigger-long-running-operation', args: { duration: 20, steps: 5 } },
+          ],
+        },
+      ]);
+      const flying = await run('long two', { wait: false });
+      await until(() => deps.gateway.inFlight(agentId) > 0, { what: 'the long call in flight' });
+      const pid = deps.cells!.get(acme.id)!.pid!;
+      process.kill(pid, 'SIGKILL');
+      const ended = await runWhen(flying.body.id, (x) => x.status !== 'running');
+      assert.deepEqual([ended.status, ended.error.code], ['failed', 'cell_gone']);
+    });
+
+    test('the provider got the org key through the egress proxy; the key is nowhere in clear', async () => {
+      assert.ok(models.requests.length > 0);
+      assert.ok(models.requests.every((r) => r.headers.authorization === `Bearer ${KEY}`));
+      // Off the allowlist, the cell cannot reach the provider at all: its only way out is the proxy.
+      await call(app, 'patch', '/api/v1/orgs/acme', {
+        token: acme.people.owner.token,
+        body: { settings: { egressAllowlist: [] } },
+      });
+      scripts.set('no way out', [{ text: 'unreachable' }]);
+      const cut = await run('no way out');
+      assert.equal(cut.body.status, 'failed', cut.text);
+      await deps.audit.flush();
+      const forms = secretForms(KEY);
+      const texts: string[] = [logs.join('')];
+      for (const path of [
+        '/runs',
+        `/runs/${cut.body.id}`,
+        '/audit?limit=500',
+        '/audit/export?format=jsonl',
+        '/audit/export?format=ocsf',
+        '/secrets',
+      ])
+        texts.push((await api('get', path, undefined, acme.people.owner.token)).text);
+      const tables =
+        kind === 'sqlite'
+          ? await sql<{ name: string }>`select name from sqlite_master where type = 'table'`.execute(
+              t.store.db,
+            )
+          : await sql<{
+              name: string;
+            }>`select table_name as name from information_schema.tables where table_schema = 'public'`.execute(
+              t.store.db,
+            );
+      for (const { name } of tables.rows)
+        texts.push(JSON.stringify((await sql`select * from ${sql.table(name)}`.execute(t.store.db)).rows));
+      if (kind === 'sqlite')
+        for (const f of ['paddock.db', 'paddock.db-wal'])
+          if (existsSync(join(t.home, f))) texts.push(readFileSync(join(t.home, f), 'latin1'));
+      const found = forms.filter((f) => texts.some((x) => x.includes(f)));
+      assert.deepEqual(found, []);
+    });
+  });
+}

@@ -1,0 +1,187 @@
+/**
+ * Agent runs: talk to an agent (answered when the run ends or waits, or streamed as the AI SDK's
+ * UI message stream), list and read runs with their audit trail, stop one.
+ */
+import { createUIMessageStreamResponse, type UIMessageChunk } from 'ai';
+import { z } from 'zod';
+import { requireAgentRow } from '../../agents/index.ts';
+import { queryAudit } from '../../audit/index.ts';
+import { NotFoundError } from '../../errors/index.ts';
+import type { OrgContext } from '../../identity/index.ts';
+import { listRunRows, type Run, type RunListener, requireRunRow, toRun } from '../../runtime/index.ts';
+import type { Deps } from '../deps.ts';
+import { defineRoute } from '../route.ts';
+import { AuditEventSchema, Id, OrgParams, Timestamp } from '../schemas.ts';
+
+const RunStatus = z.enum(['running', 'waiting_approval', 'completed', 'failed', 'stopped']);
+
+export const RunSchema = z
+  .object({
+    id: Id,
+    agentId: Id,
+    conversationId: Id,
+    personId: z.string().nullable().describe('who the run acts for (approvals bind to them)'),
+    via: z.string().describe('api, chat or webhook'),
+    status: RunStatus,
+    input: z.string(),
+    output: z.string().nullable(),
+    steps: z.number().int(),
+    usage: z.object({ inputTokens: z.number().int(), outputTokens: z.number().int() }),
+    error: z.object({ code: z.string(), message: z.string() }).nullable(),
+    waitingFor: z
+      .array(z.object({ approvalId: Id, tool: z.string(), expiresAt: Timestamp }))
+      .describe('the calls a waiting run waits for a person on'),
+    createdAt: Timestamp,
+    endedAt: Timestamp.nullable(),
+  })
+  .meta({ id: 'Run' });
+
+const AgentParams = OrgParams.extend({ agent: Id });
+const RunParams = OrgParams.extend({ run: Id });
+
+/** Members see their own runs; owners, admins and auditors see every run of agents they may see. */
+async function visibleRun(deps: Deps, ctx: OrgContext, id: string) {
+  const row = await requireRunRow(deps.store.db, ctx.scope, id);
+  if (ctx.role === 'member' && row.person_id !== ctx.userId)
+    throw new NotFoundError('run_not_found', 'No run with that id in this organization.');
+  await requireAgentRow(deps.store.db, ctx, row.agent_id);
+  return row;
+}
+
+/** A run as a UI message stream: the cell's chunks, plus data parts for the run and its waits. */
+function streamed(
+  start: (listener: RunListener) => Promise<{ run: Run; done: Promise<Run> }>,
+): Promise<Response> {
+  return new Promise((resolve, reject) => {
+    let controller!: ReadableStreamDefaultController<UIMessageChunk>;
+    const stream = new ReadableStream<UIMessageChunk>({
+      start(c) {
+        controller = c;
+      },
+    });
+    const write = (chunk: UIMessageChunk) => {
+      try {
+        controller.enqueue(chunk);
+      } catch {}
+    };
+    start((event) => {
+      if (event.kind === 'chunk') write(event.chunk);
+      else if (event.kind === 'approval')
+        write({
+          type: 'data-approval',
+          data: { approvalId: event.call.approvalId, tool: event.call.toolName },
+        });
+      else if (event.kind === 'end') {
+        write({ type: 'data-run', data: event.run });
+        try {
+          controller.close();
+        } catch {}
+      }
+    }).then(({ run }) => {
+      write({ type: 'data-run', data: run });
+      resolve(createUIMessageStreamResponse({ stream }));
+    }, reject);
+  });
+}
+
+export const runRoutes = [
+  defineRoute({
+    method: 'post',
+    path: '/api/v1/orgs/{org}/agents/{agent}/runs',
+    summary:
+      'Send an agent a message: it runs in the org’s cell and answers when the run ends or waits for an approval; with Accept: text/event-stream, streamed (AI SDK UI message stream); with "wait": false, 202 at once',
+    tag: 'runs',
+    access: { permission: 'runs.start' },
+    params: AgentParams,
+    body: z.strictObject({
+      message: z.string().min(1).max(32_000),
+      conversationId: Id.optional().describe('continue this conversation (yours, with this agent)'),
+      wait: z.boolean().optional().describe('false: answer 202 at once, read the run later'),
+    }),
+    response: RunSchema,
+    raw: {
+      status: 202,
+      description: 'the run, started (with "wait": false)',
+      contentTypes: ['text/event-stream'],
+    },
+    handler: async ({ ctx, deps, params, body, c }) => {
+      const input = { message: body.message, conversationId: body.conversationId, via: 'api' as const };
+      if ((c.req.header('accept') ?? '').includes('text/event-stream')) {
+        return streamed((listener) => deps.runs.start(ctx, params.agent, input, listener));
+      }
+      const { run, done } = await deps.runs.start(ctx, params.agent, input);
+      if (body.wait === false) return c.json(run, 202);
+      return done;
+    },
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/api/v1/orgs/{org}/runs',
+    summary: 'List runs (members: their own), newest first',
+    tag: 'runs',
+    access: { permission: 'runs.read' },
+    params: OrgParams,
+    query: z.strictObject({
+      agent: Id.optional(),
+      status: RunStatus.optional(),
+      limit: z.coerce.number().int().min(1).max(200).default(50),
+    }),
+    response: z.object({ runs: z.array(RunSchema) }),
+    handler: async ({ ctx, deps, query }) => {
+      const rows = await listRunRows(deps.store.db, ctx.scope, {
+        agentId: query.agent,
+        status: query.status,
+        limit: query.limit,
+      });
+      const seen = new Map<string, boolean>();
+      const mayRead = async (agentId: string) => {
+        if (!seen.has(agentId))
+          seen.set(
+            agentId,
+            await requireAgentRow(deps.store.db, ctx, agentId).then(
+              () => true,
+              () => false,
+            ),
+          );
+        return seen.get(agentId)!;
+      };
+      const runs = [];
+      for (const r of rows) {
+        if (ctx.role === 'member' && r.person_id !== ctx.userId) continue;
+        if (await mayRead(r.agent_id)) runs.push(toRun(r));
+      }
+      return { runs };
+    },
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/api/v1/orgs/{org}/runs/{run}',
+    summary: 'A run, with its audit entries (message, model calls, tool calls, output)',
+    tag: 'runs',
+    access: { permission: 'runs.read' },
+    params: RunParams,
+    response: z.object({ run: RunSchema, audit: z.array(AuditEventSchema) }),
+    handler: async ({ ctx, deps, params }) => {
+      const row = await visibleRun(deps, ctx, params.run);
+      // Members do not read the audit trail; they see their run only.
+      const audit =
+        ctx.role === 'member'
+          ? []
+          : (await queryAudit(deps.store.db, ctx.scope, { run: row.id, limit: 500, order: 'asc' })).events;
+      return { run: toRun(row), audit };
+    },
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/api/v1/orgs/{org}/runs/{run}/stop',
+    summary: 'Stop a run: in flight, it ends at once; waiting, it never resumes',
+    tag: 'runs',
+    access: { permission: 'runs.start' },
+    params: RunParams,
+    response: RunSchema,
+    handler: async ({ ctx, deps, params }) => {
+      await visibleRun(deps, ctx, params.run);
+      return deps.runs.stopRun(ctx, params.run);
+    },
+  }),
+];
