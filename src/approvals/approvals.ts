@@ -116,7 +116,7 @@ export async function consumeApproval(db: Db, b: CallBinding): Promise<Approval 
 /** The pending request for this call, made if there is none yet (a retry does not pile up requests). */
 export async function requestApproval(
   db: Kysely<Database>,
-  b: CallBinding & { requestId: string; minutes: number },
+  b: CallBinding & { requestId: string; minutes: number; runId?: string | undefined },
 ): Promise<Approval> {
   return db.transaction().execute(async (trx) => {
     // The agent's row lock (a no-op update) queues concurrent requests for one agent: on
@@ -170,6 +170,7 @@ export async function requestApproval(
     await trx.insertInto('approvals').values(row).execute();
     await recordAudit(trx, {
       orgId: b.orgId,
+      runId: b.runId,
       actor: { type: 'agent', id: b.agentId },
       action: 'approval.requested',
       target: { type: 'approval', id: row.id },

@@ -5,7 +5,9 @@
 import { chmodSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { checkpointCustody } from '../audit/index.ts';
+import { chooseSandbox } from '../cells/index.ts';
 import { type Config, loadConfig } from '../config/index.ts';
+import { createDemo, DEMO_MESSAGE } from '../demo/index.ts';
 import {
   findPersonByEmail,
   initOrg,
@@ -20,7 +22,7 @@ import {
   signinLinkUrl,
   trustedScope,
 } from '../identity/index.ts';
-import { createLogger } from '../log/index.ts';
+import { createLogger, silentLogger } from '../log/index.ts';
 import { redactString } from '../redact/index.ts';
 import { startServer } from '../server/index.ts';
 import { dashboardBuilt } from '../server/static.ts';
@@ -160,10 +162,12 @@ const up: Command = {
 
 const init: Command = {
   summary: 'Create an organization and its first owner, offline',
-  usage: `paddock init --org <slug> --owner <email> [--name <org name>] [--owner-name <name>] [--token-file <path>]
+  usage: `paddock init --org <slug> --owner <email> [--name <org name>] [--owner-name <name>] [--token-file <path>] [--demo]
 
   Prints a one-time sign-in link for the owner (valid 24 hours). With --token-file, also writes
-  an owner API token to that file (mode 0600). Works on $PADDOCK_HOME or DATABASE_URL.`,
+  an owner API token to that file (mode 0600). With --demo, also adds the demo: an agent that
+  replays a conversation (no model key needed), the demo order desk it is governed on, and two
+  grants. Works on $PADDOCK_HOME or DATABASE_URL.`,
   async run(args) {
     const v = parse(args, {
       org: { type: 'string' },
@@ -172,6 +176,7 @@ const init: Command = {
       'owner-name': { type: 'string' },
       'token-file': { type: 'string' },
       'public-url': { type: 'string' },
+      demo: { type: 'boolean' },
     });
     const slug = need(v, 'org');
     const owner = need(v, 'owner');
@@ -195,6 +200,32 @@ const init: Command = {
       if (r.token && typeof v['token-file'] === 'string') {
         writeSecretFile(v['token-file'], r.token);
         process.stdout.write(`Owner API token written to ${v['token-file']} (mode 0600).\n`);
+      }
+      if (v.demo === true) {
+        const ctx = {
+          ...operatorCaller(),
+          userId: r.ownerId,
+          org: r.org,
+          role: 'owner' as const,
+          scope: trustedScope(r.org.id),
+        };
+        const sandbox = await chooseSandbox(config, silentLogger);
+        const demo = await createDemo(
+          {
+            db: store.db,
+            vault: new Vault(localKeyring(config.home)),
+            sandbox: sandbox.provider,
+            home: config.home,
+            egress: async () => null,
+          },
+          ctx,
+        );
+        process.stdout.write(
+          demo.listed
+            ? `Added the demo: agent demo-assistant (${demo.agentId}), connection demo, two grants.\n` +
+                `Try it: POST /api/v1/orgs/${r.org.slug}/agents/${demo.agentId}/runs {"message": "${DEMO_MESSAGE}"}\n`
+            : `Added the demo agent (${demo.agentId}), but its tools could not be listed: ${demo.problem}\n`,
+        );
       }
     } finally {
       await store.close();

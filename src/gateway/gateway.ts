@@ -394,6 +394,7 @@ export class ToolGateway {
           const pending = await requestApproval(db, {
             ...binding,
             requestId: req.requestId,
+            runId: req.runId,
             minutes: settings.approvalMinutes,
           });
           // The call pauses: a person deciding within the wait lets it go on (or refuses it) at once.
@@ -458,6 +459,7 @@ export class ToolGateway {
           const pending = await requestApproval(db, {
             ...binding,
             requestId: req.requestId,
+            runId: req.runId,
             minutes: toOrg(agent).settings.approvalMinutes,
           });
           throw new PaddockError(

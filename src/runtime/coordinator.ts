@@ -543,7 +543,7 @@ export class RunCoordinator implements RunHost {
         .selectAll()
         .where('id', '=', row.org_id)
         .executeTakeFirstOrThrow();
-      if (!agent || agent.state !== 'active' || orgRow.agents_stopped_at !== null) {
+      if (agent?.state !== 'active' || orgRow.agents_stopped_at !== null) {
         await this.#stop([row], 'the agent was stopped while the run waited', undefined);
         continue;
       }

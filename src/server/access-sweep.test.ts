@@ -112,7 +112,9 @@ const BODIES: Record<string, Array<(id: Ids) => Json>> = {
   'post /api/v1/orgs/{org}/agents/{agent}/calls': [
     (id) => ({ connectionId: id.connection, tool: 'echo', args: { message: 'hi' } }),
   ],
-  'post /api/v1/orgs/{org}/agents/{agent}/runs': [(id) => ({ message: 'swept', conversationId: id.conversation })],
+  'post /api/v1/orgs/{org}/agents/{agent}/runs': [
+    (id) => ({ message: 'swept', conversationId: id.conversation }),
+  ],
   'post /api/v1/orgs/{org}/approvals/{approval}/approve': [() => ({ reason: 'swept' })],
   'post /api/v1/orgs/{org}/approvals/{approval}/deny': [() => ({ reason: 'swept' })],
 };

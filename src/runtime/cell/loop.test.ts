@@ -111,6 +111,8 @@ describe('the agent loop', () => {
   });
 
   test('a call waiting for approval ends the run waiting; resumed approved, the call runs and the run completes', async () => {
+    // A step before the wait: the run's state must keep every step, not only the last.
+    turns.push({ toolCalls: [{ name: 'demo__echo', args: { message: 'first' } }] });
     turns.push({ toolCalls: [{ name: 'demo__refund', args: { message: '20' } }] });
     const first = await run(spec());
     assert.equal(first.end.status, 'waiting_approval');
@@ -126,7 +128,13 @@ describe('the agent loop', () => {
     );
     assert.equal(resumed.end.status, 'completed', JSON.stringify(resumed.end.error));
     assert.deepEqual(resumed.calls, ['demo__refund']);
-    assert.match(models.requests.at(-1)!.toolResults.at(-1)!.output, /ran demo__refund: 20/);
+    const last = models.requests.at(-1)!;
+    assert.deepEqual(
+      last.toolResults.map((r) => r.output),
+      ['ran demo__echo: first', 'ran demo__refund: 20'],
+      'the resumed run remembers every step before the wait',
+    );
+    assert.equal(resumed.end.messages.filter((m) => m.role === 'tool').length, 2);
   });
 
   test('resumed denied, the model is told and the call never runs', async () => {

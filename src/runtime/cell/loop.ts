@@ -269,8 +269,8 @@ export async function runAgent(spec: RunSpec, rawIo: RunIO): Promise<RunEnd> {
       },
     });
     for await (const chunk of result.toUIMessageStream()) io.emit({ kind: 'chunk', chunk });
-    const response = await result.response;
-    messages = [...messages, ...response.messages];
+    // Each step's own messages (the SDK's `response.messages` holds the last step's only).
+    messages = [...messages, ...(await result.steps).flatMap((step) => step.response.messages)];
     if (pending.length) return end('waiting_approval', null);
     const finish = await result.finishReason;
     if (finish === 'tool-calls' && steps >= spec.limits.maxSteps) {

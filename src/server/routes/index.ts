@@ -5,6 +5,7 @@ import { approvalRoutes } from './approvals.ts';
 import { auditRoutes } from './audit.ts';
 import { cellRoutes } from './cells.ts';
 import { connectionRoutes } from './connections.ts';
+import { demoRoutes } from './demo.ts';
 import { grantRoutes } from './grants.ts';
 import { healthRoutes } from './health.ts';
 import { invitationRoutes } from './invitations.ts';
@@ -34,4 +35,5 @@ export const routes: RouteDef[] = [
   ...grantRoutes,
   ...approvalRoutes,
   ...runRoutes,
+  ...demoRoutes,
 ];

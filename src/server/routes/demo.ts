@@ -1,0 +1,38 @@
+/** The demo, added to an org from the dashboard's empty Overview (or `paddock init --demo`). */
+import { z } from 'zod';
+import { createDemo, DEMO_MESSAGE } from '../../demo/index.ts';
+import { ConflictError } from '../../errors/index.ts';
+import { defineRoute } from '../route.ts';
+import { Id, OrgParams } from '../schemas.ts';
+
+export const demoRoutes = [
+  defineRoute({
+    method: 'post',
+    path: '/api/v1/orgs/{org}/demo',
+    summary:
+      'Add the demo: an agent replaying a conversation (no model key), the demo order desk it is governed on, and two grants',
+    tag: 'agents',
+    access: { permission: 'grants.manage' },
+    params: OrgParams,
+    response: z.object({
+      agentId: Id,
+      connectionId: Id,
+      listed: z
+        .boolean()
+        .describe('whether the demo server’s tools could be listed (it runs in the org’s sandbox)'),
+      problem: z.string().nullable(),
+      message: z.string().describe('a message to send the demo agent'),
+    }),
+    status: 201,
+    handler: async ({ ctx, deps }) => {
+      const taken = await deps.store.db
+        .selectFrom('agents')
+        .select('id')
+        .where('org_id', '=', ctx.scope.orgId)
+        .where('name', '=', 'demo-assistant')
+        .executeTakeFirst();
+      if (taken) throw new ConflictError('demo_exists', 'This organization already has the demo agent.');
+      return { ...(await createDemo(deps.opener, ctx)), message: DEMO_MESSAGE };
+    },
+  }),
+];
