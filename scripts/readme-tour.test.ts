@@ -124,8 +124,10 @@ const STEPS: Step[] = [
     skip: 'this test is part of it',
   },
   {
-    command: /paddock -- init --org acme --owner you@acme.test --token-file acme.token$/,
-    says: ['Created organization "acme" … Sign in within 24 hours with this one-time link: …'],
+    command: /paddock -- init --org acme --owner you@acme.test --token-file acme.token --demo$/,
+    says: [
+      'Created organization "acme" … Added the demo: agent demo-assistant (agt_…), connection demo, two grants.',
+    ],
     check: (r, tour) => {
       assert.equal(r.code, 0, r.stderr);
       assert.match(
@@ -134,6 +136,11 @@ const STEPS: Step[] = [
           `^Created organization "acme" \\(org_\\w+\\) with owner you@acme\\.test\\.\\nSign in within 24 hours with this one-time link:\\n  ${tour.url}/signin/link#pdl_`,
         ),
       );
+      const demo = /Added the demo: agent demo-assistant \((agt_\w+)\), connection demo, two grants\.\n/.exec(
+        r.stdout,
+      );
+      assert.ok(demo, r.stdout);
+      tour.copied.set('agt_…', demo[1]!);
       assertTokenFile(join(tour.dir, 'acme.token'));
       assert.equal(statSync(join(tour.dir, 'acme.token')).mode & 0o777, 0o600);
     },
@@ -154,6 +161,57 @@ const STEPS: Step[] = [
     check: (r) => {
       ok(r, 404);
       assert.equal(r.json.error.code, 'org_not_found');
+    },
+  },
+  { command: /^B=http:\/\/127\.0\.0\.1:7070\/api\/v1\/orgs\/acme; H=.*; J=/, says: [], assigns: true },
+  {
+    command:
+      /\$B\/agents\/agt_…\/runs -d '\{"message":"Check orders A-1001 and B-2002, and refund 20 on A-1001\."\}'$/,
+    says: [
+      '→ {"id":"run_…","status":"waiting_approval","waitingFor":[{"approvalId":"apr_…","tool":"demo__refund",…}],…}',
+    ],
+    check: (r, tour) => {
+      ok(r, 200);
+      assert.match(r.json.id, /^run_/);
+      assert.equal(r.json.status, 'waiting_approval', r.stdout.slice(0, 500));
+      assert.equal(r.json.waitingFor[0].tool, 'demo__refund');
+      tour.copied.set('run_…', r.json.id);
+      tour.copied.set('apr_…', r.json.waitingFor[0].approvalId);
+    },
+  },
+  {
+    command: /\$B\/approvals\/apr_…\/approve -d '\{"reason":"ok"\}'$/,
+    says: ['the run resumes and the refund runs'],
+    check: (r) => {
+      ok(r, 200);
+      assert.equal(r.json.status, 'approved');
+    },
+  },
+  {
+    command: /\$B\/runs\/run_…$/,
+    says: ['→ "status":"completed","output":"(Replay) Order A-1001 is shipped; …" and every audit entry'],
+    check: async (r, tour, command) => {
+      ok(r, 200);
+      // The resumed run ends a moment after the approval: read it again until it has.
+      const run = await until(
+        async () => {
+          const x = (await tour.run(command)).json.run;
+          return x.status === 'completed' || x.status === 'failed' ? x : undefined;
+        },
+        { what: 'the demo run to end' },
+      );
+      assert.equal(run.status, 'completed', JSON.stringify(run.error));
+      assert.match(run.output, /^\(Replay\) Order A-1001 is shipped; /);
+      const actions = (await tour.run(command)).json.audit.map((e: { action: string }) => e.action);
+      for (const a of [
+        'run.started',
+        'tool.call.allowed',
+        'tool.call.denied',
+        'approval.requested',
+        'run.resumed',
+        'run.completed',
+      ])
+        assert.ok(actions.includes(a), `${a} in ${actions.join(', ')}`);
     },
   },
   {
@@ -251,7 +309,6 @@ const STEPS: Step[] = [
       assert.match(row![3]!, /^\d+$/);
     },
   },
-  { command: /^B=http:\/\/127\.0\.0\.1:7070\/api\/v1\/orgs\/acme; H=.*; J=/, says: [], assigns: true },
   {
     command: /\$B\/connections -d '\{"name":"everything","transport":"stdio"/,
     says: ['→ con_…'],
