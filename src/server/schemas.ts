@@ -148,6 +148,9 @@ export const ErrorSchema = z
 
 export const Ok = z.object({ ok: z.literal(true) });
 
+/** What signing in (a password, a link, an invitation) answers: the session's CSRF token. */
+export const CsrfSchema = z.object({ csrfToken: z.string() });
+
 export const SsoSchema = z
   .object({
     issuer: z.string(),

@@ -29,7 +29,7 @@ const Model = z.strictObject({
 /** As stored (an agent saved before providers were checked may name another). */
 const StoredModel = Model.extend({ provider: z.string() });
 
-const AgentSchema = z
+export const AgentSchema = z
   .object({
     id: Id,
     name: z.string(),
@@ -47,7 +47,7 @@ const AgentSchema = z
   })
   .meta({ id: 'Agent' });
 
-const AgentBody = z.strictObject({
+export const AgentBodySchema = z.strictObject({
   name: z.string().min(1).max(100),
   description: z.string().max(1000).optional(),
   scope: z.enum(['private', 'team', 'organization']),
@@ -58,7 +58,7 @@ const AgentBody = z.strictObject({
 });
 
 const AgentParams = OrgParams.extend({ agent: Id });
-const TokenSchema = z.object({
+export const AgentTokenSchema = z.object({
   id: Id,
   agentId: Id,
   name: z.string(),
@@ -68,6 +68,24 @@ const TokenSchema = z.object({
   revokedAt: Timestamp.nullable(),
 });
 
+export const AgentListSchema = z.object({ agents: z.array(AgentSchema) });
+export const AgentVersionsSchema = z.object({
+  versions: z.array(
+    z.object({
+      version: z.number(),
+      changedBy: z.string(),
+      changedAt: Timestamp,
+      snapshot: z.record(z.string(), z.unknown()),
+    }),
+  ),
+});
+export const AgentTokenListSchema = z.object({ tokens: z.array(AgentTokenSchema) });
+export const AgentTokenBodySchema = z.strictObject({
+  name: z.string().min(1).max(100),
+  expiresInDays: z.number().int().min(1).max(3650).nullable().default(90),
+});
+export const AgentTokenCreatedSchema = z.object({ token: z.string(), info: AgentTokenSchema });
+
 export const agentRoutes = [
   defineRoute({
     method: 'get',
@@ -76,7 +94,7 @@ export const agentRoutes = [
     tag: 'agents',
     access: { permission: 'agents.read' },
     params: OrgParams,
-    response: z.object({ agents: z.array(AgentSchema) }),
+    response: AgentListSchema,
     handler: async ({ ctx, deps }) => ({ agents: await listAgents(deps.store.db, ctx) }),
   }),
   defineRoute({
@@ -86,7 +104,7 @@ export const agentRoutes = [
     tag: 'agents',
     access: { permission: 'agents.write' },
     params: OrgParams,
-    body: AgentBody,
+    body: AgentBodySchema,
     response: AgentSchema,
     status: 201,
     handler: async ({ ctx, deps, body }) => createAgent(deps.store.db, ctx, body),
@@ -108,7 +126,7 @@ export const agentRoutes = [
     tag: 'agents',
     access: { permission: 'agents.write' },
     params: AgentParams,
-    body: AgentBody.partial(),
+    body: AgentBodySchema.partial(),
     response: AgentSchema,
     handler: async ({ ctx, deps, params, body }) => updateAgent(deps.store.db, ctx, params.agent, body),
   }),
@@ -134,16 +152,7 @@ export const agentRoutes = [
     tag: 'agents',
     access: { permission: 'agents.read' },
     params: AgentParams,
-    response: z.object({
-      versions: z.array(
-        z.object({
-          version: z.number(),
-          changedBy: z.string(),
-          changedAt: Timestamp,
-          snapshot: z.record(z.string(), z.unknown()),
-        }),
-      ),
-    }),
+    response: AgentVersionsSchema,
     handler: async ({ ctx, deps, params }) => ({
       versions: await listAgentVersions(deps.store.db, ctx, params.agent),
     }),
@@ -189,7 +198,7 @@ export const agentRoutes = [
     tag: 'agents',
     access: { permission: 'agents.read' },
     params: AgentParams,
-    response: z.object({ tokens: z.array(TokenSchema) }),
+    response: AgentTokenListSchema,
     handler: async ({ ctx, deps, params }) => ({
       tokens: await listAgentTokens(deps.store.db, ctx, params.agent),
     }),
@@ -201,11 +210,8 @@ export const agentRoutes = [
     tag: 'agents',
     access: { permission: 'agents.write' },
     params: AgentParams,
-    body: z.strictObject({
-      name: z.string().min(1).max(100),
-      expiresInDays: z.number().int().min(1).max(3650).nullable().default(90),
-    }),
-    response: z.object({ token: z.string(), info: TokenSchema }),
+    body: AgentTokenBodySchema,
+    response: AgentTokenCreatedSchema,
     status: 201,
     handler: async ({ ctx, deps, params, body }) => createAgentToken(deps.store.db, ctx, params.agent, body),
   }),
@@ -216,7 +222,7 @@ export const agentRoutes = [
     tag: 'agents',
     access: { permission: 'agents.write' },
     params: AgentParams.extend({ token: Id }),
-    response: TokenSchema,
+    response: AgentTokenSchema,
     handler: async ({ ctx, deps, params }) => {
       const info = await revokeAgentToken(deps.store.db, ctx, params.agent, params.token);
       // Its calls in flight end now, on every replica (the next request is refused by the database).

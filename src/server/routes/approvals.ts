@@ -4,9 +4,9 @@ import { decideApproval, listApprovals } from '../../approvals/approvals.ts';
 import { defineRoute } from '../route.ts';
 import { Id, OrgParams, Timestamp } from '../schemas.ts';
 
-const Status = z.enum(['pending', 'approved', 'denied', 'used', 'expired']);
+export const ApprovalStatusSchema = z.enum(['pending', 'approved', 'denied', 'used', 'expired']);
 
-const ApprovalSchema = z
+export const ApprovalSchema = z
   .object({
     id: Id,
     agentId: Id,
@@ -17,7 +17,7 @@ const ApprovalSchema = z
       .string()
       .describe('SHA-256 of the RFC 8785 form of the arguments; the approval binds to it'),
     policyVersion: z.string(),
-    status: Status,
+    status: ApprovalStatusSchema,
     requestedBy: z.string().nullable(),
     requestedAt: Timestamp,
     expiresAt: Timestamp,
@@ -29,7 +29,8 @@ const ApprovalSchema = z
   .meta({ id: 'Approval' });
 
 const ApprovalParams = OrgParams.extend({ approval: Id });
-const Decision = z.strictObject({ reason: z.string().max(1000).optional() });
+export const DecisionBodySchema = z.strictObject({ reason: z.string().max(1000).optional() });
+export const ApprovalListSchema = z.object({ approvals: z.array(ApprovalSchema) });
 
 export const approvalRoutes = [
   defineRoute({
@@ -39,8 +40,8 @@ export const approvalRoutes = [
     tag: 'approvals',
     access: { permission: 'approvals.read' },
     params: OrgParams,
-    query: z.strictObject({ status: Status.optional(), agent: Id.optional() }),
-    response: z.object({ approvals: z.array(ApprovalSchema) }),
+    query: z.strictObject({ status: ApprovalStatusSchema.optional(), agent: Id.optional() }),
+    response: ApprovalListSchema,
     handler: async ({ ctx, deps, query }) => ({
       approvals: await listApprovals(deps.store.db, ctx, { status: query.status, agentId: query.agent }),
     }),
@@ -53,7 +54,7 @@ export const approvalRoutes = [
     tag: 'approvals',
     access: { permission: 'approvals.decide' },
     params: ApprovalParams,
-    body: Decision,
+    body: DecisionBodySchema,
     response: ApprovalSchema,
     handler: async ({ ctx, deps, params, body }) => {
       const decided = await decideApproval(deps.store.db, ctx, params.approval, 'approve', body.reason);
@@ -69,7 +70,7 @@ export const approvalRoutes = [
     tag: 'approvals',
     access: { permission: 'approvals.decide' },
     params: ApprovalParams,
-    body: Decision,
+    body: DecisionBodySchema,
     response: ApprovalSchema,
     handler: async ({ ctx, deps, params, body }) => {
       const decided = await decideApproval(deps.store.db, ctx, params.approval, 'deny', body.reason);

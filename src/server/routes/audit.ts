@@ -19,6 +19,46 @@ import { AuditEventSchema, OrgParams } from '../schemas.ts';
 const Index = z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const Time = z.iso.datetime({ offset: true }).describe('ISO-8601 time');
 
+export const AuditQuerySchema = z.strictObject({
+  action: z.string().max(100).optional().describe('exact action, or a prefix ending in * (team.*)'),
+  actor: z.string().max(100).optional().describe('who acted: person, token, agent or system id'),
+  agent: z.string().max(100).optional().describe('what an agent did or had done to it'),
+  outcome: z.enum(['success', 'failure', 'denied']).optional(),
+  from: Time.optional(),
+  to: Time.optional(),
+  q: z.string().max(200).optional().describe('free text in the entry (empty: no filter)'),
+  order: z.enum(['desc', 'asc']).default('desc'),
+  cursor: Index.optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+});
+export const AuditPageSchema = z.object({
+  events: z.array(AuditEventSchema),
+  nextCursor: z.number().nullable(),
+});
+export const AuditEntrySchema = z.object({
+  event: AuditEventSchema,
+  proof: z.object({
+    treeSize: z.number(),
+    hashes: z.array(z.string()),
+    checkpoint: z.string(),
+    tlogProof: z.string(),
+  }),
+});
+export const CheckpointSchema = z.object({
+  treeSize: z.number(),
+  checkpoint: z.string(),
+  origin: z.string(),
+  verifierKey: z.string(),
+});
+export const AuditExportQuerySchema = z.strictObject({
+  format: z.enum([...EXPORT_FORMATS, 'proof']).default('jsonl'),
+  from: Time.optional(),
+  to: Time.optional(),
+  treeSize: Index.optional().describe(
+    'export within the tree of this signed size (from GET …/audit/checkpoint), so an export and its proof fetched separately match',
+  ),
+});
+
 function proofLink(slug: string, from: string | undefined, to: string | undefined, treeSize: number): string {
   const q = new URLSearchParams({ format: 'proof', treeSize: String(treeSize) });
   if (from) q.set('from', from);
@@ -35,19 +75,8 @@ export const auditRoutes = [
     tag: 'audit',
     access: { permission: 'audit.read' },
     params: OrgParams,
-    query: z.strictObject({
-      action: z.string().max(100).optional().describe('exact action, or a prefix ending in * (team.*)'),
-      actor: z.string().max(100).optional().describe('who acted: person, token, agent or system id'),
-      agent: z.string().max(100).optional().describe('what an agent did or had done to it'),
-      outcome: z.enum(['success', 'failure', 'denied']).optional(),
-      from: Time.optional(),
-      to: Time.optional(),
-      q: z.string().max(200).optional().describe('free text in the entry (empty: no filter)'),
-      order: z.enum(['desc', 'asc']).default('desc'),
-      cursor: Index.optional(),
-      limit: z.coerce.number().int().min(1).max(500).default(100),
-    }),
-    response: z.object({ events: z.array(AuditEventSchema), nextCursor: z.number().nullable() }),
+    query: AuditQuerySchema,
+    response: AuditPageSchema,
     handler: async ({ ctx, deps, query }) => {
       await deps.audit.flush();
       return queryAudit(deps.store.db, ctx.scope, {
@@ -65,15 +94,7 @@ export const auditRoutes = [
     tag: 'audit',
     access: { permission: 'audit.read' },
     params: OrgParams.extend({ index: Index }),
-    response: z.object({
-      event: AuditEventSchema,
-      proof: z.object({
-        treeSize: z.number(),
-        hashes: z.array(z.string()),
-        checkpoint: z.string(),
-        tlogProof: z.string(),
-      }),
-    }),
+    response: AuditEntrySchema,
     handler: async ({ ctx, deps, params }) => {
       const proof = await deps.audit.inclusionProof(ctx.scope.orgId, params.index);
       const event = await getAuditEvent(deps.store.db, ctx.scope, params.index);
@@ -88,12 +109,7 @@ export const auditRoutes = [
     tag: 'audit',
     access: { permission: 'audit.read' },
     params: OrgParams,
-    response: z.object({
-      treeSize: z.number(),
-      checkpoint: z.string(),
-      origin: z.string(),
-      verifierKey: z.string(),
-    }),
+    response: CheckpointSchema,
     handler: async ({ ctx, deps }) => {
       const cp = await deps.audit.checkpoint(ctx.scope.orgId);
       return { treeSize: cp.size, checkpoint: cp.note, ...(await deps.audit.verifierKey(ctx.scope.orgId)) };
@@ -151,14 +167,7 @@ export const auditRoutes = [
     tag: 'audit',
     access: { permission: 'audit.read' },
     params: OrgParams,
-    query: z.strictObject({
-      format: z.enum([...EXPORT_FORMATS, 'proof']).default('jsonl'),
-      from: Time.optional(),
-      to: Time.optional(),
-      treeSize: Index.optional().describe(
-        'export within the tree of this signed size (from GET …/audit/checkpoint), so an export and its proof fetched separately match',
-      ),
-    }),
+    query: AuditExportQuerySchema,
     raw: {
       status: 200,
       description: 'The export file (attachment)',

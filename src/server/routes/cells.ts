@@ -7,7 +7,7 @@ import type { Deps } from '../deps.ts';
 import { defineRoute } from '../route.ts';
 import { OrgParams, Timestamp } from '../schemas.ts';
 
-const CellSchema = z
+export const CellSchema = z
   .object({
     state: z.enum(['starting', 'ready', 'unhealthy', 'backoff', 'stopped']),
     pid: z.number().nullable(),
@@ -28,6 +28,18 @@ function supervisor(deps: Deps): CellSupervisor {
 
 const Action = z.enum(['start', 'stop', 'restart']);
 
+export const CellStatusSchema = z.object({
+  cell: CellSchema.nullable(),
+  sandbox: z.string().nullable(),
+  guarantees: z.array(z.string()).describe('what the sandbox enforces on this host, in words'),
+  problem: z.string().nullable(),
+});
+export const CellHistorySchema = z.object({
+  events: z.array(
+    z.object({ time: Timestamp, state: z.string(), detail: z.record(z.string(), z.unknown()) }),
+  ),
+});
+
 export const cellRoutes = [
   defineRoute({
     method: 'get',
@@ -36,12 +48,7 @@ export const cellRoutes = [
     tag: 'cells',
     access: { permission: 'cells.read' },
     params: OrgParams,
-    response: z.object({
-      cell: CellSchema.nullable(),
-      sandbox: z.string().nullable(),
-      guarantees: z.array(z.string()).describe('what the sandbox enforces on this host, in words'),
-      problem: z.string().nullable(),
-    }),
+    response: CellStatusSchema,
     handler: async ({ ctx, deps }) => {
       const info = deps.cells?.get(ctx.scope.orgId);
       const { orgId: _, ...cell } = info ?? { orgId: '' };
@@ -61,11 +68,7 @@ export const cellRoutes = [
     access: { permission: 'cells.read' },
     params: OrgParams,
     query: z.strictObject({ limit: z.coerce.number().int().min(1).max(1000).default(100) }),
-    response: z.object({
-      events: z.array(
-        z.object({ time: Timestamp, state: z.string(), detail: z.record(z.string(), z.unknown()) }),
-      ),
-    }),
+    response: CellHistorySchema,
     handler: async ({ ctx, deps, query }) => {
       const rows = await deps.store.db
         .selectFrom('cell_events')

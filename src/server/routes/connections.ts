@@ -10,7 +10,7 @@ import {
 import { defineRoute } from '../route.ts';
 import { Id, OrgParams, Timestamp } from '../schemas.ts';
 
-const ConnectionSchema = z
+export const ConnectionSchema = z
   .object({
     id: Id,
     name: z.string(),
@@ -26,7 +26,7 @@ const ConnectionSchema = z
   })
   .meta({ id: 'Connection' });
 
-const ToolSchema = z
+export const ToolSchema = z
   .object({
     name: z.string(),
     description: z.string(),
@@ -38,6 +38,42 @@ const ToolSchema = z
 
 const ConnectionParams = OrgParams.extend({ connection: Id });
 
+export const ConnectionListSchema = z.object({ connections: z.array(ConnectionSchema) });
+export const ConnectionBodySchema = z.discriminatedUnion('transport', [
+  z.strictObject({
+    name: z.string().min(1).max(100),
+    transport: z.literal('stdio'),
+    command: z.string().min(1).max(500).describe('"node" or an absolute path inside the sandbox'),
+    args: z.array(z.string().max(1000)).max(50).default([]),
+    env: z
+      .record(z.string().max(64), Id)
+      .default({})
+      .describe('environment variable name → vault secret id, set when the server starts'),
+    private: z.boolean().optional().describe('only for you (and owners/admins), not the whole org'),
+  }),
+  z.strictObject({
+    name: z.string().min(1).max(100),
+    transport: z.literal('http'),
+    url: z
+      .string()
+      .max(2000)
+      .describe("the server's Streamable HTTP endpoint; its host:port must be on the egress allowlist"),
+    headers: z
+      .record(z.string().max(64), Id)
+      .default({})
+      .describe('request header name → vault secret id (e.g. Authorization → a secret "Bearer …")'),
+    private: z.boolean().optional().describe('only for you (and owners/admins), not the whole org'),
+  }),
+]);
+export const ToolListSchema = z.object({ tools: z.array(ToolSchema) });
+export const ToolRefreshSchema = z.object({
+  tools: z.array(ToolSchema),
+  changed: z.array(z.string()),
+  suspended: z.array(z.string()).describe('grants suspended because their tool changed'),
+  repinned: z.array(z.string()).describe('grants re-pinned under the current digest formula'),
+  refused: z.array(z.string()).describe('tools refused because their name holds a secret (scrubbed)'),
+});
+
 export const connectionRoutes = [
   defineRoute({
     method: 'get',
@@ -46,7 +82,7 @@ export const connectionRoutes = [
     tag: 'connections',
     access: { permission: 'connections.read' },
     params: OrgParams,
-    response: z.object({ connections: z.array(ConnectionSchema) }),
+    response: ConnectionListSchema,
     handler: async ({ ctx, deps }) => ({ connections: await listConnections(deps.store.db, ctx) }),
   }),
   defineRoute({
@@ -57,32 +93,7 @@ export const connectionRoutes = [
     tag: 'connections',
     access: { permission: 'connections.manage' },
     params: OrgParams,
-    body: z.discriminatedUnion('transport', [
-      z.strictObject({
-        name: z.string().min(1).max(100),
-        transport: z.literal('stdio'),
-        command: z.string().min(1).max(500).describe('"node" or an absolute path inside the sandbox'),
-        args: z.array(z.string().max(1000)).max(50).default([]),
-        env: z
-          .record(z.string().max(64), Id)
-          .default({})
-          .describe('environment variable name → vault secret id, set when the server starts'),
-        private: z.boolean().optional().describe('only for you (and owners/admins), not the whole org'),
-      }),
-      z.strictObject({
-        name: z.string().min(1).max(100),
-        transport: z.literal('http'),
-        url: z
-          .string()
-          .max(2000)
-          .describe("the server's Streamable HTTP endpoint; its host:port must be on the egress allowlist"),
-        headers: z
-          .record(z.string().max(64), Id)
-          .default({})
-          .describe('request header name → vault secret id (e.g. Authorization → a secret "Bearer …")'),
-        private: z.boolean().optional().describe('only for you (and owners/admins), not the whole org'),
-      }),
-    ]),
+    body: ConnectionBodySchema,
     response: ConnectionSchema,
     status: 201,
     handler: async ({ ctx, deps, body }) => createConnection(deps.store.db, ctx, body),
@@ -113,7 +124,7 @@ export const connectionRoutes = [
     tag: 'connections',
     access: { permission: 'connections.read' },
     params: ConnectionParams,
-    response: z.object({ tools: z.array(ToolSchema) }),
+    response: ToolListSchema,
     handler: async ({ ctx, deps, params }) => ({
       tools: await storedTools(deps.store.db, ctx, params.connection),
     }),
@@ -131,13 +142,7 @@ export const connectionRoutes = [
         'List on behalf of this agent: its agent-scoped secrets are given to the server too (audited)',
       ),
     }),
-    response: z.object({
-      tools: z.array(ToolSchema),
-      changed: z.array(z.string()),
-      suspended: z.array(z.string()).describe('grants suspended because their tool changed'),
-      repinned: z.array(z.string()).describe('grants re-pinned under the current digest formula'),
-      refused: z.array(z.string()).describe('tools refused because their name holds a secret (scrubbed)'),
-    }),
+    response: ToolRefreshSchema,
     handler: async ({ ctx, deps, params, query }) =>
       refreshTools(deps.opener, ctx, params.connection, query.agent),
   }),

@@ -40,7 +40,7 @@ const Constraint = z.union([
   z.strictObject({ arg: z.string().min(1).max(100), min: z.number().int() }),
 ]);
 
-const GrantSchema = z
+export const GrantSchema = z
   .object({
     id: Id,
     agentId: Id,
@@ -62,6 +62,36 @@ const GrantSchema = z
 
 const AgentParams = OrgParams.extend({ agent: Id });
 
+export const GrantListSchema = z.object({ grants: z.array(GrantSchema) });
+export const PermissionsSchema = z.object({
+  tools: z.array(
+    z.object({
+      connectionId: Id,
+      connectionName: z.string(),
+      namespace: z.string(),
+      tool: z.object({
+        name: z.string(),
+        description: z.string(),
+        inputSchema: z.record(z.string(), z.unknown()),
+      }),
+      access: z.enum(['allowed', 'conditional', 'denied']),
+      needsApproval: z.boolean(),
+      conditions: z.array(z.string()),
+      grants: z.array(Id),
+      suspended: z.array(Id),
+    }),
+  ),
+});
+export const GrantBodySchema = z.strictObject({
+  connectionId: Id,
+  tool: z.string().min(1).max(200),
+  effect: z.enum(['allow', 'deny']).default('allow'),
+  constraints: z.array(Constraint).max(20).default([]),
+  notBefore: z.number().int().optional().describe('Unix seconds'),
+  notAfter: z.number().int().optional().describe('Unix seconds'),
+  requiresApproval: z.boolean().default(false),
+});
+
 export const grantRoutes = [
   defineRoute({
     method: 'get',
@@ -70,7 +100,7 @@ export const grantRoutes = [
     tag: 'grants',
     access: { permission: 'grants.read' },
     params: AgentParams,
-    response: z.object({ grants: z.array(GrantSchema) }),
+    response: GrantListSchema,
     handler: async ({ ctx, deps, params }) => {
       const hidden = await hiddenConnections(deps.store.db, ctx);
       return {
@@ -87,25 +117,7 @@ export const grantRoutes = [
     tag: 'grants',
     access: { permission: 'grants.read' },
     params: AgentParams,
-    response: z.object({
-      tools: z.array(
-        z.object({
-          connectionId: Id,
-          connectionName: z.string(),
-          namespace: z.string(),
-          tool: z.object({
-            name: z.string(),
-            description: z.string(),
-            inputSchema: z.record(z.string(), z.unknown()),
-          }),
-          access: z.enum(['allowed', 'conditional', 'denied']),
-          needsApproval: z.boolean(),
-          conditions: z.array(z.string()),
-          grants: z.array(Id),
-          suspended: z.array(Id),
-        }),
-      ),
-    }),
+    response: PermissionsSchema,
     handler: async ({ ctx, deps, params }) => {
       await getAgent(deps.store.db, ctx, params.agent);
       const tools = await effectivePermissions(deps.store.db, ctx.scope.orgId, params.agent);
@@ -121,15 +133,7 @@ export const grantRoutes = [
     tag: 'grants',
     access: { permission: 'grants.manage' },
     params: AgentParams,
-    body: z.strictObject({
-      connectionId: Id,
-      tool: z.string().min(1).max(200),
-      effect: z.enum(['allow', 'deny']).default('allow'),
-      constraints: z.array(Constraint).max(20).default([]),
-      notBefore: z.number().int().optional().describe('Unix seconds'),
-      notAfter: z.number().int().optional().describe('Unix seconds'),
-      requiresApproval: z.boolean().default(false),
-    }),
+    body: GrantBodySchema,
     response: GrantSchema,
     status: 201,
     handler: async ({ ctx, deps, params, body }) => createGrant(deps.store.db, ctx, params.agent, body),

@@ -10,9 +10,22 @@ import {
 } from '../../identity/index.ts';
 import { setSessionCookie } from '../cookies.ts';
 import { defineRoute } from '../route.ts';
-import { Id, InvitationPeekSchema, InvitationSchema, OrgParams, RoleSchema } from '../schemas.ts';
+import { CsrfSchema, Id, InvitationPeekSchema, InvitationSchema, OrgParams, RoleSchema } from '../schemas.ts';
 
 const LinkSecret = z.string().min(20).max(200);
+
+export const InvitationListSchema = z.object({ invitations: z.array(InvitationSchema) });
+export const InviteBodySchema = z.strictObject({ email: z.string().min(3).max(254), role: RoleSchema });
+export const InviteResultSchema = z.object({
+  url: z.string().describe('One-time link; shown once'),
+  invitation: InvitationSchema,
+});
+export const InvitationPeekBodySchema = z.strictObject({ secret: LinkSecret });
+export const InvitationAcceptBodySchema = z.strictObject({
+  secret: LinkSecret,
+  name: z.string().min(1).max(100).optional(),
+  password: z.string().min(1).max(256),
+});
 
 export const invitationRoutes = [
   defineRoute({
@@ -22,7 +35,7 @@ export const invitationRoutes = [
     tag: 'invitations',
     access: { permission: 'invitations.read' },
     params: OrgParams,
-    response: z.object({ invitations: z.array(InvitationSchema) }),
+    response: InvitationListSchema,
     handler: async ({ ctx, deps }) => ({ invitations: await listInvitations(deps.store.db, ctx.scope) }),
   }),
   defineRoute({
@@ -32,11 +45,8 @@ export const invitationRoutes = [
     tag: 'invitations',
     access: { permission: 'invitations.manage' },
     params: OrgParams,
-    body: z.strictObject({ email: z.string().min(3).max(254), role: RoleSchema }),
-    response: z.object({
-      url: z.string().describe('One-time link; shown once'),
-      invitation: InvitationSchema,
-    }),
+    body: InviteBodySchema,
+    response: InviteResultSchema,
     status: 201,
     handler: async ({ ctx, deps, body }) => {
       const { secret, invitation } = await createInvitation(deps.store.db, ctx, body);
@@ -62,7 +72,7 @@ export const invitationRoutes = [
     summary: 'What an invitation link is for (org, email, role), before accepting it',
     tag: 'invitations',
     access: 'public',
-    body: z.strictObject({ secret: LinkSecret }),
+    body: InvitationPeekBodySchema,
     response: InvitationPeekSchema,
     handler: async ({ deps, body }) => peekInvitation(deps.store.db, body.secret),
   }),
@@ -72,12 +82,8 @@ export const invitationRoutes = [
     summary: 'Accept an invitation: join the org and sign in',
     tag: 'invitations',
     access: 'public',
-    body: z.strictObject({
-      secret: LinkSecret,
-      name: z.string().min(1).max(100).optional(),
-      password: z.string().min(1).max(256),
-    }),
-    response: z.object({ csrfToken: z.string() }),
+    body: InvitationAcceptBodySchema,
+    response: CsrfSchema,
     handler: async ({ deps, body, requestId, c }) => {
       const s = await acceptInvitation(deps.store.db, { ...body, requestId });
       setSessionCookie(c, deps.config, s);

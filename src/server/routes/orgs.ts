@@ -5,6 +5,13 @@ import { setOrgAgentsStopped, updateOrg, visibleOrgs } from '../../identity/inde
 import { defineRoute } from '../route.ts';
 import { Id, OrgParams, OrgSchema, OrgSettingsSchema, RoleSchema } from '../schemas.ts';
 
+export const OrgWithRoleSchema = OrgSchema.extend({ role: RoleSchema });
+export const OrgListSchema = z.object({ orgs: z.array(OrgWithRoleSchema) });
+export const OrgUpdateBodySchema = z.strictObject({
+  name: z.string().min(1).max(100).optional(),
+  settings: OrgSettingsSchema.partial().optional(),
+});
+
 export const orgRoutes = [
   defineRoute({
     method: 'get',
@@ -12,7 +19,7 @@ export const orgRoutes = [
     summary: 'List the organizations you belong to, with your role in each',
     tag: 'orgs',
     access: 'signed-in',
-    response: z.object({ orgs: z.array(OrgSchema.extend({ role: RoleSchema })) }),
+    response: OrgListSchema,
     handler: async ({ principal, deps }) => ({ orgs: await visibleOrgs(deps.store.db, principal) }),
   }),
   defineRoute({
@@ -22,7 +29,7 @@ export const orgRoutes = [
     tag: 'orgs',
     access: { permission: 'org.read' },
     params: OrgParams,
-    response: OrgSchema.extend({ role: RoleSchema }),
+    response: OrgWithRoleSchema,
     handler: async ({ ctx }) => ({ ...ctx.org, role: ctx.role }),
   }),
   defineRoute({
@@ -32,10 +39,7 @@ export const orgRoutes = [
     tag: 'orgs',
     access: { permission: 'org.update' },
     params: OrgParams,
-    body: z.strictObject({
-      name: z.string().min(1).max(100).optional(),
-      settings: OrgSettingsSchema.partial().optional(),
-    }),
+    body: OrgUpdateBodySchema,
     response: OrgSchema,
     handler: async ({ ctx, deps, body }) => updateOrg(deps.store.db, ctx, body),
   }),

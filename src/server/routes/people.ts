@@ -14,6 +14,9 @@ import {
 
 const PersonParams = OrgParams.extend({ person: Id });
 
+export const PeopleListSchema = z.object({ people: z.array(PersonSchema) });
+export const RoleChangeBodySchema = z.strictObject({ role: RoleSchema });
+
 export const peopleRoutes = [
   defineRoute({
     method: 'get',
@@ -22,7 +25,7 @@ export const peopleRoutes = [
     tag: 'people',
     access: { permission: 'people.read' },
     params: OrgParams,
-    response: z.object({ people: z.array(PersonSchema) }),
+    response: PeopleListSchema,
     handler: async ({ ctx, deps }) => ({ people: await listPeople(deps.store.db, ctx.scope) }),
   }),
   defineRoute({
@@ -42,7 +45,7 @@ export const peopleRoutes = [
     tag: 'people',
     access: { permission: 'people.manage' },
     params: PersonParams,
-    body: z.strictObject({ role: RoleSchema }),
+    body: RoleChangeBodySchema,
     response: PersonSchema,
     handler: async ({ ctx, deps, params, body }) => changeRole(deps.store.db, ctx, params.person, body.role),
   }),

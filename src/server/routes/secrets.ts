@@ -12,7 +12,7 @@ import {
 import { defineRoute } from '../route.ts';
 import { Id, OrgParams, Timestamp } from '../schemas.ts';
 
-const SecretSchema = z
+export const SecretSchema = z
   .object({
     id: Id,
     name: z.string(),
@@ -38,6 +38,21 @@ const BaseUrl = z
   .nullable()
   .describe('A model key’s endpoint (openai-compatible servers such as Ollama or vLLM, or a proxy)');
 
+export const SecretListSchema = z.object({ secrets: z.array(SecretSchema) });
+export const SecretBodySchema = z.strictObject({
+  name: z.string().min(1).max(100),
+  kind: z.enum(SECRET_KINDS),
+  provider: z.string().min(1).max(50).nullable().optional(),
+  agentIds: AgentIds.optional(),
+  baseUrl: BaseUrl.optional(),
+  value: Value,
+});
+export const SecretUpdateBodySchema = z.strictObject({
+  agentIds: AgentIds.optional(),
+  baseUrl: BaseUrl.optional(),
+});
+export const SecretValueBodySchema = z.strictObject({ value: Value });
+
 export const secretRoutes = [
   defineRoute({
     method: 'get',
@@ -46,7 +61,7 @@ export const secretRoutes = [
     tag: 'secrets',
     access: { permission: 'secrets.read' },
     params: OrgParams,
-    response: z.object({ secrets: z.array(SecretSchema) }),
+    response: SecretListSchema,
     handler: async ({ ctx, deps }) => ({ secrets: await listSecrets(deps.store.db, ctx.scope) }),
   }),
   defineRoute({
@@ -56,14 +71,7 @@ export const secretRoutes = [
     tag: 'secrets',
     access: { permission: 'secrets.manage' },
     params: OrgParams,
-    body: z.strictObject({
-      name: z.string().min(1).max(100),
-      kind: z.enum(SECRET_KINDS),
-      provider: z.string().min(1).max(50).nullable().optional(),
-      agentIds: AgentIds.optional(),
-      baseUrl: BaseUrl.optional(),
-      value: Value,
-    }),
+    body: SecretBodySchema,
     response: SecretSchema,
     status: 201,
     handler: async ({ ctx, deps, body }) => createSecret(deps.store.db, deps.vault, ctx, body),
@@ -85,7 +93,7 @@ export const secretRoutes = [
     tag: 'secrets',
     access: { permission: 'secrets.manage' },
     params: SecretParams,
-    body: z.strictObject({ agentIds: AgentIds.optional(), baseUrl: BaseUrl.optional() }),
+    body: SecretUpdateBodySchema,
     response: SecretSchema,
     handler: async ({ ctx, deps, params, body }) => {
       const secret = await updateSecret(deps.store.db, ctx, params.secret, body);
@@ -101,7 +109,7 @@ export const secretRoutes = [
     tag: 'secrets',
     access: { permission: 'secrets.manage' },
     params: SecretParams,
-    body: z.strictObject({ value: Value }),
+    body: SecretValueBodySchema,
     response: SecretSchema,
     handler: async ({ ctx, deps, params, body }) => {
       const secret = await rotateSecret(deps.store.db, deps.vault, ctx, params.secret, body.value);

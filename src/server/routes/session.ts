@@ -12,9 +12,28 @@ import {
 import { clearSessionCookie, setSessionCookie } from '../cookies.ts';
 import { clientAddress } from '../request.ts';
 import { defineRoute } from '../route.ts';
-import { Ok, OrgSchema, SessionSchema, Slug } from '../schemas.ts';
+import { CsrfSchema, Ok, OrgSchema, SessionSchema, Slug } from '../schemas.ts';
 
-const Csrf = z.object({ csrfToken: z.string() });
+export const SignInBodySchema = z.strictObject({
+  email: z.string().min(1).max(254),
+  password: z.string().min(1).max(256),
+});
+export const SigninLinkBodySchema = z.strictObject({ secret: z.string().min(20).max(200) });
+export const PasswordBodySchema = z.strictObject({
+  currentPassword: z.string().max(256).optional(),
+  newPassword: z.string().max(256),
+});
+export const SetupNeededSchema = z.object({ needed: z.boolean() });
+export const SetupBodySchema = z.strictObject({
+  secret: z.string().min(20).max(200),
+  org: z.strictObject({ slug: Slug, name: z.string().min(1).max(100) }),
+  owner: z.strictObject({
+    email: z.string().min(3).max(254),
+    name: z.string().min(1).max(100),
+    password: z.string().max(256),
+  }),
+});
+export const SetupResultSchema = z.object({ csrfToken: z.string(), org: OrgSchema });
 
 export const sessionRoutes = [
   defineRoute({
@@ -50,8 +69,8 @@ export const sessionRoutes = [
     summary: 'Sign in with email and password (sets the session cookie)',
     tag: 'session',
     access: 'public',
-    body: z.strictObject({ email: z.string().min(1).max(254), password: z.string().min(1).max(256) }),
-    response: Csrf,
+    body: SignInBodySchema,
+    response: CsrfSchema,
     handler: async ({ deps, body, requestId, c }) => {
       deps.signInLimiter.check(`email:${body.email.trim().toLowerCase()}`);
       deps.signInLimiter.check(`addr:${clientAddress(c)}`);
@@ -79,8 +98,8 @@ export const sessionRoutes = [
     summary: 'Sign in with a one-time sign-in link (from `paddock init`)',
     tag: 'session',
     access: 'public',
-    body: z.strictObject({ secret: z.string().min(20).max(200) }),
-    response: Csrf,
+    body: SigninLinkBodySchema,
+    response: CsrfSchema,
     handler: async ({ deps, body, requestId, c }) => {
       const s = await useSigninLink(deps.store.db, { secret: body.secret, requestId });
       setSessionCookie(c, deps.config, s);
@@ -93,10 +112,7 @@ export const sessionRoutes = [
     summary: 'Set your password (the current one is needed if you have one); ends your other sessions',
     tag: 'session',
     access: 'signed-in',
-    body: z.strictObject({
-      currentPassword: z.string().max(256).optional(),
-      newPassword: z.string().max(256),
-    }),
+    body: PasswordBodySchema,
     response: Ok,
     handler: async ({ principal, deps, body, requestId }) => {
       if (principal.kind !== 'session') {
@@ -121,7 +137,7 @@ export const sessionRoutes = [
     summary: 'Whether first-run setup is still to be done',
     tag: 'session',
     access: 'public',
-    response: z.object({ needed: z.boolean() }),
+    response: SetupNeededSchema,
     handler: async ({ deps }) => ({ needed: await setupNeeded(deps.store.db) }),
   }),
   defineRoute({
@@ -130,16 +146,8 @@ export const sessionRoutes = [
     summary: 'First-run setup: create the first organization and its owner (needs the start-up link)',
     tag: 'session',
     access: 'public',
-    body: z.strictObject({
-      secret: z.string().min(20).max(200),
-      org: z.strictObject({ slug: Slug, name: z.string().min(1).max(100) }),
-      owner: z.strictObject({
-        email: z.string().min(3).max(254),
-        name: z.string().min(1).max(100),
-        password: z.string().max(256),
-      }),
-    }),
-    response: z.object({ csrfToken: z.string(), org: OrgSchema }),
+    body: SetupBodySchema,
+    response: SetupResultSchema,
     status: 201,
     handler: async ({ deps, body, requestId, c }) => {
       const s = await completeSetup(deps.store.db, {

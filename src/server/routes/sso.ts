@@ -14,6 +14,14 @@ import { setSessionCookie } from '../cookies.ts';
 import { defineRoute } from '../route.ts';
 import { OrgParams, RoleSchema, SsoSchema } from '../schemas.ts';
 
+export const SsoStatusSchema = z.object({ sso: SsoSchema.nullable(), redirectUri: z.string() });
+export const SsoBodySchema = z.strictObject({
+  issuer: z.string().min(1).max(500),
+  clientId: z.string().min(1).max(200),
+  clientSecret: z.string().min(1).max(500).nullable().optional(),
+  autoProvisionRole: RoleSchema.nullable().default(null),
+});
+
 export const ssoRoutes = [
   defineRoute({
     method: 'get',
@@ -22,7 +30,7 @@ export const ssoRoutes = [
     tag: 'sso',
     access: { permission: 'sso.read' },
     params: OrgParams,
-    response: z.object({ sso: SsoSchema.nullable(), redirectUri: z.string() }),
+    response: SsoStatusSchema,
     handler: async ({ ctx, deps }) => {
       const redirectUri = ssoRedirectUri(deps.config.publicUrl);
       const sso = await getSso(deps.store.db, ctx.scope);
@@ -36,12 +44,7 @@ export const ssoRoutes = [
     tag: 'sso',
     access: { permission: 'sso.manage' },
     params: OrgParams,
-    body: z.strictObject({
-      issuer: z.string().min(1).max(500),
-      clientId: z.string().min(1).max(200),
-      clientSecret: z.string().min(1).max(500).nullable().optional(),
-      autoProvisionRole: RoleSchema.nullable().default(null),
-    }),
+    body: SsoBodySchema,
     response: SsoSchema,
     handler: async ({ ctx, deps, body }) => ({
       ...(await setSso(deps.store.db, deps.vault, ctx, body)),

@@ -13,7 +13,8 @@ import { Id, OrgParams, TeamSchema } from '../schemas.ts';
 
 const TeamParams = OrgParams.extend({ team: Id });
 const MemberParams = TeamParams.extend({ person: Id });
-const TeamBody = z.strictObject({ name: z.string().min(1).max(80) });
+export const TeamBodySchema = z.strictObject({ name: z.string().min(1).max(80) });
+export const TeamListSchema = z.object({ teams: z.array(TeamSchema) });
 
 export const teamRoutes = [
   defineRoute({
@@ -23,7 +24,7 @@ export const teamRoutes = [
     tag: 'teams',
     access: { permission: 'teams.read' },
     params: OrgParams,
-    response: z.object({ teams: z.array(TeamSchema) }),
+    response: TeamListSchema,
     handler: async ({ ctx, deps }) => ({ teams: await listTeams(deps.store.db, ctx.scope) }),
   }),
   defineRoute({
@@ -33,7 +34,7 @@ export const teamRoutes = [
     tag: 'teams',
     access: { permission: 'teams.manage' },
     params: OrgParams,
-    body: TeamBody,
+    body: TeamBodySchema,
     response: TeamSchema,
     status: 201,
     handler: async ({ ctx, deps, body }) => createTeam(deps.store.db, ctx, body),
@@ -55,7 +56,7 @@ export const teamRoutes = [
     tag: 'teams',
     access: { permission: 'teams.manage' },
     params: TeamParams,
-    body: TeamBody,
+    body: TeamBodySchema,
     response: TeamSchema,
     handler: async ({ ctx, deps, params, body }) => renameTeam(deps.store.db, ctx, params.team, body),
   }),

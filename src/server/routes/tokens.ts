@@ -4,6 +4,18 @@ import { createToken, listTokens, revokeToken } from '../../identity/index.ts';
 import { defineRoute } from '../route.ts';
 import { Id, OrgParams, RoleSchema, TokenSchema } from '../schemas.ts';
 
+export const TokenListSchema = z.object({ tokens: z.array(TokenSchema) });
+export const TokenBodySchema = z.strictObject({
+  name: z.string().min(1).max(100),
+  role: RoleSchema,
+  expiresInDays: z.number().int().min(1).max(3650).nullable().default(90),
+  service: z.boolean().default(false).describe('A service token acts for nobody (owners and admins only)'),
+});
+export const TokenCreatedSchema = z.object({
+  token: z.string().describe('Shown once; store it now'),
+  info: TokenSchema,
+});
+
 export const tokenRoutes = [
   defineRoute({
     method: 'get',
@@ -12,7 +24,7 @@ export const tokenRoutes = [
     tag: 'tokens',
     access: { permission: 'tokens.read' },
     params: OrgParams,
-    response: z.object({ tokens: z.array(TokenSchema) }),
+    response: TokenListSchema,
     handler: async ({ ctx, deps }) => ({ tokens: await listTokens(deps.store.db, ctx) }),
   }),
   defineRoute({
@@ -22,16 +34,8 @@ export const tokenRoutes = [
     tag: 'tokens',
     access: { permission: 'tokens.write' },
     params: OrgParams,
-    body: z.strictObject({
-      name: z.string().min(1).max(100),
-      role: RoleSchema,
-      expiresInDays: z.number().int().min(1).max(3650).nullable().default(90),
-      service: z
-        .boolean()
-        .default(false)
-        .describe('A service token acts for nobody (owners and admins only)'),
-    }),
-    response: z.object({ token: z.string().describe('Shown once; store it now'), info: TokenSchema }),
+    body: TokenBodySchema,
+    response: TokenCreatedSchema,
     status: 201,
     handler: async ({ ctx, deps, body }) => createToken(deps.store.db, ctx, body),
   }),
