@@ -1,6 +1,6 @@
 /** The signed-in frame: header with the org switcher and account, a sidebar, and the page. */
 import { type ComponentType, useCallback, useEffect, useState } from 'react';
-import { api, errorMessage, type OrgWithRole, type Role, type Session } from './api.ts';
+import { api, errorMessage, type OrgWithRole, type Role, type Session } from './api/index.ts';
 import { Alert, Loading, RoleBadge } from './components.tsx';
 import { AgentsPage } from './pages/Agents.tsx';
 import { ApprovalsPage } from './pages/Approvals.tsx';

@@ -12,7 +12,7 @@ import {
   useRef,
   useState,
 } from 'react';
-import { api, errorMessage, isSessionEnded, type Role } from './api.ts';
+import { api, errorMessage, isSessionEnded, type Role } from './api/index.ts';
 import { navigate } from './router.tsx';
 
 export function Alert({ message }: { message: string | null | undefined }) {

@@ -1,5 +1,5 @@
 /** Where to go once signed in, and where to go when not. */
-import { api, isSessionEnded } from './api.ts';
+import { api, isSessionEnded } from './api/index.ts';
 import { navigate } from './router.tsx';
 
 /** After signing in: the first organization, or the home page that explains there is none. */

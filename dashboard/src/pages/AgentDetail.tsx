@@ -5,7 +5,7 @@
  * Read-only for auditors and for members who do not own it; only owners and admins change grants.
  */
 import { type ReactNode, useState } from 'react';
-import { type Agent, type AgentVersion, api, canManage, type OrgWithRole } from '../api.ts';
+import { type Agent, type AgentVersion, api, canManage, type OrgWithRole } from '../api/index.ts';
 import {
   Alert,
   ConfirmButton,

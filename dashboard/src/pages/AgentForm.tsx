@@ -18,7 +18,7 @@ import {
   type Role,
   type Secret,
   type Team,
-} from '../api.ts';
+} from '../api/index.ts';
 import {
   Alert,
   NameField,

@@ -16,7 +16,7 @@ import {
   type OrgWithRole,
   type Tool,
   type ToolPermission,
-} from '../api.ts';
+} from '../api/index.ts';
 import {
   Alert,
   CheckboxField,
@@ -247,7 +247,8 @@ function PermissionTable({ tools }: { tools: ToolPermission[] }) {
 
 // ---------- A new grant ----------
 
-type Kind = 'prefix' | 'oneOf' | 'max' | 'min';
+/** What a constraint checks: the key beside `arg` in each constraint shape the server takes. */
+type Kind = Constraint extends infer C ? (C extends unknown ? Exclude<keyof C, 'arg'> : never) : never;
 const KIND_OPTIONS: { value: Kind; label: string }[] = [
   { value: 'prefix', label: 'starts with' },
   { value: 'oneOf', label: 'is one of (comma-separated)' },

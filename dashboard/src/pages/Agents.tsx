@@ -4,7 +4,7 @@
  * while it is on). `/orgs/{slug}/agents/{id}` is one agent (AgentDetail.tsx).
  */
 import { useState } from 'react';
-import { type Agent, api, canManage, type OrgWithRole } from '../api.ts';
+import { type Agent, api, canManage, type OrgWithRole } from '../api/index.ts';
 import { Alert, formatTime, KillSwitchPanel, Loading, PageHeader, Section, useLoad } from '../components.tsx';
 import type { PageProps } from '../Layout.tsx';
 import { Link, navigate } from '../router.tsx';

@@ -4,7 +4,7 @@
  * call, once, until it expires) or denies it. Auditors read. Newest first, filtered by status.
  */
 import { useState } from 'react';
-import { APPROVAL_STATUSES, type Approval, type ApprovalStatus, api, canManage } from '../api.ts';
+import { APPROVAL_STATUSES, type Approval, type ApprovalStatus, api, canManage } from '../api/index.ts';
 import {
   Alert,
   DataTable,

@@ -12,7 +12,7 @@ import {
   errorMessage,
   isSessionEnded,
   type Person,
-} from '../api.ts';
+} from '../api/index.ts';
 import {
   Alert,
   CopyButton,
@@ -54,8 +54,8 @@ const KNOWN_ACTIONS = [
 
 const PAGE = 100;
 
-type Outcome = '' | 'success' | 'failure' | 'denied';
-type Order = 'desc' | 'asc';
+type Outcome = NonNullable<AuditQuery['outcome']>;
+type Order = Exclude<AuditQuery['order'], '' | undefined>;
 
 /** What the filter form holds: times as the `datetime-local` inputs give them (local time). */
 interface Filters {
@@ -123,8 +123,11 @@ function isFiltered(f: Filters): boolean {
   return (Object.keys(NO_FILTERS) as (keyof Filters)[]).some((k) => k !== 'order' && f[k].trim() !== '');
 }
 
+/** An entry's actor or target. */
+type EntryRef = AuditEvent['actor'];
+
 /** Names an actor or target: a person's email when the org knows them, else `type:id`. */
-type Namer = (ref: { type: string; id: string }) => string;
+type Namer = (ref: EntryRef) => string;
 
 export function AuditPage({ org }: PageProps) {
   const [draft, setDraft] = useState<Filters>(NO_FILTERS);
@@ -490,7 +493,7 @@ function EntryRow({
   );
 }
 
-function Ref({ value, name }: { value: { type: string; id: string }; name: Namer }) {
+function Ref({ value, name }: { value: EntryRef; name: Namer }) {
   const shown = name(value);
   const raw = `${value.type}:${value.id}`;
   return shown === raw ? <code className="ref">{raw}</code> : <span title={raw}>{shown}</span>;
@@ -652,7 +655,7 @@ function EntryPanel({
   );
 }
 
-function FullRef({ value, name }: { value: { type: string; id: string }; name: Namer }) {
+function FullRef({ value, name }: { value: EntryRef; name: Namer }) {
   const shown = name(value);
   const raw = `${value.type}:${value.id}`;
   return (

@@ -13,7 +13,7 @@ import {
   type CellStatus,
   canManage,
   type EgressRule,
-} from '../api.ts';
+} from '../api/index.ts';
 import {
   Alert,
   CheckboxField,

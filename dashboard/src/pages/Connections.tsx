@@ -16,7 +16,7 @@ import {
   type EgressRule,
   type Secret,
   type ToolRefresh,
-} from '../api.ts';
+} from '../api/index.ts';
 import {
   AddForm,
   Alert,

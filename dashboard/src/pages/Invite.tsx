@@ -1,7 +1,7 @@
 /** `/invite#<secret>`: see what an invitation is for, then accept it with a name and password. */
 import { useEffect, useState } from 'react';
 import { AuthShell } from '../AuthShell.tsx';
-import { api, errorMessage, type InvitationPeek } from '../api.ts';
+import { api, errorMessage, type InvitationPeek } from '../api/index.ts';
 import { Alert, Loading, onSubmit, ROLE_LABELS, TextField, useAction } from '../components.tsx';
 import { Link, useFragmentSecret } from '../router.tsx';
 import { enterApp } from '../session.ts';

@@ -1,6 +1,6 @@
 /** `/orgs/{slug}`: the organization at a glance; owners and admins edit its name and settings. */
 import { useState } from 'react';
-import { api, canManage } from '../api.ts';
+import { api, canManage } from '../api/index.ts';
 import {
   Alert,
   formatDate,

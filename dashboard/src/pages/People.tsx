@@ -3,7 +3,7 @@
  * remove (after a confirm step that shows what the removal ends).
  */
 import { useState } from 'react';
-import { api, assignableRoles, canManage, type Invitation, type Person, type Role } from '../api.ts';
+import { api, assignableRoles, canManage, type Invitation, type Person, type Role } from '../api/index.ts';
 import {
   Alert,
   ConfirmButton,

@@ -4,7 +4,7 @@
  * owner or admin, or deleted), and lists the tokens that outlive them unless revoked here.
  */
 import { useEffect, useId, useRef, useState } from 'react';
-import { api, type Person, type RemovalPreview } from '../api.ts';
+import { api, type Person, type RemovalPreview } from '../api/index.ts';
 import {
   Alert,
   CheckboxField,

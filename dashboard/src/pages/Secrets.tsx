@@ -4,7 +4,7 @@
  * only metadata (with a four-character hint) ever comes back.
  */
 import { useRef, useState } from 'react';
-import { api, canManage, type Person, SECRET_KINDS, type Secret, type SecretKind } from '../api.ts';
+import { api, canManage, type Person, SECRET_KINDS, type Secret, type SecretKind } from '../api/index.ts';
 import {
   AddForm,
   Alert,

@@ -1,7 +1,7 @@
 /** `/setup#<secret>`: first run — create the first organization and its owner. */
 import { useEffect, useState } from 'react';
 import { AuthShell } from '../AuthShell.tsx';
-import { api, errorMessage } from '../api.ts';
+import { api, errorMessage } from '../api/index.ts';
 import { Alert, Loading, onSubmit, TextField, useAction } from '../components.tsx';
 import { Link, navigate, useFragmentSecret } from '../router.tsx';
 

@@ -1,7 +1,7 @@
 /** `/signin`: email and password, or single sign-on through an organization's identity provider. */
 import { useEffect, useState } from 'react';
 import { AuthShell } from '../AuthShell.tsx';
-import { api } from '../api.ts';
+import { api } from '../api/index.ts';
 import { Alert, onSubmit, TextField, useAction } from '../components.tsx';
 import { enterApp } from '../session.ts';
 

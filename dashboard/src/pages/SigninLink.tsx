@@ -1,7 +1,7 @@
 /** `/signin/link#<secret>`: a one-time sign-in link; then set a password if there is none. */
 import { useEffect, useRef, useState } from 'react';
 import { AuthShell } from '../AuthShell.tsx';
-import { api, errorMessage } from '../api.ts';
+import { api, errorMessage } from '../api/index.ts';
 import { Alert, Loading, onSubmit, TextField, useAction } from '../components.tsx';
 import { Link, useFragmentSecret } from '../router.tsx';
 import { enterApp } from '../session.ts';

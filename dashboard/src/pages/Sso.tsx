@@ -1,6 +1,6 @@
 /** `/orgs/{slug}/sso`: OpenID Connect single sign-on. The client secret is never shown. */
 import { useState } from 'react';
-import { api, assignableRoles, canManage, type Role, type SsoSettings } from '../api.ts';
+import { api, assignableRoles, canManage, type Role, type SsoSettings } from '../api/index.ts';
 import {
   Alert,
   ConfirmButton,

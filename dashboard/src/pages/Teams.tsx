@@ -1,6 +1,6 @@
 /** `/orgs/{slug}/teams`: named groups of people; owners and admins create, rename and fill them. */
 import { useState } from 'react';
-import { api, canManage, type Person, type Team } from '../api.ts';
+import { api, canManage, type Person, type Team } from '../api/index.ts';
 import {
   Alert,
   ConfirmButton,

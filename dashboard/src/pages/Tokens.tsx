@@ -1,6 +1,6 @@
 /** `/orgs/{slug}/tokens`: API tokens — shown once at creation, listed afterwards, revocable. */
 import { useState } from 'react';
-import { api, assignableRoles, canManage, type Role, type Token } from '../api.ts';
+import { api, assignableRoles, canManage, type Role, type Token } from '../api/index.ts';
 import {
   Alert,
   CheckboxField,

@@ -1,0 +1,248 @@
+/**
+ * The Paddock API as the dashboard calls it: one method per endpoint, its body and answer typed
+ * with the shapes of wire.ts.
+ */
+import { send, setCsrfToken } from './http.ts';
+import type {
+  Agent,
+  AgentInput,
+  AgentList,
+  AgentToken,
+  AgentTokenCreated,
+  AgentTokenInput,
+  AgentTokenList,
+  AgentVersions,
+  Approval,
+  ApprovalList,
+  ApprovalStatus,
+  AuditEntry,
+  AuditExportQuery,
+  AuditPage,
+  AuditQuery,
+  Cell,
+  CellHistory,
+  CellStatus,
+  Checkpoint,
+  Connection,
+  ConnectionInput,
+  ConnectionList,
+  Decision,
+  ExportFormat,
+  Grant,
+  GrantInput,
+  GrantList,
+  InvitationAccept,
+  InvitationList,
+  InvitationPeek,
+  InvitationPeekInput,
+  InviteInput,
+  InviteResult,
+  Ok,
+  Org,
+  OrgList,
+  OrgUpdate,
+  OrgWithRole,
+  PasswordChange,
+  PeopleList,
+  Permissions,
+  Person,
+  RemovalChoice,
+  RemovalPreview,
+  Role,
+  RoleChange,
+  Secret,
+  SecretInput,
+  SecretList,
+  SecretScope,
+  SecretValue,
+  Session,
+  SetupInput,
+  SetupNeeded,
+  SetupResult,
+  SignedIn,
+  SignIn,
+  SigninLink,
+  SsoInput,
+  SsoSettings,
+  SsoStatus,
+  Team,
+  TeamInput,
+  TeamList,
+  Token,
+  TokenCreated,
+  TokenInput,
+  TokenList,
+  ToolList,
+  ToolRefresh,
+} from './wire.ts';
+
+const enc = encodeURIComponent;
+const org = (slug: string) => `/api/v1/orgs/${enc(slug)}`;
+
+/** Remembers the CSRF token that a sign-in style response hands back. */
+async function signingIn<T extends SignedIn>(p: Promise<T>): Promise<T> {
+  const r = await p;
+  setCsrfToken(r.csrfToken);
+  return r;
+}
+
+export const api = {
+  session: async (): Promise<Session> => {
+    const s = await send<Session>('GET', '/api/v1/session');
+    setCsrfToken(s.csrfToken);
+    return s;
+  },
+  signIn: (email: string, password: string) =>
+    signingIn(send<SignedIn>('POST', '/api/v1/session', { email, password } satisfies SignIn)),
+  signOut: async (): Promise<void> => {
+    await send<void>('DELETE', '/api/v1/session');
+    setCsrfToken(null);
+  },
+  signInWithLink: (secret: string) =>
+    signingIn(send<SignedIn>('POST', '/api/v1/session/link', { secret } satisfies SigninLink)),
+  setPassword: (newPassword: string, currentPassword?: string) =>
+    send<Ok>('PUT', '/api/v1/me/password', {
+      newPassword,
+      ...(currentPassword ? { currentPassword } : {}),
+    } satisfies PasswordChange),
+
+  setupNeeded: () => send<SetupNeeded>('GET', '/api/v1/setup'),
+  setup: (input: SetupInput) => signingIn(send<SetupResult>('POST', '/api/v1/setup', input)),
+
+  peekInvitation: (secret: string) =>
+    send<InvitationPeek>('POST', '/api/v1/invitations/peek', { secret } satisfies InvitationPeekInput),
+  acceptInvitation: (input: InvitationAccept) =>
+    signingIn(send<SignedIn>('POST', '/api/v1/invitations/accept', input)),
+
+  orgs: async () => (await send<OrgList>('GET', '/api/v1/orgs')).orgs,
+  org: (slug: string) => send<OrgWithRole>('GET', org(slug)),
+  /** The org-wide kill switch (`stop`: no tool call of any agent runs) and its undo. */
+  setOrgAgentsStopped: (slug: string, action: 'stop' | 'resume') =>
+    send<Org>('POST', `${org(slug)}/${action}`),
+  updateOrg: (slug: string, patch: OrgUpdate) => send<Org>('PATCH', org(slug), patch),
+
+  people: async (slug: string) => (await send<PeopleList>('GET', `${org(slug)}/people`)).people,
+  changeRole: (slug: string, id: string, role: Role) =>
+    send<Person>('PATCH', `${org(slug)}/people/${enc(id)}`, { role } satisfies RoleChange),
+  /** What removing a person would end, hand over and leave for review. */
+  removalPreview: (slug: string, id: string) =>
+    send<RemovalPreview>('GET', `${org(slug)}/people/${enc(id)}/removal`),
+  removePerson: (slug: string, id: string, choice: RemovalChoice) =>
+    send<void>('DELETE', `${org(slug)}/people/${enc(id)}`, choice),
+
+  invitations: async (slug: string) =>
+    (await send<InvitationList>('GET', `${org(slug)}/invitations`)).invitations,
+  invite: (slug: string, email: string, role: Role) =>
+    send<InviteResult>('POST', `${org(slug)}/invitations`, { email, role } satisfies InviteInput),
+  withdrawInvitation: (slug: string, id: string) =>
+    send<void>('DELETE', `${org(slug)}/invitations/${enc(id)}`),
+
+  teams: async (slug: string) => (await send<TeamList>('GET', `${org(slug)}/teams`)).teams,
+  createTeam: (slug: string, name: string) =>
+    send<Team>('POST', `${org(slug)}/teams`, { name } satisfies TeamInput),
+  renameTeam: (slug: string, id: string, name: string) =>
+    send<Team>('PATCH', `${org(slug)}/teams/${enc(id)}`, { name } satisfies TeamInput),
+  deleteTeam: (slug: string, id: string) => send<void>('DELETE', `${org(slug)}/teams/${enc(id)}`),
+  addTeamMember: (slug: string, team: string, person: string) =>
+    send<Team>('PUT', `${org(slug)}/teams/${enc(team)}/members/${enc(person)}`),
+  removeTeamMember: (slug: string, team: string, person: string) =>
+    send<Team>('DELETE', `${org(slug)}/teams/${enc(team)}/members/${enc(person)}`),
+
+  tokens: async (slug: string) => (await send<TokenList>('GET', `${org(slug)}/tokens`)).tokens,
+  createToken: (slug: string, input: TokenInput) => send<TokenCreated>('POST', `${org(slug)}/tokens`, input),
+  revokeToken: (slug: string, id: string) => send<Token>('DELETE', `${org(slug)}/tokens/${enc(id)}`),
+
+  sso: (slug: string) => send<SsoStatus>('GET', `${org(slug)}/sso`),
+  setSso: (slug: string, input: SsoInput) => send<SsoSettings>('PUT', `${org(slug)}/sso`, input),
+  removeSso: (slug: string) => send<void>('DELETE', `${org(slug)}/sso`),
+
+  cell: (slug: string) => send<CellStatus>('GET', `${org(slug)}/cell`),
+  cellHistory: async (slug: string, limit = 50) =>
+    (await send<CellHistory>('GET', `${org(slug)}/cell/history?limit=${limit}`)).events,
+  cellAction: (slug: string, action: 'start' | 'stop' | 'restart') =>
+    send<Cell>('POST', `${org(slug)}/cell/${action}`),
+
+  secrets: async (slug: string) => (await send<SecretList>('GET', `${org(slug)}/secrets`)).secrets,
+  createSecret: (slug: string, input: SecretInput) => send<Secret>('POST', `${org(slug)}/secrets`, input),
+  rotateSecret: (slug: string, id: string, value: string) =>
+    send<Secret>('PUT', `${org(slug)}/secrets/${enc(id)}/value`, { value } satisfies SecretValue),
+  scopeSecret: (slug: string, id: string, agentIds: string[] | null) =>
+    send<Secret>('PATCH', `${org(slug)}/secrets/${enc(id)}`, { agentIds } satisfies SecretScope),
+  deleteSecret: (slug: string, id: string) => send<void>('DELETE', `${org(slug)}/secrets/${enc(id)}`),
+
+  agents: async (slug: string) => (await send<AgentList>('GET', `${org(slug)}/agents`)).agents,
+  agent: (slug: string, id: string) => send<Agent>('GET', `${org(slug)}/agents/${enc(id)}`),
+  createAgent: (slug: string, input: AgentInput) => send<Agent>('POST', `${org(slug)}/agents`, input),
+  updateAgent: (slug: string, id: string, patch: Partial<AgentInput>) =>
+    send<Agent>('PATCH', `${org(slug)}/agents/${enc(id)}`, patch),
+  deleteAgent: (slug: string, id: string) => send<void>('DELETE', `${org(slug)}/agents/${enc(id)}`),
+  /** The kill switch (`stop`) and its undo (`resume`). */
+  setAgentState: (slug: string, id: string, action: 'stop' | 'resume') =>
+    send<Agent>('POST', `${org(slug)}/agents/${enc(id)}/${action}`),
+  agentVersions: async (slug: string, id: string) =>
+    (await send<AgentVersions>('GET', `${org(slug)}/agents/${enc(id)}/versions`)).versions,
+  agentTokens: async (slug: string, id: string) =>
+    (await send<AgentTokenList>('GET', `${org(slug)}/agents/${enc(id)}/tokens`)).tokens,
+  createAgentToken: (slug: string, id: string, input: AgentTokenInput) =>
+    send<AgentTokenCreated>('POST', `${org(slug)}/agents/${enc(id)}/tokens`, input),
+  revokeAgentToken: (slug: string, id: string, tokenId: string) =>
+    send<AgentToken>('DELETE', `${org(slug)}/agents/${enc(id)}/tokens/${enc(tokenId)}`),
+
+  connections: async (slug: string) =>
+    (await send<ConnectionList>('GET', `${org(slug)}/connections`)).connections,
+  createConnection: (slug: string, input: ConnectionInput) =>
+    send<Connection>('POST', `${org(slug)}/connections`, input),
+  deleteConnection: (slug: string, id: string) => send<void>('DELETE', `${org(slug)}/connections/${enc(id)}`),
+  connectionTools: async (slug: string, id: string) =>
+    (await send<ToolList>('GET', `${org(slug)}/connections/${enc(id)}/tools`)).tools,
+  /** Asks the server for its tools now (started in the sandbox, or reached through the egress proxy). */
+  refreshTools: (slug: string, id: string, asAgent?: string) =>
+    send<ToolRefresh>(
+      'POST',
+      `${org(slug)}/connections/${enc(id)}/tools/refresh${asAgent ? `?agent=${enc(asAgent)}` : ''}`,
+    ),
+
+  grants: async (slug: string, agent: string) =>
+    (await send<GrantList>('GET', `${org(slug)}/agents/${enc(agent)}/grants`)).grants,
+  createGrant: (slug: string, agent: string, input: GrantInput) =>
+    send<Grant>('POST', `${org(slug)}/agents/${enc(agent)}/grants`, input),
+  revokeGrant: (slug: string, agent: string, grant: string) =>
+    send<Grant>('DELETE', `${org(slug)}/agents/${enc(agent)}/grants/${enc(grant)}`),
+  permissions: async (slug: string, agent: string) =>
+    (await send<Permissions>('GET', `${org(slug)}/agents/${enc(agent)}/permissions`)).tools,
+
+  /** Newest first; no status: every request. */
+  approvals: async (slug: string, status: ApprovalStatus | null) =>
+    (await send<ApprovalList>('GET', `${org(slug)}/approvals${status ? `?status=${enc(status)}` : ''}`))
+      .approvals,
+  decideApproval: (slug: string, id: string, decision: 'approve' | 'deny', reason?: string) =>
+    send<Approval>(
+      'POST',
+      `${org(slug)}/approvals/${enc(id)}/${decision}`,
+      (reason ? { reason } : {}) satisfies Decision,
+    ),
+
+  audit: (slug: string, query: AuditQuery, cursor: number | null = null, limit = 100) => {
+    const q = new URLSearchParams();
+    for (const [k, v] of Object.entries(query)) if (v) q.set(k, v);
+    if (cursor !== null) q.set('cursor', String(cursor));
+    q.set('limit', String(limit));
+    return send<AuditPage>('GET', `${org(slug)}/audit?${q}`);
+  },
+  auditEntry: (slug: string, index: number) => send<AuditEntry>('GET', `${org(slug)}/audit/entries/${index}`),
+  /** A plain link (the session cookie authenticates GETs): the server answers with an attachment. */
+  auditCheckpoint: (slug: string) => send<Checkpoint>('GET', `${org(slug)}/audit/checkpoint`),
+  /** Pinned to one signed tree size, so an export and its proof downloaded apart always match. */
+  auditExportUrl: (
+    slug: string,
+    format: ExportFormat,
+    window: Pick<AuditExportQuery, 'from' | 'to'>,
+    treeSize?: number,
+  ) => {
+    const q = new URLSearchParams({ format });
+    if (treeSize !== undefined) q.set('treeSize', String(treeSize));
+    if (window.from) q.set('from', window.from);
+    if (window.to) q.set('to', window.to);
+    return `${org(slug)}/audit/export?${q}`;
+  },
+};

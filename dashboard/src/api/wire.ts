@@ -1,0 +1,141 @@
+/**
+ * What travels between the dashboard and the API, each shape derived from the zod schema the
+ * server declares for it (types only: nothing of the server is bundled). A request body is the
+ * schema's input (defaults may be left out), a response its output. wire.test.ts fails on a
+ * shape written out by hand instead.
+ */
+import type { z } from 'zod';
+import type * as Agents from '../../../src/server/routes/agents.ts';
+import type * as Approvals from '../../../src/server/routes/approvals.ts';
+import type * as Audit from '../../../src/server/routes/audit.ts';
+import type * as Cells from '../../../src/server/routes/cells.ts';
+import type * as Connections from '../../../src/server/routes/connections.ts';
+import type * as Grants from '../../../src/server/routes/grants.ts';
+import type * as Invitations from '../../../src/server/routes/invitations.ts';
+import type * as Orgs from '../../../src/server/routes/orgs.ts';
+import type * as People from '../../../src/server/routes/people.ts';
+import type * as Secrets from '../../../src/server/routes/secrets.ts';
+import type * as SessionRoutes from '../../../src/server/routes/session.ts';
+import type * as Sso from '../../../src/server/routes/sso.ts';
+import type * as Teams from '../../../src/server/routes/teams.ts';
+import type * as Tokens from '../../../src/server/routes/tokens.ts';
+import type * as S from '../../../src/server/schemas.ts';
+
+/** What the server answers with. */
+type Out<T extends z.ZodType> = z.output<T>;
+/** What the server takes. */
+type In<T extends z.ZodType> = z.input<T>;
+
+// Errors and the session.
+export type ErrorBody = Out<typeof S.ErrorSchema>;
+export type Ok = Out<typeof S.Ok>;
+export type Session = Out<typeof S.SessionSchema>;
+export type SignedIn = Out<typeof S.CsrfSchema>;
+export type SignIn = In<typeof SessionRoutes.SignInBodySchema>;
+export type SigninLink = In<typeof SessionRoutes.SigninLinkBodySchema>;
+export type PasswordChange = In<typeof SessionRoutes.PasswordBodySchema>;
+export type SetupNeeded = Out<typeof SessionRoutes.SetupNeededSchema>;
+export type SetupInput = In<typeof SessionRoutes.SetupBodySchema>;
+export type SetupResult = Out<typeof SessionRoutes.SetupResultSchema>;
+
+// Organizations and their people.
+export type Role = Out<typeof S.RoleSchema>;
+export type OrgSettings = Out<typeof S.OrgSettingsSchema>;
+export type EgressRule = OrgSettings['egressAllowlist'][number];
+export type Org = Out<typeof S.OrgSchema>;
+export type OrgWithRole = Out<typeof Orgs.OrgWithRoleSchema>;
+export type OrgList = Out<typeof Orgs.OrgListSchema>;
+export type OrgUpdate = In<typeof Orgs.OrgUpdateBodySchema>;
+export type Person = Out<typeof S.PersonSchema>;
+export type PeopleList = Out<typeof People.PeopleListSchema>;
+export type RoleChange = In<typeof People.RoleChangeBodySchema>;
+export type RemovalPreview = Out<typeof S.RemovalPreviewSchema>;
+export type RemovalChoice = In<typeof S.RemovalBodySchema>;
+export type Invitation = Out<typeof S.InvitationSchema>;
+export type InvitationList = Out<typeof Invitations.InvitationListSchema>;
+export type InviteInput = In<typeof Invitations.InviteBodySchema>;
+export type InviteResult = Out<typeof Invitations.InviteResultSchema>;
+export type InvitationPeekInput = In<typeof Invitations.InvitationPeekBodySchema>;
+export type InvitationPeek = Out<typeof S.InvitationPeekSchema>;
+export type InvitationAccept = In<typeof Invitations.InvitationAcceptBodySchema>;
+export type Team = Out<typeof S.TeamSchema>;
+export type TeamList = Out<typeof Teams.TeamListSchema>;
+export type TeamInput = In<typeof Teams.TeamBodySchema>;
+export type Token = Out<typeof S.TokenSchema>;
+export type TokenList = Out<typeof Tokens.TokenListSchema>;
+export type TokenInput = In<typeof Tokens.TokenBodySchema>;
+export type TokenCreated = Out<typeof Tokens.TokenCreatedSchema>;
+export type SsoSettings = Out<typeof S.SsoSchema>;
+export type SsoStatus = Out<typeof Sso.SsoStatusSchema>;
+export type SsoInput = In<typeof Sso.SsoBodySchema>;
+
+// The audit trail.
+export type AuditEvent = Out<typeof S.AuditEventSchema>;
+export type AuditPage = Out<typeof Audit.AuditPageSchema>;
+export type AuditEntry = Out<typeof Audit.AuditEntrySchema>;
+/** An entry's inclusion proof against the newest signed checkpoint that covers it. */
+export type InclusionProof = AuditEntry['proof'];
+export type Checkpoint = Out<typeof Audit.CheckpointSchema>;
+type AuditQueryInput = In<typeof Audit.AuditQuerySchema>;
+/** The filters of `GET …/audit` as a page holds them: an empty value is left out of the request. */
+export type AuditQuery = {
+  [K in Exclude<keyof AuditQueryInput, 'cursor' | 'limit'>]?: AuditQueryInput[K] | '';
+};
+export type AuditExportQuery = In<typeof Audit.AuditExportQuerySchema>;
+export type ExportFormat = NonNullable<AuditExportQuery['format']>;
+
+// Secrets and the org's cell.
+export type Secret = Out<typeof Secrets.SecretSchema>;
+export type SecretKind = Secret['kind'];
+export type SecretList = Out<typeof Secrets.SecretListSchema>;
+export type SecretInput = In<typeof Secrets.SecretBodySchema>;
+export type SecretScope = In<typeof Secrets.SecretScopeBodySchema>;
+export type SecretValue = In<typeof Secrets.SecretValueBodySchema>;
+export type Cell = Out<typeof Cells.CellSchema>;
+export type CellState = Cell['state'];
+/** `GET …/cell`: no cell until it first starts; no sandbox (and a `problem`) when cells are off. */
+export type CellStatus = Out<typeof Cells.CellStatusSchema>;
+export type CellHistory = Out<typeof Cells.CellHistorySchema>;
+/** One health-history entry, newest first. */
+export type CellEvent = CellHistory['events'][number];
+
+// Agents.
+export type Agent = Out<typeof Agents.AgentSchema>;
+export type AgentScope = Agent['scope'];
+export type AgentState = Agent['state'];
+/** An agent's model settings; `secretId` is the vault secret holding its key (bring your own key). */
+export type AgentModel = Agent['model'];
+export type AgentList = Out<typeof Agents.AgentListSchema>;
+/** The body of `POST …/agents`; `PATCH` takes any part of it. */
+export type AgentInput = In<typeof Agents.AgentBodySchema>;
+export type AgentVersions = Out<typeof Agents.AgentVersionsSchema>;
+/** One entry of an agent's history: what the agent was at that version. */
+export type AgentVersion = AgentVersions['versions'][number];
+export type AgentToken = Out<typeof Agents.AgentTokenSchema>;
+export type AgentTokenList = Out<typeof Agents.AgentTokenListSchema>;
+export type AgentTokenInput = In<typeof Agents.AgentTokenBodySchema>;
+export type AgentTokenCreated = Out<typeof Agents.AgentTokenCreatedSchema>;
+
+// Connections, their tools, grants and approvals.
+export type Connection = Out<typeof Connections.ConnectionSchema>;
+export type ConnectionTransport = Connection['transport'];
+export type ConnectionList = Out<typeof Connections.ConnectionListSchema>;
+/** A stdio server run inside the org's sandbox, or a remote one reached through its egress proxy. */
+export type ConnectionInput = In<typeof Connections.ConnectionBodySchema>;
+export type Tool = Out<typeof Connections.ToolSchema>;
+export type ToolList = Out<typeof Connections.ToolListSchema>;
+/** The tools now, the changed ones, the grants suspended or re-pinned, the tools refused. */
+export type ToolRefresh = Out<typeof Connections.ToolRefreshSchema>;
+export type Grant = Out<typeof Grants.GrantSchema>;
+export type GrantStatus = Grant['status'];
+export type GrantList = Out<typeof Grants.GrantListSchema>;
+export type GrantInput = In<typeof Grants.GrantBodySchema>;
+export type Constraint = NonNullable<GrantInput['constraints']>[number];
+export type Permissions = Out<typeof Grants.PermissionsSchema>;
+/** One tool of `GET …/permissions`: what the agent's grants add up to for it. */
+export type ToolPermission = Permissions['tools'][number];
+export type Access = ToolPermission['access'];
+export type Approval = Out<typeof Approvals.ApprovalSchema>;
+export type ApprovalStatus = Approval['status'];
+export type ApprovalList = Out<typeof Approvals.ApprovalListSchema>;
+export type Decision = In<typeof Approvals.DecisionBodySchema>;
