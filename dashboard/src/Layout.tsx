@@ -1,7 +1,6 @@
 /** The signed-in frame: header with the org switcher and account, a sidebar, and the page. */
 import { type ComponentType, useCallback, useEffect, useState } from 'react';
 import { api, errorMessage, type OrgWithRole, type Role, type Session } from './api/index.ts';
-import { Alert, Loading, RoleBadge } from './components.tsx';
 import { AgentsPage } from './pages/Agents.tsx';
 import { ApprovalsPage } from './pages/Approvals.tsx';
 import { AuditPage } from './pages/Audit.tsx';
@@ -15,6 +14,7 @@ import { TeamsPage } from './pages/Teams.tsx';
 import { TokensPage } from './pages/Tokens.tsx';
 import { Link, navigate } from './router.tsx';
 import { leaveApp } from './session.ts';
+import { Alert, Loading, RoleBadge } from './ui/index.ts';
 
 export type Section =
   | 'overview'

@@ -6,6 +6,9 @@
  */
 import { type ReactNode, useState } from 'react';
 import { type Agent, type AgentVersion, api, canManage, type OrgWithRole } from '../api/index.ts';
+import { useAction, useLoad } from '../data/index.ts';
+import type { PageProps } from '../Layout.tsx';
+import { Link, navigate } from '../router.tsx';
 import {
   Alert,
   ConfirmButton,
@@ -20,11 +23,7 @@ import {
   TextField,
   TokenStateBadge,
   tokenState,
-  useAction,
-  useLoad,
-} from '../components.tsx';
-import type { PageProps } from '../Layout.tsx';
-import { Link, navigate } from '../router.tsx';
+} from '../ui/index.ts';
 import {
   AgentForm,
   type AgentRefs,

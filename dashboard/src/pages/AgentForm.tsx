@@ -19,16 +19,8 @@ import {
   type Secret,
   type Team,
 } from '../api/index.ts';
-import {
-  Alert,
-  NameField,
-  onSubmit,
-  SelectField,
-  TextAreaField,
-  TextField,
-  useAction,
-  useLoad,
-} from '../components.tsx';
+import { useAction, useLoad } from '../data/index.ts';
+import { Alert, NameField, onSubmit, SelectField, TextAreaField, TextField } from '../ui/index.ts';
 
 export function agentPath(slug: string, id?: string): string {
   const base = `/orgs/${encodeURIComponent(slug)}/agents`;

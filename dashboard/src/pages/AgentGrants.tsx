@@ -17,6 +17,8 @@ import {
   type Tool,
   type ToolPermission,
 } from '../api/index.ts';
+import { useAction, useListAction, useLoad } from '../data/index.ts';
+import { Link } from '../router.tsx';
 import {
   Alert,
   CheckboxField,
@@ -31,11 +33,7 @@ import {
   Section,
   SelectField,
   TextField,
-  useAction,
-  useListAction,
-  useLoad,
-} from '../components.tsx';
-import { Link } from '../router.tsx';
+} from '../ui/index.ts';
 
 const STATUS_LABEL: Record<GrantStatus, string> = {
   active: 'Active',

@@ -5,9 +5,10 @@
  */
 import { useState } from 'react';
 import { type Agent, api, canManage, type OrgWithRole } from '../api/index.ts';
-import { Alert, formatTime, KillSwitchPanel, Loading, PageHeader, Section, useLoad } from '../components.tsx';
+import { useLoad } from '../data/index.ts';
 import type { PageProps } from '../Layout.tsx';
 import { Link, navigate } from '../router.tsx';
+import { Alert, formatTime, KillSwitchPanel, Loading, PageHeader, Section } from '../ui/index.ts';
 import { AgentDetail } from './AgentDetail.tsx';
 import {
   AgentForm,

@@ -5,6 +5,9 @@
  */
 import { useState } from 'react';
 import { APPROVAL_STATUSES, type Approval, type ApprovalStatus, api, canManage } from '../api/index.ts';
+import { useAction, useLoad, usePeopleNames } from '../data/index.ts';
+import type { PageProps } from '../Layout.tsx';
+import { Link } from '../router.tsx';
 import {
   Alert,
   DataTable,
@@ -17,12 +20,7 @@ import {
   Section,
   SelectField,
   TextField,
-  useAction,
-  useLoad,
-  usePeopleNames,
-} from '../components.tsx';
-import type { PageProps } from '../Layout.tsx';
-import { Link } from '../router.tsx';
+} from '../ui/index.ts';
 import { agentPath } from './AgentForm.tsx';
 
 type Filter = ApprovalStatus | 'all';

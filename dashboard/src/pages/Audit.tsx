@@ -13,6 +13,9 @@ import {
   isSessionEnded,
   type Person,
 } from '../api/index.ts';
+import { useLoad } from '../data/index.ts';
+import type { PageProps } from '../Layout.tsx';
+import { navigate } from '../router.tsx';
 import {
   Alert,
   CopyButton,
@@ -23,10 +26,7 @@ import {
   Section,
   SelectField,
   TextField,
-  useLoad,
-} from '../components.tsx';
-import type { PageProps } from '../Layout.tsx';
-import { navigate } from '../router.tsx';
+} from '../ui/index.ts';
 
 const KNOWN_ACTIONS = [
   'invitation.created',

@@ -14,6 +14,8 @@ import {
   canManage,
   type EgressRule,
 } from '../api/index.ts';
+import { useAction, useLoad } from '../data/index.ts';
+import type { PageProps } from '../Layout.tsx';
 import {
   Alert,
   CheckboxField,
@@ -24,10 +26,7 @@ import {
   PageHeader,
   Section,
   TextField,
-  useAction,
-  useLoad,
-} from '../components.tsx';
-import type { PageProps } from '../Layout.tsx';
+} from '../ui/index.ts';
 
 const REFRESH_MS = 2000;
 const HISTORY_LIMIT = 50;

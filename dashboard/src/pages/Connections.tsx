@@ -17,6 +17,9 @@ import {
   type Secret,
   type ToolRefresh,
 } from '../api/index.ts';
+import { useAction, useListAction, useLoad, usePeopleNames } from '../data/index.ts';
+import type { PageProps } from '../Layout.tsx';
+import { Link } from '../router.tsx';
 import {
   AddForm,
   Alert,
@@ -35,13 +38,7 @@ import {
   SelectField,
   TextAreaField,
   TextField,
-  useAction,
-  useListAction,
-  useLoad,
-  usePeopleNames,
-} from '../components.tsx';
-import type { PageProps } from '../Layout.tsx';
-import { Link } from '../router.tsx';
+} from '../ui/index.ts';
 
 /** Owners, admins and auditors may list secrets (for their names); members get ids only. */
 function useSecrets(slug: string, role: PageProps['org']['role']) {

@@ -1,10 +1,9 @@
 /** `/`: sends you to your first organization, to sign-in, or to first-run setup. */
 import { useEffect, useState } from 'react';
-import { AuthShell } from '../AuthShell.tsx';
 import { api, errorMessage } from '../api/index.ts';
-import { Alert, Loading } from '../components.tsx';
 import { navigate } from '../router.tsx';
 import { leaveApp } from '../session.ts';
+import { Alert, AuthShell, Loading } from '../ui/index.ts';
 
 export function HomePage() {
   const [state, setState] = useState<'loading' | 'no-orgs'>('loading');

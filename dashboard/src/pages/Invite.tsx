@@ -1,10 +1,10 @@
 /** `/invite#<secret>`: see what an invitation is for, then accept it with a name and password. */
 import { useEffect, useState } from 'react';
-import { AuthShell } from '../AuthShell.tsx';
 import { api, errorMessage, type InvitationPeek } from '../api/index.ts';
-import { Alert, Loading, onSubmit, ROLE_LABELS, TextField, useAction } from '../components.tsx';
+import { useAction } from '../data/index.ts';
 import { Link, useFragmentSecret } from '../router.tsx';
 import { enterApp } from '../session.ts';
+import { Alert, AuthShell, Loading, onSubmit, ROLE_LABELS, TextField } from '../ui/index.ts';
 import { MIN_PASSWORD } from './Setup.tsx';
 
 export function InvitePage() {

@@ -1,5 +1,5 @@
-import { AuthShell } from '../AuthShell.tsx';
 import { Link } from '../router.tsx';
+import { AuthShell } from '../ui/index.ts';
 
 export function NotFoundPage() {
   return (

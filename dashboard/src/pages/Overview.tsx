@@ -1,6 +1,8 @@
 /** `/orgs/{slug}`: the organization at a glance; owners and admins edit its name and settings. */
 import { useState } from 'react';
 import { api, canManage } from '../api/index.ts';
+import { useAction } from '../data/index.ts';
+import type { PageProps } from '../Layout.tsx';
 import {
   Alert,
   formatDate,
@@ -11,9 +13,7 @@ import {
   RoleBadge,
   Section,
   TextField,
-  useAction,
-} from '../components.tsx';
-import type { PageProps } from '../Layout.tsx';
+} from '../ui/index.ts';
 
 export function OverviewPage({ org, me, refreshOrgs }: PageProps) {
   const manage = canManage(org.role);

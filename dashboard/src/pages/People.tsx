@@ -4,6 +4,8 @@
  */
 import { useState } from 'react';
 import { api, assignableRoles, canManage, type Invitation, type Person, type Role } from '../api/index.ts';
+import { useAction, useLoad } from '../data/index.ts';
+import type { PageProps } from '../Layout.tsx';
 import {
   Alert,
   ConfirmButton,
@@ -20,10 +22,7 @@ import {
   Section,
   SelectField,
   TextField,
-  useAction,
-  useLoad,
-} from '../components.tsx';
-import type { PageProps } from '../Layout.tsx';
+} from '../ui/index.ts';
 import { PersonRemoval, removalSummary } from './PersonRemoval.tsx';
 
 export function PeoplePage({ org, me, refreshOrgs }: PageProps) {

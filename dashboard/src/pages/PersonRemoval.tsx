@@ -5,15 +5,8 @@
  */
 import { useEffect, useId, useRef, useState } from 'react';
 import { api, type Person, type RemovalPreview } from '../api/index.ts';
-import {
-  Alert,
-  CheckboxField,
-  Loading,
-  ROLE_LABELS,
-  SelectField,
-  useAction,
-  useLoad,
-} from '../components.tsx';
+import { useAction, useLoad } from '../data/index.ts';
+import { Alert, CheckboxField, Loading, ROLE_LABELS, SelectField } from '../ui/index.ts';
 
 const plural = (n: number, one: string, many = `${one}s`) => `${n || 'no'} ${n === 1 ? one : many}`;
 /** The same, opening a sentence. */

@@ -5,6 +5,8 @@
  */
 import { useRef, useState } from 'react';
 import { api, canManage, type Person, SECRET_KINDS, type Secret, type SecretKind } from '../api/index.ts';
+import { useAction, useListAction, useLoad } from '../data/index.ts';
+import type { PageProps } from '../Layout.tsx';
 import {
   AddForm,
   Alert,
@@ -22,11 +24,7 @@ import {
   Section,
   SelectField,
   TextField,
-  useAction,
-  useListAction,
-  useLoad,
-} from '../components.tsx';
-import type { PageProps } from '../Layout.tsx';
+} from '../ui/index.ts';
 import { PROVIDERS } from './AgentForm.tsx';
 
 const KIND_LABEL: Record<SecretKind, string> = {

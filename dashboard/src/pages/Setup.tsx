@@ -1,9 +1,9 @@
 /** `/setup#<secret>`: first run — create the first organization and its owner. */
 import { useEffect, useState } from 'react';
-import { AuthShell } from '../AuthShell.tsx';
 import { api, errorMessage } from '../api/index.ts';
-import { Alert, Loading, onSubmit, TextField, useAction } from '../components.tsx';
+import { useAction } from '../data/index.ts';
 import { Link, navigate, useFragmentSecret } from '../router.tsx';
+import { Alert, AuthShell, Loading, onSubmit, TextField } from '../ui/index.ts';
 
 export const MIN_PASSWORD = 12;
 

@@ -1,9 +1,9 @@
 /** `/signin`: email and password, or single sign-on through an organization's identity provider. */
 import { useEffect, useState } from 'react';
-import { AuthShell } from '../AuthShell.tsx';
 import { api } from '../api/index.ts';
-import { Alert, onSubmit, TextField, useAction } from '../components.tsx';
+import { useAction } from '../data/index.ts';
 import { enterApp } from '../session.ts';
+import { Alert, AuthShell, onSubmit, TextField } from '../ui/index.ts';
 
 const SSO_ERRORS: Record<string, string> = {
   sso_failed: 'Single sign-on failed. Try again, or sign in with your password.',

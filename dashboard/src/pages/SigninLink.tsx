@@ -1,10 +1,10 @@
 /** `/signin/link#<secret>`: a one-time sign-in link; then set a password if there is none. */
 import { useEffect, useRef, useState } from 'react';
-import { AuthShell } from '../AuthShell.tsx';
 import { api, errorMessage } from '../api/index.ts';
-import { Alert, Loading, onSubmit, TextField, useAction } from '../components.tsx';
+import { useAction } from '../data/index.ts';
 import { Link, useFragmentSecret } from '../router.tsx';
 import { enterApp } from '../session.ts';
+import { Alert, AuthShell, Loading, onSubmit, TextField } from '../ui/index.ts';
 import { MIN_PASSWORD } from './Setup.tsx';
 
 export function SigninLinkPage() {

@@ -1,6 +1,8 @@
 /** `/orgs/{slug}/sso`: OpenID Connect single sign-on. The client secret is never shown. */
 import { useState } from 'react';
 import { api, assignableRoles, canManage, type Role, type SsoSettings } from '../api/index.ts';
+import { useAction, useLoad } from '../data/index.ts';
+import type { PageProps } from '../Layout.tsx';
 import {
   Alert,
   ConfirmButton,
@@ -14,10 +16,7 @@ import {
   Section,
   SelectField,
   TextField,
-  useAction,
-  useLoad,
-} from '../components.tsx';
-import type { PageProps } from '../Layout.tsx';
+} from '../ui/index.ts';
 
 type Provision = Role | 'none';
 

@@ -1,18 +1,9 @@
 /** `/orgs/{slug}/teams`: named groups of people; owners and admins create, rename and fill them. */
 import { useState } from 'react';
 import { api, canManage, type Person, type Team } from '../api/index.ts';
-import {
-  Alert,
-  ConfirmButton,
-  Loading,
-  onSubmit,
-  PageHeader,
-  Section,
-  TextField,
-  useAction,
-  useLoad,
-} from '../components.tsx';
+import { useAction, useLoad } from '../data/index.ts';
 import type { PageProps } from '../Layout.tsx';
+import { Alert, ConfirmButton, Loading, onSubmit, PageHeader, Section, TextField } from '../ui/index.ts';
 
 export function TeamsPage({ org }: PageProps) {
   const manage = canManage(org.role);

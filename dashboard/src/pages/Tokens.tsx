@@ -1,6 +1,8 @@
 /** `/orgs/{slug}/tokens`: API tokens — shown once at creation, listed afterwards, revocable. */
 import { useState } from 'react';
 import { api, assignableRoles, canManage, type Role, type Token } from '../api/index.ts';
+import { useAction, useLoad } from '../data/index.ts';
+import type { PageProps } from '../Layout.tsx';
 import {
   Alert,
   CheckboxField,
@@ -20,10 +22,7 @@ import {
   TextField,
   TokenStateBadge,
   tokenState,
-  useAction,
-  useLoad,
-} from '../components.tsx';
-import type { PageProps } from '../Layout.tsx';
+} from '../ui/index.ts';
 
 export function TokensPage({ org, me }: PageProps) {
   const write = org.role !== 'auditor';

@@ -1,0 +1,5 @@
+/** The dashboard's data hooks: loading what a page shows and running what it changes. */
+export { useAction } from './use-action.ts';
+export { useListAction } from './use-list-action.ts';
+export { useLoad } from './use-load.ts';
+export { usePeopleNames } from './use-people-names.ts';

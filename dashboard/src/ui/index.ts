@@ -1,0 +1,20 @@
+/** The dashboard's UI parts: presentation only, no page and no route of their own. */
+export { Alert, Loading, Notice } from './alerts.tsx';
+export { AuthShell } from './auth-shell.tsx';
+export { ConfirmButton, CopyButton } from './buttons.tsx';
+export { Digest } from './digest.tsx';
+export {
+  CheckboxField,
+  NameField,
+  SecretValueField,
+  SelectField,
+  TextAreaField,
+  TextField,
+} from './fields.tsx';
+export { formatDate, formatTime, formatUnix } from './format.ts';
+export { AddForm, onSubmit, RowForm } from './forms.tsx';
+export { type KillSwitchLabels, KillSwitchPanel } from './kill-switch.tsx';
+export { ROLE_LABELS, RoleBadge, roleOptions } from './roles.tsx';
+export { PageHeader, Section } from './sections.tsx';
+export { DataTable, FormRow } from './tables.tsx';
+export { TokenStateBadge, tokenState } from './token-state.tsx';
