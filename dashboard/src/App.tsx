@@ -1,5 +1,6 @@
 /** Picks the page for the current path. */
-import { Layout, type Section } from './Layout.tsx';
+import { Layout } from './Layout.tsx';
+import { type OrgSection, SECTIONS } from './page.ts';
 import { HomePage } from './pages/Home.tsx';
 import { InvitePage } from './pages/Invite.tsx';
 import { NotFoundPage } from './pages/NotFound.tsx';
@@ -7,20 +8,6 @@ import { SetupPage } from './pages/Setup.tsx';
 import { SignInPage } from './pages/SignIn.tsx';
 import { SigninLinkPage } from './pages/SigninLink.tsx';
 import { useLocation } from './router.tsx';
-
-const SECTIONS: readonly Section[] = [
-  'overview',
-  'agents',
-  'connections',
-  'approvals',
-  'people',
-  'teams',
-  'tokens',
-  'secrets',
-  'cell',
-  'sso',
-  'audit',
-];
 
 export function App() {
   const { pathname, search } = useLocation();
@@ -32,7 +19,7 @@ export function App() {
   if (path === '/invite') return <InvitePage />;
   const m = /^\/orgs\/([^/]+)(?:\/([a-z]+)(?:\/([^/]+))?)?$/.exec(path);
   if (m) {
-    const section = (m[2] ?? 'overview') as Section;
+    const section = (m[2] ?? 'overview') as OrgSection;
     // Only agents have a page per item: `/orgs/{slug}/agents/{id}`.
     const detail = m[3] === undefined ? null : decodeURIComponent(m[3]);
     if (SECTIONS.includes(section) && (detail === null || section === 'agents'))

@@ -1,6 +1,7 @@
 /** The signed-in frame: header with the org switcher and account, a sidebar, and the page. */
 import { type ComponentType, useCallback, useEffect, useState } from 'react';
 import { api, errorMessage, type OrgWithRole, type Role, type Session } from './api/index.ts';
+import type { OrgSection, PageProps } from './page.ts';
 import { AgentsPage } from './pages/Agents.tsx';
 import { ApprovalsPage } from './pages/Approvals.tsx';
 import { AuditPage } from './pages/Audit.tsx';
@@ -16,29 +17,8 @@ import { Link, navigate } from './router.tsx';
 import { leaveApp } from './session.ts';
 import { Alert, Loading, RoleBadge } from './ui/index.ts';
 
-export type Section =
-  | 'overview'
-  | 'agents'
-  | 'connections'
-  | 'approvals'
-  | 'people'
-  | 'teams'
-  | 'tokens'
-  | 'secrets'
-  | 'cell'
-  | 'sso'
-  | 'audit';
-
-export interface PageProps {
-  org: OrgWithRole;
-  me: NonNullable<Session['person']>;
-  refreshOrgs: () => Promise<void>;
-  /** The item a section shows on its own page (`/orgs/{slug}/agents/{id}`), else null. */
-  detail: string | null;
-}
-
 interface NavItem {
-  section: Section;
+  section: OrgSection;
   label: string;
   page: ComponentType<PageProps>;
   /** Roles that may open it (the server refuses the others anyway). */
@@ -61,7 +41,7 @@ const NAV: readonly NavItem[] = [
   { section: 'audit', label: 'Audit', page: AuditPage, roles: OVERSIGHT },
 ];
 
-function sectionPath(slug: string, section: Section): string {
+function sectionPath(slug: string, section: OrgSection): string {
   const base = `/orgs/${encodeURIComponent(slug)}`;
   return section === 'overview' ? base : `${base}/${section}`;
 }
@@ -72,7 +52,7 @@ export function Layout({
   detail = null,
 }: {
   slug: string;
-  section: Section;
+  section: OrgSection;
   detail?: string | null;
 }) {
   const [me, setMe] = useState<Session['person']>(null);

@@ -7,7 +7,7 @@
 import { type ReactNode, useState } from 'react';
 import { type Agent, type AgentVersion, api, canManage, type OrgWithRole } from '../api/index.ts';
 import { useAction, useLoad } from '../data/index.ts';
-import type { PageProps } from '../Layout.tsx';
+import type { PageProps } from '../page.ts';
 import { Link, navigate } from '../router.tsx';
 import {
   Alert,

@@ -6,7 +6,7 @@
 import { useState } from 'react';
 import { type Agent, api, canManage, type OrgWithRole } from '../api/index.ts';
 import { useLoad } from '../data/index.ts';
-import type { PageProps } from '../Layout.tsx';
+import type { PageProps } from '../page.ts';
 import { Link, navigate } from '../router.tsx';
 import { Alert, formatTime, KillSwitchPanel, Loading, PageHeader, Section } from '../ui/index.ts';
 import { AgentDetail } from './AgentDetail.tsx';

@@ -6,7 +6,7 @@
 import { useState } from 'react';
 import { APPROVAL_STATUSES, type Approval, type ApprovalStatus, api, canManage } from '../api/index.ts';
 import { useAction, useLoad, usePeopleNames } from '../data/index.ts';
-import type { PageProps } from '../Layout.tsx';
+import type { PageProps } from '../page.ts';
 import { Link } from '../router.tsx';
 import {
   Alert,

@@ -14,7 +14,7 @@ import {
   type Person,
 } from '../api/index.ts';
 import { useLoad } from '../data/index.ts';
-import type { PageProps } from '../Layout.tsx';
+import type { PageProps } from '../page.ts';
 import { navigate } from '../router.tsx';
 import {
   Alert,

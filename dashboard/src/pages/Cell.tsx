@@ -15,7 +15,7 @@ import {
   type EgressRule,
 } from '../api/index.ts';
 import { useAction, useLoad } from '../data/index.ts';
-import type { PageProps } from '../Layout.tsx';
+import type { PageProps } from '../page.ts';
 import {
   Alert,
   CheckboxField,

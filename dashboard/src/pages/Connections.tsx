@@ -18,7 +18,7 @@ import {
   type ToolRefresh,
 } from '../api/index.ts';
 import { useAction, useListAction, useLoad, usePeopleNames } from '../data/index.ts';
-import type { PageProps } from '../Layout.tsx';
+import type { PageProps } from '../page.ts';
 import { Link } from '../router.tsx';
 import {
   AddForm,

@@ -2,7 +2,7 @@
 import { useState } from 'react';
 import { api, canManage } from '../api/index.ts';
 import { useAction } from '../data/index.ts';
-import type { PageProps } from '../Layout.tsx';
+import type { PageProps } from '../page.ts';
 import {
   Alert,
   formatDate,

@@ -5,7 +5,7 @@
 import { useState } from 'react';
 import { api, assignableRoles, canManage, type Invitation, type Person, type Role } from '../api/index.ts';
 import { useAction, useLoad } from '../data/index.ts';
-import type { PageProps } from '../Layout.tsx';
+import type { PageProps } from '../page.ts';
 import {
   Alert,
   ConfirmButton,

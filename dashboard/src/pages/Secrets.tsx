@@ -6,7 +6,7 @@
 import { useRef, useState } from 'react';
 import { api, canManage, type Person, SECRET_KINDS, type Secret, type SecretKind } from '../api/index.ts';
 import { useAction, useListAction, useLoad } from '../data/index.ts';
-import type { PageProps } from '../Layout.tsx';
+import type { PageProps } from '../page.ts';
 import {
   AddForm,
   Alert,

@@ -2,7 +2,7 @@
 import { useState } from 'react';
 import { api, canManage, type Person, type Team } from '../api/index.ts';
 import { useAction, useLoad } from '../data/index.ts';
-import type { PageProps } from '../Layout.tsx';
+import type { PageProps } from '../page.ts';
 import { Alert, ConfirmButton, Loading, onSubmit, PageHeader, Section, TextField } from '../ui/index.ts';
 
 export function TeamsPage({ org }: PageProps) {
