@@ -53,7 +53,7 @@ import type {
   Secret,
   SecretInput,
   SecretList,
-  SecretScope,
+  SecretUpdate,
   SecretValue,
   Session,
   SetupInput,
@@ -167,7 +167,7 @@ export const api = {
   rotateSecret: (slug: string, id: string, value: string) =>
     send<Secret>('PUT', `${org(slug)}/secrets/${enc(id)}/value`, { value } satisfies SecretValue),
   scopeSecret: (slug: string, id: string, agentIds: string[] | null) =>
-    send<Secret>('PATCH', `${org(slug)}/secrets/${enc(id)}`, { agentIds } satisfies SecretScope),
+    send<Secret>('PATCH', `${org(slug)}/secrets/${enc(id)}`, { agentIds } satisfies SecretUpdate),
   deleteSecret: (slug: string, id: string) => send<void>('DELETE', `${org(slug)}/secrets/${enc(id)}`),
 
   agents: async (slug: string) => (await send<AgentList>('GET', `${org(slug)}/agents`)).agents,

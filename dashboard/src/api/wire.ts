@@ -89,7 +89,7 @@ export type Secret = Out<typeof Secrets.SecretSchema>;
 export type SecretKind = Secret['kind'];
 export type SecretList = Out<typeof Secrets.SecretListSchema>;
 export type SecretInput = In<typeof Secrets.SecretBodySchema>;
-export type SecretScope = In<typeof Secrets.SecretScopeBodySchema>;
+export type SecretUpdate = In<typeof Secrets.SecretUpdateBodySchema>;
 export type SecretValue = In<typeof Secrets.SecretValueBodySchema>;
 export type Cell = Out<typeof Cells.CellSchema>;
 export type CellState = Cell['state'];
@@ -108,6 +108,8 @@ export type AgentModel = Agent['model'];
 export type AgentList = Out<typeof Agents.AgentListSchema>;
 /** The body of `POST …/agents`; `PATCH` takes any part of it. */
 export type AgentInput = In<typeof Agents.AgentBodySchema>;
+/** A provider the server runs models of (a stored agent may still name another). */
+export type ModelProvider = AgentInput['model']['provider'];
 export type AgentVersions = Out<typeof Agents.AgentVersionsSchema>;
 /** One entry of an agent's history: what the agent was at that version. */
 export type AgentVersion = AgentVersions['versions'][number];

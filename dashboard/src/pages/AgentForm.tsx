@@ -7,12 +7,12 @@ import {
   AGENT_SCOPES,
   type Agent,
   type AgentInput,
-  type AgentModel,
   type AgentScope,
   type AgentState,
   ApiError,
   api,
   canManage,
+  type ModelProvider,
   type OrgWithRole,
   type Person,
   type Role,
@@ -212,7 +212,13 @@ export function AgentForm({
       setError('Choose the team of a team-scoped agent.');
       return;
     }
-    const nextModel: AgentModel = { ...(agent?.model ?? {}), provider: provider.trim(), model: model.trim() };
+    // The provider is typed freely (with suggestions): one the server does not run is refused
+    // there, and its message shows in the form.
+    const nextModel: AgentInput['model'] = {
+      ...(agent?.model ?? {}),
+      provider: provider.trim() as ModelProvider,
+      model: model.trim(),
+    };
     if (keyOptions !== null && (agent?.model.secretId ?? '') !== secretId) {
       if (secretId) nextModel.secretId = secretId;
       else delete nextModel.secretId;
