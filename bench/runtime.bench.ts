@@ -75,7 +75,7 @@ try {
         headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
         body: body === undefined ? undefined : JSON.stringify(body),
       });
-      const json = (await r.json().catch(() => ({}))) as Record<string, any>;
+      const json = (await r.json().catch(() => ({}))) as { id: string } & Record<string, unknown>;
       if (r.status >= 300) throw new Error(`${method} ${path}: ${r.status} ${JSON.stringify(json)}`);
       return json;
     };

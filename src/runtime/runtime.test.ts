@@ -137,6 +137,49 @@ for (const kind of STORE_KINDS) {
         assert.ok(actions.includes(a), `${a} in ${actions.join(', ')}`);
     });
 
+    test('each provider package, from inside the cell: Anthropic, Google, OpenAI chat through openai-compatible', async () => {
+      const wire = { anthropic: 'anthropic', google: 'gemini', 'openai-compatible': 'openai-chat' } as const;
+      for (const [provider, format] of Object.entries(wire)) {
+        const base = provider === 'google' ? `${models.url}/v1beta` : `${models.url}/v1`;
+        const secret = await call(app, 'post', '/api/v1/orgs/acme/secrets', {
+          token: acme.people.admin.token,
+          body: {
+            name: `${provider}-key`,
+            kind: 'model_key',
+            provider,
+            value: `${KEY}-${provider}`,
+            baseUrl: base,
+          },
+        });
+        assert.equal(secret.status, 201, secret.text);
+        const agent = await api('post', '/agents', {
+          name: `on-${provider}`,
+          scope: 'organization',
+          instructions: 'x',
+          model: { provider, model: `${provider}-test` },
+        });
+        await api('post', `/agents/${agent.body.id}/grants`, { connectionId: everything, tool: 'echo' });
+        const message = `hello from ${provider}`;
+        scripts.set(message, [
+          { toolCalls: [{ name: 'everything__echo', args: { message: provider } }] },
+          { text: `ok ${provider}` },
+        ]);
+        const r = await call(app, 'post', `/api/v1/orgs/acme/agents/${agent.body.id}/runs`, {
+          token: acme.people.member.token,
+          body: { message },
+        });
+        assert.equal(r.body.status, 'completed', `${provider}: ${r.text}`);
+        assert.equal(r.body.output, `ok ${provider}`);
+        const seen = models.requests.filter((x) => x.lastUserText === message);
+        assert.equal(seen.length, 2);
+        assert.ok(
+          seen.every((x) => x.api === format && JSON.stringify(x.headers).includes(`${KEY}-${provider}`)),
+          provider,
+        );
+        assert.match(seen[1]!.toolResults.at(-1)!.output, new RegExp(`Echo: ${provider}`));
+      }
+    });
+
     test('a tool outside the grants: the model reads the denial, nothing runs, the denial is on record with the run id', async () => {
       scripts.set('add them', [
         { toolCalls: [{ name: 'everything__get-env', args: {} }] },
@@ -283,7 +326,11 @@ for (const kind of STORE_KINDS) {
 
     test('the provider got the org key through the egress proxy; the key is nowhere in clear', async () => {
       assert.ok(models.requests.length > 0);
-      assert.ok(models.requests.every((r) => r.headers.authorization === `Bearer ${KEY}`));
+      assert.ok(
+        models.requests
+          .filter((r) => r.api === 'openai-responses')
+          .every((r) => r.headers.authorization === `Bearer ${KEY}`),
+      );
       // Off the allowlist, the cell cannot reach the provider at all: its only way out is the proxy.
       await call(app, 'patch', '/api/v1/orgs/acme', {
         token: acme.people.owner.token,
