@@ -68,7 +68,7 @@ export function cellSpec(orgId: string, home: string, program: string, args: str
   return {
     orgId,
     command: process.execPath,
-    args: ['--max-old-space-size=64', program, ...args],
+    args: ['--max-old-space-size=64', '--max-semi-space-size=1', program, ...args],
     env: { NODE_ENV: 'production', PADDOCK_CELL_ORG: orgId },
     home,
     workDir: cellFolder(home, orgId),
