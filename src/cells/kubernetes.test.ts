@@ -250,7 +250,11 @@ describe('kubernetes cell manifests', () => {
     const custom = render(ACME, { appDir: '/srv/paddock/', nodePath: '/usr/local/bin/node' }).pod.spec!
       .containers[0]!;
     assert.deepEqual(custom.command, ['/usr/local/bin/node']);
-    assert.deepEqual(custom.args, ['--max-old-space-size=64', '/srv/paddock/src/cells/cell-main.ts']);
+    assert.deepEqual(custom.args, [
+      '--max-old-space-size=64',
+      '--max-semi-space-size=1',
+      '/srv/paddock/src/cells/cell-main.ts',
+    ]);
   });
 
   test('NetworkPolicy: no ingress at all; egress only to its org proxy pods on the proxy port', () => {

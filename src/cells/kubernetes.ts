@@ -25,7 +25,7 @@ import type {
   V1ServiceAccount,
 } from '@kubernetes/client-node';
 import { PaddockError } from '../errors/index.ts';
-import type { SandboxCheck } from './sandbox.ts';
+import { CELL_NODE_FLAGS, type SandboxCheck } from './sandbox.ts';
 
 /** Every object of a cell carries these; `paddock.dev/org` is what the NetworkPolicies select on. */
 export const CELL_APP_LABEL = 'paddock-cell';
@@ -40,7 +40,6 @@ export const CELL_IDENTITY_DIR = '/run/paddock/identity';
 export const CELL_UID = 65532;
 
 /** Mirrors `cellSpec` in supervisor.ts (the test checks they agree). */
-const HEAP_FLAG = '--max-old-space-size=64';
 const CELL_PROGRAM = 'src/cells/cell-main.ts';
 
 export interface KubernetesCellOptions {
@@ -297,7 +296,7 @@ export function renderCellManifests(opts: CellManifestOptions): CellManifests {
         image: r.image,
         imagePullPolicy: r.imagePullPolicy,
         command: [r.nodePath],
-        args: [HEAP_FLAG, `${r.appDir}/${CELL_PROGRAM}`],
+        args: [...CELL_NODE_FLAGS, `${r.appDir}/${CELL_PROGRAM}`],
         workingDir: '/cell',
         env: [
           { name: 'NODE_ENV', value: 'production' },

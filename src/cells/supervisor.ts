@@ -17,7 +17,7 @@ import { cellFolder } from './folders.ts';
 import { type HostUser, orgHostUser } from './host-users.ts';
 import { orgCgroupProcs } from './limits.ts';
 import { encode, type FromCell, frameReader, type RunFrame, type ToCell } from './protocol.ts';
-import type { CellSpec, SandboxProvider } from './sandbox.ts';
+import { CELL_NODE_FLAGS, type CellSpec, type SandboxProvider } from './sandbox.ts';
 import { seccompSupported } from './seccomp.ts';
 
 export type CellState = 'starting' | 'ready' | 'unhealthy' | 'backoff' | 'stopped';
@@ -68,7 +68,7 @@ export function cellSpec(orgId: string, home: string, program: string, args: str
   return {
     orgId,
     command: process.execPath,
-    args: ['--max-old-space-size=64', '--max-semi-space-size=1', program, ...args],
+    args: [...CELL_NODE_FLAGS, program, ...args],
     env: { NODE_ENV: 'production', PADDOCK_CELL_ORG: orgId },
     home,
     workDir: cellFolder(home, orgId),
