@@ -311,6 +311,34 @@ export interface AgentVersionTable {
   changed_at: string;
 }
 
+/** An agent's inbound webhook endpoint (`POST /hooks/{id}`). */
+export interface WebhookTable {
+  id: string;
+  org_id: string;
+  agent_id: string;
+  name: string;
+  /** The vault-sealed signing secret; null once the endpoint is deleted. */
+  secret: string | null;
+  secret_version: number;
+  /** The secret's last four characters, to tell which one a sender holds. */
+  secret_hint: string;
+  created_by: string;
+  created_at: string;
+  rotated_by: string | null;
+  rotated_at: string | null;
+  deleted_by: string | null;
+  deleted_at: string | null;
+}
+
+/** A delivery id an endpoint has accepted, kept while a replay of it could still be in time. */
+export interface WebhookDeliveryTable {
+  webhook_id: string;
+  delivery_id: string;
+  org_id: string;
+  received_at: string;
+  expires_at: string;
+}
+
 export interface AgentTokenTable {
   id: string;
   org_id: string;
@@ -463,4 +491,6 @@ export interface Database {
   platform_settings: PlatformSettingTable;
   job_runs: JobRunTable;
   removed_people: RemovedPersonTable;
+  webhooks: WebhookTable;
+  webhook_deliveries: WebhookDeliveryTable;
 }

@@ -17,6 +17,7 @@ import { cellHostIds } from './010-cell-host-ids.ts';
 import { jobRuns } from './011-job-runs.ts';
 import { removals } from './012-removals.ts';
 import { runs } from './013-runs.ts';
+import { webhooks } from './014-webhooks.ts';
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {
   const all: Record<string, Migration> = {
@@ -33,6 +34,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
     '011-job-runs': jobRuns(dialect),
     '012-removals': removals(dialect),
     '013-runs': runs(dialect),
+    '014-webhooks': webhooks(dialect),
   };
   return { getMigrations: async () => all };
 }
