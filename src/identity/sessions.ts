@@ -94,7 +94,7 @@ export async function endSession(db: Db, sessionId: string): Promise<void> {
   await db.deleteFrom('sessions').where('id', '=', sessionId).execute();
 }
 
-/** Fixed-window limiter for sign-in attempts per email and per client address. */
+/** Fixed-window limiter of attempts per key (sign-ins per email and address, refused webhook deliveries per endpoint). */
 export class AttemptLimiter {
   readonly #hits = new Map<string, { n: number; resetAt: number }>();
   readonly max: number;
@@ -103,16 +103,22 @@ export class AttemptLimiter {
     this.max = max;
     this.windowMs = windowMs;
   }
+  /** Counts an attempt; refuses it (429) when the key has had more than `max` in its window. */
   check(key: string): void {
+    if (this.count(key) > this.max)
+      throw new RateLimitedError('Too many sign-in attempts. Try again in a few minutes.');
+  }
+  /** Counts an attempt and says how many the key has had in its window, this one included. */
+  count(key: string): number {
     const now = Date.now();
     const e = this.#hits.get(key);
     if (!e || e.resetAt <= now) {
       this.#hits.set(key, { n: 1, resetAt: now + this.windowMs });
       if (this.#hits.size > 10_000) this.#sweep(now);
-      return;
+      return 1;
     }
     e.n += 1;
-    if (e.n > this.max) throw new RateLimitedError('Too many sign-in attempts. Try again in a few minutes.');
+    return e.n;
   }
   #sweep(now: number) {
     for (const [k, v] of this.#hits) if (v.resetAt <= now) this.#hits.delete(k);
