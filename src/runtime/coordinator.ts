@@ -16,14 +16,15 @@ import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import type { ModelMessage } from 'ai';
 import type { Kysely } from 'kysely';
 import { requireAgentRow } from '../agents/index.ts';
-import type { AuditTrail } from '../audit/index.ts';
+import type { Actor, AuditTrail } from '../audit/index.ts';
 import type { RunFrame } from '../cells/protocol.ts';
 import type { CellSupervisor, RunHost } from '../cells/supervisor.ts';
-import { ConflictError, PaddockError } from '../errors/index.ts';
+import { ConflictError, NotFoundError, PaddockError } from '../errors/index.ts';
 import type { ToolGateway } from '../gateway/gateway.ts';
-import type { OrgContext } from '../identity/context.ts';
+import type { Org, OrgContext } from '../identity/context.ts';
 import { newId } from '../identity/credentials.ts';
 import { toOrg } from '../identity/orgs.ts';
+import { type OrgScope, trustedScope } from '../identity/scope.ts';
 import type { Logger } from '../log/index.ts';
 import { redactString } from '../redact/index.ts';
 import type { Database } from '../store/index.ts';
@@ -36,6 +37,16 @@ import { capabilityHash, messagesOf, openConversation, type Run, requireRunRow, 
 import { parseRunEnd, parseRunEvent } from './wire.ts';
 
 export type RunListener = (event: RunEvent | { kind: 'end'; run: Run }) => void;
+
+/** A trusted system caller (a verified webhook delivery) starting a run that acts for no person. */
+export interface SystemStart {
+  orgId: string;
+  agentId: string;
+  personId: null;
+  /** Who the trail names as starting it: `{ type: 'system', id: 'webhook:whk_…' }`. */
+  actor: Actor;
+  requestId: string;
+}
 
 export interface StartInput {
   message: string;
@@ -97,9 +108,61 @@ export class RunCoordinator implements RunHost {
     input: StartInput,
     listener?: RunListener,
   ): Promise<{ run: Run; done: Promise<Run> }> {
+    const agent = await requireAgentRow(this.#o.db, ctx, agentId);
+    const begun = await this.#begin({ ...ctx, agent, personId: ctx.userId }, input, listener);
+    await this.#dispatch(begun.active, agent, begun.capability, begun.messages, undefined);
+    return { run: begun.run, done: begun.active.done };
+  }
+
+  /**
+   * Starts a run for a trusted system caller acting for no person (a verified webhook delivery):
+   * there is no person whose scope to check, and approvals it waits for bind to no one, but a
+   * stopped agent or org starts nothing. Resolves once the run is recorded; the hand-over to the
+   * cell goes on after (a failure there ends the run failed, as for `start`).
+   */
+  async startFor(who: SystemStart, input: StartInput): Promise<{ run: Run; done: Promise<Run> }> {
     const db = this.#o.db;
-    const agent = await requireAgentRow(db, ctx, agentId);
-    const org = ctx.org;
+    const orgRow = await db.selectFrom('orgs').selectAll().where('id', '=', who.orgId).executeTakeFirst();
+    const agent = await db
+      .selectFrom('agents')
+      .selectAll()
+      .where('org_id', '=', who.orgId)
+      .where('id', '=', who.agentId)
+      .executeTakeFirst();
+    if (!orgRow || !agent) throw new NotFoundError('agent_not_found', 'No such agent.');
+    // The caller proved who it is (a signature); the org it belongs to is the one it is scoped to.
+    const scope = trustedScope(who.orgId);
+    const begun = await this.#begin(
+      { org: toOrg(orgRow), scope, agent, personId: null, actor: who.actor, requestId: who.requestId },
+      input,
+    );
+    void this.#dispatch(begun.active, agent, begun.capability, begun.messages, undefined)
+      .catch((err: unknown) => {
+        this.#o.log.error({ err, runId: begun.run.id }, 'a run could not be handed to its cell');
+        return this.#finish(
+          begun.active,
+          this.#failed(begun.messages, 'internal', 'The run could not be handed to the cell.'),
+        );
+      })
+      .catch((err: unknown) => this.#o.log.error({ err, runId: begun.run.id }, 'a run could not be ended'));
+    return { run: begun.run, done: begun.active.done };
+  }
+
+  /** Checks the agent may run, records the run and its start, and tracks it; not yet dispatched. */
+  async #begin(
+    who: {
+      org: Org;
+      scope: OrgScope;
+      agent: AgentTable;
+      personId: string | null;
+      actor: Actor;
+      requestId: string;
+    },
+    input: StartInput,
+    listener?: RunListener,
+  ) {
+    const db = this.#o.db;
+    const { org, agent, personId } = who;
     if (agent.state !== 'active' || org.agentsStoppedAt !== null) {
       throw new PaddockError(
         409,
@@ -116,10 +179,9 @@ export class RunCoordinator implements RunHost {
         'Agents run in org cells, and no sandbox is available here.',
       );
     }
-    const personId = ctx.userId;
     const conversation = await openConversation(
       db,
-      ctx.scope,
+      who.scope,
       agent.id,
       personId,
       input.conversationId,
@@ -151,24 +213,22 @@ export class RunCoordinator implements RunHost {
       ended_at: null,
     };
     await db.insertInto('runs').values(row).execute();
-    const settings = org.settings;
     await this.#o.audit.append({
       orgId: org.id,
       runId: row.id,
-      actor: ctx.actor,
+      actor: who.actor,
       action: 'run.started',
       target: { type: 'agent', id: agent.id },
-      requestId: ctx.requestId,
+      requestId: who.requestId,
       details: {
         via: input.via,
         conversationId: conversation.id,
-        message: recorded(settings.runTextRecording, input.message),
+        message: recorded(org.settings.runTextRecording, input.message),
       },
     });
-    const active = this.#track(row, ctx.requestId, capability, listener);
+    const active = this.#track(row, who.requestId, capability, listener);
     const messages: ModelMessage[] = [...messagesOf(conversation), { role: 'user', content: input.message }];
-    await this.#dispatch(active, agent, capability, messages, undefined);
-    return { run: toRun(row), done: active.done };
+    return { run: toRun(row), active, capability, messages };
   }
 
   #track(row: RunTable, requestId: string, capability: string, listener?: RunListener): Active {
