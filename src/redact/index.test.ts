@@ -15,6 +15,8 @@ test('secret-shaped values are replaced inside free text', () => {
   const token = `pdk_${'A'.repeat(43)}`;
   const out = redact({ note: `use ${token} or Bearer abcdefghijkl` });
   assert.equal(out.note, `use ${REDACTED} or ${REDACTED}`);
+  const webhook = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw+/0X/2Yc3WM=';
+  assert.equal(redact(`signed with ${webhook}.`), `signed with ${REDACTED}.`);
 });
 
 test('registered secrets are replaced wherever they appear, errors included', () => {

@@ -32,6 +32,7 @@ const SECRET_VALUE = [
   /\bBearer\s+[A-Za-z0-9._~+/=-]{8,}/gi,
   /\bsk-[A-Za-z0-9_-]{16,}/g, // OpenAI-style model keys
   /\bAKIA[0-9A-Z]{16}\b/g, // AWS access key ids
+  /\bwhsec_[A-Za-z0-9+/=]{16,}/g, // Standard Webhooks signing secrets (webhook endpoints)
   /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----/g,
 ];
 
