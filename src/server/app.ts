@@ -113,7 +113,7 @@ export function createApp(deps: Deps, routes: RouteDef[] = allRoutes): Hono {
         const query = route.query ? parseWith(route.query, c.req.query(), 'query') : {};
         let body: unknown;
         if (route.body) body = parseWith(route.body, await readJsonBody(c), 'body');
-        else if ((await c.req.text()).length > 0) {
+        else if (!route.rawBody && (await c.req.text()).length > 0) {
           throw new PaddockError(400, 'unexpected_body', 'This route takes no request body.');
         }
         const result = await route.handler({

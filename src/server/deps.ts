@@ -21,6 +21,7 @@ import { RunCoordinator } from '../runtime/index.ts';
 import { type Job, Scheduler } from '../scheduler/index.ts';
 import type { Store } from '../store/index.ts';
 import { localKeyring, openSecret, Vault } from '../vault/index.ts';
+import { forgetExpiredDeliveries, WebhookReceiver } from '../webhooks/index.ts';
 
 export interface Deps {
   /** Org cells, or null when no sandbox is available (see sandboxProblem). */
@@ -47,6 +48,8 @@ export interface Deps {
   scheduler: Scheduler;
   /** Agent runs in the orgs' cells. */
   runs: RunCoordinator;
+  /** Inbound webhook deliveries: verified, they start runs; refused, they are recorded. */
+  webhooks: WebhookReceiver;
 }
 
 /**
@@ -65,6 +68,12 @@ export function platformJobs(runs?: RunCoordinator): Job[] {
       name: 'runs.sweep',
       intervalMs: 30_000,
       run: async () => (runs ? runs.sweep() : {}),
+    },
+    {
+      // A delivery id is needed only while a copy of its delivery could still be in time.
+      name: 'webhooks.deliveries',
+      intervalMs: 300_000,
+      run: async ({ db }) => ({ forgotten: await forgetExpiredDeliveries(db) }),
     },
   ];
 }
@@ -153,5 +162,6 @@ export function buildDeps(
     signInLimiter: new AttemptLimiter(),
     scheduler: new Scheduler({ store, databaseUrl: config.databaseUrl, jobs: platformJobs(runs), log }),
     runs,
+    webhooks: new WebhookReceiver({ db: store.db, vault, audit, runs, log }),
   });
 }

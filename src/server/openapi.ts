@@ -76,6 +76,9 @@ export function buildOpenApi(routes: RouteDef[], version: string): Json {
         content: { 'application/json': { schema: strip(schemaOf(r.body, 'input')) } },
       };
     }
+    if (r.rawBody) {
+      op.requestBody = { required: false, description: r.rawBody.description, content: { '*/*': {} } };
+    }
     paths[r.path] ??= {};
     paths[r.path]![r.method] = op;
   }

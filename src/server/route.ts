@@ -48,8 +48,13 @@ export interface RouteDef<
   query?: Q;
   body?: B;
   response?: R;
-  /** 200 by default; 201 for creations; 204 when there is no body. */
-  status?: 200 | 201 | 204;
+  /** 200 by default; 201 for creations; 202 for work started, not done; 204 when there is no body. */
+  status?: 200 | 201 | 202 | 204;
+  /**
+   * A body taken as it is sent, any content type, for the handler to read itself (a webhook
+   * delivery, whose signature covers its exact bytes); never parsed as JSON by the pipeline.
+   */
+  rawBody?: { description: string };
   /** Routes that answer with their own Response (a redirect, a file) rather than JSON. */
   raw?: { status: number; description: string; contentTypes?: string[] };
   handler: (

@@ -17,6 +17,7 @@ import { sessionRoutes } from './session.ts';
 import { ssoRoutes } from './sso.ts';
 import { teamRoutes } from './teams.ts';
 import { tokenRoutes } from './tokens.ts';
+import { webhookRoutes } from './webhooks.ts';
 
 export const routes: RouteDef[] = [
   ...healthRoutes,
@@ -36,4 +37,5 @@ export const routes: RouteDef[] = [
   ...approvalRoutes,
   ...runRoutes,
   ...demoRoutes,
+  ...webhookRoutes,
 ];
