@@ -44,6 +44,7 @@ const KINDS = [
   'secret',
   'team',
   'token',
+  'webhook',
 ] as const;
 type Kind = (typeof KINDS)[number];
 type Ids = Record<Kind, string>;
@@ -96,6 +97,7 @@ const BODIES: Record<string, Array<(id: Ids) => Json>> = {
     }),
   ],
   'post /api/v1/orgs/{org}/agents/{agent}/tokens': [() => ({ name: 'swept' })],
+  'post /api/v1/orgs/{org}/agents/{agent}/webhooks': [() => ({ name: 'swept' })],
   'post /api/v1/orgs/{org}/connections': [
     (id) => ({ name: 'swept', transport: 'stdio', command: 'node', args: [], env: { API_TOKEN: id.secret } }),
     (id) => ({
@@ -205,6 +207,7 @@ for (const kind of STORE_KINDS) {
         model: { provider: 'openai', model: 'gpt-5' },
       });
       const agentToken = await as('post', `/agents/${agent.id}/tokens`, 201, { name: `${s}-mcp` });
+      const webhook = await as('post', `/agents/${agent.id}/webhooks`, 201, { name: `${s}-hook` });
       const secret = await as('post', '/secrets', 201, {
         name: `${s}-key`,
         kind: 'model_key',
@@ -299,6 +302,7 @@ for (const kind of STORE_KINDS) {
         secret: secret.id,
         team: team.id,
         token: token.info.id,
+        webhook: webhook.webhook.id,
       };
     }
 
