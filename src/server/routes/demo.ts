@@ -5,6 +5,16 @@ import { ConflictError } from '../../errors/index.ts';
 import { defineRoute } from '../route.ts';
 import { Id, OrgParams } from '../schemas.ts';
 
+export const DemoSchema = z.object({
+  agentId: Id,
+  connectionId: Id,
+  listed: z
+    .boolean()
+    .describe('whether the demo server’s tools could be listed (it runs in the org’s sandbox)'),
+  problem: z.string().nullable(),
+  message: z.string().describe('a message to send the demo agent'),
+});
+
 export const demoRoutes = [
   defineRoute({
     method: 'post',
@@ -14,15 +24,7 @@ export const demoRoutes = [
     tag: 'agents',
     access: { permission: 'grants.manage' },
     params: OrgParams,
-    response: z.object({
-      agentId: Id,
-      connectionId: Id,
-      listed: z
-        .boolean()
-        .describe('whether the demo server’s tools could be listed (it runs in the org’s sandbox)'),
-      problem: z.string().nullable(),
-      message: z.string().describe('a message to send the demo agent'),
-    }),
+    response: DemoSchema,
     status: 201,
     handler: async ({ ctx, deps }) => {
       const taken = await deps.store.db

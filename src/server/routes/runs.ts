@@ -36,6 +36,19 @@ export const RunSchema = z
   })
   .meta({ id: 'Run' });
 
+export const RunBodySchema = z.strictObject({
+  message: z.string().min(1).max(32_000),
+  conversationId: Id.optional().describe('continue this conversation (yours, with this agent)'),
+  wait: z.boolean().optional().describe('false: answer 202 at once, read the run later'),
+});
+export const RunListQuerySchema = z.strictObject({
+  agent: Id.optional(),
+  status: RunStatus.optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+});
+export const RunListSchema = z.object({ runs: z.array(RunSchema) });
+export const RunDetailSchema = z.object({ run: RunSchema, audit: z.array(AuditEventSchema) });
+
 const AgentParams = OrgParams.extend({ agent: Id });
 const RunParams = OrgParams.extend({ run: Id });
 
@@ -93,11 +106,7 @@ export const runRoutes = [
     tag: 'runs',
     access: { permission: 'runs.start' },
     params: AgentParams,
-    body: z.strictObject({
-      message: z.string().min(1).max(32_000),
-      conversationId: Id.optional().describe('continue this conversation (yours, with this agent)'),
-      wait: z.boolean().optional().describe('false: answer 202 at once, read the run later'),
-    }),
+    body: RunBodySchema,
     response: RunSchema,
     raw: {
       status: 202,
@@ -121,12 +130,8 @@ export const runRoutes = [
     tag: 'runs',
     access: { permission: 'runs.read' },
     params: OrgParams,
-    query: z.strictObject({
-      agent: Id.optional(),
-      status: RunStatus.optional(),
-      limit: z.coerce.number().int().min(1).max(200).default(50),
-    }),
-    response: z.object({ runs: z.array(RunSchema) }),
+    query: RunListQuerySchema,
+    response: RunListSchema,
     handler: async ({ ctx, deps, query }) => {
       const rows = await listRunRows(deps.store.db, ctx.scope, {
         agentId: query.agent,
@@ -160,7 +165,7 @@ export const runRoutes = [
     tag: 'runs',
     access: { permission: 'runs.read' },
     params: RunParams,
-    response: z.object({ run: RunSchema, audit: z.array(AuditEventSchema) }),
+    response: RunDetailSchema,
     handler: async ({ ctx, deps, params }) => {
       const row = await visibleRun(deps, ctx, params.run);
       // Members do not read the audit trail; they see their run only.
