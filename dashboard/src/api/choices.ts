@@ -3,7 +3,15 @@
  * is checked against its wire type both ways: a value the server does not take, or one it takes
  * that is missing here, fails to compile.
  */
-import type { AgentScope, ApprovalStatus, CellState, Role, SecretKind } from './wire.ts';
+import type {
+  AgentScope,
+  ApprovalStatus,
+  CellState,
+  ModelProvider,
+  Role,
+  RunStatus,
+  SecretKind,
+} from './wire.ts';
 
 /** `values` as given, when they are exactly the members of `T`: no more, no fewer. */
 function everyOf<T extends string>() {
@@ -22,4 +30,19 @@ export const APPROVAL_STATUSES = everyOf<ApprovalStatus>()([
   'denied',
   'used',
   'expired',
+]);
+export const RUN_STATUSES = everyOf<RunStatus>()([
+  'running',
+  'waiting_approval',
+  'completed',
+  'failed',
+  'stopped',
+]);
+/** The providers an agent may think with; `demo` is a replay that needs no model key. */
+export const MODEL_PROVIDERS = everyOf<ModelProvider>()([
+  'openai',
+  'anthropic',
+  'google',
+  'openai-compatible',
+  'demo',
 ]);

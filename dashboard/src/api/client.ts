@@ -27,6 +27,7 @@ import type {
   ConnectionInput,
   ConnectionList,
   Decision,
+  Demo,
   ExportFormat,
   Grant,
   GrantInput,
@@ -50,6 +51,10 @@ import type {
   RemovalPreview,
   Role,
   RoleChange,
+  Run,
+  RunDetail,
+  RunList,
+  RunListQuery,
   Secret,
   SecretInput,
   SecretList,
@@ -168,6 +173,9 @@ export const api = {
     send<Secret>('PUT', `${org(slug)}/secrets/${enc(id)}/value`, { value } satisfies SecretValue),
   scopeSecret: (slug: string, id: string, agentIds: string[] | null) =>
     send<Secret>('PATCH', `${org(slug)}/secrets/${enc(id)}`, { agentIds } satisfies SecretUpdate),
+  /** A model key's endpoint; null: the provider's own. */
+  setSecretEndpoint: (slug: string, id: string, baseUrl: string | null) =>
+    send<Secret>('PATCH', `${org(slug)}/secrets/${enc(id)}`, { baseUrl } satisfies SecretUpdate),
   deleteSecret: (slug: string, id: string) => send<void>('DELETE', `${org(slug)}/secrets/${enc(id)}`),
 
   agents: async (slug: string) => (await send<AgentList>('GET', `${org(slug)}/agents`)).agents,
@@ -222,6 +230,18 @@ export const api = {
       (reason ? { reason } : {}) satisfies Decision,
     ),
 
+  /** Where an agent's runs start: the chat streams them through `runTransport` (run-stream.ts). */
+  runsEndpoint: (slug: string, agent: string) => `${org(slug)}/agents/${enc(agent)}/runs`,
+  /** Newest first; members get their own runs only. */
+  runs: async (slug: string, query: RunListQuery = {}) => {
+    const q = new URLSearchParams();
+    for (const [k, v] of Object.entries(query)) if (v !== '' && v !== undefined) q.set(k, String(v));
+    return (await send<RunList>('GET', `${org(slug)}/runs${q.size ? `?${q}` : ''}`)).runs;
+  },
+  run: (slug: string, id: string) => send<RunDetail>('GET', `${org(slug)}/runs/${enc(id)}`),
+  stopRun: (slug: string, id: string) => send<Run>('POST', `${org(slug)}/runs/${enc(id)}/stop`),
+  /** Adds the demo agent (a replay, no model key) and answers the message to send it. */
+  addDemo: (slug: string) => send<Demo>('POST', `${org(slug)}/demo`),
   audit: (slug: string, query: AuditQuery, cursor: number | null = null, limit = 100) => {
     const q = new URLSearchParams();
     for (const [k, v] of Object.entries(query)) if (v) q.set(k, v);

@@ -13,3 +13,8 @@ export function assignableRoles(actor: Role): Role[] {
 export function canManage(role: Role): boolean {
   return role === 'owner' || role === 'admin';
 }
+
+/** Same rule as the server's `runs.start`: owners, admins and members talk to agents; auditors read. */
+export function canStartRuns(role: Role): boolean {
+  return role !== 'auditor';
+}

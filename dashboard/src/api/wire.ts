@@ -10,10 +10,12 @@ import type * as Approvals from '../../../src/server/routes/approvals.ts';
 import type * as Audit from '../../../src/server/routes/audit.ts';
 import type * as Cells from '../../../src/server/routes/cells.ts';
 import type * as Connections from '../../../src/server/routes/connections.ts';
+import type * as DemoRoutes from '../../../src/server/routes/demo.ts';
 import type * as Grants from '../../../src/server/routes/grants.ts';
 import type * as Invitations from '../../../src/server/routes/invitations.ts';
 import type * as Orgs from '../../../src/server/routes/orgs.ts';
 import type * as People from '../../../src/server/routes/people.ts';
+import type * as Runs from '../../../src/server/routes/runs.ts';
 import type * as Secrets from '../../../src/server/routes/secrets.ts';
 import type * as SessionRoutes from '../../../src/server/routes/session.ts';
 import type * as Sso from '../../../src/server/routes/sso.ts';
@@ -141,3 +143,24 @@ export type Approval = Out<typeof Approvals.ApprovalSchema>;
 export type ApprovalStatus = Approval['status'];
 export type ApprovalList = Out<typeof Approvals.ApprovalListSchema>;
 export type Decision = In<typeof Approvals.DecisionBodySchema>;
+
+// Agent runs and the demo.
+export type Run = Out<typeof Runs.RunSchema>;
+export type RunStatus = Run['status'];
+export type RunList = Out<typeof Runs.RunListSchema>;
+/** A run with its audit entries (none for members, who do not read the trail). */
+export type RunDetail = Out<typeof Runs.RunDetailSchema>;
+/** The body of `POST …/agents/{agent}/runs`. */
+export type RunStart = In<typeof Runs.RunBodySchema>;
+type RunListQueryInput = In<typeof Runs.RunListQuerySchema>;
+/** The filters of `GET …/runs`: an empty value is left out of the request. */
+export type RunListQuery = {
+  [K in keyof RunListQueryInput]?: RunListQueryInput[K] | '';
+};
+/**
+ * A call a run waits for a person on. The stream's `data-approval` part carries its first two
+ * fields (the route writes it from the same call the run's `waitingFor` lists).
+ */
+export type RunWait = Run['waitingFor'][number];
+export type RunApproval = Pick<RunWait, 'approvalId' | 'tool'>;
+export type Demo = Out<typeof DemoRoutes.DemoSchema>;

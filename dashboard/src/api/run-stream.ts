@@ -1,0 +1,113 @@
+/**
+ * A run as the chat receives it: `POST …/agents/{agent}/runs` with `Accept: text/event-stream`
+ * answers the AI SDK's UI message stream, plus two data parts of Paddock's — `data-run` (the run
+ * as it stands, at its start and at its end) and `data-approval` (a call waiting for a person).
+ * The endpoint takes `{message, conversationId?}`, not the SDK's chat body: the transport sends
+ * the newest message only, and the server keeps the conversation. This module brings the AI SDK:
+ * only the chat imports it.
+ */
+import { DefaultChatTransport, getToolName, isToolUIPart } from 'ai';
+import { streamFetch } from './http.ts';
+import { messageApprovals, messageText, type RunMessage } from './run-message.ts';
+import type { RunApproval, RunStart } from './wire.ts';
+
+/** The chat transport for one agent's runs; `conversation()` is the one to continue, if any. */
+export function runTransport(
+  path: string,
+  conversation: () => string | undefined,
+): DefaultChatTransport<RunMessage> {
+  return new DefaultChatTransport<RunMessage>({
+    api: path,
+    fetch: streamFetch,
+    prepareSendMessagesRequest: ({ messages }) => {
+      const conversationId = conversation();
+      const body: RunStart = {
+        message: messageText(messages.at(-1)),
+        ...(conversationId ? { conversationId } : {}),
+      };
+      return { body };
+    },
+  });
+}
+
+/**
+ * The gate's refusals, as a tool error starts (`code: message`); any other error is a failure of
+ * the tool itself.
+ */
+const REFUSALS = new Set(['tool_denied', 'approval_denied', 'agent_stopped', 'approval_required']);
+
+/** A tool call of an answer, as the chat shows it. */
+export type ToolCallView = {
+  id: string;
+  name: string;
+  input: unknown;
+  /** calling: no result yet; waiting: for a person's approval (`approval`). */
+  state: 'calling' | 'done' | 'refused' | 'failed' | 'waiting';
+  /** The result, or the reason it was refused or failed. */
+  text: string | null;
+  approval: RunApproval | null;
+};
+
+export type AnswerPart = { kind: 'text'; text: string } | { kind: 'tool'; call: ToolCallView };
+
+/** A tool's result as text; a JSON document (what MCP tools often answer) laid out to read. */
+function resultText(output: unknown): string {
+  if (typeof output !== 'string') return JSON.stringify(output, null, 2);
+  try {
+    const parsed: unknown = JSON.parse(output);
+    return parsed !== null && typeof parsed === 'object' ? JSON.stringify(parsed, null, 2) : output;
+  } catch {
+    return output;
+  }
+}
+
+/**
+ * An answer as the chat shows it: its text and tool calls in order, each call waiting for a
+ * person paired with its approval, and the approvals no call shown is paired with (an answer
+ * read back from its run has no tool parts).
+ */
+export function readAnswer(message: RunMessage): { parts: AnswerPart[]; unpaired: RunApproval[] } {
+  const waiting = messageApprovals(message);
+  const parts: AnswerPart[] = [];
+  for (const p of message.parts) {
+    if (p.type === 'text') {
+      if (p.text) parts.push({ kind: 'text', text: p.text });
+      continue;
+    }
+    if (!isToolUIPart(p)) continue;
+    const call: ToolCallView = {
+      id: p.toolCallId,
+      name: getToolName(p),
+      input: p.input,
+      state: 'calling',
+      text: null,
+      approval: null,
+    };
+    if (p.state === 'output-available') {
+      call.state = 'done';
+      call.text = resultText(p.output);
+    } else if (p.state === 'output-error' || p.state === 'output-denied') {
+      // The SDK reports the thrown error as its string: `Error: tool_denied: No grant allows …`.
+      const text = p.state === 'output-error' ? p.errorText.replace(/^Error: /, '') : 'Denied.';
+      const code = /^([a-z_]+): /.exec(text)?.[1];
+      call.state = p.state === 'output-denied' || (code && REFUSALS.has(code)) ? 'refused' : 'failed';
+      call.text = code ? text.slice(code.length + 2) : text;
+    }
+    parts.push({ kind: 'tool', call });
+  }
+  // A call that waits answers the model with a note naming its request; the stream's
+  // data-approval names the request and the tool.
+  const calls = parts.flatMap((p) => (p.kind === 'tool' ? [p.call] : []));
+  const unpaired: RunApproval[] = [];
+  for (const a of waiting) {
+    const call =
+      calls.find((c) => !c.approval && c.state === 'done' && c.text?.includes(a.approvalId)) ??
+      calls.findLast((c) => !c.approval && c.state === 'done' && c.name === a.tool);
+    if (call) {
+      call.approval = a;
+      call.state = 'waiting';
+      call.text = null;
+    } else unpaired.push(a);
+  }
+  return { parts, unpaired };
+}
