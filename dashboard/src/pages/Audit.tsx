@@ -5,6 +5,7 @@
  */
 import { type MouseEvent, type ReactNode, useCallback, useEffect, useId, useRef, useState } from 'react';
 import {
+  type Agent,
   type AuditEvent,
   type AuditQuery,
   api,
@@ -137,7 +138,6 @@ export function AuditPage({ org }: PageProps) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [people, setPeople] = useState<Person[]>([]);
-  const [open, setOpen] = useState<AuditEvent | null>(null);
   // The newest signed checkpoint: its verifier key, and the tree size downloads are pinned to.
   const key = useLoad(() => api.auditCheckpoint(org.slug), `${org.slug}:${JSON.stringify(applied)}`);
   // Only the newest request may fill the table: a slow earlier page must not land on a new filter.
@@ -174,11 +174,7 @@ export function AuditPage({ org }: PageProps) {
     api.people(org.slug).then(setPeople, () => {});
   }, [load, org.slug]);
 
-  const byId = new Map(people.map((p) => [p.id, p]));
-  const name: Namer = (ref) => {
-    const p = ref.type === 'person' ? byId.get(ref.id) : undefined;
-    return p ? p.email : `${ref.type}:${ref.id}`;
-  };
+  const name = entryNamer(people);
 
   const apply = (f: Filters) => {
     const from = isoTime(f.from);
@@ -317,34 +313,13 @@ export function AuditPage({ org }: PageProps) {
         ) : events.length === 0 ? (
           <p className="empty">{filtered ? 'No entries match these filters.' : 'No entries yet.'}</p>
         ) : (
-          <div className="table-wrap">
-            <table className="table-compact audit-table" aria-label="Audit entries" aria-busy={busy}>
-              <thead>
-                <tr>
-                  <th scope="col">#</th>
-                  <th scope="col">Time</th>
-                  <th scope="col">Actor</th>
-                  <th scope="col">Action</th>
-                  <th scope="col">Target</th>
-                  <th scope="col">Outcome</th>
-                  <th scope="col" className="col-actions">
-                    <span className="sr-only">Proof</span>
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {events.map((e) => (
-                  <EntryRow
-                    key={e.index}
-                    event={e}
-                    name={name}
-                    selected={open?.index === e.index}
-                    onOpen={() => setOpen(e)}
-                  />
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <AuditEntries
+            slug={org.slug}
+            events={events}
+            name={name}
+            verifierKey={key.data?.verifierKey ?? null}
+            busy={busy}
+          />
         )}
         {cursor !== null && events ? (
           <div className="load-more">
@@ -389,14 +364,84 @@ export function AuditPage({ org }: PageProps) {
           {`paddock audit verify --export paddock-audit-${org.slug}-….jsonl --key '${key.data?.verifierKey ?? '<verifier key>'}'`}
         </pre>
       </Section>
+    </>
+  );
+}
 
+/** Names an actor or target: a person's email, an agent's name when given, else `type:id`. */
+export function entryNamer(people: Person[], agents: readonly Agent[] = []): Namer {
+  const byId = new Map(people.map((p) => [p.id, p]));
+  const agentById = new Map(agents.map((a) => [a.id, a]));
+  return (ref) => {
+    if (ref.type === 'person') {
+      const p = byId.get(ref.id);
+      if (p) return p.email;
+    }
+    if (ref.type === 'agent') {
+      const a = agentById.get(ref.id);
+      if (a) return a.name;
+    }
+    return `${ref.type}:${ref.id}`;
+  };
+}
+
+/**
+ * Audit entries as a table (time, actor, action, target, outcome); a row, or its Proof button,
+ * opens the entry with its inclusion proof in a side panel. The explorer and a run's page show it.
+ */
+export function AuditEntries({
+  slug,
+  events,
+  name,
+  verifierKey,
+  busy = false,
+  label = 'Audit entries',
+}: {
+  slug: string;
+  events: AuditEvent[];
+  name: Namer;
+  verifierKey: string | null;
+  busy?: boolean;
+  label?: string;
+}) {
+  const [open, setOpen] = useState<AuditEvent | null>(null);
+  return (
+    <>
+      <div className="table-wrap">
+        <table className="table-compact audit-table" aria-label={label} aria-busy={busy}>
+          <thead>
+            <tr>
+              <th scope="col">#</th>
+              <th scope="col">Time</th>
+              <th scope="col">Actor</th>
+              <th scope="col">Action</th>
+              <th scope="col">Target</th>
+              <th scope="col">Outcome</th>
+              <th scope="col" className="col-actions">
+                <span className="sr-only">Proof</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {events.map((e) => (
+              <EntryRow
+                key={e.index}
+                event={e}
+                name={name}
+                selected={open?.index === e.index}
+                onOpen={() => setOpen(e)}
+              />
+            ))}
+          </tbody>
+        </table>
+      </div>
       {open ? (
         <EntryPanel
           key={open.index}
-          slug={org.slug}
+          slug={slug}
           event={open}
           name={name}
-          verifierKey={key.data?.verifierKey ?? null}
+          verifierKey={verifierKey}
           onClose={() => setOpen(null)}
         />
       ) : null}
