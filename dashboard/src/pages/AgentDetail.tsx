@@ -28,7 +28,6 @@ import {
   AgentForm,
   type AgentRefs,
   AgentStateBadge,
-  agentPath,
   canChangeAgent,
   personName,
   SCOPE_LABEL,
@@ -38,6 +37,7 @@ import {
   useAgentRefs,
 } from './AgentForm.tsx';
 import { AgentGrants } from './AgentGrants.tsx';
+import { agentPath } from './paths.ts';
 
 export function AgentDetail({ org, me, id }: PageProps & { id: string }) {
   const agent = useLoad(() => api.agent(org.slug, id), `${org.slug}/${id}`);

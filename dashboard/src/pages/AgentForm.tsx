@@ -22,11 +22,6 @@ import {
 import { useAction, useLoad } from '../data/index.ts';
 import { Alert, NameField, onSubmit, SelectField, TextAreaField, TextField } from '../ui/index.ts';
 
-export function agentPath(slug: string, id?: string): string {
-  const base = `/orgs/${encodeURIComponent(slug)}/agents`;
-  return id ? `${base}/${encodeURIComponent(id)}` : base;
-}
-
 export const PROVIDERS = ['openai', 'anthropic', 'google', 'openai-compatible'] as const;
 
 export const SCOPE_LABEL: Record<AgentScope, string> = {

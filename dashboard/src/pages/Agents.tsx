@@ -14,13 +14,13 @@ import {
   AgentForm,
   type AgentRefs,
   AgentStateBadge,
-  agentPath,
   canCreateAgents,
   personName,
   SCOPE_LABEL,
   teamName,
   useAgentRefs,
 } from './AgentForm.tsx';
+import { agentPath } from './paths.ts';
 
 export function AgentsPage(props: PageProps) {
   return props.detail ? <AgentDetail {...props} id={props.detail} /> : <AgentList {...props} />;

@@ -21,7 +21,7 @@ import {
   SelectField,
   TextField,
 } from '../ui/index.ts';
-import { agentPath } from './AgentForm.tsx';
+import { agentPath } from './paths.ts';
 
 type Filter = ApprovalStatus | 'all';
 type Decision = 'approve' | 'deny';
