@@ -9,6 +9,7 @@ import { CellPage } from './pages/Cell.tsx';
 import { ConnectionsPage } from './pages/Connections.tsx';
 import { OverviewPage } from './pages/Overview.tsx';
 import { PeoplePage } from './pages/People.tsx';
+import { RunsPage } from './pages/Runs.tsx';
 import { SecretsPage } from './pages/Secrets.tsx';
 import { SsoPage } from './pages/Sso.tsx';
 import { TeamsPage } from './pages/Teams.tsx';
@@ -30,6 +31,7 @@ const OVERSIGHT: readonly Role[] = ['owner', 'admin', 'auditor'];
 const NAV: readonly NavItem[] = [
   { section: 'overview', label: 'Overview', page: OverviewPage, roles: ALL },
   { section: 'agents', label: 'Agents', page: AgentsPage, roles: ALL },
+  { section: 'runs', label: 'Runs', page: RunsPage, roles: ALL },
   { section: 'connections', label: 'Connections', page: ConnectionsPage, roles: ALL },
   { section: 'approvals', label: 'Approvals', page: ApprovalsPage, roles: OVERSIGHT },
   { section: 'people', label: 'People', page: PeoplePage, roles: ALL },
@@ -50,10 +52,14 @@ export function Layout({
   slug,
   section,
   detail = null,
+  view = null,
+  query = new URLSearchParams(),
 }: {
   slug: string;
   section: OrgSection;
   detail?: string | null;
+  view?: string | null;
+  query?: URLSearchParams;
 }) {
   const [me, setMe] = useState<Session['person']>(null);
   const [orgs, setOrgs] = useState<OrgWithRole[] | null>(null);
@@ -175,11 +181,13 @@ export function Layout({
             <Alert message={`No organization "${slug}" that you can see.`} />
           ) : allowed ? (
             <Page
-              key={`${org.slug}/${section}/${detail ?? ''}`}
+              key={`${org.slug}/${section}/${detail ?? ''}/${view ?? ''}`}
               org={org}
               me={me}
               refreshOrgs={refreshOrgs}
               detail={detail}
+              view={view}
+              query={query}
             />
           ) : (
             <Alert message={`The ${org.role} role cannot open ${item.label}.`} />

@@ -8,6 +8,7 @@ import type { OrgWithRole, Session } from './api/index.ts';
 export const SECTIONS = [
   'overview',
   'agents',
+  'runs',
   'connections',
   'approvals',
   'people',
@@ -27,4 +28,8 @@ export interface PageProps {
   refreshOrgs: () => Promise<void>;
   /** The item a section shows on its own page (`/orgs/{slug}/agents/{id}`), else null. */
   detail: string | null;
+  /** A view of that item (`/orgs/{slug}/agents/{id}/chat`: `chat`), else null. */
+  view: string | null;
+  /** The page address's query (`?conversation=…`). */
+  query: URLSearchParams;
 }

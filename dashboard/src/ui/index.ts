@@ -15,6 +15,7 @@ export { formatDate, formatTime, formatUnix } from './format.ts';
 export { AddForm, onSubmit, RowForm } from './forms.tsx';
 export { type KillSwitchLabels, KillSwitchPanel } from './kill-switch.tsx';
 export { ROLE_LABELS, RoleBadge, roleOptions } from './roles.tsx';
+export { RUN_STATUS_LABEL, RunStatusBadge } from './run-status.tsx';
 export { PageHeader, Section } from './sections.tsx';
 export { DataTable, FormRow } from './tables.tsx';
 export { TokenStateBadge, tokenState } from './token-state.tsx';
