@@ -15,6 +15,13 @@ export default defineConfig({
     // The server's CSP allows only same-origin scripts and styles: keep every asset a file.
     assetsInlineLimit: 0,
     sourcemap: false,
+    rolldownOptions: {
+      // The api, data and ui folders run nothing when imported: what a page does not use stays out
+      // of its chunk (the AI SDK, through their index.ts, loads with the chat only).
+      treeshake: {
+        moduleSideEffects: [{ test: /\/dashboard\/src\/(api|data|ui)\/[^/]+\.tsx?$/, sideEffects: false }],
+      },
+    },
   },
   server: {
     // `vite --config dashboard/vite.config.ts` during development: send the API to a local server.

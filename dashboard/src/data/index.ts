@@ -3,3 +3,5 @@ export { useAction } from './use-action.ts';
 export { useListAction } from './use-list-action.ts';
 export { useLoad } from './use-load.ts';
 export { usePeopleNames } from './use-people-names.ts';
+export { useRunChat } from './use-run-chat.ts';
+export { useRunFollow } from './use-run-follow.ts';

@@ -37,7 +37,7 @@ import {
   useAgentRefs,
 } from './AgentForm.tsx';
 import { AgentGrants } from './AgentGrants.tsx';
-import { agentPath } from './paths.ts';
+import { agentPath, chatPath, runsOfAgent } from './paths.ts';
 
 export function AgentDetail({ org, me, id }: PageProps & { id: string }) {
   const agent = useLoad(() => api.agent(org.slug, id), `${org.slug}/${id}`);
@@ -76,6 +76,14 @@ export function AgentDetail({ org, me, id }: PageProps & { id: string }) {
           <AgentStateBadge state={a.state} testId="agent-state" />
           <span className="tag tag-flush" data-testid="agent-current-version">
             Version {a.version}
+          </span>
+          <span className="agent-title-actions">
+            <Link to={chatPath(org.slug, a.id)} className="btn btn-primary btn-small">
+              Chat<span className="sr-only"> with {a.name}</span>
+            </Link>
+            <Link to={runsOfAgent(org.slug, a.id)} className="btn btn-secondary btn-small">
+              Runs<span className="sr-only"> of {a.name}</span>
+            </Link>
           </span>
         </div>
         {a.description ? <p className="page-lead">{a.description}</p> : null}

@@ -1,9 +1,9 @@
 /**
  * `/orgs/{slug}/agents`: the agents you can see (by scope; owners, admins and auditors see all),
  * a form for a new one, and the org-wide kill switch (owners and admins; everyone sees the banner
- * while it is on). `/orgs/{slug}/agents/{id}` is one agent (AgentDetail.tsx).
+ * while it is on). `/orgs/{slug}/agents/{id}` is one agent (AgentDetail.tsx), `…/chat` the chat with it (Chat.tsx).
  */
-import { useState } from 'react';
+import { lazy, Suspense, useState } from 'react';
 import { type Agent, api, canManage, type OrgWithRole } from '../api/index.ts';
 import { useLoad } from '../data/index.ts';
 import type { PageProps } from '../page.ts';
@@ -22,8 +22,17 @@ import {
 } from './AgentForm.tsx';
 import { agentPath } from './paths.ts';
 
+// The chat brings the AI SDK: loaded when a chat opens, not with every page.
+const ChatPage = lazy(() => import('./Chat.tsx').then((m) => ({ default: m.ChatPage })));
+
 export function AgentsPage(props: PageProps) {
-  return props.detail ? <AgentDetail {...props} id={props.detail} /> : <AgentList {...props} />;
+  if (!props.detail) return <AgentList {...props} />;
+  if (props.view !== 'chat') return <AgentDetail {...props} id={props.detail} />;
+  return (
+    <Suspense fallback={<Loading what="the chat" />}>
+      <ChatPage {...props} />
+    </Suspense>
+  );
 }
 
 /**

@@ -19,3 +19,4 @@ export { RUN_STATUS_LABEL, RunStatusBadge } from './run-status.tsx';
 export { PageHeader, Section } from './sections.tsx';
 export { DataTable, FormRow } from './tables.tsx';
 export { TokenStateBadge, tokenState } from './token-state.tsx';
+export { ToolCall } from './tool-call.tsx';

@@ -1,0 +1,300 @@
+/**
+ * `/orgs/{slug}/agents/{id}/chat`: talk to an agent. Each message is a run in the org's cell,
+ * streamed (its text, its tool calls, a call waiting for a person); the conversation goes on
+ * until "New conversation", and your earlier conversations with the agent are listed beside it
+ * (`?conversation=` opens one, `?message=` fills the input). Auditors read runs but start none.
+ */
+import { type KeyboardEvent, useState } from 'react';
+import {
+  type Agent,
+  api,
+  canManage,
+  canStartRuns,
+  messageText,
+  type OrgWithRole,
+  type Run,
+  type RunMessage,
+} from '../api/index.ts';
+import { useAction, useLoad, useRunChat } from '../data/index.ts';
+import type { PageProps } from '../page.ts';
+import { Link, navigate } from '../router.tsx';
+import { Alert, formatTime, Loading, onSubmit, RunStatusBadge, TextAreaField } from '../ui/index.ts';
+import { ChatAnswer } from './ChatAnswer.tsx';
+import { agentPath, chatPath, runPath } from './paths.ts';
+
+/** One conversation of yours with the agent: its runs, oldest first. */
+type Conversation = { id: string; runs: Run[] };
+
+/** Your runs (newest first) as conversations, the most recent first. */
+function conversationsOf(runs: Run[]): Conversation[] {
+  const byId = new Map<string, Run[]>();
+  for (const r of runs) byId.set(r.conversationId, [r, ...(byId.get(r.conversationId) ?? [])]);
+  return [...byId].map(([id, list]) => ({ id, runs: list }));
+}
+
+/** A conversation read back from its runs: each message and the run's answer. */
+function messagesOf(conversation: Conversation | undefined): RunMessage[] {
+  return (conversation?.runs ?? []).flatMap((run): RunMessage[] => [
+    { id: `${run.id}-message`, role: 'user', parts: [{ type: 'text', text: run.input }] },
+    {
+      id: `${run.id}-answer`,
+      role: 'assistant',
+      parts: [
+        ...(run.output ? [{ type: 'text' as const, text: run.output }] : []),
+        { type: 'data-run', data: run },
+      ],
+    },
+  ]);
+}
+
+export function ChatPage({ org, me, detail, query }: PageProps) {
+  const agentId = detail ?? '';
+  const agent = useLoad(() => api.agent(org.slug, agentId), `${org.slug}/${agentId}`);
+  const mine = useLoad(
+    async () =>
+      (await api.runs(org.slug, { agent: agentId, limit: 200 })).filter((r) => r.personId === me.id),
+    `${org.slug}/${agentId}`,
+  );
+  // "New conversation" starts afresh even when the address does not change.
+  const [fresh, setFresh] = useState(0);
+  const asked = query.get('conversation');
+  const conversations = conversationsOf(mine.data ?? []);
+  const opened = asked ? conversations.find((c) => c.id === asked) : undefined;
+
+  const back = (
+    <p className="back-link">
+      <Link to={agentPath(org.slug, agentId)}>← {agent.data?.name ?? 'The agent'}</Link>
+    </p>
+  );
+  if (!agent.data) {
+    return (
+      <>
+        {back}
+        {agent.error ? <Alert message={agent.error} /> : <Loading what="the agent" />}
+      </>
+    );
+  }
+  const a = agent.data;
+  const talks = canStartRuns(org.role);
+  const newConversation = () => {
+    if (asked) navigate(chatPath(org.slug, a.id));
+    setFresh((n) => n + 1);
+  };
+
+  return (
+    <>
+      {back}
+      <header className="page-header chat-header">
+        <div className="agent-title">
+          <h1>Chat with {a.name}</h1>
+          {talks ? (
+            <button type="button" className="btn btn-secondary btn-small" onClick={newConversation}>
+              New conversation
+            </button>
+          ) : null}
+        </div>
+        <p className="page-lead">
+          Each message runs {a.name} in {org.name}’s cell, with only the tools it is granted; every step is in
+          the audit trail.
+          {a.model.provider === 'demo'
+            ? ' This agent is a replay (provider demo): it plays the same conversation whatever you send.'
+            : ''}
+        </p>
+      </header>
+      <div className={talks ? 'chat-layout' : undefined}>
+        <div className="chat-main">
+          {asked && !mine.data && !mine.error ? (
+            <Loading what="the conversation" />
+          ) : (
+            <>
+              {asked && !opened ? (
+                <Alert message="That conversation is not one of yours with this agent: this is a new one." />
+              ) : null}
+              <ChatConversation
+                key={`${opened?.id ?? 'new'}/${fresh}`}
+                org={org}
+                agent={a}
+                start={{ conversationId: opened?.id ?? null, messages: messagesOf(opened) }}
+                prefill={opened ? '' : (query.get('message') ?? '')}
+                onRunEnd={() => void mine.reload()}
+              />
+            </>
+          )}
+        </div>
+        {talks ? (
+          <ConversationList
+            slug={org.slug}
+            agentId={a.id}
+            conversations={conversations}
+            current={opened?.id ?? null}
+            error={mine.error}
+          />
+        ) : null}
+      </div>
+    </>
+  );
+}
+
+function ChatConversation({
+  org,
+  agent,
+  start,
+  prefill,
+  onRunEnd,
+}: {
+  org: OrgWithRole;
+  agent: Agent;
+  start: { conversationId: string | null; messages: RunMessage[] };
+  prefill: string;
+  onRunEnd: () => void;
+}) {
+  const chat = useRunChat(org.slug, agent.id, start, onRunEnd);
+  const stop = useAction();
+  const stopped = agent.state === 'stopped' || org.agentsStoppedAt !== null;
+  const last = chat.messages.length - 1;
+  return (
+    <section className="chat" aria-label="Conversation">
+      <div className="chat-log" role="log" aria-label="Messages">
+        {chat.messages.length === 0 && canStartRuns(org.role) ? (
+          <p className="empty">
+            Nothing said yet. A message starts a run of {agent.name}; its answer streams here.
+          </p>
+        ) : null}
+        {chat.messages.map((m, i) =>
+          m.role === 'user' ? (
+            <article key={m.id} className="chat-message chat-mine" aria-label="Your message">
+              <p className="chat-text">{messageText(m)}</p>
+            </article>
+          ) : (
+            <ChatAnswer
+              key={m.id}
+              slug={org.slug}
+              message={m}
+              streaming={chat.streaming && i === last}
+              canDecide={canManage(org.role)}
+              onRunEnd={onRunEnd}
+            />
+          ),
+        )}
+      </div>
+      <Alert message={chat.error ?? stop.error} />
+      {!canStartRuns(org.role) ? (
+        <p className="alert alert-info" data-testid="chat-read-only">
+          Auditors read runs and their audit trail but do not start them, so there is no message input for you
+          here. <Link to={runPath(org.slug)}>See the runs</Link>.
+        </p>
+      ) : stopped ? (
+        <p className="alert alert-error">
+          {agent.name} is stopped{org.agentsStoppedAt ? ' (all agents of the organization are)' : ''}: no run
+          starts until it is resumed.
+        </p>
+      ) : (
+        <Composer
+          initial={prefill}
+          streaming={chat.streaming}
+          stopping={stop.busy}
+          onSend={chat.send}
+          onStop={() => void stop.run(chat.stop)}
+        />
+      )}
+    </section>
+  );
+}
+
+/** The message input: Enter sends (Shift+Enter for a new line); Stop while a run streams. */
+function Composer({
+  initial,
+  streaming,
+  stopping,
+  onSend,
+  onStop,
+}: {
+  initial: string;
+  streaming: boolean;
+  stopping: boolean;
+  onSend: (text: string) => void;
+  onStop: () => void;
+}) {
+  const [text, setText] = useState(initial);
+  const submit = () => {
+    const message = text.trim();
+    if (!message || streaming) return;
+    onSend(message);
+    setText('');
+  };
+  const enter = (e: KeyboardEvent<HTMLTextAreaElement>) => {
+    if (e.key !== 'Enter' || e.shiftKey || e.nativeEvent.isComposing) return;
+    e.preventDefault();
+    submit();
+  };
+  return (
+    <form className="chat-composer" aria-label="Send a message" onSubmit={onSubmit(submit)}>
+      <TextAreaField
+        label="Message"
+        value={text}
+        onChange={setText}
+        onKeyDown={enter}
+        rows={3}
+        maxLength={32_000}
+      />
+      <div className="form-actions">
+        {streaming ? (
+          <button type="button" className="btn btn-danger-ghost" disabled={stopping} onClick={onStop}>
+            {stopping ? 'Stopping…' : 'Stop'}
+          </button>
+        ) : (
+          <button type="submit" className="btn btn-primary" disabled={!text.trim()}>
+            Send
+          </button>
+        )}
+      </div>
+    </form>
+  );
+}
+
+function ConversationList({
+  slug,
+  agentId,
+  conversations,
+  current,
+  error,
+}: {
+  slug: string;
+  agentId: string;
+  conversations: Conversation[];
+  current: string | null;
+  error: string | null;
+}) {
+  return (
+    <nav className="chat-history card" aria-label="Your conversations">
+      <h2 className="chat-history-title">Your conversations</h2>
+      <Alert message={error} />
+      {conversations.length === 0 ? (
+        <p className="muted">None yet.</p>
+      ) : (
+        <ul className="plain-list chat-history-list">
+          {conversations.map((c) => {
+            const first = c.runs[0]!;
+            const latest = c.runs.at(-1)!;
+            return (
+              <li key={c.id}>
+                <Link
+                  to={chatPath(slug, agentId, { conversation: c.id })}
+                  aria-current={c.id === current ? 'page' : undefined}
+                  className={c.id === current ? 'chat-history-item active' : 'chat-history-item'}
+                >
+                  <span className="chat-history-text">{first.input}</span>
+                  <span className="sub">
+                    {formatTime(latest.createdAt)} · {c.runs.length}{' '}
+                    {c.runs.length === 1 ? 'message' : 'messages'}
+                  </span>
+                </Link>
+                {latest.status === 'completed' ? null : <RunStatusBadge status={latest.status} />}
+              </li>
+            );
+          })}
+        </ul>
+      )}
+    </nav>
+  );
+}
