@@ -12,6 +12,7 @@ import {
   ApiError,
   api,
   canManage,
+  MODEL_PROVIDERS,
   type ModelProvider,
   type OrgWithRole,
   type Person,
@@ -21,8 +22,6 @@ import {
 } from '../api/index.ts';
 import { useAction, useLoad } from '../data/index.ts';
 import { Alert, NameField, onSubmit, SelectField, TextAreaField, TextField } from '../ui/index.ts';
-
-export const PROVIDERS = ['openai', 'anthropic', 'google', 'openai-compatible'] as const;
 
 export const SCOPE_LABEL: Record<AgentScope, string> = {
   private: 'Private',
@@ -310,10 +309,10 @@ export function AgentForm({
             list="agent-providers"
             placeholder="e.g. anthropic"
             autoComplete="off"
-            hint="openai, anthropic, google or openai-compatible."
+            hint="openai, anthropic, google, openai-compatible, or demo (a replay that needs no model key)."
           />
           <datalist id="agent-providers">
-            {PROVIDERS.map((p) => (
+            {MODEL_PROVIDERS.map((p) => (
               <option key={p} value={p} />
             ))}
           </datalist>

@@ -4,7 +4,15 @@
  * only metadata (with a four-character hint) ever comes back.
  */
 import { useRef, useState } from 'react';
-import { api, canManage, type Person, SECRET_KINDS, type Secret, type SecretKind } from '../api/index.ts';
+import {
+  api,
+  canManage,
+  MODEL_PROVIDERS,
+  type Person,
+  SECRET_KINDS,
+  type Secret,
+  type SecretKind,
+} from '../api/index.ts';
 import { useAction, useListAction, useLoad } from '../data/index.ts';
 import type { PageProps } from '../page.ts';
 import {
@@ -25,7 +33,6 @@ import {
   SelectField,
   TextField,
 } from '../ui/index.ts';
-import { PROVIDERS } from './AgentForm.tsx';
 
 const KIND_LABEL: Record<SecretKind, string> = {
   model_key: 'Model key',
@@ -33,6 +40,10 @@ const KIND_LABEL: Record<SecretKind, string> = {
   other: 'Other',
 };
 const KIND_OPTIONS = SECRET_KINDS.map((k) => ({ value: k, label: KIND_LABEL[k] }));
+/** Providers whose models take a key (the demo replay needs none). */
+const KEY_PROVIDERS = MODEL_PROVIDERS.filter((p) => p !== 'demo');
+const ENDPOINT_HINT =
+  'Optional: an openai-compatible server (Ollama, vLLM, LiteLLM) or a proxy; https, or http to this machine only. Blank: the provider’s own.';
 const AGENT_ID = /^[a-z]+_[0-9a-z]+$/;
 const MIN_VALUE = 8;
 const MAX_VALUE = 16_384;
@@ -82,7 +93,7 @@ export function SecretsPage({ org }: PageProps) {
   const people = useLoad(() => api.people(org.slug), org.slug);
   const action = useListAction();
   const { notice, setNotice } = action;
-  const [open, setOpen] = useState<{ id: string; mode: 'rotate' | 'agents' } | null>(null);
+  const [open, setOpen] = useState<{ id: string; mode: 'rotate' | 'agents' | 'endpoint' } | null>(null);
   const byId = new Map((people.data ?? []).map((p) => [p.id, p]));
   const who = (id: string | null) => personName(byId, id);
   const columns = manage ? 9 : 8;
@@ -131,7 +142,30 @@ export function SecretsPage({ org }: PageProps) {
                     <strong>{s.name}</strong>
                   </td>
                   <td>{KIND_LABEL[s.kind] ?? s.kind}</td>
-                  <td>{s.provider ? <code>{s.provider}</code> : <span className="muted">—</span>}</td>
+                  <td>
+                    {s.provider ? <code>{s.provider}</code> : <span className="muted">—</span>}
+                    {s.kind === 'model_key' ? (
+                      <div className="sub secret-endpoint">
+                        {s.baseUrl ? (
+                          <code data-testid="secret-endpoint">{s.baseUrl}</code>
+                        ) : (
+                          <span className="muted">Provider’s own endpoint</span>
+                        )}
+                        {manage ? (
+                          <button
+                            type="button"
+                            className="btn-link"
+                            aria-expanded={editing === 'endpoint'}
+                            onClick={() =>
+                              setOpen(editing === 'endpoint' ? null : { id: s.id, mode: 'endpoint' })
+                            }
+                          >
+                            Change<span className="sr-only"> endpoint of {s.name}</span>
+                          </button>
+                        ) : null}
+                      </div>
+                    ) : null}
+                  </td>
                   <td>
                     <span className="agent-list">
                       {s.agentIds === null ? (
@@ -206,11 +240,20 @@ export function SecretsPage({ org }: PageProps) {
                           (r) => `Secret ${r.name} rotated to version ${r.version} (hint ${r.hint}).`,
                         )}
                       />
-                    ) : (
+                    ) : editing === 'agents' ? (
                       <AgentsForm
                         slug={org.slug}
                         secret={s}
                         onDone={closeForm((r) => `Secret ${r.name} is now for ${agentsText(r.agentIds)}.`)}
+                      />
+                    ) : (
+                      <EndpointForm
+                        slug={org.slug}
+                        secret={s}
+                        onDone={closeForm(
+                          (r) =>
+                            `Secret ${r.name} now goes to ${r.baseUrl ?? 'its provider’s own endpoint'}.`,
+                        )}
                       />
                     )}
                   </FormRow>
@@ -239,6 +282,7 @@ function AddSecret({ slug, onAdded }: { slug: string; onAdded: (s: Secret) => Pr
   const [name, setName] = useState('');
   const [kind, setKind] = useState<SecretKind>('model_key');
   const [provider, setProvider] = useState('');
+  const [baseUrl, setBaseUrl] = useState('');
   const [agents, setAgents] = useState('');
   const valueRef = useRef<HTMLInputElement>(null);
   const { busy, error, setError, run } = useAction();
@@ -264,10 +308,12 @@ function AddSecret({ slug, onAdded }: { slug: string; onAdded: (s: Secret) => Pr
             kind,
             provider: provider.trim() || null,
             agentIds,
+            ...(kind === 'model_key' && baseUrl.trim() ? { baseUrl: baseUrl.trim() } : {}),
             value,
           });
           setName('');
           setProvider('');
+          setBaseUrl('');
           setAgents('');
           await onAdded(made);
         });
@@ -286,10 +332,23 @@ function AddSecret({ slug, onAdded }: { slug: string; onAdded: (s: Secret) => Pr
         hint="Optional. For model keys: openai, anthropic, google or openai-compatible."
       />
       <datalist id="secret-providers">
-        {PROVIDERS.map((p) => (
+        {KEY_PROVIDERS.map((p) => (
           <option key={p} value={p} />
         ))}
       </datalist>
+      {kind === 'model_key' ? (
+        <TextField
+          label="Endpoint (baseUrl)"
+          type="url"
+          value={baseUrl}
+          maxLength={2000}
+          onChange={setBaseUrl}
+          placeholder="e.g. http://127.0.0.1:11434/v1"
+          autoComplete="off"
+          spellCheck={false}
+          hint={ENDPOINT_HINT}
+        />
+      ) : null}
       <SecretValueField
         label="Value"
         inputRef={valueRef}
@@ -392,6 +451,47 @@ function AgentsForm({
         spellCheck={false}
         autoFocus
         hint="Agent ids, comma-separated. Blank: every agent."
+      />
+    </RowForm>
+  );
+}
+
+function EndpointForm({
+  slug,
+  secret,
+  onDone,
+}: {
+  slug: string;
+  secret: Secret;
+  onDone: (changed: Secret | null) => Promise<void>;
+}) {
+  const [baseUrl, setBaseUrl] = useState(secret.baseUrl ?? '');
+  const { busy, error, run } = useAction();
+  return (
+    <RowForm
+      label={`Endpoint of ${secret.name}`}
+      busy={busy}
+      error={error}
+      submitLabel="Save"
+      busyLabel="Saving…"
+      onCancel={() => onDone(null)}
+      submit={() => {
+        void run(async () => {
+          await onDone(await api.setSecretEndpoint(slug, secret.id, baseUrl.trim() || null));
+        });
+      }}
+    >
+      <TextField
+        label={`Endpoint (baseUrl) of ${secret.name}`}
+        type="url"
+        value={baseUrl}
+        maxLength={2000}
+        onChange={setBaseUrl}
+        placeholder="e.g. http://127.0.0.1:11434/v1"
+        autoComplete="off"
+        spellCheck={false}
+        autoFocus
+        hint={ENDPOINT_HINT}
       />
     </RowForm>
   );
