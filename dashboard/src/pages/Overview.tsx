@@ -1,8 +1,12 @@
-/** `/orgs/{slug}`: the organization at a glance; owners and admins edit its name and settings. */
+/**
+ * `/orgs/{slug}`: the organization at a glance; owners and admins edit its name and settings.
+ * While it has no agents, owners and admins are offered the demo agent, which opens in the chat.
+ */
 import { useState } from 'react';
 import { api, canManage } from '../api/index.ts';
-import { useAction } from '../data/index.ts';
+import { useAction, useLoad } from '../data/index.ts';
 import type { PageProps } from '../page.ts';
+import { Link, navigate } from '../router.tsx';
 import {
   Alert,
   formatDate,
@@ -14,6 +18,7 @@ import {
   Section,
   TextField,
 } from '../ui/index.ts';
+import { chatPath } from './paths.ts';
 
 export function OverviewPage({ org, me, refreshOrgs }: PageProps) {
   const manage = canManage(org.role);
@@ -50,6 +55,7 @@ export function OverviewPage({ org, me, refreshOrgs }: PageProps) {
   return (
     <>
       <PageHeader title={org.name}>Welcome, {me.name || me.email}.</PageHeader>
+      {manage ? <DemoOffer slug={org.slug} /> : null}
       <Section title="Organization">
         <dl className="facts">
           <dt>Name</dt>
@@ -104,5 +110,43 @@ export function OverviewPage({ org, me, refreshOrgs }: PageProps) {
         </Section>
       ) : null}
     </>
+  );
+}
+
+/**
+ * While the org has no agents: the demo agent (a replay, no model key) on the demo order desk,
+ * added in one click and opened in the chat with its message ready to send.
+ */
+function DemoOffer({ slug }: { slug: string }) {
+  const agents = useLoad(() => api.agents(slug), slug);
+  const { busy, error, run } = useAction();
+  const [problem, setProblem] = useState<{ text: string; chat: string } | null>(null);
+  if (!agents.data || agents.data.length > 0) return null;
+  const add = () =>
+    run(async () => {
+      const demo = await api.addDemo(slug);
+      const chat = chatPath(slug, demo.agentId, { message: demo.message });
+      if (demo.listed) navigate(chat);
+      else setProblem({ text: demo.problem ?? 'The demo order desk could not be reached.', chat });
+    });
+  return (
+    <Section title="See an agent at work">
+      <p>
+        No agents yet. The demo agent shows what Paddock does in a minute, with no model key: it replays a
+        conversation on a demo order desk, governed by two grants. You watch one tool call allowed, one
+        refused, one waiting for your approval, the answer, and every step in the audit trail.
+      </p>
+      <Alert message={error} />
+      {problem ? (
+        <div className="alert alert-error" role="alert">
+          The demo agent was added, but its tools could not be listed: {problem.text}{' '}
+          <Link to={problem.chat}>Open its chat anyway</Link>.
+        </div>
+      ) : (
+        <button type="button" className="btn btn-primary" disabled={busy} onClick={() => void add()}>
+          {busy ? 'Adding the demo…' : 'Try the demo agent'}
+        </button>
+      )}
+    </Section>
   );
 }
