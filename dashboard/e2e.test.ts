@@ -8,15 +8,19 @@
  * with a secret-backed variable, a remote HTTP one with a secret-backed header, stored tools,
  * deleted), grants (a constrained grant, its effective
  * permissions, revoked), the approvals inbox (a waiting call approved), the org-wide kill switch
- * (banner on and off), removing a person (the confirm step's preview, hand-over and token
- * review, then every credential they held refused), and fails on any console error or page
- * error (CSP violations are reported there).
+ * (banner on and off), the demo from an empty Overview and its chat (streamed calls allowed,
+ * refused and waiting, approved from the chat, the run page with its trail, the Runs page), a
+ * model key's endpoint, a member chatting and an auditor with no input, removing a person (the
+ * confirm step's preview, hand-over and token review, then every credential they held refused),
+ * and fails on any console error or page error (CSP violations are reported there).
  *
  *   PATH=$PWD/node_modules/.bin:$PATH node --test dashboard/e2e.test.ts
  *
  * E2E_SCREENSHOT_DIR=/tmp also saves audit-explorer.png (the proof panel open), cell-page.png,
  * secrets-page.png, agent-page.png, agent-page-stopped.png, connections-page.png, connections-hostile.png,
- * agent-grants.png, approvals-page.png, agents-stopped.png and people-removal.png there.
+ * agent-grants.png, approvals-page.png, agents-stopped.png, overview-demo.png, chat-waiting.png,
+ * chat-completed.png, run-page.png, runs-page.png, secrets-endpoint.png, chat-member.png,
+ * chat-auditor.png, chat-auditor-runs.png and people-removal.png there.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -29,7 +33,15 @@ import { type Browser, type BrowserContext, chromium, type Page } from 'playwrig
 import { requestApproval } from '../src/approvals/approvals.ts';
 import { loadConfig } from '../src/config/index.ts';
 import { toolDigest } from '../src/connections/index.ts';
-import { issueSetupSecret } from '../src/identity/index.ts';
+import { DEMO_MESSAGE } from '../src/demo/index.ts';
+import {
+  addMembership,
+  ensureUser,
+  initOrg,
+  issueSetupSecret,
+  operatorCaller,
+  trustedScope,
+} from '../src/identity/index.ts';
 import { silentLogger } from '../src/log/index.ts';
 import { policyVersion } from '../src/policy/engine.ts';
 import { type RunningServer, startServer } from '../src/server/index.ts';
@@ -40,6 +52,9 @@ const CHROMIUM = '/usr/bin/chromium';
 const ORG = { name: 'Acme Robotics', slug: 'acme-robotics' };
 const OWNER = { name: 'Olive Owner', email: 'owner@example.com', password: 'owner-password-0001' };
 const MEMBER = { name: 'Mia Member', email: 'member@example.com', password: 'member-password-0002' };
+const AUDITOR = { name: 'Aldo Auditor', email: 'auditor@example.com', password: 'auditor-password-0003' };
+/** A second org, made empty for the demo: the owner owns it, the member and an auditor belong. */
+const DESK = { name: 'Demo Desk', slug: 'demo-desk' };
 
 /** Polls `read` until `ok` holds (the page updates after a request); fails with the last value seen. */
 async function until<T>(read: () => Promise<T>, ok: (value: T) => boolean, what: string): Promise<T> {
@@ -52,7 +67,7 @@ async function until<T>(read: () => Promise<T>, ok: (value: T) => boolean, what:
   }
 }
 
-describe('dashboard end to end', { timeout: 180_000 }, () => {
+describe('dashboard end to end', { timeout: 300_000 }, () => {
   let home = '';
   let server: RunningServer | undefined;
   let browser: Browser | undefined;
@@ -79,6 +94,12 @@ describe('dashboard end to end', { timeout: 180_000 }, () => {
     const context = await browser.newContext();
     contexts.push(context);
     return watch(await context.newPage(), who, allow);
+  }
+
+  /** Saves a full-page screenshot when E2E_SCREENSHOT_DIR is set. */
+  async function shot(page: Page, name: string): Promise<void> {
+    if (process.env.E2E_SCREENSHOT_DIR)
+      await page.screenshot({ path: join(process.env.E2E_SCREENSHOT_DIR, name), fullPage: true });
   }
 
   function bearer(token: string): Promise<Response> {
@@ -1050,6 +1071,217 @@ describe('dashboard end to end', { timeout: 180_000 }, () => {
     await row.getByRole('button', { name: 'Delete' }).click();
     await row.getByRole('button', { name: 'Yes, delete' }).click();
     await owner.getByText('No connections yet.', { exact: false }).waitFor();
+  });
+
+  test('an empty Overview offers the demo; its chat streams a call allowed, one refused, one approved here, and the run shows its trail', async () => {
+    const db = server!.deps.store.db;
+    const init = await initOrg(db, operatorCaller(), {
+      slug: DESK.slug,
+      name: DESK.name,
+      ownerEmail: OWNER.email,
+    });
+    await db.transaction().execute(async (trx) => {
+      const scope = trustedScope(init.org.id);
+      const mia = await ensureUser(trx, { email: MEMBER.email });
+      await addMembership(trx, operatorCaller(), scope, mia.id, 'member', 'e2e');
+      const aldo = await ensureUser(trx, {
+        email: AUDITOR.email,
+        name: AUDITOR.name,
+        password: AUDITOR.password,
+      });
+      await addMembership(trx, operatorCaller(), scope, aldo.id, 'auditor', 'e2e');
+    });
+
+    // The empty Overview offers the demo to its owner; it opens the chat with the message ready.
+    await owner.goto(`${server?.url}/orgs/${DESK.slug}`);
+    await owner.getByRole('heading', { level: 1, name: DESK.name }).waitFor();
+    const tryDemo = owner.getByRole('button', { name: 'Try the demo agent' });
+    await tryDemo.waitFor();
+    await shot(owner, 'overview-demo.png');
+    await tryDemo.click();
+    await owner.waitForURL(/\/agents\/[^/]+\/chat\?/);
+    await owner.getByRole('heading', { level: 1, name: 'Chat with demo-assistant' }).waitFor();
+    const input = owner.getByLabel('Message', { exact: true });
+    assert.equal(await input.inputValue(), DEMO_MESSAGE, 'the demo message is filled in');
+    await owner.getByRole('button', { name: 'Send' }).click();
+
+    // Streamed: A-1001 looked up, B-2002 refused by the grant's constraint, the refund waiting.
+    const answer = owner.getByTestId('chat-answer').last();
+    const calls = answer.getByTestId('tool-call');
+    await until(
+      async () => [
+        await calls.getByTestId('tool-call-state').allTextContents(),
+        await calls.allTextContents(),
+      ],
+      ([states]) => JSON.stringify(states) === JSON.stringify(['Allowed', 'Refused', 'Waiting for approval']),
+      'the three calls stream in: allowed, refused, waiting',
+    );
+    assert.match((await calls.nth(0).textContent()) ?? '', /A-1001/);
+    assert.match(
+      (await calls.nth(1).getByTestId('tool-call-text').textContent()) ?? '',
+      /No grant allows/,
+      'the refusal carries its reason',
+    );
+    assert.match((await answer.textContent()) ?? '', /\(Replay\) Looking up order A-1001/);
+    await answer.getByTestId('chat-run-status').filter({ hasText: 'Waiting for approval' }).waitFor();
+    await shot(owner, 'chat-waiting.png');
+
+    // Approved from the chat: the run resumes (not streamed) and its answer appears.
+    const card = calls.nth(2).getByTestId('approval-card');
+    await card.getByLabel('Reason (optional)').fill('demo refund');
+    await card.getByRole('button', { name: 'Approve' }).click();
+    await card.getByText('You approved this call.').waitFor();
+    const continued = answer.getByTestId('chat-continuation');
+    await continued.getByText('(Replay) Order A-1001 is shipped', { exact: false }).waitFor();
+    await answer.getByTestId('chat-run-status').filter({ hasText: 'Completed' }).waitFor();
+    await owner.getByRole('navigation', { name: 'Your conversations' }).getByText(DEMO_MESSAGE).waitFor();
+    await shot(owner, 'chat-completed.png');
+
+    // The answer links to its run: status, steps, and every step in the audit trail.
+    await answer.getByRole('link', { name: /^Run run_/ }).click();
+    await owner.waitForURL(/\/orgs\/demo-desk\/runs\/run_/);
+    await owner.getByTestId('run-status').filter({ hasText: 'Completed' }).waitFor();
+    const actions = async () => {
+      await owner.getByRole('table', { name: 'Audit entries of this run' }).waitFor();
+      return owner.getByTestId('audit-action').allTextContents();
+    };
+    const seen = await until(
+      async () => {
+        const a = await actions();
+        if (!a.includes('run.completed')) await owner.reload();
+        return a;
+      },
+      (a) => a.includes('run.completed'),
+      'the run page lists its audit entries',
+    );
+    for (const action of [
+      'run.started',
+      'tool.call.allowed',
+      'tool.call.denied',
+      'approval.requested',
+      'run.completed',
+    ])
+      assert.ok(seen.includes(action), `the run's trail has ${action}: ${seen.join(', ')}`);
+    assert.match((await owner.getByTestId('run-output').textContent()) ?? '', /^\(Replay\)/);
+    await shot(owner, 'run-page.png');
+
+    // The Runs page lists it, filtered by status.
+    await owner.getByRole('link', { name: 'Runs', exact: true }).click();
+    await owner.waitForURL(`**/orgs/${DESK.slug}/runs`);
+    await owner.getByTestId('run-row').first().waitFor();
+    await owner.getByLabel('Status').selectOption('failed');
+    await owner.getByText('No runs match these filters.').waitFor();
+    await owner.getByLabel('Status').selectOption('completed');
+    await owner.getByTestId('run-row').filter({ hasText: 'demo-assistant' }).first().waitFor();
+    await shot(owner, 'runs-page.png');
+
+    // The Overview no longer offers the demo; the agent form suggests the demo provider.
+    await owner.getByRole('link', { name: 'Overview' }).click();
+    await owner.getByRole('heading', { name: 'Organization' }).waitFor();
+    assert.equal(await owner.getByRole('button', { name: 'Try the demo agent' }).count(), 0);
+    await owner.getByRole('link', { name: 'Agents', exact: true }).click();
+    await owner.getByRole('button', { name: 'New agent' }).click();
+    assert.equal(await owner.locator('#agent-providers option[value="demo"]').count(), 1);
+  });
+
+  test('a model key carries its endpoint (baseUrl): set when added, shown, and changed', async () => {
+    await owner.goto(`${server?.url}/orgs/${DESK.slug}/secrets`);
+    const form = owner.getByRole('form', { name: 'Add a secret' });
+    await form.getByLabel('Name').fill('local-llm');
+    await form.getByLabel('Kind').selectOption('model_key');
+    await form.getByLabel('Provider').fill('openai-compatible');
+    await form.getByLabel('Endpoint (baseUrl)').fill('http://127.0.0.1:11434/v1');
+    await form.getByLabel('Value').fill('sk-local-0123456789');
+    await form.getByRole('button', { name: 'Add secret' }).click();
+    const row = owner.getByTestId('secret-row').filter({ hasText: 'local-llm' });
+    assert.equal(await row.getByTestId('secret-endpoint').textContent(), 'http://127.0.0.1:11434/v1');
+    await form.getByLabel('Kind').selectOption('other');
+    assert.equal(await form.getByLabel('Endpoint (baseUrl)').count(), 0, 'only model keys have an endpoint');
+
+    await row.getByRole('button', { name: 'Change endpoint of local-llm' }).click();
+    const edit = owner.getByRole('form', { name: 'Endpoint of local-llm' });
+    await edit.getByLabel('Endpoint (baseUrl) of local-llm').fill('https://llm.example.com/v1');
+    await edit.getByRole('button', { name: 'Save' }).click();
+    await until(
+      () => row.getByTestId('secret-endpoint').textContent(),
+      (t) => t === 'https://llm.example.com/v1',
+      'the new endpoint is listed',
+    );
+    await owner.getByText('now goes to https://llm.example.com/v1', { exact: false }).waitFor();
+    await shot(owner, 'secrets-endpoint.png');
+  });
+
+  test('a member chats with the demo agent and waits for an approver; an auditor has no input', async () => {
+    assert.ok(member, 'the member from the invitation test is still signed in');
+    await member.goto(`${server?.url}/orgs/${DESK.slug}/agents`);
+    await member.getByRole('link', { name: 'demo-assistant' }).click();
+    await member.getByRole('link', { name: 'Chat with demo-assistant' }).click();
+    await member.getByRole('heading', { level: 1, name: 'Chat with demo-assistant' }).waitFor();
+    await member.getByLabel('Message', { exact: true }).fill('Check my orders, please.');
+    await member.getByRole('button', { name: 'Send' }).click();
+    const answer = member.getByTestId('chat-answer').last();
+    const card = answer.getByTestId('approval-card');
+    await card.getByText('Waiting for an approver', { exact: false }).waitFor();
+    assert.equal(await answer.getByRole('button', { name: 'Approve' }).count(), 0, 'members do not decide');
+    await shot(member, 'chat-member.png');
+
+    // The conversation goes on: the second message continues it, as the list of conversations shows.
+    const runs = async () =>
+      (
+        (await (await member!.request.get(`${server?.url}/api/v1/orgs/${DESK.slug}/runs`)).json()) as {
+          runs: {
+            id: string;
+            conversationId: string;
+            status: string;
+            waitingFor: { approvalId: string }[];
+          }[];
+        }
+      ).runs;
+    const [waiting] = await runs();
+    assert.ok(waiting && waiting.status === 'waiting_approval', 'the member’s run waits');
+
+    // An owner approves elsewhere: the member's chat picks the continuation up.
+    const s = (await (await owner.request.get(`${server?.url}/api/v1/session`)).json()) as {
+      csrfToken: string;
+    };
+    const approved = await owner.request.post(
+      `${server?.url}/api/v1/orgs/${DESK.slug}/approvals/${waiting.waitingFor[0]!.approvalId}/approve`,
+      { headers: { 'x-csrf-token': s.csrfToken }, data: {} },
+    );
+    assert.equal(approved.status(), 200, await approved.text());
+    await answer
+      .getByTestId('chat-continuation')
+      .getByText('(Replay) Order A-1001 is shipped', { exact: false })
+      .waitFor({ timeout: 20_000 });
+    await member.getByLabel('Message', { exact: true }).fill('And once more.');
+    await member.getByRole('button', { name: 'Send' }).click();
+    await member.getByTestId('chat-answer').nth(1).getByTestId('chat-run-status').waitFor();
+    const after = await until(runs, (r) => r.length === 2, 'the member has two runs');
+    assert.equal(
+      after[0]!.conversationId,
+      after[1]!.conversationId,
+      'the second message continues the conversation',
+    );
+
+    // An auditor reads, and starts nothing: no input, a sentence instead.
+    const auditor = await newPage('auditor');
+    await auditor.goto(`${server?.url}/signin`);
+    await auditor.getByLabel('Email').fill(AUDITOR.email);
+    await auditor.getByLabel('Password').fill(AUDITOR.password);
+    await auditor.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await auditor.waitForURL(`**/orgs/${DESK.slug}`);
+    await auditor.getByRole('link', { name: 'Agents', exact: true }).click();
+    await auditor.getByRole('link', { name: 'demo-assistant' }).click();
+    await auditor.getByRole('link', { name: 'Chat with demo-assistant' }).click();
+    await auditor.getByTestId('chat-read-only').waitFor();
+    assert.equal(await auditor.getByLabel('Message', { exact: true }).count(), 0, 'no input for an auditor');
+    await shot(auditor, 'chat-auditor.png');
+    await auditor.getByRole('link', { name: 'Runs', exact: true }).click();
+    await auditor.getByTestId('run-row').first().waitFor();
+    await shot(auditor, 'chat-auditor-runs.png');
+    // Back to the first org for the tests that follow.
+    await owner.goto(`${server?.url}/orgs/${ORG.slug}`);
+    await member.goto(`${server?.url}/orgs/${ORG.slug}`);
   });
 
   test('removing a person: the confirm step shows what ends and what is handed over, then everything they held ends', async () => {
