@@ -16,7 +16,7 @@ import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import type { ModelMessage } from 'ai';
 import type { Kysely } from 'kysely';
 import { requireAgentRow } from '../agents/index.ts';
-import type { Actor, AuditTrail } from '../audit/index.ts';
+import { type Actor, type AuditTrail, recordAudit } from '../audit/index.ts';
 import type { RunFrame } from '../cells/protocol.ts';
 import type { CellSupervisor, RunHost } from '../cells/supervisor.ts';
 import { ConflictError, NotFoundError, PaddockError } from '../errors/index.ts';
@@ -27,7 +27,7 @@ import { toOrg } from '../identity/orgs.ts';
 import { type OrgScope, trustedScope } from '../identity/scope.ts';
 import type { Logger } from '../log/index.ts';
 import { redactString } from '../redact/index.ts';
-import type { Database } from '../store/index.ts';
+import type { Database, Db } from '../store/index.ts';
 import type { AgentTable, RunTable } from '../store/schema.ts';
 import { ChannelTransport } from './cell/channel-transport.ts';
 import type { PendingCall, RunEnd, RunEvent, RunSpec } from './cell/loop.ts';
@@ -418,36 +418,65 @@ export class RunCoordinator implements RunHost {
       updated_at: now,
       ended_at: waiting ? null : now,
     };
-    // A stop that reached the database first wins: a run it ended stays ended.
-    const written = await db
-      .updateTable('runs')
-      .set(update)
-      .where('id', '=', active.runId)
-      .where('status', '=', 'running')
-      .executeTakeFirst();
-    if (Number(written.numUpdatedRows) === 1 && status === 'completed') {
-      await db
-        .updateTable('conversations')
-        .set({ messages: JSON.stringify(end.messages), updated_at: now })
-        .where('id', '=', row.conversation_id)
-        .execute();
-    }
-    const final = toRun({ ...row, ...(Number(written.numUpdatedRows) === 1 ? update : {}) } as RunTable);
-    if (Number(written.numUpdatedRows) === 1) await this.#recordEnd(active, final, end.pending ?? []);
+    // The end, the conversation and its record commit together; a stop that reached the
+    // database first wins (a run it ended stays ended).
+    const final = await db.transaction().execute(async (trx) => {
+      const written = await trx
+        .updateTable('runs')
+        .set(update)
+        .where('id', '=', active.runId)
+        .where('status', '=', 'running')
+        .executeTakeFirst();
+      if (Number(written.numUpdatedRows) !== 1) return toRun(row);
+      if (status === 'completed') {
+        await trx
+          .updateTable('conversations')
+          .set({ messages: JSON.stringify(end.messages), updated_at: now })
+          .where('id', '=', row.conversation_id)
+          .execute();
+      }
+      const ended = toRun({ ...row, ...update } as RunTable);
+      await this.#recordEnd(trx, active, ended, end.pending ?? []);
+      return ended;
+    });
     for (const l of active.listeners) l({ kind: 'end', run: final });
     active.ended(final);
   }
 
+  /** Ends a run (from one of `from`) and puts that on record, together; false if it had ended. */
+  async #endOnRecord(
+    row: RunTable,
+    from: RunTable['status'][],
+    set: Partial<RunTable>,
+    run: Run,
+    requestId: string | undefined,
+  ): Promise<boolean> {
+    return this.#o.db.transaction().execute(async (trx) => {
+      const r = await trx
+        .updateTable('runs')
+        .set(set)
+        .where('id', '=', row.id)
+        .where('status', 'in', from)
+        .executeTakeFirst();
+      if (Number(r.numUpdatedRows) !== 1) return false;
+      await this.#recordEnd(
+        trx,
+        { orgId: row.org_id, runId: row.id, agentId: row.agent_id, requestId: requestId ?? row.id },
+        run,
+        [],
+      );
+      return true;
+    });
+  }
+
+  /** The run's end on record, in the transaction that ends it. */
   async #recordEnd(
+    trx: Db,
     active: Pick<Active, 'orgId' | 'runId' | 'agentId' | 'requestId'>,
     run: Run,
     pending: PendingCall[],
   ) {
-    const orgRow = await this.#o.db
-      .selectFrom('orgs')
-      .selectAll()
-      .where('id', '=', active.orgId)
-      .executeTakeFirst();
+    const orgRow = await trx.selectFrom('orgs').selectAll().where('id', '=', active.orgId).executeTakeFirst();
     const policy = orgRow ? toOrg(orgRow).settings.runTextRecording : 'full';
     const action =
       run.status === 'waiting_approval'
@@ -455,7 +484,7 @@ export class RunCoordinator implements RunHost {
         : run.status === 'completed'
           ? 'run.completed'
           : `run.${run.status}`;
-    await this.#o.audit.append({
+    await recordAudit(trx, {
       orgId: active.orgId,
       runId: active.runId,
       actor: { type: 'agent', id: active.agentId },
@@ -521,26 +550,6 @@ export class RunCoordinator implements RunHost {
     for (const row of rows) {
       const active = this.#byRun.get(row.id);
       const now = new Date().toISOString();
-      // The database says it ended first: the cell's own end (if any) then changes nothing.
-      const r = await db
-        .updateTable('runs')
-        .set({
-          status: 'stopped',
-          capability_hash: null,
-          state: null,
-          error_code: 'stopped',
-          error_message: reason,
-          updated_at: now,
-          ended_at: now,
-        })
-        .where('id', '=', row.id)
-        .where('status', 'in', ['running', 'waiting_approval'])
-        .executeTakeFirst();
-      if (active) {
-        active.abort.abort(reason);
-        this.#o.cells?.send(row.org_id, { v: 1, type: 'run.stop', org: row.org_id, runId: row.id, reason });
-      }
-      if (Number(r.numUpdatedRows) !== 1) continue;
       const run = toRun({
         ...row,
         status: 'stopped',
@@ -548,11 +557,27 @@ export class RunCoordinator implements RunHost {
         error_message: reason,
         ended_at: now,
       });
-      await this.#recordEnd(
-        { orgId: row.org_id, runId: row.id, agentId: row.agent_id, requestId: requestId ?? row.id },
+      // The database says it ended first: the cell's own end (if any) then changes nothing.
+      const ended = await this.#endOnRecord(
+        row,
+        ['running', 'waiting_approval'],
+        {
+          status: 'stopped',
+          capability_hash: null,
+          state: null,
+          error_code: 'stopped',
+          error_message: reason,
+          updated_at: now,
+          ended_at: now,
+        },
         run,
-        [],
+        requestId,
       );
+      if (active) {
+        active.abort.abort(reason);
+        this.#o.cells?.send(row.org_id, { v: 1, type: 'run.stop', org: row.org_id, runId: row.id, reason });
+      }
+      if (!ended) continue;
       if (active) {
         this.#byRun.delete(row.id);
         for (const [k, a] of this.#byCapability) if (a === active) this.#byCapability.delete(k);
@@ -659,28 +684,29 @@ export class RunCoordinator implements RunHost {
       const limit = (orgRow ? toOrg(orgRow).settings.runMaxSeconds : 300) * 1000 + LOST_GRACE_MS;
       if (Date.now() - Date.parse(row.updated_at) < limit) continue;
       const now = new Date().toISOString();
-      const r = await db
-        .updateTable('runs')
-        .set({
+      const message = 'The run never reported its end (its server or cell went away).';
+      const run = toRun({
+        ...row,
+        status: 'failed',
+        error_code: 'run_lost',
+        error_message: message,
+        ended_at: now,
+      });
+      const ended = await this.#endOnRecord(
+        row,
+        ['running'],
+        {
           status: 'failed',
           capability_hash: null,
           error_code: 'run_lost',
-          error_message: 'The run never reported its end (its server or cell went away).',
+          error_message: message,
           updated_at: now,
           ended_at: now,
-        })
-        .where('id', '=', row.id)
-        .where('status', '=', 'running')
-        .executeTakeFirst();
-      if (Number(r.numUpdatedRows) === 1) {
-        lost++;
-        const run = toRun({ ...row, status: 'failed', error_code: 'run_lost', ended_at: now });
-        await this.#recordEnd(
-          { orgId: row.org_id, runId: row.id, agentId: row.agent_id, requestId: row.id },
-          run,
-          [],
-        );
-      }
+        },
+        run,
+        undefined,
+      );
+      if (ended) lost++;
     }
     return { resumed, lost };
   }

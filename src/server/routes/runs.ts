@@ -82,7 +82,12 @@ function streamed(
       else if (event.kind === 'approval')
         write({
           type: 'data-approval',
-          data: { approvalId: event.call.approvalId, tool: event.call.toolName },
+          data: {
+            approvalId: event.call.approvalId,
+            tool: event.call.toolName,
+            toolCallId: event.call.toolCallId,
+            expiresAt: event.call.expiresAt,
+          },
         });
       else if (event.kind === 'end') {
         write({ type: 'data-run', data: event.run });
