@@ -52,3 +52,20 @@ test('figures count header fields only, filtered and grouped, the same whatever 
     'agent:agt_b': 1,
   });
 });
+
+test('a figure may keep to one actor or one target (absent: any, so older figures count the same)', () => {
+  const entries = [
+    { ...e(0, 'tool.call.allowed'), target: { type: 'tool', id: 'con_1/echo' } },
+    { ...e(1, 'tool.call.allowed'), target: { type: 'tool', id: 'con_1/echo' } },
+    { ...e(3, 'tool.call.allowed'), target: { type: 'tool', id: 'con_1/sum' } },
+    e(5, 'tool.call.denied', 'denied'),
+  ];
+  const spec = { name: 'calls', where: { actions: ['tool.call.allowed'] }, by: 'target' as const };
+  assert.deepEqual(computeFigure({ ...spec, where: { ...spec.where, actor: 'agent:agt_a' } }, entries), {
+    'tool:con_1/echo': 1,
+    'tool:con_1/sum': 1,
+  });
+  assert.equal(computeFigure({ name: 'echo', where: { target: 'tool:con_1/echo' } }, entries), 2);
+  assert.equal(computeFigure({ name: 'untargeted', where: { target: '-' } }, entries), 1);
+  assert.deepEqual(computeFigure(spec, entries), { 'tool:con_1/echo': 2, 'tool:con_1/sum': 1 });
+});

@@ -20,8 +20,19 @@ export interface FigureEntry {
 export interface FigureSpec {
   /** What is counted, for people: "tool calls by outcome". */
   name: string;
-  /** Which entries count: exact actions and/or a prefix (`tool.call.`), an outcome, a time window [from, to). */
-  where: { actions?: string[]; prefix?: string; outcome?: string; from?: string; to?: string };
+  /**
+   * Which entries count: exact actions and/or a prefix (`tool.call.`), an outcome, a time window
+   * [from, to), one actor or target (`type:id`, as `by` names them: `agent:agt_1`). Absent: any.
+   */
+  where: {
+    actions?: string[];
+    prefix?: string;
+    outcome?: string;
+    from?: string;
+    to?: string;
+    actor?: string;
+    target?: string;
+  };
   /** Counted per value of this header field, or in all when absent. */
   by?: 'action' | 'outcome' | 'actor' | 'target' | 'day';
 }
@@ -35,6 +46,8 @@ export function matches(spec: FigureSpec, e: FigureEntry): boolean {
   if (w.outcome && e.outcome !== w.outcome) return false;
   if (w.from && e.time < w.from) return false;
   if (w.to && e.time >= w.to) return false;
+  if (w.actor && `${e.actor.type}:${e.actor.id}` !== w.actor) return false;
+  if (w.target && (e.target ? `${e.target.type}:${e.target.id}` : '-') !== w.target) return false;
   return true;
 }
 

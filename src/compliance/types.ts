@@ -6,7 +6,12 @@
  */
 import type { FigureSpec } from './figures.ts';
 
-export type ControlStatus = 'pass' | 'warning' | 'fail';
+/**
+ * `not_applicable`: the control cannot be tested yet (what it needs is not built), said with a
+ * reason rather than a made-up pass. Added after the first three; readers that know only those
+ * should show it as "not tested".
+ */
+export type ControlStatus = 'pass' | 'warning' | 'fail' | 'not_applicable';
 
 /** What a collector hands back, before it is stored (and hashed). */
 export interface EvidenceDraft {
@@ -29,7 +34,9 @@ export interface EvidenceRecord extends EvidenceDraft {
   hash: string;
   /**
    * For evidence computed from audit entries: the log it was computed at — the tree size, the
-   * signed checkpoint of that size, and the index range of the entries the figure counts.
+   * signed checkpoint of that size, and the index range of the entries the figure counts:
+   * half-open, `[first, end)`, so `[0, treeSize)` is the whole log. A record with a `figure` has
+   * `data.value` = `computeFigure(figure, the entries whose index is in range)`.
    */
   log: { treeSize: number; checkpoint: string; range: [number, number] } | null;
 }
