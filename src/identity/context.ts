@@ -47,6 +47,8 @@ export interface OrgSettings {
   /** A run ends after this many model steps, or this many seconds. */
   runMaxSteps: number;
   runMaxSeconds: number;
+  /** Model keys older than this (since created or last rotated) fail the key-rotation control. */
+  keyRotationDays: number;
 }
 
 export const DEFAULT_ORG_SETTINGS: OrgSettings = {
@@ -62,6 +64,7 @@ export const DEFAULT_ORG_SETTINGS: OrgSettings = {
   runTextRecording: 'full',
   runMaxSteps: 12,
   runMaxSeconds: 300,
+  keyRotationDays: 90,
 };
 
 /** A caller inside one organization, with the role they hold there. */

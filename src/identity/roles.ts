@@ -44,6 +44,11 @@ export const PERMISSIONS = {
   'runs.start': ['owner', 'admin', 'member'],
   // Runs of the agents one may see.
   'runs.read': ['owner', 'admin', 'member', 'auditor'],
+  // The compliance center: controls, evidence, reviews, registers, documents.
+  'compliance.read': ['owner', 'admin', 'auditor'],
+  'compliance.manage': ['owner', 'admin'],
+  // The auditor's one write: a comment on an access review (auditor independence: nothing else).
+  'compliance.comment': ['owner', 'admin', 'auditor'],
 } as const satisfies Record<string, readonly Role[]>;
 
 export type Permission = keyof typeof PERMISSIONS;

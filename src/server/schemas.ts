@@ -63,6 +63,12 @@ export const OrgSettingsSchema = z
       ),
     runMaxSteps: z.number().int().min(1).max(100).describe('a run ends after this many model steps'),
     runMaxSeconds: z.number().int().min(5).max(3600).describe('a run ends after this many seconds'),
+    keyRotationDays: z
+      .number()
+      .int()
+      .min(1)
+      .max(3650)
+      .describe('model keys not rotated for this many days fail the compliance center’s rotation control'),
   })
   .meta({ id: 'OrgSettings' });
 

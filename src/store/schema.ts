@@ -458,6 +458,162 @@ export interface JobRunTable {
   counts: string | null;
 }
 
+/** One evidence collection of an org: the log slice it read and the period it covers. */
+export interface ComplianceCollectionTable {
+  id: string;
+  org_id: string;
+  trigger: 'schedule' | 'request';
+  actor_type: string;
+  actor_id: string;
+  started_at: string;
+  period_from: string;
+  period_to: string;
+  tree_size: number;
+  checkpoint: string;
+  range_from: number;
+  range_to: number;
+  /** The collection this one continues ('' for the org's first). */
+  previous_id: string;
+}
+
+/** A hashed evidence record (never updated). */
+export interface ComplianceEvidenceTable {
+  id: string;
+  org_id: string;
+  collection_id: string | null;
+  control_id: string;
+  kind: string;
+  collected_at: string;
+  period_from: string;
+  period_to: string;
+  /** Canonical JSON, exactly as hashed. */
+  data: string;
+  figure: string | null;
+  hash: string;
+  tree_size: number | null;
+  checkpoint: string | null;
+  range_from: number | null;
+  range_to: number | null;
+}
+
+/** A control's result at one collection (history kept). */
+export interface ComplianceResultTable {
+  id: string;
+  org_id: string;
+  collection_id: string;
+  control_id: string;
+  status: 'pass' | 'warning' | 'fail' | 'not_applicable';
+  reason: string;
+  evaluated_at: string;
+  /** JSON array of evidence ids. */
+  evidence: string;
+}
+
+export interface ComplianceReviewTable {
+  id: string;
+  org_id: string;
+  kind: 'agents' | 'people';
+  period_from: string;
+  period_to: string;
+  tree_size: number;
+  checkpoint: string;
+  status: 'open' | 'signed_off';
+  created_by: string;
+  created_at: string;
+  signed_off_by: string | null;
+  signed_off_at: string | null;
+  evidence_id: string | null;
+}
+
+export interface ComplianceReviewLineTable {
+  id: string;
+  org_id: string;
+  review_id: string;
+  position: number;
+  subject_type: 'agent' | 'person';
+  subject_id: string;
+  item_type: 'grant' | 'membership';
+  item_id: string;
+  /** JSON: what the reviewer sees. */
+  facts: string;
+  /** `unused` (granted, never used in the period), `used`, `dormant`, `active`… */
+  finding: string;
+  decision: 'keep' | 'revoke' | 'defer' | null;
+  decided_by: string | null;
+  decided_at: string | null;
+  note: string | null;
+}
+
+export interface ComplianceReviewCommentTable {
+  id: string;
+  org_id: string;
+  review_id: string;
+  line_id: string | null;
+  author_id: string;
+  author_role: string;
+  body: string;
+  created_at: string;
+}
+
+/** The org's own assessment of a vendor; the register itself is generated from use. */
+export interface ComplianceVendorTable {
+  id: string;
+  org_id: string;
+  kind: string;
+  name: string;
+  data_handling: string;
+  soc2_report_date: string | null;
+  reviewed_at: string | null;
+  next_review_at: string | null;
+  notes: string;
+  updated_by: string;
+  updated_at: string;
+}
+
+export interface ComplianceIncidentTable {
+  id: string;
+  org_id: string;
+  title: string;
+  severity: 'low' | 'medium' | 'high' | 'critical';
+  status: 'open' | 'contained' | 'resolved' | 'closed';
+  summary: string;
+  detected_at: string;
+  resolved_at: string | null;
+  /** JSON: [{ time, note, by }]. */
+  timeline: string;
+  /** JSON: [{ id, action, owner, done }]. */
+  actions: string;
+  created_by: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ComplianceExerciseTable {
+  id: string;
+  org_id: string;
+  kind: 'tabletop' | 'kill_switch_drill';
+  title: string;
+  held_at: string;
+  outcome: 'pass' | 'fail' | 'partial';
+  /** JSON: participants, scenario, findings; or the drill's measurements. */
+  facts: string;
+  created_by: string;
+  created_at: string;
+}
+
+/** A customer document attached to a criterion; the file is under $PADDOCK_HOME/documents. */
+export interface ComplianceDocumentTable {
+  id: string;
+  org_id: string;
+  criterion: string;
+  name: string;
+  content_type: string;
+  size: number;
+  sha256: string;
+  uploaded_by: string;
+  uploaded_at: string;
+}
+
 export interface Database {
   orgs: OrgTable;
   users: UserTable;
@@ -493,4 +649,14 @@ export interface Database {
   removed_people: RemovedPersonTable;
   webhooks: WebhookTable;
   webhook_deliveries: WebhookDeliveryTable;
+  compliance_collections: ComplianceCollectionTable;
+  compliance_evidence: ComplianceEvidenceTable;
+  compliance_results: ComplianceResultTable;
+  compliance_reviews: ComplianceReviewTable;
+  compliance_review_lines: ComplianceReviewLineTable;
+  compliance_review_comments: ComplianceReviewCommentTable;
+  compliance_vendors: ComplianceVendorTable;
+  compliance_incidents: ComplianceIncidentTable;
+  compliance_exercises: ComplianceExerciseTable;
+  compliance_documents: ComplianceDocumentTable;
 }

@@ -18,6 +18,7 @@ import { jobRuns } from './011-job-runs.ts';
 import { removals } from './012-removals.ts';
 import { runs } from './013-runs.ts';
 import { webhooks } from './014-webhooks.ts';
+import { compliance } from './015-compliance.ts';
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {
   const all: Record<string, Migration> = {
@@ -35,6 +36,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
     '012-removals': removals(dialect),
     '013-runs': runs(dialect),
     '014-webhooks': webhooks(dialect),
+    '015-compliance': compliance(dialect),
   };
   return { getMigrations: async () => all };
 }
