@@ -68,13 +68,26 @@ export function createApp(deps: Deps, routes: RouteDef[] = allRoutes): Hono {
       referrerPolicy: 'no-referrer',
     }),
   );
-  app.use(
-    '*',
-    bodyLimit({
-      maxSize: MAX_BODY_BYTES,
-      onError: (c) => errorResponse(c, new PayloadTooLargeError(MAX_BODY_BYTES), requestIdOf(c)),
-    }),
-  );
+  const jsonLimit = bodyLimit({
+    maxSize: MAX_BODY_BYTES,
+    onError: (c) => errorResponse(c, new PayloadTooLargeError(MAX_BODY_BYTES), requestIdOf(c)),
+  });
+  // Raw-body routes with a limit of their own (a customer's document) enforce it as they stream.
+  const uploads = routes
+    .filter((r) => r.rawBody?.maxBytes !== undefined)
+    .map((r) => ({
+      method: r.method.toUpperCase(),
+      path: new RegExp(`^${r.path.replace(/\{\w+\}/g, '[^/]+')}$`),
+      maxBytes: r.rawBody!.maxBytes!,
+    }));
+  app.use('*', async (c, next) => {
+    const upload = uploads.find((u) => u.method === c.req.method && u.path.test(c.req.path));
+    if (!upload) return jsonLimit(c, next);
+    const declared = Number(c.req.header('content-length') ?? Number.NaN);
+    if (declared > upload.maxBytes)
+      return errorResponse(c, new PayloadTooLargeError(upload.maxBytes), requestIdOf(c));
+    return next();
+  });
 
   for (const route of routes) {
     // Deny by default: a route that does not say who may call it is never reachable.

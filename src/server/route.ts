@@ -54,7 +54,14 @@ export interface RouteDef<
    * A body taken as it is sent, any content type, for the handler to read itself (a webhook
    * delivery, whose signature covers its exact bytes); never parsed as JSON by the pipeline.
    */
-  rawBody?: { description: string };
+  rawBody?: {
+    description: string;
+    /**
+     * This route's own size limit instead of the JSON API's 64 KiB (a customer's document): the
+     * declared length is refused at once over it, and the handler enforces it as it streams.
+     */
+    maxBytes?: number;
+  };
   /** Routes that answer with their own Response (a redirect, a file) rather than JSON. */
   raw?: { status: number; description: string; contentTypes?: string[] };
   handler: (
