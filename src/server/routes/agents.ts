@@ -13,6 +13,7 @@ import {
   updateAgent,
 } from '../../agents/index.ts';
 import { PROVIDERS } from '../../runtime/index.ts';
+import { stopAgentNow } from '../kill-switch.ts';
 import { defineRoute } from '../route.ts';
 import { Id, OrgParams, Timestamp } from '../schemas.ts';
 
@@ -165,21 +166,7 @@ export const agentRoutes = [
     access: { permission: 'agents.write' },
     params: AgentParams,
     response: AgentSchema,
-    handler: async ({ ctx, deps, params }) => {
-      // Calls end the moment the stop is allowed; the acknowledgment waits until it is durable.
-      let release = () => {};
-      try {
-        const agent = await setAgentState(deps.store.db, ctx, params.agent, 'stopped', () => {
-          release = deps.gateway.brake(ctx.scope.orgId, params.agent);
-          deps.runs.brake(ctx.scope.orgId, params.agent, 'the agent was stopped');
-        });
-        // Committed: now end its MCP servers (and tell other replicas) before acknowledging.
-        await deps.sessions.publish({ kind: 'agent', orgId: ctx.scope.orgId, agentId: agent.id });
-        return agent;
-      } finally {
-        release();
-      }
-    },
+    handler: async ({ ctx, deps, params }) => stopAgentNow(deps, ctx, params.agent),
   }),
   defineRoute({
     method: 'post',
