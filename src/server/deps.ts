@@ -5,12 +5,14 @@ import {
   AuditTrail,
   applyRetention,
   type CheckpointPublisher,
+  checkpointCustody,
   fileCheckpointPublisher,
   SiemStreamer,
   webhookCheckpointPublisher,
 } from '../audit/index.ts';
 import { egressRulesFor } from '../cells/egress-rules.ts';
 import { CellSupervisor, type SandboxChoice, type SandboxProvider } from '../cells/index.ts';
+import { collectAll, type Platform } from '../compliance/index.ts';
 import type { Config } from '../config/index.ts';
 import type { Opener } from '../connections/open.ts';
 import { ToolGateway } from '../gateway/gateway.ts';
@@ -52,11 +54,30 @@ export interface Deps {
   webhooks: WebhookReceiver;
 }
 
+/** What the compliance center's collectors are told about this platform (sandbox, cells, checkpoints). */
+export function compliancePlatform(
+  d: Pick<Deps, 'sandbox' | 'sandboxProblem' | 'cells' | 'audit' | 'config'>,
+): Platform {
+  return {
+    sandbox: d.sandbox,
+    sandboxProblem: d.sandboxProblem,
+    cell: (orgId) => d.cells?.get(orgId),
+    sign: (orgId) => d.audit.checkpoint(orgId),
+    checkpointDir: d.config.checkpointDir,
+    custody: checkpointCustody({
+      dir: d.config.checkpointDir,
+      home: d.config.home,
+      webhook: d.config.checkpointWebhook,
+      databaseUrl: d.config.databaseUrl,
+    }),
+  };
+}
+
 /**
  * The platform's periodic work, each job run on one replica at a time (see `src/scheduler`).
- * Without `runs` (the CLI listing jobs), the runtime's job does nothing.
+ * Without `runs` and `compliance` (the CLI listing jobs), their jobs do nothing.
  */
-export function platformJobs(runs?: RunCoordinator): Job[] {
+export function platformJobs(runs?: RunCoordinator, compliance?: () => Platform): Job[] {
   return [
     {
       name: 'audit.retention',
@@ -74,6 +95,12 @@ export function platformJobs(runs?: RunCoordinator): Job[] {
       name: 'webhooks.deliveries',
       intervalMs: 300_000,
       run: async ({ db }) => ({ forgotten: await forgetExpiredDeliveries(db) }),
+    },
+    {
+      // Every org's controls tested on fresh evidence, daily; `POST …/compliance/collect` on demand.
+      name: 'compliance.collect',
+      intervalMs: 86_400_000,
+      run: async ({ db, signal }) => (compliance ? collectAll(db, compliance(), signal) : {}),
     },
   ];
 }
@@ -160,7 +187,12 @@ export function buildDeps(
     config,
     log,
     signInLimiter: new AttemptLimiter(),
-    scheduler: new Scheduler({ store, databaseUrl: config.databaseUrl, jobs: platformJobs(runs), log }),
+    scheduler: new Scheduler({
+      store,
+      databaseUrl: config.databaseUrl,
+      jobs: platformJobs(runs, () => compliancePlatform(deps)),
+      log,
+    }),
     runs,
     webhooks: new WebhookReceiver({ db: store.db, vault, audit, runs, log }),
   });

@@ -4,6 +4,7 @@ import { agentRoutes } from './agents.ts';
 import { approvalRoutes } from './approvals.ts';
 import { auditRoutes } from './audit.ts';
 import { cellRoutes } from './cells.ts';
+import { complianceRoutes } from './compliance.ts';
 import { connectionRoutes } from './connections.ts';
 import { demoRoutes } from './demo.ts';
 import { grantRoutes } from './grants.ts';
@@ -38,4 +39,5 @@ export const routes: RouteDef[] = [
   ...runRoutes,
   ...demoRoutes,
   ...webhookRoutes,
+  ...complianceRoutes,
 ];

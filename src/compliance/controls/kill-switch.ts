@@ -1,0 +1,159 @@
+/**
+ * PAD-KILL-01 — the kill switch. Stopping an agent (or an org) refuses its calls from the stop's
+ * commit on and ends its runs. Evidence from the log: every stop of the period with the time to
+ * halt (from the stop entry to the last run it ended), and any call the gate allowed to a
+ * stopped agent (there must be none); and the kill-switch drills with their measured halts.
+ */
+import type { FigureEntry } from '../figures.ts';
+import {
+  type CollectorContext,
+  count,
+  DAY_MS,
+  type Draft,
+  dataOf,
+  figureDraft,
+  type PaddockControl,
+  stateDraft,
+} from './context.ts';
+
+/** A drill whose agent took longer than this to halt failed. */
+export const HALT_LIMIT_MS = 10_000;
+/** A drill is expected at least this often. */
+export const DRILL_EVERY_DAYS = 90;
+
+interface Stop {
+  index: number;
+  time: string;
+  scope: 'agent' | 'org';
+  agent: string | null;
+  by: string;
+  runsEnded: number;
+  msToHalt: number;
+}
+
+interface Stops {
+  value: Record<string, number>;
+  stops: Stop[];
+  callsWhileStopped: Array<{ index: number; time: string; agent: string; stopIndex: number }>;
+}
+
+interface Drills {
+  drills: Array<{ id: string; heldAt: string; outcome: string; agent: string; msToHalt: number | null }>;
+  latestAt: string | null;
+  daysSinceLatest: number | null;
+}
+
+const ms = (t: string) => Date.parse(t);
+
+/** Stops, halts and calls while stopped, in one pass over the slice. */
+export function stopsIn(entries: Iterable<FigureEntry>): Omit<Stops, 'value'> {
+  const stops: Stop[] = [];
+  // Open stops by agent id ('*' for the org), with the stop they belong to.
+  const open = new Map<string, Stop>();
+  const calls: Stops['callsWhileStopped'] = [];
+  for (const e of entries) {
+    const agent = e.target?.type === 'agent' ? e.target.id : null;
+    if ((e.action === 'agent.stopped' && agent) || e.action === 'org.agents.stopped') {
+      const s: Stop = {
+        index: e.index,
+        time: e.time,
+        scope: agent && e.action === 'agent.stopped' ? 'agent' : 'org',
+        agent: e.action === 'agent.stopped' ? agent : null,
+        by: `${e.actor.type}:${e.actor.id}`,
+        runsEnded: 0,
+        msToHalt: 0,
+      };
+      stops.push(s);
+      open.set(s.agent ?? '*', s);
+    } else if (e.action === 'agent.resumed' && agent) open.delete(agent);
+    else if (e.action === 'org.agents.resumed') open.delete('*');
+    else if (e.action === 'run.stopped' && e.actor.type === 'agent') {
+      const s = open.get(e.actor.id) ?? open.get('*');
+      if (s && e.time >= s.time) {
+        s.runsEnded++;
+        s.msToHalt = Math.max(s.msToHalt, ms(e.time) - ms(s.time));
+      }
+    } else if (e.action === 'tool.call.allowed' && e.actor.type === 'agent') {
+      const s = open.get(e.actor.id) ?? open.get('*');
+      if (s && e.time > s.time && calls.length < 50)
+        calls.push({ index: e.index, time: e.time, agent: e.actor.id, stopIndex: s.index });
+    }
+  }
+  return { stops, callsWhileStopped: calls };
+}
+
+async function drills(ctx: CollectorContext): Promise<Draft> {
+  const since = new Date(ctx.now.getTime() - 365 * DAY_MS).toISOString();
+  const rows = await ctx.db
+    .selectFrom('compliance_exercises')
+    .select(['id', 'held_at', 'outcome', 'facts'])
+    .where('org_id', '=', ctx.orgId)
+    .where('kind', '=', 'kill_switch_drill')
+    .where('held_at', '>=', since)
+    .orderBy('held_at', 'desc')
+    .execute();
+  const list = rows.map((r) => {
+    const f = JSON.parse(r.facts) as { agent?: string; msToHalt?: number | null };
+    return {
+      id: r.id,
+      heldAt: r.held_at,
+      outcome: r.outcome,
+      agent: f.agent ?? '',
+      msToHalt: f.msToHalt ?? null,
+    };
+  });
+  const latestAt = list[0]?.heldAt ?? null;
+  return stateDraft('drills.kill_switch', {
+    drills: list,
+    latestAt,
+    daysSinceLatest: latestAt ? Math.floor((ctx.now.getTime() - ms(latestAt)) / DAY_MS) : null,
+  });
+}
+
+export const killSwitch: PaddockControl = {
+  id: 'PAD-KILL-01',
+  title: 'Kill switch',
+  description:
+    'One agent, or every agent of the organization, can be stopped at once: from the stop’s commit the gate refuses its calls, its runs end, and the stop is logged. Drills stop an agent on purpose and measure the time to halt from the log.',
+  criteria: ['CC7.3', 'CC7.4', 'CC9.1'],
+  async collect(ctx) {
+    const figure = figureDraft(ctx, 'stops', {
+      name: 'stops and resumes by action',
+      where: { actions: ['agent.stopped', 'agent.resumed', 'org.agents.stopped', 'org.agents.resumed'] },
+      by: 'action',
+    });
+    const found = stopsIn(ctx.log.entries());
+    return [{ ...figure, data: { ...(figure.data as object), ...found } }, await drills(ctx)];
+  },
+  test(evidence) {
+    const stops = dataOf<Stops>(evidence, 'stops');
+    const d = dataOf<Drills>(evidence, 'drills.kill_switch');
+    if (!stops || !d) return { status: 'fail', reason: 'The kill-switch evidence is missing.' };
+    if (stops.callsWhileStopped.length > 0) {
+      const c = stops.callsWhileStopped[0]!;
+      return {
+        status: 'fail',
+        reason: `The gate allowed ${count(stops.callsWhileStopped.length, 'call')} of a stopped agent (first: entry #${c.index}, ${c.agent}, stopped at entry #${c.stopIndex}).`,
+      };
+    }
+    const latest = d.drills[0];
+    if (latest && latest.outcome === 'fail') {
+      return {
+        status: 'fail',
+        reason: `The latest kill-switch drill (${latest.heldAt.slice(0, 10)}) failed: ${latest.msToHalt === null ? 'the agent did not halt' : `halt took ${latest.msToHalt} ms, over ${HALT_LIMIT_MS} ms`}.`,
+      };
+    }
+    const longest = Math.max(0, ...stops.stops.map((s) => s.msToHalt));
+    const summary = `${count(stops.stops.length, 'stop')} in the period${stops.stops.length ? `, longest time to halt ${longest} ms` : ''}, no call allowed while stopped`;
+    if (!latest || (d.daysSinceLatest ?? 0) > DRILL_EVERY_DAYS) {
+      return {
+        status: 'warning',
+        reason: `No kill-switch drill in the last ${DRILL_EVERY_DAYS} days. ${summary}.`,
+      };
+    }
+    return {
+      status: 'pass',
+      reason: `${summary}; last drill ${latest.heldAt.slice(0, 10)}: halted in ${latest.msToHalt} ms.`,
+    };
+  },
+};
