@@ -168,7 +168,7 @@ export const access: PaddockControl = {
     if (r.stillHoldAccess.length > 0) {
       return {
         status: 'fail',
-        reason: `${count(r.stillHoldAccess.length, 'removed person', 'removed people')} still hold access: ${some(r.stillHoldAccess.map((s) => `${s.email} (${s.what})`))}.`,
+        reason: `${count(r.stillHoldAccess.length, 'removed person', 'removed people')} still ${r.stillHoldAccess.length === 1 ? 'holds' : 'hold'} access: ${some(r.stillHoldAccess.map((s) => `${s.email} (${s.what})`))}.`,
       };
     }
     if (!p.byRole.owner) return { status: 'fail', reason: 'The organization has no owner.' };

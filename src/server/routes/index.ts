@@ -5,6 +5,7 @@ import { approvalRoutes } from './approvals.ts';
 import { auditRoutes } from './audit.ts';
 import { cellRoutes } from './cells.ts';
 import { complianceRoutes } from './compliance.ts';
+import { complianceReviewRoutes } from './compliance-reviews.ts';
 import { connectionRoutes } from './connections.ts';
 import { demoRoutes } from './demo.ts';
 import { grantRoutes } from './grants.ts';
@@ -40,4 +41,5 @@ export const routes: RouteDef[] = [
   ...demoRoutes,
   ...webhookRoutes,
   ...complianceRoutes,
+  ...complianceReviewRoutes,
 ];
