@@ -5,6 +5,7 @@ import { approvalRoutes } from './approvals.ts';
 import { auditRoutes } from './audit.ts';
 import { cellRoutes } from './cells.ts';
 import { complianceRoutes } from './compliance.ts';
+import { complianceRegisterRoutes } from './compliance-registers.ts';
 import { complianceReviewRoutes } from './compliance-reviews.ts';
 import { connectionRoutes } from './connections.ts';
 import { demoRoutes } from './demo.ts';
@@ -42,4 +43,5 @@ export const routes: RouteDef[] = [
   ...webhookRoutes,
   ...complianceRoutes,
   ...complianceReviewRoutes,
+  ...complianceRegisterRoutes,
 ];
