@@ -5,6 +5,7 @@ import { approvalRoutes } from './approvals.ts';
 import { auditRoutes } from './audit.ts';
 import { cellRoutes } from './cells.ts';
 import { complianceRoutes } from './compliance.ts';
+import { complianceDocumentRoutes } from './compliance-documents.ts';
 import { complianceRegisterRoutes } from './compliance-registers.ts';
 import { complianceReviewRoutes } from './compliance-reviews.ts';
 import { connectionRoutes } from './connections.ts';
@@ -44,4 +45,5 @@ export const routes: RouteDef[] = [
   ...complianceRoutes,
   ...complianceReviewRoutes,
   ...complianceRegisterRoutes,
+  ...complianceDocumentRoutes,
 ];
