@@ -57,7 +57,7 @@ export const auditLog: PaddockControl = {
     if (v.custody && !v.custody.offHost) {
       return {
         status: 'warning',
-        reason: `${summary}, but its checkpoints are kept only on the database’s own disk: ${v.custody.description}.`,
+        reason: `${summary}, but its checkpoints are published to ${v.custody.description}.`,
       };
     }
     return { status: 'pass', reason: `${summary}.` };

@@ -46,7 +46,11 @@ export const isolation: PaddockControl = {
   test(evidence) {
     const s = dataOf<Sandbox>(evidence, 'cells.sandbox');
     if (!s) return { status: 'fail', reason: 'The sandbox evidence is missing.' };
-    if (!s.provider) return { status: 'fail', reason: `No sandbox: ${s.problem ?? 'org cells cannot run'}.` };
+    if (!s.provider)
+      return {
+        status: 'fail',
+        reason: `No sandbox: ${(s.problem ?? 'org cells cannot run').replace(/\.$/, '')}.`,
+      };
     if (s.provider === 'none')
       return { status: 'fail', reason: 'Cells run with no sandbox (--unsafe-no-sandbox): no isolation.' };
     if (s.selfTest && !s.selfTest.ok)

@@ -63,6 +63,7 @@ export const monitoring: PaddockControl = {
         reason: `No collection between ${h.previousAt} and this one: controls went untested for ${Math.floor((Date.parse(h.asOf) - Date.parse(h.previousAt)) / DAY_MS)} days${failing}.`,
       };
     }
+    if (!h.previousAt) return { status: 'pass', reason: 'The first collection: every control tested.' };
     return {
       status: 'pass',
       reason: `${count(h.collections, 'earlier collection')} in 30 days, every control tested at each${failing}.`,

@@ -67,7 +67,7 @@ export const secretsControl: PaddockControl = {
         reason: `${count(stale.length, 'model key')} not rotated in ${policy} days: ${some(stale.map((s) => `${s.name} (${s.ageDays} days)`))}.`,
       };
     }
-    const summary = `${count(inv.secrets.length, 'secret')} sealed under the org’s data key; ${count(models.length, 'model key')}, each rotated within ${policy} days`;
+    const summary = `${count(inv.secrets.length, 'secret')} sealed under the org’s data key; ${models.length ? `${count(models.length, 'model key')}, each rotated within ${policy} days` : 'no model key'}`;
     const soon = models.filter((s) => s.ageDays > policy - DUE_SOON_DAYS);
     const other = inv.secrets.filter((s) => s.kind !== 'model_key' && s.ageDays > policy);
     if (soon.length + other.length > 0) {
