@@ -11,12 +11,20 @@ export interface PersonActivity {
   liveTokens: number;
 }
 
-/** Per person id of the org: their last sign-in and token use. */
-export async function peopleActivity(db: Db, orgId: string): Promise<Map<string, PersonActivity>> {
+/**
+ * Per person id of the org: their last sign-in (from the log's first `treeSize` entries, so it
+ * can be checked under the checkpoint of that size) and token use.
+ */
+export async function peopleActivity(
+  db: Db,
+  orgId: string,
+  treeSize: number,
+): Promise<Map<string, PersonActivity>> {
   const signIns = await db
     .selectFrom('audit_entries')
     .select((eb) => ['actor_id', eb.fn.max('time').as('last')])
     .where('log_id', '=', orgId)
+    .where('idx', '<', treeSize)
     .where('action', '=', 'person.signed_in')
     .where('actor_type', '=', 'person')
     .groupBy('actor_id')

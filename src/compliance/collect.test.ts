@@ -100,6 +100,14 @@ for (const kind of STORE_KINDS) {
         );
       }
       assert.ok(figures >= 8, `${figures} figures`);
+      // Records read from entries that are not counts carry the log they read too: the whole log
+      // up to the checkpoint (last sign-ins, model providers in use, the verification).
+      for (const k of ['people.roles', 'vendors.register', 'audit.verification']) {
+        const r = records.find((x) => x.kind === k)!;
+        assert.deepEqual(r.log?.range, [0, first.log.treeSize], k);
+      }
+      // Records of state alone carry none.
+      assert.equal(records.find((x) => x.kind === 'secrets.inventory')!.log, null);
       const calls = records.find((r) => r.kind === 'tool_calls.by_action')!.data as {
         value: Record<string, number>;
       };

@@ -131,7 +131,7 @@ export async function collectEvidence(
       for (const o of outcomes) {
         const ids: string[] = [];
         for (const d of o.drafts) {
-          const { fromLog, ...draft } = d;
+          const { fromLog, range, ...draft } = d;
           const record = await insertEvidence(trx, {
             orgId,
             controlId: o.control.id,
@@ -139,7 +139,7 @@ export async function collectEvidence(
             collectedAt: now.toISOString(),
             period,
             draft,
-            log: fromLog || draft.figure ? snapshot : null,
+            log: fromLog || draft.figure ? { ...snapshot, range: range ?? snapshot.range } : null,
           });
           ids.push(record.id);
           evidence++;
@@ -220,6 +220,7 @@ export async function collectAll(
       failing += c.results.filter((r) => r.status === 'fail').length;
     } catch (err) {
       if (signal?.aborted) throw err;
+      platform.log?.error({ err, orgId: o.id }, 'evidence collection failed');
       failed++;
     }
   }

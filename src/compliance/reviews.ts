@@ -199,9 +199,9 @@ async function agentLines(
   });
 }
 
-async function peopleLines(db: Db, orgId: string, period: Review['period']): Promise<Line[]> {
+async function peopleLines(db: Db, orgId: string, period: Review['period'], size: number): Promise<Line[]> {
   const people = await listPeople(db, trustedScope(orgId));
-  const activity = await peopleActivity(db, orgId);
+  const activity = await peopleActivity(db, orgId, size);
   return people
     .sort((a, b) => a.email.localeCompare(b.email))
     .map((p) => {
@@ -254,7 +254,9 @@ export async function createReview(
     input.kind === 'agents'
       ? await LogWindow.read(db, orgId, { treeSize: cp.size, checkpoint: cp.note, range })
       : null;
-  const lines = window ? await agentLines(db, orgId, window, period) : await peopleLines(db, orgId, period);
+  const lines = window
+    ? await agentLines(db, orgId, window, period)
+    : await peopleLines(db, orgId, period, cp.size);
   return db.transaction().execute(async (trx) => {
     const row: ComplianceReviewTable = {
       id: newId('rev'),

@@ -111,7 +111,13 @@ function statusOf(inUse: boolean, a: Assessment | null, now: Date): VendorStatus
  * @example
  *   const vendors = await vendorRegister(db, orgId); // [{ kind: 'model_provider', name: 'openai', status: 'unreviewed', … }]
  */
-export async function vendorRegister(db: Db, orgId: string, now = new Date()): Promise<Vendor[]> {
+export async function vendorRegister(
+  db: Db,
+  orgId: string,
+  now = new Date(),
+  /** Count model calls among the log's first `treeSize` entries only (a collection's checkpoint). */
+  treeSize?: number,
+): Promise<Vendor[]> {
   const found = new Map<
     string,
     { kind: VendorKind; name: string; sources: Set<string>; calls: Vendor['calls'] }
@@ -137,13 +143,13 @@ export async function vendorRegister(db: Db, orgId: string, now = new Date()): P
     const host = hostOf(k.base_url);
     if (host) add('remote_host', host, `model key ${k.id} endpoint`);
   }
-  const calls = await db
+  let callQuery = db
     .selectFrom('audit_entries')
     .select((eb) => ['target_id', eb.fn.countAll<number>().as('n')])
     .where('log_id', '=', orgId)
-    .where('action', '=', 'model.called')
-    .groupBy('target_id')
-    .execute();
+    .where('action', '=', 'model.called');
+  if (treeSize !== undefined) callQuery = callQuery.where('idx', '<', treeSize);
+  const calls = await callQuery.groupBy('target_id').execute();
   for (const c of calls) {
     const target = c.target_id ?? 'unknown/unknown';
     const slash = target.indexOf('/');

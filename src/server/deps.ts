@@ -56,9 +56,10 @@ export interface Deps {
 
 /** What the compliance center's collectors are told about this platform (sandbox, cells, checkpoints). */
 export function compliancePlatform(
-  d: Pick<Deps, 'sandbox' | 'sandboxProblem' | 'cells' | 'audit' | 'config'>,
+  d: Pick<Deps, 'sandbox' | 'sandboxProblem' | 'cells' | 'audit' | 'config' | 'log'>,
 ): Platform {
   return {
+    log: d.log,
     sandbox: d.sandbox,
     sandboxProblem: d.sandboxProblem,
     cell: (orgId) => d.cells?.get(orgId),

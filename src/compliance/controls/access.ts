@@ -18,6 +18,7 @@ import {
   type PaddockControl,
   some,
   stateDraft,
+  wholeLog,
 } from './context.ts';
 
 /** No sign-in nor token use for this long (and a member for longer): a dormant account. */
@@ -35,7 +36,7 @@ interface Removals {
 
 async function people(ctx: CollectorContext): Promise<Draft> {
   const list = await listPeople(ctx.db, trustedScope(ctx.orgId));
-  const activity = await peopleActivity(ctx.db, ctx.orgId);
+  const activity = await peopleActivity(ctx.db, ctx.orgId, ctx.log.snapshot.treeSize);
   const tokens = await ctx.db
     .selectFrom('api_tokens')
     .select(['id', 'name', 'role', 'user_id', 'created_at', 'expires_at', 'last_used_at'])
@@ -61,7 +62,7 @@ async function people(ctx: CollectorContext): Promise<Draft> {
       dormant: daysBetween(since, ctx.now) > DORMANT_DAYS,
     };
   });
-  return stateDraft('people.roles', {
+  const draft = stateDraft('people.roles', {
     asOf: ctx.now.toISOString(),
     dormantAfterDays: DORMANT_DAYS,
     people: rows,
@@ -78,6 +79,8 @@ async function people(ctx: CollectorContext): Promise<Draft> {
         lastUsedAt: t.last_used_at,
       })),
   });
+  // Last sign-ins come from the log's person.signed_in entries up to the checkpoint.
+  return { ...draft, fromLog: true, range: wholeLog(ctx) };
 }
 
 async function removals(ctx: CollectorContext): Promise<Draft> {

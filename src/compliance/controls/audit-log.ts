@@ -40,6 +40,7 @@ export const auditLog: PaddockControl = {
           custody: ctx.platform.custody ?? null,
         },
         fromLog: true,
+        range: [0, ctx.log.snapshot.treeSize],
       },
     ];
   },

@@ -5,6 +5,7 @@
  * checkpoint and the index range it was computed at. Tests are pure: they read only drafts.
  */
 import type { Org } from '../../identity/index.ts';
+import type { Logger } from '../../log/index.ts';
 import type { Db } from '../../store/index.ts';
 import type { FigureSpec } from '../figures.ts';
 import type { LogWindow } from '../log-window.ts';
@@ -30,6 +31,8 @@ export interface Platform {
   checkpointDir?: string | undefined;
   /** Whether published checkpoints leave the database's disk (see `checkpointCustody`). */
   custody?: { offHost: boolean; description: string } | undefined;
+  /** Where a scheduled collection that failed for one org is reported. */
+  log?: Logger | undefined;
 }
 
 export interface CollectorContext extends CollectContext {
@@ -40,9 +43,18 @@ export interface CollectorContext extends CollectContext {
   platform: Platform;
 }
 
-/** A draft as collectors make it: `fromLog` when it was computed from audit entries. */
+/**
+ * A draft as collectors make it: `fromLog` when it was computed from audit entries — those of
+ * the collection's range, or of `range` when it read others (the whole log up to the checkpoint).
+ */
 export interface Draft extends EvidenceDraft {
   fromLog?: boolean;
+  range?: [number, number];
+}
+
+/** The range of the whole log under the collection's checkpoint. */
+export function wholeLog(ctx: CollectorContext): [number, number] {
+  return [0, ctx.log.snapshot.treeSize];
 }
 
 export type PaddockControl = Control<CollectorContext> & {

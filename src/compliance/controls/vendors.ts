@@ -5,7 +5,7 @@
  * date warns. Evidence: the register, and the model calls per provider and model from the log.
  */
 import { type Vendor, vendorRegister } from '../vendors.ts';
-import { count, dataOf, figureDraft, type PaddockControl, some, stateDraft } from './context.ts';
+import { count, dataOf, figureDraft, type PaddockControl, some, stateDraft, wholeLog } from './context.ts';
 
 export const vendors: PaddockControl = {
   id: 'PAD-VEND-01',
@@ -14,9 +14,10 @@ export const vendors: PaddockControl = {
     'Every third party the organization’s agents send data to or run — model providers, MCP server packages and commands, remote hosts — is listed from configuration and actual use, with the organization’s assessment (data handling, SOC 2 report date, review dates). A vendor in use without a review fails.',
   criteria: ['CC9.2', 'P6.4'],
   async collect(ctx) {
-    const register = await vendorRegister(ctx.db, ctx.orgId, ctx.now);
+    const register = await vendorRegister(ctx.db, ctx.orgId, ctx.now, ctx.log.snapshot.treeSize);
     return [
-      stateDraft('vendors.register', { vendors: register }),
+      // Model providers in use come from the log's model.called entries up to the checkpoint too.
+      { ...stateDraft('vendors.register', { vendors: register }), fromLog: true, range: wholeLog(ctx) },
       figureDraft(ctx, 'model_calls.by_provider', {
         name: 'model calls by provider and model',
         where: { actions: ['model.called'] },
