@@ -546,7 +546,6 @@ export class RunCoordinator implements RunHost {
   }
 
   async #stop(rows: RunTable[], reason: string, requestId: string | undefined): Promise<void> {
-    const db = this.#o.db;
     for (const row of rows) {
       const active = this.#byRun.get(row.id);
       const now = new Date().toISOString();
