@@ -7,7 +7,7 @@ import type { Kysely } from 'kysely';
 import { recordChange } from '../audit/index.ts';
 import { BadRequestError, ForbiddenError, NotFoundError } from '../errors/index.ts';
 import type { OrgContext } from '../identity/context.ts';
-import { newId } from '../identity/credentials.ts';
+import { newId } from '../ids/index.ts';
 import { type Database, type Db, orConflict } from '../store/index.ts';
 import type { AgentTable } from '../store/schema.ts';
 

@@ -12,7 +12,7 @@ import type { Kysely } from 'kysely';
 import { recordAudit, recordChange } from '../audit/index.ts';
 import { ConflictError, ForbiddenError, NotFoundError, RateLimitedError } from '../errors/index.ts';
 import type { OrgContext } from '../identity/context.ts';
-import { newId } from '../identity/credentials.ts';
+import { newId } from '../ids/index.ts';
 import { policyVersion } from '../policy/engine.ts';
 import type { Database, Db } from '../store/index.ts';
 import type { ApprovalTable } from '../store/schema.ts';

@@ -11,7 +11,7 @@
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import canonicalize from 'canonicalize';
-import { newId } from '../identity/credentials.ts';
+import { newId } from '../ids/index.ts';
 import { redact } from '../redact/index.ts';
 import { hashLeaf } from './merkle.ts';
 

@@ -8,8 +8,8 @@
 import type { Kysely } from 'kysely';
 import { type Actor, recordAudit } from '../audit/index.ts';
 import { ConflictError, NotFoundError } from '../errors/index.ts';
-import { newId } from '../identity/credentials.ts';
 import { toOrg } from '../identity/index.ts';
+import { newId } from '../ids/index.ts';
 import { redactString } from '../redact/index.ts';
 import { type Database, isUniqueViolation } from '../store/index.ts';
 import { CONTROLS, type Draft, type PaddockControl, type Platform } from './controls/index.ts';

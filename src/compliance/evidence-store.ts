@@ -5,7 +5,7 @@
 import canonicalize from 'canonicalize';
 import type { Selectable } from 'kysely';
 import { NotFoundError } from '../errors/index.ts';
-import { newId } from '../identity/credentials.ts';
+import { newId } from '../ids/index.ts';
 import type { Db } from '../store/index.ts';
 import type { ComplianceEvidenceTable, ComplianceResultTable } from '../store/schema.ts';
 import { evidenceHash, plainData } from './evidence.ts';

@@ -5,8 +5,8 @@
 import type { Kysely } from 'kysely';
 import { recordChange } from '../audit/index.ts';
 import { ConflictError, NotFoundError } from '../errors/index.ts';
-import { newId } from '../identity/credentials.ts';
 import type { OrgContext } from '../identity/index.ts';
+import { newId } from '../ids/index.ts';
 import type { Database, Db } from '../store/index.ts';
 import type { ComplianceIncidentTable } from '../store/schema.ts';
 

@@ -10,8 +10,8 @@
 import type { Kysely } from 'kysely';
 import { recordChange } from '../audit/index.ts';
 import { BadRequestError, ConflictError, NotFoundError } from '../errors/index.ts';
-import { newId } from '../identity/credentials.ts';
 import { listPeople, type OrgContext, trustedScope } from '../identity/index.ts';
+import { newId } from '../ids/index.ts';
 import { removePerson } from '../offboarding/index.ts';
 import { revokeGrant } from '../policy/grants-service.ts';
 import type { Database, Db } from '../store/index.ts';

@@ -9,8 +9,8 @@
 import { basename } from 'node:path';
 import type { Kysely } from 'kysely';
 import { recordChange } from '../audit/index.ts';
-import { newId } from '../identity/credentials.ts';
 import type { OrgContext } from '../identity/index.ts';
+import { newId } from '../ids/index.ts';
 import { redactString } from '../redact/index.ts';
 import type { Database, Db } from '../store/index.ts';
 import type { ComplianceVendorTable } from '../store/schema.ts';

@@ -10,7 +10,7 @@ import { requireAgentRow } from '../agents/index.ts';
 import { recordAudit, recordChange } from '../audit/index.ts';
 import { BadRequestError, ConflictError, NotFoundError, PaddockError } from '../errors/index.ts';
 import type { OrgContext } from '../identity/context.ts';
-import { newId } from '../identity/credentials.ts';
+import { newId } from '../ids/index.ts';
 import { bumpGrantsVersion, reconcileGrants } from '../policy/grants-service.ts';
 import { namespaceOf } from '../policy/permissions.ts';
 import { type Database, type Db, orConflict } from '../store/index.ts';

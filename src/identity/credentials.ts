@@ -3,7 +3,7 @@
  * Tokens are 256-bit random values, stored only as SHA-256 digests (enough for values with
  * that much entropy); passwords are stored as scrypt hashes.
  */
-import { createHash, randomBytes, randomFillSync, scrypt as scryptCb, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, scrypt as scryptCb, timingSafeEqual } from 'node:crypto';
 import { promisify } from 'node:util';
 
 const scrypt = promisify(scryptCb) as (
@@ -22,24 +22,6 @@ export function newSecret(kind: SecretKind): string {
 
 export function hashSecret(secret: string): string {
   return createHash('sha256').update(secret).digest('hex');
-}
-
-const ID_ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz';
-
-// Ids are made at audit-event rates; drawing randomness in 4 KiB blocks keeps that cheap.
-const pool = Buffer.alloc(4096);
-let poolAt = pool.length;
-
-/** Random, prefixed, URL-safe ids (`org_…`, `usr_…`): 80 random bits, telling what they name. */
-export function newId(prefix: string): string {
-  if (poolAt + 16 > pool.length) {
-    randomFillSync(pool);
-    poolAt = 0;
-  }
-  let out = '';
-  for (let i = 0; i < 16; i++) out += ID_ALPHABET[pool[poolAt + i]! & 31];
-  poolAt += 16;
-  return `${prefix}_${out}`;
 }
 
 // scrypt cost: N=2^15, r=8, p=1 (OWASP's minimum is N=2^17 with p=1 for 64 MiB; we use 32 MiB

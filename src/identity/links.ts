@@ -12,10 +12,11 @@ import {
   NotFoundError,
   UnauthenticatedError,
 } from '../errors/index.ts';
+import { newId } from '../ids/index.ts';
 import type { Database, Db, Role } from '../store/index.ts';
 import type { LinkTable } from '../store/schema.ts';
 import type { Caller, OrgContext } from './context.ts';
-import { hashPassword, hashSecret, newId, newSecret, verifyPassword } from './credentials.ts';
+import { hashPassword, hashSecret, newSecret, verifyPassword } from './credentials.ts';
 import {
   addMembership,
   assertPassword,

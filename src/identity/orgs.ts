@@ -2,10 +2,10 @@
 import type { Kysely } from 'kysely';
 import { recordAudit, recordChange } from '../audit/index.ts';
 import { BadRequestError, NotFoundError } from '../errors/index.ts';
+import { newId } from '../ids/index.ts';
 import { type Database, orConflict } from '../store/index.ts';
 import type { OrgTable } from '../store/schema.ts';
 import { type Caller, DEFAULT_ORG_SETTINGS, type Org, type OrgContext, type OrgSettings } from './context.ts';
-import { newId } from './credentials.ts';
 
 export const SLUG_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$/;
 

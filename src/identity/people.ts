@@ -6,9 +6,10 @@
 import type { Kysely } from 'kysely';
 import { recordAudit, recordChange } from '../audit/index.ts';
 import { BadRequestError, ConflictError, ForbiddenError, NotFoundError } from '../errors/index.ts';
+import { newId } from '../ids/index.ts';
 import type { Database, Db, Role } from '../store/index.ts';
 import type { Caller, OrgContext } from './context.ts';
-import { hashPassword, newId } from './credentials.ts';
+import { hashPassword } from './credentials.ts';
 import { mayAssign } from './roles.ts';
 import type { OrgScope } from './scope.ts';
 

@@ -4,9 +4,10 @@
  */
 import { recordAudit } from '../audit/index.ts';
 import { RateLimitedError, UnauthenticatedError } from '../errors/index.ts';
+import { newId } from '../ids/index.ts';
 import type { Db } from '../store/index.ts';
 import type { SessionTable } from '../store/schema.ts';
-import { hashSecret, newId, newSecret, verifyPassword } from './credentials.ts';
+import { hashSecret, newSecret, verifyPassword } from './credentials.ts';
 import { normalizeEmail } from './people.ts';
 
 export const SESSION_COOKIE = 'paddock_session';

@@ -2,9 +2,9 @@
 import type { Kysely } from 'kysely';
 import { recordChange } from '../audit/index.ts';
 import { BadRequestError, ConflictError, NotFoundError } from '../errors/index.ts';
+import { newId } from '../ids/index.ts';
 import { type Database, type Db, isUniqueViolation } from '../store/index.ts';
 import type { OrgContext } from './context.ts';
-import { newId } from './credentials.ts';
 import { requirePerson } from './people.ts';
 import type { OrgScope } from './scope.ts';
 

@@ -6,10 +6,11 @@
 import type { Kysely } from 'kysely';
 import { recordAudit, recordChange } from '../audit/index.ts';
 import { BadRequestError, ForbiddenError, NotFoundError, UnauthenticatedError } from '../errors/index.ts';
+import { newId } from '../ids/index.ts';
 import type { Database, Db, Role } from '../store/index.ts';
 import type { ApiTokenTable } from '../store/schema.ts';
 import type { Caller, OrgContext } from './context.ts';
-import { hashSecret, newId, newSecret } from './credentials.ts';
+import { hashSecret, newSecret } from './credentials.ts';
 import { holdMembership } from './people.ts';
 import { mayAssign } from './roles.ts';
 import type { OrgScope } from './scope.ts';

@@ -10,7 +10,7 @@ import { recordAudit, recordChange } from '../audit/index.ts';
 import { DIGEST_VERSION, digestVersion, type VettedTool } from '../connections/definitions.ts';
 import { BadRequestError, NotFoundError } from '../errors/index.ts';
 import type { OrgContext } from '../identity/context.ts';
-import { newId } from '../identity/credentials.ts';
+import { newId } from '../ids/index.ts';
 import type { Database, Db } from '../store/index.ts';
 import type { GrantTable } from '../store/schema.ts';
 import { type Decision, decideOnce, validateGrants } from './engine.ts';
