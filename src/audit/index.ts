@@ -3,7 +3,7 @@
  * their event with `recordAudit` inside their own transaction; other events (tool calls,
  * refused sign-ins) use `AuditTrail.append`, which resolves once the event is durable.
  */
-import type { Db } from '../store/index.ts';
+import type { Db, OrgScope } from '../store/index.ts';
 import { type Actor, type AuditInput, entryRow, prepareEntry } from './entry.ts';
 
 export type { Actor, AuditInput, EntryHeader, EntryV1, Outcome } from './entry.ts';
@@ -19,7 +19,7 @@ export * from './verify.ts';
 
 /** Who is changing an org's configuration, as the services hold it (an OrgContext). */
 export interface ChangeContext {
-  scope: { orgId: string };
+  scope: OrgScope;
   actor: Actor;
   requestId: string;
 }

@@ -2,8 +2,7 @@
 
 import type { Selectable } from 'kysely';
 import { sql } from 'kysely';
-import type { OrgScope } from '../identity/scope.ts';
-import type { Db } from '../store/index.ts';
+import type { Db, OrgScope } from '../store/index.ts';
 import type { AuditEntryTable } from '../store/schema.ts';
 import { headerColumns, parseLeaf } from './entry.ts';
 

@@ -1,14 +1,10 @@
 /**
- * The tenant wall. Every data-access function for org-owned rows takes an OrgScope and adds
- * `org_id = scope.orgId` to its query, so a row of another org cannot be read or written even
- * when its id is known. Scopes are made only by the access check (or by trusted operator code).
+ * The tenant wall (the type is the store's, `store/scope.ts`): scopes are made only by the
+ * access check, by trusted operator code and by tests.
  */
-declare const scopeBrand: unique symbol;
+import type { OrgScope } from '../store/index.ts';
 
-export interface OrgScope {
-  readonly orgId: string;
-  readonly [scopeBrand]: true;
-}
+export type { OrgScope } from '../store/index.ts';
 
 /** Only for the access check, the CLI acting as operator, and tests. */
 export function trustedScope(orgId: string): OrgScope {

@@ -4,13 +4,11 @@
  * the last four characters, who created and rotated it, when). Values go in, never out.
  */
 import type { Kysely } from 'kysely';
-import { recordChange } from '../audit/index.ts';
+import { type ChangeContext, recordChange } from '../audit/index.ts';
 import { BadRequestError, NotFoundError } from '../errors/index.ts';
-import type { OrgContext } from '../identity/context.ts';
-import type { OrgScope } from '../identity/scope.ts';
 import { newId } from '../ids/index.ts';
 import { registerSecret } from '../redact/index.ts';
-import { type Database, type Db, orConflict } from '../store/index.ts';
+import { type Database, type Db, type OrgScope, orConflict } from '../store/index.ts';
 import type { SecretTable } from '../store/schema.ts';
 import type { Vault } from './vault.ts';
 
@@ -137,7 +135,7 @@ export interface NewSecret {
 export async function createSecret(
   db: Kysely<Database>,
   vault: Vault,
-  ctx: OrgContext,
+  ctx: ChangeContext,
   input: NewSecret,
 ): Promise<SecretInfo> {
   assertValue(input.value);
@@ -190,7 +188,7 @@ export async function createSecret(
 export async function rotateSecret(
   db: Kysely<Database>,
   vault: Vault,
-  ctx: OrgContext,
+  ctx: ChangeContext,
   id: string,
   value: string,
 ): Promise<SecretInfo> {
@@ -231,7 +229,7 @@ export interface SecretChange {
 /** Changes which agents may use a secret, or (a model key) where it is sent; each on record. */
 export async function updateSecret(
   db: Kysely<Database>,
-  ctx: OrgContext,
+  ctx: ChangeContext,
   id: string,
   change: SecretChange,
 ): Promise<SecretInfo> {
@@ -276,7 +274,7 @@ export async function updateSecret(
   });
 }
 
-export async function deleteSecret(db: Kysely<Database>, ctx: OrgContext, id: string): Promise<void> {
+export async function deleteSecret(db: Kysely<Database>, ctx: ChangeContext, id: string): Promise<void> {
   await db.transaction().execute(async (trx) => {
     const row = await requireSecret(trx, ctx.scope, id);
     await trx.deleteFrom('secrets').where('org_id', '=', ctx.scope.orgId).where('id', '=', id).execute();
