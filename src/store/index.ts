@@ -8,10 +8,13 @@ import { Kysely, Migrator, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { migrationProvider } from './migrations/index.ts';
 import { DurableSqliteDialect, openNodeSqlite } from './node-sqlite.ts';
+import type { OnNotify } from './notify.ts';
+import { pgListen } from './pg-listen.ts';
 import type { Database } from './schema.ts';
 import type { Dialect } from './types.ts';
 
 export { isUniqueViolation, orConflict } from './errors.ts';
+export { notify, type OnNotify } from './notify.ts';
 export type { Database, Role } from './schema.ts';
 export type { OrgScope } from './scope.ts';
 export type { Db, Dialect } from './types.ts';
@@ -21,6 +24,12 @@ export interface Store {
   dialect: Dialect;
   /** Human description without credentials, for start-up messages. */
   describe: string;
+  /**
+   * Calls `onNotify` for each `notify(…, channel, payload)` whose transaction has committed (see
+   * `notify.ts`: PostgreSQL hears every process on the database, the embedded store this one),
+   * and with no payload when some may have been missed. Returns the way to stop.
+   */
+  listen(channel: string, onNotify: OnNotify): () => Promise<void>;
   close(): Promise<void>;
 }
 
@@ -51,7 +60,13 @@ function openSqlite(home: string, onFatal?: (err: Error) => void): Store {
   const file = join(home, 'paddock.db');
   const database = openNodeSqlite(file, onFatal ? { onFatal } : {});
   const db = new Kysely<Database>({ dialect: new DurableSqliteDialect(database) });
-  return { db, dialect: 'sqlite', describe: `SQLite at ${file}`, close: () => db.destroy() };
+  return {
+    db,
+    dialect: 'sqlite',
+    describe: `SQLite at ${file}`,
+    listen: (channel, onNotify) => database.listen(channel, onNotify),
+    close: () => db.destroy(),
+  };
 }
 
 function openPostgres(url: string): Store {
@@ -63,11 +78,25 @@ function openPostgres(url: string): Store {
   pool.on('error', () => undefined);
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   const u = new URL(url);
+  // A listener left open would keep the process alive: closing the store ends them all.
+  const listening = new Set<() => Promise<void>>();
   return {
     db,
     dialect: 'postgres',
     describe: `PostgreSQL at ${u.hostname}:${u.port || 5432}${u.pathname}`,
-    close: () => db.destroy(),
+    listen: (channel, onNotify) => {
+      const stop = pgListen(url, channel, onNotify);
+      const stopOnce = async () => {
+        listening.delete(stopOnce);
+        await stop();
+      };
+      listening.add(stopOnce);
+      return stopOnce;
+    },
+    close: async () => {
+      await Promise.all([...listening].map((stop) => stop()));
+      await db.destroy();
+    },
   };
 }
 

@@ -8,6 +8,10 @@
  * (one sync covering every commit before it); the query or transaction that wrote resolves only
  * after that sync. Checkpoints, which copy the WAL into the database file, run with full syncs
  * on their own connection in a worker thread (`checkpointer.ts`).
+ *
+ * Because it knows when a commit is durable, it also delivers notifications (`notify.ts`): the
+ * connection defines `pg_notify(channel, payload)`, which holds them until the transaction
+ * commits and its sync is done, and drops them if it rolls back.
  */
 import { chmodSync, closeSync, existsSync, fdatasync, openSync } from 'node:fs';
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
@@ -21,6 +25,7 @@ import {
   SqliteDriver,
   type SqliteStatement,
 } from 'kysely';
+import { deliver, type OnNotify } from './notify.ts';
 
 function bindable(parameters: ReadonlyArray<unknown>): SQLInputValue[] {
   // node:sqlite binds no booleans or Dates; store them the way the schema expects.
@@ -114,11 +119,18 @@ export interface DurableSqlite extends SqliteDatabase {
   sync(): Promise<void>;
   /** Asks the checkpoint worker to copy the WAL into the database file (every few hundred commits). */
   maybeCheckpoint(): void;
+  /** Notifications sent since the last call (by `pg_notify`), or by the transaction now rolling back. */
+  takeSent(): Sent[];
+  /** Hands notifications whose transaction is committed, and durable, to their listeners. */
+  deliver(sent: Sent[]): void;
+  listen(channel: string, onNotify: OnNotify): () => Promise<void>;
   /** Counts, for tests and benchmarks. */
   readonly stats: { syncs: number; checkpoints: number };
 }
 
 const CHECKPOINT_EVERY = 200;
+
+type Sent = { channel: string; payload: string };
 
 /** Opens a SQLite file in WAL mode; commits are made durable by `DurableSqliteDialect`. */
 export interface SqliteOptions {
@@ -187,6 +199,14 @@ export function openNodeSqlite(path: string, opts: SqliteOptions = {}): DurableS
       commits += 1;
     }
   };
+  // Notifications wait here for their transaction's outcome; repeats are sent once (as PostgreSQL does).
+  let sent: Sent[] = [];
+  db.function('pg_notify', { deterministic: false }, (channel, payload) => {
+    const note = { channel: String(channel), payload: String(payload) };
+    if (!sent.some((s) => s.channel === note.channel && s.payload === note.payload)) sent.push(note);
+    return null;
+  });
+  const listeners = new Map<string, Set<OnNotify>>();
   // Kysely prepares every query anew; reusing prepared statements saves most of a lookup's cost.
   const cache = new Map<string, Statement>();
   return {
@@ -219,6 +239,21 @@ export function openNodeSqlite(path: string, opts: SqliteOptions = {}): DurableS
       return wal.sync();
     },
     stats,
+    takeSent: () => {
+      const was = sent;
+      sent = [];
+      return was;
+    },
+    deliver: (notes) => {
+      for (const n of notes) deliver(listeners, n.channel, n.payload);
+    },
+    listen: (channel, onNotify) => {
+      const set = listeners.get(channel) ?? new Set();
+      listeners.set(channel, set.add(onNotify));
+      return async () => {
+        set.delete(onNotify);
+      };
+    },
     maybeCheckpoint: () => {
       if (commits < CHECKPOINT_EVERY || checkpointing || !alive) return;
       commits = 0;
@@ -242,12 +277,20 @@ class DurableSqliteDriver extends SqliteDriver {
     await connection.executeQuery(CompiledQuery.raw('begin immediate'));
   }
 
+  override async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    this.#db.takeSent();
+    await super.rollbackTransaction(connection);
+  }
+
   override async releaseConnection(): Promise<void> {
     const needsSync = this.#db.takeUnsynced();
     if (needsSync) this.#db.maybeCheckpoint();
+    // Whatever was sent on this connection is committed now (a rollback took its own).
+    const sent = this.#db.takeSent();
     // Others may use the connection while this caller waits for its sync.
     await super.releaseConnection();
     if (needsSync) await this.#db.sync();
+    if (sent.length > 0) this.#db.deliver(sent);
   }
 }
 
