@@ -14,7 +14,7 @@ import { AuditTrail, prepareEntry, verifyLog } from '../src/audit/index.ts';
 import { initOrg, operatorCaller } from '../src/identity/index.ts';
 import { silentLogger } from '../src/log/index.ts';
 import { openStore, type Store } from '../src/store/index.ts';
-import { localKeyring, Vault } from '../src/vault/index.ts';
+import { localKeyring, Vault, vaultLogKeys } from '../src/vault/index.ts';
 import { figures, report } from './stats.ts';
 
 const N = Number(process.env.BENCH_AUDIT_N ?? 100_000);
@@ -32,7 +32,7 @@ async function setup() {
   const { org } = await initOrg(store.db, operatorCaller(), { slug: 'acme', ownerEmail: 'o@acme.test' });
   const trail = new AuditTrail({
     store,
-    vault: new Vault(localKeyring(home, {})),
+    keys: vaultLogKeys(new Vault(localKeyring(home, {}))),
     originHost: 'bench.local',
     log: silentLogger,
   });

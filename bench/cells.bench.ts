@@ -12,7 +12,7 @@ import { CellSupervisor } from '../src/cells/supervisor.ts';
 import { initOrg, operatorCaller } from '../src/identity/index.ts';
 import { silentLogger } from '../src/log/index.ts';
 import { openStore } from '../src/store/index.ts';
-import { localKeyring, Vault } from '../src/vault/index.ts';
+import { localKeyring, Vault, vaultLogKeys } from '../src/vault/index.ts';
 import { figures, report } from './stats.ts';
 
 const COUNT = Number(process.env.BENCH_CELLS ?? 50);
@@ -21,7 +21,7 @@ if (!check.ok) throw new Error(`bubblewrap is needed: ${check.reason}`);
 const home = mkdtempSync(join(tmpdir(), 'paddock-bench-cells-'));
 const store = await openStore({ home });
 const vault = new Vault(localKeyring(home, {}));
-const trail = new AuditTrail({ store, vault, originHost: 'bench', log: silentLogger });
+const trail = new AuditTrail({ store, keys: vaultLogKeys(vault), originHost: 'bench', log: silentLogger });
 const supervisor = new CellSupervisor({
   store,
   vault,

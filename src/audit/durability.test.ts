@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { silentLogger } from '../log/index.ts';
 import { openStore } from '../store/index.ts';
 import { openTestStore, STORE_KINDS, type TestStore } from '../testing/stores.ts';
-import { localKeyring, Vault } from '../vault/index.ts';
+import { localKeyring, Vault, vaultLogKeys } from '../vault/index.ts';
 import { AuditTrail } from './trail.ts';
 import { verifyLog } from './verify.ts';
 
@@ -53,7 +53,7 @@ for (const kind of STORE_KINDS) {
       try {
         const trail = new AuditTrail({
           store,
-          vault: new Vault(localKeyring(t.home, {})),
+          keys: vaultLogKeys(new Vault(localKeyring(t.home, {}))),
           originHost: 'paddock.test',
           log: silentLogger,
         });

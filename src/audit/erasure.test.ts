@@ -11,7 +11,7 @@ import { initOrg, operatorCaller } from '../identity/index.ts';
 import { silentLogger } from '../log/index.ts';
 import type { Database } from '../store/index.ts';
 import { openTestStore, STORE_KINDS, type TestStore } from '../testing/stores.ts';
-import { localKeyring, Vault } from '../vault/index.ts';
+import { localKeyring, Vault, vaultLogKeys } from '../vault/index.ts';
 import { applyRetention, eraseEntries, recordFormatUpgrade } from './erasure.ts';
 import { hashLeaf } from './merkle.ts';
 import { getAuditEvent } from './query.ts';
@@ -76,7 +76,7 @@ for (const kind of STORE_KINDS) {
         .id;
       trail = new AuditTrail({
         store: t.store,
-        vault: new Vault(localKeyring(t.home, {})),
+        keys: vaultLogKeys(new Vault(localKeyring(t.home, {}))),
         originHost: 'paddock.test',
         log: silentLogger,
         checkpointIntervalMs: 0,

@@ -8,7 +8,8 @@
 import type { Kysely } from 'kysely';
 import { sql } from 'kysely';
 import type { Database, Db } from '../store/index.ts';
-import { type Actor, entryRow, prepareEntry } from './entry.ts';
+import { type Actor, prepareEntry } from './entry.ts';
+import { writeOutbox } from './outbox.ts';
 
 export const ERASURE = {
   /** A retention run: details of entries older than `cutoff`, under the org's policy. */
@@ -53,8 +54,7 @@ async function record(
     requestId,
     details,
   });
-  await trx.insertInto('audit_outbox').values(entryRow(e)).execute();
-  return e.header.id;
+  return writeOutbox(trx, e);
 }
 
 /** Erases the selected rows' payloads, pointing them at the record that erased them. */

@@ -73,7 +73,7 @@ export function subtreeHash(a: number, b: number, node: (k: NodeKey) => Hash): H
   return hashChildren(subtreeHash(a, a + k, node), subtreeHash(a + k, b, node));
 }
 
-type Range = [number, number];
+export type Range = [number, number];
 
 /** RFC 6962 PATH(m, D[a:b]) as the list of subtree ranges whose hashes form the proof. */
 function inclusionRanges(m: number, a: number, b: number, out: Range[]): void {

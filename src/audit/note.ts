@@ -14,7 +14,7 @@ export interface NoteSigner {
   privateKey: KeyObject;
 }
 
-function assertName(name: string): void {
+export function assertName(name: string): void {
   if (!name || /[\s+]/.test(name))
     throw new Error(`key name "${name}" must be non-empty with no spaces or "+"`);
 }

@@ -7,7 +7,7 @@
 import { appendFileSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../log/index.ts';
-import type { CheckpointPublisher } from './trail.ts';
+import type { CheckpointPublisher } from './checkpoints.ts';
 
 export function fileCheckpointPublisher(dir: string): CheckpointPublisher {
   mkdirSync(dir, { recursive: true, mode: 0o700 });

@@ -15,7 +15,7 @@ import { silentLogger } from '../log/index.ts';
 import { allAuditEntries, call, createApp, seedOrg, testDeps } from '../testing/fixtures.ts';
 import { openTestStore, STORE_KINDS, type TestStore } from '../testing/stores.ts';
 import { until } from '../testing/until.ts';
-import { localKeyring, Vault } from '../vault/index.ts';
+import { localKeyring, Vault, vaultLogKeys } from '../vault/index.ts';
 import {
   applyRetention,
   exportBounds,
@@ -57,7 +57,7 @@ for (const kind of STORE_KINDS) {
         .id;
       trail = new AuditTrail({
         store: t.store,
-        vault: new Vault(localKeyring(t.home, {})),
+        keys: vaultLogKeys(new Vault(localKeyring(t.home, {}))),
         originHost: 'paddock.test',
         log: silentLogger,
         checkpointIntervalMs: 200,

@@ -15,7 +15,7 @@ import { initOrg, operatorCaller } from '../identity/index.ts';
 import { silentLogger } from '../log/index.ts';
 import type { Database } from '../store/index.ts';
 import { openTestStore, STORE_KINDS, type TestStore } from '../testing/stores.ts';
-import { localKeyring, Vault } from '../vault/index.ts';
+import { localKeyring, Vault, vaultLogKeys } from '../vault/index.ts';
 import { entryRow, prepareEntry } from './entry.ts';
 import { fileCheckpointPublisher } from './publish.ts';
 import { AuditTrail } from './trail.ts';
@@ -39,7 +39,7 @@ for (const kind of STORE_KINDS) {
         .id;
       const trail = new AuditTrail({
         store: t.store,
-        vault: new Vault(localKeyring(t.home, {})),
+        keys: vaultLogKeys(new Vault(localKeyring(t.home, {}))),
         originHost: 'paddock.test',
         log: silentLogger,
         checkpointIntervalMs: 0,

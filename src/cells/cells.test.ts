@@ -25,7 +25,7 @@ import { initOrg, operatorCaller } from '../identity/index.ts';
 import { silentLogger } from '../log/index.ts';
 import { descendantNamed, hostIds, NODE } from '../testing/processes.ts';
 import { openTestStore, type TestStore } from '../testing/stores.ts';
-import { localKeyring, Vault } from '../vault/index.ts';
+import { localKeyring, Vault, vaultLogKeys } from '../vault/index.ts';
 import { bubblewrap, orgUsersProblem } from './bubblewrap.ts';
 import { cellFolder } from './folders.ts';
 import { orgHostUser } from './host-users.ts';
@@ -68,7 +68,12 @@ describe('org cells under bubblewrap', () => {
     globex = (await initOrg(t.store.db, operatorCaller(), { slug: 'globex', ownerEmail: 'o@globex.test' }))
       .org.id;
     const vault = new Vault(localKeyring(t.home, {}));
-    trail = new AuditTrail({ store: t.store, vault, originHost: 'cells.test', log: silentLogger });
+    trail = new AuditTrail({
+      store: t.store,
+      keys: vaultLogKeys(vault),
+      originHost: 'cells.test',
+      log: silentLogger,
+    });
     supervisor = new CellSupervisor({
       store: t.store,
       vault,

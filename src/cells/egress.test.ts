@@ -14,7 +14,7 @@ import { AuditTrail } from '../audit/index.ts';
 import { initOrg, operatorCaller } from '../identity/index.ts';
 import { silentLogger } from '../log/index.ts';
 import { openTestStore, type TestStore } from '../testing/stores.ts';
-import { localKeyring, Vault } from '../vault/index.ts';
+import { localKeyring, Vault, vaultLogKeys } from '../vault/index.ts';
 import { bubblewrap } from './bubblewrap.ts';
 import { EgressProxy, type EgressRule, isNonPublic } from './egress.ts';
 import { orgHostUser } from './host-users.ts';
@@ -69,7 +69,7 @@ describe('egress proxy', () => {
     orgId = (await initOrg(t.store.db, operatorCaller(), { slug: 'acme', ownerEmail: 'o@acme.test' })).org.id;
     trail = new AuditTrail({
       store: t.store,
-      vault: new Vault(localKeyring(t.home, {})),
+      keys: vaultLogKeys(new Vault(localKeyring(t.home, {}))),
       originHost: 'egress.test',
       log: silentLogger,
     });

@@ -22,7 +22,7 @@ import type { Logger } from '../log/index.ts';
 import { RunCoordinator } from '../runtime/index.ts';
 import { type Job, Scheduler } from '../scheduler/index.ts';
 import type { Store } from '../store/index.ts';
-import { localKeyring, openSecret, Vault } from '../vault/index.ts';
+import { localKeyring, openSecret, Vault, vaultLogKeys } from '../vault/index.ts';
 import { forgetExpiredDeliveries, WebhookReceiver } from '../webhooks/index.ts';
 
 export interface Deps {
@@ -125,7 +125,7 @@ export function buildDeps(
   const deps = {} as Deps;
   const audit = new AuditTrail({
     store,
-    vault,
+    keys: vaultLogKeys(vault),
     // Read when a log is made: with port 0 the real port is only known once listening.
     originHost: () => new URL(deps.config.publicUrl).host,
     log,

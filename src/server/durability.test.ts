@@ -14,7 +14,7 @@ import { openStore } from '../store/index.ts';
 import { allAuditEntries } from '../testing/fixtures.ts';
 import { openTestStore, STORE_KINDS, type TestStore } from '../testing/stores.ts';
 import { until } from '../testing/until.ts';
-import { localKeyring, Vault } from '../vault/index.ts';
+import { localKeyring, Vault, vaultLogKeys } from '../vault/index.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/paddock.js', import.meta.url));
 
@@ -106,7 +106,7 @@ for (const kind of STORE_KINDS) {
         // Restarted, the writer places what was pending and the whole log verifies.
         const trail = new AuditTrail({
           store,
-          vault: new Vault(localKeyring(t.home, {})),
+          keys: vaultLogKeys(new Vault(localKeyring(t.home, {}))),
           originHost: 'paddock.test',
           log: silentLogger,
         });

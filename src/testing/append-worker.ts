@@ -6,14 +6,14 @@ import { AuditTrail } from '../audit/index.ts';
 import { initOrg, operatorCaller } from '../identity/index.ts';
 import { silentLogger } from '../log/index.ts';
 import { openStore } from '../store/index.ts';
-import { localKeyring, Vault } from '../vault/index.ts';
+import { localKeyring, Vault, vaultLogKeys } from '../vault/index.ts';
 
 const home = process.env.PADDOCK_HOME!;
 const store = await openStore({ home, databaseUrl: process.env.DATABASE_URL || undefined });
 const { org } = await initOrg(store.db, operatorCaller(), { slug: 'acme', ownerEmail: 'o@acme.test' });
 const trail = new AuditTrail({
   store,
-  vault: new Vault(localKeyring(home, {})),
+  keys: vaultLogKeys(new Vault(localKeyring(home, {}))),
   originHost: 'paddock.test',
   log: silentLogger,
 });

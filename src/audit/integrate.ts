@@ -1,0 +1,172 @@
+/**
+ * Integration: one transaction places a batch in the logs' trees. Entries that other
+ * transactions left in the outbox come first, then the queued events; each log's entries, its
+ * new tree nodes and its head commit together or not at all. With PostgreSQL, a
+ * transaction-scoped advisory lock per log makes one replica at a time its sequencer.
+ */
+import { type Kysely, sql } from 'kysely';
+import type { Database, Db, Store } from '../store/index.ts';
+import { entryRow, type PreparedEntry } from './entry.ts';
+import { EMPTY_ROOT, Frontier, type Hash, type NodeKey } from './merkle.ts';
+import { b64, fetchNodes } from './storage.ts';
+
+const ROWS_PER_INSERT = 500;
+const OUTBOX_BATCH = 5000;
+
+export interface Integrated {
+  /** Each queued event's index in its log, in the order they were given. */
+  indexes: number[];
+  /** The logs that grew. */
+  grown: string[];
+  /** The outbox held more than one batch: integrate again. */
+  more: boolean;
+}
+
+/** Names and keys a log on first use, inside the transaction creating it (`LogSigners.create`). */
+export type NewLog = (
+  trx: Db,
+  logId: string,
+) => Promise<{ origin: string; public_key: string; private_key: string }>;
+
+export class Integrator {
+  readonly #db: Kysely<Database>;
+  readonly #dialect: Store['dialect'];
+  readonly #newLog: NewLog;
+  /** Each log's frontier after this process's last commit, so the next batch need not read it. */
+  readonly #frontiers = new Map<string, Frontier>();
+
+  constructor(store: Store, newLog: NewLog) {
+    this.#db = store.db;
+    this.#dialect = store.dialect;
+    this.#newLog = newLog;
+  }
+
+  /**
+   * Places what the outbox holds and `batch` in one transaction, and resolves once it is
+   * committed. Nothing queued and nothing pending: no transaction (and no fsync) at all.
+   */
+  async integrate(batch: PreparedEntry[]): Promise<Integrated> {
+    if (batch.length === 0 && !(await this.#hasPending())) return { indexes: [], grown: [], more: false };
+    const indexes = new Array<number>(batch.length);
+    let result: { heads: Map<string, Frontier>; more: boolean };
+    try {
+      result = await this.#db.transaction().execute((trx) => this.#commit(trx, batch, indexes));
+    } catch (err) {
+      // A frontier computed in a rolled-back transaction is not the log's.
+      this.#frontiers.clear();
+      throw err;
+    }
+    for (const [logId, frontier] of result.heads) this.#frontiers.set(logId, frontier);
+    return { indexes, grown: [...result.heads.keys()], more: result.more };
+  }
+
+  async #hasPending(): Promise<boolean> {
+    const row = await this.#db.selectFrom('audit_outbox').select('seq').limit(1).executeTakeFirst();
+    return row !== undefined;
+  }
+
+  async #commit(
+    trx: Kysely<Database>,
+    batch: PreparedEntry[],
+    indexes: number[],
+  ): Promise<{ heads: Map<string, Frontier>; more: boolean }> {
+    const heads = new Map<string, Frontier>();
+    let more = false;
+    const outboxLogs = await trx.selectFrom('audit_outbox').select('log_id').distinct().execute();
+    const logIds = new Set([...outboxLogs.map((r) => r.log_id), ...batch.map((e) => e.header.log)]);
+    for (const logId of logIds) {
+      const frontier = await this.#openHead(trx, logId);
+      const nodes: Array<NodeKey & { hash: Hash }> = [];
+      const rows = [];
+      // Entries written inside other transactions (configuration changes) come first; read
+      // after taking the log's lock, so another replica cannot have placed them meanwhile.
+      const waiting = !outboxLogs.some((r) => r.log_id === logId)
+        ? []
+        : await trx
+            .selectFrom('audit_outbox')
+            .selectAll()
+            .where('log_id', '=', logId)
+            .orderBy('seq')
+            .limit(OUTBOX_BATCH)
+            .execute();
+      if (waiting.length === OUTBOX_BATCH) more = true;
+      for (const w of waiting) {
+        const { seq: _, ...entry } = w;
+        const idx = frontier.size;
+        nodes.push(...frontier.append(Buffer.from(w.leaf_hash, 'base64')));
+        rows.push({ ...entry, idx, erased_at: null, erased_by: null });
+      }
+      if (waiting.length > 0) {
+        await trx
+          .deleteFrom('audit_outbox')
+          .where(
+            'seq',
+            'in',
+            waiting.map((w) => w.seq),
+          )
+          .execute();
+      }
+      batch.forEach((e, i) => {
+        if (e.header.log !== logId) return;
+        indexes[i] = frontier.size;
+        nodes.push(...frontier.append(Buffer.from(e.leafHash, 'base64')));
+        rows.push({ ...entryRow(e), idx: indexes[i], erased_at: null, erased_by: null });
+      });
+      for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
+        await trx
+          .insertInto('audit_entries')
+          .values(rows.slice(i, i + ROWS_PER_INSERT))
+          .execute();
+      }
+      const nodeRows = nodes.map((n) => ({ log_id: logId, level: n.level, idx: n.index, hash: b64(n.hash) }));
+      for (let i = 0; i < nodeRows.length; i += ROWS_PER_INSERT * 2) {
+        await trx
+          .insertInto('audit_nodes')
+          .values(nodeRows.slice(i, i + ROWS_PER_INSERT * 2))
+          .execute();
+      }
+      if (nodes.length > 0) {
+        await trx
+          .updateTable('audit_logs')
+          .set({ tree_size: frontier.size, root_hash: b64(frontier.root()) })
+          .where('id', '=', logId)
+          .execute();
+        heads.set(logId, frontier);
+      }
+    }
+    return { heads, more };
+  }
+
+  /** Locks a log for this transaction (PostgreSQL), creating it on first use; returns its frontier. */
+  async #openHead(trx: Kysely<Database>, logId: string): Promise<Frontier> {
+    if (this.#dialect === 'postgres') {
+      await sql`select pg_advisory_xact_lock(hashtext(${`paddock.audit:${logId}`}))`.execute(trx);
+    }
+    let head = await trx
+      .selectFrom('audit_logs')
+      .select('tree_size')
+      .where('id', '=', logId)
+      .executeTakeFirst();
+    if (!head) {
+      await trx
+        .insertInto('audit_logs')
+        .values({
+          id: logId,
+          org_id: logId === 'platform' ? null : logId,
+          ...(await this.#newLog(trx, logId)),
+          tree_size: 0,
+          root_hash: b64(EMPTY_ROOT),
+          created_at: new Date().toISOString(),
+        })
+        .execute();
+      head = { tree_size: 0 };
+    }
+    const size = Number(head.tree_size);
+    const cached = this.#frontiers.get(logId);
+    if (cached && cached.size === size) return cached.clone();
+    const keys = Frontier.keys(size);
+    const nodes = await fetchNodes(trx, logId, keys);
+    const levels = new Map<number, Hash>(keys.map((k) => [k.level, nodes.get(`${k.level}/${k.index}`)!]));
+    return new Frontier(size, levels);
+  }
+}

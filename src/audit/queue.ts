@@ -1,0 +1,122 @@
+/**
+ * The queue, with group commit. `append` resolves once the event is durable: committed (SQLite:
+ * the WAL fdatasync'd after the commit; PostgreSQL: its commit) with its place in its log's
+ * tree, and not before. Every event that arrives while one batch commits goes into the next,
+ * so one transaction (one fsync) serves many; one batch runs at a time, which makes this
+ * process the single writer of the logs it sequences.
+ */
+import type { Logger } from '../log/index.ts';
+import { type AuditInput, type PreparedEntry, prepareEntry } from './entry.ts';
+import type { Integrated } from './integrate.ts';
+
+export interface Receipt {
+  id: string;
+  log: string;
+  index: number;
+}
+
+export interface QueueOptions {
+  /** Makes a batch durable, with what the outbox holds (`Integrator.integrate`). */
+  integrate(batch: PreparedEntry[]): Promise<Integrated>;
+  /** Told which logs grew after each commit; awaited before the next batch. */
+  onIntegrated(logIds: string[]): Promise<void>;
+  log: Logger;
+}
+
+const MAX_BATCH = 5000;
+/** How long an event no one waits on may wait for company before it is committed alone. */
+const LAZY_MS = 3;
+
+type Pending = { entry: PreparedEntry; resolve: (r: Receipt) => void; reject: (e: unknown) => void };
+
+export class AppendQueue {
+  readonly #opts: QueueOptions;
+  #queue: Pending[] = [];
+  #draining: Promise<void> | undefined;
+  #again = false;
+  #lazy: NodeJS.Timeout | undefined;
+  #closed = false;
+
+  constructor(opts: QueueOptions) {
+    this.#opts = opts;
+  }
+
+  /** Queues an event and commits it with the next batch; resolves once it is durable. */
+  append(input: AuditInput): Promise<Receipt> {
+    return this.#push(input, () => this.kick());
+  }
+
+  /**
+   * Queues an event no one is waiting on (a tool call's result): it rides along with the next
+   * group commit, or is committed on its own within `LAZY_MS`. Resolves once durable, as `append`.
+   */
+  appendSoon(input: AuditInput): Promise<Receipt> {
+    return this.#push(input, () => {
+      this.#lazy ??= setTimeout(() => {
+        this.#lazy = undefined;
+        this.kick();
+      }, LAZY_MS);
+    });
+  }
+
+  #push(input: AuditInput, then: () => void): Promise<Receipt> {
+    if (this.#closed) return Promise.reject(new Error('the audit trail is closed'));
+    const entry = prepareEntry(input);
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ entry, resolve, reject });
+      then();
+    });
+  }
+
+  /** Runs the writer: events queued, or entries other transactions left in the outbox. */
+  kick(): void {
+    if (this.#draining) {
+      this.#again = true;
+      return;
+    }
+    this.#draining = this.#drain().finally(() => {
+      this.#draining = undefined;
+      // Work that arrived between the loop's last check and now would otherwise wait.
+      if (this.#queue.length > 0 || this.#again) this.kick();
+    });
+  }
+
+  /** Resolves once everything queued or pending so far is in the tree. */
+  async flush(): Promise<void> {
+    clearTimeout(this.#lazy);
+    this.#lazy = undefined;
+    this.kick();
+    while (this.#draining) await this.#draining;
+  }
+
+  /** Commits what is queued; later appends are refused. */
+  async close(): Promise<void> {
+    await this.flush();
+    this.#closed = true;
+  }
+
+  async #drain(): Promise<void> {
+    do {
+      this.#again = false;
+      const batch = this.#queue.splice(0, MAX_BATCH);
+      // Events waiting for company have it now: no lone commit for them later.
+      if (this.#queue.length === 0) {
+        clearTimeout(this.#lazy);
+        this.#lazy = undefined;
+      }
+      let done: Integrated;
+      try {
+        done = await this.#opts.integrate(batch.map((p) => p.entry));
+      } catch (err) {
+        for (const p of batch) p.reject(err);
+        this.#opts.log.error({ err }, 'audit batch failed');
+        continue;
+      }
+      if (done.more) this.#again = true;
+      batch.forEach((p, i) => {
+        p.resolve({ id: p.entry.header.id, log: p.entry.header.log, index: done.indexes[i]! });
+      });
+      if (done.grown.length > 0) await this.#opts.onIntegrated(done.grown);
+    } while (this.#queue.length > 0 || this.#again);
+  }
+}
