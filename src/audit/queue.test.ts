@@ -1,0 +1,112 @@
+/** The queue alone, over a stand-in for integration: acknowledgments, group commit, failures. */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { silentLogger } from '../log/index.ts';
+import { until } from '../testing/until.ts';
+import type { PreparedEntry } from './entry.ts';
+import type { Integrated } from './integrate.ts';
+import { AppendQueue } from './queue.ts';
+
+const actor = { type: 'system' as const, id: 'test' };
+const event = (i: number) => ({ orgId: 'org_q', actor, action: 'test.queued', details: { i } });
+
+/** Integration that commits only when the test lets it, numbering entries per log as the tree would. */
+function standIn() {
+  const batches: PreparedEntry[][] = [];
+  const grown: string[][] = [];
+  let size = 0;
+  let gate = Promise.withResolvers<void>();
+  let fail: Error | undefined;
+  const queue = new AppendQueue({
+    async integrate(batch): Promise<Integrated> {
+      batches.push(batch);
+      await gate.promise;
+      if (fail) {
+        const err = fail;
+        fail = undefined;
+        throw err;
+      }
+      const indexes = batch.map(() => size++);
+      return { indexes, grown: batch.length > 0 ? ['org_q'] : [], more: false };
+    },
+    async onIntegrated(logIds) {
+      grown.push(logIds);
+    },
+    log: silentLogger,
+  });
+  return {
+    queue,
+    batches,
+    grown,
+    /** Lets every integration through from now on. */
+    open: () => gate.resolve(),
+    close: () => {
+      gate = Promise.withResolvers<void>();
+    },
+    failNext: (err: Error) => {
+      fail = err;
+    },
+  };
+}
+
+test('an append resolves only once its batch is integrated; those arriving meanwhile share the next batch', async () => {
+  const s = standIn();
+  let acked = false;
+  const first = s.queue.append(event(0)).then((r) => {
+    acked = true;
+    return r;
+  });
+  await until(() => s.batches.length === 1, { what: 'the first batch' });
+  const rest = Array.from({ length: 10 }, (_, i) => s.queue.append(event(i + 1)));
+  await new Promise((r) => setImmediate(r));
+  assert.equal(acked, false, 'not acknowledged before its commit');
+  s.open();
+  const receipts = await Promise.all([first, ...rest]);
+  assert.deepEqual(
+    receipts.map((r) => r.index),
+    Array.from({ length: 11 }, (_, i) => i),
+  );
+  assert.deepEqual(
+    s.batches.map((b) => b.length),
+    [1, 10],
+    'one commit for everything that waited',
+  );
+  assert.deepEqual(s.grown, [['org_q'], ['org_q']], 'told which logs grew after each commit');
+});
+
+test('a failed batch rejects its appends, and the queue goes on with the next', async () => {
+  const s = standIn();
+  s.failNext(new Error('disk full'));
+  s.open();
+  await assert.rejects(s.queue.append(event(0)), /disk full/);
+  const r = await s.queue.append(event(1));
+  assert.equal(r.index, 0);
+});
+
+test('an event no one waits on rides along with the next append, or is committed alone soon', async () => {
+  const s = standIn();
+  s.open();
+  const lazy = [s.queue.appendSoon(event(0)), s.queue.appendSoon(event(1))];
+  await s.queue.append(event(2));
+  await Promise.all(lazy);
+  assert.deepEqual(
+    s.batches.map((b) => b.length),
+    [3],
+  );
+  await s.queue.appendSoon(event(3));
+  assert.deepEqual(
+    s.batches.map((b) => b.length),
+    [3, 1],
+  );
+});
+
+test('flush waits for everything queued; after close appends are refused', async () => {
+  const s = standIn();
+  const pending = Array.from({ length: 5 }, (_, i) => s.queue.appendSoon(event(i)));
+  const flushed = s.queue.flush();
+  s.open();
+  await flushed;
+  assert.equal((await Promise.all(pending)).length, 5);
+  await s.queue.close();
+  await assert.rejects(s.queue.append(event(9)), /closed/);
+});
