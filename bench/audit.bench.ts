@@ -9,8 +9,9 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { entryRow } from '../src/audit/entry.ts';
-import { AuditTrail, prepareEntry, verifyLog } from '../src/audit/index.ts';
+import { AuditTrail, prepareEntry, recordAudit, verifyLog } from '../src/audit/index.ts';
 import { initOrg, operatorCaller } from '../src/identity/index.ts';
 import { silentLogger } from '../src/log/index.ts';
 import { openStore, type Store } from '../src/store/index.ts';
@@ -19,6 +20,7 @@ import { figures, report } from './stats.ts';
 
 const N = Number(process.env.BENCH_AUDIT_N ?? 100_000);
 const BIG = Number(process.env.BENCH_AUDIT_BIG ?? 1_000_000);
+const WAKE = Number(process.env.BENCH_AUDIT_WAKE ?? 100);
 const actor = { type: 'agent' as const, id: 'agt_bench' };
 const details = {
   tool: 'github.create_issue',
@@ -26,15 +28,16 @@ const details = {
   durationMs: 42,
 };
 
-async function setup() {
+async function setup(databaseUrl?: string, onCommitted?: (logIds: string[]) => void) {
   const home = mkdtempSync(join(tmpdir(), 'paddock-bench-audit-'));
-  const store = await openStore({ home });
+  const store = await openStore({ home, databaseUrl });
   const { org } = await initOrg(store.db, operatorCaller(), { slug: 'acme', ownerEmail: 'o@acme.test' });
   const trail = new AuditTrail({
     store,
     keys: vaultLogKeys(new Vault(localKeyring(home, {}))),
     originHost: 'bench.local',
     log: silentLogger,
+    ...(onCommitted ? { onCommitted } : {}),
   });
   await trail.flush();
   return { home, store, orgId: org.id, trail };
@@ -96,7 +99,52 @@ async function steadyLatency(trail: AuditTrail, orgId: string, seconds: number):
   return latencies;
 }
 
+/**
+ * Commits `n` changes one at a time, each recording its entry in its transaction, at random
+ * moments (0–250 ms apart, so no poll period can line up with them); returns, for each, the
+ * time from its commit to the writer's commit that placed it, in ns.
+ */
+async function wakeUp(databaseUrl: string | undefined, n: number): Promise<number[]> {
+  let placed: (() => void) | undefined;
+  let orgId = '';
+  const { home, store, trail, ...made } = await setup(databaseUrl, (logs) => {
+    if (logs.includes(orgId)) placed?.();
+  });
+  orgId = made.orgId;
+  trail.start();
+  await trail.flush();
+  const out: number[] = [];
+  try {
+    for (let i = 0; i < n; i++) {
+      await sleep(Math.random() * 250);
+      const seen = new Promise<void>((r) => {
+        placed = r;
+      });
+      await store.db
+        .transaction()
+        .execute((trx) => recordAudit(trx, { orgId, actor, action: 'team.created', details }));
+      const t0 = process.hrtime.bigint();
+      await seen;
+      out.push(Number(process.hrtime.bigint() - t0));
+    }
+  } finally {
+    await trail.close();
+    await store.close();
+    rmSync(home, { recursive: true, force: true });
+  }
+  return out;
+}
+
 const out: string[] = [];
+if (WAKE > 0) {
+  const rows = [
+    figures('wake-up: change commit → entry in the tree (SQLite)', await wakeUp(undefined, WAKE)),
+  ];
+  const pg = process.env.BENCH_AUDIT_DATABASE_URL;
+  if (pg)
+    rows.push(figures('wake-up: change commit → entry in the tree (PostgreSQL)', await wakeUp(pg, WAKE)));
+  report(rows);
+}
 {
   const { home, store, orgId, trail } = await setup();
   try {

@@ -1,10 +1,14 @@
 /**
  * The outbox: an event recorded inside a change's own transaction. It is on disk exactly when
- * the change is (no change without its record, no record without its change), and the log's
- * writer gives it its place in the tree moments later.
+ * the change is (no change without its record, no record without its change), and that commit
+ * wakes the writer (a notification on `AUDIT_CHANNEL`, which the store delivers only on commit),
+ * which gives the entry its place in the tree moments later.
  */
-import type { Db, OrgScope } from '../store/index.ts';
+import { type Db, notify, type OrgScope } from '../store/index.ts';
 import { type Actor, type AuditInput, entryRow, type PreparedEntry, prepareEntry } from './entry.ts';
+
+/** Where a commit that left entries in the outbox says so; the payload is the log's id. */
+export const AUDIT_CHANNEL = 'paddock_audit';
 
 /** Who is changing an org's configuration, as the services hold it (an OrgContext). */
 export interface ChangeContext {
@@ -35,8 +39,9 @@ export function recordAudit(db: Db, input: AuditInput): Promise<string> {
   return writeOutbox(db, prepareEntry(input));
 }
 
-/** The one way into the outbox. */
+/** The one way into the outbox: the row, and the notification that wakes the writer on commit. */
 export async function writeOutbox(db: Db, entry: PreparedEntry): Promise<string> {
   await db.insertInto('audit_outbox').values(entryRow(entry)).execute();
+  await notify(db, AUDIT_CHANNEL, entry.header.log);
   return entry.header.id;
 }

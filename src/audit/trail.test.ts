@@ -529,3 +529,37 @@ test('checkpoints are posted to a webhook as they are signed, retried when it fa
     server.close();
   }
 });
+
+for (const kind of STORE_KINDS) {
+  test(`a change's commit wakes the writer: its entry is placed with no poll and no kick [${kind}]`, async () => {
+    const t = await openTestStore(kind);
+    const trail = new AuditTrail({
+      store: t.store,
+      keys: vaultLogKeys(new Vault(localKeyring(t.home, {}))),
+      originHost: 'paddock.test',
+      log: silentLogger,
+    });
+    // A backstop poll far longer than the wait below: only the wake-up can place the entries.
+    trail.start(600_000);
+    try {
+      // Three: the first kick and the first "now listening" can each place one; the rest is the wake-up.
+      for (const action of ['test.woken.one', 'test.woken.two', 'test.woken.three']) {
+        await t.store.db
+          .transaction()
+          .execute((trx) => recordAudit(trx, { orgId: 'org_woken', actor, action }));
+        await until(
+          () =>
+            t.store.db
+              .selectFrom('audit_entries')
+              .select('idx')
+              .where('action', '=', action)
+              .executeTakeFirst(),
+          { what: `${action} placed`, timeoutMs: 10_000 },
+        );
+      }
+    } finally {
+      await trail.close();
+      await t.cleanup();
+    }
+  });
+}

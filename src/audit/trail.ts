@@ -2,8 +2,8 @@
  * The audit trail's public face: the single writer of every org's log (and the platform's) in
  * this process, composed of the queue (`queue.ts`: appends resolve once durable, group commit),
  * integration (`integrate.ts`: one transaction per batch, one replica per log), checkpoints
- * (`checkpoints.ts`), proofs (`proofs.ts`) and key custody (`keys.ts`). Once started, it polls
- * for entries other transactions left in the outbox (`outbox.ts`).
+ * (`checkpoints.ts`), proofs (`proofs.ts`) and key custody (`keys.ts`). Once started, the commit
+ * of any change that recorded an entry wakes it (`outbox.ts`); a slow poll is the backstop.
  */
 import type { Logger } from '../log/index.ts';
 import type { Store } from '../store/index.ts';
@@ -11,6 +11,7 @@ import { type Checkpoint, type CheckpointPublisher, Checkpoints } from './checkp
 import type { AuditInput } from './entry.ts';
 import { Integrator } from './integrate.ts';
 import { type LogKeys, LogSigners, logVerifierKey } from './keys.ts';
+import { AUDIT_CHANNEL } from './outbox.ts';
 import { consistencyProof, inclusionProof, rangeProof } from './proofs.ts';
 import { AppendQueue, type Receipt } from './queue.ts';
 
@@ -27,11 +28,15 @@ export interface TrailOptions {
   onCommitted?: (logIds: string[]) => void;
 }
 
+/** How often a started writer looks for entries no notification announced (another process's). */
+const BACKSTOP_MS = 5000;
+
 export class AuditTrail {
   readonly #store: Store;
   readonly #log: Logger;
   readonly #queue: AppendQueue;
   readonly #checkpoints: Checkpoints;
+  #stopListening: (() => Promise<void>) | undefined;
   #poll: NodeJS.Timeout | undefined;
 
   constructor(opts: TrailOptions) {
@@ -57,14 +62,18 @@ export class AuditTrail {
     });
   }
 
-  /** Sequences what other transactions left pending, now and every `pollMs` (e.g. CLI changes). */
-  start(pollMs = 250): void {
+  /**
+   * Starts the writer: it places what other transactions leave in the outbox as soon as they
+   * commit (and, every `backstopMs`, what a process that could not wake it left), and signs
+   * heads a crash left unsigned.
+   */
+  start(backstopMs = BACKSTOP_MS): void {
+    this.#stopListening = this.#store.listen(AUDIT_CHANNEL, () => this.#queue.kick());
     this.#queue.kick();
-    // A head left unsigned by a crash is signed now, not at the log's next growth.
     void this.#checkpoints
       .signUnsigned()
       .catch((err) => this.#log.error({ err }, 'checkpoint signing failed'));
-    this.#poll = setInterval(() => this.#queue.kick(), pollMs);
+    this.#poll = setInterval(() => this.#queue.kick(), backstopMs);
     this.#poll.unref();
   }
 
@@ -86,11 +95,6 @@ export class AuditTrail {
     return this.#queue.appendSoon(input);
   }
 
-  /** Asks the writer to run: appends waiting, or entries other transactions left pending. */
-  kick(): void {
-    this.#queue.kick();
-  }
-
   /** Waits until everything queued or pending so far is in the tree. */
   flush(): Promise<void> {
     return this.#queue.flush();
@@ -98,6 +102,7 @@ export class AuditTrail {
 
   async close(): Promise<void> {
     if (this.#poll) clearInterval(this.#poll);
+    await this.#stopListening?.();
     await this.#queue.close();
     await this.#checkpoints.close();
   }

@@ -117,7 +117,6 @@ function mcpServer(deps: Deps, who: AgentCaller, requestId: string): Server {
     } finally {
       held.release();
       if (inProgress.get(key) === cancelled) inProgress.delete(key);
-      deps.audit.kick();
     }
   });
   return server;

@@ -145,8 +145,6 @@ export function createApp(deps: Deps, routes: RouteDef[] = allRoutes): Hono {
         else if (route.status === 204 || result === undefined) res = c.body(null, 204);
         else res = c.json(result as object, (route.status ?? 200) as 200);
         status = res.status;
-        // A change may have left audit entries pending: have the log writer place them now.
-        if (route.method !== 'get') deps.audit.kick();
         return res;
       } catch (err) {
         const known = PaddockError.isInstance(err)

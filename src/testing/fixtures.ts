@@ -67,6 +67,8 @@ export function testDeps(
 ): Deps {
   const config = loadConfig({ home, port: 7070 }, {});
   const deps = buildDeps(config, overrides.log ?? silentLogger, store, {}, sandbox);
+  // As `paddock up` does: the writer places each change's entries as its commit wakes it.
+  deps.audit.start();
   onCleanup(store, async () => {
     await deps.runs.close();
     await deps.cells?.close();
