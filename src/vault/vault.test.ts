@@ -251,7 +251,10 @@ for (const kind of STORE_KINDS) {
         body: { name: 'scoped', kind: 'other', value: '0123456789', agentIds: [ours] },
       });
       assert.equal(made.status, 201, made.text);
-      await deps.audit.flush();
+      // The trail settled (entries placed, both heads signed): a checkpoint it would sign on its
+      // own a moment later (`checkpointIntervalMs`) is not something these requests changed.
+      await deps.audit.checkpoint(acmeId);
+      await deps.audit.checkpoint(other.id);
       const before = await databaseSnapshot(t.store);
       for (const agentIds of [[theirs], [ours, theirs], ['agt_madeup']]) {
         const created = await call(app, 'post', '/api/v1/orgs/acme/secrets', {
