@@ -29,6 +29,7 @@ export interface CheckpointOptions {
   log: Logger;
 }
 
+/** Signed at most once per interval while a log grows; stored before it is published. */
 export class Checkpoints {
   readonly #db: Kysely<Database>;
   readonly #opts: CheckpointOptions;

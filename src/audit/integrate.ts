@@ -28,6 +28,7 @@ export type NewLog = (
   logId: string,
 ) => Promise<{ origin: string; public_key: string; private_key: string }>;
 
+/** All or nothing per batch: entries, tree nodes and log heads commit in one transaction. */
 export class Integrator {
   readonly #db: Kysely<Database>;
   readonly #dialect: Store['dialect'];

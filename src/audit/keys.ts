@@ -29,6 +29,7 @@ export interface LogIdentity {
   private_key: string;
 }
 
+/** Signs only with a key that matches the public key the log publishes. */
 export class LogSigners {
   readonly #db: Kysely<Database>;
   readonly #keys: LogKeys;

@@ -29,6 +29,7 @@ const LAZY_MS = 3;
 
 type Pending = { entry: PreparedEntry; resolve: (r: Receipt) => void; reject: (e: unknown) => void };
 
+/** Durable once resolved: an append resolves only after the commit that placed it (one per batch). */
 export class AppendQueue {
   readonly #opts: QueueOptions;
   #queue: Pending[] = [];

@@ -31,6 +31,7 @@ export interface TrailOptions {
 /** How often a started writer looks for entries no notification announced (another process's). */
 const BACKSTOP_MS = 5000;
 
+/** The writer of this process: `append` resolves once the event is durable, with its index. */
 export class AuditTrail {
   readonly #store: Store;
   readonly #log: Logger;
