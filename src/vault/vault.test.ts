@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
+import { PLATFORM_LOG } from '../audit/index.ts';
 import { initOrg, operatorCaller, trustedScope } from '../identity/index.ts';
 import { createLogger } from '../log/index.ts';
 import { allAuditEntries, call, createApp, type SeededOrg, seedOrg, testDeps } from '../testing/fixtures.ts';
@@ -252,9 +253,11 @@ for (const kind of STORE_KINDS) {
       });
       assert.equal(made.status, 201, made.text);
       // The trail settled (entries placed, both heads signed): a checkpoint it would sign on its
-      // own a moment later (`checkpointIntervalMs`) is not something these requests changed.
+      // own a moment later (`checkpointIntervalMs`) is not something these requests changed. The
+      // platform's log grew too, when the orgs were made.
       await deps.audit.checkpoint(acmeId);
       await deps.audit.checkpoint(other.id);
+      await deps.audit.checkpoint(PLATFORM_LOG);
       const before = await databaseSnapshot(t.store);
       for (const agentIds of [[theirs], [ours, theirs], ['agt_madeup']]) {
         const created = await call(app, 'post', '/api/v1/orgs/acme/secrets', {
