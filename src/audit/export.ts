@@ -61,6 +61,30 @@ export async function* exportLines(
 }
 
 /**
+ * The hashed leaves of [a, b) in index order, a page at a time: the headers exactly as hashed
+ * (never the details), each with its leaf hash; `leaf` is null for a v1 entry erased whole.
+ * What an evidence package carries, so figures can be recomputed and the range proven.
+ */
+export async function* exportLeaves(
+  db: Db,
+  logId: string,
+  range: { a: number; b: number },
+  page = 5000,
+): AsyncGenerator<Array<{ index: number; leaf: string | null; leafHash: string }>> {
+  for (let at = range.a; at < range.b; at += page) {
+    const rows = await db
+      .selectFrom('audit_entries')
+      .select(['idx', 'leaf', 'leaf_hash'])
+      .where('log_id', '=', logId)
+      .where('idx', '>=', at)
+      .where('idx', '<', Math.min(range.b, at + page))
+      .orderBy('idx')
+      .execute();
+    yield rows.map((r) => ({ index: Number(r.idx), leaf: r.leaf, leafHash: r.leaf_hash }));
+  }
+}
+
+/**
  * One JSON line: the hashed leaf as it is (`entry`: the v2 header, or a whole v1 entry), and for
  * v2 the details with the salt of their digest, so both can be checked offline.
  */

@@ -12,6 +12,9 @@ export { applyRetention, ERASURE, eraseEntries, recordFormatUpgrade } from './er
 export * from './export.ts';
 export type { LogKeys } from './keys.ts';
 export { type ChangeContext, recordAudit, recordChange } from './outbox.ts';
+export { hashLeaf, rootFromRange, verifyConsistency } from './merkle.ts';
+export type { Checkpoint, Verifier } from './note.ts';
+export { openCheckpoint, openStatement, parseVerifierKey } from './note.ts';
 export { checkpointCustody, fileCheckpointPublisher, webhookCheckpointPublisher } from './publish.ts';
 export * from './query.ts';
 export type { Receipt } from './queue.ts';

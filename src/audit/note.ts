@@ -124,6 +124,35 @@ export function openCheckpoint(note: string, verifier: Verifier): Checkpoint {
   return parseCheckpoint(openNote(note, verifier));
 }
 
+/**
+ * A statement signed with a log's key about something other than its tree (an evidence package's
+ * manifest), as a C2SP signed note: the first line says what it is (`paddock.evidence.manifest@v1`),
+ * the second is the log's origin, then the body lines. A checkpoint's second line is its tree size in
+ * decimal (c2sp.org/tlog-checkpoint) and an origin never is, so no statement reads as a checkpoint and
+ * no checkpoint as a statement (its first line, an origin, has no `@`): the key's checkpoints keep
+ * their meaning.
+ */
+export function statementText(kind: string, origin: string, body: string[]): string {
+  if (!STATEMENT_KIND.test(kind)) throw new Error(`statement kind "${kind}" is not paddock.<what>@v<n>`);
+  if (/^\d+$/.test(origin) || origin.includes('\n')) throw new Error(`"${origin}" is not a log origin`);
+  for (const line of body) {
+    if (line === '' || line.includes('\n')) throw new Error('statement lines must be non-empty single lines');
+  }
+  return `${kind}\n${origin}\n${body.map((l) => `${l}\n`).join('')}`;
+}
+
+const STATEMENT_KIND = /^paddock\.[a-z][a-z0-9.]*@v[0-9]+$/;
+
+/** Opens a signed statement of this kind by `verifier` (whose name is the log's origin); returns its body lines. */
+export function openStatement(note: string, verifier: Verifier, kind: string): string[] {
+  const [head, origin, ...body] = openNote(note, verifier).split('\n');
+  if (head !== kind)
+    throw new BadRequestError('statement_kind', `The signed note is a "${head}", not a "${kind}".`);
+  if (origin !== verifier.name)
+    throw new BadRequestError('statement_origin', `The statement names log ${origin}, not ${verifier.name}.`);
+  return body.slice(0, -1);
+}
+
 /** The C2SP tlog-proof text: index, inclusion proof hashes, then the signed checkpoint. */
 export function tlogProof(index: number, proof: Buffer[], checkpoint: string): string {
   return `c2sp.org/tlog-proof@v1\nindex ${index}\n${proof.map((h) => `${h.toString('base64')}\n`).join('')}\n${checkpoint}`;

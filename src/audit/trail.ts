@@ -12,6 +12,7 @@ import type { AuditInput } from './entry.ts';
 import { Integrator } from './integrate.ts';
 import { type LogKeys, LogSigners, logVerifierKey } from './keys.ts';
 import { AUDIT_CHANNEL } from './outbox.ts';
+import { signNote, statementText } from './note.ts';
 import { consistencyProof, inclusionProof, rangeProof } from './proofs.ts';
 import { AppendQueue, type Receipt } from './queue.ts';
 
@@ -37,6 +38,7 @@ export class AuditTrail {
   readonly #log: Logger;
   readonly #queue: AppendQueue;
   readonly #checkpoints: Checkpoints;
+  readonly #signers: LogSigners;
   #stopListening: (() => Promise<void>) | undefined;
   #poll: NodeJS.Timeout | undefined;
 
@@ -45,6 +47,7 @@ export class AuditTrail {
     this.#log = opts.log;
     const host = opts.originHost;
     const signers = new LogSigners(opts.store.db, opts.keys, typeof host === 'string' ? () => host : host);
+    this.#signers = signers;
     const integrator = new Integrator(opts.store, (trx, logId) => signers.create(trx, logId));
     this.#checkpoints = new Checkpoints({
       db: opts.store.db,
@@ -117,6 +120,16 @@ export class AuditTrail {
   async checkpoint(logId: string): Promise<Checkpoint> {
     await this.flush();
     return this.#checkpoints.latest(logId);
+  }
+
+  /**
+   * Signs a statement about something other than the tree (an evidence package's manifest) with
+   * the log's key, which never leaves the audit module; it can never pass for a checkpoint (see
+   * `statementText`). Checked with the same verifier key as checkpoints (`openStatement`).
+   */
+  async signStatement(logId: string, kind: string, body: string[]): Promise<string> {
+    const signer = await this.#signers.signer(logId);
+    return signNote(statementText(kind, signer.name, body), signer);
   }
 
   /** The signed checkpoint at exactly this tree size. */
