@@ -614,6 +614,19 @@ export interface ComplianceDocumentTable {
   uploaded_at: string;
 }
 
+/** An evidence package issued for an org (the next one proves its log consistent with this one's). */
+export interface EvidencePackageTable {
+  id: string;
+  org_id: string;
+  period_from: string;
+  period_to: string;
+  tree_size: number | null;
+  /** The signed checkpoint (C2SP note) the package proved its entries against. */
+  checkpoint: string | null;
+  manifest_sha256: string;
+  created_at: string;
+}
+
 export interface Database {
   orgs: OrgTable;
   users: UserTable;
@@ -659,4 +672,5 @@ export interface Database {
   compliance_incidents: ComplianceIncidentTable;
   compliance_exercises: ComplianceExerciseTable;
   compliance_documents: ComplianceDocumentTable;
+  evidence_packages: EvidencePackageTable;
 }

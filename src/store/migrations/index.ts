@@ -19,6 +19,7 @@ import { removals } from './012-removals.ts';
 import { runs } from './013-runs.ts';
 import { webhooks } from './014-webhooks.ts';
 import { compliance } from './015-compliance.ts';
+import { evidencePackages } from './016-evidence-packages.ts';
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {
   const all: Record<string, Migration> = {
@@ -37,6 +38,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
     '013-runs': runs(dialect),
     '014-webhooks': webhooks(dialect),
     '015-compliance': compliance(dialect),
+    '016-evidence-packages': evidencePackages(dialect),
   };
   return { getMigrations: async () => all };
 }
