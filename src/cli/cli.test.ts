@@ -54,7 +54,18 @@ async function waitForUp(proc: ChildProcess): Promise<string> {
 test('--help lists every command, and each command has its own help', async () => {
   const top = await paddock(['--help'], {});
   assert.equal(top.code, 0);
-  for (const cmd of ['up', 'init', 'token', 'audit', 'vault', 'cells', 'agents', 'jobs', 'migrate']) {
+  for (const cmd of [
+    'up',
+    'init',
+    'token',
+    'audit',
+    'evidence',
+    'vault',
+    'cells',
+    'agents',
+    'jobs',
+    'migrate',
+  ]) {
     assert.match(top.stdout, new RegExp(`\\n  ${cmd}\\s`));
     const own = await paddock([cmd, '--help'], {});
     assert.equal(own.code, 0, own.stderr);

@@ -32,6 +32,7 @@ import { localKeyring, Vault } from '../vault/index.ts';
 import { agents } from './agents.ts';
 import { audit } from './audit.ts';
 import { cells } from './cells.ts';
+import { evidence } from './evidence.ts';
 import { jobs } from './jobs.ts';
 import { need, parse, storeOptions } from './options.ts';
 import { UsageError } from './output.ts';
@@ -337,6 +338,7 @@ export const COMMANDS: Record<string, Command> = {
   init,
   token,
   audit,
+  evidence,
   vault,
   cells,
   agents,

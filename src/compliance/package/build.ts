@@ -7,7 +7,6 @@
  * its end, the package is remembered (the next one proves the log grew from this one).
  */
 import type { Readable } from 'node:stream';
-import type { Actor } from '../../audit/index.ts';
 import { exportLeaves } from '../../audit/index.ts';
 import type { Db } from '../../store/index.ts';
 import { dataFlowSvg } from './dataflow-svg.ts';
@@ -39,9 +38,6 @@ export interface PackageInput {
   dataFlow: DataFlow;
   org: { id: string; slug: string };
   period: Period;
-  /** Who asked for it (recorded in the org's audit log with the package). */
-  actor: Actor;
-  requestId?: string | undefined;
   productVersion: string;
   /** Prints the report; Chromium by default. */
   pdf?: (html: string) => Promise<PdfOutcome>;
@@ -196,8 +192,6 @@ export async function buildPackage(input: PackageInput): Promise<BuiltPackage> {
       period,
       anchor: plan?.anchor ?? null,
       manifestSha256,
-      actor: input.actor,
-      requestId: input.requestId,
     });
     return {
       id,

@@ -6,8 +6,6 @@
  */
 
 import { randomBytes } from 'node:crypto';
-import type { Actor } from '../../audit/index.ts';
-import { recordAudit } from '../../audit/index.ts';
 import type { Db } from '../../store/index.ts';
 import type { Period } from './source.ts';
 
@@ -32,41 +30,27 @@ export async function previousPackage(db: Db, orgId: string, size: number): Prom
   return row ? { id: row.id, treeSize: Number(row.tree_size), checkpoint: row.checkpoint! } : null;
 }
 
-/** Remembers an issued package, with its record in the org's audit log, in one transaction. */
+/**
+ * Remembers an issued package. Not an audit entry: issuing a package reads the log and changes no
+ * configuration (like an export), and the package itself names the checkpoint it was built at.
+ */
 export async function rememberPackage(
   db: Db,
-  p: {
-    orgId: string;
-    period: Period;
-    anchor: { size: number; note: string } | null;
-    manifestSha256: string;
-    actor: Actor;
-    requestId?: string | undefined;
-  },
+  p: { orgId: string; period: Period; anchor: { size: number; note: string } | null; manifestSha256: string },
 ): Promise<string> {
-  const id = `evp_${randomBytes(12).toString('base64url')}`;
-  await db.transaction().execute(async (trx) => {
-    await trx
-      .insertInto('evidence_packages')
-      .values({
-        id,
-        org_id: p.orgId,
-        period_from: p.period.from,
-        period_to: p.period.to,
-        tree_size: p.anchor?.size ?? null,
-        checkpoint: p.anchor?.note ?? null,
-        manifest_sha256: p.manifestSha256,
-        created_at: new Date().toISOString(),
-      })
-      .execute();
-    await recordAudit(trx, {
-      orgId: p.orgId,
-      actor: p.actor,
-      action: 'evidence.package.issued',
-      target: { type: 'evidence_package', id },
-      requestId: p.requestId,
-      details: { period: p.period, treeSize: p.anchor?.size ?? null, manifestSha256: p.manifestSha256 },
-    });
-  });
+  const id = `evp_${randomBytes(10).toString('hex')}`;
+  await db
+    .insertInto('evidence_packages')
+    .values({
+      id,
+      org_id: p.orgId,
+      period_from: p.period.from,
+      period_to: p.period.to,
+      tree_size: p.anchor?.size ?? null,
+      checkpoint: p.anchor?.note ?? null,
+      manifest_sha256: p.manifestSha256,
+      created_at: new Date().toISOString(),
+    })
+    .execute();
   return id;
 }

@@ -3,6 +3,7 @@ export type { BuiltPackage, PackageInput, PackageLog, PackageSummary } from './b
 export { buildPackage } from './build.ts';
 export { readDataFlow } from './dataflow-source.ts';
 export { renderPdf } from './pdf.ts';
+export { evidencePackage, NO_EVIDENCE, type PackageDeps, parsePeriod, periodOf } from './service.ts';
 export type { ControlInfo, DataFlow, EvidenceSource, Period } from './source.ts';
 export type { PackageVerification } from './verify.ts';
 export { verifyPackage } from './verify.ts';

@@ -98,7 +98,6 @@ for (const kind of STORE_KINDS) {
         dataFlow: flow,
         org,
         period,
-        actor: system,
         productVersion: 'test',
         pdf: noPdf,
         ...over,

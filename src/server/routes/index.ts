@@ -8,6 +8,7 @@ import { complianceRoutes } from './compliance.ts';
 import { complianceDocumentRoutes } from './compliance-documents.ts';
 import { complianceRegisterRoutes } from './compliance-registers.ts';
 import { complianceReviewRoutes } from './compliance-reviews.ts';
+import { evidencePackageRoutes } from './evidence-package.ts';
 import { connectionRoutes } from './connections.ts';
 import { demoRoutes } from './demo.ts';
 import { grantRoutes } from './grants.ts';
@@ -33,6 +34,7 @@ export const routes: RouteDef[] = [
   ...tokenRoutes,
   ...invitationRoutes,
   ...auditRoutes,
+  ...evidencePackageRoutes,
   ...secretRoutes,
   ...cellRoutes,
   ...agentRoutes,
