@@ -1,7 +1,7 @@
 /** `paddock evidence report|verify`: build an org's evidence package for a period, or check one offline. */
 import { createWriteStream, existsSync, readFileSync } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
-import { evidencePackage, parsePeriod, verifyPackage } from '../compliance/index.ts';
+import { evidencePackage, parsePeriod, verifyPackage } from '../compliance/package/index.ts';
 import { requireOrgBySlug } from '../identity/index.ts';
 import { silentLogger } from '../log/index.ts';
 import { buildDeps } from '../server/deps.ts';

@@ -14,18 +14,23 @@ const CLASS_UID = 2003;
 const CATEGORY_UID = 2;
 const ACTIVITY_CREATE = 1;
 
-/** compliance.status_id (objects_compliance.json). */
-const STATUS: Record<ControlStatus, { id: number; caption: string }> = {
+/**
+ * compliance.status_id (objects_compliance.json). A control that cannot be tested yet
+ * (`not_applicable`) is a Warning: "the check did not yield a result due to missing information".
+ */
+const STATUS: Record<ControlStatus | 'not_applicable', { id: number; caption: string }> = {
   pass: { id: 1, caption: 'Pass' },
   warning: { id: 2, caption: 'Warning' },
   fail: { id: 3, caption: 'Fail' },
+  not_applicable: { id: 2, caption: 'Warning' },
 };
 
-/** severity_id (base event): Informational for a pass, Low for a warning, High for a failed control. */
-const SEVERITY: Record<ControlStatus, { id: number; caption: string }> = {
+/** severity_id (base event): Informational for a pass or an untestable control, Low for a warning, High for a failure. */
+const SEVERITY: Record<ControlStatus | 'not_applicable', { id: number; caption: string }> = {
   pass: { id: 1, caption: 'Informational' },
   warning: { id: 2, caption: 'Low' },
   fail: { id: 4, caption: 'High' },
+  not_applicable: { id: 1, caption: 'Informational' },
 };
 
 export function ocsfFinding(
@@ -70,7 +75,8 @@ export function ocsfFinding(
       requirements: control?.criteria ?? [],
       status_id: STATUS[result.status].id,
       status: STATUS[result.status].caption,
-      status_detail: result.reason,
+      status_detail:
+        (result.status as string) === 'not_applicable' ? `Not tested: ${result.reason}` : result.reason,
     },
     unmapped: { evidence_records: result.evidence },
   };

@@ -70,7 +70,11 @@ export function assessmentResults(input: {
         status:
           r.status === 'pass'
             ? { state: 'satisfied', reason: 'pass' }
-            : { state: 'not-satisfied', reason: r.status === 'fail' ? 'fail' : 'other', remarks: r.reason },
+            : {
+                state: 'not-satisfied',
+                reason: r.status === 'fail' ? 'fail' : 'other',
+                remarks: (r.status as string) === 'not_applicable' ? `Not tested: ${r.reason}` : r.reason,
+              },
       },
       ...(related.length
         ? { 'related-observations': related.map((e) => ({ 'observation-uuid': id(`observation/${e}`) })) }

@@ -324,7 +324,7 @@ for (const kind of STORE_KINDS) {
         if (p !== PATHS.records) return b;
         const rs = JSON.parse(b.toString()) as EvidenceRecord[];
         const r = rs.find((x) => x.figure?.name === 'tool calls by outcome')!;
-        r.data = { ...(r.data as Record<string, number>), denied: 1 };
+        r.data = { value: { ...(r.data as { value: Record<string, number> }).value, denied: 1 } };
         r.hash = evidenceHash(r);
         return Buffer.from(JSON.stringify(rs));
       });

@@ -42,9 +42,12 @@ export interface ReportInput {
 function summary(results: ControlResult[]): string {
   const latest = new Map<string, ControlResult>();
   for (const r of results) latest.set(r.controlId, r);
-  const n = { pass: 0, warning: 0, fail: 0 };
-  for (const r of latest.values()) n[r.status]++;
-  return `${latest.size} controls tested: <span class="pass">${n.pass} pass</span>, <span class="warning">${n.warning} warning</span>, <span class="fail">${n.fail} fail</span> (latest test of each in the period).`;
+  const n: Record<string, number> = { pass: 0, warning: 0, fail: 0, not_applicable: 0 };
+  for (const r of latest.values()) n[r.status] = (n[r.status] ?? 0) + 1;
+  const untested = n.not_applicable
+    ? `, <span class="muted">${n.not_applicable} not testable yet</span>`
+    : '';
+  return `${latest.size} controls tested: <span class="pass">${n.pass} pass</span>, <span class="warning">${n.warning} warning</span>, <span class="fail">${n.fail} fail</span>${untested} (latest test of each in the period).`;
 }
 
 function controlBlock(
@@ -62,7 +65,8 @@ function controlBlock(
             : `<span class="muted">${esc(id)} (not in this period's evidence)</span>`;
         })
         .join('<br>');
-      return `<tr><td>${esc(r.evaluatedAt)}</td><td class="${r.status}">${r.status}</td><td>${esc(r.reason)}</td><td>${links || '—'}</td></tr>`;
+      const status = (r.status as string) === 'not_applicable' ? 'not tested' : r.status;
+      return `<tr><td>${esc(r.evaluatedAt)}</td><td class="${r.status}">${status}</td><td>${esc(r.reason)}</td><td>${links || '—'}</td></tr>`;
     })
     .join('\n');
   return `<h3>${esc(c.id)} — ${esc(c.title)}</h3>

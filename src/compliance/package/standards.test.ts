@@ -37,7 +37,7 @@ const records: EvidenceRecord[] = [
     orgId: org.id,
     controlId: 'PAD-GATE-01',
     kind: 'tool_calls.by_outcome',
-    data: { denied: 3, success: 10 },
+    data: { value: { denied: 3, success: 10 } },
     figure: { name: 'tool calls by outcome', where: { prefix: 'tool.call.' }, by: 'outcome' },
     collectedAt: '2026-11-30T00:00:00.000Z',
     period,

@@ -75,7 +75,7 @@ export async function figureRecord(
   }
   const draft = {
     kind: `figure.${figure.name.replace(/\W+/g, '_')}`,
-    data: computeFigure(figure, headers),
+    data: { value: computeFigure(figure, headers) },
     figure,
   };
   return {
