@@ -13,7 +13,7 @@ import {
 import { egressRulesFor } from '../cells/egress-rules.ts';
 import { CellSupervisor, type SandboxChoice, type SandboxProvider } from '../cells/index.ts';
 import { collectAll, type Platform } from '../compliance/index.ts';
-import { type EvidenceSource, NO_EVIDENCE } from '../compliance/package/index.ts';
+import { type EvidenceSource, storedEvidence } from '../compliance/package/index.ts';
 import type { Config } from '../config/index.ts';
 import type { Opener } from '../connections/open.ts';
 import { ToolGateway } from '../gateway/gateway.ts';
@@ -53,7 +53,7 @@ export interface Deps {
   runs: RunCoordinator;
   /** Inbound webhook deliveries: verified, they start runs; refused, they are recorded. */
   webhooks: WebhookReceiver;
-  /** Where evidence packages take their controls, records and results from. */
+  /** Where evidence packages take their controls, records and results from (the compliance center's store). */
   evidence: EvidenceSource;
 }
 
@@ -199,6 +199,6 @@ export function buildDeps(
     }),
     runs,
     webhooks: new WebhookReceiver({ db: store.db, vault, audit, runs, log }),
-    evidence: NO_EVIDENCE,
+    evidence: storedEvidence(store.db),
   });
 }

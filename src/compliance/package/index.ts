@@ -3,7 +3,8 @@ export type { BuiltPackage, PackageInput, PackageLog, PackageSummary } from './b
 export { buildPackage } from './build.ts';
 export { readDataFlow } from './dataflow-source.ts';
 export { renderPdf } from './pdf.ts';
-export { evidencePackage, NO_EVIDENCE, type PackageDeps, parsePeriod, periodOf } from './service.ts';
+export { evidencePackage, type PackageDeps, parsePeriod, periodOf } from './service.ts';
 export type { ControlInfo, DataFlow, EvidenceSource, Period } from './source.ts';
+export { storedEvidence } from './stored-source.ts';
 export type { PackageVerification } from './verify.ts';
 export { verifyPackage } from './verify.ts';

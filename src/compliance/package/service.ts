@@ -6,7 +6,6 @@
 import type { Config } from '../../config/index.ts';
 import { BadRequestError } from '../../errors/index.ts';
 import type { Db } from '../../store/index.ts';
-import { CRITERIA } from '../catalog.ts';
 import { type BuiltPackage, buildPackage, type PackageLog } from './build.ts';
 import { readDataFlow } from './dataflow-source.ts';
 import type { PdfOutcome } from './pdf.ts';
@@ -20,14 +19,6 @@ export interface PackageDeps {
   productVersion: string;
   pdf?: (html: string) => Promise<PdfOutcome>;
 }
-
-/** A source with the criteria and nothing collected: what a package holds before any collector ran. */
-export const NO_EVIDENCE: EvidenceSource = {
-  criteria: async () => CRITERIA,
-  controls: async () => [],
-  records: async () => [],
-  results: async () => [],
-};
 
 /**
  * The period [from, to) from dates or times as typed; a bare date means midnight UTC.
