@@ -11,9 +11,11 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Hono } from 'hono';
+import yauzl from 'yauzl';
 import type { Deps } from '../../server/index.ts';
 import { createApp, type SeededOrg, seedOrg, testDeps } from '../../testing/fixtures.ts';
 import { openTestStore, STORE_KINDS, type TestStore } from '../../testing/stores.ts';
+import { until } from '../../testing/until.ts';
 import { figureRecord, staticSource } from './testing.ts';
 
 const BIN = fileURLToPath(new URL('../../../bin/paddock.js', import.meta.url));
@@ -109,21 +111,24 @@ for (const kind of STORE_KINDS) {
       assert.match(ok.stdout, /OK/);
       assert.match(ok.stdout, /1 figures recomputed from the entries' headers match their records/);
 
-      // One byte of the report changed (stored uncompressed here so the change is easy to find).
+      // One byte inside the report's compressed bytes changed (its place read from the ZIP's local header).
       const bytes = readFileSync(file);
-      const at = bytes.indexOf(Buffer.from('<h1>'));
+      const zip = await yauzl.openPromise(file, { lazyEntries: true });
+      let entry: yauzl.Entry | undefined;
+      zip.on('entry', (e: yauzl.Entry) =>
+        e.fileName === 'report/report.html' ? ((entry = e), zip.close()) : zip.readEntry(),
+      );
+      zip.readEntry();
+      await until(() => entry);
+      const header = entry!.relativeOffsetOfLocalHeader;
+      const data = header + 30 + bytes.readUInt16LE(header + 26) + bytes.readUInt16LE(header + 28);
+      bytes[data + Math.floor(entry!.compressedSize / 2)]! ^= 0x55;
       const tampered = join(dir, 'api-tampered.zip');
-      if (at >= 0) {
-        bytes[at + 1] = 'H'.charCodeAt(0);
-        writeFileSync(tampered, bytes);
-      } else {
-        // Deflated: flip a byte in the middle of the archive instead.
-        bytes[Math.floor(bytes.length / 3)]! ^= 0xff;
-        writeFileSync(tampered, bytes);
-      }
+      writeFileSync(tampered, bytes);
       const bad = await paddock(['evidence', 'verify', tampered, '--key', verifierKey]);
       assert.equal(bad.code, 1, bad.stdout);
       assert.match(bad.stdout, /FAILED/);
+      assert.match(bad.stdout, /✗ report\/report\.html/);
     });
 
     test('members may not fetch the package; the period must make sense', async () => {

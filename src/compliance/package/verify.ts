@@ -68,6 +68,8 @@ export async function verifyPackage(zipPath: string, key: string): Promise<Packa
   }
   try {
     await check(archive, verifier, v);
+  } catch (err) {
+    v.problems.push(`the package could not be read: ${(err as Error).message}`);
   } finally {
     archive.close();
   }
@@ -115,16 +117,24 @@ async function check(archive: PackageArchive, verifier: Verifier, v: PackageVeri
     let sha256: string;
     let size: number;
     const m = ENTRIES.exec(f.path);
-    if (m) {
-      const read = await readEntries(await archive.open(f.path), Number(m[1]));
-      ranges.set(f.path, read);
-      ({ sha256, size } = read);
-      if (read.problem) v.problems.push(`${f.path}: ${read.problem}`);
-    } else {
-      const bytes = await archive.read(f.path);
-      sha256 = sha256Hex(bytes);
-      size = bytes.length;
-      if (KEEP(f.path)) texts.set(f.path, bytes.toString('utf8'));
+    try {
+      if (m) {
+        const read = await readEntries(await archive.open(f.path), Number(m[1]));
+        ranges.set(f.path, read);
+        ({ sha256, size } = read);
+        if (read.problem) v.problems.push(`${f.path}: ${read.problem}`);
+      } else {
+        const bytes = await archive.read(f.path);
+        sha256 = sha256Hex(bytes);
+        size = bytes.length;
+        if (KEEP(f.path)) texts.set(f.path, bytes.toString('utf8'));
+      }
+    } catch (err) {
+      // A damaged archive entry (bad deflate data, a CRC or size that does not match).
+      v.problems.push(
+        `${f.path} was changed: it cannot be read from the archive (${(err as Error).message})`,
+      );
+      continue;
     }
     if (sha256 !== f.sha256 || size !== f.size)
       v.problems.push(`${f.path} was changed: its SHA-256 is not the one the signed manifest lists`);
