@@ -115,9 +115,11 @@ for (const kind of STORE_KINDS) {
       const bytes = readFileSync(file);
       const zip = await yauzl.openPromise(file, { lazyEntries: true });
       let entry: yauzl.Entry | undefined;
-      zip.on('entry', (e: yauzl.Entry) =>
-        e.fileName === 'report/report.html' ? ((entry = e), zip.close()) : zip.readEntry(),
-      );
+      zip.on('entry', (e: yauzl.Entry) => {
+        if (e.fileName !== 'report/report.html') return zip.readEntry();
+        entry = e;
+        zip.close();
+      });
       zip.readEntry();
       await until(() => entry);
       const header = entry!.relativeOffsetOfLocalHeader;
