@@ -25,7 +25,7 @@ import type { ControlResult, EvidenceRecord } from '../src/compliance/types.ts';
 import { initOrg, operatorCaller, requireOrgBySlug } from '../src/identity/index.ts';
 import { silentLogger } from '../src/log/index.ts';
 import { openStore } from '../src/store/index.ts';
-import { localKeyring, Vault } from '../src/vault/index.ts';
+import { localKeyring, Vault, vaultLogKeys } from '../src/vault/index.ts';
 
 const N = Number(process.env.BENCH_EVIDENCE_N ?? 1_000_000);
 const SELF = fileURLToPath(import.meta.url);
@@ -53,7 +53,7 @@ const CONTROLS = [
 const trailOf = (store: Awaited<ReturnType<typeof openStore>>, home: string) =>
   new AuditTrail({
     store,
-    vault: new Vault(localKeyring(home, {})),
+    keys: vaultLogKeys(new Vault(localKeyring(home, {}))),
     originHost: 'bench.local',
     log: silentLogger,
   });

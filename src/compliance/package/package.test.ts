@@ -17,7 +17,7 @@ import { AuditTrail, applyRetention } from '../../audit/index.ts';
 import { initOrg, operatorCaller } from '../../identity/index.ts';
 import { silentLogger } from '../../log/index.ts';
 import { openTestStore, STORE_KINDS, type TestStore } from '../../testing/stores.ts';
-import { localKeyring, Vault } from '../../vault/index.ts';
+import { localKeyring, Vault, vaultLogKeys } from '../../vault/index.ts';
 import type { ControlResult, EvidenceRecord } from '../types.ts';
 import { buildPackage, type PackageInput } from './build.ts';
 import { evidenceHash } from './evidence-hash.ts';
@@ -153,7 +153,7 @@ for (const kind of STORE_KINDS) {
       org = { id: init.org.id, slug: 'acme' };
       trail = new AuditTrail({
         store: t.store,
-        vault: new Vault(localKeyring(t.home, {})),
+        keys: vaultLogKeys(new Vault(localKeyring(t.home, {}))),
         originHost: 'audit.test',
         log: silentLogger,
       });
@@ -358,7 +358,7 @@ for (const kind of STORE_KINDS) {
       const { path } = await build('key.zip');
       const other = new AuditTrail({
         store: t.store,
-        vault: new Vault(localKeyring(t.home, {})),
+        keys: vaultLogKeys(new Vault(localKeyring(t.home, {}))),
         originHost: 'audit.test',
         log: silentLogger,
       });
