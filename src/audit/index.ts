@@ -11,10 +11,10 @@ export { detailsDigest, PLATFORM_LOG, parseLeaf, prepareEntry } from './entry.ts
 export { applyRetention, ERASURE, eraseEntries, recordFormatUpgrade } from './erasure.ts';
 export * from './export.ts';
 export type { LogKeys } from './keys.ts';
-export { type ChangeContext, recordAudit, recordChange } from './outbox.ts';
 export { hashLeaf, rootFromRange, verifyConsistency } from './merkle.ts';
 export type { Checkpoint, Verifier } from './note.ts';
 export { openCheckpoint, openStatement, parseVerifierKey } from './note.ts';
+export { type ChangeContext, recordAudit, recordChange } from './outbox.ts';
 export { checkpointCustody, fileCheckpointPublisher, webhookCheckpointPublisher } from './publish.ts';
 export * from './query.ts';
 export type { Receipt } from './queue.ts';

@@ -11,8 +11,8 @@ import { type Checkpoint, type CheckpointPublisher, Checkpoints } from './checkp
 import type { AuditInput } from './entry.ts';
 import { Integrator } from './integrate.ts';
 import { type LogKeys, LogSigners, logVerifierKey } from './keys.ts';
-import { AUDIT_CHANNEL } from './outbox.ts';
 import { signNote, statementText } from './note.ts';
+import { AUDIT_CHANNEL } from './outbox.ts';
 import { consistencyProof, inclusionProof, rangeProof } from './proofs.ts';
 import { AppendQueue, type Receipt } from './queue.ts';
 
