@@ -1,4 +1,5 @@
-/** Agents: identities, scopes, versions, the kill switch state, and tokens for the MCP endpoint. */
+/** Agents: identities, scopes, versions, the kill switch state, standing, and tokens for the MCP endpoint. */
 export * from './agents.ts';
 export * from './removal.ts';
+export * from './standing.ts';
 export * from './tokens.ts';

@@ -12,6 +12,7 @@ import { newId } from '../ids/index.ts';
 import type { Database, Db } from '../store/index.ts';
 import type { AgentTokenTable } from '../store/schema.ts';
 import { assertCanChangeAgent, requireAgentRow } from './agents.ts';
+import { type AgentStanding, STANDING_COLUMNS, toStanding } from './standing.ts';
 
 export interface AgentTokenInfo {
   id: string;
@@ -115,19 +116,54 @@ export async function revokeAgentToken(
   });
 }
 
-/** Who an agent token is: its agent and org, or a clear refusal. */
-export async function authenticateAgentToken(
-  db: Db,
-  secret: string,
-): Promise<{ agentId: string; orgId: string; tokenId: string; createdBy: string }> {
+/** Who an agent token is, as its one authentication read finds it. */
+export interface AuthenticatedAgent {
+  agentId: string;
+  orgId: string;
+  /** The org's slug: a path naming another org reads as missing. */
+  orgSlug: string;
+  tokenId: string;
+  /** Who issued the token (a person, or a service token): answerable for its calls. */
+  createdBy: string;
+  /** The agent's standing, read with the token: the gate needs no read of its own. */
+  standing: AgentStanding;
+}
+
+/** Who an agent token is: its agent, org and the agent's standing (one read), or a clear refusal. */
+export async function authenticateAgentToken(db: Db, secret: string): Promise<AuthenticatedAgent> {
+  const readAt = performance.now();
   const row = await db
-    .selectFrom('agent_tokens')
-    .selectAll()
-    .where('token_hash', '=', hashSecret(secret))
+    .selectFrom('agent_tokens as t')
+    .innerJoin('agents as a', 'a.id', 't.agent_id')
+    .innerJoin('orgs as o', 'o.id', 't.org_id')
+    .select(['t.id', 't.agent_id', 't.org_id', 't.created_by', 't.revoked_at', 't.expires_at', 'o.slug'])
+    .select(STANDING_COLUMNS)
+    .where('t.token_hash', '=', hashSecret(secret))
     .executeTakeFirst();
   if (!row) throw new UnauthenticatedError('invalid_token', 'The agent token is not valid.');
   if (row.revoked_at) throw new UnauthenticatedError('token_revoked', 'The agent token was revoked.');
   if (row.expires_at && row.expires_at <= new Date().toISOString())
     throw new UnauthenticatedError('token_expired', 'The agent token has expired.');
-  return { agentId: row.agent_id, orgId: row.org_id, tokenId: row.id, createdBy: row.created_by };
+  return {
+    agentId: row.agent_id,
+    orgId: row.org_id,
+    orgSlug: row.slug,
+    tokenId: row.id,
+    createdBy: row.created_by,
+    standing: toStanding(row, readAt),
+  };
+}
+
+/** Of these agent tokens (of any org: a replica catching up on what it holds), the live ones. */
+export async function liveAgentTokenIds(db: Db, tokenIds: string[]): Promise<Set<string>> {
+  if (tokenIds.length === 0) return new Set();
+  const now = new Date().toISOString();
+  const rows = await db
+    .selectFrom('agent_tokens')
+    .select('id')
+    .where('id', 'in', tokenIds)
+    .where('revoked_at', 'is', null)
+    .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]))
+    .execute();
+  return new Set(rows.map((r) => r.id));
 }

@@ -85,6 +85,19 @@ export async function listConnections(db: Db, ctx: OrgContext): Promise<Connecti
   return rows.filter((r) => visible(ctx, r)).map(toConnection);
 }
 
+/** Private connections of other people: a member does not learn of them, even through an agent. */
+export async function connectionsHiddenFrom(db: Db, ctx: OrgContext): Promise<Set<string>> {
+  if (ctx.role !== 'member') return new Set();
+  const rows = await db
+    .selectFrom('connections')
+    .select('id')
+    .where('org_id', '=', ctx.scope.orgId)
+    .where('owner_id', 'is not', null)
+    .where('owner_id', '!=', ctx.userId ?? '')
+    .execute();
+  return new Set(rows.map((c) => c.id));
+}
+
 export type NewConnection =
   | {
       name: string;

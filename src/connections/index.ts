@@ -2,6 +2,13 @@
 export * from './connections.ts';
 export { listTools, type ToolDefinition, toolDigest } from './definitions.ts';
 export { openStdio } from './mcp.ts';
-export { type Opener, type OpenSession, openConnection } from './open.ts';
+export {
+  type ConnectionToOpen,
+  type Opener,
+  type OpenSession,
+  openConnection,
+  readConnectionToOpen,
+  secretsOf,
+} from './open.ts';
 export * from './removal.ts';
 export { rescrubStoredTools } from './rescrub.ts';

@@ -12,9 +12,9 @@ import type { Kysely } from 'kysely';
 import { orgHostUser } from '../cells/host-users.ts';
 import type { SandboxProvider } from '../cells/sandbox.ts';
 import { PaddockError } from '../errors/index.ts';
-import { trustedScope } from '../identity/scope.ts';
+import { type OrgScope, trustedScope } from '../identity/scope.ts';
 import { registerSecret, scrubber } from '../redact/index.ts';
-import type { Database } from '../store/index.ts';
+import type { Database, Db } from '../store/index.ts';
 import type { ConnectionTable } from '../store/schema.ts';
 import { openSecret, type Vault } from '../vault/index.ts';
 import { openStdio } from './mcp.ts';
@@ -35,10 +35,33 @@ export interface OpenSession {
   scrub: <T>(content: T) => T;
 }
 
-type ConnectionRow = Pick<
+/** What opening a session needs of a connection. */
+export type ConnectionToOpen = Pick<
   ConnectionTable,
   'id' | 'org_id' | 'transport' | 'command' | 'args' | 'url' | 'env' | 'headers'
 >;
+
+/** The connection as a session is opened to it, or undefined when the org has no such connection. */
+export function readConnectionToOpen(
+  db: Db,
+  scope: OrgScope,
+  connectionId: string,
+): Promise<ConnectionToOpen | undefined> {
+  return db
+    .selectFrom('connections')
+    .select(['id', 'org_id', 'transport', 'command', 'args', 'url', 'env', 'headers'])
+    .where('org_id', '=', scope.orgId)
+    .where('id', '=', connectionId)
+    .executeTakeFirst();
+}
+
+/** The vault secrets a session to the connection is given: changing one ends the session. */
+export function secretsOf(row: Pick<ConnectionTable, 'env' | 'headers'>): string[] {
+  return [
+    ...Object.values(JSON.parse(row.env) as Record<string, string>),
+    ...Object.values(JSON.parse(row.headers) as Record<string, string>),
+  ];
+}
 
 /**
  * The named secrets, opened. Org-wide secrets always; a secret scoped to agents only when opening
@@ -79,7 +102,7 @@ async function openSecrets(
 
 export async function openConnection(
   o: Opener,
-  row: ConnectionRow,
+  row: ConnectionToOpen,
   agentId: string | null,
 ): Promise<OpenSession> {
   if (row.transport === 'http') {
@@ -152,7 +175,7 @@ export async function openConnection(
  */
 export async function connectionScrubber(
   o: Pick<Opener, 'db' | 'vault'>,
-  row: Pick<ConnectionRow, 'org_id' | 'env' | 'headers'>,
+  row: Pick<ConnectionToOpen, 'org_id' | 'env' | 'headers'>,
 ): Promise<<T>(content: T) => T> {
   const named = { ...(JSON.parse(row.env) as object), ...(JSON.parse(row.headers) as object) } as Record<
     string,

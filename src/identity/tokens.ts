@@ -179,3 +179,19 @@ export async function authenticateToken(db: Db, secret: string): Promise<Authent
   }
   return { id: row.id, orgId: row.org_id, userId: row.user_id, role: row.role };
 }
+
+/**
+ * The person answerable for what the caller asks (approvals bind to them): the caller, or, for a
+ * service token, the person who made it (or the token itself when that person is unknown).
+ */
+export async function answerablePerson(db: Db, ctx: OrgContext): Promise<string> {
+  if (ctx.userId) return ctx.userId;
+  if (!ctx.tokenId) return ctx.actor.id;
+  const row = await db
+    .selectFrom('api_tokens')
+    .select('created_by')
+    .where('org_id', '=', ctx.scope.orgId)
+    .where('id', '=', ctx.tokenId)
+    .executeTakeFirst();
+  return row?.created_by ?? ctx.actor.id;
+}

@@ -11,7 +11,7 @@ import { DIGEST_VERSION, digestVersion, type VettedTool } from '../connections/d
 import { BadRequestError, NotFoundError } from '../errors/index.ts';
 import type { OrgContext } from '../identity/context.ts';
 import { newId } from '../ids/index.ts';
-import type { Database, Db } from '../store/index.ts';
+import type { Database, Db, OrgScope } from '../store/index.ts';
 import type { GrantTable } from '../store/schema.ts';
 import { type Decision, decideOnce, validateGrants } from './engine.ts';
 import type { ArgType, Constraint, Grant } from './grants.ts';
@@ -155,6 +155,18 @@ export async function listGrants(db: Db, ctx: OrgContext, agentId: string): Prom
     .where('org_id', '=', ctx.scope.orgId)
     .where('agent_id', '=', agentId)
     .orderBy('created_at')
+    .execute();
+  return rows.map(toGrant);
+}
+
+/** The agent's active grants: all that a decision weighs (the gate loads them when their version moves). */
+export async function activeGrants(db: Db, scope: OrgScope, agentId: string): Promise<GrantInfo[]> {
+  const rows = await db
+    .selectFrom('grants')
+    .selectAll()
+    .where('org_id', '=', scope.orgId)
+    .where('agent_id', '=', agentId)
+    .where('status', '=', 'active')
     .execute();
   return rows.map(toGrant);
 }

@@ -75,6 +75,16 @@ export async function connectionNamespaces(db: Db, orgId: string): Promise<Map<s
   return out;
 }
 
+/** The connection an agent names by its namespace (`<namespace>__<tool>`), if any. */
+export async function connectionOfNamespace(
+  db: Db,
+  orgId: string,
+  namespace: string,
+): Promise<string | undefined> {
+  for (const [id, ns] of await connectionNamespaces(db, orgId)) if (ns === namespace) return id;
+  return undefined;
+}
+
 export function accessOf(grants: Grant[]): Pick<ToolPermission, 'access' | 'needsApproval' | 'conditions'> {
   const denies = grants.filter((g) => g.effect === 'deny');
   const allows = grants.filter((g) => g.effect === 'allow');

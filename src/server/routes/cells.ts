@@ -1,7 +1,7 @@
 /** The org's cell: its state, health history, and (admins) start, stop, restart. */
 import { z } from 'zod';
 import { recordChange } from '../../audit/index.ts';
-import type { CellSupervisor } from '../../cells/index.ts';
+import { type CellSupervisor, cellHistory } from '../../cells/index.ts';
 import { PaddockError } from '../../errors/index.ts';
 import type { Deps } from '../deps.ts';
 import { defineRoute } from '../route.ts';
@@ -69,22 +69,9 @@ export const cellRoutes = [
     params: OrgParams,
     query: z.strictObject({ limit: z.coerce.number().int().min(1).max(1000).default(100) }),
     response: CellHistorySchema,
-    handler: async ({ ctx, deps, query }) => {
-      const rows = await deps.store.db
-        .selectFrom('cell_events')
-        .select(['time', 'state', 'detail'])
-        .where('org_id', '=', ctx.scope.orgId)
-        .orderBy('seq', 'desc')
-        .limit(query.limit)
-        .execute();
-      return {
-        events: rows.map((r) => ({
-          time: r.time,
-          state: r.state,
-          detail: JSON.parse(r.detail) as Record<string, unknown>,
-        })),
-      };
-    },
+    handler: async ({ ctx, deps, query }) => ({
+      events: await cellHistory(deps.store.db, ctx.scope, query.limit),
+    }),
   }),
   defineRoute({
     method: 'post',

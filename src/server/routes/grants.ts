@@ -1,35 +1,11 @@
 /** An agent's grants: the only tools it may call. Default deny. */
 import { z } from 'zod';
 import { getAgent } from '../../agents/index.ts';
-import { getConnection } from '../../connections/index.ts';
-import type { OrgContext } from '../../identity/context.ts';
+import { connectionsHiddenFrom, getConnection } from '../../connections/index.ts';
+import { answerablePerson } from '../../identity/index.ts';
 import { checkCall, createGrant, listGrants, revokeGrant } from '../../policy/grants-service.ts';
 import { effectivePermissions } from '../../policy/permissions.ts';
-import type { Db } from '../../store/index.ts';
 import { defineRoute } from '../route.ts';
-
-/** A member does not learn of other people's private connections, even through an agent. */
-async function hiddenConnections(db: Db, ctx: OrgContext): Promise<Set<string>> {
-  if (ctx.role !== 'member') return new Set();
-  const rows = await db
-    .selectFrom('connections')
-    .select('id')
-    .where('org_id', '=', ctx.scope.orgId)
-    .where('owner_id', 'is not', null)
-    .where('owner_id', '!=', ctx.userId ?? '')
-    .execute();
-  return new Set(rows.map((c) => c.id));
-}
-
-async function tokenCreator(db: Db, tokenId: string | null): Promise<string | null> {
-  if (!tokenId) return null;
-  const row = await db
-    .selectFrom('api_tokens')
-    .select('created_by')
-    .where('id', '=', tokenId)
-    .executeTakeFirst();
-  return row?.created_by ?? null;
-}
 
 import { Id, OrgParams, Timestamp } from '../schemas.ts';
 
@@ -102,7 +78,7 @@ export const grantRoutes = [
     params: AgentParams,
     response: GrantListSchema,
     handler: async ({ ctx, deps, params }) => {
-      const hidden = await hiddenConnections(deps.store.db, ctx);
+      const hidden = await connectionsHiddenFrom(deps.store.db, ctx);
       return {
         grants: (await listGrants(deps.store.db, ctx, params.agent)).filter(
           (g) => !hidden.has(g.connectionId),
@@ -121,7 +97,7 @@ export const grantRoutes = [
     handler: async ({ ctx, deps, params }) => {
       await getAgent(deps.store.db, ctx, params.agent);
       const tools = await effectivePermissions(deps.store.db, ctx.scope.orgId, params.agent);
-      const hidden = await hiddenConnections(deps.store.db, ctx);
+      const hidden = await connectionsHiddenFrom(deps.store.db, ctx);
       return { tools: tools.filter((t) => !hidden.has(t.connectionId)) };
     },
   }),
@@ -201,7 +177,7 @@ export const grantRoutes = [
         ...body,
         requestId,
         // A service token answers to the person who made it.
-        onBehalfOf: ctx.userId ?? (await tokenCreator(deps.store.db, ctx.tokenId)) ?? ctx.actor.id,
+        onBehalfOf: await answerablePerson(deps.store.db, ctx),
       });
     },
   }),
