@@ -8,18 +8,17 @@
  */
 import { sql } from 'kysely';
 import pg from 'pg';
-import type { TokenEnd } from '../agents/token-calls.ts';
 import type { Logger } from '../log/index.ts';
 import type { Store } from '../store/index.ts';
+import type { StopTarget } from './kill-registry.ts';
 
 const CHANNEL = 'paddock_stop';
 
+/** A stop (its calls end and its sessions close), or a change that ends the sessions depending on it. */
 export type SessionEvent =
-  | { kind: 'agent'; orgId: string; agentId: string }
-  | { kind: 'org'; orgId: string }
+  | StopTarget
   | { kind: 'connection'; orgId: string; connectionId: string }
-  | { kind: 'secret'; orgId: string; secretId: string }
-  | ({ kind: 'agent-tokens' } & TokenEnd);
+  | { kind: 'secret'; orgId: string; secretId: string };
 
 export interface StopBus {
   /** Acts on this replica (awaited), then tells every other replica. */

@@ -1,0 +1,98 @@
+/**
+ * Why a call does not run, or ends before its answer: each as an error its caller can act on (a
+ * stable code), with the words its audit record gives. A call's signal only ever aborts with one
+ * of these PaddockErrors (the kill switch, the caller giving up, the token it came in on ending);
+ * anything else that aborts it is read as the kill switch.
+ */
+import { ConflictError, PaddockError } from '../errors/index.ts';
+
+/** The kill switch: the agent, or every agent of its org, is stopped. */
+export class StoppedError extends ConflictError {
+  readonly org: boolean;
+  constructor(org: boolean) {
+    super(
+      'agent_stopped',
+      org
+        ? "This organization's agents are stopped: no tool call runs until they are resumed."
+        : 'This agent is stopped: no tool call runs until it is resumed.',
+    );
+    this.org = org;
+  }
+}
+
+/** The caller gave up (an MCP client's cancellation or timeout, a REST client gone). */
+export class CancelledError extends ConflictError {
+  constructor() {
+    super('call_cancelled', 'The caller gave up on this call; it did not run.');
+  }
+}
+
+/** The call waits for a person: `approval` is the request in the inbox. */
+export class ApprovalRequiredError extends PaddockError {
+  readonly approval: { id: string; expiresAt: string };
+  constructor(approval: { id: string; expiresAt: string }) {
+    super(
+      403,
+      'approval_required',
+      `This call needs a person's approval: request ${approval.id} is waiting in the approvals inbox. Call again with the same arguments once it is approved.`,
+      { details: { approvalId: approval.id, expiresAt: approval.expiresAt } },
+    );
+    this.approval = approval;
+  }
+}
+
+/** What the `tool.call.denied` record of a refusal says. */
+export interface Denial {
+  reason: string;
+  grants: string[];
+  policyVersion: string | null;
+}
+
+/**
+ * A call the gate refuses: the error its caller gets, and its denial record (none for a call left
+ * waiting for approval, or for an agent that does not exist).
+ */
+export class Refusal extends Error {
+  readonly error: PaddockError;
+  readonly denial: Denial | null;
+  constructor(error: PaddockError, denial: Denial | null) {
+    super(error.message);
+    this.error = error;
+    this.denial = denial;
+  }
+}
+
+/** A refusal on record, with the grants and policy version that decided it (none by default). */
+export function refuse(
+  error: PaddockError,
+  reason: string,
+  grants: string[] = [],
+  policyVersion = null as string | null,
+) {
+  return new Refusal(error, { reason, grants, policyVersion });
+}
+
+/** The error a call ended by `reason` answers with. */
+export function endedError(reason: unknown): PaddockError {
+  return PaddockError.isInstance(reason) ? reason : new StoppedError(false);
+}
+
+/** What ended a call, in words for its audit record. */
+export function endedCause(reason: unknown): string {
+  if (reason instanceof CancelledError) return 'cancelled by the caller';
+  if (reason instanceof StoppedError || !PaddockError.isInstance(reason)) return 'stopped by the kill switch';
+  return reason.message;
+}
+
+/** The same, for a call that ended while paused for a person's approval. */
+export function endedWhileWaiting(reason: unknown): string {
+  if (reason instanceof CancelledError) return 'the caller gave up while waiting for approval';
+  if (reason instanceof StoppedError || !PaddockError.isInstance(reason))
+    return 'the agent was stopped while waiting for approval';
+  return `${reason.message} (while waiting for approval)`;
+}
+
+/** A caller's abort reason as the gate reads it: its own refusal (a PaddockError), or a cancellation. */
+export function callerReason(reason: unknown): PaddockError {
+  return PaddockError.isInstance(reason) ? reason : new CancelledError();
+}
