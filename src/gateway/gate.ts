@@ -1,0 +1,203 @@
+/**
+ * The tool gate: the one way every tool call runs, whoever carried it (the MCP endpoint, the REST
+ * test call, a run in the org's cell). Each call goes through named steps — stopped → decide →
+ * approve → record → call → record the result — held in the kill registry from the moment its
+ * standing was read, on the agent's own MCP session from the pool.
+ */
+
+import type { Kysely } from 'kysely';
+import { readAgentStanding } from '../agents/index.ts';
+import type { AuditTrail } from '../audit/index.ts';
+import { type Opener, type OpenSession, openConnection, readConnectionToOpen } from '../connections/index.ts';
+import { ForbiddenError, NotFoundError, type PaddockError } from '../errors/index.ts';
+import { trustedScope } from '../identity/index.ts';
+import type { Logger } from '../log/index.ts';
+import type { Decision } from '../policy/engine.ts';
+import { activeGrants } from '../policy/grants-service.ts';
+import type { Database } from '../store/index.ts';
+import { catchUp } from './catch-up.ts';
+import { KillRegistry, type StopTarget } from './kill-registry.ts';
+import type { StopPart } from './kill-switch.ts';
+import { callerReason, Refusal, refuse } from './refusals.ts';
+import type { CallInFlight, GateCaller, GateRequest, GateResult } from './request.ts';
+import { SessionPool } from './session-pool.ts';
+import { approve, WaitingRoom } from './steps/approve.ts';
+import { Decider, deniedRefusal, unixNow } from './steps/decide.ts';
+import { answerOf, invoke } from './steps/invoke.ts';
+import { recordAllowed, recordDenial, recordResult, recordUnknownTool } from './steps/record.ts';
+import { stoppedRefusal } from './steps/stopped.ts';
+import type { SessionEvent } from './stop-bus.ts';
+
+export interface GatewayOptions {
+  db: Kysely<Database>;
+  audit: AuditTrail;
+  /** How sessions to connections are opened (sandbox, vault, egress proxy). */
+  opener: Opener;
+  callTimeoutMs?: number;
+  /** An agent's MCP session closes after this long unused. */
+  idleMs?: number;
+  log?: Logger;
+}
+
+export class ToolGateway implements StopPart {
+  /** The calls in flight, and what ends them (the kill switch, brakes, token ends). */
+  readonly kills = new KillRegistry();
+  readonly #o: GatewayOptions;
+  readonly #sessions: SessionPool;
+  readonly #decider: Decider;
+  readonly #waiting = new WaitingRoom();
+  /** Result records not yet durable (closing waits for them). */
+  readonly #recording = new Set<Promise<unknown>>();
+
+  constructor(o: GatewayOptions) {
+    this.#o = o;
+    this.#decider = new Decider((scope, agentId) => activeGrants(o.db, scope, agentId));
+    this.#sessions = new SessionPool({
+      open: (conn, agentId) => openConnection(o.opener, conn, agentId),
+      busy: (agentId) => this.kills.inFlight({ agentId }) > 0,
+      idleMs: o.idleMs,
+    });
+  }
+
+  /** Runs one tool call through the gate: its result, or the PaddockError refusing or ending it. */
+  async call(req: GateRequest): Promise<GateResult> {
+    const { orgId, agentId, token, standing } = req.caller;
+    // Held as of the standing's read (or before this one reads it): a stop that reaches this
+    // replica from then on ends the call, even one committed just before the read.
+    const held = this.kills.hold({ orgId, agentId, token }, standing?.readAt ?? performance.now());
+    const callerGaveUp = () => held.abort(callerReason(req.signal?.reason));
+    if (req.signal?.aborted) callerGaveUp();
+    else req.signal?.addEventListener('abort', callerGaveUp, { once: true });
+    try {
+      return await this.#run({ ...req, scope: trustedScope(orgId), signal: held.signal });
+    } finally {
+      req.signal?.removeEventListener('abort', callerGaveUp);
+      held.release();
+    }
+  }
+
+  async #run(call: CallInFlight): Promise<GateResult> {
+    const { db, audit } = this.#o;
+    const { agentId } = call.caller;
+    let allowedEntry: number;
+    let session: () => Promise<OpenSession>;
+    try {
+      // 1. stopped
+      const standing = call.caller.standing ?? (await readAgentStanding(db, call.scope, agentId));
+      // No such agent: nothing to put on record (there is no agent to record it for).
+      if (!standing)
+        throw new Refusal(new NotFoundError('agent_not_found', 'No such agent in this organization.'), null);
+      const stopped = stoppedRefusal(standing, call.signal);
+      if (stopped) throw stopped;
+      // 2. decide
+      await this.#decider.prepare(call.scope, agentId, standing.grantsVersion);
+      const ask = {
+        agentId,
+        connectionId: call.connectionId,
+        tool: call.tool,
+        args: call.args,
+        now: unixNow(),
+      };
+      const verdict = this.#decider.verdict(ask);
+      if (verdict.kind === 'denied') throw deniedRefusal(verdict.decision, call.tool);
+      // 3. approve
+      const approval =
+        verdict.kind === 'needs-approval'
+          ? await approve(
+              { db, decider: this.#decider, waiting: this.#waiting },
+              call,
+              standing,
+              ask,
+              verdict.decision,
+            )
+          : null;
+      // 4. record: durable before the call runs (an allowed call never runs without its record).
+      session = await this.#session(call, verdict.decision);
+      allowedEntry = await recordAllowed(audit, call, verdict.decision, approval);
+    } catch (err) {
+      if (!(err instanceof Refusal)) throw err;
+      if (err.denial) await recordDenial(audit, call, err.denial);
+      throw err.error;
+    }
+    // 5. call
+    const outcome = await invoke(call, call.signal, session, this.#o.callTimeoutMs ?? 30_000);
+    // 6. record the result
+    this.#track(recordResult(audit, call, allowedEntry, outcome));
+    return answerOf(outcome, call.signal, allowedEntry);
+  }
+
+  /**
+   * How to reach the agent's session to the connection. An open session needs no connection row
+   * (connections are never edited, and deleting one deletes its grants, so no decision reaches
+   * here for it); otherwise one deleted since the decision is refused (an approval it used stays
+   * on record with the denial).
+   */
+  async #session(call: CallInFlight, decision: Decision): Promise<() => Promise<OpenSession>> {
+    const open = this.#sessions.find(call.caller.agentId, call.connectionId);
+    if (open) return () => open.ready;
+    const conn = await readConnectionToOpen(this.#o.db, call.scope, call.connectionId);
+    if (!conn) {
+      throw refuse(
+        new NotFoundError('connection_not_found', 'No such connection in this organization.'),
+        'the connection no longer exists',
+        decision.grants,
+        decision.policyVersion,
+      );
+    }
+    return () => this.#sessions.open(call.caller.agentId, conn).ready;
+  }
+
+  /**
+   * A call of a tool name the agent was never shown: refused like any call no grant allows, on
+   * record (durable when this resolves); resolves with the refusal to answer with.
+   */
+  async unknownTool(caller: GateCaller, name: string, args: Record<string, unknown>): Promise<PaddockError> {
+    await recordUnknownTool(this.#o.audit, caller, name, args);
+    return new ForbiddenError('tool_denied', `No tool named ${name} for this agent.`);
+  }
+
+  #track(recording: Promise<unknown>): void {
+    const p = recording
+      .catch((err: unknown) => this.#o.log?.error({ err }, 'could not record a tool call result'))
+      .finally(() => this.#recording.delete(p));
+    this.#recording.add(p);
+  }
+
+  /** The gate's brake in a stop (see kill-switch.ts): its calls end and new ones are refused here. */
+  brake(target: StopTarget): () => void {
+    return this.kills.brake(target);
+  }
+
+  /**
+   * What a stop or a change means for the gate on this replica (the stop bus delivers them, from
+   * here or another replica): a stopped agent's or org's calls end and its MCP servers end
+   * (awaited), a revoked token's calls end, and sessions holding a deleted connection or a changed
+   * secret close.
+   */
+  async end(event: SessionEvent): Promise<void> {
+    switch (event.kind) {
+      case 'agent':
+        this.kills.end(event);
+        return this.#sessions.close({ agentId: event.agentId });
+      case 'org':
+        this.kills.end(event);
+        return this.#sessions.close({ orgId: event.orgId });
+      case 'agent-tokens':
+        return this.kills.end(event);
+      case 'connection':
+        return this.#sessions.close({ connectionId: event.connectionId });
+      case 'secret':
+        return this.#sessions.close({ secretId: event.secretId });
+    }
+  }
+
+  /** Catches up after stop events may have been missed (see catch-up.ts). */
+  resync(): Promise<void> {
+    return catchUp(this.#o.db, this.kills, this.#sessions);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.#recording);
+    await this.#sessions.closeAll();
+  }
+}

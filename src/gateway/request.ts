@@ -1,0 +1,54 @@
+/**
+ * What the gate is asked, whatever carried the call (the MCP endpoint, the REST test call, a run
+ * in the org's cell): who is asking, as the control plane established it, the call itself, and
+ * how to treat a call that needs a person's approval.
+ */
+import type { AgentStanding } from '../agents/index.ts';
+import type { OrgScope } from '../identity/index.ts';
+
+/** Who is asking, as the control plane authenticated it. */
+export interface GateCaller {
+  orgId: string;
+  agentId: string;
+  /**
+   * The person answerable for the call (approvals bind to them, and the two-person rule keeps
+   * them from approving): who asked, or who issued the agent's token; null when no one is.
+   */
+  onBehalfOf: string | null;
+  requestId: string;
+  /** The agent run the call belongs to: its audit entries carry it. */
+  runId?: string | undefined;
+  /** The agent token the call came in on: revoking it, or removing who issued it, ends the call. */
+  token?: { id: string; issuedBy: string } | undefined;
+  /** The agent's standing, when authentication read it with the token; otherwise the gate reads it. */
+  standing?: AgentStanding | undefined;
+}
+
+export interface GateRequest {
+  caller: GateCaller;
+  connectionId: string;
+  tool: string;
+  args: Record<string, unknown>;
+  /**
+   * A call only a person's approval allows: `pause` waits up to the org's `approvalWaitSeconds`
+   * for a decision; `return` answers `approval_required` at once (a run persists and resumes).
+   */
+  approval: 'pause' | 'return';
+  /** The caller gave up (a cancellation, a timeout, a client gone): nothing runs after it. */
+  signal?: AbortSignal | undefined;
+}
+
+export interface GateResult {
+  content: unknown;
+  isError: boolean;
+  durationMs: number;
+  /** The index of the call's `tool.call.allowed` entry in the org's audit log. */
+  auditIndex: number;
+}
+
+/** A call on its way through the gate's steps. */
+export interface CallInFlight extends GateRequest {
+  scope: OrgScope;
+  /** Aborts, with a PaddockError saying why, when the kill switch, a token's end or its caller ends it. */
+  signal: AbortSignal;
+}
