@@ -1,0 +1,21 @@
+/**
+ * The tool gate: the one way every tool call runs (kill switch → Cedar decision → approval →
+ * durable audit record → the call on the agent's own MCP session → result record), the kill
+ * switch that stops agents and orgs on every replica, and the gate as an MCP server for any
+ * transport. Adapters (HTTP, the cell channel) live outside and use this face only.
+ */
+export { type CallKey, Cancellations } from './cancellations.ts';
+export { type GatewayOptions, ToolGateway } from './gate.ts';
+export { KillRegistry, type StopTarget, type TokenEnd } from './kill-registry.ts';
+export { KillSwitch, type StopPart, stopWhy } from './kill-switch.ts';
+export {
+  type AgentConnection,
+  type AgentServerDeps,
+  APPROVAL_META,
+  agentServer,
+  serveAgent,
+  splitToolName,
+} from './mcp-server.ts';
+export { ApprovalRequiredError, CancelledError, StoppedError } from './refusals.ts';
+export type { GateCaller, GateRequest, GateResult } from './request.ts';
+export { type SessionEvent, type StopBus, stopBus } from './stop-bus.ts';

@@ -1,0 +1,147 @@
+/**
+ * The gate as an MCP server for one agent, as its caller was authenticated: `tools/list` shows
+ * the tools its grants allow across its org's connections, named `<connection>__<tool>`;
+ * `tools/call` runs through the gate, and refusals come back as tool errors a model can read
+ * (one waiting for a person carries `_meta['paddock/approval']`); a client's cancellation ends
+ * the call. Any MCP transport carries it: the HTTP endpoint for agents running elsewhere (one
+ * server per request), the org cell's channel for Paddock's own runs.
+ *
+ * @example
+ *   const server = await serveAgent(deps, { caller, approval: 'return' }, transport);
+ */
+import { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import {
+  CallToolRequestSchema,
+  type CallToolResult,
+  CancelledNotificationSchema,
+  ListToolsRequestSchema,
+} from '@modelcontextprotocol/sdk/types.js';
+import { PaddockError } from '../errors/index.ts';
+import type { Logger } from '../log/index.ts';
+import { connectionOfNamespace, effectivePermissions } from '../policy/permissions.ts';
+import { redactString } from '../redact/index.ts';
+import type { Db } from '../store/index.ts';
+import { type CallKey, Cancellations } from './cancellations.ts';
+import type { ToolGateway } from './gate.ts';
+import { ApprovalRequiredError } from './refusals.ts';
+import type { GateCaller, GateRequest } from './request.ts';
+
+export interface AgentServerDeps {
+  gate: ToolGateway;
+  db: Db;
+  /**
+   * Where cancellations find their calls. A stateless transport (HTTP: one server per request)
+   * shares one across servers; a long-lived server may keep its own (the default).
+   */
+  cancellations?: Cancellations | undefined;
+  log: Logger;
+}
+
+export interface AgentConnection {
+  /**
+   * Who is asking. Its `standing` (read with the token) serves every call of this server: give
+   * one only to a server that lives for one request.
+   */
+  caller: GateCaller;
+  approval: GateRequest['approval'];
+  /** Ends every call of this server (an HTTP request whose client went away). */
+  signal?: AbortSignal | undefined;
+}
+
+/** The marker on a refused call that waits for a person: `{ id, expiresAt }` of the request. */
+export const APPROVAL_META = 'paddock/approval';
+
+/** Splits `<namespace>__<tool>` at the first `__` (namespaces never contain one). */
+export function splitToolName(name: string): { namespace: string; tool: string } | null {
+  const i = name.indexOf('__');
+  return i > 0 ? { namespace: name.slice(0, i), tool: name.slice(i + 2) } : null;
+}
+
+const failure = (text: string): CallToolResult => ({ isError: true, content: [{ type: 'text', text }] });
+
+/** A refusal (or a failure) as the tool error the agent reads. */
+export function toolError(err: unknown, requestId: string, log: Logger): CallToolResult {
+  if (!PaddockError.isInstance(err)) {
+    log.error({ err, requestId }, 'MCP tool call failed');
+    return failure(`internal: something went wrong (request id ${requestId}).`);
+  }
+  const result = failure(`${err.code}: ${redactString(err.message)}`);
+  // A wait is not a denial: a client (the agent loop) can tell them apart and resume later.
+  if (err instanceof ApprovalRequiredError) result._meta = { [APPROVAL_META]: { ...err.approval } };
+  return result;
+}
+
+/** The agent's MCP server, not yet connected to a transport. */
+export function agentServer(deps: AgentServerDeps, conn: AgentConnection): Server {
+  const { caller } = conn;
+  const cancellations = deps.cancellations ?? new Cancellations();
+  const server = new Server(
+    { name: 'paddock', version: '0.1.0' },
+    {
+      capabilities: { tools: {} },
+      instructions: 'Tools of your organization that your grants allow; every call is checked and audited.',
+    },
+  );
+  const keyOf = (id: string | number): CallKey => ({
+    agentId: caller.agentId,
+    caller: caller.runId ?? caller.token?.id ?? caller.requestId,
+    id,
+  });
+  // Replaces the SDK's own handler, which only knows the requests of this server instance.
+  server.setNotificationHandler(CancelledNotificationSchema, async (n) => {
+    if (n.params.requestId !== undefined) cancellations.cancel(keyOf(n.params.requestId));
+  });
+  server.setRequestHandler(ListToolsRequestSchema, async () => {
+    const permissions = await effectivePermissions(deps.db, caller.orgId, caller.agentId);
+    return {
+      tools: permissions
+        .filter((p) => p.access !== 'denied')
+        .map((p) => ({
+          name: `${p.namespace}__${p.tool.name}`,
+          description: `${p.needsApproval ? '[needs a person’s approval] ' : ''}${p.tool.description}`,
+          inputSchema: p.tool.inputSchema as { type: 'object' },
+        })),
+    };
+  });
+  server.setRequestHandler(CallToolRequestSchema, async (req, extra): Promise<CallToolResult> => {
+    const args = (req.params.arguments ?? {}) as Record<string, unknown>;
+    const parts = splitToolName(req.params.name);
+    const connectionId = parts && (await connectionOfNamespace(deps.db, caller.orgId, parts.namespace));
+    if (!parts || !connectionId)
+      return toolError(
+        await deps.gate.unknownTool(caller, req.params.name, args),
+        caller.requestId,
+        deps.log,
+      );
+    // A client that cancels (or times out, or goes away) ends the call: a paused call then never runs.
+    const cancellable = cancellations.begin(keyOf(extra.requestId), [extra.signal, conn.signal]);
+    try {
+      const r = await deps.gate.call({
+        caller,
+        connectionId,
+        tool: parts.tool,
+        args,
+        approval: conn.approval,
+        signal: cancellable.signal,
+      });
+      return { content: r.content as CallToolResult['content'], isError: r.isError };
+    } catch (err) {
+      return toolError(err, caller.requestId, deps.log);
+    } finally {
+      cancellable.end();
+    }
+  });
+  return server;
+}
+
+/** Connects the agent's MCP server to `transport`; close the server when done. */
+export async function serveAgent(
+  deps: AgentServerDeps,
+  conn: AgentConnection,
+  transport: Transport,
+): Promise<Server> {
+  const server = agentServer(deps, conn);
+  await server.connect(transport);
+  return server;
+}
