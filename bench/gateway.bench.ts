@@ -90,14 +90,14 @@ try {
     bubblewrap,
     home,
   );
+  const caller = { orgId: org.id, agentId: agent.id, onBehalfOf: null, requestId: 'bench' };
   const viaGateway = () =>
     deps.gateway.call({
-      orgId: org.id,
-      agentId: agent.id,
+      caller,
       connectionId: conn.id,
       tool: 'echo',
       args: { message: 'status: ok' },
-      requestId: 'bench',
+      approval: 'pause',
     });
   const straight = () => direct.callTool({ name: 'echo', arguments: { message: 'status: ok' } });
   async function measure(fn: () => Promise<unknown>, concurrency: number): Promise<number[]> {
@@ -158,16 +158,15 @@ try {
     const inFlight = Array.from({ length: 4 }, () =>
       deps.gateway
         .call({
-          orgId: org.id,
-          agentId: agent.id,
+          caller,
           connectionId: conn.id,
           tool: 'trigger-long-running-operation',
           args: { duration: 10, steps: 2 },
-          requestId: 'bench',
+          approval: 'pause',
         })
         .catch(() => process.hrtime.bigint()),
     );
-    while (deps.gateway.inFlight(agent.id) < 4) await new Promise((r) => setTimeout(r, 5));
+    while (deps.gateway.kills.inFlight({ agentId: agent.id }) < 4) await new Promise((r) => setTimeout(r, 5));
     await new Promise((r) => setTimeout(r, 50));
     const t0 = process.hrtime.bigint();
     const stop = await call(app, 'post', `/api/v1/orgs/acme/agents/${agent.id}/stop`, { token: admin });

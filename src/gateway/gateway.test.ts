@@ -614,7 +614,7 @@ function gatewaySuite(kind: StoreKind): void {
     await new Promise((r) => setTimeout(r, 300));
     assert.deepEqual(readdirSync(killDir).sort(), atAck, 'nothing was written after the stop');
     for (const o of outcomes) assert.match(o.at(-1)!, /agent_stopped/);
-    assert.equal(deps.gateway.inFlight(agent.id), 0);
+    assert.equal(deps.gateway.kills.inFlight({ agentId: agent.id }), 0);
     await deps.audit.flush();
     const stoppedCalls = await t.store.db
       .selectFrom('audit_entries')
@@ -650,7 +650,10 @@ function gatewaySuite(kind: StoreKind): void {
         arguments: { duration: 3, steps: 1 },
       });
     const waitInFlight = (id: string) =>
-      until(() => deps.gateway.inFlight(id) > 0, { intervalMs: 5, what: `a call of ${id} in flight` });
+      until(() => deps.gateway.kills.inFlight({ agentId: id }) > 0, {
+        intervalMs: 5,
+        what: `a call of ${id} in flight`,
+      });
 
     // A member may not stop an agent they do not own: refused, and its call in flight goes on.
     const running = long(client);
@@ -664,8 +667,8 @@ function gatewaySuite(kind: StoreKind): void {
     const unaffected = long(bystander);
     await waitInFlight(agent.id);
     await waitInFlight(other.id);
-    const release = deps.gateway.brake(acme.id, agent.id);
-    const otherOrg = deps.gateway.brake(beta.id);
+    const release = deps.gateway.kills.brake({ kind: 'agent', orgId: acme.id, agentId: agent.id });
+    const otherOrg = deps.gateway.kills.brake({ kind: 'org', orgId: beta.id });
     assert.match(text(await inFlight), /agent_stopped/);
     assert.match(text(await echo(client)), /agent_stopped/);
     assert.equal((await unaffected).isError, false, "another agent's call ran to its end");

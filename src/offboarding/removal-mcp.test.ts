@@ -140,7 +140,9 @@ function removalSuite(kind: StoreKind): void {
     const other = await token(agent.id, acme.people.owner.token, 'desktop');
     const onRevoked = longCall(await connect(agent.token));
     const onOther = longCall(await connect(other.token));
-    await until(() => deps.gateway.inFlight(agent.id) === 2, { what: 'both calls to run' });
+    await until(() => deps.gateway.kills.inFlight({ agentId: agent.id }) === 2, {
+      what: 'both calls to run',
+    });
     const revoke = await api(
       'delete',
       `/agents/${agent.id}/tokens/${agent.tokenId}`,
@@ -152,8 +154,8 @@ function removalSuite(kind: StoreKind): void {
     assert.equal(ended.r.isError, true);
     assert.match(text(ended.r), /^token_revoked: The agent token was revoked\./);
     assert.ok(ended.at - acked < 2000, `ended ${ended.at - acked} ms after the revocation`);
-    assert.equal(deps.gateway.inFlight(agent.id), 1, "the other token's call runs on");
-    assert.equal(deps.tokenCalls.size, 1);
+    assert.equal(deps.gateway.kills.inFlight({ agentId: agent.id }), 1, "the other token's call runs on");
+    assert.equal(deps.gateway.kills.inFlight({ onTokens: true }), 1);
     // Stop the bystander so the test does not wait its 20 s.
     assert.equal((await api('post', `/agents/${agent.id}/stop`, acme.people.owner.token)).status, 200);
     assert.match(text((await onOther).r), /agent_stopped/);
@@ -164,7 +166,7 @@ function removalSuite(kind: StoreKind): void {
     const agent = await agentWithToken('laptop-agent', leaver.token);
     const client = await connect(agent.token);
     const inFlight = longCall(client);
-    await until(() => deps.gateway.inFlight(agent.id) === 1, { what: 'the call to run' });
+    await until(() => deps.gateway.kills.inFlight({ agentId: agent.id }) === 1, { what: 'the call to run' });
 
     const removed = await api('delete', `/people/${leaver.id}`, acme.people.owner.token);
     assert.equal(removed.status, 204, removed.text);
@@ -174,8 +176,8 @@ function removalSuite(kind: StoreKind): void {
     assert.equal(ended.r.isError, true);
     assert.match(text(ended.r), /^token_revoked: .*removed from the organization/);
     assert.ok(ended.at - acked < 2000, `the 20 s call ended ${ended.at - acked} ms after the removal`);
-    assert.equal(deps.gateway.inFlight(agent.id), 0);
-    assert.equal(deps.tokenCalls.size, 0);
+    assert.equal(deps.gateway.kills.inFlight({ agentId: agent.id }), 0);
+    assert.equal(deps.gateway.kills.inFlight({ onTokens: true }), 0);
 
     // The next request with the token: refused, to the SDK client and on the wire.
     await assert.rejects(

@@ -26,7 +26,7 @@ import {
   settlePrivateConnections,
 } from '../connections/index.ts';
 import { BadRequestError, NotFoundError } from '../errors/index.ts';
-import type { SessionEvent } from '../gateway/stop-bus.ts';
+import type { SessionEvent } from '../gateway/index.ts';
 import {
   assertMayRemove,
   endIdentityAccess,

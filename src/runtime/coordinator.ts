@@ -20,7 +20,7 @@ import { type Actor, type AuditTrail, recordAudit } from '../audit/index.ts';
 import type { RunFrame } from '../cells/protocol.ts';
 import type { CellSupervisor, RunHost } from '../cells/supervisor.ts';
 import { ConflictError, NotFoundError, PaddockError } from '../errors/index.ts';
-import type { ToolGateway } from '../gateway/gateway.ts';
+import type { ToolGateway } from '../gateway/index.ts';
 import type { Org, OrgContext } from '../identity/context.ts';
 import { toOrg } from '../identity/orgs.ts';
 import { type OrgScope, trustedScope } from '../identity/scope.ts';
@@ -352,7 +352,7 @@ export class RunCoordinator implements RunHost {
         }),
       );
       const server = runGateServer(
-        { db: this.#o.db, gateway: this.#o.gateway, audit: this.#o.audit, log: this.#o.log },
+        { db: this.#o.db, gateway: this.#o.gateway, log: this.#o.log },
         {
           orgId: active.orgId,
           agentId: active.agentId,

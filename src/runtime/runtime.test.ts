@@ -286,7 +286,7 @@ for (const kind of STORE_KINDS) {
       ]);
       const flying = await run('long one', { wait: false });
       assert.equal(flying.status, 202, flying.text);
-      await until(() => deps.gateway.inFlight(agentId) > 0, { what: 'the long call in flight' });
+      await until(() => deps.gateway.kills.inFlight({ agentId }) > 0, { what: 'the long call in flight' });
       const stopped = await api('post', `/agents/${agentId}/stop`);
       assert.equal(stopped.status, 200, stopped.text);
       const ended = await runWhen(flying.body.id, (x) => x.status !== 'running');
@@ -317,7 +317,7 @@ for (const kind of STORE_KINDS) {
         },
       ]);
       const flying = await run('long two', { wait: false });
-      await until(() => deps.gateway.inFlight(agentId) > 0, { what: 'the long call in flight' });
+      await until(() => deps.gateway.kills.inFlight({ agentId }) > 0, { what: 'the long call in flight' });
       const pid = deps.cells!.get(acme.id)!.pid!;
       process.kill(pid, 'SIGKILL');
       const ended = await runWhen(flying.body.id, (x) => x.status !== 'running');

@@ -8,10 +8,15 @@ import type { Context } from 'hono';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { secureHeaders } from 'hono/secure-headers';
-import { ForbiddenError, PaddockError, PayloadTooLargeError, UnauthenticatedError } from '../errors/index.ts';
-import { mountMcpEndpoint } from '../gateway/mcp-endpoint.ts';
-import { can, orgAccess, type Principal } from '../identity/index.ts';
-import { authenticate } from './authenticate.ts';
+import {
+  ForbiddenError,
+  NotFoundError,
+  PaddockError,
+  PayloadTooLargeError,
+  UnauthenticatedError,
+} from '../errors/index.ts';
+import { can, orgAccess } from '../identity/index.ts';
+import { type Authenticated, authenticate } from './authenticate.ts';
 import { clearSessionCookie } from './cookies.ts';
 import type { Deps } from './deps.ts';
 import { buildOpenApi } from './openapi.ts';
@@ -28,9 +33,9 @@ const VERSION = '0.1.0';
  * A session cookie that has ended is cleared from the browser; on a public route it counts as
  * no credential, so a person with a dead cookie can still sign in.
  */
-async function authenticateFor(c: Context, deps: Deps, route: RouteDef): Promise<Principal> {
+async function authenticateFor(c: Context, deps: Deps, route: RouteDef): Promise<Authenticated> {
   try {
-    return await authenticate(c, deps);
+    return await authenticate(c, deps, route.access);
   } catch (err) {
     const deadSession = PaddockError.isInstance(err) && err.code.startsWith('session_');
     if (deadSession) clearSessionCookie(c);
@@ -44,6 +49,7 @@ function hasAccessDeclared(route: RouteDef): boolean {
   return (
     a === 'public' ||
     a === 'signed-in' ||
+    a === 'agent' ||
     (typeof a === 'object' && a !== null && typeof (a as { permission?: unknown }).permission === 'string')
   );
 }
@@ -94,8 +100,8 @@ export function createApp(deps: Deps, routes: RouteDef[] = allRoutes): Hono {
     if (!hasAccessDeclared(route))
       throw new Error(`route ${route.method.toUpperCase()} ${route.path} declares no access`);
     const permission = typeof route.access === 'object' ? route.access.permission : undefined;
-    if (permission && !route.path.includes('{org}')) {
-      throw new Error(`route ${route.path} needs a permission but has no {org} in its path`);
+    if ((permission || route.access === 'agent') && !route.path.includes('{org}')) {
+      throw new Error(`route ${route.path} is an org's but has no {org} in its path`);
     }
     const honoPath = route.path.replace(/\{(\w+)\}/g, ':$1');
     app.on(route.method.toUpperCase(), honoPath, async (c) => {
@@ -103,25 +109,39 @@ export function createApp(deps: Deps, routes: RouteDef[] = allRoutes): Hono {
       const started = performance.now();
       let status = 500;
       try {
-        const principal = await authenticateFor(c, deps, route);
+        const who = await authenticateFor(c, deps, route);
         // Public routes (sign-in, setup, links) act with no one's authority, so need no CSRF token.
-        if (principal.kind === 'session' && route.method !== 'get' && route.access !== 'public') {
+        if (who.kind === 'session' && route.method !== 'get' && route.access !== 'public') {
           // Cookies ride along on cross-site requests; the CSRF header cannot.
-          if (c.req.header('x-csrf-token') !== principal.session.csrfToken) {
+          if (c.req.header('x-csrf-token') !== who.session.csrfToken) {
             throw new ForbiddenError(
               'csrf_failed',
               'Missing or wrong x-csrf-token header for a cookie-authenticated change.',
             );
           }
         }
-        if (route.access !== 'public' && principal.kind === 'anonymous') throw new UnauthenticatedError();
+        if (route.access === 'agent' && who.kind === 'anonymous')
+          throw new UnauthenticatedError(
+            'unauthenticated',
+            'Send an agent token: Authorization: Bearer pda_…',
+          );
+        if (route.access !== 'public' && who.kind === 'anonymous') throw new UnauthenticatedError();
         let ctx: Awaited<ReturnType<typeof orgAccess>> | undefined;
         if (permission) {
-          ctx = await orgAccess(deps.store.db, principal, c.req.param('org') ?? '', requestId);
+          ctx = await orgAccess(
+            deps.store.db,
+            who as Exclude<Authenticated, { kind: 'agent' }>,
+            c.req.param('org') ?? '',
+            requestId,
+          );
           if (!can(ctx.role, permission)) {
             throw new ForbiddenError('forbidden', `The ${ctx.role} role does not allow ${permission}.`);
           }
         }
+        // An agent token is its org's only: another org's path reads as missing, as everywhere.
+        const slug = c.req.param('org') ?? '';
+        if (who.kind === 'agent' && who.agent.orgSlug !== slug)
+          throw new NotFoundError('org_not_found', `No organization "${slug}" that you can see.`);
         const params = route.params ? parseWith(route.params, c.req.param(), 'path') : {};
         const query = route.query ? parseWith(route.query, c.req.query(), 'query') : {};
         let body: unknown;
@@ -131,7 +151,8 @@ export function createApp(deps: Deps, routes: RouteDef[] = allRoutes): Hono {
         }
         const result = await route.handler({
           ctx: ctx as never,
-          principal,
+          agent: (who.kind === 'agent' ? who.agent : undefined) as never,
+          principal: (who.kind === 'agent' ? undefined : who) as never,
           requestId,
           params,
           query,
@@ -174,7 +195,6 @@ export function createApp(deps: Deps, routes: RouteDef[] = allRoutes): Hono {
   }
 
   app.get('/api/v1/openapi.json', (c) => c.json(openapi));
-  mountMcpEndpoint(app, deps);
   app.notFound((c) => {
     const path = new URL(c.req.url).pathname;
     if (c.req.method === 'GET' && isPagePath(path)) return serveDashboard(path);

@@ -1,6 +1,5 @@
 /** What route handlers are given, built in one place: store, vault, audit trail, config, logger. */
 
-import { TokenCalls } from '../agents/token-calls.ts';
 import {
   AuditTrail,
   applyRetention,
@@ -16,8 +15,14 @@ import { collectAll, type Platform } from '../compliance/index.ts';
 import { type EvidenceSource, storedEvidence } from '../compliance/package/index.ts';
 import type { Config } from '../config/index.ts';
 import type { Opener } from '../connections/open.ts';
-import { ToolGateway } from '../gateway/gateway.ts';
-import { type StopBus, stopBus } from '../gateway/stop-bus.ts';
+import {
+  Cancellations,
+  KillSwitch,
+  type StopBus,
+  type StopPart,
+  stopBus,
+  ToolGateway,
+} from '../gateway/index.ts';
 import { AttemptLimiter, trustedScope } from '../identity/index.ts';
 import type { Logger } from '../log/index.ts';
 import { RunCoordinator } from '../runtime/index.ts';
@@ -32,14 +37,16 @@ export interface Deps {
   /** The sandbox org code runs in (cells, MCP servers), or null when none is available. */
   sandbox: SandboxProvider | null;
   sandboxProblem: string | null;
-  /** The one path every tool call takes. */
   /** How MCP sessions to connections are opened (the gateway and "list tools" share it). */
   opener: Opener;
+  /** The one path every tool call takes. */
   gateway: ToolGateway;
   /** Ends sessions and calls on every server replica (kill switch, deleted connection, changed secret, revoked agent tokens). */
   sessions: StopBus;
-  /** Calls in progress on each agent token on this replica (revoking a token ends them). */
-  tokenCalls: TokenCalls;
+  /** Stops an agent or an org: brake, durable commit, publish to every replica, release. */
+  killSwitch: KillSwitch;
+  /** Calls their callers may cancel (an MCP client's cancellation, a REST client gone). */
+  cancellations: Cancellations;
   store: Store;
   vault: Vault;
   audit: AuditTrail;
@@ -111,6 +118,20 @@ export function platformJobs(runs?: RunCoordinator, compliance?: () => Platform)
 
 export const PLATFORM_JOBS = platformJobs();
 
+/** The runtime's part in a stop: the runs in flight brake at once, and every run of it ends once committed. */
+function runStops(runs: RunCoordinator): StopPart {
+  return {
+    brake: (t, why) => {
+      if (t.kind === 'agent' || t.kind === 'org')
+        runs.brake(t.orgId, t.kind === 'agent' ? t.agentId : undefined, why);
+    },
+    end: async (e, why) => {
+      if (e.kind === 'agent' || e.kind === 'org')
+        await runs.stopAgent(e.orgId, e.kind === 'agent' ? e.agentId : undefined, why);
+    },
+  };
+}
+
 export function buildDeps(
   config: Config,
   log: Logger,
@@ -154,8 +175,16 @@ export function buildDeps(
     egress: async (orgId) => (cells ? cells.egressSocket(orgId) : null),
   };
   const gateway = new ToolGateway({ db: store.db, audit, opener, log });
-  const tokenCalls = new TokenCalls();
   const runs = new RunCoordinator({ db: store.db, audit, cells, gateway, log });
+  const sessions = stopBus(
+    store,
+    config.databaseUrl,
+    (e) => killSwitch.apply(e),
+    log,
+    () => gateway.resync(),
+  );
+  // Runs first: a run whose tool call the gate ends must not read that as a reason to go on.
+  const killSwitch = new KillSwitch({ db: store.db, bus: sessions, parts: [runStops(runs), gateway] });
   return Object.assign(deps, {
     store,
     vault,
@@ -165,28 +194,9 @@ export function buildDeps(
     sandbox: sandbox.provider,
     opener,
     gateway,
-    sessions: stopBus(
-      store,
-      config.databaseUrl,
-      async (e) => {
-        // Runs first: a run whose tool call the gate ends must not read that as a reason to go on.
-        if (e.kind === 'agent') {
-          await runs.stopAgent(e.orgId, e.agentId, 'the agent was stopped');
-          await gateway.stopAgent(e.agentId);
-        } else if (e.kind === 'org') {
-          await runs.stopAgent(e.orgId, undefined, "the organization's agents were stopped");
-          await gateway.stopOrg(e.orgId);
-        } else if (e.kind === 'connection') await gateway.closeConnection(e.connectionId);
-        else if (e.kind === 'agent-tokens') tokenCalls.end(e);
-        else await gateway.closeSessionsUsing(e.secretId);
-      },
-      log,
-      async () => {
-        await gateway.resync();
-        await tokenCalls.resync(store.db);
-      },
-    ),
-    tokenCalls,
+    sessions,
+    killSwitch,
+    cancellations: new Cancellations(),
     sandboxProblem: sandbox.problem,
     config,
     log,

@@ -58,7 +58,7 @@ export function buildOpenApi(routes: RouteDef[], version: string): Json {
       responses['401'] = errorResponse('No valid credential');
       responses['403'] = errorResponse('Role does not allow this');
     }
-    if (typeof r.access === 'object')
+    if (typeof r.access === 'object' || r.access === 'agent')
       responses['404'] = errorResponse('No such organization or object for you');
     const op: Json = {
       operationId: `${r.method}${r.path.replace(/[{}]/g, '').replace(/[^a-zA-Z0-9]+(.)?/g, (_m, ch: string) => (ch ?? '').toUpperCase())}`,
@@ -68,7 +68,8 @@ export function buildOpenApi(routes: RouteDef[], version: string): Json {
       parameters: [...parameters(r.params, 'path'), ...parameters(r.query, 'query')].map(strip),
       responses,
     };
-    if (r.access !== 'public') op.security = [{ bearer: [] }, { session: [] }];
+    if (r.access === 'agent') op.security = [{ agentToken: [] }];
+    else if (r.access !== 'public') op.security = [{ bearer: [] }, { session: [] }];
     if (r.body) {
       op.requestBody = {
         // A body with defaults for everything (a removal's choices) may be left out.
@@ -95,6 +96,11 @@ export function buildOpenApi(routes: RouteDef[], version: string): Json {
       securitySchemes: {
         bearer: { type: 'http', scheme: 'bearer', description: 'An API token (pdk_…)' },
         session: { type: 'apiKey', in: 'cookie', name: 'paddock_session' },
+        agentToken: {
+          type: 'http',
+          scheme: 'bearer',
+          description: 'An agent token (pda_…), on /mcp/{org} only',
+        },
       },
     },
   };

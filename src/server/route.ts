@@ -12,17 +12,24 @@
  */
 import type { Context } from 'hono';
 import type { z } from 'zod';
+import type { AuthenticatedAgent } from '../agents/index.ts';
 import type { OrgContext, Permission, Principal } from '../identity/index.ts';
 import type { Deps } from './deps.ts';
 
-/** `public`: anyone; `signed-in`: any person or token; a permission: a role in the path's org that has it. */
-export type Access = 'public' | 'signed-in' | { permission: Permission };
+/**
+ * `public`: anyone; `signed-in`: any person or token; a permission: a role in the path's org that
+ * has it; `agent`: an agent token of the path's org (and nothing else: an agent token opens no
+ * other route).
+ */
+export type Access = 'public' | 'signed-in' | { permission: Permission } | 'agent';
 
 type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
 export interface HandlerInput<P, Q, B, A extends Access> {
   ctx: A extends { permission: Permission } ? OrgContext : undefined;
-  principal: Principal;
+  /** The agent whose token was sent, on `agent` routes. */
+  agent: A extends 'agent' ? AuthenticatedAgent : undefined;
+  principal: A extends 'agent' ? undefined : Principal;
   requestId: string;
   params: P;
   query: Q;

@@ -13,7 +13,6 @@ import {
   updateAgent,
 } from '../../agents/index.ts';
 import { PROVIDERS } from '../../runtime/index.ts';
-import { stopAgentNow } from '../kill-switch.ts';
 import { defineRoute } from '../route.ts';
 import { Id, OrgParams, Timestamp } from '../schemas.ts';
 
@@ -166,7 +165,7 @@ export const agentRoutes = [
     access: { permission: 'agents.write' },
     params: AgentParams,
     response: AgentSchema,
-    handler: async ({ ctx, deps, params }) => stopAgentNow(deps, ctx, params.agent),
+    handler: async ({ ctx, deps, params }) => deps.killSwitch.stopAgent(ctx, params.agent),
   }),
   defineRoute({
     method: 'post',

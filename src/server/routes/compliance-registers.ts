@@ -20,7 +20,6 @@ import {
   VENDOR_KINDS,
   vendorRegister,
 } from '../../compliance/index.ts';
-import { stopAgentNow } from '../kill-switch.ts';
 import { defineRoute } from '../route.ts';
 import { Id, OrgParams, Timestamp } from '../schemas.ts';
 
@@ -258,7 +257,7 @@ export const complianceRegisterRoutes = [
     handler: async ({ ctx, deps, body }) =>
       runKillSwitchDrill(deps.store.db, ctx, body.agentId, {
         kill: {
-          stop: async (id) => void (await stopAgentNow(deps, ctx, id)),
+          stop: async (id) => void (await deps.killSwitch.stopAgent(ctx, id)),
           resume: async (id) => void (await setAgentState(deps.store.db, ctx, id, 'active')),
         },
         settle: () => deps.audit.flush(),

@@ -6,7 +6,6 @@ import { answerablePerson } from '../../identity/index.ts';
 import { checkCall, createGrant, listGrants, revokeGrant } from '../../policy/grants-service.ts';
 import { effectivePermissions } from '../../policy/permissions.ts';
 import { defineRoute } from '../route.ts';
-
 import { Id, OrgParams, Timestamp } from '../schemas.ts';
 
 const Constraint = z.union([
@@ -168,17 +167,28 @@ export const grantRoutes = [
       durationMs: z.number(),
       auditIndex: z.number(),
     }),
-    handler: async ({ ctx, deps, params, body, requestId }) => {
+    handler: async ({ ctx, deps, params, body, requestId, c }) => {
       await getAgent(deps.store.db, ctx, params.agent);
       await getConnection(deps.store.db, ctx, body.connectionId);
-      return deps.gateway.call({
-        orgId: ctx.scope.orgId,
-        agentId: params.agent,
-        ...body,
-        requestId,
-        // A service token answers to the person who made it.
-        onBehalfOf: await answerablePerson(deps.store.db, ctx),
-      });
+      // A client that goes away ends its call, even one paused for approval.
+      const call = deps.cancellations.begin({ agentId: params.agent, caller: requestId, id: requestId }, [
+        c.req.raw.signal,
+      ]);
+      try {
+        return await deps.gateway.call({
+          caller: {
+            orgId: ctx.scope.orgId,
+            agentId: params.agent,
+            onBehalfOf: await answerablePerson(deps.store.db, ctx),
+            requestId,
+          },
+          ...body,
+          approval: 'pause',
+          signal: call.signal,
+        });
+      } finally {
+        call.end();
+      }
     },
   }),
 ];

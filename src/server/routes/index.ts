@@ -14,6 +14,7 @@ import { evidencePackageRoutes } from './evidence-package.ts';
 import { grantRoutes } from './grants.ts';
 import { healthRoutes } from './health.ts';
 import { invitationRoutes } from './invitations.ts';
+import { mcpRoutes } from './mcp.ts';
 import { orgRoutes } from './orgs.ts';
 import { peopleRoutes } from './people.ts';
 import { runRoutes } from './runs.ts';
@@ -48,4 +49,5 @@ export const routes: RouteDef[] = [
   ...complianceReviewRoutes,
   ...complianceRegisterRoutes,
   ...complianceDocumentRoutes,
+  ...mcpRoutes,
 ];

@@ -51,18 +51,7 @@ export const orgRoutes = [
     access: { permission: 'agents.stop_all' },
     params: OrgParams,
     response: OrgSchema,
-    handler: async ({ ctx, deps }) => {
-      // Calls end at once; the acknowledgment waits until the stop is durable.
-      const release = deps.gateway.brake(ctx.scope.orgId);
-      deps.runs.brake(ctx.scope.orgId, undefined, "the organization's agents were stopped");
-      try {
-        const org = await setOrgAgentsStopped(deps.store.db, ctx, true);
-        await deps.sessions.publish({ kind: 'org', orgId: org.id });
-        return org;
-      } finally {
-        release();
-      }
-    },
+    handler: async ({ ctx, deps }) => deps.killSwitch.stopOrg(ctx),
   }),
   defineRoute({
     method: 'post',
