@@ -1,0 +1,139 @@
+/**
+ * `/mcp/{org}` as a declared route (both engines, a real MCP server in the org's sandbox): it is
+ * in the OpenAPI document as an agent route; one authentication read gives the gate what it needs
+ * (a tools/call reads the agent token with the agent's standing, and the org's connection
+ * namespaces — nothing else before its decision is on record); a call that waits for a person
+ * carries `_meta['paddock/approval']` over HTTP.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { bubblewrap } from '../../cells/index.ts';
+import { loadConfig } from '../../config/index.ts';
+import { silentLogger } from '../../log/index.ts';
+import { call, createApp, seedOrg } from '../../testing/fixtures.ts';
+import { notingStore } from '../../testing/query-log.ts';
+import { openTestStore, STORE_KINDS, type TestStore } from '../../testing/stores.ts';
+import { buildDeps } from '../deps.ts';
+
+const EVERYTHING = ['node_modules/@modelcontextprotocol/server-everything/dist/index.js', 'stdio'];
+const MCP_HEADERS = { accept: 'application/json, text/event-stream' };
+
+for (const kind of STORE_KINDS) {
+  describe(`the MCP route [${kind}]`, () => {
+    let t: TestStore;
+    let deps: ReturnType<typeof buildDeps>;
+    let app: ReturnType<typeof createApp>;
+    let noting: ReturnType<typeof notingStore>['noting'];
+    let agentToken: string;
+    const api = (method: string, path: string, body?: unknown) =>
+      call(app, method, `/api/v1/orgs/acme${path}`, {
+        token: admin,
+        ...(body === undefined ? {} : { body }),
+      });
+    let admin: string;
+    let id = 0;
+    const tools = (name: string, args: Record<string, unknown>) =>
+      call(app, 'post', '/mcp/acme', {
+        token: agentToken,
+        headers: MCP_HEADERS,
+        body: { jsonrpc: '2.0', id: ++id, method: 'tools/call', params: { name, arguments: args } },
+      });
+
+    before(async () => {
+      const check = await bubblewrap.check();
+      assert.ok(check.ok, `bubblewrap is needed: ${check.reason}`);
+      t = await openTestStore(kind);
+      const noted = notingStore(t.store);
+      noting = noted.noting;
+      deps = buildDeps(
+        loadConfig({ home: t.home, port: 0, databaseUrl: t.databaseUrl }, {}),
+        silentLogger,
+        noted.store,
+        {},
+        { provider: bubblewrap, problem: null },
+      );
+      app = createApp(deps);
+      const acme = await seedOrg(t.store, 'acme');
+      admin = acme.people.admin.token;
+      const conn = await api('post', '/connections', {
+        name: 'everything',
+        transport: 'stdio',
+        command: 'node',
+        args: EVERYTHING,
+      });
+      assert.equal((await api('post', `/connections/${conn.body.id}/tools/refresh`)).status, 200);
+      const agent = await api('post', '/agents', {
+        name: 'remote',
+        scope: 'organization',
+        instructions: 'x',
+        model: { provider: 'openai', model: 'gpt-5' },
+      });
+      for (const grant of [{ tool: 'echo' }, { tool: 'get-sum', requiresApproval: true }])
+        assert.equal(
+          (await api('post', `/agents/${agent.body.id}/grants`, { connectionId: conn.body.id, ...grant }))
+            .status,
+          201,
+        );
+      agentToken = (await api('post', `/agents/${agent.body.id}/tokens`, { name: 'laptop' })).body.token;
+      await call(app, 'patch', '/api/v1/orgs/acme', {
+        token: acme.people.owner.token,
+        body: { settings: { approvalWaitSeconds: 0 } },
+      });
+    });
+    after(async () => {
+      await deps?.sessions.close();
+      await deps?.gateway.close();
+      await deps?.cells?.close();
+      await deps?.audit.close();
+      await t?.cleanup();
+    });
+
+    test('it is declared like every route: in the OpenAPI document, for agent tokens', async () => {
+      const doc = (await call(app, 'get', '/api/v1/openapi.json')).body;
+      const ops = doc.paths['/mcp/{org}'];
+      assert.deepEqual(Object.keys(ops).sort(), ['delete', 'get', 'post']);
+      assert.equal(ops.post['x-paddock-access'], 'agent');
+      assert.deepEqual(ops.post.security, [{ agentToken: [] }]);
+    });
+
+    test('one authentication read: a tools/call reads the token with the standing, and the namespaces', async () => {
+      // Warm: the agent's session is open and its grants are in the engine.
+      for (let i = 0; i < 2; i++)
+        assert.equal((await tools('everything__echo', { message: 'warm' })).status, 200);
+      const log: string[] = [];
+      let decided = -1;
+      const append = deps.audit.append.bind(deps.audit);
+      deps.audit.append = (input) => {
+        if (input.action === 'tool.call.allowed' && decided < 0) decided = log.length;
+        return append(input);
+      };
+      try {
+        const r = await noting(log, () => tools('everything__echo', { message: 'counted' }));
+        assert.equal(r.status, 200, r.text);
+        assert.match(JSON.stringify(r.body.result.content), /Echo: counted/);
+      } finally {
+        deps.audit.append = append;
+      }
+      assert.ok(decided >= 0, 'the decision was recorded');
+      // Before the refactor: agent_tokens, orgs (the path's slug), connections, agents+orgs (the stop check).
+      assert.deepEqual(
+        log.slice(0, decided).filter((q) => q.startsWith('select:')),
+        ['select:agent_tokens+agents+orgs', 'select:connections'],
+      );
+    });
+
+    test('a call that waits for a person answers with the request in _meta, beside the readable text', async () => {
+      const r = await tools('everything__get-sum', { a: 1, b: 2 });
+      assert.equal(r.status, 200, r.text);
+      const result = r.body.result;
+      assert.equal(result.isError, true);
+      assert.match(result.content[0].text, /^approval_required: /);
+      const pending = (await api('get', '/approvals?status=pending')).body.approvals;
+      assert.equal(pending.length, 1);
+      assert.deepEqual(result._meta['paddock/approval'], {
+        id: pending[0].id,
+        expiresAt: pending[0].expiresAt,
+      });
+    });
+  });
+}
