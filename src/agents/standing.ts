@@ -35,12 +35,20 @@ interface StandingRow {
 }
 
 export function toStanding(row: StandingRow, readAt: number): AgentStanding {
-  const settings = { ...DEFAULT_ORG_SETTINGS, ...(JSON.parse(row.org_settings) as Partial<OrgSettings>) };
+  let approvals: AgentStanding['approvals'] | undefined;
   return {
     agentState: row.agent_state,
     orgStoppedAt: row.agents_stopped_at,
     grantsVersion: Number(row.grants_version),
-    approvals: { waitSeconds: settings.approvalWaitSeconds, minutes: settings.approvalMinutes },
+    // Read only by a call that needs approval: most calls never parse the settings.
+    get approvals() {
+      if (!approvals) {
+        const stored = JSON.parse(row.org_settings) as Partial<OrgSettings>;
+        const settings = { ...DEFAULT_ORG_SETTINGS, ...stored };
+        approvals = { waitSeconds: settings.approvalWaitSeconds, minutes: settings.approvalMinutes };
+      }
+      return approvals;
+    },
     readAt,
   };
 }
