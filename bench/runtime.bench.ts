@@ -205,15 +205,23 @@ try {
   const t0 = process.hrtime.bigint();
   const lat: number[] = [];
   let errors = 0;
+  const why = new Map<string, number>();
+  const failed = (reason: string) => {
+    errors++;
+    why.set(reason, (why.get(reason) ?? 0) + 1);
+  };
   await Promise.all(
     Array.from({ length: CONCURRENT }, async (_, i) => {
       const s = process.hrtime.bigint();
       try {
         const r = await runVia(orgs[i % orgs.length]!, 'go');
-        const run = (await r.json()) as { status: string };
-        if (run.status !== 'completed') errors++;
-      } catch {
-        errors++;
+        const run = (await r.json()) as { status?: string; error?: { code: string; message?: string } };
+        if (run.status !== 'completed')
+          failed(
+            `${r.status} ${run.status ?? ''} ${run.error?.code ?? ''}: ${(run.error?.message ?? '').slice(0, 120)}`,
+          );
+      } catch (err) {
+        failed((err as Error).message);
       }
       lat.push(Number(process.hrtime.bigint() - s));
     }),

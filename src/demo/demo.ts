@@ -7,6 +7,7 @@
 import { fileURLToPath } from 'node:url';
 import { createAgent } from '../agents/index.ts';
 import { createConnection, type Opener, refreshTools } from '../connections/index.ts';
+import { ConflictError } from '../errors/index.ts';
 import type { OrgContext } from '../identity/context.ts';
 import { createGrant } from '../policy/grants-service.ts';
 
@@ -23,6 +24,13 @@ export interface Demo {
 
 export async function createDemo(opener: Opener, ctx: OrgContext): Promise<Demo> {
   const db = opener.db;
+  const taken = await db
+    .selectFrom('agents')
+    .select('id')
+    .where('org_id', '=', ctx.scope.orgId)
+    .where('name', '=', 'demo-assistant')
+    .executeTakeFirst();
+  if (taken) throw new ConflictError('demo_exists', 'This organization already has the demo agent.');
   const connection = await createConnection(db, ctx, {
     name: 'demo',
     transport: 'stdio',

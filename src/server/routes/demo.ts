@@ -1,7 +1,6 @@
 /** The demo, added to an org from the dashboard's empty Overview (or `paddock init --demo`). */
 import { z } from 'zod';
 import { createDemo, DEMO_MESSAGE } from '../../demo/index.ts';
-import { ConflictError } from '../../errors/index.ts';
 import { defineRoute } from '../route.ts';
 import { Id, OrgParams } from '../schemas.ts';
 
@@ -26,15 +25,6 @@ export const demoRoutes = [
     params: OrgParams,
     response: DemoSchema,
     status: 201,
-    handler: async ({ ctx, deps }) => {
-      const taken = await deps.store.db
-        .selectFrom('agents')
-        .select('id')
-        .where('org_id', '=', ctx.scope.orgId)
-        .where('name', '=', 'demo-assistant')
-        .executeTakeFirst();
-      if (taken) throw new ConflictError('demo_exists', 'This organization already has the demo agent.');
-      return { ...(await createDemo(deps.opener, ctx)), message: DEMO_MESSAGE };
-    },
+    handler: async ({ ctx, deps }) => ({ ...(await createDemo(deps.opener, ctx)), message: DEMO_MESSAGE }),
   }),
 ];
