@@ -5,6 +5,7 @@
  * trail's signing keys are kept by whoever fulfils `LogKeys` (the vault).
  */
 
+export * from './activity.ts';
 export type { CheckpointPublisher } from './checkpoints.ts';
 export type { Actor, AuditInput, EntryHeader, EntryV1, Outcome } from './entry.ts';
 export { detailsDigest, PLATFORM_LOG, parseLeaf, prepareEntry } from './entry.ts';

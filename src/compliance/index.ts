@@ -24,5 +24,6 @@ export { type CriterionRow, type CriterionState, coverage, criteriaGrid } from '
 export * from './incidents.ts';
 export { type LogSnapshot, LogWindow } from './log-window.ts';
 export * from './reviews.ts';
+export { type CollectionSummary, collectionTrend } from './trends.ts';
 export * from './types.ts';
 export * from './vendors.ts';

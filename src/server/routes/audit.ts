@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import {
+  activity,
   CONTENT_TYPES,
   EXPORT_FORMATS,
   exportBounds,
@@ -14,7 +15,7 @@ import {
 } from '../../audit/index.ts';
 import { NotFoundError } from '../../errors/index.ts';
 import { defineRoute } from '../route.ts';
-import { AuditEventSchema, OrgParams } from '../schemas.ts';
+import { AuditEventSchema, OrgParams, Timestamp } from '../schemas.ts';
 
 const Index = z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const Time = z.iso.datetime({ offset: true }).describe('ISO-8601 time');
@@ -44,6 +45,7 @@ export const AuditEntrySchema = z.object({
     tlogProof: z.string(),
   }),
 });
+export const VerifierKeySchema = z.object({ origin: z.string(), verifierKey: z.string() });
 export const CheckpointSchema = z.object({
   treeSize: z.number(),
   checkpoint: z.string(),
@@ -56,6 +58,31 @@ export const AuditExportQuerySchema = z.strictObject({
   to: Time.optional(),
   treeSize: Index.optional().describe(
     'export within the tree of this signed size (from GET …/audit/checkpoint), so an export and its proof fetched separately match',
+  ),
+});
+
+export const ActivityQuerySchema = z.strictObject({
+  unit: z.enum(['hour', 'day']).default('day'),
+  count: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(366)
+    .default(14)
+    .describe('how many buckets, the last one the current hour or day'),
+});
+const count = (what: string) => z.number().int().describe(what);
+export const ActivitySchema = z.object({
+  unit: z.enum(['hour', 'day']),
+  buckets: z.array(
+    z.object({
+      start: Timestamp.describe('the bucket’s start (UTC); the last bucket runs until now'),
+      toolCalls: count('tool calls decided (allowed or denied)'),
+      denied: count('tool calls denied'),
+      approvalsRequested: count('calls that asked a person for approval'),
+      modelCalls: count('model calls'),
+      stops: count('agents stopped, one by one or all at once'),
+    }),
   ),
 });
 
@@ -85,6 +112,21 @@ export const auditRoutes = [
         from: query.from && new Date(query.from).toISOString(),
         to: query.to && new Date(query.to).toISOString(),
       });
+    },
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/api/v1/orgs/{org}/audit/activity',
+    summary:
+      'Activity over time: tool calls, denials, approvals asked for, model calls and stops per hour or day (counted from the log’s index, oldest first)',
+    tag: 'audit',
+    access: { permission: 'audit.read' },
+    params: OrgParams,
+    query: ActivityQuerySchema,
+    response: ActivitySchema,
+    handler: async ({ ctx, deps, query }) => {
+      await deps.audit.flush();
+      return { unit: query.unit, buckets: await activity(deps.store.db, ctx.scope, query) };
     },
   }),
   defineRoute({
@@ -122,7 +164,7 @@ export const auditRoutes = [
     tag: 'audit',
     access: { permission: 'audit.read' },
     params: OrgParams,
-    response: z.object({ origin: z.string(), verifierKey: z.string() }),
+    response: VerifierKeySchema,
     handler: async ({ ctx, deps }) => {
       await deps.audit.flush();
       return deps.audit.verifierKey(ctx.scope.orgId);

@@ -140,6 +140,10 @@ export const DrillBodySchema = z.strictObject({
   resume: z.boolean().default(true).describe('start the agent again after the drill'),
 });
 
+export const VendorListSchema = z.object({ vendors: z.array(VendorSchema) });
+export const IncidentListSchema = z.object({ incidents: z.array(IncidentSchema) });
+export const ExerciseListSchema = z.object({ exercises: z.array(ExerciseSchema) });
+
 const iso = (t: string) => new Date(t).toISOString();
 
 export const complianceRegisterRoutes = [
@@ -151,7 +155,7 @@ export const complianceRegisterRoutes = [
     tag: 'compliance',
     access: { permission: 'compliance.read' },
     params: OrgParams,
-    response: z.object({ vendors: z.array(VendorSchema) }),
+    response: VendorListSchema,
     handler: async ({ ctx, deps }) => ({ vendors: await vendorRegister(deps.store.db, ctx.scope.orgId) }),
   }),
   defineRoute({
@@ -173,7 +177,7 @@ export const complianceRegisterRoutes = [
     tag: 'compliance',
     access: { permission: 'compliance.read' },
     params: OrgParams,
-    response: z.object({ incidents: z.array(IncidentSchema) }),
+    response: IncidentListSchema,
     handler: async ({ ctx, deps }) => ({ incidents: await listIncidents(deps.store.db, ctx.scope.orgId) }),
   }),
   defineRoute({
@@ -217,7 +221,7 @@ export const complianceRegisterRoutes = [
     tag: 'compliance',
     access: { permission: 'compliance.read' },
     params: OrgParams,
-    response: z.object({ exercises: z.array(ExerciseSchema) }),
+    response: ExerciseListSchema,
     handler: async ({ ctx, deps }) => ({ exercises: await listExercises(deps.store.db, ctx.scope.orgId) }),
   }),
   defineRoute({

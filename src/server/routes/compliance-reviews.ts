@@ -76,6 +76,8 @@ export const CommentBodySchema = z.strictObject({
   lineId: Id.optional().describe('the line the comment is about, if one'),
 });
 
+export const ReviewListSchema = z.object({ reviews: z.array(ReviewSchema) });
+
 const ReviewParams = OrgParams.extend({ review: Id });
 const iso = (t: string | undefined) => (t === undefined ? undefined : new Date(t).toISOString());
 
@@ -87,7 +89,7 @@ export const complianceReviewRoutes = [
     tag: 'compliance',
     access: { permission: 'compliance.read' },
     params: OrgParams,
-    response: z.object({ reviews: z.array(ReviewSchema) }),
+    response: ReviewListSchema,
     handler: async ({ ctx, deps }) => ({ reviews: await listReviews(deps.store.db, ctx.scope.orgId) }),
   }),
   defineRoute({

@@ -9,6 +9,7 @@ import {
   CONTROLS,
   CRITERIA,
   collectEvidence,
+  collectionTrend,
   controlById,
   coverage,
   criteriaGrid,
@@ -145,6 +146,25 @@ export const ControlDetailSchema = z.object({
   history: z.array(ControlResultSchema).describe('its results, newest first'),
 });
 
+export const CollectionTrendSchema = z.object({
+  collections: z.array(
+    z.object({
+      id: Id,
+      trigger: z.enum(['schedule', 'request']),
+      startedAt: Timestamp,
+      treeSize: z.number().int().describe('the log size it read up to (its signed checkpoint)'),
+      counts: z
+        .object({
+          pass: z.number().int(),
+          warning: z.number().int(),
+          fail: z.number().int(),
+          not_applicable: z.number().int(),
+        })
+        .describe('its control results by status'),
+    }),
+  ),
+});
+
 export const EvidenceQuerySchema = z.strictObject({
   control: ControlIdSchema.optional(),
   kind: z.string().max(100).optional(),
@@ -153,6 +173,8 @@ export const EvidenceQuerySchema = z.strictObject({
   before: Timestamp.optional().describe('continue before this collection time (newest first)'),
   limit: z.coerce.number().int().min(1).max(500).default(100),
 });
+
+export const ControlListSchema = z.object({ controls: z.array(ControlSchema) });
 
 const ControlParams = OrgParams.extend({ control: ControlIdSchema });
 
@@ -178,7 +200,7 @@ export const complianceRoutes = [
     tag: 'compliance',
     access: { permission: 'compliance.read' },
     params: OrgParams,
-    response: z.object({ controls: z.array(ControlSchema) }),
+    response: ControlListSchema,
     handler: async ({ ctx, deps }) => {
       const latest = await latestResults(deps.store.db, ctx.scope.orgId);
       return {
@@ -214,6 +236,20 @@ export const complianceRoutes = [
         history,
       };
     },
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/api/v1/orgs/{org}/compliance/collections',
+    summary:
+      'The latest collections, oldest first, each with its control results counted by status (the trend)',
+    tag: 'compliance',
+    access: { permission: 'compliance.read' },
+    params: OrgParams,
+    query: z.strictObject({ limit: z.coerce.number().int().min(1).max(365).default(30) }),
+    response: CollectionTrendSchema,
+    handler: async ({ ctx, deps, query }) => ({
+      collections: await collectionTrend(deps.store.db, ctx.scope.orgId, query.limit),
+    }),
   }),
   defineRoute({
     method: 'get',
