@@ -63,7 +63,16 @@ for (const kind of STORE_KINDS) {
       await logEvent(o, agent, 'model.called', { type: 'model', id: 'anthropic/claude-sonnet-4' });
       await logEvent(o, agent, 'model.called', { type: 'model', id: 'anthropic/claude-haiku-4' });
 
-      const { vendors } = await o.as('auditor', 'get', '/compliance/vendors', 200);
+      // The page's register takes model calls from the latest collection, not from the log.
+      const before = await o.as('auditor', 'get', '/compliance/vendors', 200);
+      assert.equal(before.callsAsOf, null);
+      assert.equal(
+        before.vendors.find((x: any) => x.name === 'anthropic'),
+        undefined,
+      );
+      const failing = await vendorControl();
+      const { vendors, callsAsOf } = await o.as('auditor', 'get', '/compliance/vendors', 200);
+      assert.ok(callsAsOf.treeSize > 0, 'the calls are as of the collection’s checkpoint');
       const v = (name: string) => vendors.find((x: any) => x.name === name);
       assert.deepEqual(
         vendors.map((x: any) => [x.kind, x.name, x.status]),
@@ -79,7 +88,6 @@ for (const kind of STORE_KINDS) {
         byModel: { 'claude-sonnet-4': 2, 'claude-haiku-4': 1 },
       });
       assert.match(v('openai').sources[0], /^model key sec_/);
-      const failing = await vendorControl();
       assert.equal(failing.status, 'fail');
       assert.equal(
         failing.reason,

@@ -105,6 +105,55 @@ function statusOf(inUse: boolean, a: Assessment | null, now: Date): VendorStatus
   return due ? 'review_due' : 'reviewed';
 }
 
+/** Model calls per target (`provider/model`). */
+export type ModelCalls = Array<{ target: string | null; n: number }>;
+
+/** The model calls among the log's first `treeSize` entries (all of them without it). */
+async function modelCallsInLog(db: Db, orgId: string, treeSize?: number): Promise<ModelCalls> {
+  let q = db
+    .selectFrom('audit_entries')
+    .select((eb) => ['target_id', eb.fn.countAll<number>().as('n')])
+    .where('log_id', '=', orgId)
+    .where('action', '=', 'model.called');
+  if (treeSize !== undefined) q = q.where('idx', '<', treeSize);
+  const rows = await q.groupBy('target_id').execute();
+  return rows.map((r) => ({ target: r.target_id, n: Number(r.n) }));
+}
+
+/**
+ * The register for the compliance page: the org's configuration and assessments as they stand,
+ * with the model calls as the latest collection counted them (its stored `vendors.register`
+ * evidence) instead of counting a log of millions again on every view. Before any collection,
+ * no calls are known yet (`asOf` null).
+ */
+export async function currentVendorRegister(
+  db: Db,
+  orgId: string,
+  now = new Date(),
+): Promise<{ vendors: Vendor[]; asOf: { collectedAt: string; treeSize: number } | null }> {
+  const row = await db
+    .selectFrom('compliance_evidence')
+    .select(['data', 'collected_at', 'tree_size'])
+    .where('org_id', '=', orgId)
+    .where('control_id', '=', 'PAD-VEND-01')
+    .where('kind', '=', 'vendors.register')
+    .orderBy('collected_at', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  const calls: ModelCalls = [];
+  if (row) {
+    const stored = (JSON.parse(row.data) as { vendors?: Vendor[] }).vendors ?? [];
+    for (const v of stored)
+      if (v.kind === 'model_provider' && v.calls)
+        for (const [model, n] of Object.entries(v.calls.byModel))
+          calls.push({ target: model === '-' ? v.name : `${v.name}/${model}`, n });
+  }
+  return {
+    vendors: await vendorRegister(db, orgId, now, undefined, calls),
+    asOf: row ? { collectedAt: row.collected_at, treeSize: Number(row.tree_size ?? 0) } : null,
+  };
+}
+
 /**
  * The org's register as it stands: every vendor in use or assessed, sorted by kind and name.
  *
@@ -117,6 +166,8 @@ export async function vendorRegister(
   now = new Date(),
   /** Count model calls among the log's first `treeSize` entries only (a collection's checkpoint). */
   treeSize?: number,
+  /** The model calls per target, already counted (else counted in the log). */
+  calls?: ModelCalls,
 ): Promise<Vendor[]> {
   const found = new Map<
     string,
@@ -143,22 +194,15 @@ export async function vendorRegister(
     const host = hostOf(k.base_url);
     if (host) add('remote_host', host, `model key ${k.id} endpoint`);
   }
-  let callQuery = db
-    .selectFrom('audit_entries')
-    .select((eb) => ['target_id', eb.fn.countAll<number>().as('n')])
-    .where('log_id', '=', orgId)
-    .where('action', '=', 'model.called');
-  if (treeSize !== undefined) callQuery = callQuery.where('idx', '<', treeSize);
-  const calls = await callQuery.groupBy('target_id').execute();
-  for (const c of calls) {
-    const target = c.target_id ?? 'unknown/unknown';
+  for (const c of calls ?? (await modelCallsInLog(db, orgId, treeSize))) {
+    const target = c.target ?? 'unknown/unknown';
     const slash = target.indexOf('/');
     const provider = slash > 0 ? target.slice(0, slash) : target;
     if (provider === 'demo') continue;
     const v = add('model_provider', provider, 'model calls');
     v.calls ??= { total: 0, byModel: {} };
-    v.calls.total += Number(c.n);
-    v.calls.byModel[slash > 0 ? target.slice(slash + 1) : '-'] = Number(c.n);
+    v.calls.total += c.n;
+    v.calls.byModel[slash > 0 ? target.slice(slash + 1) : '-'] = c.n;
   }
   const connections = await db
     .selectFrom('connections')

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { setAgentState } from '../../agents/index.ts';
 import {
   assessVendor,
+  currentVendorRegister,
   getExercise,
   getIncident,
   INCIDENT_STATUSES,
@@ -18,7 +19,6 @@ import {
   SEVERITIES,
   updateIncident,
   VENDOR_KINDS,
-  vendorRegister,
 } from '../../compliance/index.ts';
 import { defineRoute } from '../route.ts';
 import { Id, OrgParams, Timestamp } from '../schemas.ts';
@@ -140,7 +140,13 @@ export const DrillBodySchema = z.strictObject({
   resume: z.boolean().default(true).describe('start the agent again after the drill'),
 });
 
-export const VendorListSchema = z.object({ vendors: z.array(VendorSchema) });
+export const VendorListSchema = z.object({
+  vendors: z.array(VendorSchema),
+  callsAsOf: z
+    .object({ collectedAt: Timestamp, treeSize: z.number().int() })
+    .nullable()
+    .describe('model calls are as the latest collection counted them, at this log size; null before any'),
+});
 export const IncidentListSchema = z.object({ incidents: z.array(IncidentSchema) });
 export const ExerciseListSchema = z.object({ exercises: z.array(ExerciseSchema) });
 
@@ -151,12 +157,15 @@ export const complianceRegisterRoutes = [
     method: 'get',
     path: '/api/v1/orgs/{org}/compliance/vendors',
     summary:
-      'The vendor register: every vendor in use (from keys, model calls, connections), with its assessment',
+      'The vendor register: every vendor in use (from keys, connections, and the model calls the latest collection counted), with its assessment',
     tag: 'compliance',
     access: { permission: 'compliance.read' },
     params: OrgParams,
     response: VendorListSchema,
-    handler: async ({ ctx, deps }) => ({ vendors: await vendorRegister(deps.store.db, ctx.scope.orgId) }),
+    handler: async ({ ctx, deps }) => {
+      const r = await currentVendorRegister(deps.store.db, ctx.scope.orgId);
+      return { vendors: r.vendors, callsAsOf: r.asOf };
+    },
   }),
   defineRoute({
     method: 'put',
