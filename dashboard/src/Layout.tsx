@@ -6,6 +6,7 @@ import { AgentsPage } from './pages/Agents.tsx';
 import { ApprovalsPage } from './pages/Approvals.tsx';
 import { AuditPage } from './pages/Audit.tsx';
 import { CellPage } from './pages/Cell.tsx';
+import { CompliancePage } from './pages/Compliance.tsx';
 import { ConnectionsPage } from './pages/Connections.tsx';
 import { OverviewPage } from './pages/Overview.tsx';
 import { PeoplePage } from './pages/People.tsx';
@@ -41,6 +42,7 @@ const NAV: readonly NavItem[] = [
   { section: 'cell', label: 'Cell', page: CellPage, roles: OVERSIGHT },
   { section: 'sso', label: 'Single sign-on', page: SsoPage, roles: OVERSIGHT },
   { section: 'audit', label: 'Audit', page: AuditPage, roles: OVERSIGHT },
+  { section: 'compliance', label: 'Compliance', page: CompliancePage, roles: OVERSIGHT },
 ];
 
 function sectionPath(slug: string, section: OrgSection): string {

@@ -18,6 +18,7 @@ export const SECTIONS = [
   'cell',
   'sso',
   'audit',
+  'compliance',
 ] as const;
 
 export type OrgSection = (typeof SECTIONS)[number];

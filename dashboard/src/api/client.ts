@@ -2,8 +2,10 @@
  * The Paddock API as the dashboard calls it: one method per endpoint, its body and answer typed
  * with the shapes of wire.ts.
  */
-import { send, setCsrfToken } from './http.ts';
+import { send, setCsrfToken, upload } from './http.ts';
 import type {
+  Activity,
+  ActivityQuery,
   Agent,
   AgentInput,
   AgentList,
@@ -23,21 +25,36 @@ import type {
   CellHistory,
   CellStatus,
   Checkpoint,
+  Collection,
+  CollectionTrendList,
+  CommentInput,
+  ComplianceDocument,
   Connection,
   ConnectionInput,
   ConnectionList,
+  ControlDetail,
+  ControlList,
+  CriteriaGrid,
   Decision,
   Demo,
+  DrillInput,
+  Exercise,
+  ExerciseList,
   ExportFormat,
   Grant,
   GrantInput,
   GrantList,
+  Incident,
+  IncidentChange,
+  IncidentInput,
+  IncidentList,
   InvitationAccept,
   InvitationList,
   InvitationPeek,
   InvitationPeekInput,
   InviteInput,
   InviteResult,
+  LineDecision,
   Ok,
   Org,
   OrgList,
@@ -49,6 +66,11 @@ import type {
   Person,
   RemovalChoice,
   RemovalPreview,
+  Review,
+  ReviewComment,
+  ReviewInput,
+  ReviewLine,
+  ReviewList,
   Role,
   RoleChange,
   Run,
@@ -70,6 +92,7 @@ import type {
   SsoInput,
   SsoSettings,
   SsoStatus,
+  TabletopInput,
   Team,
   TeamInput,
   TeamList,
@@ -79,6 +102,10 @@ import type {
   TokenList,
   ToolList,
   ToolRefresh,
+  VendorAssessment,
+  VendorAssessmentInput,
+  VendorList,
+  VerifierKey,
 } from './wire.ts';
 
 const enc = encodeURIComponent;
@@ -265,4 +292,58 @@ export const api = {
     if (window.to) q.set('to', window.to);
     return `${org(slug)}/audit/export?${q}`;
   },
+
+  /** Counts over time from the log's index (owners, admins, auditors). */
+  activity: (slug: string, query: ActivityQuery) =>
+    send<Activity>(
+      'GET',
+      `${org(slug)}/audit/activity?unit=${query.unit ?? 'day'}&count=${query.count ?? 14}`,
+    ),
+  verifierKey: (slug: string) => send<VerifierKey>('GET', `${org(slug)}/audit/key`),
+
+  criteria: (slug: string) => send<CriteriaGrid>('GET', `${org(slug)}/compliance/criteria`),
+  controls: async (slug: string) =>
+    (await send<ControlList>('GET', `${org(slug)}/compliance/controls`)).controls,
+  control: (slug: string, id: string, limit = 30) =>
+    send<ControlDetail>('GET', `${org(slug)}/compliance/controls/${enc(id)}?limit=${limit}`),
+  collectionTrend: async (slug: string, limit = 30) =>
+    (await send<CollectionTrendList>('GET', `${org(slug)}/compliance/collections?limit=${limit}`))
+      .collections,
+  collectEvidence: (slug: string) => send<Collection>('POST', `${org(slug)}/compliance/collect`),
+  reviews: async (slug: string) => (await send<ReviewList>('GET', `${org(slug)}/compliance/reviews`)).reviews,
+  review: (slug: string, id: string) => send<Review>('GET', `${org(slug)}/compliance/reviews/${enc(id)}`),
+  openReview: (slug: string, input: ReviewInput) =>
+    send<Review>('POST', `${org(slug)}/compliance/reviews`, input),
+  decideLine: (slug: string, review: string, line: string, input: LineDecision) =>
+    send<ReviewLine>('POST', `${org(slug)}/compliance/reviews/${enc(review)}/lines/${enc(line)}`, input),
+  signOffReview: (slug: string, review: string) =>
+    send<Review>('POST', `${org(slug)}/compliance/reviews/${enc(review)}/sign-off`),
+  commentOnReview: (slug: string, review: string, input: CommentInput) =>
+    send<ReviewComment>('POST', `${org(slug)}/compliance/reviews/${enc(review)}/comments`, input),
+  /** Model calls as the latest collection counted them (`callsAsOf`). */
+  vendors: (slug: string) => send<VendorList>('GET', `${org(slug)}/compliance/vendors`),
+  assessVendor: (slug: string, input: VendorAssessmentInput) =>
+    send<VendorAssessment>('PUT', `${org(slug)}/compliance/vendors`, input),
+  incidents: async (slug: string) =>
+    (await send<IncidentList>('GET', `${org(slug)}/compliance/incidents`)).incidents,
+  openIncident: (slug: string, input: IncidentInput) =>
+    send<Incident>('POST', `${org(slug)}/compliance/incidents`, input),
+  updateIncident: (slug: string, id: string, change: IncidentChange) =>
+    send<Incident>('PATCH', `${org(slug)}/compliance/incidents/${enc(id)}`, change),
+  exercises: async (slug: string) =>
+    (await send<ExerciseList>('GET', `${org(slug)}/compliance/exercises`)).exercises,
+  recordTabletop: (slug: string, input: TabletopInput) =>
+    send<Exercise>('POST', `${org(slug)}/compliance/exercises`, input),
+  runDrill: (slug: string, input: DrillInput) =>
+    send<Exercise>('POST', `${org(slug)}/compliance/drills`, input),
+  /** The file is the body, streamed (up to 50 MB); not JSON, so it skips `send`. */
+  uploadDocument: (slug: string, criterion: string, file: File) =>
+    upload<ComplianceDocument>(
+      `${org(slug)}/compliance/criteria/${enc(criterion)}/documents?name=${enc(file.name)}`,
+      file,
+    ),
+  documentUrl: (slug: string, id: string) => `${org(slug)}/compliance/documents/${enc(id)}`,
+  /** A plain link (the session cookie authenticates GETs): the server streams the ZIP. */
+  evidencePackageUrl: (slug: string, from: string, to: string) =>
+    `${org(slug)}/compliance/package?${new URLSearchParams({ from, to })}`,
 };

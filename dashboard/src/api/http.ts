@@ -79,3 +79,16 @@ export const streamFetch = async (input: RequestInfo | URL, init?: RequestInit):
     accept: 'text/event-stream',
     signal: init?.signal,
   });
+
+/** Sends a file as the request body (streamed by the browser, its own type kept) and answers the JSON. */
+export async function upload<T>(path: string, file: File): Promise<T> {
+  const headers: Record<string, string> = {
+    accept: 'application/json',
+    'content-type': file.type || 'application/octet-stream',
+  };
+  if (csrfToken) headers['x-csrf-token'] = csrfToken;
+  const res = await fetch(path, { method: 'POST', credentials: 'same-origin', headers, body: file });
+  const text = await res.text();
+  if (!res.ok) throw refusal(res, text);
+  return parse(text) as T;
+}

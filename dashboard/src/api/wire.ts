@@ -9,6 +9,10 @@ import type * as Agents from '../../../src/server/routes/agents.ts';
 import type * as Approvals from '../../../src/server/routes/approvals.ts';
 import type * as Audit from '../../../src/server/routes/audit.ts';
 import type * as Cells from '../../../src/server/routes/cells.ts';
+import type * as Compliance from '../../../src/server/routes/compliance.ts';
+import type * as ComplianceDocuments from '../../../src/server/routes/compliance-documents.ts';
+import type * as Registers from '../../../src/server/routes/compliance-registers.ts';
+import type * as Reviews from '../../../src/server/routes/compliance-reviews.ts';
 import type * as Connections from '../../../src/server/routes/connections.ts';
 import type * as DemoRoutes from '../../../src/server/routes/demo.ts';
 import type * as Grants from '../../../src/server/routes/grants.ts';
@@ -83,6 +87,11 @@ type AuditQueryInput = In<typeof Audit.AuditQuerySchema>;
 export type AuditQuery = {
   [K in Exclude<keyof AuditQueryInput, 'cursor' | 'limit'>]?: AuditQueryInput[K] | '';
 };
+export type VerifierKey = Out<typeof Audit.VerifierKeySchema>;
+/** Counts per hour or day, oldest first, the last bucket the current one. */
+export type Activity = Out<typeof Audit.ActivitySchema>;
+export type ActivityBucket = Activity['buckets'][number];
+export type ActivityQuery = In<typeof Audit.ActivityQuerySchema>;
 export type AuditExportQuery = In<typeof Audit.AuditExportQuerySchema>;
 export type ExportFormat = NonNullable<AuditExportQuery['format']>;
 
@@ -164,3 +173,38 @@ export type RunListQuery = {
 export type RunWait = Run['waitingFor'][number];
 export type RunApproval = Pick<RunWait, 'approvalId' | 'tool'>;
 export type Demo = Out<typeof DemoRoutes.DemoSchema>;
+
+// The compliance center.
+export type ControlStatus = Out<typeof Compliance.ControlStatusSchema>;
+export type CriteriaGrid = Out<typeof Compliance.CriteriaGridSchema>;
+export type CriterionRow = Out<typeof Compliance.CriterionRowSchema>;
+export type CriterionState = CriterionRow['state'];
+export type Control = Out<typeof Compliance.ControlSchema>;
+export type ControlList = Out<typeof Compliance.ControlListSchema>;
+export type ControlResult = Out<typeof Compliance.ControlResultSchema>;
+export type ControlDetail = Out<typeof Compliance.ControlDetailSchema>;
+export type EvidenceRecord = Out<typeof Compliance.EvidenceRecordSchema>;
+export type Collection = Out<typeof Compliance.CollectionSchema>;
+/** The latest collections, oldest first, with their results counted by status. */
+export type CollectionTrendList = Out<typeof Compliance.CollectionTrendSchema>;
+export type CollectionTrend = CollectionTrendList['collections'];
+export type ComplianceDocument = Out<typeof ComplianceDocuments.DocumentSchema>;
+export type Review = Out<typeof Reviews.ReviewSchema>;
+export type ReviewList = Out<typeof Reviews.ReviewListSchema>;
+export type ReviewLine = Out<typeof Reviews.ReviewLineSchema>;
+export type ReviewComment = Out<typeof Reviews.ReviewCommentSchema>;
+export type ReviewInput = In<typeof Reviews.ReviewBodySchema>;
+export type LineDecision = In<typeof Reviews.LineDecisionBodySchema>;
+export type CommentInput = In<typeof Reviews.CommentBodySchema>;
+export type Vendor = Out<typeof Registers.VendorSchema>;
+export type VendorList = Out<typeof Registers.VendorListSchema>;
+export type VendorAssessment = Out<typeof Registers.VendorAssessmentSchema>;
+export type VendorAssessmentInput = In<typeof Registers.VendorAssessmentBodySchema>;
+export type Incident = Out<typeof Registers.IncidentSchema>;
+export type IncidentList = Out<typeof Registers.IncidentListSchema>;
+export type IncidentInput = In<typeof Registers.IncidentBodySchema>;
+export type IncidentChange = In<typeof Registers.IncidentChangeBodySchema>;
+export type Exercise = Out<typeof Registers.ExerciseSchema>;
+export type ExerciseList = Out<typeof Registers.ExerciseListSchema>;
+export type TabletopInput = In<typeof Registers.TabletopBodySchema>;
+export type DrillInput = In<typeof Registers.DrillBodySchema>;

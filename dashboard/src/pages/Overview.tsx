@@ -1,5 +1,7 @@
 /**
- * `/orgs/{slug}`: the organization at a glance; owners and admins edit its name and settings.
+ * `/orgs/{slug}`: the org's home. Those who oversee it (owners, admins, auditors) see it at a
+ * glance (approvals waiting, stops, the cell, the log, controls, activity over time); owners and
+ * admins edit its name and settings.
  * While it has no agents, owners and admins are offered the demo agent, which opens in the chat.
  */
 import { useState } from 'react';
@@ -18,6 +20,7 @@ import {
   Section,
   TextField,
 } from '../ui/index.ts';
+import { OverviewGlance } from './OverviewGlance.tsx';
 import { chatPath } from './paths.ts';
 
 export function OverviewPage({ org, me, refreshOrgs }: PageProps) {
@@ -56,6 +59,7 @@ export function OverviewPage({ org, me, refreshOrgs }: PageProps) {
     <>
       <PageHeader title={org.name}>Welcome, {me.name || me.email}.</PageHeader>
       {manage ? <DemoOffer slug={org.slug} /> : null}
+      {org.role === 'member' ? null : <OverviewGlance org={org} />}
       <Section title="Organization">
         <dl className="facts">
           <dt>Name</dt>

@@ -2,6 +2,7 @@
 export { Alert, Loading, Notice } from './alerts.tsx';
 export { AuthShell } from './auth-shell.tsx';
 export { ConfirmButton, CopyButton } from './buttons.tsx';
+export { type ChartSeries, TimeChart } from './chart.tsx';
 export { Digest } from './digest.tsx';
 export {
   CheckboxField,

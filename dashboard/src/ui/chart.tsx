@@ -1,0 +1,93 @@
+/**
+ * A small chart over time (uPlot: one dependency-free package, about 50 kB, drawn on a canvas).
+ * The figures are also in a visually hidden table, for screen readers and for tests.
+ */
+import { useEffect, useRef } from 'react';
+import uPlot from 'uplot';
+import 'uplot/dist/uPlot.min.css';
+
+export interface ChartSeries {
+  label: string;
+  values: number[];
+  /** A CSS colour. */
+  color: string;
+}
+
+export function TimeChart({
+  title,
+  times,
+  series,
+  height = 160,
+  bars = false,
+}: {
+  title: string;
+  /** Each point's time, as ISO strings. */
+  times: string[];
+  series: ChartSeries[];
+  height?: number;
+  /** Bars (counts per bucket) rather than lines. */
+  bars?: boolean;
+}) {
+  const box = useRef<HTMLDivElement>(null);
+  // Drawn again only when the figures change, not on every render of the page.
+  const figures = JSON.stringify([times, series, height, bars]);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: `figures` stands for the props it is made of.
+  useEffect(() => {
+    const el = box.current;
+    if (!el) return;
+    const xs = times.map((t) => Date.parse(t) / 1000);
+    const opts: uPlot.Options = {
+      width: Math.max(240, el.clientWidth),
+      height,
+      legend: { show: true, live: false },
+      cursor: { drag: { x: false, y: false } },
+      scales: { y: { range: (_u, _min, max) => [0, Math.max(1, max)] } },
+      axes: [{}, { size: 44 }],
+      series: [
+        {},
+        ...series.map((s) => ({
+          label: s.label,
+          stroke: s.color,
+          fill: bars ? s.color : undefined,
+          width: 2,
+          ...(bars ? { paths: uPlot.paths.bars?.({ size: [0.6, 24] }), points: { show: false } } : {}),
+        })),
+      ],
+    };
+    const plot = new uPlot(opts, [xs, ...series.map((s) => s.values)], el);
+    const resize = new ResizeObserver(() => plot.setSize({ width: Math.max(240, el.clientWidth), height }));
+    resize.observe(el);
+    return () => {
+      resize.disconnect();
+      plot.destroy();
+    };
+  }, [figures]);
+  return (
+    <figure className="chart">
+      <figcaption>{title}</figcaption>
+      <div ref={box} className="chart-plot" aria-hidden="true" />
+      <table className="sr-only" aria-label={title}>
+        <thead>
+          <tr>
+            <th scope="col">Time</th>
+            {series.map((s) => (
+              <th scope="col" key={s.label}>
+                {s.label}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>
+          {times.map((t, i) => (
+            <tr key={t}>
+              <td>{t}</td>
+              {series.map((s) => (
+                <td key={s.label}>{s.values[i]}</td>
+              ))}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </figure>
+  );
+}
