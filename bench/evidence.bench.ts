@@ -26,6 +26,7 @@ import { initOrg, operatorCaller, requireOrgBySlug } from '../src/identity/index
 import { silentLogger } from '../src/log/index.ts';
 import { openStore } from '../src/store/index.ts';
 import { localKeyring, Vault, vaultLogKeys } from '../src/vault/index.ts';
+import { agentsAtWork, appendActivity } from './activity-log.ts';
 
 const N = Number(process.env.BENCH_EVIDENCE_N ?? 1_000_000);
 const SELF = fileURLToPath(import.meta.url);
@@ -144,32 +145,7 @@ async function main(): Promise<void> {
     const from = new Date(Date.now() + 2).toISOString();
     await new Promise((r) => setTimeout(r, 5));
     const t0 = performance.now();
-    const actions = [
-      'tool.call.allowed',
-      'tool.call.allowed',
-      'tool.call.allowed',
-      'tool.call.denied',
-      'tool.call.completed',
-    ];
-    let next = 0;
-    const worker = async (until: number) => {
-      while (next < until) {
-        const i = next++;
-        const action = actions[i % actions.length]!;
-        await trail.append({
-          orgId: org.id,
-          actor: { type: 'agent', id: `agt_${i % 7}` },
-          action,
-          outcome: action === 'tool.call.denied' ? 'denied' : 'success',
-          target: { type: 'tool', id: 'github.create_issue' },
-          details: { args: { repo: 'acme/api', title: 'Flaky test in CI' }, durationMs: 42 },
-        });
-      }
-    };
-    for (let done = 0; done < N; done += 50_000) {
-      const until = Math.min(N, done + 50_000);
-      await Promise.all(Array.from({ length: 2000 }, () => worker(until)));
-    }
+    await appendActivity(trail, N, agentsAtWork(org.id));
     const buildS = (performance.now() - t0) / 1000;
     const cp = await trail.checkpoint(org.id);
     const period = { from, to: new Date(Date.now() + 1000).toISOString() };
