@@ -230,6 +230,7 @@ try {
   console.log(
     `\n${CONCURRENT} concurrent runs across ${orgs.length} orgs: ${errors} errors, ${wall.toFixed(1)} s in all`,
   );
+  for (const [reason, n] of why) console.log(`  ${n} × ${reason}`);
   report([figures('run latency under that load', lat)]);
 
   // Stop → run ended: a run held in a long tool call, then the agent stopped.

@@ -81,6 +81,9 @@ describe('org cells under bubblewrap', () => {
       provider: bubblewrap,
       log: silentLogger,
       home: t.home,
+      // Tighter than the defaults, so a hung cell is caught within the test's patience.
+      heartbeatMs: 300,
+      livenessMs: 1500,
     });
   });
   after(async () => {
@@ -438,6 +441,15 @@ describe('org cells under bubblewrap', () => {
     }
     const again = await supervisor.ensure(acme);
     assert.equal(again.state, 'ready');
+  });
+
+  test('a stall of the supervisor’s own event loop does not kill a healthy cell', async () => {
+    const info = await supervisor.ensure(acme);
+    // Blocks this process well past the liveness window: the cell keeps beating into the pipe.
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2500);
+    await new Promise((r) => setTimeout(r, 800));
+    assert.equal(supervisor.get(acme)!.pid, info.pid, 'the cell was killed for our own stall');
+    assert.equal(supervisor.get(acme)!.state, 'ready');
   });
 
   test('stop keeps a cell stopped; restart brings it back', async () => {

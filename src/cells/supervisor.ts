@@ -114,8 +114,10 @@ export class CellSupervisor {
 
   constructor(opts: SupervisorOptions) {
     this.#o = {
-      heartbeatMs: 500,
-      livenessMs: 2000,
+      // A cell loading the agent runtime on a busy machine may go a few seconds without a beat;
+      // ten silent seconds is a hung cell.
+      heartbeatMs: 1000,
+      livenessMs: 10_000,
       backoffInitialMs: 100,
       backoffMaxMs: 30_000,
       stableMs: 30_000,
@@ -371,11 +373,15 @@ export class CellSupervisor {
     const liveness = setInterval(
       () => {
         if (cell.proc !== proc) return clearInterval(liveness);
-        const silent = Date.now() - lastBeat;
-        if (silent > this.#o.livenessMs) {
+        if (Date.now() - lastBeat <= this.#o.livenessMs) return;
+        // Judge only after reading what waits in the pipe: when this process was the one that
+        // stalled, the cell's heartbeats are there unread, and the cell is not to blame.
+        setImmediate(() => {
+          const silent = Date.now() - lastBeat;
+          if (cell.proc !== proc || silent <= this.#o.livenessMs) return;
           void this.#setState(cell, 'unhealthy', { reason: `no heartbeat for ${silent} ms` });
           proc.kill('SIGKILL'); // the exit handler restarts it
-        }
+        });
       },
       Math.max(50, Math.floor(this.#o.heartbeatMs / 2)),
     );
