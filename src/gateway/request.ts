@@ -40,6 +40,10 @@ export interface GateRequest {
 
 export interface GateResult {
   content: unknown;
+  /** The tool's structured result (scrubbed), when it gave one. */
+  structuredContent?: unknown;
+  /** The result's `_meta` (scrubbed; without keys only Paddock or MCP may set), when it had any. */
+  _meta?: Record<string, unknown> | undefined;
   isError: boolean;
   durationMs: number;
   /** The index of the call's `tool.call.allowed` entry in the org's audit log. */

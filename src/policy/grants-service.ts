@@ -7,7 +7,7 @@
 import type { Kysely } from 'kysely';
 import { requireAgentRow } from '../agents/index.ts';
 import { recordAudit, recordChange } from '../audit/index.ts';
-import { DIGEST_VERSION, digestVersion, type VettedTool } from '../connections/definitions.ts';
+import { digestVersion, type VettedTool } from '../connections/definitions.ts';
 import { BadRequestError, NotFoundError } from '../errors/index.ts';
 import type { OrgContext } from '../identity/context.ts';
 import { newId } from '../ids/index.ts';
@@ -241,7 +241,7 @@ export async function reconcileGrants(
         details: {
           grantId: g.id,
           tool: g.tool,
-          reason: `the digest formula moved from v${digestVersion(pinned)} to v${DIGEST_VERSION}; the definition it pinned is unchanged`,
+          reason: `the digest formula moved from v${digestVersion(pinned)} to v${digestVersion(tool.digest)}; the definition it pinned is unchanged`,
           from: pinned,
           to: tool.digest,
         },

@@ -4,7 +4,7 @@
  * access is not `denied`. The decision for a given call is still Cedar's, in the gateway.
  */
 
-import type { ToolDefinition } from '../connections/definitions.ts';
+import { definitionOfRow, type ToolDefinition } from '../connections/definitions.ts';
 import type { Db } from '../store/index.ts';
 import type { Constraint, Grant } from './grants.ts';
 import { toGrant } from './grants-service.ts';
@@ -144,11 +144,7 @@ export async function effectivePermissions(
       connectionId: t.connection_id,
       connectionName: names.get(t.connection_id) ?? t.connection_id,
       namespace: namespaces.get(t.connection_id) ?? t.connection_id,
-      tool: {
-        name: t.name,
-        description: t.description,
-        inputSchema: JSON.parse(t.input_schema) as Record<string, unknown>,
-      },
+      tool: definitionOfRow(t),
       ...accessOf(active),
       grants: active.map((g) => g.id),
       suspended: bearing.filter((g) => g.status === 'suspended').map((g) => g.id),

@@ -80,7 +80,11 @@ export function recordResult(
   allowedEntry: number,
   outcome: Outcome,
 ): Promise<unknown> {
-  const size = outcome.result ? JSON.stringify(outcome.result.content ?? null).length : 0;
+  const r = outcome.result;
+  const size = r
+    ? JSON.stringify(r.content ?? null).length +
+      (r.structuredContent === undefined ? 0 : JSON.stringify(r.structuredContent).length)
+    : 0;
   return audit.appendSoon({
     ...about(call.caller, toolOf(call)),
     action: 'tool.call.completed',
