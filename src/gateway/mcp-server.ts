@@ -129,6 +129,7 @@ export function agentServer(deps: AgentServerDeps, conn: AgentConnection): Serve
         caller,
         connectionId,
         tool: parts.tool,
+        calledAs: req.params.name,
         args,
         approval: conn.approval,
         signal: cancellable.signal,

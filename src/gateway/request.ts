@@ -28,6 +28,11 @@ export interface GateRequest {
   caller: GateCaller;
   connectionId: string;
   tool: string;
+  /**
+   * The name the agent called the tool by (`<namespace>__<tool>` on MCP): its denials speak of it,
+   * and its audit records keep it beside the ids, so a transcript line can be matched to them.
+   */
+  calledAs?: string | undefined;
   args: Record<string, unknown>;
   /**
    * A call only a person's approval allows: `pause` waits up to the org's `approvalWaitSeconds`

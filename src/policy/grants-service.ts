@@ -171,6 +171,26 @@ export async function activeGrants(db: Db, scope: OrgScope, agentId: string): Pr
   return rows.map(toGrant);
 }
 
+/** Whether the agent has a grant of this tool suspended (its definition changed): to explain a denial. */
+export async function hasSuspendedGrant(
+  db: Db,
+  scope: OrgScope,
+  agentId: string,
+  connectionId: string,
+  tool: string,
+): Promise<boolean> {
+  const row = await db
+    .selectFrom('grants')
+    .select('id')
+    .where('org_id', '=', scope.orgId)
+    .where('agent_id', '=', agentId)
+    .where('connection_id', '=', connectionId)
+    .where('tool', '=', tool)
+    .where('status', '=', 'suspended')
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
 export async function revokeGrant(
   db: Kysely<Database>,
   ctx: OrgContext,

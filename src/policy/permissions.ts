@@ -29,7 +29,8 @@ export interface ToolPermission {
 
 const when = (s: number) => new Date(s * 1000).toISOString();
 
-function describe(c: Constraint): string {
+/** A constraint in words, as the grants editor and denials show it. */
+export function describeConstraint(c: Constraint): string {
   if ('prefix' in c) return `${c.arg} starts with "${c.prefix}" (no "..")`;
   if ('oneOf' in c) return `${c.arg} is one of ${c.oneOf.map((v) => `"${v}"`).join(', ')}`;
   if ('max' in c) return `${c.arg} ≤ ${c.max}`;
@@ -37,7 +38,7 @@ function describe(c: Constraint): string {
 }
 
 function conditionsOf(g: Grant): string[] {
-  const out = g.constraints.map(describe);
+  const out = g.constraints.map(describeConstraint);
   if (g.notBefore !== undefined) out.push(`from ${when(g.notBefore)}`);
   if (g.notAfter !== undefined) out.push(`until ${when(g.notAfter)}`);
   if (g.requiresApproval) out.push('with a person’s approval');
