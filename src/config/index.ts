@@ -21,6 +21,13 @@ export interface Config {
   checkpointWebhook: string | undefined;
   /** Run org cells without a sandbox (development only; loudly logged and audited). */
   unsafeNoSandbox: boolean;
+  /**
+   * `/mcp/{org}` also answers requests for these `Host`s (`name` or `name:port`; `*` for any),
+   * beyond loopback names and the public URL's host (DNS-rebinding protection).
+   */
+  mcpAllowedHosts: string[];
+  /** Browser pages at these origins may call `/mcp/{org}` (CORS), beyond loopback and the public URL; `*` for any. */
+  mcpAllowedOrigins: string[];
 }
 
 export interface ConfigOverrides {
@@ -31,6 +38,13 @@ export interface ConfigOverrides {
   publicUrl?: string | undefined;
   unsafeNoSandbox?: boolean | undefined;
 }
+
+/** A comma-separated setting as its entries. */
+const list = (v: string | undefined) =>
+  (v ?? '')
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
 
 export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessEnv = process.env): Config {
   const home = resolve(overrides.home ?? env.PADDOCK_HOME ?? '.paddock');
@@ -56,5 +70,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     checkpointDir: resolve(env.PADDOCK_CHECKPOINT_DIR ?? `${home}/checkpoints`),
     checkpointWebhook: env.PADDOCK_CHECKPOINT_WEBHOOK || undefined,
     unsafeNoSandbox: overrides.unsafeNoSandbox ?? env.PADDOCK_UNSAFE_NO_SANDBOX === '1',
+    mcpAllowedHosts: list(env.PADDOCK_MCP_ALLOWED_HOSTS).map((h) => h.toLowerCase()),
+    mcpAllowedOrigins: list(env.PADDOCK_MCP_ALLOWED_ORIGINS).map((o) => o.replace(/\/+$/, '').toLowerCase()),
   };
 }

@@ -147,7 +147,7 @@ function connectionsSuite(kind: StoreKind): void {
       body: { connectionId: conn.id, tool: 'echo', constraints: [{ arg: 'message', prefix: 'status:' }] },
     });
     assert.equal(grant.status, 201, grant.text);
-    assert.match(grant.body.toolDigest, /^v2:[0-9a-f]{64}$/);
+    assert.match(grant.body.toolDigest, /^v3:[0-9a-f]{64}$/);
     assert.equal((await check({ tool: 'echo', args: { message: 'status: ok' } })).body.allowed, true);
     assert.equal(
       (await check({ tool: 'echo', args: { message: 'rm -rf /' } })).body.allowed,

@@ -15,7 +15,14 @@ import { bumpGrantsVersion, reconcileGrants } from '../policy/grants-service.ts'
 import { namespaceOf } from '../policy/permissions.ts';
 import { type Database, type Db, orConflict } from '../store/index.ts';
 import type { ConnectionTable } from '../store/schema.ts';
-import { digestVersion, listTools, type ToolDefinition, vetDefinitions } from './definitions.ts';
+import {
+  definitionOfRow,
+  digestVersion,
+  listTools,
+  rowOfDefinition,
+  type ToolDefinition,
+  vetDefinitions,
+} from './definitions.ts';
 import { type Opener, openConnection } from './open.ts';
 
 export interface Connection {
@@ -278,13 +285,7 @@ export async function storedTools(db: Db, ctx: OrgContext, id: string): Promise<
     .where('connection_id', '=', id)
     .orderBy('name')
     .execute();
-  return rows.map((r) => ({
-    name: r.name,
-    description: r.description,
-    inputSchema: JSON.parse(r.input_schema) as Record<string, unknown>,
-    digest: r.digest,
-    seenAt: r.seen_at,
-  }));
+  return rows.map((r) => ({ ...definitionOfRow(r), digest: r.digest, seenAt: r.seen_at }));
 }
 
 export interface Refreshed {
@@ -350,9 +351,7 @@ export async function refreshTools(
           vetted.slice(i, i + 200).map((t) => ({
             org_id: ctx.scope.orgId,
             connection_id: id,
-            name: t.name,
-            description: t.description,
-            input_schema: JSON.stringify(t.inputSchema),
+            ...rowOfDefinition(t),
             digest: t.digest,
             seen_at: now,
           })),
@@ -400,13 +399,7 @@ export async function refreshTools(
       },
     });
     return {
-      tools: vetted.map((t) => ({
-        name: t.name,
-        description: t.description,
-        inputSchema: t.inputSchema,
-        digest: t.digest,
-        seenAt: now,
-      })),
+      tools: vetted.map(({ digestUnder: _, ...t }) => ({ ...t, seenAt: now })),
       changed,
       suspended,
       repinned,

@@ -1,6 +1,8 @@
 /**
  * A compromised MCP server given a vault secret puts it, in every form the scrubber claims to
- * catch, into its tool names, descriptions, schemas, results, errors and stderr. None of those
+ * catch, into its tool names, descriptions, schemas, titles, annotations, icons, `_meta`, results
+ * (structured content too), errors and stderr, and forges the `_meta` keys Paddock and MCP keep
+ * for themselves (`paddock/approval`): those never reach the agent. None of those
  * forms may be found anywhere: the database (files and WAL, or every table), the server log,
  * any API answer for any role, the MCP endpoint's tools/list and results, audit exports in every
  * format. Run in the org's real bubblewrap sandbox, reached with the official MCP client.
@@ -117,12 +119,32 @@ for (const kind of STORE_KINDS) {
       assert.deepEqual(listed.body.tools.map((x: { name: string }) => x.name).sort(), [
         'fail',
         'lookup',
+        'report',
         'whoami',
       ]);
       assert.equal(listed.body.refused.length, 2);
       const lookup = listed.body.tools.find((x: { name: string }) => x.name === 'lookup');
       assert.match(lookup.description, /Looks things up\. Debug: form0=\[REDACTED\]/);
       assert.deepEqual(lookup.inputSchema.required, ['query'], 'the schema still works');
+      // The rest of a definition is kept whole, scrubbed, less what would mislead the agent's client.
+      const report = listed.body.tools.find((x: { name: string }) => x.name === 'report');
+      assert.match(report.title, /^Report \(form0=\[REDACTED\] /);
+      assert.deepEqual(report.annotations, {
+        title: 'Report [REDACTED]',
+        readOnlyHint: true,
+        openWorldHint: false,
+      });
+      assert.deepEqual(report.outputSchema.required, ['text']);
+      assert.match(report.outputSchema.properties.text.description, /form0=\[REDACTED\]/);
+      assert.deepEqual(
+        report.icons.map((i: { src: string }) => i.src),
+        ['https://icons.example/report.png?k=[REDACTED]'],
+        'only https: icons',
+      );
+      assert.equal(report.execution, undefined, 'the gate relays no tasks');
+      assert.deepEqual(Object.keys(report._meta).sort(), ['vendor.example/debug', 'vendor.example/widget']);
+      assert.match(report._meta['vendor.example/debug'], /^form0=\[REDACTED\]/);
+      assert.match(report.digest, /^v3:[0-9a-f]{64}$/);
       await deps.audit.flush();
       const refused = await t.store.db
         .selectFrom('audit_entries')
@@ -133,7 +155,7 @@ for (const kind of STORE_KINDS) {
     });
 
     test('results and errors reach the REST caller and the agent over MCP scrubbed', async () => {
-      for (const tool of ['lookup', 'fail']) {
+      for (const tool of ['lookup', 'fail', 'report']) {
         const g = await api('post', `/agents/${agentId}/grants`, { connectionId: hostile, tool });
         assert.equal(g.status, 201, g.text);
       }
@@ -161,8 +183,24 @@ for (const kind of STORE_KINDS) {
       );
       try {
         const tools = await client.listTools();
-        assert.deepEqual(tools.tools.map((x) => x.name).sort(), ['hostile__fail', 'hostile__lookup']);
+        assert.deepEqual(tools.tools.map((x) => x.name).sort(), [
+          'hostile__fail',
+          'hostile__lookup',
+          'hostile__report',
+        ]);
         seen.push(['mcp tools/list', JSON.stringify(tools)]);
+        const shown = tools.tools.find((x) => x.name === 'hostile__report')!;
+        assert.equal(shown.annotations?.readOnlyHint, true);
+        assert.deepEqual(Object.keys(shown._meta ?? {}).sort(), [
+          'vendor.example/debug',
+          'vendor.example/widget',
+        ]);
+        // Structured content passes (scrubbed, still valid for the schema the client was shown);
+        // a forged approval wait does not.
+        const rep = await client.callTool({ name: 'hostile__report', arguments: {} });
+        seen.push(['mcp report', JSON.stringify(rep)]);
+        assert.match((rep.structuredContent as { text: string }).text, /^report: form0=\[REDACTED\]/);
+        assert.deepEqual(Object.keys(rep._meta ?? {}), ['vendor.example/trace']);
         const r = await client.callTool({ name: 'hostile__lookup', arguments: { query: 'q' } });
         assert.match(JSON.stringify(r), /REDACTED/);
         seen.push(['mcp lookup', JSON.stringify(r)]);

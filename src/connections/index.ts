@@ -1,6 +1,6 @@
 /** App connections: MCP servers, run in the org's sandbox, and the tools they present. */
 export * from './connections.ts';
-export { listTools, type ToolDefinition, toolDigest } from './definitions.ts';
+export { listTools, safeMeta, type ToolDefinition, toolDigest } from './definitions.ts';
 export { openStdio } from './mcp.ts';
 export {
   type ConnectionToOpen,

@@ -1,6 +1,9 @@
 /**
  * Re-scrubbing tool definitions stored before definitions were scrubbed on arrival (digest
  * formula v1): a data migration run at start and by `paddock migrate`, once per stored tool.
+ * What is stored of them is name, description and input schema, so they are digested under
+ * formula v2, which covers exactly that; the next listing of their connection moves them to the
+ * current formula (re-pinning grants again where the tool is unchanged).
  * Each connection's definitions are scrubbed with every secret it names, tools whose name holds
  * one are dropped (their grants suspend), and grants whose tool is otherwise unchanged are
  * re-pinned to the new digest — all on record.
@@ -10,17 +13,17 @@ import { recordAudit } from '../audit/index.ts';
 import { bumpGrantsVersion, reconcileGrants } from '../policy/grants-service.ts';
 import type { Database } from '../store/index.ts';
 import type { Vault } from '../vault/index.ts';
-import { DIGEST_VERSION, vetDefinitions } from './definitions.ts';
+import { definitionOfRow, rowOfDefinition, vetDefinitions } from './definitions.ts';
 import { connectionScrubber } from './open.ts';
 
 /** Returns how many connections were re-scrubbed. */
 export async function rescrubStoredTools(db: Kysely<Database>, vault: Vault): Promise<number> {
-  const current = `v${DIGEST_VERSION}:%`;
+  // Formula v1 digests are bare hex; every later one is `v<n>:`-prefixed.
   const due = await db
     .selectFrom('connection_tools')
     .select('connection_id')
     .distinct()
-    .where('digest', 'not like', current)
+    .where('digest', 'not like', 'v%')
     .execute();
   for (const { connection_id: id } of due) {
     const conn = await db.selectFrom('connections').selectAll().where('id', '=', id).executeTakeFirst();
@@ -32,12 +35,7 @@ export async function rescrubStoredTools(db: Kysely<Database>, vault: Vault): Pr
         .selectAll()
         .where('connection_id', '=', id)
         .execute();
-      const stored = rows.map((r) => ({
-        name: r.name,
-        description: r.description,
-        inputSchema: JSON.parse(r.input_schema) as Record<string, unknown>,
-      }));
-      const { tools, refused } = vetDefinitions(stored, scrub);
+      const { tools, refused } = vetDefinitions(rows.map(definitionOfRow), scrub, 2);
       await trx.deleteFrom('connection_tools').where('connection_id', '=', id).execute();
       for (const t of tools) {
         await trx
@@ -45,9 +43,7 @@ export async function rescrubStoredTools(db: Kysely<Database>, vault: Vault): Pr
           .values({
             org_id: conn.org_id,
             connection_id: id,
-            name: t.name,
-            description: t.description,
-            input_schema: JSON.stringify(t.inputSchema),
+            ...rowOfDefinition(t),
             digest: t.digest,
             seen_at: rows.find((r) => r.name === t.name)!.seen_at,
           })
@@ -96,7 +92,7 @@ export async function rescrubStoredTools(db: Kysely<Database>, vault: Vault): Pr
         action: 'connection.tools.rescrubbed',
         target: { type: 'connection', id },
         details: {
-          reason: `tool definitions are now scrubbed on arrival (digest formula v${DIGEST_VERSION})`,
+          reason: 'tool definitions are now scrubbed on arrival (digest formula v2)',
           tools: tools.length,
           refused: refused.map((r) => r.shownAs),
           revoked,

@@ -13,7 +13,7 @@ import { ForbiddenError, NotFoundError, type PaddockError } from '../errors/inde
 import { trustedScope } from '../identity/index.ts';
 import type { Logger } from '../log/index.ts';
 import type { Decision } from '../policy/engine.ts';
-import { activeGrants } from '../policy/grants-service.ts';
+import { activeGrants, hasSuspendedGrant } from '../policy/grants-service.ts';
 import type { Database } from '../store/index.ts';
 import { catchUp } from './catch-up.ts';
 import { KillRegistry, type StopTarget } from './kill-registry.ts';
@@ -22,7 +22,7 @@ import { callerReason, Refusal, refuse } from './refusals.ts';
 import type { CallInFlight, GateCaller, GateRequest, GateResult } from './request.ts';
 import { SessionPool } from './session-pool.ts';
 import { approve, WaitingRoom } from './steps/approve.ts';
-import { Decider, deniedRefusal, unixNow } from './steps/decide.ts';
+import { type Ask, Decider, deniedRefusal, unixNow } from './steps/decide.ts';
 import { answerOf, invoke } from './steps/invoke.ts';
 import { recordAllowed, recordDenial, recordResult, recordUnknownTool } from './steps/record.ts';
 import { stoppedRefusal } from './steps/stopped.ts';
@@ -99,7 +99,7 @@ export class ToolGateway implements StopPart {
         now: unixNow(),
       };
       const verdict = this.#decider.verdict(ask);
-      if (verdict.kind === 'denied') throw deniedRefusal(verdict.decision, call.tool);
+      if (verdict.kind === 'denied') throw await this.#denied(call, ask, verdict.decision);
       // 3. approve
       const approval =
         verdict.kind === 'needs-approval'
@@ -124,6 +124,20 @@ export class ToolGateway implements StopPart {
     // 6. record the result
     this.#track(recordResult(audit, call, allowedEntry, outcome));
     return answerOf(outcome, call.signal, allowedEntry);
+  }
+
+  /** The refusal of a denied call, saying why (off the hot path: only denials read more). */
+  async #denied(call: CallInFlight, ask: Ask, decision: Decision): Promise<Refusal> {
+    const grants = this.#decider.grantsFor(ask);
+    const suspended =
+      !grants.some((g) => g.effect === 'allow') &&
+      (await hasSuspendedGrant(this.#o.db, call.scope, ask.agentId, ask.connectionId, ask.tool));
+    return deniedRefusal(
+      decision,
+      { name: call.calledAs ?? call.tool, args: ask.args, now: ask.now },
+      grants,
+      suspended,
+    );
   }
 
   /**
@@ -153,7 +167,10 @@ export class ToolGateway implements StopPart {
    */
   async unknownTool(caller: GateCaller, name: string, args: Record<string, unknown>): Promise<PaddockError> {
     await recordUnknownTool(this.#o.audit, caller, name, args);
-    return new ForbiddenError('tool_denied', `No tool named ${name} for this agent.`);
+    return new ForbiddenError(
+      'tool_denied',
+      `No tool named ${name} for this agent: call one that tools/list shows (named <connection>__<tool>).`,
+    );
   }
 
   #track(recording: Promise<unknown>): void {

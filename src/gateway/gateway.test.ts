@@ -149,17 +149,24 @@ function gatewaySuite(kind: StoreKind): void {
     assert.deepEqual((await client.listTools()).tools, []);
     const r = await client.callTool({ name: 'everything__echo', arguments: { message: 'hi' } });
     assert.equal(r.isError, true);
-    assert.match(text(r), /tool_denied/);
+    assert.match(
+      text(r),
+      /^tool_denied: No grant allows this agent to call everything__echo: it has none for this tool\./,
+    );
     await deps.audit.flush();
     const denied = await t.store.db
       .selectFrom('audit_entries')
-      .select('action')
+      .select(['action', 'details'])
       .where('actor_id', '=', agent.id)
       .execute();
     assert.deepEqual(
       denied.map((d) => d.action),
       ['tool.call.denied'],
     );
+    // On record: why in words, and the name the agent used beside the ids.
+    const details = JSON.parse(denied[0]!.details!);
+    assert.equal(details.reason, 'no grant for this tool');
+    assert.equal(details.calledAs, 'everything__echo');
   });
 
   test('tools/list shows exactly the granted tools, namespaced by connection; constraints hold', async () => {
@@ -184,7 +191,10 @@ function gatewaySuite(kind: StoreKind): void {
     assert.match(text(ok), /Echo: status: ok/);
     const outside = await client.callTool({ name: 'everything__echo', arguments: { message: 'rm -rf /' } });
     assert.equal(outside.isError, true);
-    assert.match(text(outside), /tool_denied/);
+    assert.match(
+      text(outside),
+      /^tool_denied: No grant allows everything__echo with these arguments: the grant needs message starts with "status:" \(no "\.\."\)\./,
+    );
 
     const wrote = await client.callTool({
       name: 'files__write_file',

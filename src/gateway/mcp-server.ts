@@ -16,8 +16,11 @@ import {
   type CallToolResult,
   CancelledNotificationSchema,
   ListToolsRequestSchema,
+  type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
+import { readAgentStanding } from '../agents/index.ts';
 import { PaddockError } from '../errors/index.ts';
+import { trustedScope } from '../identity/index.ts';
 import type { Logger } from '../log/index.ts';
 import { connectionOfNamespace, effectivePermissions } from '../policy/permissions.ts';
 import { redactString } from '../redact/index.ts';
@@ -93,14 +96,19 @@ export function agentServer(deps: AgentServerDeps, conn: AgentConnection): Serve
     if (n.params.requestId !== undefined) cancellations.cancel(keyOf(n.params.requestId));
   });
   server.setRequestHandler(ListToolsRequestSchema, async () => {
+    // A stopped agent (or org) may call nothing, so it is shown nothing.
+    const standing =
+      caller.standing ?? (await readAgentStanding(deps.db, trustedScope(caller.orgId), caller.agentId));
+    if (standing?.agentState !== 'active' || standing.orgStoppedAt !== null) return { tools: [] };
     const permissions = await effectivePermissions(deps.db, caller.orgId, caller.agentId);
     return {
       tools: permissions
         .filter((p) => p.access !== 'denied')
         .map((p) => ({
+          // The definition as the server gave it (scrubbed), under its namespaced name.
+          ...(p.tool as Tool),
           name: `${p.namespace}__${p.tool.name}`,
           description: `${p.needsApproval ? '[needs a person’s approval] ' : ''}${p.tool.description}`,
-          inputSchema: p.tool.inputSchema as { type: 'object' },
         })),
     };
   });
@@ -121,11 +129,19 @@ export function agentServer(deps: AgentServerDeps, conn: AgentConnection): Serve
         caller,
         connectionId,
         tool: parts.tool,
+        calledAs: req.params.name,
         args,
         approval: conn.approval,
         signal: cancellable.signal,
       });
-      return { content: r.content as CallToolResult['content'], isError: r.isError };
+      return {
+        content: r.content as CallToolResult['content'],
+        ...(r.structuredContent === undefined
+          ? {}
+          : { structuredContent: r.structuredContent as CallToolResult['structuredContent'] }),
+        ...(r._meta ? { _meta: r._meta } : {}),
+        isError: r.isError,
+      };
     } catch (err) {
       return toolError(err, caller.requestId, deps.log);
     } finally {

@@ -5,6 +5,18 @@
  * anything else that aborts it is read as the kill switch.
  */
 import { ConflictError, PaddockError } from '../errors/index.ts';
+import type { DenialExplained, DenialKind } from '../policy/explain.ts';
+
+/** No grant allows the call: `why` says which way (no grant, suspended, outside it, a deny rule). */
+export class ToolDeniedError extends PaddockError {
+  readonly why: DenialKind;
+  constructor(explained: DenialExplained) {
+    super(403, 'tool_denied', explained.message, {
+      details: { why: explained.kind, ...(explained.unmet.length ? { unmet: explained.unmet } : {}) },
+    });
+    this.why = explained.kind;
+  }
+}
 
 /** The kill switch: the agent, or every agent of its org, is stopped. */
 export class StoppedError extends ConflictError {
@@ -13,8 +25,8 @@ export class StoppedError extends ConflictError {
     super(
       'agent_stopped',
       org
-        ? "This organization's agents are stopped: no tool call runs until they are resumed."
-        : 'This agent is stopped: no tool call runs until it is resumed.',
+        ? "This organization's agents are stopped (the kill switch): no tool call runs until a person resumes them."
+        : 'This agent is stopped (the kill switch): no tool call runs until a person resumes it.',
     );
     this.org = org;
   }

@@ -28,6 +28,11 @@ export interface GateRequest {
   caller: GateCaller;
   connectionId: string;
   tool: string;
+  /**
+   * The name the agent called the tool by (`<namespace>__<tool>` on MCP): its denials speak of it,
+   * and its audit records keep it beside the ids, so a transcript line can be matched to them.
+   */
+  calledAs?: string | undefined;
   args: Record<string, unknown>;
   /**
    * A call only a person's approval allows: `pause` waits up to the org's `approvalWaitSeconds`
@@ -40,6 +45,10 @@ export interface GateRequest {
 
 export interface GateResult {
   content: unknown;
+  /** The tool's structured result (scrubbed), when it gave one. */
+  structuredContent?: unknown;
+  /** The result's `_meta` (scrubbed; without keys only Paddock or MCP may set), when it had any. */
+  _meta?: Record<string, unknown> | undefined;
   isError: boolean;
   durationMs: number;
   /** The index of the call's `tool.call.allowed` entry in the org's audit log. */

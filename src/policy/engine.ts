@@ -143,13 +143,13 @@ export class PolicyEngine {
     this.#grants.set(agentId, { grants, version: policyVersion(grants) });
   }
 
-  /** The grants that can apply to this agent calling this tool. */
-  #relevant(agentId: string, connectionId: string, tool: string): Grant[] {
+  /** The grants that can apply to this agent calling this tool (as loaded). */
+  relevant(agentId: string, connectionId: string, tool: string): Grant[] {
     return (this.#grants.get(agentId)?.grants ?? []).filter((g) => applies(g, connectionId, tool));
   }
 
   decide(req: Request): Decision {
-    const grants = this.#relevant(req.agentId, req.connectionId, req.tool);
+    const grants = this.relevant(req.agentId, req.connectionId, req.tool);
     const policyVersion = this.versionOf(req.agentId) || EMPTY_VERSION;
     if (grants.length === 0) return { allowed: false, grants: [], policyVersion, errors: [] };
     const setId = `e${this.#id}/${req.agentId}/${toolUid(req.connectionId, req.tool)}`;

@@ -7,7 +7,7 @@
 import type { Kysely } from 'kysely';
 import { requireAgentRow } from '../agents/index.ts';
 import { recordAudit, recordChange } from '../audit/index.ts';
-import { DIGEST_VERSION, digestVersion, type VettedTool } from '../connections/definitions.ts';
+import { digestVersion, type VettedTool } from '../connections/definitions.ts';
 import { BadRequestError, NotFoundError } from '../errors/index.ts';
 import type { OrgContext } from '../identity/context.ts';
 import { newId } from '../ids/index.ts';
@@ -171,6 +171,26 @@ export async function activeGrants(db: Db, scope: OrgScope, agentId: string): Pr
   return rows.map(toGrant);
 }
 
+/** Whether the agent has a grant of this tool suspended (its definition changed): to explain a denial. */
+export async function hasSuspendedGrant(
+  db: Db,
+  scope: OrgScope,
+  agentId: string,
+  connectionId: string,
+  tool: string,
+): Promise<boolean> {
+  const row = await db
+    .selectFrom('grants')
+    .select('id')
+    .where('org_id', '=', scope.orgId)
+    .where('agent_id', '=', agentId)
+    .where('connection_id', '=', connectionId)
+    .where('tool', '=', tool)
+    .where('status', '=', 'suspended')
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
 export async function revokeGrant(
   db: Kysely<Database>,
   ctx: OrgContext,
@@ -241,7 +261,7 @@ export async function reconcileGrants(
         details: {
           grantId: g.id,
           tool: g.tool,
-          reason: `the digest formula moved from v${digestVersion(pinned)} to v${DIGEST_VERSION}; the definition it pinned is unchanged`,
+          reason: `the digest formula moved from v${digestVersion(pinned)} to v${digestVersion(tool.digest)}; the definition it pinned is unchanged`,
           from: pinned,
           to: tool.digest,
         },

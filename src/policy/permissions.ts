@@ -4,7 +4,7 @@
  * access is not `denied`. The decision for a given call is still Cedar's, in the gateway.
  */
 
-import type { ToolDefinition } from '../connections/definitions.ts';
+import { definitionOfRow, type ToolDefinition } from '../connections/definitions.ts';
 import type { Db } from '../store/index.ts';
 import type { Constraint, Grant } from './grants.ts';
 import { toGrant } from './grants-service.ts';
@@ -29,7 +29,8 @@ export interface ToolPermission {
 
 const when = (s: number) => new Date(s * 1000).toISOString();
 
-function describe(c: Constraint): string {
+/** A constraint in words, as the grants editor and denials show it. */
+export function describeConstraint(c: Constraint): string {
   if ('prefix' in c) return `${c.arg} starts with "${c.prefix}" (no "..")`;
   if ('oneOf' in c) return `${c.arg} is one of ${c.oneOf.map((v) => `"${v}"`).join(', ')}`;
   if ('max' in c) return `${c.arg} ≤ ${c.max}`;
@@ -37,7 +38,7 @@ function describe(c: Constraint): string {
 }
 
 function conditionsOf(g: Grant): string[] {
-  const out = g.constraints.map(describe);
+  const out = g.constraints.map(describeConstraint);
   if (g.notBefore !== undefined) out.push(`from ${when(g.notBefore)}`);
   if (g.notAfter !== undefined) out.push(`until ${when(g.notAfter)}`);
   if (g.requiresApproval) out.push('with a person’s approval');
@@ -144,11 +145,7 @@ export async function effectivePermissions(
       connectionId: t.connection_id,
       connectionName: names.get(t.connection_id) ?? t.connection_id,
       namespace: namespaces.get(t.connection_id) ?? t.connection_id,
-      tool: {
-        name: t.name,
-        description: t.description,
-        inputSchema: JSON.parse(t.input_schema) as Record<string, unknown>,
-      },
+      tool: definitionOfRow(t),
       ...accessOf(active),
       grants: active.map((g) => g.id),
       suspended: bearing.filter((g) => g.status === 'suspended').map((g) => g.id),

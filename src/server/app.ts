@@ -24,6 +24,7 @@ import { parseWith, readJsonBody } from './request.ts';
 import { errorResponse, requestIdOf } from './respond.ts';
 import type { RouteDef } from './route.ts';
 import { routes as allRoutes } from './routes/index.ts';
+import { mcpGuard } from './routes/mcp.ts';
 import { isPagePath, serveDashboard } from './static.ts';
 
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -94,6 +95,9 @@ export function createApp(deps: Deps, routes: RouteDef[] = allRoutes): Hono {
       return errorResponse(c, new PayloadTooLargeError(upload.maxBytes), requestIdOf(c));
     return next();
   });
+
+  // DNS-rebinding protection and CORS for the MCP endpoint, before anything reads a credential.
+  app.use('/mcp/*', mcpGuard(deps));
 
   for (const route of routes) {
     // Deny by default: a route that does not say who may call it is never reachable.

@@ -400,7 +400,12 @@ export interface ConnectionToolTable {
   name: string;
   description: string;
   input_schema: string;
-  /** SHA-256 of the canonical {name, description, inputSchema}: what a grant pins. */
+  /**
+   * The rest of the definition as kept (title, outputSchema, annotations, icons, _meta), JSON;
+   * null for a tool listed before definitions were kept whole.
+   */
+  extras: string | null;
+  /** `v3:` + SHA-256 of the canonical definition the agent is shown: what a grant pins (docs/agents.md). */
   digest: string;
   seen_at: string;
 }

@@ -122,9 +122,14 @@ async function pause(
   }
   if (decided.status === 'denied') {
     throw refuse(
-      new PaddockError(403, 'approval_denied', `A person denied this call (request ${decided.id}).`, {
-        details: { approvalId: decided.id, reason: decided.reason },
-      }),
+      new PaddockError(
+        403,
+        'approval_denied',
+        `A person denied this call (request ${decided.id})${decided.reason ? `, saying: ${decided.reason}` : ''}. Do not retry it as is.`,
+        {
+          details: { approvalId: decided.id, reason: decided.reason },
+        },
+      ),
       `approval ${decided.id} was denied`,
       decision.grants,
       decision.policyVersion,

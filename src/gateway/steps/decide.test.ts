@@ -45,12 +45,29 @@ test('allowed, needs approval, or denied: with the decision each carries', async
   const approval = d.verdict(ask('get-sum', { a: 1, b: 2 }));
   assert.equal(approval.kind, 'needs-approval');
   assert.equal(approval.decision.allowed, true, 'the decision as approved');
-  const outside = d.verdict(ask('echo', { message: 'rm -rf /' }));
+  const outsideAsk = ask('echo', { message: 'rm -rf /' });
+  const outside = d.verdict(outsideAsk);
   assert.equal(outside.kind, 'denied');
-  assert.deepEqual(deniedRefusal(outside.decision, 'echo').denial?.reason, 'no grant allows this call');
-  const denied = d.verdict(ask('get-env'));
+  const outsideRefusal = deniedRefusal(
+    outside.decision,
+    { name: 'everything__echo', ...outsideAsk },
+    d.grantsFor(outsideAsk),
+    false,
+  );
+  assert.equal(
+    outsideRefusal.denial?.reason,
+    'arguments outside the grant: needs message starts with "ok:" (no "..")',
+  );
+  assert.match(outsideRefusal.error.message, /^No grant allows everything__echo with these arguments/);
+  const deniedAsk = ask('get-env');
+  const denied = d.verdict(deniedAsk);
   assert.equal(denied.kind, 'denied');
-  const refusal = deniedRefusal(denied.decision, 'get-env');
+  const refusal = deniedRefusal(
+    denied.decision,
+    { name: 'get-env', ...deniedAsk },
+    d.grantsFor(deniedAsk),
+    false,
+  );
   assert.equal(refusal.error.code, 'tool_denied');
   assert.equal(refusal.denial?.reason, 'an explicit deny');
   assert.deepEqual(refusal.denial?.grants, ['g_never']);

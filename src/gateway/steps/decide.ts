@@ -5,11 +5,11 @@
  * gets once approved.
  */
 
-import { ForbiddenError } from '../../errors/index.ts';
 import type { OrgScope } from '../../identity/index.ts';
 import { type Decision, PolicyEngine } from '../../policy/engine.ts';
+import { explainDenial } from '../../policy/explain.ts';
 import type { Grant } from '../../policy/grants.ts';
-import { type Refusal, refuse } from '../refusals.ts';
+import { type Refusal, refuse, ToolDeniedError } from '../refusals.ts';
 
 /** A call as the policy sees it. */
 export interface Ask {
@@ -45,6 +45,11 @@ export class Decider {
     this.#versions.set(agentId, grantsVersion);
   }
 
+  /** The agent's loaded grants that bear on the asked tool (to explain a denial). */
+  grantsFor(ask: Ask): Grant[] {
+    return this.#engine.relevant(ask.agentId, ask.connectionId, ask.tool);
+  }
+
   decide(ask: Ask, approved: boolean): Decision {
     return this.#engine.decide({ ...ask, approved });
   }
@@ -59,14 +64,18 @@ export class Decider {
   }
 }
 
-/** The refusal of a call no grant allows (or one an explicit deny forbids). */
-export function deniedRefusal(decision: Decision, tool: string): Refusal {
-  return refuse(
-    new ForbiddenError('tool_denied', `No grant allows ${tool} with these arguments for this agent.`),
-    decision.grants.length ? 'an explicit deny' : 'no grant allows this call',
-    decision.grants,
-    decision.policyVersion,
-  );
+/**
+ * The refusal of a call no grant allows (or one an explicit deny forbids), saying why: `grants`
+ * are the agent's active grants on the tool, `suspended` whether one of it waits for re-approval.
+ */
+export function deniedRefusal(
+  decision: Decision,
+  call: { name: string; args: Record<string, unknown>; now: number },
+  grants: Grant[],
+  suspended: boolean,
+): Refusal {
+  const why = explainDenial(decision, grants, call, suspended);
+  return refuse(new ToolDeniedError(why), why.reason, decision.grants, decision.policyVersion);
 }
 
 export const unixNow = () => Math.floor(Date.now() / 1000);

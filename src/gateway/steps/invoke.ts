@@ -4,13 +4,13 @@
  * stop acknowledged meanwhile keeps the call from running; once sent, aborting cancels the MCP
  * request. What the server says, errors included, goes through its scrubber.
  */
-import type { OpenSession } from '../../connections/index.ts';
+import { type OpenSession, safeMeta } from '../../connections/index.ts';
 import { PaddockError } from '../../errors/index.ts';
 import { endedCause, endedError } from '../refusals.ts';
-import type { GateRequest } from '../request.ts';
+import type { GateRequest, GateResult } from '../request.ts';
 
 export interface Outcome {
-  result?: { content?: unknown; isError?: boolean } | undefined;
+  result?: { content?: unknown; structuredContent?: unknown; isError?: boolean; _meta?: unknown } | undefined;
   /** Why it failed, in words for the record (scrubbed), when it did. */
   error?: string | undefined;
   /** Paddock's own refusal while opening the session (a secret out of scope, no sandbox). */
@@ -48,14 +48,23 @@ export async function invoke(
   return { ...out, durationMs: Math.round((performance.now() - started) * 100) / 100 };
 }
 
-/** The caller's answer: the scrubbed result, or why there is none. */
-export function answerOf(outcome: Outcome, signal: AbortSignal, auditIndex: number) {
+/**
+ * The caller's answer: the scrubbed result — content, structured content and `_meta` as the tool
+ * gave them (less `_meta` keys only Paddock or MCP may set) — or why there is none. Structured
+ * content is passed on, not validated: the agent's client checks it against the output schema it
+ * was shown, as it would reaching the server directly.
+ */
+export function answerOf(outcome: Outcome, signal: AbortSignal, auditIndex: number): GateResult {
   if (signal.aborted) throw endedError(signal.reason);
   if (outcome.refusal) throw outcome.refusal;
   if (outcome.error) throw new PaddockError(502, 'tool_failed', `The tool failed: ${outcome.error}`);
+  const r = outcome.result;
+  const meta = r?._meta === undefined ? undefined : safeMeta(r._meta);
   return {
-    content: outcome.scrub(outcome.result?.content ?? null),
-    isError: outcome.result?.isError === true,
+    content: outcome.scrub(r?.content ?? null),
+    ...(r?.structuredContent === undefined ? {} : { structuredContent: outcome.scrub(r.structuredContent) }),
+    ...(meta ? { _meta: outcome.scrub(meta) } : {}),
+    isError: r?.isError === true,
     durationMs: outcome.durationMs,
     auditIndex,
   };

@@ -27,13 +27,16 @@ function about(
 
 const toolOf = (call: GateRequest) => `${call.connectionId}/${call.tool}`;
 
+/** The name the agent used, beside the ids in `target` (none for a call that named the tool by ids). */
+const calledAs = (call: GateRequest) => (call.calledAs === undefined ? {} : { calledAs: call.calledAs });
+
 /** A refused call, on record with why (durable when this resolves). */
 export async function recordDenial(audit: AuditTrail, call: GateRequest, denial: Denial): Promise<void> {
   await audit.append({
     ...about(call.caller, toolOf(call)),
     action: 'tool.call.denied',
     outcome: 'denied',
-    details: { ...denial, args: call.args, onBehalfOf: call.caller.onBehalfOf },
+    details: { ...denial, ...calledAs(call), args: call.args, onBehalfOf: call.caller.onBehalfOf },
   });
 }
 
@@ -48,7 +51,12 @@ export async function recordUnknownTool(
     ...about(caller, name.slice(0, 200)),
     action: 'tool.call.denied',
     outcome: 'denied',
-    details: { reason: 'no such tool for this agent', args, onBehalfOf: caller.onBehalfOf },
+    details: {
+      reason: 'no such tool for this agent',
+      calledAs: name.slice(0, 200),
+      args,
+      onBehalfOf: caller.onBehalfOf,
+    },
   });
 }
 
@@ -63,6 +71,7 @@ export async function recordAllowed(
     ...about(call.caller, toolOf(call)),
     action: 'tool.call.allowed',
     details: {
+      ...calledAs(call),
       grants: decision.grants,
       policyVersion: decision.policyVersion,
       approvalId: approval?.id ?? null,
@@ -80,12 +89,17 @@ export function recordResult(
   allowedEntry: number,
   outcome: Outcome,
 ): Promise<unknown> {
-  const size = outcome.result ? JSON.stringify(outcome.result.content ?? null).length : 0;
+  const r = outcome.result;
+  const size = r
+    ? JSON.stringify(r.content ?? null).length +
+      (r.structuredContent === undefined ? 0 : JSON.stringify(r.structuredContent).length)
+    : 0;
   return audit.appendSoon({
     ...about(call.caller, toolOf(call)),
     action: 'tool.call.completed',
     outcome: outcome.error || outcome.result?.isError ? 'failure' : 'success',
     details: {
+      ...calledAs(call),
       allowedEntry,
       durationMs: outcome.durationMs,
       resultBytes: size,

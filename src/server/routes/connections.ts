@@ -26,12 +26,43 @@ export const ConnectionSchema = z
   })
   .meta({ id: 'Connection' });
 
+/** What a tool's definition says beyond name, description and input schema (scrubbed), when it says it. */
+export const ToolExtrasShape = {
+  title: z.string().optional(),
+  annotations: z
+    .object({
+      title: z.string().optional(),
+      readOnlyHint: z.boolean().optional(),
+      destructiveHint: z.boolean().optional(),
+      idempotentHint: z.boolean().optional(),
+      openWorldHint: z.boolean().optional(),
+    })
+    .optional()
+    .describe("the server's hints (MCP tool annotations), as it gave them"),
+  outputSchema: z.record(z.string(), z.unknown()).optional(),
+  icons: z
+    .array(
+      z.object({ src: z.string(), mimeType: z.string().optional(), sizes: z.array(z.string()).optional() }),
+    )
+    .optional()
+    .describe('https: or data:image/ icons only'),
+  _meta: z
+    .record(z.string(), z.unknown())
+    .optional()
+    .describe('without keys only Paddock (`paddock/…`) or MCP itself may set'),
+};
+
 export const ToolSchema = z
   .object({
     name: z.string(),
     description: z.string(),
     inputSchema: z.record(z.string(), z.unknown()),
-    digest: z.string().describe('`v2:` + SHA-256 of the canonical (scrubbed) definition; grants pin it'),
+    ...ToolExtrasShape,
+    digest: z
+      .string()
+      .describe(
+        '`v3:` + SHA-256 of the canonical (scrubbed) definition the agent is shown; grants pin it (`v2:` for a tool not listed since v3)',
+      ),
     seenAt: Timestamp,
   })
   .meta({ id: 'Tool' });

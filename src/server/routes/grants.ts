@@ -7,6 +7,7 @@ import { checkCall, createGrant, listGrants, revokeGrant } from '../../policy/gr
 import { effectivePermissions } from '../../policy/permissions.ts';
 import { defineRoute } from '../route.ts';
 import { Id, OrgParams, Timestamp } from '../schemas.ts';
+import { ToolExtrasShape } from './connections.ts';
 
 const Constraint = z.union([
   z.strictObject({ arg: z.string().min(1).max(100), prefix: z.string().max(1000) }),
@@ -48,6 +49,7 @@ export const PermissionsSchema = z.object({
         name: z.string(),
         description: z.string(),
         inputSchema: z.record(z.string(), z.unknown()),
+        ...ToolExtrasShape,
       }),
       access: z.enum(['allowed', 'conditional', 'denied']),
       needsApproval: z.boolean(),
@@ -163,6 +165,8 @@ export const grantRoutes = [
     }),
     response: z.object({
       content: z.unknown(),
+      structuredContent: z.unknown().optional(),
+      _meta: z.record(z.string(), z.unknown()).optional(),
       isError: z.boolean(),
       durationMs: z.number(),
       auditIndex: z.number(),

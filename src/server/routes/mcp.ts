@@ -4,15 +4,140 @@
  * the bearer token is an agent token of the path's org, authenticated by the pipeline in one read
  * that also gives the gate the agent's standing. Each request gets a fresh server and transport;
  * the gate keeps the sessions to tools, and cancellations go through the gate's one registry.
+ * GET answers 405 (no stream is offered). Every protocol version the SDK speaks is spoken (the
+ * current and the previous ones among them).
+ *
+ * In front of it, `mcpGuard` checks `Host` and `Origin` (DNS-rebinding protection: loopback
+ * names, the public URL and the configured hosts and origins only) and answers CORS for browser
+ * clients of allowed origins.
  */
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import { JSONRPCMessageSchema } from '@modelcontextprotocol/sdk/types.js';
+import type { MiddlewareHandler } from 'hono';
 import { z } from 'zod';
 import type { AuthenticatedAgent } from '../../agents/index.ts';
+import type { Config } from '../../config/index.ts';
+import { ForbiddenError } from '../../errors/index.ts';
 import { type GateCaller, serveAgent } from '../../gateway/index.ts';
 import type { Deps } from '../deps.ts';
+import { errorResponse, requestIdOf } from '../respond.ts';
 import { defineRoute, type HandlerInput } from '../route.ts';
 import { OrgParams } from '../schemas.ts';
+
+/** Names a client on this machine reaches Paddock by, whatever the configuration. */
+const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+interface Allowed {
+  hosts: Set<string>;
+  origins: Set<string>;
+  anyHost: boolean;
+  anyOrigin: boolean;
+}
+
+function allowedBy(config: Config): Allowed {
+  const pub = new URL(config.publicUrl);
+  return {
+    hosts: new Set([pub.host.toLowerCase(), ...config.mcpAllowedHosts]),
+    origins: new Set([pub.origin.toLowerCase(), ...config.mcpAllowedOrigins]),
+    anyHost: config.mcpAllowedHosts.includes('*'),
+    anyOrigin: config.mcpAllowedOrigins.includes('*'),
+  };
+}
+
+/** A `Host` a rebound DNS name cannot give: loopback, the public URL's, a configured one (`name` or `name:port`). */
+export function hostAllowed(host: string, a: Allowed): boolean {
+  const h = host.toLowerCase();
+  if (a.anyHost || a.hosts.has(h)) return true;
+  const name = URL.canParse(`http://${h}`) ? new URL(`http://${h}`).hostname : null;
+  return name !== null && (LOOPBACK.has(name) || a.hosts.has(name));
+}
+
+/** A page's origin that may call: a loopback one, the public URL's, a configured one. */
+export function originAllowed(origin: string, a: Allowed): boolean {
+  const o = origin.toLowerCase();
+  if (a.anyOrigin || a.origins.has(o)) return true;
+  if (!URL.canParse(o)) return false;
+  const u = new URL(o);
+  return (u.protocol === 'http:' || u.protocol === 'https:') && LOOPBACK.has(u.hostname);
+}
+
+/** CORS for a browser client: it may read the answer and the headers MCP clients use. */
+function allowOrigin(headers: Headers, origin: string): void {
+  headers.set('access-control-allow-origin', origin);
+  headers.append('vary', 'Origin');
+  headers.set(
+    'access-control-expose-headers',
+    'mcp-session-id, mcp-protocol-version, www-authenticate, x-request-id',
+  );
+}
+
+const PREFLIGHT = {
+  'access-control-allow-methods': 'GET, POST, DELETE',
+  'access-control-allow-headers':
+    'authorization, content-type, accept, mcp-protocol-version, mcp-session-id, last-event-id, x-request-id',
+  'access-control-max-age': '600',
+};
+
+/**
+ * In front of `/mcp/*`, before authentication: refuses a `Host` or an `Origin` that is not
+ * allowed (403 `host_not_allowed`, `origin_not_allowed`), answers CORS preflights, and lets
+ * allowed origins read answers. What it answers itself goes on the request log like any route.
+ */
+export function mcpGuard(deps: Pick<Deps, 'config' | 'log'>): MiddlewareHandler {
+  let cached: { config: Config; allowed: Allowed } | undefined;
+  return async (c, next) => {
+    // The config is replaced once the port is known: read it per request, parsed once per value.
+    if (cached?.config !== deps.config) cached = { config: deps.config, allowed: allowedBy(deps.config) };
+    const { allowed } = cached;
+    const origin = c.req.header('origin');
+    const host = c.req.header('host') ?? new URL(c.req.url).host;
+    let refusal: ForbiddenError | undefined;
+    if (!hostAllowed(host, allowed)) {
+      refusal = new ForbiddenError(
+        'host_not_allowed',
+        "This MCP endpoint does not answer for that Host (DNS-rebinding protection). Use Paddock's public URL, or add the host to PADDOCK_MCP_ALLOWED_HOSTS.",
+      );
+    } else if (origin !== undefined && !originAllowed(origin, allowed)) {
+      refusal = new ForbiddenError(
+        'origin_not_allowed',
+        'Browser pages of this origin may not call this MCP endpoint. An admin can add it to PADDOCK_MCP_ALLOWED_ORIGINS.',
+      );
+    }
+    if (!refusal && c.req.method !== 'OPTIONS') {
+      await next();
+      if (origin !== undefined) {
+        c.res = new Response(c.res.body, c.res);
+        allowOrigin(c.res.headers, origin);
+      }
+      return;
+    }
+    const started = performance.now();
+    const requestId = requestIdOf(c);
+    let res: Response;
+    if (refusal) res = errorResponse(c, refusal, requestId);
+    else {
+      res = new Response(null, {
+        status: 204,
+        headers: { allow: 'GET, POST, DELETE, OPTIONS', 'x-request-id': requestId },
+      });
+      if (origin !== undefined) {
+        for (const [k, v] of Object.entries(PREFLIGHT)) res.headers.set(k, v);
+        allowOrigin(res.headers, origin);
+      }
+    }
+    deps.log.info(
+      {
+        requestId,
+        method: c.req.method,
+        route: '/mcp/{org}',
+        status: res.status,
+        ms: Math.round(performance.now() - started),
+      },
+      'request',
+    );
+    return res;
+  };
+}
 
 const McpMessages = z.union([
   JSONRPCMessageSchema.meta({ id: 'McpMessage' }),
@@ -31,6 +156,22 @@ export function agentCaller(agent: AuthenticatedAgent, requestId: string): GateC
   };
 }
 
+/** GET opens no stream here: answered as the Streamable HTTP transport says a server without one does. */
+function noStream(): Response {
+  return new Response(
+    JSON.stringify({
+      jsonrpc: '2.0',
+      error: {
+        code: -32000,
+        message:
+          'Method not allowed: this endpoint opens no event stream; POST requests carry their answers.',
+      },
+      id: null,
+    }),
+    { status: 405, headers: { allow: 'POST, DELETE', 'content-type': 'application/json' } },
+  );
+}
+
 async function handle(
   deps: Deps,
   agent: AuthenticatedAgent,
@@ -38,6 +179,7 @@ async function handle(
   request: Request,
   body: unknown,
 ): Promise<Response> {
+  if (request.method === 'GET') return noStream();
   const transport = new WebStandardStreamableHTTPServerTransport({
     sessionIdGenerator: undefined,
     enableJsonResponse: true,
@@ -57,8 +199,8 @@ async function handle(
 
 const raw = {
   status: 200,
-  description: 'The JSON-RPC answer (application/json), or for GET an event stream',
-  contentTypes: ['application/json', 'text/event-stream'],
+  description: 'The JSON-RPC answer (application/json)',
+  contentTypes: ['application/json'],
 };
 
 type McpInput = HandlerInput<unknown, unknown, unknown, 'agent'>;
@@ -81,11 +223,16 @@ export const mcpRoutes = [
   defineRoute({
     method: 'get',
     path: '/mcp/{org}',
-    summary: 'MCP (Streamable HTTP): the event stream a client may open (nothing is sent on it)',
+    summary:
+      'MCP (Streamable HTTP): answers 405, as the transport says a server that opens no event stream does',
     tag: 'mcp',
     access: 'agent',
     params: OrgParams,
-    raw,
+    raw: {
+      status: 405,
+      description: 'No event stream is offered (a JSON-RPC error)',
+      contentTypes: ['application/json'],
+    },
     handler,
   }),
   defineRoute({

@@ -20,6 +20,7 @@ import { runs } from './013-runs.ts';
 import { webhooks } from './014-webhooks.ts';
 import { compliance } from './015-compliance.ts';
 import { evidencePackages } from './016-evidence-packages.ts';
+import { toolDefinitionsWhole } from './017-tool-definitions-whole.ts';
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {
   const all: Record<string, Migration> = {
@@ -39,6 +40,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
     '014-webhooks': webhooks(dialect),
     '015-compliance': compliance(dialect),
     '016-evidence-packages': evidencePackages(dialect),
+    '017-tool-definitions-whole': toolDefinitionsWhole(dialect),
   };
   return { getMigrations: async () => all };
 }
