@@ -21,6 +21,11 @@ export interface Config {
   checkpointWebhook: string | undefined;
   /** Run org cells without a sandbox (development only; loudly logged and audited). */
   unsafeNoSandbox: boolean;
+  /**
+   * Evidence collections verify the whole audit log again when its last full verification is
+   * this many days old (between, they verify only the new entries); 7 when absent.
+   */
+  fullVerifyDays?: number | undefined;
 }
 
 export interface ConfigOverrides {
@@ -46,6 +51,13 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     /\/+$/,
     '',
   );
+  const fullText = env.PADDOCK_FULL_VERIFY_DAYS;
+  if (fullText !== undefined && fullText !== '' && !/^[1-9]\d{0,3}$/.test(fullText)) {
+    throw new BadRequestError(
+      'invalid_full_verify_days',
+      `PADDOCK_FULL_VERIFY_DAYS must be a whole number of days from 1 to 9999, got "${fullText}".`,
+    );
+  }
   return {
     home,
     host,
@@ -56,5 +68,6 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     checkpointDir: resolve(env.PADDOCK_CHECKPOINT_DIR ?? `${home}/checkpoints`),
     checkpointWebhook: env.PADDOCK_CHECKPOINT_WEBHOOK || undefined,
     unsafeNoSandbox: overrides.unsafeNoSandbox ?? env.PADDOCK_UNSAFE_NO_SANDBOX === '1',
+    fullVerifyDays: fullText ? Number(fullText) : undefined,
   };
 }

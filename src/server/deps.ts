@@ -75,6 +75,7 @@ export function compliancePlatform(
     cell: (orgId) => d.cells?.get(orgId),
     sign: (orgId) => d.audit.checkpoint(orgId),
     checkpointDir: d.config.checkpointDir,
+    fullVerificationDays: d.config.fullVerifyDays,
     custody: checkpointCustody({
       dir: d.config.checkpointDir,
       home: d.config.home,

@@ -31,6 +31,8 @@ export interface Platform {
   checkpointDir?: string | undefined;
   /** Whether published checkpoints leave the database's disk (see `checkpointCustody`). */
   custody?: { offHost: boolean; description: string } | undefined;
+  /** The whole audit log is verified again when its last full verification is this old (7 by default). */
+  fullVerificationDays?: number | undefined;
   /** Where a scheduled collection that failed for one org is reported. */
   log?: Logger | undefined;
 }
@@ -41,6 +43,8 @@ export interface CollectorContext extends CollectContext {
   now: Date;
   log: LogWindow;
   platform: Platform;
+  /** `full`: verify the whole audit log now, whatever the last full verification's age. */
+  verify?: 'full' | 'auto' | undefined;
 }
 
 /**

@@ -135,8 +135,33 @@ test('the log: a failed verification fails with its entry; changes stuck in the 
   ]);
   assert.deepEqual(v, {
     status: 'fail',
-    reason: 'Audit log verification failed (entry #41): its action column says "x".',
+    reason: 'Audit log verification (full) failed (entry #41): its action column says "x".',
   });
+  const incremental = (daysAgo: number | null) =>
+    auditLog.test([
+      ev('audit.verification', {
+        ok: true,
+        mode: 'incremental',
+        why: 'continues from the checkpoint verified at size 18,000',
+        verifiedFrom: 18_000,
+        verifiedToSize: 18_204,
+        checkpoints: 3,
+        erased: 0,
+        problem: null,
+        checkpoint: { treeSize: 18_204, note: '' },
+        lastFull: daysAgo === null ? null : { at: ago(daysAgo * 86_400_000), treeSize: 12_000, daysAgo },
+        fullEveryDays: 7,
+        custody: { offHost: true, description: 'a webhook' },
+      }),
+    ]);
+  assert.deepEqual(incremental(2), {
+    status: 'pass',
+    reason:
+      'Audit log verified incrementally from size 18,000 to 18,204: 204 new entries, 3 new signed checkpoints, and a consistency proof from the verified checkpoint; the whole log was last verified in full 2 days ago, to size 12,000.',
+  });
+  // A full verification overdue (it failed to run, or the policy was not followed) is a warning.
+  assert.equal(incremental(9).status, 'warning');
+  assert.match(incremental(null).reason, /last verified in full never — longer ago than the 7-day policy/);
   const stuck = changes.test([
     ev('log.by_action', { value: {} }),
     ev('changes.pending', { stuck: 2, oldest: ago(600_000) }),
