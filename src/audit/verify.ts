@@ -373,18 +373,28 @@ async function signedRoots(
   return { expected, covered };
 }
 
-/** No entry row may lie beyond the tree's head. */
+/**
+ * No entry row may lie beyond the tree's head. The log may have grown since `head` was read
+ * (entries and head commit together), so a row past it is checked against the head as it is now.
+ */
 async function checkNothingBeyond(db: Db, logId: string, head: number): Promise<void> {
   const beyond = await db
     .selectFrom('audit_entries')
     .select('idx')
     .where('log_id', '=', logId)
     .where('idx', '>=', head)
-    .orderBy('idx')
+    .orderBy('idx', 'desc')
     .limit(1)
     .executeTakeFirst();
-  if (beyond)
-    throw new Broken(`entry ${beyond.idx} is beyond the log's tree of ${head} entries`, Number(beyond.idx));
+  if (!beyond) return;
+  const now = await db
+    .selectFrom('audit_logs')
+    .select('tree_size')
+    .where('id', '=', logId)
+    .executeTakeFirst();
+  const size = Number(now?.tree_size ?? 0);
+  if (Number(beyond.idx) >= size)
+    throw new Broken(`entry ${beyond.idx} is beyond the log's tree of ${size} entries`, Number(beyond.idx));
 }
 
 /** Verifies one log in the database; `publishedDir` adds the checkpoints shipped to files. */
