@@ -14,6 +14,7 @@ import {
   figureDraft,
   type PaddockControl,
   stateDraft,
+  wholeLog,
 } from './context.ts';
 
 /** A drill whose agent took longer than this to halt failed. */
@@ -144,22 +145,45 @@ async function drills(ctx: CollectorContext): Promise<Draft> {
     .where('held_at', '>=', since)
     .orderBy('held_at', 'desc')
     .execute();
-  const list = rows.map((r) => {
-    const f = JSON.parse(r.facts) as { agent?: string; msToHalt?: number | null };
-    return {
-      id: r.id,
-      heldAt: r.held_at,
-      outcome: r.outcome,
-      agent: f.agent ?? '',
-      msToHalt: f.msToHalt ?? null,
+  const size = ctx.log.snapshot.treeSize;
+  const list = rows.flatMap((r) => {
+    const f = JSON.parse(r.facts) as {
+      agent?: string;
+      msToHalt?: number | null;
+      startIndex?: number;
+      stopIndex?: number | null;
+      runEnds?: Array<{ index: number }>;
     };
+    const indexes = [f.startIndex ?? 0, f.stopIndex ?? 0, ...(f.runEnds ?? []).map((e) => e.index)];
+    // A drill measured from entries past the collection's checkpoint waits for the next one.
+    if (Math.max(...indexes) >= size) return [];
+    return [
+      {
+        id: r.id,
+        heldAt: r.held_at,
+        outcome: r.outcome,
+        agent: f.agent ?? '',
+        msToHalt: f.msToHalt ?? null,
+        entries: {
+          start: f.startIndex ?? null,
+          stop: f.stopIndex ?? null,
+          runEnds: f.runEnds?.map((e) => e.index) ?? [],
+        },
+      },
+    ];
   });
   const latestAt = list[0]?.heldAt ?? null;
-  return stateDraft('drills.kill_switch', {
-    drills: list,
-    latestAt,
-    daysSinceLatest: latestAt ? Math.floor((ctx.now.getTime() - ms(latestAt)) / DAY_MS) : null,
-  });
+  // Each drill's time to halt was measured from log entries (named by index): the record carries
+  // the checkpoint they are all under.
+  return {
+    ...stateDraft('drills.kill_switch', {
+      drills: list,
+      latestAt,
+      daysSinceLatest: latestAt ? Math.floor((ctx.now.getTime() - ms(latestAt)) / DAY_MS) : null,
+    }),
+    fromLog: true,
+    range: wholeLog(ctx),
+  };
 }
 
 export const killSwitch: PaddockControl = {
