@@ -21,6 +21,14 @@ export interface Platform {
   } | null;
   /** Why there is no sandbox, when there is none. */
   sandboxProblem: string | null;
+  /** The sandbox's self-test from inside a sandbox made as the org's cell is (`src/cells/self-test.ts`). */
+  selfTest?:
+    | ((orgId: string) => Promise<{
+        ok: boolean;
+        reason: string | null;
+        checks: Array<{ attempt: string; expected: string; result: string; ok: boolean }>;
+      }>)
+    | undefined;
   /** The org's cell as its supervisor sees it now, when cells run in this process. */
   cell?:
     | ((orgId: string) => { state: string; restarts: number; startedAt: string | null } | undefined)

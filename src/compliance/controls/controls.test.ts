@@ -108,6 +108,34 @@ test('isolation and egress: no sandbox fails both; unenforced properties and pri
     'warning',
   );
   assert.match(isolation.test([sandbox('bubblewrap')]).reason, /host user 2000000003/);
+  // The self-test from inside: a refused attempt that was allowed fails, with the attempt.
+  const probed = (ok: boolean) =>
+    ev('cells.sandbox', {
+      ...(sandbox('bubblewrap').data as object),
+      probe: {
+        ok,
+        reason: ok ? null : 'connect 127.0.0.1:4000: expected refused, got ALLOWED',
+        checks: [
+          { attempt: 'write /usr', expected: 'refused', result: 'refused EROFS', ok: true },
+          {
+            attempt: 'connect 127.0.0.1:4000',
+            expected: 'refused',
+            result: ok ? 'refused ECONNREFUSED' : 'ALLOWED',
+            ok,
+          },
+          { attempt: 'write own /cell', expected: 'allowed', result: 'ALLOWED', ok: true },
+        ],
+      },
+    });
+  assert.deepEqual(isolation.test([probed(false)]), {
+    status: 'fail',
+    reason:
+      'The sandbox’s self-test from inside a cell failed: connect 127.0.0.1:4000: expected refused, got ALLOWED.',
+  });
+  assert.match(
+    isolation.test([probed(true)]).reason,
+    /self-test from inside a cell: 2 attempts refused, its own folder writable\.$/,
+  );
   const allow = (enforced: boolean, allowPrivate: boolean) => [
     ev('egress.allowlist', {
       enforced,
