@@ -1,14 +1,16 @@
 /**
  * Evidence collection on an org whose log holds 1,000,000 entries (embedded SQLite): the first
- * collection (every entry read once, every control tested), then a day's collection after 10,000
- * more entries. Baselines in the same run: `verifyLog` over the same log alone (which every
- * collection runs), and reading the collection's slice of headers alone (LogWindow).
+ * collection (every entry read once, every control tested, the whole log verified), then a day's
+ * collection after 10,000 more entries (incremental verification: the new entries and a
+ * consistency proof), then another day's with the whole log verified (`verify: 'full'`, what runs
+ * weekly). Baselines in the same run: `verifyLog` over the same log alone, `verifyLogSince` over
+ * the day alone, and reading the collection's slice of headers alone (LogWindow).
  *   BENCH_COMPLIANCE_N (default 1000000) entries; BENCH_COMPLIANCE_DAY (default 10000).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { verifyLog } from '../src/audit/index.ts';
+import { verifyLog, verifyLogSince } from '../src/audit/index.ts';
 import { collectEvidence, LogWindow } from '../src/compliance/index.ts';
 import { compliancePlatform } from '../src/server/deps.ts';
 import { openStore } from '../src/store/index.ts';
@@ -152,6 +154,24 @@ try {
   console.log(
     `a day's collection, ${(c2.log.range[1] - c2.log.range[0]).toLocaleString('en')} new entries (log of ${c2.log.treeSize.toLocaleString('en')}): ${day.s.toFixed(2)} s, peak RSS ${day.peakMiB} MiB`,
   );
+  const since = { size: c1.log.treeSize, note: c1.log.checkpoint };
+  const inc = await measured(() =>
+    verifyLogSince(store.db, org.id, since, { size: c2.log.treeSize, note: c2.log.checkpoint }),
+  );
+  if (!inc.value.ok) throw new Error(`incremental verification failed: ${inc.value.problem?.message}`);
+  console.log(
+    `baseline: verifyLogSince alone over the day's ${inc.value.entries.toLocaleString('en')} entries: ${inc.s.toFixed(2)} s`,
+  );
+
+  await activity(org.id, agents, tools, DAY);
+  const weekly = await measured(() => collectEvidence(store.db, org.id, platform, by, { verify: 'full' }));
+  const c3 = weekly.value;
+  console.log(
+    `a day's collection verifying the whole log (verify=full), ${(c3.log.range[1] - c3.log.range[0]).toLocaleString('en')} new entries (log of ${c3.log.treeSize.toLocaleString('en')}): ${weekly.s.toFixed(2)} s, peak RSS ${weekly.peakMiB} MiB`,
+  );
+  const log = (c: typeof c1) => c.results.find((r) => r.controlId === 'PAD-LOG-01')!.reason;
+  console.log(`  PAD-LOG-01 of the day's collection: ${log(c2)}`);
+  console.log(`  PAD-LOG-01 of the full one: ${log(c3)}`);
   for (const r of c1.results) console.log(`  ${r.controlId.padEnd(13)} ${r.status.padEnd(15)} ${r.reason}`);
 } finally {
   await deps.runs.close();

@@ -17,9 +17,10 @@ import type { Database } from '../store/index.ts';
 import { openTestStore, STORE_KINDS, type TestStore } from '../testing/stores.ts';
 import { localKeyring, Vault, vaultLogKeys } from '../vault/index.ts';
 import { entryRow, prepareEntry } from './entry.ts';
+import { verifyConsistency } from './merkle.ts';
 import { fileCheckpointPublisher } from './publish.ts';
 import { AuditTrail } from './trail.ts';
-import { type VerifyReport, verifyLog } from './verify.ts';
+import { type IncrementalReport, type VerifyReport, verifyLog, verifyLogSince } from './verify.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/paddock.js', import.meta.url));
 const SIZE = 40;
@@ -60,15 +61,16 @@ for (const kind of STORE_KINDS) {
     });
     after(async () => t?.cleanup());
 
-    async function tampered(
+    async function tampered<R extends VerifyReport = VerifyReport>(
       change: (trx: Kysely<Database>) => Promise<unknown>,
       opts = {},
-    ): Promise<VerifyReport> {
-      let report: VerifyReport | undefined;
+      verify: (trx: Kysely<Database>) => Promise<R> = (trx) => verifyLog(trx, orgId, opts) as Promise<R>,
+    ): Promise<R> {
+      let report: R | undefined;
       await assert.rejects(
         t.store.db.transaction().execute(async (trx) => {
           await change(trx);
-          report = await verifyLog(trx, orgId, opts);
+          report = await verify(trx);
           throw new Rollback();
         }),
         Rollback,
@@ -304,6 +306,121 @@ for (const kind of STORE_KINDS) {
         r.problem!.message,
         /stored checkpoint at size \d+ is missing .*: stored checkpoints were deleted/,
       );
+    });
+
+    describe('incremental verification from a verified checkpoint', () => {
+      const cpAt = async (size: number, db: Kysely<Database> = t.store.db) => {
+        const r = await db
+          .selectFrom('audit_checkpoints')
+          .select('note')
+          .where('log_id', '=', orgId)
+          .where('tree_size', '=', size)
+          .executeTakeFirstOrThrow();
+        return { size, note: r.note };
+      };
+      const since = (trx: Kysely<Database>) => async () =>
+        verifyLogSince(trx, orgId, await cpAt(20, trx), await cpAt(SIZE, trx), { publishedDir: published });
+      const incremental = (change: (trx: Kysely<Database>) => Promise<unknown>) =>
+        tampered<IncrementalReport>(change, {}, (trx) => since(trx)());
+
+      test('verifies only the new entries, with a consistency proof any RFC 6962 verifier accepts', async () => {
+        const r = await since(t.store.db)();
+        assert.ok(r.ok, JSON.stringify(r.problem));
+        assert.deepEqual([r.from, r.to, r.entries], [20, SIZE, SIZE - 20]);
+        const { publicKey } = await t.store.db
+          .selectFrom('audit_logs')
+          .select('public_key as publicKey')
+          .where('id', '=', orgId)
+          .executeTakeFirstOrThrow();
+        assert.ok(publicKey);
+        const root = async (n: number) =>
+          Buffer.from(
+            (
+              await t.store.db
+                .selectFrom('audit_checkpoints')
+                .select('root_hash')
+                .where('log_id', '=', orgId)
+                .where('tree_size', '=', n)
+                .executeTakeFirstOrThrow()
+            ).root_hash,
+            'base64',
+          );
+        const proof = r.consistency.map((h) => Buffer.from(h, 'base64'));
+        assert.ok(proof.length > 0);
+        assert.ok(verifyConsistency(20, SIZE, await root(20), await root(SIZE), proof));
+        // From nothing verified, it is every entry.
+        const all = await verifyLogSince(t.store.db, orgId, { size: 0, note: '' }, await cpAt(SIZE));
+        assert.ok(all.ok, JSON.stringify(all.problem));
+        assert.equal(all.entries, SIZE);
+      });
+
+      test('a tampered new entry is named', async () => {
+        const r = await incremental((trx) =>
+          entries(trx).set({ leaf: `{"edited":true}` }).where('idx', '=', 33).execute(),
+        );
+        assert.equal(r.ok, false);
+        assert.equal(r.problem?.index, 33);
+        assert.match(r.problem!.message, /content does not match/);
+      });
+
+      test('a new entry rewritten with its leaf node is caught by the signed root it must lead to', async () => {
+        const forged = prepareEntry({
+          orgId,
+          actor: { type: 'system', id: 'attacker' },
+          action: 'test.entry',
+        });
+        const r = await incremental(async (trx) => {
+          await entries(trx)
+            .set({ ...entryRow(forged) })
+            .where('idx', '=', 33)
+            .execute();
+          await trx
+            .updateTable('audit_nodes')
+            .set({ hash: forged.leafHash })
+            .where('log_id', '=', orgId)
+            .where('level', '=', 0)
+            .where('idx', '=', 33)
+            .execute();
+        });
+        assert.equal(r.ok, false);
+        assert.match(r.problem!.message, /checkpoint.* at size (3[4-9]|40) does not match/);
+      });
+
+      test('a tampered old entry is left to the full verification, which names it', async () => {
+        const change = (trx: Kysely<Database>) =>
+          entries(trx).set({ leaf: `{"edited":true}` }).where('idx', '=', 7).execute();
+        // The incremental check does not read entries it verified before: that is its saving.
+        const inc = await incremental(change);
+        assert.ok(inc.ok, JSON.stringify(inc.problem));
+        const full = await tampered(change);
+        assert.equal(full.ok, false);
+        assert.equal(full.problem?.index, 7);
+      });
+
+      test('an old subtree rewritten in the stored tree breaks the consistency with the verified root', async () => {
+        const r = await incremental((trx) =>
+          trx
+            .updateTable('audit_nodes')
+            .set({ hash: Buffer.alloc(32, 7).toString('base64') })
+            .where('log_id', '=', orgId)
+            .where('level', '=', 4)
+            .where('idx', '=', 0)
+            .execute(),
+        );
+        assert.equal(r.ok, false);
+        assert.match(
+          r.problem!.message,
+          /not an extension of the verified tree of size 20|stored tree at size 20/,
+        );
+      });
+
+      test('a checkpoint the log did not sign is refused as the starting point', async () => {
+        const real = await cpAt(20);
+        const forged = { size: 20, note: real.note.replace(/^(.*\n\d+\n)[^\n]+/, '$1AAAA') };
+        const r = await verifyLogSince(t.store.db, orgId, forged, await cpAt(SIZE));
+        assert.equal(r.ok, false);
+        assert.match(r.problem!.message, /previously verified checkpoint \(size 20\) is not signed/);
+      });
     });
 
     test('the CLI exits non-zero naming the entry', async () => {

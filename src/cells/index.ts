@@ -9,6 +9,7 @@ export { EgressProxy, type EgressRule, isNonPublic } from './egress.ts';
 export { type CellEvent, cellHistory } from './history.ts';
 export { type HostUser, orgHostUser } from './host-users.ts';
 export type { CellSpec, SandboxProvider } from './sandbox.ts';
+export { type SelfTest, type SelfTestCheck, sandboxSelfTest } from './self-test.ts';
 export { type CellInfo, type CellState, CellSupervisor, cellSpec } from './supervisor.ts';
 export { noSandbox } from './unsafe.ts';
 

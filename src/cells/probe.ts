@@ -1,6 +1,7 @@
 /**
- * Test helper run inside a cell's sandbox: tries what a compromised cell would try and prints
- * what happened, as JSON. Arguments: paths that must be unreadable, then `--connect HOST:PORT`.
+ * Run inside a cell's sandbox (by the tests, and by the sandbox self-test of every evidence
+ * collection, `self-test.ts`): tries what a compromised cell would try and prints what
+ * happened, as JSON. Arguments: paths that must be unreadable, then `--connect HOST:PORT`.
  */
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';

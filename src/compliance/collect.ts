@@ -78,7 +78,7 @@ export async function collectEvidence(
   orgId: string,
   platform: Platform,
   by: CollectBy,
-  opts: { now?: Date; signal?: AbortSignal; controls?: PaddockControl[] } = {},
+  opts: { now?: Date; signal?: AbortSignal; controls?: PaddockControl[]; verify?: 'full' | 'auto' } = {},
 ): Promise<Collection> {
   const orgRow = await db.selectFrom('orgs').selectAll().where('id', '=', orgId).executeTakeFirst();
   if (!orgRow) throw new NotFoundError('org_not_found', 'No such organization.');
@@ -97,7 +97,7 @@ export async function collectEvidence(
   const snapshot: LogSnapshot = { treeSize: cp.size, checkpoint: cp.note, range: [start, cp.size] };
   const period = { from: previous?.period_to ?? org.createdAt, to: now.toISOString() };
   const log = await LogWindow.read(db, orgId, snapshot, opts.signal);
-  const ctx = { orgId, period, db, org, now, log, platform };
+  const ctx = { orgId, period, db, org, now, log, platform, verify: opts.verify };
 
   const outcomes: Array<{ control: PaddockControl } & Awaited<ReturnType<typeof run>>> = [];
   for (const control of opts.controls ?? CONTROLS) {

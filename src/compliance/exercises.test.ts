@@ -134,6 +134,31 @@ for (const kind of STORE_KINDS) {
       );
     });
 
+    test('a stop from an earlier collection still counts: a call allowed to the agent after it fails the control', async () => {
+      const agent = await makeAgent(o, 'sleeper');
+      await o.as('owner', 'post', `/agents/${agent}/stop`, 200);
+      await o.deps.audit.flush();
+      const stop = await o.t.store.db
+        .selectFrom('audit_entries')
+        .select('idx')
+        .where('log_id', '=', o.org.id)
+        .where('action', '=', 'agent.stopped')
+        .where('target_id', '=', agent)
+        .executeTakeFirstOrThrow();
+      // The stop falls in this collection's range; the call in the next one's.
+      await control('PAD-KILL-01');
+      const { index } = await logEvent(o, { type: 'agent', id: agent }, 'tool.call.allowed', {
+        type: 'tool',
+        id: 'con_x/echo',
+      });
+      const r = await control('PAD-KILL-01');
+      assert.equal(r.status, 'fail');
+      assert.match(
+        r.reason,
+        new RegExp(`\\(first: entry #${index}, ${agent}, stopped at entry #${stop.idx}\\)`),
+      );
+    });
+
     test('incidents keep a timeline; a serious one left without an update fails; a tabletop is recorded as a test', async () => {
       const inc = await o.as('admin', 'post', '/compliance/incidents', 201, {
         title: 'Model key posted in a chat',

@@ -143,7 +143,15 @@ for (const kind of STORE_KINDS) {
         });
       const people = await o.as('owner', 'get', '/people', 200);
       assert.ok(!people.people.some((p: any) => p.id === o.org.people.member.id), 'the member is removed');
-      await o.as('owner', 'post', `/compliance/reviews/${review.id}/sign-off`, 200);
+      const signed = await o.as('owner', 'post', `/compliance/reviews/${review.id}/sign-off`, 200);
+      // Last sign-ins and token use were read from the log: the record names the checkpoint.
+      const record = await o.as('auditor', 'get', `/compliance/evidence/${signed.evidenceId}`, 200);
+      assert.equal(record.kind, 'access_review.signed_off');
+      assert.deepEqual(record.log, {
+        treeSize: review.treeSize,
+        checkpoint: review.checkpoint,
+        range: [0, review.treeSize],
+      });
       const passing = await result('PAD-IAM-02');
       assert.equal(passing.status, 'pass', passing.reason);
 

@@ -492,7 +492,9 @@ export async function signOffReview(
           })),
         },
       },
-      log: window ? snapshot : null,
+      // Either kind was read from the log under the review's checkpoint: agents' calls over the
+      // period's range, people's last sign-ins and token use over the whole log up to it.
+      log: window ? snapshot : { ...snapshot, range: [0, review.treeSize] },
     });
     await trx
       .updateTable('compliance_reviews')

@@ -28,6 +28,11 @@ export interface Config {
   mcpAllowedHosts: string[];
   /** Browser pages at these origins may call `/mcp/{org}` (CORS), beyond loopback and the public URL; `*` for any. */
   mcpAllowedOrigins: string[];
+  /**
+   * Evidence collections verify the whole audit log again when its last full verification is
+   * this many days old (between, they verify only the new entries); 7 when absent.
+   */
+  fullVerifyDays?: number | undefined;
 }
 
 export interface ConfigOverrides {
@@ -60,6 +65,13 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     /\/+$/,
     '',
   );
+  const fullText = env.PADDOCK_FULL_VERIFY_DAYS;
+  if (fullText !== undefined && fullText !== '' && !/^[1-9]\d{0,3}$/.test(fullText)) {
+    throw new BadRequestError(
+      'invalid_full_verify_days',
+      `PADDOCK_FULL_VERIFY_DAYS must be a whole number of days from 1 to 9999, got "${fullText}".`,
+    );
+  }
   return {
     home,
     host,
@@ -72,5 +84,6 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     unsafeNoSandbox: overrides.unsafeNoSandbox ?? env.PADDOCK_UNSAFE_NO_SANDBOX === '1',
     mcpAllowedHosts: list(env.PADDOCK_MCP_ALLOWED_HOSTS).map((h) => h.toLowerCase()),
     mcpAllowedOrigins: list(env.PADDOCK_MCP_ALLOWED_ORIGINS).map((o) => o.replace(/\/+$/, '').toLowerCase()),
+    fullVerifyDays: fullText ? Number(fullText) : undefined,
   };
 }

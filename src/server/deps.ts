@@ -10,7 +10,14 @@ import {
   webhookCheckpointPublisher,
 } from '../audit/index.ts';
 import { egressRulesFor } from '../cells/egress-rules.ts';
-import { CellSupervisor, type SandboxChoice, type SandboxProvider } from '../cells/index.ts';
+import {
+  CellSupervisor,
+  cellSpec,
+  orgHostUser,
+  type SandboxChoice,
+  type SandboxProvider,
+  sandboxSelfTest,
+} from '../cells/index.ts';
 import { collectAll, type Platform } from '../compliance/index.ts';
 import { type EvidenceSource, storedEvidence } from '../compliance/package/index.ts';
 import type { Config } from '../config/index.ts';
@@ -66,15 +73,26 @@ export interface Deps {
 
 /** What the compliance center's collectors are told about this platform (sandbox, cells, checkpoints). */
 export function compliancePlatform(
-  d: Pick<Deps, 'sandbox' | 'sandboxProblem' | 'cells' | 'audit' | 'config' | 'log'>,
+  d: Pick<Deps, 'sandbox' | 'sandboxProblem' | 'cells' | 'audit' | 'config' | 'log' | 'store'>,
 ): Platform {
+  const sandbox = d.sandbox;
   return {
     log: d.log,
-    sandbox: d.sandbox,
+    sandbox,
     sandboxProblem: d.sandboxProblem,
+    // With no sandbox (or none on purpose) isolation fails without probing.
+    selfTest:
+      sandbox && sandbox.name !== 'none'
+        ? async (orgId) =>
+            sandboxSelfTest(sandbox, {
+              ...cellSpec(orgId, d.config.home, ''),
+              user: sandbox.runsAsOrgUsers ? await orgHostUser(d.store.db, orgId) : undefined,
+            })
+        : undefined,
     cell: (orgId) => d.cells?.get(orgId),
     sign: (orgId) => d.audit.checkpoint(orgId),
     checkpointDir: d.config.checkpointDir,
+    fullVerificationDays: d.config.fullVerifyDays,
     custody: checkpointCustody({
       dir: d.config.checkpointDir,
       home: d.config.home,

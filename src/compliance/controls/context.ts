@@ -21,6 +21,14 @@ export interface Platform {
   } | null;
   /** Why there is no sandbox, when there is none. */
   sandboxProblem: string | null;
+  /** The sandbox's self-test from inside a sandbox made as the org's cell is (`src/cells/self-test.ts`). */
+  selfTest?:
+    | ((orgId: string) => Promise<{
+        ok: boolean;
+        reason: string | null;
+        checks: Array<{ attempt: string; expected: string; result: string; ok: boolean }>;
+      }>)
+    | undefined;
   /** The org's cell as its supervisor sees it now, when cells run in this process. */
   cell?:
     | ((orgId: string) => { state: string; restarts: number; startedAt: string | null } | undefined)
@@ -31,6 +39,8 @@ export interface Platform {
   checkpointDir?: string | undefined;
   /** Whether published checkpoints leave the database's disk (see `checkpointCustody`). */
   custody?: { offHost: boolean; description: string } | undefined;
+  /** The whole audit log is verified again when its last full verification is this old (7 by default). */
+  fullVerificationDays?: number | undefined;
   /** Where a scheduled collection that failed for one org is reported. */
   log?: Logger | undefined;
 }
@@ -41,6 +51,8 @@ export interface CollectorContext extends CollectContext {
   now: Date;
   log: LogWindow;
   platform: Platform;
+  /** `full`: verify the whole audit log now, whatever the last full verification's age. */
+  verify?: 'full' | 'auto' | undefined;
 }
 
 /**

@@ -108,6 +108,34 @@ test('isolation and egress: no sandbox fails both; unenforced properties and pri
     'warning',
   );
   assert.match(isolation.test([sandbox('bubblewrap')]).reason, /host user 2000000003/);
+  // The self-test from inside: a refused attempt that was allowed fails, with the attempt.
+  const probed = (ok: boolean) =>
+    ev('cells.sandbox', {
+      ...(sandbox('bubblewrap').data as object),
+      probe: {
+        ok,
+        reason: ok ? null : 'connect 127.0.0.1:4000: expected refused, got ALLOWED',
+        checks: [
+          { attempt: 'write /usr', expected: 'refused', result: 'refused EROFS', ok: true },
+          {
+            attempt: 'connect 127.0.0.1:4000',
+            expected: 'refused',
+            result: ok ? 'refused ECONNREFUSED' : 'ALLOWED',
+            ok,
+          },
+          { attempt: 'write own /cell', expected: 'allowed', result: 'ALLOWED', ok: true },
+        ],
+      },
+    });
+  assert.deepEqual(isolation.test([probed(false)]), {
+    status: 'fail',
+    reason:
+      'The sandbox’s self-test from inside a cell failed: connect 127.0.0.1:4000: expected refused, got ALLOWED.',
+  });
+  assert.match(
+    isolation.test([probed(true)]).reason,
+    /self-test from inside a cell: 2 attempts refused, its own folder writable\.$/,
+  );
   const allow = (enforced: boolean, allowPrivate: boolean) => [
     ev('egress.allowlist', {
       enforced,
@@ -135,8 +163,33 @@ test('the log: a failed verification fails with its entry; changes stuck in the 
   ]);
   assert.deepEqual(v, {
     status: 'fail',
-    reason: 'Audit log verification failed (entry #41): its action column says "x".',
+    reason: 'Audit log verification (full) failed (entry #41): its action column says "x".',
   });
+  const incremental = (daysAgo: number | null) =>
+    auditLog.test([
+      ev('audit.verification', {
+        ok: true,
+        mode: 'incremental',
+        why: 'continues from the checkpoint verified at size 18,000',
+        verifiedFrom: 18_000,
+        verifiedToSize: 18_204,
+        checkpoints: 3,
+        erased: 0,
+        problem: null,
+        checkpoint: { treeSize: 18_204, note: '' },
+        lastFull: daysAgo === null ? null : { at: ago(daysAgo * 86_400_000), treeSize: 12_000, daysAgo },
+        fullEveryDays: 7,
+        custody: { offHost: true, description: 'a webhook' },
+      }),
+    ]);
+  assert.deepEqual(incremental(2), {
+    status: 'pass',
+    reason:
+      'Audit log verified incrementally from size 18,000 to 18,204: 204 new entries, 3 new signed checkpoints, and a consistency proof from the verified checkpoint; the whole log was last verified in full 2 days ago, to size 12,000.',
+  });
+  // A full verification overdue (it failed to run, or the policy was not followed) is a warning.
+  assert.equal(incremental(9).status, 'warning');
+  assert.match(incremental(null).reason, /last verified in full never — longer ago than the 7-day policy/);
   const stuck = changes.test([
     ev('log.by_action', { value: {} }),
     ev('changes.pending', { stuck: 2, oldest: ago(600_000) }),

@@ -14,6 +14,7 @@ import {
   figureDraft,
   type PaddockControl,
   stateDraft,
+  wholeLog,
 } from './context.ts';
 
 /** A drill whose agent took longer than this to halt failed. */
@@ -35,6 +36,8 @@ interface Stops {
   value: Record<string, number>;
   stops: Stop[];
   callsWhileStopped: Array<{ index: number; time: string; agent: string; stopIndex: number }>;
+  /** Stops in force when the period's entries begin (entries before the range, named by index). */
+  openBefore?: Stop[];
 }
 
 interface Drills {
@@ -45,11 +48,17 @@ interface Drills {
 
 const ms = (t: string) => Date.parse(t);
 
-/** Stops, halts and calls while stopped, in one pass over the slice. */
-export function stopsIn(entries: Iterable<FigureEntry>): Omit<Stops, 'value'> {
+const STOP_ACTIONS = ['agent.stopped', 'agent.resumed', 'org.agents.stopped', 'org.agents.resumed'];
+
+/**
+ * Stops, halts and calls while stopped, in one pass over the slice. `openBefore` are the stops
+ * still in force when the slice begins (from earlier entries): a call allowed in the slice to an
+ * agent stopped yesterday counts too.
+ */
+export function stopsIn(entries: Iterable<FigureEntry>, openBefore: Stop[] = []): Omit<Stops, 'value'> {
   const stops: Stop[] = [];
   // Open stops by agent id ('*' for the org), with the stop they belong to.
-  const open = new Map<string, Stop>();
+  const open = new Map<string, Stop>(openBefore.map((s) => [s.agent ?? '*', { ...s }]));
   const calls: Stops['callsWhileStopped'] = [];
   for (const e of entries) {
     const agent = e.target?.type === 'agent' ? e.target.id : null;
@@ -82,6 +91,50 @@ export function stopsIn(entries: Iterable<FigureEntry>): Omit<Stops, 'value'> {
   return { stops, callsWhileStopped: calls };
 }
 
+/**
+ * The stops in force where the collection's slice begins: the stop and resume entries before
+ * it (few, read by action), replayed. Each is named by its index, under the same checkpoint.
+ */
+async function stopsOpenAt(ctx: CollectorContext): Promise<Stop[]> {
+  const start = ctx.log.snapshot.range[0];
+  if (start === 0) return [];
+  const rows = await ctx.db
+    .selectFrom('audit_entries')
+    .select(['idx', 'time', 'action', 'actor_type', 'actor_id', 'target_type', 'target_id'])
+    .where('log_id', '=', ctx.orgId)
+    .where('action', 'in', STOP_ACTIONS)
+    .where('idx', '<', start)
+    .orderBy('idx')
+    .execute();
+  const open = new Map<string, Stop>();
+  for (const r of rows) {
+    const agent = r.target_type === 'agent' ? r.target_id : null;
+    if (r.action === 'agent.stopped' && agent)
+      open.set(agent, {
+        index: Number(r.idx),
+        time: r.time,
+        scope: 'agent',
+        agent,
+        by: `${r.actor_type}:${r.actor_id}`,
+        runsEnded: 0,
+        msToHalt: 0,
+      });
+    else if (r.action === 'org.agents.stopped')
+      open.set('*', {
+        index: Number(r.idx),
+        time: r.time,
+        scope: 'org',
+        agent: null,
+        by: `${r.actor_type}:${r.actor_id}`,
+        runsEnded: 0,
+        msToHalt: 0,
+      });
+    else if (r.action === 'agent.resumed' && agent) open.delete(agent);
+    else if (r.action === 'org.agents.resumed') open.delete('*');
+  }
+  return [...open.values()];
+}
+
 async function drills(ctx: CollectorContext): Promise<Draft> {
   const since = new Date(ctx.now.getTime() - 365 * DAY_MS).toISOString();
   const rows = await ctx.db
@@ -92,22 +145,45 @@ async function drills(ctx: CollectorContext): Promise<Draft> {
     .where('held_at', '>=', since)
     .orderBy('held_at', 'desc')
     .execute();
-  const list = rows.map((r) => {
-    const f = JSON.parse(r.facts) as { agent?: string; msToHalt?: number | null };
-    return {
-      id: r.id,
-      heldAt: r.held_at,
-      outcome: r.outcome,
-      agent: f.agent ?? '',
-      msToHalt: f.msToHalt ?? null,
+  const size = ctx.log.snapshot.treeSize;
+  const list = rows.flatMap((r) => {
+    const f = JSON.parse(r.facts) as {
+      agent?: string;
+      msToHalt?: number | null;
+      startIndex?: number;
+      stopIndex?: number | null;
+      runEnds?: Array<{ index: number }>;
     };
+    const indexes = [f.startIndex ?? 0, f.stopIndex ?? 0, ...(f.runEnds ?? []).map((e) => e.index)];
+    // A drill measured from entries past the collection's checkpoint waits for the next one.
+    if (Math.max(...indexes) >= size) return [];
+    return [
+      {
+        id: r.id,
+        heldAt: r.held_at,
+        outcome: r.outcome,
+        agent: f.agent ?? '',
+        msToHalt: f.msToHalt ?? null,
+        entries: {
+          start: f.startIndex ?? null,
+          stop: f.stopIndex ?? null,
+          runEnds: f.runEnds?.map((e) => e.index) ?? [],
+        },
+      },
+    ];
   });
   const latestAt = list[0]?.heldAt ?? null;
-  return stateDraft('drills.kill_switch', {
-    drills: list,
-    latestAt,
-    daysSinceLatest: latestAt ? Math.floor((ctx.now.getTime() - ms(latestAt)) / DAY_MS) : null,
-  });
+  // Each drill's time to halt was measured from log entries (named by index): the record carries
+  // the checkpoint they are all under.
+  return {
+    ...stateDraft('drills.kill_switch', {
+      drills: list,
+      latestAt,
+      daysSinceLatest: latestAt ? Math.floor((ctx.now.getTime() - ms(latestAt)) / DAY_MS) : null,
+    }),
+    fromLog: true,
+    range: wholeLog(ctx),
+  };
 }
 
 export const killSwitch: PaddockControl = {
@@ -119,11 +195,12 @@ export const killSwitch: PaddockControl = {
   async collect(ctx) {
     const figure = figureDraft(ctx, 'stops', {
       name: 'stops and resumes by action',
-      where: { actions: ['agent.stopped', 'agent.resumed', 'org.agents.stopped', 'org.agents.resumed'] },
+      where: { actions: STOP_ACTIONS },
       by: 'action',
     });
-    const found = stopsIn(ctx.log.entries());
-    return [{ ...figure, data: { ...(figure.data as object), ...found } }, await drills(ctx)];
+    const openBefore = await stopsOpenAt(ctx);
+    const found = stopsIn(ctx.log.entries(), openBefore);
+    return [{ ...figure, data: { ...(figure.data as object), ...found, openBefore } }, await drills(ctx)];
   },
   test(evidence) {
     const stops = dataOf<Stops>(evidence, 'stops');

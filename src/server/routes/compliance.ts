@@ -282,13 +282,17 @@ export const complianceRoutes = [
     tag: 'compliance',
     access: { permission: 'compliance.manage' },
     params: OrgParams,
+    // `verify=full`: verify the whole audit log now, not only the entries since the last collection.
+    query: z.strictObject({ verify: z.enum(['full', 'auto']).default('auto') }),
     response: CollectionSchema,
     status: 201,
-    handler: async ({ ctx, deps }) =>
-      collectEvidence(deps.store.db, ctx.scope.orgId, compliancePlatform(deps), {
-        trigger: 'request',
-        actor: ctx.actor,
-        requestId: ctx.requestId,
-      }),
+    handler: async ({ ctx, deps, query }) =>
+      collectEvidence(
+        deps.store.db,
+        ctx.scope.orgId,
+        compliancePlatform(deps),
+        { trigger: 'request', actor: ctx.actor, requestId: ctx.requestId },
+        { verify: query.verify },
+      ),
   }),
 ];
