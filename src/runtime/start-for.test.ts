@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { PLATFORM_LOG } from '../audit/index.ts';
 import { PaddockError } from '../errors/index.ts';
 import { call, createApp, type SeededOrg, seedOrg, testDeps } from '../testing/fixtures.ts';
 import { databaseSnapshot, snapshotDiff } from '../testing/snapshot.ts';
@@ -55,6 +56,7 @@ for (const kind of STORE_KINDS) {
       await deps.audit.flush();
       for (const org of await t.store.db.selectFrom('orgs').select('id').execute())
         await deps.audit.checkpoint(org.id);
+      await deps.audit.checkpoint(PLATFORM_LOG); // the platform's own log signs its head too
       return databaseSnapshot(t.store);
     };
     const refusal = async (orgId: string) => {
