@@ -294,8 +294,10 @@ export interface Refreshed {
   changed: string[];
   suspended: string[];
   repinned: string[];
-  /** Tools (and prompts, resources, templates: `prompt <name>`…) refused because their name holds a secret, scrubbed. */
+  /** Tools refused because their name holds a secret, in scrubbed form. */
   refused: string[];
+  /** Prompts, resources and templates refused likewise (`prompt <name>`, `resource <uri>`, `template <uri>`), scrubbed. */
+  refusedOfferings: string[];
   /** How many prompts, resources and resource templates the server offers (kept as listed). */
   prompts: number;
   resources: number;
@@ -518,7 +520,8 @@ export async function refreshTools(
       changed,
       suspended,
       repinned,
-      refused: [...refused.map((r) => r.shownAs), ...offerings.refused.map((r) => `${r.kind} ${r.shownAs}`)],
+      refused: refused.map((r) => r.shownAs),
+      refusedOfferings: offerings.refused.map((r) => `${r.kind} ${r.shownAs}`),
       prompts: kept.counts.prompt,
       resources: kept.counts.resource,
       resourceTemplates: kept.counts.template,

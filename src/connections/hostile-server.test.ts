@@ -123,13 +123,13 @@ for (const kind of STORE_KINDS) {
         'report',
         'whoami',
       ]);
-      // Two tools, a prompt, two resources and a template whose name or URI holds the secret.
-      assert.equal(listed.body.refused.length, 6);
+      assert.equal(listed.body.refused.length, 2);
+      // A prompt, two resources and a template whose name or URI holds the secret.
       assert.deepEqual(
-        listed.body.refused.slice(2).map((r: string) => r.split(' ')[0]),
+        listed.body.refusedOfferings.map((r: string) => r.split(' ')[0]),
         ['prompt', 'resource', 'resource', 'template'],
       );
-      assert.ok(listed.body.refused.every((r: string) => r.includes('[REDACTED]')));
+      assert.ok(listed.body.refusedOfferings.every((r: string) => r.includes('[REDACTED]')));
       assert.deepEqual(
         [listed.body.prompts, listed.body.resources, listed.body.resourceTemplates],
         [1, 1, 1],

@@ -103,10 +103,11 @@ export const ToolRefreshSchema = z.object({
   changed: z.array(z.string()),
   suspended: z.array(z.string()).describe('grants suspended because their tool changed'),
   repinned: z.array(z.string()).describe('grants re-pinned under the current digest formula'),
-  refused: z
+  refused: z.array(z.string()).describe('tools refused because their name holds a secret (scrubbed)'),
+  refusedOfferings: z
     .array(z.string())
     .describe(
-      'tools refused because their name holds a secret (scrubbed); prompts, resources and templates as "prompt <name>", "resource <uri>", "template <uri>"',
+      'prompts, resources and templates refused because their name or URI holds a secret (scrubbed): "prompt <name>", "resource <uri>", "template <uri>"',
     ),
   prompts: z.number().describe('prompts the server offers (GET …/offerings)'),
   resources: z.number().describe('resources the server lists'),
