@@ -15,7 +15,7 @@ import type { OrgContext } from '../identity/context.ts';
 import { newId } from '../ids/index.ts';
 import { policyVersion } from '../policy/engine.ts';
 import type { Database, Db } from '../store/index.ts';
-import type { ApprovalTable } from '../store/schema.ts';
+import type { ApprovalTable, GrantKind } from '../store/schema.ts';
 
 export type ApprovalStatus = ApprovalTable['status'];
 
@@ -23,6 +23,8 @@ export interface Approval {
   id: string;
   agentId: string;
   connectionId: string;
+  /** What `tool` names: a tool, a resource's URI (a read), a prompt (a get). */
+  kind: GrantKind;
   tool: string;
   args: Record<string, unknown>;
   argsDigest: string;
@@ -42,6 +44,8 @@ export interface CallBinding {
   orgId: string;
   agentId: string;
   connectionId: string;
+  /** A tool call when absent; a resource read or a prompt get otherwise. */
+  kind?: GrantKind | undefined;
   tool: string;
   args: Record<string, unknown>;
   policyVersion: string;
@@ -65,6 +69,7 @@ function toApproval(r: ApprovalTable): Approval {
     id: r.id,
     agentId: r.agent_id,
     connectionId: r.connection_id,
+    kind: r.kind ?? 'tool',
     tool: r.tool,
     args: JSON.parse(r.args) as Record<string, unknown>,
     argsDigest: r.args_digest,
@@ -89,6 +94,7 @@ const bound = (db: Db, b: CallBinding, digest: string) =>
     .where('agent_id', '=', b.agentId)
     .where('args_digest', '=', digest)
     .where('connection_id', '=', b.connectionId)
+    .where('kind', '=', b.kind ?? 'tool')
     .where('tool', '=', b.tool)
     .where('policy_version', '=', b.policyVersion)
     .where('expires_at', '>', new Date().toISOString());
@@ -151,6 +157,7 @@ export async function requestApproval(
       org_id: b.orgId,
       agent_id: b.agentId,
       connection_id: b.connectionId,
+      kind: b.kind ?? 'tool',
       tool: b.tool,
       args_digest: digest,
       // Exactly what will run: an approver must see what they approve (readable by owners,
@@ -176,6 +183,7 @@ export async function requestApproval(
       target: { type: 'approval', id: row.id },
       requestId: b.requestId,
       details: {
+        ...(b.kind && b.kind !== 'tool' ? { kind: b.kind } : {}),
         tool: `${b.connectionId}/${b.tool}`,
         argsDigest: digest,
         policyVersion: b.policyVersion,

@@ -18,7 +18,7 @@ function activityOf(action: string): { id: number; name: string } {
 }
 
 function classOf(action: string): number {
-  if (action.startsWith('tool.') || action.startsWith('api.') || action.startsWith('model.')) return 6003;
+  if (/^(tool|resource|prompt|api|model)\./.test(action)) return 6003;
   if (action.startsWith('person.signed_') || action.startsWith('person.sign_in')) return 3002;
   if (
     action.startsWith('grant.') ||

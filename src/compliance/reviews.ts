@@ -155,6 +155,7 @@ async function agentLines(
       'g.connection_id',
       'c.name as connection_name',
       'g.tool',
+      'g.kind',
       'g.status',
       'g.requires_approval',
       'g.constraints',
@@ -171,8 +172,10 @@ async function agentLines(
   return grants.map((g) => {
     const calls = used.get(g.agent_id) ?? new Map<string, number>();
     const prefix = `${g.connection_id}/`;
+    // Tool calls are what a tool grant covers; prompt and resource grants cover none of them.
+    const ofTools = (g.kind ?? 'tool') === 'tool';
     const tools = [...calls.entries()]
-      .filter(([t]) => (g.tool === '*' ? t.startsWith(prefix) : t === `${prefix}${g.tool}`))
+      .filter(([t]) => ofTools && (g.tool === '*' ? t.startsWith(prefix) : t === `${prefix}${g.tool}`))
       .map(([t, n]) => ({ tool: t.slice(prefix.length), calls: n }))
       .sort((a, b) => a.tool.localeCompare(b.tool));
     const n = tools.reduce((s, t) => s + t.calls, 0);
@@ -185,6 +188,7 @@ async function agentLines(
         agent: g.agent_name,
         connection: g.connection_id,
         connectionName: g.connection_name,
+        ...(ofTools ? {} : { kind: g.kind }),
         tool: g.tool,
         grantStatus: g.status,
         requiresApproval: g.requires_approval === 1,

@@ -11,7 +11,7 @@ import { recordAudit, recordChange } from '../audit/index.ts';
 import { BadRequestError, ConflictError, NotFoundError, PaddockError } from '../errors/index.ts';
 import type { OrgContext } from '../identity/context.ts';
 import { newId } from '../ids/index.ts';
-import { bumpGrantsVersion, reconcileGrants } from '../policy/grants-service.ts';
+import { bumpGrantsVersion, reconcileGrants, reconcilePromptGrants } from '../policy/grants-service.ts';
 import { namespaceOf } from '../policy/permissions.ts';
 import { type Database, type Db, orConflict } from '../store/index.ts';
 import type { ConnectionTable } from '../store/schema.ts';
@@ -23,6 +23,7 @@ import {
   type ToolDefinition,
   vetDefinitions,
 } from './definitions.ts';
+import { listOfferings, type OfferingKind, type Offerings, vetOfferings } from './offerings.ts';
 import { type Opener, openConnection } from './open.ts';
 
 export interface Connection {
@@ -295,6 +296,113 @@ export interface Refreshed {
   repinned: string[];
   /** Tools refused because their name holds a secret, in scrubbed form. */
   refused: string[];
+  /** Prompts, resources and templates refused likewise (`prompt <name>`, `resource <uri>`, `template <uri>`), scrubbed. */
+  refusedOfferings: string[];
+  /** How many prompts, resources and resource templates the server offers (kept as listed). */
+  prompts: number;
+  resources: number;
+  resourceTemplates: number;
+}
+
+/**
+ * Keeps what the server offers besides tools, as listed now: refused offerings (a key holding a
+ * secret) and prompts whose definition changed are audited, and prompt grants whose prompt
+ * changed or disappeared are suspended, as tool grants are.
+ */
+async function storeOfferings(
+  trx: Db,
+  ctx: OrgContext,
+  id: string,
+  offerings: ReturnType<typeof vetOfferings>,
+  now: string,
+): Promise<{ suspended: string[]; counts: Record<OfferingKind, number> }> {
+  const before = new Map(
+    (
+      await trx
+        .selectFrom('connection_offerings')
+        .select(['kind', 'key', 'digest'])
+        .where('connection_id', '=', id)
+        .where('kind', '=', 'prompt')
+        .execute()
+    ).map((r) => [r.key, r.digest]),
+  );
+  await trx.deleteFrom('connection_offerings').where('connection_id', '=', id).execute();
+  for (let i = 0; i < offerings.kept.length; i += 200) {
+    await trx
+      .insertInto('connection_offerings')
+      .values(
+        offerings.kept.slice(i, i + 200).map((o) => ({
+          org_id: ctx.scope.orgId,
+          connection_id: id,
+          kind: o.kind,
+          key: o.key,
+          definition: JSON.stringify(o.definition),
+          digest: o.digest,
+          seen_at: now,
+        })),
+      )
+      .execute();
+  }
+  const system = {
+    orgId: ctx.scope.orgId,
+    actor: { type: 'system' as const, id: 'connection-monitor' },
+    target: { type: 'connection', id },
+    requestId: ctx.requestId,
+  };
+  const prompts = new Map(offerings.kept.filter((o) => o.kind === 'prompt').map((o) => [o.key, o.digest]));
+  for (const [name, digest] of prompts) {
+    const was = before.get(name);
+    if (was === undefined || was === digest) continue;
+    await recordAudit(trx, {
+      ...system,
+      action: 'connection.prompt.changed',
+      outcome: 'failure',
+      details: { prompt: name, before: was, after: digest },
+    });
+  }
+  for (const { kind, shownAs } of offerings.refused) {
+    await recordAudit(trx, {
+      ...system,
+      action: kind === 'prompt' ? 'connection.prompt.refused' : 'connection.resource.refused',
+      outcome: 'denied',
+      details: {
+        [kind === 'template' ? 'template' : kind]: shownAs,
+        reason: `the ${kind === 'prompt' ? "prompt's name" : kind === 'resource' ? "resource's URI" : "template's URI"} holds a secret the server was given`,
+      },
+    });
+  }
+  const suspended = await reconcilePromptGrants(trx, ctx.scope.orgId, id, prompts, ctx.requestId);
+  const counts = { prompt: 0, resource: 0, template: 0 };
+  for (const o of offerings.kept) counts[o.kind]++;
+  return { suspended, counts };
+}
+
+export interface StoredOffering {
+  kind: OfferingKind;
+  key: string;
+  definition: Record<string, unknown>;
+  digest: string;
+  seenAt: string;
+}
+
+/** What the connection offers besides tools, as last listed, without contacting the server. */
+export async function storedOfferings(db: Db, ctx: OrgContext, id: string): Promise<StoredOffering[]> {
+  await requireConnection(db, ctx, id);
+  const rows = await db
+    .selectFrom('connection_offerings')
+    .selectAll()
+    .where('org_id', '=', ctx.scope.orgId)
+    .where('connection_id', '=', id)
+    .orderBy('kind')
+    .orderBy('key')
+    .execute();
+  return rows.map((r) => ({
+    kind: r.kind,
+    key: r.key,
+    definition: JSON.parse(r.definition) as Record<string, unknown>,
+    digest: r.digest,
+    seenAt: r.seen_at,
+  }));
 }
 
 /**
@@ -313,8 +421,10 @@ export async function refreshTools(
   if (asAgent) await requireAgentRow(db, ctx, asAgent);
   const { client, scrub } = await openConnection(opener, row, asAgent ?? null);
   let received: ToolDefinition[];
+  let offered: Offerings;
   try {
     received = await listTools(client);
+    offered = await listOfferings(client);
   } catch (err) {
     throw new PaddockError(
       502,
@@ -325,6 +435,7 @@ export async function refreshTools(
     await client.close().catch(() => undefined);
   }
   const { tools: vetted, refused } = vetDefinitions(received, scrub);
+  const offerings = vetOfferings(offered, scrub);
   const now = new Date().toISOString();
   return db.transaction().execute(async (trx) => {
     const before = new Map(
@@ -379,6 +490,7 @@ export async function refreshTools(
         details: { tool: shownAs, reason: "the tool's name holds a secret the server was given" },
       });
     }
+    const kept = await storeOfferings(trx, ctx, id, offerings, now);
     const { suspended, repinned } = await reconcileGrants(
       trx,
       ctx.scope.orgId,
@@ -386,6 +498,7 @@ export async function refreshTools(
       new Map(vetted.map((t) => [t.name, t])),
       ctx.requestId,
     );
+    suspended.push(...kept.suspended);
     await recordChange(trx, ctx, {
       action: 'connection.tools.listed',
       target: { type: 'connection', id },
@@ -394,6 +507,10 @@ export async function refreshTools(
         tools: vetted.length,
         changed,
         refused: refused.length,
+        prompts: kept.counts.prompt,
+        resources: kept.counts.resource,
+        resourceTemplates: kept.counts.template,
+        refusedOfferings: offerings.refused.length,
         suspended,
         repinned,
       },
@@ -404,6 +521,10 @@ export async function refreshTools(
       suspended,
       repinned,
       refused: refused.map((r) => r.shownAs),
+      refusedOfferings: offerings.refused.map((r) => `${r.kind} ${r.shownAs}`),
+      prompts: kept.counts.prompt,
+      resources: kept.counts.resource,
+      resourceTemplates: kept.counts.template,
     };
   });
 }

@@ -117,7 +117,7 @@ export function safeMeta(meta: unknown): Record<string, unknown> | undefined {
 }
 
 /** Icons a client may fetch or render without reaching a plain-HTTP or local address. */
-function safeIcons(icons: Icon[] | undefined): Icon[] | undefined {
+export function safeIcons(icons: Icon[] | undefined): Icon[] | undefined {
   const kept = icons?.filter((i) => /^(https:|data:image\/)/i.test(i.src));
   return kept?.length ? kept : undefined;
 }

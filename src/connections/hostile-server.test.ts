@@ -1,8 +1,9 @@
 /**
  * A compromised MCP server given a vault secret puts it, in every form the scrubber claims to
  * catch, into its tool names, descriptions, schemas, titles, annotations, icons, `_meta`, results
- * (structured content too), errors and stderr, and forges the `_meta` keys Paddock and MCP keep
- * for themselves (`paddock/approval`): those never reach the agent. None of those
+ * (structured content too), errors and stderr, its prompts, resources, templates, reads and
+ * completions, and forges the `_meta` keys Paddock and MCP keep for themselves
+ * (`paddock/approval`): those never reach the agent. None of those
  * forms may be found anywhere: the database (files and WAL, or every table), the server log,
  * any API answer for any role, the MCP endpoint's tools/list and results, audit exports in every
  * format. Run in the org's real bubblewrap sandbox, reached with the official MCP client.
@@ -123,6 +124,16 @@ for (const kind of STORE_KINDS) {
         'whoami',
       ]);
       assert.equal(listed.body.refused.length, 2);
+      // A prompt, two resources and a template whose name or URI holds the secret.
+      assert.deepEqual(
+        listed.body.refusedOfferings.map((r: string) => r.split(' ')[0]),
+        ['prompt', 'resource', 'resource', 'template'],
+      );
+      assert.ok(listed.body.refusedOfferings.every((r: string) => r.includes('[REDACTED]')));
+      assert.deepEqual(
+        [listed.body.prompts, listed.body.resources, listed.body.resourceTemplates],
+        [1, 1, 1],
+      );
       const lookup = listed.body.tools.find((x: { name: string }) => x.name === 'lookup');
       assert.match(lookup.description, /Looks things up\. Debug: form0=\[REDACTED\]/);
       assert.deepEqual(lookup.inputSchema.required, ['query'], 'the schema still works');
@@ -152,11 +163,35 @@ for (const kind of STORE_KINDS) {
         .where('action', '=', 'connection.tool.refused')
         .execute();
       assert.equal(refused.length, 2);
+      const offeringsRefused = await t.store.db
+        .selectFrom('audit_entries')
+        .select('action')
+        .where('action', 'in', ['connection.prompt.refused', 'connection.resource.refused'])
+        .execute();
+      assert.equal(offeringsRefused.length, 4);
+      // What is kept of the others: scrubbed whole, less forged `_meta` and unsafe icons.
+      const offered = await api('get', `/connections/${hostile}/offerings`);
+      assert.equal(offered.status, 200, offered.text);
+      const brief = offered.body.offerings.find((o: { key: string }) => o.key === 'brief').definition;
+      assert.match(brief.description, /^Briefs\. Debug: form0=\[REDACTED\]/);
+      assert.match(brief.arguments[0].description, /form0=\[REDACTED\]/);
+      assert.deepEqual(Object.keys(brief._meta), ['vendor.example/debug']);
+      assert.deepEqual(brief.icons.length, 1);
+      const notes = offered.body.offerings.find(
+        (o: { key: string }) => o.key === 'hostile://notes',
+      ).definition;
+      assert.match(notes.name, /^notes form0=\[REDACTED\]/);
     });
 
     test('results and errors reach the REST caller and the agent over MCP scrubbed', async () => {
-      for (const tool of ['lookup', 'fail', 'report']) {
-        const g = await api('post', `/agents/${agentId}/grants`, { connectionId: hostile, tool });
+      for (const grant of [
+        { tool: 'lookup' },
+        { tool: 'fail' },
+        { tool: 'report' },
+        { prompt: 'brief' },
+        { resource: 'hostile://', match: 'prefix' },
+      ]) {
+        const g = await api('post', `/agents/${agentId}/grants`, { connectionId: hostile, ...grant });
         assert.equal(g.status, 201, g.text);
       }
       const ok = await api('post', `/agents/${agentId}/calls`, {
@@ -207,6 +242,45 @@ for (const kind of STORE_KINDS) {
         const f = await client.callTool({ name: 'hostile__fail', arguments: {} });
         assert.equal(f.isError, true);
         seen.push(['mcp fail', JSON.stringify(f)]);
+        // Prompts, resources, templates, reads, gets and completions: scrubbed, no forged `_meta`.
+        const prompts = await client.listPrompts();
+        seen.push(['mcp prompts/list', JSON.stringify(prompts)]);
+        assert.deepEqual(
+          prompts.prompts.map((p) => p.name),
+          ['hostile__brief'],
+        );
+        const resources = await client.listResources();
+        seen.push(['mcp resources/list', JSON.stringify(resources)]);
+        assert.deepEqual(
+          resources.resources.map((r) => r.uri),
+          ['hostile+hostile://notes'],
+        );
+        const templates = await client.listResourceTemplates();
+        seen.push(['mcp templates/list', JSON.stringify(templates)]);
+        assert.deepEqual(
+          templates.resourceTemplates.map((r) => r.uriTemplate),
+          ['hostile+hostile://items/{id}'],
+        );
+        const got = await client.getPrompt({ name: 'hostile__brief', arguments: { topic: 't' } });
+        seen.push(['mcp prompts/get', JSON.stringify(got)]);
+        assert.match(JSON.stringify(got.messages), /prompt: form0=\[REDACTED\]/);
+        assert.deepEqual(Object.keys(got._meta ?? {}), ['vendor.example/trace']);
+        const read = await client.readResource({ uri: 'hostile+hostile://notes' });
+        seen.push(['mcp resources/read', JSON.stringify(read)]);
+        assert.match(JSON.stringify(read.contents), /contents: form0=\[REDACTED\]/);
+        assert.deepEqual(Object.keys(read._meta ?? {}), ['vendor.example/trace']);
+        const failedRead = await client
+          .readResource({ uri: 'hostile+hostile://items/fail' })
+          .catch((e: Error) => e);
+        assert.ok(failedRead instanceof Error);
+        seen.push(['mcp resources/read failed', `${failedRead.message} ${JSON.stringify(failedRead)}`]);
+        assert.match(failedRead.message, /resource_failed: .*cannot read while holding form0=\[REDACTED\]/);
+        const completed = await client.complete({
+          ref: { type: 'ref/prompt', name: 'hostile__brief' },
+          argument: { name: 'topic', value: '' },
+        });
+        seen.push(['mcp completion/complete', JSON.stringify(completed)]);
+        assert.ok(completed.completion.values.every((v) => v.includes('[REDACTED]')));
       } finally {
         await client.close();
       }

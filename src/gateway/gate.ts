@@ -12,7 +12,7 @@ import { type Opener, type OpenSession, openConnection, readConnectionToOpen } f
 import { ForbiddenError, NotFoundError, type PaddockError } from '../errors/index.ts';
 import { trustedScope } from '../identity/index.ts';
 import type { Logger } from '../log/index.ts';
-import type { Decision } from '../policy/engine.ts';
+import { type Decision, kindAsked } from '../policy/engine.ts';
 import { activeGrants, hasSuspendedGrant } from '../policy/grants-service.ts';
 import type { Database } from '../store/index.ts';
 import { catchUp } from './catch-up.ts';
@@ -22,7 +22,7 @@ import { callerReason, Refusal, refuse } from './refusals.ts';
 import type { CallInFlight, GateCaller, GateRequest, GateResult } from './request.ts';
 import { SessionPool } from './session-pool.ts';
 import { approve, WaitingRoom } from './steps/approve.ts';
-import { type Ask, Decider, deniedRefusal, unixNow } from './steps/decide.ts';
+import { type Ask, DENIED_CODE, Decider, deniedRefusal, unixNow } from './steps/decide.ts';
 import { answerOf, invoke } from './steps/invoke.ts';
 import { recordAllowed, recordDenial, recordResult, recordUnknownTool } from './steps/record.ts';
 import { stoppedRefusal } from './steps/stopped.ts';
@@ -91,11 +91,13 @@ export class ToolGateway implements StopPart {
       if (stopped) throw stopped;
       // 2. decide
       await this.#decider.prepare(call.scope, agentId, standing.grantsVersion);
-      const ask = {
+      const ask: Ask = {
         agentId,
         connectionId: call.connectionId,
+        action: call.action,
         tool: call.tool,
-        args: call.args,
+        completing: call.completing,
+        args: call.action === 'complete' ? {} : call.args,
         now: unixNow(),
       };
       const verdict = this.#decider.verdict(ask);
@@ -123,18 +125,27 @@ export class ToolGateway implements StopPart {
     const outcome = await invoke(call, call.signal, session, this.#o.callTimeoutMs ?? 30_000);
     // 6. record the result
     this.#track(recordResult(audit, call, allowedEntry, outcome));
-    return answerOf(outcome, call.signal, allowedEntry);
+    return answerOf(outcome, call.signal, allowedEntry, call.action);
   }
 
   /** The refusal of a denied call, saying why (off the hot path: only denials read more). */
   async #denied(call: CallInFlight, ask: Ask, decision: Decision): Promise<Refusal> {
     const grants = this.#decider.grantsFor(ask);
+    const kind = kindAsked(ask);
+    // Only tools and prompts pin a definition (a resource grant is never suspended).
     const suspended =
+      kind !== 'resource' &&
       !grants.some((g) => g.effect === 'allow') &&
-      (await hasSuspendedGrant(this.#o.db, call.scope, ask.agentId, ask.connectionId, ask.tool));
+      (await hasSuspendedGrant(this.#o.db, call.scope, ask.agentId, ask.connectionId, ask.tool, kind));
     return deniedRefusal(
       decision,
-      { name: call.calledAs ?? call.tool, args: ask.args, now: ask.now },
+      {
+        name: call.calledAs ?? call.tool,
+        args: ask.args,
+        now: ask.now,
+        action: ask.action,
+        completing: ask.completing,
+      },
       grants,
       suspended,
     );
@@ -163,14 +174,24 @@ export class ToolGateway implements StopPart {
 
   /**
    * A call of a tool name the agent was never shown: refused like any call no grant allows, on
-   * record (durable when this resolves); resolves with the refusal to answer with.
+   * record (durable when this resolves); resolves with the refusal to answer with. The same for
+   * a resource URI, a prompt or a completion's reference that names no connection (`asked`).
    */
-  async unknownTool(caller: GateCaller, name: string, args: Record<string, unknown>): Promise<PaddockError> {
-    await recordUnknownTool(this.#o.audit, caller, name, args);
-    return new ForbiddenError(
-      'tool_denied',
-      `No tool named ${name} for this agent: call one that tools/list shows (named <connection>__<tool>).`,
-    );
+  async unknownTool(
+    caller: GateCaller,
+    name: string,
+    args: Record<string, unknown> | undefined,
+    asked: Pick<GateRequest, 'action' | 'completing'> = {},
+  ): Promise<PaddockError> {
+    await recordUnknownTool(this.#o.audit, caller, name, args, asked);
+    const action = asked.action ?? 'call';
+    const hint =
+      kindAsked(asked) === 'resource'
+        ? `no resource ${name} for this agent: read one that resources/list shows, or one a template of resources/templates/list gives (named <connection>+<uri>).`
+        : action === 'call'
+          ? `No tool named ${name} for this agent: call one that tools/list shows (named <connection>__<tool>).`
+          : `No prompt named ${name} for this agent: use one that prompts/list shows (named <connection>__<prompt>).`;
+    return new ForbiddenError(DENIED_CODE[action], hint.charAt(0).toUpperCase() + hint.slice(1));
   }
 
   #track(recording: Promise<unknown>): void {

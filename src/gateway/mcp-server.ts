@@ -3,8 +3,12 @@
  * the tools its grants allow across its org's connections, named `<connection>__<tool>`;
  * `tools/call` runs through the gate, and refusals come back as tool errors a model can read
  * (one waiting for a person carries `_meta['paddock/approval']`); a client's cancellation ends
- * the call. Any MCP transport carries it: the HTTP endpoint for agents running elsewhere (one
- * server per request), the org cell's channel for Paddock's own runs.
+ * the call. Prompts (`<connection>__<prompt>`) and resources (`<connection>+<uri>`, so a URI
+ * stays a URI) are listed where granted, and every `resources/read`, `prompts/get` and
+ * `completion/complete` runs through the gate too; their refusals are JSON-RPC errors (code
+ * -32003, the reason in words, `data.code` and any waiting approval). Any MCP transport carries
+ * it: the HTTP endpoint for agents running elsewhere (one server per request), the org cell's
+ * channel for Paddock's own runs.
  *
  * @example
  *   const server = await serveAgent(deps, { caller, approval: 'return' }, transport);
@@ -15,20 +19,33 @@ import {
   CallToolRequestSchema,
   type CallToolResult,
   CancelledNotificationSchema,
+  CompleteRequestSchema,
+  type CompleteResult,
+  GetPromptRequestSchema,
+  type GetPromptResult,
+  ListPromptsRequestSchema,
+  ListResourcesRequestSchema,
+  ListResourceTemplatesRequestSchema,
   ListToolsRequestSchema,
+  McpError,
+  type Prompt,
+  ReadResourceRequestSchema,
+  type ReadResourceResult,
+  type Resource,
+  type ResourceTemplate,
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
 import { readAgentStanding } from '../agents/index.ts';
 import { PaddockError } from '../errors/index.ts';
 import { trustedScope } from '../identity/index.ts';
 import type { Logger } from '../log/index.ts';
-import { connectionOfNamespace, effectivePermissions } from '../policy/permissions.ts';
+import { connectionOfNamespace, effectivePermissions, visibleOfferings } from '../policy/permissions.ts';
 import { redactString } from '../redact/index.ts';
 import type { Db } from '../store/index.ts';
 import { type CallKey, Cancellations } from './cancellations.ts';
 import type { ToolGateway } from './gate.ts';
 import { ApprovalRequiredError } from './refusals.ts';
-import type { GateCaller, GateRequest } from './request.ts';
+import type { GateCaller, GateRequest, GateResult } from './request.ts';
 
 export interface AgentServerDeps {
   gate: ToolGateway;
@@ -61,6 +78,38 @@ export function splitToolName(name: string): { namespace: string; tool: string }
   return i > 0 ? { namespace: name.slice(0, i), tool: name.slice(i + 2) } : null;
 }
 
+/** Splits `<namespace>+<uri>` at the first `+` (namespaces never contain one). */
+export function splitResourceUri(uri: string): { namespace: string; uri: string } | null {
+  const i = uri.indexOf('+');
+  return i > 0 ? { namespace: uri.slice(0, i), uri: uri.slice(i + 1) } : null;
+}
+
+/** The JSON-RPC error code of the gate's refusals of reads, prompts and completions. */
+export const REFUSED_CODE = -32003;
+
+/** A refusal (or a failure) of a read, a prompt or a completion, as the JSON-RPC error the agent reads. */
+export function requestError(err: unknown, requestId: string, log: Logger): McpError {
+  if (!PaddockError.isInstance(err)) {
+    log.error({ err, requestId }, 'MCP request failed');
+    return new McpError(-32603, `internal: something went wrong (request id ${requestId}).`);
+  }
+  // A server's own error (a resource it does not have) keeps its code; the gate's refusals have one.
+  const mcpCode = (err.details as { mcpCode?: unknown } | undefined)?.mcpCode;
+  return new McpError(
+    typeof mcpCode === 'number' ? mcpCode : REFUSED_CODE,
+    `${err.code}: ${redactString(err.message)}`,
+    {
+      code: err.code,
+      ...(err instanceof ApprovalRequiredError ? { [APPROVAL_META]: { ...err.approval } } : {}),
+    },
+  );
+}
+
+const approvalNote = (needs: boolean, description: unknown) =>
+  needs || description !== undefined
+    ? { description: `${needs ? '[needs a person’s approval] ' : ''}${String(description ?? '')}` }
+    : {};
+
 const failure = (text: string): CallToolResult => ({ isError: true, content: [{ type: 'text', text }] });
 
 /** A refusal (or a failure) as the tool error the agent reads. */
@@ -82,8 +131,9 @@ export function agentServer(deps: AgentServerDeps, conn: AgentConnection): Serve
   const server = new Server(
     { name: 'paddock', version: '0.1.0' },
     {
-      capabilities: { tools: {} },
-      instructions: 'Tools of your organization that your grants allow; every call is checked and audited.',
+      capabilities: { tools: {}, resources: {}, prompts: {}, completions: {} },
+      instructions:
+        'Tools, resources and prompts of your organization that your grants allow; every call, read and get is checked and audited.',
     },
   );
   const keyOf = (id: string | number): CallKey => ({
@@ -95,11 +145,14 @@ export function agentServer(deps: AgentServerDeps, conn: AgentConnection): Serve
   server.setNotificationHandler(CancelledNotificationSchema, async (n) => {
     if (n.params.requestId !== undefined) cancellations.cancel(keyOf(n.params.requestId));
   });
-  server.setRequestHandler(ListToolsRequestSchema, async () => {
-    // A stopped agent (or org) may call nothing, so it is shown nothing.
+  // A stopped agent (or org) may call, read and get nothing, so it is shown nothing.
+  const active = async () => {
     const standing =
       caller.standing ?? (await readAgentStanding(deps.db, trustedScope(caller.orgId), caller.agentId));
-    if (standing?.agentState !== 'active' || standing.orgStoppedAt !== null) return { tools: [] };
+    return standing?.agentState === 'active' && standing.orgStoppedAt === null;
+  };
+  server.setRequestHandler(ListToolsRequestSchema, async () => {
+    if (!(await active())) return { tools: [] };
     const permissions = await effectivePermissions(deps.db, caller.orgId, caller.agentId);
     return {
       tools: permissions
@@ -147,6 +200,100 @@ export function agentServer(deps: AgentServerDeps, conn: AgentConnection): Serve
     } finally {
       cancellable.end();
     }
+  });
+  const offered = async () =>
+    (await active())
+      ? visibleOfferings(deps.db, caller.orgId, caller.agentId)
+      : { prompts: [], resources: [], templates: [] };
+  server.setRequestHandler(ListPromptsRequestSchema, async () => ({
+    prompts: (await offered()).prompts.map((p) => ({
+      ...(p.definition as Prompt),
+      name: `${p.namespace}__${String(p.definition.name)}`,
+      ...approvalNote(p.needsApproval, p.definition.description),
+    })),
+  }));
+  server.setRequestHandler(ListResourcesRequestSchema, async () => ({
+    resources: (await offered()).resources.map((r) => ({
+      ...(r.definition as Resource),
+      uri: `${r.namespace}+${String(r.definition.uri)}`,
+      ...approvalNote(r.needsApproval, r.definition.description),
+    })),
+  }));
+  server.setRequestHandler(ListResourceTemplatesRequestSchema, async () => ({
+    resourceTemplates: (await offered()).templates.map((t) => ({
+      ...(t.definition as ResourceTemplate),
+      uriTemplate: `${t.namespace}+${String(t.definition.uriTemplate)}`,
+      ...approvalNote(t.needsApproval, t.definition.description),
+    })),
+  }));
+
+  /** One read, get or completion through the gate: its result, or the JSON-RPC error refusing it. */
+  async function ask(
+    named: string,
+    parts: { namespace: string; name: string } | null,
+    req: Pick<GateRequest, 'action' | 'completing' | 'args' | 'completion'>,
+    extra: { requestId: string | number; signal: AbortSignal },
+  ): Promise<GateResult> {
+    const connectionId = parts && (await connectionOfNamespace(deps.db, caller.orgId, parts.namespace));
+    if (!parts || !connectionId)
+      throw requestError(
+        await deps.gate.unknownTool(caller, named, req.action === 'get' ? req.args : undefined, req),
+        caller.requestId,
+        deps.log,
+      );
+    const cancellable = cancellations.begin(keyOf(extra.requestId), [extra.signal, conn.signal]);
+    try {
+      return await deps.gate.call({
+        caller,
+        connectionId,
+        ...req,
+        tool: parts.name,
+        calledAs: named,
+        approval: conn.approval,
+        signal: cancellable.signal,
+      });
+    } catch (err) {
+      throw requestError(err, caller.requestId, deps.log);
+    } finally {
+      cancellable.end();
+    }
+  }
+  const promptParts = (name: string) => {
+    const p = splitToolName(name);
+    return p && { namespace: p.namespace, name: p.tool };
+  };
+  const resourceParts = (uri: string) => {
+    const p = splitResourceUri(uri);
+    return p && { namespace: p.namespace, name: p.uri };
+  };
+  server.setRequestHandler(ReadResourceRequestSchema, async (req, extra): Promise<ReadResourceResult> => {
+    const parts = resourceParts(req.params.uri);
+    const r = (await ask(req.params.uri, parts, { action: 'read', args: {} }, extra))
+      .result as ReadResourceResult;
+    // Each content names the resource as the agent knows it.
+    return {
+      ...r,
+      contents: (r.contents ?? []).map((c) => ({ ...c, uri: `${parts!.namespace}+${c.uri}` })),
+    };
+  });
+  server.setRequestHandler(GetPromptRequestSchema, async (req, extra): Promise<GetPromptResult> => {
+    const args = req.params.arguments ?? {};
+    return (await ask(req.params.name, promptParts(req.params.name), { action: 'get', args }, extra))
+      .result as GetPromptResult;
+  });
+  server.setRequestHandler(CompleteRequestSchema, async (req, extra): Promise<CompleteResult> => {
+    const { ref, argument, context } = req.params;
+    const prompt = ref.type === 'ref/prompt';
+    const named = prompt ? ref.name : ref.uri;
+    const completion = { argument, ...(context ? { context } : {}) };
+    return (
+      await ask(
+        named,
+        prompt ? promptParts(named) : resourceParts(named),
+        { action: 'complete', completing: prompt ? 'prompt' : 'resource', args: {}, completion },
+        extra,
+      )
+    ).result as CompleteResult;
   });
   return server;
 }

@@ -7,11 +7,14 @@
 import { ConflictError, PaddockError } from '../errors/index.ts';
 import type { DenialExplained, DenialKind } from '../policy/explain.ts';
 
-/** No grant allows the call: `why` says which way (no grant, suspended, outside it, a deny rule). */
+/**
+ * No grant allows the call: `why` says which way (no grant, suspended, outside it, a deny rule).
+ * `code` says what was denied (`tool_denied`, `resource_denied`, `prompt_denied`, `completion_denied`).
+ */
 export class ToolDeniedError extends PaddockError {
   readonly why: DenialKind;
-  constructor(explained: DenialExplained) {
-    super(403, 'tool_denied', explained.message, {
+  constructor(explained: DenialExplained, code = 'tool_denied') {
+    super(403, code, explained.message, {
       details: { why: explained.kind, ...(explained.unmet.length ? { unmet: explained.unmet } : {}) },
     });
     this.why = explained.kind;

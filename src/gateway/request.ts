@@ -5,6 +5,7 @@
  */
 import type { AgentStanding } from '../agents/index.ts';
 import type { OrgScope } from '../identity/index.ts';
+import type { Action } from '../policy/grants.ts';
 
 /** Who is asking, as the control plane authenticated it. */
 export interface GateCaller {
@@ -24,10 +25,24 @@ export interface GateCaller {
   standing?: AgentStanding | undefined;
 }
 
+/** A completion's argument and context, as MCP's `completion/complete` gives them. */
+export interface CompletionAsk {
+  argument: { name: string; value: string };
+  context?: { arguments?: Record<string, string> | undefined } | undefined;
+}
+
 export interface GateRequest {
   caller: GateCaller;
   connectionId: string;
+  /**
+   * What the agent asks of the connection: a tool call (when absent), a resource read, a prompt,
+   * a completion of a prompt's or a resource template's argument (`completing` says which).
+   */
+  action?: Action | undefined;
+  /** The tool; the resource's URI (a read); the prompt; what a completion is of (a prompt, a template). */
   tool: string;
+  completing?: 'prompt' | 'resource' | undefined;
+  completion?: CompletionAsk | undefined;
   /**
    * The name the agent called the tool by (`<namespace>__<tool>` on MCP): its denials speak of it,
    * and its audit records keep it beside the ids, so a transcript line can be matched to them.
@@ -44,7 +59,10 @@ export interface GateRequest {
 }
 
 export interface GateResult {
+  /** A tool's content (a read, a prompt, a completion: none, see `result`). */
   content: unknown;
+  /** A read's, a prompt's or a completion's whole result (scrubbed, its `_meta` filtered). */
+  result?: Record<string, unknown> | undefined;
   /** The tool's structured result (scrubbed), when it gave one. */
   structuredContent?: unknown;
   /** The result's `_meta` (scrubbed; without keys only Paddock or MCP may set), when it had any. */

@@ -172,3 +172,88 @@ test('a one-off decision (dry run) agrees with the engine and keeps no state', (
     assert.deepEqual([...once.grants].sort(), [...engine.grants].sort(), c.tool);
   }
 });
+
+test('a resource grant covers its URI exactly, or as a prefix that cannot be climbed out of; a tool grant covers no resource', () => {
+  const e = new PolicyEngine();
+  e.setGrants('agt_a', [
+    grant({ id: 'r1', kind: 'resource', tool: 'file:///docs/', match: 'prefix' }),
+    grant({ id: 'r2', kind: 'resource', tool: 'demo://one' }),
+    grant({ id: 'r3', kind: 'resource', tool: 'file:///docs/secret/', match: 'prefix', effect: 'deny' }),
+    grant({ id: 't1', tool: '*' }),
+  ]);
+  const read = (uri: string, extra: Partial<{ connectionId: string }> = {}) =>
+    e.decide({ ...call(uri, {}, extra), action: 'read' as const });
+  assert.deepEqual(read('file:///docs/a.md').grants, ['r1']);
+  assert.deepEqual(read('demo://one').grants, ['r2']);
+  for (const uri of ['demo://one/two', 'demo://on', 'file:///etc/passwd', 'file:///docs*x']) {
+    assert.equal(read(uri).allowed, false, `${uri} is not granted`);
+  }
+  for (const uri of ['file:///docs/../etc/passwd', 'file:///docs/%2e%2e/etc', 'file:///docs/%2E%2E/x'])
+    assert.equal(read(uri).allowed, false, `${uri} climbs out of the prefix`);
+  const denied = read('file:///docs/secret/key');
+  assert.equal(denied.allowed, false, 'a deny beats the wider allow');
+  assert.deepEqual(denied.grants, ['r3']);
+  assert.equal(read('file:///docs/a.md', { connectionId: 'con_other' }).allowed, false, 'another connection');
+  assert.deepEqual(
+    e.decide(call('file:///docs/a.md')).grants,
+    ['t1'],
+    'a tool of that name is the tool grant’s alone',
+  );
+  assert.equal(read('demo://two').allowed, false, 'and the tool grant * covers no resource');
+  assert.equal(
+    decideOnce([grant({ id: 'r1', kind: 'resource', tool: 'demo://one' })], {
+      ...call('demo://one'),
+      action: 'read',
+    }).allowed,
+    true,
+  );
+});
+
+test('a prompt grant allows getting the prompt within its constraints and approval; completing its arguments needs neither', () => {
+  const e = new PolicyEngine();
+  e.setGrants('agt_a', [
+    grant({ id: 'p1', kind: 'prompt', tool: 'summarize', constraints: [{ arg: 'topic', oneOf: ['docs'] }] }),
+    grant({ id: 'p2', kind: 'prompt', tool: 'deploy', requiresApproval: true }),
+    grant({ id: 'r1', kind: 'resource', tool: 'demo://res/', match: 'prefix' }),
+  ]);
+  const get = (name: string, args: Record<string, unknown>, approved = false) =>
+    e.decide({ ...call(name, args, { approved }), action: 'get' as const });
+  const complete = (name: string, completing: 'prompt' | 'resource') =>
+    e.decide({ ...call(name), action: 'complete' as const, completing });
+  assert.deepEqual(get('summarize', { topic: 'docs' }).grants, ['p1']);
+  assert.equal(get('summarize', { topic: 'hr' }).allowed, false);
+  assert.equal(get('deploy', {}).allowed, false, 'needs approval');
+  assert.equal(get('deploy', {}, true).allowed, true);
+  assert.equal(get('other', {}).allowed, false, 'default deny');
+  assert.equal(e.decide(call('summarize', { topic: 'docs' })).allowed, false, 'no tool of that name');
+  assert.equal(complete('summarize', 'prompt').allowed, true);
+  assert.equal(complete('deploy', 'prompt').allowed, true, 'completing runs nothing: no approval');
+  assert.equal(complete('other', 'prompt').allowed, false);
+  assert.equal(complete('demo://res/{id}', 'resource').allowed, true, 'a template under the prefix');
+  assert.equal(complete('demo://{path}', 'resource').allowed, false, 'a template wider than the grant');
+  assert.equal(complete('summarize', 'resource').allowed, false, 'a prompt name is no resource');
+});
+
+test('prompt and resource grants validate against the schema, and their constraints against the arguments', () => {
+  validateGrants(
+    [
+      grant({ id: 'p1', kind: 'prompt', tool: 'summarize', constraints: [{ arg: 'topic', prefix: 'd' }] }),
+      grant({ id: 'p2', kind: 'prompt', tool: '*', requiresApproval: true, notAfter: now }),
+      grant({ id: 'r1', kind: 'resource', tool: 'x://"a"*', match: 'prefix', requiresApproval: true }),
+      grant({ id: 'r2', kind: 'resource', tool: 'x://b', effect: 'deny' }),
+    ],
+    { topic: 'String' },
+  );
+  assert.throws(
+    () =>
+      validateGrants(
+        [grant({ id: 'p1', kind: 'prompt', tool: 's', constraints: [{ arg: 'nope', prefix: 'd' }] })],
+        {},
+      ),
+    /invalid_grant|does not fit/,
+  );
+  assert.match(
+    compileGrant(grant({ id: 'r1', kind: 'resource', tool: 'x://"a"*', match: 'prefix' })),
+    /like "x:\/\/\\"a\\"\\\*\*"/,
+  );
+});

@@ -1,17 +1,33 @@
 /**
  * The policy decision: Cedar, default deny, an explicit deny beats any allow. For speed, a
  * decision evaluates only the policies that can apply to that agent and tool (its grants on the
- * tool or its connection, and its denies), preparsed once per (agent, tool, policy version).
+ * tool or its connection, and its denies), preparsed once per (agent, tool, policy version). The
+ * same for a prompt, and for a resource: its grants whose URI covers it, preparsed once per set
+ * of such grants (not per URI: the URIs an agent reads are without end).
  */
 import { createHash } from 'node:crypto';
 import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
 import { BadRequestError } from '../errors/index.ts';
-import { type ArgType, cedarSchema, compileGrant, type Grant, toolUid } from './grants.ts';
+import {
+  type Action,
+  type ArgType,
+  cedarSchema,
+  compileGrant,
+  coversUri,
+  type Grant,
+  type GrantKind,
+  toolUid,
+} from './grants.ts';
 
 export interface Request {
   agentId: string;
   connectionId: string;
+  /** A tool call when absent. */
+  action?: Action | undefined;
+  /** The tool, the prompt, or the resource's URI (a completion: the prompt's, or the template's). */
   tool: string;
+  /** What a completion is of: a prompt's argument or a resource template's. */
+  completing?: 'prompt' | 'resource' | undefined;
   args: Record<string, unknown>;
   /** Unix seconds. */
   now: number;
@@ -43,6 +59,15 @@ function policyMap(grants: Grant[]): Record<string, string> {
 
 /** Checks grants compile and type-check against the schema; throws a clear 400 if not. */
 export function validateGrants(grants: Grant[], args: Record<string, ArgType>): void {
+  // A prompt's constraints sit beside "or completing" (grants.ts): Cedar cannot call them impossible.
+  for (const g of grants) {
+    const unknown = g.constraints.filter((c) => !(c.arg in args)).map((c) => c.arg);
+    if ((g.kind ?? 'tool') !== 'tool' && unknown.length > 0)
+      throw new BadRequestError(
+        'invalid_grant',
+        `The grant does not fit the prompt: it has no argument ${unknown.join(', ')}.`,
+      );
+  }
   const text = grants.map(compileGrant).join('\n');
   const r = cedar.validate({
     schema: cedarSchema(args),
@@ -79,20 +104,51 @@ function cedarArgs(args: Record<string, unknown>): Record<string, string | numbe
   return out;
 }
 
-/** Whether a grant can bear on a call to this tool: the only ones a decision needs to evaluate. */
-function applies(g: Grant, connectionId: string, tool: string): boolean {
-  return g.connectionId === connectionId && (g.tool === tool || g.tool === '*');
+/** The kind of grant that bears on a request. */
+export function kindAsked(req: Pick<Request, 'action' | 'completing'>): GrantKind {
+  switch (req.action ?? 'call') {
+    case 'call':
+      return 'tool';
+    case 'get':
+      return 'prompt';
+    case 'read':
+      return 'resource';
+    case 'complete':
+      return req.completing ?? 'prompt';
+  }
 }
 
-/** The Cedar request for a call: agent, action, tool (a child of its connection), context. */
+/** What a decision is asked about: the kind, the connection, the tool, prompt or URI. */
+export type Subject = Pick<Request, 'connectionId' | 'tool' | 'action' | 'completing'>;
+
+/** Whether a grant can bear on this request: the only ones a decision needs to evaluate. */
+export function applies(g: Grant, s: Subject): boolean {
+  const kind = kindAsked(s);
+  if ((g.kind ?? 'tool') !== kind || g.connectionId !== s.connectionId) return false;
+  return kind === 'resource' ? coversUri(g, s.tool) : g.tool === s.tool || g.tool === '*';
+}
+
+const ENTITY: Record<GrantKind, string> = {
+  tool: 'Paddock::Tool',
+  prompt: 'Paddock::Prompt',
+  resource: 'Paddock::Resource',
+};
+
+/** The Cedar request: agent, action, the tool, prompt or resource (a child of its connection), context. */
 function request(req: Request) {
-  const tool = { type: 'Paddock::Tool', id: toolUid(req.connectionId, req.tool) };
+  const kind = kindAsked(req);
+  const entity = { type: ENTITY[kind], id: toolUid(req.connectionId, req.tool) };
   return {
     principal: { type: 'Paddock::Agent', id: req.agentId },
-    action: { type: 'Paddock::Action', id: 'call' },
-    resource: tool,
-    context: { args: cedarArgs(req.args), now: req.now, approved: req.approved },
-    entities: [{ uid: tool, attrs: {}, parents: [{ type: 'Paddock::Connection', id: req.connectionId }] }],
+    action: { type: 'Paddock::Action', id: req.action ?? 'call' },
+    resource: entity,
+    context: {
+      args: cedarArgs(req.args),
+      uri: kind === 'resource' ? req.tool : '',
+      now: req.now,
+      approved: req.approved,
+    },
+    entities: [{ uid: entity, attrs: {}, parents: [{ type: 'Paddock::Connection', id: req.connectionId }] }],
   };
 }
 
@@ -116,7 +172,7 @@ function toDecision(answer: cedar.AuthorizationAnswer, policyVersion: string): D
 export function decideOnce(grants: Grant[], req: Request): Decision {
   const own = grants.filter((g) => g.agentId === req.agentId);
   const version = policyVersion(own);
-  const relevant = own.filter((g) => applies(g, req.connectionId, req.tool));
+  const relevant = own.filter((g) => applies(g, req));
   if (relevant.length === 0) return { allowed: false, grants: [], policyVersion: version, errors: [] };
   return toDecision(
     cedar.isAuthorized({ ...request(req), policies: { staticPolicies: policyMap(relevant) } }),
@@ -143,16 +199,25 @@ export class PolicyEngine {
     this.#grants.set(agentId, { grants, version: policyVersion(grants) });
   }
 
-  /** The grants that can apply to this agent calling this tool (as loaded). */
-  relevant(agentId: string, connectionId: string, tool: string): Grant[] {
-    return (this.#grants.get(agentId)?.grants ?? []).filter((g) => applies(g, connectionId, tool));
+  /** The grants that can apply to this agent asking this (as loaded). */
+  relevant(agentId: string, subject: Subject): Grant[] {
+    return (this.#grants.get(agentId)?.grants ?? []).filter((g) => applies(g, subject));
   }
 
   decide(req: Request): Decision {
-    const grants = this.relevant(req.agentId, req.connectionId, req.tool);
+    const grants = this.relevant(req.agentId, req);
     const policyVersion = this.versionOf(req.agentId) || EMPTY_VERSION;
     if (grants.length === 0) return { allowed: false, grants: [], policyVersion, errors: [] };
-    const setId = `e${this.#id}/${req.agentId}/${toolUid(req.connectionId, req.tool)}`;
+    const kind = kindAsked(req);
+    // A resource's set is named by the grants covering it: one per set of grants, not per URI.
+    const subject =
+      kind === 'resource'
+        ? `resource:${req.connectionId}:${grants
+            .map((g) => g.id)
+            .sort()
+            .join(',')}`
+        : `${kind}:${toolUid(req.connectionId, req.tool)}`;
+    const setId = `e${this.#id}/${req.agentId}/${subject}`;
     if (this.#parsed.get(setId) !== policyVersion) {
       const r = cedar.preparsePolicySet(setId, { staticPolicies: policyMap(grants) });
       if (r.type !== 'success')

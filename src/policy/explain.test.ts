@@ -25,7 +25,7 @@ function why(grants: Grant[], args: Record<string, unknown>, suspended = false, 
   assert.equal(decision.allowed, false, 'Cedar denies the call');
   return explainDenial(
     decision,
-    engine.relevant('agt_a', 'con_1', 'read_file'),
+    engine.relevant('agt_a', { connectionId: 'con_1', tool: 'read_file' }),
     { name: 'files__read_file', args, now },
     suspended,
   );

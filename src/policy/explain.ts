@@ -4,7 +4,7 @@
  * grant's time window, or a deny rule. Worked out only for a call Cedar denied, from the grants
  * that bear on its tool, mirroring what each grant compiles to (grants.ts).
  */
-import type { Decision } from './engine.ts';
+import type { Decision, Request } from './engine.ts';
 import type { Constraint, Grant } from './grants.ts';
 import { describeConstraint } from './permissions.ts';
 
@@ -42,23 +42,42 @@ function unmetBy(g: Grant, args: Record<string, unknown>, now: number): string[]
   return out;
 }
 
+/** How a denial speaks of what was asked: `call` a `tool`, `read` a `resource`, `get` a `prompt`… */
+export function wordsFor(ask: Pick<Request, 'action' | 'completing'>): { verb: string; noun: string } {
+  switch (ask.action ?? 'call') {
+    case 'call':
+      return { verb: 'call', noun: 'tool' };
+    case 'read':
+      return { verb: 'read', noun: 'resource' };
+    case 'get':
+      return { verb: 'get', noun: 'prompt' };
+    case 'complete':
+      return {
+        verb: 'complete arguments of',
+        noun: ask.completing === 'resource' ? 'resource template' : 'prompt',
+      };
+  }
+}
+
 /**
  * Why `decision` denied the call of `tool` (shown to the agent as `name`). `grants`: the agent's
- * active grants bearing on the tool; `suspended`: whether a grant of it is suspended.
+ * active grants bearing on the tool; `suspended`: whether a grant of it is suspended. A read, a
+ * prompt or a completion (`action`) is explained in its own words.
  */
 export function explainDenial(
   decision: Decision,
   grants: Grant[],
-  call: { name: string; args: Record<string, unknown>; now: number },
+  call: { name: string; args: Record<string, unknown>; now: number } & Pick<Request, 'action' | 'completing'>,
   suspended: boolean,
 ): DenialExplained {
   const { name, args, now } = call;
+  const { verb, noun } = wordsFor(call);
   const denies = grants.filter((g) => decision.grants.includes(g.id) && g.effect === 'deny');
   if (denies.length > 0 || decision.grants.length > 0) {
     return {
       kind: 'deny_rule',
       reason: 'an explicit deny',
-      message: `A deny rule forbids this agent to call ${name}. Do not retry it; a person who manages this agent's grants decides whether it may.`,
+      message: `A deny rule forbids this agent to ${verb} ${name}. Do not retry it; a person who manages this agent's grants decides whether it may.`,
       unmet: [],
     };
   }
@@ -67,15 +86,15 @@ export function explainDenial(
     if (suspended) {
       return {
         kind: 'grant_suspended',
-        reason: "the tool's grant is suspended (its definition changed)",
-        message: `No grant allows ${name} right now: its grant is suspended because the tool's definition changed since it was granted. A person who manages this agent's grants must review the tool and grant it again.`,
+        reason: `the ${noun}'s grant is suspended (its definition changed)`,
+        message: `No grant allows ${name} right now: its grant is suspended because the ${noun}'s definition changed since it was granted. A person who manages this agent's grants must review the ${noun} and grant it again.`,
         unmet: [],
       };
     }
     return {
       kind: 'no_grant',
-      reason: 'no grant for this tool',
-      message: `No grant allows this agent to call ${name}: it has none for this tool. A person who manages this agent's grants can add one.`,
+      reason: `no grant for this ${noun}`,
+      message: `No grant allows this agent to ${verb} ${name}: it has none for this ${noun}. A person who manages this agent's grants can add one.`,
       unmet: [],
     };
   }

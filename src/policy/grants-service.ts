@@ -1,8 +1,10 @@
 /**
- * Granting and revoking tools. A grant is checked when saved: the agent and connection exist in
- * the org, the tool exists (unless `*`), its constraints compile and type-check against the
- * tool's input schema; it pins the tool's definition digest. Revoking one grant leaves the
- * others. Who granted or revoked what, and when, is audited.
+ * Granting and revoking tools, prompts and resources. A grant is checked when saved: the agent
+ * and connection exist in the org, the tool (or prompt) exists (unless `*`), its constraints
+ * compile and type-check against the tool's input schema (the prompt's arguments); it pins the
+ * tool's (prompt's) definition digest. A resource grant names a URI, exactly or as a prefix, and
+ * pins nothing: what a resource holds changes by nature. Revoking one grant leaves the others.
+ * Who granted or revoked what, and when, is audited.
  */
 import type { Kysely } from 'kysely';
 import { requireAgentRow } from '../agents/index.ts';
@@ -14,7 +16,7 @@ import { newId } from '../ids/index.ts';
 import type { Database, Db, OrgScope } from '../store/index.ts';
 import type { GrantTable } from '../store/schema.ts';
 import { type Decision, decideOnce, validateGrants } from './engine.ts';
-import type { ArgType, Constraint, Grant } from './grants.ts';
+import type { Action, ArgType, Constraint, Grant, GrantKind } from './grants.ts';
 
 export interface GrantInfo extends Grant {
   toolDigest: string | null;
@@ -30,7 +32,9 @@ export function toGrant(r: GrantTable): GrantInfo {
     id: r.id,
     agentId: r.agent_id,
     connectionId: r.connection_id,
+    kind: r.kind ?? 'tool',
     tool: r.tool,
+    ...(r.uri_match ? { match: r.uri_match } : {}),
     effect: r.effect,
     constraints: JSON.parse(r.constraints) as Constraint[],
     notBefore: r.not_before === null ? undefined : Number(r.not_before),
@@ -69,7 +73,11 @@ export function argTypes(inputSchema: Record<string, unknown>): Record<string, A
 
 export interface NewGrant {
   connectionId: string;
+  /** A tool when absent. */
+  kind?: GrantKind | undefined;
+  /** The tool or prompt (or `*`), or the resource's URI (a prefix, with `match`). */
   tool: string;
+  match?: 'exact' | 'prefix' | undefined;
   effect: 'allow' | 'deny';
   constraints: Constraint[];
   notBefore?: number | undefined;
@@ -95,7 +103,34 @@ export async function createGrant(
       throw new NotFoundError('connection_not_found', 'No connection with that id in this organization.');
     let digest: string | null = null;
     let args: Record<string, ArgType> = {};
-    if (input.tool !== '*') {
+    const kind = input.kind ?? 'tool';
+    if (kind === 'resource') {
+      if (input.constraints.length > 0)
+        throw new BadRequestError('invalid_grant', 'A resource grant takes no argument constraints.');
+      if (input.tool === '' && input.match !== 'prefix')
+        throw new BadRequestError(
+          'invalid_grant',
+          'A resource grant names a URI (or, as a prefix, its start).',
+        );
+    } else if (kind === 'prompt' && input.tool !== '*') {
+      const prompt = await trx
+        .selectFrom('connection_offerings')
+        .select(['definition', 'digest'])
+        .where('connection_id', '=', input.connectionId)
+        .where('kind', '=', 'prompt')
+        .where('key', '=', input.tool)
+        .executeTakeFirst();
+      if (!prompt) {
+        throw new NotFoundError(
+          'prompt_not_found',
+          `The connection has no prompt "${input.tool}" (list its tools and prompts first).`,
+        );
+      }
+      digest = prompt.digest;
+      // A prompt's arguments are strings.
+      const declared = (JSON.parse(prompt.definition) as { arguments?: Array<{ name: string }> }).arguments;
+      args = Object.fromEntries((declared ?? []).map((a) => [a.name, 'String' as const]));
+    } else if (kind === 'tool' && input.tool !== '*') {
       const tool = await trx
         .selectFrom('connection_tools')
         .selectAll()
@@ -111,7 +146,7 @@ export async function createGrant(
       digest = tool.digest;
       args = argTypes(JSON.parse(tool.input_schema) as Record<string, unknown>);
     } else if (input.constraints.length > 0) {
-      throw new BadRequestError('invalid_grant', 'Argument constraints need a named tool, not *.');
+      throw new BadRequestError('invalid_grant', `Argument constraints need a named ${kind}, not *.`);
     }
     if (input.notBefore !== undefined && input.notAfter !== undefined && input.notBefore >= input.notAfter) {
       throw new BadRequestError('invalid_grant', 'notBefore must come before notAfter.');
@@ -122,6 +157,8 @@ export async function createGrant(
       agent_id: agentId,
       connection_id: input.connectionId,
       tool: input.tool,
+      kind,
+      uri_match: kind === 'resource' ? (input.match ?? 'exact') : null,
       effect: input.effect,
       constraints: JSON.stringify(input.constraints),
       not_before: input.notBefore ?? null,
@@ -171,13 +208,14 @@ export async function activeGrants(db: Db, scope: OrgScope, agentId: string): Pr
   return rows.map(toGrant);
 }
 
-/** Whether the agent has a grant of this tool suspended (its definition changed): to explain a denial. */
+/** Whether the agent has a grant of this tool (or prompt) suspended (its definition changed): to explain a denial. */
 export async function hasSuspendedGrant(
   db: Db,
   scope: OrgScope,
   agentId: string,
   connectionId: string,
   tool: string,
+  kind: GrantKind = 'tool',
 ): Promise<boolean> {
   const row = await db
     .selectFrom('grants')
@@ -185,6 +223,7 @@ export async function hasSuspendedGrant(
     .where('org_id', '=', scope.orgId)
     .where('agent_id', '=', agentId)
     .where('connection_id', '=', connectionId)
+    .where('kind', '=', kind)
     .where('tool', '=', tool)
     .where('status', '=', 'suspended')
     .executeTakeFirst();
@@ -218,7 +257,12 @@ export async function revokeGrant(
     await recordChange(trx, ctx, {
       action: 'grant.revoked',
       target: { type: 'agent', id: agentId },
-      details: { grantId: row.id, connectionId: row.connection_id, tool: row.tool },
+      details: {
+        grantId: row.id,
+        connectionId: row.connection_id,
+        ...((row.kind ?? 'tool') === 'tool' ? {} : { kind: row.kind }),
+        tool: row.tool,
+      },
     });
     return { ...toGrant(row), status: 'revoked', revokedBy: ctx.actor.id, revokedAt: now };
   });
@@ -243,6 +287,7 @@ export async function reconcileGrants(
     .where('org_id', '=', orgId)
     .where('connection_id', '=', connectionId)
     .where('status', '=', 'active')
+    .where('kind', '=', 'tool')
     .where('tool', '!=', '*')
     .execute();
   const suspended: string[] = [];
@@ -289,12 +334,64 @@ export async function reconcileGrants(
   return { suspended, repinned };
 }
 
+/**
+ * Prompt grants whose prompt changed definition (or disappeared) since they were granted are
+ * suspended (audited), as tool grants are. Called whenever a connection's offerings are re-listed.
+ */
+export async function reconcilePromptGrants(
+  trx: Db,
+  orgId: string,
+  connectionId: string,
+  prompts: Map<string, string>,
+  requestId: string | undefined,
+): Promise<string[]> {
+  const rows = await trx
+    .selectFrom('grants')
+    .selectAll()
+    .where('org_id', '=', orgId)
+    .where('connection_id', '=', connectionId)
+    .where('status', '=', 'active')
+    .where('kind', '=', 'prompt')
+    .where('tool', '!=', '*')
+    .execute();
+  const suspended: string[] = [];
+  for (const g of rows) {
+    const now = prompts.get(g.tool);
+    if (now === g.tool_digest) continue;
+    await trx.updateTable('grants').set({ status: 'suspended' }).where('id', '=', g.id).execute();
+    await bumpGrantsVersion(trx, orgId, g.agent_id);
+    await recordAudit(trx, {
+      orgId,
+      actor: { type: 'system', id: 'connection-monitor' },
+      requestId,
+      action: 'grant.suspended',
+      target: { type: 'agent', id: g.agent_id },
+      outcome: 'failure',
+      details: {
+        grantId: g.id,
+        prompt: g.tool,
+        reason: now ? 'the prompt definition changed' : 'the prompt disappeared',
+        granted: g.tool_digest,
+        now: now ?? null,
+      },
+    });
+    suspended.push(g.id);
+  }
+  return suspended;
+}
+
 /** What the agent may do with this call right now (a dry run of the gateway's decision). */
 export async function checkCall(
   db: Db,
   ctx: OrgContext,
   agentId: string,
-  call: { connectionId: string; tool: string; args: Record<string, unknown>; approved?: boolean | undefined },
+  call: {
+    connectionId: string;
+    action?: Action | undefined;
+    tool: string;
+    args: Record<string, unknown>;
+    approved?: boolean | undefined;
+  },
 ): Promise<Decision> {
   const grants = (await listGrants(db, ctx, agentId)).filter((g) => g.status === 'active');
   return decideOnce(grants, {

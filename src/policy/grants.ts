@@ -1,7 +1,9 @@
 /**
  * Grants, the unit of least privilege: this agent may call this tool (or every tool of a
  * connection), optionally only with arguments inside constraints, only within a time window,
- * optionally only with a person's approval — or, as an explicit deny, may never call it.
+ * optionally only with a person's approval — or, as an explicit deny, may never call it. The same
+ * holds for a connection's prompts (by name, or `*`: get them, and complete their arguments) and
+ * resources (by URI, exact or prefix: read them, and complete the templates under it).
  * Each grant compiles to one Cedar policy.
  */
 
@@ -11,12 +13,25 @@ export type Constraint =
   | { arg: string; max: number }
   | { arg: string; min: number };
 
+/** What a grant is of. */
+export type GrantKind = 'tool' | 'resource' | 'prompt';
+
+/** What the agent asks: call a tool, read a resource, get a prompt, complete an argument. */
+export type Action = 'call' | 'read' | 'get' | 'complete';
+
 export interface Grant {
   id: string;
   agentId: string;
   connectionId: string;
-  /** A tool name, or `*` for every tool of the connection. */
+  /** What it is of (a tool when absent). */
+  kind?: GrantKind | undefined;
+  /**
+   * A tool name, or `*` for every tool of the connection; a prompt's name (or `*`); a resource's
+   * URI, or a prefix of URIs (`match`).
+   */
   tool: string;
+  /** A resource grant's URI: the resource's exactly, or a prefix of those it covers. */
+  match?: 'exact' | 'prefix' | undefined;
   effect: 'allow' | 'deny';
   constraints: Constraint[];
   /** Unix seconds; the grant applies from `notBefore` up to (not including) `notAfter`. */
@@ -37,6 +52,22 @@ function likePrefix(prefix: string): string {
 
 export const toolUid = (connectionId: string, tool: string) => `${connectionId}/${tool}`;
 
+/** A URI under a prefix grant: it starts with the prefix and cannot climb out (`..`, an encoded dot). */
+export function underPrefix(uri: string, prefix: string): boolean {
+  return uri.startsWith(prefix) && !uri.includes('..') && !/%2e/i.test(uri);
+}
+
+/** Whether a resource grant covers this URI (as its Cedar condition decides it). */
+export function coversUri(g: Pick<Grant, 'tool' | 'match'>, uri: string): boolean {
+  return g.match === 'prefix' ? underPrefix(uri, g.tool) : uri === g.tool;
+}
+
+/** The Cedar condition of a resource grant on `context.uri`. */
+function uriCondition(g: Grant): string {
+  if (g.match !== 'prefix') return `context.uri == ${cedarString(g.tool)}`;
+  return `(context.uri like ${likePrefix(g.tool)} && !(context.uri like "*..*") && !(context.uri like "*%2e*") && !(context.uri like "*%2E*"))`;
+}
+
 function condition(c: Constraint): string {
   const attr = `context.args[${cedarString(c.arg)}]`;
   const has = `context.args has ${cedarString(c.arg)}`;
@@ -47,18 +78,49 @@ function condition(c: Constraint): string {
   return `(${has} && ${attr} >= ${Math.trunc(c.min)})`;
 }
 
+const COMPLETE = 'action == Paddock::Action::"complete"';
+
+/** The grant's scope: which actions on which entities (its kind's). */
+function scopeOf(g: Grant): { action: string; resource: string } {
+  const conn = `Paddock::Connection::${cedarString(g.connectionId)}`;
+  switch (g.kind ?? 'tool') {
+    case 'tool':
+      return {
+        action: 'action == Paddock::Action::"call"',
+        resource:
+          g.tool === '*'
+            ? `resource in ${conn}`
+            : `resource == Paddock::Tool::${cedarString(toolUid(g.connectionId, g.tool))}`,
+      };
+    case 'prompt':
+      return {
+        action: 'action in [Paddock::Action::"get", Paddock::Action::"complete"]',
+        resource:
+          g.tool === '*'
+            ? `resource is Paddock::Prompt in ${conn}`
+            : `resource == Paddock::Prompt::${cedarString(toolUid(g.connectionId, g.tool))}`,
+      };
+    case 'resource':
+      return {
+        action: 'action in [Paddock::Action::"read", Paddock::Action::"complete"]',
+        resource: `resource is Paddock::Resource in ${conn}`,
+      };
+  }
+}
+
 /** The grant as one Cedar policy (its id is the grant's id in the policy set). */
 export function compileGrant(g: Grant): string {
   const principal = `principal == Paddock::Agent::${cedarString(g.agentId)}`;
-  const action = 'action == Paddock::Action::"call"';
-  const resource =
-    g.tool === '*'
-      ? `resource in Paddock::Connection::${cedarString(g.connectionId)}`
-      : `resource == Paddock::Tool::${cedarString(toolUid(g.connectionId, g.tool))}`;
+  const { action, resource } = scopeOf(g);
+  const kind = g.kind ?? 'tool';
   const when: string[] = [];
+  if (kind === 'resource') when.push(uriCondition(g));
   if (g.effect === 'allow') {
-    for (const c of g.constraints) when.push(condition(c));
-    if (g.requiresApproval) when.push('context.approved');
+    // Completing an argument runs nothing: argument constraints and approval bind the get or read.
+    const bound: string[] = g.constraints.map(condition);
+    if (g.requiresApproval) bound.push('context.approved');
+    if (bound.length && kind !== 'tool') when.push(`(${COMPLETE} || (${bound.join(' && ')}))`);
+    else when.push(...bound);
   }
   if (g.notBefore !== undefined) when.push(`context.now >= ${Math.trunc(g.notBefore)}`);
   if (g.notAfter !== undefined) when.push(`context.now < ${Math.trunc(g.notAfter)}`);
@@ -71,7 +133,8 @@ export type ArgType = 'String' | 'Long' | 'Bool';
 
 /**
  * The Cedar schema requests are validated against. Argument attributes are declared from the
- * tools' input schemas (all optional: a call may leave any out).
+ * tool's input schema or the prompt's arguments (all optional: a call may leave any out). Every
+ * action has the same context: `uri` is a read's (or a template completion's) URI, '' otherwise.
  */
 export function cedarSchema(args: Record<string, ArgType>): string {
   const fields = Object.entries(args)
@@ -81,7 +144,13 @@ export function cedarSchema(args: Record<string, ArgType>): string {
   entity Agent;
   entity Connection;
   entity Tool in [Connection];
+  entity Prompt in [Connection];
+  entity Resource in [Connection];
   type Args = { ${fields} };
-  action "call" appliesTo { principal: Agent, resource: Tool, context: { args: Args, now: Long, approved: Bool } };
+  type Ctx = { args: Args, uri: String, now: Long, approved: Bool };
+  action "call" appliesTo { principal: Agent, resource: Tool, context: Ctx };
+  action "get" appliesTo { principal: Agent, resource: Prompt, context: Ctx };
+  action "read" appliesTo { principal: Agent, resource: Resource, context: Ctx };
+  action "complete" appliesTo { principal: Agent, resource: [Prompt, Resource], context: Ctx };
 }`;
 }

@@ -6,8 +6,8 @@
 
 import { definitionOfRow, type ToolDefinition } from '../connections/definitions.ts';
 import type { Db } from '../store/index.ts';
-import type { Constraint, Grant } from './grants.ts';
-import { toGrant } from './grants-service.ts';
+import { type Constraint, coversUri, type Grant } from './grants.ts';
+import { type GrantInfo, toGrant } from './grants-service.ts';
 
 export type Access = 'allowed' | 'conditional' | 'denied';
 
@@ -137,7 +137,10 @@ export async function effectivePermissions(
   const out: ToolPermission[] = [];
   for (const t of tools) {
     const bearing = grants.filter(
-      (g) => g.connectionId === t.connection_id && (g.tool === t.name || g.tool === '*'),
+      (g) =>
+        (g.kind ?? 'tool') === 'tool' &&
+        g.connectionId === t.connection_id &&
+        (g.tool === t.name || g.tool === '*'),
     );
     if (bearing.length === 0) continue;
     const active = bearing.filter((g) => g.status === 'active');
@@ -150,6 +153,155 @@ export async function effectivePermissions(
       grants: active.map((g) => g.id),
       suspended: bearing.filter((g) => g.status === 'suspended').map((g) => g.id),
     });
+  }
+  return out;
+}
+
+/** What the agent's grants allow of one prompt (the grants editor; `prompts/list` shows those not denied). */
+export interface PromptPermission extends Omit<ToolPermission, 'tool'> {
+  /** The prompt's definition as kept (scrubbed). */
+  prompt: Record<string, unknown> & { name: string };
+}
+
+/** One resource grant, in words: a URI or a prefix, what it allows. */
+export interface ResourcePermission extends Omit<ToolPermission, 'tool'> {
+  uri: string;
+  match: 'exact' | 'prefix';
+  effect: 'allow' | 'deny';
+}
+
+/** A listed resource or template the agent may read (or complete), under its connection's namespace. */
+export interface VisibleOffering {
+  connectionId: string;
+  namespace: string;
+  definition: Record<string, unknown>;
+  needsApproval: boolean;
+}
+
+async function grantsOfKinds(db: Db, orgId: string, agentId: string): Promise<GrantInfo[]> {
+  const rows = await db
+    .selectFrom('grants')
+    .selectAll()
+    .where('org_id', '=', orgId)
+    .where('agent_id', '=', agentId)
+    .where('kind', 'in', ['prompt', 'resource'])
+    .where('status', 'in', ['active', 'suspended'])
+    .execute();
+  return rows.map(toGrant);
+}
+
+/**
+ * The agent's permissions on prompts (each listed prompt a grant names) and its resource grants
+ * (URIs are not enumerable: one line per grant). Everything else: denied by default.
+ */
+export async function offeringPermissions(
+  db: Db,
+  orgId: string,
+  agentId: string,
+): Promise<{ prompts: PromptPermission[]; resources: ResourcePermission[] }> {
+  const grants = await grantsOfKinds(db, orgId, agentId);
+  if (grants.length === 0) return { prompts: [], resources: [] };
+  const connectionIds = [...new Set(grants.map((g) => g.connectionId))];
+  const connections = await db
+    .selectFrom('connections')
+    .select(['id', 'name'])
+    .where('org_id', '=', orgId)
+    .where('id', 'in', connectionIds)
+    .execute();
+  const names = new Map(connections.map((c) => [c.id, c.name]));
+  const namespaces = await connectionNamespaces(db, orgId);
+  const where = (connectionId: string) => ({
+    connectionId,
+    connectionName: names.get(connectionId) ?? connectionId,
+    namespace: namespaces.get(connectionId) ?? connectionId,
+  });
+  const prompts: PromptPermission[] = [];
+  const promptGrants = grants.filter((g) => g.kind === 'prompt');
+  if (promptGrants.length > 0) {
+    const rows = await db
+      .selectFrom('connection_offerings')
+      .selectAll()
+      .where('org_id', '=', orgId)
+      .where('kind', '=', 'prompt')
+      .where('connection_id', 'in', [...new Set(promptGrants.map((g) => g.connectionId))])
+      .orderBy('connection_id')
+      .orderBy('key')
+      .execute();
+    for (const r of rows) {
+      const bearing = promptGrants.filter(
+        (g) => g.connectionId === r.connection_id && (g.tool === r.key || g.tool === '*'),
+      );
+      if (bearing.length === 0) continue;
+      const active = bearing.filter((g) => g.status === 'active');
+      prompts.push({
+        ...where(r.connection_id),
+        prompt: JSON.parse(r.definition) as PromptPermission['prompt'],
+        ...accessOf(active),
+        grants: active.map((g) => g.id),
+        suspended: bearing.filter((g) => g.status === 'suspended').map((g) => g.id),
+      });
+    }
+  }
+  const resources = grants
+    .filter((g) => g.kind === 'resource' && g.status === 'active')
+    .map((g) => ({
+      ...where(g.connectionId),
+      uri: g.tool,
+      match: g.match ?? 'exact',
+      effect: g.effect,
+      ...(g.effect === 'deny'
+        ? { access: 'denied' as const, needsApproval: false, conditions: [] }
+        : accessOf([g])),
+      grants: [g.id],
+      suspended: [],
+    }));
+  return { prompts, resources };
+}
+
+/**
+ * What `prompts/list`, `resources/list` and `resources/templates/list` show the agent: listed
+ * prompts its grants allow, and listed resources and templates (by their URI template's text)
+ * under an allowing resource grant that no unconditional deny covers.
+ */
+export async function visibleOfferings(
+  db: Db,
+  orgId: string,
+  agentId: string,
+): Promise<{ prompts: VisibleOffering[]; resources: VisibleOffering[]; templates: VisibleOffering[] }> {
+  const out = {
+    prompts: [] as VisibleOffering[],
+    resources: [] as VisibleOffering[],
+    templates: [] as VisibleOffering[],
+  };
+  const grants = (await grantsOfKinds(db, orgId, agentId)).filter((g) => g.status === 'active');
+  if (grants.length === 0) return out;
+  const rows = await db
+    .selectFrom('connection_offerings')
+    .selectAll()
+    .where('org_id', '=', orgId)
+    .where('connection_id', 'in', [...new Set(grants.map((g) => g.connectionId))])
+    .orderBy('connection_id')
+    .orderBy('kind')
+    .orderBy('key')
+    .execute();
+  const namespaces = await connectionNamespaces(db, orgId);
+  for (const r of rows) {
+    const kind = r.kind === 'prompt' ? 'prompt' : 'resource';
+    const bearing = grants.filter(
+      (g) =>
+        g.kind === kind &&
+        g.connectionId === r.connection_id &&
+        (kind === 'resource' ? coversUri(g, r.key) : g.tool === r.key || g.tool === '*'),
+    );
+    const access = accessOf(bearing);
+    if (access.access === 'denied') continue;
+    const seen = {
+      connectionId: r.connection_id,
+      namespace: namespaces.get(r.connection_id) ?? r.connection_id,
+      definition: JSON.parse(r.definition) as Record<string, unknown>,
+      needsApproval: access.needsApproval,
+    };
+    (r.kind === 'prompt' ? out.prompts : r.kind === 'resource' ? out.resources : out.templates).push(seen);
   }
   return out;
 }

@@ -48,3 +48,21 @@ test('secret-shaped strings are scrubbed too, in values and in keys', () => {
   });
   assert.equal(scrub(`failed with sk-${'z'.repeat(20)}`), 'failed with [REDACTED]');
 });
+
+test('a blob or an image holding a secret stays valid base64, without the secret; others pass untouched', () => {
+  const secret = 'blob-secret-0123456789';
+  const scrub = scrubber([secret]);
+  const b64 = (s: string) => Buffer.from(s).toString('base64');
+  const out = scrub({
+    contents: [
+      { uri: 'x://a', blob: b64(`head ${secret} tail`) },
+      { uri: 'x://b', blob: b64('nothing here') },
+    ],
+    content: [{ type: 'image', mimeType: 'image/png', data: b64(`png ${secret}`) }],
+  });
+  const blob = out.contents[0]!.blob;
+  assert.match(blob, /^[A-Za-z0-9+/]*={0,2}$/, 'still base64');
+  assert.equal(Buffer.from(blob, 'base64').toString(), 'head [REDACTED] tail');
+  assert.equal(out.contents[1]!.blob, b64('nothing here'));
+  assert.equal(Buffer.from(out.content[0]!.data, 'base64').toString(), 'png [REDACTED]');
+});

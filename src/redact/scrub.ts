@@ -49,6 +49,41 @@ function redactStrings(value: unknown, depth = 0): unknown {
   return out;
 }
 
+/** A JSON text with a field MCP carries bytes in (a resource's `blob`, an image's or audio's `data`). */
+const BINARY_KEY = /"(blob|data)":"/;
+
+/**
+ * Base64 fields (a resource's `blob`, an image's or audio's `data`) holding a secret — in their
+ * base64 or in their bytes — become the base64 of those bytes read as UTF-8 text with the secret's
+ * forms replaced (or of `[REDACTED]` alone, if a form survives that): still valid base64, which a
+ * client checks, and no longer the secret. Bytes that were not text are lost: the scrubber's price.
+ */
+function scrubBinaries(value: unknown, forms: string[], depth = 0): unknown {
+  if (value === null || typeof value !== 'object' || depth > 64) return value;
+  if (Array.isArray(value)) return value.map((v) => scrubBinaries(v, forms, depth + 1));
+  const holds = (s: string) => forms.some((f) => s.includes(f));
+  const kind = String((value as { type?: unknown }).type);
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) {
+    const binary =
+      typeof v === 'string' && (k === 'blob' || (k === 'data' && (kind === 'image' || kind === 'audio')));
+    if (!binary) {
+      out[k] = scrubBinaries(v, forms, depth + 1);
+      continue;
+    }
+    const bytes = Buffer.from(v, 'base64');
+    if (!holds(v) && !holds(bytes.toString('latin1')) && !holds(bytes.toString('utf8'))) {
+      out[k] = v;
+      continue;
+    }
+    let text = bytes.toString('utf8');
+    for (const f of forms) text = text.replaceAll(f, REDACTED);
+    const again = Buffer.from(text).toString('base64');
+    out[k] = holds(again) || holds(text) ? Buffer.from(REDACTED).toString('base64') : again;
+  }
+  return out;
+}
+
 /**
  * A function that replaces every form of these secrets, and every secret-shaped string, in a
  * JSON-able value with `[REDACTED]`.
@@ -59,9 +94,12 @@ function redactStrings(value: unknown, depth = 0): unknown {
  */
 export function scrubber(secrets: string[]): <T>(content: T) => T {
   const forms = secrets.flatMap(secretForms).map((f) => ({ f, inJson: JSON.stringify(f).slice(1, -1) }));
+  const raw = forms.map(({ f }) => f);
   return <T>(content: T): T => {
     if (content === undefined) return content;
     let text = JSON.stringify(content);
+    // Binary fields first, as bytes: replacing inside their base64 would leave invalid base64.
+    if (raw.length && BINARY_KEY.test(text)) text = JSON.stringify(scrubBinaries(JSON.parse(text), raw));
     // Forms are matched as they appear inside a JSON string.
     for (const { inJson } of forms) if (text.includes(inJson)) text = text.replaceAll(inJson, REDACTED);
     return redactStrings(JSON.parse(text)) as T;

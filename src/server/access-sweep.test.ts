@@ -252,6 +252,16 @@ for (const kind of STORE_KINDS) {
         tool: 'get-sum',
         requiresApproval: true,
       });
+      // A prompt and resources, granted like tools (their lines in permissions, grants, reviews).
+      await as('post', `/agents/${agent.id}/grants`, 201, {
+        connectionId: connection.id,
+        prompt: 'simple-prompt',
+      });
+      await as('post', `/agents/${agent.id}/grants`, 201, {
+        connectionId: connection.id,
+        resource: `demo://resource/static/`,
+        match: 'prefix',
+      });
       await as('patch', '', 200, { settings: { approvalWaitSeconds: 0 } });
       const held = await call(app, 'post', `/api/v1/orgs/${s}/agents/${agent.id}/calls`, {
         token: org.people.owner.token,

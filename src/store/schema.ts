@@ -377,6 +377,8 @@ export interface ApprovalTable {
   agent_id: string;
   connection_id: string;
   tool: string;
+  /** What `tool` names: a tool (the default), a resource's URI, a prompt. */
+  kind?: GrantKind;
   /** SHA-256 of the RFC 8785 form of the exact arguments. */
   args_digest: string;
   /** The arguments as the approver sees them (secrets redacted). */
@@ -410,13 +412,37 @@ export interface ConnectionToolTable {
   seen_at: string;
 }
 
+/** What a grant (or an approval) is of: a tool, a resource (by URI) or a prompt. */
+export type GrantKind = 'tool' | 'resource' | 'prompt';
+
+/** What a connection offers besides tools, as last listed (scrubbed): prompts, resources, templates. */
+export interface ConnectionOfferingTable {
+  org_id: string;
+  connection_id: string;
+  kind: 'prompt' | 'resource' | 'template';
+  /** The prompt's name, the resource's URI, the template's URI template. */
+  key: string;
+  /** The whole definition as kept (scrubbed), JSON. */
+  definition: string;
+  /** `v3:` + SHA-256 of the canonical definition: what a prompt grant pins. */
+  digest: string;
+  seen_at: string;
+}
+
 export interface GrantTable {
   id: string;
   org_id: string;
   agent_id: string;
   connection_id: string;
-  /** A tool name, or `*` for every tool of the connection. */
+  /**
+   * A tool name, or `*` for every tool of the connection; for a prompt grant the prompt's name (or
+   * `*`); for a resource grant a URI (or a URI prefix, see `uri_match`).
+   */
   tool: string;
+  /** What the grant is of (absent in rows written before there were other kinds: a tool). */
+  kind?: GrantKind;
+  /** A resource grant's URI is the resource's exactly, or a prefix of the URIs it covers. */
+  uri_match?: 'exact' | 'prefix' | null;
   effect: 'allow' | 'deny';
   /** JSON array of argument constraints. */
   constraints: string;
@@ -660,6 +686,7 @@ export interface Database {
   agent_tokens: AgentTokenTable;
   connections: ConnectionTable;
   connection_tools: ConnectionToolTable;
+  connection_offerings: ConnectionOfferingTable;
   grants: GrantTable;
   approvals: ApprovalTable;
   platform_settings: PlatformSettingTable;

@@ -55,6 +55,7 @@ import type {
   InviteInput,
   InviteResult,
   LineDecision,
+  OfferingList,
   Ok,
   Org,
   OrgList,
@@ -230,6 +231,8 @@ export const api = {
   deleteConnection: (slug: string, id: string) => send<void>('DELETE', `${org(slug)}/connections/${enc(id)}`),
   connectionTools: async (slug: string, id: string) =>
     (await send<ToolList>('GET', `${org(slug)}/connections/${enc(id)}/tools`)).tools,
+  connectionOfferings: async (slug: string, id: string) =>
+    (await send<OfferingList>('GET', `${org(slug)}/connections/${enc(id)}/offerings`)).offerings,
   /** Asks the server for its tools now (started in the sandbox, or reached through the egress proxy). */
   refreshTools: (slug: string, id: string, asAgent?: string) =>
     send<ToolRefresh>(
@@ -244,7 +247,7 @@ export const api = {
   revokeGrant: (slug: string, agent: string, grant: string) =>
     send<Grant>('DELETE', `${org(slug)}/agents/${enc(agent)}/grants/${enc(grant)}`),
   permissions: async (slug: string, agent: string) =>
-    (await send<Permissions>('GET', `${org(slug)}/agents/${enc(agent)}/permissions`)).tools,
+    send<Permissions>('GET', `${org(slug)}/agents/${enc(agent)}/permissions`),
 
   /** Newest first; no status: every request. */
   approvals: async (slug: string, status: ApprovalStatus | null) =>

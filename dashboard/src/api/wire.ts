@@ -139,6 +139,9 @@ export type Tool = Out<typeof Connections.ToolSchema>;
 export type ToolList = Out<typeof Connections.ToolListSchema>;
 /** The tools now, the changed ones, the grants suspended or re-pinned, the tools refused. */
 export type ToolRefresh = Out<typeof Connections.ToolRefreshSchema>;
+/** What a connection offers besides tools (prompts, resources, templates), as last listed. */
+export type OfferingList = Out<typeof Connections.OfferingListSchema>;
+export type Offering = OfferingList['offerings'][number];
 export type Grant = Out<typeof Grants.GrantSchema>;
 export type GrantStatus = Grant['status'];
 export type GrantList = Out<typeof Grants.GrantListSchema>;
@@ -148,6 +151,10 @@ export type Permissions = Out<typeof Grants.PermissionsSchema>;
 /** One tool of `GET …/permissions`: what the agent's grants add up to for it. */
 export type ToolPermission = Permissions['tools'][number];
 export type Access = ToolPermission['access'];
+/** One prompt of `GET …/permissions`. */
+export type PromptPermission = Permissions['prompts'][number];
+/** One resource grant of `GET …/permissions`, in words. */
+export type ResourcePermission = Permissions['resources'][number];
 export type Approval = Out<typeof Approvals.ApprovalSchema>;
 export type ApprovalStatus = Approval['status'];
 export type ApprovalList = Out<typeof Approvals.ApprovalListSchema>;

@@ -1,8 +1,10 @@
 /**
- * An agent's grants, on its page: the only tools it may call (default deny). The grants with
- * their status and a revoke step, a form for a new one (a connection's tool or all of its tools,
+ * An agent's grants, on its page: the only tools it may call, prompts it may get and resources it
+ * may read (default deny). The grants with their status and a revoke step, a form for a new one (a
+ * connection's tool or all of its tools, a prompt or all of them, resources by URI or prefix;
  * allow or deny, argument constraints, approval, a time window), and what the grants add up to,
- * tool by tool. Owners and admins change grants; everyone who sees the agent reads them.
+ * tool by tool and prompt by prompt. Owners and admins change grants; everyone who sees the agent
+ * reads them.
  */
 import { useState } from 'react';
 import {
@@ -14,6 +16,8 @@ import {
   type Grant,
   type GrantStatus,
   type OrgWithRole,
+  type PromptPermission,
+  type ResourcePermission,
   type Tool,
   type ToolPermission,
 } from '../api/index.ts';
@@ -57,6 +61,29 @@ function describe(c: Record<string, unknown>): string {
   return JSON.stringify(c);
 }
 
+/** What a grant is of, in words. */
+function GrantSubject({ g }: { g: Grant }) {
+  if (g.kind === 'prompt')
+    return g.prompt === '*' ? (
+      <span>All prompts</span>
+    ) : (
+      <span>
+        Prompt <code>{g.prompt}</code>
+      </span>
+    );
+  if (g.kind === 'resource')
+    return g.match === 'prefix' ? (
+      <span>
+        Resources under <code>{g.resource || '(any URI)'}</code>
+      </span>
+    ) : (
+      <span>
+        Resource <code>{g.resource}</code>
+      </span>
+    );
+  return g.tool === '*' ? <span>All tools</span> : <code>{g.tool}</code>;
+}
+
 function grantConditions(g: Grant): string[] {
   const out = g.constraints.map(describe);
   if (g.notBefore !== undefined) out.push(`from ${formatUnix(g.notBefore)}`);
@@ -91,8 +118,8 @@ export function AgentGrants({
     <>
       <Section title="Grants">
         <p className="hint">
-          {agent.name} may call only the tools its grants allow; every other tool is denied. A deny grant wins
-          over any allow.
+          {agent.name} may call only the tools its grants allow, get only those prompts and read only those
+          resources; everything else is denied. A deny grant wins over any allow.
         </p>
         <Alert message={revoke.error ?? grants.error ?? connections.error} />
         <Notice message={revoke.notice} />
@@ -102,7 +129,7 @@ export function AgentGrants({
           <p className="empty">No grants: {agent.name} may call no tool.</p>
         ) : (
           <DataTable
-            headers={['Connection', 'Tool', 'Effect', 'Conditions', 'Status', 'Created']}
+            headers={['Connection', 'Grant of', 'Effect', 'Conditions', 'Status', 'Created']}
             actions={manage}
             label="Grants"
           >
@@ -116,7 +143,7 @@ export function AgentGrants({
                 >
                   <td className="nowrap">{connectionName(g.connectionId)}</td>
                   <td>
-                    {g.tool === '*' ? <span>All tools</span> : <code>{g.tool}</code>}
+                    <GrantSubject g={g} />
                     {g.toolDigest ? (
                       <div className="sub">
                         pinned to <Digest value={g.toolDigest} />
@@ -144,7 +171,9 @@ export function AgentGrants({
                       {STATUS_LABEL[g.status] ?? g.status}
                     </span>
                     {g.status === 'suspended' ? (
-                      <div className="sub">the tool changed; grant it again</div>
+                      <div className="sub">
+                        the {g.kind === 'prompt' ? 'prompt' : 'tool'} changed; grant it again
+                      </div>
                     ) : null}
                     {g.revokedAt ? <div className="sub">{formatDate(g.revokedAt)}</div> : null}
                   </td>
@@ -188,11 +217,13 @@ export function AgentGrants({
         <Alert message={permissions.error} />
         {!permissions.data ? (
           <Loading what="permissions" />
-        ) : permissions.data.length === 0 ? (
+        ) : permissions.data.tools.length === 0 ? (
           <p className="empty">No tool is granted: {agent.name} may call nothing.</p>
         ) : (
-          <PermissionTable tools={permissions.data} />
+          <PermissionTable tools={permissions.data.tools} />
         )}
+        {permissions.data?.prompts.length ? <PromptTable prompts={permissions.data.prompts} /> : null}
+        {permissions.data?.resources.length ? <ResourceTable resources={permissions.data.resources} /> : null}
       </Section>
     </>
   );
@@ -243,6 +274,82 @@ function PermissionTable({ tools }: { tools: ToolPermission[] }) {
   );
 }
 
+function Conditions({ p }: { p: Pick<ToolPermission, 'conditions'> }) {
+  return p.conditions.length === 0 ? (
+    <span className="muted">None</span>
+  ) : (
+    <ul className="plain-list">
+      {p.conditions.map((c) => (
+        <li key={c}>{c}</li>
+      ))}
+    </ul>
+  );
+}
+
+function PromptTable({ prompts }: { prompts: PromptPermission[] }) {
+  return (
+    <DataTable headers={['Prompt', 'Connection', 'Access', 'Approval', 'Conditions']} label="Prompts">
+      {prompts.map((p) => (
+        <tr
+          key={`${p.connectionId}/${p.prompt.name}`}
+          data-testid="prompt-permission-row"
+          className={p.access === 'denied' ? 'row-inactive' : undefined}
+        >
+          <td>
+            <code>{p.prompt.name}</code>
+            <div className="sub">
+              as <code>{`${p.namespace}__${p.prompt.name}`}</code>
+            </div>
+          </td>
+          <td className="nowrap">{p.connectionName}</td>
+          <td>
+            <span className={`status access-${p.access}`}>{ACCESS_LABEL[p.access] ?? p.access}</span>
+          </td>
+          <td className="nowrap">{p.needsApproval ? 'Every get' : <span className="muted">No</span>}</td>
+          <td>
+            <Conditions p={p} />
+            {p.suspended.length ? (
+              <div className="sub warning-text">grant suspended: the prompt changed</div>
+            ) : null}
+          </td>
+        </tr>
+      ))}
+    </DataTable>
+  );
+}
+
+function ResourceTable({ resources }: { resources: ResourcePermission[] }) {
+  return (
+    <DataTable headers={['Resources', 'Connection', 'Access', 'Approval', 'Conditions']} label="Resources">
+      {resources.map((r) => (
+        <tr
+          key={r.grants[0]}
+          data-testid="resource-permission-row"
+          className={r.access === 'denied' ? 'row-inactive' : undefined}
+        >
+          <td>
+            {r.match === 'prefix' ? 'URIs starting with ' : 'The URI '}
+            <code>{r.uri || '(any)'}</code>
+            <div className="sub">
+              as <code>{`${r.namespace}+${r.uri}${r.match === 'prefix' ? '…' : ''}`}</code>
+            </div>
+          </td>
+          <td className="nowrap">{r.connectionName}</td>
+          <td>
+            <span className={`status access-${r.access}`}>
+              {r.effect === 'deny' ? 'Denied (deny grant)' : (ACCESS_LABEL[r.access] ?? r.access)}
+            </span>
+          </td>
+          <td className="nowrap">{r.needsApproval ? 'Every read' : <span className="muted">No</span>}</td>
+          <td>
+            <Conditions p={r} />
+          </td>
+        </tr>
+      ))}
+    </DataTable>
+  );
+}
+
 // ---------- A new grant ----------
 
 /** What a constraint checks: the key beside `arg` in each constraint shape the server takes. */
@@ -261,8 +368,23 @@ interface ConstraintRow {
   value: string;
 }
 
+/** A prompt's arguments as a tool's input schema (they are all text), for the constraint rows. */
+function promptAsTool(name: string, definition: Record<string, unknown>): ToolArgs {
+  const declared = (definition.arguments ?? []) as Array<{ name: string }>;
+  return {
+    name,
+    inputSchema: {
+      type: 'object',
+      properties: Object.fromEntries(declared.map((a) => [a.name, { type: 'string' }])),
+    },
+  };
+}
+
+/** What the constraint rows need of a tool (or a prompt). */
+type ToolArgs = Pick<Tool, 'name' | 'inputSchema'>;
+
 /** A tool's arguments and their JSON Schema types, from its inputSchema. */
-function argumentsOf(tool: Tool | undefined): { name: string; type: string }[] {
+function argumentsOf(tool: ToolArgs | undefined): { name: string; type: string }[] {
   const props = tool?.inputSchema.properties;
   if (!props || typeof props !== 'object') return [];
   return Object.entries(props as Record<string, { type?: unknown }>).map(([name, p]) => ({
@@ -305,7 +427,10 @@ function AddGrant({
   onAdded: () => Promise<void>;
 }) {
   const [connectionId, setConnectionId] = useState(connections[0]?.id ?? '');
+  const [kind, setKind] = useState<'tool' | 'prompt' | 'resource'>('tool');
   const [tool, setTool] = useState('');
+  const [uri, setUri] = useState('');
+  const [match, setMatch] = useState<'exact' | 'prefix'>('prefix');
   const [effect, setEffect] = useState<'allow' | 'deny'>('allow');
   const [rows, setRows] = useState<ConstraintRow[]>([]);
   const [nextKey, setNextKey] = useState(1);
@@ -317,7 +442,18 @@ function AddGrant({
     async () => (connectionId ? api.connectionTools(slug, connectionId) : []),
     `${slug}/${connectionId}`,
   );
-  const chosen = tools.data?.find((t) => t.name === tool);
+  const offerings = useLoad(
+    async () => (connectionId && kind === 'prompt' ? api.connectionOfferings(slug, connectionId) : []),
+    `${slug}/${connectionId}/${kind}`,
+  );
+  const prompts = (offerings.data ?? []).filter((o) => o.kind === 'prompt');
+  const chosenPrompt = prompts.find((p) => p.key === tool);
+  const chosen: ToolArgs | undefined =
+    kind === 'tool'
+      ? tools.data?.find((t) => t.name === tool)
+      : chosenPrompt
+        ? promptAsTool(chosenPrompt.key, chosenPrompt.definition)
+        : undefined;
   const args = argumentsOf(chosen);
 
   if (connections.length === 0) {
@@ -334,6 +470,11 @@ function AddGrant({
     { value: '*', label: 'All tools of the connection (*)' },
     ...(tools.data ?? []).map((t) => ({ value: t.name, label: t.name })),
   ];
+  const promptOptions = [
+    { value: '', label: offerings.data ? 'Choose a prompt' : 'Loading prompts…' },
+    { value: '*', label: 'All prompts of the connection (*)' },
+    ...prompts.map((p) => ({ value: p.key, label: p.key })),
+  ];
   const changeRow = (key: number, patch: Partial<ConstraintRow>) =>
     setRows((rs) => rs.map((r) => (r.key === key ? { ...r, ...patch } : r)));
 
@@ -342,12 +483,16 @@ function AddGrant({
       className="grant-form"
       aria-label="Add a grant"
       onSubmit={onSubmit(() => {
-        if (!tool) {
-          setError('Choose a tool, or all tools of the connection.');
+        if (kind !== 'resource' && !tool) {
+          setError(`Choose a ${kind}, or all ${kind}s of the connection.`);
+          return;
+        }
+        if (kind === 'resource' && !uri && match === 'exact') {
+          setError('Enter the resource’s URI (or, as a prefix, the start of the URIs).');
           return;
         }
         const constraints: Constraint[] = [];
-        for (const r of tool === '*' ? [] : rows) {
+        for (const r of tool === '*' || kind === 'resource' ? [] : rows) {
           const c = toConstraint(r);
           if (typeof c === 'string') {
             setError(c);
@@ -364,7 +509,7 @@ function AddGrant({
         void run(async () => {
           await api.createGrant(slug, agent.id, {
             connectionId,
-            tool,
+            ...(kind === 'tool' ? { tool } : kind === 'prompt' ? { prompt: tool } : { resource: uri, match }),
             effect,
             constraints,
             requiresApproval: approval,
@@ -372,6 +517,7 @@ function AddGrant({
             ...(until === undefined ? {} : { notAfter: until }),
           });
           setTool('');
+          setUri('');
           setRows([]);
           setApproval(false);
           setNotBefore('');
@@ -381,7 +527,7 @@ function AddGrant({
       })}
     >
       <h3>Add a grant</h3>
-      <Alert message={error ?? tools.error} />
+      <Alert message={error ?? tools.error ?? offerings.error} />
       <div className="form-grid">
         <SelectField
           label="Connection"
@@ -394,21 +540,75 @@ function AddGrant({
           options={connections.map((c) => ({ value: c.id, label: c.name }))}
         />
         <SelectField
-          label="Tool"
-          value={tool}
+          label="Grant of"
+          value={kind}
           onChange={(v) => {
-            setTool(v);
+            setKind(v);
+            setTool('');
             setRows([]);
           }}
-          options={toolOptions}
-          hint={
-            tool === '*'
-              ? 'Every tool of the connection, also ones it adds later; no argument constraints.'
-              : tools.data && tools.data.length === 0
-                ? 'No tools stored for this connection: list its tools on the Connections page to grant one.'
-                : undefined
-          }
+          options={[
+            { value: 'tool', label: 'A tool' },
+            { value: 'prompt', label: 'A prompt' },
+            { value: 'resource', label: 'Resources (by URI)' },
+          ]}
         />
+        {kind === 'tool' ? (
+          <SelectField
+            label="Tool"
+            value={tool}
+            onChange={(v) => {
+              setTool(v);
+              setRows([]);
+            }}
+            options={toolOptions}
+            hint={
+              tool === '*'
+                ? 'Every tool of the connection, also ones it adds later; no argument constraints.'
+                : tools.data && tools.data.length === 0
+                  ? 'No tools stored for this connection: list its tools on the Connections page to grant one.'
+                  : undefined
+            }
+          />
+        ) : kind === 'prompt' ? (
+          <SelectField
+            label="Prompt"
+            value={tool}
+            onChange={(v) => {
+              setTool(v);
+              setRows([]);
+            }}
+            options={promptOptions}
+            hint={
+              tool === '*'
+                ? 'Every prompt of the connection, also ones it adds later; no argument constraints.'
+                : offerings.data && prompts.length === 0
+                  ? 'No prompts stored for this connection: list its tools on the Connections page first.'
+                  : 'Getting it, and completing its arguments.'
+            }
+          />
+        ) : (
+          <>
+            <TextField
+              label="Resource URI"
+              value={uri}
+              onChange={setUri}
+              autoComplete="off"
+              spellCheck={false}
+              hint="As the server names it (without the connection's prefix), e.g. file:///srv/docs/."
+            />
+            <SelectField
+              label="Match"
+              value={match}
+              onChange={setMatch}
+              options={[
+                { value: 'prefix', label: 'Every URI starting with it (no "..")' },
+                { value: 'exact', label: 'This URI exactly' },
+              ]}
+              hint="Reading them, and completing the templates under the prefix."
+            />
+          </>
+        )}
         <SelectField
           label="Effect"
           value={effect}
@@ -437,7 +637,7 @@ function AddGrant({
           hint="Each call waits for an owner or admin to approve it, once, in Approvals."
         />
       </div>
-      {chosen ? (
+      {chosen && kind !== 'resource' ? (
         <fieldset className="constraint-rows">
           <legend>Argument constraints</legend>
           {args.length === 0 ? (

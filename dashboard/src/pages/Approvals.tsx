@@ -116,6 +116,7 @@ export function ApprovalsPage({ org, me }: PageProps) {
                     <Link to={agentPath(org.slug, r.agentId)}>{agentName(r.agentId)}</Link>
                   </td>
                   <td className="nowrap">
+                    {r.kind === 'prompt' ? 'Get prompt ' : r.kind === 'resource' ? 'Read ' : null}
                     <code>{r.tool}</code>
                     <div className="sub">{connectionName(r.connectionId)}</div>
                   </td>

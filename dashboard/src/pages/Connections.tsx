@@ -259,8 +259,21 @@ function RefreshResult({ result }: { result: ToolRefresh }) {
       </strong>{' '}
       ({result.refused.map((t, i) => [i ? ', ' : '', <code key={t}>{t}</code>])}). A server that puts its
       credentials into tool names is misbehaving or compromised; it is on record in the audit trail.
+      {result.refusedOfferings.length ? (
+        <p data-testid="offerings-refused">
+          Also refused, for the same reason:{' '}
+          {result.refusedOfferings.map((t, i) => [i ? ', ' : '', <code key={t}>{t}</code>])}.
+        </p>
+      ) : null}
+    </div>
+  ) : result.refusedOfferings.length ? (
+    <div className="alert alert-warning" role="alert" data-testid="offerings-refused">
+      <strong>Refused because the name or URI holds a secret the server was given:</strong>{' '}
+      {result.refusedOfferings.map((t, i) => [i ? ', ' : '', <code key={t}>{t}</code>])}. It is on record in
+      the audit trail.
     </div>
   ) : null;
+  const offered = result.prompts + result.resources + result.resourceTemplates;
   const repinned = result.repinned.length
     ? ` ${result.repinned.length} grant${result.repinned.length === 1 ? ' was' : 's were'} re-pinned to the new digest format.`
     : '';
@@ -268,7 +281,9 @@ function RefreshResult({ result }: { result: ToolRefresh }) {
     return (
       <>
         {refused}
-        <Notice message={`Listed ${n} tool${n === 1 ? '' : 's'}; no definition changed.${repinned}`} />
+        <Notice
+          message={`Listed ${n} tool${n === 1 ? '' : 's'}${offered ? ` (and ${result.prompts} prompts, ${result.resources} resources, ${result.resourceTemplates} resource templates)` : ''}; no definition changed.${repinned}`}
+        />
       </>
     );
   }

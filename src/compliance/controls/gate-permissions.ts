@@ -65,6 +65,7 @@ async function permissions(ctx: CollectorContext): Promise<Draft> {
     .selectFrom('grants')
     .select(['id', 'agent_id', 'connection_id'])
     .where('org_id', '=', ctx.orgId)
+    .where('kind', '=', 'tool')
     .where('tool', '=', '*')
     .where('effect', '=', 'allow')
     .where('status', '=', 'active')
@@ -126,6 +127,7 @@ async function coverage(ctx: CollectorContext): Promise<Draft> {
     .selectFrom('grants')
     .select(['agent_id', 'connection_id', 'tool', 'created_at', 'revoked_at'])
     .where('org_id', '=', ctx.orgId)
+    .where('kind', '=', 'tool')
     .where('effect', '=', 'allow')
     .execute();
   const agents = new Set(

@@ -11,7 +11,7 @@ import type { Kysely } from 'kysely';
 import { type AgentStanding, readAgentStanding } from '../../agents/index.ts';
 import { type Approval, awaitDecision, consumeApproval, requestApproval } from '../../approvals/approvals.ts';
 import { PaddockError } from '../../errors/index.ts';
-import type { Decision } from '../../policy/engine.ts';
+import { type Decision, kindAsked } from '../../policy/engine.ts';
 import type { Database } from '../../store/index.ts';
 import { ApprovalRequiredError, endedError, endedWhileWaiting, Refusal, refuse } from '../refusals.ts';
 import type { CallInFlight } from '../request.ts';
@@ -64,6 +64,7 @@ export async function approve(
     orgId: call.caller.orgId,
     agentId: ask.agentId,
     connectionId: ask.connectionId,
+    kind: kindAsked(ask),
     tool: ask.tool,
     args: ask.args,
     policyVersion: decision.policyVersion,

@@ -8,14 +8,18 @@
 import type { OrgScope } from '../../identity/index.ts';
 import { type Decision, PolicyEngine } from '../../policy/engine.ts';
 import { explainDenial } from '../../policy/explain.ts';
-import type { Grant } from '../../policy/grants.ts';
+import type { Action, Grant } from '../../policy/grants.ts';
 import { type Refusal, refuse, ToolDeniedError } from '../refusals.ts';
 
 /** A call as the policy sees it. */
 export interface Ask {
   agentId: string;
   connectionId: string;
+  /** A tool call when absent; a resource read, a prompt get, a completion otherwise. */
+  action?: Action | undefined;
+  /** The tool, the prompt, the resource's URI (a completion: the prompt or the template). */
   tool: string;
+  completing?: 'prompt' | 'resource' | undefined;
   args: Record<string, unknown>;
   /** Unix seconds (time windows). */
   now: number;
@@ -47,7 +51,7 @@ export class Decider {
 
   /** The agent's loaded grants that bear on the asked tool (to explain a denial). */
   grantsFor(ask: Ask): Grant[] {
-    return this.#engine.relevant(ask.agentId, ask.connectionId, ask.tool);
+    return this.#engine.relevant(ask.agentId, ask);
   }
 
   decide(ask: Ask, approved: boolean): Decision {
@@ -70,12 +74,25 @@ export class Decider {
  */
 export function deniedRefusal(
   decision: Decision,
-  call: { name: string; args: Record<string, unknown>; now: number },
+  call: { name: string; args: Record<string, unknown>; now: number } & Pick<Ask, 'action' | 'completing'>,
   grants: Grant[],
   suspended: boolean,
 ): Refusal {
   const why = explainDenial(decision, grants, call, suspended);
-  return refuse(new ToolDeniedError(why), why.reason, decision.grants, decision.policyVersion);
+  return refuse(
+    new ToolDeniedError(why, DENIED_CODE[call.action ?? 'call']),
+    why.reason,
+    decision.grants,
+    decision.policyVersion,
+  );
 }
+
+/** The code of a denial, by what was asked. */
+export const DENIED_CODE: Record<Action, string> = {
+  call: 'tool_denied',
+  read: 'resource_denied',
+  get: 'prompt_denied',
+  complete: 'completion_denied',
+};
 
 export const unixNow = () => Math.floor(Date.now() / 1000);

@@ -1,18 +1,29 @@
 /**
- * Step 5, call: the tool runs on the agent's own MCP session to the connection, opened on first
- * use. The signal is checked before the server is started and again right before sending, so a
- * stop acknowledged meanwhile keeps the call from running; once sent, aborting cancels the MCP
- * request. What the server says, errors included, goes through its scrubber.
+ * Step 5, call: the tool runs (the resource is read, the prompt got, the argument completed) on
+ * the agent's own MCP session to the connection, opened on first use. The signal is checked
+ * before the server is started and again right before sending, so a stop acknowledged meanwhile
+ * keeps the call from running; once sent, aborting cancels the MCP request. What the server says,
+ * errors included, goes through its scrubber.
  */
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import { type OpenSession, safeMeta } from '../../connections/index.ts';
 import { PaddockError } from '../../errors/index.ts';
+import type { Action } from '../../policy/grants.ts';
 import { endedCause, endedError } from '../refusals.ts';
 import type { GateRequest, GateResult } from '../request.ts';
 
 export interface Outcome {
-  result?: { content?: unknown; structuredContent?: unknown; isError?: boolean; _meta?: unknown } | undefined;
+  result?:
+    | ({ content?: unknown; structuredContent?: unknown; isError?: boolean; _meta?: unknown } & Record<
+        string,
+        unknown
+      >)
+    | undefined;
   /** Why it failed, in words for the record (scrubbed), when it did. */
   error?: string | undefined;
+  /** The JSON-RPC error code the server answered with, when it answered with one. */
+  mcpCode?: number | undefined;
   /** Paddock's own refusal while opening the session (a secret out of scope, no sandbox). */
   refusal?: PaddockError | undefined;
   durationMs: number;
@@ -36,17 +47,47 @@ export async function invoke(
     out.scrub = session.scrub;
     // Checked again right before sending: a stop acknowledged meanwhile keeps the call from running.
     signal.throwIfAborted();
-    out.result = (await session.client.callTool({ name: call.tool, arguments: call.args }, undefined, {
-      timeout: timeoutMs,
-      signal,
-    })) as Outcome['result'];
+    out.result = (await send(session.client, call, { timeout: timeoutMs, signal })) as Outcome['result'];
   } catch (err) {
     out.error = signal.aborted ? endedCause(signal.reason) : out.scrub((err as Error).message);
+    if (err instanceof McpError && !signal.aborted) out.mcpCode = err.code;
     // Paddock's own refusals (a secret out of scope, no sandbox) keep their code.
     if (PaddockError.isInstance(err) && !signal.aborted) out.refusal = err;
   }
   return { ...out, durationMs: Math.round((performance.now() - started) * 100) / 100 };
 }
+
+/** The request to the server, by what was asked. */
+function send(client: Client, call: GateRequest, options: { timeout: number; signal: AbortSignal }) {
+  switch (call.action ?? 'call') {
+    case 'call':
+      return client.callTool({ name: call.tool, arguments: call.args }, undefined, options);
+    case 'read':
+      return client.readResource({ uri: call.tool }, options);
+    case 'get':
+      return client.getPrompt({ name: call.tool, arguments: call.args as Record<string, string> }, options);
+    case 'complete':
+      return client.complete(
+        {
+          ref:
+            call.completing === 'resource'
+              ? { type: 'ref/resource', uri: call.tool }
+              : { type: 'ref/prompt', name: call.tool },
+          argument: call.completion?.argument ?? { name: '', value: '' },
+          ...(call.completion?.context ? { context: call.completion.context } : {}),
+        },
+        options,
+      );
+  }
+}
+
+/** What a failure answers with, by what was asked. */
+const FAILED: Record<Action, [code: string, words: string]> = {
+  call: ['tool_failed', 'The tool failed'],
+  read: ['resource_failed', 'Reading the resource failed'],
+  get: ['prompt_failed', 'Getting the prompt failed'],
+  complete: ['completion_failed', 'The completion failed'],
+};
 
 /**
  * The caller's answer: the scrubbed result — content, structured content and `_meta` as the tool
@@ -54,12 +95,33 @@ export async function invoke(
  * content is passed on, not validated: the agent's client checks it against the output schema it
  * was shown, as it would reaching the server directly.
  */
-export function answerOf(outcome: Outcome, signal: AbortSignal, auditIndex: number): GateResult {
+export function answerOf(
+  outcome: Outcome,
+  signal: AbortSignal,
+  auditIndex: number,
+  action: Action = 'call',
+): GateResult {
   if (signal.aborted) throw endedError(signal.reason);
   if (outcome.refusal) throw outcome.refusal;
-  if (outcome.error) throw new PaddockError(502, 'tool_failed', `The tool failed: ${outcome.error}`);
+  if (outcome.error) {
+    const [code, words] = FAILED[action];
+    throw new PaddockError(502, code, `${words}: ${outcome.error}`, {
+      ...(outcome.mcpCode === undefined ? {} : { details: { mcpCode: outcome.mcpCode } }),
+    });
+  }
   const r = outcome.result;
   const meta = r?._meta === undefined ? undefined : safeMeta(r._meta);
+  if (action !== 'call') {
+    // A read's contents, a prompt's messages, a completion: whole, scrubbed.
+    const { _meta: _, ...rest } = r ?? {};
+    return {
+      content: null,
+      result: outcome.scrub({ ...rest, ...(meta ? { _meta: meta } : {}) }),
+      isError: false,
+      durationMs: outcome.durationMs,
+      auditIndex,
+    };
+  }
   return {
     content: outcome.scrub(r?.content ?? null),
     ...(r?.structuredContent === undefined ? {} : { structuredContent: outcome.scrub(r.structuredContent) }),

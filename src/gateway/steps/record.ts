@@ -2,11 +2,15 @@
  * Steps 4 and 6, the call's audit records. The decision is made durable before anything runs
  * (`tool.call.allowed`, or `tool.call.denied` with why); the result (`tool.call.completed`) joins
  * the writer's next group commit without holding the answer back, so a crash in between leaves
- * "allowed, no result", never a result without its decision.
+ * "allowed, no result", never a result without its decision. A read, a prompt and a completion
+ * are recorded alike, named for what they are of and do: `resource.read.*`, `prompt.get.*`,
+ * `prompt.complete.*` and `resource.complete.*` (a template's argument), the target being the
+ * resource (`<connection>/<uri>`) or the prompt.
  */
 import type { Approval } from '../../approvals/approvals.ts';
 import type { AuditInput, AuditTrail } from '../../audit/index.ts';
-import type { Decision } from '../../policy/engine.ts';
+import { type Decision, kindAsked } from '../../policy/engine.ts';
+import type { Action, GrantKind } from '../../policy/grants.ts';
 import type { Denial } from '../refusals.ts';
 import type { GateCaller, GateRequest } from '../request.ts';
 import type { Outcome } from './invoke.ts';
@@ -15,17 +19,30 @@ import type { Outcome } from './invoke.ts';
 function about(
   caller: GateCaller,
   tool: string,
+  kind: GrantKind = 'tool',
 ): Pick<AuditInput, 'orgId' | 'actor' | 'target' | 'requestId' | 'runId'> {
   return {
     orgId: caller.orgId,
     actor: { type: 'agent', id: caller.agentId },
-    target: { type: 'tool', id: tool },
+    target: { type: kind, id: tool },
     requestId: caller.requestId,
     runId: caller.runId,
   };
 }
 
-const toolOf = (call: GateRequest) => `${call.connectionId}/${call.tool}`;
+const VERB: Record<Action, string> = { call: 'call', read: 'read', get: 'get', complete: 'complete' };
+
+/** The action a record of this call has: `tool.call.allowed`, `resource.read.denied`… */
+export const actionOf = (call: Pick<GateRequest, 'action' | 'completing'>, outcome: string) =>
+  `${kindAsked(call)}.${VERB[call.action ?? 'call']}.${outcome}`;
+
+/** Every record of a call: about the agent and what it asked, and the arguments it gave. */
+const aboutCall = (call: GateRequest) =>
+  about(call.caller, `${call.connectionId}/${call.tool}`, kindAsked(call));
+
+/** What the call gave: a tool's or a prompt's arguments, a completion's argument and context. */
+const argsOf = (call: GateRequest) =>
+  call.action === 'complete' ? { ...call.completion } : call.action === 'read' ? undefined : call.args;
 
 /** The name the agent used, beside the ids in `target` (none for a call that named the tool by ids). */
 const calledAs = (call: GateRequest) => (call.calledAs === undefined ? {} : { calledAs: call.calledAs });
@@ -33,26 +50,31 @@ const calledAs = (call: GateRequest) => (call.calledAs === undefined ? {} : { ca
 /** A refused call, on record with why (durable when this resolves). */
 export async function recordDenial(audit: AuditTrail, call: GateRequest, denial: Denial): Promise<void> {
   await audit.append({
-    ...about(call.caller, toolOf(call)),
-    action: 'tool.call.denied',
+    ...aboutCall(call),
+    action: actionOf(call, 'denied'),
     outcome: 'denied',
-    details: { ...denial, ...calledAs(call), args: call.args, onBehalfOf: call.caller.onBehalfOf },
+    details: { ...denial, ...calledAs(call), args: argsOf(call), onBehalfOf: call.caller.onBehalfOf },
   });
 }
 
-/** A call of a tool the agent was never shown (no such name): refused, on record with the name. */
+/**
+ * A call of a tool the agent was never shown (no such name): refused, on record with the name.
+ * The same for a resource URI, a prompt or a completion's reference of no connection of its org.
+ */
 export async function recordUnknownTool(
   audit: AuditTrail,
   caller: GateCaller,
   name: string,
-  args: Record<string, unknown>,
+  args: Record<string, unknown> | undefined,
+  asked: Pick<GateRequest, 'action' | 'completing'> = {},
 ): Promise<void> {
+  const kind = kindAsked(asked);
   await audit.append({
-    ...about(caller, name.slice(0, 200)),
-    action: 'tool.call.denied',
+    ...about(caller, name.slice(0, 200), kind),
+    action: actionOf(asked, 'denied'),
     outcome: 'denied',
     details: {
-      reason: 'no such tool for this agent',
+      reason: `no such ${kind} for this agent`,
       calledAs: name.slice(0, 200),
       args,
       onBehalfOf: caller.onBehalfOf,
@@ -68,14 +90,14 @@ export async function recordAllowed(
   approval: Approval | null,
 ): Promise<number> {
   const entry = await audit.append({
-    ...about(call.caller, toolOf(call)),
-    action: 'tool.call.allowed',
+    ...aboutCall(call),
+    action: actionOf(call, 'allowed'),
     details: {
       ...calledAs(call),
       grants: decision.grants,
       policyVersion: decision.policyVersion,
       approvalId: approval?.id ?? null,
-      args: call.args,
+      args: argsOf(call),
       onBehalfOf: call.caller.onBehalfOf,
     },
   });
@@ -90,13 +112,15 @@ export function recordResult(
   outcome: Outcome,
 ): Promise<unknown> {
   const r = outcome.result;
-  const size = r
-    ? JSON.stringify(r.content ?? null).length +
-      (r.structuredContent === undefined ? 0 : JSON.stringify(r.structuredContent).length)
-    : 0;
+  const size = !r
+    ? 0
+    : (call.action ?? 'call') !== 'call'
+      ? JSON.stringify(r).length
+      : JSON.stringify(r.content ?? null).length +
+        (r.structuredContent === undefined ? 0 : JSON.stringify(r.structuredContent).length);
   return audit.appendSoon({
-    ...about(call.caller, toolOf(call)),
-    action: 'tool.call.completed',
+    ...aboutCall(call),
+    action: actionOf(call, 'completed'),
     outcome: outcome.error || outcome.result?.isError ? 'failure' : 'success',
     details: {
       ...calledAs(call),

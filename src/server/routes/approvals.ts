@@ -11,6 +11,9 @@ export const ApprovalSchema = z
     id: Id,
     agentId: Id,
     connectionId: Id,
+    kind: z
+      .enum(['tool', 'resource', 'prompt'])
+      .describe('what `tool` names: a tool (a call), a resource URI (a read), a prompt (a get)'),
     tool: z.string(),
     args: z.record(z.string(), z.unknown()).describe('the exact arguments (secrets redacted)'),
     argsDigest: z

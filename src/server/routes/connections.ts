@@ -1,10 +1,11 @@
-/** App connections (MCP servers) and their tools. */
+/** App connections (MCP servers), their tools, and the prompts and resources they offer. */
 import { z } from 'zod';
 import {
   createConnection,
   deleteConnection,
   listConnections,
   refreshTools,
+  storedOfferings,
   storedTools,
 } from '../../connections/index.ts';
 import { defineRoute } from '../route.ts';
@@ -103,6 +104,25 @@ export const ToolRefreshSchema = z.object({
   suspended: z.array(z.string()).describe('grants suspended because their tool changed'),
   repinned: z.array(z.string()).describe('grants re-pinned under the current digest formula'),
   refused: z.array(z.string()).describe('tools refused because their name holds a secret (scrubbed)'),
+  refusedOfferings: z
+    .array(z.string())
+    .describe(
+      'prompts, resources and templates refused because their name or URI holds a secret (scrubbed): "prompt <name>", "resource <uri>", "template <uri>"',
+    ),
+  prompts: z.number().describe('prompts the server offers (GET …/offerings)'),
+  resources: z.number().describe('resources the server lists'),
+  resourceTemplates: z.number().describe('resource templates the server lists'),
+});
+export const OfferingListSchema = z.object({
+  offerings: z.array(
+    z.object({
+      kind: z.enum(['prompt', 'resource', 'template']),
+      key: z.string().describe("the prompt's name, the resource's URI, the template's URI template"),
+      definition: z.record(z.string(), z.unknown()).describe('as the server listed it (scrubbed)'),
+      digest: z.string(),
+      seenAt: Timestamp,
+    }),
+  ),
 });
 
 export const connectionRoutes = [
@@ -161,10 +181,22 @@ export const connectionRoutes = [
     }),
   }),
   defineRoute({
+    method: 'get',
+    path: '/api/v1/orgs/{org}/connections/{connection}/offerings',
+    summary: 'The prompts, resources and resource templates a connection offered when last listed',
+    tag: 'connections',
+    access: { permission: 'connections.read' },
+    params: ConnectionParams,
+    response: OfferingListSchema,
+    handler: async ({ ctx, deps, params }) => ({
+      offerings: await storedOfferings(deps.store.db, ctx, params.connection),
+    }),
+  }),
+  defineRoute({
     method: 'post',
     path: '/api/v1/orgs/{org}/connections/{connection}/tools/refresh',
     summary:
-      'Start the server in the sandbox and list its tools now, with the connection’s org-wide secrets (or also one agent’s); definitions are scrubbed, changes audited',
+      'Start the server in the sandbox and list its tools, prompts, resources and resource templates now, with the connection’s org-wide secrets (or also one agent’s); definitions are scrubbed, changes audited',
     tag: 'connections',
     access: { permission: 'connections.manage' },
     params: ConnectionParams,

@@ -1,10 +1,17 @@
-/** An agent's grants: the only tools it may call. Default deny. */
+/** An agent's grants: the only tools it may call, prompts it may get, resources it may read. Default deny. */
 import { z } from 'zod';
 import { getAgent } from '../../agents/index.ts';
 import { connectionsHiddenFrom, getConnection } from '../../connections/index.ts';
 import { answerablePerson } from '../../identity/index.ts';
-import { checkCall, createGrant, listGrants, revokeGrant } from '../../policy/grants-service.ts';
-import { effectivePermissions } from '../../policy/permissions.ts';
+import {
+  checkCall,
+  createGrant,
+  type GrantInfo,
+  listGrants,
+  type NewGrant,
+  revokeGrant,
+} from '../../policy/grants-service.ts';
+import { effectivePermissions, offeringPermissions } from '../../policy/permissions.ts';
 import { defineRoute } from '../route.ts';
 import { Id, OrgParams, Timestamp } from '../schemas.ts';
 import { ToolExtrasShape } from './connections.ts';
@@ -21,7 +28,14 @@ export const GrantSchema = z
     id: Id,
     agentId: Id,
     connectionId: Id,
-    tool: z.string(),
+    kind: z.enum(['tool', 'resource', 'prompt']),
+    tool: z.string().optional().describe('a tool grant: the tool, or * for every tool of the connection'),
+    prompt: z.string().optional().describe('a prompt grant: the prompt, or * for every prompt'),
+    resource: z.string().optional().describe('a resource grant: the URI, or the start of those it covers'),
+    match: z
+      .enum(['exact', 'prefix'])
+      .optional()
+      .describe('a resource grant: the URI exactly, or as a prefix'),
     effect: z.enum(['allow', 'deny']),
     constraints: z.array(z.record(z.string(), z.unknown())),
     notBefore: z.number().optional(),
@@ -39,6 +53,26 @@ export const GrantSchema = z
 const AgentParams = OrgParams.extend({ agent: Id });
 
 export const GrantListSchema = z.object({ grants: z.array(GrantSchema) });
+
+/** A grant as the API shows it: what it is of under its kind's name. */
+export function grantView(g: GrantInfo) {
+  const { tool, match: _, kind = 'tool', ...rest } = g;
+  if (kind === 'tool') return { ...rest, kind, tool };
+  if (kind === 'prompt') return { ...rest, kind, prompt: tool };
+  return { ...rest, kind, resource: tool, match: g.match ?? ('exact' as const) };
+}
+
+const OfferingPermissionShape = {
+  connectionId: Id,
+  connectionName: z.string(),
+  namespace: z.string(),
+  access: z.enum(['allowed', 'conditional', 'denied']),
+  needsApproval: z.boolean(),
+  conditions: z.array(z.string()),
+  grants: z.array(Id),
+  suspended: z.array(Id),
+};
+
 export const PermissionsSchema = z.object({
   tools: z.array(
     z.object({
@@ -58,16 +92,58 @@ export const PermissionsSchema = z.object({
       suspended: z.array(Id),
     }),
   ),
+  prompts: z.array(
+    z.object({
+      ...OfferingPermissionShape,
+      prompt: z.looseObject({ name: z.string() }).describe("the prompt's definition as listed (scrubbed)"),
+    }),
+  ),
+  resources: z
+    .array(
+      z.object({
+        ...OfferingPermissionShape,
+        uri: z.string(),
+        match: z.enum(['exact', 'prefix']),
+        effect: z.enum(['allow', 'deny']),
+      }),
+    )
+    .describe('one line per resource grant (URIs are not enumerable)'),
 });
-export const GrantBodySchema = z.strictObject({
-  connectionId: Id,
-  tool: z.string().min(1).max(200),
-  effect: z.enum(['allow', 'deny']).default('allow'),
-  constraints: z.array(Constraint).max(20).default([]),
-  notBefore: z.number().int().optional().describe('Unix seconds'),
-  notAfter: z.number().int().optional().describe('Unix seconds'),
-  requiresApproval: z.boolean().default(false),
-});
+export const GrantBodySchema = z
+  .strictObject({
+    connectionId: Id,
+    tool: z.string().min(1).max(200).optional().describe('a tool, or * for every tool of the connection'),
+    prompt: z
+      .string()
+      .min(1)
+      .max(200)
+      .optional()
+      .describe('a prompt, or * for every prompt of the connection'),
+    resource: z
+      .string()
+      .max(2000)
+      .optional()
+      .describe('a resource URI, or with match "prefix" the start of the URIs it covers ("" for all)'),
+    match: z.enum(['exact', 'prefix']).optional().describe('a resource grant: exact (the default) or prefix'),
+    effect: z.enum(['allow', 'deny']).default('allow'),
+    constraints: z.array(Constraint).max(20).default([]),
+    notBefore: z.number().int().optional().describe('Unix seconds'),
+    notAfter: z.number().int().optional().describe('Unix seconds'),
+    requiresApproval: z.boolean().default(false),
+  })
+  .refine(
+    (b) => [b.tool, b.prompt, b.resource].filter((x) => x !== undefined).length === 1,
+    'A grant is of one tool, prompt or resource: give exactly one of tool, prompt, resource.',
+  )
+  .refine((b) => b.match === undefined || b.resource !== undefined, 'match is for a resource grant.');
+
+/** The body as the service takes it. */
+function newGrant(b: z.output<typeof GrantBodySchema>): NewGrant {
+  const { tool, prompt, resource, match, ...rest } = b;
+  if (prompt !== undefined) return { ...rest, kind: 'prompt', tool: prompt };
+  if (resource !== undefined) return { ...rest, kind: 'resource', tool: resource, match: match ?? 'exact' };
+  return { ...rest, kind: 'tool', tool: tool ?? '' };
+}
 
 export const grantRoutes = [
   defineRoute({
@@ -81,16 +157,17 @@ export const grantRoutes = [
     handler: async ({ ctx, deps, params }) => {
       const hidden = await connectionsHiddenFrom(deps.store.db, ctx);
       return {
-        grants: (await listGrants(deps.store.db, ctx, params.agent)).filter(
-          (g) => !hidden.has(g.connectionId),
-        ),
+        grants: (await listGrants(deps.store.db, ctx, params.agent))
+          .filter((g) => !hidden.has(g.connectionId))
+          .map(grantView),
       };
     },
   }),
   defineRoute({
     method: 'get',
     path: '/api/v1/orgs/{org}/agents/{agent}/permissions',
-    summary: "What the agent's grants add up to, tool by tool (every other tool: denied)",
+    summary:
+      "What the agent's grants add up to, tool by tool and prompt by prompt, and its resource grants (everything else: denied)",
     tag: 'grants',
     access: { permission: 'grants.read' },
     params: AgentParams,
@@ -98,22 +175,25 @@ export const grantRoutes = [
     handler: async ({ ctx, deps, params }) => {
       await getAgent(deps.store.db, ctx, params.agent);
       const tools = await effectivePermissions(deps.store.db, ctx.scope.orgId, params.agent);
+      const { prompts, resources } = await offeringPermissions(deps.store.db, ctx.scope.orgId, params.agent);
       const hidden = await connectionsHiddenFrom(deps.store.db, ctx);
-      return { tools: tools.filter((t) => !hidden.has(t.connectionId)) };
+      const seen = (p: { connectionId: string }) => !hidden.has(p.connectionId);
+      return { tools: tools.filter(seen), prompts: prompts.filter(seen), resources: resources.filter(seen) };
     },
   }),
   defineRoute({
     method: 'post',
     path: '/api/v1/orgs/{org}/agents/{agent}/grants',
     summary:
-      'Grant a tool (or every tool of a connection), with optional argument constraints, window and approval',
+      'Grant a tool (or every tool of a connection), a prompt, or resources by URI (exact or prefix), with optional argument constraints, window and approval',
     tag: 'grants',
     access: { permission: 'grants.manage' },
     params: AgentParams,
     body: GrantBodySchema,
     response: GrantSchema,
     status: 201,
-    handler: async ({ ctx, deps, params, body }) => createGrant(deps.store.db, ctx, params.agent, body),
+    handler: async ({ ctx, deps, params, body }) =>
+      grantView(await createGrant(deps.store.db, ctx, params.agent, newGrant(body))),
   }),
   defineRoute({
     method: 'delete',
@@ -123,21 +203,30 @@ export const grantRoutes = [
     access: { permission: 'grants.manage' },
     params: AgentParams.extend({ grant: Id }),
     response: GrantSchema,
-    handler: async ({ ctx, deps, params }) => revokeGrant(deps.store.db, ctx, params.agent, params.grant),
+    handler: async ({ ctx, deps, params }) =>
+      grantView(await revokeGrant(deps.store.db, ctx, params.agent, params.grant)),
   }),
   defineRoute({
     method: 'post',
     path: '/api/v1/orgs/{org}/agents/{agent}/grants/check',
-    summary: 'Would this call be allowed now? (the gateway’s decision, without calling anything)',
+    summary:
+      'Would this call (prompt get, resource read) be allowed now? (the gateway’s decision, without calling anything)',
     tag: 'grants',
     access: { permission: 'grants.read' },
     params: AgentParams,
-    body: z.strictObject({
-      connectionId: Id,
-      tool: z.string().min(1).max(200),
-      args: z.record(z.string(), z.unknown()).default({}),
-      approved: z.boolean().optional(),
-    }),
+    body: z
+      .strictObject({
+        connectionId: Id,
+        tool: z.string().min(1).max(200).optional().describe('a call of this tool'),
+        prompt: z.string().min(1).max(200).optional().describe('a get of this prompt'),
+        resource: z.string().max(2000).optional().describe('a read of this URI'),
+        args: z.record(z.string(), z.unknown()).default({}),
+        approved: z.boolean().optional(),
+      })
+      .refine(
+        (b) => [b.tool, b.prompt, b.resource].filter((x) => x !== undefined).length === 1,
+        'Ask about one call, get or read: give exactly one of tool, prompt, resource.',
+      ),
     response: z.object({
       allowed: z.boolean(),
       grants: z.array(z.string()),
@@ -147,7 +236,13 @@ export const grantRoutes = [
     handler: async ({ ctx, deps, params, body }) => {
       // Another org's connection (or a private one not yours) is not found, not merely denied.
       await getConnection(deps.store.db, ctx, body.connectionId);
-      return checkCall(deps.store.db, ctx, params.agent, body);
+      const { tool, prompt, resource, ...rest } = body;
+      const action = prompt !== undefined ? 'get' : resource !== undefined ? 'read' : 'call';
+      return checkCall(deps.store.db, ctx, params.agent, {
+        ...rest,
+        action,
+        tool: prompt ?? resource ?? tool ?? '',
+      });
     },
   }),
   defineRoute({

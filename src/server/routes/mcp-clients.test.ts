@@ -15,11 +15,18 @@ import { type ServerType, serve } from '@hono/node-server';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { LATEST_PROTOCOL_VERSION, type Tool } from '@modelcontextprotocol/sdk/types.js';
+import {
+  LATEST_PROTOCOL_VERSION,
+  McpError,
+  type Prompt,
+  type Resource,
+  type ResourceTemplate,
+  type Tool,
+} from '@modelcontextprotocol/sdk/types.js';
 import { bubblewrap } from '../../cells/index.ts';
 import { loadConfig } from '../../config/index.ts';
 import { createLogger } from '../../log/index.ts';
-import { call, createApp, type SeededOrg, seedOrg } from '../../testing/fixtures.ts';
+import { allAuditEntries, call, createApp, type SeededOrg, seedOrg } from '../../testing/fixtures.ts';
 import { openTestStore, STORE_KINDS, type TestStore } from '../../testing/stores.ts';
 import { buildDeps } from '../deps.ts';
 
@@ -47,7 +54,8 @@ for (const kind of STORE_KINDS) {
     const logs: Array<Record<string, unknown>> = [];
     const clients: Client[] = [];
 
-    const api = (method: 'get' | 'post', path: string, body?: unknown) =>
+    let connectionId: string;
+    const api = (method: 'get' | 'post' | 'patch' | 'delete', path: string, body?: unknown) =>
       call(app, method, `/api/v1/orgs/acme${path}`, {
         token: acme.people.admin.token,
         ...(body === undefined ? {} : { body }),
@@ -132,6 +140,7 @@ for (const kind of STORE_KINDS) {
       assert.equal(conn.status, 201, conn.text);
       const listed = await api('post', `/connections/${conn.body.id}/tools/refresh`);
       assert.equal(listed.status, 200, listed.text);
+      connectionId = conn.body.id;
       const agent = await api('post', '/agents', {
         name: 'remote',
         scope: 'organization',
@@ -272,6 +281,286 @@ for (const kind of STORE_KINDS) {
       for (const s of ['POST 200', 'GET 405', 'POST 403', 'OPTIONS 204', 'POST 400'])
         assert.ok(seen.has(s), `${s} on the log: ${[...seen].join(', ')}`);
       assert.ok(requests.every((l) => typeof l.requestId === 'string' && typeof l.ms === 'number'));
+    });
+
+    /** The server reached directly, as the agent would without Paddock. */
+    async function direct(): Promise<Client> {
+      const c = new Client({ name: 'direct', version: '1.0.0' });
+      await c.connect(
+        new StdioClientTransport({ command: process.execPath, args: [EVERYTHING_MAIN, 'stdio'] }),
+      );
+      clients.push(c);
+      return c;
+    }
+
+    /** The JSON-RPC error a request was refused with. */
+    async function refusal(p: Promise<unknown>): Promise<McpError> {
+      const err = await p.then(
+        () => assert.fail('expected a refusal'),
+        (e: unknown) => e,
+      );
+      assert.ok(err instanceof McpError, String(err));
+      return err;
+    }
+
+    /** The org's audit entries of an action, their details parsed. */
+    async function entries(action: string) {
+      return (await allAuditEntries(t.store))
+        .filter((e) => e.action === action)
+        .map((e) => ({
+          ...e,
+          details: (typeof e.details === 'string' ? JSON.parse(e.details) : e.details) as Record<string, any>,
+        }));
+    }
+
+    const grantIds: string[] = [];
+    async function grant(body: Record<string, unknown>): Promise<string> {
+      const g = await api('post', `/agents/${agentId}/grants`, { connectionId, ...body });
+      assert.equal(g.status, 201, g.text);
+      grantIds.push(g.body.id);
+      return g.body.id;
+    }
+
+    const DOC = 'demo://resource/static/document/architecture.md';
+
+    test('with no prompt or resource grant, nothing is listed and every read, get and completion is denied and audited like a tool', async () => {
+      const client = await connect();
+      assert.deepEqual((await client.listPrompts()).prompts, []);
+      assert.deepEqual((await client.listResources()).resources, []);
+      assert.deepEqual((await client.listResourceTemplates()).resourceTemplates, []);
+      const read = await refusal(client.readResource({ uri: `everything+${DOC}` }));
+      assert.equal(read.code, -32003);
+      assert.match(
+        read.message,
+        /resource_denied: No grant allows this agent to read everything\+demo:\/\/\S+: it has none for this resource/,
+      );
+      assert.equal((read.data as { code: string }).code, 'resource_denied');
+      const get = await refusal(client.getPrompt({ name: 'everything__simple-prompt' }));
+      assert.match(get.message, /prompt_denied: No grant allows this agent to get everything__simple-prompt/);
+      const complete = await refusal(
+        client.complete({
+          ref: { type: 'ref/prompt', name: 'everything__completable-prompt' },
+          argument: { name: 'department', value: 'E' },
+        }),
+      );
+      assert.match(
+        complete.message,
+        /completion_denied: No grant allows this agent to complete arguments of/,
+      );
+      // A URI without a connection's namespace names nothing the agent was shown.
+      const bare = await refusal(client.readResource({ uri: DOC }));
+      assert.match(
+        bare.message,
+        /resource_denied: No resource demo:\/\/\S+ for this agent: .*<connection>\+<uri>/,
+      );
+
+      const reads = await entries('resource.read.denied');
+      const ofDoc = reads.find((e) => e.details.calledAs === `everything+${DOC}`);
+      assert.ok(ofDoc, 'the denied read is on record, with the name the agent used');
+      assert.equal(ofDoc.target_id, `${connectionId}/${DOC}`);
+      assert.equal(ofDoc.actor_id, agentId);
+      assert.equal(ofDoc.details.reason, 'no grant for this resource');
+      assert.ok(reads.some((e) => e.details.reason === 'no such resource for this agent'));
+      assert.ok(
+        (await entries('prompt.get.denied')).some((e) => e.target_id === `${connectionId}/simple-prompt`),
+      );
+      const completions = await entries('prompt.complete.denied');
+      assert.deepEqual(completions.at(-1)?.details.args, { argument: { name: 'department', value: 'E' } });
+    });
+
+    test('granted, prompts, resources, templates and completions answer as the server does directly, apart from names', async () => {
+      await grant({ prompt: '*' });
+      await grant({ resource: '', match: 'prefix' });
+      const [through, server] = [await connect(), await direct()];
+      const strip = (ns: string, sep: string) => (v: string) =>
+        v.startsWith(`${ns}${sep}`) ? v.slice(ns.length + sep.length) : v;
+      const uri = strip('everything', '+');
+      const name = strip('everything', '__');
+      const byKey = (k: string) => (a: Record<string, unknown>, b: Record<string, unknown>) =>
+        String(a[k]).localeCompare(String(b[k]));
+      const all = async <T>(
+        list: (cursor?: string) => Promise<{ items: T[]; next?: string | undefined }>,
+      ) => {
+        const out: T[] = [];
+        let cursor: string | undefined;
+        do {
+          const page = await list(cursor);
+          out.push(...page.items);
+          cursor = page.next;
+        } while (cursor);
+        return out;
+      };
+
+      const directPrompts = (await server.listPrompts()).prompts;
+      const throughPrompts = (await through.listPrompts()).prompts;
+      assert.ok(directPrompts.length >= 4);
+      assert.deepEqual(
+        throughPrompts.map((p: Prompt) => ({ ...p, name: name(p.name) })).sort(byKey('name')),
+        [...directPrompts].sort(byKey('name')),
+      );
+      const directResources = await all(async (cursor) => {
+        const r = await server.listResources(cursor ? { cursor } : {});
+        return { items: r.resources, next: r.nextCursor };
+      });
+      const throughResources = (await through.listResources()).resources;
+      assert.ok(directResources.length > 0);
+      assert.deepEqual(
+        throughResources.map((r: Resource) => ({ ...r, uri: uri(r.uri) })).sort(byKey('uri')),
+        [...directResources].sort(byKey('uri')),
+      );
+      const directTemplates = (await server.listResourceTemplates()).resourceTemplates;
+      const throughTemplates = (await through.listResourceTemplates()).resourceTemplates;
+      assert.ok(directTemplates.length >= 2);
+      assert.deepEqual(
+        throughTemplates
+          .map((r: ResourceTemplate) => ({ ...r, uriTemplate: uri(r.uriTemplate) }))
+          .sort(byKey('uriTemplate')),
+        [...directTemplates].sort(byKey('uriTemplate')),
+      );
+
+      // Reads: the same contents, each naming the resource as the agent asked for it.
+      const viaGate = await through.readResource({ uri: `everything+${DOC}` });
+      const viaDirect = await server.readResource({ uri: DOC });
+      assert.deepEqual(
+        viaGate.contents.map((c) => ({ ...c, uri: uri(c.uri) })),
+        viaDirect.contents,
+      );
+      assert.equal(viaGate.contents[0]?.uri, `everything+${DOC}`);
+      const dynamic = await through.readResource({ uri: 'everything+demo://resource/dynamic/text/7' });
+      assert.match(JSON.stringify(dynamic.contents), /Resource 7: This is a plaintext resource/);
+      // A server's own error keeps its code.
+      const missing = await refusal(
+        through.readResource({ uri: 'everything+demo://resource/dynamic/text/0' }),
+      );
+      const missingDirect = await refusal(server.readResource({ uri: 'demo://resource/dynamic/text/0' }));
+      assert.equal(missing.code, missingDirect.code);
+      assert.match(missing.message, /resource_failed: Reading the resource failed/);
+
+      // Prompts, with and without arguments.
+      for (const [p, args] of [
+        ['simple-prompt', undefined],
+        ['args-prompt', { city: 'Chicago', state: 'IL' }],
+        ['completable-prompt', { department: 'Sales', name: 'Eve' }],
+      ] as const) {
+        const a = await through.getPrompt({ name: `everything__${p}`, ...(args ? { arguments: args } : {}) });
+        const b = await server.getPrompt({ name: p, ...(args ? { arguments: args } : {}) });
+        assert.deepEqual(a, b, p);
+      }
+      // Completions of a prompt's argument (with context) and of a template's.
+      const completePrompt = async (c: Client, n: string) =>
+        c.complete({
+          ref: { type: 'ref/prompt', name: n },
+          argument: { name: 'name', value: '' },
+          context: { arguments: { department: 'Engineering' } },
+        });
+      const cp = await completePrompt(through, 'everything__completable-prompt');
+      assert.deepEqual(cp, await completePrompt(server, 'completable-prompt'));
+      assert.deepEqual(cp.completion.values, ['Alice', 'Bob', 'Charlie']);
+      const completeTemplate = async (c: Client, u: string) =>
+        c.complete({ ref: { type: 'ref/resource', uri: u }, argument: { name: 'resourceId', value: '5' } });
+      const ct = await completeTemplate(through, 'everything+demo://resource/dynamic/text/{resourceId}');
+      assert.deepEqual(ct, await completeTemplate(server, 'demo://resource/dynamic/text/{resourceId}'));
+      assert.deepEqual(ct.completion.values, ['5']);
+
+      const allowed = (await entries('resource.read.allowed')).find(
+        (e) => e.details.calledAs === `everything+${DOC}`,
+      );
+      assert.ok(allowed, 'the read is on record before it ran');
+      assert.equal(allowed.target_id, `${connectionId}/${DOC}`);
+      assert.ok((await entries('prompt.get.allowed')).length >= 3);
+      assert.ok((await entries('resource.complete.allowed')).length >= 1);
+    });
+
+    test('a narrower grant shows and allows only what it covers; a prompt grant keeps its constraints and asks a person when it says so', async () => {
+      for (const id of grantIds.splice(0))
+        assert.equal((await api('delete', `/agents/${agentId}/grants/${id}`)).status, 200);
+      await grant({ resource: 'demo://resource/static/', match: 'prefix' });
+      await grant({
+        prompt: 'args-prompt',
+        constraints: [{ arg: 'city', oneOf: ['Chicago'] }],
+        requiresApproval: true,
+      });
+      assert.equal((await api('patch', '', { settings: { approvalWaitSeconds: 0 } })).status, 200);
+      const client = await connect();
+      const resources = (await client.listResources()).resources;
+      assert.ok(
+        resources.length > 0 &&
+          resources.every((r) => r.uri.startsWith('everything+demo://resource/static/')),
+      );
+      assert.deepEqual(
+        (await client.listResourceTemplates()).resourceTemplates,
+        [],
+        'the templates are wider than the grant',
+      );
+      const prompts = (await client.listPrompts()).prompts;
+      assert.deepEqual(
+        prompts.map((p) => p.name),
+        ['everything__args-prompt'],
+      );
+      assert.match(String(prompts[0]?.description), /^\[needs a person’s approval\] /);
+      const dyn = await refusal(client.readResource({ uri: 'everything+demo://resource/dynamic/text/1' }));
+      assert.match(dyn.message, /resource_denied/);
+      const climb = await refusal(
+        client.readResource({ uri: 'everything+demo://resource/static/../dynamic/text/1' }),
+      );
+      assert.match(climb.message, /resource_denied/);
+      const tpl = await refusal(
+        client.complete({
+          ref: { type: 'ref/resource', uri: 'everything+demo://resource/dynamic/text/{resourceId}' },
+          argument: { name: 'resourceId', value: '1' },
+        }),
+      );
+      assert.match(tpl.message, /completion_denied/);
+      const paris = await refusal(
+        client.getPrompt({ name: 'everything__args-prompt', arguments: { city: 'Paris' } }),
+      );
+      assert.match(
+        paris.message,
+        /prompt_denied: No grant allows everything__args-prompt with these arguments: the grant needs city is one of "Chicago"/,
+      );
+      const waiting = await refusal(
+        client.getPrompt({ name: 'everything__args-prompt', arguments: { city: 'Chicago' } }),
+      );
+      assert.match(waiting.message, /approval_required/);
+      const approval = (waiting.data as Record<string, { id: string }>)['paddock/approval'];
+      assert.ok(approval?.id, 'the waiting request is in the error’s data');
+      const inbox = await api('get', '/approvals?status=pending');
+      const request = inbox.body.approvals.find((a: { id: string }) => a.id === approval.id);
+      assert.equal(request.kind, 'prompt');
+      assert.equal(request.tool, 'args-prompt');
+      assert.equal((await api('post', `/approvals/${approval.id}/approve`, {})).status, 200);
+      const got = await client.getPrompt({ name: 'everything__args-prompt', arguments: { city: 'Chicago' } });
+      assert.match(JSON.stringify(got.messages), /weather in Chicago/);
+      const used = (await entries('prompt.get.allowed')).find((e) => e.details.approvalId === approval.id);
+      assert.ok(used, 'the get ran with that approval, on record');
+      // The grants and permissions say what was granted.
+      const grants = await api('get', `/agents/${agentId}/grants`);
+      const active = grants.body.grants.filter((g: { status: string }) => g.status === 'active');
+      assert.ok(
+        active.some(
+          (g: any) =>
+            g.kind === 'resource' && g.resource === 'demo://resource/static/' && g.match === 'prefix',
+        ),
+      );
+      assert.ok(active.some((g: any) => g.kind === 'prompt' && g.prompt === 'args-prompt'));
+      const perms = await api('get', `/agents/${agentId}/permissions`);
+      assert.equal(perms.body.prompts[0].prompt.name, 'args-prompt');
+      assert.equal(perms.body.prompts[0].needsApproval, true);
+      assert.equal(perms.body.resources[0].uri, 'demo://resource/static/');
+    });
+
+    test('a stopped agent is shown no prompts or resources, and its reads and gets say it is stopped', async () => {
+      const client = await connect();
+      assert.equal((await api('post', `/agents/${agentId}/stop`)).status, 200);
+      try {
+        assert.deepEqual((await client.listResources()).resources, []);
+        assert.deepEqual((await client.listPrompts()).prompts, []);
+        const read = await refusal(client.readResource({ uri: `everything+${DOC}` }));
+        assert.match(read.message, /agent_stopped: This agent is stopped/);
+      } finally {
+        assert.equal((await api('post', `/agents/${agentId}/resume`)).status, 200);
+      }
+      assert.ok((await client.listResources()).resources.length > 0);
     });
   });
 }
