@@ -11,7 +11,7 @@
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import canonicalize from 'canonicalize';
-import { newId } from '../ids/index.ts';
+import { newId, runTrace } from '../ids/index.ts';
 import { redact } from '../redact/index.ts';
 import { hashLeaf } from './merkle.ts';
 
@@ -35,7 +35,10 @@ export interface AuditInput {
   requestId?: string | undefined;
   /** The agent run the event belongs to, if any. */
   runId?: string | undefined;
-  /** Before/after or other facts; secrets are redacted before anything is stored. */
+  /**
+   * Before/after or other facts; secrets are redacted before anything is stored. An entry of a
+   * run also gets the run's `traceId` (see `runTrace`), which leads to the run's trace.
+   */
   details?: Record<string, unknown>;
 }
 
@@ -85,9 +88,8 @@ export function prepareEntry(input: AuditInput, now = new Date()): PreparedEntry
   if (!ACTION.test(input.action))
     throw new Error(`audit action "${input.action}" is not a dotted lowercase name`);
   // JSON round trip first: canonical JSON has no undefined, Dates or functions.
-  const details = canonicalize(
-    redact(JSON.parse(JSON.stringify(input.details ?? {})) as Record<string, unknown>),
-  )!;
+  const given = input.runId ? { traceId: runTrace(input.runId).traceId, ...input.details } : input.details;
+  const details = canonicalize(redact(JSON.parse(JSON.stringify(given ?? {})) as Record<string, unknown>))!;
   const salt = randomBytes(32).toString('base64');
   const header: EntryHeader = {
     v: 2,

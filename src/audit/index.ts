@@ -20,5 +20,5 @@ export { checkpointCustody, fileCheckpointPublisher, webhookCheckpointPublisher 
 export * from './query.ts';
 export type { Receipt } from './queue.ts';
 export { SiemStreamer } from './siem.ts';
-export { AuditTrail } from './trail.ts';
+export { AuditTrail, type TrailObserver } from './trail.ts';
 export * from './verify.ts';

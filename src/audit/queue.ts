@@ -42,6 +42,11 @@ export class AppendQueue {
     this.#opts = opts;
   }
 
+  /** Events queued and not yet committed (the batch being committed not counted). */
+  get depth(): number {
+    return this.#queue.length;
+  }
+
   /** Queues an event and commits it with the next batch; resolves once it is durable. */
   append(input: AuditInput): Promise<Receipt> {
     return this.#push(input, () => this.kick());

@@ -27,6 +27,16 @@ export interface TrailOptions {
   publishers?: CheckpointPublisher[];
   /** Told which logs grew, after each commit (for streaming to a SIEM). */
   onCommitted?: (logIds: string[]) => void;
+  /** Told how appends and commits go (metrics); nothing waits on it. */
+  observe?: TrailObserver | undefined;
+}
+
+/** What the writer tells an observer: each waited-on append's latency, each commit's size. */
+export interface TrailObserver {
+  /** An `append` was durable this many milliseconds after it was asked for. */
+  appended(ms: number): void;
+  /** One transaction (one sync) placed `events` queued events in `ms` milliseconds. */
+  committed(events: number, ms: number): void;
 }
 
 /** How often a started writer looks for entries no notification announced (another process's). */
@@ -39,6 +49,7 @@ export class AuditTrail {
   readonly #queue: AppendQueue;
   readonly #checkpoints: Checkpoints;
   readonly #signers: LogSigners;
+  readonly #observe: TrailObserver | undefined;
   #stopListening: (() => Promise<void>) | undefined;
   #poll: NodeJS.Timeout | undefined;
 
@@ -56,8 +67,17 @@ export class AuditTrail {
       publishers: opts.publishers ?? [],
       log: opts.log,
     });
+    const observe = opts.observe;
+    this.#observe = observe;
     this.#queue = new AppendQueue({
-      integrate: (batch) => integrator.integrate(batch),
+      integrate: observe
+        ? async (batch) => {
+            const t0 = performance.now();
+            const done = await integrator.integrate(batch);
+            if (done.grown.length > 0) observe.committed(batch.length, performance.now() - t0);
+            return done;
+          }
+        : (batch) => integrator.integrate(batch),
       onIntegrated: async (logIds) => {
         opts.onCommitted?.(logIds);
         for (const logId of logIds) await this.#checkpoints.grew(logId);
@@ -88,7 +108,18 @@ export class AuditTrail {
    *   const { index } = await trail.append({ orgId, actor, action: 'tool.call.allowed', details });
    */
   append(input: AuditInput): Promise<Receipt> {
-    return this.#queue.append(input);
+    const observe = this.#observe;
+    if (!observe) return this.#queue.append(input);
+    const t0 = performance.now();
+    return this.#queue.append(input).then((r) => {
+      observe.appended(performance.now() - t0);
+      return r;
+    });
+  }
+
+  /** Events queued in this process and not yet durable. */
+  get queued(): number {
+    return this.#queue.depth;
   }
 
   /**

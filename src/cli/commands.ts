@@ -71,6 +71,12 @@ function listenProblem(err: unknown, config: Config): UsageError | undefined {
   return undefined;
 }
 
+/** A URL without what it may carry for the receiver alone (user info, query). */
+const shownUrl = (url: string) => {
+  const u = new URL(url);
+  return `${u.origin}${u.pathname}`;
+};
+
 const up: Command = {
   summary: 'Run Paddock: API and dashboard on one port (what `npm start` runs)',
   usage: `paddock up [--port N] [--host ADDR] [--home DIR] [--database-url URL] [--public-url URL]
@@ -129,6 +135,12 @@ const up: Command = {
     if (!dashboardBuilt()) out('  dashboard: not built — run `npm run build:dashboard`');
     out(
       `  cells:     ${deps.cells ? `${deps.cells.sandbox} sandbox` : `unavailable — ${deps.sandboxProblem}`}`,
+    );
+    out(
+      `  metrics:   ${config.metricsToken ? `${deps.config.publicUrl}/metrics (with the scrape token)` : 'off (set PADDOCK_METRICS_TOKEN)'}`,
+    );
+    out(
+      `  traces:    ${config.tracesEndpoint ? `OTLP to ${shownUrl(config.tracesEndpoint)}` : 'off (set OTEL_EXPORTER_OTLP_ENDPOINT)'}`,
     );
     const custody = checkpointCustody({
       dir: config.checkpointDir,

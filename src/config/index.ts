@@ -33,6 +33,12 @@ export interface Config {
    * this many days old (between, they verify only the new entries); 7 when absent.
    */
   fullVerifyDays?: number | undefined;
+  /** The bearer token `GET /metrics` answers to; without one, metrics are off. */
+  metricsToken: string | undefined;
+  /** Where OpenTelemetry traces are sent (OTLP over HTTP); without one, none are made or sent. */
+  tracesEndpoint: string | undefined;
+  /** Runs' message text goes into traces for orgs that record run text in full (off by default). */
+  traceContent: boolean;
 }
 
 export interface ConfigOverrides {
@@ -50,6 +56,28 @@ const list = (v: string | undefined) =>
     .split(',')
     .map((x) => x.trim())
     .filter(Boolean);
+
+/** OTLP's own settings: the traces endpoint as given, else the base endpoint's `/v1/traces`. */
+function tracesEndpoint(env: NodeJS.ProcessEnv): string | undefined {
+  if (env.OTEL_SDK_DISABLED === 'true') return undefined;
+  const url = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || undefined;
+  const base = env.OTEL_EXPORTER_OTLP_ENDPOINT || undefined;
+  const chosen = url ?? (base ? `${base.replace(/\/+$/, '')}/v1/traces` : undefined);
+  if (chosen !== undefined && !URL.canParse(chosen))
+    throw new BadRequestError('invalid_otlp_endpoint', `The OTLP endpoint "${chosen}" is not a URL.`);
+  return chosen;
+}
+
+/** A scrape token someone could guess is refused, rather than protecting nothing. */
+function metricsToken(env: NodeJS.ProcessEnv): string | undefined {
+  const token = env.PADDOCK_METRICS_TOKEN || undefined;
+  if (token !== undefined && (token.length < 16 || /\s/.test(token)))
+    throw new BadRequestError(
+      'weak_metrics_token',
+      'PADDOCK_METRICS_TOKEN must be at least 16 characters, without spaces (e.g. `openssl rand -hex 24`).',
+    );
+  return token;
+}
 
 export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessEnv = process.env): Config {
   const home = resolve(overrides.home ?? env.PADDOCK_HOME ?? '.paddock');
@@ -85,5 +113,8 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     mcpAllowedHosts: list(env.PADDOCK_MCP_ALLOWED_HOSTS).map((h) => h.toLowerCase()),
     mcpAllowedOrigins: list(env.PADDOCK_MCP_ALLOWED_ORIGINS).map((o) => o.replace(/\/+$/, '').toLowerCase()),
     fullVerifyDays: fullText ? Number(fullText) : undefined,
+    metricsToken: metricsToken(env),
+    tracesEndpoint: tracesEndpoint(env),
+    traceContent: env.PADDOCK_TRACE_CONTENT === '1',
   };
 }

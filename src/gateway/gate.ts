@@ -19,7 +19,7 @@ import { catchUp } from './catch-up.ts';
 import { KillRegistry, type StopTarget } from './kill-registry.ts';
 import type { StopPart } from './kill-switch.ts';
 import { callerReason, Refusal, refuse } from './refusals.ts';
-import type { CallInFlight, GateCaller, GateRequest, GateResult } from './request.ts';
+import type { CallInFlight, GateCaller, GateObserver, GateRequest, GateResult } from './request.ts';
 import { SessionPool } from './session-pool.ts';
 import { approve, WaitingRoom } from './steps/approve.ts';
 import { type Ask, DENIED_CODE, Decider, deniedRefusal, unixNow } from './steps/decide.ts';
@@ -37,6 +37,8 @@ export interface GatewayOptions {
   /** An agent's MCP session closes after this long unused. */
   idleMs?: number;
   log?: Logger;
+  /** Watches every call (metrics, traces). */
+  observe?: GateObserver | undefined;
 }
 
 export class ToolGateway implements StopPart {
@@ -60,7 +62,11 @@ export class ToolGateway implements StopPart {
   }
 
   /** Runs one tool call through the gate: its result, or the PaddockError refusing or ending it. */
-  async call(req: GateRequest): Promise<GateResult> {
+  call(req: GateRequest): Promise<GateResult> {
+    return this.#o.observe ? this.#o.observe(req, () => this.#call(req)) : this.#call(req);
+  }
+
+  async #call(req: GateRequest): Promise<GateResult> {
     const { orgId, agentId, token, standing } = req.caller;
     // Held as of the standing's read (or before this one reads it): a stop that reaches this
     // replica from then on ends the call, even one committed just before the read.
@@ -232,6 +238,11 @@ export class ToolGateway implements StopPart {
   /** Catches up after stop events may have been missed (see catch-up.ts). */
   resync(): Promise<void> {
     return catchUp(this.#o.db, this.kills, this.#sessions);
+  }
+
+  /** The MCP servers this replica's agents hold sessions to, by org. */
+  serversByOrg(): Map<string, number> {
+    return this.#sessions.countByOrg();
   }
 
   async close(): Promise<void> {

@@ -17,5 +17,5 @@ export {
   splitToolName,
 } from './mcp-server.ts';
 export { ApprovalRequiredError, CancelledError, StoppedError } from './refusals.ts';
-export type { GateCaller, GateRequest, GateResult } from './request.ts';
+export type { GateCaller, GateObserver, GateRequest, GateResult } from './request.ts';
 export { type SessionEvent, type StopBus, stopBus } from './stop-bus.ts';

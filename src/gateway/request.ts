@@ -79,3 +79,9 @@ export interface CallInFlight extends GateRequest {
   /** Aborts, with a PaddockError saying why, when the kill switch, a token's end or its caller ends it. */
   signal: AbortSignal;
 }
+
+/**
+ * Watches each call the gate runs (metrics, traces): it is handed the call and runs it, so it
+ * sees when it starts, how long it takes and how it ends, and may run it in a context of its own.
+ */
+export type GateObserver = (req: GateRequest, run: () => Promise<GateResult>) => Promise<GateResult>;

@@ -46,6 +46,13 @@ export class SessionPool {
     this.#reaper.unref();
   }
 
+  /** Open sessions (each an MCP server launched or connected), by org. */
+  countByOrg(): Map<string, number> {
+    const n = new Map<string, number>();
+    for (const s of this.#sessions.values()) n.set(s.orgId, (n.get(s.orgId) ?? 0) + 1);
+    return n;
+  }
+
   /** The agent's open session to the connection, marked used; undefined when there is none. */
   find(agentId: string, connectionId: string): Session | undefined {
     const found = this.#sessions.get(`${agentId}/${connectionId}`);

@@ -33,6 +33,7 @@ import { ChannelTransport } from './cell/channel-transport.ts';
 import type { PendingCall, RunEnd, RunEvent, RunSpec } from './cell/loop.ts';
 import { runGateServer } from './gate-server.ts';
 import { modelKeyFor } from './model-key.ts';
+import type { RunObserver } from './observe.ts';
 import { capabilityHash, messagesOf, openConversation, type Run, requireRunRow, toRun } from './runs.ts';
 import { parseRunEnd, parseRunEvent } from './wire.ts';
 
@@ -76,6 +77,8 @@ export interface CoordinatorOptions {
   cells: CellSupervisor | null;
   gateway: ToolGateway;
   log: Logger;
+  /** Told of each run's start, steps and end (metrics, traces). */
+  observe?: RunObserver | undefined;
 }
 
 /** A run that never reported its end is counted lost this long after its time limit. */
@@ -226,6 +229,13 @@ export class RunCoordinator implements RunHost {
         message: recorded(org.settings.runTextRecording, input.message),
       },
     });
+    const ref = { orgId: org.id, agentId: agent.id, runId: row.id };
+    this.#o.observe?.started({
+      ...ref,
+      via: input.via,
+      message: input.message,
+      textRecording: org.settings.runTextRecording,
+    });
     const active = this.#track(row, who.requestId, capability, listener);
     const messages: ModelMessage[] = [...messagesOf(conversation), { role: 'user', content: input.message }];
     return { run: toRun(row), active, capability, messages };
@@ -371,6 +381,7 @@ export class RunCoordinator implements RunHost {
   #event(active: Active, event: RunEvent): void {
     if (event.kind === 'step') {
       const s = event.step;
+      this.#o.observe?.step(active, s);
       void this.#o.audit
         .appendSoon({
           orgId: active.orgId,
@@ -476,6 +487,7 @@ export class RunCoordinator implements RunHost {
     run: Run,
     pending: PendingCall[],
   ) {
+    this.#o.observe?.ended(active, run);
     const orgRow = await trx.selectFrom('orgs').selectAll().where('id', '=', active.orgId).executeTakeFirst();
     const policy = orgRow ? toOrg(orgRow).settings.runTextRecording : 'full';
     const action =
@@ -662,6 +674,7 @@ export class RunCoordinator implements RunHost {
           decisions: decisions.map((d, i) => ({ approvalId: pending[i]!.approvalId, outcome: d.outcome })),
         },
       });
+      this.#o.observe?.resumed(active);
       await this.#dispatch(active, agent, capability, messages, decisions);
       resumed++;
     }

@@ -2,4 +2,5 @@
 
 export { PROVIDERS } from './cell/models.ts';
 export { RunCoordinator, type RunListener, type StartInput, type SystemStart } from './coordinator.ts';
+export type { RunObserver, RunRef } from './observe.ts';
 export { listRunRows, type Run, type RunStatus, requireRunRow, toRun } from './runs.ts';

@@ -19,6 +19,7 @@ import { can, orgAccess } from '../identity/index.ts';
 import { type Authenticated, authenticate } from './authenticate.ts';
 import { clearSessionCookie } from './cookies.ts';
 import type { Deps } from './deps.ts';
+import { observeRequests } from './observe.ts';
 import { buildOpenApi } from './openapi.ts';
 import { parseWith, readJsonBody } from './request.ts';
 import { errorResponse, requestIdOf } from './respond.ts';
@@ -51,6 +52,7 @@ function hasAccessDeclared(route: RouteDef): boolean {
     a === 'public' ||
     a === 'signed-in' ||
     a === 'agent' ||
+    a === 'scrape' ||
     (typeof a === 'object' && a !== null && typeof (a as { permission?: unknown }).permission === 'string')
   );
 }
@@ -58,6 +60,8 @@ function hasAccessDeclared(route: RouteDef): boolean {
 export function createApp(deps: Deps, routes: RouteDef[] = allRoutes): Hono {
   const app = new Hono();
   const openapi = buildOpenApi(routes, VERSION);
+  const observed = observeRequests(deps.telemetry);
+  if (observed) app.use('*', observed);
 
   app.use(
     '*',
@@ -134,7 +138,7 @@ export function createApp(deps: Deps, routes: RouteDef[] = allRoutes): Hono {
         if (permission) {
           ctx = await orgAccess(
             deps.store.db,
-            who as Exclude<Authenticated, { kind: 'agent' }>,
+            who as Exclude<Authenticated, { kind: 'agent' | 'scraper' }>,
             c.req.param('org') ?? '',
             requestId,
           );

@@ -1,17 +1,19 @@
 /**
  * Finds who is calling, once per request. On an agent route: the agent token, read with the
- * agent's standing (one read gives the gate what it needs). Elsewhere: a bearer API token, else
- * the session cookie, else nobody. A credential of the other kind is no credential there.
+ * agent's standing (one read gives the gate what it needs). On the metrics route: the scrape
+ * token. Elsewhere: a bearer API token, else the session cookie, else nobody. A credential of
+ * another kind is no credential there.
  */
+import { timingSafeEqual } from 'node:crypto';
 import type { Context } from 'hono';
 import { getCookie } from 'hono/cookie';
 import { type AuthenticatedAgent, authenticateAgentToken } from '../agents/index.ts';
-import { UnauthenticatedError } from '../errors/index.ts';
+import { NotFoundError, UnauthenticatedError } from '../errors/index.ts';
 import { authenticateSession, authenticateToken, type Principal, SESSION_COOKIE } from '../identity/index.ts';
 import type { Deps } from './deps.ts';
 import type { Access } from './route.ts';
 
-export type Authenticated = Principal | { kind: 'agent'; agent: AuthenticatedAgent };
+export type Authenticated = Principal | { kind: 'agent'; agent: AuthenticatedAgent } | { kind: 'scraper' };
 
 /** The bearer token sent, if any; a malformed Authorization header is refused. */
 function bearerToken(c: Context): string | undefined {
@@ -26,8 +28,27 @@ function bearerToken(c: Context): string | undefined {
   return m[1]!;
 }
 
+/**
+ * The metrics scraper: the configured scrape token, compared in constant time. With none
+ * configured, metrics are off, and a scraper is told so (404) rather than refused as if wrong.
+ */
+function scraper(token: string, configured: string | undefined): Authenticated {
+  if (configured === undefined)
+    throw new NotFoundError(
+      'metrics_off',
+      'Metrics are off on this server: set PADDOCK_METRICS_TOKEN and send it as a bearer token.',
+    );
+  const given = Buffer.from(token);
+  const wanted = Buffer.from(configured);
+  if (given.length !== wanted.length || !timingSafeEqual(given, wanted))
+    throw new UnauthenticatedError('invalid_scrape_token', 'This is not the metrics scrape token.');
+  return { kind: 'scraper' };
+}
+
 export async function authenticate(c: Context, deps: Deps, access: Access): Promise<Authenticated> {
   const token = bearerToken(c);
+  if (access === 'scrape')
+    return token === undefined ? { kind: 'anonymous' } : scraper(token, deps.config.metricsToken);
   if (access === 'agent') {
     if (token === undefined) return { kind: 'anonymous' };
     return { kind: 'agent', agent: await authenticateAgentToken(deps.store.db, token) };

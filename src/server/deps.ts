@@ -35,6 +35,7 @@ import type { Logger } from '../log/index.ts';
 import { RunCoordinator } from '../runtime/index.ts';
 import { type Job, Scheduler } from '../scheduler/index.ts';
 import type { Store } from '../store/index.ts';
+import { Telemetry } from '../telemetry/index.ts';
 import { localKeyring, openSecret, Vault, vaultLogKeys } from '../vault/index.ts';
 import { forgetExpiredDeliveries, WebhookReceiver } from '../webhooks/index.ts';
 
@@ -69,6 +70,8 @@ export interface Deps {
   webhooks: WebhookReceiver;
   /** Where evidence packages take their controls, records and results from (the compliance center's store). */
   evidence: EvidenceSource;
+  /** Metrics (with a scrape token) and traces (with an OTLP endpoint); neither by default. */
+  telemetry: Telemetry;
 }
 
 /** What the compliance center's collectors are told about this platform (sandbox, cells, checkpoints). */
@@ -165,6 +168,12 @@ export function buildDeps(
   const publishers: CheckpointPublisher[] = [fileCheckpointPublisher(config.checkpointDir)];
   if (config.checkpointWebhook) publishers.push(webhookCheckpointPublisher(config.checkpointWebhook, log));
   const deps = {} as Deps;
+  const telemetry = new Telemetry({
+    metrics: config.metricsToken !== undefined,
+    tracesEndpoint: config.tracesEndpoint,
+    traceContent: config.traceContent,
+    version: '0.1.0',
+  });
   const audit = new AuditTrail({
     store,
     keys: vaultLogKeys(vault),
@@ -173,6 +182,7 @@ export function buildDeps(
     log,
     publishers,
     onCommitted: (logs) => siem.notify(logs),
+    observe: telemetry.trail,
   });
   const cells = sandbox.provider
     ? new CellSupervisor({
@@ -192,8 +202,15 @@ export function buildDeps(
     home: config.home,
     egress: async (orgId) => (cells ? cells.egressSocket(orgId) : null),
   };
-  const gateway = new ToolGateway({ db: store.db, audit, opener, log });
-  const runs = new RunCoordinator({ db: store.db, audit, cells, gateway, log });
+  const gateway = new ToolGateway({ db: store.db, audit, opener, log, observe: telemetry.gate });
+  const runs = new RunCoordinator({ db: store.db, audit, cells, gateway, log, observe: telemetry.runs });
+  telemetry.metrics?.watch({
+    db: store.db,
+    cells: () => cells?.list() ?? [],
+    auditQueued: () => audit.queued,
+    runsInFlight: () => runs.inFlight(),
+    mcpServers: () => gateway.serversByOrg(),
+  });
   const sessions = stopBus(
     store,
     config.databaseUrl,
@@ -228,5 +245,6 @@ export function buildDeps(
     runs,
     webhooks: new WebhookReceiver({ db: store.db, vault, audit, runs, log }),
     evidence: storedEvidence(store.db),
+    telemetry,
   });
 }

@@ -45,6 +45,7 @@ export async function startServer(config: Config, log: Logger, store?: Store): P
     await deps.gateway.close();
     deps.siem.close();
     await deps.audit.close();
+    await deps.telemetry.close();
     if (!store) await db.close();
   };
   let server: ServerType;

@@ -69,6 +69,7 @@ export function buildOpenApi(routes: RouteDef[], version: string): Json {
       responses,
     };
     if (r.access === 'agent') op.security = [{ agentToken: [] }];
+    else if (r.access === 'scrape') op.security = [{ scrapeToken: [] }];
     else if (r.access !== 'public') op.security = [{ bearer: [] }, { session: [] }];
     if (r.body) {
       op.requestBody = {
@@ -100,6 +101,11 @@ export function buildOpenApi(routes: RouteDef[], version: string): Json {
           type: 'http',
           scheme: 'bearer',
           description: 'An agent token (pda_…), on /mcp/{org} only',
+        },
+        scrapeToken: {
+          type: 'http',
+          scheme: 'bearer',
+          description: 'The metrics scrape token (PADDOCK_METRICS_TOKEN), on /metrics only',
         },
       },
     },

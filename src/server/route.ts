@@ -19,9 +19,9 @@ import type { Deps } from './deps.ts';
 /**
  * `public`: anyone; `signed-in`: any person or token; a permission: a role in the path's org that
  * has it; `agent`: an agent token of the path's org (and nothing else: an agent token opens no
- * other route).
+ * other route); `scrape`: the configured metrics scrape token (and nothing else).
  */
-export type Access = 'public' | 'signed-in' | { permission: Permission } | 'agent';
+export type Access = 'public' | 'signed-in' | { permission: Permission } | 'agent' | 'scrape';
 
 type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 

@@ -15,6 +15,7 @@ import { grantRoutes } from './grants.ts';
 import { healthRoutes } from './health.ts';
 import { invitationRoutes } from './invitations.ts';
 import { mcpRoutes } from './mcp.ts';
+import { metricsRoutes } from './metrics.ts';
 import { orgRoutes } from './orgs.ts';
 import { peopleRoutes } from './people.ts';
 import { runRoutes } from './runs.ts';
@@ -27,6 +28,7 @@ import { webhookRoutes } from './webhooks.ts';
 
 export const routes: RouteDef[] = [
   ...healthRoutes,
+  ...metricsRoutes,
   ...sessionRoutes,
   ...ssoRoutes,
   ...orgRoutes,

@@ -1,0 +1,372 @@
+/**
+ * Paddock's metrics, in the Prometheus text format (prom-client, one registry per server): what
+ * the hooks count as requests, calls, commits and runs happen, and what is read at scrape time
+ * (queue depths, checkpoint ages, cells, approvals waiting). Labels name org ids, routes as
+ * declared, outcomes, providers and models, never a person, an argument or a message, so a scrape
+ * carries no tenant data beyond org ids. `METRICS` lists every name exported (the dashboard and
+ * the alert rules are tested against it).
+ */
+import type { Kysely } from 'kysely';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { TrailObserver } from '../audit/index.ts';
+import type { CellInfo } from '../cells/index.ts';
+import { PaddockError } from '../errors/index.ts';
+import type { GateObserver } from '../gateway/index.ts';
+import type { RunObserver } from '../runtime/index.ts';
+import type { Database } from '../store/index.ts';
+
+/** What is read at scrape time, from the running server. */
+export interface ScrapeSources {
+  db: Kysely<Database>;
+  cells: () => CellInfo[];
+  auditQueued: () => number;
+  runsInFlight: () => number;
+  mcpServers: () => Map<string, number>;
+}
+
+/** A gate call's outcome, from the error that refused or ended it (none: it was allowed and ran). */
+export function gateOutcome(err: unknown): string {
+  if (!PaddockError.isInstance(err)) return 'failed';
+  switch (err.code) {
+    case 'tool_denied':
+      return 'denied';
+    case 'approval_required':
+      return 'approval_required';
+    case 'agent_stopped':
+      return 'stopped';
+    case 'call_cancelled':
+      return 'cancelled';
+    default:
+      return 'failed';
+  }
+}
+
+const SECONDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+const STEP_SECONDS = [0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60, 120];
+const BATCH = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 5000];
+const CELL_STATES = ['starting', 'ready', 'unhealthy', 'backoff', 'stopped'] as const;
+/** Labels a cell reports (an error code, a model name) are bounded: past this many, `other`. */
+const MAX_FREE_LABELS = 64;
+
+/** Every metric name Paddock exports beyond prom-client's process and Node.js defaults. */
+export const METRICS = {
+  httpRequests: 'paddock_http_requests_total',
+  httpSeconds: 'paddock_http_request_duration_seconds',
+  gateCalls: 'paddock_gate_calls_total',
+  gateSeconds: 'paddock_gate_call_duration_seconds',
+  gateInFlight: 'paddock_gate_calls_in_flight',
+  approvalsWaiting: 'paddock_approvals_waiting',
+  auditAppendSeconds: 'paddock_audit_append_duration_seconds',
+  auditCommitEvents: 'paddock_audit_commit_events',
+  auditCommitSeconds: 'paddock_audit_commit_duration_seconds',
+  auditQueue: 'paddock_audit_queue_depth',
+  auditOutbox: 'paddock_audit_outbox_depth',
+  auditCheckpointAge: 'paddock_audit_checkpoint_age_seconds',
+  auditUnsigned: 'paddock_audit_unsigned_entries',
+  auditSiemLag: 'paddock_audit_siem_lag_entries',
+  cellState: 'paddock_cell_state',
+  cellRestarts: 'paddock_cell_restarts_total',
+  cellMemory: 'paddock_cell_memory_bytes',
+  mcpServers: 'paddock_mcp_servers_running',
+  runsStarted: 'paddock_runs_started_total',
+  runsEnded: 'paddock_runs_ended_total',
+  runsFailed: 'paddock_runs_failed_total',
+  runsInFlight: 'paddock_runs_in_flight',
+  stepSeconds: 'paddock_run_step_duration_seconds',
+  modelTokens: 'paddock_model_tokens_total',
+} as const;
+
+/** A label value a less trusted party chose (a cell's error code, an agent's model name), bounded. */
+class FreeLabels {
+  readonly #seen = new Set<string>();
+  of(value: string): string {
+    const v = value.slice(0, 100);
+    if (this.#seen.has(v)) return v;
+    if (this.#seen.size >= MAX_FREE_LABELS || !/^[\w.:/@-]+$/.test(v)) return 'other';
+    this.#seen.add(v);
+    return v;
+  }
+}
+
+export class Metrics {
+  readonly registry = new Registry();
+  #sources: ScrapeSources | undefined;
+  readonly #reasons = new FreeLabels();
+  readonly #models = new FreeLabels();
+  /** Restarts counted so far, per org (the supervisor keeps the running total). */
+  readonly #restartsSeen = new Map<string, number>();
+
+  readonly #http = new Counter({
+    name: METRICS.httpRequests,
+    help: 'HTTP requests answered, by method, route template and status.',
+    labelNames: ['method', 'route', 'status'] as const,
+    registers: [this.registry],
+  });
+  readonly #httpSeconds = new Histogram({
+    name: METRICS.httpSeconds,
+    help: 'HTTP request latency in seconds, by method and route template.',
+    labelNames: ['method', 'route'] as const,
+    buckets: SECONDS,
+    registers: [this.registry],
+  });
+  readonly #gateCalls = new Counter({
+    name: METRICS.gateCalls,
+    help: 'Tool calls through the gate, by org and outcome (allowed, denied, approval_required, stopped, cancelled, failed).',
+    labelNames: ['org', 'outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly #gateSeconds = new Histogram({
+    name: METRICS.gateSeconds,
+    help: 'Tool call latency through the gate in seconds (decision, records and the call), by outcome.',
+    labelNames: ['outcome'] as const,
+    buckets: SECONDS,
+    registers: [this.registry],
+  });
+  readonly #gateInFlight = new Gauge({
+    name: METRICS.gateInFlight,
+    help: 'Tool calls in the gate now.',
+    registers: [this.registry],
+  });
+  readonly #approvals = new Gauge({
+    name: METRICS.approvalsWaiting,
+    help: 'Approval requests waiting for a person (not expired), by org.',
+    labelNames: ['org'] as const,
+    registers: [this.registry],
+  });
+  readonly #appendSeconds = new Histogram({
+    name: METRICS.auditAppendSeconds,
+    help: 'Time from an audit append to its durable commit, in seconds.',
+    buckets: SECONDS,
+    registers: [this.registry],
+  });
+  readonly #commitEvents = new Histogram({
+    name: METRICS.auditCommitEvents,
+    help: 'Queued events placed by one audit commit (group-commit size); its _count is the number of syncs.',
+    buckets: BATCH,
+    registers: [this.registry],
+  });
+  readonly #commitSeconds = new Histogram({
+    name: METRICS.auditCommitSeconds,
+    help: 'Duration of one audit commit (one transaction and its sync), in seconds.',
+    buckets: SECONDS,
+    registers: [this.registry],
+  });
+  readonly #queue = new Gauge({
+    name: METRICS.auditQueue,
+    help: 'Audit events queued in this process, not yet durable.',
+    registers: [this.registry],
+  });
+  readonly #outbox = new Gauge({
+    name: METRICS.auditOutbox,
+    help: 'Audit entries committed with their change and waiting for their place in the tree.',
+    registers: [this.registry],
+  });
+  readonly #checkpointAge = new Gauge({
+    name: METRICS.auditCheckpointAge,
+    help: 'Seconds since the newest signed checkpoint of each log (the org id, or platform).',
+    labelNames: ['log'] as const,
+    registers: [this.registry],
+  });
+  readonly #unsigned = new Gauge({
+    name: METRICS.auditUnsigned,
+    help: 'Entries of each log not yet covered by a signed checkpoint.',
+    labelNames: ['log'] as const,
+    registers: [this.registry],
+  });
+  readonly #siemLag = new Gauge({
+    name: METRICS.auditSiemLag,
+    help: "Entries of each org's log not yet delivered to its SIEM.",
+    labelNames: ['log'] as const,
+    registers: [this.registry],
+  });
+  readonly #cellState = new Gauge({
+    name: METRICS.cellState,
+    help: "1 for each org cell's current state (starting, ready, unhealthy, backoff, stopped), else 0.",
+    labelNames: ['org', 'state'] as const,
+    registers: [this.registry],
+  });
+  readonly #cellRestarts = new Counter({
+    name: METRICS.cellRestarts,
+    help: 'Automatic restarts of each org cell by the supervisor.',
+    labelNames: ['org'] as const,
+    registers: [this.registry],
+  });
+  readonly #cellMemory = new Gauge({
+    name: METRICS.cellMemory,
+    help: "Resident memory of each org cell's process, in bytes, as its last heartbeat said.",
+    labelNames: ['org'] as const,
+    registers: [this.registry],
+  });
+  readonly #mcpServers = new Gauge({
+    name: METRICS.mcpServers,
+    help: 'MCP servers this replica holds sessions to (one per agent and connection), by org.',
+    labelNames: ['org'] as const,
+    registers: [this.registry],
+  });
+  readonly #runsStarted = new Counter({
+    name: METRICS.runsStarted,
+    help: 'Agent runs started, by org.',
+    labelNames: ['org'] as const,
+    registers: [this.registry],
+  });
+  readonly #runsEnded = new Counter({
+    name: METRICS.runsEnded,
+    help: 'Agent runs ended, or paused for approval, by org and status (completed, failed, stopped, waiting_approval).',
+    labelNames: ['org', 'status'] as const,
+    registers: [this.registry],
+  });
+  readonly #runsFailed = new Counter({
+    name: METRICS.runsFailed,
+    help: 'Agent runs failed, by org and reason (the error code).',
+    labelNames: ['org', 'reason'] as const,
+    registers: [this.registry],
+  });
+  readonly #runsInFlight = new Gauge({
+    name: METRICS.runsInFlight,
+    help: 'Agent runs in flight on this replica.',
+    registers: [this.registry],
+  });
+  readonly #stepSeconds = new Histogram({
+    name: METRICS.stepSeconds,
+    help: 'Latency of one model step of a run, in seconds, by provider.',
+    labelNames: ['provider'] as const,
+    buckets: STEP_SECONDS,
+    registers: [this.registry],
+  });
+  readonly #tokens = new Counter({
+    name: METRICS.modelTokens,
+    help: 'Model tokens used by runs, by provider, model and kind (input, output).',
+    labelNames: ['provider', 'model', 'kind'] as const,
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** What to read at scrape time; until given, those gauges stay empty. */
+  watch(sources: ScrapeSources): void {
+    this.#sources = sources;
+  }
+
+  /** One HTTP request answered. */
+  http(method: string, route: string, status: number, seconds: number): void {
+    this.#http.inc({ method, route, status: String(status) });
+    this.#httpSeconds.observe({ method, route }, seconds);
+  }
+
+  /** Counts every gate call: in flight while it runs, then its outcome and latency. */
+  readonly gate: GateObserver = async (req, run) => {
+    this.#gateInFlight.inc();
+    const t0 = performance.now();
+    let outcome = 'allowed';
+    try {
+      return await run();
+    } catch (err) {
+      outcome = gateOutcome(err);
+      throw err;
+    } finally {
+      this.#gateInFlight.dec();
+      this.#gateCalls.inc({ org: req.caller.orgId, outcome });
+      this.#gateSeconds.observe({ outcome }, (performance.now() - t0) / 1000);
+    }
+  };
+
+  readonly trail: TrailObserver = {
+    appended: (ms) => this.#appendSeconds.observe(ms / 1000),
+    committed: (events, ms) => {
+      this.#commitEvents.observe(events);
+      this.#commitSeconds.observe(ms / 1000);
+    },
+  };
+
+  readonly runs: RunObserver = {
+    started: (run) => this.#runsStarted.inc({ org: run.orgId }),
+    resumed: () => undefined,
+    step: (_run, step) => {
+      const provider = this.#models.of(step.provider);
+      const model = this.#models.of(step.model);
+      this.#stepSeconds.observe({ provider }, step.latencyMs / 1000);
+      this.#tokens.inc({ provider, model, kind: 'input' }, step.inputTokens);
+      this.#tokens.inc({ provider, model, kind: 'output' }, step.outputTokens);
+    },
+    ended: (run, end) => {
+      this.#runsEnded.inc({ org: run.orgId, status: end.status });
+      if (end.status === 'failed')
+        this.#runsFailed.inc({ org: run.orgId, reason: this.#reasons.of(end.error?.code ?? 'unknown') });
+    },
+  };
+
+  /** The exposition, after reading what is read at scrape time. */
+  async scrape(): Promise<string> {
+    if (this.#sources) await this.#read(this.#sources);
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  async #read(s: ScrapeSources): Promise<void> {
+    this.#queue.set(s.auditQueued());
+    this.#runsInFlight.set(s.runsInFlight());
+    this.#mcpServers.reset();
+    for (const [org, n] of s.mcpServers()) this.#mcpServers.set({ org }, n);
+    this.#cellState.reset();
+    this.#cellMemory.reset();
+    for (const cell of s.cells()) {
+      const org = cell.orgId;
+      for (const state of CELL_STATES) this.#cellState.set({ org, state }, cell.state === state ? 1 : 0);
+      if (cell.rssBytes !== null) this.#cellMemory.set({ org }, cell.rssBytes);
+      const seen = this.#restartsSeen.get(org) ?? 0;
+      if (cell.restarts > seen) this.#cellRestarts.inc({ org }, cell.restarts - seen);
+      else if (seen === 0) this.#cellRestarts.inc({ org }, 0);
+      this.#restartsSeen.set(org, Math.max(seen, cell.restarts));
+    }
+    await this.#readStore(s.db);
+  }
+
+  async #readStore(db: Kysely<Database>): Promise<void> {
+    const now = new Date().toISOString();
+    const [approvals, logs, checkpoints, outbox, cursors] = await Promise.all([
+      db
+        .selectFrom('approvals')
+        .select(['org_id', (eb) => eb.fn.countAll<string | number>().as('n')])
+        .where('status', '=', 'pending')
+        .where('expires_at', '>', now)
+        .groupBy('org_id')
+        .execute(),
+      db.selectFrom('audit_logs').select(['id', 'tree_size']).execute(),
+      db
+        .selectFrom('audit_checkpoints')
+        .select([
+          'log_id',
+          (eb) => eb.fn.max('tree_size').as('size'),
+          (eb) => eb.fn.max('created_at').as('at'),
+        ])
+        .groupBy('log_id')
+        .execute(),
+      db
+        .selectFrom('audit_outbox')
+        .select((eb) => eb.fn.countAll<string | number>().as('n'))
+        .executeTakeFirst(),
+      db.selectFrom('audit_cursors').select(['log_id', 'position']).where('sink', '=', 'siem').execute(),
+    ]);
+    this.#approvals.reset();
+    for (const a of approvals) this.#approvals.set({ org: a.org_id }, Number(a.n));
+    this.#outbox.set(Number(outbox?.n ?? 0));
+    const signed = new Map(checkpoints.map((c) => [c.log_id, c]));
+    const sizes = new Map(logs.map((l) => [l.id, Number(l.tree_size)]));
+    this.#checkpointAge.reset();
+    this.#unsigned.reset();
+    for (const [log, size] of sizes) {
+      const cp = signed.get(log);
+      this.#unsigned.set({ log }, size - Number(cp?.size ?? 0));
+      if (cp?.at)
+        this.#checkpointAge.set({ log }, Math.max(0, (Date.now() - Date.parse(String(cp.at))) / 1000));
+    }
+    this.#siemLag.reset();
+    for (const c of cursors)
+      this.#siemLag.set({ log: c.log_id }, Math.max(0, (sizes.get(c.log_id) ?? 0) - Number(c.position)));
+  }
+}

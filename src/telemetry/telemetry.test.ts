@@ -1,0 +1,397 @@
+/**
+ * Metrics and traces as an operator meets them, over real HTTP (both engines): `/metrics` parsed
+ * with a Prometheus text parser moves with the requests, gate calls (the official MCP SDK client
+ * on `/mcp/{org}`) and agent runs (a real org cell, a scripted model) the test makes, answers
+ * only the scrape token, and carries no secret, name or message; an in-process OTLP receiver sees
+ * one trace per run, with a span for each model call and each tool call, under the trace id the
+ * run's audit entries name; and with no endpoint configured, nothing is traced or sent.
+ */
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import { type ServerType, serve } from '@hono/node-server';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { bubblewrap } from '../cells/index.ts';
+import { loadConfig } from '../config/index.ts';
+import { runTrace } from '../ids/index.ts';
+import { silentLogger } from '../log/index.ts';
+import { buildDeps, type Deps } from '../server/deps.ts';
+import { call, createApp, type SeededOrg, seedOrg, testDeps } from '../testing/fixtures.ts';
+import { type ModelServer, type ModelTurn, startModelServer } from '../testing/model-server/index.ts';
+import { type Family, parsePrometheusText, total } from '../testing/prometheus-text.ts';
+import { openTestStore, STORE_KINDS, type TestStore } from '../testing/stores.ts';
+import { until } from '../testing/until.ts';
+import { METRICS } from './index.ts';
+
+const EVERYTHING = ['node_modules/@modelcontextprotocol/server-everything/dist/index.js', 'stdio'];
+const KEY = 'sk-telemetry-e2e-7c1d93ab02f4e5d6';
+const SCRAPE = 'scrape-6b1f0e9d2c7a48e3b5d1';
+const MESSAGE = 'please echo the word periwinkle';
+
+interface OtlpSpan {
+  traceId: string;
+  spanId: string;
+  parentSpanId?: string;
+  name: string;
+  attributes: Record<string, unknown>;
+}
+
+/** An OTLP/HTTP receiver that decodes what arrives (OTLP's JSON encoding). */
+async function otlpReceiver(
+  port = 0,
+): Promise<{ url: string; spans: OtlpSpan[]; posts: number; close(): Promise<void> }> {
+  const got = { spans: [] as OtlpSpan[], posts: 0 };
+  const value = (v: Record<string, any>): unknown =>
+    'stringValue' in v
+      ? v.stringValue
+      : 'intValue' in v
+        ? Number(v.intValue)
+        : 'boolValue' in v
+          ? v.boolValue
+          : 'doubleValue' in v
+            ? v.doubleValue
+            : 'arrayValue' in v
+              ? (v.arrayValue.values ?? []).map(value)
+              : undefined;
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      got.posts += 1;
+      assert.equal(req.url, '/v1/traces');
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      for (const rs of body.resourceSpans ?? [])
+        for (const ss of rs.scopeSpans ?? [])
+          for (const s of ss.spans ?? [])
+            got.spans.push({
+              traceId: s.traceId,
+              spanId: s.spanId,
+              parentSpanId: s.parentSpanId || undefined,
+              name: s.name,
+              attributes: Object.fromEntries((s.attributes ?? []).map((a: any) => [a.key, value(a.value)])),
+            });
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve());
+  });
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/traces`,
+    spans: got.spans,
+    get posts() {
+      return got.posts;
+    },
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
+}
+
+for (const kind of STORE_KINDS) {
+  describe(`metrics and traces [${kind}]`, () => {
+    let t: TestStore;
+    let deps: Deps;
+    let app: ReturnType<typeof createApp>;
+    let server: ServerType;
+    let port: number;
+    let models: ModelServer;
+    let otlp: Awaited<ReturnType<typeof otlpReceiver>>;
+    let acme: SeededOrg;
+    let agentId: string;
+    let agentToken: string;
+    const scripts = new Map<string, ModelTurn[]>();
+    const clients: Client[] = [];
+
+    const api = (method: 'get' | 'post' | 'patch', path: string, body?: unknown) =>
+      call(app, method, `/api/v1/orgs/acme${path}`, {
+        token: acme.people.admin.token,
+        ...(body === undefined ? {} : { body }),
+      });
+    const http = (path: string, init: RequestInit = {}) => fetch(`http://127.0.0.1:${port}${path}`, init);
+    const scrape = async (): Promise<{ text: string; families: Family[] }> => {
+      const r = await http('/metrics', { headers: { authorization: `Bearer ${SCRAPE}` } });
+      assert.equal(r.status, 200);
+      assert.match(r.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
+      const text = await r.text();
+      return { text, families: parsePrometheusText(text) };
+    };
+
+    before(async () => {
+      const check = await bubblewrap.check();
+      assert.ok(check.ok, `bubblewrap is needed: ${check.reason}`);
+      otlp = await otlpReceiver();
+      models = await startModelServer(
+        (req) => scripts.get(req.lastUserText)?.shift() ?? { text: 'nothing scripted' },
+      );
+      t = await openTestStore(kind);
+      deps = buildDeps(
+        loadConfig(
+          { home: t.home, port: 0, databaseUrl: t.databaseUrl },
+          { PADDOCK_METRICS_TOKEN: SCRAPE, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: otlp.url },
+        ),
+        silentLogger,
+        t.store,
+        {},
+        { provider: bubblewrap, problem: null },
+      );
+      deps.audit.start();
+      app = createApp(deps);
+      server = await new Promise<ServerType>((resolve) => {
+        const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
+      });
+      port = (server.address() as AddressInfo).port;
+      acme = await seedOrg(t.store, 'acme');
+      const settings = await call(app, 'patch', '/api/v1/orgs/acme', {
+        token: acme.people.owner.token,
+        body: {
+          settings: {
+            egressAllowlist: [
+              { host: '127.0.0.1', port: Number(new URL(models.url).port), allowPrivate: true },
+            ],
+          },
+        },
+      });
+      assert.equal(settings.status, 200, settings.text);
+      const key = await api('post', '/secrets', {
+        name: 'openai',
+        kind: 'model_key',
+        provider: 'openai',
+        value: KEY,
+        baseUrl: `${models.url}/v1`,
+      });
+      assert.equal(key.status, 201, key.text);
+      const conn = await api('post', '/connections', {
+        name: 'everything',
+        transport: 'stdio',
+        command: 'node',
+        args: EVERYTHING,
+      });
+      assert.equal(conn.status, 201, conn.text);
+      assert.equal((await api('post', `/connections/${conn.body.id}/tools/refresh`)).status, 200);
+      const agent = await api('post', '/agents', {
+        name: 'helper',
+        scope: 'organization',
+        instructions: 'Help briefly.',
+        model: { provider: 'openai', model: 'gpt-test' },
+      });
+      agentId = agent.body.id;
+      const g = await api('post', `/agents/${agentId}/grants`, { connectionId: conn.body.id, tool: 'echo' });
+      assert.equal(g.status, 201, g.text);
+      agentToken = (await api('post', `/agents/${agentId}/tokens`, { name: 'laptop' })).body.token;
+    });
+
+    after(async () => {
+      for (const c of clients) await c.close().catch(() => undefined);
+      await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
+      await deps?.runs.close();
+      await deps?.cells?.close();
+      await deps?.gateway.close();
+      deps?.siem.close();
+      await deps?.audit.close();
+      await deps?.telemetry.close();
+      await models?.close();
+      await otlp?.close();
+      await t?.cleanup();
+    });
+
+    test('/metrics answers only the scrape token: none or another answers 401, and nothing is counted for them', async () => {
+      const none = await http('/metrics');
+      assert.equal(none.status, 401);
+      assert.equal(((await none.json()) as any).error.code, 'unauthenticated');
+      const wrong = await http('/metrics', { headers: { authorization: `Bearer ${SCRAPE}x` } });
+      assert.equal(wrong.status, 401);
+      assert.equal(((await wrong.json()) as any).error.code, 'invalid_scrape_token');
+      const person = await http('/metrics', {
+        headers: { authorization: `Bearer ${acme.people.owner.token}` },
+      });
+      assert.equal(person.status, 401, 'an API token is no scrape token');
+      const { families } = await scrape();
+      assert.equal(total(families, METRICS.httpRequests, { route: '/metrics', status: '401' }), 3);
+      // The process's own figures come along (prom-client's defaults).
+      assert.ok(total(families, 'process_cpu_user_seconds_total') > 0);
+    });
+
+    test('the counters move with HTTP requests and gate calls from the official MCP client; outcomes are told apart', async () => {
+      const before = (await scrape()).families;
+      const client = new Client({ name: 'external-agent', version: '1.0.0' });
+      await client.connect(
+        new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${port}/mcp/acme`), {
+          requestInit: { headers: { authorization: `Bearer ${agentToken}` } },
+        }),
+      );
+      clients.push(client);
+      for (let i = 0; i < 3; i++) {
+        const r = await client.callTool({ name: 'everything__echo', arguments: { message: `m${i}` } });
+        assert.ok(!r.isError, JSON.stringify(r));
+      }
+      const denied = await client.callTool({ name: 'everything__get-env', arguments: {} });
+      assert.equal(denied.isError, true);
+      for (let i = 0; i < 2; i++) assert.equal((await http('/healthz')).status, 200);
+      assert.equal((await http('/api/v1/orgs/acme/nothing-here')).status, 404);
+      await deps.audit.flush();
+      const { families } = await scrape();
+      const moved = (name: string, labels: Record<string, string> = {}) =>
+        total(families, name, labels) - total(before, name, labels);
+      const org = acme.id;
+      assert.equal(moved(METRICS.gateCalls, { org, outcome: 'allowed' }), 3);
+      assert.equal(moved(METRICS.gateCalls, { org, outcome: 'denied' }), 1);
+      assert.equal(moved(METRICS.gateSeconds, { outcome: 'allowed' }), 3);
+      assert.equal(total(families, METRICS.gateInFlight), 0);
+      assert.equal(moved(METRICS.httpRequests, { route: '/healthz', method: 'GET', status: '200' }), 2);
+      assert.equal(moved(METRICS.httpSeconds, { route: '/healthz' }), 2);
+      assert.equal(moved(METRICS.httpRequests, { route: 'unmatched', status: '404' }), 1);
+      // initialize, initialized, 4 calls (the MCP client's requests, each by its route template).
+      assert.ok(moved(METRICS.httpRequests, { route: '/mcp/{org}', method: 'POST' }) >= 5);
+      assert.ok(moved(METRICS.auditAppendSeconds) >= 3, 'allowed calls wait for their record');
+      assert.ok(moved(METRICS.auditCommitEvents) >= 1, 'commits happened (syncs)');
+      assert.equal(total(families, METRICS.mcpServers, { org }), 1, 'one server-everything for the agent');
+      assert.equal(total(families, METRICS.auditQueue), 0);
+      assert.ok(total(families, METRICS.auditCheckpointAge, { log: org }) >= 0);
+      assert.ok(families.some((f) => f.name === METRICS.auditUnsigned));
+    });
+
+    test('a run: started and completed, its model steps and tokens by provider and model, its cell ready; one trace with its model and tool calls, named by its audit entries', async () => {
+      const before = (await scrape()).families;
+      scripts.set(MESSAGE, [
+        {
+          toolCalls: [{ name: 'everything__echo', args: { message: 'periwinkle' } }],
+          usage: { input: 30, output: 5 },
+        },
+        { text: 'It said periwinkle.', usage: { input: 40, output: 6 } },
+      ]);
+      const r = await call(app, 'post', `/api/v1/orgs/acme/agents/${agentId}/runs`, {
+        token: acme.people.member.token,
+        body: { message: MESSAGE },
+      });
+      assert.equal(r.body.status, 'completed', r.text);
+      const runId: string = r.body.id;
+      await deps.audit.flush();
+      const { families, text } = await scrape();
+      const moved = (name: string, labels: Record<string, string> = {}) =>
+        total(families, name, labels) - total(before, name, labels);
+      const org = acme.id;
+      assert.equal(moved(METRICS.runsStarted, { org }), 1);
+      assert.equal(moved(METRICS.runsEnded, { org, status: 'completed' }), 1);
+      assert.equal(moved(METRICS.stepSeconds), 2);
+      assert.equal(moved(METRICS.modelTokens, { model: 'gpt-test', kind: 'input' }), 70);
+      assert.equal(moved(METRICS.modelTokens, { model: 'gpt-test', kind: 'output' }), 11);
+      assert.equal(moved(METRICS.gateCalls, { org, outcome: 'allowed' }), 1);
+      assert.equal(total(families, METRICS.cellState, { org, state: 'ready' }), 1);
+      assert.equal(total(families, METRICS.cellState, { org }), 1, 'one state at a time');
+      // The cell's memory, once a heartbeat has told it.
+      await until(async () => total((await scrape()).families, METRICS.cellMemory, { org }) > 0, {
+        what: 'the cell memory metric',
+      });
+      assert.equal(total(families, METRICS.cellRestarts, { org }), 0);
+      assert.equal(total(families, METRICS.runsInFlight), 0);
+
+      // Nothing but org ids: no secret, token, name, e-mail or message text.
+      const people = Object.values(acme.people);
+      for (const secret of [
+        KEY,
+        SCRAPE,
+        agentToken,
+        MESSAGE,
+        'periwinkle',
+        'acme',
+        'helper',
+        'laptop',
+        agentId,
+      ])
+        assert.ok(!text.includes(secret), `${secret} in the metrics`);
+      for (const p of people) for (const s of [p.token, p.email, p.id]) assert.ok(!text.includes(s));
+
+      // The trace: the run's trace id is the one its audit entries carry.
+      await deps.telemetry.tracing!.flush();
+      const { traceId } = runTrace(runId);
+      const entries = (await api('get', `/runs/${runId}`)).body.audit as Array<{
+        action: string;
+        details: any;
+      }>;
+      assert.ok(entries.length >= 5);
+      for (const e of entries) assert.equal(e.details.traceId, traceId, `${e.action} names the run's trace`);
+      const spans = otlp.spans.filter((s) => s.traceId === traceId);
+      const root = spans.filter((s) => s.attributes['gen_ai.operation.name'] === 'invoke_agent');
+      assert.equal(root.length, 1, 'one invoke_agent span');
+      assert.equal(root[0]!.parentSpanId, undefined, 'the run is the root of its trace');
+      assert.equal(root[0]!.spanId, runTrace(runId).spanId);
+      assert.equal(root[0]!.attributes['gen_ai.agent.id'], agentId);
+      assert.equal(root[0]!.attributes['paddock.run.status'], 'completed');
+      assert.equal(root[0]!.attributes['gen_ai.usage.input_tokens'], 70);
+      const chats = spans.filter((s) => s.attributes['gen_ai.operation.name'] === 'chat');
+      assert.equal(chats.length, 2, 'a span for each model call');
+      for (const c of chats) {
+        assert.equal(c.parentSpanId, root[0]!.spanId);
+        assert.equal(c.attributes['gen_ai.request.model'], 'gpt-test');
+        assert.match(String(c.attributes['gen_ai.provider.name']), /^openai/);
+      }
+      const tools = spans.filter((s) => s.attributes['gen_ai.operation.name'] === 'execute_tool');
+      assert.equal(tools.length, 1, 'a span for each tool call');
+      assert.equal(tools[0]!.parentSpanId, root[0]!.spanId);
+      assert.equal(tools[0]!.attributes['gen_ai.tool.name'], 'everything__echo');
+      assert.equal(tools[0]!.attributes['paddock.gate.outcome'], 'allowed');
+      const allowed = entries.find((e) => e.action === 'tool.call.allowed') as any;
+      assert.equal(tools[0]!.attributes['paddock.audit.index'], allowed.index);
+      // No message content: the platform did not allow it.
+      const all = JSON.stringify(spans);
+      assert.ok(!all.includes('periwinkle') && !all.includes(KEY));
+    });
+
+    test('HTTP spans by route template, and the gate span of an MCP call under its request', async () => {
+      await deps.telemetry.tracing!.flush();
+      const requests = otlp.spans.filter((s) => s.name === 'POST /mcp/{org}');
+      assert.ok(requests.length >= 4);
+      const gate = otlp.spans.filter(
+        (s) => s.attributes['gen_ai.operation.name'] === 'execute_tool' && !s.attributes['paddock.run.id'],
+      );
+      assert.equal(gate.length, 4, 'three allowed, one denied');
+      for (const g of gate) {
+        const parent = requests.find((h) => h.spanId === g.parentSpanId);
+        assert.ok(parent, 'under its HTTP request');
+        assert.equal(parent.traceId, g.traceId);
+        assert.equal(parent.attributes['http.route'], '/mcp/{org}');
+      }
+      assert.equal(gate.filter((g) => g.attributes['paddock.gate.outcome'] === 'denied').length, 1);
+      assert.ok(!otlp.spans.some((s) => JSON.stringify(s).includes('acme')), 'no org slug in spans');
+    });
+  });
+}
+
+describe('without a scrape token or an OTLP endpoint', () => {
+  test('metrics are off (404 to a scraper, 401 to no one), no span is made and nothing is sent', async () => {
+    // The OTLP exporter's default address: whatever sends to it by default would be seen here.
+    const receiver = await otlpReceiver(4318).catch(() => null);
+    const t = await openTestStore('sqlite');
+    try {
+      const deps = testDeps(t.store, t.home);
+      assert.equal(deps.telemetry.metrics, null);
+      assert.equal(deps.telemetry.tracing, null);
+      assert.equal(deps.telemetry.gate, undefined, 'no observer on the gate at all');
+      const app = createApp(deps);
+      const none = await call(app, 'get', '/metrics');
+      assert.equal(none.status, 401);
+      const scraper = await call(app, 'get', '/metrics', { token: SCRAPE });
+      assert.equal(scraper.status, 404);
+      assert.equal(scraper.body.error.code, 'metrics_off');
+      const acme = await seedOrg(t.store, 'acme');
+      assert.equal(
+        (await call(app, 'get', '/api/v1/orgs/acme', { token: acme.people.owner.token })).status,
+        200,
+      );
+      await new Promise((r) => setTimeout(r, 200));
+      if (receiver) assert.equal(receiver.posts, 0, 'nothing was sent to the default OTLP address');
+    } finally {
+      await receiver?.close();
+      await t.cleanup();
+    }
+  });
+
+  test('a scrape token too short to be secret, or an endpoint that is no URL, stops the start', () => {
+    assert.throws(() => loadConfig({}, { PADDOCK_METRICS_TOKEN: 'short' }), /at least 16/);
+    assert.throws(() => loadConfig({}, { OTEL_EXPORTER_OTLP_ENDPOINT: 'not a url' }), /not a URL/);
+    const c = loadConfig({}, { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/' });
+    assert.equal(c.tracesEndpoint, 'http://collector:4318/v1/traces');
+  });
+});

@@ -1,0 +1,265 @@
+/**
+ * OpenTelemetry traces, made only when an OTLP endpoint is configured (nothing is made or sent
+ * otherwise), following the GenAI semantic conventions: a run is an `invoke_agent` span, each
+ * model step a `chat` span, each tool call an `execute_tool` span (the gate's), under the HTTP
+ * server span of the request that carried it. A run's trace id is fixed by its run id
+ * (`runTrace`), so its audit entries name it and a run resumed after an approval, on any
+ * replica, continues the same trace. Message text goes into spans only where the platform allows
+ * it (`PADDOCK_TRACE_CONTENT=1`) and the org records run text in full.
+ */
+import {
+  type Context,
+  context,
+  ROOT_CONTEXT,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  type TextMapGetter,
+  TraceFlags,
+  type Tracer,
+  trace,
+} from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import {
+  BatchSpanProcessor,
+  type IdGenerator,
+  RandomIdGenerator,
+  type SpanExporter,
+  TracerProvider,
+} from '@opentelemetry/sdk-trace';
+import type { GateObserver } from '../gateway/index.ts';
+import { runTrace } from '../ids/index.ts';
+import type { RunObserver, RunRef } from '../runtime/index.ts';
+import { gateOutcome } from './metrics.ts';
+
+export interface TracingOptions {
+  /** The OTLP/HTTP traces endpoint (`…/v1/traces`). */
+  endpoint: string;
+  /** Message text may go into spans (for orgs that record run text in full). */
+  content: boolean;
+  version: string;
+  /** Tests: where spans go instead of the OTLP exporter. */
+  exporter?: SpanExporter;
+}
+
+/** Random ids, except for the one span a run starts with: its ids come from the run id. */
+class RunIds implements IdGenerator {
+  readonly #random = new RandomIdGenerator();
+  next: { traceId: string; spanId: string } | undefined;
+  generateTraceId(): string {
+    return this.next?.traceId ?? this.#random.generateTraceId();
+  }
+  generateSpanId(): string {
+    return this.next?.spanId ?? this.#random.generateSpanId();
+  }
+}
+
+/** The part of a run this replica runs: its span, and whether its text may be traced. */
+interface RunPart {
+  span: Span;
+  ctx: Context;
+  content: boolean;
+}
+
+const headerGetter: TextMapGetter<(name: string) => string | undefined> = {
+  get: (get, key) => get(key),
+  keys: () => [],
+};
+
+const messages = (role: string, text: string) =>
+  JSON.stringify([{ role, parts: [{ type: 'text', content: text }] }]);
+
+let contextManagerSet = false;
+
+export class Tracing {
+  readonly #provider: TracerProvider;
+  readonly #tracer: Tracer;
+  readonly #ids = new RunIds();
+  readonly #content: boolean;
+  readonly #runs = new Map<string, RunPart>();
+  readonly #propagator = new W3CTraceContextPropagator();
+
+  constructor(o: TracingOptions) {
+    // Spans follow the request and the call across awaits (one manager per process, set once).
+    if (!contextManagerSet) {
+      contextManagerSet = context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+    }
+    this.#content = o.content;
+    this.#provider = new TracerProvider({
+      idGenerator: this.#ids,
+      resource: resourceFromAttributes({ 'service.name': 'paddock', 'service.version': o.version }),
+      spanProcessors: [
+        new BatchSpanProcessor({ exporter: o.exporter ?? new OTLPTraceExporter({ url: o.endpoint }) }),
+      ],
+    });
+    this.#tracer = this.#provider.getTracer('paddock', o.version);
+  }
+
+  /**
+   * Runs one HTTP request in a server span (continuing the caller's `traceparent`, if any);
+   * `answered` says its route template and status once it is done.
+   */
+  async request(
+    method: string,
+    header: (name: string) => string | undefined,
+    next: () => Promise<void>,
+    answered: () => { route: string; status: number },
+  ): Promise<void> {
+    const parent = this.#propagator.extract(ROOT_CONTEXT, header, headerGetter);
+    const span = this.#tracer.startSpan(
+      method,
+      { kind: SpanKind.SERVER, attributes: { 'http.request.method': method } },
+      parent,
+    );
+    try {
+      await context.with(trace.setSpan(parent, span), next);
+    } finally {
+      const { route, status } = answered();
+      span.updateName(`${method} ${route}`);
+      span.setAttributes({ 'http.route': route, 'http.response.status_code': status });
+      if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+      span.end();
+    }
+  }
+
+  /** Each gate call as an `execute_tool` span, under its run's span or the request's. */
+  readonly gate: GateObserver = (req, run) => {
+    const name = req.calledAs ?? req.tool;
+    const { orgId, agentId, runId } = req.caller;
+    const parent = (runId && this.#runs.get(runId)?.ctx) || context.active();
+    const span = this.#tracer.startSpan(
+      `execute_tool ${name}`,
+      {
+        kind: SpanKind.INTERNAL,
+        attributes: {
+          'gen_ai.operation.name': 'execute_tool',
+          'gen_ai.tool.name': name,
+          'gen_ai.tool.type': 'extension',
+          'gen_ai.agent.id': agentId,
+          'mcp.method.name': 'tools/call',
+          'paddock.org.id': orgId,
+          'paddock.connection.id': req.connectionId,
+          ...(runId ? { 'paddock.run.id': runId } : {}),
+        },
+      },
+      parent,
+    );
+    return context.with(trace.setSpan(parent, span), run).then(
+      (result) => {
+        span.setAttributes({ 'paddock.gate.outcome': 'allowed', 'paddock.audit.index': result.auditIndex });
+        if (result.isError) span.setAttributes({ 'error.type': 'tool_error' });
+        span.end();
+        return result;
+      },
+      (err: unknown) => {
+        const outcome = gateOutcome(err);
+        span.setAttributes({
+          'paddock.gate.outcome': outcome,
+          'error.type': (err as { code?: string }).code ?? 'internal',
+        });
+        if (outcome === 'failed') span.setStatus({ code: SpanStatusCode.ERROR });
+        span.end();
+        throw err;
+      },
+    );
+  };
+
+  readonly runs: RunObserver = {
+    started: (run) => {
+      const content = this.#content && run.textRecording === 'full';
+      const span = this.#startRun(run, true);
+      if (content) span.setAttribute('gen_ai.input.messages', messages('user', run.message));
+      this.#runs.set(run.runId, { span, ctx: trace.setSpan(ROOT_CONTEXT, span), content });
+    },
+    resumed: (run) => {
+      const span = this.#startRun(run, false);
+      this.#runs.set(run.runId, { span, ctx: trace.setSpan(ROOT_CONTEXT, span), content: false });
+    },
+    step: (run, step) => {
+      const part = this.#runs.get(run.runId);
+      const end = Date.now();
+      const span = this.#tracer.startSpan(
+        `chat ${step.model}`,
+        {
+          kind: SpanKind.CLIENT,
+          startTime: end - step.latencyMs,
+          attributes: {
+            'gen_ai.operation.name': 'chat',
+            'gen_ai.provider.name': step.provider,
+            'gen_ai.request.model': step.model,
+            'gen_ai.usage.input_tokens': step.inputTokens,
+            'gen_ai.usage.output_tokens': step.outputTokens,
+            'gen_ai.response.finish_reasons': [step.finishReason],
+            'paddock.run.id': run.runId,
+            'paddock.run.step': step.step,
+          },
+        },
+        part?.ctx ?? this.#remoteRun(run.runId),
+      );
+      span.end(end);
+      part?.span.setAttribute('gen_ai.provider.name', step.provider);
+    },
+    ended: (run, end) => {
+      // A run ended here without a part of it running here (a stop, a lost run): a short span.
+      const part = this.#runs.get(run.runId) ?? {
+        span: this.#startRun(run, false),
+        ctx: ROOT_CONTEXT,
+        content: false,
+      };
+      this.#runs.delete(run.runId);
+      part.span.setAttributes({
+        'paddock.run.status': end.status,
+        'gen_ai.usage.input_tokens': end.usage.inputTokens,
+        'gen_ai.usage.output_tokens': end.usage.outputTokens,
+      });
+      if (part.content && end.output !== null)
+        part.span.setAttribute('gen_ai.output.messages', messages('assistant', end.output));
+      if (end.error) {
+        part.span.setAttribute('error.type', end.error.code);
+        if (end.status === 'failed') part.span.setStatus({ code: SpanStatusCode.ERROR });
+      }
+      part.span.end();
+    },
+  };
+
+  /** The run's first part is the trace's root, with ids from the run id; later parts hang under it. */
+  #startRun(run: RunRef, first: boolean): Span {
+    const attributes = {
+      'gen_ai.operation.name': 'invoke_agent',
+      'gen_ai.agent.id': run.agentId,
+      'paddock.org.id': run.orgId,
+      'paddock.run.id': run.runId,
+    };
+    const name = `invoke_agent ${run.agentId}`;
+    if (!first)
+      return this.#tracer.startSpan(
+        name,
+        { kind: SpanKind.INTERNAL, attributes },
+        this.#remoteRun(run.runId),
+      );
+    this.#ids.next = runTrace(run.runId);
+    try {
+      return this.#tracer.startSpan(name, { kind: SpanKind.INTERNAL, attributes, root: true }, ROOT_CONTEXT);
+    } finally {
+      this.#ids.next = undefined;
+    }
+  }
+
+  /** The context of a run's root span, wherever it was made. */
+  #remoteRun(runId: string): Context {
+    const ids = runTrace(runId);
+    return trace.setSpanContext(ROOT_CONTEXT, { ...ids, traceFlags: TraceFlags.SAMPLED, isRemote: true });
+  }
+
+  /** Sends what is buffered (tests, shutdown). */
+  flush(): Promise<void> {
+    return this.#provider.forceFlush();
+  }
+
+  close(): Promise<void> {
+    return this.#provider.shutdown();
+  }
+}
