@@ -28,6 +28,13 @@ export interface Config {
   mcpAllowedHosts: string[];
   /** Browser pages at these origins may call `/mcp/{org}` (CORS), beyond loopback and the public URL; `*` for any. */
   mcpAllowedOrigins: string[];
+  /** The npm registry MCP server packages are installed from. */
+  npmRegistry: string;
+  /**
+   * The MCP server packages that may be installed: exact names, scopes (`@scope/*`), or `*`.
+   * The operator's setting for the whole installation; empty means none.
+   */
+  serverPackages: string[];
 }
 
 export interface ConfigOverrides {
@@ -72,5 +79,20 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     unsafeNoSandbox: overrides.unsafeNoSandbox ?? env.PADDOCK_UNSAFE_NO_SANDBOX === '1',
     mcpAllowedHosts: list(env.PADDOCK_MCP_ALLOWED_HOSTS).map((h) => h.toLowerCase()),
     mcpAllowedOrigins: list(env.PADDOCK_MCP_ALLOWED_ORIGINS).map((o) => o.replace(/\/+$/, '').toLowerCase()),
+    npmRegistry: npmRegistry(env.PADDOCK_NPM_REGISTRY),
+    serverPackages: list(env.PADDOCK_SERVER_PACKAGES),
   };
+}
+
+/** The registry's URL: http(s), no credentials in it. */
+function npmRegistry(value: string | undefined): string {
+  const text = value?.trim() || 'https://registry.npmjs.org/';
+  const url = URL.canParse(text) ? new URL(text) : null;
+  if (!url || !['https:', 'http:'].includes(url.protocol) || url.username || url.password) {
+    throw new BadRequestError(
+      'invalid_npm_registry',
+      `PADDOCK_NPM_REGISTRY is an http(s) URL without credentials in it, not "${text}".`,
+    );
+  }
+  return url.href;
 }
