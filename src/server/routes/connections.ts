@@ -128,6 +128,15 @@ export const ToolRefreshSchema = z.object({
   refused: z.array(z.string()).describe('tools refused because their name holds a secret (scrubbed)'),
 });
 
+export const ConnectionPackageBodySchema = z.strictObject({
+  package: z.string().min(1).max(300).describe('`<name>@<version>`, installed'),
+  bin: z.string().min(1).max(200).optional().describe('which program (default: the one it ran)'),
+});
+export const ConnectionPackageChangedSchema = z.object({
+  connection: ConnectionSchema,
+  tools: ToolRefreshSchema,
+});
+
 export const connectionRoutes = [
   defineRoute({
     method: 'get',
@@ -160,11 +169,8 @@ export const connectionRoutes = [
     tag: 'connections',
     access: { permission: 'connections.manage' },
     params: ConnectionParams,
-    body: z.strictObject({
-      package: z.string().min(1).max(300).describe('`<name>@<version>`, installed'),
-      bin: z.string().min(1).max(200).optional().describe('which program (default: the one it ran)'),
-    }),
-    response: z.object({ connection: ConnectionSchema, tools: ToolRefreshSchema }),
+    body: ConnectionPackageBodySchema,
+    response: ConnectionPackageChangedSchema,
     handler: async ({ ctx, deps, params, body }) => {
       const changed = await changeConnectionPackage(deps.opener, ctx, params.connection, body);
       // Agents' open sessions run the old version: they end now, and the next call starts the new one.

@@ -31,6 +31,19 @@ export const ServerPackageSchema = z
   })
   .meta({ id: 'ServerPackage' });
 
+export const ServerPackageListSchema = z.object({
+  packages: z.array(ServerPackageSchema),
+  allowlist: z.array(z.string()).describe('names and scopes the operator allows (PADDOCK_SERVER_PACKAGES)'),
+  registry: z.string(),
+});
+export const ServerPackageInstallBodySchema = z.strictObject({
+  package: z.string().min(1).max(300).describe('`<name>`, `<name>@<version>` or `<name>@<range>`'),
+});
+export const ServerPackageInstalledSchema = z.object({
+  package: ServerPackageSchema,
+  already: z.boolean().describe('that version was installed already: nothing was fetched'),
+});
+
 const asker = (ctx: { actor: PackageAsker['actor']; requestId: string; scope: { orgId: string } }) => ({
   actor: ctx.actor,
   requestId: ctx.requestId,
@@ -73,13 +86,8 @@ export const serverPackageRoutes = [
     tag: 'server-packages',
     access: { permission: 'connections.manage' },
     params: OrgParams,
-    body: z.strictObject({
-      package: z.string().min(1).max(300).describe('`<name>`, `<name>@<version>` or `<name>@<range>`'),
-    }),
-    response: z.object({
-      package: ServerPackageSchema,
-      already: z.boolean().describe('that version was installed already: nothing was fetched'),
-    }),
+    body: ServerPackageInstallBodySchema,
+    response: ServerPackageInstalledSchema,
     status: 201,
     handler: async ({ ctx, deps, body }) => {
       const r = await installServerPackage(deps.store.db, settings(deps), asker(ctx), body.package);
