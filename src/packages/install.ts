@@ -74,7 +74,7 @@ export async function installPackage(
     });
     vetTree(tree, registry, `${req.name}@${version}`);
     await arborist.reify().catch((err: unknown) => {
-      throw asRefusal(err, `${req.name}@${version}`);
+      throw asRefusal(err, `${req.name}@${version}`, tree);
     });
     const installed = record(staging, tree, registry, req.name, version, installedBy);
     writeFileSync(join(staging, RECORD_FILE), `${JSON.stringify(installed, null, 2)}\n`);
@@ -199,17 +199,27 @@ function record(
 }
 
 /** npm's errors as Paddock's: what went wrong, in words an operator can act on. */
-function asRefusal(err: unknown, pkg: string): PaddockError {
+function asRefusal(err: unknown, pkg: string, tree?: ArboristNode): PaddockError {
   if (PaddockError.isInstance(err)) return err;
-  const e = err as Error & { code?: string; expected?: string; found?: string };
+  const e = err as Error & { code?: string };
   switch (e.code) {
-    case 'EINTEGRITY':
+    case 'EINTEGRITY': {
+      // The message quotes the integrity wanted: it names the package whose tarball failed.
+      const bad = [...(tree?.inventory.values() ?? [])].find(
+        (n) => n.integrity && e.message.includes(n.integrity),
+      );
+      const which = !bad
+        ? `A tarball of ${pkg}`
+        : bad.name === pkg.slice(0, pkg.lastIndexOf('@'))
+          ? `The tarball of ${pkg}`
+          : `The tarball of ${bad.name}@${bad.version} (a dependency of ${pkg})`;
       return new InstallRefusedError(
         502,
         'package_integrity_mismatch',
-        `A tarball of ${pkg} does not match the integrity its registry published: refused, nothing was installed. ${firstLine(e.message)}`,
+        `${which} does not match the integrity its registry published: refused, nothing was installed. ${firstLine(e.message)}`,
         pkg,
       );
+    }
     case 'E404':
     case 'ETARGET':
       return new InstallRefusedError(

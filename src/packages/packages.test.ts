@@ -220,10 +220,17 @@ function packagesSuite(kind: StoreKind): void {
   });
 
   test('a tarball that does not match its integrity is refused, as the package or as a dependency; nothing is stored', async () => {
-    for (const name of ['@acme/tampered', '@acme/tampered-dep']) {
+    for (const [name, which] of [
+      ['@acme/tampered', 'The tarball of @acme/tampered@1.0.0 does'],
+      [
+        '@acme/tampered-dep',
+        'The tarball of left-pad-evil@1.0.0 (a dependency of @acme/tampered-dep@1.0.0) does',
+      ],
+    ] as const) {
       const r = await api('post', '/server-packages', { package: `${name}@1.0.0` });
       assert.equal(r.status, 502, r.text);
       assert.equal(r.body.error.code, 'package_integrity_mismatch');
+      assert.ok(r.body.error.message.startsWith(which), r.body.error.message);
       assert.ok(!existsSync(packageDir(t.home, name, '1.0.0')), `${name} is not in the store`);
     }
     assert.ok(!existsSync(packageDir(t.home, 'left-pad-evil', '1.0.0')));
