@@ -71,6 +71,7 @@ export function bubblewrapArgs(spec: CellSpec): string[] {
   for (const p of spec.readOnly) args.push('--ro-bind', p, p);
   for (const p of spec.masked) if (existsSync(p)) args.push('--tmpfs', p);
   args.push('--bind', spec.workDir, CELL_WORKDIR, '--proc', '/proc', '--dev', '/dev');
+  if (spec.packageDir) args.push('--ro-bind', spec.packageDir.host, spec.packageDir.inside);
   if (spec.egressSocket) args.push('--ro-bind', spec.egressSocket, CELL_EGRESS_SOCKET);
   if (spec.dataFile) args.push('--ro-bind-data', String(DATA_FD), spec.dataFile.path);
   if (spec.seccomp) args.push('--seccomp', String(SECCOMP_FD));
@@ -90,13 +91,15 @@ export function bubblewrapArgs(spec: CellSpec): string[] {
  * Paddock (a root parent without capabilities could not signal the org's user).
  */
 const STAGE = [
-  'umask 022; H=$1 W=$2 WD=$3 SD=$4 SN=$5 U=$6 G=$7; shift 7',
+  'umask 022; H=$1 W=$2 WD=$3 SD=$4 SN=$5 U=$6 G=$7 P=$8; shift 8',
   'exec 7<"$W" || exit 96',
   '[ -z "$SD" ] || exec 8<"$SD" || exit 96',
+  '[ -z "$P" ] || exec 9<"$P" || exit 96',
   'mount -t tmpfs -o mode=0755,size=64k paddock "$H" || exit 96',
   'mkdir -p "$WD" && mkdir "$W" && mount -c --bind /proc/self/fd/7 "$W" || exit 96',
   '[ -z "$SD" ] || { mkdir -p "$SD" && : > "$SD/$SN" && mount -c --bind "/proc/self/fd/8/$SN" "$SD/$SN"; } || exit 96',
-  'exec 7<&- 8<&-',
+  '[ -z "$P" ] || { mkdir -p "$P" && mount -c --bind /proc/self/fd/9 "$P"; } || exit 96',
+  'exec 7<&- 8<&- 9<&-',
   `exec ${SETPRIV} --reuid="$U" --regid="$G" --clear-groups -- "$@"`,
 ].join('\n');
 
@@ -111,7 +114,7 @@ function hiddenRoot(home: string): string {
 }
 
 function asOrgUser(
-  spec: Pick<CellSpec, 'home' | 'workDir' | 'egressSocket'>,
+  spec: Pick<CellSpec, 'home' | 'workDir' | 'egressSocket' | 'packageDir'>,
   user: HostUser,
   sandbox: string[],
 ): { command: string; args: string[] } {
@@ -124,7 +127,7 @@ function asOrgUser(
       ...['--mount', '--propagation', 'private', '--', '/bin/sh', '-c', STAGE, 'stage'],
       ...[hidden, spec.workDir, dirname(spec.workDir)],
       ...(socket ? [dirname(socket), basename(socket)] : ['', '']),
-      ...[String(user.uid), String(user.gid), BWRAP],
+      ...[String(user.uid), String(user.gid), spec.packageDir?.host ?? '', BWRAP],
       ...sandbox,
     ],
   };

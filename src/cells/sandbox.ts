@@ -29,6 +29,8 @@ export interface CellSpec {
   seccomp?: boolean | undefined;
   /** The org's cgroup `cgroup.procs` files (memory and process limits), where the host allows. */
   cgroupProcs?: string[] | undefined;
+  /** An installed package's folder on the host (under `home`), shown read-only at `inside` (an MCP server's code). */
+  packageDir?: { host: string; inside: string } | undefined;
   /** A file handed over a pipe at start and shown read-only at `path` (e.g. secrets: never on disk). */
   dataFile?: { content: string; path: string } | undefined;
 }

@@ -36,6 +36,7 @@ import { evidence } from './evidence.ts';
 import { jobs } from './jobs.ts';
 import { need, parse, storeOptions } from './options.ts';
 import { UsageError } from './output.ts';
+import { servers } from './servers.ts';
 import { vault } from './vault.ts';
 
 export const VERSION = '0.1.0';
@@ -353,6 +354,7 @@ export const COMMANDS: Record<string, Command> = {
   evidence,
   vault,
   cells,
+  servers,
   agents,
   jobs,
   migrate: migrateCmd,

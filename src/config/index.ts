@@ -39,6 +39,13 @@ export interface Config {
   tracesEndpoint: string | undefined;
   /** Runs' message text goes into traces for orgs that record run text in full (off by default). */
   traceContent: boolean;
+  /** The npm registry MCP server packages are installed from. */
+  npmRegistry: string;
+  /**
+   * The MCP server packages that may be installed: exact names, scopes (`@scope/*`), or `*`.
+   * The operator's setting for the whole installation; empty means none.
+   */
+  serverPackages: string[];
 }
 
 export interface ConfigOverrides {
@@ -116,5 +123,20 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     metricsToken: metricsToken(env),
     tracesEndpoint: tracesEndpoint(env),
     traceContent: env.PADDOCK_TRACE_CONTENT === '1',
+    npmRegistry: npmRegistry(env.PADDOCK_NPM_REGISTRY),
+    serverPackages: list(env.PADDOCK_SERVER_PACKAGES),
   };
+}
+
+/** The registry's URL: http(s), no credentials in it. */
+function npmRegistry(value: string | undefined): string {
+  const text = value?.trim() || 'https://registry.npmjs.org/';
+  const url = URL.canParse(text) ? new URL(text) : null;
+  if (!url || !['https:', 'http:'].includes(url.protocol) || url.username || url.password) {
+    throw new BadRequestError(
+      'invalid_npm_registry',
+      `PADDOCK_NPM_REGISTRY is an http(s) URL without credentials in it, not "${text}".`,
+    );
+  }
+  return url.href;
 }

@@ -11,6 +11,7 @@ import { recordAudit, recordChange } from '../audit/index.ts';
 import { BadRequestError, ConflictError, NotFoundError, PaddockError } from '../errors/index.ts';
 import type { OrgContext } from '../identity/context.ts';
 import { newId } from '../ids/index.ts';
+import { binOf, parseInstalled, readInstalled, requireInstalled } from '../packages/index.ts';
 import { bumpGrantsVersion, reconcileGrants, reconcilePromptGrants } from '../policy/grants-service.ts';
 import { namespaceOf } from '../policy/permissions.ts';
 import { type Database, type Db, orConflict } from '../store/index.ts';
@@ -31,6 +32,10 @@ export interface Connection {
   name: string;
   transport: 'stdio' | 'http';
   command: string | null;
+  /** An installed MCP server package it runs instead of a command, `<name>@<version>`. */
+  package: string | null;
+  /** Which program of the package it runs, when it named one. */
+  bin: string | null;
   args: string[];
   url: string | null;
   ownerId: string | null;
@@ -52,6 +57,8 @@ const toConnection = (r: ConnectionTable): Connection => ({
   name: r.name,
   transport: r.transport,
   command: r.command,
+  package: r.package ?? null,
+  bin: r.package_bin ?? null,
   args: JSON.parse(r.args) as string[],
   url: r.url,
   ownerId: r.owner_id,
@@ -110,7 +117,10 @@ export type NewConnection =
   | {
       name: string;
       transport: 'stdio';
-      command: string;
+      /** A command in the sandbox, or else an installed package (`package`, and `bin` when it has several). */
+      command?: string | undefined;
+      package?: string | undefined;
+      bin?: string | undefined;
       args: string[];
       env?: Record<string, string> | undefined;
       private?: boolean | undefined;
@@ -162,11 +172,46 @@ async function checkSecretNames(
   }
 }
 
+/**
+ * What a stdio connection runs: a command, or an installed package (checked to be in the store,
+ * with a program to run), never both.
+ */
+function stdioProgram(
+  input: Extract<NewConnection, { transport: 'stdio' }>,
+  home: string | undefined,
+): { command: string | null; package: string | null; bin: string | null; integrity: string | null } {
+  if (input.package === undefined) {
+    if (!input.command)
+      throw new BadRequestError('invalid_command', 'A local server names a command or an installed package.');
+    if (input.bin !== undefined)
+      throw new BadRequestError(
+        'invalid_command',
+        '"bin" chooses a program of a package; give "package" too.',
+      );
+    return { command: input.command, package: null, bin: null, integrity: null };
+  }
+  if (input.command !== undefined)
+    throw new BadRequestError('invalid_command', 'A local server runs a command or a package, not both.');
+  const { id, installed } = packageToRun(home, input.package, input.bin ?? null);
+  return { command: null, package: id, bin: input.bin ?? null, integrity: installed.integrity };
+}
+
+/** An installed package and the program it would run (refused when either is missing). */
+function packageToRun(home: string | undefined, text: string, bin: string | null) {
+  if (home === undefined) throw new Error('the package store was not given');
+  const { name, version } = parseInstalled(text);
+  const installed = requireInstalled(home, name, version);
+  return { id: installed.id, installed, program: binOf(home, name, version, bin) };
+}
+
 export async function createConnection(
   db: Kysely<Database>,
   ctx: OrgContext,
   input: NewConnection,
+  /** `$PADDOCK_HOME`, where installed packages are (for a connection that runs one). */
+  home?: string,
 ): Promise<Connection> {
+  const program = input.transport === 'stdio' ? stdioProgram(input, home) : undefined;
   return db.transaction().execute(async (trx) => {
     const stdio = input.transport === 'stdio';
     if (!stdio) {
@@ -208,7 +253,9 @@ export async function createConnection(
       org_id: ctx.scope.orgId,
       name: input.name.trim(),
       transport: input.transport,
-      command: stdio ? input.command : null,
+      command: program?.command ?? null,
+      package: program?.package ?? null,
+      package_bin: program?.bin ?? null,
       args: JSON.stringify(stdio ? input.args : []),
       url: stdio ? null : input.url,
       owner_id: input.private ? ctx.userId : null,
@@ -231,6 +278,7 @@ export async function createConnection(
           name: c.name,
           transport: c.transport,
           command: c.command,
+          ...(c.package ? { package: c.package, bin: c.bin, integrity: program?.integrity } : {}),
           args: c.args,
           url: c.url,
           env: c.env,
@@ -419,7 +467,78 @@ export async function refreshTools(
   const db = opener.db;
   const row = await requireConnection(db, ctx, id);
   if (asAgent) await requireAgentRow(db, ctx, asAgent);
-  const { client, scrub } = await openConnection(opener, row, asAgent ?? null);
+  const listed = await listNow(opener, row, asAgent ?? null);
+  return db.transaction().execute((trx) => recordListing(trx, ctx, id, listed, asAgent));
+}
+
+/**
+ * Runs another installed version of the connection's package: the new version is started and its
+ * tools listed first, then in one change the connection names it (audited, with both integrity
+ * hashes), its tools are recorded and grants on changed definitions are suspended. If the new
+ * version does not start or list, nothing changes. Open sessions must be ended by the caller.
+ */
+export async function changeConnectionPackage(
+  opener: Opener,
+  ctx: OrgContext,
+  id: string,
+  change: { package: string; bin?: string | undefined },
+): Promise<{ connection: Connection; tools: Refreshed }> {
+  const db = opener.db;
+  const row = await requireConnection(db, ctx, id);
+  if (!row.package) {
+    throw new BadRequestError(
+      'not_a_package_connection',
+      'This connection runs a command or a remote server, not an installed package.',
+    );
+  }
+  const bin = change.bin === undefined ? row.package_bin : change.bin;
+  const next = packageToRun(opener.home, change.package, bin);
+  const before = row.package;
+  const updated: ConnectionTable = { ...row, package: next.id, package_bin: bin };
+  const listed = await listNow(opener, updated, null);
+  const tools = await db.transaction().execute(async (trx) => {
+    const moved = await trx
+      .updateTable('connections')
+      .set({ package: next.id, package_bin: bin })
+      .where('org_id', '=', ctx.scope.orgId)
+      .where('id', '=', id)
+      .where('package', '=', before)
+      .executeTakeFirst();
+    if (Number(moved.numUpdatedRows) !== 1)
+      throw new ConflictError(
+        'connection_changed',
+        'The connection changed meanwhile: look again and retry.',
+      );
+    const [name, version] = [
+      before.slice(0, before.lastIndexOf('@')),
+      before.slice(before.lastIndexOf('@') + 1),
+    ];
+    await recordChange(trx, ctx, {
+      action: 'connection.package.changed',
+      target: { type: 'connection', id },
+      details: {
+        before: {
+          package: before,
+          bin: row.package_bin,
+          integrity: readInstalled(opener.home, name, version)?.integrity ?? null,
+        },
+        after: { package: next.id, bin, integrity: next.installed.integrity },
+      },
+    });
+    return recordListing(trx, ctx, id, listed, undefined);
+  });
+  return { connection: toConnection(updated), tools };
+}
+
+interface Listed {
+  vetted: ReturnType<typeof vetDefinitions>['tools'];
+  refused: ReturnType<typeof vetDefinitions>['refused'];
+  offerings: ReturnType<typeof vetOfferings>;
+}
+
+/** Starts the server (as `row` says) and lists its tools, scrubbed and vetted. */
+async function listNow(opener: Opener, row: ConnectionTable, asAgent: string | null): Promise<Listed> {
+  const { client, scrub } = await openConnection(opener, row, asAgent);
   let received: ToolDefinition[];
   let offered: Offerings;
   try {
@@ -435,96 +554,104 @@ export async function refreshTools(
     await client.close().catch(() => undefined);
   }
   const { tools: vetted, refused } = vetDefinitions(received, scrub);
-  const offerings = vetOfferings(offered, scrub);
+  return { vetted, refused, offerings: vetOfferings(offered, scrub) };
+}
+
+/** Records a listing in the caller's transaction: tools, offerings, changed and refused ones, grants reconciled. */
+async function recordListing(
+  trx: Db,
+  ctx: OrgContext,
+  id: string,
+  { vetted, refused, offerings }: Listed,
+  asAgent: string | undefined,
+): Promise<Refreshed> {
   const now = new Date().toISOString();
-  return db.transaction().execute(async (trx) => {
-    const before = new Map(
-      (
-        await trx
-          .selectFrom('connection_tools')
-          .select(['name', 'digest'])
-          .where('connection_id', '=', id)
-          .execute()
-      ).map((r) => [r.name, r.digest]),
-    );
-    // A digest made under an older formula is compared under that formula: no false "changed".
-    const changed = vetted
-      .filter((t) => {
-        const was = before.get(t.name);
-        return was !== undefined && t.digestUnder(digestVersion(was)) !== was;
-      })
-      .map((t) => t.name);
-    await trx.deleteFrom('connection_tools').where('connection_id', '=', id).execute();
-    for (let i = 0; i < vetted.length; i += 200) {
+  const before = new Map(
+    (
       await trx
-        .insertInto('connection_tools')
-        .values(
-          vetted.slice(i, i + 200).map((t) => ({
-            org_id: ctx.scope.orgId,
-            connection_id: id,
-            ...rowOfDefinition(t),
-            digest: t.digest,
-            seen_at: now,
-          })),
-        )
-        .execute();
-    }
-    const system = { orgId: ctx.scope.orgId, actor: { type: 'system' as const, id: 'connection-monitor' } };
-    for (const name of changed) {
-      await recordAudit(trx, {
-        ...system,
-        action: 'connection.tool.changed',
-        target: { type: 'connection', id },
-        outcome: 'failure',
-        requestId: ctx.requestId,
-        details: { tool: name, before: before.get(name), after: vetted.find((t) => t.name === name)!.digest },
-      });
-    }
-    for (const { shownAs } of refused) {
-      await recordAudit(trx, {
-        ...system,
-        action: 'connection.tool.refused',
-        target: { type: 'connection', id },
-        outcome: 'denied',
-        requestId: ctx.requestId,
-        details: { tool: shownAs, reason: "the tool's name holds a secret the server was given" },
-      });
-    }
-    const kept = await storeOfferings(trx, ctx, id, offerings, now);
-    const { suspended, repinned } = await reconcileGrants(
-      trx,
-      ctx.scope.orgId,
-      id,
-      new Map(vetted.map((t) => [t.name, t])),
-      ctx.requestId,
-    );
-    suspended.push(...kept.suspended);
-    await recordChange(trx, ctx, {
-      action: 'connection.tools.listed',
+        .selectFrom('connection_tools')
+        .select(['name', 'digest'])
+        .where('connection_id', '=', id)
+        .execute()
+    ).map((r) => [r.name, r.digest]),
+  );
+  // A digest made under an older formula is compared under that formula: no false "changed".
+  const changed = vetted
+    .filter((t) => {
+      const was = before.get(t.name);
+      return was !== undefined && t.digestUnder(digestVersion(was)) !== was;
+    })
+    .map((t) => t.name);
+  await trx.deleteFrom('connection_tools').where('connection_id', '=', id).execute();
+  for (let i = 0; i < vetted.length; i += 200) {
+    await trx
+      .insertInto('connection_tools')
+      .values(
+        vetted.slice(i, i + 200).map((t) => ({
+          org_id: ctx.scope.orgId,
+          connection_id: id,
+          ...rowOfDefinition(t),
+          digest: t.digest,
+          seen_at: now,
+        })),
+      )
+      .execute();
+  }
+  const system = { orgId: ctx.scope.orgId, actor: { type: 'system' as const, id: 'connection-monitor' } };
+  for (const name of changed) {
+    await recordAudit(trx, {
+      ...system,
+      action: 'connection.tool.changed',
       target: { type: 'connection', id },
-      details: {
-        secretsOf: asAgent ? { agent: asAgent } : 'organization',
-        tools: vetted.length,
-        changed,
-        refused: refused.length,
-        prompts: kept.counts.prompt,
-        resources: kept.counts.resource,
-        resourceTemplates: kept.counts.template,
-        refusedOfferings: offerings.refused.length,
-        suspended,
-        repinned,
-      },
+      outcome: 'failure',
+      requestId: ctx.requestId,
+      details: { tool: name, before: before.get(name), after: vetted.find((t) => t.name === name)!.digest },
     });
-    return {
-      tools: vetted.map(({ digestUnder: _, ...t }) => ({ ...t, seenAt: now })),
+  }
+  for (const { shownAs } of refused) {
+    await recordAudit(trx, {
+      ...system,
+      action: 'connection.tool.refused',
+      target: { type: 'connection', id },
+      outcome: 'denied',
+      requestId: ctx.requestId,
+      details: { tool: shownAs, reason: "the tool's name holds a secret the server was given" },
+    });
+  }
+  const kept = await storeOfferings(trx, ctx, id, offerings, now);
+  const { suspended, repinned } = await reconcileGrants(
+    trx,
+    ctx.scope.orgId,
+    id,
+    new Map(vetted.map((t) => [t.name, t])),
+    ctx.requestId,
+  );
+  suspended.push(...kept.suspended);
+  await recordChange(trx, ctx, {
+    action: 'connection.tools.listed',
+    target: { type: 'connection', id },
+    details: {
+      secretsOf: asAgent ? { agent: asAgent } : 'organization',
+      tools: vetted.length,
       changed,
-      suspended,
-      repinned,
-      refused: refused.map((r) => r.shownAs),
-      refusedOfferings: offerings.refused.map((r) => `${r.kind} ${r.shownAs}`),
+      refused: refused.length,
       prompts: kept.counts.prompt,
       resources: kept.counts.resource,
       resourceTemplates: kept.counts.template,
-    };
+      refusedOfferings: offerings.refused.length,
+      suspended,
+      repinned,
+    },
   });
+  return {
+    tools: vetted.map(({ digestUnder: _, ...t }) => ({ ...t, seenAt: now })),
+    changed,
+    suspended,
+    repinned,
+    refused: refused.map((r) => r.shownAs),
+    refusedOfferings: offerings.refused.map((r) => `${r.kind} ${r.shownAs}`),
+    prompts: kept.counts.prompt,
+    resources: kept.counts.resource,
+    resourceTemplates: kept.counts.template,
+  };
 }

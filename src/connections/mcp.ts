@@ -6,7 +6,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { isAbsolute, join } from 'node:path';
+import { isAbsolute, join, posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { serverFolder } from '../cells/folders.ts';
@@ -14,6 +14,7 @@ import type { HostUser } from '../cells/host-users.ts';
 import type { SandboxProvider } from '../cells/sandbox.ts';
 import { cellSpec, egressSocketPath } from '../cells/supervisor.ts';
 import { PaddockError } from '../errors/index.ts';
+import { SANDBOX_PACKAGES } from '../packages/index.ts';
 import { SandboxedStdioTransport, SECRETS_FILE, shellExports } from './stdio.ts';
 
 const CODE_DIR = fileURLToPath(new URL('../..', import.meta.url));
@@ -31,6 +32,11 @@ export interface StdioServer {
   args: string[];
   /** Environment variables from the vault, already opened; they reach the server over a pipe. */
   secrets?: Record<string, string> | undefined;
+  /**
+   * An installed package it runs (`command` is then `node`): its folder in the store, shown
+   * read-only in the sandbox at `/packages/<id>`, and its program, relative to that folder.
+   */
+  package?: { id: string; dir: string; program: string } | undefined;
 }
 
 function resolveArgs(args: string[]): string[] {
@@ -44,9 +50,15 @@ function launcher(server: StdioServer, sandbox: SandboxProvider, home: string): 
     ...cellSpec(server.orgId, home, '', []),
     workDir: serverFolder(home, server.orgId, server.connectionId, server.agentId),
     user: server.user,
+    packageDir: server.package
+      ? { host: server.package.dir, inside: posix.join(SANDBOX_PACKAGES, server.package.id) }
+      : undefined,
   };
   const command = server.command === 'node' ? process.execPath : server.command;
-  const args = resolveArgs(server.args);
+  const pkg = server.package;
+  // Inside a sandbox the package is at /packages/<id>; with none (the operator's choice) it runs where it is.
+  const inside = pkg && sandbox.name === 'bubblewrap' ? posix.join(SANDBOX_PACKAGES, pkg.id) : pkg?.dir;
+  const args = [...(pkg ? [join(inside!, pkg.program)] : []), ...resolveArgs(server.args)];
   const secrets = server.secrets && Object.keys(server.secrets).length ? server.secrets : undefined;
   if (sandbox.name !== 'bubblewrap')
     return () => sandbox.spawn({ ...spec, command, args, env: { ...spec.env, ...secrets } });

@@ -13,6 +13,7 @@ import { orgHostUser } from '../cells/host-users.ts';
 import type { SandboxProvider } from '../cells/sandbox.ts';
 import { PaddockError } from '../errors/index.ts';
 import { type OrgScope, trustedScope } from '../identity/scope.ts';
+import { binOf, packageDir, parseInstalled, readInstalled } from '../packages/index.ts';
 import { registerSecret, scrubber } from '../redact/index.ts';
 import type { Database, Db } from '../store/index.ts';
 import type { ConnectionTable } from '../store/schema.ts';
@@ -39,7 +40,8 @@ export interface OpenSession {
 export type ConnectionToOpen = Pick<
   ConnectionTable,
   'id' | 'org_id' | 'transport' | 'command' | 'args' | 'url' | 'env' | 'headers'
->;
+> &
+  Partial<Pick<ConnectionTable, 'package' | 'package_bin'>>;
 
 /** The connection as a session is opened to it, or undefined when the org has no such connection. */
 export function readConnectionToOpen(
@@ -49,7 +51,18 @@ export function readConnectionToOpen(
 ): Promise<ConnectionToOpen | undefined> {
   return db
     .selectFrom('connections')
-    .select(['id', 'org_id', 'transport', 'command', 'args', 'url', 'env', 'headers'])
+    .select([
+      'id',
+      'org_id',
+      'transport',
+      'command',
+      'args',
+      'url',
+      'env',
+      'headers',
+      'package',
+      'package_bin',
+    ])
     .where('org_id', '=', scope.orgId)
     .where('id', '=', connectionId)
     .executeTakeFirst();
@@ -137,13 +150,14 @@ export async function openConnection(
     }
     return { client, scrub };
   }
-  if (!o.sandbox || !row.command) {
+  if (!o.sandbox || !(row.command || row.package)) {
     throw new PaddockError(
       503,
       'sandbox_unavailable',
       'MCP servers run only inside a sandbox, and none is available.',
     );
   }
+  const pkg = row.package ? packageOf(o.home, row.package, row.package_bin ?? null) : undefined;
   const secrets = await openSecrets(o, row.org_id, JSON.parse(row.env) as Record<string, string>, agentId);
   const scrub = scrubber(Object.values(secrets));
   try {
@@ -153,9 +167,10 @@ export async function openConnection(
         connectionId: row.id,
         agentId,
         user: o.sandbox.runsAsOrgUsers ? await orgHostUser(o.db, row.org_id) : undefined,
-        command: row.command,
+        command: pkg ? 'node' : row.command!,
         args: JSON.parse(row.args) as string[],
         secrets,
+        package: pkg,
       },
       o.sandbox,
       o.home,
@@ -167,6 +182,19 @@ export async function openConnection(
       throw new PaddockError(err.status, err.code, scrub(err.message), { details: err.details });
     throw err;
   }
+}
+
+/** The installed package a connection runs, and its program; refused when it is no longer installed. */
+function packageOf(home: string, id: string, bin: string | null) {
+  const { name, version } = parseInstalled(id);
+  if (!readInstalled(home, name, version)) {
+    throw new PaddockError(
+      409,
+      'package_not_installed',
+      `The connection runs ${id}, which is no longer installed: install it again, or change the connection's package.`,
+    );
+  }
+  return { id, dir: packageDir(home, name, version), program: binOf(home, name, version, bin) };
 }
 
 /**

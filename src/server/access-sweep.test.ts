@@ -116,6 +116,7 @@ const BODIES: Record<string, Array<(id: Ids) => Json>> = {
       headers: { Authorization: id.secret },
     }),
   ],
+  'put /api/v1/orgs/{org}/connections/{connection}/package': [() => ({ package: 'swept@1.0.0' })],
   'post /api/v1/orgs/{org}/agents/{agent}/grants': [(id) => ({ connectionId: id.connection, tool: 'echo' })],
   'post /api/v1/orgs/{org}/agents/{agent}/grants/check': [
     (id) => ({ connectionId: id.connection, tool: 'echo', args: { message: 'hi' } }),

@@ -369,6 +369,10 @@ export interface ConnectionTable {
   env: string;
   /** JSON object (http): request header name → vault secret id, sent with every request. */
   headers: string;
+  /** stdio: an installed MCP server package, `<name>@<version>`, run instead of `command`. */
+  package: string | null;
+  /** Which of the package's programs (`bin`) it runs, when it has several. */
+  package_bin: string | null;
 }
 
 export interface ApprovalTable {

@@ -32,6 +32,8 @@ import type {
   Connection,
   ConnectionInput,
   ConnectionList,
+  ConnectionPackageChange,
+  ConnectionPackageChanged,
   ControlDetail,
   ControlList,
   CriteriaGrid,
@@ -83,6 +85,9 @@ import type {
   SecretList,
   SecretUpdate,
   SecretValue,
+  ServerPackageInstall,
+  ServerPackageInstalled,
+  ServerPackageList,
   Session,
   SetupInput,
   SetupNeeded,
@@ -239,6 +244,15 @@ export const api = {
       'POST',
       `${org(slug)}/connections/${enc(id)}/tools/refresh${asAgent ? `?agent=${enc(asAgent)}` : ''}`,
     ),
+  /** Runs another installed version of the connection's package (started and listed first). */
+  changeConnectionPackage: (slug: string, id: string, input: ConnectionPackageChange) =>
+    send<ConnectionPackageChanged>('PUT', `${org(slug)}/connections/${enc(id)}/package`, input),
+
+  serverPackages: (slug: string) => send<ServerPackageList>('GET', `${org(slug)}/server-packages`),
+  installServerPackage: (slug: string, input: ServerPackageInstall) =>
+    send<ServerPackageInstalled>('POST', `${org(slug)}/server-packages`, input),
+  removeServerPackage: (slug: string, id: string) =>
+    send<void>('DELETE', `${org(slug)}/server-packages?package=${enc(id)}`),
 
   grants: async (slug: string, agent: string) =>
     (await send<GrantList>('GET', `${org(slug)}/agents/${enc(agent)}/grants`)).grants,

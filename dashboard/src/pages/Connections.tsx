@@ -1,10 +1,11 @@
 /**
  * `/orgs/{slug}/connections`: the app connections (MCP servers) of the org's agents. Owners and
- * admins add one (a command run over stdio inside the org's sandbox, environment variables from
- * vault secrets; or a remote server over Streamable HTTP, reached through the org's egress proxy,
- * request headers from vault secrets), list its tools now (changed definitions suspend the grants
- * pinned to them) and remove it; everyone else reads. The tools shown are the ones stored when
- * last listed.
+ * admins add one (an installed server package or a command, run over stdio inside the org's
+ * sandbox, environment variables from vault secrets; or a remote server over Streamable HTTP,
+ * reached through the org's egress proxy, request headers from vault secrets), list its tools now
+ * (changed definitions suspend the grants pinned to them), switch a package's version and remove
+ * it; everyone else reads. The tools shown are the ones stored when last listed. Below, the
+ * server packages installed (ServerPackages.tsx).
  */
 import { useId, useRef, useState } from 'react';
 import {
@@ -15,6 +16,7 @@ import {
   canManage,
   type EgressRule,
   type Secret,
+  type ServerPackage,
   type ToolRefresh,
 } from '../api/index.ts';
 import { useAction, useListAction, useLoad, usePeopleNames } from '../data/index.ts';
@@ -39,6 +41,7 @@ import {
   TextAreaField,
   TextField,
 } from '../ui/index.ts';
+import { ServerPackages } from './ServerPackages.tsx';
 
 /** Owners, admins and auditors may list secrets (for their names); members get ids only. */
 function useSecrets(slug: string, role: PageProps['org']['role']) {
@@ -58,6 +61,7 @@ export function ConnectionsPage({ org, me }: PageProps) {
   const connections = useLoad(() => api.connections(org.slug), org.slug);
   const secrets = useSecrets(org.slug, org.role);
   const people = usePeopleNames(org.slug, me.id);
+  const packages = useLoad(() => api.serverPackages(org.slug), org.slug);
   const action = useListAction();
   const { notice, setNotice } = action;
   const refresh = useAction();
@@ -100,9 +104,10 @@ export function ConnectionsPage({ org, me }: PageProps) {
           slug={org.slug}
           secrets={secrets.data ?? []}
           allowlist={org.settings.egressAllowlist}
+          packages={packages.data?.packages ?? []}
           onAdded={async (c) => {
             setNotice(`Connection ${c.name} added. List its tools to grant them to agents.`);
-            await connections.reload();
+            await Promise.all([connections.reload(), packages.reload()]);
           }}
         />
       ) : null}
@@ -137,6 +142,14 @@ export function ConnectionsPage({ org, me }: PageProps) {
                   {c.transport === 'http' ? (
                     <code className="command-line connection-url" data-testid="connection-url">
                       {c.url}
+                    </code>
+                  ) : c.package ? (
+                    <code className="command-line" data-testid="connection-package">
+                      {[
+                        `package ${c.package}`,
+                        ...(c.bin ? [`(${c.bin})`] : []),
+                        ...c.args.map(shellWord),
+                      ].join(' ')}
                     </code>
                   ) : (
                     <code className="command-line">
@@ -205,13 +218,91 @@ export function ConnectionsPage({ org, me }: PageProps) {
                     scopedAgents={manage ? scopedAgents(c) : []}
                     onListAs={(agent) => void listTools(c, agent)}
                   />
+                  {manage && c.package ? (
+                    <PackageVersion
+                      slug={org.slug}
+                      connection={c}
+                      packages={packages.data?.packages ?? []}
+                      onChanged={async (r) => {
+                        setListed(c.id);
+                        setRefreshed(r);
+                        setGeneration((g) => g + 1);
+                        await Promise.all([connections.reload(), packages.reload()]);
+                      }}
+                    />
+                  ) : null}
                 </FormRow>
               ) : null,
             ])}
           </DataTable>
         )}
       </Section>
+      <ServerPackages
+        slug={org.slug}
+        manage={manage}
+        list={packages.data}
+        error={packages.error}
+        reload={packages.reload}
+      />
     </>
+  );
+}
+
+/** The name part of `<name>@<version>`. */
+const packageName = (id: string) => id.slice(0, id.lastIndexOf('@'));
+
+/**
+ * Switches a package connection to another installed version of its package: the server starts
+ * and lists its tools first; definitions that changed suspend the grants pinned to them.
+ */
+function PackageVersion({
+  slug,
+  connection,
+  packages,
+  onChanged,
+}: {
+  slug: string;
+  connection: Connection;
+  packages: ServerPackage[];
+  onChanged: (r: ToolRefresh) => Promise<void>;
+}) {
+  const current = connection.package ?? '';
+  const others = packages.filter((p) => p.name === packageName(current) && p.id !== current);
+  const [target, setTarget] = useState('');
+  const { busy, error, run } = useAction();
+  const chosen = target || others[0]?.id || '';
+  if (others.length === 0) {
+    return (
+      <p className="muted" data-testid="package-version">
+        Runs <code>{current}</code>. To move it to another version, install that version below first.
+      </p>
+    );
+  }
+  return (
+    <div className="form-inline" data-testid="package-version">
+      <SelectField
+        label={`Version of ${packageName(current)} (now ${current.slice(current.lastIndexOf('@') + 1)})`}
+        value={chosen}
+        onChange={setTarget}
+        options={others.map((p) => ({ value: p.id, label: p.version }))}
+        hint="The new version starts and lists its tools first; grants on tools whose definition changed are suspended until granted again. Recorded in the audit trail."
+      />
+      <button
+        type="button"
+        className="btn btn-secondary btn-small"
+        disabled={busy || !chosen}
+        onClick={() =>
+          void run(async () => {
+            const r = await api.changeConnectionPackage(slug, connection.id, { package: chosen });
+            setTarget('');
+            await onChanged(r.tools);
+          })
+        }
+      >
+        {busy ? 'Switching…' : 'Switch version'}
+      </button>
+      <Alert message={error} />
+    </div>
   );
 }
 
@@ -633,7 +724,7 @@ function TransportChoice({
       </div>
       <p className="hint" id={`${id}-hint`}>
         {value === 'stdio'
-          ? 'A command Paddock runs inside the organization’s sandbox.'
+          ? 'A server package or a command Paddock runs inside the organization’s sandbox.'
           : 'An MCP server elsewhere, over Streamable HTTP.'}
       </p>
     </fieldset>
@@ -644,15 +735,20 @@ function AddConnection({
   slug,
   secrets,
   allowlist,
+  packages,
   onAdded,
 }: {
   slug: string;
   secrets: Secret[];
   allowlist: readonly EgressRule[];
+  packages: ServerPackage[];
   onAdded: (c: Connection) => Promise<void>;
 }) {
   const [name, setName] = useState('');
   const [transport, setTransport] = useState<ConnectionTransport>('stdio');
+  const [runs, setRuns] = useState<'package' | 'command'>('package');
+  const [pkg, setPkg] = useState('');
+  const [bin, setBin] = useState('');
   const [command, setCommand] = useState('');
   const [args, setArgs] = useState('');
   const [env, setEnv] = useState<SecretRow[]>([]);
@@ -661,6 +757,8 @@ function AddConnection({
   const [isPrivate, setPrivate] = useState(false);
   const { busy, error, setError, run } = useAction();
   const http = transport === 'http';
+  const byPackage = runs === 'package' && packages.length > 0;
+  const chosenPackage = pkg || packages[0]?.id || '';
 
   return (
     <AddForm
@@ -688,13 +786,16 @@ function AddConnection({
               : {
                   ...common,
                   transport: 'stdio',
-                  command: command.trim(),
+                  ...(byPackage
+                    ? { package: chosenPackage, ...(bin.trim() ? { bin: bin.trim() } : {}) }
+                    : { command: command.trim() }),
                   args: args.split('\n').filter((a) => a.trim() !== ''),
                   env: named,
                 },
           );
           setName('');
           setCommand('');
+          setBin('');
           setArgs('');
           setEnv([]);
           setUrl('');
@@ -724,17 +825,53 @@ function AddConnection({
         </>
       ) : (
         <>
-          <TextField
-            label="Command"
-            value={command}
-            required
-            maxLength={500}
-            onChange={setCommand}
-            placeholder="node"
-            autoComplete="off"
-            spellCheck={false}
-            hint="“node” (Paddock’s own Node.js) or an absolute path inside the sandbox."
+          <SelectField
+            label="Runs"
+            value={byPackage ? 'package' : 'command'}
+            onChange={setRuns}
+            options={[
+              { value: 'package', label: 'An installed server package' },
+              { value: 'command', label: 'A command' },
+            ]}
+            hint={
+              packages.length === 0
+                ? 'No server package is installed yet: install one under Server packages below, or run a command.'
+                : undefined
+            }
           />
+          {byPackage ? (
+            <>
+              <SelectField
+                label="Package"
+                value={chosenPackage}
+                onChange={setPkg}
+                options={packages.map((p) => ({ value: p.id, label: p.id }))}
+                hint="Pinned to this version; run another version later with Switch version."
+              />
+              <TextField
+                label="Program"
+                value={bin}
+                maxLength={200}
+                onChange={setBin}
+                placeholder="(its only one)"
+                autoComplete="off"
+                spellCheck={false}
+                hint="Which of the package’s programs (“bin”) to run, if it has several."
+              />
+            </>
+          ) : (
+            <TextField
+              label="Command"
+              value={command}
+              required
+              maxLength={500}
+              onChange={setCommand}
+              placeholder="node"
+              autoComplete="off"
+              spellCheck={false}
+              hint="“node” (Paddock’s own Node.js) or an absolute path inside the sandbox."
+            />
+          )}
           <TextAreaField
             label="Arguments"
             value={args}
@@ -742,7 +879,7 @@ function AddConnection({
             code
             rows={3}
             spellCheck={false}
-            placeholder={'/opt/mcp/server.js\n--read-only'}
+            placeholder={byPackage ? '--read-only' : '/opt/mcp/server.js\n--read-only'}
             hint="One argument per line, passed as is (no shell)."
           />
         </>

@@ -1,7 +1,7 @@
 /** The dashboard's UI parts: presentation only, no page and no route of their own. */
 export { Alert, Loading, Notice } from './alerts.tsx';
 export { AuthShell } from './auth-shell.tsx';
-export { ConfirmButton, CopyButton } from './buttons.tsx';
+export { ConfirmButton, CopyButton, SubmitButton } from './buttons.tsx';
 export { type ChartSeries, TimeChart } from './chart.tsx';
 export { Digest } from './digest.tsx';
 export {

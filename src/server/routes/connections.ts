@@ -1,6 +1,7 @@
 /** App connections (MCP servers), their tools, and the prompts and resources they offer. */
 import { z } from 'zod';
 import {
+  changeConnectionPackage,
   createConnection,
   deleteConnection,
   listConnections,
@@ -17,6 +18,11 @@ export const ConnectionSchema = z
     name: z.string(),
     transport: z.enum(['stdio', 'http']),
     command: z.string().nullable(),
+    package: z
+      .string()
+      .nullable()
+      .describe('stdio: the installed MCP server package it runs, `<name>@<version>` (instead of a command)'),
+    bin: z.string().nullable().describe("which of the package's programs it runs, when it named one"),
     args: z.array(z.string()),
     url: z.string().nullable(),
     ownerId: z.string().nullable(),
@@ -75,7 +81,24 @@ export const ConnectionBodySchema = z.discriminatedUnion('transport', [
   z.strictObject({
     name: z.string().min(1).max(100),
     transport: z.literal('stdio'),
-    command: z.string().min(1).max(500).describe('"node" or an absolute path inside the sandbox'),
+    command: z
+      .string()
+      .min(1)
+      .max(500)
+      .optional()
+      .describe('"node" or an absolute path inside the sandbox (or give `package`)'),
+    package: z
+      .string()
+      .min(1)
+      .max(300)
+      .optional()
+      .describe('an installed MCP server package to run, `<name>@<version>` (see /server-packages)'),
+    bin: z
+      .string()
+      .min(1)
+      .max(200)
+      .optional()
+      .describe("which of the package's programs to run, when it has several"),
     args: z.array(z.string().max(1000)).max(50).default([]),
     env: z
       .record(z.string().max(64), Id)
@@ -125,6 +148,15 @@ export const OfferingListSchema = z.object({
   ),
 });
 
+export const ConnectionPackageBodySchema = z.strictObject({
+  package: z.string().min(1).max(300).describe('`<name>@<version>`, installed'),
+  bin: z.string().min(1).max(200).optional().describe('which program (default: the one it ran)'),
+});
+export const ConnectionPackageChangedSchema = z.object({
+  connection: ConnectionSchema,
+  tools: ToolRefreshSchema,
+});
+
 export const connectionRoutes = [
   defineRoute({
     method: 'get',
@@ -147,7 +179,28 @@ export const connectionRoutes = [
     body: ConnectionBodySchema,
     response: ConnectionSchema,
     status: 201,
-    handler: async ({ ctx, deps, body }) => createConnection(deps.store.db, ctx, body),
+    handler: async ({ ctx, deps, body }) => createConnection(deps.store.db, ctx, body, deps.config.home),
+  }),
+  defineRoute({
+    method: 'put',
+    path: '/api/v1/orgs/{org}/connections/{connection}/package',
+    summary:
+      'Run another installed version of the connection’s package: it is started and its tools listed first; changed definitions suspend their grants (audited)',
+    tag: 'connections',
+    access: { permission: 'connections.manage' },
+    params: ConnectionParams,
+    body: ConnectionPackageBodySchema,
+    response: ConnectionPackageChangedSchema,
+    handler: async ({ ctx, deps, params, body }) => {
+      const changed = await changeConnectionPackage(deps.opener, ctx, params.connection, body);
+      // Agents' open sessions run the old version: they end now, and the next call starts the new one.
+      await deps.sessions.publish({
+        kind: 'connection',
+        orgId: ctx.scope.orgId,
+        connectionId: params.connection,
+      });
+      return changed;
+    },
   }),
   defineRoute({
     method: 'delete',

@@ -20,6 +20,7 @@ import { orgRoutes } from './orgs.ts';
 import { peopleRoutes } from './people.ts';
 import { runRoutes } from './runs.ts';
 import { secretRoutes } from './secrets.ts';
+import { serverPackageRoutes } from './server-packages.ts';
 import { sessionRoutes } from './session.ts';
 import { ssoRoutes } from './sso.ts';
 import { teamRoutes } from './teams.ts';
@@ -42,6 +43,7 @@ export const routes: RouteDef[] = [
   ...cellRoutes,
   ...agentRoutes,
   ...connectionRoutes,
+  ...serverPackageRoutes,
   ...grantRoutes,
   ...approvalRoutes,
   ...runRoutes,

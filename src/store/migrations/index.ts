@@ -22,6 +22,7 @@ import { compliance } from './015-compliance.ts';
 import { evidencePackages } from './016-evidence-packages.ts';
 import { toolDefinitionsWhole } from './017-tool-definitions-whole.ts';
 import { promptsAndResources } from './018-prompts-and-resources.ts';
+import { connectionPackages } from './019-connection-packages.ts';
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {
   const all: Record<string, Migration> = {
@@ -43,6 +44,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
     '016-evidence-packages': evidencePackages(dialect),
     '017-tool-definitions-whole': toolDefinitionsWhole(dialect),
     '018-prompts-and-resources': promptsAndResources(dialect),
+    '019-connection-packages': connectionPackages(dialect),
   };
   return { getMigrations: async () => all };
 }

@@ -1,0 +1,112 @@
+/**
+ * MCP server packages: installed from the npm registry within the operator's allowlist, shared by
+ * the installation, read-only; an org's owners and admins install and remove them, everyone reads.
+ */
+import { z } from 'zod';
+import {
+  installServerPackage,
+  listServerPackages,
+  type PackageAsker,
+  removeServerPackage,
+} from '../../packages/index.ts';
+import type { Deps } from '../deps.ts';
+import { defineRoute } from '../route.ts';
+import { OrgParams, Timestamp } from '../schemas.ts';
+
+export const ServerPackageSchema = z
+  .object({
+    id: z.string().describe('`<name>@<version>`, as a connection names it'),
+    name: z.string(),
+    version: z.string(),
+    integrity: z.string().describe("the package tarball's SRI integrity (sha512), as verified"),
+    lockfileSha256: z.string().describe('SHA-256 of its stored package-lock.json'),
+    packages: z.number().describe('packages in its tree, itself included, each verified'),
+    registry: z.string(),
+    installedAt: Timestamp,
+    installedBy: z.string(),
+    usedBy: z
+      .array(z.object({ connectionId: z.string(), connectionName: z.string() }))
+      .describe("this organization's connections that run it"),
+    usedElsewhere: z.number().describe('connections of other organizations that run it (counted only)'),
+  })
+  .meta({ id: 'ServerPackage' });
+
+export const ServerPackageListSchema = z.object({
+  packages: z.array(ServerPackageSchema),
+  allowlist: z.array(z.string()).describe('names and scopes the operator allows (PADDOCK_SERVER_PACKAGES)'),
+  registry: z.string(),
+});
+export const ServerPackageInstallBodySchema = z.strictObject({
+  package: z.string().min(1).max(300).describe('`<name>`, `<name>@<version>` or `<name>@<range>`'),
+});
+export const ServerPackageInstalledSchema = z.object({
+  package: ServerPackageSchema,
+  already: z.boolean().describe('that version was installed already: nothing was fetched'),
+});
+
+const asker = (ctx: { actor: PackageAsker['actor']; requestId: string; scope: { orgId: string } }) => ({
+  actor: ctx.actor,
+  requestId: ctx.requestId,
+  orgId: ctx.scope.orgId,
+});
+
+const settings = (deps: Deps) => ({
+  home: deps.config.home,
+  registry: deps.config.npmRegistry,
+  allowlist: deps.config.serverPackages,
+});
+
+export const serverPackageRoutes = [
+  defineRoute({
+    method: 'get',
+    path: '/api/v1/orgs/{org}/server-packages',
+    summary:
+      'The installed MCP server packages, which of this organization’s connections run each, and what may be installed',
+    tag: 'server-packages',
+    access: { permission: 'connections.read' },
+    params: OrgParams,
+    response: z.object({
+      packages: z.array(ServerPackageSchema),
+      allowlist: z
+        .array(z.string())
+        .describe('names and scopes the operator allows (PADDOCK_SERVER_PACKAGES)'),
+      registry: z.string(),
+    }),
+    handler: async ({ ctx, deps }) => ({
+      packages: await listServerPackages(deps.store.db, deps.config.home, ctx.scope.orgId),
+      allowlist: deps.config.serverPackages,
+      registry: deps.config.npmRegistry,
+    }),
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/api/v1/orgs/{org}/server-packages',
+    summary:
+      'Install an MCP server package and its dependencies from the npm registry: allowlisted names only, every tarball checked against its integrity, no install script run (audited)',
+    tag: 'server-packages',
+    access: { permission: 'connections.manage' },
+    params: OrgParams,
+    body: ServerPackageInstallBodySchema,
+    response: ServerPackageInstalledSchema,
+    status: 201,
+    handler: async ({ ctx, deps, body }) => {
+      const r = await installServerPackage(deps.store.db, settings(deps), asker(ctx), body.package);
+      const listed = await listServerPackages(deps.store.db, deps.config.home, ctx.scope.orgId);
+      return { package: listed.find((p) => p.id === r.installed.id)!, already: r.already };
+    },
+  }),
+  defineRoute({
+    method: 'delete',
+    path: '/api/v1/orgs/{org}/server-packages',
+    summary: 'Remove an installed MCP server package; refused while any connection runs it (audited)',
+    tag: 'server-packages',
+    access: { permission: 'connections.manage' },
+    params: OrgParams,
+    query: z.strictObject({ package: z.string().min(1).max(300).describe('`<name>@<version>`') }),
+    status: 204,
+    handler: async ({ ctx, deps, query }) => {
+      await removeServerPackage(deps.store.db, deps.config.home, asker(ctx), query.package);
+      return undefined;
+    },
+  }),
+];
