@@ -24,6 +24,7 @@ import {
   ToolGateway,
 } from '../gateway/index.ts';
 import { AttemptLimiter, trustedScope } from '../identity/index.ts';
+import { LiveFeed, LiveSignals } from '../live/index.ts';
 import type { Logger } from '../log/index.ts';
 import { RunCoordinator } from '../runtime/index.ts';
 import { type Job, Scheduler } from '../scheduler/index.ts';
@@ -62,6 +63,8 @@ export interface Deps {
   webhooks: WebhookReceiver;
   /** Where evidence packages take their controls, records and results from (the compliance center's store). */
   evidence: EvidenceSource;
+  /** What people watching an org hear as it happens (`GET …/live`), hinted by its log growing on any replica. */
+  live: { signals: LiveSignals; feed: LiveFeed };
 }
 
 /** What the compliance center's collectors are told about this platform (sandbox, cells, checkpoints). */
@@ -147,6 +150,7 @@ export function buildDeps(
   const publishers: CheckpointPublisher[] = [fileCheckpointPublisher(config.checkpointDir)];
   if (config.checkpointWebhook) publishers.push(webhookCheckpointPublisher(config.checkpointWebhook, log));
   const deps = {} as Deps;
+  const signals = new LiveSignals(store);
   const audit = new AuditTrail({
     store,
     keys: vaultLogKeys(vault),
@@ -154,7 +158,10 @@ export function buildDeps(
     originHost: () => new URL(deps.config.publicUrl).host,
     log,
     publishers,
-    onCommitted: (logs) => siem.notify(logs),
+    onCommitted: (logs) => {
+      siem.notify(logs);
+      signals.grew(logs);
+    },
   });
   const cells = sandbox.provider
     ? new CellSupervisor({
@@ -210,5 +217,16 @@ export function buildDeps(
     runs,
     webhooks: new WebhookReceiver({ db: store.db, vault, audit, runs, log }),
     evidence: storedEvidence(store.db),
+    live: {
+      signals,
+      feed: new LiveFeed({
+        db: store.db,
+        signals,
+        cell: (orgId) => {
+          const cell = cells?.get(orgId);
+          return cell ? { state: cell.state, restarts: cell.restarts } : null;
+        },
+      }),
+    },
   });
 }

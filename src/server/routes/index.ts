@@ -14,6 +14,7 @@ import { evidencePackageRoutes } from './evidence-package.ts';
 import { grantRoutes } from './grants.ts';
 import { healthRoutes } from './health.ts';
 import { invitationRoutes } from './invitations.ts';
+import { liveRoutes } from './live.ts';
 import { mcpRoutes } from './mcp.ts';
 import { orgRoutes } from './orgs.ts';
 import { peopleRoutes } from './people.ts';
@@ -42,6 +43,7 @@ export const routes: RouteDef[] = [
   ...connectionRoutes,
   ...grantRoutes,
   ...approvalRoutes,
+  ...liveRoutes,
   ...runRoutes,
   ...demoRoutes,
   ...webhookRoutes,
