@@ -17,6 +17,7 @@ import type * as Connections from '../../../src/server/routes/connections.ts';
 import type * as DemoRoutes from '../../../src/server/routes/demo.ts';
 import type * as Grants from '../../../src/server/routes/grants.ts';
 import type * as Invitations from '../../../src/server/routes/invitations.ts';
+import type * as Live from '../../../src/server/routes/live.ts';
 import type * as Orgs from '../../../src/server/routes/orgs.ts';
 import type * as People from '../../../src/server/routes/people.ts';
 import type * as Runs from '../../../src/server/routes/runs.ts';
@@ -152,6 +153,11 @@ export type Approval = Out<typeof Approvals.ApprovalSchema>;
 export type ApprovalStatus = Approval['status'];
 export type ApprovalList = Out<typeof Approvals.ApprovalListSchema>;
 export type Decision = In<typeof Approvals.DecisionBodySchema>;
+
+// What changes while a person watches (GET …/live as server-sent events).
+export type LiveEvent = Out<typeof Live.LiveEventSchema>;
+export type LiveApproval = Out<typeof Live.LiveApprovalSchema>;
+export type LiveCell = Extract<LiveEvent, { type: 'cell' }>['data']['cell'];
 
 // Agent runs and the demo.
 export type Run = Out<typeof Runs.RunSchema>;

@@ -15,6 +15,7 @@ export {
 export { formatDate, formatTime, formatUnix } from './format.ts';
 export { AddForm, onSubmit, RowForm } from './forms.tsx';
 export { type KillSwitchLabels, KillSwitchPanel } from './kill-switch.tsx';
+export { LiveTitle, PendingCount, TimeLeft } from './live.tsx';
 export { ROLE_LABELS, RoleBadge, roleOptions } from './roles.tsx';
 export { RUN_STATUS_LABEL, RunStatusBadge } from './run-status.tsx';
 export { PageHeader, Section } from './sections.tsx';
