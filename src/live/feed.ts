@@ -161,7 +161,11 @@ export class LiveFeed {
     const { db } = this.#o;
     const [approvals, agents, org] = await Promise.all([
       approvalsReader ? listApprovals(db, approvalsReader, { status: 'pending' }) : null,
-      db.selectFrom('agents').select(['id', 'state', 'version']).where('org_id', '=', orgId).execute(),
+      db
+        .selectFrom('agents')
+        .select(['id', 'state', 'version', 'grants_version'])
+        .where('org_id', '=', orgId)
+        .execute(),
       db.selectFrom('orgs').select('agents_stopped_at').where('id', '=', orgId).executeTakeFirst(),
     ]);
     return {
@@ -179,7 +183,7 @@ export class LiveFeed {
       // and names no agent (a digest of them all).
       agents: createHash('sha256')
         .update(
-          `${org?.agents_stopped_at ?? ''};${agents.map((a) => `${a.id}:${a.state}:${a.version}`).sort()}`,
+          `${org?.agents_stopped_at ?? ''};${agents.map((a) => `${a.id}:${a.state}:${a.version}:${a.grants_version}`).sort()}`,
         )
         .digest('hex')
         .slice(0, 16),

@@ -29,7 +29,11 @@ export const LiveEventSchema = z
     z.object({ type: z.literal('approvals'), data: z.object({ pending: z.array(LiveApprovalSchema) }) }),
     z.object({
       type: z.literal('agents'),
-      data: z.object({ version: z.string().describe('changes when any agent or the kill switch changes') }),
+      data: z.object({
+        version: z
+          .string()
+          .describe("changes when any agent's state, settings or grants, or the kill switch, change"),
+      }),
     }),
     z.object({
       type: z.literal('cell'),
