@@ -148,6 +148,8 @@ export type Constraint = NonNullable<GrantInput['constraints']>[number];
 export type Permissions = Out<typeof Grants.PermissionsSchema>;
 /** One tool of `GET …/permissions`: what the agent's grants add up to for it. */
 export type ToolPermission = Permissions['tools'][number];
+export type ToolCall = In<typeof Grants.ToolCallBodySchema>;
+export type ToolCallResult = Out<typeof Grants.ToolCallResultSchema>;
 export type Access = ToolPermission['access'];
 export type Approval = Out<typeof Approvals.ApprovalSchema>;
 export type ApprovalStatus = Approval['status'];

@@ -1,4 +1,6 @@
 /** The dashboard's data hooks: loading what a page shows and running what it changes. */
+
+export { markTrailSeen, trailSeen } from './trail-seen.ts';
 export { useAction } from './use-action.ts';
 export { useListAction } from './use-list-action.ts';
 export {
