@@ -153,6 +153,7 @@ export function TestCall({ org, agent }: { org: OrgWithRole; agent: Agent }) {
         <form className="form-grid test-call" aria-label="Test call" onSubmit={onSubmit(submit)}>
           <SelectField
             label="Tool"
+            hint={tool?.tool.description || undefined}
             value={picked}
             onChange={(v) => {
               setPicked(v);
@@ -173,7 +174,6 @@ export function TestCall({ org, agent }: { org: OrgWithRole; agent: Agent }) {
           />
           {tool ? (
             <>
-              {tool.tool.description ? <p className="hint field-wide">{tool.tool.description}</p> : null}
               <SchemaFields schema={tool.tool.inputSchema} values={values} onChange={setValues} />
               {invalid ? (
                 <p className="field-error field-wide" role="alert">
