@@ -145,7 +145,7 @@ export function AgentDetail({ org, me, id }: PageProps & { id: string }) {
 
       <AgentGrants org={org} agent={a} manage={canManage(org.role)} />
 
-      {canManage(org.role) ? <TestCall org={org} agent={a} /> : null}
+      {canManage(org.role) ? <TestCall slug={org.slug} agent={a} /> : null}
 
       <AgentTokens org={org} agent={a} write={write} refs={refs} meId={me.id} />
 

@@ -13,7 +13,6 @@ import {
   type AuditEvent,
   api,
   errorMessage,
-  type OrgWithRole,
   type ToolCall,
   type ToolCallResult,
 } from '../api/index.ts';
@@ -74,8 +73,7 @@ function outcomeOf(err: unknown, call: ToolCall): Outcome {
   return { kind: 'failed', message: errorMessage(err) };
 }
 
-export function TestCall({ org, agent }: { org: OrgWithRole; agent: Agent }) {
-  const slug = org.slug;
+export function TestCall({ slug, agent }: { slug: string; agent: Agent }) {
   // Every tool of every connection, each with what the agent's grants say of it (none: denied).
   const tools = useLoad(async () => {
     const [connections, permissions] = await Promise.all([
