@@ -10,7 +10,8 @@
  *
  *   PATH=$PWD/node_modules/.bin:$PATH node --test dashboard/compliance-e2e.test.ts
  *
- * E2E_SCREENSHOT_DIR=/tmp saves compliance-page.png, compliance-auditor.png and overview.png there.
+ * Each page shown is checked for accessibility (axe-core, light and dark) and photographed into
+ * dashboard/screenshots/ (or E2E_SCREENSHOT_DIR): compliance-page, compliance-auditor and overview.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -28,6 +29,7 @@ import { addMembership, ensureUser, initOrg, operatorCaller, trustedScope } from
 import { silentLogger } from '../src/log/index.ts';
 import { policyVersion } from '../src/policy/engine.ts';
 import { type RunningServer, startServer } from '../src/server/index.ts';
+import { checkPage } from './e2e-check.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CHROMIUM = '/usr/bin/chromium';
@@ -94,8 +96,7 @@ describe('compliance page and Overview end to end', { timeout: 240_000 }, () => 
   }
 
   async function shot(page: Page, name: string): Promise<void> {
-    if (process.env.E2E_SCREENSHOT_DIR)
-      await page.screenshot({ path: join(process.env.E2E_SCREENSHOT_DIR, name), fullPage: true });
+    await checkPage(page, name);
   }
 
   /** A request with the page's own session cookie and CSRF token: what a crafted click would send. */

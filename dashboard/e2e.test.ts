@@ -16,7 +16,8 @@
  *
  *   PATH=$PWD/node_modules/.bin:$PATH node --test dashboard/e2e.test.ts
  *
- * E2E_SCREENSHOT_DIR=/tmp also saves audit-explorer.png (the proof panel open), cell-page.png,
+ * Each page shown is checked for accessibility (axe-core, light and dark) and photographed into
+ * dashboard/screenshots/ (or E2E_SCREENSHOT_DIR): audit-explorer.png (the proof panel open), cell-page.png,
  * secrets-page.png, agent-page.png, agent-page-stopped.png, connections-page.png, connections-hostile.png,
  * agent-grants.png, approvals-page.png, agents-stopped.png, overview-demo.png, chat-waiting.png,
  * chat-completed.png, run-page.png, runs-page.png, secrets-endpoint.png, chat-member.png,
@@ -45,6 +46,7 @@ import {
 import { silentLogger } from '../src/log/index.ts';
 import { policyVersion } from '../src/policy/engine.ts';
 import { type RunningServer, startServer } from '../src/server/index.ts';
+import { checkPage } from './e2e-check.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CHROMIUM = '/usr/bin/chromium';
@@ -96,10 +98,9 @@ describe('dashboard end to end', { timeout: 300_000 }, () => {
     return watch(await context.newPage(), who, allow);
   }
 
-  /** Saves a full-page screenshot when E2E_SCREENSHOT_DIR is set. */
+  /** Checks the page's accessibility (light and dark) and saves its screenshots (e2e-check.ts). */
   async function shot(page: Page, name: string): Promise<void> {
-    if (process.env.E2E_SCREENSHOT_DIR)
-      await page.screenshot({ path: join(process.env.E2E_SCREENSHOT_DIR, name), fullPage: true });
+    await checkPage(page, name);
   }
 
   function bearer(token: string): Promise<Response> {
@@ -148,6 +149,7 @@ describe('dashboard end to end', { timeout: 300_000 }, () => {
   test('first-run setup creates the organization and signs the owner in', async () => {
     await owner.goto(`${server?.url}/setup#${secret}`);
     await owner.getByLabel('Organization name').fill(ORG.name);
+    await shot(owner, 'setup');
     assert.equal(await owner.getByLabel('Slug').inputValue(), ORG.slug, 'the slug follows the name');
     await owner.getByLabel('Your name').fill(OWNER.name);
     await owner.getByLabel('Email').fill(OWNER.email);
@@ -158,6 +160,7 @@ describe('dashboard end to end', { timeout: 300_000 }, () => {
     assert.equal(new URL(owner.url()).hash, '', 'the setup secret is gone from the address bar');
     assert.equal(await owner.getByLabel('Organization').inputValue(), ORG.slug);
     await owner.getByText(OWNER.email).first().waitFor();
+    await shot(owner, 'overview-first-run');
   });
 
   test('the owner is listed in People with a role select', async () => {
@@ -167,6 +170,7 @@ describe('dashboard end to end', { timeout: 300_000 }, () => {
     await row.waitFor();
     assert.equal(await row.getByRole('combobox').inputValue(), 'owner');
     assert.equal(await owner.getByRole('form', { name: 'Invite a person' }).count(), 1);
+    await shot(owner, 'people');
   });
 
   test('an API token is shown once, works as a bearer token, and stops working when revoked', async () => {
@@ -181,6 +185,7 @@ describe('dashboard end to end', { timeout: 300_000 }, () => {
     const token = (await shown.textContent())?.trim() ?? '';
     assert.match(token, /^\S{20,}$/, 'the token value is displayed');
     await owner.getByText('Copy it now, it will not be shown again').waitFor();
+    await shot(owner, 'tokens-created');
 
     const ok = await bearer(token);
     assert.equal(ok.status, 200, 'the new token reads the org');
@@ -221,6 +226,7 @@ describe('dashboard end to end', { timeout: 300_000 }, () => {
     await member.getByRole('heading', { name: `Join ${ORG.name}` }).waitFor();
     assert.equal(await member.getByTestId('invite-email').textContent(), MEMBER.email);
     assert.equal(await member.getByTestId('invite-role').textContent(), 'Member');
+    await shot(member, 'invite');
     await member.getByLabel('Your name').fill(MEMBER.name);
     await member.getByLabel('Password').fill(MEMBER.password);
     await member.getByRole('button', { name: 'Accept invitation' }).click();
@@ -237,12 +243,17 @@ describe('dashboard end to end', { timeout: 300_000 }, () => {
     assert.equal(await main.getByRole('button', { name: 'Remove' }).count(), 0, 'no Remove buttons');
     assert.equal(await main.getByText('Open invitations').count(), 0, 'members do not see invitations');
     assert.equal(await member.getByRole('link', { name: 'Audit' }).count(), 0, 'no Audit link for a member');
+    await shot(member, 'people-member');
+    await member.getByRole('link', { name: 'Teams' }).click();
+    await member.getByRole('heading', { level: 1, name: 'Teams' }).waitFor();
+    await shot(member, 'teams-member');
   });
 
   test('the owner signs out and back in', async () => {
     await owner.getByRole('button', { name: 'Sign out' }).click();
     await owner.waitForURL('**/signin');
     await owner.getByRole('heading', { name: 'Sign in to Paddock' }).waitFor();
+    await shot(owner, 'signin');
     const after = await owner.context().request.get(`${server?.url}/api/v1/session`);
     assert.equal(after.status(), 401, 'the session has ended');
 
@@ -288,7 +299,13 @@ describe('dashboard end to end', { timeout: 300_000 }, () => {
       all.some((a) => !a.startsWith('team.')),
       `other entries show before filtering: ${all.join(', ')}`,
     );
-    assert.equal(all[0], 'team.created', 'newest first by default');
+    // Newest first by default (the platform's own work, a compliance collection, may land after the team).
+    const shownIndexes = (await table.locator('tbody tr td:first-child').allTextContents()).map(Number);
+    assert.deepEqual(
+      shownIndexes,
+      [...shownIndexes].sort((a, b) => b - a),
+      'newest first by default',
+    );
 
     // A prefix filter: every row shown is a team action.
     const filters = owner.getByRole('form', { name: 'Filter audit entries' });
@@ -322,7 +339,7 @@ describe('dashboard end to end', { timeout: 300_000 }, () => {
       '',
       'Clear empties the form',
     );
-    await until(actions, (a) => a.length === all.length && a[0] === 'team.created', 'every entry again');
+    await until(actions, (a) => a.length >= all.length && a.includes('team.created'), 'every entry again');
     const row = table.getByRole('row').filter({ hasText: 'team.created' });
     const index = Number(await row.getByRole('cell').first().textContent());
     assert.ok(Number.isInteger(index) && index > 0, `the row shows the entry's index: ${index}`);
@@ -390,16 +407,13 @@ describe('dashboard end to end', { timeout: 300_000 }, () => {
       'the JSONL link takes the applied To',
     );
     assert.equal(new URL(windowed, owner.url()).searchParams.get('to'), to);
-
-    if (process.env.E2E_SCREENSHOT_DIR) {
-      await filters.getByRole('button', { name: 'Clear' }).click();
-      await owner.setViewportSize({ width: 1440, height: 900 });
-      await table.getByRole('button', { name: `Proof of entry #${index}` }).click();
-      await panel.getByRole('region', { name: 'C2SP tlog-proof' }).waitFor();
-      await owner.screenshot({ path: join(process.env.E2E_SCREENSHOT_DIR, 'audit-explorer.png') });
-      await owner.keyboard.press('Escape');
-      await panel.waitFor({ state: 'hidden' });
-    }
+    await filters.getByRole('button', { name: 'Clear' }).click();
+    await owner.setViewportSize({ width: 1440, height: 900 });
+    await table.getByRole('button', { name: `Proof of entry #${index}` }).click();
+    await panel.getByRole('region', { name: 'C2SP tlog-proof' }).waitFor();
+    await checkPage(owner, 'audit-explorer');
+    await owner.keyboard.press('Escape');
+    await panel.waitFor({ state: 'hidden' });
 
     // A member sees no Audit link, cannot open the page, and the API refuses them.
     assert.ok(member, 'the member from the invitation test is still signed in');
@@ -543,11 +557,9 @@ describe('dashboard end to end', { timeout: 300_000 }, () => {
     await owner.getByText('Unsaved changes.').waitFor();
     await owner.getByRole('button', { name: 'Save allowlist' }).click();
     await owner.getByText('Egress allowlist saved', { exact: false }).waitFor();
-    if (process.env.E2E_SCREENSHOT_DIR) {
-      await owner.setViewportSize({ width: 1440, height: 1400 });
-      await owner.evaluate(() => window.scrollTo(0, 0));
-      await owner.screenshot({ path: join(process.env.E2E_SCREENSHOT_DIR, 'cell-page.png'), fullPage: true });
-    }
+    await owner.setViewportSize({ width: 1440, height: 1400 });
+    await owner.evaluate(() => window.scrollTo(0, 0));
+    await checkPage(owner, 'cell-page');
     await owner.reload();
     await allowlist.waitFor();
     await until(entries, both, 'both entries listed after a reload');
@@ -571,16 +583,10 @@ describe('dashboard end to end', { timeout: 300_000 }, () => {
       { host: 'api.openai.com', port: 443 },
       { host: 'localhost', port: 11434, allowPrivate: true },
     ]);
-
-    if (process.env.E2E_SCREENSHOT_DIR) {
-      await owner.getByRole('link', { name: 'Secrets' }).click();
-      await owner.getByTestId('secret-row').first().waitFor();
-      await owner.screenshot({
-        path: join(process.env.E2E_SCREENSHOT_DIR, 'secrets-page.png'),
-        fullPage: true,
-      });
-      await owner.setViewportSize({ width: 1280, height: 720 });
-    }
+    await owner.getByRole('link', { name: 'Secrets' }).click();
+    await owner.getByTestId('secret-row').first().waitFor();
+    await checkPage(owner, 'secrets-page');
+    await owner.setViewportSize({ width: 1280, height: 720 });
 
     // A member sees neither page in the sidebar, and the API refuses them.
     assert.ok(member, 'the member from the invitation test is still signed in');
@@ -702,13 +708,8 @@ describe('dashboard end to end', { timeout: 300_000 }, () => {
     await owner.getByRole('heading', { name: 'This agent is stopped' }).waitFor();
     assert.equal((await readAgent(id)).state, 'stopped', 'the API agrees');
     assert.equal(await owner.getByRole('button', { name: 'Stop agent', exact: true }).count(), 0);
-    if (process.env.E2E_SCREENSHOT_DIR) {
-      await owner.evaluate(() => window.scrollTo(0, 0));
-      await owner.screenshot({
-        path: join(process.env.E2E_SCREENSHOT_DIR, 'agent-page-stopped.png'),
-        fullPage: true,
-      });
-    }
+    await owner.evaluate(() => window.scrollTo(0, 0));
+    await checkPage(owner, 'agent-page-stopped');
     await owner.getByRole('button', { name: 'Resume agent' }).click();
     await until(
       () => state.textContent(),
@@ -731,13 +732,8 @@ describe('dashboard end to end', { timeout: 300_000 }, () => {
     await owner.getByRole('button', { name: 'Copy agent token' }).waitFor();
     const tokenRow = owner.getByTestId('agent-token-row').filter({ hasText: 'claude-code-laptop' });
     await tokenRow.getByText('Active').waitFor();
-    if (process.env.E2E_SCREENSHOT_DIR) {
-      await owner.evaluate(() => window.scrollTo(0, 0));
-      await owner.screenshot({
-        path: join(process.env.E2E_SCREENSHOT_DIR, 'agent-page.png'),
-        fullPage: true,
-      });
-    }
+    await owner.evaluate(() => window.scrollTo(0, 0));
+    await checkPage(owner, 'agent-page');
     await tokenRow.getByRole('button', { name: 'Revoke' }).click();
     await tokenRow.getByRole('button', { name: 'Yes, revoke' }).click();
     await tokenRow.getByText('Revoked').waitFor();
@@ -786,9 +782,8 @@ describe('dashboard end to end', { timeout: 300_000 }, () => {
     const api = `${server?.url}/api/v1/orgs/${ORG.slug}`;
     const db = server?.deps.store.db;
     const shot = async (name: string) => {
-      if (!process.env.E2E_SCREENSHOT_DIR) return;
       await owner.evaluate(() => window.scrollTo(0, 0));
-      await owner.screenshot({ path: join(process.env.E2E_SCREENSHOT_DIR, name), fullPage: true });
+      await checkPage(owner, name);
     };
     assert.ok(db, 'the server is running');
     const orgInfo = (await (await owner.request.get(api)).json()) as { id: string };
@@ -1382,12 +1377,7 @@ describe('dashboard end to end', { timeout: 300_000 }, () => {
       false,
     );
     assert.equal((await mcp(laptop.token)).status, 200, 'nothing ended before the confirm');
-    if (process.env.E2E_SCREENSHOT_DIR) {
-      await owner.screenshot({
-        path: join(process.env.E2E_SCREENSHOT_DIR, 'people-removal.png'),
-        fullPage: true,
-      });
-    }
+    await checkPage(owner, 'people-removal');
 
     await panel.getByRole('button', { name: `Remove ${MEMBER.name}` }).click();
     await owner.getByText(`${MEMBER.name} was removed:`, { exact: false }).waitFor();

@@ -1,6 +1,7 @@
 /** The signed-in frame: header with the org switcher and account, a sidebar, and the page. */
 import { type ComponentType, useCallback, useEffect, useState } from 'react';
 import { api, errorMessage, type OrgWithRole, type Role, type Session } from './api/index.ts';
+import { LiveProvider, useApprovalAlerts } from './data/index.ts';
 import type { OrgSection, PageProps } from './page.ts';
 import { AgentsPage } from './pages/Agents.tsx';
 import { ApprovalsPage } from './pages/Approvals.tsx';
@@ -17,7 +18,7 @@ import { TeamsPage } from './pages/Teams.tsx';
 import { TokensPage } from './pages/Tokens.tsx';
 import { Link, navigate } from './router.tsx';
 import { leaveApp } from './session.ts';
-import { Alert, Loading, RoleBadge } from './ui/index.ts';
+import { Alert, LiveTitle, Loading, PendingCount, RoleBadge } from './ui/index.ts';
 
 interface NavItem {
   section: OrgSection;
@@ -101,8 +102,8 @@ export function Layout({
   const item = NAV.find((n) => n.section === section) ?? NAV[0]!;
 
   useEffect(() => {
-    document.title = org ? `${item.label} · ${org.name} · Paddock` : 'Paddock';
-  }, [org, item]);
+    if (!org) document.title = 'Paddock';
+  }, [org]);
 
   const signOut = async () => {
     try {
@@ -124,7 +125,7 @@ export function Layout({
   const Page = item.page;
   const allowed = org ? item.roles.includes(org.role) : false;
 
-  return (
+  const frame = (
     <div className="app">
       <header className="topbar">
         <Link to="/" className="brand">
@@ -172,6 +173,7 @@ export function Layout({
                   aria-current={n.section === section ? 'page' : undefined}
                 >
                   {n.label}
+                  {n.section === 'approvals' ? <PendingCount /> : null}
                 </Link>
               </li>
             ))}
@@ -198,4 +200,23 @@ export function Layout({
       </div>
     </div>
   );
+  if (!org) return frame;
+  return (
+    <LiveProvider slug={org.slug}>
+      <LiveTitle title={`${item.label} · ${org.name} · Paddock`} />
+      <ApprovalAlerts org={org} meId={me.id} />
+      {frame}
+    </LiveProvider>
+  );
+}
+
+/** Browser notifications of calls that newly wait for this person (owners and admins decide). */
+function ApprovalAlerts({ org, meId }: { org: OrgWithRole; meId: string }) {
+  useApprovalAlerts({
+    slug: org.slug,
+    meId,
+    mayDecide: org.role === 'owner' || org.role === 'admin',
+    twoPeople: org.settings.approvalsNeedTwoPeople,
+  });
+  return null;
 }

@@ -482,6 +482,32 @@ function gatewaySuite(kind: StoreKind): void {
     }
   });
 
+  test('a test call with approval "return" answers at once with the request, and runs once it is approved', async () => {
+    const agent = await newAgent('no-wait');
+    await grant(agent.id, { connectionId: everything, tool: 'get-sum', requiresApproval: true });
+    await api('patch', '', { settings: { approvalWaitSeconds: 60 } }, acme.people.owner.token);
+    try {
+      const ask = () =>
+        api('post', `/agents/${agent.id}/calls`, {
+          connectionId: everything,
+          tool: 'get-sum',
+          args: { a: 4, b: 5 },
+          approval: 'return',
+        });
+      const started = Date.now();
+      const held = await ask();
+      assert.equal(held.body.error?.code, 'approval_required', held.text);
+      assert.ok(Date.now() - started < 10_000, 'answered at once, not after the minute’s wait');
+      const id = held.body.error.details.approvalId;
+      assert.equal((await api('post', `/approvals/${id}/approve`, {}, acme.people.owner.token)).status, 200);
+      const ran = await ask();
+      assert.equal(ran.status, 200, ran.text);
+      assert.equal(typeof ran.body.auditIndex, 'number');
+    } finally {
+      await api('patch', '', { settings: { approvalWaitSeconds: 0 } }, acme.people.owner.token);
+    }
+  });
+
   test('an approval serves only the calls of the person it was asked for; the approver sees the exact arguments', async () => {
     const agent = await newAgent('shared');
     await grant(agent.id, { connectionId: everything, tool: 'echo', requiresApproval: true });

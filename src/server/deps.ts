@@ -31,6 +31,7 @@ import {
   ToolGateway,
 } from '../gateway/index.ts';
 import { AttemptLimiter, trustedScope } from '../identity/index.ts';
+import { LiveFeed, LiveSignals } from '../live/index.ts';
 import type { Logger } from '../log/index.ts';
 import { RunCoordinator } from '../runtime/index.ts';
 import { type Job, Scheduler } from '../scheduler/index.ts';
@@ -72,6 +73,8 @@ export interface Deps {
   evidence: EvidenceSource;
   /** Metrics (with a scrape token) and traces (with an OTLP endpoint); neither by default. */
   telemetry: Telemetry;
+  /** What people watching an org hear as it happens (`GET …/live`), hinted by its log growing on any replica. */
+  live: { signals: LiveSignals; feed: LiveFeed };
 }
 
 /** What the compliance center's collectors are told about this platform (sandbox, cells, checkpoints). */
@@ -174,6 +177,7 @@ export function buildDeps(
     traceContent: config.traceContent,
     version: '0.1.0',
   });
+  const signals = new LiveSignals(store);
   const audit = new AuditTrail({
     store,
     keys: vaultLogKeys(vault),
@@ -181,7 +185,10 @@ export function buildDeps(
     originHost: () => new URL(deps.config.publicUrl).host,
     log,
     publishers,
-    onCommitted: (logs) => siem.notify(logs),
+    onCommitted: (logs) => {
+      siem.notify(logs);
+      signals.grew(logs);
+    },
     observe: telemetry.trail,
   });
   const cells = sandbox.provider
@@ -246,5 +253,16 @@ export function buildDeps(
     webhooks: new WebhookReceiver({ db: store.db, vault, audit, runs, log }),
     evidence: storedEvidence(store.db),
     telemetry,
+    live: {
+      signals,
+      feed: new LiveFeed({
+        db: store.db,
+        signals,
+        cell: (orgId) => {
+          const cell = cells?.get(orgId);
+          return cell ? { state: cell.state, restarts: cell.restarts } : null;
+        },
+      }),
+    },
   });
 }

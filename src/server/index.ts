@@ -38,6 +38,8 @@ export async function startServer(config: Config, log: Logger, store?: Store): P
   await upgradeData(db, deps.vault);
   const app = createApp(deps);
   const release = async () => {
+    deps.live.feed.close();
+    await deps.live.signals.close();
     await deps.scheduler.close();
     await deps.runs.close();
     await deps.cells?.close();

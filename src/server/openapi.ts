@@ -39,19 +39,21 @@ export function buildOpenApi(routes: RouteDef[], version: string): Json {
   for (const r of routes) {
     const status = String(r.status ?? 200);
     const responses: Record<string, Json> = {};
+    const json = r.response && { 'application/json': { schema: strip(schemaOf(r.response, 'output')) } };
     if (r.raw) {
+      // One status, two forms (a stream or JSON, by Accept): both contents under it.
+      const content = {
+        ...(String(r.raw.status) === status ? json : {}),
+        ...Object.fromEntries((r.raw.contentTypes ?? []).map((t) => [t, {}])),
+      };
       responses[String(r.raw.status)] = {
         description: r.raw.description,
-        ...(r.raw.contentTypes
-          ? { content: Object.fromEntries(r.raw.contentTypes.map((t) => [t, {}])) }
-          : {}),
+        ...(Object.keys(content).length ? { content } : {}),
       };
-    } else if (status === '204' || !r.response) responses[status] = { description: 'Done' };
-    else {
-      responses[status] = {
-        description: 'Success',
-        content: { 'application/json': { schema: strip(schemaOf(r.response, 'output')) } },
-      };
+    }
+    if (String(r.raw?.status) !== status) {
+      if (json && status !== '204') responses[status] = { description: 'Success', content: json };
+      else if (!r.raw) responses[status] = { description: 'Done' };
     }
     responses['400'] = errorResponse('Bad input: malformed JSON, unknown field, wrong type or value');
     if (r.access !== 'public') {

@@ -70,6 +70,8 @@ export function testDeps(
   // As `paddock up` does: the writer places each change's entries as its commit wakes it.
   deps.audit.start();
   onCleanup(store, async () => {
+    deps.live.feed.close();
+    await deps.live.signals.close();
     await deps.runs.close();
     await deps.cells?.close();
     await deps.gateway.close();

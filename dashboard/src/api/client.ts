@@ -106,6 +106,8 @@ import type {
   TokenCreated,
   TokenInput,
   TokenList,
+  ToolCall,
+  ToolCallResult,
   ToolList,
   ToolRefresh,
   VendorAssessment,
@@ -260,6 +262,9 @@ export const api = {
     send<Grant>('POST', `${org(slug)}/agents/${enc(agent)}/grants`, input),
   revokeGrant: (slug: string, agent: string, grant: string) =>
     send<Grant>('DELETE', `${org(slug)}/agents/${enc(agent)}/grants/${enc(grant)}`),
+  /** One call as the agent through the gateway (decided, audited); `requestId` finds its entries. */
+  callTool: (slug: string, agent: string, call: ToolCall, requestId: string) =>
+    send<ToolCallResult>('POST', `${org(slug)}/agents/${enc(agent)}/calls`, call, requestId),
   permissions: async (slug: string, agent: string) =>
     send<Permissions>('GET', `${org(slug)}/agents/${enc(agent)}/permissions`),
 

@@ -6,12 +6,15 @@
 export class ApiError extends Error {
   readonly status: number;
   readonly code: string;
+  /** What the refusal adds for a program to act on (an approval's id, why a call was denied). */
+  readonly details: Record<string, unknown> | undefined;
 
-  constructor(status: number, code: string, message: string) {
+  constructor(status: number, code: string, message: string, details?: Record<string, unknown>) {
     super(message);
     this.name = 'ApiError';
     this.status = status;
     this.code = code;
+    this.details = details;
   }
 }
 

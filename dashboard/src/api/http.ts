@@ -30,6 +30,7 @@ function refusal(res: Response, text: string): ApiError {
     res.status,
     typeof e?.code === 'string' ? e.code : 'http_error',
     typeof e?.message === 'string' ? e.message : `The server answered ${res.status} ${res.statusText}.`,
+    e?.details && typeof e.details === 'object' ? (e.details as Record<string, unknown>) : undefined,
   );
 }
 
@@ -37,10 +38,15 @@ function refusal(res: Response, text: string): ApiError {
 async function request(
   method: Method,
   path: string,
-  opts: { body?: string | undefined; accept: string; signal?: AbortSignal | null | undefined },
+  opts: {
+    body?: string | undefined;
+    accept: string;
+    signal?: AbortSignal | null | undefined;
+    headers?: Record<string, string> | undefined;
+  },
   retried = false,
 ): Promise<Response> {
-  const headers: Record<string, string> = { accept: opts.accept };
+  const headers: Record<string, string> = { ...opts.headers, accept: opts.accept };
   const init: RequestInit = { method, credentials: 'same-origin', headers, signal: opts.signal ?? null };
   if (method !== 'GET') {
     headers['content-type'] = 'application/json';
@@ -59,11 +65,15 @@ async function request(
   throw err;
 }
 
-/** Sends `body` as JSON and answers the response's JSON as `T` (a type from wire.ts). */
-export async function send<T>(method: Method, path: string, body?: unknown): Promise<T> {
+/**
+ * Sends `body` as JSON and answers the response's JSON as `T` (a type from wire.ts); `requestId`
+ * names the request (the audit trail records it), to find its entries afterwards.
+ */
+export async function send<T>(method: Method, path: string, body?: unknown, requestId?: string): Promise<T> {
   const res = await request(method, path, {
     body: body === undefined ? undefined : JSON.stringify(body),
     accept: 'application/json',
+    headers: requestId ? { 'x-request-id': requestId } : undefined,
   });
   return parse(await res.text()) as T;
 }

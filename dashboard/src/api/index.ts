@@ -2,6 +2,7 @@
 export * from './choices.ts';
 export { api } from './client.ts';
 export { ApiError, errorMessage, isSessionEnded } from './errors.ts';
+export { type LiveHandlers, openLive } from './live.ts';
 export { assignableRoles, canManage, canStartRuns } from './roles.ts';
 export { messageRun, messageText, type RunMessage, runEnded } from './run-message.ts';
 export { type AnswerPart, readAnswer, runTransport, type ToolCallView } from './run-stream.ts';

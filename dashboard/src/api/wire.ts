@@ -17,6 +17,7 @@ import type * as Connections from '../../../src/server/routes/connections.ts';
 import type * as DemoRoutes from '../../../src/server/routes/demo.ts';
 import type * as Grants from '../../../src/server/routes/grants.ts';
 import type * as Invitations from '../../../src/server/routes/invitations.ts';
+import type * as Live from '../../../src/server/routes/live.ts';
 import type * as Orgs from '../../../src/server/routes/orgs.ts';
 import type * as People from '../../../src/server/routes/people.ts';
 import type * as Runs from '../../../src/server/routes/runs.ts';
@@ -157,6 +158,8 @@ export type Constraint = NonNullable<GrantInput['constraints']>[number];
 export type Permissions = Out<typeof Grants.PermissionsSchema>;
 /** One tool of `GET …/permissions`: what the agent's grants add up to for it. */
 export type ToolPermission = Permissions['tools'][number];
+export type ToolCall = In<typeof Grants.ToolCallBodySchema>;
+export type ToolCallResult = Out<typeof Grants.ToolCallResultSchema>;
 export type Access = ToolPermission['access'];
 /** One prompt of `GET …/permissions`. */
 export type PromptPermission = Permissions['prompts'][number];
@@ -166,6 +169,11 @@ export type Approval = Out<typeof Approvals.ApprovalSchema>;
 export type ApprovalStatus = Approval['status'];
 export type ApprovalList = Out<typeof Approvals.ApprovalListSchema>;
 export type Decision = In<typeof Approvals.DecisionBodySchema>;
+
+// What changes while a person watches (GET …/live as server-sent events).
+export type LiveEvent = Out<typeof Live.LiveEventSchema>;
+export type LiveApproval = Out<typeof Live.LiveApprovalSchema>;
+export type LiveCell = Extract<LiveEvent, { type: 'cell' }>['data']['cell'];
 
 // Agent runs and the demo.
 export type Run = Out<typeof Runs.RunSchema>;

@@ -6,7 +6,7 @@
  */
 import { type ReactNode, useState } from 'react';
 import { type Agent, type AgentVersion, api, canManage, type OrgWithRole } from '../api/index.ts';
-import { useAction, useLoad } from '../data/index.ts';
+import { useAction, useLiveReload, useLoad } from '../data/index.ts';
 import type { PageProps } from '../page.ts';
 import { Link, navigate } from '../router.tsx';
 import {
@@ -37,7 +37,9 @@ import {
   useAgentRefs,
 } from './AgentForm.tsx';
 import { AgentGrants } from './AgentGrants.tsx';
+import { McpClientSetup } from './McpClients.tsx';
 import { agentPath, chatPath, runsOfAgent } from './paths.ts';
+import { TestCall } from './TestCall.tsx';
 
 export function AgentDetail({ org, me, id }: PageProps & { id: string }) {
   const agent = useLoad(() => api.agent(org.slug, id), `${org.slug}/${id}`);
@@ -45,6 +47,8 @@ export function AgentDetail({ org, me, id }: PageProps & { id: string }) {
   const refs = useAgentRefs(org);
   const [editing, setEditing] = useState(false);
   const [notice, setNotice] = useState<string | null>(null);
+  // Stopped or resumed elsewhere (another tab, another person): shown without a reload.
+  useLiveReload(['agents'], agent.reload);
 
   const back = (
     <p className="back-link">
@@ -140,6 +144,8 @@ export function AgentDetail({ org, me, id }: PageProps & { id: string }) {
       </Section>
 
       <AgentGrants org={org} agent={a} manage={canManage(org.role)} />
+
+      {canManage(org.role) ? <TestCall slug={org.slug} agent={a} /> : null}
 
       <AgentTokens org={org} agent={a} write={write} refs={refs} meId={me.id} />
 
@@ -291,6 +297,7 @@ function AgentTokens({
             <CopyButton text={created.token} what="agent token" />
           </div>
           <p className="hint">Paddock stores only a hash of it. Lost it? Revoke it and create another.</p>
+          <McpClientSetup slug={org.slug} agentName={agent.name} token={created.token} />
           <button type="button" className="btn btn-secondary btn-small" onClick={() => setCreated(null)}>
             Done
           </button>

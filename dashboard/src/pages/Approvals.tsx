@@ -5,7 +5,7 @@
  */
 import { useState } from 'react';
 import { APPROVAL_STATUSES, type Approval, type ApprovalStatus, api, canManage } from '../api/index.ts';
-import { useAction, useLoad, usePeopleNames } from '../data/index.ts';
+import { useAction, useLiveReload, useLoad, usePeopleNames } from '../data/index.ts';
 import type { PageProps } from '../page.ts';
 import { Link } from '../router.tsx';
 import {
@@ -20,6 +20,7 @@ import {
   Section,
   SelectField,
   TextField,
+  TimeLeft,
 } from '../ui/index.ts';
 import { agentPath } from './paths.ts';
 
@@ -56,6 +57,8 @@ export function ApprovalsPage({ org, me }: PageProps) {
   const agents = useLoad(() => api.agents(org.slug), org.slug);
   const connections = useLoad(() => api.connections(org.slug), org.slug);
   const people = usePeopleNames(org.slug, me.id);
+  // A call asked for or decided anywhere shows here without a reload.
+  useLiveReload(['approvals'], approvals.reload);
   const [open, setOpen] = useState<{ id: string; decision: Decision } | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
   const agentName = (id: string) => agents.data?.find((a) => a.id === id)?.name ?? id;
@@ -87,7 +90,9 @@ export function ApprovalsPage({ org, me }: PageProps) {
       >
         <Alert message={approvals.error ?? agents.error ?? connections.error ?? people.error} />
         <Notice message={notice} />
-        {decide ? null : (
+        {decide ? (
+          <NotifyOffer />
+        ) : (
           <p className="alert alert-info">Read-only: only owners and admins approve or deny calls.</p>
         )}
         {!approvals.data ? (
@@ -129,7 +134,14 @@ export function ApprovalsPage({ org, me }: PageProps) {
                     {formatTime(r.requestedAt)}
                     {r.requestedBy ? <div className="sub">by {people.name(r.requestedBy)}</div> : null}
                   </td>
-                  <td>{formatTime(r.expiresAt)}</td>
+                  <td>
+                    {formatTime(r.expiresAt)}
+                    {r.status === 'pending' && !expired ? (
+                      <div className="sub">
+                        <TimeLeft until={r.expiresAt} />
+                      </div>
+                    ) : null}
+                  </td>
                   <td>
                     <span className={`status approval-${expired ? 'expired' : r.status}`}>
                       {expired ? 'Expired' : (STATUS_LABEL[r.status] ?? r.status)}
@@ -192,6 +204,26 @@ export function ApprovalsPage({ org, me }: PageProps) {
         )}
       </Section>
     </>
+  );
+}
+
+/** Offers browser notifications of calls that wait for you, until they are allowed or refused. */
+function NotifyOffer() {
+  const [permission, setPermission] = useState(() =>
+    typeof Notification === 'undefined' ? 'denied' : Notification.permission,
+  );
+  if (permission !== 'default') return null;
+  return (
+    <p className="notify-offer">
+      New calls appear here as they are asked for.{' '}
+      <button
+        type="button"
+        className="btn btn-ghost btn-small"
+        onClick={() => void Notification.requestPermission().then(setPermission)}
+      >
+        Notify me when a call waits for me
+      </button>
+    </p>
   );
 }
 

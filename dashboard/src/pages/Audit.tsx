@@ -1,7 +1,9 @@
 /**
  * `/orgs/{slug}/audit`: the audit explorer. The org's trail is a tamper-evident Merkle log:
- * filter it, replay a sequence oldest first, open an entry with its inclusion proof against a
- * signed checkpoint, and download exports that verify offline.
+ * filter it (by person and agent picked by name; the filters live in the address, so a view can
+ * be shared and the back button undoes a filter), follow new entries live, replay a sequence
+ * oldest first, open an entry (`?entry=N`) with its arguments, reason, run and inclusion proof
+ * against a signed checkpoint, and download exports that verify offline.
  */
 import { type MouseEvent, type ReactNode, useCallback, useEffect, useId, useRef, useState } from 'react';
 import {
@@ -9,14 +11,15 @@ import {
   type AuditEvent,
   type AuditQuery,
   api,
+  type Connection,
   type ExportFormat,
   errorMessage,
   isSessionEnded,
   type Person,
 } from '../api/index.ts';
-import { useLoad } from '../data/index.ts';
+import { markTrailSeen, useLiveReload, useLoad } from '../data/index.ts';
 import type { PageProps } from '../page.ts';
-import { navigate } from '../router.tsx';
+import { Link, navigate } from '../router.tsx';
 import {
   Alert,
   CopyButton,
@@ -27,7 +30,9 @@ import {
   Section,
   SelectField,
   TextField,
+  When,
 } from '../ui/index.ts';
+import { auditPath, runPath } from './paths.ts';
 
 const KNOWN_ACTIONS = [
   'invitation.created',
@@ -120,6 +125,27 @@ function toQuery(f: Filters): AuditQuery {
   };
 }
 
+const FILTER_KEYS = Object.keys(NO_FILTERS) as (keyof Filters)[];
+
+/** The filters an address carries (`?agent=…&outcome=denied`); anything else there is ignored. */
+function filtersFrom(query: URLSearchParams): Filters {
+  const f = { ...NO_FILTERS };
+  for (const k of FILTER_KEYS) {
+    const v = query.get(k);
+    if (v !== null) (f as Record<string, string>)[k] = v;
+  }
+  if (!OUTCOMES.some((o) => o.value === f.outcome)) f.outcome = '';
+  if (f.order !== 'asc') f.order = 'desc';
+  return f;
+}
+
+/** The address of the explorer with these filters (defaults left out). */
+function filtersPath(slug: string, f: Filters): string {
+  const q = new URLSearchParams();
+  for (const k of FILTER_KEYS) if (f[k] !== NO_FILTERS[k]) q.set(k, f[k]);
+  return `${auditPath(slug)}${q.size ? `?${q}` : ''}`;
+}
+
 function isFiltered(f: Filters): boolean {
   return (Object.keys(NO_FILTERS) as (keyof Filters)[]).some((k) => k !== 'order' && f[k].trim() !== '');
 }
@@ -130,27 +156,33 @@ type EntryRef = AuditEvent['actor'];
 /** Names an actor or target: a person's email when the org knows them, else `type:id`. */
 type Namer = (ref: EntryRef) => string;
 
-export function AuditPage({ org }: PageProps) {
-  const [draft, setDraft] = useState<Filters>(NO_FILTERS);
-  const [applied, setApplied] = useState<Filters>(NO_FILTERS);
+export function AuditPage({ org, query }: PageProps) {
+  const search = query.toString();
+  const applied = filtersFrom(query);
+  const appliedKey = JSON.stringify(applied);
+  const openIndex = /^\d+$/.test(query.get('entry') ?? '') ? Number(query.get('entry')) : null;
+  const [draft, setDraft] = useState<Filters>(applied);
   const [events, setEvents] = useState<AuditEvent[] | null>(null);
   const [cursor, setCursor] = useState<number | null>(null);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  const [follow, setFollow] = useState(false);
   const [people, setPeople] = useState<Person[]>([]);
+  const agents = useLoad(() => api.agents(org.slug), org.slug);
+  const connections = useLoad(() => api.connections(org.slug), org.slug);
   // The newest signed checkpoint: its verifier key, and the tree size downloads are pinned to.
-  const key = useLoad(() => api.auditCheckpoint(org.slug), `${org.slug}:${JSON.stringify(applied)}`);
+  const key = useLoad(() => api.auditCheckpoint(org.slug), `${org.slug}:${appliedKey}`);
   // Only the newest request may fill the table: a slow earlier page must not land on a new filter.
   const generation = useRef(0);
 
   const load = useCallback(
-    async (query: AuditQuery, after: number | null) => {
+    async (q: AuditQuery, after: number | null, quiet = false) => {
       const mine = ++generation.current;
       setBusy(true);
       setError(null);
-      if (after === null) setEvents(null);
+      if (after === null && !quiet) setEvents(null);
       try {
-        const r = await api.audit(org.slug, query, after, PAGE);
+        const r = await api.audit(org.slug, q, after, PAGE);
         if (mine !== generation.current) return;
         setEvents((prev) => (after !== null && prev ? [...prev, ...r.events] : r.events));
         setCursor(r.nextCursor);
@@ -168,13 +200,28 @@ export function AuditPage({ org }: PageProps) {
     [org.slug],
   );
 
+  // The address is the state: a new filter (applied here, or the back button) loads afresh.
   useEffect(() => {
-    void load(toQuery(NO_FILTERS), null);
+    const f = JSON.parse(appliedKey) as Filters;
+    setDraft(f);
+    void load(toQuery(f), null);
+  }, [load, appliedKey]);
+
+  useEffect(() => {
     // Emails for the ids in the trail; the ids alone still show if this fails.
     api.people(org.slug).then(setPeople, () => {});
-  }, [load, org.slug]);
+  }, [org.slug]);
 
-  const name = entryNamer(people);
+  // Following: the newest entries read again as the log grows (newest first only).
+  useLiveReload(
+    ['activity'],
+    () => {
+      if (follow && applied.order === 'desc') void load(toQuery(applied), null, true);
+    },
+    1000,
+  );
+
+  const name = entryNamer(people, agents.data, connections.data);
 
   const apply = (f: Filters) => {
     const from = isoTime(f.from);
@@ -183,8 +230,13 @@ export function AuditPage({ org }: PageProps) {
       setError('From must be before To.');
       return;
     }
-    setApplied(f);
-    void load(toQuery(f), null);
+    navigate(filtersPath(org.slug, f));
+  };
+  const openEntry = (index: number | null) => {
+    const q = new URLSearchParams(search);
+    if (index === null) q.delete('entry');
+    else q.set('entry', String(index));
+    navigate(`${auditPath(org.slug)}${q.size ? `?${q}` : ''}`, { replace: index === null });
   };
 
   const set =
@@ -224,13 +276,20 @@ export function AuditPage({ org }: PageProps) {
             ]}
             hint="Who acted."
           />
-          <TextField
-            label="Agent id"
+          <SelectField
+            label="Agent"
             value={draft.agent}
             onChange={set('agent')}
-            maxLength={100}
-            spellCheck={false}
-            placeholder="e.g. agt_…"
+            options={[
+              { value: '', label: 'Any agent' },
+              ...[...(agents.data ?? [])]
+                .sort((a, b) => a.name.localeCompare(b.name))
+                .map((a) => ({ value: a.id, label: a.name })),
+              // An agent deleted since (or one the address names) is still a filter.
+              ...(draft.agent && !agents.data?.some((a) => a.id === draft.agent)
+                ? [{ value: draft.agent, label: draft.agent }]
+                : []),
+            ]}
             hint="What the agent did, or had done to it."
           />
           <TextField
@@ -281,14 +340,7 @@ export function AuditPage({ org }: PageProps) {
             <button type="submit" className="btn btn-primary" disabled={busy}>
               Apply
             </button>
-            <button
-              type="button"
-              className="btn btn-ghost"
-              onClick={() => {
-                setDraft(NO_FILTERS);
-                apply(NO_FILTERS);
-              }}
-            >
+            <button type="button" className="btn btn-ghost" onClick={() => apply(NO_FILTERS)}>
               Clear
             </button>
           </div>
@@ -298,16 +350,33 @@ export function AuditPage({ org }: PageProps) {
       <Section
         title="Entries"
         actions={
-          events ? (
-            <span className="muted audit-count">
-              {events.length}
-              {cursor !== null ? '+' : ''} {events.length === 1 ? 'entry' : 'entries'} ·{' '}
-              {applied.order === 'asc' ? 'oldest first' : 'newest first'}
-            </span>
-          ) : null
+          <span className="audit-entries-actions">
+            {applied.order === 'desc' ? (
+              <label className="follow-toggle">
+                <input type="checkbox" checked={follow} onChange={(e) => setFollow(e.target.checked)} />{' '}
+                Follow new entries
+              </label>
+            ) : null}
+            {events ? (
+              <span className="muted audit-count">
+                {events.length}
+                {cursor !== null ? '+' : ''} {events.length === 1 ? 'entry' : 'entries'} ·{' '}
+                {applied.order === 'asc' ? 'oldest first' : 'newest first'}
+              </span>
+            ) : null}
+          </span>
         }
       >
         <Alert message={error} />
+        {openIndex !== null && events && !events.some((e) => e.index === openIndex) ? (
+          <EntryByIndex
+            slug={org.slug}
+            index={openIndex}
+            name={name}
+            verifierKey={key.data?.verifierKey ?? null}
+            onClose={() => openEntry(null)}
+          />
+        ) : null}
         {!events ? (
           <Loading what="audit entries" />
         ) : events.length === 0 ? (
@@ -319,6 +388,8 @@ export function AuditPage({ org }: PageProps) {
             name={name}
             verifierKey={key.data?.verifierKey ?? null}
             busy={busy}
+            open={openIndex}
+            onOpen={openEntry}
           />
         )}
         {cursor !== null && events ? (
@@ -368,18 +439,33 @@ export function AuditPage({ org }: PageProps) {
   );
 }
 
-/** Names an actor or target: a person's email, an agent's name when given, else `type:id`. */
-export function entryNamer(people: Person[], agents: readonly Agent[] = []): Namer {
+/** Names an actor or target: a person's email, an agent's or connection's name when given, else `type:id`. */
+export function entryNamer(
+  people: Person[],
+  agents: readonly Agent[] = [],
+  connections: readonly Connection[] = [],
+): Namer {
   const byId = new Map(people.map((p) => [p.id, p]));
   const agentById = new Map(agents.map((a) => [a.id, a]));
+  const connectionById = new Map(connections.map((c) => [c.id, c]));
   return (ref) => {
     if (ref.type === 'person') {
       const p = byId.get(ref.id);
-      if (p) return p.email;
+      if (p) return p.name ? `${p.name} (${p.email})` : p.email;
     }
     if (ref.type === 'agent') {
       const a = agentById.get(ref.id);
       if (a) return a.name;
+    }
+    if (ref.type === 'connection') {
+      const c = connectionById.get(ref.id);
+      if (c) return c.name;
+    }
+    if (ref.type === 'tool') {
+      // `connectionId/tool`: the connection by its name.
+      const cut = ref.id.indexOf('/');
+      const c = cut > 0 ? connectionById.get(ref.id.slice(0, cut)) : undefined;
+      if (c) return `${c.name} · ${ref.id.slice(cut + 1)}`;
     }
     return `${ref.type}:${ref.id}`;
   };
@@ -396,6 +482,8 @@ export function AuditEntries({
   verifierKey,
   busy = false,
   label = 'Audit entries',
+  open: openIndex,
+  onOpen,
 }: {
   slug: string;
   events: AuditEvent[];
@@ -403,8 +491,14 @@ export function AuditEntries({
   verifierKey: string | null;
   busy?: boolean;
   label?: string;
+  /** The entry open, when the page keeps it (in its address); else the table keeps it. */
+  open?: number | null;
+  onOpen?: (index: number | null) => void;
 }) {
-  const [open, setOpen] = useState<AuditEvent | null>(null);
+  const [own, setOwn] = useState<number | null>(null);
+  const openAt = onOpen ? (openIndex ?? null) : own;
+  const setOpen = onOpen ?? setOwn;
+  const open = events.find((e) => e.index === openAt) ?? null;
   return (
     <>
       <div className="table-wrap">
@@ -429,7 +523,7 @@ export function AuditEntries({
                 event={e}
                 name={name}
                 selected={open?.index === e.index}
-                onOpen={() => setOpen(e)}
+                onOpen={() => setOpen(e.index)}
               />
             ))}
           </tbody>
@@ -510,7 +604,7 @@ function EntryRow({
     <tr className={rowClass} onClick={click}>
       <td className="nowrap muted">{e.index}</td>
       <td className="nowrap">
-        <time dateTime={e.time}>{formatTime(e.time)}</time>
+        <When iso={e.time} />
       </td>
       <td>
         <Ref value={e.actor} name={name} />
@@ -518,6 +612,7 @@ function EntryRow({
       <td className="nowrap">
         <code data-testid="audit-action">{e.action}</code>
         {e.erased ? <span className="tag">details erased</span> : null}
+        {toolOf(e) ? <div className="sub">{toolOf(e)}</div> : null}
       </td>
       <td>{e.target ? <Ref value={e.target} name={name} /> : <span className="muted">—</span>}</td>
       <td>
@@ -541,7 +636,52 @@ function EntryRow({
 function Ref({ value, name }: { value: EntryRef; name: Namer }) {
   const shown = name(value);
   const raw = `${value.type}:${value.id}`;
-  return shown === raw ? <code className="ref">{raw}</code> : <span title={raw}>{shown}</span>;
+  if (shown === raw) return <code className="ref">{raw}</code>;
+  return (
+    <>
+      {shown}
+      <div className="sub">
+        <code className="ref">{value.id}</code>
+      </div>
+    </>
+  );
+}
+
+/** The tool a call entry is about, as the agent called it when that differs from its name. */
+function toolOf(e: AuditEvent): string | null {
+  const d = e.details ?? {};
+  const tool = typeof d.tool === 'string' ? d.tool : null;
+  const calledAs = typeof d.calledAs === 'string' ? d.calledAs : null;
+  if (calledAs && tool && !tool.endsWith(`/${calledAs}`)) return `${calledAs} (${tool})`;
+  return calledAs ?? tool;
+}
+
+/** An entry named in the address but not among those listed (older, or filtered out): read alone. */
+function EntryByIndex({
+  slug,
+  index,
+  name,
+  verifierKey,
+  onClose,
+}: {
+  slug: string;
+  index: number;
+  name: Namer;
+  verifierKey: string | null;
+  onClose: () => void;
+}) {
+  const entry = useLoad(() => api.auditEntry(slug, index), `${slug}/${index}`);
+  if (entry.error) return <Alert message={entry.error} />;
+  if (!entry.data) return <Loading what={`entry #${index}`} />;
+  return (
+    <EntryPanel
+      slug={slug}
+      event={entry.data.event}
+      name={name}
+      verifierKey={verifierKey}
+      onClose={onClose}
+    />
+  );
 }
 
 /** The entry, its details and its inclusion proof, in a modal side panel. */
@@ -569,7 +709,8 @@ function EntryPanel({
     // would fire `close` (and so onClose) when StrictMode re-runs the effect.
     const d = ref.current;
     if (d && !d.open) d.showModal();
-  }, []);
+    markTrailSeen(slug);
+  }, [slug]);
 
   return (
     // biome-ignore lint/a11y/useKeyWithClickEvents: a backdrop click is a mouse extra; Escape and Close are the keyboard way.
@@ -600,7 +741,7 @@ function EntryPanel({
           </dd>
           <dt>Time</dt>
           <dd>
-            <time dateTime={e.time}>{formatTime(e.time)}</time> <span className="sub">{e.time}</span>
+            <When iso={e.time} /> <span className="sub">{e.time}</span>
           </dd>
           <dt>Actor</dt>
           <dd>
@@ -618,11 +759,43 @@ function EntryPanel({
           </dd>
           <dt>Request id</dt>
           <dd>{e.requestId ? <code>{e.requestId}</code> : '—'}</dd>
+          {toolOf(e) ? (
+            <>
+              <dt>Tool</dt>
+              <dd>
+                <code>{toolOf(e)}</code>
+              </dd>
+            </>
+          ) : null}
+          {reasonOf(e) ? (
+            <>
+              <dt>Reason</dt>
+              <dd data-testid="entry-reason">{reasonOf(e)}</dd>
+            </>
+          ) : null}
+          <dt>Run</dt>
+          <dd>
+            {e.runId ? (
+              <Link to={runPath(slug, e.runId)}>
+                <code>{e.runId}</code>
+              </Link>
+            ) : (
+              '—'
+            )}
+          </dd>
           <dt>Leaf hash</dt>
           <dd>
             <code data-testid="leaf-hash">{e.leafHash}</code>
           </dd>
         </dl>
+
+        {argsOf(e) !== undefined ? (
+          <PanelPart title="Arguments" level={3}>
+            <pre className="code-block" data-testid="entry-args">
+              {JSON.stringify(argsOf(e), null, 2)}
+            </pre>
+          </PanelPart>
+        ) : null}
 
         <PanelPart title="Details" level={3}>
           {e.erased ? (
@@ -698,6 +871,20 @@ function EntryPanel({
       </div>
     </dialog>
   );
+}
+
+/** Why the entry's outcome was what it was, in words, when it says. */
+function reasonOf(e: AuditEvent): string | null {
+  const d = e.details ?? {};
+  for (const k of ['reason', 'why', 'error', 'message'] as const)
+    if (typeof d[k] === 'string') return d[k] as string;
+  return null;
+}
+
+/** A call's arguments, as recorded (secrets redacted), when the entry has them. */
+function argsOf(e: AuditEvent): unknown {
+  const d = e.details ?? {};
+  return d.args ?? d.arguments;
 }
 
 function FullRef({ value, name }: { value: EntryRef; name: Namer }) {

@@ -20,6 +20,7 @@ import {
   Section,
   TextField,
 } from '../ui/index.ts';
+import { GettingStarted } from './GettingStarted.tsx';
 import { OverviewGlance } from './OverviewGlance.tsx';
 import { chatPath } from './paths.ts';
 
@@ -58,6 +59,7 @@ export function OverviewPage({ org, me, refreshOrgs }: PageProps) {
   return (
     <>
       <PageHeader title={org.name}>Welcome, {me.name || me.email}.</PageHeader>
+      {manage ? <GettingStarted org={org} /> : null}
       {manage ? <DemoOffer slug={org.slug} /> : null}
       {org.role === 'member' ? null : <OverviewGlance org={org} />}
       <Section title="Organization">
@@ -134,23 +136,25 @@ function DemoOffer({ slug }: { slug: string }) {
       else setProblem({ text: demo.problem ?? 'The demo order desk could not be reached.', chat });
     });
   return (
-    <Section title="See an agent at work">
-      <p>
-        No agents yet. The demo agent shows what Paddock does in a minute, with no model key: it replays a
-        conversation on a demo order desk, governed by two grants. You watch one tool call allowed, one
-        refused, one waiting for your approval, the answer, and every step in the audit trail.
-      </p>
-      <Alert message={error} />
-      {problem ? (
-        <div className="alert alert-error" role="alert">
-          The demo agent was added, but its tools could not be listed: {problem.text}{' '}
-          <Link to={problem.chat}>Open its chat anyway</Link>.
-        </div>
-      ) : (
-        <button type="button" className="btn btn-primary" disabled={busy} onClick={() => void add()}>
-          {busy ? 'Adding the demo…' : 'Try the demo agent'}
-        </button>
-      )}
-    </Section>
+    <div id="demo">
+      <Section title="See an agent at work">
+        <p>
+          No agents yet. The demo agent shows what Paddock does in a minute, with no model key: it replays a
+          conversation on a demo order desk, governed by two grants. You watch one tool call allowed, one
+          refused, one waiting for your approval, the answer, and every step in the audit trail.
+        </p>
+        <Alert message={error} />
+        {problem ? (
+          <div className="alert alert-error" role="alert">
+            The demo agent was added, but its tools could not be listed: {problem.text}{' '}
+            <Link to={problem.chat}>Open its chat anyway</Link>.
+          </div>
+        ) : (
+          <button type="button" className="btn btn-primary" disabled={busy} onClick={() => void add()}>
+            {busy ? 'Adding the demo…' : 'Try the demo agent'}
+          </button>
+        )}
+      </Section>
+    </div>
   );
 }

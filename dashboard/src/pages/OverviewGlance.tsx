@@ -1,17 +1,13 @@
 /**
  * The Overview's glance at the org, for those who oversee it (owners, admins, auditors): calls
- * waiting for approval (read again every few seconds: the API has no push for them), agents
- * stopped, the cell's health, the latest signed checkpoint, the controls' latest results, and
+ * waiting for approval and agents stopped (both live: read again when the org's stream says they
+ * changed), the cell's health, the latest signed checkpoint, the controls' latest results, and
  * small charts of the activity over time counted from the log.
  */
-import { useEffect } from 'react';
 import { api, type ControlStatus, type OrgWithRole } from '../api/index.ts';
-import { useLoad } from '../data/index.ts';
+import { stillWaiting, useLive, useLiveReload, useLoad, useNow } from '../data/index.ts';
 import { Link } from '../router.tsx';
 import { Alert, Section, TimeChart } from '../ui/index.ts';
-
-/** How often the approvals waiting are read again. */
-const APPROVALS_EVERY_MS = 5000;
 
 const CELL_LABEL: Record<string, string> = {
   starting: 'Starting',
@@ -24,7 +20,6 @@ const CELL_LABEL: Record<string, string> = {
 export function OverviewGlance({ org }: { org: OrgWithRole }) {
   const slug = org.slug;
   const base = `/orgs/${encodeURIComponent(slug)}`;
-  const approvals = useLoad(() => api.approvals(slug, 'pending'), slug);
   const agents = useLoad(() => api.agents(slug), slug);
   const cell = useLoad(() => api.cell(slug), slug);
   const checkpoint = useLoad(() => api.auditCheckpoint(slug), slug);
@@ -32,11 +27,13 @@ export function OverviewGlance({ org }: { org: OrgWithRole }) {
   const hours = useLoad(() => api.activity(slug, { unit: 'hour', count: 48 }), slug);
   const days = useLoad(() => api.activity(slug, { unit: 'day', count: 14 }), slug);
 
-  const reloadApprovals = approvals.reload;
-  useEffect(() => {
-    const timer = setInterval(() => void reloadApprovals(), APPROVALS_EVERY_MS);
-    return () => clearInterval(timer);
-  }, [reloadApprovals]);
+  const live = useLive();
+  const now = useNow();
+  const waiting = live.pending === null ? null : stillWaiting(live.pending, now).length;
+  useLiveReload(['agents'], agents.reload);
+  useLiveReload(['cell'], cell.reload);
+  // A busy org's log grows all the time: its counts are read again at most every few seconds.
+  useLiveReload(['activity'], () => Promise.all([checkpoint.reload(), hours.reload(), days.reload()]), 5000);
 
   const stopped = (agents.data ?? []).filter((a) => a.state === 'stopped');
   const states = new Map<ControlStatus, number>();
@@ -47,12 +44,12 @@ export function OverviewGlance({ org }: { org: OrgWithRole }) {
 
   return (
     <Section title="At a glance">
-      <Alert message={approvals.error ?? agents.error ?? checkpoint.error ?? controls.error ?? hours.error} />
+      <Alert message={agents.error ?? checkpoint.error ?? controls.error ?? hours.error} />
       <dl className="stat-tiles">
         <div className="stat-tile" data-testid="tile-approvals">
           <dt>Approvals waiting</dt>
           <dd>
-            <Link to={`${base}/approvals`}>{approvals.data ? approvals.data.length : '…'}</Link>
+            <Link to={`${base}/approvals`}>{waiting ?? '…'}</Link>
           </dd>
         </div>
         <div className="stat-tile" data-testid="tile-stopped">

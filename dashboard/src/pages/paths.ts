@@ -28,3 +28,12 @@ export function runPath(slug: string, id?: string): string {
 export function runsOfAgent(slug: string, agentId: string): string {
   return `${runPath(slug)}?agent=${encodeURIComponent(agentId)}`;
 }
+
+/** The audit trail: one entry opened (`entry`), or filtered (`q`: free text such as a request id; `agent`). */
+export function auditPath(slug: string, opts: { entry?: number; q?: string; agent?: string } = {}): string {
+  const q = new URLSearchParams();
+  if (opts.entry !== undefined) q.set('entry', String(opts.entry));
+  if (opts.q) q.set('q', opts.q);
+  if (opts.agent) q.set('agent', opts.agent);
+  return `${orgPath(slug)}/audit${q.size ? `?${q}` : ''}`;
+}

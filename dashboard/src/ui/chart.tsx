@@ -2,7 +2,7 @@
  * A small chart over time (uPlot: one dependency-free package, about 50 kB, drawn on a canvas).
  * The figures are also in a visually hidden table, for screen readers and for tests.
  */
-import { useEffect, useRef } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 
@@ -11,6 +11,26 @@ export interface ChartSeries {
   values: number[];
   /** A CSS colour. */
   color: string;
+}
+
+/** A colour of the page's scheme (light or dark), for what the canvas draws itself. */
+function cssColor(name: string): string {
+  return getComputedStyle(document.documentElement).getPropertyValue(name).trim() || 'currentColor';
+}
+
+/** Whether the system asks for dark colours, followed as it changes. */
+function useDark(): boolean {
+  const [query] = useState(() =>
+    typeof matchMedia === 'function' ? matchMedia('(prefers-color-scheme: dark)') : null,
+  );
+  const [dark, setDark] = useState(query?.matches ?? false);
+  useEffect(() => {
+    if (!query) return;
+    const change = () => setDark(query.matches);
+    query.addEventListener('change', change);
+    return () => query.removeEventListener('change', change);
+  }, [query]);
+  return dark;
 }
 
 export function TimeChart({
@@ -30,7 +50,8 @@ export function TimeChart({
 }) {
   const box = useRef<HTMLDivElement>(null);
   // Drawn again only when the figures change, not on every render of the page.
-  const figures = JSON.stringify([times, series, height, bars]);
+  const dark = useDark();
+  const figures = JSON.stringify([times, series, height, bars, dark]);
   // biome-ignore lint/correctness/useExhaustiveDependencies: `figures` stands for the props it is made of.
   useEffect(() => {
     const el = box.current;
@@ -42,7 +63,20 @@ export function TimeChart({
       legend: { show: true, live: false },
       cursor: { drag: { x: false, y: false } },
       scales: { y: { range: (_u, _min, max) => [0, Math.max(1, max)] } },
-      axes: [{}, { size: 44 }],
+      // Axis labels and grid in the page's colours (the canvas does not read CSS by itself).
+      axes: [
+        {
+          stroke: cssColor('--muted'),
+          grid: { stroke: cssColor('--border') },
+          ticks: { stroke: cssColor('--border') },
+        },
+        {
+          size: 44,
+          stroke: cssColor('--muted'),
+          grid: { stroke: cssColor('--border') },
+          ticks: { stroke: cssColor('--border') },
+        },
+      ],
       series: [
         {},
         ...series.map((s) => ({

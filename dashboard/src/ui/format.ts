@@ -21,3 +21,18 @@ export function formatUnix(seconds: number | null | undefined, empty = '—'): s
     ? empty
     : formatTime(new Date(seconds * 1000).toISOString());
 }
+
+const SECONDS = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
+
+/** A time to the second in the viewer's zone ("—" when unset). */
+export function formatSeconds(iso: string | null | undefined, empty = '—'): string {
+  if (!iso) return empty;
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? iso : SECONDS.format(d);
+}
+
+/** The same time in UTC, as ISO-8601 to the second ("2026-05-04 12:03:09 UTC"). */
+export function formatUtc(iso: string): string {
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? iso : `${d.toISOString().slice(0, 19).replace('T', ' ')} UTC`;
+}

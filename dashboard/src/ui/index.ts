@@ -12,12 +12,15 @@ export {
   TextAreaField,
   TextField,
 } from './fields.tsx';
-export { formatDate, formatTime, formatUnix } from './format.ts';
+export { formatDate, formatSeconds, formatTime, formatUnix, formatUtc } from './format.ts';
 export { AddForm, onSubmit, RowForm } from './forms.tsx';
 export { type KillSwitchLabels, KillSwitchPanel } from './kill-switch.tsx';
+export { LiveTitle, PendingCount, TimeLeft } from './live.tsx';
 export { ROLE_LABELS, RoleBadge, roleOptions } from './roles.tsx';
 export { RUN_STATUS_LABEL, RunStatusBadge } from './run-status.tsx';
+export { argsFrom, initialValues, SchemaFields } from './schema-fields.tsx';
 export { PageHeader, Section } from './sections.tsx';
 export { DataTable, FormRow } from './tables.tsx';
 export { TokenStateBadge, tokenState } from './token-state.tsx';
 export { ToolCall } from './tool-call.tsx';
+export { When } from './when.tsx';

@@ -145,6 +145,27 @@ function newGrant(b: z.output<typeof GrantBodySchema>): NewGrant {
   return { ...rest, kind: 'tool', tool: tool ?? '' };
 }
 
+export const ToolCallBodySchema = z.strictObject({
+  connectionId: Id,
+  tool: z.string().min(1).max(200),
+  args: z.record(z.string(), z.unknown()).default({}),
+  approval: z
+    .enum(['pause', 'return'])
+    .default('pause')
+    .describe(
+      "a call that needs approval: wait for the decision (up to the org's approval wait), or answer approval_required at once with the request's id; call again once it is approved",
+    ),
+});
+
+export const ToolCallResultSchema = z.object({
+  content: z.unknown(),
+  structuredContent: z.unknown().optional(),
+  _meta: z.record(z.string(), z.unknown()).optional(),
+  isError: z.boolean(),
+  durationMs: z.number(),
+  auditIndex: z.number().describe('the entry that allowed the call'),
+});
+
 export const grantRoutes = [
   defineRoute({
     method: 'get',
@@ -253,19 +274,8 @@ export const grantRoutes = [
     tag: 'grants',
     access: { permission: 'grants.manage' },
     params: AgentParams,
-    body: z.strictObject({
-      connectionId: Id,
-      tool: z.string().min(1).max(200),
-      args: z.record(z.string(), z.unknown()).default({}),
-    }),
-    response: z.object({
-      content: z.unknown(),
-      structuredContent: z.unknown().optional(),
-      _meta: z.record(z.string(), z.unknown()).optional(),
-      isError: z.boolean(),
-      durationMs: z.number(),
-      auditIndex: z.number(),
-    }),
+    body: ToolCallBodySchema,
+    response: ToolCallResultSchema,
     handler: async ({ ctx, deps, params, body, requestId, c }) => {
       await getAgent(deps.store.db, ctx, params.agent);
       await getConnection(deps.store.db, ctx, body.connectionId);
@@ -281,8 +291,10 @@ export const grantRoutes = [
             onBehalfOf: await answerablePerson(deps.store.db, ctx),
             requestId,
           },
-          ...body,
-          approval: 'pause',
+          connectionId: body.connectionId,
+          tool: body.tool,
+          args: body.args,
+          approval: body.approval,
           signal: call.signal,
         });
       } finally {

@@ -14,6 +14,7 @@ import { evidencePackageRoutes } from './evidence-package.ts';
 import { grantRoutes } from './grants.ts';
 import { healthRoutes } from './health.ts';
 import { invitationRoutes } from './invitations.ts';
+import { liveRoutes } from './live.ts';
 import { mcpRoutes } from './mcp.ts';
 import { metricsRoutes } from './metrics.ts';
 import { orgRoutes } from './orgs.ts';
@@ -46,6 +47,7 @@ export const routes: RouteDef[] = [
   ...serverPackageRoutes,
   ...grantRoutes,
   ...approvalRoutes,
+  ...liveRoutes,
   ...runRoutes,
   ...demoRoutes,
   ...webhookRoutes,
