@@ -265,7 +265,7 @@ describe('settling a run’s end', () => {
     status: 'completed' as const,
     output,
     messages: messages(output),
-    error: null,
+    error: null as { code: string; message: string } | null,
     pending: [],
   });
 
