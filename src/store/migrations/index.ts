@@ -21,6 +21,7 @@ import { webhooks } from './014-webhooks.ts';
 import { compliance } from './015-compliance.ts';
 import { evidencePackages } from './016-evidence-packages.ts';
 import { toolDefinitionsWhole } from './017-tool-definitions-whole.ts';
+import { outputChecksAndFeedback } from './018-output-checks-and-feedback.ts';
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {
   const all: Record<string, Migration> = {
@@ -41,6 +42,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
     '015-compliance': compliance(dialect),
     '016-evidence-packages': evidencePackages(dialect),
     '017-tool-definitions-whole': toolDefinitionsWhole(dialect),
+    '018-output-checks-and-feedback': outputChecksAndFeedback(dialect),
   };
   return { getMigrations: async () => all };
 }
