@@ -32,11 +32,12 @@ const calledAs = (call: GateRequest) => (call.calledAs === undefined ? {} : { ca
 
 /** A refused call, on record with why (durable when this resolves). */
 export async function recordDenial(audit: AuditTrail, call: GateRequest, denial: Denial): Promise<void> {
+  const { args = call.args, ...why } = denial;
   await audit.append({
     ...about(call.caller, toolOf(call)),
     action: 'tool.call.denied',
     outcome: 'denied',
-    details: { ...denial, ...calledAs(call), args: call.args, onBehalfOf: call.caller.onBehalfOf },
+    details: { ...why, ...calledAs(call), args, onBehalfOf: call.caller.onBehalfOf },
   });
 }
 
