@@ -88,7 +88,7 @@ const LOST_GRACE_MS = 60_000;
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
 /** A run's message or output as the org chose to record it: in full, redacted, or as a digest. */
-function recorded(policy: 'full' | 'redacted' | 'digest', text: string | null): string | null {
+export function recorded(policy: 'full' | 'redacted' | 'digest', text: string | null): string | null {
   if (text === null) return null;
   if (policy === 'digest') return `sha256:${sha256(text)}`;
   return policy === 'redacted' ? redactString(text) : text;
