@@ -142,7 +142,7 @@ export function AgentDetail({ org, me, id }: PageProps & { id: string }) {
 
       <AgentGrants org={org} agent={a} manage={canManage(org.role)} />
 
-      <AgentFeedback org={org} agent={a} />
+      <AgentFeedback org={org} agent={a} resolve={canManage(org.role)} />
 
       <AgentTokens org={org} agent={a} write={write} refs={refs} meId={me.id} />
 

@@ -5,13 +5,14 @@
  * see their own flags; flagging is on a run's page (RunFlag in RunDetail.tsx).
  */
 import { useState } from 'react';
-import { type Agent, api, canManage, type Feedback, type OrgWithRole } from '../api/index.ts';
+import { type Agent, api, type Feedback, type OrgWithRole } from '../api/index.ts';
 import { useAction, useLoad } from '../data/index.ts';
 import { Link } from '../router.tsx';
 import { Alert, formatTime, Loading, onSubmit, Section, TextField, TimeChart } from '../ui/index.ts';
 import { runPath } from './paths.ts';
 
-export function AgentFeedback({ org, agent }: { org: OrgWithRole; agent: Agent }) {
+/** `resolve`: whether the viewer may resolve flags (owners and admins). */
+export function AgentFeedback({ org, agent, resolve }: { org: OrgWithRole; agent: Agent; resolve: boolean }) {
   const list = useLoad(() => api.feedback(org.slug, agent.id), `${org.slug}/${agent.id}/feedback`);
   const data = list.data;
   const flagged = data?.days.reduce((n, d) => n + d.flagged, 0) ?? 0;
@@ -45,7 +46,7 @@ export function AgentFeedback({ org, agent }: { org: OrgWithRole; agent: Agent }
           ) : (
             <ul className="feedback-list">
               {data.feedback.map((f) => (
-                <FeedbackItem key={f.id} org={org} item={f} onResolved={list.reload} />
+                <FeedbackItem key={f.id} org={org} item={f} resolve={resolve} onResolved={list.reload} />
               ))}
             </ul>
           )}
@@ -58,10 +59,12 @@ export function AgentFeedback({ org, agent }: { org: OrgWithRole; agent: Agent }
 function FeedbackItem({
   org,
   item: f,
+  resolve: mayResolve,
   onResolved,
 }: {
   org: OrgWithRole;
   item: Feedback;
+  resolve: boolean;
   onResolved: () => Promise<void>;
 }) {
   const [note, setNote] = useState('');
@@ -83,7 +86,7 @@ function FeedbackItem({
           <span className="muted">Resolved {f.resolvedAt ? formatTime(f.resolvedAt) : ''}:</span>{' '}
           {f.resolution}
         </p>
-      ) : canManage(org.role) ? (
+      ) : mayResolve ? (
         <form
           className="form-inline"
           aria-label={`Resolve feedback ${f.id}`}
