@@ -8,4 +8,5 @@ export {
   type StartInput,
   type SystemStart,
 } from './coordinator.ts';
+export { applyRecordRetention, type RecordsDeleted } from './retention.ts';
 export { listRunRows, type Run, type RunStatus, requireRunRow, toRun } from './runs.ts';
