@@ -20,6 +20,7 @@ import {
   StreamGuard,
   settle,
 } from './index.ts';
+import { RECHECK } from './validate.ts';
 
 const CARD = '4111 1111 1111 1111';
 const KEY = 'sk-proj-abcdefghijklmnopqrstuvwx';
@@ -88,7 +89,7 @@ describe('the built-in detectors', () => {
     ];
     assert.equal(own.length, 3);
     for (const d of own) {
-      const verdict = await check(d.re.source, d.re.flags.replace('g', ''), { timeout: 10_000 });
+      const verdict = await check(d.re.source, d.re.flags.replace('g', ''), { ...RECHECK, timeout: 20_000 });
       assert.equal(verdict.status, 'safe', d.re.source);
     }
   });

@@ -37,7 +37,7 @@ const MORE_SECRETS = [
   /\b[rs]k_(?:live|test)_[A-Za-z0-9]{16,}/g, // Stripe keys
   // A private key block: its body's characters exclude "-", so each scan stops at the next line
   // of dashes (the redaction layer's lazy `[\s\S]*?` form can take quadratic time on a hostile text).
-  /-----BEGIN [A-Z ]{0,40}PRIVATE KEY-----[A-Za-z0-9+/=\s]*(?:-----END [A-Z ]{0,40}PRIVATE KEY-----)?/g,
+  /-----BEGIN [A-Z ]*PRIVATE KEY-----[A-Za-z0-9+/=\s]*(?:-----END [A-Z ]*PRIVATE KEY-----)?/g,
 ];
 
 /**

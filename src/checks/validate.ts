@@ -23,8 +23,16 @@ export function assertOutputSchema(schema: Record<string, unknown> | null | unde
   }
 }
 
-/** How long recheck may take over one pattern when an agent is saved. */
-const RECHECK_MS = 5_000;
+/**
+ * How long recheck may take over one pattern when an agent is saved. Its fuzzing judges by steps
+ * only (no per-attack time limits), so a verdict never depends on how busy the machine is.
+ */
+export const RECHECK = {
+  timeout: 5_000,
+  attackTimeout: null,
+  incubationTimeout: null,
+  seedingTimeout: null,
+} as const;
 
 /** Refuses checks that could not be applied safely; resolves when they can. */
 export async function assertChecks(checks: AgentChecks | null | undefined): Promise<void> {
@@ -61,7 +69,7 @@ async function assertPattern(
   }
   if (re.test(''))
     bad('invalid_check_pattern', 'the pattern matches the empty text, so it matches everywhere.');
-  const verdict = await check(pattern, flags, { timeout: RECHECK_MS });
+  const verdict = await check(pattern, flags, RECHECK);
   if (verdict.status === 'safe') return;
   if (verdict.status === 'vulnerable') {
     const kind = verdict.complexity.type === 'exponential' ? 'exponential' : 'polynomial';
