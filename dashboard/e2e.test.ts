@@ -1160,6 +1160,22 @@ describe('dashboard end to end', { timeout: 300_000 }, () => {
     assert.match((await owner.getByTestId('run-output').textContent()) ?? '', /^\(Replay\)/);
     await shot(owner, 'run-page.png');
 
+    // Flag the answer as wrong; the flag names the audit entry, and the agent's page lists it to resolve.
+    await owner.getByRole('button', { name: 'Flag as wrong' }).click();
+    const flag = owner.getByRole('form', { name: 'Flag this answer as wrong' });
+    await flag.getByLabel('Correction').fill('Order A-1002 is team B’s: the lookup should not show it.');
+    await flag.getByLabel('Why it is wrong').fill('Wrong team.');
+    await flag.getByRole('button', { name: 'Flag as wrong' }).click();
+    await owner.getByText(/Flagged: linked to audit entry #\d+/).waitFor();
+    await owner.getByRole('link', { name: 'demo-assistant' }).first().click();
+    const item = owner.getByTestId('feedback-item').first();
+    await item.getByText('Wrong team.').waitFor();
+    assert.match((await owner.getByTestId('flagged-rate').textContent()) ?? '', /1 flagged of 1 answer/);
+    await item.getByLabel('Resolution note').fill('Grant constraint checked.');
+    await item.getByRole('button', { name: 'Resolve' }).click();
+    await owner.getByTestId('feedback-item').first().getByText('Grant constraint checked.').waitFor();
+    await owner.goBack();
+
     // The Runs page lists it, filtered by status.
     await owner.getByRole('link', { name: 'Runs', exact: true }).click();
     await owner.waitForURL(`**/orgs/${DESK.slug}/runs`);

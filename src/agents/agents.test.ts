@@ -73,6 +73,63 @@ for (const kind of STORE_KINDS) {
       assert.equal(bad.body.error.code, 'invalid_output_schema');
     });
 
+    test('an output schema Ajv cannot compile, and checks that could not run safely, are refused when saved; good ones are kept and versioned', async () => {
+      const as = (method: 'post' | 'patch', path: string, b: unknown) =>
+        call(app, method, `/api/v1/orgs/acme${path}`, { token: acme.people.admin.token, body: b });
+      const badSchema = await as('post', '/agents', body('schema-x', { outputSchema: { type: 'objekt' } }));
+      assert.deepEqual([badSchema.status, badSchema.body.error.code], [400, 'invalid_output_schema']);
+      const unsafe = await as(
+        'post',
+        '/agents',
+        body('checks-x', {
+          checks: {
+            rules: [{ name: 'nested', match: 'pattern', pattern: '^(\\w+\\s?)+!$', action: 'block' }],
+          },
+        }),
+      );
+      assert.deepEqual([unsafe.status, unsafe.body.error.code], [400, 'unsafe_check_pattern'], unsafe.text);
+      assert.match(unsafe.body.error.message, /nested.*catastrophically/);
+      const unknown = await as(
+        'post',
+        '/agents',
+        body('checks-y', { checks: { rules: [{ name: 'x', match: 'phone_numbers', action: 'block' }] } }),
+      );
+      assert.equal(unknown.status, 400);
+      const listed = await call(app, 'get', '/api/v1/orgs/acme/agents', { token: acme.people.admin.token });
+      assert.ok(!listed.body.agents.some((a: any) => /^(schema|checks)-/.test(a.name)), 'nothing was saved');
+
+      const made = await as(
+        'post',
+        '/agents',
+        body('checked', {
+          scope: 'private',
+          checks: {
+            rules: [
+              { name: 'cards', match: 'card_numbers', action: 'block', on: ['output', 'tool_args'] },
+              { name: 'ticket', match: 'pattern', pattern: 'ACME-[0-9]{6}', flags: 'i', action: 'redact' },
+            ],
+          },
+        }),
+      );
+      assert.equal(made.status, 201, made.text);
+      assert.deepEqual(made.body.checks.rules[1].on, ['output'], 'a rule checks answers unless told');
+      assert.equal(made.body.checks.streaming, 'hold_back');
+      assert.equal(made.body.checks.holdBackChars, 256);
+      const changed = await as('patch', `/agents/${made.body.id}`, {
+        checks: { ...made.body.checks, streaming: 'final' },
+      });
+      assert.equal(changed.body.version, 2);
+      assert.equal(changed.body.checks.streaming, 'final');
+      const versions = await call(app, 'get', `/api/v1/orgs/acme/agents/${made.body.id}/versions`, {
+        token: acme.people.auditor.token,
+      });
+      assert.equal(versions.body.versions[1].snapshot.checks.streaming, 'hold_back');
+      const gone = await call(app, 'delete', `/api/v1/orgs/acme/agents/${made.body.id}`, {
+        token: acme.people.admin.token,
+      });
+      assert.equal(gone.status, 204);
+    });
+
     test('scope decides who sees an agent; members change only their own', async () => {
       const member = acme.people.member.token;
       const mine = await call(app, 'post', '/api/v1/orgs/acme/agents', {

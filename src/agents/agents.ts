@@ -5,6 +5,7 @@
  */
 import type { Kysely } from 'kysely';
 import { recordChange } from '../audit/index.ts';
+import { type AgentChecks, assertChecks, assertOutputSchema as assertValidSchema } from '../checks/index.ts';
 import { BadRequestError, ForbiddenError, NotFoundError } from '../errors/index.ts';
 import type { OrgContext } from '../identity/context.ts';
 import { newId } from '../ids/index.ts';
@@ -32,6 +33,8 @@ export interface Agent {
   instructions: string;
   model: ModelSettings;
   outputSchema: Record<string, unknown> | null;
+  /** Rules on its answers and its tool calls' arguments, and how it streams; null for none. */
+  checks: AgentChecks | null;
   state: 'active' | 'stopped';
   version: number;
   createdAt: string;
@@ -46,6 +49,7 @@ export interface AgentInput {
   instructions: string;
   model: ModelSettings;
   outputSchema?: Record<string, unknown> | null | undefined;
+  checks?: AgentChecks | null | undefined;
 }
 
 function toAgent(r: AgentTable): Agent {
@@ -59,6 +63,7 @@ function toAgent(r: AgentTable): Agent {
     instructions: r.instructions,
     model: JSON.parse(r.model) as ModelSettings,
     outputSchema: r.output_schema ? (JSON.parse(r.output_schema) as Record<string, unknown>) : null,
+    checks: r.checks ? (JSON.parse(r.checks) as AgentChecks) : null,
     state: r.state,
     version: r.version,
     createdAt: r.created_at,
@@ -82,6 +87,12 @@ export function diff(before: Record<string, unknown>, after: Record<string, unkn
   return out;
 }
 
+/** An output contract and checks that can be applied, or a 400 saying what is wrong. */
+async function assertContract(input: Partial<AgentInput>): Promise<void> {
+  assertOutputSchema(input.outputSchema);
+  await assertChecks(input.checks);
+}
+
 function assertOutputSchema(s: Record<string, unknown> | null | undefined): void {
   if (!s) return;
   const ok =
@@ -95,6 +106,7 @@ function assertOutputSchema(s: Record<string, unknown> | null | undefined): void
       'invalid_output_schema',
       'The output schema must be a JSON Schema (with a "type", "$ref", "oneOf" or "anyOf").',
     );
+  assertValidSchema(s);
 }
 
 async function teamIdsOf(db: Db, ctx: OrgContext): Promise<string[]> {
@@ -202,7 +214,7 @@ async function writeVersion(trx: Db, ctx: OrgContext, a: Agent): Promise<void> {
 
 export async function createAgent(db: Kysely<Database>, ctx: OrgContext, input: AgentInput): Promise<Agent> {
   if (!ctx.userId && ctx.role !== 'owner' && ctx.role !== 'admin') throw new ForbiddenError();
-  assertOutputSchema(input.outputSchema);
+  await assertContract(input);
   return db.transaction().execute(async (trx) => {
     const teamId = await assertTeam(trx, ctx, input.scope, input.teamId);
     await assertModelSecret(trx, ctx, input.model);
@@ -218,6 +230,7 @@ export async function createAgent(db: Kysely<Database>, ctx: OrgContext, input: 
       instructions: input.instructions,
       model: JSON.stringify(input.model),
       output_schema: input.outputSchema ? JSON.stringify(input.outputSchema) : null,
+      checks: input.checks ? JSON.stringify(input.checks) : null,
       state: 'active',
       version: 1,
       grants_version: 0,
@@ -246,7 +259,7 @@ export async function updateAgent(
   id: string,
   patch: Partial<AgentInput>,
 ): Promise<Agent> {
-  assertOutputSchema(patch.outputSchema);
+  await assertContract(patch);
   return db.transaction().execute(async (trx) => {
     const row = await requireRow(trx, ctx, id);
     assertCanChange(ctx, row);
@@ -268,6 +281,7 @@ export async function updateAgent(
       instructions: patch.instructions ?? before.instructions,
       model: patch.model ?? before.model,
       outputSchema: patch.outputSchema === undefined ? before.outputSchema : patch.outputSchema,
+      checks: patch.checks === undefined ? before.checks : patch.checks,
       version: before.version + 1,
       updatedAt: new Date().toISOString(),
     };
@@ -284,6 +298,7 @@ export async function updateAgent(
           instructions: after.instructions,
           model: JSON.stringify(after.model),
           output_schema: after.outputSchema ? JSON.stringify(after.outputSchema) : null,
+          checks: after.checks ? JSON.stringify(after.checks) : null,
           version: after.version,
           updated_at: after.updatedAt,
         })

@@ -4,6 +4,7 @@
  * One read, stamped with the moment before it was taken: a stop that reaches this replica after
  * that moment still ends the call (the gate's kill registry holds calls from then).
  */
+import { type CheckSet, checkSetOf } from '../checks/index.ts';
 import { DEFAULT_ORG_SETTINGS, type OrgSettings } from '../identity/context.ts';
 import type { Db, OrgScope } from '../store/index.ts';
 
@@ -15,6 +16,8 @@ export interface AgentStanding {
   grantsVersion: number;
   /** How long a call may pause for a person, and how long a request (and approval) lasts. */
   approvals: { waitSeconds: number; minutes: number };
+  /** The agent's checks, compiled (those on tool arguments are the gate's), or null for none. */
+  checks: CheckSet | null;
   /** `performance.now()` taken before the read. */
   readAt: number;
 }
@@ -23,6 +26,7 @@ export interface AgentStanding {
 export const STANDING_COLUMNS = [
   'a.state as agent_state',
   'a.grants_version',
+  'a.checks as agent_checks',
   'o.agents_stopped_at',
   'o.settings as org_settings',
 ] as const;
@@ -30,6 +34,7 @@ export const STANDING_COLUMNS = [
 interface StandingRow {
   agent_state: 'active' | 'stopped';
   grants_version: number;
+  agent_checks: string | null;
   agents_stopped_at: string | null;
   org_settings: string;
 }
@@ -48,6 +53,10 @@ export function toStanding(row: StandingRow, readAt: number): AgentStanding {
         approvals = { waitSeconds: settings.approvalWaitSeconds, minutes: settings.approvalMinutes };
       }
       return approvals;
+    },
+    // Compiled once per saved form (cached), and only read by a call that gets this far.
+    get checks() {
+      return checkSetOf(row.agent_checks);
     },
     readAt,
   };

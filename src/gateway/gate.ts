@@ -1,8 +1,9 @@
 /**
  * The tool gate: the one way every tool call runs, whoever carried it (the MCP endpoint, the REST
- * test call, a run in the org's cell). Each call goes through named steps — stopped → decide →
- * approve → record → call → record the result — held in the kill registry from the moment its
- * standing was read, on the agent's own MCP session from the pool.
+ * test call, a run in the org's cell). Each call goes through named steps — stopped → inspect (the
+ * agent's checks on the arguments) → decide → approve → record → call → record the result — held
+ * in the kill registry from the moment its standing was read, on the agent's own MCP session from
+ * the pool.
  */
 
 import type { Kysely } from 'kysely';
@@ -23,6 +24,7 @@ import type { CallInFlight, GateCaller, GateObserver, GateRequest, GateResult } 
 import { SessionPool } from './session-pool.ts';
 import { approve, WaitingRoom } from './steps/approve.ts';
 import { type Ask, DENIED_CODE, Decider, deniedRefusal, unixNow } from './steps/decide.ts';
+import { argsRefusal } from './steps/inspect.ts';
 import { answerOf, invoke } from './steps/invoke.ts';
 import { recordAllowed, recordDenial, recordResult, recordUnknownTool } from './steps/record.ts';
 import { stoppedRefusal } from './steps/stopped.ts';
@@ -95,6 +97,9 @@ export class ToolGateway implements StopPart {
         throw new Refusal(new NotFoundError('agent_not_found', 'No such agent in this organization.'), null);
       const stopped = stoppedRefusal(standing, call.signal);
       if (stopped) throw stopped;
+      // 1b. inspect: the agent's checks on the arguments (data-loss prevention)
+      const leak = argsRefusal(standing.checks, call);
+      if (leak) throw leak;
       // 2. decide
       await this.#decider.prepare(call.scope, agentId, standing.grantsVersion);
       const ask: Ask = {

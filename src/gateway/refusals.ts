@@ -61,6 +61,10 @@ export interface Denial {
   reason: string;
   grants: string[];
   policyVersion: string | null;
+  /** The checks on its arguments that refused it (data-loss prevention). */
+  checks?: string[];
+  /** The arguments as the record may keep them (a check's matches replaced); the call's own otherwise. */
+  args?: Record<string, unknown>;
 }
 
 /**

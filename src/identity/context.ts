@@ -30,6 +30,10 @@ export interface OrgSettings {
   maxTokenDays: number | null;
   /** Audit payloads expire after this many days (their hashes stay); null keeps them. */
   auditRetentionDays: number | null;
+  /** Run records are deleted this many days after they ended (with the flags on them); null keeps them. */
+  runRetentionDays: number | null;
+  /** Conversations untouched this many days are deleted, with their runs; null keeps them. */
+  conversationRetentionDays: number | null;
   /** Where committed audit entries are streamed as JSON lines; null for none. */
   siemWebhookUrl: string | null;
   /** Vault secret whose value is sent as the SIEM webhook's `Authorization` header; null for none. */
@@ -55,6 +59,8 @@ export const DEFAULT_ORG_SETTINGS: OrgSettings = {
   sessionHours: 12,
   maxTokenDays: 365,
   auditRetentionDays: null,
+  runRetentionDays: null,
+  conversationRetentionDays: null,
   siemWebhookUrl: null,
   siemWebhookSecret: null,
   egressAllowlist: [],

@@ -44,6 +44,8 @@ export const PERMISSIONS = {
   'runs.start': ['owner', 'admin', 'member'],
   // Runs of the agents one may see.
   'runs.read': ['owner', 'admin', 'member', 'auditor'],
+  // Closing a person's flag on an agent's answer, with a note.
+  'feedback.resolve': ['owner', 'admin'],
   // The compliance center: controls, evidence, reviews, registers, documents.
   'compliance.read': ['owner', 'admin', 'auditor'],
   'compliance.manage': ['owner', 'admin'],

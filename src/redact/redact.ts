@@ -36,6 +36,9 @@ const SECRET_VALUE = [
   /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----/g,
 ];
 
+/** The credential shapes above, for other checks to start from (global regexes: copy before use). */
+export const SECRET_SHAPES: readonly RegExp[] = SECRET_VALUE;
+
 /** Registered exact values (for example a secret loaded from config) that must never appear. */
 const knownSecrets = new Set<string>();
 

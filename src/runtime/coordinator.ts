@@ -19,6 +19,7 @@ import { requireAgentRow } from '../agents/index.ts';
 import { type Actor, type AuditTrail, recordAudit } from '../audit/index.ts';
 import type { RunFrame } from '../cells/protocol.ts';
 import type { CellSupervisor, RunHost } from '../cells/supervisor.ts';
+import type { Fired } from '../checks/index.ts';
 import { ConflictError, NotFoundError, PaddockError } from '../errors/index.ts';
 import type { ToolGateway } from '../gateway/index.ts';
 import type { Org, OrgContext } from '../identity/context.ts';
@@ -32,6 +33,7 @@ import type { AgentTable, RunTable } from '../store/schema.ts';
 import { ChannelTransport } from './cell/channel-transport.ts';
 import type { PendingCall, RunEnd, RunEvent, RunSpec } from './cell/loop.ts';
 import { runGateServer } from './gate-server.ts';
+import { RunIntegrity } from './integrity.ts';
 import { modelKeyFor } from './model-key.ts';
 import type { RunObserver } from './observe.ts';
 import { capabilityHash, messagesOf, openConversation, type Run, requireRunRow, toRun } from './runs.ts';
@@ -66,6 +68,8 @@ interface Active {
   /** Ends the run's gate calls in flight (a stop). */
   abort: AbortController;
   gate: { server: Server; transport: ChannelTransport } | undefined;
+  /** The agent's output contract and checks, on the run's stream and end (set when dispatched). */
+  integrity?: RunIntegrity;
   listeners: Set<RunListener>;
   ended: (run: Run) => void;
   done: Promise<Run>;
@@ -87,7 +91,7 @@ const LOST_GRACE_MS = 60_000;
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
 /** A run's message or output as the org chose to record it: in full, redacted, or as a digest. */
-function recorded(policy: 'full' | 'redacted' | 'digest', text: string | null): string | null {
+export function recorded(policy: 'full' | 'redacted' | 'digest', text: string | null): string | null {
   if (text === null) return null;
   if (policy === 'digest') return `sha256:${sha256(text)}`;
   return policy === 'redacted' ? redactString(text) : text;
@@ -281,6 +285,7 @@ export class RunCoordinator implements RunHost {
     decisions: RunSpec['decisions'],
   ): Promise<void> {
     const db = this.#o.db;
+    active.integrity = new RunIntegrity(agent);
     const orgRow = await db
       .selectFrom('orgs')
       .selectAll()
@@ -312,6 +317,7 @@ export class RunCoordinator implements RunHost {
       key,
       messages,
       limits: { maxSteps: settings.runMaxSteps, wallMs: settings.runMaxSeconds * 1000 },
+      outputSchema: active.integrity.schema,
       decisions,
     };
     if (!this.#o.cells!.send(active.orgId, { v: 1, type: 'run', org: active.orgId, spec })) {
@@ -394,14 +400,21 @@ export class RunCoordinator implements RunHost {
         })
         .catch((err: unknown) => this.#o.log.error({ err }, 'could not record a model call'));
     }
+    if (event.kind === 'chunk' && active.integrity) {
+      for (const chunk of active.integrity.chunks(event.chunk))
+        for (const l of active.listeners) l({ kind: 'chunk', chunk });
+      return;
+    }
     for (const l of active.listeners) l(event);
   }
 
   async #finish(active: Active, reported: RunEnd): Promise<void> {
     if (!this.#byRun.has(active.runId)) return;
+    // Held to the output contract and checks before anything of it is kept or delivered.
+    const settled = active.integrity?.settle(reported) ?? { end: reported, fired: [] };
     const end: RunEnd = active.braked
-      ? { ...reported, status: 'stopped', pending: [], error: { code: 'stopped', message: active.braked } }
-      : reported;
+      ? { ...settled.end, status: 'stopped', pending: [], error: { code: 'stopped', message: active.braked } }
+      : settled.end;
     this.#byRun.delete(active.runId);
     for (const [k, a] of this.#byCapability) if (a === active) this.#byCapability.delete(k);
     active.abort.abort('the run ended');
@@ -447,9 +460,11 @@ export class RunCoordinator implements RunHost {
           .execute();
       }
       const ended = toRun({ ...row, ...update } as RunTable);
-      await this.#recordEnd(trx, active, ended, end.pending ?? []);
+      await this.#recordEnd(trx, active, ended, end.pending ?? [], settled.fired);
       return ended;
     });
+    for (const chunk of active.integrity?.close(final.status === 'completed' ? final.output : null) ?? [])
+      for (const l of active.listeners) l({ kind: 'chunk', chunk });
     for (const l of active.listeners) l({ kind: 'end', run: final });
     active.ended(final);
   }
@@ -486,6 +501,8 @@ export class RunCoordinator implements RunHost {
     active: Pick<Active, 'orgId' | 'runId' | 'agentId' | 'requestId'>,
     run: Run,
     pending: PendingCall[],
+    /** The checks that fired on its answer (which ones, never what they matched). */
+    checks: Fired[] = [],
   ) {
     this.#o.observe?.ended(active, run);
     const orgRow = await trx.selectFrom('orgs').selectAll().where('id', '=', active.orgId).executeTakeFirst();
@@ -510,6 +527,7 @@ export class RunCoordinator implements RunHost {
         usage: run.usage,
         error: run.error,
         waitingFor: pending.map((p) => ({ approvalId: p.approvalId, tool: p.toolName })),
+        ...(checks.length ? { checks } : {}),
       },
     });
   }

@@ -1,6 +1,13 @@
 /** Agent runs: started here, run in the org's cell, tools only through the gate, all on record. */
 
 export { PROVIDERS } from './cell/models.ts';
-export { RunCoordinator, type RunListener, type StartInput, type SystemStart } from './coordinator.ts';
+export {
+  RunCoordinator,
+  type RunListener,
+  recorded,
+  type StartInput,
+  type SystemStart,
+} from './coordinator.ts';
 export type { RunObserver, RunRef } from './observe.ts';
+export { applyRecordRetention, type RecordsDeleted } from './retention.ts';
 export { listRunRows, type Run, type RunStatus, requireRunRow, toRun } from './runs.ts';

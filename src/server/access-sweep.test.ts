@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { PLATFORM_LOG } from '../audit/index.ts';
+import { PLATFORM_LOG, recordAudit } from '../audit/index.ts';
 import { bubblewrap } from '../cells/index.ts';
 import { can, PERMISSIONS, type Permission, ROLES, type Role } from '../identity/index.ts';
 import { call, createApp, type SeededOrg, seedOrg, testDeps } from '../testing/fixtures.ts';
@@ -40,6 +40,7 @@ const KINDS = [
   'document',
   'evidence',
   'exercise',
+  'feedback',
   'grant',
   'incident',
   'index',
@@ -134,6 +135,8 @@ const BODIES: Record<string, Array<(id: Ids) => Json>> = {
     (id) => ({ body: 'swept', lineId: id.line }),
   ],
   'patch /api/v1/orgs/{org}/compliance/incidents/{incident}': [() => ({ note: 'swept' })],
+  'post /api/v1/orgs/{org}/runs/{run}/feedback': [() => ({ correction: 'swept', reason: 'swept' })],
+  'post /api/v1/orgs/{org}/feedback/{feedback}/resolve': [() => ({ note: 'swept' })],
   'post /api/v1/orgs/{org}/compliance/drills': [(id) => ({ agentId: id.agent })],
 };
 
@@ -311,6 +314,19 @@ for (const kind of STORE_KINDS) {
           ended_at: now,
         })
         .execute();
+      // Its answer on record, as the runtime records it, and a person's flag on that answer.
+      await recordAudit(t.store.db, {
+        orgId: org.id,
+        runId: run,
+        actor: { type: 'agent', id: agent.id },
+        action: 'run.completed',
+        target: { type: 'agent', id: agent.id },
+        details: { output: `${s} answered` },
+      });
+      const feedback = await as('post', `/runs/${run}/feedback`, 201, {
+        correction: `${s} corrected`,
+        reason: `${s} reason`,
+      });
       // The cell's history is the supervisor's to write; a row of it is enough here.
       await t.store.db
         .insertInto('cell_events')
@@ -352,6 +368,7 @@ for (const kind of STORE_KINDS) {
         document: document.body.id,
         evidence: collection.results.find((r: any) => r.evidence.length > 0).evidence[0],
         exercise: exercise.id,
+        feedback: feedback.id,
         grant: grant.id,
         incident: incident.id,
         index: '',

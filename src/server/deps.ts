@@ -33,7 +33,7 @@ import {
 import { AttemptLimiter, trustedScope } from '../identity/index.ts';
 import { LiveFeed, LiveSignals } from '../live/index.ts';
 import type { Logger } from '../log/index.ts';
-import { RunCoordinator } from '../runtime/index.ts';
+import { applyRecordRetention, RunCoordinator } from '../runtime/index.ts';
 import { type Job, Scheduler } from '../scheduler/index.ts';
 import type { Store } from '../store/index.ts';
 import { Telemetry } from '../telemetry/index.ts';
@@ -118,6 +118,12 @@ export function platformJobs(runs?: RunCoordinator, compliance?: () => Platform)
       name: 'audit.retention',
       intervalMs: 3_600_000,
       run: async ({ db }) => ({ erased: await applyRetention(db) }),
+    },
+    {
+      // Run records and conversations past each org's retention, deleted in batches, on record.
+      name: 'records.retention',
+      intervalMs: 86_400_000,
+      run: async ({ db, signal }) => ({ ...(await applyRecordRetention(db, new Date(), signal)) }),
     },
     {
       // A backstop: decisions made through the API resume their runs at once.

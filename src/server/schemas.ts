@@ -17,6 +17,22 @@ export const OrgSettingsSchema = z
     sessionHours: z.number().int().min(1).max(720),
     maxTokenDays: z.number().int().min(1).max(3650).nullable(),
     auditRetentionDays: z.number().int().min(1).max(36500).nullable(),
+    runRetentionDays: z
+      .number()
+      .int()
+      .min(1)
+      .max(36500)
+      .nullable()
+      .describe('run records are deleted this many days after they ended (daily); null keeps them'),
+    conversationRetentionDays: z
+      .number()
+      .int()
+      .min(1)
+      .max(36500)
+      .nullable()
+      .describe(
+        'conversations untouched this many days are deleted with their runs (daily); null keeps them',
+      ),
     siemWebhookUrl: z
       .url({ protocol: /^https?$/ })
       .max(500)

@@ -252,6 +252,8 @@ export interface AgentTable {
   model: string;
   /** JSON Schema its outputs must satisfy, if any. */
   output_schema: string | null;
+  /** JSON: its checks (rules on its answers and its tool calls' arguments, and how it streams), if any. */
+  checks: string | null;
   /** `stopped` is the kill switch: no tool call of a stopped agent runs. */
   state: 'active' | 'stopped';
   version: number;
@@ -300,6 +302,25 @@ export interface RunTable {
   created_at: string;
   updated_at: string;
   ended_at: string | null;
+}
+
+/** A person's flag on a run's answer: wrong, with the correction and why; resolved by an admin. */
+export interface FeedbackTable {
+  id: string;
+  org_id: string;
+  agent_id: string;
+  run_id: string;
+  /** The audit entry that recorded the answer: its index in the org's log, and its leaf hash. */
+  entry_index: number;
+  leaf_hash: string;
+  person_id: string;
+  correction: string;
+  reason: string;
+  status: 'open' | 'resolved';
+  resolved_by: string | null;
+  resolution: string | null;
+  resolved_at: string | null;
+  created_at: string;
 }
 
 export interface AgentVersionTable {
@@ -687,6 +708,7 @@ export interface Database {
   agent_versions: AgentVersionTable;
   conversations: ConversationTable;
   runs: RunTable;
+  feedback: FeedbackTable;
   agent_tokens: AgentTokenTable;
   connections: ConnectionTable;
   connection_tools: ConnectionToolTable;

@@ -43,6 +43,11 @@ import type {
   Exercise,
   ExerciseList,
   ExportFormat,
+  Feedback,
+  FeedbackInput,
+  FeedbackList,
+  FeedbackQuery,
+  FeedbackResolve,
   Grant,
   GrantInput,
   GrantList,
@@ -289,6 +294,17 @@ export const api = {
   },
   run: (slug: string, id: string) => send<RunDetail>('GET', `${org(slug)}/runs/${enc(id)}`),
   stopRun: (slug: string, id: string) => send<Run>('POST', `${org(slug)}/runs/${enc(id)}/stop`),
+  /** Flags a run's answer as wrong (linked to the audit entry that recorded it). */
+  flagRun: (slug: string, id: string, input: FeedbackInput) =>
+    send<Feedback>('POST', `${org(slug)}/runs/${enc(id)}/feedback`, input),
+  /** An agent's flags (members: their own) and its flagged rate per day. */
+  feedback: (slug: string, agent: string, query: FeedbackQuery = {}) => {
+    const q = new URLSearchParams();
+    for (const [k, v] of Object.entries(query)) if (v !== undefined) q.set(k, String(v));
+    return send<FeedbackList>('GET', `${org(slug)}/agents/${enc(agent)}/feedback${q.size ? `?${q}` : ''}`);
+  },
+  resolveFeedback: (slug: string, id: string, note: string) =>
+    send<Feedback>('POST', `${org(slug)}/feedback/${enc(id)}/resolve`, { note } satisfies FeedbackResolve),
   /** Adds the demo agent (a replay, no model key) and answers the message to send it. */
   addDemo: (slug: string) => send<Demo>('POST', `${org(slug)}/demo`),
   audit: (slug: string, query: AuditQuery, cursor: number | null = null, limit = 100) => {

@@ -15,6 +15,7 @@ import type * as Registers from '../../../src/server/routes/compliance-registers
 import type * as Reviews from '../../../src/server/routes/compliance-reviews.ts';
 import type * as Connections from '../../../src/server/routes/connections.ts';
 import type * as DemoRoutes from '../../../src/server/routes/demo.ts';
+import type * as FeedbackRoutes from '../../../src/server/routes/feedback.ts';
 import type * as Grants from '../../../src/server/routes/grants.ts';
 import type * as Invitations from '../../../src/server/routes/invitations.ts';
 import type * as Live from '../../../src/server/routes/live.ts';
@@ -130,6 +131,18 @@ export type AgentToken = Out<typeof Agents.AgentTokenSchema>;
 export type AgentTokenList = Out<typeof Agents.AgentTokenListSchema>;
 export type AgentTokenInput = In<typeof Agents.AgentTokenBodySchema>;
 export type AgentTokenCreated = Out<typeof Agents.AgentTokenCreatedSchema>;
+/** An agent's checks on its answers and its tool calls' arguments, and how it streams. */
+export type AgentChecks = NonNullable<Agent['checks']>;
+export type CheckRule = AgentChecks['rules'][number];
+
+// Team feedback on agents' answers.
+export type Feedback = Out<typeof FeedbackRoutes.FeedbackSchema>;
+/** An agent's flags, and per day its runs that ended and the flags given. */
+export type FeedbackList = Out<typeof FeedbackRoutes.FeedbackListSchema>;
+export type FlaggedDay = FeedbackList['days'][number];
+export type FeedbackInput = In<typeof FeedbackRoutes.FeedbackBodySchema>;
+export type FeedbackQuery = In<typeof FeedbackRoutes.FeedbackListQuerySchema>;
+export type FeedbackResolve = In<typeof FeedbackRoutes.FeedbackResolveSchema>;
 
 // Connections, their tools, grants and approvals.
 export type Connection = Out<typeof Connections.ConnectionSchema>;

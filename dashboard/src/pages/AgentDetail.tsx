@@ -24,6 +24,7 @@ import {
   TokenStateBadge,
   tokenState,
 } from '../ui/index.ts';
+import { AgentFeedback } from './AgentFeedback.tsx';
 import {
   AgentForm,
   type AgentRefs,
@@ -146,6 +147,7 @@ export function AgentDetail({ org, me, id }: PageProps & { id: string }) {
       <AgentGrants org={org} agent={a} manage={canManage(org.role)} />
 
       {canManage(org.role) ? <TestCall slug={org.slug} agent={a} /> : null}
+      <AgentFeedback org={org} agent={a} resolve={canManage(org.role)} />
 
       <AgentTokens org={org} agent={a} write={write} refs={refs} meId={me.id} />
 
@@ -244,6 +246,29 @@ function AgentFacts({ agent: a, refs, meId }: { agent: Agent; refs: AgentRefs; m
           <pre className="code-block">{JSON.stringify(a.outputSchema, null, 2)}</pre>
         ) : (
           <None text="None: free-form answers" />
+        )}
+      </Fact>
+      <Fact term="Checks">
+        {a.checks?.rules.length ? (
+          <div data-testid="agent-checks">
+            <ul className="plain-list">
+              {a.checks.rules.map((r) => (
+                <li key={r.name}>
+                  <code>{r.name}</code>: {r.action}{' '}
+                  {r.match === 'pattern' ? <code>{r.pattern}</code> : r.match} in{' '}
+                  {r.on.map((o) => (o === 'output' ? 'answers' : 'tool arguments')).join(' and ')}
+                  {r.tools ? ` (${r.tools.join(', ')})` : ''}
+                </li>
+              ))}
+            </ul>
+            <p className="hint">
+              {a.checks.streaming === 'final'
+                ? 'Answers are not streamed: each is sent once checked.'
+                : `Answers stream ${a.checks.holdBackChars} characters behind the model, once the checks cleared them.`}
+            </p>
+          </div>
+        ) : (
+          <None text="None" />
         )}
       </Fact>
       <Fact term="Created">{formatTime(a.createdAt)}</Fact>
@@ -436,6 +461,7 @@ const FIELDS: readonly [string, string][] = [
   ['model.temperature', 'Temperature'],
   ['model.maxOutputTokens', 'Max output tokens'],
   ['outputSchema', 'Output schema'],
+  ['checks', 'Checks'],
 ];
 const FIELD_LABEL = new Map(FIELDS);
 const FIELD_RANK = new Map(FIELDS.map(([f], i) => [f, i]));

@@ -6,6 +6,7 @@ import { useState } from 'react';
 import {
   AGENT_SCOPES,
   type Agent,
+  type AgentChecks,
   type AgentInput,
   type AgentScope,
   type AgentState,
@@ -127,6 +128,26 @@ export function parseOutputSchema(text: string): Parsed {
   return { ok: true, value: value as Record<string, unknown> };
 }
 
+/** The checks as typed: blank for none; the server judges the rules (and their patterns) in depth. */
+export function parseChecks(
+  text: string,
+): { ok: true; value: AgentChecks | null } | { ok: false; error: string } {
+  if (!text.trim()) return { ok: true, value: null };
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    return {
+      ok: false,
+      error: `The checks are not valid JSON: ${err instanceof Error ? err.message : String(err)}`,
+    };
+  }
+  if (typeof value !== 'object' || value === null || !Array.isArray((value as { rules?: unknown }).rules)) {
+    return { ok: false, error: 'The checks are a JSON object with a "rules" list, such as {"rules": []}.' };
+  }
+  return { ok: true, value: value as AgentChecks };
+}
+
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
 /**
@@ -161,6 +182,8 @@ export function AgentForm({
     agent?.outputSchema ? JSON.stringify(agent.outputSchema, null, 2) : '',
   );
   const [schemaError, setSchemaError] = useState<string | null>(null);
+  const [checksText, setChecksText] = useState(agent?.checks ? JSON.stringify(agent.checks, null, 2) : '');
+  const [checksError, setChecksError] = useState<string | null>(null);
   const { busy, error, setError, run } = useAction();
   const editing = agent !== undefined;
   const label = editing ? `Edit ${agent.name}` : 'New agent';
@@ -202,6 +225,12 @@ export function AgentForm({
       return;
     }
     setSchemaError(null);
+    const checks = parseChecks(checksText);
+    if (!checks.ok) {
+      setChecksError(checks.error);
+      return;
+    }
+    setChecksError(null);
     if (scope === 'team' && !teamId) {
       setError('Choose the team of a team-scoped agent.');
       return;
@@ -227,6 +256,7 @@ export function AgentForm({
       };
       if (scope === 'team') input.teamId = teamId;
       if (parsed.value) input.outputSchema = parsed.value;
+      if (checks.value) input.checks = checks.value;
       void run(async () => {
         await onSaved(await api.createAgent(org.slug, input));
       });
@@ -242,6 +272,7 @@ export function AgentForm({
     if (instructions !== agent.instructions) patch.instructions = instructions;
     if (!same(nextModel, agent.model)) patch.model = nextModel;
     if (!same(parsed.value, agent.outputSchema)) patch.outputSchema = parsed.value;
+    if (!same(checks.value, agent.checks)) patch.checks = checks.value;
     if (Object.keys(patch).length === 0) {
       setError('Nothing to save: no field changed.');
       return;
@@ -351,6 +382,20 @@ export function AgentForm({
         placeholder='e.g. {"type": "object", "properties": {"answer": {"type": "string"}}}'
         invalid={schemaError}
         hint="A JSON Schema the agent’s answers must match. Blank: free-form answers."
+      />
+      <TextAreaField
+        label="Checks (optional)"
+        value={checksText}
+        onChange={(v) => {
+          setChecksText(v);
+          if (checksError) setChecksError(null);
+        }}
+        rows={5}
+        code
+        spellCheck={false}
+        placeholder='e.g. {"rules": [{"name": "cards", "match": "card_numbers", "action": "block", "on": ["output", "tool_args"]}], "streaming": "hold_back"}'
+        invalid={checksError}
+        hint="Rules that block or redact what matches (secrets, card_numbers, emails, or a pattern) in its answers and its tool calls’ arguments, and how it streams. Blank: none."
       />
       <div className="form-actions">
         <button type="submit" className="btn btn-primary" disabled={busy}>

@@ -4,12 +4,22 @@
  * each gate decision and result, the output) with their proofs. Read again until it ends: a
  * waiting run resumes in the background.
  */
-import { useEffect } from 'react';
+import { useEffect, useState } from 'react';
 import { type Agent, api, canStartRuns, type Run, runEnded } from '../api/index.ts';
 import { useAction, useLoad } from '../data/index.ts';
 import type { PageProps } from '../page.ts';
 import { Link } from '../router.tsx';
-import { Alert, ConfirmButton, formatTime, Loading, RunStatusBadge, Section } from '../ui/index.ts';
+import {
+  Alert,
+  ConfirmButton,
+  formatTime,
+  Loading,
+  Notice,
+  onSubmit,
+  RunStatusBadge,
+  Section,
+  TextAreaField,
+} from '../ui/index.ts';
 import { AuditEntries, entryNamer } from './Audit.tsx';
 import { agentPath, chatPath, runPath } from './paths.ts';
 
@@ -121,6 +131,7 @@ export function RunDetail({ org, me, id }: PageProps & { id: string }) {
             </ul>
           </>
         ) : null}
+        {!live && canStartRuns(org.role) ? <RunFlag slug={org.slug} run={run} /> : null}
       </Section>
       <Section title="Audit entries">
         {oversight ? (
@@ -149,6 +160,54 @@ export function RunDetail({ org, me, id }: PageProps & { id: string }) {
         )}
       </Section>
     </>
+  );
+}
+
+/** "Flag as wrong": the correction and why, linked to the audit entry that recorded the answer. */
+function RunFlag({ slug, run }: { slug: string; run: Run }) {
+  const [open, setOpen] = useState(false);
+  const [correction, setCorrection] = useState('');
+  const [reason, setReason] = useState('');
+  const [done, setDone] = useState<string | null>(null);
+  const flag = useAction();
+  if (!open) {
+    return (
+      <>
+        <Notice message={done} />
+        <button type="button" className="btn btn-secondary btn-small" onClick={() => setOpen(true)}>
+          Flag as wrong
+        </button>
+      </>
+    );
+  }
+  return (
+    <form
+      className="agent-form"
+      aria-label="Flag this answer as wrong"
+      onSubmit={onSubmit(() => {
+        void flag.run(async () => {
+          const f = await api.flagRun(slug, run.id, { correction: correction.trim(), reason: reason.trim() });
+          setDone(
+            `Flagged: linked to audit entry #${f.entry.index}. The agent’s owner and admins see it on its page.`,
+          );
+          setOpen(false);
+          setCorrection('');
+          setReason('');
+        });
+      })}
+    >
+      <Alert message={flag.error} />
+      <TextAreaField label="Correction" value={correction} onChange={setCorrection} rows={3} required />
+      <TextAreaField label="Why it is wrong" value={reason} onChange={setReason} rows={2} required />
+      <div className="form-actions">
+        <button type="submit" className="btn btn-primary" disabled={flag.busy}>
+          {flag.busy ? 'Flagging…' : 'Flag as wrong'}
+        </button>
+        <button type="button" className="btn btn-ghost" disabled={flag.busy} onClick={() => setOpen(false)}>
+          Cancel
+        </button>
+      </div>
+    </form>
   );
 }
 

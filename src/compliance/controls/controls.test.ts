@@ -16,6 +16,7 @@ import { CONTROLS } from './index.ts';
 import { isolation } from './isolation.ts';
 import { stopsIn } from './kill-switch.ts';
 import { monitoring } from './monitoring.ts';
+import { outputs } from './outputs.ts';
 import { retention } from './retention.ts';
 import { sso } from './sso.ts';
 
@@ -250,4 +251,21 @@ test('stops: time to halt is from the stop entry to the last run it ended; an or
     ],
   );
   assert.deepEqual(found.callsWhileStopped, [{ index: 7, time: t(2500), agent: 'agt_b', stopIndex: 5 }]);
+});
+
+test('output validation and feedback: no agents is not applicable; a flag open past 14 days fails; otherwise pass', () => {
+  const schemas = (agents: number) =>
+    ev('outputs.schemas', { agents, withSchema: ['agt_a'], withChecks: [] });
+  const flags = (overdue: string[]) =>
+    ev('outputs.feedback', { open: overdue.length + 1, resolved: 2, overdue });
+  assert.equal(outputs.test([schemas(0), flags([])]).status, 'not_applicable');
+  const late = outputs.test([schemas(3), flags(['fbk_old'])]);
+  assert.equal(late.status, 'fail');
+  assert.match(late.reason, /1 flag .* has waited more than 14 days .*fbk_old/);
+  const fine = outputs.test([schemas(3), flags([])]);
+  assert.deepEqual(fine, {
+    status: 'pass',
+    reason:
+      '1 of 3 agents declare an output schema and 0 carry checks; 3 flags on answers (2 resolved), none open past 14 days.',
+  });
 });

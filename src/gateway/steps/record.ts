@@ -49,11 +49,12 @@ const calledAs = (call: GateRequest) => (call.calledAs === undefined ? {} : { ca
 
 /** A refused call, on record with why (durable when this resolves). */
 export async function recordDenial(audit: AuditTrail, call: GateRequest, denial: Denial): Promise<void> {
+  const { args = argsOf(call), ...why } = denial;
   await audit.append({
     ...aboutCall(call),
     action: actionOf(call, 'denied'),
     outcome: 'denied',
-    details: { ...denial, ...calledAs(call), args: argsOf(call), onBehalfOf: call.caller.onBehalfOf },
+    details: { ...why, ...calledAs(call), args, onBehalfOf: call.caller.onBehalfOf },
   });
 }
 

@@ -11,6 +11,7 @@ const standing = (s: Partial<AgentStanding> = {}): AgentStanding => ({
   orgStoppedAt: null,
   grantsVersion: 1,
   approvals: { waitSeconds: 30, minutes: 60 },
+  checks: null,
   readAt: performance.now(),
   ...s,
 });

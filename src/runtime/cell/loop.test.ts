@@ -152,6 +152,49 @@ describe('the agent loop', () => {
     assert.match(models.requests.at(-1)!.toolResults.at(-1)!.output, /A person denied this call/);
   });
 
+  const LABEL = {
+    type: 'object',
+    properties: { label: { enum: ['bug', 'question'] }, confidence: { type: 'number' } },
+    required: ['label'],
+    additionalProperties: false,
+  };
+
+  test('an output schema: the provider is asked for structured output, and a matching answer completes the run', async () => {
+    turns.push({ text: '{"label":"bug","confidence":0.9}' });
+    const { end } = await run(spec({ outputSchema: LABEL }));
+    assert.equal(end.status, 'completed', JSON.stringify(end.error));
+    assert.deepEqual(JSON.parse(end.output!), { label: 'bug', confidence: 0.9 });
+    const sent = JSON.stringify(models.requests.at(-1)!.body);
+    assert.match(sent, /json_schema/, 'the request carries the schema as its response format');
+    assert.match(sent, /"enum":\["bug","question"\]/);
+  });
+
+  test('an answer that breaks the schema is shown to the model once, with why; the second answer completes the run', async () => {
+    const before = models.requests.length;
+    turns.push({ text: '{"label":"rant"}' }, { text: '{"label":"question"}' });
+    const { end } = await run(spec({ outputSchema: LABEL }));
+    assert.equal(end.status, 'completed', JSON.stringify(end.error));
+    assert.equal(end.output, '{"label":"question"}');
+    assert.equal(models.requests.length - before, 2);
+    assert.match(
+      models.requests.at(-1)!.lastUserText,
+      /does not match the required output schema \(at \/label: must be equal to one of the allowed values\)/,
+    );
+  });
+
+  test('two answers that break the schema fail the run with a clear reason; no third try', async () => {
+    const before = models.requests.length;
+    turns.push({ text: 'Sure! It is a bug.' }, { text: '{"label":"bug","extra":1}' });
+    const { end } = await run(spec({ outputSchema: LABEL }));
+    assert.deepEqual([end.status, end.error?.code], ['failed', 'output_invalid']);
+    assert.match(
+      end.error!.message,
+      /after one more try \(at the top level: must NOT have additional properties \(extra\)\)/,
+    );
+    assert.equal(end.output, null, 'the answer that broke the schema is not the output');
+    assert.equal(models.requests.length - before, 2);
+  });
+
   test('a stop ends the run as stopped', async () => {
     const stop = new AbortController();
     stop.abort('the agent was stopped');

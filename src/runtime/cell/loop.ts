@@ -15,6 +15,7 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { ModelMessage, ToolResultPart, ToolSet, UIMessageChunk } from 'ai';
 import { scrubber } from '../../redact/index.ts';
 import { open } from '../../vault/aead.ts';
+import { outputContract } from './contract.ts';
 import { RunFailure } from './errors.ts';
 import { languageModel, type ModelChoice } from './models.ts';
 
@@ -30,6 +31,8 @@ export interface RunSpec {
   /** The conversation so far, ending with the new message (or the run's state when resuming). */
   messages: ModelMessage[];
   limits: { maxSteps: number; wallMs: number };
+  /** The agent's output contract: a JSON Schema its answer must match (structured output). */
+  outputSchema?: Record<string, unknown> | null | undefined;
   /** Resuming: what people decided on the calls the run waited for. */
   decisions?: Array<{ toolCallId: string; outcome: 'approved' | 'denied' }> | undefined;
 }
@@ -232,54 +235,67 @@ export async function runAgent(spec: RunSpec, rawIo: RunIO): Promise<RunEnd> {
     const model = await languageModel(spec.model, key, io.fetch);
     const tools = await gateTools(client, pending);
     const { streamText, stepCountIs } = await import('ai');
-    let stepStarted = performance.now();
-    const result = streamText({
-      model,
-      instructions: spec.instructions || undefined,
-      messages,
-      tools,
-      temperature: spec.model.temperature,
-      maxOutputTokens: spec.model.maxOutputTokens,
-      abortSignal: io.signal,
-      maxRetries: 1,
-      // The loop ends at the step limit, or after a step that left a call waiting for a person.
-      stopWhen: [stepCountIs(spec.limits.maxSteps), () => pending.length > 0],
-      onStepFinish: (step) => {
-        steps++;
-        const input = step.usage.inputTokens ?? 0;
-        const output = step.usage.outputTokens ?? 0;
-        usage.inputTokens += input;
-        usage.outputTokens += output;
-        io.emit({
-          kind: 'step',
-          step: {
-            step: step.stepNumber,
-            provider: step.model.provider,
-            model: step.model.modelId,
-            inputTokens: input,
-            outputTokens: output,
-            latencyMs: Math.round(performance.now() - stepStarted),
-            finishReason: step.finishReason,
-            toolCalls: step.toolCalls.map((c) => c.toolName),
-          },
-        });
-        for (const call of pending.filter((p) => step.toolCalls.some((c) => c.toolCallId === p.toolCallId)))
-          io.emit({ kind: 'approval', call });
-        stepStarted = performance.now();
-      },
-    });
-    for await (const chunk of result.toUIMessageStream()) io.emit({ kind: 'chunk', chunk });
-    // Each step's own messages (the SDK's `response.messages` holds the last step's only).
-    messages = [...messages, ...(await result.steps).flatMap((step) => step.response.messages)];
-    if (pending.length) return end('waiting_approval', null);
-    const finish = await result.finishReason;
-    if (finish === 'tool-calls' && steps >= spec.limits.maxSteps) {
-      return end('failed', await result.text, {
-        code: 'step_limit',
-        message: `The run reached its limit of ${spec.limits.maxSteps} steps.`,
+    const contract = spec.outputSchema ? await outputContract(spec.outputSchema) : null;
+    // One more try for an answer that broke the output contract, then the run fails.
+    for (let attempt = 0; ; attempt++) {
+      let stepStarted = performance.now();
+      const result = streamText({
+        model,
+        instructions: spec.instructions || undefined,
+        messages,
+        tools,
+        ...(contract ? { output: contract.output as never } : {}),
+        temperature: spec.model.temperature,
+        maxOutputTokens: spec.model.maxOutputTokens,
+        abortSignal: io.signal,
+        maxRetries: 1,
+        // The loop ends at the step limit, or after a step that left a call waiting for a person.
+        stopWhen: [stepCountIs(Math.max(1, spec.limits.maxSteps - steps)), () => pending.length > 0],
+        onStepFinish: (step) => {
+          steps++;
+          const input = step.usage.inputTokens ?? 0;
+          const output = step.usage.outputTokens ?? 0;
+          usage.inputTokens += input;
+          usage.outputTokens += output;
+          io.emit({
+            kind: 'step',
+            step: {
+              step: step.stepNumber,
+              provider: step.model.provider,
+              model: step.model.modelId,
+              inputTokens: input,
+              outputTokens: output,
+              latencyMs: Math.round(performance.now() - stepStarted),
+              finishReason: step.finishReason,
+              toolCalls: step.toolCalls.map((c) => c.toolName),
+            },
+          });
+          for (const call of pending.filter((p) => step.toolCalls.some((c) => c.toolCallId === p.toolCallId)))
+            io.emit({ kind: 'approval', call });
+          stepStarted = performance.now();
+        },
       });
+      for await (const chunk of result.toUIMessageStream()) io.emit({ kind: 'chunk', chunk });
+      // Each step's own messages (the SDK's `response.messages` holds the last step's only).
+      messages = [...messages, ...(await result.steps).flatMap((step) => step.response.messages)];
+      if (pending.length) return end('waiting_approval', null);
+      const finish = await result.finishReason;
+      if (finish === 'tool-calls' && steps >= spec.limits.maxSteps) {
+        return end('failed', await result.text, {
+          code: 'step_limit',
+          message: `The run reached its limit of ${spec.limits.maxSteps} steps.`,
+        });
+      }
+      const broken = contract ? await contract.judge(result) : null;
+      if (broken === null) return end('completed', await result.text);
+      if (attempt > 0 || steps >= spec.limits.maxSteps) {
+        return end('failed', null, {
+          code: 'output_invalid',
+          message: `The answer does not match the agent's output schema${attempt > 0 ? ', after one more try' : ''} (${broken}).`,
+        });
+      }
+      messages = [...messages, contract!.retry(broken)];
     }
-    return end('completed', await result.text);
   } catch (err) {
     if (io.signal.aborted) {
       const reason = String(io.signal.reason ?? 'stopped');

@@ -12,6 +12,7 @@ import {
   setAgentState,
   updateAgent,
 } from '../../agents/index.ts';
+import { AgentChecksSchema } from '../../checks/index.ts';
 import { PROVIDERS } from '../../runtime/index.ts';
 import { defineRoute } from '../route.ts';
 import { Id, OrgParams, Timestamp } from '../schemas.ts';
@@ -40,6 +41,7 @@ export const AgentSchema = z
     instructions: z.string(),
     model: StoredModel,
     outputSchema: z.record(z.string(), z.unknown()).nullable(),
+    checks: AgentChecksSchema.nullable().describe('checks on its answers and its tool calls’ arguments'),
     state: z.enum(['active', 'stopped']),
     version: z.number().int(),
     createdAt: Timestamp,
@@ -54,7 +56,16 @@ export const AgentBodySchema = z.strictObject({
   teamId: Id.nullable().optional(),
   instructions: z.string().max(100_000),
   model: Model,
-  outputSchema: z.record(z.string(), z.unknown()).nullable().optional(),
+  outputSchema: z
+    .record(z.string(), z.unknown())
+    .nullable()
+    .optional()
+    .describe('a JSON Schema its answers must match (structured output); checked when saved'),
+  checks: AgentChecksSchema.nullable()
+    .optional()
+    .describe(
+      'rules that block or redact what matches in its answers and its tool calls’ arguments, and how it streams',
+    ),
 });
 
 const AgentParams = OrgParams.extend({ agent: Id });

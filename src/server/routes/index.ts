@@ -11,6 +11,7 @@ import { complianceReviewRoutes } from './compliance-reviews.ts';
 import { connectionRoutes } from './connections.ts';
 import { demoRoutes } from './demo.ts';
 import { evidencePackageRoutes } from './evidence-package.ts';
+import { feedbackRoutes } from './feedback.ts';
 import { grantRoutes } from './grants.ts';
 import { healthRoutes } from './health.ts';
 import { invitationRoutes } from './invitations.ts';
@@ -49,6 +50,7 @@ export const routes: RouteDef[] = [
   ...approvalRoutes,
   ...liveRoutes,
   ...runRoutes,
+  ...feedbackRoutes,
   ...demoRoutes,
   ...webhookRoutes,
   ...complianceRoutes,

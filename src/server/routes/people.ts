@@ -1,7 +1,7 @@
 /** People in an organization: list, read, change role, see what removing one ends, remove. */
 import { z } from 'zod';
 import { changeRole, listPeople, requirePerson } from '../../identity/index.ts';
-import { previewRemoval, removePerson } from '../../offboarding/index.ts';
+import { deletePersonData, previewRemoval, removePerson } from '../../offboarding/index.ts';
 import { defineRoute } from '../route.ts';
 import {
   Id,
@@ -16,6 +16,14 @@ const PersonParams = OrgParams.extend({ person: Id });
 
 export const PeopleListSchema = z.object({ people: z.array(PersonSchema) });
 export const RoleChangeBodySchema = z.strictObject({ role: RoleSchema });
+export const PersonDataDeletedSchema = z
+  .object({
+    conversations: z.number().int(),
+    runs: z.number().int(),
+    feedback: z.number().int(),
+    auditPayloads: z.number().int().describe('audit entries whose payload was erased (their headers stay)'),
+  })
+  .meta({ id: 'PersonDataDeleted' });
 
 export const peopleRoutes = [
   defineRoute({
@@ -48,6 +56,18 @@ export const peopleRoutes = [
     body: RoleChangeBodySchema,
     response: PersonSchema,
     handler: async ({ ctx, deps, params, body }) => changeRole(deps.store.db, ctx, params.person, body.role),
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/api/v1/orgs/{org}/people/{person}/data-deletion',
+    summary:
+      'Delete a person’s data on request (a member’s or someone removed): their conversations and runs, the feedback they gave, and the payloads of the audit entries holding their messages; counts on record, the log still verifies',
+    tag: 'people',
+    access: { permission: 'people.manage' },
+    params: PersonParams,
+    response: PersonDataDeletedSchema,
+    handler: async ({ ctx, deps, params }) =>
+      deletePersonData(deps.store.db, ctx, params.person, () => deps.audit.flush()),
   }),
   defineRoute({
     method: 'get',

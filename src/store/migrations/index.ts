@@ -23,6 +23,7 @@ import { evidencePackages } from './016-evidence-packages.ts';
 import { toolDefinitionsWhole } from './017-tool-definitions-whole.ts';
 import { promptsAndResources } from './018-prompts-and-resources.ts';
 import { connectionPackages } from './019-connection-packages.ts';
+import { outputChecksAndFeedback } from './020-output-checks-and-feedback.ts';
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {
   const all: Record<string, Migration> = {
@@ -45,6 +46,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
     '017-tool-definitions-whole': toolDefinitionsWhole(dialect),
     '018-prompts-and-resources': promptsAndResources(dialect),
     '019-connection-packages': connectionPackages(dialect),
+    '020-output-checks-and-feedback': outputChecksAndFeedback(dialect),
   };
   return { getMigrations: async () => all };
 }

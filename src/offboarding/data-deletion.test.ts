@@ -1,0 +1,185 @@
+/**
+ * Deletion of a person's data on request, on SQLite and PostgreSQL: their conversations, runs and
+ * feedback go; the audit entries that held their messages keep their headers but lose their
+ * payloads, so nothing of what they said remains in the database or an export, and the log still
+ * verifies; one entry records the request with counts. Another person's data stays; a person with
+ * a run in flight is refused; only owners and admins may ask; someone removed can be asked for.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { sql } from 'kysely';
+import { recordAudit, verifyLog } from '../audit/index.ts';
+import { call, createApp, type SeededOrg, seedOrg, testDeps } from '../testing/fixtures.ts';
+import { openTestStore, STORE_KINDS, type TestStore } from '../testing/stores.ts';
+
+const THEIRS = 'MEMBER-PRIVATE-QUESTION-7c1d';
+const FLAG = 'MEMBER-PRIVATE-CORRECTION-3b9e';
+const OTHERS = 'OWNER-QUESTION-kept-42';
+
+for (const kind of STORE_KINDS) {
+  describe(`deleting a person's data [${kind}]`, () => {
+    let t: TestStore;
+    let deps: ReturnType<typeof testDeps>;
+    let app: ReturnType<typeof createApp>;
+    let acme: SeededOrg;
+    let agentId: string;
+    let n = 0;
+
+    const api = (method: 'get' | 'post' | 'delete', path: string, token: string, body?: unknown) =>
+      call(app, method, `/api/v1/orgs/acme${path}`, { token, ...(body === undefined ? {} : { body }) });
+
+    /** A conversation and one run in it, recorded as the runtime records them. */
+    async function talk(personId: string, message: string, status: 'completed' | 'running' = 'completed') {
+      const now = new Date().toISOString();
+      const conv = `cnv_d${++n}x`;
+      const run = `run_d${n}x`;
+      await t.store.db
+        .insertInto('conversations')
+        .values({
+          id: conv,
+          org_id: acme.id,
+          agent_id: agentId,
+          person_id: personId,
+          title: message,
+          messages: JSON.stringify([{ role: 'user', content: message }]),
+          created_at: now,
+          updated_at: now,
+        })
+        .execute();
+      await t.store.db
+        .insertInto('runs')
+        .values({
+          id: run,
+          org_id: acme.id,
+          agent_id: agentId,
+          conversation_id: conv,
+          person_id: personId,
+          via: 'api',
+          status,
+          capability_hash: null,
+          input: message,
+          output: status === 'completed' ? `answer to ${message}` : null,
+          state: null,
+          pending: null,
+          steps: 1,
+          input_tokens: 1,
+          output_tokens: 1,
+          error_code: null,
+          error_message: null,
+          created_at: now,
+          updated_at: now,
+          ended_at: status === 'completed' ? now : null,
+        })
+        .execute();
+      for (const [action, details] of [
+        ['run.started', { message }],
+        ['run.completed', { output: `answer to ${message}` }],
+      ] as const)
+        await recordAudit(t.store.db, {
+          orgId: acme.id,
+          runId: run,
+          actor: action === 'run.started' ? { type: 'person', id: personId } : { type: 'agent', id: agentId },
+          action,
+          target: { type: 'agent', id: agentId },
+          details,
+        });
+      return run;
+    }
+
+    before(async () => {
+      t = await openTestStore(kind);
+      deps = testDeps(t.store, t.home);
+      deps.audit.start();
+      app = createApp(deps);
+      acme = await seedOrg(t.store, 'acme');
+      const agent = await api('post', '/agents', acme.people.admin.token, {
+        name: 'helper',
+        scope: 'organization',
+        instructions: 'x',
+        model: { provider: 'openai', model: 'gpt-5' },
+      });
+      agentId = agent.body.id;
+    });
+    after(async () => {
+      await deps?.audit.close();
+      await t?.cleanup();
+    });
+
+    test('their conversations, runs and feedback go; their messages are in no table and no export; the log verifies', async () => {
+      const mine = await talk(acme.people.member.id, THEIRS);
+      await talk(acme.people.member.id, `${THEIRS} again`);
+      const owners = await talk(acme.people.owner.id, OTHERS);
+      const flagged = await api('post', `/runs/${mine}/feedback`, acme.people.member.token, {
+        correction: FLAG,
+        reason: 'wrong',
+      });
+      assert.equal(flagged.status, 201, flagged.text);
+
+      const member = await api(
+        'post',
+        `/people/${acme.people.member.id}/data-deletion`,
+        acme.people.member.token,
+      );
+      assert.equal(member.status, 403, 'members cannot ask');
+      const done = await api(
+        'post',
+        `/people/${acme.people.member.id}/data-deletion`,
+        acme.people.admin.token,
+      );
+      assert.equal(done.status, 200, done.text);
+      assert.deepEqual(done.body, { conversations: 2, runs: 2, feedback: 1, auditPayloads: 5 });
+
+      await deps.audit.flush();
+      const texts: string[] = [
+        (await api('get', '/audit/export?format=jsonl', acme.people.owner.token)).text,
+        (await api('get', '/audit?limit=500', acme.people.owner.token)).text,
+      ];
+      for (const table of ['conversations', 'runs', 'feedback', 'audit_entries', 'audit_outbox'])
+        texts.push(JSON.stringify((await sql`select * from ${sql.table(table)}`.execute(t.store.db)).rows));
+      const all = texts.join('\n');
+      for (const secret of [THEIRS, FLAG]) assert.ok(!all.includes(secret), `${secret} remains`);
+      assert.ok(all.includes(OTHERS), 'another person’s data stays');
+      assert.equal(
+        (await t.store.db.selectFrom('runs').select('id').where('id', '=', owners).execute()).length,
+        1,
+      );
+      const report = await verifyLog(t.store.db, acme.id);
+      assert.ok(report.ok, JSON.stringify(report));
+      assert.ok(report.erased >= 5);
+      const record = await api('get', '/audit?action=person.data.deleted', acme.people.auditor.token);
+      assert.deepEqual(record.body.events[0].details, {
+        conversations: 2,
+        runs: 2,
+        feedback: 1,
+        auditPayloads: 5,
+        member: true,
+      });
+      assert.equal(record.body.events[0].target.id, acme.people.member.id);
+    });
+
+    test('a person with a run in flight is refused; someone removed can be asked for; a stranger is not found', async () => {
+      await talk(acme.people.auditor.id, 'still going', 'running');
+      const busy = await api(
+        'post',
+        `/people/${acme.people.auditor.id}/data-deletion`,
+        acme.people.owner.token,
+      );
+      assert.deepEqual([busy.status, busy.body.error.code], [409, 'runs_in_flight']);
+      const gone = await api('delete', `/people/${acme.people.admin.id}`, acme.people.owner.token, {});
+      assert.ok(gone.status === 200 || gone.status === 204, gone.text);
+      const removed = await api(
+        'post',
+        `/people/${acme.people.admin.id}/data-deletion`,
+        acme.people.owner.token,
+      );
+      assert.equal(removed.status, 200, removed.text);
+      assert.equal(removed.body.runs, 0);
+      const stranger = await api(
+        'post',
+        '/people/usr_0000000000000000/data-deletion',
+        acme.people.owner.token,
+      );
+      assert.equal(stranger.status, 404);
+    });
+  });
+}

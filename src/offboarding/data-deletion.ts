@@ -1,0 +1,126 @@
+/**
+ * Deletion on request of one person's data in an org (a member's, or someone removed from it):
+ * their conversations with agents and the runs in them, the feedback they gave, and the payloads
+ * of the audit entries that hold their messages (every entry of their runs, and their flags) —
+ * erased the way the audit log allows, the hashed headers kept, so the log still verifies. One
+ * `person.data.deleted` entry records the request with counts, never content.
+ */
+import type { Kysely } from 'kysely';
+import { eraseEntries, recordChange } from '../audit/index.ts';
+import { ConflictError, NotFoundError } from '../errors/index.ts';
+import { findPerson, type OrgContext } from '../identity/index.ts';
+import type { Database } from '../store/index.ts';
+
+export interface PersonDataDeleted {
+  conversations: number;
+  runs: number;
+  feedback: number;
+  /** Audit entries whose payload was erased (their headers stay in the tree). */
+  auditPayloads: number;
+}
+
+/** Ids per query: well under either engine's limit of bound parameters. */
+const CHUNK = 500;
+
+function chunks<T>(list: T[]): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < list.length; i += CHUNK) out.push(list.slice(i, i + CHUNK));
+  return out;
+}
+
+/**
+ * Deletes the person's data. `placed` waits for the audit log's writer, so that entries still on
+ * their way into the tree are erased too.
+ */
+export async function deletePersonData(
+  db: Kysely<Database>,
+  ctx: OrgContext,
+  personId: string,
+  placed: () => Promise<void>,
+): Promise<PersonDataDeleted> {
+  const orgId = ctx.scope.orgId;
+  const member = await findPerson(db, ctx.scope, personId);
+  const removed = member
+    ? undefined
+    : await db
+        .selectFrom('removed_people')
+        .select('user_id')
+        .where('org_id', '=', orgId)
+        .where('user_id', '=', personId)
+        .executeTakeFirst();
+  if (!member && !removed)
+    throw new NotFoundError('person_not_found', 'No person with that id in this organization.');
+  const live = await db
+    .selectFrom('runs')
+    .select('id')
+    .where('org_id', '=', orgId)
+    .where('person_id', '=', personId)
+    .where('status', 'in', ['running', 'waiting_approval'])
+    .execute();
+  if (live.length)
+    throw new ConflictError(
+      'runs_in_flight',
+      `${live.length} of this person's runs are running or waiting for approval: stop them first.`,
+    );
+
+  await placed();
+  const runIds = (
+    await db
+      .selectFrom('runs')
+      .select('id')
+      .where('org_id', '=', orgId)
+      .where('person_id', '=', personId)
+      .execute()
+  ).map((r) => r.id);
+  const indexes: number[] = [];
+  for (const part of chunks(runIds)) {
+    const rows = await db
+      .selectFrom('audit_entries')
+      .select('idx')
+      .where('log_id', '=', orgId)
+      .where('run_id', 'in', part)
+      .execute();
+    indexes.push(...rows.map((r) => Number(r.idx)));
+  }
+  const flags = await db
+    .selectFrom('audit_entries')
+    .select('idx')
+    .where('log_id', '=', orgId)
+    .where('actor_id', '=', personId)
+    .where('action', '=', 'feedback.flagged')
+    .execute();
+  indexes.push(...flags.map((r) => Number(r.idx)));
+  let erased = 0;
+  for (const part of chunks([...new Set(indexes)]))
+    erased += (await eraseEntries(db, ctx, part, `deletion request: the data of person ${personId}`)).length;
+
+  return db.transaction().execute(async (trx) => {
+    const feedback = await trx
+      .deleteFrom('feedback')
+      .where('org_id', '=', orgId)
+      .where('person_id', '=', personId)
+      .executeTakeFirst();
+    const runs = await trx
+      .deleteFrom('runs')
+      .where('org_id', '=', orgId)
+      .where('person_id', '=', personId)
+      .executeTakeFirst();
+    const conversations = await trx
+      .deleteFrom('conversations')
+      .where('org_id', '=', orgId)
+      .where('person_id', '=', personId)
+      .executeTakeFirst();
+    const counts: PersonDataDeleted = {
+      conversations: Number(conversations.numDeletedRows),
+      runs: Number(runs.numDeletedRows),
+      feedback: Number(feedback.numDeletedRows),
+      auditPayloads: erased,
+    };
+    await recordChange(trx, ctx, {
+      action: 'person.data.deleted',
+      target: { type: 'person', id: personId },
+      details: { ...counts, member: member !== undefined },
+    });
+    return counts;
+  });
+}

@@ -1,0 +1,219 @@
+/**
+ * Retention of run records and conversations on SQLite and PostgreSQL: under an org's policy the
+ * daily job deletes runs that ended before the cutoff (and the flags on them) and conversations
+ * untouched since (with their runs), never a conversation with a run in flight or waiting, never
+ * another org's rows; more rows than one batch go too; each org's deletion is on record with its
+ * counts and cutoffs, and no org without a policy loses anything.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { call, createApp, type SeededOrg, seedOrg, testDeps } from '../testing/fixtures.ts';
+import { openTestStore, STORE_KINDS, type TestStore } from '../testing/stores.ts';
+import { applyRecordRetention } from './retention.ts';
+
+const DAY = 86_400_000;
+const NOW = new Date('2027-03-01T12:00:00.000Z');
+const daysAgo = (d: number) => new Date(NOW.getTime() - d * DAY).toISOString();
+
+for (const kind of STORE_KINDS) {
+  describe(`run and conversation retention [${kind}]`, () => {
+    let t: TestStore;
+    let deps: ReturnType<typeof testDeps>;
+    let app: ReturnType<typeof createApp>;
+    let acme: SeededOrg;
+    let other: SeededOrg;
+    const agents: Record<string, string> = {};
+    let n = 0;
+
+    async function conversation(org: SeededOrg, updated: string): Promise<string> {
+      const id = `cnv_r${++n}x`;
+      await t.store.db
+        .insertInto('conversations')
+        .values({
+          id,
+          org_id: org.id,
+          agent_id: agents[org.slug]!,
+          person_id: org.people.member.id,
+          title: 't',
+          messages: '[]',
+          created_at: updated,
+          updated_at: updated,
+        })
+        .execute();
+      return id;
+    }
+
+    async function run(
+      org: SeededOrg,
+      conv: string,
+      ended: string | null,
+      status = 'completed',
+    ): Promise<string> {
+      const id = `run_r${++n}x`;
+      await t.store.db
+        .insertInto('runs')
+        .values({
+          id,
+          org_id: org.id,
+          agent_id: agents[org.slug]!,
+          conversation_id: conv,
+          person_id: org.people.member.id,
+          via: 'api',
+          status: status as 'completed',
+          capability_hash: null,
+          input: 'q',
+          output: 'a',
+          state: null,
+          pending: null,
+          steps: 1,
+          input_tokens: 1,
+          output_tokens: 1,
+          error_code: null,
+          error_message: null,
+          created_at: ended ?? daysAgo(100),
+          updated_at: ended ?? daysAgo(100),
+          ended_at: ended,
+        })
+        .execute();
+      return id;
+    }
+
+    const ids = async (table: 'runs' | 'conversations', org: SeededOrg) =>
+      (await t.store.db.selectFrom(table).select('id').where('org_id', '=', org.id).execute())
+        .map((r) => r.id)
+        .sort();
+
+    before(async () => {
+      t = await openTestStore(kind);
+      deps = testDeps(t.store, t.home);
+      deps.audit.start();
+      app = createApp(deps);
+      acme = await seedOrg(t.store, 'acme');
+      other = await seedOrg(t.store, 'other');
+      for (const org of [acme, other]) {
+        const a = await call(app, 'post', `/api/v1/orgs/${org.slug}/agents`, {
+          token: org.people.admin.token,
+          body: {
+            name: 'a',
+            scope: 'organization',
+            instructions: 'x',
+            model: { provider: 'openai', model: 'gpt-5' },
+          },
+        });
+        agents[org.slug] = a.body.id;
+      }
+    });
+    after(async () => {
+      await deps?.audit.close();
+      await t?.cleanup();
+    });
+
+    test('the policy is an org setting, off by default', async () => {
+      const org = await call(app, 'get', '/api/v1/orgs/acme', { token: acme.people.owner.token });
+      assert.deepEqual(
+        [org.body.settings.runRetentionDays, org.body.settings.conversationRetentionDays],
+        [null, null],
+      );
+      const set = await call(app, 'patch', '/api/v1/orgs/acme', {
+        token: acme.people.owner.token,
+        body: { settings: { runRetentionDays: 30, conversationRetentionDays: 90 } },
+      });
+      assert.equal(set.status, 200, set.text);
+      const bad = await call(app, 'patch', '/api/v1/orgs/acme', {
+        token: acme.people.owner.token,
+        body: { settings: { runRetentionDays: 0 } },
+      });
+      assert.equal(bad.status, 400);
+    });
+
+    test('expired runs and conversations go, in batches; live ones, recent ones and other orgs’ stay; the deletion is on record', async () => {
+      // Acme (runs: 30 days, conversations: 90 days).
+      const old = await conversation(acme, daysAgo(200));
+      const oldRuns = [await run(acme, old, daysAgo(199)), await run(acme, old, daysAgo(198))];
+      const kept = await conversation(acme, daysAgo(10));
+      const expiredRun = await run(acme, kept, daysAgo(40));
+      const recentRun = await run(acme, kept, daysAgo(5));
+      const waitingIn = await conversation(acme, daysAgo(300));
+      const waiting = await run(acme, waitingIn, null, 'waiting_approval');
+      // A backlog larger than one batch of run records.
+      const busy = await conversation(acme, daysAgo(1));
+      for (let i = 0; i < 1100; i += 100) {
+        const rows = Array.from({ length: 100 }, (_v, j) => ({
+          id: `run_bulk${i + j}x`,
+          org_id: acme.id,
+          agent_id: agents.acme!,
+          conversation_id: busy,
+          person_id: null,
+          via: 'webhook',
+          status: 'completed' as const,
+          capability_hash: null,
+          input: 'q',
+          output: 'a',
+          state: null,
+          pending: null,
+          steps: 1,
+          input_tokens: 1,
+          output_tokens: 1,
+          error_code: null,
+          error_message: null,
+          created_at: daysAgo(60),
+          updated_at: daysAgo(60),
+          ended_at: daysAgo(60),
+        }));
+        await t.store.db.insertInto('runs').values(rows).execute();
+      }
+      // A flag on an expired run goes with it.
+      await t.store.db
+        .insertInto('feedback')
+        .values({
+          id: 'fbk_r1x',
+          org_id: acme.id,
+          agent_id: agents.acme!,
+          run_id: expiredRun,
+          entry_index: 0,
+          leaf_hash: 'x',
+          person_id: acme.people.member.id,
+          correction: 'c',
+          reason: 'r',
+          status: 'open',
+          resolved_by: null,
+          resolution: null,
+          resolved_at: null,
+          created_at: daysAgo(39),
+        })
+        .execute();
+      // Another org, with no policy: nothing of it goes.
+      const theirs = await conversation(other, daysAgo(500));
+      const theirRun = await run(other, theirs, daysAgo(499));
+
+      const deleted = await applyRecordRetention(t.store.db, NOW);
+      assert.deepEqual(deleted, { runs: 3 + 1100, conversations: 1 });
+      assert.deepEqual(await ids('conversations', acme), [busy, kept, waitingIn].sort());
+      assert.deepEqual(await ids('runs', acme), [recentRun, waiting].sort());
+      for (const id of oldRuns) assert.ok(!(await ids('runs', acme)).includes(id));
+      assert.equal((await t.store.db.selectFrom('feedback').select('id').execute()).length, 0);
+      assert.deepEqual(await ids('conversations', other), [theirs]);
+      assert.deepEqual(await ids('runs', other), [theirRun]);
+
+      await deps.audit.flush();
+      const audit = await call(app, 'get', '/api/v1/orgs/acme/audit?action=retention.records.deleted', {
+        token: acme.people.auditor.token,
+      });
+      assert.equal(audit.body.events.length, 1);
+      const d = audit.body.events[0].details;
+      assert.deepEqual(d.deleted, { runs: 1103, conversations: 1 });
+      assert.deepEqual(d.rule, { runRetentionDays: 30, conversationRetentionDays: 90 });
+      assert.equal(d.cutoffs.runs, daysAgo(30));
+      const theirAudit = await call(app, 'get', '/api/v1/orgs/other/audit?action=retention.records.deleted', {
+        token: other.people.auditor.token,
+      });
+      assert.equal(theirAudit.body.events.length, 0);
+
+      assert.deepEqual(
+        await applyRecordRetention(t.store.db, NOW),
+        { runs: 0, conversations: 0 },
+        'idempotent',
+      );
+    });
+  });
+}

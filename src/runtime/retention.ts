@@ -1,0 +1,123 @@
+/**
+ * Retention of run records and conversations, under each org's policy: runs that ended more than
+ * `runRetentionDays` ago are deleted (with the flags on them), and conversations untouched for
+ * more than `conversationRetentionDays` (with their runs) — never one with a run still running or
+ * waiting. Deleted in batches, each its own short transaction, so a large backlog never holds a
+ * lock for long; each org's deletion is on record with its cutoffs and counts, never content.
+ * The audit trail keeps its own policy (`auditRetentionDays`, which erases payloads, not entries).
+ */
+import type { Kysely } from 'kysely';
+import { recordAudit } from '../audit/index.ts';
+import type { Database } from '../store/index.ts';
+
+/** Rows deleted per transaction. */
+const BATCH = 1000;
+const DAY_MS = 86_400_000;
+
+export interface RecordsDeleted {
+  runs: number;
+  conversations: number;
+}
+
+interface Policy {
+  runRetentionDays?: number | null;
+  conversationRetentionDays?: number | null;
+}
+
+/** Deletes the rows `pick` selects, a batch per transaction, until none is left; the count. */
+async function inBatches(
+  db: Kysely<Database>,
+  table: 'runs' | 'conversations',
+  pick: (db: Kysely<Database>) => Promise<string[]>,
+  signal?: AbortSignal,
+): Promise<number> {
+  let deleted = 0;
+  for (;;) {
+    if (signal?.aborted) return deleted;
+    const ids = await pick(db);
+    if (ids.length === 0) return deleted;
+    const r = await db.deleteFrom(table).where('id', 'in', ids).executeTakeFirst();
+    deleted += Number(r.numDeletedRows);
+    if (ids.length < BATCH) return deleted;
+  }
+}
+
+/** Applies every org's policy at `now`; the counts deleted, all orgs together. */
+export async function applyRecordRetention(
+  db: Kysely<Database>,
+  now = new Date(),
+  signal?: AbortSignal,
+): Promise<RecordsDeleted> {
+  const total: RecordsDeleted = { runs: 0, conversations: 0 };
+  const orgs = await db.selectFrom('orgs').select(['id', 'settings']).execute();
+  for (const org of orgs) {
+    const policy = JSON.parse(org.settings) as Policy;
+    const cutoff = (days: number) => new Date(now.getTime() - days * DAY_MS).toISOString();
+    const runsBefore = policy.runRetentionDays ? cutoff(policy.runRetentionDays) : null;
+    const talksBefore = policy.conversationRetentionDays ? cutoff(policy.conversationRetentionDays) : null;
+    if (!runsBefore && !talksBefore) continue;
+    const done: RecordsDeleted = { runs: 0, conversations: 0 };
+    if (runsBefore) {
+      done.runs = await inBatches(
+        db,
+        'runs',
+        async (q) =>
+          (
+            await q
+              .selectFrom('runs')
+              .select('id')
+              .where('org_id', '=', org.id)
+              .where('ended_at', 'is not', null)
+              .where('ended_at', '<', runsBefore)
+              .limit(BATCH)
+              .execute()
+          ).map((r) => r.id),
+        signal,
+      );
+    }
+    if (talksBefore) {
+      done.conversations = await inBatches(
+        db,
+        'conversations',
+        async (q) =>
+          (
+            await q
+              .selectFrom('conversations as c')
+              .select('c.id')
+              .where('c.org_id', '=', org.id)
+              .where('c.updated_at', '<', talksBefore)
+              .where(({ not, exists, selectFrom }) =>
+                not(
+                  exists(
+                    selectFrom('runs as r')
+                      .select('r.id')
+                      .whereRef('r.conversation_id', '=', 'c.id')
+                      .where('r.status', 'in', ['running', 'waiting_approval']),
+                  ),
+                ),
+              )
+              .limit(BATCH)
+              .execute()
+          ).map((r) => r.id),
+        signal,
+      );
+    }
+    if (done.runs + done.conversations === 0) continue;
+    await recordAudit(db, {
+      orgId: org.id,
+      actor: { type: 'system', id: 'retention' },
+      action: 'retention.records.deleted',
+      details: {
+        rule: {
+          runRetentionDays: policy.runRetentionDays ?? null,
+          conversationRetentionDays: policy.conversationRetentionDays ?? null,
+        },
+        cutoffs: { runs: runsBefore, conversations: talksBefore },
+        deleted: done,
+      },
+    });
+    total.runs += done.runs;
+    total.conversations += done.conversations;
+  }
+  return total;
+}
