@@ -21,7 +21,7 @@ import type { RunFrame } from '../cells/protocol.ts';
 import type { CellSupervisor, RunHost } from '../cells/supervisor.ts';
 import { ConflictError, NotFoundError, PaddockError } from '../errors/index.ts';
 import type { ToolGateway } from '../gateway/index.ts';
-import type { Org, OrgContext } from '../identity/context.ts';
+import type { Org, OrgContext, OrgSettings } from '../identity/context.ts';
 import { toOrg } from '../identity/orgs.ts';
 import { type OrgScope, trustedScope } from '../identity/scope.ts';
 import { newId } from '../ids/index.ts';
@@ -58,6 +58,10 @@ interface Active {
   /** The kill switch reached it: whatever the cell reports, the run ended stopped. */
   braked: string | null;
   runId: string;
+  /** The run as it was taken to running (its totals so far): its end adds to them. */
+  row: RunTable;
+  /** The org's settings as read when the run was taken to running (its limits). */
+  settings: OrgSettings;
   orgId: string;
   agentId: string;
   personId: string | null;
@@ -226,12 +230,18 @@ export class RunCoordinator implements RunHost {
         message: recorded(org.settings.runTextRecording, input.message),
       },
     });
-    const active = this.#track(row, who.requestId, capability, listener);
+    const active = this.#track(row, org.settings, who.requestId, capability, listener);
     const messages: ModelMessage[] = [...messagesOf(conversation), { role: 'user', content: input.message }];
     return { run: toRun(row), active, capability, messages };
   }
 
-  #track(row: RunTable, requestId: string, capability: string, listener?: RunListener): Active {
+  #track(
+    row: RunTable,
+    settings: OrgSettings,
+    requestId: string,
+    capability: string,
+    listener?: RunListener,
+  ): Active {
     let ended: (run: Run) => void = () => undefined;
     const done = new Promise<Run>((resolve) => {
       ended = resolve;
@@ -239,6 +249,8 @@ export class RunCoordinator implements RunHost {
     const active: Active = {
       braked: null,
       runId: row.id,
+      row,
+      settings,
       orgId: row.org_id,
       agentId: row.agent_id,
       personId: row.person_id,
@@ -271,12 +283,7 @@ export class RunCoordinator implements RunHost {
     decisions: RunSpec['decisions'],
   ): Promise<void> {
     const db = this.#o.db;
-    const orgRow = await db
-      .selectFrom('orgs')
-      .selectAll()
-      .where('id', '=', active.orgId)
-      .executeTakeFirstOrThrow();
-    const settings = toOrg(orgRow).settings;
+    const settings = active.settings;
     const model = JSON.parse(agent.model) as RunSpec['model'] & { secretId?: string | null };
     let key: RunSpec['key'];
     try {
@@ -399,11 +406,7 @@ export class RunCoordinator implements RunHost {
     const status = end.status;
     const now = new Date().toISOString();
     const waiting = status === 'waiting_approval';
-    const row = await db
-      .selectFrom('runs')
-      .selectAll()
-      .where('id', '=', active.runId)
-      .executeTakeFirstOrThrow();
+    const row = active.row;
     const update = {
       status,
       capability_hash: null,
@@ -427,7 +430,11 @@ export class RunCoordinator implements RunHost {
         .where('id', '=', active.runId)
         .where('status', '=', 'running')
         .executeTakeFirst();
-      if (Number(written.numUpdatedRows) !== 1) return toRun(row);
+      // Ended meanwhile (a stop): the run as that end left it.
+      if (Number(written.numUpdatedRows) !== 1)
+        return toRun(
+          await trx.selectFrom('runs').selectAll().where('id', '=', active.runId).executeTakeFirstOrThrow(),
+        );
       if (status === 'completed') {
         await trx
           .updateTable('conversations')
@@ -639,7 +646,7 @@ export class RunCoordinator implements RunHost {
         .where('status', '=', 'waiting_approval')
         .executeTakeFirst();
       if (Number(taken.numUpdatedRows) !== 1) continue; // another replica took it
-      const active = this.#track({ ...row, status: 'running' }, row.id, capability);
+      const active = this.#track({ ...row, status: 'running' }, toOrg(orgRow).settings, row.id, capability);
       const messages = JSON.parse(row.state ?? '[]') as ModelMessage[];
       if (states.includes('expired')) {
         await this.#finish(
