@@ -20,7 +20,7 @@ import { type Actor, type AuditTrail, recordAudit } from '../audit/index.ts';
 import type { RunFrame } from '../cells/protocol.ts';
 import type { CellSupervisor, RunHost } from '../cells/supervisor.ts';
 import { ConflictError, NotFoundError, PaddockError } from '../errors/index.ts';
-import type { ToolGateway } from '../gateway/index.ts';
+import type { KillSwitch, StopTarget, ToolGateway } from '../gateway/index.ts';
 import type { Org, OrgContext, OrgSettings } from '../identity/context.ts';
 import { toOrg } from '../identity/orgs.ts';
 import { type OrgScope, trustedScope } from '../identity/scope.ts';
@@ -76,16 +76,46 @@ interface Active {
 
 export interface CoordinatorOptions {
   db: Kysely<Database>;
+  /** The kill switch a run's stop goes through (made after the coordinator, hence a getter). */
+  killSwitch?: (() => KillSwitch) | undefined;
   audit: AuditTrail;
   cells: CellSupervisor | null;
   gateway: ToolGateway;
   log: Logger;
 }
 
+/** How long a run stopped through the kill switch is remembered (it is being handed to its cell at most). */
+const REMEMBER_STOPS_MS = 10 * 60_000;
+
 /** A run that never reported its end is counted lost this long after its time limit. */
 const LOST_GRACE_MS = 60_000;
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+/** The columns a stop sets. */
+function stoppedSet(reason: string): Partial<RunTable> {
+  const now = new Date().toISOString();
+  return {
+    status: 'stopped',
+    capability_hash: null,
+    state: null,
+    error_code: 'stopped',
+    error_message: reason,
+    updated_at: now,
+    ended_at: now,
+  };
+}
+
+/** The run as a stop leaves it. */
+function stoppedRun(row: RunTable, reason: string): Run {
+  return toRun({
+    ...row,
+    status: 'stopped',
+    error_code: 'stopped',
+    error_message: reason,
+    ended_at: new Date().toISOString(),
+  });
+}
 
 /** A run's message or output as the org chose to record it: in full, redacted, or as a digest. */
 function recorded(policy: 'full' | 'redacted' | 'digest', text: string | null): string | null {
@@ -99,6 +129,8 @@ export class RunCoordinator implements RunHost {
   /** Runs in flight on this replica, by capability hash and by run id. */
   readonly #byCapability = new Map<string, Active>();
   readonly #byRun = new Map<string, Active>();
+  /** Runs stopped through the kill switch lately (id → when): one not yet handed to its cell never is. */
+  readonly #braked = new Map<string, number>();
 
   constructor(opts: CoordinatorOptions) {
     this.#o = opts;
@@ -217,20 +249,28 @@ export class RunCoordinator implements RunHost {
       ended_at: null,
     };
     await db.insertInto('runs').values(row).execute();
-    await this.#o.audit.append({
-      orgId: org.id,
-      runId: row.id,
-      actor: who.actor,
-      action: 'run.started',
-      target: { type: 'agent', id: agent.id },
-      requestId: who.requestId,
-      details: {
-        via: input.via,
-        conversationId: conversation.id,
-        message: recorded(org.settings.runTextRecording, input.message),
-      },
-    });
+    // Tracked from the moment it exists, so a stop from then on finds it.
     const active = this.#track(row, org.settings, who.requestId, capability, listener);
+    try {
+      await this.#o.audit.append({
+        orgId: org.id,
+        runId: row.id,
+        actor: who.actor,
+        action: 'run.started',
+        target: { type: 'agent', id: agent.id },
+        requestId: who.requestId,
+        details: {
+          via: input.via,
+          conversationId: conversation.id,
+          message: recorded(org.settings.runTextRecording, input.message),
+        },
+      });
+    } catch (err) {
+      await this.#finish(active, this.#failed([], 'internal', 'The run could not be put on record.')).catch(
+        () => undefined,
+      );
+      throw err;
+    }
     const messages: ModelMessage[] = [...messagesOf(conversation), { role: 'user', content: input.message }];
     return { run: toRun(row), active, capability, messages };
   }
@@ -311,6 +351,13 @@ export class RunCoordinator implements RunHost {
       limits: { maxSteps: settings.runMaxSteps, wallMs: settings.runMaxSeconds * 1000 },
       decisions,
     };
+    // Stopped while it was being prepared: it is never handed to the cell.
+    if (this.#braked.has(active.runId)) active.braked ??= 'the run was stopped';
+    if (!this.#byRun.has(active.runId)) return;
+    if (active.braked) {
+      await this.#finish(active, this.#failed(messages, 'stopped', active.braked));
+      return;
+    }
     if (!this.#o.cells!.send(active.orgId, { v: 1, type: 'run', org: active.orgId, spec })) {
       await this.#finish(
         active,
@@ -518,78 +565,107 @@ export class RunCoordinator implements RunHost {
   // ── Stops ─────────────────────────────────────────────────────────────────────────────────
 
   /**
-   * The kill switch at once, before the stop is durable: the agent's (or org's) runs in flight
-   * on this replica are told to stop and their gate calls end; whatever they report after, they
-   * ended stopped. The stop's commit then ends them on record (`stopAgent`).
+   * The kill switch at once, before the stop is durable: the runs `target` covers (one run, an
+   * agent's, or every run of the org) that are in flight on this replica are told to stop and
+   * their gate calls end; whatever they report after, they ended stopped. The stop's commit then
+   * ends them on record (`end`).
    */
-  brake(orgId: string, agentId: string | undefined, reason: string): void {
+  brake(target: StopTarget, reason: string): void {
+    if (target.kind === 'run') this.#remember(target.runId);
     for (const a of this.#byRun.values()) {
-      if (a.orgId !== orgId || (agentId && a.agentId !== agentId)) continue;
+      if (!this.#covers(target, a)) continue;
       a.braked = reason;
       a.abort.abort(reason);
-      this.#o.cells?.send(orgId, { v: 1, type: 'run.stop', org: orgId, runId: a.runId, reason });
+      this.#o.cells?.send(a.orgId, { v: 1, type: 'run.stop', org: a.orgId, runId: a.runId, reason });
     }
   }
 
-  /** Ends one run: in flight, the cell is told and its gate calls end; waiting, it ends here. */
+  /**
+   * A stop committed, as the stop bus delivers it on every replica: every run it covers ends —
+   * an agent's or org's runs on record here (in flight and waiting alike: a waiting run of a
+   * stopped agent never resumes), and one stopped run in flight here ends at once.
+   */
+  async end(target: StopTarget, reason: string): Promise<void> {
+    if (target.kind === 'run') {
+      this.#remember(target.runId);
+      const row = await this.#o.db
+        .selectFrom('runs')
+        .selectAll()
+        .where('org_id', '=', target.orgId)
+        .where('id', '=', target.runId)
+        .executeTakeFirst();
+      if (row) await this.#stop([row], reason, undefined);
+      return;
+    }
+    let q = this.#o.db
+      .selectFrom('runs')
+      .selectAll()
+      .where('org_id', '=', target.orgId)
+      .where('status', 'in', ['running', 'waiting_approval']);
+    if (target.kind === 'agent') q = q.where('agent_id', '=', target.agentId);
+    if (target.kind === 'agent' || target.kind === 'org')
+      await this.#stop(await q.execute(), reason, undefined);
+  }
+
+  #remember(runId: string): void {
+    const now = performance.now();
+    for (const [id, at] of this.#braked) if (now - at > REMEMBER_STOPS_MS) this.#braked.delete(id);
+    this.#braked.set(runId, now);
+  }
+
+  #covers(target: StopTarget, a: Active): boolean {
+    if (a.orgId !== target.orgId) return false;
+    if (target.kind === 'run') return a.runId === target.runId;
+    if (target.kind === 'agent') return a.agentId === target.agentId;
+    return target.kind === 'org';
+  }
+
+  /**
+   * Ends one run through the kill switch (brake → durable commit → every replica → release): in
+   * flight, the cell is told and its gate calls end at once; waiting, it never resumes.
+   */
   async stopRun(ctx: OrgContext, runId: string, reason = 'stopped by a person'): Promise<Run> {
     const row = await requireRunRow(this.#o.db, ctx.scope, runId);
     await requireAgentRow(this.#o.db, ctx, row.agent_id);
     if (row.status !== 'running' && row.status !== 'waiting_approval')
       throw new ConflictError('run_ended', `This run already ended (${row.status}).`);
-    await this.#stop([row], reason, ctx.requestId);
+    const kill = this.#o.killSwitch?.();
+    if (!kill) await this.#stop([row], reason, ctx.requestId);
+    else
+      await kill.stop({ kind: 'run', orgId: row.org_id, runId }, async (allowed) => {
+        allowed();
+        await this.#endOnRecord(
+          row,
+          ['running', 'waiting_approval'],
+          stoppedSet(reason),
+          stoppedRun(row, reason),
+          ctx.requestId,
+        );
+      });
     return toRun(await requireRunRow(this.#o.db, ctx.scope, runId));
   }
 
-  /** The kill switch's part for runs: every run of the agent (or of the whole org) ends. */
-  async stopAgent(orgId: string, agentId: string | undefined, reason: string): Promise<void> {
-    let q = this.#o.db
-      .selectFrom('runs')
-      .selectAll()
-      .where('org_id', '=', orgId)
-      .where('status', 'in', ['running', 'waiting_approval']);
-    if (agentId) q = q.where('agent_id', '=', agentId);
-    await this.#stop(await q.execute(), reason, undefined);
-  }
-
+  /** Ends these runs on record, stopped; those in flight here end at once. */
   async #stop(rows: RunTable[], reason: string, requestId: string | undefined): Promise<void> {
     for (const row of rows) {
       const active = this.#byRun.get(row.id);
-      const now = new Date().toISOString();
-      const run = toRun({
-        ...row,
-        status: 'stopped',
-        error_code: 'stopped',
-        error_message: reason,
-        ended_at: now,
-      });
+      const run = stoppedRun(row, reason);
       // The database says it ended first: the cell's own end (if any) then changes nothing.
-      const ended = await this.#endOnRecord(
-        row,
-        ['running', 'waiting_approval'],
-        {
-          status: 'stopped',
-          capability_hash: null,
-          state: null,
-          error_code: 'stopped',
-          error_message: reason,
-          updated_at: now,
-          ended_at: now,
-        },
-        run,
-        requestId,
-      );
-      if (active) {
-        active.abort.abort(reason);
-        this.#o.cells?.send(row.org_id, { v: 1, type: 'run.stop', org: row.org_id, runId: row.id, reason });
-      }
-      if (!ended) continue;
-      if (active) {
-        this.#byRun.delete(row.id);
-        for (const [k, a] of this.#byCapability) if (a === active) this.#byCapability.delete(k);
-        for (const l of active.listeners) l({ kind: 'end', run });
-        active.ended(run);
-      }
+      const ended =
+        row.status === 'running' || row.status === 'waiting_approval'
+          ? await this.#endOnRecord(row, ['running', 'waiting_approval'], stoppedSet(reason), run, requestId)
+          : false;
+      if (!active) continue;
+      active.braked ??= reason;
+      active.abort.abort(reason);
+      this.#o.cells?.send(row.org_id, { v: 1, type: 'run.stop', org: row.org_id, runId: row.id, reason });
+      // Ended on record, by this stop or another: it ends here now, as the record says.
+      const now = ended ? run : toRun(await requireRunRow(this.#o.db, trustedScope(row.org_id), row.id));
+      if (now.status === 'running' || now.status === 'waiting_approval') continue;
+      this.#byRun.delete(row.id);
+      for (const [k, a] of this.#byCapability) if (a === active) this.#byCapability.delete(k);
+      for (const l of active.listeners) l({ kind: 'end', run: now });
+      active.ended(now);
     }
   }
 

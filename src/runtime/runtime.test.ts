@@ -308,6 +308,98 @@ for (const kind of STORE_KINDS) {
       await api('post', `/agents/${agentId}/resume`);
     });
 
+    test('stopping one run goes through the kill switch: in flight it ends at once, its call ended; waiting, it never resumes', async () => {
+      scripts.set('run stop long', [
+        {
+          toolCalls: [
+            { name: 'everything__trigger-long-running-operation', args: { duration: 20, steps: 5 } },
+          ],
+        },
+      ]);
+      scripts.set('run stop other', [
+        {
+          toolCalls: [
+            { name: 'everything__trigger-long-running-operation', args: { duration: 20, steps: 5 } },
+          ],
+        },
+      ]);
+      const flying = await run('run stop long', { wait: false });
+      const other = await run('run stop other', { wait: false });
+      await until(() => deps.gateway.kills.inFlight({ agentId }) >= 2, { what: 'both long calls in flight' });
+      const started = performance.now();
+      const stopped = await api('post', `/runs/${flying.body.id}/stop`);
+      assert.equal(stopped.status, 200, stopped.text);
+      assert.equal(stopped.body.status, 'stopped', 'ended on record when the stop answers');
+      assert.ok(performance.now() - started < 5000);
+      await until(() => deps.gateway.kills.inFlight({ agentId }) === 1, { what: 'its call ended' });
+      assert.equal(
+        (await api('get', `/runs/${other.body.id}`)).body.run.status,
+        'running',
+        'another run goes on',
+      );
+      assert.equal((await api('post', `/runs/${flying.body.id}/stop`)).body.error.code, 'run_ended');
+      await api('post', `/runs/${other.body.id}/stop`);
+      const entries = await runEntries(flying.body.id);
+      const end = entries.find((e) => e.action === 'run.stopped');
+      assert.ok(end, entries.map((e) => e.action).join(', '));
+      assert.equal(end.details.error.message, 'stopped by a person');
+
+      scripts.set('run stop waits', [{ toolCalls: [{ name: 'everything__get-sum', args: { a: 2, b: 3 } }] }]);
+      const waiting = await run('run stop waits');
+      assert.equal(waiting.body.status, 'waiting_approval');
+      assert.equal((await api('post', `/runs/${waiting.body.id}/stop`)).body.status, 'stopped');
+      const approved = await api(
+        'post',
+        `/approvals/${waiting.body.waitingFor[0].approvalId}/approve`,
+        {},
+        acme.people.owner.token,
+      );
+      assert.ok(approved.status === 200 || approved.status === 409, approved.text);
+      await deps.runs.sweep();
+      assert.equal(
+        (await api('get', `/runs/${waiting.body.id}`)).body.run.status,
+        'stopped',
+        'never resumed',
+      );
+    });
+
+    test("stopping the org's agents ends their runs in flight and waiting; resumed, new runs start", async () => {
+      scripts.set('org stop waits', [{ toolCalls: [{ name: 'everything__get-sum', args: { a: 4, b: 4 } }] }]);
+      const waiting = await run('org stop waits');
+      assert.equal(waiting.body.status, 'waiting_approval');
+      scripts.set('org stop long', [
+        {
+          toolCalls: [
+            { name: 'everything__trigger-long-running-operation', args: { duration: 20, steps: 5 } },
+          ],
+        },
+      ]);
+      const flying = await run('org stop long', { wait: false });
+      await until(() => deps.gateway.kills.inFlight({ agentId }) > 0, { what: 'the long call in flight' });
+      const stop = await call(app, 'post', '/api/v1/orgs/acme/stop', { token: acme.people.owner.token });
+      assert.equal(stop.status, 200, stop.text);
+      const ended = await runWhen(flying.body.id, (x) => x.status !== 'running');
+      assert.equal(ended.status, 'stopped');
+      assert.equal((await api('get', `/runs/${waiting.body.id}`)).body.run.status, 'stopped');
+      await api(
+        'post',
+        `/approvals/${waiting.body.waitingFor[0].approvalId}/approve`,
+        {},
+        acme.people.owner.token,
+      );
+      await deps.runs.sweep();
+      assert.equal(
+        (await api('get', `/runs/${waiting.body.id}`)).body.run.status,
+        'stopped',
+        'never resumed',
+      );
+      assert.equal((await run('org stopped')).body.error.code, 'agent_stopped');
+      const resumed = await call(app, 'post', '/api/v1/orgs/acme/resume', { token: acme.people.owner.token });
+      assert.equal(resumed.status, 200, resumed.text);
+      scripts.set('after org resume', [{ text: 'Back.' }]);
+      assert.equal((await run('after org resume')).body.status, 'completed');
+    });
+
     test('a cell killed mid-run fails that run', async () => {
       scripts.set('long two', [
         {
