@@ -32,7 +32,7 @@ export function stopWhy(event: SessionEvent): string {
     case 'org':
       return "the organization's agents were stopped";
     case 'run':
-      return 'the run was stopped';
+      return 'stopped by a person';
     case 'agent-tokens':
       return 'the agent token was revoked';
     case 'connection':

@@ -70,6 +70,8 @@ interface Active {
   abort: AbortController;
   gate: { server: Server; transport: ChannelTransport } | undefined;
   listeners: Set<RunListener>;
+  /** What it streamed since it was taken to running, for a stream that follows it late. */
+  streamed: RunEvent[];
   ended: (run: Run) => void;
   done: Promise<Run>;
 }
@@ -86,6 +88,10 @@ export interface CoordinatorOptions {
 
 /** How long a run stopped through the kill switch is remembered (it is being handed to its cell at most). */
 const REMEMBER_STOPS_MS = 10 * 60_000;
+
+/** How long a run that ended is kept for a stream that follows it late, and how much of it. */
+const KEEP_ENDED_MS = 60_000;
+const MAX_REPLAY = 5_000;
 
 /** A run that never reported its end is counted lost this long after its time limit. */
 const LOST_GRACE_MS = 60_000;
@@ -131,6 +137,8 @@ export class RunCoordinator implements RunHost {
   readonly #byRun = new Map<string, Active>();
   /** Runs stopped through the kill switch lately (id → when): one not yet handed to its cell never is. */
   readonly #braked = new Map<string, number>();
+  /** Runs that ended here lately, with what they streamed (see `follow`). */
+  readonly #recentlyEnded = new Map<string, { at: number; run: Run; streamed: RunEvent[] }>();
 
   constructor(opts: CoordinatorOptions) {
     this.#o = opts;
@@ -298,6 +306,7 @@ export class RunCoordinator implements RunHost {
       abort: new AbortController(),
       gate: undefined,
       listeners: new Set(listener ? [listener] : []),
+      streamed: [],
       ended,
       done,
     };
@@ -306,12 +315,29 @@ export class RunCoordinator implements RunHost {
     return active;
   }
 
-  /** Adds a listener to a run in flight on this replica (a stream that joins late). */
-  listen(runId: string, listener: RunListener): boolean {
+  /**
+   * Follows a run from this replica (a stream that joins late, such as the chat's after a person
+   * decided what the run waited for): what it streamed since it was started or resumed, then
+   * live until its end. A run that ended here moments ago is replayed to its end. False when
+   * this replica has neither.
+   */
+  follow(runId: string, listener: RunListener): boolean {
     const a = this.#byRun.get(runId);
-    if (!a) return false;
-    a.listeners.add(listener);
+    const ended = a ? undefined : this.#recentlyEnded.get(runId);
+    if (!a && !ended) return false;
+    for (const event of (a ?? ended)!.streamed) listener(event);
+    if (a) a.listeners.add(listener);
+    else listener({ kind: 'end', run: ended!.run });
     return true;
+  }
+
+  /** The run ended here: its stream is kept a little while for a follower that comes late. */
+  #ended(active: Active, run: Run): void {
+    const now = performance.now();
+    for (const [id, e] of this.#recentlyEnded) if (now - e.at > KEEP_ENDED_MS) this.#recentlyEnded.delete(id);
+    this.#recentlyEnded.set(active.runId, { at: now, run, streamed: active.streamed });
+    for (const l of active.listeners) l({ kind: 'end', run });
+    active.ended(run);
   }
 
   /** Builds the run's spec (the org's sealed key, the agent's settings) and sends it to the cell. */
@@ -437,6 +463,7 @@ export class RunCoordinator implements RunHost {
         })
         .catch((err: unknown) => this.#o.log.error({ err }, 'could not record a model call'));
     }
+    if (event.kind !== 'step' && active.streamed.length < MAX_REPLAY) active.streamed.push(event);
     for (const l of active.listeners) l(event);
   }
 
@@ -493,8 +520,7 @@ export class RunCoordinator implements RunHost {
       await this.#recordEnd(trx, active, ended, end.pending ?? []);
       return ended;
     });
-    for (const l of active.listeners) l({ kind: 'end', run: final });
-    active.ended(final);
+    this.#ended(active, final);
   }
 
   /** Ends a run (from one of `from`) and puts that on record, together; false if it had ended. */
@@ -664,8 +690,7 @@ export class RunCoordinator implements RunHost {
       if (now.status === 'running' || now.status === 'waiting_approval') continue;
       this.#byRun.delete(row.id);
       for (const [k, a] of this.#byCapability) if (a === active) this.#byCapability.delete(k);
-      for (const l of active.listeners) l({ kind: 'end', run: now });
-      active.ended(now);
+      this.#ended(active, now);
     }
   }
 

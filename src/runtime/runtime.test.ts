@@ -219,6 +219,45 @@ for (const kind of STORE_KINDS) {
       );
     });
 
+    test('after a decision the continuation streams to whoever follows the run, from its resumption to its end', async () => {
+      scripts.set('sum and stream', [
+        { toolCalls: [{ name: 'everything__get-sum', args: { a: 20, b: 22 } }] },
+        { text: 'The sum is 42, streamed.' },
+      ]);
+      const r = await run('sum and stream');
+      assert.equal(r.body.status, 'waiting_approval', r.text);
+      assert.equal(r.body.via, 'api', 'a token’s run is an API run');
+      const follow = () =>
+        app.request(`/api/v1/orgs/acme/runs/${r.body.id}/stream`, {
+          headers: { authorization: `Bearer ${acme.people.member.token}`, accept: 'text/event-stream' },
+        });
+      const chunksOf = async (res: Response) =>
+        (await res.text())
+          .split('\n\n')
+          .filter((l) => l.startsWith('data: {'))
+          .map((l) => JSON.parse(l.slice(6)));
+      // Waiting: the run as it stands, at once (with what it streamed up to the wait).
+      const before = await chunksOf(await follow());
+      assert.deepEqual(
+        [before[0], before.at(-1)].map((c) => [c.type, c.data.status]),
+        [
+          ['data-run', 'waiting_approval'],
+          ['data-run', 'waiting_approval'],
+        ],
+      );
+      await api('post', `/approvals/${r.body.waitingFor[0].approvalId}/approve`, {}, acme.people.owner.token);
+      const res = await follow();
+      assert.match(res.headers.get('content-type') ?? '', /text\/event-stream/);
+      const chunks = await chunksOf(res);
+      const text = chunks
+        .filter((c) => c.type === 'text-delta')
+        .map((c) => c.delta)
+        .join('');
+      assert.equal(text, 'The sum is 42, streamed.', 'the whole continuation, however late it joined');
+      assert.equal(chunks.at(-1).type, 'data-run');
+      assert.equal(chunks.at(-1).data.status, 'completed');
+    });
+
     test('denied, the model is told and the run continues without the call', async () => {
       scripts.set('sum again', [
         { toolCalls: [{ name: 'everything__get-sum', args: { a: 7, b: 8 } }] },
