@@ -4,5 +4,5 @@ export { api } from './client.ts';
 export { ApiError, errorMessage, isSessionEnded } from './errors.ts';
 export { assignableRoles, canManage, canStartRuns } from './roles.ts';
 export { messageRun, messageText, type RunMessage, runEnded } from './run-message.ts';
-export { type AnswerPart, readAnswer, runTransport, type ToolCallView } from './run-stream.ts';
+export { type AnswerPart, followRun, readAnswer, runTransport, type ToolCallView } from './run-stream.ts';
 export type * from './wire.ts';

@@ -4,4 +4,5 @@ export { useListAction } from './use-list-action.ts';
 export { useLoad } from './use-load.ts';
 export { usePeopleNames } from './use-people-names.ts';
 export { useRunChat } from './use-run-chat.ts';
+export { useRunContinuation } from './use-run-continuation.ts';
 export { useRunFollow } from './use-run-follow.ts';
