@@ -1121,14 +1121,21 @@ describe('dashboard end to end', { timeout: 300_000 }, () => {
     await answer.getByTestId('chat-run-status').filter({ hasText: 'Waiting for approval' }).waitFor();
     await shot(owner, 'chat-waiting.png');
 
-    // Approved from the chat: the run resumes (not streamed) and its answer appears.
+    // Approved from the chat: the run resumes and its continuation streams into the answer.
     const card = calls.nth(2).getByTestId('approval-card');
     await card.getByLabel('Reason (optional)').fill('demo refund');
     await card.getByRole('button', { name: 'Approve' }).click();
     await card.getByText('You approved this call.').waitFor();
     const continued = answer.getByTestId('chat-continuation');
     await continued.getByText('(Replay) Order A-1001 is shipped', { exact: false }).waitFor();
+    assert.equal(await continued.getAttribute('data-streamed'), 'true', 'the continuation streamed in');
     await answer.getByTestId('chat-run-status').filter({ hasText: 'Completed' }).waitFor();
+    const chatRuns = (await (
+      await owner.request.get(`${server?.url}/api/v1/orgs/${DESK.slug}/runs`)
+    ).json()) as {
+      runs: { via: string }[];
+    };
+    assert.equal(chatRuns.runs[0]?.via, 'chat', 'a run started in the chat is recorded as the chat’s');
     await owner.getByRole('navigation', { name: 'Your conversations' }).getByText(DEMO_MESSAGE).waitFor();
     await shot(owner, 'chat-completed.png');
 

@@ -32,7 +32,7 @@ import { orgHostUser } from './host-users.ts';
 import { limitsDescription } from './limits.ts';
 import type { CellSpec } from './sandbox.ts';
 import { seccompSupported } from './seccomp.ts';
-import { CellSupervisor, cellSpec } from './supervisor.ts';
+import { CellSupervisor, cellSpec, egressSocketPath } from './supervisor.ts';
 
 const PROBE = fileURLToPath(new URL('./probe.ts', import.meta.url));
 
@@ -450,6 +450,31 @@ describe('org cells under bubblewrap', () => {
     await new Promise((r) => setTimeout(r, 800));
     assert.equal(supervisor.get(acme)!.pid, info.pid, 'the cell was killed for our own stall');
     assert.equal(supervisor.get(acme)!.state, 'ready');
+  });
+
+  test('runs that start at once share one egress proxy per org: closing leaves none listening', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'paddock-egress-once-'));
+    const withEgress = new CellSupervisor({
+      store: t.store,
+      vault: new Vault(localKeyring(t.home, {})),
+      audit: trail,
+      provider: bubblewrap,
+      log: silentLogger,
+      home,
+      egressRules: async () => [],
+    });
+    const socket = egressSocketPath(home, acme);
+    const listening = () =>
+      readFileSync('/proc/self/net/unix', 'utf8')
+        .split('\n')
+        .filter((line) => line.endsWith(socket)).length;
+    try {
+      await Promise.all(Array.from({ length: 8 }, () => withEgress.ensure(acme)));
+      assert.equal(listening(), 1, 'one proxy for the org, however many asked at once');
+    } finally {
+      await withEgress.close();
+    }
+    assert.equal(listening(), 0, 'and none left listening once closed');
   });
 
   test('stop keeps a cell stopped; restart brings it back', async () => {

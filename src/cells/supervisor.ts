@@ -107,6 +107,7 @@ export class CellSupervisor {
     SupervisorOptions;
   readonly #cells = new Map<string, Cell>();
   readonly #proxies = new Map<string, EgressProxy>();
+  readonly #proxyStarts = new Map<string, Promise<void>>();
   readonly #pongs = new Map<number, () => void>();
   #pingId = 0;
   #closed = false;
@@ -260,8 +261,10 @@ export class CellSupervisor {
   async close(): Promise<void> {
     this.#closed = true;
     await Promise.all([...this.#cells.keys()].map((id) => this.stop(id, 'Paddock is shutting down')));
+    await Promise.allSettled(this.#proxyStarts.values());
     await Promise.all([...this.#proxies.values()].map((p) => p.close()));
     this.#proxies.clear();
+    this.#proxyStarts.clear();
   }
 
   #clearTimers(cell: Cell): void {
@@ -297,16 +300,29 @@ export class CellSupervisor {
   ): Promise<void> {
     const rules = this.#o.egressRules;
     if (!rules || this.#proxies.has(key)) return;
-    const proxy = new EgressProxy({
-      orgId,
-      socketPath,
-      rules: () => rules(orgId, forCell),
-      owner,
-      audit: this.#o.audit,
-      log: this.#o.log,
-    });
-    await proxy.start();
-    this.#proxies.set(key, proxy);
+    // Runs that start at once for one org share one start: a second proxy would be left listening.
+    let starting = this.#proxyStarts.get(key);
+    if (!starting) {
+      const proxy = new EgressProxy({
+        orgId,
+        socketPath,
+        rules: () => rules(orgId, forCell),
+        owner,
+        audit: this.#o.audit,
+        log: this.#o.log,
+      });
+      starting = proxy.start().then(
+        () => {
+          this.#proxies.set(key, proxy);
+        },
+        (err: unknown) => {
+          this.#proxyStarts.delete(key);
+          throw err;
+        },
+      );
+      this.#proxyStarts.set(key, starting);
+    }
+    await starting;
   }
 
   #start(cell: Cell): void {

@@ -69,10 +69,10 @@ export class ToolGateway implements StopPart {
   }
 
   async #call(req: GateRequest): Promise<GateResult> {
-    const { orgId, agentId, token, standing } = req.caller;
+    const { orgId, agentId, token, runId, standing } = req.caller;
     // Held as of the standing's read (or before this one reads it): a stop that reaches this
     // replica from then on ends the call, even one committed just before the read.
-    const held = this.kills.hold({ orgId, agentId, token }, standing?.readAt ?? performance.now());
+    const held = this.kills.hold({ orgId, agentId, token, runId }, standing?.readAt ?? performance.now());
     const callerGaveUp = () => held.abort(callerReason(req.signal?.reason));
     if (req.signal?.aborted) callerGaveUp();
     else req.signal?.addEventListener('abort', callerGaveUp, { once: true });
@@ -232,6 +232,7 @@ export class ToolGateway implements StopPart {
         this.kills.end(event);
         return this.#sessions.close({ orgId: event.orgId });
       case 'agent-tokens':
+      case 'run':
         return this.kills.end(event);
       case 'connection':
         return this.#sessions.close({ connectionId: event.connectionId });

@@ -156,3 +156,21 @@ describe('the kill switch in the registry', () => {
     );
   });
 });
+
+test("a run's stop ends that run's calls only, with run_stopped, and refuses its next call while braked", () => {
+  const calls = new KillRegistry();
+  const who = (runId?: string) => ({ orgId: 'org_1', agentId: 'agt_1', runId });
+  const mine = calls.hold(who('run_1'), performance.now());
+  const otherRun = calls.hold(who('run_2'), performance.now());
+  const noRun = calls.hold(who(), performance.now());
+  const readBefore = performance.now();
+  const release = calls.brake({ kind: 'run', orgId: 'org_1', runId: 'run_1' });
+  assert.equal(mine.signal.aborted, true);
+  assert.equal(reasonOf(mine.signal).code, 'run_stopped');
+  assert.equal(otherRun.signal.aborted, false, 'another run of the same agent goes on');
+  assert.equal(noRun.signal.aborted, false, 'a call from outside any run goes on');
+  assert.equal(calls.hold(who('run_1'), performance.now()).signal.aborted, true, 'braked: refused');
+  release();
+  assert.equal(calls.hold(who('run_1'), readBefore).signal.aborted, true, 'read before the stop: refused');
+  assert.equal(calls.inFlight(), 2);
+});

@@ -13,15 +13,16 @@
  *   try { await run(held.signal); } finally { held.release(); }
  */
 import { ConflictError, type PaddockError, UnauthenticatedError } from '../errors/index.ts';
-import { StoppedError } from './refusals.ts';
+import { RunStoppedError, StoppedError } from './refusals.ts';
 
 /** Every token a person issued in an org, or these tokens. */
 export type TokenEnd = { orgId: string; issuedBy: string } | { orgId: string; tokenIds: string[] };
 
-/** What a stop ends: the calls of an agent, of every agent of an org, or on agent tokens. */
+/** What a stop ends: the calls of an agent, of every agent of an org, of one agent run, or on agent tokens. */
 export type StopTarget =
   | { kind: 'agent'; orgId: string; agentId: string }
   | { kind: 'org'; orgId: string }
+  | { kind: 'run'; orgId: string; runId: string }
   | ({ kind: 'agent-tokens' } & TokenEnd);
 
 /** Who a call is held for. */
@@ -30,6 +31,8 @@ export interface CallHolder {
   agentId: string;
   /** The agent token it came in on, with who issued it (a person's id, or a service token's). */
   token?: { id: string; issuedBy: string } | undefined;
+  /** The agent run it belongs to. */
+  runId?: string | undefined;
 }
 
 export interface HeldCall {
@@ -59,6 +62,8 @@ export function covers(target: StopTarget, h: CallHolder): boolean {
       return true;
     case 'agent':
       return target.agentId === h.agentId;
+    case 'run':
+      return target.runId === h.runId;
     case 'agent-tokens':
       if (!h.token) return false;
       return 'issuedBy' in target
@@ -71,6 +76,7 @@ export function covers(target: StopTarget, h: CallHolder): boolean {
 export function endReason(target: StopTarget): PaddockError {
   if (target.kind === 'agent') return new StoppedError(false);
   if (target.kind === 'org') return new StoppedError(true);
+  if (target.kind === 'run') return new RunStoppedError();
   return new UnauthenticatedError(
     'token_revoked',
     'issuedBy' in target

@@ -31,6 +31,8 @@ export function stopWhy(event: SessionEvent): string {
       return 'the agent was stopped';
     case 'org':
       return "the organization's agents were stopped";
+    case 'run':
+      return 'stopped by a person';
     case 'agent-tokens':
       return 'the agent token was revoked';
     case 'connection':

@@ -35,6 +35,13 @@ export class StoppedError extends ConflictError {
   }
 }
 
+/** The agent run the call belongs to was stopped (one run, through the kill switch). */
+export class RunStoppedError extends ConflictError {
+  constructor() {
+    super('run_stopped', 'This run was stopped (the kill switch): no tool call of it runs.');
+  }
+}
+
 /** The caller gave up (an MCP client's cancellation or timeout, a REST client gone). */
 export class CancelledError extends ConflictError {
   constructor() {

@@ -21,8 +21,8 @@ import type { RunFrame } from '../cells/protocol.ts';
 import type { CellSupervisor, RunHost } from '../cells/supervisor.ts';
 import type { Fired } from '../checks/index.ts';
 import { ConflictError, NotFoundError, PaddockError } from '../errors/index.ts';
-import type { ToolGateway } from '../gateway/index.ts';
-import type { Org, OrgContext } from '../identity/context.ts';
+import type { KillSwitch, StopTarget, ToolGateway } from '../gateway/index.ts';
+import type { Org, OrgContext, OrgSettings } from '../identity/context.ts';
 import { toOrg } from '../identity/orgs.ts';
 import { type OrgScope, trustedScope } from '../identity/scope.ts';
 import { newId } from '../ids/index.ts';
@@ -61,6 +61,10 @@ interface Active {
   /** The kill switch reached it: whatever the cell reports, the run ended stopped. */
   braked: string | null;
   runId: string;
+  /** The run as it was taken to running (its totals so far): its end adds to them. */
+  row: RunTable;
+  /** The org's settings as read when the run was taken to running (its limits). */
+  settings: OrgSettings;
   orgId: string;
   agentId: string;
   personId: string | null;
@@ -71,12 +75,16 @@ interface Active {
   /** The agent's output contract and checks, on the run's stream and end (set when dispatched). */
   integrity?: RunIntegrity;
   listeners: Set<RunListener>;
+  /** What it streamed since it was taken to running, for a stream that follows it late. */
+  streamed: RunEvent[];
   ended: (run: Run) => void;
   done: Promise<Run>;
 }
 
 export interface CoordinatorOptions {
   db: Kysely<Database>;
+  /** The kill switch a run's stop goes through (made after the coordinator, hence a getter). */
+  killSwitch?: (() => KillSwitch) | undefined;
   audit: AuditTrail;
   cells: CellSupervisor | null;
   gateway: ToolGateway;
@@ -85,10 +93,42 @@ export interface CoordinatorOptions {
   observe?: RunObserver | undefined;
 }
 
+/** How long a run stopped through the kill switch is remembered (it is being handed to its cell at most). */
+const REMEMBER_STOPS_MS = 10 * 60_000;
+
+/** How long a run that ended is kept for a stream that follows it late, and how much of it. */
+const KEEP_ENDED_MS = 60_000;
+const MAX_REPLAY = 5_000;
+
 /** A run that never reported its end is counted lost this long after its time limit. */
 const LOST_GRACE_MS = 60_000;
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+/** The columns a stop sets. */
+function stoppedSet(reason: string): Partial<RunTable> {
+  const now = new Date().toISOString();
+  return {
+    status: 'stopped',
+    capability_hash: null,
+    state: null,
+    error_code: 'stopped',
+    error_message: reason,
+    updated_at: now,
+    ended_at: now,
+  };
+}
+
+/** The run as a stop leaves it. */
+function stoppedRun(row: RunTable, reason: string): Run {
+  return toRun({
+    ...row,
+    status: 'stopped',
+    error_code: 'stopped',
+    error_message: reason,
+    ended_at: new Date().toISOString(),
+  });
+}
 
 /** A run's message or output as the org chose to record it: in full, redacted, or as a digest. */
 export function recorded(policy: 'full' | 'redacted' | 'digest', text: string | null): string | null {
@@ -102,6 +142,10 @@ export class RunCoordinator implements RunHost {
   /** Runs in flight on this replica, by capability hash and by run id. */
   readonly #byCapability = new Map<string, Active>();
   readonly #byRun = new Map<string, Active>();
+  /** Runs stopped through the kill switch lately (id → when): one not yet handed to its cell never is. */
+  readonly #braked = new Map<string, number>();
+  /** Runs that ended here lately, with what they streamed (see `follow`). */
+  readonly #recentlyEnded = new Map<string, { at: number; run: Run; streamed: RunEvent[] }>();
 
   constructor(opts: CoordinatorOptions) {
     this.#o = opts;
@@ -220,19 +264,28 @@ export class RunCoordinator implements RunHost {
       ended_at: null,
     };
     await db.insertInto('runs').values(row).execute();
-    await this.#o.audit.append({
-      orgId: org.id,
-      runId: row.id,
-      actor: who.actor,
-      action: 'run.started',
-      target: { type: 'agent', id: agent.id },
-      requestId: who.requestId,
-      details: {
-        via: input.via,
-        conversationId: conversation.id,
-        message: recorded(org.settings.runTextRecording, input.message),
-      },
-    });
+    // Tracked from the moment it exists, so a stop from then on finds it.
+    const active = this.#track(row, org.settings, who.requestId, capability, listener);
+    try {
+      await this.#o.audit.append({
+        orgId: org.id,
+        runId: row.id,
+        actor: who.actor,
+        action: 'run.started',
+        target: { type: 'agent', id: agent.id },
+        requestId: who.requestId,
+        details: {
+          via: input.via,
+          conversationId: conversation.id,
+          message: recorded(org.settings.runTextRecording, input.message),
+        },
+      });
+    } catch (err) {
+      await this.#finish(active, this.#failed([], 'internal', 'The run could not be put on record.')).catch(
+        () => undefined,
+      );
+      throw err;
+    }
     const ref = { orgId: org.id, agentId: agent.id, runId: row.id };
     this.#o.observe?.started({
       ...ref,
@@ -240,12 +293,17 @@ export class RunCoordinator implements RunHost {
       message: input.message,
       textRecording: org.settings.runTextRecording,
     });
-    const active = this.#track(row, who.requestId, capability, listener);
     const messages: ModelMessage[] = [...messagesOf(conversation), { role: 'user', content: input.message }];
     return { run: toRun(row), active, capability, messages };
   }
 
-  #track(row: RunTable, requestId: string, capability: string, listener?: RunListener): Active {
+  #track(
+    row: RunTable,
+    settings: OrgSettings,
+    requestId: string,
+    capability: string,
+    listener?: RunListener,
+  ): Active {
     let ended: (run: Run) => void = () => undefined;
     const done = new Promise<Run>((resolve) => {
       ended = resolve;
@@ -253,6 +311,8 @@ export class RunCoordinator implements RunHost {
     const active: Active = {
       braked: null,
       runId: row.id,
+      row,
+      settings,
       orgId: row.org_id,
       agentId: row.agent_id,
       personId: row.person_id,
@@ -260,6 +320,7 @@ export class RunCoordinator implements RunHost {
       abort: new AbortController(),
       gate: undefined,
       listeners: new Set(listener ? [listener] : []),
+      streamed: [],
       ended,
       done,
     };
@@ -268,12 +329,35 @@ export class RunCoordinator implements RunHost {
     return active;
   }
 
-  /** Adds a listener to a run in flight on this replica (a stream that joins late). */
-  listen(runId: string, listener: RunListener): boolean {
+  /**
+   * Follows a run from this replica (a stream that joins late, such as the chat's after a person
+   * decided what the run waited for): what it streamed since it was started or resumed, then
+   * live until its end. A run that ended here moments ago is replayed to its end. False when
+   * this replica has neither.
+   */
+  follow(runId: string, listener: RunListener): boolean {
     const a = this.#byRun.get(runId);
-    if (!a) return false;
-    a.listeners.add(listener);
+    const ended = a ? undefined : this.#recentlyEnded.get(runId);
+    if (!a && !ended) return false;
+    for (const event of (a ?? ended)!.streamed) listener(event);
+    if (a) a.listeners.add(listener);
+    else listener({ kind: 'end', run: ended!.run });
     return true;
+  }
+
+  /** The run ended here: its stream is kept a little while for a follower that comes late. */
+  /** A cleared chunk to the listeners, and kept for a follower's replay. */
+  #deliver(active: Active, event: Extract<Parameters<RunListener>[0], { kind: 'chunk' }>): void {
+    if (active.streamed.length < MAX_REPLAY) active.streamed.push(event);
+    for (const l of active.listeners) l(event);
+  }
+
+  #ended(active: Active, run: Run): void {
+    const now = performance.now();
+    for (const [id, e] of this.#recentlyEnded) if (now - e.at > KEEP_ENDED_MS) this.#recentlyEnded.delete(id);
+    this.#recentlyEnded.set(active.runId, { at: now, run, streamed: active.streamed });
+    for (const l of active.listeners) l({ kind: 'end', run });
+    active.ended(run);
   }
 
   /** Builds the run's spec (the org's sealed key, the agent's settings) and sends it to the cell. */
@@ -286,12 +370,7 @@ export class RunCoordinator implements RunHost {
   ): Promise<void> {
     const db = this.#o.db;
     active.integrity = new RunIntegrity(agent);
-    const orgRow = await db
-      .selectFrom('orgs')
-      .selectAll()
-      .where('id', '=', active.orgId)
-      .executeTakeFirstOrThrow();
-    const settings = toOrg(orgRow).settings;
+    const settings = active.settings;
     const model = JSON.parse(agent.model) as RunSpec['model'] & { secretId?: string | null };
     let key: RunSpec['key'];
     try {
@@ -320,6 +399,13 @@ export class RunCoordinator implements RunHost {
       outputSchema: active.integrity.schema,
       decisions,
     };
+    // Stopped while it was being prepared: it is never handed to the cell.
+    if (this.#braked.has(active.runId)) active.braked ??= 'the run was stopped';
+    if (!this.#byRun.has(active.runId)) return;
+    if (active.braked) {
+      await this.#finish(active, this.#failed(messages, 'stopped', active.braked));
+      return;
+    }
     if (!this.#o.cells!.send(active.orgId, { v: 1, type: 'run', org: active.orgId, spec })) {
       await this.#finish(
         active,
@@ -401,10 +487,12 @@ export class RunCoordinator implements RunHost {
         .catch((err: unknown) => this.#o.log.error({ err }, 'could not record a model call'));
     }
     if (event.kind === 'chunk' && active.integrity) {
+      // Only what the checks cleared is delivered, or kept for a follower's replay.
       for (const chunk of active.integrity.chunks(event.chunk))
-        for (const l of active.listeners) l({ kind: 'chunk', chunk });
+        this.#deliver(active, { kind: 'chunk', chunk });
       return;
     }
+    if (event.kind !== 'step' && active.streamed.length < MAX_REPLAY) active.streamed.push(event);
     for (const l of active.listeners) l(event);
   }
 
@@ -423,11 +511,7 @@ export class RunCoordinator implements RunHost {
     const status = end.status;
     const now = new Date().toISOString();
     const waiting = status === 'waiting_approval';
-    const row = await db
-      .selectFrom('runs')
-      .selectAll()
-      .where('id', '=', active.runId)
-      .executeTakeFirstOrThrow();
+    const row = active.row;
     const update = {
       status,
       capability_hash: null,
@@ -451,7 +535,11 @@ export class RunCoordinator implements RunHost {
         .where('id', '=', active.runId)
         .where('status', '=', 'running')
         .executeTakeFirst();
-      if (Number(written.numUpdatedRows) !== 1) return toRun(row);
+      // Ended meanwhile (a stop): the run as that end left it.
+      if (Number(written.numUpdatedRows) !== 1)
+        return toRun(
+          await trx.selectFrom('runs').selectAll().where('id', '=', active.runId).executeTakeFirstOrThrow(),
+        );
       if (status === 'completed') {
         await trx
           .updateTable('conversations')
@@ -464,9 +552,8 @@ export class RunCoordinator implements RunHost {
       return ended;
     });
     for (const chunk of active.integrity?.close(final.status === 'completed' ? final.output : null) ?? [])
-      for (const l of active.listeners) l({ kind: 'chunk', chunk });
-    for (const l of active.listeners) l({ kind: 'end', run: final });
-    active.ended(final);
+      this.#deliver(active, { kind: 'chunk', chunk });
+    this.#ended(active, final);
   }
 
   /** Ends a run (from one of `from`) and puts that on record, together; false if it had ended. */
@@ -541,78 +628,106 @@ export class RunCoordinator implements RunHost {
   // ── Stops ─────────────────────────────────────────────────────────────────────────────────
 
   /**
-   * The kill switch at once, before the stop is durable: the agent's (or org's) runs in flight
-   * on this replica are told to stop and their gate calls end; whatever they report after, they
-   * ended stopped. The stop's commit then ends them on record (`stopAgent`).
+   * The kill switch at once, before the stop is durable: the runs `target` covers (one run, an
+   * agent's, or every run of the org) that are in flight on this replica are told to stop and
+   * their gate calls end; whatever they report after, they ended stopped. The stop's commit then
+   * ends them on record (`end`).
    */
-  brake(orgId: string, agentId: string | undefined, reason: string): void {
+  brake(target: StopTarget, reason: string): void {
+    if (target.kind === 'run') this.#remember(target.runId);
     for (const a of this.#byRun.values()) {
-      if (a.orgId !== orgId || (agentId && a.agentId !== agentId)) continue;
+      if (!this.#covers(target, a)) continue;
       a.braked = reason;
       a.abort.abort(reason);
-      this.#o.cells?.send(orgId, { v: 1, type: 'run.stop', org: orgId, runId: a.runId, reason });
+      this.#o.cells?.send(a.orgId, { v: 1, type: 'run.stop', org: a.orgId, runId: a.runId, reason });
     }
   }
 
-  /** Ends one run: in flight, the cell is told and its gate calls end; waiting, it ends here. */
+  /**
+   * A stop committed, as the stop bus delivers it on every replica: every run it covers ends —
+   * an agent's or org's runs on record here (in flight and waiting alike: a waiting run of a
+   * stopped agent never resumes), and one stopped run in flight here ends at once.
+   */
+  async end(target: StopTarget, reason: string): Promise<void> {
+    if (target.kind === 'run') {
+      this.#remember(target.runId);
+      const row = await this.#o.db
+        .selectFrom('runs')
+        .selectAll()
+        .where('org_id', '=', target.orgId)
+        .where('id', '=', target.runId)
+        .executeTakeFirst();
+      if (row) await this.#stop([row], reason, undefined);
+      return;
+    }
+    let q = this.#o.db
+      .selectFrom('runs')
+      .selectAll()
+      .where('org_id', '=', target.orgId)
+      .where('status', 'in', ['running', 'waiting_approval']);
+    if (target.kind === 'agent') q = q.where('agent_id', '=', target.agentId);
+    if (target.kind === 'agent' || target.kind === 'org')
+      await this.#stop(await q.execute(), reason, undefined);
+  }
+
+  #remember(runId: string): void {
+    const now = performance.now();
+    for (const [id, at] of this.#braked) if (now - at > REMEMBER_STOPS_MS) this.#braked.delete(id);
+    this.#braked.set(runId, now);
+  }
+
+  #covers(target: StopTarget, a: Active): boolean {
+    if (a.orgId !== target.orgId) return false;
+    if (target.kind === 'run') return a.runId === target.runId;
+    if (target.kind === 'agent') return a.agentId === target.agentId;
+    return target.kind === 'org';
+  }
+
+  /**
+   * Ends one run through the kill switch (brake → durable commit → every replica → release): in
+   * flight, the cell is told and its gate calls end at once; waiting, it never resumes.
+   */
   async stopRun(ctx: OrgContext, runId: string, reason = 'stopped by a person'): Promise<Run> {
     const row = await requireRunRow(this.#o.db, ctx.scope, runId);
     await requireAgentRow(this.#o.db, ctx, row.agent_id);
     if (row.status !== 'running' && row.status !== 'waiting_approval')
       throw new ConflictError('run_ended', `This run already ended (${row.status}).`);
-    await this.#stop([row], reason, ctx.requestId);
+    const kill = this.#o.killSwitch?.();
+    if (!kill) await this.#stop([row], reason, ctx.requestId);
+    else
+      await kill.stop({ kind: 'run', orgId: row.org_id, runId }, async (allowed) => {
+        allowed();
+        await this.#endOnRecord(
+          row,
+          ['running', 'waiting_approval'],
+          stoppedSet(reason),
+          stoppedRun(row, reason),
+          ctx.requestId,
+        );
+      });
     return toRun(await requireRunRow(this.#o.db, ctx.scope, runId));
   }
 
-  /** The kill switch's part for runs: every run of the agent (or of the whole org) ends. */
-  async stopAgent(orgId: string, agentId: string | undefined, reason: string): Promise<void> {
-    let q = this.#o.db
-      .selectFrom('runs')
-      .selectAll()
-      .where('org_id', '=', orgId)
-      .where('status', 'in', ['running', 'waiting_approval']);
-    if (agentId) q = q.where('agent_id', '=', agentId);
-    await this.#stop(await q.execute(), reason, undefined);
-  }
-
+  /** Ends these runs on record, stopped; those in flight here end at once. */
   async #stop(rows: RunTable[], reason: string, requestId: string | undefined): Promise<void> {
     for (const row of rows) {
       const active = this.#byRun.get(row.id);
-      const now = new Date().toISOString();
-      const run = toRun({
-        ...row,
-        status: 'stopped',
-        error_code: 'stopped',
-        error_message: reason,
-        ended_at: now,
-      });
+      const run = stoppedRun(row, reason);
       // The database says it ended first: the cell's own end (if any) then changes nothing.
-      const ended = await this.#endOnRecord(
-        row,
-        ['running', 'waiting_approval'],
-        {
-          status: 'stopped',
-          capability_hash: null,
-          state: null,
-          error_code: 'stopped',
-          error_message: reason,
-          updated_at: now,
-          ended_at: now,
-        },
-        run,
-        requestId,
-      );
-      if (active) {
-        active.abort.abort(reason);
-        this.#o.cells?.send(row.org_id, { v: 1, type: 'run.stop', org: row.org_id, runId: row.id, reason });
-      }
-      if (!ended) continue;
-      if (active) {
-        this.#byRun.delete(row.id);
-        for (const [k, a] of this.#byCapability) if (a === active) this.#byCapability.delete(k);
-        for (const l of active.listeners) l({ kind: 'end', run });
-        active.ended(run);
-      }
+      const ended =
+        row.status === 'running' || row.status === 'waiting_approval'
+          ? await this.#endOnRecord(row, ['running', 'waiting_approval'], stoppedSet(reason), run, requestId)
+          : false;
+      if (!active) continue;
+      active.braked ??= reason;
+      active.abort.abort(reason);
+      this.#o.cells?.send(row.org_id, { v: 1, type: 'run.stop', org: row.org_id, runId: row.id, reason });
+      // Ended on record, by this stop or another: it ends here now, as the record says.
+      const now = ended ? run : toRun(await requireRunRow(this.#o.db, trustedScope(row.org_id), row.id));
+      if (now.status === 'running' || now.status === 'waiting_approval') continue;
+      this.#byRun.delete(row.id);
+      for (const [k, a] of this.#byCapability) if (a === active) this.#byCapability.delete(k);
+      this.#ended(active, now);
     }
   }
 
@@ -669,7 +784,7 @@ export class RunCoordinator implements RunHost {
         .where('status', '=', 'waiting_approval')
         .executeTakeFirst();
       if (Number(taken.numUpdatedRows) !== 1) continue; // another replica took it
-      const active = this.#track({ ...row, status: 'running' }, row.id, capability);
+      const active = this.#track({ ...row, status: 'running' }, toOrg(orgRow).settings, row.id, capability);
       const messages = JSON.parse(row.state ?? '[]') as ModelMessage[];
       if (states.includes('expired')) {
         await this.#finish(

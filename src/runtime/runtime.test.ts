@@ -219,6 +219,45 @@ for (const kind of STORE_KINDS) {
       );
     });
 
+    test('after a decision the continuation streams to whoever follows the run, from its resumption to its end', async () => {
+      scripts.set('sum and stream', [
+        { toolCalls: [{ name: 'everything__get-sum', args: { a: 20, b: 22 } }] },
+        { text: 'The sum is 42, streamed.' },
+      ]);
+      const r = await run('sum and stream');
+      assert.equal(r.body.status, 'waiting_approval', r.text);
+      assert.equal(r.body.via, 'api', 'a token’s run is an API run');
+      const follow = () =>
+        app.request(`/api/v1/orgs/acme/runs/${r.body.id}/stream`, {
+          headers: { authorization: `Bearer ${acme.people.member.token}`, accept: 'text/event-stream' },
+        });
+      const chunksOf = async (res: Response) =>
+        (await res.text())
+          .split('\n\n')
+          .filter((l) => l.startsWith('data: {'))
+          .map((l) => JSON.parse(l.slice(6)));
+      // Waiting: the run as it stands, at once (with what it streamed up to the wait).
+      const before = await chunksOf(await follow());
+      assert.deepEqual(
+        [before[0], before.at(-1)].map((c) => [c.type, c.data.status]),
+        [
+          ['data-run', 'waiting_approval'],
+          ['data-run', 'waiting_approval'],
+        ],
+      );
+      await api('post', `/approvals/${r.body.waitingFor[0].approvalId}/approve`, {}, acme.people.owner.token);
+      const res = await follow();
+      assert.match(res.headers.get('content-type') ?? '', /text\/event-stream/);
+      const chunks = await chunksOf(res);
+      const text = chunks
+        .filter((c) => c.type === 'text-delta')
+        .map((c) => c.delta)
+        .join('');
+      assert.equal(text, 'The sum is 42, streamed.', 'the whole continuation, however late it joined');
+      assert.equal(chunks.at(-1).type, 'data-run');
+      assert.equal(chunks.at(-1).data.status, 'completed');
+    });
+
     test('denied, the model is told and the run continues without the call', async () => {
       scripts.set('sum again', [
         { toolCalls: [{ name: 'everything__get-sum', args: { a: 7, b: 8 } }] },
@@ -306,6 +345,98 @@ for (const kind of STORE_KINDS) {
       );
       assert.equal((await run('after stop')).body.error.code, 'agent_stopped');
       await api('post', `/agents/${agentId}/resume`);
+    });
+
+    test('stopping one run goes through the kill switch: in flight it ends at once, its call ended; waiting, it never resumes', async () => {
+      scripts.set('run stop long', [
+        {
+          toolCalls: [
+            { name: 'everything__trigger-long-running-operation', args: { duration: 20, steps: 5 } },
+          ],
+        },
+      ]);
+      scripts.set('run stop other', [
+        {
+          toolCalls: [
+            { name: 'everything__trigger-long-running-operation', args: { duration: 20, steps: 5 } },
+          ],
+        },
+      ]);
+      const flying = await run('run stop long', { wait: false });
+      const other = await run('run stop other', { wait: false });
+      await until(() => deps.gateway.kills.inFlight({ agentId }) >= 2, { what: 'both long calls in flight' });
+      const started = performance.now();
+      const stopped = await api('post', `/runs/${flying.body.id}/stop`);
+      assert.equal(stopped.status, 200, stopped.text);
+      assert.equal(stopped.body.status, 'stopped', 'ended on record when the stop answers');
+      assert.ok(performance.now() - started < 5000);
+      await until(() => deps.gateway.kills.inFlight({ agentId }) === 1, { what: 'its call ended' });
+      assert.equal(
+        (await api('get', `/runs/${other.body.id}`)).body.run.status,
+        'running',
+        'another run goes on',
+      );
+      assert.equal((await api('post', `/runs/${flying.body.id}/stop`)).body.error.code, 'run_ended');
+      await api('post', `/runs/${other.body.id}/stop`);
+      const entries = await runEntries(flying.body.id);
+      const end = entries.find((e) => e.action === 'run.stopped');
+      assert.ok(end, entries.map((e) => e.action).join(', '));
+      assert.equal(end.details.error.message, 'stopped by a person');
+
+      scripts.set('run stop waits', [{ toolCalls: [{ name: 'everything__get-sum', args: { a: 2, b: 3 } }] }]);
+      const waiting = await run('run stop waits');
+      assert.equal(waiting.body.status, 'waiting_approval');
+      assert.equal((await api('post', `/runs/${waiting.body.id}/stop`)).body.status, 'stopped');
+      const approved = await api(
+        'post',
+        `/approvals/${waiting.body.waitingFor[0].approvalId}/approve`,
+        {},
+        acme.people.owner.token,
+      );
+      assert.ok(approved.status === 200 || approved.status === 409, approved.text);
+      await deps.runs.sweep();
+      assert.equal(
+        (await api('get', `/runs/${waiting.body.id}`)).body.run.status,
+        'stopped',
+        'never resumed',
+      );
+    });
+
+    test("stopping the org's agents ends their runs in flight and waiting; resumed, new runs start", async () => {
+      scripts.set('org stop waits', [{ toolCalls: [{ name: 'everything__get-sum', args: { a: 4, b: 4 } }] }]);
+      const waiting = await run('org stop waits');
+      assert.equal(waiting.body.status, 'waiting_approval');
+      scripts.set('org stop long', [
+        {
+          toolCalls: [
+            { name: 'everything__trigger-long-running-operation', args: { duration: 20, steps: 5 } },
+          ],
+        },
+      ]);
+      const flying = await run('org stop long', { wait: false });
+      await until(() => deps.gateway.kills.inFlight({ agentId }) > 0, { what: 'the long call in flight' });
+      const stop = await call(app, 'post', '/api/v1/orgs/acme/stop', { token: acme.people.owner.token });
+      assert.equal(stop.status, 200, stop.text);
+      const ended = await runWhen(flying.body.id, (x) => x.status !== 'running');
+      assert.equal(ended.status, 'stopped');
+      assert.equal((await api('get', `/runs/${waiting.body.id}`)).body.run.status, 'stopped');
+      await api(
+        'post',
+        `/approvals/${waiting.body.waitingFor[0].approvalId}/approve`,
+        {},
+        acme.people.owner.token,
+      );
+      await deps.runs.sweep();
+      assert.equal(
+        (await api('get', `/runs/${waiting.body.id}`)).body.run.status,
+        'stopped',
+        'never resumed',
+      );
+      assert.equal((await run('org stopped')).body.error.code, 'agent_stopped');
+      const resumed = await call(app, 'post', '/api/v1/orgs/acme/resume', { token: acme.people.owner.token });
+      assert.equal(resumed.status, 200, resumed.text);
+      scripts.set('after org resume', [{ text: 'Back.' }]);
+      assert.equal((await run('after org resume')).body.status, 'completed');
     });
 
     test('a cell killed mid-run fails that run', async () => {

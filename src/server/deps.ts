@@ -148,16 +148,18 @@ export function platformJobs(runs?: RunCoordinator, compliance?: () => Platform)
 
 export const PLATFORM_JOBS = platformJobs();
 
-/** The runtime's part in a stop: the runs in flight brake at once, and every run of it ends once committed. */
+/**
+ * The runtime's part in a stop (one run, an agent, the org): the runs in flight brake at once,
+ * and every run it covers ends once committed.
+ */
 function runStops(runs: RunCoordinator): StopPart {
   return {
     brake: (t, why) => {
-      if (t.kind === 'agent' || t.kind === 'org')
-        runs.brake(t.orgId, t.kind === 'agent' ? t.agentId : undefined, why);
+      if (t.kind === 'agent' || t.kind === 'org' || t.kind === 'run') runs.brake(t, why);
+      return undefined;
     },
     end: async (e, why) => {
-      if (e.kind === 'agent' || e.kind === 'org')
-        await runs.stopAgent(e.orgId, e.kind === 'agent' ? e.agentId : undefined, why);
+      if (e.kind === 'agent' || e.kind === 'org' || e.kind === 'run') await runs.end(e, why);
     },
   };
 }
@@ -216,7 +218,15 @@ export function buildDeps(
     egress: async (orgId) => (cells ? cells.egressSocket(orgId) : null),
   };
   const gateway = new ToolGateway({ db: store.db, audit, opener, log, observe: telemetry.gate });
-  const runs = new RunCoordinator({ db: store.db, audit, cells, gateway, log, observe: telemetry.runs });
+  const runs = new RunCoordinator({
+    db: store.db,
+    audit,
+    cells,
+    gateway,
+    log,
+    observe: telemetry.runs,
+    killSwitch: () => killSwitch,
+  });
   telemetry.metrics?.watch({
     db: store.db,
     cells: () => cells?.list() ?? [],

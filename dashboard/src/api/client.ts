@@ -286,6 +286,8 @@ export const api = {
 
   /** Where an agent's runs start: the chat streams them through `runTransport` (run-stream.ts). */
   runsEndpoint: (slug: string, agent: string) => `${org(slug)}/agents/${enc(agent)}/runs`,
+  /** Where a run streams as it goes: the chat follows a run's continuation there (`followRun`). */
+  runStreamEndpoint: (slug: string, run: string) => `${org(slug)}/runs/${enc(run)}/stream`,
   /** Newest first; members get their own runs only. */
   runs: async (slug: string, query: RunListQuery = {}) => {
     const q = new URLSearchParams();

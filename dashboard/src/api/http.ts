@@ -90,6 +90,10 @@ export const streamFetch = async (input: RequestInfo | URL, init?: RequestInit):
     signal: init?.signal,
   });
 
+/** A `fetch` for following a stream (a GET with `Accept: text/event-stream`), same session and refusals. */
+export const followFetch = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> =>
+  request('GET', String(input), { accept: 'text/event-stream', signal: init?.signal });
+
 /** Sends a file as the request body (streamed by the browser, its own type kept) and answers the JSON. */
 export async function upload<T>(path: string, file: File): Promise<T> {
   const headers: Record<string, string> = {

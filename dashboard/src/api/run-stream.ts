@@ -6,8 +6,8 @@
  * the newest message only, and the server keeps the conversation. This module brings the AI SDK:
  * only the chat imports it.
  */
-import { DefaultChatTransport, getToolName, isToolUIPart } from 'ai';
-import { streamFetch } from './http.ts';
+import { DefaultChatTransport, getToolName, isToolUIPart, readUIMessageStream } from 'ai';
+import { followFetch, streamFetch } from './http.ts';
 import { messageApprovals, messageText, type RunMessage } from './run-message.ts';
 import type { RunApproval, RunStart } from './wire.ts';
 
@@ -28,6 +28,29 @@ export function runTransport(
       return { body };
     },
   });
+}
+
+/**
+ * Follows a run's stream (`GET …/runs/{run}/stream`: what it streamed since it resumed, then live
+ * to its end): `onMessage` gets the answer as it grows. Resolves once the stream ends.
+ */
+export async function followRun(
+  path: string,
+  runId: string,
+  onMessage: (message: RunMessage) => void,
+  signal: AbortSignal,
+): Promise<void> {
+  const transport = new DefaultChatTransport<RunMessage>({
+    api: path,
+    fetch: followFetch,
+    prepareReconnectToStreamRequest: () => ({ api: path }),
+  });
+  const stream = await transport.reconnectToStream({ chatId: runId, abortSignal: signal });
+  if (!stream) return;
+  for await (const message of readUIMessageStream<RunMessage>({ stream })) {
+    if (signal.aborted) return;
+    onMessage(message);
+  }
 }
 
 /**

@@ -15,4 +15,5 @@ export {
 export { useLoad } from './use-load.ts';
 export { usePeopleNames } from './use-people-names.ts';
 export { useRunChat } from './use-run-chat.ts';
+export { useRunContinuation } from './use-run-continuation.ts';
 export { useRunFollow } from './use-run-follow.ts';

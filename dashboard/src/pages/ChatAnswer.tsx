@@ -1,10 +1,12 @@
 /**
  * One answer of an agent in the chat: its text and tool calls as they streamed, a call waiting
  * for a person as a card (approve or deny it if you may), the run's continuation once decided
- * (read again until it ends: it does not stream), and the run one click away.
+ * here (streamed as it goes; decided elsewhere, read again until it ends), and the run one click
+ * away.
  */
-import { useEffect, useState } from 'react';
+import { type ReactNode, useEffect, useState } from 'react';
 import {
+  type AnswerPart,
   api,
   messageRun,
   type Run,
@@ -13,7 +15,7 @@ import {
   readAnswer,
   runEnded,
 } from '../api/index.ts';
-import { useAction, useRunFollow } from '../data/index.ts';
+import { useAction, useRunContinuation, useRunFollow } from '../data/index.ts';
 import { Link } from '../router.tsx';
 import { Alert, formatTime, RunStatusBadge, TextField, ToolCall } from '../ui/index.ts';
 import { runPath } from './paths.ts';
@@ -60,7 +62,10 @@ export function ChatAnswer({
   const waiting = streamed?.status === 'waiting_approval';
   const everyMs = streaming || !streamed ? null : anyDecided ? AFTER_DECISION_MS : WHILE_WAITING_MS;
   const follow = useRunFollow(slug, streamed, everyMs);
-  const run = follow.run;
+  const continuation = useRunContinuation(slug, streamed?.id, Object.keys(decided).length);
+  // The continuation's own end, once streamed, is the newest word on the run.
+  const continued = continuation.message ? messageRun(continuation.message) : null;
+  const run = continued && runEnded(continued.status) ? continued : follow.run;
   const { parts, unpaired } = readAnswer(message);
   const endedLater = waiting && run !== null && runEnded(run.status);
   // biome-ignore lint/correctness/useExhaustiveDependencies: once, when the continuation ends.
@@ -83,27 +88,11 @@ export function ChatAnswer({
   return (
     <article className="chat-message chat-answer" aria-label="Answer" data-testid="chat-answer">
       {parts.length === 0 && streaming ? <p className="muted chat-thinking">Thinking…</p> : null}
-      {parts.map((p, i) =>
-        p.kind === 'text' ? (
-          // Parts have no id of their own; their order is what they are.
-          // biome-ignore lint/suspicious/noArrayIndexKey: an answer's parts only grow at the end.
-          <p key={i} className="chat-text">
-            {p.text}
-          </p>
-        ) : (
-          <ToolCall
-            key={p.call.id}
-            call={p.call}
-            standing={
-              p.call.approval
-                ? STANDING[standing(run, p.call.approval.approvalId, decided[p.call.approval.approvalId])]
-                : undefined
-            }
-          >
-            {p.call.approval ? card(p.call.approval) : null}
-          </ToolCall>
-        ),
-      )}
+      <AnswerParts
+        parts={parts}
+        standingOf={(a) => STANDING[standing(run, a.approvalId, decided[a.approvalId])]}
+        card={card}
+      />
       {unpaired.map((a) => (
         <section
           key={a.approvalId}
@@ -116,8 +105,10 @@ export function ChatAnswer({
           {card(a)}
         </section>
       ))}
-      {waiting && run ? <Continuation streamed={streamed} run={run} decided={anyDecided} /> : null}
-      <Alert message={follow.error} />
+      {waiting && run ? (
+        <Continuation streamed={streamed} run={run} decided={anyDecided} message={continuation.message} />
+      ) : null}
+      <Alert message={follow.error ?? continuation.error} />
       {run ? <RunFooter slug={slug} run={run} /> : null}
     </article>
   );
@@ -205,23 +196,75 @@ function ApprovalCard({
   );
 }
 
-/** What the run did after the decision: it resumes in the background, without streaming. */
-function Continuation({ streamed, run, decided }: { streamed: Run | null; run: Run; decided: boolean }) {
+/** An answer's text and tool calls in order; a call waiting for a person with its standing and card. */
+function AnswerParts({
+  parts,
+  standingOf,
+  card,
+}: {
+  parts: AnswerPart[];
+  standingOf?: (approval: RunApproval) => (typeof STANDING)[Standing];
+  card?: (approval: RunApproval) => ReactNode;
+}) {
+  return parts.map((p, i) =>
+    p.kind === 'text' ? (
+      // Parts have no id of their own; their order is what they are.
+      // biome-ignore lint/suspicious/noArrayIndexKey: an answer's parts only grow at the end.
+      <p key={i} className="chat-text">
+        {p.text}
+      </p>
+    ) : (
+      <ToolCall
+        key={p.call.id}
+        call={p.call}
+        standing={p.call.approval && standingOf ? standingOf(p.call.approval) : undefined}
+      >
+        {p.call.approval && card ? card(p.call.approval) : null}
+      </ToolCall>
+    ),
+  );
+}
+
+/**
+ * What the run did after the decision: streamed as it goes when decided here (`message`), else
+ * read again until it ends and shown with its answer.
+ */
+function Continuation({
+  streamed,
+  run,
+  decided,
+  message,
+}: {
+  streamed: Run | null;
+  run: Run;
+  decided: boolean;
+  message: RunMessage | null;
+}) {
   const unchanged =
     run.status === 'waiting_approval' && run.waitingFor.length === (streamed?.waitingFor.length ?? 0);
+  const live = message ? readAnswer(message).parts : [];
   if (unchanged && !decided) return null;
-  if (!runEnded(run.status)) {
+  if (live.length === 0 && !runEnded(run.status)) {
     return (
       <p className="muted chat-resumed" aria-live="polite">
-        Resumed… the rest of the run does not stream; its answer shows here when it ends.
+        Resumed… its answer shows here as it comes.
       </p>
     );
   }
   return (
-    <div className="chat-continuation" aria-live="polite" data-testid="chat-continuation">
-      <p className="muted chat-resumed">Resumed after the decision (not streamed):</p>
-      {run.output ? <p className="chat-text">{run.output}</p> : null}
-      {run.error ? <Alert message={run.error.message} /> : null}
+    <div
+      className="chat-continuation"
+      aria-live="polite"
+      data-testid="chat-continuation"
+      data-streamed={live.length > 0 ? 'true' : 'false'}
+    >
+      <p className="muted chat-resumed">Resumed after the decision:</p>
+      {live.length > 0 ? (
+        <AnswerParts parts={live} />
+      ) : run.output ? (
+        <p className="chat-text">{run.output}</p>
+      ) : null}
+      {run.error && runEnded(run.status) ? <Alert message={run.error.message} /> : null}
     </div>
   );
 }

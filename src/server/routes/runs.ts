@@ -61,10 +61,11 @@ async function visibleRun(deps: Deps, ctx: OrgContext, id: string) {
   return row;
 }
 
-/** A run as a UI message stream: the cell's chunks, plus data parts for the run and its waits. */
-function streamed(
-  start: (listener: RunListener) => Promise<{ run: Run; done: Promise<Run> }>,
-): Promise<Response> {
+/**
+ * A run as a UI message stream: the cell's chunks, plus data parts for the run and its waits —
+ * the run as it stands (`first`, or as `start` answers) and as it ends.
+ */
+function streamed(start: (listener: RunListener) => Promise<{ run: Run }>, first?: Run): Promise<Response> {
   return new Promise((resolve, reject) => {
     let controller!: ReadableStreamDefaultController<UIMessageChunk>;
     const stream = new ReadableStream<UIMessageChunk>({
@@ -77,6 +78,7 @@ function streamed(
         controller.enqueue(chunk);
       } catch {}
     };
+    if (first) write({ type: 'data-run', data: first });
     start((event) => {
       if (event.kind === 'chunk') write(event.chunk);
       else if (event.kind === 'approval')
@@ -96,7 +98,7 @@ function streamed(
         } catch {}
       }
     }).then(({ run }) => {
-      write({ type: 'data-run', data: run });
+      if (!first) write({ type: 'data-run', data: run });
       resolve(createUIMessageStreamResponse({ stream }));
     }, reject);
   });
@@ -118,8 +120,10 @@ export const runRoutes = [
       description: 'the run, started (with "wait": false)',
       contentTypes: ['text/event-stream'],
     },
-    handler: async ({ ctx, deps, params, body, c }) => {
-      const input = { message: body.message, conversationId: body.conversationId, via: 'api' as const };
+    handler: async ({ ctx, deps, params, body, c, principal }) => {
+      // A person signed in to the dashboard talks in its chat; a token is a program's call.
+      const via = principal?.kind === 'session' ? ('chat' as const) : ('api' as const);
+      const input = { message: body.message, conversationId: body.conversationId, via };
       if ((c.req.header('accept') ?? '').includes('text/event-stream')) {
         return streamed((listener) => deps.runs.start(ctx, params.agent, input, listener));
       }
@@ -179,6 +183,25 @@ export const runRoutes = [
           ? []
           : (await queryAudit(deps.store.db, ctx.scope, { run: row.id, limit: 500, order: 'asc' })).events;
       return { run: toRun(row), audit };
+    },
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/api/v1/orgs/{org}/runs/{run}/stream',
+    summary:
+      'Follow a run (AI SDK UI message stream): what it streamed since it started or resumed, then live to its end, ending with the run; a run not in flight on this server answers with the run alone',
+    tag: 'runs',
+    access: { permission: 'runs.read' },
+    params: RunParams,
+    response: RunSchema,
+    raw: { status: 200, description: 'the run, streamed', contentTypes: ['text/event-stream'] },
+    handler: async ({ ctx, deps, params }) => {
+      const run = toRun(await visibleRun(deps, ctx, params.run));
+      return streamed(async (listener) => {
+        // In flight (or just ended) here: its stream; otherwise the run as it stands, at once.
+        if (!deps.runs.follow(run.id, listener)) listener({ kind: 'end', run });
+        return { run };
+      }, run);
     },
   }),
   defineRoute({
