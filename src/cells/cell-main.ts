@@ -12,20 +12,7 @@ let dataKey: Buffer | undefined;
 let beat: NodeJS.Timeout | undefined;
 let runs: Promise<RunHost> | undefined;
 
-/**
- * Frames said in one turn of the event loop leave in one write: a run's step reports a burst of
- * stream chunks, and each write to the pipe (synchronous for stdout) wakes the control plane.
- */
-let outgoing: string[] = [];
-const flush = () => {
-  if (outgoing.length === 0) return;
-  const text = outgoing.join('');
-  outgoing = [];
-  process.stdout.write(text);
-};
-const send = (frame: FromCell) => {
-  if (outgoing.push(encode(frame)) === 1) setImmediate(flush);
-};
+const send = (frame: FromCell) => process.stdout.write(encode(frame));
 
 function onFrame(raw: unknown): void {
   const f = raw as ToCell;
@@ -51,7 +38,6 @@ function onFrame(raw: unknown): void {
   } else if (f.type === 'shutdown') {
     clearInterval(beat);
     dataKey?.fill(0);
-    flush();
     process.exit(0);
   }
 }
