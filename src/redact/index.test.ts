@@ -49,3 +49,16 @@ test('a key is secret by its last word: tokenId and tokensRevoked stay readable'
     hasClientSecret: true,
   });
 });
+
+test('a private key block is redacted whole, encrypted headers and a cut-off block included, in linear time', () => {
+  const block =
+    '-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,0A1B\n\nMIIEow+/=\n-----END RSA PRIVATE KEY-----';
+  assert.equal(redact(`key: ${block} done`), `key: ${REDACTED} done`);
+  assert.equal(redact('cut: -----BEGIN PRIVATE KEY-----\nMIIEow'), `cut: ${REDACTED}`);
+  // Many begin lines and no end line: the lazy form took seconds here; greedy takes one pass.
+  const hostile = `${'-----BEGIN PRIVATE KEY-----\n-x'.repeat(20_000)}`;
+  const started = performance.now();
+  const out = redact(hostile);
+  assert.ok(performance.now() - started < 1000, `took ${performance.now() - started} ms`);
+  assert.ok(!out.includes('BEGIN PRIVATE KEY'), out.slice(0, 200));
+});

@@ -33,7 +33,10 @@ const SECRET_VALUE = [
   /\bsk-[A-Za-z0-9_-]{16,}/g, // OpenAI-style model keys
   /\bAKIA[0-9A-Z]{16}\b/g, // AWS access key ids
   /\bwhsec_[A-Za-z0-9+/=]{16,}/g, // Standard Webhooks signing secrets (webhook endpoints)
-  /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----/g,
+  // A private key block, through its end line when there is one (a cut-off block is still a key).
+  // Greedy, with an optional end, so each block is scanned once: a lazy scan to a required end
+  // line took quadratic time on a text of many begin lines and no end (hostile stderr).
+  /-----BEGIN [A-Z ]*PRIVATE KEY-----(?:[A-Za-z0-9+/=\s:,]|-(?!----END))*(?:-----END [A-Z ]*PRIVATE KEY-----)?/g,
 ];
 
 /** The credential shapes above, for other checks to start from (global regexes: copy before use). */
