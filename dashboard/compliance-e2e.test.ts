@@ -29,6 +29,7 @@ import { addMembership, ensureUser, initOrg, operatorCaller, trustedScope } from
 import { silentLogger } from '../src/log/index.ts';
 import { policyVersion } from '../src/policy/engine.ts';
 import { type RunningServer, startServer } from '../src/server/index.ts';
+import { untilRead as until } from '../src/testing/until.ts';
 import { checkPage } from './e2e-check.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -36,22 +37,6 @@ const CHROMIUM = '/usr/bin/chromium';
 const SLUG = 'acme';
 const OWNER = { email: 'owner@acme.test', password: 'owner-password-0001' };
 const AUDITOR = { email: 'auditor@acme.test', password: 'auditor-password-0003' };
-
-/** Polls `read` until `ok` holds; fails with the last value seen. */
-async function until<T>(
-  read: () => Promise<T>,
-  ok: (v: T) => boolean,
-  what: string,
-  ms = 10_000,
-): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await read();
-    if (ok(v)) return v;
-    if (Date.now() > end) assert.fail(`${what}; last saw ${JSON.stringify(v)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe('compliance page and Overview end to end', { timeout: 240_000 }, () => {
   let home = '';

@@ -46,6 +46,7 @@ import {
 import { silentLogger } from '../src/log/index.ts';
 import { policyVersion } from '../src/policy/engine.ts';
 import { type RunningServer, startServer } from '../src/server/index.ts';
+import { untilRead as until } from '../src/testing/until.ts';
 import { checkPage } from './e2e-check.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -57,17 +58,6 @@ const MEMBER = { name: 'Mia Member', email: 'member@example.com', password: 'mem
 const AUDITOR = { name: 'Aldo Auditor', email: 'auditor@example.com', password: 'auditor-password-0003' };
 /** A second org, made empty for the demo: the owner owns it, the member and an auditor belong. */
 const DESK = { name: 'Demo Desk', slug: 'demo-desk' };
-
-/** Polls `read` until `ok` holds (the page updates after a request); fails with the last value seen. */
-async function until<T>(read: () => Promise<T>, ok: (value: T) => boolean, what: string): Promise<T> {
-  const end = Date.now() + 10_000;
-  for (;;) {
-    const value = await read();
-    if (ok(value)) return value;
-    if (Date.now() > end) assert.fail(`${what}; last saw ${JSON.stringify(value)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe('dashboard end to end', { timeout: 300_000 }, () => {
   let home = '';

@@ -23,6 +23,7 @@ import { loadConfig } from '../src/config/index.ts';
 import { ensureUser, initOrg, operatorCaller } from '../src/identity/index.ts';
 import { silentLogger } from '../src/log/index.ts';
 import { type RunningServer, startServer } from '../src/server/index.ts';
+import { untilRead as until } from '../src/testing/until.ts';
 import { checkPage } from './e2e-check.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -30,21 +31,6 @@ const CHROMIUM = '/usr/bin/chromium';
 const EVERYTHING = join(ROOT, 'node_modules/@modelcontextprotocol/server-everything/dist/index.js');
 const SLUG = 'newco';
 const OWNER = { email: 'owner@newco.test', password: 'owner-password-0001' };
-
-async function until<T>(
-  read: () => Promise<T>,
-  ok: (v: T) => boolean,
-  what: string,
-  ms = 15_000,
-): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await read();
-    if (ok(v)) return v;
-    if (Date.now() > end) assert.fail(`${what}; last saw ${JSON.stringify(v)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe('first value through the dashboard alone', { timeout: 240_000 }, () => {
   let home = '';

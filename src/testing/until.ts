@@ -42,3 +42,28 @@ export async function until<T>(check: () => T | Promise<T>, opts: UntilOptions =
     await sleep(opts.intervalMs ?? 20);
   }
 }
+
+/**
+ * Reads until `ok` holds of what was read, and returns it; past the deadline the wait fails with
+ * what it awaited and the last value it saw (a page or a list that updates after a request).
+ */
+export async function untilRead<T>(
+  read: () => Promise<T>,
+  ok: (value: T) => boolean,
+  what: string,
+  timeoutMs = 15_000,
+): Promise<T> {
+  let last: T | undefined;
+  try {
+    const done = await until(
+      async () => {
+        last = await read();
+        return ok(last) ? { value: last } : false;
+      },
+      { what, timeoutMs, intervalMs: 100 },
+    );
+    return done.value;
+  } catch (err) {
+    throw new Error(`${(err as Error).message}; last saw ${JSON.stringify(last)}`, { cause: err });
+  }
+}
