@@ -27,13 +27,23 @@ export interface PrivateAgent {
 }
 
 function liveAgentTokens(db: Db, scope: OrgScope, now: string) {
-  return db
-    .selectFrom('agent_tokens as t')
-    .innerJoin('agents as a', 'a.id', 't.agent_id')
-    .select(['t.id', 't.name', 't.agent_id', 'a.name as agent_name', 't.created_by', 't.expires_at'])
-    .where('t.org_id', '=', scope.orgId)
-    .where('t.revoked_at', 'is', null)
-    .where((eb) => eb.or([eb('t.expires_at', 'is', null), eb('t.expires_at', '>', now)]));
+  return (
+    db
+      .selectFrom('agent_tokens as t')
+      .innerJoin('agents as a', 'a.id', 't.agent_id')
+      // An OAuth client's token lives on while its refresh token does, even between access tokens.
+      .leftJoin('oauth_grants as g', 'g.token_id', 't.id')
+      .select(['t.id', 't.name', 't.agent_id', 'a.name as agent_name', 't.created_by', 't.expires_at'])
+      .where('t.org_id', '=', scope.orgId)
+      .where('t.revoked_at', 'is', null)
+      .where((eb) =>
+        eb.or([
+          eb('t.expires_at', 'is', null),
+          eb('t.expires_at', '>', now),
+          eb('g.refresh_expires_at', '>', now),
+        ]),
+      )
+  );
 }
 
 /** The live agent tokens issued by any of `issuers` (a person's id, service token ids). */

@@ -22,9 +22,13 @@ export interface AgentTokenInfo {
   createdAt: string;
   expiresAt: string | null;
   revokedAt: string | null;
+  /** The MCP client it was issued to through OAuth sign-in; null for a token made by hand. */
+  client: { id: string; name: string } | null;
 }
 
-const toInfo = (r: AgentTokenTable): AgentTokenInfo => ({
+type TokenRow = AgentTokenTable & { client_id?: string | null; client_name?: string | null };
+
+const toInfo = (r: TokenRow): AgentTokenInfo => ({
   id: r.id,
   agentId: r.agent_id,
   name: r.name,
@@ -32,7 +36,20 @@ const toInfo = (r: AgentTokenTable): AgentTokenInfo => ({
   createdAt: r.created_at,
   expiresAt: r.expires_at,
   revokedAt: r.revoked_at,
+  client: r.client_id && r.client_name ? { id: r.client_id, name: r.client_name } : null,
 });
+
+/** Agent tokens with the OAuth client each was issued to, if any. */
+function tokensWithClients(db: Db, orgId: string, agentId: string) {
+  return db
+    .selectFrom('agent_tokens as t')
+    .leftJoin('oauth_grants as g', 'g.token_id', 't.id')
+    .leftJoin('oauth_clients as c', 'c.id', 'g.client_id')
+    .selectAll('t')
+    .select(['c.id as client_id', 'c.name as client_name'])
+    .where('t.org_id', '=', orgId)
+    .where('t.agent_id', '=', agentId);
+}
 
 export async function createAgentToken(
   db: Kysely<Database>,
@@ -77,12 +94,8 @@ export async function createAgentToken(
 
 export async function listAgentTokens(db: Db, ctx: OrgContext, agentId: string): Promise<AgentTokenInfo[]> {
   await requireAgentRow(db, ctx, agentId);
-  const rows = await db
-    .selectFrom('agent_tokens')
-    .selectAll()
-    .where('org_id', '=', ctx.scope.orgId)
-    .where('agent_id', '=', agentId)
-    .orderBy('created_at', 'desc')
+  const rows = await tokensWithClients(db, ctx.scope.orgId, agentId)
+    .orderBy('t.created_at', 'desc')
     .execute();
   return rows.map(toInfo);
 }
@@ -96,12 +109,8 @@ export async function revokeAgentToken(
   return db.transaction().execute(async (trx) => {
     const agent = await requireAgentRow(trx, ctx, agentId);
     assertCanChangeAgent(ctx, agent);
-    const row = await trx
-      .selectFrom('agent_tokens')
-      .selectAll()
-      .where('org_id', '=', ctx.scope.orgId)
-      .where('agent_id', '=', agentId)
-      .where('id', '=', tokenId)
+    const row = await tokensWithClients(trx, ctx.scope.orgId, agentId)
+      .where('t.id', '=', tokenId)
       .executeTakeFirst();
     if (!row) throw new NotFoundError('token_not_found', 'No such token for this agent.');
     if (row.revoked_at) return toInfo(row);

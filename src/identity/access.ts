@@ -80,3 +80,31 @@ export async function visibleOrgs(db: Db, principal: Principal) {
     .execute();
   return rows.map((r) => ({ ...toOrg(r), role: r.role }));
 }
+
+/**
+ * A person's context in an org, by id, with the role they hold now: for work done later on a
+ * person's behalf with no credential of theirs in the request (an OAuth client exchanging the
+ * person's consent). Not a member (any more) reads as a missing org.
+ */
+export async function personAccess(
+  db: Db,
+  userId: string,
+  orgId: string,
+  requestId: string,
+): Promise<OrgContext> {
+  const row = await db.selectFrom('orgs').selectAll().where('id', '=', orgId).executeTakeFirst();
+  const hidden = new NotFoundError('org_not_found', 'No organization that this person belongs to.');
+  if (!row) throw hidden;
+  const scope = trustedScope(row.id);
+  const role = await roleOf(db, scope, userId);
+  if (!role) throw hidden;
+  return {
+    requestId,
+    actor: { type: 'person', id: userId },
+    userId,
+    tokenId: null,
+    org: toOrg(row),
+    role,
+    scope,
+  };
+}

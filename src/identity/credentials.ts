@@ -13,9 +13,12 @@ const scrypt = promisify(scryptCb) as (
   opts: object,
 ) => Promise<Buffer>;
 
-export type SecretKind = 'pdk' | 'pds' | 'pdl' | 'pdi' | 'pda';
+export type SecretKind = 'pdk' | 'pds' | 'pdl' | 'pdi' | 'pda' | 'pdr' | 'pdc';
 
-/** `pdk_` API token, `pds_` session, `pdl_` sign-in link, `pdi_` invitation, `pda_` agent token. */
+/**
+ * `pdk_` API token, `pds_` session, `pdl_` sign-in link, `pdi_` invitation, `pda_` agent token,
+ * `pdr_` an OAuth client's refresh token, `pdc_` an OAuth authorization code.
+ */
 export function newSecret(kind: SecretKind): string {
   return `${kind}_${randomBytes(32).toString('base64url')}`;
 }

@@ -28,7 +28,7 @@ const SECRET_WORDS = new Set([
 
 // Values that look like credentials wherever they appear (our own token formats and common ones).
 const SECRET_VALUE = [
-  /\b(pdk|pds|pdl|pdi|pda)_[A-Za-z0-9_-]{16,}/g, // Paddock tokens, sessions, links, invitations, agent tokens
+  /\b(pdk|pds|pdl|pdi|pda|pdr|pdc)_[A-Za-z0-9_-]{16,}/g, // Paddock tokens, sessions, links, invitations, agent tokens, OAuth refresh tokens and codes
   /\bBearer\s+[A-Za-z0-9._~+/=-]{8,}/gi,
   /\bsk-[A-Za-z0-9_-]{16,}/g, // OpenAI-style model keys
   /\bAKIA[0-9A-Z]{16}\b/g, // AWS access key ids

@@ -26,6 +26,7 @@ import { errorResponse, requestIdOf } from './respond.ts';
 import type { RouteDef } from './route.ts';
 import { routes as allRoutes } from './routes/index.ts';
 import { mcpGuard } from './routes/mcp.ts';
+import { oauthCors } from './routes/oauth.ts';
 import { isPagePath, serveDashboard } from './static.ts';
 
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -77,6 +78,8 @@ export function createApp(deps: Deps, routes: RouteDef[] = allRoutes): Hono {
         formAction: ["'self'"],
       },
       referrerPolicy: 'no-referrer',
+      // A page that sets its own policy keeps it (the OAuth consent page admits its client's origin).
+      overwrite: false,
     }),
   );
   const jsonLimit = bodyLimit({
@@ -102,6 +105,14 @@ export function createApp(deps: Deps, routes: RouteDef[] = allRoutes): Hono {
 
   // DNS-rebinding protection and CORS for the MCP endpoint, before anything reads a credential.
   app.use('/mcp/*', mcpGuard(deps));
+  // Browser-based MCP clients discover, register and fetch tokens without cookies.
+  for (const path of [
+    '/.well-known/oauth-protected-resource/*',
+    '/.well-known/oauth-authorization-server',
+    '/oauth/register',
+    '/oauth/token',
+  ])
+    app.use(path, oauthCors());
 
   for (const route of routes) {
     // Deny by default: a route that does not say who may call it is never reachable.

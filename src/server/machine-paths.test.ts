@@ -25,10 +25,13 @@ for (const kind of STORE_KINDS) {
     let t: TestStore;
     let app: ReturnType<typeof createApp>;
     let acme: SeededOrg;
+    let publicUrl: string;
 
     before(async () => {
       t = await openTestStore(kind);
-      app = createApp(testDeps(t.store, t.home));
+      const deps = testDeps(t.store, t.home);
+      publicUrl = deps.config.publicUrl;
+      app = createApp(deps);
       acme = await seedOrg(t.store, 'acme');
     });
     after(async () => t?.cleanup());
@@ -39,10 +42,9 @@ for (const kind of STORE_KINDS) {
         '/api',
         '/mcp',
         '/mcp/acme/extra',
-        // What MCP clients (mcp-remote) and OAuth libraries ask for after a 401.
+        // What MCP clients (mcp-remote) and OAuth libraries may ask for that Paddock does not offer.
         '/.well-known/oauth-protected-resource',
-        '/.well-known/oauth-protected-resource/mcp/acme',
-        '/.well-known/oauth-authorization-server',
+        '/.well-known/oauth-protected-resource/mcp/acme/extra',
         '/.well-known/openid-configuration',
       ];
       for (const path of paths) {
@@ -53,6 +55,18 @@ for (const kind of STORE_KINDS) {
           assert.equal(r.body.error.code, 'route_not_found', `${method} ${path}`);
           assert.match(r.body.error.message, /No route/);
         }
+      }
+    });
+
+    test('the OAuth discovery documents answer JSON to GET, and nothing else', async () => {
+      for (const path of [
+        '/.well-known/oauth-protected-resource/mcp/acme',
+        '/.well-known/oauth-authorization-server',
+      ]) {
+        const r = await call(app, 'get', path);
+        assert.equal(r.status, 200, `${path}: ${r.text.slice(0, 80)}`);
+        assert.match(r.headers.get('content-type') ?? '', /^application\/json/);
+        assert.equal((await call(app, 'post', path)).body.error.code, 'route_not_found');
       }
     });
 
@@ -71,18 +85,26 @@ for (const kind of STORE_KINDS) {
         call(app, 'post', '/mcp/acme', { body: LIST_TOOLS, headers: { ...MCP_HEADERS, ...headers } });
       const none = await mcp({});
       assert.equal(none.status, 401);
-      assert.equal(none.headers.get('www-authenticate'), 'Bearer realm="paddock"');
+      // RFC 9728 §5.1: the challenge says where the endpoint's OAuth metadata is.
+      const metadata = `resource_metadata="${publicUrl}/.well-known/oauth-protected-resource/mcp/acme"`;
+      assert.equal(none.headers.get('www-authenticate'), `Bearer realm="paddock", ${metadata}`);
       assert.equal(none.body.error.code, 'unauthenticated');
       for (const token of ['pda_not-a-real-token', acme.people.owner.token]) {
         const bad = await mcp({ authorization: `Bearer ${token}` });
         assert.equal(bad.status, 401, bad.text);
-        assert.equal(bad.headers.get('www-authenticate'), 'Bearer realm="paddock", error="invalid_token"');
+        assert.equal(
+          bad.headers.get('www-authenticate'),
+          `Bearer realm="paddock", error="invalid_token", ${metadata}`,
+        );
         assert.equal(typeof bad.body.error.code, 'string');
         assert.ok(!bad.text.includes(token), 'the token is not echoed');
       }
       const basic = await mcp({ authorization: 'Basic dXNlcjpwdw==' });
       assert.equal(basic.status, 401);
-      assert.equal(basic.headers.get('www-authenticate'), 'Bearer realm="paddock", error="invalid_request"');
+      assert.equal(
+        basic.headers.get('www-authenticate'),
+        `Bearer realm="paddock", error="invalid_request", ${metadata}`,
+      );
 
       // A real agent token gets through: the 401 above is the token's, not the endpoint's.
       const agent = await call(app, 'post', '/api/v1/orgs/acme/agents', {

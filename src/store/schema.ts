@@ -372,6 +372,36 @@ export interface AgentTokenTable {
   revoked_at: string | null;
 }
 
+/** An MCP client that registered itself (RFC 7591); public, so it holds no secret. */
+export interface OAuthClientTable {
+  id: string;
+  name: string;
+  redirect_uris: string;
+  created_at: string;
+}
+
+/** A person's consent, waiting to be exchanged once for an agent token (digest only). */
+export interface OAuthCodeTable {
+  code_hash: string;
+  client_id: string;
+  org_id: string;
+  agent_id: string;
+  user_id: string;
+  redirect_uri: string;
+  code_challenge: string;
+  resource: string;
+  expires_at: string;
+}
+
+/** An agent token issued to an OAuth client: its client and its refresh token's digest. */
+export interface OAuthGrantTable {
+  token_id: string;
+  client_id: string;
+  refresh_hash: string;
+  refresh_expires_at: string;
+  refreshed_at: string | null;
+}
+
 export interface ConnectionTable {
   id: string;
   org_id: string;
@@ -710,6 +740,9 @@ export interface Database {
   runs: RunTable;
   feedback: FeedbackTable;
   agent_tokens: AgentTokenTable;
+  oauth_clients: OAuthClientTable;
+  oauth_codes: OAuthCodeTable;
+  oauth_grants: OAuthGrantTable;
   connections: ConnectionTable;
   connection_tools: ConnectionToolTable;
   connection_offerings: ConnectionOfferingTable;

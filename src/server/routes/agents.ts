@@ -77,6 +77,10 @@ export const AgentTokenSchema = z.object({
   createdAt: Timestamp,
   expiresAt: Timestamp.nullable(),
   revokedAt: Timestamp.nullable(),
+  client: z
+    .object({ id: z.string(), name: z.string() })
+    .nullable()
+    .describe('the MCP client it was issued to through OAuth sign-in; null for a token made by hand'),
 });
 
 export const AgentListSchema = z.object({ agents: z.array(AgentSchema) });

@@ -18,6 +18,7 @@ import { invitationRoutes } from './invitations.ts';
 import { liveRoutes } from './live.ts';
 import { mcpRoutes } from './mcp.ts';
 import { metricsRoutes } from './metrics.ts';
+import { oauthRoutes } from './oauth.ts';
 import { orgRoutes } from './orgs.ts';
 import { peopleRoutes } from './people.ts';
 import { runRoutes } from './runs.ts';
@@ -58,4 +59,5 @@ export const routes: RouteDef[] = [
   ...complianceRegisterRoutes,
   ...complianceDocumentRoutes,
   ...mcpRoutes,
+  ...oauthRoutes,
 ];

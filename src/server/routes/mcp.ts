@@ -23,6 +23,7 @@ import type { Deps } from '../deps.ts';
 import { errorResponse, requestIdOf } from '../respond.ts';
 import { defineRoute, type HandlerInput } from '../route.ts';
 import { OrgParams } from '../schemas.ts';
+import { withResourceMetadata } from './oauth.ts';
 
 /** Names a client on this machine reaches Paddock by, whatever the configuration. */
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
@@ -105,6 +106,15 @@ export function mcpGuard(deps: Pick<Deps, 'config' | 'log'>): MiddlewareHandler 
     }
     if (!refusal && c.req.method !== 'OPTIONS') {
       await next();
+      // An MCP client that expects OAuth finds Paddock's sign-in from here (RFC 9728 §5.1).
+      const challenge = c.res.status === 401 ? c.res.headers.get('www-authenticate') : null;
+      if (challenge !== null) {
+        c.res = new Response(c.res.body, c.res);
+        c.res.headers.set(
+          'www-authenticate',
+          withResourceMetadata(challenge, deps.config.publicUrl, c.req.path),
+        );
+      }
       if (origin !== undefined) {
         c.res = new Response(c.res.body, c.res);
         allowOrigin(c.res.headers, origin);
