@@ -485,6 +485,50 @@ for (const kind of STORE_KINDS) {
       assert.equal(again.body.error, 'invalid_grant');
     });
 
+    test('a person who may no longer use the agent cannot refresh: the token is revoked, on record', async () => {
+      const ownerAgent = await api('post', '/agents', acme.people.owner.token, {
+        name: 'owner-agent',
+        scope: 'organization',
+        instructions: 'x',
+        model: { provider: 'openai', model: 'gpt-5' },
+      });
+      assert.equal(ownerAgent.status, 201, ownerAgent.text);
+      const admin = acme.people.admin;
+      const { clientId, code, verifier } = await freshCode(admin.email, ownerAgent.body.id);
+      const got = await tokenRequest({
+        grant_type: 'authorization_code',
+        code,
+        client_id: clientId,
+        redirect_uri: REDIRECT,
+        code_verifier: verifier,
+      });
+      assert.equal(got.status, 200, JSON.stringify(got.body));
+      const role = (r: string) =>
+        call(app, 'patch', `/api/v1/orgs/acme/people/${admin.id}`, {
+          token: acme.people.owner.token,
+          body: { role: r },
+        });
+      assert.equal((await role('member')).status, 200);
+      try {
+        const refresh = await tokenRequest({
+          grant_type: 'refresh_token',
+          refresh_token: got.body.refresh_token,
+          client_id: clientId,
+        });
+        assert.equal(refresh.status, 400);
+        assert.equal(refresh.body.error, 'invalid_grant');
+        assert.equal((await mcp(got.body.access_token)).code, 'token_revoked');
+        await deps.audit.flush();
+        const revoked = (await allAuditEntries(t.store)).filter(
+          (e) => e.action === 'agent.token.revoked' && e.target_id === ownerAgent.body.id,
+        );
+        assert.equal(revoked.length, 1);
+        assert.equal(revoked[0]!.actor_type, 'system');
+      } finally {
+        assert.equal((await role('admin')).status, 200);
+      }
+    });
+
     test('removing the person ends their client tokens; a token pasted by hand keeps working', async () => {
       const leaver = acme.people.admin;
       const agent = await api('post', '/agents', leaver.token, {
