@@ -9,6 +9,15 @@ export async function enterApp(): Promise<void> {
   navigate(first ? `/orgs/${encodeURIComponent(first.slug)}` : '/', { replace: true });
 }
 
+/**
+ * Signing in on the way to an MCP client's consent page (`/signin?next=/oauth/authorize?…`): back
+ * there, and nowhere else (a same-origin path of that one page, never another site).
+ */
+export function oauthReturn(search: string): string | null {
+  const next = new URLSearchParams(search).get('next');
+  return next?.startsWith('/oauth/authorize?') ? next : null;
+}
+
 /** Not signed in: first-run setup while no organization exists, sign-in otherwise. */
 export async function leaveApp(err: unknown): Promise<boolean> {
   if (!isSessionEnded(err)) return false;

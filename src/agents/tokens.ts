@@ -22,11 +22,18 @@ export interface AgentTokenInfo {
   createdAt: string;
   expiresAt: string | null;
   revokedAt: string | null;
-  /** The MCP client it was issued to through OAuth sign-in; null for a token made by hand. */
-  client: { id: string; name: string } | null;
+  /**
+   * The MCP client it was issued to through OAuth sign-in, and until when the client may renew
+   * it (its access token lasts an hour at a time); null for a token made by hand.
+   */
+  client: { id: string; name: string; renewableUntil: string } | null;
 }
 
-type TokenRow = AgentTokenTable & { client_id?: string | null; client_name?: string | null };
+type TokenRow = AgentTokenTable & {
+  client_id?: string | null;
+  client_name?: string | null;
+  client_until?: string | null;
+};
 
 const toInfo = (r: TokenRow): AgentTokenInfo => ({
   id: r.id,
@@ -36,7 +43,10 @@ const toInfo = (r: TokenRow): AgentTokenInfo => ({
   createdAt: r.created_at,
   expiresAt: r.expires_at,
   revokedAt: r.revoked_at,
-  client: r.client_id && r.client_name ? { id: r.client_id, name: r.client_name } : null,
+  client:
+    r.client_id && r.client_name && r.client_until
+      ? { id: r.client_id, name: r.client_name, renewableUntil: r.client_until }
+      : null,
 });
 
 /** Agent tokens with the OAuth client each was issued to, if any. */
@@ -46,7 +56,7 @@ function tokensWithClients(db: Db, orgId: string, agentId: string) {
     .leftJoin('oauth_grants as g', 'g.token_id', 't.id')
     .leftJoin('oauth_clients as c', 'c.id', 'g.client_id')
     .selectAll('t')
-    .select(['c.id as client_id', 'c.name as client_name'])
+    .select(['c.id as client_id', 'c.name as client_name', 'g.refresh_expires_at as client_until'])
     .where('t.org_id', '=', orgId)
     .where('t.agent_id', '=', agentId);
 }

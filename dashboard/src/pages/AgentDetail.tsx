@@ -397,7 +397,9 @@ function AgentTokens({
               </tr>
             </thead>
             <tbody>
-              {tokens.data.map((t) => {
+              {tokens.data.map((token) => {
+                // An MCP client's token renews itself hourly until its sign-in runs out.
+                const t = token.client ? { ...token, expiresAt: token.client.renewableUntil } : token;
                 const s = tokenState(t, now);
                 return (
                   <tr
@@ -407,6 +409,7 @@ function AgentTokens({
                   >
                     <td>
                       <strong>{t.name}</strong>
+                      {t.client ? <div className="sub">MCP client, signed in with OAuth</div> : null}
                     </td>
                     <td className="nowrap">
                       {formatDate(t.createdAt)}

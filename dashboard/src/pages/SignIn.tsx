@@ -2,7 +2,7 @@
 import { useEffect, useState } from 'react';
 import { api } from '../api/index.ts';
 import { useAction } from '../data/index.ts';
-import { enterApp } from '../session.ts';
+import { enterApp, oauthReturn } from '../session.ts';
 import { Alert, AuthShell, onSubmit, TextField } from '../ui/index.ts';
 
 const SSO_ERRORS: Record<string, string> = {
@@ -33,7 +33,9 @@ export function SignInPage({ search }: { search: string }) {
         onSubmit={onSubmit(() => {
           void run(async () => {
             await api.signIn(email.trim(), password);
-            await enterApp();
+            const back = oauthReturn(search);
+            if (back) window.location.assign(back);
+            else await enterApp();
           });
         })}
       >

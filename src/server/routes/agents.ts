@@ -78,9 +78,11 @@ export const AgentTokenSchema = z.object({
   expiresAt: Timestamp.nullable(),
   revokedAt: Timestamp.nullable(),
   client: z
-    .object({ id: z.string(), name: z.string() })
+    .object({ id: z.string(), name: z.string(), renewableUntil: Timestamp })
     .nullable()
-    .describe('the MCP client it was issued to through OAuth sign-in; null for a token made by hand'),
+    .describe(
+      'the MCP client it was issued to through OAuth sign-in, and until when it may renew the token (an hour at a time); null for a token made by hand',
+    ),
 });
 
 export const AgentListSchema = z.object({ agents: z.array(AgentSchema) });

@@ -349,6 +349,10 @@ for (const kind of STORE_KINDS) {
       const list = await api('get', `/agents/${memberAgent}/tokens`, acme.people.member.token);
       const mine = list.body.tokens.find((x: { client: unknown }) => x.client !== null);
       assert.equal(mine.client.name, 'Desk Client');
+      assert.ok(
+        Date.parse(mine.client.renewableUntil) > Date.now() + 80 * 86_400_000,
+        'renewable for 90 days',
+      );
       assert.equal(mine.createdBy, acme.people.member.id);
       const row = await t.store.db
         .selectFrom('agent_tokens')
