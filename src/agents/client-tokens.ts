@@ -171,15 +171,18 @@ export async function refreshClientToken(
     const accessToken = newSecret('pda');
     const refreshToken = newSecret('pdr');
     const expiresAt = new Date(now + CLIENT_ACCESS_SECONDS * 1000).toISOString();
+    // Rotated only from the token presented: of two racing refreshes with it, one wins.
+    const rotated = await trx
+      .updateTable('oauth_grants')
+      .set({ refresh_hash: hashSecret(refreshToken), refreshed_at: new Date(now).toISOString() })
+      .where('token_id', '=', row.id)
+      .where('refresh_hash', '=', hashSecret(input.refreshToken))
+      .executeTakeFirst();
+    if (Number(rotated.numUpdatedRows) !== 1) throw invalidGrant('The refresh token was already used.');
     await trx
       .updateTable('agent_tokens')
       .set({ token_hash: hashSecret(accessToken), expires_at: expiresAt })
       .where('id', '=', row.id)
-      .execute();
-    await trx
-      .updateTable('oauth_grants')
-      .set({ refresh_hash: hashSecret(refreshToken), refreshed_at: new Date(now).toISOString() })
-      .where('token_id', '=', row.id)
       .execute();
     await recordChange(trx, ctx, {
       action: 'agent.token.refreshed',

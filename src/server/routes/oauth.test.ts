@@ -487,6 +487,15 @@ for (const kind of STORE_KINDS) {
       const again = await tokenRequest(base);
       assert.equal(again.status, 400);
       assert.equal(again.body.error, 'invalid_grant');
+      // Two racing refreshes with one refresh token: one is answered, the other refused.
+      const refresh = () =>
+        tokenRequest({
+          grant_type: 'refresh_token',
+          refresh_token: ok.body.refresh_token,
+          client_id: clientId,
+        });
+      const raced = await Promise.all([refresh(), refresh()]);
+      assert.deepEqual(raced.map((r) => r.status).sort(), [200, 400]);
     });
 
     test('a person who may no longer use the agent cannot refresh: the token is revoked, on record', async () => {
