@@ -39,6 +39,9 @@ export function mcpOauth(_dialect: Dialect): Migration {
         .addColumn('refresh_expires_at', 'text', (c) => c.notNull())
         .addColumn('refreshed_at', 'text')
         .execute();
+      // Registration forgets day-old clients nobody signed in with: by age, then whether any grant names them.
+      await db.schema.createIndex('oauth_clients_by_age').on('oauth_clients').column('created_at').execute();
+      await db.schema.createIndex('oauth_grants_by_client').on('oauth_grants').column('client_id').execute();
     },
   };
 }
