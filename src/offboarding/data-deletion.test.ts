@@ -127,7 +127,7 @@ for (const kind of STORE_KINDS) {
         acme.people.admin.token,
       );
       assert.equal(done.status, 200, done.text);
-      assert.deepEqual(done.body, { conversations: 2, runs: 2, feedback: 1, auditPayloads: 5 });
+      assert.deepEqual(done.body, { conversations: 2, runs: 2, feedback: 1, memory: 0, auditPayloads: 5 });
 
       await deps.audit.flush();
       const texts: string[] = [
@@ -151,6 +151,7 @@ for (const kind of STORE_KINDS) {
         conversations: 2,
         runs: 2,
         feedback: 1,
+        memory: 0,
         auditPayloads: 5,
         member: true,
       });

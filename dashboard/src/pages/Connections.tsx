@@ -309,6 +309,7 @@ function PackageVersion({
 const TRANSPORT_LABELS: Record<ConnectionTransport, string> = {
   stdio: 'Local (stdio)',
   http: 'Remote (HTTP)',
+  builtin: 'Built into Paddock',
 };
 
 /** What a connection sets from vault secrets (variables or headers): names and secret names, never values. */
