@@ -177,7 +177,7 @@ describe('agent memory and retention in the dashboard', { timeout: 240_000 }, ()
     assert.equal(await owner.evaluate(() => (window as unknown as { __pwned?: number }).__pwned), undefined);
     await checkPage(owner, 'agent-memory');
 
-    const search = owner.getByRole('form', { name: 'Search memory' });
+    const search = owner.getByRole('search', { name: 'Search memory' });
     await search.getByLabel('Search memory').fill('staging monday');
     await search.getByRole('button', { name: 'Search' }).click();
     await until(

@@ -73,18 +73,28 @@ export function AgentMemory({
       </p>
       <Notice message={notice} />
       <Alert message={list.error ?? wipe.error ?? people.error} />
-      <form
-        className="form-inline"
-        aria-label="Search memory"
-        onSubmit={onSubmit(() => setQuery(search.trim()))}
-      >
-        <TextField label="Search memory" type="search" value={search} maxLength={500} onChange={setSearch} />
+      {/* A search landmark, not a form: reading memory changes nothing (read-only viewers have no forms). */}
+      <search className="form-inline" aria-label="Search memory">
+        <TextField
+          label="Search memory"
+          type="search"
+          value={search}
+          maxLength={500}
+          onChange={setSearch}
+          onKeyDown={(ev) => {
+            if (ev.key === 'Enter') setQuery(search.trim());
+          }}
+        />
         <div className="form-actions">
-          <button type="submit" className="btn btn-secondary btn-small">
+          <button
+            type="button"
+            className="btn btn-secondary btn-small"
+            onClick={() => setQuery(search.trim())}
+          >
             Search
           </button>
         </div>
-      </form>
+      </search>
       {!entries ? (
         <Loading what="memory" />
       ) : entries.length === 0 ? (
