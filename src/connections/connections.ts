@@ -30,7 +30,7 @@ import { type Opener, openConnection } from './open.ts';
 export interface Connection {
   id: string;
   name: string;
-  transport: 'stdio' | 'http';
+  transport: 'stdio' | 'http' | 'builtin';
   command: string | null;
   /** An installed MCP server package it runs instead of a command, `<name>@<version>`. */
   package: string | null;
@@ -131,6 +131,13 @@ export type NewConnection =
       url: string;
       headers?: Record<string, string> | undefined;
       private?: boolean | undefined;
+    }
+  | {
+      name: string;
+      /** A server built into Paddock: `memory`, the agent's own memory. */
+      transport: 'builtin';
+      server: 'memory';
+      private?: boolean | undefined;
     };
 
 /** Names a server may not have set for it: they would change how the sandboxed process runs. */
@@ -214,7 +221,8 @@ export async function createConnection(
   const program = input.transport === 'stdio' ? stdioProgram(input, home) : undefined;
   return db.transaction().execute(async (trx) => {
     const stdio = input.transport === 'stdio';
-    if (!stdio) {
+    const builtin = input.transport === 'builtin';
+    if (input.transport === 'http') {
       const url = URL.canParse(input.url) ? new URL(input.url) : null;
       if (!url || !['https:', 'http:'].includes(url.protocol) || url.username || url.password) {
         throw new BadRequestError(
@@ -228,12 +236,13 @@ export async function createConnection(
         throw new BadRequestError('insecure_url', 'Secret headers are sent only over https.');
       }
     }
-    await checkSecretNames(
-      trx,
-      ctx.scope.orgId,
-      (stdio ? input.env : input.headers) ?? {},
-      stdio ? 'env' : 'header',
-    );
+    if (!builtin)
+      await checkSecretNames(
+        trx,
+        ctx.scope.orgId,
+        (stdio ? input.env : input.headers) ?? {},
+        stdio ? 'env' : 'header',
+      );
     // Agents name tools `<namespace>__<tool>`: two connections may not share a namespace, so a
     // name an agent learnt never comes to point at another server.
     const ns = namespaceOf(input.name.trim());
@@ -253,16 +262,16 @@ export async function createConnection(
       org_id: ctx.scope.orgId,
       name: input.name.trim(),
       transport: input.transport,
-      command: program?.command ?? null,
+      command: builtin ? input.server : (program?.command ?? null),
       package: program?.package ?? null,
       package_bin: program?.bin ?? null,
       args: JSON.stringify(stdio ? input.args : []),
-      url: stdio ? null : input.url,
+      url: input.transport === 'http' ? input.url : null,
       owner_id: input.private ? ctx.userId : null,
       created_by: ctx.actor.id,
       created_at: new Date().toISOString(),
       env: JSON.stringify(stdio ? (input.env ?? {}) : {}),
-      headers: JSON.stringify(stdio ? {} : (input.headers ?? {})),
+      headers: JSON.stringify(input.transport === 'http' ? (input.headers ?? {}) : {}),
     };
     await orConflict(
       trx.insertInto('connections').values(row).execute(),

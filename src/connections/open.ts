@@ -13,6 +13,7 @@ import { orgHostUser } from '../cells/host-users.ts';
 import type { SandboxProvider } from '../cells/sandbox.ts';
 import { PaddockError } from '../errors/index.ts';
 import { type OrgScope, trustedScope } from '../identity/scope.ts';
+import { MEMORY_SERVER, openMemorySession } from '../memory/index.ts';
 import { binOf, packageDir, parseInstalled, readInstalled } from '../packages/index.ts';
 import { registerSecret, scrubber } from '../redact/index.ts';
 import type { Database, Db } from '../store/index.ts';
@@ -118,6 +119,12 @@ export async function openConnection(
   row: ConnectionToOpen,
   agentId: string | null,
 ): Promise<OpenSession> {
+  // A server built into Paddock runs in-process, on the agent's own data; it holds no secrets.
+  if (row.transport === 'builtin') {
+    if (row.command !== MEMORY_SERVER)
+      throw new PaddockError(409, 'builtin_unknown', `No built-in server named ${row.command}.`);
+    return { client: await openMemorySession(o.db, row.org_id, agentId), scrub: (content) => content };
+  }
   if (row.transport === 'http') {
     const headers = await openSecrets(
       o,

@@ -12,7 +12,7 @@ import { deleteConnectionRow } from './connections.ts';
 export interface PrivateConnection {
   id: string;
   name: string;
-  transport: 'stdio' | 'http';
+  transport: 'stdio' | 'http' | 'builtin';
 }
 
 function privateRows(db: Db, scope: OrgScope, userId: string) {

@@ -34,6 +34,8 @@ export interface OrgSettings {
   runRetentionDays: number | null;
   /** Conversations untouched this many days are deleted, with their runs; null keeps them. */
   conversationRetentionDays: number | null;
+  /** Agents' memory entries unchanged this many days are deleted, pinned ones too; null keeps them. */
+  memoryRetentionDays: number | null;
   /** Where committed audit entries are streamed as JSON lines; null for none. */
   siemWebhookUrl: string | null;
   /** Vault secret whose value is sent as the SIEM webhook's `Authorization` header; null for none. */
@@ -61,6 +63,7 @@ export const DEFAULT_ORG_SETTINGS: OrgSettings = {
   auditRetentionDays: null,
   runRetentionDays: null,
   conversationRetentionDays: null,
+  memoryRetentionDays: null,
   siemWebhookUrl: null,
   siemWebhookSecret: null,
   egressAllowlist: [],

@@ -2,10 +2,13 @@
  * Deletion of a person's data on request, on SQLite and PostgreSQL: their conversations, runs and
  * feedback go; the audit entries that held their messages keep their headers but lose their
  * payloads, so nothing of what they said remains in the database or an export, and the log still
- * verifies; one entry records the request with counts. Another person's data stays; a person with
+ * verifies (on SQLite not even the database's files, WAL included, hold them); one entry records
+ * the request with counts. Another person's data stays; a person with
  * a run in flight is refused; only owners and admins may ask; someone removed can be asked for.
  */
 import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { sql } from 'kysely';
 import { recordAudit, verifyLog } from '../audit/index.ts';
@@ -127,7 +130,7 @@ for (const kind of STORE_KINDS) {
         acme.people.admin.token,
       );
       assert.equal(done.status, 200, done.text);
-      assert.deepEqual(done.body, { conversations: 2, runs: 2, feedback: 1, auditPayloads: 5 });
+      assert.deepEqual(done.body, { conversations: 2, runs: 2, feedback: 1, memory: 0, auditPayloads: 5 });
 
       await deps.audit.flush();
       const texts: string[] = [
@@ -138,6 +141,17 @@ for (const kind of STORE_KINDS) {
         texts.push(JSON.stringify((await sql`select * from ${sql.table(table)}`.execute(t.store.db)).rows));
       const all = texts.join('\n');
       for (const secret of [THEIRS, FLAG]) assert.ok(!all.includes(secret), `${secret} remains`);
+      // The database's own files too (SQLite: the file and its WAL, as bytes).
+      if (kind === 'sqlite') {
+        const file = join(t.home, 'paddock.db');
+        const bytes = [file, `${file}-wal`]
+          .filter((f) => existsSync(f))
+          .map((f) => readFileSync(f).toString('latin1'))
+          .join('\n');
+        assert.ok(bytes.includes(OTHERS), 'the files are read as they are');
+        for (const secret of [THEIRS, FLAG])
+          assert.ok(!bytes.includes(secret), `${secret} remains in a file`);
+      }
       assert.ok(all.includes(OTHERS), 'another person’s data stays');
       assert.equal(
         (await t.store.db.selectFrom('runs').select('id').where('id', '=', owners).execute()).length,
@@ -151,6 +165,7 @@ for (const kind of STORE_KINDS) {
         conversations: 2,
         runs: 2,
         feedback: 1,
+        memory: 0,
         auditPayloads: 5,
         member: true,
       });

@@ -1,20 +1,25 @@
 /**
  * Deletion on request of one person's data in an org (a member's, or someone removed from it):
- * their conversations with agents and the runs in them, the feedback they gave, and the payloads
- * of the audit entries that hold their messages (every entry of their runs, and their flags) —
- * erased the way the audit log allows, the hashed headers kept, so the log still verifies. One
- * `person.data.deleted` entry records the request with counts, never content.
+ * their conversations with agents and the runs in them, the feedback they gave, agents' memory
+ * about them, and the payloads of the audit entries that hold their messages (every entry of
+ * their runs, their flags, and memory tool calls about them) — erased the way the audit log
+ * allows, the hashed headers kept, so the log still verifies. One `person.data.deleted` entry
+ * records the request with counts, never content. Then the store's files are purged of the
+ * deleted rows' old copies (`purge`).
  */
 import type { Kysely } from 'kysely';
 import { eraseEntries, recordChange } from '../audit/index.ts';
 import { ConflictError, NotFoundError } from '../errors/index.ts';
 import { findPerson, type OrgContext } from '../identity/index.ts';
+import { deleteMemoryAbout, memoryEntriesAbout } from '../memory/index.ts';
 import type { Database } from '../store/index.ts';
 
 export interface PersonDataDeleted {
   conversations: number;
   runs: number;
   feedback: number;
+  /** Agents' memory entries about them. */
+  memory: number;
   /** Audit entries whose payload was erased (their headers stay in the tree). */
   auditPayloads: number;
 }
@@ -37,6 +42,7 @@ export async function deletePersonData(
   ctx: OrgContext,
   personId: string,
   placed: () => Promise<void>,
+  purge: () => Promise<void> = async () => undefined,
 ): Promise<PersonDataDeleted> {
   const orgId = ctx.scope.orgId;
   const member = await findPerson(db, ctx.scope, personId);
@@ -44,7 +50,7 @@ export async function deletePersonData(
     ? undefined
     : await db
         .selectFrom('removed_people')
-        .select('user_id')
+        .select(['user_id', 'email'])
         .where('org_id', '=', orgId)
         .where('user_id', '=', personId)
         .executeTakeFirst();
@@ -90,11 +96,14 @@ export async function deletePersonData(
     .where('action', '=', 'feedback.flagged')
     .execute();
   indexes.push(...flags.map((r) => Number(r.idx)));
+  const emails = [member?.email, removed?.email].filter((e): e is string => typeof e === 'string');
+  indexes.push(...(await memoryEntriesAbout(db, orgId, personId, emails)));
   let erased = 0;
   for (const part of chunks([...new Set(indexes)]))
     erased += (await eraseEntries(db, ctx, part, `deletion request: the data of person ${personId}`)).length;
 
-  return db.transaction().execute(async (trx) => {
+  const counts = await db.transaction().execute(async (trx) => {
+    const memory = await deleteMemoryAbout(trx, orgId, personId);
     const feedback = await trx
       .deleteFrom('feedback')
       .where('org_id', '=', orgId)
@@ -114,6 +123,7 @@ export async function deletePersonData(
       conversations: Number(conversations.numDeletedRows),
       runs: Number(runs.numDeletedRows),
       feedback: Number(feedback.numDeletedRows),
+      memory,
       auditPayloads: erased,
     };
     await recordChange(trx, ctx, {
@@ -123,4 +133,6 @@ export async function deletePersonData(
     });
     return counts;
   });
+  await purge();
+  return counts;
 }

@@ -27,6 +27,7 @@ import { toOrg } from '../identity/orgs.ts';
 import { type OrgScope, trustedScope } from '../identity/scope.ts';
 import { newId } from '../ids/index.ts';
 import type { Logger } from '../log/index.ts';
+import { pinnedMemory, withPinnedMemory } from '../memory/index.ts';
 import { redactString } from '../redact/index.ts';
 import type { Database, Db } from '../store/index.ts';
 import type { AgentTable, RunTable } from '../store/schema.ts';
@@ -373,8 +374,11 @@ export class RunCoordinator implements RunHost {
     const settings = active.settings;
     const model = JSON.parse(agent.model) as RunSpec['model'] & { secretId?: string | null };
     let key: RunSpec['key'];
+    let pinned: string[];
     try {
       key = await modelKeyFor(db, active.orgId, agent.id, model);
+      // The agent's pinned memory rides with its instructions (recall finds the rest).
+      pinned = await pinnedMemory(db, trustedScope(active.orgId), agent.id, active.personId);
       await this.#o.cells!.ensure(active.orgId);
     } catch (err) {
       const e = PaddockError.isInstance(err)
@@ -386,7 +390,7 @@ export class RunCoordinator implements RunHost {
     const spec: RunSpec = {
       runId: active.runId,
       capability,
-      instructions: agent.instructions,
+      instructions: withPinnedMemory(agent.instructions, pinned),
       model: {
         provider: model.provider,
         model: model.model,

@@ -111,12 +111,16 @@ for (const kind of STORE_KINDS) {
     test('the policy is an org setting, off by default', async () => {
       const org = await call(app, 'get', '/api/v1/orgs/acme', { token: acme.people.owner.token });
       assert.deepEqual(
-        [org.body.settings.runRetentionDays, org.body.settings.conversationRetentionDays],
-        [null, null],
+        [
+          org.body.settings.runRetentionDays,
+          org.body.settings.conversationRetentionDays,
+          org.body.settings.memoryRetentionDays,
+        ],
+        [null, null, null],
       );
       const set = await call(app, 'patch', '/api/v1/orgs/acme', {
         token: acme.people.owner.token,
-        body: { settings: { runRetentionDays: 30, conversationRetentionDays: 90 } },
+        body: { settings: { runRetentionDays: 30, conversationRetentionDays: 90, memoryRetentionDays: 60 } },
       });
       assert.equal(set.status, 200, set.text);
       const bad = await call(app, 'patch', '/api/v1/orgs/acme', {
@@ -182,12 +186,35 @@ for (const kind of STORE_KINDS) {
           created_at: daysAgo(39),
         })
         .execute();
+      // Memory unchanged past 60 days goes (pinned too); a recent entry stays.
+      const memory = (id: string, org: SeededOrg, agent: string, updated: string, pinned = 0) =>
+        t.store.db
+          .insertInto('memories')
+          .values({
+            id,
+            org_id: org.id,
+            agent_id: agent,
+            person_id: null,
+            text: `note ${id}`,
+            pinned,
+            updated_by: agent,
+            created_at: daysAgo(400),
+            updated_at: updated,
+          })
+          .execute();
+      await memory('mem_old1x', acme, agents.acme!, daysAgo(100), 1);
+      await memory('mem_new1x', acme, agents.acme!, daysAgo(10));
       // Another org, with no policy: nothing of it goes.
       const theirs = await conversation(other, daysAgo(500));
       const theirRun = await run(other, theirs, daysAgo(499));
+      await memory('mem_their1x', other, agents.other!, daysAgo(500));
 
       const deleted = await applyRecordRetention(t.store.db, NOW);
-      assert.deepEqual(deleted, { runs: 3 + 1100, conversations: 1 });
+      assert.deepEqual(deleted, { runs: 3 + 1100, conversations: 1, memory: 1 });
+      assert.deepEqual(
+        (await t.store.db.selectFrom('memories').select('id').orderBy('id').execute()).map((r) => r.id),
+        ['mem_new1x', 'mem_their1x'],
+      );
       assert.deepEqual(await ids('conversations', acme), [busy, kept, waitingIn].sort());
       assert.deepEqual(await ids('runs', acme), [recentRun, waiting].sort());
       for (const id of oldRuns) assert.ok(!(await ids('runs', acme)).includes(id));
@@ -201,8 +228,13 @@ for (const kind of STORE_KINDS) {
       });
       assert.equal(audit.body.events.length, 1);
       const d = audit.body.events[0].details;
-      assert.deepEqual(d.deleted, { runs: 1103, conversations: 1 });
-      assert.deepEqual(d.rule, { runRetentionDays: 30, conversationRetentionDays: 90 });
+      assert.deepEqual(d.deleted, { runs: 1103, conversations: 1, memory: 1 });
+      assert.deepEqual(d.rule, {
+        runRetentionDays: 30,
+        conversationRetentionDays: 90,
+        memoryRetentionDays: 60,
+      });
+      assert.equal(d.cutoffs.memory, daysAgo(60));
       assert.equal(d.cutoffs.runs, daysAgo(30));
       const theirAudit = await call(app, 'get', '/api/v1/orgs/other/audit?action=retention.records.deleted', {
         token: other.people.auditor.token,
@@ -211,7 +243,7 @@ for (const kind of STORE_KINDS) {
 
       assert.deepEqual(
         await applyRecordRetention(t.store.db, NOW),
-        { runs: 0, conversations: 0 },
+        { runs: 0, conversations: 0, memory: 0 },
         'idempotent',
       );
     });

@@ -1,8 +1,8 @@
 /**
- * Retention of run records and conversations, under each org's policy: runs that ended more than
- * `runRetentionDays` ago are deleted (with the flags on them), and conversations untouched for
- * more than `conversationRetentionDays` (with their runs) — never one with a run still running or
- * waiting. Deleted in batches, each its own short transaction, so a large backlog never holds a
+ * Retention of run records, conversations and agents' memory, under each org's policy: runs that
+ * ended more than `runRetentionDays` ago are deleted (with the flags on them), conversations
+ * untouched for more than `conversationRetentionDays` (with their runs) — never one with a run
+ * still running or waiting — and memory entries unchanged for more than `memoryRetentionDays`. Deleted in batches, each its own short transaction, so a large backlog never holds a
  * lock for long; each org's deletion is on record with its cutoffs and counts, never content.
  * The audit trail keeps its own policy (`auditRetentionDays`, which erases payloads, not entries).
  */
@@ -17,17 +17,19 @@ const DAY_MS = 86_400_000;
 export interface RecordsDeleted {
   runs: number;
   conversations: number;
+  memory: number;
 }
 
 interface Policy {
   runRetentionDays?: number | null;
   conversationRetentionDays?: number | null;
+  memoryRetentionDays?: number | null;
 }
 
 /** Deletes the rows `pick` selects, a batch per transaction, until none is left; the count. */
 async function inBatches(
   db: Kysely<Database>,
-  table: 'runs' | 'conversations',
+  table: 'runs' | 'conversations' | 'memories',
   pick: (db: Kysely<Database>) => Promise<string[]>,
   signal?: AbortSignal,
 ): Promise<number> {
@@ -48,15 +50,16 @@ export async function applyRecordRetention(
   now = new Date(),
   signal?: AbortSignal,
 ): Promise<RecordsDeleted> {
-  const total: RecordsDeleted = { runs: 0, conversations: 0 };
+  const total: RecordsDeleted = { runs: 0, conversations: 0, memory: 0 };
   const orgs = await db.selectFrom('orgs').select(['id', 'settings']).execute();
   for (const org of orgs) {
     const policy = JSON.parse(org.settings) as Policy;
     const cutoff = (days: number) => new Date(now.getTime() - days * DAY_MS).toISOString();
     const runsBefore = policy.runRetentionDays ? cutoff(policy.runRetentionDays) : null;
     const talksBefore = policy.conversationRetentionDays ? cutoff(policy.conversationRetentionDays) : null;
-    if (!runsBefore && !talksBefore) continue;
-    const done: RecordsDeleted = { runs: 0, conversations: 0 };
+    const memoryBefore = policy.memoryRetentionDays ? cutoff(policy.memoryRetentionDays) : null;
+    if (!runsBefore && !talksBefore && !memoryBefore) continue;
+    const done: RecordsDeleted = { runs: 0, conversations: 0, memory: 0 };
     if (runsBefore) {
       done.runs = await inBatches(
         db,
@@ -102,7 +105,24 @@ export async function applyRecordRetention(
         signal,
       );
     }
-    if (done.runs + done.conversations === 0) continue;
+    if (memoryBefore) {
+      done.memory = await inBatches(
+        db,
+        'memories',
+        async (q) =>
+          (
+            await q
+              .selectFrom('memories')
+              .select('id')
+              .where('org_id', '=', org.id)
+              .where('updated_at', '<', memoryBefore)
+              .limit(BATCH)
+              .execute()
+          ).map((r) => r.id),
+        signal,
+      );
+    }
+    if (done.runs + done.conversations + done.memory === 0) continue;
     await recordAudit(db, {
       orgId: org.id,
       actor: { type: 'system', id: 'retention' },
@@ -111,13 +131,15 @@ export async function applyRecordRetention(
         rule: {
           runRetentionDays: policy.runRetentionDays ?? null,
           conversationRetentionDays: policy.conversationRetentionDays ?? null,
+          memoryRetentionDays: policy.memoryRetentionDays ?? null,
         },
-        cutoffs: { runs: runsBefore, conversations: talksBefore },
+        cutoffs: { runs: runsBefore, conversations: talksBefore, memory: memoryBefore },
         deleted: done,
       },
     });
     total.runs += done.runs;
     total.conversations += done.conversations;
+    total.memory += done.memory;
   }
   return total;
 }

@@ -38,6 +38,7 @@ const KINDS = [
   'connection',
   'conversation',
   'document',
+  'entry',
   'evidence',
   'exercise',
   'feedback',
@@ -138,6 +139,7 @@ const BODIES: Record<string, Array<(id: Ids) => Json>> = {
   'post /api/v1/orgs/{org}/runs/{run}/feedback': [() => ({ correction: 'swept', reason: 'swept' })],
   'post /api/v1/orgs/{org}/feedback/{feedback}/resolve': [() => ({ note: 'swept' })],
   'post /api/v1/orgs/{org}/compliance/drills': [(id) => ({ agentId: id.agent })],
+  'patch /api/v1/orgs/{org}/agents/{agent}/memory/{entry}': [() => ({ pinned: true })],
 };
 
 /** The one write an auditor holds, by design: a comment on an access review (nothing else). */
@@ -327,6 +329,22 @@ for (const kind of STORE_KINDS) {
         correction: `${s} corrected`,
         reason: `${s} reason`,
       });
+      // An entry of the agent's memory (the tool that writes it has its own tests).
+      const entry = `mem_${s}0sweep`;
+      await t.store.db
+        .insertInto('memories')
+        .values({
+          id: entry,
+          org_id: org.id,
+          agent_id: agent.id,
+          person_id: null,
+          text: `${s} remembers`,
+          pinned: 0,
+          updated_by: agent.id,
+          created_at: now,
+          updated_at: now,
+        })
+        .execute();
       // The cell's history is the supervisor's to write; a row of it is enough here.
       await t.store.db
         .insertInto('cell_events')
@@ -366,6 +384,7 @@ for (const kind of STORE_KINDS) {
         connection: connection.id,
         conversation,
         document: document.body.id,
+        entry,
         evidence: collection.results.find((r: any) => r.evidence.length > 0).evidence[0],
         exercise: exercise.id,
         feedback: feedback.id,

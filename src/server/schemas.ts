@@ -33,6 +33,15 @@ export const OrgSettingsSchema = z
       .describe(
         'conversations untouched this many days are deleted with their runs (daily); null keeps them',
       ),
+    memoryRetentionDays: z
+      .number()
+      .int()
+      .min(1)
+      .max(36500)
+      .nullable()
+      .describe(
+        'agents’ memory entries unchanged this many days are deleted, pinned ones too (daily); null keeps them',
+      ),
     siemWebhookUrl: z
       .url({ protocol: /^https?$/ })
       .max(500)
@@ -232,7 +241,7 @@ export const RemovalPreviewSchema = z
       .array(z.object({ id: Id, name: z.string(), state: z.enum(['active', 'stopped']) }))
       .describe('stopped and handed over, or deleted'),
     privateConnections: z
-      .array(z.object({ id: Id, name: z.string(), transport: z.enum(['stdio', 'http']) }))
+      .array(z.object({ id: Id, name: z.string(), transport: z.enum(['stdio', 'http', 'builtin']) }))
       .describe('handed over (servers stopped), or deleted'),
     review: z
       .object({ serviceTokens: z.array(HeldTokenSchema), agentTokens: z.array(IssuedAgentTokenSchema) })

@@ -4,7 +4,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { Kysely, Migrator, PostgresDialect } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { migrationProvider } from './migrations/index.ts';
 import { DurableSqliteDialect, openNodeSqlite } from './node-sqlite.ts';
@@ -30,6 +30,13 @@ export interface Store {
    * and with no payload when some may have been missed. Returns the way to stop.
    */
   listen(channel: string, onNotify: OnNotify): () => Promise<void>;
+  /**
+   * After a deletion on request: leaves no copy of the deleted rows in the database's own files.
+   * SQLite zeroes deleted content as it goes (`secure_delete`); this empties the WAL, which still
+   * holds the pages as they were. PostgreSQL keeps that to its own WAL recycling and vacuum
+   * (docs/memory.md says so): nothing to do here.
+   */
+  purge(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -65,8 +72,30 @@ function openSqlite(home: string, onFatal?: (err: Error) => void): Store {
     dialect: 'sqlite',
     describe: `SQLite at ${file}`,
     listen: (channel, onNotify) => database.listen(channel, onNotify),
+    purge: () => emptyWal(db),
     close: () => db.destroy(),
   };
+}
+
+/**
+ * Copies the WAL into the database file and truncates it (the old page images it held are gone),
+ * fully synced first; on the store's one connection, so no transaction is open meanwhile. Retried
+ * while the checkpoint worker holds the WAL.
+ */
+async function emptyWal(db: Kysely<Database>): Promise<void> {
+  await db.connection().execute(async (c) => {
+    await sql`PRAGMA synchronous = FULL`.execute(c);
+    try {
+      for (let tries = 0; ; tries++) {
+        const r = await sql<{ busy: number }>`PRAGMA wal_checkpoint(TRUNCATE)`.execute(c);
+        if (Number(r.rows[0]?.busy ?? 0) === 0) return;
+        if (tries >= 50) throw new Error('the WAL could not be emptied: the database stayed busy');
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    } finally {
+      await sql`PRAGMA synchronous = OFF`.execute(c);
+    }
+  });
 }
 
 function openPostgres(url: string): Store {
@@ -93,6 +122,7 @@ function openPostgres(url: string): Store {
       listening.add(stopOnce);
       return stopOnce;
     },
+    purge: async () => undefined,
     close: async () => {
       await Promise.all([...listening].map((stop) => stop()));
       await db.destroy();

@@ -163,6 +163,8 @@ export function openNodeSqlite(path: string, opts: SqliteOptions = {}): DurableS
   db.exec('PRAGMA journal_size_limit = 16777216');
   db.exec('PRAGMA foreign_keys = ON');
   db.exec('PRAGMA busy_timeout = 5000');
+  // Deleted content is overwritten with zeros, so a deletion on request leaves no copy in the file.
+  db.exec('PRAGMA secure_delete = ON');
   const wal = new WalSync(`${path}-wal`, opts);
   const stats = { syncs: 0, checkpoints: 0 };
   // Checkpoints (WAL → database file, fully synced) run on their own connection in a worker;

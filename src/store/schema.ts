@@ -323,6 +323,19 @@ export interface FeedbackTable {
   created_at: string;
 }
 
+/** An entry of an agent's memory (see migration 021). */
+export interface MemoryTable {
+  id: string;
+  org_id: string;
+  agent_id: string;
+  person_id: string | null;
+  text: string;
+  pinned: number;
+  updated_by: string;
+  created_at: string;
+  updated_at: string;
+}
+
 export interface AgentVersionTable {
   org_id: string;
   agent_id: string;
@@ -406,8 +419,8 @@ export interface ConnectionTable {
   id: string;
   org_id: string;
   name: string;
-  /** `stdio`: a command run inside the org's cell sandbox; `http`: Streamable HTTP via the egress proxy. */
-  transport: 'stdio' | 'http';
+  /** `stdio`: a command run inside the org's cell sandbox; `http`: Streamable HTTP via the egress proxy; `builtin`: a server built into Paddock (`command` names it: `memory`). */
+  transport: 'stdio' | 'http' | 'builtin';
   command: string | null;
   /** JSON array of arguments. */
   args: string;
@@ -739,6 +752,7 @@ export interface Database {
   conversations: ConversationTable;
   runs: RunTable;
   feedback: FeedbackTable;
+  memories: MemoryTable;
   agent_tokens: AgentTokenTable;
   oauth_clients: OAuthClientTable;
   oauth_codes: OAuthCodeTable;

@@ -9,6 +9,7 @@ import type {
   Agent,
   AgentInput,
   AgentList,
+  AgentMemoryDeleted,
   AgentToken,
   AgentTokenCreated,
   AgentTokenInput,
@@ -62,6 +63,10 @@ import type {
   InviteInput,
   InviteResult,
   LineDecision,
+  MemoryEntry,
+  MemoryList,
+  MemoryPatch,
+  MemoryQuery,
   OfferingList,
   Ok,
   Org,
@@ -307,6 +312,20 @@ export const api = {
   },
   resolveFeedback: (slug: string, id: string, note: string) =>
     send<Feedback>('POST', `${org(slug)}/feedback/${enc(id)}/resolve`, { note } satisfies FeedbackResolve),
+  /** An agent's memory, pinned first then newest (members: general entries and their own). */
+  memory: async (slug: string, agent: string, query: MemoryQuery = {}) => {
+    const q = new URLSearchParams();
+    for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== '') q.set(k, String(v));
+    return (await send<MemoryList>('GET', `${org(slug)}/agents/${enc(agent)}/memory${q.size ? `?${q}` : ''}`))
+      .entries;
+  },
+  updateMemory: (slug: string, agent: string, id: string, patch: MemoryPatch) =>
+    send<MemoryEntry>('PATCH', `${org(slug)}/agents/${enc(agent)}/memory/${enc(id)}`, patch),
+  deleteMemory: (slug: string, agent: string, id: string) =>
+    send<void>('DELETE', `${org(slug)}/agents/${enc(agent)}/memory/${enc(id)}`),
+  /** Deletes all of an agent's memory on request (counts on record). */
+  deleteAgentMemory: (slug: string, agent: string) =>
+    send<AgentMemoryDeleted>('POST', `${org(slug)}/agents/${enc(agent)}/memory-deletion`),
   /** Adds the demo agent (a replay, no model key) and answers the message to send it. */
   addDemo: (slug: string) => send<Demo>('POST', `${org(slug)}/demo`),
   audit: (slug: string, query: AuditQuery, cursor: number | null = null, limit = 100) => {

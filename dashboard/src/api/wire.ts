@@ -19,6 +19,7 @@ import type * as FeedbackRoutes from '../../../src/server/routes/feedback.ts';
 import type * as Grants from '../../../src/server/routes/grants.ts';
 import type * as Invitations from '../../../src/server/routes/invitations.ts';
 import type * as Live from '../../../src/server/routes/live.ts';
+import type * as MemoryRoutes from '../../../src/server/routes/memory.ts';
 import type * as Orgs from '../../../src/server/routes/orgs.ts';
 import type * as People from '../../../src/server/routes/people.ts';
 import type * as Runs from '../../../src/server/routes/runs.ts';
@@ -143,6 +144,11 @@ export type FlaggedDay = FeedbackList['days'][number];
 export type FeedbackInput = In<typeof FeedbackRoutes.FeedbackBodySchema>;
 export type FeedbackQuery = In<typeof FeedbackRoutes.FeedbackListQuerySchema>;
 export type FeedbackResolve = In<typeof FeedbackRoutes.FeedbackResolveSchema>;
+export type MemoryEntry = Out<typeof MemoryRoutes.MemoryEntrySchema>;
+export type MemoryList = Out<typeof MemoryRoutes.MemoryListSchema>;
+export type MemoryQuery = In<typeof MemoryRoutes.MemoryListQuerySchema>;
+export type MemoryPatch = In<typeof MemoryRoutes.MemoryPatchSchema>;
+export type AgentMemoryDeleted = Out<typeof MemoryRoutes.AgentMemoryDeletedSchema>;
 
 // Connections, their tools, grants and approvals.
 export type Connection = Out<typeof Connections.ConnectionSchema>;

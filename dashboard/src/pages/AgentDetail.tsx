@@ -1,7 +1,8 @@
 /**
  * `/orgs/{slug}/agents/{id}`: one agent. Its settings (and the form to change them), the kill
  * switch, its grants and effective permissions (AgentGrants.tsx), its tokens for the MCP endpoint
- * (shown once), its version history with a field-by-field diff of each change, and deletion.
+ * (shown once), its feedback and memory (AgentMemory.tsx), its version history with a
+ * field-by-field diff of each change, and deletion.
  * Read-only for auditors and for members who do not own it; only owners and admins change grants.
  */
 import { type ReactNode, useState } from 'react';
@@ -38,6 +39,7 @@ import {
   useAgentRefs,
 } from './AgentForm.tsx';
 import { AgentGrants } from './AgentGrants.tsx';
+import { AgentMemory } from './AgentMemory.tsx';
 import { McpClientSetup } from './McpClients.tsx';
 import { agentPath, chatPath, runsOfAgent } from './paths.ts';
 import { TestCall } from './TestCall.tsx';
@@ -148,6 +150,7 @@ export function AgentDetail({ org, me, id }: PageProps & { id: string }) {
 
       {canManage(org.role) ? <TestCall slug={org.slug} agent={a} /> : null}
       <AgentFeedback org={org} agent={a} resolve={canManage(org.role)} />
+      <AgentMemory org={org} agent={a} meId={me.id} write={write} />
 
       <AgentTokens org={org} agent={a} write={write} refs={refs} meId={me.id} />
 

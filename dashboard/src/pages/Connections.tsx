@@ -143,6 +143,8 @@ export function ConnectionsPage({ org, me }: PageProps) {
                     <code className="command-line connection-url" data-testid="connection-url">
                       {c.url}
                     </code>
+                  ) : c.transport === 'builtin' ? (
+                    <span>Each agent’s own {c.command}, inside Paddock</span>
                   ) : c.package ? (
                     <code className="command-line" data-testid="connection-package">
                       {[
@@ -309,6 +311,7 @@ function PackageVersion({
 const TRANSPORT_LABELS: Record<ConnectionTransport, string> = {
   stdio: 'Local (stdio)',
   http: 'Remote (HTTP)',
+  builtin: 'Built into Paddock',
 };
 
 /** What a connection sets from vault secrets (variables or headers): names and secret names, never values. */
@@ -469,7 +472,9 @@ function ToolsPanel({
         <p className="muted" aria-busy="true">
           {connection.transport === 'http'
             ? `Reaching ${connection.name} through the egress proxy and listing its tools…`
-            : `Starting ${connection.name} in the sandbox and listing its tools…`}
+            : connection.transport === 'builtin'
+              ? `Listing the tools of ${connection.name}…`
+              : `Starting ${connection.name} in the sandbox and listing its tools…`}
         </p>
       ) : null}
       <Alert message={listError ?? tools.error} />
@@ -703,7 +708,7 @@ function TransportChoice({
   onChange: (v: ConnectionTransport) => void;
 }) {
   const id = useId();
-  const choices: ConnectionTransport[] = ['stdio', 'http'];
+  const choices: ConnectionTransport[] = ['stdio', 'http', 'builtin'];
   return (
     <fieldset className="field transport-toggle" aria-describedby={`${id}-hint`}>
       <legend>Transport</legend>
@@ -725,7 +730,9 @@ function TransportChoice({
       <p className="hint" id={`${id}-hint`}>
         {value === 'stdio'
           ? 'A server package or a command Paddock runs inside the organization’s sandbox.'
-          : 'An MCP server elsewhere, over Streamable HTTP.'}
+          : value === 'http'
+            ? 'An MCP server elsewhere, over Streamable HTTP.'
+            : 'Memory: each agent keeps notes across runs (remember, recall, forget), granted like any tool.'}
       </p>
     </fieldset>
   );
@@ -757,6 +764,7 @@ function AddConnection({
   const [isPrivate, setPrivate] = useState(false);
   const { busy, error, setError, run } = useAction();
   const http = transport === 'http';
+  const builtin = transport === 'builtin';
   const byPackage = runs === 'package' && packages.length > 0;
   const chosenPackage = pkg || packages[0]?.id || '';
 
@@ -781,17 +789,19 @@ function AddConnection({
         void run(async () => {
           const made = await api.createConnection(
             slug,
-            http
-              ? { ...common, transport: 'http', url: url.trim(), headers: named }
-              : {
-                  ...common,
-                  transport: 'stdio',
-                  ...(byPackage
-                    ? { package: chosenPackage, ...(bin.trim() ? { bin: bin.trim() } : {}) }
-                    : { command: command.trim() }),
-                  args: args.split('\n').filter((a) => a.trim() !== ''),
-                  env: named,
-                },
+            builtin
+              ? { ...common, transport: 'builtin', server: 'memory' }
+              : http
+                ? { ...common, transport: 'http', url: url.trim(), headers: named }
+                : {
+                    ...common,
+                    transport: 'stdio',
+                    ...(byPackage
+                      ? { package: chosenPackage, ...(bin.trim() ? { bin: bin.trim() } : {}) }
+                      : { command: command.trim() }),
+                    args: args.split('\n').filter((a) => a.trim() !== ''),
+                    env: named,
+                  },
           );
           setName('');
           setCommand('');
@@ -807,7 +817,7 @@ function AddConnection({
     >
       <NameField value={name} onChange={setName} placeholder="e.g. GitHub" autoComplete="off" />
       <TransportChoice value={transport} onChange={setTransport} />
-      {http ? (
+      {builtin ? null : http ? (
         <>
           <TextField
             label="URL"
@@ -885,12 +895,14 @@ function AddConnection({
         </>
       )}
       {/* One editor for the transport's names: a remote server's headers, a local one's variables. */}
-      <SecretRowsEditor
-        {...(http ? HEADER_ROWS : VARIABLE_ROWS)}
-        rows={http ? headers : env}
-        onChange={http ? setHeaders : setEnv}
-        secrets={secrets}
-      />
+      {builtin ? null : (
+        <SecretRowsEditor
+          {...(http ? HEADER_ROWS : VARIABLE_ROWS)}
+          rows={http ? headers : env}
+          onChange={http ? setHeaders : setEnv}
+          secrets={secrets}
+        />
+      )}
       <CheckboxField
         label="Private"
         checked={isPrivate}

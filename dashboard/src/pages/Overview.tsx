@@ -1,7 +1,7 @@
 /**
  * `/orgs/{slug}`: the org's home. Those who oversee it (owners, admins, auditors) see it at a
  * glance (approvals waiting, stops, the cell, the log, controls, activity over time); owners and
- * admins edit its name and settings.
+ * admins edit its name and settings, and its retention (RetentionSettings.tsx).
  * While it has no agents, owners and admins are offered the demo agent, which opens in the chat.
  */
 import { useState } from 'react';
@@ -23,6 +23,7 @@ import {
 import { GettingStarted } from './GettingStarted.tsx';
 import { OverviewGlance } from './OverviewGlance.tsx';
 import { chatPath } from './paths.ts';
+import { RetentionSettings } from './RetentionSettings.tsx';
 
 export function OverviewPage({ org, me, refreshOrgs }: PageProps) {
   const manage = canManage(org.role);
@@ -115,6 +116,7 @@ export function OverviewPage({ org, me, refreshOrgs }: PageProps) {
           </form>
         </Section>
       ) : null}
+      {org.role === 'member' ? null : <RetentionSettings org={org} manage={manage} onSaved={refreshOrgs} />}
     </>
   );
 }

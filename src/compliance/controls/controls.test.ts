@@ -86,6 +86,25 @@ test('retention: no policy warns; a policy whose job has not run in two days fai
   assert.equal(retention.test([policy(null, null), erasures]).status, 'warning');
   assert.equal(retention.test([policy(30, ago(3 * 86_400_000)), erasures]).status, 'fail');
   assert.equal(retention.test([policy(30, ago(3_600_000)), erasures]).status, 'pass');
+  // The record policy (runs, conversations, memory) is evidence too: its daily job must run.
+  const withRecords = (memoryDays: number | null, ok: string | null) =>
+    ev('retention.policy', {
+      ...(policy(30, ago(3_600_000)).data as object),
+      records: {
+        runRetentionDays: null,
+        conversationRetentionDays: null,
+        memoryRetentionDays: memoryDays,
+        lastJobRun: null,
+        lastSucceededAt: ok,
+      },
+    });
+  const kept = retention.test([withRecords(null, null), erasures]);
+  assert.equal(kept.status, 'pass');
+  assert.match(kept.reason, /keeps run records, conversations and memory/);
+  assert.equal(retention.test([withRecords(90, null), erasures]).status, 'fail');
+  const deleting = retention.test([withRecords(90, ago(3_600_000)), erasures]);
+  assert.equal(deleting.status, 'pass');
+  assert.match(deleting.reason, /agents’ memory after 90 days/);
 });
 
 test('isolation and egress: no sandbox fails both; unenforced properties and private entries warn', () => {

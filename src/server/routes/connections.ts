@@ -16,8 +16,8 @@ export const ConnectionSchema = z
   .object({
     id: Id,
     name: z.string(),
-    transport: z.enum(['stdio', 'http']),
-    command: z.string().nullable(),
+    transport: z.enum(['stdio', 'http', 'builtin']),
+    command: z.string().nullable().describe('stdio: the command it runs; builtin: which server (`memory`)'),
     package: z
       .string()
       .nullable()
@@ -117,6 +117,14 @@ export const ConnectionBodySchema = z.discriminatedUnion('transport', [
       .record(z.string().max(64), Id)
       .default({})
       .describe('request header name → vault secret id (e.g. Authorization → a secret "Bearer …")'),
+    private: z.boolean().optional().describe('only for you (and owners/admins), not the whole org'),
+  }),
+  z.strictObject({
+    name: z.string().min(1).max(100),
+    transport: z.literal('builtin'),
+    server: z
+      .literal('memory')
+      .describe('a server built into Paddock: `memory`, each agent’s own memory (see docs/memory.md)'),
     private: z.boolean().optional().describe('only for you (and owners/admins), not the whole org'),
   }),
 ]);

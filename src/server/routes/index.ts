@@ -17,6 +17,7 @@ import { healthRoutes } from './health.ts';
 import { invitationRoutes } from './invitations.ts';
 import { liveRoutes } from './live.ts';
 import { mcpRoutes } from './mcp.ts';
+import { memoryRoutes } from './memory.ts';
 import { metricsRoutes } from './metrics.ts';
 import { oauthRoutes } from './oauth.ts';
 import { orgRoutes } from './orgs.ts';
@@ -52,6 +53,7 @@ export const routes: RouteDef[] = [
   ...liveRoutes,
   ...runRoutes,
   ...feedbackRoutes,
+  ...memoryRoutes,
   ...demoRoutes,
   ...webhookRoutes,
   ...complianceRoutes,

@@ -21,6 +21,7 @@ export const PersonDataDeletedSchema = z
     conversations: z.number().int(),
     runs: z.number().int(),
     feedback: z.number().int(),
+    memory: z.number().int().describe('agents’ memory entries about them'),
     auditPayloads: z.number().int().describe('audit entries whose payload was erased (their headers stay)'),
   })
   .meta({ id: 'PersonDataDeleted' });
@@ -61,13 +62,19 @@ export const peopleRoutes = [
     method: 'post',
     path: '/api/v1/orgs/{org}/people/{person}/data-deletion',
     summary:
-      'Delete a person’s data on request (a member’s or someone removed): their conversations and runs, the feedback they gave, and the payloads of the audit entries holding their messages; counts on record, the log still verifies',
+      'Delete a person’s data on request (a member’s or someone removed): their conversations and runs, the feedback they gave, agents’ memory about them, and the payloads of the audit entries holding their messages; counts on record, the log still verifies',
     tag: 'people',
     access: { permission: 'people.manage' },
     params: PersonParams,
     response: PersonDataDeletedSchema,
     handler: async ({ ctx, deps, params }) =>
-      deletePersonData(deps.store.db, ctx, params.person, () => deps.audit.flush()),
+      deletePersonData(
+        deps.store.db,
+        ctx,
+        params.person,
+        () => deps.audit.flush(),
+        () => deps.store.purge(),
+      ),
   }),
   defineRoute({
     method: 'get',

@@ -24,6 +24,7 @@ import { toolDefinitionsWhole } from './017-tool-definitions-whole.ts';
 import { promptsAndResources } from './018-prompts-and-resources.ts';
 import { connectionPackages } from './019-connection-packages.ts';
 import { outputChecksAndFeedback } from './020-output-checks-and-feedback.ts';
+import { agentMemory } from './021-agent-memory.ts';
 import { mcpOauth } from './023-mcp-oauth.ts';
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {
@@ -48,6 +49,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
     '018-prompts-and-resources': promptsAndResources(dialect),
     '019-connection-packages': connectionPackages(dialect),
     '020-output-checks-and-feedback': outputChecksAndFeedback(dialect),
+    '021-agent-memory': agentMemory(dialect),
     '023-mcp-oauth': mcpOauth(dialect),
   };
   return { getMigrations: async () => all };
