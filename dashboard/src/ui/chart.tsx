@@ -100,28 +100,31 @@ export function TimeChart({
     <figure className="chart">
       <figcaption>{title}</figcaption>
       <div ref={box} className="chart-plot" aria-hidden="true" />
-      <table className="sr-only" aria-label={title}>
-        <thead>
-          <tr>
-            <th scope="col">Time</th>
-            {series.map((s) => (
-              <th scope="col" key={s.label}>
-                {s.label}
-              </th>
-            ))}
-          </tr>
-        </thead>
-        <tbody>
-          {times.map((t, i) => (
-            <tr key={t}>
-              <td>{t}</td>
+      {/* Hidden by its box: a table is as wide as its figures whatever its own width says. */}
+      <div className="sr-only">
+        <table aria-label={title}>
+          <thead>
+            <tr>
+              <th scope="col">Time</th>
               {series.map((s) => (
-                <td key={s.label}>{s.values[i]}</td>
+                <th scope="col" key={s.label}>
+                  {s.label}
+                </th>
               ))}
             </tr>
-          ))}
-        </tbody>
-      </table>
+          </thead>
+          <tbody>
+            {times.map((t, i) => (
+              <tr key={t}>
+                <td>{t}</td>
+                {series.map((s) => (
+                  <td key={s.label}>{s.values[i]}</td>
+                ))}
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
     </figure>
   );
 }
