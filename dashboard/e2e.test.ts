@@ -24,7 +24,6 @@
  * chat-auditor.png, chat-auditor-runs.png and people-removal.png there.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -47,6 +46,7 @@ import { silentLogger } from '../src/log/index.ts';
 import { policyVersion } from '../src/policy/engine.ts';
 import { type RunningServer, startServer } from '../src/server/index.ts';
 import { untilRead as until } from '../src/testing/until.ts';
+import { ensureDashboardBuilt } from './e2e-build.ts';
 import { checkPage } from './e2e-check.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -99,17 +99,7 @@ describe('dashboard end to end', { timeout: 300_000 }, () => {
 
   before(async () => {
     if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install chromium`);
-    if (!existsSync(join(ROOT, 'dashboard/dist/index.html'))) {
-      const built = spawnSync(
-        join(ROOT, 'node_modules/.bin/vite'),
-        ['build', '--config', 'dashboard/vite.config.ts'],
-        {
-          cwd: ROOT,
-          encoding: 'utf8',
-        },
-      );
-      assert.equal(built.status, 0, `vite build failed:\n${built.stdout}\n${built.stderr}`);
-    }
+    ensureDashboardBuilt();
     home = mkdtempSync(join(tmpdir(), 'paddock-e2e-'));
     server = await startServer(loadConfig({ home, port: 0 }), silentLogger);
     const s = await issueSetupSecret(server.deps.store.db);

@@ -10,12 +10,10 @@
  *   PATH=$PWD/node_modules/.bin:$PATH node --test dashboard/keyboard-e2e.test.ts
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { requestApproval } from '../src/approvals/approvals.ts';
 import { loadConfig } from '../src/config/index.ts';
@@ -24,9 +22,9 @@ import { silentLogger } from '../src/log/index.ts';
 import { policyVersion } from '../src/policy/engine.ts';
 import { type RunningServer, startServer } from '../src/server/index.ts';
 import { untilRead as until } from '../src/testing/until.ts';
+import { ensureDashboardBuilt } from './e2e-build.ts';
 import { checkPage } from './e2e-check.ts';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CHROMIUM = '/usr/bin/chromium';
 const SLUG = 'roadco';
 const OWNER = { email: 'owner@roadco.test', password: 'owner-password-0001' };
@@ -140,14 +138,7 @@ describe('the dashboard by keyboard and on a phone', { timeout: 240_000 }, () =>
 
   before(async () => {
     if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install chromium`);
-    if (!existsSync(join(ROOT, 'dashboard/dist/index.html'))) {
-      const built = spawnSync(
-        join(ROOT, 'node_modules/.bin/vite'),
-        ['build', '--config', 'dashboard/vite.config.ts'],
-        { cwd: ROOT, encoding: 'utf8' },
-      );
-      assert.equal(built.status, 0, `vite build failed:\n${built.stdout}\n${built.stderr}`);
-    }
+    ensureDashboardBuilt();
     home = mkdtempSync(join(tmpdir(), 'paddock-e2e-keys-'));
     server = await startServer(loadConfig({ home, port: 0 }), silentLogger);
     const db = server.deps.store.db;
