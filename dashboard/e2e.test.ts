@@ -10,7 +10,8 @@
  * permissions, revoked), the approvals inbox (a waiting call approved), the org-wide kill switch
  * (banner on and off), the demo from an empty Overview and its chat (streamed calls allowed,
  * refused and waiting, approved from the chat, the run page with its trail, the Runs page), a
- * model key's endpoint, a member chatting and an auditor with no input, removing a person (the
+ * model key's endpoint, a member chatting (their run completing live on an owner's open Runs
+ * page once approved elsewhere) and an auditor with no input, removing a person (the
  * confirm step's preview, hand-over and token review, then every credential they held refused),
  * and fails on any console error or page error (CSP violations are reported there).
  *
@@ -1238,6 +1239,14 @@ describe('dashboard end to end', { timeout: 300_000 }, () => {
     const [waiting] = await runs();
     assert.ok(waiting && waiting.status === 'waiting_approval', 'the member’s run waits');
 
+    // The owner watches the Runs page: the member's run goes from waiting to completed on it, live.
+    await owner.goto(`${server?.url}/orgs/${DESK.slug}/runs`);
+    const runStatus = owner.getByTestId('run-row').filter({ hasText: waiting.id }).getByTestId('run-status');
+    await runStatus.getByText('Waiting for approval').waitFor();
+    await owner.evaluate(() => {
+      (window as unknown as { notReloaded: boolean }).notReloaded = true;
+    });
+
     // An owner approves elsewhere: the member's chat picks the continuation up.
     const s = (await (await owner.request.get(`${server?.url}/api/v1/session`)).json()) as {
       csrfToken: string;
@@ -1251,6 +1260,16 @@ describe('dashboard end to end', { timeout: 300_000 }, () => {
       .getByTestId('chat-continuation')
       .getByText('(Replay) Order A-1001 is shipped', { exact: false })
       .waitFor({ timeout: 20_000 });
+    await until(
+      () => runStatus.textContent(),
+      (t) => t === 'Completed',
+      'the run completed on the open Runs page',
+    );
+    assert.equal(
+      await owner.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded),
+      true,
+      'without a reload',
+    );
     await member.getByLabel('Message', { exact: true }).fill('And once more.');
     await member.getByRole('button', { name: 'Send' }).click();
     await member.getByTestId('chat-answer').nth(1).getByTestId('chat-run-status').waitFor();

@@ -5,7 +5,7 @@
  */
 import { lazy, Suspense, useState } from 'react';
 import { type Agent, api, canManage, type OrgWithRole } from '../api/index.ts';
-import { useLoad } from '../data/index.ts';
+import { useLiveReload, useLoad } from '../data/index.ts';
 import type { PageProps } from '../page.ts';
 import { Link, navigate } from '../router.tsx';
 import { Alert, formatTime, KillSwitchPanel, Loading, PageHeader, Section } from '../ui/index.ts';
@@ -41,6 +41,8 @@ export function AgentsPage(props: PageProps) {
  */
 function OrgKillSwitch({ org, onChange }: { org: OrgWithRole; onChange: () => Promise<void> }) {
   const current = useLoad(() => api.org(org.slug), org.slug);
+  // The org's stop pulled or released elsewhere shows here at once.
+  useLiveReload(['agents'], current.reload);
   const stoppedAt = (current.data ?? org).agentsStoppedAt;
   return (
     <>
@@ -73,6 +75,8 @@ function OrgKillSwitch({ org, onChange }: { org: OrgWithRole; onChange: () => Pr
 
 function AgentList({ org, me, refreshOrgs }: PageProps) {
   const agents = useLoad(() => api.agents(org.slug), org.slug);
+  // An agent stopped, resumed or changed elsewhere shows here without a reload.
+  useLiveReload(['agents'], agents.reload);
   const refs = useAgentRefs(org);
   const create = canCreateAgents(org.role);
   const [creating, setCreating] = useState(false);

@@ -4,7 +4,7 @@
  */
 import { useState } from 'react';
 import { api, RUN_STATUSES, type RunStatus } from '../api/index.ts';
-import { useLoad, usePeopleNames } from '../data/index.ts';
+import { useLiveReload, useLoad, usePeopleNames } from '../data/index.ts';
 import type { PageProps } from '../page.ts';
 import { Link } from '../router.tsx';
 import {
@@ -49,6 +49,8 @@ function RunList({ org, me, query }: PageProps) {
     `${org.slug}/${agent}/${status}`,
   );
   const agents = useLoad(() => api.agents(org.slug), org.slug);
+  // A run started, waiting, going on or ended anywhere shows here without a reload.
+  useLiveReload(['runs'], runs.reload, 1000);
   const people = usePeopleNames(org.slug, me.id);
   const agentName = (id: string) => agents.data?.find((a) => a.id === id)?.name ?? id;
 
