@@ -191,6 +191,11 @@ describe('the dashboard by keyboard and on a phone', { timeout: 240_000 }, () =>
 
   test('Ctrl-K opens the palette: a combobox in a dialog, fuzzy, arrows and Enter, Escape gives focus back', async () => {
     await page.getByRole('heading', { level: 1 }).first().waitFor();
+    assert.equal(
+      await page.getByRole('button', { name: 'Menu' }).isVisible(),
+      false,
+      'no Menu at desktop width',
+    );
     // Focus somewhere known first, to see it come back.
     const button = page.getByRole('button', { name: /^Go to/ });
     await button.focus();
@@ -417,5 +422,31 @@ describe('the dashboard by keyboard and on a phone', { timeout: 240_000 }, () =>
     await assertNoSideScroll(phone, 'the menu open');
     await checkPage(phone, 'phone-menu');
     assert.deepEqual(problems, []);
+  });
+  test('empty pages say what the thing is and what to do first', async () => {
+    for (const [key, heading, says] of [
+      [
+        'r',
+        'Runs',
+        /^No runs yet\. A run is one message an agent handles.*Start one from an agent’s page with Chat\.$/,
+      ],
+      [
+        's',
+        'Secrets',
+        /^No secrets yet\. A secret is a value .*kept encrypted in the vault.*Add one above\.$/,
+      ],
+    ] as const) {
+      await page.locator('main').focus();
+      await page.keyboard.press('g');
+      await page.keyboard.press(key);
+      await page.getByRole('heading', { level: 1, name: heading }).waitFor();
+      const empty = page.locator('p.empty').first();
+      await empty.waitFor();
+      assert.match(((await empty.textContent()) ?? '').replace(/\s+/g, ' ').trim(), says);
+      await checkPage(page, `empty-${heading.toLowerCase()}`);
+    }
+    await page.goto(`${server.url}/orgs/${SLUG}/teams`);
+    await page.getByText(/^No teams yet\. A team is a group of people/).waitFor();
+    await checkPage(page, 'empty-teams');
   });
 });

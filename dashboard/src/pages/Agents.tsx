@@ -114,7 +114,13 @@ function AgentList({ org, me, refreshOrgs }: PageProps) {
         {!agents.data ? (
           <Loading what="agents" />
         ) : agents.data.length === 0 ? (
-          <p className="empty">No agents yet.{create ? ' Create one with New agent.' : ''}</p>
+          <p className="empty">
+            No agents yet. An agent is an AI assistant whose every tool call passes Paddock’s gate: it may
+            call only the tools granted to it, and each call is recorded.{' '}
+            {create
+              ? 'Create one with New agent, or try the demo agent from the Overview.'
+              : 'An owner or admin creates them.'}
+          </p>
         ) : (
           <AgentTable slug={org.slug} agents={agents.data} refs={refs} meId={me.id} />
         )}

@@ -129,7 +129,13 @@ export function ConnectionsPage({ org, me }: PageProps) {
         {!connections.data ? (
           <Loading what="connections" />
         ) : connections.data.length === 0 ? (
-          <p className="empty">No connections yet.{manage ? ' Add one above.' : ''}</p>
+          <p className="empty">
+            No connections yet. A connection is an MCP server your agents reach tools through: a command run
+            in the organization’s sandbox, or a remote URL.{' '}
+            {manage
+              ? 'Add one above, then List tools to see what it offers.'
+              : 'An owner or admin adds them; you can then grant their tools.'}
+          </p>
         ) : (
           <DataTable
             headers={['Name', 'Transport', 'Command or URL', 'Secrets', 'Created']}

@@ -146,7 +146,9 @@ export function RunDetail({ org, me, id }: PageProps & { id: string }) {
               header. Open one for its inclusion proof.
             </p>
             {audit.length === 0 ? (
-              <p className="empty">No entries yet.</p>
+              <p className="empty">
+                No entries yet: the run’s model and tool calls appear here as it makes them.
+              </p>
             ) : (
               <AuditEntries
                 slug={org.slug}
