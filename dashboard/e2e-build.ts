@@ -37,9 +37,14 @@ export function dashboardStale(): boolean {
   return SOURCES.some((p) => newest(join(ROOT, p)) > built);
 }
 
-/** Builds the dashboard (vite) when it is missing or stale; fails with vite's output. */
+/**
+ * Builds the dashboard (vite) when it is missing or stale (run alone; under `npm test` the
+ * runner has built it); fails with vite's output.
+ */
 export function ensureDashboardBuilt(): void {
-  if (!dashboardStale()) return;
+  // The test runner built it before starting the suites side by side: a rebuild now would empty
+  // dist/ under the others' servers.
+  if (process.env.PADDOCK_DASHBOARD_BUILT === '1' || !dashboardStale()) return;
   const built = spawnSync(
     join(ROOT, 'node_modules/.bin/vite'),
     ['build', '--config', 'dashboard/vite.config.ts', '--logLevel', 'warn'],

@@ -657,9 +657,18 @@ describe('dashboard end to end', { timeout: 300_000 }, () => {
       'version 2 after the edit',
     );
     await owner.getByText('Saved as version 2.').waitFor();
-    assert.equal(await owner.getByTestId('agent-instructions').textContent(), CHANGED);
+    // The agent and its versions are read again after the save, each on its own: wait for both.
+    await until(
+      () => owner.getByTestId('agent-instructions').textContent(),
+      (t) => t === CHANGED,
+      'the new instructions shown',
+    );
     const entries = owner.getByTestId('agent-version-entry');
-    assert.equal(await entries.count(), 2, 'two versions listed');
+    await until(
+      () => entries.count(),
+      (n) => n === 2,
+      'two versions listed',
+    );
     const v2 = entries.filter({ has: owner.getByRole('heading', { name: 'Version 2' }) });
     const diff = v2.getByRole('table', { name: 'Changes in version 2' });
     const rows = diff.getByTestId('diff-row');

@@ -39,6 +39,8 @@ if (dashboardStale()) {
 // has one, so the suite's speed does not hang on the disk's fsync; a kill -9 keeps the page cache
 // either way, so durability tests mean the same. Benchmarks run on the real disk.
 const env = { ...process.env };
+// Built above: the end-to-end suites, running side by side, must not rebuild it under each other.
+env.PADDOCK_DASHBOARD_BUILT = '1';
 let scratch: string | undefined;
 if (!env.PADDOCK_TEST_ON_DISK && existsSync('/dev/shm')) {
   try {
