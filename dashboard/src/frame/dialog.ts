@@ -19,6 +19,9 @@ export function useModal(
       closedRef.current();
       const back = returnTo.current;
       returnTo.current = null;
+      // The browser may have given focus back already, or the page the dialog led to taken it: keep that.
+      const now = document.activeElement;
+      if (now && now !== document.body && !d.contains(now)) return;
       if (back instanceof HTMLElement && back.isConnected && back !== document.body) back.focus();
       else document.querySelector<HTMLElement>('main')?.focus();
     };
