@@ -220,10 +220,13 @@ describe('compliance page and Overview end to end', { timeout: 240_000 }, () => 
       .getByRole('figure')
       .filter({ hasText: 'Controls by result, per collection' })
       .locator('.chart-plot');
+    // The trend is read again after the collection's notice shows: on a loaded machine, a while after.
+    await trendPlot.waitFor({ timeout: 60_000 });
     const ticks = await until(
       () => trendPlot.getAttribute('data-x-ticks'),
       (t) => Boolean(t),
       'the trend drawn',
+      60_000,
     );
     const labels = (ticks ?? '').split(' | ');
     assert.ok(labels.length >= 2, `a few ticks: ${ticks}`);
