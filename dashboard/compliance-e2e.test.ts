@@ -14,12 +14,10 @@
  * dashboard/screenshots/ (or E2E_SCREENSHOT_DIR): compliance-page, compliance-auditor and overview.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { requestApproval } from '../src/approvals/approvals.ts';
 import { verifyPackage } from '../src/compliance/package/verify.ts';
@@ -30,9 +28,9 @@ import { silentLogger } from '../src/log/index.ts';
 import { policyVersion } from '../src/policy/engine.ts';
 import { type RunningServer, startServer } from '../src/server/index.ts';
 import { untilRead as until } from '../src/testing/until.ts';
+import { ensureDashboardBuilt } from './e2e-build.ts';
 import { checkPage } from './e2e-check.ts';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CHROMIUM = '/usr/bin/chromium';
 const SLUG = 'acme';
 const OWNER = { email: 'owner@acme.test', password: 'owner-password-0001' };
@@ -100,17 +98,7 @@ describe('compliance page and Overview end to end', { timeout: 240_000 }, () => 
 
   before(async () => {
     if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install chromium`);
-    if (!existsSync(join(ROOT, 'dashboard/dist/index.html'))) {
-      const built = spawnSync(
-        join(ROOT, 'node_modules/.bin/vite'),
-        ['build', '--config', 'dashboard/vite.config.ts'],
-        {
-          cwd: ROOT,
-          encoding: 'utf8',
-        },
-      );
-      assert.equal(built.status, 0, `vite build failed:\n${built.stdout}\n${built.stderr}`);
-    }
+    ensureDashboardBuilt();
     home = mkdtempSync(join(tmpdir(), 'paddock-e2e-compliance-'));
     server = await startServer(loadConfig({ home, port: 0 }), silentLogger);
     const db = server.deps.store.db;
@@ -225,6 +213,29 @@ describe('compliance page and Overview end to end', { timeout: 240_000 }, () => 
 
     await owner.getByRole('button', { name: 'Collect now' }).click();
     await owner.getByText(/^Collected \d+ evidence records at log size/).waitFor();
+
+    // The trend's collections all share (nearly) one instant: its time axis is an hour of that
+    // day, labelled with times of day — not years (uPlot's own widening of one instant).
+    const trendPlot = owner
+      .getByRole('figure')
+      .filter({ hasText: 'Controls by result, per collection' })
+      .locator('.chart-plot');
+    // The trend is read again after the collection's notice shows: on a loaded machine, a while after.
+    await trendPlot.waitFor({ timeout: 60_000 });
+    const ticks = await until(
+      () => trendPlot.getAttribute('data-x-ticks'),
+      (t) => Boolean(t),
+      'the trend drawn',
+      60_000,
+    );
+    const labels = (ticks ?? '').split(' | ');
+    assert.ok(labels.length >= 2, `a few ticks: ${ticks}`);
+    for (const label of labels)
+      assert.match(label, /\d{1,2}:\d{2}\s?(am|pm)?/i, `each tick a time of day: ${ticks}`);
+    assert.ok(
+      !labels.some((l) => /^(19|20)\d\d$|^(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)\b/.test(l)),
+      `no year or month ticks: ${ticks}`,
+    );
 
     // Every tile says what the stored results say.
     const stored = (await api('GET', '/compliance/criteria')) as {

@@ -10,7 +10,8 @@
  * permissions, revoked), the approvals inbox (a waiting call approved), the org-wide kill switch
  * (banner on and off), the demo from an empty Overview and its chat (streamed calls allowed,
  * refused and waiting, approved from the chat, the run page with its trail, the Runs page), a
- * model key's endpoint, a member chatting and an auditor with no input, removing a person (the
+ * model key's endpoint, a member chatting (their run completing live on an owner's open Runs
+ * page once approved elsewhere) and an auditor with no input, removing a person (the
  * confirm step's preview, hand-over and token review, then every credential they held refused),
  * and fails on any console error or page error (CSP violations are reported there).
  *
@@ -24,7 +25,6 @@
  * chat-auditor.png, chat-auditor-runs.png and people-removal.png there.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -47,6 +47,7 @@ import { silentLogger } from '../src/log/index.ts';
 import { policyVersion } from '../src/policy/engine.ts';
 import { type RunningServer, startServer } from '../src/server/index.ts';
 import { untilRead as until } from '../src/testing/until.ts';
+import { ensureDashboardBuilt } from './e2e-build.ts';
 import { checkPage } from './e2e-check.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -99,17 +100,7 @@ describe('dashboard end to end', { timeout: 300_000 }, () => {
 
   before(async () => {
     if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install chromium`);
-    if (!existsSync(join(ROOT, 'dashboard/dist/index.html'))) {
-      const built = spawnSync(
-        join(ROOT, 'node_modules/.bin/vite'),
-        ['build', '--config', 'dashboard/vite.config.ts'],
-        {
-          cwd: ROOT,
-          encoding: 'utf8',
-        },
-      );
-      assert.equal(built.status, 0, `vite build failed:\n${built.stdout}\n${built.stderr}`);
-    }
+    ensureDashboardBuilt();
     home = mkdtempSync(join(tmpdir(), 'paddock-e2e-'));
     server = await startServer(loadConfig({ home, port: 0 }), silentLogger);
     const s = await issueSetupSecret(server.deps.store.db);
@@ -666,9 +657,18 @@ describe('dashboard end to end', { timeout: 300_000 }, () => {
       'version 2 after the edit',
     );
     await owner.getByText('Saved as version 2.').waitFor();
-    assert.equal(await owner.getByTestId('agent-instructions').textContent(), CHANGED);
+    // The agent and its versions are read again after the save, each on its own: wait for both.
+    await until(
+      () => owner.getByTestId('agent-instructions').textContent(),
+      (t) => t === CHANGED,
+      'the new instructions shown',
+    );
     const entries = owner.getByTestId('agent-version-entry');
-    assert.equal(await entries.count(), 2, 'two versions listed');
+    await until(
+      () => entries.count(),
+      (n) => n === 2,
+      'two versions listed',
+    );
     const v2 = entries.filter({ has: owner.getByRole('heading', { name: 'Version 2' }) });
     const diff = v2.getByRole('table', { name: 'Changes in version 2' });
     const rows = diff.getByTestId('diff-row');
@@ -1248,6 +1248,14 @@ describe('dashboard end to end', { timeout: 300_000 }, () => {
     const [waiting] = await runs();
     assert.ok(waiting && waiting.status === 'waiting_approval', 'the member’s run waits');
 
+    // The owner watches the Runs page: the member's run goes from waiting to completed on it, live.
+    await owner.goto(`${server?.url}/orgs/${DESK.slug}/runs`);
+    const runStatus = owner.getByTestId('run-row').filter({ hasText: waiting.id }).getByTestId('run-status');
+    await runStatus.getByText('Waiting for approval').waitFor();
+    await owner.evaluate(() => {
+      (window as unknown as { notReloaded: boolean }).notReloaded = true;
+    });
+
     // An owner approves elsewhere: the member's chat picks the continuation up.
     const s = (await (await owner.request.get(`${server?.url}/api/v1/session`)).json()) as {
       csrfToken: string;
@@ -1261,6 +1269,16 @@ describe('dashboard end to end', { timeout: 300_000 }, () => {
       .getByTestId('chat-continuation')
       .getByText('(Replay) Order A-1001 is shipped', { exact: false })
       .waitFor({ timeout: 20_000 });
+    await until(
+      () => runStatus.textContent(),
+      (t) => t === 'Completed',
+      'the run completed on the open Runs page',
+    );
+    assert.equal(
+      await owner.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded),
+      true,
+      'without a reload',
+    );
     await member.getByLabel('Message', { exact: true }).fill('And once more.');
     await member.getByRole('button', { name: 'Send' }).click();
     await member.getByTestId('chat-answer').nth(1).getByTestId('chat-run-status').waitFor();

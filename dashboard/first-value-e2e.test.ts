@@ -12,7 +12,6 @@
  *   PATH=$PWD/node_modules/.bin:$PATH node --test dashboard/first-value-e2e.test.ts
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,6 +23,7 @@ import { ensureUser, initOrg, operatorCaller } from '../src/identity/index.ts';
 import { silentLogger } from '../src/log/index.ts';
 import { type RunningServer, startServer } from '../src/server/index.ts';
 import { untilRead as until } from '../src/testing/until.ts';
+import { ensureDashboardBuilt } from './e2e-build.ts';
 import { checkPage } from './e2e-check.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -81,14 +81,7 @@ describe('first value through the dashboard alone', { timeout: 240_000 }, () => 
 
   before(async () => {
     if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install chromium`);
-    if (!existsSync(join(ROOT, 'dashboard/dist/index.html'))) {
-      const built = spawnSync(
-        join(ROOT, 'node_modules/.bin/vite'),
-        ['build', '--config', 'dashboard/vite.config.ts'],
-        { cwd: ROOT, encoding: 'utf8' },
-      );
-      assert.equal(built.status, 0, `vite build failed:\n${built.stdout}\n${built.stderr}`);
-    }
+    ensureDashboardBuilt();
     home = mkdtempSync(join(tmpdir(), 'paddock-e2e-first-'));
     server = await startServer(loadConfig({ home, port: 0 }), silentLogger);
     const db = server.deps.store.db;

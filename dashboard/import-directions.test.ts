@@ -30,6 +30,11 @@ const CASES: { file: string; line: string; allowed: boolean }[] = [
   { file: 'data/b.ts', line: "import { Alert } from '../ui/index.ts';", allowed: false },
   { file: 'api/a.ts', line: "import type * as S from '../../../src/server/schemas.ts';", allowed: true },
   { file: 'api/b.ts', line: "import { navigate } from '../router.tsx';", allowed: false },
+  { file: 'frame/a.tsx', line: "import { useLive } from '../data/index.ts';", allowed: true },
+  { file: 'frame/b.tsx', line: "import { navigate, useLocation } from '../router.tsx';", allowed: true },
+  { file: 'frame/c.tsx', line: "import { AgentsPage } from '../pages/Agents.tsx';", allowed: false },
+  { file: 'frame/d.tsx', line: "import { Layout } from '../Layout.tsx';", allowed: false },
+  { file: 'frame/e.tsx', line: "import { useLive } from '../data/use-live.ts';", allowed: false },
   { file: 'page.ts', line: "import { Layout } from './Layout.tsx';", allowed: false },
 ];
 

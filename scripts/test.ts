@@ -5,6 +5,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { dashboardStale } from '../dashboard/e2e-build.ts';
 import { startThrowawayPostgres, type ThrowawayPostgres } from './postgres.ts';
 import { ensureSystemPackages } from './system-packages.ts';
 
@@ -22,7 +23,8 @@ const step = (title: string, cmd: string, args: string[], env: NodeJS.ProcessEnv
 
 let ok = step('lint and format (biome)', 'biome', ['check', '--error-on-warnings', '.']);
 ok = step('type-check (tsc, strict)', 'tsc', ['-p', 'tsconfig.json']) && ok;
-if (!existsSync('dashboard/dist/index.html')) {
+// Built afresh when a source is newer than the build: the end-to-end suites test what is built.
+if (dashboardStale()) {
   ok =
     step('build dashboard (vite)', 'vite', [
       'build',
@@ -37,6 +39,8 @@ if (!existsSync('dashboard/dist/index.html')) {
 // has one, so the suite's speed does not hang on the disk's fsync; a kill -9 keeps the page cache
 // either way, so durability tests mean the same. Benchmarks run on the real disk.
 const env = { ...process.env };
+// Built above: the end-to-end suites, running side by side, must not rebuild it under each other.
+env.PADDOCK_DASHBOARD_BUILT = '1';
 let scratch: string | undefined;
 if (!env.PADDOCK_TEST_ON_DISK && existsSync('/dev/shm')) {
   try {

@@ -2,6 +2,7 @@
 import { type ComponentType, useCallback, useEffect, useState } from 'react';
 import { api, errorMessage, type OrgWithRole, type Role, type Session } from './api/index.ts';
 import { LiveProvider, useApprovalAlerts } from './data/index.ts';
+import { FrameTools, setOverlay } from './frame/index.ts';
 import type { OrgSection, PageProps } from './page.ts';
 import { AgentsPage } from './pages/Agents.tsx';
 import { ApprovalsPage } from './pages/Approvals.tsx';
@@ -67,6 +68,10 @@ export function Layout({
   const [me, setMe] = useState<Session['person']>(null);
   const [orgs, setOrgs] = useState<OrgWithRole[] | null>(null);
   const [error, setError] = useState<string | null>(null);
+  // The sidebar at phone width: folded behind the Menu button, folded again on each new page.
+  const [menuOpen, setMenuOpen] = useState(false);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: a new page (its address) is the trigger.
+  useEffect(() => setMenuOpen(false), [slug, section, detail, view]);
 
   const refreshOrgs = useCallback(async () => {
     try {
@@ -124,10 +129,20 @@ export function Layout({
 
   const Page = item.page;
   const allowed = org ? item.roles.includes(org.role) : false;
+  const pages = NAV.filter((n) => !org || n.roles.includes(org.role));
 
   const frame = (
     <div className="app">
       <header className="topbar">
+        <button
+          type="button"
+          className="btn btn-secondary btn-small menu-button"
+          aria-expanded={menuOpen}
+          aria-controls="sidebar"
+          onClick={() => setMenuOpen((o) => !o)}
+        >
+          Menu
+        </button>
         <Link to="/" className="brand">
           <span className="logo" aria-hidden="true">
             P
@@ -155,6 +170,16 @@ export function Layout({
           {org ? <RoleBadge role={org.role} /> : null}
         </div>
         <div className="topbar-spacer" />
+        {org ? (
+          <button
+            type="button"
+            className="btn btn-secondary btn-small palette-button"
+            aria-keyshortcuts="Control+K Meta+K"
+            onClick={() => setOverlay('palette')}
+          >
+            Go to…<kbd>Ctrl K</kbd>
+          </button>
+        ) : null}
         <span className="who" title={me.name}>
           {me.email}
         </span>
@@ -163,9 +188,9 @@ export function Layout({
         </button>
       </header>
       <div className="app-body">
-        <nav className="sidebar" aria-label="Sections">
+        <nav id="sidebar" className={menuOpen ? 'sidebar open' : 'sidebar'} aria-label="Sections">
           <ul>
-            {NAV.filter((n) => !org || n.roles.includes(org.role)).map((n) => (
+            {pages.map((n) => (
               <li key={n.section}>
                 <Link
                   to={sectionPath(slug, n.section)}
@@ -179,7 +204,7 @@ export function Layout({
             ))}
           </ul>
         </nav>
-        <main className="content">
+        <main className="content" tabIndex={-1}>
           <Alert message={error} />
           {!org ? (
             <Alert message={`No organization "${slug}" that you can see.`} />
@@ -206,6 +231,14 @@ export function Layout({
       <LiveTitle title={`${item.label} · ${org.name} · Paddock`} />
       <ApprovalAlerts org={org} meId={me.id} />
       {frame}
+      <FrameTools
+        slug={org.slug}
+        pages={pages.map((n) => ({
+          section: n.section,
+          label: n.label,
+          path: sectionPath(org.slug, n.section),
+        }))}
+      />
     </LiveProvider>
   );
 }

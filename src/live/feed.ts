@@ -1,8 +1,9 @@
 /**
  * What a person watching an org is told as it happens, and only what their role lets them read:
  * the approvals waiting (owners, admins, auditors), that agents changed (everyone: they read the
- * agents again through the API, which scopes them), the cell's state (owners, admins, auditors)
- * and that the log grew (those who read it). Each org's state is read once per hint for all its
+ * agents again through the API, which scopes them), that runs in flight changed (everyone; a
+ * member hears of their own runs only), the cell's state (owners, admins, auditors) and that the
+ * log grew (those who read it). Each org's state is read once per hint for all its
  * viewers on this replica, and a viewer hears a topic only when it changed for them.
  *
  * A viewer's access is read again every `recheckMs`: a session that ended or a membership removed
@@ -33,6 +34,7 @@ export interface LiveCell {
 export type LiveEvent =
   | { type: 'approvals'; data: { pending: LiveApproval[] } }
   | { type: 'agents'; data: { version: string } }
+  | { type: 'runs'; data: { version: string } }
   | { type: 'cell'; data: { cell: LiveCell | null } }
   | { type: 'activity'; data: Record<string, never> };
 
@@ -50,7 +52,17 @@ export interface LiveViewer {
 interface OrgState {
   approvals: LiveApproval[] | null;
   agents: string;
+  /** The runs in flight (started, not ended), each as `id:status:steps:updated`, by who asked. */
+  runs: { personId: string | null; line: string }[];
   cell: LiveCell | null;
+}
+
+/** A run in one of these has not ended (the runs_by_status index finds them). */
+const IN_FLIGHT = ['running', 'waiting_approval'] as const;
+
+/** A digest that changes when `lines` do, naming none of them. */
+function digest(lines: string[]): string {
+  return createHash('sha256').update(lines.sort().join(';')).digest('hex').slice(0, 16);
 }
 
 interface Watching {
@@ -159,7 +171,7 @@ export class LiveFeed {
 
   async #read(orgId: string, approvalsReader: OrgContext | null): Promise<OrgState> {
     const { db } = this.#o;
-    const [approvals, agents, org] = await Promise.all([
+    const [approvals, agents, org, runs] = await Promise.all([
       approvalsReader ? listApprovals(db, approvalsReader, { status: 'pending' }) : null,
       db
         .selectFrom('agents')
@@ -167,6 +179,12 @@ export class LiveFeed {
         .where('org_id', '=', orgId)
         .execute(),
       db.selectFrom('orgs').select('agents_stopped_at').where('id', '=', orgId).executeTakeFirst(),
+      db
+        .selectFrom('runs')
+        .select(['id', 'person_id', 'status', 'steps', 'updated_at'])
+        .where('status', 'in', IN_FLIGHT)
+        .where('org_id', '=', orgId)
+        .execute(),
     ]);
     return {
       approvals:
@@ -187,6 +205,11 @@ export class LiveFeed {
         )
         .digest('hex')
         .slice(0, 16),
+      // A run that starts, waits, goes on or ends changes its line (or takes it away).
+      runs: runs.map((r) => ({
+        personId: r.person_id,
+        line: `${r.id}:${r.status}:${r.steps}:${r.updated_at}`,
+      })),
       cell: this.#o.cell(orgId),
     };
   }
@@ -204,6 +227,12 @@ export class LiveFeed {
 /** The events of an org's state that `ctx`'s role may see. */
 function eventsFor(ctx: OrgContext, s: OrgState): LiveEvent[] {
   const events: LiveEvent[] = [{ type: 'agents', data: { version: s.agents } }];
+  if (can(ctx.role, 'runs.read')) {
+    // Members read their own runs only; the others every run (the runs API scopes them the same way).
+    const mine =
+      ctx.role === 'member' ? s.runs.filter((r) => ctx.userId !== null && r.personId === ctx.userId) : s.runs;
+    events.push({ type: 'runs', data: { version: digest(mine.map((r) => r.line)) } });
+  }
   if (can(ctx.role, 'approvals.read') && s.approvals)
     events.push({ type: 'approvals', data: { pending: s.approvals } });
   if (can(ctx.role, 'cells.read')) events.push({ type: 'cell', data: { cell: s.cell } });

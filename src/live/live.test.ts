@@ -2,7 +2,8 @@
  * The live feed on SQLite and PostgreSQL, over HTTP as a browser's EventSource reads it: a call
  * asked for approval reaches an owner's stream without asking (on PostgreSQL through another
  * replica: the request made on one, the stream open on the other), and leaves it once decided;
- * an agent stopped is noticed; a member hears no approvals, another org's viewer nothing; without
+ * an agent stopped is noticed; a member hears no approvals, another org's viewer nothing; runs
+ * that start, wait and end are heard (a member of their own only); without
  * Accept: text/event-stream the same state comes as JSON; a viewer whose access ends is cut off.
  */
 import assert from 'node:assert/strict';
@@ -163,8 +164,8 @@ for (const kind of STORE_KINDS) {
       await until(() => last(member, 'agents').version !== before.member, { what: 'the member told' });
       assert.deepEqual(
         [...new Set(member.events.map((e) => e.type))].sort(),
-        ['agents'],
-        'a member hears that agents changed, and nothing of approvals, the cell or the log',
+        ['agents', 'runs'],
+        'a member hears that agents and runs changed, and nothing of approvals, the cell or the log',
       );
       assert.equal(stranger.events.length, strangerHeard, 'another org hears nothing');
       const resume = await call(here, 'post', `/api/v1/orgs/acme/agents/${agentId}/resume`, {
@@ -176,14 +177,97 @@ for (const kind of STORE_KINDS) {
     test('without Accept: text/event-stream the same state comes as JSON, once', async () => {
       const owner = await call(here, 'get', '/api/v1/orgs/acme/live', { token: acme.people.owner.token });
       assert.equal(owner.status, 200, owner.text);
-      assert.deepEqual(owner.body.events.map((e: any) => e.type).sort(), ['agents', 'approvals', 'cell']);
+      assert.deepEqual(owner.body.events.map((e: any) => e.type).sort(), [
+        'agents',
+        'approvals',
+        'cell',
+        'runs',
+      ]);
       const member = await call(here, 'get', '/api/v1/orgs/acme/live', { token: acme.people.member.token });
       assert.deepEqual(
         member.body.events.map((e: any) => e.type),
-        ['agents'],
+        ['agents', 'runs'],
       );
       const stranger = await call(here, 'get', '/api/v1/orgs/acme/live', { token: beta.people.owner.token });
       assert.equal(stranger.status, 404);
+    });
+
+    test('runs that start, wait and end are heard by who may read them: a member of their own only', async () => {
+      const signals = new LiveSignals(t.store);
+      const feed = new LiveFeed({ db: t.store.db, signals, cell: () => null });
+      const heard: Record<'owner' | 'member', string[]> = { owner: [], member: [] };
+      const watch = (who: 'owner' | 'member') => {
+        const ctx = { scope: { orgId: acme.id }, role: who, userId: acme.people[who].id } as any;
+        return feed.watch({
+          ctx,
+          send: (e) => {
+            if (e.type === 'runs') heard[who].push(e.data.version);
+          },
+          recheck: async () => ctx,
+          end: () => undefined,
+        });
+      };
+      const stops = [await watch('owner'), await watch('member')];
+      assert.deepEqual([heard.owner.length, heard.member.length], [1, 1], 'the state at once');
+      // Hinted again on each check: a PostgreSQL listener may not be listening yet at the first.
+      const told = (who: 'owner' | 'member', n: number, what: string) =>
+        until(
+          () => {
+            signals.grew([acme.id]);
+            return heard[who].length >= n;
+          },
+          { what },
+        );
+      const now = new Date().toISOString();
+      await t.store.db
+        .insertInto('conversations')
+        .values({
+          id: 'conv_live',
+          org_id: acme.id,
+          agent_id: agentId,
+          person_id: null,
+          title: 'live',
+          messages: '[]',
+          created_at: now,
+          updated_at: now,
+        })
+        .execute();
+      const run = (id: string, person: string) => ({
+        id,
+        org_id: acme.id,
+        agent_id: agentId,
+        conversation_id: 'conv_live',
+        person_id: person,
+        via: 'chat',
+        status: 'running' as const,
+        input: 'hello',
+        steps: 0,
+        input_tokens: 0,
+        output_tokens: 0,
+        created_at: now,
+        updated_at: now,
+      });
+      await t.store.db.insertInto('runs').values(run('run_admin', acme.people.admin.id)).execute();
+      await told('owner', 2, 'the owner told of the admin’s run');
+      assert.equal(heard.member.length, 1, 'a member is not told of another person’s run');
+      await t.store.db.insertInto('runs').values(run('run_member', acme.people.member.id)).execute();
+      await told('member', 2, 'the member told of their run');
+      await t.store.db
+        .updateTable('runs')
+        .set({ status: 'waiting_approval', updated_at: new Date(Date.now() + 1).toISOString() })
+        .where('id', '=', 'run_member')
+        .execute();
+      await told('member', 3, 'the member told their run waits');
+      await t.store.db
+        .updateTable('runs')
+        .set({ status: 'completed', steps: 2, ended_at: now })
+        .where('id', 'in', ['run_member', 'run_admin'])
+        .execute();
+      await told('member', 4, 'the member told their run ended');
+      await told('owner', 5, 'the owner told both ended');
+      assert.equal(heard.owner.at(-1), heard.owner[0], 'nothing in flight again: the first state');
+      for (const stop of stops) stop();
+      await signals.close();
     });
 
     test('a viewer whose access ends is cut off at the next check', async () => {

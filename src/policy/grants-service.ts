@@ -16,6 +16,7 @@ import { newId } from '../ids/index.ts';
 import type { Database, Db, OrgScope } from '../store/index.ts';
 import type { GrantTable } from '../store/schema.ts';
 import { type Decision, decideOnce, validateGrants } from './engine.ts';
+import { checkConstraintArguments } from './grant-arguments.ts';
 import type { Action, ArgType, Constraint, Grant, GrantKind } from './grants.ts';
 
 export interface GrantInfo extends Grant {
@@ -144,7 +145,9 @@ export async function createGrant(
         );
       }
       digest = tool.digest;
-      args = argTypes(JSON.parse(tool.input_schema) as Record<string, unknown>);
+      const schema = JSON.parse(tool.input_schema) as Record<string, unknown>;
+      args = argTypes(schema);
+      checkConstraintArguments(input.tool, schema, args, input.constraints);
     } else if (input.constraints.length > 0) {
       throw new BadRequestError('invalid_grant', `Argument constraints need a named ${kind}, not *.`);
     }

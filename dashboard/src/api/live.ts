@@ -5,7 +5,7 @@
  */
 import type { LiveEvent } from './wire.ts';
 
-const TOPICS: readonly LiveEvent['type'][] = ['approvals', 'agents', 'cell', 'activity'];
+const TOPICS: readonly LiveEvent['type'][] = ['approvals', 'agents', 'runs', 'cell', 'activity'];
 
 export interface LiveHandlers {
   onEvent: (event: LiveEvent) => void;

@@ -1,5 +1,7 @@
 /** The dashboard's data hooks: loading what a page shows and running what it changes. */
 
+export { decidedHere, markDecidedHere } from './decided-here.ts';
+export { dismissToast, type Toast, type ToastKind, toast, useToasts } from './toasts.ts';
 export { markTrailSeen, trailSeen } from './trail-seen.ts';
 export { useAction } from './use-action.ts';
 export { useListAction } from './use-list-action.ts';

@@ -13,6 +13,8 @@ export interface LiveState {
   pending: LiveApproval[] | null;
   /** Changes whenever an agent or the kill switch does. */
   agentsVersion: string | null;
+  /** Changes whenever a run this person may read starts, waits, goes on or ends. */
+  runsVersion: string | null;
   /** The org's cell as last heard; undefined before the first word (or for roles that read none). */
   cell: LiveCell | undefined;
   /** How many times the log grew since the page opened. */
@@ -24,6 +26,7 @@ export interface LiveState {
 const NONE: LiveState = {
   pending: null,
   agentsVersion: null,
+  runsVersion: null,
   cell: undefined,
   activity: 0,
   connected: false,
@@ -45,6 +48,8 @@ export function LiveProvider({ slug, children }: { slug: string; children: React
               return { ...s, pending: e.data.pending };
             case 'agents':
               return { ...s, agentsVersion: e.data.version };
+            case 'runs':
+              return { ...s, runsVersion: e.data.version };
             case 'cell':
               return { ...s, cell: e.data.cell };
             case 'activity':
@@ -76,7 +81,7 @@ export function stillWaiting(pending: LiveApproval[] | null, now: number): LiveA
   return (pending ?? []).filter((a) => Date.parse(a.expiresAt) > now);
 }
 
-type Topic = 'approvals' | 'agents' | 'cell' | 'activity';
+type Topic = 'approvals' | 'agents' | 'runs' | 'cell' | 'activity';
 
 /** What a topic is now, or null before the stream's first word on it. */
 function topicKey(s: LiveState, topic: Topic): string | null {
@@ -85,6 +90,8 @@ function topicKey(s: LiveState, topic: Topic): string | null {
       return s.pending ? s.pending.map((a) => a.id).join(',') : null;
     case 'agents':
       return s.agentsVersion;
+    case 'runs':
+      return s.runsVersion;
     case 'cell':
       return s.cell === undefined ? null : JSON.stringify(s.cell);
     case 'activity':

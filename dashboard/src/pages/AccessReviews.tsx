@@ -84,7 +84,11 @@ export function AccessReviews({ slug, manage }: { slug: string; manage: boolean 
       {!reviews.data ? (
         <Loading what="access reviews" />
       ) : reviews.data.length === 0 ? (
-        <p className="empty">No access reviews yet.</p>
+        <p className="empty">
+          No access reviews yet. A review lists who and what may act (people, tokens, agents’ grants) for
+          someone to confirm, revoke or defer each line
+          {manage ? ': start one with a Review button above.' : '.'}
+        </p>
       ) : (
         <DataTable
           headers={['Review', 'Period', 'Status', 'Opened', 'Signed off']}

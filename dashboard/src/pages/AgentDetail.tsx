@@ -382,7 +382,11 @@ function AgentTokens({
       {!tokens.data ? (
         <Loading what="tokens" />
       ) : tokens.data.length === 0 ? (
-        <p className="empty">No tokens for this agent.</p>
+        <p className="empty">
+          No tokens for this agent. An agent token lets an MCP client (Claude Desktop, Cursor, VS Code…) act
+          as this agent through Paddock’s endpoint.
+          {write ? ' Create one above; its client configurations show with it.' : ''}
+        </p>
       ) : (
         <div className="table-wrap">
           <table aria-label="Agent tokens">

@@ -5,7 +5,7 @@
  */
 import { lazy, Suspense, useState } from 'react';
 import { type Agent, api, canManage, type OrgWithRole } from '../api/index.ts';
-import { useLoad } from '../data/index.ts';
+import { useLiveReload, useLoad } from '../data/index.ts';
 import type { PageProps } from '../page.ts';
 import { Link, navigate } from '../router.tsx';
 import { Alert, formatTime, KillSwitchPanel, Loading, PageHeader, Section } from '../ui/index.ts';
@@ -41,6 +41,8 @@ export function AgentsPage(props: PageProps) {
  */
 function OrgKillSwitch({ org, onChange }: { org: OrgWithRole; onChange: () => Promise<void> }) {
   const current = useLoad(() => api.org(org.slug), org.slug);
+  // The org's stop pulled or released elsewhere shows here at once.
+  useLiveReload(['agents'], current.reload);
   const stoppedAt = (current.data ?? org).agentsStoppedAt;
   return (
     <>
@@ -73,6 +75,8 @@ function OrgKillSwitch({ org, onChange }: { org: OrgWithRole; onChange: () => Pr
 
 function AgentList({ org, me, refreshOrgs }: PageProps) {
   const agents = useLoad(() => api.agents(org.slug), org.slug);
+  // An agent stopped, resumed or changed elsewhere shows here without a reload.
+  useLiveReload(['agents'], agents.reload);
   const refs = useAgentRefs(org);
   const create = canCreateAgents(org.role);
   const [creating, setCreating] = useState(false);
@@ -110,7 +114,13 @@ function AgentList({ org, me, refreshOrgs }: PageProps) {
         {!agents.data ? (
           <Loading what="agents" />
         ) : agents.data.length === 0 ? (
-          <p className="empty">No agents yet.{create ? ' Create one with New agent.' : ''}</p>
+          <p className="empty">
+            No agents yet. An agent is an AI assistant whose every tool call passes Paddock’s gate: it may
+            call only the tools granted to it, and each call is recorded.{' '}
+            {create
+              ? 'Create one with New agent, or try the demo agent from the Overview.'
+              : 'An owner or admin creates them.'}
+          </p>
         ) : (
           <AgentTable slug={org.slug} agents={agents.data} refs={refs} meId={me.id} />
         )}

@@ -5,7 +5,7 @@
  */
 import { useState } from 'react';
 import { APPROVAL_STATUSES, type Approval, type ApprovalStatus, api, canManage } from '../api/index.ts';
-import { useAction, useLiveReload, useLoad, usePeopleNames } from '../data/index.ts';
+import { markDecidedHere, useAction, useLiveReload, useLoad, usePeopleNames } from '../data/index.ts';
 import type { PageProps } from '../page.ts';
 import { Link } from '../router.tsx';
 import {
@@ -89,7 +89,9 @@ export function ApprovalsPage({ org, me }: PageProps) {
         }
       >
         <Alert message={approvals.error ?? agents.error ?? connections.error ?? people.error} />
-        <Notice message={notice} />
+        <div id="approvals-notice" tabIndex={-1}>
+          <Notice message={notice} />
+        </div>
         {decide ? (
           <NotifyOffer />
         ) : (
@@ -159,6 +161,7 @@ export function ApprovalsPage({ org, me }: PageProps) {
                         <span className="row-actions">
                           <button
                             type="button"
+                            id={`approve-${r.id}`}
                             className="btn btn-primary btn-small"
                             aria-expanded={deciding === 'approve'}
                             onClick={() =>
@@ -169,6 +172,7 @@ export function ApprovalsPage({ org, me }: PageProps) {
                           </button>
                           <button
                             type="button"
+                            id={`deny-${r.id}`}
                             className="btn btn-danger-ghost btn-small"
                             aria-expanded={deciding === 'deny'}
                             onClick={() =>
@@ -194,6 +198,9 @@ export function ApprovalsPage({ org, me }: PageProps) {
                         setOpen(null);
                         setNotice(message);
                         await approvals.reload();
+                        // Focus goes where the keyboard left off: back to the button (cancelled), or to what was decided.
+                        const back = message ? null : document.getElementById(`${deciding}-${r.id}`);
+                        (back ?? document.getElementById('approvals-notice'))?.focus();
                       }}
                     />
                   </FormRow>
@@ -255,6 +262,7 @@ function DecisionForm({
       onCancel={() => onDone(null)}
       submit={() => {
         void run(async () => {
+          markDecidedHere(request.id);
           const r = await api.decideApproval(slug, request.id, decision, reason.trim() || undefined);
           await onDone(
             approve

@@ -380,7 +380,11 @@ export function AuditPage({ org, query }: PageProps) {
         {!events ? (
           <Loading what="audit entries" />
         ) : events.length === 0 ? (
-          <p className="empty">{filtered ? 'No entries match these filters.' : 'No entries yet.'}</p>
+          <p className="empty">
+            {filtered
+              ? 'No entries match these filters: widen the time range or clear a filter.'
+              : 'No entries yet. Every change, tool call and decision in this organization is recorded here, in a log whose checkpoints prove nothing was altered.'}
+          </p>
         ) : (
           <AuditEntries
             slug={org.slug}

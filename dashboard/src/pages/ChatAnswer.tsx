@@ -15,7 +15,7 @@ import {
   readAnswer,
   runEnded,
 } from '../api/index.ts';
-import { useAction, useRunContinuation, useRunFollow } from '../data/index.ts';
+import { markDecidedHere, useAction, useRunContinuation, useRunFollow } from '../data/index.ts';
 import { Link } from '../router.tsx';
 import { Alert, formatTime, RunStatusBadge, TextField, ToolCall } from '../ui/index.ts';
 import { runPath } from './paths.ts';
@@ -135,6 +135,7 @@ function ApprovalCard({
   const wait = run?.waitingFor.find((w) => w.approvalId === approval.approvalId);
   const decide = (d: Decision) =>
     act(async () => {
+      markDecidedHere(approval.approvalId);
       await api.decideApproval(slug, approval.approvalId, d, reason.trim() || undefined);
       onDecided(d);
     });

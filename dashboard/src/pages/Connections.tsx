@@ -7,7 +7,7 @@
  * it; everyone else reads. The tools shown are the ones stored when last listed. Below, the
  * server packages installed (ServerPackages.tsx).
  */
-import { useId, useRef, useState } from 'react';
+import { useEffect, useId, useRef, useState } from 'react';
 import {
   ApiError,
   api,
@@ -19,7 +19,7 @@ import {
   type ServerPackage,
   type ToolRefresh,
 } from '../api/index.ts';
-import { useAction, useListAction, useLoad, usePeopleNames } from '../data/index.ts';
+import { toast, useAction, useListAction, useLoad, usePeopleNames } from '../data/index.ts';
 import type { PageProps } from '../page.ts';
 import { Link } from '../router.tsx';
 import {
@@ -73,15 +73,27 @@ export function ConnectionsPage({ org, me }: PageProps) {
   const [generation, setGeneration] = useState(0);
   const secretName = (id: string) => secrets.data?.find((s) => s.id === id)?.name ?? id;
 
+  // Listing can take a while (the server starts in the sandbox): one who left the page hears the end as a toast.
+  const shown = useRef(true);
+  useEffect(
+    () => () => {
+      shown.current = false;
+    },
+    [],
+  );
   const listTools = async (c: Connection, asAgent?: string) => {
     setNotice(null);
     setOpen(c.id);
     setListed(c.id);
     setRefreshed(null);
-    await refresh.run(async () => {
-      setRefreshed(await api.refreshTools(org.slug, c.id, asAgent));
+    const ok = await refresh.run(async () => {
+      const r = await api.refreshTools(org.slug, c.id, asAgent);
+      if (!shown.current) toast(`Listed the tools of ${c.name}.`, 'success');
+      setRefreshed(r);
       setGeneration((g) => g + 1);
     });
+    if (!ok && !shown.current)
+      toast(`Listing the tools of ${c.name} failed: open Connections to try again.`, 'error');
   };
   /** The agents some secret this connection names is scoped to (listing without one leaves it out). */
   const scopedAgents = (c: Connection) => [
@@ -117,7 +129,13 @@ export function ConnectionsPage({ org, me }: PageProps) {
         {!connections.data ? (
           <Loading what="connections" />
         ) : connections.data.length === 0 ? (
-          <p className="empty">No connections yet.{manage ? ' Add one above.' : ''}</p>
+          <p className="empty">
+            No connections yet. A connection is an MCP server your agents reach tools through: a command run
+            in the organization’s sandbox, or a remote URL.{' '}
+            {manage
+              ? 'Add one above, then List tools to see what it offers.'
+              : 'An owner or admin adds them; you can then grant their tools.'}
+          </p>
         ) : (
           <DataTable
             headers={['Name', 'Transport', 'Command or URL', 'Secrets', 'Created']}
@@ -129,6 +147,7 @@ export function ConnectionsPage({ org, me }: PageProps) {
               <tr
                 key={c.id}
                 data-testid="connection-row"
+                data-item-id={c.id}
                 className={open === c.id ? 'row-editing' : undefined}
               >
                 <td className="nowrap">

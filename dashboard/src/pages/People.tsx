@@ -68,7 +68,7 @@ export function PeoplePage({ org, me, refreshOrgs }: PageProps) {
         ) : (
           <DataTable headers={['Name', 'Email', 'Role', 'Joined']} actions={manage}>
             {people.data.map((p) => (
-              <tr key={p.id}>
+              <tr key={p.id} data-item-id={p.id}>
                 <td>
                   {p.name || '—'}
                   {p.id === me.id ? <span className="tag">you</span> : null}

@@ -6,7 +6,7 @@
  */
 import { useEffect, useState } from 'react';
 import { type Agent, api, canStartRuns, type Run, runEnded } from '../api/index.ts';
-import { useAction, useLoad } from '../data/index.ts';
+import { useAction, useLive, useLiveReload, useLoad } from '../data/index.ts';
 import type { PageProps } from '../page.ts';
 import { Link } from '../router.tsx';
 import {
@@ -23,8 +23,10 @@ import {
 import { AuditEntries, entryNamer } from './Audit.tsx';
 import { agentPath, chatPath, runPath } from './paths.ts';
 
-/** How often a run that has not ended is read again. */
+/** How often a run that has not ended is read again while live updates are away. */
 const WHILE_LIVE_MS = 2000;
+/** …and while they flow (a backstop: each change of the run, or of its trail, reads it at once). */
+const WHILE_LIVE_CONNECTED_MS = 15_000;
 
 export function RunDetail({ org, me, id }: PageProps & { id: string }) {
   const detail = useLoad(() => api.run(org.slug, id), `${org.slug}/${id}`);
@@ -40,12 +42,15 @@ export function RunDetail({ org, me, id }: PageProps & { id: string }) {
   const run = detail.data?.run;
   const live = run !== undefined && !runEnded(run.status);
   const { reload } = detail;
+  const { connected } = useLive();
+  // The run's status and its trail (model and tool calls, as they happen) read again when they change.
+  useLiveReload(oversight ? ['runs', 'activity'] : ['runs'], () => (live ? reload() : undefined), 500);
   // biome-ignore lint/correctness/useExhaustiveDependencies: each new read of the run schedules the next.
   useEffect(() => {
     if (!live) return;
-    const timer = setTimeout(() => void reload(), WHILE_LIVE_MS);
+    const timer = setTimeout(() => void reload(), connected ? WHILE_LIVE_CONNECTED_MS : WHILE_LIVE_MS);
     return () => clearTimeout(timer);
-  }, [live, reload, detail.data]);
+  }, [live, reload, detail.data, connected]);
 
   const back = (
     <p className="back-link">
@@ -141,7 +146,9 @@ export function RunDetail({ org, me, id }: PageProps & { id: string }) {
               header. Open one for its inclusion proof.
             </p>
             {audit.length === 0 ? (
-              <p className="empty">No entries yet.</p>
+              <p className="empty">
+                No entries yet: the run’s model and tool calls appear here as it makes them.
+              </p>
             ) : (
               <AuditEntries
                 slug={org.slug}

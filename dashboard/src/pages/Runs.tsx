@@ -3,8 +3,8 @@
  * their own). `/orgs/{slug}/runs/{id}` is one run with its audit entries (RunDetail.tsx).
  */
 import { useState } from 'react';
-import { api, RUN_STATUSES, type RunStatus } from '../api/index.ts';
-import { useLoad, usePeopleNames } from '../data/index.ts';
+import { api, canStartRuns, RUN_STATUSES, type RunStatus } from '../api/index.ts';
+import { useLiveReload, useLoad, usePeopleNames } from '../data/index.ts';
 import type { PageProps } from '../page.ts';
 import { Link } from '../router.tsx';
 import {
@@ -49,6 +49,8 @@ function RunList({ org, me, query }: PageProps) {
     `${org.slug}/${agent}/${status}`,
   );
   const agents = useLoad(() => api.agents(org.slug), org.slug);
+  // A run started, waiting, going on or ended anywhere shows here without a reload.
+  useLiveReload(['runs'], runs.reload, 1000);
   const people = usePeopleNames(org.slug, me.id);
   const agentName = (id: string) => agents.data?.find((a) => a.id === id)?.name ?? id;
 
@@ -84,7 +86,15 @@ function RunList({ org, me, query }: PageProps) {
         {!runs.data ? (
           <Loading what="runs" />
         ) : runs.data.length === 0 ? (
-          <p className="empty">{agent || status ? 'No runs match these filters.' : 'No runs yet.'}</p>
+          <p className="empty">
+            {agent || status
+              ? 'No runs match these filters.'
+              : `No runs yet. A run is one message an agent handles: what it was asked, the calls it made and its answer. ${
+                  canStartRuns(org.role)
+                    ? 'Start one from an agent’s page with Chat.'
+                    : 'They appear here as people chat with agents.'
+                }`}
+          </p>
         ) : (
           <DataTable
             headers={['Run', 'Agent', 'Message', 'By', 'Status', 'Steps', 'Started']}

@@ -126,7 +126,11 @@ export function SecretsPage({ org }: PageProps) {
         {!secrets.data ? (
           <Loading what="secrets" />
         ) : secrets.data.length === 0 ? (
-          <p className="empty">No secrets yet.</p>
+          <p className="empty">
+            No secrets yet. A secret is a value such as an API key or a model key, kept encrypted in the
+            vault: connections and agents use it, and nobody can read it back.{' '}
+            {manage ? 'Add one above.' : 'An owner or admin adds them.'}
+          </p>
         ) : (
           <DataTable
             headers={['Name', 'Kind', 'Provider', 'Agents', 'Version', 'Hint', 'Created', 'Rotated']}

@@ -99,7 +99,10 @@ export function ServerPackages({
       {!list ? (
         <Loading what="server packages" />
       ) : list.packages.length === 0 ? (
-        <p className="empty">No server packages installed.</p>
+        <p className="empty">
+          No server packages installed. A server package is an MCP server from npm, installed with its
+          integrity checked and no install scripts run, that a connection can then run.
+        </p>
       ) : (
         <DataTable
           headers={['Package', 'Integrity', 'Tree', 'Installed', 'Run by']}

@@ -43,7 +43,10 @@ export function TeamsPage({ org }: PageProps) {
         <Loading what="teams" />
       ) : teams.data.length === 0 ? (
         <Section title="Teams">
-          <p className="empty">No teams yet.</p>
+          <p className="empty">
+            No teams yet. A team is a group of people: an agent shared with a team is seen and used by its
+            members only. {manage ? 'Create one above.' : 'An owner or admin creates them.'}
+          </p>
         </Section>
       ) : (
         teams.data.map((t) => (

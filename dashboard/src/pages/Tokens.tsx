@@ -59,7 +59,10 @@ export function TokensPage({ org, me }: PageProps) {
         {!tokens.data ? (
           <Loading what="tokens" />
         ) : tokens.data.length === 0 ? (
-          <p className="empty">No tokens yet.</p>
+          <p className="empty">
+            No tokens yet. An API token lets a script or a CI job use Paddock’s API with a role you choose; it
+            is shown once, when it is made.{write ? ' Create one above.' : ''}
+          </p>
         ) : (
           <DataTable headers={['Name', 'Role', 'Acts for', 'Expires', 'Last used', 'Status']} actions={write}>
             {tokens.data.map((t) => {

@@ -5,6 +5,7 @@
 import { useEffect, useRef, useState } from 'react';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
+import { timeRange } from './chart-range.ts';
 
 export interface ChartSeries {
   label: string;
@@ -62,7 +63,20 @@ export function TimeChart({
       height,
       legend: { show: true, live: false },
       cursor: { drag: { x: false, y: false } },
-      scales: { y: { range: (_u, _min, max) => [0, Math.max(1, max)] } },
+      scales: {
+        // From the points, not uPlot's own widening (chart-range.ts says why).
+        x: { time: true, range: () => timeRange(xs) },
+        y: { range: (_u, _min, max) => [0, Math.max(1, max)] },
+      },
+      hooks: {
+        // The time axis's labels as drawn, for tests (the canvas holds no text to read).
+        draw: [
+          (u) => {
+            const labels = (u.axes[0] as { _values?: unknown[] | null })._values ?? [];
+            el.dataset.xTicks = labels.map(String).join(' | ');
+          },
+        ],
+      },
       // Axis labels and grid in the page's colours (the canvas does not read CSS by itself).
       axes: [
         {
@@ -100,28 +114,31 @@ export function TimeChart({
     <figure className="chart">
       <figcaption>{title}</figcaption>
       <div ref={box} className="chart-plot" aria-hidden="true" />
-      <table className="sr-only" aria-label={title}>
-        <thead>
-          <tr>
-            <th scope="col">Time</th>
-            {series.map((s) => (
-              <th scope="col" key={s.label}>
-                {s.label}
-              </th>
-            ))}
-          </tr>
-        </thead>
-        <tbody>
-          {times.map((t, i) => (
-            <tr key={t}>
-              <td>{t}</td>
+      {/* Hidden by its box: a table is as wide as its figures whatever its own width says. */}
+      <div className="sr-only">
+        <table aria-label={title}>
+          <thead>
+            <tr>
+              <th scope="col">Time</th>
               {series.map((s) => (
-                <td key={s.label}>{s.values[i]}</td>
+                <th scope="col" key={s.label}>
+                  {s.label}
+                </th>
               ))}
             </tr>
-          ))}
-        </tbody>
-      </table>
+          </thead>
+          <tbody>
+            {times.map((t, i) => (
+              <tr key={t}>
+                <td>{t}</td>
+                {series.map((s) => (
+                  <td key={s.label}>{s.values[i]}</td>
+                ))}
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
     </figure>
   );
 }

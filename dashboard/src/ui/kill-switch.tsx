@@ -1,5 +1,5 @@
 /** A kill switch panel: stop (asking once more), or while stopped, a banner with resume. */
-import { type ReactNode, useId, useState } from 'react';
+import { type ReactNode, useEffect, useId, useRef, useState } from 'react';
 import { useAction } from '../data/index.ts';
 import { Alert } from './alerts.tsx';
 
@@ -37,6 +37,21 @@ export function KillSwitchPanel({
   const [asking, setAsking] = useState(false);
   const { busy, error, run } = useAction();
   const titleId = useId();
+  // The button pressed is replaced (stop → confirm → resume): focus moves to the one that takes its place.
+  const panel = useRef<HTMLElement>(null);
+  const pressed = useRef(false);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: asking and stopped change which button is there.
+  useEffect(() => {
+    if (!pressed.current || busy) return;
+    const next = panel.current?.querySelector<HTMLButtonElement>('button:not(:disabled)');
+    if (!next) return;
+    pressed.current = false;
+    next.focus();
+  }, [asking, stopped, busy]);
+  const press = (fn: () => void) => () => {
+    pressed.current = true;
+    fn();
+  };
   const act = (action: 'stop' | 'resume') =>
     run(async () => {
       await onAct(action);
@@ -44,7 +59,7 @@ export function KillSwitchPanel({
     });
   // Resume and the confirmed stop are one button in two colours: it acts, then says it is busy.
   const actButton = (action: 'stop' | 'resume', className: string, label: string, busyLabel: string) => (
-    <button type="button" className={className} disabled={busy} onClick={() => void act(action)}>
+    <button type="button" className={className} disabled={busy} onClick={press(() => void act(action))}>
       {busy ? busyLabel : label}
     </button>
   );
@@ -59,27 +74,37 @@ export function KillSwitchPanel({
   );
   if (stopped) {
     return (
-      <section className="killswitch killswitch-stopped" aria-labelledby={titleId} data-testid={testId}>
+      <section
+        ref={panel}
+        className="killswitch killswitch-stopped"
+        aria-labelledby={titleId}
+        data-testid={testId}
+      >
         {text}
         {write ? actButton('resume', 'btn btn-primary btn-large', labels.resume, labels.resuming) : null}
       </section>
     );
   }
   return (
-    <section className="killswitch" aria-labelledby={titleId} data-testid={testId}>
+    <section ref={panel} className="killswitch" aria-labelledby={titleId} data-testid={testId}>
       {text}
       {asking ? (
         <div className="killswitch-confirm">
           <p className="confirm-question">{labels.question}</p>
           <div className="killswitch-buttons">
             {actButton('stop', 'btn btn-danger btn-large', labels.confirm, labels.stopping)}
-            <button type="button" className="btn btn-ghost" disabled={busy} onClick={() => setAsking(false)}>
+            <button
+              type="button"
+              className="btn btn-ghost"
+              disabled={busy}
+              onClick={press(() => setAsking(false))}
+            >
               Cancel
             </button>
           </div>
         </div>
       ) : (
-        <button type="button" className="btn btn-danger btn-large" onClick={() => setAsking(true)}>
+        <button type="button" className="btn btn-danger btn-large" onClick={press(() => setAsking(true))}>
           {labels.stop}
         </button>
       )}

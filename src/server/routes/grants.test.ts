@@ -78,5 +78,50 @@ for (const kind of STORE_KINDS) {
       assert.equal(grant.status, 404, grant.text);
       assert.equal(grant.body.error.code, 'connection_not_found');
     });
+
+    test('a grant on an argument the tool lacks is refused naming the arguments it has, and nothing is made', async () => {
+      const agent = await call(app, 'post', '/api/v1/orgs/acme/agents', {
+        token: acme.people.owner.token,
+        body: {
+          name: 'reader',
+          scope: 'organization',
+          instructions: 'x',
+          model: { provider: 'openai', model: 'gpt-5' },
+        },
+      });
+      assert.equal(agent.status, 201, agent.text);
+      const connectionId = await newConnection(acme, 'files', acme.people.admin.token);
+      // As a listing stores it (listing needs the sandbox; the grant reads the stored schema only).
+      await t.store.db
+        .insertInto('connection_tools')
+        .values({
+          org_id: acme.id,
+          connection_id: connectionId,
+          name: 'read_file',
+          description: 'Reads a file',
+          input_schema: JSON.stringify({
+            type: 'object',
+            properties: { path: { type: 'string' }, encoding: { type: 'string' } },
+          }),
+          extras: null,
+          digest: 'v3:test',
+          seen_at: new Date().toISOString(),
+        })
+        .execute();
+      const grant = await call(app, 'post', `/api/v1/orgs/acme/agents/${agent.body.id}/grants`, {
+        token: acme.people.owner.token,
+        body: { connectionId, tool: 'read_file', constraints: [{ arg: 'file', prefix: '/srv/' }] },
+      });
+      assert.equal(grant.status, 400, grant.text);
+      assert.equal(grant.body.error.code, 'invalid_grant');
+      assert.equal(
+        grant.body.error.message,
+        '"read_file" has no argument "file". Its arguments: "path", "encoding".',
+      );
+      const list = await call(app, 'get', `/api/v1/orgs/acme/agents/${agent.body.id}/grants`, {
+        token: acme.people.owner.token,
+      });
+      assert.deepEqual(list.body.grants, [], 'no grant made');
+    });
   });
 }

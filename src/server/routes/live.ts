@@ -1,6 +1,6 @@
 /**
  * What changes in an org while a person watches, as server-sent events: the approvals waiting,
- * that agents changed, the cell's state, that the log grew — each only for roles that read it.
+ * that agents changed, that runs in flight changed, the cell's state, that the log grew — each only for roles that read it.
  * Heard from every replica (the log's growth is hinted over the store's notifications). Without
  * `Accept: text/event-stream` the same events come as JSON, once.
  */
@@ -33,6 +33,14 @@ export const LiveEventSchema = z
         version: z
           .string()
           .describe("changes when any agent's state, settings or grants, or the kill switch, change"),
+      }),
+    }),
+    z.object({
+      type: z.literal('runs'),
+      data: z.object({
+        version: z
+          .string()
+          .describe('changes when a run you may read starts, waits, goes on or ends (members: their own)'),
       }),
     }),
     z.object({
