@@ -21,7 +21,7 @@ import type { RunFrame } from '../cells/protocol.ts';
 import type { CellSupervisor, RunHost } from '../cells/supervisor.ts';
 import type { Fired } from '../checks/index.ts';
 import { ConflictError, NotFoundError, PaddockError } from '../errors/index.ts';
-import type { KillSwitch, StopTarget, ToolGateway } from '../gateway/index.ts';
+import { grantedTools, type KillSwitch, type StopTarget, type ToolGateway } from '../gateway/index.ts';
 import type { Org, OrgContext, OrgSettings } from '../identity/context.ts';
 import { toOrg } from '../identity/orgs.ts';
 import { type OrgScope, trustedScope } from '../identity/scope.ts';
@@ -373,9 +373,14 @@ export class RunCoordinator implements RunHost {
     const settings = active.settings;
     const model = JSON.parse(agent.model) as RunSpec['model'] & { secretId?: string | null };
     let key: RunSpec['key'];
+    let tools: RunSpec['tools'];
     try {
-      key = await modelKeyFor(db, active.orgId, agent.id, model);
-      await this.#o.cells!.ensure(active.orgId);
+      // The tools go with the spec (no handshake and listing over the channel per run).
+      [key, tools] = await Promise.all([
+        modelKeyFor(db, active.orgId, agent.id, model),
+        grantedTools(db, active.orgId, agent.id) as Promise<RunSpec['tools']>,
+        this.#o.cells!.ensure(active.orgId),
+      ]);
     } catch (err) {
       const e = PaddockError.isInstance(err)
         ? err
@@ -394,6 +399,7 @@ export class RunCoordinator implements RunHost {
         maxOutputTokens: model.maxOutputTokens,
       },
       key,
+      tools,
       messages,
       limits: { maxSteps: settings.runMaxSteps, wallMs: settings.runMaxSeconds * 1000 },
       outputSchema: active.integrity.schema,

@@ -180,6 +180,70 @@ for (const kind of STORE_KINDS) {
       }
     });
 
+    test("a Gemini conversation stored, paused for an approval and continued keeps the model's thought signatures", async () => {
+      const secret = await api('post', '/secrets', {
+        name: 'gemini-thinker',
+        kind: 'model_key',
+        provider: 'google',
+        value: `${KEY}-thinker`,
+        baseUrl: `${models.url}/v1beta`,
+      });
+      assert.equal(secret.status, 201, secret.text);
+      const agent = await api('post', '/agents', {
+        name: 'thinker',
+        scope: 'organization',
+        instructions: 'x',
+        model: { provider: 'google', model: 'gemini-3-test', secretId: secret.body.id },
+      });
+      assert.equal(agent.status, 201, agent.text);
+      for (const body of [
+        { connectionId: everything, tool: 'echo' },
+        { connectionId: everything, tool: 'get-sum', requiresApproval: true },
+      ])
+        assert.equal((await api('post', `/agents/${agent.body.id}/grants`, body)).status, 201);
+      const sign = ['echo', 'sum', 'text'].map((s) =>
+        Buffer.from(`signed ${s} `.repeat(20)).toString('base64'),
+      );
+      scripts.set('think first', [
+        { toolCalls: [{ name: 'everything__echo', args: { message: 'x' } }], thoughtSignature: sign[0] },
+        { toolCalls: [{ name: 'everything__get-sum', args: { a: 1, b: 2 } }], thoughtSignature: sign[1] },
+        { text: 'Thought about it.', thoughtSignature: sign[2] },
+      ]);
+      scripts.set('and then', [{ text: 'Then this.' }]);
+      const runOf = (message: string, conversationId?: string) =>
+        call(app, 'post', `/api/v1/orgs/acme/agents/${agent.body.id}/runs`, {
+          token: acme.people.member.token,
+          body: { message, ...(conversationId ? { conversationId } : {}) },
+        });
+      const first = await runOf('think first');
+      assert.equal(first.body.status, 'waiting_approval', first.text);
+      const approvalId = first.body.waitingFor[0].approvalId;
+      const ok = await api(
+        'post',
+        `/approvals/${approvalId}/approve`,
+        { reason: 'fine' },
+        acme.people.owner.token,
+      );
+      assert.equal(ok.status, 200, ok.text);
+      const done = await runWhen(
+        first.body.id,
+        (x) => x.status !== 'running' && x.status !== 'waiting_approval',
+      );
+      assert.equal(done.status, 'completed', JSON.stringify(done.error));
+      const next = await runOf('and then', first.body.conversationId);
+      assert.equal(next.body.status, 'completed', next.text);
+      // The continued conversation as the provider received it: each signed part with its signature.
+      const sent = models.requests.findLast((x) => x.lastUserText === 'and then')!.body as {
+        contents: Array<{ role: string; parts: Array<Record<string, unknown>> }>;
+      };
+      const signatures = sent.contents
+        .filter((c) => c.role === 'model')
+        .flatMap((c) => c.parts)
+        .map((p) => p.thoughtSignature)
+        .filter(Boolean);
+      assert.deepEqual(signatures, sign, JSON.stringify(sent.contents));
+    });
+
     test('a tool outside the grants: the model reads the denial, nothing runs, the denial is on record with the run id', async () => {
       scripts.set('add them', [
         { toolCalls: [{ name: 'everything__get-env', args: {} }] },

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
-import { CallToolRequestSchema, ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import { CallToolRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import type { ModelMessage } from 'ai';
 import { type ModelServer, type ModelTurn, startModelServer } from '../../testing/model-server/index.ts';
 import { seal } from '../../vault/aead.ts';
@@ -20,18 +20,12 @@ const KEY = 'sk-loop-test-8c1e4b7a2f90d3c5';
 const dataKey = randomBytes(32);
 const AAD = 'org_test/sec_test/1';
 
+const SCHEMA = { type: 'object' as const, properties: { message: { type: 'string' } } };
+
 /** A stand-in gate: `echo` runs, `wipe` is refused, `refund` waits for approval until approved. */
 function gate(approved: Set<string>) {
   const calls: string[] = [];
   const server = new Server({ name: 'gate', version: '1' }, { capabilities: { tools: {} } });
-  const schema = { type: 'object' as const, properties: { message: { type: 'string' } } };
-  server.setRequestHandler(ListToolsRequestSchema, async () => ({
-    tools: ['echo', 'wipe', 'refund'].map((n) => ({
-      name: `demo__${n}`,
-      description: n,
-      inputSchema: schema,
-    })),
-  }));
   server.setRequestHandler(CallToolRequestSchema, async (req) => {
     calls.push(req.params.name);
     const message = String(req.params.arguments?.message ?? '');
@@ -71,6 +65,11 @@ describe('the agent loop', () => {
     instructions: 'Be brief.',
     model: { provider: 'openai', model: 'gpt-test' },
     key: { sealed: seal(dataKey, Buffer.from(KEY), AAD), aad: AAD, baseUrl: `${models.url}/v1` },
+    tools: ['echo', 'wipe', 'refund'].map((n) => ({
+      name: `demo__${n}`,
+      description: n,
+      inputSchema: SCHEMA,
+    })),
     messages: [{ role: 'user', content: 'go' }],
     limits: { maxSteps: 5, wallMs: 10_000 },
     ...over,
