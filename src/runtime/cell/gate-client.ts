@@ -8,7 +8,7 @@ import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { CallToolResult, JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 
 interface Waiting {
-  resolve(result: CallToolResult): void;
+  resolve(result: unknown): void;
   reject(err: Error): void;
 }
 
@@ -24,10 +24,20 @@ export class GateClient {
   }
 
   /** Calls a tool through the gate; its result (a refusal is a result with `isError`). */
-  callTool(name: string, args: Record<string, unknown>, signal?: AbortSignal): Promise<CallToolResult> {
+  async callTool(name: string, args: Record<string, unknown>, signal?: AbortSignal): Promise<CallToolResult> {
+    const r = (await this.request(
+      'tools/call',
+      { name, arguments: args },
+      signal,
+    )) as Partial<CallToolResult>;
+    return { ...r, content: Array.isArray(r.content) ? r.content : [] } as CallToolResult;
+  }
+
+  /** One request to the control plane over the run's channel; rejects with its error's message. */
+  request(method: string, params: Record<string, unknown>, signal?: AbortSignal): Promise<unknown> {
     if (signal?.aborted) return Promise.reject(new Error(String(signal.reason ?? 'aborted')));
     const id = this.#next++;
-    return new Promise<CallToolResult>((resolve, reject) => {
+    return new Promise<unknown>((resolve, reject) => {
       // An aborted call is cancelled at the gate too: a paused call then never runs.
       const onAbort = () => {
         this.#waiting.delete(id);
@@ -50,7 +60,7 @@ export class GateClient {
           reject(e);
         },
       });
-      void this.#send({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: args } });
+      void this.#send({ jsonrpc: '2.0', id, method, params });
     });
   }
 
@@ -63,10 +73,8 @@ export class GateClient {
     const waiting = this.#waiting.get(message.id);
     if (!waiting) return;
     this.#waiting.delete(message.id);
-    if ('result' in message) {
-      const r = message.result as Partial<CallToolResult>;
-      waiting.resolve({ ...r, content: Array.isArray(r.content) ? r.content : [] } as CallToolResult);
-    } else if ('error' in message) waiting.reject(new Error(message.error.message));
+    if ('result' in message) waiting.resolve(message.result);
+    else if ('error' in message) waiting.reject(new Error(message.error.message));
   }
 
   #failAll(err: Error): void {

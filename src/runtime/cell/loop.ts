@@ -12,7 +12,7 @@
  */
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import type { ModelMessage, ToolResultPart, ToolSet, UIMessageChunk } from 'ai';
+import type { LanguageModel, ModelMessage, ToolResultPart, ToolSet, UIMessageChunk } from 'ai';
 import { scrubber } from '../../redact/index.ts';
 import { open } from '../../vault/aead.ts';
 import { outputContract } from './contract.ts';
@@ -37,6 +37,8 @@ export interface RunSpec {
   /** The conversation so far, ending with the new message (or the run's state when resuming). */
   messages: ModelMessage[];
   limits: { maxSteps: number; wallMs: number };
+  /** Each model call reserves from the agent's budgets first (`METER_RESERVE`), and may be refused. */
+  metered?: boolean | undefined;
   /** The agent's output contract: a JSON Schema its answer must match (structured output). */
   outputSchema?: Record<string, unknown> | null | undefined;
   /** Resuming: what people decided on the calls the run waited for. */
@@ -93,6 +95,37 @@ export interface RunIO {
   emit(event: RunEvent): void;
   /** Aborted by a stop (the kill switch) or the run's time limit. */
   signal: AbortSignal;
+}
+
+/** The request that reserves from the agent's budgets before a model call, with its input estimate. */
+export const METER_RESERVE = 'paddock/model.reserve';
+
+/**
+ * Input tokens a prompt may come to, from above: two bytes a token (tokenizers average three to
+ * four characters a token), so a reservation covers what the provider then reports.
+ */
+export const estimateTokens = (prompt: unknown) =>
+  Math.ceil(Buffer.byteLength(JSON.stringify(prompt ?? null)) / 2);
+
+/** The model, each of its calls reserved from the agent's budgets first (refused: the call fails). */
+async function metered(model: LanguageModel, gate: GateClient): Promise<LanguageModel> {
+  const { wrapLanguageModel } = await import('ai');
+  const reserve = async (params: { prompt: unknown; tools?: unknown }) => {
+    await gate.request(METER_RESERVE, { inputTokens: estimateTokens([params.prompt, params.tools]) });
+  };
+  return wrapLanguageModel({
+    model: model as Parameters<typeof wrapLanguageModel>[0]['model'],
+    middleware: {
+      wrapGenerate: async ({ doGenerate, params }) => {
+        await reserve(params);
+        return doGenerate();
+      },
+      wrapStream: async ({ doStream, params }) => {
+        await reserve(params);
+        return doStream();
+      },
+    },
+  });
 }
 
 /** The marker the gate puts on a refused call that waits for a person: `_meta['paddock/approval']`. */
@@ -235,7 +268,8 @@ export async function runAgent(spec: RunSpec, rawIo: RunIO): Promise<RunEnd> {
         }
       : null;
     if (key) scrub = scrubber([key.value]);
-    const model = await languageModel(spec.model, key, io.fetch);
+    const chosen = await languageModel(spec.model, key, io.fetch);
+    const model = spec.metered ? await metered(chosen, gate) : chosen;
     const tools = await gateTools(gate, spec.tools, pending);
     const { streamText, stepCountIs } = await import('ai');
     const contract = spec.outputSchema ? await outputContract(spec.outputSchema) : null;
