@@ -31,6 +31,8 @@ const Totals = z.object({
   unpricedTokens: z.number().describe('tokens of models the price table cannot price'),
 });
 
+export const OrgUsageSchema = z.object({ today: Totals, month: Totals }).meta({ id: 'OrgUsage' });
+
 const Which = z.strictObject({ provider: Provider, model: ModelName });
 
 export const budgetRoutes = [
@@ -76,7 +78,7 @@ export const budgetRoutes = [
     tag: 'agents',
     access: { permission: 'org.read' },
     params: OrgParams,
-    response: z.object({ today: Totals, month: Totals }),
+    response: OrgUsageSchema,
     handler: async ({ ctx, deps }) => orgUsage(deps.store.db, ctx.scope),
   }),
 ];
