@@ -63,6 +63,7 @@ export class RunMeter {
   /** Reservations not yet settled, oldest first (a run's model calls are one at a time). */
   readonly #held: Held[] = [];
   #toolCalls: number;
+  #closed = false;
 
   constructor(db: Db, meterFor: MeterFor, toolCallsSoFar: number) {
     this.#db = db;
@@ -129,13 +130,19 @@ export class RunMeter {
         };
       }
     }
-    this.#held.push({
+    const held: Held = {
       tokens: limits.tokensPerDay ? tokens : 0,
       spend,
       tokenPeriod: tokenKey.period,
       spendPeriod,
       price,
-    });
+    };
+    // The run ended while this was being reserved: nothing will be called, so nothing is held.
+    if (this.#closed) {
+      await this.#release(held, 0, { inputTokens: 0, outputTokens: 0 });
+      return { code: 'budget_exceeded', limit: 'tokensPerDay', message: 'The run ended.' };
+    }
+    this.#held.push(held);
     return null;
   }
 
@@ -148,6 +155,7 @@ export class RunMeter {
 
   /** The run ended: a call never reported (it failed, or the run was stopped) counts as reserved. */
   async close(): Promise<void> {
+    this.#closed = true;
     for (const held of this.#held.splice(0)) await this.#release(held, held.tokens, null);
   }
 
