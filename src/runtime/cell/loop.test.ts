@@ -201,6 +201,24 @@ describe('the agent loop', () => {
     assert.equal(end.status, 'stopped');
   });
 
+  test('a provider that fails the call fails the run with its reason, not an empty answer', async () => {
+    const failing = await startModelServer(() => {
+      throw new Error('the scripted provider is down');
+    });
+    try {
+      const { end } = await run(
+        spec({
+          key: { sealed: seal(dataKey, Buffer.from(KEY), AAD), aad: AAD, baseUrl: `${failing.url}/v1` },
+        }),
+      );
+      assert.deepEqual([end.status, end.error?.code], ['failed', 'model_failed']);
+      assert.match(end.error?.message ?? '', /scripted provider is down/);
+      assert.equal(end.output, null);
+    } finally {
+      await failing.close();
+    }
+  });
+
   test('an unknown provider fails the run; there is no fallback to a default provider', async () => {
     const before = models.requests.length;
     const { end } = await run(spec({ model: { provider: 'gateway', model: 'openai/gpt-5' } }));

@@ -276,7 +276,12 @@ export async function runAgent(spec: RunSpec, rawIo: RunIO): Promise<RunEnd> {
     // One more try for an answer that broke the output contract, then the run fails.
     for (let attempt = 0; ; attempt++) {
       let stepStarted = performance.now();
+      // A failed model call ends the stream (with an error part), not the loop: the run failed.
+      const failed: { reason: string | null } = { reason: null };
       const result = streamText({
+        onError: ({ error }) => {
+          failed.reason = error instanceof Error ? error.message : String(error);
+        },
         model,
         instructions: spec.instructions || undefined,
         messages,
@@ -313,6 +318,8 @@ export async function runAgent(spec: RunSpec, rawIo: RunIO): Promise<RunEnd> {
         },
       });
       for await (const chunk of result.toUIMessageStream()) io.emit({ kind: 'chunk', chunk });
+      if (failed.reason !== null && !io.signal.aborted)
+        return end('failed', null, { code: 'model_failed', message: failed.reason.slice(0, 2000) });
       // Each step's own messages (the SDK's `response.messages` holds the last step's only).
       messages = [...messages, ...(await result.steps).flatMap((step) => step.response.messages)];
       if (pending.length) return end('waiting_approval', null);
