@@ -5,6 +5,7 @@
  */
 import type { Kysely } from 'kysely';
 import { recordChange } from '../audit/index.ts';
+import { type AgentLimits, limitsOf } from '../budgets/index.ts';
 import { type AgentChecks, assertChecks, assertOutputSchema as assertValidSchema } from '../checks/index.ts';
 import { BadRequestError, ForbiddenError, NotFoundError } from '../errors/index.ts';
 import type { OrgContext } from '../identity/context.ts';
@@ -35,6 +36,8 @@ export interface Agent {
   outputSchema: Record<string, unknown> | null;
   /** Rules on its answers and its tool calls' arguments, and how it streams; null for none. */
   checks: AgentChecks | null;
+  /** Its limits and budgets (runs a minute, tool calls a run, tokens a day, spend); {} for none. */
+  limits: AgentLimits;
   state: 'active' | 'stopped';
   version: number;
   createdAt: string;
@@ -50,6 +53,7 @@ export interface AgentInput {
   model: ModelSettings;
   outputSchema?: Record<string, unknown> | null | undefined;
   checks?: AgentChecks | null | undefined;
+  limits?: AgentLimits | null | undefined;
 }
 
 function toAgent(r: AgentTable): Agent {
@@ -64,6 +68,7 @@ function toAgent(r: AgentTable): Agent {
     model: JSON.parse(r.model) as ModelSettings,
     outputSchema: r.output_schema ? (JSON.parse(r.output_schema) as Record<string, unknown>) : null,
     checks: r.checks ? (JSON.parse(r.checks) as AgentChecks) : null,
+    limits: limitsOf(r.limits),
     state: r.state,
     version: r.version,
     createdAt: r.created_at,
@@ -75,6 +80,21 @@ function toAgent(r: AgentTable): Agent {
 function snapshot(a: Agent) {
   const { createdAt: _c, updatedAt: _u, version: _v, ...rest } = a;
   return rest;
+}
+
+/** An agent's limits and budgets are the org's to set: owners and admins, not the agent's owner. */
+function assertMaySetLimits(ctx: OrgContext, changing: boolean): void {
+  if (changing && ctx.role !== 'owner' && ctx.role !== 'admin')
+    throw new ForbiddenError(
+      'limits_forbidden',
+      "Only the organization's owners and admins set an agent's limits and budgets.",
+    );
+}
+
+/** Limits as stored: only those set, or null for none. */
+function storedLimits(l: AgentLimits | null | undefined): string | null {
+  const set = Object.fromEntries(Object.entries(l ?? {}).filter(([, v]) => v !== null && v !== undefined));
+  return Object.keys(set).length ? JSON.stringify(set) : null;
 }
 
 /** Fields whose value changed, as `{field: {before, after}}`. */
@@ -215,6 +235,7 @@ async function writeVersion(trx: Db, ctx: OrgContext, a: Agent): Promise<void> {
 export async function createAgent(db: Kysely<Database>, ctx: OrgContext, input: AgentInput): Promise<Agent> {
   if (!ctx.userId && ctx.role !== 'owner' && ctx.role !== 'admin') throw new ForbiddenError();
   await assertContract(input);
+  assertMaySetLimits(ctx, storedLimits(input.limits) !== null);
   return db.transaction().execute(async (trx) => {
     const teamId = await assertTeam(trx, ctx, input.scope, input.teamId);
     await assertModelSecret(trx, ctx, input.model);
@@ -231,6 +252,7 @@ export async function createAgent(db: Kysely<Database>, ctx: OrgContext, input: 
       model: JSON.stringify(input.model),
       output_schema: input.outputSchema ? JSON.stringify(input.outputSchema) : null,
       checks: input.checks ? JSON.stringify(input.checks) : null,
+      limits: storedLimits(input.limits),
       state: 'active',
       version: 1,
       grants_version: 0,
@@ -282,10 +304,13 @@ export async function updateAgent(
       model: patch.model ?? before.model,
       outputSchema: patch.outputSchema === undefined ? before.outputSchema : patch.outputSchema,
       checks: patch.checks === undefined ? before.checks : patch.checks,
+      limits: patch.limits === undefined ? before.limits : (patch.limits ?? {}),
       version: before.version + 1,
       updatedAt: new Date().toISOString(),
     };
     const changes = diff(snapshot(before), snapshot(after));
+    // Lifting or removing a limit is the org's call too, not only setting one.
+    assertMaySetLimits(ctx, changes.limits !== undefined);
     if (Object.keys(changes).length === 0) return before;
     await orConflict(
       trx
@@ -299,6 +324,7 @@ export async function updateAgent(
           model: JSON.stringify(after.model),
           output_schema: after.outputSchema ? JSON.stringify(after.outputSchema) : null,
           checks: after.checks ? JSON.stringify(after.checks) : null,
+          limits: storedLimits(after.limits),
           version: after.version,
           updated_at: after.updatedAt,
         })

@@ -13,6 +13,7 @@ export {
   type AgentServerDeps,
   APPROVAL_META,
   agentServer,
+  grantedTools,
   serveAgent,
   splitToolName,
 } from './mcp-server.ts';

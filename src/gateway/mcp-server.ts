@@ -124,6 +124,19 @@ export function toolError(err: unknown, requestId: string, log: Logger): CallToo
   return result;
 }
 
+/** The tools an agent's grants allow, as its MCP server lists them (a run gets them with its spec). */
+export async function grantedTools(db: Db, orgId: string, agentId: string): Promise<Tool[]> {
+  const permissions = await effectivePermissions(db, orgId, agentId);
+  return permissions
+    .filter((p) => p.access !== 'denied')
+    .map((p) => ({
+      // The definition as the server gave it (scrubbed), under its namespaced name.
+      ...(p.tool as Tool),
+      name: `${p.namespace}__${p.tool.name}`,
+      description: `${p.needsApproval ? '[needs a person’s approval] ' : ''}${p.tool.description}`,
+    }));
+}
+
 /** The agent's MCP server, not yet connected to a transport. */
 export function agentServer(deps: AgentServerDeps, conn: AgentConnection): Server {
   const { caller } = conn;
@@ -151,20 +164,9 @@ export function agentServer(deps: AgentServerDeps, conn: AgentConnection): Serve
       caller.standing ?? (await readAgentStanding(deps.db, trustedScope(caller.orgId), caller.agentId));
     return standing?.agentState === 'active' && standing.orgStoppedAt === null;
   };
-  server.setRequestHandler(ListToolsRequestSchema, async () => {
-    if (!(await active())) return { tools: [] };
-    const permissions = await effectivePermissions(deps.db, caller.orgId, caller.agentId);
-    return {
-      tools: permissions
-        .filter((p) => p.access !== 'denied')
-        .map((p) => ({
-          // The definition as the server gave it (scrubbed), under its namespaced name.
-          ...(p.tool as Tool),
-          name: `${p.namespace}__${p.tool.name}`,
-          description: `${p.needsApproval ? '[needs a person’s approval] ' : ''}${p.tool.description}`,
-        })),
-    };
-  });
+  server.setRequestHandler(ListToolsRequestSchema, async () => ({
+    tools: (await active()) ? await grantedTools(deps.db, caller.orgId, caller.agentId) : [],
+  }));
   server.setRequestHandler(CallToolRequestSchema, async (req, extra): Promise<CallToolResult> => {
     const args = (req.params.arguments ?? {}) as Record<string, unknown>;
     const parts = splitToolName(req.params.name);

@@ -17,11 +17,19 @@ import type { ModelMessage } from 'ai';
 import type { Kysely } from 'kysely';
 import { requireAgentRow } from '../agents/index.ts';
 import { type Actor, type AuditTrail, recordAudit } from '../audit/index.ts';
+import {
+  admitRun,
+  isMetered,
+  type LimitReached,
+  limitsOf,
+  METERED_MAX_OUTPUT_TOKENS,
+  RunMeter,
+} from '../budgets/index.ts';
 import type { RunFrame } from '../cells/protocol.ts';
 import type { CellSupervisor, RunHost } from '../cells/supervisor.ts';
 import type { Fired } from '../checks/index.ts';
 import { ConflictError, NotFoundError, PaddockError } from '../errors/index.ts';
-import type { KillSwitch, StopTarget, ToolGateway } from '../gateway/index.ts';
+import { grantedTools, type KillSwitch, type StopTarget, type ToolGateway } from '../gateway/index.ts';
 import type { Org, OrgContext, OrgSettings } from '../identity/context.ts';
 import { toOrg } from '../identity/orgs.ts';
 import { type OrgScope, trustedScope } from '../identity/scope.ts';
@@ -32,7 +40,7 @@ import { redactString } from '../redact/index.ts';
 import type { Database, Db } from '../store/index.ts';
 import type { AgentTable, RunTable } from '../store/schema.ts';
 import { ChannelTransport } from './cell/channel-transport.ts';
-import type { PendingCall, RunEnd, RunEvent, RunSpec } from './cell/loop.ts';
+import { METER_RESERVE, type PendingCall, type RunEnd, type RunEvent, type RunSpec } from './cell/loop.ts';
 import { runGateServer } from './gate-server.ts';
 import { RunIntegrity } from './integrity.ts';
 import { modelKeyFor } from './model-key.ts';
@@ -75,6 +83,10 @@ interface Active {
   gate: { server: Server; transport: ChannelTransport } | undefined;
   /** The agent's output contract and checks, on the run's stream and end (set when dispatched). */
   integrity?: RunIntegrity;
+  /** Its agent's limits and budgets (set when dispatched). */
+  meter?: RunMeter;
+  /** A limit it reached: whatever the cell reports, the run ended failed, saying which. */
+  limit: LimitReached | null;
   listeners: Set<RunListener>;
   /** What it streamed since it was taken to running, for a stream that follows it late. */
   streamed: RunEvent[];
@@ -162,7 +174,7 @@ export class RunCoordinator implements RunHost {
   ): Promise<{ run: Run; done: Promise<Run> }> {
     const agent = await requireAgentRow(this.#o.db, ctx, agentId);
     const begun = await this.#begin({ ...ctx, agent, personId: ctx.userId }, input, listener);
-    await this.#dispatch(begun.active, agent, begun.capability, begun.messages, undefined);
+    await this.#dispatch(begun.active, agent, begun.capability, begun.messages, undefined, begun.onRecord);
     return { run: begun.run, done: begun.active.done };
   }
 
@@ -188,7 +200,7 @@ export class RunCoordinator implements RunHost {
       { org: toOrg(orgRow), scope, agent, personId: null, actor: who.actor, requestId: who.requestId },
       input,
     );
-    void this.#dispatch(begun.active, agent, begun.capability, begun.messages, undefined)
+    void this.#dispatch(begun.active, agent, begun.capability, begun.messages, undefined, begun.onRecord)
       .catch((err: unknown) => {
         this.#o.log.error({ err, runId: begun.run.id }, 'a run could not be handed to its cell');
         return this.#finish(
@@ -231,6 +243,19 @@ export class RunCoordinator implements RunHost {
         'Agents run in org cells, and no sandbox is available here.',
       );
     }
+    const refused = await admitRun(db, { orgId: org.id, agentId: agent.id, limits: limitsOf(agent.limits) });
+    if (refused) {
+      await this.#o.audit.append({
+        orgId: org.id,
+        actor: who.actor,
+        action: 'agent.limit.reached',
+        target: { type: 'agent', id: agent.id },
+        outcome: 'failure',
+        requestId: who.requestId,
+        details: { limit: refused.limit, code: refused.code, message: refused.message },
+      });
+      throw new PaddockError(429, refused.code, refused.message, { retryable: true });
+    }
     const conversation = await openConversation(
       db,
       who.scope,
@@ -267,8 +292,10 @@ export class RunCoordinator implements RunHost {
     await db.insertInto('runs').values(row).execute();
     // Tracked from the moment it exists, so a stop from then on finds it.
     const active = this.#track(row, org.settings, who.requestId, capability, listener);
-    try {
-      await this.#o.audit.append({
+    // Durable before the cell is handed the run (`#dispatch` waits for it), meanwhile the hand-over
+    // is prepared: the start's fsync is off the run's critical path.
+    const onRecord = this.#o.audit
+      .append({
         orgId: org.id,
         runId: row.id,
         actor: who.actor,
@@ -280,13 +307,14 @@ export class RunCoordinator implements RunHost {
           conversationId: conversation.id,
           message: recorded(org.settings.runTextRecording, input.message),
         },
-      });
-    } catch (err) {
-      await this.#finish(active, this.#failed([], 'internal', 'The run could not be put on record.')).catch(
+      })
+      .then(
         () => undefined,
+        async (err: unknown) => {
+          this.#o.log.error({ err, runId: row.id }, 'a run could not be put on record');
+          throw new PaddockError(500, 'internal', 'The run could not be put on record.');
+        },
       );
-      throw err;
-    }
     const ref = { orgId: org.id, agentId: agent.id, runId: row.id };
     this.#o.observe?.started({
       ...ref,
@@ -295,7 +323,7 @@ export class RunCoordinator implements RunHost {
       textRecording: org.settings.runTextRecording,
     });
     const messages: ModelMessage[] = [...messagesOf(conversation), { role: 'user', content: input.message }];
-    return { run: toRun(row), active, capability, messages };
+    return { run: toRun(row), active, capability, messages, onRecord };
   }
 
   #track(
@@ -311,6 +339,7 @@ export class RunCoordinator implements RunHost {
     });
     const active: Active = {
       braked: null,
+      limit: null,
       runId: row.id,
       row,
       settings,
@@ -368,18 +397,26 @@ export class RunCoordinator implements RunHost {
     capability: string,
     messages: ModelMessage[],
     decisions: RunSpec['decisions'],
+    /** The run's start on record (a new run): durable before the cell gets it. */
+    onRecord?: Promise<void>,
   ): Promise<void> {
     const db = this.#o.db;
     active.integrity = new RunIntegrity(agent);
     const settings = active.settings;
     const model = JSON.parse(agent.model) as RunSpec['model'] & { secretId?: string | null };
     let key: RunSpec['key'];
+    let tools: RunSpec['tools'];
     let pinned: string[];
     try {
-      key = await modelKeyFor(db, active.orgId, agent.id, model);
-      // The agent's pinned memory rides with its instructions (recall finds the rest).
-      pinned = await pinnedMemory(db, trustedScope(active.orgId), agent.id, active.personId);
-      await this.#o.cells!.ensure(active.orgId);
+      // The tools go with the spec (no handshake and listing over the channel per run); the
+      // agent's pinned memory rides with its instructions (recall finds the rest).
+      [key, tools, pinned] = await Promise.all([
+        modelKeyFor(db, active.orgId, agent.id, model),
+        grantedTools(db, active.orgId, agent.id) as Promise<RunSpec['tools']>,
+        pinnedMemory(db, trustedScope(active.orgId), agent.id, active.personId),
+        this.#o.cells!.ensure(active.orgId),
+        onRecord,
+      ]);
     } catch (err) {
       const e = PaddockError.isInstance(err)
         ? err
@@ -387,6 +424,21 @@ export class RunCoordinator implements RunHost {
       await this.#finish(active, this.#failed(messages, e.code, e.message));
       return;
     }
+    const limits = limitsOf(agent.limits);
+    // A metered call needs a bound on its answer: the provider is told it, the reservation holds it.
+    const maxOutputTokens =
+      model.maxOutputTokens ?? (isMetered(limits) ? METERED_MAX_OUTPUT_TOKENS : undefined);
+    active.meter = new RunMeter(
+      db,
+      {
+        orgId: active.orgId,
+        agentId: active.agentId,
+        limits,
+        model: { provider: model.provider, model: model.model },
+        maxOutputTokens: maxOutputTokens ?? 0,
+      },
+      Number(active.row.tool_calls ?? 0),
+    );
     const spec: RunSpec = {
       runId: active.runId,
       capability,
@@ -395,9 +447,11 @@ export class RunCoordinator implements RunHost {
         provider: model.provider,
         model: model.model,
         temperature: model.temperature,
-        maxOutputTokens: model.maxOutputTokens,
+        maxOutputTokens,
       },
+      metered: active.meter.metered,
       key,
+      tools,
       messages,
       limits: { maxSteps: settings.runMaxSteps, wallMs: settings.runMaxSeconds * 1000 },
       outputSchema: active.integrity.schema,
@@ -447,6 +501,30 @@ export class RunCoordinator implements RunHost {
   }
 
   #toGate(active: Active, message: JSONRPCMessage): void {
+    if ('method' in message && 'id' in message) {
+      // A model call's reservation is the runtime's, not the gate's.
+      if (message.method === METER_RESERVE) {
+        void this.#reserve(active, message.id, message.params?.inputTokens).catch((err: unknown) => {
+          this.#o.log.error({ err, runId: active.runId }, 'a model call could not be reserved');
+          this.#reply(active, {
+            jsonrpc: '2.0',
+            id: message.id,
+            error: { code: -32603, message: 'internal' },
+          });
+        });
+        return;
+      }
+      const over = message.method === 'tools/call' ? active.meter?.toolCall() : null;
+      if (over) {
+        this.#limitReached(active, over);
+        this.#reply(active, {
+          jsonrpc: '2.0',
+          id: message.id,
+          result: { isError: true, content: [{ type: 'text', text: over.message }] },
+        });
+        return;
+      }
+    }
     if (!active.gate) {
       const transport = new ChannelTransport((m) =>
         this.#o.cells?.send(active.orgId, {
@@ -474,9 +552,60 @@ export class RunCoordinator implements RunHost {
     active.gate.transport.deliver(message);
   }
 
+  /** Reserves from the run's budgets for one model call; refused, the run ends saying which. */
+  async #reserve(active: Active, id: string | number, inputTokens: unknown): Promise<void> {
+    const estimate = Number(inputTokens);
+    const refused =
+      !Number.isFinite(estimate) || estimate < 0
+        ? ({
+            code: 'budget_exceeded',
+            limit: 'tokensPerDay',
+            message: 'The cell asked for a model call without a valid estimate.',
+          } as const)
+        : ((await active.meter?.reserve(estimate)) ?? null);
+    if (refused) {
+      this.#limitReached(active, refused);
+      this.#reply(active, { jsonrpc: '2.0', id, error: { code: -32001, message: refused.message } });
+    } else this.#reply(active, { jsonrpc: '2.0', id, result: {} });
+  }
+
+  /** A limit reached: on record, and the run ends (failed, saying which) as a stop would end it. */
+  #limitReached(active: Active, reached: LimitReached): void {
+    if (active.limit || active.braked) return;
+    active.limit = reached;
+    void this.#o.audit
+      .append({
+        orgId: active.orgId,
+        runId: active.runId,
+        actor: { type: 'agent', id: active.agentId },
+        action: 'agent.limit.reached',
+        target: { type: 'agent', id: active.agentId },
+        outcome: 'failure',
+        requestId: active.requestId,
+        details: { limit: reached.limit, code: reached.code, message: reached.message },
+      })
+      .catch((err: unknown) => this.#o.log.error({ err }, 'could not record a limit reached'));
+    active.abort.abort(reached.message);
+    this.#o.cells?.send(active.orgId, {
+      v: 1,
+      type: 'run.stop',
+      org: active.orgId,
+      runId: active.runId,
+      reason: reached.message,
+    });
+  }
+
+  #reply(active: Active, message: JSONRPCMessage): void {
+    this.#o.cells?.send(active.orgId, { v: 1, type: 'mcp', org: active.orgId, runId: active.runId, message });
+  }
+
   #event(active: Active, event: RunEvent): void {
     if (event.kind === 'step') {
       const s = event.step;
+      if (active.meter?.metered)
+        void active.meter
+          .settle(s)
+          .catch((err: unknown) => this.#o.log.error({ err }, 'could not settle a model call'));
       this.#o.observe?.step(active, s);
       void this.#o.audit
         .appendSoon({
@@ -506,11 +635,20 @@ export class RunCoordinator implements RunHost {
     const settled = active.integrity?.settle(reported) ?? { end: reported, fired: [] };
     const end: RunEnd = active.braked
       ? { ...settled.end, status: 'stopped', pending: [], error: { code: 'stopped', message: active.braked } }
-      : settled.end;
+      : active.limit
+        ? {
+            ...settled.end,
+            status: 'failed',
+            pending: [],
+            error: { code: active.limit.code, message: active.limit.message },
+          }
+        : settled.end;
     this.#byRun.delete(active.runId);
     for (const [k, a] of this.#byCapability) if (a === active) this.#byCapability.delete(k);
     active.abort.abort('the run ended');
     await active.gate?.server.close().catch(() => undefined);
+    // What it reserved and never reported counts as used.
+    await active.meter?.close().catch((err: unknown) => this.#o.log.error({ err }, 'could not settle a run'));
     const db = this.#o.db;
     const status = end.status;
     const now = new Date().toISOString();
@@ -523,6 +661,7 @@ export class RunCoordinator implements RunHost {
       state: waiting ? JSON.stringify(end.messages) : null,
       pending: waiting ? JSON.stringify(end.pending) : null,
       steps: Number(row.steps) + (end.steps ?? 0),
+      tool_calls: active.meter?.toolCalls ?? Number(row.tool_calls ?? 0),
       input_tokens: Number(row.input_tokens) + (end.usage?.inputTokens ?? 0),
       output_tokens: Number(row.output_tokens) + (end.usage?.outputTokens ?? 0),
       error_code: end.error?.code ?? null,

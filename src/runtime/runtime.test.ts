@@ -14,7 +14,12 @@ import { bubblewrap } from '../cells/index.ts';
 import { createLogger } from '../log/index.ts';
 import { secretForms } from '../redact/index.ts';
 import { call, createApp, type SeededOrg, seedOrg, testDeps } from '../testing/fixtures.ts';
-import { type ModelServer, type ModelTurn, startModelServer } from '../testing/model-server/index.ts';
+import {
+  type ModelRequest,
+  type ModelServer,
+  type ModelTurn,
+  startModelServer,
+} from '../testing/model-server/index.ts';
 import { openTestStore, STORE_KINDS, type TestStore } from '../testing/stores.ts';
 import { until } from '../testing/until.ts';
 
@@ -33,9 +38,11 @@ for (const kind of STORE_KINDS) {
     const logs: string[] = [];
     /** What the scripted model does next, by the run's message (each test its own script). */
     const scripts = new Map<string, ModelTurn[]>();
+    /** What happens before the scripted model answers a request (a change made mid-run). */
+    const beforeAnswer = new Map<string, (req: ModelRequest) => Promise<void>>();
 
     const api = (
-      method: 'get' | 'post' | 'patch',
+      method: 'get' | 'post' | 'patch' | 'delete',
       path: string,
       body?: unknown,
       token = acme.people.admin.token,
@@ -44,9 +51,10 @@ for (const kind of STORE_KINDS) {
     before(async () => {
       const check = await bubblewrap.check();
       assert.ok(check.ok, `bubblewrap is needed: ${check.reason}`);
-      models = await startModelServer(
-        (req) => scripts.get(req.lastUserText)?.shift() ?? { text: 'nothing scripted' },
-      );
+      models = await startModelServer(async (req) => {
+        await beforeAnswer.get(req.lastUserText)?.(req);
+        return scripts.get(req.lastUserText)?.shift() ?? { text: 'nothing scripted' };
+      });
       t = await openTestStore(kind);
       const log = createLogger({ level: 'debug', destination: { write: (s: string) => void logs.push(s) } });
       deps = testDeps(t.store, t.home, { log }, { provider: bubblewrap, problem: null });
@@ -178,6 +186,113 @@ for (const kind of STORE_KINDS) {
         );
         assert.match(seen[1]!.toolResults.at(-1)!.output, new RegExp(`Echo: ${provider}`));
       }
+    });
+
+    test("a Gemini conversation stored, paused for an approval and continued keeps the model's thought signatures", async () => {
+      const secret = await api('post', '/secrets', {
+        name: 'gemini-thinker',
+        kind: 'model_key',
+        provider: 'google',
+        value: `${KEY}-thinker`,
+        baseUrl: `${models.url}/v1beta`,
+      });
+      assert.equal(secret.status, 201, secret.text);
+      const agent = await api('post', '/agents', {
+        name: 'thinker',
+        scope: 'organization',
+        instructions: 'x',
+        model: { provider: 'google', model: 'gemini-3-test', secretId: secret.body.id },
+      });
+      assert.equal(agent.status, 201, agent.text);
+      for (const body of [
+        { connectionId: everything, tool: 'echo' },
+        { connectionId: everything, tool: 'get-sum', requiresApproval: true },
+      ])
+        assert.equal((await api('post', `/agents/${agent.body.id}/grants`, body)).status, 201);
+      const sign = ['echo', 'sum', 'text'].map((s) =>
+        Buffer.from(`signed ${s} `.repeat(20)).toString('base64'),
+      );
+      scripts.set('think first', [
+        { toolCalls: [{ name: 'everything__echo', args: { message: 'x' } }], thoughtSignature: sign[0] },
+        { toolCalls: [{ name: 'everything__get-sum', args: { a: 1, b: 2 } }], thoughtSignature: sign[1] },
+        { text: 'Thought about it.', thoughtSignature: sign[2] },
+      ]);
+      scripts.set('and then', [{ text: 'Then this.' }]);
+      const runOf = (message: string, conversationId?: string) =>
+        call(app, 'post', `/api/v1/orgs/acme/agents/${agent.body.id}/runs`, {
+          token: acme.people.member.token,
+          body: { message, ...(conversationId ? { conversationId } : {}) },
+        });
+      const first = await runOf('think first');
+      assert.equal(first.body.status, 'waiting_approval', first.text);
+      const approvalId = first.body.waitingFor[0].approvalId;
+      const ok = await api(
+        'post',
+        `/approvals/${approvalId}/approve`,
+        { reason: 'fine' },
+        acme.people.owner.token,
+      );
+      assert.equal(ok.status, 200, ok.text);
+      const done = await runWhen(
+        first.body.id,
+        (x) => x.status !== 'running' && x.status !== 'waiting_approval',
+      );
+      assert.equal(done.status, 'completed', JSON.stringify(done.error));
+      const next = await runOf('and then', first.body.conversationId);
+      assert.equal(next.body.status, 'completed', next.text);
+      // The continued conversation as the provider received it: each signed part with its signature.
+      const sent = models.requests.findLast((x) => x.lastUserText === 'and then')!.body as {
+        contents: Array<{ role: string; parts: Array<Record<string, unknown>> }>;
+      };
+      const signatures = sent.contents
+        .filter((c) => c.role === 'model')
+        .flatMap((c) => c.parts)
+        .map((p) => p.thoughtSignature)
+        .filter(Boolean);
+      assert.deepEqual(signatures, sign, JSON.stringify(sent.contents));
+    });
+
+    test('a grant revoked mid-run: the run was handed its tools, but the gate refuses the next call', async () => {
+      const agent = await api('post', '/agents', {
+        name: 'revoked-mid-run',
+        scope: 'organization',
+        instructions: 'x',
+        model: { provider: 'openai', model: 'gpt-test' },
+      });
+      const grant = await api('post', `/agents/${agent.body.id}/grants`, {
+        connectionId: everything,
+        tool: 'echo',
+      });
+      assert.equal(grant.status, 201, grant.text);
+      const message = 'echo twice';
+      scripts.set(message, [
+        { toolCalls: [{ name: 'everything__echo', args: { message: 'one' } }] },
+        { toolCalls: [{ name: 'everything__echo', args: { message: 'two' } }] },
+        { text: 'Done.' },
+      ]);
+      // Revoked after the first call ran, while the model thinks about the second.
+      let revoked = 0;
+      beforeAnswer.set(message, async (req) => {
+        if (req.toolResults.length !== 1 || revoked++) return;
+        const r = await api('delete', `/agents/${agent.body.id}/grants/${grant.body.id}`);
+        assert.equal(r.status, 200, r.text);
+      });
+      const r = await call(app, 'post', `/api/v1/orgs/acme/agents/${agent.body.id}/runs`, {
+        token: acme.people.member.token,
+        body: { message },
+      });
+      assert.equal(r.body.status, 'completed', r.text);
+      assert.equal(revoked, 1);
+      assert.equal(r.body.output, 'Done.');
+      const last = models.requests.findLast((x) => x.lastUserText === message)!;
+      assert.match(last.toolResults[0]!.output, /Echo: one/);
+      assert.match(last.toolResults[1]!.output, /(tool_denied|No grant|not granted)/i);
+      const entries = await runEntries(r.body.id);
+      assert.equal(
+        entries.filter((e) => e.action === 'tool.call.allowed').length,
+        1,
+        'the second call did not run',
+      );
     });
 
     test('a tool outside the grants: the model reads the denial, nothing runs, the denial is on record with the run id', async () => {

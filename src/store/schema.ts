@@ -254,6 +254,8 @@ export interface AgentTable {
   output_schema: string | null;
   /** JSON: its checks (rules on its answers and its tool calls' arguments, and how it streams), if any. */
   checks: string | null;
+  /** JSON: its limits and budgets (runs a minute, tool calls a run, tokens a day, spend), if any. */
+  limits?: string | null;
   /** `stopped` is the kill switch: no tool call of a stopped agent runs. */
   state: 'active' | 'stopped';
   version: number;
@@ -295,6 +297,8 @@ export interface RunTable {
   /** JSON: the calls the run waits for. */
   pending: string | null;
   steps: number;
+  /** Tool calls it asked for so far, across resumptions (its agent's limit counts these). */
+  tool_calls?: number;
   input_tokens: number;
   output_tokens: number;
   error_code: string | null;
@@ -778,4 +782,27 @@ export interface Database {
   compliance_exercises: ComplianceExerciseTable;
   compliance_documents: ComplianceDocumentTable;
   evidence_packages: EvidencePackageTable;
+  model_prices: ModelPriceTable;
+  usage_counters: UsageCounterTable;
+}
+
+/** The org's own price of a model, in US dollars per million tokens. */
+export interface ModelPriceTable {
+  org_id: string;
+  provider: string;
+  model: string;
+  input_per_mtok: number;
+  output_per_mtok: number;
+  updated_by: string;
+  updated_at: string;
+}
+
+/** What an agent used and holds reserved in one window (a minute, a day, a month). */
+export interface UsageCounterTable {
+  org_id: string;
+  agent_id: string;
+  kind: 'runs' | 'tokens' | 'spend';
+  period: string;
+  used: number;
+  reserved: number;
 }

@@ -72,6 +72,7 @@ import type {
   Org,
   OrgList,
   OrgUpdate,
+  OrgUsage,
   OrgWithRole,
   PasswordChange,
   PeopleList,
@@ -361,6 +362,7 @@ export const api = {
   verifierKey: (slug: string) => send<VerifierKey>('GET', `${org(slug)}/audit/key`),
 
   criteria: (slug: string) => send<CriteriaGrid>('GET', `${org(slug)}/compliance/criteria`),
+  usage: (slug: string) => send<OrgUsage>('GET', `${org(slug)}/usage`),
   controls: async (slug: string) =>
     (await send<ControlList>('GET', `${org(slug)}/compliance/controls`)).controls,
   control: (slug: string, id: string, limit = 30) =>

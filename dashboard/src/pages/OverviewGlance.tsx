@@ -24,6 +24,7 @@ export function OverviewGlance({ org }: { org: OrgWithRole }) {
   const cell = useLoad(() => api.cell(slug), slug);
   const checkpoint = useLoad(() => api.auditCheckpoint(slug), slug);
   const controls = useLoad(() => api.controls(slug), slug);
+  const usage = useLoad(() => api.usage(slug), slug);
   const hours = useLoad(() => api.activity(slug, { unit: 'hour', count: 48 }), slug);
   const days = useLoad(() => api.activity(slug, { unit: 'day', count: 14 }), slug);
 
@@ -66,6 +67,20 @@ export function OverviewGlance({ org }: { org: OrgWithRole }) {
           <dd>
             <span className="stat-value">{today ? today.toolCalls.toLocaleString() : '…'}</span>
             {today ? <div className="sub">{today.denied.toLocaleString()} denied</div> : null}
+          </dd>
+        </div>
+        <div className="stat-tile" data-testid="tile-usage">
+          <dt>Model use this month</dt>
+          <dd>
+            <span className="stat-value">
+              {usage.data ? `$${usage.data.month.spendUsd.toFixed(2)}` : '…'}
+            </span>
+            {usage.data ? (
+              <div className="sub">
+                {(usage.data.today.inputTokens + usage.data.today.outputTokens).toLocaleString()} tokens today
+                {usage.data.month.unpricedTokens ? ', some models unpriced' : ''}
+              </div>
+            ) : null}
           </dd>
         </div>
         <div className="stat-tile" data-testid="tile-cell">

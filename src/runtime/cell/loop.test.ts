@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
-import { CallToolRequestSchema, ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import { CallToolRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import type { ModelMessage } from 'ai';
 import { type ModelServer, type ModelTurn, startModelServer } from '../../testing/model-server/index.ts';
 import { seal } from '../../vault/aead.ts';
@@ -20,18 +20,12 @@ const KEY = 'sk-loop-test-8c1e4b7a2f90d3c5';
 const dataKey = randomBytes(32);
 const AAD = 'org_test/sec_test/1';
 
+const SCHEMA = { type: 'object' as const, properties: { message: { type: 'string' } } };
+
 /** A stand-in gate: `echo` runs, `wipe` is refused, `refund` waits for approval until approved. */
 function gate(approved: Set<string>) {
   const calls: string[] = [];
   const server = new Server({ name: 'gate', version: '1' }, { capabilities: { tools: {} } });
-  const schema = { type: 'object' as const, properties: { message: { type: 'string' } } };
-  server.setRequestHandler(ListToolsRequestSchema, async () => ({
-    tools: ['echo', 'wipe', 'refund'].map((n) => ({
-      name: `demo__${n}`,
-      description: n,
-      inputSchema: schema,
-    })),
-  }));
   server.setRequestHandler(CallToolRequestSchema, async (req) => {
     calls.push(req.params.name);
     const message = String(req.params.arguments?.message ?? '');
@@ -71,6 +65,11 @@ describe('the agent loop', () => {
     instructions: 'Be brief.',
     model: { provider: 'openai', model: 'gpt-test' },
     key: { sealed: seal(dataKey, Buffer.from(KEY), AAD), aad: AAD, baseUrl: `${models.url}/v1` },
+    tools: ['echo', 'wipe', 'refund'].map((n) => ({
+      name: `demo__${n}`,
+      description: n,
+      inputSchema: SCHEMA,
+    })),
     messages: [{ role: 'user', content: 'go' }],
     limits: { maxSteps: 5, wallMs: 10_000 },
     ...over,
@@ -200,6 +199,24 @@ describe('the agent loop', () => {
     stop.abort('the agent was stopped');
     const { end } = await run(spec(), new Set(), stop.signal);
     assert.equal(end.status, 'stopped');
+  });
+
+  test('a provider that fails the call fails the run with its reason, not an empty answer', async () => {
+    const failing = await startModelServer(() => {
+      throw new Error('the scripted provider is down');
+    });
+    try {
+      const { end } = await run(
+        spec({
+          key: { sealed: seal(dataKey, Buffer.from(KEY), AAD), aad: AAD, baseUrl: `${failing.url}/v1` },
+        }),
+      );
+      assert.deepEqual([end.status, end.error?.code], ['failed', 'model_failed']);
+      assert.match(end.error?.message ?? '', /scripted provider is down/);
+      assert.equal(end.output, null);
+    } finally {
+      await failing.close();
+    }
   });
 
   test('an unknown provider fails the run; there is no fallback to a default provider', async () => {

@@ -1,22 +1,23 @@
 /**
  * One agent run, inside the org's cell: the AI SDK's tool loop with the agent's instructions and
  * model (the org's own key, opened here with the org's data key, the call leaving through the
- * org's egress proxy), and the agent's tools from the gate — an MCP client over the cell's
- * channel, so it sees exactly its granted tools and every call is decided and audited there.
+ * org's egress proxy), and the agent's tools from the gate — listed with the run's spec, each call
+ * a `tools/call` over the cell's channel — so it sees exactly its granted tools and every call is
+ * decided and audited there.
  *
  * A call that needs a person's approval does not hold the run: the step ends, the run reports
  * `waiting_approval` with its messages, and the control plane persists it; once decided, the run
  * is started again with the decisions (`resume`), the approved call goes through the gate again
  * (consuming its approval), a denied one tells the model so, and the loop goes on.
  */
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import type { ModelMessage, ToolResultPart, ToolSet, UIMessageChunk } from 'ai';
+import type { LanguageModel, ModelMessage, ToolResultPart, ToolSet, UIMessageChunk } from 'ai';
 import { scrubber } from '../../redact/index.ts';
 import { open } from '../../vault/aead.ts';
 import { outputContract } from './contract.ts';
 import { RunFailure } from './errors.ts';
+import { GateClient } from './gate-client.ts';
 import { languageModel, type ModelChoice } from './models.ts';
 
 /** What the control plane sends to start or resume a run. */
@@ -28,13 +29,26 @@ export interface RunSpec {
   model: ModelChoice & { temperature?: number | undefined; maxOutputTokens?: number | undefined };
   /** The org's key for the provider, sealed; opened here with the org's data key. */
   key: { sealed: string; aad: string; baseUrl: string | null } | null;
+  /**
+   * The agent's granted tools as the gate listed them when the run was handed over (what the
+   * model is offered); the gate still decides every call, so a grant changed mid-run holds.
+   */
+  tools: GateTool[];
   /** The conversation so far, ending with the new message (or the run's state when resuming). */
   messages: ModelMessage[];
   limits: { maxSteps: number; wallMs: number };
+  /** Each model call reserves from the agent's budgets first (`METER_RESERVE`), and may be refused. */
+  metered?: boolean | undefined;
   /** The agent's output contract: a JSON Schema its answer must match (structured output). */
   outputSchema?: Record<string, unknown> | null | undefined;
   /** Resuming: what people decided on the calls the run waited for. */
   decisions?: Array<{ toolCallId: string; outcome: 'approved' | 'denied' }> | undefined;
+}
+
+export interface GateTool {
+  name: string;
+  description?: string | undefined;
+  inputSchema: Record<string, unknown>;
 }
 
 export interface PendingCall {
@@ -83,6 +97,37 @@ export interface RunIO {
   signal: AbortSignal;
 }
 
+/** The request that reserves from the agent's budgets before a model call, with its input estimate. */
+export const METER_RESERVE = 'paddock/model.reserve';
+
+/**
+ * Input tokens a prompt may come to, from above: two bytes a token (tokenizers average three to
+ * four characters a token), so a reservation covers what the provider then reports.
+ */
+export const estimateTokens = (prompt: unknown) =>
+  Math.ceil(Buffer.byteLength(JSON.stringify(prompt ?? null)) / 2);
+
+/** The model, each of its calls reserved from the agent's budgets first (refused: the call fails). */
+async function metered(model: LanguageModel, gate: GateClient): Promise<LanguageModel> {
+  const { wrapLanguageModel } = await import('ai');
+  const reserve = async (params: { prompt: unknown; tools?: unknown }) => {
+    await gate.request(METER_RESERVE, { inputTokens: estimateTokens([params.prompt, params.tools]) });
+  };
+  return wrapLanguageModel({
+    model: model as Parameters<typeof wrapLanguageModel>[0]['model'],
+    middleware: {
+      wrapGenerate: async ({ doGenerate, params }) => {
+        await reserve(params);
+        return doGenerate();
+      },
+      wrapStream: async ({ doStream, params }) => {
+        await reserve(params);
+        return doStream();
+      },
+    },
+  });
+}
+
 /** The marker the gate puts on a refused call that waits for a person: `_meta['paddock/approval']`. */
 const APPROVAL_META = 'paddock/approval';
 
@@ -94,7 +139,7 @@ const resultText = (r: CallToolResult) =>
  * tool the agent was not shown goes to the gate too (which refuses it, on record), rather than
  * being dropped by the SDK unseen.
  */
-async function gateTools(client: Client, pending: PendingCall[]): Promise<ToolSet> {
+async function gateTools(gate: GateClient, granted: GateTool[], pending: PendingCall[]): Promise<ToolSet> {
   const { dynamicTool, jsonSchema } = await import('ai');
   const execute =
     (name: string) =>
@@ -102,12 +147,8 @@ async function gateTools(client: Client, pending: PendingCall[]): Promise<ToolSe
       input: unknown,
       { toolCallId, abortSignal }: { toolCallId: string; abortSignal?: AbortSignal | undefined },
     ) => {
-      const r = (await client.callTool(
-        { name, arguments: (input ?? {}) as Record<string, unknown> },
-        undefined,
-        // No SDK timeout of its own: the gate bounds the call, the run's signal ends it.
-        { signal: abortSignal, timeout: 24 * 3_600_000 },
-      )) as CallToolResult;
+      // No timeout of its own: the gate bounds the call, the run's signal ends it.
+      const r = await gate.callTool(name, (input ?? {}) as Record<string, unknown>, abortSignal);
       const approval = r._meta?.[APPROVAL_META] as { id: string; expiresAt: string } | undefined;
       if (approval) {
         pending.push({
@@ -123,9 +164,8 @@ async function gateTools(client: Client, pending: PendingCall[]): Promise<ToolSe
       if (r.isError) throw new Error(resultText(r));
       return resultText(r);
     };
-  const listed = await client.listTools();
   const tools: ToolSet = {};
-  for (const t of listed.tools) {
+  for (const t of granted) {
     tools[t.name] = dynamicTool({
       description: t.description ?? '',
       inputSchema: jsonSchema(t.inputSchema as Parameters<typeof jsonSchema>[0]),
@@ -161,7 +201,7 @@ async function gateTools(client: Client, pending: PendingCall[]): Promise<ToolSe
 
 /** The waiting calls' results, replaced with what happened once people decided. */
 async function applyDecisions(
-  client: Client,
+  gate: GateClient,
   messages: ModelMessage[],
   decisions: NonNullable<RunSpec['decisions']>,
   pending: PendingCall[],
@@ -183,10 +223,7 @@ async function applyDecisions(
           | undefined;
         if (!call)
           throw new RunFailure('resume_broken', `The call ${d.toolCallId} the run waited for is not in it.`);
-        const r = (await client.callTool({
-          name: call.toolName,
-          arguments: call.input as Record<string, unknown>,
-        })) as CallToolResult;
+        const r = await gate.callTool(call.toolName, call.input as Record<string, unknown>);
         const again = r._meta?.[APPROVAL_META] as { id: string; expiresAt: string } | undefined;
         if (again) {
           pending.push({
@@ -216,13 +253,12 @@ export async function runAgent(spec: RunSpec, rawIo: RunIO): Promise<RunEnd> {
   let steps = 0;
   const pending: PendingCall[] = [];
   let messages = spec.messages;
-  const client = new Client({ name: `paddock-run-${spec.runId}`, version: '0.1.0' });
+  const gate = new GateClient(io.gate);
   const end = (status: RunEnd['status'], output: string | null, error: RunEnd['error'] = null): RunEnd =>
     scrub({ status, output, messages, usage, steps, error, pending });
   try {
-    await client.connect(io.gate);
     if (spec.decisions?.length) {
-      messages = await applyDecisions(client, messages, spec.decisions, pending);
+      messages = await applyDecisions(gate, messages, spec.decisions, pending);
       if (pending.length) return end('waiting_approval', null);
     }
     const key = spec.key
@@ -232,14 +268,20 @@ export async function runAgent(spec: RunSpec, rawIo: RunIO): Promise<RunEnd> {
         }
       : null;
     if (key) scrub = scrubber([key.value]);
-    const model = await languageModel(spec.model, key, io.fetch);
-    const tools = await gateTools(client, pending);
+    const chosen = await languageModel(spec.model, key, io.fetch);
+    const model = spec.metered ? await metered(chosen, gate) : chosen;
+    const tools = await gateTools(gate, spec.tools, pending);
     const { streamText, stepCountIs } = await import('ai');
     const contract = spec.outputSchema ? await outputContract(spec.outputSchema) : null;
     // One more try for an answer that broke the output contract, then the run fails.
     for (let attempt = 0; ; attempt++) {
       let stepStarted = performance.now();
+      // A failed model call ends the stream (with an error part), not the loop: the run failed.
+      const failed: { reason: string | null } = { reason: null };
       const result = streamText({
+        onError: ({ error }) => {
+          failed.reason = error instanceof Error ? error.message : String(error);
+        },
         model,
         instructions: spec.instructions || undefined,
         messages,
@@ -276,6 +318,8 @@ export async function runAgent(spec: RunSpec, rawIo: RunIO): Promise<RunEnd> {
         },
       });
       for await (const chunk of result.toUIMessageStream()) io.emit({ kind: 'chunk', chunk });
+      if (failed.reason !== null && !io.signal.aborted)
+        return end('failed', null, { code: 'model_failed', message: failed.reason.slice(0, 2000) });
       // Each step's own messages (the SDK's `response.messages` holds the last step's only).
       messages = [...messages, ...(await result.steps).flatMap((step) => step.response.messages)];
       if (pending.length) return end('waiting_approval', null);
@@ -309,6 +353,6 @@ export async function runAgent(spec: RunSpec, rawIo: RunIO): Promise<RunEnd> {
     const code = RunFailure.isInstance(err) ? err.code : 'model_failed';
     return end('failed', null, { code, message: (err as Error).message.slice(0, 2000) });
   } finally {
-    await client.close().catch(() => undefined);
+    await gate.close().catch(() => undefined);
   }
 }

@@ -12,6 +12,7 @@ import {
   setAgentState,
   updateAgent,
 } from '../../agents/index.ts';
+import { AgentLimitsSchema } from '../../budgets/index.ts';
 import { AgentChecksSchema } from '../../checks/index.ts';
 import { PROVIDERS } from '../../runtime/index.ts';
 import { defineRoute } from '../route.ts';
@@ -42,6 +43,7 @@ export const AgentSchema = z
     model: StoredModel,
     outputSchema: z.record(z.string(), z.unknown()).nullable(),
     checks: AgentChecksSchema.nullable().describe('checks on its answers and its tool calls’ arguments'),
+    limits: AgentLimitsSchema.describe('its limits and budgets ({} for none)'),
     state: z.enum(['active', 'stopped']),
     version: z.number().int(),
     createdAt: Timestamp,
@@ -65,6 +67,11 @@ export const AgentBodySchema = z.strictObject({
     .optional()
     .describe(
       'rules that block or redact what matches in its answers and its tool calls’ arguments, and how it streams',
+    ),
+  limits: AgentLimitsSchema.nullable()
+    .optional()
+    .describe(
+      'runs a minute, tool calls a run, tokens a day (UTC) and a spend budget a day or a month; null or a null field turns one off',
     ),
 });
 

@@ -3,6 +3,7 @@ import type { RouteDef } from '../route.ts';
 import { agentRoutes } from './agents.ts';
 import { approvalRoutes } from './approvals.ts';
 import { auditRoutes } from './audit.ts';
+import { budgetRoutes } from './budgets.ts';
 import { cellRoutes } from './cells.ts';
 import { complianceRoutes } from './compliance.ts';
 import { complianceDocumentRoutes } from './compliance-documents.ts';
@@ -46,6 +47,7 @@ export const routes: RouteDef[] = [
   ...secretRoutes,
   ...cellRoutes,
   ...agentRoutes,
+  ...budgetRoutes,
   ...connectionRoutes,
   ...serverPackageRoutes,
   ...grantRoutes,

@@ -25,6 +25,7 @@ import { promptsAndResources } from './018-prompts-and-resources.ts';
 import { connectionPackages } from './019-connection-packages.ts';
 import { outputChecksAndFeedback } from './020-output-checks-and-feedback.ts';
 import { agentMemory } from './021-agent-memory.ts';
+import { limitsAndBudgets } from './022-limits-and-budgets.ts';
 import { mcpOauth } from './023-mcp-oauth.ts';
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {
@@ -50,6 +51,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
     '019-connection-packages': connectionPackages(dialect),
     '020-output-checks-and-feedback': outputChecksAndFeedback(dialect),
     '021-agent-memory': agentMemory(dialect),
+    '022-limits-and-budgets': limitsAndBudgets(dialect),
     '023-mcp-oauth': mcpOauth(dialect),
   };
   return { getMigrations: async () => all };

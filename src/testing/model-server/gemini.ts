@@ -1,10 +1,15 @@
 /** Google Gemini (`…/models/{model}:generateContent` and `:streamGenerateContent?alt=sse`). */
-import { json, type ModelRequest, sse, textOf, usageOf, type WireFormat } from './types.ts';
+import { json, type ModelRequest, pieces, sse, textOf, usageOf, type WireFormat } from './types.ts';
 
 interface GeminiBody {
   contents: Array<{
     role: string;
-    parts: Array<{ text?: string; functionResponse?: { name: string; response: unknown } }>;
+    parts: Array<{
+      text?: string;
+      functionCall?: { name: string };
+      functionResponse?: { name: string; response: unknown };
+      thoughtSignature?: string;
+    }>;
   }>;
   tools?: Array<{ functionDeclarations?: Array<{ name: string }> }>;
 }
@@ -38,9 +43,11 @@ export const gemini: WireFormat = {
   },
   answer(req, turn, res) {
     const u = usageOf(turn);
+    // A thinking model signs its parts; the signature must come back with them on the next turn.
+    const signed = turn.thoughtSignature ? { thoughtSignature: turn.thoughtSignature } : {};
     const parts = [
-      ...(turn.text ? [{ text: turn.text }] : []),
-      ...(turn.toolCalls ?? []).map((c) => ({ functionCall: { name: c.name, args: c.args } })),
+      ...(turn.text ? [{ text: turn.text, ...signed }] : []),
+      ...(turn.toolCalls ?? []).map((c) => ({ functionCall: { name: c.name, args: c.args }, ...signed })),
     ];
     const body = {
       candidates: [{ content: { role: 'model', parts }, finishReason: 'STOP', index: 0 }],
@@ -51,7 +58,23 @@ export const gemini: WireFormat = {
       },
       modelVersion: req.model,
     };
-    if (req.stream) sse(res, [{ data: body }]);
-    else json(res, body);
+    if (!req.stream) return json(res, body);
+    // Streamed as Gemini does: the text in pieces, the calls, then the signature of the text on
+    // an empty part of its own, with the finish reason and usage.
+    const chunk = (p: unknown[], last: boolean) => ({
+      data: {
+        candidates: [
+          { content: { role: 'model', parts: p }, ...(last ? { finishReason: 'STOP' } : {}), index: 0 },
+        ],
+        ...(last ? { usageMetadata: body.usageMetadata } : {}),
+        modelVersion: req.model,
+      },
+    });
+    const calls = parts.filter((p) => 'functionCall' in p);
+    sse(res, [
+      ...(turn.text ? pieces(turn.text).map((t) => chunk([{ text: t }], false)) : []),
+      ...(calls.length ? [chunk(calls, false)] : []),
+      chunk(turn.text && turn.thoughtSignature ? [{ text: '', ...signed }] : [], true),
+    ]);
   },
 };

@@ -7,6 +7,8 @@ export interface ModelTurn {
   /** Tools the model asks to call. */
   toolCalls?: Array<{ name: string; args: Record<string, unknown> }>;
   usage?: { input: number; output: number };
+  /** Gemini: the opaque signature of the model's thinking, on each part it answers with. */
+  thoughtSignature?: string;
 }
 
 export interface ModelRequest {
