@@ -14,6 +14,7 @@ import {
   cedarSchema,
   compileGrant,
   coversUri,
+  decimalText,
   type Grant,
   type GrantKind,
   toolUid,
@@ -59,14 +60,26 @@ function policyMap(grants: Grant[]): Record<string, string> {
 
 /** Checks grants compile and type-check against the schema; throws a clear 400 if not. */
 export function validateGrants(grants: Grant[], args: Record<string, ArgType>): void {
-  // A prompt's constraints sit beside "or completing" (grants.ts): Cedar cannot call them impossible.
+  // A prompt's constraints sit beside "or completing" (grants.ts), and `absent` or `notContains`
+  // read the set of names given: Cedar cannot call a constraint on a missing argument impossible.
   for (const g of grants) {
-    const unknown = g.constraints.filter((c) => !(c.arg in args)).map((c) => c.arg);
-    if ((g.kind ?? 'tool') !== 'tool' && unknown.length > 0)
+    const kind = g.kind ?? 'tool';
+    const unknown = g.constraints
+      .filter((c) => !Object.hasOwn(args, c.arg) && (kind !== 'tool' || 'absent' in c || 'notContains' in c))
+      .map((c) => c.arg);
+    if (unknown.length > 0)
       throw new BadRequestError(
         'invalid_grant',
-        `The grant does not fit the prompt: it has no argument ${unknown.join(', ')}.`,
+        `The grant does not fit the ${kind}: it has no argument ${unknown.join(', ')}.`,
       );
+    for (const c of g.constraints) {
+      const bound = 'max' in c ? c.max : 'min' in c ? c.min : undefined;
+      if (bound !== undefined && decimalText(bound) === null)
+        throw new BadRequestError(
+          'invalid_grant',
+          `The bound on ${c.arg} must be a number with at most 4 decimals, below 900,000,000,000,000 in size.`,
+        );
+    }
   }
   const text = grants.map(compileGrant).join('\n');
   const r = cedar.validate({
@@ -94,14 +107,29 @@ export function validateGrants(grants: Grant[], args: Record<string, ArgType>): 
   }
 }
 
-/** Only what Cedar can compare: strings, whole numbers, booleans; other arguments are left out. */
-function cedarArgs(args: Record<string, unknown>): Record<string, string | number | boolean> {
-  const out: Record<string, string | number | boolean> = {};
+type Decimal = { __extn: { fn: 'decimal'; arg: string } };
+
+/**
+ * The arguments as Cedar compares them: text, whole numbers and booleans in `args`; every number
+ * with an exact decimal form in `numbers`; lists of text in `lists`; every name given (not null)
+ * in `given`. Anything else is only named in `given`.
+ */
+function cedarArgs(args: Record<string, unknown>) {
+  const plain: Record<string, string | number | boolean> = {};
+  const numbers: Record<string, Decimal> = {};
+  const lists: Record<string, string[]> = {};
+  const given: string[] = [];
   for (const [k, v] of Object.entries(args)) {
-    if (typeof v === 'string' || typeof v === 'boolean') out[k] = v;
-    else if (typeof v === 'number' && Number.isSafeInteger(v)) out[k] = v;
+    if (v === null || v === undefined) continue;
+    given.push(k);
+    if (typeof v === 'string' || typeof v === 'boolean') plain[k] = v;
+    else if (typeof v === 'number') {
+      if (Number.isSafeInteger(v)) plain[k] = v;
+      const text = decimalText(v);
+      if (text !== null) numbers[k] = { __extn: { fn: 'decimal', arg: text } };
+    } else if (Array.isArray(v) && v.every((x) => typeof x === 'string')) lists[k] = v;
   }
-  return out;
+  return { args: plain, numbers, lists, given };
 }
 
 /** The kind of grant that bears on a request. */
@@ -143,7 +171,7 @@ function request(req: Request) {
     action: { type: 'Paddock::Action', id: req.action ?? 'call' },
     resource: entity,
     context: {
-      args: cedarArgs(req.args),
+      ...cedarArgs(req.args),
       uri: kind === 'resource' ? req.tool : '',
       now: req.now,
       approved: req.approved,

@@ -56,6 +56,11 @@ function describe(c: Record<string, unknown>): string {
   const arg = String(c.arg);
   if (Array.isArray(c.oneOf)) return `${arg} is one of ${c.oneOf.map((v) => `"${v}"`).join(', ')}`;
   if ('prefix' in c) return `${arg} starts with "${c.prefix}" (no "..")`;
+  if (Array.isArray(c.eachOneOf))
+    return `each of ${arg} is one of ${c.eachOneOf.map((v) => `"${v}"`).join(', ')}`;
+  if (Array.isArray(c.notContains))
+    return `${arg} contains none of ${c.notContains.map((v) => `"${v}"`).join(', ')}`;
+  if (c.absent === true) return `${arg} is not given`;
   if ('max' in c) return `${arg} ≤ ${c.max}`;
   if ('min' in c) return `${arg} ≥ ${c.min}`;
   return JSON.stringify(c);
@@ -404,7 +409,7 @@ function toConstraint(r: ConstraintRow): Constraint | string {
     return oneOf.length ? { arg: r.arg, oneOf } : `List at least one value for ${r.arg}.`;
   }
   const n = Number(r.value);
-  if (r.value.trim() === '' || !Number.isSafeInteger(n)) return `${r.arg}: a whole number.`;
+  if (r.value.trim() === '' || !Number.isFinite(n)) return `${r.arg}: a number.`;
   return r.kind === 'max' ? { arg: r.arg, max: n } : { arg: r.arg, min: n };
 }
 

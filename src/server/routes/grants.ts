@@ -16,11 +16,26 @@ import { defineRoute } from '../route.ts';
 import { Id, OrgParams, Timestamp } from '../schemas.ts';
 import { ToolExtrasShape } from './connections.ts';
 
-const Constraint = z.union([
-  z.strictObject({ arg: z.string().min(1).max(100), prefix: z.string().max(1000) }),
-  z.strictObject({ arg: z.string().min(1).max(100), oneOf: z.array(z.string().max(1000)).min(1).max(100) }),
-  z.strictObject({ arg: z.string().min(1).max(100), max: z.number().int() }),
-  z.strictObject({ arg: z.string().min(1).max(100), min: z.number().int() }),
+const Arg = z.string().min(1).max(100);
+const Values = z.array(z.string().max(1000)).min(1).max(100);
+/** A bound: a number with at most 4 decimals (Cedar's `decimal`), checked when the grant is saved. */
+const Bound = z.number().finite();
+
+export const Constraint = z.union([
+  z.strictObject({ arg: Arg, prefix: z.string().max(1000) }),
+  z.strictObject({ arg: Arg, oneOf: Values }),
+  z.strictObject({ arg: Arg, eachOneOf: Values.describe('a list argument: each element is one of these') }),
+  z.strictObject({
+    arg: Arg,
+    notContains: z
+      .array(z.string().min(1).max(200))
+      .min(1)
+      .max(20)
+      .describe('a text argument, if given, contains none of these (literally)'),
+  }),
+  z.strictObject({ arg: Arg, absent: z.literal(true).describe('the argument is not given (or null)') }),
+  z.strictObject({ arg: Arg, max: Bound }),
+  z.strictObject({ arg: Arg, min: Bound }),
 ]);
 
 export const GrantSchema = z
