@@ -76,8 +76,14 @@ function soleType(p: Prop): Prop | undefined {
 export function argTypes(inputSchema: Record<string, unknown>): Record<string, ArgType> {
   const props = (inputSchema.properties ?? {}) as Record<string, Prop>;
   const out: Record<string, ArgType> = {};
+  const defs = (inputSchema.$defs ?? inputSchema.definitions ?? {}) as Record<string, Prop>;
+  // A property that is a local reference (`#/$defs/Permission`, an enum) has the type it refers to.
+  const resolve = (p: Prop & { $ref?: unknown }): Prop =>
+    typeof p.$ref === 'string' && /^#\/(\$defs|definitions)\/[^/]+$/.test(p.$ref)
+      ? (defs[p.$ref.split('/')[2] ?? ''] ?? p)
+      : p;
   for (const [name, p] of Object.entries(props)) {
-    const t = soleType(p ?? {});
+    const t = soleType(resolve(p ?? {}));
     const items = t?.items as Prop | undefined;
     if (t?.type === 'string') out[name] = 'String';
     else if (t?.type === 'integer') out[name] = 'Long';
