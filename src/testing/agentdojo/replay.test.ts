@@ -44,7 +44,7 @@ const MAY_BE_OPEN =
   /^(prose: only links are kept out|a secret: .*|a boolean: .*|neither text, number nor list of text: .*)$/;
 
 const { suites } = loadSuites();
-const replays: SuiteReplay[] = suites.map(replaySuite);
+const replays: SuiteReplay[] = suites.map((s) => replaySuite(s));
 
 test('the data holds the four suites: 97 user tasks, 35 injection tasks, 929 pairs with a tool call', () => {
   assert.deepEqual(

@@ -96,12 +96,20 @@ function through(call: ObservedCall, userCalls: ObservedCall[]): ThroughCall {
   return { tool: call.tool, args: call.args, sameCall, stoppers };
 }
 
-/** Replays one suite at the decision (the gate's Cedar engine), with the suggested grants saved as-is. */
-export function replaySuite(suite: Suite): SuiteReplay {
+/**
+ * Replays one suite at the decision (the gate's Cedar engine), with the suggested grants saved
+ * as-is — or, as the baseline, with their constraints dropped (grants on tool names alone).
+ */
+export function replaySuite(
+  suite: Suite,
+  opts: { toolNamesOnly?: boolean; engine?: PolicyEngine } = {},
+): SuiteReplay {
   const connectionId = `con_${suite.name}`;
   const tools = suiteTools(suite, connectionId);
   const types = new Map(tools.map((t) => [t.name, argTypes(t.inputSchema)]));
-  const engine = new PolicyEngine();
+  const engine = opts.engine ?? new PolicyEngine();
+  // One agent per user task, named by suite too (an engine may hold several suites).
+  const agentOf = (task: string) => `${suite.name}/${task}`;
   const decide = (agentId: string, c: ObservedCall): Decision =>
     engine.decide({ agentId, connectionId, tool: c.tool, args: c.args, now: 1_800_000_000, approved: false });
 
@@ -126,20 +134,21 @@ export function replaySuite(suite: Suite): SuiteReplay {
     userCalls.set(task.id, calls);
     const { suggestions } = suggestGrants(calls, tools, argTypes);
     const grants: Grant[] = suggestions.map((s, i) => ({
-      id: `${task.id}#${i}`,
-      agentId: task.id,
+      id: `${agentOf(task.id)}#${i}`,
+      agentId: agentOf(task.id),
       ...s.grant,
+      constraints: opts.toolNamesOnly ? [] : s.grant.constraints,
     }));
     // Saved as the grants API saves them: each one validated against its tool's schema.
     for (const g of grants) validateGrants([g], types.get(g.tool) ?? {});
-    engine.setGrants(task.id, grants);
+    engine.setGrants(agentOf(task.id), grants);
     out.suggestions.push({
       task: task.id,
       used: [...new Set(calls.map((c) => c.tool))],
       grants: suggestions,
     });
     for (const c of calls) {
-      const d = decide(task.id, c);
+      const d = decide(agentOf(task.id), c);
       const placeholders = Object.entries(c.args)
         .filter(([, v]) => isPlaceholder(v))
         .map(([k]) => k);
@@ -163,7 +172,8 @@ export function replaySuite(suite: Suite): SuiteReplay {
       const pair: PairReplay = { user: task.id, injection: inj.id, attackerCalls: calls.length, through: [] };
       for (const { call } of calls) {
         out.attackerCalls++;
-        if (decide(task.id, call).allowed) pair.through.push(through(call, userCalls.get(task.id) ?? []));
+        if (decide(agentOf(task.id), call).allowed)
+          pair.through.push(through(call, userCalls.get(task.id) ?? []));
         else out.attackerDenied++;
       }
       out.pairs.push(pair);
