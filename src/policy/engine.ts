@@ -109,27 +109,55 @@ export function validateGrants(grants: Grant[], args: Record<string, ArgType>): 
 
 type Decimal = { __extn: { fn: 'decimal'; arg: string } };
 
+/** Which of the context's richer views of the arguments some grant reads (the rest stay empty). */
+interface Views {
+  numbers: boolean;
+  lists: boolean;
+  given: boolean;
+}
+
+/** The views these grants' constraints read: a decision builds only those (each costs Cedar time). */
+function viewsOf(grants: Grant[]): Views {
+  const v: Views = { numbers: false, lists: false, given: false };
+  for (const g of grants)
+    for (const c of g.constraints) {
+      if ('max' in c || 'min' in c) v.numbers = true;
+      else if ('eachOneOf' in c) v.lists = true;
+      else if ('notContains' in c || 'absent' in c) v.given = true;
+    }
+  return v;
+}
+
 /**
- * The arguments as Cedar compares them: text, whole numbers and booleans in `args`; every number
- * with an exact decimal form in `numbers`; lists of text in `lists`; every name given (not null)
- * in `given`. Anything else is only named in `given`.
+ * The arguments as Cedar compares them: text, whole numbers and booleans in `args`; any other
+ * number with an exact decimal form in `numbers`; lists of text in `lists`; every name given (not null)
+ * in `given`. Anything else is only named in `given`. Views no grant of the set reads are left out.
  */
-function cedarArgs(args: Record<string, unknown>) {
+function cedarArgs(args: Record<string, unknown>, views: Views) {
   const plain: Record<string, string | number | boolean> = {};
   const numbers: Record<string, Decimal> = {};
   const lists: Record<string, string[]> = {};
   const given: string[] = [];
   for (const [k, v] of Object.entries(args)) {
     if (v === null || v === undefined) continue;
-    given.push(k);
+    if (views.given) given.push(k);
     if (typeof v === 'string' || typeof v === 'boolean') plain[k] = v;
     else if (typeof v === 'number') {
-      if (Number.isSafeInteger(v)) plain[k] = v;
-      const text = decimalText(v);
+      if (Number.isSafeInteger(v)) {
+        plain[k] = v;
+        continue;
+      }
+      const text = views.numbers ? decimalText(v) : null;
       if (text !== null) numbers[k] = { __extn: { fn: 'decimal', arg: text } };
-    } else if (Array.isArray(v) && v.every((x) => typeof x === 'string')) lists[k] = v;
+    } else if (views.lists && Array.isArray(v) && v.every((x) => typeof x === 'string')) lists[k] = v;
   }
-  return { args: plain, numbers, lists, given };
+  // A view no policy of the set reads is left out of the request altogether (less to hand Cedar).
+  return {
+    args: plain,
+    ...(views.numbers ? { numbers } : {}),
+    ...(views.lists ? { lists } : {}),
+    ...(views.given ? { given } : {}),
+  };
 }
 
 /** The kind of grant that bears on a request. */
@@ -163,7 +191,7 @@ const ENTITY: Record<GrantKind, string> = {
 };
 
 /** The Cedar request: agent, action, the tool, prompt or resource (a child of its connection), context. */
-function request(req: Request) {
+function request(req: Request, views: Views) {
   const kind = kindAsked(req);
   const entity = { type: ENTITY[kind], id: toolUid(req.connectionId, req.tool) };
   return {
@@ -171,7 +199,7 @@ function request(req: Request) {
     action: { type: 'Paddock::Action', id: req.action ?? 'call' },
     resource: entity,
     context: {
-      ...cedarArgs(req.args),
+      ...cedarArgs(req.args, views),
       uri: kind === 'resource' ? req.tool : '',
       now: req.now,
       approved: req.approved,
@@ -203,7 +231,10 @@ export function decideOnce(grants: Grant[], req: Request): Decision {
   const relevant = own.filter((g) => applies(g, req));
   if (relevant.length === 0) return { allowed: false, grants: [], policyVersion: version, errors: [] };
   return toDecision(
-    cedar.isAuthorized({ ...request(req), policies: { staticPolicies: policyMap(relevant) } }),
+    cedar.isAuthorized({
+      ...request(req, viewsOf(relevant)),
+      policies: { staticPolicies: policyMap(relevant) },
+    }),
     version,
   );
 }
@@ -214,8 +245,9 @@ const EMPTY_VERSION = policyVersion([]);
 export class PolicyEngine {
   readonly #id = ++engines;
   #grants = new Map<string, { grants: Grant[]; version: string }>(); // by agent
-  // Preparsed set ids and the policy version each was parsed at (re-parsing an id replaces it).
-  readonly #parsed = new Map<string, string>();
+  // Preparsed set ids, the policy version each was parsed at (re-parsing an id replaces it), and
+  // the argument views its grants read.
+  readonly #parsed = new Map<string, { version: string; views: Views }>();
 
   /** The agent's policy version as the engine holds it ('' when it holds none). */
   versionOf(agentId: string): string {
@@ -246,14 +278,16 @@ export class PolicyEngine {
             .join(',')}`
         : `${kind}:${toolUid(req.connectionId, req.tool)}`;
     const setId = `e${this.#id}/${req.agentId}/${subject}`;
-    if (this.#parsed.get(setId) !== policyVersion) {
+    let parsed = this.#parsed.get(setId);
+    if (parsed?.version !== policyVersion) {
       const r = cedar.preparsePolicySet(setId, { staticPolicies: policyMap(grants) });
       if (r.type !== 'success')
         throw new Error(`policy set did not parse: ${r.errors.map((e) => e.message).join('; ')}`);
-      this.#parsed.set(setId, policyVersion);
+      parsed = { version: policyVersion, views: viewsOf(grants) };
+      this.#parsed.set(setId, parsed);
     }
     return toDecision(
-      cedar.statefulIsAuthorized({ ...request(req), preparsedPolicySetId: setId }),
+      cedar.statefulIsAuthorized({ ...request(req, parsed.views), preparsedPolicySetId: setId }),
       policyVersion,
     );
   }

@@ -106,11 +106,14 @@ function condition(c: Constraint): string {
   }
   if ('absent' in c) return `!context.given.contains(${name})`;
   const num = `context.numbers[${name}]`;
-  const bound = 'max' in c ? c.max : c.min;
-  const method = 'max' in c ? 'lessThanOrEqual' : 'greaterThanOrEqual';
-  // An unrepresentable bound is refused when the grant is saved (routes); here it cannot match.
+  const max = 'max' in c;
+  const bound = max ? c.max : c.min;
+  // A whole number compares as a Long (fast), against the bound rounded toward the inside; any
+  // other number as a decimal. An unrepresentable bound is refused when the grant is saved.
+  const whole = max ? Math.floor(bound) : Math.ceil(bound);
   const text = decimalText(bound) ?? 'NaN';
-  return `(context.numbers has ${name} && ${num}.${method}(decimal(${cedarString(text)})))`;
+  const method = max ? 'lessThanOrEqual' : 'greaterThanOrEqual';
+  return `((${has} && ${attr} ${max ? '<=' : '>='} ${whole}) || (context.numbers has ${name} && ${num}.${method}(decimal(${cedarString(text)}))))`;
 }
 
 const COMPLETE = 'action == Paddock::Action::"complete"';
@@ -170,7 +173,7 @@ export type ArgType = 'String' | 'Long' | 'Bool' | 'Decimal' | 'StringSet' | 'Ot
 /**
  * The Cedar schema requests are validated against. Argument attributes are declared from the
  * tool's input schema or the prompt's arguments (all optional: a call may leave any out): text,
- * whole numbers and booleans in `args`, every number (whole or not) as a `decimal` in `numbers`,
+ * whole numbers and booleans in `args`, every other number as a `decimal` in `numbers`,
  * lists of text as sets in `lists`, and the names of every argument given in `given`. Every
  * action has the same context: `uri` is a read's (or a template completion's) URI, '' otherwise.
  */
@@ -182,7 +185,10 @@ export function cedarSchema(args: Record<string, ArgType>): string {
         return t ? [`${cedarString(name)}?: ${t}`] : [];
       })
       .join(', ');
-  const fields = of((t) => (t === 'String' || t === 'Long' || t === 'Bool' ? t : null));
+  // A number argument given a whole number arrives as a Long, any other number as a decimal.
+  const fields = of((t) =>
+    t === 'Decimal' ? 'Long' : t === 'String' || t === 'Long' || t === 'Bool' ? t : null,
+  );
   const numbers = of((t) => (t === 'Long' || t === 'Decimal' ? 'decimal' : null));
   const lists = of((t) => (t === 'StringSet' ? 'Set<String>' : null));
   return `namespace Paddock {
