@@ -6,6 +6,7 @@
  */
 import { requireAgentRow } from '../agents/index.ts';
 import { queryAudit } from '../audit/index.ts';
+import { NotFoundError } from '../errors/index.ts';
 import type { OrgContext } from '../identity/context.ts';
 import type { Db } from '../store/index.ts';
 import { argTypes } from './grants-service.ts';
@@ -77,16 +78,39 @@ export async function toolShapes(
   }));
 }
 
-/** Suggestions for these observed calls of the agent, against the org's listed tools. */
+/**
+ * Suggestions for these observed calls of the agent, against the org's listed tools. `strict`: a
+ * connection not found (another org's, a private one of someone else) is 404, not skipped.
+ */
 export async function suggestionsFor(
   db: Db,
   ctx: OrgContext,
   agentId: string,
   calls: ObservedCall[],
   hidden: Set<string>,
+  strict: boolean,
 ): Promise<Suggestions & { observed: number }> {
   await requireAgentRow(db, ctx, agentId);
-  const visible = calls.filter((c) => !hidden.has(c.connectionId));
-  const tools = await toolShapes(db, ctx, [...new Set(visible.map((c) => c.connectionId))], hidden);
+  const named = [...new Set(calls.map((c) => c.connectionId))];
+  const found = new Set(
+    named.length === 0
+      ? []
+      : (
+          await db
+            .selectFrom('connections')
+            .select('id')
+            .where('org_id', '=', ctx.scope.orgId)
+            .where('id', 'in', named)
+            .execute()
+        )
+          .map((r) => r.id)
+          .filter((id) => !hidden.has(id)),
+  );
+  // Calls given by the caller name only connections it can see; calls on record of one since
+  // deleted (or hidden from the caller) are left out.
+  if (strict && named.some((id) => !found.has(id)))
+    throw new NotFoundError('connection_not_found', 'No connection with that id in this organization.');
+  const visible = calls.filter((c) => found.has(c.connectionId));
+  const tools = await toolShapes(db, ctx, [...found], hidden);
   return { ...suggestGrants(visible, tools, argTypes), observed: visible.length };
 }

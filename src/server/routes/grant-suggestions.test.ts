@@ -209,6 +209,16 @@ for (const kind of STORE_KINDS) {
         const r = await api('post', `/agents/${id}/grant-suggestions`, body);
         assert.equal(r.status, 400, `${JSON.stringify(body)}: ${r.text}`);
       }
+      const elsewhere = await call(app, 'post', '/api/v1/orgs/other/connections', {
+        token: other.people.admin.token,
+        body: { name: 'theirs', transport: 'http', url: 'https://mcp.other.test/mcp' },
+      });
+      assert.equal(elsewhere.status, 201, elsewhere.text);
+      const alien = await api('post', `/agents/${id}/grant-suggestions`, {
+        calls: [{ connectionId: elsewhere.body.id, tool: 'send_money', args: {} }],
+      });
+      assert.equal(alien.status, 404, 'another org’s connection is not found');
+      assert.equal(alien.body.error.code, 'connection_not_found');
       const unknown = await api('post', `/agents/${id}/grant-suggestions`, {
         calls: [{ connectionId, tool: 'transfer_everything', args: {} }],
       });

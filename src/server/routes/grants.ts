@@ -236,6 +236,7 @@ export const grantRoutes = [
         params.agent,
         calls,
         await connectionsHiddenFrom(deps.store.db, ctx),
+        false,
       );
     },
   }),
@@ -256,6 +257,7 @@ export const grantRoutes = [
         params.agent,
         body.calls,
         await connectionsHiddenFrom(deps.store.db, ctx),
+        true,
       ),
   }),
   defineRoute({
