@@ -935,6 +935,19 @@ describe('dashboard end to end', { timeout: 300_000 }, () => {
     await owner.waitForURL(`**/agents/${agent.id}`);
     await owner.getByText('No grants: support-triage may call no tool.').waitFor();
     await owner.getByText('Every tool not listed here is denied', { exact: false }).waitFor();
+    // Grants suggested from the agent's calls on record: its denied call becomes a proposal (rejected here).
+    const tried = await owner.request.post(`${api}/agents/${agent.id}/calls`, {
+      headers,
+      data: { connectionId: connection.id, tool: 'read_file', args: { path: '/srv/data/report.csv' } },
+    });
+    assert.equal(tried.status(), 403, 'no grant yet');
+    await owner.getByRole('button', { name: 'Suggest from recent calls' }).click();
+    const suggestion = owner.getByTestId('suggestion-row').filter({ hasText: 'read_file' });
+    await suggestion.getByText('path is one of "/srv/data/report.csv"').waitFor();
+    await shot('agent-grant-suggestions.png');
+    await suggestion.getByRole('button', { name: 'Reject' }).click();
+    assert.equal(await owner.getByTestId('suggestion-row').count(), 0, 'rejected: gone, nothing granted');
+    await owner.getByText('No grants: support-triage may call no tool.').waitFor();
     const grantForm = owner.getByRole('form', { name: 'Add a grant' });
     assert.equal(await grantForm.getByLabel('Connection').inputValue(), connection.id);
     await grantForm.getByLabel('Tool', { exact: true }).selectOption('read_file');

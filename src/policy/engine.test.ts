@@ -257,3 +257,105 @@ test('prompt and resource grants validate against the schema, and their constrai
     /like "x:\/\/\\"a\\"\\\*\*"/,
   );
 });
+
+test('a list argument is bound element by element, a text argument by what it must not contain, an argument by being left out', () => {
+  const e = new PolicyEngine();
+  e.setGrants('agt_a', [
+    grant({
+      id: 'mail',
+      tool: 'send_email',
+      constraints: [
+        { arg: 'recipients', eachOneOf: ['a@x.com', 'b@x.com'] },
+        { arg: 'body', notContains: ['://', 'www.', 'a*b'] },
+        { arg: 'attachments', absent: true },
+      ],
+    }),
+  ]);
+  const send = (args: Record<string, unknown>) => e.decide(call('send_email', args)).allowed;
+  assert.equal(send({ recipients: ['a@x.com'], body: 'hi' }), true);
+  assert.equal(
+    send({ recipients: ['a@x.com', 'b@x.com'], body: 'hi', attachments: null }),
+    true,
+    'null is not given',
+  );
+  assert.equal(
+    send({ recipients: ['a@x.com', 'evil@y.com'], body: 'hi' }),
+    false,
+    'one element outside the set',
+  );
+  assert.equal(send({ recipients: 'a@x.com', body: 'hi' }), false, 'a list argument given as text');
+  assert.equal(send({ body: 'hi' }), false, 'a bound list argument must be given');
+  assert.equal(send({ recipients: ['a@x.com'], body: 'see https://evil.example' }), false);
+  assert.equal(send({ recipients: ['a@x.com'], body: 'visit www.evil.example' }), false);
+  assert.equal(send({ recipients: ['a@x.com'], body: 'a*b' }), false, 'a * in a part is literal');
+  assert.equal(
+    send({ recipients: ['a@x.com'], body: 'ab and axb' }),
+    true,
+    'a * in a part is not a wildcard',
+  );
+  assert.equal(send({ recipients: ['a@x.com'], body: ['https://evil'] }), false, 'given, but not as text');
+  assert.equal(send({ recipients: ['a@x.com'] }), true, 'a text argument left out contains nothing');
+  assert.equal(send({ recipients: ['a@x.com'], body: 'hi', attachments: [{ file_id: '1' }] }), false);
+});
+
+test('bounds compare numbers with decimals exactly, and whole numbers as before', () => {
+  const e = new PolicyEngine();
+  e.setGrants('agt_a', [
+    grant({
+      id: 'pay',
+      tool: 'send_money',
+      constraints: [
+        { arg: 'amount', max: 98.7 },
+        { arg: 'amount', min: 0.5 },
+        { arg: 'id', max: 7 },
+      ],
+    }),
+  ]);
+  const pay = (args: Record<string, unknown>) => e.decide(call('send_money', args)).allowed;
+  assert.equal(pay({ amount: 98.7, id: 7 }), true);
+  assert.equal(pay({ amount: 98, id: 1 }), true, 'a whole number against a decimal bound');
+  assert.equal(pay({ amount: 98.7001, id: 7 }), false);
+  assert.equal(pay({ amount: 1000000, id: 7 }), false);
+  assert.equal(pay({ amount: 0.4999, id: 7 }), false);
+  assert.equal(pay({ amount: 10, id: 8 }), false);
+  assert.equal(pay({ amount: 10.00001, id: 7 }), false, 'no exact decimal form: not comparable, denied');
+  assert.equal(pay({ amount: '10', id: 7 }), false, 'a number given as text');
+});
+
+test('the new constraints validate against the arguments’ types', () => {
+  const args = {
+    recipients: 'StringSet',
+    body: 'String',
+    amount: 'Decimal',
+    n: 'Long',
+    attachments: 'Other',
+  } as const;
+  validateGrants(
+    [
+      grant({
+        id: 'ok',
+        tool: 'send',
+        constraints: [
+          { arg: 'recipients', eachOneOf: ['a'] },
+          { arg: 'body', notContains: ['x'] },
+          { arg: 'amount', max: 1.25 },
+          { arg: 'n', min: 2 },
+          { arg: 'attachments', absent: true },
+        ],
+      }),
+    ],
+    args,
+  );
+  const refused = (c: Grant['constraints'][number], why: RegExp) =>
+    assert.throws(
+      () => validateGrants([grant({ id: 'bad', tool: 'send', constraints: [c] })], args),
+      (err: any) => err.code === 'invalid_grant' && why.test(err.message),
+      JSON.stringify(c),
+    );
+  refused({ arg: 'body', eachOneOf: ['a'] }, /impossible|not fit/);
+  refused({ arg: 'recipients', oneOf: ['a'] }, /not fit|impossible|type/i);
+  refused({ arg: 'attachments', max: 3 }, /impossible/);
+  refused({ arg: 'nope', absent: true }, /no argument nope/);
+  refused({ arg: 'nope', notContains: ['x'] }, /no argument nope/);
+  refused({ arg: 'amount', max: 0.00001 }, /at most 4 decimals/);
+});

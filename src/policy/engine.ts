@@ -14,6 +14,7 @@ import {
   cedarSchema,
   compileGrant,
   coversUri,
+  decimalText,
   type Grant,
   type GrantKind,
   toolUid,
@@ -59,14 +60,26 @@ function policyMap(grants: Grant[]): Record<string, string> {
 
 /** Checks grants compile and type-check against the schema; throws a clear 400 if not. */
 export function validateGrants(grants: Grant[], args: Record<string, ArgType>): void {
-  // A prompt's constraints sit beside "or completing" (grants.ts): Cedar cannot call them impossible.
+  // A prompt's constraints sit beside "or completing" (grants.ts), and `absent` or `notContains`
+  // read the set of names given: Cedar cannot call a constraint on a missing argument impossible.
   for (const g of grants) {
-    const unknown = g.constraints.filter((c) => !(c.arg in args)).map((c) => c.arg);
-    if ((g.kind ?? 'tool') !== 'tool' && unknown.length > 0)
+    const kind = g.kind ?? 'tool';
+    const unknown = g.constraints
+      .filter((c) => !Object.hasOwn(args, c.arg) && (kind !== 'tool' || 'absent' in c || 'notContains' in c))
+      .map((c) => c.arg);
+    if (unknown.length > 0)
       throw new BadRequestError(
         'invalid_grant',
-        `The grant does not fit the prompt: it has no argument ${unknown.join(', ')}.`,
+        `The grant does not fit the ${kind}: it has no argument ${unknown.join(', ')}.`,
       );
+    for (const c of g.constraints) {
+      const bound = 'max' in c ? c.max : 'min' in c ? c.min : undefined;
+      if (bound !== undefined && decimalText(bound) === null)
+        throw new BadRequestError(
+          'invalid_grant',
+          `The bound on ${c.arg} must be a number with at most 4 decimals, below 900,000,000,000,000 in size.`,
+        );
+    }
   }
   const text = grants.map(compileGrant).join('\n');
   const r = cedar.validate({
@@ -94,14 +107,57 @@ export function validateGrants(grants: Grant[], args: Record<string, ArgType>): 
   }
 }
 
-/** Only what Cedar can compare: strings, whole numbers, booleans; other arguments are left out. */
-function cedarArgs(args: Record<string, unknown>): Record<string, string | number | boolean> {
-  const out: Record<string, string | number | boolean> = {};
+type Decimal = { __extn: { fn: 'decimal'; arg: string } };
+
+/** Which of the context's richer views of the arguments some grant reads (the rest stay empty). */
+interface Views {
+  numbers: boolean;
+  lists: boolean;
+  given: boolean;
+}
+
+/** The views these grants' constraints read: a decision builds only those (each costs Cedar time). */
+function viewsOf(grants: Grant[]): Views {
+  const v: Views = { numbers: false, lists: false, given: false };
+  for (const g of grants)
+    for (const c of g.constraints) {
+      if ('max' in c || 'min' in c) v.numbers = true;
+      else if ('eachOneOf' in c) v.lists = true;
+      else if ('notContains' in c || 'absent' in c) v.given = true;
+    }
+  return v;
+}
+
+/**
+ * The arguments as Cedar compares them: text, whole numbers and booleans in `args`; any other
+ * number with an exact decimal form in `numbers`; lists of text in `lists`; every name given (not null)
+ * in `given`. Anything else is only named in `given`. Views no grant of the set reads are left out.
+ */
+function cedarArgs(args: Record<string, unknown>, views: Views) {
+  const plain: Record<string, string | number | boolean> = {};
+  const numbers: Record<string, Decimal> = {};
+  const lists: Record<string, string[]> = {};
+  const given: string[] = [];
   for (const [k, v] of Object.entries(args)) {
-    if (typeof v === 'string' || typeof v === 'boolean') out[k] = v;
-    else if (typeof v === 'number' && Number.isSafeInteger(v)) out[k] = v;
+    if (v === null || v === undefined) continue;
+    if (views.given) given.push(k);
+    if (typeof v === 'string' || typeof v === 'boolean') plain[k] = v;
+    else if (typeof v === 'number') {
+      if (Number.isSafeInteger(v)) {
+        plain[k] = v;
+        continue;
+      }
+      const text = views.numbers ? decimalText(v) : null;
+      if (text !== null) numbers[k] = { __extn: { fn: 'decimal', arg: text } };
+    } else if (views.lists && Array.isArray(v) && v.every((x) => typeof x === 'string')) lists[k] = v;
   }
-  return out;
+  // A view no policy of the set reads is left out of the request altogether (less to hand Cedar).
+  return {
+    args: plain,
+    ...(views.numbers ? { numbers } : {}),
+    ...(views.lists ? { lists } : {}),
+    ...(views.given ? { given } : {}),
+  };
 }
 
 /** The kind of grant that bears on a request. */
@@ -135,7 +191,7 @@ const ENTITY: Record<GrantKind, string> = {
 };
 
 /** The Cedar request: agent, action, the tool, prompt or resource (a child of its connection), context. */
-function request(req: Request) {
+function request(req: Request, views: Views) {
   const kind = kindAsked(req);
   const entity = { type: ENTITY[kind], id: toolUid(req.connectionId, req.tool) };
   return {
@@ -143,7 +199,7 @@ function request(req: Request) {
     action: { type: 'Paddock::Action', id: req.action ?? 'call' },
     resource: entity,
     context: {
-      args: cedarArgs(req.args),
+      ...cedarArgs(req.args, views),
       uri: kind === 'resource' ? req.tool : '',
       now: req.now,
       approved: req.approved,
@@ -175,7 +231,10 @@ export function decideOnce(grants: Grant[], req: Request): Decision {
   const relevant = own.filter((g) => applies(g, req));
   if (relevant.length === 0) return { allowed: false, grants: [], policyVersion: version, errors: [] };
   return toDecision(
-    cedar.isAuthorized({ ...request(req), policies: { staticPolicies: policyMap(relevant) } }),
+    cedar.isAuthorized({
+      ...request(req, viewsOf(relevant)),
+      policies: { staticPolicies: policyMap(relevant) },
+    }),
     version,
   );
 }
@@ -186,8 +245,9 @@ const EMPTY_VERSION = policyVersion([]);
 export class PolicyEngine {
   readonly #id = ++engines;
   #grants = new Map<string, { grants: Grant[]; version: string }>(); // by agent
-  // Preparsed set ids and the policy version each was parsed at (re-parsing an id replaces it).
-  readonly #parsed = new Map<string, string>();
+  // Preparsed set ids, the policy version each was parsed at (re-parsing an id replaces it), and
+  // the argument views its grants read.
+  readonly #parsed = new Map<string, { version: string; views: Views }>();
 
   /** The agent's policy version as the engine holds it ('' when it holds none). */
   versionOf(agentId: string): string {
@@ -218,14 +278,16 @@ export class PolicyEngine {
             .join(',')}`
         : `${kind}:${toolUid(req.connectionId, req.tool)}`;
     const setId = `e${this.#id}/${req.agentId}/${subject}`;
-    if (this.#parsed.get(setId) !== policyVersion) {
+    let parsed = this.#parsed.get(setId);
+    if (parsed?.version !== policyVersion) {
       const r = cedar.preparsePolicySet(setId, { staticPolicies: policyMap(grants) });
       if (r.type !== 'success')
         throw new Error(`policy set did not parse: ${r.errors.map((e) => e.message).join('; ')}`);
-      this.#parsed.set(setId, policyVersion);
+      parsed = { version: policyVersion, views: viewsOf(grants) };
+      this.#parsed.set(setId, parsed);
     }
     return toDecision(
-      cedar.statefulIsAuthorized({ ...request(req), preparsedPolicySetId: setId }),
+      cedar.statefulIsAuthorized({ ...request(req, parsed.views), preparsedPolicySetId: setId }),
       policyVersion,
     );
   }

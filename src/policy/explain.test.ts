@@ -84,3 +84,15 @@ test("outside the grant's time window, and a deny rule", () => {
   assert.equal(deny.reason, 'an explicit deny');
   assert.match(deny.message, /^A deny rule forbids this agent to call files__read_file\./);
 });
+
+test('the new constraints are explained as Cedar decides them', async () => {
+  const { meets } = await import('./explain.ts');
+  assert.equal(meets({ arg: 'r', eachOneOf: ['a'] }, ['a', 'a']), true);
+  assert.equal(meets({ arg: 'r', eachOneOf: ['a'] }, ['a', 'b']), false);
+  assert.equal(meets({ arg: 'b', notContains: ['www.'] }, undefined), true);
+  assert.equal(meets({ arg: 'b', notContains: ['www.'] }, 'go to www.x'), false);
+  assert.equal(meets({ arg: 'b', absent: true }, null), true);
+  assert.equal(meets({ arg: 'b', absent: true }, ''), false);
+  assert.equal(meets({ arg: 'a', max: 98.7 }, 98.7), true);
+  assert.equal(meets({ arg: 'a', max: 98.7 }, 98.71), false);
+});

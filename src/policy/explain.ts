@@ -5,7 +5,7 @@
  * that bear on its tool, mirroring what each grant compiles to (grants.ts).
  */
 import type { Decision, Request } from './engine.ts';
-import type { Constraint, Grant } from './grants.ts';
+import { type Constraint, decimalText, type Grant } from './grants.ts';
 import { describeConstraint } from './permissions.ts';
 
 export type DenialKind = 'no_grant' | 'grant_suspended' | 'outside_grant' | 'deny_rule';
@@ -22,12 +22,18 @@ export interface DenialExplained {
 
 const when = (s: number) => new Date(s * 1000).toISOString();
 
-/** Whether the argument meets the constraint, as its Cedar condition decides it. */
-function meets(c: Constraint, v: unknown): boolean {
+/** Whether the argument meets the constraint, as its Cedar condition decides it (grants.ts). */
+export function meets(c: Constraint, v: unknown): boolean {
+  const given = v !== null && v !== undefined;
   if ('prefix' in c) return typeof v === 'string' && v.startsWith(c.prefix) && !v.includes('..');
   if ('oneOf' in c) return typeof v === 'string' && c.oneOf.includes(v);
-  if (typeof v !== 'number' || !Number.isSafeInteger(v)) return false;
-  return 'max' in c ? v <= Math.trunc(c.max) : v >= Math.trunc(c.min);
+  if ('eachOneOf' in c)
+    return Array.isArray(v) && v.every((x) => typeof x === 'string' && c.eachOneOf.includes(x));
+  if ('notContains' in c)
+    return !given || (typeof v === 'string' && !c.notContains.some((p) => v.includes(p)));
+  if ('absent' in c) return !given;
+  if (typeof v !== 'number' || decimalText(v) === null) return false;
+  return 'max' in c ? v <= c.max : v >= c.min;
 }
 
 /** What an allowing grant requires that this call does not give (empty: it would allow it). */

@@ -60,14 +60,38 @@ export async function bumpGrantsVersion(trx: Db, orgId: string, agentId: string)
     .execute();
 }
 
-/** Cedar types of a tool's arguments, from its JSON Schema (numbers other than integers are left out). */
+type Prop = { type?: unknown; anyOf?: unknown; items?: unknown };
+
+/** A property's one type besides null (`anyOf` of it and null, or `type: [it, "null"]`), if it has one. */
+function soleType(p: Prop): Prop | undefined {
+  const branches = Array.isArray(p.anyOf)
+    ? (p.anyOf as Prop[])
+    : Array.isArray(p.type)
+      ? (p.type as unknown[]).map((type) => ({ ...p, type }))
+      : [p];
+  const real = branches.filter((b) => b && typeof b === 'object' && b.type !== 'null');
+  return real.length === 1 ? real[0] : undefined;
+}
+
+/** Cedar types of a tool's arguments, from its JSON Schema (optional ones may also be null). */
 export function argTypes(inputSchema: Record<string, unknown>): Record<string, ArgType> {
-  const props = (inputSchema.properties ?? {}) as Record<string, { type?: unknown }>;
+  const props = (inputSchema.properties ?? {}) as Record<string, Prop>;
   const out: Record<string, ArgType> = {};
+  const defs = (inputSchema.$defs ?? inputSchema.definitions ?? {}) as Record<string, Prop>;
+  // A property that is a local reference (`#/$defs/Permission`, an enum) has the type it refers to.
+  const resolve = (p: Prop & { $ref?: unknown }): Prop =>
+    typeof p.$ref === 'string' && /^#\/(\$defs|definitions)\/[^/]+$/.test(p.$ref)
+      ? (defs[p.$ref.split('/')[2] ?? ''] ?? p)
+      : p;
   for (const [name, p] of Object.entries(props)) {
-    if (p.type === 'string') out[name] = 'String';
-    else if (p.type === 'integer') out[name] = 'Long';
-    else if (p.type === 'boolean') out[name] = 'Bool';
+    const t = soleType(resolve(p ?? {}));
+    const items = t?.items as Prop | undefined;
+    if (t?.type === 'string') out[name] = 'String';
+    else if (t?.type === 'integer') out[name] = 'Long';
+    else if (t?.type === 'number') out[name] = 'Decimal';
+    else if (t?.type === 'boolean') out[name] = 'Bool';
+    else if (t?.type === 'array' && items?.type === 'string') out[name] = 'StringSet';
+    else out[name] = 'Other';
   }
   return out;
 }

@@ -10,6 +10,13 @@
 export type Constraint =
   | { arg: string; prefix: string }
   | { arg: string; oneOf: string[] }
+  /** A list argument: every element is one of these (an empty list passes). */
+  | { arg: string; eachOneOf: string[] }
+  /** A text argument, if given, contains none of these (literally, case-sensitive). */
+  | { arg: string; notContains: string[] }
+  /** The argument is not given (or given as null). */
+  | { arg: string; absent: true }
+  /** A number (whole or with up to 4 decimals) at most / at least this. */
   | { arg: string; max: number }
   | { arg: string; min: number };
 
@@ -68,14 +75,45 @@ function uriCondition(g: Grant): string {
   return `(context.uri like ${likePrefix(g.tool)} && !(context.uri like "*..*") && !(context.uri like "*%2e*") && !(context.uri like "*%2E*"))`;
 }
 
+/** A `like` pattern matching any text that contains `part` literally. */
+function likeContaining(part: string): string {
+  return `"*${JSON.stringify(part).slice(1, -1).replaceAll('*', '\\*')}*"`;
+}
+
+/**
+ * A number as Cedar's `decimal` takes it (digits, a point, 1–4 decimals), or null when it has no
+ * exact form there (more than 4 decimals, or beyond ±922,337,203,685,477).
+ */
+export function decimalText(n: number): string | null {
+  if (!Number.isFinite(n) || Math.abs(n) >= 9e14 || Math.round(n * 1e4) / 1e4 !== n) return null;
+  const [whole, frac = '0'] = n.toFixed(4).replace(/0+$/, '').split('.');
+  return `${whole}.${frac || '0'}`;
+}
+
 function condition(c: Constraint): string {
-  const attr = `context.args[${cedarString(c.arg)}]`;
-  const has = `context.args has ${cedarString(c.arg)}`;
+  const name = cedarString(c.arg);
+  const attr = `context.args[${name}]`;
+  const has = `context.args has ${name}`;
   // A prefix guards a subtree: a value that could climb out of it with `..` never matches.
   if ('prefix' in c) return `(${has} && ${attr} like ${likePrefix(c.prefix)} && !(${attr} like "*..*"))`;
   if ('oneOf' in c) return `(${has} && [${c.oneOf.map(cedarString).join(', ')}].contains(${attr}))`;
-  if ('max' in c) return `(${has} && ${attr} <= ${Math.trunc(c.max)})`;
-  return `(${has} && ${attr} >= ${Math.trunc(c.min)})`;
+  if ('eachOneOf' in c)
+    return `(context.lists has ${name} && [${c.eachOneOf.map(cedarString).join(', ')}].containsAll(context.lists[${name}]))`;
+  // Given in any form, it must be text without the parts (a list or object given instead never passes).
+  if ('notContains' in c) {
+    const none = c.notContains.map((p) => ` && !(${attr} like ${likeContaining(p)})`).join('');
+    return `(!context.given.contains(${name}) || (${has}${none}))`;
+  }
+  if ('absent' in c) return `!context.given.contains(${name})`;
+  const num = `context.numbers[${name}]`;
+  const max = 'max' in c;
+  const bound = max ? c.max : c.min;
+  // A whole number compares as a Long (fast), against the bound rounded toward the inside; any
+  // other number as a decimal. An unrepresentable bound is refused when the grant is saved.
+  const whole = max ? Math.floor(bound) : Math.ceil(bound);
+  const text = decimalText(bound) ?? 'NaN';
+  const method = max ? 'lessThanOrEqual' : 'greaterThanOrEqual';
+  return `((${has} && ${attr} ${max ? '<=' : '>='} ${whole}) || (context.numbers has ${name} && ${num}.${method}(decimal(${cedarString(text)}))))`;
 }
 
 const COMPLETE = 'action == Paddock::Action::"complete"';
@@ -129,17 +167,30 @@ export function compileGrant(g: Grant): string {
   return `${verb}(${principal}, ${action}, ${resource})${body};`;
 }
 
-export type ArgType = 'String' | 'Long' | 'Bool';
+/** An argument's type as grants see it: `Other` is an argument no constraint but `absent` can bind. */
+export type ArgType = 'String' | 'Long' | 'Bool' | 'Decimal' | 'StringSet' | 'Other';
 
 /**
  * The Cedar schema requests are validated against. Argument attributes are declared from the
- * tool's input schema or the prompt's arguments (all optional: a call may leave any out). Every
+ * tool's input schema or the prompt's arguments (all optional: a call may leave any out): text,
+ * whole numbers and booleans in `args`, every other number as a `decimal` in `numbers`,
+ * lists of text as sets in `lists`, and the names of every argument given in `given`. Every
  * action has the same context: `uri` is a read's (or a template completion's) URI, '' otherwise.
  */
 export function cedarSchema(args: Record<string, ArgType>): string {
-  const fields = Object.entries(args)
-    .map(([name, type]) => `${cedarString(name)}?: ${type}`)
-    .join(', ');
+  const of = (pick: (t: ArgType) => string | null) =>
+    Object.entries(args)
+      .flatMap(([name, type]) => {
+        const t = pick(type);
+        return t ? [`${cedarString(name)}?: ${t}`] : [];
+      })
+      .join(', ');
+  // A number argument given a whole number arrives as a Long, any other number as a decimal.
+  const fields = of((t) =>
+    t === 'Decimal' ? 'Long' : t === 'String' || t === 'Long' || t === 'Bool' ? t : null,
+  );
+  const numbers = of((t) => (t === 'Long' || t === 'Decimal' ? 'decimal' : null));
+  const lists = of((t) => (t === 'StringSet' ? 'Set<String>' : null));
   return `namespace Paddock {
   entity Agent;
   entity Connection;
@@ -147,7 +198,9 @@ export function cedarSchema(args: Record<string, ArgType>): string {
   entity Prompt in [Connection];
   entity Resource in [Connection];
   type Args = { ${fields} };
-  type Ctx = { args: Args, uri: String, now: Long, approved: Bool };
+  type Numbers = { ${numbers} };
+  type Lists = { ${lists} };
+  type Ctx = { args: Args, numbers: Numbers, lists: Lists, given: Set<String>, uri: String, now: Long, approved: Bool };
   action "call" appliesTo { principal: Agent, resource: Tool, context: Ctx };
   action "get" appliesTo { principal: Agent, resource: Prompt, context: Ctx };
   action "read" appliesTo { principal: Agent, resource: Resource, context: Ctx };

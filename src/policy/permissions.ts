@@ -33,6 +33,9 @@ const when = (s: number) => new Date(s * 1000).toISOString();
 export function describeConstraint(c: Constraint): string {
   if ('prefix' in c) return `${c.arg} starts with "${c.prefix}" (no "..")`;
   if ('oneOf' in c) return `${c.arg} is one of ${c.oneOf.map((v) => `"${v}"`).join(', ')}`;
+  if ('eachOneOf' in c) return `each of ${c.arg} is one of ${c.eachOneOf.map((v) => `"${v}"`).join(', ')}`;
+  if ('notContains' in c) return `${c.arg} contains none of ${c.notContains.map((v) => `"${v}"`).join(', ')}`;
+  if ('absent' in c) return `${c.arg} is not given`;
   if ('max' in c) return `${c.arg} ≤ ${c.max}`;
   return `${c.arg} ≥ ${c.min}`;
 }

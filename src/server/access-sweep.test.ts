@@ -61,6 +61,7 @@ type Ids = Record<Kind, string>;
 /** Where a request body names an object, and which kind it names (`*`: any key of a map). */
 const BODY_ID_KINDS: Record<string, Kind> = {
   connectionId: 'connection',
+  'calls[].connectionId': 'connection',
   'agentIds[]': 'agent',
   teamId: 'team',
   'model.secretId': 'secret',
@@ -122,6 +123,9 @@ const BODIES: Record<string, Array<(id: Ids) => Json>> = {
   'post /api/v1/orgs/{org}/agents/{agent}/grants': [(id) => ({ connectionId: id.connection, tool: 'echo' })],
   'post /api/v1/orgs/{org}/agents/{agent}/grants/check': [
     (id) => ({ connectionId: id.connection, tool: 'echo', args: { message: 'hi' } }),
+  ],
+  'post /api/v1/orgs/{org}/agents/{agent}/grant-suggestions': [
+    (id) => ({ calls: [{ connectionId: id.connection, tool: 'echo', args: { message: 'hi' } }] }),
   ],
   'post /api/v1/orgs/{org}/agents/{agent}/calls': [
     (id) => ({ connectionId: id.connection, tool: 'echo', args: { message: 'hi' } }),

@@ -52,6 +52,7 @@ import type {
   Grant,
   GrantInput,
   GrantList,
+  GrantSuggestions,
   Incident,
   IncidentChange,
   IncidentInput,
@@ -271,6 +272,8 @@ export const api = {
     (await send<GrantList>('GET', `${org(slug)}/agents/${enc(agent)}/grants`)).grants,
   createGrant: (slug: string, agent: string, input: GrantInput) =>
     send<Grant>('POST', `${org(slug)}/agents/${enc(agent)}/grants`, input),
+  grantSuggestions: (slug: string, agent: string) =>
+    send<GrantSuggestions>('GET', `${org(slug)}/agents/${enc(agent)}/grant-suggestions`),
   revokeGrant: (slug: string, agent: string, grant: string) =>
     send<Grant>('DELETE', `${org(slug)}/agents/${enc(agent)}/grants/${enc(grant)}`),
   /** One call as the agent through the gateway (decided, audited); `requestId` finds its entries. */

@@ -175,6 +175,8 @@ export type GrantStatus = Grant['status'];
 export type GrantList = Out<typeof Grants.GrantListSchema>;
 export type GrantInput = In<typeof Grants.GrantBodySchema>;
 export type Constraint = NonNullable<GrantInput['constraints']>[number];
+export type GrantSuggestions = Out<typeof Grants.GrantSuggestionsSchema>;
+export type GrantSuggestion = GrantSuggestions['suggestions'][number];
 export type Permissions = Out<typeof Grants.PermissionsSchema>;
 /** One tool of `GET …/permissions`: what the agent's grants add up to for it. */
 export type ToolPermission = Permissions['tools'][number];

@@ -38,6 +38,8 @@ import {
   SelectField,
   TextField,
 } from '../ui/index.ts';
+import { describe } from './constraint-words.ts';
+import { GrantSuggestions } from './GrantSuggestions.tsx';
 
 const STATUS_LABEL: Record<GrantStatus, string> = {
   active: 'Active',
@@ -50,16 +52,6 @@ const ACCESS_LABEL: Record<Access, string> = {
   conditional: 'Conditional',
   denied: 'Denied',
 };
-
-/** A constraint in words, as the server words it in effective permissions. */
-function describe(c: Record<string, unknown>): string {
-  const arg = String(c.arg);
-  if (Array.isArray(c.oneOf)) return `${arg} is one of ${c.oneOf.map((v) => `"${v}"`).join(', ')}`;
-  if ('prefix' in c) return `${arg} starts with "${c.prefix}" (no "..")`;
-  if ('max' in c) return `${arg} ≤ ${c.max}`;
-  if ('min' in c) return `${arg} ≥ ${c.min}`;
-  return JSON.stringify(c);
-}
 
 /** What a grant is of, in words. */
 function GrantSubject({ g }: { g: Grant }) {
@@ -200,6 +192,14 @@ export function AgentGrants({
             })}
           </DataTable>
         )}
+        {manage ? (
+          <GrantSuggestions
+            slug={org.slug}
+            agent={agent}
+            connectionName={connectionName}
+            onAccepted={reload}
+          />
+        ) : null}
         {manage && connections.data ? (
           <AddGrant
             slug={org.slug}
@@ -404,7 +404,7 @@ function toConstraint(r: ConstraintRow): Constraint | string {
     return oneOf.length ? { arg: r.arg, oneOf } : `List at least one value for ${r.arg}.`;
   }
   const n = Number(r.value);
-  if (r.value.trim() === '' || !Number.isSafeInteger(n)) return `${r.arg}: a whole number.`;
+  if (r.value.trim() === '' || !Number.isFinite(n)) return `${r.arg}: a number.`;
   return r.kind === 'max' ? { arg: r.arg, max: n } : { arg: r.arg, min: n };
 }
 

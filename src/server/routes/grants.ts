@@ -12,15 +12,31 @@ import {
   revokeGrant,
 } from '../../policy/grants-service.ts';
 import { effectivePermissions, offeringPermissions } from '../../policy/permissions.ts';
+import { auditedCalls, suggestionsFor } from '../../policy/suggestions-service.ts';
 import { defineRoute } from '../route.ts';
 import { Id, OrgParams, Timestamp } from '../schemas.ts';
 import { ToolExtrasShape } from './connections.ts';
 
-const Constraint = z.union([
-  z.strictObject({ arg: z.string().min(1).max(100), prefix: z.string().max(1000) }),
-  z.strictObject({ arg: z.string().min(1).max(100), oneOf: z.array(z.string().max(1000)).min(1).max(100) }),
-  z.strictObject({ arg: z.string().min(1).max(100), max: z.number().int() }),
-  z.strictObject({ arg: z.string().min(1).max(100), min: z.number().int() }),
+const Arg = z.string().min(1).max(100);
+const Values = z.array(z.string().max(1000)).min(1).max(100);
+/** A bound: a number with at most 4 decimals (Cedar's `decimal`), checked when the grant is saved. */
+const Bound = z.number().finite();
+
+export const Constraint = z.union([
+  z.strictObject({ arg: Arg, prefix: z.string().max(1000) }),
+  z.strictObject({ arg: Arg, oneOf: Values }),
+  z.strictObject({ arg: Arg, eachOneOf: Values.describe('a list argument: each element is one of these') }),
+  z.strictObject({
+    arg: Arg,
+    notContains: z
+      .array(z.string().min(1).max(200))
+      .min(1)
+      .max(20)
+      .describe('a text argument, if given, contains none of these (literally)'),
+  }),
+  z.strictObject({ arg: Arg, absent: z.literal(true).describe('the argument is not given (or null)') }),
+  z.strictObject({ arg: Arg, max: Bound }),
+  z.strictObject({ arg: Arg, min: Bound }),
 ]);
 
 export const GrantSchema = z
@@ -166,7 +182,84 @@ export const ToolCallResultSchema = z.object({
   auditIndex: z.number().describe('the entry that allowed the call'),
 });
 
+/** Proposed grants: each `grant` is a body for POST …/grants as it stands (a person accepts it by saving it). */
+export const GrantSuggestionsSchema = z
+  .object({
+    observed: z.number().describe('the calls the suggestions cover'),
+    suggestions: z.array(
+      z.object({
+        grant: z.object({
+          connectionId: Id,
+          tool: z.string(),
+          effect: z.literal('allow'),
+          constraints: z.array(Constraint),
+          requiresApproval: z.literal(false),
+        }),
+        calls: z.number().describe('how many of the observed calls this grant allows'),
+        open: z
+          .array(z.object({ arg: z.string(), why: z.string() }))
+          .describe('arguments given that no constraint binds, and why'),
+      }),
+    ),
+    unknownTools: z
+      .array(z.object({ connectionId: Id, tool: z.string(), calls: z.number() }))
+      .describe('calls of tools the connection does not list: nothing suggested'),
+  })
+  .meta({ id: 'GrantSuggestions' });
+
+const ObservedCallSchema = z.strictObject({
+  connectionId: Id,
+  tool: z.string().min(1).max(200),
+  args: z.record(z.string(), z.unknown()).default({}),
+});
+
 export const grantRoutes = [
+  defineRoute({
+    method: 'get',
+    path: '/api/v1/orgs/{org}/agents/{agent}/grant-suggestions',
+    summary:
+      "The narrowest grants covering the agent's recent tool calls on record (allowed or denied); nothing is granted until a person saves one",
+    tag: 'grants',
+    access: { permission: 'grants.manage' },
+    params: AgentParams,
+    query: z.strictObject({
+      run: Id.optional().describe("only this run's calls"),
+      limit: z.coerce.number().int().min(1).max(2000).default(200).describe('the most recent calls to cover'),
+    }),
+    response: GrantSuggestionsSchema,
+    handler: async ({ ctx, deps, params, query }) => {
+      await deps.audit.flush();
+      const calls = await auditedCalls(deps.store.db, ctx, params.agent, query);
+      return suggestionsFor(
+        deps.store.db,
+        ctx,
+        params.agent,
+        calls,
+        await connectionsHiddenFrom(deps.store.db, ctx),
+        false,
+      );
+    },
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/api/v1/orgs/{org}/agents/{agent}/grant-suggestions',
+    summary:
+      'The narrowest grants covering these observed calls (a dry run, a history kept elsewhere); nothing is granted',
+    tag: 'grants',
+    access: { permission: 'grants.manage' },
+    params: AgentParams,
+    body: z.strictObject({ calls: z.array(ObservedCallSchema).min(1).max(2000) }),
+    response: GrantSuggestionsSchema,
+    handler: async ({ ctx, deps, params, body }) =>
+      suggestionsFor(
+        deps.store.db,
+        ctx,
+        params.agent,
+        body.calls,
+        await connectionsHiddenFrom(deps.store.db, ctx),
+        true,
+      ),
+  }),
   defineRoute({
     method: 'get',
     path: '/api/v1/orgs/{org}/agents/{agent}/grants',
