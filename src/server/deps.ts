@@ -35,6 +35,7 @@ import { LiveFeed, LiveSignals } from '../live/index.ts';
 import type { Logger } from '../log/index.ts';
 import { applyRecordRetention, RunCoordinator } from '../runtime/index.ts';
 import { type Job, Scheduler } from '../scheduler/index.ts';
+import { SlackService } from '../slack/index.ts';
 import type { Store } from '../store/index.ts';
 import { Telemetry } from '../telemetry/index.ts';
 import { localKeyring, openSecret, Vault, vaultLogKeys } from '../vault/index.ts';
@@ -69,6 +70,8 @@ export interface Deps {
   runs: RunCoordinator;
   /** Inbound webhook deliveries: verified, they start runs; refused, they are recorded. */
   webhooks: WebhookReceiver;
+  /** The orgs' Slack apps: signed events start runs, clicks decide approvals (see src/slack). */
+  slack: SlackService;
   /** Where evidence packages take their controls, records and results from (the compliance center's store). */
   evidence: EvidenceSource;
   /** Metrics (with a scrape token) and traces (with an OTLP endpoint); neither by default. */
@@ -267,6 +270,16 @@ export function buildDeps(
     }),
     runs,
     webhooks: new WebhookReceiver({ db: store.db, vault, audit, runs, log }),
+    slack: new SlackService({
+      db: store.db,
+      vault,
+      audit,
+      runs,
+      log,
+      signals,
+      publicUrl: () => deps.config.publicUrl,
+      slackApiUrl: config.slackApiUrl,
+    }),
     evidence: storedEvidence(store.db),
     telemetry,
     live: {

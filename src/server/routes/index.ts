@@ -24,6 +24,7 @@ import { runRoutes } from './runs.ts';
 import { secretRoutes } from './secrets.ts';
 import { serverPackageRoutes } from './server-packages.ts';
 import { sessionRoutes } from './session.ts';
+import { slackRoutes } from './slack.ts';
 import { ssoRoutes } from './sso.ts';
 import { teamRoutes } from './teams.ts';
 import { tokenRoutes } from './tokens.ts';
@@ -53,6 +54,7 @@ export const routes: RouteDef[] = [
   ...feedbackRoutes,
   ...demoRoutes,
   ...webhookRoutes,
+  ...slackRoutes,
   ...complianceRoutes,
   ...complianceReviewRoutes,
   ...complianceRegisterRoutes,

@@ -24,6 +24,7 @@ import { toolDefinitionsWhole } from './017-tool-definitions-whole.ts';
 import { promptsAndResources } from './018-prompts-and-resources.ts';
 import { connectionPackages } from './019-connection-packages.ts';
 import { outputChecksAndFeedback } from './020-output-checks-and-feedback.ts';
+import { slack } from './021-slack.ts';
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {
   const all: Record<string, Migration> = {
@@ -47,6 +48,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
     '018-prompts-and-resources': promptsAndResources(dialect),
     '019-connection-packages': connectionPackages(dialect),
     '020-output-checks-and-feedback': outputChecksAndFeedback(dialect),
+    '021-slack': slack(dialect),
   };
   return { getMigrations: async () => all };
 }
