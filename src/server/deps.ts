@@ -278,7 +278,7 @@ export function buildDeps(
       log,
       signals,
       publicUrl: () => deps.config.publicUrl,
-      slackApiUrl: config.slackApiUrl,
+      slackApiUrl: () => deps.config.slackApiUrl,
     }),
     evidence: storedEvidence(store.db),
     telemetry,

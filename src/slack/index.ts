@@ -18,5 +18,5 @@ export {
   uninstallSlack,
   unlinkSlack,
 } from './install.ts';
-export { MAX_BODY_BYTES, type SlackRequest, SlackService } from './service.ts';
+export { type SlackRequest, SlackService } from './service.ts';
 export { TOLERANCE_SECONDS } from './verify.ts';

@@ -27,9 +27,6 @@ import { boundAgent, installOf, linkedPerson, openInstall, redeemLinkCode, SLACK
 import { personContext, personFor } from './people.ts';
 import { parseBody, readHeaders, signatureValid, teamOf, timestampProblem } from './verify.ts';
 
-/** What Slack sends: events and interactivity are small; anything bigger is not from Slack. */
-export const MAX_BODY_BYTES = 256 * 1024;
-
 export interface SlackRequest {
   slug: string;
   header: (name: string) => string | undefined;
@@ -52,8 +49,8 @@ export interface SlackOptions {
   signals: OrgSignals;
   /** Paddock's public URL (links on cards). */
   publicUrl: () => string;
-  /** Slack's Web API base (`https://slack.com/api/` by default; tests point it at a fake). */
-  slackApiUrl?: string | undefined;
+  /** Slack's Web API base (`https://slack.com/api/` when undefined; tests point it at a fake). */
+  slackApiUrl?: (() => string | undefined) | undefined;
   nowSeconds?: () => number;
 }
 
@@ -173,8 +170,9 @@ export class SlackService {
   }
 
   #clientOptions() {
+    const slackApiUrl = this.#o.slackApiUrl?.();
     return {
-      ...(this.#o.slackApiUrl ? { slackApiUrl: this.#o.slackApiUrl } : {}),
+      ...(slackApiUrl ? { slackApiUrl } : {}),
       retryConfig: { retries: 0 },
       logger: this.#boltLogger(),
     };
