@@ -138,6 +138,7 @@ const BODIES: Record<string, Array<(id: Ids) => Json>> = {
   'post /api/v1/orgs/{org}/runs/{run}/feedback': [() => ({ correction: 'swept', reason: 'swept' })],
   'post /api/v1/orgs/{org}/feedback/{feedback}/resolve': [() => ({ note: 'swept' })],
   'post /api/v1/orgs/{org}/compliance/drills': [(id) => ({ agentId: id.agent })],
+  'put /api/v1/orgs/{org}/slack/channels': [(id) => ({ channelId: 'C0SWEPT01', agentId: id.agent })],
 };
 
 /** The one write an auditor holds, by design: a comment on an access review (nothing else). */

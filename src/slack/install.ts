@@ -150,8 +150,10 @@ export async function openInstall(db: Db, vault: Vault, row: SlackInstallTable) 
   };
 }
 
-export async function getSlack(db: Db, ctx: OrgContext): Promise<SlackInfo> {
-  const row = await requireInstall(db, ctx.scope.orgId);
+/** The org's Slack app, or null when none is installed. */
+export async function getSlack(db: Db, ctx: OrgContext): Promise<SlackInfo | null> {
+  const row = await installOf(db, ctx.scope.orgId);
+  if (!row) return null;
   const bindings = await db
     .selectFrom('slack_bindings')
     .selectAll()

@@ -224,7 +224,7 @@ for (const kind of STORE_KINDS) {
         acme.people.member.token,
       );
       assert.equal(member.status, 403, member.text);
-      assert.equal((await api('get', '/slack')).status, 404);
+      assert.deepEqual((await api('get', '/slack')).body, { slack: null });
       const ok = await api('put', '/slack', {
         signingSecret: slack.signingSecret,
         botToken: slack.botToken,
@@ -233,13 +233,20 @@ for (const kind of STORE_KINDS) {
       assert.equal(ok.status, 200, ok.text);
       assert.equal(ok.body.teamId, slack.teamId);
       assert.equal(ok.body.eventsPath, '/slack/acme/events');
-      const badChannel = await api('put', '/slack/channels/general', { agentId });
+      const badChannel = await api('put', '/slack/channels', { channelId: '#general', agentId });
       assert.equal(badChannel.status, 400, badChannel.text);
-      assert.equal((await api('put', `/slack/channels/${CHANNEL}`, { agentId })).status, 204);
-      assert.equal((await api('put', '/slack/channels/dm', { agentId })).status, 204);
+      assert.equal((await api('put', '/slack/channels', { channelId: 'C0UNBOUND1', agentId })).status, 204);
+      assert.equal(
+        (await api('put', '/slack/channels', { channelId: 'C0UNBOUND1', agentId: null })).status,
+        204,
+      );
+      const gone = await api('put', '/slack/channels', { channelId: 'C0UNBOUND1', agentId: null });
+      assert.deepEqual([gone.status, gone.body.error.code], [404, 'slack_binding_not_found']);
+      assert.equal((await api('put', '/slack/channels', { channelId: CHANNEL, agentId })).status, 204);
+      assert.equal((await api('put', '/slack/channels', { channelId: 'dm', agentId })).status, 204);
       const got = await api('get', '/slack', undefined, acme.people.auditor.token);
       assert.equal(got.status, 200, got.text);
-      assert.deepEqual(got.body.bindings.map((b: any) => b.channelId).sort(), [CHANNEL, 'dm'].sort());
+      assert.deepEqual(got.body.slack.bindings.map((b: any) => b.channelId).sort(), [CHANNEL, 'dm'].sort());
       await deps.audit.flush();
       const trail = JSON.stringify(await allAuditEntries(t.store));
       for (const secret of [slack.signingSecret, slack.botToken]) {
@@ -247,7 +254,8 @@ for (const kind of STORE_KINDS) {
         assert.ok(!got.text.includes(secret) && !ok.text.includes(secret), 'a secret was shown');
       }
       assert.equal((await entries('slack.installed')).length, 1);
-      assert.equal((await entries('slack.channel_bound')).length, 2);
+      assert.equal((await entries('slack.channel_bound')).length, 3);
+      assert.equal((await entries('slack.channel_unbound')).length, 1);
       // Slack's URL check is answered.
       const challenge = await send(
         JSON.stringify({ type: 'url_verification', challenge: 'abc123', token: 'x' }),
@@ -466,7 +474,10 @@ for (const kind of STORE_KINDS) {
         { what: 'the card updated' },
       );
       assert.match(JSON.stringify(updated.args.blocks), /approved\* by .* in Slack/);
-      assert.equal(await status(), 'used');
+      // The run resumed and made the call: the approval is used up.
+      await until(async () => ((await status()) === 'used' ? true : undefined), {
+        what: 'the approval used',
+      });
       const answer = await until(
         () => posts((a) => a.thread_ts === ts && /The sum is 5/.test(a.text)).at(-1),
         { what: 'the answer after approval' },

@@ -13,6 +13,7 @@ import {
   installSlack,
   LINK_CODE_MINUTES,
   linkOf,
+  type SlackInfo,
   TOLERANCE_SECONDS,
   unbindChannel,
   uninstallSlack,
@@ -43,7 +44,7 @@ const ChannelId = z
   .regex(/^(?:[CG][A-Z0-9]{2,30}|dm)$/, 'a Slack channel id such as C0123ABCD, or "dm"')
   .describe('a Slack channel id (C…, G…), or "dm" for direct messages to the app');
 
-const withUrl = async (deps: Deps, info: Awaited<ReturnType<typeof getSlack>>) => ({
+const withUrl = async (deps: Deps, info: SlackInfo) => ({
   ...info,
   eventsUrl: new URL(info.eventsPath, deps.config.publicUrl).href,
 });
@@ -56,8 +57,11 @@ export const slackRoutes = [
     tag: 'slack',
     access: { permission: 'org.read' },
     params: OrgParams,
-    response: SlackSchema,
-    handler: async ({ ctx, deps }) => withUrl(deps, await getSlack(deps.store.db, ctx)),
+    response: z.object({ slack: SlackSchema.nullable().describe('null when Slack is not installed') }),
+    handler: async ({ ctx, deps }) => {
+      const info = await getSlack(deps.store.db, ctx);
+      return { slack: info ? await withUrl(deps, info) : null };
+    },
   }),
   defineRoute({
     method: 'put',
@@ -78,7 +82,7 @@ export const slackRoutes = [
       const team = await deps.slack.checkToken(body.botToken);
       await installSlack(deps.store.db, deps.vault, ctx, body, team);
       deps.slack.forget(ctx.scope.orgId);
-      return withUrl(deps, await getSlack(deps.store.db, ctx));
+      return withUrl(deps, (await getSlack(deps.store.db, ctx))!);
     },
   }),
   defineRoute({
@@ -97,28 +101,17 @@ export const slackRoutes = [
   }),
   defineRoute({
     method: 'put',
-    path: '/api/v1/orgs/{org}/slack/channels/{channel}',
-    summary: 'Bind a Slack channel (or "dm") to an agent: mentions there start runs of it',
+    path: '/api/v1/orgs/{org}/slack/channels',
+    summary:
+      'Set which agent answers in a Slack channel (or "dm", direct messages): mentions there start runs of it; agentId null unbinds the channel',
     tag: 'slack',
     access: { permission: 'org.update' },
-    params: OrgParams.extend({ channel: ChannelId }),
-    body: z.strictObject({ agentId: Id }),
+    params: OrgParams,
+    body: z.strictObject({ channelId: ChannelId, agentId: Id.nullable() }),
     status: 204,
-    handler: async ({ ctx, deps, params, body }) => {
-      await bindChannel(deps.store.db, ctx, params.channel, body.agentId);
-      return undefined;
-    },
-  }),
-  defineRoute({
-    method: 'delete',
-    path: '/api/v1/orgs/{org}/slack/channels/{channel}',
-    summary: 'Unbind a Slack channel',
-    tag: 'slack',
-    access: { permission: 'org.update' },
-    params: OrgParams.extend({ channel: ChannelId }),
-    status: 204,
-    handler: async ({ ctx, deps, params }) => {
-      await unbindChannel(deps.store.db, ctx, params.channel);
+    handler: async ({ ctx, deps, body }) => {
+      if (body.agentId === null) await unbindChannel(deps.store.db, ctx, body.channelId);
+      else await bindChannel(deps.store.db, ctx, body.channelId, body.agentId);
       return undefined;
     },
   }),
@@ -158,19 +151,19 @@ export const slackRoutes = [
   }),
   defineRoute({
     method: 'post',
-    path: '/slack/{org}/events',
+    path: '/slack/{slug}/events',
     summary: `Slack's Events API and interactivity request URL (signed: X-Slack-Signature v0, X-Slack-Request-Timestamp within ${TOLERANCE_SECONDS / 60} minutes)`,
     tag: 'slack',
     // The signature is the credential: the service verifies it before anything else is read.
     access: 'public',
-    params: z.strictObject({ org: z.string().max(100) }),
+    params: z.strictObject({ slug: z.string().max(100).describe("the org's slug") }),
     // The API's own 64 KiB limit: what Slack sends is a few kilobytes.
     rawBody: { description: 'an Events API JSON body, or an interactivity form (payload=…)' },
     response: z.record(z.string(), z.unknown()),
     handler: async ({ deps, params, requestId, c }) => {
       const body = new Uint8Array(await c.req.arrayBuffer());
       return deps.slack.receive({
-        slug: params.org,
+        slug: params.slug,
         header: (name) => c.req.header(name),
         body,
         requestId,
