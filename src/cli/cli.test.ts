@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +14,7 @@ import { silentLogger } from '../log/index.ts';
 import { recentRuns, Scheduler } from '../scheduler/index.ts';
 import { beginRun, finishRun } from '../scheduler/runs.ts';
 import { PLATFORM_JOBS } from '../server/deps.ts';
+import { startFakeSlack } from '../testing/fake-slack.ts';
 import { openTestStore, STORE_KINDS, type TestStore } from '../testing/stores.ts';
 import { until } from '../testing/until.ts';
 
@@ -63,6 +64,7 @@ test('--help lists every command, and each command has its own help', async () =
     'vault',
     'cells',
     'agents',
+    'slack',
     'jobs',
     'migrate',
   ]) {
@@ -135,8 +137,10 @@ for (const kind of STORE_KINDS) {
       assert.match(list.stdout, /auditor\tactive/);
       assert.ok(!list.stdout.includes(auditorToken));
 
+      const fakeSlack = await startFakeSlack();
+      after(() => fakeSlack.close());
       server = spawn(process.execPath, [BIN, 'up', '--port', '0'], {
-        env: { ...process.env, ...env, PADDOCK_LOG_LEVEL: 'warn' },
+        env: { ...process.env, ...env, PADDOCK_LOG_LEVEL: 'warn', PADDOCK_SLACK_API_URL: fakeSlack.url },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       const url = await waitForUp(server);
@@ -208,6 +212,52 @@ for (const kind of STORE_KINDS) {
       );
       assert.equal((await agentsCli(['resume', '--all'])).stdout, 'acme: agents may run again\n');
       assert.match((await agentsCli(['stop', '--agent', 'nobody'])).stderr, /No agent "nobody"/);
+
+      // Slack from the command line: secrets from files (never argv), bind and unbind, uninstall.
+      const slackCli = async (args: string[], extra: Record<string, string> = {}) =>
+        paddock(['slack', ...args, '--org', 'acme', '--url', url, '--token-file', tokenFile], {
+          ...env,
+          ...extra,
+        });
+      const secretFile = join(t.home, 'slack-signing');
+      const botFile = join(t.home, 'slack-bot');
+      writeFileSync(secretFile, fakeSlack.signingSecret);
+      writeFileSync(botFile, 'xoxb-0000000000-not-the-right-one');
+      assert.match((await slackCli(['status'])).stdout, /acme: Slack is not installed/);
+      const wrong = await slackCli([
+        'install',
+        '--signing-secret-file',
+        secretFile,
+        '--bot-token-file',
+        botFile,
+      ]);
+      assert.equal(wrong.code, 2);
+      assert.match(wrong.stderr, /Slack did not accept the bot token/);
+      writeFileSync(botFile, fakeSlack.botToken);
+      const installed = await slackCli([
+        'install',
+        '--signing-secret-file',
+        secretFile,
+        '--bot-token-file',
+        botFile,
+        '--approvals-channel',
+        'C0APPROVE1',
+      ]);
+      assert.equal(installed.code, 0, installed.stderr);
+      assert.match(
+        installed.stdout,
+        /Slack workspace T0PADDOCK1\nevents URL\thttp:\/\/.*\/slack\/acme\/events\napprovals\tC0APPROVE1/,
+      );
+      assert.ok(
+        !installed.stdout.includes(fakeSlack.botToken) && !installed.stdout.includes(fakeSlack.signingSecret),
+      );
+      const bound = await slackCli(['bind', '--channel', 'C0GENERAL1', '--agent', 'cli-agent']);
+      assert.equal(bound.code, 0, bound.stderr);
+      assert.match(bound.stdout, new RegExp(`C0GENERAL1\t${newAgentId}`));
+      const badChannel = await slackCli(['bind', '--channel', '#general', '--agent', 'cli-agent']);
+      assert.equal(badChannel.code, 2);
+      assert.doesNotMatch((await slackCli(['unbind', '--channel', 'C0GENERAL1'])).stdout, /C0GENERAL1/);
+      assert.match((await slackCli(['uninstall'])).stdout, /acme: Slack uninstalled/);
 
       const id = /^(tok_\w+)\tauditor/m.exec(list.stdout)![1]!;
       assert.equal((await paddock(['token', 'revoke', '--org', 'acme', '--id', id], env)).code, 0);
