@@ -354,3 +354,22 @@ export async function linkedPerson(db: Db, orgId: string, slackUserId: string): 
     .executeTakeFirst();
   return row?.person_id;
 }
+
+/** How long an event id is kept: Slack retries a delivery for about half an hour. */
+export const EVENT_IDS_KEPT_MS = 2 * 3_600_000;
+
+/** Forgets event ids past the retry window, and link codes past their expiry; the numbers forgotten. */
+export async function forgetOldSlackEvents(
+  db: Db,
+  now = new Date(),
+): Promise<{ events: number; codes: number }> {
+  const events = await db
+    .deleteFrom('slack_events')
+    .where('received_at', '<', new Date(now.getTime() - EVENT_IDS_KEPT_MS).toISOString())
+    .executeTakeFirst();
+  const codes = await db
+    .deleteFrom('slack_link_codes')
+    .where('expires_at', '<', now.toISOString())
+    .executeTakeFirst();
+  return { events: Number(events.numDeletedRows), codes: Number(codes.numDeletedRows) };
+}

@@ -456,6 +456,22 @@ export class SlackService {
     );
   }
 
+  /** Every org's open cards checked (the scheduled backstop: a replica restarted since it posted them). */
+  async refreshAll(): Promise<{ closed: number }> {
+    const orgs = await this.#o.db
+      .selectFrom('slack_cards')
+      .select('org_id')
+      .distinct()
+      .where('closed_at', 'is', null)
+      .execute();
+    let closed = 0;
+    for (const o of orgs) {
+      this.#watch(o.org_id);
+      closed += await this.refreshCards(o.org_id);
+    }
+    return { closed };
+  }
+
   /** Closes the org's open cards whose approval is no longer pending; the number closed. */
   async refreshCards(orgId: string): Promise<number> {
     const now = new Date().toISOString();

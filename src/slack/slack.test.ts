@@ -16,6 +16,7 @@ import { type ModelServer, type ModelTurn, startModelServer } from '../testing/m
 import { databaseSnapshot, snapshotDiff } from '../testing/snapshot.ts';
 import { openTestStore, STORE_KINDS, type TestStore } from '../testing/stores.ts';
 import { until } from '../testing/until.ts';
+import { EVENT_IDS_KEPT_MS, forgetOldSlackEvents } from './index.ts';
 
 const EVERYTHING = ['node_modules/@modelcontextprotocol/server-everything/dist/index.js', 'stdio'];
 const KEY = 'sk-slack-e2e-5a0c2f9d81b7e346';
@@ -290,6 +291,14 @@ for (const kind of STORE_KINDS) {
       assert.deepEqual([again.status, again.body], [200, { ok: true, duplicate: true }]);
       await new Promise((r) => setTimeout(r, 300));
       assert.equal(await runCount(), before);
+      // Past Slack's retry window the id is forgotten by the scheduled job, and not before.
+      const eventId = JSON.parse(body).event_id;
+      const kept = () =>
+        t.store.db.selectFrom('slack_events').select('event_id').where('event_id', '=', eventId).execute();
+      assert.deepEqual(await forgetOldSlackEvents(t.store.db), { events: 0, codes: 0 });
+      assert.equal((await kept()).length, 1);
+      await forgetOldSlackEvents(t.store.db, new Date(Date.now() + EVENT_IDS_KEPT_MS + 60_000));
+      assert.equal((await kept()).length, 0);
     });
 
     test('a tool the agent may not call shows as a refused context line', async () => {
