@@ -15,8 +15,14 @@ import { App, type Logger as BoltLogger, type Receiver, webApi } from '@slack/bo
 import type { Kysely } from 'kysely';
 import { decideApproval } from '../approvals/approvals.ts';
 import type { Actor, AuditInput, AuditTrail } from '../audit/index.ts';
-import { BadRequestError, ForbiddenError, PaddockError, UnauthenticatedError } from '../errors/index.ts';
-import { can } from '../identity/index.ts';
+import {
+  BadRequestError,
+  ForbiddenError,
+  PaddockError,
+  RateLimitedError,
+  UnauthenticatedError,
+} from '../errors/index.ts';
+import { AttemptLimiter, can } from '../identity/index.ts';
 import type { Logger } from '../log/index.ts';
 import type { RunCoordinator, RunListener } from '../runtime/index.ts';
 import type { Database } from '../store/index.ts';
@@ -52,7 +58,16 @@ export interface SlackOptions {
   /** Slack's Web API base (`https://slack.com/api/` when undefined; tests point it at a fake). */
   slackApiUrl?: (() => string | undefined) | undefined;
   nowSeconds?: () => number;
+  /** Refused requests per org URL (default: REFUSALS_PER_WINDOW per REFUSAL_WINDOW_MS). */
+  limiter?: AttemptLimiter;
 }
+
+/** Refused requests an org's URL may get per window before they are only counted. */
+export const REFUSALS_PER_WINDOW = 30;
+export const REFUSAL_WINDOW_MS = 60_000;
+
+const tooMany = () =>
+  new RateLimitedError('Too many refused Slack requests for this organization. Try again in a minute.');
 
 class Refusal extends Error {
   readonly reason: string;
@@ -114,9 +129,11 @@ export class SlackService {
   readonly #o: SlackOptions;
   readonly #apps = new Map<string, OrgApp>();
   readonly #watched = new Map<string, () => void>();
+  readonly #limiter: AttemptLimiter;
 
   constructor(opts: SlackOptions) {
     this.#o = opts;
+    this.#limiter = opts.limiter ?? new AttemptLimiter(REFUSALS_PER_WINDOW, REFUSAL_WINDOW_MS);
   }
 
   /** Checks a request from Slack and hands it to Bolt; a refusal throws the PaddockError to answer with. */
@@ -145,8 +162,7 @@ export class SlackService {
       return await this.#dispatch(install, body, r.requestId);
     } catch (err) {
       if (!(err instanceof Refusal)) throw err;
-      if (install) this.#record(install.org_id, r, err.reason);
-      throw err.answer;
+      throw this.#refused(install, r, err);
     }
   }
 
@@ -194,22 +210,31 @@ export class SlackService {
     return Number(r.numInsertedOrUpdatedRows ?? 0) === 1;
   }
 
-  #record(
-    orgId: string,
-    r: SlackRequest,
-    reason: string,
-    actor?: Actor,
-    details: Record<string, unknown> = {},
-  ) {
+  /**
+   * A refused request: recorded in its org (when there is one), and answered with the step's own
+   * error, or 429 once the org's URL has had too many refusals this window (recorded once), so a
+   * flood of forgeries cannot flood the trail.
+   */
+  #refused(install: SlackInstallTable | undefined, r: SlackRequest, err: Refusal): PaddockError {
+    const n = this.#limiter.count(r.slug.slice(0, 100));
+    const limited = n > this.#limiter.max;
+    if (limited && n !== this.#limiter.max + 1) return tooMany();
+    const reason = limited ? 'rate_limited' : err.reason;
     this.#o.log.info({ org: r.slug.slice(0, 64), reason, requestId: r.requestId }, 'slack request refused');
+    if (install) this.#record(install.org_id, r.requestId, reason, { from: r.from });
+    return limited ? tooMany() : err.answer;
+  }
+
+  /** Records a refusal (never a body or a message's text) without the caller waiting for it. */
+  #record(orgId: string, requestId: string, reason: string, details: Record<string, unknown>, actor?: Actor) {
     const entry: AuditInput = {
       orgId,
       actor: actor ?? { type: 'system', id: 'slack' },
       action: 'slack.refused',
       target: { type: 'slack', id: orgId },
       outcome: 'denied',
-      requestId: r.requestId,
-      details: { reason, from: r.from, ...details },
+      requestId,
+      details: { reason, ...details },
     };
     void this.#o.audit
       .appendSoon(entry)
@@ -313,16 +338,10 @@ export class SlackService {
     const who = SLACK_USER.test(m.user) ? await personFor(this.#o.db, orgId, m.user, client) : undefined;
     const ctx = who ? await personContext(this.#o.db, orgId, who.personId, requestId) : undefined;
     if (!ctx || !can(ctx.role, 'runs.start')) {
-      this.#record(
-        orgId,
-        { slug: '', header: () => undefined, body: new Uint8Array(), requestId, from: 'slack' },
-        ctx ? 'not_allowed' : 'person_unknown',
-        undefined,
-        {
-          slackUserId: m.user.slice(0, 40),
-          channel: m.channel.slice(0, 40),
-        },
-      );
+      this.#record(orgId, requestId, ctx ? 'not_allowed' : 'person_unknown', {
+        slackUserId: m.user.slice(0, 40),
+        channel: m.channel.slice(0, 40),
+      });
       await reply(
         ctx
           ? 'Sorry — your role in Paddock does not let you talk to agents.'
@@ -548,14 +567,10 @@ export class SlackService {
     const refused = async (reason: string, message: string, actor?: Actor) => {
       this.#record(
         orgId,
-        { slug: '', header: () => undefined, body: new Uint8Array(), requestId, from: 'slack' },
+        requestId,
         reason,
+        { decision, approvalId: approvalId.slice(0, 40), slackUserId: slackUser.slice(0, 40) },
         actor,
-        {
-          decision,
-          approvalId: approvalId.slice(0, 40),
-          slackUserId: slackUser.slice(0, 40),
-        },
       );
       await tell(message);
     };

@@ -9,6 +9,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { bubblewrap } from '../cells/index.ts';
+import { AttemptLimiter } from '../identity/index.ts';
 import { createLogger } from '../log/index.ts';
 import { type FakeSlack, slackSigned, startFakeSlack } from '../testing/fake-slack.ts';
 import { allAuditEntries, call, createApp, type SeededOrg, seedOrg, testDeps } from '../testing/fixtures.ts';
@@ -16,7 +17,7 @@ import { type ModelServer, type ModelTurn, startModelServer } from '../testing/m
 import { databaseSnapshot, snapshotDiff } from '../testing/snapshot.ts';
 import { openTestStore, STORE_KINDS, type TestStore } from '../testing/stores.ts';
 import { until } from '../testing/until.ts';
-import { EVENT_IDS_KEPT_MS, forgetOldSlackEvents } from './index.ts';
+import { EVENT_IDS_KEPT_MS, forgetOldSlackEvents, SlackService } from './index.ts';
 
 const EVERYTHING = ['node_modules/@modelcontextprotocol/server-everything/dist/index.js', 'stdio'];
 const KEY = 'sk-slack-e2e-5a0c2f9d81b7e346';
@@ -521,6 +522,42 @@ for (const kind of STORE_KINDS) {
         { what: 'the card updated' },
       );
       assert.match(JSON.stringify(updated.args.blocks), /denied\* by .* in Paddock/);
+    });
+
+    test('a flood of forged requests is answered 429 and recorded once; signed requests still get through', async () => {
+      // A service of its own with a small limit, so the rest of the suite keeps the default one.
+      const usual = deps.slack;
+      deps.slack = new SlackService({
+        db: t.store.db,
+        vault: deps.vault,
+        audit: deps.audit,
+        runs: deps.runs,
+        log: deps.log,
+        signals: deps.live.signals,
+        publicUrl: () => deps.config.publicUrl,
+        slackApiUrl: () => slack.url,
+        limiter: new AttemptLimiter(5, 60_000),
+      });
+      try {
+        let limited = 0;
+        for (let i = 0; i < 12; i++) {
+          const r = await send(mention(MEMBER, 'forged'), { secret: 'eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee' });
+          if (r.status === 429) limited++;
+          else assert.equal(r.body.error.code, 'slack_signature_invalid');
+        }
+        assert.equal(limited, 7, 'the refusals past the limit were not limited');
+        await deps.audit.flush();
+        assert.equal(
+          (await entries('slack.refused')).filter((e) => e.details.reason === 'rate_limited').length,
+          1,
+        );
+        const body = mention(MEMBER, 'still here?');
+        const ok = await send(body);
+        assert.deepEqual([ok.status, ok.body], [200, { ok: true }], ok.text);
+        assert.match((await threadPost(JSON.parse(body).event.ts)).args.text, /You said: .*still here\?/);
+      } finally {
+        deps.slack = usual;
+      }
     });
 
     test('uninstalling deletes the credentials, bindings and links; its events are then refused', async () => {
