@@ -39,6 +39,14 @@ const SlackSchema = z
   })
   .meta({ id: 'SlackInstall' });
 
+export const SlackStatusSchema = z.object({
+  slack: SlackSchema.nullable().describe('null when Slack is not installed'),
+});
+export const SlackLinkSchema = z.object({
+  link: z.object({ slackUserId: z.string(), linkedAt: Timestamp }).nullable(),
+});
+export const SlackLinkCodeSchema = z.object({ code: z.string(), expiresAt: Timestamp });
+
 const ChannelId = z
   .string()
   .regex(/^(?:[CG][A-Z0-9]{2,30}|dm)$/, 'a Slack channel id such as C0123ABCD, or "dm"')
@@ -57,7 +65,7 @@ export const slackRoutes = [
     tag: 'slack',
     access: { permission: 'org.read' },
     params: OrgParams,
-    response: z.object({ slack: SlackSchema.nullable().describe('null when Slack is not installed') }),
+    response: SlackStatusSchema,
     handler: async ({ ctx, deps }) => {
       const info = await getSlack(deps.store.db, ctx);
       return { slack: info ? await withUrl(deps, info) : null };
@@ -122,7 +130,7 @@ export const slackRoutes = [
     tag: 'slack',
     access: { permission: 'org.read' },
     params: OrgParams,
-    response: z.object({ link: z.object({ slackUserId: z.string(), linkedAt: Timestamp }).nullable() }),
+    response: SlackLinkSchema,
     handler: async ({ ctx, deps }) => ({ link: await linkOf(deps.store.db, ctx) }),
   }),
   defineRoute({
@@ -132,7 +140,7 @@ export const slackRoutes = [
     tag: 'slack',
     access: { permission: 'runs.start' },
     params: OrgParams,
-    response: z.object({ code: z.string(), expiresAt: Timestamp }),
+    response: SlackLinkCodeSchema,
     status: 201,
     handler: async ({ ctx, deps }) => createLinkCode(deps.store.db, ctx),
   }),
