@@ -1,7 +1,8 @@
 /**
  * Who a Slack user is in Paddock: the person explicitly linked to them, or else the org member
  * whose email matches the one Slack gives for them (users.info). Only an explicit link is good
- * enough to approve a call (`linkedOnly`); either starts a run as that person.
+ * enough to approve a call; either starts a run as that person. An email match counts only for
+ * people of the installed workspace.
  */
 import type { webApi } from '@slack/bolt';
 import { sql } from 'kysely';
@@ -20,6 +21,7 @@ export async function personFor(
   orgId: string,
   slackUserId: string,
   client: webApi.WebClient,
+  teamId: string,
 ): Promise<SlackPerson | undefined> {
   const linked = await linkedPerson(db, orgId, slackUserId);
   if (linked) return { personId: linked, how: 'linked' };
@@ -28,6 +30,9 @@ export async function personFor(
   const email = info?.user?.profile?.email;
   if (!info?.ok || info.user?.deleted || info.user?.is_bot || typeof email !== 'string' || !email)
     return undefined;
+  // Someone of another workspace (a Slack Connect channel) vouches for their email by another
+  // workspace's rules: only the installed workspace's own people are matched by email.
+  if (info.user?.team_id !== teamId) return undefined;
   const row = await db
     .selectFrom('users as u')
     .innerJoin('memberships as m', 'm.user_id', 'u.id')

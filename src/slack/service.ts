@@ -11,7 +11,7 @@
  * approvals channel; a click on it is honoured only from a Slack user explicitly linked to a
  * person who may decide it, and anything else is refused on record.
  */
-import { App, type Logger as BoltLogger, type Receiver, webApi } from '@slack/bolt';
+import type { App, Logger as BoltLogger, Receiver, webApi } from '@slack/bolt';
 import type { Kysely } from 'kysely';
 import { decideApproval } from '../approvals/approvals.ts';
 import type { Actor, AuditInput, AuditTrail } from '../audit/index.ts';
@@ -31,7 +31,7 @@ import type { Vault } from '../vault/index.ts';
 import { APPROVE, answerBlocks, cardBlocks, DENY, decidedBlocks, slackText } from './blocks.ts';
 import { boundAgent, installOf, linkedPerson, openInstall, redeemLinkCode, SLACK_USER } from './install.ts';
 import { personContext, personFor } from './people.ts';
-import { parseBody, readHeaders, signatureValid, teamOf, timestampProblem } from './verify.ts';
+import { bolt, parseBody, readHeaders, signatureValid, teamOf, timestampProblem } from './verify.ts';
 
 export interface SlackRequest {
   slug: string;
@@ -152,7 +152,8 @@ export class SlackService {
       if (late) throw refuse(late);
       const { signingSecret } = await openInstall(this.#o.db, this.#o.vault, install);
       const text = new TextDecoder('utf-8', { fatal: false }).decode(r.body);
-      if (!signatureValid(signingSecret, signed, text, this.#now())) throw refuse('signature_invalid');
+      if (!(await signatureValid(signingSecret, signed, text, this.#now())))
+        throw refuse('signature_invalid');
       const body = parseBody(r.header('content-type'), text);
       if (!body) throw refuse('payload_invalid');
       if (body.type === 'url_verification') return { challenge: String(body.challenge ?? '').slice(0, 200) };
@@ -173,7 +174,8 @@ export class SlackService {
 
   /** Checks a bot token with Slack (auth.test): its workspace and its bot user. */
   async checkToken(botToken: string): Promise<{ teamId: string; botUserId: string }> {
-    const client = new webApi.WebClient(botToken, this.#clientOptions());
+    const { webApi: web } = await bolt();
+    const client = new web.WebClient(botToken, this.#clientOptions());
     const r = await client.auth.test().catch((err: unknown) => {
       throw new BadRequestError(
         'slack_token_rejected',
@@ -259,6 +261,7 @@ export class SlackService {
     const have = this.#apps.get(install.org_id);
     if (have && have.version === Number(install.version)) return have;
     const { botToken } = await openInstall(this.#o.db, this.#o.vault, install);
+    const { App } = await bolt();
     const app = new App({
       receiver: routeReceiver,
       // The token is known and was checked with auth.test at install: no call per event.
@@ -335,7 +338,9 @@ export class SlackService {
       await reply('No agent answers here. An admin can bind one to this channel in Paddock.');
       return;
     }
-    const who = SLACK_USER.test(m.user) ? await personFor(this.#o.db, orgId, m.user, client) : undefined;
+    const who = SLACK_USER.test(m.user)
+      ? await personFor(this.#o.db, orgId, m.user, client, install.team_id)
+      : undefined;
     const ctx = who ? await personContext(this.#o.db, orgId, who.personId, requestId) : undefined;
     if (!ctx || !can(ctx.role, 'runs.start')) {
       this.#record(orgId, requestId, ctx ? 'not_allowed' : 'person_unknown', {
@@ -542,7 +547,8 @@ export class SlackService {
     const install = await installOf(this.#o.db, orgId);
     if (!install) return undefined;
     const { botToken } = await openInstall(this.#o.db, this.#o.vault, install);
-    return new webApi.WebClient(botToken, this.#clientOptions());
+    const { webApi: web } = await bolt();
+    return new web.WebClient(botToken, this.#clientOptions());
   }
 
   /**

@@ -41,6 +41,7 @@ for (const kind of STORE_KINDS) {
     const MEMBER = 'U0MEMBER01';
     const ADMIN = 'U0ADMIN001';
     const STRANGER = 'U0STRANGER';
+    const EXTERNAL = 'U0EXTERNAL';
 
     const api = (method: string, path: string, body?: unknown, token = acme.people.admin.token) =>
       call(app, method, `/api/v1/orgs/acme${path}`, { token, ...(body === undefined ? {} : { body }) });
@@ -66,6 +67,8 @@ for (const kind of STORE_KINDS) {
       slack.users.set(MEMBER, { email: 'Member@acme.test' });
       slack.users.set(ADMIN, { email: 'admin@acme.test' });
       slack.users.set(STRANGER, { email: 'someone@elsewhere.test' });
+      // Another workspace's user (a Slack Connect channel) claiming a member's email.
+      slack.users.set(EXTERNAL, { email: 'member@acme.test', team: 'T0OTHERTEAM' });
       const port = Number(new URL(models.url).port);
       const owner = acme.people.owner.token;
       assert.equal(
@@ -323,8 +326,8 @@ for (const kind of STORE_KINDS) {
       assert.ok(!everything.includes('4111'), 'the blocked answer reached Slack');
     });
 
-    test('unknown people, and forged user ids, are refused politely; no run starts and the refusal is recorded', async () => {
-      for (const user of [STRANGER, 'U0NOSUCHONE']) {
+    test('unknown people, another workspace’s people and forged user ids are refused politely; no run starts, the refusal is recorded', async () => {
+      for (const user of [STRANGER, EXTERNAL, 'U0NOSUCHONE']) {
         const before = await runCount();
         const body = mention(user, 'hello there');
         const r = await send(body);

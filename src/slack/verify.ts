@@ -5,7 +5,8 @@
  * Events API, `payload=` form fields for interactivity.
  * https://api.slack.com/authentication/verifying-requests-from-slack
  */
-import { isValidSlackRequest } from '@slack/bolt';
+/** Bolt, loaded the first time Slack is used (it is large; the CLI and most servers never need it). */
+export const bolt = () => import('@slack/bolt');
 
 /** Slack's own window: a request older (or newer) than this is refused as a possible replay. */
 export const TOLERANCE_SECONDS = 300;
@@ -30,12 +31,13 @@ export function timestampProblem(timestamp: number, nowSeconds: number): Problem
   return null;
 }
 
-export function signatureValid(
+export async function signatureValid(
   signingSecret: string,
   signed: Signed,
   body: string,
   nowSeconds: number,
-): boolean {
+): Promise<boolean> {
+  const { isValidSlackRequest } = await bolt();
   return isValidSlackRequest({
     signingSecret,
     body,

@@ -26,7 +26,7 @@ export interface FakeSlack {
   signingSecret: string;
   calls: FakeSlackCall[];
   /** Slack users by id: what users.info answers. */
-  users: Map<string, { email: string | null }>;
+  users: Map<string, { email: string | null; team?: string }>;
   close(): Promise<void>;
 }
 
@@ -38,7 +38,7 @@ export function slackSigned(secret: string, body: string, timestamp = Math.floor
 
 export async function startFakeSlack(): Promise<FakeSlack> {
   const calls: FakeSlackCall[] = [];
-  const users = new Map<string, { email: string | null }>();
+  const users = new Map<string, { email: string | null; team?: string }>();
   let seq = 0;
   const me = {
     teamId: 'T0PADDOCK1',
@@ -67,7 +67,7 @@ export async function startFakeSlack(): Promise<FakeSlack> {
           ok: true,
           user: {
             id: args.user,
-            team_id: me.teamId,
+            team_id: u.team ?? me.teamId,
             deleted: false,
             is_bot: false,
             profile: u.email ? { email: u.email } : {},
