@@ -329,7 +329,7 @@ export class SlackService {
       await reply(
         person
           ? 'Your Slack account is now linked to your Paddock account.'
-          : 'That link code is not valid or has expired. Make a new one in Paddock (Slack → Link my account).',
+          : 'That link code is not valid or has expired. Make a new one in Paddock (Paddock's Slack page → Link my Slack account).',
       );
       return;
     }
@@ -350,7 +350,7 @@ export class SlackService {
       await reply(
         ctx
           ? 'Sorry — your role in Paddock does not let you talk to agents.'
-          : "Sorry — I don't know who you are in Paddock. Ask an admin to add you, or link your account (Slack → Link my account in Paddock).",
+          : "Sorry — I don't know who you are in Paddock. Ask an admin to add you, or link your account (Paddock's Slack page → Link my Slack account).",
       );
       return;
     }
