@@ -329,7 +329,7 @@ export class SlackService {
       await reply(
         person
           ? 'Your Slack account is now linked to your Paddock account.'
-          : 'That link code is not valid or has expired. Make a new one in Paddock (Paddock's Slack page → Link my Slack account).',
+          : "That link code is not valid or has expired. Make a new one on Paddock's Slack page (Link my Slack account).",
       );
       return;
     }
