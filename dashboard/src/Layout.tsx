@@ -14,6 +14,7 @@ import { OverviewPage } from './pages/Overview.tsx';
 import { PeoplePage } from './pages/People.tsx';
 import { RunsPage } from './pages/Runs.tsx';
 import { SecretsPage } from './pages/Secrets.tsx';
+import { SlackPage } from './pages/Slack.tsx';
 import { SsoPage } from './pages/Sso.tsx';
 import { TeamsPage } from './pages/Teams.tsx';
 import { TokensPage } from './pages/Tokens.tsx';
@@ -43,6 +44,7 @@ const NAV: readonly NavItem[] = [
   { section: 'secrets', label: 'Secrets', page: SecretsPage, roles: OVERSIGHT },
   { section: 'cell', label: 'Cell', page: CellPage, roles: OVERSIGHT },
   { section: 'sso', label: 'Single sign-on', page: SsoPage, roles: OVERSIGHT },
+  { section: 'slack', label: 'Slack', page: SlackPage, roles: ALL },
   { section: 'audit', label: 'Audit', page: AuditPage, roles: OVERSIGHT },
   { section: 'compliance', label: 'Compliance', page: CompliancePage, roles: OVERSIGHT },
 ];

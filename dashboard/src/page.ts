@@ -17,6 +17,7 @@ export const SECTIONS = [
   'secrets',
   'cell',
   'sso',
+  'slack',
   'audit',
   'compliance',
 ] as const;

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +14,7 @@ import { silentLogger } from '../log/index.ts';
 import { recentRuns, Scheduler } from '../scheduler/index.ts';
 import { beginRun, finishRun } from '../scheduler/runs.ts';
 import { PLATFORM_JOBS } from '../server/deps.ts';
+import { type FakeSlack, startFakeSlack } from '../testing/fake-slack.ts';
 import { openTestStore, STORE_KINDS, type TestStore } from '../testing/stores.ts';
 import { until } from '../testing/until.ts';
 
@@ -63,6 +64,7 @@ test('--help lists every command, and each command has its own help', async () =
     'vault',
     'cells',
     'agents',
+    'slack',
     'jobs',
     'migrate',
   ]) {
@@ -100,7 +102,13 @@ for (const kind of STORE_KINDS) {
   describe(`paddock init, token and up [${kind}]`, () => {
     let t: TestStore | undefined;
     let server: ChildProcess | undefined;
+    /** The running server the first test started, for the Slack commands' own test. */
+    let live:
+      | { url: string; tokenFile: string; env: Record<string, string>; agentId: string; home: string }
+      | undefined;
+    let fakeSlack: FakeSlack | undefined;
     after(async () => {
+      await fakeSlack?.close();
       server?.kill('SIGTERM');
       await t?.cleanup();
     });
@@ -135,8 +143,9 @@ for (const kind of STORE_KINDS) {
       assert.match(list.stdout, /auditor\tactive/);
       assert.ok(!list.stdout.includes(auditorToken));
 
+      fakeSlack = await startFakeSlack();
       server = spawn(process.execPath, [BIN, 'up', '--port', '0'], {
-        env: { ...process.env, ...env, PADDOCK_LOG_LEVEL: 'warn' },
+        env: { ...process.env, ...env, PADDOCK_LOG_LEVEL: 'warn', PADDOCK_SLACK_API_URL: fakeSlack.url },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       const url = await waitForUp(server);
@@ -209,12 +218,58 @@ for (const kind of STORE_KINDS) {
       assert.equal((await agentsCli(['resume', '--all'])).stdout, 'acme: agents may run again\n');
       assert.match((await agentsCli(['stop', '--agent', 'nobody'])).stderr, /No agent "nobody"/);
 
+      live = { url, tokenFile, env, agentId: newAgentId, home: t.home };
+
       const id = /^(tok_\w+)\tauditor/m.exec(list.stdout)![1]!;
       assert.equal((await paddock(['token', 'revoke', '--org', 'acme', '--id', id], env)).code, 0);
       const revoked = await fetch(`${url}/api/v1/orgs/acme/audit`, {
         headers: { authorization: `Bearer ${auditorToken}` },
       });
       assert.equal(revoked.status, 401);
+    });
+
+    test('paddock slack: install with secrets from files (never argv), bind, unbind, uninstall', async () => {
+      assert.ok(live && fakeSlack, 'the server test ran first');
+      const { url, tokenFile, env, agentId } = live;
+      const slack = fakeSlack;
+      const slackCli = (args: string[]) =>
+        paddock(['slack', ...args, '--org', 'acme', '--url', url, '--token-file', tokenFile], env);
+      const secretFile = join(live.home, 'slack-signing');
+      const botFile = join(live.home, 'slack-bot');
+      writeFileSync(secretFile, slack.signingSecret);
+      writeFileSync(botFile, 'xoxb-0000000000-not-the-right-one');
+      const wrong = await slackCli([
+        'install',
+        '--signing-secret-file',
+        secretFile,
+        '--bot-token-file',
+        botFile,
+      ]);
+      assert.equal(wrong.code, 2);
+      assert.match(wrong.stderr, /Slack did not accept the bot token/);
+      writeFileSync(botFile, slack.botToken);
+      const installed = await slackCli([
+        'install',
+        '--signing-secret-file',
+        secretFile,
+        '--bot-token-file',
+        botFile,
+        '--approvals-channel',
+        'C0APPROVE1',
+      ]);
+      assert.equal(installed.code, 0, installed.stderr);
+      assert.match(
+        installed.stdout,
+        /Slack workspace T0PADDOCK1\nevents URL\thttp:\/\/.*\/slack\/acme\/events\napprovals\tC0APPROVE1/,
+      );
+      assert.ok(
+        !installed.stdout.includes(slack.botToken) && !installed.stdout.includes(slack.signingSecret),
+      );
+      const bound = await slackCli(['bind', '--channel', 'C0GENERAL1', '--agent', 'cli-agent']);
+      assert.equal(bound.code, 0, bound.stderr);
+      assert.match(bound.stdout, new RegExp(`C0GENERAL1\t${agentId}`));
+      assert.doesNotMatch((await slackCli(['unbind', '--channel', 'C0GENERAL1'])).stdout, /C0GENERAL1/);
+      assert.match((await slackCli(['uninstall'])).stdout, /acme: Slack uninstalled/);
     });
   });
 }

@@ -37,6 +37,7 @@ import { jobs } from './jobs.ts';
 import { need, parse, storeOptions } from './options.ts';
 import { UsageError } from './output.ts';
 import { servers } from './servers.ts';
+import { slack } from './slack.ts';
 import { vault } from './vault.ts';
 
 export const VERSION = '0.1.0';
@@ -356,6 +357,7 @@ export const COMMANDS: Record<string, Command> = {
   cells,
   servers,
   agents,
+  slack,
   jobs,
   migrate: migrateCmd,
 };

@@ -14,18 +14,26 @@ export function remoteApi(v: Record<string, unknown>, org: string) {
   if (file && !existsSync(file)) throw new UsageError(`No token file ${file}.`);
   const token = file ? readFileSync(file, 'utf8').trim() : process.env.PADDOCK_TOKEN;
   if (!token) throw new UsageError('Give an API token with --token-file or PADDOCK_TOKEN.');
-  return async (method: string, path: string): Promise<Record<string, unknown>> => {
+  return async (method: string, path: string, body?: unknown): Promise<Record<string, unknown>> => {
     let res: Response;
     try {
       res = await fetch(`${base}/api/v1/orgs/${encodeURIComponent(org)}${path}`, {
         method,
-        headers: { authorization: `Bearer ${token}` },
+        headers: {
+          authorization: `Bearer ${token}`,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });
     } catch {
       throw new UsageError(`Cannot reach Paddock at ${base}. Is it running (npm start)?`);
     }
-    const body = (await res.json()) as { error?: { message?: string } } & Record<string, unknown>;
-    if (!res.ok) throw new UsageError(body.error?.message ?? `HTTP ${res.status}`);
-    return body;
+    // 204: the change was made and there is nothing to say.
+    const answer = (res.status === 204 ? {} : await res.json()) as { error?: { message?: string } } & Record<
+      string,
+      unknown
+    >;
+    if (!res.ok) throw new UsageError(answer.error?.message ?? `HTTP ${res.status}`);
+    return answer;
   };
 }

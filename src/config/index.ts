@@ -19,6 +19,8 @@ export interface Config {
   checkpointDir: string;
   /** And posted here, if set. */
   checkpointWebhook: string | undefined;
+  /** Slack's Web API base URL (`PADDOCK_SLACK_API_URL`; Slack's own by default): a proxy, or a test's fake. */
+  slackApiUrl: string | undefined;
   /** Run org cells without a sandbox (development only; loudly logged and audited). */
   unsafeNoSandbox: boolean;
   /**
@@ -116,6 +118,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     logLevel: env.PADDOCK_LOG_LEVEL ?? 'info',
     checkpointDir: resolve(env.PADDOCK_CHECKPOINT_DIR ?? `${home}/checkpoints`),
     checkpointWebhook: env.PADDOCK_CHECKPOINT_WEBHOOK || undefined,
+    slackApiUrl: env.PADDOCK_SLACK_API_URL || undefined,
     unsafeNoSandbox: overrides.unsafeNoSandbox ?? env.PADDOCK_UNSAFE_NO_SANDBOX === '1',
     mcpAllowedHosts: list(env.PADDOCK_MCP_ALLOWED_HOSTS).map((h) => h.toLowerCase()),
     mcpAllowedOrigins: list(env.PADDOCK_MCP_ALLOWED_ORIGINS).map((o) => o.replace(/\/+$/, '').toLowerCase()),

@@ -63,7 +63,7 @@ export interface SystemStart {
 export interface StartInput {
   message: string;
   conversationId?: string | undefined;
-  via: 'api' | 'chat' | 'webhook';
+  via: 'api' | 'chat' | 'webhook' | 'slack';
 }
 
 interface Active {

@@ -144,6 +144,7 @@ const BODIES: Record<string, Array<(id: Ids) => Json>> = {
   'post /api/v1/orgs/{org}/feedback/{feedback}/resolve': [() => ({ note: 'swept' })],
   'post /api/v1/orgs/{org}/compliance/drills': [(id) => ({ agentId: id.agent })],
   'patch /api/v1/orgs/{org}/agents/{agent}/memory/{entry}': [() => ({ pinned: true })],
+  'put /api/v1/orgs/{org}/slack/channels': [(id) => ({ channelId: 'C0SWEPT01', agentId: id.agent })],
 };
 
 /** The one write an auditor holds, by design: a comment on an access review (nothing else). */

@@ -35,6 +35,7 @@ import { LiveFeed, LiveSignals } from '../live/index.ts';
 import type { Logger } from '../log/index.ts';
 import { applyRecordRetention, RunCoordinator } from '../runtime/index.ts';
 import { type Job, Scheduler } from '../scheduler/index.ts';
+import { forgetOldSlackEvents, SlackService } from '../slack/index.ts';
 import type { Store } from '../store/index.ts';
 import { Telemetry } from '../telemetry/index.ts';
 import { localKeyring, openSecret, Vault, vaultLogKeys } from '../vault/index.ts';
@@ -69,6 +70,8 @@ export interface Deps {
   runs: RunCoordinator;
   /** Inbound webhook deliveries: verified, they start runs; refused, they are recorded. */
   webhooks: WebhookReceiver;
+  /** The orgs' Slack apps: signed events start runs, clicks decide approvals (see src/slack). */
+  slack: SlackService;
   /** Where evidence packages take their controls, records and results from (the compliance center's store). */
   evidence: EvidenceSource;
   /** Metrics (with a scrape token) and traces (with an OTLP endpoint); neither by default. */
@@ -110,9 +113,13 @@ export function compliancePlatform(
 
 /**
  * The platform's periodic work, each job run on one replica at a time (see `src/scheduler`).
- * Without `runs` and `compliance` (the CLI listing jobs), their jobs do nothing.
+ * Without `runs`, `compliance` and `slack` (the CLI listing jobs), their jobs do nothing.
  */
-export function platformJobs(runs?: RunCoordinator, compliance?: () => Platform): Job[] {
+export function platformJobs(
+  runs?: RunCoordinator,
+  compliance?: () => Platform,
+  slack?: () => SlackService,
+): Job[] {
   return [
     {
       name: 'audit.retention',
@@ -136,6 +143,18 @@ export function platformJobs(runs?: RunCoordinator, compliance?: () => Platform)
       name: 'webhooks.deliveries',
       intervalMs: 300_000,
       run: async ({ db }) => ({ forgotten: await forgetExpiredDeliveries(db) }),
+    },
+    {
+      // A Slack event id is needed only while Slack could still retry it; link codes until they expire.
+      name: 'slack.events',
+      intervalMs: 600_000,
+      run: async ({ db }) => ({ ...(await forgetOldSlackEvents(db)) }),
+    },
+    {
+      // A backstop: cards are updated at once by the replica that posted them, while it lives.
+      name: 'slack.cards',
+      intervalMs: 60_000,
+      run: async () => (slack ? slack().refreshAll() : {}),
     },
     {
       // Every org's controls tested on fresh evidence, daily; `POST …/compliance/collect` on demand.
@@ -262,11 +281,25 @@ export function buildDeps(
     scheduler: new Scheduler({
       store,
       databaseUrl: config.databaseUrl,
-      jobs: platformJobs(runs, () => compliancePlatform(deps)),
+      jobs: platformJobs(
+        runs,
+        () => compliancePlatform(deps),
+        () => deps.slack,
+      ),
       log,
     }),
     runs,
     webhooks: new WebhookReceiver({ db: store.db, vault, audit, runs, log }),
+    slack: new SlackService({
+      db: store.db,
+      vault,
+      audit,
+      runs,
+      log,
+      signals,
+      publicUrl: () => deps.config.publicUrl,
+      slackApiUrl: () => deps.config.slackApiUrl,
+    }),
     evidence: storedEvidence(store.db),
     telemetry,
     live: {

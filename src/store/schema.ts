@@ -368,6 +368,62 @@ export interface WebhookTable {
   deleted_at: string | null;
 }
 
+/** An org's Slack app (see src/slack): its secrets sealed in the vault. */
+export interface SlackInstallTable {
+  org_id: string;
+  team_id: string;
+  bot_user_id: string;
+  signing_secret: string;
+  bot_token: string;
+  version: number;
+  approvals_channel: string | null;
+  installed_by: string;
+  installed_at: string;
+}
+
+/** Which agent answers in a Slack channel (`dm`: direct messages to the app). */
+export interface SlackBindingTable {
+  org_id: string;
+  channel_id: string;
+  agent_id: string;
+  bound_by: string;
+  bound_at: string;
+}
+
+/** A Slack user explicitly linked to a person (confirmed from both sides). */
+export interface SlackLinkTable {
+  org_id: string;
+  slack_user_id: string;
+  person_id: string;
+  linked_at: string;
+}
+
+export interface SlackLinkCodeTable {
+  code_hash: string;
+  org_id: string;
+  person_id: string;
+  expires_at: string;
+}
+
+/** A Slack event id already handled (a retry of it starts nothing). */
+export interface SlackEventTable {
+  org_id: string;
+  event_id: string;
+  received_at: string;
+}
+
+/** An approval card posted to Slack, updated when the approval is decided anywhere. */
+export interface SlackCardTable {
+  approval_id: string;
+  org_id: string;
+  run_id: string;
+  channel_id: string;
+  ts: string;
+  thread_channel: string;
+  thread_ts: string;
+  closed_at: string | null;
+}
+
 /** A delivery id an endpoint has accepted, kept while a replay of it could still be in time. */
 export interface WebhookDeliveryTable {
   webhook_id: string;
@@ -784,6 +840,12 @@ export interface Database {
   evidence_packages: EvidencePackageTable;
   model_prices: ModelPriceTable;
   usage_counters: UsageCounterTable;
+  slack_installs: SlackInstallTable;
+  slack_bindings: SlackBindingTable;
+  slack_links: SlackLinkTable;
+  slack_link_codes: SlackLinkCodeTable;
+  slack_events: SlackEventTable;
+  slack_cards: SlackCardTable;
 }
 
 /** The org's own price of a model, in US dollars per million tokens. */

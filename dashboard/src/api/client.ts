@@ -107,6 +107,9 @@ import type {
   SignedIn,
   SignIn,
   SigninLink,
+  SlackLink,
+  SlackLinkCode,
+  SlackStatus,
   SsoInput,
   SsoSettings,
   SsoStatus,
@@ -207,6 +210,10 @@ export const api = {
   sso: (slug: string) => send<SsoStatus>('GET', `${org(slug)}/sso`),
   setSso: (slug: string, input: SsoInput) => send<SsoSettings>('PUT', `${org(slug)}/sso`, input),
   removeSso: (slug: string) => send<void>('DELETE', `${org(slug)}/sso`),
+  slack: (slug: string) => send<SlackStatus>('GET', `${org(slug)}/slack`),
+  slackLink: (slug: string) => send<SlackLink>('GET', `${org(slug)}/slack/link`),
+  slackLinkCode: (slug: string) => send<SlackLinkCode>('POST', `${org(slug)}/slack/link`),
+  slackUnlink: (slug: string) => send<void>('DELETE', `${org(slug)}/slack/link`),
 
   cell: (slug: string) => send<CellStatus>('GET', `${org(slug)}/cell`),
   cellHistory: async (slug: string, limit = 50) =>

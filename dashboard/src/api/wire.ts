@@ -27,6 +27,7 @@ import type * as Runs from '../../../src/server/routes/runs.ts';
 import type * as Secrets from '../../../src/server/routes/secrets.ts';
 import type * as ServerPackages from '../../../src/server/routes/server-packages.ts';
 import type * as SessionRoutes from '../../../src/server/routes/session.ts';
+import type * as Slack from '../../../src/server/routes/slack.ts';
 import type * as Sso from '../../../src/server/routes/sso.ts';
 import type * as Teams from '../../../src/server/routes/teams.ts';
 import type * as Tokens from '../../../src/server/routes/tokens.ts';
@@ -79,6 +80,9 @@ export type TokenCreated = Out<typeof Tokens.TokenCreatedSchema>;
 export type SsoSettings = Out<typeof S.SsoSchema>;
 export type SsoStatus = Out<typeof Sso.SsoStatusSchema>;
 export type SsoInput = In<typeof Sso.SsoBodySchema>;
+export type SlackStatus = Out<typeof Slack.SlackStatusSchema>;
+export type SlackLink = Out<typeof Slack.SlackLinkSchema>;
+export type SlackLinkCode = Out<typeof Slack.SlackLinkCodeSchema>;
 
 // The audit trail.
 export type AuditEvent = Out<typeof S.AuditEventSchema>;

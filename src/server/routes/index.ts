@@ -27,6 +27,7 @@ import { runRoutes } from './runs.ts';
 import { secretRoutes } from './secrets.ts';
 import { serverPackageRoutes } from './server-packages.ts';
 import { sessionRoutes } from './session.ts';
+import { slackRoutes } from './slack.ts';
 import { ssoRoutes } from './sso.ts';
 import { teamRoutes } from './teams.ts';
 import { tokenRoutes } from './tokens.ts';
@@ -58,6 +59,7 @@ export const routes: RouteDef[] = [
   ...memoryRoutes,
   ...demoRoutes,
   ...webhookRoutes,
+  ...slackRoutes,
   ...complianceRoutes,
   ...complianceReviewRoutes,
   ...complianceRegisterRoutes,

@@ -21,7 +21,7 @@ export const RunSchema = z
     agentId: Id,
     conversationId: Id,
     personId: z.string().nullable().describe('who the run acts for (approvals bind to them)'),
-    via: z.string().describe('api, chat or webhook'),
+    via: z.string().describe('api, chat, webhook or slack'),
     status: RunStatus,
     input: z.string(),
     output: z.string().nullable(),

@@ -27,6 +27,7 @@ import { outputChecksAndFeedback } from './020-output-checks-and-feedback.ts';
 import { agentMemory } from './021-agent-memory.ts';
 import { limitsAndBudgets } from './022-limits-and-budgets.ts';
 import { mcpOauth } from './023-mcp-oauth.ts';
+import { slack } from './024-slack.ts';
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {
   const all: Record<string, Migration> = {
@@ -53,6 +54,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
     '021-agent-memory': agentMemory(dialect),
     '022-limits-and-budgets': limitsAndBudgets(dialect),
     '023-mcp-oauth': mcpOauth(dialect),
+    '024-slack': slack(dialect),
   };
   return { getMigrations: async () => all };
 }

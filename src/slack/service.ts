@@ -1,0 +1,667 @@
+/**
+ * Paddock's Slack app, one Bolt `App` per installed org, fed by `POST /slack/{org}/events` (the
+ * Events API and interactivity both). A request passes, in order:
+ *
+ *   org installed → headers → timestamp window → signature → body → team → event id unused → Bolt
+ *
+ * and any refusal changes nothing: it is answered with its own code and recorded in the org's
+ * trail as `slack.refused` (never with the body). Verified, Bolt routes it: a mention in a bound
+ * channel, or a direct message, starts a run as the person the Slack user is (see people.ts);
+ * the answer goes to the thread. A call the run waits for posts an approval card to the org's
+ * approvals channel; a click on it is honoured only from a Slack user explicitly linked to a
+ * person who may decide it, and anything else is refused on record.
+ */
+import type { App, Logger as BoltLogger, Receiver, webApi } from '@slack/bolt';
+import type { Kysely } from 'kysely';
+import { decideApproval } from '../approvals/approvals.ts';
+import type { Actor, AuditInput, AuditTrail } from '../audit/index.ts';
+import {
+  BadRequestError,
+  ForbiddenError,
+  PaddockError,
+  RateLimitedError,
+  UnauthenticatedError,
+} from '../errors/index.ts';
+import { AttemptLimiter, can } from '../identity/index.ts';
+import type { Logger } from '../log/index.ts';
+import type { RunCoordinator, RunListener } from '../runtime/index.ts';
+import type { Database } from '../store/index.ts';
+import type { SlackInstallTable } from '../store/schema.ts';
+import type { Vault } from '../vault/index.ts';
+import { APPROVE, answerBlocks, cardBlocks, DENY, decidedBlocks, slackText } from './blocks.ts';
+import { boundAgent, installOf, linkedPerson, openInstall, redeemLinkCode, SLACK_USER } from './install.ts';
+import { personContext, personFor } from './people.ts';
+import { bolt, parseBody, readHeaders, signatureValid, teamOf, timestampProblem } from './verify.ts';
+
+export interface SlackRequest {
+  slug: string;
+  header: (name: string) => string | undefined;
+  body: Uint8Array;
+  requestId: string;
+  from: string;
+}
+
+/** Hears that an org's log grew (on any replica): a decision made elsewhere updates cards. */
+export interface OrgSignals {
+  subscribe(orgId: string, fn: () => void): () => void;
+}
+
+export interface SlackOptions {
+  db: Kysely<Database>;
+  vault: Vault;
+  audit: AuditTrail;
+  runs: Pick<RunCoordinator, 'start' | 'resumeDecided' | 'follow'>;
+  log: Logger;
+  signals: OrgSignals;
+  /** Paddock's public URL (links on cards). */
+  publicUrl: () => string;
+  /** Slack's Web API base (`https://slack.com/api/` when undefined; tests point it at a fake). */
+  slackApiUrl?: (() => string | undefined) | undefined;
+  nowSeconds?: () => number;
+  /** Refused requests per org URL (default: REFUSALS_PER_WINDOW per REFUSAL_WINDOW_MS). */
+  limiter?: AttemptLimiter;
+}
+
+/** Refused requests an org's URL may get per window before they are only counted. */
+export const REFUSALS_PER_WINDOW = 30;
+export const REFUSAL_WINDOW_MS = 60_000;
+
+const tooMany = () =>
+  new RateLimitedError('Too many refused Slack requests for this organization. Try again in a minute.');
+
+class Refusal extends Error {
+  readonly reason: string;
+  readonly answer: PaddockError;
+  constructor(reason: string, answer: PaddockError) {
+    super(reason);
+    this.reason = reason;
+    this.answer = answer;
+  }
+}
+
+const unverified = () =>
+  new UnauthenticatedError('slack_signature_invalid', 'No Slack app installed here accepts this signature.');
+const ANSWERS: Record<string, () => PaddockError> = {
+  not_installed: unverified,
+  signature_invalid: unverified,
+  headers_invalid: () =>
+    new BadRequestError(
+      'slack_headers_invalid',
+      'A Slack request needs X-Slack-Request-Timestamp (Unix seconds) and X-Slack-Signature (v0=<hex>).',
+    ),
+  timestamp_too_old: () =>
+    new UnauthenticatedError(
+      'slack_timestamp_too_old',
+      'X-Slack-Request-Timestamp is more than 5 minutes old.',
+    ),
+  timestamp_too_new: () =>
+    new UnauthenticatedError(
+      'slack_timestamp_too_new',
+      'X-Slack-Request-Timestamp is more than 5 minutes ahead.',
+    ),
+  payload_invalid: () =>
+    new BadRequestError(
+      'slack_payload_invalid',
+      'The body is neither an Events API JSON object nor an interactivity payload (payload=<JSON>).',
+    ),
+  team_mismatch: () =>
+    new ForbiddenError(
+      'slack_team_mismatch',
+      'This request comes from a workspace this organization did not install.',
+    ),
+};
+const refuse = (reason: string) => new Refusal(reason, ANSWERS[reason]!());
+
+interface OrgApp {
+  version: number;
+  install: SlackInstallTable;
+  app: App;
+}
+
+/** A receiver that receives nothing itself: Paddock's route verifies and hands events to `processEvent`. */
+const routeReceiver: Receiver = {
+  init: () => undefined,
+  start: async () => undefined,
+  stop: async () => undefined,
+};
+
+export class SlackService {
+  readonly #o: SlackOptions;
+  readonly #apps = new Map<string, OrgApp>();
+  readonly #watched = new Map<string, () => void>();
+  readonly #limiter: AttemptLimiter;
+
+  constructor(opts: SlackOptions) {
+    this.#o = opts;
+    this.#limiter = opts.limiter ?? new AttemptLimiter(REFUSALS_PER_WINDOW, REFUSAL_WINDOW_MS);
+  }
+
+  /** Checks a request from Slack and hands it to Bolt; a refusal throws the PaddockError to answer with. */
+  async receive(r: SlackRequest): Promise<Record<string, unknown>> {
+    const org = await this.#o.db
+      .selectFrom('orgs')
+      .select('id')
+      .where('slug', '=', r.slug)
+      .executeTakeFirst();
+    const install = org ? await installOf(this.#o.db, org.id) : undefined;
+    try {
+      if (!install) throw refuse('not_installed');
+      const signed = readHeaders(r.header);
+      if (!signed) throw refuse('headers_invalid');
+      const late = timestampProblem(signed.timestamp, this.#now());
+      if (late) throw refuse(late);
+      const { signingSecret } = await openInstall(this.#o.db, this.#o.vault, install);
+      const text = new TextDecoder('utf-8', { fatal: false }).decode(r.body);
+      if (!(await signatureValid(signingSecret, signed, text, this.#now())))
+        throw refuse('signature_invalid');
+      const body = parseBody(r.header('content-type'), text);
+      if (!body) throw refuse('payload_invalid');
+      if (body.type === 'url_verification') return { challenge: String(body.challenge ?? '').slice(0, 200) };
+      if (teamOf(body) !== install.team_id) throw refuse('team_mismatch');
+      if (body.type === 'event_callback' && !(await this.#firstTime(install.org_id, body.event_id)))
+        return { ok: true, duplicate: true };
+      return await this.#dispatch(install, body, r.requestId);
+    } catch (err) {
+      if (!(err instanceof Refusal)) throw err;
+      throw this.#refused(install, r, err);
+    }
+  }
+
+  /** Forgets an org's app (after an install or uninstall): the next request builds it again. */
+  forget(orgId: string): void {
+    this.#apps.delete(orgId);
+  }
+
+  /** Checks a bot token with Slack (auth.test): its workspace and its bot user. */
+  async checkToken(botToken: string): Promise<{ teamId: string; botUserId: string }> {
+    const { webApi: web } = await bolt();
+    const client = new web.WebClient(botToken, this.#clientOptions());
+    const r = await client.auth.test().catch((err: unknown) => {
+      throw new BadRequestError(
+        'slack_token_rejected',
+        `Slack did not accept the bot token (${(err as { data?: { error?: string } }).data?.error ?? 'no answer'}).`,
+      );
+    });
+    if (!r.ok || typeof r.team_id !== 'string' || typeof r.user_id !== 'string')
+      throw new BadRequestError('slack_token_rejected', 'Slack did not accept the bot token.');
+    return { teamId: r.team_id, botUserId: r.user_id };
+  }
+
+  #clientOptions() {
+    const slackApiUrl = this.#o.slackApiUrl?.();
+    return {
+      ...(slackApiUrl ? { slackApiUrl } : {}),
+      retryConfig: { retries: 0 },
+      logger: this.#boltLogger(),
+    };
+  }
+
+  #now(): number {
+    return this.#o.nowSeconds?.() ?? Math.floor(Date.now() / 1000);
+  }
+
+  /** Takes an event id; false when it was handled already (Slack retries a delivery it thinks was lost). */
+  async #firstTime(orgId: string, eventId: unknown): Promise<boolean> {
+    if (typeof eventId !== 'string' || eventId.length === 0 || eventId.length > 100)
+      throw refuse('payload_invalid');
+    const r = await this.#o.db
+      .insertInto('slack_events')
+      .values({ org_id: orgId, event_id: eventId, received_at: new Date().toISOString() })
+      .onConflict((oc) => oc.columns(['org_id', 'event_id']).doNothing())
+      .executeTakeFirst();
+    return Number(r.numInsertedOrUpdatedRows ?? 0) === 1;
+  }
+
+  /**
+   * A refused request: recorded in its org (when there is one), and answered with the step's own
+   * error, or 429 once the org's URL has had too many refusals this window (recorded once), so a
+   * flood of forgeries cannot flood the trail.
+   */
+  #refused(install: SlackInstallTable | undefined, r: SlackRequest, err: Refusal): PaddockError {
+    const n = this.#limiter.count(r.slug.slice(0, 100));
+    const limited = n > this.#limiter.max;
+    if (limited && n !== this.#limiter.max + 1) return tooMany();
+    const reason = limited ? 'rate_limited' : err.reason;
+    this.#o.log.info({ org: r.slug.slice(0, 64), reason, requestId: r.requestId }, 'slack request refused');
+    if (install) this.#record(install.org_id, r.requestId, reason, { from: r.from });
+    return limited ? tooMany() : err.answer;
+  }
+
+  /** Records a refusal (never a body or a message's text) without the caller waiting for it. */
+  #record(orgId: string, requestId: string, reason: string, details: Record<string, unknown>, actor?: Actor) {
+    const entry: AuditInput = {
+      orgId,
+      actor: actor ?? { type: 'system', id: 'slack' },
+      action: 'slack.refused',
+      target: { type: 'slack', id: orgId },
+      outcome: 'denied',
+      requestId,
+      details: { reason, ...details },
+    };
+    void this.#o.audit
+      .appendSoon(entry)
+      .catch((err: unknown) => this.#o.log.error({ err }, 'could not record a refused Slack request'));
+  }
+
+  /** Hands a verified body to the org's Bolt app; answers once Bolt acknowledges it. */
+  async #dispatch(install: SlackInstallTable, body: Record<string, unknown>, requestId: string) {
+    const { app } = await this.#app(install);
+    let acked: () => void = () => undefined;
+    const ack = new Promise<void>((resolve) => {
+      acked = resolve;
+    });
+    const done = app
+      .processEvent({ body, ack: async () => acked(), customProperties: { requestId } })
+      .catch((err: unknown) => this.#o.log.warn({ err, requestId }, 'a Slack listener failed'));
+    await Promise.race([ack, done]);
+    return { ok: true };
+  }
+
+  async #app(install: SlackInstallTable): Promise<OrgApp> {
+    const have = this.#apps.get(install.org_id);
+    if (have && have.version === Number(install.version)) return have;
+    const { botToken } = await openInstall(this.#o.db, this.#o.vault, install);
+    const { App } = await bolt();
+    const app = new App({
+      receiver: routeReceiver,
+      // The token is known and was checked with auth.test at install: no call per event.
+      authorize: async () => ({ botToken, botUserId: install.bot_user_id }),
+      clientOptions: this.#clientOptions(),
+      logger: this.#boltLogger(),
+    });
+    const orgId = install.org_id;
+    app.event('app_mention', async ({ event, client, context }) => {
+      await this.#message(
+        orgId,
+        install,
+        event as unknown as SlackMessage,
+        client,
+        String(context.requestId ?? ''),
+      );
+    });
+    app.message(async ({ message, client, context }) => {
+      const m = message as unknown as SlackMessage;
+      if (m.channel_type !== 'im') return;
+      await this.#message(orgId, install, m, client, String(context.requestId ?? ''));
+    });
+    for (const [id, decision] of [
+      [APPROVE, 'approve'],
+      [DENY, 'deny'],
+    ] as const)
+      app.action(id, async ({ ack, body, action, client, context }) => {
+        await ack();
+        const value = (action as { value?: unknown }).value;
+        await this.#click(
+          orgId,
+          body as unknown as ClickBody,
+          String(value ?? ''),
+          decision,
+          client,
+          String(context.requestId ?? ''),
+        );
+      });
+    const made = { version: Number(install.version), install, app };
+    this.#apps.set(orgId, made);
+    return made;
+  }
+
+  /** A mention or a direct message: the link command, or a run as the person who wrote it. */
+  async #message(
+    orgId: string,
+    install: SlackInstallTable,
+    m: SlackMessage,
+    client: webApi.WebClient,
+    requestId: string,
+  ) {
+    if (m.subtype || m.bot_id || typeof m.user !== 'string' || typeof m.channel !== 'string') return;
+    const thread = { channel: m.channel, thread_ts: m.thread_ts ?? m.ts };
+    const reply = (text: string) => client.chat.postMessage({ ...thread, text });
+    const text = (m.text ?? '')
+      .replace(new RegExp(`<@${install.bot_user_id}>`, 'g'), '')
+      .trim()
+      .slice(0, 20_000);
+    const isDm = m.channel_type === 'im';
+    const link = /^link\s+([A-Za-z0-9_-]{1,64})$/.exec(text);
+    if (isDm && link) {
+      const person = SLACK_USER.test(m.user)
+        ? await redeemLinkCode(this.#o.db, orgId, m.user, link[1]!, requestId)
+        : null;
+      await reply(
+        person
+          ? 'Your Slack account is now linked to your Paddock account.'
+          : "That link code is not valid or has expired. Make a new one on Paddock's Slack page (Link my Slack account).",
+      );
+      return;
+    }
+    const agentId = await boundAgent(this.#o.db, orgId, isDm ? 'dm' : m.channel);
+    if (!agentId) {
+      await reply('No agent answers here. An admin can bind one to this channel in Paddock.');
+      return;
+    }
+    const who = SLACK_USER.test(m.user)
+      ? await personFor(this.#o.db, orgId, m.user, client, install.team_id)
+      : undefined;
+    const ctx = who ? await personContext(this.#o.db, orgId, who.personId, requestId) : undefined;
+    if (!ctx || !can(ctx.role, 'runs.start')) {
+      this.#record(orgId, requestId, ctx ? 'not_allowed' : 'person_unknown', {
+        slackUserId: m.user.slice(0, 40),
+        channel: m.channel.slice(0, 40),
+      });
+      await reply(
+        ctx
+          ? 'Sorry — your role in Paddock does not let you talk to agents.'
+          : "Sorry — I don't know who you are in Paddock. Ask an admin to add you, or link your account (Paddock's Slack page → Link my Slack account).",
+      );
+      return;
+    }
+    const lines: string[] = [];
+    const tools = new Map<string, string>();
+    const listener: RunListener = (e) => {
+      if (e.kind === 'approval') {
+        lines.push(`⏸ \`${slackText(e.call.toolName)}\` waits for an approval`);
+        void this.#postCard(orgId, install, e.call.approvalId, runId, thread, client).catch((err: unknown) =>
+          this.#o.log.error({ err }, 'could not post an approval card'),
+        );
+      }
+      if (e.kind !== 'chunk') return;
+      const c = e.chunk as { type: string; toolCallId?: string; toolName?: string };
+      if (c.type === 'tool-input-available' && c.toolCallId && c.toolName) {
+        tools.set(c.toolCallId, c.toolName);
+        lines.push(`🔧 called \`${slackText(c.toolName)}\``);
+      }
+      if (c.type === 'tool-output-error' && c.toolCallId)
+        lines.push(`⛔ \`${slackText(tools.get(c.toolCallId) ?? 'a tool')}\` was refused or failed`);
+    };
+    let runId = '';
+    try {
+      const started = await this.#o.runs.start(
+        ctx,
+        agentId,
+        { message: text || '(empty message)', via: 'slack' },
+        listener,
+      );
+      runId = started.run.id;
+      const run = await started.done;
+      await this.#answer(client, thread, lines, run);
+    } catch (err) {
+      if (!PaddockError.isInstance(err)) throw err;
+      await reply(`Sorry — the agent could not start: ${err.message}`);
+    }
+  }
+
+  /** The run's answer in the thread: what it checked and stored, or why there is none. */
+  async #answer(
+    client: webApi.WebClient,
+    thread: { channel: string; thread_ts: string },
+    lines: string[],
+    run: { status: string; output: string | null; error: { code: string; message: string } | null },
+  ) {
+    let text: string;
+    if (run.status === 'completed') text = run.output ?? '(no answer)';
+    else if (run.status === 'waiting_approval')
+      text = 'I am waiting for an approval; I will answer here once it is decided.';
+    else text = `The run ${run.status}: ${run.error?.message ?? 'no reason given'}`;
+    await client.chat.postMessage({
+      ...thread,
+      text: text.slice(0, 3000),
+      blocks: answerBlocks(lines, text),
+    });
+  }
+
+  async #postCard(
+    orgId: string,
+    install: SlackInstallTable,
+    approvalId: string,
+    runId: string,
+    thread: { channel: string; thread_ts: string },
+    client: webApi.WebClient,
+  ) {
+    if (!install.approvals_channel) return;
+    const a = await this.#o.db
+      .selectFrom('approvals as a')
+      .innerJoin('agents as g', 'g.id', 'a.agent_id')
+      .select(['a.tool', 'a.connection_id', 'a.requested_by', 'a.expires_at', 'g.name'])
+      .where('a.org_id', '=', orgId)
+      .where('a.id', '=', approvalId)
+      .executeTakeFirst();
+    if (!a) return;
+    const slug = (
+      await this.#o.db.selectFrom('orgs').select('slug').where('id', '=', orgId).executeTakeFirstOrThrow()
+    ).slug;
+    const requester = a.requested_by
+      ? (
+          await this.#o.db
+            .selectFrom('users')
+            .select('name')
+            .where('id', '=', a.requested_by)
+            .executeTakeFirst()
+        )?.name
+      : null;
+    const posted = await client.chat.postMessage({
+      channel: install.approvals_channel,
+      text: `${a.name} waits for an approval to call ${a.tool}`,
+      blocks: cardBlocks({
+        approvalId,
+        agentName: a.name,
+        tool: a.tool,
+        requestedBy: requester ?? null,
+        expiresAt: a.expires_at,
+        url: new URL(`/orgs/${slug}/approvals`, this.#o.publicUrl()).href,
+      }),
+    });
+    if (!posted.ok || typeof posted.ts !== 'string') return;
+    await this.#o.db
+      .insertInto('slack_cards')
+      .values({
+        approval_id: approvalId,
+        org_id: orgId,
+        run_id: runId,
+        channel_id: install.approvals_channel,
+        ts: posted.ts,
+        thread_channel: thread.channel,
+        thread_ts: thread.thread_ts,
+        closed_at: null,
+      })
+      .onConflict((oc) => oc.column('approval_id').doNothing())
+      .execute();
+    this.#watch(orgId);
+  }
+
+  /** A decision made anywhere (API, dashboard, another replica) updates the org's open cards. */
+  #watch(orgId: string) {
+    if (this.#watched.has(orgId)) return;
+    this.#watched.set(
+      orgId,
+      this.#o.signals.subscribe(orgId, () => {
+        void this.refreshCards(orgId).catch((err: unknown) =>
+          this.#o.log.error({ err }, 'could not update Slack cards'),
+        );
+      }),
+    );
+  }
+
+  /** Every org's open cards checked (the scheduled backstop: a replica restarted since it posted them). */
+  async refreshAll(): Promise<{ closed: number }> {
+    const orgs = await this.#o.db
+      .selectFrom('slack_cards')
+      .select('org_id')
+      .distinct()
+      .where('closed_at', 'is', null)
+      .execute();
+    let closed = 0;
+    for (const o of orgs) {
+      this.#watch(o.org_id);
+      closed += await this.refreshCards(o.org_id);
+    }
+    return { closed };
+  }
+
+  /** Closes the org's open cards whose approval is no longer pending; the number closed. */
+  async refreshCards(orgId: string): Promise<number> {
+    const now = new Date().toISOString();
+    const open = await this.#o.db
+      .selectFrom('slack_cards as c')
+      .innerJoin('approvals as a', 'a.id', 'c.approval_id')
+      .leftJoin('users as u', 'u.id', 'a.decided_by')
+      .select(['c.approval_id', 'c.channel_id', 'c.ts', 'a.status', 'a.tool', 'a.expires_at', 'u.name'])
+      .where('c.org_id', '=', orgId)
+      .where('c.closed_at', 'is', null)
+      .execute();
+    let closed = 0;
+    for (const c of open) {
+      const status = c.status === 'pending' ? (c.expires_at <= now ? 'expired' : null) : c.status;
+      if (!status || !(await this.#close(orgId, c.approval_id))) continue;
+      const client = await this.#client(orgId);
+      if (!client) continue;
+      await client.chat.update({
+        channel: c.channel_id,
+        ts: c.ts,
+        text: `${c.tool}: ${status}`,
+        blocks: decidedBlocks({
+          approvalId: c.approval_id,
+          tool: c.tool,
+          status,
+          by: c.name,
+          where: 'in Paddock',
+        }),
+      });
+      closed++;
+    }
+    return closed;
+  }
+
+  /** Marks a card closed; false when someone closed it first (so it is updated once). */
+  async #close(orgId: string, approvalId: string): Promise<boolean> {
+    const r = await this.#o.db
+      .updateTable('slack_cards')
+      .set({ closed_at: new Date().toISOString() })
+      .where('org_id', '=', orgId)
+      .where('approval_id', '=', approvalId)
+      .where('closed_at', 'is', null)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  }
+
+  /** A Web API client with the org's bot token, or undefined once Slack is uninstalled. */
+  async #client(orgId: string): Promise<webApi.WebClient | undefined> {
+    const install = await installOf(this.#o.db, orgId);
+    if (!install) return undefined;
+    const { botToken } = await openInstall(this.#o.db, this.#o.vault, install);
+    const { webApi: web } = await bolt();
+    return new web.WebClient(botToken, this.#clientOptions());
+  }
+
+  /**
+   * A click on a card. Honoured only from a Slack user explicitly linked to a person who may
+   * decide approvals (an email match is not enough: it proves nothing the person confirmed);
+   * the decision then goes through the approvals' own rules (two-person rule, stale grants).
+   */
+  async #click(
+    orgId: string,
+    body: ClickBody,
+    approvalId: string,
+    decision: 'approve' | 'deny',
+    client: webApi.WebClient,
+    requestId: string,
+  ) {
+    const slackUser = body.user?.id ?? '';
+    const channel = body.channel?.id ?? body.container?.channel_id ?? '';
+    const tell = (text: string) =>
+      channel && SLACK_USER.test(slackUser)
+        ? client.chat.postEphemeral({ channel, user: slackUser, text }).catch(() => undefined)
+        : undefined;
+    const refused = async (reason: string, message: string, actor?: Actor) => {
+      this.#record(
+        orgId,
+        requestId,
+        reason,
+        { decision, approvalId: approvalId.slice(0, 40), slackUserId: slackUser.slice(0, 40) },
+        actor,
+      );
+      await tell(message);
+    };
+    if (!/^apr_[A-Za-z0-9]{1,40}$/.test(approvalId))
+      return refused('approval_unknown', 'That card names no approval.');
+    const person = SLACK_USER.test(slackUser) ? await linkedPerson(this.#o.db, orgId, slackUser) : undefined;
+    if (!person)
+      return refused(
+        'not_linked',
+        'Only a Slack account linked to a Paddock approver can decide here. Link yours in Paddock first.',
+      );
+    const ctx = await personContext(this.#o.db, orgId, person, requestId);
+    const actor: Actor = { type: 'person', id: person };
+    if (!ctx || !can(ctx.role, 'approvals.decide'))
+      return refused('not_allowed', 'Your role in Paddock does not let you decide approvals.', actor);
+    let decided: Awaited<ReturnType<typeof decideApproval>>;
+    try {
+      decided = await decideApproval(this.#o.db, ctx, approvalId, decision, 'decided in Slack');
+    } catch (err) {
+      if (!PaddockError.isInstance(err)) throw err;
+      return refused(err.code, `Not decided: ${err.message}`, actor);
+    }
+    const card = await this.#o.db
+      .selectFrom('slack_cards')
+      .selectAll()
+      .where('org_id', '=', orgId)
+      .where('approval_id', '=', approvalId)
+      .executeTakeFirst();
+    if (card && (await this.#close(orgId, approvalId))) {
+      const name = (
+        await this.#o.db.selectFrom('users').select('name').where('id', '=', person).executeTakeFirst()
+      )?.name;
+      await client.chat.update({
+        channel: card.channel_id,
+        ts: card.ts,
+        text: `${decided.tool}: ${decided.status}`,
+        blocks: decidedBlocks({
+          approvalId,
+          tool: decided.tool,
+          status: decided.status,
+          by: name ?? person,
+          where: 'in Slack',
+        }),
+      });
+    }
+    await this.#o.runs.resumeDecided(orgId, approvalId);
+    if (!card) return;
+    const thread = { channel: card.thread_channel, thread_ts: card.thread_ts };
+    const lines: string[] = [];
+    this.#o.runs.follow(card.run_id, (e) => {
+      if (e.kind === 'end') void this.#answer(client, thread, lines, e.run).catch(() => undefined);
+    });
+  }
+
+  #boltLogger() {
+    const log = this.#o.log;
+    let level = 'debug';
+    return {
+      debug: (...m: unknown[]) => log.debug({ slack: m.map(String).join(' ').slice(0, 500) }, 'bolt'),
+      info: (...m: unknown[]) => log.debug({ slack: m.map(String).join(' ').slice(0, 500) }, 'bolt'),
+      warn: (...m: unknown[]) => log.warn({ slack: m.map(String).join(' ').slice(0, 500) }, 'bolt'),
+      error: (...m: unknown[]) => log.error({ slack: m.map(String).join(' ').slice(0, 500) }, 'bolt'),
+      setLevel: (l: string) => {
+        level = l;
+      },
+      getLevel: () => level,
+      setName: () => undefined,
+    } as unknown as BoltLogger;
+  }
+}
+
+interface SlackMessage {
+  type: string;
+  subtype?: string;
+  bot_id?: string;
+  user?: string;
+  channel?: string;
+  channel_type?: string;
+  text?: string;
+  ts: string;
+  thread_ts?: string;
+}
+
+interface ClickBody {
+  user?: { id?: string };
+  channel?: { id?: string };
+  container?: { channel_id?: string };
+}

@@ -1,0 +1,587 @@
+/**
+ * Slack end to end, on both engines: a local fake Slack speaking the real wire formats (signed
+ * Events API and interactivity requests in, Web API calls out through Bolt's own WebClient),
+ * real runs in a real org cell (bubblewrap) thinking with a scripted model, and a real MCP
+ * server behind the gate. A mention starts a run as the person Slack says wrote it and the
+ * answer goes to the thread; a blocked answer never reaches Slack; approval cards are decided
+ * only by explicitly linked approvers; every refused request changes nothing.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { bubblewrap } from '../cells/index.ts';
+import { AttemptLimiter } from '../identity/index.ts';
+import { createLogger } from '../log/index.ts';
+import { type FakeSlack, slackSigned, startFakeSlack } from '../testing/fake-slack.ts';
+import { allAuditEntries, call, createApp, type SeededOrg, seedOrg, testDeps } from '../testing/fixtures.ts';
+import { type ModelServer, type ModelTurn, startModelServer } from '../testing/model-server/index.ts';
+import { databaseSnapshot, snapshotDiff } from '../testing/snapshot.ts';
+import { openTestStore, STORE_KINDS, type TestStore } from '../testing/stores.ts';
+import { until } from '../testing/until.ts';
+import { EVENT_IDS_KEPT_MS, forgetOldSlackEvents, SlackService } from './index.ts';
+
+const EVERYTHING = ['node_modules/@modelcontextprotocol/server-everything/dist/index.js', 'stdio'];
+const KEY = 'sk-slack-e2e-5a0c2f9d81b7e346';
+/** A Luhn-valid test card number: the agent's blocking check must keep it out of Slack. */
+const CARD = '4111 1111 1111 1111';
+const CHANNEL = 'C0PADDOCK01';
+const APPROVALS = 'C0APPROVALS';
+
+for (const kind of STORE_KINDS) {
+  describe(`Slack [${kind}]`, () => {
+    let t: TestStore;
+    let deps: ReturnType<typeof testDeps>;
+    let app: ReturnType<typeof createApp>;
+    let models: ModelServer;
+    let slack: FakeSlack;
+    let acme: SeededOrg;
+    let agentId: string;
+    let seq = 0;
+    const scripts = new Map<string, ModelTurn[]>();
+    /** Slack users: the member and the admin by email; a stranger whose email Paddock does not know. */
+    const MEMBER = 'U0MEMBER01';
+    const ADMIN = 'U0ADMIN001';
+    const STRANGER = 'U0STRANGER';
+    const EXTERNAL = 'U0EXTERNAL';
+
+    const api = (method: string, path: string, body?: unknown, token = acme.people.admin.token) =>
+      call(app, method, `/api/v1/orgs/acme${path}`, { token, ...(body === undefined ? {} : { body }) });
+
+    before(async () => {
+      const check = await bubblewrap.check();
+      assert.ok(check.ok, `bubblewrap is needed: ${check.reason}`);
+      models = await startModelServer(
+        (req) => scripts.get(req.lastUserText)?.shift() ?? { text: `You said: ${req.lastUserText}` },
+      );
+      slack = await startFakeSlack();
+      t = await openTestStore(kind);
+      deps = testDeps(
+        t.store,
+        t.home,
+        { log: createLogger({ level: 'silent' }) },
+        { provider: bubblewrap, problem: null },
+      );
+      deps.config.slackApiUrl = slack.url;
+      app = createApp(deps);
+      acme = await seedOrg(t.store, 'acme');
+      await seedOrg(t.store, 'other');
+      slack.users.set(MEMBER, { email: 'Member@acme.test' });
+      slack.users.set(ADMIN, { email: 'admin@acme.test' });
+      slack.users.set(STRANGER, { email: 'someone@elsewhere.test' });
+      // Another workspace's user (a Slack Connect channel) claiming a member's email.
+      slack.users.set(EXTERNAL, { email: 'member@acme.test', team: 'T0OTHERTEAM' });
+      const port = Number(new URL(models.url).port);
+      const owner = acme.people.owner.token;
+      assert.equal(
+        (
+          await api(
+            'patch',
+            '',
+            { settings: { egressAllowlist: [{ host: '127.0.0.1', port, allowPrivate: true }] } },
+            owner,
+          )
+        ).status,
+        200,
+      );
+      const key = await api('post', '/secrets', {
+        name: 'openai',
+        kind: 'model_key',
+        provider: 'openai',
+        value: KEY,
+        baseUrl: `${models.url}/v1`,
+      });
+      assert.equal(key.status, 201, key.text);
+      const c = await api('post', '/connections', {
+        name: 'everything',
+        transport: 'stdio',
+        command: 'node',
+        args: EVERYTHING,
+      });
+      assert.equal(c.status, 201, c.text);
+      assert.equal((await api('post', `/connections/${c.body.id}/tools/refresh`)).status, 200);
+      const agent = await api('post', '/agents', {
+        name: 'helper',
+        scope: 'organization',
+        instructions: 'Help briefly.',
+        model: { provider: 'openai', model: 'gpt-test' },
+        checks: { rules: [{ name: 'cards', match: 'card_numbers', action: 'block' }], streaming: 'final' },
+      });
+      assert.equal(agent.status, 201, agent.text);
+      agentId = agent.body.id;
+      for (const body of [
+        { connectionId: c.body.id, tool: 'echo' },
+        { connectionId: c.body.id, tool: 'get-sum', requiresApproval: true },
+      ])
+        assert.equal((await api('post', `/agents/${agentId}/grants`, body)).status, 201);
+    });
+
+    after(async () => {
+      await models?.close();
+      await slack?.close();
+      await t?.cleanup();
+    });
+
+    /** A request as Slack sends it to the events URL, signed unless told otherwise. */
+    async function send(
+      body: string,
+      opts: {
+        contentType?: string;
+        timestamp?: number;
+        secret?: string;
+        org?: string;
+        headers?: Record<string, string>;
+      } = {},
+    ) {
+      const res = await app.request(`/slack/${opts.org ?? 'acme'}/events`, {
+        method: 'POST',
+        headers: {
+          'content-type': opts.contentType ?? 'application/json',
+          ...slackSigned(opts.secret ?? slack.signingSecret, body, opts.timestamp),
+          ...opts.headers,
+        },
+        body,
+      });
+      const text = await res.text();
+      return { status: res.status, text, body: text ? JSON.parse(text) : null };
+    }
+    const eventBody = (event: Record<string, unknown>, over: Record<string, unknown> = {}) =>
+      JSON.stringify({
+        token: 'legacy-verification-token',
+        team_id: slack.teamId,
+        api_app_id: 'A0PADDOCK',
+        type: 'event_callback',
+        event_id: `Ev${String(++seq).padStart(8, '0')}`,
+        event_time: Math.floor(Date.now() / 1000),
+        authorizations: [{ team_id: slack.teamId, user_id: slack.botUserId, is_bot: true }],
+        event: {
+          event_ts: `${Date.now() / 1000}`,
+          ts: `${Math.floor(Date.now() / 1000)}.${String(++seq).padStart(6, '0')}`,
+          ...event,
+        },
+        ...over,
+      });
+    const mention = (user: string, text: string, over: Record<string, unknown> = {}) =>
+      eventBody({ type: 'app_mention', user, channel: CHANNEL, text: `<@${slack.botUserId}> ${text}` }, over);
+    const dm = (user: string, text: string) =>
+      eventBody({ type: 'message', channel_type: 'im', user, channel: 'D0DIRECT01', text });
+    const click = (user: string, actionId: string, approvalId: string) =>
+      `payload=${encodeURIComponent(
+        JSON.stringify({
+          type: 'block_actions',
+          team: { id: slack.teamId, domain: 'paddock-test' },
+          user: { id: user, team_id: slack.teamId },
+          api_app_id: 'A0PADDOCK',
+          token: 'legacy-verification-token',
+          trigger_id: '1.2.3',
+          container: { type: 'message', message_ts: '1.1', channel_id: APPROVALS, is_ephemeral: false },
+          channel: { id: APPROVALS, name: 'approvals' },
+          message: { ts: '1.1', text: 'card' },
+          response_url: 'http://127.0.0.1:9/unused',
+          actions: [
+            {
+              type: 'button',
+              action_id: actionId,
+              block_id: 'paddock_decision',
+              value: approvalId,
+              action_ts: '1.2',
+            },
+          ],
+        }),
+      )}`;
+    const posts = (pred: (args: any) => boolean = () => true) =>
+      slack.calls.filter((c) => c.method === 'chat.postMessage' && pred(c.args));
+    const threadPost = (ts: string) =>
+      until(() => posts((a) => a.thread_ts === ts).at(-1), { what: `a post in thread ${ts}` });
+    const runCount = async () =>
+      Number(
+        (
+          await t.store.db
+            .selectFrom('runs')
+            .select((eb) => eb.fn.countAll().as('n'))
+            .executeTakeFirstOrThrow()
+        ).n,
+      );
+    const entries = async (action: string) => {
+      await deps.audit.flush();
+      return (await allAuditEntries(t.store))
+        .filter((e) => e.action === action)
+        .map((e) => ({ actor: e.actor_id, details: JSON.parse(e.details ?? '{}') }));
+    };
+    /** Everything but the audit trail (which records refusals). */
+    const state = async () => {
+      const all = await databaseSnapshot(t.store);
+      return Object.fromEntries(
+        Object.entries(all).filter(([table]) => !table.startsWith('audit_') && table !== 'sqlite_sequence'),
+      );
+    };
+
+    test('installing checks the token with Slack and validates; secrets are never shown or recorded', async () => {
+      const bad = await api('put', '/slack', { signingSecret: 'short', botToken: slack.botToken });
+      assert.deepEqual([bad.status, bad.body.error.code], [400, 'slack_signing_secret_invalid']);
+      const rejected = await api('put', '/slack', {
+        signingSecret: slack.signingSecret,
+        botToken: 'xoxb-0000000000-wrong-token',
+      });
+      assert.deepEqual([rejected.status, rejected.body.error.code], [400, 'slack_token_rejected']);
+      const member = await api(
+        'put',
+        '/slack',
+        { signingSecret: slack.signingSecret, botToken: slack.botToken },
+        acme.people.member.token,
+      );
+      assert.equal(member.status, 403, member.text);
+      assert.deepEqual((await api('get', '/slack')).body, { slack: null });
+      const ok = await api('put', '/slack', {
+        signingSecret: slack.signingSecret,
+        botToken: slack.botToken,
+        approvalsChannel: APPROVALS,
+      });
+      assert.equal(ok.status, 200, ok.text);
+      assert.equal(ok.body.teamId, slack.teamId);
+      assert.equal(ok.body.eventsPath, '/slack/acme/events');
+      const badChannel = await api('put', '/slack/channels', { channelId: '#general', agentId });
+      assert.equal(badChannel.status, 400, badChannel.text);
+      assert.equal((await api('put', '/slack/channels', { channelId: 'C0UNBOUND1', agentId })).status, 204);
+      assert.equal(
+        (await api('put', '/slack/channels', { channelId: 'C0UNBOUND1', agentId: null })).status,
+        204,
+      );
+      const gone = await api('put', '/slack/channels', { channelId: 'C0UNBOUND1', agentId: null });
+      assert.deepEqual([gone.status, gone.body.error.code], [404, 'slack_binding_not_found']);
+      assert.equal((await api('put', '/slack/channels', { channelId: CHANNEL, agentId })).status, 204);
+      assert.equal((await api('put', '/slack/channels', { channelId: 'dm', agentId })).status, 204);
+      const got = await api('get', '/slack', undefined, acme.people.auditor.token);
+      assert.equal(got.status, 200, got.text);
+      assert.deepEqual(got.body.slack.bindings.map((b: any) => b.channelId).sort(), [CHANNEL, 'dm'].sort());
+      await deps.audit.flush();
+      const trail = JSON.stringify(await allAuditEntries(t.store));
+      for (const secret of [slack.signingSecret, slack.botToken]) {
+        assert.ok(!trail.includes(secret), 'a secret reached the trail');
+        assert.ok(!got.text.includes(secret) && !ok.text.includes(secret), 'a secret was shown');
+      }
+      assert.equal((await entries('slack.installed')).length, 1);
+      assert.equal((await entries('slack.channel_bound')).length, 3);
+      assert.equal((await entries('slack.channel_unbound')).length, 1);
+      // Slack's URL check is answered.
+      const challenge = await send(
+        JSON.stringify({ type: 'url_verification', challenge: 'abc123', token: 'x' }),
+      );
+      assert.deepEqual([challenge.status, challenge.body], [200, { challenge: 'abc123' }]);
+    });
+
+    test('a mention starts a run as the person matched by email; the answer and its tool calls go to the thread', async () => {
+      scripts.set('echo this please', [
+        { toolCalls: [{ name: 'everything__echo', args: { message: 'hi' } }] },
+        { text: 'Echoed: hi.' },
+      ]);
+      const body = mention(MEMBER, 'echo this please');
+      const ts = JSON.parse(body).event.ts;
+      const r = await send(body);
+      assert.deepEqual([r.status, r.body], [200, { ok: true }], r.text);
+      const answer = await threadPost(ts);
+      assert.equal(answer.args.channel, CHANNEL);
+      assert.equal(answer.token, slack.botToken);
+      assert.match(answer.args.text, /Echoed: hi\./);
+      const blocks = JSON.stringify(answer.args.blocks);
+      assert.match(blocks, /called `everything__echo`/);
+      const run = await t.store.db
+        .selectFrom('runs')
+        .selectAll()
+        .orderBy('created_at', 'desc')
+        .executeTakeFirstOrThrow();
+      assert.deepEqual([run.via, run.person_id, run.status], ['slack', acme.people.member.id, 'completed']);
+      // Slack retries a delivery it thinks was lost: the same event id starts nothing more.
+      const before = await runCount();
+      const again = await send(body);
+      assert.deepEqual([again.status, again.body], [200, { ok: true, duplicate: true }]);
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(await runCount(), before);
+      // Past Slack's retry window the id is forgotten by the scheduled job, and not before.
+      const eventId = JSON.parse(body).event_id;
+      const kept = () =>
+        t.store.db.selectFrom('slack_events').select('event_id').where('event_id', '=', eventId).execute();
+      assert.deepEqual(await forgetOldSlackEvents(t.store.db), { events: 0, codes: 0 });
+      assert.equal((await kept()).length, 1);
+      await forgetOldSlackEvents(t.store.db, new Date(Date.now() + EVENT_IDS_KEPT_MS + 60_000));
+      assert.equal((await kept()).length, 0);
+    });
+
+    test('a tool the agent may not call shows as a refused context line', async () => {
+      scripts.set('get the env', [
+        { toolCalls: [{ name: 'everything__get-env', args: {} }] },
+        { text: 'Could not.' },
+      ]);
+      const body = mention(MEMBER, 'get the env');
+      await send(body);
+      const answer = await threadPost(JSON.parse(body).event.ts);
+      assert.match(JSON.stringify(answer.args.blocks), /`everything__get-env` was refused or failed/);
+    });
+
+    test('a blocked pattern never reaches Slack: the run fails on record, the thread hears only why', async () => {
+      scripts.set('card please', [{ text: `Sure, it is ${CARD}.` }]);
+      const body = mention(MEMBER, 'card please');
+      await send(body);
+      const answer = await threadPost(JSON.parse(body).event.ts);
+      assert.match(answer.args.text, /failed/);
+      const everything = JSON.stringify(slack.calls);
+      assert.ok(!everything.includes('4111'), 'the blocked answer reached Slack');
+    });
+
+    test('unknown people, another workspace’s people and forged user ids are refused politely; no run starts, the refusal is recorded', async () => {
+      for (const user of [STRANGER, EXTERNAL, 'U0NOSUCHONE']) {
+        const before = await runCount();
+        const body = mention(user, 'hello there');
+        const r = await send(body);
+        assert.equal(r.status, 200, r.text);
+        const reply = await threadPost(JSON.parse(body).event.ts);
+        assert.match(reply.args.text, /don't know who you are/);
+        assert.equal(await runCount(), before);
+        assert.ok(
+          (await entries('slack.refused')).some(
+            (e) => e.details.reason === 'person_unknown' && e.details.slackUserId === user,
+          ),
+        );
+      }
+    });
+
+    test('bad signatures, old timestamps and hostile payloads are answered with clear errors and change nothing', async () => {
+      const good = () => mention(MEMBER, 'never runs');
+      const cases: [string, () => ReturnType<typeof send>, number, string][] = [
+        [
+          'wrong secret',
+          () => send(good(), { secret: 'ffffffffffffffffffffffffffffffff' }),
+          401,
+          'slack_signature_invalid',
+        ],
+        [
+          'old timestamp',
+          () => send(good(), { timestamp: Math.floor(Date.now() / 1000) - 301 }),
+          401,
+          'slack_timestamp_too_old',
+        ],
+        [
+          'future timestamp',
+          () => send(good(), { timestamp: Math.floor(Date.now() / 1000) + 400 }),
+          401,
+          'slack_timestamp_too_new',
+        ],
+        [
+          'no signature',
+          () => send(good(), { headers: { 'x-slack-signature': '' } }),
+          400,
+          'slack_headers_invalid',
+        ],
+        ['malformed JSON', () => send('{"type": "event_callback",'), 400, 'slack_payload_invalid'],
+        ['a JSON array', () => send('[1,2]'), 400, 'slack_payload_invalid'],
+        [
+          'a form without payload',
+          () => send('a=b', { contentType: 'application/x-www-form-urlencoded' }),
+          400,
+          'slack_payload_invalid',
+        ],
+        [
+          'another workspace',
+          () => send(good().replaceAll(slack.teamId, 'T0OTHERTEAM')),
+          403,
+          'slack_team_mismatch',
+        ],
+        ['an org with no Slack', () => send(good(), { org: 'other' }), 401, 'slack_signature_invalid'],
+        ['an unknown org', () => send(good(), { org: 'nosuchorg' }), 401, 'slack_signature_invalid'],
+        [
+          'a huge body',
+          () => send(JSON.stringify({ type: 'event_callback', pad: 'x'.repeat(300 * 1024) })),
+          413,
+          'payload_too_large',
+        ],
+      ];
+      // The earlier tests' runs settled first, so that only a refused request could change anything.
+      await until(async () =>
+        (await t.store.db.selectFrom('runs').select('id').where('status', '=', 'running').execute())
+          .length === 0
+          ? true
+          : undefined,
+      );
+      await deps.audit.flush();
+      for (const [what, go, status, code] of cases) {
+        const before = await state();
+        const calls = slack.calls.length;
+        const r = await go();
+        assert.deepEqual([r.status, r.body?.error?.code], [status, code], `${what}: ${r.text}`);
+        await new Promise((res) => setTimeout(res, 50));
+        assert.deepEqual(snapshotDiff(before, await state()), [], `${what} changed something`);
+        assert.equal(slack.calls.length, calls, `${what} made Paddock call Slack`);
+      }
+      const reasons = (await entries('slack.refused')).map((e) => e.details.reason);
+      for (const reason of [
+        'signature_invalid',
+        'timestamp_too_old',
+        'headers_invalid',
+        'payload_invalid',
+        'team_mismatch',
+      ])
+        assert.ok(reasons.includes(reason), `${reason} was not recorded`);
+    });
+
+    test('approval cards: only an explicitly linked approver’s click counts; others change nothing and are recorded', async () => {
+      scripts.set('add two and three', [
+        { toolCalls: [{ name: 'everything__get-sum', args: { a: 2, b: 3 } }] },
+        { text: 'The sum is 5.' },
+      ]);
+      const body = mention(MEMBER, 'add two and three');
+      const ts = JSON.parse(body).event.ts;
+      await send(body);
+      const card = await until(() => posts((a) => a.channel === APPROVALS).at(-1), {
+        what: 'an approval card',
+      });
+      const approvalId = card.args.blocks[2].elements[0].value as string;
+      assert.match(approvalId, /^apr_/);
+      assert.ok(!JSON.stringify(card.args).includes('"a":2'), 'the arguments are not put in Slack');
+      assert.match((await threadPost(ts)).args.text, /waiting for an approval/);
+      const status = async () =>
+        (
+          await t.store.db
+            .selectFrom('approvals')
+            .select('status')
+            .where('id', '=', approvalId)
+            .executeTakeFirstOrThrow()
+        ).status;
+
+      // The admin is matched by email, but not linked: the click changes nothing.
+      const before = await state();
+      const r = await send(click(ADMIN, 'paddock_approve', approvalId), {
+        contentType: 'application/x-www-form-urlencoded',
+      });
+      assert.equal(r.status, 200, r.text);
+      const told = await until(() =>
+        slack.calls.find((c) => c.method === 'chat.postEphemeral' && c.args.user === ADMIN),
+      );
+      assert.match(String(told.args.text), /linked to a Paddock approver/);
+      assert.equal(await status(), 'pending');
+      assert.deepEqual(snapshotDiff(before, await state()), []);
+      assert.ok(
+        (await entries('slack.refused')).some(
+          (e) => e.details.reason === 'not_linked' && e.details.approvalId === approvalId,
+        ),
+      );
+
+      // A linked member may not decide approvals: refused, on record in their name.
+      const memberCode = await api('post', '/slack/link', undefined, acme.people.member.token);
+      assert.equal(memberCode.status, 201, memberCode.text);
+      await send(dm(MEMBER, `link ${memberCode.body.code}`));
+      await until(() => posts((a) => /now linked/.test(a.text)).length >= 1);
+      await send(click(MEMBER, 'paddock_approve', approvalId), {
+        contentType: 'application/x-www-form-urlencoded',
+      });
+      await until(async () =>
+        (await entries('slack.refused')).find(
+          (e) => e.details.reason === 'not_allowed' && e.actor === acme.people.member.id,
+        ),
+      );
+      assert.equal(await status(), 'pending');
+
+      // A code that is wrong links nothing.
+      await send(dm(ADMIN, 'link notavalidcode'));
+      await until(() => posts((a) => /not valid or has expired/.test(a.text)).length >= 1);
+
+      // The admin links their account from Paddock; then their click approves, the card updates, the run answers.
+      const code = await api('post', '/slack/link');
+      await send(dm(ADMIN, `link ${code.body.code}`));
+      await until(() => posts((a) => /now linked/.test(a.text)).length >= 2);
+      assert.equal((await api('get', '/slack/link')).body.link.slackUserId, ADMIN);
+      await send(click(ADMIN, 'paddock_approve', approvalId), {
+        contentType: 'application/x-www-form-urlencoded',
+      });
+      const updated = await until(
+        () => slack.calls.find((c) => c.method === 'chat.update' && c.args.ts === card.answer.ts),
+        { what: 'the card updated' },
+      );
+      assert.match(JSON.stringify(updated.args.blocks), /approved\* by .* in Slack/);
+      // The run resumed and made the call: the approval is used up.
+      await until(async () => ((await status()) === 'used' ? true : undefined), {
+        what: 'the approval used',
+      });
+      const answer = await until(
+        () => posts((a) => a.thread_ts === ts && /The sum is 5/.test(a.text)).at(-1),
+        { what: 'the answer after approval' },
+      );
+      assert.ok(answer);
+      assert.equal((await entries('approval.granted')).at(-1)!.actor, acme.people.admin.id);
+    });
+
+    test('a card updates when its call is decided elsewhere (the API)', async () => {
+      scripts.set('add four and four', [
+        { toolCalls: [{ name: 'everything__get-sum', args: { a: 4, b: 4 } }] },
+        { text: 'Eight.' },
+      ]);
+      await send(mention(MEMBER, 'add four and four'));
+      const card = await until(
+        () =>
+          posts((a) => a.channel === APPROVALS && /get-sum/.test(a.text)).find(
+            (c) => !slack.calls.some((u) => u.method === 'chat.update' && u.args.ts === c.answer.ts),
+          ),
+        { what: 'a new card' },
+      );
+      const approvalId = card.args.blocks[2].elements[0].value as string;
+      const denied = await api(
+        'post',
+        `/approvals/${approvalId}/deny`,
+        { reason: 'no' },
+        acme.people.owner.token,
+      );
+      assert.equal(denied.status, 200, denied.text);
+      const updated = await until(
+        () => slack.calls.find((c) => c.method === 'chat.update' && c.args.ts === card.answer.ts),
+        { what: 'the card updated' },
+      );
+      assert.match(JSON.stringify(updated.args.blocks), /denied\* by .* in Paddock/);
+    });
+
+    test('a flood of forged requests is answered 429 and recorded once; signed requests still get through', async () => {
+      // A service of its own with a small limit, so the rest of the suite keeps the default one.
+      const usual = deps.slack;
+      deps.slack = new SlackService({
+        db: t.store.db,
+        vault: deps.vault,
+        audit: deps.audit,
+        runs: deps.runs,
+        log: deps.log,
+        signals: deps.live.signals,
+        publicUrl: () => deps.config.publicUrl,
+        slackApiUrl: () => slack.url,
+        limiter: new AttemptLimiter(5, 60_000),
+      });
+      try {
+        let limited = 0;
+        for (let i = 0; i < 12; i++) {
+          const r = await send(mention(MEMBER, 'forged'), { secret: 'eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee' });
+          if (r.status === 429) limited++;
+          else assert.equal(r.body.error.code, 'slack_signature_invalid');
+        }
+        assert.equal(limited, 7, 'the refusals past the limit were not limited');
+        await deps.audit.flush();
+        assert.equal(
+          (await entries('slack.refused')).filter((e) => e.details.reason === 'rate_limited').length,
+          1,
+        );
+        const body = mention(MEMBER, 'still here?');
+        const ok = await send(body);
+        assert.deepEqual([ok.status, ok.body], [200, { ok: true }], ok.text);
+        assert.match((await threadPost(JSON.parse(body).event.ts)).args.text, /You said: .*still here\?/);
+      } finally {
+        deps.slack = usual;
+      }
+    });
+
+    test('uninstalling deletes the credentials, bindings and links; its events are then refused', async () => {
+      assert.equal((await api('delete', '/slack')).status, 204);
+      for (const table of ['slack_installs', 'slack_bindings', 'slack_links'] as const)
+        assert.equal(
+          (await t.store.db.selectFrom(table).selectAll().where('org_id', '=', acme.id).execute()).length,
+          0,
+          table,
+        );
+      const r = await send(mention(MEMBER, 'anyone?'));
+      assert.deepEqual([r.status, r.body.error.code], [401, 'slack_signature_invalid']);
+      assert.equal((await entries('slack.uninstalled')).length, 1);
+    });
+  });
+}
