@@ -25,7 +25,9 @@ function refusal(fn: () => void): { message: string; details: unknown } {
 }
 
 test('a constraint on an argument the tool lacks names the arguments it has', () => {
-  const r = refusal(() => checkConstraintArguments('read_file', SCHEMA, argTypes(SCHEMA), [{ arg: 'file' }]));
+  const r = refusal(() =>
+    checkConstraintArguments('read_file', SCHEMA, argTypes(SCHEMA), [{ arg: 'file', oneOf: ['a'] }]),
+  );
   assert.equal(
     r.message,
     '"read_file" has no argument "file". Its arguments: "path", "limit", "options", "ratio".',
@@ -34,26 +36,33 @@ test('a constraint on an argument the tool lacks names the arguments it has', ()
 });
 
 test('a tool without arguments says so', () => {
-  const r = refusal(() => checkConstraintArguments('ping', { type: 'object' }, {}, [{ arg: 'host' }]));
+  const r = refusal(() =>
+    checkConstraintArguments('ping', { type: 'object' }, {}, [{ arg: 'host', oneOf: ['a'] }]),
+  );
   assert.equal(r.message, '"ping" takes no arguments, so a grant of it cannot constrain "host".');
 });
 
 test('an argument a grant cannot compare names those it can', () => {
   const r = refusal(() =>
-    checkConstraintArguments('read_file', SCHEMA, argTypes(SCHEMA), [{ arg: 'options' }]),
+    checkConstraintArguments('read_file', SCHEMA, argTypes(SCHEMA), [{ arg: 'options', oneOf: ['a'] }]),
   );
   assert.equal(
     r.message,
-    'A grant cannot constrain "options" of "read_file": only text, whole-number and true/false arguments can be compared (here: "path", "limit").',
+    'A grant cannot constrain "options" of "read_file": only text, number, true/false and list-of-text arguments can be compared (here: "path", "limit", "ratio").',
   );
+  // Required absent is the one thing a grant can say of it.
+  checkConstraintArguments('read_file', SCHEMA, argTypes(SCHEMA), [{ arg: 'options', absent: true }]);
 });
 
 test('arguments it has pass; hostile names are quoted and a long list is cut', () => {
-  checkConstraintArguments('read_file', SCHEMA, argTypes(SCHEMA), [{ arg: 'path' }, { arg: 'limit' }]);
+  checkConstraintArguments('read_file', SCHEMA, argTypes(SCHEMA), [
+    { arg: 'path', prefix: '/' },
+    { arg: 'limit', max: 5 },
+  ]);
   const many = {
     properties: Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`a${i}"\n`, { type: 'string' }])),
   };
-  const r = refusal(() => checkConstraintArguments('t', many, argTypes(many), [{ arg: 'x' }]));
+  const r = refusal(() => checkConstraintArguments('t', many, argTypes(many), [{ arg: 'x', oneOf: ['a'] }]));
   assert.match(r.message, /"a0\\"\\n", .* and 8 more\.$/);
   assert.doesNotMatch(r.message, /\n/, 'no raw line break from a tool’s schema');
 });
