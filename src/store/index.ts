@@ -30,6 +30,8 @@ export interface Store {
    * and with no payload when some may have been missed. Returns the way to stop.
    */
   listen(channel: string, onNotify: OnNotify): () => Promise<void>;
+  /** Embedded store, for benchmarks: WAL fdatasyncs made so far, and checkpoints (each syncs the WAL and the file). */
+  syncStats?: () => { fdatasyncs: number; checkpoints: number };
   close(): Promise<void>;
 }
 
@@ -65,6 +67,7 @@ function openSqlite(home: string, onFatal?: (err: Error) => void): Store {
     dialect: 'sqlite',
     describe: `SQLite at ${file}`,
     listen: (channel, onNotify) => database.listen(channel, onNotify),
+    syncStats: () => ({ fdatasyncs: database.stats.fdatasyncs, checkpoints: database.stats.checkpoints }),
     close: () => db.destroy(),
   };
 }

@@ -72,6 +72,8 @@ class WalSync {
   #queued: Promise<void> | undefined;
   #failed: Error | undefined;
   readonly #opts: SqliteOptions;
+  /** fdatasync calls made (one may serve many `sync()` calls). */
+  made = 0;
 
   constructor(path: string, opts: SqliteOptions) {
     this.#path = path;
@@ -85,6 +87,7 @@ class WalSync {
     if (!this.#running) {
       this.#fd ??= openSync(this.#path, 'r');
       const fd = this.#fd;
+      this.made += 1;
       this.#running = new Promise<void>((resolve, reject) =>
         (this.#opts.fdatasync ?? fdatasync)(fd, (err) => {
           if (err) {
@@ -124,8 +127,8 @@ export interface DurableSqlite extends SqliteDatabase {
   /** Hands notifications whose transaction is committed, and durable, to their listeners. */
   deliver(sent: Sent[]): void;
   listen(channel: string, onNotify: OnNotify): () => Promise<void>;
-  /** Counts, for tests and benchmarks. */
-  readonly stats: { syncs: number; checkpoints: number };
+  /** Counts, for tests and benchmarks: syncs asked for, fdatasyncs made (one serves many asks), checkpoints. */
+  readonly stats: { syncs: number; fdatasyncs: number; checkpoints: number };
 }
 
 const CHECKPOINT_EVERY = 200;
@@ -164,7 +167,13 @@ export function openNodeSqlite(path: string, opts: SqliteOptions = {}): DurableS
   db.exec('PRAGMA foreign_keys = ON');
   db.exec('PRAGMA busy_timeout = 5000');
   const wal = new WalSync(`${path}-wal`, opts);
-  const stats = { syncs: 0, checkpoints: 0 };
+  const stats = {
+    syncs: 0,
+    get fdatasyncs() {
+      return wal.made;
+    },
+    checkpoints: 0,
+  };
   // Checkpoints (WAL → database file, fully synced) run on their own connection in a worker;
   // a worker that dies is replaced, or the WAL would grow without end.
   let checkpointing = false;
