@@ -9,7 +9,8 @@
  * each is not counted), the disk syncs per call (the store's WAL fdatasyncs plus two per
  * checkpoint), and `tools/list` for an agent with 1,000 grants.
  *
- *   npm run -s bench -- mcp-endpoint      (BENCH_MCP_N=… calls per target and concurrency)
+ *   npm run -s bench -- mcp-endpoint      (BENCH_MCP_N=… calls per target and concurrency;
+ *                                          BENCH_MCP_LIST=0 skips tools/list)
  */
 import { type ChildProcess, fork, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -41,6 +42,10 @@ const freePort = () =>
 /** The Paddock server, in its own process. */
 const paddock: ChildProcess = fork(new URL('./mcp-endpoint-server.ts', import.meta.url), {
   stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  // BENCH_MCP_PROFILE=dir: a CPU profile of the Paddock process, to see where its time goes.
+  execArgv: process.env.BENCH_MCP_PROFILE
+    ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_MCP_PROFILE}`]
+    : [],
 });
 const ask = <T>(msg: string, key: string) =>
   new Promise<T>((resolve) => {
@@ -164,6 +169,15 @@ try {
   }
 
   // tools/list for an agent with 1,000 grants, against the same agent's list through the proxy.
+  if (process.env.BENCH_MCP_LIST !== '0') await listBench(viaProxy);
+} finally {
+  for (const c of clients) await c.close().catch(() => undefined);
+  proxy.kill();
+  paddock.send('stop');
+  await new Promise((r) => paddock.once('exit', r));
+}
+
+async function listBench(viaProxy: Client): Promise<void> {
   const many = await connect(http(ready.url, ready.manyToken));
   const listed = (await many.listTools()).tools.length;
   if (listed !== 1000) throw new Error(`expected 1,000 tools, got ${listed}`);
@@ -204,9 +218,4 @@ try {
     ],
     base,
   );
-} finally {
-  for (const c of clients) await c.close().catch(() => undefined);
-  proxy.kill();
-  paddock.send('stop');
-  await new Promise((r) => paddock.once('exit', r));
 }

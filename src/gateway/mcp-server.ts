@@ -35,6 +35,7 @@ import {
   type ResourceTemplate,
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
+import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv';
 import { readAgentStanding } from '../agents/index.ts';
 import { PaddockError } from '../errors/index.ts';
 import { trustedScope } from '../identity/index.ts';
@@ -126,33 +127,46 @@ export function toolError(err: unknown, requestId: string, log: Logger): CallToo
 
 /** The agent's MCP server, not yet connected to a transport. */
 export function agentServer(deps: AgentServerDeps, conn: AgentConnection): Server {
-  const { caller } = conn;
+  return buildServer(deps, () => conn);
+}
+
+/**
+ * Every server validates tool schemas with one shared validator: building one (Ajv) costs more
+ * than the rest of a server.
+ */
+let validator: AjvJsonSchemaValidator | undefined;
+
+/** A server whose handlers serve `current()`: the connection of the request being handled. */
+export function buildServer(deps: AgentServerDeps, current: () => AgentConnection): Server {
   const cancellations = deps.cancellations ?? new Cancellations();
+  validator ??= new AjvJsonSchemaValidator();
   const server = new Server(
     { name: 'paddock', version: '0.1.0' },
     {
       capabilities: { tools: {}, resources: {}, prompts: {}, completions: {} },
       instructions:
         'Tools, resources and prompts of your organization that your grants allow; every call, read and get is checked and audited.',
+      jsonSchemaValidator: validator,
     },
   );
-  const keyOf = (id: string | number): CallKey => ({
+  const keyOf = (caller: GateCaller, id: string | number): CallKey => ({
     agentId: caller.agentId,
     caller: caller.runId ?? caller.token?.id ?? caller.requestId,
     id,
   });
   // Replaces the SDK's own handler, which only knows the requests of this server instance.
   server.setNotificationHandler(CancelledNotificationSchema, async (n) => {
-    if (n.params.requestId !== undefined) cancellations.cancel(keyOf(n.params.requestId));
+    if (n.params.requestId !== undefined) cancellations.cancel(keyOf(current().caller, n.params.requestId));
   });
   // A stopped agent (or org) may call, read and get nothing, so it is shown nothing.
-  const active = async () => {
+  const active = async (caller: GateCaller) => {
     const standing =
       caller.standing ?? (await readAgentStanding(deps.db, trustedScope(caller.orgId), caller.agentId));
     return standing?.agentState === 'active' && standing.orgStoppedAt === null;
   };
   server.setRequestHandler(ListToolsRequestSchema, async () => {
-    if (!(await active())) return { tools: [] };
+    const { caller } = current();
+    if (!(await active(caller))) return { tools: [] };
     const permissions = await effectivePermissions(deps.db, caller.orgId, caller.agentId);
     return {
       tools: permissions
@@ -166,6 +180,8 @@ export function agentServer(deps: AgentServerDeps, conn: AgentConnection): Serve
     };
   });
   server.setRequestHandler(CallToolRequestSchema, async (req, extra): Promise<CallToolResult> => {
+    const conn = current();
+    const { caller } = conn;
     const args = (req.params.arguments ?? {}) as Record<string, unknown>;
     const parts = splitToolName(req.params.name);
     const connectionId = parts && (await connectionOfNamespace(deps.db, caller.orgId, parts.namespace));
@@ -176,7 +192,7 @@ export function agentServer(deps: AgentServerDeps, conn: AgentConnection): Serve
         deps.log,
       );
     // A client that cancels (or times out, or goes away) ends the call: a paused call then never runs.
-    const cancellable = cancellations.begin(keyOf(extra.requestId), [extra.signal, conn.signal]);
+    const cancellable = cancellations.begin(keyOf(caller, extra.requestId), [extra.signal, conn.signal]);
     try {
       const r = await deps.gate.call({
         caller,
@@ -201,10 +217,12 @@ export function agentServer(deps: AgentServerDeps, conn: AgentConnection): Serve
       cancellable.end();
     }
   });
-  const offered = async () =>
-    (await active())
+  const offered = async () => {
+    const { caller } = current();
+    return (await active(caller))
       ? visibleOfferings(deps.db, caller.orgId, caller.agentId)
       : { prompts: [], resources: [], templates: [] };
+  };
   server.setRequestHandler(ListPromptsRequestSchema, async () => ({
     prompts: (await offered()).prompts.map((p) => ({
       ...(p.definition as Prompt),
@@ -234,6 +252,8 @@ export function agentServer(deps: AgentServerDeps, conn: AgentConnection): Serve
     req: Pick<GateRequest, 'action' | 'completing' | 'args' | 'completion'>,
     extra: { requestId: string | number; signal: AbortSignal },
   ): Promise<GateResult> {
+    const conn = current();
+    const { caller } = conn;
     const connectionId = parts && (await connectionOfNamespace(deps.db, caller.orgId, parts.namespace));
     if (!parts || !connectionId)
       throw requestError(
@@ -241,7 +261,7 @@ export function agentServer(deps: AgentServerDeps, conn: AgentConnection): Serve
         caller.requestId,
         deps.log,
       );
-    const cancellable = cancellations.begin(keyOf(extra.requestId), [extra.signal, conn.signal]);
+    const cancellable = cancellations.begin(keyOf(caller, extra.requestId), [extra.signal, conn.signal]);
     try {
       return await deps.gate.call({
         caller,
