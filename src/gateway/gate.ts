@@ -50,7 +50,7 @@ export class ToolGateway implements StopPart {
   readonly #sessions: SessionPool;
   readonly #decider: Decider;
   readonly #waiting = new WaitingRoom();
-  /** Result records not yet durable (closing waits for them). */
+  /** Result records not yet written (closing waits for them). */
   readonly #recording = new Set<Promise<unknown>>();
 
   constructor(o: GatewayOptions) {
@@ -134,8 +134,8 @@ export class ToolGateway implements StopPart {
     }
     // 5. call
     const outcome = await invoke(call, call.signal, session, this.#o.callTimeoutMs ?? 30_000);
-    // 6. record the result
-    this.#track(recordResult(audit, call, allowedEntry, outcome));
+    // 6. record the result: written before the answer, durable with the next sync.
+    await this.#track(recordResult(audit, call, allowedEntry, outcome));
     return answerOf(outcome, call.signal, allowedEntry, call.action);
   }
 
@@ -205,11 +205,13 @@ export class ToolGateway implements StopPart {
     return new ForbiddenError(DENIED_CODE[action], hint.charAt(0).toUpperCase() + hint.slice(1));
   }
 
-  #track(recording: Promise<unknown>): void {
+  /** A result record, waited for (closing waits too); one that fails is logged, the answer goes on. */
+  #track(recording: Promise<unknown>): Promise<unknown> {
     const p = recording
       .catch((err: unknown) => this.#o.log?.error({ err }, 'could not record a tool call result'))
       .finally(() => this.#recording.delete(p));
     this.#recording.add(p);
+    return p;
   }
 
   /** The gate's brake in a stop (see kill-switch.ts): its calls end and new ones are refused here. */
