@@ -59,10 +59,7 @@ const ask = <T>(msg: string, key: string) =>
     if (msg) paddock.send(msg);
   });
 const ready = await ask<{ url: string; callerToken: string; manyToken: string }>('', 'ready');
-const syncs = async () => {
-  const s = await ask<{ fdatasyncs: number; checkpoints: number }>('stats', 'stats');
-  return s.fdatasyncs + 2 * s.checkpoints;
-};
+const syncs = () => ask<{ fdatasyncs: number; checkpoints: number }>('stats', 'stats');
 
 /** The plain proxy: supergateway, stateful (one server-everything per client session). */
 const proxyPort = await freePort();
@@ -122,12 +119,12 @@ try {
   for (const t of targets) for (let i = 0; i < 300; i++) await t.call(); // warm-up
 
   for (const c of [1, 16]) {
-    // Interleaved: rounds of 16 calls per target (at 16: all at once), targets in turn.
+    // Interleaved: one call per target in turn at 1; at 16, rounds of 16 calls at once per target.
     const samples = targets.map(() => [] as number[]);
     const wall = targets.map(() => 0);
     const cpu = targets.map(() => 0);
     const syncsBefore = await syncs();
-    const round = 16;
+    const round = c;
     for (let done = 0; done < N; done += round) {
       for (const [i, t] of targets.entries()) {
         const cpu0 = t.pid ? cpuMs(t.pid) : 0;
@@ -148,7 +145,10 @@ try {
     }
     // Work left behind (a result record committed after the answer) is Paddock's too.
     await new Promise((r) => setTimeout(r, 50));
-    const syncsPerCall = ((await syncs()) - syncsBefore) / samples[2]!.length;
+    const syncsAfter = await syncs();
+    const perCall = (n: number) => (n / samples[2]!.length).toFixed(3);
+    const wal = syncsAfter.fdatasyncs - syncsBefore.fdatasyncs;
+    const checkpoints = 2 * (syncsAfter.checkpoints - syncsBefore.checkpoints);
     console.log(`\nconcurrency ${c} (${N} calls each, interleaved in rounds of ${round}):`);
     const rows: Figures[] = targets.map((t, i) => figures(t.name, samples[i]!));
     const [, pr, pd] = rows as [Figures, Figures, Figures];
@@ -165,7 +165,9 @@ try {
     console.log(
       `  CPU per call: proxy ${cpuProxy.toFixed(3)} ms, Paddock ${cpuPaddock.toFixed(3)} ms (×${(cpuPaddock / cpuProxy).toFixed(2)})`,
     );
-    console.log(`  disk syncs per Paddock call: ${syncsPerCall.toFixed(3)}`);
+    console.log(
+      `  disk syncs per Paddock call: ${perCall(wal + checkpoints)} (WAL fdatasyncs ${perCall(wal)}, checkpoints' syncs ${perCall(checkpoints)})`,
+    );
   }
 
   // tools/list for an agent with 1,000 grants, against the same agent's list through the proxy.

@@ -19,6 +19,7 @@ import type { Database } from '../store/index.ts';
 import { catchUp } from './catch-up.ts';
 import { KillRegistry, type StopTarget } from './kill-registry.ts';
 import type { StopPart } from './kill-switch.ts';
+import { Namespaces } from './namespaces.ts';
 import { callerReason, Refusal, refuse } from './refusals.ts';
 import type { CallInFlight, GateCaller, GateObserver, GateRequest, GateResult } from './request.ts';
 import { SessionPool } from './session-pool.ts';
@@ -50,12 +51,14 @@ export class ToolGateway implements StopPart {
   readonly #sessions: SessionPool;
   readonly #decider: Decider;
   readonly #waiting = new WaitingRoom();
+  readonly #namespaces: Namespaces;
   /** Result records not yet written (closing waits for them). */
   readonly #recording = new Set<Promise<unknown>>();
 
   constructor(o: GatewayOptions) {
     this.#o = o;
     this.#decider = new Decider((scope, agentId) => activeGrants(o.db, scope, agentId));
+    this.#namespaces = new Namespaces(o.db);
     this.#sessions = new SessionPool({
       open: (conn, agentId) => openConnection(o.opener, conn, agentId),
       busy: (agentId) => this.kills.inFlight({ agentId }) > 0,
@@ -183,6 +186,11 @@ export class ToolGateway implements StopPart {
     return () => this.#sessions.open(call.caller.agentId, conn).ready;
   }
 
+  /** The org's connection a namespace (`<namespace>__<tool>`) names, if any (kept in memory). */
+  connectionOf(orgId: string, namespace: string): Promise<string | undefined> {
+    return this.#namespaces.connectionOf(orgId, namespace);
+  }
+
   /**
    * A call of a tool name the agent was never shown: refused like any call no grant allows, on
    * record (durable when this resolves); resolves with the refusal to answer with. The same for
@@ -237,6 +245,7 @@ export class ToolGateway implements StopPart {
       case 'run':
         return this.kills.end(event);
       case 'connection':
+        this.#namespaces.forget(event.orgId);
         return this.#sessions.close({ connectionId: event.connectionId });
       case 'secret':
         return this.#sessions.close({ secretId: event.secretId });
@@ -245,6 +254,7 @@ export class ToolGateway implements StopPart {
 
   /** Catches up after stop events may have been missed (see catch-up.ts). */
   resync(): Promise<void> {
+    this.#namespaces.forget();
     return catchUp(this.#o.db, this.kills, this.#sessions);
   }
 

@@ -40,7 +40,7 @@ import { readAgentStanding } from '../agents/index.ts';
 import { PaddockError } from '../errors/index.ts';
 import { trustedScope } from '../identity/index.ts';
 import type { Logger } from '../log/index.ts';
-import { connectionOfNamespace, effectivePermissions, visibleOfferings } from '../policy/permissions.ts';
+import { effectivePermissions, visibleOfferings } from '../policy/permissions.ts';
 import { redactString } from '../redact/index.ts';
 import type { Db } from '../store/index.ts';
 import { type CallKey, Cancellations } from './cancellations.ts';
@@ -184,7 +184,7 @@ export function buildServer(deps: AgentServerDeps, current: () => AgentConnectio
     const { caller } = conn;
     const args = (req.params.arguments ?? {}) as Record<string, unknown>;
     const parts = splitToolName(req.params.name);
-    const connectionId = parts && (await connectionOfNamespace(deps.db, caller.orgId, parts.namespace));
+    const connectionId = parts && (await deps.gate.connectionOf(caller.orgId, parts.namespace));
     if (!parts || !connectionId)
       return toolError(
         await deps.gate.unknownTool(caller, req.params.name, args),
@@ -254,7 +254,7 @@ export function buildServer(deps: AgentServerDeps, current: () => AgentConnectio
   ): Promise<GateResult> {
     const conn = current();
     const { caller } = conn;
-    const connectionId = parts && (await connectionOfNamespace(deps.db, caller.orgId, parts.namespace));
+    const connectionId = parts && (await deps.gate.connectionOf(caller.orgId, parts.namespace));
     if (!parts || !connectionId)
       throw requestError(
         await deps.gate.unknownTool(caller, named, req.action === 'get' ? req.args : undefined, req),
