@@ -33,7 +33,7 @@ import {
 import { deliver, type OnNotify } from './notify.ts';
 
 /** How long a lazily synced commit may wait for a sync that another commit asks for anyway. */
-export const SYNC_LATER_MS = 10;
+export const SYNC_LATER_MS = 50;
 
 const lazy = new AsyncLocalStorage<true>();
 
