@@ -31,6 +31,7 @@ export type NewLog = (
 /** All or nothing per batch: entries, tree nodes and log heads commit in one transaction. */
 export class Integrator {
   readonly #db: Kysely<Database>;
+  readonly #store: Store;
   readonly #dialect: Store['dialect'];
   readonly #newLog: NewLog;
   /** Each log's frontier after this process's last commit, so the next batch need not read it. */
@@ -38,20 +39,23 @@ export class Integrator {
 
   constructor(store: Store, newLog: NewLog) {
     this.#db = store.db;
+    this.#store = store;
     this.#dialect = store.dialect;
     this.#newLog = newLog;
   }
 
   /**
    * Places what the outbox holds and `batch` in one transaction, and resolves once it is
-   * committed. Nothing queued and nothing pending: no transaction (and no fsync) at all.
+   * committed: durable, or only written when `durable` is false (`Store.withLazySync`).
+   * Nothing queued and nothing pending: no transaction (and no fsync) at all.
    */
-  async integrate(batch: PreparedEntry[]): Promise<Integrated> {
+  async integrate(batch: PreparedEntry[], durable = true): Promise<Integrated> {
     if (batch.length === 0 && !(await this.#hasPending())) return { indexes: [], grown: [], more: false };
     const indexes = new Array<number>(batch.length);
     let result: { heads: Map<string, Frontier>; more: boolean };
     try {
-      result = await this.#db.transaction().execute((trx) => this.#commit(trx, batch, indexes));
+      const commit = () => this.#db.transaction().execute((trx) => this.#commit(trx, batch, indexes));
+      result = await (durable ? commit() : this.#store.withLazySync(commit));
     } catch (err) {
       // A frontier computed in a rolled-back transaction is not the log's.
       this.#frontiers.clear();

@@ -13,13 +13,16 @@ const event = (i: number) => ({ orgId: 'org_q', actor, action: 'test.queued', de
 /** Integration that commits only when the test lets it, numbering entries per log as the tree would. */
 function standIn() {
   const batches: PreparedEntry[][] = [];
+  /** Whether each batch was to be durable when integrated (or only written). */
+  const durable: boolean[] = [];
   const grown: string[][] = [];
   let size = 0;
   let gate = Promise.withResolvers<void>();
   let fail: Error | undefined;
   const queue = new AppendQueue({
-    async integrate(batch): Promise<Integrated> {
+    async integrate(batch, isDurable): Promise<Integrated> {
       batches.push(batch);
+      durable.push(isDurable);
       await gate.promise;
       if (fail) {
         const err = fail;
@@ -37,6 +40,7 @@ function standIn() {
   return {
     queue,
     batches,
+    durable,
     grown,
     /** Lets every integration through from now on. */
     open: () => gate.resolve(),
@@ -98,6 +102,19 @@ test('an event no one waits on rides along with the next append, or is committed
     s.batches.map((b) => b.length),
     [3, 1],
   );
+});
+
+test('results written without a sync of their own: a batch of them alone is not made durable, one with an append is', async () => {
+  const s = standIn();
+  s.open();
+  await Promise.all([s.queue.appendWritten(event(0)), s.queue.appendWritten(event(1))]);
+  await Promise.all([s.queue.appendWritten(event(2)), s.queue.append(event(3))]);
+  assert.deepEqual(
+    s.batches.map((b) => b.length),
+    [1, 1, 2],
+    'each is committed at once; those arriving meanwhile share the next batch',
+  );
+  assert.deepEqual(s.durable, [false, false, true]);
 });
 
 test('flush waits for everything queued; after close appends are refused', async () => {

@@ -16,8 +16,11 @@ export interface Receipt {
 }
 
 export interface QueueOptions {
-  /** Makes a batch durable, with what the outbox holds (`Integrator.integrate`). */
-  integrate(batch: PreparedEntry[]): Promise<Integrated>;
+  /**
+   * Commits a batch, with what the outbox holds (`Integrator.integrate`): durable when it
+   * resolves, or only written (`durable` false: see `appendWritten`).
+   */
+  integrate(batch: PreparedEntry[], durable: boolean): Promise<Integrated>;
   /** Told which logs grew after each commit; awaited before the next batch. */
   onIntegrated(logIds: string[]): Promise<void>;
   log: Logger;
@@ -27,7 +30,13 @@ const MAX_BATCH = 5000;
 /** How long an event no one waits on may wait for company before it is committed alone. */
 const LAZY_MS = 3;
 
-type Pending = { entry: PreparedEntry; resolve: (r: Receipt) => void; reject: (e: unknown) => void };
+type Pending = {
+  entry: PreparedEntry;
+  /** Resolved once durable (else once written). */
+  durable: boolean;
+  resolve: (r: Receipt) => void;
+  reject: (e: unknown) => void;
+};
 
 /** Durable once resolved: an append resolves only after the commit that placed it (one per batch). */
 export class AppendQueue {
@@ -49,7 +58,16 @@ export class AppendQueue {
 
   /** Queues an event and commits it with the next batch; resolves once it is durable. */
   append(input: AuditInput): Promise<Receipt> {
-    return this.#push(input, () => this.kick());
+    return this.#push(input, true, () => this.kick());
+  }
+
+  /**
+   * Queues an event and commits it with the next batch; resolves once it is written (it survives
+   * the process being killed), and it is durable against power loss soon after: a batch of such
+   * events alone does not wait for its sync (see `Store.withLazySync`).
+   */
+  appendWritten(input: AuditInput): Promise<Receipt> {
+    return this.#push(input, false, () => this.kick());
   }
 
   /**
@@ -57,7 +75,7 @@ export class AppendQueue {
    * group commit, or is committed on its own within `LAZY_MS`. Resolves once durable, as `append`.
    */
   appendSoon(input: AuditInput): Promise<Receipt> {
-    return this.#push(input, () => {
+    return this.#push(input, true, () => {
       this.#lazy ??= setTimeout(() => {
         this.#lazy = undefined;
         this.kick();
@@ -65,11 +83,11 @@ export class AppendQueue {
     });
   }
 
-  #push(input: AuditInput, then: () => void): Promise<Receipt> {
+  #push(input: AuditInput, durable: boolean, then: () => void): Promise<Receipt> {
     if (this.#closed) return Promise.reject(new Error('the audit trail is closed'));
     const entry = prepareEntry(input);
     return new Promise((resolve, reject) => {
-      this.#queue.push({ entry, resolve, reject });
+      this.#queue.push({ entry, durable, resolve, reject });
       then();
     });
   }
@@ -112,7 +130,10 @@ export class AppendQueue {
       }
       let done: Integrated;
       try {
-        done = await this.#opts.integrate(batch.map((p) => p.entry));
+        done = await this.#opts.integrate(
+          batch.map((p) => p.entry),
+          batch.some((p) => p.durable),
+        );
       } catch (err) {
         for (const p of batch) p.reject(err);
         this.#opts.log.error({ err }, 'audit batch failed');

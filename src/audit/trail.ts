@@ -71,13 +71,13 @@ export class AuditTrail {
     this.#observe = observe;
     this.#queue = new AppendQueue({
       integrate: observe
-        ? async (batch) => {
+        ? async (batch, durable) => {
             const t0 = performance.now();
-            const done = await integrator.integrate(batch);
+            const done = await integrator.integrate(batch, durable);
             if (done.grown.length > 0) observe.committed(batch.length, performance.now() - t0);
             return done;
           }
-        : (batch) => integrator.integrate(batch),
+        : (batch, durable) => integrator.integrate(batch, durable),
       onIntegrated: async (logIds) => {
         opts.onCommitted?.(logIds);
         for (const logId of logIds) await this.#checkpoints.grew(logId);
@@ -128,6 +128,15 @@ export class AuditTrail {
    */
   appendSoon(input: AuditInput): Promise<Receipt> {
     return this.#queue.appendSoon(input);
+  }
+
+  /**
+   * Appends an event whose record must survive the process being killed before the caller goes
+   * on (a tool call's result, before the answer), but need not wait for a sync of its own: it
+   * resolves once written, and is durable against power loss within a few milliseconds.
+   */
+  appendWritten(input: AuditInput): Promise<Receipt> {
+    return this.#queue.appendWritten(input);
   }
 
   /** Waits until everything queued or pending so far is in the tree. */

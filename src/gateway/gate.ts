@@ -19,6 +19,7 @@ import type { Database } from '../store/index.ts';
 import { catchUp } from './catch-up.ts';
 import { KillRegistry, type StopTarget } from './kill-registry.ts';
 import type { StopPart } from './kill-switch.ts';
+import { Namespaces } from './namespaces.ts';
 import { callerReason, Refusal, refuse } from './refusals.ts';
 import type { CallInFlight, GateCaller, GateObserver, GateRequest, GateResult } from './request.ts';
 import { SessionPool } from './session-pool.ts';
@@ -50,12 +51,14 @@ export class ToolGateway implements StopPart {
   readonly #sessions: SessionPool;
   readonly #decider: Decider;
   readonly #waiting = new WaitingRoom();
-  /** Result records not yet durable (closing waits for them). */
+  readonly #namespaces: Namespaces;
+  /** Result records not yet written (closing waits for them). */
   readonly #recording = new Set<Promise<unknown>>();
 
   constructor(o: GatewayOptions) {
     this.#o = o;
     this.#decider = new Decider((scope, agentId) => activeGrants(o.db, scope, agentId));
+    this.#namespaces = new Namespaces(o.db);
     this.#sessions = new SessionPool({
       open: (conn, agentId) => openConnection(o.opener, conn, agentId),
       busy: (agentId) => this.kills.inFlight({ agentId }) > 0,
@@ -134,8 +137,8 @@ export class ToolGateway implements StopPart {
     }
     // 5. call
     const outcome = await invoke(call, call.signal, session, this.#o.callTimeoutMs ?? 30_000);
-    // 6. record the result
-    this.#track(recordResult(audit, call, allowedEntry, outcome));
+    // 6. record the result: written before the answer, durable with the next sync.
+    await this.#track(recordResult(audit, call, allowedEntry, outcome));
     return answerOf(outcome, call.signal, allowedEntry, call.action);
   }
 
@@ -183,6 +186,11 @@ export class ToolGateway implements StopPart {
     return () => this.#sessions.open(call.caller.agentId, conn).ready;
   }
 
+  /** The org's connection a namespace (`<namespace>__<tool>`) names, if any (kept in memory). */
+  connectionOf(orgId: string, namespace: string): Promise<string | undefined> {
+    return this.#namespaces.connectionOf(orgId, namespace);
+  }
+
   /**
    * A call of a tool name the agent was never shown: refused like any call no grant allows, on
    * record (durable when this resolves); resolves with the refusal to answer with. The same for
@@ -205,11 +213,13 @@ export class ToolGateway implements StopPart {
     return new ForbiddenError(DENIED_CODE[action], hint.charAt(0).toUpperCase() + hint.slice(1));
   }
 
-  #track(recording: Promise<unknown>): void {
+  /** A result record, waited for (closing waits too); one that fails is logged, the answer goes on. */
+  #track(recording: Promise<unknown>): Promise<unknown> {
     const p = recording
       .catch((err: unknown) => this.#o.log?.error({ err }, 'could not record a tool call result'))
       .finally(() => this.#recording.delete(p));
     this.#recording.add(p);
+    return p;
   }
 
   /** The gate's brake in a stop (see kill-switch.ts): its calls end and new ones are refused here. */
@@ -235,6 +245,7 @@ export class ToolGateway implements StopPart {
       case 'run':
         return this.kills.end(event);
       case 'connection':
+        this.#namespaces.forget(event.orgId);
         return this.#sessions.close({ connectionId: event.connectionId });
       case 'secret':
         return this.#sessions.close({ secretId: event.secretId });
@@ -243,6 +254,7 @@ export class ToolGateway implements StopPart {
 
   /** Catches up after stop events may have been missed (see catch-up.ts). */
   resync(): Promise<void> {
+    this.#namespaces.forget();
     return catchUp(this.#o.db, this.kills, this.#sessions);
   }
 

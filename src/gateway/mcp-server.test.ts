@@ -16,6 +16,7 @@ import { until } from '../testing/until.ts';
 import { Cancellations } from './cancellations.ts';
 import type { ToolGateway } from './gate.ts';
 import { APPROVAL_META, serveAgent } from './mcp-server.ts';
+import { Namespaces } from './namespaces.ts';
 import { ApprovalRequiredError, StoppedError } from './refusals.ts';
 import type { GateRequest } from './request.ts';
 
@@ -46,6 +47,9 @@ for (const kind of STORE_KINDS) {
           auditIndex: 1,
         };
       },
+      // The gate's own namespaces, over the test's store.
+      connectionOf: (orgId: string, namespace: string) =>
+        new Namespaces(t.store.db).connectionOf(orgId, namespace),
       unknownTool: async (_caller: unknown, name: string) => {
         unknown.push(name);
         return new ForbiddenError('tool_denied', `No tool named ${name} for this agent.`);

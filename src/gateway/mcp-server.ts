@@ -35,11 +35,12 @@ import {
   type ResourceTemplate,
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
+import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv';
 import { readAgentStanding } from '../agents/index.ts';
 import { PaddockError } from '../errors/index.ts';
 import { trustedScope } from '../identity/index.ts';
 import type { Logger } from '../log/index.ts';
-import { connectionOfNamespace, effectivePermissions, visibleOfferings } from '../policy/permissions.ts';
+import { effectivePermissions, visibleOfferings } from '../policy/permissions.ts';
 import { redactString } from '../redact/index.ts';
 import type { Db } from '../store/index.ts';
 import { type CallKey, Cancellations } from './cancellations.ts';
@@ -139,38 +140,53 @@ export async function grantedTools(db: Db, orgId: string, agentId: string): Prom
 
 /** The agent's MCP server, not yet connected to a transport. */
 export function agentServer(deps: AgentServerDeps, conn: AgentConnection): Server {
-  const { caller } = conn;
+  return buildServer(deps, () => conn);
+}
+
+/**
+ * Every server validates tool schemas with one shared validator: building one (Ajv) costs more
+ * than the rest of a server.
+ */
+let validator: AjvJsonSchemaValidator | undefined;
+
+/** A server whose handlers serve `current()`: the connection of the request being handled. */
+export function buildServer(deps: AgentServerDeps, current: () => AgentConnection): Server {
   const cancellations = deps.cancellations ?? new Cancellations();
+  validator ??= new AjvJsonSchemaValidator();
   const server = new Server(
     { name: 'paddock', version: '0.1.0' },
     {
       capabilities: { tools: {}, resources: {}, prompts: {}, completions: {} },
       instructions:
         'Tools, resources and prompts of your organization that your grants allow; every call, read and get is checked and audited.',
+      jsonSchemaValidator: validator,
     },
   );
-  const keyOf = (id: string | number): CallKey => ({
+  const keyOf = (caller: GateCaller, id: string | number): CallKey => ({
     agentId: caller.agentId,
     caller: caller.runId ?? caller.token?.id ?? caller.requestId,
     id,
   });
   // Replaces the SDK's own handler, which only knows the requests of this server instance.
   server.setNotificationHandler(CancelledNotificationSchema, async (n) => {
-    if (n.params.requestId !== undefined) cancellations.cancel(keyOf(n.params.requestId));
+    if (n.params.requestId !== undefined) cancellations.cancel(keyOf(current().caller, n.params.requestId));
   });
   // A stopped agent (or org) may call, read and get nothing, so it is shown nothing.
-  const active = async () => {
+  const active = async (caller: GateCaller) => {
     const standing =
       caller.standing ?? (await readAgentStanding(deps.db, trustedScope(caller.orgId), caller.agentId));
     return standing?.agentState === 'active' && standing.orgStoppedAt === null;
   };
-  server.setRequestHandler(ListToolsRequestSchema, async () => ({
-    tools: (await active()) ? await grantedTools(deps.db, caller.orgId, caller.agentId) : [],
-  }));
+  server.setRequestHandler(ListToolsRequestSchema, async () => {
+    const { caller } = current();
+    return { tools: (await active(caller)) ? await grantedTools(deps.db, caller.orgId, caller.agentId) : [] };
+  });
   server.setRequestHandler(CallToolRequestSchema, async (req, extra): Promise<CallToolResult> => {
+    const conn = current();
+    const { caller } = conn;
     const args = (req.params.arguments ?? {}) as Record<string, unknown>;
     const parts = splitToolName(req.params.name);
-    const connectionId = parts && (await connectionOfNamespace(deps.db, caller.orgId, parts.namespace));
+    const connectionId = parts && (await deps.gate.connectionOf(caller.orgId, parts.namespace));
     if (!parts || !connectionId)
       return toolError(
         await deps.gate.unknownTool(caller, req.params.name, args),
@@ -178,7 +194,7 @@ export function agentServer(deps: AgentServerDeps, conn: AgentConnection): Serve
         deps.log,
       );
     // A client that cancels (or times out, or goes away) ends the call: a paused call then never runs.
-    const cancellable = cancellations.begin(keyOf(extra.requestId), [extra.signal, conn.signal]);
+    const cancellable = cancellations.begin(keyOf(caller, extra.requestId), [extra.signal, conn.signal]);
     try {
       const r = await deps.gate.call({
         caller,
@@ -203,10 +219,12 @@ export function agentServer(deps: AgentServerDeps, conn: AgentConnection): Serve
       cancellable.end();
     }
   });
-  const offered = async () =>
-    (await active())
+  const offered = async () => {
+    const { caller } = current();
+    return (await active(caller))
       ? visibleOfferings(deps.db, caller.orgId, caller.agentId)
       : { prompts: [], resources: [], templates: [] };
+  };
   server.setRequestHandler(ListPromptsRequestSchema, async () => ({
     prompts: (await offered()).prompts.map((p) => ({
       ...(p.definition as Prompt),
@@ -236,14 +254,16 @@ export function agentServer(deps: AgentServerDeps, conn: AgentConnection): Serve
     req: Pick<GateRequest, 'action' | 'completing' | 'args' | 'completion'>,
     extra: { requestId: string | number; signal: AbortSignal },
   ): Promise<GateResult> {
-    const connectionId = parts && (await connectionOfNamespace(deps.db, caller.orgId, parts.namespace));
+    const conn = current();
+    const { caller } = conn;
+    const connectionId = parts && (await deps.gate.connectionOf(caller.orgId, parts.namespace));
     if (!parts || !connectionId)
       throw requestError(
         await deps.gate.unknownTool(caller, named, req.action === 'get' ? req.args : undefined, req),
         caller.requestId,
         deps.log,
       );
-    const cancellable = cancellations.begin(keyOf(extra.requestId), [extra.signal, conn.signal]);
+    const cancellable = cancellations.begin(keyOf(caller, extra.requestId), [extra.signal, conn.signal]);
     try {
       return await deps.gate.call({
         caller,

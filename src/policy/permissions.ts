@@ -137,14 +137,24 @@ export async function effectivePermissions(
     .execute();
   const names = new Map(connections.map((c) => [c.id, c.name]));
   const namespaces = await connectionNamespaces(db, orgId);
+  // Grants by connection and tool name (`*` among them): one lookup per tool, not a scan.
+  const byTool = new Map<string, GrantInfo[]>();
+  for (const g of grants) {
+    if ((g.kind ?? 'tool') !== 'tool') continue;
+    const key = `${g.connectionId}\0${g.tool}`;
+    const list = byTool.get(key);
+    if (list) list.push(g);
+    else byTool.set(key, [g]);
+  }
+  const order = new Map(grants.map((g, i) => [g, i]));
+  const none: GrantInfo[] = [];
   const out: ToolPermission[] = [];
   for (const t of tools) {
-    const bearing = grants.filter(
-      (g) =>
-        (g.kind ?? 'tool') === 'tool' &&
-        g.connectionId === t.connection_id &&
-        (g.tool === t.name || g.tool === '*'),
-    );
+    const named = byTool.get(`${t.connection_id}\0${t.name}`) ?? none;
+    const any = t.name === '*' ? none : (byTool.get(`${t.connection_id}\0*`) ?? none);
+    // In the order the grants were read, as a scan would give them.
+    const bearing =
+      any.length === 0 ? named : [...named, ...any].sort((a, b) => order.get(a)! - order.get(b)!);
     if (bearing.length === 0) continue;
     const active = bearing.filter((g) => g.status === 'active');
     out.push({

@@ -23,6 +23,7 @@ import { type EvidenceSource, storedEvidence } from '../compliance/package/index
 import type { Config } from '../config/index.ts';
 import type { Opener } from '../connections/open.ts';
 import {
+  AgentServerPool,
   Cancellations,
   KillSwitch,
   type StopBus,
@@ -57,6 +58,8 @@ export interface Deps {
   killSwitch: KillSwitch;
   /** Calls their callers may cancel (an MCP client's cancellation, a REST client gone). */
   cancellations: Cancellations;
+  /** The `/mcp/{org}` endpoint's agent MCP servers, reused from request to request. */
+  mcpServers: AgentServerPool;
   store: Store;
   vault: Vault;
   audit: AuditTrail;
@@ -262,6 +265,7 @@ export function buildDeps(
   );
   // Runs first: a run whose tool call the gate ends must not read that as a reason to go on.
   const killSwitch = new KillSwitch({ db: store.db, bus: sessions, parts: [runStops(runs), gateway] });
+  const cancellations = new Cancellations();
   return Object.assign(deps, {
     store,
     vault,
@@ -273,7 +277,8 @@ export function buildDeps(
     gateway,
     sessions,
     killSwitch,
-    cancellations: new Cancellations(),
+    cancellations,
+    mcpServers: new AgentServerPool({ gate: gateway, db: store.db, cancellations, log }),
     sandboxProblem: sandbox.problem,
     config,
     log,

@@ -1,6 +1,8 @@
 /**
  * Nothing acknowledged is lost: kill -9 the server while configuration changes stream in; after
- * restart every acknowledged change is there, each with its audit record.
+ * restart every acknowledged change is there, each with its audit record. And kill -9 it while
+ * an agent's tool calls stream through `/mcp/{org}`: every call answered has both its records,
+ * the decision and the result.
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
@@ -17,6 +19,7 @@ import { until } from '../testing/until.ts';
 import { localKeyring, Vault, vaultLogKeys } from '../vault/index.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/paddock.js', import.meta.url));
+const EVERYTHING = ['node_modules/@modelcontextprotocol/server-everything/dist/index.js', 'stdio'];
 
 function up(env: NodeJS.ProcessEnv): Promise<{ proc: ChildProcess; url: string }> {
   const proc = spawn(process.execPath, [BIN, 'up', '--port', '0'], {
@@ -116,6 +119,131 @@ for (const kind of STORE_KINDS) {
         const report = await verifyLog(store.db, orgId);
         assert.ok(report.ok, JSON.stringify(report.problem));
         assert.equal(report.pending, 0);
+      } finally {
+        await store.close();
+      }
+    });
+  });
+}
+
+/** `paddock init` for org `acme`, then `paddock up`: the server and the owner's request headers. */
+async function initAndUp(t: TestStore) {
+  const env = { PADDOCK_HOME: t.home, DATABASE_URL: t.databaseUrl ?? '' };
+  const tokenFile = join(t.home, 't');
+  const init = spawnSync(
+    process.execPath,
+    [BIN, 'init', '--org', 'acme', '--owner', 'o@acme.test', '--token-file', tokenFile],
+    { env: { ...process.env, ...env }, encoding: 'utf8' },
+  );
+  assert.equal(init.status, 0, init.stderr);
+  const headers = {
+    authorization: `Bearer ${readFileSync(tokenFile, 'utf8').trim()}`,
+    'content-type': 'application/json',
+  };
+  return { ...(await up(env)), headers };
+}
+
+for (const kind of STORE_KINDS) {
+  describe(`kill -9 right after tool calls are answered [${kind}]`, () => {
+    let t: TestStore | undefined;
+    let proc: ChildProcess | undefined;
+    after(async () => {
+      proc?.kill('SIGKILL');
+      await t?.cleanup();
+    });
+
+    test('every answered call has its decision and its result on record after restart', async () => {
+      t = await openTestStore(kind);
+      const server = await initAndUp(t);
+      proc = server.proc;
+      const api = async (path: string, body?: unknown) => {
+        const r = await fetch(`${server.url}/api/v1/orgs/acme${path}`, {
+          method: 'POST',
+          headers: server.headers,
+          body: body === undefined ? undefined : JSON.stringify(body),
+        });
+        assert.ok(r.status < 300, `${path}: ${r.status} ${await r.clone().text()}`);
+        return (await r.json()) as { id: string; token: string };
+      };
+      const conn = await api('/connections', {
+        name: 'everything',
+        transport: 'stdio',
+        command: 'node',
+        args: EVERYTHING,
+      });
+      await api(`/connections/${conn.id}/tools/refresh`);
+      const agent = await api('/agents', {
+        name: 'remote',
+        scope: 'organization',
+        instructions: 'x',
+        model: { provider: 'openai', model: 'm' },
+      });
+      await api(`/agents/${agent.id}/grants`, { connectionId: conn.id, tool: 'echo' });
+      const { token } = await api(`/agents/${agent.id}/tokens`, { name: 'laptop' });
+
+      // Calls answered: the message each echoed (its record names it among the arguments).
+      const answered: string[] = [];
+      let stop = false;
+      const caller = async (w: number) => {
+        for (let i = 0; !stop; i++) {
+          try {
+            const r = await fetch(`${server.url}/mcp/acme`, {
+              method: 'POST',
+              headers: {
+                authorization: `Bearer ${token}`,
+                'content-type': 'application/json',
+                accept: 'application/json, text/event-stream',
+                'mcp-protocol-version': '2025-06-18',
+              },
+              body: JSON.stringify({
+                jsonrpc: '2.0',
+                id: i,
+                method: 'tools/call',
+                params: { name: 'everything__echo', arguments: { message: `call ${w}-${i}` } },
+              }),
+            });
+            const body = (await r.json()) as { result?: { isError?: boolean } };
+            assert.equal(body.result?.isError, false, JSON.stringify(body));
+            answered.push(`call ${w}-${i}`);
+          } catch {
+            return; // the server is gone
+          }
+        }
+      };
+      const callers = [0, 1, 2, 3].map(caller);
+      // Killed at a random point, the moment that many calls have their answers.
+      const killAfter = 5 + Math.floor(Math.random() * 30);
+      await until(() => answered.length >= killAfter, { timeoutMs: 60_000, what: `${killAfter} answers` });
+      proc.kill('SIGKILL');
+      stop = true;
+      await Promise.all(callers);
+
+      const store = await openStore({ home: t.home, databaseUrl: t.databaseUrl });
+      try {
+        const rows = await store.db
+          .selectFrom('audit_entries')
+          .select(['action', 'idx', 'details'])
+          .where('action', 'in', ['tool.call.allowed', 'tool.call.completed'])
+          .execute();
+        const details = (r: { details: string | null }) =>
+          JSON.parse(r.details ?? '{}') as { args?: { message: string }; allowedEntry?: number };
+        // The decision names the call's arguments; the result names its decision's index.
+        const decisionOf = new Map(
+          rows.filter((r) => r.action === 'tool.call.allowed').map((r) => [details(r).args!.message, r.idx]),
+        );
+        const results = new Set(
+          rows.filter((r) => r.action === 'tool.call.completed').map((r) => details(r).allowedEntry),
+        );
+        assert.deepEqual(
+          answered.filter((m) => !decisionOf.has(m)),
+          [],
+          'an answered call without its decision',
+        );
+        assert.deepEqual(
+          answered.filter((m) => !results.has(Number(decisionOf.get(m)))),
+          [],
+          `an answered call without its result (${answered.length} answered)`,
+        );
       } finally {
         await store.close();
       }

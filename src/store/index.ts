@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { Kysely, Migrator, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { migrationProvider } from './migrations/index.ts';
-import { DurableSqliteDialect, openNodeSqlite } from './node-sqlite.ts';
+import { DurableSqliteDialect, openNodeSqlite, withLazySync } from './node-sqlite.ts';
 import type { OnNotify } from './notify.ts';
 import { pgListen } from './pg-listen.ts';
 import type { Database } from './schema.ts';
@@ -37,6 +37,14 @@ export interface Store {
    * (docs/memory.md says so): nothing to do here.
    */
   purge(): Promise<void>;
+  /**
+   * Runs `fn`; its commits are handed back once written (they survive the process being killed)
+   * and made durable by a sync soon after, shared with other commits (embedded store: see
+   * `node-sqlite.ts`; PostgreSQL: once committed, as always).
+   */
+  withLazySync<T>(fn: () => Promise<T>): Promise<T>;
+  /** Embedded store, for benchmarks: WAL fdatasyncs made so far, and checkpoints (each syncs the WAL and the file). */
+  syncStats?: () => { fdatasyncs: number; checkpoints: number };
   close(): Promise<void>;
 }
 
@@ -73,6 +81,8 @@ function openSqlite(home: string, onFatal?: (err: Error) => void): Store {
     describe: `SQLite at ${file}`,
     listen: (channel, onNotify) => database.listen(channel, onNotify),
     purge: () => emptyWal(db),
+    withLazySync,
+    syncStats: () => ({ fdatasyncs: database.stats.fdatasyncs, checkpoints: database.stats.checkpoints }),
     close: () => db.destroy(),
   };
 }
@@ -113,6 +123,7 @@ function openPostgres(url: string): Store {
     db,
     dialect: 'postgres',
     describe: `PostgreSQL at ${u.hostname}:${u.port || 5432}${u.pathname}`,
+    withLazySync: (fn) => fn(),
     listen: (channel, onNotify) => {
       const stop = pgListen(url, channel, onNotify);
       const stopOnce = async () => {

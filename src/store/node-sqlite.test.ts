@@ -7,7 +7,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { test } from 'node:test';
 import { Kysely, sql } from 'kysely';
 import { openStore } from './index.ts';
-import { DurableSqliteDialect, openNodeSqlite } from './node-sqlite.ts';
+import { DurableSqliteDialect, openNodeSqlite, SYNC_LATER_MS, withLazySync } from './node-sqlite.ts';
 
 interface T {
   items: { id: number; v: string };
@@ -47,6 +47,32 @@ test('a write resolves after a WAL sync, a read never syncs, and checkpoints rea
     const n = (alone.prepare('select count(*) as n from items').get() as { n: number }).n;
     alone.close();
     assert.ok(n >= 200, `only ${n} rows in the database file after a checkpoint`);
+  } finally {
+    await db.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a lazily synced write resolves once written, and a sync follows on its own or rides with the next write', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'paddock-sqlite-'));
+  const raw = openNodeSqlite(join(dir, 'x.db'));
+  const db = new Kysely<T>({ dialect: new DurableSqliteDialect(raw) });
+  try {
+    await sql`create table items (id integer primary key, v text not null)`.execute(db);
+    const made = raw.stats.fdatasyncs;
+    await withLazySync(() => db.insertInto('items').values({ id: 1, v: 'a' }).execute());
+    assert.equal(raw.stats.fdatasyncs, made, 'handed back without a sync');
+    // Written: another connection (another process) reads it from the WAL already.
+    const other = new DatabaseSync(join(dir, 'x.db'));
+    assert.equal((other.prepare('select v from items where id = 1').get() as { v: string }).v, 'a');
+    other.close();
+    await new Promise((r) => setTimeout(r, SYNC_LATER_MS * 5));
+    assert.equal(raw.stats.fdatasyncs, made + 1, 'then synced on its own, once');
+    // One that a waited-for write follows at once: the latter's sync covers both.
+    await withLazySync(() => db.insertInto('items').values({ id: 2, v: 'b' }).execute());
+    await db.insertInto('items').values({ id: 3, v: 'c' }).execute();
+    await new Promise((r) => setTimeout(r, SYNC_LATER_MS * 5));
+    assert.equal(raw.stats.fdatasyncs, made + 2, 'one sync for the two');
   } finally {
     await db.destroy();
     rmSync(dir, { recursive: true, force: true });

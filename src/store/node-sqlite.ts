@@ -9,10 +9,15 @@
  * after that sync. Checkpoints, which copy the WAL into the database file, run with full syncs
  * on their own connection in a worker thread (`checkpointer.ts`).
  *
+ * A commit made inside `withLazySync` is handed back once written, without waiting for its sync:
+ * written to the WAL, it survives the process being killed (the kernel keeps the page cache),
+ * and the next sync, at most `SYNC_LATER_MS` later, makes it durable against power loss too.
+ *
  * Because it knows when a commit is durable, it also delivers notifications (`notify.ts`): the
  * connection defines `pg_notify(channel, payload)`, which holds them until the transaction
  * commits and its sync is done, and drops them if it rolls back.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { chmodSync, closeSync, existsSync, fdatasync, openSync } from 'node:fs';
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
 import { Worker } from 'node:worker_threads';
@@ -26,6 +31,19 @@ import {
   type SqliteStatement,
 } from 'kysely';
 import { deliver, type OnNotify } from './notify.ts';
+
+/** How long a lazily synced commit may wait for a sync that another commit asks for anyway. */
+export const SYNC_LATER_MS = 50;
+
+const lazy = new AsyncLocalStorage<true>();
+
+/**
+ * Runs `fn`; what it commits is handed back once written, not once synced (see the header).
+ * For records no one waits on to be durable: they survive a kill -9 when this resolves.
+ */
+export function withLazySync<T>(fn: () => Promise<T>): Promise<T> {
+  return lazy.run(true, fn);
+}
 
 function bindable(parameters: ReadonlyArray<unknown>): SQLInputValue[] {
   // node:sqlite binds no booleans or Dates; store them the way the schema expects.
@@ -72,6 +90,8 @@ class WalSync {
   #queued: Promise<void> | undefined;
   #failed: Error | undefined;
   readonly #opts: SqliteOptions;
+  /** fdatasync calls made (one may serve many `sync()` calls). */
+  made = 0;
 
   constructor(path: string, opts: SqliteOptions) {
     this.#path = path;
@@ -85,6 +105,7 @@ class WalSync {
     if (!this.#running) {
       this.#fd ??= openSync(this.#path, 'r');
       const fd = this.#fd;
+      this.made += 1;
       this.#running = new Promise<void>((resolve, reject) =>
         (this.#opts.fdatasync ?? fdatasync)(fd, (err) => {
           if (err) {
@@ -117,6 +138,8 @@ export interface DurableSqlite extends SqliteDatabase {
   /** Whether a write committed since the last call (and so needs a sync). */
   takeUnsynced(): boolean;
   sync(): Promise<void>;
+  /** A sync within `SYNC_LATER_MS`, unless one that starts meanwhile covers what is written now. */
+  syncSoon(): void;
   /** Asks the checkpoint worker to copy the WAL into the database file (every few hundred commits). */
   maybeCheckpoint(): void;
   /** Notifications sent since the last call (by `pg_notify`), or by the transaction now rolling back. */
@@ -124,8 +147,8 @@ export interface DurableSqlite extends SqliteDatabase {
   /** Hands notifications whose transaction is committed, and durable, to their listeners. */
   deliver(sent: Sent[]): void;
   listen(channel: string, onNotify: OnNotify): () => Promise<void>;
-  /** Counts, for tests and benchmarks. */
-  readonly stats: { syncs: number; checkpoints: number };
+  /** Counts, for tests and benchmarks: syncs asked for, fdatasyncs made (one serves many asks), checkpoints. */
+  readonly stats: { syncs: number; fdatasyncs: number; checkpoints: number };
 }
 
 const CHECKPOINT_EVERY = 200;
@@ -166,7 +189,13 @@ export function openNodeSqlite(path: string, opts: SqliteOptions = {}): DurableS
   // Deleted content is overwritten with zeros, so a deletion on request leaves no copy in the file.
   db.exec('PRAGMA secure_delete = ON');
   const wal = new WalSync(`${path}-wal`, opts);
-  const stats = { syncs: 0, checkpoints: 0 };
+  const stats = {
+    syncs: 0,
+    get fdatasyncs() {
+      return wal.made;
+    },
+    checkpoints: 0,
+  };
   // Checkpoints (WAL → database file, fully synced) run on their own connection in a worker;
   // a worker that dies is replaced, or the WAL would grow without end.
   let checkpointing = false;
@@ -194,6 +223,7 @@ export function openNodeSqlite(path: string, opts: SqliteOptions = {}): DurableS
   startCheckpointer();
   let unsynced = false;
   let commits = 0;
+  const later: { mark: number; timer: NodeJS.Timeout | undefined } = { mark: 0, timer: undefined };
   // A write outside a transaction, or a COMMIT, has made something that must reach the disk.
   const wrote = () => {
     if (!db.isTransaction) {
@@ -214,6 +244,7 @@ export function openNodeSqlite(path: string, opts: SqliteOptions = {}): DurableS
   return {
     raw: db,
     close: () => {
+      clearTimeout(later.timer);
       cache.clear();
       closing = true;
       checkpointer.postMessage('close');
@@ -239,6 +270,17 @@ export function openNodeSqlite(path: string, opts: SqliteOptions = {}): DurableS
     sync: () => {
       stats.syncs += 1;
       return wal.sync();
+    },
+    syncSoon: () => {
+      // A sync started after this point covers this commit: one started before (running now) does not.
+      later.mark = wal.made;
+      later.timer ??= setTimeout(() => {
+        later.timer = undefined;
+        if (wal.made > later.mark) return;
+        stats.syncs += 1;
+        // A failure is fatal and reported by `onFatal`; nothing waits on this one.
+        wal.sync().catch(() => undefined);
+      }, SYNC_LATER_MS);
     },
     stats,
     takeSent: () => {
@@ -291,7 +333,9 @@ class DurableSqliteDriver extends SqliteDriver {
     const sent = this.#db.takeSent();
     // Others may use the connection while this caller waits for its sync.
     await super.releaseConnection();
-    if (needsSync) await this.#db.sync();
+    // Lazily synced only when it sent nothing: a notification is delivered once durable.
+    if (needsSync && lazy.getStore() && sent.length === 0) this.#db.syncSoon();
+    else if (needsSync) await this.#db.sync();
     if (sent.length > 0) this.#db.deliver(sent);
   }
 }

@@ -6,14 +6,14 @@ import type { GateRequest } from '../request.ts';
 import { recordAllowed, recordDenial, recordResult, recordUnknownTool } from './record.ts';
 
 function trail() {
-  const appended: Array<AuditInput & { soon?: boolean }> = [];
+  const appended: Array<AuditInput & { written?: boolean }> = [];
   const audit = {
     append: async (i: AuditInput) => {
       appended.push(i);
       return { index: appended.length - 1 };
     },
-    appendSoon: async (i: AuditInput) => {
-      appended.push({ ...i, soon: true });
+    appendWritten: async (i: AuditInput) => {
+      appended.push({ ...i, written: true });
       return { index: appended.length - 1 };
     },
   } as unknown as AuditTrail;
@@ -53,7 +53,7 @@ test('allowed, then its result: the agent as actor, the tool as target, request 
     onBehalfOf: 'usr_p',
   });
   assert.equal(completed!.action, 'tool.call.completed');
-  assert.equal(completed!.soon, true, 'the result does not hold the answer back');
+  assert.equal(completed!.written, true, 'the result waits to be written, not for a sync of its own');
   assert.equal(completed!.outcome, 'success');
   assert.deepEqual(completed!.details, { allowedEntry: 0, durationMs: 1.5, resultBytes: 2, error: null });
 });

@@ -1,8 +1,9 @@
 /**
  * Steps 4 and 6, the call's audit records. The decision is made durable before anything runs
- * (`tool.call.allowed`, or `tool.call.denied` with why); the result (`tool.call.completed`) joins
- * the writer's next group commit without holding the answer back, so a crash in between leaves
- * "allowed, no result", never a result without its decision. A read, a prompt and a completion
+ * (`tool.call.allowed`, or `tool.call.denied` with why); the result (`tool.call.completed`) is
+ * written before the answer and made durable by the writer's next sync (a few milliseconds at
+ * most), so a kill -9 loses neither, and a power loss at worst leaves "allowed, no result",
+ * never a result without its decision. A read, a prompt and a completion
  * are recorded alike, named for what they are of and do: `resource.read.*`, `prompt.get.*`,
  * `prompt.complete.*` and `resource.complete.*` (a template's argument), the target being the
  * resource (`<connection>/<uri>`) or the prompt.
@@ -105,7 +106,11 @@ export async function recordAllowed(
   return entry.index;
 }
 
-/** The result, recorded without holding the answer back: resolves once durable. */
+/**
+ * The result, written before the answer (a kill -9 once the agent has its answer loses neither
+ * record) without a sync of its own: it is durable with the next commit's sync, or within a
+ * few milliseconds.
+ */
 export function recordResult(
   audit: AuditTrail,
   call: GateRequest,
@@ -119,7 +124,7 @@ export function recordResult(
       ? JSON.stringify(r).length
       : JSON.stringify(r.content ?? null).length +
         (r.structuredContent === undefined ? 0 : JSON.stringify(r.structuredContent).length);
-  return audit.appendSoon({
+  return audit.appendWritten({
     ...aboutCall(call),
     action: actionOf(call, 'completed'),
     outcome: outcome.error || outcome.result?.isError ? 'failure' : 'success',

@@ -1,8 +1,8 @@
 /**
  * `/mcp/{org}` as a declared route (both engines, a real MCP server in the org's sandbox): it is
  * in the OpenAPI document as an agent route; one authentication read gives the gate what it needs
- * (a tools/call reads the agent token with the agent's standing, and the org's connection
- * namespaces — nothing else before its decision is on record); a call that waits for a person
+ * (a tools/call reads the agent token with the agent's standing — nothing else before its
+ * decision is on record: the connection namespaces are kept in memory); a call that waits for a person
  * carries `_meta['paddock/approval']` over HTTP.
  */
 import assert from 'node:assert/strict';
@@ -96,7 +96,7 @@ for (const kind of STORE_KINDS) {
       assert.deepEqual(ops.post.security, [{ agentToken: [] }]);
     });
 
-    test('one authentication read: a tools/call reads the token with the standing, and the namespaces', async () => {
+    test('one authentication read: a tools/call reads the token with the standing, and nothing else before its decision', async () => {
       // Warm: the agent's session is open and its grants are in the engine.
       for (let i = 0; i < 2; i++)
         assert.equal((await tools('everything__echo', { message: 'warm' })).status, 200);
@@ -115,10 +115,11 @@ for (const kind of STORE_KINDS) {
         deps.audit.append = append;
       }
       assert.ok(decided >= 0, 'the decision was recorded');
-      // Before the refactor: agent_tokens, orgs (the path's slug), connections, agents+orgs (the stop check).
+      // Before the refactor: agent_tokens, orgs (the path's slug), connections, agents+orgs (the stop
+      // check); the namespaces (connections) are kept in memory since.
       assert.deepEqual(
         log.slice(0, decided).filter((q) => q.startsWith('select:')),
-        ['select:agent_tokens+agents+orgs', 'select:connections'],
+        ['select:agent_tokens+agents+orgs'],
       );
     });
 

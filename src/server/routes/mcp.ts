@@ -2,8 +2,8 @@
  * `/mcp/{org}`: the gate as an MCP server over Streamable HTTP (stateless, JSON responses) for
  * agents running elsewhere (Claude Code, OpenClaw, any MCP client). Declared like every route:
  * the bearer token is an agent token of the path's org, authenticated by the pipeline in one read
- * that also gives the gate the agent's standing. Each request gets a fresh server and transport;
- * the gate keeps the sessions to tools, and cancellations go through the gate's one registry.
+ * that also gives the gate the agent's standing. Each request gets a fresh transport and a server
+ * from the pool, bound to its caller; the gate keeps the sessions to tools, and cancellations go through the gate's one registry.
  * GET answers 405 (no stream is offered). Every protocol version the SDK speaks is spoken (the
  * current and the previous ones among them).
  *
@@ -18,7 +18,7 @@ import { z } from 'zod';
 import type { AuthenticatedAgent } from '../../agents/index.ts';
 import type { Config } from '../../config/index.ts';
 import { ForbiddenError } from '../../errors/index.ts';
-import { type GateCaller, serveAgent } from '../../gateway/index.ts';
+import type { GateCaller } from '../../gateway/index.ts';
 import type { Deps } from '../deps.ts';
 import { errorResponse, requestIdOf } from '../respond.ts';
 import { defineRoute, type HandlerInput } from '../route.ts';
@@ -194,8 +194,7 @@ async function handle(
     sessionIdGenerator: undefined,
     enableJsonResponse: true,
   });
-  const server = await serveAgent(
-    { gate: deps.gateway, db: deps.store.db, cancellations: deps.cancellations, log: deps.log },
+  const done = await deps.mcpServers.serve(
     // A client that goes away ends its calls; one that waits for a person pauses (the org's wait).
     { caller: agentCaller(agent, requestId), approval: 'pause', signal: request.signal },
     transport,
@@ -203,7 +202,7 @@ async function handle(
   try {
     return await transport.handleRequest(request, body === undefined ? undefined : { parsedBody: body });
   } finally {
-    void server.close();
+    void done();
   }
 }
 

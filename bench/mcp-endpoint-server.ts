@@ -1,0 +1,98 @@
+/**
+ * The Paddock server of `mcp-endpoint.bench.ts`, in its own process (so its CPU time is its own):
+ * started as `paddock up` starts it, on the real disk, with the request log written (to nowhere),
+ * one org, server-everything as a connection, an agent granted `echo` and one granted 1,000
+ * tools. Tells its parent what to call (IPC), and on request how many disk syncs it has made.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadConfig } from '../src/config/index.ts';
+import { createLogger } from '../src/log/index.ts';
+import { startServer } from '../src/server/index.ts';
+import { seedOrg } from '../src/testing/fixtures.ts';
+
+const EVERYTHING = ['node_modules/@modelcontextprotocol/server-everything/dist/index.js', 'stdio'];
+/** The real disk (not tmpfs): syncs cost what they cost. */
+const home = mkdtempSync(join(process.cwd(), '.bench-mcp-'));
+const log = createLogger({ level: 'info', destination: { write: () => undefined } });
+const server = await startServer(loadConfig({ home, port: 0 }, {}), log);
+const { store } = server.deps;
+const org = await seedOrg(store, 'acme');
+const api = async (method: string, path: string, body?: unknown) => {
+  const r = await fetch(`${server.url}/api/v1/orgs/acme${path}`, {
+    method,
+    headers: { authorization: `Bearer ${org.people.admin.token}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const json = (await r.json()) as Record<string, unknown> & { id: string; token: string };
+  if (r.status >= 300) throw new Error(`${method} ${path}: ${r.status} ${JSON.stringify(json)}`);
+  return json;
+};
+const conn = await api('POST', '/connections', {
+  name: 'everything',
+  transport: 'stdio',
+  command: 'node',
+  args: EVERYTHING,
+});
+await api('POST', `/connections/${conn.id}/tools/refresh`);
+const agent = async (name: string) =>
+  api('POST', '/agents', {
+    name,
+    scope: 'organization',
+    instructions: 'x',
+    model: { provider: 'openai', model: 'm' },
+  });
+const caller = await agent('bench');
+await api('POST', `/agents/${caller.id}/grants`, { connectionId: conn.id, tool: 'echo' });
+const callerToken = (await api('POST', `/agents/${caller.id}/tokens`, { name: 'bench' })).token;
+
+// 1,000 grants: the connection's `echo` listed under 1,000 names, each granted.
+const many = await agent('many');
+const echo = await store.db
+  .selectFrom('connection_tools')
+  .selectAll()
+  .where('connection_id', '=', conn.id)
+  .where('name', '=', 'echo')
+  .executeTakeFirstOrThrow();
+const now = new Date().toISOString();
+for (let i = 0; i < 1000; i += 100) {
+  const names = Array.from({ length: 100 }, (_, k) => `echo-${i + k}`);
+  await store.db
+    .insertInto('connection_tools')
+    .values(names.map((name) => ({ ...echo, name })))
+    .execute();
+  await store.db
+    .insertInto('grants')
+    .values(
+      names.map((name) => ({
+        id: `grt_many_${name}`,
+        org_id: org.id,
+        agent_id: many.id,
+        connection_id: conn.id,
+        tool: name,
+        effect: 'allow' as const,
+        constraints: '[]',
+        not_before: null,
+        not_after: null,
+        requires_approval: 0,
+        tool_digest: null,
+        status: 'active' as const,
+        created_by: 'bench',
+        created_at: now,
+        revoked_by: null,
+        revoked_at: null,
+      })),
+    )
+    .execute();
+}
+const manyToken = (await api('POST', `/agents/${many.id}/tokens`, { name: 'bench' })).token;
+
+process.on('message', (m: string) => {
+  if (m === 'stats') process.send!({ stats: store.syncStats?.() ?? null });
+  if (m === 'stop')
+    void server
+      .close()
+      .finally(() => rmSync(home, { recursive: true, force: true }))
+      .finally(() => process.exit(0));
+});
+process.send!({ ready: { url: `${server.url}/mcp/acme`, callerToken, manyToken } });
