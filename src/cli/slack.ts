@@ -24,6 +24,8 @@ export const slack: Command = {
       --signing-secret-file F   (or PADDOCK_SLACK_SIGNING_SECRET) the app's signing secret
       --bot-token-file F        (or PADDOCK_SLACK_BOT_TOKEN) the bot token, xoxb-…
       --approvals-channel C     a channel id where approval cards are posted
+      --socket-mode             receive events over a WebSocket Paddock opens (servers behind NAT)
+      --app-token-file F        (or PADDOCK_SLACK_APP_TOKEN) the app-level token, xapp-…, for --socket-mode
   bind --channel C --agent X  mentions in channel C (a channel id, or "dm") start runs of agent X
   unbind --channel C
   uninstall                   deletes the app's credentials, bindings and links
@@ -38,6 +40,8 @@ export const slack: Command = {
       'approvals-channel': { type: 'string' },
       'signing-secret-file': { type: 'string' },
       'bot-token-file': { type: 'string' },
+      'app-token-file': { type: 'string' },
+      'socket-mode': { type: 'boolean' },
       url: { type: 'string' },
       'token-file': { type: 'string' },
     });
@@ -50,6 +54,12 @@ export const slack: Command = {
         signingSecret: secret(v, 'signing-secret-file', 'PADDOCK_SLACK_SIGNING_SECRET', 'signing secret'),
         botToken: secret(v, 'bot-token-file', 'PADDOCK_SLACK_BOT_TOKEN', 'bot token'),
         ...(v['approvals-channel'] ? { approvalsChannel: v['approvals-channel'] } : {}),
+        ...(v['socket-mode']
+          ? {
+              socketMode: true,
+              appToken: secret(v, 'app-token-file', 'PADDOCK_SLACK_APP_TOKEN', 'app-level token'),
+            }
+          : {}),
       });
     } else if (sub === 'uninstall') {
       await call('DELETE', '/slack');
@@ -76,6 +86,7 @@ export const slack: Command = {
         teamId: string;
         eventsUrl: string;
         approvalsChannel: string | null;
+        socketMode: boolean;
         bindings: { channelId: string; agentId: string }[];
       } | null;
     };
@@ -84,7 +95,7 @@ export const slack: Command = {
       return;
     }
     process.stdout.write(
-      `${org}: Slack workspace ${s.teamId}\nevents URL\t${s.eventsUrl}\napprovals\t${s.approvalsChannel ?? '(none)'}\n` +
+      `${org}: Slack workspace ${s.teamId}\n${s.socketMode ? 'events\tover Socket Mode' : `events URL\t${s.eventsUrl}`}\napprovals\t${s.approvalsChannel ?? '(none)'}\n` +
         s.bindings.map((b) => `${b.channelId}\t${b.agentId}\n`).join(''),
     );
     return;

@@ -38,6 +38,7 @@ export async function startServer(config: Config, log: Logger, store?: Store): P
   await upgradeData(db, deps.vault);
   const app = createApp(deps);
   const release = async () => {
+    await deps.slack.close();
     deps.live.feed.close();
     await deps.live.signals.close();
     await deps.scheduler.close();
@@ -70,6 +71,10 @@ export async function startServer(config: Config, log: Logger, store?: Store): P
   deps.audit.start();
   // Retention and the other periodic work: first runs shortly after start, then at their intervals.
   deps.scheduler.start();
+  // Orgs whose Slack app uses Socket Mode: their connections, opened in the background.
+  void deps.slack
+    .openSockets()
+    .catch((err: unknown) => log.warn({ err }, 'could not open Slack Socket Mode connections'));
   await deps.audit.append({
     orgId: null,
     actor: { type: 'system', id: 'paddock' },

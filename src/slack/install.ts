@@ -1,6 +1,6 @@
 /**
- * An org's Slack app as configured in Paddock: installed with its signing secret and bot token
- * (sealed in the vault, never shown again), the channels bound to agents, and the Slack users
+ * An org's Slack app as configured in Paddock: installed with its signing secret, bot token and,
+ * for Socket Mode, its app-level token (sealed in the vault, never shown again), the channels bound to agents, and the Slack users
  * linked to people. Every change is an audited config change in its own transaction, and every
  * query is scoped to the org.
  */
@@ -19,6 +19,7 @@ export const CHANNEL = /^(?:[CG][A-Z0-9]{2,30}|dm)$/;
 export const SLACK_USER = /^[UW][A-Z0-9]{2,30}$/;
 const BOT_TOKEN = /^xoxb-[A-Za-z0-9-]{10,250}$/;
 const SIGNING_SECRET = /^[a-f0-9]{32}$/;
+const APP_TOKEN = /^xapp-[A-Za-z0-9-]{10,250}$/;
 /** A link code lives long enough to switch to Slack and send it. */
 export const LINK_CODE_MINUTES = 10;
 
@@ -26,12 +27,18 @@ export interface SlackInstallInput {
   signingSecret: string;
   botToken: string;
   approvalsChannel?: string | null | undefined;
+  /** The app-level token (xapp-…, scope connections:write): needed for Socket Mode. */
+  appToken?: string | undefined;
+  /** Receive events over a WebSocket Paddock opens (servers behind NAT) rather than HTTP. */
+  socketMode?: boolean | undefined;
 }
 
 export interface SlackInfo {
   teamId: string;
   botUserId: string;
   approvalsChannel: string | null;
+  /** Events arrive over a Socket Mode connection Paddock holds (the events URL is then unused). */
+  socketMode: boolean;
   installedBy: string;
   installedAt: string;
   /** Where Slack sends events and interactivity: this path on Paddock's public URL. */
@@ -43,7 +50,7 @@ export interface SlackInfo {
 export type TokenCheck = (botToken: string) => Promise<{ teamId: string; botUserId: string }>;
 
 export const eventsPath = (slug: string) => `/slack/${slug}/events`;
-const ref = (orgId: string, name: 'signing' | 'bot', version: number) => ({
+const ref = (orgId: string, name: 'signing' | 'bot' | 'app', version: number) => ({
   orgId,
   secretId: `slack/${name}`,
   version,
@@ -60,6 +67,16 @@ export function checkInstallInput(input: SlackInstallInput): void {
     throw new BadRequestError(
       'slack_bot_token_invalid',
       'The bot token starts with xoxb- (OAuth & Permissions → Bot User OAuth Token).',
+    );
+  if (input.appToken !== undefined && !APP_TOKEN.test(input.appToken))
+    throw new BadRequestError(
+      'slack_app_token_invalid',
+      'The app-level token starts with xapp- (Basic Information → App-Level Tokens, scope connections:write).',
+    );
+  if (input.socketMode && input.appToken === undefined)
+    throw new BadRequestError(
+      'slack_app_token_required',
+      'Socket Mode needs the app-level token (xapp-…, scope connections:write).',
     );
   if (input.approvalsChannel && !/^[CG][A-Z0-9]{2,30}$/.test(input.approvalsChannel))
     throw new BadRequestError(
@@ -90,6 +107,11 @@ export async function installSlack(
       bot_user_id: team.botUserId,
       signing_secret: await vault.seal(trx, ref(ctx.scope.orgId, 'signing', version), input.signingSecret),
       bot_token: await vault.seal(trx, ref(ctx.scope.orgId, 'bot', version), input.botToken),
+      app_token:
+        input.appToken === undefined
+          ? null
+          : await vault.seal(trx, ref(ctx.scope.orgId, 'app', version), input.appToken),
+      socket_mode: input.socketMode ? 1 : 0,
       version,
       approvals_channel: input.approvalsChannel ?? null,
       installed_by: ctx.actor.id,
@@ -108,6 +130,7 @@ export async function installSlack(
         botUserId: team.botUserId,
         version,
         approvalsChannel: row.approvals_channel,
+        socketMode: row.socket_mode === 1,
       },
     });
   });
@@ -136,6 +159,12 @@ async function requireInstall(db: Db, orgId: string): Promise<SlackInstallTable>
   return row;
 }
 
+/** The orgs whose app receives events over Socket Mode (the connections to open on start). */
+export async function socketModeOrgs(db: Db): Promise<string[]> {
+  const rows = await db.selectFrom('slack_installs').select('org_id').where('socket_mode', '=', 1).execute();
+  return rows.map((r) => r.org_id);
+}
+
 /** The install as stored (sealed secrets included), for the receiver; undefined when none. */
 export async function installOf(db: Db, orgId: string): Promise<SlackInstallTable | undefined> {
   return db.selectFrom('slack_installs').selectAll().where('org_id', '=', orgId).executeTakeFirst();
@@ -147,6 +176,7 @@ export async function openInstall(db: Db, vault: Vault, row: SlackInstallTable) 
   return {
     signingSecret: await vault.open(db, ref(row.org_id, 'signing', v), row.signing_secret),
     botToken: await vault.open(db, ref(row.org_id, 'bot', v), row.bot_token),
+    appToken: row.app_token ? await vault.open(db, ref(row.org_id, 'app', v), row.app_token) : null,
   };
 }
 
@@ -164,6 +194,7 @@ export async function getSlack(db: Db, ctx: OrgContext): Promise<SlackInfo | nul
     teamId: row.team_id,
     botUserId: row.bot_user_id,
     approvalsChannel: row.approvals_channel,
+    socketMode: Number(row.socket_mode) === 1,
     installedBy: row.installed_by,
     installedAt: row.installed_at,
     eventsPath: eventsPath(ctx.org.slug),

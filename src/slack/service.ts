@@ -4,6 +4,10 @@
  *
  *   org installed → headers → timestamp window → signature → body → team → event id unused → Bolt
  *
+ * An org installed with Socket Mode gets its events the other way in: Paddock opens a WebSocket
+ * to Slack (`apps.connections.open` with the app-level token) and each envelope, acknowledged
+ * once Bolt has, goes the same path from the team check on — one way of handling, two ways in.
+ *
  * and any refusal changes nothing: it is answered with its own code and recorded in the org's
  * trail as `slack.refused` (never with the body). Verified, Bolt routes it: a mention in a bound
  * channel, or a direct message, starts a run as the person the Slack user is (see people.ts);
@@ -29,9 +33,25 @@ import type { Database } from '../store/index.ts';
 import type { SlackInstallTable } from '../store/schema.ts';
 import type { Vault } from '../vault/index.ts';
 import { APPROVE, answerBlocks, cardBlocks, DENY, decidedBlocks, slackText } from './blocks.ts';
-import { boundAgent, installOf, linkedPerson, openInstall, redeemLinkCode, SLACK_USER } from './install.ts';
+import {
+  boundAgent,
+  installOf,
+  linkedPerson,
+  openInstall,
+  redeemLinkCode,
+  SLACK_USER,
+  socketModeOrgs,
+} from './install.ts';
 import { personContext, personFor } from './people.ts';
-import { bolt, parseBody, readHeaders, signatureValid, teamOf, timestampProblem } from './verify.ts';
+import {
+  bolt,
+  parseBody,
+  readHeaders,
+  signatureValid,
+  socketMode,
+  teamOf,
+  timestampProblem,
+} from './verify.ts';
 
 export interface SlackRequest {
   slug: string;
@@ -130,6 +150,11 @@ export class SlackService {
   readonly #apps = new Map<string, OrgApp>();
   readonly #watched = new Map<string, () => void>();
   readonly #limiter: AttemptLimiter;
+  /** Open Socket Mode connections, by org, with the install version they were opened for. */
+  readonly #sockets = new Map<string, { version: number; client: SocketClient }>();
+  /** One sync per org at a time: an install and an uninstall in quick succession end in order. */
+  readonly #syncing = new Map<string, Promise<void>>();
+  #closed = false;
 
   constructor(opts: SlackOptions) {
     this.#o = opts;
@@ -157,19 +182,140 @@ export class SlackService {
       const body = parseBody(r.header('content-type'), text);
       if (!body) throw refuse('payload_invalid');
       if (body.type === 'url_verification') return { challenge: String(body.challenge ?? '').slice(0, 200) };
-      if (teamOf(body) !== install.team_id) throw refuse('team_mismatch');
-      if (body.type === 'event_callback' && !(await this.#firstTime(install.org_id, body.event_id)))
-        return { ok: true, duplicate: true };
-      return await this.#dispatch(install, body, r.requestId);
+      return await this.#handle(install, body, r.requestId);
     } catch (err) {
       if (!(err instanceof Refusal)) throw err;
       throw this.#refused(install, r, err);
     }
   }
 
+  /** A verified body, however it came: its team, its event id unused, then Bolt. */
+  async #handle(install: SlackInstallTable, body: Record<string, unknown>, requestId: string) {
+    if (teamOf(body) !== install.team_id) throw refuse('team_mismatch');
+    if (body.type === 'event_callback' && !(await this.#firstTime(install.org_id, body.event_id)))
+      return { ok: true, duplicate: true };
+    return await this.#dispatch(install, body, requestId);
+  }
+
   /** Forgets an org's app (after an install or uninstall): the next request builds it again. */
   forget(orgId: string): void {
     this.#apps.delete(orgId);
+  }
+
+  /**
+   * Brings an org's Slack in line with its install (after an install or uninstall, or on start):
+   * its app rebuilt on the next event, its Socket Mode connection opened, replaced or closed.
+   */
+  sync(orgId: string): Promise<void> {
+    const next = (this.#syncing.get(orgId) ?? Promise.resolve()).then(() => this.#sync(orgId));
+    const settled = next.catch(() => undefined);
+    this.#syncing.set(orgId, settled);
+    void settled.then(() => {
+      if (this.#syncing.get(orgId) === settled) this.#syncing.delete(orgId);
+    });
+    return next;
+  }
+
+  async #sync(orgId: string): Promise<void> {
+    this.forget(orgId);
+    const install = await installOf(this.#o.db, orgId);
+    const want = install && Number(install.socket_mode) === 1 && !this.#closed ? install : undefined;
+    const have = this.#sockets.get(orgId);
+    if (have && want && have.version === Number(want.version)) return;
+    if (have) {
+      this.#sockets.delete(orgId);
+      await have.client.disconnect().catch(() => undefined);
+    }
+    if (!want) return;
+    const { appToken } = await openInstall(this.#o.db, this.#o.vault, want);
+    if (!appToken) return;
+    const { SocketModeClient } = await socketMode();
+    const client: SocketClient = new SocketModeClient({
+      appToken,
+      clientOptions: this.#socketClientOptions(),
+      logger: this.#boltLogger(),
+    });
+    client.on('slack_event', (e: Envelope) => {
+      void this.#envelope(orgId, e).catch((err: unknown) =>
+        this.#o.log.warn({ err }, 'a Slack Socket Mode envelope failed'),
+      );
+    });
+    this.#sockets.set(orgId, { version: Number(want.version), client });
+    try {
+      await client.start();
+    } catch (err) {
+      this.#o.log.warn(
+        { err, org: orgId },
+        'could not open the Slack Socket Mode connection; it is retried on the next start or install',
+      );
+    }
+  }
+
+  /** Opens a Socket Mode connection for every org installed with it (on start). */
+  async openSockets(): Promise<{ opened: number }> {
+    const orgs = await socketModeOrgs(this.#o.db);
+    for (const orgId of orgs) await this.sync(orgId).catch(() => undefined);
+    return { opened: this.#sockets.size };
+  }
+
+  /** Closes every Socket Mode connection (on shutdown). */
+  async close(): Promise<void> {
+    this.#closed = true;
+    const open = [...this.#sockets.values()];
+    this.#sockets.clear();
+    await Promise.all(open.map((s) => s.client.disconnect().catch(() => undefined)));
+  }
+
+  /** The orgs this replica holds a Socket Mode connection for (for status and tests). */
+  socketOrgs(): string[] {
+    return [...this.#sockets.keys()];
+  }
+
+  /**
+   * An envelope from a Socket Mode connection: events and clicks take the HTTP route's path from
+   * the team check on, and are acknowledged when Bolt acknowledges them (or refused, on record).
+   */
+  async #envelope(orgId: string, e: Envelope): Promise<void> {
+    const requestId = `slack_${String(e.envelope_id ?? '')
+      .replace(/[^A-Za-z0-9-]/g, '')
+      .slice(0, 60)}`;
+    const install = await installOf(this.#o.db, orgId);
+    if (e.type !== 'events_api' && e.type !== 'interactive') return e.ack();
+    if (!install || Number(install.socket_mode) !== 1) {
+      // Uninstalled (or switched to HTTP) on another replica: this connection is stale.
+      await e.ack();
+      return void this.sync(orgId).catch(() => undefined);
+    }
+    const body = e.body && typeof e.body === 'object' && !Array.isArray(e.body) ? e.body : null;
+    try {
+      if (!body) throw refuse('payload_invalid');
+      await this.#handle(install, body, requestId);
+    } catch (err) {
+      if (!(err instanceof Refusal)) throw err;
+      this.#o.log.info({ org: orgId, reason: err.reason, requestId }, 'slack envelope refused');
+      this.#record(orgId, requestId, err.reason, { from: 'socket_mode' });
+    } finally {
+      await e.ack().catch(() => undefined);
+    }
+  }
+
+  /** Checks an app-level token with Slack (apps.connections.open answers only a valid one). */
+  async checkAppToken(appToken: string): Promise<void> {
+    const { webApi: web } = await bolt();
+    const client = new web.WebClient(appToken, this.#clientOptions());
+    const r = await client.apps.connections.open().catch((err: unknown) => {
+      throw new BadRequestError(
+        'slack_app_token_rejected',
+        `Slack did not accept the app-level token (${(err as { data?: { error?: string } }).data?.error ?? 'no answer'}).`,
+      );
+    });
+    if (!r.ok)
+      throw new BadRequestError('slack_app_token_rejected', 'Slack did not accept the app-level token.');
+  }
+
+  #socketClientOptions() {
+    const slackApiUrl = this.#o.slackApiUrl?.();
+    return { ...(slackApiUrl ? { slackApiUrl } : {}), retryConfig: { retries: 0 } };
   }
 
   /** Checks a bot token with Slack (auth.test): its workspace and its bot user. */
@@ -647,6 +793,16 @@ export class SlackService {
     } as unknown as BoltLogger;
   }
 }
+
+/** What a Socket Mode connection hands on: an envelope, and how to acknowledge it. */
+interface Envelope {
+  ack: (response?: Record<string, unknown>) => Promise<void>;
+  envelope_id?: string;
+  type: string;
+  body: Record<string, unknown> | null;
+}
+
+type SocketClient = InstanceType<Awaited<ReturnType<typeof socketMode>>['SocketModeClient']>;
 
 interface SlackMessage {
   type: string;

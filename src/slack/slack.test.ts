@@ -571,6 +571,219 @@ for (const kind of STORE_KINDS) {
       }
     });
 
+    describe('Socket Mode', () => {
+      const OWNER = 'U0OWNER001';
+      /** Every log line the Slack service writes from here on, at debug level. */
+      const lines: string[] = [];
+      /** An envelope sent over the open connection, once Paddock has acknowledged it. */
+      const deliver = async (type: 'events_api' | 'interactive', payload: Record<string, unknown>) => {
+        const id = slack.sendEnvelope(type, payload);
+        await until(() => slack.acks.get(id), { what: `the ack of envelope ${id}` });
+        return id;
+      };
+      const clickPayload = (user: string, actionId: string, approvalId: string) =>
+        JSON.parse(decodeURIComponent(click(user, actionId, approvalId).slice('payload='.length)));
+
+      test('installing with an app-level token opens a connection; bad tokens and options are refused', async () => {
+        slack.users.set(OWNER, { email: acme.people.owner.email });
+        deps.slack = new SlackService({
+          db: t.store.db,
+          vault: deps.vault,
+          audit: deps.audit,
+          runs: deps.runs,
+          log: createLogger({ level: 'debug', destination: { write: (line: string) => lines.push(line) } }),
+          signals: deps.live.signals,
+          publicUrl: () => deps.config.publicUrl,
+          slackApiUrl: () => slack.url,
+        });
+        const base = {
+          signingSecret: slack.signingSecret,
+          botToken: slack.botToken,
+          approvalsChannel: APPROVALS,
+        };
+        const before = await state();
+        for (const [body, status, code] of [
+          [{ ...base, socketMode: true }, 400, 'slack_app_token_required'],
+          [{ ...base, socketMode: true, appToken: slack.botToken }, 400, 'slack_app_token_invalid'],
+          [
+            { ...base, socketMode: true, appToken: 'xapp-1-A0PADDOCK-0000-notthetoken' },
+            400,
+            'slack_app_token_rejected',
+          ],
+          [{ ...base, socketMode: 'yes', appToken: slack.appToken }, 400, 'validation_failed'],
+        ] as const) {
+          const r = await api('put', '/slack', body);
+          assert.deepEqual([r.status, r.body.error?.code], [status, code], r.text);
+        }
+        assert.deepEqual(snapshotDiff(before, await state()), []);
+        assert.equal(slack.sockets.size, 0);
+        const ok = await api('put', '/slack', { ...base, socketMode: true, appToken: slack.appToken });
+        assert.equal(ok.status, 200, ok.text);
+        assert.equal(ok.body.socketMode, true);
+        assert.deepEqual(deps.slack.socketOrgs(), [acme.id]);
+        await until(() => (slack.sockets.size === 1 ? true : undefined), {
+          what: 'a Socket Mode connection',
+        });
+        const opened = slack.calls.filter((c) => c.method === 'apps.connections.open' && c.answer.ok);
+        assert.ok(opened.length >= 2 && opened.every((c) => c.token === slack.appToken));
+        assert.equal((await api('get', '/slack')).body.slack.socketMode, true);
+        // Same workspace: the bindings and links made over HTTP still hold.
+        assert.equal((await api('get', '/slack/link')).body.link.slackUserId, ADMIN);
+      });
+
+      test('a mention over Socket Mode starts a run as the matched person, acked, answered in the thread; a redelivery starts nothing', async () => {
+        const payload = JSON.parse(mention(MEMBER, 'over the socket'));
+        await deliver('events_api', payload);
+        const answer = await threadPost(payload.event.ts);
+        assert.equal(answer.args.channel, CHANNEL);
+        assert.equal(answer.token, slack.botToken);
+        assert.match(answer.args.text, /You said: .*over the socket/);
+        const run = await t.store.db
+          .selectFrom('runs')
+          .selectAll()
+          .orderBy('created_at', 'desc')
+          .executeTakeFirstOrThrow();
+        assert.deepEqual([run.via, run.person_id, run.status], ['slack', acme.people.member.id, 'completed']);
+        // The same event in a new envelope (Slack retries on another connection): acked, no run.
+        const runs = await runCount();
+        const posted = posts().length;
+        await deliver('events_api', payload);
+        await new Promise((res) => setTimeout(res, 300));
+        assert.equal(await runCount(), runs);
+        assert.equal(posts().length, posted);
+      });
+
+      test('another workspace’s envelope and a malformed one are acked, refused on record, and change nothing', async () => {
+        await until(async () =>
+          (await t.store.db.selectFrom('runs').select('id').where('status', '=', 'running').execute())
+            .length === 0
+            ? true
+            : undefined,
+        );
+        const before = await state();
+        const calls = slack.calls.length;
+        await deliver(
+          'events_api',
+          JSON.parse(mention(MEMBER, 'elsewhere').replaceAll(slack.teamId, 'T0OTHERTEAM')),
+        );
+        await deliver('events_api', {
+          type: 'event_callback',
+          team_id: slack.teamId,
+          event_id: 42,
+          event: {},
+        });
+        await new Promise((res) => setTimeout(res, 100));
+        assert.deepEqual(snapshotDiff(before, await state()), []);
+        assert.equal(slack.calls.length, calls);
+        const refused = (await entries('slack.refused')).filter((e) => e.details.from === 'socket_mode');
+        assert.deepEqual(
+          refused.map((e) => e.details.reason),
+          ['team_mismatch', 'payload_invalid'],
+        );
+      });
+
+      test('approval clicks over Socket Mode: a non-linked person changes nothing and is recorded; a linked approver decides', async () => {
+        scripts.set('add one and one', [
+          { toolCalls: [{ name: 'everything__get-sum', args: { a: 1, b: 1 } }] },
+          { text: 'The sum is 2.' },
+        ]);
+        const payload = JSON.parse(mention(MEMBER, 'add one and one'));
+        const cards = posts((a) => a.channel === APPROVALS).length;
+        await deliver('events_api', payload);
+        const card = await until(() => posts((a) => a.channel === APPROVALS).at(cards), {
+          what: 'an approval card',
+        });
+        const approvalId = card.args.blocks[2].elements[0].value as string;
+        const status = async () =>
+          (
+            await t.store.db
+              .selectFrom('approvals')
+              .select('status')
+              .where('id', '=', approvalId)
+              .executeTakeFirstOrThrow()
+          ).status;
+        await threadPost(payload.event.ts);
+        // The owner is matched by email but never linked their Slack account.
+        const before = await state();
+        await deliver('interactive', clickPayload(OWNER, 'paddock_approve', approvalId));
+        await until(() =>
+          slack.calls.find((c) => c.method === 'chat.postEphemeral' && c.args.user === OWNER),
+        );
+        assert.equal(await status(), 'pending');
+        assert.deepEqual(snapshotDiff(before, await state()), []);
+        assert.ok(
+          (await entries('slack.refused')).some(
+            (e) =>
+              e.details.reason === 'not_linked' &&
+              e.details.approvalId === approvalId &&
+              e.details.slackUserId === OWNER,
+          ),
+        );
+        await deliver('interactive', clickPayload(ADMIN, 'paddock_approve', approvalId));
+        const updated = await until(
+          () => slack.calls.find((c) => c.method === 'chat.update' && c.args.ts === card.answer.ts),
+          { what: 'the card updated' },
+        );
+        // By the admin: "in Slack", or "in Paddock" when the first service here (another replica,
+        // in effect) heard the decision and closed the card first.
+        assert.match(JSON.stringify(updated.args.blocks), /approved\* by admin in (Slack|Paddock)/);
+        await until(async () => ((await status()) === 'used' ? true : undefined), {
+          what: 'the approval used',
+        });
+        await until(() =>
+          posts((a) => a.thread_ts === payload.event.ts && /The sum is 2/.test(a.text)).at(-1),
+        );
+      });
+
+      test('a replica starting opens a connection for each Socket Mode org, and closes it on shutdown', async () => {
+        const other = new SlackService({
+          db: t.store.db,
+          vault: deps.vault,
+          audit: deps.audit,
+          runs: deps.runs,
+          log: createLogger({ level: 'silent' }),
+          signals: deps.live.signals,
+          publicUrl: () => deps.config.publicUrl,
+          slackApiUrl: () => slack.url,
+        });
+        assert.deepEqual(await other.openSockets(), { opened: 1 });
+        await until(() => (slack.sockets.size === 2 ? true : undefined), { what: 'a second connection' });
+        await other.close();
+        await until(() => (slack.sockets.size === 1 ? true : undefined), { what: 'the second one closed' });
+        assert.deepEqual(other.socketOrgs(), []);
+      });
+
+      test('uninstalling closes the connection; the app-level token was never shown, logged or recorded', async () => {
+        const shown = [
+          (await api('get', '/slack')).text,
+          (await api('get', '/slack', undefined, acme.people.auditor.token)).text,
+        ];
+        assert.equal((await api('delete', '/slack')).status, 204);
+        await until(() => (slack.sockets.size === 0 ? true : undefined), { what: 'the connection closed' });
+        assert.deepEqual(deps.slack.socketOrgs(), []);
+        await deps.audit.flush();
+        const trail = JSON.stringify(await allAuditEntries(t.store));
+        assert.ok(lines.length > 0, 'nothing was logged');
+        const secret = slack.appToken;
+        assert.ok(!trail.includes(secret), 'the app token reached the trail');
+        assert.ok(!lines.join('').includes(secret), 'the app token reached the log');
+        assert.ok(!shown.join('').includes(secret), 'the app token was shown');
+        assert.ok(
+          (await entries('slack.installed')).some((e) => e.details.socketMode === true),
+          'the install with Socket Mode was not recorded as such',
+        );
+        // Installed again over HTTP, for the tests after.
+        const r = await api('put', '/slack', {
+          signingSecret: slack.signingSecret,
+          botToken: slack.botToken,
+          approvalsChannel: APPROVALS,
+        });
+        assert.deepEqual([r.status, r.body.socketMode], [200, false], r.text);
+        await new Promise((res) => setTimeout(res, 100));
+        assert.equal(slack.sockets.size, 0);
+      });
+    });
+
     test('uninstalling deletes the credentials, bindings and links; its events are then refused', async () => {
       assert.equal((await api('delete', '/slack')).status, 204);
       for (const table of ['slack_installs', 'slack_bindings', 'slack_links'] as const)
@@ -581,7 +794,8 @@ for (const kind of STORE_KINDS) {
         );
       const r = await send(mention(MEMBER, 'anyone?'));
       assert.deepEqual([r.status, r.body.error.code], [401, 'slack_signature_invalid']);
-      assert.equal((await entries('slack.uninstalled')).length, 1);
+      // Once here, once in the Socket Mode tests.
+      assert.equal((await entries('slack.uninstalled')).length, 2);
     });
   });
 }

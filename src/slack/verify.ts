@@ -7,6 +7,8 @@
  */
 /** Bolt, loaded the first time Slack is used (it is large; the CLI and most servers never need it). */
 export const bolt = () => import('@slack/bolt');
+/** Slack's Socket Mode client (Bolt's own), loaded only when an org uses Socket Mode. */
+export const socketMode = () => import('@slack/socket-mode');
 
 /** Slack's own window: a request older (or newer) than this is refused as a possible replay. */
 export const TOLERANCE_SECONDS = 300;

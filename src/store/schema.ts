@@ -375,6 +375,10 @@ export interface SlackInstallTable {
   bot_user_id: string;
   signing_secret: string;
   bot_token: string;
+  /** Sealed app-level token (xapp-…) for Socket Mode; null when none was given. */
+  app_token: string | null;
+  /** 1: Paddock holds a Socket Mode connection for the org (servers Slack cannot reach). */
+  socket_mode: number;
   version: number;
   approvals_channel: string | null;
   installed_by: string;

@@ -2,12 +2,16 @@
  * A local Slack for tests, speaking its real wire formats both ways: a Web API server (the
  * methods Paddock calls, form- or JSON-encoded as `@slack/web-api` sends them, answering as
  * Slack documents) that records every call, and a signer for the Events API and interactivity
- * requests Slack sends (`v0` HMAC-SHA256 over `v0:{timestamp}:{body}`).
- * https://api.slack.com/web, https://api.slack.com/authentication/verifying-requests-from-slack
+ * requests Slack sends (`v0` HMAC-SHA256 over `v0:{timestamp}:{body}`), and Socket Mode:
+ * `apps.connections.open` (with the app-level token) answers a WebSocket URL on this server,
+ * which says `hello`, then sends envelopes and records their acknowledgements.
+ * https://api.slack.com/web, https://api.slack.com/authentication/verifying-requests-from-slack,
+ * https://api.slack.com/apis/socket-mode
  */
-import { createHmac } from 'node:crypto';
+import { createHmac, randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { type WebSocket, WebSocketServer } from 'ws';
 
 export interface FakeSlackCall {
   method: string;
@@ -24,7 +28,18 @@ export interface FakeSlack {
   botUserId: string;
   botToken: string;
   signingSecret: string;
+  /** The app-level token (xapp-…) `apps.connections.open` accepts. */
+  appToken: string;
   calls: FakeSlackCall[];
+  /** Socket Mode connections open now (a client that disconnects leaves this set). */
+  sockets: Set<WebSocket>;
+  /** Every acknowledgement received, by envelope id. */
+  acks: Map<string, Record<string, unknown>>;
+  /**
+   * Sends an envelope over an open Socket Mode connection (Slack picks one); its id. Throws
+   * when no connection is open.
+   */
+  sendEnvelope(type: 'events_api' | 'interactive', payload: Record<string, unknown>): string;
   /** Slack users by id: what users.info answers. */
   users: Map<string, { email: string | null; team?: string }>;
   close(): Promise<void>;
@@ -45,8 +60,17 @@ export async function startFakeSlack(): Promise<FakeSlack> {
     botUserId: 'U0PADDOCKBOT',
     botToken: 'xoxb-1234567890-0987654321-fakeslacktokenabc',
     signingSecret: '8f742231b10e8888abcd99c0d0e085a5',
+    appToken: 'xapp-1-A0PADDOCK-1234567890-fakeslackapptoken0123456789abcdef',
   };
+  const tickets = new Set<string>();
   const answer = (method: string, args: Record<string, unknown>, token: string | undefined): unknown => {
+    if (method === 'apps.connections.open') {
+      if (token !== me.appToken)
+        return { ok: false, error: token === me.botToken ? 'not_allowed_token_type' : 'invalid_auth' };
+      const ticket = randomUUID();
+      tickets.add(ticket);
+      return { ok: true, url: `ws://127.0.0.1:${port}/link/?ticket=${ticket}&app_id=A0PADDOCK` };
+    }
     if (token !== me.botToken) return { ok: false, error: 'invalid_auth' };
     const ts = () => `${Math.floor(Date.now() / 1000)}.${String(++seq).padStart(6, '0')}`;
     switch (method) {
@@ -106,6 +130,37 @@ export async function startFakeSlack(): Promise<FakeSlack> {
       res.end(JSON.stringify(answered));
     });
   });
+  // Socket Mode: a URL's ticket is good for one connection, as Slack's are.
+  const sockets = new Set<WebSocket>();
+  const acks = new Map<string, Record<string, unknown>>();
+  const wss = new WebSocketServer({ noServer: true });
+  server.on('upgrade', (req, socket, head) => {
+    const ticket = new URL(req.url ?? '/', 'http://x').searchParams.get('ticket') ?? '';
+    if (!tickets.delete(ticket)) {
+      socket.end('HTTP/1.1 401 Unauthorized\r\n\r\n');
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      sockets.add(ws);
+      const ping = setInterval(() => ws.ping(), 2_000);
+      ws.on('close', () => {
+        clearInterval(ping);
+        sockets.delete(ws);
+      });
+      ws.on('message', (data) => {
+        const m = JSON.parse(String(data)) as { envelope_id?: string; payload?: Record<string, unknown> };
+        if (typeof m.envelope_id === 'string') acks.set(m.envelope_id, m.payload ?? {});
+      });
+      ws.send(
+        JSON.stringify({
+          type: 'hello',
+          num_connections: sockets.size,
+          debug_info: { host: 'fake-slack', approximate_connection_time: 18060 },
+          connection_info: { app_id: 'A0PADDOCK' },
+        }),
+      );
+    });
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
   return {
@@ -113,6 +168,27 @@ export async function startFakeSlack(): Promise<FakeSlack> {
     ...me,
     calls,
     users,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    sockets,
+    acks,
+    sendEnvelope(type, payload) {
+      const ws = [...sockets].at(-1);
+      if (!ws) throw new Error('no Socket Mode connection is open');
+      const envelope_id = randomUUID();
+      ws.send(
+        JSON.stringify({
+          envelope_id,
+          type,
+          payload,
+          accepts_response_payload: type === 'interactive',
+          ...(type === 'events_api' ? { retry_attempt: 0, retry_reason: '' } : {}),
+        }),
+      );
+      return envelope_id;
+    },
+    close: async () => {
+      for (const ws of sockets) ws.terminate();
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
   };
 }

@@ -29,6 +29,9 @@ const SlackSchema = z
     teamId: z.string(),
     botUserId: z.string(),
     approvalsChannel: z.string().nullable().describe('where approval cards are posted'),
+    socketMode: z
+      .boolean()
+      .describe('events arrive over a Socket Mode connection Paddock holds (the events URL is then unused)'),
     installedBy: z.string(),
     installedAt: Timestamp,
     eventsPath: z.string().describe('the Events API and interactivity request URL, on this server'),
@@ -75,7 +78,7 @@ export const slackRoutes = [
     method: 'put',
     path: '/api/v1/orgs/{org}/slack',
     summary:
-      "Install (or replace) the org's Slack app: its signing secret and bot token are checked with Slack (auth.test) and sealed in the vault",
+      "Install (or replace) the org's Slack app: its signing secret, bot token and (for Socket Mode) app-level token are checked with Slack and sealed in the vault",
     tag: 'slack',
     access: { permission: 'org.update' },
     params: OrgParams,
@@ -83,13 +86,25 @@ export const slackRoutes = [
       signingSecret: z.string().max(200).describe('Basic Information → App Credentials → Signing Secret'),
       botToken: z.string().max(300).describe('OAuth & Permissions → Bot User OAuth Token (xoxb-…)'),
       approvalsChannel: z.string().max(40).nullable().optional().describe('a channel id for approval cards'),
+      appToken: z
+        .string()
+        .max(300)
+        .optional()
+        .describe('Basic Information → App-Level Tokens (xapp-…, scope connections:write); for Socket Mode'),
+      socketMode: z
+        .boolean()
+        .optional()
+        .describe(
+          'receive events over a WebSocket Paddock opens to Slack (servers behind NAT); needs appToken',
+        ),
     }),
     response: SlackSchema,
     handler: async ({ ctx, deps, body }) => {
       checkInstallInput(body);
       const team = await deps.slack.checkToken(body.botToken);
+      if (body.appToken !== undefined) await deps.slack.checkAppToken(body.appToken);
       await installSlack(deps.store.db, deps.vault, ctx, body, team);
-      deps.slack.forget(ctx.scope.orgId);
+      await deps.slack.sync(ctx.scope.orgId);
       return withUrl(deps, (await getSlack(deps.store.db, ctx))!);
     },
   }),
@@ -103,7 +118,7 @@ export const slackRoutes = [
     status: 204,
     handler: async ({ ctx, deps }) => {
       await uninstallSlack(deps.store.db, ctx);
-      deps.slack.forget(ctx.scope.orgId);
+      await deps.slack.sync(ctx.scope.orgId);
       return undefined;
     },
   }),
