@@ -269,7 +269,19 @@ for (const kind of STORE_KINDS) {
       assert.equal(bound.code, 0, bound.stderr);
       assert.match(bound.stdout, new RegExp(`C0GENERAL1\t${agentId}`));
       assert.doesNotMatch((await slackCli(['unbind', '--channel', 'C0GENERAL1'])).stdout, /C0GENERAL1/);
+      // Socket Mode: the app-level token from the environment; --socket-mode without one is refused here.
+      const args = ['slack', 'install', '--signing-secret-file', secretFile, '--bot-token-file', botFile];
+      const common = ['--socket-mode', '--org', 'acme', '--url', url, '--token-file', tokenFile];
+      const missing = await paddock([...args, ...common], env);
+      assert.equal(missing.code, 2);
+      assert.match(missing.stderr, /--app-token-file or PADDOCK_SLACK_APP_TOKEN/);
+      const socket = await paddock([...args, ...common], { ...env, PADDOCK_SLACK_APP_TOKEN: slack.appToken });
+      assert.equal(socket.code, 0, socket.stderr);
+      assert.match(socket.stdout, /Slack workspace T0PADDOCK1\nevents\tover Socket Mode\n/);
+      assert.ok(!socket.stdout.includes(slack.appToken) && !socket.stderr.includes(slack.appToken));
+      await until(() => (slack.sockets.size === 1 ? true : undefined), { what: 'the server’s connection' });
       assert.match((await slackCli(['uninstall'])).stdout, /acme: Slack uninstalled/);
+      await until(() => (slack.sockets.size === 0 ? true : undefined), { what: 'the connection closed' });
     });
   });
 }

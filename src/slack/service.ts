@@ -82,6 +82,12 @@ export interface SlackOptions {
   limiter?: AttemptLimiter;
 }
 
+/**
+ * Debug lines that carry whole envelopes or Web API bodies (what people wrote, what agents
+ * answered): left out of Paddock's logs.
+ */
+const QUIET = /^(?:Received a message on the WebSocket|Calling ack\(\)|http request (?:body|result))/;
+
 /** Refused requests an org's URL may get per window before they are only counted. */
 export const REFUSALS_PER_WINDOW = 30;
 export const REFUSAL_WINDOW_MS = 60_000;
@@ -777,12 +783,17 @@ export class SlackService {
     });
   }
 
+  /** Bolt's, its WebClient's and the Socket Mode client's logger, into Paddock's, without QUIET lines. */
   #boltLogger() {
     const log = this.#o.log;
     let level = 'debug';
+    const debug = (...m: unknown[]) => {
+      const line = m.map(String).join(' ');
+      if (!QUIET.test(line)) log.debug({ slack: line.slice(0, 500) }, 'bolt');
+    };
     return {
-      debug: (...m: unknown[]) => log.debug({ slack: m.map(String).join(' ').slice(0, 500) }, 'bolt'),
-      info: (...m: unknown[]) => log.debug({ slack: m.map(String).join(' ').slice(0, 500) }, 'bolt'),
+      debug,
+      info: debug,
       warn: (...m: unknown[]) => log.warn({ slack: m.map(String).join(' ').slice(0, 500) }, 'bolt'),
       error: (...m: unknown[]) => log.error({ slack: m.map(String).join(' ').slice(0, 500) }, 'bolt'),
       setLevel: (l: string) => {

@@ -676,10 +676,7 @@ for (const kind of STORE_KINDS) {
         assert.deepEqual(snapshotDiff(before, await state()), []);
         assert.equal(slack.calls.length, calls);
         const refused = (await entries('slack.refused')).filter((e) => e.details.from === 'socket_mode');
-        assert.deepEqual(
-          refused.map((e) => e.details.reason),
-          ['team_mismatch', 'payload_invalid'],
-        );
+        assert.deepEqual(refused.map((e) => e.details.reason).sort(), ['payload_invalid', 'team_mismatch']);
       });
 
       test('approval clicks over Socket Mode: a non-linked person changes nothing and is recorded; a linked approver decides', async () => {
@@ -767,6 +764,11 @@ for (const kind of STORE_KINDS) {
         const secret = slack.appToken;
         assert.ok(!trail.includes(secret), 'the app token reached the trail');
         assert.ok(!lines.join('').includes(secret), 'the app token reached the log');
+        assert.ok(!lines.join('').includes('over the socket'), 'a message someone wrote reached the log');
+        assert.ok(
+          lines.some((l) => /Socket Mode|WebSocket/i.test(l)),
+          'the connection logged nothing',
+        );
         assert.ok(!shown.join('').includes(secret), 'the app token was shown');
         assert.ok(
           (await entries('slack.installed')).some((e) => e.details.socketMode === true),
