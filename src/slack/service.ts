@@ -88,6 +88,9 @@ export interface SlackOptions {
  */
 const QUIET = /^(?:Received a message on the WebSocket|Calling ack\(\)|http request (?:body|result))/;
 
+/** How long before a Socket Mode connection that could not be opened is tried again. */
+export const SOCKET_RETRY_MS = 60_000;
+
 /** Refused requests an org's URL may get per window before they are only counted. */
 export const REFUSALS_PER_WINDOW = 30;
 export const REFUSAL_WINDOW_MS = 60_000;
@@ -161,6 +164,11 @@ export class SlackService {
   /** One sync per org at a time: an install and an uninstall in quick succession end in order. */
   readonly #syncing = new Map<string, Promise<void>>();
   #closed = false;
+  readonly #retries = new Set<NodeJS.Timeout>();
+  /** Unsubscribers of the orgs whose install this replica follows (those it holds a connection for). */
+  readonly #installWatch = new Map<string, () => void>();
+  /** Orgs with a sync already queued by a signal (a burst of entries makes one). */
+  readonly #stale = new Set<string>();
 
   constructor(opts: SlackOptions) {
     this.#o = opts;
@@ -226,6 +234,7 @@ export class SlackService {
     this.forget(orgId);
     const install = await installOf(this.#o.db, orgId);
     const want = install && Number(install.socket_mode) === 1 && !this.#closed ? install : undefined;
+    this.#watchInstall(orgId, want !== undefined);
     const have = this.#sockets.get(orgId);
     if (have && want && have.version === Number(want.version)) return;
     if (have) {
@@ -250,10 +259,43 @@ export class SlackService {
     try {
       await client.start();
     } catch (err) {
+      if (this.#sockets.get(orgId)?.client === client) this.#sockets.delete(orgId);
+      await client.disconnect().catch(() => undefined);
       this.#o.log.warn(
         { err, org: orgId },
-        'could not open the Slack Socket Mode connection; it is retried on the next start or install',
+        'could not open the Slack Socket Mode connection; retrying in a minute',
       );
+      const timer = setTimeout(() => {
+        this.#retries.delete(timer);
+        void this.sync(orgId).catch(() => undefined);
+      }, SOCKET_RETRY_MS);
+      timer.unref();
+      this.#retries.add(timer);
+    }
+  }
+
+  /**
+   * While this replica holds an org's connection it hears the org's log grow (on any replica):
+   * an uninstall or re-install made elsewhere closes or replaces its connection too.
+   */
+  #watchInstall(orgId: string, on: boolean) {
+    const have = this.#installWatch.get(orgId);
+    if (on && !have)
+      this.#installWatch.set(
+        orgId,
+        this.#o.signals.subscribe(orgId, () => {
+          if (this.#stale.has(orgId)) return;
+          this.#stale.add(orgId);
+          void this.sync(orgId)
+            .catch((err: unknown) =>
+              this.#o.log.warn({ err }, 'could not update a Slack Socket Mode connection'),
+            )
+            .finally(() => this.#stale.delete(orgId));
+        }),
+      );
+    if (!on && have) {
+      this.#installWatch.delete(orgId);
+      have();
     }
   }
 
@@ -267,6 +309,10 @@ export class SlackService {
   /** Closes every Socket Mode connection (on shutdown). */
   async close(): Promise<void> {
     this.#closed = true;
+    for (const timer of this.#retries) clearTimeout(timer);
+    this.#retries.clear();
+    for (const unsubscribe of this.#installWatch.values()) unsubscribe();
+    this.#installWatch.clear();
     const open = [...this.#sockets.values()];
     this.#sockets.clear();
     await Promise.all(open.map((s) => s.client.disconnect().catch(() => undefined)));

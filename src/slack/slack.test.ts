@@ -732,7 +732,7 @@ for (const kind of STORE_KINDS) {
         );
       });
 
-      test('a replica starting opens a connection for each Socket Mode org, and closes it on shutdown', async () => {
+      test('a replica starting opens a connection for each Socket Mode org; a re-install elsewhere replaces it; shutdown closes it', async () => {
         const other = new SlackService({
           db: t.store.db,
           vault: deps.vault,
@@ -745,6 +745,23 @@ for (const kind of STORE_KINDS) {
         });
         assert.deepEqual(await other.openSockets(), { opened: 1 });
         await until(() => (slack.sockets.size === 2 ? true : undefined), { what: 'a second connection' });
+        const [first, second] = [...slack.sockets];
+        // Installed again through the first replica: the other hears it and replaces its connection.
+        const again = await api('put', '/slack', {
+          signingSecret: slack.signingSecret,
+          botToken: slack.botToken,
+          approvalsChannel: APPROVALS,
+          socketMode: true,
+          appToken: slack.appToken,
+        });
+        assert.equal(again.status, 200, again.text);
+        await until(
+          () =>
+            slack.sockets.size === 2 && !slack.sockets.has(first!) && !slack.sockets.has(second!)
+              ? true
+              : undefined,
+          { what: 'both connections replaced' },
+        );
         await other.close();
         await until(() => (slack.sockets.size === 1 ? true : undefined), { what: 'the second one closed' });
         assert.deepEqual(other.socketOrgs(), []);
