@@ -159,4 +159,20 @@ describe('the Slack page', { timeout: 180_000 }, () => {
     await checkPage(page, 'slack-linked');
     assert.deepEqual(problems, []);
   });
+
+  test('installed over Socket Mode, the page says so in place of the events URL', async () => {
+    const installed = await api('put', '/slack', {
+      signingSecret: slack.signingSecret,
+      botToken: slack.botToken,
+      appToken: slack.appToken,
+      socketMode: true,
+    });
+    assert.equal(installed.status, 200, JSON.stringify(installed.body));
+    await page.reload();
+    await page.getByTestId('slack-socket-mode').getByText('Over Socket Mode').waitFor();
+    assert.equal(await page.getByTestId('slack-events-url').count(), 0);
+    assert.ok(!(await page.content()).includes(slack.appToken), 'the app-level token was shown');
+    assert.equal((await api('delete', '/slack')).status, 204);
+    assert.deepEqual(problems, []);
+  });
 });

@@ -46,11 +46,22 @@ export function SlackPage({ org }: PageProps) {
                 <dd>
                   <code>{installed.teamId}</code>
                 </dd>
-                <dt>Events URL</dt>
-                <dd className="secret-row">
-                  <code data-testid="slack-events-url">{installed.eventsUrl}</code>
-                  <CopyButton text={installed.eventsUrl} />
-                </dd>
+                {installed.socketMode ? (
+                  <>
+                    <dt>Events</dt>
+                    <dd data-testid="slack-socket-mode">
+                      Over Socket Mode (a connection Paddock opens to Slack)
+                    </dd>
+                  </>
+                ) : (
+                  <>
+                    <dt>Events URL</dt>
+                    <dd className="secret-row">
+                      <code data-testid="slack-events-url">{installed.eventsUrl}</code>
+                      <CopyButton text={installed.eventsUrl} />
+                    </dd>
+                  </>
+                )}
                 <dt>Approval cards</dt>
                 <dd>
                   {installed.approvalsChannel ? <code>{installed.approvalsChannel}</code> : 'Not posted'}
