@@ -78,6 +78,8 @@ export interface SlackOptions {
   /** Slack's Web API base (`https://slack.com/api/` when undefined; tests point it at a fake). */
   slackApiUrl?: (() => string | undefined) | undefined;
   nowSeconds?: () => number;
+  /** How long a new Socket Mode connection may take to say hello (default SOCKET_OPEN_MS). */
+  socketOpenMs?: number;
   /** Refused requests per org URL (default: REFUSALS_PER_WINDOW per REFUSAL_WINDOW_MS). */
   limiter?: AttemptLimiter;
 }
@@ -90,6 +92,8 @@ const QUIET = /^(?:Received a message on the WebSocket|Calling ack\(\)|http requ
 
 /** How long before a Socket Mode connection that could not be opened is tried again. */
 export const SOCKET_RETRY_MS = 60_000;
+/** How long a new connection may take to say hello before it counts as failed. */
+export const SOCKET_OPEN_MS = 10_000;
 
 /** Refused requests an org's URL may get per window before they are only counted. */
 export const REFUSALS_PER_WINDOW = 30;
@@ -256,8 +260,18 @@ export class SlackService {
       );
     });
     this.#sockets.set(orgId, { version: Number(want.version), client });
+    let waited: NodeJS.Timeout | undefined;
     try {
-      await client.start();
+      // Bounded: an install (and the API call making it) never waits on a Slack that never says hello.
+      await Promise.race([
+        client.start(),
+        new Promise((_, reject) => {
+          waited = setTimeout(
+            () => reject(new Error('Slack did not say hello in time')),
+            this.#o.socketOpenMs ?? SOCKET_OPEN_MS,
+          );
+        }),
+      ]);
     } catch (err) {
       if (this.#sockets.get(orgId)?.client === client) this.#sockets.delete(orgId);
       await client.disconnect().catch(() => undefined);
@@ -271,6 +285,8 @@ export class SlackService {
       }, SOCKET_RETRY_MS);
       timer.unref();
       this.#retries.add(timer);
+    } finally {
+      clearTimeout(waited);
     }
   }
 

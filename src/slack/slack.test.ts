@@ -767,6 +767,32 @@ for (const kind of STORE_KINDS) {
         assert.deepEqual(other.socketOrgs(), []);
       });
 
+      test('a connection that never hears hello counts as failed: closed, and not held', async () => {
+        const warned: string[] = [];
+        const other = new SlackService({
+          db: t.store.db,
+          vault: deps.vault,
+          audit: deps.audit,
+          runs: deps.runs,
+          log: createLogger({ level: 'warn', destination: { write: (line: string) => warned.push(line) } }),
+          signals: deps.live.signals,
+          publicUrl: () => deps.config.publicUrl,
+          slackApiUrl: () => slack.url,
+          socketOpenMs: 300,
+        });
+        slack.hello = false;
+        try {
+          await other.openSockets();
+          assert.deepEqual(other.socketOrgs(), []);
+          assert.ok(warned.some((l) => l.includes('retrying in a minute')));
+          await until(() => (slack.sockets.size === 1 ? true : undefined), { what: 'the silent one closed' });
+        } finally {
+          slack.hello = true;
+          await other.close();
+        }
+        assert.ok(!warned.join('').includes(slack.appToken));
+      });
+
       test('uninstalling closes the connection; the app-level token was never shown, logged or recorded', async () => {
         const shown = [
           (await api('get', '/slack')).text,

@@ -39,6 +39,8 @@ export interface FakeSlack {
    * Sends an envelope over an open Socket Mode connection (Slack picks one); its id. Throws
    * when no connection is open.
    */
+  /** False: new connections get no `hello` (a Slack that accepts the socket and then says nothing). */
+  hello: boolean;
   sendEnvelope(type: 'events_api' | 'interactive', payload: Record<string, unknown>): string;
   /** Slack users by id: what users.info answers. */
   users: Map<string, { email: string | null; team?: string }>;
@@ -151,25 +153,27 @@ export async function startFakeSlack(): Promise<FakeSlack> {
         const m = JSON.parse(String(data)) as { envelope_id?: string; payload?: Record<string, unknown> };
         if (typeof m.envelope_id === 'string') acks.set(m.envelope_id, m.payload ?? {});
       });
-      ws.send(
-        JSON.stringify({
-          type: 'hello',
-          num_connections: sockets.size,
-          debug_info: { host: 'fake-slack', approximate_connection_time: 18060 },
-          connection_info: { app_id: 'A0PADDOCK' },
-        }),
-      );
+      if (fake.hello)
+        ws.send(
+          JSON.stringify({
+            type: 'hello',
+            num_connections: sockets.size,
+            debug_info: { host: 'fake-slack', approximate_connection_time: 18060 },
+            connection_info: { app_id: 'A0PADDOCK' },
+          }),
+        );
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
-  return {
+  const fake: FakeSlack = {
     url: `http://127.0.0.1:${port}/api/`,
     ...me,
     calls,
     users,
     sockets,
     acks,
+    hello: true,
     sendEnvelope(type, payload) {
       const ws = [...sockets].at(-1);
       if (!ws) throw new Error('no Socket Mode connection is open');
@@ -191,4 +195,5 @@ export async function startFakeSlack(): Promise<FakeSlack> {
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+  return fake;
 }
