@@ -235,8 +235,10 @@ export class SlackService {
   }
 
   async #sync(orgId: string): Promise<void> {
-    this.forget(orgId);
+    // A signal from here on queues another sync: this one may read the install before it changed.
+    this.#stale.delete(orgId);
     const install = await installOf(this.#o.db, orgId);
+    if (!install || this.#apps.get(orgId)?.version !== Number(install.version)) this.forget(orgId);
     const want = install && Number(install.socket_mode) === 1 && !this.#closed ? install : undefined;
     this.#watchInstall(orgId, want !== undefined);
     const have = this.#sockets.get(orgId);
@@ -288,6 +290,11 @@ export class SlackService {
     } finally {
       clearTimeout(waited);
     }
+    // Shut down while it opened: let it go too.
+    if (this.#closed && this.#sockets.get(orgId)?.client === client) {
+      this.#sockets.delete(orgId);
+      await client.disconnect().catch(() => undefined);
+    }
   }
 
   /**
@@ -302,11 +309,9 @@ export class SlackService {
         this.#o.signals.subscribe(orgId, () => {
           if (this.#stale.has(orgId)) return;
           this.#stale.add(orgId);
-          void this.sync(orgId)
-            .catch((err: unknown) =>
-              this.#o.log.warn({ err }, 'could not update a Slack Socket Mode connection'),
-            )
-            .finally(() => this.#stale.delete(orgId));
+          void this.sync(orgId).catch((err: unknown) =>
+            this.#o.log.warn({ err }, 'could not update a Slack Socket Mode connection'),
+          );
         }),
       );
     if (!on && have) {
