@@ -1,0 +1,68 @@
+/**
+ * Each agent's `tools/list`, kept in memory: building it reads every grant and tool row and
+ * parses every definition (tens of ms at a thousand grants). An entry serves only while the
+ * org's tools version (moved on by database triggers with every write to its grants,
+ * connections and connection tools, committed with the write, seen by every replica) and the
+ * agent's grants version are what they were when it was built; each request reads both in one
+ * indexed query. Whether the agent may be shown anything at all (stopped) is checked apart.
+ */
+import type { Tool } from '@modelcontextprotocol/sdk/types.js';
+import { sql } from 'kysely';
+import { effectivePermissions } from '../policy/permissions.ts';
+import type { Db } from '../store/index.ts';
+
+/** The tools an agent's grants allow, as its MCP server lists them (a run gets them with its spec). */
+export async function grantedTools(db: Db, orgId: string, agentId: string): Promise<Tool[]> {
+  const permissions = await effectivePermissions(db, orgId, agentId);
+  return permissions
+    .filter((p) => p.access !== 'denied')
+    .map((p) => ({
+      // The definition as the server gave it (scrubbed), under its namespaced name.
+      ...(p.tool as Tool),
+      name: `${p.namespace}__${p.tool.name}`,
+      description: `${p.needsApproval ? '[needs a person’s approval] ' : ''}${p.tool.description}`,
+    }));
+}
+
+/** Agents whose lists are kept; past it the least recently built is dropped. */
+const MAX_AGENTS = 2000;
+
+export class ListedTools {
+  readonly #db: Db;
+  readonly #byAgent = new Map<string, { key: string; tools: Tool[] }>();
+
+  constructor(db: Db) {
+    this.#db = db;
+  }
+
+  /** The tools the agent's grants allow, as `tools/list` shows them. */
+  async of(orgId: string, agentId: string): Promise<Tool[]> {
+    // Read before the rows: a write landing meanwhile leaves newer rows under an older key
+    // (rebuilt next time), never older rows under a newer one.
+    const key = await this.#version(orgId, agentId);
+    const id = `${orgId}\0${agentId}`;
+    const kept = this.#byAgent.get(id);
+    if (kept && kept.key === key) return kept.tools;
+    const tools = await grantedTools(this.#db, orgId, agentId);
+    this.#byAgent.delete(id);
+    this.#byAgent.set(id, { key, tools });
+    if (this.#byAgent.size > MAX_AGENTS) this.#byAgent.delete(this.#byAgent.keys().next().value!);
+    return tools;
+  }
+
+  /** Forgets every list (tests; a replica catching up loses nothing by keeping them). */
+  forget(): void {
+    this.#byAgent.clear();
+  }
+
+  async #version(orgId: string, agentId: string): Promise<string> {
+    const { rows } = await sql<{ tools: number | string | null; grants: number | string | null }>`
+      select
+        (select version from tools_versions where org_id = ${orgId}) as tools,
+        (select grants_version from agents where org_id = ${orgId} and id = ${agentId}) as grants`.execute(
+      this.#db,
+    );
+    const r = rows[0];
+    return `${String(r?.tools ?? 0)}/${String(r?.grants ?? '-')}`;
+  }
+}
