@@ -24,12 +24,13 @@ export async function grantedTools(db: Db, orgId: string, agentId: string): Prom
     }));
 }
 
-/** Agents whose lists are kept; past it the least recently built is dropped. */
-const MAX_AGENTS = 2000;
+/** Tools kept across all agents' lists (about 1 kB each); past it the least recently built lists go. */
+const MAX_TOOLS_KEPT = 100_000;
 
 export class ListedTools {
   readonly #db: Db;
   readonly #byAgent = new Map<string, { key: string; tools: Tool[] }>();
+  #kept = 0;
 
   constructor(db: Db) {
     this.#db = db;
@@ -44,15 +45,19 @@ export class ListedTools {
     const kept = this.#byAgent.get(id);
     if (kept && kept.key === key) return kept.tools;
     const tools = await grantedTools(this.#db, orgId, agentId);
-    this.#byAgent.delete(id);
+    this.#drop(id);
     this.#byAgent.set(id, { key, tools });
-    if (this.#byAgent.size > MAX_AGENTS) this.#byAgent.delete(this.#byAgent.keys().next().value!);
+    this.#kept += tools.length;
+    for (const oldest of this.#byAgent.keys()) {
+      if (this.#kept <= MAX_TOOLS_KEPT || oldest === id) break;
+      this.#drop(oldest);
+    }
     return tools;
   }
 
-  /** Forgets every list (tests; a replica catching up loses nothing by keeping them). */
-  forget(): void {
-    this.#byAgent.clear();
+  #drop(id: string): void {
+    this.#kept -= this.#byAgent.get(id)?.tools.length ?? 0;
+    this.#byAgent.delete(id);
   }
 
   async #version(orgId: string, agentId: string): Promise<string> {
