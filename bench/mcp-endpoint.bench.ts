@@ -7,7 +7,8 @@
  * latency Paddock adds over the proxy, throughput at 16, CPU time per call of the Paddock
  * process and of the proxy process (all threads, from /proc/<pid>/stat; the MCP server child of
  * each is not counted), the disk syncs per call (the store's WAL fdatasyncs plus two per
- * checkpoint), and `tools/list` for an agent with 1,000 grants.
+ * checkpoint), and `tools/list` for an agent with 1,000 grants (with the CPU time per list of the
+ * Paddock process and of the proxy process).
  *
  *   npm run -s bench -- mcp-endpoint      (BENCH_MCP_N=… calls per target and concurrency;
  *                                          BENCH_MCP_LIST=0 skips tools/list)
