@@ -3,9 +3,11 @@
  * ended more than `runRetentionDays` ago are deleted (with the flags on them), conversations
  * untouched for more than `conversationRetentionDays` (with their runs) — never one with a run
  * still running or waiting — and memory entries unchanged for more than `memoryRetentionDays`.
- * Deleted in small batches by indexed key (migration 025), each its own short transaction, with a
- * turn of the event loop between batches: `node:sqlite` is synchronous, so this is what lets the
- * server answer requests while a large backlog goes. Each org's deletion is on record with its
+ * Deleted in small batches by indexed key (migration 025, which also indexes the cascades: without
+ * it each deleted conversation scanned every run), each its own short transaction, with a turn of
+ * the event loop between batches: `node:sqlite` is synchronous, so a batch holds the whole
+ * process, and short batches with turns between them are what let the server answer requests
+ * while a large backlog goes (bench/retention.bench.ts). Each org's deletion is on record with its
  * cutoffs and counts, never content.
  * The audit trail keeps its own policy (`auditRetentionDays`, which erases payloads, not entries).
  */
@@ -51,7 +53,7 @@ async function inBatches(
     const r = await db.deleteFrom(table).where('id', 'in', ids).executeTakeFirst();
     deleted += Number(r.numDeletedRows);
     if (ids.length < batch) return deleted;
-    await nextTurn(); // let waiting requests run before the next batch
+    await nextTurn(); // let waiting requests run before the next batch (a lazily synced commit would not)
   }
 }
 
