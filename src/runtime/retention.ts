@@ -3,7 +3,7 @@
  * ended more than `runRetentionDays` ago are deleted (with the flags on them), conversations
  * untouched for more than `conversationRetentionDays` (with their runs) — never one with a run
  * still running or waiting — and memory entries unchanged for more than `memoryRetentionDays`.
- * Deleted in small batches by indexed key (migration 025, which also indexes the cascades: without
+ * Deleted in small batches by indexed key (migration 026, which also indexes the cascades: without
  * it each deleted conversation scanned every run), each its own short transaction, with a turn of
  * the event loop between batches: `node:sqlite` is synchronous, so a batch holds the whole
  * process, and short batches with turns between them are what let the server answer requests

@@ -28,7 +28,7 @@ import { agentMemory } from './021-agent-memory.ts';
 import { limitsAndBudgets } from './022-limits-and-budgets.ts';
 import { mcpOauth } from './023-mcp-oauth.ts';
 import { slack } from './024-slack.ts';
-import { retentionIndexes } from './025-retention-indexes.ts';
+import { retentionIndexes } from './026-retention-indexes.ts';
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {
   const all: Record<string, Migration> = {
@@ -56,7 +56,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
     '022-limits-and-budgets': limitsAndBudgets(dialect),
     '023-mcp-oauth': mcpOauth(dialect),
     '024-slack': slack(dialect),
-    '025-retention-indexes': retentionIndexes(dialect),
+    '026-retention-indexes': retentionIndexes(dialect),
   };
   return { getMigrations: async () => all };
 }
