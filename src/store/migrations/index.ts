@@ -29,6 +29,7 @@ import { limitsAndBudgets } from './022-limits-and-budgets.ts';
 import { mcpOauth } from './023-mcp-oauth.ts';
 import { slack } from './024-slack.ts';
 import { toolsVersion } from './025-tools-version.ts';
+import { retentionIndexes } from './026-retention-indexes.ts';
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {
   const all: Record<string, Migration> = {
@@ -57,6 +58,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
     '023-mcp-oauth': mcpOauth(dialect),
     '024-slack': slack(dialect),
     '025-tools-version': toolsVersion(dialect),
+    '026-retention-indexes': retentionIndexes(dialect),
   };
   return { getMigrations: async () => all };
 }
