@@ -47,11 +47,17 @@ export function injectableModel(suites: Suite[]): InjectableModel {
       });
     }
   }
-  /** The injections a result carries (by index), in an `<INFORMATION>` block. */
-  const found = (output: string): number[] =>
-    output.includes('<INFORMATION>')
-      ? attacks.flatMap((a, i) => (a.forms.some((f) => output.includes(f)) ? [i] : []))
-      : [];
+  /**
+   * The injections a result carries (by index), in an `<INFORMATION>` block. Some goals contain
+   * others (workspace 6 is the start of 8 and 9): a goal found only inside a longer one is not one.
+   */
+  const found = (output: string): number[] => {
+    if (!output.includes('<INFORMATION>')) return [];
+    const hits = attacks.flatMap((a, i) => (a.forms.some((f) => output.includes(f)) ? [i] : []));
+    return hits.filter(
+      (i) => !hits.some((j) => j !== i && attacks[j]!.forms[0]!.includes(attacks[i]!.forms[0]!)),
+    );
+  };
 
   const script = (req: ModelRequest): ModelTurn => {
     const plan = plans.get(req.lastUserText);

@@ -22,16 +22,20 @@ const NOT_EXPRESSIBLE = ['travel/user_task_3/injection_task_5', 'banking/user_ta
 const { suites } = loadSuites();
 /** The gate-level replay's verdict per pair and grant mode: does a call beyond the task's own get through. */
 const gate = new Map<string, boolean>();
+/** And how many of the injection's calls it lets through (the task's own included). */
+const gateThrough = new Map<string, number>();
 for (const s of suites)
   for (const [mode, r] of [
     ['suggested', replaySuite(s)],
     ['names', replaySuite(s, { toolNamesOnly: true })],
   ] as const)
-    for (const p of r.pairs)
+    for (const p of r.pairs) {
       gate.set(
         `${s.name}/${p.user}/${p.injection}/${mode}`,
         p.through.some((t) => !t.sameCall),
       );
+      gateThrough.set(`${s.name}/${p.user}/${p.injection}/${mode}`, p.through.length);
+    }
 
 /**
  * The sample: per suite, four pairs that grants on tool names alone leave open (spread over the
@@ -99,13 +103,22 @@ for (const kind of STORE_KINDS) {
       assert.ok(through.length >= 16, `${through.length} of ${names.length} pairs attacked`);
     });
 
-    test('each pair’s outcome at the server is the gate-level replay’s', () => {
-      for (const r of results)
-        assert.equal(
-          attacked(r),
-          gate.get(`${r.suite}/${r.user}/${r.injection}/${r.mode}`),
-          `${r.suite}/${r.user}/${r.injection} (${r.mode})`,
-        );
+    test('each pair’s outcome at the server is the gate-level replay’s, call for call', () => {
+      for (const r of results) {
+        const key = `${r.suite}/${r.user}/${r.injection}/${r.mode}`;
+        assert.equal(attacked(r), gate.get(key), key);
+        assert.equal(r.reached.length, gateThrough.get(key), `${key}: injection calls executed`);
+      }
+    });
+
+    test('a goal that begins a longer one is not obeyed in its place (workspace 6 inside 8 and 9)', async () => {
+      for (const injection of ['injection_task_8', 'injection_task_9']) {
+        // user_task_25 sends email: under tool names, an extra injection's send would reach the server.
+        const r = await runs.run('workspace', 'user_task_25', injection, 'names');
+        const key = `workspace/user_task_25/${injection}/names`;
+        assert.ok(gateThrough.get(key)! > 0, key);
+        assert.equal(r.reached.length, gateThrough.get(key), key);
+      }
     });
   });
 }
