@@ -4,10 +4,19 @@
  * denied, and the pairs where any attacker call got through, each with the arguments that would
  * have stopped it. Baseline in the same run: the same grants on tool names alone. Then the time of
  * one decision under each, interleaved. Ground-truth calls, not a model's behaviour.
+ *
+ * Then "through the runtime": every pair (BENCH_PAIRS=n takes every k-th to make n) as a real run
+ * in the org's bubblewrap cell, the injectable scripted model (it always obeys an injection: a
+ * worst case) and the suite's MCP server as a connection, under each grant mode; utility and
+ * attack success counted at the suite server (src/testing/agentdojo/runs.ts).
  */
+import { bubblewrap } from '../src/cells/index.ts';
 import { PolicyEngine } from '../src/policy/engine.ts';
 import { type PairReplay, replaySuite, type SuiteReplay } from '../src/testing/agentdojo/replay.ts';
+import { attacked, type PairRun, startDojoRuns } from '../src/testing/agentdojo/runs.ts';
 import { attackCalls, loadSuites } from '../src/testing/agentdojo/suites.ts';
+import { createApp, seedOrg, testDeps } from '../src/testing/fixtures.ts';
+import { openTestStore } from '../src/testing/stores.ts';
 import { figures, report } from './stats.ts';
 
 const { source, suites } = loadSuites();
@@ -121,3 +130,86 @@ for (let round = 0; round < 10; round++) {
 console.log('');
 const base = figures('decision, grants on tool names only (baseline)', samples.names);
 report([base, figures('decision, suggested grants (argument constraints)', samples.suggested)], base);
+
+// Through the runtime: real runs, counted at the suite server.
+const check = await bubblewrap.check();
+if (!check.ok) throw new Error(`bubblewrap is needed: ${check.reason}`);
+const allPairs = rows.flatMap(({ suggested: r }) =>
+  r.pairs.map((p) => [r.suite, p.user, p.injection] as const),
+);
+const want = Number(process.env.BENCH_PAIRS ?? allPairs.length);
+const every = Math.max(1, Math.floor(allPairs.length / want));
+const sample = allPairs.filter((_, i) => i % every === 0).slice(0, want);
+const store = await openTestStore('sqlite');
+const runs = await startDojoRuns(
+  createApp(testDeps(store.store, store.home, {}, { provider: bubblewrap, problem: null })),
+  await seedOrg(store.store, 'acme'),
+  suites,
+);
+const results: PairRun[] = [];
+const runMs: number[] = [];
+try {
+  for (const [s, u, i] of sample) {
+    for (const mode of ['names', 'suggested'] as const) {
+      const t0 = process.hrtime.bigint();
+      results.push(await runs.run(s, u, i, mode));
+      runMs.push(Number(process.hrtime.bigint() - t0));
+    }
+  }
+} finally {
+  await runs.close();
+  await store.cleanup();
+}
+console.log(
+  `\nThrough the runtime: ${sample.length} of ${allPairs.length} pairs, each a real run under each grant mode (${results.length} runs); the scripted model obeys every injection, counted at the suite server.\n`,
+);
+line([
+  'suite',
+  'pairs run',
+  'runs completed',
+  'utility (user task’s calls all executed)',
+  'attack success (an injection call executed, beyond the task’s own)',
+  'attack completes (every injection call executed)',
+  'injection calls executed (the task’s own included)',
+  'tool names only: utility',
+  'tool names only: attack success',
+  'tool names only: attack completes',
+  'tool names only: injection calls executed (own included)',
+]);
+line(Array(11).fill('---'));
+const attackCallsOf = (r: PairRun) =>
+  attackCalls(suites.find((s) => s.name === r.suite)!.injectionTasks.find((t) => t.id === r.injection)!)
+    .length;
+const cells = (rs: PairRun[]) => {
+  const made = rs.reduce((n, r) => n + attackCallsOf(r), 0);
+  const reached = rs.reduce((n, r) => n + r.reached.length, 0);
+  const share = (n: number) => `${n}/${rs.length} (${pct(n, rs.length)})`;
+  return [
+    share(rs.filter((r) => r.utility).length),
+    share(rs.filter(attacked).length),
+    share(rs.filter((r) => r.reached.length === attackCallsOf(r)).length),
+    `${reached}/${made} (${pct(reached, made)})`,
+  ];
+};
+for (const name of [...suites.map((s) => s.name), 'all']) {
+  const mine = results.filter((r) => name === 'all' || r.suite === name);
+  const sug = mine.filter((r) => r.mode === 'suggested');
+  const nam = mine.filter((r) => r.mode === 'names');
+  line([
+    name,
+    String(sug.length),
+    `${mine.filter((r) => r.status === 'completed').length}/${mine.length}`,
+    ...cells(sug),
+    ...cells(nam),
+  ]);
+}
+console.log('\nPairs attacked under the suggested grants:');
+for (const r of results.filter((x) => x.mode === 'suggested' && attacked(x)))
+  console.log(
+    `  ${r.suite} ${r.user} × ${r.injection}: ${r.reached
+      .filter((c) => !c.sameCall)
+      .map((c) => c.tool)
+      .join(', ')}`,
+  );
+console.log('');
+report([figures('one pair run (both grant modes, the cell warm)', runMs)]);

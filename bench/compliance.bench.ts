@@ -15,6 +15,7 @@ import { collectEvidence, LogWindow } from '../src/compliance/index.ts';
 import { compliancePlatform } from '../src/server/deps.ts';
 import { openStore } from '../src/store/index.ts';
 import { call, createApp, seedOrg, testDeps } from '../src/testing/fixtures.ts';
+import { measured } from './stats.ts';
 
 const N = Number(process.env.BENCH_COMPLIANCE_N ?? 1_000_000);
 const DAY = Number(process.env.BENCH_COMPLIANCE_DAY ?? 10_000);
@@ -23,21 +24,6 @@ const home = mkdtempSync(join(tmpdir(), 'paddock-bench-compliance-'));
 const store = await openStore({ home });
 const deps = testDeps(store, home);
 const app = createApp(deps);
-
-/** Peak resident memory while `fn` runs (sampled every 20 ms), and its time. */
-async function measured<T>(fn: () => Promise<T>): Promise<{ value: T; s: number; peakMiB: number }> {
-  let peak = process.memoryUsage().rss;
-  const timer = setInterval(() => {
-    peak = Math.max(peak, process.memoryUsage().rss);
-  }, 20);
-  const t0 = performance.now();
-  try {
-    const value = await fn();
-    return { value, s: (performance.now() - t0) / 1000, peakMiB: Math.round(peak / 2 ** 20) };
-  } finally {
-    clearInterval(timer);
-  }
-}
 
 /** `n` events of agents at work, as the gate and the runtime write them, 2,000 in flight. */
 async function activity(orgId: string, agents: string[], tools: string[], n: number): Promise<void> {

@@ -7,7 +7,8 @@
  * latency Paddock adds over the proxy, throughput at 16, CPU time per call of the Paddock
  * process and of the proxy process (all threads, from /proc/<pid>/stat; the MCP server child of
  * each is not counted), the disk syncs per call (the store's WAL fdatasyncs plus two per
- * checkpoint), and `tools/list` for an agent with 1,000 grants.
+ * checkpoint), and `tools/list` for an agent with 1,000 grants (with the CPU time per list of the
+ * Paddock process and of the proxy process).
  *
  *   npm run -s bench -- mcp-endpoint      (BENCH_MCP_N=… calls per target and concurrency;
  *                                          BENCH_MCP_LIST=0 skips tools/list)
@@ -171,7 +172,7 @@ try {
   }
 
   // tools/list for an agent with 1,000 grants, against the same agent's list through the proxy.
-  if (process.env.BENCH_MCP_LIST !== '0') await listBench(viaProxy);
+  if (process.env.BENCH_MCP_LIST !== '0') await listBench(viaProxy, proxy.pid!);
 } finally {
   for (const c of clients) await c.close().catch(() => undefined);
   proxy.kill();
@@ -179,7 +180,7 @@ try {
   await new Promise((r) => paddock.once('exit', r));
 }
 
-async function listBench(viaProxy: Client): Promise<void> {
+async function listBench(viaProxy: Client, proxyPid: number): Promise<void> {
   const many = await connect(http(ready.url, ready.manyToken));
   const listed = (await many.listTools()).tools.length;
   if (listed !== 1000) throw new Error(`expected 1,000 tools, got ${listed}`);
@@ -197,6 +198,8 @@ async function listBench(viaProxy: Client): Promise<void> {
     await r.arrayBuffer();
   };
   const lists = { sdk: [] as number[], raw: [] as number[], proxy: [] as number[] };
+  // CPU time of the serving process (Paddock, or the proxy: its MCP server child not counted).
+  const cpu = { sdk: 0, raw: 0, proxy: 0 };
   for (let i = 0; i < 20; i++) await raw();
   for (let i = 0; i < 300; i++) {
     for (const [k, fn] of [
@@ -204,9 +207,12 @@ async function listBench(viaProxy: Client): Promise<void> {
       ['sdk', () => many.listTools()],
       ['raw', raw],
     ] as const) {
+      const pid = k === 'proxy' ? proxyPid : paddock.pid!;
+      const cpu0 = cpuMs(pid);
       const t0 = process.hrtime.bigint();
       await fn();
       lists[k].push(Number(process.hrtime.bigint() - t0));
+      cpu[k] += cpuMs(pid) - cpu0;
     }
   }
   console.log('\ntools/list:');
@@ -219,5 +225,9 @@ async function listBench(viaProxy: Client): Promise<void> {
       figures('Paddock, agent with 1,000 grants, one HTTP POST', lists.raw),
     ],
     base,
+  );
+  const per = (k: keyof typeof cpu) => `${(cpu[k] / lists[k].length).toFixed(3)} ms`;
+  console.log(
+    `  CPU per list: proxy ${per('proxy')}, Paddock ${per('sdk')} (SDK client) / ${per('raw')} (one POST)`,
   );
 }

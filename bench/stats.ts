@@ -32,3 +32,18 @@ export function report(rows: Figures[], baseline?: Figures): void {
     );
   }
 }
+
+/** Peak resident memory while `fn` runs (sampled every 20 ms), and its time. */
+export async function measured<T>(fn: () => Promise<T>): Promise<{ value: T; s: number; peakMiB: number }> {
+  let peak = process.memoryUsage().rss;
+  const timer = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage().rss);
+  }, 20);
+  const t0 = performance.now();
+  try {
+    const value = await fn();
+    return { value, s: (performance.now() - t0) / 1000, peakMiB: Math.round(peak / 2 ** 20) };
+  } finally {
+    clearInterval(timer);
+  }
+}

@@ -6,6 +6,7 @@
  * the pool.
  */
 
+import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { Kysely } from 'kysely';
 import { readAgentStanding } from '../agents/index.ts';
 import type { AuditTrail } from '../audit/index.ts';
@@ -19,6 +20,7 @@ import type { Database } from '../store/index.ts';
 import { catchUp } from './catch-up.ts';
 import { KillRegistry, type StopTarget } from './kill-registry.ts';
 import type { StopPart } from './kill-switch.ts';
+import { ListedTools } from './listed-tools.ts';
 import { Namespaces } from './namespaces.ts';
 import { callerReason, Refusal, refuse } from './refusals.ts';
 import type { CallInFlight, GateCaller, GateObserver, GateRequest, GateResult } from './request.ts';
@@ -52,6 +54,7 @@ export class ToolGateway implements StopPart {
   readonly #decider: Decider;
   readonly #waiting = new WaitingRoom();
   readonly #namespaces: Namespaces;
+  readonly #listed: ListedTools;
   /** Result records not yet written (closing waits for them). */
   readonly #recording = new Set<Promise<unknown>>();
 
@@ -59,6 +62,7 @@ export class ToolGateway implements StopPart {
     this.#o = o;
     this.#decider = new Decider((scope, agentId) => activeGrants(o.db, scope, agentId));
     this.#namespaces = new Namespaces(o.db);
+    this.#listed = new ListedTools(o.db);
     this.#sessions = new SessionPool({
       open: (conn, agentId) => openConnection(o.opener, conn, agentId),
       busy: (agentId) => this.kills.inFlight({ agentId }) > 0,
@@ -189,6 +193,11 @@ export class ToolGateway implements StopPart {
   /** The org's connection a namespace (`<namespace>__<tool>`) names, if any (kept in memory). */
   connectionOf(orgId: string, namespace: string): Promise<string | undefined> {
     return this.#namespaces.connectionOf(orgId, namespace);
+  }
+
+  /** The tools the agent's grants allow, as `tools/list` shows them (kept in memory while unchanged). */
+  listedTools(orgId: string, agentId: string): Promise<Tool[]> {
+    return this.#listed.of(orgId, agentId);
   }
 
   /**

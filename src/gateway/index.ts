@@ -8,12 +8,12 @@ export { type CallKey, Cancellations } from './cancellations.ts';
 export { type GatewayOptions, ToolGateway } from './gate.ts';
 export { KillRegistry, type StopTarget, type TokenEnd } from './kill-registry.ts';
 export { KillSwitch, type StopPart, stopWhy } from './kill-switch.ts';
+export { grantedTools } from './listed-tools.ts';
 export {
   type AgentConnection,
   type AgentServerDeps,
   APPROVAL_META,
   agentServer,
-  grantedTools,
   serveAgent,
   splitToolName,
 } from './mcp-server.ts';

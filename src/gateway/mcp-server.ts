@@ -33,14 +33,13 @@ import {
   type ReadResourceResult,
   type Resource,
   type ResourceTemplate,
-  type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
 import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv';
 import { readAgentStanding } from '../agents/index.ts';
 import { PaddockError } from '../errors/index.ts';
 import { trustedScope } from '../identity/index.ts';
 import type { Logger } from '../log/index.ts';
-import { effectivePermissions, visibleOfferings } from '../policy/permissions.ts';
+import { visibleOfferings } from '../policy/permissions.ts';
 import { redactString } from '../redact/index.ts';
 import type { Db } from '../store/index.ts';
 import { type CallKey, Cancellations } from './cancellations.ts';
@@ -125,19 +124,6 @@ export function toolError(err: unknown, requestId: string, log: Logger): CallToo
   return result;
 }
 
-/** The tools an agent's grants allow, as its MCP server lists them (a run gets them with its spec). */
-export async function grantedTools(db: Db, orgId: string, agentId: string): Promise<Tool[]> {
-  const permissions = await effectivePermissions(db, orgId, agentId);
-  return permissions
-    .filter((p) => p.access !== 'denied')
-    .map((p) => ({
-      // The definition as the server gave it (scrubbed), under its namespaced name.
-      ...(p.tool as Tool),
-      name: `${p.namespace}__${p.tool.name}`,
-      description: `${p.needsApproval ? '[needs a person’s approval] ' : ''}${p.tool.description}`,
-    }));
-}
-
 /** The agent's MCP server, not yet connected to a transport. */
 export function agentServer(deps: AgentServerDeps, conn: AgentConnection): Server {
   return buildServer(deps, () => conn);
@@ -179,7 +165,7 @@ export function buildServer(deps: AgentServerDeps, current: () => AgentConnectio
   };
   server.setRequestHandler(ListToolsRequestSchema, async () => {
     const { caller } = current();
-    return { tools: (await active(caller)) ? await grantedTools(deps.db, caller.orgId, caller.agentId) : [] };
+    return { tools: (await active(caller)) ? await deps.gate.listedTools(caller.orgId, caller.agentId) : [] };
   });
   server.setRequestHandler(CallToolRequestSchema, async (req, extra): Promise<CallToolResult> => {
     const conn = current();

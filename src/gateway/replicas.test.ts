@@ -3,7 +3,8 @@
  * would: a stop acknowledged by one ends the agent's call in flight on the other (LISTEN/NOTIFY),
  * the other refuses its next call, and a replica cut off from the database while the stop was
  * sent catches up once it is back. Removing a person on one ends the calls on their agent tokens
- * on the other, reached with the MCP SDK client through `/mcp/{org}`.
+ * on the other, reached with the MCP SDK client through `/mcp/{org}`. B's `tools/list`, kept in
+ * its memory, shows a grant revoked or added on A at once.
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -294,6 +295,39 @@ describe('the kill switch across two server processes [postgres]', () => {
       });
       assert.equal(next.status, 401);
       assert.equal(((await next.json()) as { error: { code: string } }).error.code, 'token_revoked');
+    } finally {
+      await client.close().catch(() => undefined);
+    }
+  });
+
+  test("B's tools/list, kept in memory, shows a grant revoked and a grant added on A at once", async () => {
+    const agent = await api(a, 'POST', '/agents', {
+      name: 'lister',
+      scope: 'organization',
+      instructions: 'x',
+      model: { provider: 'openai', model: 'gpt-5' },
+    });
+    assert.equal(agent.status, 201, agent.text);
+    const id = agent.body.id as string;
+    const echo = await api(a, 'POST', `/agents/${id}/grants`, { connectionId, tool: 'echo' });
+    assert.equal(echo.status, 201, echo.text);
+    const token = (await api(a, 'POST', `/agents/${id}/tokens`, { name: 'laptop' })).body.token as string;
+    const client = new Client({ name: 'laptop-agent', version: '1.0.0' });
+    const listed = async () => (await client.listTools()).tools.map((x) => x.name).sort();
+    try {
+      await client.connect(
+        new StreamableHTTPClientTransport(new URL(`${b.url}/mcp/acme`), {
+          requestInit: { headers: { authorization: `Bearer ${token}` } },
+        }),
+      );
+      assert.deepEqual(await listed(), ['everything__echo']);
+      assert.deepEqual(await listed(), ['everything__echo'], 'B serves it again (kept)');
+      const revoked = await api(a, 'DELETE', `/agents/${id}/grants/${echo.body.id}`);
+      assert.ok(revoked.status < 300, revoked.text);
+      assert.deepEqual(await listed(), [], 'no wait: the revoke shows on B at once');
+      assert.equal((await api(a, 'POST', `/agents/${id}/grants`, { connectionId, tool: '*' })).status, 201);
+      const all = await listed();
+      assert.ok(all.includes('everything__echo') && all.length > 3, all.join(' '));
     } finally {
       await client.close().catch(() => undefined);
     }

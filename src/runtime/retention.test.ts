@@ -2,7 +2,8 @@
  * Retention of run records and conversations on SQLite and PostgreSQL: under an org's policy the
  * daily job deletes runs that ended before the cutoff (and the flags on them) and conversations
  * untouched since (with their runs), never a conversation with a run in flight or waiting, never
- * another org's rows; more rows than one batch go too; each org's deletion is on record with its
+ * another org’s rows; more rows than one batch go too, and with small batches exactly the expired
+ * records go across batch boundaries; each org’s deletion is on record with its
  * counts and cutoffs, and no org without a policy loses anything.
  */
 import assert from 'node:assert/strict';
@@ -246,6 +247,76 @@ for (const kind of STORE_KINDS) {
         { runs: 0, conversations: 0, memory: 0 },
         'idempotent',
       );
+    });
+
+    test('in small batches, exactly the expired records go across batch boundaries, and the counts are on record', async () => {
+      const third = await seedOrg(t.store, 'third');
+      const a = await call(app, 'post', '/api/v1/orgs/third/agents', {
+        token: third.people.admin.token,
+        body: {
+          name: 'a',
+          scope: 'organization',
+          instructions: 'x',
+          model: { provider: 'openai', model: 'gpt-5' },
+        },
+      });
+      agents.third = a.body.id;
+      const set = await call(app, 'patch', '/api/v1/orgs/third', {
+        token: third.people.owner.token,
+        body: { settings: { runRetentionDays: 30, conversationRetentionDays: 30, memoryRetentionDays: 30 } },
+      });
+      assert.equal(set.status, 200, set.text);
+      // Batches of 7: 46 expired runs (6 full batches and 4), 23 expired conversations, 28 expired
+      // memory entries (exactly 4 full batches); held and recent ones interleaved among them.
+      const keep = { runs: [] as string[], conversations: [] as string[], memories: [] as string[] };
+      for (let i = 0; i < 23; i++) {
+        const c = await conversation(third, daysAgo(200 + i));
+        await run(third, c, daysAgo(199 + i));
+        await run(third, c, daysAgo(198 + i));
+        if (i % 5 === 0) {
+          const held = await conversation(third, daysAgo(200 + i));
+          keep.conversations.push(held);
+          keep.runs.push(await run(third, held, null, 'waiting_approval'));
+          const fresh = await conversation(third, daysAgo(2));
+          keep.conversations.push(fresh);
+          keep.runs.push(await run(third, fresh, daysAgo(3)));
+        }
+      }
+      for (let i = 0; i < 33; i++) {
+        const id = `mem_b${i}x`;
+        const fresh = i % 6 === 5;
+        await t.store.db
+          .insertInto('memories')
+          .values({
+            id,
+            org_id: third.id,
+            agent_id: agents.third!,
+            person_id: null,
+            text: 'n',
+            pinned: 0,
+            updated_by: agents.third!,
+            created_at: daysAgo(400),
+            updated_at: fresh ? daysAgo(1) : daysAgo(31 + i),
+          })
+          .execute();
+        if (fresh) keep.memories.push(id);
+      }
+      const deleted = await applyRecordRetention(t.store.db, NOW, undefined, { batch: 7 });
+      assert.deepEqual(deleted, { runs: 46, conversations: 23, memory: 28 });
+      assert.deepEqual(await ids('runs', third), keep.runs.sort());
+      assert.deepEqual(await ids('conversations', third), keep.conversations.sort());
+      assert.deepEqual(
+        (await t.store.db.selectFrom('memories').select('id').where('org_id', '=', third.id).execute())
+          .map((r) => r.id)
+          .sort(),
+        keep.memories.sort(),
+      );
+      await deps.audit.flush();
+      const audit = await call(app, 'get', '/api/v1/orgs/third/audit?action=retention.records.deleted', {
+        token: third.people.auditor.token,
+      });
+      assert.equal(audit.body.events.length, 1);
+      assert.deepEqual(audit.body.events[0].details.deleted, { runs: 46, conversations: 23, memory: 28 });
     });
   });
 }

@@ -2,16 +2,22 @@
  * Retention of run records, conversations and agents' memory, under each org's policy: runs that
  * ended more than `runRetentionDays` ago are deleted (with the flags on them), conversations
  * untouched for more than `conversationRetentionDays` (with their runs) — never one with a run
- * still running or waiting — and memory entries unchanged for more than `memoryRetentionDays`. Deleted in batches, each its own short transaction, so a large backlog never holds a
- * lock for long; each org's deletion is on record with its cutoffs and counts, never content.
+ * still running or waiting — and memory entries unchanged for more than `memoryRetentionDays`.
+ * Deleted in small batches by indexed key (migration 026, which also indexes the cascades: without
+ * it each deleted conversation scanned every run), each its own short transaction, with a turn of
+ * the event loop between batches: `node:sqlite` is synchronous, so a batch holds the whole
+ * process, and short batches with turns between them are what let the server answer requests
+ * while a large backlog goes (bench/retention.bench.ts). Each org's deletion is on record with its
+ * cutoffs and counts, never content.
  * The audit trail keeps its own policy (`auditRetentionDays`, which erases payloads, not entries).
  */
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Kysely } from 'kysely';
 import { recordAudit } from '../audit/index.ts';
 import type { Database } from '../store/index.ts';
 
-/** Rows deleted per transaction. */
-const BATCH = 1000;
+/** Rows per transaction: a few milliseconds of work (bench/retention.bench.ts: 200 kept p99 near baseline, 500 did not). */
+const BATCH = 200;
 const DAY_MS = 86_400_000;
 
 export interface RecordsDeleted {
@@ -26,21 +32,28 @@ interface Policy {
   memoryRetentionDays?: number | null;
 }
 
+export interface RetentionOptions {
+  /** Rows per batch (tests use small ones to cross batch boundaries). */
+  batch?: number;
+}
+
 /** Deletes the rows `pick` selects, a batch per transaction, until none is left; the count. */
 async function inBatches(
   db: Kysely<Database>,
   table: 'runs' | 'conversations' | 'memories',
-  pick: (db: Kysely<Database>) => Promise<string[]>,
+  pick: (db: Kysely<Database>, limit: number) => Promise<string[]>,
+  batch: number,
   signal?: AbortSignal,
 ): Promise<number> {
   let deleted = 0;
   for (;;) {
     if (signal?.aborted) return deleted;
-    const ids = await pick(db);
+    const ids = await pick(db, batch);
     if (ids.length === 0) return deleted;
     const r = await db.deleteFrom(table).where('id', 'in', ids).executeTakeFirst();
     deleted += Number(r.numDeletedRows);
-    if (ids.length < BATCH) return deleted;
+    if (ids.length < batch) return deleted;
+    await nextTurn(); // let waiting requests run before the next batch (a lazily synced commit would not)
   }
 }
 
@@ -49,7 +62,9 @@ export async function applyRecordRetention(
   db: Kysely<Database>,
   now = new Date(),
   signal?: AbortSignal,
+  options: RetentionOptions = {},
 ): Promise<RecordsDeleted> {
+  const batch = options.batch ?? BATCH;
   const total: RecordsDeleted = { runs: 0, conversations: 0, memory: 0 };
   const orgs = await db.selectFrom('orgs').select(['id', 'settings']).execute();
   for (const org of orgs) {
@@ -64,7 +79,7 @@ export async function applyRecordRetention(
       done.runs = await inBatches(
         db,
         'runs',
-        async (q) =>
+        async (q, limit) =>
           (
             await q
               .selectFrom('runs')
@@ -72,9 +87,10 @@ export async function applyRecordRetention(
               .where('org_id', '=', org.id)
               .where('ended_at', 'is not', null)
               .where('ended_at', '<', runsBefore)
-              .limit(BATCH)
+              .limit(limit)
               .execute()
           ).map((r) => r.id),
+        batch,
         signal,
       );
     }
@@ -82,7 +98,7 @@ export async function applyRecordRetention(
       done.conversations = await inBatches(
         db,
         'conversations',
-        async (q) =>
+        async (q, limit) =>
           (
             await q
               .selectFrom('conversations as c')
@@ -99,9 +115,10 @@ export async function applyRecordRetention(
                   ),
                 ),
               )
-              .limit(BATCH)
+              .limit(limit)
               .execute()
           ).map((r) => r.id),
+        batch,
         signal,
       );
     }
@@ -109,16 +126,17 @@ export async function applyRecordRetention(
       done.memory = await inBatches(
         db,
         'memories',
-        async (q) =>
+        async (q, limit) =>
           (
             await q
               .selectFrom('memories')
               .select('id')
               .where('org_id', '=', org.id)
               .where('updated_at', '<', memoryBefore)
-              .limit(BATCH)
+              .limit(limit)
               .execute()
           ).map((r) => r.id),
+        batch,
         signal,
       );
     }

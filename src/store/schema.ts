@@ -850,6 +850,14 @@ export interface Database {
   slack_link_codes: SlackLinkCodeTable;
   slack_events: SlackEventTable;
   slack_cards: SlackCardTable;
+  tools_versions: ToolsVersionTable;
+}
+
+/** Moves on with every write to the org's grants, connections and connection tools (database triggers, migration 025). */
+export interface ToolsVersionTable {
+  org_id: string;
+  /** A bigint: a string on PostgreSQL. */
+  version: number | string;
 }
 
 /** The org's own price of a model, in US dollars per million tokens. */

@@ -28,6 +28,8 @@ import { agentMemory } from './021-agent-memory.ts';
 import { limitsAndBudgets } from './022-limits-and-budgets.ts';
 import { mcpOauth } from './023-mcp-oauth.ts';
 import { slack } from './024-slack.ts';
+import { toolsVersion } from './025-tools-version.ts';
+import { retentionIndexes } from './026-retention-indexes.ts';
 import { slackSocketMode } from './027-slack-socket-mode.ts';
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {
@@ -56,6 +58,8 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
     '022-limits-and-budgets': limitsAndBudgets(dialect),
     '023-mcp-oauth': mcpOauth(dialect),
     '024-slack': slack(dialect),
+    '025-tools-version': toolsVersion(dialect),
+    '026-retention-indexes': retentionIndexes(dialect),
     '027-slack-socket-mode': slackSocketMode(dialect),
   };
   return { getMigrations: async () => all };

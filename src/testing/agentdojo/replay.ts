@@ -67,17 +67,17 @@ export function suiteTools(suite: Suite, connectionId: string): ToolShape[] {
   return suite.tools.map((t) => ({ connectionId, name: t.name, inputSchema: t.parameters }));
 }
 
-/** A ground-truth call as observed: an argument upstream leaves open stands in with its description. */
-function observed(connectionId: string, c: GroundTruthCall): { call: ObservedCall; unresolved: boolean } {
-  let unresolved = false;
+/** A ground-truth call's arguments as made: one upstream leaves open stands in with its description. */
+export function madeArgs(c: GroundTruthCall): Record<string, unknown> {
   const args: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(c.args)) {
-    if (isUnresolved(v)) {
-      unresolved = true;
-      args[k] = `(${v.unresolved})`;
-    } else args[k] = v;
-  }
-  return { call: { connectionId, tool: c.function, args }, unresolved };
+  for (const [k, v] of Object.entries(c.args)) args[k] = isUnresolved(v) ? `(${v.unresolved})` : v;
+  return args;
+}
+
+/** A ground-truth call as observed (arguments as made), and whether upstream left one open. */
+function observed(connectionId: string, c: GroundTruthCall): { call: ObservedCall; unresolved: boolean } {
+  const unresolved = Object.values(c.args).some(isUnresolved);
+  return { call: { connectionId, tool: c.function, args: madeArgs(c) }, unresolved };
 }
 
 /** Why an attacker call got through: the same call as the user's, or the arguments that differ. */
