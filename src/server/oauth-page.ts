@@ -5,6 +5,7 @@
  * form-action admits only Paddock and the client's registered redirect origin.
  */
 import { createHash } from 'node:crypto';
+import { escapeHtml } from '../html/index.ts';
 
 const STYLE = `body{font:16px/1.5 system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem;color:#1b1f24}
 h1{font-size:1.4rem}fieldset{border:1px solid #d0d7de;border-radius:6px;margin:1rem 0;padding:.5rem 1rem}
@@ -12,17 +13,6 @@ label{display:block;padding:.3rem 0}.hint{color:#57606a;font-size:.9rem}
 button{font:inherit;padding:.45rem 1rem;margin-right:.5rem;border-radius:6px;border:1px solid #8c959f;background:#f6f8fa;cursor:pointer}
 button.primary{background:#1f6feb;border-color:#1f6feb;color:#fff}code{font-size:.9em}`;
 const STYLE_HASH = `'sha256-${createHash('sha256').update(STYLE).digest('base64')}'`;
-
-const ESCAPES: Record<string, string> = {
-  '&': '&amp;',
-  '<': '&lt;',
-  '>': '&gt;',
-  '"': '&quot;',
-  "'": '&#39;',
-};
-export function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (ch) => ESCAPES[ch]!);
-}
 
 function page(title: string, body: string, status: number, formOrigin?: string): Response {
   const csp = [

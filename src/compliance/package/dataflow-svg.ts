@@ -4,6 +4,8 @@
  * an architecture diagram showing data flows; this one is generated, so it cannot drift from what
  * runs. Plain SVG with fixed positions: the same configuration gives the same bytes.
  */
+
+import { escapeHtml } from '../../html/index.ts';
 import type { DataFlow } from './source.ts';
 
 const W = 220;
@@ -12,8 +14,6 @@ const GAP = 14;
 const COLS = [20, 300, 580, 860];
 const TOP = 70;
 
-const esc = (s: string) =>
-  s.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;');
 const cut = (s: string, n = 32) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
 
 interface Box {
@@ -27,8 +27,8 @@ function box(b: Box): string {
   const [first, second] = b.lines;
   return [
     `<g class="${b.kind}"><rect x="${b.x}" y="${b.y}" width="${W}" height="${H}" rx="6"/>`,
-    `<text x="${b.x + 10}" y="${b.y + (second ? 18 : 27)}" class="t">${esc(cut(first ?? ''))}</text>`,
-    second ? `<text x="${b.x + 10}" y="${b.y + 35}" class="s">${esc(cut(second, 36))}</text>` : '',
+    `<text x="${b.x + 10}" y="${b.y + (second ? 18 : 27)}" class="t">${escapeHtml(cut(first ?? ''))}</text>`,
+    second ? `<text x="${b.x + 10}" y="${b.y + 35}" class="s">${escapeHtml(cut(second, 36))}</text>` : '',
     '</g>',
   ].join('');
 }
@@ -99,15 +99,16 @@ export function dataFlowSvg(flow: DataFlow): string {
       connTop,
     ) + 40;
   const store = (y: number, title: string, text: string) =>
-    `<g class="store"><rect x="${COLS[0]}" y="${y}" width="${COLS[3]! + W - COLS[0]!}" height="${H}" rx="6"/><text x="${COLS[0]! + 10}" y="${y + 18}" class="t">${esc(title)}</text><text x="${COLS[0]! + 10}" y="${y + 35}" class="s">${esc(text)}</text></g>`;
+    `<g class="store"><rect x="${COLS[0]}" y="${y}" width="${COLS[3]! + W - COLS[0]!}" height="${H}" rx="6"/><text x="${COLS[0]! + 10}" y="${y + 18}" class="t">${escapeHtml(title)}</text><text x="${COLS[0]! + 10}" y="${y + 35}" class="s">${escapeHtml(text)}</text></g>`;
   const height = bottom + 2 * (H + GAP) + 10;
   const width = COLS[3]! + W + 20;
-  const heading = (x: number, t: string) => `<text x="${x}" y="${TOP - 16}" class="h">${esc(t)}</text>`;
+  const heading = (x: number, t: string) =>
+    `<text x="${x}" y="${TOP - 16}" class="h">${escapeHtml(t)}</text>`;
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="Helvetica, Arial, sans-serif">`,
     '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto"><path d="M0 0 L10 5 L0 10 z" fill="#555"/></marker></defs>',
     '<style>rect{fill:#f6f8fa;stroke:#57606a}.agent rect{fill:#ddf4ff}.provider rect,.host rect{fill:#fff8c5}.connection rect{fill:#dafbe1}.store rect{fill:#f3e8ff}path{fill:none;stroke:#8c959f}.t{font-size:13px;fill:#1f2328}.s{font-size:11px;fill:#57606a}.h{font-size:13px;font-weight:bold;fill:#1f2328}</style>',
-    `<text x="${COLS[0]}" y="28" class="h">Data flows of ${esc(flow.org)}, from its configuration</text>`,
+    `<text x="${COLS[0]}" y="28" class="h">Data flows of ${escapeHtml(flow.org)}, from its configuration</text>`,
     heading(COLS[0]!, 'People and channels'),
     heading(COLS[1]!, 'Agents'),
     heading(COLS[2]!, 'Model providers'),

@@ -6,14 +6,13 @@
  * per criterion, so the PDF is the same document. No generation time: the same data gives the
  * same bytes.
  */
+
+import { escapeHtml } from '../../html/index.ts';
 import { type Criterion, GROUPS } from '../catalog.ts';
 import type { ControlResult, EvidenceRecord } from '../types.ts';
 import { recordLink } from './evidence-files.ts';
 import { PATHS } from './layout.ts';
 import type { ControlInfo, Period } from './source.ts';
-
-const esc = (s: string) =>
-  s.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;');
 
 /** A link from report/ to a file of the package. */
 const fromReport = (path: string) => `../${path}`;
@@ -61,17 +60,17 @@ function controlBlock(
         .map((id) => {
           const rec = records.get(id);
           return rec
-            ? `<a href="${esc(fromReport(recordLink(rec)))}">${esc(rec.kind)}</a>${rec.figure ? ' <span class="muted">(recomputed from the log)</span>' : ''}`
-            : `<span class="muted">${esc(id)} (not in this period's evidence)</span>`;
+            ? `<a href="${escapeHtml(fromReport(recordLink(rec)))}">${escapeHtml(rec.kind)}</a>${rec.figure ? ' <span class="muted">(recomputed from the log)</span>' : ''}`
+            : `<span class="muted">${escapeHtml(id)} (not in this period's evidence)</span>`;
         })
         .join('<br>');
       const status = (r.status as string) === 'not_applicable' ? 'not tested' : r.status;
-      return `<tr><td>${esc(r.evaluatedAt)}</td><td class="${r.status}">${status}</td><td>${esc(r.reason)}</td><td>${links || '—'}</td></tr>`;
+      return `<tr><td>${escapeHtml(r.evaluatedAt)}</td><td class="${r.status}">${status}</td><td>${escapeHtml(r.reason)}</td><td>${links || '—'}</td></tr>`;
     })
     .join('\n');
-  return `<h3>${esc(c.id)} — ${esc(c.title)}</h3>
-<p>${esc(c.description)}</p>
-<p><a href="${esc(fromReport(PATHS.findings(c.id)))}">OCSF findings</a></p>
+  return `<h3>${escapeHtml(c.id)} — ${escapeHtml(c.title)}</h3>
+<p>${escapeHtml(c.description)}</p>
+<p><a href="${escapeHtml(fromReport(PATHS.findings(c.id)))}">OCSF findings</a></p>
 ${
   results.length
     ? `<table><thead><tr><th>Tested</th><th>Result</th><th>Reason</th><th>Evidence</th></tr></thead><tbody>\n${rows}\n</tbody></table>`
@@ -88,27 +87,27 @@ export function reportHtml(input: ReportInput): string {
     const body = covering.length
       ? covering.map((c) => controlBlock(c, resultsOf(c.id), recordById)).join('\n')
       : `<p class="customer"><strong>Customer responsibility.</strong> No Paddock control covers this criterion: the organization's own policies and records are the evidence for it.</p>`;
-    return `<section id="${esc(cr.id)}"><h2>${esc(cr.id)} — ${esc(cr.title)}</h2>
-<p class="muted">${esc(GROUPS[cr.group])}</p>
+    return `<section id="${escapeHtml(cr.id)}"><h2>${escapeHtml(cr.id)} — ${escapeHtml(cr.title)}</h2>
+<p class="muted">${escapeHtml(GROUPS[cr.group])}</p>
 ${body}
 </section>`;
   });
   const covered = criteria.filter((cr) => controls.some((c) => c.criteria.includes(cr.id))).length;
   const anchor = input.anchor
-    ? `<p>Figures computed from the audit log were proven against the checkpoint of <code>${esc(input.anchor.origin)}</code> at tree size ${input.anchor.size} (<a href="${esc(fromReport(PATHS.proofs))}">proofs</a>).</p>`
+    ? `<p>Figures computed from the audit log were proven against the checkpoint of <code>${escapeHtml(input.anchor.origin)}</code> at tree size ${input.anchor.size} (<a href="${escapeHtml(fromReport(PATHS.proofs))}">proofs</a>).</p>`
     : '<p>No figure in this package was computed from the audit log.</p>';
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>SOC 2 evidence — ${esc(org.slug)}, ${esc(period.from)} to ${esc(period.to)}</title>
+<html lang="en"><head><meta charset="utf-8"><title>SOC 2 evidence — ${escapeHtml(org.slug)}, ${escapeHtml(period.from)} to ${escapeHtml(period.to)}</title>
 <style>${CSS}</style></head>
 <body>
 <section class="cover">
-<h1>SOC 2 evidence for ${esc(org.slug)}</h1>
-<p>Period: ${esc(period.from)} to ${esc(period.to)} (end excluded).</p>
+<h1>SOC 2 evidence for ${escapeHtml(org.slug)}</h1>
+<p>Period: ${escapeHtml(period.from)} to ${escapeHtml(period.to)} (end excluded).</p>
 <p>${summary(results)}</p>
 <p>${covered} of ${criteria.length} criteria are supported by Paddock controls; the other ${criteria.length - covered} are shown as the customer's responsibility.</p>
 ${anchor}
-<p>Every file of this package is listed with its SHA-256 in <code>manifest.json</code>, signed with the org's audit log key. Check it, and recompute every figure from the audit entries it carries, with <code>paddock evidence verify &lt;package.zip&gt; --key '&lt;verifier key&gt;'</code>, using the verifier key the org publishes (<code>GET /api/v1/orgs/${esc(org.slug)}/audit/key</code>), not one from the package.</p>
-<p>Evidence: <a href="${esc(fromReport(PATHS.records))}">records (JSON)</a>, <a href="${esc(fromReport(PATHS.recordsCsv))}">records (CSV)</a>, <a href="${esc(fromReport(PATHS.results))}">test results</a>, <a href="${esc(fromReport(PATHS.oscal))}">OSCAL assessment results</a>.</p>
+<p>Every file of this package is listed with its SHA-256 in <code>manifest.json</code>, signed with the org's audit log key. Check it, and recompute every figure from the audit entries it carries, with <code>paddock evidence verify &lt;package.zip&gt; --key '&lt;verifier key&gt;'</code>, using the verifier key the org publishes (<code>GET /api/v1/orgs/${escapeHtml(org.slug)}/audit/key</code>), not one from the package.</p>
+<p>Evidence: <a href="${escapeHtml(fromReport(PATHS.records))}">records (JSON)</a>, <a href="${escapeHtml(fromReport(PATHS.recordsCsv))}">records (CSV)</a>, <a href="${escapeHtml(fromReport(PATHS.results))}">test results</a>, <a href="${escapeHtml(fromReport(PATHS.oscal))}">OSCAL assessment results</a>.</p>
 <h2>Data flows</h2>
 ${input.dataFlowSvg.replace(/^<\?xml[^>]*>\s*/, '')}
 </section>
