@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { bubblewrap } from '../cells/index.ts';
-import { call, createApp, type SeededOrg, seedOrg, testDeps } from '../testing/fixtures.ts';
+import { call, createApp, type SeededOrg, seedOrg, testDeps, useModelServer } from '../testing/fixtures.ts';
 import { type ModelServer, type ModelTurn, startModelServer } from '../testing/model-server/index.ts';
 import { openTestStore, STORE_KINDS, type TestStore } from '../testing/stores.ts';
 
@@ -49,20 +49,7 @@ for (const kind of STORE_KINDS) {
       deps = testDeps(t.store, t.home, {}, { provider: bubblewrap, problem: null });
       app = createApp(deps);
       acme = await seedOrg(t.store, 'acme');
-      const port = Number(new URL(models.url).port);
-      const settings = await call(app, 'patch', '/api/v1/orgs/acme', {
-        token: acme.people.owner.token,
-        body: { settings: { egressAllowlist: [{ host: '127.0.0.1', port, allowPrivate: true }] } },
-      });
-      assert.equal(settings.status, 200, settings.text);
-      const key = await api('post', '/secrets', {
-        name: 'openai',
-        kind: 'model_key',
-        provider: 'openai',
-        value: KEY,
-        baseUrl: `${models.url}/v1`,
-      });
-      assert.equal(key.status, 201, key.text);
+      await useModelServer(app, acme, models.url, KEY);
       const memory = await api('post', '/connections', {
         name: 'memory',
         transport: 'builtin',

@@ -124,3 +124,27 @@ export async function allAuditEntries(store: Store) {
     .unionAll(store.db.selectFrom('audit_outbox').select(cols))
     .execute();
 }
+
+/**
+ * Makes an org ready to run agents against a scripted model server (src/testing/model-server):
+ * egress to it allowed, and its key stored as the org's `openai` model key.
+ */
+export async function useModelServer(
+  app: Hono,
+  org: SeededOrg,
+  modelsUrl: string,
+  key: string,
+): Promise<void> {
+  const token = org.people.owner.token;
+  const port = Number(new URL(modelsUrl).port);
+  const settings = await call(app, 'patch', `/api/v1/orgs/${org.slug}`, {
+    token,
+    body: { settings: { egressAllowlist: [{ host: '127.0.0.1', port, allowPrivate: true }] } },
+  });
+  if (settings.status !== 200) throw new Error(`egress to the model server refused: ${settings.text}`);
+  const secret = await call(app, 'post', `/api/v1/orgs/${org.slug}/secrets`, {
+    token,
+    body: { name: 'openai', kind: 'model_key', provider: 'openai', value: key, baseUrl: `${modelsUrl}/v1` },
+  });
+  if (secret.status !== 201) throw new Error(`the model key was refused: ${secret.text}`);
+}
