@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { sql } from 'kysely';
 import { bubblewrap } from '../cells/index.ts';
-import { call, createApp, type SeededOrg, seedOrg, testDeps } from '../testing/fixtures.ts';
+import { call, createApp, type SeededOrg, seedOrg, testDeps, useModelServer } from '../testing/fixtures.ts';
 import { type ModelServer, type ModelTurn, startModelServer } from '../testing/model-server/index.ts';
 import { openTestStore, STORE_KINDS, type TestStore } from '../testing/stores.ts';
 
@@ -61,19 +61,7 @@ for (const kind of STORE_KINDS) {
       deps.audit.start();
       app = createApp(deps);
       acme = await seedOrg(t.store, 'acme');
-      const port = Number(new URL(models.url).port);
-      await call(app, 'patch', '/api/v1/orgs/acme', {
-        token: acme.people.owner.token,
-        body: { settings: { egressAllowlist: [{ host: '127.0.0.1', port, allowPrivate: true }] } },
-      });
-      const key = await api('post', '/secrets', {
-        name: 'openai',
-        kind: 'model_key',
-        provider: 'openai',
-        value: KEY,
-        baseUrl: `${models.url}/v1`,
-      });
-      assert.equal(key.status, 201, key.text);
+      await useModelServer(app, acme, models.url, KEY);
       const c = await api('post', '/connections', {
         name: 'everything',
         transport: 'stdio',

@@ -12,7 +12,15 @@ import { bubblewrap } from '../cells/index.ts';
 import { AttemptLimiter } from '../identity/index.ts';
 import { createLogger } from '../log/index.ts';
 import { type FakeSlack, slackSigned, startFakeSlack } from '../testing/fake-slack.ts';
-import { allAuditEntries, call, createApp, type SeededOrg, seedOrg, testDeps } from '../testing/fixtures.ts';
+import {
+  allAuditEntries,
+  call,
+  createApp,
+  type SeededOrg,
+  seedOrg,
+  testDeps,
+  useModelServer,
+} from '../testing/fixtures.ts';
 import { type ModelServer, type ModelTurn, startModelServer } from '../testing/model-server/index.ts';
 import { databaseSnapshot, snapshotDiff } from '../testing/snapshot.ts';
 import { openTestStore, STORE_KINDS, type TestStore } from '../testing/stores.ts';
@@ -69,27 +77,7 @@ for (const kind of STORE_KINDS) {
       slack.users.set(STRANGER, { email: 'someone@elsewhere.test' });
       // Another workspace's user (a Slack Connect channel) claiming a member's email.
       slack.users.set(EXTERNAL, { email: 'member@acme.test', team: 'T0OTHERTEAM' });
-      const port = Number(new URL(models.url).port);
-      const owner = acme.people.owner.token;
-      assert.equal(
-        (
-          await api(
-            'patch',
-            '',
-            { settings: { egressAllowlist: [{ host: '127.0.0.1', port, allowPrivate: true }] } },
-            owner,
-          )
-        ).status,
-        200,
-      );
-      const key = await api('post', '/secrets', {
-        name: 'openai',
-        kind: 'model_key',
-        provider: 'openai',
-        value: KEY,
-        baseUrl: `${models.url}/v1`,
-      });
-      assert.equal(key.status, 201, key.text);
+      await useModelServer(app, acme, models.url, KEY);
       const c = await api('post', '/connections', {
         name: 'everything',
         transport: 'stdio',

@@ -16,7 +16,15 @@ import { bubblewrap } from '../cells/index.ts';
 import { AttemptLimiter } from '../identity/index.ts';
 import { createLogger } from '../log/index.ts';
 import { secretForms } from '../redact/index.ts';
-import { allAuditEntries, call, createApp, type SeededOrg, seedOrg, testDeps } from '../testing/fixtures.ts';
+import {
+  allAuditEntries,
+  call,
+  createApp,
+  type SeededOrg,
+  seedOrg,
+  testDeps,
+  useModelServer,
+} from '../testing/fixtures.ts';
 import { type ModelServer, startModelServer } from '../testing/model-server/index.ts';
 import { databaseSnapshot, snapshotDiff } from '../testing/snapshot.ts';
 import { openTestStore, STORE_KINDS, type TestStore } from '../testing/stores.ts';
@@ -63,22 +71,7 @@ for (const kind of STORE_KINDS) {
       app = createApp(deps);
       acme = await seedOrg(t.store, 'acme');
       await seedOrg(t.store, 'other');
-      const port = Number(new URL(models.url).port);
-      const owner = acme.people.owner.token;
-      const settings = await api(
-        'patch',
-        '',
-        { settings: { egressAllowlist: [{ host: '127.0.0.1', port, allowPrivate: true }] } },
-        owner,
-      );
-      assert.equal(settings.status, 200, settings.text);
-      const key = await api(
-        'post',
-        '/secrets',
-        { name: 'openai', kind: 'model_key', provider: 'openai', value: KEY, baseUrl: `${models.url}/v1` },
-        owner,
-      );
-      assert.equal(key.status, 201, key.text);
+      await useModelServer(app, acme, models.url, KEY);
       const model = { provider: 'openai', model: 'gpt-test' };
       const mine = await api('post', '/agents', {
         name: 'on-call',
