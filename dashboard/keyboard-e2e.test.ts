@@ -248,6 +248,11 @@ describe('the dashboard by keyboard and on a phone', { timeout: 240_000 }, () =>
     await page.waitForURL(`**/orgs/${SLUG}/agents/${agents['billing-bot']}`);
     await page.getByRole('heading', { level: 1, name: 'billing-bot' }).waitFor();
     assert.equal(await dialog.isVisible(), false, 'the palette closed');
+    assert.equal(
+      await page.locator('main').evaluate((e) => e === document.activeElement),
+      true,
+      'focus starts on the page the jump led to, not back on "Go to…"',
+    );
 
     // A connection and a person: their page, the row marked and focused.
     for (const [query, url, row] of [

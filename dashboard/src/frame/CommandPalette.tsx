@@ -65,7 +65,18 @@ export function CommandPalette({ slug, pages }: { slug: string; pages: readonly 
   const [query, setQuery] = useState('');
   const [active, setActive] = useState(0);
   const [found, setFound] = useState<PaletteItem[] | null>(null);
-  useModal(dialog, open, () => setOverlay(null));
+  // A jump starts the keyboard on the page it led to, as following a link does.
+  const jumped = useRef(false);
+  useModal(
+    dialog,
+    open,
+    () => setOverlay(null),
+    () => {
+      const j = jumped.current;
+      jumped.current = false;
+      return j;
+    },
+  );
 
   useEffect(() => {
     if (!open) return;
@@ -89,6 +100,7 @@ export function CommandPalette({ slug, pages }: { slug: string; pages: readonly 
 
   const go = (item: PaletteItem | undefined) => {
     if (!item) return;
+    jumped.current = true;
     setOverlay(null);
     navigate(item.path);
   };

@@ -1,6 +1,7 @@
 /**
  * A native modal <dialog> shown while `open`: the browser makes the rest of the page inert and
- * closes it on Escape; on close, focus goes back to what had it before (or to the page's main).
+ * closes it on Escape; on close, focus goes back to what had it before (or to the page's main),
+ * unless `toPage()` says the dialog led to another page: then focus starts on that page's main.
  */
 import { type RefObject, useEffect, useRef } from 'react';
 
@@ -8,10 +9,13 @@ export function useModal(
   ref: RefObject<HTMLDialogElement | null>,
   open: boolean,
   onClosed: () => void,
+  toPage: () => boolean = () => false,
 ): void {
   const returnTo = useRef<Element | null>(null);
   const closedRef = useRef(onClosed);
   closedRef.current = onClosed;
+  const toPageRef = useRef(toPage);
+  toPageRef.current = toPage;
   useEffect(() => {
     const d = ref.current;
     if (!d) return;
@@ -19,8 +23,14 @@ export function useModal(
       closedRef.current();
       const back = returnTo.current;
       returnTo.current = null;
-      // The browser may have given focus back already, or the page the dialog led to taken it: keep that.
       const now = document.activeElement;
+      // The browser gives focus back to the opener on close: after a jump, the new page's main has it.
+      if (toPageRef.current()) {
+        const main = document.querySelector<HTMLElement>('main');
+        if (main && !main.contains(now)) main.focus();
+        return;
+      }
+      // The browser may have given focus back already, or the page the dialog led to taken it: keep that.
       if (now && now !== document.body && !d.contains(now)) return;
       if (back instanceof HTMLElement && back.isConnected && back !== document.body) back.focus();
       else document.querySelector<HTMLElement>('main')?.focus();

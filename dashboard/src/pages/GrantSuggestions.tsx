@@ -47,7 +47,7 @@ export function GrantSuggestions({
         The narrowest grants that cover {agent.name}’s recent calls on record: only the tools it used, the
         values it gave. Nothing is granted until you accept one.
       </p>
-      <button type="button" onClick={suggest} disabled={action.busy}>
+      <button type="button" className="btn btn-secondary" onClick={suggest} disabled={action.busy}>
         Suggest from recent calls
       </button>
       <Alert message={action.error} />
@@ -93,10 +93,20 @@ export function GrantSuggestions({
                 )}
               </td>
               <td className="col-actions">
-                <button type="button" onClick={() => accept(s)} disabled={action.busy}>
+                <button
+                  type="button"
+                  className="btn btn-primary btn-small"
+                  onClick={() => accept(s)}
+                  disabled={action.busy}
+                >
                   Accept
                 </button>{' '}
-                <button type="button" className="secondary" onClick={() => drop(s)} disabled={action.busy}>
+                <button
+                  type="button"
+                  className="btn btn-secondary btn-small"
+                  onClick={() => drop(s)}
+                  disabled={action.busy}
+                >
                   Reject
                 </button>
               </td>
