@@ -635,8 +635,10 @@ export class RunCoordinator implements RunHost {
           .settle(s)
           .catch((err: unknown) => this.#o.log.error({ err }, 'could not settle a model call'));
       this.#o.observe?.step(active, s);
+      // Written at once, with no sync of its own (which the run's next tool call, whose decision
+      // is synced before it runs, would wait behind): that call's sync makes it durable too.
       void this.#o.audit
-        .appendSoon({
+        .appendWritten({
           orgId: active.orgId,
           runId: active.runId,
           actor: { type: 'agent', id: active.agentId },
