@@ -182,6 +182,7 @@ try {
   // the cells' and MCP servers' over the whole loop (idle while the baseline runs).
   let baseCpu = 0;
   let govCpu = 0;
+  let syncs = 0;
   const kidsBefore = descendantsCpuMs();
   for (let i = 0; i < RUNS; i++) {
     let c0 = ownCpuMs();
@@ -190,10 +191,12 @@ try {
     base.push(Number(process.hrtime.bigint() - t0) / STEPS);
     baseCpu += ownCpuMs() - c0;
     c0 = ownCpuMs();
+    const s0 = server.deps.store.syncStats?.().fdatasyncs ?? 0;
     t0 = process.hrtime.bigint();
     await governed();
     gov.push(Number(process.hrtime.bigint() - t0) / STEPS);
     govCpu += ownCpuMs() - c0;
+    syncs += (server.deps.store.syncStats?.().fdatasyncs ?? 0) - s0;
   }
   const kidsCpu = descendantsCpuMs() - kidsBefore;
   console.log(`\nper run step (${STEPS} steps a run, ${RUNS} runs each, interleaved):`);
@@ -208,6 +211,9 @@ try {
     `CPU per step: baseline ${perStepCpu(baseCpu)} (its process); Paddock ${perStepCpu(govCpu + kidsCpu)}: control plane with the model server ${perStepCpu(govCpu)}, cell and MCP server ${perStepCpu(kidsCpu)} (10 ms ticks over the loop); load average ${loadavg()
       .map((l) => l.toFixed(1))
       .join(' ')}`,
+  );
+  console.log(
+    `database syncs (fdatasync of the WAL) per governed run of ${STEPS} steps: ${(syncs / RUNS).toFixed(2)}`,
   );
 
   // Time to the first streamed token.
