@@ -14,7 +14,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createOpenAI } from '@ai-sdk/openai';
 import { jsonSchema, stepCountIs, streamText, tool } from 'ai';
@@ -59,6 +59,34 @@ function treeRss(pid: number): number {
   const own = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
   return own + kids.reduce((s, k) => s + treeRss(k), 0);
 }
+
+const TICK_MS = 1000 / 100; // USER_HZ: /proc/<pid>/stat counts CPU time in 1/100 s
+
+/** CPU time (user + system, every thread) of this process's descendants (cells, MCP servers), in ms. */
+function descendantsCpuMs(pid = process.pid): number {
+  const kids = spawnSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' })
+    .stdout.trim()
+    .split('\n')
+    .filter(Boolean)
+    .map(Number);
+  let ms = 0;
+  for (const k of kids) {
+    try {
+      const stat = readFileSync(`/proc/${k}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ms += (Number(f[11]) + Number(f[12])) * TICK_MS + descendantsCpuMs(k);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return ms;
+}
+
+/** CPU time of this process (the control plane, the model server and the baseline), in ms. */
+const ownCpuMs = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
 
 try {
   server = await startServer(loadConfig({ home, port: 0 }, {}), silentLogger);
@@ -150,14 +178,27 @@ try {
   const idleAfter = treeRss(cell.pid!);
   const base: number[] = [];
   const gov: number[] = [];
+  // CPU: this process's per run (the baseline's, or the control plane's with the model server),
+  // the cells' and MCP servers' over the whole loop (idle while the baseline runs).
+  let baseCpu = 0;
+  let govCpu = 0;
+  let syncs = 0;
+  const kidsBefore = descendantsCpuMs();
   for (let i = 0; i < RUNS; i++) {
+    let c0 = ownCpuMs();
     let t0 = process.hrtime.bigint();
     await local();
     base.push(Number(process.hrtime.bigint() - t0) / STEPS);
+    baseCpu += ownCpuMs() - c0;
+    c0 = ownCpuMs();
+    const s0 = server.deps.store.syncStats?.().fdatasyncs ?? 0;
     t0 = process.hrtime.bigint();
     await governed();
     gov.push(Number(process.hrtime.bigint() - t0) / STEPS);
+    govCpu += ownCpuMs() - c0;
+    syncs += (server.deps.store.syncStats?.().fdatasyncs ?? 0) - s0;
   }
+  const kidsCpu = descendantsCpuMs() - kidsBefore;
   console.log(`\nper run step (${STEPS} steps a run, ${RUNS} runs each, interleaved):`);
   const b = figures('baseline: AI SDK loop in process, local tools', base);
   const g = figures('Paddock: run in the cell, tools through the gate', gov);
@@ -165,6 +206,15 @@ try {
   const perStep = gov.map((x, i) => x - base[i]!);
   const added = figures('platform time added per step (governed − baseline)', perStep);
   report([added]);
+  const perStepCpu = (ms: number) => `${((ms / RUNS / STEPS) * 1000).toFixed(0)} µs`;
+  console.log(
+    `CPU per step: baseline ${perStepCpu(baseCpu)} (its process); Paddock ${perStepCpu(govCpu + kidsCpu)}: control plane with the model server ${perStepCpu(govCpu)}, cell and MCP server ${perStepCpu(kidsCpu)} (10 ms ticks over the loop); load average ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}`,
+  );
+  console.log(
+    `database syncs (fdatasync of the WAL) per governed run of ${STEPS} steps: ${(syncs / RUNS).toFixed(2)}`,
+  );
 
   // Time to the first streamed token.
   const ttftBase: number[] = [];

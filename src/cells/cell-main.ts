@@ -12,7 +12,29 @@ let dataKey: Buffer | undefined;
 let beat: NodeJS.Timeout | undefined;
 let runs: Promise<RunHost> | undefined;
 
-const send = (frame: FromCell) => process.stdout.write(encode(frame));
+/**
+ * What a run streams waits for the end of this turn of the event loop, to go out in one write
+ * with whatever else the turn streams (a step's chunks come in a burst); any other frame (a gate
+ * call, a run's end, a heartbeat) goes at once, after what was queued before it.
+ */
+let queued = '';
+let flushing = false;
+const send = (frame: FromCell) => {
+  queued += encode(frame);
+  if (frame.type !== 'run.event') flush();
+  else if (!flushing) {
+    flushing = true;
+    setImmediate(flush);
+  }
+};
+
+function flush(): void {
+  flushing = false;
+  if (queued === '') return;
+  const text = queued;
+  queued = '';
+  process.stdout.write(text);
+}
 
 function onFrame(raw: unknown): void {
   const f = raw as ToCell;

@@ -104,6 +104,11 @@ export interface CoordinatorOptions {
   log: Logger;
   /** Told of each run's start, steps and end (metrics, traces). */
   observe?: RunObserver | undefined;
+  /**
+   * Runs `fn` with its commits handed back once written, synced soon after (`Store.withLazySync`);
+   * without it, every commit waits for its sync.
+   */
+  lazySync?: (<T>(fn: () => Promise<T>) => Promise<T>) | undefined;
 }
 
 /** How long a run stopped through the kill switch is remembered (it is being handed to its cell at most). */
@@ -143,6 +148,40 @@ function stoppedRun(row: RunTable, reason: string): Run {
   });
 }
 
+/** A new run's row, running, with its capability's hash. */
+function newRun(
+  orgId: string,
+  agentId: string,
+  conversationId: string,
+  personId: string | null,
+  input: StartInput,
+  capability: string,
+): RunTable {
+  const now = new Date().toISOString();
+  return {
+    id: newId('run'),
+    org_id: orgId,
+    agent_id: agentId,
+    conversation_id: conversationId,
+    person_id: personId,
+    via: input.via,
+    status: 'running',
+    capability_hash: capabilityHash(capability),
+    input: input.message,
+    output: null,
+    state: null,
+    pending: null,
+    steps: 0,
+    input_tokens: 0,
+    output_tokens: 0,
+    error_code: null,
+    error_message: null,
+    created_at: now,
+    updated_at: now,
+    ended_at: null,
+  };
+}
+
 /** A run's message or output as the org chose to record it: in full, redacted, or as a digest. */
 export function recorded(policy: 'full' | 'redacted' | 'digest', text: string | null): string | null {
   if (text === null) return null;
@@ -159,9 +198,11 @@ export class RunCoordinator implements RunHost {
   readonly #braked = new Map<string, number>();
   /** Runs that ended here lately, with what they streamed (see `follow`). */
   readonly #recentlyEnded = new Map<string, { at: number; run: Run; streamed: RunEvent[] }>();
+  readonly #lazily: <T>(fn: () => Promise<T>) => Promise<T>;
 
   constructor(opts: CoordinatorOptions) {
     this.#o = opts;
+    this.#lazily = opts.lazySync ?? ((fn) => fn());
     opts.cells?.setRunHost(this);
   }
 
@@ -256,46 +297,33 @@ export class RunCoordinator implements RunHost {
       });
       throw new PaddockError(429, refused.code, refused.message, { retryable: true });
     }
-    const conversation = await openConversation(
-      db,
-      who.scope,
-      agent.id,
-      personId,
-      input.conversationId,
-      input.message,
-      () => newId('cnv'),
-    );
     const capability = randomBytes(32).toString('base64url');
-    const now = new Date().toISOString();
-    const row: RunTable = {
-      id: newId('run'),
-      org_id: org.id,
-      agent_id: agent.id,
-      conversation_id: conversation.id,
-      person_id: personId,
-      via: input.via,
-      status: 'running',
-      capability_hash: capabilityHash(capability),
-      input: input.message,
-      output: null,
-      state: null,
-      pending: null,
-      steps: 0,
-      input_tokens: 0,
-      output_tokens: 0,
-      error_code: null,
-      error_message: null,
-      created_at: now,
-      updated_at: now,
-      ended_at: null,
-    };
-    await db.insertInto('runs').values(row).execute();
+    // The conversation and the run go in one commit, and neither it nor the start's record waits
+    // for a sync of its own: written, they survive the process being killed, and nothing the run
+    // does can be durable before they are — its first tool call's decision is synced before the
+    // call runs, and that sync covers every commit before it (PostgreSQL: every commit is durable).
+    const { conversation, row } = await this.#lazily(() =>
+      db.transaction().execute(async (trx) => {
+        const conversation = await openConversation(
+          trx,
+          who.scope,
+          agent.id,
+          personId,
+          input.conversationId,
+          input.message,
+          () => newId('cnv'),
+        );
+        const row = newRun(org.id, agent.id, conversation.id, personId, input, capability);
+        await trx.insertInto('runs').values(row).execute();
+        return { conversation, row };
+      }),
+    );
     // Tracked from the moment it exists, so a stop from then on finds it.
     const active = this.#track(row, org.settings, who.requestId, capability, listener);
-    // Durable before the cell is handed the run (`#dispatch` waits for it), meanwhile the hand-over
-    // is prepared: the start's fsync is off the run's critical path.
+    // Written before the cell is handed the run (`#dispatch` waits for it), meanwhile the
+    // hand-over is prepared.
     const onRecord = this.#o.audit
-      .append({
+      .appendWritten({
         orgId: org.id,
         runId: row.id,
         actor: who.actor,
@@ -607,8 +635,10 @@ export class RunCoordinator implements RunHost {
           .settle(s)
           .catch((err: unknown) => this.#o.log.error({ err }, 'could not settle a model call'));
       this.#o.observe?.step(active, s);
+      // Written at once, with no sync of its own (which the run's next tool call, whose decision
+      // is synced before it runs, would wait behind): that call's sync makes it durable too.
       void this.#o.audit
-        .appendSoon({
+        .appendWritten({
           orgId: active.orgId,
           runId: active.runId,
           actor: { type: 'agent', id: active.agentId },

@@ -248,6 +248,7 @@ export function buildDeps(
     log,
     observe: telemetry.runs,
     killSwitch: () => killSwitch,
+    lazySync: (fn) => store.withLazySync(fn),
   });
   telemetry.metrics?.watch({
     db: store.db,
