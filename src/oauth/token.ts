@@ -5,7 +5,13 @@
  * leaves the code as it was, and a code is consumed exactly once, even by two racing requests.
  */
 import type { Kysely } from 'kysely';
-import { type ClientTokens, issueClientToken, refreshClientToken } from '../agents/index.ts';
+import {
+  type ClientTokens,
+  endGrantIfReplayed,
+  issueClientToken,
+  markCodeSpent,
+  refreshClientToken,
+} from '../agents/index.ts';
 import { PaddockError } from '../errors/index.ts';
 import { hashSecret, personAccess } from '../identity/index.ts';
 import type { Database } from '../store/index.ts';
@@ -97,6 +103,9 @@ async function exchangeCode(
   const hash = hashSecret(input.code);
   const now = new Date().toISOString();
   const row = await db.selectFrom('oauth_codes').selectAll().where('code_hash', '=', hash).executeTakeFirst();
+  // A code exchanged already, presented again: whoever holds it, the token it gave ends.
+  if (!row && (await endGrantIfReplayed(db, input.code, input.requestId, 'authorization code')))
+    throw bad('The authorization code was already used: the token issued for it is revoked.');
   if (!row || row.expires_at <= now)
     throw bad('The authorization code is not valid, was used, or has expired.');
   if (row.client_id !== input.clientId) throw bad('The authorization code was issued to another client.');
@@ -111,12 +120,12 @@ async function exchangeCode(
   if (Number(taken.numDeletedRows) !== 1) throw bad('The authorization code was already used.');
   try {
     const ctx = await personAccess(db, row.user_id, row.org_id, input.requestId);
-    return toResponse(
-      await issueClientToken(db, ctx, {
-        agentId: row.agent_id,
-        client: { id: input.clientId, name: input.clientName },
-      }),
-    );
+    const tokens = await issueClientToken(db, ctx, {
+      agentId: row.agent_id,
+      client: { id: input.clientId, name: input.clientName },
+    });
+    await markCodeSpent(db, input.code, tokens.tokenId);
+    return toResponse(tokens);
   } catch (err) {
     // Removed since consenting, or no longer allowed this agent: no token.
     if (PaddockError.isInstance(err))

@@ -479,6 +479,13 @@ export interface OAuthGrantTable {
   refreshed_at: string | null;
 }
 
+/** A spent refresh token's or authorization code's digest, and the agent token it belonged to. */
+export interface OAuthSpentTable {
+  secret_hash: string;
+  token_id: string;
+  spent_at: string;
+}
+
 export interface ConnectionTable {
   id: string;
   org_id: string;
@@ -821,6 +828,7 @@ export interface Database {
   oauth_clients: OAuthClientTable;
   oauth_codes: OAuthCodeTable;
   oauth_grants: OAuthGrantTable;
+  oauth_spent: OAuthSpentTable;
   connections: ConnectionTable;
   connection_tools: ConnectionToolTable;
   connection_offerings: ConnectionOfferingTable;

@@ -198,13 +198,16 @@ for (const kind of STORE_KINDS) {
         ).n,
       );
 
+    const sessions = new Map<string, string>();
     /** A registered client and a fresh code for `email`'s consent to `agent`. */
     async function freshCode(email: string, agent: string) {
       const reg = await register({ client_name: 'Hand Client', redirect_uris: [REDIRECT] });
       assert.equal(reg.status, 201);
       const p = pkce();
       const at = authorizeUrl(reg.body.client_id, p.challenge);
-      const cookie = await signIn(email);
+      // One session per person: the sign-in limiter counts attempts per address.
+      const cookie = sessions.get(email) ?? (await signIn(email));
+      sessions.set(email, cookie);
       const page = await consent(at, cookie);
       const a = await answer(at, cookie, { csrf: page.csrf, agent, decision: 'allow' });
       assert.equal(a.status, 303, a.text);
@@ -488,14 +491,108 @@ for (const kind of STORE_KINDS) {
       assert.equal(again.status, 400);
       assert.equal(again.body.error, 'invalid_grant');
       // Two racing refreshes with one refresh token: one is answered, the other refused.
+      const fresh = await freshCode(acme.people.member.email, memberAgent);
+      const live = await tokenRequest({
+        ...base,
+        code: fresh.code,
+        client_id: fresh.clientId,
+        code_verifier: fresh.verifier,
+      });
+      assert.equal(live.status, 200, JSON.stringify(live.body));
       const refresh = () =>
         tokenRequest({
           grant_type: 'refresh_token',
-          refresh_token: ok.body.refresh_token,
-          client_id: clientId,
+          refresh_token: live.body.refresh_token,
+          client_id: fresh.clientId,
         });
       const raced = await Promise.all([refresh(), refresh()]);
       assert.deepEqual(raced.map((r) => r.status).sort(), [200, 400]);
+      // The loser presented a spent refresh token: indistinguishable from a thief, so the grant
+      // ends and the winner's new tokens with it (a client must not refresh concurrently).
+      const winner = raced.find((r) => r.status === 200)!;
+      assert.equal((await mcp(winner.body.access_token)).code, 'token_revoked');
+    });
+
+    test('a replayed refresh token ends the whole grant (RFC 9700 §4.14.2), on record', async () => {
+      // A thief holds an old refresh token; the rightful client has refreshed since (or the thief
+      // has, first): whichever presents the spent one, the grant ends for both of them.
+      const { clientId, code, verifier } = await freshCode(acme.people.member.email, memberAgent);
+      const first = await tokenRequest({
+        grant_type: 'authorization_code',
+        code,
+        client_id: clientId,
+        redirect_uri: REDIRECT,
+        code_verifier: verifier,
+      });
+      assert.equal(first.status, 200, JSON.stringify(first.body));
+      const refresh = (token: string) =>
+        tokenRequest({ grant_type: 'refresh_token', refresh_token: token, client_id: clientId });
+      const second = await refresh(first.body.refresh_token);
+      assert.equal(second.status, 200, JSON.stringify(second.body));
+      const third = await refresh(second.body.refresh_token);
+      assert.equal(third.status, 200, JSON.stringify(third.body));
+      assert.deepEqual((await mcp(third.body.access_token)).tools, ['everything__echo']);
+      // The first refresh token, two rotations old, comes back.
+      const replay = await refresh(first.body.refresh_token);
+      assert.equal(replay.status, 400);
+      assert.equal(replay.body.error, 'invalid_grant');
+      assert.equal(replay.body.access_token, undefined);
+      // The newest access token and refresh token are dead too.
+      assert.equal((await mcp(third.body.access_token)).code, 'token_revoked');
+      const after = await refresh(third.body.refresh_token);
+      assert.equal(after.status, 400);
+      assert.equal(after.body.error, 'invalid_grant');
+      await deps.audit.flush();
+      const grant = await t.store.db
+        .selectFrom('oauth_grants')
+        .select('token_id')
+        .where('refresh_hash', '=', hashSecret(third.body.refresh_token))
+        .executeTakeFirstOrThrow();
+      const replays = (await allAuditEntries(t.store)).filter(
+        (e) =>
+          e.action === 'agent.token.revoked' &&
+          JSON.parse(e.details ?? '{}').tokenId === grant.token_id &&
+          /replayed/.test(e.details ?? ''),
+      );
+      assert.equal(replays.length, 1, 'the revocation is recorded once, saying why');
+      assert.equal(replays[0]!.actor_type, 'system');
+      assert.doesNotMatch(JSON.stringify(replays), /pd[acr]_[A-Za-z0-9_-]{20}/);
+    });
+
+    test('a reused authorization code revokes the token issued for it (RFC 6749 §4.1.2)', async () => {
+      const { clientId, code, verifier } = await freshCode(acme.people.member.email, memberAgent);
+      const base = {
+        grant_type: 'authorization_code',
+        code,
+        client_id: clientId,
+        redirect_uri: REDIRECT,
+        code_verifier: verifier,
+      };
+      const got = await tokenRequest(base);
+      assert.equal(got.status, 200, JSON.stringify(got.body));
+      assert.deepEqual((await mcp(got.body.access_token)).tools, ['everything__echo']);
+      const again = await tokenRequest(base);
+      assert.equal(again.status, 400);
+      assert.equal(again.body.error, 'invalid_grant');
+      assert.equal((await mcp(got.body.access_token)).code, 'token_revoked');
+      const refresh = await tokenRequest({
+        grant_type: 'refresh_token',
+        refresh_token: got.body.refresh_token,
+        client_id: clientId,
+      });
+      assert.equal(refresh.status, 400);
+      // A forged code (never issued) revokes nothing: only a spent one does.
+      const other = await freshCode(acme.people.member.email, memberAgent);
+      const live = await tokenRequest({
+        ...base,
+        ...other,
+        client_id: other.clientId,
+        code_verifier: other.verifier,
+      });
+      assert.equal(live.status, 200, JSON.stringify(live.body));
+      const forged = await tokenRequest({ ...base, code: 'pdc_forged_never_issued' });
+      assert.equal(forged.status, 400);
+      assert.deepEqual((await mcp(live.body.access_token)).tools, ['everything__echo']);
     });
 
     test('a person who may no longer use the agent cannot refresh: the token is revoked, on record', async () => {
