@@ -413,7 +413,10 @@ export interface SlackLinkCodeTable {
 export interface SlackEventTable {
   org_id: string;
   event_id: string;
+  /** When it was taken (by the replica handling it). */
   received_at: string;
+  /** When its handling was accepted (Slack answered); null while being handled, or left by a crash. */
+  handled_at: string | null;
 }
 
 /** An approval card posted to Slack, updated when the approval is decided anywhere. */
