@@ -834,5 +834,33 @@ for (const kind of STORE_KINDS) {
       }
       assert.ok(refusedAt > 0, 'the 21st registration from one address in 15 minutes is refused');
     });
+
+    test('behind a trusted proxy registrations count per client, and an IPv6 /64 as one client', async () => {
+      const from = async (forwarded: string, i: number) => {
+        const res = await fetch(`${url}/oauth/register`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-forwarded-for': forwarded },
+          body: JSON.stringify({ client_name: `proxied ${i}`, redirect_uris: [REDIRECT] }),
+        });
+        return res.status;
+      };
+      // The test's own address (127.0.0.1) has used its allowance above; not yet a trusted proxy,
+      // its X-Forwarded-For is ignored.
+      assert.equal(await from('198.51.100.1', 0), 429);
+      deps.config = { ...deps.config, trustedProxies: ['127.0.0.1'] };
+      try {
+        // Another client behind the proxy is not held to the proxy's (or anyone else's) count.
+        assert.equal(await from('198.51.100.1', 1), 201);
+        assert.equal(await from('198.51.100.2', 2), 201);
+        // One IPv6 client rotating through its /64: capped as one.
+        const statuses: number[] = [];
+        for (let i = 1; i <= 22; i++) statuses.push(await from(`2001:db8:7:7::${i.toString(16)}`, 10 + i));
+        assert.deepEqual(statuses.slice(0, 20), Array(20).fill(201));
+        assert.deepEqual(statuses.slice(20), [429, 429]);
+        assert.equal(await from('2001:db8:7:8::1', 99), 201, 'the next /64 is someone else');
+      } finally {
+        deps.config = { ...deps.config, trustedProxies: [] };
+      }
+    });
   });
 }

@@ -28,7 +28,7 @@ import {
 } from '../../oauth/index.ts';
 import type { Deps } from '../deps.ts';
 import { consentPage, errorPage } from '../oauth-page.ts';
-import { clientAddress } from '../request.ts';
+import { addressKey, clientAddress } from '../request.ts';
 import { defineRoute } from '../route.ts';
 import { OrgParams } from '../schemas.ts';
 
@@ -155,7 +155,11 @@ export const oauthRoutes = [
         }
         parseRegistration(body);
         // Counted once valid: a refused request registers nothing, so only real ones use the allowance.
-        if (deps.signInLimiter.count(`oauth-register:${clientAddress(c)}`) > REGISTRATIONS_PER_ADDRESS)
+        if (
+          deps.signInLimiter.count(
+            `oauth-register:${addressKey(clientAddress(c, deps.config.trustedProxies))}`,
+          ) > REGISTRATIONS_PER_ADDRESS
+        )
           throw new OAuthError(
             'temporarily_unavailable',
             'Too many registrations from this address. Try later.',
