@@ -7,6 +7,7 @@
  * element within the values seen; prose is left open but kept free of links when none was seen.
  * Nothing is granted here: a suggestion is a proposal.
  */
+import { REDACTED, redactString } from '../redact/index.ts';
 import { type ArgType, type Constraint, decimalText } from './grants.ts';
 
 /** One call the agent made (or tried): from the audit trail, a run's history, or a dry run. */
@@ -95,6 +96,14 @@ function bound(n: number, side: 'max' | 'min'): number {
 
 type Binding = { constraints: Constraint[]; open?: string };
 
+/** Whether a value holds a credential by its shape (the redaction layer's), or was redacted on record. */
+function secretLooking(value: unknown): boolean {
+  const texts = Array.isArray(value) ? value : [value];
+  return texts.some((t) => typeof t === 'string' && redactString(t) !== t) || texts.includes(REDACTED);
+}
+
+const SECRET_LOOKING: Binding = { constraints: [], open: 'a secret-looking value: not copied into a grant' };
+
 /** The narrowest constraints on one argument that hold for every observed value of it. */
 function bindArg(arg: string, type: ArgType, values: unknown[]): Binding {
   if (SECRET_NAME.test(arg))
@@ -109,6 +118,8 @@ function bindArg(arg: string, type: ArgType, values: unknown[]): Binding {
           ? { constraints: [], open: 'prose that contained a link' }
           : { constraints: [{ arg, notContains: LINK_PARTS }], open: 'prose: only links are kept out' };
       }
+      // Grants are shown and audited: a credential given under any name stays out of them.
+      if (texts.some(secretLooking)) return SECRET_LOOKING;
       const distinct = [...new Set(texts)].sort();
       const prefix = distinct.length >= PREFIX_FROM && PATH_NAME.test(arg) ? folderPrefix(distinct) : null;
       if (prefix) return { constraints: [{ arg, prefix }] };
@@ -136,6 +147,7 @@ function bindArg(arg: string, type: ArgType, values: unknown[]): Binding {
         (v): v is string[] => Array.isArray(v) && v.every((x) => typeof x === 'string'),
       );
       if (lists.length !== values.length) return { constraints: [], open: 'given in more than one type' };
+      if (lists.some(secretLooking)) return SECRET_LOOKING;
       const elements = [...new Set(lists.flat())].sort();
       if (elements.length === 0) return { constraints: [], open: 'only empty lists were seen' };
       if (elements.length > MAX_SET)
