@@ -5,11 +5,10 @@
  * token endpoint. These speak OAuth's wire format (form bodies, `{"error","error_description"}`),
  * not the JSON API's; the person's side is Paddock's own sign-in (the session cookie).
  */
-import { timingSafeEqual } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
 import { agentsForClientTokens, assertMayHoldAgentToken } from '../../agents/index.ts';
 import { PaddockError } from '../../errors/index.ts';
-import { type OrgContext, orgAccess, type Principal } from '../../identity/index.ts';
+import { type OrgContext, orgAccess, type Principal, sameSecret } from '../../identity/index.ts';
 import {
   type AuthorizeCheck,
   authorizationServerMetadata,
@@ -60,12 +59,6 @@ async function formOf(req: Request): Promise<URLSearchParams> {
   if (!/^application\/x-www-form-urlencoded\b/i.test(type))
     throw new OAuthError('invalid_request', 'Send the body as application/x-www-form-urlencoded.');
   return new URLSearchParams(await req.text());
-}
-
-function sameSecret(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
 }
 
 /** A check that failed: a page for the person, or the client told at its redirect URI. */
