@@ -167,6 +167,34 @@ test('a secret-looking value under any name, or one the trail redacted, is never
   );
 });
 
+test('calls the gate refused are never folded into a grant with allowed ones, and say so', () => {
+  // The agent's own task sent money to UK1 (allowed); an injected instruction made it try ATTACKER
+  // (refused). A suggestion mixing both would slip ATTACKER into a grant a person accepts for UK1.
+  const out = suggestGrants(
+    [
+      call('send_money', { recipient: 'UK1', amount: 10 }),
+      { ...call('send_money', { recipient: 'ATTACKER', amount: 10 }), refused: true },
+      call('send_money', { recipient: 'UK2', amount: 20 }),
+    ],
+    tools,
+    argTypes,
+  );
+  const money = out.suggestions.filter((x) => x.grant.tool === 'send_money');
+  assert.equal(money.length, 2);
+  const allowed = money.find((x) => x.refused === 0)!;
+  const refused = money.find((x) => x.refused > 0)!;
+  assert.deepEqual(
+    allowed.grant.constraints.find((c) => c.arg === 'recipient'),
+    { arg: 'recipient', oneOf: ['UK1', 'UK2'] },
+  );
+  assert.equal(allowed.calls, 2);
+  assert.deepEqual(
+    refused.grant.constraints.find((c) => c.arg === 'recipient'),
+    { arg: 'recipient', oneOf: ['ATTACKER'] },
+  );
+  assert.deepEqual([refused.calls, refused.refused], [1, 1]);
+});
+
 test('a prefix only for many paths in one folder; few values stay an exact set', () => {
   const few = ['/srv/docs/a.md', '/srv/docs/b.md'].map((path) => call('read_file', { path }));
   assert.deepEqual(suggestGrants(few, tools, argTypes).suggestions[0]!.grant.constraints, [

@@ -15,6 +15,8 @@ export interface ObservedCall {
   connectionId: string;
   tool: string;
   args: Record<string, unknown>;
+  /** The gate refused it: an agent following injected instructions makes such calls too. */
+  refused?: boolean | undefined;
 }
 
 /** What the suggester needs of a tool: its name and input schema. */
@@ -37,6 +39,11 @@ export interface Suggestion {
   grant: SuggestedGrantBody;
   /** How many observed calls it allows (each call is covered by exactly one suggestion). */
   calls: number;
+  /**
+   * How many of them the gate refused: all or none, since refused calls are never folded into a
+   * grant with allowed ones (an injected call's values would ride along unseen).
+   */
+  refused: number;
   /** Arguments given that no constraint binds, and why (a person may bind them by hand). */
   open: Array<{ arg: string; why: string }>;
 }
@@ -204,8 +211,12 @@ export function suggestGrants(
   for (const { tool, calls: used } of byTool.values()) {
     const types = argTypes(tool.inputSchema);
     const shapes = new Map<string, ObservedCall[]>();
-    for (const c of used) shapes.set(shapeOf(c.args), [...(shapes.get(shapeOf(c.args)) ?? []), c]);
-    for (const [shape, same] of shapes) {
+    for (const c of used) {
+      const key = `${c.refused ? 'refused' : 'allowed'}\u0001${shapeOf(c.args)}`;
+      shapes.set(key, [...(shapes.get(key) ?? []), c]);
+    }
+    for (const [key, same] of shapes) {
+      const shape = key.slice(key.indexOf('\u0001') + 1);
       const names = shape === '' ? [] : shape.split('\u0000');
       const constraints: Constraint[] = [];
       const open: Suggestion['open'] = [];
@@ -239,13 +250,16 @@ export function suggestGrants(
           requiresApproval: false,
         },
         calls: same.length,
+        refused: same.filter((c) => c.refused).length,
         open,
       });
     }
   }
   suggestions.sort(
     (a, b) =>
-      a.grant.connectionId.localeCompare(b.grant.connectionId) || a.grant.tool.localeCompare(b.grant.tool),
+      a.grant.connectionId.localeCompare(b.grant.connectionId) ||
+      a.grant.tool.localeCompare(b.grant.tool) ||
+      a.refused - b.refused,
   );
   return { suggestions, unknownTools: [...unknown.values()] };
 }
