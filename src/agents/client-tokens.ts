@@ -113,8 +113,15 @@ export async function issueClientToken(
 
 const invalidGrant = (why: string) => new UnauthenticatedError('invalid_grant', why);
 
-/** Remembers a spent refresh token or code, so that presenting it again is known for a replay. */
+/**
+ * Remembers a spent refresh token or code, so that presenting it again is known for a replay;
+ * forgets those older than any sign-in lasts (their grants have ended, so a replay is refused anyway).
+ */
 async function markSpent(db: Db, secret: string, tokenId: string): Promise<void> {
+  await db
+    .deleteFrom('oauth_spent')
+    .where('spent_at', '<', new Date(Date.now() - MAX_GRANT_DAYS * 86_400_000).toISOString())
+    .execute();
   await db
     .insertInto('oauth_spent')
     .values({ secret_hash: hashSecret(secret), token_id: tokenId, spent_at: new Date().toISOString() })

@@ -527,8 +527,30 @@ for (const kind of STORE_KINDS) {
       assert.equal(first.status, 200, JSON.stringify(first.body));
       const refresh = (token: string) =>
         tokenRequest({ grant_type: 'refresh_token', refresh_token: token, client_id: clientId });
+      // A spent secret older than any sign-in lasts is forgotten at the next rotation.
+      const tokenId = (
+        await t.store.db
+          .selectFrom('oauth_grants')
+          .select('token_id')
+          .where('refresh_hash', '=', hashSecret(first.body.refresh_token))
+          .executeTakeFirstOrThrow()
+      ).token_id;
+      await t.store.db
+        .insertInto('oauth_spent')
+        .values({
+          secret_hash: hashSecret('pdr_ancient'),
+          token_id: tokenId,
+          spent_at: new Date(Date.now() - 91 * 86_400_000).toISOString(),
+        })
+        .execute();
       const second = await refresh(first.body.refresh_token);
       assert.equal(second.status, 200, JSON.stringify(second.body));
+      const ancient = await t.store.db
+        .selectFrom('oauth_spent')
+        .select('token_id')
+        .where('secret_hash', '=', hashSecret('pdr_ancient'))
+        .execute();
+      assert.equal(ancient.length, 0, 'the 91-day-old spent secret is forgotten');
       const third = await refresh(second.body.refresh_token);
       assert.equal(third.status, 200, JSON.stringify(third.body));
       assert.deepEqual((await mcp(third.body.access_token)).tools, ['everything__echo']);

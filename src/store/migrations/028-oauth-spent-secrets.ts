@@ -16,6 +16,8 @@ export function oauthSpentSecrets(_dialect: Dialect): Migration {
         .addColumn('spent_at', 'text', (c) => c.notNull())
         .execute();
       await db.schema.createIndex('oauth_spent_by_token').on('oauth_spent').column('token_id').execute();
+      // Forgotten once older than any sign-in can last (its grant has ended by then anyway).
+      await db.schema.createIndex('oauth_spent_by_time').on('oauth_spent').column('spent_at').execute();
     },
   };
 }
