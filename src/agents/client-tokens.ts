@@ -113,6 +113,14 @@ export async function issueClientToken(
 
 const invalidGrant = (why: string) => new UnauthenticatedError('invalid_grant', why);
 
+/** A token the token endpoint ended (its calls in flight are the caller's to end, on every replica). */
+export interface EndedToken {
+  orgId: string;
+  tokenId: string;
+}
+/** Told of each token the token endpoint ends, once its revocation is committed. */
+export type OnTokenEnded = (ended: EndedToken) => Promise<void>;
+
 /**
  * Remembers a spent refresh token or code, so that presenting it again is known for a replay;
  * forgets those older than any sign-in lasts (their grants have ended, so a replay is refused anyway).
@@ -130,21 +138,26 @@ async function markSpent(db: Db, secret: string, tokenId: string): Promise<void>
 }
 
 /** Ends an agent token for the system, on record (once: a token already revoked stays as it was). */
-async function revokeBySystem(db: Db, tokenId: string, requestId: string, why: string): Promise<void> {
+async function revokeBySystem(
+  db: Db,
+  tokenId: string,
+  requestId: string,
+  why: string,
+): Promise<EndedToken | null> {
   const row = await db
     .selectFrom('agent_tokens')
     .select(['id', 'org_id', 'agent_id', 'name'])
     .where('id', '=', tokenId)
     .where('revoked_at', 'is', null)
     .executeTakeFirst();
-  if (!row) return;
+  if (!row) return null;
   const r = await db
     .updateTable('agent_tokens')
     .set({ revoked_at: new Date().toISOString() })
     .where('id', '=', row.id)
     .where('revoked_at', 'is', null)
     .executeTakeFirst();
-  if (Number(r.numUpdatedRows) !== 1) return;
+  if (Number(r.numUpdatedRows) !== 1) return null;
   await recordChange(
     db,
     { scope: trustedScope(row.org_id), actor: { type: 'system', id: 'oauth' }, requestId },
@@ -154,6 +167,7 @@ async function revokeBySystem(db: Db, tokenId: string, requestId: string, why: s
       details: { tokenId: row.id, name: row.name, why },
     },
   );
+  return { orgId: row.org_id, tokenId: row.id };
 }
 
 /**
@@ -166,6 +180,7 @@ export async function endGrantIfReplayed(
   secret: string,
   requestId: string,
   what: 'refresh token' | 'authorization code',
+  onEnded?: OnTokenEnded,
 ): Promise<boolean> {
   const spent = await db
     .selectFrom('oauth_spent')
@@ -173,11 +188,12 @@ export async function endGrantIfReplayed(
     .where('secret_hash', '=', hashSecret(secret))
     .executeTakeFirst();
   if (!spent) return false;
-  await db
+  const ended = await db
     .transaction()
     .execute((trx) =>
       revokeBySystem(trx, spent.token_id, requestId, `a spent ${what} was replayed: the grant ends`),
     );
+  if (ended) await onEnded?.(ended);
   return true;
 }
 
@@ -195,6 +211,7 @@ export async function markCodeSpent(db: Db, code: string, tokenId: string): Prom
 export async function refreshClientToken(
   db: Kysely<Database>,
   input: { refreshToken: string; clientId: string; requestId: string; orgSlug?: string | undefined },
+  onEnded?: OnTokenEnded,
 ): Promise<ClientTokens> {
   const outcome = await db.transaction().execute(async (trx) => {
     const row = await trx
@@ -221,13 +238,13 @@ export async function refreshClientToken(
     } catch (err) {
       if (!PaddockError.isInstance(err)) throw err;
       // The person was removed, or may no longer use the agent: the token ends here, on record.
-      await revokeBySystem(
+      const ended = await revokeBySystem(
         trx,
         row.id,
         input.requestId,
         'its person may no longer hold a token for this agent',
       );
-      return { refused: true as const, replayed: false as const };
+      return { refused: true as const, replayed: false as const, ended };
     }
     const accessToken = newSecret('pda');
     const refreshToken = newSecret('pdr');
@@ -259,10 +276,13 @@ export async function refreshClientToken(
   });
   // Refused after the commit, so the revocation stays recorded.
   if (outcome.refused && outcome.replayed) {
-    if (await endGrantIfReplayed(db, input.refreshToken, input.requestId, 'refresh token'))
+    if (await endGrantIfReplayed(db, input.refreshToken, input.requestId, 'refresh token', onEnded))
       throw invalidGrant('The refresh token was already used: the sign-in has ended. Sign in again.');
     throw invalidGrant('The refresh token is not valid.');
   }
-  if (outcome.refused) throw invalidGrant('Its person may no longer hold a token for this agent.');
+  if (outcome.refused) {
+    if (outcome.ended) await onEnded?.(outcome.ended);
+    throw invalidGrant('Its person may no longer hold a token for this agent.');
+  }
   return outcome.tokens;
 }

@@ -10,6 +10,7 @@ import {
   endGrantIfReplayed,
   issueClientToken,
   markCodeSpent,
+  type OnTokenEnded,
   refreshClientToken,
 } from '../agents/index.ts';
 import { PaddockError } from '../errors/index.ts';
@@ -59,6 +60,8 @@ export async function tokenRequest(
   issuer: string,
   form: URLSearchParams,
   requestId: string,
+  /** Told of each token a replay or a lost right ends, so its calls in flight end too. */
+  onEnded?: OnTokenEnded,
 ): Promise<TokenResponse> {
   const param = reader(form);
   const grantType = param('grant_type', true);
@@ -78,11 +81,14 @@ export async function tokenRequest(
       redirectUri: param('redirect_uri', true)!,
       resource,
       requestId,
+      onEnded,
     });
   }
   if (grantType === 'refresh_token') {
     const refreshToken = param('refresh_token', true)!;
-    return toResponse(await refreshClientToken(db, { refreshToken, clientId, requestId, orgSlug: slug }));
+    return toResponse(
+      await refreshClientToken(db, { refreshToken, clientId, requestId, orgSlug: slug }, onEnded),
+    );
   }
   throw new OAuthError('unsupported_grant_type', 'Use authorization_code or refresh_token.');
 }
@@ -97,6 +103,7 @@ async function exchangeCode(
     redirectUri: string;
     resource: string | undefined;
     requestId: string;
+    onEnded: OnTokenEnded | undefined;
   },
 ): Promise<TokenResponse> {
   const bad = (why: string) => new OAuthError('invalid_grant', why);
@@ -104,7 +111,10 @@ async function exchangeCode(
   const now = new Date().toISOString();
   const row = await db.selectFrom('oauth_codes').selectAll().where('code_hash', '=', hash).executeTakeFirst();
   // A code exchanged already, presented again: whoever holds it, the token it gave ends.
-  if (!row && (await endGrantIfReplayed(db, input.code, input.requestId, 'authorization code')))
+  if (
+    !row &&
+    (await endGrantIfReplayed(db, input.code, input.requestId, 'authorization code', input.onEnded))
+  )
     throw bad('The authorization code was already used: the token issued for it is revoked.');
   if (!row || row.expires_at <= now)
     throw bad('The authorization code is not valid, was used, or has expired.');

@@ -554,8 +554,17 @@ for (const kind of STORE_KINDS) {
       const third = await refresh(second.body.refresh_token);
       assert.equal(third.status, 200, JSON.stringify(third.body));
       assert.deepEqual((await mcp(third.body.access_token)).tools, ['everything__echo']);
-      // The first refresh token, two rotations old, comes back.
-      const replay = await refresh(first.body.refresh_token);
+      // The first refresh token, two rotations old, comes back. (Ends told to every replica are
+      // watched: the real publish still runs.)
+      const published: unknown[] = [];
+      const publish = deps.sessions.publish.bind(deps.sessions);
+      deps.sessions.publish = async (end) => {
+        published.push(end);
+        return publish(end);
+      };
+      const replay = await refresh(first.body.refresh_token).finally(() => {
+        deps.sessions.publish = publish;
+      });
       assert.equal(replay.status, 400);
       assert.equal(replay.body.error, 'invalid_grant');
       assert.equal(replay.body.access_token, undefined);
@@ -577,6 +586,8 @@ for (const kind of STORE_KINDS) {
           /replayed/.test(e.details ?? ''),
       );
       assert.equal(replays.length, 1, 'the revocation is recorded once, saying why');
+      // Its calls in flight end too, on every replica, as when a person revokes a token.
+      assert.deepEqual(published, [{ kind: 'agent-tokens', orgId: acme.id, tokenIds: [grant.token_id] }]);
       assert.equal(replays[0]!.actor_type, 'system');
       assert.doesNotMatch(JSON.stringify(replays), /pd[acr]_[A-Za-z0-9_-]{20}/);
     });

@@ -262,7 +262,12 @@ export const oauthRoutes = [
     raw: { status: 200, description: 'The tokens (JSON)', contentTypes: ['application/json'] },
     handler: async ({ deps, requestId, c }) =>
       oauthAnswer(requestId, async () =>
-        json(await tokenRequest(deps.store.db, issuerOf(deps), await formOf(c.req.raw), requestId)),
+        json(
+          await tokenRequest(deps.store.db, issuerOf(deps), await formOf(c.req.raw), requestId, (ended) =>
+            // A token ended here ends its calls in flight too, on every replica.
+            deps.sessions.publish({ kind: 'agent-tokens', orgId: ended.orgId, tokenIds: [ended.tokenId] }),
+          ),
+        ),
       ),
   }),
 ];
