@@ -26,6 +26,7 @@ import { bubblewrap } from '../../cells/index.ts';
 import { loadConfig } from '../../config/index.ts';
 import { hashSecret } from '../../identity/index.ts';
 import { silentLogger } from '../../log/index.ts';
+import { MAX_CLIENTS } from '../../oauth/index.ts';
 import { allAuditEntries, call, createApp, type SeededOrg, seedOrg } from '../../testing/fixtures.ts';
 import { openTestStore, STORE_KINDS, type TestStore } from '../../testing/stores.ts';
 import { buildDeps } from '../deps.ts';
@@ -866,6 +867,57 @@ for (const kind of STORE_KINDS) {
         } else assert.equal(r.status, 201);
       }
       assert.ok(refusedAt > 0, 'the 21st registration from one address in 15 minutes is refused');
+    });
+
+    test('a full client table makes room from registrations unused for an hour; a fresh flood still fills it', async () => {
+      const clientCount = async () =>
+        Number(
+          (
+            await t.store.db
+              .selectFrom('oauth_clients')
+              .select((eb) => eb.fn.countAll().as('n'))
+              .executeTakeFirstOrThrow()
+          ).n,
+        );
+      const fill = async (createdAt: string, tag: string) => {
+        const rows = Array.from({ length: MAX_CLIENTS - (await clientCount()) }, (_, i) => ({
+          id: `mcpc_${tag}${i}x`,
+          name: 'flood',
+          redirect_uris: JSON.stringify([REDIRECT]),
+          created_at: createdAt,
+        }));
+        for (let i = 0; i < rows.length; i += 500)
+          await t.store.db
+            .insertInto('oauth_clients')
+            .values(rows.slice(i, i + 500))
+            .execute();
+      };
+      const from = async (forwarded: string) => {
+        const res = await fetch(`${url}/oauth/register`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-forwarded-for': forwarded },
+          body: JSON.stringify({ client_name: 'After the flood', redirect_uris: [REDIRECT] }),
+        });
+        return { status: res.status, body: (await res.json()) as Record<string, string> };
+      };
+      deps.config = { ...deps.config, trustedProxies: ['127.0.0.1'] };
+      try {
+        // A flood two hours old, never used: room is made from it.
+        await fill(new Date(Date.now() - 2 * 3600_000).toISOString(), 'old');
+        assert.equal(await clientCount(), MAX_CLIENTS);
+        const after = await from('192.0.2.10');
+        assert.equal(after.status, 201, JSON.stringify(after.body));
+        assert.ok((await clientCount()) < MAX_CLIENTS, 'the unused hour-old registrations are forgotten');
+        // A flood of this hour: full, refused, nothing registered; clients already signed in keep working.
+        await fill(new Date().toISOString(), 'new');
+        const full = await from('192.0.2.11');
+        assert.equal(full.status, 503, JSON.stringify(full.body));
+        assert.equal(full.body.error, 'temporarily_unavailable');
+        assert.equal(await clientCount(), MAX_CLIENTS);
+      } finally {
+        deps.config = { ...deps.config, trustedProxies: [] };
+        await t.store.db.deleteFrom('oauth_clients').where('name', '=', 'flood').execute();
+      }
     });
 
     test('behind a trusted proxy registrations count per client, and an IPv6 /64 as one client', async () => {
