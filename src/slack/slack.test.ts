@@ -50,6 +50,7 @@ for (const kind of STORE_KINDS) {
     const ADMIN = 'U0ADMIN001';
     const STRANGER = 'U0STRANGER';
     const EXTERNAL = 'U0EXTERNAL';
+    const UNCONFIRMED = 'U0UNCONFRM';
 
     const api = (method: string, path: string, body?: unknown, token = acme.people.admin.token) =>
       call(app, method, `/api/v1/orgs/acme${path}`, { token, ...(body === undefined ? {} : { body }) });
@@ -77,6 +78,9 @@ for (const kind of STORE_KINDS) {
       slack.users.set(STRANGER, { email: 'someone@elsewhere.test' });
       // Another workspace's user (a Slack Connect channel) claiming a member's email.
       slack.users.set(EXTERNAL, { email: 'member@acme.test', team: 'T0OTHERTEAM' });
+      // Someone of the workspace whose profile claims the owner's email, never confirmed (a
+      // workspace admin set it, or the change is pending): a claim, not proof.
+      slack.users.set(UNCONFIRMED, { email: 'owner@acme.test', emailConfirmed: false });
       await useModelServer(app, acme, models.url, KEY);
       const c = await api('post', '/connections', {
         name: 'everything',
@@ -358,7 +362,7 @@ for (const kind of STORE_KINDS) {
     });
 
     test('unknown people, another workspace’s people and forged user ids are refused politely; no run starts, the refusal is recorded', async () => {
-      for (const user of [STRANGER, EXTERNAL, 'U0NOSUCHONE']) {
+      for (const user of [STRANGER, EXTERNAL, UNCONFIRMED, 'U0NOSUCHONE']) {
         const before = await runCount();
         const body = mention(user, 'hello there');
         const r = await send(body);
