@@ -944,6 +944,8 @@ describe('dashboard end to end', { timeout: 300_000 }, () => {
     await owner.getByRole('button', { name: 'Suggest from recent calls' }).click();
     const suggestion = owner.getByTestId('suggestion-row').filter({ hasText: 'read_file' });
     await suggestion.getByText('path is one of "/srv/data/report.csv"').waitFor();
+    // Made from a call the gate refused, and it says so: such calls are what injected instructions make.
+    await suggestion.getByText('Refused by the gate', { exact: false }).waitFor();
     await shot('agent-grant-suggestions.png');
     await suggestion.getByRole('button', { name: 'Reject' }).click();
     assert.equal(await owner.getByTestId('suggestion-row').count(), 0, 'rejected: gone, nothing granted');

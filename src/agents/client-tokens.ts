@@ -113,6 +113,95 @@ export async function issueClientToken(
 
 const invalidGrant = (why: string) => new UnauthenticatedError('invalid_grant', why);
 
+/** A token the token endpoint ended (its calls in flight are the caller's to end, on every replica). */
+export interface EndedToken {
+  orgId: string;
+  tokenId: string;
+}
+/** Told of each token the token endpoint ends, once its revocation is committed. */
+export type OnTokenEnded = (ended: EndedToken) => Promise<void>;
+
+/**
+ * Remembers a spent refresh token or code, so that presenting it again is known for a replay;
+ * forgets those older than any sign-in lasts (their grants have ended, so a replay is refused anyway).
+ */
+async function markSpent(db: Db, secret: string, tokenId: string): Promise<void> {
+  await db
+    .deleteFrom('oauth_spent')
+    .where('spent_at', '<', new Date(Date.now() - MAX_GRANT_DAYS * 86_400_000).toISOString())
+    .execute();
+  await db
+    .insertInto('oauth_spent')
+    .values({ secret_hash: hashSecret(secret), token_id: tokenId, spent_at: new Date().toISOString() })
+    .onConflict((oc) => oc.column('secret_hash').doNothing())
+    .execute();
+}
+
+/** Ends an agent token for the system, on record (once: a token already revoked stays as it was). */
+async function revokeBySystem(
+  db: Db,
+  tokenId: string,
+  requestId: string,
+  why: string,
+): Promise<EndedToken | null> {
+  const row = await db
+    .selectFrom('agent_tokens')
+    .select(['id', 'org_id', 'agent_id', 'name'])
+    .where('id', '=', tokenId)
+    .where('revoked_at', 'is', null)
+    .executeTakeFirst();
+  if (!row) return null;
+  const r = await db
+    .updateTable('agent_tokens')
+    .set({ revoked_at: new Date().toISOString() })
+    .where('id', '=', row.id)
+    .where('revoked_at', 'is', null)
+    .executeTakeFirst();
+  if (Number(r.numUpdatedRows) !== 1) return null;
+  await recordChange(
+    db,
+    { scope: trustedScope(row.org_id), actor: { type: 'system', id: 'oauth' }, requestId },
+    {
+      action: 'agent.token.revoked',
+      target: { type: 'agent', id: row.agent_id },
+      details: { tokenId: row.id, name: row.name, why },
+    },
+  );
+  return { orgId: row.org_id, tokenId: row.id };
+}
+
+/**
+ * A spent refresh token or authorization code presented again (RFC 9700 §4.14.2, RFC 6749
+ * §4.1.2): someone else holds it, or held it first. Its grant ends — the rightful client signs in
+ * again; the thief keeps nothing. True when `secret` was spent (so the caller refuses it as such).
+ */
+export async function endGrantIfReplayed(
+  db: Kysely<Database>,
+  secret: string,
+  requestId: string,
+  what: 'refresh token' | 'authorization code',
+  onEnded?: OnTokenEnded,
+): Promise<boolean> {
+  const spent = await db
+    .selectFrom('oauth_spent')
+    .select('token_id')
+    .where('secret_hash', '=', hashSecret(secret))
+    .executeTakeFirst();
+  if (!spent) return false;
+  const ended = await db
+    .transaction()
+    .execute((trx) =>
+      revokeBySystem(trx, spent.token_id, requestId, `a spent ${what} was replayed: the grant ends`),
+    );
+  if (ended) await onEnded?.(ended);
+  return true;
+}
+
+/** Records that the code was exchanged for this token: a second exchange ends the token. */
+export async function markCodeSpent(db: Db, code: string, tokenId: string): Promise<void> {
+  await markSpent(db, code, tokenId);
+}
+
 /**
  * Renews a client's agent token with its refresh token: both are replaced (the old ones stop
  * working at once), after checking that the token was not revoked, that the consent has not run
@@ -122,6 +211,7 @@ const invalidGrant = (why: string) => new UnauthenticatedError('invalid_grant', 
 export async function refreshClientToken(
   db: Kysely<Database>,
   input: { refreshToken: string; clientId: string; requestId: string; orgSlug?: string | undefined },
+  onEnded?: OnTokenEnded,
 ): Promise<ClientTokens> {
   const outcome = await db.transaction().execute(async (trx) => {
     const row = await trx
@@ -132,7 +222,8 @@ export async function refreshClientToken(
       .select(['g.client_id', 'g.refresh_expires_at'])
       .where('g.refresh_hash', '=', hashSecret(input.refreshToken))
       .executeTakeFirst();
-    if (!row || row.client_id !== input.clientId) throw invalidGrant('The refresh token is not valid.');
+    if (!row) return { refused: true as const, replayed: true as const };
+    if (row.client_id !== input.clientId) throw invalidGrant('The refresh token is not valid.');
     if (input.orgSlug !== undefined && input.orgSlug !== row.slug)
       throw invalidGrant('The refresh token is not for that resource.');
     if (row.revoked_at) throw invalidGrant('The agent token was revoked.');
@@ -147,26 +238,13 @@ export async function refreshClientToken(
     } catch (err) {
       if (!PaddockError.isInstance(err)) throw err;
       // The person was removed, or may no longer use the agent: the token ends here, on record.
-      const revokedAt = new Date(now).toISOString();
-      await trx.updateTable('agent_tokens').set({ revoked_at: revokedAt }).where('id', '=', row.id).execute();
-      await recordChange(
+      const ended = await revokeBySystem(
         trx,
-        {
-          scope: trustedScope(row.org_id),
-          actor: { type: 'system', id: 'oauth' },
-          requestId: input.requestId,
-        },
-        {
-          action: 'agent.token.revoked',
-          target: { type: 'agent', id: row.agent_id },
-          details: {
-            tokenId: row.id,
-            name: row.name,
-            why: 'its person may no longer hold a token for this agent',
-          },
-        },
+        row.id,
+        input.requestId,
+        'its person may no longer hold a token for this agent',
       );
-      return { refused: true as const };
+      return { refused: true as const, replayed: false as const, ended };
     }
     const accessToken = newSecret('pda');
     const refreshToken = newSecret('pdr');
@@ -178,7 +256,9 @@ export async function refreshClientToken(
       .where('token_id', '=', row.id)
       .where('refresh_hash', '=', hashSecret(input.refreshToken))
       .executeTakeFirst();
-    if (Number(rotated.numUpdatedRows) !== 1) throw invalidGrant('The refresh token was already used.');
+    // Lost the race to another refresh with the same token: that token is spent, so this is a replay.
+    if (Number(rotated.numUpdatedRows) !== 1) return { refused: true as const, replayed: true as const };
+    await markSpent(trx, input.refreshToken, row.id);
     await trx
       .updateTable('agent_tokens')
       .set({ token_hash: hashSecret(accessToken), expires_at: expiresAt })
@@ -195,6 +275,14 @@ export async function refreshClientToken(
     };
   });
   // Refused after the commit, so the revocation stays recorded.
-  if (outcome.refused) throw invalidGrant('Its person may no longer hold a token for this agent.');
+  if (outcome.refused && outcome.replayed) {
+    if (await endGrantIfReplayed(db, input.refreshToken, input.requestId, 'refresh token', onEnded))
+      throw invalidGrant('The refresh token was already used: the sign-in has ended. Sign in again.');
+    throw invalidGrant('The refresh token is not valid.');
+  }
+  if (outcome.refused) {
+    if (outcome.ended) await onEnded?.(outcome.ended);
+    throw invalidGrant('Its person may no longer hold a token for this agent.');
+  }
   return outcome.tokens;
 }

@@ -5,7 +5,7 @@
  */
 import { recordChange } from '../audit/index.ts';
 import type { ChangeContext } from '../audit/outbox.ts';
-import { NotFoundError } from '../errors/index.ts';
+import { ConflictError, NotFoundError } from '../errors/index.ts';
 import type { OrgScope } from '../identity/scope.ts';
 import type { Db } from '../store/index.ts';
 
@@ -104,6 +104,9 @@ export async function listPrices(db: Db, scope: OrgScope): Promise<ModelPrice[]>
   return [...own, ...defaults].sort((a, b) => key(a).localeCompare(key(b)));
 }
 
+/** Prices an org may set: far more models than any org uses, and a bound on what an admin can store. */
+export const MAX_ORG_PRICES = 500;
+
 /** Sets the org's price of a model (replacing a default), audited with before and after. */
 export async function setPrice(
   db: Db,
@@ -111,6 +114,18 @@ export async function setPrice(
   input: { provider: string; model: string; inputPerMTok: number; outputPerMTok: number },
 ): Promise<ModelPrice> {
   const before = await priceOf(db, ctx.scope.orgId, input.provider, input.model);
+  if (before?.source !== 'org') {
+    const { n } = await db
+      .selectFrom('model_prices')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('org_id', '=', ctx.scope.orgId)
+      .executeTakeFirstOrThrow();
+    if (Number(n) >= MAX_ORG_PRICES)
+      throw new ConflictError(
+        'price_table_full',
+        `The organization's price table holds ${MAX_ORG_PRICES} prices, its limit: remove one it no longer needs first.`,
+      );
+  }
   const now = new Date().toISOString();
   const actorId = ctx.actor.id;
   await db

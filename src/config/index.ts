@@ -2,6 +2,7 @@
  * Runtime configuration: command-line flags beat environment variables beat embedded defaults.
  * The defaults give a working single-machine Paddock with no setup at all.
  */
+import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { BadRequestError } from '../errors/index.ts';
 
@@ -35,6 +36,11 @@ export interface Config {
    * this many days old (between, they verify only the new entries); 7 when absent.
    */
   fullVerifyDays?: number | undefined;
+  /**
+   * The reverse proxies in front of Paddock (exact addresses, `PADDOCK_TRUSTED_PROXIES`): a request
+   * from one of them is counted (rate limits) and recorded as the client its X-Forwarded-For names.
+   */
+  trustedProxies: string[];
   /** The bearer token `GET /metrics` answers to; without one, metrics are off. */
   metricsToken: string | undefined;
   /** Where OpenTelemetry traces are sent (OTLP over HTTP); without one, none are made or sent. */
@@ -75,6 +81,18 @@ function tracesEndpoint(env: NodeJS.ProcessEnv): string | undefined {
   if (chosen !== undefined && !URL.canParse(chosen))
     throw new BadRequestError('invalid_otlp_endpoint', `The OTLP endpoint "${chosen}" is not a URL.`);
   return chosen;
+}
+
+/** Proxies are named by exact address: a range would trust whoever else holds one of it. */
+function trustedProxies(value: string | undefined): string[] {
+  const out = list(value);
+  const bad = out.find((a) => isIP(a) === 0);
+  if (bad !== undefined)
+    throw new BadRequestError(
+      'invalid_trusted_proxies',
+      `PADDOCK_TRUSTED_PROXIES lists IP addresses (no ranges or names), comma-separated; "${bad}" is not one.`,
+    );
+  return out;
 }
 
 /** A scrape token someone could guess is refused, rather than protecting nothing. */
@@ -123,6 +141,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     mcpAllowedHosts: list(env.PADDOCK_MCP_ALLOWED_HOSTS).map((h) => h.toLowerCase()),
     mcpAllowedOrigins: list(env.PADDOCK_MCP_ALLOWED_ORIGINS).map((o) => o.replace(/\/+$/, '').toLowerCase()),
     fullVerifyDays: fullText ? Number(fullText) : undefined,
+    trustedProxies: trustedProxies(env.PADDOCK_TRUSTED_PROXIES),
     metricsToken: metricsToken(env),
     tracesEndpoint: tracesEndpoint(env),
     traceContent: env.PADDOCK_TRACE_CONTENT === '1',

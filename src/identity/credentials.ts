@@ -23,6 +23,13 @@ export function newSecret(kind: SecretKind): string {
   return `${kind}_${randomBytes(32).toString('base64url')}`;
 }
 
+/** Whether a secret the caller sent is the one held, compared in constant time (no timing oracle). */
+export function sameSecret(given: string, held: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(held);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
 export function hashSecret(secret: string): string {
   return createHash('sha256').update(secret).digest('hex');
 }

@@ -3,7 +3,7 @@ export * from './access.ts';
 export * from './account.ts';
 export * from './bootstrap.ts';
 export * from './context.ts';
-export { hashSecret, newSecret } from './credentials.ts';
+export { hashSecret, newSecret, sameSecret } from './credentials.ts';
 export * from './links.ts';
 export * from './orgs.ts';
 export * from './people.ts';

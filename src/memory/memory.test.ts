@@ -343,5 +343,37 @@ for (const kind of STORE_KINDS) {
       const report = await verifyLog(t.store.db, acme.id);
       assert.ok(report.ok, JSON.stringify(report));
     });
+
+    test('an agent cannot forget an entry a person pinned: only a person unpins or deletes it', async () => {
+      // A tool's output tells the agent to forget the note its owner pinned ("never pay IBAN X").
+      const kept = parsed(await tool('helper', 'remember', { text: 'Never pay to IBAN GB00 ATTACKER.' }));
+      const pin = await api(
+        'patch',
+        `/agents/${agents.helper!.id}/memory/${kept.id}`,
+        acme.people.admin.token,
+        {
+          pinned: true,
+        },
+      );
+      assert.equal(pin.status, 200, pin.text);
+      const r = await tool('helper', 'forget', { id: kept.id });
+      assert.equal(r.isError, true);
+      assert.match(r.content[0]!.text, /pinned/);
+      assert.ok(
+        (await rows()).some((x) => x.id === kept.id),
+        'the pinned entry is still there',
+      );
+      // Unpinned by a person, it is the agent's to forget again.
+      const unpin = await api(
+        'patch',
+        `/agents/${agents.helper!.id}/memory/${kept.id}`,
+        acme.people.admin.token,
+        {
+          pinned: false,
+        },
+      );
+      assert.equal(unpin.status, 200, unpin.text);
+      assert.deepEqual(parsed(await tool('helper', 'forget', { id: kept.id })), { forgotten: true });
+    });
   });
 }

@@ -3,7 +3,7 @@
  * given. The agent's org is fixed by whoever called (the gate, on the agent's own session), so
  * these take a trusted scope; every query is still bounded to that org and agent.
  */
-import { ConflictError } from '../errors/index.ts';
+import { ConflictError, ForbiddenError } from '../errors/index.ts';
 import { findPerson, findPersonByEmail, type OrgScope } from '../identity/index.ts';
 import { newId } from '../ids/index.ts';
 import type { Db } from '../store/index.ts';
@@ -86,15 +86,32 @@ export async function recall(
   return scored.slice(0, MEMORY_LIMITS.recallResults).map((s) => toMemoryEntry(s.r));
 }
 
-/** Deletes one of the agent's entries; whether there was one. */
+/**
+ * Deletes one of the agent's entries; whether there was one. A pinned entry is a person's: the
+ * agent (or whatever a tool's output told it) cannot take it out of every later run's prompt.
+ */
 export async function forget(db: Db, scope: OrgScope, agentId: string, id: string): Promise<boolean> {
   const r = await db
     .deleteFrom('memories')
     .where('org_id', '=', scope.orgId)
     .where('agent_id', '=', agentId)
     .where('id', '=', id)
+    .where('pinned', '=', 0)
     .executeTakeFirst();
-  return Number(r.numDeletedRows) > 0;
+  if (Number(r.numDeletedRows) > 0) return true;
+  const pinned = await db
+    .selectFrom('memories')
+    .select('id')
+    .where('org_id', '=', scope.orgId)
+    .where('agent_id', '=', agentId)
+    .where('id', '=', id)
+    .executeTakeFirst();
+  if (pinned)
+    throw new ForbiddenError(
+      'memory_pinned',
+      'That entry is pinned by a person: only a person can unpin or delete it.',
+    );
+  return false;
 }
 
 /**

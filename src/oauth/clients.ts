@@ -25,6 +25,11 @@ const MAX_NAME_LENGTH = 100;
 export const MAX_CLIENTS = 5000;
 /** A registration nobody signed in with is forgotten after this long. */
 const UNUSED_CLIENT_MS = 24 * 3600_000;
+/**
+ * When the table is full, registrations nobody signed in with for this long make room: a real
+ * client signs in within minutes of registering, so a flood has to be kept up to keep others out.
+ */
+const UNUSED_WHEN_FULL_MS = 3600_000;
 
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 const GRANT_TYPES = new Set(['authorization_code', 'refresh_token']);
@@ -77,14 +82,11 @@ export function parseRegistration(body: unknown): { name: string; redirectUris: 
   return { name: name.trim(), redirectUris: [...new Set(uris as string[])] };
 }
 
-/** Registers a client (forgetting day-old ones nobody used first); refuses when the table is full. */
-export async function registerClient(db: Kysely<Database>, body: unknown): Promise<OAuthClient> {
-  const { name, redirectUris } = parseRegistration(body);
-  const now = new Date();
-  const stale = new Date(now.getTime() - UNUSED_CLIENT_MS).toISOString();
-  await db
+/** Forgets registrations made before `before` that no sign-in used. */
+function forgetUnused(db: Kysely<Database>, before: Date) {
+  return db
     .deleteFrom('oauth_clients')
-    .where('created_at', '<', stale)
+    .where('created_at', '<', before.toISOString())
     .where((eb) =>
       eb.not(
         eb.exists(
@@ -96,11 +98,32 @@ export async function registerClient(db: Kysely<Database>, body: unknown): Promi
       ),
     )
     .execute();
-  const { n } = await db
-    .selectFrom('oauth_clients')
-    .select((eb) => eb.fn.countAll<number>().as('n'))
-    .executeTakeFirstOrThrow();
-  if (Number(n) >= MAX_CLIENTS)
+}
+
+const clientCount = async (db: Kysely<Database>) =>
+  Number(
+    (
+      await db
+        .selectFrom('oauth_clients')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .executeTakeFirstOrThrow()
+    ).n,
+  );
+
+/**
+ * Registers a client (forgetting day-old ones nobody used first, hour-old ones when full);
+ * refuses when the table is still full.
+ */
+export async function registerClient(db: Kysely<Database>, body: unknown): Promise<OAuthClient> {
+  const { name, redirectUris } = parseRegistration(body);
+  const now = new Date();
+  await forgetUnused(db, new Date(now.getTime() - UNUSED_CLIENT_MS));
+  let n = await clientCount(db);
+  if (n >= MAX_CLIENTS) {
+    await forgetUnused(db, new Date(now.getTime() - UNUSED_WHEN_FULL_MS));
+    n = await clientCount(db);
+  }
+  if (n >= MAX_CLIENTS)
     throw new OAuthError(
       'temporarily_unavailable',
       'Too many clients are registered. Try again tomorrow.',

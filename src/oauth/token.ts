@@ -5,7 +5,14 @@
  * leaves the code as it was, and a code is consumed exactly once, even by two racing requests.
  */
 import type { Kysely } from 'kysely';
-import { type ClientTokens, issueClientToken, refreshClientToken } from '../agents/index.ts';
+import {
+  type ClientTokens,
+  endGrantIfReplayed,
+  issueClientToken,
+  markCodeSpent,
+  type OnTokenEnded,
+  refreshClientToken,
+} from '../agents/index.ts';
 import { PaddockError } from '../errors/index.ts';
 import { hashSecret, personAccess } from '../identity/index.ts';
 import type { Database } from '../store/index.ts';
@@ -53,6 +60,8 @@ export async function tokenRequest(
   issuer: string,
   form: URLSearchParams,
   requestId: string,
+  /** Told of each token a replay or a lost right ends, so its calls in flight end too. */
+  onEnded?: OnTokenEnded,
 ): Promise<TokenResponse> {
   const param = reader(form);
   const grantType = param('grant_type', true);
@@ -72,11 +81,14 @@ export async function tokenRequest(
       redirectUri: param('redirect_uri', true)!,
       resource,
       requestId,
+      onEnded,
     });
   }
   if (grantType === 'refresh_token') {
     const refreshToken = param('refresh_token', true)!;
-    return toResponse(await refreshClientToken(db, { refreshToken, clientId, requestId, orgSlug: slug }));
+    return toResponse(
+      await refreshClientToken(db, { refreshToken, clientId, requestId, orgSlug: slug }, onEnded),
+    );
   }
   throw new OAuthError('unsupported_grant_type', 'Use authorization_code or refresh_token.');
 }
@@ -91,12 +103,19 @@ async function exchangeCode(
     redirectUri: string;
     resource: string | undefined;
     requestId: string;
+    onEnded: OnTokenEnded | undefined;
   },
 ): Promise<TokenResponse> {
   const bad = (why: string) => new OAuthError('invalid_grant', why);
   const hash = hashSecret(input.code);
   const now = new Date().toISOString();
   const row = await db.selectFrom('oauth_codes').selectAll().where('code_hash', '=', hash).executeTakeFirst();
+  // A code exchanged already, presented again: whoever holds it, the token it gave ends.
+  if (
+    !row &&
+    (await endGrantIfReplayed(db, input.code, input.requestId, 'authorization code', input.onEnded))
+  )
+    throw bad('The authorization code was already used: the token issued for it is revoked.');
   if (!row || row.expires_at <= now)
     throw bad('The authorization code is not valid, was used, or has expired.');
   if (row.client_id !== input.clientId) throw bad('The authorization code was issued to another client.');
@@ -111,12 +130,12 @@ async function exchangeCode(
   if (Number(taken.numDeletedRows) !== 1) throw bad('The authorization code was already used.');
   try {
     const ctx = await personAccess(db, row.user_id, row.org_id, input.requestId);
-    return toResponse(
-      await issueClientToken(db, ctx, {
-        agentId: row.agent_id,
-        client: { id: input.clientId, name: input.clientName },
-      }),
-    );
+    const tokens = await issueClientToken(db, ctx, {
+      agentId: row.agent_id,
+      client: { id: input.clientId, name: input.clientName },
+    });
+    await markCodeSpent(db, input.code, tokens.tokenId);
+    return toResponse(tokens);
   } catch (err) {
     // Removed since consenting, or no longer allowed this agent: no token.
     if (PaddockError.isInstance(err))

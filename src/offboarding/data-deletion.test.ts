@@ -130,7 +130,14 @@ for (const kind of STORE_KINDS) {
         acme.people.admin.token,
       );
       assert.equal(done.status, 200, done.text);
-      assert.deepEqual(done.body, { conversations: 2, runs: 2, feedback: 1, memory: 0, auditPayloads: 5 });
+      assert.deepEqual(done.body, {
+        conversations: 2,
+        runs: 2,
+        feedback: 1,
+        memory: 0,
+        slackLinks: 0,
+        auditPayloads: 5,
+      });
 
       await deps.audit.flush();
       const texts: string[] = [
@@ -166,10 +173,60 @@ for (const kind of STORE_KINDS) {
         runs: 2,
         feedback: 1,
         memory: 0,
+        slackLinks: 0,
         auditPayloads: 5,
         member: true,
       });
       assert.equal(record.body.events[0].target.id, acme.people.member.id);
+    });
+
+    test('their Slack link, its record and a pending link code go; another person’s link stays', async () => {
+      const now = new Date().toISOString();
+      const later = new Date(Date.now() + 600_000).toISOString();
+      const person = acme.people.admin.id;
+      await t.store.db
+        .insertInto('slack_links')
+        .values([
+          { org_id: acme.id, slack_user_id: 'U0ADMINLINK', person_id: person, linked_at: now },
+          { org_id: acme.id, slack_user_id: 'U0OWNERLINK', person_id: acme.people.owner.id, linked_at: now },
+        ])
+        .execute();
+      await t.store.db
+        .insertInto('slack_link_codes')
+        .values({
+          code_hash: 'hash-of-a-pending-code',
+          org_id: acme.id,
+          person_id: person,
+          expires_at: later,
+        })
+        .execute();
+      // As redeemLinkCode records it: the Slack user id is the person's data too.
+      await recordAudit(t.store.db, {
+        orgId: acme.id,
+        actor: { type: 'person', id: person },
+        action: 'slack.linked',
+        target: { type: 'person', id: person },
+        details: { slackUserId: 'U0ADMINLINK' },
+      });
+      const done = await api('post', `/people/${person}/data-deletion`, acme.people.owner.token);
+      assert.equal(done.status, 200, done.text);
+      assert.equal(done.body.slackLinks, 1);
+      await deps.audit.flush();
+      const links = await t.store.db.selectFrom('slack_links').select('slack_user_id').execute();
+      assert.deepEqual(
+        links.map((l) => l.slack_user_id),
+        ['U0OWNERLINK'],
+      );
+      const codes = await t.store.db
+        .selectFrom('slack_link_codes')
+        .select('code_hash')
+        .where('person_id', '=', person)
+        .execute();
+      assert.equal(codes.length, 0);
+      const entries = JSON.stringify((await sql`select * from audit_entries`.execute(t.store.db)).rows);
+      assert.ok(!entries.includes('U0ADMINLINK'), 'the Slack user id remains in the audit trail');
+      const report = await verifyLog(t.store.db, acme.id);
+      assert.ok(report.ok, JSON.stringify(report));
     });
 
     test('a person with a run in flight is refused; someone removed can be asked for; a stranger is not found', async () => {

@@ -1,9 +1,9 @@
 /**
  * Deletion on request of one person's data in an org (a member's, or someone removed from it):
  * their conversations with agents and the runs in them, the feedback they gave, agents' memory
- * about them, and the payloads of the audit entries that hold their messages (every entry of
- * their runs, their flags, and memory tool calls about them) — erased the way the audit log
- * allows, the hashed headers kept, so the log still verifies. One `person.data.deleted` entry
+ * about them, their Slack link, and the payloads of the audit entries that hold their messages
+ * (every entry of their runs, their flags, memory tool calls about them, the records of their
+ * Slack link) — erased the way the audit log allows, the hashed headers kept, so the log still verifies. One `person.data.deleted` entry
  * records the request with counts, never content. Then the store's files are purged of the
  * deleted rows' old copies (`purge`).
  */
@@ -12,6 +12,7 @@ import { eraseEntries, recordChange } from '../audit/index.ts';
 import { ConflictError, NotFoundError } from '../errors/index.ts';
 import { findPerson, type OrgContext } from '../identity/index.ts';
 import { deleteMemoryAbout, memoryEntriesAbout } from '../memory/index.ts';
+import { deleteSlackLinksOf, slackLinkEntriesOf } from '../slack/index.ts';
 import type { Database } from '../store/index.ts';
 
 export interface PersonDataDeleted {
@@ -20,6 +21,8 @@ export interface PersonDataDeleted {
   feedback: number;
   /** Agents' memory entries about them. */
   memory: number;
+  /** Their Slack link (which Slack user they are): 0 or 1. */
+  slackLinks: number;
   /** Audit entries whose payload was erased (their headers stay in the tree). */
   auditPayloads: number;
 }
@@ -98,12 +101,14 @@ export async function deletePersonData(
   indexes.push(...flags.map((r) => Number(r.idx)));
   const emails = [member?.email, removed?.email].filter((e): e is string => typeof e === 'string');
   indexes.push(...(await memoryEntriesAbout(db, orgId, personId, emails)));
+  indexes.push(...(await slackLinkEntriesOf(db, orgId, personId)));
   let erased = 0;
   for (const part of chunks([...new Set(indexes)]))
     erased += (await eraseEntries(db, ctx, part, `deletion request: the data of person ${personId}`)).length;
 
   const counts = await db.transaction().execute(async (trx) => {
     const memory = await deleteMemoryAbout(trx, orgId, personId);
+    const slackLinks = await deleteSlackLinksOf(trx, orgId, personId);
     const feedback = await trx
       .deleteFrom('feedback')
       .where('org_id', '=', orgId)
@@ -124,6 +129,7 @@ export async function deletePersonData(
       runs: Number(runs.numDeletedRows),
       feedback: Number(feedback.numDeletedRows),
       memory,
+      slackLinks,
       auditPayloads: erased,
     };
     await recordChange(trx, ctx, {

@@ -124,9 +124,44 @@ for (const kind of STORE_KINDS) {
       const l = await leaver('creds');
       assert.equal((await api(l.org, 'get', '', l.admin.token)).status, 200);
       assert.equal((await mcp(l.org, l.laptop.token)).status, 200, 'the agent token works before');
+      // Their Slack link, and a link code made but not yet sent to the app (rows as src/slack makes them).
+      const now = new Date().toISOString();
+      await t.store.db
+        .insertInto('slack_links')
+        .values([
+          { org_id: l.org.id, slack_user_id: 'U0LEAVER01', person_id: l.admin.id, linked_at: now },
+          { org_id: l.org.id, slack_user_id: 'U0STAYER01', person_id: l.org.people.owner.id, linked_at: now },
+        ])
+        .execute();
+      await t.store.db
+        .insertInto('slack_link_codes')
+        .values({
+          code_hash: `code-of-${l.admin.id}`,
+          org_id: l.org.id,
+          person_id: l.admin.id,
+          expires_at: new Date(Date.now() + 600_000).toISOString(),
+        })
+        .execute();
 
       const r = await api(l.org, 'delete', `/people/${l.admin.id}`, l.org.people.owner.token);
       assert.equal(r.status, 204, r.text);
+      // No Slack account stands for them any more (a re-added person links again), nor can their
+      // pending code link one; the owner's link stays.
+      const links = await t.store.db
+        .selectFrom('slack_links')
+        .select('slack_user_id')
+        .where('org_id', '=', l.org.id)
+        .execute();
+      assert.deepEqual(
+        links.map((x) => x.slack_user_id),
+        ['U0STAYER01'],
+      );
+      const codes = await t.store.db
+        .selectFrom('slack_link_codes')
+        .select('code_hash')
+        .where('org_id', '=', l.org.id)
+        .execute();
+      assert.deepEqual(codes, []);
 
       const apiToken = await api(l.org, 'get', '', l.admin.token);
       assert.equal(apiToken.status, 401);

@@ -39,6 +39,7 @@ import {
   type Person,
   revokeServiceTokens,
 } from '../identity/index.ts';
+import { deleteSlackLinksOf } from '../slack/index.ts';
 import type { Database, Db } from '../store/index.ts';
 
 export interface RemovalPreview {
@@ -208,6 +209,8 @@ export async function removePerson(
 
     const ended = await endIdentityAccess(trx, ctx, person);
     const agentTokenIds = await revokeAgentTokens(trx, ctx.scope, { issuedBy: person.id });
+    // No Slack account stands for them any more, and a link code they made links nothing.
+    const slackLinks = await deleteSlackLinksOf(trx, ctx.scope.orgId, person.id);
     const settle = to ? { action: 'transfer' as const, to } : action === 'delete' ? { action } : null;
     const agents = settle ? await settlePrivateAgents(trx, ctx, person.id, settle) : [];
     const connections = settle ? await settlePrivateConnections(trx, ctx, person.id, settle) : [];
@@ -224,6 +227,7 @@ export async function removePerson(
       ...ended,
       agentTokensRevoked: agentTokenIds.length,
       agentTokenIds,
+      slackLinks,
       privateResources: { action, ...(to ? { to } : {}), agents, connections },
       reviewed: {
         revoked: [...revokedService, ...revokedAgent],

@@ -128,6 +128,73 @@ test('a secret, a boolean and an unknown tool are left open and said so; a numbe
   assert.deepEqual(out.unknownTools, [{ connectionId: C, tool: 'no_such_tool', calls: 1 }]);
 });
 
+test('a secret-looking value under any name, or one the trail redacted, is never copied into a grant', () => {
+  // A model key passed as a recipient, an AWS key id in a path, a list element holding a Paddock
+  // token, a value the audit trail stored as [REDACTED]: each argument is left open, said so.
+  const key = 'sk-proj-5f1e0c9a7b3d4e2f8a6b';
+  const out = suggestGrants(
+    [
+      call('send_money', { recipient: key, amount: 1 }),
+      call('read_file', { path: '/srv/AKIAABCDEFGHIJKLMNOP/notes.txt' }),
+      call('send_email', { recipients: ['a@x.test', 'pda_0123456789abcdefghij'], subject: 'hi', body: 'x' }),
+      call('send_email', { recipients: ['b@x.test'], subject: 'hi', body: 'x', cc: ['[REDACTED]'] }),
+    ],
+    tools,
+    argTypes,
+  );
+  const text = JSON.stringify(out);
+  for (const secret of [key, 'AKIAABCDEFGHIJKLMNOP', 'pda_0123456789abcdefghij', '[REDACTED]'])
+    assert.ok(!text.includes(secret), `${secret} reached a suggestion`);
+  const openOf = (tool: string) =>
+    out.suggestions
+      .filter((x) => x.grant.tool === tool)
+      .flatMap((x) => x.open.map((o) => `${o.arg}: ${o.why}`));
+  assert.ok(
+    openOf('send_money').some((o) => /^recipient: .*secret/.test(o)),
+    openOf('send_money').join('; '),
+  );
+  assert.ok(openOf('read_file').some((o) => /^path: .*secret/.test(o)));
+  assert.ok(openOf('send_email').some((o) => /^recipients: .*secret/.test(o)));
+  assert.ok(openOf('send_email').some((o) => /^cc: .*secret/.test(o)));
+  // The other arguments are still bound as usual.
+  const money = out.suggestions.find((x) => x.grant.tool === 'send_money')!;
+  assert.deepEqual(
+    money.grant.constraints.filter((c) => c.arg === 'amount'),
+    [
+      { arg: 'amount', min: 1 },
+      { arg: 'amount', max: 1 },
+    ],
+  );
+});
+
+test('calls the gate refused are never folded into a grant with allowed ones, and say so', () => {
+  // The agent's own task sent money to UK1 (allowed); an injected instruction made it try ATTACKER
+  // (refused). A suggestion mixing both would slip ATTACKER into a grant a person accepts for UK1.
+  const out = suggestGrants(
+    [
+      call('send_money', { recipient: 'UK1', amount: 10 }),
+      { ...call('send_money', { recipient: 'ATTACKER', amount: 10 }), refused: true },
+      call('send_money', { recipient: 'UK2', amount: 20 }),
+    ],
+    tools,
+    argTypes,
+  );
+  const money = out.suggestions.filter((x) => x.grant.tool === 'send_money');
+  assert.equal(money.length, 2);
+  const allowed = money.find((x) => x.refused === 0)!;
+  const refused = money.find((x) => x.refused > 0)!;
+  assert.deepEqual(
+    allowed.grant.constraints.find((c) => c.arg === 'recipient'),
+    { arg: 'recipient', oneOf: ['UK1', 'UK2'] },
+  );
+  assert.equal(allowed.calls, 2);
+  assert.deepEqual(
+    refused.grant.constraints.find((c) => c.arg === 'recipient'),
+    { arg: 'recipient', oneOf: ['ATTACKER'] },
+  );
+  assert.deepEqual([refused.calls, refused.refused], [1, 1]);
+});
+
 test('a prefix only for many paths in one folder; few values stay an exact set', () => {
   const few = ['/srv/docs/a.md', '/srv/docs/b.md'].map((path) => call('read_file', { path }));
   assert.deepEqual(suggestGrants(few, tools, argTypes).suggestions[0]!.grant.constraints, [

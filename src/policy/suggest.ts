@@ -7,6 +7,7 @@
  * element within the values seen; prose is left open but kept free of links when none was seen.
  * Nothing is granted here: a suggestion is a proposal.
  */
+import { REDACTED, redactString } from '../redact/index.ts';
 import { type ArgType, type Constraint, decimalText } from './grants.ts';
 
 /** One call the agent made (or tried): from the audit trail, a run's history, or a dry run. */
@@ -14,6 +15,8 @@ export interface ObservedCall {
   connectionId: string;
   tool: string;
   args: Record<string, unknown>;
+  /** The gate refused it: an agent following injected instructions makes such calls too. */
+  refused?: boolean | undefined;
 }
 
 /** What the suggester needs of a tool: its name and input schema. */
@@ -36,6 +39,11 @@ export interface Suggestion {
   grant: SuggestedGrantBody;
   /** How many observed calls it allows (each call is covered by exactly one suggestion). */
   calls: number;
+  /**
+   * How many of them the gate refused: all or none, since refused calls are never folded into a
+   * grant with allowed ones (an injected call's values would ride along unseen).
+   */
+  refused: number;
   /** Arguments given that no constraint binds, and why (a person may bind them by hand). */
   open: Array<{ arg: string; why: string }>;
 }
@@ -95,6 +103,14 @@ function bound(n: number, side: 'max' | 'min'): number {
 
 type Binding = { constraints: Constraint[]; open?: string };
 
+/** Whether a value holds a credential by its shape (the redaction layer's), or was redacted on record. */
+function secretLooking(value: unknown): boolean {
+  const texts = Array.isArray(value) ? value : [value];
+  return texts.some((t) => typeof t === 'string' && redactString(t) !== t) || texts.includes(REDACTED);
+}
+
+const SECRET_LOOKING: Binding = { constraints: [], open: 'a secret-looking value: not copied into a grant' };
+
 /** The narrowest constraints on one argument that hold for every observed value of it. */
 function bindArg(arg: string, type: ArgType, values: unknown[]): Binding {
   if (SECRET_NAME.test(arg))
@@ -109,6 +125,8 @@ function bindArg(arg: string, type: ArgType, values: unknown[]): Binding {
           ? { constraints: [], open: 'prose that contained a link' }
           : { constraints: [{ arg, notContains: LINK_PARTS }], open: 'prose: only links are kept out' };
       }
+      // Grants are shown and audited: a credential given under any name stays out of them.
+      if (texts.some(secretLooking)) return SECRET_LOOKING;
       const distinct = [...new Set(texts)].sort();
       const prefix = distinct.length >= PREFIX_FROM && PATH_NAME.test(arg) ? folderPrefix(distinct) : null;
       if (prefix) return { constraints: [{ arg, prefix }] };
@@ -136,6 +154,7 @@ function bindArg(arg: string, type: ArgType, values: unknown[]): Binding {
         (v): v is string[] => Array.isArray(v) && v.every((x) => typeof x === 'string'),
       );
       if (lists.length !== values.length) return { constraints: [], open: 'given in more than one type' };
+      if (lists.some(secretLooking)) return SECRET_LOOKING;
       const elements = [...new Set(lists.flat())].sort();
       if (elements.length === 0) return { constraints: [], open: 'only empty lists were seen' };
       if (elements.length > MAX_SET)
@@ -192,8 +211,12 @@ export function suggestGrants(
   for (const { tool, calls: used } of byTool.values()) {
     const types = argTypes(tool.inputSchema);
     const shapes = new Map<string, ObservedCall[]>();
-    for (const c of used) shapes.set(shapeOf(c.args), [...(shapes.get(shapeOf(c.args)) ?? []), c]);
-    for (const [shape, same] of shapes) {
+    for (const c of used) {
+      const key = `${c.refused ? 'refused' : 'allowed'}\u0001${shapeOf(c.args)}`;
+      shapes.set(key, [...(shapes.get(key) ?? []), c]);
+    }
+    for (const [key, same] of shapes) {
+      const shape = key.slice(key.indexOf('\u0001') + 1);
       const names = shape === '' ? [] : shape.split('\u0000');
       const constraints: Constraint[] = [];
       const open: Suggestion['open'] = [];
@@ -227,13 +250,16 @@ export function suggestGrants(
           requiresApproval: false,
         },
         calls: same.length,
+        refused: same.filter((c) => c.refused).length,
         open,
       });
     }
   }
   suggestions.sort(
     (a, b) =>
-      a.grant.connectionId.localeCompare(b.grant.connectionId) || a.grant.tool.localeCompare(b.grant.tool),
+      a.grant.connectionId.localeCompare(b.grant.connectionId) ||
+      a.grant.tool.localeCompare(b.grant.tool) ||
+      a.refused - b.refused,
   );
   return { suggestions, unknownTools: [...unknown.values()] };
 }

@@ -47,7 +47,7 @@ export async function auditedCalls(
       if (e.actor.type !== 'agent' || e.actor.id !== agentId || !e.target) continue;
       if (e.action !== 'tool.call.allowed' && e.action !== 'tool.call.denied') continue;
       const c = callOf(e.target.id, e.details);
-      if (c) out.push(c);
+      if (c) out.push({ ...c, refused: e.action === 'tool.call.denied' });
       if (out.length >= opts.limit) break;
     }
     if (page.nextCursor === null) break;

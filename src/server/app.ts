@@ -15,7 +15,7 @@ import {
   PayloadTooLargeError,
   UnauthenticatedError,
 } from '../errors/index.ts';
-import { can, orgAccess } from '../identity/index.ts';
+import { can, orgAccess, sameSecret } from '../identity/index.ts';
 import { type Authenticated, authenticate } from './authenticate.ts';
 import { clearSessionCookie } from './cookies.ts';
 import type { Deps } from './deps.ts';
@@ -132,7 +132,7 @@ export function createApp(deps: Deps, routes: RouteDef[] = allRoutes): Hono {
         // Public routes (sign-in, setup, links) act with no one's authority, so need no CSRF token.
         if (who.kind === 'session' && route.method !== 'get' && route.access !== 'public') {
           // Cookies ride along on cross-site requests; the CSRF header cannot.
-          if (c.req.header('x-csrf-token') !== who.session.csrfToken) {
+          if (!sameSecret(c.req.header('x-csrf-token') ?? '', who.session.csrfToken)) {
             throw new ForbiddenError(
               'csrf_failed',
               'Missing or wrong x-csrf-token header for a cookie-authenticated change.',

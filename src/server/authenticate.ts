@@ -4,12 +4,17 @@
  * token. Elsewhere: a bearer API token, else the session cookie, else nobody. A credential of
  * another kind is no credential there.
  */
-import { timingSafeEqual } from 'node:crypto';
 import type { Context } from 'hono';
 import { getCookie } from 'hono/cookie';
 import { type AuthenticatedAgent, authenticateAgentToken } from '../agents/index.ts';
 import { NotFoundError, UnauthenticatedError } from '../errors/index.ts';
-import { authenticateSession, authenticateToken, type Principal, SESSION_COOKIE } from '../identity/index.ts';
+import {
+  authenticateSession,
+  authenticateToken,
+  type Principal,
+  SESSION_COOKIE,
+  sameSecret,
+} from '../identity/index.ts';
 import type { Deps } from './deps.ts';
 import type { Access } from './route.ts';
 
@@ -38,9 +43,7 @@ function scraper(token: string, configured: string | undefined): Authenticated {
       'metrics_off',
       'Metrics are off on this server: set PADDOCK_METRICS_TOKEN and send it as a bearer token.',
     );
-  const given = Buffer.from(token);
-  const wanted = Buffer.from(configured);
-  if (given.length !== wanted.length || !timingSafeEqual(given, wanted))
+  if (!sameSecret(token, configured))
     throw new UnauthenticatedError('invalid_scrape_token', 'This is not the metrics scrape token.');
   return { kind: 'scraper' };
 }

@@ -1,4 +1,5 @@
 /** Reading a request strictly: JSON only, known fields only, right types, or a clear 400. */
+import { isIP } from 'node:net';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Context } from 'hono';
 import type { z } from 'zod';
@@ -44,11 +45,46 @@ export async function readJsonBody(c: Context): Promise<unknown> {
   }
 }
 
-/** The peer's address from the socket (not from headers a client can forge); 'local' in-process. */
-export function clientAddress(c: Context): string {
+/**
+ * The client's address: the socket's peer ('local' in-process), or, when that peer is one of the
+ * operator's reverse proxies (`PADDOCK_TRUSTED_PROXIES`), the rightmost X-Forwarded-For address
+ * the proxies did not add — a client can put anything left of it, nothing right of it.
+ */
+export function clientAddress(c: Context, trustedProxies: readonly string[] = []): string {
+  let peer: string;
   try {
-    return getConnInfo(c).remote.address ?? 'local';
+    peer = getConnInfo(c).remote.address ?? 'local';
   } catch {
     return 'local';
   }
+  if (trustedProxies.length === 0 || !trustedProxies.includes(unmapped(peer))) return peer;
+  const hops = (c.req.header('x-forwarded-for') ?? '').split(',').map((h) => h.trim());
+  for (let i = hops.length - 1; i >= 0; i--) {
+    const hop = hops[i]!;
+    if (isIP(hop) === 0) return peer;
+    if (!trustedProxies.includes(unmapped(hop))) return hop;
+  }
+  return peer;
+}
+
+/** `::ffff:192.0.2.1` (an IPv4 client on a dual-stack socket) as the IPv4 address it is. */
+const unmapped = (address: string) => address.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, '');
+
+/**
+ * The key a rate limit counts an address under: an IPv4 address as itself, an IPv6 address by its
+ * /64 (one subscriber's network: its holder can rotate through 2^64 addresses).
+ */
+export function addressKey(address: string): string {
+  const a = unmapped(address);
+  if (isIP(a) !== 6) return a;
+  const [head = '', tail = ''] = a.toLowerCase().split('::');
+  const left = head ? head.split(':') : [];
+  const right = a.includes('::') ? (tail ? tail.split(':') : []) : [];
+  const groups = a.includes('::')
+    ? [...left, ...Array(8 - left.length - right.length).fill('0'), ...right]
+    : left;
+  return `${groups
+    .slice(0, 4)
+    .map((g) => Number.parseInt(g, 16).toString(16))
+    .join(':')}::/64`;
 }

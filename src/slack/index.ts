@@ -3,6 +3,8 @@
  * started from mentions and direct messages as the person who wrote them, and approval cards
  * decided only by explicitly linked approvers. See docs/slack.md.
  */
+
+export { deleteSlackLinksOf, slackLinkEntriesOf } from './deletion.ts';
 export {
   bindChannel,
   checkInstallInput,

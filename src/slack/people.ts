@@ -2,7 +2,7 @@
  * Who a Slack user is in Paddock: the person explicitly linked to them, or else the org member
  * whose email matches the one Slack gives for them (users.info). Only an explicit link is good
  * enough to approve a call; either starts a run as that person. An email match counts only for
- * people of the installed workspace.
+ * people of the installed workspace, and only for an email Slack has confirmed.
  */
 import type { webApi } from '@slack/bolt';
 import { sql } from 'kysely';
@@ -30,6 +30,9 @@ export async function personFor(
   const email = info?.user?.profile?.email;
   if (!info?.ok || info.user?.deleted || info.user?.is_bot || typeof email !== 'string' || !email)
     return undefined;
+  // An email Slack has not confirmed is only a claim (a workspace admin may set one, or a change
+  // may be pending): it names no one here.
+  if (info.user?.is_email_confirmed === false) return undefined;
   // Someone of another workspace (a Slack Connect channel) vouches for their email by another
   // workspace's rules: only the installed workspace's own people are matched by email.
   if (info.user?.team_id !== teamId) return undefined;

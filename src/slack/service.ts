@@ -145,6 +145,24 @@ const ANSWERS: Record<string, () => PaddockError> = {
 };
 const refuse = (reason: string) => new Refusal(reason, ANSWERS[reason]!());
 
+/** The events route's "handled" signal, as Bolt hands it to a listener in its context. */
+const acceptedOf = (context: Record<string, unknown>): (() => void) =>
+  typeof context.accepted === 'function' ? (context.accepted as () => void) : () => undefined;
+
+/** Slack waits 3 seconds for an answer; past this the event is left to its retry. */
+const ANSWER_WITHIN_MS = 2500;
+/** A taken event id not handled after this long was left by a failed or killed handler: a retry may take it. */
+const CLAIM_STALE_MS = 30_000;
+/** Said to Slack when it should deliver the event again later (it retries a 5xx, or an unacked envelope). */
+const retryLater = (code: string, message: string) => new PaddockError(503, code, message);
+const inProgress = () =>
+  retryLater(
+    'slack_event_in_progress',
+    'This event is being handled already. Slack may deliver it again later.',
+  );
+const notHandled = () =>
+  retryLater('slack_event_failed', 'This event could not be handled now. Slack may deliver it again later.');
+
 interface OrgApp {
   version: number;
   install: SlackInstallTable;
@@ -207,12 +225,17 @@ export class SlackService {
     }
   }
 
-  /** A verified body, however it came: its team, its event id unused, then Bolt. */
+  /** A verified body, however it came: its team, its event id taken (once), then Bolt. */
   async #handle(install: SlackInstallTable, body: Record<string, unknown>, requestId: string) {
     if (teamOf(body) !== install.team_id) throw refuse('team_mismatch');
-    if (body.type === 'event_callback' && !(await this.#firstTime(install.org_id, body.event_id)))
-      return { ok: true, duplicate: true };
-    return await this.#dispatch(install, body, requestId);
+    if (body.type !== 'event_callback') return await this.#dispatch(install, body, requestId);
+    const eventId = body.event_id;
+    if (typeof eventId !== 'string' || eventId.length === 0 || eventId.length > 100)
+      throw refuse('payload_invalid');
+    const claim = await this.#claim(install.org_id, eventId);
+    if (claim === 'handled') return { ok: true, duplicate: true };
+    if (claim === 'busy') throw inProgress();
+    return await this.#dispatchEvent(install, body, requestId, eventId);
   }
 
   /** Forgets an org's app (after an install or uninstall): the next request builds it again. */
@@ -364,12 +387,12 @@ export class SlackService {
       if (!body) throw refuse('payload_invalid');
       await this.#handle(install, body, requestId);
     } catch (err) {
+      // Not handled (failed, or still going): left unacknowledged, so Slack delivers it again.
       if (!(err instanceof Refusal)) throw err;
       this.#o.log.info({ org: orgId, reason: err.reason, requestId }, 'slack envelope refused');
       this.#record(orgId, requestId, err.reason, { from: 'socket_mode' });
-    } finally {
-      await e.ack().catch(() => undefined);
     }
+    await e.ack().catch(() => undefined);
   }
 
   /** Checks an app-level token with Slack (apps.connections.open answers only a valid one). */
@@ -419,16 +442,59 @@ export class SlackService {
     return this.#o.nowSeconds?.() ?? Math.floor(Date.now() / 1000);
   }
 
-  /** Takes an event id; false when it was handled already (Slack retries a delivery it thinks was lost). */
-  async #firstTime(orgId: string, eventId: unknown): Promise<boolean> {
-    if (typeof eventId !== 'string' || eventId.length === 0 || eventId.length > 100)
-      throw refuse('payload_invalid');
-    const r = await this.#o.db
+  /**
+   * Takes an event id for this handler (Slack retries a delivery it thinks was lost): `taken`,
+   * `handled` already, or `busy` (taken just now elsewhere). One taken but never handled — its
+   * handler failed or was killed — is taken over once it is stale, so the retry is not lost.
+   */
+  async #claim(orgId: string, eventId: string): Promise<'taken' | 'handled' | 'busy'> {
+    const db = this.#o.db;
+    const now = new Date();
+    const r = await db
       .insertInto('slack_events')
-      .values({ org_id: orgId, event_id: eventId, received_at: new Date().toISOString() })
+      .values({ org_id: orgId, event_id: eventId, received_at: now.toISOString(), handled_at: null })
       .onConflict((oc) => oc.columns(['org_id', 'event_id']).doNothing())
       .executeTakeFirst();
-    return Number(r.numInsertedOrUpdatedRows ?? 0) === 1;
+    if (Number(r.numInsertedOrUpdatedRows ?? 0) === 1) return 'taken';
+    const row = await db
+      .selectFrom('slack_events')
+      .select(['received_at', 'handled_at'])
+      .where('org_id', '=', orgId)
+      .where('event_id', '=', eventId)
+      .executeTakeFirst();
+    if (!row) return 'busy';
+    if (row.handled_at !== null) return 'handled';
+    if (row.received_at > new Date(now.getTime() - CLAIM_STALE_MS).toISOString()) return 'busy';
+    // Taken over only from the stale claim seen: of two retries racing for it, one wins.
+    const over = await db
+      .updateTable('slack_events')
+      .set({ received_at: now.toISOString() })
+      .where('org_id', '=', orgId)
+      .where('event_id', '=', eventId)
+      .where('handled_at', 'is', null)
+      .where('received_at', '=', row.received_at)
+      .executeTakeFirst();
+    return Number(over.numUpdatedRows) === 1 ? 'taken' : 'busy';
+  }
+
+  /** The event was handled (its run started, or there was nothing to do): its id stays taken. */
+  async #handled(orgId: string, eventId: string): Promise<void> {
+    await this.#o.db
+      .updateTable('slack_events')
+      .set({ handled_at: new Date().toISOString() })
+      .where('org_id', '=', orgId)
+      .where('event_id', '=', eventId)
+      .execute();
+  }
+
+  /** The event was not handled: its id is given back, so Slack's retry is handled. */
+  async #release(orgId: string, eventId: string): Promise<void> {
+    await this.#o.db
+      .deleteFrom('slack_events')
+      .where('org_id', '=', orgId)
+      .where('event_id', '=', eventId)
+      .where('handled_at', 'is', null)
+      .execute();
   }
 
   /**
@@ -462,7 +528,67 @@ export class SlackService {
       .catch((err: unknown) => this.#o.log.error({ err }, 'could not record a refused Slack request'));
   }
 
-  /** Hands a verified body to the org's Bolt app; answers once Bolt acknowledges it. */
+  /**
+   * Hands an event to the org's Bolt app and answers once it is handled — its run started (the
+   * listener says so), or the listener ended having acknowledged it. An event Bolt cannot route
+   * is refused; one whose handler fails, or is still going when Slack stops waiting, is answered
+   * 503 so that Slack delivers it again. Either way its id is kept only if it was handled.
+   */
+  async #dispatchEvent(
+    install: SlackInstallTable,
+    body: Record<string, unknown>,
+    requestId: string,
+    eventId: string,
+  ): Promise<{ ok: true }> {
+    const orgId = install.org_id;
+    let app: App;
+    try {
+      ({ app } = await this.#app(install));
+    } catch (err) {
+      await this.#release(orgId, eventId);
+      throw err;
+    }
+    let acked = false;
+    let accept: () => void = () => undefined;
+    const accepted = new Promise<'accepted'>((resolve) => {
+      accept = () => resolve('accepted');
+    });
+    const done = app
+      .processEvent({
+        body,
+        ack: async () => {
+          acked = true;
+        },
+        customProperties: { requestId, accepted: accept },
+      })
+      .then(
+        () => 'finished' as const,
+        (err: unknown) => {
+          this.#o.log.warn({ err, requestId }, 'a Slack listener failed');
+          return 'failed' as const;
+        },
+      );
+    const settled = Promise.race([accepted, done]).then(async (how) => {
+      const handled = how === 'accepted' || (how === 'finished' && acked);
+      await (handled ? this.#handled(orgId, eventId) : this.#release(orgId, eventId));
+      return handled ? ('handled' as const) : how;
+    });
+    settled.catch((err: unknown) =>
+      this.#o.log.error({ err, requestId }, 'could not settle a Slack event id'),
+    );
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => {
+      timer = setTimeout(() => resolve('late'), ANSWER_WITHIN_MS);
+      timer.unref();
+    });
+    const outcome = await Promise.race([settled, late]).finally(() => clearTimeout(timer));
+    if (outcome === 'handled') return { ok: true };
+    // Bolt found nothing to route it to (no event type): not an event Slack sends.
+    if (outcome === 'finished') throw refuse('payload_invalid');
+    throw outcome === 'late' ? inProgress() : notHandled();
+  }
+
+  /** Hands a verified body (a click) to the org's Bolt app; answers once Bolt acknowledges it. */
   async #dispatch(install: SlackInstallTable, body: Record<string, unknown>, requestId: string) {
     const { app } = await this.#app(install);
     let acked: () => void = () => undefined;
@@ -496,12 +622,13 @@ export class SlackService {
         event as unknown as SlackMessage,
         client,
         String(context.requestId ?? ''),
+        acceptedOf(context),
       );
     });
     app.message(async ({ message, client, context }) => {
       const m = message as unknown as SlackMessage;
       if (m.channel_type !== 'im') return;
-      await this.#message(orgId, install, m, client, String(context.requestId ?? ''));
+      await this.#message(orgId, install, m, client, String(context.requestId ?? ''), acceptedOf(context));
     });
     for (const [id, decision] of [
       [APPROVE, 'approve'],
@@ -531,6 +658,8 @@ export class SlackService {
     m: SlackMessage,
     client: webApi.WebClient,
     requestId: string,
+    /** Tells the events route the event is handled once its run has started. */
+    accepted: () => void,
   ) {
     if (m.subtype || m.bot_id || typeof m.user !== 'string' || typeof m.channel !== 'string') return;
     const thread = { channel: m.channel, thread_ts: m.thread_ts ?? m.ts };
@@ -600,6 +729,7 @@ export class SlackService {
         listener,
       );
       runId = started.run.id;
+      accepted();
       const run = await started.done;
       await this.#answer(client, thread, lines, run);
     } catch (err) {

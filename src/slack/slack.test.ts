@@ -50,6 +50,7 @@ for (const kind of STORE_KINDS) {
     const ADMIN = 'U0ADMIN001';
     const STRANGER = 'U0STRANGER';
     const EXTERNAL = 'U0EXTERNAL';
+    const UNCONFIRMED = 'U0UNCONFRM';
 
     const api = (method: string, path: string, body?: unknown, token = acme.people.admin.token) =>
       call(app, method, `/api/v1/orgs/acme${path}`, { token, ...(body === undefined ? {} : { body }) });
@@ -77,6 +78,9 @@ for (const kind of STORE_KINDS) {
       slack.users.set(STRANGER, { email: 'someone@elsewhere.test' });
       // Another workspace's user (a Slack Connect channel) claiming a member's email.
       slack.users.set(EXTERNAL, { email: 'member@acme.test', team: 'T0OTHERTEAM' });
+      // Someone of the workspace whose profile claims the owner's email, never confirmed (a
+      // workspace admin set it, or the change is pending): a claim, not proof.
+      slack.users.set(UNCONFIRMED, { email: 'owner@acme.test', emailConfirmed: false });
       await useModelServer(app, acme, models.url, KEY);
       const c = await api('post', '/connections', {
         name: 'everything',
@@ -293,6 +297,49 @@ for (const kind of STORE_KINDS) {
       assert.equal((await kept()).length, 0);
     });
 
+    test('an event id is kept only once its event was handled: Slack’s retry after a failure or a crash is handled', async () => {
+      const events = () =>
+        t.store.db.selectFrom('slack_events').select(['event_id']).orderBy('event_id').execute();
+      // A signed event callback Bolt cannot route (no event in it): refused, its id not kept.
+      const before = await events();
+      const odd = JSON.stringify({ ...JSON.parse(eventBody({})), event: undefined });
+      const r = await send(odd);
+      assert.deepEqual([r.status, r.body?.error?.code], [400, 'slack_payload_invalid'], r.text);
+      assert.deepEqual(await events(), before, 'a refused event leaves its id unused');
+      // A server killed after taking an event id and before the run started (the claim is
+      // left unhandled): Slack's retry a minute later is handled, once.
+      const body = mention(MEMBER, 'after a crash');
+      const { event_id: eventId, event } = JSON.parse(body);
+      const claimed = new Date(Date.now() - 60_000).toISOString();
+      await t.store.db
+        .insertInto('slack_events')
+        .values({ org_id: acme.id, event_id: eventId, received_at: claimed, handled_at: null })
+        .execute();
+      const runs = await runCount();
+      const retried = await send(body);
+      assert.deepEqual([retried.status, retried.body], [200, { ok: true }], retried.text);
+      assert.match((await threadPost(event.ts)).args.text, /You said: .*after a crash/);
+      assert.equal(await runCount(), runs + 1);
+      const again = await send(body);
+      assert.deepEqual([again.status, again.body], [200, { ok: true, duplicate: true }]);
+      // An event another replica took just now and is still handling: Slack is told to try
+      // again later (503), nothing starts here.
+      const busy = mention(MEMBER, 'being handled elsewhere');
+      await t.store.db
+        .insertInto('slack_events')
+        .values({
+          org_id: acme.id,
+          event_id: JSON.parse(busy).event_id,
+          received_at: new Date().toISOString(),
+          handled_at: null,
+        })
+        .execute();
+      const inProgress = await send(busy);
+      assert.deepEqual([inProgress.status, inProgress.body?.error?.code], [503, 'slack_event_in_progress']);
+      await new Promise((res) => setTimeout(res, 300));
+      assert.equal(await runCount(), runs + 1);
+    });
+
     test('a tool the agent may not call shows as a refused context line', async () => {
       scripts.set('get the env', [
         { toolCalls: [{ name: 'everything__get-env', args: {} }] },
@@ -315,7 +362,7 @@ for (const kind of STORE_KINDS) {
     });
 
     test('unknown people, another workspace’s people and forged user ids are refused politely; no run starts, the refusal is recorded', async () => {
-      for (const user of [STRANGER, EXTERNAL, 'U0NOSUCHONE']) {
+      for (const user of [STRANGER, EXTERNAL, UNCONFIRMED, 'U0NOSUCHONE']) {
         const before = await runCount();
         const body = mention(user, 'hello there');
         const r = await send(body);

@@ -413,7 +413,10 @@ export interface SlackLinkCodeTable {
 export interface SlackEventTable {
   org_id: string;
   event_id: string;
+  /** When it was taken (by the replica handling it). */
   received_at: string;
+  /** When its handling was accepted (Slack answered); null while being handled, or left by a crash. */
+  handled_at: string | null;
 }
 
 /** An approval card posted to Slack, updated when the approval is decided anywhere. */
@@ -477,6 +480,13 @@ export interface OAuthGrantTable {
   refresh_hash: string;
   refresh_expires_at: string;
   refreshed_at: string | null;
+}
+
+/** A spent refresh token's or authorization code's digest, and the agent token it belonged to. */
+export interface OAuthSpentTable {
+  secret_hash: string;
+  token_id: string;
+  spent_at: string;
 }
 
 export interface ConnectionTable {
@@ -821,6 +831,7 @@ export interface Database {
   oauth_clients: OAuthClientTable;
   oauth_codes: OAuthCodeTable;
   oauth_grants: OAuthGrantTable;
+  oauth_spent: OAuthSpentTable;
   connections: ConnectionTable;
   connection_tools: ConnectionToolTable;
   connection_offerings: ConnectionOfferingTable;

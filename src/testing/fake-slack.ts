@@ -42,8 +42,8 @@ export interface FakeSlack {
   /** False: new connections get no `hello` (a Slack that accepts the socket and then says nothing). */
   hello: boolean;
   sendEnvelope(type: 'events_api' | 'interactive', payload: Record<string, unknown>): string;
-  /** Slack users by id: what users.info answers. */
-  users: Map<string, { email: string | null; team?: string }>;
+  /** Slack users by id: what users.info answers (`emailConfirmed: false`: an email not yet confirmed). */
+  users: Map<string, { email: string | null; team?: string; emailConfirmed?: boolean }>;
   close(): Promise<void>;
 }
 
@@ -55,7 +55,7 @@ export function slackSigned(secret: string, body: string, timestamp = Math.floor
 
 export async function startFakeSlack(): Promise<FakeSlack> {
   const calls: FakeSlackCall[] = [];
-  const users = new Map<string, { email: string | null; team?: string }>();
+  const users = new Map<string, { email: string | null; team?: string; emailConfirmed?: boolean }>();
   let seq = 0;
   const me = {
     teamId: 'T0PADDOCK1',
@@ -96,6 +96,7 @@ export async function startFakeSlack(): Promise<FakeSlack> {
             team_id: u.team ?? me.teamId,
             deleted: false,
             is_bot: false,
+            is_email_confirmed: u.emailConfirmed ?? true,
             profile: u.email ? { email: u.email } : {},
           },
         };

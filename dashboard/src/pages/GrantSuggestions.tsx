@@ -78,7 +78,15 @@ export function GrantSuggestions({
                   </ul>
                 )}
               </td>
-              <td>{s.calls}</td>
+              <td>
+                {s.calls}
+                {s.refused > 0 ? (
+                  <div className="muted">
+                    Refused by the gate: an agent following injected instructions makes such calls too. Check
+                    each value before accepting.
+                  </div>
+                ) : null}
+              </td>
               <td>
                 {s.open.length === 0 ? (
                   <span className="muted">Nothing</span>

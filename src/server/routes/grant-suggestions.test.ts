@@ -162,10 +162,19 @@ for (const kind of STORE_KINDS) {
         { arg: 'recipient', oneOf: ['UK12345678901234567890'] },
         { arg: 'subject', notContains: ['://', 'www.'] },
       ]);
-      // The same calls given as a list suggest the same grants.
+      // Each was refused by the gate, and says so (an injected call is refused too: read before accepting).
+      for (const s of got.body.suggestions) assert.equal(s.refused, s.calls, JSON.stringify(s));
+      // The same calls given as a list suggest the same grants (refused only if the list says so).
       const posted = await api('post', `/agents/${id}/grant-suggestions`, { calls: observed(task.calls) });
       assert.equal(posted.status, 200, posted.text);
-      assert.deepEqual(posted.body.suggestions, got.body.suggestions);
+      const grantsOf = (b: { suggestions: Array<{ grant: unknown }> }) => b.suggestions.map((s) => s.grant);
+      assert.deepEqual(grantsOf(posted.body), grantsOf(got.body));
+      assert.ok(posted.body.suggestions.every((s: { refused: number }) => s.refused === 0));
+      const postedRefused = await api('post', `/agents/${id}/grant-suggestions`, {
+        calls: observed(task.calls).map((c: object) => ({ ...c, refused: true })),
+      });
+      assert.equal(postedRefused.status, 200, postedRefused.text);
+      assert.deepEqual(postedRefused.body.suggestions, got.body.suggestions);
       assert.equal(
         (await api('get', `/agents/${id}/grants`)).body.grants.length,
         0,

@@ -196,6 +196,11 @@ export const GrantSuggestionsSchema = z
           requiresApproval: z.literal(false),
         }),
         calls: z.number().describe('how many of the observed calls this grant allows'),
+        refused: z
+          .number()
+          .describe(
+            'how many of them the gate refused (all or none: refused calls are never folded into a grant with allowed ones); an agent following injected instructions makes such calls too, so read the values before accepting',
+          ),
         open: z
           .array(z.object({ arg: z.string(), why: z.string() }))
           .describe('arguments given that no constraint binds, and why'),
@@ -211,6 +216,7 @@ const ObservedCallSchema = z.strictObject({
   connectionId: Id,
   tool: z.string().min(1).max(200),
   args: z.record(z.string(), z.unknown()).default({}),
+  refused: z.boolean().optional().describe('the gate refused it (kept apart from allowed calls)'),
 });
 
 export const grantRoutes = [

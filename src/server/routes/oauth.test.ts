@@ -26,6 +26,7 @@ import { bubblewrap } from '../../cells/index.ts';
 import { loadConfig } from '../../config/index.ts';
 import { hashSecret } from '../../identity/index.ts';
 import { silentLogger } from '../../log/index.ts';
+import { MAX_CLIENTS } from '../../oauth/index.ts';
 import { allAuditEntries, call, createApp, type SeededOrg, seedOrg } from '../../testing/fixtures.ts';
 import { openTestStore, STORE_KINDS, type TestStore } from '../../testing/stores.ts';
 import { buildDeps } from '../deps.ts';
@@ -198,13 +199,16 @@ for (const kind of STORE_KINDS) {
         ).n,
       );
 
+    const sessions = new Map<string, string>();
     /** A registered client and a fresh code for `email`'s consent to `agent`. */
     async function freshCode(email: string, agent: string) {
       const reg = await register({ client_name: 'Hand Client', redirect_uris: [REDIRECT] });
       assert.equal(reg.status, 201);
       const p = pkce();
       const at = authorizeUrl(reg.body.client_id, p.challenge);
-      const cookie = await signIn(email);
+      // One session per person: the sign-in limiter counts attempts per address.
+      const cookie = sessions.get(email) ?? (await signIn(email));
+      sessions.set(email, cookie);
       const page = await consent(at, cookie);
       const a = await answer(at, cookie, { csrf: page.csrf, agent, decision: 'allow' });
       assert.equal(a.status, 303, a.text);
@@ -488,14 +492,141 @@ for (const kind of STORE_KINDS) {
       assert.equal(again.status, 400);
       assert.equal(again.body.error, 'invalid_grant');
       // Two racing refreshes with one refresh token: one is answered, the other refused.
+      const fresh = await freshCode(acme.people.member.email, memberAgent);
+      const live = await tokenRequest({
+        ...base,
+        code: fresh.code,
+        client_id: fresh.clientId,
+        code_verifier: fresh.verifier,
+      });
+      assert.equal(live.status, 200, JSON.stringify(live.body));
       const refresh = () =>
         tokenRequest({
           grant_type: 'refresh_token',
-          refresh_token: ok.body.refresh_token,
-          client_id: clientId,
+          refresh_token: live.body.refresh_token,
+          client_id: fresh.clientId,
         });
       const raced = await Promise.all([refresh(), refresh()]);
       assert.deepEqual(raced.map((r) => r.status).sort(), [200, 400]);
+      // The loser presented a spent refresh token: indistinguishable from a thief, so the grant
+      // ends and the winner's new tokens with it (a client must not refresh concurrently).
+      const winner = raced.find((r) => r.status === 200)!;
+      assert.equal((await mcp(winner.body.access_token)).code, 'token_revoked');
+    });
+
+    test('a replayed refresh token ends the whole grant (RFC 9700 §4.14.2), on record', async () => {
+      // A thief holds an old refresh token; the rightful client has refreshed since (or the thief
+      // has, first): whichever presents the spent one, the grant ends for both of them.
+      const { clientId, code, verifier } = await freshCode(acme.people.member.email, memberAgent);
+      const first = await tokenRequest({
+        grant_type: 'authorization_code',
+        code,
+        client_id: clientId,
+        redirect_uri: REDIRECT,
+        code_verifier: verifier,
+      });
+      assert.equal(first.status, 200, JSON.stringify(first.body));
+      const refresh = (token: string) =>
+        tokenRequest({ grant_type: 'refresh_token', refresh_token: token, client_id: clientId });
+      // A spent secret older than any sign-in lasts is forgotten at the next rotation.
+      const tokenId = (
+        await t.store.db
+          .selectFrom('oauth_grants')
+          .select('token_id')
+          .where('refresh_hash', '=', hashSecret(first.body.refresh_token))
+          .executeTakeFirstOrThrow()
+      ).token_id;
+      await t.store.db
+        .insertInto('oauth_spent')
+        .values({
+          secret_hash: hashSecret('pdr_ancient'),
+          token_id: tokenId,
+          spent_at: new Date(Date.now() - 91 * 86_400_000).toISOString(),
+        })
+        .execute();
+      const second = await refresh(first.body.refresh_token);
+      assert.equal(second.status, 200, JSON.stringify(second.body));
+      const ancient = await t.store.db
+        .selectFrom('oauth_spent')
+        .select('token_id')
+        .where('secret_hash', '=', hashSecret('pdr_ancient'))
+        .execute();
+      assert.equal(ancient.length, 0, 'the 91-day-old spent secret is forgotten');
+      const third = await refresh(second.body.refresh_token);
+      assert.equal(third.status, 200, JSON.stringify(third.body));
+      assert.deepEqual((await mcp(third.body.access_token)).tools, ['everything__echo']);
+      // The first refresh token, two rotations old, comes back. (Ends told to every replica are
+      // watched: the real publish still runs.)
+      const published: unknown[] = [];
+      const publish = deps.sessions.publish.bind(deps.sessions);
+      deps.sessions.publish = async (end) => {
+        published.push(end);
+        return publish(end);
+      };
+      const replay = await refresh(first.body.refresh_token).finally(() => {
+        deps.sessions.publish = publish;
+      });
+      assert.equal(replay.status, 400);
+      assert.equal(replay.body.error, 'invalid_grant');
+      assert.equal(replay.body.access_token, undefined);
+      // The newest access token and refresh token are dead too.
+      assert.equal((await mcp(third.body.access_token)).code, 'token_revoked');
+      const after = await refresh(third.body.refresh_token);
+      assert.equal(after.status, 400);
+      assert.equal(after.body.error, 'invalid_grant');
+      await deps.audit.flush();
+      const grant = await t.store.db
+        .selectFrom('oauth_grants')
+        .select('token_id')
+        .where('refresh_hash', '=', hashSecret(third.body.refresh_token))
+        .executeTakeFirstOrThrow();
+      const replays = (await allAuditEntries(t.store)).filter(
+        (e) =>
+          e.action === 'agent.token.revoked' &&
+          JSON.parse(e.details ?? '{}').tokenId === grant.token_id &&
+          /replayed/.test(e.details ?? ''),
+      );
+      assert.equal(replays.length, 1, 'the revocation is recorded once, saying why');
+      // Its calls in flight end too, on every replica, as when a person revokes a token.
+      assert.deepEqual(published, [{ kind: 'agent-tokens', orgId: acme.id, tokenIds: [grant.token_id] }]);
+      assert.equal(replays[0]!.actor_type, 'system');
+      assert.doesNotMatch(JSON.stringify(replays), /pd[acr]_[A-Za-z0-9_-]{20}/);
+    });
+
+    test('a reused authorization code revokes the token issued for it (RFC 6749 §4.1.2)', async () => {
+      const { clientId, code, verifier } = await freshCode(acme.people.member.email, memberAgent);
+      const base = {
+        grant_type: 'authorization_code',
+        code,
+        client_id: clientId,
+        redirect_uri: REDIRECT,
+        code_verifier: verifier,
+      };
+      const got = await tokenRequest(base);
+      assert.equal(got.status, 200, JSON.stringify(got.body));
+      assert.deepEqual((await mcp(got.body.access_token)).tools, ['everything__echo']);
+      const again = await tokenRequest(base);
+      assert.equal(again.status, 400);
+      assert.equal(again.body.error, 'invalid_grant');
+      assert.equal((await mcp(got.body.access_token)).code, 'token_revoked');
+      const refresh = await tokenRequest({
+        grant_type: 'refresh_token',
+        refresh_token: got.body.refresh_token,
+        client_id: clientId,
+      });
+      assert.equal(refresh.status, 400);
+      // A forged code (never issued) revokes nothing: only a spent one does.
+      const other = await freshCode(acme.people.member.email, memberAgent);
+      const live = await tokenRequest({
+        ...base,
+        ...other,
+        client_id: other.clientId,
+        code_verifier: other.verifier,
+      });
+      assert.equal(live.status, 200, JSON.stringify(live.body));
+      const forged = await tokenRequest({ ...base, code: 'pdc_forged_never_issued' });
+      assert.equal(forged.status, 400);
+      assert.deepEqual((await mcp(live.body.access_token)).tools, ['everything__echo']);
     });
 
     test('a person who may no longer use the agent cannot refresh: the token is revoked, on record', async () => {
@@ -736,6 +867,85 @@ for (const kind of STORE_KINDS) {
         } else assert.equal(r.status, 201);
       }
       assert.ok(refusedAt > 0, 'the 21st registration from one address in 15 minutes is refused');
+    });
+
+    test('a full client table makes room from registrations unused for an hour; a fresh flood still fills it', async () => {
+      const clientCount = async () =>
+        Number(
+          (
+            await t.store.db
+              .selectFrom('oauth_clients')
+              .select((eb) => eb.fn.countAll().as('n'))
+              .executeTakeFirstOrThrow()
+          ).n,
+        );
+      const fill = async (createdAt: string, tag: string) => {
+        const rows = Array.from({ length: MAX_CLIENTS - (await clientCount()) }, (_, i) => ({
+          id: `mcpc_${tag}${i}x`,
+          name: 'flood',
+          redirect_uris: JSON.stringify([REDIRECT]),
+          created_at: createdAt,
+        }));
+        for (let i = 0; i < rows.length; i += 500)
+          await t.store.db
+            .insertInto('oauth_clients')
+            .values(rows.slice(i, i + 500))
+            .execute();
+      };
+      const from = async (forwarded: string) => {
+        const res = await fetch(`${url}/oauth/register`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-forwarded-for': forwarded },
+          body: JSON.stringify({ client_name: 'After the flood', redirect_uris: [REDIRECT] }),
+        });
+        return { status: res.status, body: (await res.json()) as Record<string, string> };
+      };
+      deps.config = { ...deps.config, trustedProxies: ['127.0.0.1'] };
+      try {
+        // A flood two hours old, never used: room is made from it.
+        await fill(new Date(Date.now() - 2 * 3600_000).toISOString(), 'old');
+        assert.equal(await clientCount(), MAX_CLIENTS);
+        const after = await from('192.0.2.10');
+        assert.equal(after.status, 201, JSON.stringify(after.body));
+        assert.ok((await clientCount()) < MAX_CLIENTS, 'the unused hour-old registrations are forgotten');
+        // A flood of this hour: full, refused, nothing registered; clients already signed in keep working.
+        await fill(new Date().toISOString(), 'new');
+        const full = await from('192.0.2.11');
+        assert.equal(full.status, 503, JSON.stringify(full.body));
+        assert.equal(full.body.error, 'temporarily_unavailable');
+        assert.equal(await clientCount(), MAX_CLIENTS);
+      } finally {
+        deps.config = { ...deps.config, trustedProxies: [] };
+        await t.store.db.deleteFrom('oauth_clients').where('name', '=', 'flood').execute();
+      }
+    });
+
+    test('behind a trusted proxy registrations count per client, and an IPv6 /64 as one client', async () => {
+      const from = async (forwarded: string, i: number) => {
+        const res = await fetch(`${url}/oauth/register`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-forwarded-for': forwarded },
+          body: JSON.stringify({ client_name: `proxied ${i}`, redirect_uris: [REDIRECT] }),
+        });
+        return res.status;
+      };
+      // The test's own address (127.0.0.1) has used its allowance above; not yet a trusted proxy,
+      // its X-Forwarded-For is ignored.
+      assert.equal(await from('198.51.100.1', 0), 429);
+      deps.config = { ...deps.config, trustedProxies: ['127.0.0.1'] };
+      try {
+        // Another client behind the proxy is not held to the proxy's (or anyone else's) count.
+        assert.equal(await from('198.51.100.1', 1), 201);
+        assert.equal(await from('198.51.100.2', 2), 201);
+        // One IPv6 client rotating through its /64: capped as one.
+        const statuses: number[] = [];
+        for (let i = 1; i <= 22; i++) statuses.push(await from(`2001:db8:7:7::${i.toString(16)}`, 10 + i));
+        assert.deepEqual(statuses.slice(0, 20), Array(20).fill(201));
+        assert.deepEqual(statuses.slice(20), [429, 429]);
+        assert.equal(await from('2001:db8:7:8::1', 99), 201, 'the next /64 is someone else');
+      } finally {
+        deps.config = { ...deps.config, trustedProxies: [] };
+      }
     });
   });
 }

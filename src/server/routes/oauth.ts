@@ -5,11 +5,10 @@
  * token endpoint. These speak OAuth's wire format (form bodies, `{"error","error_description"}`),
  * not the JSON API's; the person's side is Paddock's own sign-in (the session cookie).
  */
-import { timingSafeEqual } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
 import { agentsForClientTokens, assertMayHoldAgentToken } from '../../agents/index.ts';
 import { PaddockError } from '../../errors/index.ts';
-import { type OrgContext, orgAccess, type Principal } from '../../identity/index.ts';
+import { type OrgContext, orgAccess, type Principal, sameSecret } from '../../identity/index.ts';
 import {
   type AuthorizeCheck,
   authorizationServerMetadata,
@@ -28,7 +27,7 @@ import {
 } from '../../oauth/index.ts';
 import type { Deps } from '../deps.ts';
 import { consentPage, errorPage } from '../oauth-page.ts';
-import { clientAddress } from '../request.ts';
+import { addressKey, clientAddress } from '../request.ts';
 import { defineRoute } from '../route.ts';
 import { OrgParams } from '../schemas.ts';
 
@@ -60,12 +59,6 @@ async function formOf(req: Request): Promise<URLSearchParams> {
   if (!/^application\/x-www-form-urlencoded\b/i.test(type))
     throw new OAuthError('invalid_request', 'Send the body as application/x-www-form-urlencoded.');
   return new URLSearchParams(await req.text());
-}
-
-function sameSecret(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
 }
 
 /** A check that failed: a page for the person, or the client told at its redirect URI. */
@@ -155,7 +148,11 @@ export const oauthRoutes = [
         }
         parseRegistration(body);
         // Counted once valid: a refused request registers nothing, so only real ones use the allowance.
-        if (deps.signInLimiter.count(`oauth-register:${clientAddress(c)}`) > REGISTRATIONS_PER_ADDRESS)
+        if (
+          deps.signInLimiter.count(
+            `oauth-register:${addressKey(clientAddress(c, deps.config.trustedProxies))}`,
+          ) > REGISTRATIONS_PER_ADDRESS
+        )
           throw new OAuthError(
             'temporarily_unavailable',
             'Too many registrations from this address. Try later.',
@@ -265,7 +262,12 @@ export const oauthRoutes = [
     raw: { status: 200, description: 'The tokens (JSON)', contentTypes: ['application/json'] },
     handler: async ({ deps, requestId, c }) =>
       oauthAnswer(requestId, async () =>
-        json(await tokenRequest(deps.store.db, issuerOf(deps), await formOf(c.req.raw), requestId)),
+        json(
+          await tokenRequest(deps.store.db, issuerOf(deps), await formOf(c.req.raw), requestId, (ended) =>
+            // A token ended here ends its calls in flight too, on every replica.
+            deps.sessions.publish({ kind: 'agent-tokens', orgId: ended.orgId, tokenIds: [ended.tokenId] }),
+          ),
+        ),
       ),
   }),
 ];

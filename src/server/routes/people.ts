@@ -22,6 +22,10 @@ export const PersonDataDeletedSchema = z
     runs: z.number().int(),
     feedback: z.number().int(),
     memory: z.number().int().describe('agents’ memory entries about them'),
+    slackLinks: z
+      .number()
+      .int()
+      .describe('their Slack link (which Slack user they are), with any pending link code'),
     auditPayloads: z.number().int().describe('audit entries whose payload was erased (their headers stay)'),
   })
   .meta({ id: 'PersonDataDeleted' });

@@ -10,7 +10,7 @@ import {
   useSigninLink,
 } from '../../identity/index.ts';
 import { clearSessionCookie, setSessionCookie } from '../cookies.ts';
-import { clientAddress } from '../request.ts';
+import { addressKey, clientAddress } from '../request.ts';
 import { defineRoute } from '../route.ts';
 import { CsrfSchema, Ok, OrgSchema, SessionSchema, Slug } from '../schemas.ts';
 
@@ -73,7 +73,7 @@ export const sessionRoutes = [
     response: CsrfSchema,
     handler: async ({ deps, body, requestId, c }) => {
       deps.signInLimiter.check(`email:${body.email.trim().toLowerCase()}`);
-      deps.signInLimiter.check(`addr:${clientAddress(c)}`);
+      deps.signInLimiter.check(`addr:${addressKey(clientAddress(c, deps.config.trustedProxies))}`);
       const s = await signInWithPassword(deps.store.db, { ...body, requestId });
       setSessionCookie(c, deps.config, s);
       return { csrfToken: s.csrfToken };

@@ -190,7 +190,7 @@ export const slackRoutes = [
         header: (name) => c.req.header(name),
         body,
         requestId,
-        from: clientAddress(c),
+        from: clientAddress(c, deps.config.trustedProxies),
       });
     },
   }),

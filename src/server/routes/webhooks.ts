@@ -118,7 +118,7 @@ export const webhookRoutes = [
           header: (name) => c.req.header(name),
           body: new Uint8Array(await c.req.arrayBuffer()),
           requestId,
-          from: clientAddress(c),
+          from: clientAddress(c, deps.config.trustedProxies),
         });
       } catch (err) {
         if (PaddockError.isInstance(err) && err.status === 429) c.header('retry-after', '60');

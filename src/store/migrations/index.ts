@@ -31,6 +31,8 @@ import { slack } from './024-slack.ts';
 import { toolsVersion } from './025-tools-version.ts';
 import { retentionIndexes } from './026-retention-indexes.ts';
 import { slackSocketMode } from './027-slack-socket-mode.ts';
+import { oauthSpentSecrets } from './028-oauth-spent-secrets.ts';
+import { slackEventsHandled } from './029-slack-events-handled.ts';
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {
   const all: Record<string, Migration> = {
@@ -61,6 +63,8 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
     '025-tools-version': toolsVersion(dialect),
     '026-retention-indexes': retentionIndexes(dialect),
     '027-slack-socket-mode': slackSocketMode(dialect),
+    '028-oauth-spent-secrets': oauthSpentSecrets(dialect),
+    '029-slack-events-handled': slackEventsHandled(dialect),
   };
   return { getMigrations: async () => all };
 }
