@@ -10,5 +10,13 @@ export {
   readConnectionToOpen,
   secretsOf,
 } from './open.ts';
+export {
+  disconnect,
+  finishConnect,
+  oauthRedirectUri,
+  oauthStatus,
+  revokePersonAuthorizations,
+  startConnect,
+} from './remote-auth/index.ts';
 export * from './removal.ts';
 export { rescrubStoredTools } from './rescrub.ts';

@@ -23,6 +23,7 @@ import { recordChange } from '../audit/index.ts';
 import {
   type PrivateConnection,
   privateConnectionsOf,
+  revokePersonAuthorizations,
   settlePrivateConnections,
 } from '../connections/index.ts';
 import { BadRequestError, NotFoundError } from '../errors/index.ts';
@@ -208,6 +209,7 @@ export async function removePerson(
 
     const ended = await endIdentityAccess(trx, ctx, person);
     const agentTokenIds = await revokeAgentTokens(trx, ctx.scope, { issuedBy: person.id });
+    const oauthEnded = await revokePersonAuthorizations(trx, ctx, person.id);
     const settle = to ? { action: 'transfer' as const, to } : action === 'delete' ? { action } : null;
     const agents = settle ? await settlePrivateAgents(trx, ctx, person.id, settle) : [];
     const connections = settle ? await settlePrivateConnections(trx, ctx, person.id, settle) : [];
@@ -235,7 +237,7 @@ export async function removePerson(
       target: { type: 'person', id: person.id },
       details,
     });
-    return { person, details, agents, connections, revokedAgent };
+    return { person, details, agents, connections, revokedAgent, oauthEnded };
   });
 
   // Committed: what they had running ends now, here and on every other replica.
@@ -245,5 +247,6 @@ export async function removePerson(
     await publish({ kind: 'agent-tokens', orgId, tokenIds: removal.revokedAgent });
   for (const agentId of removal.agents) await publish({ kind: 'agent', orgId, agentId });
   for (const connectionId of removal.connections) await publish({ kind: 'connection', orgId, connectionId });
+  for (const event of removal.oauthEnded) await publish(event);
   return { person: removal.person, details: removal.details };
 }
