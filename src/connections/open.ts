@@ -209,6 +209,13 @@ async function openRemote(
     );
   } catch (err) {
     if (PaddockError.isInstance(err)) throw err;
+    if ((err as { code?: unknown }).code === 401 && !tokens) {
+      throw new PaddockError(
+        409,
+        'oauth_required',
+        'The MCP server asks for authorization: connect it with OAuth (Connections page → Connect).',
+      );
+    }
     // fetch reports "fetch failed"; the reason (e.g. the proxy's refusal) is its cause.
     const e = err as Error & { cause?: Error };
     const reason = e.message === 'fetch failed' && e.cause ? e.cause.message : e.message;
