@@ -13,6 +13,7 @@ import type { OrgContext } from '../../identity/context.ts';
 import { hashSecret, newSecret } from '../../identity/credentials.ts';
 import { redactString } from '../../redact/index.ts';
 import type { Db } from '../../store/index.ts';
+import type { RemoteAuthPendingTable } from '../../store/schema.ts';
 import type { Vault } from '../../vault/index.ts';
 import { openServerAuth, readServerAuth, type SetUp, setUpServerAuth } from './config.ts';
 import { egressFetch } from './egress-fetch.ts';
@@ -131,7 +132,12 @@ export interface Finished {
 export async function finishConnect(
   d: AuthDeps,
   who: { userId: string; boundTo: string; requestId: string },
-  query: { state?: string | undefined; code?: string | undefined; error?: string | undefined },
+  query: {
+    state?: string | undefined;
+    code?: string | undefined;
+    error?: string | undefined;
+    iss?: string | undefined;
+  },
 ): Promise<Finished> {
   if (!query.state)
     throw new BadRequestError('oauth_state_missing', 'The answer has no state. Connect again.');
@@ -155,6 +161,23 @@ export async function finishConnect(
       'oauth_state_invalid',
       'This connect request was started in another session. Connect again.',
     );
+  try {
+    return await exchange(d, who, query, pending, stateHash);
+  } catch (err) {
+    // From here the caller's own org is known: the browser goes back to its Connections page.
+    if (!PaddockError.isInstance(err)) throw err;
+    throw new PaddockError(err.status, err.code, err.message, { details: { orgId: pending.org_id } });
+  }
+}
+
+/** The code exchanged for tokens (the state checked), which are sealed; audited either way. */
+async function exchange(
+  d: AuthDeps,
+  who: { userId: string; requestId: string },
+  query: { code?: string | undefined; error?: string | undefined; iss?: string | undefined },
+  pending: RemoteAuthPendingTable,
+  stateHash: string,
+): Promise<Finished> {
   const audit = (outcome: 'success' | 'failure', details: Record<string, unknown>) =>
     recordAudit(d.db, {
       orgId: pending.org_id,
@@ -177,6 +200,15 @@ export async function finishConnect(
   const row = await readServerAuth(d.db, pending.org_id, pending.connection_id);
   if (!row) throw new BadRequestError('oauth_state_invalid', 'The connection no longer exists.');
   const auth = await openServerAuth(d.db, d.vault, row);
+  // RFC 9207: an answer naming another issuer is a mix-up (or an attack): its code is not sent anywhere.
+  if (query.iss !== undefined && query.iss.replace(/\/$/, '') !== auth.issuer.replace(/\/$/, '')) {
+    await audit('failure', { reason: 'the answer came from another authorization server' });
+    throw new PaddockError(
+      400,
+      'oauth_issuer_mismatch',
+      'The answer came from another authorization server. Connect again.',
+    );
+  }
   const ef = await egressFetch(d.egress, pending.org_id);
   let tokens: OAuthTokens;
   try {

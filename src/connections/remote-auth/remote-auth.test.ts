@@ -184,6 +184,16 @@ for (const kind of STORE_KINDS) {
       });
       assert.match(late.headers.get('location') ?? '', /oauthError=oauth_state_invalid/);
       assert.equal(as.issued.access.length, 1, 'no code was exchanged for the forged finish');
+      // An answer naming another issuer (RFC 9207 mix-up): the code is sent nowhere.
+      const third = await api('post', `/connections/${orgWide}/oauth/start`, acme.people.admin.token, {});
+      const thirdBack = await browseProvider(third.body.authorizationUrl, 'alice', CALLBACK);
+      assert.ok(thirdBack.searchParams.get('iss'), 'the provider says who it is');
+      thirdBack.searchParams.set('iss', 'https://evil.example');
+      const mixed = await call(app, 'get', `/api/v1/connections/oauth/callback${thirdBack.search}`, {
+        token: acme.people.admin.token,
+      });
+      assert.equal(mixed.headers.get('location'), '/orgs/acme/connections?oauthError=oauth_issuer_mismatch');
+      assert.equal(as.issued.access.length, 1);
 
       const status = await api('get', `/connections/${orgWide}/oauth`, acme.people.member.token);
       assert.equal(status.status, 200, status.text);

@@ -116,7 +116,12 @@ export const connectionOAuthRoutes = [
         );
       } catch (err) {
         if (!PaddockError.isInstance(err)) throw err;
-        return c.redirect(`/connections?oauthError=${encodeURIComponent(err.code)}`, 302);
+        const orgId = (err.details as { orgId?: string } | undefined)?.orgId;
+        const org = orgId
+          ? await deps.store.db.selectFrom('orgs').select('slug').where('id', '=', orgId).executeTakeFirst()
+          : undefined;
+        const page = org ? `/orgs/${org.slug}/connections` : '/';
+        return c.redirect(`${page}?oauthError=${encodeURIComponent(err.code)}`, 302);
       }
     },
   }),
