@@ -16,7 +16,7 @@ import { Id, OrgParams } from '../schemas.ts';
 
 const ConnectionParams = OrgParams.extend({ connection: Id });
 
-const OAuthStatusSchema = z
+export const OAuthStatusSchema = z
   .object({
     oauth: z.boolean().describe('whether the connection signs in with OAuth'),
     perPerson: z.boolean().optional().describe('each person connects their own account'),
@@ -29,6 +29,19 @@ const OAuthStatusSchema = z
     people: z.number().int().optional().describe('per person: how many people connected their account'),
   })
   .meta({ id: 'ConnectionOAuthStatus' });
+
+export const OAuthStartBodySchema = z.strictObject({
+  perPerson: z.boolean().optional().describe('set up: each person connects their own account'),
+  clientId: z
+    .string()
+    .min(1)
+    .max(500)
+    .optional()
+    .describe('set up: a client registered by hand (no dynamic registration)'),
+  clientSecret: z.string().min(1).max(2000).optional().describe('sealed in the vault, never shown'),
+  scope: z.string().max(1000).optional(),
+});
+export const OAuthStartSchema = z.object({ authorizationUrl: z.string(), perPerson: z.boolean() });
 
 /** What a connect request is bound to: the dashboard session, or the API token. */
 function boundTo(principal: Principal): string {
@@ -53,18 +66,8 @@ export const connectionOAuthRoutes = [
     tag: 'connections',
     access: { permission: 'connections.read' },
     params: ConnectionParams,
-    body: z.strictObject({
-      perPerson: z.boolean().optional().describe('set up: each person connects their own account'),
-      clientId: z
-        .string()
-        .min(1)
-        .max(500)
-        .optional()
-        .describe('set up: a client registered by hand (no dynamic registration)'),
-      clientSecret: z.string().min(1).max(2000).optional().describe('sealed in the vault, never shown'),
-      scope: z.string().max(1000).optional(),
-    }),
-    response: z.object({ authorizationUrl: z.string(), perPerson: z.boolean() }),
+    body: OAuthStartBodySchema,
+    response: OAuthStartSchema,
     handler: async ({ ctx, deps, params, body, principal }) => {
       const conn = await getConnection(deps.store.db, ctx, params.connection);
       return startConnect(
