@@ -49,7 +49,7 @@ export async function startConnect(
   conn: { id: string; url: string | null; transport: string },
   input: StartInput,
   mayManage: boolean,
-): Promise<{ authorizationUrl: string; perPerson: boolean }> {
+): Promise<{ authorizationUrl: string; perPerson: boolean; setUp: boolean }> {
   if (conn.transport !== 'http' || !conn.url)
     throw new BadRequestError('not_remote', 'Only a remote (http) connection is connected with OAuth.');
   if (!ctx.userId)
@@ -57,7 +57,8 @@ export async function startConnect(
   const ef = await egressFetch(d.egress, ctx.scope.orgId);
   let row = await readServerAuth(d.db, ctx.scope.orgId, conn.id);
   const changing = input.clientId !== undefined || input.perPerson !== undefined || input.scope !== undefined;
-  if (!row?.client_id || changing) {
+  const setting = !row?.client_id || changing;
+  if (setting) {
     if (!mayManage)
       throw new ForbiddenError('forbidden', 'Only an owner or admin sets up how a connection signs in.');
     await setUpServerAuth(
@@ -109,7 +110,7 @@ export async function startConnect(
       expires_at: new Date(now + STATE_TTL_MS).toISOString(),
     })
     .execute();
-  return { authorizationUrl: authorizationUrl.href, perPerson };
+  return { authorizationUrl: authorizationUrl.href, perPerson, setUp: setting };
 }
 
 const pendingRef = (orgId: string, stateHash: string) => ({

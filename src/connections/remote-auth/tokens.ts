@@ -126,6 +126,9 @@ export function tokenSource(
         fetchFn: ef.fetch,
       });
     } catch (err) {
+      // Another replica refreshed meanwhile (its rotation spent this refresh token): use its tokens.
+      const now = await readAuthorization(o.db, orgId, connectionId, userKey);
+      if (now && now.version !== row.version) return;
       const why = redactString(ef.lastFailure() ?? (err as Error).message).slice(0, 300);
       await recordAudit(o.db, {
         orgId,

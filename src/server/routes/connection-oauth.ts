@@ -70,13 +70,17 @@ export const connectionOAuthRoutes = [
     response: OAuthStartSchema,
     handler: async ({ ctx, deps, params, body, principal }) => {
       const conn = await getConnection(deps.store.db, ctx, params.connection);
-      return startConnect(
+      const { setUp, ...started } = await startConnect(
         authDeps(deps),
         ctx,
         conn,
         { ...body, boundTo: boundTo(principal) },
         can(ctx.role, 'connections.manage'),
       );
+      // Sessions opened before it signed in with OAuth (with headers only) end: the next call opens anew.
+      if (setUp)
+        await deps.sessions.publish({ kind: 'connection', orgId: ctx.scope.orgId, connectionId: conn.id });
+      return started;
     },
   }),
   defineRoute({
