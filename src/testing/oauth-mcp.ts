@@ -29,8 +29,14 @@ export interface AuthServer {
   close(): void;
 }
 
-/** `resource`: the MCP server's URL, the only resource it issues tokens for. */
-export async function startAuthServer(resource: () => string): Promise<AuthServer> {
+/**
+ * `resource`: the MCP server's URL, the only resource it issues tokens for. `registered`: a
+ * client registered by hand (as an admin would enter it), besides dynamic registration.
+ */
+export async function startAuthServer(
+  resource: () => string,
+  registered?: { clientId: string; clientSecret: string; redirectUri: string },
+): Promise<AuthServer> {
   const server = createServer();
   const port = await listen(server);
   const issuer = `http://127.0.0.1:${port}`;
@@ -38,6 +44,17 @@ export async function startAuthServer(resource: () => string): Promise<AuthServe
   const provider = new Provider(issuer, {
     clients: [
       { client_id: RS_ID, client_secret: RS_SECRET, redirect_uris: [], grant_types: [], response_types: [] },
+      ...(registered
+        ? [
+            {
+              client_id: registered.clientId,
+              client_secret: registered.clientSecret,
+              redirect_uris: [registered.redirectUri],
+              grant_types: ['authorization_code', 'refresh_token'],
+              response_types: ['code' as const],
+            },
+          ]
+        : []),
     ],
     findAccount: async (_ctx, id) => ({ accountId: id, claims: async () => ({ sub: id }) }),
     scopes: ['openid', 'offline_access', 'mcp'],

@@ -35,6 +35,12 @@ import {
 import { openTestStore, STORE_KINDS, type TestStore } from '../../testing/stores.ts';
 
 const CALLBACK = 'http://127.0.0.1:7070/api/v1/connections/oauth/callback';
+/** A client registered by hand at the provider, as an admin enters it. */
+const ENTERED = {
+  clientId: 'paddock-by-hand',
+  clientSecret: 'entered-client-secret-7d2c9b4e1a',
+  redirectUri: CALLBACK,
+};
 
 for (const kind of STORE_KINDS) {
   describe(`remote MCP servers with OAuth [${kind}]`, () => {
@@ -111,7 +117,7 @@ for (const kind of STORE_KINDS) {
       );
       app = createApp(deps);
       acme = await seedOrg(t.store, 'acme');
-      as = await startAuthServer(() => mcp.url);
+      as = await startAuthServer(() => mcp.url, ENTERED);
       mcp = await startProtectedMcp(() => as.issuer);
       canary = createServer((_req, res) => {
         canaryHits++;
@@ -234,12 +240,21 @@ for (const kind of STORE_KINDS) {
         .executeTakeFirstOrThrow();
       assert.ok(row.refreshed_at);
       assert.ok(Date.parse(row.expires_at!) > Date.now() + 60_000);
+      // Calls at once when it is due: one refresh between them.
+      await t.store.db
+        .updateTable('remote_authorizations')
+        .set({ expires_at: new Date(Date.now() + 5_000).toISOString() })
+        .where('connection_id', '=', orgWide)
+        .execute();
+      const together = await Promise.all([1, 2, 3, 4, 5].map(() => callAs(orgWide, null)));
+      assert.ok(together.every((r) => textOf(r) === 'account:alice'));
+      assert.equal(as.issued.access.length, issued + 2, 'one refresh for five calls');
       // The server stops accepting the current token: a 401, one refresh, the call goes through.
       mcp.refuseTokensIssuedBefore(Date.now() + 1);
       await new Promise((r) => setTimeout(r, 1100));
       const refusedBefore = mcp.seen.filter((s) => s.status === 401).length;
       assert.equal(textOf(await callAs(orgWide, null)), 'account:alice');
-      assert.equal(as.issued.access.length, issued + 2);
+      assert.equal(as.issued.access.length, issued + 3);
       assert.equal(
         mcp.seen.filter((s) => s.status === 401).length,
         refusedBefore + 1,
@@ -318,6 +333,26 @@ for (const kind of STORE_KINDS) {
       const off = await api('delete', `/connections/${personal}/oauth`, acme.people.admin.token);
       assert.equal(off.status, 204, off.text);
       await assert.rejects(callAs(personal, acme.people.admin.id), /oauth_not_connected|not connected/);
+    });
+
+    test('a client id and secret the admin entered (no dynamic registration): used, the secret sealed', async () => {
+      const entered = await newConnection('entered', mcp.url);
+      const { start, done } = await connect(entered, acme.people.admin.token, 'dave', {
+        clientId: ENTERED.clientId,
+        clientSecret: ENTERED.clientSecret,
+      });
+      assert.equal(new URL(start.body.authorizationUrl).searchParams.get('client_id'), ENTERED.clientId);
+      assert.equal(done.headers.get('location'), `/orgs/acme/connections?connected=${entered}`);
+      const status = await api('get', `/connections/${entered}/oauth`, acme.people.admin.token);
+      assert.equal(status.body.client, 'entered');
+      const listed = await api('post', `/connections/${entered}/tools/refresh`, acme.people.admin.token);
+      assert.equal(listed.status, 200, listed.text);
+      // Only owners and admins change how it signs in.
+      const member = await api('post', `/connections/${entered}/oauth/start`, acme.people.auditor.token, {
+        clientId: 'other',
+      });
+      assert.equal(member.status, 403, member.text);
+      as.issued.clientSecrets.push(ENTERED.clientSecret);
     });
 
     test('metadata naming internal addresses is refused by the egress rules: nothing is fetched there', async () => {
