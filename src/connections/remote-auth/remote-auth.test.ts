@@ -305,6 +305,28 @@ for (const kind of STORE_KINDS) {
       assert.equal(mcp.seen.length, seen);
       // Sessions are the person's own: one per person for this connection, plus the org-wide one.
       assert.equal(deps.gateway.serversByOrg().get(acme.id), 3);
+
+      // Over /mcp, a call is for the person the agent token is bound to (who issued it).
+      const viaMcp = async (issuer: string) => {
+        const tok = await api('post', `/agents/${agentId}/tokens`, issuer, { name: 'mcp' });
+        assert.equal(tok.status, 201, tok.text);
+        const r = await call(app, 'post', '/mcp/acme', {
+          token: tok.body.token,
+          headers: { accept: 'application/json, text/event-stream' },
+          body: {
+            jsonrpc: '2.0',
+            id: 1,
+            method: 'tools/call',
+            params: { name: 'personal__whoami', arguments: {} },
+          },
+        });
+        answers.push(r.text);
+        return r.body.result as { isError?: boolean; content: Array<{ text: string }> };
+      };
+      assert.equal((await viaMcp(acme.people.admin.token)).content[0]!.text, 'account:alice');
+      const owners = await viaMcp(acme.people.owner.token);
+      assert.equal(owners.isError, true);
+      assert.match(owners.content[0]!.text, /not connected/);
     });
 
     test('removing the person who authorized revokes their authorization and ends their sessions', async () => {
