@@ -197,8 +197,17 @@ async function openRemote(
     tokens = tokenSource(o, row.org_id, row.id, oauth.per_person ? personId! : '', ef);
     await tokens.accessToken();
   }
-  const scrub = <T>(content: T): T =>
-    scrubber([...Object.values(headers), ...(tokens?.opened ?? [])])(content);
+  // Rebuilt only when a refresh opened a new token.
+  let known = -1;
+  let scrubNow: <T>(content: T) => T = (c) => c;
+  const scrub = <T>(content: T): T => {
+    const n = tokens?.opened.size ?? 0;
+    if (n !== known) {
+      known = n;
+      scrubNow = scrubber([...Object.values(headers), ...(tokens?.opened ?? [])]);
+    }
+    return scrubNow(content);
+  };
   const client = new McpClient({ name: 'paddock', version: '0.1.0' });
   try {
     await client.connect(

@@ -126,7 +126,7 @@ export interface ProtectedMcp {
   close(): void;
 }
 
-/** An MCP server at `/mcp` whose one tool, `whoami`, answers the account the token is for. */
+/** An MCP server at `/mcp`: `whoami` answers the account the token is for, `leak` the token itself. */
 export async function startProtectedMcp(issuer: () => string): Promise<ProtectedMcp> {
   const server = createServer();
   const port = await listen(server);
@@ -182,6 +182,10 @@ export async function startProtectedMcp(issuer: () => string): Promise<Protected
     const mcp = new McpServer({ name: 'oauth-protected', version: '1.0.0' });
     mcp.registerTool('whoami', { description: 'Whose account the token is for' }, async () => ({
       content: [{ type: 'text', text: `account:${sub}` }],
+    }));
+    // A careless server: it says the token it was sent.
+    mcp.registerTool('leak', { description: 'Echoes the bearer token' }, async () => ({
+      content: [{ type: 'text', text: `token:${bearer}` }],
     }));
     const transport = new StreamableHTTPServerTransport({
       sessionIdGenerator: undefined,

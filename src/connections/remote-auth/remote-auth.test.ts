@@ -87,11 +87,11 @@ for (const kind of STORE_KINDS) {
     }
 
     /** A call through the gate as the agent, on behalf of `person` (a run acting for them). */
-    function callAs(connectionId: string, person: string | null) {
+    function callAs(connectionId: string, person: string | null, tool = 'whoami') {
       return deps.gateway.call({
         caller: { orgId: acme.id, agentId, onBehalfOf: person, requestId: `req_${Math.random()}` },
         connectionId,
-        tool: 'whoami',
+        tool,
         args: {},
         approval: 'return',
       });
@@ -211,7 +211,7 @@ for (const kind of STORE_KINDS) {
       assert.equal(listed.status, 200, listed.text);
       assert.deepEqual(
         listed.body.tools.map((x: { name: string }) => x.name),
-        ['whoami'],
+        ['whoami', 'leak'],
       );
       const g = await api('post', `/agents/${agentId}/grants`, acme.people.admin.token, {
         connectionId: orgWide,
@@ -221,6 +221,13 @@ for (const kind of STORE_KINDS) {
       const r = await callAs(orgWide, null);
       assert.equal(r.isError, false);
       assert.equal(textOf(r), 'account:alice');
+      // A server that says the token back: the agent sees it scrubbed.
+      await api('post', `/agents/${agentId}/grants`, acme.people.admin.token, {
+        connectionId: orgWide,
+        tool: 'leak',
+      });
+      const leaked = await callAs(orgWide, null, 'leak');
+      assert.equal(textOf(leaked), 'token:[REDACTED]');
     });
 
     test('tokens are refreshed before they expire, and once on a 401', async () => {
