@@ -11,10 +11,12 @@ export {
   secretsOf,
 } from './open.ts';
 export {
+  authorizationsOf,
   disconnect,
   finishConnect,
   oauthRedirectUri,
   oauthStatus,
+  revokeAtProvider,
   revokePersonAuthorizations,
   startConnect,
 } from './remote-auth/index.ts';

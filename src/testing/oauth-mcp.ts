@@ -24,6 +24,8 @@ export interface AuthServer {
   port: number;
   /** Every access and refresh token and client secret it issued. */
   issued: { access: string[]; refresh: string[]; clientSecrets: string[] };
+  /** How many tokens it was asked to revoke (RFC 7009) and took. */
+  revoked: { count: number };
   /** Lifetime of the access tokens it issues from now on, in seconds. */
   ttl: { access: number };
   close(): void;
@@ -83,8 +85,13 @@ export async function startAuthServer(
     },
   });
   const issued = { access: [] as string[], refresh: [] as string[], clientSecrets: [] as string[] };
+  const revoked = { count: 0 };
   const handle = provider.callback();
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    if (req.method === 'POST' && req.url === '/token/revocation')
+      res.on('finish', () => {
+        if (res.statusCode === 200) revoked.count++;
+      });
     if (req.method === 'POST' && (req.url === '/token' || req.url === '/reg')) {
       // Keeps what the token endpoint answers (the test looks for these where they must not be).
       const end = res.end.bind(res);
@@ -104,6 +111,7 @@ export async function startAuthServer(
     issuer,
     port,
     issued,
+    revoked,
     ttl,
     close: () => {
       server.closeAllConnections();

@@ -2,5 +2,11 @@
 export { readServerAuth } from './config.ts';
 export { egressFetch } from './egress-fetch.ts';
 export { type AuthDeps, finishConnect, oauthRedirectUri, oauthStatus, startConnect } from './flow.ts';
-export { disconnect, type RevokedSessions, revokePersonAuthorizations } from './revoke.ts';
+export {
+  authorizationsOf,
+  disconnect,
+  type RevokedSessions,
+  revokeAtProvider,
+  revokePersonAuthorizations,
+} from './revoke.ts';
 export { type TokenSource, tokenSource } from './tokens.ts';

@@ -337,10 +337,12 @@ for (const kind of STORE_KINDS) {
     });
 
     test('removing the person who authorized revokes their authorization and ends their sessions', async () => {
+      const revokedBefore = as.revoked.count;
       const removed = await call(app, 'delete', `/api/v1/orgs/acme/people/${acme.people.member.id}`, {
         token: acme.people.owner.token,
       });
       assert.ok(removed.status < 300, removed.text);
+      assert.equal(as.revoked.count, revokedBefore + 2, 'their tokens revoked at the provider too');
       const left = await t.store.db
         .selectFrom('remote_authorizations')
         .select('user_key')
@@ -358,9 +360,11 @@ for (const kind of STORE_KINDS) {
       assert.equal(revoked.length, 1);
       assert.match(revoked[0]!.details ?? '', /removed/);
 
-      // An admin disconnects their own: the next call is refused.
+      // An admin disconnects their own: the next call is refused, and the provider revoked them.
+      const revokedEarlier = as.revoked.count;
       const off = await api('delete', `/connections/${personal}/oauth`, acme.people.admin.token);
       assert.equal(off.status, 204, off.text);
+      assert.equal(as.revoked.count, revokedEarlier + 2, 'refresh and access token revoked at the provider');
       await assert.rejects(callAs(personal, acme.people.admin.id), /oauth_not_connected|not connected/);
     });
 

@@ -6,6 +6,7 @@ import {
   getConnection,
   oauthRedirectUri,
   oauthStatus,
+  revokeAtProvider,
   startConnect,
 } from '../../connections/index.ts';
 import { PaddockError, UnauthenticatedError } from '../../errors/index.ts';
@@ -157,12 +158,14 @@ export const connectionOAuthRoutes = [
     status: 204,
     handler: async ({ ctx, deps, params, query }) => {
       await getConnection(deps.store.db, ctx, params.connection);
-      const event = await deps.store.db
+      const { event, ended } = await deps.store.db
         .transaction()
         .execute((trx) =>
           disconnect(trx, ctx, params.connection, query.person, can(ctx.role, 'connections.manage')),
         );
       await deps.sessions.publish(event);
+      // Then the provider is asked to forget them too (best effort; unusable here already).
+      await revokeAtProvider(authDeps(deps), ended);
       return undefined;
     },
   }),
