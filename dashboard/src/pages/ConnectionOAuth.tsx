@@ -32,10 +32,13 @@ export function ConnectionOAuth({
   slug,
   connection,
   manage,
+  own,
 }: {
   slug: string;
   connection: Connection;
   manage: boolean;
+  /** Whether the viewer connects accounts at all (auditors only read). */
+  own: boolean;
 }) {
   const status = useLoad(() => api.connectionOAuth(slug, connection.id), `${slug}/${connection.id}`);
   const act = useAction();
@@ -59,7 +62,7 @@ export function ConnectionOAuth({
           {s.perPerson ? ` · per person (${s.people ?? 0})` : ''}
         </span>
       ) : null}{' '}
-      {s.oauth && s.connected && (s.perPerson || manage) ? (
+      {s.oauth && s.connected && ((s.perPerson && own) || manage) ? (
         <button
           type="button"
           className="btn btn-secondary btn-small"
@@ -73,7 +76,7 @@ export function ConnectionOAuth({
         >
           Disconnect{label}
         </button>
-      ) : s.oauth && (s.perPerson || manage) ? (
+      ) : s.oauth && ((s.perPerson && own) || manage) ? (
         <button
           type="button"
           className="btn btn-primary btn-small"

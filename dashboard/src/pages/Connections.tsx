@@ -168,7 +168,12 @@ export function ConnectionsPage({ org, me, query }: PageProps) {
                         {c.url}
                       </code>
                       <div className="sub">
-                        <ConnectionOAuth slug={org.slug} connection={c} manage={manage} />
+                        <ConnectionOAuth
+                          slug={org.slug}
+                          connection={c}
+                          manage={manage}
+                          own={org.role !== 'auditor'}
+                        />
                       </div>
                     </>
                   ) : c.transport === 'builtin' ? (

@@ -54,6 +54,8 @@ export async function startConnect(
     throw new BadRequestError('not_remote', 'Only a remote (http) connection is connected with OAuth.');
   if (!ctx.userId)
     throw new ForbiddenError('person_required', 'A person connects an account, not a service token.');
+  // Auditors read and change nothing, their own accounts included (no agent acts for them).
+  if (ctx.role === 'auditor') throw new ForbiddenError('forbidden', 'An auditor connects no accounts.');
   const ef = await egressFetch(d.egress, ctx.scope.orgId);
   let row = await readServerAuth(d.db, ctx.scope.orgId, conn.id);
   const changing = input.clientId !== undefined || input.perPerson !== undefined || input.scope !== undefined;
