@@ -5,8 +5,10 @@
  * (for the org, or per person); on a per-person connection anyone connects their own account.
  * No token is ever shown: the API never answers one.
  */
+import { useState } from 'react';
 import { api, type Connection } from '../api/index.ts';
 import { useAction, useLoad } from '../data/index.ts';
+import { TextField } from '../ui/index.ts';
 
 const oauthErrors: Record<string, string> = {
   oauth_state_invalid: 'That connect request was unknown, used, expired or started elsewhere. Connect again.',
@@ -43,13 +45,17 @@ export function ConnectionOAuth({
   const status = useLoad(() => api.connectionOAuth(slug, connection.id), `${slug}/${connection.id}`);
   const act = useAction();
   const s = status.data;
+  /** A client registered by hand at the provider (when it offers no dynamic registration). */
+  const [byHand, setByHand] = useState(false);
+  const [clientId, setClientId] = useState('');
+  const [clientSecret, setClientSecret] = useState('');
   const go = (perPerson?: boolean) =>
     act.run(async () => {
-      const { authorizationUrl } = await api.startConnectionOAuth(
-        slug,
-        connection.id,
-        perPerson === undefined ? {} : { perPerson },
-      );
+      const { authorizationUrl } = await api.startConnectionOAuth(slug, connection.id, {
+        ...(perPerson === undefined ? {} : { perPerson }),
+        ...(byHand && clientId.trim() ? { clientId: clientId.trim() } : {}),
+        ...(byHand && clientSecret ? { clientSecret } : {}),
+      });
       window.location.assign(authorizationUrl);
     });
   const label = <span className="sr-only"> {connection.name}</span>;
@@ -104,7 +110,33 @@ export function ConnectionOAuth({
             onClick={() => void go(true)}
           >
             Connect per person{label}
+          </button>{' '}
+          <button
+            type="button"
+            className="btn btn-link btn-small"
+            aria-expanded={byHand}
+            onClick={() => setByHand(!byHand)}
+          >
+            Client registered by hand{label}
           </button>
+          {byHand ? (
+            <span className="oauth-client">
+              <TextField
+                label="Client id"
+                value={clientId}
+                onChange={setClientId}
+                hint="From the provider, when it offers no dynamic registration."
+              />
+              <TextField
+                label="Client secret"
+                type="password"
+                autoComplete="off"
+                value={clientSecret}
+                onChange={setClientSecret}
+                hint="Sealed in the vault; never shown again. Leave empty for a public client."
+              />
+            </span>
+          ) : null}
         </>
       ) : null}
       {act.error ? (
