@@ -148,6 +148,7 @@ describe('connecting a remote MCP server with OAuth, in the browser', { timeout:
     await page.getByRole('button', { name: 'Client registered by hand typed' }).click();
     await page.getByLabel('Client id').fill(BY_HAND.clientId);
     await page.getByLabel('Client secret').fill(BY_HAND.clientSecret);
+    await checkPage(page, 'connections-oauth-by-hand');
     await page.getByRole('button', { name: 'Connect typed', exact: true }).click();
     await atProvider(page, 'erin');
     await page.waitForURL(`**/orgs/${SLUG}/connections?connected=${typedId}`);
