@@ -44,6 +44,21 @@ export async function egressRulesFor(db: Db, orgId: string, forCell = false): Pr
     const r = c.url ? hostPort(c.url) : null;
     if (r) rules.push(r);
   }
+  // The authorization servers remote connections named, and their token and registration endpoints.
+  const oauth = forCell
+    ? []
+    : await db
+        .selectFrom('remote_auth_servers')
+        .select(['issuer', 'metadata'])
+        .where('org_id', '=', orgId)
+        .execute();
+  for (const a of oauth) {
+    const m = a.metadata ? (JSON.parse(a.metadata) as Record<string, unknown>) : {};
+    for (const url of [a.issuer, m.token_endpoint, m.registration_endpoint, m.revocation_endpoint]) {
+      const r = typeof url === 'string' ? hostPort(url) : null;
+      if (r) rules.push(r);
+    }
+  }
   const keys = await db
     .selectFrom('secrets')
     .select(['provider', 'base_url'])

@@ -476,7 +476,8 @@ export async function refreshTools(
   const db = opener.db;
   const row = await requireConnection(db, ctx, id);
   if (asAgent) await requireAgentRow(db, ctx, asAgent);
-  const listed = await listNow(opener, row, asAgent ?? null);
+  // A per-person connection lists with the caller's own account.
+  const listed = await listNow(opener, row, asAgent ?? null, ctx.userId);
   return db.transaction().execute((trx) => recordListing(trx, ctx, id, listed, asAgent));
 }
 
@@ -546,8 +547,13 @@ interface Listed {
 }
 
 /** Starts the server (as `row` says) and lists its tools, scrubbed and vetted. */
-async function listNow(opener: Opener, row: ConnectionTable, asAgent: string | null): Promise<Listed> {
-  const { client, scrub } = await openConnection(opener, row, asAgent);
+async function listNow(
+  opener: Opener,
+  row: ConnectionTable,
+  asAgent: string | null,
+  personId: string | null = null,
+): Promise<Listed> {
+  const { client, scrub } = await openConnection(opener, row, asAgent, personId);
   let received: ToolDefinition[];
   let offered: Offerings;
   try {

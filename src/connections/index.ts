@@ -10,5 +10,15 @@ export {
   readConnectionToOpen,
   secretsOf,
 } from './open.ts';
+export {
+  authorizationsOf,
+  disconnect,
+  finishConnect,
+  oauthRedirectUri,
+  oauthStatus,
+  revokeAtProvider,
+  revokePersonAuthorizations,
+  startConnect,
+} from './remote-auth/index.ts';
 export * from './removal.ts';
 export { rescrubStoredTools } from './rescrub.ts';

@@ -11,7 +11,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import type { Kysely } from 'kysely';
 import { orgHostUser } from '../cells/host-users.ts';
 import type { SandboxProvider } from '../cells/sandbox.ts';
-import { PaddockError } from '../errors/index.ts';
+import { ForbiddenError, PaddockError } from '../errors/index.ts';
 import { type OrgScope, trustedScope } from '../identity/scope.ts';
 import { MEMORY_SERVER, openMemorySession } from '../memory/index.ts';
 import { binOf, packageDir, parseInstalled, readInstalled } from '../packages/index.ts';
@@ -20,7 +20,7 @@ import type { Database, Db } from '../store/index.ts';
 import type { ConnectionTable } from '../store/schema.ts';
 import { openSecret, type Vault } from '../vault/index.ts';
 import { openStdio } from './mcp.ts';
-import { proxiedFetch } from './proxied-fetch.ts';
+import { egressFetch, readServerAuth, type TokenSource, tokenSource } from './remote-auth/index.ts';
 
 export interface Opener {
   db: Kysely<Database>;
@@ -42,7 +42,10 @@ export type ConnectionToOpen = Pick<
   ConnectionTable,
   'id' | 'org_id' | 'transport' | 'command' | 'args' | 'url' | 'env' | 'headers'
 > &
-  Partial<Pick<ConnectionTable, 'package' | 'package_bin'>>;
+  Partial<Pick<ConnectionTable, 'package' | 'package_bin'>> & {
+    /** 1 when each person authorizes their own account (OAuth): sessions are then kept per person. */
+    per_person?: number | null;
+  };
 
 /** The connection as a session is opened to it, or undefined when the org has no such connection. */
 export function readConnectionToOpen(
@@ -51,21 +54,23 @@ export function readConnectionToOpen(
   connectionId: string,
 ): Promise<ConnectionToOpen | undefined> {
   return db
-    .selectFrom('connections')
+    .selectFrom('connections as c')
+    .leftJoin('remote_auth_servers as ra', 'ra.connection_id', 'c.id')
     .select([
-      'id',
-      'org_id',
-      'transport',
-      'command',
-      'args',
-      'url',
-      'env',
-      'headers',
-      'package',
-      'package_bin',
+      'c.id',
+      'c.org_id',
+      'c.transport',
+      'c.command',
+      'c.args',
+      'c.url',
+      'c.env',
+      'c.headers',
+      'c.package',
+      'c.package_bin',
+      'ra.per_person',
     ])
-    .where('org_id', '=', scope.orgId)
-    .where('id', '=', connectionId)
+    .where('c.org_id', '=', scope.orgId)
+    .where('c.id', '=', connectionId)
     .executeTakeFirst();
 }
 
@@ -118,6 +123,8 @@ export async function openConnection(
   o: Opener,
   row: ConnectionToOpen,
   agentId: string | null,
+  /** The person the session acts for: a per-person (OAuth) connection uses their own account. */
+  personId: string | null = null,
 ): Promise<OpenSession> {
   // A server built into Paddock runs in-process, on the agent's own data; it holds no secrets.
   if (row.transport === 'builtin') {
@@ -125,38 +132,7 @@ export async function openConnection(
       throw new PaddockError(409, 'builtin_unknown', `No built-in server named ${row.command}.`);
     return { client: await openMemorySession(o.db, row.org_id, agentId), scrub: (content) => content };
   }
-  if (row.transport === 'http') {
-    const headers = await openSecrets(
-      o,
-      row.org_id,
-      JSON.parse(row.headers) as Record<string, string>,
-      agentId,
-    );
-    const scrub = scrubber(Object.values(headers));
-    const socket = await o.egress(row.org_id);
-    if (!socket) {
-      throw new PaddockError(
-        503,
-        'egress_unavailable',
-        "Remote MCP servers are reached only through the org's egress proxy, and it is not running (cells are off).",
-      );
-    }
-    const client = new McpClient({ name: 'paddock', version: '0.1.0' });
-    try {
-      await client.connect(
-        new StreamableHTTPClientTransport(new URL(row.url ?? ''), {
-          fetch: proxiedFetch(socket),
-          requestInit: { headers },
-        }),
-      );
-    } catch (err) {
-      // fetch reports "fetch failed"; the reason (e.g. the proxy's refusal) is its cause.
-      const e = err as Error & { cause?: Error };
-      const reason = e.message === 'fetch failed' && e.cause ? e.cause.message : e.message;
-      throw new PaddockError(502, 'connection_failed', scrub(`The MCP server did not answer: ${reason}`));
-    }
-    return { client, scrub };
-  }
+  if (row.transport === 'http') return openRemote(o, row, agentId, personId);
   if (!o.sandbox || !(row.command || row.package)) {
     throw new PaddockError(
       503,
@@ -189,6 +165,87 @@ export async function openConnection(
       throw new PaddockError(err.status, err.code, scrub(err.message), { details: err.details });
     throw err;
   }
+}
+
+/**
+ * A remote server over Streamable HTTP through the org's egress proxy: with its static headers
+ * from the vault, and, when it was connected with OAuth, a bearer token of the org's (or, for a
+ * per-person connection, the person's own) authorization, read anew for every request.
+ */
+async function openRemote(
+  o: Opener,
+  row: ConnectionToOpen,
+  agentId: string | null,
+  personId: string | null,
+): Promise<OpenSession> {
+  const headers = await openSecrets(
+    o,
+    row.org_id,
+    JSON.parse(row.headers) as Record<string, string>,
+    agentId,
+  );
+  const ef = await egressFetch(o.egress, row.org_id);
+  const oauth = await readServerAuth(o.db, row.org_id, row.id);
+  let tokens: TokenSource | undefined;
+  if (oauth?.per_person && !personId) {
+    throw new ForbiddenError(
+      'person_required',
+      "This connection acts as each person's own account; a call on no person's behalf cannot use it.",
+    );
+  }
+  if (oauth) {
+    tokens = tokenSource(o, row.org_id, row.id, oauth.per_person ? personId! : '', ef);
+    await tokens.accessToken();
+  }
+  // Rebuilt only when a refresh opened a new token.
+  let known = -1;
+  let scrubNow: <T>(content: T) => T = (c) => c;
+  const scrub = <T>(content: T): T => {
+    const n = tokens?.opened.size ?? 0;
+    if (n !== known) {
+      known = n;
+      scrubNow = scrubber([...Object.values(headers), ...(tokens?.opened ?? [])]);
+    }
+    return scrubNow(content);
+  };
+  const client = new McpClient({ name: 'paddock', version: '0.1.0' });
+  try {
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL(row.url ?? ''), {
+        fetch: tokens ? bearerFetch(ef.fetch, tokens) : ef.fetch,
+        requestInit: { headers },
+      }),
+    );
+  } catch (err) {
+    if (PaddockError.isInstance(err)) throw err;
+    if ((err as { code?: unknown }).code === 401 && !tokens) {
+      throw new PaddockError(
+        409,
+        'oauth_required',
+        'The MCP server asks for authorization: connect it with OAuth (Connections page → Connect).',
+      );
+    }
+    // fetch reports "fetch failed"; the reason (e.g. the proxy's refusal) is its cause.
+    const e = err as Error & { cause?: Error };
+    const reason = e.message === 'fetch failed' && e.cause ? e.cause.message : e.message;
+    throw new PaddockError(502, 'connection_failed', scrub(`The MCP server did not answer: ${reason}`));
+  }
+  return { client, scrub };
+}
+
+/** Sends the current access token; on a 401 renews it once and tries again. */
+function bearerFetch(base: typeof fetch, tokens: TokenSource): typeof fetch {
+  return (async (input: string | URL | Request, init?: RequestInit) => {
+    const send = async (force: boolean) => {
+      const headers = new Headers(init?.headers);
+      headers.set('authorization', `Bearer ${await tokens.accessToken(force)}`);
+      return base(input, { ...init, headers });
+    };
+    const first = await send(false);
+    if (first.status !== 401) return first;
+    await first.body?.cancel();
+    return send(true);
+  }) as typeof fetch;
 }
 
 /** The installed package a connection runs, and its program; refused when it is no longer installed. */

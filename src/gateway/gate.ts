@@ -64,7 +64,7 @@ export class ToolGateway implements StopPart {
     this.#namespaces = new Namespaces(o.db);
     this.#listed = new ListedTools(o.db);
     this.#sessions = new SessionPool({
-      open: (conn, agentId) => openConnection(o.opener, conn, agentId),
+      open: (conn, agentId, personId) => openConnection(o.opener, conn, agentId, personId),
       busy: (agentId) => this.kills.inFlight({ agentId }) > 0,
       idleMs: o.idleMs,
     });
@@ -176,7 +176,7 @@ export class ToolGateway implements StopPart {
    * on record with the denial).
    */
   async #session(call: CallInFlight, decision: Decision): Promise<() => Promise<OpenSession>> {
-    const open = this.#sessions.find(call.caller.agentId, call.connectionId);
+    const open = this.#sessions.find(call.caller.agentId, call.connectionId, call.caller.onBehalfOf);
     if (open) return () => open.ready;
     const conn = await readConnectionToOpen(this.#o.db, call.scope, call.connectionId);
     if (!conn) {
@@ -187,7 +187,7 @@ export class ToolGateway implements StopPart {
         decision.policyVersion,
       );
     }
-    return () => this.#sessions.open(call.caller.agentId, conn).ready;
+    return () => this.#sessions.open(call.caller.agentId, conn, call.caller.onBehalfOf).ready;
   }
 
   /** The org's connection a namespace (`<namespace>__<tool>`) names, if any (kept in memory). */
@@ -258,6 +258,8 @@ export class ToolGateway implements StopPart {
         return this.#sessions.close({ connectionId: event.connectionId });
       case 'secret':
         return this.#sessions.close({ secretId: event.secretId });
+      case 'person-connection':
+        return this.#sessions.close({ personId: event.userId, connectionId: event.connectionId });
     }
   }
 

@@ -39,6 +39,8 @@ export function stopWhy(event: SessionEvent): string {
       return 'the connection was deleted';
     case 'secret':
       return 'a secret it was given changed';
+    case 'person-connection':
+      return "a person's authorization of the connection ended";
   }
 }
 

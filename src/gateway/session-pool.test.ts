@@ -101,4 +101,29 @@ describe('the session pool', () => {
     await p.closeAll();
     await failing.p.closeAll();
   });
+
+  test("a per-person connection's sessions are each person's own, and close by person", async () => {
+    const { p, opened, closed } = pool();
+    const personal = { ...conn('con_p'), transport: 'http' as const, per_person: 1 };
+    const alice = p.open('agt_1', personal, 'usr_alice');
+    const bob = p.open('agt_1', personal, 'usr_bob');
+    assert.notEqual(alice, bob, 'never shared between people');
+    assert.equal(p.find('agt_1', 'con_p', 'usr_alice'), alice);
+    assert.equal(p.find('agt_1', 'con_p', 'usr_bob'), bob);
+    assert.equal(p.find('agt_1', 'con_p', 'usr_carol'), undefined);
+    assert.equal(p.find('agt_1', 'con_p'), undefined, 'no one’s call finds no one’s session');
+    // An ordinary connection's session is the agent's, whoever the call is for.
+    const shared = p.open('agt_1', conn('con_1'), 'usr_alice');
+    assert.equal(p.find('agt_1', 'con_1', 'usr_bob'), shared);
+    await Promise.all([alice.ready, bob.ready, shared.ready]);
+    assert.equal(opened.length, 3);
+    await p.close({ personId: 'usr_alice', connectionId: 'con_p' });
+    assert.deepEqual(closed, ['agt_1/con_p']);
+    assert.equal(p.find('agt_1', 'con_p', 'usr_alice'), undefined);
+    assert.equal(p.find('agt_1', 'con_p', 'usr_bob'), bob);
+    assert.equal(p.find('agt_1', 'con_1'), shared, "a person's filter never closes an ordinary session");
+    await p.close({ personId: 'usr_bob' });
+    assert.equal(p.find('agt_1', 'con_p', 'usr_bob'), undefined);
+    await p.closeAll();
+  });
 });

@@ -10,6 +10,8 @@ export interface Session {
   orgId: string;
   agentId: string;
   connectionId: string;
+  /** The person it acts for: set only on a per-person (OAuth) connection, whose sessions are kept per person. */
+  personId: string | null;
   /** Vault secrets the server was given: changing one ends the session. */
   secretIds: string[];
   /** The client, and what scrubs the connection's own secrets from what its tools return. */
@@ -23,12 +25,14 @@ export type SessionFilter =
   | { orgId: string }
   | { connectionId: string }
   | { secretId: string }
+  /** A person's sessions on per-person connections (one connection's, or all). */
+  | { personId: string; connectionId?: string | undefined }
   /** Unused this long, and their agent has no call in flight. */
   | { unusedForMs: number };
 
 export interface SessionPoolOptions {
   /** Opens a session for an agent (stdio: in the org's sandbox, with the secrets it may have). */
-  open: (conn: ConnectionToOpen, agentId: string) => Promise<OpenSession>;
+  open: (conn: ConnectionToOpen, agentId: string, personId: string | null) => Promise<OpenSession>;
   /** Whether an agent has calls in flight (its sessions are then never idle). */
   busy: (agentId: string) => boolean;
   /** A session closes after this long unused (10 minutes by default). */
@@ -53,23 +57,34 @@ export class SessionPool {
     return n;
   }
 
-  /** The agent's open session to the connection, marked used; undefined when there is none. */
-  find(agentId: string, connectionId: string): Session | undefined {
-    const found = this.#sessions.get(`${agentId}/${connectionId}`);
+  /**
+   * The agent's open session to the connection (for `personId` on a per-person connection),
+   * marked used; undefined when there is none.
+   */
+  find(agentId: string, connectionId: string, personId: string | null = null): Session | undefined {
+    const found =
+      (personId === null ? undefined : this.#sessions.get(`${agentId}/${connectionId}/${personId}`)) ??
+      this.#sessions.get(`${agentId}/${connectionId}`);
     if (found) found.lastUsed = Date.now();
     return found;
   }
 
   /** The agent's session to the connection: the open one, or one opened now. */
-  open(agentId: string, conn: ConnectionToOpen): Session {
-    const key = `${agentId}/${conn.id}`;
-    const found = this.find(agentId, conn.id);
-    if (found) return found;
-    const ready = this.#o.open(conn, agentId);
+  open(agentId: string, conn: ConnectionToOpen, onBehalfOf: string | null = null): Session {
+    // A per-person connection's session is the person's own: never shared with another person.
+    const personId = conn.per_person ? onBehalfOf : null;
+    const key = conn.per_person ? `${agentId}/${conn.id}/${personId ?? ''}` : `${agentId}/${conn.id}`;
+    const found = this.#sessions.get(key);
+    if (found) {
+      found.lastUsed = Date.now();
+      return found;
+    }
+    const ready = this.#o.open(conn, agentId, personId);
     const session: Session = {
       orgId: conn.org_id,
       agentId,
       connectionId: conn.id,
+      personId,
       secretIds: secretsOf(conn),
       ready,
       lastUsed: Date.now(),
@@ -91,6 +106,10 @@ export class SessionPool {
     const closing = [...this.#sessions].filter(([, s]) => {
       if ('agentId' in which) return s.agentId === which.agentId;
       if ('orgId' in which) return s.orgId === which.orgId;
+      if ('personId' in which)
+        return (
+          s.personId === which.personId && (!which.connectionId || s.connectionId === which.connectionId)
+        );
       if ('connectionId' in which) return s.connectionId === which.connectionId;
       if ('secretId' in which) return s.secretIds.includes(which.secretId);
       return now - s.lastUsed >= which.unusedForMs && !this.#o.busy(s.agentId);

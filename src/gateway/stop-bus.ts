@@ -18,7 +18,9 @@ const CHANNEL = 'paddock_stop';
 export type SessionEvent =
   | StopTarget
   | { kind: 'connection'; orgId: string; connectionId: string }
-  | { kind: 'secret'; orgId: string; secretId: string };
+  | { kind: 'secret'; orgId: string; secretId: string }
+  /** A person's OAuth authorization ended: their sessions on per-person connections close. */
+  | { kind: 'person-connection'; orgId: string; userId: string; connectionId?: string | undefined };
 
 export interface StopBus {
   /** Acts on this replica (awaited), then tells every other replica. */

@@ -23,6 +23,7 @@ import { recordChange } from '../audit/index.ts';
 import {
   type PrivateConnection,
   privateConnectionsOf,
+  revokePersonAuthorizations,
   settlePrivateConnections,
 } from '../connections/index.ts';
 import { BadRequestError, NotFoundError } from '../errors/index.ts';
@@ -211,6 +212,7 @@ export async function removePerson(
     const agentTokenIds = await revokeAgentTokens(trx, ctx.scope, { issuedBy: person.id });
     // No Slack account stands for them any more, and a link code they made links nothing.
     const slackLinks = await deleteSlackLinksOf(trx, ctx.scope.orgId, person.id);
+    const oauthEnded = await revokePersonAuthorizations(trx, ctx, person.id);
     const settle = to ? { action: 'transfer' as const, to } : action === 'delete' ? { action } : null;
     const agents = settle ? await settlePrivateAgents(trx, ctx, person.id, settle) : [];
     const connections = settle ? await settlePrivateConnections(trx, ctx, person.id, settle) : [];
@@ -239,7 +241,7 @@ export async function removePerson(
       target: { type: 'person', id: person.id },
       details,
     });
-    return { person, details, agents, connections, revokedAgent };
+    return { person, details, agents, connections, revokedAgent, oauthEnded };
   });
 
   // Committed: what they had running ends now, here and on every other replica.
@@ -249,5 +251,6 @@ export async function removePerson(
     await publish({ kind: 'agent-tokens', orgId, tokenIds: removal.revokedAgent });
   for (const agentId of removal.agents) await publish({ kind: 'agent', orgId, agentId });
   for (const connectionId of removal.connections) await publish({ kind: 'connection', orgId, connectionId });
+  for (const event of removal.oauthEnded) await publish(event);
   return { person: removal.person, details: removal.details };
 }

@@ -82,6 +82,7 @@ const BODY_ID_KINDS: Record<string, Kind> = {
 const BODIES: Record<string, Array<(id: Ids) => Json>> = {
   'patch /api/v1/orgs/{org}': [(id) => ({ settings: { siemWebhookSecret: id.secret } })],
   'patch /api/v1/orgs/{org}/people/{person}': [() => ({ role: 'member' })],
+  'post /api/v1/orgs/{org}/connections/{connection}/oauth/start': [() => ({})],
   'delete /api/v1/orgs/{org}/people/{person}': [
     (id) => ({ transferTo: id.person }),
     (id) => ({ privateResources: 'delete', revokeTokens: [id.token] }),

@@ -862,6 +862,9 @@ export interface Database {
   slack_events: SlackEventTable;
   slack_cards: SlackCardTable;
   tools_versions: ToolsVersionTable;
+  remote_auth_servers: RemoteAuthServerTable;
+  remote_authorizations: RemoteAuthorizationTable;
+  remote_auth_pending: RemoteAuthPendingTable;
 }
 
 /** Moves on with every write to the org's grants, connections and connection tools (database triggers, migration 025). */
@@ -890,4 +893,53 @@ export interface UsageCounterTable {
   period: string;
   used: number;
   reserved: number;
+}
+
+/** How Paddock is registered with a remote connection's OAuth authorization server (migration 028). */
+export interface RemoteAuthServerTable {
+  connection_id: string;
+  org_id: string;
+  /** 1: each person authorizes their own account. */
+  per_person: number;
+  resource: string | null;
+  issuer: string | null;
+  /** The authorization server's metadata (JSON), as discovered. */
+  metadata: string | null;
+  client_id: string | null;
+  /** Vault-sealed; null for a public client. */
+  client_secret: string | null;
+  client_source: 'registered' | 'entered' | null;
+  scope: string | null;
+  version: number;
+  created_by: string;
+  created_at: string;
+}
+
+/** Tokens of one authorization of a remote connection: the org's, or one person's (sealed). */
+export interface RemoteAuthorizationTable {
+  id: string;
+  org_id: string;
+  connection_id: string;
+  /** The person whose account it is; '' for the org's own. */
+  user_key: string;
+  access_token: string;
+  refresh_token: string | null;
+  version: number;
+  expires_at: string | null;
+  authorized_by: string;
+  created_at: string;
+  refreshed_at: string | null;
+}
+
+/** An authorization under way: single use, expiring, bound to the session that started it. */
+export interface RemoteAuthPendingTable {
+  state_hash: string;
+  org_id: string;
+  connection_id: string;
+  user_key: string;
+  started_by: string;
+  session_hash: string;
+  code_verifier: string;
+  redirect_uri: string;
+  expires_at: string;
 }

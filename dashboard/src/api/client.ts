@@ -33,6 +33,9 @@ import type {
   Connection,
   ConnectionInput,
   ConnectionList,
+  ConnectionOAuthStart,
+  ConnectionOAuthStartInput,
+  ConnectionOAuthStatus,
   ConnectionPackageChange,
   ConnectionPackageChanged,
   ControlDetail,
@@ -255,6 +258,14 @@ export const api = {
   createConnection: (slug: string, input: ConnectionInput) =>
     send<Connection>('POST', `${org(slug)}/connections`, input),
   deleteConnection: (slug: string, id: string) => send<void>('DELETE', `${org(slug)}/connections/${enc(id)}`),
+  /** Whether a remote connection signs in with OAuth and whether it (or, per person, yours) is connected. */
+  connectionOAuth: (slug: string, id: string) =>
+    send<ConnectionOAuthStatus>('GET', `${org(slug)}/connections/${enc(id)}/oauth`),
+  /** Where to send the browser to connect (the org's account, or per person your own). */
+  startConnectionOAuth: (slug: string, id: string, input: ConnectionOAuthStartInput = {}) =>
+    send<ConnectionOAuthStart>('POST', `${org(slug)}/connections/${enc(id)}/oauth/start`, input),
+  disconnectConnectionOAuth: (slug: string, id: string) =>
+    send<void>('DELETE', `${org(slug)}/connections/${enc(id)}/oauth`),
   connectionTools: async (slug: string, id: string) =>
     (await send<ToolList>('GET', `${org(slug)}/connections/${enc(id)}/tools`)).tools,
   connectionOfferings: async (slug: string, id: string) =>

@@ -14,6 +14,7 @@ import type * as Compliance from '../../../src/server/routes/compliance.ts';
 import type * as ComplianceDocuments from '../../../src/server/routes/compliance-documents.ts';
 import type * as Registers from '../../../src/server/routes/compliance-registers.ts';
 import type * as Reviews from '../../../src/server/routes/compliance-reviews.ts';
+import type * as ConnectionOAuth from '../../../src/server/routes/connection-oauth.ts';
 import type * as Connections from '../../../src/server/routes/connections.ts';
 import type * as DemoRoutes from '../../../src/server/routes/demo.ts';
 import type * as FeedbackRoutes from '../../../src/server/routes/feedback.ts';
@@ -159,6 +160,10 @@ export type AgentMemoryDeleted = Out<typeof MemoryRoutes.AgentMemoryDeletedSchem
 export type Connection = Out<typeof Connections.ConnectionSchema>;
 export type ConnectionTransport = Connection['transport'];
 export type ConnectionList = Out<typeof Connections.ConnectionListSchema>;
+/** Whether a remote connection signs in with OAuth and is connected (never a token). */
+export type ConnectionOAuthStatus = Out<typeof ConnectionOAuth.OAuthStatusSchema>;
+export type ConnectionOAuthStartInput = In<typeof ConnectionOAuth.OAuthStartBodySchema>;
+export type ConnectionOAuthStart = Out<typeof ConnectionOAuth.OAuthStartSchema>;
 /** A stdio server run inside the org's sandbox, or a remote one reached through its egress proxy. */
 export type ConnectionInput = In<typeof Connections.ConnectionBodySchema>;
 export type Tool = Out<typeof Connections.ToolSchema>;

@@ -41,6 +41,7 @@ import {
   TextAreaField,
   TextField,
 } from '../ui/index.ts';
+import { ConnectionOAuth, oauthOutcome } from './ConnectionOAuth.tsx';
 import { ServerPackages } from './ServerPackages.tsx';
 
 /** Owners, admins and auditors may list secrets (for their names); members get ids only. */
@@ -56,7 +57,7 @@ function useSecrets(slug: string, role: PageProps['org']['role']) {
   }, `${slug}/${role}`);
 }
 
-export function ConnectionsPage({ org, me }: PageProps) {
+export function ConnectionsPage({ org, me, query }: PageProps) {
   const manage = canManage(org.role);
   const connections = useLoad(() => api.connections(org.slug), org.slug);
   const secrets = useSecrets(org.slug, org.role);
@@ -72,6 +73,8 @@ export function ConnectionsPage({ org, me }: PageProps) {
   /** Bumped after a listing, so an open tools panel loads the new tools. */
   const [generation, setGeneration] = useState(0);
   const secretName = (id: string) => secrets.data?.find((s) => s.id === id)?.name ?? id;
+  // Back from a remote server's authorization server: say how it went.
+  const came = oauthOutcome(query, (id) => connections.data?.find((c) => c.id === id)?.name);
 
   // Listing can take a while (the server starts in the sandbox): one who left the page hears the end as a toast.
   const shown = useRef(true);
@@ -125,7 +128,8 @@ export function ConnectionsPage({ org, me }: PageProps) {
       ) : null}
       <Section title="Connections">
         <Alert message={action.error ?? connections.error ?? secrets.error ?? people.error} />
-        <Notice message={notice} />
+        <Notice message={notice ?? came.ok} />
+        <Alert message={came.error} />
         {!connections.data ? (
           <Loading what="connections" />
         ) : connections.data.length === 0 ? (
@@ -159,9 +163,19 @@ export function ConnectionsPage({ org, me }: PageProps) {
                 </td>
                 <td>
                   {c.transport === 'http' ? (
-                    <code className="command-line connection-url" data-testid="connection-url">
-                      {c.url}
-                    </code>
+                    <>
+                      <code className="command-line connection-url" data-testid="connection-url">
+                        {c.url}
+                      </code>
+                      <div className="sub">
+                        <ConnectionOAuth
+                          slug={org.slug}
+                          connection={c}
+                          manage={manage}
+                          own={org.role !== 'auditor'}
+                        />
+                      </div>
+                    </>
                   ) : c.transport === 'builtin' ? (
                     <span>Each agent’s own {c.command}, inside Paddock</span>
                   ) : c.package ? (

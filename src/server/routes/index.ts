@@ -9,6 +9,7 @@ import { complianceRoutes } from './compliance.ts';
 import { complianceDocumentRoutes } from './compliance-documents.ts';
 import { complianceRegisterRoutes } from './compliance-registers.ts';
 import { complianceReviewRoutes } from './compliance-reviews.ts';
+import { connectionOAuthRoutes } from './connection-oauth.ts';
 import { connectionRoutes } from './connections.ts';
 import { demoRoutes } from './demo.ts';
 import { evidencePackageRoutes } from './evidence-package.ts';
@@ -50,6 +51,7 @@ export const routes: RouteDef[] = [
   ...agentRoutes,
   ...budgetRoutes,
   ...connectionRoutes,
+  ...connectionOAuthRoutes,
   ...serverPackageRoutes,
   ...grantRoutes,
   ...approvalRoutes,

@@ -1,5 +1,6 @@
 /** People in an organization: list, read, change role, see what removing one ends, remove. */
 import { z } from 'zod';
+import { authorizationsOf, revokeAtProvider } from '../../connections/index.ts';
 import { changeRole, listPeople, requirePerson } from '../../identity/index.ts';
 import { deletePersonData, previewRemoval, removePerson } from '../../offboarding/index.ts';
 import { defineRoute } from '../route.ts';
@@ -102,7 +103,10 @@ export const peopleRoutes = [
     body: RemovalBodySchema,
     status: 204,
     handler: async ({ ctx, deps, params, body }) => {
+      // Their OAuth authorizations of remote servers end with them; the providers are asked to revoke them after.
+      const held = await authorizationsOf(deps.store.db, ctx.scope.orgId, params.person);
       await removePerson(deps.store.db, (e) => deps.sessions.publish(e), ctx, params.person, body);
+      for (const a of held) await revokeAtProvider(deps.opener, a);
       return undefined;
     },
   }),

@@ -33,6 +33,7 @@ import { retentionIndexes } from './026-retention-indexes.ts';
 import { slackSocketMode } from './027-slack-socket-mode.ts';
 import { oauthSpentSecrets } from './028-oauth-spent-secrets.ts';
 import { slackEventsHandled } from './029-slack-events-handled.ts';
+import { remoteAuth } from './030-remote-auth.ts';
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {
   const all: Record<string, Migration> = {
@@ -65,6 +66,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
     '027-slack-socket-mode': slackSocketMode(dialect),
     '028-oauth-spent-secrets': oauthSpentSecrets(dialect),
     '029-slack-events-handled': slackEventsHandled(dialect),
+    '030-remote-auth': remoteAuth(dialect),
   };
   return { getMigrations: async () => all };
 }
