@@ -69,7 +69,10 @@ try {
       'baseline: one entry read by id',
       () => store.db.selectFrom('memories').selectAll().where('id', '=', 'mem_bench500x').executeTakeFirst(),
     ],
-    ['recall, 3 words, over 1,000 entries', () => recall(store.db, scope, agent.id, 'staging refund monday')],
+    [
+      'recall, 3 words, over 1,000 entries',
+      () => recall(store.db, scope, agent.id, 'staging refund monday', null),
+    ],
     ['pinned entries for a run (10 of 1,000)', () => pinnedMemory(store.db, scope, agent.id, null)],
     [
       'recall through the in-process MCP session',

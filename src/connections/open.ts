@@ -35,6 +35,8 @@ export interface OpenSession {
   client: Client;
   /** Scrubs the secrets given to the server (in their encoded forms) from what it says. */
   scrub: <T>(content: T) => T;
+  /** A server built into Paddock: the gate tells it whom each call is for (`_meta`), no other. */
+  builtin?: true | undefined;
 }
 
 /** What opening a session needs of a connection. */
@@ -130,7 +132,11 @@ export async function openConnection(
   if (row.transport === 'builtin') {
     if (row.command !== MEMORY_SERVER)
       throw new PaddockError(409, 'builtin_unknown', `No built-in server named ${row.command}.`);
-    return { client: await openMemorySession(o.db, row.org_id, agentId), scrub: (content) => content };
+    return {
+      client: await openMemorySession(o.db, row.org_id, agentId),
+      scrub: (content) => content,
+      builtin: true,
+    };
   }
   if (row.transport === 'http') return openRemote(o, row, agentId, personId);
   if (!o.sandbox || !(row.command || row.package)) {

@@ -17,4 +17,10 @@ export {
   updateMemory,
 } from './entries.ts';
 export { pinnedMemory, withPinnedMemory } from './recall.ts';
-export { MEMORY_SERVER, MEMORY_TOOLS, openMemorySession } from './tool.ts';
+export {
+  type BuiltinCaller,
+  CALLER_META,
+  MEMORY_SERVER,
+  MEMORY_TOOLS,
+  openMemorySession,
+} from './tool.ts';

@@ -64,7 +64,7 @@ for (const kind of STORE_KINDS) {
         model: { provider: 'openai', model: 'gpt-test' },
       });
       agentId = agent.body.id;
-      for (const tool of ['remember', 'recall'])
+      for (const tool of ['remember', 'recall', 'forget'])
         assert.equal(
           (await api('post', `/agents/${agentId}/grants`, { connectionId: memory.body.id, tool })).status,
           201,
@@ -121,6 +121,53 @@ for (const kind of STORE_KINDS) {
         members.includes(NOTE) && members.includes(PRIVATE),
         'theirs too, for the person it is about',
       );
+    });
+
+    test('a run for one person cannot recall, write about or forget what is about another; the person it is about can', async () => {
+      const privateId = (await api('get', `/agents/${agentId}/memory`)).body.entries.find(
+        (e: { text: string }) => e.text === PRIVATE,
+      ).id as string;
+      // Unpinned, so only recall could bring it into a run.
+      assert.equal(
+        (await api('patch', `/agents/${agentId}/memory/${privateId}`, { pinned: false })).status,
+        200,
+      );
+      const probes = [
+        { name: 'memory__recall', args: { query: '' } },
+        { name: 'memory__recall', args: { query: 'member prefers email' } },
+        { name: 'memory__recall', args: { query: '', about: acme.people.member.email } },
+        {
+          name: 'memory__remember',
+          args: { text: 'The member is on leave.', about: acme.people.member.email },
+        },
+        { name: 'memory__forget', args: { id: privateId } },
+      ];
+      scripts.set('tell me about the member', [
+        ...probes.map((c) => ({ toolCalls: [c] })),
+        { text: 'Nothing.' },
+      ]);
+      // Mallory (the admin) asks: a real run for her, in the cell, through the gate.
+      const mallory = await run('tell me about the member', acme.people.admin.token);
+      assert.equal(mallory.body.status, 'completed', mallory.text);
+      const outputs = models.requests.at(-1)!.toolResults.map((r) => r.output);
+      assert.equal(outputs.length, probes.length, outputs.join('\n'));
+      assert.ok(!outputs.join('\n').includes(PRIVATE), outputs.join('\n'));
+      assert.match(outputs[0]!, new RegExp(NOTE.slice(0, 20)), 'the general entry is hers to recall');
+      assert.match(outputs[2]!, /only the person this call is for/);
+      assert.match(outputs[3]!, /only the person this call is for/);
+      assert.match(outputs[4]!, /"forgotten":false/);
+      const texts = (await api('get', `/agents/${agentId}/memory`)).body.entries.map(
+        (e: { text: string }) => e.text,
+      );
+      assert.deepEqual(texts.sort(), [NOTE, PRIVATE].sort(), 'nothing was written or forgotten');
+
+      // The member's own run recalls it (the control), and may write about themselves.
+      scripts.set('what do you know of me', [
+        { toolCalls: [{ name: 'memory__recall', args: { query: '', about: acme.people.member.email } }] },
+        { text: 'This.' },
+      ]);
+      assert.equal((await run('what do you know of me', acme.people.member.token)).body.status, 'completed');
+      assert.ok(models.requests.at(-1)!.toolResults.at(-1)!.output.includes(PRIVATE));
     });
   });
 }

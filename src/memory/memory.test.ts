@@ -11,8 +11,10 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { issueClientToken } from '../agents/index.ts';
 import { verifyLog } from '../audit/index.ts';
-import { trustedScope } from '../identity/index.ts';
+import { personAccess, trustedScope } from '../identity/index.ts';
+import { registerClient } from '../oauth/index.ts';
 import { call, createApp, type SeededOrg, seedOrg, testDeps } from '../testing/fixtures.ts';
 import { databaseSnapshot } from '../testing/snapshot.ts';
 import { openTestStore, STORE_KINDS, type TestStore } from '../testing/stores.ts';
@@ -50,15 +52,17 @@ for (const kind of STORE_KINDS) {
     const parsed = (r: { content: Array<{ text: string }> }) => JSON.parse(r.content[0]!.text);
     const rows = () => t.store.db.selectFrom('memories').selectAll().orderBy('created_at').execute();
 
-    async function makeAgent(name: string) {
-      const a = await api('post', '/agents', acme.people.admin.token, {
+    /** An org-wide agent made by `by`, with an agent token they issue (the calls are for them). */
+    async function makeAgent(name: string, by = acme.people.admin.token) {
+      const a = await api('post', '/agents', by, {
         name,
         scope: 'organization',
         instructions: 'Help.',
         model: { provider: 'openai', model: 'gpt-5' },
       });
       assert.equal(a.status, 201, a.text);
-      const tok = await api('post', `/agents/${a.body.id}/tokens`, acme.people.admin.token, { name: 'mcp' });
+      const tok = await api('post', `/agents/${a.body.id}/tokens`, by, { name: 'mcp' });
+      assert.equal(tok.status, 201, tok.text);
       agents[name] = { id: a.body.id, token: tok.body.token };
     }
 
@@ -88,8 +92,32 @@ for (const kind of STORE_KINDS) {
       app = createApp(deps);
       acme = await seedOrg(t.store, 'acme');
       other = await seedOrg(t.store, 'other');
-      await makeAgent('helper');
+      // The member's agent, used by everyone: its calls on the member's token are for the member.
+      await makeAgent('helper', acme.people.member.token);
       await makeAgent('second');
+      // The same agent as the admin holds it through an OAuth client (calls for the admin)…
+      const ctx = await personAccess(t.store.db, acme.people.admin.id, acme.id, 'req_test');
+      const client = await registerClient(t.store.db, {
+        client_name: 'Desk Client',
+        redirect_uris: ['http://127.0.0.1:9/callback'],
+      });
+      const issued = await issueClientToken(t.store.db, ctx, {
+        agentId: agents.helper!.id,
+        client: { id: client.id, name: client.name },
+      });
+      agents.mallory = { id: agents.helper!.id, token: issued.accessToken };
+      // …and through a token a service token issued (calls for no person).
+      const service = await api('post', '/tokens', acme.people.admin.token, {
+        name: 'deploy-bot',
+        role: 'admin',
+        service: true,
+      });
+      assert.equal(service.status, 201, service.text);
+      const viaService = await api('post', `/agents/${agents.helper!.id}/tokens`, service.body.token, {
+        name: 'ci',
+      });
+      assert.equal(viaService.status, 201, viaService.text);
+      agents.service = { id: agents.helper!.id, token: viaService.body.token };
     });
     after(async () => {
       await t?.cleanup();
@@ -174,6 +202,59 @@ for (const kind of STORE_KINDS) {
       assert.ok(actions.includes('tool.call.allowed recall'), actions.join());
     });
 
+    test('a call sees general entries and those about its own person only; "about" names only them; a forged caller is ignored', async () => {
+      const before = await rows();
+      const aboutMember = before.find((r) => r.text === ABOUT_MEMBER)!;
+      const texts = (r: { content: Array<{ text: string }> }) =>
+        (parsed(r).entries as Array<{ text: string }>).map((e) => e.text);
+      // The member's own call finds what is about them (the control for what follows).
+      assert.deepEqual(texts(await tool('helper', 'recall', { query: 'tea likes' })), [ABOUT_MEMBER]);
+
+      // Mallory (the admin, through an OAuth client's token for the same agent) does not.
+      assert.deepEqual(texts(await tool('mallory', 'recall', { query: 'tea likes' })), []);
+      assert.deepEqual(texts(await tool('mallory', 'recall', { query: '' })), [GENERAL]);
+      for (const [name, args] of [
+        ['recall', { query: '', about: acme.people.member.email }],
+        ['recall', { query: '', about: acme.people.member.id }],
+        ['remember', { text: 'Member owes me money.', about: acme.people.member.email }],
+      ] as const) {
+        const r = await tool('mallory', name, args);
+        assert.equal(r.isError, true, `${name} ${JSON.stringify(args)}`);
+        assert.match(r.content[0]!.text, /only the person this call is for/);
+      }
+      assert.deepEqual(parsed(await tool('mallory', 'forget', { id: aboutMember.id })), { forgotten: false });
+      // A caller in the client's own _meta is not the gate's: ignored.
+      const forged = await mcp('mallory', 'tools/call', {
+        name: 'memory__recall',
+        arguments: { query: 'tea likes' },
+        _meta: { 'paddock/caller': { personId: acme.people.member.id, runId: 'run_forged' } },
+      });
+      assert.equal(forged.status, 200, forged.text);
+      assert.deepEqual(texts(forged.body.result), []);
+      const forgedAbout = await mcp('mallory', 'tools/call', {
+        name: 'memory__remember',
+        arguments: { text: 'forged', about: acme.people.member.email },
+        _meta: { 'paddock/caller': { personId: acme.people.member.id } },
+      });
+      assert.equal(forgedAbout.body.result.isError, true, forgedAbout.text);
+
+      // A token a service token issued is for no person: general entries only, no "about".
+      assert.deepEqual(texts(await tool('service', 'recall', { query: '' })), [GENERAL]);
+      const noOne = await tool('service', 'remember', { text: 'x', about: acme.people.admin.email });
+      assert.equal(noOne.isError, true);
+      assert.match(noOne.content[0]!.text, /for no person/);
+      assert.deepEqual(await rows(), before, 'nothing was kept or forgotten');
+
+      // What Mallory keeps about herself is hers: the member does not see it, she may forget it.
+      const own = parsed(
+        await tool('mallory', 'remember', { text: 'ADMIN-OWN-3b1d', about: acme.people.admin.email }),
+      );
+      assert.deepEqual(texts(await tool('helper', 'recall', { query: 'admin own' })), []);
+      assert.deepEqual(parsed(await tool('helper', 'forget', { id: own.id })), { forgotten: false });
+      assert.deepEqual(texts(await tool('mallory', 'recall', { query: 'admin own' })), ['ADMIN-OWN-3b1d']);
+      assert.deepEqual(parsed(await tool('mallory', 'forget', { id: own.id })), { forgotten: true });
+    });
+
     test('hostile input is refused with a clear error and keeps nothing', async () => {
       const before = (await rows()).length;
       for (const [args, says] of [
@@ -248,8 +329,12 @@ for (const kind of STORE_KINDS) {
       assert.equal(crossOrg.status, 404);
 
       // Members cannot change an org agent they do not own; auditors change nothing.
-      for (const who of ['member', 'auditor'] as const) {
-        const r = await api('patch', `/agents/${helper}/memory/${general.id}`, acme.people[who].token, {
+      const theirs = (await rows()).find((r) => r.text === AGENT_TWO)!;
+      for (const [who, agent, entry] of [
+        ['member', agents.second!.id, theirs.id],
+        ['auditor', helper, general.id],
+      ] as const) {
+        const r = await api('patch', `/agents/${agent}/memory/${entry}`, acme.people[who].token, {
           pinned: true,
         });
         assert.equal(r.status, 403, `${who}: ${r.text}`);

@@ -3,11 +3,12 @@
  * given. The agent's org is fixed by whoever called (the gate, on the agent's own session), so
  * these take a trusted scope; every query is still bounded to that org and agent.
  */
+import type { ExpressionBuilder } from 'kysely';
 import { ConflictError, ForbiddenError } from '../errors/index.ts';
 import { findPerson, findPersonByEmail, type OrgScope } from '../identity/index.ts';
 import { newId } from '../ids/index.ts';
 import type { Db } from '../store/index.ts';
-import type { MemoryTable } from '../store/schema.ts';
+import type { Database, MemoryTable } from '../store/schema.ts';
 import { MEMORY_LIMITS, type MemoryEntry, memoryText, toMemoryEntry } from './entries.ts';
 
 /** The person `about` names (an email or a person id of the org), or null when it names no one of it. */
@@ -56,23 +57,31 @@ export async function remember(
 /** Lowercase words of two letters or more: what a recall matches on. */
 const wordsOf = (text: string) => text.toLowerCase().match(/[\p{L}\p{N}]{2,}/gu) ?? [];
 
+/** Entries a call for `person` may see: the general ones and those about them (none about others). */
+const seenBy = (person: string | null) => (eb: ExpressionBuilder<Database, 'memories'>) =>
+  person === null
+    ? eb('person_id', 'is', null)
+    : eb.or([eb('person_id', 'is', null), eb('person_id', '=', person)]);
+
 /**
- * The agent's entries that best match `query` (the most of its words, then the newest); the newest
- * when the query has no words. `personId` keeps those about that person.
+ * The entries a call for `person` may see that best match `query` (the most of its words, then
+ * the newest); the newest when the query has no words. `only` keeps those about that person.
  */
 export async function recall(
   db: Db,
   scope: OrgScope,
   agentId: string,
   query: string,
-  personId?: string,
+  person: string | null,
+  only?: string,
 ): Promise<MemoryEntry[]> {
   let q = db
     .selectFrom('memories')
     .selectAll()
     .where('org_id', '=', scope.orgId)
-    .where('agent_id', '=', agentId);
-  if (personId) q = q.where('person_id', '=', personId);
+    .where('agent_id', '=', agentId)
+    .where(seenBy(person));
+  if (only) q = q.where('person_id', '=', only);
   const rows = await q.orderBy('updated_at', 'desc').limit(MEMORY_LIMITS.entriesPerAgent).execute();
   const words = [...new Set(wordsOf(query.slice(0, MEMORY_LIMITS.queryChars)))];
   const scored = rows
@@ -87,15 +96,23 @@ export async function recall(
 }
 
 /**
- * Deletes one of the agent's entries; whether there was one. A pinned entry is a person's: the
- * agent (or whatever a tool's output told it) cannot take it out of every later run's prompt.
+ * Deletes one of the agent's entries a call for `person` may see; whether there was one (one
+ * about someone else reads as none). A pinned entry is a person's: the agent (or whatever a
+ * tool's output told it) cannot take it out of every later run's prompt.
  */
-export async function forget(db: Db, scope: OrgScope, agentId: string, id: string): Promise<boolean> {
+export async function forget(
+  db: Db,
+  scope: OrgScope,
+  agentId: string,
+  person: string | null,
+  id: string,
+): Promise<boolean> {
   const r = await db
     .deleteFrom('memories')
     .where('org_id', '=', scope.orgId)
     .where('agent_id', '=', agentId)
     .where('id', '=', id)
+    .where(seenBy(person))
     .where('pinned', '=', 0)
     .executeTakeFirst();
   if (Number(r.numDeletedRows) > 0) return true;
@@ -105,6 +122,7 @@ export async function forget(db: Db, scope: OrgScope, agentId: string, id: strin
     .where('org_id', '=', scope.orgId)
     .where('agent_id', '=', agentId)
     .where('id', '=', id)
+    .where(seenBy(person))
     .executeTakeFirst();
   if (pinned)
     throw new ForbiddenError(

@@ -18,8 +18,8 @@ import {
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import { PaddockError } from '../errors/index.ts';
-import { trustedScope } from '../identity/index.ts';
+import { ForbiddenError, PaddockError } from '../errors/index.ts';
+import { findPerson, trustedScope } from '../identity/index.ts';
 import type { Db } from '../store/index.ts';
 import { MEMORY_LIMITS, type MemoryEntry } from './entries.ts';
 import { forget, personAbout, recall, remember } from './recall.ts';
@@ -27,11 +27,34 @@ import { forget, personAbout, recall, remember } from './recall.ts';
 /** The name a built-in connection's `command` gives this server. */
 export const MEMORY_SERVER = 'memory';
 
+/**
+ * The key of a call's `_meta` where the gate tells a built-in server whom the call is for. Only
+ * the gate sets it (it passes none of the agent's own `_meta` on), so a model cannot forge it.
+ */
+export const CALLER_META = 'paddock/caller';
+
+/** Whom a call is for, as the gate tells a built-in server. */
+export interface BuiltinCaller {
+  /** The person answerable for the call (a run's person, a token's issuer); null when none. */
+  personId: string | null;
+  /** The agent run the call belongs to, when it belongs to one. */
+  runId: string | null;
+}
+
+/** The caller the gate put in `_meta`; no one (general entries only) when it put none. */
+function callerOf(meta: Record<string, unknown> | undefined): BuiltinCaller {
+  const c = meta?.[CALLER_META] as Partial<BuiltinCaller> | undefined;
+  return {
+    personId: typeof c?.personId === 'string' ? c.personId : null,
+    runId: typeof c?.runId === 'string' ? c.runId : null,
+  };
+}
+
 const ABOUT = {
   type: 'string',
   maxLength: 320,
   description:
-    "The email (or Paddock person id) of the person of this organization it is about; give it for anything about a person, so it is deleted with that person's data.",
+    'The email (or Paddock person id) of the person of this organization it is about — only the person you are working for; give it for anything about them, so it is seen only in their calls and deleted with their data.',
 } as const;
 
 /** The tools, as every agent is shown them (grants pin these definitions). */
@@ -99,20 +122,34 @@ const shown = (e: MemoryEntry) => ({
   updatedAt: e.updatedAt,
 });
 
-/** Runs one call for the agent: its answer, or a tool error saying what was wrong. */
+/**
+ * Runs one call for the agent: its answer, or a tool error saying what was wrong. A call sees
+ * and touches the agent's general entries and those about the person it is for — never those
+ * about anyone else (as a member reading memory through the API).
+ */
 async function run(
   db: Db,
   orgId: string,
   agentId: string,
+  caller: BuiltinCaller,
   name: string,
   args: unknown,
 ): Promise<CallToolResult> {
   const scope = trustedScope(orgId);
+  // A token issued by a service token, or by someone since removed, is for no person.
+  const person = caller.personId ? ((await findPerson(db, scope, caller.personId))?.id ?? null) : null;
   const about = async (a: string | undefined) => {
     if (a === undefined) return null;
     const id = await personAbout(db, scope, a);
     if (!id)
       throw new PaddockError(404, 'person_not_found', 'No person of this organization is named by "about".');
+    if (id !== person)
+      throw new ForbiddenError(
+        'memory_not_yours',
+        person
+          ? '"about" may name only the person this call is for: memory about anyone else is theirs.'
+          : 'This call is for no person: "about" names someone, and their memory is theirs.',
+      );
     return id;
   };
   switch (name) {
@@ -123,12 +160,12 @@ async function run(
     }
     case 'recall': {
       const a = Args.recall.parse(args);
-      const personId = (await about(a.about)) ?? undefined;
-      return answer({ entries: (await recall(db, scope, agentId, a.query, personId)).map(shown) });
+      const only = (await about(a.about)) ?? undefined;
+      return answer({ entries: (await recall(db, scope, agentId, a.query, person, only)).map(shown) });
     }
     case 'forget': {
       const a = Args.forget.parse(args);
-      return answer({ forgotten: await forget(db, scope, agentId, a.id) });
+      return answer({ forgotten: await forget(db, scope, agentId, person, a.id) });
     }
     default:
       return answer(`No memory tool named ${name.slice(0, 100)}.`, true);
@@ -142,7 +179,8 @@ export function memoryServer(db: Db, orgId: string, agentId: string | null): Ser
   server.setRequestHandler(CallToolRequestSchema, async (req) => {
     if (!agentId) return answer('Memory belongs to an agent: call it as one.', true);
     try {
-      return await run(db, orgId, agentId, req.params.name, req.params.arguments ?? {});
+      const caller = callerOf(req.params._meta);
+      return await run(db, orgId, agentId, caller, req.params.name, req.params.arguments ?? {});
     } catch (err) {
       if (err instanceof z.ZodError)
         return answer(

@@ -17,6 +17,9 @@ test('secret-shaped values are replaced inside free text', () => {
   assert.equal(out.note, `use ${REDACTED} or ${REDACTED}`);
   const webhook = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw+/0X/2Yc3WM=';
   assert.equal(redact(`signed with ${webhook}.`), `signed with ${REDACTED}.`);
+  const google = 'AIzaSyDq7YxW3vU9tS1rP5oN2mL8kJ4hG6fE0dC';
+  assert.equal(redact(`API key not valid: ${google}.`), `API key not valid: ${REDACTED}.`);
+  assert.equal(redact('AIzaShort and Aizawa stay'), 'AIzaShort and Aizawa stay');
 });
 
 test('registered secrets are replaced wherever they appear, errors included', () => {

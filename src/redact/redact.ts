@@ -32,6 +32,7 @@ const SECRET_VALUE = [
   /\bBearer\s+[A-Za-z0-9._~+/=-]{8,}/gi,
   /\bsk-[A-Za-z0-9_-]{16,}/g, // OpenAI-style model keys
   /\bAKIA[0-9A-Z]{16}\b/g, // AWS access key ids
+  /\bAIza[0-9A-Za-z_-]{35}/g, // Google API keys (Gemini model keys)
   /\bwhsec_[A-Za-z0-9+/=]{16,}/g, // Standard Webhooks signing secrets (webhook endpoints)
   // A private key block, through its end line when there is one (a cut-off block is still a key).
   // Greedy, with an optional end, so each block is scanned once: a lazy scan to a required end

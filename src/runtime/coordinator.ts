@@ -695,7 +695,8 @@ export class RunCoordinator implements RunHost {
       input_tokens: Number(row.input_tokens) + (end.usage?.inputTokens ?? 0),
       output_tokens: Number(row.output_tokens) + (end.usage?.outputTokens ?? 0),
       error_code: end.error?.code ?? null,
-      error_message: end.error?.message ?? null,
+      // The cell scrubs what it reports, but it is the less trusted side: redacted here too.
+      error_message: end.error ? redactString(end.error.message) : null,
       updated_at: now,
       ended_at: waiting ? null : now,
     };

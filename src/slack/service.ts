@@ -28,6 +28,7 @@ import {
 } from '../errors/index.ts';
 import { AttemptLimiter, can } from '../identity/index.ts';
 import type { Logger } from '../log/index.ts';
+import { redactString } from '../redact/index.ts';
 import type { RunCoordinator, RunListener } from '../runtime/index.ts';
 import type { Database } from '../store/index.ts';
 import type { SlackInstallTable } from '../store/schema.ts';
@@ -734,7 +735,7 @@ export class SlackService {
       await this.#answer(client, thread, lines, run);
     } catch (err) {
       if (!PaddockError.isInstance(err)) throw err;
-      await reply(`Sorry — the agent could not start: ${err.message}`);
+      await reply(`Sorry — the agent could not start: ${redactString(err.message)}`);
     }
   }
 
@@ -749,7 +750,8 @@ export class SlackService {
     if (run.status === 'completed') text = run.output ?? '(no answer)';
     else if (run.status === 'waiting_approval')
       text = 'I am waiting for an approval; I will answer here once it is decided.';
-    else text = `The run ${run.status}: ${run.error?.message ?? 'no reason given'}`;
+    // What a provider or the cell said of the failure passes the one redaction layer here too.
+    else text = `The run ${run.status}: ${redactString(run.error?.message ?? 'no reason given')}`;
     await client.chat.postMessage({
       ...thread,
       text: text.slice(0, 3000),

@@ -27,6 +27,8 @@ import { openTestStore, STORE_KINDS, type TestStore } from '../testing/stores.ts
 import { until } from '../testing/until.ts';
 import { EVENT_IDS_KEPT_MS, forgetOldSlackEvents, SlackService } from './index.ts';
 
+/** A key-shaped string a provider's error quotes (Google's shape): not the org's key, a key all the same. */
+const LEAKED_KEY = 'AIzaSyDq7YxW3vU9tS1rP5oN2mL8kJ4hG6fE0dC';
 const EVERYTHING = ['node_modules/@modelcontextprotocol/server-everything/dist/index.js', 'stdio'];
 const KEY = 'sk-slack-e2e-5a0c2f9d81b7e346';
 /** A Luhn-valid test card number: the agent's blocking check must keep it out of Slack. */
@@ -58,9 +60,11 @@ for (const kind of STORE_KINDS) {
     before(async () => {
       const check = await bubblewrap.check();
       assert.ok(check.ok, `bubblewrap is needed: ${check.reason}`);
-      models = await startModelServer(
-        (req) => scripts.get(req.lastUserText)?.shift() ?? { text: `You said: ${req.lastUserText}` },
-      );
+      models = await startModelServer((req) => {
+        // A provider that fails, quoting a key in its error (as some echo a key they refuse).
+        if (req.lastUserText === 'fail loudly') throw new Error(`Upstream refused key ${LEAKED_KEY}.`);
+        return scripts.get(req.lastUserText)?.shift() ?? { text: `You said: ${req.lastUserText}` };
+      });
       slack = await startFakeSlack();
       t = await openTestStore(kind);
       deps = testDeps(
@@ -359,6 +363,30 @@ for (const kind of STORE_KINDS) {
       assert.match(answer.args.text, /failed/);
       const everything = JSON.stringify(slack.calls);
       assert.ok(!everything.includes('4111'), 'the blocked answer reached Slack');
+    });
+
+    test('a provider error quoting a key reaches the thread, the run record and the API scrubbed, the same text', async () => {
+      const body = mention(MEMBER, 'fail loudly');
+      await send(body);
+      const answer = await threadPost(JSON.parse(body).event.ts);
+      assert.match(answer.args.text, /failed/);
+      assert.match(answer.args.text, /\[REDACTED\]/, answer.args.text);
+      assert.ok(!JSON.stringify(slack.calls).includes(LEAKED_KEY), 'the key reached Slack');
+      const row = await t.store.db
+        .selectFrom('runs')
+        .selectAll()
+        .where('org_id', '=', acme.id)
+        .orderBy('created_at', 'desc')
+        .executeTakeFirstOrThrow();
+      assert.equal(row.status, 'failed');
+      assert.ok(!row.error_message?.includes(LEAKED_KEY), row.error_message ?? '');
+      const shown = await api('get', `/runs/${row.id}`);
+      assert.equal(shown.status, 200, shown.text);
+      assert.ok(!shown.text.includes(LEAKED_KEY), 'the key is in the run as the API shows it');
+      assert.ok(
+        answer.args.text.includes(shown.body.run.error.message),
+        'the thread says what the record says',
+      );
     });
 
     test('unknown people, another workspace’s people and forged user ids are refused politely; no run starts, the refusal is recorded', async () => {

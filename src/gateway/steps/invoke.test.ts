@@ -41,6 +41,23 @@ test('a call runs on its session; the answer is scrubbed', async () => {
   assert.equal(answer.isError, false);
 });
 
+test('a server built into Paddock is told whom the call is for; no other server is (above)', async () => {
+  const { open, sent } = session(async () => ({ content: [] }));
+  const builtin = async () => ({ ...(await open()), builtin: true as const });
+  const forMallory: GateRequest = {
+    ...call,
+    caller: { ...call.caller, onBehalfOf: 'usr_mallory', runId: 'run_1' },
+  };
+  await invoke(forMallory, new AbortController().signal, builtin, 1000);
+  assert.deepEqual(sent, [
+    {
+      name: 'echo',
+      arguments: { message: 'hi' },
+      _meta: { 'paddock/caller': { personId: 'usr_mallory', runId: 'run_1' } },
+    },
+  ]);
+});
+
 test('a call ended before it is sent starts no server and sends nothing', async () => {
   let opened = false;
   const signal = AbortSignal.abort(new StoppedError(false));

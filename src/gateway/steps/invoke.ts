@@ -9,6 +9,7 @@ import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import { type OpenSession, safeMeta } from '../../connections/index.ts';
 import { PaddockError } from '../../errors/index.ts';
+import { type BuiltinCaller, CALLER_META } from '../../memory/index.ts';
 import type { Action } from '../../policy/grants.ts';
 import { endedCause, endedError } from '../refusals.ts';
 import type { GateRequest, GateResult } from '../request.ts';
@@ -47,7 +48,12 @@ export async function invoke(
     out.scrub = session.scrub;
     // Checked again right before sending: a stop acknowledged meanwhile keeps the call from running.
     signal.throwIfAborted();
-    out.result = (await send(session.client, call, { timeout: timeoutMs, signal })) as Outcome['result'];
+    out.result = (await send(
+      session.client,
+      call,
+      { timeout: timeoutMs, signal },
+      session.builtin,
+    )) as Outcome['result'];
   } catch (err) {
     out.error = signal.aborted ? endedCause(signal.reason) : out.scrub((err as Error).message);
     if (err instanceof McpError && !signal.aborted) out.mcpCode = err.code;
@@ -57,11 +63,28 @@ export async function invoke(
   return { ...out, durationMs: Math.round((performance.now() - started) * 100) / 100 };
 }
 
+/**
+ * Whom a call is for, told to a server built into Paddock only (a person's id is no business of
+ * a third party's). The `_meta` is the gate's alone: none of the agent's own is passed on.
+ */
+const callerMeta = (call: GateRequest): Record<string, BuiltinCaller> => ({
+  [CALLER_META]: { personId: call.caller.onBehalfOf, runId: call.caller.runId ?? null },
+});
+
 /** The request to the server, by what was asked. */
-function send(client: Client, call: GateRequest, options: { timeout: number; signal: AbortSignal }) {
+function send(
+  client: Client,
+  call: GateRequest,
+  options: { timeout: number; signal: AbortSignal },
+  builtin?: boolean,
+) {
   switch (call.action ?? 'call') {
     case 'call':
-      return client.callTool({ name: call.tool, arguments: call.args }, undefined, options);
+      return client.callTool(
+        { name: call.tool, arguments: call.args, ...(builtin ? { _meta: callerMeta(call) } : {}) },
+        undefined,
+        options,
+      );
     case 'read':
       return client.readResource({ uri: call.tool }, options);
     case 'get':
