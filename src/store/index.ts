@@ -4,6 +4,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import type { DatabaseSync } from 'node:sqlite';
 import { Kysely, Migrator, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { migrationProvider } from './migrations/index.ts';
@@ -43,6 +44,13 @@ export interface Store {
    * `node-sqlite.ts`; PostgreSQL: once committed, as always).
    */
   withLazySync<T>(fn: () => Promise<T>): Promise<T>;
+  /**
+   * Embedded store only: runs `fn` synchronously in one write transaction on the raw connection,
+   * for hot paths that use prepared statements instead of the query builder. It holds the
+   * store's one connection meanwhile, and resolves as a transaction of `db` does: once durable,
+   * or once written inside `withLazySync`.
+   */
+  rawTransaction?<T>(fn: (db: DatabaseSync) => T): Promise<T>;
   /** Embedded store, for benchmarks: WAL fdatasyncs made so far, and checkpoints (each syncs the WAL and the file). */
   syncStats?: () => { fdatasyncs: number; checkpoints: number };
   close(): Promise<void>;
@@ -82,6 +90,7 @@ function openSqlite(home: string, onFatal?: (err: Error) => void): Store {
     listen: (channel, onNotify) => database.listen(channel, onNotify),
     purge: () => emptyWal(db),
     withLazySync,
+    rawTransaction: (fn) => db.connection().execute(async () => database.transact(fn)),
     syncStats: () => ({ fdatasyncs: database.stats.fdatasyncs, checkpoints: database.stats.checkpoints }),
     close: () => db.destroy(),
   };

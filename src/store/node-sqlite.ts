@@ -135,6 +135,11 @@ class WalSync {
 
 export interface DurableSqlite extends SqliteDatabase {
   raw: DatabaseSync;
+  /**
+   * Runs `fn` synchronously inside `BEGIN IMMEDIATE` … `COMMIT` on the raw connection (rolled
+   * back if it throws), the commit counted as a write to sync. The caller holds the connection.
+   */
+  transact<T>(fn: (db: DatabaseSync) => T): T;
   /** Whether a write committed since the last call (and so needs a sync). */
   takeUnsynced(): boolean;
   sync(): Promise<void>;
@@ -243,6 +248,20 @@ export function openNodeSqlite(path: string, opts: SqliteOptions = {}): DurableS
   const cache = new Map<string, Statement>();
   return {
     raw: db,
+    transact: (fn) => {
+      db.exec('BEGIN IMMEDIATE');
+      let out: ReturnType<typeof fn>;
+      try {
+        out = fn(db);
+      } catch (err) {
+        if (db.isTransaction) db.exec('ROLLBACK');
+        sent = [];
+        throw err;
+      }
+      db.exec('COMMIT');
+      wrote();
+      return out;
+    },
     close: () => {
       clearTimeout(later.timer);
       cache.clear();
