@@ -16,6 +16,7 @@ import type { Dialect } from './types.ts';
 
 export { isUniqueViolation, orConflict } from './errors.ts';
 export { notify, type OnNotify } from './notify.ts';
+export { precompiled } from './precompiled.ts';
 export type { Database, Role } from './schema.ts';
 export type { OrgScope } from './scope.ts';
 export type { Db, Dialect } from './types.ts';
