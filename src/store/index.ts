@@ -52,6 +52,8 @@ export interface Store {
    * or once written inside `withLazySync`.
    */
   rawTransaction?<T>(fn: (db: DatabaseSync) => T): Promise<T>;
+  /** Embedded store only: the file where the audit writer journals records before placing them (`audit/journal.ts`). */
+  auditJournal?: string;
   /** Embedded store, for benchmarks: WAL fdatasyncs made so far, and checkpoints (each syncs the WAL and the file). */
   syncStats?: () => { fdatasyncs: number; checkpoints: number };
   close(): Promise<void>;
@@ -92,6 +94,7 @@ function openSqlite(home: string, onFatal?: (err: Error) => void): Store {
     purge: () => emptyWal(db),
     withLazySync,
     rawTransaction: (fn) => db.connection().execute(async () => database.transact(fn)),
+    auditJournal: join(home, 'audit-journal.jsonl'),
     syncStats: () => ({ fdatasyncs: database.stats.fdatasyncs, checkpoints: database.stats.checkpoints }),
     close: () => db.destroy(),
   };
