@@ -56,8 +56,12 @@ test('written records are journaled until placed; a restart places what was left
   assert.equal(statSync(path).mode & 0o777, 0o600);
   await first.flush();
   assert.deepEqual((await ids()).sort(), written.map((w) => w.id).sort());
+  assert.equal(
+    statSync(path).size,
+    0,
+    'emptied by a flush, all placed (a deletion on request flushes first)',
+  );
   await first.close();
-  assert.equal(statSync(path).size, 0, 'emptied on close, all placed');
 
   // A killed process's journal: one entry placed before the kill, two not, and a torn last line.
   const unplaced = [3, 4].map((n) => prepareEntry(event(n)));

@@ -66,9 +66,17 @@ export class EntryJournal {
     if (this.#unplaced === 0 && this.#size >= EMPTY_PAST) this.#empty();
   }
 
+  /**
+   * Emptied now if everything in it is placed: after a flush, no copy of a placed record's
+   * details is left here (a deletion on request erases them from the log next).
+   */
+  emptyIfPlaced(): void {
+    if (this.#unplaced === 0 && this.#size > 0) this.#empty();
+  }
+
   /** Emptied if everything in it is placed (a clean stop leaves nothing to replay). */
   close(): void {
-    if (this.#unplaced === 0 && this.#size > 0) this.#empty();
+    this.emptyIfPlaced();
     if (this.#fd !== undefined) closeSync(this.#fd);
     this.#fd = undefined;
   }

@@ -158,7 +158,8 @@ export class AuditTrail {
   /** Waits until everything queued or pending so far is in the tree. */
   async flush(): Promise<void> {
     await this.#replayed;
-    return this.#queue.flush();
+    await this.#queue.flush();
+    this.#journal?.emptyIfPlaced();
   }
 
   async close(): Promise<void> {
