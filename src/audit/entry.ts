@@ -9,7 +9,7 @@
  * Format v1 (before this one) hashed the details into the leaf itself; such entries are still
  * read and verified (`EntryV1`).
  */
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHash, randomFillSync } from 'node:crypto';
 import canonicalize from 'canonicalize';
 import { newId, runTrace } from '../ids/index.ts';
 import { redact } from '../redact/index.ts';
@@ -79,9 +79,56 @@ export interface PreparedEntry {
 const ACTION = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/;
 const DIGEST_PREFIX = 'hmac-sha256:';
 
-/** The digest a header commits its details to. */
+/**
+ * The digest a header commits its details to: HMAC-SHA256 (RFC 2104) keyed with the salt, computed
+ * with two plain hashes (`createHmac` builds a key object per call, several times the cost).
+ */
 export function detailsDigest(salt: string, details: string): string {
-  return DIGEST_PREFIX + createHmac('sha256', Buffer.from(salt, 'base64')).update(details).digest('base64');
+  const key = Buffer.from(salt, 'base64');
+  const block = key.length > 64 ? createHash('sha256').update(key).digest() : key;
+  const inner = Buffer.alloc(64, 0x36);
+  const outer = Buffer.alloc(64, 0x5c);
+  for (let i = 0; i < block.length; i++) {
+    inner[i]! ^= block[i]!;
+    outer[i]! ^= block[i]!;
+  }
+  const h = createHash('sha256').update(inner).update(details).digest();
+  return DIGEST_PREFIX + createHash('sha256').update(outer).update(h).digest('base64');
+}
+
+/** Random salts drawn from the system's CSPRNG a few hundred at a time (one call per salt costs more than the rest of an entry's hashing). */
+const SALT_BYTES = 32;
+let salts = Buffer.alloc(0);
+let nextSalt = 0;
+function newSalt(): string {
+  if (nextSalt >= salts.length) {
+    salts = randomFillSync(Buffer.allocUnsafe(SALT_BYTES * 256));
+    nextSalt = 0;
+  }
+  const salt = salts.toString('base64', nextSalt, nextSalt + SALT_BYTES);
+  // Each salt is handed out once: zeroed as it goes.
+  salts.fill(0, nextSalt, nextSalt + SALT_BYTES);
+  nextSalt += SALT_BYTES;
+  return salt;
+}
+
+/**
+ * The header's canonical JSON (RFC 8785), written out in its keys' sorted order: every value is
+ * text, null or the version number, so this is what `canonicalize(header)` gives (entry.test.ts
+ * checks that), without its generic walk and sorts.
+ */
+export function canonicalHeader(h: EntryHeader): string {
+  const text = (v: unknown) => typeof v === 'string';
+  const orNull = (v: unknown) => v === null || typeof v === 'string';
+  const plain =
+    [h.action, h.actor?.id, h.actor?.type, h.detailsDigest, h.id, h.log, h.outcome, h.time].every(text) &&
+    [h.org, h.requestId, h.run].every(orNull) &&
+    (h.target === null || (text(h.target?.id) && text(h.target?.type)));
+  // Anything else (a caller that broke the types) goes the generic way.
+  if (!plain) return canonicalize(h)!;
+  const s = JSON.stringify;
+  const target = h.target ? `{"id":${s(h.target.id)},"type":${s(h.target.type)}}` : 'null';
+  return `{"action":${s(h.action)},"actor":{"id":${s(h.actor.id)},"type":${s(h.actor.type)}},"detailsDigest":${s(h.detailsDigest)},"id":${s(h.id)},"log":${s(h.log)},"org":${s(h.org)},"outcome":${s(h.outcome)},"requestId":${s(h.requestId)},"run":${s(h.run)},"target":${target},"time":${s(h.time)},"v":2}`;
 }
 
 export function prepareEntry(input: AuditInput, now = new Date()): PreparedEntry {
@@ -90,7 +137,7 @@ export function prepareEntry(input: AuditInput, now = new Date()): PreparedEntry
   // JSON round trip first: canonical JSON has no undefined, Dates or functions.
   const given = input.runId ? { traceId: runTrace(input.runId).traceId, ...input.details } : input.details;
   const details = canonicalize(redact(JSON.parse(JSON.stringify(given ?? {})) as Record<string, unknown>))!;
-  const salt = randomBytes(32).toString('base64');
+  const salt = newSalt();
   const header: EntryHeader = {
     v: 2,
     id: newId('evt'),
@@ -105,7 +152,7 @@ export function prepareEntry(input: AuditInput, now = new Date()): PreparedEntry
     run: input.runId ?? null,
     detailsDigest: detailsDigest(salt, details),
   };
-  const leaf = canonicalize(header)!;
+  const leaf = canonicalHeader(header);
   return { header, leaf, leafHash: hashLeaf(leaf).toString('base64'), details, salt };
 }
 

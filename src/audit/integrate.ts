@@ -7,6 +7,7 @@
 import { type Kysely, sql } from 'kysely';
 import type { Database, Db, Store } from '../store/index.ts';
 import { entryRow, type PreparedEntry } from './entry.ts';
+import { NotHere, SqlitePlacer } from './integrate-sqlite.ts';
 import { EMPTY_ROOT, Frontier, type Hash, type NodeKey } from './merkle.ts';
 import { b64, fetchNodes } from './storage.ts';
 
@@ -36,6 +37,8 @@ export class Integrator {
   readonly #newLog: NewLog;
   /** Each log's frontier after this process's last commit, so the next batch need not read it. */
   readonly #frontiers = new Map<string, Frontier>();
+  /** The embedded store's way without the query builder (prepared statements), once made. */
+  #placer: SqlitePlacer | undefined;
 
   constructor(store: Store, newLog: NewLog) {
     this.#db = store.db;
@@ -54,7 +57,9 @@ export class Integrator {
     const indexes = new Array<number>(batch.length);
     let result: { heads: Map<string, Frontier>; more: boolean };
     try {
-      const commit = () => this.#db.transaction().execute((trx) => this.#commit(trx, batch, indexes));
+      const commit = async () =>
+        (await this.#placeRaw(batch, indexes)) ??
+        (await this.#db.transaction().execute((trx) => this.#commit(trx, batch, indexes)));
       result = await (durable ? commit() : this.#store.withLazySync(commit));
     } catch (err) {
       // A frontier computed in a rolled-back transaction is not the log's.
@@ -63,6 +68,22 @@ export class Integrator {
     }
     for (const [logId, frontier] of result.heads) this.#frontiers.set(logId, frontier);
     return { indexes, grown: [...result.heads.keys()], more: result.more };
+  }
+
+  /**
+   * The embedded store's hot path: the batch placed with prepared statements in one synchronous
+   * transaction, when every log's head is the frontier held here; else null (nothing written).
+   */
+  #placeRaw(batch: PreparedEntry[], indexes: number[]) {
+    const raw = this.#store.rawTransaction;
+    if (!raw || batch.some((e) => !this.#frontiers.has(e.header.log))) return null;
+    return raw((db) => {
+      this.#placer ??= new SqlitePlacer(db);
+      return this.#placer.place(batch, indexes, this.#frontiers);
+    }).catch((err: unknown) => {
+      if (err instanceof NotHere) return null;
+      throw err;
+    });
   }
 
   async #hasPending(): Promise<boolean> {

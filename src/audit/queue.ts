@@ -8,12 +8,16 @@
 import type { Logger } from '../log/index.ts';
 import { type AuditInput, type PreparedEntry, prepareEntry } from './entry.ts';
 import type { Integrated } from './integrate.ts';
+import type { EntryJournal } from './journal.ts';
 
 export interface Receipt {
   id: string;
   log: string;
   index: number;
 }
+
+/** An entry written (journaled, or committed without its sync): its place in the log may come later. */
+export type Written = Pick<Receipt, 'id' | 'log'> & { index?: number };
 
 export interface QueueOptions {
   /**
@@ -29,11 +33,15 @@ export interface QueueOptions {
 const MAX_BATCH = 5000;
 /** How long an event no one waits on may wait for company before it is committed alone. */
 const LAZY_MS = 3;
+/** How long a journaled entry may wait for the next batch before it is placed alone (then synced within 50 ms). */
+const JOURNALED_MS = 20;
 
 type Pending = {
   entry: PreparedEntry;
   /** Resolved once durable (else once written). */
   durable: boolean;
+  /** In the journal until placed (`EntryJournal`). */
+  journaled?: boolean;
   resolve: (r: Receipt) => void;
   reject: (e: unknown) => void;
 };
@@ -46,6 +54,8 @@ export class AppendQueue {
   #again = false;
   #lazy: NodeJS.Timeout | undefined;
   #closed = false;
+  #journal: EntryJournal | undefined;
+  #journaledTimer: NodeJS.Timeout | undefined;
 
   constructor(opts: QueueOptions) {
     this.#opts = opts;
@@ -64,10 +74,46 @@ export class AppendQueue {
   /**
    * Queues an event and commits it with the next batch; resolves once it is written (it survives
    * the process being killed), and it is durable against power loss soon after: a batch of such
-   * events alone does not wait for its sync (see `Store.withLazySync`).
+   * events alone does not wait for its sync (see `Store.withLazySync`). With a journal
+   * (`journalTo`), written means journaled: it resolves at once, before its place is known.
    */
-  appendWritten(input: AuditInput): Promise<Receipt> {
-    return this.#push(input, false, () => this.kick());
+  appendWritten(input: AuditInput): Promise<Written> {
+    const journal = this.#journal;
+    if (!journal) return this.#push(input, false, () => this.kick());
+    if (this.#closed) return Promise.reject(new Error('the audit trail is closed'));
+    // Journaled: written once this returns; placed with the next batch (or alone, soon).
+    const entry = prepareEntry(input);
+    journal.write(entry);
+    this.#queue.push({
+      entry,
+      durable: false,
+      journaled: true,
+      resolve: () => undefined,
+      reject: () => undefined,
+    });
+    this.#journaledTimer ??= setTimeout(() => {
+      this.#journaledTimer = undefined;
+      this.kick();
+    }, JOURNALED_MS);
+    return Promise.resolve({ id: entry.header.id, log: entry.header.log });
+  }
+
+  /** From now on, `appendWritten` journals its entries instead of committing them on their own. */
+  journalTo(journal: EntryJournal): void {
+    this.#journal = journal;
+  }
+
+  /** Places entries a killed process journaled and never placed (`EntryJournal.left`, counted by the caller), durably. */
+  replay(entries: PreparedEntry[]): void {
+    for (const entry of entries)
+      this.#queue.push({
+        entry,
+        durable: true,
+        journaled: true,
+        resolve: () => undefined,
+        reject: () => undefined,
+      });
+    if (entries.length > 0) this.kick();
   }
 
   /**
@@ -109,6 +155,8 @@ export class AppendQueue {
   async flush(): Promise<void> {
     clearTimeout(this.#lazy);
     this.#lazy = undefined;
+    clearTimeout(this.#journaledTimer);
+    this.#journaledTimer = undefined;
     this.kick();
     while (this.#draining) await this.#draining;
   }
@@ -127,6 +175,8 @@ export class AppendQueue {
       if (this.#queue.length === 0) {
         clearTimeout(this.#lazy);
         this.#lazy = undefined;
+        clearTimeout(this.#journaledTimer);
+        this.#journaledTimer = undefined;
       }
       let done: Integrated;
       try {
@@ -140,6 +190,8 @@ export class AppendQueue {
         continue;
       }
       if (done.more) this.#again = true;
+      // Placed: the journal may forget them (a failed batch's stay there, replayed at the next start).
+      this.#journal?.placed(batch.filter((p) => p.journaled).length);
       batch.forEach((p, i) => {
         p.resolve({ id: p.entry.header.id, log: p.entry.header.log, index: done.indexes[i]! });
       });

@@ -8,13 +8,14 @@
 import type { Logger } from '../log/index.ts';
 import type { Store } from '../store/index.ts';
 import { type Checkpoint, type CheckpointPublisher, Checkpoints } from './checkpoints.ts';
-import type { AuditInput } from './entry.ts';
+import type { AuditInput, PreparedEntry } from './entry.ts';
 import { Integrator } from './integrate.ts';
+import { EntryJournal } from './journal.ts';
 import { type LogKeys, LogSigners, logVerifierKey } from './keys.ts';
 import { signNote, statementText } from './note.ts';
 import { AUDIT_CHANNEL } from './outbox.ts';
 import { consistencyProof, inclusionProof, rangeProof } from './proofs.ts';
-import { AppendQueue, type Receipt } from './queue.ts';
+import { AppendQueue, type Receipt, type Written } from './queue.ts';
 
 export interface TrailOptions {
   store: Store;
@@ -52,6 +53,9 @@ export class AuditTrail {
   readonly #observe: TrailObserver | undefined;
   #stopListening: (() => Promise<void>) | undefined;
   #poll: NodeJS.Timeout | undefined;
+  #journal: EntryJournal | undefined;
+  /** The replay of what a killed process journaled, once started (flushing waits for it). */
+  #replayed: Promise<void> = Promise.resolve();
 
   constructor(opts: TrailOptions) {
     this.#store = opts.store;
@@ -92,6 +96,18 @@ export class AuditTrail {
    * heads a crash left unsigned.
    */
   start(backstopMs = BACKSTOP_MS): void {
+    // The embedded store journals result records (`journal.ts`): what a killed process left goes first.
+    if (this.#store.auditJournal && !this.#journal) {
+      const journal = new EntryJournal(this.#store.auditJournal);
+      this.#journal = journal;
+      // Counted before anything new is written: the file is not emptied before they are placed.
+      const left = journal.left();
+      journal.replaying(left.length);
+      this.#replayed = this.#replay(journal, left).catch((err) =>
+        this.#log.error({ err }, 'journaled audit records could not be replayed'),
+      );
+      this.#queue.journalTo(journal);
+    }
     this.#stopListening = this.#store.listen(AUDIT_CHANNEL, () => this.#queue.kick());
     this.#queue.kick();
     void this.#checkpoints
@@ -135,20 +151,40 @@ export class AuditTrail {
    * on (a tool call's result, before the answer), but need not wait for a sync of its own: it
    * resolves once written, and is durable against power loss within a few milliseconds.
    */
-  appendWritten(input: AuditInput): Promise<Receipt> {
+  appendWritten(input: AuditInput): Promise<Written> {
     return this.#queue.appendWritten(input);
   }
 
   /** Waits until everything queued or pending so far is in the tree. */
-  flush(): Promise<void> {
-    return this.#queue.flush();
+  async flush(): Promise<void> {
+    await this.#replayed;
+    await this.#queue.flush();
+    this.#journal?.emptyIfPlaced();
   }
 
   async close(): Promise<void> {
     if (this.#poll) clearInterval(this.#poll);
     await this.#stopListening?.();
+    await this.#replayed;
     await this.#queue.close();
+    this.#journal?.close();
     await this.#checkpoints.close();
+  }
+
+  /** Places what the journal holds and the logs do not (a kill before its batch committed). */
+  async #replay(journal: EntryJournal, left: PreparedEntry[]): Promise<void> {
+    const placed = new Set<string>();
+    for (let i = 0; i < left.length; i += 500) {
+      const ids = left.slice(i, i + 500).map((e) => e.header.id);
+      const rows = await this.#store.db
+        .selectFrom('audit_entries')
+        .select('id')
+        .where('id', 'in', ids)
+        .execute();
+      for (const r of rows) placed.add(r.id);
+    }
+    journal.placed(placed.size);
+    this.#queue.replay(left.filter((e) => !placed.has(e.header.id)));
   }
 
   /** A checkpoint for the log's head as it stands, without placing pending entries (offline use). */

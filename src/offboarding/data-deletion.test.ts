@@ -148,10 +148,10 @@ for (const kind of STORE_KINDS) {
         texts.push(JSON.stringify((await sql`select * from ${sql.table(table)}`.execute(t.store.db)).rows));
       const all = texts.join('\n');
       for (const secret of [THEIRS, FLAG]) assert.ok(!all.includes(secret), `${secret} remains`);
-      // The database's own files too (SQLite: the file and its WAL, as bytes).
+      // The database's own files too (SQLite: the file, its WAL and the audit journal, as bytes).
       if (kind === 'sqlite') {
         const file = join(t.home, 'paddock.db');
-        const bytes = [file, `${file}-wal`]
+        const bytes = [file, `${file}-wal`, t.store.auditJournal!]
           .filter((f) => existsSync(f))
           .map((f) => readFileSync(f).toString('latin1'))
           .join('\n');

@@ -113,6 +113,33 @@ test('revoking one grant leaves the others, and moves the policy version on', ()
   assert.equal(decideOnce([b, a], call('read_file')).policyVersion, v, 'in any process');
 });
 
+test('a decision that reads no context is kept per grants and action; new grants or a condition are decided anew', () => {
+  const e = new PolicyEngine();
+  const plain = grant({ id: 'plain', tool: 'read_file' });
+  e.setGrants('agt_a', [plain, grant({ id: 'p', kind: 'prompt', tool: 'summary' })]);
+  const first = e.decide(call('read_file', { path: '/a' }));
+  assert.deepEqual(first.grants, ['plain']);
+  first.grants.push('tampered');
+  const again = e.decide(call('read_file', { path: '/anything', other: 1 }, { now: now + 10 ** 6 }));
+  const fresh = decideOnce([plain], call('read_file'));
+  assert.deepEqual([again.allowed, again.grants], [fresh.allowed, fresh.grants], 'as Cedar decides afresh');
+  // A prompt's get and completion are decided per action, each as Cedar decides it.
+  const get = { ...call('summary'), action: 'get' as const };
+  assert.deepEqual(e.decide(get).grants, ['p']);
+  assert.deepEqual(e.decide({ ...get, action: 'complete' as const }).grants, ['p']);
+  // A deny added, then a window: each new set of grants is decided anew.
+  e.setGrants('agt_a', [plain, grant({ id: 'no', tool: 'read_file', effect: 'deny' })]);
+  assert.equal(e.decide(call('read_file')).allowed, false);
+  assert.deepEqual(e.decide(call('read_file')).grants, ['no']);
+  e.setGrants('agt_a', [grant({ id: 'window', tool: 'read_file', notAfter: now + 60 })]);
+  assert.equal(e.decide(call('read_file')).allowed, true);
+  assert.equal(
+    e.decide(call('read_file', {}, { now: now + 61 })).allowed,
+    false,
+    'a window is read each time',
+  );
+});
+
 test('grants are validated against the tools’ argument types, with a clear error', () => {
   const args = { path: 'String', limit: 'Long' } as const;
   validateGrants(

@@ -239,15 +239,28 @@ export function decideOnce(grants: Grant[], req: Request): Decision {
   );
 }
 
+/**
+ * A grant whose policy has no `when` (no argument constraint, time window, approval or URI
+ * condition): its effect depends on the principal, action and resource alone.
+ */
+const readsNoContext = (g: Grant): boolean => !compileGrant(g).includes(' when {');
+
+/** A decision its receiver may keep or change without touching the kept one. */
+const copy = (d: Decision): Decision => ({ ...d, grants: [...d.grants], errors: [...d.errors] });
+
 let engines = 0;
 const EMPTY_VERSION = policyVersion([]);
 
 export class PolicyEngine {
   readonly #id = ++engines;
   #grants = new Map<string, { grants: Grant[]; version: string }>(); // by agent
-  // Preparsed set ids, the policy version each was parsed at (re-parsing an id replaces it), and
-  // the argument views its grants read.
-  readonly #parsed = new Map<string, { version: string; views: Views }>();
+  // Preparsed set ids, the policy version each was parsed at (re-parsing an id replaces it), the
+  // argument views its grants read, and — for a set whose policies read no context (no
+  // constraint, window, approval or URI) — Cedar's answer per action, which then cannot change.
+  readonly #parsed = new Map<
+    string,
+    { version: string; views: Views; fixed: boolean; answers: Map<string, Decision> }
+  >();
 
   /** The agent's policy version as the engine holds it ('' when it holds none). */
   versionOf(agentId: string): string {
@@ -283,12 +296,23 @@ export class PolicyEngine {
       const r = cedar.preparsePolicySet(setId, { staticPolicies: policyMap(grants) });
       if (r.type !== 'success')
         throw new Error(`policy set did not parse: ${r.errors.map((e) => e.message).join('; ')}`);
-      parsed = { version: policyVersion, views: viewsOf(grants) };
+      parsed = {
+        version: policyVersion,
+        views: viewsOf(grants),
+        fixed: grants.every(readsNoContext),
+        answers: new Map(),
+      };
       this.#parsed.set(setId, parsed);
     }
-    return toDecision(
+    const action = req.action ?? 'call';
+    const known = parsed.answers.get(action);
+    if (known) return copy(known);
+    const decision = toDecision(
       cedar.statefulIsAuthorized({ ...request(req, parsed.views), preparsedPolicySetId: setId }),
       policyVersion,
     );
+    // Same agent, action, tool and policies, and nothing else read: Cedar would answer the same.
+    if (parsed.fixed) parsed.answers.set(action, copy(decision));
+    return decision;
   }
 }

@@ -220,6 +220,19 @@ for (const kind of STORE_KINDS) {
 
       const store = await openStore({ home: t.home, databaseUrl: t.databaseUrl });
       try {
+        // Restarted: the audit writer starts as the server's does, placing what it journaled.
+        const trail = new AuditTrail({
+          store,
+          keys: vaultLogKeys(new Vault(localKeyring(t.home, {}))),
+          originHost: 'paddock.test',
+          log: silentLogger,
+        });
+        trail.start();
+        await trail.flush();
+        await trail.close();
+        const orgId = (await store.db.selectFrom('orgs').select('id').executeTakeFirstOrThrow()).id;
+        const report = await verifyLog(store.db, orgId);
+        assert.ok(report.ok, JSON.stringify(report.problem));
         const rows = await store.db
           .selectFrom('audit_entries')
           .select(['action', 'idx', 'details'])

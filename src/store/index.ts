@@ -4,6 +4,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import type { DatabaseSync } from 'node:sqlite';
 import { Kysely, Migrator, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { migrationProvider } from './migrations/index.ts';
@@ -15,6 +16,7 @@ import type { Dialect } from './types.ts';
 
 export { isUniqueViolation, orConflict } from './errors.ts';
 export { notify, type OnNotify } from './notify.ts';
+export { precompiled } from './precompiled.ts';
 export type { Database, Role } from './schema.ts';
 export type { OrgScope } from './scope.ts';
 export type { Db, Dialect } from './types.ts';
@@ -43,6 +45,15 @@ export interface Store {
    * `node-sqlite.ts`; PostgreSQL: once committed, as always).
    */
   withLazySync<T>(fn: () => Promise<T>): Promise<T>;
+  /**
+   * Embedded store only: runs `fn` synchronously in one write transaction on the raw connection,
+   * for hot paths that use prepared statements instead of the query builder. It holds the
+   * store's one connection meanwhile, and resolves as a transaction of `db` does: once durable,
+   * or once written inside `withLazySync`.
+   */
+  rawTransaction?<T>(fn: (db: DatabaseSync) => T): Promise<T>;
+  /** Embedded store only: the file where the audit writer journals records before placing them (`audit/journal.ts`). */
+  auditJournal?: string;
   /** Embedded store, for benchmarks: WAL fdatasyncs made so far, and checkpoints (each syncs the WAL and the file). */
   syncStats?: () => { fdatasyncs: number; checkpoints: number };
   close(): Promise<void>;
@@ -82,6 +93,8 @@ function openSqlite(home: string, onFatal?: (err: Error) => void): Store {
     listen: (channel, onNotify) => database.listen(channel, onNotify),
     purge: () => emptyWal(db),
     withLazySync,
+    rawTransaction: (fn) => db.connection().execute(async () => database.transact(fn)),
+    auditJournal: join(home, 'audit-journal.jsonl'),
     syncStats: () => ({ fdatasyncs: database.stats.fdatasyncs, checkpoints: database.stats.checkpoints }),
     close: () => db.destroy(),
   };

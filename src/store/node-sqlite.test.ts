@@ -73,6 +73,25 @@ test('a lazily synced write resolves once written, and a sync follows on its own
     await db.insertInto('items').values({ id: 3, v: 'c' }).execute();
     await new Promise((r) => setTimeout(r, SYNC_LATER_MS * 5));
     assert.equal(raw.stats.fdatasyncs, made + 2, 'one sync for the two');
+    // Calls one after another (a decision synced, then its result written lazily), for longer
+    // than the window: each result rides with the next decision's sync, none gets its own.
+    const t0 = performance.now();
+    const asked = raw.stats.syncs;
+    let decisions = 0;
+    for (let id = 10; performance.now() - t0 < SYNC_LATER_MS * 6; id += 2) {
+      await db.insertInto('items').values({ id, v: 'decision' }).execute();
+      decisions += 1;
+      await withLazySync(() =>
+        db
+          .insertInto('items')
+          .values({ id: id + 1, v: 'result' })
+          .execute(),
+      );
+      await new Promise((r) => setTimeout(r, 3));
+    }
+    assert.equal(raw.stats.syncs - asked, decisions, 'one sync per decision, none of a result’s own');
+    await new Promise((r) => setTimeout(r, SYNC_LATER_MS * 3));
+    assert.equal(raw.stats.syncs - asked, decisions + 1, 'the last result synced on its own once calls stop');
   } finally {
     await db.destroy();
     rmSync(dir, { recursive: true, force: true });

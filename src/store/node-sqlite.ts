@@ -135,6 +135,11 @@ class WalSync {
 
 export interface DurableSqlite extends SqliteDatabase {
   raw: DatabaseSync;
+  /**
+   * Runs `fn` synchronously inside `BEGIN IMMEDIATE` … `COMMIT` on the raw connection (rolled
+   * back if it throws), the commit counted as a write to sync. The caller holds the connection.
+   */
+  transact<T>(fn: (db: DatabaseSync) => T): T;
   /** Whether a write committed since the last call (and so needs a sync). */
   takeUnsynced(): boolean;
   sync(): Promise<void>;
@@ -151,7 +156,12 @@ export interface DurableSqlite extends SqliteDatabase {
   readonly stats: { syncs: number; fdatasyncs: number; checkpoints: number };
 }
 
-const CHECKPOINT_EVERY = 200;
+/**
+ * Commits between checkpoints. Each checkpoint syncs twice (the WAL, the database file): every
+ * 500 commits is 0.004 syncs per commit, with a WAL of at most ~25 MB (single-call commits of
+ * ~12 pages each), and pages written many times in between are copied once.
+ */
+const CHECKPOINT_EVERY = 500;
 
 type Sent = { channel: string; payload: string };
 
@@ -223,7 +233,12 @@ export function openNodeSqlite(path: string, opts: SqliteOptions = {}): DurableS
   startCheckpointer();
   let unsynced = false;
   let commits = 0;
-  const later: { mark: number; timer: NodeJS.Timeout | undefined } = { mark: 0, timer: undefined };
+  const later: { mark: number; at: number; waiting: boolean; timer: NodeJS.Timeout | undefined } = {
+    mark: 0,
+    at: 0,
+    waiting: false,
+    timer: undefined,
+  };
   // A write outside a transaction, or a COMMIT, has made something that must reach the disk.
   const wrote = () => {
     if (!db.isTransaction) {
@@ -243,6 +258,20 @@ export function openNodeSqlite(path: string, opts: SqliteOptions = {}): DurableS
   const cache = new Map<string, Statement>();
   return {
     raw: db,
+    transact: (fn) => {
+      db.exec('BEGIN IMMEDIATE');
+      let out: ReturnType<typeof fn>;
+      try {
+        out = fn(db);
+      } catch (err) {
+        if (db.isTransaction) db.exec('ROLLBACK');
+        sent = [];
+        throw err;
+      }
+      db.exec('COMMIT');
+      wrote();
+      return out;
+    },
     close: () => {
       clearTimeout(later.timer);
       cache.clear();
@@ -272,15 +301,33 @@ export function openNodeSqlite(path: string, opts: SqliteOptions = {}): DurableS
       return wal.sync();
     },
     syncSoon: () => {
-      // A sync started after this point covers this commit: one started before (running now) does not.
-      later.mark = wal.made;
-      later.timer ??= setTimeout(() => {
+      // A sync started after this point covers this commit: one started before (running now)
+      // does not. `later` holds the oldest commit no sync has covered yet, and when it was made.
+      if (!later.waiting || wal.made > later.mark) {
+        later.mark = wal.made;
+        later.at = performance.now();
+        later.waiting = true;
+      }
+      const due = () => {
         later.timer = undefined;
-        if (wal.made > later.mark) return;
+        if (!later.waiting) return;
+        if (wal.made > later.mark) {
+          // Covered meanwhile (the usual case: the next decision's sync).
+          later.waiting = false;
+          return;
+        }
+        const wait = later.at + SYNC_LATER_MS - performance.now();
+        // A newer commit than the one the timer was set for: wait for its own deadline.
+        if (wait > 1) {
+          later.timer = setTimeout(due, wait);
+          return;
+        }
+        later.waiting = false;
         stats.syncs += 1;
         // A failure is fatal and reported by `onFatal`; nothing waits on this one.
         wal.sync().catch(() => undefined);
-      }, SYNC_LATER_MS);
+      };
+      later.timer ??= setTimeout(due, SYNC_LATER_MS);
     },
     stats,
     takeSent: () => {

@@ -45,7 +45,14 @@ export function notingStore(inner: Store) {
     },
     transformResult: async (args) => args.result,
   };
-  const store: Store = { ...inner, db: inner.db.withPlugin(plugin) };
+  const db = inner.db.withPlugin(plugin);
+  // A precompiled query (`store/precompiled.ts`) arrives compiled, past the plugin: noted as it runs.
+  const run = db.executeQuery.bind(db);
+  db.executeQuery = ((query, queryId) => {
+    if ('sql' in query && query.query.kind !== 'RawNode') context.getStore()?.push(describe(query.query));
+    return run(query, queryId);
+  }) as typeof db.executeQuery;
+  const store: Store = { ...inner, db };
   return {
     store,
     /** Runs `fn`, noting its queries into `log` (the same array, for marks taken meanwhile). */
