@@ -42,6 +42,7 @@ import type { Logger } from '../log/index.ts';
 import { visibleOfferings } from '../policy/permissions.ts';
 import { redactString } from '../redact/index.ts';
 import type { Db } from '../store/index.ts';
+import { waitingProgress } from './approval-progress.ts';
 import { type CallKey, Cancellations } from './cancellations.ts';
 import type { ToolGateway } from './gate.ts';
 import { ApprovalRequiredError } from './refusals.ts';
@@ -56,6 +57,8 @@ export interface AgentServerDeps {
    */
   cancellations?: Cancellations | undefined;
   log: Logger;
+  /** How often a call paused for approval sends its client progress (when it gave a token). */
+  waitingProgressMs?: number | undefined;
 }
 
 export interface AgentConnection {
@@ -124,6 +127,8 @@ export function toolError(err: unknown, requestId: string, log: Logger): CallToo
   return result;
 }
 
+type WaitingExtra = Parameters<typeof waitingProgress>[0];
+
 /** The agent's MCP server, not yet connected to a transport. */
 export function agentServer(deps: AgentServerDeps, conn: AgentConnection): Server {
   return buildServer(deps, () => conn);
@@ -190,6 +195,7 @@ export function buildServer(deps: AgentServerDeps, current: () => AgentConnectio
         args,
         approval: conn.approval,
         signal: cancellable.signal,
+        onWaiting: waitingProgress(extra, deps.waitingProgressMs),
       });
       return {
         content: r.content as CallToolResult['content'],
@@ -238,7 +244,7 @@ export function buildServer(deps: AgentServerDeps, current: () => AgentConnectio
     named: string,
     parts: { namespace: string; name: string } | null,
     req: Pick<GateRequest, 'action' | 'completing' | 'args' | 'completion'>,
-    extra: { requestId: string | number; signal: AbortSignal },
+    extra: { requestId: string | number; signal: AbortSignal } & WaitingExtra,
   ): Promise<GateResult> {
     const conn = current();
     const { caller } = conn;
@@ -259,6 +265,7 @@ export function buildServer(deps: AgentServerDeps, current: () => AgentConnectio
         calledAs: named,
         approval: conn.approval,
         signal: cancellable.signal,
+        onWaiting: waitingProgress(extra, deps.waitingProgressMs),
       });
     } catch (err) {
       throw requestError(err, caller.requestId, deps.log);

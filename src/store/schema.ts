@@ -479,6 +479,20 @@ export interface OAuthGrantTable {
   refreshed_at: string | null;
 }
 
+/** An open MCP session (Streamable HTTP), by the digest of its id: bound to its agent and person. */
+export interface McpSessionTable {
+  id_hash: string;
+  org_id: string;
+  agent_id: string;
+  token_id: string;
+  issued_by: string;
+  protocol_version: string;
+  client_capabilities: string;
+  client_info: string;
+  created_at: string;
+  last_seen_at: string;
+}
+
 export interface ConnectionTable {
   id: string;
   org_id: string;
@@ -821,6 +835,7 @@ export interface Database {
   oauth_clients: OAuthClientTable;
   oauth_codes: OAuthCodeTable;
   oauth_grants: OAuthGrantTable;
+  mcp_sessions: McpSessionTable;
   connections: ConnectionTable;
   connection_tools: ConnectionToolTable;
   connection_offerings: ConnectionOfferingTable;

@@ -12,13 +12,19 @@
  * clients of allowed origins.
  */
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
-import { JSONRPCMessageSchema } from '@modelcontextprotocol/sdk/types.js';
+import {
+  type InitializeRequest,
+  isInitializeRequest,
+  JSONRPCMessageSchema,
+  type JSONRPCRequest,
+} from '@modelcontextprotocol/sdk/types.js';
 import type { MiddlewareHandler } from 'hono';
 import { z } from 'zod';
 import type { AuthenticatedAgent } from '../../agents/index.ts';
 import type { Config } from '../../config/index.ts';
 import { ForbiddenError } from '../../errors/index.ts';
 import type { GateCaller } from '../../gateway/index.ts';
+import { sessionRequired } from '../../gateway/mcp-sessions/index.ts';
 import type { Deps } from '../deps.ts';
 import { errorResponse, requestIdOf } from '../respond.ts';
 import { defineRoute, type HandlerInput } from '../route.ts';
@@ -166,21 +172,9 @@ export function agentCaller(agent: AuthenticatedAgent, requestId: string): GateC
   };
 }
 
-/** GET opens no stream here: answered as the Streamable HTTP transport says a server without one does. */
-function noStream(): Response {
-  return new Response(
-    JSON.stringify({
-      jsonrpc: '2.0',
-      error: {
-        code: -32000,
-        message:
-          'Method not allowed: this endpoint opens no event stream; POST requests carry their answers.',
-      },
-      id: null,
-    }),
-    { status: 405, headers: { allow: 'POST, DELETE', 'content-type': 'application/json' } },
-  );
-}
+/** A single `initialize` request (a batch never opens a session: the transport refuses it). */
+const isInitialize = (body: unknown): body is InitializeRequest & JSONRPCRequest =>
+  !Array.isArray(body) && isInitializeRequest(body);
 
 async function handle(
   deps: Deps,
@@ -189,16 +183,19 @@ async function handle(
   request: Request,
   body: unknown,
 ): Promise<Response> {
-  if (request.method === 'GET') return noStream();
+  // A client that goes away ends its calls; one that waits for a person pauses (the org's wait).
+  const conn = { caller: agentCaller(agent, requestId), approval: 'pause' as const, signal: request.signal };
+  const sessionId = request.headers.get('mcp-session-id');
+  if (sessionId !== null) return deps.mcpSessions.serve(sessionId, conn, request, body);
+  if (request.method === 'GET') return sessionRequired('a GET stream belongs to a session');
+  if (request.method === 'DELETE') return sessionRequired('DELETE ends the session it names');
+  if (isInitialize(body)) return deps.mcpSessions.open(conn, request, body);
+  // A client that never initialized (a script, curl): served as it asks, with JSON answers.
   const transport = new WebStandardStreamableHTTPServerTransport({
     sessionIdGenerator: undefined,
     enableJsonResponse: true,
   });
-  const done = await deps.mcpServers.serve(
-    // A client that goes away ends its calls; one that waits for a person pauses (the org's wait).
-    { caller: agentCaller(agent, requestId), approval: 'pause', signal: request.signal },
-    transport,
-  );
+  const done = await deps.mcpServers.serve(conn, transport);
   try {
     return await transport.handleRequest(request, body === undefined ? undefined : { parsedBody: body });
   } finally {
