@@ -1,7 +1,8 @@
 /**
  * A call paused for a person's approval keeps its MCP client informed: when the client gave a
  * `progressToken`, a progress notification says at once that the call waits (and for which
- * request), then again every `everyMs` until the person decides or the wait ends. Clients that
+ * request), then again every `everyMs` (a quarter of a short wait, at least a second) until the
+ * person decides or the wait ends. Clients that
  * reset their timeout on progress keep waiting as long as Paddock does (up to the org's wait).
  * `progress` is the seconds waited (strictly increasing), `total` the longest wait.
  *
@@ -24,6 +25,7 @@ export function waitingProgress(extra: Extra, everyMs = WAITING_PROGRESS_MS): Ga
   let last = 0;
   return ({ approvalId, waitMs }) => {
     const started = performance.now();
+    const every = Math.min(everyMs, Math.max(1000, waitMs / 4));
     const send = () => {
       const waited = Math.round((performance.now() - started) / 100) / 10;
       last = Math.max(waited, last + 0.1);
@@ -40,7 +42,7 @@ export function waitingProgress(extra: Extra, everyMs = WAITING_PROGRESS_MS): Ga
         .catch(() => undefined);
     };
     send();
-    const timer = setInterval(send, everyMs);
+    const timer = setInterval(send, every);
     timer.unref();
     return () => clearInterval(timer);
   };

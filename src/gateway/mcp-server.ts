@@ -7,8 +7,8 @@
  * stays a URI) are listed where granted, and every `resources/read`, `prompts/get` and
  * `completion/complete` runs through the gate too; their refusals are JSON-RPC errors (code
  * -32003, the reason in words, `data.code` and any waiting approval). Any MCP transport carries
- * it: the HTTP endpoint for agents running elsewhere (one server per request), the org cell's
- * channel for Paddock's own runs.
+ * it: the HTTP endpoint for agents running elsewhere (one server per session, or per request for
+ * a client without one), the org cell's channel for Paddock's own runs.
  *
  * @example
  *   const server = await serveAgent(deps, { caller, approval: 'return' }, transport);
@@ -57,8 +57,6 @@ export interface AgentServerDeps {
    */
   cancellations?: Cancellations | undefined;
   log: Logger;
-  /** How often a call paused for approval sends its client progress (when it gave a token). */
-  waitingProgressMs?: number | undefined;
 }
 
 export interface AgentConnection {
@@ -195,7 +193,7 @@ export function buildServer(deps: AgentServerDeps, current: () => AgentConnectio
         args,
         approval: conn.approval,
         signal: cancellable.signal,
-        onWaiting: waitingProgress(extra, deps.waitingProgressMs),
+        onWaiting: waitingProgress(extra),
       });
       return {
         content: r.content as CallToolResult['content'],
@@ -265,7 +263,7 @@ export function buildServer(deps: AgentServerDeps, current: () => AgentConnectio
         calledAs: named,
         approval: conn.approval,
         signal: cancellable.signal,
-        onWaiting: waitingProgress(extra, deps.waitingProgressMs),
+        onWaiting: waitingProgress(extra),
       });
     } catch (err) {
       throw requestError(err, caller.requestId, deps.log);

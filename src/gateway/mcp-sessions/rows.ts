@@ -67,6 +67,20 @@ export async function touchSessions(db: Db, idHashes: string[], now: Date): Prom
     .execute();
 }
 
+/** Which of these sessions are still stored. */
+export async function storedSessions(db: Db, idHashes: string[]): Promise<string[]> {
+  const found: string[] = [];
+  for (let i = 0; i < idHashes.length; i += 500) {
+    const rows = await db
+      .selectFrom('mcp_sessions')
+      .select('id_hash')
+      .where('id_hash', 'in', idHashes.slice(i, i + 500))
+      .execute();
+    for (const r of rows) found.push(r.id_hash);
+  }
+  return found;
+}
+
 export async function deleteSession(db: Db, idHash: string): Promise<boolean> {
   const r = await db.deleteFrom('mcp_sessions').where('id_hash', '=', idHash).executeTakeFirst();
   return Number(r.numDeletedRows) > 0;

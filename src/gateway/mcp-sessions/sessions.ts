@@ -43,6 +43,7 @@ import {
   findSession,
   insertSession,
   type SessionRow,
+  storedSessions,
   touchSessions,
 } from './rows.ts';
 
@@ -51,6 +52,12 @@ export const IDLE_MS = 30 * 60_000;
 
 /** What an id this endpoint gave looks like (32 random bytes, base64url): anything else is unknown. */
 const SESSION_ID = /^[A-Za-z0-9_-]{43}$/;
+
+/** What a session keeps of what the client declared, at most (it is stored with the session). */
+const MAX_DECLARED_BYTES = 16 * 1024;
+
+/** How long the answers of calls a stop ended have to go out before their session closes. */
+const ENDING_MS = 2_000;
 
 /** The bus's own channel: notifications for agents' sessions, and sessions ended elsewhere. */
 const CHANNEL = 'paddock_mcp';
@@ -147,6 +154,14 @@ export class McpSessions implements StopPart {
 
   /** Opens a session for `initialize` (a single message) and answers it. */
   async open(conn: AgentConnection, request: Request, body: InitializeRequest): Promise<Response> {
+    const declared = JSON.stringify([body.params.capabilities, body.params.clientInfo]);
+    if (Buffer.byteLength(declared) > MAX_DECLARED_BYTES)
+      return json(
+        400,
+        -32602,
+        `Invalid initialize: the client's capabilities and clientInfo exceed ${MAX_DECLARED_BYTES / 1024} kB.`,
+        { code: 'initialize_too_large' },
+      );
     const id = randomBytes(32).toString('base64url');
     const { caller } = conn;
     const token = tokenOf(caller);
@@ -164,11 +179,18 @@ export class McpSessions implements StopPart {
     const live = await this.#build(id, row, async () => {
       await insertSession(this.#o.store.db, row, new Date());
       this.#add(live);
-      this.#record(live.row, caller, 'mcp.session.opened', 'success', {
-        protocolVersion: row.protocolVersion,
-        client: { name: row.clientInfo.name, version: row.clientInfo.version },
-        tokenId: row.tokenId,
-      });
+      // On the request log, not the audit trail: a session is a connection, its calls are what is audited.
+      this.#o.log.info(
+        {
+          requestId: caller.requestId,
+          orgId: row.orgId,
+          agentId: row.agentId,
+          session: row.idHash.slice(0, 16),
+          protocolVersion: row.protocolVersion,
+          client: `${String(row.clientInfo.name).slice(0, 100)} ${String(row.clientInfo.version).slice(0, 40)}`,
+        },
+        'MCP session opened',
+      );
     });
     const res = await this.#handle(live, conn, request, body);
     // Refused before it began (a bad Accept header): nothing was stored, nothing stays open.
@@ -238,14 +260,28 @@ export class McpSessions implements StopPart {
     await this.#onBus(event);
   }
 
+  /** A session's MCP server on this replica, by the id a request's `extra.sessionId` gives. */
+  serverOf(sessionId: string): Server | undefined {
+    return this.#live.get(hashSecret(sessionId))?.server;
+  }
+
+  /** The protocol version a session negotiated, if it is open on this replica. */
+  protocolVersionOf(sessionId: string): string | undefined {
+    return this.#live.get(hashSecret(sessionId))?.row.protocolVersion;
+  }
+
+  /** How many GET streams a session has open on this replica (tests). */
+  streamsOf(sessionId: string): number {
+    return this.#live.get(hashSecret(sessionId))?.streams ?? 0;
+  }
+
   /** Sessions open on this replica: all, or an agent's (metrics and tests). */
   count(agentId?: string): number {
     return agentId === undefined ? this.#live.size : (this.#byAgent.get(agentId)?.size ?? 0);
   }
 
-  /** The moment a stop is allowed: this replica's sessions it covers end at once. */
-  brake(target: StopTarget): undefined {
-    this.#endCovered(target);
+  /** Sessions end once the stop is committed (`end`): a stop that fails ends none. */
+  brake(): undefined {
     return undefined;
   }
 
@@ -277,6 +313,13 @@ export class McpSessions implements StopPart {
     }
     await touchSessions(this.#o.store.db, streaming, new Date(now));
     await deleteIdleSessions(this.#o.store.db, new Date(now - this.#idleMs));
+    // Ended elsewhere while this replica did not hear it (a lost listener): its row is gone.
+    const here = [...this.#live.keys()];
+    const stored = new Set(await storedSessions(this.#o.store.db, here));
+    for (const idHash of here) {
+      const live = this.#live.get(idHash);
+      if (live && !stored.has(idHash)) this.#drop(live);
+    }
   }
 
   async close(): Promise<void> {
@@ -415,9 +458,10 @@ export class McpSessions implements StopPart {
   async #closedByClient(live: Live): Promise<void> {
     this.#forget(live);
     await deleteSession(this.#o.store.db, live.idHash);
-    this.#record(live.row, live.fallback.caller, 'mcp.session.closed', 'success', {
-      reason: 'closed by the client',
-    });
+    this.#o.log.info(
+      { session: live.idHash.slice(0, 16), agentId: live.row.agentId },
+      'MCP session closed by the client',
+    );
     await this.#bus.publish({ kind: 'ended', idHash: live.idHash });
   }
 
@@ -435,11 +479,19 @@ export class McpSessions implements StopPart {
     }
   }
 
+  /**
+   * Ends the sessions `target` covers here: no request reaches them from now on and their GET
+   * streams close at once; the answers of calls the stop just ended (`agent_stopped`) still go
+   * out on their own streams before the rest closes.
+   */
   #endCovered(target: StopTarget): void {
     const lives = 'agentId' in target ? (this.#byAgent.get(target.agentId) ?? []) : this.#live.values();
     for (const live of [...lives]) {
       const { orgId, agentId, tokenId, issuedBy } = live.row;
-      if (covers(target, { orgId, agentId, token: { id: tokenId, issuedBy } })) this.#drop(live);
+      if (!covers(target, { orgId, agentId, token: { id: tokenId, issuedBy } })) continue;
+      this.#forget(live);
+      live.transport.closeStandaloneSSEStream();
+      setTimeout(() => this.#drop(live), ENDING_MS).unref();
     }
   }
 
