@@ -65,9 +65,11 @@ const CHANNEL = 'paddock_mcp';
 /** NOTIFY payloads stay under PostgreSQL's 8,000 bytes; a larger notification reaches this replica's sessions only. */
 const MAX_BUS_BYTES = 7_500;
 
-type BusEvent =
+/** `from` names the replica that sent it: it acted already, and hears its own NOTIFY back. */
+type BusEvent = { from: string } & (
   | { kind: 'notify'; orgId: string; agentId: string; idHash?: string; notification: ServerNotification }
-  | { kind: 'ended'; idHash: string };
+  | { kind: 'ended'; idHash: string }
+);
 
 export interface McpSessionsOptions {
   /** What each session's MCP server is built with. */
@@ -140,11 +142,19 @@ export class McpSessions implements StopPart {
   readonly #restoring = new Map<string, Promise<Live | undefined>>();
   readonly #bus: StopBus<BusEvent>;
   readonly #sweeper: NodeJS.Timeout;
+  readonly #self = randomBytes(8).toString('hex');
 
   constructor(o: McpSessionsOptions) {
     this.#o = o;
     this.#idleMs = o.idleMs ?? IDLE_MS;
-    this.#bus = stopBus<BusEvent>(o.store, o.databaseUrl, (e) => this.#onBus(e), o.log, undefined, CHANNEL);
+    this.#bus = stopBus<BusEvent>(
+      o.store,
+      o.databaseUrl,
+      async (e) => (e.from === this.#self ? undefined : this.#onBus(e)),
+      o.log,
+      undefined,
+      CHANNEL,
+    );
     this.#sweeper = setInterval(
       () => void this.sweep().catch((err: unknown) => o.log.warn({ err }, 'MCP session sweep failed')),
       Math.min(60_000, this.#idleMs / 4),
@@ -246,18 +256,19 @@ export class McpSessions implements StopPart {
     notification: ServerNotification,
   ): Promise<void> {
     const event: BusEvent = {
+      from: this.#self,
       kind: 'notify',
       orgId: to.orgId,
       agentId: to.agentId,
       ...(to.sessionId === undefined ? {} : { idHash: hashSecret(to.sessionId) }),
       notification,
     };
+    await this.#onBus(event);
     if (Buffer.byteLength(JSON.stringify(event)) <= MAX_BUS_BYTES) return this.#bus.publish(event);
     this.#o.log.warn(
       { method: notification.method },
       'MCP notification too large for other replicas; sent here only',
     );
-    await this.#onBus(event);
   }
 
   /** A session's MCP server on this replica, by the id a request's `extra.sessionId` gives. */
@@ -462,7 +473,7 @@ export class McpSessions implements StopPart {
       { session: live.idHash.slice(0, 16), agentId: live.row.agentId },
       'MCP session closed by the client',
     );
-    await this.#bus.publish({ kind: 'ended', idHash: live.idHash });
+    await this.#bus.publish({ from: this.#self, kind: 'ended', idHash: live.idHash });
   }
 
   async #onBus(e: BusEvent): Promise<void> {

@@ -402,7 +402,9 @@ for (const kind of STORE_KINDS) {
       const gaveUp = client
         .callTool({ name: 'everything__get-sum', arguments: { a: 1, b: 1 } }, undefined, {
           signal: cancel.signal,
-          onprogress: () => void (heard += 1),
+          onprogress: () => {
+            heard += 1;
+          },
         })
         .catch((err: unknown) => err);
       await until(() => heard > 0, { what: 'the first progress of the wait' });
