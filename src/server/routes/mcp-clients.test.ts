@@ -102,14 +102,16 @@ for (const kind of STORE_KINDS) {
         req.end(text);
       });
     }
-    /** The JSON-RPC message of an SSE answer (its one `data:` line). */
-    const sseMessage = (body: string) =>
+    /** The JSON-RPC message of an answer: JSON, or an SSE stream's one `data:` line. */
+    const sseMessage = (body: string): Record<string, any> =>
       JSON.parse(
-        body
-          .split('\n')
-          .find((l) => l.startsWith('data: {'))!
-          .slice(6),
-      ) as Record<string, any>;
+        body.startsWith('{')
+          ? body
+          : body
+              .split('\n')
+              .find((l) => l.startsWith('data: {'))!
+              .slice(6),
+      );
     const rpc = (method: string, params: unknown = {}) => ({ jsonrpc: '2.0', id: 1, method, params });
     const initialize = (protocolVersion: string) =>
       rpc('initialize', { protocolVersion, capabilities: {}, clientInfo: { name: 'raw', version: '1' } });

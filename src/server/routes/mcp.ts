@@ -1,11 +1,17 @@
 /**
- * `/mcp/{org}`: the gate as an MCP server over Streamable HTTP (stateless, JSON responses) for
- * agents running elsewhere (Claude Code, OpenClaw, any MCP client). Declared like every route:
- * the bearer token is an agent token of the path's org, authenticated by the pipeline in one read
- * that also gives the gate the agent's standing. Each request gets a fresh transport and a server
- * from the pool, bound to its caller; the gate keeps the sessions to tools, and cancellations go through the gate's one registry.
- * GET answers 405 (no stream is offered). Every protocol version the SDK speaks is spoken (the
- * current and the previous ones among them).
+ * `/mcp/{org}`: the gate as an MCP server over Streamable HTTP for agents running elsewhere
+ * (Claude Code, OpenClaw, any MCP client). Declared like every route: the bearer token is an
+ * agent token of the path's org, authenticated by the pipeline in one read that also gives the
+ * gate the agent's standing (each request brings its own, whatever session it names).
+ *
+ * `initialize` opens a session (`Mcp-Session-Id`, bound to the agent and the person whose token
+ * opened it; see gateway/mcp-sessions): its POSTs are answered as SSE streams (a call can send
+ * progress or requests before its result), GET opens its stream for messages not tied to a
+ * request (resumable with `Last-Event-ID`), DELETE ends it. Someone else's, unknown or ended
+ * session ids get 404; GET and DELETE without one get 400. A client that never initializes is
+ * served without a session, each POST answered with JSON by a pooled server bound to its caller.
+ * Cancellations go through the gate's one registry. Every protocol version the SDK speaks is
+ * spoken (the current and the previous ones among them).
  *
  * In front of it, `mcpGuard` checks `Host` and `Origin` (DNS-rebinding protection: loopback
  * names, the public URL and the configured hosts and origins only) and answers CORS for browser
@@ -205,8 +211,8 @@ async function handle(
 
 const raw = {
   status: 200,
-  description: 'The JSON-RPC answer (application/json)',
-  contentTypes: ['application/json'],
+  description: 'The JSON-RPC answer: an SSE stream in a session, JSON without one',
+  contentTypes: ['text/event-stream', 'application/json'],
 };
 
 type McpInput = HandlerInput<unknown, unknown, unknown, 'agent'>;
@@ -230,21 +236,21 @@ export const mcpRoutes = [
     method: 'get',
     path: '/mcp/{org}',
     summary:
-      'MCP (Streamable HTTP): answers 405, as the transport says a server that opens no event stream does',
+      "MCP (Streamable HTTP): the session's event stream (Mcp-Session-Id required), resumable with Last-Event-ID",
     tag: 'mcp',
     access: 'agent',
     params: OrgParams,
     raw: {
-      status: 405,
-      description: 'No event stream is offered (a JSON-RPC error)',
-      contentTypes: ['application/json'],
+      status: 200,
+      description: 'Server-to-client messages of the session (text/event-stream)',
+      contentTypes: ['text/event-stream'],
     },
     handler,
   }),
   defineRoute({
     method: 'delete',
     path: '/mcp/{org}',
-    summary: 'MCP (Streamable HTTP): end a session (the endpoint is stateless: nothing to end)',
+    summary: 'MCP (Streamable HTTP): end the session named by Mcp-Session-Id',
     tag: 'mcp',
     access: 'agent',
     params: OrgParams,
