@@ -6,14 +6,18 @@
  * resumes with `Last-Event-ID`; the kill switch closes a live GET stream and ends the session; a
  * call waiting for approval sends progress (a client that resets its timeout on progress waits
  * it out) and a client that gives up leaves a clear record; a second replica (another
- * `McpSessions` on the same database) carries a session on with what `initialize` negotiated.
+ * `McpSessions` on the same database) carries a session on with what `initialize` negotiated;
+ * `mcp-remote`, the stdio bridge desktop clients use, keeps one session across its requests.
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { type ServerType, serve } from '@hono/node-server';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import {
   LATEST_PROTOCOL_VERSION,
@@ -30,6 +34,7 @@ import { until } from '../../testing/until.ts';
 import { buildDeps } from '../deps.ts';
 
 const EVERYTHING = ['node_modules/@modelcontextprotocol/server-everything/dist/index.js', 'stdio'];
+const MCP_REMOTE = fileURLToPath(new URL('../../../node_modules/mcp-remote/dist/proxy.js', import.meta.url));
 const digest = (s: string) => createHash('sha256').update(s).digest('hex');
 
 /** The SSE events of a stream, one at a time. */
@@ -468,6 +473,41 @@ for (const kind of STORE_KINDS) {
         assert.deepEqual((await client.listTools()).tools, []);
       } finally {
         assert.equal((await api('post', `/agents/${agentId}/resume`)).status, 200);
+      }
+    });
+
+    test('mcp-remote (the stdio bridge desktop clients use) opens a session and keeps it: a stdio client lists and calls through it', async () => {
+      const client = new Client({ name: 'desktop-app', version: '2.0.0' });
+      await client.connect(
+        new StdioClientTransport({
+          command: process.execPath,
+          args: [
+            MCP_REMOTE,
+            `${url}/mcp/acme`,
+            '--header',
+            `Authorization:Bearer ${token}`,
+            '--transport',
+            'http-only',
+          ],
+          env: {
+            ...(process.env as Record<string, string>),
+            MCP_REMOTE_CONFIG_DIR: join(t.home, 'mcp-remote'),
+          },
+          stderr: 'ignore',
+        }),
+      );
+      clients.push(client);
+      try {
+        const tools = (await client.listTools()).tools.map((x) => x.name);
+        assert.ok(tools.includes('everything__echo'), tools.join(' '));
+        for (const message of ['one', 'two']) {
+          const r = await client.callTool({ name: 'everything__echo', arguments: { message } });
+          assert.match(JSON.stringify(r.content), new RegExp(`Echo: ${message}`));
+        }
+        const mine = (await rows()).filter((r) => /desktop-app/.test(r.client_info));
+        assert.equal(mine.length, 1, 'one session, kept across its requests');
+      } finally {
+        await client.close();
       }
     });
 
