@@ -6,6 +6,7 @@
 export { EVENT_ID, KEEP, KEEP_MS, SessionEvents } from './events.ts';
 export {
   IDLE_MS,
+  MAX_PER_AGENT,
   McpSessions,
   type McpSessionsOptions,
   sessionNotFound,

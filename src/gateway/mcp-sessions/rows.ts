@@ -35,6 +35,22 @@ export async function insertSession(db: Db, row: SessionRow, now: Date): Promise
     .execute();
 }
 
+/** Keeps an agent's `keep` most recently used sessions and forgets the rest: the digests forgotten. */
+export async function trimSessions(db: Db, orgId: string, agentId: string, keep: number): Promise<string[]> {
+  const old = await db
+    .selectFrom('mcp_sessions')
+    .select('id_hash')
+    .where('org_id', '=', orgId)
+    .where('agent_id', '=', agentId)
+    .orderBy('last_seen_at', 'desc')
+    .limit(1000)
+    .offset(keep)
+    .execute();
+  const gone = old.map((r) => r.id_hash);
+  if (gone.length > 0) await db.deleteFrom('mcp_sessions').where('id_hash', 'in', gone).execute();
+  return gone;
+}
+
 /** The open session with this digest, unless it has been idle since `idleSince`. */
 export async function findSession(db: Db, idHash: string, idleSince: Date): Promise<SessionRow | undefined> {
   const r = await db

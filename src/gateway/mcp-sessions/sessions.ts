@@ -45,6 +45,7 @@ import {
   type SessionRow,
   storedSessions,
   touchSessions,
+  trimSessions,
 } from './rows.ts';
 
 /** How long a session may go unused before it ends (30 minutes by default). */
@@ -52,6 +53,9 @@ export const IDLE_MS = 30 * 60_000;
 
 /** What an id this endpoint gave looks like (32 random bytes, base64url): anything else is unknown. */
 const SESSION_ID = /^[A-Za-z0-9_-]{43}$/;
+
+/** Open sessions an agent keeps, at most (each holds a server on the replicas that serve it). */
+export const MAX_PER_AGENT = 100;
 
 /** What a session keeps of what the client declared, at most (it is stored with the session). */
 const MAX_DECLARED_BYTES = 16 * 1024;
@@ -246,6 +250,12 @@ export class McpSessions implements StopPart {
       clientInfo: body.params.clientInfo,
     };
     const live = await this.#build(id, row, async () => {
+      // An agent keeps its most recently used sessions: a flood of initializes pushes out the oldest.
+      for (const idHash of await trimSessions(this.#o.store.db, row.orgId, row.agentId, MAX_PER_AGENT - 1)) {
+        const old = this.#live.get(idHash);
+        if (old) this.#drop(old);
+        await this.#bus.publish({ from: this.#self, kind: 'ended', idHash });
+      }
       await insertSession(this.#o.store.db, row, new Date());
       this.#add(live);
       // On the request log, not the audit trail: a session is a connection, its calls are what is audited.

@@ -26,7 +26,7 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import { bubblewrap } from '../../cells/index.ts';
 import { loadConfig } from '../../config/index.ts';
-import { McpSessions } from '../../gateway/mcp-sessions/index.ts';
+import { MAX_PER_AGENT, McpSessions } from '../../gateway/mcp-sessions/index.ts';
 import { silentLogger } from '../../log/index.ts';
 import { allAuditEntries, call, createApp, type SeededOrg, seedOrg } from '../../testing/fixtures.ts';
 import { openTestStore, STORE_KINDS, type TestStore } from '../../testing/stores.ts';
@@ -474,6 +474,18 @@ for (const kind of STORE_KINDS) {
       } finally {
         assert.equal((await api('post', `/agents/${agentId}/resume`)).status, 200);
       }
+    });
+
+    test('a flood of initializes keeps the agent at its most recent 100 sessions: the oldest ends', async () => {
+      const opened: string[] = [];
+      for (let i = 0; i <= MAX_PER_AGENT; i++) opened.push(await rawSession());
+      const mine = (await rows()).filter((r) => r.agent_id === agentId);
+      assert.equal(mine.length, MAX_PER_AGENT);
+      assert.equal((await send('POST', { 'mcp-session-id': opened[0]! }, rpc('tools/list'))).status, 404);
+      const last = await send('POST', { 'mcp-session-id': opened.at(-1)! }, rpc('tools/list'));
+      assert.equal(last.status, 200);
+      await last.text();
+      assert.ok(deps.mcpSessions.count(agentId) <= MAX_PER_AGENT);
     });
 
     test('mcp-remote (the stdio bridge desktop clients use) opens a session and keeps it: a stdio client lists and calls through it', async () => {
