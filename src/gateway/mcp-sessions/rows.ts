@@ -14,6 +14,8 @@ export interface SessionRow {
   protocolVersion: string;
   clientCapabilities: Record<string, unknown>;
   clientInfo: { name: string; version: string } & Record<string, unknown>;
+  /** When it was opened (ISO time), once stored. */
+  createdAt?: string | undefined;
 }
 
 export async function insertSession(db: Db, row: SessionRow, now: Date): Promise<void> {
@@ -69,6 +71,7 @@ export async function findSession(db: Db, idHash: string, idleSince: Date): Prom
       protocolVersion: r.protocol_version,
       clientCapabilities: JSON.parse(r.client_capabilities) as SessionRow['clientCapabilities'],
       clientInfo: JSON.parse(r.client_info) as SessionRow['clientInfo'],
+      createdAt: r.created_at,
     }
   );
 }
@@ -109,8 +112,12 @@ export type SessionsOf =
   | { orgId: string; tokenIds: string[] }
   | { orgId: string; issuedBy: string };
 
-export async function deleteSessionsOf(db: Db, of: SessionsOf): Promise<number> {
-  let q = db.deleteFrom('mcp_sessions').where('org_id', '=', of.orgId);
+/** Deletes the sessions `of` covers that were opened by `openedBy`. */
+export async function deleteSessionsOf(db: Db, openedBy: Date, of: SessionsOf): Promise<number> {
+  let q = db
+    .deleteFrom('mcp_sessions')
+    .where('org_id', '=', of.orgId)
+    .where('created_at', '<=', openedBy.toISOString());
   if ('agentId' in of) q = q.where('agent_id', '=', of.agentId);
   if ('tokenIds' in of) {
     if (of.tokenIds.length === 0) return 0;

@@ -93,6 +93,8 @@ interface Live {
   events: SessionEvents;
   /** Whose requests the server serves outside any request (none should reach it). */
   fallback: AgentConnection;
+  /** When it was opened (its row's time), in ms. */
+  openedAt: number;
   usedAt: number;
   touchedAt: number;
   /** GET streams open on this replica. */
@@ -206,6 +208,9 @@ export class McpSessions implements StopPart {
   readonly #bus: StopBus<BusEvent>;
   readonly #sweeper: NodeJS.Timeout;
   readonly #self = randomBytes(8).toString('hex');
+  /** Stops begun here whose end has not run yet; then, those ended here, until their echo (by time). */
+  readonly #braked = new Set<string>();
+  readonly #echoes = new Map<string, number>();
 
   constructor(o: McpSessionsOptions) {
     this.#o = o;
@@ -256,7 +261,10 @@ export class McpSessions implements StopPart {
         if (old) this.#drop(old);
         await this.#bus.publish({ from: this.#self, kind: 'ended', idHash });
       }
-      await insertSession(this.#o.store.db, row, new Date());
+      const at = new Date();
+      row.createdAt = at.toISOString();
+      live.openedAt = at.getTime();
+      await insertSession(this.#o.store.db, row, at);
       this.#add(live);
       // On the request log, not the audit trail: a session is a connection, its calls are what is audited.
       this.#o.log.info(
@@ -360,17 +368,35 @@ export class McpSessions implements StopPart {
     return agentId === undefined ? this.#live.size : (this.#byAgent.get(agentId)?.size ?? 0);
   }
 
-  /** Sessions end once the stop is committed (`end`): a stop that fails ends none. */
-  brake(): undefined {
+  /**
+   * Sessions end once the stop is committed (`end`): a stop that fails ends none. A stop begun
+   * here is noted, so that its own NOTIFY, heard back later, ends only what it ended then.
+   */
+  brake(target: StopTarget): undefined {
+    this.#braked.add(JSON.stringify(target));
     return undefined;
   }
 
-  /** A stop (or a token's end) on any replica: the sessions it covers end here, and their rows go. */
+  /**
+   * A stop (or a token's end) on any replica: the sessions it covers, opened before it, end
+   * here, and their rows go. (A session opened after it — a stopped agent initializing again,
+   * or after a resume — is not ended by the stop's echo.)
+   */
   async end(event: SessionEvent): Promise<void> {
     if (event.kind !== 'agent' && event.kind !== 'org' && event.kind !== 'agent-tokens') return;
-    this.#endCovered(event);
+    const key = JSON.stringify(event);
+    const now = Date.now();
+    for (const [k, at] of this.#echoes) if (now - at > 60_000) this.#echoes.delete(k);
+    let before = now;
+    if (this.#braked.delete(key)) this.#echoes.set(key, now);
+    else if (this.#echoes.has(key)) {
+      before = this.#echoes.get(key)!;
+      this.#echoes.delete(key);
+    }
+    this.#endCovered(event, before);
     await deleteSessionsOf(
       this.#o.store.db,
+      new Date(before),
       event.kind === 'agent'
         ? { orgId: event.orgId, agentId: event.agentId }
         : event.kind === 'org'
@@ -435,6 +461,7 @@ export class McpSessions implements StopPart {
       transport,
       server: undefined as unknown as Server,
       events,
+      openedAt: row.createdAt === undefined ? now : Date.parse(row.createdAt),
       fallback: { caller, approval: 'pause' },
       usedAt: now,
       touchedAt: now,
@@ -566,10 +593,11 @@ export class McpSessions implements StopPart {
    * streams close at once; the answers of calls the stop just ended (`agent_stopped`) still go
    * out on their own streams before the rest closes.
    */
-  #endCovered(target: StopTarget): void {
+  #endCovered(target: StopTarget, openedBy: number): void {
     const lives = 'agentId' in target ? (this.#byAgent.get(target.agentId) ?? []) : this.#live.values();
     for (const live of [...lives]) {
       const { orgId, agentId, tokenId, issuedBy } = live.row;
+      if (live.openedAt > openedBy) continue;
       if (!covers(target, { orgId, agentId, token: { id: tokenId, issuedBy } })) continue;
       this.#forget(live);
       live.transport.closeStandaloneSSEStream();

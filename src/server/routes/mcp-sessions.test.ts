@@ -235,7 +235,6 @@ for (const kind of STORE_KINDS) {
     test("forged, oversized, someone else's and another org's session ids, bad Last-Event-IDs and someone else's DELETE: a clear error that changes nothing", async () => {
       const id = await rawSession();
       const before = await rows();
-      const entriesBefore = (await allAuditEntries(t.store)).length;
       const notFound = async (res: Response) => {
         assert.equal(res.status, 404, await res.clone().text());
         const body = await res.json();
@@ -291,10 +290,14 @@ for (const kind of STORE_KINDS) {
       assert.equal(listed.status, 200);
       assert.match(await listed.text(), /everything__echo/);
       // The attempts with a real session are on record, each in the presenter's own org.
-      await deps.audit.flush();
-      const refused = (await allAuditEntries(t.store))
-        .slice(entriesBefore)
-        .filter((e) => e.action === 'mcp.session.refused');
+      const refused = await until(
+        async () => {
+          await deps.audit.flush();
+          const found = (await allAuditEntries(t.store)).filter((e) => e.action === 'mcp.session.refused');
+          return found.length >= 4 ? found : undefined;
+        },
+        { what: 'the four refusals on record' },
+      );
       assert.equal(refused.length, 4, 'another agent (POST, DELETE, GET) and another org');
       assert.ok(refused.some((e) => e.leaf?.includes(`"org":"${globex.id}"`)));
       assert.ok(refused.every((e) => e.actor_id !== agentId && e.leaf?.includes('"outcome":"denied"')));
