@@ -26,7 +26,7 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import { bubblewrap } from '../../cells/index.ts';
 import { loadConfig } from '../../config/index.ts';
-import { MAX_PER_AGENT, McpSessions } from '../../gateway/mcp-sessions/index.ts';
+import { IDLE_MS, MAX_PER_AGENT, McpSessions } from '../../gateway/mcp-sessions/index.ts';
 import { silentLogger } from '../../log/index.ts';
 import { allAuditEntries, call, createApp, type SeededOrg, seedOrg } from '../../testing/fixtures.ts';
 import { openTestStore, STORE_KINDS, type TestStore } from '../../testing/stores.ts';
@@ -576,6 +576,20 @@ for (const kind of STORE_KINDS) {
           rpc('tools/list'),
         );
         assert.equal(theirs.status, 404);
+        // A session idle past the idle time (30 minutes) has ended: refused, and swept from the store.
+        const idle = await rawSession();
+        await t.store.db
+          .updateTable('mcp_sessions')
+          .set({ last_seen_at: new Date(Date.now() - IDLE_MS - 60_000).toISOString() })
+          .where('id_hash', '=', digest(idle))
+          .execute();
+        const expired = await b.serve(idle, conn, request.clone(), rpc('tools/list'));
+        assert.equal(expired.status, 404);
+        await b.sweep();
+        assert.equal(
+          (await rows()).some((r) => r.id_hash === digest(idle)),
+          false,
+        );
       } finally {
         await b.close();
       }
