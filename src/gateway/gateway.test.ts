@@ -14,6 +14,7 @@ import { after, before, describe, test } from 'node:test';
 import { type ServerType, serve } from '@hono/node-server';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { makeFolder, serverFolder } from '../cells/folders.ts';
 import { orgHostUser } from '../cells/host-users.ts';
 import { bubblewrap } from '../cells/index.ts';
@@ -620,11 +621,11 @@ function gatewaySuite(kind: StoreKind): void {
     const writers = Array.from({ length: 4 }, async () => {
       const outcomes: string[] = [];
       while (outcomes.length < 10_000) {
-        const r = await client.callTool({
-          name: 'files__write_file',
-          arguments: { path: `/cell/kill/${n++}.txt`, content: 'x' },
-        });
-        outcomes.push(r.isError ? text(r) : 'ok');
+        // The stop also ends the session: a call sent after it is refused as of no session.
+        const r = await client
+          .callTool({ name: 'files__write_file', arguments: { path: `/cell/kill/${n++}.txt`, content: 'x' } })
+          .catch((err: unknown) => ({ isError: true, content: [{ type: 'text', text: String(err) }] }));
+        outcomes.push(r.isError ? text(r as CallToolResult) : 'ok');
         if (stopping && r.isError) break;
       }
       return outcomes;
@@ -659,7 +660,7 @@ function gatewaySuite(kind: StoreKind): void {
     // A check that nothing happened: the pause can only give a late write (the bug) time to land.
     await new Promise((r) => setTimeout(r, 300));
     assert.deepEqual(readdirSync(killDir).sort(), atAck, 'nothing was written after the stop');
-    for (const o of outcomes) assert.match(o.at(-1)!, /agent_stopped/);
+    for (const o of outcomes) assert.match(o.at(-1)!, /agent_stopped|Session not found/);
     assert.equal(deps.gateway.kills.inFlight({ agentId: agent.id }), 0);
     await deps.audit.flush();
     const stoppedCalls = await t.store.db
@@ -671,9 +672,10 @@ function gatewaySuite(kind: StoreKind): void {
       .execute();
     assert.ok(stoppedCalls.some((e) => /stopped by the kill switch/.test(`${e.leaf}${e.details}`)));
 
-    // Resumed, it works again.
+    // Resumed, it works again (in a new session: the stop ended the old one).
     assert.equal((await api('post', `/agents/${agent.id}/resume`)).status, 200);
-    const back = await client.callTool({
+    await assert.rejects(client.listTools(), /Session not found/);
+    const back = await (await connect(agent.token)).callTool({
       name: 'files__write_file',
       arguments: { path: '/cell/kill/after-resume.txt', content: 'x' },
     });
@@ -735,11 +737,19 @@ function gatewaySuite(kind: StoreKind): void {
     const stopped = await api('post', '/stop');
     assert.equal(stopped.status, 200, stopped.text);
     assert.ok(stopped.body.agentsStoppedAt);
-    assert.match(text(await echo()), /agent_stopped/);
+    await assert.rejects(echo(), /Session not found/, 'the stop ended the session');
+    const again = await connect(one.token);
+    assert.match(
+      text(await again.callTool({ name: 'everything__echo', arguments: { message: 'ping' } })),
+      /agent_stopped/,
+    );
     const betaOrg = await call(app, 'get', '/api/v1/orgs/beta', { token: beta.people.admin.token });
     assert.equal(betaOrg.body.agentsStoppedAt, null);
     assert.equal((await api('post', '/resume')).status, 200);
-    assert.equal((await echo()).isError, false);
+    assert.equal(
+      (await again.callTool({ name: 'everything__echo', arguments: { message: 'ping' } })).isError,
+      false,
+    );
   });
 
   test("a connection's secrets reach its server over a pipe: never in a command line, never back to the agent", async () => {

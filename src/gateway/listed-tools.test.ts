@@ -74,6 +74,11 @@ for (const kind of STORE_KINDS) {
       });
       assert.equal(agent.status, 201, agent.text);
       const token = (await api('post', `/agents/${agent.body.id}/tokens`, { name: 'laptop' })).body.token;
+      return { id: agent.body.id as string, token: token as string, listed: await sessionsOf(token) };
+    }
+
+    /** A session of the agent token on each replica: what each lists, sorted, asserted equal. */
+    async function sessionsOf(token: string) {
       const on = await Promise.all(
         replicas.map(async ({ port }) => {
           const c = new Client({ name: 'listed-tools-test', version: '1.0.0' });
@@ -86,15 +91,13 @@ for (const kind of STORE_KINDS) {
           return c;
         }),
       );
-      /** What each replica lists, sorted; asserted equal across replicas. */
-      const listed = async () => {
+      return async () => {
         const all = await Promise.all(
           on.map(async (c) => (await c.listTools()).tools.map((x) => x.name).sort()),
         );
         for (const other of all.slice(1)) assert.deepEqual(other, all[0], 'every replica lists the same');
         return all[0]!;
       };
-      return { id: agent.body.id as string, listed };
     }
     const grant = async (agentId: string, tool: string) => {
       const g = await api('post', `/agents/${agentId}/grants`, { connectionId, tool });
@@ -199,7 +202,9 @@ for (const kind of STORE_KINDS) {
       assert.deepEqual(await agent.listed(), ['everything__echo']);
       const stop = await api('post', `/agents/${agent.id}/stop`);
       assert.equal(stop.status, 200, stop.text);
-      assert.deepEqual(await agent.listed(), []);
+      // The stop ended its sessions; initialized again, it is shown nothing.
+      await assert.rejects(agent.listed(), /Session not found/);
+      assert.deepEqual(await (await sessionsOf(agent.token))(), []);
       const other = await newAgent('other');
       await grant(other.id, 'echo');
       assert.deepEqual(await other.listed(), ['everything__echo']);

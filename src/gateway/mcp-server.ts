@@ -7,8 +7,8 @@
  * stays a URI) are listed where granted, and every `resources/read`, `prompts/get` and
  * `completion/complete` runs through the gate too; their refusals are JSON-RPC errors (code
  * -32003, the reason in words, `data.code` and any waiting approval). Any MCP transport carries
- * it: the HTTP endpoint for agents running elsewhere (one server per request), the org cell's
- * channel for Paddock's own runs.
+ * it: the HTTP endpoint for agents running elsewhere (one server per session, or per request for
+ * a client without one), the org cell's channel for Paddock's own runs.
  *
  * @example
  *   const server = await serveAgent(deps, { caller, approval: 'return' }, transport);
@@ -42,6 +42,7 @@ import type { Logger } from '../log/index.ts';
 import { visibleOfferings } from '../policy/permissions.ts';
 import { redactString } from '../redact/index.ts';
 import type { Db } from '../store/index.ts';
+import { waitingProgress } from './approval-progress.ts';
 import { type CallKey, Cancellations } from './cancellations.ts';
 import type { ToolGateway } from './gate.ts';
 import { ApprovalRequiredError } from './refusals.ts';
@@ -124,6 +125,8 @@ export function toolError(err: unknown, requestId: string, log: Logger): CallToo
   return result;
 }
 
+type WaitingExtra = Parameters<typeof waitingProgress>[0];
+
 /** The agent's MCP server, not yet connected to a transport. */
 export function agentServer(deps: AgentServerDeps, conn: AgentConnection): Server {
   return buildServer(deps, () => conn);
@@ -190,6 +193,7 @@ export function buildServer(deps: AgentServerDeps, current: () => AgentConnectio
         args,
         approval: conn.approval,
         signal: cancellable.signal,
+        onWaiting: waitingProgress(extra),
       });
       return {
         content: r.content as CallToolResult['content'],
@@ -238,7 +242,7 @@ export function buildServer(deps: AgentServerDeps, current: () => AgentConnectio
     named: string,
     parts: { namespace: string; name: string } | null,
     req: Pick<GateRequest, 'action' | 'completing' | 'args' | 'completion'>,
-    extra: { requestId: string | number; signal: AbortSignal },
+    extra: { requestId: string | number; signal: AbortSignal } & WaitingExtra,
   ): Promise<GateResult> {
     const conn = current();
     const { caller } = conn;
@@ -259,6 +263,7 @@ export function buildServer(deps: AgentServerDeps, current: () => AgentConnectio
         calledAs: named,
         approval: conn.approval,
         signal: cancellable.signal,
+        onWaiting: waitingProgress(extra),
       });
     } catch (err) {
       throw requestError(err, caller.requestId, deps.log);

@@ -4,7 +4,8 @@
  * the other refuses its next call, and a replica cut off from the database while the stop was
  * sent catches up once it is back. Removing a person on one ends the calls on their agent tokens
  * on the other, reached with the MCP SDK client through `/mcp/{org}`. B's `tools/list`, kept in
- * its memory, shows a grant revoked or added on A at once.
+ * its memory, shows a grant revoked or added on A at once. An MCP session opened on one carries on
+ * on the other; a stop closes its streams and ends it on both.
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -331,6 +332,111 @@ describe('the kill switch across two server processes [postgres]', () => {
     } finally {
       await client.close().catch(() => undefined);
     }
+  });
+
+  test('an MCP session opened on A carries on on B; a stop on A closes its GET stream on B and ends it on both; DELETE on B ends it on A', async () => {
+    const agent = await api(a, 'POST', '/agents', {
+      name: 'roamer',
+      scope: 'organization',
+      instructions: 'x',
+      model: { provider: 'openai', model: 'gpt-5' },
+    });
+    assert.equal(agent.status, 201, agent.text);
+    const id = agent.body.id as string;
+    assert.equal((await api(a, 'POST', `/agents/${id}/grants`, { connectionId, tool: 'echo' })).status, 201);
+    const token = (await api(a, 'POST', `/agents/${id}/tokens`, { name: 'laptop' })).body.token as string;
+    await until(
+      async () =>
+        (
+          await sql<{
+            n: number;
+          }>`select count(*)::int as n from pg_stat_activity where query = 'LISTEN paddock_mcp' and datname = current_database()`.execute(
+            t.store.db,
+          )
+        ).rows[0]!.n === 2,
+      { what: 'both replicas to listen for MCP session events' },
+    );
+    let rpcId = 0;
+    const mcp = (replica: Replica, method: string, headers: Record<string, string>, body?: unknown) =>
+      fetch(`${replica.url}/mcp/acme`, {
+        method,
+        headers: {
+          authorization: `Bearer ${token}`,
+          accept: 'application/json, text/event-stream',
+          'mcp-protocol-version': '2025-11-25',
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          ...headers,
+        },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+    const rpc = (method: string, params: unknown = {}) => ({ jsonrpc: '2.0', id: ++rpcId, method, params });
+    const init = await mcp(
+      a,
+      'POST',
+      {},
+      rpc('initialize', {
+        protocolVersion: '2025-11-25',
+        capabilities: { sampling: {} },
+        clientInfo: { name: 'roaming-client', version: '1' },
+      }),
+    );
+    assert.equal(init.status, 200);
+    await init.text();
+    const session = init.headers.get('mcp-session-id')!;
+    const sid = { 'mcp-session-id': session };
+    assert.equal(
+      (await mcp(a, 'POST', sid, { jsonrpc: '2.0', method: 'notifications/initialized' })).status,
+      202,
+    );
+    // The next request lands on B, which never saw the session: it carries on from the stored row.
+    const onB = await mcp(
+      b,
+      'POST',
+      sid,
+      rpc('tools/call', { name: 'everything__echo', arguments: { message: 'roam' } }),
+    );
+    assert.equal(onB.status, 200);
+    assert.match(await onB.text(), /Echo: roam/);
+    // A GET stream open on B; the stop acknowledged by A closes it and ends the session on both.
+    const stream = await mcp(b, 'GET', { ...sid, accept: 'text/event-stream' });
+    assert.equal(stream.status, 200);
+    const reader = stream.body!.getReader();
+    const closed = (async () => {
+      for (;;) if ((await reader.read()).done) return Date.now();
+    })();
+    assert.equal((await api(a, 'POST', `/agents/${id}/stop`)).status, 200);
+    const acked = Date.now();
+    try {
+      assert.ok((await closed) - acked < 10_000, 'B closed the GET stream with the stop');
+      for (const replica of [a, b])
+        assert.equal((await mcp(replica, 'POST', sid, rpc('tools/list'))).status, 404);
+    } finally {
+      assert.equal((await api(a, 'POST', `/agents/${id}/resume`)).status, 200);
+    }
+    // A session used on A, then ended by DELETE on B: A lets go of it too.
+    const again = await mcp(
+      a,
+      'POST',
+      {},
+      rpc('initialize', {
+        protocolVersion: '2025-11-25',
+        capabilities: {},
+        clientInfo: { name: 'c', version: '1' },
+      }),
+    );
+    await again.text();
+    const second = { 'mcp-session-id': again.headers.get('mcp-session-id')! };
+    assert.equal((await mcp(a, 'POST', second, rpc('tools/list'))).status, 200);
+    assert.equal((await mcp(b, 'DELETE', second)).status, 200);
+    // B's word reaches A over NOTIFY, a few milliseconds after B answered.
+    await until(
+      async () => {
+        const r = await mcp(a, 'POST', second, rpc('tools/list'));
+        await r.text();
+        return r.status === 404;
+      },
+      { what: 'A to let go of the session B ended', timeoutMs: 5_000 },
+    );
   });
 
   test('a stop sent while B was cut off from the database still ends its call: B catches up once back', async () => {

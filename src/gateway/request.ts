@@ -56,6 +56,11 @@ export interface GateRequest {
   approval: 'pause' | 'return';
   /** The caller gave up (a cancellation, a timeout, a client gone): nothing runs after it. */
   signal?: AbortSignal | undefined;
+  /**
+   * Told when the call pauses for a person's approval (the request, how long at most); what it
+   * returns is called when the pause ends. The MCP endpoint sends progress meanwhile.
+   */
+  onWaiting?: ((waiting: { approvalId: string; waitMs: number }) => () => void) | undefined;
 }
 
 export interface GateResult {

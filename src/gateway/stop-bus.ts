@@ -22,9 +22,9 @@ export type SessionEvent =
   /** A person's OAuth authorization ended: their sessions on per-person connections close. */
   | { kind: 'person-connection'; orgId: string; userId: string; connectionId?: string | undefined };
 
-export interface StopBus {
+export interface StopBus<E extends { kind: string } = SessionEvent> {
   /** Acts on this replica (awaited), then tells every other replica. */
-  publish(event: SessionEvent): Promise<void>;
+  publish(event: E): Promise<void>;
   /** Resolves once this replica listens (at once where there is nothing to listen to). */
   listening(): Promise<void>;
   /** Events received from other replicas, and catch-ups after a lost listener (for tests). */
@@ -32,19 +32,19 @@ export interface StopBus {
   close(): Promise<void>;
 }
 
-type OnEvent = (event: SessionEvent) => Promise<void>;
-
 /**
  * `onResync` runs when a lost listener is back: events sent meanwhile never arrive, so the
- * replica checks what it has open against the database instead.
+ * replica checks what it has open against the database instead. Another `channel` carries
+ * other events the same way (the MCP sessions' notifications).
  */
-export function stopBus(
+export function stopBus<E extends { kind: string } = SessionEvent>(
   store: Store,
   databaseUrl: string | undefined,
-  onEvent: OnEvent,
+  onEvent: (event: E) => Promise<void>,
   log: Logger,
   onResync: () => Promise<void> = async () => undefined,
-): StopBus {
+  channel = CHANNEL,
+): StopBus<E> {
   const stats = { received: 0, resyncs: 0 };
   if (store.dialect !== 'postgres' || !databaseUrl) {
     return {
@@ -63,7 +63,7 @@ export function stopBus(
     c.on('notification', (n) => {
       stats.received += 1;
       try {
-        const event = JSON.parse(n.payload ?? '{}') as SessionEvent;
+        const event = JSON.parse(n.payload ?? '{}') as E;
         if (event.kind) void onEvent(event).catch((err) => log.error({ err }, 'session event failed'));
       } catch (err) {
         log.warn({ err }, 'malformed session notification ignored');
@@ -83,7 +83,7 @@ export function stopBus(
     });
     try {
       await c.connect();
-      await c.query(`LISTEN ${CHANNEL}`);
+      await c.query(`LISTEN ${channel}`);
       client = c;
       retryMs = 250;
       if (closed) await c.end();
@@ -102,7 +102,7 @@ export function stopBus(
   return {
     async publish(event) {
       await onEvent(event);
-      await sql`select pg_notify(${CHANNEL}, ${JSON.stringify(event)})`.execute(store.db);
+      await sql`select pg_notify(${channel}, ${JSON.stringify(event)})`.execute(store.db);
     },
     async listening() {
       while (!client && !closed) await new Promise((r) => setTimeout(r, 20));

@@ -31,6 +31,7 @@ import {
   stopBus,
   ToolGateway,
 } from '../gateway/index.ts';
+import { McpSessions } from '../gateway/mcp-sessions/index.ts';
 import { AttemptLimiter, trustedScope } from '../identity/index.ts';
 import { LiveFeed, LiveSignals } from '../live/index.ts';
 import type { Logger } from '../log/index.ts';
@@ -60,6 +61,8 @@ export interface Deps {
   cancellations: Cancellations;
   /** The `/mcp/{org}` endpoint's agent MCP servers, reused from request to request. */
   mcpServers: AgentServerPool;
+  /** MCP sessions of `/mcp/{org}` open on this replica (and the way to notify an agent's). */
+  mcpSessions: McpSessions;
   store: Store;
   vault: Vault;
   audit: AuditTrail;
@@ -264,9 +267,20 @@ export function buildDeps(
     log,
     () => gateway.resync(),
   );
-  // Runs first: a run whose tool call the gate ends must not read that as a reason to go on.
-  const killSwitch = new KillSwitch({ db: store.db, bus: sessions, parts: [runStops(runs), gateway] });
   const cancellations = new Cancellations();
+  const mcpSessions = new McpSessions({
+    server: { gate: gateway, db: store.db, cancellations, log },
+    store,
+    databaseUrl: config.databaseUrl,
+    audit,
+    log,
+  });
+  // Runs first: a run whose tool call the gate ends must not read that as a reason to go on.
+  const killSwitch = new KillSwitch({
+    db: store.db,
+    bus: sessions,
+    parts: [runStops(runs), gateway, mcpSessions],
+  });
   return Object.assign(deps, {
     store,
     vault,
@@ -280,6 +294,7 @@ export function buildDeps(
     killSwitch,
     cancellations,
     mcpServers: new AgentServerPool({ gate: gateway, db: store.db, cancellations, log }),
+    mcpSessions,
     sandboxProblem: sandbox.problem,
     config,
     log,

@@ -45,6 +45,7 @@ export async function startServer(config: Config, log: Logger, store?: Store): P
     await deps.runs.close();
     await deps.cells?.close();
     await deps.sessions.close();
+    await deps.mcpSessions.close();
     await deps.gateway.close();
     deps.siem.close();
     await deps.audit.close();

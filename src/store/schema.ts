@@ -489,6 +489,20 @@ export interface OAuthSpentTable {
   spent_at: string;
 }
 
+/** An open MCP session (Streamable HTTP), by the digest of its id: bound to its agent and person. */
+export interface McpSessionTable {
+  id_hash: string;
+  org_id: string;
+  agent_id: string;
+  token_id: string;
+  issued_by: string;
+  protocol_version: string;
+  client_capabilities: string;
+  client_info: string;
+  created_at: string;
+  last_seen_at: string;
+}
+
 export interface ConnectionTable {
   id: string;
   org_id: string;
@@ -832,6 +846,7 @@ export interface Database {
   oauth_codes: OAuthCodeTable;
   oauth_grants: OAuthGrantTable;
   oauth_spent: OAuthSpentTable;
+  mcp_sessions: McpSessionTable;
   connections: ConnectionTable;
   connection_tools: ConnectionToolTable;
   connection_offerings: ConnectionOfferingTable;

@@ -74,6 +74,7 @@ export function testDeps(
     await deps.live.signals.close();
     await deps.runs.close();
     await deps.cells?.close();
+    await deps.mcpSessions.close();
     await deps.gateway.close();
     deps.siem.close();
     await deps.audit.close();

@@ -111,10 +111,12 @@ async function pause(
 ): Promise<Approval> {
   const seat = d.waiting.enter(call.caller.agentId);
   let decided: Approval;
+  const ms = seat.admitted ? standing.approvals.waitSeconds * 1000 : 0;
+  const waited = ms > 0 ? call.onWaiting?.({ approvalId: requestId, waitMs: ms }) : undefined;
   try {
-    const ms = seat.admitted ? standing.approvals.waitSeconds * 1000 : 0;
     decided = await awaitDecision(d.db, call.caller.orgId, requestId, ms, call.signal);
   } finally {
+    waited?.();
     seat.leave();
   }
   if (call.signal.aborted) {

@@ -2,9 +2,9 @@
  * `/mcp/{org}` as MCP clients meet it, over real HTTP (both engines): the official SDK client
  * sees a real server from npm (server-everything, in the org's sandbox) as it sees it directly —
  * titles, annotations, output schemas, structured results — apart from names and policy; the
- * endpoint checks Host and Origin and answers CORS for allowed browser origins, answers GET with
- * 405, speaks the current and the previous protocol version, shows a stopped agent no tools, and
- * puts every request on the request log.
+ * endpoint checks Host and Origin and answers CORS for allowed browser origins, answers GET
+ * without a session 400, speaks the current and the previous protocol version, ends a stopped
+ * agent's sessions and shows it no tools, and puts every request on the request log.
  */
 import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
@@ -102,6 +102,16 @@ for (const kind of STORE_KINDS) {
         req.end(text);
       });
     }
+    /** The JSON-RPC message of an answer: JSON, or an SSE stream's one `data:` line. */
+    const sseMessage = (body: string): Record<string, any> =>
+      JSON.parse(
+        body.startsWith('{')
+          ? body
+          : body
+              .split('\n')
+              .find((l) => l.startsWith('data: {'))!
+              .slice(6),
+      );
     const rpc = (method: string, params: unknown = {}) => ({ jsonrpc: '2.0', id: 1, method, params });
     const initialize = (protocolVersion: string) =>
       rpc('initialize', { protocolVersion, capabilities: {}, clientInfo: { name: 'raw', version: '1' } });
@@ -241,30 +251,40 @@ for (const kind of STORE_KINDS) {
       assert.equal(badPreflight.status, 403);
     });
 
-    test('GET without a stream answers 405; the current and the previous protocol versions are both spoken', async () => {
+    test('GET without a session answers 400; the current and the previous protocol versions are both spoken', async () => {
       const get = await raw('GET', { accept: 'text/event-stream' });
-      assert.equal(get.status, 405, get.body);
-      assert.equal(get.headers.allow, 'POST, DELETE');
+      assert.equal(get.status, 400, get.body);
+      assert.match(get.body, /Mcp-Session-Id header is required/);
       for (const version of [LATEST_PROTOCOL_VERSION, PREVIOUS_PROTOCOL_VERSION]) {
         const init = await raw('POST', {}, initialize(version));
         assert.equal(init.status, 200, init.body);
-        assert.equal(JSON.parse(init.body).result.protocolVersion, version);
-        const listed = await raw('POST', { 'mcp-protocol-version': version }, rpc('tools/list'));
+        assert.equal(sseMessage(init.body).result.protocolVersion, version);
+        const session = String(init.headers['mcp-session-id']);
+        const listed = await raw(
+          'POST',
+          { 'mcp-protocol-version': version, 'mcp-session-id': session },
+          rpc('tools/list'),
+        );
         assert.equal(listed.status, 200, listed.body);
-        assert.ok(JSON.parse(listed.body).result.tools.length > 5);
+        assert.ok(sseMessage(listed.body).result.tools.length > 5);
+        // A client that never initialized is served without a session, with JSON answers.
+        const stateless = await raw('POST', { 'mcp-protocol-version': version }, rpc('tools/list'));
+        assert.equal(stateless.status, 200, stateless.body);
+        assert.ok(JSON.parse(stateless.body).result.tools.length > 5);
       }
       const unknown = await raw('POST', { 'mcp-protocol-version': '2023-01-01' }, rpc('tools/list'));
       assert.equal(unknown.status, 400);
-      // The official client (current version) lists and calls with the GET answered 405.
       const client = await connect();
       const r = await client.callTool({ name: 'everything__echo', arguments: { message: 'hi' } });
       assert.match(JSON.stringify(r.content), /Echo: hi/);
     });
 
-    test("a stopped agent's tools/list is empty and its calls say it is stopped; resumed, its tools are back", async () => {
-      const client = await connect();
+    test("a stopped agent's session ends; re-initialized, its tools/list is empty and its calls say it is stopped; resumed, its tools are back", async () => {
+      const before = await connect();
       assert.equal((await api('post', `/agents/${agentId}/stop`)).status, 200);
       try {
+        await assert.rejects(before.listTools(), /Session not found/);
+        const client = await connect();
         assert.deepEqual((await client.listTools()).tools, []);
         const r = await client.callTool({ name: 'everything__echo', arguments: { message: 'hi' } });
         assert.equal(r.isError, true);
@@ -272,13 +292,13 @@ for (const kind of STORE_KINDS) {
       } finally {
         assert.equal((await api('post', `/agents/${agentId}/resume`)).status, 200);
       }
-      assert.ok((await client.listTools()).tools.length > 5);
+      assert.ok((await (await connect()).listTools()).tools.length > 5);
     });
 
     test('every /mcp request is on the request log, those answered before the route too', async () => {
       const requests = logs.filter((l) => l.msg === 'request' && l.route === '/mcp/{org}');
       const seen = new Set(requests.map((l) => `${l.method} ${l.status}`));
-      for (const s of ['POST 200', 'GET 405', 'POST 403', 'OPTIONS 204', 'POST 400'])
+      for (const s of ['POST 200', 'GET 400', 'POST 403', 'OPTIONS 204', 'POST 400'])
         assert.ok(seen.has(s), `${s} on the log: ${[...seen].join(', ')}`);
       assert.ok(requests.every((l) => typeof l.requestId === 'string' && typeof l.ms === 'number'));
     });
@@ -550,9 +570,9 @@ for (const kind of STORE_KINDS) {
     });
 
     test('a stopped agent is shown no prompts or resources, and its reads and gets say it is stopped', async () => {
-      const client = await connect();
       assert.equal((await api('post', `/agents/${agentId}/stop`)).status, 200);
       try {
+        const client = await connect();
         assert.deepEqual((await client.listResources()).resources, []);
         assert.deepEqual((await client.listPrompts()).prompts, []);
         const read = await refusal(client.readResource({ uri: `everything+${DOC}` }));
@@ -560,7 +580,7 @@ for (const kind of STORE_KINDS) {
       } finally {
         assert.equal((await api('post', `/agents/${agentId}/resume`)).status, 200);
       }
-      assert.ok((await client.listResources()).resources.length > 0);
+      assert.ok((await (await connect()).listResources()).resources.length > 0);
     });
   });
 }

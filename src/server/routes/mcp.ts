@@ -1,24 +1,36 @@
 /**
- * `/mcp/{org}`: the gate as an MCP server over Streamable HTTP (stateless, JSON responses) for
- * agents running elsewhere (Claude Code, OpenClaw, any MCP client). Declared like every route:
- * the bearer token is an agent token of the path's org, authenticated by the pipeline in one read
- * that also gives the gate the agent's standing. Each request gets a fresh transport and a server
- * from the pool, bound to its caller; the gate keeps the sessions to tools, and cancellations go through the gate's one registry.
- * GET answers 405 (no stream is offered). Every protocol version the SDK speaks is spoken (the
- * current and the previous ones among them).
+ * `/mcp/{org}`: the gate as an MCP server over Streamable HTTP for agents running elsewhere
+ * (Claude Code, OpenClaw, any MCP client). Declared like every route: the bearer token is an
+ * agent token of the path's org, authenticated by the pipeline in one read that also gives the
+ * gate the agent's standing (each request brings its own, whatever session it names).
+ *
+ * `initialize` opens a session (`Mcp-Session-Id`, bound to the agent and the person whose token
+ * opened it; see gateway/mcp-sessions): its POSTs are answered as SSE streams (a call can send
+ * progress or requests before its result), GET opens its stream for messages not tied to a
+ * request (resumable with `Last-Event-ID`), DELETE ends it. Someone else's, unknown or ended
+ * session ids get 404; GET and DELETE without one get 400. A client that never initializes is
+ * served without a session, each POST answered with JSON by a pooled server bound to its caller.
+ * Cancellations go through the gate's one registry. Every protocol version the SDK speaks is
+ * spoken (the current and the previous ones among them).
  *
  * In front of it, `mcpGuard` checks `Host` and `Origin` (DNS-rebinding protection: loopback
  * names, the public URL and the configured hosts and origins only) and answers CORS for browser
  * clients of allowed origins.
  */
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
-import { JSONRPCMessageSchema } from '@modelcontextprotocol/sdk/types.js';
+import {
+  type InitializeRequest,
+  isInitializeRequest,
+  JSONRPCMessageSchema,
+  type JSONRPCRequest,
+} from '@modelcontextprotocol/sdk/types.js';
 import type { MiddlewareHandler } from 'hono';
 import { z } from 'zod';
 import type { AuthenticatedAgent } from '../../agents/index.ts';
 import type { Config } from '../../config/index.ts';
 import { ForbiddenError } from '../../errors/index.ts';
 import type { GateCaller } from '../../gateway/index.ts';
+import { sessionRequired } from '../../gateway/mcp-sessions/index.ts';
 import type { Deps } from '../deps.ts';
 import { errorResponse, requestIdOf } from '../respond.ts';
 import { defineRoute, type HandlerInput } from '../route.ts';
@@ -166,21 +178,9 @@ export function agentCaller(agent: AuthenticatedAgent, requestId: string): GateC
   };
 }
 
-/** GET opens no stream here: answered as the Streamable HTTP transport says a server without one does. */
-function noStream(): Response {
-  return new Response(
-    JSON.stringify({
-      jsonrpc: '2.0',
-      error: {
-        code: -32000,
-        message:
-          'Method not allowed: this endpoint opens no event stream; POST requests carry their answers.',
-      },
-      id: null,
-    }),
-    { status: 405, headers: { allow: 'POST, DELETE', 'content-type': 'application/json' } },
-  );
-}
+/** A single `initialize` request (a batch never opens a session: the transport refuses it). */
+const isInitialize = (body: unknown): body is InitializeRequest & JSONRPCRequest =>
+  !Array.isArray(body) && isInitializeRequest(body);
 
 async function handle(
   deps: Deps,
@@ -189,16 +189,19 @@ async function handle(
   request: Request,
   body: unknown,
 ): Promise<Response> {
-  if (request.method === 'GET') return noStream();
+  // A client that goes away ends its calls; one that waits for a person pauses (the org's wait).
+  const conn = { caller: agentCaller(agent, requestId), approval: 'pause' as const, signal: request.signal };
+  const sessionId = request.headers.get('mcp-session-id');
+  if (sessionId !== null) return deps.mcpSessions.serve(sessionId, conn, request, body);
+  if (request.method === 'GET') return sessionRequired('a GET stream belongs to a session');
+  if (request.method === 'DELETE') return sessionRequired('DELETE ends the session it names');
+  if (isInitialize(body)) return deps.mcpSessions.open(conn, request, body);
+  // A client that never initialized (a script, curl): served as it asks, with JSON answers.
   const transport = new WebStandardStreamableHTTPServerTransport({
     sessionIdGenerator: undefined,
     enableJsonResponse: true,
   });
-  const done = await deps.mcpServers.serve(
-    // A client that goes away ends its calls; one that waits for a person pauses (the org's wait).
-    { caller: agentCaller(agent, requestId), approval: 'pause', signal: request.signal },
-    transport,
-  );
+  const done = await deps.mcpServers.serve(conn, transport);
   try {
     return await transport.handleRequest(request, body === undefined ? undefined : { parsedBody: body });
   } finally {
@@ -208,8 +211,8 @@ async function handle(
 
 const raw = {
   status: 200,
-  description: 'The JSON-RPC answer (application/json)',
-  contentTypes: ['application/json'],
+  description: 'The JSON-RPC answer: an SSE stream in a session, JSON without one',
+  contentTypes: ['text/event-stream', 'application/json'],
 };
 
 type McpInput = HandlerInput<unknown, unknown, unknown, 'agent'>;
@@ -233,21 +236,21 @@ export const mcpRoutes = [
     method: 'get',
     path: '/mcp/{org}',
     summary:
-      'MCP (Streamable HTTP): answers 405, as the transport says a server that opens no event stream does',
+      "MCP (Streamable HTTP): the session's event stream (Mcp-Session-Id required), resumable with Last-Event-ID",
     tag: 'mcp',
     access: 'agent',
     params: OrgParams,
     raw: {
-      status: 405,
-      description: 'No event stream is offered (a JSON-RPC error)',
-      contentTypes: ['application/json'],
+      status: 200,
+      description: 'Server-to-client messages of the session (text/event-stream)',
+      contentTypes: ['text/event-stream'],
     },
     handler,
   }),
   defineRoute({
     method: 'delete',
     path: '/mcp/{org}',
-    summary: 'MCP (Streamable HTTP): end a session (the endpoint is stateless: nothing to end)',
+    summary: 'MCP (Streamable HTTP): end the session named by Mcp-Session-Id',
     tag: 'mcp',
     access: 'agent',
     params: OrgParams,

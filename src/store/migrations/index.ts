@@ -34,6 +34,7 @@ import { slackSocketMode } from './027-slack-socket-mode.ts';
 import { oauthSpentSecrets } from './028-oauth-spent-secrets.ts';
 import { slackEventsHandled } from './029-slack-events-handled.ts';
 import { remoteAuth } from './030-remote-auth.ts';
+import { mcpSessions } from './031-mcp-sessions.ts';
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {
   const all: Record<string, Migration> = {
@@ -67,6 +68,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
     '028-oauth-spent-secrets': oauthSpentSecrets(dialect),
     '029-slack-events-handled': slackEventsHandled(dialect),
     '030-remote-auth': remoteAuth(dialect),
+    '031-mcp-sessions': mcpSessions(dialect),
   };
   return { getMigrations: async () => all };
 }

@@ -1,0 +1,67 @@
+/**
+ * The events a session's SSE streams were sent, kept a short while so a client that lost a stream
+ * can resume it with `Last-Event-ID` (Streamable HTTP resumability). In memory, per session, on
+ * the replica that sent them: at most `KEEP` events and `KEEP_MS` old. Event ids are the
+ * session's own sequence numbers, so an id says nothing about any other session.
+ */
+import type { EventStore } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
+import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+
+/** Events kept per session, at most. */
+export const KEEP = 200;
+/** How long an event can be replayed. */
+export const KEEP_MS = 5 * 60_000;
+
+/** What a `Last-Event-ID` this endpoint gave looks like: a sequence number. */
+export const EVENT_ID = /^[0-9]{1,15}$/;
+
+interface Event {
+  seq: number;
+  streamId: string;
+  message: JSONRPCMessage;
+  at: number;
+}
+
+export class SessionEvents implements EventStore {
+  readonly #events: Event[] = [];
+  #seq = 0;
+
+  async storeEvent(streamId: string, message: JSONRPCMessage): Promise<string> {
+    const now = Date.now();
+    this.#seq += 1;
+    this.#events.push({ seq: this.#seq, streamId, message, at: now });
+    while (this.#events.length > KEEP || (this.#events[0] && now - this.#events[0].at > KEEP_MS))
+      this.#events.shift();
+    return String(this.#seq);
+  }
+
+  /** Is `eventId` one this session can resume from here? */
+  knows(eventId: string): boolean {
+    return this.#find(eventId) !== undefined;
+  }
+
+  async getStreamIdForEventId(eventId: string): Promise<string | undefined> {
+    return this.#find(eventId)?.streamId;
+  }
+
+  async replayEventsAfter(
+    lastEventId: string,
+    { send }: { send: (eventId: string, message: JSONRPCMessage) => Promise<void> },
+  ): Promise<string> {
+    const last = this.#find(lastEventId);
+    if (!last) return '';
+    // Priming events (no message) only gave the client a cursor.
+    for (const e of this.#events)
+      if (e.seq > last.seq && e.streamId === last.streamId && 'jsonrpc' in e.message)
+        await send(String(e.seq), e.message);
+    return last.streamId;
+  }
+
+  #find(eventId: string): Event | undefined {
+    if (!EVENT_ID.test(eventId)) return undefined;
+    const seq = Number(eventId);
+    const first = this.#events[0];
+    if (!first || seq < first.seq || seq > this.#seq) return undefined;
+    return this.#events[seq - first.seq];
+  }
+}

@@ -1,0 +1,589 @@
+/**
+ * MCP sessions over Streamable HTTP: `initialize` opens one (`Mcp-Session-Id`, 256 random bits,
+ * only its digest stored), bound to the org, the agent and the person whose agent token opened
+ * it. Its transport and server live with it on each replica that serves it, so a request builds
+ * nothing; its row in the database lets another replica carry it on (the negotiated protocol
+ * version and the client's capabilities restored). It ends when the client DELETEs it, when it
+ * has been idle `idleMs`, or when the kill switch or a token's end covers it — on every replica,
+ * its open streams closed with it.
+ *
+ * Server → client messages not tied to a request go to an agent's sessions with `notifyAgent`,
+ * on every replica (the stop bus's pattern on its own channel), and reach the client on its GET
+ * stream (kept for `Last-Event-ID` resumption on the replica that sent them).
+ *
+ * @example
+ *   const res = await sessions.open(conn, request, body);          // an initialize
+ *   const res = await sessions.serve(sessionId, conn, request, body); // anything after it
+ *   await sessions.notifyAgent({ orgId, agentId }, { method: 'notifications/tools/list_changed' });
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { randomBytes } from 'node:crypto';
+import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
+import {
+  type InitializeRequest,
+  LATEST_PROTOCOL_VERSION,
+  type ServerNotification,
+  SUPPORTED_PROTOCOL_VERSIONS,
+} from '@modelcontextprotocol/sdk/types.js';
+import type { AuditInput, AuditTrail } from '../../audit/index.ts';
+import { hashSecret } from '../../identity/index.ts';
+import type { Logger } from '../../log/index.ts';
+import type { Store } from '../../store/index.ts';
+import { covers, type StopTarget } from '../kill-registry.ts';
+import type { StopPart } from '../kill-switch.ts';
+import { type AgentConnection, type AgentServerDeps, buildServer } from '../mcp-server.ts';
+import type { GateCaller } from '../request.ts';
+import { type SessionEvent, type StopBus, stopBus } from '../stop-bus.ts';
+import { plainWhenAlone } from './answers.ts';
+import { EVENT_ID, SessionEvents } from './events.ts';
+import {
+  deleteIdleSessions,
+  deleteSession,
+  deleteSessionsOf,
+  findSession,
+  insertSession,
+  type SessionRow,
+  storedSessions,
+  touchSessions,
+  trimSessions,
+} from './rows.ts';
+
+/** How long a session may go unused before it ends (30 minutes by default). */
+export const IDLE_MS = 30 * 60_000;
+
+/** What an id this endpoint gave looks like (32 random bytes, base64url): anything else is unknown. */
+const SESSION_ID = /^[A-Za-z0-9_-]{43}$/;
+
+/** Open sessions an agent keeps, at most (each holds a server on the replicas that serve it). */
+export const MAX_PER_AGENT = 100;
+
+/** What a session keeps of what the client declared, at most (it is stored with the session). */
+const MAX_DECLARED_BYTES = 16 * 1024;
+
+/** How long the answers of calls a stop ended have to go out before their session closes. */
+const ENDING_MS = 2_000;
+
+/** The bus's own channel: notifications for agents' sessions, and sessions ended elsewhere. */
+const CHANNEL = 'paddock_mcp';
+
+/** NOTIFY payloads stay under PostgreSQL's 8,000 bytes; a larger notification reaches this replica's sessions only. */
+const MAX_BUS_BYTES = 7_500;
+
+/** `from` names the replica that sent it: it acted already, and hears its own NOTIFY back. */
+type BusEvent = { from: string } & (
+  | { kind: 'notify'; orgId: string; agentId: string; idHash?: string; notification: ServerNotification }
+  | { kind: 'ended'; idHash: string }
+);
+
+export interface McpSessionsOptions {
+  /** What each session's MCP server is built with. */
+  server: AgentServerDeps;
+  store: Store;
+  databaseUrl?: string | undefined;
+  audit: AuditTrail;
+  log: Logger;
+  idleMs?: number | undefined;
+}
+
+interface Live {
+  idHash: string;
+  row: SessionRow;
+  transport: WebStandardStreamableHTTPServerTransport;
+  server: Server;
+  events: SessionEvents;
+  /** Whose requests the server serves outside any request (none should reach it). */
+  fallback: AgentConnection;
+  /** When it was opened (its row's time), in ms. */
+  openedAt: number;
+  usedAt: number;
+  touchedAt: number;
+  /** GET streams open on this replica. */
+  streams: number;
+}
+
+/** The connection of the request being handled: each request brings its caller's fresh standing. */
+const requestConn = new AsyncLocalStorage<AgentConnection>();
+
+/** The SDK keeps what `initialize` negotiated in private state, with no way to restore it on another process. */
+interface Restorable {
+  _oninitialize(request: InitializeRequest): Promise<unknown>;
+}
+
+const json = (status: number, code: number, message: string, data?: Record<string, unknown>) =>
+  new Response(
+    JSON.stringify({ jsonrpc: '2.0', error: { code, message, ...(data ? { data } : {}) }, id: null }),
+    {
+      status,
+      headers: { 'content-type': 'application/json' },
+    },
+  );
+
+/** The answer to an unknown, ended or someone else's session: all alike, as the transport says (404). */
+export const sessionNotFound = () =>
+  json(
+    404,
+    -32001,
+    'Session not found: it ended (closed, expired or stopped) or is not this agent’s. Start a new one with initialize.',
+    { code: 'session_not_found' },
+  );
+
+/** A request that needs a session and named none (400, as the transport says). */
+export const sessionRequired = (what: string) =>
+  json(
+    400,
+    -32000,
+    `Bad Request: Mcp-Session-Id header is required: ${what}. Send initialize first and give its Mcp-Session-Id.`,
+    { code: 'session_required' },
+  );
+
+/** The person answerable for a caller's token, the session's binding. */
+const tokenOf = (caller: GateCaller) =>
+  caller.token ?? { id: caller.requestId, issuedBy: caller.onBehalfOf ?? '' };
+
+export class McpSessions implements StopPart {
+  readonly #o: McpSessionsOptions;
+  readonly #idleMs: number;
+  readonly #live = new Map<string, Live>();
+  readonly #byAgent = new Map<string, Set<Live>>();
+  readonly #restoring = new Map<string, Promise<Live | undefined>>();
+  readonly #bus: StopBus<BusEvent>;
+  readonly #sweeper: NodeJS.Timeout;
+  readonly #self = randomBytes(8).toString('hex');
+  /** Stops begun here whose end has not run yet; then, those ended here, until their echo (by time). */
+  readonly #braked = new Set<string>();
+  readonly #echoes = new Map<string, number>();
+
+  constructor(o: McpSessionsOptions) {
+    this.#o = o;
+    this.#idleMs = o.idleMs ?? IDLE_MS;
+    this.#bus = stopBus<BusEvent>(
+      o.store,
+      o.databaseUrl,
+      async (e) => (e.from === this.#self ? undefined : this.#onBus(e)),
+      o.log,
+      undefined,
+      CHANNEL,
+    );
+    this.#sweeper = setInterval(
+      () => void this.sweep().catch((err: unknown) => o.log.warn({ err }, 'MCP session sweep failed')),
+      Math.min(60_000, this.#idleMs / 4),
+    );
+    this.#sweeper.unref();
+  }
+
+  /** Opens a session for `initialize` (a single message) and answers it. */
+  async open(conn: AgentConnection, request: Request, body: InitializeRequest): Promise<Response> {
+    const declared = JSON.stringify([body.params.capabilities, body.params.clientInfo]);
+    if (Buffer.byteLength(declared) > MAX_DECLARED_BYTES)
+      return json(
+        400,
+        -32602,
+        `Invalid initialize: the client's capabilities and clientInfo exceed ${MAX_DECLARED_BYTES / 1024} kB.`,
+        { code: 'initialize_too_large' },
+      );
+    const id = randomBytes(32).toString('base64url');
+    const { caller } = conn;
+    const token = tokenOf(caller);
+    const asked = body.params.protocolVersion;
+    const row: SessionRow = {
+      idHash: hashSecret(id),
+      orgId: caller.orgId,
+      agentId: caller.agentId,
+      tokenId: token.id,
+      issuedBy: token.issuedBy,
+      protocolVersion: SUPPORTED_PROTOCOL_VERSIONS.includes(asked) ? asked : LATEST_PROTOCOL_VERSION,
+      clientCapabilities: body.params.capabilities as Record<string, unknown>,
+      clientInfo: body.params.clientInfo,
+    };
+    const live = await this.#build(id, row, async () => {
+      // An agent keeps its most recently used sessions: a flood of initializes pushes out the oldest.
+      for (const idHash of await trimSessions(this.#o.store.db, row.orgId, row.agentId, MAX_PER_AGENT - 1)) {
+        const old = this.#live.get(idHash);
+        if (old) this.#drop(old);
+        await this.#bus.publish({ from: this.#self, kind: 'ended', idHash });
+      }
+      const at = new Date();
+      row.createdAt = at.toISOString();
+      live.openedAt = at.getTime();
+      await insertSession(this.#o.store.db, row, at);
+      this.#add(live);
+      // On the request log, not the audit trail: a session is a connection, its calls are what is audited.
+      this.#o.log.info(
+        {
+          requestId: caller.requestId,
+          orgId: row.orgId,
+          agentId: row.agentId,
+          session: row.idHash.slice(0, 16),
+          protocolVersion: row.protocolVersion,
+          client: `${String(row.clientInfo.name).slice(0, 100)} ${String(row.clientInfo.version).slice(0, 40)}`,
+        },
+        'MCP session opened',
+      );
+    });
+    const res = await this.#handle(live, conn, request, body);
+    // Refused before it began (a bad Accept header): nothing was stored, nothing stays open.
+    if (!this.#live.has(live.idHash)) await live.server.close();
+    return res;
+  }
+
+  /** Serves a request naming a session: its own, or a clear 404 that changes nothing. */
+  async serve(sessionId: string, conn: AgentConnection, request: Request, body: unknown): Promise<Response> {
+    if (!SESSION_ID.test(sessionId)) return sessionNotFound();
+    const idHash = hashSecret(sessionId);
+    const { caller } = conn;
+    let live = this.#live.get(idHash);
+    // Idle here may be busy on another replica: the stored row says.
+    if (live && Date.now() - live.usedAt > this.#idleMs && live.streams === 0) {
+      this.#drop(live);
+      live = undefined;
+    }
+    if (live) {
+      if (!this.#bound(live.row, caller)) return this.#refuse(live.row, caller);
+    } else {
+      const row = await findSession(this.#o.store.db, idHash, new Date(Date.now() - this.#idleMs));
+      if (!row) return sessionNotFound();
+      if (!this.#bound(row, caller)) return this.#refuse(row, caller);
+      live = await this.#restore(sessionId, row);
+      if (!live) return sessionNotFound();
+    }
+    const last = request.headers.get('last-event-id');
+    if (last !== null) {
+      if (!EVENT_ID.test(last))
+        return json(
+          400,
+          -32000,
+          'Bad Request: Last-Event-ID is not an event id of this endpoint (a sequence number it sent on a stream).',
+          { code: 'bad_last_event_id' },
+        );
+      // Sent by another replica, or too long ago: the stream starts afresh (replay is best effort).
+      if (!live.events.knows(last)) {
+        const headers = new Headers(request.headers);
+        headers.delete('last-event-id');
+        request = new Request(request, { headers });
+      }
+    }
+    return this.#handle(live, conn, request, body);
+  }
+
+  /**
+   * Sends `notification` to the open sessions of an agent (or to one of them, by the id a
+   * request's `extra.sessionId` gives), on every replica. Clients read it on their GET stream.
+   */
+  async notifyAgent(
+    to: { orgId: string; agentId: string; sessionId?: string | undefined },
+    notification: ServerNotification,
+  ): Promise<void> {
+    const event: BusEvent = {
+      from: this.#self,
+      kind: 'notify',
+      orgId: to.orgId,
+      agentId: to.agentId,
+      ...(to.sessionId === undefined ? {} : { idHash: hashSecret(to.sessionId) }),
+      notification,
+    };
+    await this.#onBus(event);
+    if (Buffer.byteLength(JSON.stringify(event)) <= MAX_BUS_BYTES) return this.#bus.publish(event);
+    this.#o.log.warn(
+      { method: notification.method },
+      'MCP notification too large for other replicas; sent here only',
+    );
+  }
+
+  /** A session's MCP server on this replica, by the id a request's `extra.sessionId` gives. */
+  serverOf(sessionId: string): Server | undefined {
+    return this.#live.get(hashSecret(sessionId))?.server;
+  }
+
+  /** The protocol version a session negotiated, if it is open on this replica. */
+  protocolVersionOf(sessionId: string): string | undefined {
+    return this.#live.get(hashSecret(sessionId))?.row.protocolVersion;
+  }
+
+  /** How many GET streams a session has open on this replica (tests). */
+  streamsOf(sessionId: string): number {
+    return this.#live.get(hashSecret(sessionId))?.streams ?? 0;
+  }
+
+  /** Sessions open on this replica: all, or an agent's (metrics and tests). */
+  count(agentId?: string): number {
+    return agentId === undefined ? this.#live.size : (this.#byAgent.get(agentId)?.size ?? 0);
+  }
+
+  /**
+   * Sessions end once the stop is committed (`end`): a stop that fails ends none. A stop begun
+   * here is noted, so that its own NOTIFY, heard back later, ends only what it ended then.
+   */
+  brake(target: StopTarget): undefined {
+    this.#braked.add(JSON.stringify(target));
+    return undefined;
+  }
+
+  /**
+   * A stop (or a token's end) on any replica: the sessions it covers, opened before it, end
+   * here, and their rows go. (A session opened after it — a stopped agent initializing again,
+   * or after a resume — is not ended by the stop's echo.)
+   */
+  async end(event: SessionEvent): Promise<void> {
+    if (event.kind !== 'agent' && event.kind !== 'org' && event.kind !== 'agent-tokens') return;
+    const key = JSON.stringify(event);
+    const now = Date.now();
+    for (const [k, at] of this.#echoes) if (now - at > 60_000) this.#echoes.delete(k);
+    let before = now;
+    if (this.#braked.delete(key)) this.#echoes.set(key, now);
+    else if (this.#echoes.has(key)) {
+      before = this.#echoes.get(key)!;
+      this.#echoes.delete(key);
+    }
+    this.#endCovered(event, before);
+    await deleteSessionsOf(
+      this.#o.store.db,
+      new Date(before),
+      event.kind === 'agent'
+        ? { orgId: event.orgId, agentId: event.agentId }
+        : event.kind === 'org'
+          ? { orgId: event.orgId }
+          : 'issuedBy' in event
+            ? { orgId: event.orgId, issuedBy: event.issuedBy }
+            : { orgId: event.orgId, tokenIds: event.tokenIds },
+    );
+  }
+
+  /** Keeps sessions with an open stream alive, lets go of idle ones here, forgets idle rows. */
+  async sweep(now = Date.now()): Promise<void> {
+    const streaming: string[] = [];
+    for (const live of this.#live.values()) {
+      if (live.streams > 0) {
+        live.usedAt = now;
+        live.touchedAt = now;
+        streaming.push(live.idHash);
+      } else if (now - live.usedAt > this.#idleMs) this.#drop(live);
+    }
+    await touchSessions(this.#o.store.db, streaming, new Date(now));
+    await deleteIdleSessions(this.#o.store.db, new Date(now - this.#idleMs));
+    // Ended elsewhere while this replica did not hear it (a lost listener): its row is gone.
+    const here = [...this.#live.keys()];
+    const stored = new Set(await storedSessions(this.#o.store.db, here));
+    for (const idHash of here) {
+      const live = this.#live.get(idHash);
+      if (live && !stored.has(idHash)) this.#drop(live);
+    }
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.#sweeper);
+    for (const live of [...this.#live.values()]) this.#drop(live);
+    await this.#bus.close();
+  }
+
+  /** Resolves once other replicas' notifications reach this one. */
+  listening(): Promise<void> {
+    return this.#bus.listening();
+  }
+
+  async #build(id: string, row: SessionRow, opened?: () => Promise<void>): Promise<Live> {
+    const events = new SessionEvents();
+    const transport = new WebStandardStreamableHTTPServerTransport({
+      sessionIdGenerator: () => id,
+      eventStore: events,
+      ...(opened ? { onsessioninitialized: opened } : {}),
+      onsessionclosed: async () => this.#closedByClient(live),
+    });
+    const caller: GateCaller = {
+      orgId: row.orgId,
+      agentId: row.agentId,
+      onBehalfOf: row.issuedBy,
+      requestId: 'session',
+      token: { id: row.tokenId, issuedBy: row.issuedBy },
+    };
+    const now = Date.now();
+    const live: Live = {
+      idHash: row.idHash,
+      row,
+      transport,
+      server: undefined as unknown as Server,
+      events,
+      openedAt: row.createdAt === undefined ? now : Date.parse(row.createdAt),
+      fallback: { caller, approval: 'pause' },
+      usedAt: now,
+      touchedAt: now,
+      streams: 0,
+    };
+    live.server = buildServer(this.#o.server, () => requestConn.getStore() ?? live.fallback);
+    await live.server.connect(transport);
+    return live;
+  }
+
+  /** The session as this replica had not seen it: built from its row, as `initialize` left it. */
+  #restore(id: string, row: SessionRow): Promise<Live | undefined> {
+    const pending = this.#restoring.get(row.idHash);
+    if (pending) return pending;
+    const p = (async () => {
+      const live = await this.#build(id, row);
+      const t = live.transport as unknown as { sessionId: string; _initialized: boolean };
+      t.sessionId = id;
+      t._initialized = true;
+      await (live.server as unknown as Restorable)._oninitialize({
+        method: 'initialize',
+        params: {
+          protocolVersion: row.protocolVersion,
+          capabilities: row.clientCapabilities,
+          clientInfo: row.clientInfo,
+        },
+      });
+      this.#add(live);
+      return live;
+    })().finally(() => this.#restoring.delete(row.idHash));
+    this.#restoring.set(row.idHash, p);
+    return p;
+  }
+
+  async #handle(live: Live, conn: AgentConnection, request: Request, body: unknown): Promise<Response> {
+    const now = Date.now();
+    live.usedAt = now;
+    live.fallback = { caller: conn.caller, approval: conn.approval };
+    // The stored row learns of use at most every minute (or quarter of the idle time).
+    if (now - live.touchedAt > Math.min(60_000, this.#idleMs / 4)) {
+      live.touchedAt = now;
+      void touchSessions(this.#o.store.db, [live.idHash], new Date(now)).catch((err: unknown) =>
+        this.#o.log.warn({ err }, 'could not mark an MCP session used'),
+      );
+    }
+    const res = await requestConn.run(conn, () =>
+      live.transport.handleRequest(request, body === undefined ? undefined : { parsedBody: body }),
+    );
+    if (res.status !== 200 || !res.body) return res;
+    if (request.method === 'GET') return this.#counted(live, res);
+    return request.method === 'POST' ? plainWhenAlone(res) : res;
+  }
+
+  /** A GET stream, counted while open (an open stream keeps its session alive). */
+  #counted(live: Live, res: Response): Response {
+    live.streams += 1;
+    let open = true;
+    const closed = () => {
+      if (!open) return;
+      open = false;
+      live.streams -= 1;
+      live.usedAt = Date.now();
+    };
+    const reader = res.body!.getReader();
+    const body = new ReadableStream<Uint8Array>({
+      async pull(c) {
+        const r = await reader.read();
+        if (!r.done) return c.enqueue(r.value);
+        closed();
+        c.close();
+      },
+      cancel(reason) {
+        closed();
+        return reader.cancel(reason);
+      },
+    });
+    return new Response(body, res);
+  }
+
+  #bound(row: SessionRow, caller: GateCaller): boolean {
+    return (
+      row.orgId === caller.orgId &&
+      row.agentId === caller.agentId &&
+      row.issuedBy === tokenOf(caller).issuedBy
+    );
+  }
+
+  /** Someone else's session presented: refused as unknown, and on record in the presenter's org. */
+  #refuse(row: SessionRow, caller: GateCaller): Response {
+    this.#record(
+      { ...row, orgId: caller.orgId, agentId: caller.agentId },
+      caller,
+      'mcp.session.refused',
+      'denied',
+      {
+        reason: 'the session was opened by another agent or person',
+        tokenId: tokenOf(caller).id,
+      },
+    );
+    return sessionNotFound();
+  }
+
+  async #closedByClient(live: Live): Promise<void> {
+    this.#forget(live);
+    await deleteSession(this.#o.store.db, live.idHash);
+    this.#o.log.info(
+      { session: live.idHash.slice(0, 16), agentId: live.row.agentId },
+      'MCP session closed by the client',
+    );
+    await this.#bus.publish({ from: this.#self, kind: 'ended', idHash: live.idHash });
+  }
+
+  async #onBus(e: BusEvent): Promise<void> {
+    if (e.kind === 'ended') {
+      const live = this.#live.get(e.idHash);
+      if (live) this.#drop(live);
+      return;
+    }
+    for (const live of this.#byAgent.get(e.agentId) ?? []) {
+      if (live.row.orgId !== e.orgId || (e.idHash !== undefined && e.idHash !== live.idHash)) continue;
+      void live.server
+        .notification(e.notification)
+        .catch((err: unknown) => this.#o.log.debug({ err }, 'MCP notification not sent'));
+    }
+  }
+
+  /**
+   * Ends the sessions `target` covers here: no request reaches them from now on and their GET
+   * streams close at once; the answers of calls the stop just ended (`agent_stopped`) still go
+   * out on their own streams before the rest closes.
+   */
+  #endCovered(target: StopTarget, openedBy: number): void {
+    const lives = 'agentId' in target ? (this.#byAgent.get(target.agentId) ?? []) : this.#live.values();
+    for (const live of [...lives]) {
+      const { orgId, agentId, tokenId, issuedBy } = live.row;
+      if (live.openedAt > openedBy) continue;
+      if (!covers(target, { orgId, agentId, token: { id: tokenId, issuedBy } })) continue;
+      this.#forget(live);
+      live.transport.closeStandaloneSSEStream();
+      setTimeout(() => this.#drop(live), ENDING_MS).unref();
+    }
+  }
+
+  #add(live: Live): void {
+    this.#live.set(live.idHash, live);
+    const set = this.#byAgent.get(live.row.agentId) ?? new Set();
+    set.add(live);
+    this.#byAgent.set(live.row.agentId, set);
+  }
+
+  #forget(live: Live): void {
+    if (this.#live.get(live.idHash) === live) this.#live.delete(live.idHash);
+    const set = this.#byAgent.get(live.row.agentId);
+    set?.delete(live);
+    if (set?.size === 0) this.#byAgent.delete(live.row.agentId);
+  }
+
+  /** Lets go of a session on this replica: its streams close (the row is the caller's business). */
+  #drop(live: Live): void {
+    this.#forget(live);
+    void live.server.close().catch((err: unknown) => this.#o.log.debug({ err }, 'MCP session close failed'));
+  }
+
+  #record(
+    row: Pick<SessionRow, 'orgId' | 'agentId' | 'idHash'>,
+    caller: GateCaller,
+    action: string,
+    outcome: NonNullable<AuditInput['outcome']>,
+    details: Record<string, unknown>,
+  ): void {
+    void this.#o.audit
+      .appendSoon({
+        orgId: row.orgId,
+        actor: { type: 'agent', id: row.agentId },
+        action,
+        target: { type: 'mcp_session', id: row.idHash.slice(0, 16) },
+        outcome,
+        requestId: caller.requestId,
+        details: { ...details, onBehalfOf: caller.onBehalfOf },
+      })
+      .catch((err: unknown) => this.#o.log.error({ err, action }, 'could not record an MCP session event'));
+  }
+}

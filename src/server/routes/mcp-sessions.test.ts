@@ -1,0 +1,598 @@
+/**
+ * Sessions and streams of `/mcp/{org}` over real HTTP (both engines, a real server from npm in
+ * the org's sandbox): the official SDK client opens a session and keeps it (only a digest
+ * stored), DELETE ends it; someone else's, forged or garbage session ids and Last-Event-IDs get a
+ * clear error that changes nothing; notifications reach an agent's GET stream and a lost stream
+ * resumes with `Last-Event-ID`; the kill switch closes a live GET stream and ends the session; a
+ * call waiting for approval sends progress (a client that resets its timeout on progress waits
+ * it out) and a client that gives up leaves a clear record; a second replica (another
+ * `McpSessions` on the same database) carries a session on with what `initialize` negotiated;
+ * `mcp-remote`, the stdio bridge desktop clients use, keeps one session across its requests.
+ */
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { type ServerType, serve } from '@hono/node-server';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import {
+  LATEST_PROTOCOL_VERSION,
+  type Progress,
+  ToolListChangedNotificationSchema,
+} from '@modelcontextprotocol/sdk/types.js';
+import { bubblewrap } from '../../cells/index.ts';
+import { loadConfig } from '../../config/index.ts';
+import { IDLE_MS, MAX_PER_AGENT, McpSessions } from '../../gateway/mcp-sessions/index.ts';
+import { silentLogger } from '../../log/index.ts';
+import { allAuditEntries, call, createApp, type SeededOrg, seedOrg } from '../../testing/fixtures.ts';
+import { openTestStore, STORE_KINDS, type TestStore } from '../../testing/stores.ts';
+import { until } from '../../testing/until.ts';
+import { buildDeps } from '../deps.ts';
+
+const EVERYTHING = ['node_modules/@modelcontextprotocol/server-everything/dist/index.js', 'stdio'];
+const MCP_REMOTE = fileURLToPath(new URL('../../../node_modules/mcp-remote/dist/proxy.js', import.meta.url));
+const digest = (s: string) => createHash('sha256').update(s).digest('hex');
+
+/** The SSE events of a stream, one at a time. */
+function events(body: ReadableStream<Uint8Array>) {
+  const reader = body.getReader();
+  const decoder = new TextDecoder();
+  let buffer = '';
+  return {
+    async next(timeoutMs = 5_000): Promise<{ id?: string; data: any } | 'closed'> {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const end = buffer.indexOf('\n\n');
+        if (end >= 0) {
+          const block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const id = /^id: (.*)$/m.exec(block)?.[1];
+          const data = /^data: (.+)$/m.exec(block)?.[1];
+          if (data) return { ...(id ? { id } : {}), data: JSON.parse(data) };
+          continue; // a priming event or a keep-alive
+        }
+        const left = deadline - Date.now();
+        if (left <= 0) throw new Error('no event in time');
+        const r = await Promise.race([
+          reader.read(),
+          new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no event in time')), left)),
+        ]);
+        if (r.done) return 'closed';
+        buffer += decoder.decode(r.value, { stream: true });
+      }
+    },
+    cancel: () => reader.cancel().catch(() => undefined),
+  };
+}
+
+for (const kind of STORE_KINDS) {
+  describe(`MCP sessions and streams on /mcp/{org} [${kind}]`, () => {
+    let t: TestStore;
+    let deps: ReturnType<typeof buildDeps>;
+    let app: ReturnType<typeof createApp>;
+    let server: ServerType;
+    let url: string;
+    let acme: SeededOrg;
+    let globex: SeededOrg;
+    let agentId: string;
+    let token: string;
+    let otherToken: string;
+    let globexToken: string;
+    const clients: Client[] = [];
+
+    const api = (method: string, path: string, body?: unknown, as = acme.people.admin.token, org = 'acme') =>
+      call(app, method, `/api/v1/orgs/${org}${path}`, { token: as, ...(body === undefined ? {} : { body }) });
+
+    async function connect(
+      withToken = token,
+    ): Promise<{ client: Client; transport: StreamableHTTPClientTransport }> {
+      const client = new Client({ name: 'external-agent', version: '1.0.0' });
+      const transport = new StreamableHTTPClientTransport(new URL(`${url}/mcp/acme`), {
+        requestInit: { headers: { authorization: `Bearer ${withToken}` } },
+      });
+      await client.connect(transport);
+      clients.push(client);
+      return { client, transport };
+    }
+
+    /** A request as a client sends it, with any headers. */
+    const send = (method: string, headers: Record<string, string>, body?: unknown, withToken = token) =>
+      fetch(`${url}/mcp/acme`, {
+        method,
+        headers: {
+          authorization: `Bearer ${withToken}`,
+          accept: 'application/json, text/event-stream',
+          'mcp-protocol-version': LATEST_PROTOCOL_VERSION,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          ...headers,
+        },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+    let rpcId = 0;
+    const rpc = (method: string, params: unknown = {}) => ({ jsonrpc: '2.0', id: ++rpcId, method, params });
+
+    /** A session opened by hand (no GET stream of the SDK client's own): its id. */
+    async function rawSession(): Promise<string> {
+      const init = await send(
+        'POST',
+        {},
+        rpc('initialize', {
+          protocolVersion: LATEST_PROTOCOL_VERSION,
+          capabilities: { sampling: {} },
+          clientInfo: { name: 'raw', version: '1' },
+        }),
+      );
+      assert.equal(init.status, 200, await init.clone().text());
+      await init.text();
+      const id = init.headers.get('mcp-session-id')!;
+      const ready = await send(
+        'POST',
+        { 'mcp-session-id': id },
+        { jsonrpc: '2.0', method: 'notifications/initialized' },
+      );
+      assert.equal(ready.status, 202);
+      return id;
+    }
+
+    const rows = () => t.store.db.selectFrom('mcp_sessions').selectAll().orderBy('id_hash').execute();
+
+    before(async () => {
+      const check = await bubblewrap.check();
+      assert.ok(check.ok, `bubblewrap is needed: ${check.reason}`);
+      t = await openTestStore(kind);
+      deps = buildDeps(
+        loadConfig({ home: t.home, port: 0, databaseUrl: t.databaseUrl }, {}),
+        silentLogger,
+        t.store,
+        {},
+        { provider: bubblewrap, problem: null },
+      );
+      deps.audit.start();
+      app = createApp(deps);
+      server = await new Promise<ServerType>((resolve) => {
+        const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
+      });
+      url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      acme = await seedOrg(t.store, 'acme');
+      globex = await seedOrg(t.store, 'globex');
+      const conn = await api('post', '/connections', {
+        name: 'everything',
+        transport: 'stdio',
+        command: 'node',
+        args: EVERYTHING,
+      });
+      assert.equal(conn.status, 201, conn.text);
+      assert.equal((await api('post', `/connections/${conn.body.id}/tools/refresh`)).status, 200);
+      const agent = async (org: SeededOrg, name: string) => {
+        const made = await api(
+          'post',
+          '/agents',
+          { name, scope: 'organization', instructions: 'x', model: { provider: 'openai', model: 'gpt-5' } },
+          org.people.admin.token,
+          org.slug,
+        );
+        assert.equal(made.status, 201, made.text);
+        const tok = await api(
+          'post',
+          `/agents/${made.body.id}/tokens`,
+          { name: 'laptop' },
+          org.people.admin.token,
+          org.slug,
+        );
+        return { id: made.body.id as string, token: tok.body.token as string };
+      };
+      const remote = await agent(acme, 'remote');
+      agentId = remote.id;
+      token = remote.token;
+      otherToken = (await agent(acme, 'other')).token;
+      globexToken = (await agent(globex, 'stranger')).token;
+      for (const grant of [{ tool: 'echo' }, { tool: 'get-sum', requiresApproval: true }])
+        assert.equal(
+          (await api('post', `/agents/${agentId}/grants`, { connectionId: conn.body.id, ...grant })).status,
+          201,
+        );
+    });
+
+    after(async () => {
+      for (const c of clients) await c.close().catch(() => undefined);
+      await deps?.mcpSessions.close();
+      await deps?.gateway.close();
+      await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
+      (server as { closeAllConnections?: () => void } | undefined)?.closeAllConnections?.();
+      await deps?.audit.close();
+      await t?.cleanup();
+    });
+
+    test('the official client opens a session (only its digest stored), keeps it, and DELETE ends it', async () => {
+      const { client, transport } = await connect();
+      const id = transport.sessionId!;
+      assert.match(id, /^[A-Za-z0-9_-]{43}$/, '256 random bits');
+      const stored = await rows();
+      const row = stored.find((r) => r.id_hash === digest(id));
+      assert.ok(row, 'stored by its digest');
+      assert.ok(!JSON.stringify(stored).includes(id), 'the id itself is nowhere at rest');
+      assert.equal(row.agent_id, agentId);
+      assert.equal(row.protocol_version, LATEST_PROTOCOL_VERSION);
+      assert.equal(JSON.parse(row.client_info).name, 'external-agent');
+      const r = await client.callTool({ name: 'everything__echo', arguments: { message: 'hi' } });
+      assert.match(JSON.stringify(r.content), /Echo: hi/);
+      assert.equal(deps.mcpSessions.count(agentId) >= 1, true);
+      await transport.terminateSession();
+      assert.equal(
+        (await rows()).some((x) => x.id_hash === digest(id)),
+        false,
+        'ended: its row is gone',
+      );
+      const after = await send('POST', { 'mcp-session-id': id }, rpc('tools/list'));
+      assert.equal(after.status, 404);
+      assert.equal((await after.json()).error.data.code, 'session_not_found');
+    });
+
+    test("forged, oversized, someone else's and another org's session ids, bad Last-Event-IDs and someone else's DELETE: a clear error that changes nothing", async () => {
+      const id = await rawSession();
+      const before = await rows();
+      const notFound = async (res: Response) => {
+        assert.equal(res.status, 404, await res.clone().text());
+        const body = await res.json();
+        assert.equal(body.error.code, -32001);
+        assert.match(body.error.message, /Session not found/);
+      };
+      await notFound(
+        await send('POST', { 'mcp-session-id': randomBytes(32).toString('base64url') }, rpc('tools/list')),
+      );
+      await notFound(await send('POST', { 'mcp-session-id': 'x'.repeat(4000) }, rpc('tools/list')));
+      await notFound(
+        await send('POST', { 'mcp-session-id': "'; drop table mcp_sessions; --" }, rpc('tools/list')),
+      );
+      // Another agent's token, then another org's agent token (at its own org's path), present it.
+      await notFound(await send('POST', { 'mcp-session-id': id }, rpc('tools/list'), otherToken));
+      const foreign = await fetch(`${url}/mcp/globex`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${globexToken}`,
+          accept: 'application/json, text/event-stream',
+          'content-type': 'application/json',
+          'mcp-session-id': id,
+        },
+        body: JSON.stringify(rpc('tools/list')),
+      });
+      await notFound(foreign);
+      await notFound(await send('DELETE', { 'mcp-session-id': id }, undefined, otherToken));
+      await notFound(
+        await send('GET', { 'mcp-session-id': id, accept: 'text/event-stream' }, undefined, otherToken),
+      );
+      // Bad Last-Event-IDs on the rightful session: 400, saying what is wrong.
+      for (const last of ['garbage', '9'.repeat(16), 'x'.repeat(6000), '-1']) {
+        const res = await send('GET', {
+          'mcp-session-id': id,
+          accept: 'text/event-stream',
+          'last-event-id': last,
+        });
+        assert.equal(res.status, 400, last.slice(0, 20));
+        assert.equal((await res.json()).error.data.code, 'bad_last_event_id');
+      }
+      // Without a session: GET and DELETE need one (400); POST is served without one.
+      for (const method of ['GET', 'DELETE']) {
+        const res = await send(method, { accept: 'text/event-stream, application/json' });
+        assert.equal(res.status, 400);
+        assert.equal((await res.json()).error.data.code, 'session_required');
+      }
+      // Nothing changed: the same sessions, the rightful owner's still works.
+      assert.deepEqual(
+        (await rows()).map((r) => [r.id_hash, r.agent_id, r.token_id]),
+        before.map((r) => [r.id_hash, r.agent_id, r.token_id]),
+      );
+      const listed = await send('POST', { 'mcp-session-id': id }, rpc('tools/list'));
+      assert.equal(listed.status, 200);
+      assert.match(await listed.text(), /everything__echo/);
+      // The attempts with a real session are on record, each in the presenter's own org.
+      const refused = await until(
+        async () => {
+          await deps.audit.flush();
+          const found = (await allAuditEntries(t.store)).filter((e) => e.action === 'mcp.session.refused');
+          return found.length >= 4 ? found : undefined;
+        },
+        { what: 'the four refusals on record' },
+      );
+      assert.equal(refused.length, 4, 'another agent (POST, DELETE, GET) and another org');
+      assert.ok(refused.some((e) => e.leaf?.includes(`"org":"${globex.id}"`)));
+      assert.ok(refused.every((e) => e.actor_id !== agentId && e.leaf?.includes('"outcome":"denied"')));
+      assert.ok(!JSON.stringify(refused).includes(id), 'the session id is not on record');
+    });
+
+    test('notifications reach the official client on its GET stream; a lost stream resumes with Last-Event-ID', async () => {
+      const { client } = await connect();
+      const heard: string[] = [];
+      client.setNotificationHandler(
+        ToolListChangedNotificationSchema,
+        async (n) => void heard.push(n.method),
+      );
+      // The SDK client opens its GET stream right after initialize: wait until it is open here.
+      await until(
+        async () => {
+          await deps.mcpSessions.notifyAgent(
+            { orgId: acme.id, agentId },
+            { method: 'notifications/tools/list_changed' },
+          );
+          return heard.length > 0;
+        },
+        { what: 'a notification on the SDK client’s GET stream' },
+      );
+
+      const id = await rawSession();
+      const first = await send('GET', { 'mcp-session-id': id, accept: 'text/event-stream' });
+      assert.equal(first.status, 200);
+      assert.equal(first.headers.get('content-type'), 'text/event-stream');
+      const stream = events(first.body!);
+      await deps.mcpSessions.notifyAgent(
+        { orgId: acme.id, agentId, sessionId: id },
+        { method: 'notifications/tools/list_changed' },
+      );
+      const one = await stream.next();
+      assert.ok(one !== 'closed' && one.id, 'an event with an id');
+      assert.equal(one.data.method, 'notifications/tools/list_changed');
+      await stream.cancel();
+      await until(() => deps.mcpSessions.streamsOf(id) === 0, { what: 'the lost stream to be let go' });
+      // Sent while no stream was open: kept, and replayed after the client's last event.
+      await deps.mcpSessions.notifyAgent(
+        { orgId: acme.id, agentId, sessionId: id },
+        { method: 'notifications/resources/list_changed' },
+      );
+      const resumed = await send('GET', {
+        'mcp-session-id': id,
+        accept: 'text/event-stream',
+        'last-event-id': one.id!,
+      });
+      assert.equal(resumed.status, 200);
+      const replay = events(resumed.body!);
+      const missed = await replay.next();
+      assert.ok(missed !== 'closed');
+      assert.equal(missed.data.method, 'notifications/resources/list_changed');
+      assert.ok(Number(missed.id) > Number(one.id));
+      await replay.cancel();
+      // A well-formed id this replica never sent (another's, or long gone): a fresh stream, not an error.
+      await until(() => deps.mcpSessions.streamsOf(id) === 0, { what: 'the resumed stream to be let go' });
+      const headers = { 'mcp-session-id': id, accept: 'text/event-stream', 'last-event-id': '999999' };
+      const fresh = await send('GET', headers);
+      assert.equal(fresh.status, 200);
+      await fresh.body?.cancel();
+    });
+
+    test('a call waiting for approval sends progress: a client that resets its timeout on progress waits until a person approves', async () => {
+      assert.equal(
+        (await api('patch', '', { settings: { approvalWaitSeconds: 8 } }, acme.people.owner.token)).status,
+        200,
+      );
+      const { client } = await connect();
+      const progress: Progress[] = [];
+      const started = Date.now();
+      const answer = client.callTool({ name: 'everything__get-sum', arguments: { a: 2, b: 3 } }, undefined, {
+        onprogress: (p) => void progress.push(p),
+        // Without progress the client would give up after 2.5 s, long before the approval.
+        timeout: 2_500,
+        resetTimeoutOnProgress: true,
+      });
+      const pending = await until(
+        async () =>
+          (await api('get', '/approvals?status=pending')).body.approvals.find(
+            (a: { tool: string }) => a.tool === 'get-sum',
+          ),
+        { what: 'the approval request' },
+      );
+      await until(() => Date.now() - started > 4_000, {
+        what: 'a wait past the client’s timeout',
+        timeoutMs: 10_000,
+      });
+      assert.equal(
+        (await api('post', `/approvals/${pending.id}/approve`, {}, acme.people.owner.token)).status,
+        200,
+      );
+      const r = await answer;
+      assert.equal(r.isError, false, JSON.stringify(r.content));
+      assert.match(JSON.stringify(r.content), /5/);
+      assert.ok(progress.length >= 2, `progress while waiting: ${progress.length}`);
+      assert.match(
+        progress[0]!.message ?? '',
+        new RegExp(`Waiting for a person's approval \\(request ${pending.id}\\)`),
+      );
+      assert.equal(progress[0]!.total, 8);
+      for (let i = 1; i < progress.length; i++) assert.ok(progress[i]!.progress > progress[i - 1]!.progress);
+    });
+
+    test('a client that gives up while waiting (cancels, or disconnects) leaves a clear record', async () => {
+      const { client } = await connect();
+      const cancel = new AbortController();
+      let heard = 0;
+      const gaveUp = client
+        .callTool({ name: 'everything__get-sum', arguments: { a: 1, b: 1 } }, undefined, {
+          signal: cancel.signal,
+          onprogress: () => {
+            heard += 1;
+          },
+        })
+        .catch((err: unknown) => err);
+      await until(() => heard > 0, { what: 'the first progress of the wait' });
+      cancel.abort('the user pressed stop');
+      assert.ok((await gaveUp) instanceof Error);
+      // A client that simply goes away: its POST stream closes while the call waits.
+      const id = await rawSession();
+      const away = new AbortController();
+      const res = await fetch(`${url}/mcp/acme`, {
+        method: 'POST',
+        signal: away.signal,
+        headers: {
+          authorization: `Bearer ${token}`,
+          accept: 'application/json, text/event-stream',
+          'content-type': 'application/json',
+          'mcp-session-id': id,
+          'mcp-protocol-version': LATEST_PROTOCOL_VERSION,
+        },
+        body: JSON.stringify(
+          rpc('tools/call', {
+            name: 'everything__get-sum',
+            arguments: { a: 4, b: 4 },
+            _meta: { progressToken: 'p1' },
+          }),
+        ),
+      });
+      const first = await events(res.body!).next();
+      assert.ok(first !== 'closed' && first.data.method === 'notifications/progress', 'told it waits');
+      away.abort();
+      await deps.audit.flush();
+      const records = await until(
+        async () => {
+          await deps.audit.flush();
+          const found = (await allAuditEntries(t.store)).filter(
+            (e) =>
+              e.action === 'tool.call.denied' && /gave up while waiting for approval/.test(String(e.details)),
+          );
+          return found.length >= 2 ? found : undefined;
+        },
+        { what: 'both give-ups on record' },
+      );
+      assert.ok(records.every((e) => e.actor_id === agentId));
+      assert.equal((await api('get', '/approvals?status=pending')).status, 200);
+    });
+
+    test('the kill switch closes a live GET stream and ends the session; re-initialized, the agent sees no tools', async () => {
+      const id = await rawSession();
+      const get = await send('GET', { 'mcp-session-id': id, accept: 'text/event-stream' });
+      assert.equal(get.status, 200);
+      const stream = events(get.body!);
+      const ended = stream.next(10_000);
+      assert.equal((await api('post', `/agents/${agentId}/stop`)).status, 200);
+      try {
+        assert.equal(await ended, 'closed', 'the stop closed the stream');
+        assert.equal(
+          (await rows()).some((r) => r.id_hash === digest(id)),
+          false,
+        );
+        assert.equal((await send('POST', { 'mcp-session-id': id }, rpc('tools/list'))).status, 404);
+        const { client } = await connect();
+        assert.deepEqual((await client.listTools()).tools, []);
+      } finally {
+        assert.equal((await api('post', `/agents/${agentId}/resume`)).status, 200);
+      }
+    });
+
+    test('a flood of initializes keeps the agent at its most recent 100 sessions: the oldest ends', async () => {
+      const opened: string[] = [];
+      for (let i = 0; i <= MAX_PER_AGENT; i++) opened.push(await rawSession());
+      const mine = (await rows()).filter((r) => r.agent_id === agentId);
+      assert.equal(mine.length, MAX_PER_AGENT);
+      assert.equal((await send('POST', { 'mcp-session-id': opened[0]! }, rpc('tools/list'))).status, 404);
+      const last = await send('POST', { 'mcp-session-id': opened.at(-1)! }, rpc('tools/list'));
+      assert.equal(last.status, 200);
+      await last.text();
+      assert.ok(deps.mcpSessions.count(agentId) <= MAX_PER_AGENT);
+    });
+
+    test('mcp-remote (the stdio bridge desktop clients use) opens a session and keeps it: a stdio client lists and calls through it', async () => {
+      const client = new Client({ name: 'desktop-app', version: '2.0.0' });
+      await client.connect(
+        new StdioClientTransport({
+          command: process.execPath,
+          args: [
+            MCP_REMOTE,
+            `${url}/mcp/acme`,
+            '--header',
+            `Authorization:Bearer ${token}`,
+            '--transport',
+            'http-only',
+          ],
+          env: {
+            ...(process.env as Record<string, string>),
+            MCP_REMOTE_CONFIG_DIR: join(t.home, 'mcp-remote'),
+          },
+          stderr: 'ignore',
+        }),
+      );
+      clients.push(client);
+      try {
+        const tools = (await client.listTools()).tools.map((x) => x.name);
+        assert.ok(tools.includes('everything__echo'), tools.join(' '));
+        for (const message of ['one', 'two']) {
+          const r = await client.callTool({ name: 'everything__echo', arguments: { message } });
+          assert.match(JSON.stringify(r.content), new RegExp(`Echo: ${message}`));
+        }
+        const mine = (await rows()).filter((r) => /desktop-app/.test(r.client_info));
+        assert.equal(mine.length, 1, 'one session, kept across its requests');
+      } finally {
+        await client.close();
+      }
+    });
+
+    test('another replica carries the session on: restored from its row with the negotiated version and the client’s capabilities', async () => {
+      const id = await rawSession();
+      // A second replica on the same database (as `paddock up` builds it), sharing nothing in memory.
+      const b = new McpSessions({
+        server: { gate: deps.gateway, db: t.store.db, log: silentLogger },
+        store: t.store,
+        audit: deps.audit,
+        log: silentLogger,
+      });
+      try {
+        const conn = {
+          caller: {
+            orgId: acme.id,
+            agentId,
+            onBehalfOf: acme.people.admin.id,
+            requestId: 'r-b',
+            token: {
+              id: (await rows()).find((r) => r.id_hash === digest(id))!.token_id,
+              issuedBy: acme.people.admin.id,
+            },
+          },
+          approval: 'pause' as const,
+        };
+        const request = new Request(`${url}/mcp/acme`, {
+          method: 'POST',
+          headers: {
+            accept: 'application/json, text/event-stream',
+            'content-type': 'application/json',
+            'mcp-session-id': id,
+            'mcp-protocol-version': LATEST_PROTOCOL_VERSION,
+          },
+        });
+        const res = await b.serve(id, conn, request, rpc('tools/list'));
+        assert.equal(res.status, 200);
+        assert.match(await res.text(), /everything__echo/);
+        const restored = b.serverOf(id)!;
+        assert.deepEqual(restored.getClientCapabilities(), { sampling: {} });
+        assert.deepEqual(restored.getClientVersion(), { name: 'raw', version: '1' });
+        assert.equal(b.protocolVersionOf(id), LATEST_PROTOCOL_VERSION);
+        // Another person's token on B: refused there too.
+        const theirs = await b.serve(
+          id,
+          {
+            ...conn,
+            caller: { ...conn.caller, onBehalfOf: 'someone', token: { id: 'x', issuedBy: 'someone' } },
+          },
+          request.clone(),
+          rpc('tools/list'),
+        );
+        assert.equal(theirs.status, 404);
+        // A session idle past the idle time (30 minutes) has ended: refused, and swept from the store.
+        const idle = await rawSession();
+        await t.store.db
+          .updateTable('mcp_sessions')
+          .set({ last_seen_at: new Date(Date.now() - IDLE_MS - 60_000).toISOString() })
+          .where('id_hash', '=', digest(idle))
+          .execute();
+        const expired = await b.serve(idle, conn, request.clone(), rpc('tools/list'));
+        assert.equal(expired.status, 404);
+        await b.sweep();
+        assert.equal(
+          (await rows()).some((r) => r.id_hash === digest(idle)),
+          false,
+        );
+      } finally {
+        await b.close();
+      }
+    });
+  });
+}
