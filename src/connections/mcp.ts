@@ -39,6 +39,23 @@ export interface StdioServer {
   package?: { id: string; dir: string; program: string } | undefined;
 }
 
+/**
+ * What Paddock's client tells a server it can do: ask the agent's model (sampling) and its person
+ * (elicitation). Declared on every session, the admins' listing too, so a server shows the same
+ * tools to both; each request is then decided on the agent's grants (refused by default).
+ */
+export const CLIENT_CAPABILITIES = { sampling: {}, elicitation: {} };
+
+/** Sets a session's handlers (what the server says back) on its client, before it connects. */
+export type PrepareClient = (client: Client) => void;
+
+/** Paddock's MCP client to a server, prepared by `prepare` before it connects. */
+export function newClient(prepare?: PrepareClient): Client {
+  const client = new Client({ name: 'paddock', version: '0.1.0' }, { capabilities: CLIENT_CAPABILITIES });
+  prepare?.(client);
+  return client;
+}
+
 function resolveArgs(args: string[]): string[] {
   return args.map((a) => (a.startsWith('node_modules/') ? join(CODE_DIR, a) : a));
 }
@@ -80,6 +97,7 @@ export async function openStdio(
   server: StdioServer,
   sandbox: SandboxProvider,
   home: string,
+  prepare?: PrepareClient,
 ): Promise<Client> {
   if (server.command !== 'node' && !isAbsolute(server.command)) {
     throw new PaddockError(
@@ -89,7 +107,7 @@ export async function openStdio(
     );
   }
   const transport = new SandboxedStdioTransport(launcher(server, sandbox, home));
-  const client = new Client({ name: 'paddock', version: '0.1.0' });
+  const client = newClient(prepare);
   try {
     await client.connect(transport);
   } catch (err) {

@@ -6,7 +6,6 @@
  * with the scrubber for everything that server says; its start-up errors are scrubbed already.
  */
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { Client as McpClient } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Kysely } from 'kysely';
 import { orgHostUser } from '../cells/host-users.ts';
@@ -19,7 +18,7 @@ import { registerSecret, scrubber } from '../redact/index.ts';
 import type { Database, Db } from '../store/index.ts';
 import type { ConnectionTable } from '../store/schema.ts';
 import { openSecret, type Vault } from '../vault/index.ts';
-import { openStdio } from './mcp.ts';
+import { newClient, openStdio } from './mcp.ts';
 import { proxiedFetch } from './proxied-fetch.ts';
 
 export interface Opener {
@@ -114,10 +113,17 @@ async function openSecrets(
   return out;
 }
 
+/**
+ * Sets what the server says back on a session's client before it connects (the gate relays it to
+ * the agent), given the scrubber for everything that server says.
+ */
+export type PrepareSession = (client: Client, scrub: <T>(content: T) => T) => void;
+
 export async function openConnection(
   o: Opener,
   row: ConnectionToOpen,
   agentId: string | null,
+  prepare?: PrepareSession,
 ): Promise<OpenSession> {
   // A server built into Paddock runs in-process, on the agent's own data; it holds no secrets.
   if (row.transport === 'builtin') {
@@ -141,7 +147,7 @@ export async function openConnection(
         "Remote MCP servers are reached only through the org's egress proxy, and it is not running (cells are off).",
       );
     }
-    const client = new McpClient({ name: 'paddock', version: '0.1.0' });
+    const client = newClient(prepare && ((c) => prepare(c, scrub)));
     try {
       await client.connect(
         new StreamableHTTPClientTransport(new URL(row.url ?? ''), {
@@ -181,6 +187,7 @@ export async function openConnection(
       },
       o.sandbox,
       o.home,
+      prepare && ((c) => prepare(c, scrub)),
     );
     return { client, scrub };
   } catch (err) {

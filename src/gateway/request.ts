@@ -6,6 +6,7 @@
 import type { AgentStanding } from '../agents/index.ts';
 import type { OrgScope } from '../identity/index.ts';
 import type { Action } from '../policy/grants.ts';
+import type { AgentChannel } from './agent-channel.ts';
 
 /** Who is asking, as the control plane authenticated it. */
 export interface GateCaller {
@@ -56,6 +57,12 @@ export interface GateRequest {
   approval: 'pause' | 'return';
   /** The caller gave up (a cancellation, a timeout, a client gone): nothing runs after it. */
   signal?: AbortSignal | undefined;
+  /**
+   * The agent's channel while the call runs: progress under its token, log lines, and a server's
+   * requests of it (sampling, elicitation) reach it this way. None: the session's traffic is delivered
+   * to the agent's open sessions, and a server's request is refused.
+   */
+  relay?: AgentChannel | undefined;
 }
 
 export interface GateResult {

@@ -6,7 +6,8 @@
  * errors included, goes through its scrubber.
  */
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { McpError } from '@modelcontextprotocol/sdk/types.js';
+import type { RequestOptions } from '@modelcontextprotocol/sdk/shared/protocol.js';
+import { McpError, type Progress } from '@modelcontextprotocol/sdk/types.js';
 import { type OpenSession, safeMeta } from '../../connections/index.ts';
 import { PaddockError } from '../../errors/index.ts';
 import type { Action } from '../../policy/grants.ts';
@@ -31,13 +32,26 @@ export interface Outcome {
   scrub: <T>(content: T) => T;
 }
 
+/** How long a call may take, and what becomes of its progress. */
+export interface Timing {
+  /** Without an answer or progress this long, the call ends. */
+  timeoutMs: number;
+  /** Progress extends the call up to this long in all. */
+  maxMs?: number | undefined;
+  /** Each progress notification of the call (it extends the call's time, up to `maxMs`). */
+  onprogress?: ((p: Progress) => void) | undefined;
+  /** Told the session's scrubber once it is open (progress messages go through it). */
+  scrubbing?: ((scrub: <T>(content: T) => T) => void) | undefined;
+}
+
 /** Runs the call on the session `open` gives (opening it if need be). Never throws. */
 export async function invoke(
   call: GateRequest,
   signal: AbortSignal,
   open: () => Promise<OpenSession>,
-  timeoutMs: number,
+  timing: Timing | number,
 ): Promise<Outcome> {
+  const t: Timing = typeof timing === 'number' ? { timeoutMs: timing } : timing;
   const started = performance.now();
   const out: Omit<Outcome, 'durationMs'> = { scrub: (content) => content };
   try {
@@ -45,9 +59,17 @@ export async function invoke(
     signal.throwIfAborted();
     const session = await open();
     out.scrub = session.scrub;
+    t.scrubbing?.(session.scrub);
     // Checked again right before sending: a stop acknowledged meanwhile keeps the call from running.
     signal.throwIfAborted();
-    out.result = (await send(session.client, call, { timeout: timeoutMs, signal })) as Outcome['result'];
+    out.result = (await send(session.client, call, {
+      timeout: t.timeoutMs,
+      signal,
+      // A call that reports progress lives on past its timeout, up to the maximum.
+      ...(t.onprogress
+        ? { onprogress: t.onprogress, resetTimeoutOnProgress: true, maxTotalTimeout: t.maxMs }
+        : {}),
+    })) as Outcome['result'];
   } catch (err) {
     out.error = signal.aborted ? endedCause(signal.reason) : out.scrub((err as Error).message);
     if (err instanceof McpError && !signal.aborted) out.mcpCode = err.code;
@@ -58,8 +80,14 @@ export async function invoke(
 }
 
 /** The request to the server, by what was asked. */
-function send(client: Client, call: GateRequest, options: { timeout: number; signal: AbortSignal }) {
+function send(client: Client, call: GateRequest, options: RequestOptions) {
   switch (call.action ?? 'call') {
+    case 'subscribe':
+      return client.subscribeResource({ uri: call.tool }, options);
+    // A server's requests of the agent are relayed, never sent (relays.ts).
+    case 'sample':
+    case 'elicit':
+      throw new Error(`${call.action} is not sent to a server`);
     case 'call':
       return client.callTool({ name: call.tool, arguments: call.args }, undefined, options);
     case 'read':
@@ -85,6 +113,9 @@ function send(client: Client, call: GateRequest, options: { timeout: number; sig
 const FAILED: Record<Action, [code: string, words: string]> = {
   call: ['tool_failed', 'The tool failed'],
   read: ['resource_failed', 'Reading the resource failed'],
+  subscribe: ['subscription_failed', 'Subscribing to the resource failed'],
+  sample: ['sampling_failed', 'The sampling request failed'],
+  elicit: ['elicitation_failed', 'The elicitation request failed'],
   get: ['prompt_failed', 'Getting the prompt failed'],
   complete: ['completion_failed', 'The completion failed'],
 };
