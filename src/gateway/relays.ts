@@ -10,6 +10,7 @@
  */
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import {
+  CancelledNotificationSchema,
   CreateMessageRequestSchema,
   ElicitRequestSchema,
   type LoggingLevel,
@@ -160,14 +161,32 @@ export class Relays {
     client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => {
       if (pass('resource update')) void this.#updated(up, n.params.uri);
     });
+    // The SDK ignores a cancellation of request id 0 (a falsy id): the server's requests are
+    // cancellable here by any id.
+    const asked = new Map<string | number, AbortController>();
+    client.setNotificationHandler(CancelledNotificationSchema, (n) => {
+      if (n.params.requestId !== undefined) asked.get(n.params.requestId)?.abort(n.params.reason);
+    });
+    const relay =
+      (action: 'sample' | 'elicit') =>
+      async (req: ServerRequest, extra: { requestId: string | number; signal: AbortSignal }) => {
+        const mine = new AbortController();
+        asked.set(extra.requestId, mine);
+        try {
+          return await this.#ask(up, scrub, action, req, AbortSignal.any([extra.signal, mine.signal]));
+        } finally {
+          asked.delete(extra.requestId);
+        }
+      };
     client.setRequestHandler(CreateMessageRequestSchema, (req, extra) =>
-      this.#ask(up, scrub, 'sample', req as ServerRequest, extra.signal),
+      relay('sample')(req as ServerRequest, extra),
     );
     client.setRequestHandler(ElicitRequestSchema, (req, extra) =>
-      this.#ask(up, scrub, 'elicit', req as ServerRequest, extra.signal),
+      relay('elicit')(req as ServerRequest, extra),
     );
     // What the SDK could not parse (a malformed notification) is dropped, on record.
-    client.onerror = (err) => this.#dropped(up, 'malformed message', redactString(err.message).slice(0, 300));
+    client.onerror = (err) =>
+      this.#dropped(up, 'malformed message', redactString(scrub(err.message)).slice(0, 300));
   }
 
   /** Applies the agent's chosen log level to a session just opened. */
