@@ -8,15 +8,20 @@
  * lines pass at the level chosen; subscriptions are decided like reads and their updates arrive
  * namespaced, and end with the agent; a list change re-lists the connection and tells the agent;
  * a noisy server's huge, malformed, secret-bearing or flooding notifications are cut, scrubbed or
- * dropped, on record.
+ * dropped, on record. Over HTTP with SSE answers (as the endpoint's sessions will give), a
+ * request's progress reaches the client; a server per request cannot relay a sampling request.
  */
 import assert from 'node:assert/strict';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { type ServerType, serve } from '@hono/node-server';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import {
   type CallToolResult,
   CancelledNotificationSchema,
@@ -36,7 +41,7 @@ import { leakedForms } from '../testing/leaks.ts';
 import { openTestStore, STORE_KINDS, type TestStore } from '../testing/stores.ts';
 import { until } from '../testing/until.ts';
 import { ToolGateway } from './gate.ts';
-import { serveAgent } from './mcp-server.ts';
+import { agentServer, serveAgent } from './mcp-server.ts';
 
 const EVERYTHING = ['node_modules/@modelcontextprotocol/server-everything/dist/index.js', 'stdio'];
 const EVERYTHING_MAIN = fileURLToPath(new URL(`../../${EVERYTHING[0]}`, import.meta.url));
@@ -383,6 +388,68 @@ for (const kind of STORE_KINDS) {
       assert.deepEqual(listed.details.secretsOf, { agent: agentId });
       assert.deepEqual(listed.details.suspended, []);
       await until(() => a.seen.listChanged > 0, { what: 'the agent to be told' });
+    });
+
+    test('over HTTP with SSE answers, a request’s progress reaches the client as directly; a stateless server cannot relay sampling, and says so', async () => {
+      // What the endpoint does per request, answering with SSE: a server bound to the caller, on a fresh transport.
+      const servers: Server[] = [];
+      const http = await new Promise<ServerType>((resolve) => {
+        const s = serve(
+          {
+            fetch: async (request: Request) => {
+              const transport = new WebStandardStreamableHTTPServerTransport({
+                sessionIdGenerator: undefined,
+              });
+              const server = agentServer(
+                { gate, db: t.store.db, log: silentLogger },
+                {
+                  caller: { orgId: acme.id, agentId, onBehalfOf: null, requestId: 'req_http' },
+                  approval: 'return',
+                  signal: request.signal,
+                },
+              );
+              servers.push(server);
+              await server.connect(transport);
+              return transport.handleRequest(request);
+            },
+            port: 0,
+            hostname: '127.0.0.1',
+          },
+          () => resolve(s),
+        );
+      });
+      try {
+        const client = new Client({ name: 'agent-over-http', version: '1' }, CAPABLE);
+        handlers(client, fresh());
+        await client.connect(
+          new StreamableHTTPClientTransport(
+            new URL(`http://127.0.0.1:${(http.address() as AddressInfo).port}/mcp`),
+          ),
+        );
+        closing.push(client);
+        const progress: unknown[] = [];
+        const r = await client.callTool(
+          { name: 'everything__trigger-long-running-operation', arguments: { duration: 2, steps: 4 } },
+          undefined,
+          { onprogress: (p) => progress.push(p) },
+        );
+        assert.equal(r.isError, false, text(r));
+        assert.deepEqual(
+          progress,
+          [1, 2, 3, 4].map((progress) => ({ progress, total: 4 })),
+        );
+        const sampled = await client.callTool({
+          name: 'everything__trigger-sampling-request',
+          arguments: { prompt: 'x' },
+        });
+        assert.match(
+          text(sampled),
+          /sampling_denied: The agent's client did not declare sampling \(or its transport cannot carry a request to it\)/,
+        );
+      } finally {
+        http.close();
+        for (const s of servers) await s.close().catch(() => undefined);
+      }
     });
 
     test('a noisy server’s huge, malformed, secret-bearing and flooding notifications are cut, dropped or scrubbed, on record', async () => {
