@@ -189,7 +189,7 @@ for (const kind of STORE_KINDS) {
         audit: deps.audit,
         opener: deps.opener,
         log: silentLogger,
-        callTimeoutMs: 1000,
+        callTimeoutMs: 1500,
       });
       const secret = await api('post', '/secrets', {
         name: 'noisy',
@@ -244,7 +244,7 @@ for (const kind of STORE_KINDS) {
     });
 
     test('a long tool reports progress under the agent’s own token, as directly, and outlives the call timeout', async () => {
-      const args = { name: 'trigger-long-running-operation', arguments: { duration: 2, steps: 4 } };
+      const args = { name: 'trigger-long-running-operation', arguments: { duration: 4, steps: 8 } };
       const d = await direct();
       const directProgress: unknown[] = [];
       const viaDirect = await d.client.callTool(args, undefined, {
@@ -255,11 +255,17 @@ for (const kind of STORE_KINDS) {
       const through = await a.client.callTool({ ...args, name: `everything__${args.name}` }, undefined, {
         onprogress: (p) => progress.push(p),
       });
-      // Two seconds against a one-second timeout: progress kept it alive.
+      // Four seconds against a 1.5-second timeout: progress kept it alive.
       assert.equal(through.isError, false, text(through));
       assert.equal(text(through), text(viaDirect));
-      assert.deepEqual(progress, directProgress);
-      assert.equal(progress.length, 4);
+      assert.deepEqual(
+        progress,
+        [1, 2, 3, 4, 5, 6, 7, 8].map((progress) => ({ progress, total: 8 })),
+      );
+      // A direct SDK client may lose the last one (settled with the answer in one read): Paddock's does not.
+      for (const p of directProgress)
+        assert.ok(progress.some((q) => JSON.stringify(q) === JSON.stringify(p)));
+      assert.ok(directProgress.length >= 7);
     });
 
     test('sampling and elicitation are refused by default, on record without their text; nothing reaches the client', async () => {
@@ -341,8 +347,8 @@ for (const kind of STORE_KINDS) {
         const prefix = c === a.client ? 'everything__' : '';
         await c.callTool({ name: `${prefix}toggle-simulated-logging`, arguments: {} });
       }
-      await until(() => a.seen.logs.length > 0 && d.seen.logs.length > 0, { what: 'a log line on both' });
-      assert.match(String(a.seen.logs[0]?.data), /-level message/);
+      const simulated = (s: Seen) => s.logs.some((l) => /level.message/i.test(String(l.data)));
+      await until(() => simulated(a.seen) && simulated(d.seen), { what: 'a simulated log line on both' });
       for (const c of [a.client, d.client]) {
         const prefix = c === a.client ? 'everything__' : '';
         await c.callTool({ name: `${prefix}toggle-simulated-logging`, arguments: {} });
@@ -434,9 +440,11 @@ for (const kind of STORE_KINDS) {
           { onprogress: (p) => progress.push(p) },
         );
         assert.equal(r.isError, false, text(r));
+        // (The SDK's own client can lose a progress that shares a read with the answer.)
+        assert.ok(progress.length >= 3, JSON.stringify(progress));
         assert.deepEqual(
-          progress,
-          [1, 2, 3, 4].map((progress) => ({ progress, total: 4 })),
+          progress.slice(0, 3),
+          [1, 2, 3].map((progress) => ({ progress, total: 4 })),
         );
         const sampled = await client.callTool({
           name: 'everything__trigger-sampling-request',

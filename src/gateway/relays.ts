@@ -239,7 +239,10 @@ export class Relays {
       }
       if (subs.size === 0) this.#subs.delete(k);
     }
-    if ('agentId' in which) this.#levels.delete(which.agentId);
+    if ('agentId' in which) {
+      this.#levels.delete(which.agentId);
+      for (const k of this.#drops.keys()) if (k.startsWith(`${which.agentId}\u0000`)) this.#drops.delete(k);
+    }
   }
 
   /** How many subscriptions are open (for tests and metrics). */
