@@ -338,6 +338,19 @@ for (const kind of STORE_KINDS) {
       assert.equal(ended?.details.error, 'cancelled by the server');
     });
 
+    test('the kill switch ends a relayed request with the call it rides on', async () => {
+      const a = await agent({ hang: true });
+      const pending = a.client.callTool({
+        name: 'everything__trigger-sampling-request',
+        arguments: { prompt: 'x' },
+      });
+      await until(() => a.seen.hung.length === 1, { what: 'the sampling request to reach the agent' });
+      await gate.end({ kind: 'agent', orgId: acme.id, agentId });
+      assert.match(text(await pending), /^agent_stopped: /);
+      await until(() => a.seen.cancelled.length > 0, { what: 'the cancellation to reach the agent' });
+      assert.deepEqual(a.seen.cancelled, a.seen.hung);
+    });
+
     test('log lines reach the agent once it chose a level, as they reach a direct client', async () => {
       const a = await agent();
       await a.client.setLoggingLevel('debug');

@@ -78,6 +78,8 @@ const MAX_DROP_RECORDS = 20;
 interface InFlight {
   caller: GateCaller;
   channel: AgentChannel;
+  /** Ends with the request (the kill switch, the caller gone): a server's request riding on it ends too. */
+  signal: AbortSignal | undefined;
 }
 
 interface Subscriber {
@@ -95,7 +97,11 @@ export class Relays {
   readonly #levels = new Map<string, LoggingLevel>();
   /** Subscribers of each (agent, connection, URI), by session ('' with none). */
   readonly #subs = new Map<string, Map<string, Subscriber>>();
-  readonly #relisting = new Map<string, NodeJS.Timeout>();
+  /** The lists said to have changed, by agent session, while listing again waits (and on which client). */
+  readonly #relisting = new Map<
+    string,
+    { kinds: Set<'tools' | 'prompts' | 'resources'>; client: Client; scrub: <T>(c: T) => T }
+  >();
   readonly #drops = new Map<string, number>();
 
   constructor(d: RelayDeps) {
@@ -106,7 +112,7 @@ export class Relays {
   async during<T>(call: GateRequest, run: () => Promise<T>): Promise<T> {
     if (!call.relay) return run();
     const k = key(call.caller.agentId, call.connectionId);
-    const entry: InFlight = { caller: call.caller, channel: call.relay };
+    const entry: InFlight = { caller: call.caller, channel: call.relay, signal: call.signal };
     const list = this.#inFlight.get(k) ?? [];
     list.push(entry);
     this.#inFlight.set(k, list);
@@ -283,25 +289,34 @@ export class Relays {
 
   /** A list changed: the connection is listed again (once per burst), then its agents are told. */
   #listChanged(up: Upstream, client: Client, scrub: <T>(c: T) => T, kind: 'tools' | 'prompts' | 'resources') {
-    const notify = () => {
-      for (const agentId of new Set([up.agentId, ...this.#d.agentsOn(up.connectionId)]))
-        this.#d.delivery.deliver(agentId, { method: `notifications/${kind}/list_changed` });
-    };
-    if (this.#relisting.has(up.connectionId)) return;
+    // Per agent session: a burst coalesces, listed on the latest session that said it (an
+    // earlier one may have closed meanwhile).
+    const k = key(up.agentId, up.connectionId);
+    const pending = this.#relisting.get(k);
+    if (pending) {
+      pending.kinds.add(kind);
+      Object.assign(pending, { client, scrub });
+      return;
+    }
+    const burst = { kinds: new Set([kind]), client, scrub };
+    this.#relisting.set(k, burst);
     const timer = setTimeout(() => {
-      this.#relisting.delete(up.connectionId);
+      this.#relisting.delete(k);
       this.#d
-        .relist(up, client, scrub)
+        .relist(up, burst.client, burst.scrub)
         .catch((err: unknown) =>
           this.#d.log?.warn(
             { err, connectionId: up.connectionId },
             'listing a connection again after its server said its list changed failed',
           ),
         )
-        .finally(notify);
+        .finally(() => {
+          for (const agentId of new Set([up.agentId, ...this.#d.agentsOn(up.connectionId)]))
+            for (const k of burst.kinds)
+              this.#d.delivery.deliver(agentId, { method: `notifications/${k}/list_changed` });
+        });
     }, RELIST_AFTER_MS);
     timer.unref();
-    this.#relisting.set(up.connectionId, timer);
   }
 
   /** A resource changed: its subscribers are told, each only while its grants still allow reading it. */
@@ -368,13 +383,16 @@ export class Relays {
     const outcome: Outcome = { durationMs: 0, scrub };
     try {
       // What the server says goes through its scrubber, as every answer of it does.
-      const result = await current!.channel.request(scrub(req), { signal, timeoutMs: ASK_TIMEOUT_MS });
+      const ends = current!.signal ? AbortSignal.any([signal, current!.signal]) : signal;
+      const result = await current!.channel.request(scrub(req), { signal: ends, timeoutMs: ASK_TIMEOUT_MS });
       outcome.result = result;
       return result;
     } catch (err) {
       outcome.error = signal.aborted
         ? 'cancelled by the server'
-        : redactString(err instanceof Error ? err.message : String(err)).slice(0, 500);
+        : current!.signal?.aborted
+          ? `the agent's request ended: ${redactString(String((current!.signal.reason as Error)?.message ?? current!.signal.reason)).slice(0, 200)}`
+          : redactString(err instanceof Error ? err.message : String(err)).slice(0, 500);
       throw err instanceof McpError
         ? err
         : new McpError(-32603, `The agent's client did not answer: ${outcome.error}`);
