@@ -232,7 +232,7 @@ for (const kind of STORE_KINDS) {
         'toggle-subscriber-updates',
       ])
         await grant({ connectionId: everything, tool });
-      for (const tool of ['noise', 'ask-then-give-up']) await grant({ connectionId: noisy, tool });
+      for (const tool of ['noise', 'ask-then-give-up', 'endless']) await grant({ connectionId: noisy, tool });
     });
     after(async () => {
       for (const c of closing.reverse()) await c.close().catch(() => undefined);
@@ -504,6 +504,19 @@ for (const kind of STORE_KINDS) {
       assert.ok(flood.some((e) => /more than 50 notifications/.test(String(e.details.why))));
       for (const e of flood)
         for (const form of leakedForms(SECRET)) assert.ok(!JSON.stringify(e.details).includes(form));
+      // A line that never ends ends the session (on record), not the control plane's memory.
+      const endless = await a.client.callTool({ name: 'noisy__endless', arguments: {} });
+      assert.equal(endless.isError, true);
+      assert.match(text(endless), /^tool_failed: /);
+      await until(
+        async () =>
+          (await entries('connection.notification.dropped')).some((e) =>
+            /too much without an end: ReadBuffer exceeded maximum size of 10485760 bytes/.test(
+              String(e.details.why),
+            ),
+          ),
+        { what: 'the endless line on record' },
+      );
     });
   });
 }

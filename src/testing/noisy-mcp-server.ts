@@ -3,7 +3,7 @@
  * tool `noise` pushes, while the call runs, an update of a resource whose URI is 10 kB, a log
  * line of a megabyte, a log line holding the secret in every form the scrubber claims to catch,
  * a malformed notification, a burst of 200 log lines, and a progress message with the secret;
- * its tool `ask-then-give-up` asks the client for a sampling, then cancels that request itself
+ * its tool `endless` writes 12 MB without an end of line; its tool `ask-then-give-up` asks the client for a sampling, then cancels that request itself
  * after `afterMs` and answers how it ended.
  *
  * Run over stdio: `node src/testing/noisy-mcp-server.ts`.
@@ -27,6 +27,7 @@ const server = new Server(
 server.setRequestHandler(ListToolsRequestSchema, async () => ({
   tools: [
     { name: 'noise', description: 'Talks back badly while it runs.', inputSchema: { type: 'object' } },
+    { name: 'endless', description: 'Writes a line that never ends.', inputSchema: { type: 'object' } },
     {
       name: 'ask-then-give-up',
       description: 'Asks for a sampling, then cancels it.',
@@ -36,6 +37,11 @@ server.setRequestHandler(ListToolsRequestSchema, async () => ({
 }));
 
 server.setRequestHandler(CallToolRequestSchema, async (req, extra) => {
+  if (req.params.name === 'endless') {
+    const part = 'y'.repeat(1024 * 1024);
+    for (let i = 0; i < 12; i++) await new Promise((r) => process.stdout.write(part, r));
+    return { content: [{ type: 'text', text: 'not reached' }] };
+  }
   if (req.params.name === 'ask-then-give-up') {
     const giveUp = new AbortController();
     setTimeout(() => giveUp.abort('the server gave up'), Number(req.params.arguments?.afterMs ?? 300));
