@@ -49,8 +49,10 @@ export function boundedMessage(message: string | undefined): string | undefined 
 export class RateBound {
   #second = 0;
   #count = 0;
-  /** How many were dropped since the last report. */
+  /** How many were dropped in all. */
   dropped = 0;
+  /** How many were dropped in the current second (1: the first drop of a burst). */
+  droppedThisSecond = 0;
 
   /** Whether one more may pass now. */
   allow(now = Date.now()): boolean {
@@ -58,9 +60,11 @@ export class RateBound {
     if (second !== this.#second) {
       this.#second = second;
       this.#count = 0;
+      this.droppedThisSecond = 0;
     }
     if (++this.#count <= MAX_PER_SECOND) return true;
     this.dropped++;
+    this.droppedThisSecond++;
     return false;
   }
 }

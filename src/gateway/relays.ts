@@ -150,8 +150,8 @@ export class Relays {
     const rate = new RateBound();
     const pass = (what: string) => {
       if (rate.allow()) return true;
-      // One record per burst: the first drop of a second says how many the last burst lost.
-      if (rate.dropped === 1) this.#dropped(up, what, 'more than 50 notifications in a second');
+      // One record per burst: the first drop of each second.
+      if (rate.droppedThisSecond === 1) this.#dropped(up, what, 'more than 50 notifications in a second');
       return false;
     };
     client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => {
