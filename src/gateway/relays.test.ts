@@ -368,7 +368,7 @@ for (const kind of STORE_KINDS) {
       }
     });
 
-    test('a subscription is decided like a read: ungranted denied on record; granted, its updates arrive namespaced; the kill switch ends it', async () => {
+    test('a subscription is decided like a read: ungranted denied on record; granted, its updates arrive namespaced; the kill switch ends it, and so does revoking its grant', async () => {
       const a = await agent();
       const uri = 'demo://resource/dynamic/text/1';
       await assert.rejects(
@@ -379,7 +379,11 @@ for (const kind of STORE_KINDS) {
       );
       const [denied] = await entries('resource.subscribe.denied');
       assert.equal(denied?.target_id, `${everything}/${uri}`);
-      await grant({ connectionId: everything, resource: 'demo://resource/dynamic/text/', match: 'prefix' });
+      const resources = await grant({
+        connectionId: everything,
+        resource: 'demo://resource/dynamic/text/',
+        match: 'prefix',
+      });
       await a.client.subscribeResource({ uri: `everything+${uri}` });
       assert.equal((await entries('resource.subscribe.allowed')).length, 1);
       assert.equal(gate.relays.subscriptions, 1);
@@ -389,9 +393,20 @@ for (const kind of STORE_KINDS) {
       await a.client.callTool({ name: 'everything__toggle-subscriber-updates', arguments: {} });
       await gate.end({ kind: 'agent', orgId: acme.id, agentId });
       assert.equal(gate.relays.subscriptions, 0);
+      // Subscribed again, then the grant revoked: the next update is not relayed, and the subscription ends.
+      const b = await agent();
+      await b.client.subscribeResource({ uri: `everything+${uri}` });
+      assert.equal(gate.relays.subscriptions, 1);
+      assert.equal((await api('delete', `/agents/${agentId}/grants/${resources}`)).status, 200);
+      await b.client.callTool({ name: 'everything__toggle-subscriber-updates', arguments: {} });
+      await until(() => gate.relays.subscriptions === 0, { what: 'the subscription to end with its grant' });
+      assert.deepEqual(b.seen.updated, []);
+      await b.client.callTool({ name: 'everything__toggle-subscriber-updates', arguments: {} });
     });
 
     test('a list change re-lists the connection on the agent’s session and tells the agent', async () => {
+      // A fresh session: server-everything says its list changed as it starts.
+      await gate.end({ kind: 'agent', orgId: acme.id, agentId });
       const a = await agent();
       const before = (await entries('connection.tools.listed')).length;
       // server-everything registers its sampling and elicitation tools once a client is known, and says so.
