@@ -15,7 +15,7 @@ import type { OrgContext } from '../identity/context.ts';
 import { newId } from '../ids/index.ts';
 import { policyVersion } from '../policy/engine.ts';
 import type { Database, Db } from '../store/index.ts';
-import type { ApprovalTable, GrantKind } from '../store/schema.ts';
+import type { ApprovalTable, AskedKind } from '../store/schema.ts';
 
 export type ApprovalStatus = ApprovalTable['status'];
 
@@ -24,7 +24,7 @@ export interface Approval {
   agentId: string;
   connectionId: string;
   /** What `tool` names: a tool, a resource's URI (a read), a prompt (a get). */
-  kind: GrantKind;
+  kind: AskedKind;
   tool: string;
   args: Record<string, unknown>;
   argsDigest: string;
@@ -45,7 +45,7 @@ export interface CallBinding {
   agentId: string;
   connectionId: string;
   /** A tool call when absent; a resource read or a prompt get otherwise. */
-  kind?: GrantKind | undefined;
+  kind?: AskedKind | undefined;
   tool: string;
   args: Record<string, unknown>;
   policyVersion: string;

@@ -5,11 +5,13 @@
  * holds a secret, and audits any tool whose definition changed since it was last seen (grants pin
  * these digests).
  */
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { Kysely } from 'kysely';
 import { requireAgentRow } from '../agents/index.ts';
 import { recordAudit, recordChange } from '../audit/index.ts';
 import { BadRequestError, ConflictError, NotFoundError, PaddockError } from '../errors/index.ts';
 import type { OrgContext } from '../identity/context.ts';
+import { trustedScope } from '../identity/scope.ts';
 import { newId } from '../ids/index.ts';
 import { binOf, parseInstalled, readInstalled, requireInstalled } from '../packages/index.ts';
 import { bumpGrantsVersion, reconcileGrants, reconcilePromptGrants } from '../policy/grants-service.ts';
@@ -368,7 +370,7 @@ export interface Refreshed {
  */
 async function storeOfferings(
   trx: Db,
-  ctx: OrgContext,
+  ctx: Lister,
   id: string,
   offerings: ReturnType<typeof vetOfferings>,
   now: string,
@@ -554,6 +556,15 @@ async function listNow(
   personId: string | null = null,
 ): Promise<Listed> {
   const { client, scrub } = await openConnection(opener, row, asAgent, personId);
+  try {
+    return await listOn(client, scrub);
+  } finally {
+    await client.close().catch(() => undefined);
+  }
+}
+
+/** Lists the tools and offerings of an open session, scrubbed and vetted. */
+async function listOn(client: Client, scrub: <T>(content: T) => T): Promise<Listed> {
   let received: ToolDefinition[];
   let offered: Offerings;
   try {
@@ -565,17 +576,40 @@ async function listNow(
       'connection_failed',
       scrub(`Listing the tools failed: ${(err as Error).message}`),
     );
-  } finally {
-    await client.close().catch(() => undefined);
   }
   const { tools: vetted, refused } = vetDefinitions(received, scrub);
   return { vetted, refused, offerings: vetOfferings(offered, scrub) };
 }
 
+/**
+ * Lists the connection again on an agent's open session, because its server said a list changed:
+ * recorded as any listing is (changed definitions audited, their grants suspended), by the
+ * connection monitor, naming the agent whose secrets the session holds.
+ */
+export async function relistOnSession(
+  db: Kysely<Database>,
+  session: { orgId: string; agentId: string; connectionId: string; requestId: string },
+  client: Client,
+  scrub: <T>(content: T) => T,
+): Promise<Refreshed> {
+  const listed = await listOn(client, scrub);
+  const ctx: Lister = {
+    scope: trustedScope(session.orgId),
+    actor: { type: 'system', id: 'connection-monitor' },
+    requestId: session.requestId,
+  };
+  return db
+    .transaction()
+    .execute((trx) => recordListing(trx, ctx, session.connectionId, listed, session.agentId));
+}
+
+/** Who records a listing: a person (refresh), or the connection monitor (a server said its list changed). */
+type Lister = Pick<OrgContext, 'scope' | 'actor' | 'requestId'>;
+
 /** Records a listing in the caller's transaction: tools, offerings, changed and refused ones, grants reconciled. */
 async function recordListing(
   trx: Db,
-  ctx: OrgContext,
+  ctx: Lister,
   id: string,
   { vetted, refused, offerings }: Listed,
   asAgent: string | undefined,

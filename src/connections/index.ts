@@ -7,6 +7,7 @@ export {
   type Opener,
   type OpenSession,
   openConnection,
+  type PrepareSession,
   readConnectionToOpen,
   secretsOf,
 } from './open.ts';

@@ -9,6 +9,8 @@ import { existsSync } from 'node:fs';
 import { isAbsolute, join, posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { RequestOptions } from '@modelcontextprotocol/sdk/shared/protocol.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { serverFolder } from '../cells/folders.ts';
 import type { HostUser } from '../cells/host-users.ts';
 import type { SandboxProvider } from '../cells/sandbox.ts';
@@ -37,6 +39,43 @@ export interface StdioServer {
    * read-only in the sandbox at `/packages/<id>`, and its program, relative to that folder.
    */
   package?: { id: string; dir: string; program: string } | undefined;
+}
+
+/**
+ * What Paddock's client tells a server it can do: ask the agent's model (sampling) and its person
+ * (elicitation). Declared on every session, the admins' listing too, so a server shows the same
+ * tools to both; each request is then decided on the agent's grants (refused by default).
+ */
+export const CLIENT_CAPABILITIES = { sampling: {}, elicitation: {} };
+
+/** Sets a session's handlers (what the server says back) on its client, before it connects. */
+export type PrepareClient = (client: Client) => void;
+
+/**
+ * The SDK hands a notification to its handler a microtask after it arrives, but settles a response
+ * at once: a progress notification just before its call's answer would find the call gone (and be
+ * lost). Here a response waits one microtask, behind whatever arrived before it.
+ */
+class OrderedClient extends Client {
+  override async connect(transport: Transport, options?: RequestOptions): Promise<void> {
+    await super.connect(transport, options);
+    const handle = transport.onmessage;
+    if (!handle) return;
+    transport.onmessage = (message, extra) => {
+      if ('result' in message || 'error' in message) queueMicrotask(() => handle(message, extra));
+      else handle(message, extra);
+    };
+  }
+}
+
+/** Paddock's MCP client to a server, prepared by `prepare` before it connects. */
+export function newClient(prepare?: PrepareClient): Client {
+  const client = new OrderedClient(
+    { name: 'paddock', version: '0.1.0' },
+    { capabilities: CLIENT_CAPABILITIES },
+  );
+  prepare?.(client);
+  return client;
 }
 
 function resolveArgs(args: string[]): string[] {
@@ -80,6 +119,7 @@ export async function openStdio(
   server: StdioServer,
   sandbox: SandboxProvider,
   home: string,
+  prepare?: PrepareClient,
 ): Promise<Client> {
   if (server.command !== 'node' && !isAbsolute(server.command)) {
     throw new PaddockError(
@@ -89,7 +129,7 @@ export async function openStdio(
     );
   }
   const transport = new SandboxedStdioTransport(launcher(server, sandbox, home));
-  const client = new Client({ name: 'paddock', version: '0.1.0' });
+  const client = newClient(prepare);
   try {
     await client.connect(transport);
   } catch (err) {

@@ -6,7 +6,6 @@
  * with the scrubber for everything that server says; its start-up errors are scrubbed already.
  */
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { Client as McpClient } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Kysely } from 'kysely';
 import { orgHostUser } from '../cells/host-users.ts';
@@ -19,7 +18,7 @@ import { registerSecret, scrubber } from '../redact/index.ts';
 import type { Database, Db } from '../store/index.ts';
 import type { ConnectionTable } from '../store/schema.ts';
 import { openSecret, type Vault } from '../vault/index.ts';
-import { openStdio } from './mcp.ts';
+import { newClient, openStdio } from './mcp.ts';
 import { egressFetch, readServerAuth, type TokenSource, tokenSource } from './remote-auth/index.ts';
 
 export interface Opener {
@@ -121,12 +120,19 @@ async function openSecrets(
   return out;
 }
 
+/**
+ * Sets what the server says back on a session's client before it connects (the gate relays it to
+ * the agent), given the scrubber for everything that server says.
+ */
+export type PrepareSession = (client: Client, scrub: <T>(content: T) => T) => void;
+
 export async function openConnection(
   o: Opener,
   row: ConnectionToOpen,
   agentId: string | null,
   /** The person the session acts for: a per-person (OAuth) connection uses their own account. */
   personId: string | null = null,
+  prepare?: PrepareSession,
 ): Promise<OpenSession> {
   // A server built into Paddock runs in-process, on the agent's own data; it holds no secrets.
   if (row.transport === 'builtin') {
@@ -138,7 +144,7 @@ export async function openConnection(
       builtin: true,
     };
   }
-  if (row.transport === 'http') return openRemote(o, row, agentId, personId);
+  if (row.transport === 'http') return openRemote(o, row, agentId, personId, prepare);
   if (!o.sandbox || !(row.command || row.package)) {
     throw new PaddockError(
       503,
@@ -163,6 +169,7 @@ export async function openConnection(
       },
       o.sandbox,
       o.home,
+      prepare && ((c) => prepare(c, scrub)),
     );
     return { client, scrub };
   } catch (err) {
@@ -183,6 +190,7 @@ async function openRemote(
   row: ConnectionToOpen,
   agentId: string | null,
   personId: string | null,
+  prepare: PrepareSession | undefined,
 ): Promise<OpenSession> {
   const headers = await openSecrets(
     o,
@@ -214,7 +222,7 @@ async function openRemote(
     }
     return scrubNow(content);
   };
-  const client = new McpClient({ name: 'paddock', version: '0.1.0' });
+  const client = newClient(prepare && ((c) => prepare(c, scrub)));
   try {
     await client.connect(
       new StreamableHTTPClientTransport(new URL(row.url ?? ''), {

@@ -57,7 +57,20 @@ export class SandboxedStdioTransport implements Transport {
       });
       proc.stdin!.on('error', (err) => this.onerror?.(err));
       proc.stdout!.on('data', (chunk: Buffer) => {
-        this.#buffer.append(chunk);
+        try {
+          this.#buffer.append(chunk);
+        } catch (err) {
+          // A message past the SDK's limit (10 MiB, a line that never ends) ends the session: it
+          // would otherwise grow in the control plane's memory (and its error was left uncaught).
+          proc.stdout!.removeAllListeners('data');
+          this.onerror?.(
+            new Error(
+              `The MCP server sent too much without an end: ${(err as Error).message}; its session is ended.`,
+            ),
+          );
+          void this.close();
+          return;
+        }
         for (;;) {
           try {
             const msg = this.#buffer.readMessage();

@@ -6,29 +6,37 @@
  * the pool.
  */
 
-import type { Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { LoggingLevel, Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { Kysely } from 'kysely';
 import { readAgentStanding } from '../agents/index.ts';
 import type { AuditTrail } from '../audit/index.ts';
-import { type Opener, type OpenSession, openConnection, readConnectionToOpen } from '../connections/index.ts';
+import {
+  type Opener,
+  type OpenSession,
+  openConnection,
+  readConnectionToOpen,
+  relistOnSession,
+} from '../connections/index.ts';
 import { ForbiddenError, NotFoundError, type PaddockError } from '../errors/index.ts';
-import { trustedScope } from '../identity/index.ts';
+import { newRequestId, trustedScope } from '../identity/index.ts';
 import type { Logger } from '../log/index.ts';
 import { type Decision, kindAsked } from '../policy/engine.ts';
 import { activeGrants, hasSuspendedGrant } from '../policy/grants-service.ts';
 import type { Database } from '../store/index.ts';
+import { type AgentDelivery, LocalDelivery } from './agent-channel.ts';
 import { catchUp } from './catch-up.ts';
 import { KillRegistry, type StopTarget } from './kill-registry.ts';
 import type { StopPart } from './kill-switch.ts';
 import { ListedTools } from './listed-tools.ts';
 import { Namespaces } from './namespaces.ts';
 import { callerReason, Refusal, refuse } from './refusals.ts';
+import { Relays } from './relays.ts';
 import type { CallInFlight, GateCaller, GateObserver, GateRequest, GateResult } from './request.ts';
 import { SessionPool } from './session-pool.ts';
 import { approve, WaitingRoom } from './steps/approve.ts';
 import { type Ask, DENIED_CODE, Decider, deniedRefusal, unixNow } from './steps/decide.ts';
 import { argsRefusal } from './steps/inspect.ts';
-import { answerOf, invoke } from './steps/invoke.ts';
+import { answerOf, invoke, type Outcome } from './steps/invoke.ts';
 import { recordAllowed, recordDenial, recordResult, recordUnknownTool } from './steps/record.ts';
 import { stoppedRefusal } from './steps/stopped.ts';
 import type { SessionEvent } from './stop-bus.ts';
@@ -38,7 +46,15 @@ export interface GatewayOptions {
   audit: AuditTrail;
   /** How sessions to connections are opened (sandbox, vault, egress proxy). */
   opener: Opener;
+  /** A call ends after this long without an answer or progress (30 s by default)… */
   callTimeoutMs?: number;
+  /** …and after this long in all, progress or not (10 minutes by default). */
+  callMaxMs?: number;
+  /**
+   * Where what a server says outside the agent's requests goes (log lines, list changes,
+   * resource updates): the agent's open client sessions. In-process by default.
+   */
+  delivery?: AgentDelivery | undefined;
   /** An agent's MCP session closes after this long unused. */
   idleMs?: number;
   log?: Logger;
@@ -55,6 +71,10 @@ export class ToolGateway implements StopPart {
   readonly #waiting = new WaitingRoom();
   readonly #namespaces: Namespaces;
   readonly #listed: ListedTools;
+  /** What the agents' sessions say back, relayed to them (see relays.ts). */
+  readonly relays: Relays;
+  /** The in-process delivery, when no other was given (long-lived agent servers attach to it). */
+  readonly localDelivery: LocalDelivery | undefined;
   /** Result records not yet written (closing waits for them). */
   readonly #recording = new Set<Promise<unknown>>();
 
@@ -63,8 +83,29 @@ export class ToolGateway implements StopPart {
     this.#decider = new Decider((scope, agentId) => activeGrants(o.db, scope, agentId));
     this.#namespaces = new Namespaces(o.db);
     this.#listed = new ListedTools(o.db);
+    this.localDelivery = o.delivery ? undefined : new LocalDelivery();
+    this.relays = new Relays({
+      audit: o.audit,
+      log: o.log,
+      delivery: o.delivery ?? this.localDelivery!,
+      decideAsk: (req, unable) => this.#decideAsk(req, unable),
+      mayRead: (up, uri) => this.#mayRead(up.orgId, up.agentId, up.connectionId, uri),
+      namespaceOf: (orgId, connectionId) => this.#namespaces.namespaceOf(orgId, connectionId),
+      relist: async (up, client, scrub) => {
+        await relistOnSession(o.db, { ...up, requestId: newRequestId() }, client, scrub);
+      },
+      agentsOn: (connectionId) => this.#sessions.agentsOn(connectionId),
+      clientsOf: (agentId) => this.#sessions.clientsOf(agentId),
+    });
     this.#sessions = new SessionPool({
-      open: (conn, agentId, personId) => openConnection(o.opener, conn, agentId, personId),
+      open: async (conn, agentId, personId) => {
+        const up = { orgId: conn.org_id, agentId, connectionId: conn.id };
+        const s = await openConnection(o.opener, conn, agentId, personId, (client, scrub) =>
+          this.relays.attach(client, up, scrub),
+        );
+        await this.relays.opened(s.client, agentId);
+        return s;
+      },
       busy: (agentId) => this.kills.inFlight({ agentId }) > 0,
       idleMs: o.idleMs,
     });
@@ -139,8 +180,18 @@ export class ToolGateway implements StopPart {
       if (err.denial) await recordDenial(audit, call, err.denial);
       throw err.error;
     }
-    // 5. call
-    const outcome = await invoke(call, call.signal, session, this.#o.callTimeoutMs ?? 30_000);
+    // 5. call (what the session says meanwhile reaches the agent on its request)
+    let scrub = <T>(c: T) => c;
+    const outcome = await this.relays.during(call, () =>
+      invoke(call, call.signal, session, {
+        timeoutMs: this.#o.callTimeoutMs ?? 30_000,
+        maxMs: this.#o.callMaxMs ?? 10 * 60_000,
+        onprogress: this.relays.progressOf(call, () => scrub),
+        scrubbing: (s) => {
+          scrub = s;
+        },
+      }),
+    );
     // 6. record the result: written before the answer, durable with the next sync.
     await this.#track(recordResult(audit, call, allowedEntry, outcome));
     return answerOf(outcome, call.signal, allowedEntry, call.action);
@@ -188,6 +239,106 @@ export class ToolGateway implements StopPart {
       );
     }
     return () => this.#sessions.open(call.caller.agentId, conn, call.caller.onBehalfOf).ready;
+  }
+
+  /**
+   * A server's request of the agent (sampling, elicitation), decided on the agent's grants like a
+   * call (kill switch, then Cedar; default deny) and on record: its allowed entry and how to record
+   * its end, or the refusal, recorded. `unable`: why it cannot be relayed whatever the grants say.
+   */
+  async #decideAsk(
+    req: GateRequest,
+    unable: string | undefined,
+  ): Promise<{ entry: number; done: (outcome: Outcome) => void }> {
+    const { db, audit } = this.#o;
+    const call: CallInFlight = {
+      ...req,
+      scope: trustedScope(req.caller.orgId),
+      signal: req.signal ?? new AbortController().signal,
+    };
+    try {
+      // Read afresh: a request's standing may predate a stop.
+      const standing = await readAgentStanding(db, call.scope, req.caller.agentId);
+      if (!standing)
+        throw new Refusal(new NotFoundError('agent_not_found', 'No such agent in this organization.'), null);
+      const stopped = stoppedRefusal(standing, call.signal);
+      if (stopped) throw stopped;
+      await this.#decider.prepare(call.scope, req.caller.agentId, standing.grantsVersion);
+      const ask: Ask = {
+        agentId: req.caller.agentId,
+        connectionId: req.connectionId,
+        action: req.action,
+        tool: '*',
+        args: {},
+        now: unixNow(),
+      };
+      const verdict = this.#decider.verdict(ask);
+      // A grant of what a server asks takes no approval: only allowed passes.
+      if (verdict.kind !== 'allowed') throw await this.#denied(call, ask, verdict.decision);
+      if (unable) {
+        const code = DENIED_CODE[req.action ?? 'call'];
+        throw refuse(
+          new ForbiddenError(code, `${unable.charAt(0).toUpperCase()}${unable.slice(1)}.`),
+          unable,
+          verdict.decision.grants,
+          verdict.decision.policyVersion,
+        );
+      }
+      const entry = await recordAllowed(audit, call, verdict.decision, null);
+      return { entry, done: (outcome) => void this.#track(recordResult(audit, call, entry, outcome)) };
+    } catch (err) {
+      if (!(err instanceof Refusal)) throw err;
+      if (err.denial) await recordDenial(audit, call, err.denial);
+      throw err.error;
+    }
+  }
+
+  /** Whether the agent's grants allow reading `uri` of the connection now (no record). */
+  async #mayRead(orgId: string, agentId: string, connectionId: string, uri: string): Promise<boolean> {
+    const scope = trustedScope(orgId);
+    const standing = await readAgentStanding(this.#o.db, scope, agentId);
+    if (standing?.agentState !== 'active' || standing.orgStoppedAt !== null) return false;
+    await this.#decider.prepare(scope, agentId, standing.grantsVersion);
+    const verdict = this.#decider.verdict({
+      agentId,
+      connectionId,
+      action: 'read',
+      tool: uri,
+      args: {},
+      now: unixNow(),
+    });
+    return verdict.kind === 'allowed';
+  }
+
+  /** The agent chose a log level for what its servers say (passed on to each of its sessions). */
+  setLogLevel(agentId: string, level: LoggingLevel): Promise<void> {
+    return this.relays.setLevel(agentId, level);
+  }
+
+  /**
+   * A client session ends its subscription to a resource (recorded); the server is told when the
+   * agent has no other session subscribed to it.
+   */
+  async unsubscribe(
+    caller: GateCaller,
+    connectionId: string,
+    uri: string,
+    sessionId: string | undefined,
+  ): Promise<void> {
+    if (this.relays.unsubscribed(caller.agentId, connectionId, uri, sessionId)) {
+      const open = this.#sessions.find(caller.agentId, connectionId);
+      await open?.ready.then((s) => s.client.unsubscribeResource({ uri })).catch(() => undefined);
+    }
+    await this.#track(
+      this.#o.audit.appendWritten({
+        orgId: caller.orgId,
+        actor: { type: 'agent', id: caller.agentId },
+        target: { type: 'resource', id: `${connectionId}/${uri}`.slice(0, 2100) },
+        action: 'resource.unsubscribe.completed',
+        requestId: caller.requestId,
+        runId: caller.runId,
+      }),
+    );
   }
 
   /** The org's connection a namespace (`<namespace>__<tool>`) names, if any (kept in memory). */
@@ -246,9 +397,11 @@ export class ToolGateway implements StopPart {
     switch (event.kind) {
       case 'agent':
         this.kills.end(event);
+        this.relays.end({ agentId: event.agentId });
         return this.#sessions.close({ agentId: event.agentId });
       case 'org':
         this.kills.end(event);
+        this.relays.end({ orgId: event.orgId });
         return this.#sessions.close({ orgId: event.orgId });
       case 'agent-tokens':
       case 'run':

@@ -1,9 +1,12 @@
 /**
  * The tool gate: the one way every tool call runs (kill switch → Cedar decision → approval →
  * durable audit record → the call on the agent's own MCP session → result record), the kill
- * switch that stops agents and orgs on every replica, and the gate as an MCP server for any
- * transport. Adapters (HTTP, the cell channel) live outside and use this face only.
+ * switch that stops agents and orgs on every replica, the gate as an MCP server for any
+ * transport, and what servers say back relayed to the agents (`AgentDelivery` carries what is
+ * not tied to one of their requests to their open client sessions). Adapters (HTTP, the cell
+ * channel) live outside and use this face only.
  */
+export { type AgentChannel, type AgentDelivery, LocalDelivery } from './agent-channel.ts';
 export { type CallKey, Cancellations } from './cancellations.ts';
 export { type GatewayOptions, ToolGateway } from './gate.ts';
 export { KillRegistry, type StopTarget, type TokenEnd } from './kill-registry.ts';

@@ -21,6 +21,8 @@ import {
   CancelledNotificationSchema,
   CompleteRequestSchema,
   type CompleteResult,
+  CreateMessageResultSchema,
+  ElicitResultSchema,
   GetPromptRequestSchema,
   type GetPromptResult,
   ListPromptsRequestSchema,
@@ -33,19 +35,26 @@ import {
   type ReadResourceResult,
   type Resource,
   type ResourceTemplate,
+  type ServerNotification,
+  type ServerRequest,
+  SetLevelRequestSchema,
+  SubscribeRequestSchema,
+  UnsubscribeRequestSchema,
 } from '@modelcontextprotocol/sdk/types.js';
 import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv';
 import { readAgentStanding } from '../agents/index.ts';
 import { PaddockError } from '../errors/index.ts';
 import { trustedScope } from '../identity/index.ts';
+import { newId } from '../ids/index.ts';
 import type { Logger } from '../log/index.ts';
 import { visibleOfferings } from '../policy/permissions.ts';
 import { redactString } from '../redact/index.ts';
 import type { Db } from '../store/index.ts';
+import type { AgentChannel } from './agent-channel.ts';
 import { waitingProgress } from './approval-progress.ts';
 import { type CallKey, Cancellations } from './cancellations.ts';
 import type { ToolGateway } from './gate.ts';
-import { ApprovalRequiredError } from './refusals.ts';
+import { ApprovalRequiredError, REFUSED_CODE } from './refusals.ts';
 import type { GateCaller, GateRequest, GateResult } from './request.ts';
 
 export interface AgentServerDeps {
@@ -68,6 +77,8 @@ export interface AgentConnection {
   approval: GateRequest['approval'];
   /** Ends every call of this server (an HTTP request whose client went away). */
   signal?: AbortSignal | undefined;
+  /** The client session it serves, when its transport has sessions (subscriptions and deliveries are per session). */
+  sessionId?: string | undefined;
 }
 
 /** The marker on a refused call that waits for a person: `{ id, expiresAt }` of the request. */
@@ -85,8 +96,7 @@ export function splitResourceUri(uri: string): { namespace: string; uri: string 
   return i > 0 ? { namespace: uri.slice(0, i), uri: uri.slice(i + 1) } : null;
 }
 
-/** The JSON-RPC error code of the gate's refusals of reads, prompts and completions. */
-export const REFUSED_CODE = -32003;
+export { REFUSED_CODE };
 
 /** A refusal (or a failure) of a read, a prompt or a completion, as the JSON-RPC error the agent reads. */
 export function requestError(err: unknown, requestId: string, log: Logger): McpError {
@@ -145,7 +155,13 @@ export function buildServer(deps: AgentServerDeps, current: () => AgentConnectio
   const server = new Server(
     { name: 'paddock', version: '0.1.0' },
     {
-      capabilities: { tools: {}, resources: {}, prompts: {}, completions: {} },
+      capabilities: {
+        tools: { listChanged: true },
+        resources: { subscribe: true, listChanged: true },
+        prompts: { listChanged: true },
+        completions: {},
+        logging: {},
+      },
       instructions:
         'Tools, resources and prompts of your organization that your grants allow; every call, read and get is checked and audited.',
       jsonSchemaValidator: validator,
@@ -159,6 +175,29 @@ export function buildServer(deps: AgentServerDeps, current: () => AgentConnectio
   // Replaces the SDK's own handler, which only knows the requests of this server instance.
   server.setNotificationHandler(CancelledNotificationSchema, async (n) => {
     if (n.params.requestId !== undefined) cancellations.cancel(keyOf(current().caller, n.params.requestId));
+  });
+  /**
+   * The agent's side of one request, for what its session says meanwhile: progress under the
+   * agent's token, log lines, and a server's requests (sampling, elicitation) sent on this request.
+   */
+  type Extra = {
+    sendNotification: (n: ServerNotification) => Promise<void>;
+    sendRequest: (r: ServerRequest, schema: never, options?: object) => Promise<unknown>;
+  };
+  const channelOf = (
+    extra: Extra,
+    meta: { progressToken?: string | number | undefined } | undefined,
+  ): AgentChannel => ({
+    progressToken: meta?.progressToken,
+    capabilities: server.getClientCapabilities(),
+    sessionId: current().sessionId,
+    notify: (n) => extra.sendNotification(n),
+    request: async (r, { signal, timeoutMs }) =>
+      (await extra.sendRequest(
+        r,
+        (r.method === 'sampling/createMessage' ? CreateMessageResultSchema : ElicitResultSchema) as never,
+        { signal, timeout: timeoutMs, resetTimeoutOnProgress: true },
+      )) as Record<string, unknown>,
   });
   // A stopped agent (or org) may call, read and get nothing, so it is shown nothing.
   const active = async (caller: GateCaller) => {
@@ -194,6 +233,7 @@ export function buildServer(deps: AgentServerDeps, current: () => AgentConnectio
         approval: conn.approval,
         signal: cancellable.signal,
         onWaiting: waitingProgress(extra),
+        relay: channelOf(extra as unknown as Extra, req.params._meta),
       });
       return {
         content: r.content as CallToolResult['content'],
@@ -243,6 +283,7 @@ export function buildServer(deps: AgentServerDeps, current: () => AgentConnectio
     parts: { namespace: string; name: string } | null,
     req: Pick<GateRequest, 'action' | 'completing' | 'args' | 'completion'>,
     extra: { requestId: string | number; signal: AbortSignal } & WaitingExtra,
+    meta?: { progressToken?: string | number | undefined },
   ): Promise<GateResult> {
     const conn = current();
     const { caller } = conn;
@@ -264,6 +305,7 @@ export function buildServer(deps: AgentServerDeps, current: () => AgentConnectio
         approval: conn.approval,
         signal: cancellable.signal,
         onWaiting: waitingProgress(extra),
+        relay: channelOf(extra as unknown as Extra, meta),
       });
     } catch (err) {
       throw requestError(err, caller.requestId, deps.log);
@@ -281,7 +323,7 @@ export function buildServer(deps: AgentServerDeps, current: () => AgentConnectio
   };
   server.setRequestHandler(ReadResourceRequestSchema, async (req, extra): Promise<ReadResourceResult> => {
     const parts = resourceParts(req.params.uri);
-    const r = (await ask(req.params.uri, parts, { action: 'read', args: {} }, extra))
+    const r = (await ask(req.params.uri, parts, { action: 'read', args: {} }, extra, req.params._meta))
       .result as ReadResourceResult;
     // Each content names the resource as the agent knows it.
     return {
@@ -291,8 +333,36 @@ export function buildServer(deps: AgentServerDeps, current: () => AgentConnectio
   });
   server.setRequestHandler(GetPromptRequestSchema, async (req, extra): Promise<GetPromptResult> => {
     const args = req.params.arguments ?? {};
-    return (await ask(req.params.name, promptParts(req.params.name), { action: 'get', args }, extra))
-      .result as GetPromptResult;
+    return (
+      await ask(
+        req.params.name,
+        promptParts(req.params.name),
+        { action: 'get', args },
+        extra,
+        req.params._meta,
+      )
+    ).result as GetPromptResult;
+  });
+  // A subscription is decided and recorded like a read; its updates reach this session while its grants allow.
+  server.setRequestHandler(SubscribeRequestSchema, async (req, extra) => {
+    const parts = resourceParts(req.params.uri);
+    await ask(req.params.uri, parts, { action: 'subscribe', args: {} }, extra);
+    const { caller, sessionId } = current();
+    const connectionId = await deps.gate.connectionOf(caller.orgId, parts!.namespace);
+    deps.gate.relays.subscribed(caller, connectionId!, parts!.name, sessionId);
+    return {};
+  });
+  server.setRequestHandler(UnsubscribeRequestSchema, async (req) => {
+    const { caller, sessionId } = current();
+    const parts = resourceParts(req.params.uri);
+    const connectionId = parts && (await deps.gate.connectionOf(caller.orgId, parts.namespace));
+    if (parts && connectionId) await deps.gate.unsubscribe(caller, connectionId, parts.name, sessionId);
+    return {};
+  });
+  // The level the agent chose passes on to each of its sessions (and is held to here).
+  server.setRequestHandler(SetLevelRequestSchema, async (req) => {
+    await deps.gate.setLogLevel(current().caller.agentId, req.params.level);
+    return {};
   });
   server.setRequestHandler(CompleteRequestSchema, async (req, extra): Promise<CompleteResult> => {
     const { ref, argument, context } = req.params;
@@ -317,7 +387,14 @@ export async function serveAgent(
   conn: AgentConnection,
   transport: Transport,
 ): Promise<Server> {
-  const server = agentServer(deps, conn);
+  // A long-lived server is where in-process deliveries reach the agent, for as long as it is open.
+  const sessionId = conn.sessionId ?? newId('mcs');
+  const server = agentServer(deps, { ...conn, sessionId });
+  const detach = deps.gate.localDelivery?.attach(conn.caller.agentId, server, sessionId);
+  server.onclose = () => {
+    detach?.();
+    deps.gate.relays?.end({ sessionId });
+  };
   await server.connect(transport);
   return server;
 }

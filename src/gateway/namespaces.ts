@@ -25,6 +25,20 @@ export class Namespaces {
     return read.get(namespace);
   }
 
+  /** The namespace the org's connection is known by, if it has that connection. */
+  async namespaceOf(orgId: string, connectionId: string): Promise<string | undefined> {
+    const find = () => {
+      for (const [ns, id] of this.#byOrg.get(orgId) ?? []) if (id === connectionId) return ns;
+      return undefined;
+    };
+    const known = find();
+    if (known !== undefined) return known;
+    // Not known yet (or added since): the org's are read afresh, once.
+    this.#byOrg.delete(orgId);
+    await this.connectionOf(orgId, '');
+    return find();
+  }
+
   /** Forgets an org's namespaces (a connection of it deleted or changed), or every org's. */
   forget(orgId?: string): void {
     if (orgId === undefined) this.#byOrg.clear();

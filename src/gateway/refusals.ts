@@ -7,6 +7,9 @@
 import { ConflictError, PaddockError } from '../errors/index.ts';
 import type { DenialExplained, DenialKind } from '../policy/explain.ts';
 
+/** The JSON-RPC error code of the gate's refusals of reads, prompts, completions and a server's requests. */
+export const REFUSED_CODE = -32003;
+
 /**
  * No grant allows the call: `why` says which way (no grant, suspended, outside it, a deny rule).
  * `code` says what was denied (`tool_denied`, `resource_denied`, `prompt_denied`, `completion_denied`).

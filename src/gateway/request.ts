@@ -6,6 +6,7 @@
 import type { AgentStanding } from '../agents/index.ts';
 import type { OrgScope } from '../identity/index.ts';
 import type { Action } from '../policy/grants.ts';
+import type { AgentChannel } from './agent-channel.ts';
 
 /** Who is asking, as the control plane authenticated it. */
 export interface GateCaller {
@@ -61,6 +62,12 @@ export interface GateRequest {
    * returns is called when the pause ends. The MCP endpoint sends progress meanwhile.
    */
   onWaiting?: ((waiting: { approvalId: string; waitMs: number }) => () => void) | undefined;
+  /**
+   * The agent's channel while the call runs: progress under its token, log lines, and a server's
+   * requests of it (sampling, elicitation) reach it this way. None: the session's traffic is delivered
+   * to the agent's open sessions, and a server's request is refused.
+   */
+  relay?: AgentChannel | undefined;
 }
 
 export interface GateResult {

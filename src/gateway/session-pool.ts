@@ -117,6 +117,25 @@ export class SessionPool {
     await Promise.all(closing.map(([key]) => this.#closeOne(key)));
   }
 
+  /** The agents with a session open to the connection. */
+  agentsOn(connectionId: string): string[] {
+    return [...this.#sessions.values()].filter((s) => s.connectionId === connectionId).map((s) => s.agentId);
+  }
+
+  /** The agent's sessions that are open (started and answering), each with its connection. */
+  async clientsOf(agentId: string): Promise<Array<{ connectionId: string; client: OpenSession['client'] }>> {
+    const mine = [...this.#sessions.values()].filter((s) => s.agentId === agentId);
+    const open = await Promise.all(
+      mine.map((s) =>
+        s.ready.then(
+          (r) => ({ connectionId: s.connectionId, client: r.client }),
+          () => null,
+        ),
+      ),
+    );
+    return open.filter((s) => s !== null);
+  }
+
   /** The agents that have sessions open. */
   agentIds(): string[] {
     return [...new Set([...this.#sessions.values()].map((s) => s.agentId))];

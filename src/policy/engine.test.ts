@@ -386,3 +386,41 @@ test('the new constraints validate against the arguments’ types', () => {
   refused({ arg: 'nope', notContains: ['x'] }, /no argument nope/);
   refused({ arg: 'amount', max: 0.00001 }, /at most 4 decimals/);
 });
+
+test('what a server may ask of the agent has grants of its own: sampling and elicitation per connection, default deny, deny beats allow', () => {
+  const e = new PolicyEngine();
+  const ask = (action: 'sample' | 'elicit', connectionId = 'con_fs') => ({
+    ...call('*', {}, { connectionId }),
+    action,
+  });
+  assert.equal(e.decide(ask('sample')).allowed, false, 'default deny');
+  e.setGrants('agt_a', [
+    grant({ id: 'gs', kind: 'sampling', tool: '*' }),
+    grant({ id: 'gt', tool: '*' }),
+    grant({ id: 'gr', kind: 'resource', tool: 'file:///a/', match: 'prefix' }),
+  ]);
+  assert.deepEqual(e.decide(ask('sample')).grants, ['gs']);
+  assert.equal(e.decide(ask('elicit')).allowed, false, 'a sampling grant allows no elicitation');
+  assert.equal(e.decide(ask('sample', 'con_other')).allowed, false, 'only its own connection');
+  // A tool grant of every tool allows no sampling; a resource grant allows subscribing as reading.
+  e.setGrants('agt_a', [
+    grant({ id: 'gt', tool: '*' }),
+    grant({ id: 'gr', kind: 'resource', tool: 'file:///a/', match: 'prefix' }),
+  ]);
+  assert.equal(e.decide(ask('sample')).allowed, false);
+  assert.equal(e.decide({ ...call('file:///a/x'), action: 'subscribe' }).allowed, true);
+  assert.equal(e.decide({ ...call('file:///b/x'), action: 'subscribe' }).allowed, false);
+  e.setGrants('agt_a', [
+    grant({ id: 'ge', kind: 'elicitation', tool: '*' }),
+    grant({ id: 'gd', kind: 'elicitation', tool: '*', effect: 'deny' }),
+  ]);
+  assert.equal(e.decide(ask('elicit')).allowed, false, 'an explicit deny beats the allow');
+  validateGrants(
+    [
+      grant({ id: 'gs', kind: 'sampling', tool: '*' }),
+      grant({ id: 'ge', kind: 'elicitation', tool: '*', notAfter: now }),
+    ],
+    {},
+  );
+  assert.equal(decideOnce([grant({ id: 'gs', kind: 'sampling', tool: '*' })], ask('sample')).allowed, true);
+});

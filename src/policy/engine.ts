@@ -17,6 +17,7 @@ import {
   decimalText,
   type Grant,
   type GrantKind,
+  SERVER_ASKS,
   toolUid,
 } from './grants.ts';
 
@@ -168,9 +169,14 @@ export function kindAsked(req: Pick<Request, 'action' | 'completing'>): GrantKin
     case 'get':
       return 'prompt';
     case 'read':
+    case 'subscribe':
       return 'resource';
     case 'complete':
       return req.completing ?? 'prompt';
+    case 'sample':
+      return 'sampling';
+    case 'elicit':
+      return 'elicitation';
   }
 }
 
@@ -181,6 +187,7 @@ export type Subject = Pick<Request, 'connectionId' | 'tool' | 'action' | 'comple
 export function applies(g: Grant, s: Subject): boolean {
   const kind = kindAsked(s);
   if ((g.kind ?? 'tool') !== kind || g.connectionId !== s.connectionId) return false;
+  if (SERVER_ASKS.has(kind)) return true;
   return kind === 'resource' ? coversUri(g, s.tool) : g.tool === s.tool || g.tool === '*';
 }
 
@@ -188,11 +195,26 @@ const ENTITY: Record<GrantKind, string> = {
   tool: 'Paddock::Tool',
   prompt: 'Paddock::Prompt',
   resource: 'Paddock::Resource',
+  sampling: 'Paddock::Connection',
+  elicitation: 'Paddock::Connection',
 };
 
-/** The Cedar request: agent, action, the tool, prompt or resource (a child of its connection), context. */
+/**
+ * The Cedar request: agent, action, the tool, prompt or resource (a child of its connection), or
+ * the connection itself for what its server asks; context.
+ */
 function request(req: Request, views: Views) {
   const kind = kindAsked(req);
+  if (SERVER_ASKS.has(kind)) {
+    const conn = { type: 'Paddock::Connection', id: req.connectionId };
+    return {
+      principal: { type: 'Paddock::Agent', id: req.agentId },
+      action: { type: 'Paddock::Action', id: req.action ?? 'call' },
+      resource: conn,
+      context: { args: {}, uri: '', now: req.now, approved: req.approved },
+      entities: [{ uid: conn, attrs: {}, parents: [] }],
+    };
+  }
   const entity = { type: ENTITY[kind], id: toolUid(req.connectionId, req.tool) };
   return {
     principal: { type: 'Paddock::Agent', id: req.agentId },

@@ -55,6 +55,12 @@ export function wordsFor(ask: Pick<Request, 'action' | 'completing'>): { verb: s
       return { verb: 'call', noun: 'tool' };
     case 'read':
       return { verb: 'read', noun: 'resource' };
+    case 'subscribe':
+      return { verb: 'subscribe to', noun: 'resource' };
+    case 'sample':
+      return { verb: 'pass on requests for its model from', noun: 'connection (a sampling grant)' };
+    case 'elicit':
+      return { verb: 'pass on questions for its person from', noun: 'connection (an elicitation grant)' };
     case 'get':
       return { verb: 'get', noun: 'prompt' };
     case 'complete':

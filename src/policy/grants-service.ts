@@ -3,7 +3,8 @@
  * and connection exist in the org, the tool (or prompt) exists (unless `*`), its constraints
  * compile and type-check against the tool's input schema (the prompt's arguments); it pins the
  * tool's (prompt's) definition digest. A resource grant names a URI, exactly or as a prefix, and
- * pins nothing: what a resource holds changes by nature. Revoking one grant leaves the others.
+ * pins nothing: what a resource holds changes by nature. A sampling or elicitation grant names only
+ * the connection whose server may ask the agent's model or person. Revoking one grant leaves the others.
  * Who granted or revoked what, and when, is audited.
  */
 import type { Kysely } from 'kysely';
@@ -17,7 +18,14 @@ import type { Database, Db, OrgScope } from '../store/index.ts';
 import type { GrantTable } from '../store/schema.ts';
 import { type Decision, decideOnce, validateGrants } from './engine.ts';
 import { checkConstraintArguments } from './grant-arguments.ts';
-import type { Action, ArgType, Constraint, Grant, GrantKind } from './grants.ts';
+import {
+  type Action,
+  type ArgType,
+  type Constraint,
+  type Grant,
+  type GrantKind,
+  SERVER_ASKS,
+} from './grants.ts';
 
 export interface GrantInfo extends Grant {
   toolDigest: string | null;
@@ -129,7 +137,15 @@ export async function createGrant(
     let digest: string | null = null;
     let args: Record<string, ArgType> = {};
     const kind = input.kind ?? 'tool';
-    if (kind === 'resource') {
+    if (SERVER_ASKS.has(kind)) {
+      // What a server may ask of the agent: the connection is all it names (no tool, no arguments).
+      if (input.constraints.length > 0 || input.requiresApproval)
+        throw new BadRequestError(
+          'invalid_grant',
+          `A ${kind} grant takes no argument constraints and no approval: it allows or denies the connection's ${kind === 'sampling' ? 'requests for a completion from the agent’s model' : 'questions to the agent’s person'}.`,
+        );
+      input = { ...input, tool: '*' };
+    } else if (kind === 'resource') {
       if (input.constraints.length > 0)
         throw new BadRequestError('invalid_grant', 'A resource grant takes no argument constraints.');
       if (input.tool === '' && input.match !== 'prefix')

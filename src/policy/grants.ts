@@ -3,7 +3,9 @@
  * connection), optionally only with arguments inside constraints, only within a time window,
  * optionally only with a person's approval — or, as an explicit deny, may never call it. The same
  * holds for a connection's prompts (by name, or `*`: get them, and complete their arguments) and
- * resources (by URI, exact or prefix: read them, and complete the templates under it).
+ * resources (by URI, exact or prefix: read them, subscribe to them, and complete the templates
+ * under it). Two grants go the other way, of what a connection's server may ask: `sampling` (a
+ * completion from the agent's model) and `elicitation` (an answer from the agent's person).
  * Each grant compiles to one Cedar policy.
  */
 
@@ -20,11 +22,17 @@ export type Constraint =
   | { arg: string; max: number }
   | { arg: string; min: number };
 
-/** What a grant is of. */
-export type GrantKind = 'tool' | 'resource' | 'prompt';
+/** What a grant is of: what the agent may ask of a connection, or what its server may ask of the agent. */
+export type GrantKind = 'tool' | 'resource' | 'prompt' | 'sampling' | 'elicitation';
 
-/** What the agent asks: call a tool, read a resource, get a prompt, complete an argument. */
-export type Action = 'call' | 'read' | 'get' | 'complete';
+/**
+ * What is asked: the agent calls a tool, reads a resource (or subscribes to it), gets a prompt,
+ * completes an argument; the connection's server samples the agent's model or elicits from its person.
+ */
+export type Action = 'call' | 'read' | 'subscribe' | 'get' | 'complete' | 'sample' | 'elicit';
+
+/** The kinds of grant of what a server asks of the agent (they name no tool: the connection is all). */
+export const SERVER_ASKS: ReadonlySet<GrantKind> = new Set(['sampling', 'elicitation']);
 
 export interface Grant {
   id: string;
@@ -140,9 +148,15 @@ function scopeOf(g: Grant): { action: string; resource: string } {
       };
     case 'resource':
       return {
-        action: 'action in [Paddock::Action::"read", Paddock::Action::"complete"]',
+        action:
+          'action in [Paddock::Action::"read", Paddock::Action::"subscribe", Paddock::Action::"complete"]',
         resource: `resource is Paddock::Resource in ${conn}`,
       };
+    // What the server asks of the agent: the connection itself is the resource.
+    case 'sampling':
+      return { action: 'action == Paddock::Action::"sample"', resource: `resource == ${conn}` };
+    case 'elicitation':
+      return { action: 'action == Paddock::Action::"elicit"', resource: `resource == ${conn}` };
   }
 }
 
@@ -175,7 +189,8 @@ export type ArgType = 'String' | 'Long' | 'Bool' | 'Decimal' | 'StringSet' | 'Ot
  * tool's input schema or the prompt's arguments (all optional: a call may leave any out): text,
  * whole numbers and booleans in `args`, every other number as a `decimal` in `numbers`,
  * lists of text as sets in `lists`, and the names of every argument given in `given`. Every
- * action has the same context: `uri` is a read's (or a template completion's) URI, '' otherwise.
+ * action has the same context: `uri` is a read's or a subscription's (or a template
+ * completion's) URI, '' otherwise.
  */
 export function cedarSchema(args: Record<string, ArgType>): string {
   const of = (pick: (t: ArgType) => string | null) =>
@@ -204,6 +219,9 @@ export function cedarSchema(args: Record<string, ArgType>): string {
   action "call" appliesTo { principal: Agent, resource: Tool, context: Ctx };
   action "get" appliesTo { principal: Agent, resource: Prompt, context: Ctx };
   action "read" appliesTo { principal: Agent, resource: Resource, context: Ctx };
+  action "subscribe" appliesTo { principal: Agent, resource: Resource, context: Ctx };
   action "complete" appliesTo { principal: Agent, resource: [Prompt, Resource], context: Ctx };
+  action "sample" appliesTo { principal: Agent, resource: Connection, context: Ctx };
+  action "elicit" appliesTo { principal: Agent, resource: Connection, context: Ctx };
 }`;
 }

@@ -534,7 +534,7 @@ export interface ApprovalTable {
   connection_id: string;
   tool: string;
   /** What `tool` names: a tool (the default), a resource's URI, a prompt. */
-  kind?: GrantKind;
+  kind?: AskedKind;
   /** SHA-256 of the RFC 8785 form of the exact arguments. */
   args_digest: string;
   /** The arguments as the approver sees them (secrets redacted). */
@@ -568,8 +568,14 @@ export interface ConnectionToolTable {
   seen_at: string;
 }
 
-/** What a grant (or an approval) is of: a tool, a resource (by URI) or a prompt. */
-export type GrantKind = 'tool' | 'resource' | 'prompt';
+/**
+ * What a grant (or an approval) is of: a tool, a resource (by URI) or a prompt; or what a
+ * connection's server may ask of the agent (sampling its model, eliciting from its person).
+ */
+export type GrantKind = AskedKind | 'sampling' | 'elicitation';
+
+/** What the agent asks of a connection: a tool, a resource, a prompt (what an approval can be of). */
+export type AskedKind = 'tool' | 'resource' | 'prompt';
 
 /** What a connection offers besides tools, as last listed (scrubbed): prompts, resources, templates. */
 export interface ConnectionOfferingTable {

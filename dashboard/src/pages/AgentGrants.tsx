@@ -55,6 +55,8 @@ const ACCESS_LABEL: Record<Access, string> = {
 
 /** What a grant is of, in words. */
 function GrantSubject({ g }: { g: Grant }) {
+  if (g.kind === 'sampling') return <span>Its server may ask the agent’s model (sampling)</span>;
+  if (g.kind === 'elicitation') return <span>Its server may ask the agent’s person (elicitation)</span>;
   if (g.kind === 'prompt')
     return g.prompt === '*' ? (
       <span>All prompts</span>

@@ -13,6 +13,7 @@ import { type Approval, awaitDecision, consumeApproval, requestApproval } from '
 import { PaddockError } from '../../errors/index.ts';
 import { type Decision, kindAsked } from '../../policy/engine.ts';
 import type { Database } from '../../store/index.ts';
+import type { AskedKind } from '../../store/schema.ts';
 import { ApprovalRequiredError, endedError, endedWhileWaiting, Refusal, refuse } from '../refusals.ts';
 import type { CallInFlight } from '../request.ts';
 import { type Ask, type Decider, unixNow } from './decide.ts';
@@ -64,7 +65,8 @@ export async function approve(
     orgId: call.caller.orgId,
     agentId: ask.agentId,
     connectionId: ask.connectionId,
-    kind: kindAsked(ask),
+    // Only what the agent asks reaches here: a grant of what a server asks takes no approval.
+    kind: kindAsked(ask) as AskedKind,
     tool: ask.tool,
     args: ask.args,
     policyVersion: decision.policyVersion,

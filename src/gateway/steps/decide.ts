@@ -91,6 +91,9 @@ export function deniedRefusal(
 export const DENIED_CODE: Record<Action, string> = {
   call: 'tool_denied',
   read: 'resource_denied',
+  subscribe: 'subscription_denied',
+  sample: 'sampling_denied',
+  elicit: 'elicitation_denied',
   get: 'prompt_denied',
   complete: 'completion_denied',
 };

@@ -6,7 +6,8 @@
  * errors included, goes through its scrubber.
  */
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { McpError } from '@modelcontextprotocol/sdk/types.js';
+import type { RequestOptions } from '@modelcontextprotocol/sdk/shared/protocol.js';
+import { McpError, type Progress } from '@modelcontextprotocol/sdk/types.js';
 import { type OpenSession, safeMeta } from '../../connections/index.ts';
 import { PaddockError } from '../../errors/index.ts';
 import { type BuiltinCaller, CALLER_META } from '../../memory/index.ts';
@@ -32,13 +33,26 @@ export interface Outcome {
   scrub: <T>(content: T) => T;
 }
 
+/** How long a call may take, and what becomes of its progress. */
+export interface Timing {
+  /** Without an answer or progress this long, the call ends. */
+  timeoutMs: number;
+  /** Progress extends the call up to this long in all. */
+  maxMs?: number | undefined;
+  /** Each progress notification of the call (it extends the call's time, up to `maxMs`). */
+  onprogress?: ((p: Progress) => void) | undefined;
+  /** Told the session's scrubber once it is open (progress messages go through it). */
+  scrubbing?: ((scrub: <T>(content: T) => T) => void) | undefined;
+}
+
 /** Runs the call on the session `open` gives (opening it if need be). Never throws. */
 export async function invoke(
   call: GateRequest,
   signal: AbortSignal,
   open: () => Promise<OpenSession>,
-  timeoutMs: number,
+  timing: Timing | number,
 ): Promise<Outcome> {
+  const t: Timing = typeof timing === 'number' ? { timeoutMs: timing } : timing;
   const started = performance.now();
   const out: Omit<Outcome, 'durationMs'> = { scrub: (content) => content };
   try {
@@ -46,12 +60,20 @@ export async function invoke(
     signal.throwIfAborted();
     const session = await open();
     out.scrub = session.scrub;
+    t.scrubbing?.(session.scrub);
     // Checked again right before sending: a stop acknowledged meanwhile keeps the call from running.
     signal.throwIfAborted();
     out.result = (await send(
       session.client,
       call,
-      { timeout: timeoutMs, signal },
+      {
+        timeout: t.timeoutMs,
+        signal,
+        // A call that reports progress lives on past its timeout, up to the maximum.
+        ...(t.onprogress
+          ? { onprogress: t.onprogress, resetTimeoutOnProgress: true, maxTotalTimeout: t.maxMs }
+          : {}),
+      },
       session.builtin,
     )) as Outcome['result'];
   } catch (err) {
@@ -72,13 +94,14 @@ const callerMeta = (call: GateRequest): Record<string, BuiltinCaller> => ({
 });
 
 /** The request to the server, by what was asked. */
-function send(
-  client: Client,
-  call: GateRequest,
-  options: { timeout: number; signal: AbortSignal },
-  builtin?: boolean,
-) {
+function send(client: Client, call: GateRequest, options: RequestOptions, builtin?: boolean) {
   switch (call.action ?? 'call') {
+    case 'subscribe':
+      return client.subscribeResource({ uri: call.tool }, options);
+    // A server's requests of the agent are relayed, never sent (relays.ts).
+    case 'sample':
+    case 'elicit':
+      throw new Error(`${call.action} is not sent to a server`);
     case 'call':
       return client.callTool(
         { name: call.tool, arguments: call.args, ...(builtin ? { _meta: callerMeta(call) } : {}) },
@@ -108,6 +131,9 @@ function send(
 const FAILED: Record<Action, [code: string, words: string]> = {
   call: ['tool_failed', 'The tool failed'],
   read: ['resource_failed', 'Reading the resource failed'],
+  subscribe: ['subscription_failed', 'Subscribing to the resource failed'],
+  sample: ['sampling_failed', 'The sampling request failed'],
+  elicit: ['elicitation_failed', 'The elicitation request failed'],
   get: ['prompt_failed', 'Getting the prompt failed'],
   complete: ['completion_failed', 'The completion failed'],
 };

@@ -31,7 +31,15 @@ function about(
   };
 }
 
-const VERB: Record<Action, string> = { call: 'call', read: 'read', get: 'get', complete: 'complete' };
+const VERB: Record<Action, string> = {
+  call: 'call',
+  read: 'read',
+  subscribe: 'subscribe',
+  get: 'get',
+  complete: 'complete',
+  sample: 'request',
+  elicit: 'request',
+};
 
 /** The action a record of this call has: `tool.call.allowed`, `resource.read.denied`… */
 export const actionOf = (call: Pick<GateRequest, 'action' | 'completing'>, outcome: string) =>

@@ -123,5 +123,48 @@ for (const kind of STORE_KINDS) {
       });
       assert.deepEqual(list.body.grants, [], 'no grant made');
     });
+
+    test('a connection may be granted sampling or elicitation, with no constraints or approval, and listed by kind', async () => {
+      const agent = await call(app, 'post', '/api/v1/orgs/acme/agents', {
+        token: acme.people.owner.token,
+        body: {
+          name: 'asked',
+          scope: 'organization',
+          instructions: 'x',
+          model: { provider: 'openai', model: 'gpt-5' },
+        },
+      });
+      const connectionId = await newConnection(acme, 'askers', acme.people.admin.token);
+      const path = `/api/v1/orgs/acme/agents/${agent.body.id}/grants`;
+      const post = (body: Record<string, unknown>) =>
+        call(app, 'post', path, { token: acme.people.owner.token, body });
+      const sampling = await post({ connectionId, sampling: true });
+      assert.equal(sampling.status, 201, sampling.text);
+      assert.equal(sampling.body.kind, 'sampling');
+      assert.equal(sampling.body.tool, undefined);
+      const elicitation = await post({ connectionId, elicitation: true, effect: 'deny' });
+      assert.equal(elicitation.body.kind, 'elicitation');
+      assert.equal(elicitation.body.effect, 'deny');
+      for (const bad of [
+        { connectionId, sampling: true, requiresApproval: true },
+        { connectionId, elicitation: true, constraints: [{ arg: 'x', prefix: 'y' }] },
+      ]) {
+        const r = await post(bad);
+        assert.equal(r.status, 400, r.text);
+        assert.equal(r.body.error.code, 'invalid_grant');
+      }
+      const both = await post({ connectionId, sampling: true, tool: 'x' });
+      assert.equal(both.status, 400, both.text);
+      const list = await call(app, 'get', path, { token: acme.people.owner.token });
+      assert.deepEqual(list.body.grants.map((g: { kind: string }) => g.kind).sort(), [
+        'elicitation',
+        'sampling',
+      ]);
+      const checked = await call(app, 'post', `${path}/check`, {
+        token: acme.people.owner.token,
+        body: { connectionId, tool: 'anything' },
+      });
+      assert.equal(checked.body.allowed, false, 'a sampling grant allows no tool');
+    });
   });
 }

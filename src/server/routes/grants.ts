@@ -44,7 +44,7 @@ export const GrantSchema = z
     id: Id,
     agentId: Id,
     connectionId: Id,
-    kind: z.enum(['tool', 'resource', 'prompt']),
+    kind: z.enum(['tool', 'resource', 'prompt', 'sampling', 'elicitation']),
     tool: z.string().optional().describe('a tool grant: the tool, or * for every tool of the connection'),
     prompt: z.string().optional().describe('a prompt grant: the prompt, or * for every prompt'),
     resource: z.string().optional().describe('a resource grant: the URI, or the start of those it covers'),
@@ -75,6 +75,7 @@ export function grantView(g: GrantInfo) {
   const { tool, match: _, kind = 'tool', ...rest } = g;
   if (kind === 'tool') return { ...rest, kind, tool };
   if (kind === 'prompt') return { ...rest, kind, prompt: tool };
+  if (kind === 'sampling' || kind === 'elicitation') return { ...rest, kind };
   return { ...rest, kind, resource: tool, match: g.match ?? ('exact' as const) };
 }
 
@@ -141,6 +142,16 @@ export const GrantBodySchema = z
       .optional()
       .describe('a resource URI, or with match "prefix" the start of the URIs it covers ("" for all)'),
     match: z.enum(['exact', 'prefix']).optional().describe('a resource grant: exact (the default) or prefix'),
+    sampling: z
+      .literal(true)
+      .optional()
+      .describe(
+        "the connection's server may ask the agent's model for a completion (sampling/createMessage)",
+      ),
+    elicitation: z
+      .literal(true)
+      .optional()
+      .describe("the connection's server may ask the agent's person a question (elicitation/create)"),
     effect: z.enum(['allow', 'deny']).default('allow'),
     constraints: z.array(Constraint).max(20).default([]),
     notBefore: z.number().int().optional().describe('Unix seconds'),
@@ -148,14 +159,17 @@ export const GrantBodySchema = z
     requiresApproval: z.boolean().default(false),
   })
   .refine(
-    (b) => [b.tool, b.prompt, b.resource].filter((x) => x !== undefined).length === 1,
-    'A grant is of one tool, prompt or resource: give exactly one of tool, prompt, resource.',
+    (b) =>
+      [b.tool, b.prompt, b.resource, b.sampling, b.elicitation].filter((x) => x !== undefined).length === 1,
+    'A grant is of one tool, prompt or resource, or of sampling or elicitation: give exactly one of tool, prompt, resource, sampling, elicitation.',
   )
   .refine((b) => b.match === undefined || b.resource !== undefined, 'match is for a resource grant.');
 
 /** The body as the service takes it. */
 function newGrant(b: z.output<typeof GrantBodySchema>): NewGrant {
-  const { tool, prompt, resource, match, ...rest } = b;
+  const { tool, prompt, resource, match, sampling, elicitation, ...rest } = b;
+  if (sampling) return { ...rest, kind: 'sampling', tool: '*' };
+  if (elicitation) return { ...rest, kind: 'elicitation', tool: '*' };
   if (prompt !== undefined) return { ...rest, kind: 'prompt', tool: prompt };
   if (resource !== undefined) return { ...rest, kind: 'resource', tool: resource, match: match ?? 'exact' };
   return { ...rest, kind: 'tool', tool: tool ?? '' };

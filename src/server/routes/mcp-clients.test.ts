@@ -25,6 +25,7 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import { bubblewrap } from '../../cells/index.ts';
 import { loadConfig } from '../../config/index.ts';
+import { CLIENT_CAPABILITIES } from '../../connections/mcp.ts';
 import { createLogger } from '../../log/index.ts';
 import { allAuditEntries, call, createApp, type SeededOrg, seedOrg } from '../../testing/fixtures.ts';
 import { openTestStore, STORE_KINDS, type TestStore } from '../../testing/stores.ts';
@@ -172,7 +173,8 @@ for (const kind of STORE_KINDS) {
     });
 
     test('the agent sees the definitions it would see directly, apart from names and policy; results keep structured content', async () => {
-      const direct = new Client({ name: 'direct', version: '1.0.0' });
+      // Declaring what Paddock's own client declares: server-everything shows its sampling and elicitation tools.
+      const direct = new Client({ name: 'direct', version: '1.0.0' }, { capabilities: CLIENT_CAPABILITIES });
       await direct.connect(
         new StdioClientTransport({ command: process.execPath, args: [EVERYTHING_MAIN, 'stdio'] }),
       );

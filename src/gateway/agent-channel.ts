@@ -1,0 +1,71 @@
+/**
+ * How what an MCP server says reaches the agent: during one of the agent's requests, on that
+ * request's own channel (progress, a log line, a sampling or elicitation request: the SDK's
+ * `extra.sendNotification` / `extra.sendRequest`); otherwise, delivered to the agent's open
+ * client sessions (log lines between calls, list changes, resource updates). The HTTP endpoint's
+ * sessions give their own delivery; the in-process default serves long-lived servers (an
+ * in-memory transport, the cell channel), which attach themselves.
+ *
+ * @example
+ *   const delivery = new LocalDelivery();
+ *   const detach = delivery.attach('agt_1', server);
+ *   delivery.deliver('agt_1', { method: 'notifications/tools/list_changed' });
+ */
+import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import type {
+  ClientCapabilities,
+  ServerNotification,
+  ServerRequest,
+} from '@modelcontextprotocol/sdk/types.js';
+
+/** The agent's side of one request in progress: how to reach its client while the request lasts. */
+export interface AgentChannel {
+  /** The agent's progress token for the request, when it gave one (progress is relayed under it). */
+  progressToken?: string | number | undefined;
+  /** What the agent's client declared it can do (sampling, elicitation); unknown on a stateless request. */
+  capabilities?: ClientCapabilities | undefined;
+  /** The client session the request came on, when the transport has sessions. */
+  sessionId?: string | undefined;
+  notify(notification: ServerNotification): Promise<void>;
+  /** A request to the agent's client (a relayed sampling or elicitation): its answer, or why there is none. */
+  request(
+    request: ServerRequest,
+    options: { signal: AbortSignal; timeoutMs: number },
+  ): Promise<Record<string, unknown>>;
+}
+
+/** Delivers traffic not tied to one of the agent's requests to its open client sessions. */
+export interface AgentDelivery {
+  /** To every open session of the agent, or only to `sessionId`'s when given. Never throws. */
+  deliver(agentId: string, notification: ServerNotification, sessionId?: string): void;
+}
+
+interface Attached {
+  server: Pick<Server, 'notification'>;
+  sessionId: string | undefined;
+}
+
+/** The in-process delivery: to the long-lived agent servers of this process that attached themselves. */
+export class LocalDelivery implements AgentDelivery {
+  readonly #byAgent = new Map<string, Set<Attached>>();
+
+  /** Attaches a server serving the agent; call what it returns when the server closes. */
+  attach(agentId: string, server: Pick<Server, 'notification'>, sessionId?: string): () => void {
+    const entry: Attached = { server, sessionId };
+    const set = this.#byAgent.get(agentId) ?? new Set<Attached>();
+    this.#byAgent.set(agentId, set);
+    set.add(entry);
+    return () => {
+      set.delete(entry);
+      if (set.size === 0 && this.#byAgent.get(agentId) === set) this.#byAgent.delete(agentId);
+    };
+  }
+
+  deliver(agentId: string, notification: ServerNotification, sessionId?: string): void {
+    for (const a of this.#byAgent.get(agentId) ?? []) {
+      if (sessionId !== undefined && a.sessionId !== sessionId) continue;
+      // A client gone meanwhile loses the notification, as it would directly.
+      a.server.notification(notification).catch(() => undefined);
+    }
+  }
+}

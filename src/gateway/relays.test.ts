@@ -1,0 +1,537 @@
+/**
+ * What servers say back, through the gate (both engines, real servers in the org's sandbox: the
+ * npm server-everything, and a noisy one), to the official SDK client over an in-memory transport
+ * and compared with the same client talking to server-everything directly: progress arrives under
+ * the agent's token and keeps a long tool alive past the call timeout; sampling and elicitation
+ * are refused (on record, by size) unless a grant allows them and the client declared them, then
+ * answer as directly; a server that cancels its own request has it cancelled at the agent; log
+ * lines pass at the level chosen; subscriptions are decided like reads and their updates arrive
+ * namespaced, and end with the agent; a list change re-lists the connection and tells the agent;
+ * a noisy server's huge, malformed, secret-bearing or flooding notifications are cut, scrubbed or
+ * dropped, on record. Over HTTP with SSE answers (as the endpoint's sessions will give), a
+ * request's progress reaches the client; a server per request cannot relay a sampling request.
+ */
+import assert from 'node:assert/strict';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { type ServerType, serve } from '@hono/node-server';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
+import {
+  type CallToolResult,
+  CancelledNotificationSchema,
+  CreateMessageRequestSchema,
+  ElicitRequestSchema,
+  LoggingMessageNotificationSchema,
+  type McpError,
+  ResourceUpdatedNotificationSchema,
+  ToolListChangedNotificationSchema,
+} from '@modelcontextprotocol/sdk/types.js';
+import { bubblewrap } from '../cells/index.ts';
+import { loadConfig } from '../config/index.ts';
+import { silentLogger } from '../log/index.ts';
+import { buildDeps } from '../server/deps.ts';
+import { allAuditEntries, call, createApp, type SeededOrg, seedOrg } from '../testing/fixtures.ts';
+import { leakedForms } from '../testing/leaks.ts';
+import { openTestStore, STORE_KINDS, type TestStore } from '../testing/stores.ts';
+import { until } from '../testing/until.ts';
+import { ToolGateway } from './gate.ts';
+import { agentServer, serveAgent } from './mcp-server.ts';
+
+const EVERYTHING = ['node_modules/@modelcontextprotocol/server-everything/dist/index.js', 'stdio'];
+const EVERYTHING_MAIN = fileURLToPath(new URL(`../../${EVERYTHING[0]}`, import.meta.url));
+const NOISY = fileURLToPath(new URL('../testing/noisy-mcp-server.ts', import.meta.url));
+const SECRET = 'noisy-SECRET-9f8e7d6c5b4a';
+const CAPABLE = { capabilities: { sampling: {}, elicitation: {} } };
+const MODEL_ANSWER = {
+  model: 'test-model',
+  role: 'assistant' as const,
+  content: { type: 'text' as const, text: 'the model says hi' },
+};
+const PERSON_ANSWER = { action: 'accept' as const, content: { name: 'Ada Lovelace', check: true } };
+
+const text = (r: unknown) => ((r as CallToolResult).content[0] as { text?: string } | undefined)?.text ?? '';
+
+for (const kind of STORE_KINDS) {
+  describe(`server → agent traffic through the gate [${kind}]`, () => {
+    let t: TestStore;
+    let deps: ReturnType<typeof buildDeps>;
+    let app: ReturnType<typeof createApp>;
+    let acme: SeededOrg;
+    let gate: ToolGateway;
+    let agentId: string;
+    let everything: string;
+    let noisy: string;
+    const closing: Array<{ close: () => Promise<void> }> = [];
+    const api = (method: 'get' | 'post' | 'delete', path: string, body?: unknown) =>
+      call(app, method, `/api/v1/orgs/acme${path}`, {
+        token: acme.people.admin.token,
+        ...(body === undefined ? {} : { body }),
+      });
+    const grant = async (body: Record<string, unknown>) => {
+      const r = await api('post', `/agents/${agentId}/grants`, body);
+      assert.equal(r.status, 201, r.text);
+      return r.body.id as string;
+    };
+    const entries = async (action: string) => {
+      await deps.audit.flush();
+      return (await allAuditEntries(t.store))
+        .filter((e) => e.action === action)
+        .map((e) => ({ ...e, details: JSON.parse(String(e.details)) as Record<string, unknown> }));
+    };
+
+    /** What the agent's client saw: sampling and elicitation requests, notifications. */
+    interface Seen {
+      sampled: unknown[];
+      elicited: unknown[];
+      logs: Array<{ level: string; data?: unknown }>;
+      updated: string[];
+      listChanged: number;
+      /** The ids of requests a handler that never answers was asked, and the ids the client was told were cancelled. */
+      hung: Array<string | number>;
+      cancelled: Array<string | number>;
+    }
+
+    function handlers(client: Client, seen: Seen, hang = false) {
+      try {
+        client.setRequestHandler(CreateMessageRequestSchema, async (req, extra) => {
+          seen.sampled.push(req.params);
+          if (!hang) return MODEL_ANSWER;
+          seen.hung.push(extra.requestId);
+          return new Promise((_r, reject) =>
+            extra.signal.addEventListener('abort', () => reject(new Error('gone'))),
+          );
+        });
+        client.setRequestHandler(ElicitRequestSchema, async (req) => {
+          seen.elicited.push(req.params);
+          return PERSON_ANSWER;
+        });
+      } catch {
+        // A client that declared neither takes no such handlers.
+      }
+      // Noted as received (the SDK's own handler ignores a cancellation of request id 0).
+      client.setNotificationHandler(CancelledNotificationSchema, (n) => {
+        if (n.params.requestId !== undefined) seen.cancelled.push(n.params.requestId);
+      });
+      client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => void seen.logs.push(n.params));
+      client.setNotificationHandler(
+        ResourceUpdatedNotificationSchema,
+        (n) => void seen.updated.push(n.params.uri),
+      );
+      client.setNotificationHandler(ToolListChangedNotificationSchema, () => {
+        seen.listChanged++;
+      });
+    }
+
+    const fresh = (): Seen => ({
+      sampled: [],
+      elicited: [],
+      logs: [],
+      updated: [],
+      listChanged: 0,
+      hung: [],
+      cancelled: [],
+    });
+
+    /** The agent's client connected to the gate (in memory), declaring sampling and elicitation unless told not to. */
+    async function agent(o: { capable?: boolean; hang?: boolean } = {}) {
+      const [mine, theirs] = InMemoryTransport.createLinkedPair();
+      const server: Server = await serveAgent(
+        { gate, db: t.store.db, log: silentLogger },
+        {
+          caller: { orgId: acme.id, agentId, onBehalfOf: acme.people.admin.id, requestId: 'req_relays' },
+          approval: 'return',
+        },
+        theirs,
+      );
+      const client = new Client({ name: 'agent', version: '1' }, o.capable === false ? {} : CAPABLE);
+      const seen = fresh();
+      handlers(client, seen, o.hang ?? false);
+      await client.connect(mine);
+      closing.push(client, server);
+      return { client, server, seen };
+    }
+
+    /** The same client, straight to server-everything (no Paddock). */
+    async function direct() {
+      const client = new Client({ name: 'direct', version: '1' }, CAPABLE);
+      const seen = fresh();
+      handlers(client, seen);
+      await client.connect(
+        new StdioClientTransport({ command: process.execPath, args: [EVERYTHING_MAIN, 'stdio'] }),
+      );
+      closing.push(client);
+      return { client, seen };
+    }
+
+    before(async () => {
+      const check = await bubblewrap.check();
+      assert.ok(check.ok, `bubblewrap is needed: ${check.reason}`);
+      t = await openTestStore(kind);
+      deps = buildDeps(
+        loadConfig({ home: t.home, port: 0, databaseUrl: t.databaseUrl }, {}),
+        silentLogger,
+        t.store,
+        {},
+        { provider: bubblewrap, problem: null },
+      );
+      deps.audit.start();
+      app = createApp(deps);
+      acme = await seedOrg(t.store, 'acme');
+      // A short call timeout: a tool that reports progress must outlive it.
+      gate = new ToolGateway({
+        db: t.store.db,
+        audit: deps.audit,
+        opener: deps.opener,
+        log: silentLogger,
+        callTimeoutMs: 1500,
+      });
+      const secret = await api('post', '/secrets', {
+        name: 'noisy',
+        kind: 'connector_credential',
+        value: SECRET,
+      });
+      assert.equal(secret.status, 201, secret.text);
+      everything = (
+        await api('post', '/connections', {
+          name: 'everything',
+          transport: 'stdio',
+          command: 'node',
+          args: EVERYTHING,
+        })
+      ).body.id;
+      noisy = (
+        await api('post', '/connections', {
+          name: 'noisy',
+          transport: 'stdio',
+          command: 'node',
+          args: [NOISY],
+          env: { NOISY_SECRET: secret.body.id },
+        })
+      ).body.id;
+      for (const id of [everything, noisy])
+        assert.equal((await api('post', `/connections/${id}/tools/refresh`)).status, 200);
+      agentId = (
+        await api('post', '/agents', {
+          name: 'relayed',
+          scope: 'organization',
+          instructions: 'x',
+          model: { provider: 'openai', model: 'gpt-5' },
+        })
+      ).body.id;
+      for (const tool of [
+        'trigger-long-running-operation',
+        'trigger-sampling-request',
+        'trigger-elicitation-request',
+        'toggle-simulated-logging',
+        'toggle-subscriber-updates',
+      ])
+        await grant({ connectionId: everything, tool });
+      for (const tool of ['noise', 'ask-then-give-up', 'endless']) await grant({ connectionId: noisy, tool });
+    });
+    after(async () => {
+      for (const c of closing.reverse()) await c.close().catch(() => undefined);
+      await gate?.close();
+      await deps?.gateway.close();
+      await deps?.cells?.close();
+      await deps?.audit.close();
+      await t?.cleanup();
+    });
+
+    test('a long tool reports progress under the agent’s own token, as directly, and outlives the call timeout', async () => {
+      const args = { name: 'trigger-long-running-operation', arguments: { duration: 4, steps: 8 } };
+      const d = await direct();
+      const directProgress: unknown[] = [];
+      const viaDirect = await d.client.callTool(args, undefined, {
+        onprogress: (p) => directProgress.push(p),
+      });
+      const a = await agent();
+      const progress: unknown[] = [];
+      const through = await a.client.callTool({ ...args, name: `everything__${args.name}` }, undefined, {
+        onprogress: (p) => progress.push(p),
+      });
+      // Four seconds against a 1.5-second timeout: progress kept it alive.
+      assert.equal(through.isError, false, text(through));
+      assert.equal(text(through), text(viaDirect));
+      assert.deepEqual(
+        progress,
+        [1, 2, 3, 4, 5, 6, 7, 8].map((progress) => ({ progress, total: 8 })),
+      );
+      // A direct SDK client may lose the last one (settled with the answer in one read): Paddock's does not.
+      for (const p of directProgress)
+        assert.ok(progress.some((q) => JSON.stringify(q) === JSON.stringify(p)));
+      assert.ok(directProgress.length >= 7);
+    });
+
+    test('sampling and elicitation are refused by default, on record without their text; nothing reaches the client', async () => {
+      const a = await agent();
+      const sampled = await a.client.callTool({
+        name: 'everything__trigger-sampling-request',
+        arguments: { prompt: 'tell me a secret plan' },
+      });
+      assert.match(
+        text(sampled),
+        /sampling_denied: No grant allows this agent to pass on requests for its model from/,
+      );
+      const elicited = await a.client.callTool({
+        name: 'everything__trigger-elicitation-request',
+        arguments: {},
+      });
+      assert.match(text(elicited), /elicitation_denied: No grant allows/);
+      assert.equal(a.seen.sampled.length + a.seen.elicited.length, 0);
+      const [denied] = await entries('sampling.request.denied');
+      assert.ok(denied, 'the refusal is on record');
+      assert.equal(denied.actor_id, agentId);
+      assert.equal(denied.target_id, `${everything}/*`);
+      const args = denied.details.args as Record<string, unknown>;
+      assert.equal(args.messages, 1);
+      assert.equal(args.maxTokens, 100);
+      assert.doesNotMatch(JSON.stringify(denied.details), /secret plan/);
+      assert.equal((await entries('elicitation.request.denied')).length, 1);
+    });
+
+    test('granted, sampling and elicitation reach a client that declared them and answer as directly', async () => {
+      const samplingGrant = await grant({ connectionId: everything, sampling: true });
+      await grant({ connectionId: everything, elicitation: true });
+      const d = await direct();
+      const a = await agent();
+      const args = { name: 'trigger-sampling-request', arguments: { prompt: 'hello' } };
+      const viaDirect = await d.client.callTool(args);
+      const through = await a.client.callTool({ ...args, name: `everything__${args.name}` });
+      assert.equal(text(through), text(viaDirect));
+      assert.match(text(through), /the model says hi/);
+      assert.deepEqual(a.seen.sampled, d.seen.sampled);
+      const e = { name: 'trigger-elicitation-request', arguments: {} };
+      const eDirect = await d.client.callTool(e);
+      const eThrough = await a.client.callTool({ ...e, name: `everything__${e.name}` });
+      assert.equal(text(eThrough), text(eDirect));
+      assert.deepEqual(a.seen.elicited, d.seen.elicited);
+      const [allowed] = await entries('sampling.request.allowed');
+      assert.deepEqual(allowed?.details.grants, [samplingGrant]);
+      const [completed] = await entries('sampling.request.completed');
+      assert.equal(completed?.details.error, null);
+      assert.doesNotMatch(JSON.stringify(completed?.details), /the model says hi/);
+      // A client that did not declare sampling is not asked, whatever the grants: refused, on record.
+      const plain = await agent({ capable: false });
+      const refused = await plain.client.callTool({ ...args, name: `everything__${args.name}` });
+      assert.match(text(refused), /sampling_denied: The agent's client did not declare sampling/);
+      const denials = await entries('sampling.request.denied');
+      assert.match(String(denials.at(-1)?.details.reason), /did not declare sampling/);
+    });
+
+    test('a server that cancels its own request has it cancelled at the agent’s client', async () => {
+      const a = await agent({ hang: true });
+      await grant({ connectionId: noisy, sampling: true });
+      const r = await a.client.callTool({ name: 'noisy__ask-then-give-up', arguments: { afterMs: 300 } });
+      assert.match(text(r), /^gave up: /);
+      assert.equal(a.seen.hung.length, 1);
+      await until(() => a.seen.cancelled.length > 0, { what: 'the cancellation to reach the agent' });
+      assert.deepEqual(a.seen.cancelled, a.seen.hung);
+      const [ended] = (await entries('sampling.request.completed')).filter(
+        (e) => e.target_id === `${noisy}/*`,
+      );
+      assert.equal(ended?.details.error, 'cancelled by the server');
+    });
+
+    test('the kill switch ends a relayed request with the call it rides on', async () => {
+      const a = await agent({ hang: true });
+      const pending = a.client.callTool({
+        name: 'everything__trigger-sampling-request',
+        arguments: { prompt: 'x' },
+      });
+      await until(() => a.seen.hung.length === 1, { what: 'the sampling request to reach the agent' });
+      await gate.end({ kind: 'agent', orgId: acme.id, agentId });
+      assert.match(text(await pending), /^agent_stopped: /);
+      await until(() => a.seen.cancelled.length > 0, { what: 'the cancellation to reach the agent' });
+      assert.deepEqual(a.seen.cancelled, a.seen.hung);
+    });
+
+    test('log lines reach the agent once it chose a level, as they reach a direct client', async () => {
+      const a = await agent();
+      await a.client.setLoggingLevel('debug');
+      const d = await direct();
+      await d.client.setLoggingLevel('debug');
+      for (const c of [a.client, d.client]) {
+        const prefix = c === a.client ? 'everything__' : '';
+        await c.callTool({ name: `${prefix}toggle-simulated-logging`, arguments: {} });
+      }
+      const simulated = (s: Seen) => s.logs.some((l) => /level.message/i.test(String(l.data)));
+      await until(() => simulated(a.seen) && simulated(d.seen), { what: 'a simulated log line on both' });
+      for (const c of [a.client, d.client]) {
+        const prefix = c === a.client ? 'everything__' : '';
+        await c.callTool({ name: `${prefix}toggle-simulated-logging`, arguments: {} });
+      }
+    });
+
+    test('a subscription is decided like a read: ungranted denied on record; granted, its updates arrive namespaced; the kill switch ends it, and so does revoking its grant', async () => {
+      const a = await agent();
+      const uri = 'demo://resource/dynamic/text/1';
+      await assert.rejects(
+        a.client.subscribeResource({ uri: `everything+${uri}` }),
+        (err: McpError) =>
+          err.code === -32003 &&
+          /subscription_denied: No grant allows this agent to subscribe to/.test(err.message),
+      );
+      const [denied] = await entries('resource.subscribe.denied');
+      assert.equal(denied?.target_id, `${everything}/${uri}`);
+      const resources = await grant({
+        connectionId: everything,
+        resource: 'demo://resource/dynamic/text/',
+        match: 'prefix',
+      });
+      await a.client.subscribeResource({ uri: `everything+${uri}` });
+      assert.equal((await entries('resource.subscribe.allowed')).length, 1);
+      assert.equal(gate.relays.subscriptions, 1);
+      await a.client.callTool({ name: 'everything__toggle-subscriber-updates', arguments: {} });
+      await until(() => a.seen.updated.length > 0, { what: 'an update' });
+      assert.equal(a.seen.updated[0], `everything+${uri}`);
+      await a.client.callTool({ name: 'everything__toggle-subscriber-updates', arguments: {} });
+      await gate.end({ kind: 'agent', orgId: acme.id, agentId });
+      assert.equal(gate.relays.subscriptions, 0);
+      // Subscribed again, then the grant revoked: the next update is not relayed, and the subscription ends.
+      const b = await agent();
+      await b.client.subscribeResource({ uri: `everything+${uri}` });
+      assert.equal(gate.relays.subscriptions, 1);
+      assert.equal((await api('delete', `/agents/${agentId}/grants/${resources}`)).status, 200);
+      await b.client.callTool({ name: 'everything__toggle-subscriber-updates', arguments: {} });
+      await until(() => gate.relays.subscriptions === 0, { what: 'the subscription to end with its grant' });
+      assert.deepEqual(b.seen.updated, []);
+      await b.client.callTool({ name: 'everything__toggle-subscriber-updates', arguments: {} });
+    });
+
+    test('a list change re-lists the connection on the agent’s session and tells the agent', async () => {
+      // A fresh session: server-everything says its list changed as it starts.
+      await gate.end({ kind: 'agent', orgId: acme.id, agentId });
+      const a = await agent();
+      const before = (await entries('connection.tools.listed')).length;
+      // server-everything registers its sampling and elicitation tools once a client is known, and says so.
+      await a.client.callTool({
+        name: 'everything__trigger-long-running-operation',
+        arguments: { duration: 0, steps: 1 },
+      });
+      await until(async () => (await entries('connection.tools.listed')).length > before, {
+        what: 'a listing',
+      });
+      const listed = (await entries('connection.tools.listed')).at(-1)!;
+      assert.equal(listed.actor_id, 'connection-monitor');
+      assert.deepEqual(listed.details.secretsOf, { agent: agentId });
+      assert.deepEqual(listed.details.suspended, []);
+      await until(() => a.seen.listChanged > 0, { what: 'the agent to be told' });
+    });
+
+    test('over HTTP with SSE answers, a request’s progress reaches the client as directly; a stateless server cannot relay sampling, and says so', async () => {
+      // What the endpoint does per request, answering with SSE: a server bound to the caller, on a fresh transport.
+      const servers: Server[] = [];
+      const http = await new Promise<ServerType>((resolve) => {
+        const s = serve(
+          {
+            fetch: async (request: Request) => {
+              const transport = new WebStandardStreamableHTTPServerTransport({
+                sessionIdGenerator: undefined,
+              });
+              const server = agentServer(
+                { gate, db: t.store.db, log: silentLogger },
+                {
+                  caller: { orgId: acme.id, agentId, onBehalfOf: null, requestId: 'req_http' },
+                  approval: 'return',
+                  signal: request.signal,
+                },
+              );
+              servers.push(server);
+              await server.connect(transport);
+              return transport.handleRequest(request);
+            },
+            port: 0,
+            hostname: '127.0.0.1',
+          },
+          () => resolve(s),
+        );
+      });
+      try {
+        const client = new Client({ name: 'agent-over-http', version: '1' }, CAPABLE);
+        handlers(client, fresh());
+        await client.connect(
+          new StreamableHTTPClientTransport(
+            new URL(`http://127.0.0.1:${(http.address() as AddressInfo).port}/mcp`),
+          ),
+        );
+        closing.push(client);
+        const progress: unknown[] = [];
+        const r = await client.callTool(
+          { name: 'everything__trigger-long-running-operation', arguments: { duration: 2, steps: 4 } },
+          undefined,
+          { onprogress: (p) => progress.push(p) },
+        );
+        assert.equal(r.isError, false, text(r));
+        // (The SDK's own client can lose a progress that shares a read with the answer.)
+        assert.ok(progress.length >= 3, JSON.stringify(progress));
+        assert.deepEqual(
+          progress.slice(0, 3),
+          [1, 2, 3].map((progress) => ({ progress, total: 4 })),
+        );
+        const sampled = await client.callTool({
+          name: 'everything__trigger-sampling-request',
+          arguments: { prompt: 'x' },
+        });
+        assert.match(
+          text(sampled),
+          /sampling_denied: The agent's client did not declare sampling \(or its transport cannot carry a request to it\)/,
+        );
+      } finally {
+        http.close();
+        for (const s of servers) await s.close().catch(() => undefined);
+      }
+    });
+
+    test('a noisy server’s huge, malformed, secret-bearing and flooding notifications are cut, dropped or scrubbed, on record', async () => {
+      const a = await agent();
+      await a.client.setLoggingLevel('debug');
+      const progress: Array<{ message?: string }> = [];
+      const r = await a.client.callTool({ name: 'noisy__noise', arguments: {} }, undefined, {
+        onprogress: (p) => progress.push(p),
+      });
+      assert.equal(text(r), 'done');
+      await until(async () => (await entries('connection.notification.dropped')).length >= 3, {
+        what: 'the drops on record',
+      });
+      const seen = JSON.stringify([a.seen.logs, progress, a.seen.updated]);
+      for (const form of leakedForms(SECRET))
+        assert.ok(!seen.includes(form), `a form of the secret reached the agent: ${form}`);
+      assert.match(seen, /\[REDACTED\]/);
+      const huge = a.seen.logs.find((l) => String(l.data).startsWith('xxxx'));
+      assert.ok(huge && String(huge.data).length < 10_000, 'the megabyte line is cut');
+      assert.match(String(huge.data), /characters cut by Paddock/);
+      assert.ok(
+        a.seen.logs.filter((l) => /^line /.test(String(l.data))).length < 200,
+        'the flood is bounded',
+      );
+      assert.ok(!a.seen.logs.some((l) => l.level === 'shouting'));
+      assert.equal(a.seen.updated.length, 0, 'the 10 kB URI is dropped');
+      const drops = (await entries('connection.notification.dropped')).map((e) => String(e.details.what));
+      for (const what of ['log message cut', 'malformed message', 'resource update'])
+        assert.ok(drops.includes(what), `${what} on record (${drops.join(', ')})`);
+      const flood = await entries('connection.notification.dropped');
+      assert.ok(flood.some((e) => /more than 50 notifications/.test(String(e.details.why))));
+      for (const e of flood)
+        for (const form of leakedForms(SECRET)) assert.ok(!JSON.stringify(e.details).includes(form));
+      // A line that never ends ends the session (on record), not the control plane's memory.
+      const endless = await a.client.callTool({ name: 'noisy__endless', arguments: {} });
+      assert.equal(endless.isError, true);
+      assert.match(text(endless), /^tool_failed: /);
+      await until(
+        async () =>
+          (await entries('connection.notification.dropped')).some((e) =>
+            /too much without an end: ReadBuffer exceeded maximum size of 10485760 bytes/.test(
+              String(e.details.why),
+            ),
+          ),
+        { what: 'the endless line on record' },
+      );
+    });
+  });
+}

@@ -1,0 +1,457 @@
+/**
+ * What an agent's MCP sessions to its connections say back, relayed to the agent, governed:
+ * log lines (at the level the agent chose, scrubbed, cut to size), progress under the agent's own
+ * token, list changes (the connection is listed again, so changed definitions suspend their
+ * grants, then the agent is told), updates of resources it subscribed to (while its grants still
+ * allow reading them), and a server's requests of the agent — sampling its model, eliciting from
+ * its person — each decided on the agent's grants and on record, refused with a JSON-RPC error in
+ * words otherwise. A server's request rides on the agent's request in progress on that session
+ * (stdio carries no link between them: the latest one is taken); with none, it is refused.
+ */
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import {
+  CancelledNotificationSchema,
+  CreateMessageRequestSchema,
+  ElicitRequestSchema,
+  type LoggingLevel,
+  LoggingMessageNotificationSchema,
+  McpError,
+  type Progress,
+  PromptListChangedNotificationSchema,
+  ResourceListChangedNotificationSchema,
+  ResourceUpdatedNotificationSchema,
+  type ServerNotification,
+  type ServerRequest,
+  ToolListChangedNotificationSchema,
+} from '@modelcontextprotocol/sdk/types.js';
+import type { AuditTrail } from '../audit/index.ts';
+import { PaddockError } from '../errors/index.ts';
+import { newId } from '../ids/index.ts';
+import type { Logger } from '../log/index.ts';
+import { redactString } from '../redact/index.ts';
+import type { AgentChannel, AgentDelivery } from './agent-channel.ts';
+import { REFUSED_CODE } from './refusals.ts';
+import { atLeast, boundedData, boundedMessage, MAX_URI_CHARS, RateBound } from './relay-bounds.ts';
+import type { GateCaller, GateRequest } from './request.ts';
+import type { Outcome } from './steps/invoke.ts';
+
+/** One agent's session to one connection. */
+export interface Upstream {
+  orgId: string;
+  agentId: string;
+  connectionId: string;
+}
+
+/** What the gate gives the relays. */
+export interface RelayDeps {
+  audit: AuditTrail;
+  log?: Logger | undefined;
+  delivery: AgentDelivery;
+  /**
+   * Decides a server's request of the agent on its grants, on record: its allowed entry and how
+   * to record its end, or the refusal (already recorded). `unable`: why it cannot be relayed
+   * whatever the grants say.
+   */
+  decideAsk(
+    req: GateRequest,
+    unable: string | undefined,
+  ): Promise<{ entry: number; done: (outcome: Outcome) => void }>;
+  /** Whether the agent's grants allow reading `uri` now (no record: a check before relaying an update). */
+  mayRead(up: Upstream, uri: string): Promise<boolean>;
+  /** The namespace the agent knows the connection by. */
+  namespaceOf(orgId: string, connectionId: string): Promise<string | undefined>;
+  /** Lists the connection again on this session (definitions recorded, changed ones' grants suspended). */
+  relist(up: Upstream, client: Client, scrub: <T>(c: T) => T): Promise<void>;
+  /** The agents with a session open to the connection. */
+  agentsOn(connectionId: string): string[];
+  /** The agent's open sessions (each connection's client), for a log level chosen now. */
+  clientsOf(agentId: string): Promise<Array<{ connectionId: string; client: Client }>>;
+}
+
+/** How long a relayed request may wait for the agent's client (a person may be answering). */
+const ASK_TIMEOUT_MS = 10 * 60_000;
+/** List changes of one connection coalesce over this long (a server may send a burst). */
+const RELIST_AFTER_MS = 500;
+/** Audit records of dropped notifications per session, at most; the rest go to the log. */
+const MAX_DROP_RECORDS = 20;
+
+interface InFlight {
+  caller: GateCaller;
+  channel: AgentChannel;
+  /** Ends with the request (the kill switch, the caller gone): a server's request riding on it ends too. */
+  signal: AbortSignal | undefined;
+}
+
+interface Subscriber {
+  caller: GateCaller;
+  sessionId: string | undefined;
+}
+
+const key = (...parts: string[]) => parts.join('\u0000');
+
+export class Relays {
+  readonly #d: RelayDeps;
+  /** The agent's requests in progress on each session, latest last. */
+  readonly #inFlight = new Map<string, InFlight[]>();
+  /** The log level each agent chose (applied to sessions opened later too). */
+  readonly #levels = new Map<string, LoggingLevel>();
+  /** Subscribers of each (agent, connection, URI), by session ('' with none). */
+  readonly #subs = new Map<string, Map<string, Subscriber>>();
+  /** The lists said to have changed, by agent session, while listing again waits (and on which client). */
+  readonly #relisting = new Map<
+    string,
+    { kinds: Set<'tools' | 'prompts' | 'resources'>; client: Client; scrub: <T>(c: T) => T }
+  >();
+  readonly #drops = new Map<string, number>();
+
+  constructor(d: RelayDeps) {
+    this.#d = d;
+  }
+
+  /** Runs one of the agent's requests with its channel open to what the session says meanwhile. */
+  async during<T>(call: GateRequest, run: () => Promise<T>): Promise<T> {
+    if (!call.relay) return run();
+    const k = key(call.caller.agentId, call.connectionId);
+    const entry: InFlight = { caller: call.caller, channel: call.relay, signal: call.signal };
+    const list = this.#inFlight.get(k) ?? [];
+    list.push(entry);
+    this.#inFlight.set(k, list);
+    try {
+      return await run();
+    } finally {
+      const i = list.indexOf(entry);
+      if (i >= 0) list.splice(i, 1);
+      if (list.length === 0 && this.#inFlight.get(k) === list) this.#inFlight.delete(k);
+    }
+  }
+
+  /** The progress handler of a call: relayed under the agent's token, when it gave one. */
+  progressOf(call: GateRequest, scrub: () => <T>(c: T) => T): (p: Progress) => void {
+    return (p) => {
+      const token = call.relay?.progressToken;
+      if (token === undefined) return;
+      const message = boundedMessage(typeof p.message === 'string' ? scrub()(p.message) : undefined);
+      void call
+        .relay!.notify({
+          method: 'notifications/progress',
+          params: {
+            progressToken: token,
+            progress: p.progress,
+            ...(typeof p.total === 'number' ? { total: p.total } : {}),
+            ...(message === undefined ? {} : { message }),
+          },
+        })
+        .catch(() => undefined);
+    };
+  }
+
+  /** Sets the relays on a session's client, before it connects (its requests need handlers by then). */
+  attach(client: Client, up: Upstream, scrub: <T>(c: T) => T): void {
+    const rate = new RateBound();
+    const pass = (what: string) => {
+      if (rate.allow()) return true;
+      // One record per burst: the first drop of each second.
+      if (rate.droppedThisSecond === 1) this.#dropped(up, what, 'more than 50 notifications in a second');
+      return false;
+    };
+    client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => {
+      if (!pass('log message')) return;
+      this.#logLine(up, n.params, scrub);
+    });
+    const changed = (kind: 'tools' | 'prompts' | 'resources') => () => {
+      if (pass(`${kind} list change`)) this.#listChanged(up, client, scrub, kind);
+    };
+    client.setNotificationHandler(ToolListChangedNotificationSchema, changed('tools'));
+    client.setNotificationHandler(PromptListChangedNotificationSchema, changed('prompts'));
+    client.setNotificationHandler(ResourceListChangedNotificationSchema, changed('resources'));
+    client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => {
+      if (pass('resource update')) void this.#updated(up, n.params.uri);
+    });
+    // The SDK ignores a cancellation of request id 0 (a falsy id): the server's requests are
+    // cancellable here by any id.
+    const asked = new Map<string | number, AbortController>();
+    client.setNotificationHandler(CancelledNotificationSchema, (n) => {
+      if (n.params.requestId !== undefined) asked.get(n.params.requestId)?.abort(n.params.reason);
+    });
+    const relay =
+      (action: 'sample' | 'elicit') =>
+      async (req: ServerRequest, extra: { requestId: string | number; signal: AbortSignal }) => {
+        const mine = new AbortController();
+        asked.set(extra.requestId, mine);
+        try {
+          return await this.#ask(up, scrub, action, req, AbortSignal.any([extra.signal, mine.signal]));
+        } finally {
+          asked.delete(extra.requestId);
+        }
+      };
+    client.setRequestHandler(CreateMessageRequestSchema, (req, extra) =>
+      relay('sample')(req as ServerRequest, extra),
+    );
+    client.setRequestHandler(ElicitRequestSchema, (req, extra) =>
+      relay('elicit')(req as ServerRequest, extra),
+    );
+    // What the SDK could not parse (a malformed notification) is dropped, on record.
+    client.onerror = (err) =>
+      this.#dropped(up, 'malformed message', redactString(scrub(err.message)).slice(0, 300));
+  }
+
+  /** Applies the agent's chosen log level to a session just opened. */
+  async opened(client: Client, agentId: string): Promise<void> {
+    const level = this.#levels.get(agentId);
+    if (level && client.getServerCapabilities()?.logging)
+      await client.setLoggingLevel(level).catch(() => undefined);
+  }
+
+  /** The agent chose a log level: its open sessions are told, and those it opens later. */
+  async setLevel(agentId: string, level: LoggingLevel): Promise<void> {
+    this.#levels.set(agentId, level);
+    const open = await this.#d.clientsOf(agentId);
+    await Promise.all(
+      open
+        .filter((s) => s.client.getServerCapabilities()?.logging)
+        .map((s) => s.client.setLoggingLevel(level).catch(() => undefined)),
+    );
+  }
+
+  /** A subscription the gate allowed (and the server took): the session is told of its updates. */
+  subscribed(caller: GateCaller, connectionId: string, uri: string, sessionId: string | undefined): void {
+    const k = key(caller.agentId, connectionId, uri);
+    const subs = this.#subs.get(k) ?? new Map<string, Subscriber>();
+    subs.set(sessionId ?? '', { caller, sessionId });
+    this.#subs.set(k, subs);
+  }
+
+  /** Ends a session's subscription; whether the agent has none left on that URI (the server is then told). */
+  unsubscribed(agentId: string, connectionId: string, uri: string, sessionId: string | undefined): boolean {
+    const k = key(agentId, connectionId, uri);
+    const subs = this.#subs.get(k);
+    subs?.delete(sessionId ?? '');
+    if (subs && subs.size > 0) return false;
+    this.#subs.delete(k);
+    return true;
+  }
+
+  /** Ends subscriptions: an agent's or an org's (stopped), or one client session's (closed). */
+  end(which: { agentId: string } | { orgId: string } | { sessionId: string }): void {
+    for (const [k, subs] of this.#subs) {
+      for (const [s, sub] of subs) {
+        const ends =
+          'agentId' in which
+            ? sub.caller.agentId === which.agentId
+            : 'orgId' in which
+              ? sub.caller.orgId === which.orgId
+              : sub.sessionId === which.sessionId;
+        if (ends) subs.delete(s);
+      }
+      if (subs.size === 0) this.#subs.delete(k);
+    }
+    if ('agentId' in which) {
+      this.#levels.delete(which.agentId);
+      for (const k of this.#drops.keys()) if (k.startsWith(`${which.agentId}\u0000`)) this.#drops.delete(k);
+    }
+  }
+
+  /** How many subscriptions are open (for tests and metrics). */
+  get subscriptions(): number {
+    let n = 0;
+    for (const subs of this.#subs.values()) n += subs.size;
+    return n;
+  }
+
+  /** The latest of the agent's requests in progress on the session, if any. */
+  #current(up: Upstream): InFlight | undefined {
+    return this.#inFlight.get(key(up.agentId, up.connectionId))?.at(-1);
+  }
+
+  #logLine(
+    up: Upstream,
+    params: { level: LoggingLevel; logger?: string | undefined; data?: unknown },
+    scrub: <T>(c: T) => T,
+  ): void {
+    // A server that ignores the level the agent chose is held to it here.
+    if (!atLeast(params.level, this.#levels.get(up.agentId))) return;
+    const { data, cutChars } = boundedData(params.data);
+    if (cutChars > 0) this.#dropped(up, 'log message cut', `${cutChars} characters over the limit`);
+    const logger = typeof params.logger === 'string' ? params.logger.slice(0, 200) : undefined;
+    const n: ServerNotification = {
+      method: 'notifications/message',
+      params: scrub({ level: params.level, ...(logger === undefined ? {} : { logger }), data }),
+    };
+    this.#send(up, n);
+  }
+
+  /** On the agent's request in progress on the session, if any; otherwise to its open client sessions. */
+  #send(up: Upstream, n: ServerNotification): void {
+    const current = this.#current(up);
+    if (current) void current.channel.notify(n).catch(() => undefined);
+    else this.#d.delivery.deliver(up.agentId, n);
+  }
+
+  /** A list changed: the connection is listed again (once per burst), then its agents are told. */
+  #listChanged(up: Upstream, client: Client, scrub: <T>(c: T) => T, kind: 'tools' | 'prompts' | 'resources') {
+    // Per agent session: a burst coalesces, listed on the latest session that said it (an
+    // earlier one may have closed meanwhile).
+    const k = key(up.agentId, up.connectionId);
+    const pending = this.#relisting.get(k);
+    if (pending) {
+      pending.kinds.add(kind);
+      Object.assign(pending, { client, scrub });
+      return;
+    }
+    const burst = { kinds: new Set([kind]), client, scrub };
+    this.#relisting.set(k, burst);
+    const timer = setTimeout(() => {
+      this.#relisting.delete(k);
+      this.#d
+        .relist(up, burst.client, burst.scrub)
+        .catch((err: unknown) =>
+          this.#d.log?.warn(
+            { err, connectionId: up.connectionId },
+            'listing a connection again after its server said its list changed failed',
+          ),
+        )
+        .finally(() => {
+          for (const agentId of new Set([up.agentId, ...this.#d.agentsOn(up.connectionId)]))
+            for (const k of burst.kinds)
+              this.#d.delivery.deliver(agentId, { method: `notifications/${k}/list_changed` });
+        });
+    }, RELIST_AFTER_MS);
+    timer.unref();
+  }
+
+  /** A resource changed: its subscribers are told, each only while its grants still allow reading it. */
+  async #updated(up: Upstream, uri: string): Promise<void> {
+    if (typeof uri !== 'string' || uri.length > MAX_URI_CHARS) {
+      this.#dropped(up, 'resource update', 'its URI is too long');
+      return;
+    }
+    const subs = this.#subs.get(key(up.agentId, up.connectionId, uri));
+    if (!subs) return;
+    if (!(await this.#d.mayRead(up, uri))) {
+      this.#subs.delete(key(up.agentId, up.connectionId, uri));
+      this.#d.log?.info({ ...up }, 'a subscription ended: the grant no longer allows reading the resource');
+      return;
+    }
+    const ns = await this.#d.namespaceOf(up.orgId, up.connectionId);
+    if (!ns) return;
+    for (const sub of subs.values())
+      this.#d.delivery.deliver(
+        up.agentId,
+        { method: 'notifications/resources/updated', params: { uri: `${ns}+${uri}` } },
+        sub.sessionId,
+      );
+  }
+
+  /** A server's request of the agent: decided, on record, relayed on the agent's request in progress. */
+  async #ask(
+    up: Upstream,
+    scrub: <T>(c: T) => T,
+    action: 'sample' | 'elicit',
+    req: ServerRequest,
+    signal: AbortSignal,
+  ): Promise<Record<string, unknown>> {
+    const current = this.#current(up);
+    const what = action === 'sample' ? 'sampling' : 'elicitation';
+    const caller: GateCaller = current?.caller ?? {
+      orgId: up.orgId,
+      agentId: up.agentId,
+      onBehalfOf: null,
+      requestId: newId('req'),
+    };
+    const unable = !current
+      ? `no request of the agent is in progress on this connection to carry the ${what} request`
+      : !current.channel.capabilities?.[what]
+        ? `the agent's client did not declare ${what} (or its transport cannot carry a request to it)`
+        : undefined;
+    const call: GateRequest = {
+      caller,
+      connectionId: up.connectionId,
+      action,
+      tool: '*',
+      // Sizes, never the text: what a server asks the model or the person is the agent's business.
+      args: summaryOf(req),
+      approval: 'return',
+      signal,
+    };
+    let decided: { entry: number; done: (outcome: Outcome) => void };
+    try {
+      decided = await this.#d.decideAsk(call, unable);
+    } catch (err) {
+      throw asRpcError(err);
+    }
+    const started = performance.now();
+    const outcome: Outcome = { durationMs: 0, scrub };
+    try {
+      // What the server says goes through its scrubber, as every answer of it does.
+      const ends = current!.signal ? AbortSignal.any([signal, current!.signal]) : signal;
+      const result = await current!.channel.request(scrub(req), { signal: ends, timeoutMs: ASK_TIMEOUT_MS });
+      outcome.result = result;
+      return result;
+    } catch (err) {
+      outcome.error = signal.aborted
+        ? 'cancelled by the server'
+        : current!.signal?.aborted
+          ? `the agent's request ended: ${redactString(String((current!.signal.reason as Error)?.message ?? current!.signal.reason)).slice(0, 200)}`
+          : redactString(err instanceof Error ? err.message : String(err)).slice(0, 500);
+      throw err instanceof McpError
+        ? err
+        : new McpError(-32603, `The agent's client did not answer: ${outcome.error}`);
+    } finally {
+      outcome.durationMs = Math.round((performance.now() - started) * 100) / 100;
+      decided.done(outcome);
+    }
+  }
+
+  /** A notification dropped or cut, on record (the first few per session; then in the log). */
+  #dropped(up: Upstream, what: string, why: string): void {
+    const k = key(up.agentId, up.connectionId);
+    const n = (this.#drops.get(k) ?? 0) + 1;
+    this.#drops.set(k, n);
+    if (n > MAX_DROP_RECORDS) {
+      this.#d.log?.warn({ ...up, what, why }, 'a notification from an MCP server was dropped');
+      return;
+    }
+    void this.#d.audit
+      .appendWritten({
+        orgId: up.orgId,
+        actor: { type: 'system', id: 'connection-monitor' },
+        target: { type: 'connection', id: up.connectionId },
+        action: 'connection.notification.dropped',
+        outcome: 'denied',
+        details: {
+          agentId: up.agentId,
+          what,
+          why,
+          ...(n === MAX_DROP_RECORDS ? { more: 'further drops of this session go to the log' } : {}),
+        },
+      })
+      .catch((err: unknown) => this.#d.log?.error({ err }, 'could not record a dropped notification'));
+  }
+}
+
+/** What the record keeps of a server's request: its sizes and shape, never its text. */
+function summaryOf(req: ServerRequest): Record<string, unknown> {
+  const p = (req.params ?? {}) as Record<string, unknown>;
+  const bytes = JSON.stringify(p).length;
+  if (req.method === 'sampling/createMessage')
+    return {
+      bytes,
+      messages: Array.isArray(p.messages) ? p.messages.length : 0,
+      ...(typeof p.maxTokens === 'number' ? { maxTokens: p.maxTokens } : {}),
+    };
+  const schema = p.requestedSchema as { properties?: Record<string, unknown> } | undefined;
+  return {
+    bytes,
+    ...(typeof p.mode === 'string' ? { mode: p.mode.slice(0, 20) } : {}),
+    fields: Object.keys(schema?.properties ?? {})
+      .slice(0, 50)
+      .map((f) => f.slice(0, 100)),
+  };
+}
+
+/** The gate's refusal as the JSON-RPC error the server reads. */
+function asRpcError(err: unknown): McpError {
+  if (!PaddockError.isInstance(err))
+    return new McpError(-32603, 'internal: the request could not be decided.');
+  return new McpError(REFUSED_CODE, `${err.code}: ${redactString(err.message)}`, { code: err.code });
+}
