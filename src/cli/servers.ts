@@ -53,11 +53,16 @@ paddock servers remove <name>@<version>    refused while a connection runs it
           out(`  lockfile:  sha256 ${p.lockfileSha256}`);
           out(`  use it:    {"transport": "stdio", "package": "${p.id}", "args": [...]}`);
         } else {
-          const p = await removeServerPackage(store.db, config.home, who, target);
+          const p = await removeServerPackage(
+            store.db,
+            { home: config.home, registry: config.npmRegistry },
+            who,
+            target,
+          );
           out(`Removed ${p.id}.`);
         }
       } else if (sub === 'list' || sub === undefined) {
-        const listed = await listServerPackages(store.db, config.home, null);
+        const listed = await listServerPackages(store.db, null);
         if (listed.length === 0) {
           out('No MCP server packages installed. Install one: paddock servers install <name>@<version>');
           return;

@@ -11,7 +11,13 @@ import { recordAudit, recordChange } from '../audit/index.ts';
 import { BadRequestError, ConflictError, NotFoundError, PaddockError } from '../errors/index.ts';
 import type { OrgContext } from '../identity/context.ts';
 import { newId } from '../ids/index.ts';
-import { binOf, parseInstalled, readInstalled, requireInstalled } from '../packages/index.ts';
+import {
+  binOf,
+  type PackageSource,
+  packageReadyFor,
+  parseInstalled,
+  recordedPackage,
+} from '../packages/index.ts';
 import { bumpGrantsVersion, reconcileGrants, reconcilePromptGrants } from '../policy/grants-service.ts';
 import { namespaceOf } from '../policy/permissions.ts';
 import { type Database, type Db, orConflict } from '../store/index.ts';
@@ -183,10 +189,11 @@ async function checkSecretNames(
  * What a stdio connection runs: a command, or an installed package (checked to be in the store,
  * with a program to run), never both.
  */
-function stdioProgram(
+async function stdioProgram(
+  db: Db,
   input: Extract<NewConnection, { transport: 'stdio' }>,
-  home: string | undefined,
-): { command: string | null; package: string | null; bin: string | null; integrity: string | null } {
+  packages: PackageSource | undefined,
+): Promise<{ command: string | null; package: string | null; bin: string | null; integrity: string | null }> {
   if (input.package === undefined) {
     if (!input.command)
       throw new BadRequestError('invalid_command', 'A local server names a command or an installed package.');
@@ -199,26 +206,29 @@ function stdioProgram(
   }
   if (input.command !== undefined)
     throw new BadRequestError('invalid_command', 'A local server runs a command or a package, not both.');
-  const { id, installed } = packageToRun(home, input.package, input.bin ?? null);
+  const { id, installed } = await packageToRun(db, packages, input.package, input.bin ?? null);
   return { command: null, package: id, bin: input.bin ?? null, integrity: installed.integrity };
 }
 
-/** An installed package and the program it would run (refused when either is missing). */
-function packageToRun(home: string | undefined, text: string, bin: string | null) {
-  if (home === undefined) throw new Error('the package store was not given');
-  const { name, version } = parseInstalled(text);
-  const installed = requireInstalled(home, name, version);
-  return { id: installed.id, installed, program: binOf(home, name, version, bin) };
+/** An installed package, laid out on this replica, and the program it would run (refused when either is missing). */
+async function packageToRun(db: Db, packages: PackageSource | undefined, text: string, bin: string | null) {
+  if (packages === undefined) throw new Error('the package store was not given');
+  const installed = await packageReadyFor(db, packages, text);
+  return {
+    id: installed.id,
+    installed,
+    program: binOf(packages.home, installed.name, installed.version, bin),
+  };
 }
 
 export async function createConnection(
   db: Kysely<Database>,
   ctx: OrgContext,
   input: NewConnection,
-  /** `$PADDOCK_HOME`, where installed packages are (for a connection that runs one). */
-  home?: string,
+  /** Where installed packages are laid out, and their registry (for a connection that runs one). */
+  packages?: PackageSource,
 ): Promise<Connection> {
-  const program = input.transport === 'stdio' ? stdioProgram(input, home) : undefined;
+  const program = input.transport === 'stdio' ? await stdioProgram(db, input, packages) : undefined;
   return db.transaction().execute(async (trx) => {
     const stdio = input.transport === 'stdio';
     const builtin = input.transport === 'builtin';
@@ -501,8 +511,11 @@ export async function changeConnectionPackage(
     );
   }
   const bin = change.bin === undefined ? row.package_bin : change.bin;
-  const next = packageToRun(opener.home, change.package, bin);
+  const next = await packageToRun(db, opener, change.package, bin);
   const before = row.package;
+  const beforePkg = parseInstalled(before);
+  const beforeIntegrity =
+    (await recordedPackage(db, opener.home, beforePkg.name, beforePkg.version))?.integrity ?? null;
   const updated: ConnectionTable = { ...row, package: next.id, package_bin: bin };
   const listed = await listNow(opener, updated, null);
   const tools = await db.transaction().execute(async (trx) => {
@@ -518,10 +531,6 @@ export async function changeConnectionPackage(
         'connection_changed',
         'The connection changed meanwhile: look again and retry.',
       );
-    const [name, version] = [
-      before.slice(0, before.lastIndexOf('@')),
-      before.slice(before.lastIndexOf('@') + 1),
-    ];
     await recordChange(trx, ctx, {
       action: 'connection.package.changed',
       target: { type: 'connection', id },
@@ -529,7 +538,7 @@ export async function changeConnectionPackage(
         before: {
           package: before,
           bin: row.package_bin,
-          integrity: readInstalled(opener.home, name, version)?.integrity ?? null,
+          integrity: beforeIntegrity,
         },
         after: { package: next.id, bin, integrity: next.installed.integrity },
       },

@@ -479,6 +479,23 @@ export interface OAuthGrantTable {
   refreshed_at: string | null;
 }
 
+/** An installed MCP server package, on record for every replica (src/packages). */
+export interface ServerPackageTable {
+  /** `<name>@<version>`. */
+  id: string;
+  name: string;
+  version: string;
+  integrity: string;
+  /** Its package-lock.json as installed. */
+  lockfile: string;
+  lockfile_sha256: string;
+  /** JSON: `InstalledPackage['tree']`. */
+  tree: string;
+  registry: string;
+  installed_at: string;
+  installed_by: string;
+}
+
 export interface ConnectionTable {
   id: string;
   org_id: string;
@@ -822,6 +839,7 @@ export interface Database {
   oauth_codes: OAuthCodeTable;
   oauth_grants: OAuthGrantTable;
   connections: ConnectionTable;
+  server_packages: ServerPackageTable;
   connection_tools: ConnectionToolTable;
   connection_offerings: ConnectionOfferingTable;
   grants: GrantTable;

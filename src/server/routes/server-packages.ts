@@ -73,7 +73,7 @@ export const serverPackageRoutes = [
       registry: z.string(),
     }),
     handler: async ({ ctx, deps }) => ({
-      packages: await listServerPackages(deps.store.db, deps.config.home, ctx.scope.orgId),
+      packages: await listServerPackages(deps.store.db, ctx.scope.orgId),
       allowlist: deps.config.serverPackages,
       registry: deps.config.npmRegistry,
     }),
@@ -91,7 +91,7 @@ export const serverPackageRoutes = [
     status: 201,
     handler: async ({ ctx, deps, body }) => {
       const r = await installServerPackage(deps.store.db, settings(deps), asker(ctx), body.package);
-      const listed = await listServerPackages(deps.store.db, deps.config.home, ctx.scope.orgId);
+      const listed = await listServerPackages(deps.store.db, ctx.scope.orgId);
       return { package: listed.find((p) => p.id === r.installed.id)!, already: r.already };
     },
   }),
@@ -105,7 +105,7 @@ export const serverPackageRoutes = [
     query: z.strictObject({ package: z.string().min(1).max(300).describe('`<name>@<version>`') }),
     status: 204,
     handler: async ({ ctx, deps, query }) => {
-      await removeServerPackage(deps.store.db, deps.config.home, asker(ctx), query.package);
+      await removeServerPackage(deps.store.db, settings(deps), asker(ctx), query.package);
       return undefined;
     },
   }),

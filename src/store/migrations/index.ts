@@ -31,6 +31,7 @@ import { slack } from './024-slack.ts';
 import { toolsVersion } from './025-tools-version.ts';
 import { retentionIndexes } from './026-retention-indexes.ts';
 import { slackSocketMode } from './027-slack-socket-mode.ts';
+import { serverPackages } from './028-server-packages.ts';
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {
   const all: Record<string, Migration> = {
@@ -61,6 +62,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
     '025-tools-version': toolsVersion(dialect),
     '026-retention-indexes': retentionIndexes(dialect),
     '027-slack-socket-mode': slackSocketMode(dialect),
+    '028-server-packages': serverPackages(dialect),
   };
   return { getMigrations: async () => all };
 }
