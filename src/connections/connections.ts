@@ -154,6 +154,13 @@ const RESERVED_ENV =
 const RESERVED_HEADER =
   /^(host|content-length|content-type|accept|connection|transfer-encoding|mcp-session-id|mcp-protocol-version)$/i;
 
+/** Whether a secret may be given to a server under this name (an environment variable or a header). */
+export function secretNameFits(name: string, kind: 'env' | 'header'): boolean {
+  return kind === 'env'
+    ? /^[A-Za-z_][A-Za-z0-9_]{0,63}$/.test(name) && !RESERVED_ENV.test(name)
+    : /^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$/.test(name) && !RESERVED_HEADER.test(name);
+}
+
 async function checkSecretNames(
   db: Db,
   orgId: string,
@@ -161,11 +168,7 @@ async function checkSecretNames(
   kind: 'env' | 'header',
 ): Promise<void> {
   for (const [name, secretId] of Object.entries(named)) {
-    const ok =
-      kind === 'env'
-        ? /^[A-Za-z_][A-Za-z0-9_]{0,63}$/.test(name) && !RESERVED_ENV.test(name)
-        : /^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$/.test(name) && !RESERVED_HEADER.test(name);
-    if (!ok) {
+    if (!secretNameFits(name, kind)) {
       throw new BadRequestError(
         `invalid_${kind}`,
         `"${name}" cannot be set as ${kind === 'env' ? 'an environment variable' : 'a header'} of an MCP server.`,

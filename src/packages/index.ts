@@ -8,7 +8,7 @@ export {
   recordedPackage,
 } from './replica.ts';
 export * from './service.ts';
-export { allowedName, parseInstalled, parseRequest } from './spec.ts';
+export { allowedName, checkAllowed, parseInstalled, parseRequest } from './spec.ts';
 export {
   binOf,
   type InstalledPackage,
