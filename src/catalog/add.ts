@@ -124,6 +124,11 @@ export async function addFromCatalog(
 ): Promise<AddedFromCatalog> {
   const entry = catalogEntry(entryId);
   const name = input.name ?? entry.id;
+  if (entry.source.kind === 'remote' && entry.source.oauth && entry.credentials.length === 0)
+    throw new ConflictError(
+      'oauth_sign_in_needed',
+      `${entry.name} needs OAuth sign-in to ${new URL(entry.source.url).hostname}, which this installation does not offer yet.`,
+    );
   if (entry.source.kind === 'npm')
     checkAllowed(parseInstalled(entry.source.package).name, settings.allowlist);
   const secrets = await secretsFor(opener, ctx, entry, input.secrets ?? {});
