@@ -41,6 +41,7 @@ import {
   TextAreaField,
   TextField,
 } from '../ui/index.ts';
+import { CatalogCards } from './CatalogCards.tsx';
 import { ServerPackages } from './ServerPackages.tsx';
 
 /** Owners, admins and auditors may list secrets (for their names); members get ids only. */
@@ -258,6 +259,11 @@ export function ConnectionsPage({ org, me }: PageProps) {
           </DataTable>
         )}
       </Section>
+      <CatalogCards
+        slug={org.slug}
+        manage={manage}
+        onAdded={() => Promise.all([connections.reload(), packages.reload()])}
+      />
       <ServerPackages
         slug={org.slug}
         manage={manage}

@@ -73,6 +73,11 @@ export const CatalogCardSchema = z
   })
   .meta({ id: 'CatalogCard' });
 
+export const CatalogListSchema = z.object({
+  version: z.string().describe("the catalog's version: the date it was last revised"),
+  entries: z.array(CatalogCardSchema),
+});
+
 export const CatalogAddBodySchema = z.strictObject({
   name: z.string().min(1).max(64).optional().describe("the connection's name (default: the entry's id)"),
   secrets: z
@@ -164,7 +169,7 @@ export const serverPackageRoutes = [
     tag: 'server-packages',
     access: { permission: 'connections.read' },
     params: OrgParams,
-    response: z.object({ version: z.string(), entries: z.array(CatalogCardSchema) }),
+    response: CatalogListSchema,
     handler: async ({ ctx, deps }) =>
       catalogFor(deps.store.db, ctx.scope.orgId, {
         home: deps.config.home,
