@@ -42,6 +42,7 @@ export interface CatalogStatus {
   egress: Array<{ host: string; allowed: boolean }>;
   /** This org's connections made from the entry (same package or same URL). */
   connections: Array<{ id: string; name: string }>;
+  /** Whether it can be added now, as it is (the API also takes secrets chosen by id). */
   addable: boolean;
   /** Why it cannot be added now, when it cannot. */
   blocked: string | null;
@@ -104,7 +105,7 @@ export async function catalogFor(
         credentials,
         egress,
         connections: made,
-        addable: allowed,
+        addable: allowed && missing.length === 0,
         blocked,
       };
     } else {
@@ -117,7 +118,7 @@ export async function catalogFor(
         credentials,
         egress,
         connections: made,
-        addable: withToken,
+        addable: withToken && credentials.every((cr) => cr.secretId),
         blocked: withToken
           ? credentials.some((cr) => !cr.secretId)
             ? `Sign-in with OAuth is not available here yet; with a token instead, store "${credentials[0]!.secretName}" in the vault first, or choose a secret when adding.`
