@@ -12,7 +12,7 @@ import {
   type Refreshed,
   refreshTools,
 } from '../connections/index.ts';
-import { BadRequestError, ConflictError } from '../errors/index.ts';
+import { BadRequestError, ConflictError, NotFoundError } from '../errors/index.ts';
 import type { OrgContext } from '../identity/index.ts';
 import {
   checkAllowed,
@@ -66,17 +66,22 @@ async function secretsFor(
     );
   const out: Record<string, string> = {};
   for (const c of entry.credentials) {
-    const id =
-      chosen[c.field] ??
-      (
-        await opener.db
-          .selectFrom('secrets')
-          .select('id')
-          .where('org_id', '=', ctx.scope.orgId)
-          .where('name', '=', c.secretName)
-          .where('kind', '!=', 'model_key')
-          .executeTakeFirst()
-      )?.id;
+    // The chosen secret or the one of the entry's name, in this org only (checked before anything is installed).
+    const given = chosen[c.field];
+    const id = (
+      await opener.db
+        .selectFrom('secrets')
+        .select('id')
+        .where('org_id', '=', ctx.scope.orgId)
+        .where(given === undefined ? 'name' : 'id', '=', given ?? c.secretName)
+        .where('kind', '!=', 'model_key')
+        .executeTakeFirst()
+    )?.id;
+    if (given !== undefined && !id)
+      throw new NotFoundError(
+        'secret_not_found',
+        `No secret ${given} in this organization (for ${c.field}).`,
+      );
     if (!id) {
       if (entry.source.kind === 'remote' && entry.source.oauth)
         throw new ConflictError(

@@ -212,6 +212,14 @@ function catalogSuite(kind: StoreKind): void {
     const stray = await api('post', '/catalog/filesystem/connections', { secrets: { EVIL: 'sec_x' } });
     assert.equal(stray.status, 400, stray.text);
     assert.equal(stray.body.error.code, 'invalid_secrets');
+    // A chosen secret must be this org's: checked before anything is installed.
+    const asked = reg.requests.length;
+    const foreign = await api('post', '/catalog/notion/connections', {
+      secrets: { NOTION_TOKEN: 'sec_0000000000000000' },
+    });
+    assert.equal(foreign.status, 404, foreign.text);
+    assert.equal(foreign.body.error.code, 'secret_not_found');
+    assert.equal(reg.requests.length, asked, 'the registry was not asked');
     const missing = await api('post', '/catalog/nope/connections', {});
     assert.equal(missing.status, 404, missing.text);
     const member = await api('post', '/catalog/filesystem/connections', {}, acme.people.member.token);

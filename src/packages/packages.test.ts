@@ -477,6 +477,10 @@ function packagesSuite(kind: StoreKind): void {
         readFileSync(join(packageDir(t.home, '@acme/hello', '1.1.0'), 'package-lock.json'), 'utf8'),
       );
       assert.equal(statSync(packageDir(home2, '@acme/hello', '1.1.0')).mode & 0o777, 0o555);
+      const [laid] = (await audit('server_package.laid_out')).filter(
+        (e) => e.target_id === '@acme/hello@1.1.0',
+      );
+      assert.equal(detailsOf(laid!).lockfileSha256, there.lockfileSha256);
       // Laid out once: the next start fetches nothing.
       const again = reg.requests.length;
       assert.equal((await api2('post', `/connections/${conn.id}/tools/refresh`)).status, 200);
@@ -497,6 +501,8 @@ function packagesSuite(kind: StoreKind): void {
       assert.match(c.body.error.message, new RegExp(`The tarball of ${later}@1\\.0\\.0 does not match`));
       assert.equal(readInstalled(home2, later, '1.0.0'), undefined);
       assert.deepEqual(readdirSync(join(home2, 'packages-staging')), [], 'no staging left behind');
+      const [refusedThere] = await audit('server_package.layout.refused');
+      assert.equal(detailsOf(refusedThere!).code, 'package_integrity_mismatch');
       // Installing it there by hand is refused the same way (the record is what is laid out).
       const byHand = await api2('post', '/server-packages', { package: `${later}@1.0.0` });
       assert.equal(byHand.status, 502, byHand.text);

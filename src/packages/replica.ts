@@ -6,9 +6,11 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
-import { NotFoundError } from '../errors/index.ts';
+import { recordAudit } from '../audit/index.ts';
+import { NotFoundError, PaddockError } from '../errors/index.ts';
 import type { Db } from '../store/index.ts';
 import type { ServerPackageTable } from '../store/schema.ts';
 import { materializePackage } from './install.ts';
@@ -113,6 +115,8 @@ const notInstalled = (id: string) =>
     `${id} is not installed: install it first (paddock servers install ${id}).`,
   );
 
+const SYSTEM = { type: 'system', id: 'paddock' } as const;
+
 /** Lay-outs under way on this replica, so two sessions starting at once fetch once. */
 const underWay = new Map<string, Promise<InstalledPackage>>();
 
@@ -142,7 +146,37 @@ export async function packageReady(
   const laying = (async () => {
     // A folder from another install of that version (removed and installed again elsewhere).
     if (local) removeFolder(packageDir(source.home, name, version));
-    return materializePackage(source, record, lockfile);
+    const on = { type: 'server_package', id: record.id };
+    const replica = hostname();
+    try {
+      await materializePackage(source, record, lockfile);
+    } catch (err) {
+      if (PaddockError.isInstance(err))
+        await recordAudit(db, {
+          orgId: null,
+          actor: SYSTEM,
+          action: 'server_package.layout.refused',
+          target: on,
+          outcome: 'denied',
+          details: { package: record.id, replica, code: err.code, reason: err.message },
+        });
+      throw err;
+    }
+    // Which replicas fetched it, and against which hashes: on the platform's log.
+    await recordAudit(db, {
+      orgId: null,
+      actor: SYSTEM,
+      action: 'server_package.laid_out',
+      target: on,
+      details: {
+        package: record.id,
+        replica,
+        integrity: record.integrity,
+        lockfileSha256: record.lockfileSha256,
+        registry: source.registry,
+      },
+    });
+    return record;
   })().finally(() => underWay.delete(key));
   underWay.set(key, laying);
   return laying;
