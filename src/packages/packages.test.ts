@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -23,7 +23,7 @@ import {
   writePackage,
 } from '../testing/npm-registry.ts';
 import { openTestStore, STORE_KINDS, type StoreKind, type TestStore } from '../testing/stores.ts';
-import { packageDir, readInstalled, removeFolder, storeDir } from './store.ts';
+import { makeReadOnly, packageDir, readInstalled, removeFolder, storeDir } from './store.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const SERVER = readFileSync(new URL('./fixtures/hello-server.mjs', import.meta.url), 'utf8');
@@ -524,6 +524,26 @@ function packagesSuite(kind: StoreKind): void {
       assert.ok(
         !(await api2('get', '/server-packages')).body.packages.some((p: any) => p.id.startsWith(`${later}@`)),
       );
+    });
+    test('a package installed on a disk before installs were on record is put on record when first needed', async () => {
+      const conn = (await api2('get', '/connections')).body.connections.find((c: any) => c.name === 'hello');
+      // As if installed before migration 028: the same folder, an older install record.
+      const dir = packageDir(home2, '@acme/hello', '1.1.0');
+      const file = join(dir, 'paddock-install.json');
+      const record = JSON.parse(readFileSync(file, 'utf8'));
+      chmodSync(dir, 0o755);
+      chmodSync(file, 0o644);
+      writeFileSync(file, JSON.stringify({ ...record, installedAt: '2000-01-01T00:00:00.000Z' }));
+      makeReadOnly(dir);
+      const listed = await api2('post', `/connections/${conn.id}/tools/refresh`);
+      assert.equal(listed.status, 200, listed.text);
+      const row = await t.store.db
+        .selectFrom('server_packages')
+        .selectAll()
+        .where('id', '=', '@acme/hello@1.1.0')
+        .executeTakeFirstOrThrow();
+      assert.equal(row.integrity, record.integrity);
+      assert.equal(row.lockfile_sha256, record.lockfileSha256);
     });
   });
 }
