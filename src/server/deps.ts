@@ -240,6 +240,7 @@ export function buildDeps(
     vault,
     sandbox: sandbox.provider,
     home: config.home,
+    registry: config.npmRegistry,
     egress: async (orgId) => (cells ? cells.egressSocket(orgId) : null),
   };
   const gateway = new ToolGateway({ db: store.db, audit, opener, log, observe: telemetry.gate });
