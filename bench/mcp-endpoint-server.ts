@@ -15,7 +15,13 @@ const EVERYTHING = ['node_modules/@modelcontextprotocol/server-everything/dist/i
 /** The real disk (not tmpfs): syncs cost what they cost. */
 const home = mkdtempSync(join(process.cwd(), '.bench-mcp-'));
 const log = createLogger({ level: 'info', destination: { write: () => undefined } });
-const server = await startServer(loadConfig({ home, port: 0 }, {}), log);
+// Telemetry only when the parent asks (telemetry.bench.ts runs one server with it, one without).
+const telemetry = Object.fromEntries(
+  ['PADDOCK_METRICS_TOKEN', 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'].flatMap((k) =>
+    process.env[k] ? [[k, process.env[k]!]] : [],
+  ),
+);
+const server = await startServer(loadConfig({ home, port: 0 }, telemetry), log);
 const { store } = server.deps;
 const org = await seedOrg(store, 'acme');
 const api = async (method: string, path: string, body?: unknown) => {
