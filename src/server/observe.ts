@@ -8,11 +8,20 @@ import type { Logger } from '../log/index.ts';
 import type { Telemetry } from '../telemetry/index.ts';
 import { requestIdOf } from './respond.ts';
 
-/** The declared route that answered, as the API declares it; a path no route matched is `unmatched`. */
+/** A handler a route declared, not a middleware in front of every path. */
+const declared = (r: { method: string; path: string } | undefined) =>
+  r !== undefined && r.method !== 'ALL' && r.path !== '/*' && r.path !== '*';
+
+/**
+ * The declared route of the request, as the API declares it — the one that answered, or the one
+ * the path matched when a middleware answered first (the MCP guard, the body-size limit); a path
+ * no route has is `unmatched`.
+ */
 function routeOf(c: Context): string {
-  const r = matchedRoutes(c)[c.req.routeIndex];
-  if (!r || r.path === '/*' || r.path === '*' || r.method === 'ALL') return 'unmatched';
-  return r.path.replace(/:(\w+)/g, '{$1}');
+  const all = matchedRoutes(c);
+  const at = all[c.req.routeIndex];
+  const r = declared(at) ? at : all.find(declared);
+  return r ? r.path.replace(/:(\w+)/g, '{$1}') : 'unmatched';
 }
 
 export function observeRequests(telemetry: Telemetry): MiddlewareHandler | undefined {
