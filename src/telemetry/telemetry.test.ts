@@ -422,6 +422,64 @@ for (const kind of STORE_KINDS) {
       assert.equal(moved(METRICS.runsEnded, { org, status: 'failed' }), 1);
     });
 
+    test('a call waiting for approval, a run paused for it, and the audit trail read from the store: checkpoint age, entries not yet signed, SIEM lag', async () => {
+      const careful = await api('post', '/agents', {
+        name: 'careful',
+        scope: 'organization',
+        instructions: 'Help briefly.',
+        model: { provider: 'openai', model: 'gpt-test' },
+      });
+      const connectionId = (await api('get', '/connections')).body.connections[0].id as string;
+      const g = await api('post', `/agents/${careful.body.id}/grants`, {
+        connectionId,
+        tool: 'echo',
+        requiresApproval: true,
+      });
+      assert.equal(g.status, 201, g.text);
+      const before = (await scrape()).families;
+      scripts.set('careful question', [
+        { toolCalls: [{ name: 'everything__echo', args: { message: 'hi' } }] },
+      ]);
+      const r = await call(app, 'post', `/api/v1/orgs/acme/agents/${careful.body.id}/runs`, {
+        token: acme.people.member.token,
+        body: { message: 'careful question' },
+      });
+      assert.equal(r.body.status, 'waiting_approval', r.text);
+      const org = acme.id;
+      // The org's log signed as it stands, then grown by one entry; a SIEM that has delivered 3.
+      await deps.audit.flush();
+      await deps.audit.checkpoint(org);
+      await deps.audit.append({ orgId: org, actor: { type: 'system', id: 'test' }, action: 'test.after' });
+      await deps.audit.flush();
+      const size = Number(
+        (
+          await t.store.db
+            .selectFrom('audit_logs')
+            .select('tree_size')
+            .where('id', '=', org)
+            .executeTakeFirstOrThrow()
+        ).tree_size,
+      );
+      await t.store.db
+        .insertInto('audit_cursors')
+        .values({ sink: 'siem', log_id: org, position: 3 })
+        .execute();
+      const { families } = await scrape();
+      const moved = (name: string, labels: Record<string, string>) =>
+        total(families, name, labels) - total(before, name, labels);
+      assert.equal(total(families, METRICS.approvalsWaiting, { org }), 1);
+      assert.equal(moved(METRICS.gateCalls, { org, outcome: 'approval_required' }), 1);
+      assert.equal(moved(METRICS.runsEnded, { org, status: 'waiting_approval' }), 1);
+      const age = families
+        .find((f) => f.name === METRICS.auditCheckpointAge)!
+        .samples.find((x) => x.labels.log === org);
+      assert.ok(age && age.value >= 0 && age.value < 60, `checkpoint age ${age?.value}`);
+      assert.equal(total(families, METRICS.auditUnsigned, { log: org }), 1, 'the entry after the checkpoint');
+      assert.equal(total(families, METRICS.auditSiemLag, { log: org }), size - 3);
+      assert.equal(total(families, METRICS.auditOutbox), 0);
+      await t.store.db.deleteFrom('audit_cursors').where('log_id', '=', org).execute();
+    });
+
     test('scheduled jobs: each platform job with its interval, none failing, none run yet', async () => {
       const { families } = await scrape();
       for (const job of PLATFORM_JOBS) {
