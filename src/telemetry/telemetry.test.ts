@@ -506,6 +506,7 @@ for (const kind of STORE_KINDS) {
         MESSAGE,
         'periwinkle',
         'budgeted question',
+        'careful question',
         'acme',
         'laptop',
       ];
