@@ -7,8 +7,10 @@
  * hand; this checks what it would, and what it would not (a counter read raw, a label a metric
  * does not have, a value no series takes).
  */
-import type { SyntaxNode } from '@lezer/common';
 import { parser } from '@prometheus-io/lezer-promql';
+
+/** A node of the syntax tree (lezer's, which lezer-promql builds on). */
+type SyntaxNode = ReturnType<typeof parser.parse>['topNode'];
 
 export interface Selector {
   metric: string;
