@@ -1,19 +1,20 @@
 /**
  * What metrics and traces cost a governed call, as CPU time (not wall time, which is noisier
- * than the 5% target): two Paddock servers, each in its own process and alike but for their
- * telemetry — none, and metrics plus traces (an OTLP receiver in a third process takes the
- * spans; Prometheus's scrape every 15 s is played) — are called in turn by the official MCP SDK
- * client (`tools/call` of server-everything's `echo` on `/mcp/{org}`, end to end: HTTP, the
- * agent token, the gate, the durable record, the tool in the org's sandbox), in alternating
- * blocks so drift in the machine's load falls on both. Each server's CPU time is read from
- * /proc: the whole process (every thread; its MCP server child not counted) from the start of
- * the measured calls to their end, background work (span export, scrapes, result records)
+ * than the 5% target): four Paddock servers, each in its own process and alike but for their
+ * telemetry — two with none, two with metrics plus traces (an OTLP receiver in another process
+ * takes the spans; Prometheus's scrape every 15 s is played), started in the order none, with,
+ * with, none so that whatever being started later costs falls on both alike — are called in turn
+ * by the official MCP SDK client (`tools/call` of server-everything's `echo` on `/mcp/{org}`,
+ * end to end: HTTP, the agent token, the gate, the durable record, the tool in the org's
+ * sandbox), in blocks taking turns so drift in the machine's load falls on all. Each server's
+ * CPU time is read from /proc: the whole process (every thread; its MCP server child not
+ * counted) from the start of the measured calls to their end, background work (span export, scrapes, result records)
  * included, divided by its calls (a server waiting for its turn uses next to nothing: its
  * timers, about 0.01% of a core). The target: under 5% more CPU per call.
  *
- *   npm run -s bench -- telemetry     BENCH_TELEMETRY_N=… calls per server (default 6000);
+ *   npm run -s bench -- telemetry     BENCH_TELEMETRY_N=… calls each way (default 6000);
  *                                     BENCH_TELEMETRY=metrics|traces|both|none (default both;
- *                                     none: two servers without telemetry, the noise floor)
+ *                                     none: no telemetry on any, the noise floor)
  */
 import { type ChildProcess, fork, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -88,14 +89,15 @@ async function server(name: Server['name'], env: Record<string, string>): Promis
 }
 
 const which = process.env.BENCH_TELEMETRY ?? 'both';
-const off = await server('off', {});
-const on = await server('on', {
+const withTelemetry = {
   ...(which === 'metrics' || which === 'both' ? { PADDOCK_METRICS_TOKEN: SCRAPE_TOKEN } : {}),
   ...(which === 'traces' || which === 'both'
     ? { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `http://127.0.0.1:${RECEIVER_PORT}/v1/traces` }
     : {}),
-});
-const servers = [off, on];
+};
+const servers: Server[] = [];
+for (const name of ['off', 'on', 'on', 'off'] as const)
+  servers.push(await server(name, name === 'on' ? withTelemetry : {}));
 
 const echo = async (s: Server) => {
   const r = await s.client.callTool({ name: 'everything__echo', arguments: { message: 'status: ok' } });
@@ -110,18 +112,23 @@ const scrape = async (s: Server) => {
 };
 
 try {
-  for (const s of servers) for (let i = 0; i < 1000; i++) await echo(s); // warm-up (JIT, sessions)
+  for (const s of servers) for (let i = 0; i < 500; i++) await echo(s); // warm-up (JIT, sessions)
   for (const s of servers) if (s.scrapes) await scrape(s);
   // The warm-up's own spans sent and records written before the measured calls begin.
   await new Promise((r) => setTimeout(r, 6000));
   const wall = { off: [] as number[], on: [] as number[] };
-  /** Each pair of neighbouring blocks: CPU per call with telemetry over CPU per call without (in-block only). */
+  /** Each round of four blocks: CPU per call with telemetry over CPU per call without (in-block only). */
   const ratios: number[] = [];
   const load0 = loadavg()[0]!;
   const start = servers.map((s) => ({ stat: statNs(s.process.pid!), sched: schedNs(s.process.pid!) }));
-  let lastScrape = performance.now();
+  const lastScrape = servers.map(() => performance.now());
   const run0 = performance.now();
   const block = async (s: Server): Promise<number> => {
+    const at = servers.indexOf(s);
+    if (s.scrapes && performance.now() - lastScrape[at]! >= SCRAPE_EVERY_MS) {
+      await scrape(s);
+      lastScrape[at] = performance.now();
+    }
     const c0 = schedNs(s.process.pid!);
     for (let i = 0; i < BLOCK; i++) {
       const t0 = process.hrtime.bigint();
@@ -130,15 +137,14 @@ try {
     }
     return schedNs(s.process.pid!) - c0;
   };
-  for (let pair = 0; pair < N / BLOCK; pair++) {
-    const [a, b] = pair % 2 === 0 ? [off, on] : [on, off];
-    const ca = await block(a);
-    const cb = await block(b);
-    ratios.push(a === on ? ca / cb : cb / ca);
-    if (on.scrapes && performance.now() - lastScrape >= SCRAPE_EVERY_MS) {
-      await scrape(on);
-      lastScrape = performance.now();
+  // Each server gets N/2 calls, so each kind N; the order rotates every round.
+  for (let round = 0; round < N / (2 * BLOCK); round++) {
+    const cpu = { off: 0, on: 0 };
+    for (let k = 0; k < servers.length; k++) {
+      const s = servers[(round + k) % servers.length]!;
+      cpu[s.name] += await block(s);
     }
+    ratios.push(cpu.on / cpu.off);
   }
   // Work the last calls left behind (result records, the last spans sent) is theirs too.
   await new Promise((r) => setTimeout(r, 6000));
@@ -149,7 +155,11 @@ try {
   }));
   const calls = wall.off.length;
   const per = (ns: number) => ns / calls / 1000;
-  const [uOff, uOn] = used as [(typeof used)[0], (typeof used)[0]];
+  const sum = (name: Server['name']) =>
+    used
+      .filter((_, i) => servers[i]!.name === name)
+      .reduce((a, u) => ({ stat: a.stat + u.stat, sched: a.sched + u.sched }), { stat: 0, sched: 0 });
+  const [uOff, uOn] = [sum('off'), sum('on')];
   const base = figures('governed call, no telemetry (wall)', wall.off);
   report([base, figures(`governed call, ${which} (wall)`, wall.on)], base);
   const added = (a: number, b: number) => `${((100 * (b - a)) / a).toFixed(1)}%`;
@@ -162,9 +172,9 @@ try {
   const sorted = [...ratios].sort((x, y) => x - y);
   const q = (f: number) => (100 * (sorted[Math.floor(f * sorted.length)]! - 1)).toFixed(1);
   console.log(
-    `  paired blocks of ${BLOCK} (in-block CPU only): median ${q(0.5)}%, interquartile ${q(0.25)}% to ${q(0.75)}%, ${ratios.length} pairs; load average ${load0.toFixed(1)} → ${loadavg()[0]!.toFixed(1)}`,
+    `  rounds of four blocks of ${BLOCK} (in-block CPU only): median ${q(0.5)}%, interquartile ${q(0.25)}% to ${q(0.75)}%, ${ratios.length} rounds; load average ${load0.toFixed(1)} → ${loadavg()[0]!.toFixed(1)}`,
   );
-  if (on.scrapes)
+  if (servers.some((s) => s.scrapes))
     console.log(`  a scrape every ${SCRAPE_EVERY_MS / 1000} s: ${(scrapedBytes / 1024).toFixed(1)} KiB`);
 
   // The hooks alone, in this process, around a call that does nothing: what telemetry adds
