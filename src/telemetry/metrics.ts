@@ -342,7 +342,10 @@ export class Metrics {
   });
 
   constructor() {
-    collectDefaultMetrics({ register: this.registry });
+    // The event loop sampled every 50 ms, not prom-client's 10: 100 wake-ups a second cost a
+    // server 0.36% of a core doing nothing (0.08% at 50 ms), and 20 samples a second still give
+    // a p99 over a scrape interval.
+    collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 50 });
   }
 
   /** What to read at scrape time; until given, those gauges stay empty. */
