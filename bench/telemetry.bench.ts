@@ -8,7 +8,8 @@
  * end to end: HTTP, the agent token, the gate, the durable record, the tool in the org's
  * sandbox), in blocks taking turns so drift in the machine's load falls on all. Each server's
  * CPU time is read from /proc: the whole process (every thread; its MCP server child not
- * counted) from the start of the measured calls to their end, background work (span export, scrapes, result records)
+ * counted; its periodic jobs stopped, as no call's cost) from the start of the measured calls
+ * to their end, background work (span export, scrapes, result records)
  * included, divided by its calls (a server waiting for its turn uses next to nothing: its
  * timers, about 0.01% of a core). The target: under 5% more CPU per call.
  *
@@ -74,7 +75,7 @@ interface Server {
 async function server(name: Server['name'], env: Record<string, string>): Promise<Server> {
   const p = fork(new URL('./mcp-endpoint-server.ts', import.meta.url), {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    env: { ...process.env, ...env },
+    env: { ...process.env, BENCH_NO_JOBS: '1', ...env },
   });
   const ready = await new Promise<{ url: string; callerToken: string }>((resolve) =>
     p.on('message', (m: { ready?: { url: string; callerToken: string } }) => m.ready && resolve(m.ready)),
