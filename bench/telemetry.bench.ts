@@ -138,11 +138,14 @@ try {
     }
     return schedNs(s.process.pid!) - c0;
   };
-  // Each server gets N/2 calls, so each kind N; the order rotates every round.
+  // Each server gets N/2 calls, so each kind N. The turn alternates kinds (none, with, none,
+  // with) and rotates every round, so each server follows one of the other kind and takes every
+  // place in the round alike.
+  const turn = [servers[0]!, servers[1]!, servers[3]!, servers[2]!];
   for (let round = 0; round < N / (2 * BLOCK); round++) {
     const cpu = { off: 0, on: 0 };
-    for (let k = 0; k < servers.length; k++) {
-      const s = servers[(round + k) % servers.length]!;
+    for (let k = 0; k < turn.length; k++) {
+      const s = turn[(round + k) % turn.length]!;
       cpu[s.name] += await block(s);
     }
     ratios.push(cpu.on / cpu.off);
