@@ -187,8 +187,20 @@ try {
   console.log(
     `  rounds of four blocks of ${BLOCK} (in-block CPU only): median ${q(0.5)}%, interquartile ${q(0.25)}% to ${q(0.75)}%, ${ratios.length} rounds; load average ${load0.toFixed(1)} → ${loadavg()[0]!.toFixed(1)}`,
   );
-  if (servers.some((s) => s.scrapes))
-    console.log(`  a scrape every ${SCRAPE_EVERY_MS / 1000} s: ${(scrapedBytes / 1024).toFixed(1)} KiB`);
+  const scraped = servers.find((s) => s.scrapes);
+  if (scraped) {
+    // What one scrape costs the server (its store reads and the exposition), apart.
+    let ns = 0;
+    const scrapes = servers.filter((s) => s.scrapes).length * Math.floor(runMs / SCRAPE_EVERY_MS);
+    for (let i = 0; i < 5; i++) {
+      const c0 = schedNs(scraped.process.pid!);
+      await scrape(scraped);
+      ns += schedNs(scraped.process.pid!) - c0;
+    }
+    console.log(
+      `  a scrape every ${SCRAPE_EVERY_MS / 1000} s: ${(scrapedBytes / 1024).toFixed(1)} KiB, ${(ns / 5 / 1e6).toFixed(1)} ms CPU each so about ${((scrapes * ns) / 5 / calls / 1000).toFixed(1)} µs a call over this run's ${scrapes} scrapes`,
+    );
+  }
 
   // The hooks alone, in this process, around a call that does nothing: what telemetry adds
   // without the rest of the call's noise (a request counted and spanned, a gate call counted and
