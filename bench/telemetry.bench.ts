@@ -100,8 +100,8 @@ const withTelemetry = {
 const servers: Server[] = [];
 /**
  * Which servers have telemetry: the middle two started (default), or with BENCH_TELEMETRY_OUTER=1
- * the first and the last. Two runs without telemetry at all (`none`) still differed by 4–6%, the
- * middle two the costlier, cause unknown: run both ways and take the mean, which cancels it.
+ * the first and the last — run both ways (and `none` both ways) to see that the placement is not
+ * what the figure measures.
  */
 const roles =
   process.env.BENCH_TELEMETRY_OUTER === '1'
