@@ -31,7 +31,14 @@ import { ListedTools } from './listed-tools.ts';
 import { Namespaces } from './namespaces.ts';
 import { callerReason, Refusal, refuse } from './refusals.ts';
 import { Relays } from './relays.ts';
-import type { CallInFlight, GateCaller, GateObserver, GateRequest, GateResult } from './request.ts';
+import type {
+  CallInFlight,
+  GateCaller,
+  GateObserver,
+  GateRequest,
+  GateResult,
+  UnknownToolObserver,
+} from './request.ts';
 import { SessionPool } from './session-pool.ts';
 import { approve, WaitingRoom } from './steps/approve.ts';
 import { type Ask, DENIED_CODE, Decider, deniedRefusal, unixNow } from './steps/decide.ts';
@@ -60,6 +67,8 @@ export interface GatewayOptions {
   log?: Logger;
   /** Watches every call (metrics, traces). */
   observe?: GateObserver | undefined;
+  /** Told of each call of an unknown name (metrics). */
+  observeUnknown?: UnknownToolObserver | undefined;
 }
 
 export class ToolGateway implements StopPart {
@@ -362,6 +371,7 @@ export class ToolGateway implements StopPart {
     args: Record<string, unknown> | undefined,
     asked: Pick<GateRequest, 'action' | 'completing'> = {},
   ): Promise<PaddockError> {
+    this.#o.observeUnknown?.(caller, name);
     await recordUnknownTool(this.#o.audit, caller, name, args, asked);
     const action = asked.action ?? 'call';
     const hint =

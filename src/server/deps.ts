@@ -243,7 +243,14 @@ export function buildDeps(
     registry: config.npmRegistry,
     egress: async (orgId) => (cells ? cells.egressSocket(orgId) : null),
   };
-  const gateway = new ToolGateway({ db: store.db, audit, opener, log, observe: telemetry.gate });
+  const gateway = new ToolGateway({
+    db: store.db,
+    audit,
+    opener,
+    log,
+    observe: telemetry.gate,
+    observeUnknown: telemetry.unknownTool,
+  });
   const runs = new RunCoordinator({
     db: store.db,
     audit,
@@ -260,6 +267,7 @@ export function buildDeps(
     auditQueued: () => audit.queued,
     runsInFlight: () => runs.inFlight(),
     mcpServers: () => gateway.serversByOrg(),
+    jobs: () => deps.scheduler.status(),
   });
   const sessions = stopBus(
     store,
