@@ -1,7 +1,7 @@
 /**
  * The catalog's "Add connection" cards in real Chromium against a real server: a card the
- * operator's allowlist refuses says so and cannot be added, an OAuth-only one says it needs
- * sign-in; adding an allowed one installs its package from a registry this test starts (packed
+ * operator's allowlist refuses says so and cannot be added, an OAuth-only one is added for
+ * sign-in (its row then offers Connect); adding an allowed one installs its package from a registry this test starts (packed
  * from node_modules, never the network), creates the connection, lists its tools in the sandbox,
  * and offers its read-only tools as starting grants — nothing granted until the owner accepts
  * one. Checked for accessibility (axe-core, light and dark) and photographed.
@@ -124,9 +124,24 @@ describe('the catalog’s cards on the Connections page', { timeout: 300_000 }, 
     const sentry = cards
       .getByTestId('catalog-card')
       .filter({ has: owner.getByRole('heading', { name: 'Sentry' }) });
-    await sentry.getByText(/Needs OAuth sign-in/).waitFor();
-    assert.equal(await sentry.getByRole('button', { name: 'Add connection: Sentry' }).isDisabled(), true);
+    await sentry.getByText(/OAuth sign-in/).waitFor();
+    assert.equal(await sentry.getByRole('button', { name: 'Add connection: Sentry' }).isDisabled(), false);
     await checkPage(owner, 'connections-catalog');
+  });
+
+  test('an OAuth-only entry is added for sign-in: its row offers Connect, nothing is listed or granted', async () => {
+    await owner.getByRole('button', { name: 'Add connection: Sentry' }).click();
+    const panel = owner.getByRole('region', { name: 'Sign in to the new connection' });
+    await panel.getByText(/signs in with OAuth/).waitFor();
+    const row = owner.getByTestId('connection-row').filter({ hasText: 'mcp.sentry.dev' });
+    await row
+      .getByRole('button', { name: /^Connect/ })
+      .first()
+      .waitFor();
+    assert.deepEqual(await grants(), [], 'nothing granted by adding');
+    await checkPage(owner, 'connections-catalog-sign-in');
+    await panel.getByRole('button', { name: 'Done' }).click();
+    await panel.waitFor({ state: 'hidden' });
   });
 
   test('adding installs, creates and lists; read-only tools are suggested and granted only on acceptance', async () => {

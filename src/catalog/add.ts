@@ -12,7 +12,7 @@ import {
   type Refreshed,
   refreshTools,
 } from '../connections/index.ts';
-import { BadRequestError, ConflictError, NotFoundError } from '../errors/index.ts';
+import { BadRequestError, NotFoundError } from '../errors/index.ts';
 import type { OrgContext } from '../identity/index.ts';
 import {
   checkAllowed,
@@ -40,7 +40,13 @@ export interface SuggestedGrant {
 export interface AddedFromCatalog {
   entry: string;
   connection: Connection;
-  tools: Refreshed;
+  /** Its tools as listed; null while it waits for OAuth sign-in (`signIn`). */
+  tools: Refreshed | null;
+  /**
+   * The connection was made for OAuth sign-in (no token in the vault): an admin connects it from
+   * its row (Connect), and its tools are listed then.
+   */
+  signIn: boolean;
   /** The package installed for it (npm entries), and whether it was installed already. */
   installed: { package: string; integrity: string; already: boolean } | null;
   /** Starting grants to offer: read-only tools, by their annotations; none is granted yet. */
@@ -83,11 +89,8 @@ async function secretsFor(
         `No secret ${given} in this organization (for ${c.field}).`,
       );
     if (!id) {
-      if (entry.source.kind === 'remote' && entry.source.oauth)
-        throw new ConflictError(
-          'oauth_sign_in_needed',
-          `${entry.name} needs OAuth sign-in, which this installation does not offer yet; or store a token in the vault as "${c.secretName}" (${c.help})`,
-        );
+      // No token in the vault: an OAuth entry is signed in to instead (no header sent at all).
+      if (entry.source.kind === 'remote' && entry.source.oauth) return {};
       throw new BadRequestError(
         'catalog_secret_missing',
         `${entry.name} needs ${c.label} (${c.field}): store it in the vault as "${c.secretName}", or choose a secret. ${c.help}`,
@@ -114,8 +117,9 @@ export function suggestFrom(entry: CatalogEntry, tools: Refreshed['tools']): Sug
 }
 
 /**
- * Adds a connection from the catalog. A refused install, a missing secret or OAuth-only entry
- * changes nothing; a server that does not start or list leaves no connection behind.
+ * Adds a connection from the catalog. A refused install or a missing secret changes nothing; a
+ * server that does not start or list leaves no connection behind. A remote entry that signs in with
+ * OAuth and has no token in the vault is made unlisted, to be connected from its row.
  *
  * @example await addFromCatalog(opener, settings, ctx, asker, 'notion', {})
  */
@@ -129,11 +133,6 @@ export async function addFromCatalog(
 ): Promise<AddedFromCatalog> {
   const entry = catalogEntry(entryId);
   const name = input.name ?? entry.id;
-  if (entry.source.kind === 'remote' && entry.source.oauth && entry.credentials.length === 0)
-    throw new ConflictError(
-      'oauth_sign_in_needed',
-      `${entry.name} needs OAuth sign-in to ${new URL(entry.source.url).hostname}, which this installation does not offer yet.`,
-    );
   if (entry.source.kind === 'npm')
     checkAllowed(parseInstalled(entry.source.package).name, settings.allowlist);
   const secrets = await secretsFor(opener, ctx, entry, input.secrets ?? {});
@@ -163,6 +162,9 @@ export async function addFromCatalog(
       headers: secrets,
     });
   }
+  // Signed in to with OAuth: nothing to list until an admin connects it (its row's Connect).
+  if (entry.source.kind === 'remote' && entry.source.oauth && Object.keys(secrets).length === 0)
+    return { entry: entry.id, connection, tools: null, signIn: true, installed, suggestedGrants: [] };
   let tools: Refreshed;
   try {
     tools = await refreshTools(opener, ctx, connection.id);
@@ -171,5 +173,12 @@ export async function addFromCatalog(
     await deleteConnection(opener.db, ctx, connection.id);
     throw err;
   }
-  return { entry: entry.id, connection, tools, installed, suggestedGrants: suggestFrom(entry, tools.tools) };
+  return {
+    entry: entry.id,
+    connection,
+    tools,
+    signIn: false,
+    installed,
+    suggestedGrants: suggestFrom(entry, tools.tools),
+  };
 }

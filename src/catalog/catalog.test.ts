@@ -186,7 +186,8 @@ function catalogSuite(kind: StoreKind): void {
       assert.deepEqual(notion.status.egress, [{ host: 'api.notion.com', allowed: false }]);
       const sentry = cards.body.entries.find((e: any) => e.id === 'sentry');
       assert.equal(sentry.status.needsOAuth, true);
-      assert.match(sentry.status.blocked, /Needs OAuth sign-in/);
+      assert.equal(sentry.status.addable, true, 'added, then signed in to from its row');
+      assert.equal(sentry.status.blocked, null);
 
       const before = await counts();
       const asked = reg.requests.length;
@@ -206,9 +207,6 @@ function catalogSuite(kind: StoreKind): void {
     assert.equal(noSecret.status, 400, noSecret.text);
     assert.equal(noSecret.body.error.code, 'catalog_secret_missing');
     assert.match(noSecret.body.error.message, /store it in the vault as "notion-token"/);
-    const oauth = await api('post', '/catalog/sentry/connections', {});
-    assert.equal(oauth.status, 409, oauth.text);
-    assert.equal(oauth.body.error.code, 'oauth_sign_in_needed');
     const stray = await api('post', '/catalog/filesystem/connections', { secrets: { EVIL: 'sec_x' } });
     assert.equal(stray.status, 400, stray.text);
     assert.equal(stray.body.error.code, 'invalid_secrets');
@@ -296,6 +294,26 @@ function catalogSuite(kind: StoreKind): void {
         [e.id],
       );
     }
+  });
+
+  test('an OAuth entry with no token in the vault is added for sign-in: a remote connection sending no credential, nothing listed yet', async () => {
+    const before = (await allAuditEntries(t.store)).length;
+    const r = await api('post', '/catalog/sentry/connections', {});
+    assert.equal(r.status, 201, r.text);
+    assert.equal(r.body.signIn, true);
+    assert.equal(r.body.tools, null);
+    assert.deepEqual(r.body.suggestedGrants, []);
+    assert.equal(r.body.connection.transport, 'http');
+    assert.equal(r.body.connection.url, 'https://mcp.sentry.dev/mcp');
+    assert.deepEqual(r.body.connection.headers, {});
+    const entries = (await allAuditEntries(t.store)).slice(before);
+    assert.deepEqual(
+      entries.map((e) => e.action),
+      ['connection.created'],
+      'only the connection made: no listing tried before sign-in',
+    );
+    const card = (await api('get', '/catalog')).body.entries.find((e: any) => e.id === 'sentry');
+    assert.equal(card.status.connections.length, 1);
   });
 
   test('a suggestion becomes a grant only when a person accepts it, as an ordinary grant; then the agent sees that tool and no other', async () => {

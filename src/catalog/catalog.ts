@@ -109,8 +109,8 @@ export async function catalogFor(
         blocked,
       };
     } else {
-      const withToken = credentials.length > 0;
-      const needsOAuth = e.source.oauth;
+      const withToken = credentials.length > 0 && credentials.every((cr) => cr.secretId);
+      const needsOAuth = e.source.oauth && !withToken;
       status = {
         allowed: null,
         installed: null,
@@ -118,12 +118,12 @@ export async function catalogFor(
         credentials,
         egress,
         connections: made,
-        addable: withToken && credentials.every((cr) => cr.secretId),
-        blocked: withToken
-          ? credentials.some((cr) => !cr.secretId)
-            ? `Sign-in with OAuth is not available here yet; with a token instead, store "${credentials[0]!.secretName}" in the vault first, or choose a secret when adding.`
-            : null
-          : 'Needs OAuth sign-in to the vendor, which this installation does not offer yet.',
+        // Signed in to with OAuth once added (Connect on its row), or sent the vault's token.
+        addable: withToken || e.source.oauth,
+        blocked:
+          withToken || e.source.oauth
+            ? null
+            : `Store ${credentials.map((cr) => `"${cr.secretName}"`).join(' and ')} in the vault first, or choose secrets when adding.`,
       };
     }
     entries.push({ ...e, status });

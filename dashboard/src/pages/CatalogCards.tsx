@@ -110,7 +110,7 @@ export function CatalogCards({
                   type="button"
                   onClick={() => addFrom(card)}
                   disabled={!card.status.addable || add.busy}
-                  className="catalog-button"
+                  className="btn btn-primary btn-small catalog-button"
                   aria-label={`Add connection: ${card.name}`}
                 >
                   {add.busy && adding === card.id ? 'Adding…' : 'Add connection'}
@@ -147,6 +147,20 @@ function SuggestedGrants({
       setAccepted((a) => [...a, tool]);
       setNotice(`Granted ${tool} to ${agents.find((a) => a.id === chosen)?.name ?? 'the agent'}.`);
     });
+  if (added.signIn)
+    return (
+      <section className="grant-suggestions" aria-label="Sign in to the new connection">
+        <h3>Added {added.connection.name}</h3>
+        <p>
+          It signs in with OAuth: press <strong>Connect</strong> on its row below (or{' '}
+          <strong>Connect per person</strong>, so each person's calls use their own account). Its tools are
+          listed once it is connected; nothing is granted until you grant it.
+        </p>
+        <button type="button" className="btn btn-secondary btn-small" onClick={onDone}>
+          Done
+        </button>
+      </section>
+    );
   return (
     <section className="grant-suggestions" aria-label="Suggested starting grants">
       <h3>Added {added.connection.name}</h3>
@@ -154,8 +168,8 @@ function SuggestedGrants({
         {added.installed
           ? `${added.installed.package} ${added.installed.already ? 'was installed already' : 'installed, every tarball verified'}; `
           : ''}
-        {added.tools.tools.length} tools listed. Suggested starting grants are its read-only tools. Nothing is
-        granted until you accept one.
+        {added.tools?.tools.length ?? 0} tools listed. Suggested starting grants are its read-only tools.
+        Nothing is granted until you accept one.
       </p>
       {added.suggestedGrants.length === 0 ? (
         <p className="muted">No read-only tools to suggest: grant tools from an agent’s grants page.</p>
@@ -175,6 +189,7 @@ function SuggestedGrants({
                 <code>{s.tool}</code> {s.title ? <span className="muted">{s.title}</span> : null}{' '}
                 <button
                   type="button"
+                  className="btn btn-secondary btn-small"
                   onClick={() => void accept(s.tool)}
                   disabled={action.busy || accepted.includes(s.tool)}
                   aria-label={`Accept ${s.tool}`}
@@ -188,7 +203,7 @@ function SuggestedGrants({
       )}
       <Alert message={action.error} />
       <Notice message={notice} />
-      <button type="button" className="secondary" onClick={onDone}>
+      <button type="button" className="btn btn-secondary btn-small" onClick={onDone}>
         Done
       </button>
     </section>

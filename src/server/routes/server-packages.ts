@@ -89,7 +89,14 @@ export const CatalogAddBodySchema = z.strictObject({
 export const CatalogAddedSchema = z.object({
   entry: z.string(),
   connection: ConnectionSchema,
-  tools: ToolRefreshSchema,
+  tools: ToolRefreshSchema.nullable().describe(
+    'its tools as listed; null until it is signed in to (`signIn`)',
+  ),
+  signIn: z
+    .boolean()
+    .describe(
+      'made for OAuth sign-in (no token in the vault): connect it from its row, then its tools are listed',
+    ),
   installed: z.object({ package: z.string(), integrity: z.string(), already: z.boolean() }).nullable(),
   suggestedGrants: z
     .array(z.object({ tool: z.string(), title: z.string().nullable(), description: z.string().nullable() }))
