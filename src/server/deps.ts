@@ -242,7 +242,15 @@ export function buildDeps(
     home: config.home,
     egress: async (orgId) => (cells ? cells.egressSocket(orgId) : null),
   };
-  const gateway = new ToolGateway({ db: store.db, audit, opener, log, observe: telemetry.gate });
+  const gateway = new ToolGateway({
+    db: store.db,
+    audit,
+    opener,
+    log,
+    observe: telemetry.gate,
+    // What servers say outside a request reaches the agents' HTTP sessions, on every replica.
+    delivery: { deliver: (to, n) => mcpSessions.deliver(to, n) },
+  });
   const runs = new RunCoordinator({
     db: store.db,
     audit,

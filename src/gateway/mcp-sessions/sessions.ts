@@ -9,7 +9,10 @@
  *
  * Server → client messages not tied to a request go to an agent's sessions with `notifyAgent`,
  * on every replica (the stop bus's pattern on its own channel), and reach the client on its GET
- * stream (kept for `Last-Event-ID` resumption on the replica that sent them).
+ * stream (kept for `Last-Event-ID` resumption on the replica that sent them). The gate's relays
+ * deliver through it (`deliver`): a session's requests carry its digest as their `sessionId`, so
+ * a resource update reaches the session that subscribed, and a session that ends here ends its
+ * subscriptions with it.
  *
  * @example
  *   const res = await sessions.open(conn, request, body);          // an initialize
@@ -30,6 +33,7 @@ import type { AuditInput, AuditTrail } from '../../audit/index.ts';
 import { hashSecret } from '../../identity/index.ts';
 import type { Logger } from '../../log/index.ts';
 import type { Store } from '../../store/index.ts';
+import type { AgentDelivery, DeliveryTarget } from '../agent-channel.ts';
 import { covers, type StopTarget } from '../kill-registry.ts';
 import type { StopPart } from '../kill-switch.ts';
 import { type AgentConnection, type AgentServerDeps, buildServer } from '../mcp-server.ts';
@@ -141,7 +145,7 @@ export const sessionRequired = (what: string) =>
 const tokenOf = (caller: GateCaller) =>
   caller.token ?? { id: caller.requestId, issuedBy: caller.onBehalfOf ?? '' };
 
-export class McpSessions implements StopPart {
+export class McpSessions implements StopPart, AgentDelivery {
   readonly #o: McpSessionsOptions;
   readonly #idleMs: number;
   readonly #live = new Map<string, Live>();
@@ -282,11 +286,33 @@ export class McpSessions implements StopPart {
       ...(to.sessionId === undefined ? {} : { idHash: hashSecret(to.sessionId) }),
       notification,
     };
+    await this.#sendEverywhere(event);
+  }
+
+  async #sendEverywhere(event: Extract<BusEvent, { kind: 'notify' }>): Promise<void> {
     await this.#onBus(event);
     if (Buffer.byteLength(JSON.stringify(event)) <= MAX_BUS_BYTES) return this.#bus.publish(event);
     this.#o.log.warn(
-      { method: notification.method },
+      { method: event.notification.method },
       'MCP notification too large for other replicas; sent here only',
+    );
+  }
+
+  /**
+   * The relays' delivery: `to.sessionId`, when given, is the session's digest (what its requests
+   * carry as their connection's `sessionId`). On every replica; never throws.
+   */
+  deliver(to: DeliveryTarget, notification: ServerNotification): void {
+    const event: BusEvent = {
+      from: this.#self,
+      kind: 'notify',
+      orgId: to.orgId,
+      agentId: to.agentId,
+      ...(to.sessionId === undefined ? {} : { idHash: to.sessionId }),
+      notification,
+    };
+    void this.#sendEverywhere(event).catch((err: unknown) =>
+      this.#o.log.warn({ err, method: notification.method }, 'MCP notification not delivered'),
     );
   }
 
@@ -404,7 +430,7 @@ export class McpSessions implements StopPart {
       server: undefined as unknown as Server,
       events,
       openedAt: row.createdAt === undefined ? now : Date.parse(row.createdAt),
-      fallback: { caller, approval: 'pause' },
+      fallback: { caller, approval: 'pause', sessionId: row.idHash },
       usedAt: now,
       touchedAt: now,
       streams: 0,
@@ -441,7 +467,7 @@ export class McpSessions implements StopPart {
   async #handle(live: Live, conn: AgentConnection, request: Request, body: unknown): Promise<Response> {
     const now = Date.now();
     live.usedAt = now;
-    live.fallback = { caller: conn.caller, approval: conn.approval };
+    live.fallback = { caller: conn.caller, approval: conn.approval, sessionId: live.idHash };
     // The stored row learns of use at most every minute (or quarter of the idle time).
     if (now - live.touchedAt > Math.min(60_000, this.#idleMs / 4)) {
       live.touchedAt = now;
@@ -449,7 +475,8 @@ export class McpSessions implements StopPart {
         this.#o.log.warn({ err }, 'could not mark an MCP session used'),
       );
     }
-    const res = await requestConn.run(conn, () =>
+    // Its requests name the session by its digest (subscriptions, deliveries): never the secret id.
+    const res = await requestConn.run({ ...conn, sessionId: live.idHash }, () =>
       live.transport.handleRequest(request, body === undefined ? undefined : { parsedBody: body }),
     );
     if (res.status !== 200 || !res.body) return res;
@@ -520,6 +547,8 @@ export class McpSessions implements StopPart {
     if (e.kind === 'ended') {
       const live = this.#live.get(e.idHash);
       if (live) this.#drop(live);
+      // Its subscriptions may live on this replica without the session (it moved on).
+      else this.#o.server.gate.relays.end({ sessionId: e.idHash });
       return;
     }
     for (const live of this.#byAgent.get(e.agentId) ?? []) {
@@ -554,7 +583,9 @@ export class McpSessions implements StopPart {
     this.#byAgent.set(live.row.agentId, set);
   }
 
+  /** No longer served here: its subscriptions on this replica end with it. */
   #forget(live: Live): void {
+    this.#o.server.gate.relays.end({ sessionId: live.idHash });
     if (this.#live.get(live.idHash) === live) this.#live.delete(live.idHash);
     const set = this.#byAgent.get(live.row.agentId);
     set?.delete(live);
