@@ -519,7 +519,7 @@ for (const kind of STORE_KINDS) {
         const sessionId = transport.sessionId!;
         assert.match(sessionId, /^[A-Za-z0-9_-]{43}$/);
         await until(() => deps.mcpSessions.streamsOf(sessionId) === 1, { what: 'the GET stream' });
-        return { client, seen, sessionId };
+        return { client, seen, sessionId, transport };
       }
 
       before(async () => {
@@ -659,6 +659,14 @@ for (const kind of STORE_KINDS) {
           assert.equal(a.seen.updated[0], `everything+${uri}`);
           // Only the session that subscribed is told.
           assert.deepEqual(other.seen.updated, []);
+          // A session that ends (DELETE) ends its own subscription, not the other session's.
+          const third = await overHttp();
+          await third.client.subscribeResource({ uri: `everything+${uri}` });
+          assert.equal(deps.gateway.relays.subscriptions, 2);
+          await third.transport.terminateSession();
+          await until(() => deps.gateway.relays.subscriptions === 1, {
+            what: 'the closed session’s subscription to end',
+          });
           assert.equal((await api('post', `/agents/${agentId}/stop`)).status, 200);
           assert.equal(deps.gateway.relays.subscriptions, 0);
           await until(
