@@ -8,8 +8,13 @@
  * lines pass at the level chosen; subscriptions are decided like reads and their updates arrive
  * namespaced, and end with the agent; a list change re-lists the connection and tells the agent;
  * a noisy server's huge, malformed, secret-bearing or flooding notifications are cut, scrubbed or
- * dropped, on record. Over HTTP with SSE answers (as the endpoint's sessions will give), a
- * request's progress reaches the client; a server per request cannot relay a sampling request.
+ * dropped, on record. Over HTTP with SSE answers, a request's progress reaches the client; a
+ * server per request cannot relay a sampling request. Over HTTP end to end — the official client
+ * with a session on /mcp/{org}, against the same server reached directly: progress on the call's
+ * SSE answer (past a short client timeout, and past the progress of a wait for approval), log
+ * lines, list changes and subscribed updates on the session's GET stream, sampling and
+ * elicitation answered by POST or refused in words, a DELETEd session ending its subscription,
+ * the kill switch ending subscriptions and streams.
  */
 import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
