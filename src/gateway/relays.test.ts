@@ -27,6 +27,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
+import type { FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js';
 import {
   type CallToolResult,
   CancelledNotificationSchema,
@@ -40,6 +41,7 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import { bubblewrap } from '../cells/index.ts';
 import { loadConfig } from '../config/index.ts';
+import { hashSecret } from '../identity/index.ts';
 import { silentLogger } from '../log/index.ts';
 import { buildDeps } from '../server/deps.ts';
 import { allAuditEntries, call, createApp, type SeededOrg, seedOrg } from '../testing/fixtures.ts';
@@ -48,6 +50,7 @@ import { openTestStore, STORE_KINDS, type TestStore } from '../testing/stores.ts
 import { until } from '../testing/until.ts';
 import { ToolGateway } from './gate.ts';
 import { agentServer, serveAgent } from './mcp-server.ts';
+import { McpSessions } from './mcp-sessions/index.ts';
 
 const EVERYTHING = ['node_modules/@modelcontextprotocol/server-everything/dist/index.js', 'stdio'];
 const EVERYTHING_MAIN = fileURLToPath(new URL(`../../${EVERYTHING[0]}`, import.meta.url));
@@ -509,7 +512,7 @@ for (const kind of STORE_KINDS) {
       };
 
       /** The agent's client over Streamable HTTP: it initializes a session and opens its GET stream. */
-      async function overHttp(o: { capable?: boolean; as?: string } = {}) {
+      async function overHttp(o: { capable?: boolean; as?: string; fetch?: FetchLike } = {}) {
         const client = new Client(
           { name: 'agent-over-http', version: '1' },
           o.capable === false ? {} : CAPABLE,
@@ -518,6 +521,7 @@ for (const kind of STORE_KINDS) {
         handlers(client, seen);
         const transport = new StreamableHTTPClientTransport(new URL(`${url}/mcp/acme`), {
           requestInit: { headers: { authorization: `Bearer ${o.as ?? token}` } },
+          ...(o.fetch ? { fetch: o.fetch } : {}),
         });
         await client.connect(transport);
         closing.push(client);
@@ -650,6 +654,59 @@ for (const kind of STORE_KINDS) {
         assert.doesNotMatch(JSON.stringify(denials.at(-1)?.details), /hello over http/);
         assert.deepEqual(plain.seen.sampled, []);
       });
+
+      // Replicas share PostgreSQL (on SQLite there is one).
+      if (kind === 'postgres')
+        test('a sampling answer POSTed to another replica reaches the replica that asked, and the call completes as directly', async () => {
+          // A second replica on the same database, sharing nothing in memory; the client's answers go to it.
+          const b = new McpSessions({
+            server: { gate: deps.gateway, db: t.store.db, log: silentLogger },
+            store: t.store,
+            databaseUrl: t.databaseUrl,
+            audit: deps.audit,
+            log: silentLogger,
+          });
+          await Promise.all([b.listening(), deps.mcpSessions.listening()]);
+          const routed: number[] = [];
+          const viaB: FetchLike = async (input, init) => {
+            const body = typeof init?.body === 'string' ? JSON.parse(init.body) : undefined;
+            const sessionId = new Headers(init?.headers).get('mcp-session-id');
+            if (init?.method !== 'POST' || !sessionId || !body || !('result' in body))
+              return fetch(input, init);
+            const row = await t.store.db
+              .selectFrom('mcp_sessions')
+              .selectAll()
+              .where('id_hash', '=', hashSecret(sessionId))
+              .executeTakeFirstOrThrow();
+            const caller = {
+              orgId: acme.id,
+              agentId,
+              onBehalfOf: row.issued_by,
+              requestId: 'req_replica_b',
+              token: { id: row.token_id, issuedBy: row.issued_by },
+            };
+            const res = await b.serve(
+              sessionId,
+              { caller, approval: 'pause' },
+              new Request(input, init),
+              body,
+            );
+            routed.push(res.status);
+            return res;
+          };
+          try {
+            const d = await direct();
+            const a = await overHttp({ fetch: viaB });
+            const args = { name: 'trigger-sampling-request', arguments: { prompt: 'across replicas' } };
+            const viaDirect = await d.client.callTool(args);
+            const through = await a.client.callTool({ ...args, name: `everything__${args.name}` });
+            assert.deepEqual(routed, [202], 'the answer went to the other replica');
+            assert.equal(text(through), text(viaDirect));
+            assert.match(text(through), /the model says hi/);
+          } finally {
+            await b.close();
+          }
+        });
 
       test('a subscription’s updates reach the GET stream of the session that subscribed, namespaced; the kill switch ends the subscription and the streams', async () => {
         await grant({ connectionId: everything, resource: 'demo://resource/dynamic/text/', match: 'prefix' });

@@ -20,11 +20,14 @@
  *   await sessions.notifyAgent({ orgId, agentId }, { method: 'notifications/tools/list_changed' });
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import {
   type InitializeRequest,
+  isJSONRPCErrorResponse,
+  isJSONRPCResultResponse,
+  type JSONRPCMessage,
   LATEST_PROTOCOL_VERSION,
   type ServerNotification,
   SUPPORTED_PROTOCOL_VERSIONS,
@@ -78,7 +81,19 @@ const MAX_BUS_BYTES = 7_500;
 type BusEvent = { from: string } & (
   | { kind: 'notify'; orgId: string; agentId: string; idHash?: string; notification: ServerNotification }
   | { kind: 'ended'; idHash: string }
+  | { kind: 'answer'; idHash: string; message: JSONRPCMessage }
 );
+
+/** The SDK's pending server → client requests of a server, by id (private state, read to route an answer). */
+interface Pending {
+  _responseHandlers: Map<number, unknown>;
+  _requestMessageId: number;
+  _onresponse(message: JSONRPCMessage): void;
+}
+
+/** A client's answer to a server → client request (a sampling or elicitation result, or its error). */
+const isAnswer = (m: unknown): m is JSONRPCMessage & { id: number | string } =>
+  isJSONRPCResultResponse(m) || isJSONRPCErrorResponse(m);
 
 export interface McpSessionsOptions {
   /** What each session's MCP server is built with. */
@@ -436,6 +451,9 @@ export class McpSessions implements StopPart, AgentDelivery {
       streams: 0,
     };
     live.server = buildServer(this.#o.server, () => requestConn.getStore() ?? live.fallback);
+    // Each replica's copy numbers its requests to the client from its own random start, so an
+    // answer names the one replica that asked (and is passed on to it, below).
+    (live.server as unknown as Pending)._requestMessageId = randomInt(2 ** 40);
     await live.server.connect(transport);
     return live;
   }
@@ -473,6 +491,24 @@ export class McpSessions implements StopPart, AgentDelivery {
       live.touchedAt = now;
       void touchSessions(this.#o.store.db, [live.idHash], new Date(now)).catch((err: unknown) =>
         this.#o.log.warn({ err }, 'could not mark an MCP session used'),
+      );
+    }
+    // A client's answer to a request another replica sent (a sampling result): passed on to it.
+    if (
+      request.method === 'POST' &&
+      isAnswer(body) &&
+      typeof body.id === 'number' &&
+      !this.#asked(live, body.id)
+    ) {
+      const event: BusEvent = { from: this.#self, kind: 'answer', idHash: live.idHash, message: body };
+      // Larger than NOTIFY carries: it cannot reach the replica that asked, whose request then ends with its call.
+      if (Buffer.byteLength(JSON.stringify(event)) <= MAX_BUS_BYTES) {
+        await this.#bus.publish(event);
+        return new Response(null, { status: 202 });
+      }
+      this.#o.log.warn(
+        { session: live.idHash.slice(0, 16) },
+        'an answer for another replica is too large to pass on',
       );
     }
     // Its requests name the session by its digest (subscriptions, deliveries): never the secret id.
@@ -543,7 +579,19 @@ export class McpSessions implements StopPart, AgentDelivery {
     await this.#bus.publish({ from: this.#self, kind: 'ended', idHash: live.idHash });
   }
 
+  /** Whether this replica's copy of the session waits for an answer with this id. */
+  #asked(live: Live, id: number | string): boolean {
+    return typeof id === 'number' && (live.server as unknown as Pending)._responseHandlers.has(id);
+  }
+
   async #onBus(e: BusEvent): Promise<void> {
+    if (e.kind === 'answer') {
+      const live = this.#live.get(e.idHash);
+      const id = (e.message as { id?: unknown }).id;
+      if (live && isAnswer(e.message) && typeof id === 'number' && this.#asked(live, id))
+        (live.server as unknown as Pending)._onresponse(e.message);
+      return;
+    }
     if (e.kind === 'ended') {
       const live = this.#live.get(e.idHash);
       if (live) this.#drop(live);
