@@ -52,7 +52,8 @@ export interface GatewayOptions {
   callMaxMs?: number;
   /**
    * Where what a server says outside the agent's requests goes (log lines, list changes,
-   * resource updates): the agent's open client sessions. In-process by default.
+   * resource updates): the agent's open client sessions (the HTTP endpoint's, on every replica).
+   * The in-process servers attached to `localDelivery` get it too.
    */
   delivery?: AgentDelivery | undefined;
   /** An agent's MCP session closes after this long unused. */

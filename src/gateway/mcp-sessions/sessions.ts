@@ -12,7 +12,8 @@
  * stream (kept for `Last-Event-ID` resumption on the replica that sent them). The gate's relays
  * deliver through it (`deliver`): a session's requests carry its digest as their `sessionId`, so
  * a resource update reaches the session that subscribed, and a session that ends here ends its
- * subscriptions with it.
+ * subscriptions with it. A client's answer to a server → client request (a sampling result)
+ * that reaches a replica which did not ask is passed on, on the same channel, to the one that did.
  *
  * @example
  *   const res = await sessions.open(conn, request, body);          // an initialize
