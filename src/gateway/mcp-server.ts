@@ -51,7 +51,7 @@ import { visibleOfferings } from '../policy/permissions.ts';
 import { redactString } from '../redact/index.ts';
 import type { Db } from '../store/index.ts';
 import type { AgentChannel } from './agent-channel.ts';
-import { waitingProgress } from './approval-progress.ts';
+import { type ProgressSent, waitingProgress } from './approval-progress.ts';
 import { type CallKey, Cancellations } from './cancellations.ts';
 import type { ToolGateway } from './gate.ts';
 import { ApprovalRequiredError, REFUSED_CODE } from './refusals.ts';
@@ -187,8 +187,10 @@ export function buildServer(deps: AgentServerDeps, current: () => AgentConnectio
   const channelOf = (
     extra: Extra,
     meta: { progressToken?: string | number | undefined } | undefined,
+    sent: ProgressSent,
   ): AgentChannel => ({
     progressToken: meta?.progressToken,
+    progressSent: () => sent.last,
     capabilities: server.getClientCapabilities(),
     sessionId: current().sessionId,
     notify: (n) => extra.sendNotification(n),
@@ -223,6 +225,8 @@ export function buildServer(deps: AgentServerDeps, current: () => AgentConnectio
       );
     // A client that cancels (or times out, or goes away) ends the call: a paused call then never runs.
     const cancellable = cancellations.begin(keyOf(caller, extra.requestId), [extra.signal, conn.signal]);
+    // Approval waiting and the server's own progress share the agent's token: one count for both.
+    const sent: ProgressSent = { last: 0 };
     try {
       const r = await deps.gate.call({
         caller,
@@ -232,8 +236,8 @@ export function buildServer(deps: AgentServerDeps, current: () => AgentConnectio
         args,
         approval: conn.approval,
         signal: cancellable.signal,
-        onWaiting: waitingProgress(extra),
-        relay: channelOf(extra as unknown as Extra, req.params._meta),
+        onWaiting: waitingProgress(extra, undefined, sent),
+        relay: channelOf(extra as unknown as Extra, req.params._meta, sent),
       });
       return {
         content: r.content as CallToolResult['content'],
@@ -295,6 +299,8 @@ export function buildServer(deps: AgentServerDeps, current: () => AgentConnectio
         deps.log,
       );
     const cancellable = cancellations.begin(keyOf(caller, extra.requestId), [extra.signal, conn.signal]);
+    // Approval waiting and the server's own progress share the agent's token: one count for both.
+    const sent: ProgressSent = { last: 0 };
     try {
       return await deps.gate.call({
         caller,
@@ -304,8 +310,8 @@ export function buildServer(deps: AgentServerDeps, current: () => AgentConnectio
         calledAs: named,
         approval: conn.approval,
         signal: cancellable.signal,
-        onWaiting: waitingProgress(extra),
-        relay: channelOf(extra as unknown as Extra, meta),
+        onWaiting: waitingProgress(extra, undefined, sent),
+        relay: channelOf(extra as unknown as Extra, meta, sent),
       });
     } catch (err) {
       throw requestError(err, caller.requestId, deps.log);

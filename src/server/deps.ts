@@ -250,6 +250,8 @@ export function buildDeps(
     log,
     observe: telemetry.gate,
     observeUnknown: telemetry.unknownTool,
+    // What servers say outside a request reaches the agents' HTTP sessions, on every replica.
+    delivery: { deliver: (to, n) => mcpSessions.deliver(to, n) },
   });
   const runs = new RunCoordinator({
     db: store.db,
