@@ -41,6 +41,8 @@ export interface DeliveryTarget {
   orgId: string;
   agentId: string;
   sessionId?: string | undefined;
+  /** Only the sessions this person's token opened (what a per-person connection says is theirs). */
+  personId?: string | undefined;
 }
 
 /** Delivers traffic not tied to one of the agent's requests to its open client sessions. */
@@ -79,7 +81,9 @@ export class LocalDelivery implements AgentDelivery {
     };
   }
 
-  deliver({ agentId, sessionId }: DeliveryTarget, notification: ServerNotification): void {
+  deliver({ agentId, sessionId, personId }: DeliveryTarget, notification: ServerNotification): void {
+    // Attached servers are not known to act for a person: one person's traffic is not theirs to hear.
+    if (personId !== undefined) return;
     for (const a of this.#byAgent.get(agentId) ?? []) {
       if (sessionId !== undefined && a.sessionId !== sessionId) continue;
       // A client gone meanwhile loses the notification, as it would directly.

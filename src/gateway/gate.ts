@@ -109,7 +109,7 @@ export class ToolGateway implements StopPart {
     });
     this.#sessions = new SessionPool({
       open: async (conn, agentId, personId) => {
-        const up = { orgId: conn.org_id, agentId, connectionId: conn.id };
+        const up = { orgId: conn.org_id, agentId, connectionId: conn.id, personId };
         const s = await openConnection(o.opener, conn, agentId, personId, (client, scrub) =>
           this.relays.attach(client, up, scrub),
         );

@@ -29,7 +29,7 @@ import { PaddockError } from '../errors/index.ts';
 import { newId } from '../ids/index.ts';
 import type { Logger } from '../log/index.ts';
 import { redactString } from '../redact/index.ts';
-import type { AgentChannel, AgentDelivery } from './agent-channel.ts';
+import type { AgentChannel, AgentDelivery, DeliveryTarget } from './agent-channel.ts';
 import { REFUSED_CODE } from './refusals.ts';
 import { atLeast, boundedData, boundedMessage, MAX_URI_CHARS, RateBound } from './relay-bounds.ts';
 import type { GateCaller, GateRequest } from './request.ts';
@@ -40,6 +40,8 @@ export interface Upstream {
   orgId: string;
   agentId: string;
   connectionId: string;
+  /** The person a per-person (OAuth) connection's session acts for: what it says is theirs alone. */
+  personId?: string | null | undefined;
 }
 
 /** What the gate gives the relays. */
@@ -263,7 +265,10 @@ export class Relays {
 
   /** The latest of the agent's requests in progress on the session, if any. */
   #current(up: Upstream): InFlight | undefined {
-    return this.#inFlight.get(key(up.agentId, up.connectionId))?.at(-1);
+    const list = this.#inFlight.get(key(up.agentId, up.connectionId));
+    // A per-person session's server speaks for its person: only that person's call may carry it.
+    if (!up.personId) return list?.at(-1);
+    return list?.findLast((f) => f.caller.onBehalfOf === up.personId);
   }
 
   #logLine(
@@ -287,7 +292,12 @@ export class Relays {
   #send(up: Upstream, n: ServerNotification): void {
     const current = this.#current(up);
     if (current) void current.channel.notify(n).catch(() => undefined);
-    else this.#d.delivery.deliver(up, n);
+    else this.#d.delivery.deliver(this.#target(up), n);
+  }
+
+  /** Whom a delivery from the session is for: the agent's sessions, its person's only on a per-person connection. */
+  #target(up: Upstream): DeliveryTarget {
+    return { orgId: up.orgId, agentId: up.agentId, ...(up.personId ? { personId: up.personId } : {}) };
   }
 
   /** A list changed: the connection is listed again (once per burst), then its agents are told. */
@@ -340,11 +350,14 @@ export class Relays {
     }
     const ns = await this.#d.namespaceOf(up.orgId, up.connectionId);
     if (!ns) return;
-    for (const sub of subs.values())
+    for (const sub of subs.values()) {
+      // A per-person session's update is its person's: another person's subscription hears it from their own.
+      if (up.personId && sub.caller.onBehalfOf !== up.personId) continue;
       this.#d.delivery.deliver(
-        { orgId: up.orgId, agentId: up.agentId, sessionId: sub.sessionId },
+        { ...this.#target(up), sessionId: sub.sessionId },
         { method: 'notifications/resources/updated', params: { uri: `${ns}+${uri}` } },
       );
+    }
   }
 
   /** A server's request of the agent: decided, on record, relayed on the agent's request in progress. */

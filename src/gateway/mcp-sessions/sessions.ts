@@ -80,7 +80,14 @@ const MAX_BUS_BYTES = 7_500;
 
 /** `from` names the replica that sent it: it acted already, and hears its own NOTIFY back. */
 type BusEvent = { from: string } & (
-  | { kind: 'notify'; orgId: string; agentId: string; idHash?: string; notification: ServerNotification }
+  | {
+      kind: 'notify';
+      orgId: string;
+      agentId: string;
+      idHash?: string;
+      personId?: string;
+      notification: ServerNotification;
+    }
   | { kind: 'ended'; idHash: string }
   | { kind: 'answer'; idHash: string; message: JSONRPCMessage }
 );
@@ -325,6 +332,7 @@ export class McpSessions implements StopPart, AgentDelivery {
       orgId: to.orgId,
       agentId: to.agentId,
       ...(to.sessionId === undefined ? {} : { idHash: to.sessionId }),
+      ...(to.personId === undefined ? {} : { personId: to.personId }),
       notification,
     };
     void this.#sendEverywhere(event).catch((err: unknown) =>
@@ -602,6 +610,8 @@ export class McpSessions implements StopPart, AgentDelivery {
     }
     for (const live of this.#byAgent.get(e.agentId) ?? []) {
       if (live.row.orgId !== e.orgId || (e.idHash !== undefined && e.idHash !== live.idHash)) continue;
+      // A per-person connection's traffic reaches the sessions its person's tokens opened only.
+      if (e.personId !== undefined && e.personId !== live.row.issuedBy) continue;
       void live.server
         .notification(e.notification)
         .catch((err: unknown) => this.#o.log.debug({ err }, 'MCP notification not sent'));
