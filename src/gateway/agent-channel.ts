@@ -63,6 +63,8 @@ export function everyDelivery(...deliveries: AgentDelivery[]): AgentDelivery {
 interface Attached {
   server: Pick<Server, 'notification'>;
   sessionId: string | undefined;
+  /** The person its calls are for (its caller's `onBehalfOf`). */
+  personId: string | null | undefined;
 }
 
 /** The in-process delivery: to the long-lived agent servers of this process that attached themselves. */
@@ -70,8 +72,13 @@ export class LocalDelivery implements AgentDelivery {
   readonly #byAgent = new Map<string, Set<Attached>>();
 
   /** Attaches a server serving the agent; call what it returns when the server closes. */
-  attach(agentId: string, server: Pick<Server, 'notification'>, sessionId?: string): () => void {
-    const entry: Attached = { server, sessionId };
+  attach(
+    agentId: string,
+    server: Pick<Server, 'notification'>,
+    sessionId?: string,
+    personId?: string | null,
+  ): () => void {
+    const entry: Attached = { server, sessionId, personId };
     const set = this.#byAgent.get(agentId) ?? new Set<Attached>();
     this.#byAgent.set(agentId, set);
     set.add(entry);
@@ -82,10 +89,10 @@ export class LocalDelivery implements AgentDelivery {
   }
 
   deliver({ agentId, sessionId, personId }: DeliveryTarget, notification: ServerNotification): void {
-    // Attached servers are not known to act for a person: one person's traffic is not theirs to hear.
-    if (personId !== undefined) return;
     for (const a of this.#byAgent.get(agentId) ?? []) {
       if (sessionId !== undefined && a.sessionId !== sessionId) continue;
+      // One person's traffic (a per-person connection's) reaches servers acting for that person only.
+      if (personId !== undefined && a.personId !== personId) continue;
       // A client gone meanwhile loses the notification, as it would directly.
       a.server.notification(notification).catch(() => undefined);
     }

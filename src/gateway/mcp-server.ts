@@ -396,7 +396,12 @@ export async function serveAgent(
   // A long-lived server is where in-process deliveries reach the agent, for as long as it is open.
   const sessionId = conn.sessionId ?? newId('mcs');
   const server = agentServer(deps, { ...conn, sessionId });
-  const detach = deps.gate.localDelivery?.attach(conn.caller.agentId, server, sessionId);
+  const detach = deps.gate.localDelivery?.attach(
+    conn.caller.agentId,
+    server,
+    sessionId,
+    conn.caller.onBehalfOf,
+  );
   server.onclose = () => {
     detach?.();
     deps.gate.relays?.end({ sessionId });

@@ -10,7 +10,7 @@ import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { CreateMessageResultSchema, type ServerNotification } from '@modelcontextprotocol/sdk/types.js';
 import type { AuditTrail } from '../audit/index.ts';
-import type { AgentChannel, DeliveryTarget } from './agent-channel.ts';
+import { type AgentChannel, type DeliveryTarget, LocalDelivery } from './agent-channel.ts';
 import { Relays, type Upstream } from './relays.ts';
 import type { GateCaller, GateRequest } from './request.ts';
 
@@ -95,4 +95,23 @@ test("a per-person server's sampling request rides on its own person's call, nev
   await new Promise((r) => setTimeout(r, 50));
   assert.equal(delivered.length, 1);
   assert.equal(delivered[0]!.personId, 'ada');
+});
+
+test("the in-process delivery gives one person's traffic to servers acting for that person only", () => {
+  const heard: string[] = [];
+  const local = new LocalDelivery();
+  const server = (who: string) => ({
+    notification: async () => {
+      heard.push(who);
+    },
+  });
+  local.attach('agt_1', server('ada'), 'mcs_a', 'ada');
+  local.attach('agt_1', server('bob'), 'mcs_b', 'bob');
+  local.deliver(
+    { orgId: 'org_1', agentId: 'agt_1', personId: 'ada' },
+    { method: 'notifications/tools/list_changed' },
+  );
+  assert.deepEqual(heard, ['ada']);
+  local.deliver({ orgId: 'org_1', agentId: 'agt_1' }, { method: 'notifications/tools/list_changed' });
+  assert.deepEqual(heard.sort(), ['ada', 'ada', 'bob']);
 });
