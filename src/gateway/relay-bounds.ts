@@ -14,6 +14,9 @@ export const MAX_PER_SECOND = 50;
 /** A URI in a resource update, at most this long (a resource grant's URI is at most 2,000). */
 export const MAX_URI_CHARS = 2048;
 
+/** A server's requests of the agent (sampling, elicitation) waiting at once per session; more are refused. */
+export const MAX_ASKS_WAITING = 4;
+
 /** Syslog's order (RFC 5424), as MCP's logging levels use it: a lower index is less severe. */
 export const LEVELS: readonly LoggingLevel[] = [
   'debug',

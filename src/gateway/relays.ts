@@ -31,7 +31,14 @@ import type { Logger } from '../log/index.ts';
 import { redactString } from '../redact/index.ts';
 import type { AgentChannel, AgentDelivery, DeliveryTarget } from './agent-channel.ts';
 import { REFUSED_CODE } from './refusals.ts';
-import { atLeast, boundedData, boundedMessage, MAX_URI_CHARS, RateBound } from './relay-bounds.ts';
+import {
+  atLeast,
+  boundedData,
+  boundedMessage,
+  MAX_ASKS_WAITING,
+  MAX_URI_CHARS,
+  RateBound,
+} from './relay-bounds.ts';
 import type { GateCaller, GateRequest } from './request.ts';
 import type { Outcome } from './steps/invoke.ts';
 
@@ -175,18 +182,31 @@ export class Relays {
     // The SDK ignores a cancellation of request id 0 (a falsy id): the server's requests are
     // cancellable here by any id.
     const asked = new Map<string | number, AbortController>();
+    let waiting = 0;
     client.setNotificationHandler(CancelledNotificationSchema, (n) => {
       if (n.params.requestId !== undefined) asked.get(n.params.requestId)?.abort(n.params.reason);
     });
     const relay =
       (action: 'sample' | 'elicit') =>
       async (req: ServerRequest, extra: { requestId: string | number; signal: AbortSignal }) => {
+        // Each waits up to ten minutes on the agent's client, on record: a flood is cut to a few at once.
+        // Counted, not read off `asked`: a server may reuse a request id.
+        if (waiting >= MAX_ASKS_WAITING) {
+          if (pass(`${action} request`)) this.#dropped(up, `${action} request`, 'too many already waiting');
+          throw new McpError(
+            REFUSED_CODE,
+            `Refused: ${MAX_ASKS_WAITING} of this server's requests of the agent are already waiting for an answer.`,
+            { code: 'too_many_requests' },
+          );
+        }
         const mine = new AbortController();
         asked.set(extra.requestId, mine);
+        waiting++;
         try {
           return await this.#ask(up, scrub, action, req, AbortSignal.any([extra.signal, mine.signal]));
         } finally {
-          asked.delete(extra.requestId);
+          waiting--;
+          if (asked.get(extra.requestId) === mine) asked.delete(extra.requestId);
         }
       };
     client.setRequestHandler(CreateMessageRequestSchema, (req, extra) =>
