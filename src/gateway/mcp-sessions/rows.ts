@@ -37,13 +37,21 @@ export async function insertSession(db: Db, row: SessionRow, now: Date): Promise
     .execute();
 }
 
-/** Keeps an agent's `keep` most recently used sessions and forgets the rest: the digests forgotten. */
-export async function trimSessions(db: Db, orgId: string, agentId: string, keep: number): Promise<string[]> {
+/** Keeps the `keep` most recently used sessions of an agent and person, forgets the rest: the digests forgotten. */
+export async function trimSessions(
+  db: Db,
+  orgId: string,
+  agentId: string,
+  issuedBy: string,
+  keep: number,
+): Promise<string[]> {
+  // Per person: one person's flood of initializes never pushes out another's sessions.
   const old = await db
     .selectFrom('mcp_sessions')
     .select('id_hash')
     .where('org_id', '=', orgId)
     .where('agent_id', '=', agentId)
+    .where('issued_by', '=', issuedBy)
     .orderBy('last_seen_at', 'desc')
     .limit(1000)
     .offset(keep)

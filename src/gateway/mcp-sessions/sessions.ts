@@ -63,7 +63,7 @@ export const IDLE_MS = 30 * 60_000;
 /** What an id this endpoint gave looks like (32 random bytes, base64url): anything else is unknown. */
 const SESSION_ID = /^[A-Za-z0-9_-]{43}$/;
 
-/** Open sessions an agent keeps, at most (each holds a server on the replicas that serve it). */
+/** Open sessions an agent keeps for each person, at most (each holds a server on the replicas that serve it). */
 export const MAX_PER_AGENT = 100;
 
 /** What a session keeps of what the client declared, at most (it is stored with the session). */
@@ -224,8 +224,14 @@ export class McpSessions implements StopPart, AgentDelivery {
       clientInfo: body.params.clientInfo,
     };
     const live = await this.#build(id, row, async () => {
-      // An agent keeps its most recently used sessions: a flood of initializes pushes out the oldest.
-      for (const idHash of await trimSessions(this.#o.store.db, row.orgId, row.agentId, MAX_PER_AGENT - 1)) {
+      // An agent keeps each person's most recently used sessions: a flood of initializes pushes out that person's oldest.
+      for (const idHash of await trimSessions(
+        this.#o.store.db,
+        row.orgId,
+        row.agentId,
+        row.issuedBy,
+        MAX_PER_AGENT - 1,
+      )) {
         const old = this.#live.get(idHash);
         if (old) this.#drop(old);
         await this.#bus.publish({ from: this.#self, kind: 'ended', idHash });

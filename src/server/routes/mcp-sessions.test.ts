@@ -116,7 +116,7 @@ for (const kind of STORE_KINDS) {
     const rpc = (method: string, params: unknown = {}) => ({ jsonrpc: '2.0', id: ++rpcId, method, params });
 
     /** A session opened by hand (no GET stream of the SDK client's own): its id. */
-    async function rawSession(): Promise<string> {
+    async function rawSession(withToken = token): Promise<string> {
       const init = await send(
         'POST',
         {},
@@ -125,6 +125,7 @@ for (const kind of STORE_KINDS) {
           capabilities: { sampling: {} },
           clientInfo: { name: 'raw', version: '1' },
         }),
+        withToken,
       );
       assert.equal(init.status, 200, await init.clone().text());
       await init.text();
@@ -133,6 +134,7 @@ for (const kind of STORE_KINDS) {
         'POST',
         { 'mcp-session-id': id },
         { jsonrpc: '2.0', method: 'notifications/initialized' },
+        withToken,
       );
       assert.equal(ready.status, 202);
       return id;
@@ -489,6 +491,25 @@ for (const kind of STORE_KINDS) {
       assert.equal(last.status, 200);
       await last.text();
       assert.ok(deps.mcpSessions.count(agentId) <= MAX_PER_AGENT);
+    });
+
+    test("one person's flood of initializes does not end another person's session of the same agent", async () => {
+      const tok = await api(
+        'post',
+        `/agents/${agentId}/tokens`,
+        { name: 'owner laptop' },
+        acme.people.owner.token,
+      );
+      assert.equal(tok.status, 201, tok.text);
+      const owners = await rawSession(tok.body.token);
+      for (let i = 0; i <= MAX_PER_AGENT; i++) await rawSession();
+      const res = await send('POST', { 'mcp-session-id': owners }, rpc('tools/list'), tok.body.token);
+      assert.equal(res.status, 200, 'the owner’s session lives on');
+      await res.text();
+      assert.equal(
+        (await rows()).filter((r) => r.agent_id === agentId && r.issued_by === acme.people.admin.id).length,
+        MAX_PER_AGENT,
+      );
     });
 
     test('mcp-remote (the stdio bridge desktop clients use) opens a session and keeps it: a stdio client lists and calls through it', async () => {
