@@ -351,6 +351,13 @@ export function buildServer(deps: AgentServerDeps, current: () => AgentConnectio
   });
   // A subscription is decided and recorded like a read; its updates reach this session while its grants allow.
   server.setRequestHandler(SubscribeRequestSchema, async (req, extra) => {
+    // Without a session an update has no stream to reach and the subscription nothing to end it.
+    if (current().sessionId === undefined)
+      throw new McpError(
+        -32000,
+        'resources/subscribe needs a session: send initialize first and give its Mcp-Session-Id; updates arrive on its GET stream.',
+        { code: 'session_required' },
+      );
     const parts = resourceParts(req.params.uri);
     await ask(req.params.uri, parts, { action: 'subscribe', args: {} }, extra);
     const { caller, sessionId } = current();

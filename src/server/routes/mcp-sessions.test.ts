@@ -512,6 +512,20 @@ for (const kind of STORE_KINDS) {
       );
     });
 
+    test('a client without a session cannot subscribe: its updates would have no stream, its subscription no end', async () => {
+      const before = deps.gateway.relays.subscriptions;
+      const res = await send(
+        'POST',
+        {},
+        rpc('resources/subscribe', { uri: 'everything+demo://resource/static/document/architecture.md' }),
+      );
+      assert.equal(res.status, 200);
+      const body = (await res.json()) as { error?: { message: string; data?: { code?: string } } };
+      assert.equal(body.error?.data?.code, 'session_required');
+      assert.match(body.error!.message, /initialize/);
+      assert.equal(deps.gateway.relays.subscriptions, before, 'no subscription kept');
+    });
+
     test('mcp-remote (the stdio bridge desktop clients use) opens a session and keeps it: a stdio client lists and calls through it', async () => {
       const client = new Client({ name: 'desktop-app', version: '2.0.0' });
       await client.connect(
