@@ -55,6 +55,7 @@ import { type ProgressSent, waitingProgress } from './approval-progress.ts';
 import { type CallKey, Cancellations } from './cancellations.ts';
 import type { ToolGateway } from './gate.ts';
 import { ApprovalRequiredError, REFUSED_CODE } from './refusals.ts';
+import { MAX_SUBSCRIPTIONS_PER_SESSION } from './relay-bounds.ts';
 import type { GateCaller, GateRequest, GateResult } from './request.ts';
 
 export interface AgentServerDeps {
@@ -359,8 +360,16 @@ export function buildServer(deps: AgentServerDeps, current: () => AgentConnectio
         { code: 'session_required' },
       );
     const parts = resourceParts(req.params.uri);
-    await ask(req.params.uri, parts, { action: 'subscribe', args: {} }, extra);
     const { caller, sessionId } = current();
+    const ns = parts && (await deps.gate.connectionOf(caller.orgId, parts.namespace));
+    // Each is held here and at the server: a session's count is bounded, checked before anything is asked.
+    if (ns && !deps.gate.relays.maySubscribe(caller.agentId, ns, parts.name, sessionId))
+      throw new McpError(
+        -32000,
+        `too_many_subscriptions: this session holds ${MAX_SUBSCRIPTIONS_PER_SESSION} subscriptions already; unsubscribe from one first.`,
+        { code: 'too_many_subscriptions' },
+      );
+    await ask(req.params.uri, parts, { action: 'subscribe', args: {} }, extra);
     const connectionId = await deps.gate.connectionOf(caller.orgId, parts!.namespace);
     deps.gate.relays.subscribed(caller, connectionId!, parts!.name, sessionId);
     return {};

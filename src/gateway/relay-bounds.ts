@@ -17,6 +17,9 @@ export const MAX_URI_CHARS = 2048;
 /** A server's requests of the agent (sampling, elicitation) waiting at once per session; more are refused. */
 export const MAX_ASKS_WAITING = 4;
 
+/** Resources one client session may be subscribed to at once (each is held here and at the server). */
+export const MAX_SUBSCRIPTIONS_PER_SESSION = 100;
+
 /** Syslog's order (RFC 5424), as MCP's logging levels use it: a lower index is less severe. */
 export const LEVELS: readonly LoggingLevel[] = [
   'debug',

@@ -51,6 +51,7 @@ import { until } from '../testing/until.ts';
 import { ToolGateway } from './gate.ts';
 import { agentServer, serveAgent } from './mcp-server.ts';
 import { McpSessions } from './mcp-sessions/index.ts';
+import { MAX_SUBSCRIPTIONS_PER_SESSION } from './relay-bounds.ts';
 
 const EVERYTHING = ['node_modules/@modelcontextprotocol/server-everything/dist/index.js', 'stdio'];
 const EVERYTHING_MAIN = fileURLToPath(new URL(`../../${EVERYTHING[0]}`, import.meta.url));
@@ -411,6 +412,27 @@ for (const kind of STORE_KINDS) {
       await until(() => gate.relays.subscriptions === 0, { what: 'the subscription to end with its grant' });
       assert.deepEqual(b.seen.updated, []);
       await b.client.callTool({ name: 'everything__toggle-subscriber-updates', arguments: {} });
+    });
+
+    test('a client session holds at most 100 subscriptions: the next is refused in words, nothing kept or passed on', async () => {
+      const a = await agent();
+      const resources = await grant({
+        connectionId: everything,
+        resource: 'demo://resource/dynamic/text/',
+        match: 'prefix',
+      });
+      const before = gate.relays.subscriptions;
+      for (let i = 1; i <= MAX_SUBSCRIPTIONS_PER_SESSION; i++)
+        await a.client.subscribeResource({ uri: `everything+demo://resource/dynamic/text/${i}` });
+      // The same one again is no new subscription.
+      await a.client.subscribeResource({ uri: 'everything+demo://resource/dynamic/text/1' });
+      await assert.rejects(
+        a.client.subscribeResource({ uri: 'everything+demo://resource/dynamic/text/101' }),
+        (err: McpError) => /too_many_subscriptions/.test(err.message),
+      );
+      assert.equal(gate.relays.subscriptions, before + MAX_SUBSCRIPTIONS_PER_SESSION);
+      await gate.end({ kind: 'agent', orgId: acme.id, agentId });
+      assert.equal((await api('delete', `/agents/${agentId}/grants/${resources}`)).status, 200);
     });
 
     test('a list change re-lists the connection on the agent’s session and tells the agent', async () => {

@@ -36,6 +36,7 @@ import {
   boundedData,
   boundedMessage,
   MAX_ASKS_WAITING,
+  MAX_SUBSCRIPTIONS_PER_SESSION,
   MAX_URI_CHARS,
   RateBound,
 } from './relay-bounds.ts';
@@ -244,6 +245,15 @@ export class Relays {
     const subs = this.#subs.get(k) ?? new Map<string, Subscriber>();
     subs.set(sessionId ?? '', { caller, sessionId });
     this.#subs.set(k, subs);
+  }
+
+  /** Whether the session may hold one more subscription (at most `MAX_SUBSCRIPTIONS_PER_SESSION`; one it holds already is no more). */
+  maySubscribe(agentId: string, connectionId: string, uri: string, sessionId: string | undefined): boolean {
+    const s = sessionId ?? '';
+    if (this.#subs.get(key(agentId, connectionId, uri))?.has(s)) return true;
+    let n = 0;
+    for (const subs of this.#subs.values()) if (subs.has(s) && subs.get(s)!.caller.agentId === agentId) n++;
+    return n < MAX_SUBSCRIPTIONS_PER_SESSION;
   }
 
   /** Ends a session's subscription; whether the agent has none left on that URI (the server is then told). */
