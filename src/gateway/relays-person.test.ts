@@ -10,6 +10,7 @@ import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { CreateMessageResultSchema, type ServerNotification } from '@modelcontextprotocol/sdk/types.js';
 import type { AuditTrail } from '../audit/index.ts';
+import { PaddockError } from '../errors/index.ts';
 import { type AgentChannel, type DeliveryTarget, LocalDelivery } from './agent-channel.ts';
 import { Relays, type Upstream } from './relays.ts';
 import type { GateCaller, GateRequest } from './request.ts';
@@ -95,6 +96,59 @@ test("a per-person server's sampling request rides on its own person's call, nev
   await new Promise((r) => setTimeout(r, 50));
   assert.equal(delivered.length, 1);
   assert.equal(delivered[0]!.personId, 'ada');
+});
+
+test("a shared server's sampling request is refused while calls of two people are in flight (whose it is cannot be told), and carried when one person's are", async () => {
+  const unableSeen: (string | undefined)[] = [];
+  const relays = new Relays({
+    audit: { appendWritten: async () => undefined } as unknown as AuditTrail,
+    delivery: { deliver: () => undefined },
+    decideAsk: async (_req: GateRequest, unable: string | undefined) => {
+      unableSeen.push(unable);
+      if (unable) throw new PaddockError(403, 'sampling_denied', unable);
+      return { entry: 1, done: () => undefined };
+    },
+    mayRead: async () => true,
+    namespaceOf: async () => 'mail',
+    relist: async () => undefined,
+    agentsOn: () => [],
+    clientsOf: async () => [],
+  });
+  const shared = await upstreamFor(relays, { orgId: 'org_1', agentId: 'agt_1', connectionId: 'con_1' });
+  const asked: string[] = [];
+  const call = (person: string): GateRequest => ({
+    caller: caller(person),
+    connectionId: 'con_1',
+    tool: 'read_mail',
+    args: {},
+    approval: 'pause',
+    relay: channel(asked, person),
+  });
+  const hold = () => {
+    let release!: () => void;
+    const held = new Promise<void>((r) => {
+      release = r;
+    });
+    return { held, release };
+  };
+  const ask = () =>
+    shared.request(
+      { method: 'sampling/createMessage', params: { messages: [], maxTokens: 5 } },
+      CreateMessageResultSchema,
+    );
+  // Two of Ada's calls: hers, whichever it is.
+  const a = hold();
+  const ada1 = relays.during(call('ada'), () => a.held);
+  const ada2 = relays.during(call('ada'), () => a.held);
+  assert.equal((await ask()).model, 'm');
+  assert.deepEqual(asked, ['ada']);
+  // Bob's call joins: the next request could be either's, so it is refused in words.
+  const bobCall = relays.during(call('bob'), () => a.held);
+  await assert.rejects(ask(), /more than one person/);
+  assert.deepEqual(asked, ['ada'], "nobody's client was asked");
+  assert.match(String(unableSeen.at(-1)), /calls of more than one person/);
+  a.release();
+  await Promise.all([ada1, ada2, bobCall]);
 });
 
 test("the in-process delivery gives one person's traffic to servers acting for that person only", () => {

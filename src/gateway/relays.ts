@@ -6,7 +6,8 @@
  * allow reading them), and a server's requests of the agent — sampling its model, eliciting from
  * its person — each decided on the agent's grants and on record, refused with a JSON-RPC error in
  * words otherwise. A server's request rides on the agent's request in progress on that session
- * (stdio carries no link between them: the latest one is taken); with none, it is refused.
+ * (stdio carries no link between them: the latest one is taken, and with calls of more than one
+ * person in progress on a shared connection, none); with none, it is refused.
  */
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import {
@@ -301,6 +302,16 @@ export class Relays {
     return list?.findLast((f) => f.caller.onBehalfOf === up.personId);
   }
 
+  /**
+   * How many people's calls are in progress on a shared session: a server's request could belong to
+   * any of them (stdio links it to none), so with more than one it is refused rather than guessed.
+   */
+  #peopleInFlight(up: Upstream): number {
+    if (up.personId) return 1;
+    const list = this.#inFlight.get(key(up.agentId, up.connectionId)) ?? [];
+    return new Set(list.map((f) => f.caller.onBehalfOf)).size;
+  }
+
   #logLine(
     up: Upstream,
     params: { level: LoggingLevel; logger?: string | undefined; data?: unknown },
@@ -408,9 +419,11 @@ export class Relays {
     };
     const unable = !current
       ? `no request of the agent is in progress on this connection to carry the ${what} request`
-      : !current.channel.capabilities?.[what]
-        ? `the agent's client did not declare ${what} (or its transport cannot carry a request to it)`
-        : undefined;
+      : this.#peopleInFlight(up) > 1
+        ? `calls of more than one person are in progress on this shared connection, and Paddock cannot tell whose call the ${what} request belongs to`
+        : !current.channel.capabilities?.[what]
+          ? `the agent's client did not declare ${what} (or its transport cannot carry a request to it)`
+          : undefined;
     const call: GateRequest = {
       caller,
       connectionId: up.connectionId,
