@@ -42,6 +42,7 @@ for (const kind of STORE_KINDS) {
     let token: string;
     let stoppedToken: string;
     let otherToken: string;
+    let remoteId: string;
     const api = (method: string, path: string, body?: unknown) =>
       call(app, method, `/api/v1/orgs/acme${path}`, {
         token: admin,
@@ -137,7 +138,11 @@ for (const kind of STORE_KINDS) {
             model: { provider: 'openai', model: 'gpt-5' },
           },
         });
-        for (const grant of [{ tool: 'echo' }, { tool: 'get-sum', requiresApproval: true }])
+        for (const grant of [
+          { tool: 'echo' },
+          { tool: 'get-sum', requiresApproval: true },
+          { tool: 'toggle-simulated-logging' },
+        ])
           assert.equal(
             (await api('post', `/agents/${agent.body.id}/grants`, { connectionId: conn.body.id, ...grant }))
               .status,
@@ -149,7 +154,9 @@ for (const kind of STORE_KINDS) {
         })) as { body: { token: string } };
         return { id: agent.body.id as string, token: tok.body.token };
       };
-      token = (await agentWith('remote', admin)).token;
+      const remote = await agentWith('remote', admin);
+      token = remote.token;
+      remoteId = remote.id;
       otherToken = (await agentWith('other', owner)).token;
       const stopped = await agentWith('halted', admin);
       stoppedToken = stopped.token;
@@ -310,6 +317,29 @@ for (const kind of STORE_KINDS) {
       assert.equal(streamed.status, 200);
       assert.match(streamed.raw, /approval_required/);
       assert.equal(streamed.sdk, true, 'a call that asks for progress is served by the SDK');
+    });
+
+    test('a log line a server sends during a plain call goes where those between calls go', async () => {
+      // The gate's delivery (in this process: the servers attached to it) — not the call's answer.
+      const delivered: unknown[] = [];
+      const detach = deps.gateway.localDelivery!.attach(remoteId, {
+        notification: async (n: unknown) => {
+          delivered.push(n);
+        },
+      });
+      try {
+        const on = await answer(true, token, toolCall(1, 'everything__toggle-simulated-logging', {}));
+        assert.equal(on.sdk, false, 'answered plainly');
+        assert.match(on.raw, /^\{"result":/);
+        await until(
+          () =>
+            delivered.some((n) => (n as { method: string }).method === 'notifications/message') || undefined,
+          { what: 'the log line sent during the call, delivered' },
+        );
+      } finally {
+        await answer(true, token, toolCall(2, 'everything__toggle-simulated-logging', {}));
+        detach();
+      }
     });
 
     test('a client that goes away ends a plain call waiting for a person, on record', async () => {
