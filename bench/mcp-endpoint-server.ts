@@ -15,7 +15,16 @@ const EVERYTHING = ['node_modules/@modelcontextprotocol/server-everything/dist/i
 /** The real disk (not tmpfs): syncs cost what they cost. */
 const home = mkdtempSync(join(process.cwd(), '.bench-mcp-'));
 const log = createLogger({ level: 'info', destination: { write: () => undefined } });
-const server = await startServer(loadConfig({ home, port: 0 }, {}), log);
+// Telemetry only when the parent asks (telemetry.bench.ts runs one server with it, one without).
+const telemetry = Object.fromEntries(
+  ['PADDOCK_METRICS_TOKEN', 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'].flatMap((k) =>
+    process.env[k] ? [[k, process.env[k]!]] : [],
+  ),
+);
+const server = await startServer(loadConfig({ home, port: 0 }, telemetry), log);
+// Benches comparing servers: the periodic jobs (a first compliance collection at a random minute
+// after start) are no call's cost, and would land in one server's figures and not another's.
+if (process.env.BENCH_NO_JOBS === '1') await server.deps.scheduler.close();
 const { store } = server.deps;
 const org = await seedOrg(store, 'acme');
 const api = async (method: string, path: string, body?: unknown) => {

@@ -1,28 +1,57 @@
 /**
- * What metrics and traces cost a governed call, measured as this process's CPU time (user +
- * system) per call rather than wall time, which is noisier than the difference: `tools/call` on
- * `/mcp/{org}` end to end (the HTTP pipeline, the agent token, the gate, the durable audit
- * record, server-everything's `echo` in the org's sandbox), on two servers alike but for their
- * telemetry — none, and metrics plus traces sent to an OTLP receiver in another process — in
- * alternating blocks, so drift falls on both. The target: under 5% more CPU per call.
+ * What metrics and traces cost a governed call, as CPU time (not wall time, which is noisier
+ * than the 5% target): four Paddock servers, each in its own process and alike but for their
+ * telemetry — two with none, two with metrics plus traces (an OTLP receiver in another process
+ * takes the spans; Prometheus's scrape every 15 s is played), started in the order none, with,
+ * with, none so that whatever being started later costs falls on both alike — are called in turn
+ * by the official MCP SDK client (`tools/call` of server-everything's `echo` on `/mcp/{org}`,
+ * end to end: HTTP, the agent token, the gate, the durable record, the tool in the org's
+ * sandbox), in blocks taking turns so drift in the machine's load falls on all. Each server's
+ * CPU time is read from /proc: the whole process (every thread; its MCP server child not
+ * counted; its periodic jobs stopped, as no call's cost) from the start of the measured calls
+ * to their end, background work (span export, scrapes, result records)
+ * included, divided by its calls (a server waiting for its turn uses next to nothing: its
+ * timers, about 0.01% of a core). The target: under 5% more CPU per call.
+ *
+ *   npm run -s bench -- telemetry     BENCH_TELEMETRY_N=… calls each way (default 6000);
+ *                                     BENCH_TELEMETRY=metrics|traces|both|none (default both;
+ *                                     none: no telemetry on any, the noise floor);
+ *                                     BENCH_TELEMETRY_OUTER=1: telemetry on the outer two servers
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { bubblewrap } from '../src/cells/index.ts';
-import { loadConfig } from '../src/config/index.ts';
-import { silentLogger } from '../src/log/index.ts';
-import { buildDeps } from '../src/server/deps.ts';
-import { openStore } from '../src/store/index.ts';
+import { type ChildProcess, fork, spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { Telemetry } from '../src/telemetry/index.ts';
-import { call, createApp, seedOrg } from '../src/testing/fixtures.ts';
 import { figures, report } from './stats.ts';
 
 const N = Number(process.env.BENCH_TELEMETRY_N ?? 6000);
-const BLOCK = 100;
-const EVERYTHING = ['node_modules/@modelcontextprotocol/server-everything/dist/index.js', 'stdio'];
+const BLOCK = 200;
+const SCRAPE_EVERY_MS = 15_000;
 const RECEIVER_PORT = 14318;
+const SCRAPE_TOKEN = 'bench-scrape-token-0123456789';
+const TICK_NS = 1e9 / 100; // USER_HZ: /proc/<pid>/stat counts CPU time in 1/100 s
+
+/** CPU time (user + system, every thread, exited ones too) of a process, in ns, from /proc/<pid>/stat. */
+function statNs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) * TICK_NS; // utime, stime (fields 14 and 15)
+}
+
+/** The same to the nanosecond: each live thread's time on a CPU, from /proc/<pid>/task/<tid>/schedstat. */
+function schedNs(pid: number): number {
+  let ns = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+    } catch {
+      // A thread that ended between the listing and the read.
+    }
+  }
+  return ns;
+}
 
 // The OTLP receiver lives in its own process: its CPU is not Paddock's.
 const receiver = spawn(
@@ -35,119 +64,147 @@ const receiver = spawn(
 );
 await new Promise((r) => receiver.stdout!.once('data', r));
 
-async function server(name: string, env: Record<string, string>) {
-  const home = mkdtempSync(join(tmpdir(), `paddock-bench-tel-${name}-`));
-  const store = await openStore({ home });
-  const deps = buildDeps(
-    loadConfig({ home, port: 7070 }, env),
-    silentLogger,
-    store,
-    {},
-    { provider: bubblewrap, problem: null },
-  );
-  deps.audit.start();
-  const app = createApp(deps);
-  const org = await seedOrg(store, 'acme');
-  const admin = org.people.admin.token;
-  const api = async (path: string, body?: unknown) =>
-    (await call(app, 'post', `/api/v1/orgs/acme${path}`, { token: admin, body })).body;
-  const conn = await api('/connections', {
-    name: 'everything',
-    transport: 'stdio',
-    command: 'node',
-    args: EVERYTHING,
-  });
-  await api(`/connections/${conn.id}/tools/refresh`);
-  const agent = await api('/agents', {
-    name: 'bench',
-    scope: 'organization',
-    instructions: 'x',
-    model: { provider: 'openai', model: 'm' },
-  });
-  await api(`/agents/${agent.id}/grants`, { connectionId: conn.id, tool: 'echo' });
-  const token = (await api(`/agents/${agent.id}/tokens`, { name: 'bench' })).token as string;
-  let id = 0;
-  const governed = async () => {
-    const r = await call(app, 'post', '/mcp/acme', {
-      token,
-      headers: { accept: 'application/json, text/event-stream' },
-      body: {
-        jsonrpc: '2.0',
-        id: ++id,
-        method: 'tools/call',
-        params: { name: 'everything__echo', arguments: { message: 'ok' } },
-      },
-    });
-    if (r.status !== 200 || r.body?.result?.isError) throw new Error(`call failed: ${r.text}`);
-  };
-  const close = async () => {
-    await deps.gateway.close();
-    await deps.audit.close();
-    await deps.telemetry.close();
-    await store.close();
-    rmSync(home, { recursive: true, force: true });
-  };
-  return { name, deps, governed, close };
+interface Server {
+  name: 'off' | 'on';
+  process: ChildProcess;
+  url: string;
+  client: Client;
+  scrapes: boolean;
 }
 
-const off = await server('off', {});
-/**
- * `metrics`, `traces`, or `both` (the default): which telemetry the second server has; `none`
- * measures the two servers' own difference (what the figures cannot tell apart from noise).
- */
+/** One Paddock server in its own process (`mcp-endpoint-server.ts`), with the SDK client connected. */
+async function server(name: Server['name'], env: Record<string, string>): Promise<Server> {
+  const p = fork(new URL('./mcp-endpoint-server.ts', import.meta.url), {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    env: { ...process.env, BENCH_NO_JOBS: '1', ...env },
+  });
+  const ready = await new Promise<{ url: string; callerToken: string }>((resolve) =>
+    p.on('message', (m: { ready?: { url: string; callerToken: string } }) => m.ready && resolve(m.ready)),
+  );
+  const client = new Client({ name: 'bench', version: '1.0.0' });
+  await client.connect(
+    new StreamableHTTPClientTransport(new URL(ready.url), {
+      requestInit: { headers: { authorization: `Bearer ${ready.callerToken}` } },
+    }),
+  );
+  return { name, process: p, url: ready.url, client, scrapes: 'PADDOCK_METRICS_TOKEN' in env };
+}
+
 const which = process.env.BENCH_TELEMETRY ?? 'both';
-const on = await server('on', {
-  ...(which === 'metrics' || which === 'both'
-    ? { PADDOCK_METRICS_TOKEN: 'bench-scrape-token-0123456789' }
-    : {}),
+const withTelemetry = {
+  ...(which === 'metrics' || which === 'both' ? { PADDOCK_METRICS_TOKEN: SCRAPE_TOKEN } : {}),
   ...(which === 'traces' || which === 'both'
     ? { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `http://127.0.0.1:${RECEIVER_PORT}/v1/traces` }
     : {}),
-});
+};
+const servers: Server[] = [];
+/**
+ * Which servers have telemetry: the middle two started (default), or with BENCH_TELEMETRY_OUTER=1
+ * the first and the last — run both ways (and `none` both ways) to see that the placement is not
+ * what the figure measures.
+ */
+const roles =
+  process.env.BENCH_TELEMETRY_OUTER === '1'
+    ? (['on', 'off', 'off', 'on'] as const)
+    : (['off', 'on', 'on', 'off'] as const);
+for (const name of roles) servers.push(await server(name, name === 'on' ? withTelemetry : {}));
+
+const echo = async (s: Server) => {
+  const r = await s.client.callTool({ name: 'everything__echo', arguments: { message: 'status: ok' } });
+  if (r.isError) throw new Error(`${s.name}: ${JSON.stringify(r.content)}`);
+};
+/** What Prometheus does every 15 s: its CPU is the server's. */
+let scrapedBytes = 0;
+const scrape = async (s: Server) => {
+  const r = await fetch(new URL('/metrics', s.url), { headers: { authorization: `Bearer ${SCRAPE_TOKEN}` } });
+  if (r.status !== 200) throw new Error(`scrape: ${r.status}`);
+  scrapedBytes = (await r.arrayBuffer()).byteLength;
+};
+
 try {
-  const cpu = { off: 0, on: 0 };
+  for (const s of servers) for (let i = 0; i < 500; i++) await echo(s); // warm-up (JIT, sessions)
+  for (const s of servers) if (s.scrapes) await scrape(s);
+  // The warm-up's own spans sent and records written before the measured calls begin.
+  await new Promise((r) => setTimeout(r, 6000));
   const wall = { off: [] as number[], on: [] as number[] };
-  /** Each pair of neighbouring blocks: CPU per call with telemetry over CPU per call without. */
+  /** Each round of four blocks: CPU per call with telemetry over CPU per call without (in-block only). */
   const ratios: number[] = [];
-  for (const s of [off, on]) for (let i = 0; i < 1000; i++) await s.governed(); // warm-up (JIT)
-  const block = async (s: typeof on) => {
-    const c0 = process.cpuUsage();
+  const load0 = loadavg()[0]!;
+  const start = servers.map((s) => ({ stat: statNs(s.process.pid!), sched: schedNs(s.process.pid!) }));
+  const lastScrape = servers.map(() => performance.now());
+  const run0 = performance.now();
+  const block = async (s: Server): Promise<number> => {
+    const at = servers.indexOf(s);
+    if (s.scrapes && performance.now() - lastScrape[at]! >= SCRAPE_EVERY_MS) {
+      await scrape(s);
+      lastScrape[at] = performance.now();
+    }
+    const c0 = schedNs(s.process.pid!);
     for (let i = 0; i < BLOCK; i++) {
       const t0 = process.hrtime.bigint();
-      await s.governed();
-      wall[s.name as 'off' | 'on'].push(Number(process.hrtime.bigint() - t0));
+      await echo(s);
+      wall[s.name].push(Number(process.hrtime.bigint() - t0));
     }
-    // What the block left behind (result records, spans sent) is its own cost too.
-    await s.deps.audit.flush();
-    await s.deps.telemetry.tracing?.flush();
-    const c = process.cpuUsage(c0);
-    cpu[s.name as 'off' | 'on'] += c.user + c.system;
-    return c.user + c.system;
+    return schedNs(s.process.pid!) - c0;
   };
-  for (let pair = 0; pair < N / BLOCK; pair++) {
-    // Alternating which goes first, so a drift in the machine's load falls on both alike.
-    const [a, b] = pair % 2 === 0 ? [off, on] : [on, off];
-    const ca = await block(a);
-    const cb = await block(b);
-    ratios.push(a === on ? ca / cb : cb / ca);
+  // Each server gets N/2 calls, so each kind N. The turn alternates kinds (none, with, none,
+  // with) and rotates every round, so each server follows one of the other kind and takes every
+  // place in the round alike.
+  const turn = [servers[0]!, servers[1]!, servers[3]!, servers[2]!];
+  for (let round = 0; round < N / (2 * BLOCK); round++) {
+    const cpu = { off: 0, on: 0 };
+    for (let k = 0; k < turn.length; k++) {
+      const s = turn[(round + k) % turn.length]!;
+      cpu[s.name] += await block(s);
+    }
+    ratios.push(cpu.on / cpu.off);
   }
-  const scraped = (await on.deps.telemetry.metrics?.scrape()) ?? '';
+  // Work the last calls left behind (result records, the last spans sent) is theirs too.
+  await new Promise((r) => setTimeout(r, 6000));
+  const runMs = performance.now() - run0;
+  const used = servers.map((s, i) => ({
+    stat: statNs(s.process.pid!) - start[i]!.stat,
+    sched: schedNs(s.process.pid!) - start[i]!.sched,
+  }));
+  const calls = wall.off.length;
+  const per = (ns: number) => ns / calls / 1000;
+  const sum = (name: Server['name']) =>
+    used
+      .filter((_, i) => servers[i]!.name === name)
+      .reduce((a, u) => ({ stat: a.stat + u.stat, sched: a.sched + u.sched }), { stat: 0, sched: 0 });
+  const [uOff, uOn] = [sum('off'), sum('on')];
   const base = figures('governed call, no telemetry (wall)', wall.off);
   report([base, figures(`governed call, ${which} (wall)`, wall.on)], base);
-  const perOff = cpu.off / wall.off.length;
-  const perOn = cpu.on / wall.on.length;
+  const added = (a: number, b: number) => `${((100 * (b - a)) / a).toFixed(1)}%`;
+  console.log(
+    `CPU per governed call (the server process, every thread, /proc/<pid>/task/*/schedstat): no telemetry ${per(uOff.sched).toFixed(1)} µs; ${which} ${per(uOn.sched).toFixed(1)} µs`,
+  );
+  console.log(
+    `  ADDED BY ${which.toUpperCase()}: ${added(uOff.sched, uOn.sched)} CPU per call (target under 5%); /proc/<pid>/stat ticks say ${added(uOff.stat, uOn.stat)}; ${calls} calls each in ${(runMs / 1000).toFixed(0)} s`,
+  );
   const sorted = [...ratios].sort((x, y) => x - y);
-  const median = sorted[Math.floor(sorted.length / 2)]!;
+  const q = (f: number) => (100 * (sorted[Math.floor(f * sorted.length)]! - 1)).toFixed(1);
   console.log(
-    `CPU per governed call, no telemetry: ${perOff.toFixed(1)} µs; ${which}: ${perOn.toFixed(1)} µs`,
+    `  rounds of four blocks of ${BLOCK} (in-block CPU only): median ${q(0.5)}%, interquartile ${q(0.25)}% to ${q(0.75)}%, ${ratios.length} rounds; load average ${load0.toFixed(1)} → ${loadavg()[0]!.toFixed(1)}`,
   );
-  console.log(
-    `  added by ${which}: ${(100 * (median - 1)).toFixed(1)}% CPU per call, median of ${ratios.length} paired blocks of ${BLOCK} (interquartile ${(100 * (sorted[Math.floor(sorted.length / 4)]! - 1)).toFixed(1)}% to ${(100 * (sorted[Math.floor((3 * sorted.length) / 4)]! - 1)).toFixed(1)}%); pooled ${((100 * (perOn - perOff)) / perOff).toFixed(1)}%; target under 5%`,
-  );
-  if (scraped) console.log(`  one scrape after the run: ${(scraped.length / 1024).toFixed(1)} KiB`);
+  const scraped = servers.find((s) => s.scrapes);
+  if (scraped) {
+    // What one scrape costs the server (its store reads and the exposition), apart.
+    let ns = 0;
+    const scrapes = servers.filter((s) => s.scrapes).length * Math.floor(runMs / SCRAPE_EVERY_MS);
+    for (let i = 0; i < 5; i++) {
+      const c0 = schedNs(scraped.process.pid!);
+      await scrape(scraped);
+      ns += schedNs(scraped.process.pid!) - c0;
+    }
+    console.log(
+      `  a scrape every ${SCRAPE_EVERY_MS / 1000} s: ${(scrapedBytes / 1024).toFixed(1)} KiB, ${(ns / 5 / 1e6).toFixed(1)} ms CPU each so about ${((scrapes * ns) / 5 / calls / 1000).toFixed(1)} µs a call over this run's ${scrapes} scrapes`,
+    );
+  }
 
-  // The hooks alone, around a call that does nothing: what telemetry adds, without the rest of
-  // the call's noise (a request span or count, a gate span or count, the spans sent).
+  // The hooks alone, in this process, around a call that does nothing: what telemetry adds
+  // without the rest of the call's noise (a request counted and spanned, a gate call counted and
+  // spanned, the spans sent).
   for (const mode of ['metrics', 'traces', 'both'] as const) {
     const t = new Telemetry({
       metrics: mode !== 'traces',
@@ -185,12 +242,15 @@ try {
     const c = process.cpuUsage(c0);
     const us = (c.user + c.system) / n;
     console.log(
-      `  the hooks alone (${mode}): ${us.toFixed(1)} µs CPU per call, ${((100 * us) / perOff).toFixed(1)}% of a governed call's ${perOff.toFixed(0)} µs`,
+      `  the hooks alone (${mode}): ${us.toFixed(1)} µs CPU per call, ${((100 * us * 1000) / (uOff.sched / calls)).toFixed(1)}% of a governed call's ${per(uOff.sched).toFixed(0)} µs`,
     );
     await t.close();
   }
 } finally {
-  await off.close();
-  await on.close();
+  for (const s of servers) {
+    await s.client.close().catch(() => undefined);
+    s.process.send('stop');
+    await new Promise((r) => s.process.once('exit', r));
+  }
   receiver.kill();
 }

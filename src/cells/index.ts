@@ -6,6 +6,7 @@ import { noSandbox } from './unsafe.ts';
 
 export { bubblewrap } from './bubblewrap.ts';
 export { EgressProxy, type EgressRule, isNonPublic } from './egress.ts';
+export { egressRulesFor } from './egress-rules.ts';
 export { type CellEvent, cellHistory } from './history.ts';
 export { type HostUser, orgHostUser } from './host-users.ts';
 export type { CellSpec, SandboxProvider } from './sandbox.ts';

@@ -231,6 +231,7 @@ const init: Command = {
             vault: new Vault(localKeyring(config.home)),
             sandbox: sandbox.provider,
             home: config.home,
+            registry: config.npmRegistry,
             egress: async () => null,
           },
           ctx,

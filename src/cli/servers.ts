@@ -2,8 +2,10 @@
  * `paddock servers`: the operator installs, lists and removes MCP server packages, offline, on
  * the store named by `$PADDOCK_HOME` or `DATABASE_URL` (a running server sees them at once).
  */
+import { catalog } from '../catalog/index.ts';
 import { operatorCaller } from '../identity/index.ts';
 import {
+  allowedName,
   installServerPackage,
   listServerPackages,
   type PackageAsker,
@@ -15,8 +17,9 @@ import { parse, storeOptions } from './options.ts';
 import { UsageError } from './output.ts';
 
 export const servers: Command = {
-  summary: 'Install, list or remove MCP server packages from the npm registry, offline',
-  usage: `paddock servers install <name>[@version]   resolve from the registry, verify, store read-only
+  summary: 'The catalog of well-known MCP servers; install, list or remove MCP server packages, offline',
+  usage: `paddock servers catalog                    well-known MCP servers: package or URL, what each needs
+paddock servers install <name>[@version]   resolve from the registry, verify, store read-only
 paddock servers list                       installed packages and the connections that run each
 paddock servers remove <name>@<version>    refused while a connection runs it
 
@@ -27,6 +30,7 @@ paddock servers remove <name>@<version>    refused while a connection runs it
   log with the integrity hashes. A connection then runs one with "package": "<name>@<version>".`,
   async run(args) {
     const [sub, target, ...rest] = args;
+    if (sub === 'catalog') return printCatalog(target === '--json');
     const positional = target !== undefined && !target.startsWith('-');
     const v = parse(positional ? rest : [target, ...rest].filter((a) => a !== undefined), {});
     const { config, opts } = storeOptions(v);
@@ -53,11 +57,16 @@ paddock servers remove <name>@<version>    refused while a connection runs it
           out(`  lockfile:  sha256 ${p.lockfileSha256}`);
           out(`  use it:    {"transport": "stdio", "package": "${p.id}", "args": [...]}`);
         } else {
-          const p = await removeServerPackage(store.db, config.home, who, target);
+          const p = await removeServerPackage(
+            store.db,
+            { home: config.home, registry: config.npmRegistry },
+            who,
+            target,
+          );
           out(`Removed ${p.id}.`);
         }
       } else if (sub === 'list' || sub === undefined) {
-        const listed = await listServerPackages(store.db, config.home, null);
+        const listed = await listServerPackages(store.db, null);
         if (listed.length === 0) {
           out('No MCP server packages installed. Install one: paddock servers install <name>@<version>');
           return;
@@ -68,10 +77,44 @@ paddock servers remove <name>@<version>    refused while a connection runs it
           out(`${p.id}\t${p.packages}\t${p.installedAt.slice(0, 10)}\t${p.integrity.slice(0, 23)}…\t${used}`);
         }
       } else {
-        throw new UsageError(`Unknown servers command "${sub}". Use install, list or remove.`);
+        throw new UsageError(`Unknown servers command "${sub}". Use catalog, install, list or remove.`);
       }
     } finally {
       await store.close();
     }
   },
 };
+
+/**
+ * The catalog, offline: each entry's source, what it needs, and whether this installation's
+ * allowlist admits its package (adding one is done per organization, in the dashboard or API).
+ */
+function printCatalog(json: boolean): void {
+  const c = catalog();
+  const allowlist = storeOptions({}).config.serverPackages;
+  if (json) {
+    process.stdout.write(`${JSON.stringify(c, null, 2)}\n`);
+    return;
+  }
+  const out = (s: string) => process.stdout.write(`${s}\n`);
+  out(`MCP server catalog, version ${c.version} (${c.entries.length} entries)`);
+  out('ID\tSOURCE\tNEEDS\tEGRESS\tHERE');
+  for (const e of c.entries) {
+    const source = e.source.kind === 'npm' ? `npm ${e.source.package}` : `remote ${e.source.url}`;
+    const needs = [
+      ...(e.source.kind === 'remote' && e.source.oauth ? ['OAuth sign-in'] : []),
+      ...e.credentials.map(
+        (cr) => `${cr.as === 'env' ? 'env' : 'header'} ${cr.field} ← vault "${cr.secretName}"`,
+      ),
+    ];
+    const here =
+      e.source.kind === 'npm'
+        ? allowedName(e.source.package.slice(0, e.source.package.lastIndexOf('@')), allowlist)
+          ? 'allowed'
+          : 'not on PADDOCK_SERVER_PACKAGES'
+        : e.credentials.length
+          ? 'with a token (OAuth not yet)'
+          : 'needs OAuth sign-in (not yet)';
+    out(`${e.id}\t${source}\t${needs.join(' or ') || '-'}\t${e.egress.join(', ') || '-'}\t${here}`);
+  }
+}

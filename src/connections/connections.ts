@@ -13,7 +13,13 @@ import { BadRequestError, ConflictError, NotFoundError, PaddockError } from '../
 import type { OrgContext } from '../identity/context.ts';
 import { trustedScope } from '../identity/scope.ts';
 import { newId } from '../ids/index.ts';
-import { binOf, parseInstalled, readInstalled, requireInstalled } from '../packages/index.ts';
+import {
+  binOf,
+  type PackageSource,
+  packageReadyFor,
+  parseInstalled,
+  recordedPackage,
+} from '../packages/index.ts';
 import { bumpGrantsVersion, reconcileGrants, reconcilePromptGrants } from '../policy/grants-service.ts';
 import { namespaceOf } from '../policy/permissions.ts';
 import { type Database, type Db, orConflict } from '../store/index.ts';
@@ -150,6 +156,13 @@ const RESERVED_ENV =
 const RESERVED_HEADER =
   /^(host|content-length|content-type|accept|connection|transfer-encoding|mcp-session-id|mcp-protocol-version)$/i;
 
+/** Whether a secret may be given to a server under this name (an environment variable or a header). */
+export function secretNameFits(name: string, kind: 'env' | 'header'): boolean {
+  return kind === 'env'
+    ? /^[A-Za-z_][A-Za-z0-9_]{0,63}$/.test(name) && !RESERVED_ENV.test(name)
+    : /^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$/.test(name) && !RESERVED_HEADER.test(name);
+}
+
 async function checkSecretNames(
   db: Db,
   orgId: string,
@@ -157,11 +170,7 @@ async function checkSecretNames(
   kind: 'env' | 'header',
 ): Promise<void> {
   for (const [name, secretId] of Object.entries(named)) {
-    const ok =
-      kind === 'env'
-        ? /^[A-Za-z_][A-Za-z0-9_]{0,63}$/.test(name) && !RESERVED_ENV.test(name)
-        : /^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$/.test(name) && !RESERVED_HEADER.test(name);
-    if (!ok) {
+    if (!secretNameFits(name, kind)) {
       throw new BadRequestError(
         `invalid_${kind}`,
         `"${name}" cannot be set as ${kind === 'env' ? 'an environment variable' : 'a header'} of an MCP server.`,
@@ -185,10 +194,11 @@ async function checkSecretNames(
  * What a stdio connection runs: a command, or an installed package (checked to be in the store,
  * with a program to run), never both.
  */
-function stdioProgram(
+async function stdioProgram(
+  db: Db,
   input: Extract<NewConnection, { transport: 'stdio' }>,
-  home: string | undefined,
-): { command: string | null; package: string | null; bin: string | null; integrity: string | null } {
+  packages: PackageSource | undefined,
+): Promise<{ command: string | null; package: string | null; bin: string | null; integrity: string | null }> {
   if (input.package === undefined) {
     if (!input.command)
       throw new BadRequestError('invalid_command', 'A local server names a command or an installed package.');
@@ -201,26 +211,29 @@ function stdioProgram(
   }
   if (input.command !== undefined)
     throw new BadRequestError('invalid_command', 'A local server runs a command or a package, not both.');
-  const { id, installed } = packageToRun(home, input.package, input.bin ?? null);
+  const { id, installed } = await packageToRun(db, packages, input.package, input.bin ?? null);
   return { command: null, package: id, bin: input.bin ?? null, integrity: installed.integrity };
 }
 
-/** An installed package and the program it would run (refused when either is missing). */
-function packageToRun(home: string | undefined, text: string, bin: string | null) {
-  if (home === undefined) throw new Error('the package store was not given');
-  const { name, version } = parseInstalled(text);
-  const installed = requireInstalled(home, name, version);
-  return { id: installed.id, installed, program: binOf(home, name, version, bin) };
+/** An installed package, laid out on this replica, and the program it would run (refused when either is missing). */
+async function packageToRun(db: Db, packages: PackageSource | undefined, text: string, bin: string | null) {
+  if (packages === undefined) throw new Error('the package store was not given');
+  const installed = await packageReadyFor(db, packages, text);
+  return {
+    id: installed.id,
+    installed,
+    program: binOf(packages.home, installed.name, installed.version, bin),
+  };
 }
 
 export async function createConnection(
   db: Kysely<Database>,
   ctx: OrgContext,
   input: NewConnection,
-  /** `$PADDOCK_HOME`, where installed packages are (for a connection that runs one). */
-  home?: string,
+  /** Where installed packages are laid out, and their registry (for a connection that runs one). */
+  packages?: PackageSource,
 ): Promise<Connection> {
-  const program = input.transport === 'stdio' ? stdioProgram(input, home) : undefined;
+  const program = input.transport === 'stdio' ? await stdioProgram(db, input, packages) : undefined;
   return db.transaction().execute(async (trx) => {
     const stdio = input.transport === 'stdio';
     const builtin = input.transport === 'builtin';
@@ -504,8 +517,11 @@ export async function changeConnectionPackage(
     );
   }
   const bin = change.bin === undefined ? row.package_bin : change.bin;
-  const next = packageToRun(opener.home, change.package, bin);
+  const next = await packageToRun(db, opener, change.package, bin);
   const before = row.package;
+  const beforePkg = parseInstalled(before);
+  const beforeIntegrity =
+    (await recordedPackage(db, opener.home, beforePkg.name, beforePkg.version))?.integrity ?? null;
   const updated: ConnectionTable = { ...row, package: next.id, package_bin: bin };
   const listed = await listNow(opener, updated, null);
   const tools = await db.transaction().execute(async (trx) => {
@@ -521,10 +537,6 @@ export async function changeConnectionPackage(
         'connection_changed',
         'The connection changed meanwhile: look again and retry.',
       );
-    const [name, version] = [
-      before.slice(0, before.lastIndexOf('@')),
-      before.slice(before.lastIndexOf('@') + 1),
-    ];
     await recordChange(trx, ctx, {
       action: 'connection.package.changed',
       target: { type: 'connection', id },
@@ -532,7 +544,7 @@ export async function changeConnectionPackage(
         before: {
           package: before,
           bin: row.package_bin,
-          integrity: readInstalled(opener.home, name, version)?.integrity ?? null,
+          integrity: beforeIntegrity,
         },
         after: { package: next.id, bin, integrity: next.installed.integrity },
       },

@@ -13,7 +13,7 @@ import type { SandboxProvider } from '../cells/sandbox.ts';
 import { ForbiddenError, PaddockError } from '../errors/index.ts';
 import { type OrgScope, trustedScope } from '../identity/scope.ts';
 import { MEMORY_SERVER, openMemorySession } from '../memory/index.ts';
-import { binOf, packageDir, parseInstalled, readInstalled } from '../packages/index.ts';
+import { binOf, packageDir, packageReadyFor } from '../packages/index.ts';
 import { registerSecret, scrubber } from '../redact/index.ts';
 import type { Database, Db } from '../store/index.ts';
 import type { ConnectionTable } from '../store/schema.ts';
@@ -26,6 +26,8 @@ export interface Opener {
   vault: Vault;
   sandbox: SandboxProvider | null;
   home: string;
+  /** The npm registry an installed package's tarballs are fetched from when laid out here. */
+  registry: string;
   /** The org's egress proxy socket (started on demand), or null where there is none. */
   egress: (orgId: string) => Promise<string | null>;
 }
@@ -152,7 +154,7 @@ export async function openConnection(
       'MCP servers run only inside a sandbox, and none is available.',
     );
   }
-  const pkg = row.package ? packageOf(o.home, row.package, row.package_bin ?? null) : undefined;
+  const pkg = row.package ? await packageOf(o, row.package, row.package_bin ?? null) : undefined;
   const secrets = await openSecrets(o, row.org_id, JSON.parse(row.env) as Record<string, string>, agentId);
   const scrub = scrubber(Object.values(secrets));
   try {
@@ -262,17 +264,25 @@ function bearerFetch(base: typeof fetch, tokens: TokenSource): typeof fetch {
   }) as typeof fetch;
 }
 
-/** The installed package a connection runs, and its program; refused when it is no longer installed. */
-function packageOf(home: string, id: string, bin: string | null) {
-  const { name, version } = parseInstalled(id);
-  if (!readInstalled(home, name, version)) {
-    throw new PaddockError(
-      409,
-      'package_not_installed',
-      `The connection runs ${id}, which is no longer installed: install it again, or change the connection's package.`,
-    );
-  }
-  return { id, dir: packageDir(home, name, version), program: binOf(home, name, version, bin) };
+/**
+ * The installed package a connection runs, laid out on this replica (from its record when another
+ * replica installed it), and its program; refused when it is no longer installed.
+ */
+async function packageOf(o: Pick<Opener, 'db' | 'home' | 'registry'>, id: string, bin: string | null) {
+  const p = await packageReadyFor(o.db, o, id).catch((err: unknown) => {
+    if (PaddockError.isInstance(err) && err.code === 'package_not_installed')
+      throw new PaddockError(
+        409,
+        'package_not_installed',
+        `The connection runs ${id}, which is no longer installed: install it again, or change the connection's package.`,
+      );
+    throw err;
+  });
+  return {
+    id,
+    dir: packageDir(o.home, p.name, p.version),
+    program: binOf(o.home, p.name, p.version, bin),
+  };
 }
 
 /**

@@ -9,7 +9,7 @@
  * @example
  *   const delivery = new LocalDelivery();
  *   const detach = delivery.attach('agt_1', server);
- *   delivery.deliver('agt_1', { method: 'notifications/tools/list_changed' });
+ *   delivery.deliver({ orgId, agentId: 'agt_1' }, { method: 'notifications/tools/list_changed' });
  */
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import type {
@@ -22,6 +22,8 @@ import type {
 export interface AgentChannel {
   /** The agent's progress token for the request, when it gave one (progress is relayed under it). */
   progressToken?: string | number | undefined;
+  /** The last progress already sent under that token (a wait for approval): relayed progress goes on past it. */
+  progressSent?: (() => number) | undefined;
   /** What the agent's client declared it can do (sampling, elicitation); unknown on a stateless request. */
   capabilities?: ClientCapabilities | undefined;
   /** The client session the request came on, when the transport has sessions. */
@@ -34,10 +36,26 @@ export interface AgentChannel {
   ): Promise<Record<string, unknown>>;
 }
 
+/** Whom a delivery is for: an agent's open sessions, or one of them (the `sessionId` its requests carried). */
+export interface DeliveryTarget {
+  orgId: string;
+  agentId: string;
+  sessionId?: string | undefined;
+}
+
 /** Delivers traffic not tied to one of the agent's requests to its open client sessions. */
 export interface AgentDelivery {
   /** To every open session of the agent, or only to `sessionId`'s when given. Never throws. */
-  deliver(agentId: string, notification: ServerNotification, sessionId?: string): void;
+  deliver(to: DeliveryTarget, notification: ServerNotification): void;
+}
+
+/** Each of `deliveries` gets every delivery (the in-process servers and the HTTP endpoint's sessions). */
+export function everyDelivery(...deliveries: AgentDelivery[]): AgentDelivery {
+  return {
+    deliver: (to, n) => {
+      for (const d of deliveries) d.deliver(to, n);
+    },
+  };
 }
 
 interface Attached {
@@ -61,7 +79,7 @@ export class LocalDelivery implements AgentDelivery {
     };
   }
 
-  deliver(agentId: string, notification: ServerNotification, sessionId?: string): void {
+  deliver({ agentId, sessionId }: DeliveryTarget, notification: ServerNotification): void {
     for (const a of this.#byAgent.get(agentId) ?? []) {
       if (sessionId !== undefined && a.sessionId !== sessionId) continue;
       // A client gone meanwhile loses the notification, as it would directly.

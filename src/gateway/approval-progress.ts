@@ -18,23 +18,31 @@ export const WAITING_PROGRESS_MS = 10_000;
 
 type Extra = Pick<RequestHandlerExtra<ServerRequest, ServerNotification>, '_meta' | 'sendNotification'>;
 
+/** What a request has sent under its progress token so far (relayed progress follows on from it). */
+export interface ProgressSent {
+  last: number;
+}
+
 /** The gate's `onWaiting` for a request whose client asked for progress; none otherwise. */
-export function waitingProgress(extra: Extra, everyMs = WAITING_PROGRESS_MS): GateRequest['onWaiting'] {
+export function waitingProgress(
+  extra: Extra,
+  everyMs = WAITING_PROGRESS_MS,
+  sent: ProgressSent = { last: 0 },
+): GateRequest['onWaiting'] {
   const progressToken = extra._meta?.progressToken;
   if (progressToken === undefined) return undefined;
-  let last = 0;
   return ({ approvalId, waitMs }) => {
     const started = performance.now();
     const every = Math.min(everyMs, Math.max(1000, waitMs / 4));
     const send = () => {
       const waited = Math.round((performance.now() - started) / 100) / 10;
-      last = Math.max(waited, last + 0.1);
+      sent.last = Math.round(Math.max(waited, sent.last + 0.1) * 10) / 10;
       void extra
         .sendNotification({
           method: 'notifications/progress',
           params: {
             progressToken,
-            progress: Math.round(last * 10) / 10,
+            progress: sent.last,
             total: Math.round(waitMs / 1000),
             message: `Waiting for a person's approval (request ${approvalId}); Paddock waits up to ${Math.round(waitMs / 1000)} s.`,
           },

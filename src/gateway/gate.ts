@@ -23,7 +23,7 @@ import type { Logger } from '../log/index.ts';
 import { type Decision, kindAsked } from '../policy/engine.ts';
 import { activeGrants, hasSuspendedGrant } from '../policy/grants-service.ts';
 import type { Database } from '../store/index.ts';
-import { type AgentDelivery, LocalDelivery } from './agent-channel.ts';
+import { type AgentDelivery, everyDelivery, LocalDelivery } from './agent-channel.ts';
 import { catchUp } from './catch-up.ts';
 import { KillRegistry, type StopTarget } from './kill-registry.ts';
 import type { StopPart } from './kill-switch.ts';
@@ -31,7 +31,14 @@ import { ListedTools } from './listed-tools.ts';
 import { Namespaces } from './namespaces.ts';
 import { callerReason, Refusal, refuse } from './refusals.ts';
 import { Relays } from './relays.ts';
-import type { CallInFlight, GateCaller, GateObserver, GateRequest, GateResult } from './request.ts';
+import type {
+  CallInFlight,
+  GateCaller,
+  GateObserver,
+  GateRequest,
+  GateResult,
+  UnknownToolObserver,
+} from './request.ts';
 import { SessionPool } from './session-pool.ts';
 import { approve, WaitingRoom } from './steps/approve.ts';
 import { type Ask, DENIED_CODE, Decider, deniedRefusal, unixNow } from './steps/decide.ts';
@@ -52,7 +59,8 @@ export interface GatewayOptions {
   callMaxMs?: number;
   /**
    * Where what a server says outside the agent's requests goes (log lines, list changes,
-   * resource updates): the agent's open client sessions. In-process by default.
+   * resource updates): the agent's open client sessions (the HTTP endpoint's, on every replica).
+   * The in-process servers attached to `localDelivery` get it too.
    */
   delivery?: AgentDelivery | undefined;
   /** An agent's MCP session closes after this long unused. */
@@ -60,6 +68,8 @@ export interface GatewayOptions {
   log?: Logger;
   /** Watches every call (metrics, traces). */
   observe?: GateObserver | undefined;
+  /** Told of each call of an unknown name (metrics). */
+  observeUnknown?: UnknownToolObserver | undefined;
 }
 
 export class ToolGateway implements StopPart {
@@ -73,8 +83,8 @@ export class ToolGateway implements StopPart {
   readonly #listed: ListedTools;
   /** What the agents' sessions say back, relayed to them (see relays.ts). */
   readonly relays: Relays;
-  /** The in-process delivery, when no other was given (long-lived agent servers attach to it). */
-  readonly localDelivery: LocalDelivery | undefined;
+  /** The in-process delivery (long-lived agent servers attach to it), beside any other given. */
+  readonly localDelivery: LocalDelivery;
   /** Result records not yet written (closing waits for them). */
   readonly #recording = new Set<Promise<unknown>>();
 
@@ -83,11 +93,11 @@ export class ToolGateway implements StopPart {
     this.#decider = new Decider((scope, agentId) => activeGrants(o.db, scope, agentId));
     this.#namespaces = new Namespaces(o.db);
     this.#listed = new ListedTools(o.db);
-    this.localDelivery = o.delivery ? undefined : new LocalDelivery();
+    this.localDelivery = new LocalDelivery();
     this.relays = new Relays({
       audit: o.audit,
       log: o.log,
-      delivery: o.delivery ?? this.localDelivery!,
+      delivery: o.delivery ? everyDelivery(this.localDelivery, o.delivery) : this.localDelivery,
       decideAsk: (req, unable) => this.#decideAsk(req, unable),
       mayRead: (up, uri) => this.#mayRead(up.orgId, up.agentId, up.connectionId, uri),
       namespaceOf: (orgId, connectionId) => this.#namespaces.namespaceOf(orgId, connectionId),
@@ -362,6 +372,7 @@ export class ToolGateway implements StopPart {
     args: Record<string, unknown> | undefined,
     asked: Pick<GateRequest, 'action' | 'completing'> = {},
   ): Promise<PaddockError> {
+    this.#o.observeUnknown?.(caller, name);
     await recordUnknownTool(this.#o.audit, caller, name, args, asked);
     const action = asked.action ?? 'call';
     const hint =

@@ -21,6 +21,12 @@ export {
   splitToolName,
 } from './mcp-server.ts';
 export { ApprovalRequiredError, CancelledError, StoppedError } from './refusals.ts';
-export type { GateCaller, GateObserver, GateRequest, GateResult } from './request.ts';
+export type {
+  GateCaller,
+  GateObserver,
+  GateRequest,
+  GateResult,
+  UnknownToolObserver,
+} from './request.ts';
 export { AgentServerPool } from './server-pool.ts';
 export { type SessionEvent, type StopBus, stopBus } from './stop-bus.ts';

@@ -51,7 +51,7 @@ import { visibleOfferings } from '../policy/permissions.ts';
 import { redactString } from '../redact/index.ts';
 import type { Db } from '../store/index.ts';
 import type { AgentChannel } from './agent-channel.ts';
-import { waitingProgress } from './approval-progress.ts';
+import { type ProgressSent, waitingProgress } from './approval-progress.ts';
 import { type CallKey, Cancellations } from './cancellations.ts';
 import type { ToolGateway } from './gate.ts';
 import { ApprovalRequiredError, REFUSED_CODE } from './refusals.ts';
@@ -236,8 +236,10 @@ export function buildServer(deps: AgentServerDeps, current: () => AgentConnectio
   const channelOf = (
     extra: Extra,
     meta: { progressToken?: string | number | undefined } | undefined,
+    sent: ProgressSent,
   ): AgentChannel => ({
     progressToken: meta?.progressToken,
+    progressSent: () => sent.last,
     capabilities: server.getClientCapabilities(),
     sessionId: current().sessionId,
     notify: (n) => extra.sendNotification(n),
@@ -258,14 +260,16 @@ export function buildServer(deps: AgentServerDeps, current: () => AgentConnectio
     const { caller } = current();
     return { tools: (await active(caller)) ? await deps.gate.listedTools(caller.orgId, caller.agentId) : [] };
   });
-  server.setRequestHandler(CallToolRequestSchema, async (req, extra) =>
-    callTool({ ...deps, cancellations }, current(), req.params, {
+  server.setRequestHandler(CallToolRequestSchema, async (req, extra) => {
+    // Approval waiting and the server's own progress share the agent's token: one count for both.
+    const sent: ProgressSent = { last: 0 };
+    return callTool({ ...deps, cancellations }, current(), req.params, {
       id: extra.requestId,
       signal: extra.signal,
-      onWaiting: waitingProgress(extra),
-      relay: channelOf(extra as unknown as Extra, req.params._meta),
-    }),
-  );
+      onWaiting: waitingProgress(extra, undefined, sent),
+      relay: channelOf(extra as unknown as Extra, req.params._meta, sent),
+    });
+  });
   const offered = async () => {
     const { caller } = current();
     return (await active(caller))
@@ -312,6 +316,8 @@ export function buildServer(deps: AgentServerDeps, current: () => AgentConnectio
         deps.log,
       );
     const cancellable = cancellations.begin(keyOf(caller, extra.requestId), [extra.signal, conn.signal]);
+    // Approval waiting and the server's own progress share the agent's token: one count for both.
+    const sent: ProgressSent = { last: 0 };
     try {
       return await deps.gate.call({
         caller,
@@ -321,8 +327,8 @@ export function buildServer(deps: AgentServerDeps, current: () => AgentConnectio
         calledAs: named,
         approval: conn.approval,
         signal: cancellable.signal,
-        onWaiting: waitingProgress(extra),
-        relay: channelOf(extra as unknown as Extra, meta),
+        onWaiting: waitingProgress(extra, undefined, sent),
+        relay: channelOf(extra as unknown as Extra, meta, sent),
       });
     } catch (err) {
       throw requestError(err, caller.requestId, deps.log);

@@ -8,8 +8,13 @@
  * lines pass at the level chosen; subscriptions are decided like reads and their updates arrive
  * namespaced, and end with the agent; a list change re-lists the connection and tells the agent;
  * a noisy server's huge, malformed, secret-bearing or flooding notifications are cut, scrubbed or
- * dropped, on record. Over HTTP with SSE answers (as the endpoint's sessions will give), a
- * request's progress reaches the client; a server per request cannot relay a sampling request.
+ * dropped, on record. Over HTTP with SSE answers, a request's progress reaches the client; a
+ * server per request cannot relay a sampling request. Over HTTP end to end — the official client
+ * with a session on /mcp/{org}, against the same server reached directly: progress on the call's
+ * SSE answer (past a short client timeout, and past the progress of a wait for approval), log
+ * lines, list changes and subscribed updates on the session's GET stream, sampling and
+ * elicitation answered by POST or refused in words, a DELETEd session ending its subscription,
+ * the kill switch ending subscriptions and streams.
  */
 import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
@@ -22,6 +27,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
+import type { FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js';
 import {
   type CallToolResult,
   CancelledNotificationSchema,
@@ -29,11 +35,13 @@ import {
   ElicitRequestSchema,
   LoggingMessageNotificationSchema,
   type McpError,
+  type Progress,
   ResourceUpdatedNotificationSchema,
   ToolListChangedNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js';
 import { bubblewrap } from '../cells/index.ts';
 import { loadConfig } from '../config/index.ts';
+import { hashSecret } from '../identity/index.ts';
 import { silentLogger } from '../log/index.ts';
 import { buildDeps } from '../server/deps.ts';
 import { allAuditEntries, call, createApp, type SeededOrg, seedOrg } from '../testing/fixtures.ts';
@@ -42,6 +50,7 @@ import { openTestStore, STORE_KINDS, type TestStore } from '../testing/stores.ts
 import { until } from '../testing/until.ts';
 import { ToolGateway } from './gate.ts';
 import { agentServer, serveAgent } from './mcp-server.ts';
+import { McpSessions } from './mcp-sessions/index.ts';
 
 const EVERYTHING = ['node_modules/@modelcontextprotocol/server-everything/dist/index.js', 'stdio'];
 const EVERYTHING_MAIN = fileURLToPath(new URL(`../../${EVERYTHING[0]}`, import.meta.url));
@@ -486,6 +495,253 @@ for (const kind of STORE_KINDS) {
         http.close();
         for (const s of servers) await s.close().catch(() => undefined);
       }
+    });
+
+    describe('over HTTP: the official client with a session on /mcp/{org}', () => {
+      let http: ServerType;
+      let url: string;
+      let token: string;
+      /** A second agent, whose long tool needs a person's approval. */
+      let waiting: { id: string; token: string };
+      const asOwner = (method: 'patch' | 'post', path: string, body: unknown) =>
+        call(app, method, `/api/v1/orgs/acme${path}`, { token: acme.people.owner.token, body });
+      const tokenOf = async (id: string) => {
+        const r = await api('post', `/agents/${id}/tokens`, { name: 'laptop' });
+        assert.equal(r.status, 201, r.text);
+        return r.body.token as string;
+      };
+
+      /** The agent's client over Streamable HTTP: it initializes a session and opens its GET stream. */
+      async function overHttp(o: { capable?: boolean; as?: string; fetch?: FetchLike } = {}) {
+        const client = new Client(
+          { name: 'agent-over-http', version: '1' },
+          o.capable === false ? {} : CAPABLE,
+        );
+        const seen = fresh();
+        handlers(client, seen);
+        const transport = new StreamableHTTPClientTransport(new URL(`${url}/mcp/acme`), {
+          requestInit: { headers: { authorization: `Bearer ${o.as ?? token}` } },
+          ...(o.fetch ? { fetch: o.fetch } : {}),
+        });
+        await client.connect(transport);
+        closing.push(client);
+        const sessionId = transport.sessionId!;
+        assert.match(sessionId, /^[A-Za-z0-9_-]{43}$/);
+        await until(() => deps.mcpSessions.streamsOf(sessionId) === 1, { what: 'the GET stream' });
+        return { client, seen, sessionId, transport };
+      }
+
+      before(async () => {
+        http = await new Promise<ServerType>((resolve) => {
+          const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
+        });
+        url = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
+        token = await tokenOf(agentId);
+        const made = await api('post', '/agents', {
+          name: 'waits',
+          scope: 'organization',
+          instructions: 'x',
+          model: { provider: 'openai', model: 'gpt-5' },
+        });
+        assert.equal(made.status, 201, made.text);
+        waiting = { id: made.body.id, token: await tokenOf(made.body.id) };
+        const r = await api('post', `/agents/${waiting.id}/grants`, {
+          connectionId: everything,
+          tool: 'trigger-long-running-operation',
+          requiresApproval: true,
+        });
+        assert.equal(r.status, 201, r.text);
+      });
+      after(() => void http?.close());
+
+      test('a long tool’s progress comes on the call’s SSE answer under the client’s token, as directly, and outlives a short client timeout; the server’s list change reaches the GET stream', async () => {
+        const a = await overHttp();
+        const args = { name: 'trigger-long-running-operation', arguments: { duration: 3, steps: 6 } };
+        const d = await direct();
+        const viaDirect = await d.client.callTool(args);
+        const progress: Progress[] = [];
+        const through = await a.client.callTool({ ...args, name: `everything__${args.name}` }, undefined, {
+          onprogress: (p) => void progress.push(p),
+          // Three seconds against a one-second timeout: progress keeps the call alive.
+          timeout: 1_000,
+          resetTimeoutOnProgress: true,
+        });
+        assert.equal(through.isError, false, text(through));
+        assert.equal(text(through), text(viaDirect));
+        // (The SDK's client can lose a progress that shares a read with the answer.)
+        assert.ok(progress.length >= 5, JSON.stringify(progress));
+        assert.deepEqual(
+          progress.slice(0, 5),
+          [1, 2, 3, 4, 5].map((progress) => ({ progress, total: 6 })),
+        );
+        // server-everything says its tool list changed once a client is known: listed again, the agent is told.
+        await until(() => a.seen.listChanged > 0, { what: 'list_changed on the GET stream' });
+      });
+
+      test('after a wait for approval, the tool’s own progress goes on past the waiting progress under the same token', async () => {
+        assert.equal((await asOwner('patch', '', { settings: { approvalWaitSeconds: 8 } })).status, 200);
+        const a = await overHttp({ as: waiting.token });
+        const progress: Progress[] = [];
+        const answer = a.client.callTool(
+          { name: 'everything__trigger-long-running-operation', arguments: { duration: 1, steps: 2 } },
+          undefined,
+          { onprogress: (p) => void progress.push(p), timeout: 5_000, resetTimeoutOnProgress: true },
+        );
+        const pending = await until(
+          async () =>
+            (await api('get', '/approvals?status=pending')).body.approvals.find(
+              (x: { agentId?: string; agent?: { id: string }; tool: string }) =>
+                x.tool === 'trigger-long-running-operation',
+            ),
+          { what: 'the approval request' },
+        );
+        // Every two seconds (a quarter of the wait): the second says about 2 s waited.
+        await until(() => progress.length >= 2, {
+          what: 'two waiting progress notifications',
+          timeoutMs: 10_000,
+        });
+        assert.equal((await asOwner('post', `/approvals/${pending.id}/approve`, {})).status, 200);
+        const r = await answer;
+        assert.equal(r.isError, false, text(r));
+        const waited = progress.filter((p) => /Waiting for a person's approval/.test(p.message ?? ''));
+        const own = progress.slice(waited.length);
+        assert.ok(waited.length >= 1 && own.length >= 1, JSON.stringify(progress));
+        for (let i = 1; i < progress.length; i++)
+          assert.ok(progress[i]!.progress > progress[i - 1]!.progress, JSON.stringify(progress));
+        // The server's 1 of 2 goes on past the last waiting second.
+        const offset = Math.floor(waited.at(-1)!.progress) + 1;
+        assert.deepEqual(own[0], { progress: 1 + offset, total: 2 + offset });
+      });
+
+      test('log lines chosen with logging/setLevel reach the GET stream, as they reach a direct client', async () => {
+        const a = await overHttp();
+        await a.client.setLoggingLevel('debug');
+        const d = await direct();
+        await d.client.setLoggingLevel('debug');
+        await a.client.callTool({ name: 'everything__toggle-simulated-logging', arguments: {} });
+        await d.client.callTool({ name: 'toggle-simulated-logging', arguments: {} });
+        const simulated = (s: Seen) => s.logs.filter((l) => /level.message/i.test(String(l.data)));
+        await until(() => simulated(a.seen).length > 0 && simulated(d.seen).length > 0, {
+          what: 'a simulated log line on both',
+        });
+        const shape = (l: { level: string; data?: unknown }) => [typeof l.level, typeof l.data];
+        assert.deepEqual(shape(simulated(a.seen)[0]!), shape(simulated(d.seen)[0]!));
+        await a.client.callTool({ name: 'everything__toggle-simulated-logging', arguments: {} });
+        await d.client.callTool({ name: 'toggle-simulated-logging', arguments: {} });
+      });
+
+      test('sampling and elicitation are relayed on the call’s SSE answer to a client that declared them, answered by POST, as directly; a client that did not is refused in words, on record', async () => {
+        const d = await direct();
+        const a = await overHttp();
+        const args = { name: 'trigger-sampling-request', arguments: { prompt: 'hello over http' } };
+        const viaDirect = await d.client.callTool(args);
+        const through = await a.client.callTool({ ...args, name: `everything__${args.name}` });
+        assert.equal(text(through), text(viaDirect));
+        assert.match(text(through), /the model says hi/);
+        assert.deepEqual(a.seen.sampled, d.seen.sampled);
+        const e = { name: 'trigger-elicitation-request', arguments: {} };
+        const eDirect = await d.client.callTool(e);
+        const eThrough = await a.client.callTool({ ...e, name: `everything__${e.name}` });
+        assert.equal(text(eThrough), text(eDirect));
+        assert.deepEqual(a.seen.elicited, d.seen.elicited);
+        const plain = await overHttp({ capable: false });
+        const before = (await entries('sampling.request.denied')).length;
+        const refused = await plain.client.callTool({ ...args, name: `everything__${args.name}` });
+        assert.match(text(refused), /sampling_denied: The agent's client did not declare sampling/);
+        const denials = await entries('sampling.request.denied');
+        assert.equal(denials.length, before + 1);
+        assert.equal(denials.at(-1)?.actor_id, agentId);
+        assert.doesNotMatch(JSON.stringify(denials.at(-1)?.details), /hello over http/);
+        assert.deepEqual(plain.seen.sampled, []);
+      });
+
+      // Replicas share PostgreSQL (on SQLite there is one).
+      if (kind === 'postgres')
+        test('a sampling answer POSTed to another replica reaches the replica that asked, and the call completes as directly', async () => {
+          // A second replica on the same database, sharing nothing in memory; the client's answers go to it.
+          const b = new McpSessions({
+            server: { gate: deps.gateway, db: t.store.db, log: silentLogger },
+            store: t.store,
+            databaseUrl: t.databaseUrl,
+            audit: deps.audit,
+            log: silentLogger,
+          });
+          await Promise.all([b.listening(), deps.mcpSessions.listening()]);
+          const routed: number[] = [];
+          const viaB: FetchLike = async (input, init) => {
+            const body = typeof init?.body === 'string' ? JSON.parse(init.body) : undefined;
+            const sessionId = new Headers(init?.headers).get('mcp-session-id');
+            if (init?.method !== 'POST' || !sessionId || !body || !('result' in body))
+              return fetch(input, init);
+            const row = await t.store.db
+              .selectFrom('mcp_sessions')
+              .selectAll()
+              .where('id_hash', '=', hashSecret(sessionId))
+              .executeTakeFirstOrThrow();
+            const caller = {
+              orgId: acme.id,
+              agentId,
+              onBehalfOf: row.issued_by,
+              requestId: 'req_replica_b',
+              token: { id: row.token_id, issuedBy: row.issued_by },
+            };
+            const res = await b.serve(
+              sessionId,
+              { caller, approval: 'pause' },
+              new Request(input, init),
+              body,
+            );
+            routed.push(res.status);
+            return res;
+          };
+          try {
+            const d = await direct();
+            const a = await overHttp({ fetch: viaB });
+            const args = { name: 'trigger-sampling-request', arguments: { prompt: 'across replicas' } };
+            const viaDirect = await d.client.callTool(args);
+            const through = await a.client.callTool({ ...args, name: `everything__${args.name}` });
+            assert.deepEqual(routed, [202], 'the answer went to the other replica');
+            assert.equal(text(through), text(viaDirect));
+            assert.match(text(through), /the model says hi/);
+          } finally {
+            await b.close();
+          }
+        });
+
+      test('a subscription’s updates reach the GET stream of the session that subscribed, namespaced; the kill switch ends the subscription and the streams', async () => {
+        await grant({ connectionId: everything, resource: 'demo://resource/dynamic/text/', match: 'prefix' });
+        const uri = 'demo://resource/dynamic/text/1';
+        const a = await overHttp();
+        const other = await overHttp();
+        await a.client.subscribeResource({ uri: `everything+${uri}` });
+        assert.equal(deps.gateway.relays.subscriptions, 1);
+        await a.client.callTool({ name: 'everything__toggle-subscriber-updates', arguments: {} });
+        try {
+          await until(() => a.seen.updated.length > 0, { what: 'an update on the GET stream' });
+          assert.equal(a.seen.updated[0], `everything+${uri}`);
+          // Only the session that subscribed is told.
+          assert.deepEqual(other.seen.updated, []);
+          // A session that ends (DELETE) ends its own subscription, not the other session's.
+          const third = await overHttp();
+          await third.client.subscribeResource({ uri: `everything+${uri}` });
+          assert.equal(deps.gateway.relays.subscriptions, 2);
+          await third.transport.terminateSession();
+          await until(() => deps.gateway.relays.subscriptions === 1, {
+            what: 'the closed session’s subscription to end',
+          });
+          assert.equal((await api('post', `/agents/${agentId}/stop`)).status, 200);
+          assert.equal(deps.gateway.relays.subscriptions, 0);
+          await until(
+            () => deps.mcpSessions.streamsOf(a.sessionId) + deps.mcpSessions.streamsOf(other.sessionId) === 0,
+            {
+              what: 'the streams to close',
+            },
+          );
+          assert.equal(deps.mcpSessions.count(agentId), 0);
+        } finally {
+          assert.equal((await api('post', `/agents/${agentId}/resume`)).status, 200);
+        }
+      });
     });
 
     test('a noisy server’s huge, malformed, secret-bearing and flooding notifications are cut, dropped or scrubbed, on record', async () => {

@@ -131,13 +131,16 @@ export class Relays {
       const token = call.relay?.progressToken;
       if (token === undefined) return;
       const message = boundedMessage(typeof p.message === 'string' ? scrub()(p.message) : undefined);
+      // A token's progress only grows: after a wait for approval (its seconds), the server's count starts past it.
+      const sent = call.relay?.progressSent?.() ?? 0;
+      const offset = sent > 0 ? Math.floor(sent) + 1 : 0;
       void call
         .relay!.notify({
           method: 'notifications/progress',
           params: {
             progressToken: token,
-            progress: p.progress,
-            ...(typeof p.total === 'number' ? { total: p.total } : {}),
+            progress: p.progress + offset,
+            ...(typeof p.total === 'number' ? { total: p.total + offset } : {}),
             ...(message === undefined ? {} : { message }),
           },
         })
@@ -284,7 +287,7 @@ export class Relays {
   #send(up: Upstream, n: ServerNotification): void {
     const current = this.#current(up);
     if (current) void current.channel.notify(n).catch(() => undefined);
-    else this.#d.delivery.deliver(up.agentId, n);
+    else this.#d.delivery.deliver(up, n);
   }
 
   /** A list changed: the connection is listed again (once per burst), then its agents are told. */
@@ -313,7 +316,10 @@ export class Relays {
         .finally(() => {
           for (const agentId of new Set([up.agentId, ...this.#d.agentsOn(up.connectionId)]))
             for (const k of burst.kinds)
-              this.#d.delivery.deliver(agentId, { method: `notifications/${k}/list_changed` });
+              this.#d.delivery.deliver(
+                { orgId: up.orgId, agentId },
+                { method: `notifications/${k}/list_changed` },
+              );
         });
     }, RELIST_AFTER_MS);
     timer.unref();
@@ -336,9 +342,8 @@ export class Relays {
     if (!ns) return;
     for (const sub of subs.values())
       this.#d.delivery.deliver(
-        up.agentId,
+        { orgId: up.orgId, agentId: up.agentId, sessionId: sub.sessionId },
         { method: 'notifications/resources/updated', params: { uri: `${ns}+${uri}` } },
-        sub.sessionId,
       );
   }
 

@@ -97,3 +97,6 @@ export interface CallInFlight extends GateRequest {
  * sees when it starts, how long it takes and how it ends, and may run it in a context of its own.
  */
 export type GateObserver = (req: GateRequest, run: () => Promise<GateResult>) => Promise<GateResult>;
+
+/** Told of each call of a name the agent was never shown (refused before any decision). */
+export type UnknownToolObserver = (caller: GateCaller, name: string) => void;

@@ -250,3 +250,67 @@ function asRefusal(err: unknown, pkg: string, tree?: ArboristNode): PaddockError
 }
 
 const firstLine = (s: string) => s.split('\n')[0]!.slice(0, 500);
+
+/**
+ * Lays out a package that is on record (installed on another replica, or removed from this disk)
+ * from its recorded lockfile: only packages from the configured registry, each tarball checked
+ * against the lockfile's integrity as it streams in, no install script run, no packument asked
+ * for; then the tree on disk must be, package by package, the one recorded at install.
+ */
+export async function materializePackage(
+  s: { home: string; registry: string },
+  record: InstalledPackage,
+  lockfile: string,
+): Promise<InstalledPackage> {
+  const registry = `${s.registry.replace(/\/+$/, '')}/`;
+  const refuse = (code: string, message: string) =>
+    new InstallRefusedError(
+      502,
+      code,
+      `${record.id} cannot be laid out on this replica: ${message}`,
+      record.id,
+    );
+  if (createHash('sha256').update(lockfile).digest('hex') !== record.lockfileSha256)
+    throw refuse('package_integrity_mismatch', 'its recorded lockfile does not match its recorded hash.');
+  const staging = stagingFolder(s.home);
+  try {
+    const arborist = project(staging, registry, record.name, record.version);
+    writeFileSync(join(staging, 'package-lock.json'), lockfile);
+    const tree = await arborist.buildIdealTree().catch((err: unknown) => {
+      throw asRefusal(err, record.id);
+    });
+    vetTree(tree, registry, record.id);
+    const reified = await arborist.reify().catch((err: unknown) => {
+      throw asRefusal(err, record.id, tree);
+    });
+    // Every package laid out is one recorded at install, with the same integrity (an optional
+    // package for another platform may be recorded and not laid out), the package itself included.
+    const want = new Set(record.tree.map((n) => `${n.location} ${n.name}@${n.version} ${n.integrity}`));
+    const got = [...reified.inventory.values()].filter((n) => !n.isRoot);
+    const stray = got.find((n) => !want.has(`${n.location} ${n.name}@${n.version} ${n.integrity}`));
+    if (stray || !got.some((n) => n.location === `node_modules/${record.name}`))
+      throw refuse(
+        'package_integrity_mismatch',
+        stray
+          ? `${stray.name}@${stray.version} (${stray.location}) is not in the tree recorded at install.`
+          : 'the package itself was not laid out.',
+      );
+    // The lockfile exactly as recorded (npm may rewrite its layout), and the record beside it.
+    writeFileSync(join(staging, 'package-lock.json'), lockfile);
+    writeFileSync(join(staging, RECORD_FILE), `${JSON.stringify(record, null, 2)}\n`);
+    removeFolder(join(staging, '.cache'));
+    makeReadOnly(staging);
+    const target = packageDir(s.home, record.name, record.version);
+    mkdirSync(dirname(target), { recursive: true, mode: 0o755 });
+    try {
+      renameSync(staging, target);
+    } catch (err) {
+      const theirs = readInstalled(s.home, record.name, record.version);
+      if (theirs?.integrity === record.integrity) return record;
+      throw err;
+    }
+    return record;
+  } finally {
+    removeFolder(staging);
+  }
+}

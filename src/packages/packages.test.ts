@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +13,7 @@ import { bubblewrap } from '../cells/index.ts';
 import { loadConfig } from '../config/index.ts';
 import { silentLogger } from '../log/index.ts';
 import { buildDeps } from '../server/deps.ts';
+import { openStore, type Store } from '../store/index.ts';
 import { allAuditEntries, call, createApp, type SeededOrg, seedOrg } from '../testing/fixtures.ts';
 import {
   removeScratch,
@@ -22,7 +23,7 @@ import {
   writePackage,
 } from '../testing/npm-registry.ts';
 import { openTestStore, STORE_KINDS, type StoreKind, type TestStore } from '../testing/stores.ts';
-import { packageDir, removeFolder, storeDir } from './store.ts';
+import { makeReadOnly, packageDir, readInstalled, removeFolder, storeDir } from './store.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const SERVER = readFileSync(new URL('./fixtures/hello-server.mjs', import.meta.url), 'utf8');
@@ -86,6 +87,14 @@ before(async () => {
     ),
     writePackage(src, { name: 'left-pad-evil', version: '1.0.0' }, { 'index.js': '' }),
     writePackage(src, { name: 'not-allowed', version: '1.0.0' }, { 'index.js': '' }),
+    // One per engine: its tarball is tampered with once it is installed.
+    ...STORE_KINDS.map((kind) =>
+      writePackage(
+        src,
+        { name: `@acme/later-${kind}`, version: '1.0.0', bin: { later: 'server.mjs' } },
+        { 'server.mjs': serverCode('Says hello, later.') },
+      ),
+    ),
   ]) {
     const p = await reg.publish(folder);
     published[`${p.name}@${p.version}`] = p.integrity;
@@ -404,6 +413,138 @@ function packagesSuite(kind: StoreKind): void {
     const inUse = await cli('remove', '@acme/hello@1.1.0');
     assert.equal(inUse.status, 2);
     assert.match(inUse.stderr, /in use by acme\/hello/);
+  });
+
+  describe('another replica (its own disk, the same database)', () => {
+    const later = `@acme/later-${kind}`;
+    let home2: string;
+    let store2: Store;
+    let deps2: ReturnType<typeof buildDeps>;
+    let app2: ReturnType<typeof createApp>;
+    const api2 = (method: string, path: string, body?: unknown) =>
+      call(app2, method, `/api/v1/orgs/acme${path}`, {
+        token: admin(),
+        ...(body === undefined ? {} : { body }),
+      });
+    before(async () => {
+      home2 = scratchFolder();
+      // PostgreSQL: a second connection pool, as a second replica has; SQLite has one file.
+      store2 = t.databaseUrl ? await openStore({ home: home2, databaseUrl: t.databaseUrl }) : t.store;
+      deps2 = buildDeps(
+        loadConfig(
+          { home: home2, port: 0, databaseUrl: t.databaseUrl },
+          { PADDOCK_NPM_REGISTRY: reg.url, PADDOCK_SERVER_PACKAGES: '@acme/*' },
+        ),
+        silentLogger,
+        store2,
+        {},
+        { provider: bubblewrap, problem: null },
+      );
+      app2 = createApp(deps2);
+    });
+    after(async () => {
+      await deps2?.sessions.close();
+      await deps2?.gateway.close();
+      await deps2?.audit.close();
+      if (store2 && store2 !== t.store) await store2.close();
+      if (home2) {
+        removeFolder(storeDir(home2));
+        removeScratch(home2);
+      }
+    });
+
+    test('starts a connection to a package installed elsewhere: the recorded lockfile’s tarballs, each checked, no packument asked for; the same tree', async () => {
+      assert.equal(readInstalled(home2, '@acme/hello', '1.1.0'), undefined, 'not on this disk yet');
+      const listed = await api2('get', '/server-packages');
+      assert.ok(listed.body.packages.some((p: any) => p.id === '@acme/hello@1.1.0'));
+      const conn = (await api2('get', '/connections')).body.connections.find((c: any) => c.name === 'hello');
+      const before = reg.requests.length;
+      const refreshed = await api2('post', `/connections/${conn.id}/tools/refresh`);
+      assert.equal(refreshed.status, 200, refreshed.text);
+      assert.deepEqual(refreshed.body.tools.map((x: any) => x.name).sort(), ['hello', 'probe_store']);
+      const fetched = reg.requests.slice(before);
+      assert.deepEqual(
+        fetched.filter((p) => !p.endsWith('.tgz')),
+        [],
+        'only tarballs, by the lockfile',
+      );
+      assert.equal(fetched.length, 2, 'the package and its dependency');
+      const here = readInstalled(home2, '@acme/hello', '1.1.0')!;
+      const there = readInstalled(t.home, '@acme/hello', '1.1.0')!;
+      assert.deepEqual(here, there);
+      assert.equal(
+        readFileSync(join(packageDir(home2, '@acme/hello', '1.1.0'), 'package-lock.json'), 'utf8'),
+        readFileSync(join(packageDir(t.home, '@acme/hello', '1.1.0'), 'package-lock.json'), 'utf8'),
+      );
+      assert.equal(statSync(packageDir(home2, '@acme/hello', '1.1.0')).mode & 0o777, 0o555);
+      const [laid] = (await audit('server_package.laid_out')).filter(
+        (e) => e.target_id === '@acme/hello@1.1.0',
+      );
+      assert.equal(detailsOf(laid!).lockfileSha256, there.lockfileSha256);
+      // Laid out once: the next start fetches nothing.
+      const again = reg.requests.length;
+      assert.equal((await api2('post', `/connections/${conn.id}/tools/refresh`)).status, 200);
+      assert.equal(reg.requests.length, again);
+    });
+
+    test('a tarball that no longer matches its recorded integrity is refused on the replica that lays it out; nothing is stored there', async () => {
+      const installed = await api('post', '/server-packages', { package: `${later}@1.0.0` });
+      assert.equal(installed.status, 201, installed.text);
+      reg.tamper(later, '1.0.0');
+      const c = await api2('post', '/connections', {
+        name: 'later',
+        transport: 'stdio',
+        package: `${later}@1.0.0`,
+      });
+      assert.equal(c.status, 502, c.text);
+      assert.equal(c.body.error.code, 'package_integrity_mismatch');
+      assert.match(c.body.error.message, new RegExp(`The tarball of ${later}@1\\.0\\.0 does not match`));
+      assert.equal(readInstalled(home2, later, '1.0.0'), undefined);
+      assert.deepEqual(readdirSync(join(home2, 'packages-staging')), [], 'no staging left behind');
+      const [refusedThere] = await audit('server_package.layout.refused');
+      assert.equal(detailsOf(refusedThere!).code, 'package_integrity_mismatch');
+      // Installing it there by hand is refused the same way (the record is what is laid out).
+      const byHand = await api2('post', '/server-packages', { package: `${later}@1.0.0` });
+      assert.equal(byHand.status, 502, byHand.text);
+      assert.equal(byHand.body.error.code, 'package_integrity_mismatch');
+      assert.equal(readInstalled(home2, later, '1.0.0'), undefined);
+    });
+
+    test('a package removed on one replica is not run on another, though its folder is still on that disk', async () => {
+      const removed = await api('delete', `/server-packages?package=${encodeURIComponent(`${later}@1.0.0`)}`);
+      assert.equal(removed.status, 204, removed.text);
+      const conn = (await api2('get', '/connections')).body.connections.find((c: any) => c.name === 'hello');
+      // Off the record (as a removal does, once no connection runs it), the folder on this disk is not run.
+      await t.store.db.deleteFrom('server_packages').where('id', '=', '@acme/hello@1.1.0').execute();
+      assert.ok(readInstalled(home2, '@acme/hello', '1.1.0'), 'still on this disk');
+      await deps2.sessions.close();
+      const refused = await api2('post', `/connections/${conn.id}/tools/refresh`);
+      assert.equal(refused.status, 409, refused.text);
+      assert.equal(refused.body.error.code, 'package_not_installed');
+      assert.ok(
+        !(await api2('get', '/server-packages')).body.packages.some((p: any) => p.id.startsWith(`${later}@`)),
+      );
+    });
+    test('a package installed on a disk before installs were on record is put on record when first needed', async () => {
+      const conn = (await api2('get', '/connections')).body.connections.find((c: any) => c.name === 'hello');
+      // As if installed before migration 032: the same folder, an older install record.
+      const dir = packageDir(home2, '@acme/hello', '1.1.0');
+      const file = join(dir, 'paddock-install.json');
+      const record = JSON.parse(readFileSync(file, 'utf8'));
+      chmodSync(dir, 0o755);
+      chmodSync(file, 0o644);
+      writeFileSync(file, JSON.stringify({ ...record, installedAt: '2000-01-01T00:00:00.000Z' }));
+      makeReadOnly(dir);
+      const listed = await api2('post', `/connections/${conn.id}/tools/refresh`);
+      assert.equal(listed.status, 200, listed.text);
+      const row = await t.store.db
+        .selectFrom('server_packages')
+        .selectAll()
+        .where('id', '=', '@acme/hello@1.1.0')
+        .executeTakeFirstOrThrow();
+      assert.equal(row.integrity, record.integrity);
+      assert.equal(row.lockfile_sha256, record.lockfileSha256);
+    });
   });
 }
 

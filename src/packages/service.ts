@@ -5,11 +5,20 @@
  */
 import type { Kysely } from 'kysely';
 import { type Actor, recordAudit } from '../audit/index.ts';
-import { ConflictError, PaddockError } from '../errors/index.ts';
+import { ConflictError, NotFoundError, PaddockError } from '../errors/index.ts';
 import type { Database, Db } from '../store/index.ts';
 import { type InstallOutcome, type InstallSettings, installPackage } from './install.ts';
-import { parseInstalled } from './spec.ts';
-import { type InstalledPackage, listInstalled, packageDir, removeFolder, requireInstalled } from './store.ts';
+import {
+  forgetInstall,
+  listRecorded,
+  localLockfile,
+  type PackageSource,
+  packageReady,
+  recordedPackage,
+  recordInstall,
+} from './replica.ts';
+import { checkAllowed, parseInstalled, parseRequest } from './spec.ts';
+import { type InstalledPackage, packageDir, removeFolder } from './store.ts';
 
 /** Who asks: the operator (whole installation), or a person or token of one org. */
 export interface PackageAsker {
@@ -79,7 +88,7 @@ export async function installServerPackage(
 ): Promise<InstallOutcome> {
   let outcome: InstallOutcome;
   try {
-    outcome = await installPackage(settings, text, `${who.actor.type}:${who.actor.id}`);
+    outcome = await installOnRecord(db, settings, text, `${who.actor.type}:${who.actor.id}`);
   } catch (err) {
     if (PaddockError.isInstance(err) && err.code !== 'invalid_package') {
       await audit(db, who, {
@@ -101,6 +110,29 @@ export async function installServerPackage(
   return outcome;
 }
 
+/**
+ * An exact version on record already is laid out here from its record; anything else is
+ * installed from the registry, then put on record (the first record of a version stands).
+ */
+async function installOnRecord(
+  db: Kysely<Database>,
+  settings: InstallSettings,
+  text: string,
+  by: string,
+): Promise<InstallOutcome> {
+  const req = parseRequest(text);
+  checkAllowed(req.name, settings.allowlist);
+  if (req.exact && (await recordedPackage(db, settings.home, req.name, req.wanted))) {
+    return { installed: await packageReady(db, settings, req.name, req.wanted), already: true };
+  }
+  const outcome = await installPackage(settings, text, by);
+  const p = outcome.installed;
+  if (await recordInstall(db, p, localLockfile(settings.home, p.name, p.version)))
+    return { installed: p, already: false };
+  // On record meanwhile (another replica, or a range meaning a recorded version): the record's is the one.
+  return { installed: await packageReady(db, settings, p.name, p.version), already: true };
+}
+
 /** The connections that run packages (of one, when named), across orgs. */
 export async function packageUses(db: Db, id?: string): Promise<PackageUse[]> {
   let q = db
@@ -120,13 +152,9 @@ export async function packageUses(db: Db, id?: string): Promise<PackageUse[]> {
 }
 
 /** Installed packages and who runs them; an org's asker learns only its own connections' names. */
-export async function listServerPackages(
-  db: Db,
-  home: string,
-  orgId: string | null,
-): Promise<ListedPackage[]> {
+export async function listServerPackages(db: Db, orgId: string | null): Promise<ListedPackage[]> {
   const uses = await packageUses(db);
-  return listInstalled(home).map(({ tree, ...p }) => {
+  return (await listRecorded(db)).map(({ tree, ...p }) => {
     const all = uses.filter((u) => u.package === p.id);
     const mine = orgId ? all.filter((u) => u.orgId === orgId) : all;
     return { ...p, packages: tree.length, usedBy: mine, usedElsewhere: all.length - mine.length };
@@ -136,12 +164,14 @@ export async function listServerPackages(
 /** Removes an installed package; refused, saying which, while any connection runs it. */
 export async function removeServerPackage(
   db: Kysely<Database>,
-  home: string,
+  source: PackageSource,
   who: PackageAsker,
   text: string,
 ): Promise<InstalledPackage> {
   const { name, version } = parseInstalled(text);
-  const installed = requireInstalled(home, name, version);
+  const recorded = await recordedPackage(db, source.home, name, version);
+  if (!recorded) throw new NotFoundError('package_not_installed', `${name}@${version} is not installed.`);
+  const { lockfile: _, ...installed } = recorded;
   const uses = await packageUses(db, installed.id);
   if (uses.length > 0) {
     const mine = who.orgId ? uses.filter((u) => u.orgId === who.orgId) : uses;
@@ -156,7 +186,10 @@ export async function removeServerPackage(
       `${installed.id} is in use by ${said.join(', ')}: change or delete ${uses.length === 1 ? 'that connection' : 'those connections'} first.`,
     );
   }
-  removeFolder(packageDir(home, name, version));
+  // Off the record first: no replica lays it out again; this replica's folder goes too (another
+  // replica's folder stays on its disk, unused, since nothing off the record is run).
+  await forgetInstall(db, installed.id);
+  removeFolder(packageDir(source.home, name, version));
   await audit(db, who, {
     action: 'server_package.removed',
     target: installed.id,

@@ -6,7 +6,7 @@
  */
 import { chmodSync, existsSync, lstatSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, normalize, posix } from 'node:path';
-import { NotFoundError, PaddockError } from '../errors/index.ts';
+import { PaddockError } from '../errors/index.ts';
 
 /** Where a package's folder appears inside the sandbox of a connection that runs it. */
 export const SANDBOX_PACKAGES = '/packages';
@@ -42,36 +42,6 @@ export function readInstalled(home: string, name: string, version: string): Inst
   const file = join(packageDir(home, name, version), RECORD_FILE);
   if (!existsSync(file)) return undefined;
   return JSON.parse(readFileSync(file, 'utf8')) as InstalledPackage;
-}
-
-export function requireInstalled(home: string, name: string, version: string): InstalledPackage {
-  const p = readInstalled(home, name, version);
-  if (!p) {
-    throw new NotFoundError(
-      'package_not_installed',
-      `${name}@${version} is not installed: install it first (paddock servers install ${name}@${version}).`,
-    );
-  }
-  return p;
-}
-
-/** Every installed package, by name then version. */
-export function listInstalled(home: string): InstalledPackage[] {
-  const root = storeDir(home);
-  if (!existsSync(root)) return [];
-  const out: InstalledPackage[] = [];
-  const take = (dir: string, prefix: string) => {
-    for (const entry of readdirSync(dir)) {
-      const at = entry.lastIndexOf('@');
-      if (entry.startsWith('@') && at === 0) take(join(dir, entry), `${entry}/`);
-      else if (at > 0) {
-        const p = readInstalled(home, `${prefix}${entry.slice(0, at)}`, entry.slice(at + 1));
-        if (p) out.push(p);
-      }
-    }
-  };
-  take(root, '');
-  return out.sort((a, b) => a.name.localeCompare(b.name) || a.version.localeCompare(b.version));
 }
 
 /**

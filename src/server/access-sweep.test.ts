@@ -68,6 +68,7 @@ const BODY_ID_KINDS: Record<string, Kind> = {
   'settings.siemWebhookSecret': 'secret',
   'env.*': 'secret',
   'headers.*': 'secret',
+  'secrets.*': 'secret',
   transferTo: 'person',
   'revokeTokens[]': 'token',
   conversationId: 'conversation',
@@ -121,6 +122,7 @@ const BODIES: Record<string, Array<(id: Ids) => Json>> = {
     }),
   ],
   'put /api/v1/orgs/{org}/connections/{connection}/package': [() => ({ package: 'swept@1.0.0' })],
+  'post /api/v1/orgs/{org}/catalog/{entry}/connections': [(id) => ({ secrets: { NOTION_TOKEN: id.secret } })],
   'post /api/v1/orgs/{org}/agents/{agent}/grants': [(id) => ({ connectionId: id.connection, tool: 'echo' })],
   'post /api/v1/orgs/{org}/agents/{agent}/grants/check': [
     (id) => ({ connectionId: id.connection, tool: 'echo', args: { message: 'hi' } }),

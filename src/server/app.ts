@@ -19,7 +19,7 @@ import { can, orgAccess, sameSecret } from '../identity/index.ts';
 import { type Authenticated, authenticate } from './authenticate.ts';
 import { clearSessionCookie } from './cookies.ts';
 import type { Deps } from './deps.ts';
-import { observeRequests } from './observe.ts';
+import { logRequests, observeRequests, requestLogged } from './observe.ts';
 import { buildOpenApi } from './openapi.ts';
 import { parseWith, readJsonBody } from './request.ts';
 import { errorResponse, requestIdOf } from './respond.ts';
@@ -61,6 +61,7 @@ function hasAccessDeclared(route: RouteDef): boolean {
 export function createApp(deps: Deps, routes: RouteDef[] = allRoutes): Hono {
   const app = new Hono();
   const openapi = buildOpenApi(routes, VERSION);
+  app.use('*', logRequests(deps.log));
   const observed = observeRequests(deps.telemetry);
   if (observed) app.use('*', observed);
 
@@ -199,6 +200,7 @@ export function createApp(deps: Deps, routes: RouteDef[] = allRoutes): Hono {
         status = known.status;
         return errorResponse(c, known, requestId);
       } finally {
+        requestLogged(c);
         deps.log.info(
           {
             requestId,

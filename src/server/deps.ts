@@ -240,9 +240,19 @@ export function buildDeps(
     vault,
     sandbox: sandbox.provider,
     home: config.home,
+    registry: config.npmRegistry,
     egress: async (orgId) => (cells ? cells.egressSocket(orgId) : null),
   };
-  const gateway = new ToolGateway({ db: store.db, audit, opener, log, observe: telemetry.gate });
+  const gateway = new ToolGateway({
+    db: store.db,
+    audit,
+    opener,
+    log,
+    observe: telemetry.gate,
+    observeUnknown: telemetry.unknownTool,
+    // What servers say outside a request reaches the agents' HTTP sessions, on every replica.
+    delivery: { deliver: (to, n) => mcpSessions.deliver(to, n) },
+  });
   const runs = new RunCoordinator({
     db: store.db,
     audit,
@@ -259,6 +269,7 @@ export function buildDeps(
     auditQueued: () => audit.queued,
     runsInFlight: () => runs.inFlight(),
     mcpServers: () => gateway.serversByOrg(),
+    jobs: () => deps.scheduler.status(),
   });
   const sessions = stopBus(
     store,

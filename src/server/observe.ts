@@ -1,16 +1,27 @@
 /**
- * Every request counted and traced (`src/telemetry`), by the route template it matched
- * (`/api/v1/orgs/{org}/people`, never the path with its org and ids), or `unmatched`.
+ * Every request counted and traced (`src/telemetry`), and on the log once, by the route template
+ * it matched (`/api/v1/orgs/{org}/people`, never the path with its org and ids), or `unmatched`.
  */
 import type { Context, MiddlewareHandler } from 'hono';
 import { matchedRoutes } from 'hono/route';
+import type { Logger } from '../log/index.ts';
 import type { Telemetry } from '../telemetry/index.ts';
+import { requestIdOf } from './respond.ts';
 
-/** The declared route that answered, as the API declares it; a path no route matched is `unmatched`. */
+/** A handler a route declared, not a middleware in front of every path. */
+const declared = (r: { method: string; path: string } | undefined) =>
+  r !== undefined && r.method !== 'ALL' && r.path !== '/*' && r.path !== '*';
+
+/**
+ * The declared route of the request, as the API declares it — the one that answered, or the one
+ * the path matched when a middleware answered first (the MCP guard, the body-size limit); a path
+ * no route has is `unmatched`.
+ */
 function routeOf(c: Context): string {
-  const r = matchedRoutes(c)[c.req.routeIndex];
-  if (!r || r.path === '/*' || r.path === '*' || r.method === 'ALL') return 'unmatched';
-  return r.path.replace(/:(\w+)/g, '{$1}');
+  const all = matchedRoutes(c);
+  const at = all[c.req.routeIndex];
+  const r = declared(at) ? at : all.find(declared);
+  return r ? r.path.replace(/:(\w+)/g, '{$1}') : 'unmatched';
 }
 
 export function observeRequests(telemetry: Telemetry): MiddlewareHandler | undefined {
@@ -22,4 +33,40 @@ export function observeRequests(telemetry: Telemetry): MiddlewareHandler | undef
       next,
       () => ({ route: routeOf(c), status: c.res.status }),
     );
+}
+
+/** Requests whose line a route or the MCP guard wrote, with what it knew (its route, its id). */
+const logged = new WeakSet<Request>();
+
+/** This request's line is written (by a declared route, or the MCP guard answering itself). */
+export function requestLogged(c: Context): void {
+  logged.add(c.req.raw);
+}
+
+/**
+ * One line at info for every request no route or guard logged itself: a path no route has, the
+ * OpenAPI document, a dashboard page, a body refused for its size, an error no route caught.
+ */
+export function logRequests(log: Logger): MiddlewareHandler {
+  return async (c, next) => {
+    const started = performance.now();
+    await next();
+    if (logged.has(c.req.raw)) return;
+    let requestId = c.res.headers.get('x-request-id');
+    if (!requestId) {
+      requestId = requestIdOf(c);
+      c.res = new Response(c.res.body, c.res);
+      c.res.headers.set('x-request-id', requestId);
+    }
+    log.info(
+      {
+        requestId,
+        method: c.req.method,
+        route: routeOf(c),
+        status: c.res.status,
+        ms: Math.round(performance.now() - started),
+      },
+      'request',
+    );
+  };
 }

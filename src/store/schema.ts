@@ -503,6 +503,23 @@ export interface McpSessionTable {
   last_seen_at: string;
 }
 
+/** An installed MCP server package, on record for every replica (src/packages). */
+export interface ServerPackageTable {
+  /** `<name>@<version>`. */
+  id: string;
+  name: string;
+  version: string;
+  integrity: string;
+  /** Its package-lock.json as installed. */
+  lockfile: string;
+  lockfile_sha256: string;
+  /** JSON: `InstalledPackage['tree']`. */
+  tree: string;
+  registry: string;
+  installed_at: string;
+  installed_by: string;
+}
+
 export interface ConnectionTable {
   id: string;
   org_id: string;
@@ -854,6 +871,7 @@ export interface Database {
   oauth_spent: OAuthSpentTable;
   mcp_sessions: McpSessionTable;
   connections: ConnectionTable;
+  server_packages: ServerPackageTable;
   connection_tools: ConnectionToolTable;
   connection_offerings: ConnectionOfferingTable;
   grants: GrantTable;
@@ -916,7 +934,7 @@ export interface UsageCounterTable {
   reserved: number;
 }
 
-/** How Paddock is registered with a remote connection's OAuth authorization server (migration 028). */
+/** How Paddock is registered with a remote connection's OAuth authorization server (migration 030). */
 export interface RemoteAuthServerTable {
   connection_id: string;
   org_id: string;

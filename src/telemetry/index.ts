@@ -5,12 +5,12 @@
  * (the gate's, the audit trail's, the runtime's); with neither configured, none is attached.
  */
 import type { TrailObserver } from '../audit/index.ts';
-import type { GateObserver } from '../gateway/index.ts';
+import type { GateObserver, UnknownToolObserver } from '../gateway/index.ts';
 import type { RunObserver } from '../runtime/index.ts';
 import { Metrics } from './metrics.ts';
 import { Tracing, type TracingOptions } from './tracing.ts';
 
-export { gateOutcome, METRICS, Metrics, type ScrapeSources } from './metrics.ts';
+export { gateOutcome, LABEL_VALUES, METRICS, Metrics, type ScrapeSources } from './metrics.ts';
 export { Tracing } from './tracing.ts';
 
 export interface TelemetryOptions {
@@ -32,6 +32,7 @@ export class Telemetry {
   readonly metrics: Metrics | null;
   readonly tracing: Tracing | null;
   readonly gate: GateObserver | undefined;
+  readonly unknownTool: UnknownToolObserver | undefined;
   readonly trail: TrailObserver | undefined;
   readonly runs: RunObserver | undefined;
 
@@ -49,6 +50,7 @@ export class Telemetry {
     const t = this.tracing;
     // Traces outside (the span holds the call's context), metrics inside.
     this.gate = both<GateObserver>(t?.gate, m?.gate, (a, b) => (req, run) => a(req, () => b(req, run)));
+    this.unknownTool = m?.unknownTool;
     this.trail = m?.trail;
     this.runs = both<RunObserver>(t?.runs, m?.runs, (a, b) => ({
       started: (r) => {

@@ -7,23 +7,27 @@
  * run's audit entries name; and with no endpoint configured, nothing is traced or sent.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { type ServerType, serve } from '@hono/node-server';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { parse as parseYaml } from 'yaml';
+import { microUsd } from '../budgets/index.ts';
 import { bubblewrap } from '../cells/index.ts';
 import { loadConfig } from '../config/index.ts';
 import { runTrace } from '../ids/index.ts';
 import { silentLogger } from '../log/index.ts';
-import { buildDeps, type Deps } from '../server/deps.ts';
+import { buildDeps, type Deps, PLATFORM_JOBS } from '../server/deps.ts';
 import { call, createApp, type SeededOrg, seedOrg, testDeps } from '../testing/fixtures.ts';
 import { type ModelServer, type ModelTurn, startModelServer } from '../testing/model-server/index.ts';
 import { type Family, parsePrometheusText, total } from '../testing/prometheus-text.ts';
+import { readPromQL } from '../testing/promql.ts';
 import { openTestStore, STORE_KINDS, type TestStore } from '../testing/stores.ts';
 import { until } from '../testing/until.ts';
-import { METRICS } from './index.ts';
+import { LABEL_VALUES, METRICS } from './index.ts';
 
 const EVERYTHING = ['node_modules/@modelcontextprotocol/server-everything/dist/index.js', 'stdio'];
 const KEY = 'sk-telemetry-e2e-7c1d93ab02f4e5d6';
@@ -228,6 +232,12 @@ for (const kind of STORE_KINDS) {
       }
       const denied = await client.callTool({ name: 'everything__get-env', arguments: {} });
       assert.equal(denied.isError, true);
+      // A tool the connection lacks (no grant allows it: denied), and a name of no connection
+      // of the org (nothing to decide on: unknown).
+      for (const name of ['everything__no-such-tool', 'nowhere__echo']) {
+        const unknown = await client.callTool({ name, arguments: {} });
+        assert.equal(unknown.isError, true);
+      }
       for (let i = 0; i < 2; i++) assert.equal((await http('/healthz')).status, 200);
       assert.equal((await http('/api/v1/orgs/acme/nothing-here')).status, 404);
       await deps.audit.flush();
@@ -236,7 +246,9 @@ for (const kind of STORE_KINDS) {
         total(families, name, labels) - total(before, name, labels);
       const org = acme.id;
       assert.equal(moved(METRICS.gateCalls, { org, outcome: 'allowed' }), 3);
-      assert.equal(moved(METRICS.gateCalls, { org, outcome: 'denied' }), 1);
+      assert.equal(moved(METRICS.gateCalls, { org, outcome: 'denied' }), 2);
+      assert.equal(moved(METRICS.gateCalls, { org, outcome: 'unknown' }), 1, 'the call of an unknown name');
+      assert.equal(moved(METRICS.gateCalls, { org }), 6);
       assert.equal(moved(METRICS.gateSeconds, { outcome: 'allowed' }), 3);
       assert.equal(total(families, METRICS.gateInFlight), 0);
       assert.equal(moved(METRICS.httpRequests, { route: '/healthz', method: 'GET', status: '200' }), 2);
@@ -325,7 +337,7 @@ for (const kind of STORE_KINDS) {
       for (const c of chats) {
         assert.equal(c.parentSpanId, root[0]!.spanId);
         assert.equal(c.attributes['gen_ai.request.model'], 'gpt-test');
-        assert.match(String(c.attributes['gen_ai.provider.name']), /^openai/);
+        assert.equal(c.attributes['gen_ai.provider.name'], 'openai', "the conventions' name");
       }
       const tools = spans.filter((s) => s.attributes['gen_ai.operation.name'] === 'execute_tool');
       assert.equal(tools.length, 1, 'a span for each tool call');
@@ -346,15 +358,190 @@ for (const kind of STORE_KINDS) {
       const gate = otlp.spans.filter(
         (s) => s.attributes['gen_ai.operation.name'] === 'execute_tool' && !s.attributes['paddock.run.id'],
       );
-      assert.equal(gate.length, 4, 'three allowed, one denied');
+      assert.equal(gate.length, 5, 'three allowed, two denied (the unknown name has no span)');
       for (const g of gate) {
         const parent = requests.find((h) => h.spanId === g.parentSpanId);
         assert.ok(parent, 'under its HTTP request');
         assert.equal(parent.traceId, g.traceId);
         assert.equal(parent.attributes['http.route'], '/mcp/{org}');
       }
-      assert.equal(gate.filter((g) => g.attributes['paddock.gate.outcome'] === 'denied').length, 1);
+      assert.equal(gate.filter((g) => g.attributes['paddock.gate.outcome'] === 'denied').length, 2);
       assert.ok(!otlp.spans.some((s) => JSON.stringify(s).includes('acme')), 'no org slug in spans');
+    });
+
+    test('budgets: tokens and spend against the budgets of the org agents that have them, the agent nearest its budget, and a run refused by one counted by its reason', async () => {
+      const price = { inputPerMTok: 10, outputPerMTok: 30 };
+      const priced = await call(app, 'put', '/api/v1/orgs/acme/model-prices', {
+        token: acme.people.admin.token,
+        body: { provider: 'openai', model: 'gpt-test', ...price },
+      });
+      assert.equal(priced.status, 200, priced.text);
+      const agent = async (name: string, limits: Record<string, unknown>) => {
+        const r = await api('post', '/agents', {
+          name,
+          scope: 'organization',
+          instructions: 'Help briefly.',
+          model: { provider: 'openai', model: 'gpt-test', maxOutputTokens: 50 },
+          limits,
+        });
+        assert.equal(r.status, 201, r.text);
+        return r.body.id as string;
+      };
+      const budgeted = await agent('budgeted', { tokensPerDay: 10_000, spend: { usd: 2, per: 'month' } });
+      const tight = await agent('tight', { tokensPerDay: 10 });
+      const before = (await scrape()).families;
+      scripts.set('budgeted question', [{ text: 'A short answer.', usage: { input: 30, output: 5 } }]);
+      const ok = await call(app, 'post', `/api/v1/orgs/acme/agents/${budgeted}/runs`, {
+        token: acme.people.member.token,
+        body: { message: 'budgeted question' },
+      });
+      assert.equal(ok.body.status, 'completed', ok.text);
+      const refused = await call(app, 'post', `/api/v1/orgs/acme/agents/${tight}/runs`, {
+        token: acme.people.member.token,
+        body: { message: 'tight question' },
+      });
+      assert.equal(refused.body.status, 'failed', refused.text);
+      assert.equal(refused.body.error.code, 'token_limit');
+      const { families } = await scrape();
+      const org = acme.id;
+      assert.equal(total(families, METRICS.budgetTokensUsed, { org }), 35);
+      assert.equal(total(families, METRICS.budgetTokensLimit, { org }), 10_010);
+      assert.equal(total(families, METRICS.budgetUsedRatio, { org, budget: 'tokens_per_day' }), 35 / 10_000);
+      const spent = microUsd(price, 30, 5) / 1e6;
+      assert.ok(spent > 0);
+      assert.equal(total(families, METRICS.budgetSpendUsed, { org, per: 'month' }), spent);
+      assert.equal(total(families, METRICS.budgetSpendLimit, { org, per: 'month' }), 2);
+      assert.equal(total(families, METRICS.budgetUsedRatio, { org, budget: 'spend' }), spent / 2);
+      assert.ok(
+        !families.some((f) => f.samples.some((x) => x.labels.per === 'day')),
+        'no day budget, no day series',
+      );
+      const moved = (name: string, labels: Record<string, string>) =>
+        total(families, name, labels) - total(before, name, labels);
+      assert.equal(moved(METRICS.runsFailed, { org, reason: 'token_limit' }), 1);
+      assert.equal(moved(METRICS.runsEnded, { org, status: 'failed' }), 1);
+    });
+
+    test('a call waiting for approval, a run paused for it, and the audit trail read from the store: checkpoint age, entries not yet signed, SIEM lag', async () => {
+      const careful = await api('post', '/agents', {
+        name: 'careful',
+        scope: 'organization',
+        instructions: 'Help briefly.',
+        model: { provider: 'openai', model: 'gpt-test' },
+      });
+      const connectionId = (await api('get', '/connections')).body.connections[0].id as string;
+      const g = await api('post', `/agents/${careful.body.id}/grants`, {
+        connectionId,
+        tool: 'echo',
+        requiresApproval: true,
+      });
+      assert.equal(g.status, 201, g.text);
+      const before = (await scrape()).families;
+      scripts.set('careful question', [
+        { toolCalls: [{ name: 'everything__echo', args: { message: 'hi' } }] },
+      ]);
+      const r = await call(app, 'post', `/api/v1/orgs/acme/agents/${careful.body.id}/runs`, {
+        token: acme.people.member.token,
+        body: { message: 'careful question' },
+      });
+      assert.equal(r.body.status, 'waiting_approval', r.text);
+      const org = acme.id;
+      // The org's log signed as it stands, then grown by one entry; a SIEM that has delivered 3.
+      await deps.audit.flush();
+      await deps.audit.checkpoint(org);
+      await deps.audit.append({ orgId: org, actor: { type: 'system', id: 'test' }, action: 'test.after' });
+      await deps.audit.flush();
+      const size = Number(
+        (
+          await t.store.db
+            .selectFrom('audit_logs')
+            .select('tree_size')
+            .where('id', '=', org)
+            .executeTakeFirstOrThrow()
+        ).tree_size,
+      );
+      await t.store.db
+        .insertInto('audit_cursors')
+        .values({ sink: 'siem', log_id: org, position: 3 })
+        .execute();
+      const { families } = await scrape();
+      const moved = (name: string, labels: Record<string, string>) =>
+        total(families, name, labels) - total(before, name, labels);
+      assert.equal(total(families, METRICS.approvalsWaiting, { org }), 1);
+      assert.equal(moved(METRICS.gateCalls, { org, outcome: 'approval_required' }), 1);
+      assert.equal(moved(METRICS.runsEnded, { org, status: 'waiting_approval' }), 1);
+      const age = families
+        .find((f) => f.name === METRICS.auditCheckpointAge)!
+        .samples.find((x) => x.labels.log === org);
+      assert.ok(age && age.value >= 0 && age.value < 60, `checkpoint age ${age?.value}`);
+      assert.equal(total(families, METRICS.auditUnsigned, { log: org }), 1, 'the entry after the checkpoint');
+      assert.equal(total(families, METRICS.auditSiemLag, { log: org }), size - 3);
+      assert.equal(total(families, METRICS.auditOutbox), 0);
+      await t.store.db.deleteFrom('audit_cursors').where('log_id', '=', org).execute();
+    });
+
+    test('scheduled jobs: each platform job with its interval, none failing, none run yet', async () => {
+      const { families } = await scrape();
+      for (const job of PLATFORM_JOBS) {
+        assert.equal(
+          total(families, METRICS.jobInterval, { name: job.name }),
+          job.intervalMs / 1000,
+          job.name,
+        );
+        assert.equal(total(families, METRICS.jobFailing, { name: job.name }), 0);
+      }
+      const age = families.find((f) => f.name === METRICS.jobSuccessAge);
+      assert.deepEqual(age?.samples, [], 'no age before a first success');
+    });
+
+    test('after the tour: no secret, name or message text in the scrape; closed labels take only their values; every metric the dashboard and the alert rules read is exposed', async () => {
+      const { text, families } = await scrape();
+      // Nothing but org ids: no secret, token, name, e-mail, id of an agent or person, or message text.
+      const agents = (await api('get', '/agents')).body.agents as Array<{ id: string; name: string }>;
+      assert.ok(agents.length >= 3);
+      const forbidden = [
+        KEY,
+        SCRAPE,
+        agentToken,
+        MESSAGE,
+        'periwinkle',
+        'budgeted question',
+        'careful question',
+        'acme',
+        'laptop',
+      ];
+      for (const a of agents) forbidden.push(a.id, a.name);
+      for (const p of Object.values(acme.people)) forbidden.push(p.token, p.email, p.id);
+      for (const secret of forbidden) assert.ok(!text.includes(secret), `${secret} in the metrics`);
+      for (const f of families)
+        for (const [label, values] of Object.entries(
+          LABEL_VALUES[f.name.replace(/_(bucket|sum|count)$/, '')] ?? {},
+        ))
+          for (const x of f.samples)
+            if (label in x.labels)
+              assert.ok(values.includes(x.labels[label]!), `${f.name}{${label}="${x.labels[label]}"}`);
+      // The dashboard and the alert rules, against the real exposition.
+      const exposed = new Set<string>();
+      for (const f of families) {
+        exposed.add(f.name);
+        if (f.type === 'histogram') for (const s of ['_bucket', '_sum', '_count']) exposed.add(f.name + s);
+      }
+      const doc = (name: string) =>
+        readFileSync(new URL(`../../docs/monitoring/${name}`, import.meta.url), 'utf8');
+      const rules = parseYaml(doc('paddock-alerts.yml')) as {
+        groups: Array<{ rules: Array<{ expr: string }> }>;
+      };
+      const dash = JSON.parse(doc('grafana-dashboard.json')) as {
+        panels: Array<{ targets?: Array<{ expr: string }> }>;
+      };
+      const exprs = [
+        ...rules.groups.flatMap((g) => g.rules.map((r) => r.expr)),
+        ...dash.panels.flatMap((p) => (p.targets ?? []).map((t) => t.expr)),
+      ];
+      assert.ok(exprs.length > 40);
+      for (const expr of exprs)
+        for (const s of readPromQL(expr, () => new Set()).selectors)
+          assert.ok(exposed.has(s.metric), `${s.metric} (in ${expr}) is not in /metrics`);
     });
   });
 }

@@ -69,6 +69,17 @@ const headerGetter: TextMapGetter<(name: string) => string | undefined> = {
   keys: () => [],
 };
 
+/**
+ * The provider as the GenAI conventions name it (`gen_ai.provider.name`'s well-known values),
+ * from the AI SDK's provider id (`openai.responses`, `anthropic.messages`, `google.generative-ai`);
+ * one it does not list keeps its own name.
+ */
+const WELL_KNOWN: Record<string, string> = { openai: 'openai', anthropic: 'anthropic', google: 'gcp.gemini' };
+export const genAiProvider = (sdkProvider: string): string => {
+  const name = sdkProvider.split('.')[0] ?? sdkProvider;
+  return Object.hasOwn(WELL_KNOWN, name) ? WELL_KNOWN[name]! : name;
+};
+
 const messages = (role: string, text: string) =>
   JSON.stringify([{ role, parts: [{ type: 'text', content: text }] }]);
 
@@ -188,7 +199,7 @@ export class Tracing {
           startTime: end - step.latencyMs,
           attributes: {
             'gen_ai.operation.name': 'chat',
-            'gen_ai.provider.name': step.provider,
+            'gen_ai.provider.name': genAiProvider(step.provider),
             'gen_ai.request.model': step.model,
             'gen_ai.usage.input_tokens': step.inputTokens,
             'gen_ai.usage.output_tokens': step.outputTokens,
@@ -200,7 +211,7 @@ export class Tracing {
         part?.ctx ?? this.#remoteRun(run.runId),
       );
       span.end(end);
-      part?.span.setAttribute('gen_ai.provider.name', step.provider);
+      part?.span.setAttribute('gen_ai.provider.name', genAiProvider(step.provider));
     },
     ended: (run, end) => {
       // A run ended here without a part of it running here (a stop, a lost run): a short span.

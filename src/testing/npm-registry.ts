@@ -4,11 +4,19 @@
  * the network; `tamper` serves other bytes under a package's published integrity.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { create as packTar } from 'tar';
 
 interface Published {
@@ -21,17 +29,21 @@ export interface TestRegistry {
   url: string;
   /** Every request path, in order (to show what was fetched). */
   requests: string[];
-  /** Publishes a folder as it is (its package.json names it). */
-  publish(folder: string): Promise<{ name: string; version: string; integrity: string }>;
+  /** Publishes a folder as it is (its package.json names it); `skip` leaves top-level entries out. */
+  publish(folder: string, skip?: string[]): Promise<{ name: string; version: string; integrity: string }>;
   /** From now on, serves other bytes for this tarball (its packument keeps the published integrity). */
   tamper(name: string, version: string): void;
   close(): Promise<void>;
 }
 
 /** Packs a folder as `npm pack` lays it out (every file under `package/`), gzipped. */
-export async function packFolder(folder: string): Promise<Buffer> {
+export async function packFolder(folder: string, skip: string[] = []): Promise<Buffer> {
   const chunks: Buffer[] = [];
-  const stream = packTar({ gzip: true, cwd: folder, prefix: 'package', portable: true }, readdirSync(folder));
+  // `./`: tar reads an argument starting with `@` as an archive to copy from (e.g. a folder `@types`).
+  const entries = readdirSync(folder)
+    .filter((e) => !skip.includes(e))
+    .map((e) => `./${e}`);
+  const stream = packTar({ gzip: true, cwd: folder, prefix: 'package', portable: true }, entries);
   for await (const chunk of stream as AsyncIterable<Buffer>) chunks.push(chunk);
   return Buffer.concat(chunks);
 }
@@ -103,11 +115,11 @@ export async function startTestRegistry(): Promise<TestRegistry> {
   return {
     url,
     requests,
-    async publish(folder) {
+    async publish(folder, skip) {
       const manifest = JSON.parse(
         readFileSync(join(folder, 'package.json'), 'utf8'),
       ) as Published['manifest'];
-      const tarball = await packFolder(folder);
+      const tarball = await packFolder(folder, skip);
       const integrity = `sha512-${createHash('sha512').update(tarball).digest('base64')}`;
       const versions = packages.get(manifest.name) ?? new Map<string, Published>();
       versions.set(manifest.version, { manifest, tarball, integrity });
@@ -123,4 +135,57 @@ export async function startTestRegistry(): Promise<TestRegistry> {
         server.closeAllConnections();
       }),
   };
+}
+
+/**
+ * Publishes a package installed in `root`'s node_modules and every package it needs, as Node
+ * would resolve each from where it sits (nested versions included), packed from those folders
+ * without their own node_modules: the registry then serves the same tree npm installed here.
+ * Returns each package published (`<name>@<version>`) with its tarball's integrity.
+ */
+export async function publishInstalled(
+  reg: TestRegistry,
+  from: string,
+  name: string,
+): Promise<Map<string, string>> {
+  const root = resolve(from);
+  const done = new Map<string, string>();
+  const find = (from: string, dep: string): string | undefined => {
+    for (let dir = from; dir.startsWith(root); dir = dirname(dir)) {
+      const at = join(dir, 'node_modules', dep);
+      if (existsSync(join(at, 'package.json'))) return at;
+      if (dir === root) break;
+    }
+    return undefined;
+  };
+  const visit = async (folder: string): Promise<void> => {
+    const manifest = JSON.parse(readFileSync(join(folder, 'package.json'), 'utf8')) as {
+      name: string;
+      version: string;
+      dependencies?: Record<string, string>;
+      optionalDependencies?: Record<string, string>;
+      peerDependencies?: Record<string, string>;
+      peerDependenciesMeta?: Record<string, { optional?: boolean }>;
+    };
+    const key = `${manifest.name}@${manifest.version}`;
+    if (done.has(key)) return;
+    done.set(key, '');
+    done.set(key, (await reg.publish(folder, ['node_modules'])).integrity);
+    const needed = [
+      ...Object.keys(manifest.dependencies ?? {}).map((d) => [d, true] as const),
+      ...Object.keys(manifest.optionalDependencies ?? {}).map((d) => [d, false] as const),
+      ...Object.keys(manifest.peerDependencies ?? {}).map(
+        (d) => [d, !manifest.peerDependenciesMeta?.[d]?.optional] as const,
+      ),
+    ];
+    for (const [dep, required] of needed) {
+      const at = find(folder, dep);
+      if (at) await visit(at);
+      else if (required) throw new Error(`${key} needs ${dep}, which is not in ${root}/node_modules`);
+    }
+  };
+  const top = join(root, 'node_modules', name);
+  if (!existsSync(join(top, 'package.json'))) throw new Error(`${name} is not in ${root}/node_modules`);
+  await visit(top);
+  return done;
 }

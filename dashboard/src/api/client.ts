@@ -22,6 +22,9 @@ import type {
   AuditExportQuery,
   AuditPage,
   AuditQuery,
+  CatalogAdd,
+  CatalogAdded,
+  CatalogList,
   Cell,
   CellHistory,
   CellStatus,
@@ -285,6 +288,11 @@ export const api = {
     send<ServerPackageInstalled>('POST', `${org(slug)}/server-packages`, input),
   removeServerPackage: (slug: string, id: string) =>
     send<void>('DELETE', `${org(slug)}/server-packages?package=${enc(id)}`),
+  /** The catalog of well-known MCP servers, with what each needs here. */
+  catalog: (slug: string) => send<CatalogList>('GET', `${org(slug)}/catalog`),
+  /** Installs (if a package), creates the connection from the vault's secrets, lists its tools. */
+  addFromCatalog: (slug: string, entry: string, input: CatalogAdd) =>
+    send<CatalogAdded>('POST', `${org(slug)}/catalog/${enc(entry)}/connections`, input),
 
   grants: async (slug: string, agent: string) =>
     (await send<GrantList>('GET', `${org(slug)}/agents/${enc(agent)}/grants`)).grants,

@@ -179,6 +179,12 @@ export type ServerPackage = Out<typeof ServerPackages.ServerPackageSchema>;
 export type ServerPackageList = Out<typeof ServerPackages.ServerPackageListSchema>;
 export type ServerPackageInstall = In<typeof ServerPackages.ServerPackageInstallBodySchema>;
 export type ServerPackageInstalled = Out<typeof ServerPackages.ServerPackageInstalledSchema>;
+/** A catalog entry as this org sees it: its source, what it needs, whether it can be added now. */
+export type CatalogCard = Out<typeof ServerPackages.CatalogCardSchema>;
+export type CatalogList = Out<typeof ServerPackages.CatalogListSchema>;
+export type CatalogAdd = In<typeof ServerPackages.CatalogAddBodySchema>;
+/** The connection made from an entry, its tools, and read-only tools suggested as starting grants. */
+export type CatalogAdded = Out<typeof ServerPackages.CatalogAddedSchema>;
 export type Grant = Out<typeof Grants.GrantSchema>;
 export type GrantStatus = Grant['status'];
 export type GrantList = Out<typeof Grants.GrantListSchema>;

@@ -41,6 +41,7 @@ import {
   TextAreaField,
   TextField,
 } from '../ui/index.ts';
+import { CatalogCards } from './CatalogCards.tsx';
 import { ConnectionOAuth, oauthOutcome } from './ConnectionOAuth.tsx';
 import { ServerPackages } from './ServerPackages.tsx';
 
@@ -272,6 +273,11 @@ export function ConnectionsPage({ org, me, query }: PageProps) {
           </DataTable>
         )}
       </Section>
+      <CatalogCards
+        slug={org.slug}
+        manage={manage}
+        onAdded={() => Promise.all([connections.reload(), packages.reload()])}
+      />
       <ServerPackages
         slug={org.slug}
         manage={manage}

@@ -111,8 +111,8 @@ export function ServerPackages({
         >
           {list.packages.map((p) => (
             <tr key={p.id} data-testid="server-package-row">
-              <td className="nowrap">
-                <code>{p.id}</code>
+              <td>
+                <code className="connection-url">{p.id}</code>
               </td>
               <td>
                 <Digest value={p.integrity} />
@@ -120,9 +120,11 @@ export function ServerPackages({
               <td className="nowrap">
                 {p.packages} package{p.packages === 1 ? '' : 's'}
               </td>
-              <td className="nowrap">
-                <span title={formatTime(p.installedAt)}>{formatDate(p.installedAt)}</span>
-                <div className="sub">by {p.installedBy}</div>
+              <td>
+                <span className="nowrap" title={formatTime(p.installedAt)}>
+                  {formatDate(p.installedAt)}
+                </span>
+                <div className="sub connection-url">by {p.installedBy}</div>
               </td>
               <td>
                 {p.usedBy.length === 0 && p.usedElsewhere === 0 ? (

@@ -9,7 +9,11 @@
  *
  * Server → client messages not tied to a request go to an agent's sessions with `notifyAgent`,
  * on every replica (the stop bus's pattern on its own channel), and reach the client on its GET
- * stream (kept for `Last-Event-ID` resumption on the replica that sent them).
+ * stream (kept for `Last-Event-ID` resumption on the replica that sent them). The gate's relays
+ * deliver through it (`deliver`): a session's requests carry its digest as their `sessionId`, so
+ * a resource update reaches the session that subscribed, and a session that ends here ends its
+ * subscriptions with it. A client's answer to a server → client request (a sampling result)
+ * that reaches a replica which did not ask is passed on, on the same channel, to the one that did.
  *
  * @example
  *   const res = await sessions.open(conn, request, body);          // an initialize
@@ -17,11 +21,14 @@
  *   await sessions.notifyAgent({ orgId, agentId }, { method: 'notifications/tools/list_changed' });
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import {
   type InitializeRequest,
+  isJSONRPCErrorResponse,
+  isJSONRPCResultResponse,
+  type JSONRPCMessage,
   LATEST_PROTOCOL_VERSION,
   type ServerNotification,
   SUPPORTED_PROTOCOL_VERSIONS,
@@ -30,6 +37,7 @@ import type { AuditInput, AuditTrail } from '../../audit/index.ts';
 import { hashSecret } from '../../identity/index.ts';
 import type { Logger } from '../../log/index.ts';
 import type { Store } from '../../store/index.ts';
+import type { AgentDelivery, DeliveryTarget } from '../agent-channel.ts';
 import { covers, type StopTarget } from '../kill-registry.ts';
 import type { StopPart } from '../kill-switch.ts';
 import { type AgentConnection, type AgentServerDeps, buildServer } from '../mcp-server.ts';
@@ -74,7 +82,19 @@ const MAX_BUS_BYTES = 7_500;
 type BusEvent = { from: string } & (
   | { kind: 'notify'; orgId: string; agentId: string; idHash?: string; notification: ServerNotification }
   | { kind: 'ended'; idHash: string }
+  | { kind: 'answer'; idHash: string; message: JSONRPCMessage }
 );
+
+/** The SDK's pending server → client requests of a server, by id (private state, read to route an answer). */
+interface Pending {
+  _responseHandlers: Map<number, unknown>;
+  _requestMessageId: number;
+  _onresponse(message: JSONRPCMessage): void;
+}
+
+/** A client's answer to a server → client request (a sampling or elicitation result, or its error). */
+const isAnswer = (m: unknown): m is JSONRPCMessage & { id: number | string } =>
+  isJSONRPCResultResponse(m) || isJSONRPCErrorResponse(m);
 
 export interface McpSessionsOptions {
   /** What each session's MCP server is built with. */
@@ -141,7 +161,7 @@ export const sessionRequired = (what: string) =>
 const tokenOf = (caller: GateCaller) =>
   caller.token ?? { id: caller.requestId, issuedBy: caller.onBehalfOf ?? '' };
 
-export class McpSessions implements StopPart {
+export class McpSessions implements StopPart, AgentDelivery {
   readonly #o: McpSessionsOptions;
   readonly #idleMs: number;
   readonly #live = new Map<string, Live>();
@@ -307,11 +327,33 @@ export class McpSessions implements StopPart {
       ...(to.sessionId === undefined ? {} : { idHash: hashSecret(to.sessionId) }),
       notification,
     };
+    await this.#sendEverywhere(event);
+  }
+
+  async #sendEverywhere(event: Extract<BusEvent, { kind: 'notify' }>): Promise<void> {
     await this.#onBus(event);
     if (Buffer.byteLength(JSON.stringify(event)) <= MAX_BUS_BYTES) return this.#bus.publish(event);
     this.#o.log.warn(
-      { method: notification.method },
+      { method: event.notification.method },
       'MCP notification too large for other replicas; sent here only',
+    );
+  }
+
+  /**
+   * The relays' delivery: `to.sessionId`, when given, is the session's digest (what its requests
+   * carry as their connection's `sessionId`). On every replica; never throws.
+   */
+  deliver(to: DeliveryTarget, notification: ServerNotification): void {
+    const event: BusEvent = {
+      from: this.#self,
+      kind: 'notify',
+      orgId: to.orgId,
+      agentId: to.agentId,
+      ...(to.sessionId === undefined ? {} : { idHash: to.sessionId }),
+      notification,
+    };
+    void this.#sendEverywhere(event).catch((err: unknown) =>
+      this.#o.log.warn({ err, method: notification.method }, 'MCP notification not delivered'),
     );
   }
 
@@ -429,12 +471,15 @@ export class McpSessions implements StopPart {
       server: undefined as unknown as Server,
       events,
       openedAt: row.createdAt === undefined ? now : Date.parse(row.createdAt),
-      fallback: { caller, approval: 'pause' },
+      fallback: { caller, approval: 'pause', sessionId: row.idHash },
       usedAt: now,
       touchedAt: now,
       streams: 0,
     };
     live.server = buildServer(this.#o.server, () => requestConn.getStore() ?? live.fallback);
+    // Each replica's copy numbers its requests to the client from its own random start, so an
+    // answer names the one replica that asked (and is passed on to it, below).
+    (live.server as unknown as Pending)._requestMessageId = randomInt(2 ** 40);
     await live.server.connect(transport);
     return live;
   }
@@ -465,7 +510,26 @@ export class McpSessions implements StopPart {
 
   async #handle(live: Live, conn: AgentConnection, request: Request, body: unknown): Promise<Response> {
     this.#used(live, conn);
-    const res = await requestConn.run(conn, () =>
+    // A client's answer to a request another replica sent (a sampling result): passed on to it.
+    if (
+      request.method === 'POST' &&
+      isAnswer(body) &&
+      typeof body.id === 'number' &&
+      !this.#asked(live, body.id)
+    ) {
+      const event: BusEvent = { from: this.#self, kind: 'answer', idHash: live.idHash, message: body };
+      // Larger than NOTIFY carries: it cannot reach the replica that asked, whose request then ends with its call.
+      if (Buffer.byteLength(JSON.stringify(event)) <= MAX_BUS_BYTES) {
+        await this.#bus.publish(event);
+        return new Response(null, { status: 202 });
+      }
+      this.#o.log.warn(
+        { session: live.idHash.slice(0, 16) },
+        'an answer for another replica is too large to pass on',
+      );
+    }
+    // Its requests name the session by its digest (subscriptions, deliveries): never the secret id.
+    const res = await requestConn.run({ ...conn, sessionId: live.idHash }, () =>
       live.transport.handleRequest(request, body === undefined ? undefined : { parsedBody: body }),
     );
     if (res.status !== 200 || !res.body) return res;
@@ -477,7 +541,7 @@ export class McpSessions implements StopPart {
   #used(live: Live, conn: AgentConnection): void {
     const now = Date.now();
     live.usedAt = now;
-    live.fallback = { caller: conn.caller, approval: conn.approval };
+    live.fallback = { caller: conn.caller, approval: conn.approval, sessionId: live.idHash };
     // The stored row learns of use at most every minute (or quarter of the idle time).
     if (now - live.touchedAt > Math.min(60_000, this.#idleMs / 4)) {
       live.touchedAt = now;
@@ -546,10 +610,24 @@ export class McpSessions implements StopPart {
     await this.#bus.publish({ from: this.#self, kind: 'ended', idHash: live.idHash });
   }
 
+  /** Whether this replica's copy of the session waits for an answer with this id. */
+  #asked(live: Live, id: number | string): boolean {
+    return typeof id === 'number' && (live.server as unknown as Pending)._responseHandlers.has(id);
+  }
+
   async #onBus(e: BusEvent): Promise<void> {
+    if (e.kind === 'answer') {
+      const live = this.#live.get(e.idHash);
+      const id = (e.message as { id?: unknown }).id;
+      if (live && isAnswer(e.message) && typeof id === 'number' && this.#asked(live, id))
+        (live.server as unknown as Pending)._onresponse(e.message);
+      return;
+    }
     if (e.kind === 'ended') {
       const live = this.#live.get(e.idHash);
       if (live) this.#drop(live);
+      // Its subscriptions may live on this replica without the session (it moved on).
+      else this.#o.server.gate.relays.end({ sessionId: e.idHash });
       return;
     }
     for (const live of this.#byAgent.get(e.agentId) ?? []) {
@@ -584,7 +662,9 @@ export class McpSessions implements StopPart {
     this.#byAgent.set(live.row.agentId, set);
   }
 
+  /** No longer served here: its subscriptions on this replica end with it. */
   #forget(live: Live): void {
+    this.#o.server.gate.relays.end({ sessionId: live.idHash });
     if (this.#live.get(live.idHash) === live) this.#live.delete(live.idHash);
     const set = this.#byAgent.get(live.row.agentId);
     set?.delete(live);

@@ -187,7 +187,11 @@ export const connectionRoutes = [
     body: ConnectionBodySchema,
     response: ConnectionSchema,
     status: 201,
-    handler: async ({ ctx, deps, body }) => createConnection(deps.store.db, ctx, body, deps.config.home),
+    handler: async ({ ctx, deps, body }) =>
+      createConnection(deps.store.db, ctx, body, {
+        home: deps.config.home,
+        registry: deps.config.npmRegistry,
+      }),
   }),
   defineRoute({
     method: 'put',

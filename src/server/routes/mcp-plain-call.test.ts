@@ -5,8 +5,9 @@
  * headers, body; only ids and times a call makes anew told apart): allowed, denied, waiting for
  * approval, unknown tool, bad arguments, stopped agent, malformed params, a bad protocol version,
  * someone else's session (refused and recorded alike). What it must not take goes the SDK's way:
- * a progress token, a client that declared sampling. A client that goes away ends a plain call
- * that waits for a person, on record.
+ * a progress token, a client that declared sampling. A log line sent during a plain call reaches
+ * the session's GET stream; a client that goes away ends a plain call that waits for a person,
+ * on record.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -42,7 +43,6 @@ for (const kind of STORE_KINDS) {
     let token: string;
     let stoppedToken: string;
     let otherToken: string;
-    let remoteId: string;
     const api = (method: string, path: string, body?: unknown) =>
       call(app, method, `/api/v1/orgs/acme${path}`, {
         token: admin,
@@ -156,7 +156,6 @@ for (const kind of STORE_KINDS) {
       };
       const remote = await agentWith('remote', admin);
       token = remote.token;
-      remoteId = remote.id;
       otherToken = (await agentWith('other', owner)).token;
       const stopped = await agentWith('halted', admin);
       stoppedToken = stopped.token;
@@ -319,26 +318,40 @@ for (const kind of STORE_KINDS) {
       assert.equal(streamed.sdk, true, 'a call that asks for progress is served by the SDK');
     });
 
-    test('a log line a server sends during a plain call goes where those between calls go', async () => {
-      // The gate's delivery (in this process: the servers attached to it) — not the call's answer.
-      const delivered: unknown[] = [];
-      const detach = deps.gateway.localDelivery!.attach(remoteId, {
-        notification: async (n: unknown) => {
-          delivered.push(n);
-        },
+    test('a log line a server sends during a plain call reaches the session’s GET stream', async () => {
+      const sid = await initialize(token);
+      const headers = { 'mcp-session-id': sid, 'mcp-protocol-version': LATEST_PROTOCOL_VERSION };
+      const stream = await app.request('/mcp/acme', {
+        method: 'GET',
+        headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream', ...headers },
       });
+      assert.equal(stream.status, 200);
+      const reader = stream.body!.getReader();
+      let seen = '';
+      const reading = (async () => {
+        for (;;) {
+          const r = await reader.read();
+          if (r.done) return;
+          seen += new TextDecoder().decode(r.value);
+        }
+      })();
       try {
-        const on = await answer(true, token, toolCall(1, 'everything__toggle-simulated-logging', {}));
+        // server-everything sends a log line at once when its simulated logging is switched on.
+        const on = await answer(
+          true,
+          token,
+          toolCall(1, 'everything__toggle-simulated-logging', {}),
+          headers,
+        );
         assert.equal(on.sdk, false, 'answered plainly');
         assert.match(on.raw, /^\{"result":/);
-        await until(
-          () =>
-            delivered.some((n) => (n as { method: string }).method === 'notifications/message') || undefined,
-          { what: 'the log line sent during the call, delivered' },
-        );
+        await until(() => /"method":"notifications\/message"/.test(seen) || undefined, {
+          what: 'the log line on the GET stream',
+        });
       } finally {
-        await answer(true, token, toolCall(2, 'everything__toggle-simulated-logging', {}));
-        detach();
+        await answer(true, token, toolCall(2, 'everything__toggle-simulated-logging', {}), headers);
+        await reader.cancel().catch(() => undefined);
+        await reading.catch(() => undefined);
       }
     });
 

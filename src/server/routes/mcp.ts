@@ -32,6 +32,7 @@ import { ForbiddenError } from '../../errors/index.ts';
 import type { GateCaller } from '../../gateway/index.ts';
 import { sessionRequired } from '../../gateway/mcp-sessions/index.ts';
 import type { Deps } from '../deps.ts';
+import { requestLogged } from '../observe.ts';
 import { errorResponse, requestIdOf } from '../respond.ts';
 import { defineRoute, type HandlerInput } from '../route.ts';
 import { OrgParams } from '../schemas.ts';
@@ -148,6 +149,7 @@ export function mcpGuard(deps: Pick<Deps, 'config' | 'log'>): MiddlewareHandler 
         allowOrigin(res.headers, origin);
       }
     }
+    requestLogged(c);
     deps.log.info(
       {
         requestId,

@@ -3,6 +3,7 @@
  * the installation, read-only; an org's owners and admins install and remove them, everyone reads.
  */
 import { z } from 'zod';
+import { addFromCatalog, CatalogFile, catalogFor } from '../../catalog/index.ts';
 import {
   installServerPackage,
   listServerPackages,
@@ -12,6 +13,7 @@ import {
 import type { Deps } from '../deps.ts';
 import { defineRoute } from '../route.ts';
 import { OrgParams, Timestamp } from '../schemas.ts';
+import { ConnectionSchema, ToolRefreshSchema } from './connections.ts';
 
 export const ServerPackageSchema = z
   .object({
@@ -44,6 +46,63 @@ export const ServerPackageInstalledSchema = z.object({
   already: z.boolean().describe('that version was installed already: nothing was fetched'),
 });
 
+/** One catalog entry as it is in the repository's catalog.json (src/catalog/schema.ts). */
+const CatalogEntrySchema = CatalogFile.shape.entries.element;
+
+export const CatalogCardSchema = z
+  .object({
+    ...CatalogEntrySchema.shape,
+    status: z.object({
+      allowed: z.boolean().nullable().describe("npm entries: the operator's allowlist admits the package"),
+      installed: z.boolean().nullable().describe('npm entries: that exact version is installed'),
+      needsOAuth: z.boolean().describe("remote entries whose vendor's way in is OAuth sign-in"),
+      credentials: z.array(
+        z.object({
+          field: z.string(),
+          secretName: z.string(),
+          secretId: z.string().nullable().describe('the vault secret of that name in this organization'),
+        }),
+      ),
+      egress: z.array(z.object({ host: z.string(), allowed: z.boolean() })),
+      connections: z
+        .array(z.object({ id: z.string(), name: z.string() }))
+        .describe("this organization's connections made from it"),
+      addable: z.boolean(),
+      blocked: z.string().nullable().describe('why it cannot be added now, when it cannot'),
+    }),
+  })
+  .meta({ id: 'CatalogCard' });
+
+export const CatalogListSchema = z.object({
+  version: z.string().describe("the catalog's version: the date it was last revised"),
+  entries: z.array(CatalogCardSchema),
+});
+
+export const CatalogAddBodySchema = z.strictObject({
+  name: z.string().min(1).max(64).optional().describe("the connection's name (default: the entry's id)"),
+  secrets: z
+    .record(z.string().max(64), z.string().min(1).max(64))
+    .optional()
+    .describe("field → vault secret id (default: the org's secret named as the entry says)"),
+});
+
+export const CatalogAddedSchema = z.object({
+  entry: z.string(),
+  connection: ConnectionSchema,
+  tools: ToolRefreshSchema.nullable().describe(
+    'its tools as listed; null until it is signed in to (`signIn`)',
+  ),
+  signIn: z
+    .boolean()
+    .describe(
+      'made for OAuth sign-in (no token in the vault): connect it from its row, then its tools are listed',
+    ),
+  installed: z.object({ package: z.string(), integrity: z.string(), already: z.boolean() }).nullable(),
+  suggestedGrants: z
+    .array(z.object({ tool: z.string(), title: z.string().nullable(), description: z.string().nullable() }))
+    .describe('read-only tools to offer as starting grants; nothing is granted until a person accepts each'),
+});
+
 const asker = (ctx: { actor: PackageAsker['actor']; requestId: string; scope: { orgId: string } }) => ({
   actor: ctx.actor,
   requestId: ctx.requestId,
@@ -73,7 +132,7 @@ export const serverPackageRoutes = [
       registry: z.string(),
     }),
     handler: async ({ ctx, deps }) => ({
-      packages: await listServerPackages(deps.store.db, deps.config.home, ctx.scope.orgId),
+      packages: await listServerPackages(deps.store.db, ctx.scope.orgId),
       allowlist: deps.config.serverPackages,
       registry: deps.config.npmRegistry,
     }),
@@ -91,7 +150,7 @@ export const serverPackageRoutes = [
     status: 201,
     handler: async ({ ctx, deps, body }) => {
       const r = await installServerPackage(deps.store.db, settings(deps), asker(ctx), body.package);
-      const listed = await listServerPackages(deps.store.db, deps.config.home, ctx.scope.orgId);
+      const listed = await listServerPackages(deps.store.db, ctx.scope.orgId);
       return { package: listed.find((p) => p.id === r.installed.id)!, already: r.already };
     },
   }),
@@ -105,8 +164,37 @@ export const serverPackageRoutes = [
     query: z.strictObject({ package: z.string().min(1).max(300).describe('`<name>@<version>`') }),
     status: 204,
     handler: async ({ ctx, deps, query }) => {
-      await removeServerPackage(deps.store.db, deps.config.home, asker(ctx), query.package);
+      await removeServerPackage(deps.store.db, settings(deps), asker(ctx), query.package);
       return undefined;
     },
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/api/v1/orgs/{org}/catalog',
+    summary:
+      'The catalog of well-known MCP servers, each with what it needs (credentials, egress) and whether this organization can add it now',
+    tag: 'server-packages',
+    access: { permission: 'connections.read' },
+    params: OrgParams,
+    response: CatalogListSchema,
+    handler: async ({ ctx, deps }) =>
+      catalogFor(deps.store.db, ctx.scope.orgId, {
+        home: deps.config.home,
+        allowlist: deps.config.serverPackages,
+      }),
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/api/v1/orgs/{org}/catalog/{entry}/connections',
+    summary:
+      'Add a connection from a catalog entry: its package installed (allowlisted only, audited), its credential fields filled from the vault, its tools listed; read-only tools returned as suggested grants, none granted',
+    tag: 'server-packages',
+    access: { permission: 'connections.manage' },
+    params: z.strictObject({ org: OrgParams.shape.org, entry: z.string().min(1).max(40) }),
+    body: CatalogAddBodySchema,
+    response: CatalogAddedSchema,
+    status: 201,
+    handler: async ({ ctx, deps, params, body }) =>
+      addFromCatalog(deps.opener, settings(deps), ctx, asker(ctx), params.entry, body),
   }),
 ];

@@ -35,6 +35,7 @@ import { oauthSpentSecrets } from './028-oauth-spent-secrets.ts';
 import { slackEventsHandled } from './029-slack-events-handled.ts';
 import { remoteAuth } from './030-remote-auth.ts';
 import { mcpSessions } from './031-mcp-sessions.ts';
+import { serverPackages } from './032-server-packages.ts';
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {
   const all: Record<string, Migration> = {
@@ -69,6 +70,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
     '029-slack-events-handled': slackEventsHandled(dialect),
     '030-remote-auth': remoteAuth(dialect),
     '031-mcp-sessions': mcpSessions(dialect),
+    '032-server-packages': serverPackages(dialect),
   };
   return { getMigrations: async () => all };
 }

@@ -1,0 +1,148 @@
+/**
+ * Run spans and message text, as the GenAI semantic conventions name them: a run's text (the
+ * person's message, the answer) goes into its `invoke_agent` span only when the platform allows
+ * it and the org records run text in full — never in model or tool spans, never otherwise; and
+ * a run resumed on another replica (another tracer) continues its trace, under its root span.
+ * The end-to-end path (a real cell, the OTLP wire) is in telemetry.test.ts; these drive the
+ * tracer's run observer directly and read the spans it finishes.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace';
+import { runTrace } from '../ids/index.ts';
+import type { RunRef } from '../runtime/index.ts';
+import { genAiProvider, Tracing } from './tracing.ts';
+
+const MESSAGE = 'summarise the periwinkle report';
+const ANSWER = 'The periwinkle report says all is well.';
+
+function tracer(content: boolean) {
+  const exporter = new InMemorySpanExporter();
+  const tracing = new Tracing({ endpoint: 'http://127.0.0.1:9/v1/traces', content, version: 't', exporter });
+  const spans = async () => {
+    await tracing.flush();
+    return exporter.getFinishedSpans();
+  };
+  return { tracing, spans };
+}
+
+const ref = (runId: string): RunRef => ({ orgId: 'org_t', agentId: 'agt_t', runId });
+const step = {
+  step: 1,
+  provider: 'openai.chat',
+  model: 'gpt-test',
+  inputTokens: 12,
+  outputTokens: 7,
+  latencyMs: 40,
+  finishReason: 'stop',
+  toolCalls: [],
+};
+const ended = (runId: string, status: 'completed' | 'waiting_approval' = 'completed') => ({
+  id: runId,
+  agentId: 'agt_t',
+  conversationId: 'cnv_t',
+  personId: null,
+  via: 'api',
+  status,
+  input: MESSAGE,
+  output: status === 'completed' ? ANSWER : null,
+  steps: 1,
+  usage: { inputTokens: 12, outputTokens: 7 },
+  error: null,
+  waitingFor: [],
+  createdAt: new Date().toISOString(),
+  endedAt: null,
+});
+
+/** One run, started, one model step, ended; its spans. */
+async function oneRun(content: boolean, textRecording: string, runId: string): Promise<ReadableSpan[]> {
+  const t = tracer(content);
+  t.tracing.runs.started({ ...ref(runId), via: 'api', message: MESSAGE, textRecording });
+  t.tracing.runs.step(ref(runId), step);
+  t.tracing.runs.ended(ref(runId), ended(runId));
+  const spans = await t.spans();
+  await t.tracing.close();
+  return spans;
+}
+
+const text = (spans: ReadableSpan[]) => JSON.stringify(spans.map((s) => s.attributes));
+
+test('run text is in the run span only when the platform allows it and the org records it in full', async () => {
+  const allowed = await oneRun(true, 'full', 'run_content_1');
+  const root = allowed.find((s) => s.attributes['gen_ai.operation.name'] === 'invoke_agent')!;
+  const input = JSON.parse(String(root.attributes['gen_ai.input.messages']));
+  assert.deepEqual(input, [{ role: 'user', parts: [{ type: 'text', content: MESSAGE }] }]);
+  const output = JSON.parse(String(root.attributes['gen_ai.output.messages']));
+  assert.equal(output[0].role, 'assistant');
+  assert.equal(output[0].parts[0].content, ANSWER);
+  const chat = allowed.find((s) => s.attributes['gen_ai.operation.name'] === 'chat')!;
+  assert.ok(!text([chat]).includes('periwinkle'), 'never in a model span');
+
+  for (const [content, recording] of [
+    [false, 'full'],
+    [true, 'redacted'],
+    [true, 'digest'],
+  ] as const) {
+    const spans = await oneRun(content, recording, `run_content_${recording}_${content}`);
+    assert.equal(spans.length, 2);
+    assert.ok(!text(spans).includes('periwinkle'), `no text with content=${content}, recording=${recording}`);
+    assert.ok(!text(spans).includes('gen_ai.input.messages'));
+  }
+});
+
+test('spans follow the GenAI conventions: invoke_agent the root with ids from the run, chat under it with the model and usage', async () => {
+  const runId = 'run_conventions_1';
+  const spans = await oneRun(false, 'full', runId);
+  const ids = runTrace(runId);
+  const root = spans.find((s) => s.name === 'invoke_agent agt_t')!;
+  const chat = spans.find((s) => s.name === 'chat gpt-test')!;
+  assert.equal(root.spanContext().traceId, ids.traceId);
+  assert.equal(root.spanContext().spanId, ids.spanId);
+  assert.equal(root.parentSpanContext, undefined);
+  assert.equal(chat.parentSpanContext?.spanId, ids.spanId);
+  assert.equal(chat.kind, 2, 'a model call is a client span');
+  assert.deepEqual(
+    {
+      op: chat.attributes['gen_ai.operation.name'],
+      provider: chat.attributes['gen_ai.provider.name'],
+      model: chat.attributes['gen_ai.request.model'],
+      input: chat.attributes['gen_ai.usage.input_tokens'],
+      output: chat.attributes['gen_ai.usage.output_tokens'],
+      finish: chat.attributes['gen_ai.response.finish_reasons'],
+    },
+    { op: 'chat', provider: 'openai', model: 'gpt-test', input: 12, output: 7, finish: ['stop'] },
+  );
+  assert.equal(root.attributes['paddock.run.status'], 'completed');
+  assert.equal(root.attributes['gen_ai.provider.name'], 'openai');
+  for (const [sdk, convention] of [
+    ['anthropic.messages', 'anthropic'],
+    ['google.generative-ai', 'gcp.gemini'],
+    ['openai-compatible.chat', 'openai-compatible'],
+    ['constructor', 'constructor'],
+  ])
+    assert.equal(genAiProvider(sdk!), convention);
+  for (const s of spans)
+    for (const key of Object.keys(s.attributes))
+      assert.match(key, /^(gen_ai|paddock|error)\./, `${key}: a GenAI convention or Paddock's own`);
+});
+
+test('a run paused for approval and resumed on another replica continues the same trace under its root', async () => {
+  const runId = 'run_resumed_1';
+  const ids = runTrace(runId);
+  const first = tracer(false);
+  first.tracing.runs.started({ ...ref(runId), via: 'api', message: MESSAGE, textRecording: 'full' });
+  first.tracing.runs.ended(ref(runId), ended(runId, 'waiting_approval'));
+  const [paused] = await first.spans();
+  await first.tracing.close();
+  const second = tracer(true);
+  second.tracing.runs.resumed(ref(runId));
+  second.tracing.runs.step(ref(runId), step);
+  second.tracing.runs.ended(ref(runId), ended(runId));
+  const later = await second.spans();
+  await second.tracing.close();
+  assert.equal(paused!.attributes['paddock.run.status'], 'waiting_approval');
+  for (const s of later) assert.equal(s.spanContext().traceId, ids.traceId);
+  const part = later.find((s) => s.attributes['gen_ai.operation.name'] === 'invoke_agent')!;
+  assert.equal(part.parentSpanContext?.spanId, ids.spanId, 'the resumed part hangs under the root');
+  assert.ok(!text(later).includes('periwinkle'), 'a resumed part carries no text');
+});
