@@ -278,7 +278,9 @@ export class McpSessions implements StopPart, AgentDelivery {
   async forCall(
     sessionId: string,
     conn: AgentConnection,
-  ): Promise<Response | { headers: Record<string, string>; capabilities: Record<string, unknown> }> {
+  ): Promise<
+    Response | { headers: Record<string, string>; capabilities: Record<string, unknown>; idHash: string }
+  > {
     const live = await this.#find(sessionId, conn.caller);
     if (live instanceof Response) return live;
     this.#used(live, conn);
@@ -291,6 +293,7 @@ export class McpSessions implements StopPart, AgentDelivery {
         'mcp-session-id': sessionId,
       },
       capabilities: live.row.clientCapabilities,
+      idHash: live.idHash,
     };
   }
 

@@ -16,6 +16,7 @@ import {
   type JSONRPCRequest,
   SUPPORTED_PROTOCOL_VERSIONS,
 } from '@modelcontextprotocol/sdk/types.js';
+import type { AgentChannel } from '../../gateway/agent-channel.ts';
 import { type AgentConnection, callTool } from '../../gateway/mcp-server.ts';
 import type { Deps } from '../deps.ts';
 
@@ -63,6 +64,22 @@ export const mayBeAsked = (capabilities: Record<string, unknown>) =>
   capabilities.sampling !== undefined || capabilities.elicitation !== undefined;
 
 /**
+ * The call's side for what its server says meanwhile, as the SDK's path would give it: what the
+ * client declared (so a server's sampling or elicitation request is refused in the same words),
+ * no progress token; a log line goes to `notify` (none without a session: the SDK's JSON answer
+ * drops it too; in a session, its GET stream, the request having no stream of its own).
+ */
+export const plainChannel = (
+  capabilities: Record<string, unknown> | undefined,
+  notify: AgentChannel['notify'],
+): AgentChannel => ({
+  capabilities,
+  notify,
+  // Never reached: the client declared neither sampling nor elicitation, so none is relayed to it.
+  request: () => Promise.reject(new Error('this request has no stream to carry a server’s request')),
+});
+
+/**
  * Runs the call through the gate and answers as the SDK would: its result checked against the
  * MCP schema (an invalid one is the SDK's -32602), `{ result, jsonrpc, id }` as JSON.
  */
@@ -72,12 +89,13 @@ export async function answerPlainCall(
   id: JSONRPCRequest['id'],
   params: PlainCallParams,
   headers: Record<string, string>,
+  relay: AgentChannel,
 ): Promise<Response> {
   const result = await callTool(
     { gate: deps.gateway, db: deps.store.db, cancellations: deps.cancellations, log: deps.log },
     conn,
     params,
-    { id },
+    { id, relay },
   );
   const checked = CallToolResultSchema.safeParse(result);
   const message = checked.success
