@@ -8,7 +8,7 @@
  *
  * @example
  *   const params = plainCall(request, body);
- *   if (params) return answerPlainCall(deps, conn, body.id, params, headers);
+ *   if (params) return answerPlainCall(deps, conn, body.id, params, headers, plainChannel(caps, notify));
  */
 import {
   CallToolResultSchema,
