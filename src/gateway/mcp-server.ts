@@ -138,6 +138,59 @@ export function toolError(err: unknown, requestId: string, log: Logger): CallToo
 
 type WaitingExtra = Parameters<typeof waitingProgress>[0];
 
+/** Whose call a JSON-RPC id names, for cancellation: per agent and per caller (its run, or its token). */
+export const callKey = (caller: GateCaller, id: string | number): CallKey => ({
+  agentId: caller.agentId,
+  caller: caller.runId ?? caller.token?.id ?? caller.requestId,
+  id,
+});
+
+/**
+ * One `tools/call` through the gate, as the agent reads it: the tool's result, or a refusal as a
+ * tool error. The MCP server's handler and the HTTP endpoint's plain answer (a call nothing can
+ * stream on) both run it, so both answer alike.
+ */
+export async function callTool(
+  deps: AgentServerDeps & { cancellations: Cancellations },
+  conn: AgentConnection,
+  params: { name: string; arguments?: Record<string, unknown> | undefined },
+  rpc: Pick<GateRequest, 'onWaiting' | 'relay'> & { id: string | number; signal?: AbortSignal | undefined },
+): Promise<CallToolResult> {
+  const { caller } = conn;
+  const args = (params.arguments ?? {}) as Record<string, unknown>;
+  const parts = splitToolName(params.name);
+  const connectionId = parts && (await deps.gate.connectionOf(caller.orgId, parts.namespace));
+  if (!parts || !connectionId)
+    return toolError(await deps.gate.unknownTool(caller, params.name, args), caller.requestId, deps.log);
+  // A client that cancels (or times out, or goes away) ends the call: a paused call then never runs.
+  const cancellable = deps.cancellations.begin(callKey(caller, rpc.id), [rpc.signal, conn.signal]);
+  try {
+    const r = await deps.gate.call({
+      caller,
+      connectionId,
+      tool: parts.tool,
+      calledAs: params.name,
+      args,
+      approval: conn.approval,
+      signal: cancellable.signal,
+      onWaiting: rpc.onWaiting,
+      relay: rpc.relay,
+    });
+    return {
+      content: r.content as CallToolResult['content'],
+      ...(r.structuredContent === undefined
+        ? {}
+        : { structuredContent: r.structuredContent as CallToolResult['structuredContent'] }),
+      ...(r._meta ? { _meta: r._meta } : {}),
+      isError: r.isError,
+    };
+  } catch (err) {
+    return toolError(err, caller.requestId, deps.log);
+  } finally {
+    cancellable.end();
+  }
+}
+
 /** The agent's MCP server, not yet connected to a transport. */
 export function agentServer(deps: AgentServerDeps, conn: AgentConnection): Server {
   return buildServer(deps, () => conn);
@@ -168,11 +221,7 @@ export function buildServer(deps: AgentServerDeps, current: () => AgentConnectio
       jsonSchemaValidator: validator,
     },
   );
-  const keyOf = (caller: GateCaller, id: string | number): CallKey => ({
-    agentId: caller.agentId,
-    caller: caller.runId ?? caller.token?.id ?? caller.requestId,
-    id,
-  });
+  const keyOf = callKey;
   // Replaces the SDK's own handler, which only knows the requests of this server instance.
   server.setNotificationHandler(CancelledNotificationSchema, async (n) => {
     if (n.params.requestId !== undefined) cancellations.cancel(keyOf(current().caller, n.params.requestId));
@@ -212,47 +261,15 @@ export function buildServer(deps: AgentServerDeps, current: () => AgentConnectio
     const { caller } = current();
     return { tools: (await active(caller)) ? await deps.gate.listedTools(caller.orgId, caller.agentId) : [] };
   });
-  server.setRequestHandler(CallToolRequestSchema, async (req, extra): Promise<CallToolResult> => {
-    const conn = current();
-    const { caller } = conn;
-    const args = (req.params.arguments ?? {}) as Record<string, unknown>;
-    const parts = splitToolName(req.params.name);
-    const connectionId = parts && (await deps.gate.connectionOf(caller.orgId, parts.namespace));
-    if (!parts || !connectionId)
-      return toolError(
-        await deps.gate.unknownTool(caller, req.params.name, args),
-        caller.requestId,
-        deps.log,
-      );
-    // A client that cancels (or times out, or goes away) ends the call: a paused call then never runs.
-    const cancellable = cancellations.begin(keyOf(caller, extra.requestId), [extra.signal, conn.signal]);
+  server.setRequestHandler(CallToolRequestSchema, async (req, extra) => {
     // Approval waiting and the server's own progress share the agent's token: one count for both.
     const sent: ProgressSent = { last: 0 };
-    try {
-      const r = await deps.gate.call({
-        caller,
-        connectionId,
-        tool: parts.tool,
-        calledAs: req.params.name,
-        args,
-        approval: conn.approval,
-        signal: cancellable.signal,
-        onWaiting: waitingProgress(extra, undefined, sent),
-        relay: channelOf(extra as unknown as Extra, req.params._meta, sent),
-      });
-      return {
-        content: r.content as CallToolResult['content'],
-        ...(r.structuredContent === undefined
-          ? {}
-          : { structuredContent: r.structuredContent as CallToolResult['structuredContent'] }),
-        ...(r._meta ? { _meta: r._meta } : {}),
-        isError: r.isError,
-      };
-    } catch (err) {
-      return toolError(err, caller.requestId, deps.log);
-    } finally {
-      cancellable.end();
-    }
+    return callTool({ ...deps, cancellations }, current(), req.params, {
+      id: extra.requestId,
+      signal: extra.signal,
+      onWaiting: waitingProgress(extra, undefined, sent),
+      relay: channelOf(extra as unknown as Extra, req.params._meta, sent),
+    });
   });
   const offered = async () => {
     const { caller } = current();

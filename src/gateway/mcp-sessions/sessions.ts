@@ -262,24 +262,8 @@ export class McpSessions implements StopPart, AgentDelivery {
 
   /** Serves a request naming a session: its own, or a clear 404 that changes nothing. */
   async serve(sessionId: string, conn: AgentConnection, request: Request, body: unknown): Promise<Response> {
-    if (!SESSION_ID.test(sessionId)) return sessionNotFound();
-    const idHash = hashSecret(sessionId);
-    const { caller } = conn;
-    let live = this.#live.get(idHash);
-    // Idle here may be busy on another replica: the stored row says.
-    if (live && Date.now() - live.usedAt > this.#idleMs && live.streams === 0) {
-      this.#drop(live);
-      live = undefined;
-    }
-    if (live) {
-      if (!this.#bound(live.row, caller)) return this.#refuse(live.row, caller);
-    } else {
-      const row = await findSession(this.#o.store.db, idHash, new Date(Date.now() - this.#idleMs));
-      if (!row) return sessionNotFound();
-      if (!this.#bound(row, caller)) return this.#refuse(row, caller);
-      live = await this.#restore(sessionId, row);
-      if (!live) return sessionNotFound();
-    }
+    const live = await this.#find(sessionId, conn.caller);
+    if (live instanceof Response) return live;
     const last = request.headers.get('last-event-id');
     if (last !== null) {
       if (!EVENT_ID.test(last))
@@ -297,6 +281,50 @@ export class McpSessions implements StopPart, AgentDelivery {
       }
     }
     return this.#handle(live, conn, request, body);
+  }
+
+  /**
+   * A session's POST the endpoint answers itself (a plain `tools/call`): checked as `serve`
+   * checks it (the same 404s and refusal records) and marked used. Gives what the answer needs
+   * — the headers its stream would have had, and what the client declared — or the refusal.
+   */
+  async forCall(
+    sessionId: string,
+    conn: AgentConnection,
+  ): Promise<
+    Response | { headers: Record<string, string>; capabilities: Record<string, unknown>; idHash: string }
+  > {
+    const live = await this.#find(sessionId, conn.caller);
+    if (live instanceof Response) return live;
+    this.#used(live, conn);
+    return {
+      headers: {
+        'content-type': 'application/json',
+        'cache-control': 'no-cache, no-transform',
+        connection: 'keep-alive',
+        'x-accel-buffering': 'no',
+        'mcp-session-id': sessionId,
+      },
+      capabilities: live.row.clientCapabilities,
+      idHash: live.idHash,
+    };
+  }
+
+  /** The live session an id names for this caller, or the answer refusing it. */
+  async #find(sessionId: string, caller: GateCaller): Promise<Live | Response> {
+    if (!SESSION_ID.test(sessionId)) return sessionNotFound();
+    const idHash = hashSecret(sessionId);
+    let live = this.#live.get(idHash);
+    // Idle here may be busy on another replica: the stored row says.
+    if (live && Date.now() - live.usedAt > this.#idleMs && live.streams === 0) {
+      this.#drop(live);
+      live = undefined;
+    }
+    if (live) return this.#bound(live.row, caller) ? live : this.#refuse(live.row, caller);
+    const row = await findSession(this.#o.store.db, idHash, new Date(Date.now() - this.#idleMs));
+    if (!row) return sessionNotFound();
+    if (!this.#bound(row, caller)) return this.#refuse(row, caller);
+    return (await this.#restore(sessionId, row)) ?? sessionNotFound();
   }
 
   /**
@@ -498,16 +526,7 @@ export class McpSessions implements StopPart, AgentDelivery {
   }
 
   async #handle(live: Live, conn: AgentConnection, request: Request, body: unknown): Promise<Response> {
-    const now = Date.now();
-    live.usedAt = now;
-    live.fallback = { caller: conn.caller, approval: conn.approval, sessionId: live.idHash };
-    // The stored row learns of use at most every minute (or quarter of the idle time).
-    if (now - live.touchedAt > Math.min(60_000, this.#idleMs / 4)) {
-      live.touchedAt = now;
-      void touchSessions(this.#o.store.db, [live.idHash], new Date(now)).catch((err: unknown) =>
-        this.#o.log.warn({ err }, 'could not mark an MCP session used'),
-      );
-    }
+    this.#used(live, conn);
     // A client's answer to a request another replica sent (a sampling result): passed on to it.
     if (
       request.method === 'POST' &&
@@ -533,6 +552,20 @@ export class McpSessions implements StopPart, AgentDelivery {
     if (res.status !== 200 || !res.body) return res;
     if (request.method === 'GET') return this.#counted(live, res);
     return request.method === 'POST' ? plainWhenAlone(res) : res;
+  }
+
+  /** A request came on the session: it stays alive (its row learns of it now and then). */
+  #used(live: Live, conn: AgentConnection): void {
+    const now = Date.now();
+    live.usedAt = now;
+    live.fallback = { caller: conn.caller, approval: conn.approval, sessionId: live.idHash };
+    // The stored row learns of use at most every minute (or quarter of the idle time).
+    if (now - live.touchedAt > Math.min(60_000, this.#idleMs / 4)) {
+      live.touchedAt = now;
+      void touchSessions(this.#o.store.db, [live.idHash], new Date(now)).catch((err: unknown) =>
+        this.#o.log.warn({ err }, 'could not mark an MCP session used'),
+      );
+    }
   }
 
   /** A GET stream, counted while open (an open stream keeps its session alive). */

@@ -23,6 +23,7 @@ import {
   isInitializeRequest,
   JSONRPCMessageSchema,
   type JSONRPCRequest,
+  type ServerNotification,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { MiddlewareHandler } from 'hono';
 import { z } from 'zod';
@@ -36,6 +37,7 @@ import { requestLogged } from '../observe.ts';
 import { errorResponse, requestIdOf } from '../respond.ts';
 import { defineRoute, type HandlerInput } from '../route.ts';
 import { OrgParams } from '../schemas.ts';
+import { answerPlainCall, mayBeAsked, plainCall, plainChannel } from './mcp-plain-call.ts';
 import { withResourceMetadata } from './oauth.ts';
 
 /** Names a client on this machine reaches Paddock by, whatever the configuration. */
@@ -184,6 +186,9 @@ export function agentCaller(agent: AuthenticatedAgent, requestId: string): GateC
 const isInitialize = (body: unknown): body is InitializeRequest & JSONRPCRequest =>
   !Array.isArray(body) && isInitializeRequest(body);
 
+/** The headers of a JSON answer without a session, as the SDK's transport sends them. */
+const JSON_ANSWER = { 'content-type': 'application/json' };
+
 async function handle(
   deps: Deps,
   agent: AuthenticatedAgent,
@@ -194,6 +199,29 @@ async function handle(
   // A client that goes away ends its calls; one that waits for a person pauses (the org's wait).
   const conn = { caller: agentCaller(agent, requestId), approval: 'pause' as const, signal: request.signal };
   const sessionId = request.headers.get('mcp-session-id');
+  const plain = plainCall(request, body);
+  if (plain) {
+    const id = (body as JSONRPCRequest).id;
+    if (sessionId === null)
+      return answerPlainCall(
+        deps,
+        conn,
+        id,
+        plain,
+        JSON_ANSWER,
+        plainChannel(undefined, async () => {}),
+      );
+    const session = await deps.mcpSessions.forCall(sessionId, conn);
+    if (session instanceof Response) return session;
+    // A client that may be asked something during the call is served on the SDK's stream.
+    if (!mayBeAsked(session.capabilities)) {
+      const { orgId, agentId } = conn.caller;
+      const toStream = async (n: ServerNotification) =>
+        deps.mcpSessions.deliver({ orgId, agentId, sessionId: session.idHash }, n);
+      const relay = plainChannel(session.capabilities, toStream);
+      return answerPlainCall(deps, { ...conn, sessionId: session.idHash }, id, plain, session.headers, relay);
+    }
+  }
   if (sessionId !== null) return deps.mcpSessions.serve(sessionId, conn, request, body);
   if (request.method === 'GET') return sessionRequired('a GET stream belongs to a session');
   if (request.method === 'DELETE') return sessionRequired('DELETE ends the session it names');

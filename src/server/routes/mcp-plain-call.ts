@@ -1,0 +1,112 @@
+/**
+ * The plain `tools/call`: most POSTs to `/mcp/{org}` are one tool call whose answer can only be
+ * its result — no progress asked for, no server request the client could take (it declared
+ * neither sampling nor elicitation, or has no session). Those are answered straight from the
+ * gate, with the bytes the MCP SDK's transport would send; building the transport and running
+ * the SDK's machinery cost about as much CPU as the gate's own decision. Anything else (a batch,
+ * a notification, another method, a progress token, an unusual header) takes the SDK's path.
+ *
+ * @example
+ *   const params = plainCall(request, body);
+ *   if (params) return answerPlainCall(deps, conn, body.id, params, headers, plainChannel(caps, notify));
+ */
+import {
+  CallToolResultSchema,
+  ErrorCode,
+  type JSONRPCRequest,
+  SUPPORTED_PROTOCOL_VERSIONS,
+} from '@modelcontextprotocol/sdk/types.js';
+import type { AgentChannel } from '../../gateway/agent-channel.ts';
+import { type AgentConnection, callTool } from '../../gateway/mcp-server.ts';
+import type { Deps } from '../deps.ts';
+
+/** Off only in the tests that compare its answers with the SDK's. */
+export const plainCalls = { on: true };
+
+/** What a plain call carries: a tool name and its arguments. */
+export interface PlainCallParams {
+  name: string;
+  arguments?: Record<string, unknown> | undefined;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Request `_meta` keys the SDK acts on (progress, tasks): a request with one takes its path. */
+const actedOn = (key: string) => key === 'progressToken' || key.startsWith('io.modelcontextprotocol/');
+
+/**
+ * The call's params when the request is a plain `tools/call` the SDK would take and answer with
+ * its result alone; undefined otherwise. The headers the SDK checks must pass its checks here
+ * (the same Accept, Content-Type and protocol version), so every refusal stays the SDK's.
+ */
+export function plainCall(request: Request, body: unknown): PlainCallParams | undefined {
+  if (!plainCalls.on || request.method !== 'POST' || !isObject(body)) return undefined;
+  if (body.method !== 'tools/call' || body.id === undefined || body.id === null) return undefined;
+  const params = body.params;
+  if (!isObject(params) || typeof params.name !== 'string') return undefined;
+  for (const key of Object.keys(params)) if (key !== 'name' && key !== 'arguments' && key !== '_meta') return;
+  if (params.arguments !== undefined && !isObject(params.arguments)) return undefined;
+  if (params._meta !== undefined && (!isObject(params._meta) || Object.keys(params._meta).some(actedOn)))
+    return undefined;
+  const h = request.headers;
+  const accept = h.get('accept');
+  if (!accept?.includes('application/json') || !accept.includes('text/event-stream')) return undefined;
+  if (h.get('content-type')?.split(';')[0]?.trim().toLowerCase() !== 'application/json') return undefined;
+  const version = h.get('mcp-protocol-version');
+  if (version !== null && !SUPPORTED_PROTOCOL_VERSIONS.includes(version)) return undefined;
+  if (h.has('last-event-id')) return undefined;
+  return params as unknown as PlainCallParams;
+}
+
+/** A client that can take a server's request (sampling, elicitation) during a call gets the SDK's stream. */
+export const mayBeAsked = (capabilities: Record<string, unknown>) =>
+  capabilities.sampling !== undefined || capabilities.elicitation !== undefined;
+
+/**
+ * The call's side for what its server says meanwhile, as the SDK's path would give it: what the
+ * client declared (so a server's sampling or elicitation request is refused in the same words),
+ * no progress token; a log line goes to `notify` (none without a session: the SDK's JSON answer
+ * drops it too; in a session, its GET stream, the request having no stream of its own).
+ */
+export const plainChannel = (
+  capabilities: Record<string, unknown> | undefined,
+  notify: AgentChannel['notify'],
+): AgentChannel => ({
+  capabilities,
+  notify,
+  // Never reached: the client declared neither sampling nor elicitation, so none is relayed to it.
+  request: () => Promise.reject(new Error('this request has no stream to carry a server’s request')),
+});
+
+/**
+ * Runs the call through the gate and answers as the SDK would: its result checked against the
+ * MCP schema (an invalid one is the SDK's -32602), `{ result, jsonrpc, id }` as JSON.
+ */
+export async function answerPlainCall(
+  deps: Pick<Deps, 'gateway' | 'store' | 'cancellations' | 'log'>,
+  conn: AgentConnection,
+  id: JSONRPCRequest['id'],
+  params: PlainCallParams,
+  headers: Record<string, string>,
+  relay: AgentChannel,
+): Promise<Response> {
+  const result = await callTool(
+    { gate: deps.gateway, db: deps.store.db, cancellations: deps.cancellations, log: deps.log },
+    conn,
+    params,
+    { id, relay },
+  );
+  const checked = CallToolResultSchema.safeParse(result);
+  const message = checked.success
+    ? { result: checked.data, jsonrpc: '2.0', id }
+    : {
+        jsonrpc: '2.0',
+        id,
+        error: {
+          code: ErrorCode.InvalidParams,
+          message: `Invalid tools/call result: ${checked.error.message}`,
+        },
+      };
+  return new Response(JSON.stringify(message), { status: 200, headers });
+}
