@@ -55,12 +55,20 @@ const caller = await agent('bench');
 await api('POST', `/agents/${caller.id}/grants`, { connectionId: conn.id, tool: 'echo' });
 const callerToken = (await api('POST', `/agents/${caller.id}/tokens`, { name: 'bench' })).token;
 
-// 1,000 grants: the connection's `echo` listed under 1,000 names, each granted.
+// 1,000 grants: `echo` listed under 1,000 names, each granted — on a connection of its own that no
+// agent calls, since a session's list_changed re-lists its connection as the server has it.
 const many = await agent('many');
+const listed = await api('POST', '/connections', {
+  name: 'listed',
+  transport: 'stdio',
+  command: 'node',
+  args: EVERYTHING,
+});
+await api('POST', `/connections/${listed.id}/tools/refresh`);
 const echo = await store.db
   .selectFrom('connection_tools')
   .selectAll()
-  .where('connection_id', '=', conn.id)
+  .where('connection_id', '=', listed.id)
   .where('name', '=', 'echo')
   .executeTakeFirstOrThrow();
 const now = new Date().toISOString();
@@ -77,7 +85,7 @@ for (let i = 0; i < 1000; i += 100) {
         id: `grt_many_${name}`,
         org_id: org.id,
         agent_id: many.id,
-        connection_id: conn.id,
+        connection_id: listed.id,
         tool: name,
         effect: 'allow' as const,
         constraints: '[]',
