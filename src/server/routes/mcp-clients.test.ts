@@ -2,11 +2,13 @@
  * `/mcp/{org}` as MCP clients meet it, over real HTTP (both engines): the official SDK client
  * sees a real server from npm (server-everything, in the org's sandbox) as it sees it directly —
  * titles, annotations, output schemas, structured results — apart from names and policy; the
+ * MCP Inspector's command line (`mcp-inspector --cli`) lists, calls and reads a refusal; the
  * endpoint checks Host and Origin and answers CORS for allowed browser origins, answers GET
  * without a session 400, speaks the current and the previous protocol version, ends a stopped
  * agent's sessions and shows it no tools, and puts every request on the request log.
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
@@ -33,6 +35,13 @@ import { buildDeps } from '../deps.ts';
 
 const EVERYTHING = ['node_modules/@modelcontextprotocol/server-everything/dist/index.js', 'stdio'];
 const EVERYTHING_MAIN = fileURLToPath(new URL(`../../../${EVERYTHING[0]}`, import.meta.url));
+/** The MCP Inspector's command line (`mcp-inspector --cli`), as a person trying a server runs it. */
+const INSPECTOR = fileURLToPath(
+  new URL(
+    '../../../node_modules/@modelcontextprotocol/inspector/clients/launcher/build/index.js',
+    import.meta.url,
+  ),
+);
 /** The protocol version before the current one: clients of both must keep working. */
 const PREVIOUS_PROTOCOL_VERSION = '2025-06-18';
 
@@ -214,6 +223,79 @@ for (const kind of STORE_KINDS) {
           isError: viaDirect.isError ?? false,
         },
       );
+    });
+
+    test('the MCP Inspector CLI lists the granted tools, calls one, and reads a refusal in words', async () => {
+      const inspect = (bearer: string, ...args: string[]) =>
+        new Promise<{ code: number; out: string; err: string }>((resolve) => {
+          execFile(
+            process.execPath,
+            [
+              INSPECTOR,
+              '--cli',
+              `http://127.0.0.1:${port}/mcp/acme`,
+              '--transport',
+              'http',
+              '--header',
+              `Authorization: Bearer ${bearer}`,
+              ...args,
+            ],
+            { timeout: 60_000 },
+            (err, stdout, stderr) =>
+              resolve({
+                code: err ? Number((err as { code?: number }).code ?? 1) : 0,
+                out: stdout,
+                err: stderr,
+              }),
+          );
+        });
+      const listed = await inspect(token, '--method', 'tools/list');
+      assert.equal(listed.code, 0, listed.out);
+      const tools = (JSON.parse(listed.out) as { tools: Tool[] }).tools;
+      const echo = tools.find((x) => x.name === 'everything__echo');
+      assert.ok(echo, tools.map((x) => x.name).join(' '));
+      assert.equal(echo.title, 'Echo Tool', 'the definition passes through whole');
+      const called = await inspect(
+        token,
+        '--method',
+        'tools/call',
+        '--tool-name',
+        'everything__echo',
+        '--tool-arg',
+        'message=inspected',
+      );
+      assert.equal(called.code, 0, called.out);
+      assert.match(called.out, /Echo: inspected/);
+      // An agent whose grant allows echo only with message "ok": the Inspector reads the refusal.
+      const narrow = await api('post', '/agents', {
+        name: 'inspected',
+        scope: 'organization',
+        instructions: 'x',
+        model: { provider: 'openai', model: 'gpt-5' },
+      });
+      const g = await api('post', `/agents/${narrow.body.id}/grants`, {
+        connectionId,
+        tool: 'echo',
+        constraints: [{ arg: 'message', oneOf: ['ok'] }],
+      });
+      assert.equal(g.status, 201, g.text);
+      const narrowToken = (await api('post', `/agents/${narrow.body.id}/tokens`, { name: 'inspector' })).body
+        .token as string;
+      const refused = await inspect(
+        narrowToken,
+        '--method',
+        'tools/call',
+        '--tool-name',
+        'everything__echo',
+        '--tool-arg',
+        'message=not ok',
+      );
+      assert.match(refused.out + refused.err, /"isError": ?true/);
+      assert.match(refused.out + refused.err, /message/, 'the refusal names the argument');
+      const denied = (await allAuditEntries(t.store)).filter(
+        (e) => e.action === 'tool.call.denied' && e.actor_id === narrow.body.id,
+      );
+      assert.equal(denied.length, 1, 'the refusal is on the audit trail');
     });
 
     test('Host and Origin are checked: loopback, the public URL and configured ones only; allowed browser origins get CORS', async () => {
