@@ -45,9 +45,16 @@ export const gemini: WireFormat = {
     const u = usageOf(turn);
     // A thinking model signs its parts; the signature must come back with them on the next turn.
     const signed = turn.thoughtSignature ? { thoughtSignature: turn.thoughtSignature } : {};
+    // Gemini 3 always signs a step's first function call; unscripted, the signature is made up here.
+    const firstCall = {
+      thoughtSignature: turn.thoughtSignature ?? Buffer.from(`sig:${req.model}`).toString('base64'),
+    };
     const parts = [
       ...(turn.text ? [{ text: turn.text, ...signed }] : []),
-      ...(turn.toolCalls ?? []).map((c) => ({ functionCall: { name: c.name, args: c.args }, ...signed })),
+      ...(turn.toolCalls ?? []).map((c, i) => ({
+        functionCall: { name: c.name, args: c.args },
+        ...(i === 0 ? firstCall : signed),
+      })),
     ];
     const body = {
       candidates: [{ content: { role: 'model', parts }, finishReason: 'STOP', index: 0 }],
