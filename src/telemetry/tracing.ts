@@ -24,12 +24,18 @@ import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import {
+  AlwaysOffSampler,
+  AlwaysOnSampler,
   BatchSpanProcessor,
   type IdGenerator,
+  ParentBasedSampler,
   RandomIdGenerator,
+  type Sampler,
   type SpanExporter,
+  TraceIdRatioBasedSampler,
   TracerProvider,
 } from '@opentelemetry/sdk-trace';
+import type { TraceSampler } from '../config/index.ts';
 import type { GateObserver } from '../gateway/index.ts';
 import { runTrace } from '../ids/index.ts';
 import type { RunObserver, RunRef } from '../runtime/index.ts';
@@ -41,6 +47,8 @@ export interface TracingOptions {
   /** Message text may go into spans (for orgs that record run text in full). */
   content: boolean;
   version: string;
+  /** Which traces are kept (`OTEL_TRACES_SAMPLER`); default: every one, or as the caller says. */
+  sampler?: TraceSampler | undefined;
   /** Tests: where spans go instead of the OTLP exporter. */
   exporter?: SpanExporter;
 }
@@ -83,6 +91,17 @@ export const genAiProvider = (sdkProvider: string): string => {
 const messages = (role: string, text: string) =>
   JSON.stringify([{ role, parts: [{ type: 'text', content: text }] }]);
 
+/** The SDK's sampler for the operator's setting. */
+function sampler(s: TraceSampler = { name: 'always_on', parentBased: true, ratio: 1 }): Sampler {
+  const root =
+    s.name === 'always_on'
+      ? new AlwaysOnSampler()
+      : s.name === 'always_off'
+        ? new AlwaysOffSampler()
+        : new TraceIdRatioBasedSampler(s.ratio);
+  return s.parentBased ? new ParentBasedSampler({ root }) : root;
+}
+
 let contextManagerSet = false;
 
 export class Tracing {
@@ -101,6 +120,7 @@ export class Tracing {
     this.#content = o.content;
     this.#provider = new TracerProvider({
       idGenerator: this.#ids,
+      sampler: sampler(o.sampler),
       resource: resourceFromAttributes({ 'service.name': 'paddock', 'service.version': o.version }),
       spanProcessors: [
         new BatchSpanProcessor({ exporter: o.exporter ?? new OTLPTraceExporter({ url: o.endpoint }) }),
@@ -119,7 +139,11 @@ export class Tracing {
     next: () => Promise<void>,
     answered: () => { route: string; status: number },
   ): Promise<void> {
-    const parent = this.#propagator.extract(ROOT_CONTEXT, header, headerGetter);
+    // Most requests carry no `traceparent`: nothing to extract then.
+    const parent =
+      header('traceparent') === undefined
+        ? ROOT_CONTEXT
+        : this.#propagator.extract(ROOT_CONTEXT, header, headerGetter);
     const span = this.#tracer.startSpan(
       method,
       { kind: SpanKind.SERVER, attributes: { 'http.request.method': method } },
