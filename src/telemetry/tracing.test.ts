@@ -182,3 +182,29 @@ test('the sampler decides: always_off keeps no span, a ratio of 0 none, always_o
   assert.equal(followed.length, 20);
   assert.equal(followed[0]!.spanContext().traceId, '0af7651916cd43dd8448eb211c80319c');
 });
+
+test('a run is sampled whole: its parts made on another replica follow its root’s decision', async () => {
+  const parts = async (ratio: number) => {
+    const exporter = new InMemorySpanExporter();
+    const sampler = { name: 'traceidratio', parentBased: true, ratio } as const;
+    const tracing = new Tracing({
+      endpoint: 'http://127.0.0.1:9/v1/traces',
+      content: false,
+      version: 't',
+      exporter,
+      sampler,
+    });
+    // Resumed here (its root made elsewhere): the resumed span and a model step.
+    tracing.runs.resumed(ref('run_sampled_1'));
+    tracing.runs.step(ref('run_sampled_1'), step);
+    tracing.runs.ended(ref('run_sampled_1'), ended('run_sampled_1'));
+    await tracing.flush();
+    const spans = exporter.getFinishedSpans();
+    await tracing.close();
+    return spans;
+  };
+  assert.equal((await parts(0)).length, 0, 'a run not kept leaves no orphan spans');
+  const kept = await parts(1);
+  assert.equal(kept.length, 2);
+  assert.ok(kept.every((s) => s.spanContext().traceId === runTrace('run_sampled_1').traceId));
+});

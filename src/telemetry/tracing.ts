@@ -31,6 +31,7 @@ import {
   ParentBasedSampler,
   RandomIdGenerator,
   type Sampler,
+  SamplingDecision,
   type SpanExporter,
   TraceIdRatioBasedSampler,
   TracerProvider,
@@ -91,15 +92,15 @@ export const genAiProvider = (sdkProvider: string): string => {
 const messages = (role: string, text: string) =>
   JSON.stringify([{ role, parts: [{ type: 'text', content: text }] }]);
 
-/** The SDK's sampler for the operator's setting. */
-function sampler(s: TraceSampler = { name: 'always_on', parentBased: true, ratio: 1 }): Sampler {
+/** The SDK's sampler for the operator's setting: the root's (for a trace begun here), and the whole. */
+function samplers(s: TraceSampler = { name: 'always_on', parentBased: true, ratio: 1 }): [Sampler, Sampler] {
   const root =
     s.name === 'always_on'
       ? new AlwaysOnSampler()
       : s.name === 'always_off'
         ? new AlwaysOffSampler()
         : new TraceIdRatioBasedSampler(s.ratio);
-  return s.parentBased ? new ParentBasedSampler({ root }) : root;
+  return [root, s.parentBased ? new ParentBasedSampler({ root }) : root];
 }
 
 let contextManagerSet = false;
@@ -111,6 +112,8 @@ export class Tracing {
   readonly #content: boolean;
   readonly #runs = new Map<string, RunPart>();
   readonly #propagator = new W3CTraceContextPropagator();
+  /** What decided a run's root span: asked again, by trace id, for a run's part made elsewhere. */
+  readonly #rootSampler: Sampler;
 
   constructor(o: TracingOptions) {
     // Spans follow the request and the call across awaits (one manager per process, set once).
@@ -118,9 +121,11 @@ export class Tracing {
       contextManagerSet = context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
     }
     this.#content = o.content;
+    const [root, sampler] = samplers(o.sampler);
+    this.#rootSampler = root;
     this.#provider = new TracerProvider({
       idGenerator: this.#ids,
-      sampler: sampler(o.sampler),
+      sampler,
       resource: resourceFromAttributes({ 'service.name': 'paddock', 'service.version': o.version }),
       spanProcessors: [
         new BatchSpanProcessor({ exporter: o.exporter ?? new OTLPTraceExporter({ url: o.endpoint }) }),
@@ -283,10 +288,17 @@ export class Tracing {
     }
   }
 
-  /** The context of a run's root span, wherever it was made. */
+  /**
+   * The context of a run's root span, wherever it was made; sampled as its root was (the decision
+   * depends on the trace id alone, which the run id fixes), so a run's trace is kept whole or not at all.
+   */
   #remoteRun(runId: string): Context {
     const ids = runTrace(runId);
-    return trace.setSpanContext(ROOT_CONTEXT, { ...ids, traceFlags: TraceFlags.SAMPLED, isRemote: true });
+    const kept =
+      this.#rootSampler.shouldSample(ROOT_CONTEXT, ids.traceId, '', SpanKind.INTERNAL, {}, []).decision ===
+      SamplingDecision.RECORD_AND_SAMPLED;
+    const traceFlags = kept ? TraceFlags.SAMPLED : TraceFlags.NONE;
+    return trace.setSpanContext(ROOT_CONTEXT, { ...ids, traceFlags, isRemote: true });
   }
 
   /** Sends what is buffered (tests, shutdown). */
