@@ -45,6 +45,8 @@ export interface Config {
   metricsToken: string | undefined;
   /** Where OpenTelemetry traces are sent (OTLP over HTTP); without one, none are made or sent. */
   tracesEndpoint: string | undefined;
+  /** Which traces are kept (`OTEL_TRACES_SAMPLER`, `OTEL_TRACES_SAMPLER_ARG`; default `parentbased_always_on`). */
+  traceSampler: TraceSampler;
   /** Runs' message text goes into traces for orgs that record run text in full (off by default). */
   traceContent: boolean;
   /** The npm registry MCP server packages are installed from. */
@@ -81,6 +83,37 @@ function tracesEndpoint(env: NodeJS.ProcessEnv): string | undefined {
   if (chosen !== undefined && !URL.canParse(chosen))
     throw new BadRequestError('invalid_otlp_endpoint', `The OTLP endpoint "${chosen}" is not a URL.`);
   return chosen;
+}
+
+/** The standard OTel samplers: always on or off, or a ratio of trace ids, each alone or after the caller's choice. */
+export interface TraceSampler {
+  name: 'always_on' | 'always_off' | 'traceidratio';
+  /** Follow the caller's `traceparent` decision when there is one. */
+  parentBased: boolean;
+  /** For `traceidratio`: the share of traces kept, 0 to 1. */
+  ratio: number;
+}
+
+const SAMPLERS = ['always_on', 'always_off', 'traceidratio'] as const;
+
+/** OTel's sampler settings, refused when misspelt rather than silently keeping every trace. */
+function traceSampler(env: NodeJS.ProcessEnv): TraceSampler {
+  const text = (env.OTEL_TRACES_SAMPLER || 'parentbased_always_on').trim().toLowerCase();
+  const parentBased = text.startsWith('parentbased_');
+  const name = SAMPLERS.find((n) => n === (parentBased ? text.slice('parentbased_'.length) : text));
+  if (name === undefined)
+    throw new BadRequestError(
+      'invalid_traces_sampler',
+      `OTEL_TRACES_SAMPLER is one of always_on, always_off, traceidratio (each may be prefixed parentbased_), not "${text}".`,
+    );
+  const argText = env.OTEL_TRACES_SAMPLER_ARG?.trim() || undefined;
+  const ratio = name === 'traceidratio' && argText !== undefined ? Number(argText) : 1;
+  if (name === 'traceidratio' && !(/^\d*\.?\d+$/.test(argText ?? '1') && ratio >= 0 && ratio <= 1))
+    throw new BadRequestError(
+      'invalid_traces_sampler_arg',
+      `OTEL_TRACES_SAMPLER_ARG is the share of traces kept, a number from 0 to 1, not "${argText}".`,
+    );
+  return { name, parentBased, ratio };
 }
 
 /** Proxies are named by exact address: a range would trust whoever else holds one of it. */
@@ -144,6 +177,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     trustedProxies: trustedProxies(env.PADDOCK_TRUSTED_PROXIES),
     metricsToken: metricsToken(env),
     tracesEndpoint: tracesEndpoint(env),
+    traceSampler: traceSampler(env),
     traceContent: env.PADDOCK_TRACE_CONTENT === '1',
     npmRegistry: npmRegistry(env.PADDOCK_NPM_REGISTRY),
     serverPackages: list(env.PADDOCK_SERVER_PACKAGES),

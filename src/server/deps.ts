@@ -208,6 +208,7 @@ export function buildDeps(
     metrics: config.metricsToken !== undefined,
     tracesEndpoint: config.tracesEndpoint,
     traceContent: config.traceContent,
+    traceSampler: config.traceSampler,
     version: '0.1.0',
   });
   const signals = new LiveSignals(store);

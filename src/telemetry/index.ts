@@ -19,6 +19,8 @@ export interface TelemetryOptions {
   /** Traces are made only with an endpoint. */
   tracesEndpoint: string | undefined;
   traceContent: boolean;
+  /** Which traces are kept (default: all, or as the caller's `traceparent` says). */
+  traceSampler?: TracingOptions['sampler'];
   version: string;
   /** Tests: spans go here instead of the OTLP exporter. */
   exporter?: TracingOptions['exporter'];
@@ -42,6 +44,7 @@ export class Telemetry {
       ? new Tracing({
           endpoint: o.tracesEndpoint,
           content: o.traceContent,
+          sampler: o.traceSampler,
           version: o.version,
           exporter: o.exporter,
         })
@@ -83,12 +86,15 @@ export class Telemetry {
     answered: () => { route: string; status: number },
   ): Promise<void> {
     const t0 = performance.now();
+    // The route is looked up once, for the span and the histogram alike.
+    let done: { route: string; status: number } | undefined;
+    const once = () => (done ??= answered());
     try {
-      if (this.tracing) await this.tracing.request(method, header, next, answered);
+      if (this.tracing) await this.tracing.request(method, header, next, once);
       else await next();
     } finally {
       if (this.metrics) {
-        const { route, status } = answered();
+        const { route, status } = once();
         this.metrics.http(method, route, status, (performance.now() - t0) / 1000);
       }
     }

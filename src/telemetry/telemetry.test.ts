@@ -581,4 +581,27 @@ describe('without a scrape token or an OTLP endpoint', () => {
     const c = loadConfig({}, { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/' });
     assert.equal(c.tracesEndpoint, 'http://collector:4318/v1/traces');
   });
+
+  test('the OTel sampler settings: every trace by default, a ratio when asked, a misspelling refused', () => {
+    assert.deepEqual(loadConfig({}, {}).traceSampler, { name: 'always_on', parentBased: true, ratio: 1 });
+    assert.deepEqual(
+      loadConfig({}, { OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.25' })
+        .traceSampler,
+      { name: 'traceidratio', parentBased: true, ratio: 0.25 },
+    );
+    assert.deepEqual(loadConfig({}, { OTEL_TRACES_SAMPLER: 'always_off' }).traceSampler, {
+      name: 'always_off',
+      parentBased: false,
+      ratio: 1,
+    });
+    assert.throws(
+      () => loadConfig({}, { OTEL_TRACES_SAMPLER: 'sometimes' }),
+      /OTEL_TRACES_SAMPLER is one of/,
+    );
+    for (const arg of ['2', '-0.1', 'half', '1e-2x'])
+      assert.throws(
+        () => loadConfig({}, { OTEL_TRACES_SAMPLER: 'traceidratio', OTEL_TRACES_SAMPLER_ARG: arg }),
+        /a number from 0 to 1/,
+      );
+  });
 });

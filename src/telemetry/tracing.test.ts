@@ -146,3 +146,65 @@ test('a run paused for approval and resumed on another replica continues the sam
   assert.equal(part.parentSpanContext?.spanId, ids.spanId, 'the resumed part hangs under the root');
   assert.ok(!text(later).includes('periwinkle'), 'a resumed part carries no text');
 });
+
+test('the sampler decides: always_off keeps no span, a ratio of 0 none, always_on every one', async () => {
+  const requests = async (
+    sampler: ConstructorParameters<typeof Tracing>[0]['sampler'],
+    traceparent?: string,
+  ) => {
+    const exporter = new InMemorySpanExporter();
+    const tracing = new Tracing({
+      endpoint: 'http://127.0.0.1:9/v1/traces',
+      content: false,
+      version: 't',
+      exporter,
+      sampler,
+    });
+    const header = (name: string) => (name === 'traceparent' ? traceparent : undefined);
+    for (let i = 0; i < 20; i++)
+      await tracing.request(
+        'POST',
+        header,
+        async () => undefined,
+        () => ({ route: '/mcp/{org}', status: 200 }),
+      );
+    await tracing.flush();
+    const spans = exporter.getFinishedSpans();
+    await tracing.close(); // (which empties the in-memory exporter)
+    return spans;
+  };
+  assert.equal((await requests(undefined)).length, 20);
+  assert.equal((await requests({ name: 'always_off', parentBased: false, ratio: 1 })).length, 0);
+  assert.equal((await requests({ name: 'traceidratio', parentBased: true, ratio: 0 })).length, 0);
+  // Parent-based: a caller's sampled traceparent is followed even at a ratio of 0, and continued.
+  const parent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+  const followed = await requests({ name: 'traceidratio', parentBased: true, ratio: 0 }, parent);
+  assert.equal(followed.length, 20);
+  assert.equal(followed[0]!.spanContext().traceId, '0af7651916cd43dd8448eb211c80319c');
+});
+
+test('a run is sampled whole: its parts made on another replica follow its root’s decision', async () => {
+  const parts = async (ratio: number) => {
+    const exporter = new InMemorySpanExporter();
+    const sampler = { name: 'traceidratio', parentBased: true, ratio } as const;
+    const tracing = new Tracing({
+      endpoint: 'http://127.0.0.1:9/v1/traces',
+      content: false,
+      version: 't',
+      exporter,
+      sampler,
+    });
+    // Resumed here (its root made elsewhere): the resumed span and a model step.
+    tracing.runs.resumed(ref('run_sampled_1'));
+    tracing.runs.step(ref('run_sampled_1'), step);
+    tracing.runs.ended(ref('run_sampled_1'), ended('run_sampled_1'));
+    await tracing.flush();
+    const spans = exporter.getFinishedSpans();
+    await tracing.close();
+    return spans;
+  };
+  assert.equal((await parts(0)).length, 0, 'a run not kept leaves no orphan spans');
+  const kept = await parts(1);
+  assert.equal(kept.length, 2);
+  assert.ok(kept.every((s) => s.spanContext().traceId === runTrace('run_sampled_1').traceId));
+});

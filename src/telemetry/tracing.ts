@@ -24,12 +24,19 @@ import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import {
+  AlwaysOffSampler,
+  AlwaysOnSampler,
   BatchSpanProcessor,
   type IdGenerator,
+  ParentBasedSampler,
   RandomIdGenerator,
+  type Sampler,
+  SamplingDecision,
   type SpanExporter,
+  TraceIdRatioBasedSampler,
   TracerProvider,
 } from '@opentelemetry/sdk-trace';
+import type { TraceSampler } from '../config/index.ts';
 import type { GateObserver } from '../gateway/index.ts';
 import { runTrace } from '../ids/index.ts';
 import type { RunObserver, RunRef } from '../runtime/index.ts';
@@ -41,6 +48,8 @@ export interface TracingOptions {
   /** Message text may go into spans (for orgs that record run text in full). */
   content: boolean;
   version: string;
+  /** Which traces are kept (`OTEL_TRACES_SAMPLER`); default: every one, or as the caller says. */
+  sampler?: TraceSampler | undefined;
   /** Tests: where spans go instead of the OTLP exporter. */
   exporter?: SpanExporter;
 }
@@ -83,6 +92,17 @@ export const genAiProvider = (sdkProvider: string): string => {
 const messages = (role: string, text: string) =>
   JSON.stringify([{ role, parts: [{ type: 'text', content: text }] }]);
 
+/** The SDK's sampler for the operator's setting: the root's (for a trace begun here), and the whole. */
+function samplers(s: TraceSampler = { name: 'always_on', parentBased: true, ratio: 1 }): [Sampler, Sampler] {
+  const root =
+    s.name === 'always_on'
+      ? new AlwaysOnSampler()
+      : s.name === 'always_off'
+        ? new AlwaysOffSampler()
+        : new TraceIdRatioBasedSampler(s.ratio);
+  return [root, s.parentBased ? new ParentBasedSampler({ root }) : root];
+}
+
 let contextManagerSet = false;
 
 export class Tracing {
@@ -92,6 +112,8 @@ export class Tracing {
   readonly #content: boolean;
   readonly #runs = new Map<string, RunPart>();
   readonly #propagator = new W3CTraceContextPropagator();
+  /** What decided a run's root span: asked again, by trace id, for a run's part made elsewhere. */
+  readonly #rootSampler: Sampler;
 
   constructor(o: TracingOptions) {
     // Spans follow the request and the call across awaits (one manager per process, set once).
@@ -99,8 +121,11 @@ export class Tracing {
       contextManagerSet = context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
     }
     this.#content = o.content;
+    const [root, sampler] = samplers(o.sampler);
+    this.#rootSampler = root;
     this.#provider = new TracerProvider({
       idGenerator: this.#ids,
+      sampler,
       resource: resourceFromAttributes({ 'service.name': 'paddock', 'service.version': o.version }),
       spanProcessors: [
         new BatchSpanProcessor({ exporter: o.exporter ?? new OTLPTraceExporter({ url: o.endpoint }) }),
@@ -119,7 +144,11 @@ export class Tracing {
     next: () => Promise<void>,
     answered: () => { route: string; status: number },
   ): Promise<void> {
-    const parent = this.#propagator.extract(ROOT_CONTEXT, header, headerGetter);
+    // Most requests carry no `traceparent`: nothing to extract then.
+    const parent =
+      header('traceparent') === undefined
+        ? ROOT_CONTEXT
+        : this.#propagator.extract(ROOT_CONTEXT, header, headerGetter);
     const span = this.#tracer.startSpan(
       method,
       { kind: SpanKind.SERVER, attributes: { 'http.request.method': method } },
@@ -259,10 +288,17 @@ export class Tracing {
     }
   }
 
-  /** The context of a run's root span, wherever it was made. */
+  /**
+   * The context of a run's root span, wherever it was made; sampled as its root was (the decision
+   * depends on the trace id alone, which the run id fixes), so a run's trace is kept whole or not at all.
+   */
   #remoteRun(runId: string): Context {
     const ids = runTrace(runId);
-    return trace.setSpanContext(ROOT_CONTEXT, { ...ids, traceFlags: TraceFlags.SAMPLED, isRemote: true });
+    const kept =
+      this.#rootSampler.shouldSample(ROOT_CONTEXT, ids.traceId, '', SpanKind.INTERNAL, {}, []).decision ===
+      SamplingDecision.RECORD_AND_SAMPLED;
+    const traceFlags = kept ? TraceFlags.SAMPLED : TraceFlags.NONE;
+    return trace.setSpanContext(ROOT_CONTEXT, { ...ids, traceFlags, isRemote: true });
   }
 
   /** Sends what is buffered (tests, shutdown). */
