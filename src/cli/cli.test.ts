@@ -75,6 +75,34 @@ test('--help lists every command, and each command has its own help', async () =
   }
 });
 
+test('paddock servers catalog: each entry, what it needs and whether it can be added here, offline', async () => {
+  const home = mkdtempSync(join(tmpdir(), 'paddock-cli-'));
+  try {
+    const r = await paddock(['servers', 'catalog'], {
+      PADDOCK_HOME: home,
+      PADDOCK_SERVER_PACKAGES: '@modelcontextprotocol/*',
+    });
+    assert.equal(r.code, 0, r.stderr);
+    const rows = new Map(
+      r.stdout
+        .trim()
+        .split('\n')
+        .slice(2)
+        .map((l) => [l.split('\t')[0]!, l.split('\t')]),
+    );
+    assert.equal(rows.get('everything')?.[4], 'allowed');
+    assert.equal(rows.get('notion')?.[4], 'not on PADDOCK_SERVER_PACKAGES');
+    assert.equal(rows.get('sentry')?.[4], 'OAuth sign-in (Connect once added)');
+    assert.match(
+      rows.get('github')?.[2] ?? '',
+      /OAuth sign-in or header Authorization ← vault "github-token"/,
+    );
+    assert.doesNotMatch(r.stdout, /not yet/, 'remote OAuth is built: no entry says it is missing');
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+  }
+});
+
 test('bad usage exits 2 with a clear message', async () => {
   const home = mkdtempSync(join(tmpdir(), 'paddock-cli-'));
   try {

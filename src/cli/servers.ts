@@ -112,9 +112,11 @@ function printCatalog(json: boolean): void {
         ? allowedName(e.source.package.slice(0, e.source.package.lastIndexOf('@')), allowlist)
           ? 'allowed'
           : 'not on PADDOCK_SERVER_PACKAGES'
-        : e.credentials.length
-          ? 'with a token (OAuth not yet)'
-          : 'needs OAuth sign-in (not yet)';
+        : e.source.oauth
+          ? e.credentials.length
+            ? 'a token from the vault, or OAuth sign-in (Connect once added)'
+            : 'OAuth sign-in (Connect once added)'
+          : 'a token from the vault';
     out(`${e.id}\t${source}\t${needs.join(' or ') || '-'}\t${e.egress.join(', ') || '-'}\t${here}`);
   }
 }
