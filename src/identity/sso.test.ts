@@ -12,6 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import Provider from 'oidc-provider';
 import { createLogger } from '../log/index.ts';
 import { allAuditEntries, call, createApp, type SeededOrg, seedOrg, testDeps } from '../testing/fixtures.ts';
+import { browseProvider } from '../testing/oauth-mcp.ts';
 import { openTestStore, STORE_KINDS, type TestStore } from '../testing/stores.ts';
 
 const CLIENT_SECRET = 'canary-oidc-client-secret-4b1d9e';
@@ -43,48 +44,8 @@ async function startIdp(): Promise<{ issuer: string; server: Server }> {
   return { issuer, server };
 }
 
-/** Plays the browser at the provider: follow redirects, sign in as `email`, consent; returns the callback URL. */
-async function browseIdp(start: string, email: string): Promise<URL> {
-  const jar = new Map<string, string>();
-  let url = start;
-  let method = 'GET';
-  let body: string | undefined;
-  for (let i = 0; i < 20; i++) {
-    if (url.startsWith(REDIRECT)) return new URL(url);
-    const res = await fetch(url, {
-      method,
-      redirect: 'manual',
-      headers: {
-        cookie: [...jar].map(([k, v]) => `${k}=${v}`).join('; '),
-        ...(body ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
-      },
-      body,
-    });
-    for (const c of res.headers.getSetCookie()) {
-      const [pair] = c.split(';');
-      const [k, v] = pair!.split('=');
-      jar.set(k!, v ?? '');
-    }
-    const location = res.headers.get('location');
-    if (location) {
-      url = new URL(location, url).toString();
-      method = 'GET';
-      body = undefined;
-      continue;
-    }
-    const html = await res.text();
-    const action = /<form[^>]*action="([^"]+)"/.exec(html)?.[1];
-    assert.ok(action, `no form at ${url}: ${res.status} ${html.slice(0, 200)}`);
-    const prompt = /name="prompt" value="(\w+)"/.exec(html)?.[1];
-    url = new URL(action, url).toString();
-    method = 'POST';
-    body =
-      prompt === 'login'
-        ? new URLSearchParams({ prompt, login: email, password: 'x' }).toString()
-        : 'prompt=consent';
-  }
-  throw new Error('too many steps at the identity provider');
-}
+/** Plays the browser at the provider: signs in as `email`, consents; returns the callback URL. */
+const browseIdp = (start: string, email: string): Promise<URL> => browseProvider(start, email, REDIRECT);
 
 for (const kind of STORE_KINDS) {
   describe(`single sign-on [${kind}]`, () => {
