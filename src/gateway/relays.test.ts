@@ -179,6 +179,25 @@ for (const kind of STORE_KINDS) {
       return { client, seen };
     }
 
+    /** Sampling and elicitation asked through Paddock answer as server-everything answers directly. */
+    async function sameAsDirect(
+      a: { client: Client; seen: Seen },
+      d: { client: Client; seen: Seen },
+      prompt: string,
+    ) {
+      const args = { name: 'trigger-sampling-request', arguments: { prompt } };
+      const viaDirect = await d.client.callTool(args);
+      const through = await a.client.callTool({ ...args, name: `everything__${args.name}` });
+      assert.equal(text(through), text(viaDirect));
+      assert.match(text(through), /the model says hi/);
+      assert.deepEqual(a.seen.sampled, d.seen.sampled);
+      const e = { name: 'trigger-elicitation-request', arguments: {} };
+      const eDirect = await d.client.callTool(e);
+      const eThrough = await a.client.callTool({ ...e, name: `everything__${e.name}` });
+      assert.equal(text(eThrough), text(eDirect));
+      assert.deepEqual(a.seen.elicited, d.seen.elicited);
+    }
+
     before(async () => {
       const check = await bubblewrap.check();
       assert.ok(check.ok, `bubblewrap is needed: ${check.reason}`);
@@ -309,18 +328,7 @@ for (const kind of STORE_KINDS) {
       const samplingGrant = await grant({ connectionId: everything, sampling: true });
       await grant({ connectionId: everything, elicitation: true });
       const d = await direct();
-      const a = await agent();
-      const args = { name: 'trigger-sampling-request', arguments: { prompt: 'hello' } };
-      const viaDirect = await d.client.callTool(args);
-      const through = await a.client.callTool({ ...args, name: `everything__${args.name}` });
-      assert.equal(text(through), text(viaDirect));
-      assert.match(text(through), /the model says hi/);
-      assert.deepEqual(a.seen.sampled, d.seen.sampled);
-      const e = { name: 'trigger-elicitation-request', arguments: {} };
-      const eDirect = await d.client.callTool(e);
-      const eThrough = await a.client.callTool({ ...e, name: `everything__${e.name}` });
-      assert.equal(text(eThrough), text(eDirect));
-      assert.deepEqual(a.seen.elicited, d.seen.elicited);
+      await sameAsDirect(await agent(), d, 'hello');
       const [allowed] = await entries('sampling.request.allowed');
       assert.deepEqual(allowed?.details.grants, [samplingGrant]);
       const [completed] = await entries('sampling.request.completed');
@@ -328,7 +336,10 @@ for (const kind of STORE_KINDS) {
       assert.doesNotMatch(JSON.stringify(completed?.details), /the model says hi/);
       // A client that did not declare sampling is not asked, whatever the grants: refused, on record.
       const plain = await agent({ capable: false });
-      const refused = await plain.client.callTool({ ...args, name: `everything__${args.name}` });
+      const refused = await plain.client.callTool({
+        name: 'everything__trigger-sampling-request',
+        arguments: { prompt: 'hello' },
+      });
       assert.match(text(refused), /sampling_denied: The agent's client did not declare sampling/);
       const denials = await entries('sampling.request.denied');
       assert.match(String(denials.at(-1)?.details.reason), /did not declare sampling/);
@@ -654,21 +665,13 @@ for (const kind of STORE_KINDS) {
 
       test('sampling and elicitation are relayed on the call’s SSE answer to a client that declared them, answered by POST, as directly; a client that did not is refused in words, on record', async () => {
         const d = await direct();
-        const a = await overHttp();
-        const args = { name: 'trigger-sampling-request', arguments: { prompt: 'hello over http' } };
-        const viaDirect = await d.client.callTool(args);
-        const through = await a.client.callTool({ ...args, name: `everything__${args.name}` });
-        assert.equal(text(through), text(viaDirect));
-        assert.match(text(through), /the model says hi/);
-        assert.deepEqual(a.seen.sampled, d.seen.sampled);
-        const e = { name: 'trigger-elicitation-request', arguments: {} };
-        const eDirect = await d.client.callTool(e);
-        const eThrough = await a.client.callTool({ ...e, name: `everything__${e.name}` });
-        assert.equal(text(eThrough), text(eDirect));
-        assert.deepEqual(a.seen.elicited, d.seen.elicited);
+        await sameAsDirect(await overHttp(), d, 'hello over http');
         const plain = await overHttp({ capable: false });
         const before = (await entries('sampling.request.denied')).length;
-        const refused = await plain.client.callTool({ ...args, name: `everything__${args.name}` });
+        const refused = await plain.client.callTool({
+          name: 'everything__trigger-sampling-request',
+          arguments: { prompt: 'hello over http' },
+        });
         assert.match(text(refused), /sampling_denied: The agent's client did not declare sampling/);
         const denials = await entries('sampling.request.denied');
         assert.equal(denials.length, before + 1);
