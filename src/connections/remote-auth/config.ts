@@ -209,6 +209,13 @@ export async function setUpServerAuth(
     },
   );
   if (!metadata) throw discoveryError(`The authorization server publishes no metadata at ${issuer}`, ef);
+  // RFC 8414 §3.3: metadata naming another issuer is not that server's (and its answers' `iss`, RFC 9207, would mean nothing).
+  if (metadata.issuer.replace(/\/$/, '') !== issuer.replace(/\/$/, ''))
+    throw new PaddockError(
+      502,
+      'oauth_discovery_failed',
+      `The authorization server's metadata names another issuer (${redactString(String(metadata.issuer).slice(0, 200))}), not ${issuer}: it is not used.`,
+    );
   // MCP's authorization spec: PKCE with S256, and the server must say it supports it.
   if (!metadata.code_challenge_methods_supported?.includes('S256'))
     throw new PaddockError(

@@ -15,7 +15,7 @@ import { redactString } from '../../redact/index.ts';
 import type { Db } from '../../store/index.ts';
 import type { RemoteAuthPendingTable } from '../../store/schema.ts';
 import type { Vault } from '../../vault/index.ts';
-import { openServerAuth, readServerAuth, type SetUp, setUpServerAuth } from './config.ts';
+import { openServerAuth, readServerAuth, type ServerAuth, type SetUp, setUpServerAuth } from './config.ts';
 import { egressFetch } from './egress-fetch.ts';
 import { storeTokens } from './tokens.ts';
 
@@ -204,13 +204,10 @@ async function exchange(
   if (!row) throw new BadRequestError('oauth_state_invalid', 'The connection no longer exists.');
   const auth = await openServerAuth(d.db, d.vault, row);
   // RFC 9207: an answer naming another issuer is a mix-up (or an attack): its code is not sent anywhere.
-  if (query.iss !== undefined && query.iss.replace(/\/$/, '') !== auth.issuer.replace(/\/$/, '')) {
-    await audit('failure', { reason: 'the answer came from another authorization server' });
-    throw new PaddockError(
-      400,
-      'oauth_issuer_mismatch',
-      'The answer came from another authorization server. Connect again.',
-    );
+  const issue = issuerProblem(auth, query.iss);
+  if (issue) {
+    await audit('failure', { reason: issue.reason });
+    throw new PaddockError(400, issue.code, issue.message);
   }
   const ef = await egressFetch(d.egress, pending.org_id);
   let tokens: OAuthTokens;
@@ -259,6 +256,36 @@ async function exchange(
     scope: tokens.scope ?? null,
   });
   return { orgId: pending.org_id, connectionId: pending.connection_id, perPerson: row.per_person === 1 };
+}
+
+/**
+ * RFC 9207 §2.4: the `iss` of an authorization response must be the authorization server's
+ * issuer identifier (its metadata's `issuer`, compared as a string), and must be there when its
+ * metadata says it sends one; an answer without it could be an attacker's, made without `iss`.
+ */
+export function issuerProblem(
+  auth: Pick<ServerAuth, 'issuer' | 'metadata'>,
+  iss: string | undefined,
+): { code: string; reason: string; message: string } | undefined {
+  if (iss === undefined) {
+    // Loosely parsed metadata keeps the field, which the SDK's type does not name.
+    const always = (auth.metadata as Record<string, unknown>).authorization_response_iss_parameter_supported;
+    if (always !== true) return undefined;
+    return {
+      code: 'oauth_issuer_missing',
+      reason:
+        'the answer did not say which authorization server sent it, though that server says it always does',
+      message:
+        'The answer did not say which authorization server sent it (no iss), though that server always does: it may not be its answer. Connect again.',
+    };
+  }
+  const expected = typeof auth.metadata.issuer === 'string' ? auth.metadata.issuer : auth.issuer;
+  if (iss === expected) return undefined;
+  return {
+    code: 'oauth_issuer_mismatch',
+    reason: 'the answer came from another authorization server',
+    message: 'The answer came from another authorization server. Connect again.',
+  };
 }
 
 /** Whether a connection uses OAuth, and what the caller may see of it (never a token). */

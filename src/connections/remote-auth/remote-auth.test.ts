@@ -200,6 +200,24 @@ for (const kind of STORE_KINDS) {
       });
       assert.equal(mixed.headers.get('location'), '/orgs/acme/connections?oauthError=oauth_issuer_mismatch');
       assert.equal(as.issued.access.length, 1);
+      // RFC 9207 §2.4: a server whose metadata says it always sends iss: an answer without it is refused, and
+      // so is one naming it by another spelling (a simple string comparison with the metadata's issuer).
+      const meta = await (await fetch(`${as.issuer}/.well-known/oauth-authorization-server`)).json();
+      assert.equal(meta.authorization_response_iss_parameter_supported, true);
+      for (const [iss, code] of [
+        [undefined, 'oauth_issuer_missing'],
+        [`${as.issuer}/`, 'oauth_issuer_mismatch'],
+      ] as const) {
+        const next = await api('post', `/connections/${orgWide}/oauth/start`, acme.people.admin.token, {});
+        const nextBack = await browseProvider(next.body.authorizationUrl, 'alice', CALLBACK);
+        if (iss === undefined) nextBack.searchParams.delete('iss');
+        else nextBack.searchParams.set('iss', iss);
+        const bare = await call(app, 'get', `/api/v1/connections/oauth/callback${nextBack.search}`, {
+          token: acme.people.admin.token,
+        });
+        assert.equal(bare.headers.get('location'), `/orgs/acme/connections?oauthError=${code}`);
+        assert.equal(as.issued.access.length, 1, `no code was exchanged (${code})`);
+      }
 
       const status = await api('get', `/connections/${orgWide}/oauth`, acme.people.member.token);
       assert.equal(status.status, 200, status.text);
@@ -422,6 +440,23 @@ for (const kind of STORE_KINDS) {
           hostileMcp.prmAt = `http://127.0.0.1:${hostileMcp.port}/.well-known/oauth-protected-resource/mcp`;
         }
         assert.equal(canaryHits, 0, 'nothing reached the internal server');
+        // RFC 8414 §3.3: the authorization server reached by another name than its metadata's issuer is not used.
+        await api('patch', '', acme.people.owner.token, {
+          settings: {
+            egressAllowlist: [
+              { host: '127.0.0.1', port: mcp.port, allowPrivate: true },
+              { host: '127.0.0.1', port: as.port, allowPrivate: true },
+              { host: '127.0.0.1', port: hostileMcp.port, allowPrivate: true },
+              { host: 'localhost', port: as.port, allowPrivate: true },
+            ],
+          },
+        });
+        hostileMcp.metadata.authorization_servers = [`http://localhost:${as.port}`];
+        const renamed = await api('post', `/connections/${hostile}/oauth/start`, acme.people.admin.token, {});
+        assert.equal(renamed.status, 502, renamed.text);
+        assert.equal(renamed.body.error.code, 'oauth_discovery_failed');
+        assert.match(renamed.body.error.message, /names another issuer/);
+        hostileMcp.metadata.authorization_servers = [as.issuer];
         await deps.audit.flush();
         const refusals = (await allAuditEntries(t.store)).filter((e) => e.action === 'egress.refused');
         for (const host of [`127.0.0.1:${canaryPort}`, '169.254.169.254:443', '10.0.0.1:443'])
