@@ -4,7 +4,7 @@
  * — once each, a torn last line left out — with the log still verifying.
  */
 import assert from 'node:assert/strict';
-import { appendFileSync, readFileSync, statSync } from 'node:fs';
+import { appendFileSync, chmodSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { after, test } from 'node:test';
 import { initOrg, operatorCaller } from '../identity/index.ts';
 import { silentLogger } from '../log/index.ts';
@@ -12,6 +12,7 @@ import { openTestStore, type TestStore } from '../testing/stores.ts';
 import { localKeyring, Vault, vaultLogKeys } from '../vault/index.ts';
 import { prepareEntry } from './entry.ts';
 import { AuditTrail, verifyLog } from './index.ts';
+import { EntryJournal } from './journal.ts';
 
 let t: TestStore | undefined;
 after(() => t?.cleanup());
@@ -85,4 +86,106 @@ test('written records are journaled until placed; a restart places what was left
   assert.equal((await ids()).filter((id) => more.some((m) => m.id === id)).length, 2);
   await second.close();
   assert.equal(statSync(path).size, 0);
+});
+
+test('a tampered or damaged journal at start: only whole, self-consistent records are placed (once); the rest is left out, kept aside and on record; a write after a torn line is a line of its own', async () => {
+  const s = await openTestStore('sqlite');
+  try {
+    const { store, home } = s;
+    const path = store.auditJournal!;
+    const { org } = await initOrg(store.db, operatorCaller(), { slug: 'acme', ownerEmail: 'o@acme.test' });
+    const trail = new AuditTrail({
+      store,
+      keys: vaultLogKeys(new Vault(localKeyring(home, {}))),
+      originHost: 'j.test',
+      log: silentLogger,
+    });
+    const event = (n: number, action = 'tool.call.completed') => ({
+      orgId: org.id,
+      actor: { type: 'agent' as const, id: 'agt_j' },
+      action,
+      details: { n },
+    });
+    const good = prepareEntry(event(1));
+    // Someone edits a record to say something else, keeping the hashes it had.
+    const edited = prepareEntry(event(2));
+    edited.header = { ...edited.header, action: 'person.removed' };
+    // A record "from the future", hashed consistently.
+    const ahead = prepareEntry(event(3), new Date(Date.now() + 24 * 3600_000));
+    // Details swapped under a consistent header.
+    const swapped = { ...prepareEntry(event(4)), details: '{"n":"forged"}' };
+    const line = (e: unknown) => `${JSON.stringify(e)}\n`;
+    appendFileSync(
+      path,
+      [
+        line(good),
+        'null\n',
+        '{}\n',
+        '[1,2,3]\n',
+        line(edited),
+        line(ahead),
+        line(swapped),
+        'not json at all\n',
+        line(good),
+        line(prepareEntry(event(5))).slice(0, 50),
+      ].join(''),
+    );
+    trail.start();
+    // A record written now, after the torn line, is a line of its own (else it is lost with it at the next start).
+    const written = await trail.appendWritten(event(6));
+    const ids = readFileSync(path, 'utf8')
+      .split('\n')
+      .map((l) => {
+        try {
+          return (JSON.parse(l) as { header?: { id?: string } } | null)?.header?.id;
+        } catch {
+          return undefined;
+        }
+      });
+    assert.ok(ids.includes(written.id), 'the new record is a whole line');
+    await trail.flush();
+    const placed = await store.db
+      .selectFrom('audit_entries')
+      .select(['id', 'action'])
+      .where('log_id', '=', org.id)
+      .where('action', 'in', ['tool.call.completed', 'person.removed'])
+      .execute();
+    assert.deepEqual(placed.map((r) => r.id).sort(), [good.header.id, written.id].sort());
+    assert.ok(!placed.some((r) => r.action === 'person.removed'), 'the edited record is not placed');
+    const report = await verifyLog(store.db, org.id);
+    assert.ok(report.ok, JSON.stringify(report.problem));
+    const refused = await store.db
+      .selectFrom('audit_entries')
+      .select(['details', 'outcome'])
+      .where('action', '=', 'audit.journal.refused')
+      .execute();
+    assert.equal(refused.length, 1, 'the refusal is on record');
+    const details = JSON.parse(String(refused[0]!.details)) as {
+      count: number;
+      lines: Array<{ line: number }>;
+    };
+    assert.equal(details.count, 8);
+    assert.deepEqual(
+      details.lines.map((l) => l.line),
+      [2, 3, 4, 5, 6, 7, 8, 9],
+    );
+    assert.equal(statSync(`${path}.refused`).mode & 0o777, 0o600);
+    assert.equal(readFileSync(`${path}.refused`, 'utf8').trim().split('\n').length, 8, 'kept aside');
+    await trail.close();
+  } finally {
+    await s.cleanup();
+  }
+});
+
+test('a journal left readable by others is its owner’s only once read', async () => {
+  const s = await openTestStore('sqlite');
+  try {
+    const path = s.store.auditJournal!;
+    writeFileSync(path, '', { mode: 0o644 });
+    chmodSync(path, 0o644);
+    new EntryJournal(path).left();
+    assert.equal(statSync(path).mode & 0o777, 0o600);
+  } finally {
+    await s.cleanup();
+  }
 });

@@ -7,11 +7,66 @@
  * and it has grown past `EMPTY_PAST` (emptying it after every batch cost as much as it saved), and
  * on close; at start it is read back, and what a killed process left unplaced is placed.
  */
-import { chmodSync, closeSync, ftruncateSync, openSync, readFileSync, writeSync } from 'node:fs';
-import type { PreparedEntry } from './entry.ts';
+import {
+  appendFileSync,
+  chmodSync,
+  closeSync,
+  ftruncateSync,
+  openSync,
+  readFileSync,
+  writeSync,
+} from 'node:fs';
+import { canonicalHeader, detailsDigest, PLATFORM_LOG, type PreparedEntry } from './entry.ts';
+import { hashLeaf } from './merkle.ts';
 
 /** Bytes of placed records the file may hold before it is emptied (a few hundred results). */
 const EMPTY_PAST = 256 * 1024;
+
+/** How far ahead of this machine's clock a journaled record's time may be (clocks step). */
+const FUTURE_SKEW_MS = 5 * 60_000;
+
+const ACTION = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/;
+const ACTORS = new Set(['person', 'token', 'agent', 'system']);
+const OUTCOMES = new Set(['success', 'failure', 'denied']);
+
+/** A line of the file that is not a record this journal wrote: left out, and why (never its content). */
+export interface RefusedLine {
+  line: number;
+  why: string;
+}
+
+/**
+ * Why a line read back is not a record as `prepareEntry` makes it, or undefined when it is: the
+ * file is outside the log's tamper evidence, so what it holds is checked before it is placed —
+ * its leaf is its header's canonical JSON, its leaf hash and details digest match, its time is
+ * not ahead. (A consistent forgery by someone who can write the file is not caught here.)
+ */
+export function notAnEntry(value: unknown, now = Date.now()): string | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'not a record';
+  const e = value as Partial<Record<keyof PreparedEntry, unknown>>;
+  const h = e.header as PreparedEntry['header'] | undefined;
+  if (typeof h !== 'object' || h === null || h.v !== 2) return 'no header of format 2';
+  const text = (v: unknown) => typeof v === 'string' && v.length > 0 && v.length <= 2000;
+  if (!text(h.id) || !text(h.action) || !ACTION.test(h.action)) return 'its id or action is malformed';
+  if (typeof h.actor !== 'object' || h.actor === null || !ACTORS.has(h.actor.type) || !text(h.actor.id))
+    return 'its actor is malformed';
+  if (!OUTCOMES.has(h.outcome)) return 'its outcome is malformed';
+  if (h.log !== (h.org ?? PLATFORM_LOG)) return 'its log is not its org’s';
+  const at = typeof h.time === 'string' ? Date.parse(h.time) : Number.NaN;
+  if (!Number.isFinite(at) || at > now + FUTURE_SKEW_MS) return 'its time is malformed or ahead';
+  if (typeof e.leaf !== 'string' || e.leaf !== canonicalHeader(h)) return 'its leaf is not its header';
+  if (typeof e.leafHash !== 'string' || e.leafHash !== hashLeaf(e.leaf).toString('base64'))
+    return 'its leaf hash does not match';
+  if (typeof e.details !== 'string' || typeof e.salt !== 'string') return 'its details are missing';
+  if (h.detailsDigest !== detailsDigest(e.salt, e.details)) return 'its details do not match their digest';
+  try {
+    const d = JSON.parse(e.details) as unknown;
+    if (typeof d !== 'object' || d === null || Array.isArray(d)) return 'its details are not an object';
+  } catch {
+    return 'its details are not JSON';
+  }
+  return undefined;
+}
 
 export class EntryJournal {
   readonly #path: string;
@@ -20,12 +75,20 @@ export class EntryJournal {
   #unplaced = 0;
   /** Bytes written since the file was last emptied. */
   #size = 0;
+  /** The file ends in a torn line: the next write starts a line of its own. */
+  #torn = false;
+  /** Lines read back at start that were not records (see `notAnEntry`). */
+  refused: RefusedLine[] = [];
 
   constructor(path: string) {
     this.#path = path;
   }
 
-  /** What a previous process left in the file (a line torn by a kill is left out: its call was never answered). */
+  /**
+   * What a previous process left in the file, each line checked (`notAnEntry`): a torn last line
+   * is left out (its call was never answered), and so is anything else that is not a record,
+   * noted in `refused` for the caller to report.
+   */
   left(): PreparedEntry[] {
     let text: string;
     try {
@@ -33,15 +96,37 @@ export class EntryJournal {
     } catch {
       return [];
     }
+    // Left readable by others by an older version (or a hand): its owner's only from now on.
+    chmodSync(this.#path, 0o600);
+    this.#torn = text.length > 0 && !text.endsWith('\n');
+    const lines = text.split('\n');
     const entries: PreparedEntry[] = [];
-    for (const line of text.split('\n')) {
-      if (!line) continue;
+    const kept: string[] = [];
+    const seen = new Set<string>();
+    const now = Date.now();
+    lines.forEach((line, i) => {
+      if (!line) return;
+      let why: string | undefined;
       try {
-        entries.push(JSON.parse(line) as PreparedEntry);
+        why = notAnEntry(JSON.parse(line), now);
       } catch {
         // A torn last line: written by a process killed mid-write, before its caller went on.
+        if (i === lines.length - 1) return;
+        why = 'not JSON';
       }
-    }
+      const entry = why ? undefined : (JSON.parse(line) as PreparedEntry);
+      // Placed twice, a record would fail its batch (the id is unique) at every start.
+      if (entry && seen.has(entry.header.id)) why = 'a second copy of a record';
+      if (entry && !why) {
+        seen.add(entry.header.id);
+        entries.push(entry);
+      } else {
+        this.refused.push({ line: i + 1, why: why ?? 'not a record' });
+        kept.push(line);
+      }
+    });
+    // Kept aside for whoever looks into it (the journal itself is emptied once its records are placed).
+    if (kept.length > 0) appendFileSync(`${this.#path}.refused`, `${kept.join('\n')}\n`, { mode: 0o600 });
     return entries;
   }
 
@@ -91,6 +176,9 @@ export class EntryJournal {
   #open(): number {
     const fd = openSync(this.#path, 'a', 0o600);
     chmodSync(this.#path, 0o600);
+    // Glued to a torn line, a record would be lost with it at the next start.
+    if (this.#torn) writeSync(fd, '\n');
+    this.#torn = false;
     return fd;
   }
 }

@@ -10,7 +10,7 @@ import type { Store } from '../store/index.ts';
 import { type Checkpoint, type CheckpointPublisher, Checkpoints } from './checkpoints.ts';
 import type { AuditInput, PreparedEntry } from './entry.ts';
 import { Integrator } from './integrate.ts';
-import { EntryJournal } from './journal.ts';
+import { EntryJournal, type RefusedLine } from './journal.ts';
 import { type LogKeys, LogSigners, logVerifierKey } from './keys.ts';
 import { signNote, statementText } from './note.ts';
 import { AUDIT_CHANNEL } from './outbox.ts';
@@ -103,6 +103,7 @@ export class AuditTrail {
       // Counted before anything new is written: the file is not emptied before they are placed.
       const left = journal.left();
       journal.replaying(left.length);
+      if (journal.refused.length > 0) this.#refusedLines(journal.refused);
       this.#replayed = this.#replay(journal, left).catch((err) =>
         this.#log.error({ err }, 'journaled audit records could not be replayed'),
       );
@@ -172,6 +173,24 @@ export class AuditTrail {
   }
 
   /** Places what the journal holds and the logs do not (a kill before its batch committed). */
+  /** Lines of the journal that were not records (tampered with, or damaged): left out, on record. */
+  #refusedLines(refused: RefusedLine[]): void {
+    const lines = refused.slice(0, 50);
+    this.#log.error(
+      { refused: lines, count: refused.length },
+      'audit journal lines that are not records were left out',
+    );
+    void this.#queue
+      .append({
+        orgId: null,
+        actor: { type: 'system', id: 'audit-journal' },
+        action: 'audit.journal.refused',
+        outcome: 'denied',
+        details: { count: refused.length, lines, keptIn: `${this.#store.auditJournal}.refused` },
+      })
+      .catch((err) => this.#log.error({ err }, 'the refused journal lines could not be recorded'));
+  }
+
   async #replay(journal: EntryJournal, left: PreparedEntry[]): Promise<void> {
     const placed = new Set<string>();
     for (let i = 0; i < left.length; i += 500) {
