@@ -1,7 +1,7 @@
 /**
  * The events a session's SSE streams were sent, kept a short while so a client that lost a stream
  * can resume it with `Last-Event-ID` (Streamable HTTP resumability). In memory, per session, on
- * the replica that sent them: at most `KEEP` events and `KEEP_MS` old. Event ids are the
+ * the replica that sent them: at most `KEEP` events, `KEEP_BYTES` in all and `KEEP_MS` old. Event ids are the
  * session's own sequence numbers, so an id says nothing about any other session.
  */
 import type { EventStore } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
@@ -11,6 +11,11 @@ import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 export const KEEP = 200;
 /** How long an event can be replayed. */
 export const KEEP_MS = 5 * 60_000;
+/**
+ * The size of the events kept per session, at most (as JSON): a tool's result may be megabytes,
+ * and a person's agent may hold a hundred sessions on each replica; older ones go first.
+ */
+export const KEEP_BYTES = 1024 * 1024;
 
 /** What a `Last-Event-ID` this endpoint gave looks like: a sequence number. */
 export const EVENT_ID = /^[0-9]{1,15}$/;
@@ -20,19 +25,32 @@ interface Event {
   streamId: string;
   message: JSONRPCMessage;
   at: number;
+  size: number;
 }
 
 export class SessionEvents implements EventStore {
   readonly #events: Event[] = [];
   #seq = 0;
+  #bytes = 0;
 
   async storeEvent(streamId: string, message: JSONRPCMessage): Promise<string> {
     const now = Date.now();
     this.#seq += 1;
-    this.#events.push({ seq: this.#seq, streamId, message, at: now });
-    while (this.#events.length > KEEP || (this.#events[0] && now - this.#events[0].at > KEEP_MS))
-      this.#events.shift();
+    const size = JSON.stringify(message)?.length ?? 0;
+    this.#events.push({ seq: this.#seq, streamId, message, at: now, size });
+    this.#bytes += size;
+    // Only the oldest go (ids stay consecutive); one larger than the whole budget goes at once.
+    while (
+      this.#events[0] &&
+      (this.#events.length > KEEP || this.#bytes > KEEP_BYTES || now - this.#events[0].at > KEEP_MS)
+    )
+      this.#bytes -= this.#events.shift()!.size;
     return String(this.#seq);
+  }
+
+  /** The size of the events kept (as JSON). */
+  get bytes(): number {
+    return this.#bytes;
   }
 
   /** Is `eventId` one this session can resume from here? */
