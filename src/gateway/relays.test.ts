@@ -792,9 +792,13 @@ for (const kind of STORE_KINDS) {
         'the flood is bounded',
       );
       assert.ok(!a.seen.logs.some((l) => l.level === 'shouting'));
+      assert.ok(
+        progress.length >= 1 && progress.length < 200,
+        `the progress flood is bounded (${progress.length})`,
+      );
       assert.equal(a.seen.updated.length, 0, 'the 10 kB URI is dropped');
       const drops = (await entries('connection.notification.dropped')).map((e) => String(e.details.what));
-      for (const what of ['log message cut', 'malformed message', 'resource update'])
+      for (const what of ['log message cut', 'malformed message', 'resource update', 'progress'])
         assert.ok(drops.includes(what), `${what} on record (${drops.join(', ')})`);
       const flood = await entries('connection.notification.dropped');
       assert.ok(flood.some((e) => /more than 50 notifications/.test(String(e.details.why))));

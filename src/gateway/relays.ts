@@ -138,9 +138,20 @@ export class Relays {
 
   /** The progress handler of a call: relayed under the agent's token, when it gave one. */
   progressOf(call: GateRequest, scrub: () => <T>(c: T) => T): (p: Progress) => void {
+    // A server's progress flood reaches the agent at the rate its other notifications may.
+    const rate = new RateBound();
     return (p) => {
       const token = call.relay?.progressToken;
       if (token === undefined) return;
+      if (!rate.allow()) {
+        if (rate.droppedThisSecond === 1)
+          this.#dropped(
+            { orgId: call.caller.orgId, agentId: call.caller.agentId, connectionId: call.connectionId },
+            'progress',
+            'more than 50 notifications in a second',
+          );
+        return;
+      }
       const message = boundedMessage(typeof p.message === 'string' ? scrub()(p.message) : undefined);
       // A token's progress only grows: after a wait for approval (its seconds), the server's count starts past it.
       const sent = call.relay?.progressSent?.() ?? 0;

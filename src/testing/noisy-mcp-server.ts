@@ -2,7 +2,8 @@
  * An MCP server that talks back badly, for tests: given a vault secret in `NOISY_SECRET`, its
  * tool `noise` pushes, while the call runs, an update of a resource whose URI is 10 kB, a log
  * line of a megabyte, a log line holding the secret in every form the scrubber claims to catch,
- * a malformed notification, a burst of 200 log lines, and a progress message with the secret;
+ * a malformed notification, a burst of 200 log lines, a progress message with the secret and
+ * a burst of 500 more progress notifications;
  * its tool `endless` writes 12 MB without an end of line; its tool `ask-then-give-up` asks the client for a sampling, then cancels that request itself
  * after `afterMs` and answers how it ended.
  *
@@ -74,8 +75,11 @@ server.setRequestHandler(CallToolRequestSchema, async (req, extra) => {
   );
   for (let i = 0; i < 200; i++) await send('notifications/message', { level: 'info', data: `line ${i}` });
   const token = req.params._meta?.progressToken;
-  if (token !== undefined)
+  if (token !== undefined) {
     await send('notifications/progress', { progressToken: token, progress: 1, message: `at ${secret}` });
+    // A progress flood: each would also keep the call alive, were it not for the call's maximum.
+    for (let i = 2; i < 502; i++) await send('notifications/progress', { progressToken: token, progress: i });
+  }
   return { content: [{ type: 'text', text: 'done' }] };
 });
 
