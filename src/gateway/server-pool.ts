@@ -20,6 +20,23 @@ interface Pooled {
   conn: AgentConnection | undefined;
 }
 
+/** The SDK keeps what an `initialize` declared in private state, which `close()` leaves in place. */
+interface Declared {
+  _clientCapabilities: unknown;
+  _clientVersion: unknown;
+}
+
+/**
+ * What the last client declared (a stateless `initialize` reaches a pooled server too) is not the
+ * next caller's: another agent's requests would be taken for a client that can be asked for a
+ * sampling, which a request answered with JSON cannot carry.
+ */
+function forgetClient(server: Server): void {
+  const d = server as unknown as Declared;
+  d._clientCapabilities = undefined;
+  d._clientVersion = undefined;
+}
+
 export class AgentServerPool {
   readonly #deps: AgentServerDeps;
   readonly #idle: Pooled[] = [];
@@ -36,6 +53,7 @@ export class AgentServerPool {
     return async () => {
       await p.server.close();
       p.conn = undefined;
+      forgetClient(p.server);
       if (this.#idle.length < KEEP) this.#idle.push(p);
     };
   }

@@ -31,6 +31,8 @@ for (const kind of STORE_KINDS) {
         ...(body === undefined ? {} : { body }),
       });
     let admin: string;
+    let agentId = '';
+    let connectionId = '';
     let id = 0;
     const tools = (name: string, args: Record<string, unknown>) =>
       call(app, 'post', '/mcp/acme', {
@@ -74,6 +76,8 @@ for (const kind of STORE_KINDS) {
             .status,
           201,
         );
+      agentId = agent.body.id;
+      connectionId = conn.body.id;
       agentToken = (await api('post', `/agents/${agent.body.id}/tokens`, { name: 'laptop' })).body.token;
       await call(app, 'patch', '/api/v1/orgs/acme', {
         token: acme.people.owner.token,
@@ -135,6 +139,53 @@ for (const kind of STORE_KINDS) {
         id: pending[0].id,
         expiresAt: pending[0].expiresAt,
       });
+    });
+
+    test('what one stateless client declared in an initialize does not stay with the pooled server that answered it', async () => {
+      for (const grant of [{ tool: 'trigger-sampling-request' }, { sampling: true }])
+        assert.equal(
+          (await api('post', `/agents/${agentId}/grants`, { connectionId, ...grant })).status,
+          201,
+        );
+      // An initialize in a batch of one opens no session: a pooled server answers it.
+      const init = await call(app, 'post', '/mcp/acme', {
+        token: agentToken,
+        headers: MCP_HEADERS,
+        body: [
+          {
+            jsonrpc: '2.0',
+            id: ++id,
+            method: 'initialize',
+            params: {
+              protocolVersion: '2025-06-18',
+              capabilities: { sampling: {}, elicitation: {} },
+              clientInfo: { name: 'declares-sampling', version: '1' },
+            },
+          },
+        ],
+      });
+      assert.equal(init.status, 200, init.text);
+      assert.equal(init.headers.get('mcp-session-id'), null);
+      // The next request (the SDK's path: it asks for progress) declared nothing: no sampling request can reach it.
+      const sampled = await call(app, 'post', '/mcp/acme', {
+        token: agentToken,
+        headers: MCP_HEADERS,
+        body: {
+          jsonrpc: '2.0',
+          id: ++id,
+          method: 'tools/call',
+          params: {
+            name: 'everything__trigger-sampling-request',
+            arguments: { prompt: 'x' },
+            _meta: { progressToken: 'p1' },
+          },
+        },
+      });
+      assert.equal(sampled.status, 200, sampled.text);
+      assert.match(
+        sampled.body.result.content[0].text,
+        /sampling_denied: The agent's client did not declare sampling/,
+      );
     });
   });
 }
