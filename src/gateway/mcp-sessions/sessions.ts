@@ -127,6 +127,8 @@ interface Live {
   touchedAt: number;
   /** GET streams open on this replica. */
   streams: number;
+  /** The token the open GET stream was asked with (any of the person's tokens may ask): it ends with that token. */
+  streamToken?: { id: string; issuedBy: string } | undefined;
 }
 
 /** The connection of the request being handled: each request brings its caller's fresh standing. */
@@ -550,7 +552,7 @@ export class McpSessions implements StopPart, AgentDelivery {
       live.transport.handleRequest(request, body === undefined ? undefined : { parsedBody: body }),
     );
     if (res.status !== 200 || !res.body) return res;
-    if (request.method === 'GET') return this.#counted(live, res);
+    if (request.method === 'GET') return this.#counted(live, res, tokenOf(conn.caller));
     return request.method === 'POST' ? plainWhenAlone(res) : res;
   }
 
@@ -569,13 +571,15 @@ export class McpSessions implements StopPart, AgentDelivery {
   }
 
   /** A GET stream, counted while open (an open stream keeps its session alive). */
-  #counted(live: Live, res: Response): Response {
+  #counted(live: Live, res: Response, token: Live['streamToken']): Response {
     live.streams += 1;
+    live.streamToken = token;
     let open = true;
     const closed = () => {
       if (!open) return;
       open = false;
       live.streams -= 1;
+      if (live.streamToken === token) live.streamToken = undefined;
       live.usedAt = Date.now();
     };
     const reader = res.body!.getReader();
@@ -666,6 +670,9 @@ export class McpSessions implements StopPart, AgentDelivery {
     const lives = 'agentId' in target ? (this.#byAgent.get(target.agentId) ?? []) : this.#live.values();
     for (const live of [...lives]) {
       const { orgId, agentId, tokenId, issuedBy } = live.row;
+      // A stream asked with an ended token closes, though the session another of its person's tokens opened lives on.
+      if (live.streamToken && covers(target, { orgId, agentId, token: live.streamToken }))
+        live.transport.closeStandaloneSSEStream();
       if (live.openedAt > openedBy) continue;
       if (!covers(target, { orgId, agentId, token: { id: tokenId, issuedBy } })) continue;
       this.#forget(live);

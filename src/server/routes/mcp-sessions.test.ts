@@ -481,6 +481,41 @@ for (const kind of STORE_KINDS) {
       }
     });
 
+    test("a GET stream opened with a token that is then revoked closes, though the session (opened with another of the person's tokens) lives on", async () => {
+      const second = await api('post', `/agents/${agentId}/tokens`, { name: 'second laptop' });
+      assert.equal(second.status, 201, second.text);
+      const id = await rawSession();
+      const get = await send(
+        'GET',
+        { 'mcp-session-id': id, accept: 'text/event-stream' },
+        undefined,
+        second.body.token,
+      );
+      assert.equal(get.status, 200, 'the same person’s other token may read the session’s stream');
+      const stream = events(get.body!);
+      const ended = (async () => {
+        for (;;) if ((await stream.next(5_000)) === 'closed') return 'closed';
+      })().catch((err: Error) => err.message);
+      const revoked = await api('delete', `/agents/${agentId}/tokens/${second.body.info.id}`);
+      assert.equal(revoked.status, 200, revoked.text);
+      try {
+        assert.equal(await ended, 'closed', 'the revoked token’s stream closed');
+      } finally {
+        await stream.cancel();
+      }
+      const res = await send('POST', { 'mcp-session-id': id }, rpc('tools/list'));
+      assert.equal(res.status, 200, 'the session lives on for the token that opened it');
+      await res.text();
+      const again = await send(
+        'GET',
+        { 'mcp-session-id': id, accept: 'text/event-stream' },
+        undefined,
+        second.body.token,
+      );
+      assert.equal(again.status, 401);
+      await again.text();
+    });
+
     test('a flood of initializes keeps the agent at its most recent 100 sessions: the oldest ends', async () => {
       const opened: string[] = [];
       for (let i = 0; i <= MAX_PER_AGENT; i++) opened.push(await rawSession());
