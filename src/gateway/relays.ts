@@ -456,7 +456,10 @@ export class Relays {
     try {
       // What the server says goes through its scrubber, as every answer of it does.
       const ends = current!.signal ? AbortSignal.any([signal, current!.signal]) : signal;
-      const result = await current!.channel.request(scrub(req), { signal: ends, timeoutMs: ASK_TIMEOUT_MS });
+      const result = await current!.channel.request(scrub(withoutContext(req)), {
+        signal: ends,
+        timeoutMs: ASK_TIMEOUT_MS,
+      });
       outcome.result = result;
       return result;
     } catch (err) {
@@ -501,6 +504,22 @@ export class Relays {
   }
 }
 
+/**
+ * A sampling request asking for no context: to the agent's client, "this server" is Paddock —
+ * every connection of the org — so one connection would be handed what the agent read from all
+ * the others (and "all servers" more still). What it asked is on record (`summaryOf`).
+ */
+function withoutContext(req: ServerRequest): ServerRequest {
+  const p = req.params as { includeContext?: unknown } | undefined;
+  if (
+    req.method !== 'sampling/createMessage' ||
+    p?.includeContext === undefined ||
+    p.includeContext === 'none'
+  )
+    return req;
+  return { ...req, params: { ...req.params, includeContext: 'none' } } as ServerRequest;
+}
+
 /** What the record keeps of a server's request: its sizes and shape, never its text. */
 function summaryOf(req: ServerRequest): Record<string, unknown> {
   const p = (req.params ?? {}) as Record<string, unknown>;
@@ -510,6 +529,7 @@ function summaryOf(req: ServerRequest): Record<string, unknown> {
       bytes,
       messages: Array.isArray(p.messages) ? p.messages.length : 0,
       ...(typeof p.maxTokens === 'number' ? { maxTokens: p.maxTokens } : {}),
+      ...(typeof p.includeContext === 'string' ? { includeContext: p.includeContext.slice(0, 20) } : {}),
     };
   const schema = p.requestedSchema as { properties?: Record<string, unknown> } | undefined;
   return {
