@@ -82,7 +82,7 @@ export async function openServerAuth(db: Db, vault: Vault, row: RemoteAuthServer
 }
 
 /** Credentials travel only encrypted, except to this machine (a local server, the tests). */
-function assertSecureUrl(url: string, what: string): URL {
+export function assertSecureUrl(url: string, what: string): URL {
   const u = URL.canParse(url) ? new URL(url) : null;
   const loopback = u && ['localhost', '127.0.0.1', '[::1]'].includes(u.hostname);
   if (!u || (u.protocol !== 'https:' && !(u.protocol === 'http:' && loopback)) || u.username || u.password)

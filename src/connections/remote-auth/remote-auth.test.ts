@@ -386,7 +386,7 @@ for (const kind of STORE_KINDS) {
       await assert.rejects(callAs(personal, acme.people.admin.id), /oauth_not_connected|not connected/);
     });
 
-    test('a client id and secret the admin entered (no dynamic registration): used, the secret sealed', async () => {
+    test('a client id and secret the admin entered (no dynamic registration): used, the secret sealed, never sent to a plain-HTTP revocation endpoint', async () => {
       const entered = await newConnection('entered', mcp.url);
       const { start, done } = await connect(entered, acme.people.admin.token, 'dave', {
         clientId: ENTERED.clientId,
@@ -404,6 +404,46 @@ for (const kind of STORE_KINDS) {
       });
       assert.equal(member.status, 403, member.text);
       as.issued.clientSecrets.push(ENTERED.clientSecret);
+
+      // Its metadata names a revocation endpoint in plain HTTP (not this machine): disconnecting sends no token or client secret there.
+      let plainHits = 0;
+      const plain = createServer((_req, res) => {
+        plainHits++;
+        res.end();
+      });
+      await new Promise<void>((r) => plain.listen(0, '127.0.0.2', r));
+      const plainPort = (plain.address() as AddressInfo).port;
+      const allowlist = [
+        { host: '127.0.0.1', port: mcp.port, allowPrivate: true },
+        { host: '127.0.0.1', port: as.port, allowPrivate: true },
+      ];
+      try {
+        await api('patch', '', acme.people.owner.token, {
+          settings: {
+            egressAllowlist: [...allowlist, { host: '127.0.0.2', port: plainPort, allowPrivate: true }],
+          },
+        });
+        const row = await t.store.db
+          .selectFrom('remote_auth_servers')
+          .select('metadata')
+          .where('connection_id', '=', entered)
+          .executeTakeFirstOrThrow();
+        const metadata = {
+          ...JSON.parse(row.metadata!),
+          revocation_endpoint: `http://127.0.0.2:${plainPort}/revoke`,
+        };
+        await t.store.db
+          .updateTable('remote_auth_servers')
+          .set({ metadata: JSON.stringify(metadata) })
+          .where('connection_id', '=', entered)
+          .execute();
+        const off = await api('delete', `/connections/${entered}/oauth`, acme.people.admin.token);
+        assert.equal(off.status, 204, off.text);
+        assert.equal(plainHits, 0, 'nothing was sent to a plain-HTTP revocation endpoint');
+      } finally {
+        plain.close();
+        await api('patch', '', acme.people.owner.token, { settings: { egressAllowlist: allowlist } });
+      }
     });
 
     test('metadata naming internal addresses is refused by the egress rules: nothing is fetched there', async () => {

@@ -9,7 +9,7 @@ import type { OrgContext } from '../../identity/context.ts';
 import type { Db } from '../../store/index.ts';
 import type { RemoteAuthorizationTable } from '../../store/schema.ts';
 import type { Vault } from '../../vault/index.ts';
-import { openServerAuth, readServerAuth } from './config.ts';
+import { assertSecureUrl, openServerAuth, readServerAuth } from './config.ts';
 import { egressFetch } from './egress-fetch.ts';
 
 /** Which sessions depend on what was revoked: a person's (on one connection, or all), or a connection's. */
@@ -111,6 +111,8 @@ export async function revokeAtProvider(
     const auth = await openServerAuth(d.db, d.vault, server);
     const endpoint = (auth.metadata as { revocation_endpoint?: string }).revocation_endpoint;
     if (!endpoint) return false;
+    // Tokens and the client secret travel only encrypted (as to the token endpoint): else none is sent.
+    assertSecureUrl(endpoint, 'revocation endpoint');
     const ef = await egressFetch(d.egress, ended.org_id);
     const ref = (kind: string) => ({
       orgId: ended.org_id,
