@@ -33,6 +33,7 @@ import {
   type ServerNotification,
   SUPPORTED_PROTOCOL_VERSIONS,
 } from '@modelcontextprotocol/sdk/types.js';
+import { liveAgentTokenIds } from '../../agents/index.ts';
 import type { AuditInput, AuditTrail } from '../../audit/index.ts';
 import { hashSecret } from '../../identity/index.ts';
 import type { Logger } from '../../log/index.ts';
@@ -446,6 +447,7 @@ export class McpSessions implements StopPart, AgentDelivery {
       } else if (now - live.usedAt > this.#idleMs) this.#drop(live);
     }
     await touchSessions(this.#o.store.db, streaming, new Date(now));
+    await this.#closeUnliveStreams();
     await deleteIdleSessions(this.#o.store.db, new Date(now - this.#idleMs));
     // Ended elsewhere while this replica did not hear it (a lost listener): its row is gone.
     const here = [...this.#live.keys()];
@@ -454,6 +456,15 @@ export class McpSessions implements StopPart, AgentDelivery {
       const live = this.#live.get(idHash);
       if (live && !stored.has(idHash)) this.#drop(live);
     }
+  }
+
+  /** GET streams whose token expired (no event says so) or was revoked unheard close: a stream is no credential. */
+  async #closeUnliveStreams(): Promise<void> {
+    const asked = [...this.#live.values()].filter((l) => l.streamToken !== undefined);
+    if (asked.length === 0) return;
+    const live = await liveAgentTokenIds(this.#o.store.db, [...new Set(asked.map((l) => l.streamToken!.id))]);
+    for (const l of asked)
+      if (l.streamToken && !live.has(l.streamToken.id)) l.transport.closeStandaloneSSEStream();
   }
 
   async close(): Promise<void> {
@@ -552,7 +563,7 @@ export class McpSessions implements StopPart, AgentDelivery {
       live.transport.handleRequest(request, body === undefined ? undefined : { parsedBody: body }),
     );
     if (res.status !== 200 || !res.body) return res;
-    if (request.method === 'GET') return this.#counted(live, res, tokenOf(conn.caller));
+    if (request.method === 'GET') return this.#counted(live, res, conn.caller.token);
     return request.method === 'POST' ? plainWhenAlone(res) : res;
   }
 

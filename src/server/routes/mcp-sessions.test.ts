@@ -516,6 +516,39 @@ for (const kind of STORE_KINDS) {
       await again.text();
     });
 
+    test('a GET stream whose token expires closes at the next sweep: no event says so, and a stream is no credential', async () => {
+      const third = await api('post', `/agents/${agentId}/tokens`, { name: 'short-lived' });
+      assert.equal(third.status, 201, third.text);
+      const id = await rawSession();
+      const get = await send(
+        'GET',
+        { 'mcp-session-id': id, accept: 'text/event-stream' },
+        undefined,
+        third.body.token,
+      );
+      assert.equal(get.status, 200);
+      const stream = events(get.body!);
+      await deps.mcpSessions.sweep();
+      assert.equal(deps.mcpSessions.streamsOf(id), 1, 'a live token’s stream stays open');
+      await t.store.db
+        .updateTable('agent_tokens')
+        .set({ expires_at: new Date(Date.now() - 1000).toISOString() })
+        .where('id', '=', third.body.info.id)
+        .execute();
+      const ended = (async () => {
+        for (;;) if ((await stream.next(5_000)) === 'closed') return 'closed';
+      })().catch((err: Error) => err.message);
+      await deps.mcpSessions.sweep();
+      try {
+        assert.equal(await ended, 'closed', 'the expired token’s stream closed');
+      } finally {
+        await stream.cancel();
+      }
+      const res = await send('POST', { 'mcp-session-id': id }, rpc('tools/list'));
+      assert.equal(res.status, 200, 'the session lives on for the token that opened it');
+      await res.text();
+    });
+
     test('a flood of initializes keeps the agent at its most recent 100 sessions: the oldest ends', async () => {
       const opened: string[] = [];
       for (let i = 0; i <= MAX_PER_AGENT; i++) opened.push(await rawSession());
