@@ -434,6 +434,8 @@ export class McpSessions implements StopPart, AgentDelivery {
             ? { orgId: event.orgId, issuedBy: event.issuedBy }
             : { orgId: event.orgId, tokenIds: event.tokenIds },
     );
+    // One its client came back to while the row was still there (taken up again from it) ends too.
+    this.#endCovered(event, before);
   }
 
   /** Keeps sessions with an open stream alive, lets go of idle ones here, forgets idle rows. */

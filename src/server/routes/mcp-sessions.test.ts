@@ -697,5 +697,93 @@ for (const kind of STORE_KINDS) {
         await b.close();
       }
     });
+
+    test('a session its client comes back to while a stop is still deleting its row ends with the stop', async () => {
+      const id = await rawSession();
+      // A replica whose database is slow to delete sessions: a request meanwhile still finds the row.
+      let release!: () => void;
+      const held = new Promise<void>((r) => {
+        release = r;
+      });
+      const slowed = <T extends object>(q: T): T =>
+        new Proxy(q, {
+          get(target, prop) {
+            const v = Reflect.get(target, prop) as unknown;
+            if (typeof v !== 'function') return v;
+            if (prop === 'executeTakeFirst')
+              return async (...a: unknown[]) => {
+                await held;
+                return v.apply(target, a);
+              };
+            return (...a: unknown[]) => {
+              const r = v.apply(target, a) as unknown;
+              return r && typeof r === 'object' && 'executeTakeFirst' in r ? slowed(r) : r;
+            };
+          },
+        });
+      const db = new Proxy(t.store.db, {
+        get(target, prop) {
+          const v = Reflect.get(target, prop) as unknown;
+          if (prop === 'deleteFrom')
+            return (table: 'mcp_sessions') => {
+              const q = target.deleteFrom(table);
+              return table === 'mcp_sessions' ? slowed(q) : q;
+            };
+          return typeof v === 'function' ? v.bind(target) : v;
+        },
+      });
+      const store = new Proxy(t.store, {
+        get(target, prop) {
+          if (prop === 'db') return db;
+          const v = Reflect.get(target, prop) as unknown;
+          return typeof v === 'function' ? v.bind(target) : v;
+        },
+      });
+      const c = new McpSessions({
+        server: { gate: deps.gateway, db: t.store.db, log: silentLogger },
+        store,
+        audit: deps.audit,
+        log: silentLogger,
+      });
+      const post = () =>
+        new Request(`${url}/mcp/acme`, {
+          method: 'POST',
+          headers: {
+            accept: 'application/json, text/event-stream',
+            'content-type': 'application/json',
+            'mcp-session-id': id,
+            'mcp-protocol-version': LATEST_PROTOCOL_VERSION,
+          },
+        });
+      const conn = {
+        caller: {
+          orgId: acme.id,
+          agentId,
+          onBehalfOf: acme.people.admin.id,
+          requestId: 'r-c',
+          token: {
+            id: (await rows()).find((r) => r.id_hash === digest(id))!.token_id,
+            issuedBy: acme.people.admin.id,
+          },
+        },
+        approval: 'pause' as const,
+      };
+      try {
+        const first = await c.serve(id, conn, post(), rpc('tools/list'));
+        assert.equal(first.status, 200);
+        await first.text();
+        // The stop ends it here at once; its row goes once the database answers.
+        const ending = c.end({ kind: 'agent', orgId: acme.id, agentId });
+        const back = await c.serve(id, conn, post(), rpc('tools/list'));
+        await back.text();
+        release();
+        await ending;
+        assert.equal(c.serverOf(id), undefined, 'the session taken up again meanwhile ended with the stop');
+        assert.equal((await c.serve(id, conn, post(), rpc('tools/list'))).status, 404);
+      } finally {
+        release();
+        await c.close();
+      }
+    });
   });
 }
