@@ -83,6 +83,13 @@ export interface RelayDeps {
 const ASK_TIMEOUT_MS = 10 * 60_000;
 /** List changes of one connection coalesce over this long (a server may send a burst). */
 const RELIST_AFTER_MS = 500;
+/**
+ * Listings again a session may have at once, and how often one more comes: each listing is on
+ * record (and each changed definition), so a server that keeps saying its list changed would
+ * otherwise flood the audit log.
+ */
+const RELIST_BURST = 5;
+const RELIST_REFILL_MS = 10_000;
 /** Audit records of dropped notifications per session, at most; the rest go to the log. */
 const MAX_DROP_RECORDS = 20;
 
@@ -114,6 +121,8 @@ export class Relays {
     { kinds: Set<'tools' | 'prompts' | 'resources'>; client: Client; scrub: <T>(c: T) => T }
   >();
   readonly #drops = new Map<string, number>();
+  /** Each agent session's listings left (`RELIST_BURST` at most), as of `at`. */
+  readonly #relistBudget = new Map<string, { left: number; at: number }>();
 
   constructor(d: RelayDeps) {
     this.#d = d;
@@ -295,6 +304,8 @@ export class Relays {
     if ('agentId' in which) {
       this.#levels.delete(which.agentId);
       for (const k of this.#drops.keys()) if (k.startsWith(`${which.agentId}\u0000`)) this.#drops.delete(k);
+      for (const k of this.#relistBudget.keys())
+        if (k.startsWith(`${which.agentId}\u0000`)) this.#relistBudget.delete(k);
     }
   }
 
@@ -365,8 +376,11 @@ export class Relays {
     }
     const burst = { kinds: new Set([kind]), client, scrub };
     this.#relisting.set(k, burst);
+    const left = this.#relistsLeft(k);
+    const wait = left >= 1 ? RELIST_AFTER_MS : Math.max(RELIST_AFTER_MS, (1 - left) * RELIST_REFILL_MS);
     const timer = setTimeout(() => {
       this.#relisting.delete(k);
+      this.#relistBudget.set(k, { left: this.#relistsLeft(k) - 1, at: Date.now() });
       this.#d
         .relist(up, burst.client, burst.scrub)
         .catch((err: unknown) =>
@@ -383,8 +397,15 @@ export class Relays {
                 { method: `notifications/${k}/list_changed` },
               );
         });
-    }, RELIST_AFTER_MS);
+    }, wait);
     timer.unref();
+  }
+
+  /** How many listings again the agent session has left now (refilled one per `RELIST_REFILL_MS`). */
+  #relistsLeft(k: string): number {
+    const b = this.#relistBudget.get(k);
+    if (!b) return RELIST_BURST;
+    return Math.min(RELIST_BURST, b.left + (Date.now() - b.at) / RELIST_REFILL_MS);
   }
 
   /** A resource changed: its subscribers are told, each only while its grants still allow reading it. */
