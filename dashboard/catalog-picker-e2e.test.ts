@@ -162,11 +162,11 @@ describe('a catalog card’s secret picker and egress step', { timeout: 300_000 
     const entry = await until(
       async () =>
         (
-          (await (await owner.request.get(`${api()}/audit?action=org.egress.allowed`)).json()) as {
+          (await (await owner.request.get(`${api()}/audit?action=org.egress.added`)).json()) as {
             events: Array<{ details: { hosts: string[]; reason: string } }>;
           }
         ).events[0],
-      { what: 'org.egress.allowed on the trail' },
+      { what: 'org.egress.added on the trail' },
     );
     assert.deepEqual(entry.details.hosts, ['api.notion.com:443']);
     assert.match(entry.details.reason, /catalog entry notion/);

@@ -6,14 +6,14 @@
  * as read-only. Adding from an entry grants nothing; a person accepts a suggestion as a grant.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { bubblewrap } from '../cells/index.ts';
 import { loadConfig } from '../config/index.ts';
 import { silentLogger } from '../log/index.ts';
-import { removeFolder, storeDir } from '../packages/store.ts';
+import { packageDir, removeFolder, storeDir } from '../packages/store.ts';
 import { buildDeps } from '../server/deps.ts';
 import { allAuditEntries, call, createApp, type SeededOrg, seedOrg } from '../testing/fixtures.ts';
 import { publishInstalled, startTestRegistry, type TestRegistry } from '../testing/npm-registry.ts';
@@ -343,7 +343,7 @@ function catalogSuite(kind: StoreKind): void {
       { host: 'api.notion.com', port: 443 },
     ]);
     const changes = (await allAuditEntries(t.store))
-      .filter((x) => x.action === 'org.egress.allowed')
+      .filter((x) => x.action === 'org.egress.added')
       .map((x) => ({ ...x, details: JSON.parse(String(x.details)) }));
     assert.equal(changes.length, 1);
     assert.equal(changes[0]!.actor_id, acme.people.admin.id);
@@ -362,7 +362,49 @@ function catalogSuite(kind: StoreKind): void {
     });
     assert.equal(again.status, 201, again.text);
     assert.deepEqual(again.body.egress, { allowed: [], missing: [] });
-    assert.equal((await allAuditEntries(t.store)).filter((x) => x.action === 'org.egress.allowed').length, 1);
+    assert.equal((await allAuditEntries(t.store)).filter((x) => x.action === 'org.egress.added').length, 1);
+
+    // A server that does not start: the connection is removed and the hosts allowed for it withdrawn, each on record.
+    assert.equal(
+      (await api('patch', '', { settings: { egressAllowlist: [] } })).status,
+      200,
+      'the host is missing again',
+    );
+    const cli = join(
+      packageDir(t.home, '@notionhq/notion-mcp-server', '2.5.2'),
+      'node_modules/@notionhq/notion-mcp-server/bin/cli.mjs',
+    );
+    assert.ok(existsSync(cli), cli);
+    const program = readFileSync(cli);
+    const mode = statSync(cli).mode;
+    chmodSync(cli, 0o644);
+    writeFileSync(cli, 'process.exit(3);\n');
+    try {
+      const seen = (await allAuditEntries(t.store)).length;
+      const broken = await api('post', '/catalog/notion/connections', {
+        name: 'notion-broken',
+        secrets: { NOTION_TOKEN: chosen.body.id },
+        allowEgress: true,
+      });
+      assert.ok(broken.status >= 400, broken.text);
+      assert.equal(
+        (await api('get', '/connections')).body.connections.filter((c: any) => c.name === 'notion-broken')
+          .length,
+        0,
+      );
+      assert.deepEqual((await api('get', '')).body.settings.egressAllowlist, []);
+      const actions = (await allAuditEntries(t.store)).slice(seen).map((x) => x.action);
+      for (const action of [
+        'connection.created',
+        'org.egress.added',
+        'connection.deleted',
+        'org.egress.removed',
+      ])
+        assert.ok(actions.includes(action), `${action} in ${actions.join(', ')}`);
+    } finally {
+      writeFileSync(cli, program);
+      chmodSync(cli, mode);
+    }
     for (const name of ['notion-two', 'notion-three'])
       assert.equal(
         (

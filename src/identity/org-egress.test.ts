@@ -70,7 +70,7 @@ for (const kind of STORE_KINDS) {
       assert.deepEqual(await allowlist(other), [], 'another org is untouched');
       const [entry, ...more] = await egressEntries();
       assert.equal(more.length, 0);
-      assert.equal(entry?.action, 'org.egress.allowed');
+      assert.equal(entry?.action, 'org.egress.added');
       assert.equal(entry?.log, acme.id);
       assert.deepEqual(entry?.details.hosts, ['api.notion.com:443']);
       assert.equal(entry?.details.reason, 'catalog entry notion: connection notion');
@@ -107,7 +107,7 @@ for (const kind of STORE_KINDS) {
       assert.deepEqual(taken, [{ host: 'api.notion.com', port: 443 }]);
       assert.deepEqual(await allowlist(acme), [{ host: 'ollama.local', port: 443, allowPrivate: true }]);
       const last = (await egressEntries()).at(-1);
-      assert.equal(last?.action, 'org.egress.withdrawn');
+      assert.equal(last?.action, 'org.egress.removed');
       assert.deepEqual(last?.details.hosts, ['api.notion.com:443']);
     });
 

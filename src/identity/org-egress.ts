@@ -1,7 +1,7 @@
 /**
  * Egress hosts allowed (or withdrawn) for an org on the way to something else — adding a catalog
- * entry that calls out — as an explicit step with an audit entry of its own (`org.egress.allowed`,
- * `org.egress.withdrawn`: the pairs, why, and the allowlist before and after), in the same
+ * entry that calls out — as an explicit step with an audit entry of its own (`org.egress.added`,
+ * `org.egress.removed`: the pairs, why, and the allowlist before and after), in the same
  * transaction as the change. Editing the allowlist itself stays `updateOrg` (`org.updated`).
  */
 import type { Kysely } from 'kysely';
@@ -63,7 +63,7 @@ async function changeEgress(
       .where('id', '=', ctx.scope.orgId)
       .execute();
     await recordChange(trx, ctx, {
-      action: add ? 'org.egress.allowed' : 'org.egress.withdrawn',
+      action: add ? 'org.egress.added' : 'org.egress.removed',
       target: { type: 'org', id: ctx.scope.orgId },
       details: {
         hosts: changed.map(key),

@@ -88,7 +88,7 @@ export const CatalogAddBodySchema = z.strictObject({
     .boolean()
     .optional()
     .describe(
-      "also allow the hosts the server calls (port 443) on the organization's egress allowlist, audited as org.egress.allowed (needs org.update); without it they are only reported",
+      "also allow the hosts the server calls (port 443) on the organization's egress allowlist, audited as org.egress.added (needs org.update); without it they are only reported",
     ),
 });
 
