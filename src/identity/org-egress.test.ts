@@ -84,6 +84,16 @@ for (const kind of STORE_KINDS) {
       assert.equal((await egressEntries()).length, 1);
     });
 
+    test('concurrent additions (as from two replicas) each land: none overwrites the other', async () => {
+      const admin = await ctxOf(acme.people.admin.token);
+      await updateOrg(t.store.db, admin, { settings: { egressAllowlist: [] } });
+      const hosts = ['a.example', 'b.example', 'c.example', 'd.example'];
+      await Promise.all(
+        hosts.map((host) => allowEgress(t.store.db, admin, [{ host, port: 443 }], `race ${host}`)),
+      );
+      assert.deepEqual((await allowlist(acme)).map((e: { host: string }) => e.host).sort(), hosts);
+    });
+
     test('withdrawing takes back plain entries only, never one that allows private addresses', async () => {
       const admin = await ctxOf(acme.people.admin.token);
       await updateOrg(t.store.db, admin, {

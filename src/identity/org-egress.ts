@@ -6,7 +6,7 @@
  */
 import type { Kysely } from 'kysely';
 import { recordChange } from '../audit/index.ts';
-import { BadRequestError, ForbiddenError } from '../errors/index.ts';
+import { BadRequestError, ConflictError, ForbiddenError } from '../errors/index.ts';
 import type { Database } from '../store/index.ts';
 import type { OrgContext, OrgSettings } from './context.ts';
 import { toOrg } from './orgs.ts';
@@ -36,6 +36,25 @@ async function changeEgress(
   add: boolean,
 ): Promise<Array<{ host: string; port: number }>> {
   mayChangeEgress(ctx);
+  // Written only over the settings it read: a concurrent change (another replica's) makes it read again.
+  for (let attempt = 0; ; attempt++) {
+    const done = await changeOnce(db, ctx, pairs, reason, add);
+    if (done !== 'raced') return done;
+    if (attempt >= 4)
+      throw new ConflictError(
+        'settings_changed',
+        'The organization’s settings kept changing meanwhile: try again.',
+      );
+  }
+}
+
+async function changeOnce(
+  db: Kysely<Database>,
+  ctx: OrgContext,
+  pairs: Array<{ host: string; port: number }>,
+  reason: string,
+  add: boolean,
+): Promise<Array<{ host: string; port: number }> | 'raced'> {
   return db.transaction().execute(async (trx) => {
     const row = await trx
       .selectFrom('orgs')
@@ -57,11 +76,13 @@ async function changeEgress(
         `The egress allowlist holds at most ${MAX_EGRESS_ENTRIES} entries: remove some on the Cell page first.`,
       );
     const settings = { ...JSON.parse(row.settings), egressAllowlist: after };
-    await trx
+    const written = await trx
       .updateTable('orgs')
       .set({ settings: JSON.stringify(settings) })
       .where('id', '=', ctx.scope.orgId)
-      .execute();
+      .where('settings', '=', row.settings)
+      .executeTakeFirst();
+    if (Number(written.numUpdatedRows) !== 1) return 'raced';
     await recordChange(trx, ctx, {
       action: add ? 'org.egress.added' : 'org.egress.removed',
       target: { type: 'org', id: ctx.scope.orgId },
