@@ -181,6 +181,10 @@ describe('sampling and elicitation grants on the agent’s page', { timeout: 240
     await row.waitFor();
     assert.equal(await row.getByTestId('grant-status').textContent(), 'Active');
     await row.getByText('everything').waitFor();
+    // What the grants add up to says so too, beside the tools.
+    const ask = owner.getByTestId('ask-permission-row').filter({ hasText: 'The agent’s model (sampling)' });
+    await ask.getByText('Allowed', { exact: true }).waitFor();
+    await ask.getByText('everything').waitFor();
     await checkPage(owner, 'agent-grant-sampling');
 
     const answered = await sample();
@@ -209,6 +213,7 @@ describe('sampling and elicitation grants on the agent’s page', { timeout: 240
     await row.getByRole('button', { name: 'Yes, revoke' }).click();
     await owner.getByText('Grant revoked.').waitFor();
     assert.equal(await row.getByTestId('grant-status').textContent(), 'Revoked');
+    await owner.getByTestId('ask-permission-row').waitFor({ state: 'detached' });
     await checkPage(owner, 'agent-grant-sampling-revoked');
 
     const refused = await sample();

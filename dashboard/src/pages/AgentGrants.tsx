@@ -11,6 +11,7 @@ import { useState } from 'react';
 import {
   type Access,
   type Agent,
+  type AskPermission,
   api,
   type Connection,
   type Constraint,
@@ -243,6 +244,7 @@ export function AgentGrants({
         )}
         {permissions.data?.prompts.length ? <PromptTable prompts={permissions.data.prompts} /> : null}
         {permissions.data?.resources.length ? <ResourceTable resources={permissions.data.resources} /> : null}
+        {permissions.data?.asks.length ? <AskTable asks={permissions.data.asks} /> : null}
       </Section>
     </>
   );
@@ -362,6 +364,35 @@ function ResourceTable({ resources }: { resources: ResourcePermission[] }) {
           <td className="nowrap">{r.needsApproval ? 'Every read' : <span className="muted">No</span>}</td>
           <td>
             <Conditions p={r} />
+          </td>
+        </tr>
+      ))}
+    </DataTable>
+  );
+}
+
+/** What each connection's server may ask of the agent, as the active sampling and elicitation grants add up. */
+function AskTable({ asks }: { asks: AskPermission[] }) {
+  return (
+    <DataTable
+      headers={['Its server may ask', 'Connection', 'Access', 'Conditions']}
+      label="What servers may ask"
+    >
+      {asks.map((a) => (
+        <tr
+          key={`${a.connectionId}/${a.ask}`}
+          data-testid="ask-permission-row"
+          className={a.access === 'denied' ? 'row-inactive' : undefined}
+        >
+          <td>
+            {a.ask === 'sampling' ? 'The agent’s model (sampling)' : 'The agent’s person (elicitation)'}
+          </td>
+          <td className="nowrap">{a.connectionName}</td>
+          <td>
+            <span className={`status access-${a.access}`}>{ACCESS_LABEL[a.access] ?? a.access}</span>
+          </td>
+          <td>
+            <Conditions p={a} />
           </td>
         </tr>
       ))}
