@@ -181,7 +181,7 @@ function CatalogCardItem({
                   label: stored(c.field)
                     ? `${c.secretName} (its usual name)`
                     : oauth
-                      ? 'None: sign in with OAuth once added'
+                      ? 'None: OAuth sign-in'
                       : 'Choose a secret',
                 },
                 ...secrets
