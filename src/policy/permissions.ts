@@ -6,7 +6,7 @@
 
 import { definitionOfRow, type ToolDefinition } from '../connections/definitions.ts';
 import type { Db } from '../store/index.ts';
-import { type Constraint, coversUri, type Grant } from './grants.ts';
+import { type Constraint, coversUri, type Grant, type GrantKind } from './grants.ts';
 import { type GrantInfo, toGrant } from './grants-service.ts';
 
 export type Access = 'allowed' | 'conditional' | 'denied';
@@ -196,13 +196,18 @@ export interface VisibleOffering {
   needsApproval: boolean;
 }
 
-async function grantsOfKinds(db: Db, orgId: string, agentId: string): Promise<GrantInfo[]> {
+async function grantsOfKinds(
+  db: Db,
+  orgId: string,
+  agentId: string,
+  kinds: GrantKind[],
+): Promise<GrantInfo[]> {
   const rows = await db
     .selectFrom('grants')
     .selectAll()
     .where('org_id', '=', orgId)
     .where('agent_id', '=', agentId)
-    .where('kind', 'in', ['prompt', 'resource', 'sampling', 'elicitation'])
+    .where('kind', 'in', kinds)
     .where('status', 'in', ['active', 'suspended'])
     .execute();
   return rows.map(toGrant);
@@ -218,7 +223,7 @@ export async function offeringPermissions(
   orgId: string,
   agentId: string,
 ): Promise<{ prompts: PromptPermission[]; resources: ResourcePermission[]; asks: AskPermission[] }> {
-  const grants = await grantsOfKinds(db, orgId, agentId);
+  const grants = await grantsOfKinds(db, orgId, agentId, ['prompt', 'resource', 'sampling', 'elicitation']);
   if (grants.length === 0) return { prompts: [], resources: [], asks: [] };
   const connectionIds = [...new Set(grants.map((g) => g.connectionId))];
   const connections = await db
@@ -301,7 +306,9 @@ export async function visibleOfferings(
     resources: [] as VisibleOffering[],
     templates: [] as VisibleOffering[],
   };
-  const grants = (await grantsOfKinds(db, orgId, agentId)).filter((g) => g.status === 'active');
+  const grants = (await grantsOfKinds(db, orgId, agentId, ['prompt', 'resource'])).filter(
+    (g) => g.status === 'active',
+  );
   if (grants.length === 0) return out;
   const rows = await db
     .selectFrom('connection_offerings')
