@@ -3,7 +3,11 @@
  * allowlist (audited, as any install), the connection created with each credential field filled
  * from the vault, its tools listed in the sandbox, and starting grants suggested — read-only
  * tools only. Nothing is granted here: a person accepts each suggestion as an ordinary grant.
+ * The hosts the server calls are allowed for the org's egress only when the person adding asks
+ * for it (`allowEgress`), as an audited egress change of its own; otherwise they are reported.
  */
+
+import { egressRulesFor } from '../cells/index.ts';
 import {
   type Connection,
   createConnection,
@@ -13,7 +17,7 @@ import {
   refreshTools,
 } from '../connections/index.ts';
 import { BadRequestError, NotFoundError } from '../errors/index.ts';
-import type { OrgContext } from '../identity/index.ts';
+import { allowEgress, mayChangeEgress, type OrgContext, withdrawEgress } from '../identity/index.ts';
 import {
   checkAllowed,
   type InstallSettings,
@@ -21,7 +25,7 @@ import {
   type PackageAsker,
   parseInstalled,
 } from '../packages/index.ts';
-import { catalogEntry } from './catalog.ts';
+import { catalogEntry, egressOf } from './catalog.ts';
 import type { CatalogEntry } from './schema.ts';
 
 export interface AddFromCatalog {
@@ -29,6 +33,8 @@ export interface AddFromCatalog {
   name?: string | undefined;
   /** Field → vault secret id; a field not given is filled by the vault secret of the entry's name. */
   secrets?: Record<string, string> | undefined;
+  /** Also allow the hosts the server calls on the org's egress allowlist (an audited egress change). */
+  allowEgress?: boolean | undefined;
 }
 
 export interface SuggestedGrant {
@@ -51,6 +57,8 @@ export interface AddedFromCatalog {
   installed: { package: string; integrity: string; already: boolean } | null;
   /** Starting grants to offer: read-only tools, by their annotations; none is granted yet. */
   suggestedGrants: SuggestedGrant[];
+  /** The egress hosts it needs: those allowed now by this step, and those still not allowed. */
+  egress: { allowed: string[]; missing: string[] };
 }
 
 /**
@@ -136,6 +144,11 @@ export async function addFromCatalog(
   if (entry.source.kind === 'npm')
     checkAllowed(parseInstalled(entry.source.package).name, settings.allowlist);
   const secrets = await secretsFor(opener, ctx, entry, input.secrets ?? {});
+  // Refused here, before anything is installed, when the person may not change the egress allowlist.
+  if (input.allowEgress) mayChangeEgress(ctx);
+  const missing = egressOf(entry, await egressRulesFor(opener.db, ctx.scope.orgId))
+    .filter((e) => !e.allowed)
+    .map((e) => e.host);
   let installed: AddedFromCatalog['installed'] = null;
   let connection: Connection;
   if (entry.source.kind === 'npm') {
@@ -162,18 +175,34 @@ export async function addFromCatalog(
       headers: secrets,
     });
   }
-  // Signed in to with OAuth: nothing to list until an admin connects it (its row's Connect).
-  if (entry.source.kind === 'remote' && entry.source.oauth && Object.keys(secrets).length === 0)
-    return { entry: entry.id, connection, tools: null, signIn: true, installed, suggestedGrants: [] };
-  let tools: Refreshed;
+  const pairs = missing.map((host) => ({ host, port: 443 }));
+  const why = `catalog entry ${entry.id}: connection ${connection.name}`;
+  let allowed: string[] = [];
+  let tools: Refreshed | null = null;
   try {
-    tools = await refreshTools(opener, ctx, connection.id);
+    // Before listing: a server may call out as it starts.
+    if (input.allowEgress && pairs.length)
+      allowed = (await allowEgress(opener.db, ctx, pairs, why)).map((p) => p.host);
+    // Signed in to with OAuth: nothing to list until an admin connects it (its row's Connect).
+    if (!(entry.source.kind === 'remote' && entry.source.oauth && Object.keys(secrets).length === 0))
+      tools = await refreshTools(opener, ctx, connection.id);
   } catch (err) {
-    // It did not start or list: no half-made connection is left (the removal is audited).
+    // It did not start or list: no half-made connection is left, nor hosts allowed for it (each undo audited).
     await deleteConnection(opener.db, ctx, connection.id);
+    if (allowed.length)
+      await withdrawEgress(
+        opener.db,
+        ctx,
+        allowed.map((host) => ({ host, port: 443 })),
+        `${why} was not added`,
+      );
     throw err;
   }
+  const egress = { allowed, missing: missing.filter((h) => !allowed.includes(h)) };
+  if (!tools)
+    return { entry: entry.id, connection, tools: null, signIn: true, installed, suggestedGrants: [], egress };
   return {
+    egress,
     entry: entry.id,
     connection,
     tools,

@@ -6,14 +6,14 @@
  * as read-only. Adding from an entry grants nothing; a person accepts a suggestion as a grant.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { bubblewrap } from '../cells/index.ts';
 import { loadConfig } from '../config/index.ts';
 import { silentLogger } from '../log/index.ts';
-import { removeFolder, storeDir } from '../packages/store.ts';
+import { packageDir, removeFolder, storeDir } from '../packages/store.ts';
 import { buildDeps } from '../server/deps.ts';
 import { allAuditEntries, call, createApp, type SeededOrg, seedOrg } from '../testing/fixtures.ts';
 import { publishInstalled, startTestRegistry, type TestRegistry } from '../testing/npm-registry.ts';
@@ -271,6 +271,8 @@ function catalogSuite(kind: StoreKind): void {
         r.body.suggestedGrants.map((s: any) => s.tool),
         e.suggestedGrants,
       );
+      // Not asked to: the hosts it calls are reported, never allowed silently.
+      assert.deepEqual(r.body.egress, { allowed: [], missing: e.egress }, `${e.id}: egress reported`);
       // Its whole tree as the registry served it, each tarball's integrity on record.
       const row = await t.store.db
         .selectFrom('server_packages')
@@ -281,6 +283,11 @@ function catalogSuite(kind: StoreKind): void {
         assert.equal(p.integrity, published.get(`${p.name}@${p.version}`), `${e.id}: ${p.name}@${p.version}`);
     }
     assert.equal((await counts()).grants, grantsBefore, 'nothing granted by adding');
+    assert.deepEqual((await api('get', '')).body.settings.egressAllowlist, [], 'no egress allowed unasked');
+    assert.deepEqual(
+      (await allAuditEntries(t.store)).filter((x) => x.action.startsWith('org.egress.')),
+      [],
+    );
     const installs = (await allAuditEntries(t.store)).filter(
       (x) => x.action === 'server_package.installed' && x.log_id === 'platform',
     );
@@ -294,6 +301,120 @@ function catalogSuite(kind: StoreKind): void {
         [e.id],
       );
     }
+  });
+
+  test('a secret chosen by id fills a field whatever its name, and the hosts the server calls are allowed in the same step when asked: an audited egress change, once', async () => {
+    const chosen = await api('post', '/secrets', {
+      name: 'our-notion-integration',
+      kind: 'connector_credential',
+      value: 'dummy-chosen-notion-token-for-the-catalog-test',
+    });
+    assert.equal(chosen.status, 201, chosen.text);
+    // A model key is not a credential a server is given: refused, nothing made.
+    const key = await api('post', '/secrets', {
+      name: 'a-model-key',
+      kind: 'model_key',
+      provider: 'openai',
+      value: 'sk-dummy-model-key-for-the-catalog-test',
+    });
+    assert.equal(key.status, 201, key.text);
+    const before = await counts();
+    const wrongKind = await api('post', '/catalog/notion/connections', {
+      name: 'notion-two',
+      secrets: { NOTION_TOKEN: key.body.id },
+      allowEgress: true,
+    });
+    assert.equal(wrongKind.status, 404, wrongKind.text);
+    assert.equal(wrongKind.body.error.code, 'secret_not_found');
+    const notBool = await api('post', '/catalog/notion/connections', { allowEgress: 'yes' });
+    assert.equal(notBool.status, 400, notBool.text);
+    assert.deepEqual(await counts(), before);
+    assert.deepEqual((await api('get', '')).body.settings.egressAllowlist, [], 'refusals allowed nothing');
+
+    const r = await api('post', '/catalog/notion/connections', {
+      name: 'notion-two',
+      secrets: { NOTION_TOKEN: chosen.body.id },
+      allowEgress: true,
+    });
+    assert.equal(r.status, 201, r.text);
+    assert.deepEqual(r.body.connection.env, { NOTION_TOKEN: chosen.body.id });
+    assert.deepEqual(r.body.egress, { allowed: ['api.notion.com'], missing: [] });
+    assert.deepEqual((await api('get', '')).body.settings.egressAllowlist, [
+      { host: 'api.notion.com', port: 443 },
+    ]);
+    const changes = (await allAuditEntries(t.store))
+      .filter((x) => x.action === 'org.egress.added')
+      .map((x) => ({ ...x, details: JSON.parse(String(x.details)) }));
+    assert.equal(changes.length, 1);
+    assert.equal(changes[0]!.actor_id, acme.people.admin.id);
+    assert.deepEqual(changes[0]!.details.hosts, ['api.notion.com:443']);
+    assert.match(changes[0]!.details.reason, /catalog entry notion: connection notion-two/);
+    assert.deepEqual(changes[0]!.details.before, { egressAllowlist: [] });
+    assert.deepEqual(changes[0]!.details.after, { egressAllowlist: [{ host: 'api.notion.com', port: 443 }] });
+    const card = (await api('get', '/catalog')).body.entries.find((e: any) => e.id === 'notion');
+    assert.deepEqual(card.status.egress, [{ host: 'api.notion.com', allowed: true }]);
+
+    // Asked again with the host already allowed: nothing to change, no second entry.
+    const again = await api('post', '/catalog/notion/connections', {
+      name: 'notion-three',
+      secrets: { NOTION_TOKEN: chosen.body.id },
+      allowEgress: true,
+    });
+    assert.equal(again.status, 201, again.text);
+    assert.deepEqual(again.body.egress, { allowed: [], missing: [] });
+    assert.equal((await allAuditEntries(t.store)).filter((x) => x.action === 'org.egress.added').length, 1);
+
+    // A server that does not start: the connection is removed and the hosts allowed for it withdrawn, each on record.
+    assert.equal(
+      (await api('patch', '', { settings: { egressAllowlist: [] } })).status,
+      200,
+      'the host is missing again',
+    );
+    const cli = join(
+      packageDir(t.home, '@notionhq/notion-mcp-server', '2.5.2'),
+      'node_modules/@notionhq/notion-mcp-server/bin/cli.mjs',
+    );
+    assert.ok(existsSync(cli), cli);
+    const program = readFileSync(cli);
+    const mode = statSync(cli).mode;
+    chmodSync(cli, 0o644);
+    writeFileSync(cli, 'process.exit(3);\n');
+    try {
+      const seen = (await allAuditEntries(t.store)).length;
+      const broken = await api('post', '/catalog/notion/connections', {
+        name: 'notion-broken',
+        secrets: { NOTION_TOKEN: chosen.body.id },
+        allowEgress: true,
+      });
+      assert.ok(broken.status >= 400, broken.text);
+      assert.equal(
+        (await api('get', '/connections')).body.connections.filter((c: any) => c.name === 'notion-broken')
+          .length,
+        0,
+      );
+      assert.deepEqual((await api('get', '')).body.settings.egressAllowlist, []);
+      const actions = (await allAuditEntries(t.store)).slice(seen).map((x) => x.action);
+      for (const action of [
+        'connection.created',
+        'org.egress.added',
+        'connection.deleted',
+        'org.egress.removed',
+      ])
+        assert.ok(actions.includes(action), `${action} in ${actions.join(', ')}`);
+    } finally {
+      writeFileSync(cli, program);
+      chmodSync(cli, mode);
+    }
+    for (const name of ['notion-two', 'notion-three'])
+      assert.equal(
+        (
+          await api(
+            'delete',
+            `/connections/${(await api('get', '/connections')).body.connections.find((c: any) => c.name === name).id}`,
+          )
+        ).status,
+        204,
+      );
   });
 
   test('an OAuth entry with no token in the vault is added for sign-in: a remote connection sending no credential, nothing listed yet', async () => {

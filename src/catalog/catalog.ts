@@ -4,7 +4,7 @@
  * which vault secrets would fill its fields, which of its connections exist already.
  */
 import { readFileSync } from 'node:fs';
-import { egressRulesFor } from '../cells/index.ts';
+import { type EgressRule, egressRulesFor } from '../cells/index.ts';
 import { NotFoundError } from '../errors/index.ts';
 import { allowedName, parseInstalled, recordedPackage } from '../packages/index.ts';
 import type { Db } from '../store/index.ts';
@@ -52,6 +52,22 @@ export interface CatalogCard extends CatalogEntry {
   status: CatalogStatus;
 }
 
+/**
+ * Each host the entry calls and whether the org's egress proxy admits it (https, port 443); a
+ * remote server's own host is admitted by its connection.
+ */
+export function egressOf(
+  entry: CatalogEntry,
+  rules: EgressRule[],
+): Array<{ host: string; allowed: boolean }> {
+  return entry.egress.map((host) => ({
+    host,
+    allowed:
+      (entry.source.kind === 'remote' && new URL(entry.source.url).hostname === host) ||
+      rules.some((r) => r.host === host && r.port === 443),
+  }));
+}
+
 /** The catalog as one org sees it, with each entry's status. */
 export async function catalogFor(
   db: Db,
@@ -78,12 +94,7 @@ export async function catalogFor(
       secretName: cr.secretName,
       secretId: secrets.find((s) => s.name === cr.secretName)?.id ?? null,
     }));
-    const egress = e.egress.map((host) => ({
-      host,
-      allowed:
-        (e.source.kind === 'remote' && new URL(e.source.url).hostname === host) ||
-        rules.some((r) => r.host === host && r.port === 443),
-    }));
+    const egress = egressOf(e, rules);
     const made = connections
       .filter((k) => (e.source.kind === 'npm' ? k.package === e.source.package : k.url === e.source.url))
       .map((k) => ({ id: k.id, name: k.name }));

@@ -256,6 +256,42 @@ for (const kind of STORE_KINDS) {
       assert.equal(revoked.status, 401);
     });
 
+    test('paddock servers add: a catalog entry added through the running server; an unknown secret name, a malformed --secret and a refused package change nothing', async () => {
+      assert.ok(live, 'the server test ran first');
+      const { url, tokenFile, env } = live;
+      const add = (args: string[]) =>
+        paddock(['servers', 'add', ...args, '--org', 'acme', '--url', url, '--token-file', tokenFile], env);
+      const auth = { authorization: `Bearer ${readFileSync(tokenFile, 'utf8').trim()}` };
+      const org = async () =>
+        (await (await fetch(`${url}/api/v1/orgs/acme`, { headers: auth })).json()) as any;
+      const signIn = await add(['sentry', '--name', 'sentry-cli', '--allow-egress']);
+      assert.equal(signIn.code, 0, signIn.stderr);
+      assert.match(signIn.stdout, /^Added sentry-cli \(con_\w+\) from the catalog entry sentry\./);
+      assert.match(signIn.stdout, /sign in: {2}OAuth: press Connect on its row/);
+      assert.doesNotMatch(signIn.stdout, /egress/, 'its only host is its own: nothing to allow');
+      const before = (await org()).settings.egressAllowlist;
+      const unknown = await add(['notion', '--secret', 'NOTION_TOKEN=no-such-secret', '--allow-egress']);
+      assert.equal(unknown.code, 2);
+      assert.match(unknown.stderr, /No secret named "no-such-secret" in acme \(for NOTION_TOKEN\)/);
+      const malformed = await add(['notion', '--secret', 'NOTION_TOKEN']);
+      assert.equal(malformed.code, 2);
+      assert.match(malformed.stderr, /--secret takes FIELD=SECRET/);
+      const refused = await add(['notion', '--allow-egress']);
+      assert.equal(refused.code, 2);
+      assert.match(
+        refused.stderr,
+        /No package may be installed here: the operator has not set PADDOCK_SERVER_PACKAGES/,
+      );
+      assert.deepEqual((await org()).settings.egressAllowlist, before, 'nothing allowed by a refusal');
+      const conns = (await (
+        await fetch(`${url}/api/v1/orgs/acme/connections`, { headers: auth })
+      ).json()) as any;
+      assert.deepEqual(
+        conns.connections.map((c: any) => c.name).filter((n: string) => /sentry|notion/.test(n)),
+        ['sentry-cli'],
+      );
+    });
+
     test('paddock slack: install with secrets from files (never argv), bind, unbind, uninstall', async () => {
       assert.ok(live && fakeSlack, 'the server test ran first');
       const { url, tokenFile, env, agentId } = live;

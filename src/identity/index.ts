@@ -5,6 +5,7 @@ export * from './bootstrap.ts';
 export * from './context.ts';
 export { hashSecret, newSecret, sameSecret } from './credentials.ts';
 export * from './links.ts';
+export * from './org-egress.ts';
 export * from './orgs.ts';
 export * from './people.ts';
 export * from './removal.ts';

@@ -6,7 +6,7 @@
 
 import { definitionOfRow, type ToolDefinition } from '../connections/definitions.ts';
 import type { Db } from '../store/index.ts';
-import { type Constraint, coversUri, type Grant } from './grants.ts';
+import { type Constraint, coversUri, type Grant, type GrantKind } from './grants.ts';
 import { type GrantInfo, toGrant } from './grants-service.ts';
 
 export type Access = 'allowed' | 'conditional' | 'denied';
@@ -184,6 +184,11 @@ export interface ResourcePermission extends Omit<ToolPermission, 'tool'> {
 }
 
 /** A listed resource or template the agent may read (or complete), under its connection's namespace. */
+/** What a connection's server may ask of the agent (sampling, elicitation), per connection granted. */
+export interface AskPermission extends Omit<ToolPermission, 'tool' | 'needsApproval'> {
+  ask: 'sampling' | 'elicitation';
+}
+
 export interface VisibleOffering {
   connectionId: string;
   namespace: string;
@@ -191,29 +196,35 @@ export interface VisibleOffering {
   needsApproval: boolean;
 }
 
-async function grantsOfKinds(db: Db, orgId: string, agentId: string): Promise<GrantInfo[]> {
+async function grantsOfKinds(
+  db: Db,
+  orgId: string,
+  agentId: string,
+  kinds: GrantKind[],
+): Promise<GrantInfo[]> {
   const rows = await db
     .selectFrom('grants')
     .selectAll()
     .where('org_id', '=', orgId)
     .where('agent_id', '=', agentId)
-    .where('kind', 'in', ['prompt', 'resource'])
+    .where('kind', 'in', kinds)
     .where('status', 'in', ['active', 'suspended'])
     .execute();
   return rows.map(toGrant);
 }
 
 /**
- * The agent's permissions on prompts (each listed prompt a grant names) and its resource grants
- * (URIs are not enumerable: one line per grant). Everything else: denied by default.
+ * The agent's permissions on prompts (each listed prompt a grant names), its resource grants
+ * (URIs are not enumerable: one line per grant), and what each connection's server may ask of it
+ * (one line per connection and kind a grant names). Everything else: denied by default.
  */
 export async function offeringPermissions(
   db: Db,
   orgId: string,
   agentId: string,
-): Promise<{ prompts: PromptPermission[]; resources: ResourcePermission[] }> {
-  const grants = await grantsOfKinds(db, orgId, agentId);
-  if (grants.length === 0) return { prompts: [], resources: [] };
+): Promise<{ prompts: PromptPermission[]; resources: ResourcePermission[]; asks: AskPermission[] }> {
+  const grants = await grantsOfKinds(db, orgId, agentId, ['prompt', 'resource', 'sampling', 'elicitation']);
+  if (grants.length === 0) return { prompts: [], resources: [], asks: [] };
   const connectionIds = [...new Set(grants.map((g) => g.connectionId))];
   const connections = await db
     .selectFrom('connections')
@@ -268,7 +279,16 @@ export async function offeringPermissions(
       grants: [g.id],
       suspended: [],
     }));
-  return { prompts, resources };
+  const asks: AskPermission[] = [];
+  for (const ask of ['sampling', 'elicitation'] as const) {
+    const of = grants.filter((g) => g.kind === ask && g.status === 'active');
+    for (const connectionId of [...new Set(of.map((g) => g.connectionId))]) {
+      const bearing = of.filter((g) => g.connectionId === connectionId);
+      const { needsApproval: _, ...access } = accessOf(bearing);
+      asks.push({ ...where(connectionId), ask, ...access, grants: bearing.map((g) => g.id), suspended: [] });
+    }
+  }
+  return { prompts, resources, asks };
 }
 
 /**
@@ -286,7 +306,9 @@ export async function visibleOfferings(
     resources: [] as VisibleOffering[],
     templates: [] as VisibleOffering[],
   };
-  const grants = (await grantsOfKinds(db, orgId, agentId)).filter((g) => g.status === 'active');
+  const grants = (await grantsOfKinds(db, orgId, agentId, ['prompt', 'resource'])).filter(
+    (g) => g.status === 'active',
+  );
   if (grants.length === 0) return out;
   const rows = await db
     .selectFrom('connection_offerings')

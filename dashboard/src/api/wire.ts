@@ -202,6 +202,8 @@ export type Access = ToolPermission['access'];
 export type PromptPermission = Permissions['prompts'][number];
 /** One resource grant of `GET …/permissions`, in words. */
 export type ResourcePermission = Permissions['resources'][number];
+/** What one connection's server may ask of the agent (sampling or elicitation), of `GET …/permissions`. */
+export type AskPermission = Permissions['asks'][number];
 export type Approval = Out<typeof Approvals.ApprovalSchema>;
 export type ApprovalStatus = Approval['status'];
 export type ApprovalList = Out<typeof Approvals.ApprovalListSchema>;

@@ -1,8 +1,9 @@
 /**
  * An agent's grants, on its page: the only tools it may call, prompts it may get and resources it
  * may read (default deny). The grants with their status and a revoke step, a form for a new one (a
- * connection's tool or all of its tools, a prompt or all of them, resources by URI or prefix;
- * allow or deny, argument constraints, approval, a time window), and what the grants add up to,
+ * connection's tool or all of its tools, a prompt or all of them, resources by URI or prefix, or
+ * what its server may ask of the agent — sampling, elicitation; allow or deny, argument
+ * constraints, approval, a time window), and what the grants add up to,
  * tool by tool and prompt by prompt. Owners and admins change grants; everyone who sees the agent
  * reads them.
  */
@@ -10,6 +11,7 @@ import { useState } from 'react';
 import {
   type Access,
   type Agent,
+  type AskPermission,
   api,
   type Connection,
   type Constraint,
@@ -53,10 +55,25 @@ const ACCESS_LABEL: Record<Access, string> = {
   denied: 'Denied',
 };
 
+/** What a server may ask of the agent, each its own grant kind: what it is, in words a person can act on. */
+const SERVER_ASKS = {
+  sampling: {
+    option: 'Sampling (its server asks the model)',
+    subject: 'Its server may ask the agent’s model (sampling)',
+    hint: 'The connection’s server may ask the agent’s model for a completion (sampling/createMessage) while one of the agent’s calls to it runs. The request goes to the agent’s MCP client, which answers with its model; each is decided and recorded (sizes, never the text). Without this grant it is refused.',
+  },
+  elicitation: {
+    option: 'Elicitation (its server asks the person)',
+    subject: 'Its server may ask the agent’s person (elicitation)',
+    hint: 'The connection’s server may ask the person using the agent a question (elicitation/create) while one of the agent’s calls to it runs; the agent’s MCP client shows it, and the person answers or declines. Each is decided and recorded (sizes, never the text). Without this grant it is refused.',
+  },
+} as const;
+type ServerAsk = keyof typeof SERVER_ASKS;
+const isServerAsk = (k: string): k is ServerAsk => k === 'sampling' || k === 'elicitation';
+
 /** What a grant is of, in words. */
 function GrantSubject({ g }: { g: Grant }) {
-  if (g.kind === 'sampling') return <span>Its server may ask the agent’s model (sampling)</span>;
-  if (g.kind === 'elicitation') return <span>Its server may ask the agent’s person (elicitation)</span>;
+  if (g.kind === 'sampling' || g.kind === 'elicitation') return <span>{SERVER_ASKS[g.kind].subject}</span>;
   if (g.kind === 'prompt')
     return g.prompt === '*' ? (
       <span>All prompts</span>
@@ -113,7 +130,8 @@ export function AgentGrants({
       <Section title="Grants">
         <p className="hint">
           {agent.name} may call only the tools its grants allow, get only those prompts and read only those
-          resources; everything else is denied. A deny grant wins over any allow.
+          resources, and a connection’s server may ask its model or its person only where a sampling or
+          elicitation grant allows it; everything else is denied. A deny grant wins over any allow.
         </p>
         <Alert message={revoke.error ?? grants.error ?? connections.error} />
         <Notice message={revoke.notice} />
@@ -226,6 +244,7 @@ export function AgentGrants({
         )}
         {permissions.data?.prompts.length ? <PromptTable prompts={permissions.data.prompts} /> : null}
         {permissions.data?.resources.length ? <ResourceTable resources={permissions.data.resources} /> : null}
+        {permissions.data?.asks.length ? <AskTable asks={permissions.data.asks} /> : null}
       </Section>
     </>
   );
@@ -352,6 +371,35 @@ function ResourceTable({ resources }: { resources: ResourcePermission[] }) {
   );
 }
 
+/** What each connection's server may ask of the agent, as the active sampling and elicitation grants add up. */
+function AskTable({ asks }: { asks: AskPermission[] }) {
+  return (
+    <DataTable
+      headers={['Its server may ask', 'Connection', 'Access', 'Conditions']}
+      label="What servers may ask"
+    >
+      {asks.map((a) => (
+        <tr
+          key={`${a.connectionId}/${a.ask}`}
+          data-testid="ask-permission-row"
+          className={a.access === 'denied' ? 'row-inactive' : undefined}
+        >
+          <td>
+            {a.ask === 'sampling' ? 'The agent’s model (sampling)' : 'The agent’s person (elicitation)'}
+          </td>
+          <td className="nowrap">{a.connectionName}</td>
+          <td>
+            <span className={`status access-${a.access}`}>{ACCESS_LABEL[a.access] ?? a.access}</span>
+          </td>
+          <td>
+            <Conditions p={a} />
+          </td>
+        </tr>
+      ))}
+    </DataTable>
+  );
+}
+
 // ---------- A new grant ----------
 
 /** What a constraint checks: the key beside `arg` in each constraint shape the server takes. */
@@ -429,7 +477,7 @@ function AddGrant({
   onAdded: () => Promise<void>;
 }) {
   const [connectionId, setConnectionId] = useState(connections[0]?.id ?? '');
-  const [kind, setKind] = useState<'tool' | 'prompt' | 'resource'>('tool');
+  const [kind, setKind] = useState<'tool' | 'prompt' | 'resource' | ServerAsk>('tool');
   const [tool, setTool] = useState('');
   const [uri, setUri] = useState('');
   const [match, setMatch] = useState<'exact' | 'prefix'>('prefix');
@@ -485,7 +533,7 @@ function AddGrant({
       className="grant-form"
       aria-label="Add a grant"
       onSubmit={onSubmit(() => {
-        if (kind !== 'resource' && !tool) {
+        if ((kind === 'tool' || kind === 'prompt') && !tool) {
           setError(`Choose a ${kind}, or all ${kind}s of the connection.`);
           return;
         }
@@ -494,7 +542,7 @@ function AddGrant({
           return;
         }
         const constraints: Constraint[] = [];
-        for (const r of tool === '*' || kind === 'resource' ? [] : rows) {
+        for (const r of tool === '*' || (kind !== 'tool' && kind !== 'prompt') ? [] : rows) {
           const c = toConstraint(r);
           if (typeof c === 'string') {
             setError(c);
@@ -511,10 +559,17 @@ function AddGrant({
         void run(async () => {
           await api.createGrant(slug, agent.id, {
             connectionId,
-            ...(kind === 'tool' ? { tool } : kind === 'prompt' ? { prompt: tool } : { resource: uri, match }),
+            ...(kind === 'tool'
+              ? { tool }
+              : kind === 'prompt'
+                ? { prompt: tool }
+                : kind === 'resource'
+                  ? { resource: uri, match }
+                  : { [kind]: true as const }),
             effect,
             constraints,
-            requiresApproval: approval,
+            // What a server asks is allowed or denied, never held for approval (the server waits on it).
+            requiresApproval: isServerAsk(kind) ? false : approval,
             ...(from === undefined ? {} : { notBefore: from }),
             ...(until === undefined ? {} : { notAfter: until }),
           });
@@ -553,6 +608,8 @@ function AddGrant({
             { value: 'tool', label: 'A tool' },
             { value: 'prompt', label: 'A prompt' },
             { value: 'resource', label: 'Resources (by URI)' },
+            { value: 'sampling', label: SERVER_ASKS.sampling.option },
+            { value: 'elicitation', label: SERVER_ASKS.elicitation.option },
           ]}
         />
         {kind === 'tool' ? (
@@ -589,7 +646,7 @@ function AddGrant({
                   : 'Getting it, and completing its arguments.'
             }
           />
-        ) : (
+        ) : kind === 'resource' ? (
           <>
             <TextField
               label="Resource URI"
@@ -610,6 +667,10 @@ function AddGrant({
               hint="Reading them, and completing the templates under the prefix."
             />
           </>
+        ) : (
+          <p className="hint form-wide" data-testid="grant-ask-hint">
+            {SERVER_ASKS[kind].hint}
+          </p>
         )}
         <SelectField
           label="Effect"
@@ -632,14 +693,16 @@ function AddGrant({
           value={notAfter}
           onChange={setNotAfter}
         />
-        <CheckboxField
-          label="Requires approval"
-          checked={approval}
-          onChange={setApproval}
-          hint="Each call waits for an owner or admin to approve it, once, in Approvals."
-        />
+        {isServerAsk(kind) ? null : (
+          <CheckboxField
+            label="Requires approval"
+            checked={approval}
+            onChange={setApproval}
+            hint="Each call waits for an owner or admin to approve it, once, in Approvals."
+          />
+        )}
       </div>
-      {chosen && kind !== 'resource' ? (
+      {chosen && (kind === 'tool' || kind === 'prompt') ? (
         <fieldset className="constraint-rows">
           <legend>Argument constraints</legend>
           {args.length === 0 ? (

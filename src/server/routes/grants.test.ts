@@ -165,6 +165,31 @@ for (const kind of STORE_KINDS) {
         body: { connectionId, tool: 'anything' },
       });
       assert.equal(checked.body.allowed, false, 'a sampling grant allows no tool');
+      // What they add up to, per connection and kind: sampling allowed; elicitation denied by its deny grant.
+      const permissions = await call(app, 'get', `/api/v1/orgs/acme/agents/${agent.body.id}/permissions`, {
+        token: acme.people.member.token,
+      });
+      assert.equal(permissions.status, 200, permissions.text);
+      assert.deepEqual(
+        permissions.body.asks.map((a: any) => [a.ask, a.connectionName, a.access, a.grants]),
+        [
+          ['sampling', 'askers', 'allowed', [sampling.body.id]],
+          ['elicitation', 'askers', 'denied', [elicitation.body.id]],
+        ],
+      );
+      assert.deepEqual(permissions.body.tools, [], 'no tool from either');
+      const revoked = await call(app, 'delete', `${path}/${sampling.body.id}`, {
+        token: acme.people.owner.token,
+      });
+      assert.equal(revoked.status, 200, revoked.text);
+      const after = await call(app, 'get', `/api/v1/orgs/acme/agents/${agent.body.id}/permissions`, {
+        token: acme.people.owner.token,
+      });
+      assert.deepEqual(
+        after.body.asks.map((a: any) => a.ask),
+        ['elicitation'],
+        'a revoked grant adds nothing',
+      );
     });
   });
 }

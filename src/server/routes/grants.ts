@@ -90,6 +90,9 @@ const OfferingPermissionShape = {
   suspended: z.array(Id),
 };
 
+/** A server's ask is allowed or denied, never held for approval. */
+const { needsApproval: _, ...AskShape } = OfferingPermissionShape;
+
 export const PermissionsSchema = z.object({
   tools: z.array(
     z.object({
@@ -125,6 +128,16 @@ export const PermissionsSchema = z.object({
       }),
     )
     .describe('one line per resource grant (URIs are not enumerable)'),
+  asks: z
+    .array(
+      z.object({
+        ...AskShape,
+        ask: z.enum(['sampling', 'elicitation']),
+      }),
+    )
+    .describe(
+      "what each connection's server may ask of the agent: its model (sampling) or its person (elicitation); one line per connection and kind a grant names",
+    ),
 });
 export const GrantBodySchema = z
   .strictObject({
@@ -301,7 +314,7 @@ export const grantRoutes = [
     method: 'get',
     path: '/api/v1/orgs/{org}/agents/{agent}/permissions',
     summary:
-      "What the agent's grants add up to, tool by tool and prompt by prompt, and its resource grants (everything else: denied)",
+      "What the agent's grants add up to, tool by tool and prompt by prompt, its resource grants, and what each connection's server may ask of it (everything else: denied)",
     tag: 'grants',
     access: { permission: 'grants.read' },
     params: AgentParams,
@@ -309,10 +322,19 @@ export const grantRoutes = [
     handler: async ({ ctx, deps, params }) => {
       await getAgent(deps.store.db, ctx, params.agent);
       const tools = await effectivePermissions(deps.store.db, ctx.scope.orgId, params.agent);
-      const { prompts, resources } = await offeringPermissions(deps.store.db, ctx.scope.orgId, params.agent);
+      const { prompts, resources, asks } = await offeringPermissions(
+        deps.store.db,
+        ctx.scope.orgId,
+        params.agent,
+      );
       const hidden = await connectionsHiddenFrom(deps.store.db, ctx);
       const seen = (p: { connectionId: string }) => !hidden.has(p.connectionId);
-      return { tools: tools.filter(seen), prompts: prompts.filter(seen), resources: resources.filter(seen) };
+      return {
+        tools: tools.filter(seen),
+        prompts: prompts.filter(seen),
+        resources: resources.filter(seen),
+        asks: asks.filter(seen),
+      };
     },
   }),
   defineRoute({

@@ -84,6 +84,12 @@ export const CatalogAddBodySchema = z.strictObject({
     .record(z.string().max(64), z.string().min(1).max(64))
     .optional()
     .describe("field → vault secret id (default: the org's secret named as the entry says)"),
+  allowEgress: z
+    .boolean()
+    .optional()
+    .describe(
+      "also allow the hosts the server calls (port 443) on the organization's egress allowlist, audited as org.egress.added (needs org.update); without it they are only reported",
+    ),
 });
 
 export const CatalogAddedSchema = z.object({
@@ -101,6 +107,14 @@ export const CatalogAddedSchema = z.object({
   suggestedGrants: z
     .array(z.object({ tool: z.string(), title: z.string().nullable(), description: z.string().nullable() }))
     .describe('read-only tools to offer as starting grants; nothing is granted until a person accepts each'),
+  egress: z
+    .object({
+      allowed: z.array(z.string()).describe('hosts added to the egress allowlist by this step'),
+      missing: z
+        .array(z.string())
+        .describe('hosts the server calls that the egress allowlist still does not admit'),
+    })
+    .describe('the hosts the server calls'),
 });
 
 const asker = (ctx: { actor: PackageAsker['actor']; requestId: string; scope: { orgId: string } }) => ({
