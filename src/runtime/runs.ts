@@ -79,7 +79,10 @@ export async function listRunRows(
   return q.orderBy('created_at', 'desc').limit(filter.limit).execute();
 }
 
-/** The conversation to continue, or a new one for this agent and person. */
+/**
+ * The conversation to continue, or a new one for this agent and person. A thread's conversation
+ * (`thread`: a chat thread anyone in it continues) may be continued by another person.
+ */
 export async function openConversation(
   db: Db,
   scope: OrgScope,
@@ -88,6 +91,7 @@ export async function openConversation(
   conversationId: string | undefined,
   title: string,
   newId: () => string,
+  thread = false,
 ): Promise<ConversationTable> {
   if (conversationId) {
     const row = await db
@@ -98,7 +102,7 @@ export async function openConversation(
       .where('agent_id', '=', agentId)
       .executeTakeFirst();
     // Another person's conversation reads as missing, as another org's does.
-    if (!row || row.person_id !== personId)
+    if (!row || (row.person_id !== personId && !thread))
       throw new NotFoundError('conversation_not_found', 'No conversation with that id with this agent.');
     return row;
   }
@@ -119,3 +123,47 @@ export async function openConversation(
 
 export const messagesOf = (c: Pick<ConversationTable, 'messages'>) =>
   JSON.parse(c.messages) as ModelMessage[];
+
+/**
+ * A thread's history for the person writing now: all of it when they wrote all of it; else what
+ * the thread shows (what was said and answered), without the tool calls and results of others'
+ * runs, which may come from those people's own accounts (per-person connections).
+ */
+export async function threadHistory(
+  db: Db,
+  conversation: ConversationTable,
+  personId: string | null,
+): Promise<ModelMessage[]> {
+  const messages = messagesOf(conversation);
+  if (conversation.person_id !== personId) return saidOnly(messages);
+  const other = await db
+    .selectFrom('runs')
+    .select('id')
+    .where('org_id', '=', conversation.org_id)
+    .where('conversation_id', '=', conversation.id)
+    .where((eb) =>
+      personId === null
+        ? eb('person_id', 'is not', null)
+        : eb.or([eb('person_id', 'is', null), eb('person_id', '!=', personId)]),
+    )
+    .limit(1)
+    .executeTakeFirst();
+  return other ? saidOnly(messages) : messages;
+}
+
+/** What was said: people's words and the agent's answers as text; tool calls, results and reasoning left out. */
+export function saidOnly(messages: ModelMessage[]): ModelMessage[] {
+  const said: ModelMessage[] = [];
+  for (const m of messages) {
+    if (m.role !== 'user' && m.role !== 'assistant') continue;
+    const text =
+      typeof m.content === 'string'
+        ? m.content
+        : m.content
+            .filter((p): p is { type: 'text'; text: string } => p.type === 'text')
+            .map((p) => p.text)
+            .join('');
+    if (text.trim()) said.push({ role: m.role, content: text });
+  }
+  return said;
+}
