@@ -47,11 +47,11 @@ import { modelKeyFor } from './model-key.ts';
 import type { RunObserver } from './observe.ts';
 import {
   capabilityHash,
+  historyFor,
   messagesOf,
   openConversation,
   type Run,
   requireRunRow,
-  threadHistory,
   toRun,
 } from './runs.ts';
 import { parseRunEnd, parseRunEvent } from './wire.ts';
@@ -73,7 +73,7 @@ export interface StartInput {
   conversationId?: string | undefined;
   /**
    * A conversation a chat thread carries (Slack): whoever writes in the thread continues it, as
-   * themselves (see `threadHistory`). Set only by an adapter that vouches for the thread.
+   * themselves (see `historyFor`). Set only by an adapter that vouches for the thread.
    */
   thread?: { conversationId: string } | undefined;
   via: 'api' | 'chat' | 'webhook' | 'slack';
@@ -327,9 +327,11 @@ export class RunCoordinator implements RunHost {
           () => newId('cnv'),
           input.thread !== undefined,
         );
-        const history = input.thread
-          ? await threadHistory(trx, conversation, personId)
-          : messagesOf(conversation);
+        // Continuing: what this person may be handed of it (all of it, unless others wrote in it too).
+        const history =
+          input.thread || input.conversationId
+            ? await historyFor(trx, conversation, personId)
+            : messagesOf(conversation);
         const row = newRun(org.id, agent.id, conversation.id, personId, input, capability);
         await trx.insertInto('runs').values(row).execute();
         return { conversation, history, row };

@@ -125,11 +125,12 @@ export const messagesOf = (c: Pick<ConversationTable, 'messages'>) =>
   JSON.parse(c.messages) as ModelMessage[];
 
 /**
- * A thread's history for the person writing now: all of it when they wrote all of it; else what
- * the thread shows (what was said and answered), without the tool calls and results of others'
- * runs, which may come from those people's own accounts (per-person connections).
+ * A conversation's history for the person continuing it: all of it when they wrote all of it;
+ * else (a Slack thread others wrote in too) what the thread shows — what was said and answered —
+ * without the tool calls and results of others' runs, which may come from those people's own
+ * accounts (per-person connections).
  */
-export async function threadHistory(
+export async function historyFor(
   db: Db,
   conversation: ConversationTable,
   personId: string | null,

@@ -751,6 +751,10 @@ for (const kind of STORE_KINDS) {
 
       // Someone else in the thread: the same conversation, as themselves (the admin's run), carrying
       // what the thread shows — not the member's tool calls and results.
+      scripts.set('and what did we agree?', [
+        { toolCalls: [{ name: 'everything__echo', args: { message: 'fig-4410' } }] },
+        { text: 'You said: and what did we agree?' },
+      ]);
       await send(inThread(ADMIN, 'and what did we agree?', ts));
       await until(() =>
         posts((a) => a.thread_ts === ts && /You said: and what did we agree\?/.test(a.text)).at(-1),
@@ -767,7 +771,28 @@ for (const kind of STORE_KINDS) {
       await send(inThread(MEMBER, 'and once more', ts));
       await until(() => posts((a) => a.thread_ts === ts && /You said: and once more/.test(a.text)).at(-1));
       assert.ok(!JSON.stringify(seen.get('and once more')!.body).includes('kiwi-7731'));
+      assert.ok(
+        !JSON.stringify(seen.get('and once more')!.body).includes('fig-4410'),
+        'the admin’s tool result reached the member',
+      );
       assert.equal((await runOf('and once more')).conversation_id, started.conversation_id);
+      // Continued through the API by the member (whose conversation it is), the same holds.
+      const viaApi = await api(
+        'post',
+        `/agents/${agentId}/runs`,
+        { message: 'from the API now', conversationId: started.conversation_id },
+        acme.people.member.token,
+      );
+      assert.equal(viaApi.status, 200, viaApi.text);
+      const apiHeard = JSON.stringify(seen.get('from the API now')!.body);
+      assert.ok(apiHeard.includes('and what did we agree?'), apiHeard);
+      assert.ok(!apiHeard.includes('fig-4410'), 'the admin’s tool result reached the member through the API');
+      // The admin may not continue the member's conversation through the API (a thread is not an API conversation).
+      const notTheirs = await api('post', `/agents/${agentId}/runs`, {
+        message: 'let me in',
+        conversationId: started.conversation_id,
+      });
+      assert.deepEqual([notTheirs.status, notTheirs.body.error.code], [404, 'conversation_not_found']);
 
       // A mention inside the thread continues it too; its twin message event is left to it.
       const twinRuns = await runCount();
@@ -793,6 +818,80 @@ for (const kind of STORE_KINDS) {
       await send(inThread(STRANGER, 'let me in', ts));
       await until(() => posts((a) => a.thread_ts === ts && /don't know who you are/.test(a.text)).at(-1));
       assert.equal(await runCount(), before);
+    });
+
+    test('a thread whose channel now has another agent continues nothing; one whose conversation is gone starts a new one', async () => {
+      const body = mention(MEMBER, 'start of a thread');
+      const ts = JSON.parse(body).event.ts;
+      await send(body);
+      await until(() =>
+        posts((a) => a.thread_ts === ts && /You said: start of a thread/.test(a.text)).at(-1),
+      );
+      const conversationOf = async (text: string) =>
+        await until(() =>
+          t.store.db
+            .selectFrom('runs')
+            .select(['conversation_id', 'agent_id'])
+            .where('input', '=', text)
+            .where('status', '=', 'completed')
+            .executeTakeFirst(),
+        );
+      const first = await conversationOf('start of a thread');
+      // Its conversation is gone (retention, a deletion): the next reply starts a new one there.
+      await t.store.db
+        .updateTable('slack_threads')
+        .set({ conversation_id: 'cnv_gone00000000' })
+        .where('thread_ts', '=', ts)
+        .execute();
+      await send(inThread(MEMBER, 'after it was gone', ts));
+      await until(() =>
+        posts((a) => a.thread_ts === ts && /You said: after it was gone/.test(a.text)).at(-1),
+      );
+      const fresh = await conversationOf('after it was gone');
+      assert.notEqual(fresh.conversation_id, first.conversation_id);
+      const row = await t.store.db
+        .selectFrom('slack_threads')
+        .select('conversation_id')
+        .where('thread_ts', '=', ts)
+        .executeTakeFirstOrThrow();
+      assert.equal(row.conversation_id, fresh.conversation_id);
+      // The channel is bound to another agent: a plain reply is left alone; a mention starts anew with it.
+      const other = await api('post', '/agents', {
+        name: 'second-helper',
+        scope: 'organization',
+        instructions: 'Help.',
+        model: { provider: 'openai', model: 'gpt-test' },
+      });
+      assert.equal(other.status, 201, other.text);
+      assert.equal(
+        (await api('put', '/slack/channels', { channelId: CHANNEL, agentId: other.body.id })).status,
+        204,
+      );
+      try {
+        const runs = await runCount();
+        const calls = slack.calls.length;
+        await send(inThread(MEMBER, 'to the old agent', ts));
+        await new Promise((res) => setTimeout(res, 300));
+        assert.equal(await runCount(), runs);
+        assert.equal(slack.calls.length, calls);
+        await send(
+          eventBody({
+            type: 'app_mention',
+            user: MEMBER,
+            channel: CHANNEL,
+            text: `<@${slack.botUserId}> to the new agent`,
+            thread_ts: ts,
+          }),
+        );
+        await until(() =>
+          posts((a) => a.thread_ts === ts && /You said: to the new agent/.test(a.text)).at(-1),
+        );
+        const anew = await conversationOf('to the new agent');
+        assert.equal(anew.agent_id, other.body.id);
+        assert.notEqual(anew.conversation_id, fresh.conversation_id);
+      } finally {
+        assert.equal((await api('put', '/slack/channels', { channelId: CHANNEL, agentId })).status, 204);
+      }
     });
 
     test('replies Paddock was not part of, and hostile thread ids, are ignored: nothing posted, nothing started', async () => {
