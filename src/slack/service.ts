@@ -11,7 +11,9 @@
  * and any refusal changes nothing: it is answered with its own code and recorded in the org's
  * trail as `slack.refused` (never with the body). Verified, Bolt routes it: a mention in a bound
  * channel, or a direct message, starts a run as the person the Slack user is (see people.ts);
- * the answer goes to the thread. A call the run waits for posts an approval card to the org's
+ * the answer goes to the thread, and a reply in that thread continues the run's conversation as
+ * whoever wrote it (threads.ts). A run waiting on an approval owes its thread the answer, posted
+ * once it ends however the approval was decided. A call the run waits for posts an approval card to the org's
  * approvals channel; a click on it is honoured only from a Slack user explicitly linked to a
  * person who may decide it, and anything else is refused on record.
  */
