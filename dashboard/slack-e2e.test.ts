@@ -229,7 +229,7 @@ describe('the Slack page', { timeout: 180_000 }, () => {
     assert.deepEqual(problems, []);
   });
 
-  test('installed over Socket Mode, the page says so in place of the events URL', async () => {
+  test('installed over Socket Mode, the page says so in place of the events URL; uninstalled from the page', async () => {
     const installed = await api('put', '/slack', {
       signingSecret: slack.signingSecret,
       botToken: slack.botToken,
@@ -241,7 +241,14 @@ describe('the Slack page', { timeout: 180_000 }, () => {
     await page.getByTestId('slack-socket-mode').getByText('Over Socket Mode').waitFor();
     assert.equal(await page.getByTestId('slack-events-url').count(), 0);
     assert.ok(!(await page.content()).includes(slack.appToken), 'the app-level token was shown');
-    assert.equal((await api('delete', '/slack')).status, 204);
+    // Uninstalled from the page: the credentials, bindings and links go, on record.
+    await page.getByRole('button', { name: 'Uninstall' }).click();
+    await page.getByRole('button', { name: 'Yes, uninstall' }).click();
+    await page.getByText('Slack uninstalled').waitFor();
+    await page.getByText('Slack is not installed.').waitFor();
+    assert.deepEqual((await api('get', '/slack')).body, { slack: null });
+    const trail = await api('get', '/audit?limit=5');
+    assert.ok(trail.body.events.some((e: { action: string }) => e.action === 'slack.uninstalled'));
     assert.deepEqual(problems, []);
   });
 });

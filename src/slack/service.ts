@@ -159,6 +159,17 @@ const ANSWERS: Record<string, () => PaddockError> = {
 };
 const refuse = (reason: string) => new Refusal(reason, ANSWERS[reason]!());
 
+/** A channel message that cannot be a follow-up: outside a thread, a bot's, or an edit or other subtype. */
+function notForPaddock(event: unknown): boolean {
+  if (!event || typeof event !== 'object') return false;
+  const e = event as Record<string, unknown>;
+  return (
+    e.type === 'message' &&
+    e.channel_type !== 'im' &&
+    (typeof e.thread_ts !== 'string' || e.subtype !== undefined || e.bot_id !== undefined)
+  );
+}
+
 /** The events route's "handled" signal, as Bolt hands it to a listener in its context. */
 const acceptedOf = (context: Record<string, unknown>): (() => void) =>
   typeof context.accepted === 'function' ? (context.accepted as () => void) : () => undefined;
@@ -246,6 +257,9 @@ export class SlackService {
     const eventId = body.event_id;
     if (typeof eventId !== 'string' || eventId.length === 0 || eventId.length > 100)
       throw refuse('payload_invalid');
+    // Once subscribed to channel messages Slack sends every one: those that can be no follow-up
+    // are answered at once, with no id taken and nothing else done.
+    if (notForPaddock(body.event)) return { ok: true };
     const claim = await this.#claim(install.org_id, eventId);
     if (claim === 'handled') return { ok: true, duplicate: true };
     if (claim === 'busy') throw inProgress();
@@ -776,13 +790,18 @@ export class SlackService {
         throw err;
       });
       runId = started.run.id;
+      // Not remembered, the thread only misses its follow-ups: the run has started all the same.
       if (started.run.conversationId !== continuing?.conversationId)
-        await rememberThread(this.#o.db, orgId, thread, agentId, started.run.conversationId);
+        await rememberThread(this.#o.db, orgId, thread, agentId, started.run.conversationId).catch(
+          (err: unknown) => this.#o.log.error({ err }, 'could not remember a Slack thread'),
+        );
       accepted();
       const run = await started.done;
       // Its answer is owed to the thread however the approval is decided (see answerOwed).
       if (run.status === 'waiting_approval') {
-        await owedAnswer(this.#o.db, orgId, run.id, thread);
+        await owedAnswer(this.#o.db, orgId, run.id, thread).catch((err: unknown) =>
+          this.#o.log.error({ err }, 'could not note the answer a Slack thread is owed'),
+        );
         this.#watch(orgId);
       }
       await this.#answer(client, thread, lines, run);
