@@ -229,16 +229,17 @@ describe('the Slack page', { timeout: 180_000 }, () => {
     assert.deepEqual(problems, []);
   });
 
-  test('installed over Socket Mode, the page says so in place of the events URL; uninstalled from the page', async () => {
-    const installed = await api('put', '/slack', {
-      signingSecret: slack.signingSecret,
-      botToken: slack.botToken,
-      appToken: slack.appToken,
-      socketMode: true,
-    });
-    assert.equal(installed.status, 200, JSON.stringify(installed.body));
-    await page.reload();
+  test('credentials replaced from the page for Socket Mode: the page says so in place of the events URL; uninstalled from the page', async () => {
+    await page.getByRole('button', { name: 'Replace credentials' }).click();
+    const form = page.getByRole('form', { name: 'Replace the app’s credentials' });
+    await form.getByLabel('Signing secret').fill(slack.signingSecret);
+    await form.getByLabel('Bot token').fill(slack.botToken);
+    await form.getByLabel('Socket Mode').check();
+    await form.getByLabel('App-level token').fill(slack.appToken);
+    await form.getByRole('button', { name: 'Replace credentials' }).click();
     await page.getByTestId('slack-socket-mode').getByText('Over Socket Mode').waitFor();
+    const status = (await api('get', '/slack')).body.slack;
+    assert.deepEqual([status.socketMode, status.bindings.length], [true, 1], 'the bindings stay');
     assert.equal(await page.getByTestId('slack-events-url').count(), 0);
     assert.ok(!(await page.content()).includes(slack.appToken), 'the app-level token was shown');
     // Uninstalled from the page: the credentials, bindings and links go, on record.
