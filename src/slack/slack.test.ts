@@ -1037,6 +1037,22 @@ for (const kind of STORE_KINDS) {
         await new Promise((res) => setTimeout(res, 300));
         assert.equal(await runCount(), runs);
         assert.equal(posts().length, posted);
+        // A reply in its thread, over the socket too, continues its conversation.
+        await deliver(
+          'events_api',
+          JSON.parse(inThread(MEMBER, 'and over the socket again', payload.event.ts)),
+        );
+        await until(() =>
+          posts(
+            (a) => a.thread_ts === payload.event.ts && /You said: and over the socket again/.test(a.text),
+          ).at(-1),
+        );
+        const next = await t.store.db
+          .selectFrom('runs')
+          .select('conversation_id')
+          .where('input', '=', 'and over the socket again')
+          .executeTakeFirstOrThrow();
+        assert.equal(next.conversation_id, run.conversation_id);
       });
 
       test('another workspace’s envelope and a malformed one are acked, refused on record, and change nothing', async () => {
