@@ -49,6 +49,8 @@ import {
 import { personContext, personFor } from './people.ts';
 import {
   answersDue,
+  newWaits,
+  noteWait,
   orgsOwedAnswers,
   owedAnswer,
   rememberThread,
@@ -937,9 +939,21 @@ export class SlackService {
    */
   async answerOwed(orgId: string): Promise<number> {
     const due = await answersDue(this.#o.db, orgId);
-    if (due.length === 0) return 0;
+    const waits = await newWaits(this.#o.db, orgId);
+    if (due.length === 0 && waits.length === 0) return 0;
+    const install = await installOf(this.#o.db, orgId);
     const client = await this.#client(orgId);
-    if (!client) return 0;
+    if (!client || !install) return 0;
+    // Resumed and waiting again: cards for what it waits on now, and a word in its thread.
+    for (const w of waits) {
+      if (!(await noteWait(this.#o.db, orgId, w.runId, w.notedAt))) continue;
+      for (const approvalId of w.approvalIds)
+        await this.#postCard(orgId, install, approvalId, w.runId, w.thread, client);
+      await client.chat.postMessage({
+        ...w.thread,
+        text: 'I am waiting for another approval; I will answer here once it is decided.',
+      });
+    }
     let posted = 0;
     for (const d of due) {
       if (!(await takeAnswer(this.#o.db, orgId, d.runId))) continue;

@@ -647,6 +647,53 @@ for (const kind of STORE_KINDS) {
       assert.deepEqual(owed, []);
     });
 
+    test('a run that resumes and waits again gets a new card and says so in its thread; its answer follows', async () => {
+      scripts.set('add twice', [
+        { toolCalls: [{ name: 'everything__get-sum', args: { a: 1, b: 1 } }] },
+        { toolCalls: [{ name: 'everything__get-sum', args: { a: 2, b: 2 } }] },
+        { text: 'Two, then four.' },
+      ]);
+      const body = mention(MEMBER, 'add twice');
+      const ts = JSON.parse(body).event.ts;
+      await send(body);
+      assert.match((await threadPost(ts)).args.text, /waiting for an approval/);
+      const pendingOf = async () => {
+        const r = await t.store.db
+          .selectFrom('runs')
+          .select(['status', 'pending'])
+          .where('input', '=', 'add twice')
+          .executeTakeFirstOrThrow();
+        return r.status === 'waiting_approval' ? (JSON.parse(r.pending!)[0].approvalId as string) : undefined;
+      };
+      const first = await until(pendingOf, { what: 'the first wait' });
+      const cardFor = (approvalId: string) =>
+        posts((a) => a.channel === APPROVALS && JSON.stringify(a.blocks ?? '').includes(approvalId));
+      await until(() => cardFor(first).at(-1), { what: 'the first card' });
+      assert.equal(
+        (await api('post', `/approvals/${first}/approve`, {}, acme.people.owner.token)).status,
+        200,
+      );
+      const second = await until(
+        async () => {
+          const id = await pendingOf();
+          return id && id !== first ? id : undefined;
+        },
+        { what: 'the second wait' },
+      );
+      await until(() => cardFor(second).at(-1), { what: 'a card for the second approval' });
+      await until(() => posts((a) => a.thread_ts === ts && /another approval/.test(a.text)).at(-1));
+      assert.equal(
+        (await api('post', `/approvals/${second}/approve`, {}, acme.people.owner.token)).status,
+        200,
+      );
+      await until(() => posts((a) => a.thread_ts === ts && /Two, then four\./.test(a.text)).at(-1), {
+        what: 'the answer after both approvals',
+      });
+      await deps.slack.refreshAll();
+      assert.equal(cardFor(second).length, 1, 'the second card was posted once');
+      assert.equal(posts((a) => a.thread_ts === ts && /another approval/.test(a.text)).length, 1);
+    });
+
     test('two replicas, one hearing the decision and one running the scheduled job, post the answer once', async () => {
       scripts.set('add six and six', [
         { toolCalls: [{ name: 'everything__get-sum', args: { a: 6, b: 6 } }] },

@@ -65,7 +65,7 @@ export async function owedAnswer(db: Db, orgId: string, runId: string, thread: S
       org_id: orgId,
       channel_id: thread.channel,
       thread_ts: thread.thread_ts,
-      created_at: new Date().toISOString(),
+      noted_at: new Date().toISOString(),
     })
     .onConflict((oc) => oc.column('run_id').doNothing())
     .execute();
@@ -81,6 +81,44 @@ export async function answersDue(db: Db, orgId: string): Promise<{ runId: string
     .where('r.status', 'not in', ['running', 'waiting_approval'])
     .execute();
   return rows.map((r) => ({ runId: r.run_id, thread: { channel: r.channel_id, thread_ts: r.thread_ts } }));
+}
+
+/**
+ * The org's owed runs that resumed and wait again since their wait was noted: the approvals they
+ * wait on now, for cards and a word in the thread.
+ */
+export async function newWaits(
+  db: Db,
+  orgId: string,
+): Promise<{ runId: string; thread: SlackThread; notedAt: string; approvalIds: string[] }[]> {
+  const rows = await db
+    .selectFrom('slack_waiting_runs as w')
+    .innerJoin('runs as r', (j) => j.onRef('r.id', '=', 'w.run_id').onRef('r.org_id', '=', 'w.org_id'))
+    .select(['w.run_id', 'w.channel_id', 'w.thread_ts', 'w.noted_at', 'r.pending'])
+    .where('w.org_id', '=', orgId)
+    .where('r.status', '=', 'waiting_approval')
+    .whereRef('r.updated_at', '>', 'w.noted_at')
+    .execute();
+  return rows.map((r) => ({
+    runId: r.run_id,
+    thread: { channel: r.channel_id, thread_ts: r.thread_ts },
+    notedAt: r.noted_at,
+    approvalIds: r.pending
+      ? (JSON.parse(r.pending) as { approvalId: string }[]).map((p) => p.approvalId).slice(0, 20)
+      : [],
+  }));
+}
+
+/** Takes note of a run's new wait; false when another replica noted it first (so it is told once). */
+export async function noteWait(db: Db, orgId: string, runId: string, seen: string): Promise<boolean> {
+  const r = await db
+    .updateTable('slack_waiting_runs')
+    .set({ noted_at: new Date().toISOString() })
+    .where('org_id', '=', orgId)
+    .where('run_id', '=', runId)
+    .where('noted_at', '=', seen)
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) === 1;
 }
 
 /** Takes an owed answer to post it; false when another replica took it first (so it is posted once). */

@@ -447,7 +447,8 @@ export interface SlackWaitingRunTable {
   org_id: string;
   channel_id: string;
   thread_ts: string;
-  created_at: string;
+  /** When its latest wait was taken note of: a wait after it (resumed, it waits again) is new. */
+  noted_at: string;
 }
 
 /** A delivery id an endpoint has accepted, kept while a replay of it could still be in time. */

@@ -25,7 +25,8 @@ export function slackThreads(_dialect: Dialect): Migration {
         .addColumn('org_id', 'text', (c) => c.notNull().references('orgs.id').onDelete('cascade'))
         .addColumn('channel_id', 'text', (c) => c.notNull())
         .addColumn('thread_ts', 'text', (c) => c.notNull())
-        .addColumn('created_at', 'text', (c) => c.notNull())
+        // When its latest wait was taken note of: a wait after it (resumed, it waits again) is new.
+        .addColumn('noted_at', 'text', (c) => c.notNull())
         .execute();
       await db.schema
         .createIndex('slack_waiting_runs_by_org')
