@@ -12,10 +12,10 @@
  * trail as `slack.refused` (never with the body). Verified, Bolt routes it: a mention in a bound
  * channel, or a direct message, starts a run as the person the Slack user is (see people.ts);
  * the answer goes to the thread, and a reply in that thread continues the run's conversation as
- * whoever wrote it (threads.ts). A run waiting on an approval owes its thread the answer, posted
- * once it ends however the approval was decided. A call the run waits for posts an approval card to the org's
+ * whoever wrote it (threads.ts). A call the run waits for posts an approval card to the org's
  * approvals channel; a click on it is honoured only from a Slack user explicitly linked to a
- * person who may decide it, and anything else is refused on record.
+ * person who may decide it, and anything else is refused on record. However the approval is
+ * decided, the run's answer is owed to its thread and posted once the run ends.
  */
 import type { App, Logger as BoltLogger, Receiver, webApi } from '@slack/bolt';
 import type { Kysely } from 'kysely';
@@ -927,7 +927,11 @@ export class SlackService {
     let answered = 0;
     for (const orgId of await orgsOwedAnswers(this.#o.db)) {
       this.#watch(orgId);
-      answered += await this.answerOwed(orgId);
+      // One org's Slack being unreachable does not hold up the others'.
+      answered += await this.answerOwed(orgId).catch((err: unknown) => {
+        this.#o.log.warn({ err, org: orgId }, 'could not post the answers owed to Slack threads');
+        return 0;
+      });
     }
     return { closed, answered };
   }
@@ -964,7 +968,15 @@ export class SlackService {
         .where('id', '=', d.runId)
         .executeTakeFirst();
       if (!row) continue;
-      await this.#answer(client, d.thread, [], toRun(row));
+      try {
+        await this.#answer(client, d.thread, [], toRun(row));
+      } catch (err) {
+        // Slack unreachable: owed again, for the next signal or the scheduled job. Refused by
+        // Slack itself (an archived channel, say), it would be refused again: dropped, logged.
+        if ((err as { code?: unknown }).code !== 'slack_webapi_platform_error')
+          await owedAnswer(this.#o.db, orgId, d.runId, d.thread);
+        throw err;
+      }
       posted++;
     }
     return posted;

@@ -747,6 +747,48 @@ for (const kind of STORE_KINDS) {
       assert.equal(posts((a) => a.thread_ts === ts && /Twelve, later/.test(a.text)).length, 1);
     });
 
+    test('an answer Slack could not take stays owed, and is posted once Slack is back', async () => {
+      const ended = await t.store.db
+        .selectFrom('runs')
+        .select('id')
+        .where('input', '=', 'add five and five')
+        .executeTakeFirstOrThrow();
+      const thread = { channel: CHANNEL, thread_ts: '1700000001.000042' };
+      await t.store.db
+        .insertInto('slack_waiting_runs')
+        .values({
+          run_id: ended.id,
+          org_id: acme.id,
+          channel_id: thread.channel,
+          thread_ts: thread.thread_ts,
+          noted_at: new Date().toISOString(),
+        })
+        .execute();
+      const unreachable = new SlackService({
+        db: t.store.db,
+        vault: deps.vault,
+        audit: deps.audit,
+        runs: deps.runs,
+        log: deps.log,
+        signals: { subscribe: () => () => undefined },
+        publicUrl: () => deps.config.publicUrl,
+        slackApiUrl: () => 'http://127.0.0.1:9/api/',
+      });
+      await assert.rejects(unreachable.answerOwed(acme.id));
+      assert.deepEqual((await unreachable.refreshAll()).answered, 0);
+      const owed = await t.store.db.selectFrom('slack_waiting_runs').select('run_id').execute();
+      assert.deepEqual(
+        owed.map((r) => r.run_id),
+        [ended.id],
+      );
+      assert.equal(await deps.slack.answerOwed(acme.id), 1);
+      assert.match(
+        posts((a) => a.thread_ts === thread.thread_ts).at(-1)!.args.text,
+        /Ten, approved in Paddock/,
+      );
+      assert.deepEqual(await t.store.db.selectFrom('slack_waiting_runs').select('run_id').execute(), []);
+    });
+
     test('a follow-up in the thread continues the conversation, as whoever wrote it', async () => {
       scripts.set('echo the code word', [
         { toolCalls: [{ name: 'everything__echo', args: { message: 'kiwi-7731' } }] },
