@@ -330,7 +330,7 @@ export class RunCoordinator implements RunHost {
         // Continuing: what this person may be handed of it (all of it, unless others wrote in it too).
         const history =
           input.thread || input.conversationId
-            ? await historyFor(trx, conversation, personId)
+            ? await historyFor(trx, conversation, personId, input.thread !== undefined)
             : messagesOf(conversation);
         const row = newRun(org.id, agent.id, conversation.id, personId, input, capability);
         await trx.insertInto('runs').values(row).execute();

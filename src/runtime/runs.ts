@@ -5,9 +5,10 @@
  */
 import { createHash } from 'node:crypto';
 import type { ModelMessage } from 'ai';
-import { NotFoundError } from '../errors/index.ts';
+import type { ExpressionBuilder } from 'kysely';
+import { ConflictError, NotFoundError } from '../errors/index.ts';
 import type { OrgScope } from '../identity/scope.ts';
-import type { Db } from '../store/index.ts';
+import type { Database, Db } from '../store/index.ts';
 import type { ConversationTable, RunStatus, RunTable } from '../store/schema.ts';
 
 export type { RunStatus };
@@ -125,30 +126,37 @@ export const messagesOf = (c: Pick<ConversationTable, 'messages'>) =>
   JSON.parse(c.messages) as ModelMessage[];
 
 /**
- * A conversation's history for the person continuing it: all of it when they wrote all of it;
- * else (a Slack thread others wrote in too) what the thread shows — what was said and answered —
- * without the tool calls and results of others' runs, which may come from those people's own
- * accounts (per-person connections).
+ * A conversation's history for the person continuing it. In a Slack thread (`thread`), all of it
+ * while they wrote all of it; else what the thread shows — what was said and answered — without
+ * the tool calls and results of others' runs, which may come from those people's own accounts
+ * (per-person connections). Anywhere else (the API, the chat) a conversation is continued only
+ * while it is not a thread's: what is added there would reach whoever writes in the thread next.
  */
 export async function historyFor(
   db: Db,
   conversation: ConversationTable,
   personId: string | null,
+  thread: boolean,
 ): Promise<ModelMessage[]> {
   const messages = messagesOf(conversation);
-  if (conversation.person_id !== personId) return saidOnly(messages);
+  if (thread && conversation.person_id !== personId) return saidOnly(messages);
+  const notMine = (eb: ExpressionBuilder<Database, 'runs'>) =>
+    personId === null
+      ? eb('person_id', 'is not', null)
+      : eb.or([eb('person_id', 'is', null), eb('person_id', '!=', personId)]);
   const other = await db
     .selectFrom('runs')
     .select('id')
     .where('org_id', '=', conversation.org_id)
     .where('conversation_id', '=', conversation.id)
-    .where((eb) =>
-      personId === null
-        ? eb('person_id', 'is not', null)
-        : eb.or([eb('person_id', 'is', null), eb('person_id', '!=', personId)]),
-    )
+    .where((eb) => (thread ? notMine(eb) : eb.or([notMine(eb), eb('via', '=', 'slack')])))
     .limit(1)
     .executeTakeFirst();
+  if (other && !thread)
+    throw new ConflictError(
+      'conversation_in_slack',
+      'This conversation is a Slack thread: continue it in the thread, where everyone in it sees it.',
+    );
   return other ? saidOnly(messages) : messages;
 }
 

@@ -865,18 +865,17 @@ for (const kind of STORE_KINDS) {
         'the admin’s tool result reached the member',
       );
       assert.equal((await runOf('and once more')).conversation_id, started.conversation_id);
-      // Continued through the API by the member (whose conversation it is), the same holds.
+      // Not through the API, even by the member who started it: what is added there would reach
+      // whoever writes in the thread next, who never saw it.
       const viaApi = await api(
         'post',
         `/agents/${agentId}/runs`,
         { message: 'from the API now', conversationId: started.conversation_id },
         acme.people.member.token,
       );
-      assert.equal(viaApi.status, 200, viaApi.text);
-      const apiHeard = JSON.stringify(seen.get('from the API now')!.body);
-      assert.ok(apiHeard.includes('and what did we agree?'), apiHeard);
-      assert.ok(!apiHeard.includes('fig-4410'), 'the admin’s tool result reached the member through the API');
-      // The admin may not continue the member's conversation through the API (a thread is not an API conversation).
+      assert.deepEqual([viaApi.status, viaApi.body.error.code], [409, 'conversation_in_slack'], viaApi.text);
+      assert.equal(seen.get('from the API now'), undefined);
+      // Nor by someone else (another person's conversation reads as missing there).
       const notTheirs = await api('post', `/agents/${agentId}/runs`, {
         message: 'let me in',
         conversationId: started.conversation_id,
@@ -926,6 +925,18 @@ for (const kind of STORE_KINDS) {
             .executeTakeFirst(),
         );
       const first = await conversationOf('start of a thread');
+      // Only its author wrote in it so far: still a thread's, continued only in Slack.
+      const viaApi = await api(
+        'post',
+        `/agents/${agentId}/runs`,
+        { message: 'via the API', conversationId: first.conversation_id },
+        acme.people.member.token,
+      );
+      assert.deepEqual(
+        [viaApi.status, viaApi.body?.error?.code],
+        [409, 'conversation_in_slack'],
+        viaApi.text,
+      );
       // Its conversation is gone (retention, a deletion): the next reply starts a new one there.
       await t.store.db
         .updateTable('slack_threads')
