@@ -13,6 +13,7 @@ import { after, before, describe, test } from 'node:test';
 import { sql } from 'kysely';
 import { recordAudit, verifyLog } from '../audit/index.ts';
 import { call, createApp, type SeededOrg, seedOrg, testDeps } from '../testing/fixtures.ts';
+import { databaseSnapshot } from '../testing/snapshot.ts';
 import { openTestStore, STORE_KINDS, type TestStore } from '../testing/stores.ts';
 
 const THEIRS = 'MEMBER-PRIVATE-QUESTION-7c1d';
@@ -227,6 +228,60 @@ for (const kind of STORE_KINDS) {
       assert.ok(!entries.includes('U0ADMINLINK'), 'the Slack user id remains in the audit trail');
       const report = await verifyLog(t.store.db, acme.id);
       assert.ok(report.ok, JSON.stringify(report));
+    });
+
+    test('a conversation they continued in someone else’s Slack thread goes whole; a run in flight there refuses the deletion', async () => {
+      // The admin started it; the member wrote in it (a Slack thread anyone in it continues).
+      const theirs = await talk(acme.people.admin.id, 'ADMIN-started-thread-7');
+      const conv = (
+        await t.store.db
+          .selectFrom('runs')
+          .select('conversation_id')
+          .where('id', '=', theirs)
+          .executeTakeFirstOrThrow()
+      ).conversation_id;
+      const mine = await talk(acme.people.member.id, 'MEMBER-words-in-thread-7');
+      await t.store.db.updateTable('runs').set({ conversation_id: conv }).where('id', '=', mine).execute();
+      await t.store.db
+        .updateTable('conversations')
+        .set({
+          messages: JSON.stringify([
+            { role: 'user', content: 'ADMIN-started-thread-7' },
+            { role: 'user', content: 'MEMBER-words-in-thread-7' },
+          ]),
+        })
+        .where('id', '=', conv)
+        .execute();
+      // The admin's run in that thread still waits: the member's deletion is refused, nothing goes.
+      await t.store.db
+        .updateTable('runs')
+        .set({ status: 'waiting_approval' })
+        .where('id', '=', theirs)
+        .execute();
+      const busy = await api(
+        'post',
+        `/people/${acme.people.member.id}/data-deletion`,
+        acme.people.owner.token,
+      );
+      assert.deepEqual([busy.status, busy.body.error.code], [409, 'runs_in_flight']);
+      assert.ok(
+        await t.store.db.selectFrom('conversations').select('id').where('id', '=', conv).executeTakeFirst(),
+      );
+      await t.store.db.updateTable('runs').set({ status: 'completed' }).where('id', '=', theirs).execute();
+      const done = await api(
+        'post',
+        `/people/${acme.people.member.id}/data-deletion`,
+        acme.people.owner.token,
+      );
+      assert.equal(done.status, 200, done.text);
+      // Their words are nowhere: not in the thread's conversation, not in a run, not in an audit payload.
+      const dump = JSON.stringify(await databaseSnapshot(t.store));
+      assert.ok(!dump.includes('MEMBER-words-in-thread-7'), 'their words stayed somewhere');
+      assert.equal(
+        (await t.store.db.selectFrom('runs').select('id').where('conversation_id', '=', conv).execute())
+          .length,
+        0,
+      );
     });
 
     test('a person with a run in flight is refused; someone removed can be asked for; a stranger is not found', async () => {

@@ -1,6 +1,7 @@
 /**
  * Deletion on request of one person's data in an org (a member's, or someone removed from it):
- * their conversations with agents and the runs in them, the feedback they gave, agents' memory
+ * their conversations with agents and the runs in them (a conversation they continued in
+ * someone else's Slack thread included, whole), the feedback they gave, agents' memory
  * about them, their Slack link, and the payloads of the audit entries that hold their messages
  * (every entry of their runs, their flags, memory tool calls about them, the records of their
  * Slack link) — erased the way the audit log allows, the hashed headers kept, so the log still verifies. One `person.data.deleted` entry
@@ -59,17 +60,32 @@ export async function deletePersonData(
         .executeTakeFirst();
   if (!member && !removed)
     throw new NotFoundError('person_not_found', 'No person with that id in this organization.');
-  const live = await db
-    .selectFrom('runs')
-    .select('id')
-    .where('org_id', '=', orgId)
-    .where('person_id', '=', personId)
-    .where('status', 'in', ['running', 'waiting_approval'])
-    .execute();
-  if (live.length)
+  // A conversation they wrote in that someone else started (a Slack thread, which anyone in it
+  // continues) holds their words too: it goes whole, with the others' runs in it.
+  const conversationIds = (
+    await db
+      .selectFrom('runs')
+      .select('conversation_id')
+      .distinct()
+      .where('org_id', '=', orgId)
+      .where('person_id', '=', personId)
+      .execute()
+  ).map((r) => r.conversation_id);
+  let live = 0;
+  for (const part of [null, ...chunks(conversationIds)]) {
+    const q = db
+      .selectFrom('runs')
+      .select('id')
+      .where('org_id', '=', orgId)
+      .where('status', 'in', ['running', 'waiting_approval']);
+    live += (
+      await (part ? q.where('conversation_id', 'in', part) : q.where('person_id', '=', personId)).execute()
+    ).length;
+  }
+  if (live)
     throw new ConflictError(
       'runs_in_flight',
-      `${live.length} of this person's runs are running or waiting for approval: stop them first.`,
+      "Runs of this person's, or runs in conversations they wrote in, are running or waiting for approval: stop them first.",
     );
 
   await placed();
@@ -114,19 +130,47 @@ export async function deletePersonData(
       .where('org_id', '=', orgId)
       .where('person_id', '=', personId)
       .executeTakeFirst();
-    const runs = await trx
-      .deleteFrom('runs')
-      .where('org_id', '=', orgId)
-      .where('person_id', '=', personId)
-      .executeTakeFirst();
-    const conversations = await trx
-      .deleteFrom('conversations')
-      .where('org_id', '=', orgId)
-      .where('person_id', '=', personId)
-      .executeTakeFirst();
+    let runs = Number(
+      (
+        await trx
+          .deleteFrom('runs')
+          .where('org_id', '=', orgId)
+          .where('person_id', '=', personId)
+          .executeTakeFirst()
+      ).numDeletedRows,
+    );
+    let conversations = Number(
+      (
+        await trx
+          .deleteFrom('conversations')
+          .where('org_id', '=', orgId)
+          .where('person_id', '=', personId)
+          .executeTakeFirst()
+      ).numDeletedRows,
+    );
+    for (const part of chunks(conversationIds)) {
+      runs += Number(
+        (
+          await trx
+            .deleteFrom('runs')
+            .where('org_id', '=', orgId)
+            .where('conversation_id', 'in', part)
+            .executeTakeFirst()
+        ).numDeletedRows,
+      );
+      conversations += Number(
+        (
+          await trx
+            .deleteFrom('conversations')
+            .where('org_id', '=', orgId)
+            .where('id', 'in', part)
+            .executeTakeFirst()
+        ).numDeletedRows,
+      );
+    }
     const counts: PersonDataDeleted = {
-      conversations: Number(conversations.numDeletedRows),
-      runs: Number(runs.numDeletedRows),
+      conversations,
+      runs,
       feedback: Number(feedback.numDeletedRows),
       memory,
       slackLinks,

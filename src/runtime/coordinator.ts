@@ -45,7 +45,15 @@ import { runGateServer } from './gate-server.ts';
 import { RunIntegrity } from './integrity.ts';
 import { modelKeyFor } from './model-key.ts';
 import type { RunObserver } from './observe.ts';
-import { capabilityHash, messagesOf, openConversation, type Run, requireRunRow, toRun } from './runs.ts';
+import {
+  capabilityHash,
+  historyFor,
+  messagesOf,
+  openConversation,
+  type Run,
+  requireRunRow,
+  toRun,
+} from './runs.ts';
 import { parseRunEnd, parseRunEvent } from './wire.ts';
 
 export type RunListener = (event: RunEvent | { kind: 'end'; run: Run }) => void;
@@ -63,6 +71,11 @@ export interface SystemStart {
 export interface StartInput {
   message: string;
   conversationId?: string | undefined;
+  /**
+   * A conversation a chat thread carries (Slack): whoever writes in the thread continues it, as
+   * themselves (see `historyFor`). Set only by an adapter that vouches for the thread.
+   */
+  thread?: { conversationId: string } | undefined;
   via: 'api' | 'chat' | 'webhook' | 'slack';
 }
 
@@ -302,20 +315,26 @@ export class RunCoordinator implements RunHost {
     // for a sync of its own: written, they survive the process being killed, and nothing the run
     // does can be durable before they are — its first tool call's decision is synced before the
     // call runs, and that sync covers every commit before it (PostgreSQL: every commit is durable).
-    const { conversation, row } = await this.#lazily(() =>
+    const { conversation, history, row } = await this.#lazily(() =>
       db.transaction().execute(async (trx) => {
         const conversation = await openConversation(
           trx,
           who.scope,
           agent.id,
           personId,
-          input.conversationId,
+          input.thread?.conversationId ?? input.conversationId,
           input.message,
           () => newId('cnv'),
+          input.thread !== undefined,
         );
+        // Continuing: what this person may be handed of it (all of it, unless others wrote in it too).
+        const history =
+          input.thread || input.conversationId
+            ? await historyFor(trx, conversation, personId, input.thread !== undefined)
+            : messagesOf(conversation);
         const row = newRun(org.id, agent.id, conversation.id, personId, input, capability);
         await trx.insertInto('runs').values(row).execute();
-        return { conversation, row };
+        return { conversation, history, row };
       }),
     );
     // Tracked from the moment it exists, so a stop from then on finds it.
@@ -350,7 +369,7 @@ export class RunCoordinator implements RunHost {
       message: input.message,
       textRecording: org.settings.runTextRecording,
     });
-    const messages: ModelMessage[] = [...messagesOf(conversation), { role: 'user', content: input.message }];
+    const messages: ModelMessage[] = [...history, { role: 'user', content: input.message }];
     return { run: toRun(row), active, capability, messages, onRecord };
   }
 

@@ -5,9 +5,10 @@
  */
 import { createHash } from 'node:crypto';
 import type { ModelMessage } from 'ai';
-import { NotFoundError } from '../errors/index.ts';
+import type { ExpressionBuilder } from 'kysely';
+import { ConflictError, NotFoundError } from '../errors/index.ts';
 import type { OrgScope } from '../identity/scope.ts';
-import type { Db } from '../store/index.ts';
+import type { Database, Db } from '../store/index.ts';
 import type { ConversationTable, RunStatus, RunTable } from '../store/schema.ts';
 
 export type { RunStatus };
@@ -79,7 +80,10 @@ export async function listRunRows(
   return q.orderBy('created_at', 'desc').limit(filter.limit).execute();
 }
 
-/** The conversation to continue, or a new one for this agent and person. */
+/**
+ * The conversation to continue, or a new one for this agent and person. A thread's conversation
+ * (`thread`: a chat thread anyone in it continues) may be continued by another person.
+ */
 export async function openConversation(
   db: Db,
   scope: OrgScope,
@@ -88,6 +92,7 @@ export async function openConversation(
   conversationId: string | undefined,
   title: string,
   newId: () => string,
+  thread = false,
 ): Promise<ConversationTable> {
   if (conversationId) {
     const row = await db
@@ -98,7 +103,7 @@ export async function openConversation(
       .where('agent_id', '=', agentId)
       .executeTakeFirst();
     // Another person's conversation reads as missing, as another org's does.
-    if (!row || row.person_id !== personId)
+    if (!row || (row.person_id !== personId && !thread))
       throw new NotFoundError('conversation_not_found', 'No conversation with that id with this agent.');
     return row;
   }
@@ -119,3 +124,55 @@ export async function openConversation(
 
 export const messagesOf = (c: Pick<ConversationTable, 'messages'>) =>
   JSON.parse(c.messages) as ModelMessage[];
+
+/**
+ * A conversation's history for the person continuing it. In a Slack thread (`thread`), all of it
+ * while they wrote all of it; else what the thread shows — what was said and answered — without
+ * the tool calls and results of others' runs, which may come from those people's own accounts
+ * (per-person connections). Anywhere else (the API, the chat) a conversation is continued only
+ * while it is not a thread's: what is added there would reach whoever writes in the thread next.
+ */
+export async function historyFor(
+  db: Db,
+  conversation: ConversationTable,
+  personId: string | null,
+  thread: boolean,
+): Promise<ModelMessage[]> {
+  const messages = messagesOf(conversation);
+  if (thread && conversation.person_id !== personId) return saidOnly(messages);
+  const notMine = (eb: ExpressionBuilder<Database, 'runs'>) =>
+    personId === null
+      ? eb('person_id', 'is not', null)
+      : eb.or([eb('person_id', 'is', null), eb('person_id', '!=', personId)]);
+  const other = await db
+    .selectFrom('runs')
+    .select('id')
+    .where('org_id', '=', conversation.org_id)
+    .where('conversation_id', '=', conversation.id)
+    .where((eb) => (thread ? notMine(eb) : eb.or([notMine(eb), eb('via', '=', 'slack')])))
+    .limit(1)
+    .executeTakeFirst();
+  if (other && !thread)
+    throw new ConflictError(
+      'conversation_in_slack',
+      'This conversation is a Slack thread: continue it in the thread, where everyone in it sees it.',
+    );
+  return other ? saidOnly(messages) : messages;
+}
+
+/** What was said: people's words and the agent's answers as text; tool calls, results and reasoning left out. */
+export function saidOnly(messages: ModelMessage[]): ModelMessage[] {
+  const said: ModelMessage[] = [];
+  for (const m of messages) {
+    if (m.role !== 'user' && m.role !== 'assistant') continue;
+    const text =
+      typeof m.content === 'string'
+        ? m.content
+        : m.content
+            .filter((p): p is { type: 'text'; text: string } => p.type === 'text')
+            .map((p) => p.text)
+            .join('');
+    if (text.trim()) said.push({ role: m.role, content: text });
+  }
+  return said;
+}

@@ -157,7 +157,8 @@ export function platformJobs(
       run: async ({ db }) => ({ ...(await forgetOldSlackEvents(db)) }),
     },
     {
-      // A backstop: cards are updated at once by the replica that posted them, while it lives.
+      // A backstop: cards are updated, and answers owed to threads posted, at once by the replica
+      // that posted them, while it lives.
       name: 'slack.cards',
       intervalMs: 60_000,
       run: async () => (slack ? slack().refreshAll() : {}),

@@ -1,7 +1,8 @@
 /**
  * Slack: an org's Slack app (credentials sealed in the vault), agents bound to channels, runs
- * started from mentions and direct messages as the person who wrote them, and approval cards
- * decided only by explicitly linked approvers. See docs/slack.md.
+ * started from mentions and direct messages as the person who wrote them, threads continuing
+ * their conversation, and approval cards decided only by explicitly linked approvers. See
+ * docs/slack.md.
  */
 
 export { deleteSlackLinksOf, slackLinkEntriesOf } from './deletion.ts';

@@ -16,6 +16,8 @@ import type { Vault } from '../vault/index.ts';
 
 /** A channel Slack names (public C…, private G…), or `dm` for direct messages to the app. */
 export const CHANNEL = /^(?:[CG][A-Z0-9]{2,30}|dm)$/;
+/** A conversation Slack names in an event: a channel, or a direct-message channel (D…). */
+export const CHANNEL_ID = /^[CGD][A-Z0-9]{2,30}$/;
 export const SLACK_USER = /^[UW][A-Z0-9]{2,30}$/;
 const BOT_TOKEN = /^xoxb-[A-Za-z0-9-]{10,250}$/;
 const SIGNING_SECRET = /^[a-f0-9]{32}$/;
@@ -139,7 +141,14 @@ export async function installSlack(
 export async function uninstallSlack(db: Kysely<Database>, ctx: OrgContext): Promise<void> {
   await db.transaction().execute(async (trx) => {
     const row = await requireInstall(trx, ctx.scope.orgId);
-    for (const table of ['slack_installs', 'slack_bindings', 'slack_links', 'slack_link_codes'] as const)
+    for (const table of [
+      'slack_installs',
+      'slack_bindings',
+      'slack_links',
+      'slack_link_codes',
+      'slack_threads',
+      'slack_waiting_runs',
+    ] as const)
       await trx.deleteFrom(table).where('org_id', '=', ctx.scope.orgId).execute();
     await recordChange(trx, ctx, {
       action: 'slack.uninstalled',
@@ -402,5 +411,12 @@ export async function forgetOldSlackEvents(
     .deleteFrom('slack_link_codes')
     .where('expires_at', '<', now.toISOString())
     .executeTakeFirst();
+  // An answer owed for a run since deleted (a person's data deletion) can never be posted.
+  await db
+    .deleteFrom('slack_waiting_runs')
+    .where(({ not, exists, selectFrom }) =>
+      not(exists(selectFrom('runs').select('runs.id').whereRef('runs.id', '=', 'slack_waiting_runs.run_id'))),
+    )
+    .execute();
   return { events: Number(events.numDeletedRows), codes: Number(codes.numDeletedRows) };
 }

@@ -11,9 +11,11 @@
  * and any refusal changes nothing: it is answered with its own code and recorded in the org's
  * trail as `slack.refused` (never with the body). Verified, Bolt routes it: a mention in a bound
  * channel, or a direct message, starts a run as the person the Slack user is (see people.ts);
- * the answer goes to the thread. A call the run waits for posts an approval card to the org's
+ * the answer goes to the thread, and a reply in that thread continues the run's conversation as
+ * whoever wrote it (threads.ts). A call the run waits for posts an approval card to the org's
  * approvals channel; a click on it is honoured only from a Slack user explicitly linked to a
- * person who may decide it, and anything else is refused on record.
+ * person who may decide it, and anything else is refused on record. However the approval is
+ * decided, the run's answer is owed to its thread and posted once the run ends.
  */
 import type { App, Logger as BoltLogger, Receiver, webApi } from '@slack/bolt';
 import type { Kysely } from 'kysely';
@@ -29,13 +31,14 @@ import {
 import { AttemptLimiter, can } from '../identity/index.ts';
 import type { Logger } from '../log/index.ts';
 import { redactString } from '../redact/index.ts';
-import type { RunCoordinator, RunListener } from '../runtime/index.ts';
+import { type RunCoordinator, type RunListener, toRun } from '../runtime/index.ts';
 import type { Database } from '../store/index.ts';
 import type { SlackInstallTable } from '../store/schema.ts';
 import type { Vault } from '../vault/index.ts';
 import { APPROVE, answerBlocks, cardBlocks, DENY, decidedBlocks, slackText } from './blocks.ts';
 import {
   boundAgent,
+  CHANNEL_ID,
   installOf,
   linkedPerson,
   openInstall,
@@ -44,6 +47,18 @@ import {
   socketModeOrgs,
 } from './install.ts';
 import { personContext, personFor } from './people.ts';
+import {
+  answersDue,
+  newWaits,
+  noteWait,
+  orgsOwedAnswers,
+  owedAnswer,
+  rememberThread,
+  type SlackThread,
+  THREAD_TS,
+  takeAnswer,
+  threadOf,
+} from './threads.ts';
 import {
   bolt,
   parseBody,
@@ -71,7 +86,7 @@ export interface SlackOptions {
   db: Kysely<Database>;
   vault: Vault;
   audit: AuditTrail;
-  runs: Pick<RunCoordinator, 'start' | 'resumeDecided' | 'follow'>;
+  runs: Pick<RunCoordinator, 'start' | 'resumeDecided'>;
   log: Logger;
   signals: OrgSignals;
   /** Paddock's public URL (links on cards). */
@@ -145,6 +160,17 @@ const ANSWERS: Record<string, () => PaddockError> = {
     ),
 };
 const refuse = (reason: string) => new Refusal(reason, ANSWERS[reason]!());
+
+/** A channel message that cannot be a follow-up: outside a thread, a bot's, or an edit or other subtype. */
+function notForPaddock(event: unknown): boolean {
+  if (!event || typeof event !== 'object') return false;
+  const e = event as Record<string, unknown>;
+  return (
+    e.type === 'message' &&
+    e.channel_type !== 'im' &&
+    (typeof e.thread_ts !== 'string' || e.subtype !== undefined || e.bot_id !== undefined)
+  );
+}
 
 /** The events route's "handled" signal, as Bolt hands it to a listener in its context. */
 const acceptedOf = (context: Record<string, unknown>): (() => void) =>
@@ -233,6 +259,9 @@ export class SlackService {
     const eventId = body.event_id;
     if (typeof eventId !== 'string' || eventId.length === 0 || eventId.length > 100)
       throw refuse('payload_invalid');
+    // Once subscribed to channel messages Slack sends every one: those that can be no follow-up
+    // are answered at once, with no id taken and nothing else done.
+    if (notForPaddock(body.event)) return { ok: true };
     const claim = await this.#claim(install.org_id, eventId);
     if (claim === 'handled') return { ok: true, duplicate: true };
     if (claim === 'busy') throw inProgress();
@@ -628,8 +657,19 @@ export class SlackService {
     });
     app.message(async ({ message, client, context }) => {
       const m = message as unknown as SlackMessage;
-      if (m.channel_type !== 'im') return;
-      await this.#message(orgId, install, m, client, String(context.requestId ?? ''), acceptedOf(context));
+      // A message in a channel counts only as a follow-up in a thread Paddock answered; one that
+      // mentions the app comes as an app_mention too, and is handled as that.
+      if (m.channel_type !== 'im' && (!m.thread_ts || (m.text ?? '').includes(`<@${install.bot_user_id}>`)))
+        return;
+      await this.#message(
+        orgId,
+        install,
+        m,
+        client,
+        String(context.requestId ?? ''),
+        acceptedOf(context),
+        m.channel_type !== 'im',
+      );
     });
     for (const [id, decision] of [
       [APPROVE, 'approve'],
@@ -661,9 +701,17 @@ export class SlackService {
     requestId: string,
     /** Tells the events route the event is handled once its run has started. */
     accepted: () => void,
+    /** A plain reply in a channel's thread: answered only in a thread Paddock answered, else ignored. */
+    followUpOnly = false,
   ) {
     if (m.subtype || m.bot_id || typeof m.user !== 'string' || typeof m.channel !== 'string') return;
-    const thread = { channel: m.channel, thread_ts: m.thread_ts ?? m.ts };
+    if (m.user === install.bot_user_id || !CHANNEL_ID.test(m.channel)) return;
+    const threadTs = m.thread_ts ?? m.ts;
+    if (typeof threadTs !== 'string' || !THREAD_TS.test(threadTs)) return;
+    const thread: SlackThread = { channel: m.channel, thread_ts: threadTs };
+    // Only threads Paddock started or answered continue a conversation.
+    const known = m.thread_ts ? await threadOf(this.#o.db, orgId, thread) : undefined;
+    if (followUpOnly && !known) return;
     const reply = (text: string) => client.chat.postMessage({ ...thread, text });
     const text = (m.text ?? '')
       .replace(new RegExp(`<@${install.bot_user_id}>`, 'g'), '')
@@ -683,6 +731,9 @@ export class SlackService {
       return;
     }
     const agentId = await boundAgent(this.#o.db, orgId, isDm ? 'dm' : m.channel);
+    // A thread whose channel now has another agent (or none) continues nothing.
+    const continuing = known && known.agentId === agentId ? known : undefined;
+    if (followUpOnly && !continuing) return;
     if (!agentId) {
       await reply('No agent answers here. An admin can bind one to this channel in Paddock.');
       return;
@@ -723,15 +774,38 @@ export class SlackService {
     };
     let runId = '';
     try {
-      const started = await this.#o.runs.start(
-        ctx,
-        agentId,
-        { message: text || '(empty message)', via: 'slack' },
-        listener,
-      );
+      const start = (conversationId: string | undefined) =>
+        this.#o.runs.start(
+          ctx,
+          agentId,
+          {
+            message: text || '(empty message)',
+            via: 'slack',
+            ...(conversationId ? { thread: { conversationId } } : {}),
+          },
+          listener,
+        );
+      // The thread's conversation may be gone (retention, a deletion): the thread starts a new one.
+      const started = await start(continuing?.conversationId).catch((err: unknown) => {
+        if (continuing && PaddockError.isInstance(err) && err.code === 'conversation_not_found')
+          return start(undefined);
+        throw err;
+      });
       runId = started.run.id;
+      // Not remembered, the thread only misses its follow-ups: the run has started all the same.
+      if (started.run.conversationId !== continuing?.conversationId)
+        await rememberThread(this.#o.db, orgId, thread, agentId, started.run.conversationId).catch(
+          (err: unknown) => this.#o.log.error({ err }, 'could not remember a Slack thread'),
+        );
       accepted();
       const run = await started.done;
+      // Its answer is owed to the thread however the approval is decided (see answerOwed).
+      if (run.status === 'waiting_approval') {
+        await owedAnswer(this.#o.db, orgId, run.id, thread).catch((err: unknown) =>
+          this.#o.log.error({ err }, 'could not note the answer a Slack thread is owed'),
+        );
+        this.#watch(orgId);
+      }
       await this.#answer(client, thread, lines, run);
     } catch (err) {
       if (!PaddockError.isInstance(err)) throw err;
@@ -827,12 +901,18 @@ export class SlackService {
         void this.refreshCards(orgId).catch((err: unknown) =>
           this.#o.log.error({ err }, 'could not update Slack cards'),
         );
+        void this.answerOwed(orgId).catch((err: unknown) =>
+          this.#o.log.error({ err }, 'could not post a Slack answer after an approval'),
+        );
       }),
     );
   }
 
-  /** Every org's open cards checked (the scheduled backstop: a replica restarted since it posted them). */
-  async refreshAll(): Promise<{ closed: number }> {
+  /**
+   * Every org's open cards checked and owed answers posted (the scheduled backstop: a replica
+   * restarted since it posted them, or missed a signal).
+   */
+  async refreshAll(): Promise<{ closed: number; answered: number }> {
     const orgs = await this.#o.db
       .selectFrom('slack_cards')
       .select('org_id')
@@ -844,7 +924,62 @@ export class SlackService {
       this.#watch(o.org_id);
       closed += await this.refreshCards(o.org_id);
     }
-    return { closed };
+    let answered = 0;
+    for (const orgId of await orgsOwedAnswers(this.#o.db)) {
+      this.#watch(orgId);
+      // One org's Slack being unreachable does not hold up the others'.
+      answered += await this.answerOwed(orgId).catch((err: unknown) => {
+        this.#o.log.warn({ err, org: orgId }, 'could not post the answers owed to Slack threads');
+        return 0;
+      });
+    }
+    return { closed, answered };
+  }
+
+  /**
+   * Posts the answers owed to threads whose run waited on an approval and has since ended —
+   * decided in Slack, the dashboard or the API, on any replica, or expired. Each is taken before
+   * it is posted, so it is posted once; the number posted.
+   */
+  async answerOwed(orgId: string): Promise<number> {
+    const due = await answersDue(this.#o.db, orgId);
+    const waits = await newWaits(this.#o.db, orgId);
+    if (due.length === 0 && waits.length === 0) return 0;
+    const install = await installOf(this.#o.db, orgId);
+    const client = await this.#client(orgId);
+    if (!client || !install) return 0;
+    // Resumed and waiting again: cards for what it waits on now, and a word in its thread.
+    for (const w of waits) {
+      if (!(await noteWait(this.#o.db, orgId, w.runId, w.notedAt))) continue;
+      for (const approvalId of w.approvalIds)
+        await this.#postCard(orgId, install, approvalId, w.runId, w.thread, client);
+      await client.chat.postMessage({
+        ...w.thread,
+        text: 'I am waiting for another approval; I will answer here once it is decided.',
+      });
+    }
+    let posted = 0;
+    for (const d of due) {
+      if (!(await takeAnswer(this.#o.db, orgId, d.runId))) continue;
+      const row = await this.#o.db
+        .selectFrom('runs')
+        .selectAll()
+        .where('org_id', '=', orgId)
+        .where('id', '=', d.runId)
+        .executeTakeFirst();
+      if (!row) continue;
+      try {
+        await this.#answer(client, d.thread, [], toRun(row));
+      } catch (err) {
+        // Slack unreachable: owed again, for the next signal or the scheduled job. Refused by
+        // Slack itself (an archived channel, say), it would be refused again: dropped, logged.
+        if ((err as { code?: unknown }).code !== 'slack_webapi_platform_error')
+          await owedAnswer(this.#o.db, orgId, d.runId, d.thread);
+        throw err;
+      }
+      posted++;
+    }
+    return posted;
   }
 
   /** Closes the org's open cards whose approval is no longer pending; the number closed. */
@@ -973,13 +1108,8 @@ export class SlackService {
         }),
       });
     }
+    // Its answer goes to the thread once it ends, as for a decision made anywhere (answerOwed).
     await this.#o.runs.resumeDecided(orgId, approvalId);
-    if (!card) return;
-    const thread = { channel: card.thread_channel, thread_ts: card.thread_ts };
-    const lines: string[] = [];
-    this.#o.runs.follow(card.run_id, (e) => {
-      if (e.kind === 'end') void this.#answer(client, thread, lines, e.run).catch(() => undefined);
-    });
   }
 
   /** Bolt's, its WebClient's and the Socket Mode client's logger, into Paddock's, without QUIET lines. */

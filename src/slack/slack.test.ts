@@ -21,7 +21,12 @@ import {
   testDeps,
   useModelServer,
 } from '../testing/fixtures.ts';
-import { type ModelServer, type ModelTurn, startModelServer } from '../testing/model-server/index.ts';
+import {
+  type ModelRequest,
+  type ModelServer,
+  type ModelTurn,
+  startModelServer,
+} from '../testing/model-server/index.ts';
 import { databaseSnapshot, snapshotDiff } from '../testing/snapshot.ts';
 import { openTestStore, STORE_KINDS, type TestStore } from '../testing/stores.ts';
 import { until } from '../testing/until.ts';
@@ -47,6 +52,8 @@ for (const kind of STORE_KINDS) {
     let agentId: string;
     let seq = 0;
     const scripts = new Map<string, ModelTurn[]>();
+    /** The last request the model saw for each user text (what history a run carried). */
+    const seen = new Map<string, ModelRequest>();
     /** Slack users: the member and the admin by email; a stranger whose email Paddock does not know. */
     const MEMBER = 'U0MEMBER01';
     const ADMIN = 'U0ADMIN001';
@@ -63,6 +70,7 @@ for (const kind of STORE_KINDS) {
       models = await startModelServer((req) => {
         // A provider that fails, quoting a key in its error (as some echo a key they refuse).
         if (req.lastUserText === 'fail loudly') throw new Error(`Upstream refused key ${LEAKED_KEY}.`);
+        seen.set(req.lastUserText, req);
         return scripts.get(req.lastUserText)?.shift() ?? { text: `You said: ${req.lastUserText}` };
       });
       slack = await startFakeSlack();
@@ -157,6 +165,17 @@ for (const kind of STORE_KINDS) {
       });
     const mention = (user: string, text: string, over: Record<string, unknown> = {}) =>
       eventBody({ type: 'app_mention', user, channel: CHANNEL, text: `<@${slack.botUserId}> ${text}` }, over);
+    /** A plain message in a channel's thread (Slack sends it as message.channels). */
+    const inThread = (user: string, text: string, threadTs: string, over: Record<string, unknown> = {}) =>
+      eventBody({
+        type: 'message',
+        channel_type: 'channel',
+        user,
+        channel: CHANNEL,
+        text,
+        thread_ts: threadTs,
+        ...over,
+      });
     const dm = (user: string, text: string) =>
       eventBody({ type: 'message', channel_type: 'im', user, channel: 'D0DIRECT01', text });
     const click = (user: string, actionId: string, approvalId: string) =>
@@ -598,6 +617,410 @@ for (const kind of STORE_KINDS) {
       assert.match(JSON.stringify(updated.args.blocks), /denied\* by .* in Paddock/);
     });
 
+    test('the answer goes back to the thread when the approval is decided in Paddock, once', async () => {
+      scripts.set('add five and five', [
+        { toolCalls: [{ name: 'everything__get-sum', args: { a: 5, b: 5 } }] },
+        { text: 'Ten, approved in Paddock.' },
+      ]);
+      const body = mention(MEMBER, 'add five and five');
+      const ts = JSON.parse(body).event.ts;
+      await send(body);
+      assert.match((await threadPost(ts)).args.text, /waiting for an approval/);
+      const waiting = await t.store.db
+        .selectFrom('runs')
+        .select(['id', 'pending'])
+        .where('status', '=', 'waiting_approval')
+        .where('input', 'like', '%add five and five%')
+        .executeTakeFirstOrThrow();
+      const approvalId = JSON.parse(waiting.pending!)[0].approvalId as string;
+      const approved = await api('post', `/approvals/${approvalId}/approve`, {}, acme.people.owner.token);
+      assert.equal(approved.status, 200, approved.text);
+      const answer = await until(
+        () => posts((a) => a.thread_ts === ts && /Ten, approved in Paddock/.test(a.text)).at(-1),
+        { what: 'the answer after the approval in Paddock' },
+      );
+      assert.equal(answer.args.channel, CHANNEL);
+      // The scheduled backstop finds nothing more to post: it was posted once.
+      assert.equal((await deps.slack.refreshAll()).answered, 0);
+      assert.equal(posts((a) => a.thread_ts === ts && /Ten, approved/.test(a.text)).length, 1);
+      const owed = await t.store.db.selectFrom('slack_waiting_runs').selectAll().execute();
+      assert.deepEqual(owed, []);
+    });
+
+    test('a run that resumes and waits again gets a new card and says so in its thread; its answer follows', async () => {
+      scripts.set('add twice', [
+        { toolCalls: [{ name: 'everything__get-sum', args: { a: 1, b: 1 } }] },
+        { toolCalls: [{ name: 'everything__get-sum', args: { a: 2, b: 2 } }] },
+        { text: 'Two, then four.' },
+      ]);
+      const body = mention(MEMBER, 'add twice');
+      const ts = JSON.parse(body).event.ts;
+      await send(body);
+      assert.match((await threadPost(ts)).args.text, /waiting for an approval/);
+      const pendingOf = async () => {
+        const r = await t.store.db
+          .selectFrom('runs')
+          .select(['status', 'pending'])
+          .where('input', '=', 'add twice')
+          .executeTakeFirstOrThrow();
+        return r.status === 'waiting_approval' ? (JSON.parse(r.pending!)[0].approvalId as string) : undefined;
+      };
+      const first = await until(pendingOf, { what: 'the first wait' });
+      const cardFor = (approvalId: string) =>
+        posts((a) => a.channel === APPROVALS && JSON.stringify(a.blocks ?? '').includes(approvalId));
+      await until(() => cardFor(first).at(-1), { what: 'the first card' });
+      assert.equal(
+        (await api('post', `/approvals/${first}/approve`, {}, acme.people.owner.token)).status,
+        200,
+      );
+      const second = await until(
+        async () => {
+          const id = await pendingOf();
+          return id && id !== first ? id : undefined;
+        },
+        { what: 'the second wait' },
+      );
+      await until(() => cardFor(second).at(-1), { what: 'a card for the second approval' });
+      await until(() => posts((a) => a.thread_ts === ts && /another approval/.test(a.text)).at(-1));
+      assert.equal(
+        (await api('post', `/approvals/${second}/approve`, {}, acme.people.owner.token)).status,
+        200,
+      );
+      await until(() => posts((a) => a.thread_ts === ts && /Two, then four\./.test(a.text)).at(-1), {
+        what: 'the answer after both approvals',
+      });
+      await deps.slack.refreshAll();
+      assert.equal(cardFor(second).length, 1, 'the second card was posted once');
+      assert.equal(posts((a) => a.thread_ts === ts && /another approval/.test(a.text)).length, 1);
+    });
+
+    test('two replicas, one hearing the decision and one running the scheduled job, post the answer once', async () => {
+      scripts.set('add six and six', [
+        { toolCalls: [{ name: 'everything__get-sum', args: { a: 6, b: 6 } }] },
+        { text: 'Twelve, later.' },
+      ]);
+      // Another replica (its own service, hearing no signals) starts the run and owes the answer.
+      const usual = deps.slack;
+      const other = new SlackService({
+        db: t.store.db,
+        vault: deps.vault,
+        audit: deps.audit,
+        runs: deps.runs,
+        log: deps.log,
+        signals: { subscribe: () => () => undefined },
+        publicUrl: () => deps.config.publicUrl,
+        slackApiUrl: () => slack.url,
+      });
+      deps.slack = other;
+      const body = mention(MEMBER, 'add six and six');
+      const ts = JSON.parse(body).event.ts;
+      try {
+        await send(body);
+        assert.match((await threadPost(ts)).args.text, /waiting for an approval/);
+      } finally {
+        deps.slack = usual;
+      }
+      const waiting = await t.store.db
+        .selectFrom('runs')
+        .select(['id', 'pending'])
+        .where('status', '=', 'waiting_approval')
+        .where('input', 'like', '%add six and six%')
+        .executeTakeFirstOrThrow();
+      const approvalId = JSON.parse(waiting.pending!)[0].approvalId as string;
+      const denied = await api(
+        'post',
+        `/approvals/${approvalId}/deny`,
+        { reason: 'no' },
+        acme.people.owner.token,
+      );
+      assert.equal(denied.status, 200, denied.text);
+      // The other replica's job runs again and again while this one hears the run end.
+      await until(
+        async () => {
+          await other.refreshAll();
+          return posts((a) => a.thread_ts === ts && /Twelve, later/.test(a.text)).at(-1);
+        },
+        { what: 'the answer after the denial' },
+      );
+      await other.refreshAll();
+      await new Promise((res) => setTimeout(res, 500));
+      assert.equal(posts((a) => a.thread_ts === ts && /Twelve, later/.test(a.text)).length, 1);
+    });
+
+    test('an answer Slack could not take stays owed, and is posted once Slack is back', async () => {
+      const ended = await t.store.db
+        .selectFrom('runs')
+        .select('id')
+        .where('input', '=', 'add five and five')
+        .executeTakeFirstOrThrow();
+      const thread = { channel: CHANNEL, thread_ts: '1700000001.000042' };
+      await t.store.db
+        .insertInto('slack_waiting_runs')
+        .values({
+          run_id: ended.id,
+          org_id: acme.id,
+          channel_id: thread.channel,
+          thread_ts: thread.thread_ts,
+          noted_at: new Date().toISOString(),
+        })
+        .execute();
+      const unreachable = new SlackService({
+        db: t.store.db,
+        vault: deps.vault,
+        audit: deps.audit,
+        runs: deps.runs,
+        log: deps.log,
+        signals: { subscribe: () => () => undefined },
+        publicUrl: () => deps.config.publicUrl,
+        slackApiUrl: () => 'http://127.0.0.1:9/api/',
+      });
+      await assert.rejects(unreachable.answerOwed(acme.id));
+      assert.deepEqual((await unreachable.refreshAll()).answered, 0);
+      const owed = await t.store.db.selectFrom('slack_waiting_runs').select('run_id').execute();
+      assert.deepEqual(
+        owed.map((r) => r.run_id),
+        [ended.id],
+      );
+      assert.equal(await deps.slack.answerOwed(acme.id), 1);
+      assert.match(
+        posts((a) => a.thread_ts === thread.thread_ts).at(-1)!.args.text,
+        /Ten, approved in Paddock/,
+      );
+      assert.deepEqual(await t.store.db.selectFrom('slack_waiting_runs').select('run_id').execute(), []);
+    });
+
+    test('a follow-up in the thread continues the conversation, as whoever wrote it', async () => {
+      scripts.set('echo the code word', [
+        { toolCalls: [{ name: 'everything__echo', args: { message: 'kiwi-7731' } }] },
+        { text: 'Done, echoed.' },
+      ]);
+      const first = mention(MEMBER, 'echo the code word');
+      const ts = JSON.parse(first).event.ts;
+      await send(first);
+      assert.match((await threadPost(ts)).args.text, /Done, echoed\./);
+      const runOf = (text: string) =>
+        until(
+          () =>
+            t.store.db
+              .selectFrom('runs')
+              .selectAll()
+              .where('input', '=', text)
+              .where('status', '=', 'completed')
+              .executeTakeFirst(),
+          { what: `the run for ${text}` },
+        );
+      const started = await runOf('echo the code word');
+
+      // The same person replies in the thread, no mention: the same conversation, its whole history.
+      const mine = inThread(MEMBER, 'what did the tool say?', ts);
+      const r = await send(mine);
+      assert.deepEqual([r.status, r.body], [200, { ok: true }], r.text);
+      await until(() =>
+        posts((a) => a.thread_ts === ts && /You said: what did the tool say\?/.test(a.text)).at(-1),
+      );
+      const followed = await runOf('what did the tool say?');
+      assert.deepEqual(
+        [followed.conversation_id, followed.person_id, followed.via],
+        [started.conversation_id, acme.people.member.id, 'slack'],
+      );
+      const heard = seen.get('what did the tool say?')!;
+      assert.ok(JSON.stringify(heard.body).includes('kiwi-7731'), 'the history carried the tool result');
+      // (OpenAI's answer rides as a reference to the stored response, as the runtime sends it for any follow-up.)
+      assert.ok(
+        JSON.stringify(heard.body).includes('echo the code word'),
+        'the history carried the question',
+      );
+
+      // Slack delivers it again: nothing more starts.
+      const runs = await runCount();
+      const again = await send(mine);
+      assert.deepEqual([again.status, again.body], [200, { ok: true, duplicate: true }]);
+      await new Promise((res) => setTimeout(res, 300));
+      assert.equal(await runCount(), runs);
+
+      // Someone else in the thread: the same conversation, as themselves (the admin's run), carrying
+      // what the thread shows — not the member's tool calls and results.
+      scripts.set('and what did we agree?', [
+        { toolCalls: [{ name: 'everything__echo', args: { message: 'fig-4410' } }] },
+        { text: 'You said: and what did we agree?' },
+      ]);
+      await send(inThread(ADMIN, 'and what did we agree?', ts));
+      await until(() =>
+        posts((a) => a.thread_ts === ts && /You said: and what did we agree\?/.test(a.text)).at(-1),
+      );
+      const theirs = await runOf('and what did we agree?');
+      assert.deepEqual(
+        [theirs.conversation_id, theirs.person_id],
+        [started.conversation_id, acme.people.admin.id],
+      );
+      const told = JSON.stringify(seen.get('and what did we agree?')!.body);
+      assert.ok(told.includes('echo the code word') && told.includes('Done, echoed.'), told);
+      assert.ok(!told.includes('kiwi-7731'), 'another person’s tool result reached the run');
+      // From then on the member too hears what the thread shows (the admin's run is in it now).
+      await send(inThread(MEMBER, 'and once more', ts));
+      await until(() => posts((a) => a.thread_ts === ts && /You said: and once more/.test(a.text)).at(-1));
+      assert.ok(!JSON.stringify(seen.get('and once more')!.body).includes('kiwi-7731'));
+      assert.ok(
+        !JSON.stringify(seen.get('and once more')!.body).includes('fig-4410'),
+        'the admin’s tool result reached the member',
+      );
+      assert.equal((await runOf('and once more')).conversation_id, started.conversation_id);
+      // Not through the API, even by the member who started it: what is added there would reach
+      // whoever writes in the thread next, who never saw it.
+      const viaApi = await api(
+        'post',
+        `/agents/${agentId}/runs`,
+        { message: 'from the API now', conversationId: started.conversation_id },
+        acme.people.member.token,
+      );
+      assert.deepEqual([viaApi.status, viaApi.body.error.code], [409, 'conversation_in_slack'], viaApi.text);
+      assert.equal(seen.get('from the API now'), undefined);
+      // Nor by someone else (another person's conversation reads as missing there).
+      const notTheirs = await api('post', `/agents/${agentId}/runs`, {
+        message: 'let me in',
+        conversationId: started.conversation_id,
+      });
+      assert.deepEqual([notTheirs.status, notTheirs.body.error.code], [404, 'conversation_not_found']);
+
+      // A mention inside the thread continues it too; its twin message event is left to it.
+      const twinRuns = await runCount();
+      await send(inThread(MEMBER, `<@${slack.botUserId}> mentioned in the thread`, ts));
+      await send(
+        eventBody({
+          type: 'app_mention',
+          user: MEMBER,
+          channel: CHANNEL,
+          text: `<@${slack.botUserId}> mentioned in the thread`,
+          thread_ts: ts,
+        }),
+      );
+      await until(() =>
+        posts((a) => a.thread_ts === ts && /You said: mentioned in the thread/.test(a.text)).at(-1),
+      );
+      assert.equal((await runOf('mentioned in the thread')).conversation_id, started.conversation_id);
+      await new Promise((res) => setTimeout(res, 300));
+      assert.equal(await runCount(), twinRuns + 1, 'the mention and its message twin started one run');
+
+      // Someone Paddock does not know, in the thread: refused politely as themselves, nothing starts.
+      const before = await runCount();
+      await send(inThread(STRANGER, 'let me in', ts));
+      await until(() => posts((a) => a.thread_ts === ts && /don't know who you are/.test(a.text)).at(-1));
+      assert.equal(await runCount(), before);
+    });
+
+    test('a thread whose channel now has another agent continues nothing; one whose conversation is gone starts a new one', async () => {
+      const body = mention(MEMBER, 'start of a thread');
+      const ts = JSON.parse(body).event.ts;
+      await send(body);
+      await until(() =>
+        posts((a) => a.thread_ts === ts && /You said: start of a thread/.test(a.text)).at(-1),
+      );
+      const conversationOf = async (text: string) =>
+        await until(() =>
+          t.store.db
+            .selectFrom('runs')
+            .select(['conversation_id', 'agent_id'])
+            .where('input', '=', text)
+            .where('status', '=', 'completed')
+            .executeTakeFirst(),
+        );
+      const first = await conversationOf('start of a thread');
+      // Only its author wrote in it so far: still a thread's, continued only in Slack.
+      const viaApi = await api(
+        'post',
+        `/agents/${agentId}/runs`,
+        { message: 'via the API', conversationId: first.conversation_id },
+        acme.people.member.token,
+      );
+      assert.deepEqual(
+        [viaApi.status, viaApi.body?.error?.code],
+        [409, 'conversation_in_slack'],
+        viaApi.text,
+      );
+      // Its conversation is gone (retention, a deletion): the next reply starts a new one there.
+      await t.store.db
+        .updateTable('slack_threads')
+        .set({ conversation_id: 'cnv_gone00000000' })
+        .where('thread_ts', '=', ts)
+        .execute();
+      await send(inThread(MEMBER, 'after it was gone', ts));
+      await until(() =>
+        posts((a) => a.thread_ts === ts && /You said: after it was gone/.test(a.text)).at(-1),
+      );
+      const fresh = await conversationOf('after it was gone');
+      assert.notEqual(fresh.conversation_id, first.conversation_id);
+      const row = await t.store.db
+        .selectFrom('slack_threads')
+        .select('conversation_id')
+        .where('thread_ts', '=', ts)
+        .executeTakeFirstOrThrow();
+      assert.equal(row.conversation_id, fresh.conversation_id);
+      // The channel is bound to another agent: a plain reply is left alone; a mention starts anew with it.
+      const other = await api('post', '/agents', {
+        name: 'second-helper',
+        scope: 'organization',
+        instructions: 'Help.',
+        model: { provider: 'openai', model: 'gpt-test' },
+      });
+      assert.equal(other.status, 201, other.text);
+      assert.equal(
+        (await api('put', '/slack/channels', { channelId: CHANNEL, agentId: other.body.id })).status,
+        204,
+      );
+      try {
+        const runs = await runCount();
+        const calls = slack.calls.length;
+        await send(inThread(MEMBER, 'to the old agent', ts));
+        await new Promise((res) => setTimeout(res, 300));
+        assert.equal(await runCount(), runs);
+        assert.equal(slack.calls.length, calls);
+        await send(
+          eventBody({
+            type: 'app_mention',
+            user: MEMBER,
+            channel: CHANNEL,
+            text: `<@${slack.botUserId}> to the new agent`,
+            thread_ts: ts,
+          }),
+        );
+        await until(() =>
+          posts((a) => a.thread_ts === ts && /You said: to the new agent/.test(a.text)).at(-1),
+        );
+        const anew = await conversationOf('to the new agent');
+        assert.equal(anew.agent_id, other.body.id);
+        assert.notEqual(anew.conversation_id, fresh.conversation_id);
+      } finally {
+        assert.equal((await api('put', '/slack/channels', { channelId: CHANNEL, agentId })).status, 204);
+      }
+    });
+
+    test('replies Paddock was not part of, and hostile thread ids, are ignored: nothing posted, nothing started', async () => {
+      const before = await state();
+      const calls = slack.calls.length;
+      const runs = await runCount();
+      for (const body of [
+        inThread(MEMBER, 'chatting among ourselves', '1700000000.000001'),
+        eventBody({
+          type: 'message',
+          channel_type: 'channel',
+          user: MEMBER,
+          channel: CHANNEL,
+          text: 'no thread',
+        }),
+        inThread(MEMBER, 'odd thread', '../../etc'),
+        inThread(MEMBER, 'odd thread', '1.2', { channel: 'not-a-channel' }),
+        inThread(MEMBER, 'bot', '1.2', { bot_id: 'B0BOT' }),
+      ]) {
+        const r = await send(body);
+        assert.equal(r.status, 200, r.text);
+      }
+      await new Promise((res) => setTimeout(res, 300));
+      assert.equal(await runCount(), runs);
+      assert.equal(slack.calls.length, calls, 'something was posted');
+      const diff = snapshotDiff(before, await state()).filter((d) => !String(d).includes('slack_events'));
+      assert.deepEqual(diff, []);
+    });
+
     test('a flood of forged requests is answered 429 and recorded once; signed requests still get through', async () => {
       // A service of its own with a small limit, so the rest of the suite keeps the default one.
       const usual = deps.slack;
@@ -714,6 +1137,22 @@ for (const kind of STORE_KINDS) {
         await new Promise((res) => setTimeout(res, 300));
         assert.equal(await runCount(), runs);
         assert.equal(posts().length, posted);
+        // A reply in its thread, over the socket too, continues its conversation.
+        await deliver(
+          'events_api',
+          JSON.parse(inThread(MEMBER, 'and over the socket again', payload.event.ts)),
+        );
+        await until(() =>
+          posts(
+            (a) => a.thread_ts === payload.event.ts && /You said: and over the socket again/.test(a.text),
+          ).at(-1),
+        );
+        const next = await t.store.db
+          .selectFrom('runs')
+          .select('conversation_id')
+          .where('input', '=', 'and over the socket again')
+          .executeTakeFirstOrThrow();
+        assert.equal(next.conversation_id, run.conversation_id);
       });
 
       test('another workspace’s envelope and a malformed one are acked, refused on record, and change nothing', async () => {

@@ -431,6 +431,26 @@ export interface SlackCardTable {
   closed_at: string | null;
 }
 
+/** A Slack thread a run started from: a follow-up in it continues its conversation. */
+export interface SlackThreadTable {
+  org_id: string;
+  channel_id: string;
+  thread_ts: string;
+  agent_id: string;
+  conversation_id: string;
+  created_at: string;
+}
+
+/** A run started from Slack waiting on an approval: its answer goes to this thread when it ends. */
+export interface SlackWaitingRunTable {
+  run_id: string;
+  org_id: string;
+  channel_id: string;
+  thread_ts: string;
+  /** When its latest wait was taken note of: a wait after it (resumed, it waits again) is new. */
+  noted_at: string;
+}
+
 /** A delivery id an endpoint has accepted, kept while a replay of it could still be in time. */
 export interface WebhookDeliveryTable {
   webhook_id: string;
@@ -900,6 +920,8 @@ export interface Database {
   slack_link_codes: SlackLinkCodeTable;
   slack_events: SlackEventTable;
   slack_cards: SlackCardTable;
+  slack_threads: SlackThreadTable;
+  slack_waiting_runs: SlackWaitingRunTable;
   tools_versions: ToolsVersionTable;
   remote_auth_servers: RemoteAuthServerTable;
   remote_authorizations: RemoteAuthorizationTable;

@@ -113,6 +113,9 @@ import type {
   SignedIn,
   SignIn,
   SigninLink,
+  SlackBindInput,
+  SlackInstall,
+  SlackInstallInput,
   SlackLink,
   SlackLinkCode,
   SlackStatus,
@@ -220,6 +223,11 @@ export const api = {
   slackLink: (slug: string) => send<SlackLink>('GET', `${org(slug)}/slack/link`),
   slackLinkCode: (slug: string) => send<SlackLinkCode>('POST', `${org(slug)}/slack/link`),
   slackUnlink: (slug: string) => send<void>('DELETE', `${org(slug)}/slack/link`),
+  installSlack: (slug: string, input: SlackInstallInput) =>
+    send<SlackInstall>('PUT', `${org(slug)}/slack`, input),
+  uninstallSlack: (slug: string) => send<void>('DELETE', `${org(slug)}/slack`),
+  bindSlackChannel: (slug: string, input: SlackBindInput) =>
+    send<void>('PUT', `${org(slug)}/slack/channels`, input),
 
   cell: (slug: string) => send<CellStatus>('GET', `${org(slug)}/cell`),
   cellHistory: async (slug: string, limit = 50) =>

@@ -84,6 +84,9 @@ export type SsoInput = In<typeof Sso.SsoBodySchema>;
 export type SlackStatus = Out<typeof Slack.SlackStatusSchema>;
 export type SlackLink = Out<typeof Slack.SlackLinkSchema>;
 export type SlackLinkCode = Out<typeof Slack.SlackLinkCodeSchema>;
+export type SlackInstallInput = In<typeof Slack.SlackInstallBodySchema>;
+export type SlackInstall = NonNullable<SlackStatus['slack']>;
+export type SlackBindInput = In<typeof Slack.SlackBindBodySchema>;
 
 // The audit trail.
 export type AuditEvent = Out<typeof S.AuditEventSchema>;

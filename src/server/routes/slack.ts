@@ -55,6 +55,22 @@ const ChannelId = z
   .regex(/^(?:[CG][A-Z0-9]{2,30}|dm)$/, 'a Slack channel id such as C0123ABCD, or "dm"')
   .describe('a Slack channel id (C…, G…), or "dm" for direct messages to the app');
 
+export const SlackInstallBodySchema = z.strictObject({
+  signingSecret: z.string().max(200).describe('Basic Information → App Credentials → Signing Secret'),
+  botToken: z.string().max(300).describe('OAuth & Permissions → Bot User OAuth Token (xoxb-…)'),
+  approvalsChannel: z.string().max(40).nullable().optional().describe('a channel id for approval cards'),
+  appToken: z
+    .string()
+    .max(300)
+    .optional()
+    .describe('Basic Information → App-Level Tokens (xapp-…, scope connections:write); for Socket Mode'),
+  socketMode: z
+    .boolean()
+    .optional()
+    .describe('receive events over a WebSocket Paddock opens to Slack (servers behind NAT); needs appToken'),
+});
+export const SlackBindBodySchema = z.strictObject({ channelId: ChannelId, agentId: Id.nullable() });
+
 const withUrl = async (deps: Deps, info: SlackInfo) => ({
   ...info,
   eventsUrl: new URL(info.eventsPath, deps.config.publicUrl).href,
@@ -82,22 +98,7 @@ export const slackRoutes = [
     tag: 'slack',
     access: { permission: 'org.update' },
     params: OrgParams,
-    body: z.strictObject({
-      signingSecret: z.string().max(200).describe('Basic Information → App Credentials → Signing Secret'),
-      botToken: z.string().max(300).describe('OAuth & Permissions → Bot User OAuth Token (xoxb-…)'),
-      approvalsChannel: z.string().max(40).nullable().optional().describe('a channel id for approval cards'),
-      appToken: z
-        .string()
-        .max(300)
-        .optional()
-        .describe('Basic Information → App-Level Tokens (xapp-…, scope connections:write); for Socket Mode'),
-      socketMode: z
-        .boolean()
-        .optional()
-        .describe(
-          'receive events over a WebSocket Paddock opens to Slack (servers behind NAT); needs appToken',
-        ),
-    }),
+    body: SlackInstallBodySchema,
     response: SlackSchema,
     handler: async ({ ctx, deps, body }) => {
       checkInstallInput(body);
@@ -130,7 +131,7 @@ export const slackRoutes = [
     tag: 'slack',
     access: { permission: 'org.update' },
     params: OrgParams,
-    body: z.strictObject({ channelId: ChannelId, agentId: Id.nullable() }),
+    body: SlackBindBodySchema,
     status: 204,
     handler: async ({ ctx, deps, body }) => {
       if (body.agentId === null) await unbindChannel(deps.store.db, ctx, body.channelId);
