@@ -51,7 +51,7 @@ try {
   });
   // The floor: a file written ahead of time (no size change, so a sync carries no metadata).
   const floorFd = openSync(join(home, 'floor'), 'w+', 0o600);
-  writeSync(floorFd, Buffer.alloc(64 << 20));
+  writeSync(floorFd, Buffer.alloc(Math.max(16 << 20, N * 4096))); // a line is about 1.1 kB
   await new Promise((r) => fdatasync(floorFd, r));
   let floorAt = 0;
   const ways: Array<[string, (n: number) => Promise<unknown>]> = [
