@@ -5,8 +5,8 @@
  * through a plain, non-governing proxy from npm (supergateway, stdio → Streamable HTTP, one
  * child per session), interleaved in one run, at concurrency 1 and 16. Prints p50/p99, the
  * latency Paddock adds over the proxy, throughput at 16, CPU time per call of the Paddock
- * process and of the proxy process (all threads, from /proc/<pid>/stat; the MCP server child of
- * each is not counted), the disk syncs per call (the store's WAL fdatasyncs plus two per
+ * process and of the proxy process (all threads, from /proc/<pid>/stat, with the kernel's share;
+ * the MCP server child of each is not counted), the disk syncs per call (the store's WAL fdatasyncs plus two per
  * checkpoint), and `tools/list` for an agent with 1,000 grants (with the CPU time per list of the
  * Paddock process and of the proxy process).
  *
@@ -25,11 +25,17 @@ const N = Number(process.env.BENCH_MCP_N ?? 3000);
 const EVERYTHING = ['node_modules/@modelcontextprotocol/server-everything/dist/index.js', 'stdio'];
 const TICK_MS = 1000 / 100; // USER_HZ: /proc/<pid>/stat counts CPU time in 1/100 s
 
-/** CPU time (user + system, every thread) a process has used, in ms. */
-function cpuMs(pid: number): number {
+/** CPU time a process has used (every thread), in ms: in user space and in the kernel (syscalls, syncs). */
+function cpuSplit(pid: number): { user: number; system: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) * TICK_MS; // utime, stime (fields 14 and 15)
+  return { user: Number(f[11]) * TICK_MS, system: Number(f[12]) * TICK_MS }; // utime, stime (fields 14 and 15)
+}
+
+/** CPU time (user + system, every thread) a process has used, in ms. */
+function cpuMs(pid: number): number {
+  const { user, system } = cpuSplit(pid);
+  return user + system;
 }
 
 const freePort = () =>
@@ -124,11 +130,12 @@ try {
     const samples = targets.map(() => [] as number[]);
     const wall = targets.map(() => 0);
     const cpu = targets.map(() => 0);
+    const sys = targets.map(() => 0);
     const syncsBefore = await syncs();
     const round = c;
     for (let done = 0; done < N; done += round) {
       for (const [i, t] of targets.entries()) {
-        const cpu0 = t.pid ? cpuMs(t.pid) : 0;
+        const cpu0 = t.pid ? cpuSplit(t.pid) : { user: 0, system: 0 };
         const w0 = process.hrtime.bigint();
         let left = round;
         await Promise.all(
@@ -141,7 +148,11 @@ try {
           }),
         );
         wall[i]! += Number(process.hrtime.bigint() - w0);
-        if (t.pid) cpu[i]! += cpuMs(t.pid) - cpu0;
+        if (t.pid) {
+          const cpu1 = cpuSplit(t.pid);
+          cpu[i]! += cpu1.user + cpu1.system - cpu0.user - cpu0.system;
+          sys[i]! += cpu1.system - cpu0.system;
+        }
       }
     }
     // Work left behind (a result record committed after the answer) is Paddock's too.
@@ -163,8 +174,10 @@ try {
     );
     const cpuProxy = cpu[1]! / samples[1]!.length;
     const cpuPaddock = cpu[2]! / samples[2]!.length;
+    // The kernel's share (socket and pipe writes, the WAL's writes and sync) beside user space's.
+    const inKernel = (i: number) => `${(sys[i]! / samples[i]!.length).toFixed(3)} ms in the kernel`;
     console.log(
-      `  CPU per call: proxy ${cpuProxy.toFixed(3)} ms, Paddock ${cpuPaddock.toFixed(3)} ms (×${(cpuPaddock / cpuProxy).toFixed(2)})`,
+      `  CPU per call: proxy ${cpuProxy.toFixed(3)} ms (${inKernel(1)}), Paddock ${cpuPaddock.toFixed(3)} ms (${inKernel(2)}) (×${(cpuPaddock / cpuProxy).toFixed(2)})`,
     );
     console.log(
       `  disk syncs per Paddock call: ${perCall(wal + checkpoints)} (WAL fdatasyncs ${perCall(wal)}, checkpoints' syncs ${perCall(checkpoints)})`,

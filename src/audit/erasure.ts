@@ -165,7 +165,7 @@ export async function recordFormatUpgrade(db: Kysely<Database>): Promise<number>
     .selectFrom('audit_entries')
     .select('log_id')
     .distinct()
-    .where('format', '=', 1)
+    .where('format', '=', sql.lit(1))
     .where((eb) =>
       eb.not(
         eb.exists(
@@ -191,7 +191,7 @@ export async function recordFormatUpgrade(db: Kysely<Database>): Promise<number>
         .selectFrom('audit_entries')
         .select('idx')
         .where('log_id', '=', logId)
-        .where('format', '=', 1)
+        .where('format', '=', sql.lit(1))
         .where('leaf', 'is', null)
         .execute();
       const indexes = erased.map((r) => Number(r.idx));

@@ -37,6 +37,7 @@ import { remoteAuth } from './030-remote-auth.ts';
 import { mcpSessions } from './031-mcp-sessions.ts';
 import { serverPackages } from './032-server-packages.ts';
 import { slackThreads } from './033-slack-threads.ts';
+import { auditPartialIndexes } from './034-audit-partial-indexes.ts';
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {
   const all: Record<string, Migration> = {
@@ -73,6 +74,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
     '031-mcp-sessions': mcpSessions(dialect),
     '032-server-packages': serverPackages(dialect),
     '033-slack-threads': slackThreads(dialect),
+    '034-audit-partial-indexes': auditPartialIndexes(dialect),
   };
   return { getMigrations: async () => all };
 }
