@@ -69,18 +69,23 @@ export function testDeps(
   const deps = buildDeps(config, overrides.log ?? silentLogger, store, {}, sandbox);
   // As `paddock up` does: the writer places each change's entries as its commit wakes it.
   deps.audit.start();
-  onCleanup(store, async () => {
-    deps.live.feed.close();
-    await deps.live.signals.close();
-    await deps.runs.close();
-    await deps.cells?.close();
-    await deps.mcpSessions.close();
-    await deps.gateway.close();
-    deps.siem.close();
-    await deps.audit.close();
-  });
+  onCleanup(store, () => closeDeps(deps));
   // Mutate rather than copy: the trail reads deps.config when it makes a log.
   return Object.assign(deps, { signInLimiter: new AttemptLimiter(1000) }, overrides);
+}
+
+/** Stops what the deps started (cells, MCP servers, sessions, the audit writer), in the order `paddock up` does. */
+export async function closeDeps(deps: Deps): Promise<void> {
+  deps.live.feed.close();
+  await deps.live.signals.close();
+  await deps.runs.close();
+  await deps.cells?.close();
+  await deps.sessions.close();
+  await deps.mcpSessions.close();
+  await deps.gateway.close();
+  deps.siem.close();
+  await deps.audit.close();
+  await deps.telemetry.close();
 }
 
 export interface ApiResult {
