@@ -18,7 +18,7 @@ import { type ModelServer, type ModelTurn, startModelServer } from '../testing/m
 import { descendantNamed, NODE } from '../testing/processes.ts';
 import { type Family, parsePrometheusText, total } from '../testing/prometheus-text.ts';
 import { readPromQL } from '../testing/promql.ts';
-import { addEverything, agentWithToken, type ServedPaddock, servePaddock } from '../testing/served.ts';
+import { addStdioConnection, agentWithToken, type ServedPaddock, servePaddock } from '../testing/served.ts';
 import { STORE_KINDS } from '../testing/stores.ts';
 import { until } from '../testing/until.ts';
 
@@ -99,7 +99,7 @@ for (const kind of STORE_KINDS) {
       });
       acme = await seedOrg(p.t.store, 'acme');
       await useModelServer(p.app, acme, models.url, KEY);
-      const everything = await addEverything(p.app, acme);
+      const everything = await addStdioConnection(p.app, acme);
       agentId = (
         await agentWithToken(p.app, acme, {
           name: 'helper',

@@ -7,7 +7,7 @@
  * @example
  * const p = await servePaddock('sqlite');
  * const acme = await seedOrg(p.t.store, 'acme');
- * const everything = await addEverything(p.app, acme);
+ * const everything = await addStdioConnection(p.app, acme);
  * const agent = await agentWithToken(p.app, acme, { name: 'remote', grants: [{ connectionId: everything, tool: 'echo' }] });
  * // … new StreamableHTTPClientTransport(new URL(`${p.url}/mcp/acme`), bearer agent.token) …
  * await p.close();
@@ -85,13 +85,14 @@ export async function servePaddock(kind: StoreKind, opts: ServeOptions = {}): Pr
 }
 
 /**
- * server-everything as a stdio connection of `org` (made by its owner unless `by` says whose
- * token), with its tools listed; returns the connection's id.
+ * A stdio MCP server run with `node` as a connection of `org` — server-everything unless `args`
+ * names another — made by its owner unless `by` says whose token, with its tools listed;
+ * returns the connection's id.
  */
-export async function addEverything(
+export async function addStdioConnection(
   app: Hono,
   org: SeededOrg,
-  opts: { name?: string; by?: string; env?: Record<string, string> } = {},
+  opts: { name?: string; args?: string[]; env?: Record<string, string>; by?: string } = {},
 ): Promise<string> {
   const token = opts.by ?? org.people.owner.token;
   const path = `/api/v1/orgs/${org.slug}/connections`;
@@ -101,7 +102,7 @@ export async function addEverything(
       name: opts.name ?? 'everything',
       transport: 'stdio',
       command: 'node',
-      args: EVERYTHING,
+      args: opts.args ?? EVERYTHING,
       ...(opts.env ? { env: opts.env } : {}),
     },
   });
@@ -118,25 +119,20 @@ export interface TestAgent {
   tokenId: string;
 }
 
-/**
- * An agent of `org` made by `by` (the admin's token unless given; org-wide unless `scope`), with
- * each of `grants` given by the owner, and an agent token issued by `by`.
- */
-export async function agentWithToken(
-  app: Hono,
-  org: SeededOrg,
-  opts: {
-    name: string;
-    by?: string;
-    scope?: 'organization' | 'private';
-    grants?: Array<{ connectionId: string; tool: string } & Record<string, unknown>>;
-    tokenName?: string;
-  },
-): Promise<TestAgent> {
-  const by = opts.by ?? org.people.admin.token;
+export interface AgentOptions {
+  name: string;
+  /** Whose token makes the agent (and issues its token): the admin's unless given. */
+  by?: string;
+  scope?: 'organization' | 'private';
+  /** Each given by the org's owner. */
+  grants?: Array<{ connectionId: string; tool: string } & Record<string, unknown>>;
+}
+
+/** An agent of `org` (org-wide unless `scope`), with `grants`; returns its id. */
+export async function agentWithGrants(app: Hono, org: SeededOrg, opts: AgentOptions): Promise<string> {
   const agents = `/api/v1/orgs/${org.slug}/agents`;
   const a = await call(app, 'post', agents, {
-    token: by,
+    token: opts.by ?? org.people.admin.token,
     body: {
       name: opts.name,
       scope: opts.scope ?? 'organization',
@@ -153,8 +149,18 @@ export async function agentWithToken(
     });
     assert.equal(g.status, 201, g.text);
   }
-  const tok = await call(app, 'post', `${agents}/${id}/tokens`, {
-    token: by,
+  return id;
+}
+
+/** The same agent, and an agent token (named `tokenName`, `laptop` by default) issued by `by`. */
+export async function agentWithToken(
+  app: Hono,
+  org: SeededOrg,
+  opts: AgentOptions & { tokenName?: string },
+): Promise<TestAgent> {
+  const id = await agentWithGrants(app, org, opts);
+  const tok = await call(app, 'post', `/api/v1/orgs/${org.slug}/agents/${id}/tokens`, {
+    token: opts.by ?? org.people.admin.token,
     body: { name: opts.tokenName ?? 'laptop' },
   });
   assert.equal(tok.status, 201, tok.text);
