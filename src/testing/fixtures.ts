@@ -14,7 +14,7 @@ import {
 } from '../identity/index.ts';
 import { silentLogger } from '../log/index.ts';
 import { buildDeps } from '../server/deps.ts';
-import { createApp, type Deps } from '../server/index.ts';
+import { closeDeps, createApp, type Deps } from '../server/index.ts';
 import type { Store } from '../store/index.ts';
 import { onCleanup } from './stores.ts';
 
@@ -74,20 +74,6 @@ export function testDeps(
   return Object.assign(deps, { signInLimiter: new AttemptLimiter(1000) }, overrides);
 }
 
-/** Stops what the deps started (cells, MCP servers, sessions, the audit writer), in the order `paddock up` does. */
-export async function closeDeps(deps: Deps): Promise<void> {
-  deps.live.feed.close();
-  await deps.live.signals.close();
-  await deps.runs.close();
-  await deps.cells?.close();
-  await deps.sessions.close();
-  await deps.mcpSessions.close();
-  await deps.gateway.close();
-  deps.siem.close();
-  await deps.audit.close();
-  await deps.telemetry.close();
-}
-
 export interface ApiResult {
   status: number;
   body: any;
@@ -119,7 +105,7 @@ export async function call(
   return { status: res.status, body: parsed, text, headers: res.headers };
 }
 
-export { createApp };
+export { closeDeps, createApp };
 
 /** Every audit entry, placed in a log or still in the outbox, read in one statement (one snapshot). */
 export async function allAuditEntries(store: Store) {
