@@ -9,23 +9,23 @@
  *   PATH=$PWD/node_modules/.bin:$PATH node --test dashboard/catalog-e2e.test.ts
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { loadConfig } from '../src/config/index.ts';
 import { ensureUser, initOrg, operatorCaller } from '../src/identity/index.ts';
 import { silentLogger } from '../src/log/index.ts';
 import { removeFolder, storeDir } from '../src/packages/store.ts';
 import { type RunningServer, startServer } from '../src/server/index.ts';
+import { launchChromium } from '../src/testing/browser.ts';
 import { publishInstalled, startTestRegistry, type TestRegistry } from '../src/testing/npm-registry.ts';
 import { ensureDashboardBuilt } from './e2e-build.ts';
 import { checkPage } from './e2e-check.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const CHROMIUM = '/usr/bin/chromium';
 const SLUG = 'catco';
 const OWNER = { email: 'owner@catco.test', password: 'owner-password-0001' };
 const PACKAGE = '@modelcontextprotocol/server-sequential-thinking';
@@ -41,7 +41,6 @@ describe('the catalog’s cards on the Connections page', { timeout: 300_000 }, 
   const api = () => `${server.url}/api/v1/orgs/${SLUG}`;
 
   before(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install chromium`);
     ensureDashboardBuilt();
     reg = await startTestRegistry();
     await publishInstalled(reg, ROOT, PACKAGE);
@@ -56,16 +55,7 @@ describe('the catalog’s cards on the Connections page', { timeout: 300_000 }, 
     const db = server.deps.store.db;
     await ensureUser(db, { email: OWNER.email, password: OWNER.password });
     await initOrg(db, operatorCaller(), { slug: SLUG, ownerEmail: OWNER.email });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--no-first-run',
-      ],
-    });
+    browser = await launchChromium();
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     owner = await context.newPage();
     owner.setDefaultTimeout(20_000);

@@ -14,11 +14,11 @@
  * dashboard/screenshots/ (or E2E_SCREENSHOT_DIR): compliance-page, compliance-auditor and overview.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { requestApproval } from '../src/approvals/approvals.ts';
 import { verifyPackage } from '../src/compliance/package/verify.ts';
 import { loadConfig } from '../src/config/index.ts';
@@ -27,11 +27,11 @@ import { addMembership, ensureUser, initOrg, operatorCaller, trustedScope } from
 import { silentLogger } from '../src/log/index.ts';
 import { policyVersion } from '../src/policy/engine.ts';
 import { type RunningServer, startServer } from '../src/server/index.ts';
+import { launchChromium } from '../src/testing/browser.ts';
 import { untilRead as until } from '../src/testing/until.ts';
 import { ensureDashboardBuilt } from './e2e-build.ts';
 import { checkPage } from './e2e-check.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const SLUG = 'acme';
 const OWNER = { email: 'owner@acme.test', password: 'owner-password-0001' };
 const AUDITOR = { email: 'auditor@acme.test', password: 'auditor-password-0003' };
@@ -97,7 +97,6 @@ describe('compliance page and Overview end to end', { timeout: 240_000 }, () => 
   }
 
   before(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install chromium`);
     ensureDashboardBuilt();
     home = mkdtempSync(join(tmpdir(), 'paddock-e2e-compliance-'));
     server = await startServer(loadConfig({ home, port: 0 }), silentLogger);
@@ -177,17 +176,7 @@ describe('compliance page and Overview end to end', { timeout: 240_000 }, () => 
         target: { type: 'tool', id: `${conn.id}/purgeItems` },
       });
 
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--no-first-run',
-      ],
-    });
+    browser = await launchChromium();
     owner = await signedIn('owner', OWNER);
     auditor = await signedIn('auditor', AUDITOR);
   });

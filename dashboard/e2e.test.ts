@@ -25,12 +25,12 @@
  * chat-auditor.png, chat-auditor-runs.png and people-removal.png there.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { requestApproval } from '../src/approvals/approvals.ts';
 import { loadConfig } from '../src/config/index.ts';
 import { toolDigest } from '../src/connections/index.ts';
@@ -46,12 +46,12 @@ import {
 import { silentLogger } from '../src/log/index.ts';
 import { policyVersion } from '../src/policy/engine.ts';
 import { type RunningServer, startServer } from '../src/server/index.ts';
+import { launchChromium } from '../src/testing/browser.ts';
 import { untilRead as until } from '../src/testing/until.ts';
 import { ensureDashboardBuilt } from './e2e-build.ts';
 import { checkPage } from './e2e-check.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const CHROMIUM = '/usr/bin/chromium';
 
 const ORG = { name: 'Acme Robotics', slug: 'acme-robotics' };
 const OWNER = { name: 'Olive Owner', email: 'owner@example.com', password: 'owner-password-0001' };
@@ -99,24 +99,13 @@ describe('dashboard end to end', { timeout: 300_000 }, () => {
   }
 
   before(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install chromium`);
     ensureDashboardBuilt();
     home = mkdtempSync(join(tmpdir(), 'paddock-e2e-'));
     server = await startServer(loadConfig({ home, port: 0 }), silentLogger);
     const s = await issueSetupSecret(server.deps.store.db);
     assert.ok(s, 'a fresh home needs first-run setup');
     secret = s;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--no-first-run',
-      ],
-    });
+    browser = await launchChromium();
     owner = await newPage('owner');
   });
 

@@ -12,22 +12,22 @@
  *   PATH=$PWD/node_modules/.bin:$PATH node --test dashboard/first-value-e2e.test.ts
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { loadConfig } from '../src/config/index.ts';
 import { ensureUser, initOrg, operatorCaller } from '../src/identity/index.ts';
 import { silentLogger } from '../src/log/index.ts';
 import { type RunningServer, startServer } from '../src/server/index.ts';
+import { launchChromium } from '../src/testing/browser.ts';
 import { untilRead as until } from '../src/testing/until.ts';
 import { ensureDashboardBuilt } from './e2e-build.ts';
 import { checkPage } from './e2e-check.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const CHROMIUM = '/usr/bin/chromium';
 const EVERYTHING = join(ROOT, 'node_modules/@modelcontextprotocol/server-everything/dist/index.js');
 const SLUG = 'newco';
 const OWNER = { email: 'owner@newco.test', password: 'owner-password-0001' };
@@ -80,24 +80,13 @@ describe('first value through the dashboard alone', { timeout: 240_000 }, () => 
   }
 
   before(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install chromium`);
     ensureDashboardBuilt();
     home = mkdtempSync(join(tmpdir(), 'paddock-e2e-first-'));
     server = await startServer(loadConfig({ home, port: 0 }), silentLogger);
     const db = server.deps.store.db;
     await ensureUser(db, { email: OWNER.email, password: OWNER.password });
     await initOrg(db, operatorCaller(), { slug: SLUG, ownerEmail: OWNER.email });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--no-first-run',
-      ],
-    });
+    browser = await launchChromium();
     owner = await newPage('owner');
     await signIn(owner);
   });

@@ -10,22 +10,22 @@
  *   PATH=$PWD/node_modules/.bin:$PATH node --test dashboard/keyboard-e2e.test.ts
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { requestApproval } from '../src/approvals/approvals.ts';
 import { loadConfig } from '../src/config/index.ts';
 import { ensureUser, initOrg, operatorCaller } from '../src/identity/index.ts';
 import { silentLogger } from '../src/log/index.ts';
 import { policyVersion } from '../src/policy/engine.ts';
 import { type RunningServer, startServer } from '../src/server/index.ts';
+import { launchChromium } from '../src/testing/browser.ts';
 import { untilRead as until } from '../src/testing/until.ts';
 import { ensureDashboardBuilt } from './e2e-build.ts';
 import { checkPage } from './e2e-check.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const SLUG = 'roadco';
 const OWNER = { email: 'owner@roadco.test', password: 'owner-password-0001' };
 const PHONE = { width: 390, height: 844 };
@@ -137,7 +137,6 @@ describe('the dashboard by keyboard and on a phone', { timeout: 240_000 }, () =>
   }
 
   before(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install chromium`);
     ensureDashboardBuilt();
     home = mkdtempSync(join(tmpdir(), 'paddock-e2e-keys-'));
     server = await startServer(loadConfig({ home, port: 0 }), silentLogger);
@@ -167,17 +166,7 @@ describe('the dashboard by keyboard and on a phone', { timeout: 240_000 }, () =>
       args: ['server.js'],
     });
     connectionId = c.id;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--no-first-run',
-      ],
-    });
+    browser = await launchChromium();
     page = await newPage('owner');
     await signIn(page);
   });

@@ -16,16 +16,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { loadConfig } from '../src/config/index.ts';
 import { addMembership, ensureUser, initOrg, operatorCaller, trustedScope } from '../src/identity/index.ts';
 import { silentLogger } from '../src/log/index.ts';
 import { type RunningServer, startServer } from '../src/server/index.ts';
+import { launchChromium } from '../src/testing/browser.ts';
 import { untilRead as until } from '../src/testing/until.ts';
 import { checkPage } from './e2e-check.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const CHROMIUM = '/usr/bin/chromium';
 const SLUG = 'memco';
 const OWNER = { email: 'owner@memco.test', password: 'owner-password-0001' };
 const AUDITOR = { email: 'auditor@memco.test', password: 'auditor-password-0002' };
@@ -84,7 +84,6 @@ describe('agent memory and retention in the dashboard', { timeout: 240_000 }, ()
   }
 
   before(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install chromium`);
     if (!existsSync(join(ROOT, 'dashboard/dist/index.html'))) {
       const built = spawnSync(
         join(ROOT, 'node_modules/.bin/vite'),
@@ -100,17 +99,7 @@ describe('agent memory and retention in the dashboard', { timeout: 240_000 }, ()
     const { org } = await initOrg(db, operatorCaller(), { slug: SLUG, ownerEmail: OWNER.email });
     const auditor = await ensureUser(db, { email: AUDITOR.email, password: AUDITOR.password });
     await addMembership(db, operatorCaller(), trustedScope(org.id), auditor.id, 'auditor', 'test');
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--no-first-run',
-      ],
-    });
+    browser = await launchChromium();
     owner = await newPage('owner');
     await signIn(owner, OWNER);
   });

@@ -13,14 +13,13 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { loadConfig } from '../src/config/index.ts';
 import { silentLogger } from '../src/log/index.ts';
 import { type RunningServer, startServer } from '../src/server/index.ts';
 import { dashboardBuilt } from '../src/server/static.ts';
+import { launchChromium } from '../src/testing/browser.ts';
 import { type SeededOrg, seedOrg } from '../src/testing/fixtures.ts';
-
-const CHROMIUM = '/usr/bin/chromium';
 
 describe('OAuth sign-in for an MCP client, in the browser', () => {
   let home: string;
@@ -59,16 +58,7 @@ describe('OAuth sign-in for an MCP client, in the browser', () => {
     });
     await new Promise<void>((r) => callback.listen(0, '127.0.0.1', r));
     redirect = `http://127.0.0.1:${(callback.address() as AddressInfo).port}/callback`;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--no-first-run',
-      ],
-    });
+    browser = await launchChromium();
   });
 
   after(async () => {

@@ -6,15 +6,16 @@
  * connection. No token is on the page.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { loadConfig } from '../src/config/index.ts';
 import { ensureUser, initOrg, operatorCaller } from '../src/identity/index.ts';
 import { silentLogger } from '../src/log/index.ts';
 import { type RunningServer, startServer } from '../src/server/index.ts';
+import { launchChromium } from '../src/testing/browser.ts';
 import {
   type AuthServer,
   type ProtectedMcp,
@@ -24,7 +25,6 @@ import {
 import { ensureDashboardBuilt } from './e2e-build.ts';
 import { checkPage } from './e2e-check.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const SLUG = 'remoteco';
 const ADMIN = { email: 'owner@remoteco.test', password: 'owner-password-remote-01' };
 /** A client registered by hand at the provider, as the admin types it in. */
@@ -40,7 +40,6 @@ describe('connecting a remote MCP server with OAuth, in the browser', { timeout:
   let typedId = '';
 
   before(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install chromium`);
     ensureDashboardBuilt();
     home = mkdtempSync(join(tmpdir(), 'paddock-e2e-remote-oauth-'));
     server = await startServer(loadConfig({ home, port: 0 }), silentLogger);
@@ -78,16 +77,7 @@ describe('connecting a remote MCP server with OAuth, in the browser', { timeout:
     const d = await api('POST', '/connections', { name: 'typed', transport: 'http', url: mcp.url });
     assert.equal(d.status, 201);
     typedId = ((await d.json()) as { id: string }).id;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--no-first-run',
-      ],
-    });
+    browser = await launchChromium();
   });
 
   after(async () => {

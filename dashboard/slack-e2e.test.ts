@@ -17,16 +17,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { loadConfig } from '../src/config/index.ts';
 import { ensureUser, initOrg, operatorCaller } from '../src/identity/index.ts';
 import { silentLogger } from '../src/log/index.ts';
 import { type RunningServer, startServer } from '../src/server/index.ts';
+import { launchChromium } from '../src/testing/browser.ts';
 import { type FakeSlack, slackSigned, startFakeSlack } from '../src/testing/fake-slack.ts';
 import { checkPage } from './e2e-check.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const CHROMIUM = '/usr/bin/chromium';
 const SLUG = 'slackco';
 const OWNER = { email: 'owner@slackco.test', password: 'owner-password-0001' };
 const OWNER_SLACK = 'U0OWNER001';
@@ -50,7 +50,6 @@ describe('the Slack page', { timeout: 180_000 }, () => {
   };
 
   before(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install chromium`);
     if (!existsSync(join(ROOT, 'dashboard/dist/index.html'))) {
       const built = spawnSync(
         join(ROOT, 'node_modules/.bin/vite'),
@@ -69,16 +68,7 @@ describe('the Slack page', { timeout: 180_000 }, () => {
     await ensureUser(db, { email: OWNER.email, password: OWNER.password });
     token = (await initOrg(db, operatorCaller(), { slug: SLUG, ownerEmail: OWNER.email, withToken: true }))
       .token!;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--no-first-run',
-      ],
-    });
+    browser = await launchChromium();
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     page = await context.newPage();
     page.setDefaultTimeout(15_000);

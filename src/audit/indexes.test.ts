@@ -1,5 +1,5 @@
 /**
- * The partial audit indexes (migration 033) hold only what they find, and the queries that need
+ * The partial audit indexes (migration 034) hold only what they find, and the queries that need
  * them still use them, on both engines: a decision's insert skips them, a read does not scan.
  */
 import assert from 'node:assert/strict';

@@ -11,11 +11,11 @@ import { after, before, describe, test } from 'node:test';
 import { bubblewrap } from '../cells/index.ts';
 import { call, createApp, type SeededOrg, seedOrg, testDeps, useModelServer } from '../testing/fixtures.ts';
 import { type ModelServer, startModelServer } from '../testing/model-server/index.ts';
+import { addStdioConnection } from '../testing/served.ts';
 import { openTestStore, STORE_KINDS, type TestStore } from '../testing/stores.ts';
 import { counter, reserve } from './ledger.ts';
 import { periodOf } from './limits.ts';
 
-const EVERYTHING = ['node_modules/@modelcontextprotocol/server-everything/dist/index.js', 'stdio'];
 const KEY = 'sk-budgets-e2e-71c3a09be5d24f18';
 /** What the scripted model reports for each call (and so what the provider "billed"). */
 const USAGE = { input: 30, output: 20 };
@@ -57,14 +57,7 @@ for (const kind of STORE_KINDS) {
       app = createApp(deps);
       acme = await seedOrg(t.store, 'acme');
       await useModelServer(app, acme, models.url, KEY);
-      const c = await api('post', '/connections', {
-        name: 'everything',
-        transport: 'stdio',
-        command: 'node',
-        args: EVERYTHING,
-      });
-      everything = c.body.id;
-      assert.equal((await api('post', `/connections/${everything}/tools/refresh`)).status, 200);
+      everything = await addStdioConnection(app, acme, { by: acme.people.admin.token });
     });
 
     after(async () => {

@@ -14,6 +14,7 @@ import { AuditTrail } from '../audit/index.ts';
 import { initOrg, operatorCaller } from '../identity/index.ts';
 import { silentLogger } from '../log/index.ts';
 import { openTestStore, type TestStore } from '../testing/stores.ts';
+import { until } from '../testing/until.ts';
 import { localKeyring, Vault, vaultLogKeys } from '../vault/index.ts';
 import { bubblewrap } from './bubblewrap.ts';
 import { EgressProxy, type EgressRule, isNonPublic } from './egress.ts';
@@ -125,6 +126,57 @@ describe('egress proxy', () => {
       s.on('error', reject);
     });
     assert.match(plain, /hello from \/plain/);
+  });
+
+  test('closing the proxy ends an open stream and an open tunnel at once, upstream too, rather than waiting on them', async () => {
+    // An upstream that answers and never ends (an MCP session's event stream).
+    const streaming = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write('data: first\n\n');
+    }).listen(0, '127.0.0.1');
+    await new Promise((r) => streaming.once('listening', r));
+    const streamPort = (streaming.address() as AddressInfo).port;
+    const own = new EgressProxy({
+      orgId,
+      socketPath: join(t.home, 'egress', 'closing.sock'),
+      rules: () => [{ host: '127.0.0.1', port: streamPort, allowPrivate: true }],
+      audit: trail,
+      log: silentLogger,
+    });
+    await own.start();
+    try {
+      const stream = connect({ path: join(t.home, 'egress', 'closing.sock') });
+      const streamClosed = new Promise((r) => stream.once('close', r));
+      await new Promise<void>((resolve) => {
+        stream.on('data', (d) => String(d).includes('data: first') && resolve());
+        stream.write(
+          `GET http://127.0.0.1:${streamPort}/events HTTP/1.1\r\nhost: 127.0.0.1:${streamPort}\r\n\r\n`,
+        );
+      });
+      const { status, socket } = await tunnel(
+        join(t.home, 'egress', 'closing.sock'),
+        `127.0.0.1:${streamPort}`,
+      );
+      assert.equal(status, 'HTTP/1.1 200 Connection Established');
+      const tunnelClosed = new Promise((r) => socket.once('close', r));
+      socket.on('error', () => undefined);
+      stream.on('error', () => undefined);
+      await until(() => new Promise<boolean>((r) => streaming.getConnections((_e, n) => r(n === 2))), {
+        what: 'both connections upstream',
+      });
+      const started = Date.now();
+      const late = new Promise<string>((r) => setTimeout(() => r('still waiting'), 5000).unref());
+      assert.equal(await Promise.race([own.close().then(() => 'closed'), late]), 'closed');
+      await Promise.all([streamClosed, tunnelClosed]);
+      assert.ok(Date.now() - started < 2000, `closed after ${Date.now() - started} ms`);
+      await until(() => new Promise<boolean>((r) => streaming.getConnections((_e, n) => r(n === 0))), {
+        what: 'nothing left open upstream',
+      });
+    } finally {
+      streaming.closeAllConnections();
+      streaming.close();
+      void own.close();
+    }
   });
 
   test('refuses what is not on the allowlist, and private addresses not explicitly allowed, and audits it', async () => {

@@ -80,6 +80,8 @@ class Refused extends Error {
 export class EgressProxy {
   readonly #o: EgressOptions;
   readonly #server: Server;
+  /** CONNECT tunnels open now: the HTTP server no longer tracks a socket it handed over. */
+  readonly #tunnels = new Set<Socket>();
 
   constructor(opts: EgressOptions) {
     this.#o = opts;
@@ -88,6 +90,8 @@ export class EgressProxy {
         (upstream) => {
           res.writeHead(upstream.statusCode ?? 502, upstream.headers);
           upstream.pipe(res);
+          // A client gone (or cut off by close) ends the upstream answer too: nothing is left open.
+          res.once('close', () => upstream.destroy());
         },
         (err) => {
           const status = err instanceof Refused ? err.status : 502;
@@ -96,6 +100,8 @@ export class EgressProxy {
       );
     });
     this.#server.on('connect', (req, socket: Socket, head) => {
+      this.#tunnels.add(socket);
+      socket.once('close', () => this.#tunnels.delete(socket));
       void this.#tunnel(req, socket, head);
     });
   }
@@ -115,9 +121,15 @@ export class EgressProxy {
     if (this.#o.owner) lchownSync(this.#o.socketPath, this.#o.owner.uid, this.#o.owner.gid);
   }
 
+  /**
+   * Stops listening and ends what is open (a remote MCP session's event stream, a tunnel) at once:
+   * waiting for those to end first would hold a shutdown until they did, which may be never.
+   */
   async close(): Promise<void> {
-    await new Promise<void>((r) => this.#server.close(() => r()));
+    const closed = new Promise<void>((r) => this.#server.close(() => r()));
     this.#server.closeAllConnections();
+    for (const socket of this.#tunnels) socket.destroy();
+    await closed;
   }
 
   /** Checks a target against the allowlist and the address rules; returns the address to dial. */
@@ -175,6 +187,8 @@ export class EgressProxy {
         if (head.length) upstream.write(head);
         upstream.pipe(client);
         client.pipe(upstream);
+        client.once('close', () => upstream.destroy());
+        upstream.once('close', () => client.destroy());
       });
     } catch (err) {
       const status = err instanceof Refused ? err.status : 502;

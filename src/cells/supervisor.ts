@@ -92,6 +92,8 @@ interface Cell {
   /** Callers of `ensure` waiting for the cell to be ready. */
   waiters: Array<{ resolve: () => void; reject: (e: unknown) => void }>;
   timers: NodeJS.Timeout[];
+  /** The cell's records so far: each waits for the one before, so history and audit keep their order. */
+  recorded: Promise<void>;
 }
 
 /** Who runs agents in cells: told of their frames, and of a cell that went away with its runs. */
@@ -176,6 +178,7 @@ export class CellSupervisor {
         failures: 0,
         waiters: [],
         timers: [],
+        recorded: Promise.resolve(),
       };
       this.#cells.set(orgId, cell);
     }
@@ -412,7 +415,7 @@ export class CellSupervisor {
       // An exit asked for by stop() is recorded there, with its reason.
       if (!cell.wanted || this.#closed) return;
       void this.#setState(cell, 'stopped', { exit: code, signal }, 'cell.exited');
-      this.#scheduleRestart(cell);
+      this.#scheduleRestart(cell, signal ? `killed (${signal})` : `exited (${code})`);
     });
     proc.once('error', (err) => this.#o.log.error({ err, orgId }, 'cell could not start'));
 
@@ -434,11 +437,16 @@ export class CellSupervisor {
     );
   }
 
-  #scheduleRestart(cell: Cell): void {
+  #scheduleRestart(cell: Cell, why: string): void {
     const delay = Math.min(this.#o.backoffMaxMs, this.#o.backoffInitialMs * 2 ** cell.failures);
     cell.failures += 1;
     cell.info.restarts += 1;
     cell.info.state = 'backoff';
+    // The operator's log says so too (the audit log is the org's): a loop shows as a run of these.
+    this.#o.log.warn(
+      { orgId: cell.info.orgId, why, restarts: cell.info.restarts, delayMs: delay },
+      'cell went away; restarting it',
+    );
     void this.#setState(cell, 'backoff', { delayMs: delay, restarts: cell.info.restarts }, 'cell.restarting');
     const t = setTimeout(() => {
       cell.timers = cell.timers.filter((x) => x !== t);
@@ -474,6 +482,12 @@ export class CellSupervisor {
     const from = cell.info.state;
     cell.info.state = state === 'stopped' && cell.info.state === 'backoff' ? 'backoff' : state;
     const orgId = cell.info.orgId;
+    // An exit and its restart are recorded a moment apart: written concurrently, a database may
+    // keep them the other way round (the history would read "backoff, stopped").
+    const before = cell.recorded;
+    let done!: () => void;
+    cell.recorded = new Promise<void>((r) => (done = r));
+    await before;
     try {
       await this.#o.store.db
         .insertInto('cell_events')
@@ -495,6 +509,8 @@ export class CellSupervisor {
       });
     } catch (err) {
       if (!this.#closed) this.#o.log.error({ err, orgId }, 'cell event not recorded');
+    } finally {
+      done();
     }
   }
 }

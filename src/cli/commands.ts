@@ -103,7 +103,7 @@ const up: Command = {
       publicUrl: v['public-url'] as string | undefined,
       unsafeNoSandbox: v['unsafe-no-sandbox'] === true ? true : undefined,
     });
-    const log = createLogger({ level: config.logLevel });
+    const log = createLogger({ level: config.logLevel, format: config.logFormat });
     // A crash is reported through the redaction layer too: no secret in crash output.
     const crash = (err: unknown) => {
       log.fatal({ err }, 'Paddock crashed');

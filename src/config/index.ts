@@ -5,6 +5,8 @@
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { BadRequestError } from '../errors/index.ts';
+import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from '../log/index.ts';
+import { redactString } from '../redact/index.ts';
 
 export interface Config {
   /** Where the embedded database, keys and cell directories live. */
@@ -15,7 +17,10 @@ export interface Config {
   databaseUrl: string | undefined;
   /** The address people reach Paddock at, used in sign-in links and SSO redirects. */
   publicUrl: string;
-  logLevel: string;
+  /** `PADDOCK_LOG_LEVEL`; `info` when absent. */
+  logLevel: LogLevel;
+  /** `PADDOCK_LOG_FORMAT`; when absent, readable lines at a terminal and JSON lines otherwise. */
+  logFormat: LogFormat | undefined;
   /** Signed audit checkpoints are also appended here, outside the database. */
   checkpointDir: string;
   /** And posted here, if set. */
@@ -116,6 +121,26 @@ function traceSampler(env: NodeJS.ProcessEnv): TraceSampler {
   return { name, parentBased, ratio };
 }
 
+/**
+ * A setting that is one of a few words, refused when it is anything else: a misspelt log level or
+ * format would otherwise start Paddock logging in a way nobody asked for (or crash it later).
+ */
+function oneOf<T extends string>(
+  name: string,
+  allowed: readonly T[],
+  value: string | undefined,
+): T | undefined {
+  const text = value?.trim() || undefined;
+  if (text === undefined) return undefined;
+  const found = allowed.find((a) => a === text.toLowerCase());
+  if (found === undefined)
+    throw new BadRequestError(
+      `invalid_${name.replace(/^PADDOCK_/, '').toLowerCase()}`,
+      `${name} is one of ${allowed.join(', ')}, not "${redactString(text)}".`,
+    );
+  return found;
+}
+
 /** Proxies are named by exact address: a range would trust whoever else holds one of it. */
 function trustedProxies(value: string | undefined): string[] {
   const out = list(value);
@@ -166,7 +191,8 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     port,
     databaseUrl,
     publicUrl,
-    logLevel: env.PADDOCK_LOG_LEVEL ?? 'info',
+    logLevel: oneOf('PADDOCK_LOG_LEVEL', LOG_LEVELS, env.PADDOCK_LOG_LEVEL) ?? 'info',
+    logFormat: oneOf('PADDOCK_LOG_FORMAT', LOG_FORMATS, env.PADDOCK_LOG_FORMAT),
     checkpointDir: resolve(env.PADDOCK_CHECKPOINT_DIR ?? `${home}/checkpoints`),
     checkpointWebhook: env.PADDOCK_CHECKPOINT_WEBHOOK || undefined,
     slackApiUrl: env.PADDOCK_SLACK_API_URL || undefined,

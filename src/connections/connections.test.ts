@@ -9,10 +9,9 @@ import { loadConfig } from '../config/index.ts';
 import { silentLogger } from '../log/index.ts';
 import { buildDeps } from '../server/deps.ts';
 import { call, createApp, type SeededOrg, seedOrg } from '../testing/fixtures.ts';
+import { EVERYTHING } from '../testing/served.ts';
 import { openTestStore, STORE_KINDS, type StoreKind, type TestStore } from '../testing/stores.ts';
 import { toolDigest } from './definitions.ts';
-
-const EVERYTHING = ['node_modules/@modelcontextprotocol/server-everything/dist/index.js', 'stdio'];
 
 /** On each engine: the same suite, once per store kind. */
 function connectionsSuite(kind: StoreKind): void {

@@ -10,22 +10,18 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { type ServerType, serve } from '@hono/node-server';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { sql } from 'kysely';
-import { bubblewrap } from '../cells/index.ts';
-import { loadConfig } from '../config/index.ts';
 import { createLogger } from '../log/index.ts';
 import { secretForms } from '../redact/index.ts';
-import { buildDeps } from '../server/deps.ts';
-import { call, createApp, type SeededOrg, seedOrg } from '../testing/fixtures.ts';
+import { call, type SeededOrg, seedOrg } from '../testing/fixtures.ts';
 import { leakedForms } from '../testing/leaks.ts';
-import { openTestStore, STORE_KINDS, type TestStore } from '../testing/stores.ts';
+import { agentWithGrants, type ServedPaddock, servePaddock } from '../testing/served.ts';
+import { STORE_KINDS, type TestStore } from '../testing/stores.ts';
 
 const HOSTILE = fileURLToPath(new URL('../testing/hostile-mcp-server.ts', import.meta.url));
 // Quotes, a backslash, a slash and a plus: its JSON, URL and base64 forms all differ from it.
@@ -43,10 +39,10 @@ function leaksIn(where: string, text: string): string[] {
 
 for (const kind of STORE_KINDS) {
   describe(`a hostile MCP server leaks none of its secret [${kind}]`, () => {
+    let paddock: ServedPaddock;
     let t: TestStore;
-    let deps: ReturnType<typeof buildDeps>;
-    let app: ReturnType<typeof createApp>;
-    let server: ServerType;
+    let deps: ServedPaddock['deps'];
+    let app: ServedPaddock['app'];
     let url: string;
     let acme: SeededOrg;
     let hostile: string;
@@ -65,23 +61,9 @@ for (const kind of STORE_KINDS) {
     };
 
     before(async () => {
-      const check = await bubblewrap.check();
-      assert.ok(check.ok, `bubblewrap is needed: ${check.reason}`);
-      t = await openTestStore(kind);
       const log = createLogger({ level: 'debug', destination: { write: (s: string) => void logs.push(s) } });
-      deps = buildDeps(
-        loadConfig({ home: t.home, port: 0, databaseUrl: t.databaseUrl }, {}),
-        log,
-        t.store,
-        {},
-        { provider: bubblewrap, problem: null },
-      );
-      deps.audit.start();
-      app = createApp(deps);
-      server = await new Promise<ServerType>((resolve) => {
-        const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
-      });
-      url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      paddock = await servePaddock(kind, { log });
+      ({ t, deps, app, url } = paddock);
       acme = await seedOrg(t.store, 'acme');
       const secret = await api('post', '/secrets', {
         name: 'hostile',
@@ -98,20 +80,11 @@ for (const kind of STORE_KINDS) {
       });
       assert.equal(made.status, 201, made.text);
       hostile = made.body.id;
-      const agent = await api('post', '/agents', {
-        name: 'victim',
-        scope: 'organization',
-        instructions: 'x',
-        model: { provider: 'openai', model: 'gpt-5' },
-      });
-      agentId = agent.body.id;
+      agentId = await agentWithGrants(app, acme, { name: 'victim' });
     });
 
     after(async () => {
-      await deps?.gateway.close();
-      await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
-      await deps?.audit.close();
-      await t?.cleanup();
+      await paddock?.close();
     });
 
     test('tools whose name holds the secret are refused, on record; the others are kept scrubbed', async () => {

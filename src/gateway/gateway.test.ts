@@ -7,25 +7,26 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer as createHttpServer, request as httpRequest } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { createServer as createNetServer } from 'node:net';
+import { type AddressInfo, createServer as createNetServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { type ServerType, serve } from '@hono/node-server';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { makeFolder, serverFolder } from '../cells/folders.ts';
 import { orgHostUser } from '../cells/host-users.ts';
 import { bubblewrap } from '../cells/index.ts';
-import { loadConfig } from '../config/index.ts';
-import { silentLogger } from '../log/index.ts';
-import { buildDeps } from '../server/deps.ts';
-import { call, createApp, type SeededOrg, seedOrg } from '../testing/fixtures.ts';
-import { openTestStore, STORE_KINDS, type StoreKind, type TestStore } from '../testing/stores.ts';
+import { call, type SeededOrg, seedOrg } from '../testing/fixtures.ts';
+import {
+  addStdioConnection,
+  agentWithToken,
+  EVERYTHING,
+  type ServedPaddock,
+  servePaddock,
+} from '../testing/served.ts';
+import { STORE_KINDS, type StoreKind, type TestStore } from '../testing/stores.ts';
 import { until } from '../testing/until.ts';
 
-const EVERYTHING = ['node_modules/@modelcontextprotocol/server-everything/dist/index.js', 'stdio'];
 // Each server session's /cell is its own folder (the connection's, for that agent).
 const FILESYSTEM = ['node_modules/@modelcontextprotocol/server-filesystem/dist/index.js', '/cell'];
 
@@ -43,10 +44,10 @@ const text = (r: unknown) => (r as Result).content.map((c) => c.text ?? '').join
 
 /** On each engine: the same suite, once per store kind. */
 function gatewaySuite(kind: StoreKind): void {
+  let paddock: ServedPaddock;
   let t: TestStore;
-  let deps: ReturnType<typeof buildDeps>;
-  let app: ReturnType<typeof createApp>;
-  let server: ServerType;
+  let deps: ServedPaddock['deps'];
+  let app: ServedPaddock['app'];
   let url: string;
   let acme: SeededOrg;
   let beta: SeededOrg;
@@ -67,19 +68,7 @@ function gatewaySuite(kind: StoreKind): void {
   const api = (method: 'get' | 'post' | 'delete' | 'patch', path: string, body?: unknown, token = admin()) =>
     call(app, method, `/api/v1/orgs/acme${path}`, { token, ...(body === undefined ? {} : { body }) });
 
-  async function newAgent(name: string, org = 'acme', token = admin()) {
-    const a = await call(app, 'post', `/api/v1/orgs/${org}/agents`, {
-      token,
-      body: { name, scope: 'organization', instructions: 'x', model: { provider: 'openai', model: 'gpt-5' } },
-    });
-    assert.equal(a.status, 201, a.text);
-    const tok = await call(app, 'post', `/api/v1/orgs/${org}/agents/${a.body.id}/tokens`, {
-      token,
-      body: { name: 'mcp' },
-    });
-    assert.equal(tok.status, 201, tok.text);
-    return { id: a.body.id as string, token: tok.body.token as string, tokenId: tok.body.info.id as string };
-  }
+  const newAgent = (name: string, org = acme) => agentWithToken(app, org, { name, tokenName: 'mcp' });
 
   async function connect(token: string, org = 'acme'): Promise<Client> {
     const client = new Client({ name: 'external-agent', version: '1.0.0' });
@@ -98,31 +87,12 @@ function gatewaySuite(kind: StoreKind): void {
     return g.body.id as string;
   }
 
-  async function addConnection(name: string, args: string[], env: Record<string, string> = {}) {
-    const c = await api('post', '/connections', { name, transport: 'stdio', command: 'node', args, env });
-    assert.equal(c.status, 201, c.text);
-    const listed = await api('post', `/connections/${c.body.id}/tools/refresh`);
-    assert.equal(listed.status, 200, listed.text);
-    return c.body.id as string;
-  }
+  const addConnection = (name: string, args: string[], env?: Record<string, string>) =>
+    addStdioConnection(app, acme, { name, args, ...(env ? { env } : {}), by: admin() });
 
   before(async () => {
-    const check = await bubblewrap.check();
-    assert.ok(check.ok, `bubblewrap is needed: ${check.reason}`);
-    t = await openTestStore(kind);
-    deps = buildDeps(
-      loadConfig({ home: t.home, port: 0, databaseUrl: t.databaseUrl }, {}),
-      silentLogger,
-      t.store,
-      {},
-      { provider: bubblewrap, problem: null },
-    );
-    deps.audit.start();
-    app = createApp(deps);
-    server = await new Promise<ServerType>((resolve) => {
-      const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
-    });
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    paddock = await servePaddock(kind);
+    ({ t, deps, app, url } = paddock);
     acme = await seedOrg(t.store, 'acme');
     beta = await seedOrg(t.store, 'beta');
     everything = await addConnection('Everything', EVERYTHING);
@@ -136,12 +106,7 @@ function gatewaySuite(kind: StoreKind): void {
 
   after(async () => {
     for (const c of clients) await c.close().catch(() => undefined);
-    await deps?.sessions.close();
-    await deps?.gateway.close();
-    await deps?.cells?.close();
-    await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
-    await deps?.audit.close();
-    await t?.cleanup();
+    await paddock?.close();
   });
 
   test('an agent with no grants sees no tools, and every call is denied and audited', async () => {
@@ -247,7 +212,7 @@ function gatewaySuite(kind: StoreKind): void {
 
   test("other orgs' agents, tokens and connections are unreachable; people's tokens are not agent tokens", async () => {
     const agent = await newAgent('acme-agent');
-    const stranger = await newAgent('beta-agent', 'beta', beta.people.admin.token);
+    const stranger = await newAgent('beta-agent', beta);
     const post = (path: string, token?: string) =>
       fetch(`${url}${path}`, {
         method: 'POST',

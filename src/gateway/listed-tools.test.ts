@@ -19,10 +19,9 @@ import { buildDeps } from '../server/deps.ts';
 import { openStore, type Store } from '../store/index.ts';
 import { call, createApp, type SeededOrg, seedOrg } from '../testing/fixtures.ts';
 import { notingStore } from '../testing/query-log.ts';
+import { EVERYTHING } from '../testing/served.ts';
 import { onCleanup, openTestStore, STORE_KINDS, type TestStore } from '../testing/stores.ts';
 import { ListedTools } from './listed-tools.ts';
-
-const EVERYTHING = ['node_modules/@modelcontextprotocol/server-everything/dist/index.js', 'stdio'];
 
 for (const kind of STORE_KINDS) {
   describe(`tools/list kept in memory [${kind}]`, () => {

@@ -20,11 +20,11 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { sql } from 'kysely';
 import { bubblewrap } from '../cells/index.ts';
 import { type SeededOrg, seedOrg } from '../testing/fixtures.ts';
+import { EVERYTHING } from '../testing/served.ts';
 import { openTestStore, type TestStore } from '../testing/stores.ts';
 import { until } from '../testing/until.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/paddock.js', import.meta.url));
-const EVERYTHING = ['node_modules/@modelcontextprotocol/server-everything/dist/index.js', 'stdio'];
 
 interface Replica {
   proc: ChildProcess;

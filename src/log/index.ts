@@ -11,7 +11,13 @@ import { redact, redactString } from '../redact/index.ts';
 
 export type { Logger };
 
-export type LogFormat = 'json' | 'pretty';
+/** The formats `PADDOCK_LOG_FORMAT` may name; unset means readable at a terminal, JSON otherwise. */
+export const LOG_FORMATS = ['json', 'pretty'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
+
+/** pino's levels, quietest last: the values `PADDOCK_LOG_LEVEL` may take. */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** The format asked for, else pretty on a terminal and JSON for everything else (a collector). */
 export function logFormat(
@@ -47,7 +53,12 @@ export function prettyDestination(destination: number | NodeJS.WritableStream = 
 }
 
 export function createLogger(
-  opts: { level?: string; destination?: pino.DestinationStream; name?: string; format?: LogFormat } = {},
+  opts: {
+    level?: string;
+    destination?: pino.DestinationStream;
+    name?: string;
+    format?: LogFormat | undefined;
+  } = {},
 ): Logger {
   const destination =
     opts.destination ??

@@ -6,8 +6,8 @@
  * output.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -108,5 +108,34 @@ test('for a collector (JSON lines): the same summary first, then JSON request re
     assert.match(s.out().split('\n')[0]!, /^Paddock \S+ is running at /, 'the summary first');
   } finally {
     await s.stop();
+  }
+});
+
+test('a misspelt log setting stops `paddock up` before it starts: one line naming the setting and its allowed values, exit 2', async () => {
+  const home = mkdtempSync(join(tmpdir(), 'paddock-startup-'));
+  try {
+    for (const [env, line] of [
+      [
+        { PADDOCK_LOG_LEVEL: 'verbos' },
+        'PADDOCK_LOG_LEVEL is one of fatal, error, warn, info, debug, trace, silent, not "verbos".',
+      ],
+      [{ PADDOCK_LOG_FORMAT: 'xml' }, 'PADDOCK_LOG_FORMAT is one of json, pretty, not "xml".'],
+    ] as const) {
+      const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((done) =>
+        execFile(
+          process.execPath,
+          [BIN, 'up'],
+          {
+            env: { ...process.env, PADDOCK_HOME: home, PORT: '0', DATABASE_URL: '', ...env },
+            timeout: 30_000,
+          },
+          (err, stdout, stderr) => done({ code: err ? (err.code as number) : 0, stdout, stderr }),
+        ),
+      );
+      assert.deepEqual(r, { code: 2, stdout: '', stderr: `paddock: ${line}\n` });
+    }
+    assert.deepEqual(readdirSync(home), [], 'nothing was created');
+  } finally {
+    rmSync(home, { recursive: true, force: true });
   }
 });

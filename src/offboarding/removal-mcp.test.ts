@@ -5,20 +5,14 @@
  * the token's next request is refused; revoking one token ends only that token's calls.
  */
 import assert from 'node:assert/strict';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { type ServerType, serve } from '@hono/node-server';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { bubblewrap } from '../cells/index.ts';
-import { loadConfig } from '../config/index.ts';
-import { silentLogger } from '../log/index.ts';
-import { buildDeps } from '../server/deps.ts';
-import { allAuditEntries, call, createApp, type SeededOrg, seedOrg } from '../testing/fixtures.ts';
-import { openTestStore, STORE_KINDS, type StoreKind, type TestStore } from '../testing/stores.ts';
+import { allAuditEntries, call, type SeededOrg, seedOrg } from '../testing/fixtures.ts';
+import { addStdioConnection, agentWithToken, type ServedPaddock, servePaddock } from '../testing/served.ts';
+import { STORE_KINDS, type StoreKind, type TestStore } from '../testing/stores.ts';
 import { until } from '../testing/until.ts';
 
-const EVERYTHING = ['node_modules/@modelcontextprotocol/server-everything/dist/index.js', 'stdio'];
 const LONG = 'everything__trigger-long-running-operation';
 
 type Result = { isError?: boolean; content: Array<{ type: string; text?: string }> };
@@ -26,10 +20,10 @@ const text = (r: unknown) => (r as Result).content.map((c) => c.text ?? '').join
 
 /** On each engine (PostgreSQL with its LISTEN/NOTIFY stop bus). */
 function removalSuite(kind: StoreKind): void {
+  let p: ServedPaddock;
   let t: TestStore;
-  let deps: ReturnType<typeof buildDeps>;
-  let app: ReturnType<typeof createApp>;
-  let server: ServerType;
+  let deps: ServedPaddock['deps'];
+  let app: ServedPaddock['app'];
   let url: string;
   let acme: SeededOrg;
   let everything: string;
@@ -39,21 +33,12 @@ function removalSuite(kind: StoreKind): void {
     call(app, method, `/api/v1/orgs/acme${path}`, { token, ...(body === undefined ? {} : { body }) });
 
   /** An org-wide agent allowed the long-running tool, with an agent token issued by `issuer`. */
-  async function agentWithToken(name: string, issuer: string) {
-    const a = await api('post', '/agents', issuer, {
+  const longAgent = (name: string, issuer: string) =>
+    agentWithToken(app, acme, {
       name,
-      scope: 'organization',
-      instructions: 'x',
-      model: { provider: 'openai', model: 'gpt-5' },
+      by: issuer,
+      grants: [{ connectionId: everything, tool: 'trigger-long-running-operation' }],
     });
-    assert.equal(a.status, 201, a.text);
-    const g = await api('post', `/agents/${a.body.id}/grants`, acme.people.owner.token, {
-      connectionId: everything,
-      tool: 'trigger-long-running-operation',
-    });
-    assert.equal(g.status, 201, g.text);
-    return { id: a.body.id as string, ...(await token(a.body.id, issuer, 'laptop')) };
-  }
 
   async function token(agentId: string, issuer: string, name: string) {
     const tok = await api('post', `/agents/${agentId}/tokens`, issuer, { name });
@@ -94,49 +79,19 @@ function removalSuite(kind: StoreKind): void {
   };
 
   before(async () => {
-    const check = await bubblewrap.check();
-    assert.ok(check.ok, `bubblewrap is needed: ${check.reason}`);
-    t = await openTestStore(kind);
-    deps = buildDeps(
-      loadConfig({ home: t.home, port: 0, databaseUrl: t.databaseUrl }, {}),
-      silentLogger,
-      t.store,
-      {},
-      { provider: bubblewrap, problem: null },
-    );
-    deps.audit.start();
-    app = createApp(deps);
-    server = await new Promise<ServerType>((resolve) => {
-      const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
-    });
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    p = await servePaddock(kind);
+    ({ t, deps, app, url } = p);
     acme = await seedOrg(t.store, 'acme');
-    const c = await api('post', '/connections', acme.people.owner.token, {
-      name: 'Everything',
-      transport: 'stdio',
-      command: 'node',
-      args: EVERYTHING,
-    });
-    assert.equal(c.status, 201, c.text);
-    everything = c.body.id;
-    assert.equal(
-      (await api('post', `/connections/${everything}/tools/refresh`, acme.people.owner.token)).status,
-      200,
-    );
+    everything = await addStdioConnection(app, acme, { name: 'Everything' });
   });
 
   after(async () => {
     for (const c of clients) await c.close().catch(() => undefined);
-    await deps?.sessions.close();
-    await deps?.gateway.close();
-    await deps?.cells?.close();
-    await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
-    await deps?.audit.close();
-    await t?.cleanup();
+    await p?.close();
   });
 
   test('revoking one agent token ends its call in flight, and only its own', async () => {
-    const agent = await agentWithToken('two-laptops', acme.people.owner.token);
+    const agent = await longAgent('two-laptops', acme.people.owner.token);
     const other = await token(agent.id, acme.people.owner.token, 'desktop');
     const onRevoked = longCall(await connect(agent.token));
     const onOther = longCall(await connect(other.token));
@@ -163,7 +118,7 @@ function removalSuite(kind: StoreKind): void {
 
   test("removing the issuer ends their agent token's call in flight (on record) and refuses its next request", async () => {
     const leaver = acme.people.admin;
-    const agent = await agentWithToken('laptop-agent', leaver.token);
+    const agent = await longAgent('laptop-agent', leaver.token);
     const client = await connect(agent.token);
     const inFlight = longCall(client);
     await until(() => deps.gateway.kills.inFlight({ agentId: agent.id }) === 1, { what: 'the call to run' });

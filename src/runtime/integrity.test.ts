@@ -12,9 +12,9 @@ import { sql } from 'kysely';
 import { bubblewrap } from '../cells/index.ts';
 import { call, createApp, type SeededOrg, seedOrg, testDeps, useModelServer } from '../testing/fixtures.ts';
 import { type ModelServer, type ModelTurn, startModelServer } from '../testing/model-server/index.ts';
+import { addStdioConnection } from '../testing/served.ts';
 import { openTestStore, STORE_KINDS, type TestStore } from '../testing/stores.ts';
 
-const EVERYTHING = ['node_modules/@modelcontextprotocol/server-everything/dist/index.js', 'stdio'];
 const KEY = 'sk-integrity-e2e-0c4b1f8e9a7d2365';
 const CARD = '4111 1111 1111 1111';
 const CARD_FORMS = ['4111 1111 1111 1111', '4111111111111111', '1111 1111 1111'];
@@ -62,14 +62,7 @@ for (const kind of STORE_KINDS) {
       app = createApp(deps);
       acme = await seedOrg(t.store, 'acme');
       await useModelServer(app, acme, models.url, KEY);
-      const c = await api('post', '/connections', {
-        name: 'everything',
-        transport: 'stdio',
-        command: 'node',
-        args: EVERYTHING,
-      });
-      everything = c.body.id;
-      assert.equal((await api('post', `/connections/${everything}/tools/refresh`)).status, 200);
+      everything = await addStdioConnection(app, acme, { by: acme.people.admin.token });
       const made = await api('post', '/agents', {
         name: 'guarded',
         scope: 'organization',

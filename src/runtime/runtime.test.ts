@@ -20,10 +20,10 @@ import {
   type ModelTurn,
   startModelServer,
 } from '../testing/model-server/index.ts';
+import { addStdioConnection } from '../testing/served.ts';
 import { openTestStore, STORE_KINDS, type TestStore } from '../testing/stores.ts';
 import { until } from '../testing/until.ts';
 
-const EVERYTHING = ['node_modules/@modelcontextprotocol/server-everything/dist/index.js', 'stdio'];
 const KEY = 'sk-runtime-e2e-3f9a1c7d5b20e84e';
 
 for (const kind of STORE_KINDS) {
@@ -62,14 +62,7 @@ for (const kind of STORE_KINDS) {
       app = createApp(deps);
       acme = await seedOrg(t.store, 'acme');
       await useModelServer(app, acme, models.url, KEY);
-      const c = await api('post', '/connections', {
-        name: 'everything',
-        transport: 'stdio',
-        command: 'node',
-        args: EVERYTHING,
-      });
-      everything = c.body.id;
-      assert.equal((await api('post', `/connections/${everything}/tools/refresh`)).status, 200);
+      everything = await addStdioConnection(app, acme, { by: acme.people.admin.token });
       const agent = await api('post', '/agents', {
         name: 'helper',
         scope: 'organization',

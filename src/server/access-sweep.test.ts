@@ -11,6 +11,7 @@ import { PLATFORM_LOG, recordAudit } from '../audit/index.ts';
 import { bubblewrap } from '../cells/index.ts';
 import { can, PERMISSIONS, type Permission, ROLES, type Role } from '../identity/index.ts';
 import { call, createApp, type SeededOrg, seedOrg, testDeps } from '../testing/fixtures.ts';
+import { EVERYTHING } from '../testing/served.ts';
 import { databaseSnapshot, snapshotDiff } from '../testing/snapshot.ts';
 import { openTestStore, STORE_KINDS, type TestStore } from '../testing/stores.ts';
 
@@ -25,7 +26,6 @@ type Op = {
   body: Json | undefined;
 };
 
-const EVERYTHING = ['node_modules/@modelcontextprotocol/server-everything/dist/index.js', 'stdio'];
 /** The pattern of every object id (`Id` in src/server/schemas.ts), as the OpenAPI document gives it. */
 const ID_PATTERN = '^[a-z]+_[0-9a-z]+$';
 

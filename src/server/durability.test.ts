@@ -14,12 +14,12 @@ import { AuditTrail, verifyLog } from '../audit/index.ts';
 import { silentLogger } from '../log/index.ts';
 import { openStore } from '../store/index.ts';
 import { allAuditEntries } from '../testing/fixtures.ts';
+import { EVERYTHING } from '../testing/served.ts';
 import { openTestStore, STORE_KINDS, type TestStore } from '../testing/stores.ts';
 import { until } from '../testing/until.ts';
 import { localKeyring, Vault, vaultLogKeys } from '../vault/index.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/paddock.js', import.meta.url));
-const EVERYTHING = ['node_modules/@modelcontextprotocol/server-everything/dist/index.js', 'stdio'];
 
 function up(env: NodeJS.ProcessEnv): Promise<{ proc: ChildProcess; url: string }> {
   const proc = spawn(process.execPath, [BIN, 'up', '--port', '0'], {

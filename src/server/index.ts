@@ -15,6 +15,22 @@ const VERSION = '0.1.0';
 export { createApp } from './app.ts';
 export type { Deps } from './deps.ts';
 
+/** Stops what the deps started (jobs, cells, MCP servers, sessions, the audit writer last); the store stays open. */
+export async function closeDeps(deps: Deps): Promise<void> {
+  await deps.slack.close();
+  deps.live.feed.close();
+  await deps.live.signals.close();
+  await deps.scheduler.close();
+  await deps.runs.close();
+  await deps.cells?.close();
+  await deps.sessions.close();
+  await deps.mcpSessions.close();
+  await deps.gateway.close();
+  deps.siem.close();
+  await deps.audit.close();
+  await deps.telemetry.close();
+}
+
 export interface RunningServer {
   url: string;
   port: number;
@@ -38,18 +54,7 @@ export async function startServer(config: Config, log: Logger, store?: Store): P
   await upgradeData(db, deps.vault);
   const app = createApp(deps);
   const release = async () => {
-    await deps.slack.close();
-    deps.live.feed.close();
-    await deps.live.signals.close();
-    await deps.scheduler.close();
-    await deps.runs.close();
-    await deps.cells?.close();
-    await deps.sessions.close();
-    await deps.mcpSessions.close();
-    await deps.gateway.close();
-    deps.siem.close();
-    await deps.audit.close();
-    await deps.telemetry.close();
+    await closeDeps(deps);
     if (!store) await db.close();
   };
   let server: ServerType;

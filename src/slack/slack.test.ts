@@ -27,6 +27,7 @@ import {
   type ModelTurn,
   startModelServer,
 } from '../testing/model-server/index.ts';
+import { addStdioConnection } from '../testing/served.ts';
 import { databaseSnapshot, snapshotDiff } from '../testing/snapshot.ts';
 import { openTestStore, STORE_KINDS, type TestStore } from '../testing/stores.ts';
 import { until } from '../testing/until.ts';
@@ -34,7 +35,6 @@ import { EVENT_IDS_KEPT_MS, forgetOldSlackEvents, SlackService } from './index.t
 
 /** A key-shaped string a provider's error quotes (Google's shape): not the org's key, a key all the same. */
 const LEAKED_KEY = 'AIzaSyDq7YxW3vU9tS1rP5oN2mL8kJ4hG6fE0dC';
-const EVERYTHING = ['node_modules/@modelcontextprotocol/server-everything/dist/index.js', 'stdio'];
 const KEY = 'sk-slack-e2e-5a0c2f9d81b7e346';
 /** A Luhn-valid test card number: the agent's blocking check must keep it out of Slack. */
 const CARD = '4111 1111 1111 1111';
@@ -94,14 +94,7 @@ for (const kind of STORE_KINDS) {
       // workspace admin set it, or the change is pending): a claim, not proof.
       slack.users.set(UNCONFIRMED, { email: 'owner@acme.test', emailConfirmed: false });
       await useModelServer(app, acme, models.url, KEY);
-      const c = await api('post', '/connections', {
-        name: 'everything',
-        transport: 'stdio',
-        command: 'node',
-        args: EVERYTHING,
-      });
-      assert.equal(c.status, 201, c.text);
-      assert.equal((await api('post', `/connections/${c.body.id}/tools/refresh`)).status, 200);
+      const everything = await addStdioConnection(app, acme, { by: acme.people.admin.token });
       const agent = await api('post', '/agents', {
         name: 'helper',
         scope: 'organization',
@@ -112,8 +105,8 @@ for (const kind of STORE_KINDS) {
       assert.equal(agent.status, 201, agent.text);
       agentId = agent.body.id;
       for (const body of [
-        { connectionId: c.body.id, tool: 'echo' },
-        { connectionId: c.body.id, tool: 'get-sum', requiresApproval: true },
+        { connectionId: everything, tool: 'echo' },
+        { connectionId: everything, tool: 'get-sum', requiresApproval: true },
       ])
         assert.equal((await api('post', `/agents/${agentId}/grants`, body)).status, 201);
     });

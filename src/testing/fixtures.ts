@@ -14,7 +14,7 @@ import {
 } from '../identity/index.ts';
 import { silentLogger } from '../log/index.ts';
 import { buildDeps } from '../server/deps.ts';
-import { createApp, type Deps } from '../server/index.ts';
+import { closeDeps, createApp, type Deps } from '../server/index.ts';
 import type { Store } from '../store/index.ts';
 import { onCleanup } from './stores.ts';
 
@@ -69,16 +69,7 @@ export function testDeps(
   const deps = buildDeps(config, overrides.log ?? silentLogger, store, {}, sandbox);
   // As `paddock up` does: the writer places each change's entries as its commit wakes it.
   deps.audit.start();
-  onCleanup(store, async () => {
-    deps.live.feed.close();
-    await deps.live.signals.close();
-    await deps.runs.close();
-    await deps.cells?.close();
-    await deps.mcpSessions.close();
-    await deps.gateway.close();
-    deps.siem.close();
-    await deps.audit.close();
-  });
+  onCleanup(store, () => closeDeps(deps));
   // Mutate rather than copy: the trail reads deps.config when it makes a log.
   return Object.assign(deps, { signInLimiter: new AttemptLimiter(1000) }, overrides);
 }
@@ -114,7 +105,7 @@ export async function call(
   return { status: res.status, body: parsed, text, headers: res.headers };
 }
 
-export { createApp };
+export { closeDeps, createApp };
 
 /** Every audit entry, placed in a log or still in the outbox, read in one statement (one snapshot). */
 export async function allAuditEntries(store: Store) {

@@ -8,20 +8,15 @@
  * not expressible).
  */
 import assert from 'node:assert/strict';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { type ServerType, serve } from '@hono/node-server';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { bubblewrap } from '../../cells/index.ts';
-import { loadConfig } from '../../config/index.ts';
-import { createLogger } from '../../log/index.ts';
 import { canonical } from '../../testing/agentdojo/replay.ts';
 import { type ServedSuite, serveSuite } from '../../testing/agentdojo/server.ts';
 import { attackCalls, loadSuites, type Suite } from '../../testing/agentdojo/suites.ts';
-import { call, createApp, type SeededOrg, seedOrg } from '../../testing/fixtures.ts';
-import { openTestStore, STORE_KINDS, type TestStore } from '../../testing/stores.ts';
-import { buildDeps } from '../deps.ts';
+import { call, type SeededOrg, seedOrg } from '../../testing/fixtures.ts';
+import { type ServedPaddock, servePaddock } from '../../testing/served.ts';
+import { STORE_KINDS, type TestStore } from '../../testing/stores.ts';
 
 const banking = loadSuites().suites.find((s) => s.name === 'banking') as Suite;
 /** The one banking pair whose attacker call no suggestion can stop (replay.test.ts says why). */
@@ -32,10 +27,9 @@ const textOf = (r: Result) => r.content.map((c) => c.text ?? '').join('');
 
 for (const kind of STORE_KINDS) {
   describe(`grant suggestions, and AgentDojo banking through /mcp/{org} [${kind}]`, () => {
+    let paddock: ServedPaddock;
     let t: TestStore;
-    let deps: ReturnType<typeof buildDeps>;
-    let app: ReturnType<typeof createApp>;
-    let server: ServerType;
+    let app: ServedPaddock['app'];
     let port: number;
     let acme: SeededOrg;
     let suite: ServedSuite;
@@ -78,25 +72,9 @@ for (const kind of STORE_KINDS) {
     }
 
     before(async () => {
-      const check = await bubblewrap.check();
-      assert.ok(check.ok, `bubblewrap is needed: ${check.reason}`);
-      t = await openTestStore(kind);
-      deps = buildDeps(
-        loadConfig(
-          { home: t.home, port: 0, databaseUrl: t.databaseUrl, publicUrl: 'https://paddock.example' },
-          {},
-        ),
-        createLogger({ level: 'silent' }),
-        t.store,
-        {},
-        { provider: bubblewrap, problem: null },
-      );
-      deps.audit.start();
-      app = createApp(deps);
-      server = await new Promise<ServerType>((resolve) => {
-        const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
-      });
-      port = (server.address() as AddressInfo).port;
+      paddock = await servePaddock(kind, { env: { PADDOCK_PUBLIC_URL: 'https://paddock.example' } });
+      ({ t, app } = paddock);
+      port = Number(new URL(paddock.url).port);
       acme = await seedOrg(t.store, 'acme');
       suite = await serveSuite(banking);
       const target = new URL(suite.url);
@@ -124,13 +102,8 @@ for (const kind of STORE_KINDS) {
 
     after(async () => {
       for (const c of clients) await c.close().catch(() => undefined);
-      await deps?.sessions.close();
-      await deps?.gateway.close();
-      await deps?.cells?.close();
-      await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
-      await deps?.audit.close();
+      await paddock?.close();
       await suite?.close();
-      await t?.cleanup();
     });
 
     test("an agent's denied calls on record become suggestions; accepted, the same calls are allowed and nothing else", async () => {

@@ -2,9 +2,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { call, createApp, type SeededOrg, seedOrg, testDeps } from '../../testing/fixtures.ts';
+import { EVERYTHING } from '../../testing/served.ts';
 import { openTestStore, STORE_KINDS, type TestStore } from '../../testing/stores.ts';
-
-const EVERYTHING = ['node_modules/@modelcontextprotocol/server-everything/dist/index.js', 'stdio'];
 
 for (const kind of STORE_KINDS) {
   describe(`grants check [${kind}]`, () => {

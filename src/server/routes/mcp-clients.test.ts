@@ -10,10 +10,8 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { type ServerType, serve } from '@hono/node-server';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -25,15 +23,18 @@ import {
   type ResourceTemplate,
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
-import { bubblewrap } from '../../cells/index.ts';
-import { loadConfig } from '../../config/index.ts';
 import { CLIENT_CAPABILITIES } from '../../connections/mcp.ts';
 import { createLogger } from '../../log/index.ts';
-import { allAuditEntries, call, createApp, type SeededOrg, seedOrg } from '../../testing/fixtures.ts';
-import { openTestStore, STORE_KINDS, type TestStore } from '../../testing/stores.ts';
-import { buildDeps } from '../deps.ts';
+import { allAuditEntries, call, type SeededOrg, seedOrg } from '../../testing/fixtures.ts';
+import {
+  addStdioConnection,
+  agentWithToken,
+  EVERYTHING,
+  type ServedPaddock,
+  servePaddock,
+} from '../../testing/served.ts';
+import { STORE_KINDS, type TestStore } from '../../testing/stores.ts';
 
-const EVERYTHING = ['node_modules/@modelcontextprotocol/server-everything/dist/index.js', 'stdio'];
 const EVERYTHING_MAIN = fileURLToPath(new URL(`../../../${EVERYTHING[0]}`, import.meta.url));
 /** The MCP Inspector's command line (`mcp-inspector --cli`), as a person trying a server runs it. */
 const INSPECTOR = fileURLToPath(
@@ -54,9 +55,8 @@ interface Raw {
 for (const kind of STORE_KINDS) {
   describe(`MCP clients on /mcp/{org} [${kind}]`, () => {
     let t: TestStore;
-    let deps: ReturnType<typeof buildDeps>;
-    let app: ReturnType<typeof createApp>;
-    let server: ServerType;
+    let paddock: ServedPaddock;
+    let app: ServedPaddock['app'];
     let port: number;
     let acme: SeededOrg;
     let agentId: string;
@@ -127,58 +127,30 @@ for (const kind of STORE_KINDS) {
       rpc('initialize', { protocolVersion, capabilities: {}, clientInfo: { name: 'raw', version: '1' } });
 
     before(async () => {
-      const check = await bubblewrap.check();
-      assert.ok(check.ok, `bubblewrap is needed: ${check.reason}`);
-      t = await openTestStore(kind);
       const log = createLogger({
         level: 'info',
         destination: { write: (s: string) => void logs.push(JSON.parse(s)) },
       });
-      deps = buildDeps(
-        loadConfig(
-          { home: t.home, port: 0, databaseUrl: t.databaseUrl, publicUrl: 'https://paddock.example' },
-          { PADDOCK_MCP_ALLOWED_ORIGINS: 'https://console.example' },
-        ),
+      paddock = await servePaddock(kind, {
+        env: {
+          PADDOCK_PUBLIC_URL: 'https://paddock.example',
+          PADDOCK_MCP_ALLOWED_ORIGINS: 'https://console.example',
+        },
         log,
-        t.store,
-        {},
-        { provider: bubblewrap, problem: null },
-      );
-      deps.audit.start();
-      app = createApp(deps);
-      server = await new Promise<ServerType>((resolve) => {
-        const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
       });
-      port = (server.address() as AddressInfo).port;
+      ({ t, app } = paddock);
+      port = Number(new URL(paddock.url).port);
       acme = await seedOrg(t.store, 'acme');
-      const conn = await api('post', '/connections', {
-        name: 'everything',
-        transport: 'stdio',
-        command: 'node',
-        args: EVERYTHING,
-      });
-      assert.equal(conn.status, 201, conn.text);
-      const listed = await api('post', `/connections/${conn.body.id}/tools/refresh`);
-      assert.equal(listed.status, 200, listed.text);
-      connectionId = conn.body.id;
-      const agent = await api('post', '/agents', {
+      connectionId = await addStdioConnection(app, acme, { by: acme.people.admin.token });
+      ({ id: agentId, token } = await agentWithToken(app, acme, {
         name: 'remote',
-        scope: 'organization',
-        instructions: 'x',
-        model: { provider: 'openai', model: 'gpt-5' },
-      });
-      agentId = agent.body.id;
-      const g = await api('post', `/agents/${agentId}/grants`, { connectionId: conn.body.id, tool: '*' });
-      assert.equal(g.status, 201, g.text);
-      token = (await api('post', `/agents/${agentId}/tokens`, { name: 'laptop' })).body.token;
+        grants: [{ connectionId, tool: '*' }],
+      }));
     });
 
     after(async () => {
       for (const c of clients) await c.close().catch(() => undefined);
-      await deps?.gateway.close();
-      await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
-      await deps?.audit.close();
-      await t?.cleanup();
+      await paddock?.close();
     });
 
     test('the agent sees the definitions it would see directly, apart from names and policy; results keep structured content', async () => {

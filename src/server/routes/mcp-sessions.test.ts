@@ -11,11 +11,9 @@
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { type ServerType, serve } from '@hono/node-server';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -24,16 +22,18 @@ import {
   type Progress,
   ToolListChangedNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js';
-import { bubblewrap } from '../../cells/index.ts';
-import { loadConfig } from '../../config/index.ts';
 import { IDLE_MS, MAX_PER_AGENT, McpSessions } from '../../gateway/mcp-sessions/index.ts';
 import { silentLogger } from '../../log/index.ts';
-import { allAuditEntries, call, createApp, type SeededOrg, seedOrg } from '../../testing/fixtures.ts';
-import { openTestStore, STORE_KINDS, type TestStore } from '../../testing/stores.ts';
+import { allAuditEntries, call, type SeededOrg, seedOrg } from '../../testing/fixtures.ts';
+import {
+  addStdioConnection,
+  agentWithToken,
+  type ServedPaddock,
+  servePaddock,
+} from '../../testing/served.ts';
+import { STORE_KINDS, type TestStore } from '../../testing/stores.ts';
 import { until } from '../../testing/until.ts';
-import { buildDeps } from '../deps.ts';
 
-const EVERYTHING = ['node_modules/@modelcontextprotocol/server-everything/dist/index.js', 'stdio'];
 const MCP_REMOTE = fileURLToPath(new URL('../../../node_modules/mcp-remote/dist/proxy.js', import.meta.url));
 const digest = (s: string) => createHash('sha256').update(s).digest('hex');
 
@@ -71,10 +71,10 @@ function events(body: ReadableStream<Uint8Array>) {
 
 for (const kind of STORE_KINDS) {
   describe(`MCP sessions and streams on /mcp/{org} [${kind}]`, () => {
+    let p: ServedPaddock;
     let t: TestStore;
-    let deps: ReturnType<typeof buildDeps>;
-    let app: ReturnType<typeof createApp>;
-    let server: ServerType;
+    let deps: ServedPaddock['deps'];
+    let app: ServedPaddock['app'];
     let url: string;
     let acme: SeededOrg;
     let globex: SeededOrg;
@@ -143,70 +143,27 @@ for (const kind of STORE_KINDS) {
     const rows = () => t.store.db.selectFrom('mcp_sessions').selectAll().orderBy('id_hash').execute();
 
     before(async () => {
-      const check = await bubblewrap.check();
-      assert.ok(check.ok, `bubblewrap is needed: ${check.reason}`);
-      t = await openTestStore(kind);
-      deps = buildDeps(
-        loadConfig({ home: t.home, port: 0, databaseUrl: t.databaseUrl }, {}),
-        silentLogger,
-        t.store,
-        {},
-        { provider: bubblewrap, problem: null },
-      );
-      deps.audit.start();
-      app = createApp(deps);
-      server = await new Promise<ServerType>((resolve) => {
-        const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
-      });
-      url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      p = await servePaddock(kind);
+      ({ t, deps, app, url } = p);
       acme = await seedOrg(t.store, 'acme');
       globex = await seedOrg(t.store, 'globex');
-      const conn = await api('post', '/connections', {
-        name: 'everything',
-        transport: 'stdio',
-        command: 'node',
-        args: EVERYTHING,
+      const connectionId = await addStdioConnection(app, acme, { by: acme.people.admin.token });
+      const remote = await agentWithToken(app, acme, {
+        name: 'remote',
+        grants: [
+          { connectionId, tool: 'echo' },
+          { connectionId, tool: 'get-sum', requiresApproval: true },
+        ],
       });
-      assert.equal(conn.status, 201, conn.text);
-      assert.equal((await api('post', `/connections/${conn.body.id}/tools/refresh`)).status, 200);
-      const agent = async (org: SeededOrg, name: string) => {
-        const made = await api(
-          'post',
-          '/agents',
-          { name, scope: 'organization', instructions: 'x', model: { provider: 'openai', model: 'gpt-5' } },
-          org.people.admin.token,
-          org.slug,
-        );
-        assert.equal(made.status, 201, made.text);
-        const tok = await api(
-          'post',
-          `/agents/${made.body.id}/tokens`,
-          { name: 'laptop' },
-          org.people.admin.token,
-          org.slug,
-        );
-        return { id: made.body.id as string, token: tok.body.token as string };
-      };
-      const remote = await agent(acme, 'remote');
       agentId = remote.id;
       token = remote.token;
-      otherToken = (await agent(acme, 'other')).token;
-      globexToken = (await agent(globex, 'stranger')).token;
-      for (const grant of [{ tool: 'echo' }, { tool: 'get-sum', requiresApproval: true }])
-        assert.equal(
-          (await api('post', `/agents/${agentId}/grants`, { connectionId: conn.body.id, ...grant })).status,
-          201,
-        );
+      otherToken = (await agentWithToken(app, acme, { name: 'other' })).token;
+      globexToken = (await agentWithToken(app, globex, { name: 'stranger' })).token;
     });
 
     after(async () => {
       for (const c of clients) await c.close().catch(() => undefined);
-      await deps?.mcpSessions.close();
-      await deps?.gateway.close();
-      await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
-      (server as { closeAllConnections?: () => void } | undefined)?.closeAllConnections?.();
-      await deps?.audit.close();
-      await t?.cleanup();
+      await p?.close();
     });
 
     test('the official client opens a session (only its digest stored), keeps it, and DELETE ends it', async () => {

@@ -7,22 +7,24 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { bubblewrap } from '../../cells/index.ts';
-import { loadConfig } from '../../config/index.ts';
-import { silentLogger } from '../../log/index.ts';
-import { call, createApp, seedOrg } from '../../testing/fixtures.ts';
+import { call, seedOrg } from '../../testing/fixtures.ts';
 import { notingStore } from '../../testing/query-log.ts';
-import { openTestStore, STORE_KINDS, type TestStore } from '../../testing/stores.ts';
-import { buildDeps } from '../deps.ts';
+import {
+  addStdioConnection,
+  agentWithToken,
+  type ServedPaddock,
+  servePaddock,
+} from '../../testing/served.ts';
+import { STORE_KINDS, type TestStore } from '../../testing/stores.ts';
 
-const EVERYTHING = ['node_modules/@modelcontextprotocol/server-everything/dist/index.js', 'stdio'];
 const MCP_HEADERS = { accept: 'application/json, text/event-stream' };
 
 for (const kind of STORE_KINDS) {
   describe(`the MCP route [${kind}]`, () => {
+    let paddock: ServedPaddock;
     let t: TestStore;
-    let deps: ReturnType<typeof buildDeps>;
-    let app: ReturnType<typeof createApp>;
+    let deps: ServedPaddock['deps'];
+    let app: ServedPaddock['app'];
     let noting: ReturnType<typeof notingStore>['noting'];
     let agentToken: string;
     const api = (method: string, path: string, body?: unknown) =>
@@ -42,54 +44,33 @@ for (const kind of STORE_KINDS) {
       });
 
     before(async () => {
-      const check = await bubblewrap.check();
-      assert.ok(check.ok, `bubblewrap is needed: ${check.reason}`);
-      t = await openTestStore(kind);
-      const noted = notingStore(t.store);
-      noting = noted.noting;
-      deps = buildDeps(
-        loadConfig({ home: t.home, port: 0, databaseUrl: t.databaseUrl }, {}),
-        silentLogger,
-        noted.store,
-        {},
-        { provider: bubblewrap, problem: null },
-      );
-      app = createApp(deps);
+      paddock = await servePaddock(kind, {
+        store: (store) => {
+          const noted = notingStore(store);
+          noting = noted.noting;
+          return noted.store;
+        },
+      });
+      ({ t, deps, app } = paddock);
       const acme = await seedOrg(t.store, 'acme');
       admin = acme.people.admin.token;
-      const conn = await api('post', '/connections', {
-        name: 'everything',
-        transport: 'stdio',
-        command: 'node',
-        args: EVERYTHING,
-      });
-      assert.equal((await api('post', `/connections/${conn.body.id}/tools/refresh`)).status, 200);
-      const agent = await api('post', '/agents', {
+      connectionId = await addStdioConnection(app, acme, { by: admin });
+      const agent = await agentWithToken(app, acme, {
         name: 'remote',
-        scope: 'organization',
-        instructions: 'x',
-        model: { provider: 'openai', model: 'gpt-5' },
+        grants: [
+          { connectionId, tool: 'echo' },
+          { connectionId, tool: 'get-sum', requiresApproval: true },
+        ],
       });
-      for (const grant of [{ tool: 'echo' }, { tool: 'get-sum', requiresApproval: true }])
-        assert.equal(
-          (await api('post', `/agents/${agent.body.id}/grants`, { connectionId: conn.body.id, ...grant }))
-            .status,
-          201,
-        );
-      agentId = agent.body.id;
-      connectionId = conn.body.id;
-      agentToken = (await api('post', `/agents/${agent.body.id}/tokens`, { name: 'laptop' })).body.token;
+      agentId = agent.id;
+      agentToken = agent.token;
       await call(app, 'patch', '/api/v1/orgs/acme', {
         token: acme.people.owner.token,
         body: { settings: { approvalWaitSeconds: 0 } },
       });
     });
     after(async () => {
-      await deps?.sessions.close();
-      await deps?.gateway.close();
-      await deps?.cells?.close();
-      await deps?.audit.close();
-      await t?.cleanup();
+      await paddock?.close();
     });
 
     test('it is declared like every route: in the OpenAPI document, for agent tokens', async () => {

@@ -10,9 +10,7 @@
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { type ServerType, serve } from '@hono/node-server';
 import type { OAuthClientProvider } from '@modelcontextprotocol/sdk/client/auth.js';
 import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -22,16 +20,17 @@ import type {
   OAuthClientMetadata,
   OAuthTokens,
 } from '@modelcontextprotocol/sdk/shared/auth.js';
-import { bubblewrap } from '../../cells/index.ts';
-import { loadConfig } from '../../config/index.ts';
 import { hashSecret } from '../../identity/index.ts';
-import { silentLogger } from '../../log/index.ts';
 import { MAX_CLIENTS } from '../../oauth/index.ts';
-import { allAuditEntries, call, createApp, type SeededOrg, seedOrg } from '../../testing/fixtures.ts';
-import { openTestStore, STORE_KINDS, type TestStore } from '../../testing/stores.ts';
-import { buildDeps } from '../deps.ts';
+import { allAuditEntries, call, type SeededOrg, seedOrg } from '../../testing/fixtures.ts';
+import {
+  addStdioConnection,
+  agentWithGrants,
+  type ServedPaddock,
+  servePaddock,
+} from '../../testing/served.ts';
+import { STORE_KINDS, type TestStore } from '../../testing/stores.ts';
 
-const EVERYTHING = ['node_modules/@modelcontextprotocol/server-everything/dist/index.js', 'stdio'];
 const PASSWORD = 'correct horse battery staple';
 const REDIRECT = 'http://127.0.0.1:9/callback';
 
@@ -82,10 +81,10 @@ const pkce = () => {
 
 for (const kind of STORE_KINDS) {
   describe(`OAuth sign-in for MCP clients [${kind}]`, () => {
+    let paddock: ServedPaddock;
     let t: TestStore;
-    let deps: ReturnType<typeof buildDeps>;
-    let app: ReturnType<typeof createApp>;
-    let server: ServerType;
+    let deps: ServedPaddock['deps'];
+    let app: ServedPaddock['app'];
     let url: string;
     let acme: SeededOrg;
     let memberAgent: string;
@@ -218,66 +217,25 @@ for (const kind of STORE_KINDS) {
     }
 
     before(async () => {
-      const check = await bubblewrap.check();
-      assert.ok(check.ok, `bubblewrap is needed: ${check.reason}`);
-      t = await openTestStore(kind);
-      deps = buildDeps(
-        loadConfig({ home: t.home, port: 0, databaseUrl: t.databaseUrl }, {}),
-        silentLogger,
-        t.store,
-        {},
-        { provider: bubblewrap, problem: null },
-      );
-      deps.audit.start();
-      app = createApp(deps);
-      server = await new Promise<ServerType>((resolve) => {
-        const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
-      });
-      url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
       // As `paddock up` does once the port is known: the public URL is where clients connect.
-      deps.config = { ...deps.config, publicUrl: url };
+      paddock = await servePaddock(kind, { publicUrlIsServed: true });
+      ({ t, deps, app, url } = paddock);
       acme = await seedOrg(t.store, 'acme');
-      const c = await api('post', '/connections', acme.people.owner.token, {
-        name: 'Everything',
-        transport: 'stdio',
-        command: 'node',
-        args: EVERYTHING,
-      });
-      assert.equal(c.status, 201, c.text);
-      everything = c.body.id;
-      assert.equal(
-        (await api('post', `/connections/${everything}/tools/refresh`, acme.people.owner.token)).status,
-        200,
-      );
-      const mk = async (name: string, token: string, scope: string) => {
-        const a = await api('post', '/agents', token, {
-          name,
-          scope,
-          instructions: 'x',
-          model: { provider: 'openai', model: 'gpt-5' },
-        });
-        assert.equal(a.status, 201, a.text);
-        return a.body.id as string;
-      };
+      everything = await addStdioConnection(app, acme, { name: 'Everything' });
       // The member's own agent (granted echo), and an org-wide agent the admin owns: the member
       // may talk to it, but not hold a token for it.
-      memberAgent = await mk('member-helper', acme.people.member.token, 'private');
-      adminAgent = await mk('org-helper', acme.people.admin.token, 'organization');
-      const g = await api('post', `/agents/${memberAgent}/grants`, acme.people.owner.token, {
-        connectionId: everything,
-        tool: 'echo',
+      memberAgent = await agentWithGrants(app, acme, {
+        name: 'member-helper',
+        by: acme.people.member.token,
+        scope: 'private',
+        grants: [{ connectionId: everything, tool: 'echo' }],
       });
-      assert.equal(g.status, 201, g.text);
+      adminAgent = await agentWithGrants(app, acme, { name: 'org-helper' });
     });
 
     after(async () => {
       for (const c of clients) await c.close().catch(() => undefined);
-      await deps?.sessions.close();
-      await deps?.gateway.close();
-      await deps?.cells?.close();
-      await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
-      await deps?.audit.close();
-      await t?.cleanup();
+      await paddock?.close();
     });
 
     test('discovery: a 401 points at the resource metadata, which names Paddock as the authorization server', async () => {
