@@ -56,6 +56,13 @@ import {
   touchSessions,
   trimSessions,
 } from './rows.ts';
+import {
+  awaitsAnswer,
+  checkSdkShape,
+  numberRequestsFrom,
+  restoreInitialized,
+  takeAnswer,
+} from './sdk-internals.ts';
 
 /** How long a session may go unused before it ends (30 minutes by default). */
 export const IDLE_MS = 30 * 60_000;
@@ -92,13 +99,6 @@ type BusEvent = { from: string } & (
   | { kind: 'answer'; idHash: string; message: JSONRPCMessage }
 );
 
-/** The SDK's pending server → client requests of a server, by id (private state, read to route an answer). */
-interface Pending {
-  _responseHandlers: Map<number, unknown>;
-  _requestMessageId: number;
-  _onresponse(message: JSONRPCMessage): void;
-}
-
 /** A client's answer to a server → client request (a sampling or elicitation result, or its error). */
 const isAnswer = (m: unknown): m is JSONRPCMessage & { id: number | string } =>
   isJSONRPCResultResponse(m) || isJSONRPCErrorResponse(m);
@@ -131,11 +131,6 @@ interface Live {
 
 /** The connection of the request being handled: each request brings its caller's fresh standing. */
 const requestConn = new AsyncLocalStorage<AgentConnection>();
-
-/** The SDK keeps what `initialize` negotiated in private state, with no way to restore it on another process. */
-interface Restorable {
-  _oninitialize(request: InitializeRequest): Promise<unknown>;
-}
 
 const json = (status: number, code: number, message: string, data?: Record<string, unknown>) =>
   new Response(
@@ -496,7 +491,8 @@ export class McpSessions implements StopPart, AgentDelivery {
     live.server = buildServer(this.#o.server, () => requestConn.getStore() ?? live.fallback);
     // Each replica's copy numbers its requests to the client from its own random start, so an
     // answer names the one replica that asked (and is passed on to it, below).
-    (live.server as unknown as Pending)._requestMessageId = randomInt(2 ** 40);
+    checkSdkShape(live.server, transport);
+    numberRequestsFrom(live.server, randomInt(2 ** 40));
     await live.server.connect(transport);
     return live;
   }
@@ -507,16 +503,10 @@ export class McpSessions implements StopPart, AgentDelivery {
     if (pending) return pending;
     const p = (async () => {
       const live = await this.#build(id, row);
-      const t = live.transport as unknown as { sessionId: string; _initialized: boolean };
-      t.sessionId = id;
-      t._initialized = true;
-      await (live.server as unknown as Restorable)._oninitialize({
-        method: 'initialize',
-        params: {
-          protocolVersion: row.protocolVersion,
-          capabilities: row.clientCapabilities,
-          clientInfo: row.clientInfo,
-        },
+      await restoreInitialized(live.server, live.transport, id, {
+        protocolVersion: row.protocolVersion,
+        capabilities: row.clientCapabilities,
+        clientInfo: row.clientInfo,
       });
       this.#add(live);
       return live;
@@ -629,7 +619,7 @@ export class McpSessions implements StopPart, AgentDelivery {
 
   /** Whether this replica's copy of the session waits for an answer with this id. */
   #asked(live: Live, id: number | string): boolean {
-    return typeof id === 'number' && (live.server as unknown as Pending)._responseHandlers.has(id);
+    return awaitsAnswer(live.server, id);
   }
 
   async #onBus(e: BusEvent): Promise<void> {
@@ -637,7 +627,7 @@ export class McpSessions implements StopPart, AgentDelivery {
       const live = this.#live.get(e.idHash);
       const id = (e.message as { id?: unknown }).id;
       if (live && isAnswer(e.message) && typeof id === 'number' && this.#asked(live, id))
-        (live.server as unknown as Pending)._onresponse(e.message);
+        takeAnswer(live.server, e.message);
       return;
     }
     if (e.kind === 'ended') {
