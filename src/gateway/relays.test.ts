@@ -39,6 +39,7 @@ import {
   ResourceUpdatedNotificationSchema,
   ToolListChangedNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js';
+import { sql } from 'kysely';
 import { bubblewrap } from '../cells/index.ts';
 import { loadConfig } from '../config/index.ts';
 import { hashSecret } from '../identity/index.ts';
@@ -680,45 +681,45 @@ for (const kind of STORE_KINDS) {
         assert.deepEqual(plain.seen.sampled, []);
       });
 
-      // Replicas share PostgreSQL (on SQLite there is one).
-      if (kind === 'postgres')
-        test('a sampling answer POSTed to another replica reaches the replica that asked, and the call completes as directly', async () => {
-          // A second replica on the same database, sharing nothing in memory; the client's answers go to it.
-          const b = new McpSessions({
-            server: { gate: deps.gateway, db: t.store.db, log: silentLogger },
-            store: t.store,
-            databaseUrl: t.databaseUrl,
-            audit: deps.audit,
-            log: silentLogger,
-          });
-          await Promise.all([b.listening(), deps.mcpSessions.listening()]);
-          const routed: number[] = [];
-          const viaB: FetchLike = async (input, init) => {
-            const body = typeof init?.body === 'string' ? JSON.parse(init.body) : undefined;
-            const sessionId = new Headers(init?.headers).get('mcp-session-id');
-            if (init?.method !== 'POST' || !sessionId || !body || !('result' in body))
-              return fetch(input, init);
-            const row = await t.store.db
-              .selectFrom('mcp_sessions')
-              .selectAll()
-              .where('id_hash', '=', hashSecret(sessionId))
-              .executeTakeFirstOrThrow();
-            const caller = {
-              orgId: acme.id,
-              agentId,
-              onBehalfOf: row.issued_by,
-              requestId: 'req_replica_b',
-              token: { id: row.token_id, issuedBy: row.issued_by },
-            };
-            const res = await b.serve(
-              sessionId,
-              { caller, approval: 'pause' },
-              new Request(input, init),
-              body,
-            );
-            routed.push(res.status);
-            return res;
+      /** A second replica on the same database, sharing nothing in memory; the client's answers go to it. */
+      async function secondReplica() {
+        const b = new McpSessions({
+          server: { gate: deps.gateway, db: t.store.db, log: silentLogger },
+          store: t.store,
+          databaseUrl: t.databaseUrl,
+          audit: deps.audit,
+          log: silentLogger,
+        });
+        await Promise.all([b.listening(), deps.mcpSessions.listening()]);
+        const routed: number[] = [];
+        const viaB: FetchLike = async (input, init) => {
+          const body = typeof init?.body === 'string' ? JSON.parse(init.body) : undefined;
+          const sessionId = new Headers(init?.headers).get('mcp-session-id');
+          if (init?.method !== 'POST' || !sessionId || !body || !('result' in body))
+            return fetch(input, init);
+          const row = await t.store.db
+            .selectFrom('mcp_sessions')
+            .selectAll()
+            .where('id_hash', '=', hashSecret(sessionId))
+            .executeTakeFirstOrThrow();
+          const caller = {
+            orgId: acme.id,
+            agentId,
+            onBehalfOf: row.issued_by,
+            requestId: 'req_replica_b',
+            token: { id: row.token_id, issuedBy: row.issued_by },
           };
+          const res = await b.serve(sessionId, { caller, approval: 'pause' }, new Request(input, init), body);
+          routed.push(res.status);
+          return res;
+        };
+        return { b, viaB, routed };
+      }
+
+      // Replicas share PostgreSQL (on SQLite there is one).
+      if (kind === 'postgres') {
+        test('a sampling answer POSTed to another replica reaches the replica that asked, and the call completes as directly', async () => {
+          const { b, viaB, routed } = await secondReplica();
           try {
             const d = await direct();
             const a = await overHttp({ fetch: viaB });
@@ -732,6 +733,45 @@ for (const kind of STORE_KINDS) {
             await b.close();
           }
         });
+
+        test('a sampling answer over 64 kB reaches the replica that asked through the database, sealed, and is gone once taken', async () => {
+          const { b, viaB, routed } = await secondReplica();
+          // What the database held meanwhile (a trigger keeps a copy of each row as inserted).
+          await sql`create table if not exists held_copy (sealed text)`.execute(t.store.db);
+          await sql`create or replace function copy_held() returns trigger as $$ begin insert into held_copy values (new.sealed); return new; end $$ language plpgsql`.execute(
+            t.store.db,
+          );
+          await sql`create or replace trigger copy_held after insert on mcp_passed_answers for each row execute function copy_held()`.execute(
+            t.store.db,
+          );
+          try {
+            const big = `${'the model says a lot '.repeat(4_000)}THE END`;
+            assert.ok(big.length > 64 * 1024);
+            const a = await overHttp({ fetch: viaB });
+            a.client.setRequestHandler(CreateMessageRequestSchema, async () => ({
+              ...MODEL_ANSWER,
+              content: { type: 'text', text: big },
+            }));
+            const through = await a.client.callTool({
+              name: 'everything__trigger-sampling-request',
+              arguments: { prompt: 'a long answer across replicas' },
+            });
+            assert.deepEqual(routed, [202], 'the answer went to the other replica');
+            assert.equal(through.isError, false, text(through).slice(0, 300));
+            assert.ok(text(through).includes(big), 'the whole answer reached the server');
+            const held = await sql<{ sealed: string }>`select sealed from held_copy`.execute(t.store.db);
+            assert.equal(held.rows.length, 1, 'held once');
+            assert.match(held.rows[0]!.sealed, /^v1\./);
+            assert.doesNotMatch(held.rows[0]!.sealed, /the model says/, 'never in clear');
+            const left = await t.store.db.selectFrom('mcp_passed_answers').selectAll().execute();
+            assert.deepEqual(left, [], 'taken, so deleted');
+          } finally {
+            await sql`drop trigger if exists copy_held on mcp_passed_answers`.execute(t.store.db);
+            await sql`drop table if exists held_copy`.execute(t.store.db);
+            await b.close();
+          }
+        });
+      }
 
       test('a subscription’s updates reach the GET stream of the session that subscribed, namespaced; the kill switch ends the subscription and the streams', async () => {
         await grant({ connectionId: everything, resource: 'demo://resource/dynamic/text/', match: 'prefix' });

@@ -503,6 +503,15 @@ export interface McpSessionTable {
   last_seen_at: string;
 }
 
+/** A client's answer passed between replicas, too large for a NOTIFY (src/gateway/mcp-sessions/passed-answers.ts). */
+export interface McpPassedAnswerTable {
+  ref: string;
+  org_id: string;
+  session_hash: string;
+  sealed: string;
+  created_at: string;
+}
+
 /** An installed MCP server package, on record for every replica (src/packages). */
 export interface ServerPackageTable {
   /** `<name>@<version>`. */
@@ -870,6 +879,7 @@ export interface Database {
   oauth_grants: OAuthGrantTable;
   oauth_spent: OAuthSpentTable;
   mcp_sessions: McpSessionTable;
+  mcp_passed_answers: McpPassedAnswerTable;
   connections: ConnectionTable;
   server_packages: ServerPackageTable;
   connection_tools: ConnectionToolTable;

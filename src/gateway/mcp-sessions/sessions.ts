@@ -45,6 +45,7 @@ import type { GateCaller } from '../request.ts';
 import { type SessionEvent, type StopBus, stopBus } from '../stop-bus.ts';
 import { plainWhenAlone } from './answers.ts';
 import { EVENT_ID, SessionEvents } from './events.ts';
+import { expireHeldAnswers, holdAnswer, sessionKey, takeHeldAnswer } from './passed-answers.ts';
 import {
   deleteIdleSessions,
   deleteSession,
@@ -97,6 +98,8 @@ type BusEvent = { from: string } & (
     }
   | { kind: 'ended'; idHash: string }
   | { kind: 'answer'; idHash: string; message: JSONRPCMessage }
+  /** An answer too large for NOTIFY, held in the database for the replica whose request has this id. */
+  | { kind: 'answer-held'; idHash: string; id: number; ref: string }
 );
 
 /** A client's answer to a server → client request (a sampling or elicitation result, or its error). */
@@ -119,6 +122,8 @@ interface Live {
   transport: WebStandardStreamableHTTPServerTransport;
   server: Server;
   events: SessionEvents;
+  /** The key its id gives (what this replica holds for it in the database is sealed with it). */
+  key: Buffer;
   /** Whose requests the server serves outside any request (none should reach it). */
   fallback: AgentConnection;
   /** When it was opened (its row's time), in ms. */
@@ -440,6 +445,7 @@ export class McpSessions implements StopPart, AgentDelivery {
     }
     await touchSessions(this.#o.store.db, streaming, new Date(now));
     await deleteIdleSessions(this.#o.store.db, new Date(now - this.#idleMs));
+    await expireHeldAnswers(this.#o.store.db, now);
     // Ended elsewhere while this replica did not hear it (a lost listener): its row is gone.
     const here = [...this.#live.keys()];
     const stored = new Set(await storedSessions(this.#o.store.db, here));
@@ -482,6 +488,7 @@ export class McpSessions implements StopPart, AgentDelivery {
       transport,
       server: undefined as unknown as Server,
       events,
+      key: sessionKey(id),
       openedAt: row.createdAt === undefined ? now : Date.parse(row.createdAt),
       fallback: { caller, approval: 'pause', sessionId: row.idHash },
       usedAt: now,
@@ -524,16 +531,8 @@ export class McpSessions implements StopPart, AgentDelivery {
       typeof body.id === 'number' &&
       !this.#asked(live, body.id)
     ) {
-      const event: BusEvent = { from: this.#self, kind: 'answer', idHash: live.idHash, message: body };
-      // Larger than NOTIFY carries: it cannot reach the replica that asked, whose request then ends with its call.
-      if (Buffer.byteLength(JSON.stringify(event)) <= MAX_BUS_BYTES) {
-        await this.#bus.publish(event);
-        return new Response(null, { status: 202 });
-      }
-      this.#o.log.warn(
-        { session: live.idHash.slice(0, 16) },
-        'an answer for another replica is too large to pass on',
-      );
+      await this.#passOn(live, body as JSONRPCMessage & { id: number });
+      return new Response(null, { status: 202 });
     }
     // Its requests name the session by its digest (subscriptions, deliveries): never the secret id.
     const res = await requestConn.run({ ...conn, sessionId: live.idHash }, () =>
@@ -617,6 +616,31 @@ export class McpSessions implements StopPart, AgentDelivery {
     await this.#bus.publish({ from: this.#self, kind: 'ended', idHash: live.idHash });
   }
 
+  /** An answer for the replica that asked: on the bus, or held in the database when NOTIFY cannot carry it. */
+  async #passOn(live: Live, message: JSONRPCMessage & { id: number }): Promise<void> {
+    const event: BusEvent = { from: this.#self, kind: 'answer', idHash: live.idHash, message };
+    if (Buffer.byteLength(JSON.stringify(event)) <= MAX_BUS_BYTES) return this.#bus.publish(event);
+    // One process alone (SQLite): no other replica asked, nothing to hold.
+    if (this.#o.store.dialect !== 'postgres' || !this.#o.databaseUrl) return;
+    const ref = await holdAnswer(this.#o.store.db, this.#answerSession(live), message);
+    if (ref === undefined)
+      return this.#o.log.warn(
+        { session: live.idHash.slice(0, 16) },
+        'an answer for another replica was dropped: the session has too many held already',
+      );
+    await this.#bus.publish({
+      from: this.#self,
+      kind: 'answer-held',
+      idHash: live.idHash,
+      id: message.id,
+      ref,
+    });
+  }
+
+  #answerSession(live: Live) {
+    return { orgId: live.row.orgId, idHash: live.idHash, key: live.key };
+  }
+
   /** Whether this replica's copy of the session waits for an answer with this id. */
   #asked(live: Live, id: number | string): boolean {
     return awaitsAnswer(live.server, id);
@@ -628,6 +652,17 @@ export class McpSessions implements StopPart, AgentDelivery {
       const id = (e.message as { id?: unknown }).id;
       if (live && isAnswer(e.message) && typeof id === 'number' && this.#asked(live, id))
         takeAnswer(live.server, e.message);
+      return;
+    }
+    if (e.kind === 'answer-held') {
+      // Only the replica that asked takes it (the id names one replica's range).
+      const live = this.#live.get(e.idHash);
+      if (!live || !this.#asked(live, e.id)) return;
+      const message = await takeHeldAnswer(this.#o.store.db, this.#answerSession(live), e.ref);
+      if (message && isAnswer(message) && message.id === e.id && this.#asked(live, e.id))
+        takeAnswer(live.server, message);
+      else
+        this.#o.log.warn({ session: e.idHash.slice(0, 16) }, 'an answer held for this replica was not found');
       return;
     }
     if (e.kind === 'ended') {

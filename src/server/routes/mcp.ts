@@ -165,6 +165,9 @@ export function mcpGuard(deps: Pick<Deps, 'config' | 'log'>): MiddlewareHandler 
   };
 }
 
+/** An MCP message may be larger than an API body: a sampling answer with an image, a tool's large arguments. */
+export const MCP_MAX_BODY_BYTES = 4 * 1024 * 1024;
+
 const McpMessages = z.union([
   JSONRPCMessageSchema.meta({ id: 'McpMessage' }),
   z.array(JSONRPCMessageSchema).min(1),
@@ -259,6 +262,7 @@ export const mcpRoutes = [
     access: 'agent',
     params: OrgParams,
     body: McpMessages,
+    maxJsonBytes: MCP_MAX_BODY_BYTES,
     raw,
     handler,
   }),
