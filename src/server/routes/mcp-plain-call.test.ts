@@ -5,8 +5,8 @@
  * headers, body; only ids and times a call makes anew told apart): allowed, denied, waiting for
  * approval, unknown tool, bad arguments, stopped agent, malformed params, a bad protocol version,
  * someone else's session (refused and recorded alike). What it must not take goes the SDK's way:
- * a progress token, a client that declared sampling. A log line sent during a plain call reaches
- * the session's GET stream; a client that goes away ends a plain call that waits for a person,
+ * a progress token, a client that declared sampling. A log line sent during a plain call in a
+ * session rides on the call's answer (SSE, as the SDK's stream), not the GET stream; a client that goes away ends a plain call that waits for a person,
  * on record.
  */
 import assert from 'node:assert/strict';
@@ -318,7 +318,7 @@ for (const kind of STORE_KINDS) {
       assert.equal(streamed.sdk, true, 'a call that asks for progress is served by the SDK');
     });
 
-    test('a log line a server sends during a plain call reaches the session’s GET stream', async () => {
+    test('a log line a server sends during a plain call rides on the call’s answer, as on the SDK’s stream, not the GET stream', async () => {
       const sid = await initialize(token);
       const headers = { 'mcp-session-id': sid, 'mcp-protocol-version': LATEST_PROTOCOL_VERSION };
       const stream = await app.request('/mcp/acme', {
@@ -335,6 +335,14 @@ for (const kind of STORE_KINDS) {
           seen += new TextDecoder().decode(r.value);
         }
       })();
+      /** The messages of an SSE answer, in order. */
+      const messages = (raw: string) =>
+        raw
+          .split('\n\n')
+          .map((e) => /^data: (.+)$/m.exec(e)?.[1])
+          .filter((d): d is string => d !== undefined && d !== '')
+          .map((d) => JSON.parse(d) as { method?: string; id?: number; result?: unknown });
+      const shape = (raw: string) => messages(raw).map((m) => m.method ?? `answer ${m.id}`);
       try {
         // server-everything sends a log line at once when its simulated logging is switched on.
         const on = await answer(
@@ -344,12 +352,29 @@ for (const kind of STORE_KINDS) {
           headers,
         );
         assert.equal(on.sdk, false, 'answered plainly');
-        assert.match(on.raw, /^\{"result":/);
-        await until(() => /"method":"notifications\/message"/.test(seen) || undefined, {
-          what: 'the log line on the GET stream',
-        });
-      } finally {
+        assert.ok(on.headers.includes('content-type: text/event-stream'), on.headers.join(', '));
+        assert.ok(on.headers.includes(`mcp-session-id: ${sid}`));
+        assert.deepEqual(shape(on.raw), ['notifications/message', 'answer 1']);
+        assert.equal((messages(on.raw)[0] as { jsonrpc?: string }).jsonrpc, '2.0');
+        // The SDK's stream carries it the same way (switched off, then on again through the SDK).
         await answer(true, token, toolCall(2, 'everything__toggle-simulated-logging', {}), headers);
+        const viaSdk = await answer(
+          false,
+          token,
+          toolCall(3, 'everything__toggle-simulated-logging', {}),
+          headers,
+        );
+        assert.equal(viaSdk.sdk, true);
+        assert.deepEqual(shape(viaSdk.raw), ['notifications/message', 'answer 3']);
+        assert.deepEqual(messages(on.raw)[1]!.result, messages(viaSdk.raw)[1]!.result);
+        await answer(true, token, toolCall(4, 'everything__toggle-simulated-logging', {}), headers);
+        // A call during which the server says nothing is still plain JSON.
+        const quiet = await answer(true, token, toolCall(5, 'everything__echo', { message: 'q' }), headers);
+        assert.match(quiet.raw, /^\{"result":/);
+        // Nothing of those calls went to the GET stream.
+        await new Promise((r) => setTimeout(r, 200));
+        assert.doesNotMatch(seen, /"method":"notifications\/message"/);
+      } finally {
         await reader.cancel().catch(() => undefined);
         await reading.catch(() => undefined);
       }

@@ -23,7 +23,6 @@ import {
   isInitializeRequest,
   JSONRPCMessageSchema,
   type JSONRPCRequest,
-  type ServerNotification,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { MiddlewareHandler } from 'hono';
 import { z } from 'zod';
@@ -37,7 +36,13 @@ import { requestLogged } from '../observe.ts';
 import { errorResponse, requestIdOf } from '../respond.ts';
 import { defineRoute, type HandlerInput } from '../route.ts';
 import { OrgParams } from '../schemas.ts';
-import { answerPlainCall, mayBeAsked, plainCall, plainChannel } from './mcp-plain-call.ts';
+import {
+  answerPlainCall,
+  answerPlainCallInSession,
+  mayBeAsked,
+  plainCall,
+  plainChannel,
+} from './mcp-plain-call.ts';
 import { withResourceMetadata } from './oauth.ts';
 
 /** Names a client on this machine reaches Paddock by, whatever the configuration. */
@@ -218,11 +223,8 @@ async function handle(
     if (session instanceof Response) return session;
     // A client that may be asked something during the call is served on the SDK's stream.
     if (!mayBeAsked(session.capabilities)) {
-      const { orgId, agentId } = conn.caller;
-      const toStream = async (n: ServerNotification) =>
-        deps.mcpSessions.deliver({ orgId, agentId, sessionId: session.idHash }, n);
-      const relay = plainChannel(session.capabilities, toStream);
-      return answerPlainCall(deps, { ...conn, sessionId: session.idHash }, id, plain, session.headers, relay);
+      const inSession = { ...conn, sessionId: session.idHash };
+      return answerPlainCallInSession(deps, inSession, id, plain, session.headers, session.capabilities);
     }
   }
   if (sessionId !== null) return deps.mcpSessions.serve(sessionId, conn, request, body);
