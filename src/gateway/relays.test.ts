@@ -6,7 +6,8 @@
  * are refused (on record, by size) unless a grant allows them and the client declared them, then
  * answer as directly; a server that cancels its own request has it cancelled at the agent; log
  * lines pass at the level chosen; subscriptions are decided like reads and their updates arrive
- * namespaced, and end with the agent; a list change re-lists the connection and tells the agent;
+ * namespaced, and end with the agent; a list change re-lists the connection and tells the agent
+ * (recorded once per change, not once per session that says it);
  * a noisy server's huge, malformed, secret-bearing or flooding notifications are cut, scrubbed or
  * dropped, on record. Over HTTP with SSE answers, a request's progress reaches the client; a
  * server per request cannot relay a sampling request. Over HTTP end to end — the official client
@@ -447,24 +448,45 @@ for (const kind of STORE_KINDS) {
       assert.equal((await api('delete', `/agents/${agentId}/grants/${resources}`)).status, 200);
     });
 
-    test('a list change re-lists the connection on the agent’s session and tells the agent', async () => {
-      // A fresh session: server-everything says its list changed as it starts.
-      await gate.end({ kind: 'agent', orgId: acme.id, agentId });
-      const a = await agent();
-      const before = (await entries('connection.tools.listed')).length;
-      // server-everything registers its sampling and elicitation tools once a client is known, and says so.
-      await a.client.callTool({
-        name: 'everything__trigger-long-running-operation',
-        arguments: { duration: 0, steps: 1 },
-      });
-      await until(async () => (await entries('connection.tools.listed')).length > before, {
-        what: 'a listing',
-      });
+    test('a list change re-lists the connection on the agent’s session and tells the agent; the same listing said again by each new session is recorded once', async () => {
+      // The record lacks one of the tools server-everything registers once a client is known (as if listed before it did).
+      await t.store.db
+        .deleteFrom('connection_tools')
+        .where('connection_id', '=', everything)
+        .where('name', '=', 'simulate-research-query')
+        .execute();
+      const listings = async () => (await entries('connection.tools.listed')).length;
+      /** A fresh session of the agent to server-everything, which says its list changed as it starts. */
+      const freshSession = async () => {
+        await gate.end({ kind: 'agent', orgId: acme.id, agentId });
+        const a = await agent();
+        await a.client.callTool({
+          name: 'everything__trigger-long-running-operation',
+          arguments: { duration: 0, steps: 1 },
+        });
+        return a;
+      };
+      const before = await listings();
+      const a = await freshSession();
+      await until(async () => (await listings()) > before, { what: 'a listing' });
       const listed = (await entries('connection.tools.listed')).at(-1)!;
       assert.equal(listed.actor_id, 'connection-monitor');
       assert.deepEqual(listed.details.secretsOf, { agent: agentId });
       assert.deepEqual(listed.details.suspended, []);
       await until(() => a.seen.listChanged > 0, { what: 'the agent to be told' });
+      const stored = await t.store.db
+        .selectFrom('connection_tools')
+        .select('name')
+        .where('connection_id', '=', everything)
+        .where('name', '=', 'simulate-research-query')
+        .execute();
+      assert.equal(stored.length, 1, 'the record has the tool again');
+      // Two more new sessions say the same: their agent is told (as directly), nothing more on record.
+      for (let i = 0; i < 2; i++) {
+        const b = await freshSession();
+        await until(() => b.seen.listChanged > 0, { what: 'the agent to be told again' });
+      }
+      assert.equal(await listings(), before + 1, 'one listing for one change');
     });
 
     test('over HTTP with SSE answers, a request’s progress reaches the client as directly; a stateless server cannot relay sampling, and says so', async () => {
