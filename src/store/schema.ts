@@ -512,6 +512,17 @@ export interface McpPassedAnswerTable {
   created_at: string;
 }
 
+/** An event a replica sent on an MCP session's stream, kept for a resume on another (src/gateway/mcp-sessions/shared-events.ts). */
+export interface McpSessionEventTable {
+  session_hash: string;
+  seq: number;
+  org_id: string;
+  replica: string;
+  stream_id: string;
+  sealed: string;
+  created_at: string;
+}
+
 /** An installed MCP server package, on record for every replica (src/packages). */
 export interface ServerPackageTable {
   /** `<name>@<version>`. */
@@ -880,6 +891,7 @@ export interface Database {
   oauth_spent: OAuthSpentTable;
   mcp_sessions: McpSessionTable;
   mcp_passed_answers: McpPassedAnswerTable;
+  mcp_session_events: McpSessionEventTable;
   connections: ConnectionTable;
   server_packages: ServerPackageTable;
   connection_tools: ConnectionToolTable;

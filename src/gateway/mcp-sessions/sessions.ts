@@ -64,6 +64,7 @@ import {
   restoreInitialized,
   takeAnswer,
 } from './sdk-internals.ts';
+import { type Foreign, GET_STREAM, SharedEvents } from './shared-events.ts';
 
 /** How long a session may go unused before it ends (30 minutes by default). */
 export const IDLE_MS = 30 * 60_000;
@@ -85,6 +86,16 @@ const CHANNEL = 'paddock_mcp';
 
 /** NOTIFY payloads stay under PostgreSQL's 8,000 bytes; a larger notification reaches this replica's sessions only. */
 const MAX_BUS_BYTES = 7_500;
+
+const encoder = new TextEncoder();
+
+/** The headers of an SSE answer, as the SDK's transport sends them. */
+const SSE_HEADERS = {
+  'content-type': 'text/event-stream',
+  'cache-control': 'no-cache, no-transform',
+  connection: 'keep-alive',
+  'x-accel-buffering': 'no',
+};
 
 /** `from` names the replica that sent it: it acted already, and hears its own NOTIFY back. */
 type BusEvent = { from: string } & (
@@ -180,10 +191,16 @@ export class McpSessions implements StopPart, AgentDelivery {
   /** Stops begun here whose end has not run yet; then, those ended here, until their echo (by time). */
   readonly #braked = new Set<string>();
   readonly #echoes = new Map<string, number>();
+  /** The sessions' stream events where every replica reads them (PostgreSQL only: one process otherwise). */
+  readonly #shared: SharedEvents | undefined;
 
   constructor(o: McpSessionsOptions) {
     this.#o = o;
     this.#idleMs = o.idleMs ?? IDLE_MS;
+    this.#shared =
+      o.store.dialect === 'postgres' && o.databaseUrl
+        ? new SharedEvents(o.store.db, o.log, this.#self)
+        : undefined;
     this.#bus = stopBus<BusEvent>(
       o.store,
       o.databaseUrl,
@@ -273,14 +290,63 @@ export class McpSessions implements StopPart, AgentDelivery {
           'Bad Request: Last-Event-ID is not an event id of this endpoint (a sequence number it sent on a stream).',
           { code: 'bad_last_event_id' },
         );
-      // Sent by another replica, or too long ago: the stream starts afresh (replay is best effort).
       if (!live.events.knows(last)) {
+        // Sent by another replica: replayed from what it keeps for the others. Too long ago: the stream starts afresh.
+        const foreign =
+          request.method === 'GET' ? await this.#shared?.after(this.#answerSession(live), last) : undefined;
         const headers = new Headers(request.headers);
         headers.delete('last-event-id');
         request = new Request(request, { headers });
+        if (foreign) return this.#resumeForeign(live, conn, request, foreign);
       }
     }
     return this.#handle(live, conn, request, body);
+  }
+
+  /**
+   * Resumes a stream another replica sent: its events after the client's last one, then — for the
+   * session's GET stream — this replica's own GET stream carries on in the same response; a
+   * request's stream (its request ran there) ends after the replay.
+   */
+  async #resumeForeign(
+    live: Live,
+    conn: AgentConnection,
+    request: Request,
+    foreign: Foreign,
+  ): Promise<Response> {
+    const replayed = foreign.events.map((e) =>
+      encoder.encode(`event: message\nid: ${e.id}\ndata: ${JSON.stringify(e.message)}\n\n`),
+    );
+    if (foreign.streamId !== GET_STREAM) {
+      this.#used(live, conn);
+      return new Response(
+        new ReadableStream<Uint8Array>({
+          start(c) {
+            for (const chunk of replayed) c.enqueue(chunk);
+            c.close();
+          },
+        }),
+        {
+          status: 200,
+          headers: { ...SSE_HEADERS, 'mcp-session-id': request.headers.get('mcp-session-id')! },
+        },
+      );
+    }
+    const here = await this.#handle(live, conn, request, undefined);
+    if (here.status !== 200 || !here.body) return here;
+    const reader = here.body.getReader();
+    const body = new ReadableStream<Uint8Array>({
+      start(c) {
+        for (const chunk of replayed) c.enqueue(chunk);
+      },
+      async pull(c) {
+        const r = await reader.read();
+        if (r.done) c.close();
+        else c.enqueue(r.value);
+      },
+      cancel: (reason) => reader.cancel(reason),
+    });
+    return new Response(body, here);
   }
 
   /**
@@ -446,6 +512,7 @@ export class McpSessions implements StopPart, AgentDelivery {
     await touchSessions(this.#o.store.db, streaming, new Date(now));
     await deleteIdleSessions(this.#o.store.db, new Date(now - this.#idleMs));
     await expireHeldAnswers(this.#o.store.db, now);
+    await this.#shared?.expire(now);
     // Ended elsewhere while this replica did not hear it (a lost listener): its row is gone.
     const here = [...this.#live.keys()];
     const stored = new Set(await storedSessions(this.#o.store.db, here));
@@ -457,6 +524,7 @@ export class McpSessions implements StopPart, AgentDelivery {
 
   async close(): Promise<void> {
     clearInterval(this.#sweeper);
+    await this.#shared?.flush();
     for (const live of [...this.#live.values()]) this.#drop(live);
     await this.#bus.close();
   }
@@ -467,7 +535,10 @@ export class McpSessions implements StopPart, AgentDelivery {
   }
 
   async #build(id: string, row: SessionRow, opened?: () => Promise<void>): Promise<Live> {
-    const events = new SessionEvents();
+    const session = { orgId: row.orgId, idHash: row.idHash, key: sessionKey(id) };
+    const shared = this.#shared;
+    // Each replica's copy numbers its events from its own random start: an id names the replica that sent it.
+    const events = new SessionEvents(randomInt(2 ** 40), shared && ((e) => shared.keep(session, e)));
     const transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: () => id,
       eventStore: events,
@@ -488,7 +559,7 @@ export class McpSessions implements StopPart, AgentDelivery {
       transport,
       server: undefined as unknown as Server,
       events,
-      key: sessionKey(id),
+      key: session.key,
       openedAt: row.createdAt === undefined ? now : Date.parse(row.createdAt),
       fallback: { caller, approval: 'pause', sessionId: row.idHash },
       usedAt: now,
@@ -609,6 +680,7 @@ export class McpSessions implements StopPart, AgentDelivery {
   async #closedByClient(live: Live): Promise<void> {
     this.#forget(live);
     await deleteSession(this.#o.store.db, live.idHash);
+    await this.#shared?.forget(live.idHash);
     this.#o.log.info(
       { session: live.idHash.slice(0, 16), agentId: live.row.agentId },
       'MCP session closed by the client',

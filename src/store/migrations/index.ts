@@ -36,7 +36,7 @@ import { slackEventsHandled } from './029-slack-events-handled.ts';
 import { remoteAuth } from './030-remote-auth.ts';
 import { mcpSessions } from './031-mcp-sessions.ts';
 import { serverPackages } from './032-server-packages.ts';
-import { mcpPassedAnswers } from './033-mcp-passed-answers.ts';
+import { mcpAcrossReplicas } from './033-mcp-across-replicas.ts';
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {
   const all: Record<string, Migration> = {
@@ -72,7 +72,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
     '030-remote-auth': remoteAuth(dialect),
     '031-mcp-sessions': mcpSessions(dialect),
     '032-server-packages': serverPackages(dialect),
-    '033-mcp-passed-answers': mcpPassedAnswers(dialect),
+    '033-mcp-across-replicas': mcpAcrossReplicas(dialect),
   };
   return { getMigrations: async () => all };
 }
