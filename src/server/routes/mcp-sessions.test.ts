@@ -366,7 +366,7 @@ for (const kind of STORE_KINDS) {
 
     // Replicas share PostgreSQL (on SQLite there is one).
     if (kind === 'postgres')
-      test('a GET stream lost on one replica resumes on another: the events it missed, sealed where kept, then that replica’s stream', async () => {
+      test('a stream lost on one replica resumes on another: a GET stream’s missed events (sealed where kept), then that replica’s own stream; a call’s stream replayed to its answer, then ended', async () => {
         const id = await rawSession();
         const first = await send('GET', { 'mcp-session-id': id, accept: 'text/event-stream' });
         assert.equal(first.status, 200);
@@ -441,6 +441,35 @@ for (const kind of STORE_KINDS) {
           assert.ok(next !== 'closed');
           assert.equal(next.data.method, 'notifications/prompts/list_changed');
           await replay.cancel();
+          // A request's stream A sent (a call on the SDK's path: this client declared sampling): replayed, then the end.
+          const called = await send(
+            'POST',
+            { 'mcp-session-id': id },
+            rpc('tools/call', { name: 'everything__echo', arguments: { message: 'once more' } }),
+          );
+          assert.equal(called.status, 200);
+          assert.match(await called.text(), /Echo: once more/);
+          // The call's stream is the latest request stream kept (its priming event and its answer); the first is the priming one.
+          const priming = await until(
+            async () => {
+              const kept = await t.store.db
+                .selectFrom('mcp_session_events')
+                .select(['seq', 'stream_id'])
+                .where('session_hash', '=', digest(id))
+                .where('stream_id', '!=', '_GET_stream')
+                .orderBy('seq')
+                .execute();
+              const streams = [...new Set(kept.map((r) => r.stream_id))];
+              const call = kept.filter((r) => r.stream_id === streams.at(-1));
+              return streams.length >= 2 && call.length >= 2 ? call[0] : undefined;
+            },
+            { what: 'the call’s stream kept' },
+          );
+          const again = events((await b.serve(id, conn, get(String(priming.seq)), undefined)).body!);
+          const answer = await again.next();
+          assert.ok(answer !== 'closed');
+          assert.match(JSON.stringify(answer.data.result), /Echo: once more/);
+          assert.equal(await again.next(), 'closed');
           // Another agent's token presenting the session and its event id: the same 404 as ever.
           const other = { ...conn, caller: { ...conn.caller, agentId: 'agt_other' } };
           assert.equal((await b.serve(id, other, get(one.id!), undefined)).status, 404);
