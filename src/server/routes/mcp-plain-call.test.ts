@@ -19,6 +19,7 @@ import { allAuditEntries, call, createApp, seedOrg } from '../../testing/fixture
 import { openTestStore, STORE_KINDS, type TestStore } from '../../testing/stores.ts';
 import { until } from '../../testing/until.ts';
 import { buildDeps } from '../deps.ts';
+import { MCP_MAX_BODY_BYTES } from './mcp.ts';
 import { plainCall, plainCalls } from './mcp-plain-call.ts';
 
 const EVERYTHING = ['node_modules/@modelcontextprotocol/server-everything/dist/index.js', 'stdio'];
@@ -378,6 +379,25 @@ for (const kind of STORE_KINDS) {
         await reader.cancel().catch(() => undefined);
         await reading.catch(() => undefined);
       }
+    });
+
+    test('an MCP body may exceed the API’s 64 kB (up to 4 MiB): a large call is answered, a larger body refused with 413', async () => {
+      const large = 'x'.repeat(100 * 1024);
+      const res = await post(token, toolCall(1, 'everything__echo', { message: large }));
+      assert.equal(res.status, 200);
+      assert.ok((await res.text()).includes(`Echo: ${large}`));
+      const huge = await post(
+        token,
+        toolCall(2, 'everything__echo', { message: 'x'.repeat(MCP_MAX_BODY_BYTES) }),
+      );
+      assert.equal(huge.status, 413);
+      assert.equal((await huge.json()).error.code, 'payload_too_large');
+      // The API's own limit is unchanged.
+      const api64 = await call(app, 'post', '/api/v1/orgs/acme/agents', {
+        token: admin,
+        body: { name: 'big', instructions: large },
+      });
+      assert.equal(api64.status, 413);
     });
 
     test('a client that goes away ends a plain call waiting for a person, on record', async () => {
