@@ -1,6 +1,6 @@
 /**
  * Answers held for another replica (both engines): sealed, taken once and only by their own
- * session in their own org, unreadable with another session's key, bounded per session, and
+ * session in their own org, unreadable with another session's key, bounded per session and org, and
  * forgotten after a minute.
  */
 import assert from 'node:assert/strict';
@@ -12,6 +12,7 @@ import {
   expireHeldAnswers,
   holdAnswer,
   KEEP_MS,
+  MAX_HELD_PER_ORG,
   MAX_HELD_PER_SESSION,
   sessionKey,
   takeHeldAnswer,
@@ -67,6 +68,14 @@ for (const kind of STORE_KINDS) {
         MAX_HELD_PER_SESSION + 1,
       );
       assert.deepEqual(await rows(), []);
+    });
+
+    test(`at most ${MAX_HELD_PER_ORG} held per org, across its sessions`, async () => {
+      for (let i = 0; i < MAX_HELD_PER_ORG; i++)
+        assert.ok(await holdAnswer(t.store.db, { ...mine, idHash: `s${i}`.padEnd(64, '0') }, answer(i)));
+      assert.equal(await holdAnswer(t.store.db, { ...mine, idHash: 'n'.repeat(64) }, answer(1)), undefined);
+      assert.ok(await holdAnswer(t.store.db, other, answer(1)), 'another org is not held back');
+      await expireHeldAnswers(t.store.db, Date.now() + KEEP_MS + 1_000);
     });
   });
 }

@@ -35,7 +35,10 @@ const aad = (s: AnswerSession, ref: string) => `mcp_passed_answers|${s.orgId}|${
 /** Answers a session may have held at once (a replica asks a few at a time): a client's flood of bogus ones stops there. */
 export const MAX_HELD_PER_SESSION = 8;
 
-/** Holds `message` for the replica that asked; the reference to NOTIFY, or undefined if the session holds too many. */
+/** Answers an org may have held at once, whatever its number of sessions (each is up to 4 MiB). */
+export const MAX_HELD_PER_ORG = 64;
+
+/** Holds `message` for the replica that asked; the reference to NOTIFY, or undefined if the session or org holds too many. */
 export async function holdAnswer(
   db: Db,
   s: AnswerSession,
@@ -43,10 +46,12 @@ export async function holdAnswer(
 ): Promise<string | undefined> {
   const held = await db
     .selectFrom('mcp_passed_answers')
-    .select((e) => e.fn.countAll<number>().as('n'))
-    .where('session_hash', '=', s.idHash)
-    .executeTakeFirst();
-  if (Number(held?.n ?? 0) >= MAX_HELD_PER_SESSION) return undefined;
+    .select('session_hash')
+    .where('org_id', '=', s.orgId)
+    .limit(MAX_HELD_PER_ORG)
+    .execute();
+  if (held.length >= MAX_HELD_PER_ORG) return undefined;
+  if (held.filter((h) => h.session_hash === s.idHash).length >= MAX_HELD_PER_SESSION) return undefined;
   const ref = randomBytes(18).toString('base64url');
   await db
     .insertInto('mcp_passed_answers')

@@ -381,23 +381,30 @@ for (const kind of STORE_KINDS) {
       }
     });
 
-    test('an MCP body may exceed the API’s 64 kB (up to 4 MiB): a large call is answered, a larger body refused with 413', async () => {
+    test('a client’s answer may exceed the API’s 64 kB (up to 4 MiB); a request keeps the 64 kB its arguments are recorded under (413)', async () => {
+      const sid = await initialize(token, { sampling: {} });
+      const headers = { 'mcp-session-id': sid, 'mcp-protocol-version': LATEST_PROTOCOL_VERSION };
       const large = 'x'.repeat(100 * 1024);
-      const res = await post(token, toolCall(1, 'everything__echo', { message: large }));
-      assert.equal(res.status, 200);
-      assert.ok((await res.text()).includes(`Echo: ${large}`));
+      // An answer to nothing this session asked: taken (202) and dropped.
+      const answer = {
+        jsonrpc: '2.0',
+        id: 424242,
+        result: { role: 'assistant', content: { type: 'text', text: large } },
+      };
+      const taken = await post(token, answer, headers);
+      assert.equal(taken.status, 202, await taken.clone().text());
+      const call = await post(token, toolCall(1, 'everything__echo', { message: large }), headers);
+      assert.equal(call.status, 413);
+      assert.equal((await call.json()).error.code, 'payload_too_large');
+      const batch = await post(token, [answer, toolCall(2, 'everything__echo', { message: large })], headers);
+      assert.equal(batch.status, 413, 'a request in a batch of answers');
       const huge = await post(
         token,
-        toolCall(2, 'everything__echo', { message: 'x'.repeat(MCP_MAX_BODY_BYTES) }),
+        { ...answer, result: { text: 'x'.repeat(MCP_MAX_BODY_BYTES) } },
+        headers,
       );
       assert.equal(huge.status, 413);
       assert.equal((await huge.json()).error.code, 'payload_too_large');
-      // The API's own limit is unchanged.
-      const api64 = await call(app, 'post', '/api/v1/orgs/acme/agents', {
-        token: admin,
-        body: { name: 'big', instructions: large },
-      });
-      assert.equal(api64.status, 413);
     });
 
     test('a client that goes away ends a plain call waiting for a person, on record', async () => {

@@ -21,6 +21,8 @@ import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/
 import {
   type InitializeRequest,
   isInitializeRequest,
+  isJSONRPCErrorResponse,
+  isJSONRPCResultResponse,
   JSONRPCMessageSchema,
   type JSONRPCRequest,
 } from '@modelcontextprotocol/sdk/types.js';
@@ -28,9 +30,10 @@ import type { MiddlewareHandler } from 'hono';
 import { z } from 'zod';
 import type { AuthenticatedAgent } from '../../agents/index.ts';
 import type { Config } from '../../config/index.ts';
-import { ForbiddenError } from '../../errors/index.ts';
+import { ForbiddenError, PayloadTooLargeError } from '../../errors/index.ts';
 import type { GateCaller } from '../../gateway/index.ts';
 import { sessionRequired } from '../../gateway/mcp-sessions/index.ts';
+import { MAX_BODY_BYTES } from '../app.ts';
 import type { Deps } from '../deps.ts';
 import { requestLogged } from '../observe.ts';
 import { errorResponse, requestIdOf } from '../respond.ts';
@@ -170,7 +173,7 @@ export function mcpGuard(deps: Pick<Deps, 'config' | 'log'>): MiddlewareHandler 
   };
 }
 
-/** An MCP message may be larger than an API body: a sampling answer with an image, a tool's large arguments. */
+/** A client's answer may be larger than an API body (a sampling answer with an image); see `tooLarge`. */
 export const MCP_MAX_BODY_BYTES = 4 * 1024 * 1024;
 
 const McpMessages = z.union([
@@ -251,8 +254,24 @@ const raw = {
 };
 
 type McpInput = HandlerInput<unknown, unknown, unknown, 'agent'>;
-const handler = ({ deps, agent, requestId, c, body }: McpInput) =>
-  handle(deps, agent, requestId, c.req.raw, body);
+const handler = async ({ deps, agent, requestId, c, body }: McpInput) =>
+  tooLarge(c.req.raw, body)
+    ? errorResponse(c, new PayloadTooLargeError(MAX_BODY_BYTES), requestId)
+    : handle(deps, agent, requestId, c.req.raw, body);
+
+const isAnswer = (m: unknown) => isJSONRPCResultResponse(m) || isJSONRPCErrorResponse(m);
+
+/**
+ * Over the API's limit and not only a client's answers: a request's arguments go on record
+ * (the audit trail, the approval inbox), so they keep the API's 64 kB; only answers (a sampling
+ * result with an image) take the endpoint's larger limit.
+ */
+function tooLarge(request: Request, body: unknown): boolean {
+  const declared = Number(request.headers.get('content-length') ?? Number.NaN);
+  if (declared <= MAX_BODY_BYTES) return false;
+  if ((Array.isArray(body) ? body : [body]).every(isAnswer)) return false;
+  return (Number.isFinite(declared) ? declared : Buffer.byteLength(JSON.stringify(body))) > MAX_BODY_BYTES;
+}
 
 export const mcpRoutes = [
   defineRoute({

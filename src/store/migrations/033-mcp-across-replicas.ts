@@ -33,9 +33,9 @@ export function mcpAcrossReplicas(_dialect: Dialect): Migration {
         .column('created_at')
         .execute();
       await db.schema
-        .createIndex('mcp_passed_answers_by_session')
+        .createIndex('mcp_passed_answers_by_org')
         .on('mcp_passed_answers')
-        .column('session_hash')
+        .column('org_id')
         .execute();
       await db.schema
         .createTable('mcp_session_events')
