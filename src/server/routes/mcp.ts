@@ -268,7 +268,7 @@ const isAnswer = (m: unknown) => isJSONRPCResultResponse(m) || isJSONRPCErrorRes
  */
 function tooLarge(request: Request, body: unknown): boolean {
   const declared = Number(request.headers.get('content-length') ?? Number.NaN);
-  if (declared <= MAX_BODY_BYTES) return false;
+  if (body === undefined || declared <= MAX_BODY_BYTES) return false;
   if ((Array.isArray(body) ? body : [body]).every(isAnswer)) return false;
   return (Number.isFinite(declared) ? declared : Buffer.byteLength(JSON.stringify(body))) > MAX_BODY_BYTES;
 }
