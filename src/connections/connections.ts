@@ -596,15 +596,18 @@ async function listOn(client: Client, scrub: <T>(content: T) => T): Promise<List
 /**
  * Lists the connection again on an agent's open session, because its server said a list changed:
  * recorded as any listing is (changed definitions audited, their grants suspended), by the
- * connection monitor, naming the agent whose secrets the session holds.
+ * connection monitor, naming the agent whose secrets the session holds. A listing the same as
+ * the one on record (a server that adds tools once each client is known says so on every new
+ * session) changes and records nothing: `'unchanged'`.
  */
 export async function relistOnSession(
   db: Kysely<Database>,
   session: { orgId: string; agentId: string; connectionId: string; requestId: string },
   client: Client,
   scrub: <T>(content: T) => T,
-): Promise<Refreshed> {
+): Promise<Refreshed | 'unchanged'> {
   const listed = await listOn(client, scrub);
+  if (await sameAsRecorded(db, session.orgId, session.connectionId, listed)) return 'unchanged';
   const ctx: Lister = {
     scope: trustedScope(session.orgId),
     actor: { type: 'system', id: 'connection-monitor' },
@@ -613,6 +616,42 @@ export async function relistOnSession(
   return db
     .transaction()
     .execute((trx) => recordListing(trx, ctx, session.connectionId, listed, session.agentId));
+}
+
+/** Whether a listing is the one on record: the same tools and offerings under the same digests, none refused. */
+async function sameAsRecorded(
+  db: Kysely<Database>,
+  orgId: string,
+  connectionId: string,
+  { vetted, refused, offerings }: Listed,
+): Promise<boolean> {
+  if (refused.length > 0 || offerings.refused.length > 0) return false;
+  const [tools, kept] = await Promise.all([
+    db
+      .selectFrom('connection_tools')
+      .select(['name', 'digest'])
+      .where('org_id', '=', orgId)
+      .where('connection_id', '=', connectionId)
+      .execute(),
+    db
+      .selectFrom('connection_offerings')
+      .select(['kind', 'key', 'digest'])
+      .where('org_id', '=', orgId)
+      .where('connection_id', '=', connectionId)
+      .execute(),
+  ]);
+  const same = (a: string[], b: string[]) =>
+    a.length === b.length && a.sort().join('\n') === b.sort().join('\n');
+  return (
+    same(
+      tools.map((t) => `${t.name}\u0000${t.digest}`),
+      vetted.map((t) => `${t.name}\u0000${t.digest}`),
+    ) &&
+    same(
+      kept.map((o) => `${o.kind}\u0000${o.key}\u0000${o.digest}`),
+      offerings.kept.map((o) => `${o.kind}\u0000${o.key}\u0000${o.digest}`),
+    )
+  );
 }
 
 /** Who records a listing: a person (refresh), or the connection monitor (a server said its list changed). */

@@ -101,9 +101,8 @@ export class ToolGateway implements StopPart {
       decideAsk: (req, unable) => this.#decideAsk(req, unable),
       mayRead: (up, uri) => this.#mayRead(up.orgId, up.agentId, up.connectionId, uri),
       namespaceOf: (orgId, connectionId) => this.#namespaces.namespaceOf(orgId, connectionId),
-      relist: async (up, client, scrub) => {
-        await relistOnSession(o.db, { ...up, requestId: newRequestId() }, client, scrub);
-      },
+      relist: async (up, client, scrub) =>
+        (await relistOnSession(o.db, { ...up, requestId: newRequestId() }, client, scrub)) !== 'unchanged',
       agentsOn: (connectionId) => this.#sessions.agentsOn(connectionId),
       clientsOf: (agentId) => this.#sessions.clientsOf(agentId),
     });

@@ -25,7 +25,7 @@ for (const reuse of [false, true])
       },
       mayRead: async () => true,
       namespaceOf: async () => 'ns',
-      relist: async () => undefined,
+      relist: async () => true,
       agentsOn: () => [],
       clientsOf: async () => [],
     });

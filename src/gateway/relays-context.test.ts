@@ -25,7 +25,7 @@ test('a relayed sampling request asks the agent’s client for no context from o
     },
     mayRead: async () => true,
     namespaceOf: async () => 'ns',
-    relist: async () => undefined,
+    relist: async () => false,
     agentsOn: () => [],
     clientsOf: async () => [],
   });

@@ -53,7 +53,7 @@ test("a per-person server's sampling request rides on its own person's call, nev
     decideAsk: async () => ({ entry: 1, done: () => undefined }),
     mayRead: async () => true,
     namespaceOf: async () => 'mail',
-    relist: async () => undefined,
+    relist: async () => true,
     agentsOn: () => [],
     clientsOf: async () => [],
   });
@@ -110,7 +110,7 @@ test("a shared server's sampling request is refused while calls of two people ar
     },
     mayRead: async () => true,
     namespaceOf: async () => 'mail',
-    relist: async () => undefined,
+    relist: async () => true,
     agentsOn: () => [],
     clientsOf: async () => [],
   });

@@ -20,7 +20,10 @@ test('a list_changed storm is listed again a few times, not twice a second', asy
     decideAsk: async () => ({ entry: 1, done: () => undefined }),
     mayRead: async () => true,
     namespaceOf: async () => 'ns',
-    relist: async () => void relisted++,
+    relist: async () => {
+      relisted++;
+      return true;
+    },
     agentsOn: () => [],
     clientsOf: async () => [],
   });

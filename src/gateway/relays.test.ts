@@ -6,7 +6,8 @@
  * are refused (on record, by size) unless a grant allows them and the client declared them, then
  * answer as directly; a server that cancels its own request has it cancelled at the agent; log
  * lines pass at the level chosen; subscriptions are decided like reads and their updates arrive
- * namespaced, and end with the agent; a list change re-lists the connection and tells the agent;
+ * namespaced, and end with the agent; a list change re-lists the connection and tells the agent
+ * (recorded once per change, not once per session that says it);
  * a noisy server's huge, malformed, secret-bearing or flooding notifications are cut, scrubbed or
  * dropped, on record. Over HTTP with SSE answers, a request's progress reaches the client; a
  * server per request cannot relay a sampling request. Over HTTP end to end — the official client
@@ -39,6 +40,7 @@ import {
   ResourceUpdatedNotificationSchema,
   ToolListChangedNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js';
+import { sql } from 'kysely';
 import { bubblewrap } from '../cells/index.ts';
 import { loadConfig } from '../config/index.ts';
 import { hashSecret } from '../identity/index.ts';
@@ -446,24 +448,45 @@ for (const kind of STORE_KINDS) {
       assert.equal((await api('delete', `/agents/${agentId}/grants/${resources}`)).status, 200);
     });
 
-    test('a list change re-lists the connection on the agent’s session and tells the agent', async () => {
-      // A fresh session: server-everything says its list changed as it starts.
-      await gate.end({ kind: 'agent', orgId: acme.id, agentId });
-      const a = await agent();
-      const before = (await entries('connection.tools.listed')).length;
-      // server-everything registers its sampling and elicitation tools once a client is known, and says so.
-      await a.client.callTool({
-        name: 'everything__trigger-long-running-operation',
-        arguments: { duration: 0, steps: 1 },
-      });
-      await until(async () => (await entries('connection.tools.listed')).length > before, {
-        what: 'a listing',
-      });
+    test('a list change re-lists the connection on the agent’s session and tells the agent; the same listing said again by each new session is recorded once', async () => {
+      // The record lacks one of the tools server-everything registers once a client is known (as if listed before it did).
+      await t.store.db
+        .deleteFrom('connection_tools')
+        .where('connection_id', '=', everything)
+        .where('name', '=', 'simulate-research-query')
+        .execute();
+      const listings = async () => (await entries('connection.tools.listed')).length;
+      /** A fresh session of the agent to server-everything, which says its list changed as it starts. */
+      const freshSession = async () => {
+        await gate.end({ kind: 'agent', orgId: acme.id, agentId });
+        const a = await agent();
+        await a.client.callTool({
+          name: 'everything__trigger-long-running-operation',
+          arguments: { duration: 0, steps: 1 },
+        });
+        return a;
+      };
+      const before = await listings();
+      const a = await freshSession();
+      await until(async () => (await listings()) > before, { what: 'a listing' });
       const listed = (await entries('connection.tools.listed')).at(-1)!;
       assert.equal(listed.actor_id, 'connection-monitor');
       assert.deepEqual(listed.details.secretsOf, { agent: agentId });
       assert.deepEqual(listed.details.suspended, []);
       await until(() => a.seen.listChanged > 0, { what: 'the agent to be told' });
+      const stored = await t.store.db
+        .selectFrom('connection_tools')
+        .select('name')
+        .where('connection_id', '=', everything)
+        .where('name', '=', 'simulate-research-query')
+        .execute();
+      assert.equal(stored.length, 1, 'the record has the tool again');
+      // Two more new sessions say the same: their agent is told (as directly), nothing more on record.
+      for (let i = 0; i < 2; i++) {
+        const b = await freshSession();
+        await until(() => b.seen.listChanged > 0, { what: 'the agent to be told again' });
+      }
+      assert.equal(await listings(), before + 1, 'one listing for one change');
     });
 
     test('over HTTP with SSE answers, a request’s progress reaches the client as directly; a stateless server cannot relay sampling, and says so', async () => {
@@ -680,45 +703,45 @@ for (const kind of STORE_KINDS) {
         assert.deepEqual(plain.seen.sampled, []);
       });
 
-      // Replicas share PostgreSQL (on SQLite there is one).
-      if (kind === 'postgres')
-        test('a sampling answer POSTed to another replica reaches the replica that asked, and the call completes as directly', async () => {
-          // A second replica on the same database, sharing nothing in memory; the client's answers go to it.
-          const b = new McpSessions({
-            server: { gate: deps.gateway, db: t.store.db, log: silentLogger },
-            store: t.store,
-            databaseUrl: t.databaseUrl,
-            audit: deps.audit,
-            log: silentLogger,
-          });
-          await Promise.all([b.listening(), deps.mcpSessions.listening()]);
-          const routed: number[] = [];
-          const viaB: FetchLike = async (input, init) => {
-            const body = typeof init?.body === 'string' ? JSON.parse(init.body) : undefined;
-            const sessionId = new Headers(init?.headers).get('mcp-session-id');
-            if (init?.method !== 'POST' || !sessionId || !body || !('result' in body))
-              return fetch(input, init);
-            const row = await t.store.db
-              .selectFrom('mcp_sessions')
-              .selectAll()
-              .where('id_hash', '=', hashSecret(sessionId))
-              .executeTakeFirstOrThrow();
-            const caller = {
-              orgId: acme.id,
-              agentId,
-              onBehalfOf: row.issued_by,
-              requestId: 'req_replica_b',
-              token: { id: row.token_id, issuedBy: row.issued_by },
-            };
-            const res = await b.serve(
-              sessionId,
-              { caller, approval: 'pause' },
-              new Request(input, init),
-              body,
-            );
-            routed.push(res.status);
-            return res;
+      /** A second replica on the same database, sharing nothing in memory; the client's answers go to it. */
+      async function secondReplica() {
+        const b = new McpSessions({
+          server: { gate: deps.gateway, db: t.store.db, log: silentLogger },
+          store: t.store,
+          databaseUrl: t.databaseUrl,
+          audit: deps.audit,
+          log: silentLogger,
+        });
+        await Promise.all([b.listening(), deps.mcpSessions.listening()]);
+        const routed: number[] = [];
+        const viaB: FetchLike = async (input, init) => {
+          const body = typeof init?.body === 'string' ? JSON.parse(init.body) : undefined;
+          const sessionId = new Headers(init?.headers).get('mcp-session-id');
+          if (init?.method !== 'POST' || !sessionId || !body || !('result' in body))
+            return fetch(input, init);
+          const row = await t.store.db
+            .selectFrom('mcp_sessions')
+            .selectAll()
+            .where('id_hash', '=', hashSecret(sessionId))
+            .executeTakeFirstOrThrow();
+          const caller = {
+            orgId: acme.id,
+            agentId,
+            onBehalfOf: row.issued_by,
+            requestId: 'req_replica_b',
+            token: { id: row.token_id, issuedBy: row.issued_by },
           };
+          const res = await b.serve(sessionId, { caller, approval: 'pause' }, new Request(input, init), body);
+          routed.push(res.status);
+          return res;
+        };
+        return { b, viaB, routed };
+      }
+
+      // Replicas share PostgreSQL (on SQLite there is one).
+      if (kind === 'postgres') {
+        test('a sampling answer POSTed to another replica reaches the replica that asked, and the call completes as directly', async () => {
+          const { b, viaB, routed } = await secondReplica();
           try {
             const d = await direct();
             const a = await overHttp({ fetch: viaB });
@@ -732,6 +755,45 @@ for (const kind of STORE_KINDS) {
             await b.close();
           }
         });
+
+        test('a sampling answer over 64 kB reaches the replica that asked through the database, sealed, and is gone once taken', async () => {
+          const { b, viaB, routed } = await secondReplica();
+          // What the database held meanwhile (a trigger keeps a copy of each row as inserted).
+          await sql`create table if not exists held_copy (sealed text)`.execute(t.store.db);
+          await sql`create or replace function copy_held() returns trigger as $$ begin insert into held_copy values (new.sealed); return new; end $$ language plpgsql`.execute(
+            t.store.db,
+          );
+          await sql`create or replace trigger copy_held after insert on mcp_passed_answers for each row execute function copy_held()`.execute(
+            t.store.db,
+          );
+          try {
+            const big = `${'the model says a lot '.repeat(4_000)}THE END`;
+            assert.ok(big.length > 64 * 1024);
+            const a = await overHttp({ fetch: viaB });
+            a.client.setRequestHandler(CreateMessageRequestSchema, async () => ({
+              ...MODEL_ANSWER,
+              content: { type: 'text', text: big },
+            }));
+            const through = await a.client.callTool({
+              name: 'everything__trigger-sampling-request',
+              arguments: { prompt: 'a long answer across replicas' },
+            });
+            assert.deepEqual(routed, [202], 'the answer went to the other replica');
+            assert.equal(through.isError, false, text(through).slice(0, 300));
+            assert.ok(text(through).includes(big), 'the whole answer reached the server');
+            const held = await sql<{ sealed: string }>`select sealed from held_copy`.execute(t.store.db);
+            assert.equal(held.rows.length, 1, 'held once');
+            assert.match(held.rows[0]!.sealed, /^v1\./);
+            assert.doesNotMatch(held.rows[0]!.sealed, /the model says/, 'never in clear');
+            const left = await t.store.db.selectFrom('mcp_passed_answers').selectAll().execute();
+            assert.deepEqual(left, [], 'taken, so deleted');
+          } finally {
+            await sql`drop trigger if exists copy_held on mcp_passed_answers`.execute(t.store.db);
+            await sql`drop table if exists held_copy`.execute(t.store.db);
+            await b.close();
+          }
+        });
+      }
 
       test('a subscription’s updates reach the GET stream of the session that subscribed, namespaced; the kill switch ends the subscription and the streams', async () => {
         await grant({ connectionId: everything, resource: 'demo://resource/dynamic/text/', match: 'prefix' });

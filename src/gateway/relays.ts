@@ -71,8 +71,11 @@ export interface RelayDeps {
   mayRead(up: Upstream, uri: string): Promise<boolean>;
   /** The namespace the agent knows the connection by. */
   namespaceOf(orgId: string, connectionId: string): Promise<string | undefined>;
-  /** Lists the connection again on this session (definitions recorded, changed ones' grants suspended). */
-  relist(up: Upstream, client: Client, scrub: <T>(c: T) => T): Promise<void>;
+  /**
+   * Lists the connection again on this session (definitions recorded, changed ones' grants
+   * suspended): whether anything changed from what is on record.
+   */
+  relist(up: Upstream, client: Client, scrub: <T>(c: T) => T): Promise<boolean>;
   /** The agents with a session open to the connection. */
   agentsOn(connectionId: string): string[];
   /** The agent's open sessions (each connection's client), for a log level chosen now. */
@@ -383,14 +386,17 @@ export class Relays {
       this.#relistBudget.set(k, { left: this.#relistsLeft(k) - 1, at: Date.now() });
       this.#d
         .relist(up, burst.client, burst.scrub)
-        .catch((err: unknown) =>
+        .catch((err: unknown) => {
           this.#d.log?.warn(
             { err, connectionId: up.connectionId },
             'listing a connection again after its server said its list changed failed',
-          ),
-        )
-        .finally(() => {
-          for (const agentId of new Set([up.agentId, ...this.#d.agentsOn(up.connectionId)]))
+          );
+          return true;
+        })
+        .then((changed) => {
+          // The agent whose server said so is told, as directly; the others only of a change on record.
+          const others = changed ? this.#d.agentsOn(up.connectionId) : [];
+          for (const agentId of new Set([up.agentId, ...others]))
             for (const k of burst.kinds)
               this.#d.delivery.deliver(
                 { orgId: up.orgId, agentId },

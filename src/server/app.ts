@@ -95,8 +95,20 @@ export function createApp(deps: Deps, routes: RouteDef[] = allRoutes): Hono {
       path: new RegExp(`^${r.path.replace(/\{\w+\}/g, '[^/]+')}$`),
       maxBytes: r.rawBody!.maxBytes!,
     }));
+  const largerJson = routes
+    .filter((r) => r.maxJsonBytes !== undefined)
+    .map((r) => ({
+      method: r.method.toUpperCase(),
+      path: new RegExp(`^${r.path.replace(/\{\w+\}/g, '[^/]+')}$`),
+      limit: bodyLimit({
+        maxSize: r.maxJsonBytes!,
+        onError: (c) => errorResponse(c, new PayloadTooLargeError(r.maxJsonBytes!), requestIdOf(c)),
+      }),
+    }));
   app.use('*', async (c, next) => {
     const upload = uploads.find((u) => u.method === c.req.method && u.path.test(c.req.path));
+    const larger = largerJson.find((u) => u.method === c.req.method && u.path.test(c.req.path));
+    if (larger) return larger.limit(c, next);
     if (!upload) return jsonLimit(c, next);
     const declared = Number(c.req.header('content-length') ?? Number.NaN);
     if (declared > upload.maxBytes)

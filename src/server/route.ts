@@ -69,6 +69,8 @@ export interface RouteDef<
      */
     maxBytes?: number;
   };
+  /** This route's JSON body limit instead of the API's 64 KiB (the MCP endpoint: a sampling answer may hold an image). */
+  maxJsonBytes?: number;
   /** Routes that answer with their own Response (a redirect, a file) rather than JSON. */
   raw?: { status: number; description: string; contentTypes?: string[] };
   handler: (

@@ -523,6 +523,26 @@ export interface McpSessionTable {
   last_seen_at: string;
 }
 
+/** A client's answer passed between replicas, too large for a NOTIFY (src/gateway/mcp-sessions/passed-answers.ts). */
+export interface McpPassedAnswerTable {
+  ref: string;
+  org_id: string;
+  session_hash: string;
+  sealed: string;
+  created_at: string;
+}
+
+/** An event a replica sent on an MCP session's stream, kept for a resume on another (src/gateway/mcp-sessions/shared-events.ts). */
+export interface McpSessionEventTable {
+  session_hash: string;
+  seq: number;
+  org_id: string;
+  replica: string;
+  stream_id: string;
+  sealed: string;
+  created_at: string;
+}
+
 /** An installed MCP server package, on record for every replica (src/packages). */
 export interface ServerPackageTable {
   /** `<name>@<version>`. */
@@ -890,6 +910,8 @@ export interface Database {
   oauth_grants: OAuthGrantTable;
   oauth_spent: OAuthSpentTable;
   mcp_sessions: McpSessionTable;
+  mcp_passed_answers: McpPassedAnswerTable;
+  mcp_session_events: McpSessionEventTable;
   connections: ConnectionTable;
   server_packages: ServerPackageTable;
   connection_tools: ConnectionToolTable;

@@ -1,8 +1,10 @@
 /**
  * The events a session's SSE streams were sent, kept a short while so a client that lost a stream
  * can resume it with `Last-Event-ID` (Streamable HTTP resumability). In memory, per session, on
- * the replica that sent them: at most `KEEP` events, `KEEP_BYTES` in all and `KEEP_MS` old. Event ids are the
- * session's own sequence numbers, so an id says nothing about any other session.
+ * the replica that sent them: at most `KEEP` events, `KEEP_BYTES` in all and `KEEP_MS` old (on
+ * PostgreSQL each is also handed to `onStored`, which keeps it for the other replicas). Event ids
+ * are the session's own sequence numbers, from the copy's own random start (so each replica's ids
+ * are its own), and say nothing about any other session.
  */
 import type { EventStore } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
@@ -28,10 +30,24 @@ interface Event {
   size: number;
 }
 
+/** What `onStored` is told of each event. */
+export interface StoredEvent {
+  seq: number;
+  streamId: string;
+  message: JSONRPCMessage;
+}
+
 export class SessionEvents implements EventStore {
   readonly #events: Event[] = [];
-  #seq = 0;
+  #seq: number;
   #bytes = 0;
+  readonly #onStored: ((e: StoredEvent) => void) | undefined;
+
+  /** Ids begin after `start`; `onStored` hears of every event as it is stored. */
+  constructor(start = 0, onStored?: (e: StoredEvent) => void) {
+    this.#seq = start;
+    this.#onStored = onStored;
+  }
 
   async storeEvent(streamId: string, message: JSONRPCMessage): Promise<string> {
     const now = Date.now();
@@ -39,6 +55,7 @@ export class SessionEvents implements EventStore {
     const size = JSON.stringify(message)?.length ?? 0;
     this.#events.push({ seq: this.#seq, streamId, message, at: now, size });
     this.#bytes += size;
+    this.#onStored?.({ seq: this.#seq, streamId, message });
     // Only the oldest go (ids stay consecutive); one larger than the whole budget goes at once.
     while (
       this.#events[0] &&

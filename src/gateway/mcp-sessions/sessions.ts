@@ -46,6 +46,7 @@ import type { GateCaller } from '../request.ts';
 import { type SessionEvent, type StopBus, stopBus } from '../stop-bus.ts';
 import { plainWhenAlone } from './answers.ts';
 import { EVENT_ID, SessionEvents } from './events.ts';
+import { expireHeldAnswers, holdAnswer, sessionKey, takeHeldAnswer } from './passed-answers.ts';
 import {
   deleteIdleSessions,
   deleteSession,
@@ -57,6 +58,14 @@ import {
   touchSessions,
   trimSessions,
 } from './rows.ts';
+import {
+  awaitsAnswer,
+  checkSdkShape,
+  numberRequestsFrom,
+  restoreInitialized,
+  takeAnswer,
+} from './sdk-internals.ts';
+import { type Foreign, GET_STREAM, SharedEvents } from './shared-events.ts';
 
 /** How long a session may go unused before it ends (30 minutes by default). */
 export const IDLE_MS = 30 * 60_000;
@@ -79,6 +88,16 @@ const CHANNEL = 'paddock_mcp';
 /** NOTIFY payloads stay under PostgreSQL's 8,000 bytes; a larger notification reaches this replica's sessions only. */
 const MAX_BUS_BYTES = 7_500;
 
+const encoder = new TextEncoder();
+
+/** The headers of an SSE answer, as the SDK's transport sends them. */
+const SSE_HEADERS = {
+  'content-type': 'text/event-stream',
+  'cache-control': 'no-cache, no-transform',
+  connection: 'keep-alive',
+  'x-accel-buffering': 'no',
+};
+
 /** `from` names the replica that sent it: it acted already, and hears its own NOTIFY back. */
 type BusEvent = { from: string } & (
   | {
@@ -91,14 +110,9 @@ type BusEvent = { from: string } & (
     }
   | { kind: 'ended'; idHash: string }
   | { kind: 'answer'; idHash: string; message: JSONRPCMessage }
+  /** An answer too large for NOTIFY, held in the database for the replica whose request has this id. */
+  | { kind: 'answer-held'; idHash: string; id: number; ref: string }
 );
-
-/** The SDK's pending server → client requests of a server, by id (private state, read to route an answer). */
-interface Pending {
-  _responseHandlers: Map<number, unknown>;
-  _requestMessageId: number;
-  _onresponse(message: JSONRPCMessage): void;
-}
 
 /** A client's answer to a server → client request (a sampling or elicitation result, or its error). */
 const isAnswer = (m: unknown): m is JSONRPCMessage & { id: number | string } =>
@@ -120,6 +134,8 @@ interface Live {
   transport: WebStandardStreamableHTTPServerTransport;
   server: Server;
   events: SessionEvents;
+  /** The key its id gives (what this replica holds for it in the database is sealed with it). */
+  key: Buffer;
   /** Whose requests the server serves outside any request (none should reach it). */
   fallback: AgentConnection;
   /** When it was opened (its row's time), in ms. */
@@ -134,11 +150,6 @@ interface Live {
 
 /** The connection of the request being handled: each request brings its caller's fresh standing. */
 const requestConn = new AsyncLocalStorage<AgentConnection>();
-
-/** The SDK keeps what `initialize` negotiated in private state, with no way to restore it on another process. */
-interface Restorable {
-  _oninitialize(request: InitializeRequest): Promise<unknown>;
-}
 
 const json = (status: number, code: number, message: string, data?: Record<string, unknown>) =>
   new Response(
@@ -183,10 +194,16 @@ export class McpSessions implements StopPart, AgentDelivery {
   /** Stops begun here whose end has not run yet; then, those ended here, until their echo (by time). */
   readonly #braked = new Set<string>();
   readonly #echoes = new Map<string, number>();
+  /** The sessions' stream events where every replica reads them (PostgreSQL only: one process otherwise). */
+  readonly #shared: SharedEvents | undefined;
 
   constructor(o: McpSessionsOptions) {
     this.#o = o;
     this.#idleMs = o.idleMs ?? IDLE_MS;
+    this.#shared =
+      o.store.dialect === 'postgres' && o.databaseUrl
+        ? new SharedEvents(o.store.db, o.log, this.#self)
+        : undefined;
     this.#bus = stopBus<BusEvent>(
       o.store,
       o.databaseUrl,
@@ -276,14 +293,63 @@ export class McpSessions implements StopPart, AgentDelivery {
           'Bad Request: Last-Event-ID is not an event id of this endpoint (a sequence number it sent on a stream).',
           { code: 'bad_last_event_id' },
         );
-      // Sent by another replica, or too long ago: the stream starts afresh (replay is best effort).
       if (!live.events.knows(last)) {
+        // Sent by another replica: replayed from what it keeps for the others. Too long ago: the stream starts afresh.
+        const foreign =
+          request.method === 'GET' ? await this.#shared?.after(this.#answerSession(live), last) : undefined;
         const headers = new Headers(request.headers);
         headers.delete('last-event-id');
         request = new Request(request, { headers });
+        if (foreign) return this.#resumeForeign(live, conn, request, foreign);
       }
     }
     return this.#handle(live, conn, request, body);
+  }
+
+  /**
+   * Resumes a stream another replica sent: its events after the client's last one, then — for the
+   * session's GET stream — this replica's own GET stream carries on in the same response; a
+   * request's stream (its request ran there) ends after the replay.
+   */
+  async #resumeForeign(
+    live: Live,
+    conn: AgentConnection,
+    request: Request,
+    foreign: Foreign,
+  ): Promise<Response> {
+    const replayed = foreign.events.map((e) =>
+      encoder.encode(`event: message\nid: ${e.id}\ndata: ${JSON.stringify(e.message)}\n\n`),
+    );
+    if (foreign.streamId !== GET_STREAM) {
+      this.#used(live, conn);
+      return new Response(
+        new ReadableStream<Uint8Array>({
+          start(c) {
+            for (const chunk of replayed) c.enqueue(chunk);
+            c.close();
+          },
+        }),
+        {
+          status: 200,
+          headers: { ...SSE_HEADERS, 'mcp-session-id': request.headers.get('mcp-session-id')! },
+        },
+      );
+    }
+    const here = await this.#handle(live, conn, request, undefined);
+    if (here.status !== 200 || !here.body) return here;
+    const reader = here.body.getReader();
+    const body = new ReadableStream<Uint8Array>({
+      start(c) {
+        for (const chunk of replayed) c.enqueue(chunk);
+      },
+      async pull(c) {
+        const r = await reader.read();
+        if (r.done) c.close();
+        else c.enqueue(r.value);
+      },
+      cancel: (reason) => reader.cancel(reason),
+    });
+    return new Response(body, here);
   }
 
   /**
@@ -451,6 +517,8 @@ export class McpSessions implements StopPart, AgentDelivery {
     await touchSessions(this.#o.store.db, streaming, new Date(now));
     await this.#closeUnliveStreams();
     await deleteIdleSessions(this.#o.store.db, new Date(now - this.#idleMs));
+    await expireHeldAnswers(this.#o.store.db, now);
+    await this.#shared?.expire(now);
     // Ended elsewhere while this replica did not hear it (a lost listener): its row is gone.
     const here = [...this.#live.keys()];
     const stored = new Set(await storedSessions(this.#o.store.db, here));
@@ -471,6 +539,7 @@ export class McpSessions implements StopPart, AgentDelivery {
 
   async close(): Promise<void> {
     clearInterval(this.#sweeper);
+    await this.#shared?.flush();
     for (const live of [...this.#live.values()]) this.#drop(live);
     await this.#bus.close();
   }
@@ -481,7 +550,10 @@ export class McpSessions implements StopPart, AgentDelivery {
   }
 
   async #build(id: string, row: SessionRow, opened?: () => Promise<void>): Promise<Live> {
-    const events = new SessionEvents();
+    const session = { orgId: row.orgId, idHash: row.idHash, key: sessionKey(id) };
+    const shared = this.#shared;
+    // Each replica's copy numbers its events from its own random start: an id names the replica that sent it.
+    const events = new SessionEvents(randomInt(2 ** 40), shared && ((e) => shared.keep(session, e)));
     const transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: () => id,
       eventStore: events,
@@ -502,6 +574,7 @@ export class McpSessions implements StopPart, AgentDelivery {
       transport,
       server: undefined as unknown as Server,
       events,
+      key: session.key,
       openedAt: row.createdAt === undefined ? now : Date.parse(row.createdAt),
       fallback: { caller, approval: 'pause', sessionId: row.idHash },
       usedAt: now,
@@ -511,7 +584,8 @@ export class McpSessions implements StopPart, AgentDelivery {
     live.server = buildServer(this.#o.server, () => requestConn.getStore() ?? live.fallback);
     // Each replica's copy numbers its requests to the client from its own random start, so an
     // answer names the one replica that asked (and is passed on to it, below).
-    (live.server as unknown as Pending)._requestMessageId = randomInt(2 ** 40);
+    checkSdkShape(live.server, transport);
+    numberRequestsFrom(live.server, randomInt(2 ** 40));
     await live.server.connect(transport);
     return live;
   }
@@ -522,16 +596,10 @@ export class McpSessions implements StopPart, AgentDelivery {
     if (pending) return pending;
     const p = (async () => {
       const live = await this.#build(id, row);
-      const t = live.transport as unknown as { sessionId: string; _initialized: boolean };
-      t.sessionId = id;
-      t._initialized = true;
-      await (live.server as unknown as Restorable)._oninitialize({
-        method: 'initialize',
-        params: {
-          protocolVersion: row.protocolVersion,
-          capabilities: row.clientCapabilities,
-          clientInfo: row.clientInfo,
-        },
+      await restoreInitialized(live.server, live.transport, id, {
+        protocolVersion: row.protocolVersion,
+        capabilities: row.clientCapabilities,
+        clientInfo: row.clientInfo,
       });
       this.#add(live);
       return live;
@@ -549,16 +617,8 @@ export class McpSessions implements StopPart, AgentDelivery {
       typeof body.id === 'number' &&
       !this.#asked(live, body.id)
     ) {
-      const event: BusEvent = { from: this.#self, kind: 'answer', idHash: live.idHash, message: body };
-      // Larger than NOTIFY carries: it cannot reach the replica that asked, whose request then ends with its call.
-      if (Buffer.byteLength(JSON.stringify(event)) <= MAX_BUS_BYTES) {
-        await this.#bus.publish(event);
-        return new Response(null, { status: 202 });
-      }
-      this.#o.log.warn(
-        { session: live.idHash.slice(0, 16) },
-        'an answer for another replica is too large to pass on',
-      );
+      await this.#passOn(live, body as JSONRPCMessage & { id: number });
+      return new Response(null, { status: 202 });
     }
     // Its requests name the session by its digest (subscriptions, deliveries): never the secret id.
     const res = await requestConn.run({ ...conn, sessionId: live.idHash }, () =>
@@ -637,6 +697,7 @@ export class McpSessions implements StopPart, AgentDelivery {
   async #closedByClient(live: Live): Promise<void> {
     this.#forget(live);
     await deleteSession(this.#o.store.db, live.idHash);
+    await this.#shared?.forget(live.idHash);
     this.#o.log.info(
       { session: live.idHash.slice(0, 16), agentId: live.row.agentId },
       'MCP session closed by the client',
@@ -644,9 +705,34 @@ export class McpSessions implements StopPart, AgentDelivery {
     await this.#bus.publish({ from: this.#self, kind: 'ended', idHash: live.idHash });
   }
 
+  /** An answer for the replica that asked: on the bus, or held in the database when NOTIFY cannot carry it. */
+  async #passOn(live: Live, message: JSONRPCMessage & { id: number }): Promise<void> {
+    const event: BusEvent = { from: this.#self, kind: 'answer', idHash: live.idHash, message };
+    if (Buffer.byteLength(JSON.stringify(event)) <= MAX_BUS_BYTES) return this.#bus.publish(event);
+    // One process alone (SQLite): no other replica asked, nothing to hold.
+    if (this.#o.store.dialect !== 'postgres' || !this.#o.databaseUrl) return;
+    const ref = await holdAnswer(this.#o.store.db, this.#answerSession(live), message);
+    if (ref === undefined)
+      return this.#o.log.warn(
+        { session: live.idHash.slice(0, 16) },
+        'an answer for another replica was dropped: the session has too many held already',
+      );
+    await this.#bus.publish({
+      from: this.#self,
+      kind: 'answer-held',
+      idHash: live.idHash,
+      id: message.id,
+      ref,
+    });
+  }
+
+  #answerSession(live: Live) {
+    return { orgId: live.row.orgId, idHash: live.idHash, key: live.key };
+  }
+
   /** Whether this replica's copy of the session waits for an answer with this id. */
   #asked(live: Live, id: number | string): boolean {
-    return typeof id === 'number' && (live.server as unknown as Pending)._responseHandlers.has(id);
+    return awaitsAnswer(live.server, id);
   }
 
   async #onBus(e: BusEvent): Promise<void> {
@@ -654,7 +740,18 @@ export class McpSessions implements StopPart, AgentDelivery {
       const live = this.#live.get(e.idHash);
       const id = (e.message as { id?: unknown }).id;
       if (live && isAnswer(e.message) && typeof id === 'number' && this.#asked(live, id))
-        (live.server as unknown as Pending)._onresponse(e.message);
+        takeAnswer(live.server, e.message);
+      return;
+    }
+    if (e.kind === 'answer-held') {
+      // Only the replica that asked takes it (the id names one replica's range).
+      const live = this.#live.get(e.idHash);
+      if (!live || !this.#asked(live, e.id)) return;
+      const message = await takeHeldAnswer(this.#o.store.db, this.#answerSession(live), e.ref);
+      if (message && isAnswer(message) && message.id === e.id && this.#asked(live, e.id))
+        takeAnswer(live.server, message);
+      else
+        this.#o.log.warn({ session: e.idHash.slice(0, 16) }, 'an answer held for this replica was not found');
       return;
     }
     if (e.kind === 'ended') {

@@ -5,8 +5,8 @@
  * headers, body; only ids and times a call makes anew told apart): allowed, denied, waiting for
  * approval, unknown tool, bad arguments, stopped agent, malformed params, a bad protocol version,
  * someone else's session (refused and recorded alike). What it must not take goes the SDK's way:
- * a progress token, a client that declared sampling. A log line sent during a plain call reaches
- * the session's GET stream; a client that goes away ends a plain call that waits for a person,
+ * a progress token, a client that declared sampling. A log line sent during a plain call in a
+ * session rides on the call's answer (SSE, as the SDK's stream), not the GET stream; a client that goes away ends a plain call that waits for a person,
  * on record.
  */
 import assert from 'node:assert/strict';
@@ -19,6 +19,7 @@ import { allAuditEntries, call, createApp, seedOrg } from '../../testing/fixture
 import { openTestStore, STORE_KINDS, type TestStore } from '../../testing/stores.ts';
 import { until } from '../../testing/until.ts';
 import { buildDeps } from '../deps.ts';
+import { MCP_MAX_BODY_BYTES } from './mcp.ts';
 import { plainCall, plainCalls } from './mcp-plain-call.ts';
 
 const EVERYTHING = ['node_modules/@modelcontextprotocol/server-everything/dist/index.js', 'stdio'];
@@ -318,7 +319,7 @@ for (const kind of STORE_KINDS) {
       assert.equal(streamed.sdk, true, 'a call that asks for progress is served by the SDK');
     });
 
-    test('a log line a server sends during a plain call reaches the session’s GET stream', async () => {
+    test('a log line a server sends during a plain call rides on the call’s answer, as on the SDK’s stream, not the GET stream', async () => {
       const sid = await initialize(token);
       const headers = { 'mcp-session-id': sid, 'mcp-protocol-version': LATEST_PROTOCOL_VERSION };
       const stream = await app.request('/mcp/acme', {
@@ -335,6 +336,14 @@ for (const kind of STORE_KINDS) {
           seen += new TextDecoder().decode(r.value);
         }
       })();
+      /** The messages of an SSE answer, in order. */
+      const messages = (raw: string) =>
+        raw
+          .split('\n\n')
+          .map((e) => /^data: (.+)$/m.exec(e)?.[1])
+          .filter((d): d is string => d !== undefined && d !== '')
+          .map((d) => JSON.parse(d) as { method?: string; id?: number; result?: unknown });
+      const shape = (raw: string) => messages(raw).map((m) => m.method ?? `answer ${m.id}`);
       try {
         // server-everything sends a log line at once when its simulated logging is switched on.
         const on = await answer(
@@ -344,15 +353,58 @@ for (const kind of STORE_KINDS) {
           headers,
         );
         assert.equal(on.sdk, false, 'answered plainly');
-        assert.match(on.raw, /^\{"result":/);
-        await until(() => /"method":"notifications\/message"/.test(seen) || undefined, {
-          what: 'the log line on the GET stream',
-        });
-      } finally {
+        assert.ok(on.headers.includes('content-type: text/event-stream'), on.headers.join(', '));
+        assert.ok(on.headers.includes(`mcp-session-id: ${sid}`));
+        assert.deepEqual(shape(on.raw), ['notifications/message', 'answer 1']);
+        assert.equal((messages(on.raw)[0] as { jsonrpc?: string }).jsonrpc, '2.0');
+        // The SDK's stream carries it the same way (switched off, then on again through the SDK).
         await answer(true, token, toolCall(2, 'everything__toggle-simulated-logging', {}), headers);
+        const viaSdk = await answer(
+          false,
+          token,
+          toolCall(3, 'everything__toggle-simulated-logging', {}),
+          headers,
+        );
+        assert.equal(viaSdk.sdk, true);
+        assert.deepEqual(shape(viaSdk.raw), ['notifications/message', 'answer 3']);
+        assert.deepEqual(messages(on.raw)[1]!.result, messages(viaSdk.raw)[1]!.result);
+        await answer(true, token, toolCall(4, 'everything__toggle-simulated-logging', {}), headers);
+        // A call during which the server says nothing is still plain JSON.
+        const quiet = await answer(true, token, toolCall(5, 'everything__echo', { message: 'q' }), headers);
+        assert.match(quiet.raw, /^\{"result":/);
+        // Nothing of those calls went to the GET stream.
+        await new Promise((r) => setTimeout(r, 200));
+        assert.doesNotMatch(seen, /"method":"notifications\/message"/);
+      } finally {
         await reader.cancel().catch(() => undefined);
         await reading.catch(() => undefined);
       }
+    });
+
+    test('a client’s answer may exceed the API’s 64 kB (up to 4 MiB); a request keeps the 64 kB its arguments are recorded under (413)', async () => {
+      const sid = await initialize(token, { sampling: {} });
+      const headers = { 'mcp-session-id': sid, 'mcp-protocol-version': LATEST_PROTOCOL_VERSION };
+      const large = 'x'.repeat(100 * 1024);
+      // An answer to nothing this session asked: taken (202) and dropped.
+      const answer = {
+        jsonrpc: '2.0',
+        id: 424242,
+        result: { role: 'assistant', content: { type: 'text', text: large } },
+      };
+      const taken = await post(token, answer, headers);
+      assert.equal(taken.status, 202, await taken.clone().text());
+      const call = await post(token, toolCall(1, 'everything__echo', { message: large }), headers);
+      assert.equal(call.status, 413);
+      assert.equal((await call.json()).error.code, 'payload_too_large');
+      const batch = await post(token, [answer, toolCall(2, 'everything__echo', { message: large })], headers);
+      assert.equal(batch.status, 413, 'a request in a batch of answers');
+      const huge = await post(
+        token,
+        { ...answer, result: { text: 'x'.repeat(MCP_MAX_BODY_BYTES) } },
+        headers,
+      );
+      assert.equal(huge.status, 413);
+      assert.equal((await huge.json()).error.code, 'payload_too_large');
     });
 
     test('a client that goes away ends a plain call waiting for a person, on record', async () => {

@@ -67,7 +67,7 @@ export const mayBeAsked = (capabilities: Record<string, unknown>) =>
  * The call's side for what its server says meanwhile, as the SDK's path would give it: what the
  * client declared (so a server's sampling or elicitation request is refused in the same words),
  * no progress token; a log line goes to `notify` (none without a session: the SDK's JSON answer
- * drops it too; in a session, its GET stream, the request having no stream of its own).
+ * drops it too; in a session, on the call's own answer: see `answerPlainCallInSession`).
  */
 export const plainChannel = (
   capabilities: Record<string, unknown> | undefined,
@@ -79,18 +79,90 @@ export const plainChannel = (
   request: () => Promise.reject(new Error('this request has no stream to carry a server’s request')),
 });
 
+type PlainDeps = Pick<Deps, 'gateway' | 'store' | 'cancellations' | 'log'>;
+
 /**
  * Runs the call through the gate and answers as the SDK would: its result checked against the
  * MCP schema (an invalid one is the SDK's -32602), `{ result, jsonrpc, id }` as JSON.
  */
 export async function answerPlainCall(
-  deps: Pick<Deps, 'gateway' | 'store' | 'cancellations' | 'log'>,
+  deps: PlainDeps,
   conn: AgentConnection,
   id: JSONRPCRequest['id'],
   params: PlainCallParams,
   headers: Record<string, string>,
   relay: AgentChannel,
 ): Promise<Response> {
+  return new Response(await plainAnswer(deps, conn, id, params, relay), { status: 200, headers });
+}
+
+const encoder = new TextEncoder();
+const sseEvent = (json: string) => encoder.encode(`event: message\ndata: ${json}\n\n`);
+
+/**
+ * A session's plain call: what its server says during it (a log line) relates to the call, so
+ * it goes on the call's own answer, as the SDK's stream carries it (the spec keeps the GET
+ * stream for messages unrelated to a request in progress). The answer is plain JSON unless the
+ * server says something first; then it becomes an SSE stream: those messages as they come,
+ * then the result, then the end.
+ */
+export async function answerPlainCallInSession(
+  deps: PlainDeps,
+  conn: AgentConnection,
+  id: JSONRPCRequest['id'],
+  params: PlainCallParams,
+  headers: Record<string, string>,
+  capabilities: Record<string, unknown>,
+): Promise<Response> {
+  const early: string[] = [];
+  let said!: () => void;
+  const saidFirst = new Promise<undefined>((r) => {
+    said = () => r(undefined);
+  });
+  let send: ((json: string) => void) | undefined;
+  const relay = plainChannel(capabilities, async (n) => {
+    const json = JSON.stringify({ ...n, jsonrpc: '2.0' });
+    if (send) send(json);
+    else {
+      early.push(json);
+      said();
+    }
+  });
+  const answer = plainAnswer(deps, conn, id, params, relay);
+  const first = await Promise.race([answer, saidFirst]);
+  if (first !== undefined) return new Response(first, { status: 200, headers });
+  const body = new ReadableStream<Uint8Array>({
+    start(c) {
+      for (const json of early) c.enqueue(sseEvent(json));
+      send = (json) => c.enqueue(sseEvent(json));
+      answer.then(
+        (json) => {
+          // What the server says after its result has no call left to ride on.
+          send = () => undefined;
+          c.enqueue(sseEvent(json));
+          c.close();
+        },
+        (err: unknown) => {
+          send = () => undefined;
+          c.error(err);
+        },
+      );
+    },
+    cancel() {
+      send = () => undefined;
+    },
+  });
+  return new Response(body, { status: 200, headers: { ...headers, 'content-type': 'text/event-stream' } });
+}
+
+/** The call's JSON-RPC answer, as the SDK would write it. */
+async function plainAnswer(
+  deps: PlainDeps,
+  conn: AgentConnection,
+  id: JSONRPCRequest['id'],
+  params: PlainCallParams,
+  relay: AgentChannel,
+): Promise<string> {
   const result = await callTool(
     { gate: deps.gateway, db: deps.store.db, cancellations: deps.cancellations, log: deps.log },
     conn,
@@ -108,5 +180,5 @@ export async function answerPlainCall(
           message: `Invalid tools/call result: ${checked.error.message}`,
         },
       };
-  return new Response(JSON.stringify(message), { status: 200, headers });
+  return JSON.stringify(message);
 }

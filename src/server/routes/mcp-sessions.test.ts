@@ -321,6 +321,120 @@ for (const kind of STORE_KINDS) {
       await fresh.body?.cancel();
     });
 
+    // Replicas share PostgreSQL (on SQLite there is one).
+    if (kind === 'postgres')
+      test('a stream lost on one replica resumes on another: a GET stream’s missed events (sealed where kept), then that replica’s own stream; a call’s stream replayed to its answer, then ended', async () => {
+        const id = await rawSession();
+        const first = await send('GET', { 'mcp-session-id': id, accept: 'text/event-stream' });
+        assert.equal(first.status, 200);
+        const stream = events(first.body!);
+        const notify = (on: McpSessions, method: string) =>
+          on.notifyAgent({ orgId: acme.id, agentId, sessionId: id }, { method } as never);
+        await notify(deps.mcpSessions, 'notifications/tools/list_changed');
+        const one = await stream.next();
+        assert.ok(one !== 'closed' && one.id);
+        await stream.cancel();
+        await until(() => deps.mcpSessions.streamsOf(id) === 0, { what: 'the lost stream to be let go' });
+        // Sent on A while no stream was open: kept there, and for the other replicas.
+        await notify(deps.mcpSessions, 'notifications/resources/list_changed');
+        const kept = await until(
+          async () => {
+            const r = await t.store.db
+              .selectFrom('mcp_session_events')
+              .selectAll()
+              .where('session_hash', '=', digest(id))
+              .where('seq', '>', Number(one.id))
+              .execute();
+            return r.length > 0 ? r : undefined;
+          },
+          { what: 'the event kept for other replicas' },
+        );
+        assert.ok(
+          kept.every((r) => r.org_id === acme.id && !r.sealed.includes('list_changed')),
+          'sealed',
+        );
+        const b = new McpSessions({
+          server: { gate: deps.gateway, db: t.store.db, log: silentLogger },
+          store: t.store,
+          databaseUrl: t.databaseUrl,
+          audit: deps.audit,
+          log: silentLogger,
+        });
+        try {
+          await Promise.all([b.listening(), deps.mcpSessions.listening()]);
+          const row = (await rows()).find((r) => r.id_hash === digest(id))!;
+          const conn = {
+            caller: {
+              orgId: acme.id,
+              agentId,
+              onBehalfOf: row.issued_by,
+              requestId: 'r-b',
+              token: { id: row.token_id, issuedBy: row.issued_by },
+            },
+            approval: 'pause' as const,
+          };
+          const get = (last: string) =>
+            new Request(`${url}/mcp/acme`, {
+              method: 'GET',
+              headers: {
+                accept: 'text/event-stream',
+                'mcp-session-id': id,
+                'mcp-protocol-version': LATEST_PROTOCOL_VERSION,
+                'last-event-id': last,
+              },
+            });
+          const resumed = await b.serve(id, conn, get(one.id!), undefined);
+          assert.equal(resumed.status, 200);
+          assert.equal(resumed.headers.get('content-type'), 'text/event-stream');
+          const replay = events(resumed.body!);
+          const missed = await replay.next();
+          assert.ok(missed !== 'closed');
+          assert.equal(missed.data.method, 'notifications/resources/list_changed');
+          assert.equal(missed.id, String(kept[0]!.seq), 'under the id A gave it');
+          // B's own GET stream carries on in the same response.
+          assert.equal(b.streamsOf(id), 1);
+          await notify(b, 'notifications/prompts/list_changed');
+          const next = await replay.next();
+          assert.ok(next !== 'closed');
+          assert.equal(next.data.method, 'notifications/prompts/list_changed');
+          await replay.cancel();
+          // A request's stream A sent (a call on the SDK's path: this client declared sampling): replayed, then the end.
+          const called = await send(
+            'POST',
+            { 'mcp-session-id': id },
+            rpc('tools/call', { name: 'everything__echo', arguments: { message: 'once more' } }),
+          );
+          assert.equal(called.status, 200);
+          assert.match(await called.text(), /Echo: once more/);
+          // The call's stream is the latest request stream kept (its priming event and its answer); the first is the priming one.
+          const priming = await until(
+            async () => {
+              const kept = await t.store.db
+                .selectFrom('mcp_session_events')
+                .select(['seq', 'stream_id'])
+                .where('session_hash', '=', digest(id))
+                .where('stream_id', '!=', '_GET_stream')
+                .orderBy('seq')
+                .execute();
+              const streams = [...new Set(kept.map((r) => r.stream_id))];
+              const call = kept.filter((r) => r.stream_id === streams.at(-1));
+              return streams.length >= 2 && call.length >= 2 ? call[0] : undefined;
+            },
+            { what: 'the call’s stream kept' },
+          );
+          const again = events((await b.serve(id, conn, get(String(priming.seq)), undefined)).body!);
+          const answer = await again.next();
+          assert.ok(answer !== 'closed');
+          assert.match(JSON.stringify(answer.data.result), /Echo: once more/);
+          assert.equal(await again.next(), 'closed');
+          // Another agent's token presenting the session and its event id: the same 404 as ever.
+          const other = { ...conn, caller: { ...conn.caller, agentId: 'agt_other' } };
+          assert.equal((await b.serve(id, other, get(one.id!), undefined)).status, 404);
+        } finally {
+          await b.close();
+        }
+      });
+
     test('a call waiting for approval sends progress: a client that resets its timeout on progress waits until a person approves', async () => {
       assert.equal(
         (await api('patch', '', { settings: { approvalWaitSeconds: 8 } }, acme.people.owner.token)).status,

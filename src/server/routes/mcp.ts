@@ -21,23 +21,31 @@ import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/
 import {
   type InitializeRequest,
   isInitializeRequest,
+  isJSONRPCErrorResponse,
+  isJSONRPCResultResponse,
   JSONRPCMessageSchema,
   type JSONRPCRequest,
-  type ServerNotification,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { MiddlewareHandler } from 'hono';
 import { z } from 'zod';
 import type { AuthenticatedAgent } from '../../agents/index.ts';
 import type { Config } from '../../config/index.ts';
-import { ForbiddenError } from '../../errors/index.ts';
+import { ForbiddenError, PayloadTooLargeError } from '../../errors/index.ts';
 import type { GateCaller } from '../../gateway/index.ts';
 import { sessionRequired } from '../../gateway/mcp-sessions/index.ts';
+import { MAX_BODY_BYTES } from '../app.ts';
 import type { Deps } from '../deps.ts';
 import { requestLogged } from '../observe.ts';
 import { errorResponse, requestIdOf } from '../respond.ts';
 import { defineRoute, type HandlerInput } from '../route.ts';
 import { OrgParams } from '../schemas.ts';
-import { answerPlainCall, mayBeAsked, plainCall, plainChannel } from './mcp-plain-call.ts';
+import {
+  answerPlainCall,
+  answerPlainCallInSession,
+  mayBeAsked,
+  plainCall,
+  plainChannel,
+} from './mcp-plain-call.ts';
 import { withResourceMetadata } from './oauth.ts';
 
 /** Names a client on this machine reaches Paddock by, whatever the configuration. */
@@ -165,6 +173,9 @@ export function mcpGuard(deps: Pick<Deps, 'config' | 'log'>): MiddlewareHandler 
   };
 }
 
+/** A client's answer may be larger than an API body (a sampling answer with an image); see `tooLarge`. */
+export const MCP_MAX_BODY_BYTES = 4 * 1024 * 1024;
+
 const McpMessages = z.union([
   JSONRPCMessageSchema.meta({ id: 'McpMessage' }),
   z.array(JSONRPCMessageSchema).min(1),
@@ -215,11 +226,8 @@ async function handle(
     if (session instanceof Response) return session;
     // A client that may be asked something during the call is served on the SDK's stream.
     if (!mayBeAsked(session.capabilities)) {
-      const { orgId, agentId } = conn.caller;
-      const toStream = async (n: ServerNotification) =>
-        deps.mcpSessions.deliver({ orgId, agentId, sessionId: session.idHash }, n);
-      const relay = plainChannel(session.capabilities, toStream);
-      return answerPlainCall(deps, { ...conn, sessionId: session.idHash }, id, plain, session.headers, relay);
+      const inSession = { ...conn, sessionId: session.idHash };
+      return answerPlainCallInSession(deps, inSession, id, plain, session.headers, session.capabilities);
     }
   }
   if (sessionId !== null) return deps.mcpSessions.serve(sessionId, conn, request, body);
@@ -246,8 +254,24 @@ const raw = {
 };
 
 type McpInput = HandlerInput<unknown, unknown, unknown, 'agent'>;
-const handler = ({ deps, agent, requestId, c, body }: McpInput) =>
-  handle(deps, agent, requestId, c.req.raw, body);
+const handler = async ({ deps, agent, requestId, c, body }: McpInput) =>
+  tooLarge(c.req.raw, body)
+    ? errorResponse(c, new PayloadTooLargeError(MAX_BODY_BYTES), requestId)
+    : handle(deps, agent, requestId, c.req.raw, body);
+
+const isAnswer = (m: unknown) => isJSONRPCResultResponse(m) || isJSONRPCErrorResponse(m);
+
+/**
+ * Over the API's limit and not only a client's answers: a request's arguments go on record
+ * (the audit trail, the approval inbox), so they keep the API's 64 kB; only answers (a sampling
+ * result with an image) take the endpoint's larger limit.
+ */
+function tooLarge(request: Request, body: unknown): boolean {
+  const declared = Number(request.headers.get('content-length') ?? Number.NaN);
+  if (body === undefined || declared <= MAX_BODY_BYTES) return false;
+  if ((Array.isArray(body) ? body : [body]).every(isAnswer)) return false;
+  return (Number.isFinite(declared) ? declared : Buffer.byteLength(JSON.stringify(body))) > MAX_BODY_BYTES;
+}
 
 export const mcpRoutes = [
   defineRoute({
@@ -259,6 +283,7 @@ export const mcpRoutes = [
     access: 'agent',
     params: OrgParams,
     body: McpMessages,
+    maxJsonBytes: MCP_MAX_BODY_BYTES,
     raw,
     handler,
   }),

@@ -38,6 +38,7 @@ import { mcpSessions } from './031-mcp-sessions.ts';
 import { serverPackages } from './032-server-packages.ts';
 import { slackThreads } from './033-slack-threads.ts';
 import { auditPartialIndexes } from './034-audit-partial-indexes.ts';
+import { mcpAcrossReplicas } from './035-mcp-across-replicas.ts';
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {
   const all: Record<string, Migration> = {
@@ -75,6 +76,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
     '032-server-packages': serverPackages(dialect),
     '033-slack-threads': slackThreads(dialect),
     '034-audit-partial-indexes': auditPartialIndexes(dialect),
+    '035-mcp-across-replicas': mcpAcrossReplicas(dialect),
   };
   return { getMigrations: async () => all };
 }
