@@ -12,7 +12,7 @@ import type { TrailObserver } from '../audit/index.ts';
 import { limitsOf, periodOf } from '../budgets/index.ts';
 import type { CellInfo } from '../cells/index.ts';
 import { PaddockError } from '../errors/index.ts';
-import type { GateObserver, UnknownToolObserver } from '../gateway/index.ts';
+import type { UnknownToolObserver } from '../gateway/index.ts';
 import type { RunObserver } from '../runtime/index.ts';
 import type { JobStatus, LocalJobStats } from '../scheduler/index.ts';
 import type { Database } from '../store/index.ts';
@@ -359,22 +359,17 @@ export class Metrics {
     this.#httpSeconds.observe({ method, route }, seconds);
   }
 
-  /** Counts every gate call: in flight while it runs, then its outcome and latency. */
-  readonly gate: GateObserver = async (req, run) => {
+  /** A gate call began: in flight until it ends. */
+  gateStarted(): void {
     this.#gateInFlight.inc();
-    const t0 = performance.now();
-    let outcome = 'allowed';
-    try {
-      return await run();
-    } catch (err) {
-      outcome = gateOutcome(err);
-      throw err;
-    } finally {
-      this.#gateInFlight.dec();
-      this.#gateCalls.inc({ org: req.caller.orgId, outcome });
-      this.#gateSeconds.observe({ outcome }, (performance.now() - t0) / 1000);
-    }
-  };
+  }
+
+  /** A gate call ended: its outcome (`gateOutcome`) and latency. */
+  gateEnded(org: string, outcome: string, seconds: number): void {
+    this.#gateInFlight.dec();
+    this.#gateCalls.inc({ org, outcome });
+    this.#gateSeconds.observe({ outcome }, seconds);
+  }
 
   /** A call of a name the agent was never shown: refused, counted as its own outcome. */
   readonly unknownTool: UnknownToolObserver = (caller) => {
