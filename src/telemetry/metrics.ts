@@ -155,11 +155,16 @@ class Tally<L extends string> {
     });
   }
 
-  /** One more for the label set `key` names (`labels` is asked the first time only). */
-  add(key: string, labels: () => LabelValues<L>): void {
+  /** One more for the label set `key` names; false when that set is new (then `first`). */
+  add(key: string): boolean {
     const t = this.#totals.get(key);
     if (t) t.n++;
-    else this.#totals.set(key, { labels: labels(), n: 1 });
+    return t !== undefined;
+  }
+
+  /** The first of a label set. */
+  first(key: string, labels: LabelValues<L>): void {
+    this.#totals.set(key, { labels, n: 1 });
   }
 }
 
@@ -390,7 +395,8 @@ export class Metrics {
 
   /** One HTTP request answered. */
   http(method: string, route: string, status: number, seconds: number): void {
-    this.#http.add(`${method} ${route} ${status}`, () => ({ method, route, status: String(status) }));
+    const key = `${method} ${route} ${status}`;
+    if (!this.#http.add(key)) this.#http.first(key, { method, route, status: String(status) });
     this.#httpSeconds.observe({ method, route }, seconds);
   }
 
@@ -402,14 +408,16 @@ export class Metrics {
   /** A gate call ended: its outcome (`gateOutcome`) and latency. */
   gateEnded(org: string, outcome: string, seconds: number): void {
     this.#inFlight--;
-    this.#gateCalls.add(`${org} ${outcome}`, () => ({ org, outcome }));
+    const key = `${org} ${outcome}`;
+    if (!this.#gateCalls.add(key)) this.#gateCalls.first(key, { org, outcome });
     this.#gateSeconds.observe({ outcome }, seconds);
   }
 
   /** A call of a name the agent was never shown: refused, counted as its own outcome. */
   readonly unknownTool: UnknownToolObserver = (caller) => {
     const org = caller.orgId;
-    this.#gateCalls.add(`${org} unknown`, () => ({ org, outcome: 'unknown' }));
+    if (!this.#gateCalls.add(`${org} unknown`))
+      this.#gateCalls.first(`${org} unknown`, { org, outcome: 'unknown' });
   };
 
   readonly trail: TrailObserver = {
