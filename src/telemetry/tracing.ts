@@ -306,7 +306,11 @@ export class Tracing {
     return this.#provider.forceFlush();
   }
 
+  /**
+   * Sends what is buffered and stops. A collector that cannot be reached loses those spans, but
+   * does not fail the shutdown (the server's store is closed after this).
+   */
   close(): Promise<void> {
-    return this.#provider.shutdown();
+    return this.#provider.shutdown().catch(() => undefined);
   }
 }
