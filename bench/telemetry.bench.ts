@@ -19,8 +19,8 @@
  *                                     BENCH_TELEMETRY_OUTER=1: telemetry on the outer two servers
  *
  * What the hooks allocate per call is printed too (V8's sampling heap profiler, objects collected
- * since counted): unlike CPU time it does not move with the machine's load, and the garbage is
- * most of what telemetry costs a call (its collection lands on every thread, not in the hooks).
+ * since counted): unlike CPU time it does not move with the machine's load, and its collection
+ * is a cost of its own, paid on every thread rather than in the hooks.
  */
 import { type ChildProcess, fork, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
