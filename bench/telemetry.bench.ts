@@ -17,9 +17,14 @@
  *                                     BENCH_TELEMETRY=metrics|traces|both|none (default both;
  *                                     none: no telemetry on any, the noise floor);
  *                                     BENCH_TELEMETRY_OUTER=1: telemetry on the outer two servers
+ *
+ * What the hooks allocate per call is printed too (V8's sampling heap profiler, objects collected
+ * since counted): unlike CPU time it does not move with the machine's load, and its collection
+ * is a cost of its own, paid on every thread rather than in the hooks.
  */
 import { type ChildProcess, fork, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { loadavg } from 'node:os';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -205,6 +210,29 @@ try {
   // The hooks alone, in this process, around a call that does nothing: what telemetry adds
   // without the rest of the call's noise (a request counted and spanned, a gate call counted and
   // spanned, the spans sent).
+  const heap = new Session();
+  heap.connect();
+  await heap.post('HeapProfiler.enable');
+  /** Bytes allocated per call of `fn` (sampled every 256 bytes, the garbage included). */
+  const allocated = async (fn: () => Promise<void>, n: number): Promise<number> => {
+    await heap.post('HeapProfiler.startSampling', {
+      samplingInterval: 256,
+      includeObjectsCollectedByMajorGC: true,
+      includeObjectsCollectedByMinorGC: true,
+    });
+    for (let i = 0; i < n; i++) await fn();
+    const { profile } = await heap.post('HeapProfiler.stopSampling');
+    const total = (node: typeof profile.head): number =>
+      node.selfSize + node.children.reduce((a, c) => a + total(c), 0);
+    return total(profile.head) / n;
+  };
+  // The same call without telemetry: what the harness itself allocates.
+  const ran = { content: [], isError: false, durationMs: 1, auditIndex: 1 };
+  const bare = async () => {
+    await (async () => ran)();
+  };
+  await allocated(bare, 1000);
+  const bareBytes = await allocated(bare, 20_000);
   for (const mode of ['metrics', 'traces', 'both'] as const) {
     const t = new Telemetry({
       metrics: mode !== 'traces',
@@ -241,8 +269,13 @@ try {
     await t.tracing?.flush();
     const c = process.cpuUsage(c0);
     const us = (c.user + c.system) / n;
+    let k = 0;
+    const bytes = await allocated(async () => {
+      await hooked();
+      if (++k % BLOCK === 0) await t.tracing?.flush();
+    }, 20_000);
     console.log(
-      `  the hooks alone (${mode}): ${us.toFixed(1)} µs CPU per call, ${((100 * us * 1000) / (uOff.sched / calls)).toFixed(1)}% of a governed call's ${per(uOff.sched).toFixed(0)} µs`,
+      `  the hooks alone (${mode}): ${us.toFixed(1)} µs CPU per call, ${((100 * us * 1000) / (uOff.sched / calls)).toFixed(1)}% of a governed call's ${per(uOff.sched).toFixed(0)} µs; ${((bytes - bareBytes) / 1024).toFixed(1)} KiB allocated per call`,
     );
     await t.close();
   }

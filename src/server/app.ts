@@ -19,7 +19,7 @@ import { can, orgAccess, sameSecret } from '../identity/index.ts';
 import { type Authenticated, authenticate } from './authenticate.ts';
 import { clearSessionCookie } from './cookies.ts';
 import type { Deps } from './deps.ts';
-import { logRequests, observeRequests, requestLogged } from './observe.ts';
+import { logRequests, observeRequests, requestLogged, routeReached } from './observe.ts';
 import { buildOpenApi } from './openapi.ts';
 import { parseWith, readJsonBody } from './request.ts';
 import { errorResponse, requestIdOf } from './respond.ts';
@@ -137,6 +137,7 @@ export function createApp(deps: Deps, routes: RouteDef[] = allRoutes): Hono {
     }
     const honoPath = route.path.replace(/\{(\w+)\}/g, ':$1');
     app.on(route.method.toUpperCase(), honoPath, async (c) => {
+      routeReached(c, route.path);
       const requestId = requestIdOf(c);
       const started = performance.now();
       let status = 500;

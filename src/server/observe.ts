@@ -12,12 +12,22 @@ import { requestIdOf } from './respond.ts';
 const declared = (r: { method: string; path: string } | undefined) =>
   r !== undefined && r.method !== 'ALL' && r.path !== '/*' && r.path !== '*';
 
+/** The declared route each request reached, as its handler said (no lookup on every request). */
+const reached = new WeakMap<Request, string>();
+
+/** This request reached its declared route (`/mcp/{org}`), which answers it. */
+export function routeReached(c: Context, path: string): void {
+  reached.set(c.req.raw, path);
+}
+
 /**
  * The declared route of the request, as the API declares it — the one that answered, or the one
  * the path matched when a middleware answered first (the MCP guard, the body-size limit); a path
  * no route has is `unmatched`.
  */
 function routeOf(c: Context): string {
+  const answered = reached.get(c.req.raw);
+  if (answered !== undefined) return answered;
   const all = matchedRoutes(c);
   const at = all[c.req.routeIndex];
   const r = declared(at) ? at : all.find(declared);

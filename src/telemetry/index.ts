@@ -7,7 +7,7 @@
 import type { TrailObserver } from '../audit/index.ts';
 import type { GateObserver, UnknownToolObserver } from '../gateway/index.ts';
 import type { RunObserver } from '../runtime/index.ts';
-import { Metrics } from './metrics.ts';
+import { gateOutcome, Metrics } from './metrics.ts';
 import { Tracing, type TracingOptions } from './tracing.ts';
 
 export { gateOutcome, LABEL_VALUES, METRICS, Metrics, type ScrapeSources } from './metrics.ts';
@@ -51,8 +51,7 @@ export class Telemetry {
       : null;
     const m = this.metrics;
     const t = this.tracing;
-    // Traces outside (the span holds the call's context), metrics inside.
-    this.gate = both<GateObserver>(t?.gate, m?.gate, (a, b) => (req, run) => a(req, () => b(req, run)));
+    this.gate = m || t ? this.#gate(m, t) : undefined;
     this.unknownTool = m?.unknownTool;
     this.trail = m?.trail;
     this.runs = both<RunObserver>(t?.runs, m?.runs, (a, b) => ({
@@ -76,28 +75,54 @@ export class Telemetry {
   }
 
   /**
-   * One HTTP request, counted and traced: `answered` gives its route template and status once
-   * `next` is done.
+   * Each gate call counted and spanned, in one observer: no `async` layers (each would add
+   * promises to every call, and what telemetry costs a call is mostly its garbage).
    */
-  async request(
+  #gate(m: Metrics | null, t: Tracing | null): GateObserver {
+    return (req, run) => {
+      const t0 = performance.now();
+      m?.gateStarted();
+      const span = t?.toolStarted(req);
+      return run().then(
+        (result) => {
+          if (span) t!.toolDone(span, result);
+          m?.gateEnded(req.caller.orgId, 'allowed', (performance.now() - t0) / 1000);
+          return result;
+        },
+        (err: unknown) => {
+          const outcome = gateOutcome(err);
+          if (span) t!.toolFailed(span, err, outcome);
+          m?.gateEnded(req.caller.orgId, outcome, (performance.now() - t0) / 1000);
+          throw err;
+        },
+      );
+    };
+  }
+
+  /**
+   * One HTTP request, counted and traced: `answered` gives its route template and status once
+   * `next` is done (asked once, for the span and the histogram alike).
+   */
+  request(
     method: string,
     header: (name: string) => string | undefined,
     next: () => Promise<void>,
     answered: () => { route: string; status: number },
   ): Promise<void> {
+    const m = this.metrics;
+    if (!m) return this.tracing ? this.tracing.request(method, header, next, answered) : next();
     const t0 = performance.now();
-    // The route is looked up once, for the span and the histogram alike.
     let done: { route: string; status: number } | undefined;
     const once = () => (done ??= answered());
-    try {
-      if (this.tracing) await this.tracing.request(method, header, next, once);
-      else await next();
-    } finally {
-      if (this.metrics) {
-        const { route, status } = once();
-        this.metrics.http(method, route, status, (performance.now() - t0) / 1000);
-      }
-    }
+    const counted = () => {
+      const { route, status } = once();
+      m.http(method, route, status, (performance.now() - t0) / 1000);
+    };
+    const running = this.tracing ? this.tracing.request(method, header, next, once) : next();
+    return running.then(counted, (err: unknown) => {
+      counted();
+      throw err;
+    });
   }
 
   /** Sends the spans still buffered, and stops. */

@@ -7,12 +7,12 @@
  * the alert rules are tested against it).
  */
 import type { Kysely } from 'kysely';
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, type LabelValues, Registry } from 'prom-client';
 import type { TrailObserver } from '../audit/index.ts';
 import { limitsOf, periodOf } from '../budgets/index.ts';
 import type { CellInfo } from '../cells/index.ts';
 import { PaddockError } from '../errors/index.ts';
-import type { GateObserver, UnknownToolObserver } from '../gateway/index.ts';
+import type { UnknownToolObserver } from '../gateway/index.ts';
 import type { RunObserver } from '../runtime/index.ts';
 import type { JobStatus, LocalJobStats } from '../scheduler/index.ts';
 import type { Database } from '../store/index.ts';
@@ -133,8 +133,45 @@ class FreeLabels {
   }
 }
 
+/**
+ * A counter bumped on every call, by label set: each set is kept once with its running total, a
+ * call adds to a number, and the counter takes the totals when scraped (`collect`). prom-client's
+ * own `inc` builds, checks and hashes a labels object on every call.
+ */
+class Tally<L extends string> {
+  readonly #totals = new Map<string, { labels: LabelValues<L>; n: number }>();
+  readonly counter: Counter<L>;
+  constructor(config: { name: string; help: string; labelNames: readonly L[]; registry: Registry }) {
+    const totals = this.#totals;
+    this.counter = new Counter<L>({
+      name: config.name,
+      help: config.help,
+      labelNames: config.labelNames,
+      registers: [config.registry],
+      collect() {
+        this.reset();
+        for (const t of totals.values()) this.inc(t.labels, t.n);
+      },
+    });
+  }
+
+  /** One more for the label set `key` names; false when that set is new (then `first`). */
+  add(key: string): boolean {
+    const t = this.#totals.get(key);
+    if (t) t.n++;
+    return t !== undefined;
+  }
+
+  /** The first of a label set. */
+  first(key: string, labels: LabelValues<L>): void {
+    this.#totals.set(key, { labels, n: 1 });
+  }
+}
+
 export class Metrics {
   readonly registry = new Registry();
+  /** Gate calls running now: a number kept per call, read into its gauge at scrape time. */
+  #inFlight = 0;
   #sources: ScrapeSources | undefined;
   readonly #reasons = new FreeLabels();
   readonly #models = new FreeLabels();
@@ -143,11 +180,11 @@ export class Metrics {
   /** Job runs counted so far, per job and outcome (the scheduler keeps the running totals). */
   readonly #jobRunsSeen = new Map<string, number>();
 
-  readonly #http = new Counter({
+  readonly #http = new Tally({
     name: METRICS.httpRequests,
     help: 'HTTP requests answered, by method, route template and status.',
     labelNames: ['method', 'route', 'status'] as const,
-    registers: [this.registry],
+    registry: this.registry,
   });
   readonly #httpSeconds = new Histogram({
     name: METRICS.httpSeconds,
@@ -156,11 +193,11 @@ export class Metrics {
     buckets: SECONDS,
     registers: [this.registry],
   });
-  readonly #gateCalls = new Counter({
+  readonly #gateCalls = new Tally({
     name: METRICS.gateCalls,
     help: 'Tool calls through the gate, by org and outcome (allowed, denied, approval_required, stopped, cancelled, failed).',
     labelNames: ['org', 'outcome'] as const,
-    registers: [this.registry],
+    registry: this.registry,
   });
   readonly #gateSeconds = new Histogram({
     name: METRICS.gateSeconds,
@@ -169,10 +206,13 @@ export class Metrics {
     buckets: SECONDS,
     registers: [this.registry],
   });
-  readonly #gateInFlight = new Gauge({
+  readonly #gateInFlight: Gauge = new Gauge({
     name: METRICS.gateInFlight,
     help: 'Tool calls in the gate now.',
     registers: [this.registry],
+    collect: () => {
+      this.#gateInFlight.set(this.#inFlight);
+    },
   });
   readonly #approvals = new Gauge({
     name: METRICS.approvalsWaiting,
@@ -355,30 +395,29 @@ export class Metrics {
 
   /** One HTTP request answered. */
   http(method: string, route: string, status: number, seconds: number): void {
-    this.#http.inc({ method, route, status: String(status) });
+    const key = `${method} ${route} ${status}`;
+    if (!this.#http.add(key)) this.#http.first(key, { method, route, status: String(status) });
     this.#httpSeconds.observe({ method, route }, seconds);
   }
 
-  /** Counts every gate call: in flight while it runs, then its outcome and latency. */
-  readonly gate: GateObserver = async (req, run) => {
-    this.#gateInFlight.inc();
-    const t0 = performance.now();
-    let outcome = 'allowed';
-    try {
-      return await run();
-    } catch (err) {
-      outcome = gateOutcome(err);
-      throw err;
-    } finally {
-      this.#gateInFlight.dec();
-      this.#gateCalls.inc({ org: req.caller.orgId, outcome });
-      this.#gateSeconds.observe({ outcome }, (performance.now() - t0) / 1000);
-    }
-  };
+  /** A gate call began: in flight until it ends. */
+  gateStarted(): void {
+    this.#inFlight++;
+  }
+
+  /** A gate call ended: its outcome (`gateOutcome`) and latency. */
+  gateEnded(org: string, outcome: string, seconds: number): void {
+    this.#inFlight--;
+    const key = `${org} ${outcome}`;
+    if (!this.#gateCalls.add(key)) this.#gateCalls.first(key, { org, outcome });
+    this.#gateSeconds.observe({ outcome }, seconds);
+  }
 
   /** A call of a name the agent was never shown: refused, counted as its own outcome. */
   readonly unknownTool: UnknownToolObserver = (caller) => {
-    this.#gateCalls.inc({ org: caller.orgId, outcome: 'unknown' });
+    const org = caller.orgId;
+    if (!this.#gateCalls.add(`${org} unknown`))
+      this.#gateCalls.first(`${org} unknown`, { org, outcome: 'unknown' });
   };
 
   readonly trail: TrailObserver = {

@@ -7,6 +7,8 @@
  * tracer's run observer directly and read the spans it finishes.
  */
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace';
 import { runTrace } from '../ids/index.ts';
@@ -207,4 +209,31 @@ test('a run is sampled whole: its parts made on another replica follow its rootâ
   const kept = await parts(1);
   assert.equal(kept.length, 2);
   assert.ok(kept.every((s) => s.spanContext().traceId === runTrace('run_sampled_1').traceId));
+});
+
+test('closing with spans buffered and the collector refusing them loses them but does not fail', async () => {
+  // A collector that refuses every export (a wrong token, say): not retried, so at once.
+  const refusing = createServer((q, r) => {
+    q.resume();
+    q.on('end', () => r.writeHead(401).end());
+  });
+  await new Promise<void>((r) => refusing.listen(0, '127.0.0.1', r));
+  const port = (refusing.address() as AddressInfo).port;
+  try {
+    const tracing = new Tracing({
+      endpoint: `http://127.0.0.1:${port}/v1/traces`,
+      content: false,
+      version: 't',
+    });
+    const run = (id: string) => {
+      tracing.runs.started({ ...ref(id), via: 'api', message: MESSAGE, textRecording: 'full' });
+      tracing.runs.ended(ref(id), ended(id) as never);
+    };
+    run('run_refused1');
+    await assert.rejects(tracing.flush(), 'the export itself fails');
+    run('run_refused2');
+    await tracing.close();
+  } finally {
+    refusing.close();
+  }
 });

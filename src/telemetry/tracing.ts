@@ -8,6 +8,7 @@
  * it (`PADDOCK_TRACE_CONTENT=1`) and the org records run text in full.
  */
 import {
+  type Attributes,
   type Context,
   context,
   ROOT_CONTEXT,
@@ -37,10 +38,9 @@ import {
   TracerProvider,
 } from '@opentelemetry/sdk-trace';
 import type { TraceSampler } from '../config/index.ts';
-import type { GateObserver } from '../gateway/index.ts';
+import type { GateRequest, GateResult } from '../gateway/index.ts';
 import { runTrace } from '../ids/index.ts';
 import type { RunObserver, RunRef } from '../runtime/index.ts';
-import { gateOutcome } from './metrics.ts';
 
 export interface TracingOptions {
   /** The OTLP/HTTP traces endpoint (`…/v1/traces`). */
@@ -136,9 +136,10 @@ export class Tracing {
 
   /**
    * Runs one HTTP request in a server span (continuing the caller's `traceparent`, if any);
-   * `answered` says its route template and status once it is done.
+   * `answered` says its route template and status once it is done. No `async` layers: each
+   * would add promises to every request (what telemetry costs a call is mostly its garbage).
    */
-  async request(
+  request(
     method: string,
     header: (name: string) => string | undefined,
     next: () => Promise<void>,
@@ -154,58 +155,57 @@ export class Tracing {
       { kind: SpanKind.SERVER, attributes: { 'http.request.method': method } },
       parent,
     );
-    try {
-      await context.with(trace.setSpan(parent, span), next);
-    } finally {
+    const end = () => {
       const { route, status } = answered();
       span.updateName(`${method} ${route}`);
-      span.setAttributes({ 'http.route': route, 'http.response.status_code': status });
+      span.setAttribute('http.route', route);
+      span.setAttribute('http.response.status_code', status);
       if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
       span.end();
-    }
+    };
+    return context.with(trace.setSpan(parent, span), next).then(end, (err: unknown) => {
+      end();
+      throw err;
+    });
   }
 
-  /** Each gate call as an `execute_tool` span, under its run's span or the request's. */
-  readonly gate: GateObserver = (req, run) => {
+  /**
+   * A gate call's `execute_tool` span, begun under its run's span or the request's. The call is
+   * not run inside it: nothing under a tool call makes spans, and a context per call would cost
+   * every await in it.
+   */
+  toolStarted(req: GateRequest): Span {
     const name = req.calledAs ?? req.tool;
     const { orgId, agentId, runId } = req.caller;
     const parent = (runId && this.#runs.get(runId)?.ctx) || context.active();
-    const span = this.#tracer.startSpan(
-      `execute_tool ${name}`,
-      {
-        kind: SpanKind.INTERNAL,
-        attributes: {
-          'gen_ai.operation.name': 'execute_tool',
-          'gen_ai.tool.name': name,
-          'gen_ai.tool.type': 'extension',
-          'gen_ai.agent.id': agentId,
-          'mcp.method.name': 'tools/call',
-          'paddock.org.id': orgId,
-          'paddock.connection.id': req.connectionId,
-          ...(runId ? { 'paddock.run.id': runId } : {}),
-        },
-      },
-      parent,
-    );
-    return context.with(trace.setSpan(parent, span), run).then(
-      (result) => {
-        span.setAttributes({ 'paddock.gate.outcome': 'allowed', 'paddock.audit.index': result.auditIndex });
-        if (result.isError) span.setAttributes({ 'error.type': 'tool_error' });
-        span.end();
-        return result;
-      },
-      (err: unknown) => {
-        const outcome = gateOutcome(err);
-        span.setAttributes({
-          'paddock.gate.outcome': outcome,
-          'error.type': (err as { code?: string }).code ?? 'internal',
-        });
-        if (outcome === 'failed') span.setStatus({ code: SpanStatusCode.ERROR });
-        span.end();
-        throw err;
-      },
-    );
-  };
+    const attributes: Attributes = {
+      'gen_ai.operation.name': 'execute_tool',
+      'gen_ai.tool.name': name,
+      'gen_ai.tool.type': 'extension',
+      'gen_ai.agent.id': agentId,
+      'mcp.method.name': 'tools/call',
+      'paddock.org.id': orgId,
+      'paddock.connection.id': req.connectionId,
+    };
+    if (runId) attributes['paddock.run.id'] = runId;
+    return this.#tracer.startSpan(`execute_tool ${name}`, { kind: SpanKind.INTERNAL, attributes }, parent);
+  }
+
+  /** The call ran: allowed, and what its audit entry is. */
+  toolDone(span: Span, result: GateResult): void {
+    span.setAttribute('paddock.gate.outcome', 'allowed');
+    span.setAttribute('paddock.audit.index', result.auditIndex);
+    if (result.isError) span.setAttribute('error.type', 'tool_error');
+    span.end();
+  }
+
+  /** The call was refused or failed (`outcome` as the metrics count it). */
+  toolFailed(span: Span, err: unknown, outcome: string): void {
+    span.setAttribute('paddock.gate.outcome', outcome);
+    span.setAttribute('error.type', (err as { code?: string }).code ?? 'internal');
+    if (outcome === 'failed') span.setStatus({ code: SpanStatusCode.ERROR });
+    span.end();
+  }
 
   readonly runs: RunObserver = {
     started: (run) => {
@@ -306,7 +306,11 @@ export class Tracing {
     return this.#provider.forceFlush();
   }
 
+  /**
+   * Sends what is buffered and stops. A collector that cannot be reached loses those spans, but
+   * does not fail the shutdown (the server's store is closed after this).
+   */
   close(): Promise<void> {
-    return this.#provider.shutdown();
+    return this.#provider.shutdown().catch(() => undefined);
   }
 }
