@@ -160,11 +160,21 @@ export async function historyFor(
   return other ? saidOnly(messages) : messages;
 }
 
-/** What was said: people's words and the agent's answers as text; tool calls, results and reasoning left out. */
+/**
+ * What was said: people's words and the agent's answers as text; tool calls, results and reasoning
+ * left out, and so is the text of a step that called tools (a run's answer is its last step's
+ * text, all a thread shows: a step's words beside its calls may repeat what an earlier call read).
+ */
 export function saidOnly(messages: ModelMessage[]): ModelMessage[] {
   const said: ModelMessage[] = [];
-  for (const m of messages) {
+  for (const [i, m] of messages.entries()) {
     if (m.role !== 'user' && m.role !== 'assistant') continue;
+    if (
+      m.role === 'assistant' &&
+      (messages[i + 1]?.role === 'tool' ||
+        (typeof m.content !== 'string' && m.content.some((p) => p.type === 'tool-call')))
+    )
+      continue;
     const text =
       typeof m.content === 'string'
         ? m.content

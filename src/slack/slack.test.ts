@@ -784,13 +784,21 @@ for (const kind of STORE_KINDS) {
 
     test('a follow-up in the thread continues the conversation, as whoever wrote it', async () => {
       scripts.set('echo the code word', [
-        { toolCalls: [{ name: 'everything__echo', args: { message: 'kiwi-7731' } }] },
+        // A step's words beside its call (never shown in the thread: only the last step's text is).
+        {
+          text: 'Your files say plum-2209; echoing it.',
+          toolCalls: [{ name: 'everything__echo', args: { message: 'kiwi-7731' } }],
+        },
         { text: 'Done, echoed.' },
       ]);
       const first = mention(MEMBER, 'echo the code word');
       const ts = JSON.parse(first).event.ts;
       await send(first);
       assert.match((await threadPost(ts)).args.text, /Done, echoed\./);
+      assert.ok(
+        !JSON.stringify(posts((a) => a.thread_ts === ts)).includes('plum-2209'),
+        'the thread showed it',
+      );
       const runOf = (text: string) =>
         until(
           () =>
@@ -849,6 +857,7 @@ for (const kind of STORE_KINDS) {
       const told = JSON.stringify(seen.get('and what did we agree?')!.body);
       assert.ok(told.includes('echo the code word') && told.includes('Done, echoed.'), told);
       assert.ok(!told.includes('kiwi-7731'), 'another person’s tool result reached the run');
+      assert.ok(!told.includes('plum-2209'), 'words of another person’s step the thread never showed');
       // From then on the member too hears what the thread shows (the admin's run is in it now).
       await send(inThread(MEMBER, 'and once more', ts));
       await until(() => posts((a) => a.thread_ts === ts && /You said: and once more/.test(a.text)).at(-1));
