@@ -11,6 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import { bubblewrap } from '../cells/index.ts';
 import { AttemptLimiter } from '../identity/index.ts';
 import { createLogger } from '../log/index.ts';
+import { applyRecordRetention } from '../runtime/index.ts';
 import { type FakeSlack, slackSigned, startFakeSlack } from '../testing/fake-slack.ts';
 import {
   allAuditEntries,
@@ -908,6 +909,64 @@ for (const kind of STORE_KINDS) {
       await send(inThread(STRANGER, 'let me in', ts));
       await until(() => posts((a) => a.thread_ts === ts && /don't know who you are/.test(a.text)).at(-1));
       assert.equal(await runCount(), before);
+    });
+
+    test('a shared thread’s conversation keeps what the thread shows: once its runs are deleted (retention), the one who started it is not handed another’s tool results', async () => {
+      const first = mention(MEMBER, 'a thread to share');
+      const ts = JSON.parse(first).event.ts;
+      await send(first);
+      await until(() =>
+        posts((a) => a.thread_ts === ts && /You said: a thread to share/.test(a.text)).at(-1),
+      );
+      // The admin reads something through a tool in the member's thread.
+      scripts.set('look it up for us', [
+        { toolCalls: [{ name: 'everything__echo', args: { message: 'pear-5512' } }] },
+        { text: 'Looked it up.' },
+      ]);
+      await send(inThread(ADMIN, 'look it up for us', ts));
+      await until(() => posts((a) => a.thread_ts === ts && /Looked it up\./.test(a.text)).at(-1));
+      const conversationId = (
+        await until(() =>
+          t.store.db
+            .selectFrom('runs')
+            .select('conversation_id')
+            .where('input', '=', 'look it up for us')
+            .where('status', '=', 'completed')
+            .executeTakeFirst(),
+        )
+      ).conversation_id;
+      // Run retention (30 days) deletes the thread's runs; the conversation is kept (no policy for it).
+      const longAgo = new Date(Date.now() - 40 * 86_400_000).toISOString();
+      await t.store.db
+        .updateTable('runs')
+        .set({ ended_at: longAgo })
+        .where('conversation_id', '=', conversationId)
+        .execute();
+      const set = await api('patch', '', { settings: { runRetentionDays: 30 } }, acme.people.owner.token);
+      assert.equal(set.status, 200, set.text);
+      try {
+        assert.ok((await applyRecordRetention(t.store.db)).runs >= 2);
+      } finally {
+        await api('patch', '', { settings: { runRetentionDays: null } }, acme.people.owner.token);
+      }
+      assert.equal(
+        (
+          await t.store.db
+            .selectFrom('runs')
+            .select('id')
+            .where('conversation_id', '=', conversationId)
+            .execute()
+        ).length,
+        0,
+      );
+      // The member writes in the thread again: alone in it as far as the runs go, yet not handed the admin's result.
+      await send(inThread(MEMBER, 'so what came back?', ts));
+      await until(() =>
+        posts((a) => a.thread_ts === ts && /You said: so what came back\?/.test(a.text)).at(-1),
+      );
+      const told = JSON.stringify(seen.get('so what came back?')!.body);
+      assert.ok(!told.includes('pear-5512'), 'another person’s tool result reached the run');
+      assert.ok(told.includes('Looked it up.'), told);
     });
 
     test('a thread whose channel now has another agent continues nothing; one whose conversation is gone starts a new one', async () => {
