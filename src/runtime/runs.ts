@@ -152,7 +152,18 @@ export async function historyFor(
     .where((eb) => (thread ? notMine(eb) : eb.or([notMine(eb), eb('via', '=', 'slack')])))
     .limit(1)
     .executeTakeFirst();
-  if (other && !thread)
+  // The thread carrying it says so too, after its runs are deleted (retention).
+  const carried =
+    !thread &&
+    !other &&
+    (await db
+      .selectFrom('slack_threads')
+      .select('conversation_id')
+      .where('org_id', '=', conversation.org_id)
+      .where('conversation_id', '=', conversation.id)
+      .limit(1)
+      .executeTakeFirst());
+  if ((other || carried) && !thread)
     throw new ConflictError(
       'conversation_in_slack',
       'This conversation is a Slack thread: continue it in the thread, where everyone in it sees it.',

@@ -967,6 +967,16 @@ for (const kind of STORE_KINDS) {
       const told = JSON.stringify(seen.get('so what came back?')!.body);
       assert.ok(!told.includes('pear-5512'), 'another person’s tool result reached the run');
       assert.ok(told.includes('Looked it up.'), told);
+      // Its runs gone, it is still the thread's: the API does not continue it.
+      await t.store.db.deleteFrom('runs').where('conversation_id', '=', conversationId).execute();
+      const viaApi = await api(
+        'post',
+        `/agents/${agentId}/runs`,
+        { message: 'from the API after retention', conversationId },
+        acme.people.member.token,
+      );
+      assert.deepEqual([viaApi.status, viaApi.body.error?.code], [409, 'conversation_in_slack'], viaApi.text);
+      assert.equal(seen.get('from the API after retention'), undefined);
     });
 
     test('a thread whose channel now has another agent continues nothing; one whose conversation is gone starts a new one', async () => {
