@@ -48,6 +48,7 @@ import type { RunObserver } from './observe.ts';
 import {
   capabilityHash,
   historyFor,
+  keptMessages,
   messagesOf,
   openConversation,
   type Run,
@@ -736,7 +737,7 @@ export class RunCoordinator implements RunHost {
       if (status === 'completed') {
         await trx
           .updateTable('conversations')
-          .set({ messages: JSON.stringify(end.messages), updated_at: now })
+          .set({ messages: JSON.stringify(await keptMessages(trx, row, end.messages)), updated_at: now })
           .where('id', '=', row.conversation_id)
           .execute();
       }

@@ -152,7 +152,18 @@ export async function historyFor(
     .where((eb) => (thread ? notMine(eb) : eb.or([notMine(eb), eb('via', '=', 'slack')])))
     .limit(1)
     .executeTakeFirst();
-  if (other && !thread)
+  // The thread carrying it says so too, after its runs are deleted (retention).
+  const carried =
+    !thread &&
+    !other &&
+    (await db
+      .selectFrom('slack_threads')
+      .select('conversation_id')
+      .where('org_id', '=', conversation.org_id)
+      .where('conversation_id', '=', conversation.id)
+      .limit(1)
+      .executeTakeFirst());
+  if ((other || carried) && !thread)
     throw new ConflictError(
       'conversation_in_slack',
       'This conversation is a Slack thread: continue it in the thread, where everyone in it sees it.',
@@ -160,11 +171,56 @@ export async function historyFor(
   return other ? saidOnly(messages) : messages;
 }
 
-/** What was said: people's words and the agent's answers as text; tool calls, results and reasoning left out. */
+/**
+ * What the conversation keeps of a completed run's messages: all of them, unless someone other
+ * than the person who started it wrote in it (a Slack thread) — then what the thread shows, so
+ * what one person's tools read is never kept for the next, even once the runs that show the
+ * thread was shared are deleted (run retention is independent of conversation retention).
+ */
+export async function keptMessages(
+  db: Db,
+  run: Pick<RunTable, 'org_id' | 'conversation_id' | 'via'>,
+  messages: ModelMessage[],
+): Promise<ModelMessage[]> {
+  // Only a thread's conversation is continued by several people (elsewhere another's reads as missing).
+  if (run.via !== 'slack') return messages;
+  const owner = await db
+    .selectFrom('conversations')
+    .select('person_id')
+    .where('org_id', '=', run.org_id)
+    .where('id', '=', run.conversation_id)
+    .executeTakeFirst();
+  if (!owner) return messages;
+  const other = await db
+    .selectFrom('runs')
+    .select('id')
+    .where('org_id', '=', run.org_id)
+    .where('conversation_id', '=', run.conversation_id)
+    .where((eb) =>
+      owner.person_id === null
+        ? eb('person_id', 'is not', null)
+        : eb.or([eb('person_id', 'is', null), eb('person_id', '!=', owner.person_id)]),
+    )
+    .limit(1)
+    .executeTakeFirst();
+  return other ? saidOnly(messages) : messages;
+}
+
+/**
+ * What was said: people's words and the agent's answers as text; tool calls, results and reasoning
+ * left out, and so is the text of a step that called tools (a run's answer is its last step's
+ * text, all a thread shows: a step's words beside its calls may repeat what an earlier call read).
+ */
 export function saidOnly(messages: ModelMessage[]): ModelMessage[] {
   const said: ModelMessage[] = [];
-  for (const m of messages) {
+  for (const [i, m] of messages.entries()) {
     if (m.role !== 'user' && m.role !== 'assistant') continue;
+    if (
+      m.role === 'assistant' &&
+      (messages[i + 1]?.role === 'tool' ||
+        (typeof m.content !== 'string' && m.content.some((p) => p.type === 'tool-call')))
+    )
+      continue;
     const text =
       typeof m.content === 'string'
         ? m.content

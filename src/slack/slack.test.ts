@@ -11,6 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import { bubblewrap } from '../cells/index.ts';
 import { AttemptLimiter } from '../identity/index.ts';
 import { createLogger } from '../log/index.ts';
+import { applyRecordRetention } from '../runtime/index.ts';
 import { type FakeSlack, slackSigned, startFakeSlack } from '../testing/fake-slack.ts';
 import {
   allAuditEntries,
@@ -784,13 +785,21 @@ for (const kind of STORE_KINDS) {
 
     test('a follow-up in the thread continues the conversation, as whoever wrote it', async () => {
       scripts.set('echo the code word', [
-        { toolCalls: [{ name: 'everything__echo', args: { message: 'kiwi-7731' } }] },
+        // A step's words beside its call (never shown in the thread: only the last step's text is).
+        {
+          text: 'Your files say plum-2209; echoing it.',
+          toolCalls: [{ name: 'everything__echo', args: { message: 'kiwi-7731' } }],
+        },
         { text: 'Done, echoed.' },
       ]);
       const first = mention(MEMBER, 'echo the code word');
       const ts = JSON.parse(first).event.ts;
       await send(first);
       assert.match((await threadPost(ts)).args.text, /Done, echoed\./);
+      assert.ok(
+        !JSON.stringify(posts((a) => a.thread_ts === ts)).includes('plum-2209'),
+        'the thread showed it',
+      );
       const runOf = (text: string) =>
         until(
           () =>
@@ -849,6 +858,7 @@ for (const kind of STORE_KINDS) {
       const told = JSON.stringify(seen.get('and what did we agree?')!.body);
       assert.ok(told.includes('echo the code word') && told.includes('Done, echoed.'), told);
       assert.ok(!told.includes('kiwi-7731'), 'another person’s tool result reached the run');
+      assert.ok(!told.includes('plum-2209'), 'words of another person’s step the thread never showed');
       // From then on the member too hears what the thread shows (the admin's run is in it now).
       await send(inThread(MEMBER, 'and once more', ts));
       await until(() => posts((a) => a.thread_ts === ts && /You said: and once more/.test(a.text)).at(-1));
@@ -899,6 +909,74 @@ for (const kind of STORE_KINDS) {
       await send(inThread(STRANGER, 'let me in', ts));
       await until(() => posts((a) => a.thread_ts === ts && /don't know who you are/.test(a.text)).at(-1));
       assert.equal(await runCount(), before);
+    });
+
+    test('a shared thread’s conversation keeps what the thread shows: once its runs are deleted (retention), the one who started it is not handed another’s tool results', async () => {
+      const first = mention(MEMBER, 'a thread to share');
+      const ts = JSON.parse(first).event.ts;
+      await send(first);
+      await until(() =>
+        posts((a) => a.thread_ts === ts && /You said: a thread to share/.test(a.text)).at(-1),
+      );
+      // The admin reads something through a tool in the member's thread.
+      scripts.set('look it up for us', [
+        { toolCalls: [{ name: 'everything__echo', args: { message: 'pear-5512' } }] },
+        { text: 'Looked it up.' },
+      ]);
+      await send(inThread(ADMIN, 'look it up for us', ts));
+      await until(() => posts((a) => a.thread_ts === ts && /Looked it up\./.test(a.text)).at(-1));
+      const conversationId = (
+        await until(() =>
+          t.store.db
+            .selectFrom('runs')
+            .select('conversation_id')
+            .where('input', '=', 'look it up for us')
+            .where('status', '=', 'completed')
+            .executeTakeFirst(),
+        )
+      ).conversation_id;
+      // Run retention (30 days) deletes the thread's runs; the conversation is kept (no policy for it).
+      const longAgo = new Date(Date.now() - 40 * 86_400_000).toISOString();
+      await t.store.db
+        .updateTable('runs')
+        .set({ ended_at: longAgo })
+        .where('conversation_id', '=', conversationId)
+        .execute();
+      const set = await api('patch', '', { settings: { runRetentionDays: 30 } }, acme.people.owner.token);
+      assert.equal(set.status, 200, set.text);
+      try {
+        assert.ok((await applyRecordRetention(t.store.db)).runs >= 2);
+      } finally {
+        await api('patch', '', { settings: { runRetentionDays: null } }, acme.people.owner.token);
+      }
+      assert.equal(
+        (
+          await t.store.db
+            .selectFrom('runs')
+            .select('id')
+            .where('conversation_id', '=', conversationId)
+            .execute()
+        ).length,
+        0,
+      );
+      // The member writes in the thread again: alone in it as far as the runs go, yet not handed the admin's result.
+      await send(inThread(MEMBER, 'so what came back?', ts));
+      await until(() =>
+        posts((a) => a.thread_ts === ts && /You said: so what came back\?/.test(a.text)).at(-1),
+      );
+      const told = JSON.stringify(seen.get('so what came back?')!.body);
+      assert.ok(!told.includes('pear-5512'), 'another person’s tool result reached the run');
+      assert.ok(told.includes('Looked it up.'), told);
+      // Its runs gone, it is still the thread's: the API does not continue it.
+      await t.store.db.deleteFrom('runs').where('conversation_id', '=', conversationId).execute();
+      const viaApi = await api(
+        'post',
+        `/agents/${agentId}/runs`,
+        { message: 'from the API after retention', conversationId },
+        acme.people.member.token,
+      );
+      assert.deepEqual([viaApi.status, viaApi.body.error?.code], [409, 'conversation_in_slack'], viaApi.text);
+      assert.equal(seen.get('from the API after retention'), undefined);
     });
 
     test('a thread whose channel now has another agent continues nothing; one whose conversation is gone starts a new one', async () => {

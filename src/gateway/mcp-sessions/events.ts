@@ -35,6 +35,8 @@ export interface StoredEvent {
   seq: number;
   streamId: string;
   message: JSONRPCMessage;
+  /** The oldest event kept here after it was stored: those before it (it too, when larger) are gone. */
+  oldest: number;
 }
 
 export class SessionEvents implements EventStore {
@@ -55,13 +57,14 @@ export class SessionEvents implements EventStore {
     const size = JSON.stringify(message)?.length ?? 0;
     this.#events.push({ seq: this.#seq, streamId, message, at: now, size });
     this.#bytes += size;
-    this.#onStored?.({ seq: this.#seq, streamId, message });
     // Only the oldest go (ids stay consecutive); one larger than the whole budget goes at once.
     while (
       this.#events[0] &&
       (this.#events.length > KEEP || this.#bytes > KEEP_BYTES || now - this.#events[0].at > KEEP_MS)
     )
       this.#bytes -= this.#events.shift()!.size;
+    // The copy for other replicas is bounded as this one is (by size too).
+    this.#onStored?.({ seq: this.#seq, streamId, message, oldest: this.#events[0]?.seq ?? this.#seq + 1 });
     return String(this.#seq);
   }
 

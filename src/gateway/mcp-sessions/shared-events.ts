@@ -66,32 +66,35 @@ export class SharedEvents {
 
   async #write(batch: Array<{ session: AnswerSession; e: StoredEvent; at: string }>): Promise<void> {
     if (batch.length === 0) return;
+    // An event this replica's memory did not keep (larger than its whole budget) is not kept here either.
+    const kept = batch.filter(({ e }) => e.seq >= e.oldest);
     try {
-      await this.#db
-        .insertInto('mcp_session_events')
-        .values(
-          batch.map(({ session, e, at }) => ({
-            session_hash: session.idHash,
-            seq: e.seq,
-            org_id: session.orgId,
-            replica: this.#replica,
-            stream_id: e.streamId,
-            sealed: seal(session.key, Buffer.from(JSON.stringify(e.message)), aad(session, e.seq)),
-            created_at: at,
-          })),
-        )
-        .onConflict((oc) => oc.doNothing())
-        .execute();
-      // As in memory: a session's latest `KEEP` events of this replica.
-      const newest = new Map<string, number>();
+      if (kept.length)
+        await this.#db
+          .insertInto('mcp_session_events')
+          .values(
+            kept.map(({ session, e, at }) => ({
+              session_hash: session.idHash,
+              seq: e.seq,
+              org_id: session.orgId,
+              replica: this.#replica,
+              stream_id: e.streamId,
+              sealed: seal(session.key, Buffer.from(JSON.stringify(e.message)), aad(session, e.seq)),
+              created_at: at,
+            })),
+          )
+          .onConflict((oc) => oc.doNothing())
+          .execute();
+      // As in memory: what this replica's copy of the session still keeps (`KEEP` events, `KEEP_BYTES`).
+      const oldest = new Map<string, number>();
       for (const { session, e } of batch)
-        newest.set(session.idHash, Math.max(newest.get(session.idHash) ?? 0, e.seq));
-      for (const [idHash, seq] of newest)
+        oldest.set(session.idHash, Math.max(oldest.get(session.idHash) ?? 0, e.oldest));
+      for (const [idHash, seq] of oldest)
         await this.#db
           .deleteFrom('mcp_session_events')
           .where('session_hash', '=', idHash)
           .where('replica', '=', this.#replica)
-          .where('seq', '<=', seq - KEEP)
+          .where('seq', '<', seq)
           .execute();
     } catch (err) {
       this.#log.warn({ err }, 'could not keep MCP stream events for other replicas');
