@@ -19,6 +19,12 @@ export function slackThreads(_dialect: Dialect): Migration {
         .addColumn('created_at', 'text', (c) => c.notNull())
         .addPrimaryKeyConstraint('slack_threads_pk', ['org_id', 'channel_id', 'thread_ts'])
         .execute();
+      // The API's "this conversation belongs to a Slack thread" check finds it by conversation.
+      await db.schema
+        .createIndex('slack_threads_by_conversation')
+        .on('slack_threads')
+        .columns(['org_id', 'conversation_id'])
+        .execute();
       await db.schema
         .createTable('slack_waiting_runs')
         .addColumn('run_id', 'text', (c) => c.primaryKey())
