@@ -10,24 +10,24 @@
  *   PATH=$PWD/node_modules/.bin:$PATH node --test dashboard/catalog-picker-e2e.test.ts
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { type Browser, chromium, type Locator, type Page } from 'playwright-core';
+import type { Browser, Locator, Page } from 'playwright-core';
 import { loadConfig } from '../src/config/index.ts';
 import { ensureUser, initOrg, operatorCaller } from '../src/identity/index.ts';
 import { silentLogger } from '../src/log/index.ts';
 import { removeFolder, storeDir } from '../src/packages/store.ts';
 import { type RunningServer, startServer } from '../src/server/index.ts';
+import { launchChromium } from '../src/testing/browser.ts';
 import { publishInstalled, startTestRegistry, type TestRegistry } from '../src/testing/npm-registry.ts';
 import { until } from '../src/testing/until.ts';
 import { ensureDashboardBuilt } from './e2e-build.ts';
 import { checkPage } from './e2e-check.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const CHROMIUM = '/usr/bin/chromium';
 const SLUG = 'pickco';
 const OWNER = { email: 'owner@pickco.test', password: 'owner-password-0001' };
 const PACKAGE = '@notionhq/notion-mcp-server';
@@ -54,7 +54,6 @@ describe('a catalog card’s secret picker and egress step', { timeout: 300_000 
       .egressAllowlist;
 
   before(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install chromium`);
     ensureDashboardBuilt();
     reg = await startTestRegistry();
     await publishInstalled(reg, ROOT, PACKAGE);
@@ -69,16 +68,7 @@ describe('a catalog card’s secret picker and egress step', { timeout: 300_000 
     const db = server.deps.store.db;
     await ensureUser(db, { email: OWNER.email, password: OWNER.password });
     await initOrg(db, operatorCaller(), { slug: SLUG, ownerEmail: OWNER.email });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--no-first-run',
-      ],
-    });
+    browser = await launchChromium();
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     owner = await context.newPage();
     owner.setDefaultTimeout(20_000);
