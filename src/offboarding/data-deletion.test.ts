@@ -284,6 +284,51 @@ for (const kind of STORE_KINDS) {
       );
     });
 
+    test('after run retention deleted their runs, their words still go: from the thread someone else started, and from those runs’ audit entries', async () => {
+      const theirs = await talk(acme.people.admin.id, 'ADMIN-started-thread-8');
+      const conv = (
+        await t.store.db
+          .selectFrom('runs')
+          .select('conversation_id')
+          .where('id', '=', theirs)
+          .executeTakeFirstOrThrow()
+      ).conversation_id;
+      const mine = await talk(acme.people.member.id, 'MEMBER-words-in-thread-8');
+      await t.store.db
+        .updateTable('conversations')
+        .set({
+          messages: JSON.stringify([
+            { role: 'user', content: 'ADMIN-started-thread-8' },
+            { role: 'user', content: 'MEMBER-words-in-thread-8' },
+          ]),
+        })
+        .where('id', '=', conv)
+        .execute();
+      // As the runtime records a run continuing someone else's thread (slack.test.ts shows it written).
+      await t.store.db
+        .insertInto('conversation_writers')
+        .values({ org_id: acme.id, conversation_id: conv, person_id: acme.people.member.id })
+        .execute();
+      // Run retention deleted the member's run; the thread's conversation (kept longer) holds their words.
+      await t.store.db.deleteFrom('runs').where('id', '=', mine).execute();
+      const done = await api(
+        'post',
+        `/people/${acme.people.member.id}/data-deletion`,
+        acme.people.owner.token,
+      );
+      assert.equal(done.status, 200, done.text);
+      const dump = JSON.stringify(await databaseSnapshot(t.store));
+      assert.ok(
+        !dump.includes('MEMBER-words-in-thread-8'),
+        'their words stayed in the thread’s conversation or the deleted run’s audit entries',
+      );
+      assert.ok(done.body.auditPayloads >= 2, done.text);
+      assert.equal(
+        (await t.store.db.selectFrom('conversation_writers').select('person_id').execute()).length,
+        0,
+      );
+    });
+
     test('a person with a run in flight is refused; someone removed can be asked for; a stranger is not found', async () => {
       await talk(acme.people.auditor.id, 'still going', 'running');
       const busy = await api(

@@ -61,16 +61,27 @@ export async function deletePersonData(
   if (!member && !removed)
     throw new NotFoundError('person_not_found', 'No person with that id in this organization.');
   // A conversation they wrote in that someone else started (a Slack thread, which anyone in it
-  // continues) holds their words too: it goes whole, with the others' runs in it.
-  const conversationIds = (
-    await db
-      .selectFrom('runs')
-      .select('conversation_id')
-      .distinct()
-      .where('org_id', '=', orgId)
-      .where('person_id', '=', personId)
-      .execute()
-  ).map((r) => r.conversation_id);
+  // continues) holds their words too: it goes whole, with the others' runs in it — found by their
+  // runs, and by the record of who wrote in it (their runs may be gone to retention, their words not).
+  const conversationIds = [
+    ...new Set(
+      (
+        await db
+          .selectFrom('runs')
+          .select('conversation_id')
+          .where('org_id', '=', orgId)
+          .where('person_id', '=', personId)
+          .union(
+            db
+              .selectFrom('conversation_writers')
+              .select('conversation_id')
+              .where('org_id', '=', orgId)
+              .where('person_id', '=', personId),
+          )
+          .execute()
+      ).map((r) => r.conversation_id),
+    ),
+  ];
   let live = 0;
   for (const part of [null, ...chunks(conversationIds)]) {
     const q = db
@@ -89,14 +100,34 @@ export async function deletePersonData(
     );
 
   await placed();
-  const runIds = (
-    await db
-      .selectFrom('runs')
-      .select('id')
-      .where('org_id', '=', orgId)
-      .where('person_id', '=', personId)
-      .execute()
-  ).map((r) => r.id);
+  // Their runs: those still on record, and those run retention deleted (whose entries the audit
+  // trail keeps, with their messages, longer) — each begins with a run.started entry in their name.
+  const runIds = [
+    ...new Set(
+      (
+        await db
+          .selectFrom('runs')
+          .select('id')
+          .where('org_id', '=', orgId)
+          .where('person_id', '=', personId)
+          .execute()
+      )
+        .map((r) => r.id)
+        .concat(
+          (
+            await db
+              .selectFrom('audit_entries')
+              .select('run_id')
+              .where('log_id', '=', orgId)
+              .where('actor_type', '=', 'person')
+              .where('actor_id', '=', personId)
+              .where('action', '=', 'run.started')
+              .where('run_id', 'is not', null)
+              .execute()
+          ).map((r) => r.run_id!),
+        ),
+    ),
+  ];
   const indexes: number[] = [];
   for (const part of chunks(runIds)) {
     const rows = await db

@@ -335,6 +335,13 @@ export class RunCoordinator implements RunHost {
             : messagesOf(conversation);
         const row = newRun(org.id, agent.id, conversation.id, personId, input, capability);
         await trx.insertInto('runs').values(row).execute();
+        // Their words are in someone else's conversation now: on record for a deletion of their data.
+        if (input.thread && personId && conversation.person_id !== personId)
+          await trx
+            .insertInto('conversation_writers')
+            .values({ org_id: org.id, conversation_id: conversation.id, person_id: personId })
+            .onConflict((oc) => oc.columns(['org_id', 'person_id', 'conversation_id']).doNothing())
+            .execute();
         return { conversation, history, row };
       }),
     );

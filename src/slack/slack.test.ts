@@ -859,6 +859,17 @@ for (const kind of STORE_KINDS) {
       assert.ok(told.includes('echo the code word') && told.includes('Done, echoed.'), told);
       assert.ok(!told.includes('kiwi-7731'), 'another person’s tool result reached the run');
       assert.ok(!told.includes('plum-2209'), 'words of another person’s step the thread never showed');
+      // Who wrote in the member's thread is on record (a deletion of the admin's data finds it there).
+      assert.deepEqual(
+        (
+          await t.store.db
+            .selectFrom('conversation_writers')
+            .select(['conversation_id', 'person_id'])
+            .where('org_id', '=', acme.id)
+            .execute()
+        ).map((r) => ({ ...r })),
+        [{ conversation_id: started.conversation_id, person_id: acme.people.admin.id }],
+      );
       // From then on the member too hears what the thread shows (the admin's run is in it now).
       await send(inThread(MEMBER, 'and once more', ts));
       await until(() => posts((a) => a.thread_ts === ts && /You said: and once more/.test(a.text)).at(-1));

@@ -441,6 +441,13 @@ export interface SlackThreadTable {
   created_at: string;
 }
 
+/** A person who wrote in a conversation someone else started (a Slack thread): their data is in it. */
+export interface ConversationWriterTable {
+  org_id: string;
+  conversation_id: string;
+  person_id: string;
+}
+
 /** A run started from Slack waiting on an approval: its answer goes to this thread when it ends. */
 export interface SlackWaitingRunTable {
   run_id: string;
@@ -943,6 +950,7 @@ export interface Database {
   slack_events: SlackEventTable;
   slack_cards: SlackCardTable;
   slack_threads: SlackThreadTable;
+  conversation_writers: ConversationWriterTable;
   slack_waiting_runs: SlackWaitingRunTable;
   tools_versions: ToolsVersionTable;
   remote_auth_servers: RemoteAuthServerTable;

@@ -1,6 +1,6 @@
 /**
  * Slack threads as conversations: the thread a run started from (or answered in) and the
- * conversation it carries, so a follow-up in the thread continues it; and the Slack runs waiting
+ * conversation it carries, so a follow-up in the thread continues it (and who wrote in it); and the Slack runs waiting
  * on an approval, so their answer goes back to the thread however the approval is decided.
  */
 import type { Kysely, Migration } from 'kysely';
@@ -24,6 +24,17 @@ export function slackThreads(_dialect: Dialect): Migration {
         .createIndex('slack_threads_by_conversation')
         .on('slack_threads')
         .columns(['org_id', 'conversation_id'])
+        .execute();
+      // Who wrote in a conversation someone else started (a thread anyone in it continues): a
+      // deletion of their data finds it here even after run retention deleted their runs in it.
+      await db.schema
+        .createTable('conversation_writers')
+        .addColumn('org_id', 'text', (c) => c.notNull().references('orgs.id').onDelete('cascade'))
+        .addColumn('conversation_id', 'text', (c) =>
+          c.notNull().references('conversations.id').onDelete('cascade'),
+        )
+        .addColumn('person_id', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('conversation_writers_pk', ['org_id', 'person_id', 'conversation_id'])
         .execute();
       await db.schema
         .createTable('slack_waiting_runs')
