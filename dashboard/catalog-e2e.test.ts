@@ -24,6 +24,7 @@ import { launchChromium } from '../src/testing/browser.ts';
 import { publishInstalled, startTestRegistry, type TestRegistry } from '../src/testing/npm-registry.ts';
 import { ensureDashboardBuilt } from './e2e-build.ts';
 import { checkPage } from './e2e-check.ts';
+import { signIn, watchedPage } from './e2e-session.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SLUG = 'catco';
@@ -57,17 +58,8 @@ describe('the catalog’s cards on the Connections page', { timeout: 300_000 }, 
     await initOrg(db, operatorCaller(), { slug: SLUG, ownerEmail: OWNER.email });
     browser = await launchChromium();
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-    owner = await context.newPage();
-    owner.setDefaultTimeout(20_000);
-    owner.on('console', (m) => {
-      if (m.type() === 'error') problems.push(`console error: ${m.text()}`);
-    });
-    owner.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-    await owner.goto(`${server.url}/signin`);
-    await owner.getByLabel('Email').fill(OWNER.email);
-    await owner.getByLabel('Password').fill(OWNER.password);
-    await owner.getByRole('button', { name: 'Sign in' }).click();
-    await owner.waitForURL(`**/orgs/${SLUG}`);
+    owner = await watchedPage(context, problems, { timeoutMs: 20_000 });
+    await signIn(owner, server.url, OWNER, SLUG);
     const { csrfToken } = (await (await owner.request.get(`${server.url}/api/v1/session`)).json()) as {
       csrfToken: string;
     };

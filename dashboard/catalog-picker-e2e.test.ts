@@ -26,6 +26,7 @@ import { publishInstalled, startTestRegistry, type TestRegistry } from '../src/t
 import { until } from '../src/testing/until.ts';
 import { ensureDashboardBuilt } from './e2e-build.ts';
 import { checkPage } from './e2e-check.ts';
+import { signIn, watchedPage } from './e2e-session.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SLUG = 'pickco';
@@ -70,17 +71,8 @@ describe('a catalog card’s secret picker and egress step', { timeout: 300_000 
     await initOrg(db, operatorCaller(), { slug: SLUG, ownerEmail: OWNER.email });
     browser = await launchChromium();
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-    owner = await context.newPage();
-    owner.setDefaultTimeout(20_000);
-    owner.on('console', (m) => {
-      if (m.type() === 'error') problems.push(`console error: ${m.text()}`);
-    });
-    owner.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-    await owner.goto(`${server.url}/signin`);
-    await owner.getByLabel('Email').fill(OWNER.email);
-    await owner.getByLabel('Password').fill(OWNER.password);
-    await owner.getByRole('button', { name: 'Sign in' }).click();
-    await owner.waitForURL(`**/orgs/${SLUG}`);
+    owner = await watchedPage(context, problems, { timeoutMs: 20_000 });
+    await signIn(owner, server.url, OWNER, SLUG);
     const session = (await (await owner.request.get(`${server.url}/api/v1/session`)).json()) as {
       csrfToken: string;
     };

@@ -31,6 +31,7 @@ import { launchChromium } from '../src/testing/browser.ts';
 import { untilRead as until } from '../src/testing/until.ts';
 import { ensureDashboardBuilt } from './e2e-build.ts';
 import { checkPage } from './e2e-check.ts';
+import { signIn, watchedPage } from './e2e-session.ts';
 
 const SLUG = 'acme';
 const OWNER = { email: 'owner@acme.test', password: 'owner-password-0001' };
@@ -64,17 +65,8 @@ describe('compliance page and Overview end to end', { timeout: 240_000 }, () => 
     assert.ok(browser);
     const context = await browser.newContext({ acceptDownloads: true });
     contexts.push(context);
-    const page = await context.newPage();
-    page.setDefaultTimeout(15_000);
-    page.on('console', (m) => {
-      if (m.type() === 'error') problems.push(`${who} console error: ${m.text()}`);
-    });
-    page.on('pageerror', (e) => problems.push(`${who} page error: ${e.message}`));
-    await page.goto(`${server.url}/signin`);
-    await page.getByLabel('Email').fill(person.email);
-    await page.getByLabel('Password').fill(person.password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.waitForURL(`**/orgs/${SLUG}`);
+    const page = await watchedPage(context, problems, { who });
+    await signIn(page, server.url, person, SLUG);
     return page;
   }
 

@@ -26,6 +26,7 @@ import { launchChromium } from '../src/testing/browser.ts';
 import { untilRead as until } from '../src/testing/until.ts';
 import { ensureDashboardBuilt } from './e2e-build.ts';
 import { checkPage } from './e2e-check.ts';
+import { signIn, watchedPage } from './e2e-session.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const EVERYTHING = join(ROOT, 'node_modules/@modelcontextprotocol/server-everything/dist/index.js');
@@ -60,24 +61,14 @@ describe('first value through the dashboard alone', { timeout: 240_000 }, () => 
       }
       (window as unknown as { Notification: unknown }).Notification = FakeNotification;
     });
-    const page = await context.newPage();
-    page.setDefaultTimeout(15_000);
-    page.on('console', (m) => {
+    return watchedPage(context, problems, {
+      who,
       // The browser reports a refused test call (403) as a failed load: that refusal is the point.
-      if (m.type() === 'error' && !m.location().url.endsWith('/calls'))
-        problems.push(`${who} console error: ${m.text()} (${m.location().url})`);
+      expected: (m) => m.location().url.endsWith('/calls'),
     });
-    page.on('pageerror', (e) => problems.push(`${who} page error: ${e.message}`));
-    return page;
   }
 
-  async function signIn(page: Page): Promise<void> {
-    await page.goto(`${server.url}/signin`);
-    await page.getByLabel('Email').fill(OWNER.email);
-    await page.getByLabel('Password').fill(OWNER.password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.waitForURL(`**/orgs/${SLUG}`);
-  }
+  const signInOwner = (page: Page) => signIn(page, server.url, OWNER, SLUG);
 
   before(async () => {
     ensureDashboardBuilt();
@@ -88,7 +79,7 @@ describe('first value through the dashboard alone', { timeout: 240_000 }, () => 
     await initOrg(db, operatorCaller(), { slug: SLUG, ownerEmail: OWNER.email });
     browser = await launchChromium();
     owner = await newPage('owner');
-    await signIn(owner);
+    await signInOwner(owner);
   });
 
   after(async () => {
@@ -217,7 +208,7 @@ describe('first value through the dashboard alone', { timeout: 240_000 }, () => 
   test('a call waiting for approval appears on an open Approvals page without a reload, and goes on once approved', async () => {
     // The approver's page is open first, in another browser.
     const approver = await newPage('approver');
-    await signIn(approver);
+    await signInOwner(approver);
     await approver.getByRole('link', { name: 'Approvals' }).click();
     await approver.waitForURL(`**/orgs/${SLUG}/approvals`);
     await approver.getByText('No calls are waiting for approval.').waitFor();

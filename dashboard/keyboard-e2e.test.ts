@@ -25,6 +25,7 @@ import { launchChromium } from '../src/testing/browser.ts';
 import { untilRead as until } from '../src/testing/until.ts';
 import { ensureDashboardBuilt } from './e2e-build.ts';
 import { checkPage } from './e2e-check.ts';
+import { signIn, watchedPage } from './e2e-session.ts';
 
 const SLUG = 'roadco';
 const OWNER = { email: 'owner@roadco.test', password: 'owner-password-0001' };
@@ -46,22 +47,10 @@ describe('the dashboard by keyboard and on a phone', { timeout: 240_000 }, () =>
     assert.ok(browser);
     const context = await browser.newContext({ viewport });
     contexts.push(context);
-    const p = await context.newPage();
-    p.setDefaultTimeout(15_000);
-    p.on('console', (m) => {
-      if (m.type() === 'error') problems.push(`${who} console error: ${m.text()} (${m.location().url})`);
-    });
-    p.on('pageerror', (e) => problems.push(`${who} page error: ${e.message}`));
-    return p;
+    return watchedPage(context, problems, { who });
   }
 
-  async function signIn(p: Page): Promise<void> {
-    await p.goto(`${server.url}/signin`);
-    await p.getByLabel('Email').fill(OWNER.email);
-    await p.getByLabel('Password').fill(OWNER.password);
-    await p.getByRole('button', { name: 'Sign in' }).click();
-    await p.waitForURL(`**/orgs/${SLUG}`);
-  }
+  const signInOwner = (p: Page) => signIn(p, server.url, OWNER, SLUG);
 
   /** The org's API as the owner's token (setting up what the pages then show). */
   async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
@@ -168,7 +157,7 @@ describe('the dashboard by keyboard and on a phone', { timeout: 240_000 }, () =>
     connectionId = c.id;
     browser = await launchChromium();
     page = await newPage('owner');
-    await signIn(page);
+    await signInOwner(page);
   });
 
   after(async () => {
@@ -379,7 +368,7 @@ describe('the dashboard by keyboard and on a phone', { timeout: 240_000 }, () =>
 
   test('at phone width: approvals and stopping an agent, no sideways scroll, the sidebar behind Menu', async () => {
     const phone = await newPage('phone', PHONE);
-    await signIn(phone);
+    await signInOwner(phone);
     await assertNoSideScroll(phone, 'Overview');
     const nav = phone.getByRole('navigation', { name: 'Sections' });
     const menu = phone.getByRole('button', { name: 'Menu' });

@@ -24,6 +24,7 @@ import { type RunningServer, startServer } from '../src/server/index.ts';
 import { launchChromium } from '../src/testing/browser.ts';
 import { untilRead as until } from '../src/testing/until.ts';
 import { checkPage } from './e2e-check.ts';
+import { signIn, watchedPage } from './e2e-session.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SLUG = 'memco';
@@ -46,22 +47,11 @@ describe('agent memory and retention in the dashboard', { timeout: 240_000 }, ()
     assert.ok(browser);
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     contexts.push(context);
-    const page = await context.newPage();
-    page.setDefaultTimeout(15_000);
-    page.on('console', (m) => {
-      if (m.type() === 'error') problems.push(`${who} console error: ${m.text()} (${m.location().url})`);
-    });
-    page.on('pageerror', (e) => problems.push(`${who} page error: ${e.message}`));
-    return page;
+    return watchedPage(context, problems, { who });
   }
 
-  async function signIn(page: Page, who: { email: string; password: string }): Promise<void> {
-    await page.goto(`${server.url}/signin`);
-    await page.getByLabel('Email').fill(who.email);
-    await page.getByLabel('Password').fill(who.password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.waitForURL(`**/orgs/${SLUG}`);
-  }
+  const signInAs = (page: Page, who: { email: string; password: string }) =>
+    signIn(page, server.url, who, SLUG);
 
   /** A memory tool call as the agent, over the MCP endpoint. */
   async function remember(text: string): Promise<void> {
@@ -101,7 +91,7 @@ describe('agent memory and retention in the dashboard', { timeout: 240_000 }, ()
     await addMembership(db, operatorCaller(), trustedScope(org.id), auditor.id, 'auditor', 'test');
     browser = await launchChromium();
     owner = await newPage('owner');
-    await signIn(owner, OWNER);
+    await signInAs(owner, OWNER);
   });
 
   after(async () => {
@@ -234,7 +224,7 @@ describe('agent memory and retention in the dashboard', { timeout: 240_000 }, ()
     await checkPage(owner, 'overview-retention');
 
     const auditor = await newPage('auditor');
-    await signIn(auditor, AUDITOR);
+    await signInAs(auditor, AUDITOR);
     const facts = auditor.getByTestId('retention-facts');
     await facts.getByText('90 days').waitFor();
     await facts.getByText('Kept').first().waitFor();

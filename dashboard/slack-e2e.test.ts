@@ -25,6 +25,7 @@ import { type RunningServer, startServer } from '../src/server/index.ts';
 import { launchChromium } from '../src/testing/browser.ts';
 import { type FakeSlack, slackSigned, startFakeSlack } from '../src/testing/fake-slack.ts';
 import { checkPage } from './e2e-check.ts';
+import { signIn, watchedPage } from './e2e-session.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SLUG = 'slackco';
@@ -70,17 +71,8 @@ describe('the Slack page', { timeout: 180_000 }, () => {
       .token!;
     browser = await launchChromium();
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-    page = await context.newPage();
-    page.setDefaultTimeout(15_000);
-    page.on('console', (m) => {
-      if (m.type() === 'error') problems.push(`console error: ${m.text()} (${m.location().url})`);
-    });
-    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-    await page.goto(`${server.url}/signin`);
-    await page.getByLabel('Email').fill(OWNER.email);
-    await page.getByLabel('Password').fill(OWNER.password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.waitForURL(`**/orgs/${SLUG}`);
+    page = await watchedPage(context, problems, { timeoutMs: 15_000 });
+    await signIn(page, server.url, OWNER, SLUG);
   });
 
   after(async () => {
