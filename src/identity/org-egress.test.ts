@@ -94,6 +94,31 @@ for (const kind of STORE_KINDS) {
       assert.deepEqual((await allowlist(acme)).map((e: { host: string }) => e.host).sort(), hosts);
     });
 
+    test('settings edited while hosts are allowed (as on two replicas): every change lands', async () => {
+      const admin = await ctxOf(acme.people.admin.token);
+      await updateOrg(t.store.db, admin, { settings: { egressAllowlist: [], approvalWaitSeconds: 30 } });
+      await Promise.all([
+        allowEgress(t.store.db, admin, [{ host: 'e.example', port: 443 }], 'race e'),
+        updateOrg(t.store.db, admin, { settings: { approvalWaitSeconds: 45 } }),
+        allowEgress(t.store.db, admin, [{ host: 'f.example', port: 443 }], 'race f'),
+        updateOrg(t.store.db, admin, { settings: { runRetentionDays: 9 } }),
+      ]);
+      const org = await t.store.db
+        .selectFrom('orgs')
+        .select('settings')
+        .where('id', '=', acme.id)
+        .executeTakeFirstOrThrow();
+      const settings = JSON.parse(org.settings);
+      assert.deepEqual(
+        [
+          settings.egressAllowlist.map((e: { host: string }) => e.host).sort(),
+          settings.approvalWaitSeconds,
+          settings.runRetentionDays,
+        ],
+        [['e.example', 'f.example'], 45, 9],
+      );
+    });
+
     test('withdrawing takes back plain entries only, never one that allows private addresses', async () => {
       const admin = await ctxOf(acme.people.admin.token);
       await updateOrg(t.store.db, admin, {

@@ -1,7 +1,7 @@
 /** Organizations: the tenants. Created by an operator (CLI or first-run setup), changed by admins. */
 import type { Kysely } from 'kysely';
 import { recordAudit, recordChange } from '../audit/index.ts';
-import { BadRequestError, NotFoundError } from '../errors/index.ts';
+import { BadRequestError, ConflictError, NotFoundError } from '../errors/index.ts';
 import { newId } from '../ids/index.ts';
 import { type Database, orConflict } from '../store/index.ts';
 import type { OrgTable } from '../store/schema.ts';
@@ -101,6 +101,24 @@ export async function updateOrg(
       );
     }
   }
+  // Written only over the settings it read: a concurrent change (another replica's, or a catalog
+  // entry allowing its hosts) makes it read again rather than be overwritten.
+  for (let attempt = 0; ; attempt++) {
+    const done = await updateOrgOnce(db, ctx, patch);
+    if (done !== 'raced') return done;
+    if (attempt >= 4)
+      throw new ConflictError(
+        'settings_changed',
+        'The organization’s settings kept changing meanwhile: try again.',
+      );
+  }
+}
+
+async function updateOrgOnce(
+  db: Kysely<Database>,
+  ctx: OrgContext,
+  patch: { name?: string | undefined; settings?: Partial<OrgSettings> | undefined },
+): Promise<Org | 'raced'> {
   return db.transaction().execute(async (trx) => {
     const secretId = patch.settings?.siemWebhookSecret;
     if (secretId) {
@@ -123,11 +141,13 @@ export async function updateOrg(
       name: patch.name?.trim() || before.name,
       settings: { ...before.settings, ...patch.settings },
     };
-    await trx
+    const written = await trx
       .updateTable('orgs')
       .set({ name: after.name, settings: JSON.stringify(after.settings) })
       .where('id', '=', ctx.scope.orgId)
-      .execute();
+      .where('settings', '=', row.settings)
+      .executeTakeFirst();
+    if (Number(written.numUpdatedRows) !== 1) return 'raced';
     await recordChange(trx, ctx, {
       action: 'org.updated',
       target: { type: 'org', id: ctx.scope.orgId },
