@@ -19,8 +19,19 @@ export function useModal(
   useEffect(() => {
     const d = ref.current;
     if (!d) return;
-    const closed = () => {
+    // Escape closes the dialog at once but its close event comes a task later: the overlay is let go
+    // now, so a shortcut pressed in between opens it again instead of being undone by that event.
+    let cancelled = false;
+    const cancel = () => {
+      cancelled = true;
       closedRef.current();
+    };
+    const closed = () => {
+      const handled = cancelled;
+      cancelled = false;
+      // Opened again before this event came: that is a new opening, not this close.
+      if (d.open) return;
+      if (!handled) closedRef.current();
       const back = returnTo.current;
       returnTo.current = null;
       const now = document.activeElement;
@@ -35,8 +46,12 @@ export function useModal(
       if (back instanceof HTMLElement && back.isConnected && back !== document.body) back.focus();
       else document.querySelector<HTMLElement>('main')?.focus();
     };
+    d.addEventListener('cancel', cancel);
     d.addEventListener('close', closed);
-    return () => d.removeEventListener('close', closed);
+    return () => {
+      d.removeEventListener('cancel', cancel);
+      d.removeEventListener('close', closed);
+    };
   }, [ref]);
   useEffect(() => {
     const d = ref.current;
