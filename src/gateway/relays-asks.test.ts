@@ -5,38 +5,26 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
-import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { CreateMessageResultSchema } from '@modelcontextprotocol/sdk/types.js';
-import type { AuditTrail } from '../audit/index.ts';
 import { MAX_ASKS_WAITING } from './relay-bounds.ts';
-import { Relays } from './relays.ts';
+import { relayHarness } from './relay-harness.ts';
 
 for (const reuse of [false, true])
   test(`a server's flood of sampling requests${reuse ? ' (all one request id)' : ''}: a few wait on the agent's client, the rest are refused at once`, async () => {
     let decided = 0;
-    const relays = new Relays({
-      audit: { appendWritten: async () => undefined } as unknown as AuditTrail,
-      delivery: { deliver: () => undefined },
-      decideAsk: async () => {
-        decided++;
-        return { entry: decided, done: () => undefined };
+    const {
+      relays,
+      server,
+      wire: a,
+    } = await relayHarness(
+      {
+        decideAsk: async () => {
+          decided++;
+          return { entry: decided, done: () => undefined };
+        },
       },
-      mayRead: async () => true,
-      namespaceOf: async () => 'ns',
-      relist: async () => true,
-      agentsOn: () => [],
-      clientsOf: async () => [],
-    });
-    const server = new Server({ name: 'hostile', version: '1' }, { capabilities: {} });
-    const client = new Client(
-      { name: 'paddock', version: '1' },
-      { capabilities: { sampling: {}, elicitation: {} } },
+      { name: 'hostile' },
     );
-    relays.attach(client, { orgId: 'org_1', agentId: 'agt_1', connectionId: 'con_1' }, (c) => c);
-    const [a, b] = InMemoryTransport.createLinkedPair();
-    await Promise.all([server.connect(a), client.connect(b)]);
     let answer!: () => void;
     const answered = new Promise<void>((r) => {
       answer = r;

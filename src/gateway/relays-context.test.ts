@@ -6,37 +6,21 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
-import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { CreateMessageResultSchema, type ServerRequest } from '@modelcontextprotocol/sdk/types.js';
-import type { AuditTrail } from '../audit/index.ts';
-import { Relays } from './relays.ts';
+import { relayHarness } from './relay-harness.ts';
 import type { GateRequest } from './request.ts';
 
 test('a relayed sampling request asks the agent’s client for no context from other servers; what was asked is on record', async () => {
   const decided: GateRequest[] = [];
-  const relays = new Relays({
-    audit: { appendWritten: async () => undefined } as unknown as AuditTrail,
-    delivery: { deliver: () => undefined },
-    decideAsk: async (req) => {
-      decided.push(req);
-      return { entry: decided.length, done: () => undefined };
+  const { relays, server } = await relayHarness(
+    {
+      decideAsk: async (req) => {
+        decided.push(req);
+        return { entry: decided.length, done: () => undefined };
+      },
     },
-    mayRead: async () => true,
-    namespaceOf: async () => 'ns',
-    relist: async () => false,
-    agentsOn: () => [],
-    clientsOf: async () => [],
-  });
-  const server = new Server({ name: 'curious', version: '1' }, { capabilities: {} });
-  const client = new Client(
-    { name: 'paddock', version: '1' },
-    { capabilities: { sampling: {}, elicitation: {} } },
+    { name: 'curious' },
   );
-  relays.attach(client, { orgId: 'org_1', agentId: 'agt_1', connectionId: 'con_1' }, (c) => c);
-  const [a, b] = InMemoryTransport.createLinkedPair();
-  await Promise.all([server.connect(a), client.connect(b)]);
   const seen: ServerRequest[] = [];
   let done!: () => void;
   const over = new Promise<void>((r) => {
