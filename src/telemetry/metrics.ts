@@ -168,6 +168,70 @@ class Tally<L extends string> {
   }
 }
 
+const NO_LABELS = {};
+
+/** Values a histogram holds before they go into it (at a scrape, or when this many wait). */
+const HELD = 4096;
+
+/**
+ * A histogram observed on every call: each value is held with its label set (kept once per
+ * set) and put into prom-client's histogram when scraped (`collect`), or when `HELD` wait, in
+ * one tight loop. prom-client's own `observe` builds, checks and hashes a labels object per value.
+ */
+class Held<L extends string> {
+  readonly #sets = new Map<string, LabelValues<L>>();
+  readonly #labels: LabelValues<L>[] = [];
+  readonly #values = new Float64Array(HELD);
+  #n = 0;
+  readonly histogram: Histogram<L>;
+  constructor(config: {
+    name: string;
+    help: string;
+    labelNames?: readonly L[];
+    buckets: number[];
+    registry: Registry;
+  }) {
+    const put = () => this.#put();
+    this.histogram = new Histogram<L>({
+      name: config.name,
+      help: config.help,
+      labelNames: config.labelNames ?? [],
+      buckets: config.buckets,
+      registers: [config.registry],
+      collect: put,
+    });
+  }
+
+  /** A value for the label set `key` names; false when that set is new (then `first`). */
+  observe(key: string, value: number): boolean {
+    const set = this.#sets.get(key);
+    if (set) this.#hold(set, value);
+    return set !== undefined;
+  }
+
+  /** The first value of a label set. */
+  first(key: string, labels: LabelValues<L>, value: number): void {
+    this.#sets.set(key, labels);
+    this.#hold(labels, value);
+  }
+
+  /** A value of a histogram without labels. */
+  value(value: number): void {
+    this.#hold(NO_LABELS, value);
+  }
+
+  #hold(labels: LabelValues<L>, value: number): void {
+    this.#labels[this.#n] = labels;
+    this.#values[this.#n++] = value;
+    if (this.#n === HELD) this.#put();
+  }
+
+  #put(): void {
+    for (let i = 0; i < this.#n; i++) this.histogram.observe(this.#labels[i]!, this.#values[i]!);
+    this.#n = 0;
+  }
+}
+
 export class Metrics {
   readonly registry = new Registry();
   /** Gate calls running now: a number kept per call, read into its gauge at scrape time. */
@@ -186,12 +250,12 @@ export class Metrics {
     labelNames: ['method', 'route', 'status'] as const,
     registry: this.registry,
   });
-  readonly #httpSeconds = new Histogram({
+  readonly #httpSeconds = new Held({
     name: METRICS.httpSeconds,
     help: 'HTTP request latency in seconds, by method and route template.',
     labelNames: ['method', 'route'] as const,
     buckets: SECONDS,
-    registers: [this.registry],
+    registry: this.registry,
   });
   readonly #gateCalls = new Tally({
     name: METRICS.gateCalls,
@@ -199,12 +263,12 @@ export class Metrics {
     labelNames: ['org', 'outcome'] as const,
     registry: this.registry,
   });
-  readonly #gateSeconds = new Histogram({
+  readonly #gateSeconds = new Held({
     name: METRICS.gateSeconds,
     help: 'Tool call latency through the gate in seconds (decision, records and the call), by outcome.',
     labelNames: ['outcome'] as const,
     buckets: SECONDS,
-    registers: [this.registry],
+    registry: this.registry,
   });
   readonly #gateInFlight: Gauge = new Gauge({
     name: METRICS.gateInFlight,
@@ -220,23 +284,23 @@ export class Metrics {
     labelNames: ['org'] as const,
     registers: [this.registry],
   });
-  readonly #appendSeconds = new Histogram({
+  readonly #appendSeconds = new Held({
     name: METRICS.auditAppendSeconds,
     help: 'Time from an audit append to its durable commit, in seconds.',
     buckets: SECONDS,
-    registers: [this.registry],
+    registry: this.registry,
   });
-  readonly #commitEvents = new Histogram({
+  readonly #commitEvents = new Held({
     name: METRICS.auditCommitEvents,
     help: 'Queued events placed by one audit commit (group-commit size); its _count is the number of syncs.',
     buckets: BATCH,
-    registers: [this.registry],
+    registry: this.registry,
   });
-  readonly #commitSeconds = new Histogram({
+  readonly #commitSeconds = new Held({
     name: METRICS.auditCommitSeconds,
     help: 'Duration of one audit commit (one transaction and its sync), in seconds.',
     buckets: SECONDS,
-    registers: [this.registry],
+    registry: this.registry,
   });
   readonly #queue = new Gauge({
     name: METRICS.auditQueue,
@@ -397,7 +461,8 @@ export class Metrics {
   http(method: string, route: string, status: number, seconds: number): void {
     const key = `${method} ${route} ${status}`;
     if (!this.#http.add(key)) this.#http.first(key, { method, route, status: String(status) });
-    this.#httpSeconds.observe({ method, route }, seconds);
+    const set = `${method} ${route}`;
+    if (!this.#httpSeconds.observe(set, seconds)) this.#httpSeconds.first(set, { method, route }, seconds);
   }
 
   /** A gate call began: in flight until it ends. */
@@ -410,7 +475,7 @@ export class Metrics {
     this.#inFlight--;
     const key = `${org} ${outcome}`;
     if (!this.#gateCalls.add(key)) this.#gateCalls.first(key, { org, outcome });
-    this.#gateSeconds.observe({ outcome }, seconds);
+    if (!this.#gateSeconds.observe(outcome, seconds)) this.#gateSeconds.first(outcome, { outcome }, seconds);
   }
 
   /** A call of a name the agent was never shown: refused, counted as its own outcome. */
@@ -421,10 +486,10 @@ export class Metrics {
   };
 
   readonly trail: TrailObserver = {
-    appended: (ms) => this.#appendSeconds.observe(ms / 1000),
+    appended: (ms) => this.#appendSeconds.value(ms / 1000),
     committed: (events, ms) => {
-      this.#commitEvents.observe(events);
-      this.#commitSeconds.observe(ms / 1000);
+      this.#commitEvents.value(events);
+      this.#commitSeconds.value(ms / 1000);
     },
   };
 

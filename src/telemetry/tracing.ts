@@ -7,12 +7,13 @@
  * replica, continues the same trace. Message text goes into spans only where the platform allows
  * it (`PADDOCK_TRACE_CONTENT=1`) and the org records run text in full.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import {
   type Attributes,
   type Context,
-  context,
   ROOT_CONTEXT,
   type Span,
+  type SpanContext,
   SpanKind,
   SpanStatusCode,
   type TextMapGetter,
@@ -20,7 +21,6 @@ import {
   type Tracer,
   trace,
 } from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
@@ -34,6 +34,7 @@ import {
   type Sampler,
   SamplingDecision,
   type SpanExporter,
+  type SpanProcessor,
   TraceIdRatioBasedSampler,
   TracerProvider,
 } from '@opentelemetry/sdk-trace';
@@ -41,6 +42,7 @@ import type { TraceSampler } from '../config/index.ts';
 import type { GateRequest, GateResult } from '../gateway/index.ts';
 import { runTrace } from '../ids/index.ts';
 import type { RunObserver, RunRef } from '../runtime/index.ts';
+import { type CallSpanStart, epochMs, FinishedSpan, newSpanId, newTraceId } from './call-spans.ts';
 
 export interface TracingOptions {
   /** The OTLP/HTTP traces endpoint (`…/v1/traces`). */
@@ -103,7 +105,14 @@ function samplers(s: TraceSampler = { name: 'always_on', parentBased: true, rati
   return [root, s.parentBased ? new ParentBasedSampler({ root }) : root];
 }
 
-let contextManagerSet = false;
+/** A tool call's span while the call runs (`toolStarted` … `toolDone`/`toolFailed`). */
+export interface ToolSpan {
+  start: CallSpanStart;
+  name: string;
+  attributes: Attributes;
+}
+
+const kept = (s: CallSpanStart) => (s.context.traceFlags & TraceFlags.SAMPLED) !== 0;
 
 export class Tracing {
   readonly #provider: TracerProvider;
@@ -114,24 +123,53 @@ export class Tracing {
   readonly #propagator = new W3CTraceContextPropagator();
   /** What decided a run's root span: asked again, by trace id, for a run's part made elsewhere. */
   readonly #rootSampler: Sampler;
+  /** The root sampler's answer when it does not depend on the trace (`always_on`, `always_off`). */
+  readonly #always: boolean | undefined;
+  /** A span with a parent is kept when its parent is (the default), or decided afresh. */
+  readonly #parentBased: boolean;
+  /** Where every span goes once ended, the SDK's and the calls' alike. */
+  readonly #processor: SpanProcessor;
+  readonly #from: ConstructorParameters<typeof FinishedSpan>[4];
+  /** The request span a call runs under, followed across its awaits. */
+  readonly #requests = new AsyncLocalStorage<CallSpanStart>();
 
   constructor(o: TracingOptions) {
-    // Spans follow the request and the call across awaits (one manager per process, set once).
-    if (!contextManagerSet) {
-      contextManagerSet = context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-    }
     this.#content = o.content;
     const [root, sampler] = samplers(o.sampler);
     this.#rootSampler = root;
+    this.#parentBased = o.sampler?.parentBased ?? true;
+    const name = o.sampler?.name ?? 'always_on';
+    this.#always = name === 'always_on' ? true : name === 'always_off' ? false : undefined;
+    const resource = resourceFromAttributes({ 'service.name': 'paddock', 'service.version': o.version });
+    this.#processor = new BatchSpanProcessor({
+      exporter: o.exporter ?? new OTLPTraceExporter({ url: o.endpoint }),
+    });
+    this.#from = { resource, scope: { name: 'paddock', version: o.version } };
     this.#provider = new TracerProvider({
       idGenerator: this.#ids,
       sampler,
-      resource: resourceFromAttributes({ 'service.name': 'paddock', 'service.version': o.version }),
-      spanProcessors: [
-        new BatchSpanProcessor({ exporter: o.exporter ?? new OTLPTraceExporter({ url: o.endpoint }) }),
-      ],
+      resource,
+      spanProcessors: [this.#processor],
     });
     this.#tracer = this.#provider.getTracer('paddock', o.version);
+  }
+
+  /** A call span begun now under `parent` (the caller's, a run's, a request's), kept as the sampler says. */
+  #start(kind: SpanKind, parent: SpanContext | undefined): CallSpanStart {
+    const traceId = parent?.traceId ?? newTraceId();
+    const keep =
+      parent && this.#parentBased
+        ? (parent.traceFlags & TraceFlags.SAMPLED) !== 0
+        : (this.#always ??
+          this.#rootSampler.shouldSample(ROOT_CONTEXT, traceId, '', kind, {}, []).decision ===
+            SamplingDecision.RECORD_AND_SAMPLED);
+    const traceFlags = keep ? TraceFlags.SAMPLED : TraceFlags.NONE;
+    return {
+      context: { traceId, spanId: newSpanId(), traceFlags, traceState: parent?.traceState },
+      parent,
+      kind,
+      startMs: epochMs(),
+    };
   }
 
   /**
@@ -146,38 +184,38 @@ export class Tracing {
     answered: () => { route: string; status: number },
   ): Promise<void> {
     // Most requests carry no `traceparent`: nothing to extract then.
-    const parent =
+    const remote =
       header('traceparent') === undefined
-        ? ROOT_CONTEXT
-        : this.#propagator.extract(ROOT_CONTEXT, header, headerGetter);
-    const span = this.#tracer.startSpan(
-      method,
-      { kind: SpanKind.SERVER, attributes: { 'http.request.method': method } },
-      parent,
-    );
+        ? undefined
+        : trace.getSpanContext(this.#propagator.extract(ROOT_CONTEXT, header, headerGetter));
+    const start = this.#start(SpanKind.SERVER, remote);
     const end = () => {
+      if (!kept(start)) return;
       const { route, status } = answered();
-      span.updateName(`${method} ${route}`);
-      span.setAttribute('http.route', route);
-      span.setAttribute('http.response.status_code', status);
-      if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
-      span.end();
+      const attributes = {
+        'http.request.method': method,
+        'http.route': route,
+        'http.response.status_code': status,
+      };
+      this.#processor.onEnd(
+        new FinishedSpan(start, `${method} ${route}`, attributes, status >= 500, this.#from),
+      );
     };
-    return context.with(trace.setSpan(parent, span), next).then(end, (err: unknown) => {
+    return this.#requests.run(start, next).then(end, (err: unknown) => {
       end();
       throw err;
     });
   }
 
   /**
-   * A gate call's `execute_tool` span, begun under its run's span or the request's. The call is
-   * not run inside it: nothing under a tool call makes spans, and a context per call would cost
-   * every await in it.
+   * A gate call's `execute_tool` span, begun under its run's span or the request's. Nothing
+   * under a tool call makes spans, so the call is not run inside it.
    */
-  toolStarted(req: GateRequest): Span {
+  toolStarted(req: GateRequest): ToolSpan {
     const name = req.calledAs ?? req.tool;
     const { orgId, agentId, runId } = req.caller;
-    const parent = (runId && this.#runs.get(runId)?.ctx) || context.active();
+    const run = runId ? this.#runs.get(runId) : undefined;
+    const parent = run ? run.span.spanContext() : this.#requests.getStore()?.context;
     const attributes: Attributes = {
       'gen_ai.operation.name': 'execute_tool',
       'gen_ai.tool.name': name,
@@ -188,23 +226,26 @@ export class Tracing {
       'paddock.connection.id': req.connectionId,
     };
     if (runId) attributes['paddock.run.id'] = runId;
-    return this.#tracer.startSpan(`execute_tool ${name}`, { kind: SpanKind.INTERNAL, attributes }, parent);
+    return { start: this.#start(SpanKind.INTERNAL, parent), name: `execute_tool ${name}`, attributes };
   }
 
   /** The call ran: allowed, and what its audit entry is. */
-  toolDone(span: Span, result: GateResult): void {
-    span.setAttribute('paddock.gate.outcome', 'allowed');
-    span.setAttribute('paddock.audit.index', result.auditIndex);
-    if (result.isError) span.setAttribute('error.type', 'tool_error');
-    span.end();
+  toolDone(span: ToolSpan, result: GateResult): void {
+    if (!kept(span.start)) return;
+    span.attributes['paddock.gate.outcome'] = 'allowed';
+    span.attributes['paddock.audit.index'] = result.auditIndex;
+    if (result.isError) span.attributes['error.type'] = 'tool_error';
+    this.#processor.onEnd(new FinishedSpan(span.start, span.name, span.attributes, false, this.#from));
   }
 
   /** The call was refused or failed (`outcome` as the metrics count it). */
-  toolFailed(span: Span, err: unknown, outcome: string): void {
-    span.setAttribute('paddock.gate.outcome', outcome);
-    span.setAttribute('error.type', (err as { code?: string }).code ?? 'internal');
-    if (outcome === 'failed') span.setStatus({ code: SpanStatusCode.ERROR });
-    span.end();
+  toolFailed(span: ToolSpan, err: unknown, outcome: string): void {
+    if (!kept(span.start)) return;
+    span.attributes['paddock.gate.outcome'] = outcome;
+    span.attributes['error.type'] = (err as { code?: string }).code ?? 'internal';
+    this.#processor.onEnd(
+      new FinishedSpan(span.start, span.name, span.attributes, outcome === 'failed', this.#from),
+    );
   }
 
   readonly runs: RunObserver = {
