@@ -7,7 +7,13 @@ import { DatabaseSync } from 'node:sqlite';
 import { test } from 'node:test';
 import { Kysely, sql } from 'kysely';
 import { openStore } from './index.ts';
-import { DurableSqliteDialect, openNodeSqlite, SYNC_LATER_MS, withLazySync } from './node-sqlite.ts';
+import {
+  CHECKPOINT_EVERY,
+  DurableSqliteDialect,
+  openNodeSqlite,
+  SYNC_LATER_MS,
+  withLazySync,
+} from './node-sqlite.ts';
 
 interface T {
   items: { id: number; v: string };
@@ -47,6 +53,46 @@ test('a write resolves after a WAL sync, a read never syncs, and checkpoints rea
     const n = (alone.prepare('select count(*) as n from items').get() as { n: number }).n;
     alone.close();
     assert.ok(n >= 200, `only ${n} rows in the database file after a checkpoint`);
+  } finally {
+    await db.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('under commits that never stop, the WAL starts over after each checkpoint instead of growing without end', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'paddock-sqlite-'));
+  const raw = openNodeSqlite(join(dir, 'x.db'));
+  const db = new Kysely<T>({ dialect: new DurableSqliteDialect(raw) });
+  const walBytes = () => statSync(join(dir, 'x.db-wal')).size;
+  try {
+    await sql`create table items (id integer primary key, v text not null)`.execute(db);
+    // One commit after another, as calls at concurrency 1 make them: the checkpoint worker copies
+    // while they go on, so the WAL is never wholly copied when a transaction begins.
+    const v = 'x'.repeat(3000);
+    let id = 0;
+    const round = async () => {
+      for (let i = 0; i < CHECKPOINT_EVERY; i++)
+        await db.insertInto('items').values({ id: ++id, v }).execute();
+    };
+    await round();
+    await round();
+    const early = walBytes();
+    for (let r = 0; r < 4; r++) await round();
+    const late = walBytes();
+    assert.ok(raw.stats.checkpoints >= 4, `${raw.stats.checkpoints} checkpoints in ${id} commits`);
+    // Grown by 4 rounds of ~2 pages a commit (~16 MB) when never started over; here it stays put.
+    assert.ok(
+      late <= early + 2 * 1024 * 1024,
+      `the WAL grew from ${(early / 1048576).toFixed(1)} MB to ${(late / 1048576).toFixed(1)} MB`,
+    );
+    assert.equal(
+      (
+        (await db.selectFrom('items').select(sql<number>`count(*)`.as('n')).executeTakeFirstOrThrow()) as {
+          n: number;
+        }
+      ).n,
+      id,
+    );
   } finally {
     await db.destroy();
     rmSync(dir, { recursive: true, force: true });
