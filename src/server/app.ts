@@ -6,7 +6,6 @@
 
 import type { Context } from 'hono';
 import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { secureHeaders } from 'hono/secure-headers';
 import {
   ForbiddenError,
@@ -17,6 +16,7 @@ import {
 } from '../errors/index.ts';
 import { can, orgAccess, sameSecret } from '../identity/index.ts';
 import { type Authenticated, authenticate } from './authenticate.ts';
+import { limitBody } from './body-limit.ts';
 import { clearSessionCookie } from './cookies.ts';
 import type { Deps } from './deps.ts';
 import { logRequests, observeRequests, requestLogged, routeReached } from './observe.ts';
@@ -83,7 +83,7 @@ export function createApp(deps: Deps, routes: RouteDef[] = allRoutes): Hono {
       overwrite: false,
     }),
   );
-  const jsonLimit = bodyLimit({
+  const jsonLimit = limitBody({
     maxSize: MAX_BODY_BYTES,
     onError: (c) => errorResponse(c, new PayloadTooLargeError(MAX_BODY_BYTES), requestIdOf(c)),
   });
@@ -100,7 +100,7 @@ export function createApp(deps: Deps, routes: RouteDef[] = allRoutes): Hono {
     .map((r) => ({
       method: r.method.toUpperCase(),
       path: new RegExp(`^${r.path.replace(/\{\w+\}/g, '[^/]+')}$`),
-      limit: bodyLimit({
+      limit: limitBody({
         maxSize: r.maxJsonBytes!,
         onError: (c) => errorResponse(c, new PayloadTooLargeError(r.maxJsonBytes!), requestIdOf(c)),
       }),
