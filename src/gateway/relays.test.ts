@@ -41,6 +41,7 @@ import {
   ToolListChangedNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js';
 import { sql } from 'kysely';
+import pg from 'pg';
 import { bubblewrap } from '../cells/index.ts';
 import { loadConfig } from '../config/index.ts';
 import { hashSecret } from '../identity/index.ts';
@@ -52,7 +53,7 @@ import { openTestStore, STORE_KINDS, type TestStore } from '../testing/stores.ts
 import { until } from '../testing/until.ts';
 import { ToolGateway } from './gate.ts';
 import { agentServer, serveAgent } from './mcp-server.ts';
-import { McpSessions } from './mcp-sessions/index.ts';
+import { BusSeal, McpSessions } from './mcp-sessions/index.ts';
 import { MAX_SUBSCRIPTIONS_PER_SESSION } from './relay-bounds.ts';
 
 const EVERYTHING = ['node_modules/@modelcontextprotocol/server-everything/dist/index.js', 'stdio'];
@@ -712,6 +713,7 @@ for (const kind of STORE_KINDS) {
           databaseUrl: t.databaseUrl,
           audit: deps.audit,
           log: silentLogger,
+          busSeal: new BusSeal((orgId) => deps.vault.dataKeyFor(t.store.db, orgId)),
         });
         await Promise.all([b.listening(), deps.mcpSessions.listening()]);
         const routed: number[] = [];
@@ -743,6 +745,12 @@ for (const kind of STORE_KINDS) {
       if (kind === 'postgres') {
         test('a sampling answer POSTed to another replica reaches the replica that asked, and the call completes as directly', async () => {
           const { b, viaB, routed } = await secondReplica();
+          // What crosses between the replicas, as any session on the database that LISTENs sees it.
+          const listener = new pg.Client({ connectionString: t.databaseUrl });
+          await listener.connect();
+          const heard: string[] = [];
+          listener.on('notification', (n) => heard.push(n.payload ?? ''));
+          await listener.query('LISTEN paddock_mcp');
           try {
             const d = await direct();
             const a = await overHttp({ fetch: viaB });
@@ -752,7 +760,15 @@ for (const kind of STORE_KINDS) {
             assert.deepEqual(routed, [202], 'the answer went to the other replica');
             assert.equal(text(through), text(viaDirect));
             assert.match(text(through), /the model says hi/);
+            const answers = heard.filter((p) => p.includes('"kind":"answer"'));
+            assert.equal(answers.length, 1, 'the answer crossed on the bus');
+            assert.match(answers[0]!, /"sealed":"v1\./);
+            assert.ok(
+              heard.every((p) => !p.includes('the model says')),
+              'the answer never crosses in clear',
+            );
           } finally {
+            await listener.end();
             await b.close();
           }
         });

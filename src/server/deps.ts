@@ -31,7 +31,7 @@ import {
   stopBus,
   ToolGateway,
 } from '../gateway/index.ts';
-import { McpSessions } from '../gateway/mcp-sessions/index.ts';
+import { BusSeal, McpSessions } from '../gateway/mcp-sessions/index.ts';
 import { AttemptLimiter, trustedScope } from '../identity/index.ts';
 import { LiveFeed, LiveSignals } from '../live/index.ts';
 import type { Logger } from '../log/index.ts';
@@ -287,6 +287,7 @@ export function buildDeps(
     databaseUrl: config.databaseUrl,
     audit,
     log,
+    busSeal: new BusSeal((orgId) => vault.dataKeyFor(store.db, orgId)),
   });
   // Runs first: a run whose tool call the gate ends must not read that as a reason to go on.
   const killSwitch = new KillSwitch({

@@ -45,6 +45,7 @@ import { type AgentConnection, type AgentServerDeps, buildServer } from '../mcp-
 import type { GateCaller } from '../request.ts';
 import { type SessionEvent, type StopBus, stopBus } from '../stop-bus.ts';
 import { plainWhenAlone } from './answers.ts';
+import type { BusSeal } from './bus-seal.ts';
 import { EVENT_ID, SessionEvents } from './events.ts';
 import { expireHeldAnswers, holdAnswer, sessionKey, takeHeldAnswer } from './passed-answers.ts';
 import {
@@ -109,10 +110,20 @@ type BusEvent = { from: string } & (
       notification: ServerNotification;
     }
   | { kind: 'ended'; idHash: string }
-  | { kind: 'answer'; idHash: string; message: JSONRPCMessage }
+  | { kind: 'answer'; orgId: string; idHash: string; message: JSONRPCMessage }
   /** An answer too large for NOTIFY, held in the database for the replica whose request has this id. */
   | { kind: 'answer-held'; idHash: string; id: number; ref: string }
 );
+
+/** A bus event as it crosses between replicas: a notification's or an answer's content sealed (`BusSeal`). */
+type WireEvent =
+  | Exclude<BusEvent, { kind: 'notify' | 'answer' }>
+  | (Omit<Extract<BusEvent, { kind: 'notify' }>, 'notification'> & { sealed: string })
+  | (Omit<Extract<BusEvent, { kind: 'answer' }>, 'message'> & { sealed: string });
+
+/** What a sealed notification is bound to: where it may be delivered. */
+const notifyRoute = (e: { agentId: string; idHash?: string; personId?: string }) =>
+  `notify|${e.agentId}|${e.idHash ?? ''}|${e.personId ?? ''}`;
 
 /** A client's answer to a server → client request (a sampling or elicitation result, or its error). */
 const isAnswer = (m: unknown): m is JSONRPCMessage & { id: number | string } =>
@@ -125,6 +136,8 @@ export interface McpSessionsOptions {
   databaseUrl?: string | undefined;
   audit: AuditTrail;
   log: Logger;
+  /** Seals what crosses to other replicas (an org's vault data key derives its key). */
+  busSeal: BusSeal;
   idleMs?: number | undefined;
 }
 
@@ -188,7 +201,7 @@ export class McpSessions implements StopPart, AgentDelivery {
   readonly #live = new Map<string, Live>();
   readonly #byAgent = new Map<string, Set<Live>>();
   readonly #restoring = new Map<string, Promise<Live | undefined>>();
-  readonly #bus: StopBus<BusEvent>;
+  readonly #bus: StopBus<WireEvent>;
   readonly #sweeper: NodeJS.Timeout;
   readonly #self = randomBytes(8).toString('hex');
   /** Stops begun here whose end has not run yet; then, those ended here, until their echo (by time). */
@@ -204,10 +217,15 @@ export class McpSessions implements StopPart, AgentDelivery {
       o.store.dialect === 'postgres' && o.databaseUrl
         ? new SharedEvents(o.store.db, o.log, this.#self)
         : undefined;
-    this.#bus = stopBus<BusEvent>(
+    this.#bus = stopBus<WireEvent>(
       o.store,
       o.databaseUrl,
-      async (e) => (e.from === this.#self ? undefined : this.#onBus(e)),
+      async (e) => {
+        if (e.from === this.#self) return;
+        const event = await this.#unseal(e);
+        if (event) await this.#onBus(event);
+        else this.#o.log.warn({ kind: e.kind }, 'an MCP bus event not sealed for its org was ignored');
+      },
       o.log,
       undefined,
       CHANNEL,
@@ -417,7 +435,12 @@ export class McpSessions implements StopPart, AgentDelivery {
 
   async #sendEverywhere(event: Extract<BusEvent, { kind: 'notify' }>): Promise<void> {
     await this.#onBus(event);
-    if (Buffer.byteLength(JSON.stringify(event)) <= MAX_BUS_BYTES) return this.#bus.publish(event);
+    const { notification, ...route } = event;
+    const wire = {
+      ...route,
+      sealed: await this.#o.busSeal.seal(event.orgId, notifyRoute(event), notification),
+    };
+    if (Buffer.byteLength(JSON.stringify(wire)) <= MAX_BUS_BYTES) return this.#bus.publish(wire);
     this.#o.log.warn(
       { method: event.notification.method },
       'MCP notification too large for other replicas; sent here only',
@@ -707,7 +730,9 @@ export class McpSessions implements StopPart, AgentDelivery {
 
   /** An answer for the replica that asked: on the bus, or held in the database when NOTIFY cannot carry it. */
   async #passOn(live: Live, message: JSONRPCMessage & { id: number }): Promise<void> {
-    const event: BusEvent = { from: this.#self, kind: 'answer', idHash: live.idHash, message };
+    const orgId = live.row.orgId;
+    const sealed = await this.#o.busSeal.seal(orgId, `answer|${live.idHash}`, message);
+    const event: WireEvent = { from: this.#self, kind: 'answer', orgId, idHash: live.idHash, sealed };
     if (Buffer.byteLength(JSON.stringify(event)) <= MAX_BUS_BYTES) return this.#bus.publish(event);
     // One process alone (SQLite): no other replica asked, nothing to hold.
     if (this.#o.store.dialect !== 'postgres' || !this.#o.databaseUrl) return;
@@ -735,9 +760,25 @@ export class McpSessions implements StopPart, AgentDelivery {
     return awaitsAnswer(live.server, id);
   }
 
+  /** A bus event from another replica, its content opened; undefined when it does not open. */
+  async #unseal(e: WireEvent): Promise<BusEvent | undefined> {
+    if (e.kind === 'notify') {
+      const { sealed, ...route } = e;
+      const notification = await this.#o.busSeal.open<ServerNotification>(e.orgId, notifyRoute(e), sealed);
+      return notification && { ...route, notification };
+    }
+    if (e.kind === 'answer') {
+      const { sealed, ...route } = e;
+      const message = await this.#o.busSeal.open<JSONRPCMessage>(e.orgId, `answer|${e.idHash}`, sealed);
+      return message && { ...route, message };
+    }
+    return e;
+  }
+
   async #onBus(e: BusEvent): Promise<void> {
     if (e.kind === 'answer') {
       const live = this.#live.get(e.idHash);
+      if (live && live.row.orgId !== e.orgId) return;
       const id = (e.message as { id?: unknown }).id;
       if (live && isAnswer(e.message) && typeof id === 'number' && this.#asked(live, id))
         takeAnswer(live.server, e.message);

@@ -22,7 +22,7 @@ import {
   type Progress,
   ToolListChangedNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js';
-import { IDLE_MS, MAX_PER_AGENT, McpSessions } from '../../gateway/mcp-sessions/index.ts';
+import { BusSeal, IDLE_MS, MAX_PER_AGENT, McpSessions } from '../../gateway/mcp-sessions/index.ts';
 import { silentLogger } from '../../log/index.ts';
 import { allAuditEntries, call, type SeededOrg, seedOrg } from '../../testing/fixtures.ts';
 import {
@@ -359,6 +359,7 @@ for (const kind of STORE_KINDS) {
           databaseUrl: t.databaseUrl,
           audit: deps.audit,
           log: silentLogger,
+          busSeal: new BusSeal((orgId) => deps.vault.dataKeyFor(t.store.db, orgId)),
         });
         try {
           await Promise.all([b.listening(), deps.mcpSessions.listening()]);
@@ -708,6 +709,7 @@ for (const kind of STORE_KINDS) {
         store: t.store,
         audit: deps.audit,
         log: silentLogger,
+        busSeal: new BusSeal((orgId) => deps.vault.dataKeyFor(t.store.db, orgId)),
       });
       try {
         const conn = {
@@ -815,6 +817,7 @@ for (const kind of STORE_KINDS) {
         store,
         audit: deps.audit,
         log: silentLogger,
+        busSeal: new BusSeal((orgId) => deps.vault.dataKeyFor(t.store.db, orgId)),
       });
       const post = () =>
         new Request(`${url}/mcp/acme`, {
