@@ -365,6 +365,7 @@ export function openNodeSqlite(path: string, opts: SqliteOptions = {}): DurableS
         db.exec('PRAGMA synchronous = FULL');
         try {
           db.exec('PRAGMA wal_checkpoint(PASSIVE)');
+          stats.checkpoints += 1;
         } finally {
           db.exec('PRAGMA synchronous = OFF');
         }
