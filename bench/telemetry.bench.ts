@@ -16,7 +16,8 @@
  *   npm run -s bench -- telemetry     BENCH_TELEMETRY_N=… calls each way (default 6000);
  *                                     BENCH_TELEMETRY=metrics|traces|both|none (default both;
  *                                     none: no telemetry on any, the noise floor);
- *                                     BENCH_TELEMETRY_OUTER=1: telemetry on the outer two servers
+ *                                     BENCH_TELEMETRY_OUTER=1: telemetry on the outer two servers;
+ *                                     BENCH_TELEMETRY_PAIRS=k: k servers of each kind (default 2)
  *
  * What the hooks allocate per call is printed too (V8's sampling heap profiler, objects collected
  * since counted): unlike CPU time it does not move with the machine's load, and its collection
@@ -104,14 +105,17 @@ const withTelemetry = {
 };
 const servers: Server[] = [];
 /**
- * Which servers have telemetry: the middle two started (default), or with BENCH_TELEMETRY_OUTER=1
- * the first and the last — run both ways (and `none` both ways) to see that the placement is not
- * what the figure measures.
+ * Servers of each kind: BENCH_TELEMETRY_PAIRS (default 2; more average out what differs between
+ * two alike processes, ±4% a run with two of each). Started off, on, on, off, off, on… (default),
+ * or on, off, off, on… with BENCH_TELEMETRY_OUTER=1 — run both ways (and `none` both ways) to see
+ * that the placement is not what the figure measures.
  */
-const roles =
-  process.env.BENCH_TELEMETRY_OUTER === '1'
-    ? (['on', 'off', 'off', 'on'] as const)
-    : (['off', 'on', 'on', 'off'] as const);
+const PAIRS = Number(process.env.BENCH_TELEMETRY_PAIRS ?? 2);
+const roles = Array.from({ length: PAIRS }, (_, i) =>
+  (i % 2 === 0) !== (process.env.BENCH_TELEMETRY_OUTER === '1')
+    ? (['off', 'on'] as const)
+    : (['on', 'off'] as const),
+).flat();
 for (const name of roles) servers.push(await server(name, name === 'on' ? withTelemetry : {}));
 
 const echo = async (s: Server) => {
@@ -152,11 +156,13 @@ try {
     }
     return schedNs(s.process.pid!) - c0;
   };
-  // Each server gets N/2 calls, so each kind N. The turn alternates kinds (none, with, none,
+  // Each server gets N/PAIRS calls, so each kind N. The turn alternates kinds (none, with, none,
   // with) and rotates every round, so each server follows one of the other kind and takes every
   // place in the round alike.
-  const turn = [servers[0]!, servers[1]!, servers[3]!, servers[2]!];
-  for (let round = 0; round < N / (2 * BLOCK); round++) {
+  const offs = servers.filter((s) => s.name === 'off');
+  const ons = servers.filter((s) => s.name === 'on');
+  const turn = offs.flatMap((s, i) => [s, ons[i]!]);
+  for (let round = 0; round < N / (PAIRS * BLOCK); round++) {
     const cpu = { off: 0, on: 0 };
     for (let k = 0; k < turn.length; k++) {
       const s = turn[(round + k) % turn.length]!;
@@ -190,7 +196,7 @@ try {
   const sorted = [...ratios].sort((x, y) => x - y);
   const q = (f: number) => (100 * (sorted[Math.floor(f * sorted.length)]! - 1)).toFixed(1);
   console.log(
-    `  rounds of four blocks of ${BLOCK} (in-block CPU only): median ${q(0.5)}%, interquartile ${q(0.25)}% to ${q(0.75)}%, ${ratios.length} rounds; load average ${load0.toFixed(1)} → ${loadavg()[0]!.toFixed(1)}`,
+    `  rounds of ${2 * PAIRS} blocks of ${BLOCK} (in-block CPU only): median ${q(0.5)}%, interquartile ${q(0.25)}% to ${q(0.75)}%, ${ratios.length} rounds; load average ${load0.toFixed(1)} → ${loadavg()[0]!.toFixed(1)}`,
   );
   const scraped = servers.find((s) => s.scrapes);
   if (scraped) {
