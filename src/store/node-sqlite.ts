@@ -363,11 +363,15 @@ export function openNodeSqlite(path: string, opts: SqliteOptions = {}): DurableS
       // copying while commits go on, never leaves it: without this the WAL grows without end. The
       // commits since its copy began are copied here, between transactions (a few pages, synced
       // as the worker syncs), so the next transaction writes the WAL from its start.
+      // A copy that fails (the disk full) is a warning, as the worker's is: the commit this follows
+      // stands, and the caller's connection must still be handed back.
       if (catchUp && !db.isTransaction) {
         catchUp = false;
         db.exec('PRAGMA synchronous = FULL');
         try {
           db.exec('PRAGMA wal_checkpoint(PASSIVE)');
+        } catch (err) {
+          process.emitWarning(`SQLite checkpoint failed: ${(err as Error).message}`);
         } finally {
           db.exec('PRAGMA synchronous = NORMAL');
         }
