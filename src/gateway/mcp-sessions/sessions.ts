@@ -222,6 +222,8 @@ export class McpSessions implements StopPart, AgentDelivery {
       o.databaseUrl,
       async (e) => {
         if (e.from === this.#self || !this.#holds(e)) return;
+        if (e.kind === 'ended' && !(await this.#gone(e.idHash)))
+          return this.#o.log.warn({}, 'an MCP bus `ended` for a session still stored was ignored');
         const event = await this.#unseal(e);
         if (event) await this.#onBus(event);
         else this.#o.log.warn({ kind: e.kind }, 'an MCP bus event not sealed for its org was ignored');
@@ -770,6 +772,14 @@ export class McpSessions implements StopPart, AgentDelivery {
     if (e.kind === 'notify')
       for (const live of this.#byAgent.get(e.agentId) ?? []) if (live.row.orgId === e.orgId) return true;
     return e.kind !== 'notify';
+  }
+
+  /**
+   * Whether the session is gone from the database, as its replica deletes it before it sends
+   * `ended`: that event carries no secret, and anyone who can NOTIFY could send it.
+   */
+  async #gone(idHash: unknown): Promise<boolean> {
+    return typeof idHash === 'string' && !(await findSession(this.#o.store.db, idHash, new Date(0)));
   }
 
   /** A bus event from another replica, its content opened; undefined when it does not open. */
