@@ -757,6 +757,8 @@ for (const kind of STORE_KINDS) {
             const args = { name: 'trigger-sampling-request', arguments: { prompt: 'across replicas' } };
             const viaDirect = await d.client.callTool(args);
             const through = await a.client.callTool({ ...args, name: `everything__${args.name}` });
+            // The call can end on its stream before the answer's POST to the other replica is answered.
+            await until(() => routed.length > 0, { what: 'the answer’s POST to the other replica answered' });
             assert.deepEqual(routed, [202], 'the answer went to the other replica');
             assert.equal(text(through), text(viaDirect));
             assert.match(text(through), /the model says hi/);
@@ -795,6 +797,8 @@ for (const kind of STORE_KINDS) {
               name: 'everything__trigger-sampling-request',
               arguments: { prompt: 'a long answer across replicas' },
             });
+            // The call can end on its stream before the answer's POST to the other replica is answered.
+            await until(() => routed.length > 0, { what: 'the answer’s POST to the other replica answered' });
             assert.deepEqual(routed, [202], 'the answer went to the other replica');
             assert.equal(through.isError, false, text(through).slice(0, 300));
             assert.ok(text(through).includes(big), 'the whole answer reached the server');

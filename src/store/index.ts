@@ -116,7 +116,7 @@ async function emptyWal(db: Kysely<Database>): Promise<void> {
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
     } finally {
-      await sql`PRAGMA synchronous = OFF`.execute(c);
+      await sql`PRAGMA synchronous = NORMAL`.execute(c);
     }
   });
 }

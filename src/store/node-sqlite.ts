@@ -198,7 +198,10 @@ export function openNodeSqlite(path: string, opts: SqliteOptions = {}): DurableS
   const db = new DatabaseSync(path);
   db.exec('PRAGMA journal_mode = WAL');
   // The WAL is synced by WalSync after each commit; checkpoints run below with synchronous=FULL.
-  db.exec('PRAGMA synchronous = OFF');
+  // NORMAL, not OFF: a commit still syncs nothing, but a WAL that starts over has its new header
+  // synced before frames overwrite the old ones — without it a power cut can leave the old header
+  // and a prefix of the old frames, replayed over a database file that holds later pages.
+  db.exec('PRAGMA synchronous = NORMAL');
   db.exec('PRAGMA wal_autocheckpoint = 0');
   db.exec(`PRAGMA journal_size_limit = ${WAL_KEPT_BYTES}`);
   db.exec('PRAGMA foreign_keys = ON');
@@ -360,14 +363,18 @@ export function openNodeSqlite(path: string, opts: SqliteOptions = {}): DurableS
       // copying while commits go on, never leaves it: without this the WAL grows without end. The
       // commits since its copy began are copied here, between transactions (a few pages, synced
       // as the worker syncs), so the next transaction writes the WAL from its start.
+      // A copy that fails (the disk full) is a warning, as the worker's is: the commit this follows
+      // stands, and the caller's connection must still be handed back.
       if (catchUp && !db.isTransaction) {
         catchUp = false;
         db.exec('PRAGMA synchronous = FULL');
         try {
           db.exec('PRAGMA wal_checkpoint(PASSIVE)');
           stats.checkpoints += 1;
+        } catch (err) {
+          process.emitWarning(`SQLite checkpoint failed: ${(err as Error).message}`);
         } finally {
-          db.exec('PRAGMA synchronous = OFF');
+          db.exec('PRAGMA synchronous = NORMAL');
         }
       }
       if (commits < CHECKPOINT_EVERY || checkpointing || !alive) return;

@@ -66,3 +66,16 @@ test('model names and failure reasons a cell reports: bounded, and never able to
   assert.ok(!text.includes('fake_metric'));
   assert.equal(total(families, METRICS.modelTokens, { kind: 'input' }), 102);
 });
+
+test('held histograms: every value counted across a flush and a scrape; a value not a number is refused where it is given and breaks no scrape', async () => {
+  const m = new Metrics();
+  for (let i = 0; i < 5000; i++) m.http('GET', '/a', 200, 0.001);
+  m.trail.committed(3, 2);
+  const count = async (name: string) => total(parsePrometheusText(await m.registry.metrics()), name);
+  assert.equal(await count(METRICS.httpSeconds), 5000);
+  assert.throws(() => m.http('GET', '/a', 200, Number.NaN), /not a valid number/);
+  assert.throws(() => m.trail.committed(1, Number.POSITIVE_INFINITY), /not a valid number/);
+  m.http('GET', '/a', 200, 0.002);
+  assert.equal(await count(METRICS.httpSeconds), 5001);
+  assert.equal(await count(METRICS.auditCommitSeconds), 1);
+});

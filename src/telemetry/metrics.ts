@@ -221,6 +221,9 @@ class Held<L extends string> {
   }
 
   #hold(labels: LabelValues<L>, value: number): void {
+    // Refused here, where prom-client's own `observe` refused it: held, it would make every later
+    // scrape throw, and the values after it pile up unheld.
+    if (!Number.isFinite(value)) throw new TypeError(`Value is not a valid number: ${value}`);
     this.#labels[this.#n] = labels;
     this.#values[this.#n++] = value;
     if (this.#n === HELD) this.#put();

@@ -221,7 +221,9 @@ export class McpSessions implements StopPart, AgentDelivery {
       o.store,
       o.databaseUrl,
       async (e) => {
-        if (e.from === this.#self) return;
+        if (e.from === this.#self || !this.#holds(e)) return;
+        if (e.kind === 'ended' && !(await this.#gone(e.idHash)))
+          return this.#o.log.warn({}, 'an MCP bus `ended` for a session still stored was ignored');
         const event = await this.#unseal(e);
         if (event) await this.#onBus(event);
         else this.#o.log.warn({ kind: e.kind }, 'an MCP bus event not sealed for its org was ignored');
@@ -758,6 +760,26 @@ export class McpSessions implements StopPart, AgentDelivery {
   /** Whether this replica's copy of the session waits for an answer with this id. */
   #asked(live: Live, id: number | string): boolean {
     return awaitsAnswer(live.server, id);
+  }
+
+  /**
+   * Whether a session this replica holds waits on the event (as `#onBus` decides): only then is
+   * it opened. Anyone who can NOTIFY can put an event on the bus naming any org, and the vault
+   * makes a data key for an org it has none for — a key row and a key held here per forged org.
+   */
+  #holds(e: WireEvent): boolean {
+    if (e.kind === 'answer') return this.#live.get(e.idHash)?.row.orgId === e.orgId;
+    if (e.kind === 'notify')
+      for (const live of this.#byAgent.get(e.agentId) ?? []) if (live.row.orgId === e.orgId) return true;
+    return e.kind !== 'notify';
+  }
+
+  /**
+   * Whether the session is gone from the database, as its replica deletes it before it sends
+   * `ended`: that event carries no secret, and anyone who can NOTIFY could send it.
+   */
+  async #gone(idHash: unknown): Promise<boolean> {
+    return typeof idHash === 'string' && !(await findSession(this.#o.store.db, idHash, new Date(0)));
   }
 
   /** A bus event from another replica, its content opened; undefined when it does not open. */

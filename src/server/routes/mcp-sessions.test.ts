@@ -22,6 +22,7 @@ import {
   type Progress,
   ToolListChangedNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js';
+import pg from 'pg';
 import { BusSeal, IDLE_MS, MAX_PER_AGENT, McpSessions } from '../../gateway/mcp-sessions/index.ts';
 import { silentLogger } from '../../log/index.ts';
 import { allAuditEntries, call, type SeededOrg, seedOrg } from '../../testing/fixtures.ts';
@@ -165,6 +166,33 @@ for (const kind of STORE_KINDS) {
       for (const c of clients) await c.close().catch(() => undefined);
       await p?.close();
     });
+
+    // Replicas share PostgreSQL; anyone who can connect to it can NOTIFY on the bus.
+    if (kind === 'postgres')
+      test('an `ended` on the bus ends a session only once its row is gone: one NOTIFYed by a stranger ends none', async () => {
+        const kept = await rawSession();
+        const closed = await rawSession();
+        assert.ok(deps.mcpSessions.serverOf(kept) && deps.mcpSessions.serverOf(closed));
+        const stranger = new pg.Client({ connectionString: t.databaseUrl });
+        await stranger.connect();
+        try {
+          const ended = (id: string) =>
+            stranger.query('select pg_notify($1, $2)', [
+              'paddock_mcp',
+              JSON.stringify({ from: 'elsewhere', kind: 'ended', idHash: digest(id) }),
+            ]);
+          await ended(kept);
+          // As another replica ends a session the client closed there: its row deleted, then `ended`.
+          await t.store.db.deleteFrom('mcp_sessions').where('id_hash', '=', digest(closed)).execute();
+          await ended(closed);
+          await until(() => deps.mcpSessions.serverOf(closed) === undefined, {
+            what: 'the closed session ended',
+          });
+          assert.ok(deps.mcpSessions.serverOf(kept), 'a session whose row is there lives on');
+        } finally {
+          await stranger.end();
+        }
+      });
 
     test('the official client opens a session (only its digest stored), keeps it, and DELETE ends it', async () => {
       const { client, transport } = await connect();
