@@ -207,6 +207,10 @@ export class McpSessions implements StopPart, AgentDelivery {
   /** Stops begun here whose end has not run yet; then, those ended here, until their echo (by time). */
   readonly #braked = new Set<string>();
   readonly #echoes = new Map<string, number>();
+  /** Other replicas may exist: the store is PostgreSQL, reached by URL (one process otherwise). */
+  get #replicated(): boolean {
+    return this.#o.store.dialect === 'postgres' && this.#o.databaseUrl !== undefined;
+  }
   /** The sessions' stream events where every replica reads them (PostgreSQL only: one process otherwise). */
   readonly #shared: SharedEvents | undefined;
 
@@ -437,6 +441,8 @@ export class McpSessions implements StopPart, AgentDelivery {
 
   async #sendEverywhere(event: Extract<BusEvent, { kind: 'notify' }>): Promise<void> {
     await this.#onBus(event);
+    // One process alone (SQLite): no other replica to seal it for.
+    if (!this.#replicated) return;
     const { notification, ...route } = event;
     const wire = {
       ...route,
@@ -732,12 +738,12 @@ export class McpSessions implements StopPart, AgentDelivery {
 
   /** An answer for the replica that asked: on the bus, or held in the database when NOTIFY cannot carry it. */
   async #passOn(live: Live, message: JSONRPCMessage & { id: number }): Promise<void> {
+    // One process alone (SQLite): no other replica asked.
+    if (!this.#replicated) return;
     const orgId = live.row.orgId;
     const sealed = await this.#o.busSeal.seal(orgId, `answer|${live.idHash}`, message);
     const event: WireEvent = { from: this.#self, kind: 'answer', orgId, idHash: live.idHash, sealed };
     if (Buffer.byteLength(JSON.stringify(event)) <= MAX_BUS_BYTES) return this.#bus.publish(event);
-    // One process alone (SQLite): no other replica asked, nothing to hold.
-    if (this.#o.store.dialect !== 'postgres' || !this.#o.databaseUrl) return;
     const ref = await holdAnswer(this.#o.store.db, this.#answerSession(live), message);
     if (ref === undefined)
       return this.#o.log.warn(
