@@ -19,6 +19,7 @@ import { createServer } from 'node:net';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { SERVER_NODE_FLAGS } from './server-flags.ts';
 import { type Figures, figures, report } from './stats.ts';
 
 const N = Number(process.env.BENCH_MCP_N ?? 3000);
@@ -50,9 +51,12 @@ const freePort = () =>
 const paddock: ChildProcess = fork(new URL('./mcp-endpoint-server.ts', import.meta.url), {
   stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   // BENCH_MCP_PROFILE=dir: a CPU profile of the Paddock process, to see where its time goes.
-  execArgv: process.env.BENCH_MCP_PROFILE
-    ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_MCP_PROFILE}`]
-    : [],
+  execArgv: [
+    ...SERVER_NODE_FLAGS,
+    ...(process.env.BENCH_MCP_PROFILE
+      ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_MCP_PROFILE}`]
+      : []),
+  ],
 });
 const ask = <T>(msg: string, key: string) =>
   new Promise<T>((resolve) => {

@@ -30,6 +30,7 @@ import { loadavg } from 'node:os';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { Telemetry } from '../src/telemetry/index.ts';
+import { SERVER_NODE_FLAGS } from './server-flags.ts';
 import { figures, report } from './stats.ts';
 
 const N = Number(process.env.BENCH_TELEMETRY_N ?? 6000);
@@ -83,6 +84,7 @@ async function server(name: Server['name'], env: Record<string, string>): Promis
   const p = fork(new URL('./mcp-endpoint-server.ts', import.meta.url), {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     env: { ...process.env, BENCH_NO_JOBS: '1', ...env },
+    execArgv: SERVER_NODE_FLAGS,
   });
   const ready = await new Promise<{ url: string; callerToken: string }>((resolve) =>
     p.on('message', (m: { ready?: { url: string; callerToken: string } }) => m.ready && resolve(m.ready)),
