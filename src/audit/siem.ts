@@ -11,6 +11,12 @@ const SINK = 'siem';
 const BATCH = 500;
 /** Commits within this long of each other go out as one delivery (and one settings read). */
 const GATHER_MS = 25;
+/**
+ * An org found with no SIEM webhook is not asked again for this long: most orgs have none, and
+ * reading its settings after every batch of commits cost a governed call ~8 µs. One set up later
+ * starts streaming within this long, from its cursor (nothing is skipped).
+ */
+const NONE_KEPT_MS = 1_000;
 
 export class SiemStreamer {
   readonly #store: Store;
@@ -19,6 +25,8 @@ export class SiemStreamer {
   readonly #again = new Set<string>();
   readonly #failures = new Map<string, number>();
   readonly #soon = new Map<string, NodeJS.Timeout>();
+  /** Orgs found without a SIEM webhook, and when. */
+  readonly #none = new Map<string, number>();
   #closed = false;
 
   readonly #openSecret: (orgId: string, secretId: string) => Promise<string>;
@@ -34,10 +42,14 @@ export class SiemStreamer {
   notify(logIds: string[]): void {
     for (const id of logIds) {
       if (id === 'platform' || this.#soon.has(id)) continue;
+      // An org lately found without a webhook is asked again once that is stale, not before.
+      const none = this.#none.get(id);
+      const wait =
+        none === undefined ? GATHER_MS : Math.max(GATHER_MS, NONE_KEPT_MS - (performance.now() - none));
       const timer = setTimeout(() => {
         this.#soon.delete(id);
         this.#run(id);
-      }, GATHER_MS);
+      }, wait);
       timer.unref();
       this.#soon.set(id, timer);
     }
@@ -73,13 +85,17 @@ export class SiemStreamer {
 
   /** Sends the next batch; true when more may be waiting. */
   async #deliver(logId: string): Promise<boolean> {
+    this.#none.delete(logId);
     const db = this.#store.db;
     const org = await db.selectFrom('orgs').select('settings').where('id', '=', logId).executeTakeFirst();
     const settings = org
       ? (JSON.parse(org.settings) as { siemWebhookUrl?: string | null; siemWebhookSecret?: string | null })
       : {};
     const url = settings.siemWebhookUrl;
-    if (!url) return false;
+    if (!url) {
+      this.#none.set(logId, performance.now());
+      return false;
+    }
     const cursor = await db
       .selectFrom('audit_cursors')
       .select('position')
