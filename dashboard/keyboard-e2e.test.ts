@@ -378,7 +378,12 @@ describe('the dashboard by keyboard and on a phone', { timeout: 240_000 }, () =>
     assert.equal(await menu.getAttribute('aria-expanded'), 'true');
     await nav.getByRole('link', { name: /Approvals/ }).click();
     await phone.waitForURL(`**/orgs/${SLUG}/approvals`);
-    assert.equal(await nav.isVisible(), false, 'folded again on the new page');
+    // Folded as the new page renders, a moment after its address changes.
+    await until(
+      () => nav.isVisible(),
+      (v) => v === false,
+      'the sidebar folded again on the new page',
+    );
 
     await waitingCall('billing-bot', 'refund', 'req_phone');
     const row = phone.getByTestId('approval-row').filter({ hasText: 'billing-bot' });

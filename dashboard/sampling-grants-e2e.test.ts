@@ -24,7 +24,7 @@ import { ensureUser, initOrg, operatorCaller } from '../src/identity/index.ts';
 import { silentLogger } from '../src/log/index.ts';
 import { type RunningServer, startServer } from '../src/server/index.ts';
 import { launchChromium } from '../src/testing/browser.ts';
-import { until } from '../src/testing/until.ts';
+import { until, untilRead } from '../src/testing/until.ts';
 import { ensureDashboardBuilt } from './e2e-build.ts';
 import { checkPage } from './e2e-check.ts';
 import { signIn, watchedPage } from './e2e-session.ts';
@@ -194,7 +194,12 @@ describe('sampling and elicitation grants on the agent’s page', { timeout: 240
     await row.getByRole('button', { name: 'Revoke' }).click();
     await row.getByRole('button', { name: 'Yes, revoke' }).click();
     await owner.getByText('Grant revoked.').waitFor();
-    assert.equal(await row.getByTestId('grant-status').textContent(), 'Revoked');
+    // The list is read again after the notice shows: wait for the row to say so.
+    await untilRead(
+      () => row.getByTestId('grant-status').textContent(),
+      (t) => t === 'Revoked',
+      'the grant row to say Revoked',
+    );
     await owner.getByTestId('ask-permission-row').waitFor({ state: 'detached' });
     await checkPage(owner, 'agent-grant-sampling-revoked');
 
