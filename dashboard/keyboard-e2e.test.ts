@@ -300,7 +300,11 @@ describe('the dashboard by keyboard and on a phone', { timeout: 240_000 }, () =>
     await call('POST', `/approvals/${a.id}/deny`, { reason: 'not today' });
     const toast = page.getByRole('status').filter({ has: page.getByTestId('toast') });
     await toast.getByText('The waiting call of refund was decided elsewhere.').waitFor();
-    assert.equal(await page.getByTestId('pending-count').count(), 0, 'the count is gone too');
+    await until(
+      () => page.getByTestId('pending-count').count(),
+      (n) => n === 0,
+      'the count gone too',
+    );
     await checkPage(page, 'toast');
     await toast.getByRole('button', { name: /Dismiss/ }).click();
     await page.getByTestId('toast').waitFor({ state: 'detached' });

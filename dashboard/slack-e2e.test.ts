@@ -24,6 +24,7 @@ import { silentLogger } from '../src/log/index.ts';
 import { type RunningServer, startServer } from '../src/server/index.ts';
 import { launchChromium } from '../src/testing/browser.ts';
 import { type FakeSlack, slackSigned, startFakeSlack } from '../src/testing/fake-slack.ts';
+import { untilRead } from '../src/testing/until.ts';
 import { checkPage } from './e2e-check.ts';
 import { signIn, watchedPage } from './e2e-session.ts';
 
@@ -150,7 +151,12 @@ describe('the Slack page', { timeout: 180_000 }, () => {
     await page.getByRole('button', { name: 'Unbind Direct messages' }).click();
     await page.getByRole('button', { name: 'Yes, unbind' }).click();
     await page.getByText('No agent answers direct messages to the app now.').waitFor();
-    assert.equal(await rows.filter({ hasText: 'Direct messages' }).count(), 0);
+    // The list is read again after the notice shows: wait for the row to go.
+    await untilRead(
+      () => rows.filter({ hasText: 'Direct messages' }).count(),
+      (n) => n === 0,
+      'the direct messages row to go',
+    );
     const bound = (await api('get', '/slack')).body.slack.bindings.map(
       (b: { channelId: string }) => b.channelId,
     );
