@@ -32,6 +32,29 @@ for (const kind of STORE_KINDS) {
     const api = (method: 'get' | 'post' | 'delete', path: string, token: string, body?: unknown) =>
       call(app, method, `/api/v1/orgs/acme${path}`, { token, ...(body === undefined ? {} : { body }) });
 
+    /** A thread the admin started and the member wrote in: both their words in its conversation. */
+    async function sharedThread(k: number) {
+      const theirs = await talk(acme.people.admin.id, `ADMIN-started-thread-${k}`);
+      const conv = (
+        await t.store.db
+          .selectFrom('runs')
+          .select('conversation_id')
+          .where('id', '=', theirs)
+          .executeTakeFirstOrThrow()
+      ).conversation_id;
+      const mine = await talk(acme.people.member.id, `MEMBER-words-in-thread-${k}`);
+      const messages = [`ADMIN-started-thread-${k}`, `MEMBER-words-in-thread-${k}`].map((content) => ({
+        role: 'user',
+        content,
+      }));
+      await t.store.db
+        .updateTable('conversations')
+        .set({ messages: JSON.stringify(messages) })
+        .where('id', '=', conv)
+        .execute();
+      return { theirs, conv, mine };
+    }
+
     /** A conversation and one run in it, recorded as the runtime records them. */
     async function talk(personId: string, message: string, status: 'completed' | 'running' = 'completed') {
       const now = new Date().toISOString();
@@ -232,26 +255,8 @@ for (const kind of STORE_KINDS) {
 
     test('a conversation they continued in someone else’s Slack thread goes whole; a run in flight there refuses the deletion', async () => {
       // The admin started it; the member wrote in it (a Slack thread anyone in it continues).
-      const theirs = await talk(acme.people.admin.id, 'ADMIN-started-thread-7');
-      const conv = (
-        await t.store.db
-          .selectFrom('runs')
-          .select('conversation_id')
-          .where('id', '=', theirs)
-          .executeTakeFirstOrThrow()
-      ).conversation_id;
-      const mine = await talk(acme.people.member.id, 'MEMBER-words-in-thread-7');
+      const { theirs, conv, mine } = await sharedThread(7);
       await t.store.db.updateTable('runs').set({ conversation_id: conv }).where('id', '=', mine).execute();
-      await t.store.db
-        .updateTable('conversations')
-        .set({
-          messages: JSON.stringify([
-            { role: 'user', content: 'ADMIN-started-thread-7' },
-            { role: 'user', content: 'MEMBER-words-in-thread-7' },
-          ]),
-        })
-        .where('id', '=', conv)
-        .execute();
       // The admin's run in that thread still waits: the member's deletion is refused, nothing goes.
       await t.store.db
         .updateTable('runs')
@@ -285,25 +290,7 @@ for (const kind of STORE_KINDS) {
     });
 
     test('after run retention deleted their runs, their words still go: from the thread someone else started, and from those runs’ audit entries', async () => {
-      const theirs = await talk(acme.people.admin.id, 'ADMIN-started-thread-8');
-      const conv = (
-        await t.store.db
-          .selectFrom('runs')
-          .select('conversation_id')
-          .where('id', '=', theirs)
-          .executeTakeFirstOrThrow()
-      ).conversation_id;
-      const mine = await talk(acme.people.member.id, 'MEMBER-words-in-thread-8');
-      await t.store.db
-        .updateTable('conversations')
-        .set({
-          messages: JSON.stringify([
-            { role: 'user', content: 'ADMIN-started-thread-8' },
-            { role: 'user', content: 'MEMBER-words-in-thread-8' },
-          ]),
-        })
-        .where('id', '=', conv)
-        .execute();
+      const { conv, mine } = await sharedThread(8);
       // As the runtime records a run continuing someone else's thread (slack.test.ts shows it written).
       await t.store.db
         .insertInto('conversation_writers')
