@@ -6,10 +6,10 @@
  */
 import type { Kysely } from 'kysely';
 import { recordChange } from '../audit/index.ts';
-import { BadRequestError, ConflictError, ForbiddenError } from '../errors/index.ts';
+import { BadRequestError, ForbiddenError } from '../errors/index.ts';
 import type { Database } from '../store/index.ts';
 import type { OrgContext, OrgSettings } from './context.ts';
-import { toOrg } from './orgs.ts';
+import { overSettingsRead, toOrg } from './orgs.ts';
 import { can } from './roles.ts';
 
 export type EgressEntry = OrgSettings['egressAllowlist'][number];
@@ -36,16 +36,7 @@ async function changeEgress(
   add: boolean,
 ): Promise<Array<{ host: string; port: number }>> {
   mayChangeEgress(ctx);
-  // Written only over the settings it read: a concurrent change (another replica's) makes it read again.
-  for (let attempt = 0; ; attempt++) {
-    const done = await changeOnce(db, ctx, pairs, reason, add);
-    if (done !== 'raced') return done;
-    if (attempt >= 4)
-      throw new ConflictError(
-        'settings_changed',
-        'The organization’s settings kept changing meanwhile: try again.',
-      );
-  }
+  return overSettingsRead(() => changeOnce(db, ctx, pairs, reason, add));
 }
 
 async function changeOnce(

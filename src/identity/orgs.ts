@@ -101,10 +101,18 @@ export async function updateOrg(
       );
     }
   }
-  // Written only over the settings it read: a concurrent change (another replica's, or a catalog
-  // entry allowing its hosts) makes it read again rather than be overwritten.
+  return overSettingsRead(() => updateOrgOnce(db, ctx, patch));
+}
+
+/**
+ * Runs `once` (a transaction writing an org's settings only over those it read, `'raced'` when
+ * they changed meanwhile — another replica's edit, a catalog entry allowing its hosts) until it
+ * is not raced, a few times at most: a concurrent change makes it read again rather than be
+ * overwritten.
+ */
+export async function overSettingsRead<T>(once: () => Promise<T | 'raced'>): Promise<T> {
   for (let attempt = 0; ; attempt++) {
-    const done = await updateOrgOnce(db, ctx, patch);
+    const done = await once();
     if (done !== 'raced') return done;
     if (attempt >= 4)
       throw new ConflictError(
