@@ -6,8 +6,8 @@
  * child per session), interleaved in one run, at concurrency 1 and 16. Prints p50/p99, the
  * latency Paddock adds over the proxy, throughput at 16, CPU time per call of the Paddock
  * process and of the proxy process (all threads, from /proc/<pid>/stat, with the kernel's share;
- * the MCP server child of each is not counted), the disk syncs per call (the store's WAL fdatasyncs plus two per
- * checkpoint), and `tools/list` for an agent with 1,000 grants (with the CPU time per list of the
+ * the MCP server child of each is not counted), the disk syncs per call (the audit journal's and the store's WAL
+ * fdatasyncs, plus two per checkpoint), and `tools/list` for an agent with 1,000 grants (with the CPU time per list of the
  * Paddock process and of the proxy process).
  *
  *   npm run -s bench -- mcp-endpoint      (BENCH_MCP_N=… calls per target and concurrency;
@@ -70,7 +70,7 @@ const ask = <T>(msg: string, key: string) =>
     if (msg) paddock.send(msg);
   });
 const ready = await ask<{ url: string; callerToken: string; manyToken: string }>('', 'ready');
-const syncs = () => ask<{ fdatasyncs: number; checkpoints: number }>('stats', 'stats');
+const syncs = () => ask<{ fdatasyncs: number; checkpoints: number; journal: number }>('stats', 'stats');
 
 /** The plain proxy: supergateway, stateful (one server-everything per client session). */
 const proxyPort = await freePort();
@@ -165,6 +165,7 @@ try {
     const perCall = (n: number) => (n / samples[2]!.length).toFixed(3);
     const wal = syncsAfter.fdatasyncs - syncsBefore.fdatasyncs;
     const checkpoints = 2 * (syncsAfter.checkpoints - syncsBefore.checkpoints);
+    const journal = syncsAfter.journal - syncsBefore.journal;
     console.log(`\nconcurrency ${c} (${N} calls each, interleaved in rounds of ${round}):`);
     const rows: Figures[] = targets.map((t, i) => figures(t.name, samples[i]!));
     const [, pr, pd] = rows as [Figures, Figures, Figures];
@@ -184,7 +185,7 @@ try {
       `  CPU per call: proxy ${cpuProxy.toFixed(3)} ms (${inKernel(1)}), Paddock ${cpuPaddock.toFixed(3)} ms (${inKernel(2)}) (×${(cpuPaddock / cpuProxy).toFixed(2)})`,
     );
     console.log(
-      `  disk syncs per Paddock call: ${perCall(wal + checkpoints)} (WAL fdatasyncs ${perCall(wal)}, checkpoints' syncs ${perCall(checkpoints)})`,
+      `  disk syncs per Paddock call: ${perCall(journal + wal + checkpoints)} (audit journal fdatasyncs ${perCall(journal)}, WAL fdatasyncs ${perCall(wal)}, checkpoints' syncs ${perCall(checkpoints)})`,
     );
   }
 

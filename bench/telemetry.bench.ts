@@ -235,7 +235,7 @@ try {
     return total(profile.head) / n;
   };
   // The same call without telemetry: what the harness itself allocates.
-  const ran = { content: [], isError: false, durationMs: 1, auditIndex: 1 };
+  const ran = { content: [], isError: false, durationMs: 1, auditEntryId: 'aud_1' };
   const bare = async () => {
     await (async () => ran)();
   };
@@ -256,7 +256,7 @@ try {
       args: {},
       approval: 'pause' as const,
     };
-    const result = { content: [], isError: false, durationMs: 1, auditIndex: 1 };
+    const result = { content: [], isError: false, durationMs: 1, auditEntryId: 'aud_1' };
     const hooked = () =>
       t.request(
         'POST',

@@ -9,6 +9,7 @@ import type { Database, Db, Store } from '../store/index.ts';
 import { entryRow, type PreparedEntry } from './entry.ts';
 import { NotHere, SqlitePlacer } from './integrate-sqlite.ts';
 import { EMPTY_ROOT, Frontier, type Hash, type NodeKey } from './merkle.ts';
+import type { Sync } from './queue.ts';
 import { b64, fetchNodes } from './storage.ts';
 
 const ROWS_PER_INSERT = 500;
@@ -49,10 +50,11 @@ export class Integrator {
 
   /**
    * Places what the outbox holds and `batch` in one transaction, and resolves once it is
-   * committed: durable, or only written when `durable` is false (`Store.withLazySync`).
+   * committed: durable (`now`), or only written (`later`: `Store.withLazySync`; `elsewhere`:
+   * `Store.withSyncElsewhere`, its records being durable in the journal).
    * Nothing queued and nothing pending: no transaction (and no fsync) at all.
    */
-  async integrate(batch: PreparedEntry[], durable = true): Promise<Integrated> {
+  async integrate(batch: PreparedEntry[], sync: Sync = 'now'): Promise<Integrated> {
     if (batch.length === 0 && !(await this.#hasPending())) return { indexes: [], grown: [], more: false };
     const indexes = new Array<number>(batch.length);
     let result: { heads: Map<string, Frontier>; more: boolean };
@@ -60,7 +62,11 @@ export class Integrator {
       const commit = async () =>
         (await this.#placeRaw(batch, indexes)) ??
         (await this.#db.transaction().execute((trx) => this.#commit(trx, batch, indexes)));
-      result = await (durable ? commit() : this.#store.withLazySync(commit));
+      result = await (sync === 'now'
+        ? commit()
+        : sync === 'later'
+          ? this.#store.withLazySync(commit)
+          : (this.#store.withSyncElsewhere ?? this.#store.withLazySync)(commit));
     } catch (err) {
       // A frontier computed in a rolled-back transaction is not the log's.
       this.#frontiers.clear();

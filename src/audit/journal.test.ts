@@ -9,10 +9,11 @@ import { after, test } from 'node:test';
 import { initOrg, operatorCaller } from '../identity/index.ts';
 import { silentLogger } from '../log/index.ts';
 import { openTestStore, type TestStore } from '../testing/stores.ts';
+import { until } from '../testing/until.ts';
 import { localKeyring, Vault, vaultLogKeys } from '../vault/index.ts';
 import { prepareEntry } from './entry.ts';
 import { AuditTrail, verifyLog } from './index.ts';
-import { EntryJournal } from './journal.ts';
+import { EntryJournal, journalFiles } from './journal.ts';
 
 let t: TestStore | undefined;
 after(() => t?.cleanup());
@@ -115,6 +116,9 @@ test('a tampered or damaged journal at start: only whole, self-consistent record
     // Details swapped under a consistent header.
     const swapped = { ...prepareEntry(event(4)), details: '{"n":"forged"}' };
     const line = (e: unknown) => `${JSON.stringify(e)}\n`;
+    // The other file holds a record too, so the current one (with the torn line) is written next.
+    const other = prepareEntry(event(7));
+    appendFileSync(journalFiles(path)[1], line(other));
     appendFileSync(
       path,
       [
@@ -150,7 +154,7 @@ test('a tampered or damaged journal at start: only whole, self-consistent record
       .where('log_id', '=', org.id)
       .where('action', 'in', ['tool.call.completed', 'person.removed'])
       .execute();
-    assert.deepEqual(placed.map((r) => r.id).sort(), [good.header.id, written.id].sort());
+    assert.deepEqual(placed.map((r) => r.id).sort(), [good.header.id, written.id, other.header.id].sort());
     assert.ok(!placed.some((r) => r.action === 'person.removed'), 'the edited record is not placed');
     const report = await verifyLog(store.db, org.id);
     assert.ok(report.ok, JSON.stringify(report.problem));
@@ -185,6 +189,133 @@ test('a journal left readable by others is its owner’s only once read', async 
     chmodSync(path, 0o644);
     new EntryJournal(path).left();
     assert.equal(statSync(path).mode & 0o777, 0o600);
+  } finally {
+    await s.cleanup();
+  }
+});
+
+test('a decision is durable once journaled and the journal synced: not before; placed later by a commit with no sync of its own; the journal forgets it only after a sync of the database', async () => {
+  const s = await openTestStore('sqlite');
+  try {
+    const { store, home } = s;
+    const path = store.auditJournal!;
+    const { org } = await initOrg(store.db, operatorCaller(), { slug: 'acme', ownerEmail: 'o@acme.test' });
+    // The journal's fdatasync held until the test lets it finish.
+    const held: Array<(err: NodeJS.ErrnoException | null) => void> = [];
+    const trail = new AuditTrail({
+      store: { ...store, journalSync: { fdatasync: (_fd, cb) => held.push(cb) } },
+      keys: vaultLogKeys(new Vault(localKeyring(home, {}))),
+      originHost: 'j.test',
+      log: silentLogger,
+    });
+    trail.start();
+    await trail.flush();
+    const wal = () => store.syncStats!().fdatasyncs;
+    const walBefore = wal();
+    let resolved = false;
+    const decision = trail
+      .appendDurable({
+        orgId: org.id,
+        actor: { type: 'agent', id: 'agt_j' },
+        action: 'tool.call.allowed',
+        details: {},
+      })
+      .then((r) => {
+        resolved = true;
+        return r;
+      });
+    await until(() => held.length === 1, { what: 'the journal is synced' });
+    await new Promise((r) => setTimeout(r, 30));
+    assert.equal(resolved, false, 'not durable, not acknowledged, before its sync is done');
+    assert.match(readFileSync(path, 'utf8'), /tool\.call\.allowed/, 'journaled');
+    held.shift()!(null);
+    const { id, index } = (await decision) as { id: string; index?: number };
+    assert.equal(index, undefined, 'its place in the log is not known yet');
+    const placed = () =>
+      store.db.selectFrom('audit_entries').select('idx').where('id', '=', id).executeTakeFirst();
+    await until(async () => (await placed()) !== undefined, { what: 'placed with a later batch' });
+    assert.equal(wal() - walBefore, 0, 'its placement made no sync of its own');
+    assert.match(
+      readFileSync(path, 'utf8'),
+      /tool\.call\.allowed/,
+      'kept in the journal until a sync covers its place',
+    );
+    await trail.flush();
+    assert.equal(wal() - walBefore, 1, 'one sync of the database before the journal forgets it');
+    assert.equal(statSync(path).size, 0);
+    await trail.close();
+  } finally {
+    await s.cleanup();
+  }
+});
+
+test('a journal sync that fails: the decision is refused (never acknowledged), and the failure is fatal', async () => {
+  const s = await openTestStore('sqlite');
+  try {
+    const { store, home } = s;
+    const { org } = await initOrg(store.db, operatorCaller(), { slug: 'acme', ownerEmail: 'o@acme.test' });
+    const fatal: Error[] = [];
+    const trail = new AuditTrail({
+      store: {
+        ...store,
+        journalSync: {
+          fdatasync: (_fd, cb) => cb(Object.assign(new Error('EIO: i/o error'), { code: 'EIO' })),
+          onFatal: (err) => fatal.push(err),
+        },
+      },
+      keys: vaultLogKeys(new Vault(localKeyring(home, {}))),
+      originHost: 'j.test',
+      log: silentLogger,
+    });
+    trail.start();
+    const event = {
+      orgId: org.id,
+      actor: { type: 'agent' as const, id: 'agt_j' },
+      action: 'tool.call.allowed',
+      details: {},
+    };
+    await assert.rejects(trail.appendDurable(event), /the audit journal could not be made durable: EIO/);
+    await assert.rejects(trail.appendDurable(event), /could not be made durable/, 'nor any after it');
+    assert.equal(fatal.length, 1);
+  } finally {
+    await s.cleanup();
+  }
+});
+
+test('the two files take turns: past its size the other takes over; the full one is emptied only once all it holds is placed and synced, and never written meanwhile', async () => {
+  const s = await openTestStore('sqlite');
+  try {
+    const [a, b] = journalFiles(s.store.auditJournal!);
+    const journal = new EntryJournal(s.store.auditJournal!, {}, 2000);
+    const entry = (n: number) =>
+      prepareEntry({
+        orgId: 'org_j',
+        actor: { type: 'agent', id: 'agt_j' },
+        action: 'tool.call.completed',
+        details: { n },
+      });
+    const inA: number[] = [];
+    let n = 0;
+    do inA.push(journal.write(entry(n++)));
+    while (statSync(a).size < 2000);
+    assert.ok(inA.every((f) => f === 0));
+    assert.equal(journal.write(entry(n++)), 1, 'the other file takes over');
+    assert.equal(journal.retired, false, 'not all of the first is placed');
+    journal.placed(inA.slice(1));
+    assert.equal(journal.retired, false);
+    journal.placed([0, 1]);
+    assert.equal(journal.retired, true);
+    const sizeOfB = statSync(b).size;
+    let synced = 0;
+    await journal.emptyPlaced(async () => {
+      synced += 1;
+      // Written while the sync runs: to the current file, not the one about to be emptied.
+      assert.equal(journal.write(entry(n++)), 1);
+    });
+    assert.equal(synced, 1);
+    assert.equal(statSync(a).size, 0, 'emptied after the sync');
+    assert.ok(statSync(b).size > sizeOfB);
+    await journal.close();
   } finally {
     await s.cleanup();
   }

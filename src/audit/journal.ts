@@ -1,11 +1,18 @@
 /**
- * The journal of records written before they are placed (embedded store, a started writer): a
- * tool call's result is appended here — one write, no sync: in the kernel's page cache it
- * survives the process being killed — before the agent gets its answer, and placed in its log's
- * tree with the next batch, usually the next decision's transaction, whose sync makes it durable.
- * It saves a transaction per call. The file is emptied once everything written to it is placed
- * and it has grown past `EMPTY_PAST` (emptying it after every batch cost as much as it saved), and
- * on close; at start it is read back, and what a killed process left unplaced is placed.
+ * The journal of records written before they are placed (embedded store, a started writer). The
+ * gate's decisions are appended here and `fdatasync`'d (one sync serves every record written
+ * before it started: group commit) — durable — and a tool call's result is appended before the
+ * agent gets its answer — one write, no sync of its own: in the kernel's page cache it survives the
+ * process being killed, and the next decision's sync, or one within `SYNC_LATER_MS`, makes it
+ * durable. Both are placed in their log's tree in batches later, by commits that need no sync of
+ * their own: a record leaves the journal only once a sync of the database covers its placement.
+ * That is one small append and one sync per decision instead of a transaction writing a dozen
+ * pages, synced.
+ *
+ * Two files take turns: records are appended to the current one; once it has grown past
+ * `EMPTY_PAST` the other (emptied) takes over, and the first is emptied once everything in it is
+ * placed and that placement synced — no record is ever written to a file being emptied. At start
+ * both are read back, and what a killed process left unplaced is placed.
  */
 import {
   appendFileSync,
@@ -16,11 +23,13 @@ import {
   readFileSync,
   writeSync,
 } from 'node:fs';
+import { basename } from 'node:path';
+import { FileSync, type FileSyncOptions } from '../store/file-sync.ts';
 import { canonicalHeader, detailsDigest, PLATFORM_LOG, type PreparedEntry } from './entry.ts';
 import { hashLeaf } from './merkle.ts';
 
-/** Bytes of placed records the file may hold before it is emptied (a few hundred results). */
-const EMPTY_PAST = 256 * 1024;
+/** Bytes a file may hold before the other takes over and it is emptied (a few hundred calls). */
+const EMPTY_PAST = 1024 * 1024;
 
 /** How far ahead of this machine's clock a journaled record's time may be (clocks step). */
 const FUTURE_SKEW_MS = 5 * 60_000;
@@ -31,6 +40,8 @@ const OUTCOMES = new Set(['success', 'failure', 'denied']);
 
 /** A line of the file that is not a record this journal wrote: left out, and why (never its content). */
 export interface RefusedLine {
+  /** The journal file's name. */
+  file: string;
   line: number;
   why: string;
 }
@@ -68,117 +79,186 @@ export function notAnEntry(value: unknown, now = Date.now()): string | undefined
   return undefined;
 }
 
-export class EntryJournal {
-  readonly #path: string;
-  #fd: number | undefined;
+/** The journal's two files: `audit-journal.jsonl` and `audit-journal-2.jsonl`. */
+export function journalFiles(path: string): [string, string] {
+  return [path, path.endsWith('.jsonl') ? `${path.slice(0, -'.jsonl'.length)}-2.jsonl` : `${path}.2`];
+}
+
+/** An entry read back at start, with the file (0 or 1) it is in. */
+export interface LeftEntry {
+  entry: PreparedEntry;
+  file: number;
+}
+
+/** One of the two files. */
+class JournalFile {
+  readonly path: string;
+  readonly synced: FileSync;
+  fd: number | undefined;
   /** Entries in the file not yet placed (the file is emptied only when none are). */
-  #unplaced = 0;
+  unplaced = 0;
   /** Bytes written since the file was last emptied. */
-  #size = 0;
+  size = 0;
   /** The file ends in a torn line: the next write starts a line of its own. */
-  #torn = false;
-  /** Lines read back at start that were not records (see `notAnEntry`). */
-  refused: RefusedLine[] = [];
+  torn = false;
 
-  constructor(path: string) {
-    this.#path = path;
-  }
-
-  /**
-   * What a previous process left in the file, each line checked (`notAnEntry`): a torn last line
-   * is left out (its call was never answered), and so is anything else that is not a record,
-   * noted in `refused` for the caller to report.
-   */
-  left(): PreparedEntry[] {
-    let text: string;
-    try {
-      text = readFileSync(this.#path, 'utf8');
-    } catch {
-      return [];
-    }
-    // Left readable by others by an older version (or a hand): its owner's only from now on.
-    chmodSync(this.#path, 0o600);
-    this.#torn = text.length > 0 && !text.endsWith('\n');
-    const lines = text.split('\n');
-    const entries: PreparedEntry[] = [];
-    const kept: string[] = [];
-    const seen = new Set<string>();
-    const now = Date.now();
-    lines.forEach((line, i) => {
-      if (!line) return;
-      let why: string | undefined;
-      try {
-        why = notAnEntry(JSON.parse(line), now);
-      } catch {
-        // A torn last line: written by a process killed mid-write, before its caller went on.
-        if (i === lines.length - 1) return;
-        why = 'not JSON';
-      }
-      const entry = why ? undefined : (JSON.parse(line) as PreparedEntry);
-      // Placed twice, a record would fail its batch (the id is unique) at every start.
-      if (entry && seen.has(entry.header.id)) why = 'a second copy of a record';
-      if (entry && !why) {
-        seen.add(entry.header.id);
-        entries.push(entry);
-      } else {
-        this.refused.push({ line: i + 1, why: why ?? 'not a record' });
-        kept.push(line);
-      }
-    });
-    // Kept aside for whoever looks into it (the journal itself is emptied once its records are placed).
-    if (kept.length > 0) appendFileSync(`${this.#path}.refused`, `${kept.join('\n')}\n`, { mode: 0o600 });
-    return entries;
-  }
-
-  /** Counts entries found in the file that are being placed again. */
-  replaying(n: number): void {
-    this.#unplaced += n;
-    if (this.#unplaced === 0) this.#empty();
-    else this.#size = EMPTY_PAST;
-  }
-
-  /** Appends an entry; once this returns it survives the process being killed. */
-  write(entry: PreparedEntry): void {
-    this.#fd ??= this.#open();
-    this.#size += writeSync(this.#fd, `${JSON.stringify(entry)}\n`);
-    this.#unplaced += 1;
-  }
-
-  /** `n` entries of the file are placed (committed): the file is emptied once all are and it is large. */
-  placed(n: number): void {
-    if (n === 0) return;
-    this.#unplaced -= n;
-    if (this.#unplaced === 0 && this.#size >= EMPTY_PAST) this.#empty();
-  }
-
-  /**
-   * Emptied now if everything in it is placed: after a flush, no copy of a placed record's
-   * details is left here (a deletion on request erases them from the log next).
-   */
-  emptyIfPlaced(): void {
-    if (this.#unplaced === 0 && this.#size > 0) this.#empty();
-  }
-
-  /** Emptied if everything in it is placed (a clean stop leaves nothing to replay). */
-  close(): void {
-    this.emptyIfPlaced();
-    if (this.#fd !== undefined) closeSync(this.#fd);
-    this.#fd = undefined;
-  }
-
-  #empty(): void {
-    this.#fd ??= this.#open();
-    ftruncateSync(this.#fd, 0);
-    this.#size = 0;
+  constructor(path: string, opts: FileSyncOptions) {
+    this.path = path;
+    this.synced = new FileSync(path, 'the audit journal', opts);
   }
 
   /** Appending (every write lands at the end, after an emptying too); readable by its owner only. */
-  #open(): number {
-    const fd = openSync(this.#path, 'a', 0o600);
-    chmodSync(this.#path, 0o600);
+  open(): number {
+    if (this.fd !== undefined) return this.fd;
+    const fd = openSync(this.path, 'a', 0o600);
+    chmodSync(this.path, 0o600);
     // Glued to a torn line, a record would be lost with it at the next start.
-    if (this.#torn) writeSync(fd, '\n');
-    this.#torn = false;
+    if (this.torn) writeSync(fd, '\n');
+    this.torn = false;
+    this.fd = fd;
     return fd;
+  }
+
+  empty(): void {
+    ftruncateSync(this.open(), 0);
+    this.size = 0;
+  }
+}
+
+export class EntryJournal {
+  readonly #files: [JournalFile, JournalFile];
+  readonly #emptyPast: number;
+  /** The file records are appended to. */
+  #current = 0;
+  /** Lines read back at start that were not records (see `notAnEntry`). */
+  refused: RefusedLine[] = [];
+
+  constructor(path: string, opts: FileSyncOptions = {}, emptyPast = EMPTY_PAST) {
+    const [a, b] = journalFiles(path);
+    this.#files = [new JournalFile(a, opts), new JournalFile(b, opts)];
+    this.#emptyPast = emptyPast;
+  }
+
+  /**
+   * What a previous process left in the files, each line checked (`notAnEntry`): a torn last line
+   * is left out (its call was never answered), and so is anything else that is not a record,
+   * noted in `refused` for the caller to report. Each entry found counts as unplaced until
+   * `placed` says otherwise (the caller looks up which are).
+   */
+  left(): LeftEntry[] {
+    const entries: LeftEntry[] = [];
+    const seen = new Set<string>();
+    const now = Date.now();
+    this.#files.forEach((file, k) => {
+      let text: string;
+      try {
+        text = readFileSync(file.path, 'utf8');
+      } catch {
+        return;
+      }
+      // Left readable by others by an older version (or a hand): its owner's only from now on.
+      chmodSync(file.path, 0o600);
+      file.torn = text.length > 0 && !text.endsWith('\n');
+      file.size = text.length;
+      const lines = text.split('\n');
+      const kept: string[] = [];
+      lines.forEach((line, i) => {
+        if (!line) return;
+        let why: string | undefined;
+        try {
+          why = notAnEntry(JSON.parse(line), now);
+        } catch {
+          // A torn last line: written by a process killed mid-write, before its caller went on.
+          if (i === lines.length - 1) return;
+          why = 'not JSON';
+        }
+        const entry = why ? undefined : (JSON.parse(line) as PreparedEntry);
+        // Placed twice, a record would fail its batch (the id is unique) at every start.
+        if (entry && seen.has(entry.header.id)) why = 'a second copy of a record';
+        if (entry && !why) {
+          seen.add(entry.header.id);
+          entries.push({ entry, file: k });
+          file.unplaced += 1;
+        } else {
+          this.refused.push({ file: basename(file.path), line: i + 1, why: why ?? 'not a record' });
+          kept.push(line);
+        }
+      });
+      // Kept aside for whoever looks into it (the journal itself is emptied once its records are placed).
+      if (kept.length > 0)
+        appendFileSync(`${this.#files[0].path}.refused`, `${kept.join('\n')}\n`, { mode: 0o600 });
+    });
+    // Whatever a file holds now is emptied once placed: new records go to an empty one if there is one.
+    if (this.#files[0].size > 0 && this.#files[1].size === 0) this.#current = 1;
+    return entries;
+  }
+
+  /** Appends an entry; once this returns it survives the process being killed. Returns its file. */
+  write(entry: PreparedEntry): number {
+    let file = this.#files[this.#current]!;
+    const other = this.#files[1 - this.#current]!;
+    if (file.size >= this.#emptyPast && other.size === 0 && other.unplaced === 0) {
+      this.#current = 1 - this.#current;
+      file = other;
+    }
+    file.size += writeSync(file.open(), `${JSON.stringify(entry)}\n`);
+    file.unplaced += 1;
+    return this.#current;
+  }
+
+  /** Resolves once everything written to `file` so far is on disk. */
+  sync(file: number): Promise<void> {
+    return this.#files[file]!.synced.sync();
+  }
+
+  /** Makes what is written to `file` durable within `SYNC_LATER_MS`, unless a sync covers it first. */
+  syncSoon(file: number): void {
+    this.#files[file]!.synced.syncSoon();
+  }
+
+  /** fdatasync calls made on the journal (benchmarks). */
+  get syncs(): number {
+    return this.#files[0].synced.made + this.#files[1].synced.made;
+  }
+
+  /** Entries of these files are placed (committed, perhaps not yet synced). */
+  placed(files: number[]): void {
+    for (const k of files) this.#files[k]!.unplaced -= 1;
+  }
+
+  /** Whether a file no longer written to has everything in it placed: `emptyPlaced` would empty it. */
+  get retired(): boolean {
+    const other = this.#files[1 - this.#current]!;
+    return other.size > 0 && other.unplaced === 0;
+  }
+
+  /**
+   * Empties the files whose records are all placed, once `syncPlaced` has made those placements
+   * durable; with `all`, the current file too (it hands over to the other first), so that after a
+   * flush no copy of a placed record's details is left here (a deletion on request erases them
+   * from the log next). Records written meanwhile go to the current file, never one being emptied.
+   */
+  async emptyPlaced(syncPlaced: () => Promise<void>, all = false): Promise<void> {
+    for (let round = 0; round < 2; round++) {
+      const current = this.#files[this.#current]!;
+      const other = this.#files[1 - this.#current]!;
+      if (all && current.size > 0 && current.unplaced === 0 && other.size === 0)
+        this.#current = 1 - this.#current;
+      const retired = this.#files[1 - this.#current]!;
+      if (retired.size === 0 || retired.unplaced > 0) return;
+      await syncPlaced();
+      // Nothing is written to a retired file: what was placed before the sync is all it holds.
+      if (retired.unplaced === 0) retired.empty();
+      if (!all) return;
+    }
+  }
+
+  /** Closes the files (the caller empties them first: `emptyPlaced`, all). */
+  async close(): Promise<void> {
+    for (const file of this.#files) {
+      await file.synced.close();
+      if (file.fd !== undefined) closeSync(file.fd);
+      file.fd = undefined;
+    }
   }
 }

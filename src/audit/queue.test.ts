@@ -15,14 +15,15 @@ function standIn() {
   const batches: PreparedEntry[][] = [];
   /** Whether each batch was to be durable when integrated (or only written). */
   const durable: boolean[] = [];
+  let syncs = 0;
   const grown: string[][] = [];
   let size = 0;
   let gate = Promise.withResolvers<void>();
   let fail: Error | undefined;
   const queue = new AppendQueue({
-    async integrate(batch, isDurable): Promise<Integrated> {
+    async integrate(batch, sync): Promise<Integrated> {
       batches.push(batch);
-      durable.push(isDurable);
+      durable.push(sync === 'now');
       await gate.promise;
       if (fail) {
         const err = fail;
@@ -35,6 +36,9 @@ function standIn() {
     async onIntegrated(logIds) {
       grown.push(logIds);
     },
+    async syncPlaced() {
+      syncs += 1;
+    },
     log: silentLogger,
   });
   return {
@@ -42,6 +46,7 @@ function standIn() {
     batches,
     durable,
     grown,
+    syncs: () => syncs,
     /** Lets every integration through from now on. */
     open: () => gate.resolve(),
     close: () => {

@@ -3,12 +3,13 @@
  * the WAL fdatasync'd after the commit; PostgreSQL: its commit) with its place in its log's
  * tree, and not before. Every event that arrives while one batch commits goes into the next,
  * so one transaction (one fsync) serves many; one batch runs at a time, which makes this
- * process the single writer of the logs it sequences.
+ * process the single writer of the logs it sequences. With a journal (embedded store),
+ * `appendDurable` is durable once journaled and synced, and placed later (`journal.ts`).
  */
 import type { Logger } from '../log/index.ts';
 import { type AuditInput, type PreparedEntry, prepareEntry } from './entry.ts';
 import type { Integrated } from './integrate.ts';
-import type { EntryJournal } from './journal.ts';
+import type { EntryJournal, LeftEntry } from './journal.ts';
 
 export interface Receipt {
   id: string;
@@ -19,12 +20,18 @@ export interface Receipt {
 /** An entry written (journaled, or committed without its sync): its place in the log may come later. */
 export type Written = Pick<Receipt, 'id' | 'log'> & { index?: number };
 
+/**
+ * How a batch's commit is synced: before it resolves (`now`); soon, shared with others
+ * (`later`: `Store.withLazySync`); or not at all, every record of it being durable in the
+ * journal until a sync of the database covers it (`elsewhere`).
+ */
+export type Sync = 'now' | 'later' | 'elsewhere';
+
 export interface QueueOptions {
-  /**
-   * Commits a batch, with what the outbox holds (`Integrator.integrate`): durable when it
-   * resolves, or only written (`durable` false: see `appendWritten`).
-   */
-  integrate(batch: PreparedEntry[], durable: boolean): Promise<Integrated>;
+  /** Commits a batch, with what the outbox holds (`Integrator.integrate`), synced as `sync` says. */
+  integrate(batch: PreparedEntry[], sync: Sync): Promise<Integrated>;
+  /** Makes every commit so far durable (before the journal forgets what they placed). */
+  syncPlaced(): Promise<void>;
   /** Told which logs grew after each commit; awaited before the next batch. */
   onIntegrated(logIds: string[]): Promise<void>;
   log: Logger;
@@ -33,15 +40,15 @@ export interface QueueOptions {
 const MAX_BATCH = 5000;
 /** How long an event no one waits on may wait for company before it is committed alone. */
 const LAZY_MS = 3;
-/** How long a journaled entry may wait for the next batch before it is placed alone (then synced within 50 ms). */
+/** How long a journaled entry may wait for the next batch before it is placed (in a batch of its own). */
 const JOURNALED_MS = 20;
 
 type Pending = {
   entry: PreparedEntry;
   /** Resolved once durable (else once written). */
   durable: boolean;
-  /** In the journal until placed (`EntryJournal`). */
-  journaled?: boolean;
+  /** In this file of the journal until placed (`EntryJournal`). */
+  journaled?: number;
   resolve: (r: Receipt) => void;
   reject: (e: unknown) => void;
 };
@@ -72,6 +79,20 @@ export class AppendQueue {
   }
 
   /**
+   * Resolves once the event is durable, as `append`, but without waiting for its place in the
+   * log: with a journal (`journalTo`) it is journaled and the journal synced (one sync serves
+   * every record written before it), and it is placed with a later batch; its index is then not
+   * known yet. Without one, it is `append`.
+   */
+  appendDurable(input: AuditInput): Promise<Written> {
+    const journal = this.#journal;
+    if (!journal) return this.append(input);
+    if (this.#closed) return Promise.reject(new Error('the audit trail is closed'));
+    const entry = this.#journaled(journal, input);
+    return journal.sync(entry.file).then(() => ({ id: entry.id, log: entry.log }));
+  }
+
+  /**
    * Queues an event and commits it with the next batch; resolves once it is written (it survives
    * the process being killed), and it is durable against power loss soon after: a batch of such
    * events alone does not wait for its sync (see `Store.withLazySync`). With a journal
@@ -81,13 +102,20 @@ export class AppendQueue {
     const journal = this.#journal;
     if (!journal) return this.#push(input, false, () => this.kick());
     if (this.#closed) return Promise.reject(new Error('the audit trail is closed'));
-    // Journaled: written once this returns; placed with the next batch (or alone, soon).
+    // Journaled: written once this returns; durable with the next sync of the journal.
+    const entry = this.#journaled(journal, input);
+    journal.syncSoon(entry.file);
+    return Promise.resolve({ id: entry.id, log: entry.log });
+  }
+
+  /** Writes an event to the journal and queues it, to be placed with the next batch (or soon). */
+  #journaled(journal: EntryJournal, input: AuditInput): { id: string; log: string; file: number } {
     const entry = prepareEntry(input);
-    journal.write(entry);
+    const file = journal.write(entry);
     this.#queue.push({
       entry,
       durable: false,
-      journaled: true,
+      journaled: file,
       resolve: () => undefined,
       reject: () => undefined,
     });
@@ -95,7 +123,7 @@ export class AppendQueue {
       this.#journaledTimer = undefined;
       this.kick();
     }, JOURNALED_MS);
-    return Promise.resolve({ id: entry.header.id, log: entry.header.log });
+    return { id: entry.header.id, log: entry.header.log, file };
   }
 
   /** From now on, `appendWritten` journals its entries instead of committing them on their own. */
@@ -103,13 +131,13 @@ export class AppendQueue {
     this.#journal = journal;
   }
 
-  /** Places entries a killed process journaled and never placed (`EntryJournal.left`, counted by the caller), durably. */
-  replay(entries: PreparedEntry[]): void {
-    for (const entry of entries)
+  /** Places entries a killed process journaled and never placed (`EntryJournal.left`): the journal keeps them until synced. */
+  replay(entries: LeftEntry[]): void {
+    for (const { entry, file } of entries)
       this.#queue.push({
         entry,
-        durable: true,
-        journaled: true,
+        durable: false,
+        journaled: file,
         resolve: () => undefined,
         reject: () => undefined,
       });
@@ -161,10 +189,20 @@ export class AppendQueue {
     while (this.#draining) await this.#draining;
   }
 
-  /** Commits what is queued; later appends are refused. */
+  /**
+   * After a flush: empties the journal of what is placed, once a sync of the database covers it
+   * (no copy of a placed record's details is left there: a deletion on request flushes first).
+   */
+  async emptyJournal(): Promise<void> {
+    await this.#journal?.emptyPlaced(() => this.#opts.syncPlaced(), true);
+  }
+
+  /** Commits what is queued and empties the journal; later appends are refused. */
   async close(): Promise<void> {
     await this.flush();
     this.#closed = true;
+    await this.emptyJournal();
+    await this.#journal?.close();
   }
 
   async #drain(): Promise<void> {
@@ -179,10 +217,16 @@ export class AppendQueue {
         this.#journaledTimer = undefined;
       }
       let done: Integrated;
+      // Synced now if someone waits on it; not at all if all of it is durable in the journal.
+      const sync: Sync = batch.some((p) => p.durable)
+        ? 'now'
+        : batch.every((p) => p.journaled !== undefined)
+          ? 'elsewhere'
+          : 'later';
       try {
         done = await this.#opts.integrate(
           batch.map((p) => p.entry),
-          batch.some((p) => p.durable),
+          sync,
         );
       } catch (err) {
         for (const p of batch) p.reject(err);
@@ -190,12 +234,17 @@ export class AppendQueue {
         continue;
       }
       if (done.more) this.#again = true;
-      // Placed: the journal may forget them (a failed batch's stay there, replayed at the next start).
-      this.#journal?.placed(batch.filter((p) => p.journaled).length);
+      // Placed: the journal may forget them once synced (a failed batch's stay there, replayed at the next start).
+      const journal = this.#journal;
+      journal?.placed(batch.flatMap((p) => (p.journaled === undefined ? [] : [p.journaled])));
       batch.forEach((p, i) => {
         p.resolve({ id: p.entry.header.id, log: p.entry.header.log, index: done.indexes[i]! });
       });
       if (done.grown.length > 0) await this.#opts.onIntegrated(done.grown);
+      if (journal?.retired)
+        await journal
+          .emptyPlaced(() => this.#opts.syncPlaced())
+          .catch((err) => this.#opts.log.error({ err }, 'the audit journal could not be emptied'));
     } while (this.#queue.length > 0 || this.#again);
   }
 }

@@ -8,9 +8,9 @@
 import type { Logger } from '../log/index.ts';
 import type { Store } from '../store/index.ts';
 import { type Checkpoint, type CheckpointPublisher, Checkpoints } from './checkpoints.ts';
-import type { AuditInput, PreparedEntry } from './entry.ts';
+import type { AuditInput } from './entry.ts';
 import { Integrator } from './integrate.ts';
-import { EntryJournal, type RefusedLine } from './journal.ts';
+import { EntryJournal, type LeftEntry, type RefusedLine } from './journal.ts';
 import { type LogKeys, LogSigners, logVerifierKey } from './keys.ts';
 import { signNote, statementText } from './note.ts';
 import { AUDIT_CHANNEL } from './outbox.ts';
@@ -75,13 +75,16 @@ export class AuditTrail {
     this.#observe = observe;
     this.#queue = new AppendQueue({
       integrate: observe
-        ? async (batch, durable) => {
+        ? async (batch, sync) => {
             const t0 = performance.now();
-            const done = await integrator.integrate(batch, durable);
+            const done = await integrator.integrate(batch, sync);
             if (done.grown.length > 0) observe.committed(batch.length, performance.now() - t0);
             return done;
           }
-        : (batch, durable) => integrator.integrate(batch, durable),
+        : (batch, sync) => integrator.integrate(batch, sync),
+      syncPlaced: async () => {
+        await opts.store.sync?.();
+      },
       onIntegrated: async (logIds) => {
         opts.onCommitted?.(logIds);
         for (const logId of logIds) await this.#checkpoints.grew(logId);
@@ -96,13 +99,12 @@ export class AuditTrail {
    * heads a crash left unsigned.
    */
   start(backstopMs = BACKSTOP_MS): void {
-    // The embedded store journals result records (`journal.ts`): what a killed process left goes first.
+    // The embedded store journals the gate's records (`journal.ts`): what a killed process left goes first.
     if (this.#store.auditJournal && !this.#journal) {
-      const journal = new EntryJournal(this.#store.auditJournal);
+      const journal = new EntryJournal(this.#store.auditJournal, this.#store.journalSync);
       this.#journal = journal;
-      // Counted before anything new is written: the file is not emptied before they are placed.
+      // Counted before anything new is written: a file is not emptied before they are placed.
       const left = journal.left();
-      journal.replaying(left.length);
       if (journal.refused.length > 0) this.#refusedLines(journal.refused);
       this.#replayed = this.#replay(journal, left).catch((err) =>
         this.#log.error({ err }, 'journaled audit records could not be replayed'),
@@ -134,6 +136,11 @@ export class AuditTrail {
     });
   }
 
+  /** fdatasyncs of the audit journal made so far (benchmarks). */
+  get journalSyncs(): number {
+    return this.#journal?.syncs ?? 0;
+  }
+
   /** Events queued in this process and not yet durable. */
   get queued(): number {
     return this.#queue.depth;
@@ -145,6 +152,21 @@ export class AuditTrail {
    */
   appendSoon(input: AuditInput): Promise<Receipt> {
     return this.#queue.appendSoon(input);
+  }
+
+  /**
+   * Appends an event and resolves once it is durable, as `append`, without waiting for its place
+   * in the log (a gate decision, before the call runs): on the embedded store it is journaled and
+   * synced, and placed soon after; its index is then not known when this resolves.
+   */
+  appendDurable(input: AuditInput): Promise<Written> {
+    const observe = this.#observe;
+    if (!observe) return this.#queue.appendDurable(input);
+    const t0 = performance.now();
+    return this.#queue.appendDurable(input).then((r) => {
+      observe.appended(performance.now() - t0);
+      return r;
+    });
   }
 
   /**
@@ -160,7 +182,7 @@ export class AuditTrail {
   async flush(): Promise<void> {
     await this.#replayed;
     await this.#queue.flush();
-    this.#journal?.emptyIfPlaced();
+    await this.#queue.emptyJournal();
   }
 
   async close(): Promise<void> {
@@ -168,7 +190,6 @@ export class AuditTrail {
     await this.#stopListening?.();
     await this.#replayed;
     await this.#queue.close();
-    this.#journal?.close();
     await this.#checkpoints.close();
   }
 
@@ -191,10 +212,10 @@ export class AuditTrail {
       .catch((err) => this.#log.error({ err }, 'the refused journal lines could not be recorded'));
   }
 
-  async #replay(journal: EntryJournal, left: PreparedEntry[]): Promise<void> {
+  async #replay(journal: EntryJournal, left: LeftEntry[]): Promise<void> {
     const placed = new Set<string>();
     for (let i = 0; i < left.length; i += 500) {
-      const ids = left.slice(i, i + 500).map((e) => e.header.id);
+      const ids = left.slice(i, i + 500).map((e) => e.entry.header.id);
       const rows = await this.#store.db
         .selectFrom('audit_entries')
         .select('id')
@@ -202,8 +223,8 @@ export class AuditTrail {
         .execute();
       for (const r of rows) placed.add(r.id);
     }
-    journal.placed(placed.size);
-    this.#queue.replay(left.filter((e) => !placed.has(e.header.id)));
+    journal.placed(left.filter((e) => placed.has(e.entry.header.id)).map((e) => e.file));
+    this.#queue.replay(left.filter((e) => !placed.has(e.entry.header.id)));
   }
 
   /** A checkpoint for the log's head as it stands, without placing pending entries (offline use). */

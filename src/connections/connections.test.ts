@@ -253,7 +253,7 @@ function connectionsSuite(kind: StoreKind): void {
     await deps.audit.flush();
     const entries = await t.store.db
       .selectFrom('audit_entries')
-      .select(['idx', 'action', 'outcome', 'leaf', 'details'])
+      .select(['idx', 'id', 'action', 'outcome', 'leaf', 'details'])
       .where('actor_id', '=', id)
       .orderBy('idx')
       .execute();
@@ -265,7 +265,8 @@ function connectionsSuite(kind: StoreKind): void {
       'tool.call.denied:denied',
     ]);
     const completed = JSON.parse(entries[2]!.details!);
-    assert.equal(completed.allowedEntry, Number(entries[1]!.idx));
+    assert.equal(completed.allowedEntryId, entries[1]!.id);
+    assert.equal(ok.body.auditEntryId, entries[1]!.id, 'the answer names the entry that allowed it');
     // Kill switch: from the stop on, nothing runs.
     await call(app, 'post', `/api/v1/orgs/acme/agents/${id}/stop`, { token: acme.people.admin.token });
     const stopped = await run('echo', { message: 'status: again' });

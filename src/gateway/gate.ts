@@ -144,7 +144,7 @@ export class ToolGateway implements StopPart {
   async #run(call: CallInFlight): Promise<GateResult> {
     const { db, audit } = this.#o;
     const { agentId } = call.caller;
-    let allowedEntry: number;
+    let allowedEntryId: string;
     let session: () => Promise<OpenSession>;
     try {
       // 1. stopped
@@ -183,7 +183,7 @@ export class ToolGateway implements StopPart {
           : null;
       // 4. record: durable before the call runs (an allowed call never runs without its record).
       session = await this.#session(call, verdict.decision);
-      allowedEntry = await recordAllowed(audit, call, verdict.decision, approval);
+      allowedEntryId = await recordAllowed(audit, call, verdict.decision, approval);
     } catch (err) {
       if (!(err instanceof Refusal)) throw err;
       if (err.denial) await recordDenial(audit, call, err.denial);
@@ -202,8 +202,8 @@ export class ToolGateway implements StopPart {
       }),
     );
     // 6. record the result: written before the answer, durable with the next sync.
-    await this.#track(recordResult(audit, call, allowedEntry, outcome));
-    return answerOf(outcome, call.signal, allowedEntry, call.action);
+    await this.#track(recordResult(audit, call, allowedEntryId, outcome));
+    return answerOf(outcome, call.signal, allowedEntryId, call.action);
   }
 
   /** The refusal of a denied call, saying why (off the hot path: only denials read more). */
@@ -258,7 +258,7 @@ export class ToolGateway implements StopPart {
   async #decideAsk(
     req: GateRequest,
     unable: string | undefined,
-  ): Promise<{ entry: number; done: (outcome: Outcome) => void }> {
+  ): Promise<{ entry: string; done: (outcome: Outcome) => void }> {
     const { db, audit } = this.#o;
     const call: CallInFlight = {
       ...req,

@@ -16,7 +16,7 @@ export async function relayHarness(
   const relays = new Relays({
     audit: { appendWritten: async () => undefined } as unknown as AuditTrail,
     delivery: { deliver: () => undefined },
-    decideAsk: async () => ({ entry: 1, done: () => undefined }),
+    decideAsk: async () => ({ entry: 'aud_1', done: () => undefined }),
     mayRead: async () => true,
     namespaceOf: async () => 'ns',
     relist: async () => true,

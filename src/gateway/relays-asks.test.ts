@@ -20,7 +20,7 @@ for (const reuse of [false, true])
       {
         decideAsk: async () => {
           decided++;
-          return { entry: decided, done: () => undefined };
+          return { entry: `aud_${decided}`, done: () => undefined };
         },
       },
       { name: 'hostile' },

@@ -16,7 +16,7 @@ test('a relayed sampling request asks the agent’s client for no context from o
     {
       decideAsk: async (req) => {
         decided.push(req);
-        return { entry: decided.length, done: () => undefined };
+        return { entry: `aud_${decided.length}`, done: () => undefined };
       },
     },
     { name: 'curious' },

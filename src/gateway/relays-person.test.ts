@@ -50,7 +50,7 @@ test("a per-person server's sampling request rides on its own person's call, nev
   const relays = new Relays({
     audit: { appendWritten: async () => undefined } as unknown as AuditTrail,
     delivery: { deliver: (to: DeliveryTarget, _n: ServerNotification) => void delivered.push(to) },
-    decideAsk: async () => ({ entry: 1, done: () => undefined }),
+    decideAsk: async () => ({ entry: 'aud_1', done: () => undefined }),
     mayRead: async () => true,
     namespaceOf: async () => 'mail',
     relist: async () => true,
@@ -106,7 +106,7 @@ test("a shared server's sampling request is refused while calls of two people ar
     decideAsk: async (_req: GateRequest, unable: string | undefined) => {
       unableSeen.push(unable);
       if (unable) throw new PaddockError(403, 'sampling_denied', unable);
-      return { entry: 1, done: () => undefined };
+      return { entry: 'aud_1', done: () => undefined };
     },
     mayRead: async () => true,
     namespaceOf: async () => 'mail',

@@ -66,7 +66,7 @@ export interface RelayDeps {
   decideAsk(
     req: GateRequest,
     unable: string | undefined,
-  ): Promise<{ entry: number; done: (outcome: Outcome) => void }>;
+  ): Promise<{ entry: string; done: (outcome: Outcome) => void }>;
   /** Whether the agent's grants allow reading `uri` now (no record: a check before relaying an update). */
   mayRead(up: Upstream, uri: string): Promise<boolean>;
   /** The namespace the agent knows the connection by. */
@@ -472,7 +472,7 @@ export class Relays {
       approval: 'return',
       signal,
     };
-    let decided: { entry: number; done: (outcome: Outcome) => void };
+    let decided: { entry: string; done: (outcome: Outcome) => void };
     try {
       decided = await this.#d.decideAsk(call, unable);
     } catch (err) {

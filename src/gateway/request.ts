@@ -81,8 +81,8 @@ export interface GateResult {
   _meta?: Record<string, unknown> | undefined;
   isError: boolean;
   durationMs: number;
-  /** The index of the call's `tool.call.allowed` entry in the org's audit log. */
-  auditIndex: number;
+  /** The id of the call's `tool.call.allowed` entry in the org's audit log. */
+  auditEntryId: string;
 }
 
 /** A call on its way through the gate's steps. */

@@ -235,17 +235,17 @@ for (const kind of STORE_KINDS) {
         assert.ok(report.ok, JSON.stringify(report.problem));
         const rows = await store.db
           .selectFrom('audit_entries')
-          .select(['action', 'idx', 'details'])
+          .select(['action', 'id', 'details'])
           .where('action', 'in', ['tool.call.allowed', 'tool.call.completed'])
           .execute();
         const details = (r: { details: string | null }) =>
-          JSON.parse(r.details ?? '{}') as { args?: { message: string }; allowedEntry?: number };
-        // The decision names the call's arguments; the result names its decision's index.
+          JSON.parse(r.details ?? '{}') as { args?: { message: string }; allowedEntryId?: string };
+        // The decision names the call's arguments; the result names its decision's entry.
         const decisionOf = new Map(
-          rows.filter((r) => r.action === 'tool.call.allowed').map((r) => [details(r).args!.message, r.idx]),
+          rows.filter((r) => r.action === 'tool.call.allowed').map((r) => [details(r).args!.message, r.id]),
         );
         const results = new Set(
-          rows.filter((r) => r.action === 'tool.call.completed').map((r) => details(r).allowedEntry),
+          rows.filter((r) => r.action === 'tool.call.completed').map((r) => details(r).allowedEntryId),
         );
         assert.deepEqual(
           answered.filter((m) => !decisionOf.has(m)),
@@ -253,7 +253,7 @@ for (const kind of STORE_KINDS) {
           'an answered call without its decision',
         );
         assert.deepEqual(
-          answered.filter((m) => !results.has(Number(decisionOf.get(m)))),
+          answered.filter((m) => !results.has(decisionOf.get(m))),
           [],
           `an answered call without its result (${answered.length} answered)`,
         );

@@ -7,8 +7,9 @@ import { join } from 'node:path';
 import type { DatabaseSync } from 'node:sqlite';
 import { Kysely, Migrator, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
+import type { FileSyncOptions } from './file-sync.ts';
 import { migrationProvider } from './migrations/index.ts';
-import { DurableSqliteDialect, openNodeSqlite, withLazySync } from './node-sqlite.ts';
+import { DurableSqliteDialect, openNodeSqlite, withLazySync, withSyncElsewhere } from './node-sqlite.ts';
 import type { OnNotify } from './notify.ts';
 import { pgListen } from './pg-listen.ts';
 import type { Database } from './schema.ts';
@@ -52,8 +53,17 @@ export interface Store {
    * or once written inside `withLazySync`.
    */
   rawTransaction?<T>(fn: (db: DatabaseSync) => T): Promise<T>;
+  /**
+   * Embedded store only: runs `fn`; its commits are not synced at all, their records being
+   * durable in the audit journal until `sync` covers them (see `node-sqlite.ts`).
+   */
+  withSyncElsewhere?<T>(fn: () => Promise<T>): Promise<T>;
+  /** Embedded store only: makes every commit so far durable (one WAL fdatasync). */
+  sync?(): Promise<void>;
   /** Embedded store only: the file where the audit writer journals records before placing them (`audit/journal.ts`). */
   auditJournal?: string;
+  /** Embedded store only: told when the audit journal cannot be synced (as `onFatal`). */
+  journalSync?: FileSyncOptions;
   /** Embedded store, for benchmarks: WAL fdatasyncs made so far, and checkpoints (each syncs the WAL and the file). */
   syncStats?: () => { fdatasyncs: number; checkpoints: number };
   close(): Promise<void>;
@@ -93,8 +103,11 @@ function openSqlite(home: string, onFatal?: (err: Error) => void): Store {
     listen: (channel, onNotify) => database.listen(channel, onNotify),
     purge: () => emptyWal(db),
     withLazySync,
+    withSyncElsewhere,
+    sync: () => database.sync(),
     rawTransaction: (fn) => db.connection().execute(async () => database.transact(fn)),
     auditJournal: join(home, 'audit-journal.jsonl'),
+    journalSync: onFatal ? { onFatal } : {},
     syncStats: () => ({ fdatasyncs: database.stats.fdatasyncs, checkpoints: database.stats.checkpoints }),
     close: () => db.destroy(),
   };

@@ -18,7 +18,7 @@
  * commits and its sync is done, and drops them if it rolls back.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { chmodSync, closeSync, existsSync, fdatasync, openSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, openSync } from 'node:fs';
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
 import { Worker } from 'node:worker_threads';
 import {
@@ -30,19 +30,29 @@ import {
   SqliteDriver,
   type SqliteStatement,
 } from 'kysely';
+import { FileSync, type FileSyncOptions } from './file-sync.ts';
 import { deliver, type OnNotify } from './notify.ts';
 
-/** How long a lazily synced commit may wait for a sync that another commit asks for anyway. */
-export const SYNC_LATER_MS = 50;
+export { SYNC_LATER_MS } from './file-sync.ts';
 
-const lazy = new AsyncLocalStorage<true>();
+/** How commits made inside `withLazySync` / `withSyncElsewhere` are synced. */
+const lazy = new AsyncLocalStorage<'later' | 'elsewhere'>();
 
 /**
  * Runs `fn`; what it commits is handed back once written, not once synced (see the header).
  * For records no one waits on to be durable: they survive a kill -9 when this resolves.
  */
 export function withLazySync<T>(fn: () => Promise<T>): Promise<T> {
-  return lazy.run(true, fn);
+  return lazy.run('later', fn);
+}
+
+/**
+ * Runs `fn`; what it commits is not synced at all, because it is already durable elsewhere (the
+ * audit journal, synced, which keeps its records until a sync of the database covers them: see
+ * `sync`). A later sync, or a checkpoint, makes it durable here.
+ */
+export function withSyncElsewhere<T>(fn: () => Promise<T>): Promise<T> {
+  return lazy.run('elsewhere', fn);
 }
 
 function bindable(parameters: ReadonlyArray<unknown>): SQLInputValue[] {
@@ -74,62 +84,6 @@ class Statement implements SqliteStatement {
   }
   iterate(parameters: ReadonlyArray<unknown>): IterableIterator<unknown> {
     return this.#stmt.iterate(...bindable(parameters)) as IterableIterator<unknown>;
-  }
-}
-
-/**
- * Makes the WAL durable with fdatasync on libuv's thread pool, so the event loop goes on with
- * other requests meanwhile (measured: same median as an inline sync at concurrency 1, a third
- * of the p99 at 16). One sync covers every commit made before it started; a commit made while
- * one runs waits for the next.
- */
-class WalSync {
-  readonly #path: string;
-  #fd: number | undefined;
-  #running: Promise<void> | undefined;
-  #queued: Promise<void> | undefined;
-  #failed: Error | undefined;
-  readonly #opts: SqliteOptions;
-  /** fdatasync calls made (one may serve many `sync()` calls). */
-  made = 0;
-
-  constructor(path: string, opts: SqliteOptions) {
-    this.#path = path;
-    this.#opts = opts;
-  }
-
-  sync(): Promise<void> {
-    // After a failed sync the kernel may have dropped pages a later sync would not report:
-    // nothing is acknowledged as durable again until the process restarts (as PostgreSQL does).
-    if (this.#failed) return Promise.reject(this.#failed);
-    if (!this.#running) {
-      this.#fd ??= openSync(this.#path, 'r');
-      const fd = this.#fd;
-      this.made += 1;
-      this.#running = new Promise<void>((resolve, reject) =>
-        (this.#opts.fdatasync ?? fdatasync)(fd, (err) => {
-          if (err) {
-            this.#failed = new Error(`the database log could not be made durable: ${err.message}`);
-            reject(this.#failed);
-            this.#opts.onFatal?.(this.#failed);
-          } else resolve();
-        }),
-      ).finally(() => {
-        this.#running = undefined;
-      });
-      return this.#running;
-    }
-    this.#queued ??= this.#running.then(() => {
-      this.#queued = undefined;
-      return this.sync();
-    });
-    return this.#queued;
-  }
-
-  async close(): Promise<void> {
-    await this.#running?.catch(() => undefined);
-    if (this.#fd !== undefined) closeSync(this.#fd);
-    this.#fd = undefined;
   }
 }
 
@@ -173,15 +127,7 @@ const WAL_KEPT_BYTES = 64 * 1024 * 1024;
 type Sent = { channel: string; payload: string };
 
 /** Opens a SQLite file in WAL mode; commits are made durable by `DurableSqliteDialect`. */
-export interface SqliteOptions {
-  /**
-   * Told once when a sync fails: nothing can be acknowledged as durable from then on, so a
-   * server should exit and let a restart recover from what is on disk (as PostgreSQL does).
-   */
-  onFatal?: (err: Error) => void;
-  /** For fault-injection tests only: stands in for `fs.fdatasync`. */
-  fdatasync?: (fd: number, cb: (err: NodeJS.ErrnoException | null) => void) => void;
-}
+export type SqliteOptions = FileSyncOptions;
 
 /**
  * The database holds every org's data: its files are readable by their owner only. The main file
@@ -197,7 +143,7 @@ export function openNodeSqlite(path: string, opts: SqliteOptions = {}): DurableS
   ownerOnly(path);
   const db = new DatabaseSync(path);
   db.exec('PRAGMA journal_mode = WAL');
-  // The WAL is synced by WalSync after each commit; checkpoints run below with synchronous=FULL.
+  // The WAL is synced by a FileSync after each commit; checkpoints run below with synchronous=FULL.
   // NORMAL, not OFF: a commit still syncs nothing, but a WAL that starts over has its new header
   // synced before frames overwrite the old ones — without it a power cut can leave the old header
   // and a prefix of the old frames, replayed over a database file that holds later pages.
@@ -208,7 +154,7 @@ export function openNodeSqlite(path: string, opts: SqliteOptions = {}): DurableS
   db.exec('PRAGMA busy_timeout = 5000');
   // Deleted content is overwritten with zeros, so a deletion on request leaves no copy in the file.
   db.exec('PRAGMA secure_delete = ON');
-  const wal = new WalSync(`${path}-wal`, opts);
+  const wal = new FileSync(`${path}-wal`, 'the database log', opts);
   const stats = {
     syncs: 0,
     get fdatasyncs() {
@@ -246,12 +192,6 @@ export function openNodeSqlite(path: string, opts: SqliteOptions = {}): DurableS
   startCheckpointer();
   let unsynced = false;
   let commits = 0;
-  const later: { mark: number; at: number; waiting: boolean; timer: NodeJS.Timeout | undefined } = {
-    mark: 0,
-    at: 0,
-    waiting: false,
-    timer: undefined,
-  };
   // A write outside a transaction, or a COMMIT, has made something that must reach the disk.
   const wrote = () => {
     if (!db.isTransaction) {
@@ -286,7 +226,6 @@ export function openNodeSqlite(path: string, opts: SqliteOptions = {}): DurableS
       return out;
     },
     close: () => {
-      clearTimeout(later.timer);
       cache.clear();
       closing = true;
       checkpointer.postMessage('close');
@@ -313,35 +252,10 @@ export function openNodeSqlite(path: string, opts: SqliteOptions = {}): DurableS
       stats.syncs += 1;
       return wal.sync();
     },
-    syncSoon: () => {
-      // A sync started after this point covers this commit: one started before (running now)
-      // does not. `later` holds the oldest commit no sync has covered yet, and when it was made.
-      if (!later.waiting || wal.made > later.mark) {
-        later.mark = wal.made;
-        later.at = performance.now();
-        later.waiting = true;
-      }
-      const due = () => {
-        later.timer = undefined;
-        if (!later.waiting) return;
-        if (wal.made > later.mark) {
-          // Covered meanwhile (the usual case: the next decision's sync).
-          later.waiting = false;
-          return;
-        }
-        const wait = later.at + SYNC_LATER_MS - performance.now();
-        // A newer commit than the one the timer was set for: wait for its own deadline.
-        if (wait > 1) {
-          later.timer = setTimeout(due, wait);
-          return;
-        }
-        later.waiting = false;
+    syncSoon: () =>
+      wal.syncSoon(() => {
         stats.syncs += 1;
-        // A failure is fatal and reported by `onFatal`; nothing waits on this one.
-        wal.sync().catch(() => undefined);
-      };
-      later.timer ??= setTimeout(due, SYNC_LATER_MS);
-    },
+      }),
     stats,
     takeSent: () => {
       const was = sent;
@@ -412,8 +326,9 @@ class DurableSqliteDriver extends SqliteDriver {
     // Others may use the connection while this caller waits for its sync.
     await super.releaseConnection();
     // Lazily synced only when it sent nothing: a notification is delivered once durable.
-    if (needsSync && lazy.getStore() && sent.length === 0) this.#db.syncSoon();
-    else if (needsSync) await this.#db.sync();
+    const mode = sent.length === 0 ? lazy.getStore() : undefined;
+    if (needsSync && mode === 'later') this.#db.syncSoon();
+    else if (needsSync && mode !== 'elsewhere') await this.#db.sync();
     if (sent.length > 0) this.#db.deliver(sent);
   }
 }

@@ -345,7 +345,7 @@ for (const kind of STORE_KINDS) {
       assert.equal(tools[0]!.attributes['gen_ai.tool.name'], 'everything__echo');
       assert.equal(tools[0]!.attributes['paddock.gate.outcome'], 'allowed');
       const allowed = entries.find((e) => e.action === 'tool.call.allowed') as any;
-      assert.equal(tools[0]!.attributes['paddock.audit.index'], allowed.index);
+      assert.equal(tools[0]!.attributes['paddock.audit.entry_id'], allowed.id);
       // No message content: the platform did not allow it.
       const all = JSON.stringify(spans);
       assert.ok(!all.includes('periwinkle') && !all.includes(KEY));

@@ -233,7 +233,7 @@ export class Tracing {
   toolDone(span: ToolSpan, result: GateResult): void {
     if (!kept(span.start)) return;
     span.attributes['paddock.gate.outcome'] = 'allowed';
-    span.attributes['paddock.audit.index'] = result.auditIndex;
+    span.attributes['paddock.audit.entry_id'] = result.auditEntryId;
     if (result.isError) span.attributes['error.type'] = 'tool_error';
     this.#processor.onEnd(new FinishedSpan(span.start, span.name, span.attributes, false, this.#from));
   }

@@ -35,9 +35,9 @@ test('a call runs on its session; the answer is scrubbed', async () => {
   const outcome = await invoke(call, new AbortController().signal, open, 1000);
   assert.deepEqual(sent, [{ name: 'echo', arguments: { message: 'hi' } }]);
   assert.equal(outcome.error, undefined);
-  const answer = answerOf(outcome, new AbortController().signal, 7);
+  const answer = answerOf(outcome, new AbortController().signal, 'aud_7');
   assert.deepEqual(answer.content, [{ type: 'text', text: 'echo [REDACTED]' }]);
-  assert.equal(answer.auditIndex, 7);
+  assert.equal(answer.auditEntryId, 'aud_7');
   assert.equal(answer.isError, false);
 });
 
@@ -73,7 +73,7 @@ test('a call ended before it is sent starts no server and sends nothing', async 
   assert.equal(opened, false);
   assert.equal(outcome.error, 'stopped by the kill switch');
   assert.throws(
-    () => answerOf(outcome, signal, 1),
+    () => answerOf(outcome, signal, 'aud_1'),
     (e: PaddockError) => e.code === 'agent_stopped',
   );
 });
@@ -85,7 +85,7 @@ test("a server's error is scrubbed and answers tool_failed; Paddock's own refusa
   const failed = await invoke(call, new AbortController().signal, failing.open, 1000);
   assert.equal(failed.error, 'boom with [REDACTED]');
   assert.throws(
-    () => answerOf(failed, new AbortController().signal, 1),
+    () => answerOf(failed, new AbortController().signal, 'aud_1'),
     (e: PaddockError) => e.code === 'tool_failed' && e.status === 502,
   );
   const refused = await invoke(
@@ -97,7 +97,7 @@ test("a server's error is scrubbed and answers tool_failed; Paddock's own refusa
     1000,
   );
   assert.throws(
-    () => answerOf(refused, new AbortController().signal, 1),
+    () => answerOf(refused, new AbortController().signal, 'aud_1'),
     (e: PaddockError) => e.code === 'secret_not_allowed',
   );
 });

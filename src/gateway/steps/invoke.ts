@@ -147,7 +147,7 @@ const FAILED: Record<Action, [code: string, words: string]> = {
 export function answerOf(
   outcome: Outcome,
   signal: AbortSignal,
-  auditIndex: number,
+  auditEntryId: string,
   action: Action = 'call',
 ): GateResult {
   if (signal.aborted) throw endedError(signal.reason);
@@ -168,7 +168,7 @@ export function answerOf(
       result: outcome.scrub({ ...rest, ...(meta ? { _meta: meta } : {}) }),
       isError: false,
       durationMs: outcome.durationMs,
-      auditIndex,
+      auditEntryId,
     };
   }
   return {
@@ -177,6 +177,6 @@ export function answerOf(
     ...(meta ? { _meta: outcome.scrub(meta) } : {}),
     isError: r?.isError === true,
     durationMs: outcome.durationMs,
-    auditIndex,
+    auditEntryId,
   };
 }

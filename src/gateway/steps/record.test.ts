@@ -8,13 +8,13 @@ import { recordAllowed, recordDenial, recordResult, recordUnknownTool } from './
 function trail() {
   const appended: Array<AuditInput & { written?: boolean }> = [];
   const audit = {
-    append: async (i: AuditInput) => {
+    appendDurable: async (i: AuditInput) => {
       appended.push(i);
-      return { index: appended.length - 1 };
+      return { id: `aud_${appended.length - 1}` };
     },
     appendWritten: async (i: AuditInput) => {
       appended.push({ ...i, written: true });
-      return { index: appended.length - 1 };
+      return { id: `aud_${appended.length - 1}` };
     },
   } as unknown as AuditTrail;
   return { audit, appended };
@@ -30,13 +30,14 @@ const call: GateRequest = {
 
 test('allowed, then its result: the agent as actor, the tool as target, request and run on both', async () => {
   const { audit, appended } = trail();
-  const index = await recordAllowed(
+  const id = await recordAllowed(
     audit,
     call,
     { allowed: true, grants: ['g1'], policyVersion: 'pv', errors: [] },
     null,
   );
-  await recordResult(audit, call, index, { durationMs: 1.5, scrub: (x) => x, result: { content: [] } });
+  assert.equal(id, 'aud_0');
+  await recordResult(audit, call, id, { durationMs: 1.5, scrub: (x) => x, result: { content: [] } });
   const [allowed, completed] = appended;
   for (const e of [allowed!, completed!]) {
     assert.deepEqual(e.actor, { type: 'agent', id: 'agt_a' });
@@ -55,7 +56,7 @@ test('allowed, then its result: the agent as actor, the tool as target, request 
   assert.equal(completed!.action, 'tool.call.completed');
   assert.equal(completed!.written, true, 'the result waits to be written, not for a sync of its own');
   assert.equal(completed!.outcome, 'success');
-  assert.deepEqual(completed!.details, { allowedEntry: 0, durationMs: 1.5, resultBytes: 2, error: null });
+  assert.deepEqual(completed!.details, { allowedEntryId: 'aud_0', durationMs: 1.5, resultBytes: 2, error: null });
 });
 
 test('a denial says why; a name never shown is on record with the name', async () => {

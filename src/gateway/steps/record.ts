@@ -59,7 +59,7 @@ const calledAs = (call: GateRequest) => (call.calledAs === undefined ? {} : { ca
 /** A refused call, on record with why (durable when this resolves). */
 export async function recordDenial(audit: AuditTrail, call: GateRequest, denial: Denial): Promise<void> {
   const { args = argsOf(call), ...why } = denial;
-  await audit.append({
+  await audit.appendDurable({
     ...aboutCall(call),
     action: actionOf(call, 'denied'),
     outcome: 'denied',
@@ -79,7 +79,7 @@ export async function recordUnknownTool(
   asked: Pick<GateRequest, 'action' | 'completing'> = {},
 ): Promise<void> {
   const kind = kindAsked(asked);
-  await audit.append({
+  await audit.appendDurable({
     ...about(caller, name.slice(0, 200), kind),
     action: actionOf(asked, 'denied'),
     outcome: 'denied',
@@ -92,14 +92,17 @@ export async function recordUnknownTool(
   });
 }
 
-/** The allowed decision, durable before the tool runs; resolves with its index in the log. */
+/**
+ * The allowed decision, durable before the tool runs; resolves with its entry's id (its place in
+ * the log comes after: `AuditTrail.appendDurable`).
+ */
 export async function recordAllowed(
   audit: AuditTrail,
   call: GateRequest,
   decision: Decision,
   approval: Approval | null,
-): Promise<number> {
-  const entry = await audit.append({
+): Promise<string> {
+  const entry = await audit.appendDurable({
     ...aboutCall(call),
     action: actionOf(call, 'allowed'),
     details: {
@@ -111,7 +114,7 @@ export async function recordAllowed(
       onBehalfOf: call.caller.onBehalfOf,
     },
   });
-  return entry.index;
+  return entry.id;
 }
 
 /**
@@ -122,7 +125,7 @@ export async function recordAllowed(
 export function recordResult(
   audit: AuditTrail,
   call: GateRequest,
-  allowedEntry: number,
+  allowedEntryId: string,
   outcome: Outcome,
 ): Promise<unknown> {
   const r = outcome.result;
@@ -138,7 +141,7 @@ export function recordResult(
     outcome: outcome.error || outcome.result?.isError ? 'failure' : 'success',
     details: {
       ...calledAs(call),
-      allowedEntry,
+      allowedEntryId,
       durationMs: outcome.durationMs,
       resultBytes: size,
       error: outcome.error ?? null,

@@ -206,7 +206,7 @@ export const ToolCallResultSchema = z.object({
   _meta: z.record(z.string(), z.unknown()).optional(),
   isError: z.boolean(),
   durationMs: z.number(),
-  auditIndex: z.number().describe('the entry that allowed the call'),
+  auditEntryId: z.string().describe('the id of the audit entry that allowed the call'),
 });
 
 /** Proposed grants: each `grant` is a body for POST …/grants as it stands (a person accepts it by saving it). */
