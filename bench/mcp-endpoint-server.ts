@@ -105,7 +105,8 @@ for (let i = 0; i < 1000; i += 100) {
 const manyToken = (await api('POST', `/agents/${many.id}/tokens`, { name: 'bench' })).token;
 
 process.on('message', (m: string) => {
-  if (m === 'stats') process.send!({ stats: { ...store.syncStats?.(), journal: server.deps.audit.journalSyncs } });
+  if (m === 'stats')
+    process.send!({ stats: { ...store.syncStats?.(), journal: server.deps.audit.journalSyncs } });
   if (m === 'stop')
     void server
       .close()

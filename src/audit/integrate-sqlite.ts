@@ -9,6 +9,7 @@
 import type { DatabaseSync, SQLInputValue, StatementSync } from 'node:sqlite';
 import { entryRow, type PreparedEntry } from './entry.ts';
 import type { Frontier } from './merkle.ts';
+import { placeOrder } from './place-order.ts';
 import { b64 } from './storage.ts';
 
 const OUTBOX_BATCH = 5000;
@@ -95,22 +96,23 @@ export class SqlitePlacer {
     for (const [logId, frontier] of open) {
       const rows: Row[] = [];
       const leaves: Buffer[] = [];
-      if (outboxLogs.has(logId)) {
-        const waiting = this.#stmt('waiting').all(logId) as Array<Row & { seq: number }>;
-        if (waiting.length === OUTBOX_BATCH) more = true;
-        const unqueue = this.#stmt('unqueue');
-        for (const w of waiting) {
-          unqueue.run(w.seq);
-          rows.push(w);
-          leaves.push(Buffer.from(String(w.leaf_hash), 'base64'));
+      const waiting = outboxLogs.has(logId)
+        ? (this.#stmt('waiting').all(logId) as Array<Row & { seq: number; time: string }>)
+        : [];
+      if (waiting.length === OUTBOX_BATCH) more = true;
+      const unqueue = this.#stmt('unqueue');
+      for (const w of waiting) unqueue.run(w.seq);
+      const queued = batch.flatMap((e, i) => (e.header.log === logId ? [{ queued: e, i }] : []));
+      for (const item of placeOrder(waiting, queued)) {
+        if ('queued' in item) {
+          indexes[item.i] = frontier.size + rows.length;
+          rows.push({ ...entryRow(item.queued), idx: 0 });
+          leaves.push(Buffer.from(item.queued.leafHash, 'base64'));
+        } else {
+          rows.push(item);
+          leaves.push(Buffer.from(String(item.leaf_hash), 'base64'));
         }
       }
-      batch.forEach((e, i) => {
-        if (e.header.log !== logId) return;
-        indexes[i] = frontier.size + rows.length;
-        rows.push({ ...entryRow(e), idx: 0 });
-        leaves.push(Buffer.from(e.leafHash, 'base64'));
-      });
       if (rows.length === 0) continue;
       const node = this.#stmt('node');
       rows.forEach((row, k) => {

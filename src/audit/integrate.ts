@@ -9,6 +9,7 @@ import type { Database, Db, Store } from '../store/index.ts';
 import { entryRow, type PreparedEntry } from './entry.ts';
 import { NotHere, SqlitePlacer } from './integrate-sqlite.ts';
 import { EMPTY_ROOT, Frontier, type Hash, type NodeKey } from './merkle.ts';
+import { placeOrder } from './place-order.ts';
 import type { Sync } from './queue.ts';
 import { b64, fetchNodes } from './storage.ts';
 
@@ -110,8 +111,9 @@ export class Integrator {
       const frontier = await this.#openHead(trx, logId);
       const nodes: Array<NodeKey & { hash: Hash }> = [];
       const rows = [];
-      // Entries written inside other transactions (configuration changes) come first; read
-      // after taking the log's lock, so another replica cannot have placed them meanwhile.
+      // Entries written inside other transactions (configuration changes), merged by time with
+      // the batch's (`placeOrder`); read after taking the log's lock, so another replica cannot
+      // have placed them meanwhile.
       const waiting = !outboxLogs.some((r) => r.log_id === logId)
         ? []
         : await trx
@@ -122,11 +124,18 @@ export class Integrator {
             .limit(OUTBOX_BATCH)
             .execute();
       if (waiting.length === OUTBOX_BATCH) more = true;
-      for (const w of waiting) {
-        const { seq: _, ...entry } = w;
+      const queued = batch.flatMap((e, i) => (e.header.log === logId ? [{ queued: e, i }] : []));
+      for (const item of placeOrder(waiting, queued)) {
         const idx = frontier.size;
-        nodes.push(...frontier.append(Buffer.from(w.leaf_hash, 'base64')));
-        rows.push({ ...entry, idx, erased_at: null, erased_by: null });
+        if ('queued' in item) {
+          indexes[item.i] = idx;
+          nodes.push(...frontier.append(Buffer.from(item.queued.leafHash, 'base64')));
+          rows.push({ ...entryRow(item.queued), idx, erased_at: null, erased_by: null });
+        } else {
+          const { seq: _, ...entry } = item;
+          nodes.push(...frontier.append(Buffer.from(item.leaf_hash, 'base64')));
+          rows.push({ ...entry, idx, erased_at: null, erased_by: null });
+        }
       }
       if (waiting.length > 0) {
         await trx
@@ -138,12 +147,6 @@ export class Integrator {
           )
           .execute();
       }
-      batch.forEach((e, i) => {
-        if (e.header.log !== logId) return;
-        indexes[i] = frontier.size;
-        nodes.push(...frontier.append(Buffer.from(e.leafHash, 'base64')));
-        rows.push({ ...entryRow(e), idx: indexes[i], erased_at: null, erased_by: null });
-      });
       for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
         await trx
           .insertInto('audit_entries')

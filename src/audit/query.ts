@@ -120,12 +120,17 @@ export async function queryAudit(
   return { events, nextCursor: rows.length > query.limit ? events.at(-1)!.index : null };
 }
 
-export async function getAuditEvent(db: Db, scope: OrgScope, index: number): Promise<AuditEvent | undefined> {
+/** One entry of the org's log, by its index or by its id (`evt_…`, as a result record names its decision). */
+export async function getAuditEvent(
+  db: Db,
+  scope: OrgScope,
+  ref: number | string,
+): Promise<AuditEvent | undefined> {
   const row = await db
     .selectFrom('audit_entries')
     .selectAll()
     .where('log_id', '=', scope.orgId)
-    .where('idx', '=', index)
+    .where(typeof ref === 'number' ? 'idx' : 'id', '=', ref)
     .executeTakeFirst();
   return row ? toAuditEvent(row) : undefined;
 }

@@ -428,6 +428,22 @@ for (const kind of STORE_KINDS) {
       const entry = await call(app, 'get', '/api/v1/orgs/acme/audit/entries/1', { token: auditor });
       assert.equal(entry.body.event.index, 1);
       assert.ok(entry.body.proof.tlogProof.startsWith('c2sp.org/tlog-proof@v1'));
+      // By id too (a result names its decision so), in this org's log only.
+      const byId = await call(app, 'get', `/api/v1/orgs/acme/audit/entries/${entry.body.event.id}`, {
+        token: auditor,
+      });
+      assert.equal(byId.status, 200, byId.text);
+      assert.equal(byId.body.event.index, 1);
+      assert.equal(byId.body.proof.tlogProof, entry.body.proof.tlogProof);
+      const unknown = await call(app, 'get', '/api/v1/orgs/acme/audit/entries/evt_0000000000000000', {
+        token: auditor,
+      });
+      assert.equal(unknown.status, 404);
+      assert.equal(unknown.body.error.code, 'entry_not_found');
+      const garbage = await call(app, 'get', '/api/v1/orgs/acme/audit/entries/evt_x%27%20or%201', {
+        token: auditor,
+      });
+      assert.equal(garbage.status, 400);
       const cons = await call(app, 'get', `/api/v1/orgs/acme/audit/consistency?from=3&to=${cp.treeSize}`, {
         token: auditor,
       });

@@ -373,7 +373,9 @@ export const api = {
     q.set('limit', String(limit));
     return send<AuditPage>('GET', `${org(slug)}/audit?${q}`);
   },
-  auditEntry: (slug: string, index: number) => send<AuditEntry>('GET', `${org(slug)}/audit/entries/${index}`),
+  /** By index, or by id (`evt_…`: a test call's answer names its decision so). */
+  auditEntry: (slug: string, ref: number | string) =>
+    send<AuditEntry>('GET', `${org(slug)}/audit/entries/${encodeURIComponent(String(ref))}`),
   /** A plain link (the session cookie authenticates GETs): the server answers with an attachment. */
   auditCheckpoint: (slug: string) => send<Checkpoint>('GET', `${org(slug)}/audit/checkpoint`),
   /** Pinned to one signed tree size, so an export and its proof downloaded apart always match. */

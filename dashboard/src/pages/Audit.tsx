@@ -160,7 +160,10 @@ export function AuditPage({ org, query }: PageProps) {
   const search = query.toString();
   const applied = filtersFrom(query);
   const appliedKey = JSON.stringify(applied);
-  const openIndex = /^\d+$/.test(query.get('entry') ?? '') ? Number(query.get('entry')) : null;
+  const entryParam = query.get('entry') ?? '';
+  const openIndex = /^\d+$/.test(entryParam) ? Number(entryParam) : null;
+  // An entry named by id (a test call's decision): its index is looked up, then shown as any.
+  const openId = /^evt_[a-z0-9]{16}$/.test(entryParam) ? entryParam : null;
   const [draft, setDraft] = useState<Filters>(applied);
   const [events, setEvents] = useState<AuditEvent[] | null>(null);
   const [cursor, setCursor] = useState<number | null>(null);
@@ -232,11 +235,11 @@ export function AuditPage({ org, query }: PageProps) {
     }
     navigate(filtersPath(org.slug, f));
   };
-  const openEntry = (index: number | null) => {
+  const openEntry = (index: number | null, replace = index === null) => {
     const q = new URLSearchParams(search);
     if (index === null) q.delete('entry');
     else q.set('entry', String(index));
-    navigate(`${auditPath(org.slug)}${q.size ? `?${q}` : ''}`, { replace: index === null });
+    navigate(`${auditPath(org.slug)}${q.size ? `?${q}` : ''}`, { replace });
   };
 
   const set =
@@ -368,6 +371,9 @@ export function AuditPage({ org, query }: PageProps) {
         }
       >
         <Alert message={error} />
+        {openId ? (
+          <EntryById slug={org.slug} id={openId} onFound={(index) => openEntry(index, true)} />
+        ) : null}
         {openIndex !== null && events && !events.some((e) => e.index === openIndex) ? (
           <EntryByIndex
             slug={org.slug}
@@ -686,6 +692,17 @@ function EntryByIndex({
       onClose={onClose}
     />
   );
+}
+
+/** Finds an entry named by id and hands its index on (the address then names it by index). */
+function EntryById({ slug, id, onFound }: { slug: string; id: string; onFound: (index: number) => void }) {
+  const entry = useLoad(() => api.auditEntry(slug, id), `${slug}/${id}`);
+  const index = entry.data?.event.index;
+  useEffect(() => {
+    if (index !== undefined) onFound(index);
+  }, [index, onFound]);
+  if (entry.error) return <Alert message={entry.error} />;
+  return <Loading what={`entry ${id}`} />;
 }
 
 /** The entry, its details and its inclusion proof, in a modal side panel. */

@@ -229,7 +229,7 @@ function OutcomeView({
             <span className="status approval-approved">Allowed</span>{' '}
             {outcome.result.isError ? 'The tool ran and answered with an error' : 'The tool ran'} in{' '}
             {Math.round(outcome.result.durationMs)} ms.{' '}
-            <Link to={auditPath(slug, { q: outcome.result.auditEntryId })}>See its audit entry</Link>
+            <Link to={auditPath(slug, { entry: outcome.result.auditEntryId })}>See its audit entry</Link>
           </p>
           <pre className="code-block">{resultText(outcome.result)}</pre>
         </div>

@@ -30,7 +30,10 @@ export function runsOfAgent(slug: string, agentId: string): string {
 }
 
 /** The audit trail: one entry opened (`entry`), or filtered (`q`: free text such as a request id; `agent`). */
-export function auditPath(slug: string, opts: { entry?: number; q?: string; agent?: string } = {}): string {
+export function auditPath(
+  slug: string,
+  opts: { entry?: number | string; q?: string; agent?: string } = {},
+): string {
   const q = new URLSearchParams();
   if (opts.entry !== undefined) q.set('entry', String(opts.entry));
   if (opts.q) q.set('q', opts.q);

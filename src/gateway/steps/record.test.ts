@@ -56,7 +56,12 @@ test('allowed, then its result: the agent as actor, the tool as target, request 
   assert.equal(completed!.action, 'tool.call.completed');
   assert.equal(completed!.written, true, 'the result waits to be written, not for a sync of its own');
   assert.equal(completed!.outcome, 'success');
-  assert.deepEqual(completed!.details, { allowedEntryId: 'aud_0', durationMs: 1.5, resultBytes: 2, error: null });
+  assert.deepEqual(completed!.details, {
+    allowedEntryId: 'aud_0',
+    durationMs: 1.5,
+    resultBytes: 2,
+    error: null,
+  });
 });
 
 test('a denial says why; a name never shown is on record with the name', async () => {

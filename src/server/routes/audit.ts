@@ -18,6 +18,7 @@ import { defineRoute } from '../route.ts';
 import { AuditEventSchema, OrgParams, Timestamp } from '../schemas.ts';
 
 const Index = z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const EntryId = z.string().regex(/^evt_[a-z0-9]{16}$/);
 const Time = z.iso.datetime({ offset: true }).describe('ISO-8601 time');
 
 export const AuditQuerySchema = z.strictObject({
@@ -132,15 +133,20 @@ export const auditRoutes = [
   defineRoute({
     method: 'get',
     path: '/api/v1/orgs/{org}/audit/entries/{index}',
-    summary: 'One audit entry with its inclusion proof against the newest checkpoint',
+    summary:
+      'One audit entry, by its index or its id, with its inclusion proof against the newest checkpoint',
     tag: 'audit',
     access: { permission: 'audit.read' },
-    params: OrgParams.extend({ index: Index }),
+    params: OrgParams.extend({
+      index: z.union([Index, EntryId]).describe('the entry’s index in the log, or its id (evt_…)'),
+    }),
     response: AuditEntrySchema,
     handler: async ({ ctx, deps, params }) => {
-      const proof = await deps.audit.inclusionProof(ctx.scope.orgId, params.index);
+      // An entry named by id may still be on its way into the log (a gate decision): placed first.
+      if (typeof params.index === 'string') await deps.audit.flush();
       const event = await getAuditEvent(deps.store.db, ctx.scope, params.index);
       if (!event) throw new NotFoundError('entry_not_found', `No entry ${params.index} in this log.`);
+      const proof = await deps.audit.inclusionProof(ctx.scope.orgId, event.index);
       return { event, proof };
     },
   }),

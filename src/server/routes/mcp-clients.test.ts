@@ -264,6 +264,7 @@ for (const kind of STORE_KINDS) {
       );
       assert.match(refused.out + refused.err, /"isError": ?true/);
       assert.match(refused.out + refused.err, /message/, 'the refusal names the argument');
+      await paddock.deps.audit.flush();
       const denied = (await allAuditEntries(t.store)).filter(
         (e) => e.action === 'tool.call.denied' && e.actor_id === narrow.body.id,
       );
@@ -379,8 +380,9 @@ for (const kind of STORE_KINDS) {
       return err;
     }
 
-    /** The org's audit entries of an action, their details parsed. */
+    /** The org's audit entries of an action, their details parsed (the gate's records placed first: see audit/journal.ts). */
     async function entries(action: string) {
+      await paddock.deps.audit.flush();
       return (await allAuditEntries(t.store))
         .filter((e) => e.action === action)
         .map((e) => ({

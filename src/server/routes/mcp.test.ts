@@ -87,17 +87,17 @@ for (const kind of STORE_KINDS) {
         assert.equal((await tools('everything__echo', { message: 'warm' })).status, 200);
       const log: string[] = [];
       let decided = -1;
-      const append = deps.audit.append.bind(deps.audit);
-      deps.audit.append = (input) => {
+      const appendDurable = deps.audit.appendDurable.bind(deps.audit);
+      deps.audit.appendDurable = (input) => {
         if (input.action === 'tool.call.allowed' && decided < 0) decided = log.length;
-        return append(input);
+        return appendDurable(input);
       };
       try {
         const r = await noting(log, () => tools('everything__echo', { message: 'counted' }));
         assert.equal(r.status, 200, r.text);
         assert.match(JSON.stringify(r.body.result.content), /Echo: counted/);
       } finally {
-        deps.audit.append = append;
+        deps.audit.appendDurable = appendDurable;
       }
       assert.ok(decided >= 0, 'the decision was recorded');
       // Before the refactor: agent_tokens, orgs (the path's slug), connections, agents+orgs (the stop

@@ -178,6 +178,7 @@ export const runRoutes = [
     handler: async ({ ctx, deps, params }) => {
       const row = await visibleRun(deps, ctx, params.run);
       // Members do not read the audit trail; they see their run only.
+      if (ctx.role !== 'member') await deps.audit.flush();
       const audit =
         ctx.role === 'member'
           ? []
