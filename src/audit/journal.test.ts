@@ -320,3 +320,59 @@ test('the two files take turns: past its size the other takes over; the full one
     await s.cleanup();
   }
 });
+
+test('two emptyings at once (a flush and the writer): neither empties a file that took over meanwhile and holds a record placed but not yet synced', async () => {
+  const s = await openTestStore('sqlite');
+  try {
+    const [a] = journalFiles(s.store.auditJournal!);
+    const journal = new EntryJournal(s.store.auditJournal!);
+    const entry = (n: number) =>
+      prepareEntry({
+        orgId: 'org_j',
+        actor: { type: 'agent', id: 'agt_j' },
+        action: 'tool.call.allowed',
+        details: { n },
+      });
+    // Syncs of the database the test lets finish one by one.
+    const held: Array<() => void> = [];
+    const syncPlaced = () => new Promise<void>((resolve) => held.push(resolve));
+    journal.placed([journal.write(entry(0))]);
+    // A flush: the first file (all placed) hands over to the second, and waits for its sync.
+    const flush = journal.emptyPlaced(syncPlaced, true);
+    // The writer, at the end of a batch: the first file is retired, all placed; it waits for a sync too.
+    const writer = journal.emptyPlaced(syncPlaced);
+    await until(() => held.length >= 1, { what: 'the flush waits for a sync' });
+    // A record to the second file, placed; the flush's sync ends: the first is emptied and takes over again.
+    journal.placed([journal.write(entry(1))]);
+    held.shift()!();
+    await until(() => statSync(a).size === 0 && held.length >= 1, {
+      what: 'the flush waits for a sync covering the second file',
+    });
+    // A decision journaled to the first file (current again), placed by a commit no sync has covered yet.
+    const late = entry(2);
+    assert.equal(journal.write(late), 0);
+    journal.placed([0]);
+    // The oldest sync waiting (the writer's, started before that placement, if it runs alongside) ends.
+    held.shift()!();
+    await new Promise((r) => setTimeout(r, 10));
+    assert.match(
+      readFileSync(a, 'utf8'),
+      new RegExp(late.header.id),
+      'kept until a sync started after its placement covers it',
+    );
+    let done = false;
+    void Promise.all([flush, writer]).then(() => {
+      done = true;
+    });
+    await until(
+      () => {
+        while (held.length > 0) held.shift()!();
+        return done;
+      },
+      { what: 'both done' },
+    );
+    await journal.close();
+  } finally {
+    await s.cleanup();
+  }
+});

@@ -130,6 +130,8 @@ export class EntryJournal {
   readonly #emptyPast: number;
   /** The file records are appended to. */
   #current = 0;
+  /** The emptying under way (`emptyPlaced`), if any: the next waits for it. */
+  #emptying: Promise<void> = Promise.resolve();
   /** Lines read back at start that were not records (see `notAnEntry`). */
   refused: RefusedLine[] = [];
 
@@ -238,7 +240,15 @@ export class EntryJournal {
    * flush no copy of a placed record's details is left here (a deletion on request erases them
    * from the log next). Records written meanwhile go to the current file, never one being emptied.
    */
-  async emptyPlaced(syncPlaced: () => Promise<void>, all = false): Promise<void> {
+  emptyPlaced(syncPlaced: () => Promise<void>, all = false): Promise<void> {
+    // One at a time: another's hand-over while this one waits for its sync would make the file it
+    // retired current again, written to and placed since that sync started.
+    const run = this.#emptying.then(() => this.#emptyPlaced(syncPlaced, all));
+    this.#emptying = run.catch(() => undefined);
+    return run;
+  }
+
+  async #emptyPlaced(syncPlaced: () => Promise<void>, all: boolean): Promise<void> {
     for (let round = 0; round < 2; round++) {
       const current = this.#files[this.#current]!;
       const other = this.#files[1 - this.#current]!;
@@ -248,7 +258,7 @@ export class EntryJournal {
       if (retired.size === 0 || retired.unplaced > 0) return;
       await syncPlaced();
       // Nothing is written to a retired file: what was placed before the sync is all it holds.
-      if (retired.unplaced === 0) retired.empty();
+      if (retired.unplaced === 0 && retired !== this.#files[this.#current]) retired.empty();
       if (!all) return;
     }
   }
