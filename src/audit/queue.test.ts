@@ -1,10 +1,14 @@
 /** The queue alone, over a stand-in for integration: acknowledgments, group commit, failures. */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { silentLogger } from '../log/index.ts';
 import { until } from '../testing/until.ts';
 import type { PreparedEntry } from './entry.ts';
 import type { Integrated } from './integrate.ts';
+import { EntryJournal, journalFiles } from './journal.ts';
 import { AppendQueue } from './queue.ts';
 
 const actor = { type: 'system' as const, id: 'test' };
@@ -131,4 +135,26 @@ test('flush waits for everything queued; after close appends are refused', async
   assert.equal((await Promise.all(pending)).length, 5);
   await s.queue.close();
   await assert.rejects(s.queue.append(event(9)), /closed/);
+});
+
+test('a failed batch of journaled records: they are placed by a later batch, and the journal is emptied once they are', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'paddock-queue-'));
+  try {
+    const s = standIn();
+    const journal = new EntryJournal(join(dir, 'audit-journal.jsonl'));
+    s.queue.journalTo(journal);
+    s.failNext(new Error('database is locked'));
+    s.open();
+    const { id } = await s.queue.appendDurable(event(0));
+    await until(() => s.batches.length >= 1, { what: 'its batch' });
+    await until(() => s.batches.slice(1).some((b) => b.some((e) => e.header.id === id)), {
+      what: 'placed by a later batch (else it waits for a restart, and its file is never emptied)',
+    });
+    await s.queue.flush();
+    await s.queue.emptyJournal();
+    assert.equal(statSync(journalFiles(join(dir, 'audit-journal.jsonl'))[0]).size, 0, 'emptied once placed');
+    await s.queue.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -42,6 +42,10 @@ const MAX_BATCH = 5000;
 const LAZY_MS = 3;
 /** How long a journaled entry may wait for the next batch before it is placed (in a batch of its own). */
 const JOURNALED_MS = 20;
+/** How long journaled entries of a failed batch wait before they are tried again. */
+const RETRY_MS = 500;
+/** Tries before a journaled entry is left to the next start's replay (it stays in the journal). */
+const TRIES = 5;
 
 type Pending = {
   entry: PreparedEntry;
@@ -49,6 +53,8 @@ type Pending = {
   durable: boolean;
   /** In this file of the journal until placed (`EntryJournal`). */
   journaled?: number;
+  /** Batches it was in that failed. */
+  failed?: number;
   resolve: (r: Receipt) => void;
   reject: (e: unknown) => void;
 };
@@ -63,6 +69,8 @@ export class AppendQueue {
   #closed = false;
   #journal: EntryJournal | undefined;
   #journaledTimer: NodeJS.Timeout | undefined;
+  /** Journaled entries of a failed batch are tried again then. */
+  #retry: NodeJS.Timeout | undefined;
 
   constructor(opts: QueueOptions) {
     this.#opts = opts;
@@ -174,8 +182,9 @@ export class AppendQueue {
     }
     this.#draining = this.#drain().finally(() => {
       this.#draining = undefined;
-      // Work that arrived between the loop's last check and now would otherwise wait.
-      if (this.#queue.length > 0 || this.#again) this.kick();
+      // Work that arrived between the loop's last check and now would otherwise wait (not entries
+      // of a failed batch waiting for their retry).
+      if ((this.#queue.length > 0 || this.#again) && !this.#retry) this.kick();
     });
   }
 
@@ -185,6 +194,8 @@ export class AppendQueue {
     this.#lazy = undefined;
     clearTimeout(this.#journaledTimer);
     this.#journaledTimer = undefined;
+    clearTimeout(this.#retry);
+    this.#retry = undefined;
     this.kick();
     while (this.#draining) await this.#draining;
   }
@@ -201,6 +212,8 @@ export class AppendQueue {
   async close(): Promise<void> {
     await this.flush();
     this.#closed = true;
+    clearTimeout(this.#retry);
+    this.#retry = undefined;
     await this.emptyJournal();
     await this.#journal?.close();
   }
@@ -231,7 +244,17 @@ export class AppendQueue {
       } catch (err) {
         for (const p of batch) p.reject(err);
         this.#opts.log.error({ err }, 'audit batch failed');
-        continue;
+        // Journaled entries are acknowledged: tried again shortly, first in line. Dropped, they would
+        // wait for a restart, and their file (never all placed) could not be emptied meanwhile.
+        for (const p of batch) p.failed = (p.failed ?? 0) + 1;
+        const again = batch.filter((p) => p.journaled !== undefined && p.failed! < TRIES);
+        if (again.length === 0) continue;
+        this.#queue.unshift(...again);
+        this.#retry ??= setTimeout(() => {
+          this.#retry = undefined;
+          this.kick();
+        }, RETRY_MS);
+        return;
       }
       if (done.more) this.#again = true;
       // Placed: the journal may forget them once synced (a failed batch's stay there, replayed at the next start).
