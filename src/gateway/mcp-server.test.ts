@@ -44,7 +44,7 @@ for (const kind of STORE_KINDS) {
           content: [{ type: 'text', text: `ran ${req.tool}` }],
           isError: false,
           durationMs: 1,
-          auditIndex: 1,
+          auditEntryId: 'evt_1',
         };
       },
       // The gate's own namespaces, over the test's store.
