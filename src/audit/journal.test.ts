@@ -376,3 +376,45 @@ test('two emptyings at once (a flush and the writer): neither empties a file tha
     await s.cleanup();
   }
 });
+
+test('a decision is not durable before the lazily synced commits made ahead of it (a run’s start): its sync covers them too, as the WAL sync it replaces did', async () => {
+  const s = await openTestStore('sqlite');
+  try {
+    const { store, home } = s;
+    const { org } = await initOrg(store.db, operatorCaller(), { slug: 'acme', ownerEmail: 'o@acme.test' });
+    const trail = new AuditTrail({
+      store,
+      keys: vaultLogKeys(new Vault(localKeyring(home, {}))),
+      originHost: 'j.test',
+      log: silentLogger,
+    });
+    trail.start();
+    await trail.flush();
+    const wal = () => store.syncStats!().fdatasyncs;
+    // A run's start: committed, handed back once written, synced within 50 ms.
+    await store.withLazySync(() =>
+      store.db.updateTable('orgs').set({ name: 'Acme (renamed)' }).where('id', '=', org.id).execute(),
+    );
+    const before = wal();
+    // Its first tool call's decision, at once: the call runs once this resolves.
+    await trail.appendDurable({
+      orgId: org.id,
+      actor: { type: 'agent', id: 'agt_j' },
+      action: 'tool.call.allowed',
+      details: {},
+    });
+    assert.equal(wal() - before, 1, 'the database log synced before the decision is acknowledged');
+    // With nothing lazily committed ahead of it, a decision makes no sync of the database.
+    const now = wal();
+    await trail.appendDurable({
+      orgId: org.id,
+      actor: { type: 'agent', id: 'agt_j' },
+      action: 'tool.call.allowed',
+      details: {},
+    });
+    assert.equal(wal() - now, 0);
+    await trail.close();
+  } finally {
+    await s.cleanup();
+  }
+});

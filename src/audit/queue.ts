@@ -32,6 +32,11 @@ export interface QueueOptions {
   integrate(batch: PreparedEntry[], sync: Sync): Promise<Integrated>;
   /** Makes every commit so far durable (before the journal forgets what they placed). */
   syncPlaced(): Promise<void>;
+  /**
+   * Makes lazily synced commits so far durable (`Store.withLazySync`: a run's start), as a
+   * decision's WAL sync did before decisions were journaled: nothing a run does is durable before it.
+   */
+  syncLazy?(): Promise<void>;
   /** Told which logs grew after each commit; awaited before the next batch. */
   onIntegrated(logIds: string[]): Promise<void>;
   log: Logger;
@@ -97,7 +102,10 @@ export class AppendQueue {
     if (!journal) return this.append(input);
     if (this.#closed) return Promise.reject(new Error('the audit trail is closed'));
     const entry = this.#journaled(journal, input);
-    return journal.sync(entry.file).then(() => ({ id: entry.id, log: entry.log }));
+    return Promise.all([journal.sync(entry.file), this.#opts.syncLazy?.()]).then(() => ({
+      id: entry.id,
+      log: entry.log,
+    }));
   }
 
   /**

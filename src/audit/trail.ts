@@ -85,6 +85,9 @@ export class AuditTrail {
       syncPlaced: async () => {
         await opts.store.sync?.();
       },
+      syncLazy: async () => {
+        await opts.store.syncLazy?.();
+      },
       onIntegrated: async (logIds) => {
         opts.onCommitted?.(logIds);
         for (const logId of logIds) await this.#checkpoints.grew(logId);

@@ -104,6 +104,15 @@ export class FileSync {
     later.timer ??= setTimeout(due, SYNC_LATER_MS);
   }
 
+  /** Resolves once every write `syncSoon` was told of so far is on disk (a sync only if none covers it yet). */
+  settled(): Promise<void> {
+    if (this.#failed) return Promise.reject(this.#failed);
+    const later = this.#later;
+    if (later.waiting && this.made <= later.mark) return this.sync();
+    // Covered by a sync already started: the one running now, if any, started after it.
+    return this.#running ?? Promise.resolve();
+  }
+
   /** Waits for a running sync (the owner syncs what it must keep before closing). */
   async close(): Promise<void> {
     clearTimeout(this.#later.timer);

@@ -60,6 +60,8 @@ export interface Store {
   withSyncElsewhere?<T>(fn: () => Promise<T>): Promise<T>;
   /** Embedded store only: makes every commit so far durable (one WAL fdatasync). */
   sync?(): Promise<void>;
+  /** Embedded store only: makes every commit made inside `withLazySync` so far durable (a sync only if one waits). */
+  syncLazy?(): Promise<void>;
   /** Embedded store only: the file where the audit writer journals records before placing them (`audit/journal.ts`). */
   auditJournal?: string;
   /** Embedded store only: told when the audit journal cannot be synced (as `onFatal`). */
@@ -105,6 +107,7 @@ function openSqlite(home: string, onFatal?: (err: Error) => void): Store {
     withLazySync,
     withSyncElsewhere,
     sync: () => database.sync(),
+    syncLazy: () => database.syncLazy(),
     rawTransaction: (fn) => db.connection().execute(async () => database.transact(fn)),
     auditJournal: join(home, 'audit-journal.jsonl'),
     journalSync: onFatal ? { onFatal } : {},

@@ -99,6 +99,8 @@ export interface DurableSqlite extends SqliteDatabase {
   sync(): Promise<void>;
   /** A sync within `SYNC_LATER_MS`, unless one that starts meanwhile covers what is written now. */
   syncSoon(): void;
+  /** Resolves once every lazily synced commit so far is durable (a sync only if one is waiting). */
+  syncLazy(): Promise<void>;
   /** Asks the checkpoint worker to copy the WAL into the database file (every few hundred commits). */
   maybeCheckpoint(): void;
   /** Notifications sent since the last call (by `pg_notify`), or by the transaction now rolling back. */
@@ -256,6 +258,7 @@ export function openNodeSqlite(path: string, opts: SqliteOptions = {}): DurableS
       wal.syncSoon(() => {
         stats.syncs += 1;
       }),
+    syncLazy: () => wal.settled(),
     stats,
     takeSent: () => {
       const was = sent;
