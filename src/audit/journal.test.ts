@@ -418,3 +418,31 @@ test('a decision is not durable before the lazily synced commits made ahead of i
     await s.cleanup();
   }
 });
+
+test('closing: a record written with a lazy sync and not yet placed is synced, not left to a timer the close clears', async () => {
+  const s = await openTestStore('sqlite');
+  try {
+    let synced = 0;
+    const journal = new EntryJournal(s.store.auditJournal!, {
+      fdatasync: (_fd, cb) => {
+        synced += 1;
+        cb(null);
+      },
+    });
+    const file = journal.write(
+      prepareEntry({
+        orgId: 'org_j',
+        actor: { type: 'agent', id: 'agt_j' },
+        action: 'tool.call.completed',
+        details: {},
+      }),
+    );
+    journal.syncSoon(file);
+    await journal.close();
+    assert.equal(synced, 1, 'synced on close');
+    await new Promise((r) => setTimeout(r, 80));
+    assert.equal(synced, 1);
+  } finally {
+    await s.cleanup();
+  }
+});

@@ -263,9 +263,12 @@ export class EntryJournal {
     }
   }
 
-  /** Closes the files (the caller empties them first: `emptyPlaced`, all). */
+  /** Syncs what is left unplaced and closes the files (the caller empties them first: `emptyPlaced`, all). */
   async close(): Promise<void> {
     for (const file of this.#files) {
+      // Records still here (written after the last flush) get the sync their lazy one would have
+      // made: closing clears its timer. A failure is told by `onFatal`.
+      if (file.fd !== undefined && file.unplaced > 0) await file.synced.sync().catch(() => undefined);
       await file.synced.close();
       if (file.fd !== undefined) closeSync(file.fd);
       file.fd = undefined;

@@ -220,6 +220,8 @@ export class AppendQueue {
   async close(): Promise<void> {
     await this.flush();
     this.#closed = true;
+    // What was journaled between that flush and the refusal of appends is placed too.
+    await this.flush();
     clearTimeout(this.#retry);
     this.#retry = undefined;
     await this.emptyJournal();
