@@ -112,6 +112,10 @@ export class SiemStreamer {
       .limit(BATCH)
       .execute();
     if (rows.length === 0) return false;
+    // What leaves the machine is durable here first: a placement committed with no sync of its own
+    // (its record durable in the audit journal) may be placed again after a power cut, elsewhere in
+    // the log — the SIEM would hold indexes the log does not.
+    await this.#store.sync?.();
     const body = rows.map((r) => `${JSON.stringify({ log: logId, ...toAuditEvent(r) })}\n`).join('');
     const res = await fetch(url, {
       method: 'POST',
