@@ -116,8 +116,8 @@ test('a tampered or damaged journal at start: only whole, self-consistent record
     // Details swapped under a consistent header.
     const swapped = { ...prepareEntry(event(4)), details: '{"n":"forged"}' };
     const line = (e: unknown) => `${JSON.stringify(e)}\n`;
-    // The other file holds a record too, so the current one (with the torn line) is written next.
-    const other = prepareEntry(event(7));
+    // The other file holds an older record too, so the current one (with the torn line) is written next.
+    const other = prepareEntry(event(7), new Date(Date.now() - 60_000));
     appendFileSync(journalFiles(path)[1], line(other));
     appendFileSync(
       path,
@@ -442,6 +442,55 @@ test('closing: a record written with a lazy sync and not yet placed is synced, n
     assert.equal(synced, 1, 'synced on close');
     await new Promise((r) => setTimeout(r, 80));
     assert.equal(synced, 1);
+  } finally {
+    await s.cleanup();
+  }
+});
+
+test('a kill with records unplaced in both files: the older file’s are placed first (a decision before its result), whichever file that is', async () => {
+  const s = await openTestStore('sqlite');
+  try {
+    const { store, home } = s;
+    const { org } = await initOrg(store.db, operatorCaller(), { slug: 'acme', ownerEmail: 'o@acme.test' });
+    const [a, b] = journalFiles(store.auditJournal!);
+    const at = Date.now() - 1000;
+    const decision = prepareEntry(
+      { orgId: org.id, actor: { type: 'agent', id: 'agt_j' }, action: 'tool.call.allowed', details: {} },
+      new Date(at),
+    );
+    const result = prepareEntry(
+      {
+        orgId: org.id,
+        actor: { type: 'agent', id: 'agt_j' },
+        action: 'tool.call.completed',
+        details: { allowedEntryId: decision.header.id },
+      },
+      new Date(at + 5),
+    );
+    // The second file was current, past its size, and handed over to the (emptied) first just
+    // before the decision's result was written: the kill left both unplaced.
+    appendFileSync(b, `${JSON.stringify(decision)}\n`);
+    appendFileSync(a, `${JSON.stringify(result)}\n`);
+    const trail = new AuditTrail({
+      store,
+      keys: vaultLogKeys(new Vault(localKeyring(home, {}))),
+      originHost: 'j.test',
+      log: silentLogger,
+    });
+    trail.start();
+    await trail.flush();
+    const rows = await store.db
+      .selectFrom('audit_entries')
+      .select(['id', 'idx'])
+      .where('id', 'in', [decision.header.id, result.header.id])
+      .orderBy('idx')
+      .execute();
+    assert.deepEqual(
+      rows.map((r) => r.id),
+      [decision.header.id, result.header.id],
+      'placed in the order they were written',
+    );
+    await trail.close();
   } finally {
     await s.cleanup();
   }

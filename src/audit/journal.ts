@@ -148,7 +148,7 @@ export class EntryJournal {
    * `placed` says otherwise (the caller looks up which are).
    */
   left(): LeftEntry[] {
-    const entries: LeftEntry[] = [];
+    const inFile: [LeftEntry[], LeftEntry[]] = [[], []];
     const seen = new Set<string>();
     const now = Date.now();
     this.#files.forEach((file, k) => {
@@ -179,7 +179,7 @@ export class EntryJournal {
         if (entry && seen.has(entry.header.id)) why = 'a second copy of a record';
         if (entry && !why) {
           seen.add(entry.header.id);
-          entries.push({ entry, file: k });
+          inFile[k]!.push({ entry, file: k });
           file.unplaced += 1;
         } else {
           this.refused.push({ file: basename(file.path), line: i + 1, why: why ?? 'not a record' });
@@ -190,9 +190,15 @@ export class EntryJournal {
       if (kept.length > 0)
         appendFileSync(`${this.#files[0].path}.refused`, `${kept.join('\n')}\n`, { mode: 0o600 });
     });
+    // The files take turns, so one's records are all older than the other's: placed first, as
+    // they were written (a decision before its result), and new records follow the newer file.
+    const first = (k: number) =>
+      Date.parse(inFile[k]![0]?.entry.header.time ?? '') || Number.POSITIVE_INFINITY;
+    const older = first(1) < first(0) ? 1 : 0;
     // Whatever a file holds now is emptied once placed: new records go to an empty one if there is one.
     if (this.#files[0].size > 0 && this.#files[1].size === 0) this.#current = 1;
-    return entries;
+    else if (this.#files[0].size > 0 && this.#files[1].size > 0) this.#current = 1 - older;
+    return [...inFile[older]!, ...inFile[1 - older]!];
   }
 
   /** Appends an entry; once this returns it survives the process being killed. Returns its file. */

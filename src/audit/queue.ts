@@ -149,14 +149,16 @@ export class AppendQueue {
 
   /** Places entries a killed process journaled and never placed (`EntryJournal.left`): the journal keeps them until synced. */
   replay(entries: LeftEntry[]): void {
-    for (const { entry, file } of entries)
-      this.#queue.push({
+    // Ahead of what was journaled since the start: they were written before it.
+    this.#queue.unshift(
+      ...entries.map(({ entry, file }) => ({
         entry,
         durable: false,
         journaled: file,
         resolve: () => undefined,
         reject: () => undefined,
-      });
+      })),
+    );
     if (entries.length > 0) this.kick();
   }
 
