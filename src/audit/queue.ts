@@ -150,15 +150,14 @@ export class AppendQueue {
   /** Places entries a killed process journaled and never placed (`EntryJournal.left`): the journal keeps them until synced. */
   replay(entries: LeftEntry[]): void {
     // Ahead of what was journaled since the start: they were written before it.
-    this.#queue.unshift(
-      ...entries.map(({ entry, file }) => ({
-        entry,
-        durable: false,
-        journaled: file,
-        resolve: () => undefined,
-        reject: () => undefined,
-      })),
-    );
+    const replayed: Pending[] = entries.map(({ entry, file }) => ({
+      entry,
+      durable: false,
+      journaled: file,
+      resolve: () => undefined,
+      reject: () => undefined,
+    }));
+    this.#queue = [...replayed, ...this.#queue];
     if (entries.length > 0) this.kick();
   }
 
@@ -261,7 +260,7 @@ export class AppendQueue {
         for (const p of batch) p.failed = (p.failed ?? 0) + 1;
         const again = batch.filter((p) => p.journaled !== undefined && p.failed! < TRIES);
         if (again.length === 0) continue;
-        this.#queue.unshift(...again);
+        this.#queue = [...again, ...this.#queue];
         this.#retry ??= setTimeout(() => {
           this.#retry = undefined;
           this.kick();
