@@ -495,3 +495,35 @@ test('a kill with records unplaced in both files: the older file’s are placed 
     await s.cleanup();
   }
 });
+
+test('after a failed sync of one file, a record written to the other is not acknowledged either (nothing is, until a restart)', async () => {
+  const s = await openTestStore('sqlite');
+  try {
+    let calls = 0;
+    const journal = new EntryJournal(
+      s.store.auditJournal!,
+      {
+        fdatasync: (_fd, cb) => {
+          calls += 1;
+          cb(calls === 1 ? Object.assign(new Error('EIO: i/o error'), { code: 'EIO' }) : null);
+        },
+      },
+      500,
+    );
+    const entry = (n: number) =>
+      prepareEntry({
+        orgId: 'org_j',
+        actor: { type: 'agent', id: 'agt_j' },
+        action: 'tool.call.allowed',
+        details: { n },
+      });
+    await assert.rejects(journal.sync(journal.write(entry(0))), /EIO/);
+    let file = 0;
+    for (let n = 1; file === 0; n++) file = journal.write(entry(n));
+    assert.equal(file, 1, 'the other file took over');
+    await assert.rejects(journal.sync(file), /could not be made durable/);
+    await journal.close();
+  } finally {
+    await s.cleanup();
+  }
+});

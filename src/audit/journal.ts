@@ -132,6 +132,8 @@ export class EntryJournal {
   #current = 0;
   /** The emptying under way (`emptyPlaced`), if any: the next waits for it. */
   #emptying: Promise<void> = Promise.resolve();
+  /** The first failed sync of either file (see `sync`). */
+  #failed: Error | undefined;
   /** Lines read back at start that were not records (see `notAnEntry`). */
   refused: RefusedLine[] = [];
 
@@ -216,7 +218,12 @@ export class EntryJournal {
 
   /** Resolves once everything written to `file` so far is on disk. */
   sync(file: number): Promise<void> {
-    return this.#files[file]!.synced.sync();
+    // A failed sync of either file: nothing is acknowledged as durable again, in the other file neither.
+    if (this.#failed) return Promise.reject(this.#failed);
+    return this.#files[file]!.synced.sync().catch((err: Error) => {
+      this.#failed ??= err;
+      throw err;
+    });
   }
 
   /** Makes what is written to `file` durable within `SYNC_LATER_MS`, unless a sync covers it first. */
