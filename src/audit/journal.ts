@@ -241,6 +241,11 @@ export class EntryJournal {
     for (const k of files) this.#files[k]!.unplaced -= 1;
   }
 
+  /** Whether the file no longer written to holds records not yet placed (it is emptied once they are). */
+  get heldBack(): boolean {
+    return this.#files[1 - this.#current]!.unplaced > 0;
+  }
+
   /** Whether a file no longer written to has everything in it placed: `emptyPlaced` would empty it. */
   get retired(): boolean {
     const other = this.#files[1 - this.#current]!;
@@ -265,8 +270,9 @@ export class EntryJournal {
     for (let round = 0; round < 2; round++) {
       const current = this.#files[this.#current]!;
       const other = this.#files[1 - this.#current]!;
-      if (all && current.size > 0 && current.unplaced === 0 && other.size === 0)
-        this.#current = 1 - this.#current;
+      // Handed over even with records not yet placed (written since the flush, under load): else
+      // the placed ones beside them would stay; those are placed by the next flush (`heldBack`).
+      if (all && current.size > 0 && other.size === 0) this.#current = 1 - this.#current;
       const retired = this.#files[1 - this.#current]!;
       if (retired.size === 0 || retired.unplaced > 0) return;
       await syncPlaced();

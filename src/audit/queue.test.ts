@@ -1,6 +1,6 @@
 /** The queue alone, over a stand-in for integration: acknowledgments, group commit, failures. */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -153,6 +153,30 @@ test('a failed batch of journaled records: they are placed by a later batch, and
     await s.queue.flush();
     await s.queue.emptyJournal();
     assert.equal(statSync(journalFiles(join(dir, 'audit-journal.jsonl'))[0]).size, 0, 'emptied once placed');
+    await s.queue.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a flush empties the journal of what it placed even when a record arrives just after (a deletion on request flushes first: no copy of an erased record stays)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'paddock-queue-'));
+  try {
+    const s = standIn();
+    const path = join(dir, 'audit-journal.jsonl');
+    const journal = new EntryJournal(path);
+    s.queue.journalTo(journal);
+    s.open();
+    const placed = await s.queue.appendWritten(event(0));
+    await s.queue.flush();
+    // A call's result, written between the flush and the emptying, under load.
+    await s.queue.appendWritten(event(1));
+    await s.queue.emptyJournal();
+    for (const file of journalFiles(path).filter((f) => existsSync(f)))
+      assert.ok(
+        !readFileSync(file, 'utf8').includes(placed.id),
+        'the placed record is gone from the journal',
+      );
     await s.queue.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });

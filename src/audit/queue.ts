@@ -214,7 +214,13 @@ export class AppendQueue {
    * (no copy of a placed record's details is left there: a deletion on request flushes first).
    */
   async emptyJournal(): Promise<void> {
-    await this.#journal?.emptyPlaced(() => this.#opts.syncPlaced(), true);
+    const journal = this.#journal;
+    if (!journal) return;
+    await journal.emptyPlaced(() => this.#opts.syncPlaced(), true);
+    if (!journal.heldBack) return;
+    // Records written since the flush held a file back: placed now, it is emptied.
+    await this.flush();
+    await journal.emptyPlaced(() => this.#opts.syncPlaced(), true);
   }
 
   /** Commits what is queued and empties the journal; later appends are refused. */
