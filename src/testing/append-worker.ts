@@ -23,14 +23,19 @@ setTimeout(() => process.exit(3), 60_000).unref();
 process.stdout.on('error', () => process.exit(4));
 process.stdout.write(`org ${org.id}\n`);
 let n = 0;
+// APPEND=journaled: as the gate does, a decision (`appendDurable`) then its result (`appendWritten`).
+const journaled = process.env.APPEND === 'journaled';
 const worker = async () => {
   for (;;) {
-    const r = await trail.append({
-      orgId: org.id,
-      actor: { type: 'system', id: 'worker' },
-      action: 'test.appended',
-      details: { n: n++ },
-    });
+    const event = { orgId: org.id, actor: { type: 'system' as const, id: 'worker' }, details: { n: n++ } };
+    if (journaled) {
+      const decision = await trail.appendDurable({ ...event, action: 'tool.call.allowed' });
+      process.stdout.write(`ack ${decision.id}\n`);
+      const result = await trail.appendWritten({ ...event, action: 'tool.call.completed' });
+      process.stdout.write(`ack ${result.id}\n`);
+      continue;
+    }
+    const r = await trail.append({ ...event, action: 'test.appended' });
     process.stdout.write(`ack ${r.id}\n`);
   }
 };
