@@ -527,3 +527,53 @@ test('after a failed sync of one file, a record written to the other is not ackn
     await s.cleanup();
   }
 });
+
+test('a failed look-up of what the journal left (the database busy at start): tried again, so the records are placed and the files can be emptied', async () => {
+  const s = await openTestStore('sqlite');
+  try {
+    const { store, home } = s;
+    const { org } = await initOrg(store.db, operatorCaller(), { slug: 'acme', ownerEmail: 'o@acme.test' });
+    const left = prepareEntry({
+      orgId: org.id,
+      actor: { type: 'agent', id: 'agt_j' },
+      action: 'tool.call.allowed',
+      details: {},
+    });
+    appendFileSync(store.auditJournal!, `${JSON.stringify(left)}\n`);
+    let failed = false;
+    // The first look-up in audit_entries fails, as one would with the database locked by another process.
+    const db = new Proxy(store.db, {
+      get(target, key) {
+        if (key === 'selectFrom')
+          return (table: string) => {
+            if (table === 'audit_entries' && !failed) {
+              failed = true;
+              throw new Error('database is locked');
+            }
+            return target.selectFrom(table as 'audit_entries');
+          };
+        const v = Reflect.get(target, key);
+        return typeof v === 'function' ? v.bind(target) : v;
+      },
+    });
+    const trail = new AuditTrail({
+      store: { ...store, db },
+      keys: vaultLogKeys(new Vault(localKeyring(home, {}))),
+      originHost: 'j.test',
+      log: silentLogger,
+    });
+    trail.start();
+    await trail.flush();
+    assert.ok(failed);
+    const placed = await store.db
+      .selectFrom('audit_entries')
+      .select('id')
+      .where('id', '=', left.header.id)
+      .executeTakeFirst();
+    assert.ok(placed, 'the record the journal held is placed');
+    assert.equal(statSync(store.auditJournal!).size, 0, 'and the file emptied');
+    await trail.close();
+  } finally {
+    await s.cleanup();
+  }
+});

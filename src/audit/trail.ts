@@ -40,6 +40,10 @@ export interface TrailObserver {
   committed(events: number, ms: number): void;
 }
 
+/** Tries at start to look up which journaled records are placed, and the pause between them. */
+const REPLAY_TRIES = 10;
+const REPLAY_RETRY_MS = 500;
+
 /** How often a started writer looks for entries no notification announced (another process's). */
 const BACKSTOP_MS = 5000;
 
@@ -216,6 +220,20 @@ export class AuditTrail {
   }
 
   async #replay(journal: EntryJournal, left: LeftEntry[]): Promise<void> {
+    // Tried again if the database is busy: left unreplayed, the records would wait for the next
+    // start and their file, never all placed, could not be emptied meanwhile.
+    for (let tries = 1; ; tries++) {
+      try {
+        return await this.#replayOnce(journal, left);
+      } catch (err) {
+        if (tries >= REPLAY_TRIES) throw err;
+        this.#log.warn({ err }, 'journaled audit records could not be looked up; trying again');
+        await new Promise((r) => setTimeout(r, REPLAY_RETRY_MS));
+      }
+    }
+  }
+
+  async #replayOnce(journal: EntryJournal, left: LeftEntry[]): Promise<void> {
     const placed = new Set<string>();
     for (let i = 0; i < left.length; i += 500) {
       const ids = left.slice(i, i + 500).map((e) => e.entry.header.id);
