@@ -229,9 +229,10 @@ export class AppendQueue {
     this.#closed = true;
     // What was journaled between that flush and the refusal of appends is placed too.
     await this.flush();
+    await this.emptyJournal();
+    // No retry of a failed batch after the close (what it held stays in the journal for the next start).
     clearTimeout(this.#retry);
     this.#retry = undefined;
-    await this.emptyJournal();
     await this.#journal?.close();
   }
 
