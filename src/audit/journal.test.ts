@@ -4,6 +4,7 @@
  * — once each, a torn last line left out — with the log still verifying.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { appendFileSync, chmodSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { after, test } from 'node:test';
 import { initOrg, operatorCaller } from '../identity/index.ts';
@@ -573,6 +574,58 @@ test('a failed look-up of what the journal left (the database busy at start): tr
     assert.ok(placed, 'the record the journal held is placed');
     assert.equal(statSync(store.auditJournal!).size, 0, 'and the file emptied');
     await trail.close();
+  } finally {
+    await s.cleanup();
+  }
+});
+
+test('a write the disk takes only part of (file size limit, disk full) is not taken for a record: it throws, and the next record is a line of its own', async () => {
+  const s = await openTestStore('sqlite');
+  try {
+    const path = s.store.auditJournal!;
+    const journal = new URL('./journal.ts', import.meta.url).href;
+    const entry = new URL('./entry.ts', import.meta.url).href;
+    // A process whose files may hold 2 kB (ulimit -f: Node ignores SIGXFSZ, the write comes back short).
+    const script = `
+      const { EntryJournal } = await import(${JSON.stringify(journal)});
+      const { prepareEntry } = await import(${JSON.stringify(entry)});
+      const j = new EntryJournal(${JSON.stringify(path)});
+      for (let n = 0; n < 3; n++) {
+        try {
+          j.write(prepareEntry({ orgId: 'org_j', actor: { type: 'agent', id: 'agt_j' }, action: 'tool.call.allowed', details: { pad: 'x'.repeat(300), n } }));
+          console.log('written');
+        } catch { console.log('refused'); }
+      }`;
+    const said = execFileSync(
+      'bash',
+      ['-c', 'ulimit -f 2; exec "$0" --input-type=module -e "$1"', process.execPath, script],
+      {
+        encoding: 'utf8',
+      },
+    )
+      .trim()
+      .split('\n');
+    assert.deepEqual(said, ['written', 'refused', 'refused'], 'only the whole line counts as written');
+    // Room again: the next record starts a line of its own, and is read back whole.
+    const j = new EntryJournal(path);
+    const lines = readFileSync(path, 'utf8');
+    assert.ok(!lines.endsWith('\n'), 'the short write left a torn line');
+    j.left();
+    const next = prepareEntry({
+      orgId: 'org_j',
+      actor: { type: 'agent', id: 'agt_j' },
+      action: 'tool.call.allowed',
+      details: {},
+    });
+    j.write(next);
+    await j.close();
+    assert.deepEqual(
+      new EntryJournal(path)
+        .left()
+        .map((e) => e.entry.header.id)
+        .slice(-1),
+      [next.header.id],
+    );
   } finally {
     await s.cleanup();
   }

@@ -211,7 +211,19 @@ export class EntryJournal {
       this.#current = 1 - this.#current;
       file = other;
     }
-    file.size += writeSync(file.open(), `${JSON.stringify(entry)}\n`);
+    const line = `${JSON.stringify(entry)}\n`;
+    const written = writeSync(file.open(), line);
+    file.size += written;
+    if (written < Buffer.byteLength(line)) {
+      // Only part of it taken (the disk full, a file size limit): not a record, and what follows
+      // starts a line of its own (`open`), else it would be lost glued to this one.
+      file.torn = true;
+      closeSync(file.fd!);
+      file.fd = undefined;
+      throw new Error(
+        `the audit journal could not be written: ${written} of ${Buffer.byteLength(line)} bytes`,
+      );
+    }
     file.unplaced += 1;
     return this.#current;
   }

@@ -52,6 +52,9 @@ const RETRY_MS = 500;
 /** Tries before a journaled entry is left to the next start's replay (it stays in the journal). */
 const TRIES = 5;
 
+/** An entry journaled: its id, its log, the journal file it is in. */
+type Journaled = { id: string; log: string; file: number };
+
 type Pending = {
   entry: PreparedEntry;
   /** Resolved once durable (else once written). */
@@ -101,7 +104,13 @@ export class AppendQueue {
     const journal = this.#journal;
     if (!journal) return this.append(input);
     if (this.#closed) return Promise.reject(new Error('the audit trail is closed'));
-    const entry = this.#journaled(journal, input);
+    let entry: Journaled;
+    try {
+      entry = this.#journaled(journal, input);
+    } catch (err) {
+      // Not written (the disk full): refused as a rejection, as every failure of an append is.
+      return Promise.reject(err);
+    }
     return Promise.all([journal.sync(entry.file), this.#opts.syncLazy?.()]).then(() => ({
       id: entry.id,
       log: entry.log,
@@ -119,13 +128,19 @@ export class AppendQueue {
     if (!journal) return this.#push(input, false, () => this.kick());
     if (this.#closed) return Promise.reject(new Error('the audit trail is closed'));
     // Journaled: written once this returns; durable with the next sync of the journal.
-    const entry = this.#journaled(journal, input);
+    let entry: Journaled;
+    try {
+      entry = this.#journaled(journal, input);
+    } catch (err) {
+      // Not written (the disk full): refused as a rejection, as every failure of an append is.
+      return Promise.reject(err);
+    }
     journal.syncSoon(entry.file);
     return Promise.resolve({ id: entry.id, log: entry.log });
   }
 
   /** Writes an event to the journal and queues it, to be placed with the next batch (or soon). */
-  #journaled(journal: EntryJournal, input: AuditInput): { id: string; log: string; file: number } {
+  #journaled(journal: EntryJournal, input: AuditInput): Journaled {
     const entry = prepareEntry(input);
     const file = journal.write(entry);
     this.#queue.push({
