@@ -630,3 +630,33 @@ test('a write the disk takes only part of (file size limit, disk full) is not ta
     await s.cleanup();
   }
 });
+
+test('an append made inside a lazily synced context (a run’s start) still resolves only once synced: the writer’s batch is not lazy because of who woke it', async () => {
+  const s = await openTestStore('sqlite');
+  try {
+    const { store, home } = s;
+    const { org } = await initOrg(store.db, operatorCaller(), { slug: 'acme', ownerEmail: 'o@acme.test' });
+    const trail = new AuditTrail({
+      store,
+      keys: vaultLogKeys(new Vault(localKeyring(home, {}))),
+      originHost: 'j.test',
+      log: silentLogger,
+    });
+    trail.start();
+    await trail.flush();
+    const wal = () => store.syncStats!().fdatasyncs;
+    const before = wal();
+    await store.withLazySync(() =>
+      trail.append({
+        orgId: org.id,
+        actor: { type: 'agent', id: 'agt_j' },
+        action: 'run.noted',
+        details: {},
+      }),
+    );
+    assert.ok(wal() > before, 'the database log synced before the append resolved');
+    await trail.close();
+  } finally {
+    await s.cleanup();
+  }
+});

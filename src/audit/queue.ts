@@ -37,6 +37,11 @@ export interface QueueOptions {
    * decision's WAL sync did before decisions were journaled: nothing a run does is durable before it.
    */
   syncLazy?(): Promise<void>;
+  /**
+   * Runs the writer outside its waker's context (`Store.withSyncNow`): woken by an append made
+   * inside `withLazySync`, its commits (batches, checkpoints) would otherwise not wait for their sync.
+   */
+  detach?<T>(fn: () => Promise<T>): Promise<T>;
   /** Told which logs grew after each commit; awaited before the next batch. */
   onIntegrated(logIds: string[]): Promise<void>;
   log: Logger;
@@ -204,7 +209,8 @@ export class AppendQueue {
       this.#again = true;
       return;
     }
-    this.#draining = this.#drain().finally(() => {
+    const detach = this.#opts.detach ?? ((fn: () => Promise<void>) => fn());
+    this.#draining = detach(() => this.#drain()).finally(() => {
       this.#draining = undefined;
       // Work that arrived between the loop's last check and now would otherwise wait (not entries
       // of a failed batch waiting for their retry).

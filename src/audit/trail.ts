@@ -92,6 +92,7 @@ export class AuditTrail {
       syncLazy: async () => {
         await opts.store.syncLazy?.();
       },
+      detach: (fn) => (opts.store.withSyncNow ? opts.store.withSyncNow(fn) : fn()),
       onIntegrated: async (logIds) => {
         opts.onCommitted?.(logIds);
         for (const logId of logIds) await this.#checkpoints.grew(logId);

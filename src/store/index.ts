@@ -9,7 +9,13 @@ import { Kysely, Migrator, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import type { FileSyncOptions } from './file-sync.ts';
 import { migrationProvider } from './migrations/index.ts';
-import { DurableSqliteDialect, openNodeSqlite, withLazySync, withSyncElsewhere } from './node-sqlite.ts';
+import {
+  DurableSqliteDialect,
+  openNodeSqlite,
+  withLazySync,
+  withSyncElsewhere,
+  withSyncNow,
+} from './node-sqlite.ts';
 import type { OnNotify } from './notify.ts';
 import { pgListen } from './pg-listen.ts';
 import type { Database } from './schema.ts';
@@ -58,6 +64,8 @@ export interface Store {
    * durable in the audit journal until `sync` covers them (see `node-sqlite.ts`).
    */
   withSyncElsewhere?<T>(fn: () => Promise<T>): Promise<T>;
+  /** Embedded store only: runs `fn` with its commits synced as they return, even inside `withLazySync`. */
+  withSyncNow?<T>(fn: () => Promise<T>): Promise<T>;
   /** Embedded store only: makes every commit so far durable (one WAL fdatasync). */
   sync?(): Promise<void>;
   /** Embedded store only: makes every commit made inside `withLazySync` so far durable (a sync only if one waits). */
@@ -106,6 +114,7 @@ function openSqlite(home: string, onFatal?: (err: Error) => void): Store {
     purge: () => emptyWal(db),
     withLazySync,
     withSyncElsewhere,
+    withSyncNow,
     sync: () => database.sync(),
     syncLazy: () => database.syncLazy(),
     rawTransaction: (fn) => db.connection().execute(async () => database.transact(fn)),

@@ -55,6 +55,14 @@ export function withSyncElsewhere<T>(fn: () => Promise<T>): Promise<T> {
   return lazy.run('elsewhere', fn);
 }
 
+/**
+ * Runs `fn` with its commits synced before they are handed back, whatever context it was called
+ * from: the audit writer's batches are woken by whoever appends, maybe inside `withLazySync`.
+ */
+export function withSyncNow<T>(fn: () => Promise<T>): Promise<T> {
+  return lazy.exit(fn);
+}
+
 function bindable(parameters: ReadonlyArray<unknown>): SQLInputValue[] {
   // node:sqlite binds no booleans or Dates; store them the way the schema expects.
   return parameters.map((p) => {
