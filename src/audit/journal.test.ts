@@ -225,11 +225,11 @@ test('a decision is durable once journaled and the journal synced: not before; p
         resolved = true;
         return r;
       });
-    await until(() => held.length === 1, { what: 'the journal is synced' });
+    await until(() => held.length === 2, { what: 'the journal (a new file: and its folder) is synced' });
     await new Promise((r) => setTimeout(r, 30));
     assert.equal(resolved, false, 'not durable, not acknowledged, before its sync is done');
     assert.match(readFileSync(path, 'utf8'), /tool\.call\.allowed/, 'journaled');
-    held.shift()!(null);
+    for (const done of held.splice(0)) done(null);
     const { id, index } = (await decision) as { id: string; index?: number };
     assert.equal(index, undefined, 'its place in the log is not known yet');
     const placed = () =>
@@ -656,6 +656,34 @@ test('an append made inside a lazily synced context (a run’s start) still reso
     );
     assert.ok(wal() > before, 'the database log synced before the append resolved');
     await trail.close();
+  } finally {
+    await s.cleanup();
+  }
+});
+
+test('a journal file made by this process: its folder is synced with its first sync (else a power cut can lose the file, and the decisions synced into it)', async () => {
+  const s = await openTestStore('sqlite');
+  try {
+    const synced: number[] = [];
+    const journal = new EntryJournal(s.store.auditJournal!, {
+      fdatasync: (fd, cb) => {
+        synced.push(fd);
+        cb(null);
+      },
+    });
+    const entry = (n: number) =>
+      prepareEntry({
+        orgId: 'org_j',
+        actor: { type: 'agent', id: 'agt_j' },
+        action: 'tool.call.allowed',
+        details: { n },
+      });
+    await journal.sync(journal.write(entry(0)));
+    assert.equal(new Set(synced).size, 2, 'the new file and its folder');
+    const before = synced.length;
+    await journal.sync(journal.write(entry(1)));
+    assert.equal(synced.length - before, 1, 'the folder once only');
+    await journal.close();
   } finally {
     await s.cleanup();
   }

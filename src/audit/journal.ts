@@ -18,12 +18,13 @@ import {
   appendFileSync,
   chmodSync,
   closeSync,
+  existsSync,
   ftruncateSync,
   openSync,
   readFileSync,
   writeSync,
 } from 'node:fs';
-import { basename } from 'node:path';
+import { basename, dirname } from 'node:path';
 import { FileSync, type FileSyncOptions } from '../store/file-sync.ts';
 import { canonicalHeader, detailsDigest, PLATFORM_LOG, type PreparedEntry } from './entry.ts';
 import { hashLeaf } from './merkle.ts';
@@ -101,6 +102,10 @@ class JournalFile {
   size = 0;
   /** The file ends in a torn line: the next write starts a line of its own. */
   torn = false;
+  /** Made by this process: its folder's entry is synced with its first sync (`EntryJournal.sync`). */
+  made = false;
+  /** That sync of the folder, once asked for. */
+  folderSynced: Promise<void> | undefined;
 
   constructor(path: string, opts: FileSyncOptions) {
     this.path = path;
@@ -110,6 +115,7 @@ class JournalFile {
   /** Appending (every write lands at the end, after an emptying too); readable by its owner only. */
   open(): number {
     if (this.fd !== undefined) return this.fd;
+    if (!existsSync(this.path)) this.made = true;
     const fd = openSync(this.path, 'a', 0o600);
     chmodSync(this.path, 0o600);
     // Glued to a torn line, a record would be lost with it at the next start.
@@ -128,6 +134,8 @@ class JournalFile {
 export class EntryJournal {
   readonly #files: [JournalFile, JournalFile];
   readonly #emptyPast: number;
+  /** The journal's folder: a file made in it is there after a power cut once the folder is synced. */
+  readonly #folder: FileSync;
   /** The file records are appended to. */
   #current = 0;
   /** The emptying under way (`emptyPlaced`), if any: the next waits for it. */
@@ -139,7 +147,20 @@ export class EntryJournal {
 
   constructor(path: string, opts: FileSyncOptions = {}, emptyPast = EMPTY_PAST) {
     const [a, b] = journalFiles(path);
-    this.#files = [new JournalFile(a, opts), new JournalFile(b, opts)];
+    // Told once, whichever of the files (or their folder) fails first.
+    let told = false;
+    const onFatal = opts.onFatal;
+    const once: FileSyncOptions = {
+      ...opts,
+      ...(onFatal && {
+        onFatal: (err: Error) => {
+          if (!told) onFatal(err);
+          told = true;
+        },
+      }),
+    };
+    this.#files = [new JournalFile(a, once), new JournalFile(b, once)];
+    this.#folder = new FileSync(dirname(a), 'the audit journal', once);
     this.#emptyPast = emptyPast;
   }
 
@@ -232,10 +253,15 @@ export class EntryJournal {
   sync(file: number): Promise<void> {
     // A failed sync of either file: nothing is acknowledged as durable again, in the other file neither.
     if (this.#failed) return Promise.reject(this.#failed);
-    return this.#files[file]!.synced.sync().catch((err: Error) => {
-      this.#failed ??= err;
-      throw err;
-    });
+    const f = this.#files[file]!;
+    if (f.made) f.folderSynced ??= this.#folder.sync();
+    return Promise.all([f.synced.sync(), f.folderSynced]).then(
+      () => undefined,
+      (err: Error) => {
+        this.#failed ??= err;
+        throw err;
+      },
+    );
   }
 
   /** Makes what is written to `file` durable within `SYNC_LATER_MS`, unless a sync covers it first. */
@@ -304,5 +330,6 @@ export class EntryJournal {
       if (file.fd !== undefined) closeSync(file.fd);
       file.fd = undefined;
     }
+    await this.#folder.close();
   }
 }
