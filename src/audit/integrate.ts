@@ -60,14 +60,19 @@ export class Integrator {
     const indexes = new Array<number>(batch.length);
     let result: { heads: Map<string, Frontier>; more: boolean };
     try {
-      const commit = async () =>
-        (await this.#placeRaw(batch, indexes)) ??
-        (await this.#db.transaction().execute((trx) => this.#commit(trx, batch, indexes)));
-      result = await (sync === 'now'
-        ? commit()
-        : sync === 'later'
-          ? this.#store.withLazySync(commit)
-          : (this.#store.withSyncElsewhere ?? this.#store.withLazySync)(commit));
+      const as =
+        sync === 'now'
+          ? <T>(fn: () => Promise<T>) => fn()
+          : sync === 'later'
+            ? this.#store.withLazySync
+            : (this.#store.withSyncElsewhere ?? this.#store.withLazySync);
+      const general = () => this.#db.transaction().execute((trx) => this.#commit(trx, batch, indexes));
+      // The general way (a log's first entry, with its keys; the first batch after a start; another
+      // process's entries) is rare: synced at once even for journaled records, so a log is never
+      // created, or another process's head taken up, by a commit a power cut could undo.
+      result =
+        (await as(async () => this.#placeRaw(batch, indexes))) ??
+        (await (sync === 'elsewhere' ? general() : as(general)));
     } catch (err) {
       // A frontier computed in a rolled-back transaction is not the log's.
       this.#frontiers.clear();

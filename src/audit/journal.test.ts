@@ -14,7 +14,9 @@ import { until } from '../testing/until.ts';
 import { localKeyring, Vault, vaultLogKeys } from '../vault/index.ts';
 import { prepareEntry } from './entry.ts';
 import { AuditTrail, verifyLog } from './index.ts';
+import { Integrator } from './integrate.ts';
 import { EntryJournal, journalFiles } from './journal.ts';
+import { LogSigners } from './keys.ts';
 
 let t: TestStore | undefined;
 after(() => t?.cleanup());
@@ -684,6 +686,34 @@ test('a journal file made by this process: its folder is synced with its first s
     await journal.sync(journal.write(entry(1)));
     assert.equal(synced.length - before, 1, 'the folder once only');
     await journal.close();
+  } finally {
+    await s.cleanup();
+  }
+});
+
+test('a journaled record that opens a log is placed by a synced commit: a log and its keys are never made by a commit a power cut could undo', async () => {
+  const s = await openTestStore('sqlite');
+  try {
+    const { store, home } = s;
+    const signers = new LogSigners(store.db, vaultLogKeys(new Vault(localKeyring(home, {}))), () => 'j.test');
+    const integrator = new Integrator(store, (trx, logId) => signers.create(trx, logId));
+    const record = (orgId: string) =>
+      prepareEntry({
+        orgId,
+        actor: { type: 'system', id: 'test' },
+        action: 'tool.call.denied',
+        outcome: 'denied',
+        details: {},
+      });
+    const wal = () => store.syncStats!().fdatasyncs;
+    let before = wal();
+    // A log no entry has opened yet: its first (journaled) record opens it, synced.
+    await integrator.integrate([record('org_freshlog')], 'elsewhere');
+    assert.equal(wal() - before, 1, 'the commit that made the log was synced');
+    // Its head now held here, the next journaled record is placed with no sync of its own.
+    before = wal();
+    await integrator.integrate([record('org_freshlog')], 'elsewhere');
+    assert.equal(wal() - before, 0);
   } finally {
     await s.cleanup();
   }
