@@ -52,6 +52,8 @@ export interface Config {
   tracesEndpoint: string | undefined;
   /** Which traces are kept (`OTEL_TRACES_SAMPLER`, `OTEL_TRACES_SAMPLER_ARG`; default `parentbased_always_on`). */
   traceSampler: TraceSampler;
+  /** How finished spans are batched for export (`OTEL_BSP_SCHEDULE_DELAY`, `OTEL_BSP_MAX_EXPORT_BATCH_SIZE`). */
+  traceBatch: TraceBatch;
   /** Runs' message text goes into traces for orgs that record run text in full (off by default). */
   traceContent: boolean;
   /** The npm registry MCP server packages are installed from. */
@@ -88,6 +90,33 @@ function tracesEndpoint(env: NodeJS.ProcessEnv): string | undefined {
   if (chosen !== undefined && !URL.canParse(chosen))
     throw new BadRequestError('invalid_otlp_endpoint', `The OTLP endpoint "${chosen}" is not a URL.`);
   return chosen;
+}
+
+/**
+ * The batch span processor's settings, by OTel's names (the SDK no longer reads them itself);
+ * defaults as the SDK's: at least every 5 s, at most 512 spans at a time.
+ */
+export interface TraceBatch {
+  scheduledDelayMillis: number;
+  maxExportBatchSize: number;
+}
+
+function traceBatch(env: NodeJS.ProcessEnv): TraceBatch {
+  const int = (name: string, fallback: number, max: number) => {
+    const text = env[name]?.trim() || undefined;
+    if (text === undefined) return fallback;
+    const n = Number(text);
+    if (!/^\d+$/.test(text) || n < 1 || n > max)
+      throw new BadRequestError(
+        'invalid_otel_bsp',
+        `${name} is a whole number from 1 to ${max}, not "${text}".`,
+      );
+    return n;
+  };
+  return {
+    scheduledDelayMillis: int('OTEL_BSP_SCHEDULE_DELAY', 5000, 60_000),
+    maxExportBatchSize: int('OTEL_BSP_MAX_EXPORT_BATCH_SIZE', 512, 2048),
+  };
 }
 
 /** The standard OTel samplers: always on or off, or a ratio of trace ids, each alone or after the caller's choice. */
@@ -204,6 +233,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     metricsToken: metricsToken(env),
     tracesEndpoint: tracesEndpoint(env),
     traceSampler: traceSampler(env),
+    traceBatch: traceBatch(env),
     traceContent: env.PADDOCK_TRACE_CONTENT === '1',
     npmRegistry: npmRegistry(env.PADDOCK_NPM_REGISTRY),
     serverPackages: list(env.PADDOCK_SERVER_PACKAGES),

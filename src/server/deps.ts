@@ -210,6 +210,7 @@ export function buildDeps(
     tracesEndpoint: config.tracesEndpoint,
     traceContent: config.traceContent,
     traceSampler: config.traceSampler,
+    traceBatch: config.traceBatch,
     version: '0.1.0',
   });
   const signals = new LiveSignals(store);

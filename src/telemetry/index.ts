@@ -21,6 +21,8 @@ export interface TelemetryOptions {
   traceContent: boolean;
   /** Which traces are kept (default: all, or as the caller's `traceparent` says). */
   traceSampler?: TracingOptions['sampler'];
+  /** How finished spans are batched for export (default: the SDK’s 5 s and 512). */
+  traceBatch?: TracingOptions['batch'];
   version: string;
   /** Tests: spans go here instead of the OTLP exporter. */
   exporter?: TracingOptions['exporter'];
@@ -45,6 +47,7 @@ export class Telemetry {
           endpoint: o.tracesEndpoint,
           content: o.traceContent,
           sampler: o.traceSampler,
+          batch: o.traceBatch,
           version: o.version,
           exporter: o.exporter,
         })

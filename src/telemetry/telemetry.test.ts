@@ -604,4 +604,21 @@ describe('without a scrape token or an OTLP endpoint', () => {
         /a number from 0 to 1/,
       );
   });
+
+  test('the batch span processor settings: the SDK’s by default, OTel’s names to change them, nonsense refused', () => {
+    assert.deepEqual(loadConfig({}, {}).traceBatch, { scheduledDelayMillis: 5000, maxExportBatchSize: 512 });
+    assert.deepEqual(
+      loadConfig({}, { OTEL_BSP_SCHEDULE_DELAY: '100', OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '128' }).traceBatch,
+      { scheduledDelayMillis: 100, maxExportBatchSize: 128 },
+    );
+    for (const bad of ['0', '-1', '1.5', 'soon', '99999999'])
+      assert.throws(
+        () => loadConfig({}, { OTEL_BSP_SCHEDULE_DELAY: bad }),
+        /OTEL_BSP_SCHEDULE_DELAY is a whole number/,
+      );
+    assert.throws(
+      () => loadConfig({}, { OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '4096' }),
+      /OTEL_BSP_MAX_EXPORT_BATCH_SIZE is a whole number from 1 to 2048/,
+    );
+  });
 });

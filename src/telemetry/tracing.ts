@@ -38,7 +38,7 @@ import {
   TraceIdRatioBasedSampler,
   TracerProvider,
 } from '@opentelemetry/sdk-trace';
-import type { TraceSampler } from '../config/index.ts';
+import type { TraceBatch, TraceSampler } from '../config/index.ts';
 import type { GateRequest, GateResult } from '../gateway/index.ts';
 import { runTrace } from '../ids/index.ts';
 import type { RunObserver, RunRef } from '../runtime/index.ts';
@@ -52,6 +52,8 @@ export interface TracingOptions {
   version: string;
   /** Which traces are kept (`OTEL_TRACES_SAMPLER`); default: every one, or as the caller says. */
   sampler?: TraceSampler | undefined;
+  /** How finished spans are batched for export (`OTEL_BSP_*`); default: the SDK's. */
+  batch?: TraceBatch | undefined;
   /** Tests: where spans go instead of the OTLP exporter. */
   exporter?: SpanExporter;
 }
@@ -143,6 +145,7 @@ export class Tracing {
     const resource = resourceFromAttributes({ 'service.name': 'paddock', 'service.version': o.version });
     this.#processor = new BatchSpanProcessor({
       exporter: o.exporter ?? new OTLPTraceExporter({ url: o.endpoint }),
+      ...o.batch,
     });
     this.#from = { resource, scope: { name: 'paddock', version: o.version } };
     this.#provider = new TracerProvider({
