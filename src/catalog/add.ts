@@ -25,7 +25,7 @@ import {
   type PackageAsker,
   parseInstalled,
 } from '../packages/index.ts';
-import { catalogEntry, egressOf } from './catalog.ts';
+import { catalogEntry, egressOf, hostsReachedSince } from './catalog.ts';
 import type { CatalogEntry } from './schema.ts';
 
 export interface AddFromCatalog {
@@ -178,9 +178,11 @@ export async function addFromCatalog(
   const pairs = missing.map((host) => ({ host, port: 443 }));
   const why = `catalog entry ${entry.id}: connection ${connection.name}`;
   let allowed: string[] = [];
+  let allowedAt = '';
   let tools: Refreshed | null = null;
   try {
     // Before listing: a server may call out as it starts.
+    allowedAt = new Date().toISOString();
     if (input.allowEgress && pairs.length)
       allowed = (await allowEgress(opener.db, ctx, pairs, why)).map((p) => p.host);
     // Signed in to with OAuth: nothing to list until an admin connects it (its row's Connect).
@@ -189,11 +191,16 @@ export async function addFromCatalog(
   } catch (err) {
     // It did not start or list: no half-made connection is left, nor hosts allowed for it (each undo audited).
     await deleteConnection(opener.db, ctx, connection.id);
-    if (allowed.length)
+    // Not a host a connection made meanwhile relies on (it found the host allowed, by this add).
+    const inUse = allowed.length
+      ? await hostsReachedSince(opener.db, ctx.scope.orgId, allowedAt, connection.id)
+      : new Set<string>();
+    const taken = allowed.filter((h) => !inUse.has(h));
+    if (taken.length)
       await withdrawEgress(
         opener.db,
         ctx,
-        allowed.map((host) => ({ host, port: 443 })),
+        taken.map((host) => ({ host, port: 443 })),
         `${why} was not added`,
       );
     throw err;

@@ -6,6 +6,7 @@
  * as read-only. Adding from an entry grants nothing; a person accepts a suggestion as a grant.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -466,6 +467,81 @@ function catalogSuite(kind: StoreKind): void {
     });
     assert.equal(g.status, 201, g.text);
     assert.deepEqual(await list(), ['filesystem__list_allowed_directories']);
+  });
+
+  test('an add whose server does not start takes back the hosts it allowed, but not one a connection made meanwhile relies on', async () => {
+    const token = await api('post', '/secrets', {
+      name: 'notion-for-the-undo-test',
+      kind: 'connector_credential',
+      value: 'dummy-notion-token-for-the-undo-test',
+    });
+    assert.equal(token.status, 201, token.text);
+    const allowlist = async () => (await api('get', '')).body.settings.egressAllowlist;
+    const removed = async () =>
+      (await allAuditEntries(t.store)).filter((x) => x.action === 'org.egress.removed').length;
+    // A sandbox whose cells fail to start (a little later, as a server that dies while starting).
+    let meanwhile: (() => Promise<unknown>) | undefined;
+    let made: Promise<unknown> | undefined;
+    const failing = new Proxy(bubblewrap, {
+      get: (target, key) =>
+        key === 'spawn'
+          ? () => {
+              made = meanwhile?.();
+              return spawn('sh', ['-c', 'sleep 0.5; exit 1'], { stdio: ['pipe', 'pipe', 'pipe'] });
+            }
+          : Reflect.get(target, key),
+    });
+    const attempt = async () => {
+      const broken = buildDeps(
+        loadConfig(
+          { home: t.home, port: 0, databaseUrl: t.databaseUrl },
+          { PADDOCK_NPM_REGISTRY: reg.url, PADDOCK_SERVER_PACKAGES: '@notionhq/*' },
+        ),
+        silentLogger,
+        t.store,
+        {},
+        { provider: failing, problem: null },
+      );
+      try {
+        return await api(
+          'post',
+          '/catalog/notion/connections',
+          { name: `notion-undo-${Date.now()}`, secrets: { NOTION_TOKEN: token.body.id }, allowEgress: true },
+          admin(),
+          createApp(broken),
+        );
+      } finally {
+        await broken.sessions.close();
+        await broken.gateway.close();
+      }
+    };
+    await api('patch', '', { settings: { egressAllowlist: [] } });
+
+    // Alone: nothing is left of it — no connection, the host taken back (on record).
+    const before = await removed();
+    const alone = await attempt();
+    assert.notEqual(alone.status, 201, alone.text);
+    assert.deepEqual(await allowlist(), []);
+    assert.equal(await removed(), before + 1);
+    const undone = await t.store.db
+      .selectFrom('connections')
+      .select('id')
+      .where('name', 'like', 'notion-undo-%')
+      .execute();
+    assert.deepEqual(undone, [], 'no connection left');
+
+    // Another connection to the host made while it starts: the host stays allowed for it.
+    meanwhile = () =>
+      api('post', '/connections', {
+        name: 'notion-hosted-b',
+        transport: 'http',
+        url: 'https://api.notion.com/mcp',
+      });
+    const raced = await attempt();
+    assert.notEqual(raced.status, 201, raced.text);
+    assert.equal(((await made) as { status: number }).status, 201);
+    assert.deepEqual(await allowlist(), [{ host: 'api.notion.com', port: 443 }]);
+    assert.equal(await removed(), before + 1, 'nothing taken back');
   });
 }
 

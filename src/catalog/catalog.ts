@@ -68,6 +68,37 @@ export function egressOf(
   }));
 }
 
+/**
+ * The hosts (port 443) that connections of the org made since `since` reach: a remote one's own
+ * host, and the hosts of the catalog entry it was made from. A failed add does not take back a
+ * host it allowed that a connection made meanwhile (another add, at the same moment) relies on.
+ */
+export async function hostsReachedSince(
+  db: Db,
+  orgId: string,
+  since: string,
+  except: string,
+): Promise<Set<string>> {
+  const rows = await db
+    .selectFrom('connections')
+    .select(['id', 'package', 'url'])
+    .where('org_id', '=', orgId)
+    .where('created_at', '>=', since)
+    .where('id', '!=', except)
+    .execute();
+  const hosts = new Set<string>();
+  for (const r of rows) {
+    if (r.url && URL.canParse(r.url)) {
+      const u = new URL(r.url);
+      if (u.protocol === 'https:' && (u.port === '' || u.port === '443')) hosts.add(u.hostname);
+    }
+    for (const e of catalog().entries)
+      if (e.source.kind === 'npm' ? r.package === e.source.package : r.url === e.source.url)
+        for (const h of e.egress) hosts.add(h);
+  }
+  return hosts;
+}
+
 /** The catalog as one org sees it, with each entry's status. */
 export async function catalogFor(
   db: Db,
