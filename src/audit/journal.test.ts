@@ -581,7 +581,7 @@ test('a failed look-up of what the journal left (the database busy at start): tr
   }
 });
 
-test('a write the disk takes only part of (file size limit, disk full) is not taken for a record: it throws, and the next record is a line of its own', async () => {
+test('a write the disk takes only part of (file size limit, disk full) is not taken for a record: it throws, its part is cut off, and the next record is read back whole', async () => {
   const s = await openTestStore('sqlite');
   try {
     const path = s.store.auditJournal!;
@@ -611,7 +611,7 @@ test('a write the disk takes only part of (file size limit, disk full) is not ta
     // Room again: the next record starts a line of its own, and is read back whole.
     const j = new EntryJournal(path);
     const lines = readFileSync(path, 'utf8');
-    assert.ok(!lines.endsWith('\n'), 'the short write left a torn line');
+    assert.ok(lines.endsWith('\n'), 'the short write’s part is cut off');
     j.left();
     const next = prepareEntry({
       orgId: 'org_j',
@@ -714,6 +714,70 @@ test('a journaled record that opens a log is placed by a synced commit: a log an
     before = wal();
     await integrator.integrate([record('org_freshlog')], 'elsewhere');
     assert.equal(wal() - before, 0);
+  } finally {
+    await s.cleanup();
+  }
+});
+
+test('a torn line (a kill mid-write, a short write) is cut off, not kept: a second start neither refuses it as tampering nor copies the call’s details aside, where no deletion on request reaches them', async () => {
+  const s = await openTestStore('sqlite');
+  try {
+    const path = s.store.auditJournal!;
+    const event = (n: number, who: string) =>
+      prepareEntry({
+        orgId: 'org_j',
+        actor: { type: 'agent', id: 'agt_j' },
+        action: 'tool.call.allowed',
+        details: { args: { about: who }, n },
+      });
+    const line = (e: unknown) => `${JSON.stringify(e)}\n`;
+    const whole = event(1, 'sam@acme.test');
+    // A process killed mid-write: a whole record, then part of one naming a person.
+    writeFileSync(path, line(whole) + line(event(2, 'kim@acme.test')).slice(0, -60), { mode: 0o600 });
+    const first = new EntryJournal(path);
+    assert.deepEqual(
+      first.left().map((e) => e.entry.header.id),
+      [whole.header.id],
+    );
+    assert.ok(!readFileSync(path, 'utf8').includes('kim@acme.test'), 'the torn line is cut off at start');
+    // Killed again before the file was emptied (a record written since): the next start sees no damage.
+    const next = event(3, 'lee@acme.test');
+    first.write(next);
+    const second = new EntryJournal(path);
+    assert.deepEqual(
+      second.left().map((e) => e.entry.header.id),
+      [whole.header.id, next.header.id],
+    );
+    assert.deepEqual(second.refused, [], 'nothing refused: a torn line is not tampering');
+    assert.throws(() => statSync(`${path}.refused`), 'nothing copied aside');
+
+    // A short write (the disk full): its part is cut off too.
+    const shortPath = `${path}.short`;
+    const journal = new URL('./journal.ts', import.meta.url).href;
+    const entry = new URL('./entry.ts', import.meta.url).href;
+    const script = `
+      const { EntryJournal } = await import(${JSON.stringify(journal)});
+      const { prepareEntry } = await import(${JSON.stringify(entry)});
+      const j = new EntryJournal(${JSON.stringify(shortPath)});
+      for (let n = 0; n < 3; n++) {
+        try {
+          j.write(prepareEntry({ orgId: 'org_j', actor: { type: 'agent', id: 'agt_j' }, action: 'tool.call.allowed', details: { args: { about: 'kim@acme.test' }, pad: 'x'.repeat(300), n } }));
+          console.log('written');
+        } catch { console.log('refused'); }
+      }`;
+    const said = execFileSync(
+      'bash',
+      ['-c', 'ulimit -f 2; exec "$0" --input-type=module -e "$1"', process.execPath, script],
+      { encoding: 'utf8' },
+    )
+      .trim()
+      .split('\n');
+    assert.deepEqual(said, ['written', 'refused', 'refused']);
+    const text = readFileSync(shortPath, 'utf8');
+    assert.ok(text.endsWith('\n') && text.trim().split('\n').length === 1, 'only the whole record is left');
+    const third = new EntryJournal(shortPath);
+    assert.equal(third.left().length, 1);
+    assert.deepEqual(third.refused, []);
   } finally {
     await s.cleanup();
   }

@@ -19,9 +19,11 @@ import {
   chmodSync,
   closeSync,
   existsSync,
+  fstatSync,
   ftruncateSync,
   openSync,
   readFileSync,
+  truncateSync,
   writeSync,
 } from 'node:fs';
 import { basename, dirname } from 'node:path';
@@ -166,7 +168,7 @@ export class EntryJournal {
 
   /**
    * What a previous process left in the files, each line checked (`notAnEntry`): a torn last line
-   * is left out (its call was never answered), and so is anything else that is not a record,
+   * is cut off the file (its call was never answered), and so is anything else that is not a record,
    * noted in `refused` for the caller to report. Each entry found counts as unplaced until
    * `placed` says otherwise (the caller looks up which are).
    */
@@ -175,16 +177,21 @@ export class EntryJournal {
     const seen = new Set<string>();
     const now = Date.now();
     this.#files.forEach((file, k) => {
-      let text: string;
+      let bytes: Buffer;
       try {
-        text = readFileSync(file.path, 'utf8');
+        bytes = readFileSync(file.path);
       } catch {
         return;
       }
       // Left readable by others by an older version (or a hand): its owner's only from now on.
       chmodSync(file.path, 0o600);
-      file.torn = text.length > 0 && !text.endsWith('\n');
-      file.size = text.length;
+      // A torn last line (a process killed mid-write, before its caller went on) is cut off: kept,
+      // it would sit between records once the next is written, be refused at a later start as
+      // damage, and its details (a call's arguments) copied aside, out of a deletion's reach.
+      const whole = bytes.lastIndexOf(0x0a) + 1;
+      if (whole < bytes.length) truncateSync(file.path, whole);
+      const text = bytes.subarray(0, whole).toString('utf8');
+      file.size = whole;
       const lines = text.split('\n');
       const kept: string[] = [];
       lines.forEach((line, i) => {
@@ -193,8 +200,6 @@ export class EntryJournal {
         try {
           why = notAnEntry(JSON.parse(line), now);
         } catch {
-          // A torn last line: written by a process killed mid-write, before its caller went on.
-          if (i === lines.length - 1) return;
           why = 'not JSON';
         }
         const entry = why ? undefined : (JSON.parse(line) as PreparedEntry);
@@ -236,9 +241,15 @@ export class EntryJournal {
     const written = writeSync(file.open(), line);
     file.size += written;
     if (written < Buffer.byteLength(line)) {
-      // Only part of it taken (the disk full, a file size limit): not a record, and what follows
-      // starts a line of its own (`open`), else it would be lost glued to this one.
-      file.torn = true;
+      // Only part of it taken (the disk full, a file size limit): not a record. The part is cut
+      // off (left, it would be refused as damage at a later start and its details copied aside);
+      // if that fails, what follows starts a line of its own (`open`), else it would be lost glued to it.
+      try {
+        ftruncateSync(file.fd!, fstatSync(file.fd!).size - written);
+        file.size -= written;
+      } catch {
+        file.torn = true;
+      }
       closeSync(file.fd!);
       file.fd = undefined;
       throw new Error(
