@@ -168,8 +168,8 @@ export class EntryJournal {
 
   /**
    * What a previous process left in the files, each line checked (`notAnEntry`): a torn last line
-   * is cut off the file (its call was never answered), and so is anything else that is not a record,
-   * noted in `refused` for the caller to report. Each entry found counts as unplaced until
+   * is cut off the file (its call was never answered); anything else that is not a record is left
+   * out, noted in `refused` for the caller to report. Each entry found counts as unplaced until
    * `placed` says otherwise (the caller looks up which are).
    */
   left(): LeftEntry[] {

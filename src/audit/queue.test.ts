@@ -24,6 +24,8 @@ function standIn() {
   let size = 0;
   let gate = Promise.withResolvers<void>();
   let fail: Error | undefined;
+  /** Batches still to fail after the next (`failFor`). */
+  let failMore = 0;
   const queue = new AppendQueue({
     async integrate(batch, sync): Promise<Integrated> {
       batches.push(batch);
@@ -31,7 +33,8 @@ function standIn() {
       await gate.promise;
       if (fail) {
         const err = fail;
-        fail = undefined;
+        if (failMore > 0) failMore -= 1;
+        else fail = undefined;
         throw err;
       }
       const indexes = batch.map(() => size++);
@@ -58,6 +61,11 @@ function standIn() {
     },
     failNext: (err: Error) => {
       fail = err;
+    },
+    /** The next `n` batches fail. */
+    failFor: (n: number, err: Error) => {
+      fail = n > 0 ? err : undefined;
+      failMore = n - 1;
     },
   };
 }
@@ -178,6 +186,34 @@ test('a flush empties the journal of what it placed even when a record arrives j
         'the placed record is gone from the journal',
       );
     await s.queue.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a flush resolves only once journaled records are placed: a failed batch is waited for, not left to its retry; records that cannot be placed make it fail (a deletion on request flushes, then erases what is placed)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'paddock-queue-'));
+  try {
+    const s = standIn();
+    const journal = new EntryJournal(join(dir, 'audit-journal.jsonl'));
+    s.queue.journalTo(journal);
+    s.open();
+    const placedBy = (id: string) => s.batches.findLastIndex((b) => b.some((e) => e.header.id === id));
+    // The database busy once: the flush's own batch fails.
+    const once = await s.queue.appendWritten(event(0));
+    s.failNext(new Error('database is locked'));
+    await s.queue.flush();
+    assert.ok(
+      placedBy(once.id) >= 1,
+      'placed by the time the flush resolves (by the batch after the failed one)',
+    );
+    // Busy for longer than the retries last: the flush fails rather than say all is placed.
+    const stuck = await s.queue.appendWritten(event(1));
+    s.failFor(100, new Error('database is locked'));
+    await assert.rejects(s.queue.flush(), /could not be placed/);
+    s.failFor(0, new Error('none'));
+    await s.queue.close();
+    assert.ok(stuck.id);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

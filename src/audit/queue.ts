@@ -84,6 +84,8 @@ export class AppendQueue {
   #journaledTimer: NodeJS.Timeout | undefined;
   /** Journaled entries of a failed batch are tried again then. */
   #retry: NodeJS.Timeout | undefined;
+  /** Journaled entries given up on after `TRIES` failed batches (left to the next start's replay). */
+  #abandoned = 0;
 
   constructor(opts: QueueOptions) {
     this.#opts = opts;
@@ -218,16 +220,35 @@ export class AppendQueue {
     });
   }
 
-  /** Resolves once everything queued or pending so far is in the tree. */
+  /**
+   * Resolves once everything queued or pending so far is in the tree. Journaled records of a
+   * failed batch are waited for (their retries); if they cannot be placed it throws: a caller
+   * such as a deletion on request must not go on as if every acknowledged record were placed.
+   */
   async flush(): Promise<void> {
-    clearTimeout(this.#lazy);
-    this.#lazy = undefined;
-    clearTimeout(this.#journaledTimer);
-    this.#journaledTimer = undefined;
-    clearTimeout(this.#retry);
-    this.#retry = undefined;
-    this.kick();
-    while (this.#draining) await this.#draining;
+    const abandoned = this.#abandoned;
+    await this.#settle();
+    if (this.#abandoned > abandoned)
+      throw new Error(
+        `${this.#abandoned - abandoned} journaled audit records could not be placed (they stay in the journal for the next start)`,
+      );
+  }
+
+  /** Runs the writer until nothing is queued, waiting out the retries of a failed batch. */
+  async #settle(): Promise<void> {
+    for (;;) {
+      clearTimeout(this.#lazy);
+      this.#lazy = undefined;
+      clearTimeout(this.#journaledTimer);
+      this.#journaledTimer = undefined;
+      clearTimeout(this.#retry);
+      this.#retry = undefined;
+      this.kick();
+      while (this.#draining) await this.#draining;
+      // A batch failed: its journaled records (acknowledged) are not in the tree yet.
+      if (!this.#retry) return;
+      await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
+    }
   }
 
   /**
@@ -246,11 +267,13 @@ export class AppendQueue {
 
   /** Commits what is queued and empties the journal; later appends are refused. */
   async close(): Promise<void> {
-    await this.flush();
+    await this.#settle();
     this.#closed = true;
     // What was journaled between that flush and the refusal of appends is placed too.
-    await this.flush();
-    await this.emptyJournal();
+    await this.#settle();
+    await this.emptyJournal().catch((err) =>
+      this.#opts.log.error({ err }, 'the audit journal could not be emptied at close'),
+    );
     // No retry of a failed batch after the close (what it held stays in the journal for the next start).
     clearTimeout(this.#retry);
     this.#retry = undefined;
@@ -287,6 +310,7 @@ export class AppendQueue {
         // wait for a restart, and their file (never all placed) could not be emptied meanwhile.
         for (const p of batch) p.failed = (p.failed ?? 0) + 1;
         const again = batch.filter((p) => p.journaled !== undefined && p.failed! < TRIES);
+        this.#abandoned += batch.filter((p) => p.journaled !== undefined && p.failed! >= TRIES).length;
         if (again.length === 0) continue;
         this.#queue = [...again, ...this.#queue];
         this.#retry ??= setTimeout(() => {
