@@ -5,7 +5,18 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, chmodSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  chmodSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { initOrg, operatorCaller } from '../identity/index.ts';
 import { silentLogger } from '../log/index.ts';
@@ -780,5 +791,26 @@ test('a torn line (a kill mid-write, a short write) is cut off, not kept: a seco
     assert.deepEqual(third.refused, []);
   } finally {
     await s.cleanup();
+  }
+});
+
+test('a journal file that cannot be read at start (too large to read whole, an I/O error) stops the start: it is never taken for an empty one, written to and emptied with the records it holds', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'paddock-journal-'));
+  try {
+    const path = join(dir, 'audit-journal.jsonl');
+    const left = prepareEntry({
+      orgId: 'org_j',
+      actor: { type: 'agent', id: 'agt_j' },
+      action: 'tool.call.allowed',
+      details: {},
+    });
+    // A record a killed process left, in a file past what one read takes (sparse: no disk used).
+    writeFileSync(path, `${JSON.stringify(left)}\n`, { mode: 0o600 });
+    truncateSync(path, 2 ** 31 + 4096);
+    const journal = new EntryJournal(path);
+    assert.throws(() => journal.left(), /audit journal/);
+    assert.equal(statSync(path).size, 2 ** 31 + 4096, 'the file is left as it was');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -178,10 +178,14 @@ export class EntryJournal {
     const now = Date.now();
     this.#files.forEach((file, k) => {
       let bytes: Buffer;
+      let text: string;
       try {
         bytes = readFileSync(file.path);
-      } catch {
-        return;
+        text = bytes.subarray(0, bytes.lastIndexOf(0x0a) + 1).toString('utf8');
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+        // Taken for an empty file, it would be written to and emptied with the records it holds.
+        throw new Error(`the audit journal ${file.path} could not be read: ${(err as Error).message}`);
       }
       // Left readable by others by an older version (or a hand): its owner's only from now on.
       chmodSync(file.path, 0o600);
@@ -190,7 +194,6 @@ export class EntryJournal {
       // damage, and its details (a call's arguments) copied aside, out of a deletion's reach.
       const whole = bytes.lastIndexOf(0x0a) + 1;
       if (whole < bytes.length) truncateSync(file.path, whole);
-      const text = bytes.subarray(0, whole).toString('utf8');
       file.size = whole;
       const lines = text.split('\n');
       const kept: string[] = [];
