@@ -453,9 +453,9 @@ test('closing: a record written with a lazy sync and not yet placed is synced, n
     );
     journal.syncSoon(file);
     await journal.close();
-    assert.equal(synced, 1, 'synced on close');
+    assert.equal(synced, 2, 'synced on close: the file, and its folder (the file is new)');
     await new Promise((r) => setTimeout(r, 80));
-    assert.equal(synced, 1);
+    assert.equal(synced, 2);
   } finally {
     await s.cleanup();
   }
@@ -812,5 +812,33 @@ test('a journal file that cannot be read at start (too large to read whole, an I
     assert.equal(statSync(path).size, 2 ** 31 + 4096, 'the file is left as it was');
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a journal file made by this process whose first record is a result (synced soon, not waited on): its folder is synced with that sync too, else the result is not durable within the promised time', async () => {
+  const s = await openTestStore('sqlite');
+  try {
+    const synced: number[] = [];
+    const journal = new EntryJournal(s.store.auditJournal!, {
+      fdatasync: (fd, cb) => {
+        synced.push(fd);
+        cb(null);
+      },
+    });
+    const file = journal.write(
+      prepareEntry({
+        orgId: 'org_j',
+        actor: { type: 'agent', id: 'agt_j' },
+        action: 'tool.call.completed',
+        details: {},
+      }),
+    );
+    journal.syncSoon(file);
+    await until(() => synced.length >= 1, { what: 'the lazy sync' });
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(new Set(synced).size, 2, 'the new file and its folder');
+    await journal.close();
+  } finally {
+    await s.cleanup();
   }
 });

@@ -280,7 +280,16 @@ export class EntryJournal {
 
   /** Makes what is written to `file` durable within `SYNC_LATER_MS`, unless a sync covers it first. */
   syncSoon(file: number): void {
-    this.#files[file]!.synced.syncSoon();
+    const f = this.#files[file]!;
+    // A file made here is durable only once its folder is too (as `sync` does): asked for with the lazy sync.
+    f.synced.syncSoon(
+      f.made
+        ? () => {
+            f.folderSynced ??= this.#folder.sync();
+            f.folderSynced.catch(() => undefined);
+          }
+        : undefined,
+    );
   }
 
   /** fdatasync calls made on the journal (benchmarks). */
@@ -339,7 +348,10 @@ export class EntryJournal {
     for (const file of this.#files) {
       // Records still here (written after the last flush) get the sync their lazy one would have
       // made: closing clears its timer. A failure is told by `onFatal`.
-      if (file.fd !== undefined && file.unplaced > 0) await file.synced.sync().catch(() => undefined);
+      if (file.fd !== undefined && file.unplaced > 0) {
+        if (file.made) file.folderSynced ??= this.#folder.sync();
+        await Promise.all([file.synced.sync(), file.folderSynced]).catch(() => undefined);
+      }
       await file.synced.close();
       if (file.fd !== undefined) closeSync(file.fd);
       file.fd = undefined;
