@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import {
   appendFileSync,
   chmodSync,
+  fstatSync,
   mkdtempSync,
   readFileSync,
   rmSync,
@@ -216,8 +217,12 @@ test('a decision is durable once journaled and the journal synced: not before; p
     const { org } = await initOrg(store.db, operatorCaller(), { slug: 'acme', ownerEmail: 'o@acme.test' });
     // The journal's fdatasync held until the test lets it finish.
     const held: Array<(err: NodeJS.ErrnoException | null) => void> = [];
+    let hold = true;
     const trail = new AuditTrail({
-      store: { ...store, journalSync: { fdatasync: (_fd, cb) => held.push(cb) } },
+      store: {
+        ...store,
+        journalSync: { fdatasync: (_fd, cb) => (hold ? held.push(cb) : cb(null)) },
+      },
       keys: vaultLogKeys(new Vault(localKeyring(home, {}))),
       originHost: 'j.test',
       log: silentLogger,
@@ -242,6 +247,7 @@ test('a decision is durable once journaled and the journal synced: not before; p
     await new Promise((r) => setTimeout(r, 30));
     assert.equal(resolved, false, 'not durable, not acknowledged, before its sync is done');
     assert.match(readFileSync(path, 'utf8'), /tool\.call\.allowed/, 'journaled');
+    hold = false;
     for (const done of held.splice(0)) done(null);
     const { id, index } = (await decision) as { id: string; index?: number };
     assert.equal(index, undefined, 'its place in the log is not known yet');
@@ -837,6 +843,37 @@ test('a journal file made by this process whose first record is a result (synced
     await until(() => synced.length >= 1, { what: 'the lazy sync' });
     await new Promise((r) => setTimeout(r, 20));
     assert.equal(new Set(synced).size, 2, 'the new file and its folder');
+    await journal.close();
+  } finally {
+    await s.cleanup();
+  }
+});
+
+test('an emptied file is synced: a power cut after a deletion on request (which flushes, emptying the journal) cannot bring back the erased records’ details', async () => {
+  const s = await openTestStore('sqlite');
+  try {
+    const path = s.store.auditJournal!;
+    /** The size each journal sync saw. */
+    const seen: number[] = [];
+    const journal = new EntryJournal(path, {
+      fdatasync: (fd, cb) => {
+        seen.push(fstatSync(fd).size);
+        cb(null);
+      },
+    });
+    const file = journal.write(
+      prepareEntry({
+        orgId: 'org_j',
+        actor: { type: 'agent', id: 'agt_j' },
+        action: 'tool.call.allowed',
+        details: { args: { about: 'kim@acme.test' } },
+      }),
+    );
+    await journal.sync(file);
+    journal.placed([file]);
+    await journal.emptyPlaced(async () => undefined, true);
+    assert.equal(statSync(path).size, 0);
+    assert.equal(seen.at(-1), 0, 'the truncation itself is synced');
     await journal.close();
   } finally {
     await s.cleanup();

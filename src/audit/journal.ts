@@ -338,7 +338,12 @@ export class EntryJournal {
       if (retired.size === 0 || retired.unplaced > 0) return;
       await syncPlaced();
       // Nothing is written to a retired file: what was placed before the sync is all it holds.
-      if (retired.unplaced === 0 && retired !== this.#files[this.#current]) retired.empty();
+      if (retired.unplaced === 0 && retired !== this.#files[this.#current]) {
+        retired.empty();
+        // The emptying made durable too: else a power cut could bring the records back (the details
+        // a deletion on request, which flushes first, has erased since).
+        await this.sync(this.#files.indexOf(retired));
+      }
       if (!all) return;
     }
   }
