@@ -879,3 +879,41 @@ test('an emptied file is synced: a power cut after a deletion on request (which 
     await s.cleanup();
   }
 });
+
+test('what the journal left cannot be looked up at all (every try fails): a flush fails rather than say all is placed, so a deletion on request does not erase around the records', async () => {
+  const s = await openTestStore('sqlite');
+  try {
+    const { store, home } = s;
+    const { org } = await initOrg(store.db, operatorCaller(), { slug: 'acme', ownerEmail: 'o@acme.test' });
+    const left = prepareEntry({
+      orgId: org.id,
+      actor: { type: 'agent', id: 'agt_j' },
+      action: 'tool.call.allowed',
+      details: { args: { about: 'kim@acme.test' } },
+    });
+    appendFileSync(store.auditJournal!, `${JSON.stringify(left)}\n`);
+    // Every look-up of which records are placed fails (the start's tries all spent).
+    const db = new Proxy(store.db, {
+      get(target, key) {
+        if (key === 'selectFrom')
+          return (table: string) => {
+            if (table === 'audit_entries') throw new Error('database is locked');
+            return target.selectFrom(table as 'audit_entries');
+          };
+        const v = Reflect.get(target, key);
+        return typeof v === 'function' ? v.bind(target) : v;
+      },
+    });
+    const trail = new AuditTrail({
+      store: { ...store, db },
+      keys: vaultLogKeys(new Vault(localKeyring(home, {}))),
+      originHost: 'j.test',
+      log: silentLogger,
+    });
+    trail.start();
+    await assert.rejects(trail.flush(), /could not be placed/);
+    await trail.close();
+  } finally {
+    await s.cleanup();
+  }
+});

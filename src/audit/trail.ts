@@ -60,6 +60,8 @@ export class AuditTrail {
   #journal: EntryJournal | undefined;
   /** The replay of what a killed process journaled, once started (flushing waits for it). */
   #replayed: Promise<void> = Promise.resolve();
+  /** Why that replay failed, if it did: its records are not placed (until the next start). */
+  #unreplayed: Error | undefined;
 
   constructor(opts: TrailOptions) {
     this.#store = opts.store;
@@ -114,9 +116,10 @@ export class AuditTrail {
       // Counted before anything new is written: a file is not emptied before they are placed.
       const left = journal.left();
       if (journal.refused.length > 0) this.#refusedLines(journal.refused);
-      this.#replayed = this.#replay(journal, left).catch((err) =>
-        this.#log.error({ err }, 'journaled audit records could not be replayed'),
-      );
+      this.#replayed = this.#replay(journal, left).catch((err: Error) => {
+        this.#unreplayed = err;
+        this.#log.error({ err }, 'journaled audit records could not be replayed');
+      });
       this.#queue.journalTo(journal);
     }
     this.#stopListening = this.#store.listen(AUDIT_CHANNEL, () => this.#queue.kick());
@@ -186,9 +189,16 @@ export class AuditTrail {
     return this.#queue.appendWritten(input);
   }
 
-  /** Waits until everything queued or pending so far is in the tree. */
+  /**
+   * Waits until everything queued or pending so far is in the tree; fails if acknowledged records
+   * cannot be placed (a deletion on request must not erase around them).
+   */
   async flush(): Promise<void> {
     await this.#replayed;
+    if (this.#unreplayed)
+      throw new Error(
+        `journaled audit records left by the last run could not be placed: ${this.#unreplayed.message}`,
+      );
     await this.#queue.flush();
     await this.#queue.emptyJournal();
   }
