@@ -14,7 +14,7 @@ import { test } from 'node:test';
 import { Kysely, sql } from 'kysely';
 import { DurableSqliteDialect, openNodeSqlite } from './node-sqlite.ts';
 
-test('between transactions the writer runs with synchronous=NORMAL: checkpoints and a WAL restart sync, commits leave it to the WAL's FileSync', async () => {
+test('between transactions the writer runs with synchronous=NORMAL: checkpoints and a WAL restart sync, commits leave it to the WAL’s FileSync', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'paddock-sqlite-'));
   const raw = openNodeSqlite(join(dir, 'x.db'));
   const db = new Kysely<{ items: { id: number } }>({ dialect: new DurableSqliteDialect(raw) });
