@@ -21,6 +21,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { initOrg, operatorCaller } from '../identity/index.ts';
 import { silentLogger } from '../log/index.ts';
+import type { Store } from '../store/index.ts';
 import { openTestStore, type TestStore } from '../testing/stores.ts';
 import { until } from '../testing/until.ts';
 import { localKeyring, Vault, vaultLogKeys } from '../vault/index.ts';
@@ -30,6 +31,16 @@ import { Integrator } from './integrate.ts';
 import { EntryJournal, journalFiles } from './journal.ts';
 import { LogSigners } from './keys.ts';
 
+/** A writer on `store` with its log keys in `home`'s vault, as a server makes it. */
+function trailOf(store: Store, home: string): AuditTrail {
+  return new AuditTrail({
+    store,
+    keys: vaultLogKeys(new Vault(localKeyring(home, {}))),
+    originHost: 'j.test',
+    log: silentLogger,
+  });
+}
+
 let t: TestStore | undefined;
 after(() => t?.cleanup());
 
@@ -38,13 +49,7 @@ test('written records are journaled until placed; a restart places what was left
   const { store, home } = t;
   const path = store.auditJournal!;
   const { org } = await initOrg(store.db, operatorCaller(), { slug: 'acme', ownerEmail: 'o@acme.test' });
-  const trail = () =>
-    new AuditTrail({
-      store,
-      keys: vaultLogKeys(new Vault(localKeyring(home, {}))),
-      originHost: 'j.test',
-      log: silentLogger,
-    });
+  const trail = () => trailOf(store, home);
   const event = (n: number) => ({
     orgId: org.id,
     actor: { type: 'agent' as const, id: 'agt_j' },
@@ -110,12 +115,7 @@ test('a tampered or damaged journal at start: only whole, self-consistent record
     const { store, home } = s;
     const path = store.auditJournal!;
     const { org } = await initOrg(store.db, operatorCaller(), { slug: 'acme', ownerEmail: 'o@acme.test' });
-    const trail = new AuditTrail({
-      store,
-      keys: vaultLogKeys(new Vault(localKeyring(home, {}))),
-      originHost: 'j.test',
-      log: silentLogger,
-    });
+    const trail = trailOf(store, home);
     const event = (n: number, action = 'tool.call.completed') => ({
       orgId: org.id,
       actor: { type: 'agent' as const, id: 'agt_j' },
@@ -218,15 +218,13 @@ test('a decision is durable once journaled and the journal synced: not before; p
     // The journal's fdatasync held until the test lets it finish.
     const held: Array<(err: NodeJS.ErrnoException | null) => void> = [];
     let hold = true;
-    const trail = new AuditTrail({
-      store: {
+    const trail = trailOf(
+      {
         ...store,
         journalSync: { fdatasync: (_fd, cb) => (hold ? held.push(cb) : cb(null)) },
       },
-      keys: vaultLogKeys(new Vault(localKeyring(home, {}))),
-      originHost: 'j.test',
-      log: silentLogger,
-    });
+      home,
+    );
     trail.start();
     await trail.flush();
     const wal = () => store.syncStats!().fdatasyncs;
@@ -275,18 +273,16 @@ test('a journal sync that fails: the decision is refused (never acknowledged), a
     const { store, home } = s;
     const { org } = await initOrg(store.db, operatorCaller(), { slug: 'acme', ownerEmail: 'o@acme.test' });
     const fatal: Error[] = [];
-    const trail = new AuditTrail({
-      store: {
+    const trail = trailOf(
+      {
         ...store,
         journalSync: {
           fdatasync: (_fd, cb) => cb(Object.assign(new Error('EIO: i/o error'), { code: 'EIO' })),
           onFatal: (err) => fatal.push(err),
         },
       },
-      keys: vaultLogKeys(new Vault(localKeyring(home, {}))),
-      originHost: 'j.test',
-      log: silentLogger,
-    });
+      home,
+    );
     trail.start();
     const event = {
       orgId: org.id,
@@ -402,12 +398,7 @@ test('a decision is not durable before the lazily synced commits made ahead of i
   try {
     const { store, home } = s;
     const { org } = await initOrg(store.db, operatorCaller(), { slug: 'acme', ownerEmail: 'o@acme.test' });
-    const trail = new AuditTrail({
-      store,
-      keys: vaultLogKeys(new Vault(localKeyring(home, {}))),
-      originHost: 'j.test',
-      log: silentLogger,
-    });
+    const trail = trailOf(store, home);
     trail.start();
     await trail.flush();
     const wal = () => store.syncStats!().fdatasyncs;
@@ -491,12 +482,7 @@ test('a kill with records unplaced in both files: the older file’s are placed 
     // before the decision's result was written: the kill left both unplaced.
     appendFileSync(b, `${JSON.stringify(decision)}\n`);
     appendFileSync(a, `${JSON.stringify(result)}\n`);
-    const trail = new AuditTrail({
-      store,
-      keys: vaultLogKeys(new Vault(localKeyring(home, {}))),
-      originHost: 'j.test',
-      log: silentLogger,
-    });
+    const trail = trailOf(store, home);
     trail.start();
     await trail.flush();
     const rows = await store.db
@@ -576,12 +562,7 @@ test('a failed look-up of what the journal left (the database busy at start): tr
         return typeof v === 'function' ? v.bind(target) : v;
       },
     });
-    const trail = new AuditTrail({
-      store: { ...store, db },
-      keys: vaultLogKeys(new Vault(localKeyring(home, {}))),
-      originHost: 'j.test',
-      log: silentLogger,
-    });
+    const trail = trailOf({ ...store, db }, home);
     trail.start();
     await trail.flush();
     assert.ok(failed);
@@ -655,12 +636,7 @@ test('an append made inside a lazily synced context (a run’s start) still reso
   try {
     const { store, home } = s;
     const { org } = await initOrg(store.db, operatorCaller(), { slug: 'acme', ownerEmail: 'o@acme.test' });
-    const trail = new AuditTrail({
-      store,
-      keys: vaultLogKeys(new Vault(localKeyring(home, {}))),
-      originHost: 'j.test',
-      log: silentLogger,
-    });
+    const trail = trailOf(store, home);
     trail.start();
     await trail.flush();
     const wal = () => store.syncStats!().fdatasyncs;
@@ -904,12 +880,7 @@ test('what the journal left cannot be looked up at all (every try fails): a flus
         return typeof v === 'function' ? v.bind(target) : v;
       },
     });
-    const trail = new AuditTrail({
-      store: { ...store, db },
-      keys: vaultLogKeys(new Vault(localKeyring(home, {}))),
-      originHost: 'j.test',
-      log: silentLogger,
-    });
+    const trail = trailOf({ ...store, db }, home);
     trail.start();
     await assert.rejects(trail.flush(), /could not be placed/);
     await trail.close();
