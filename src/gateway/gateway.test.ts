@@ -333,8 +333,10 @@ function gatewaySuite(kind: StoreKind): void {
         const p = await pendingFor(() => true, 'the paused call’s approval request');
         return api('post', `/approvals/${p.id}/${decision}`, {}, acme.people.owner.token);
       };
-      const deniedCalls = async () =>
-        (
+      // Read after a flush: a denial is acknowledged from the journal, placed in the log just after.
+      const deniedCalls = async () => {
+        await deps.audit.flush();
+        return (
           await t.store.db
             .selectFrom('audit_entries')
             .select('id')
@@ -342,6 +344,7 @@ function gatewaySuite(kind: StoreKind): void {
             .where('action', '=', 'tool.call.denied')
             .execute()
         ).length;
+      };
       const started = Date.now();
       const [r, approved] = await Promise.all([
         client.callTool({ name: 'everything__get-sum', arguments: { a: 20, b: 22 } }),
@@ -389,6 +392,7 @@ function gatewaySuite(kind: StoreKind): void {
       const after = await waiting;
       assert.equal(after.isError, true);
       // The answer names its approval request (a random id may hold "10"): check what ran instead.
+      await deps.audit.flush();
       const allowed = await t.store.db
         .selectFrom('audit_entries')
         .select(['leaf', 'details'])
