@@ -110,18 +110,14 @@ export class AppendQueue {
   appendDurable(input: AuditInput): Promise<Written> {
     const journal = this.#journal;
     if (!journal) return this.append(input);
-    if (this.#closed) return Promise.reject(new Error('the audit trail is closed'));
-    let entry: Journaled;
-    try {
-      entry = this.#journaled(journal, input);
-    } catch (err) {
-      // Not written (the disk full): refused as a rejection, as every failure of an append is.
-      return Promise.reject(err);
-    }
-    return Promise.all([journal.sync(entry.file), this.#opts.syncLazy?.()]).then(() => ({
-      id: entry.id,
-      log: entry.log,
-    }));
+    return this.#durable(journal, input);
+  }
+
+  /** Written before the first await (a failure, the disk full, is this promise's rejection), then synced. */
+  async #durable(journal: EntryJournal, input: AuditInput): Promise<Written> {
+    const entry = this.#journaled(journal, input);
+    await Promise.all([journal.sync(entry.file), this.#opts.syncLazy?.()]);
+    return { id: entry.id, log: entry.log };
   }
 
   /**
@@ -133,21 +129,19 @@ export class AppendQueue {
   appendWritten(input: AuditInput): Promise<Written> {
     const journal = this.#journal;
     if (!journal) return this.#push(input, false, () => this.kick());
-    if (this.#closed) return Promise.reject(new Error('the audit trail is closed'));
-    // Journaled: written once this returns; durable with the next sync of the journal.
-    let entry: Journaled;
-    try {
-      entry = this.#journaled(journal, input);
-    } catch (err) {
-      // Not written (the disk full): refused as a rejection, as every failure of an append is.
-      return Promise.reject(err);
-    }
+    return this.#written(journal, input);
+  }
+
+  /** Journaled (written once this returns: an async body runs to its first await at once); durable with the journal's next sync. */
+  async #written(journal: EntryJournal, input: AuditInput): Promise<Written> {
+    const entry = this.#journaled(journal, input);
     journal.syncSoon(entry.file);
-    return Promise.resolve({ id: entry.id, log: entry.log });
+    return { id: entry.id, log: entry.log };
   }
 
   /** Writes an event to the journal and queues it, to be placed with the next batch (or soon). */
   #journaled(journal: EntryJournal, input: AuditInput): Journaled {
+    if (this.#closed) throw new Error('the audit trail is closed');
     const entry = prepareEntry(input);
     const file = journal.write(entry);
     this.#queue.push({
