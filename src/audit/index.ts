@@ -11,6 +11,7 @@ export type { Actor, AuditInput, EntryHeader, EntryV1, Outcome } from './entry.t
 export { detailsDigest, PLATFORM_LOG, parseLeaf, prepareEntry } from './entry.ts';
 export { applyRetention, ERASURE, eraseEntries, recordFormatUpgrade } from './erasure.ts';
 export * from './export.ts';
+export { journalFiles } from './journal.ts';
 export type { LogKeys } from './keys.ts';
 export { hashLeaf, rootFromRange, verifyConsistency } from './merkle.ts';
 export type { Checkpoint, Verifier } from './note.ts';

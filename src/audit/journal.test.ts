@@ -41,6 +41,16 @@ function trailOf(store: Store, home: string): AuditTrail {
   });
 }
 
+/** Runs `fn` on a fresh embedded store, removed after. */
+async function onStore(fn: (s: TestStore) => Promise<void>): Promise<void> {
+  const s = await openTestStore('sqlite');
+  try {
+    await fn(s);
+  } finally {
+    await s.cleanup();
+  }
+}
+
 let t: TestStore | undefined;
 after(() => t?.cleanup());
 
@@ -109,9 +119,8 @@ test('written records are journaled until placed; a restart places what was left
   assert.equal(statSync(path).size, 0);
 });
 
-test('a tampered or damaged journal at start: only whole, self-consistent records are placed (once); the rest is left out, kept aside and on record; a write after a torn line is a line of its own', async () => {
-  const s = await openTestStore('sqlite');
-  try {
+test('a tampered or damaged journal at start: only whole, self-consistent records are placed (once); the rest is left out, kept aside and on record; a write after a torn line is a line of its own', () =>
+  onStore(async (s) => {
     const { store, home } = s;
     const path = store.auditJournal!;
     const { org } = await initOrg(store.db, operatorCaller(), { slug: 'acme', ownerEmail: 'o@acme.test' });
@@ -191,27 +200,19 @@ test('a tampered or damaged journal at start: only whole, self-consistent record
     assert.equal(statSync(`${path}.refused`).mode & 0o777, 0o600);
     assert.equal(readFileSync(`${path}.refused`, 'utf8').trim().split('\n').length, 8, 'kept aside');
     await trail.close();
-  } finally {
-    await s.cleanup();
-  }
-});
+  }));
 
-test('a journal left readable by others is its owner’s only once read', async () => {
-  const s = await openTestStore('sqlite');
-  try {
+test('a journal left readable by others is its owner’s only once read', () =>
+  onStore(async (s) => {
     const path = s.store.auditJournal!;
     writeFileSync(path, '', { mode: 0o644 });
     chmodSync(path, 0o644);
     new EntryJournal(path).left();
     assert.equal(statSync(path).mode & 0o777, 0o600);
-  } finally {
-    await s.cleanup();
-  }
-});
+  }));
 
-test('a decision is durable once journaled and the journal synced: not before; placed later by a commit with no sync of its own; the journal forgets it only after a sync of the database', async () => {
-  const s = await openTestStore('sqlite');
-  try {
+test('a decision is durable once journaled and the journal synced: not before; placed later by a commit with no sync of its own; the journal forgets it only after a sync of the database', () =>
+  onStore(async (s) => {
     const { store, home } = s;
     const path = store.auditJournal!;
     const { org } = await initOrg(store.db, operatorCaller(), { slug: 'acme', ownerEmail: 'o@acme.test' });
@@ -262,14 +263,10 @@ test('a decision is durable once journaled and the journal synced: not before; p
     assert.equal(wal() - walBefore, 1, 'one sync of the database before the journal forgets it');
     assert.equal(statSync(path).size, 0);
     await trail.close();
-  } finally {
-    await s.cleanup();
-  }
-});
+  }));
 
-test('a journal sync that fails: the decision is refused (never acknowledged), and the failure is fatal', async () => {
-  const s = await openTestStore('sqlite');
-  try {
+test('a journal sync that fails: the decision is refused (never acknowledged), and the failure is fatal', () =>
+  onStore(async (s) => {
     const { store, home } = s;
     const { org } = await initOrg(store.db, operatorCaller(), { slug: 'acme', ownerEmail: 'o@acme.test' });
     const fatal: Error[] = [];
@@ -293,14 +290,10 @@ test('a journal sync that fails: the decision is refused (never acknowledged), a
     await assert.rejects(trail.appendDurable(event), /the audit journal could not be made durable: EIO/);
     await assert.rejects(trail.appendDurable(event), /could not be made durable/, 'nor any after it');
     assert.equal(fatal.length, 1);
-  } finally {
-    await s.cleanup();
-  }
-});
+  }));
 
-test('the two files take turns: past its size the other takes over; the full one is emptied only once all it holds is placed and synced, and never written meanwhile', async () => {
-  const s = await openTestStore('sqlite');
-  try {
+test('the two files take turns: past its size the other takes over; the full one is emptied only once all it holds is placed and synced, and never written meanwhile', () =>
+  onStore(async (s) => {
     const [a, b] = journalFiles(s.store.auditJournal!);
     const journal = new EntryJournal(s.store.auditJournal!, {}, 2000);
     const entry = (n: number) =>
@@ -332,14 +325,10 @@ test('the two files take turns: past its size the other takes over; the full one
     assert.equal(statSync(a).size, 0, 'emptied after the sync');
     assert.ok(statSync(b).size > sizeOfB);
     await journal.close();
-  } finally {
-    await s.cleanup();
-  }
-});
+  }));
 
-test('two emptyings at once (a flush and the writer): neither empties a file that took over meanwhile and holds a record placed but not yet synced', async () => {
-  const s = await openTestStore('sqlite');
-  try {
+test('two emptyings at once (a flush and the writer): neither empties a file that took over meanwhile and holds a record placed but not yet synced', () =>
+  onStore(async (s) => {
     const [a] = journalFiles(s.store.auditJournal!);
     const journal = new EntryJournal(s.store.auditJournal!);
     const entry = (n: number) =>
@@ -388,14 +377,10 @@ test('two emptyings at once (a flush and the writer): neither empties a file tha
       { what: 'both done' },
     );
     await journal.close();
-  } finally {
-    await s.cleanup();
-  }
-});
+  }));
 
-test('a decision is not durable before the lazily synced commits made ahead of it (a run’s start): its sync covers them too, as the WAL sync it replaces did', async () => {
-  const s = await openTestStore('sqlite');
-  try {
+test('a decision is not durable before the lazily synced commits made ahead of it (a run’s start): its sync covers them too, as the WAL sync it replaces did', () =>
+  onStore(async (s) => {
     const { store, home } = s;
     const { org } = await initOrg(store.db, operatorCaller(), { slug: 'acme', ownerEmail: 'o@acme.test' });
     const trail = trailOf(store, home);
@@ -425,14 +410,10 @@ test('a decision is not durable before the lazily synced commits made ahead of i
     });
     assert.equal(wal() - now, 0);
     await trail.close();
-  } finally {
-    await s.cleanup();
-  }
-});
+  }));
 
-test('closing: a record written with a lazy sync and not yet placed is synced, not left to a timer the close clears', async () => {
-  const s = await openTestStore('sqlite');
-  try {
+test('closing: a record written with a lazy sync and not yet placed is synced, not left to a timer the close clears', () =>
+  onStore(async (s) => {
     let synced = 0;
     const journal = new EntryJournal(s.store.auditJournal!, {
       fdatasync: (_fd, cb) => {
@@ -453,14 +434,10 @@ test('closing: a record written with a lazy sync and not yet placed is synced, n
     assert.equal(synced, 2, 'synced on close: the file, and its folder (the file is new)');
     await new Promise((r) => setTimeout(r, 80));
     assert.equal(synced, 2);
-  } finally {
-    await s.cleanup();
-  }
-});
+  }));
 
-test('a kill with records unplaced in both files: the older file’s are placed first (a decision before its result), whichever file that is', async () => {
-  const s = await openTestStore('sqlite');
-  try {
+test('a kill with records unplaced in both files: the older file’s are placed first (a decision before its result), whichever file that is', () =>
+  onStore(async (s) => {
     const { store, home } = s;
     const { org } = await initOrg(store.db, operatorCaller(), { slug: 'acme', ownerEmail: 'o@acme.test' });
     const [a, b] = journalFiles(store.auditJournal!);
@@ -497,14 +474,10 @@ test('a kill with records unplaced in both files: the older file’s are placed 
       'placed in the order they were written',
     );
     await trail.close();
-  } finally {
-    await s.cleanup();
-  }
-});
+  }));
 
-test('after a failed sync of one file, a record written to the other is not acknowledged either (nothing is, until a restart)', async () => {
-  const s = await openTestStore('sqlite');
-  try {
+test('after a failed sync of one file, a record written to the other is not acknowledged either (nothing is, until a restart)', () =>
+  onStore(async (s) => {
     let calls = 0;
     const journal = new EntryJournal(
       s.store.auditJournal!,
@@ -529,14 +502,10 @@ test('after a failed sync of one file, a record written to the other is not ackn
     assert.equal(file, 1, 'the other file took over');
     await assert.rejects(journal.sync(file), /could not be made durable/);
     await journal.close();
-  } finally {
-    await s.cleanup();
-  }
-});
+  }));
 
-test('a failed look-up of what the journal left (the database busy at start): tried again, so the records are placed and the files can be emptied', async () => {
-  const s = await openTestStore('sqlite');
-  try {
+test('a failed look-up of what the journal left (the database busy at start): tried again, so the records are placed and the files can be emptied', () =>
+  onStore(async (s) => {
     const { store, home } = s;
     const { org } = await initOrg(store.db, operatorCaller(), { slug: 'acme', ownerEmail: 'o@acme.test' });
     const left = prepareEntry({
@@ -574,14 +543,10 @@ test('a failed look-up of what the journal left (the database busy at start): tr
     assert.ok(placed, 'the record the journal held is placed');
     assert.equal(statSync(store.auditJournal!).size, 0, 'and the file emptied');
     await trail.close();
-  } finally {
-    await s.cleanup();
-  }
-});
+  }));
 
-test('a write the disk takes only part of (file size limit, disk full) is not taken for a record: it throws, its part is cut off, and the next record is read back whole', async () => {
-  const s = await openTestStore('sqlite');
-  try {
+test('a write the disk takes only part of (file size limit, disk full) is not taken for a record: it throws, its part is cut off, and the next record is read back whole', () =>
+  onStore(async (s) => {
     const path = s.store.auditJournal!;
     const journal = new URL('./journal.ts', import.meta.url).href;
     const entry = new URL('./entry.ts', import.meta.url).href;
@@ -626,14 +591,10 @@ test('a write the disk takes only part of (file size limit, disk full) is not ta
         .slice(-1),
       [next.header.id],
     );
-  } finally {
-    await s.cleanup();
-  }
-});
+  }));
 
-test('an append made inside a lazily synced context (a run’s start) still resolves only once synced: the writer’s batch is not lazy because of who woke it', async () => {
-  const s = await openTestStore('sqlite');
-  try {
+test('an append made inside a lazily synced context (a run’s start) still resolves only once synced: the writer’s batch is not lazy because of who woke it', () =>
+  onStore(async (s) => {
     const { store, home } = s;
     const { org } = await initOrg(store.db, operatorCaller(), { slug: 'acme', ownerEmail: 'o@acme.test' });
     const trail = trailOf(store, home);
@@ -651,14 +612,10 @@ test('an append made inside a lazily synced context (a run’s start) still reso
     );
     assert.ok(wal() > before, 'the database log synced before the append resolved');
     await trail.close();
-  } finally {
-    await s.cleanup();
-  }
-});
+  }));
 
-test('a journal file made by this process: its folder is synced with its first sync (else a power cut can lose the file, and the decisions synced into it)', async () => {
-  const s = await openTestStore('sqlite');
-  try {
+test('a journal file made by this process: its folder is synced with its first sync (else a power cut can lose the file, and the decisions synced into it)', () =>
+  onStore(async (s) => {
     const synced: number[] = [];
     const journal = new EntryJournal(s.store.auditJournal!, {
       fdatasync: (fd, cb) => {
@@ -679,14 +636,10 @@ test('a journal file made by this process: its folder is synced with its first s
     await journal.sync(journal.write(entry(1)));
     assert.equal(synced.length - before, 1, 'the folder once only');
     await journal.close();
-  } finally {
-    await s.cleanup();
-  }
-});
+  }));
 
-test('a journaled record that opens a log is placed by a synced commit: a log and its keys are never made by a commit a power cut could undo', async () => {
-  const s = await openTestStore('sqlite');
-  try {
+test('a journaled record that opens a log is placed by a synced commit: a log and its keys are never made by a commit a power cut could undo', () =>
+  onStore(async (s) => {
     const { store, home } = s;
     const signers = new LogSigners(store.db, vaultLogKeys(new Vault(localKeyring(home, {}))), () => 'j.test');
     const integrator = new Integrator(store, (trx, logId) => signers.create(trx, logId));
@@ -707,14 +660,10 @@ test('a journaled record that opens a log is placed by a synced commit: a log an
     before = wal();
     await integrator.integrate([record('org_freshlog')], 'elsewhere');
     assert.equal(wal() - before, 0);
-  } finally {
-    await s.cleanup();
-  }
-});
+  }));
 
-test('a torn line (a kill mid-write, a short write) is cut off, not kept: a second start neither refuses it as tampering nor copies the call’s details aside, where no deletion on request reaches them', async () => {
-  const s = await openTestStore('sqlite');
-  try {
+test('a torn line (a kill mid-write, a short write) is cut off, not kept: a second start neither refuses it as tampering nor copies the call’s details aside, where no deletion on request reaches them', () =>
+  onStore(async (s) => {
     const path = s.store.auditJournal!;
     const event = (n: number, who: string) =>
       prepareEntry({
@@ -771,10 +720,7 @@ test('a torn line (a kill mid-write, a short write) is cut off, not kept: a seco
     const third = new EntryJournal(shortPath);
     assert.equal(third.left().length, 1);
     assert.deepEqual(third.refused, []);
-  } finally {
-    await s.cleanup();
-  }
-});
+  }));
 
 test('a journal file that cannot be read at start (too large to read whole, an I/O error) stops the start: it is never taken for an empty one, written to and emptied with the records it holds', () => {
   const dir = mkdtempSync(join(tmpdir(), 'paddock-journal-'));
@@ -797,9 +743,8 @@ test('a journal file that cannot be read at start (too large to read whole, an I
   }
 });
 
-test('a journal file made by this process whose first record is a result (synced soon, not waited on): its folder is synced with that sync too, else the result is not durable within the promised time', async () => {
-  const s = await openTestStore('sqlite');
-  try {
+test('a journal file made by this process whose first record is a result (synced soon, not waited on): its folder is synced with that sync too, else the result is not durable within the promised time', () =>
+  onStore(async (s) => {
     const synced: number[] = [];
     const journal = new EntryJournal(s.store.auditJournal!, {
       fdatasync: (fd, cb) => {
@@ -820,14 +765,10 @@ test('a journal file made by this process whose first record is a result (synced
     await new Promise((r) => setTimeout(r, 20));
     assert.equal(new Set(synced).size, 2, 'the new file and its folder');
     await journal.close();
-  } finally {
-    await s.cleanup();
-  }
-});
+  }));
 
-test('an emptied file is synced: a power cut after a deletion on request (which flushes, emptying the journal) cannot bring back the erased records’ details', async () => {
-  const s = await openTestStore('sqlite');
-  try {
+test('an emptied file is synced: a power cut after a deletion on request (which flushes, emptying the journal) cannot bring back the erased records’ details', () =>
+  onStore(async (s) => {
     const path = s.store.auditJournal!;
     /** The size each journal sync saw. */
     const seen: number[] = [];
@@ -851,14 +792,10 @@ test('an emptied file is synced: a power cut after a deletion on request (which 
     assert.equal(statSync(path).size, 0);
     assert.equal(seen.at(-1), 0, 'the truncation itself is synced');
     await journal.close();
-  } finally {
-    await s.cleanup();
-  }
-});
+  }));
 
-test('what the journal left cannot be looked up at all (every try fails): a flush fails rather than say all is placed, so a deletion on request does not erase around the records', async () => {
-  const s = await openTestStore('sqlite');
-  try {
+test('what the journal left cannot be looked up at all (every try fails): a flush fails rather than say all is placed, so a deletion on request does not erase around the records', () =>
+  onStore(async (s) => {
     const { store, home } = s;
     const { org } = await initOrg(store.db, operatorCaller(), { slug: 'acme', ownerEmail: 'o@acme.test' });
     const left = prepareEntry({
@@ -884,7 +821,4 @@ test('what the journal left cannot be looked up at all (every try fails): a flus
     trail.start();
     await assert.rejects(trail.flush(), /could not be placed/);
     await trail.close();
-  } finally {
-    await s.cleanup();
-  }
-});
+  }));

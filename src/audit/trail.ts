@@ -138,10 +138,15 @@ export class AuditTrail {
    *   const { index } = await trail.append({ orgId, actor, action: 'tool.call.allowed', details });
    */
   append(input: AuditInput): Promise<Receipt> {
+    return this.#timed(() => this.#queue.append(input));
+  }
+
+  /** A waited-on append, its time to durable told to the observer (metrics) when there is one. */
+  #timed<T>(append: () => Promise<T>): Promise<T> {
     const observe = this.#observe;
-    if (!observe) return this.#queue.append(input);
+    if (!observe) return append();
     const t0 = performance.now();
-    return this.#queue.append(input).then((r) => {
+    return append().then((r) => {
       observe.appended(performance.now() - t0);
       return r;
     });
@@ -171,13 +176,7 @@ export class AuditTrail {
    * synced, and placed soon after; its index is then not known when this resolves.
    */
   appendDurable(input: AuditInput): Promise<Written> {
-    const observe = this.#observe;
-    if (!observe) return this.#queue.appendDurable(input);
-    const t0 = performance.now();
-    return this.#queue.appendDurable(input).then((r) => {
-      observe.appended(performance.now() - t0);
-      return r;
-    });
+    return this.#timed(() => this.#queue.appendDurable(input));
   }
 
   /**

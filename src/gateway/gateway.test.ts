@@ -13,6 +13,7 @@ import { after, before, describe, test } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { journalFiles } from '../audit/index.ts';
 import { makeFolder, serverFolder } from '../cells/folders.ts';
 import { orgHostUser } from '../cells/host-users.ts';
 import { bubblewrap } from '../cells/index.ts';
@@ -738,6 +739,12 @@ function gatewaySuite(kind: StoreKind): void {
     const env = JSON.parse(text(r));
     assert.equal(env.API_TOKEN, '[REDACTED]', 'the server had it; the agent does not see it');
     assert.ok(!text(r).includes(value));
+    // Nor does the audit journal the call's records wait in before they are placed (embedded store), in clear or encoded.
+    for (const file of t.store.auditJournal ? journalFiles(t.store.auditJournal) : []) {
+      const held = existsSync(file) ? readFileSync(file, 'utf8') : '';
+      for (const form of [value, Buffer.from(value).toString('base64'), encodeURIComponent(value)])
+        assert.ok(!held.includes(form), `the journal ${file} holds the secret`);
+    }
     // While the server runs, no process on the host shows the value in its command line.
     for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
       let cmdline = '';

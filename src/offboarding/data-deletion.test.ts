@@ -11,7 +11,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { sql } from 'kysely';
-import { recordAudit, verifyLog } from '../audit/index.ts';
+import { journalFiles, recordAudit, verifyLog } from '../audit/index.ts';
 import { call, createApp, type SeededOrg, seedOrg, testDeps } from '../testing/fixtures.ts';
 import { databaseSnapshot } from '../testing/snapshot.ts';
 import { openTestStore, STORE_KINDS, type TestStore } from '../testing/stores.ts';
@@ -172,10 +172,10 @@ for (const kind of STORE_KINDS) {
         texts.push(JSON.stringify((await sql`select * from ${sql.table(table)}`.execute(t.store.db)).rows));
       const all = texts.join('\n');
       for (const secret of [THEIRS, FLAG]) assert.ok(!all.includes(secret), `${secret} remains`);
-      // The database's own files too (SQLite: the file, its WAL and the audit journal, as bytes).
+      // The database's own files too (SQLite: the file, its WAL and the audit journal's two files, as bytes).
       if (kind === 'sqlite') {
         const file = join(t.home, 'paddock.db');
-        const bytes = [file, `${file}-wal`, t.store.auditJournal!]
+        const bytes = [file, `${file}-wal`, ...journalFiles(t.store.auditJournal!)]
           .filter((f) => existsSync(f))
           .map((f) => readFileSync(f).toString('latin1'))
           .join('\n');
