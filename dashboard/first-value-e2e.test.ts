@@ -162,6 +162,8 @@ describe('first value through the dashboard alone', { timeout: 240_000 }, () => 
     await testCall().getByRole('button', { name: 'Make the call' }).click();
     await owner.locator('[data-testid="call-outcome"][data-outcome="allowed"]').waitFor();
     assert.match((await outcome().textContent()) ?? '', /The sum of 2 and 3 is 5/);
+    // The agent's recent activity follows, live: the decision, placed in the log just after the answer.
+    await owner.getByTestId('recent-activity').getByText('tool.call.allowed').waitFor();
     await checkPage(owner, 'agent-test-call-allowed');
 
     await outcome().getByRole('link', { name: 'See its audit entry' }).click();
