@@ -11,7 +11,7 @@
  */
 import { createHash, randomFillSync } from 'node:crypto';
 import canonicalize from 'canonicalize';
-import { newId, runTrace } from '../ids/index.ts';
+import { newTimeOrderedId, runTrace } from '../ids/index.ts';
 import { redact } from '../redact/index.ts';
 import { hashLeaf } from './merkle.ts';
 
@@ -140,7 +140,7 @@ export function prepareEntry(input: AuditInput, now = new Date()): PreparedEntry
   const salt = newSalt();
   const header: EntryHeader = {
     v: 2,
-    id: newId('evt'),
+    id: newTimeOrderedId('evt', now.getTime()),
     time: now.toISOString(),
     log: input.orgId ?? PLATFORM_LOG,
     org: input.orgId,

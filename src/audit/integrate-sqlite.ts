@@ -41,7 +41,7 @@ const SQL = {
   waiting: `SELECT * FROM audit_outbox WHERE log_id = ? ORDER BY seq LIMIT ${OUTBOX_BATCH}`,
   unqueue: 'DELETE FROM audit_outbox WHERE seq = ?',
   entry: `INSERT INTO audit_entries (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map(() => '?').join(', ')})`,
-  node: 'INSERT INTO audit_nodes (log_id, level, idx, hash) VALUES (?, ?, ?, ?)',
+  node: 'INSERT INTO audit_nodes (log_id, last_idx, level, idx, hash) VALUES (?, ?, ?, ?, ?)',
   grow: 'UPDATE audit_logs SET tree_size = ?, root_hash = ? WHERE id = ?',
 } as const;
 
@@ -118,7 +118,7 @@ export class SqlitePlacer {
       rows.forEach((row, k) => {
         const idx = frontier.size;
         insert.run(...COLUMNS.map((c) => (c === 'idx' ? idx : row[c])));
-        for (const n of frontier.append(leaves[k]!)) node.run(logId, n.level, n.index, b64(n.hash));
+        for (const n of frontier.append(leaves[k]!)) node.run(logId, idx, n.level, n.index, b64(n.hash));
       });
       this.#stmt('grow').run(frontier.size, b64(frontier.root()), logId);
       heads.set(logId, frontier);

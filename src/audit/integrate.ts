@@ -8,7 +8,7 @@ import { type Kysely, sql } from 'kysely';
 import type { Database, Db, Store } from '../store/index.ts';
 import { entryRow, type PreparedEntry } from './entry.ts';
 import { NotHere, SqlitePlacer } from './integrate-sqlite.ts';
-import { EMPTY_ROOT, Frontier, type Hash, type NodeKey } from './merkle.ts';
+import { EMPTY_ROOT, Frontier, type Hash, lastLeaf, type NodeKey } from './merkle.ts';
 import { placeOrder } from './place-order.ts';
 import type { Sync } from './queue.ts';
 import { b64, fetchNodes } from './storage.ts';
@@ -158,7 +158,13 @@ export class Integrator {
           .values(rows.slice(i, i + ROWS_PER_INSERT))
           .execute();
       }
-      const nodeRows = nodes.map((n) => ({ log_id: logId, level: n.level, idx: n.index, hash: b64(n.hash) }));
+      const nodeRows = nodes.map((n) => ({
+        log_id: logId,
+        last_idx: lastLeaf(n),
+        level: n.level,
+        idx: n.index,
+        hash: b64(n.hash),
+      }));
       for (let i = 0; i < nodeRows.length; i += ROWS_PER_INSERT * 2) {
         await trx
           .insertInto('audit_nodes')

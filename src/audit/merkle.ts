@@ -13,6 +13,9 @@ export interface NodeKey {
   index: number;
 }
 
+/** The last leaf a node covers: the one whose append completed it (nodes are stored in this order). */
+export const lastLeaf = (k: NodeKey): number => (k.index + 1) * 2 ** k.level - 1;
+
 export const EMPTY_ROOT: Hash = hash('sha256', '', 'buffer');
 
 // One-shot `crypto.hash` is about twice as fast as createHash() for inputs this small.

@@ -6,7 +6,7 @@
 import { sql } from 'kysely';
 import { NotFoundError } from '../errors/index.ts';
 import type { Db } from '../store/index.ts';
-import type { Hash, NodeKey } from './merkle.ts';
+import { type Hash, lastLeaf, type NodeKey } from './merkle.ts';
 
 export const b64 = (h: Hash): string => h.toString('base64');
 
@@ -22,7 +22,7 @@ export async function fetchNodes(db: Db, logId: string, keys: NodeKey[]): Promis
   if (keys.length === 0) return out;
   const lookups = keys.map(
     (k) =>
-      sql`select level, idx, hash from audit_nodes where log_id = ${logId} and level = ${k.level} and idx = ${k.index}`,
+      sql`select level, idx, hash from audit_nodes where log_id = ${logId} and last_idx = ${lastLeaf(k)} and level = ${k.level}`,
   );
   const { rows } = await sql<{
     level: number;

@@ -140,6 +140,41 @@ for (const kind of STORE_KINDS) {
       assert.match(deep.problem!.message, /tree node 2\/3 \(entries 12–15\) was altered/);
     });
 
+    test('a deep verify finds a stored node missing, and one that is no node of the tree', async () => {
+      const gone = await tampered(
+        (trx) =>
+          trx
+            .deleteFrom('audit_nodes')
+            .where('log_id', '=', orgId)
+            .where('level', '=', 3)
+            .where('idx', '=', 2)
+            .execute(),
+        { deep: true },
+      );
+      assert.equal(gone.ok, false);
+      assert.equal(gone.problem?.index, 16);
+      assert.match(gone.problem!.message, /tree node 3\/2 \(entries 16–23\) is missing/);
+      // A node beyond the tree (as if for entries the log does not hold).
+      const forged = await tampered(
+        (trx) =>
+          trx
+            .insertInto('audit_nodes')
+            .values({
+              log_id: orgId,
+              last_idx: 4095,
+              level: 10,
+              idx: 3,
+              hash: Buffer.alloc(32, 7).toString('base64'),
+            })
+            .execute(),
+        { deep: true },
+      );
+      assert.equal(forged.ok, false);
+      assert.match(forged.problem!.message, /tree node 10\/3 .* is no node of the log's tree/);
+      // Without deep, neither is looked at: proofs would fail on them, not the entries.
+      assert.ok((await tampered((trx) => trx.deleteFrom('audit_nodes').where('level', '=', 3).execute())).ok);
+    });
+
     test('a deleted entry is named', async () => {
       const r = await tampered((trx) =>
         trx.deleteFrom('audit_entries').where('log_id', '=', orgId).where('idx', '=', 11).execute(),
@@ -201,7 +236,7 @@ for (const kind of STORE_KINDS) {
           .where('tree_size', '>', 25)
           .execute();
         // Rebuild a consistent tree of 25 so only outside evidence can tell.
-        const { Frontier } = await import('./merkle.ts');
+        const { Frontier, lastLeaf } = await import('./merkle.ts');
         const rows = await trx
           .selectFrom('audit_entries')
           .select(['idx', 'leaf_hash'])
@@ -213,7 +248,13 @@ for (const kind of STORE_KINDS) {
           for (const n of f.append(Buffer.from(row.leaf_hash, 'base64'))) {
             await trx
               .insertInto('audit_nodes')
-              .values({ log_id: orgId, level: n.level, idx: n.index, hash: n.hash.toString('base64') })
+              .values({
+                log_id: orgId,
+                last_idx: lastLeaf(n),
+                level: n.level,
+                idx: n.index,
+                hash: n.hash.toString('base64'),
+              })
               .execute();
           }
         }

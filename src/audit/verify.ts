@@ -8,7 +8,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import canonicalize from 'canonicalize';
-import type { Selectable } from 'kysely';
+import { type Selectable, sql } from 'kysely';
 import type { Db } from '../store/index.ts';
 import type { AuditEntryTable, AuditLogTable } from '../store/schema.ts';
 import { detailsDigest, type EntryHeader, type EntryV1, headerColumns, parseLeaf } from './entry.ts';
@@ -18,7 +18,6 @@ import {
   EMPTY_ROOT,
   Frontier,
   type Hash,
-  hashChildren,
   hashLeaf,
   hashRanges,
   leafHashBase64,
@@ -224,10 +223,10 @@ async function walkEntries(
       .selectFrom('audit_nodes')
       .select(['idx', 'hash'])
       .where('log_id', '=', logId)
+      .where('last_idx', '>=', at)
+      .where('last_idx', '<', end)
       .where('level', '=', 0)
-      .where('idx', '>=', at)
-      .where('idx', '<', end)
-      .orderBy('idx')
+      .orderBy('last_idx')
       .execute();
     const nodeAt = (i: number) => {
       const n = leafNodes[i - at];
@@ -452,31 +451,7 @@ export async function verifyLog(
     checkUncovered(walked);
     report.entries = size;
 
-    // Deep: every stored inner node (what proofs are built from) against a recomputation.
-    let level = leaves;
-    for (let l = 1; opts.deep && level.length > 1; l++) {
-      const next: Hash[] = [];
-      for (let i = 0; i + 1 < level.length; i += 2) next.push(hashChildren(level[i]!, level[i + 1]!));
-      const rows = await db
-        .selectFrom('audit_nodes')
-        .select(['idx', 'hash'])
-        .where('log_id', '=', logId)
-        .where('level', '=', l)
-        .orderBy('idx')
-        .execute();
-      if (rows.length !== next.length)
-        throw new Broken(`tree level ${l} has ${rows.length} nodes, expected ${next.length}`);
-      for (const r of rows) {
-        if (!Buffer.from(r.hash, 'base64').equals(next[Number(r.idx)] ?? Buffer.alloc(0))) {
-          const first = Number(r.idx) * 2 ** l;
-          throw new Broken(
-            `tree node ${l}/${r.idx} (entries ${first}–${first + 2 ** l - 1}) was altered`,
-            first,
-          );
-        }
-      }
-      level = next;
-    }
+    if (opts.deep) await checkStoredNodes(db, logId, leaves);
     const pending = await db
       .selectFrom('audit_outbox')
       .select((eb) => eb.fn.countAll<number>().as('n'))
@@ -490,6 +465,50 @@ export async function verifyLog(
       err.index === undefined ? { message: err.message } : { index: err.index, message: err.message };
   }
   return report;
+}
+
+/**
+ * Deep: every stored node (what proofs are built from) against the tree recomputed from the
+ * leaves, read in the order appends made them (their key's), a page of entries at a time; none
+ * missing, none that is no node of the tree.
+ */
+async function checkStoredNodes(db: Db, logId: string, leaves: Hash[]): Promise<void> {
+  const tree = new Frontier();
+  const named = (level: number, index: number) => {
+    const first = index * 2 ** level;
+    return `tree node ${level}/${index} (entries ${first}–${first + 2 ** level - 1})`;
+  };
+  for (let at = 0; ; at += PAGE) {
+    const end = at + PAGE;
+    const rows = await db
+      .selectFrom('audit_nodes')
+      .select(['last_idx', 'level', 'idx', 'hash'])
+      .where('log_id', '=', logId)
+      .where('last_idx', '>=', at)
+      .where(end >= leaves.length ? sql<boolean>`true` : sql<boolean>`last_idx < ${end}`)
+      .execute();
+    const stored = new Map(rows.map((r) => [`${r.level}/${Number(r.idx)}`, r]));
+    const used = new Set<(typeof rows)[number]>();
+    for (let i = at; i < Math.min(end, leaves.length); i++) {
+      for (const n of tree.append(leaves[i]!)) {
+        const row = stored.get(`${n.level}/${n.index}`);
+        const first = n.index * 2 ** n.level;
+        if (!row || Number(row.last_idx) !== i)
+          throw new Broken(`${named(n.level, n.index)} is missing`, first);
+        if (!Buffer.from(row.hash, 'base64').equals(n.hash))
+          throw new Broken(`${named(n.level, n.index)} was altered`, first);
+        used.add(row);
+      }
+    }
+    const e = rows.find((r) => !used.has(r));
+    if (e) {
+      throw new Broken(
+        `${named(e.level, Number(e.idx))} is no node of the log's tree`,
+        Number(e.idx) * 2 ** e.level,
+      );
+    }
+    if (end >= leaves.length) return;
+  }
 }
 
 export interface IncrementalReport extends VerifyReport {

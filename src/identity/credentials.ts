@@ -3,7 +3,7 @@
  * Tokens are 256-bit random values, stored only as SHA-256 digests (enough for values with
  * that much entropy); passwords are stored as scrypt hashes.
  */
-import { createHash, randomBytes, scrypt as scryptCb, timingSafeEqual } from 'node:crypto';
+import { hash, randomBytes, scrypt as scryptCb, timingSafeEqual } from 'node:crypto';
 import { promisify } from 'node:util';
 
 const scrypt = promisify(scryptCb) as (
@@ -31,7 +31,7 @@ export function sameSecret(given: string, held: string): boolean {
 }
 
 export function hashSecret(secret: string): string {
-  return createHash('sha256').update(secret).digest('hex');
+  return hash('sha256', secret, 'hex');
 }
 
 // scrypt cost: N=2^15, r=8, p=1 (OWASP's minimum is N=2^17 with p=1 for 64 MiB; we use 32 MiB

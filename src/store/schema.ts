@@ -172,6 +172,8 @@ export interface AuditOutboxTable {
 
 export interface AuditNodeTable {
   log_id: string;
+  /** The last entry the node covers, `(idx + 1) · 2^level − 1`: nodes are keyed in the order they are made. */
+  last_idx: number;
   level: number;
   idx: number;
   hash: string;

@@ -30,10 +30,11 @@ export interface TestStore {
   cleanup(): Promise<void>;
 }
 
-export async function openTestStore(kind: StoreKind): Promise<TestStore> {
+/** A fresh store of `kind`, migrated unless told not to (a migration's test applies them itself). */
+export async function openTestStore(kind: StoreKind, opts: { migrate?: boolean } = {}): Promise<TestStore> {
   const home = mkdtempSync(join(tmpdir(), 'paddock-test-'));
   if (kind === 'sqlite') {
-    const store = await openStore({ home });
+    const store = await openStore({ home, ...opts });
     return {
       store,
       home,
@@ -58,7 +59,7 @@ export async function openTestStore(kind: StoreKind): Promise<TestStore> {
   await client.end();
   const url = new URL(admin);
   url.pathname = `/${name}`;
-  const store = await openStore({ home, databaseUrl: url.toString() });
+  const store = await openStore({ home, databaseUrl: url.toString(), ...opts });
   return {
     store,
     home,

@@ -163,7 +163,7 @@ export function AuditPage({ org, query }: PageProps) {
   const entryParam = query.get('entry') ?? '';
   const openIndex = /^\d+$/.test(entryParam) ? Number(entryParam) : null;
   // An entry named by id (a test call's decision): its index is looked up, then shown as any.
-  const openId = /^evt_[a-z0-9]{16}$/.test(entryParam) ? entryParam : null;
+  const openId = /^evt_([a-z0-9]{16}|[a-z0-9]{26})$/.test(entryParam) ? entryParam : null;
   const [draft, setDraft] = useState<Filters>(applied);
   const [events, setEvents] = useState<AuditEvent[] | null>(null);
   const [cursor, setCursor] = useState<number | null>(null);

@@ -18,7 +18,8 @@ import { defineRoute } from '../route.ts';
 import { AuditEventSchema, OrgParams, Timestamp } from '../schemas.ts';
 
 const Index = z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
-const EntryId = z.string().regex(/^evt_[a-z0-9]{16}$/);
+// 26 characters since ids sort by time (`newTimeOrderedId`); 16 before.
+const EntryId = z.string().regex(/^evt_([a-z0-9]{16}|[a-z0-9]{26})$/);
 const Time = z.iso.datetime({ offset: true }).describe('ISO-8601 time');
 
 export const AuditQuerySchema = z.strictObject({

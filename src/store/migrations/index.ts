@@ -39,6 +39,7 @@ import { serverPackages } from './032-server-packages.ts';
 import { slackThreads } from './033-slack-threads.ts';
 import { auditPartialIndexes } from './034-audit-partial-indexes.ts';
 import { mcpAcrossReplicas } from './035-mcp-across-replicas.ts';
+import { auditNodesInOrder } from './036-audit-nodes-in-order.ts';
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {
   const all: Record<string, Migration> = {
@@ -77,6 +78,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
     '033-slack-threads': slackThreads(dialect),
     '034-audit-partial-indexes': auditPartialIndexes(dialect),
     '035-mcp-across-replicas': mcpAcrossReplicas(dialect),
+    '036-audit-nodes-in-order': auditNodesInOrder(dialect),
   };
   return { getMigrations: async () => all };
 }
