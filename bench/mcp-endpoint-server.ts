@@ -106,7 +106,13 @@ const manyToken = (await api('POST', `/agents/${many.id}/tokens`, { name: 'bench
 
 process.on('message', (m: string) => {
   if (m === 'stats')
-    process.send!({ stats: { ...store.syncStats?.(), journal: server.deps.audit.journalSyncs } });
+    process.send!({
+      stats: {
+        ...store.syncStats?.(),
+        journal: server.deps.audit.journalSyncs,
+        journalInline: server.deps.audit.journalSyncsInline,
+      },
+    });
   if (m === 'stop')
     void server
       .close()

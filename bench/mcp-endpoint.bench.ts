@@ -70,7 +70,8 @@ const ask = <T>(msg: string, key: string) =>
     if (msg) paddock.send(msg);
   });
 const ready = await ask<{ url: string; callerToken: string; manyToken: string }>('', 'ready');
-const syncs = () => ask<{ fdatasyncs: number; checkpoints: number; journal: number }>('stats', 'stats');
+const syncs = () =>
+  ask<{ fdatasyncs: number; checkpoints: number; journal: number; journalInline: number }>('stats', 'stats');
 
 /** The plain proxy: supergateway, stateful (one server-everything per client session). */
 const proxyPort = await freePort();
@@ -166,6 +167,7 @@ try {
     const wal = syncsAfter.fdatasyncs - syncsBefore.fdatasyncs;
     const checkpoints = 2 * (syncsAfter.checkpoints - syncsBefore.checkpoints);
     const journal = syncsAfter.journal - syncsBefore.journal;
+    const inline = syncsAfter.journalInline - syncsBefore.journalInline;
     console.log(`\nconcurrency ${c} (${N} calls each, interleaved in rounds of ${round}):`);
     const rows: Figures[] = targets.map((t, i) => figures(t.name, samples[i]!));
     const [, pr, pd] = rows as [Figures, Figures, Figures];
@@ -185,7 +187,7 @@ try {
       `  CPU per call: proxy ${cpuProxy.toFixed(3)} ms (${inKernel(1)}), Paddock ${cpuPaddock.toFixed(3)} ms (${inKernel(2)}) (×${(cpuPaddock / cpuProxy).toFixed(2)})`,
     );
     console.log(
-      `  disk syncs per Paddock call: ${perCall(journal + wal + checkpoints)} (audit journal fdatasyncs ${perCall(journal)}, WAL fdatasyncs ${perCall(wal)}, checkpoints' syncs ${perCall(checkpoints)})`,
+      `  disk syncs per Paddock call: ${perCall(journal + wal + checkpoints)} (audit journal fdatasyncs ${perCall(journal)}, ${perCall(inline)} of them on the event loop; WAL fdatasyncs ${perCall(wal)}, checkpoints' syncs ${perCall(checkpoints)})`,
     );
   }
 

@@ -822,3 +822,37 @@ test('what the journal left cannot be looked up at all (every try fails): a flus
     await assert.rejects(trail.flush(), /could not be placed/);
     await trail.close();
   }));
+
+test('a decision’s sync is made on the event loop only while the writer’s owner says nothing else would run (the gate’s only call); the decision is journaled either way', () =>
+  onStore(async (s) => {
+    const { store, home } = s;
+    const { org } = await initOrg(store.db, operatorCaller(), { slug: 'acme', ownerEmail: 'o@acme.test' });
+    let quiet = true;
+    const trail = new AuditTrail({
+      store,
+      keys: vaultLogKeys(new Vault(localKeyring(home, {}))),
+      originHost: 'j.test',
+      log: silentLogger,
+      syncInline: () => quiet,
+    });
+    trail.start();
+    await trail.flush();
+    const decide = (n: number) =>
+      trail.appendDurable({
+        orgId: org.id,
+        actor: { type: 'agent', id: 'agt_j' },
+        action: 'tool.call.allowed',
+        details: { n },
+      });
+    for (let n = 0; n < 20; n++) await decide(n);
+    const inline = trail.journalSyncsInline;
+    assert.ok(inline >= 10, `${inline} of 20 decisions synced on the event loop`);
+    quiet = false;
+    const syncs = trail.journalSyncs;
+    for (let n = 20; n < 30; n++) await decide(n);
+    assert.equal(trail.journalSyncsInline, inline, 'none on the event loop once other calls would wait');
+    assert.ok(trail.journalSyncs >= syncs + 10);
+    const lines = readFileSync(store.auditJournal!, 'utf8').split('\n').filter(Boolean);
+    assert.equal(lines.filter((l) => l.includes('tool.call.allowed')).length, 30);
+    await trail.close();
+  }));

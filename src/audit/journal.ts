@@ -297,6 +297,11 @@ export class EntryJournal {
     return this.#files[0].synced.made + this.#files[1].synced.made;
   }
 
+  /** Of those, made on the event loop (`FileSync`'s `inline`). */
+  get syncsInline(): number {
+    return this.#files[0].synced.madeInline + this.#files[1].synced.madeInline;
+  }
+
   /** Entries of these files are placed (committed, perhaps not yet synced). */
   placed(files: number[]): void {
     for (const k of files) this.#files[k]!.unplaced -= 1;

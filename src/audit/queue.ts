@@ -50,8 +50,14 @@ export interface QueueOptions {
 const MAX_BATCH = 5000;
 /** How long an event no one waits on may wait for company before it is committed alone. */
 const LAZY_MS = 3;
-/** How long a journaled entry may wait for the next batch before it is placed (in a batch of its own). */
-const JOURNALED_MS = 20;
+/**
+ * How long a journaled entry may wait for the next batch before it is placed, and how many may
+ * wait: each placing commit has a fixed cost (~10 WAL pages: the b-trees' inner pages, the log's
+ * head), so fewer, larger batches cost less a call (MCP endpoint at concurrency 1: 20 → 100 ms,
+ * ~5% less CPU a call), while the cap keeps a batch's synchronous transaction short under load.
+ */
+const JOURNALED_MS = 100;
+const JOURNALED_MAX = 128;
 /** How long journaled entries of a failed batch wait before they are tried again. */
 const RETRY_MS = 500;
 /** Tries before a journaled entry is left to the next start's replay (it stays in the journal). */
@@ -151,10 +157,16 @@ export class AppendQueue {
       resolve: () => undefined,
       reject: () => undefined,
     });
-    this.#journaledTimer ??= setTimeout(() => {
+    if (this.#queue.length >= JOURNALED_MAX) {
+      clearTimeout(this.#journaledTimer);
       this.#journaledTimer = undefined;
       this.kick();
-    }, JOURNALED_MS);
+    } else {
+      this.#journaledTimer ??= setTimeout(() => {
+        this.#journaledTimer = undefined;
+        this.kick();
+      }, JOURNALED_MS);
+    }
     return { id: entry.header.id, log: entry.header.log, file };
   }
 

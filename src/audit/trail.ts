@@ -30,6 +30,11 @@ export interface TrailOptions {
   onCommitted?: (logIds: string[]) => void;
   /** Told how appends and commits go (metrics); nothing waits on it. */
   observe?: TrailObserver | undefined;
+  /**
+   * Whether the journal's next sync may be made on the event loop, nothing else waiting to run
+   * (the gate: no call but the one the sync is for); see `FileSync`'s `inline`.
+   */
+  syncInline?: () => boolean;
 }
 
 /** What the writer tells an observer: each waited-on append's latency, each commit's size. */
@@ -58,6 +63,7 @@ export class AuditTrail {
   #stopListening: (() => Promise<void>) | undefined;
   #poll: NodeJS.Timeout | undefined;
   #journal: EntryJournal | undefined;
+  readonly #syncInline: (() => boolean) | undefined;
   /** The replay of what a killed process journaled, once started (flushing waits for it). */
   #replayed: Promise<void> = Promise.resolve();
   /** Why that replay failed, if it did: its records are not placed (until the next start). */
@@ -65,6 +71,7 @@ export class AuditTrail {
 
   constructor(opts: TrailOptions) {
     this.#store = opts.store;
+    this.#syncInline = opts.syncInline;
     this.#log = opts.log;
     const host = opts.originHost;
     const signers = new LogSigners(opts.store.db, opts.keys, typeof host === 'string' ? () => host : host);
@@ -111,7 +118,11 @@ export class AuditTrail {
   start(backstopMs = BACKSTOP_MS): void {
     // The embedded store journals the gate's records (`journal.ts`): what a killed process left goes first.
     if (this.#store.auditJournal && !this.#journal) {
-      const journal = new EntryJournal(this.#store.auditJournal, this.#store.journalSync);
+      const inline = this.#syncInline;
+      const journal = new EntryJournal(this.#store.auditJournal, {
+        ...this.#store.journalSync,
+        ...(inline && { inline }),
+      });
       this.#journal = journal;
       // Counted before anything new is written: a file is not emptied before they are placed.
       const left = journal.left();
@@ -155,6 +166,11 @@ export class AuditTrail {
   /** fdatasyncs of the audit journal made so far (benchmarks). */
   get journalSyncs(): number {
     return this.#journal?.syncs ?? 0;
+  }
+
+  /** Of those, made on the event loop (benchmarks). */
+  get journalSyncsInline(): number {
+    return this.#journal?.syncsInline ?? 0;
   }
 
   /** Events queued in this process and not yet durable. */

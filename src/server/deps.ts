@@ -226,6 +226,8 @@ export function buildDeps(
       signals.grew(logs);
     },
     observe: telemetry.trail,
+    // A decision's sync blocks nothing when it is the gate's only call (see FileSync's `inline`).
+    syncInline: () => gateway.kills.inFlight() <= 1,
   });
   const cells = sandbox.provider
     ? new CellSupervisor({
