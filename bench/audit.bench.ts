@@ -213,8 +213,8 @@ if (BIG > 0) {
         .selectFrom('audit_nodes')
         .select('hash')
         .where('log_id', '=', orgId)
+        .where('last_idx', '=', index)
         .where('level', '=', 0)
-        .where('idx', '=', index)
         .executeTakeFirst();
       lookups.push(Number(process.hrtime.bigint() - t));
     }

@@ -52,9 +52,10 @@ const MAX_BATCH = 5000;
 const LAZY_MS = 3;
 /**
  * How long a journaled entry may wait for the next batch before it is placed, and how many may
- * wait: each placing commit has a fixed cost (~10 WAL pages: the b-trees' inner pages, the log's
- * head), so fewer, larger batches cost less a call (MCP endpoint at concurrency 1: 20 → 100 ms,
- * ~5% less CPU a call), while the cap keeps a batch's synchronous transaction short under load.
+ * wait before a batch starts at once: each placing commit has a fixed cost (~10 WAL pages: the
+ * b-trees' inner pages, the log's head), so fewer, larger batches cost less a call (MCP endpoint
+ * at concurrency 1: 20 → 100 ms, ~5% less CPU a call); under load the cap starts batches early,
+ * so each holds about what arrived while the last was placed.
  */
 const JOURNALED_MS = 100;
 const JOURNALED_MAX = 128;
@@ -213,6 +214,9 @@ export class AppendQueue {
 
   /** Runs the writer: events queued, or entries other transactions left in the outbox. */
   kick(): void {
+    // A failed batch's records wait out RETRY_MS first (the retry kicks): every try counts
+    // against their TRIES, and one made at each append's kick would spend them at once.
+    if (this.#retry) return;
     if (this.#draining) {
       this.#again = true;
       return;

@@ -470,7 +470,8 @@ export async function verifyLog(
 /**
  * Deep: every stored node (what proofs are built from) against the tree recomputed from the
  * leaves, read in the order appends made them (their key's), a page of entries at a time; none
- * missing, none that is no node of the tree.
+ * missing, none that is no node of the tree. Nodes of entries placed since the walk read the
+ * log's size are left to the next verify (the log is live); one beyond the log's size now is not.
  */
 async function checkStoredNodes(db: Db, logId: string, leaves: Hash[]): Promise<void> {
   const tree = new Frontier();
@@ -478,18 +479,19 @@ async function checkStoredNodes(db: Db, logId: string, leaves: Hash[]): Promise<
     const first = index * 2 ** level;
     return `tree node ${level}/${index} (entries ${first}–${first + 2 ** level - 1})`;
   };
-  for (let at = 0; ; at += PAGE) {
-    const end = at + PAGE;
+  for (let at = 0; at === 0 || at < leaves.length; at += PAGE) {
+    const end = Math.min(at + PAGE, leaves.length);
     const rows = await db
       .selectFrom('audit_nodes')
       .select(['last_idx', 'level', 'idx', 'hash'])
       .where('log_id', '=', logId)
-      .where('last_idx', '>=', at)
-      .where(end >= leaves.length ? sql<boolean>`true` : sql<boolean>`last_idx < ${end}`)
+      // The first page has no lower bound: a row keyed below 0 is no node either.
+      .where(at === 0 ? sql<boolean>`true` : sql<boolean>`last_idx >= ${at}`)
+      .where('last_idx', '<', end)
       .execute();
     const stored = new Map(rows.map((r) => [`${r.level}/${Number(r.idx)}`, r]));
     const used = new Set<(typeof rows)[number]>();
-    for (let i = at; i < Math.min(end, leaves.length); i++) {
+    for (let i = at; i < end; i++) {
       for (const n of tree.append(leaves[i]!)) {
         const row = stored.get(`${n.level}/${n.index}`);
         const first = n.index * 2 ** n.level;
@@ -501,14 +503,24 @@ async function checkStoredNodes(db: Db, logId: string, leaves: Hash[]): Promise<
       }
     }
     const e = rows.find((r) => !used.has(r));
-    if (e) {
+    if (e)
       throw new Broken(
         `${named(e.level, Number(e.idx))} is no node of the log's tree`,
-        Number(e.idx) * 2 ** e.level,
+        Math.max(0, Number(e.idx) * 2 ** e.level),
       );
-    }
-    if (end >= leaves.length) return;
   }
+  // Beyond the log as it is now (one statement: a batch commits its nodes and the log's size together).
+  const beyond = await db
+    .selectFrom('audit_nodes')
+    .select(['level', 'idx'])
+    .where('log_id', '=', logId)
+    .where('last_idx', '>=', (eb) => eb.selectFrom('audit_logs').select('tree_size').where('id', '=', logId))
+    .executeTakeFirst();
+  if (beyond)
+    throw new Broken(
+      `${named(beyond.level, Number(beyond.idx))} is no node of the log's tree (beyond its size)`,
+      Number(beyond.idx) * 2 ** beyond.level,
+    );
 }
 
 export interface IncrementalReport extends VerifyReport {
