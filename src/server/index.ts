@@ -12,6 +12,13 @@ import { upgradeData } from './upgrades.ts';
 
 const VERSION = '0.1.0';
 
+/**
+ * How long an idle keep-alive connection is kept: past a load balancer's usual 60 s, so the
+ * server is never the side closing a connection a proxy (or client) is about to reuse — with
+ * Node's default 5 s that race surfaces as resets (502s behind a proxy).
+ */
+export const KEEP_ALIVE_MS = 65_000;
+
 export { createApp } from './app.ts';
 export type { Deps } from './deps.ts';
 
@@ -68,6 +75,7 @@ export async function startServer(config: Config, log: Logger, store?: Store): P
     await release().catch(() => undefined);
     throw err;
   }
+  (server as { keepAliveTimeout?: number }).keepAliveTimeout = KEEP_ALIVE_MS;
   const port = (server.address() as AddressInfo).port;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
   if (config.port === 0) {
