@@ -62,6 +62,8 @@ export class RunMeter {
   readonly #for: MeterFor;
   /** Reservations not yet settled, oldest first (a run's model calls are one at a time). */
   readonly #held: Held[] = [];
+  /** Settlements under way (a step's is not waited on by the run): the run's end waits for them. */
+  readonly #settling = new Set<Promise<void>>();
   #toolCalls: number;
   #closed = false;
 
@@ -150,12 +152,22 @@ export class RunMeter {
   async settle(usage: { inputTokens: number; outputTokens: number }): Promise<void> {
     const held = this.#held.shift();
     if (!held) return;
-    await this.#release(held, usage.inputTokens + usage.outputTokens, usage);
+    const release = this.#release(held, usage.inputTokens + usage.outputTokens, usage);
+    this.#settling.add(release);
+    try {
+      await release;
+    } finally {
+      this.#settling.delete(release);
+    }
   }
 
-  /** The run ended: a call never reported (it failed, or the run was stopped) counts as reserved. */
+  /**
+   * The run ended: a call never reported (it failed, or the run was stopped) counts as reserved.
+   * Resolves once every settlement is made, so a run on record as ended has its usage counted.
+   */
   async close(): Promise<void> {
     this.#closed = true;
+    await Promise.allSettled([...this.#settling]);
     for (const held of this.#held.splice(0)) await this.#release(held, held.tokens, null);
   }
 
