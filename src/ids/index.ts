@@ -17,6 +17,11 @@ let poolAt = pool.length;
  *   const id = newId('team'); // team_5k2x…
  */
 export function newId(prefix: string): string {
+  return `${prefix}_${randomPart()}`;
+}
+
+/** 16 characters of 5 random bits each. */
+function randomPart(): string {
   if (poolAt + 16 > pool.length) {
     randomFillSync(pool);
     poolAt = 0;
@@ -24,7 +29,7 @@ export function newId(prefix: string): string {
   let out = '';
   for (let i = 0; i < 16; i++) out += ID_ALPHABET[pool[poolAt + i]! & 31];
   poolAt += 16;
-  return `${prefix}_${out}`;
+  return out;
 }
 
 /**
@@ -39,7 +44,7 @@ export function newId(prefix: string): string {
 export function newTimeOrderedId(prefix: string, now = Date.now()): string {
   let time = '';
   for (let t = now, i = 0; i < 10; i++, t = Math.floor(t / 32)) time = ID_ALPHABET[t % 32]! + time;
-  return `${prefix}_${time}${newId(prefix).slice(prefix.length + 1)}`;
+  return `${prefix}_${time}${randomPart()}`;
 }
 
 /**

@@ -56,11 +56,13 @@ export class FileSync {
   madeInline = 0;
   /** The moving average of syncs' durations (ms); starts at the limit, so the first goes to the pool. */
   #typicalMs = INLINE_SYNC_MAX_MS;
+  readonly #now: () => number;
 
   constructor(path: string, what: string, opts: FileSyncOptions = {}) {
     this.#path = path;
     this.#what = what;
     this.#opts = opts;
+    this.#now = opts.now ?? (() => performance.now());
   }
 
   /** Resolves once everything written to the file before this call is on disk. */
@@ -81,7 +83,7 @@ export class FileSync {
       }
       const fd = this.#fd;
       this.made += 1;
-      const now = this.#opts.now ?? performance.now.bind(performance);
+      const now = this.#now;
       const t0 = now();
       if (this.#mayInline()) {
         try {
