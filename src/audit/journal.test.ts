@@ -6,9 +6,8 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import {
-  appendFileSync,
   chmodSync,
-  fstatSync,
+  existsSync,
   mkdtempSync,
   readFileSync,
   rmSync,
@@ -17,18 +16,19 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, test } from 'node:test';
 import { initOrg, operatorCaller } from '../identity/index.ts';
 import { silentLogger } from '../log/index.ts';
 import type { Store } from '../store/index.ts';
+import { addToJournal, journalIds, journalRecords } from '../testing/journal-files.ts';
 import { openTestStore, type TestStore } from '../testing/stores.ts';
 import { until } from '../testing/until.ts';
 import { localKeyring, Vault, vaultLogKeys } from '../vault/index.ts';
 import { prepareEntry } from './entry.ts';
 import { AuditTrail, verifyLog } from './index.ts';
 import { Integrator } from './integrate.ts';
-import { EntryJournal, journalFiles } from './journal.ts';
+import { EntryJournal, journalFiles, journalLine } from './journal.ts';
 import { LogSigners } from './keys.ts';
 
 /** A writer on `store` with its log keys in `home`'s vault, as a server makes it. */
@@ -79,9 +79,9 @@ test('written records are journaled until placed; a restart places what was left
   first.start();
   await first.flush();
   const written = await Promise.all([0, 1, 2].map((n) => first.appendWritten(event(n))));
-  const lines = readFileSync(path, 'utf8').trim().split('\n');
+  const lines = journalRecords(path).trim().split('\n');
   assert.deepEqual(
-    lines.map((l) => JSON.parse(l).header.id),
+    journalIds(path),
     written.map((w) => w.id),
     'in the journal once written, before they are placed',
   );
@@ -89,19 +89,23 @@ test('written records are journaled until placed; a restart places what was left
   await first.flush();
   assert.deepEqual((await ids()).sort(), written.map((w) => w.id).sort());
   assert.equal(
-    statSync(path).size,
+    Buffer.byteLength(journalRecords(path)),
     0,
     'emptied by a flush, all placed (a deletion on request flushes first)',
   );
   await first.close();
 
-  // A killed process's journal: one entry placed before the kill, two not, and a torn last line.
+  // A killed process's journal: one entry placed before the kill, two not — one as an older
+  // version wrote it (with its header), one as this one does — and a torn last line.
   const unplaced = [3, 4].map((n) => prepareEntry(event(n)));
   const line = (e: unknown) => `${JSON.stringify(e)}\n`;
   const placedAlready = JSON.parse(lines[0]!);
-  appendFileSync(
+  addToJournal(
     path,
-    line(placedAlready) + unplaced.map(line).join('') + line(prepareEntry(event(5))).slice(0, 40),
+    line(placedAlready) +
+      line(unplaced[0]) +
+      journalLine(unplaced[1]!) +
+      journalLine(prepareEntry(event(5))).slice(0, 40),
   );
   const second = trail();
   second.start();
@@ -116,7 +120,7 @@ test('written records are journaled until placed; a restart places what was left
   await second.flush();
   assert.equal((await ids()).filter((id) => more.some((m) => m.id === id)).length, 2);
   await second.close();
-  assert.equal(statSync(path).size, 0);
+  assert.equal(Buffer.byteLength(journalRecords(path)), 0);
 });
 
 test('a tampered or damaged journal at start: only whole, self-consistent records are placed (once); the rest is left out, kept aside and on record; a write after a torn line is a line of its own', () =>
@@ -142,8 +146,8 @@ test('a tampered or damaged journal at start: only whole, self-consistent record
     const line = (e: unknown) => `${JSON.stringify(e)}\n`;
     // The other file holds an older record too, so the current one (with the torn line) is written next.
     const other = prepareEntry(event(7), new Date(Date.now() - 60_000));
-    appendFileSync(journalFiles(path)[1], line(other));
-    appendFileSync(
+    addToJournal(journalFiles(path)[1], line(other));
+    addToJournal(
       path,
       [
         line(good),
@@ -161,15 +165,7 @@ test('a tampered or damaged journal at start: only whole, self-consistent record
     trail.start();
     // A record written now, after the torn line, is a line of its own (else it is lost with it at the next start).
     const written = await trail.appendWritten(event(6));
-    const ids = readFileSync(path, 'utf8')
-      .split('\n')
-      .map((l) => {
-        try {
-          return (JSON.parse(l) as { header?: { id?: string } } | null)?.header?.id;
-        } catch {
-          return undefined;
-        }
-      });
+    const ids = journalIds(path);
     assert.ok(ids.includes(written.id), 'the new record is a whole line');
     await trail.flush();
     const placed = await store.db
@@ -245,7 +241,7 @@ test('a decision is durable once journaled and the journal synced: not before; p
     await until(() => held.length === 2, { what: 'the journal (a new file: and its folder) is synced' });
     await new Promise((r) => setTimeout(r, 30));
     assert.equal(resolved, false, 'not durable, not acknowledged, before its sync is done');
-    assert.match(readFileSync(path, 'utf8'), /tool\.call\.allowed/, 'journaled');
+    assert.match(journalRecords(path), /tool\.call\.allowed/, 'journaled');
     hold = false;
     for (const done of held.splice(0)) done(null);
     const { id, index } = (await decision) as { id: string; index?: number };
@@ -255,13 +251,13 @@ test('a decision is durable once journaled and the journal synced: not before; p
     await until(async () => (await placed()) !== undefined, { what: 'placed with a later batch' });
     assert.equal(wal() - walBefore, 0, 'its placement made no sync of its own');
     assert.match(
-      readFileSync(path, 'utf8'),
+      journalRecords(path),
       /tool\.call\.allowed/,
       'kept in the journal until a sync covers its place',
     );
     await trail.flush();
     assert.equal(wal() - walBefore, 1, 'one sync of the database before the journal forgets it');
-    assert.equal(statSync(path).size, 0);
+    assert.equal(Buffer.byteLength(journalRecords(path)), 0);
     await trail.close();
   }));
 
@@ -306,7 +302,7 @@ test('the two files take turns: past its size the other takes over; the full one
     const inA: number[] = [];
     let n = 0;
     do inA.push(journal.write(entry(n++)));
-    while (statSync(a).size < 2000);
+    while (Buffer.byteLength(journalRecords(a)) < 2000);
     assert.ok(inA.every((f) => f === 0));
     assert.equal(journal.write(entry(n++)), 1, 'the other file takes over');
     assert.equal(journal.retired, false, 'not all of the first is placed');
@@ -314,7 +310,7 @@ test('the two files take turns: past its size the other takes over; the full one
     assert.equal(journal.retired, false);
     journal.placed([0, 1]);
     assert.equal(journal.retired, true);
-    const sizeOfB = statSync(b).size;
+    const sizeOfB = Buffer.byteLength(journalRecords(b));
     let synced = 0;
     await journal.emptyPlaced(async () => {
       synced += 1;
@@ -322,8 +318,8 @@ test('the two files take turns: past its size the other takes over; the full one
       assert.equal(journal.write(entry(n++)), 1);
     });
     assert.equal(synced, 1);
-    assert.equal(statSync(a).size, 0, 'emptied after the sync');
-    assert.ok(statSync(b).size > sizeOfB);
+    assert.equal(Buffer.byteLength(journalRecords(a)), 0, 'emptied after the sync');
+    assert.ok(Buffer.byteLength(journalRecords(b)) > sizeOfB);
     await journal.close();
   }));
 
@@ -350,7 +346,7 @@ test('two emptyings at once (a flush and the writer): neither empties a file tha
     // A record to the second file, placed; the flush's sync ends: the first is emptied and takes over again.
     journal.placed([journal.write(entry(1))]);
     held.shift()!();
-    await until(() => statSync(a).size === 0 && held.length >= 1, {
+    await until(() => Buffer.byteLength(journalRecords(a)) === 0 && held.length >= 1, {
       what: 'the flush waits for a sync covering the second file',
     });
     // A decision journaled to the first file (current again), placed by a commit no sync has covered yet.
@@ -361,7 +357,7 @@ test('two emptyings at once (a flush and the writer): neither empties a file tha
     held.shift()!();
     await new Promise((r) => setTimeout(r, 10));
     assert.match(
-      readFileSync(a, 'utf8'),
+      journalRecords(a),
       new RegExp(late.header.id),
       'kept until a sync started after its placement covers it',
     );
@@ -457,8 +453,8 @@ test('a kill with records unplaced in both files: the older file’s are placed 
     );
     // The second file was current, past its size, and handed over to the (emptied) first just
     // before the decision's result was written: the kill left both unplaced.
-    appendFileSync(b, `${JSON.stringify(decision)}\n`);
-    appendFileSync(a, `${JSON.stringify(result)}\n`);
+    addToJournal(b, `${JSON.stringify(decision)}\n`);
+    addToJournal(a, `${JSON.stringify(result)}\n`);
     const trail = trailOf(store, home);
     trail.start();
     await trail.flush();
@@ -514,7 +510,7 @@ test('a failed look-up of what the journal left (the database busy at start): tr
       action: 'tool.call.allowed',
       details: {},
     });
-    appendFileSync(store.auditJournal!, `${JSON.stringify(left)}\n`);
+    addToJournal(store.auditJournal!, `${JSON.stringify(left)}\n`);
     let failed = false;
     // The first look-up in audit_entries fails, as one would with the database locked by another process.
     const db = new Proxy(store.db, {
@@ -541,7 +537,7 @@ test('a failed look-up of what the journal left (the database busy at start): tr
       .where('id', '=', left.header.id)
       .executeTakeFirst();
     assert.ok(placed, 'the record the journal held is placed');
-    assert.equal(statSync(store.auditJournal!).size, 0, 'and the file emptied');
+    assert.equal(Buffer.byteLength(journalRecords(store.auditJournal!)), 0, 'and the file emptied');
     await trail.close();
   }));
 
@@ -557,7 +553,7 @@ test('a write the disk takes only part of (file size limit, disk full) is not ta
       const j = new EntryJournal(${JSON.stringify(path)});
       for (let n = 0; n < 3; n++) {
         try {
-          j.write(prepareEntry({ orgId: 'org_j', actor: { type: 'agent', id: 'agt_j' }, action: 'tool.call.allowed', details: { pad: 'x'.repeat(300), n } }));
+          j.write(prepareEntry({ orgId: 'org_j', actor: { type: 'agent', id: 'agt_j' }, action: 'tool.call.allowed', details: { pad: 'x'.repeat(800), n } }));
           console.log('written');
         } catch { console.log('refused'); }
       }`;
@@ -573,7 +569,7 @@ test('a write the disk takes only part of (file size limit, disk full) is not ta
     assert.deepEqual(said, ['written', 'refused', 'refused'], 'only the whole line counts as written');
     // Room again: the next record starts a line of its own, and is read back whole.
     const j = new EntryJournal(path);
-    const lines = readFileSync(path, 'utf8');
+    const lines = journalRecords(path);
     assert.ok(lines.endsWith('\n'), 'the short write’s part is cut off');
     j.left();
     const next = prepareEntry({
@@ -681,7 +677,7 @@ test('a torn line (a kill mid-write, a short write) is cut off, not kept: a seco
       first.left().map((e) => e.entry.header.id),
       [whole.header.id],
     );
-    assert.ok(!readFileSync(path, 'utf8').includes('kim@acme.test'), 'the torn line is cut off at start');
+    assert.ok(!readFileSync(path, 'latin1').includes('kim@acme.test'), 'the torn line is zeroed at start');
     // Killed again before the file was emptied (a record written since): the next start sees no damage.
     const next = event(3, 'lee@acme.test');
     first.write(next);
@@ -703,7 +699,7 @@ test('a torn line (a kill mid-write, a short write) is cut off, not kept: a seco
       const j = new EntryJournal(${JSON.stringify(shortPath)});
       for (let n = 0; n < 3; n++) {
         try {
-          j.write(prepareEntry({ orgId: 'org_j', actor: { type: 'agent', id: 'agt_j' }, action: 'tool.call.allowed', details: { args: { about: 'kim@acme.test' }, pad: 'x'.repeat(300), n } }));
+          j.write(prepareEntry({ orgId: 'org_j', actor: { type: 'agent', id: 'agt_j' }, action: 'tool.call.allowed', details: { args: { about: 'kim@acme.test' }, pad: 'x'.repeat(800), n } }));
           console.log('written');
         } catch { console.log('refused'); }
       }`;
@@ -715,8 +711,13 @@ test('a torn line (a kill mid-write, a short write) is cut off, not kept: a seco
       .trim()
       .split('\n');
     assert.deepEqual(said, ['written', 'refused', 'refused']);
-    const text = readFileSync(shortPath, 'utf8');
+    const text = journalRecords(shortPath);
     assert.ok(text.endsWith('\n') && text.trim().split('\n').length === 1, 'only the whole record is left');
+    assert.equal(
+      readFileSync(shortPath, 'latin1').split('kim@acme.test').length - 1,
+      1,
+      'the short write’s part is zeroed: only the whole record names the person',
+    );
     const third = new EntryJournal(shortPath);
     assert.equal(third.left().length, 1);
     assert.deepEqual(third.refused, []);
@@ -770,11 +771,11 @@ test('a journal file made by this process whose first record is a result (synced
 test('an emptied file is synced: a power cut after a deletion on request (which flushes, emptying the journal) cannot bring back the erased records’ details', () =>
   onStore(async (s) => {
     const path = s.store.auditJournal!;
-    /** The size each journal sync saw. */
-    const seen: number[] = [];
+    /** Whether the file named the person at each of its syncs. */
+    const seen: boolean[] = [];
     const journal = new EntryJournal(path, {
-      fdatasync: (fd, cb) => {
-        seen.push(fstatSync(fd).size);
+      fdatasync: (_fd, cb) => {
+        seen.push(readFileSync(path, 'latin1').includes('kim@acme.test'));
         cb(null);
       },
     });
@@ -789,8 +790,9 @@ test('an emptied file is synced: a power cut after a deletion on request (which 
     await journal.sync(file);
     journal.placed([file]);
     await journal.emptyPlaced(async () => undefined, true);
-    assert.equal(statSync(path).size, 0);
-    assert.equal(seen.at(-1), 0, 'the truncation itself is synced');
+    assert.equal(Buffer.byteLength(journalRecords(path)), 0);
+    assert.ok(!readFileSync(path, 'latin1').includes('kim@acme.test'), 'zeros written over the record');
+    assert.equal(seen.at(-1), false, 'the zeros themselves are synced');
     await journal.close();
   }));
 
@@ -804,7 +806,7 @@ test('what the journal left cannot be looked up at all (every try fails): a flus
       action: 'tool.call.allowed',
       details: { args: { about: 'kim@acme.test' } },
     });
-    appendFileSync(store.auditJournal!, `${JSON.stringify(left)}\n`);
+    addToJournal(store.auditJournal!, `${JSON.stringify(left)}\n`);
     // Every look-up of which records are placed fails (the start's tries all spent).
     const db = new Proxy(store.db, {
       get(target, key) {
@@ -853,7 +855,68 @@ test('a decision’s sync is made on the event loop only while the writer’s ow
     for (let n = 20; n < 30; n++) await decide(n);
     assert.equal(trail.journalSyncsInline, inline, 'none on the event loop once other calls would wait');
     assert.ok(trail.journalSyncs >= syncs + 10);
-    const lines = readFileSync(store.auditJournal!, 'utf8').split('\n').filter(Boolean);
+    const lines = journalRecords(store.auditJournal!).split('\n').filter(Boolean);
     assert.equal(lines.filter((l) => l.includes('tool.call.allowed')).length, 30);
     await trail.close();
+  }));
+
+test('records are written over zeros written ahead: the file’s length never changes with a record (a sync writes the record alone); an older, appended file goes on after its records; what an emptying cut short left is zeroed at start, not read or copied aside', () =>
+  onStore(async (s) => {
+    const path = s.store.auditJournal!;
+    const event = (n: number) =>
+      prepareEntry({
+        orgId: 'org_j',
+        actor: { type: 'agent', id: 'agt_j' },
+        action: 'tool.call.allowed',
+        details: { args: { about: 'kim@acme.test' }, n },
+      });
+    const emptyPast = 4096;
+    const journal = new EntryJournal(path, {}, emptyPast);
+    const lengths = new Set<number>();
+    for (let n = 0; n < 3; n++) {
+      await journal.sync(journal.write(event(n)));
+      lengths.add(statSync(path).size);
+    }
+    assert.deepEqual([...lengths], [2 * emptyPast], 'written ahead once; each record within it');
+    await journal.close();
+
+    // A file an older version appended to (no zeros ahead): read back, and written after its records.
+    const older = join(dirname(path), 'older.jsonl');
+    const kept = event(10);
+    writeFileSync(older, `${JSON.stringify(kept)}\n`, { mode: 0o600 });
+    const j2 = new EntryJournal(older, {}, emptyPast);
+    assert.deepEqual(
+      j2.left().map((e) => e.entry.header.id),
+      [kept.header.id],
+    );
+    const next = event(11);
+    j2.write(next);
+    await j2.close();
+    assert.deepEqual(
+      new EntryJournal(older, {}, emptyPast).left().map((e) => e.entry.header.id),
+      [kept.header.id, next.header.id],
+    );
+
+    // An emptying cut short (killed as it wrote its zeros): zeros, then placed records' remains.
+    const cut = join(dirname(path), 'cut.jsonl');
+    const remains = `${JSON.stringify(event(20))}\n${JSON.stringify(event(21))}\n`;
+    writeFileSync(
+      cut,
+      Buffer.concat([Buffer.alloc(300), Buffer.from(remains).subarray(300), Buffer.alloc(emptyPast)]),
+      {
+        mode: 0o600,
+      },
+    );
+    const j3 = new EntryJournal(cut, {}, emptyPast);
+    assert.deepEqual(j3.left(), [], 'nothing read back');
+    assert.deepEqual(j3.refused, [], 'nothing refused');
+    assert.ok(!readFileSync(cut, 'latin1').includes('kim@acme.test'), 'the remains zeroed');
+    assert.ok(!existsSync(`${cut}.refused`) && !existsSync(`${path}.refused`), 'nothing copied aside');
+    const after = event(22);
+    j3.write(after);
+    await j3.close();
+    assert.deepEqual(
+      new EntryJournal(cut, {}, emptyPast).left().map((e) => e.entry.header.id),
+      [after.header.id],
+    );
   }));

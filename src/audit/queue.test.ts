@@ -1,10 +1,11 @@
 /** The queue alone, over a stand-in for integration: acknowledgments, group commit, failures. */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { silentLogger } from '../log/index.ts';
+import { journalRecords } from '../testing/journal-files.ts';
 import { until } from '../testing/until.ts';
 import type { PreparedEntry } from './entry.ts';
 import type { Integrated } from './integrate.ts';
@@ -160,7 +161,11 @@ test('a failed batch of journaled records: they are placed by a later batch, and
     });
     await s.queue.flush();
     await s.queue.emptyJournal();
-    assert.equal(statSync(journalFiles(join(dir, 'audit-journal.jsonl'))[0]).size, 0, 'emptied once placed');
+    assert.equal(
+      journalRecords(journalFiles(join(dir, 'audit-journal.jsonl'))[0]),
+      '',
+      'emptied once placed',
+    );
     await s.queue.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -181,10 +186,7 @@ test('a flush empties the journal of what it placed even when a record arrives j
     await s.queue.appendWritten(event(1));
     await s.queue.emptyJournal();
     for (const file of journalFiles(path).filter((f) => existsSync(f)))
-      assert.ok(
-        !readFileSync(file, 'utf8').includes(placed.id),
-        'the placed record is gone from the journal',
-      );
+      assert.ok(!journalRecords(file).includes(placed.id), 'the placed record is gone from the journal');
     await s.queue.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });
