@@ -9,11 +9,11 @@
  * Format v1 (before this one) hashed the details into the leaf itself; such entries are still
  * read and verified (`EntryV1`).
  */
-import { createHash, randomFillSync } from 'node:crypto';
+import { hash, randomFillSync } from 'node:crypto';
 import canonicalize from 'canonicalize';
 import { newTimeOrderedId, runTrace } from '../ids/index.ts';
 import { redact } from '../redact/index.ts';
-import { hashLeaf } from './merkle.ts';
+import { leafHashBase64 } from './merkle.ts';
 
 export const PLATFORM_LOG = 'platform';
 
@@ -79,37 +79,46 @@ export interface PreparedEntry {
 const ACTION = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/;
 const DIGEST_PREFIX = 'hmac-sha256:';
 
+const IPAD = Buffer.alloc(64, 0x36);
+const OPAD = Buffer.alloc(64, 0x5c);
+
 /**
- * The digest a header commits its details to: HMAC-SHA256 (RFC 2104) keyed with the salt, computed
- * with two plain hashes (`createHmac` builds a key object per call, several times the cost).
+ * HMAC-SHA256 (RFC 2104) of `details` keyed with `key`, with two one-shot hashes: `createHmac`
+ * builds a key object per call, and a `Hash` object costs more than hashing a few hundred bytes.
  */
-export function detailsDigest(salt: string, details: string): string {
-  const key = Buffer.from(salt, 'base64');
-  const block = key.length > 64 ? createHash('sha256').update(key).digest() : key;
-  const inner = Buffer.alloc(64, 0x36);
-  const outer = Buffer.alloc(64, 0x5c);
+function hmacDigest(key: Buffer, details: string): string {
+  const block = key.length > 64 ? hash('sha256', key, 'buffer') : key;
+  const inner = Buffer.allocUnsafe(64 + Buffer.byteLength(details));
+  const outer = Buffer.allocUnsafe(96);
+  IPAD.copy(inner);
+  OPAD.copy(outer);
   for (let i = 0; i < block.length; i++) {
     inner[i]! ^= block[i]!;
     outer[i]! ^= block[i]!;
   }
-  const h = createHash('sha256').update(inner).update(details).digest();
-  return DIGEST_PREFIX + createHash('sha256').update(outer).update(h).digest('base64');
+  inner.write(details, 64);
+  hash('sha256', inner, 'buffer').copy(outer, 64);
+  return DIGEST_PREFIX + hash('sha256', outer, 'base64');
+}
+
+/** The digest a header commits its details to: HMAC-SHA256 keyed with the salt (base64). */
+export function detailsDigest(salt: string, details: string): string {
+  return hmacDigest(Buffer.from(salt, 'base64'), details);
 }
 
 /** Random salts drawn from the system's CSPRNG a few hundred at a time (one call per salt costs more than the rest of an entry's hashing). */
 const SALT_BYTES = 32;
 let salts = Buffer.alloc(0);
 let nextSalt = 0;
-function newSalt(): string {
+
+/** The next salt's bytes, in the pool: the caller zeroes them once used (each salt is handed out once). */
+function takeSalt(): Buffer {
   if (nextSalt >= salts.length) {
     salts = randomFillSync(Buffer.allocUnsafe(SALT_BYTES * 256));
     nextSalt = 0;
   }
-  const salt = salts.toString('base64', nextSalt, nextSalt + SALT_BYTES);
-  // Each salt is handed out once: zeroed as it goes.
-  salts.fill(0, nextSalt, nextSalt + SALT_BYTES);
   nextSalt += SALT_BYTES;
-  return salt;
+  return salts.subarray(nextSalt - SALT_BYTES, nextSalt);
 }
 
 /**
@@ -137,7 +146,10 @@ export function prepareEntry(input: AuditInput, now = new Date()): PreparedEntry
   // JSON round trip first: canonical JSON has no undefined, Dates or functions.
   const given = input.runId ? { traceId: runTrace(input.runId).traceId, ...input.details } : input.details;
   const details = canonicalize(redact(JSON.parse(JSON.stringify(given ?? {})) as Record<string, unknown>))!;
-  const salt = newSalt();
+  const key = takeSalt();
+  const salt = key.toString('base64');
+  const digest = hmacDigest(key, details);
+  key.fill(0);
   const header: EntryHeader = {
     v: 2,
     id: newTimeOrderedId('evt', now.getTime()),
@@ -150,10 +162,10 @@ export function prepareEntry(input: AuditInput, now = new Date()): PreparedEntry
     outcome: input.outcome ?? 'success',
     requestId: input.requestId ?? null,
     run: input.runId ?? null,
-    detailsDigest: detailsDigest(salt, details),
+    detailsDigest: digest,
   };
   const leaf = canonicalHeader(header);
-  return { header, leaf, leafHash: hashLeaf(leaf).toString('base64'), details, salt };
+  return { header, leaf, leafHash: leafHashBase64(leaf), details, salt };
 }
 
 /** A leaf read back: its header (v2) or whole v1 entry, or null if it is not an entry. */

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { REDACTED, redact, registerSecret } from './index.ts';
+import { REDACTED, redact, redactString, registerSecret } from './index.ts';
 
 test('secret-named keys are replaced whatever their value', () => {
   const out = redact({ password: 'hunter2', nested: { clientSecret: 'abc', apiKey: 'k' }, name: 'ok' });
@@ -64,4 +64,22 @@ test('a private key block is redacted whole, encrypted headers and a cut-off blo
   const out = redact(hostile);
   assert.ok(performance.now() - started < 1000, `took ${performance.now() - started} ms`);
   assert.ok(!out.includes('BEGIN PRIVATE KEY'), out.slice(0, 200));
+});
+
+test('every credential shape is found in a string, in any case the shape allows (a quick filter passes no string unscanned that holds one)', () => {
+  const shapes = [
+    ...['pdk', 'pds', 'pdl', 'pdi', 'pda', 'pdr', 'pdc'].map((p) => `${p}_${'a1B-_'.repeat(4)}`),
+    'Bearer abcdefghij',
+    'bEaReR abcdefghij',
+    `sk-${'x'.repeat(20)}`,
+    'AKIAABCDEFGHIJKLMNOP',
+    `AIza${'b'.repeat(35)}`,
+    'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2La',
+    '-----BEGIN EC PRIVATE KEY-----\nMHcCAQEE',
+  ];
+  for (const secret of shapes) {
+    const out = redactString(`said: ${secret}`);
+    assert.ok(out.startsWith(`said: ${REDACTED}`) && !out.includes(secret.slice(0, 12)), secret);
+  }
+  assert.equal(redactString('a plain status: ok'), 'a plain status: ok');
 });
