@@ -1,8 +1,11 @@
 /** Agents on SQLite and PostgreSQL: scopes, versions with diffs, the kill switch state, tokens. */
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { after, before, describe, test } from 'node:test';
 import { call, createApp, type SeededOrg, seedOrg, testDeps } from '../testing/fixtures.ts';
 import { openTestStore, STORE_KINDS, type TestStore } from '../testing/stores.ts';
+import { until } from '../testing/until.ts';
 import { authenticateAgentToken } from './tokens.ts';
 
 const body = (name: string, extra: Record<string, unknown> = {}) => ({
@@ -302,6 +305,47 @@ for (const kind of STORE_KINDS) {
       );
       // An agent token is not an API token: it opens nothing on the management API.
       assert.equal((await call(app, 'get', '/api/v1/orgs/acme', { token: made.body.token })).status, 401);
+    });
+
+    test('a token checked lately is checked afresh once anything changed: a stop or resume here at once, a revocation by another process (a CLI command) within a second', async () => {
+      const admin = { token: acme.people.admin.token };
+      const agent = await call(app, 'post', '/api/v1/orgs/acme/agents', { ...admin, body: body('fresh') });
+      const id = agent.body.id;
+      const made = await call(app, 'post', `/api/v1/orgs/acme/agents/${id}/tokens`, {
+        ...admin,
+        body: { name: 'fresh' },
+      });
+      const standing = async () => (await authenticateAgentToken(t.store.db, made.body.token)).standing;
+      assert.equal((await standing()).agentState, 'active');
+      assert.equal((await standing()).agentState, 'active', 'checked again, unchanged');
+      await call(app, 'post', `/api/v1/orgs/acme/agents/${id}/stop`, admin);
+      assert.equal((await standing()).agentState, 'stopped', 'the stop seen at once');
+      await call(app, 'post', `/api/v1/orgs/acme/agents/${id}/resume`, admin);
+      assert.equal((await standing()).agentState, 'active', 'the resume seen at once');
+      // Another process writes the database: a second connection, as a CLI command's.
+      const revokedAt = new Date().toISOString();
+      if (kind === 'sqlite') {
+        const other = new DatabaseSync(join(t.home, 'paddock.db'));
+        other
+          .prepare('UPDATE agent_tokens SET revoked_at = ? WHERE id = ?')
+          .run(revokedAt, made.body.info.id);
+        other.close();
+      } else
+        await t.store.db
+          .updateTable('agent_tokens')
+          .set({ revoked_at: revokedAt })
+          .where('id', '=', made.body.info.id)
+          .execute();
+      const started = Date.now();
+      await until(
+        () =>
+          authenticateAgentToken(t.store.db, made.body.token).then(
+            () => false,
+            (e: { code?: string }) => e.code === 'token_revoked',
+          ),
+        { what: 'the revocation seen', timeoutMs: 3000 },
+      );
+      assert.ok(Date.now() - started < 1500, `seen after ${Date.now() - started} ms`);
     });
   });
 }

@@ -9,7 +9,7 @@ import type { OrgContext } from '../identity/context.ts';
 import { hashSecret, newSecret } from '../identity/credentials.ts';
 import { holdMembership } from '../identity/people.ts';
 import { newId } from '../ids/index.ts';
-import { type Database, type Db, precompiled } from '../store/index.ts';
+import { committed, type Database, type Db, precompiled } from '../store/index.ts';
 import type { AgentTokenTable } from '../store/schema.ts';
 import { assertCanChangeAgent, requireAgentRow } from './agents.ts';
 import { type AgentStanding, STANDING_COLUMNS, toStanding } from './standing.ts';
@@ -159,11 +159,59 @@ const tokenWithStanding = precompiled((db: Db, tokenHash: string) =>
     .where('t.token_hash', '=', tokenHash),
 );
 
+type TokenWithStanding = Awaited<ReturnType<typeof tokenWithStanding>>[number];
+
+/** A token's row as read, with the store's commit mark before the read, and when. */
+interface ReadToken {
+  row: TokenWithStanding;
+  mark: number;
+  readAt: number;
+}
+
+/** How long a token's row read on the embedded store serves while nothing is committed here: another process's change (a CLI command) is seen within this. */
+const KEEP_READ_MS = 1000;
+const KEEP_AT_MOST = 10_000;
+const readTokens = new WeakMap<Db, Map<string, ReadToken>>();
+
+/**
+ * A live token's row by its hash. On the embedded store a row read lately serves again while no
+ * commit was made since (`committed`: a revocation, a stop, a person's removal — this process's
+ * every change is seen at once) and for at most `KEEP_READ_MS`: the read is a fifth of what a
+ * governed call's gate costs, and every MCP request makes it. PostgreSQL, written by every
+ * replica, is read every time.
+ */
+async function readToken(db: Db, tokenHash: string): Promise<ReadToken | undefined> {
+  const readAt = performance.now();
+  // Taken before the read: a commit made while it runs makes what it read stale at once.
+  const mark = committed(db);
+  if (mark === undefined) {
+    const [row] = await tokenWithStanding(db, tokenHash);
+    return row && { row, mark: 0, readAt };
+  }
+  let kept = readTokens.get(db);
+  if (!kept) {
+    kept = new Map();
+    readTokens.set(db, kept);
+  }
+  const hit = kept.get(tokenHash);
+  if (hit && hit.mark === mark && readAt - hit.readAt < KEEP_READ_MS) return hit;
+  const [row] = await tokenWithStanding(db, tokenHash);
+  // Only live tokens are kept (none for a made-up one: no memory for whoever guesses).
+  if (!row || row.revoked_at) {
+    kept.delete(tokenHash);
+    return row && { row, mark, readAt };
+  }
+  if (kept.size >= KEEP_AT_MOST) kept.clear();
+  const read = { row, mark, readAt };
+  kept.set(tokenHash, read);
+  return read;
+}
+
 /** Who an agent token is: its agent, org and the agent's standing (one read), or a clear refusal. */
 export async function authenticateAgentToken(db: Db, secret: string): Promise<AuthenticatedAgent> {
-  const readAt = performance.now();
-  const [row] = await tokenWithStanding(db, hashSecret(secret));
-  if (!row) throw new UnauthenticatedError('invalid_token', 'The agent token is not valid.');
+  const read = await readToken(db, hashSecret(secret));
+  if (!read) throw new UnauthenticatedError('invalid_token', 'The agent token is not valid.');
+  const { row, readAt } = read;
   if (row.revoked_at) throw new UnauthenticatedError('token_revoked', 'The agent token was revoked.');
   if (row.expires_at && row.expires_at <= new Date().toISOString())
     throw new UnauthenticatedError('token_expired', 'The agent token has expired.');
@@ -173,6 +221,7 @@ export async function authenticateAgentToken(db: Db, secret: string): Promise<Au
     orgSlug: row.slug,
     tokenId: row.id,
     createdBy: row.created_by,
+    // Stamped with its read's moment: a stop since then still ends the call (`KillRegistry.hold`).
     standing: toStanding(row, readAt),
   };
 }

@@ -12,6 +12,7 @@ import { migrationProvider } from './migrations/index.ts';
 import {
   DurableSqliteDialect,
   openNodeSqlite,
+  readsNowOn,
   withLazySync,
   withSyncElsewhere,
   withSyncNow,
@@ -22,6 +23,7 @@ import type { Database } from './schema.ts';
 import type { Dialect } from './types.ts';
 
 export { isUniqueViolation, orConflict } from './errors.ts';
+export { committed } from './node-sqlite.ts';
 export { notify, type OnNotify } from './notify.ts';
 export { precompiled } from './precompiled.ts';
 export type { Database, Role } from './schema.ts';
@@ -106,6 +108,7 @@ function openSqlite(home: string, onFatal?: (err: Error) => void): Store {
   const file = join(home, 'paddock.db');
   const database = openNodeSqlite(file, onFatal ? { onFatal } : {});
   const db = new Kysely<Database>({ dialect: new DurableSqliteDialect(database) });
+  readsNowOn(db, database);
   return {
     db,
     dialect: 'sqlite',

@@ -4,9 +4,12 @@
  * is done once, not on every run. The builder is given stand-ins for the values; each is
  * replaced, in the compiled parameters, by the value given to the run. It is compiled without
  * the handle's plugins (none in production; tests note queries with one), and run through
- * `executeQuery` with its query tree, where an observer sees it (`testing/query-log.ts`).
+ * `executeQuery` with its query tree, where an observer sees it (`testing/query-log.ts`) — except
+ * a read on the embedded store's own handle while no transaction is open, which runs at once on
+ * its connection (`readNow`).
  */
 import type { Compilable, CompiledQuery } from 'kysely';
+import { readNow } from './node-sqlite.ts';
 import type { Db } from './types.ts';
 
 const STAND_IN = '\u0000paddock-precompiled-value-';
@@ -15,6 +18,8 @@ interface Kept {
   query: CompiledQuery;
   /** For each compiled parameter, the index of the run's value it is, or -1 for a constant. */
   slots: number[];
+  /** A SELECT: may run at once (`readNow`). */
+  read: boolean;
 }
 
 /**
@@ -38,7 +43,7 @@ export function precompiled<Args extends string[], Row>(
     );
     if (new Set(slots.filter((s) => s >= 0)).size !== standIns.length)
       throw new Error('a precompiled query must use each of its values as a parameter');
-    return { query, slots };
+    return { query, slots, read: query.query.kind === 'SelectQueryNode' };
   };
   return async (db, ...args) => {
     let k = kept.get(db);
@@ -46,8 +51,10 @@ export function precompiled<Args extends string[], Row>(
       k = compile(db);
       kept.set(db, k);
     }
-    const { query, slots } = k;
+    const { query, slots, read } = k;
     const parameters = slots.map((s, i) => (s >= 0 ? args[s] : query.parameters[i]));
+    const now = read ? readNow(db, query.sql, parameters) : undefined;
+    if (now) return now as Row[];
     return (await db.executeQuery<Row>({ ...query, parameters })).rows;
   };
 }
