@@ -8,8 +8,11 @@ import { execFileSync } from 'node:child_process';
 import {
   chmodSync,
   existsSync,
+  fdatasyncSync,
   mkdtempSync,
+  readdirSync,
   readFileSync,
+  readlinkSync,
   rmSync,
   statSync,
   truncateSync,
@@ -919,4 +922,92 @@ test('records are written over zeros written ahead: the file’s length never ch
       new EntryJournal(cut, {}, emptyPast).left().map((e) => e.entry.header.id),
       [after.header.id],
     );
+  }));
+
+test('what an emptying cut short left is zeroed at start and the zeros synced: a deletion on request after the restart (which flushes, finding nothing to empty) cannot have the erased details come back with a power cut', () =>
+  onStore(async (s) => {
+    const path = s.store.auditJournal!;
+    const emptyPast = 4096;
+    const named = (n: number) =>
+      prepareEntry({
+        orgId: 'org_j',
+        actor: { type: 'agent', id: 'agt_j' },
+        action: 'tool.call.allowed',
+        details: { args: { about: 'kim@acme.test' }, n },
+      });
+    // Killed as the emptying wrote its zeros: zeros, then what is left of placed records.
+    const remains = Buffer.from(journalLine(named(1)) + journalLine(named(2)));
+    writeFileSync(
+      path,
+      Buffer.concat([Buffer.alloc(200), remains.subarray(200), Buffer.alloc(2 * emptyPast)]),
+      {
+        mode: 0o600,
+      },
+    );
+    /** Whether the file named the person at each sync of it made on the spot. */
+    const seen: boolean[] = [];
+    const journal = new EntryJournal(
+      path,
+      {
+        fdatasyncSync: (fd) => {
+          seen.push(readFileSync(path, 'latin1').includes('kim@acme.test'));
+          fdatasyncSync(fd);
+        },
+      },
+      emptyPast,
+    );
+    assert.deepEqual(journal.left(), []);
+    assert.deepEqual(journal.refused, [], 'nothing refused or copied aside');
+    assert.ok(!readFileSync(path, 'latin1').includes('kim@acme.test'), 'zeroed');
+    assert.deepEqual(seen, [false], 'and the zeros synced at once');
+    await journal.emptyPlaced(async () => undefined, true);
+    await journal.close();
+  }));
+
+test('a close while an emptying waits for its sync (a flush racing a stop) waits for it, and opens no file again', () =>
+  onStore(async (s) => {
+    const path = s.store.auditJournal!;
+    const dir = dirname(path);
+    const journal = new EntryJournal(path, {}, 1000);
+    const inFile: number[] = [];
+    for (let n = 0, f = 0; f === 0; n++) {
+      f = journal.write(
+        prepareEntry({
+          orgId: 'org_j',
+          actor: { type: 'agent', id: 'agt_j' },
+          action: 'tool.call.allowed',
+          details: { n },
+        }),
+      );
+      inFile.push(f);
+    }
+    journal.placed(inFile.filter((f) => f === 0));
+    let synced!: () => void;
+    const placedSynced = new Promise<void>((r) => {
+      synced = r;
+    });
+    let waiting = false;
+    const emptying = journal.emptyPlaced(() => {
+      waiting = true;
+      return placedSynced;
+    });
+    await until(() => waiting, { what: 'the emptying waiting for its sync' });
+    let closed = false;
+    const closing = journal.close().then(() => {
+      closed = true;
+    });
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(closed, false, 'the close waits for the emptying under way');
+    synced();
+    await emptying;
+    await closing;
+    const open = readdirSync('/proc/self/fd').flatMap((fd) => {
+      try {
+        const target = readlinkSync(`/proc/self/fd/${fd}`);
+        return target.startsWith(dir) && !target.endsWith('.db') && !target.includes('.db-') ? [target] : [];
+      } catch {
+        return [];
+      }
+    });
+    assert.deepEqual(open, [], 'no journal file (or its folder) is open after the close');
   }));

@@ -129,17 +129,45 @@ function recordsEnd(bytes: Buffer): number {
   return end === 0 ? 0 : bytes.lastIndexOf(0x0a, end - 1) + 1;
 }
 
+/**
+ * Where the records of a file read back end, with whatever follows them zeroed and synced: a
+ * torn line (a process killed mid-write, before its caller went on) or what an emptying cut
+ * short left of placed records. Kept, a torn line would sit between records once the next is
+ * written, be refused at a later start as damage and its details (a call's arguments) copied
+ * aside, out of a deletion's reach; the zeros are synced, or a power cut could bring back
+ * details a deletion on request has since been told are gone.
+ */
+function settle(path: string, bytes: Buffer, syncNow: (fd: number) => void): number {
+  const whole = recordsEnd(bytes);
+  const rest = bytes.subarray(whole);
+  if (rest.equals(Buffer.alloc(rest.length))) return whole;
+  const fd = openSync(path, constants.O_WRONLY);
+  try {
+    writeSync(fd, Buffer.alloc(rest.length), 0, rest.length, whole);
+    syncNow(fd);
+  } finally {
+    closeSync(fd);
+  }
+  return whole;
+}
+
 /** One of the two files. */
 class JournalFile {
   readonly path: string;
   readonly synced: FileSync;
   /** The zeros written ahead: records written within them change nothing else in the file. */
   readonly #ahead: number;
+  /** Told when the zeros written ahead could not be synced (fatal, as a failed sync of a record is). */
+  readonly #fatal: (err: Error) => void;
+  /** `fdatasyncSync` (tests: theirs). */
+  readonly #syncNow: (fd: number) => void;
   fd: number | undefined;
   /** Entries in the file not yet placed (the file is emptied only when none are). */
   unplaced = 0;
   /** Where the next record goes: the bytes written since the file was last emptied (zeros after them). */
   size = 0;
+  /** How far anything was written since the last emptying (a short write's part too): what an emptying zeroes. */
+  #written = 0;
   /** `size` is read from the file (at start); else it is when the file is opened. */
   known = false;
   /** Made by this process: its folder's entry is synced with its first sync (`EntryJournal.sync`). */
@@ -147,10 +175,19 @@ class JournalFile {
   /** That sync of the folder, once asked for. */
   folderSynced: Promise<void> | undefined;
 
-  constructor(path: string, opts: FileSyncOptions, ahead: number) {
+  constructor(path: string, opts: FileSyncOptions, ahead: number, fatal: (err: Error) => void) {
     this.path = path;
     this.synced = new FileSync(path, 'the audit journal', opts);
     this.#ahead = ahead;
+    this.#fatal = fatal;
+    this.#syncNow = opts.fdatasyncSync ?? fdatasyncSync;
+  }
+
+  /** The records read back at start: they end at `size`, whatever followed them zeroed. */
+  readBack(bytes: Buffer): void {
+    this.size = settle(this.path, bytes, this.#syncNow);
+    this.#written = this.size;
+    this.known = true;
   }
 
   /** Open for writing at `size` (not appending: the file's end is zeros written ahead); readable by its owner only. */
@@ -161,8 +198,7 @@ class JournalFile {
     try {
       chmodSync(this.path, 0o600);
       // Never read back (a journal made without `left`): written after what it holds, never over it.
-      if (!this.known) this.size = recordsEnd(readFileSync(fd));
-      this.known = true;
+      if (!this.known) this.readBack(readFileSync(fd));
       this.#writeAhead(fd);
     } catch (err) {
       closeSync(fd);
@@ -182,18 +218,37 @@ class JournalFile {
     } catch {
       return;
     }
-    if (written > 0) fdatasyncSync(fd);
+    if (written === 0) return;
+    try {
+      this.#syncNow(fd);
+    } catch (err) {
+      this.#fatal(err as Error);
+      throw err;
+    }
+  }
+
+  /** Writes `line` at `size`; returns the bytes the disk took (all of them, or the part it had room for). */
+  write(line: string): number {
+    const written = writeSync(this.open(), line, this.size, 'utf8');
+    this.#written = Math.max(this.#written, this.size + written);
+    return written;
   }
 
   /**
-   * Writes zeros over the records (the caller syncs): nothing of them can be read back, and the
-   * zeros stay written ahead for the next ones. Nothing writes to the file meanwhile (it is retired).
+   * Writes zeros over everything written since the last emptying (the caller syncs): nothing of
+   * it can be read back, and the zeros stay written ahead for the next records. Nothing writes
+   * to the file meanwhile (it is retired).
    */
   async empty(): Promise<void> {
     const fd = this.open();
-    const written = this.size;
-    if (written > 0) await writeAt(fd, Buffer.alloc(written), 0, written, 0);
+    const zeros = Buffer.alloc(this.#written);
+    for (let at = 0; at < zeros.length; ) {
+      const { bytesWritten } = await writeAt(fd, zeros, at, zeros.length - at, at);
+      if (bytesWritten === 0) throw new Error(`the audit journal ${this.path} could not be emptied`);
+      at += bytesWritten;
+    }
     this.size = 0;
+    this.#written = 0;
   }
 }
 
@@ -208,6 +263,8 @@ export class EntryJournal {
   #emptying: Promise<void> = Promise.resolve();
   /** The first failed sync of either file (see `sync`). */
   #failed: Error | undefined;
+  /** `close` was called: an emptying waiting for its sync stops there. */
+  #closed = false;
   /** Lines read back at start that were not records (see `notAnEntry`). */
   refused: RefusedLine[] = [];
 
@@ -225,7 +282,14 @@ export class EntryJournal {
         },
       }),
     };
-    this.#files = [new JournalFile(a, once, 2 * emptyPast), new JournalFile(b, once, 2 * emptyPast)];
+    const fatal = (err: Error) => {
+      this.#failed ??= err;
+      once.onFatal?.(err);
+    };
+    this.#files = [
+      new JournalFile(a, once, 2 * emptyPast, fatal),
+      new JournalFile(b, once, 2 * emptyPast, fatal),
+    ];
     this.#folder = new FileSync(dirname(a), 'the audit journal', once);
     this.#emptyPast = emptyPast;
   }
@@ -251,23 +315,8 @@ export class EntryJournal {
       }
       // Left readable by others by an older version (or a hand): its owner's only from now on.
       chmodSync(file.path, 0o600);
-      const whole = recordsEnd(bytes);
-      const text = bytes.toString('utf8', 0, whole);
-      // After the last whole record: a torn line (a process killed mid-write, before its caller
-      // went on) or what an emptying cut short left. Zeroed: kept, a torn line would sit between
-      // records once the next is written, be refused at a later start as damage, and its details
-      // (a call's arguments) copied aside, out of a deletion's reach.
-      const rest = bytes.subarray(whole);
-      if (!rest.equals(Buffer.alloc(rest.length))) {
-        const fd = openSync(file.path, constants.O_WRONLY);
-        try {
-          writeSync(fd, Buffer.alloc(rest.length), 0, rest.length, whole);
-        } finally {
-          closeSync(fd);
-        }
-      }
-      file.size = whole;
-      file.known = true;
+      file.readBack(bytes);
+      const text = bytes.toString('utf8', 0, file.size);
       const lines = text.split('\n');
       const kept: string[] = [];
       lines.forEach((line, i) => {
@@ -316,18 +365,17 @@ export class EntryJournal {
       file = other;
     }
     const line = journalLine(entry);
-    const fd = file.open();
-    const written = writeSync(fd, line, file.size, 'utf8');
+    const written = file.write(line);
     if (written < Buffer.byteLength(line)) {
       // Only part of it taken (the disk full, a file size limit): not a record. The part is zeroed
       // (left, it would be refused as damage at a later start and its details copied aside); if
-      // that fails, the next record is written over it, and what it leaves is cut off at start.
+      // that fails, the next record is written over it, and the next emptying zeroes what is left.
       try {
-        writeSync(fd, Buffer.alloc(written), 0, written, file.size);
+        writeSync(file.fd!, Buffer.alloc(written), 0, written, file.size);
       } catch {
-        // Cut off at the next start (`recordsEnd`), if no record is written over it first.
+        // Cut off at the next start (`settle`) if no record or emptying covers it first.
       }
-      closeSync(fd);
+      closeSync(file.fd!);
       file.fd = undefined;
       throw new Error(
         `the audit journal could not be written: ${written} of ${Buffer.byteLength(line)} bytes`,
@@ -408,7 +456,7 @@ export class EntryJournal {
   }
 
   async #emptyPlaced(syncPlaced: () => Promise<void>, all: boolean): Promise<void> {
-    for (let round = 0; round < 2; round++) {
+    for (let round = 0; round < 2 && !this.#closed; round++) {
       const current = this.#files[this.#current]!;
       const other = this.#files[1 - this.#current]!;
       // Handed over even with records not yet placed (written since the flush, under load): else
@@ -417,6 +465,8 @@ export class EntryJournal {
       const retired = this.#files[1 - this.#current]!;
       if (retired.size === 0 || retired.unplaced > 0) return;
       await syncPlaced();
+      // Closed meanwhile: its files are not opened again (the next start empties what is placed).
+      if (this.#closed) return;
       // Nothing is written to a retired file: what was placed before the sync is all it holds.
       if (retired.unplaced === 0 && retired !== this.#files[this.#current]) {
         await retired.empty();
@@ -428,8 +478,14 @@ export class EntryJournal {
     }
   }
 
-  /** Syncs what is left unplaced and closes the files (the caller empties them first: `emptyPlaced`, all). */
+  /**
+   * Syncs what is left unplaced and closes the files (the caller empties them first:
+   * `emptyPlaced`, all), once an emptying under way is done: closed under its write of zeros,
+   * a file's descriptor could be reused by another file and the zeros land there.
+   */
   async close(): Promise<void> {
+    this.#closed = true;
+    await this.#emptying;
     for (const file of this.#files) {
       // Records still here (written after the last flush) get the sync their lazy one would have
       // made: closing clears its timer. A failure is told by `onFatal`.

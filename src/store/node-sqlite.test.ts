@@ -34,7 +34,25 @@ test('a write resolves after a WAL sync, a read never syncs, and checkpoints rea
     });
     assert.equal(raw.stats.syncs, before + 2, 'a transaction syncs once, at its commit');
     await db.selectFrom('items').selectAll().execute();
+    await sql`with x as (select 1) select * from items`.execute(db);
     assert.equal(raw.stats.syncs, before + 2, 'reads do not sync');
+    // A write that returns rows is a write: synced before it resolves, and it moves the commit mark.
+    const mark = raw.generation;
+    const updated = await db
+      .updateTable('items')
+      .set({ v: 'z' })
+      .where('id', '=', 1)
+      .returning('id')
+      .execute();
+    assert.deepEqual(
+      updated.map((r) => r.id),
+      [1],
+    );
+    assert.equal(raw.stats.syncs, before + 3, 'a write with RETURNING waits for a sync');
+    assert.equal(raw.generation, mark + 1, 'and is counted as a commit');
+    await db.deleteFrom('items').where('id', '=', 3).returning('id').execute();
+    await db.insertInto('items').values({ id: 3, v: 'c' }).returning('id').execute();
+    assert.equal(raw.stats.syncs, before + 5);
     // Concurrent writers share syncs (group commit) yet every one of them waited for one.
     await Promise.all(
       Array.from({ length: 600 }, (_, i) =>

@@ -73,17 +73,28 @@ function bindable(parameters: ReadonlyArray<unknown>): SQLInputValue[] {
   });
 }
 
+/** A statement that reads alone: one that begins with SELECT (or PRAGMA, EXPLAIN, VALUES), or a WITH naming no write. */
+function readsOnly(sql: string): boolean {
+  if (/^\s*(select|pragma|explain|values)\b/i.test(sql)) return true;
+  return /^\s*with\b/i.test(sql) && !/\b(insert|update|delete|replace)\b/i.test(sql);
+}
+
 class Statement implements SqliteStatement {
   readonly reader: boolean;
   readonly #stmt: StatementSync;
   readonly #wrote: () => void;
+  /** It returns rows yet writes (`… RETURNING`): counted as a write, as `run`'s are, so it is synced and seen. */
+  readonly #writesRows: boolean;
   constructor(stmt: StatementSync, wrote: () => void) {
     this.#stmt = stmt;
     this.#wrote = wrote;
     this.reader = stmt.columns().length > 0;
+    this.#writesRows = this.reader && !readsOnly(stmt.sourceSQL);
   }
   all(parameters: ReadonlyArray<unknown>): unknown[] {
-    return this.#stmt.all(...bindable(parameters));
+    const rows = this.#stmt.all(...bindable(parameters));
+    if (this.#writesRows) this.#wrote();
+    return rows;
   }
   run(parameters: ReadonlyArray<unknown>) {
     const r = this.#stmt.run(...bindable(parameters));
@@ -91,7 +102,9 @@ class Statement implements SqliteStatement {
     return { changes: r.changes, lastInsertRowid: r.lastInsertRowid };
   }
   iterate(parameters: ReadonlyArray<unknown>): IterableIterator<unknown> {
-    return this.#stmt.iterate(...bindable(parameters)) as IterableIterator<unknown>;
+    const rows = this.#stmt.iterate(...bindable(parameters)) as IterableIterator<unknown>;
+    if (this.#writesRows) this.#wrote();
+    return rows;
   }
 }
 
