@@ -5,7 +5,9 @@
  * through a plain, non-governing proxy from npm (supergateway, stdio → Streamable HTTP, one
  * child per session), interleaved in one run, at concurrency 1 and 16. Prints p50/p99, the
  * latency Paddock adds over the proxy, throughput at 16, CPU time per call of the Paddock
- * process and of the proxy process (all threads, from /proc/<pid>/stat, with the kernel's share;
+ * process and of the proxy process (every thread, to the nanosecond from each /proc/<pid>/task/<tid>/schedstat,
+ * over the whole interleaved run, so what a server does after answering — a batch placed in the
+ * log, a checkpoint signed — counts as its calls' too; the kernel's share from /proc/<pid>/stat;
  * the MCP server child of each is not counted), the disk syncs per call (the audit journal's and the store's WAL
  * fdatasyncs, plus two per checkpoint), and `tools/list` for an agent with 1,000 grants (with the CPU time per list of the
  * Paddock process and of the proxy process).
@@ -13,32 +15,18 @@
  *   npm run -s bench -- mcp-endpoint      (BENCH_MCP_N=… calls per target and concurrency;
  *                                          BENCH_MCP_LIST=0 skips tools/list)
  */
+
 import { type ChildProcess, fork, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { schedNs, statSplitNs } from './cpu.ts';
 import { SERVER_NODE_FLAGS } from './server-flags.ts';
 import { type Figures, figures, report } from './stats.ts';
 
 const N = Number(process.env.BENCH_MCP_N ?? 3000);
 const EVERYTHING = ['node_modules/@modelcontextprotocol/server-everything/dist/index.js', 'stdio'];
-const TICK_MS = 1000 / 100; // USER_HZ: /proc/<pid>/stat counts CPU time in 1/100 s
-
-/** CPU time a process has used (every thread), in ms: in user space and in the kernel (syscalls, syncs). */
-function cpuSplit(pid: number): { user: number; system: number } {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return { user: Number(f[11]) * TICK_MS, system: Number(f[12]) * TICK_MS }; // utime, stime (fields 14 and 15)
-}
-
-/** CPU time (user + system, every thread) a process has used, in ms. */
-function cpuMs(pid: number): number {
-  const { user, system } = cpuSplit(pid);
-  return user + system;
-}
-
 const freePort = () =>
   new Promise<number>((resolve) => {
     const s = createServer().listen(0, '127.0.0.1', () => {
@@ -134,13 +122,15 @@ try {
     // Interleaved: one call per target in turn at 1; at 16, rounds of 16 calls at once per target.
     const samples = targets.map(() => [] as number[]);
     const wall = targets.map(() => 0);
-    const cpu = targets.map(() => 0);
-    const sys = targets.map(() => 0);
+    // Each server's CPU over the whole run (the others' turns too: what it does meanwhile is its
+    // calls' work; idle, a Node server's timers use next to nothing).
+    const serving = targets.map((t) => t.pid);
+    const cpu0 = serving.map((pid) => (pid ? schedNs(pid) : 0));
+    const split0 = serving.map((pid) => (pid ? statSplitNs(pid) : { user: 0, system: 0 }));
     const syncsBefore = await syncs();
     const round = c;
     for (let done = 0; done < N; done += round) {
       for (const [i, t] of targets.entries()) {
-        const cpu0 = t.pid ? cpuSplit(t.pid) : { user: 0, system: 0 };
         const w0 = process.hrtime.bigint();
         let left = round;
         await Promise.all(
@@ -153,15 +143,12 @@ try {
           }),
         );
         wall[i]! += Number(process.hrtime.bigint() - w0);
-        if (t.pid) {
-          const cpu1 = cpuSplit(t.pid);
-          cpu[i]! += cpu1.user + cpu1.system - cpu0.user - cpu0.system;
-          sys[i]! += cpu1.system - cpu0.system;
-        }
       }
     }
     // Work left behind (a result record committed after the answer) is Paddock's too.
     await new Promise((r) => setTimeout(r, 50));
+    const cpu = serving.map((pid, i) => (pid ? (schedNs(pid) - cpu0[i]!) / 1e6 : 0));
+    const sys = serving.map((pid, i) => (pid ? (statSplitNs(pid).system - split0[i]!.system) / 1e6 : 0));
     const syncsAfter = await syncs();
     const perCall = (n: number) => (n / samples[2]!.length).toFixed(3);
     const wal = syncsAfter.fdatasyncs - syncsBefore.fdatasyncs;
@@ -228,11 +215,11 @@ async function listBench(viaProxy: Client, proxyPid: number): Promise<void> {
       ['raw', raw],
     ] as const) {
       const pid = k === 'proxy' ? proxyPid : paddock.pid!;
-      const cpu0 = cpuMs(pid);
+      const cpu0 = schedNs(pid);
       const t0 = process.hrtime.bigint();
       await fn();
       lists[k].push(Number(process.hrtime.bigint() - t0));
-      cpu[k] += cpuMs(pid) - cpu0;
+      cpu[k] += (schedNs(pid) - cpu0) / 1e6;
     }
   }
   console.log('\ntools/list:');

@@ -24,12 +24,12 @@
  * is a cost of its own, paid on every thread rather than in the hooks.
  */
 import { type ChildProcess, fork, spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { loadavg } from 'node:os';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { Telemetry } from '../src/telemetry/index.ts';
+import { schedNs, statNs } from './cpu.ts';
 import { SERVER_NODE_FLAGS } from './server-flags.ts';
 import { figures, report } from './stats.ts';
 
@@ -38,27 +38,6 @@ const BLOCK = 200;
 const SCRAPE_EVERY_MS = 15_000;
 const RECEIVER_PORT = 14318;
 const SCRAPE_TOKEN = 'bench-scrape-token-0123456789';
-const TICK_NS = 1e9 / 100; // USER_HZ: /proc/<pid>/stat counts CPU time in 1/100 s
-
-/** CPU time (user + system, every thread, exited ones too) of a process, in ns, from /proc/<pid>/stat. */
-function statNs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) * TICK_NS; // utime, stime (fields 14 and 15)
-}
-
-/** The same to the nanosecond: each live thread's time on a CPU, from /proc/<pid>/task/<tid>/schedstat. */
-function schedNs(pid: number): number {
-  let ns = 0;
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
-    } catch {
-      // A thread that ended between the listing and the read.
-    }
-  }
-  return ns;
-}
 
 // The OTLP receiver lives in its own process: its CPU is not Paddock's.
 const receiver = spawn(

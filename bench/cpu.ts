@@ -1,0 +1,29 @@
+/** A process's CPU time, read from /proc: to the nanosecond (schedstat), or split user / kernel (stat, in ticks). */
+import { readdirSync, readFileSync } from 'node:fs';
+
+const TICK_NS = 1e9 / 100; // USER_HZ: /proc/<pid>/stat counts CPU time in 1/100 s
+
+/** CPU time of a process (user and kernel, every thread, exited ones too), in ns, from /proc/<pid>/stat: 10 ms steps. */
+export function statSplitNs(pid: number): { user: number; system: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { user: Number(f[11]) * TICK_NS, system: Number(f[12]) * TICK_NS }; // utime, stime (fields 14 and 15)
+}
+
+export function statNs(pid: number): number {
+  const { user, system } = statSplitNs(pid);
+  return user + system;
+}
+
+/** The same to the nanosecond: each live thread's time on a CPU, from /proc/<pid>/task/<tid>/schedstat. */
+export function schedNs(pid: number): number {
+  let ns = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+    } catch {
+      // A thread that ended between the listing and the read.
+    }
+  }
+  return ns;
+}
