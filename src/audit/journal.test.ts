@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import {
   chmodSync,
   existsSync,
@@ -197,7 +198,18 @@ test('a tampered or damaged journal at start: only whole, self-consistent record
       [2, 3, 4, 5, 6, 7, 8, 9],
     );
     assert.equal(statSync(`${path}.refused`).mode & 0o777, 0o600);
-    assert.equal(readFileSync(`${path}.refused`, 'utf8').trim().split('\n').length, 8, 'kept aside');
+    const aside = readFileSync(`${path}.refused`, 'utf8').trim().split('\n');
+    assert.equal(aside.length, 8, 'kept aside');
+    // What they were, never what a call carried: no deletion on request reaches this file.
+    const keptLines = aside.map(
+      (l) => JSON.parse(l) as { why: string; sha256: string; header?: { id: string } },
+    );
+    const asideText = aside.join(' ');
+    assert.ok(!/forged|"details":|"salt":/.test(asideText), asideText);
+    assert.equal(keptLines[3]!.header!.id, edited.header.id, 'a record’s header is kept');
+    assert.equal(keptLines[3]!.sha256, createHash('sha256').update(JSON.stringify(edited)).digest('hex'));
+    assert.equal(keptLines[6]!.why, 'not JSON');
+    assert.equal(keptLines[6]!.header, undefined);
     await trail.close();
   }));
 

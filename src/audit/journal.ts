@@ -19,6 +19,8 @@
  * second write per sync, a sixth of a governed call's kernel time. The records end at the first
  * zero byte (JSON text has none); emptying writes zeros over them.
  */
+
+import { hash } from 'node:crypto';
 import {
   appendFileSync,
   chmodSync,
@@ -111,6 +113,49 @@ function asRecord(value: unknown): unknown {
   }
 }
 
+const HEADER_FIELDS = [
+  'v',
+  'id',
+  'time',
+  'log',
+  'org',
+  'action',
+  'outcome',
+  'requestId',
+  'run',
+  'detailsDigest',
+] as const;
+
+/**
+ * What is kept aside of a line refused at start: its length and SHA-256 (enough to match it with
+ * a copy) and, where it reads as a record, its header's fields — who, what, when, on what — never
+ * its details or salt. A refused line may be a call's arguments, and no deletion on request reaches
+ * the file it is kept in.
+ */
+export function keptAside(line: string, why: string): string {
+  const kept: Record<string, unknown> = {
+    why,
+    bytes: Buffer.byteLength(line),
+    sha256: hash('sha256', line, 'hex'),
+  };
+  let value: unknown;
+  try {
+    value = asRecord(JSON.parse(line));
+  } catch {
+    return JSON.stringify(kept);
+  }
+  const h = (value as { header?: unknown } | null)?.header;
+  if (typeof h !== 'object' || h === null) return JSON.stringify(kept);
+  const field = (v: unknown) => (typeof v === 'string' ? v.slice(0, 200) : typeof v === 'number' ? v : null);
+  const header: Record<string, unknown> = {};
+  for (const k of HEADER_FIELDS) header[k] = field((h as Record<string, unknown>)[k]);
+  const who = (h as { actor?: { type?: unknown; id?: unknown } }).actor;
+  header.actor = { type: field(who?.type), id: field(who?.id) };
+  const on = (h as { target?: { type?: unknown; id?: unknown } | null }).target;
+  header.target = on ? { type: field(on.type), id: field(on.id) } : null;
+  return JSON.stringify({ ...kept, header });
+}
+
 /** The journal's two files: `audit-journal.jsonl` and `audit-journal-2.jsonl`. */
 export function journalFiles(path: string): [string, string] {
   return [path, path.endsWith('.jsonl') ? `${path.slice(0, -'.jsonl'.length)}-2.jsonl` : `${path}.2`];
@@ -133,9 +178,8 @@ function recordsEnd(bytes: Buffer): number {
  * Where the records of a file read back end, with whatever follows them zeroed and synced: a
  * torn line (a process killed mid-write, before its caller went on) or what an emptying cut
  * short left of placed records. Kept, a torn line would sit between records once the next is
- * written, be refused at a later start as damage and its details (a call's arguments) copied
- * aside, out of a deletion's reach; the zeros are synced, or a power cut could bring back
- * details a deletion on request has since been told are gone.
+ * written and be refused at a later start as damage; the zeros are synced, or a power cut could
+ * bring back details a deletion on request has since been told are gone.
  */
 function settle(path: string, bytes: Buffer, syncNow: (fd: number) => void): number {
   const whole = recordsEnd(bytes);
@@ -338,10 +382,10 @@ export class EntryJournal {
           file.unplaced += 1;
         } else {
           this.refused.push({ file: basename(file.path), line: i + 1, why: why ?? 'not a record' });
-          kept.push(line);
+          kept.push(keptAside(line, why ?? 'not a record'));
         }
       });
-      // Kept aside for whoever looks into it (the journal itself is emptied once its records are placed).
+      // What a refused line was, kept aside for whoever looks into it (the journal itself is emptied once its records are placed).
       if (kept.length > 0)
         appendFileSync(`${this.#files[0].path}.refused`, `${kept.join('\n')}\n`, { mode: 0o600 });
     });
@@ -368,7 +412,7 @@ export class EntryJournal {
     const written = file.write(line);
     if (written < Buffer.byteLength(line)) {
       // Only part of it taken (the disk full, a file size limit): not a record. The part is zeroed
-      // (left, it would be refused as damage at a later start and its details copied aside); if
+      // (left, it would be refused as damage at a later start); if
       // that fails, the next record is written over it, and the next emptying zeroes what is left.
       try {
         writeSync(file.fd!, Buffer.alloc(written), 0, written, file.size);
