@@ -1023,3 +1023,31 @@ test('a close while an emptying waits for its sync (a flush racing a stop) waits
     });
     assert.deepEqual(open, [], 'no journal file (or its folder) is open after the close');
   }));
+
+test('lines an earlier version kept aside whole are narrowed at start to what they were: no call’s arguments stay out of a deletion’s reach', () =>
+  onStore(async (s) => {
+    const path = s.store.auditJournal!;
+    const whole = JSON.stringify(
+      prepareEntry({
+        orgId: 'org_j',
+        actor: { type: 'agent', id: 'agt_j' },
+        action: 'tool.call.allowed',
+        details: { args: { about: 'kim@acme.test' } },
+      }),
+    );
+    writeFileSync(`${path}.refused`, `${whole}\nnot json, about kim@acme.test\n`, { mode: 0o600 });
+    new EntryJournal(path).left();
+    const aside = readFileSync(`${path}.refused`, 'utf8');
+    assert.ok(!aside.includes('kim@acme.test'), aside);
+    const lines = aside
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { sha256: string; why: string });
+    assert.deepEqual(
+      lines.map((l) => l.sha256),
+      [whole, 'not json, about kim@acme.test'].map((l) => createHash('sha256').update(l).digest('hex')),
+    );
+    const again = readFileSync(`${path}.refused`, 'utf8');
+    new EntryJournal(path).left();
+    assert.equal(readFileSync(`${path}.refused`, 'utf8'), again, 'narrowed once');
+  }));

@@ -29,6 +29,7 @@ import {
   existsSync,
   fdatasyncSync,
   fstatSync,
+  ftruncateSync,
   openSync,
   readFileSync,
   write,
@@ -154,6 +155,39 @@ export function keptAside(line: string, why: string): string {
   const on = (h as { target?: { type?: unknown; id?: unknown } | null }).target;
   header.target = on ? { type: field(on.type), id: field(on.id) } : null;
   return JSON.stringify({ ...kept, header });
+}
+
+/** A line `keptAside` made (an earlier version kept refused lines whole). */
+function isKeptAside(line: string): boolean {
+  try {
+    const v = JSON.parse(line) as Record<string, unknown> | null;
+    return typeof v?.sha256 === 'string' && typeof v.why === 'string' && !('details' in v) && !('leaf' in v);
+  } catch {
+    return false;
+  }
+}
+
+/** Lines an earlier version kept aside whole (a call's arguments with them) rewritten as `keptAside` keeps them now. */
+function narrowKeptAside(path: string): void {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    return;
+  }
+  const lines = text.split('\n').filter(Boolean);
+  if (lines.every(isKeptAside)) return;
+  const narrowed = `${lines.map((l) => (isKeptAside(l) ? l : keptAside(l, 'kept aside whole by an earlier version'))).join('\n')}\n`;
+  // Over the old lines, in place: a copy renamed over them would leave them in freed blocks.
+  const fd = openSync(path, constants.O_WRONLY);
+  try {
+    const bytes = Buffer.from(narrowed);
+    writeSync(fd, bytes, 0, bytes.length, 0);
+    ftruncateSync(fd, bytes.length);
+    fdatasyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** The journal's two files: `audit-journal.jsonl` and `audit-journal-2.jsonl`. */
@@ -345,6 +379,7 @@ export class EntryJournal {
    * `placed` says otherwise (the caller looks up which are).
    */
   left(): LeftEntry[] {
+    narrowKeptAside(`${this.#files[0].path}.refused`);
     const inFile: [LeftEntry[], LeftEntry[]] = [[], []];
     const seen = new Set<string>();
     const now = Date.now();
