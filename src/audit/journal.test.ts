@@ -58,6 +58,15 @@ async function onStore(fn: (s: TestStore) => Promise<void>): Promise<void> {
 let t: TestStore | undefined;
 after(() => t?.cleanup());
 
+/** A decision whose details name a person (what must never outlive its erasure on disk). */
+const namingKim = (n: number) =>
+  prepareEntry({
+    orgId: 'org_j',
+    actor: { type: 'agent', id: 'agt_j' },
+    action: 'tool.call.allowed',
+    details: { args: { about: 'kim@acme.test' }, n },
+  });
+
 test('written records are journaled until placed; a restart places what was left, once each', async () => {
   t = await openTestStore('sqlite');
   const { store, home } = t;
@@ -794,14 +803,7 @@ test('an emptied file is synced: a power cut after a deletion on request (which 
         cb(null);
       },
     });
-    const file = journal.write(
-      prepareEntry({
-        orgId: 'org_j',
-        actor: { type: 'agent', id: 'agt_j' },
-        action: 'tool.call.allowed',
-        details: { args: { about: 'kim@acme.test' } },
-      }),
-    );
+    const file = journal.write(namingKim(1));
     await journal.sync(file);
     journal.placed([file]);
     await journal.emptyPlaced(async () => undefined, true);
@@ -878,13 +880,7 @@ test('a decision’s sync is made on the event loop only while the writer’s ow
 test('records are written over zeros written ahead: the file’s length never changes with a record (a sync writes the record alone); an older, appended file goes on after its records; what an emptying cut short left is zeroed at start, not read or copied aside', () =>
   onStore(async (s) => {
     const path = s.store.auditJournal!;
-    const event = (n: number) =>
-      prepareEntry({
-        orgId: 'org_j',
-        actor: { type: 'agent', id: 'agt_j' },
-        action: 'tool.call.allowed',
-        details: { args: { about: 'kim@acme.test' }, n },
-      });
+    const event = namingKim;
     const emptyPast = 4096;
     const journal = new EntryJournal(path, {}, emptyPast);
     const lengths = new Set<number>();
@@ -940,13 +936,7 @@ test('what an emptying cut short left is zeroed at start and the zeros synced: a
   onStore(async (s) => {
     const path = s.store.auditJournal!;
     const emptyPast = 4096;
-    const named = (n: number) =>
-      prepareEntry({
-        orgId: 'org_j',
-        actor: { type: 'agent', id: 'agt_j' },
-        action: 'tool.call.allowed',
-        details: { args: { about: 'kim@acme.test' }, n },
-      });
+    const named = namingKim;
     // Killed as the emptying wrote its zeros: zeros, then what is left of placed records.
     const remains = Buffer.from(journalLine(named(1)) + journalLine(named(2)));
     writeFileSync(
@@ -1027,14 +1017,7 @@ test('a close while an emptying waits for its sync (a flush racing a stop) waits
 test('lines an earlier version kept aside whole are narrowed at start to what they were: no call’s arguments stay out of a deletion’s reach', () =>
   onStore(async (s) => {
     const path = s.store.auditJournal!;
-    const whole = JSON.stringify(
-      prepareEntry({
-        orgId: 'org_j',
-        actor: { type: 'agent', id: 'agt_j' },
-        action: 'tool.call.allowed',
-        details: { args: { about: 'kim@acme.test' } },
-      }),
-    );
+    const whole = JSON.stringify(namingKim(1));
     writeFileSync(`${path}.refused`, `${whole}\nnot json, about kim@acme.test\n`, { mode: 0o600 });
     new EntryJournal(path).left();
     const aside = readFileSync(`${path}.refused`, 'utf8');
