@@ -330,7 +330,6 @@ export function openNodeSqlite(path: string, opts: SqliteOptions = {}): DurableS
   };
 }
 
-/** Kysely's SQLite driver, plus: a connection is handed back only once its writes are durable. */
 /** The embedded store's connection behind each of its query builder handles (`readNow`). */
 const connections = new WeakMap<object, DurableSqlite>();
 
@@ -342,8 +341,8 @@ export function readsNowOn(db: object, sqlite: DurableSqlite): void {
 /**
  * Runs a read now, synchronously, on the embedded store's connection behind `db`, when no
  * transaction is open on it: it then sees committed data only, as a read through the query
- * builder does, without the promises of taking its turn for the connection (a third of the
- * CPU of an agent token's check on every MCP request). Undefined where that is not so (another
+ * builder does, without the promises of taking its turn for the connection (the agent token's
+ * check on every MCP request). Undefined where that is not so (another
  * engine or handle, a transaction open): the caller goes the query builder's way.
  */
 export function readNow(db: object, sql: string, parameters: ReadonlyArray<unknown>): unknown[] | undefined {
@@ -362,6 +361,7 @@ export function committed(db: object): number | undefined {
   return connections.get(db)?.generation;
 }
 
+/** Kysely's SQLite driver, plus: a connection is handed back only once its writes are durable. */
 class DurableSqliteDriver extends SqliteDriver {
   readonly #db: DurableSqlite;
   constructor(db: DurableSqlite) {
