@@ -127,26 +127,8 @@ const HEADER_FIELDS = [
   'detailsDigest',
 ] as const;
 
-/**
- * What is kept aside of a line refused at start: its length and SHA-256 (enough to match it with
- * a copy) and, where it reads as a record, its header's fields — who, what, when, on what — never
- * its details or salt. A refused line may be a call's arguments, and no deletion on request reaches
- * the file it is kept in.
- */
-export function keptAside(line: string, why: string): string {
-  const kept: Record<string, unknown> = {
-    why,
-    bytes: Buffer.byteLength(line),
-    sha256: hash('sha256', line, 'hex'),
-  };
-  let value: unknown;
-  try {
-    value = asRecord(JSON.parse(line));
-  } catch {
-    return JSON.stringify(kept);
-  }
-  const h = (value as { header?: unknown } | null)?.header;
-  if (typeof h !== 'object' || h === null) return JSON.stringify(kept);
+/** A header's fields as kept aside: the whitelisted ones only, each text (at most 200 characters), a number or null. */
+function narrowHeader(h: object): Record<string, unknown> {
   const field = (v: unknown) => (typeof v === 'string' ? v.slice(0, 200) : typeof v === 'number' ? v : null);
   const header: Record<string, unknown> = {};
   for (const k of HEADER_FIELDS) header[k] = field((h as Record<string, unknown>)[k]);
@@ -154,37 +136,109 @@ export function keptAside(line: string, why: string): string {
   header.actor = { type: field(who?.type), id: field(who?.id) };
   const on = (h as { target?: { type?: unknown; id?: unknown } | null }).target;
   header.target = on ? { type: field(on.type), id: field(on.id) } : null;
-  return JSON.stringify({ ...kept, header });
+  return header;
 }
 
-/** A line `keptAside` made (an earlier version kept refused lines whole). */
+/** What `keptAside` writes for a line of this length and hash, with this header (if it read as a record). */
+const asideLine = (why: string, bytes: number, sha256: string, header: object | undefined) =>
+  JSON.stringify({ why, bytes, sha256, ...(header && { header: narrowHeader(header) }) });
+
+/**
+ * What is kept aside of a line refused at start: its length and SHA-256, of its bytes as they were
+ * (enough to match it with a copy), and, where it reads as a record, its header's fields — who,
+ * what, when, on what — never its details or salt. A refused line may be a call's arguments, and
+ * no deletion on request reaches the file it is kept in.
+ */
+export function keptAside(line: Buffer, why: string): string {
+  const sha256 = hash('sha256', line, 'hex');
+  let value: unknown;
+  try {
+    value = asRecord(JSON.parse(line.toString('utf8')));
+  } catch {
+    return asideLine(why, line.length, sha256, undefined);
+  }
+  const h = (value as { header?: unknown } | null)?.header;
+  return asideLine(why, line.length, sha256, typeof h === 'object' && h !== null ? h : undefined);
+}
+
+/** A line exactly as `keptAside` writes it (an earlier version kept refused lines whole). */
 function isKeptAside(line: string): boolean {
   try {
     const v = JSON.parse(line) as Record<string, unknown> | null;
-    return typeof v?.sha256 === 'string' && typeof v.why === 'string' && !('details' in v) && !('leaf' in v);
+    if (typeof v?.why !== 'string' || typeof v.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(v.sha256))
+      return false;
+    if (!Number.isSafeInteger(v.bytes)) return false;
+    const h = v.header;
+    if (h !== undefined && (typeof h !== 'object' || h === null)) return false;
+    return line === asideLine(v.why, v.bytes as number, v.sha256, h as object | undefined);
   } catch {
     return false;
   }
 }
 
-/** Lines an earlier version kept aside whole (a call's arguments with them) rewritten as `keptAside` keeps them now. */
+/** The lines of `bytes` that are not empty (each without its newline, as its bytes are), with their numbers. */
+function linesOf(bytes: Buffer): Array<{ bytes: Buffer; line: number }> {
+  const lines: Array<{ bytes: Buffer; line: number }> = [];
+  for (let at = 0, line = 1; at < bytes.length; line++) {
+    const nl = bytes.indexOf(0x0a, at);
+    const end = nl < 0 ? bytes.length : nl;
+    if (end > at) lines.push({ bytes: bytes.subarray(at, end), line });
+    at = end + 1;
+  }
+  return lines;
+}
+
+/** Above this the kept-aside file is left as it is (and said so): it is read whole to be narrowed. */
+const NARROW_AT_MOST = 64 * 1024 * 1024;
+
+/**
+ * Lines an earlier version kept aside whole (a call's arguments with them) rewritten as
+ * `keptAside` keeps them now, over the old bytes in place — zeros over what the shorter text no
+ * longer covers before the file is cut short: a copy renamed over it, or a cut alone, would leave
+ * them in freed blocks. Only a regular file (not a link or a pipe); a failure is a warning, not a
+ * failed start.
+ */
 function narrowKeptAside(path: string): void {
-  let text: string;
+  let fd: number;
   try {
-    text = readFileSync(path, 'utf8');
-  } catch {
+    fd = openSync(path, constants.O_RDWR | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
+      process.emitWarning(`${path} could not be opened to narrow it: ${(err as Error).message}`);
     return;
   }
-  const lines = text.split('\n').filter(Boolean);
-  if (lines.every(isKeptAside)) return;
-  const narrowed = `${lines.map((l) => (isKeptAside(l) ? l : keptAside(l, 'kept aside whole by an earlier version'))).join('\n')}\n`;
-  // Over the old lines, in place: a copy renamed over them would leave them in freed blocks.
-  const fd = openSync(path, constants.O_WRONLY);
   try {
-    const bytes = Buffer.from(narrowed);
-    writeSync(fd, bytes, 0, bytes.length, 0);
-    ftruncateSync(fd, bytes.length);
+    const stat = fstatSync(fd);
+    if (!stat.isFile() || stat.size > NARROW_AT_MOST) {
+      process.emitWarning(`${path} is not a file of at most 64 MB: left as it is`);
+      return;
+    }
+    const bytes = readFileSync(fd);
+    const lines = linesOf(bytes).map((l) => l.bytes);
+    if (lines.every((l) => isKeptAside(l.toString('utf8')))) return;
+    const narrowed = Buffer.from(
+      `${lines
+        .map((l) =>
+          isKeptAside(l.toString('utf8'))
+            ? l.toString('utf8')
+            : keptAside(l, 'kept aside whole by an earlier version'),
+        )
+        .join('\n')}\n`,
+    );
+    writeSync(fd, narrowed, 0, narrowed.length, 0);
+    if (bytes.length > narrowed.length)
+      writeSync(
+        fd,
+        Buffer.alloc(bytes.length - narrowed.length),
+        0,
+        bytes.length - narrowed.length,
+        narrowed.length,
+      );
     fdatasyncSync(fd);
+    ftruncateSync(fd, narrowed.length);
+    fdatasyncSync(fd);
+  } catch (err) {
+    process.emitWarning(`${path} could not be narrowed: ${(err as Error).message}`);
   } finally {
     closeSync(fd);
   }
@@ -395,11 +449,9 @@ export class EntryJournal {
       // Left readable by others by an older version (or a hand): its owner's only from now on.
       chmodSync(file.path, 0o600);
       file.readBack(bytes);
-      const text = bytes.toString('utf8', 0, file.size);
-      const lines = text.split('\n');
       const kept: string[] = [];
-      lines.forEach((line, i) => {
-        if (!line) return;
+      for (const { bytes: raw, line: number } of linesOf(bytes.subarray(0, file.size))) {
+        const line = raw.toString('utf8');
         let why: string | undefined;
         let value: unknown;
         try {
@@ -416,10 +468,10 @@ export class EntryJournal {
           inFile[k]!.push({ entry, file: k });
           file.unplaced += 1;
         } else {
-          this.refused.push({ file: basename(file.path), line: i + 1, why: why ?? 'not a record' });
-          kept.push(keptAside(line, why ?? 'not a record'));
+          this.refused.push({ file: basename(file.path), line: number, why: why ?? 'not a record' });
+          kept.push(keptAside(raw, why ?? 'not a record'));
         }
-      });
+      }
       // What a refused line was, kept aside for whoever looks into it (the journal itself is emptied once its records are placed).
       if (kept.length > 0)
         appendFileSync(`${this.#files[0].path}.refused`, `${kept.join('\n')}\n`, { mode: 0o600 });
@@ -437,6 +489,8 @@ export class EntryJournal {
 
   /** Appends an entry; once this returns it survives the process being killed. Returns its file. */
   write(entry: PreparedEntry): number {
+    // Closed: a write would open a file again, and nothing would sync or close it.
+    if (this.#closed) throw new Error('the audit journal is closed');
     let file = this.#files[this.#current]!;
     const other = this.#files[1 - this.#current]!;
     if (file.size >= this.#emptyPast && other.size === 0 && other.unplaced === 0) {
