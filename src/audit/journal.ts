@@ -188,6 +188,11 @@ function linesOf(bytes: Buffer): Array<{ bytes: Buffer; line: number }> {
   return lines;
 }
 
+/** Writes `length` zeros at `at`; returns how many the disk took. */
+function writeZeros(fd: number, at: number, length: number): number {
+  return writeSync(fd, Buffer.alloc(length), 0, length, at);
+}
+
 /** Above this the kept-aside file is left as it is (and said so): it is read whole to be narrowed. */
 const NARROW_AT_MOST = 64 * 1024 * 1024;
 
@@ -214,26 +219,14 @@ function narrowKeptAside(path: string): void {
       return;
     }
     const bytes = readFileSync(fd);
-    const lines = linesOf(bytes).map((l) => l.bytes);
-    if (lines.every((l) => isKeptAside(l.toString('utf8')))) return;
+    const lines = linesOf(bytes).map((l) => ({ raw: l.bytes, text: l.bytes.toString('utf8') }));
+    const done = lines.map((l) => isKeptAside(l.text));
+    if (done.every(Boolean)) return;
     const narrowed = Buffer.from(
-      `${lines
-        .map((l) =>
-          isKeptAside(l.toString('utf8'))
-            ? l.toString('utf8')
-            : keptAside(l, 'kept aside whole by an earlier version'),
-        )
-        .join('\n')}\n`,
+      `${lines.map((l, i) => (done[i] ? l.text : keptAside(l.raw, 'kept aside whole by an earlier version'))).join('\n')}\n`,
     );
     writeSync(fd, narrowed, 0, narrowed.length, 0);
-    if (bytes.length > narrowed.length)
-      writeSync(
-        fd,
-        Buffer.alloc(bytes.length - narrowed.length),
-        0,
-        bytes.length - narrowed.length,
-        narrowed.length,
-      );
+    if (bytes.length > narrowed.length) writeZeros(fd, narrowed.length, bytes.length - narrowed.length);
     fdatasyncSync(fd);
     ftruncateSync(fd, narrowed.length);
     fdatasyncSync(fd);
@@ -275,7 +268,7 @@ function settle(path: string, bytes: Buffer, syncNow: (fd: number) => void): num
   if (rest.equals(Buffer.alloc(rest.length))) return whole;
   const fd = openSync(path, constants.O_WRONLY);
   try {
-    writeSync(fd, Buffer.alloc(rest.length), 0, rest.length, whole);
+    writeZeros(fd, whole, rest.length);
     syncNow(fd);
   } finally {
     closeSync(fd);
@@ -346,7 +339,7 @@ class JournalFile {
     if (length >= this.#ahead) return;
     let written = 0;
     try {
-      written = writeSync(fd, Buffer.alloc(this.#ahead - length), 0, this.#ahead - length, length);
+      written = writeZeros(fd, length, this.#ahead - length);
     } catch {
       return;
     }
@@ -504,7 +497,7 @@ export class EntryJournal {
       // (left, it would be refused as damage at a later start); if
       // that fails, the next record is written over it, and the next emptying zeroes what is left.
       try {
-        writeSync(file.fd!, Buffer.alloc(written), 0, written, file.size);
+        writeZeros(file.fd!, file.size, written);
       } catch {
         // Cut off at the next start (`settle`) if no record or emptying covers it first.
       }
