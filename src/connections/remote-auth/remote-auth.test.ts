@@ -33,6 +33,8 @@ import {
   startProtectedMcp,
 } from '../../testing/oauth-mcp.ts';
 import { openTestStore, STORE_KINDS, type TestStore } from '../../testing/stores.ts';
+import { egressFetch } from './egress-fetch.ts';
+import { tokenSource } from './tokens.ts';
 
 const CALLBACK = 'http://127.0.0.1:7070/api/v1/connections/oauth/callback';
 /** A client registered by hand at the provider, as an admin enters it. */
@@ -274,12 +276,35 @@ for (const kind of STORE_KINDS) {
       const together = await Promise.all([1, 2, 3, 4, 5].map(() => callAs(orgWide, null)));
       assert.ok(together.every((r) => textOf(r) === 'account:alice'));
       assert.equal(as.issued.access.length, issued + 2, 'one refresh for five calls');
+      // A call that read the row just before another's refresh ended: it uses the new tokens, no second refresh.
+      await t.store.db
+        .updateTable('remote_authorizations')
+        .set({ expires_at: new Date(Date.now() + 5_000).toISOString() })
+        .where('connection_id', '=', orgWide)
+        .execute();
+      const ef = await egressFetch(async (orgId) => deps.cells!.egressSocket(orgId), acme.id);
+      let release!: () => void;
+      const gate = new Promise<void>((r) => (release = r));
+      const late = tokenSource(
+        { db: holdFirstRead(t.store.db, gate), vault: deps.vault },
+        acme.id,
+        orgWide,
+        '',
+        ef,
+      );
+      const early = tokenSource({ db: t.store.db, vault: deps.vault }, acme.id, orgWide, '', ef);
+      const lateToken = late.accessToken();
+      await new Promise((r) => setTimeout(r, 50));
+      const earlyToken = await early.accessToken();
+      release();
+      assert.equal(await lateToken, earlyToken, 'the late call uses the tokens the refresh stored');
+      assert.equal(as.issued.access.length, issued + 3, 'one refresh, not one per caller');
       // The server stops accepting the current token: a 401, one refresh, the call goes through.
       mcp.refuseTokensIssuedBefore(Date.now() + 1);
       await new Promise((r) => setTimeout(r, 1100));
       const refusedBefore = mcp.seen.filter((s) => s.status === 401).length;
       assert.equal(textOf(await callAs(orgWide, null)), 'account:alice');
-      assert.equal(as.issued.access.length, issued + 3);
+      assert.equal(as.issued.access.length, issued + 4);
       assert.equal(
         mcp.seen.filter((s) => s.status === 401).length,
         refusedBefore + 1,
@@ -576,4 +601,30 @@ for (const kind of STORE_KINDS) {
       for (const s of secrets) assert.ok(!everywhere.includes(s), 'a token is in clear somewhere');
     });
   });
+}
+
+/** The db, with the first single-row read held (its row already read) until `gate` opens: a stale reader. */
+function holdFirstRead<T extends object>(db: T, gate: Promise<void>): T {
+  let held = false;
+  const wrap = (target: object): object =>
+    new Proxy(target, {
+      get(tg, key) {
+        const v = Reflect.get(tg, key, tg);
+        if (typeof v !== 'function') return v;
+        if (key === 'executeTakeFirst')
+          return async () => {
+            const row = await v.call(tg);
+            if (!held) {
+              held = true;
+              await gate;
+            }
+            return row;
+          };
+        return (...args: unknown[]) => {
+          const r = v.apply(tg, args);
+          return r && typeof r === 'object' && 'executeTakeFirst' in r ? wrap(r) : r;
+        };
+      },
+    });
+  return wrap(db) as T;
 }

@@ -113,6 +113,9 @@ export function tokenSource(
     return row;
   };
   const refresh = async (row: RemoteAuthorizationTable) => {
+    // A call that read the row before a refresh ended starts here with its old version: use the new tokens.
+    const latest = await readAuthorization(o.db, orgId, connectionId, userKey);
+    if (latest && latest.version !== row.version) return;
     const server = await readServerAuth(o.db, orgId, connectionId);
     if (!server || !row.refresh_token) throw expired(row, 'it gave no refresh token');
     const auth = await openServerAuth(o.db, o.vault, server);
