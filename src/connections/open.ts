@@ -252,15 +252,16 @@ async function openRemote(
 /** Sends the current access token; on a 401 renews it once and tries again. */
 function bearerFetch(base: typeof fetch, tokens: TokenSource): typeof fetch {
   return (async (input: string | URL | Request, init?: RequestInit) => {
-    const send = async (force: boolean) => {
+    const send = async (token: string) => {
       const headers = new Headers(init?.headers);
-      headers.set('authorization', `Bearer ${await tokens.accessToken(force)}`);
+      headers.set('authorization', `Bearer ${token}`);
       return base(input, { ...init, headers });
     };
-    const first = await send(false);
+    const token = await tokens.accessToken();
+    const first = await send(token);
     if (first.status !== 401) return first;
     await first.body?.cancel();
-    return send(true);
+    return send(await tokens.accessToken(token));
   }) as typeof fetch;
 }
 

@@ -310,6 +310,12 @@ for (const kind of STORE_KINDS) {
         refusedBefore + 1,
         'one 401, then the fresh token',
       );
+      // Refused again while calls are under way: each call's 401 is answered by the one refresh.
+      mcp.refuseTokensIssuedBefore(Date.now() + 1);
+      await new Promise((r) => setTimeout(r, 1100));
+      const burst = await Promise.all([1, 2, 3, 4, 5].map(() => callAs(orgWide, null)));
+      assert.ok(burst.every((r) => textOf(r) === 'account:alice'));
+      assert.equal(as.issued.access.length, issued + 5, 'one refresh for a burst of 401s');
     });
 
     let personal = '';

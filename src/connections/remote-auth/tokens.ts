@@ -81,8 +81,11 @@ export function readAuthorization(db: Db, orgId: string, connectionId: string, u
 }
 
 export interface TokenSource {
-  /** The access token to send now (refreshed first when it is about to expire, or `force`d after a 401). */
-  accessToken(force?: boolean): Promise<string>;
+  /**
+   * The access token to send now: refreshed first when it is about to expire, or when the server
+   * answered 401 to `refused` and that is still the stored one (a burst of 401s makes one refresh).
+   */
+  accessToken(refused?: string): Promise<string>;
   /** Every token value opened so far (to scrub from what the server says). */
   opened: Set<string>;
 }
@@ -164,10 +167,13 @@ export function tokenSource(
   };
   return {
     opened,
-    async accessToken(force = false) {
+    async accessToken(refused) {
       const row = await current();
       const due = row.expires_at !== null && Date.parse(row.expires_at) - REFRESH_EARLY_MS <= Date.now();
-      if (!due && !force) return open(row, 'access');
+      if (!due) {
+        const token = await open(row, 'access');
+        if (refused === undefined || token !== refused) return token;
+      }
       let running = refreshing.get(row.id);
       if (!running) {
         running = refresh(row).finally(() => refreshing.delete(row.id));
