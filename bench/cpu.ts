@@ -27,3 +27,18 @@ export function schedNs(pid: number): number {
   }
   return ns;
 }
+
+/** The same by thread kind (its name: `MainThread`, `V8Worker` — compiler and collector helpers —, `libuv-worker`…). */
+export function schedNsByThread(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const name = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
+      const ns = Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+      out.set(name, (out.get(name) ?? 0) + ns);
+    } catch {
+      // A thread that ended between the listing and the read.
+    }
+  }
+  return out;
+}

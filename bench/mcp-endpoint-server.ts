@@ -6,6 +6,7 @@
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { constants, PerformanceObserver } from 'node:perf_hooks';
 import { loadConfig } from '../src/config/index.ts';
 import { createLogger } from '../src/log/index.ts';
 import { startServer } from '../src/server/index.ts';
@@ -104,6 +105,18 @@ for (let i = 0; i < 1000; i += 100) {
 }
 const manyToken = (await api('POST', `/agents/${many.id}/tokens`, { name: 'bench' })).token;
 
+// Collections counted when the parent asks (telemetry.bench.ts: a major one is a lump of CPU a run may or may not meet).
+const gc = { minor: 0, major: 0, pauseMs: 0 };
+if (process.env.BENCH_GC_COUNT === '1')
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      const kind = (e as PerformanceEntry & { detail: { kind: number } }).detail.kind;
+      if (kind === constants.NODE_PERFORMANCE_GC_MAJOR) gc.major++;
+      else if (kind === constants.NODE_PERFORMANCE_GC_MINOR) gc.minor++;
+      gc.pauseMs += e.duration;
+    }
+  }).observe({ entryTypes: ['gc'] });
+
 process.on('message', (m: string) => {
   if (m === 'stats')
     process.send!({
@@ -111,6 +124,7 @@ process.on('message', (m: string) => {
         ...store.syncStats?.(),
         journal: server.deps.audit.journalSyncs,
         journalInline: server.deps.audit.journalSyncsInline,
+        gc,
       },
     });
   if (m === 'stop')

@@ -6,14 +6,17 @@
  * with, none so that whatever being started later costs falls on both alike — are called in turn
  * by the official MCP SDK client (`tools/call` of server-everything's `echo` on `/mcp/{org}`,
  * end to end: HTTP, the agent token, the gate, the durable record, the tool in the org's
- * sandbox), in blocks taking turns so drift in the machine's load falls on all. Each server's
- * CPU time is read from /proc: the whole process (every thread; its MCP server child not
- * counted; its periodic jobs stopped, as no call's cost) from the start of the measured calls
- * to their end, background work (span export, scrapes, result records)
- * included, divided by its calls (a server waiting for its turn uses next to nothing: its
- * timers, about 0.01% of a core). The target: under 5% more CPU per call.
+ * sandbox), in blocks taking turns so drift in the machine's load falls on all, after a long
+ * warm-up (V8 compiles for thousands of calls). Each server's CPU time is read from /proc: the
+ * whole process (every thread; its MCP server child not counted; its periodic jobs stopped, as no
+ * call's cost) at the edges of each round of blocks, so work done between its turns (span export,
+ * scrapes, result records) counts, and 6 s after the last call, divided by its calls. The figure
+ * comes with a 95% interval (the rounds drawn again with replacement): a major collection is a
+ * lump of ~0.1 s that a run meets a few times by chance, so one run's figure moves. The target:
+ * under 5% more CPU per call.
  *
- *   npm run -s bench -- telemetry     BENCH_TELEMETRY_N=… calls each way (default 6000);
+ *   npm run -s bench -- telemetry     BENCH_TELEMETRY_N=… calls each way (default 16000);
+ *                                     BENCH_TELEMETRY_WARM=… warm-up calls per server (5000);
  *                                     BENCH_TELEMETRY=metrics|traces|both|none (default both;
  *                                     none: no telemetry on any, the noise floor);
  *                                     BENCH_TELEMETRY_OUTER=1: telemetry on the outer two servers;
@@ -29,12 +32,15 @@ import { loadavg } from 'node:os';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { Telemetry } from '../src/telemetry/index.ts';
-import { schedNs, statNs } from './cpu.ts';
+import { schedNs, schedNsByThread, statNs } from './cpu.ts';
 import { SERVER_NODE_FLAGS } from './server-flags.ts';
 import { figures, report } from './stats.ts';
 
-const N = Number(process.env.BENCH_TELEMETRY_N ?? 6000);
-const BLOCK = 200;
+const N = Number(process.env.BENCH_TELEMETRY_N ?? 16000);
+const WARM = Number(process.env.BENCH_TELEMETRY_WARM ?? 5000);
+const BLOCK = 100;
+/** The hooks alone: spans sent every this many calls (two spans a call: the SDK's batch of 512). */
+const SPANS_SENT_EVERY = 256;
 const SCRAPE_EVERY_MS = 15_000;
 const RECEIVER_PORT = 14318;
 const SCRAPE_TOKEN = 'bench-scrape-token-0123456789';
@@ -62,7 +68,7 @@ interface Server {
 async function server(name: Server['name'], env: Record<string, string>): Promise<Server> {
   const p = fork(new URL('./mcp-endpoint-server.ts', import.meta.url), {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    env: { ...process.env, BENCH_NO_JOBS: '1', ...env },
+    env: { ...process.env, BENCH_NO_JOBS: '1', BENCH_GC_COUNT: '1', ...env },
     execArgv: SERVER_NODE_FLAGS,
   });
   const ready = await new Promise<{ url: string; callerToken: string }>((resolve) =>
@@ -76,6 +82,23 @@ async function server(name: Server['name'], env: Record<string, string>): Promis
   );
   return { name, process: p, url: ready.url, client, scrapes: 'PADDOCK_METRICS_TOKEN' in env };
 }
+
+interface GcCount {
+  minor: number;
+  major: number;
+  pauseMs: number;
+}
+/** A server's collections so far (its own count, `mcp-endpoint-server.ts`). */
+const gcCount = (s: Server) =>
+  new Promise<GcCount>((resolve) => {
+    const take = (m: { stats?: { gc: GcCount } }) => {
+      if (!m.stats) return;
+      s.process.off('message', take);
+      resolve(m.stats.gc);
+    };
+    s.process.on('message', take);
+    s.process.send('stats');
+  });
 
 const which = process.env.BENCH_TELEMETRY ?? 'both';
 const withTelemetry = {
@@ -112,30 +135,39 @@ const scrape = async (s: Server) => {
 };
 
 try {
-  for (const s of servers) for (let i = 0; i < 500; i++) await echo(s); // warm-up (JIT, sessions)
+  // Warm-up, long: V8 still compiles (on its worker threads, ~8% of a call's CPU after 500 calls,
+  // ~2% after 5,000) functions that run once every few hundred calls — the span export, the
+  // checkpoint, the journal's turnover — and what it compiles late is no call's steady cost.
+  for (const s of servers) for (let i = 0; i < WARM; i++) await echo(s);
   for (const s of servers) if (s.scrapes) await scrape(s);
   // The warm-up's own spans sent and records written before the measured calls begin.
   await new Promise((r) => setTimeout(r, 6000));
   const wall = { off: [] as number[], on: [] as number[] };
-  /** Each round of four blocks: CPU per call with telemetry over CPU per call without (in-block only). */
-  const ratios: number[] = [];
   const load0 = loadavg()[0]!;
-  const start = servers.map((s) => ({ stat: statNs(s.process.pid!), sched: schedNs(s.process.pid!) }));
+  const gc0 = await Promise.all(servers.map(gcCount));
+  const threads0 = servers.map((s) => schedNsByThread(s.process.pid!));
+  const stat0 = servers.map((s) => statNs(s.process.pid!));
+  /** Each server's whole CPU time (every thread) in each round, read at the rounds' edges: work done while another server takes its turn counts. */
+  const perRound = servers.map(() => [] as number[]);
+  let edge = servers.map((s) => schedNs(s.process.pid!));
+  const readEdge = () => {
+    const now = servers.map((s) => schedNs(s.process.pid!));
+    for (let i = 0; i < servers.length; i++) perRound[i]!.push(now[i]! - edge[i]!);
+    edge = now;
+  };
   const lastScrape = servers.map(() => performance.now());
   const run0 = performance.now();
-  const block = async (s: Server): Promise<number> => {
+  const block = async (s: Server): Promise<void> => {
     const at = servers.indexOf(s);
     if (s.scrapes && performance.now() - lastScrape[at]! >= SCRAPE_EVERY_MS) {
       await scrape(s);
       lastScrape[at] = performance.now();
     }
-    const c0 = schedNs(s.process.pid!);
     for (let i = 0; i < BLOCK; i++) {
       const t0 = process.hrtime.bigint();
       await echo(s);
       wall[s.name].push(Number(process.hrtime.bigint() - t0));
     }
-    return schedNs(s.process.pid!) - c0;
   };
   // Each server gets N/PAIRS calls, so each kind N. The turn alternates kinds (none, with, none,
   // with) and rotates every round, so each server follows one of the other kind and takes every
@@ -143,41 +175,81 @@ try {
   const offs = servers.filter((s) => s.name === 'off');
   const ons = servers.filter((s) => s.name === 'on');
   const turn = offs.flatMap((s, i) => [s, ons[i]!]);
-  for (let round = 0; round < N / (PAIRS * BLOCK); round++) {
-    const cpu = { off: 0, on: 0 };
-    for (let k = 0; k < turn.length; k++) {
-      const s = turn[(round + k) % turn.length]!;
-      cpu[s.name] += await block(s);
-    }
-    ratios.push(cpu.on / cpu.off);
+  const rounds = Math.round(N / (PAIRS * BLOCK));
+  for (let round = 0; round < rounds; round++) {
+    for (let k = 0; k < turn.length; k++) await block(turn[(round + k) % turn.length]!);
+    readEdge();
   }
-  // Work the last calls left behind (result records, the last spans sent) is theirs too.
+  // Work the last calls left behind (result records, the last spans sent) is theirs too: the last round's.
   await new Promise((r) => setTimeout(r, 6000));
+  const tail = servers.map((s, i) => schedNs(s.process.pid!) - edge[i]!);
+  for (let i = 0; i < servers.length; i++) perRound[i]![rounds - 1]! += tail[i]!;
   const runMs = performance.now() - run0;
-  const used = servers.map((s, i) => ({
-    stat: statNs(s.process.pid!) - start[i]!.stat,
-    sched: schedNs(s.process.pid!) - start[i]!.sched,
-  }));
+  const gc1 = await Promise.all(servers.map(gcCount));
   const calls = wall.off.length;
+  const kinds = ['off', 'on'] as const;
+  const of = (name: Server['name']) => servers.flatMap((s, i) => (s.name === name ? [i] : []));
+  /** A kind's CPU in the given rounds (every server of that kind). */
+  const cpuIn = (name: Server['name'], picked: number[]) =>
+    of(name).reduce((a, i) => a + picked.reduce((b, r) => b + perRound[i]![r]!, 0), 0);
+  const all = Array.from({ length: rounds }, (_, r) => r);
+  const [cpuOff, cpuOn] = kinds.map((k) => cpuIn(k, all)) as [number, number];
   const per = (ns: number) => ns / calls / 1000;
-  const sum = (name: Server['name']) =>
-    used
-      .filter((_, i) => servers[i]!.name === name)
-      .reduce((a, u) => ({ stat: a.stat + u.stat, sched: a.sched + u.sched }), { stat: 0, sched: 0 });
-  const [uOff, uOn] = [sum('off'), sum('on')];
   const base = figures('governed call, no telemetry (wall)', wall.off);
   report([base, figures(`governed call, ${which} (wall)`, wall.on)], base);
-  const added = (a: number, b: number) => `${((100 * (b - a)) / a).toFixed(1)}%`;
+  const pct = (x: number) => `${x >= 0 ? '+' : ''}${(100 * x).toFixed(1)}%`;
+  // How sure: the rounds drawn again with replacement (a lump — a major collection, a late
+  // compilation — falls in one round, so it weighs in the interval as it does in the figure).
+  const draws: number[] = [];
+  for (let b = 0; b < 2000; b++) {
+    const picked = all.map(() => Math.floor(Math.random() * rounds));
+    draws.push(cpuIn('on', picked) / cpuIn('off', picked) - 1);
+  }
+  draws.sort((x, y) => x - y);
+  const ratios = all.map((r) => cpuIn('on', [r]) / cpuIn('off', [r]) - 1).sort((x, y) => x - y);
+  const q = (a: number[], f: number) => a[Math.min(a.length - 1, Math.floor(f * a.length))]!;
   console.log(
-    `CPU per governed call (the server process, every thread, /proc/<pid>/task/*/schedstat): no telemetry ${per(uOff.sched).toFixed(1)} µs; ${which} ${per(uOn.sched).toFixed(1)} µs`,
+    `CPU per governed call (the server process, every thread, /proc/<pid>/task/*/schedstat): no telemetry ${per(cpuOff).toFixed(1)} µs; ${which} ${per(cpuOn).toFixed(1)} µs`,
+  );
+  const statUsed = servers.map((s, i) => statNs(s.process.pid!) - stat0[i]!);
+  const statOf = (name: Server['name']) => of(name).reduce((a, i) => a + statUsed[i]!, 0);
+  console.log(
+    `  ADDED BY ${which.toUpperCase()}: ${pct(cpuOn / cpuOff - 1)} CPU per call (target under 5%), 95% interval ${pct(q(draws, 0.025))} to ${pct(q(draws, 0.975))}; /proc/<pid>/stat ticks say ${pct(statOf('on') / statOf('off') - 1)}; ${calls} calls each way in ${(runMs / 1000).toFixed(0)} s, after ${WARM} calls of warm-up per server`,
   );
   console.log(
-    `  ADDED BY ${which.toUpperCase()}: ${added(uOff.sched, uOn.sched)} CPU per call (target under 5%); /proc/<pid>/stat ticks say ${added(uOff.stat, uOn.stat)}; ${calls} calls each in ${(runMs / 1000).toFixed(0)} s`,
+    `  ${rounds} rounds of ${2 * PAIRS} blocks of ${BLOCK} (each server's whole CPU in the round): median ${pct(q(ratios, 0.5))}, interquartile ${pct(q(ratios, 0.25))} to ${pct(q(ratios, 0.75))}; load average ${load0.toFixed(1)} → ${loadavg()[0]!.toFixed(1)}`,
   );
-  const sorted = [...ratios].sort((x, y) => x - y);
-  const q = (f: number) => (100 * (sorted[Math.floor(f * sorted.length)]! - 1)).toFixed(1);
+  // Where it went, by thread: the main thread's work, V8's helpers (compiling, collecting), libuv's (disk syncs).
+  const byThread = (name: Server['name']) => {
+    const sums = new Map<string, number>();
+    for (const i of of(name)) {
+      const now = schedNsByThread(servers[i]!.process.pid!);
+      for (const [t, ns] of now) sums.set(t, (sums.get(t) ?? 0) + ns - (threads0[i]!.get(t) ?? 0));
+    }
+    return sums;
+  };
+  const [tOff, tOn] = kinds.map(byThread) as [Map<string, number>, Map<string, number>];
+  const names = [...new Set([...tOff.keys(), ...tOn.keys()])].sort(
+    (a, b) => (tOff.get(b) ?? 0) - (tOff.get(a) ?? 0),
+  );
   console.log(
-    `  rounds of ${2 * PAIRS} blocks of ${BLOCK} (in-block CPU only): median ${q(0.5)}%, interquartile ${q(0.25)}% to ${q(0.75)}%, ${ratios.length} rounds; load average ${load0.toFixed(1)} → ${loadavg()[0]!.toFixed(1)}`,
+    `  by thread, µs a call (none → ${which}): ${names
+      .filter((t) => per(Math.max(tOff.get(t) ?? 0, tOn.get(t) ?? 0)) >= 0.5)
+      .map((t) => `${t} ${per(tOff.get(t) ?? 0).toFixed(1)} → ${per(tOn.get(t) ?? 0).toFixed(1)}`)
+      .join('; ')}`,
+  );
+  const gcOf = (name: Server['name']) =>
+    of(name).reduce(
+      (a, i) => ({
+        minor: a.minor + gc1[i]!.minor - gc0[i]!.minor,
+        major: a.major + gc1[i]!.major - gc0[i]!.major,
+        pauseMs: a.pauseMs + gc1[i]!.pauseMs - gc0[i]!.pauseMs,
+      }),
+      { minor: 0, major: 0, pauseMs: 0 },
+    );
+  const [gOff, gOn] = kinds.map(gcOf) as [GcCount, GcCount];
+  console.log(
+    `  collections (every server of the kind): none ${gOff.minor} young, ${gOff.major} major (${per(gOff.pauseMs * 1e6).toFixed(1)} µs a call paused); ${which} ${gOn.minor} young, ${gOn.major} major (${per(gOn.pauseMs * 1e6).toFixed(1)} µs) — a major collection is ~0.1 s of CPU: a run meets a few, by chance`,
   );
   const scraped = servers.find((s) => s.scrapes);
   if (scraped) {
@@ -251,7 +323,7 @@ try {
     const c0 = process.cpuUsage();
     for (let i = 0; i < n; i++) {
       await hooked();
-      if (i % BLOCK === 0) await t.tracing?.flush();
+      if (i % SPANS_SENT_EVERY === 0) await t.tracing?.flush();
     }
     await t.tracing?.flush();
     const c = process.cpuUsage(c0);
@@ -259,10 +331,10 @@ try {
     let k = 0;
     const bytes = await allocated(async () => {
       await hooked();
-      if (++k % BLOCK === 0) await t.tracing?.flush();
+      if (++k % SPANS_SENT_EVERY === 0) await t.tracing?.flush();
     }, 20_000);
     console.log(
-      `  the hooks alone (${mode}): ${us.toFixed(1)} µs CPU per call, ${((100 * us * 1000) / (uOff.sched / calls)).toFixed(1)}% of a governed call's ${per(uOff.sched).toFixed(0)} µs; ${((bytes - bareBytes) / 1024).toFixed(1)} KiB allocated per call`,
+      `  the hooks alone (${mode}): ${us.toFixed(1)} µs CPU per call, ${((100 * us * 1000) / (cpuOff / calls)).toFixed(1)}% of a governed call's ${per(cpuOff).toFixed(0)} µs; ${((bytes - bareBytes) / 1024).toFixed(1)} KiB allocated per call`,
     );
     await t.close();
   }
