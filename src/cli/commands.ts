@@ -142,7 +142,7 @@ const up: Command = {
       `  metrics:   ${config.metricsToken ? `${deps.config.publicUrl}/metrics (with the scrape token)` : 'off (set PADDOCK_METRICS_TOKEN)'}`,
     );
     out(
-      `  traces:    ${config.tracesEndpoint ? `OTLP to ${shownUrl(config.tracesEndpoint)}` : 'off (set OTEL_EXPORTER_OTLP_ENDPOINT)'}`,
+      `  traces:    ${config.tracesEndpoint ? `OTLP (${config.traceProtocol}) to ${shownUrl(config.tracesEndpoint)}` : 'off (set OTEL_EXPORTER_OTLP_ENDPOINT)'}`,
     );
     const custody = checkpointCustody({
       dir: config.checkpointDir,

@@ -54,6 +54,8 @@ export interface Config {
   traceSampler: TraceSampler;
   /** How finished spans are batched for export (`OTEL_BSP_SCHEDULE_DELAY`, `OTEL_BSP_MAX_EXPORT_BATCH_SIZE`). */
   traceBatch: TraceBatch;
+  /** How spans are encoded on the wire (`OTEL_EXPORTER_OTLP_TRACES_PROTOCOL`, `OTEL_EXPORTER_OTLP_PROTOCOL`; default protobuf, as OTel's). */
+  traceProtocol: TraceProtocol;
   /** Runs' message text goes into traces for orgs that record run text in full (off by default). */
   traceContent: boolean;
   /** The npm registry MCP server packages are installed from. */
@@ -90,6 +92,22 @@ function tracesEndpoint(env: NodeJS.ProcessEnv): string | undefined {
   if (chosen !== undefined && !URL.canParse(chosen))
     throw new BadRequestError('invalid_otlp_endpoint', `The OTLP endpoint "${chosen}" is not a URL.`);
   return chosen;
+}
+
+/** OTLP over HTTP, its two encodings; gRPC is not spoken. */
+export type TraceProtocol = 'http/protobuf' | 'http/json';
+
+/** The traces' protocol, as OTel's exporters read it: the traces' own setting, else the general one; default `http/protobuf`. */
+function traceProtocol(env: NodeJS.ProcessEnv): TraceProtocol {
+  const name = env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL?.trim()
+    ? 'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL'
+    : 'OTEL_EXPORTER_OTLP_PROTOCOL';
+  const text = env[name]?.trim() || 'http/protobuf';
+  if (text === 'http/protobuf' || text === 'http/json') return text;
+  throw new BadRequestError(
+    'invalid_otlp_protocol',
+    `${name} is http/protobuf or http/json (gRPC is not supported), not "${text}".`,
+  );
 }
 
 /**
@@ -234,6 +252,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     tracesEndpoint: tracesEndpoint(env),
     traceSampler: traceSampler(env),
     traceBatch: traceBatch(env),
+    traceProtocol: traceProtocol(env),
     traceContent: env.PADDOCK_TRACE_CONTENT === '1',
     npmRegistry: npmRegistry(env.PADDOCK_NPM_REGISTRY),
     serverPackages: list(env.PADDOCK_SERVER_PACKAGES),

@@ -211,6 +211,7 @@ export function buildDeps(
     traceContent: config.traceContent,
     traceSampler: config.traceSampler,
     traceBatch: config.traceBatch,
+    traceProtocol: config.traceProtocol,
     version: '0.1.0',
   });
   const signals = new LiveSignals(store);

@@ -23,6 +23,8 @@ export interface TelemetryOptions {
   traceSampler?: TracingOptions['sampler'];
   /** How finished spans are batched for export (default: the SDK’s 5 s and 512). */
   traceBatch?: TracingOptions['batch'];
+  /** How spans are encoded on the wire (default: protobuf). */
+  traceProtocol?: TracingOptions['protocol'];
   version: string;
   /** Tests: spans go here instead of the OTLP exporter. */
   exporter?: TracingOptions['exporter'];
@@ -48,6 +50,7 @@ export class Telemetry {
           content: o.traceContent,
           sampler: o.traceSampler,
           batch: o.traceBatch,
+          protocol: o.traceProtocol,
           version: o.version,
           exporter: o.exporter,
         })

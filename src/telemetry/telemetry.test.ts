@@ -8,7 +8,6 @@
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { type ServerType, serve } from '@hono/node-server';
@@ -23,6 +22,7 @@ import { silentLogger } from '../log/index.ts';
 import { buildDeps, type Deps, PLATFORM_JOBS } from '../server/deps.ts';
 import { call, createApp, type SeededOrg, seedOrg, testDeps } from '../testing/fixtures.ts';
 import { type ModelServer, type ModelTurn, startModelServer } from '../testing/model-server/index.ts';
+import { type OtlpReceiver, otlpReceiver } from '../testing/otlp.ts';
 import { type Family, parsePrometheusText, total } from '../testing/prometheus-text.ts';
 import { readPromQL } from '../testing/promql.ts';
 import { openTestStore, STORE_KINDS, type TestStore } from '../testing/stores.ts';
@@ -34,65 +34,6 @@ const KEY = 'sk-telemetry-e2e-7c1d93ab02f4e5d6';
 const SCRAPE = 'scrape-6b1f0e9d2c7a48e3b5d1';
 const MESSAGE = 'please echo the word periwinkle';
 
-interface OtlpSpan {
-  traceId: string;
-  spanId: string;
-  parentSpanId?: string;
-  name: string;
-  attributes: Record<string, unknown>;
-}
-
-/** An OTLP/HTTP receiver that decodes what arrives (OTLP's JSON encoding). */
-async function otlpReceiver(
-  port = 0,
-): Promise<{ url: string; spans: OtlpSpan[]; posts: number; close(): Promise<void> }> {
-  const got = { spans: [] as OtlpSpan[], posts: 0 };
-  const value = (v: Record<string, any>): unknown =>
-    'stringValue' in v
-      ? v.stringValue
-      : 'intValue' in v
-        ? Number(v.intValue)
-        : 'boolValue' in v
-          ? v.boolValue
-          : 'doubleValue' in v
-            ? v.doubleValue
-            : 'arrayValue' in v
-              ? (v.arrayValue.values ?? []).map(value)
-              : undefined;
-  const server: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      got.posts += 1;
-      assert.equal(req.url, '/v1/traces');
-      const body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-      for (const rs of body.resourceSpans ?? [])
-        for (const ss of rs.scopeSpans ?? [])
-          for (const s of ss.spans ?? [])
-            got.spans.push({
-              traceId: s.traceId,
-              spanId: s.spanId,
-              parentSpanId: s.parentSpanId || undefined,
-              name: s.name,
-              attributes: Object.fromEntries((s.attributes ?? []).map((a: any) => [a.key, value(a.value)])),
-            });
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-    });
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve());
-  });
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/traces`,
-    spans: got.spans,
-    get posts() {
-      return got.posts;
-    },
-    close: () => new Promise<void>((r) => server.close(() => r())),
-  };
-}
-
 for (const kind of STORE_KINDS) {
   describe(`metrics and traces [${kind}]`, () => {
     let t: TestStore;
@@ -101,7 +42,9 @@ for (const kind of STORE_KINDS) {
     let server: ServerType;
     let port: number;
     let models: ModelServer;
-    let otlp: Awaited<ReturnType<typeof otlpReceiver>>;
+    let otlp: OtlpReceiver;
+    // Both of OTLP's encodings, one per engine: protobuf (the default) and JSON.
+    const protocol = kind === 'sqlite' ? 'http/protobuf' : 'http/json';
     let acme: SeededOrg;
     let agentId: string;
     let agentToken: string;
@@ -133,7 +76,11 @@ for (const kind of STORE_KINDS) {
       deps = buildDeps(
         loadConfig(
           { home: t.home, port: 0, databaseUrl: t.databaseUrl },
-          { PADDOCK_METRICS_TOKEN: SCRAPE, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: otlp.url },
+          {
+            PADDOCK_METRICS_TOKEN: SCRAPE,
+            OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: otlp.url,
+            ...(protocol === 'http/json' ? { OTEL_EXPORTER_OTLP_PROTOCOL: protocol } : {}),
+          },
         ),
         silentLogger,
         t.store,
@@ -367,6 +314,9 @@ for (const kind of STORE_KINDS) {
       }
       assert.equal(gate.filter((g) => g.attributes['paddock.gate.outcome'] === 'denied').length, 2);
       assert.ok(!otlp.spans.some((s) => JSON.stringify(s).includes('acme')), 'no org slug in spans');
+      const sent = protocol === 'http/json' ? 'application/json' : 'application/x-protobuf';
+      assert.ok(otlp.contentTypes.length > 0);
+      assert.deepEqual(new Set(otlp.contentTypes), new Set([sent]), `every request in ${protocol}`);
     });
 
     test('budgets: tokens and spend against the budgets of the org agents that have them, the agent nearest its budget, and a run refused by one counted by its reason', async () => {
@@ -603,6 +553,26 @@ describe('without a scrape token or an OTLP endpoint', () => {
         () => loadConfig({}, { OTEL_TRACES_SAMPLER: 'traceidratio', OTEL_TRACES_SAMPLER_ARG: arg }),
         /a number from 0 to 1/,
       );
+  });
+
+  test('the OTLP encoding: protobuf by default (as OTel’s), JSON when asked, the traces’ own setting first, gRPC refused', () => {
+    assert.equal(loadConfig({}, {}).traceProtocol, 'http/protobuf');
+    assert.equal(loadConfig({}, { OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' }).traceProtocol, 'http/json');
+    assert.equal(
+      loadConfig(
+        {},
+        { OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/protobuf' },
+      ).traceProtocol,
+      'http/protobuf',
+    );
+    assert.throws(
+      () => loadConfig({}, { OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }),
+      /OTEL_EXPORTER_OTLP_PROTOCOL is http\/protobuf or http\/json \(gRPC is not supported\), not "grpc"/,
+    );
+    assert.throws(
+      () => loadConfig({}, { OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'json' }),
+      /OTEL_EXPORTER_OTLP_TRACES_PROTOCOL is http\/protobuf or http\/json/,
+    );
   });
 
   test('the batch span processor settings: the SDK’s by default, OTel’s names to change them, nonsense refused', () => {

@@ -22,7 +22,8 @@ import {
   trace,
 } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { OTLPTraceExporter as OtlpJsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { OTLPTraceExporter as OtlpProtobufExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import {
   AlwaysOffSampler,
@@ -38,7 +39,7 @@ import {
   TraceIdRatioBasedSampler,
   TracerProvider,
 } from '@opentelemetry/sdk-trace';
-import type { TraceBatch, TraceSampler } from '../config/index.ts';
+import type { TraceBatch, TraceProtocol, TraceSampler } from '../config/index.ts';
 import type { GateRequest, GateResult } from '../gateway/index.ts';
 import { runTrace } from '../ids/index.ts';
 import type { RunObserver, RunRef } from '../runtime/index.ts';
@@ -54,6 +55,8 @@ export interface TracingOptions {
   sampler?: TraceSampler | undefined;
   /** How finished spans are batched for export (`OTEL_BSP_*`); default: the SDK's. */
   batch?: TraceBatch | undefined;
+  /** OTLP's encoding (`OTEL_EXPORTER_OTLP_PROTOCOL`); default protobuf, less than half JSON's bytes. */
+  protocol?: TraceProtocol | undefined;
   /** Tests: where spans go instead of the OTLP exporter. */
   exporter?: SpanExporter;
 }
@@ -144,7 +147,11 @@ export class Tracing {
     this.#always = name === 'always_on' ? true : name === 'always_off' ? false : undefined;
     const resource = resourceFromAttributes({ 'service.name': 'paddock', 'service.version': o.version });
     this.#processor = new BatchSpanProcessor({
-      exporter: o.exporter ?? new OTLPTraceExporter({ url: o.endpoint }),
+      exporter:
+        o.exporter ??
+        (o.protocol === 'http/json'
+          ? new OtlpJsonExporter({ url: o.endpoint })
+          : new OtlpProtobufExporter({ url: o.endpoint })),
       ...o.batch,
     });
     this.#from = { resource, scope: { name: 'paddock', version: o.version } };
