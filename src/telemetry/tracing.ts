@@ -23,7 +23,12 @@ import {
 } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter as OtlpJsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { OTLPTraceExporter as OtlpProtobufExporter } from '@opentelemetry/exporter-trace-otlp-proto';
+import { OTLPExporterBase } from '@opentelemetry/otlp-exporter-base';
+import {
+  convertLegacyHttpOptions,
+  createOtlpHttpExportDelegate,
+} from '@opentelemetry/otlp-exporter-base/node-http';
+import { TraceExporterMetricsHelper } from '@opentelemetry/otlp-transformer';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import {
   AlwaysOffSampler,
@@ -43,6 +48,7 @@ import type { TraceBatch, TraceProtocol, TraceSampler } from '../config/index.ts
 import type { GateRequest, GateResult } from '../gateway/index.ts';
 import { runTrace } from '../ids/index.ts';
 import type { RunObserver, RunRef } from '../runtime/index.ts';
+import { CallSpanEncoder } from './call-span-protobuf.ts';
 import { type CallSpanStart, epochMs, FinishedSpan, newSpanId, newTraceId } from './call-spans.ts';
 
 export interface TracingOptions {
@@ -110,6 +116,22 @@ function samplers(s: TraceSampler = { name: 'always_on', parentBased: true, rati
   return [root, s.parentBased ? new ParentBasedSampler({ root }) : root];
 }
 
+/**
+ * OTLP/HTTP with protobuf, as the SDK's exporter for it is made (endpoint, `OTEL_EXPORTER_OTLP_HEADERS`,
+ * timeout, retries), but writing the calls' spans from parts kept ready (`CallSpanEncoder`).
+ */
+function protobufExporter(url: string): SpanExporter {
+  return new OTLPExporterBase(
+    createOtlpHttpExportDelegate(
+      convertLegacyHttpOptions({ url }, 'TRACES', 'v1/traces', { 'Content-Type': 'application/x-protobuf' }),
+      new CallSpanEncoder(),
+      'otlp_http_span_exporter',
+      TraceExporterMetricsHelper,
+      undefined,
+    ),
+  );
+}
+
 /** A tool call's span while the call runs (`toolStarted` … `toolDone`/`toolFailed`). */
 export interface ToolSpan {
   start: CallSpanStart;
@@ -151,7 +173,7 @@ export class Tracing {
         o.exporter ??
         (o.protocol === 'http/json'
           ? new OtlpJsonExporter({ url: o.endpoint })
-          : new OtlpProtobufExporter({ url: o.endpoint })),
+          : protobufExporter(o.endpoint)),
       ...o.batch,
     });
     this.#from = { resource, scope: { name: 'paddock', version: o.version } };

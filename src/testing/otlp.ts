@@ -87,20 +87,21 @@ function jsonTraces(body: Json): OtlpSpan[] {
   return out;
 }
 
-/** A protobuf message's fields in order: number, and its value (a varint, 64 bits as bytes, or length-delimited bytes). */
-function* fields(buf: Buffer): Generator<[number, number | Buffer]> {
+/** A protobuf message's fields in order: number, and its value (a varint as 64 bits, 64 or 32 bits as bytes, or length-delimited bytes). */
+function* fields(buf: Buffer): Generator<[number, bigint | Buffer]> {
   let at = 0;
   const varint = () => {
-    let n = 0;
-    for (let shift = 1; ; shift *= 128) {
+    let n = 0n;
+    for (let shift = 0n; ; shift += 7n) {
       const b = buf[at++];
       if (b === undefined) throw new Error('protobuf: a varint runs past the end');
-      n += (b & 0x7f) * shift;
+      n |= BigInt(b & 0x7f) << shift;
       if (b < 0x80) return n;
     }
   };
+  const length = () => Number(varint());
   while (at < buf.length) {
-    const tag = varint();
+    const tag = length();
     const wire = tag % 8;
     const field = Math.floor(tag / 8);
     if (wire === 0) yield [field, varint()];
@@ -108,7 +109,7 @@ function* fields(buf: Buffer): Generator<[number, number | Buffer]> {
       yield [field, buf.subarray(at, at + 8)];
       at += 8;
     } else if (wire === 2) {
-      const len = varint();
+      const len = length();
       if (at + len > buf.length) throw new Error('protobuf: a field runs past the end');
       yield [field, buf.subarray(at, at + len)];
       at += len;
@@ -119,14 +120,14 @@ function* fields(buf: Buffer): Generator<[number, number | Buffer]> {
   }
 }
 
-const bytes = (v: number | Buffer) => v as Buffer;
+const bytes = (v: bigint | Buffer) => v as Buffer;
 
 /** AnyValue: string 1, bool 2, int 3, double 4, array 5. */
 function anyValue(buf: Buffer): unknown {
   for (const [f, v] of fields(buf)) {
     if (f === 1) return bytes(v).toString('utf8');
-    if (f === 2) return v === 1;
-    if (f === 3) return v as number;
+    if (f === 2) return v === 1n;
+    if (f === 3) return Number(BigInt.asIntN(64, v as bigint)); // int64, two's complement
     if (f === 4) return bytes(v).readDoubleLE(0);
     if (f === 5) return [...fields(bytes(v))].filter(([g]) => g === 1).map(([, x]) => anyValue(bytes(x)));
   }
