@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { Histogram, Registry } from 'prom-client';
 import { ConflictError, PaddockError } from '../errors/index.ts';
 import { parsePrometheusText, total } from '../testing/prometheus-text.ts';
 import { gateOutcome, LABEL_VALUES, METRICS, Metrics } from './index.ts';
@@ -78,4 +79,44 @@ test('held histograms: every value counted across a flush and a scrape; a value 
   m.http('GET', '/a', 200, 0.002);
   assert.equal(await count(METRICS.httpSeconds), 5001);
   assert.equal(await count(METRICS.auditCommitSeconds), 1);
+});
+
+test('held histograms read exactly as prom-client’s own histogram given the same values (labelled or not; on a bound, past the last, below the first)', async () => {
+  const m = new Metrics();
+  /** What prom-client keeps of a histogram's configuration. */
+  type Kept = Histogram & { labelNames: string[]; help: string; upperBounds: number[] };
+  const bounds = (m.registry.getSingleMetric(METRICS.httpSeconds) as Kept).upperBounds;
+  const values = [
+    ...bounds,
+    0,
+    -1,
+    1e-9,
+    bounds.at(-1)! * 3,
+    ...Array.from({ length: 500 }, (_, i) => (i % 97) / 37),
+  ];
+  const reference = new Registry();
+  const like = (name: string) => {
+    const h = m.registry.getSingleMetric(name) as Kept;
+    return new Histogram({
+      name,
+      help: h.help,
+      labelNames: h.labelNames,
+      buckets: h.upperBounds,
+      registers: [reference],
+    });
+  };
+  const http = like(METRICS.httpSeconds);
+  const commit = like(METRICS.auditCommitEvents);
+  values.forEach((v, i) => {
+    const route = ['/a', '/b/{id}', '/c'][i % 3]!;
+    m.http('GET', route, 200, v);
+    http.observe({ method: 'GET', route }, v);
+    m.trail.committed(Math.abs(Math.round(v * 10)), 0.001);
+    commit.observe(Math.abs(Math.round(v * 10)));
+  });
+  for (const name of [METRICS.httpSeconds, METRICS.auditCommitEvents]) {
+    const ours = await m.registry.getSingleMetricAsString(name);
+    assert.equal(ours, await reference.getSingleMetricAsString(name), name);
+    assert.equal(await m.registry.getSingleMetricAsString(name), ours, `${name}, scraped twice`);
+  }
 });

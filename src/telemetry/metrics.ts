@@ -168,21 +168,24 @@ class Tally<L extends string> {
   }
 }
 
-const NO_LABELS = {};
-
-/** Values a histogram holds before they go into it (at a scrape, or when this many wait). */
-const HELD = 4096;
+/** A label set's running histogram: a count per bucket (the last past every bound), the sum, the count. */
+interface Tallied<L extends string> {
+  labels: LabelValues<L>;
+  counts: Float64Array;
+  sum: number;
+  count: number;
+}
 
 /**
- * A histogram observed on every call: each value is held with its label set (kept once per
- * set) and put into prom-client's histogram when scraped (`collect`), or when `HELD` wait, in
- * one tight loop. prom-client's own `observe` builds, checks and hashes a labels object per value.
+ * A histogram observed on every call: each value counted here into its bucket (a label set kept
+ * once, by its key), and the totals put into prom-client's histogram when scraped (`collect`): an
+ * observation allocates nothing. prom-client's own `observe` builds, checks and hashes a labels
+ * object and turns the bucket's bound into a string per value.
  */
 class Held<L extends string> {
-  readonly #sets = new Map<string, LabelValues<L>>();
-  readonly #labels: LabelValues<L>[] = [];
-  readonly #values = new Float64Array(HELD);
-  #n = 0;
+  readonly #sets = new Map<string, Tallied<L>>();
+  readonly #bounds: Float64Array;
+  readonly #none: Tallied<L>;
   readonly histogram: Histogram<L>;
   constructor(config: {
     name: string;
@@ -191,48 +194,79 @@ class Held<L extends string> {
     buckets: number[];
     registry: Registry;
   }) {
-    const put = () => this.#put();
+    this.#bounds = Float64Array.from(config.buckets);
+    this.#none = this.#tallied({} as LabelValues<L>);
+    const sets = this.#sets;
+    const none = this.#none;
+    const labelled = (config.labelNames ?? []).length > 0;
     this.histogram = new Histogram<L>({
       name: config.name,
       help: config.help,
       labelNames: config.labelNames ?? [],
       buckets: config.buckets,
       registers: [config.registry],
-      collect: put,
+      // prom-client's state made from the totals: each label set zeroed (its public `zero`),
+      // then its entry given the counts (as `observe` would have left them).
+      collect() {
+        this.reset();
+        const all = labelled ? [...sets.values()] : [none];
+        for (const t of all) this.zero(t.labels);
+        const entries = (this as unknown as { hashMap: Record<string, HistogramEntry> }).hashMap;
+        const byLabels = new Map(all.map((t) => [t.labels, t]));
+        for (const entry of Object.values(entries)) {
+          const t = byLabels.get(entry.labels as LabelValues<L>);
+          if (!t) continue;
+          entry.sum = t.sum;
+          entry.count = t.count;
+          config.buckets.forEach((bound, i) => {
+            entry.bucketValues[bound] = t.counts[i]!;
+          });
+        }
+      },
     });
   }
 
   /** A value for the label set `key` names; false when that set is new (then `first`). */
   observe(key: string, value: number): boolean {
     const set = this.#sets.get(key);
-    if (set) this.#hold(set, value);
+    if (set) this.#add(set, value);
     return set !== undefined;
   }
 
   /** The first value of a label set. */
   first(key: string, labels: LabelValues<L>, value: number): void {
-    this.#sets.set(key, labels);
-    this.#hold(labels, value);
+    const set = this.#tallied(labels);
+    this.#sets.set(key, set);
+    this.#add(set, value);
   }
 
   /** A value of a histogram without labels. */
   value(value: number): void {
-    this.#hold(NO_LABELS, value);
+    this.#add(this.#none, value);
   }
 
-  #hold(labels: LabelValues<L>, value: number): void {
-    // Refused here, where prom-client's own `observe` refused it: held, it would make every later
-    // scrape throw, and the values after it pile up unheld.
+  #tallied(labels: LabelValues<L>): Tallied<L> {
+    return { labels, counts: new Float64Array(this.#bounds.length + 1), sum: 0, count: 0 };
+  }
+
+  #add(t: Tallied<L>, value: number): void {
+    // Refused here, where prom-client's own `observe` refuses it: counted, it would spoil the sum.
     if (!Number.isFinite(value)) throw new TypeError(`Value is not a valid number: ${value}`);
-    this.#labels[this.#n] = labels;
-    this.#values[this.#n++] = value;
-    if (this.#n === HELD) this.#put();
+    const bounds = this.#bounds;
+    let i = 0;
+    while (i < bounds.length && value > bounds[i]!) i++;
+    t.counts[i]!++;
+    t.sum += value;
+    t.count++;
   }
+}
 
-  #put(): void {
-    for (let i = 0; i < this.#n; i++) this.histogram.observe(this.#labels[i]!, this.#values[i]!);
-    this.#n = 0;
-  }
+/** An entry of prom-client's histogram state, as `observe` keeps it (per bucket, not cumulative). */
+interface HistogramEntry {
+  labels: object;
+  bucketValues: Record<string, number>;
+  sum: number;
+  count: number;
 }
 
 export class Metrics {
