@@ -1,26 +1,25 @@
 /**
  * What metrics and traces cost a governed call, as CPU time (not wall time, which is noisier
- * than the 5% target): four Paddock servers, each in its own process and alike but for their
- * telemetry — two with none, two with metrics plus traces (an OTLP receiver in another process
- * takes the spans; Prometheus's scrape every 15 s is played), started in the order none, with,
- * with, none so that whatever being started later costs falls on both alike — are called in turn
- * by the official MCP SDK client (`tools/call` of server-everything's `echo` on `/mcp/{org}`,
- * end to end: HTTP, the agent token, the gate, the durable record, the tool in the org's
- * sandbox), in blocks taking turns so drift in the machine's load falls on all, after a long
- * warm-up (V8 compiles for thousands of calls). Each server's CPU time is read from /proc: the
- * whole process (every thread; its MCP server child not counted; its periodic jobs stopped, as no
- * call's cost) at the edges of each round of blocks, so work done between its turns (span export,
- * scrapes, result records) counts, and 6 s after the last call, divided by its calls. The figure
- * comes with a 95% interval (the rounds drawn again with replacement): a major collection is a
- * lump of ~0.1 s that a run meets a few times by chance, so one run's figure moves. The target:
- * under 5% more CPU per call.
+ * than the 5% target): Paddock servers, each in its own process and alike but for their
+ * telemetry — per epoch two with none and two with metrics plus traces (an OTLP receiver in
+ * another process takes the spans; Prometheus's scrape every 15 s is played), started fresh each
+ * epoch in alternating order — are called in turn by the official MCP SDK client (`tools/call`
+ * of server-everything's `echo` on `/mcp/{org}`, end to end: HTTP, the agent token, the gate, the
+ * durable record, the tool in the org's sandbox), in blocks taking turns so drift in the machine's
+ * load falls on all, after a long warm-up (V8 compiles for thousands of calls). Each server's CPU
+ * time is read from /proc (every thread's schedstat; its MCP server child not counted; its
+ * periodic jobs stopped, as no call's cost) from its first measured call to 6 s after its last,
+ * so work done between its turns (span export, scrapes, result records) counts, divided by its
+ * calls. The figure comes with a 95% interval drawn over the processes: two alike processes
+ * differ for their whole life by a few percent, and a major collection (~0.1 s of CPU) is a lump
+ * a process meets a few times by chance. The target: under 5% more CPU per call.
  *
- *   npm run -s bench -- telemetry     BENCH_TELEMETRY_N=… calls each way (default 16000);
+ *   npm run -s bench -- telemetry     BENCH_TELEMETRY_N=… calls each way (default 48000);
+ *                                     BENCH_TELEMETRY_EPOCHS=… fresh servers this many times (3);
+ *                                     BENCH_TELEMETRY_PAIRS=k: k servers of each kind an epoch (2);
  *                                     BENCH_TELEMETRY_WARM=… warm-up calls per server (5000);
  *                                     BENCH_TELEMETRY=metrics|traces|both|none (default both;
- *                                     none: no telemetry on any, the noise floor);
- *                                     BENCH_TELEMETRY_OUTER=1: telemetry on the outer two servers;
- *                                     BENCH_TELEMETRY_PAIRS=k: k servers of each kind (default 2)
+ *                                     none: no telemetry on any, the noise floor)
  *
  * What the hooks allocate per call is printed too (V8's sampling heap profiler, objects collected
  * since counted): unlike CPU time it does not move with the machine's load, and its collection
@@ -36,7 +35,7 @@ import { schedNs, schedNsByThread, statNs } from './cpu.ts';
 import { SERVER_NODE_FLAGS } from './server-flags.ts';
 import { figures, report } from './stats.ts';
 
-const N = Number(process.env.BENCH_TELEMETRY_N ?? 16000);
+const N = Number(process.env.BENCH_TELEMETRY_N ?? 48000);
 const WARM = Number(process.env.BENCH_TELEMETRY_WARM ?? 5000);
 const BLOCK = 100;
 /** The hooks alone: spans sent every this many calls (two spans a call: the SDK's batch of 512). */
@@ -107,20 +106,18 @@ const withTelemetry = {
     ? { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `http://127.0.0.1:${RECEIVER_PORT}/v1/traces` }
     : {}),
 };
-const servers: Server[] = [];
 /**
- * Servers of each kind: BENCH_TELEMETRY_PAIRS (default 2; more average out what differs between
- * two alike processes, ±4% a run with two of each). Started off, on, on, off, off, on… (default),
- * or on, off, off, on… with BENCH_TELEMETRY_OUTER=1 — run both ways (and `none` both ways) to see
- * that the placement is not what the figure measures.
+ * Servers of each kind in each epoch: BENCH_TELEMETRY_PAIRS (default 2). Started off, on, on, off
+ * in one epoch and on, off, off, on in the next, so that placement falls on both kinds alike.
  */
 const PAIRS = Number(process.env.BENCH_TELEMETRY_PAIRS ?? 2);
-const roles = Array.from({ length: PAIRS }, (_, i) =>
-  (i % 2 === 0) !== (process.env.BENCH_TELEMETRY_OUTER === '1')
-    ? (['off', 'on'] as const)
-    : (['on', 'off'] as const),
-).flat();
-for (const name of roles) servers.push(await server(name, name === 'on' ? withTelemetry : {}));
+/**
+ * Epochs: each starts its servers afresh (BENCH_TELEMETRY_EPOCHS, default 3). Two alike processes
+ * differ for their whole life by a few percent (what V8 compiled when, how it sized the young
+ * generation, the major collections each happens to meet): more processes, not only more calls,
+ * are what average that out, and the interval is drawn over processes.
+ */
+const EPOCHS = Number(process.env.BENCH_TELEMETRY_EPOCHS ?? 3);
 
 const echo = async (s: Server) => {
   const r = await s.client.callTool({ name: 'everything__echo', arguments: { message: 'status: ok' } });
@@ -134,135 +131,194 @@ const scrape = async (s: Server) => {
   scrapedBytes = (await r.arrayBuffer()).byteLength;
 };
 
-try {
-  // Warm-up, long: V8 still compiles (on its worker threads, ~8% of a call's CPU after 500 calls,
-  // ~2% after 5,000) functions that run once every few hundred calls — the span export, the
-  // checkpoint, the journal's turnover — and what it compiles late is no call's steady cost.
-  for (const s of servers) for (let i = 0; i < WARM; i++) await echo(s);
-  for (const s of servers) if (s.scrapes) await scrape(s);
-  // The warm-up's own spans sent and records written before the measured calls begin.
-  await new Promise((r) => setTimeout(r, 6000));
-  const wall = { off: [] as number[], on: [] as number[] };
-  const load0 = loadavg()[0]!;
-  const gc0 = await Promise.all(servers.map(gcCount));
-  const threads0 = servers.map((s) => schedNsByThread(s.process.pid!));
-  const stat0 = servers.map((s) => statNs(s.process.pid!));
-  /** Each server's whole CPU time (every thread) in each round, read at the rounds' edges: work done while another server takes its turn counts. */
-  const perRound = servers.map(() => [] as number[]);
-  let edge = servers.map((s) => schedNs(s.process.pid!));
-  const readEdge = () => {
-    const now = servers.map((s) => schedNs(s.process.pid!));
-    for (let i = 0; i < servers.length; i++) perRound[i]!.push(now[i]! - edge[i]!);
-    edge = now;
-  };
-  const lastScrape = servers.map(() => performance.now());
-  const run0 = performance.now();
-  const block = async (s: Server): Promise<void> => {
-    const at = servers.indexOf(s);
-    if (s.scrapes && performance.now() - lastScrape[at]! >= SCRAPE_EVERY_MS) {
-      await scrape(s);
-      lastScrape[at] = performance.now();
+/** What one server process used over its measured calls. */
+interface Measured {
+  name: Server['name'];
+  calls: number;
+  cpuNs: number;
+  statNs: number;
+  threads: Map<string, number>;
+  gc: GcCount;
+  /** Its whole CPU in each round of its epoch (work between its turns included). */
+  perRound: number[];
+}
+const wall = { off: [] as number[], on: [] as number[] };
+let scrapeNs = 0;
+let scrapesMade = 0;
+/** Scrapes made during measured calls. */
+let scrapesDuring = 0;
+
+/** One epoch: fresh servers, warmed up, then `calls` measured calls per kind, taking turns in blocks. */
+async function epoch(e: number, calls: number): Promise<Measured[]> {
+  const roles = Array.from({ length: PAIRS }, (_, i) =>
+    (i + e) % 2 === 0 ? (['off', 'on'] as const) : (['on', 'off'] as const),
+  ).flat();
+  const servers: Server[] = [];
+  try {
+    for (const name of roles) servers.push(await server(name, name === 'on' ? withTelemetry : {}));
+    // Warm-up, long: V8 still compiles (on its worker threads, ~8% of a call's CPU after 500
+    // calls, ~2% after 5,000) functions that run once every few hundred calls — the span export,
+    // the checkpoint, the journal's turnover — and what it compiles late is no call's steady cost.
+    for (const s of servers) for (let i = 0; i < WARM; i++) await echo(s);
+    for (const s of servers) if (s.scrapes) await scrape(s);
+    // The warm-up's own spans sent and records written before the measured calls begin.
+    await new Promise((r) => setTimeout(r, 6000));
+    const pid = (s: Server) => s.process.pid!;
+    const gc0 = await Promise.all(servers.map(gcCount));
+    const threads0 = servers.map((s) => schedNsByThread(pid(s)));
+    const stat0 = servers.map((s) => statNs(pid(s)));
+    const start = servers.map((s) => schedNs(pid(s)));
+    const perRound = servers.map(() => [] as number[]);
+    let edge = [...start];
+    const lastScrape = servers.map(() => performance.now());
+    const block = async (s: Server): Promise<void> => {
+      const at = servers.indexOf(s);
+      if (s.scrapes && performance.now() - lastScrape[at]! >= SCRAPE_EVERY_MS) {
+        await scrape(s);
+        lastScrape[at] = performance.now();
+        scrapesDuring++;
+      }
+      for (let i = 0; i < BLOCK; i++) {
+        const t0 = process.hrtime.bigint();
+        await echo(s);
+        wall[s.name].push(Number(process.hrtime.bigint() - t0));
+      }
+    };
+    // The turn alternates kinds (none, with, none, with) and rotates every round, so each server
+    // follows one of the other kind and takes every place in the round alike.
+    const offs = servers.filter((s) => s.name === 'off');
+    const ons = servers.filter((s) => s.name === 'on');
+    const turn = offs.flatMap((s, i) => [s, ons[i]!]);
+    const rounds = Math.max(1, Math.round(calls / (PAIRS * BLOCK)));
+    for (let round = 0; round < rounds; round++) {
+      for (let k = 0; k < turn.length; k++) await block(turn[(round + k) % turn.length]!);
+      const now = servers.map((s) => schedNs(pid(s)));
+      for (let i = 0; i < servers.length; i++) perRound[i]!.push(now[i]! - edge[i]!);
+      edge = now;
     }
-    for (let i = 0; i < BLOCK; i++) {
-      const t0 = process.hrtime.bigint();
-      await echo(s);
-      wall[s.name].push(Number(process.hrtime.bigint() - t0));
+    // Work the last calls left behind (result records, the last spans sent) is theirs too: the last round's.
+    await new Promise((r) => setTimeout(r, 6000));
+    const gc1 = await Promise.all(servers.map(gcCount));
+    const measured = servers.map((s, i): Measured => {
+      const cpuNs = schedNs(pid(s)) - start[i]!;
+      perRound[i]![rounds - 1]! += cpuNs - perRound[i]!.reduce((a, b) => a + b, 0);
+      const threads = new Map<string, number>();
+      for (const [t, ns] of schedNsByThread(pid(s))) threads.set(t, ns - (threads0[i]!.get(t) ?? 0));
+      return {
+        name: s.name,
+        calls: rounds * BLOCK,
+        cpuNs,
+        statNs: statNs(pid(s)) - stat0[i]!,
+        threads,
+        gc: {
+          minor: gc1[i]!.minor - gc0[i]!.minor,
+          major: gc1[i]!.major - gc0[i]!.major,
+          pauseMs: gc1[i]!.pauseMs - gc0[i]!.pauseMs,
+        },
+        perRound: perRound[i]!,
+      };
+    });
+    // What one scrape costs a server (its store reads and the exposition), apart.
+    const scraped = servers.find((s) => s.scrapes);
+    if (scraped)
+      for (let i = 0; i < 5; i++) {
+        const c0 = schedNs(pid(scraped));
+        await scrape(scraped);
+        scrapeNs += schedNs(pid(scraped)) - c0;
+        scrapesMade++;
+      }
+    return measured;
+  } finally {
+    for (const s of servers) {
+      await s.client.close().catch(() => undefined);
+      s.process.send('stop');
+      await new Promise((r) => s.process.once('exit', r));
     }
-  };
-  // Each server gets N/PAIRS calls, so each kind N. The turn alternates kinds (none, with, none,
-  // with) and rotates every round, so each server follows one of the other kind and takes every
-  // place in the round alike.
-  const offs = servers.filter((s) => s.name === 'off');
-  const ons = servers.filter((s) => s.name === 'on');
-  const turn = offs.flatMap((s, i) => [s, ons[i]!]);
-  const rounds = Math.round(N / (PAIRS * BLOCK));
-  for (let round = 0; round < rounds; round++) {
-    for (let k = 0; k < turn.length; k++) await block(turn[(round + k) % turn.length]!);
-    readEdge();
   }
-  // Work the last calls left behind (result records, the last spans sent) is theirs too: the last round's.
-  await new Promise((r) => setTimeout(r, 6000));
-  const tail = servers.map((s, i) => schedNs(s.process.pid!) - edge[i]!);
-  for (let i = 0; i < servers.length; i++) perRound[i]![rounds - 1]! += tail[i]!;
+}
+
+try {
+  const load0 = loadavg()[0]!;
+  const run0 = performance.now();
+  const all: Measured[] = [];
+  for (let e = 0; e < EPOCHS; e++) all.push(...(await epoch(e, Math.round(N / EPOCHS))));
   const runMs = performance.now() - run0;
-  const gc1 = await Promise.all(servers.map(gcCount));
-  const calls = wall.off.length;
   const kinds = ['off', 'on'] as const;
-  const of = (name: Server['name']) => servers.flatMap((s, i) => (s.name === name ? [i] : []));
-  /** A kind's CPU in the given rounds (every server of that kind). */
-  const cpuIn = (name: Server['name'], picked: number[]) =>
-    of(name).reduce((a, i) => a + picked.reduce((b, r) => b + perRound[i]![r]!, 0), 0);
-  const all = Array.from({ length: rounds }, (_, r) => r);
-  const [cpuOff, cpuOn] = kinds.map((k) => cpuIn(k, all)) as [number, number];
-  const per = (ns: number) => ns / calls / 1000;
+  const of = (name: Server['name'], from: Measured[] = all) => from.filter((m) => m.name === name);
+  const perCall = (ms: Measured[], ns: (m: Measured) => number = (m) => m.cpuNs) =>
+    ms.reduce((a, m) => a + ns(m), 0) / ms.reduce((a, m) => a + m.calls, 0) / 1000;
+  const [cpuOff, cpuOn] = kinds.map((k) => perCall(of(k))) as [number, number];
+  const calls = of('off').reduce((a, m) => a + m.calls, 0);
   const base = figures('governed call, no telemetry (wall)', wall.off);
   report([base, figures(`governed call, ${which} (wall)`, wall.on)], base);
   const pct = (x: number) => `${x >= 0 ? '+' : ''}${(100 * x).toFixed(1)}%`;
-  // How sure: the rounds drawn again with replacement (a lump — a major collection, a late
-  // compilation — falls in one round, so it weighs in the interval as it does in the figure).
-  const draws: number[] = [];
-  for (let b = 0; b < 2000; b++) {
-    const picked = all.map(() => Math.floor(Math.random() * rounds));
-    draws.push(cpuIn('on', picked) / cpuIn('off', picked) - 1);
-  }
-  draws.sort((x, y) => x - y);
-  const ratios = all.map((r) => cpuIn('on', [r]) / cpuIn('off', [r]) - 1).sort((x, y) => x - y);
   const q = (a: number[], f: number) => a[Math.min(a.length - 1, Math.floor(f * a.length))]!;
+  // How sure: the processes of each kind drawn again with replacement.
+  const draws: number[] = [];
+  const pick = (ms: Measured[]) => ms.map(() => ms[Math.floor(Math.random() * ms.length)]!);
+  for (let b = 0; b < 4000; b++) draws.push(perCall(pick(of('on'))) / perCall(pick(of('off'))) - 1);
+  draws.sort((x, y) => x - y);
   console.log(
-    `CPU per governed call (the server process, every thread, /proc/<pid>/task/*/schedstat): no telemetry ${per(cpuOff).toFixed(1)} µs; ${which} ${per(cpuOn).toFixed(1)} µs`,
+    `CPU per governed call (the server process, every thread, /proc/<pid>/task/*/schedstat): no telemetry ${cpuOff.toFixed(1)} µs; ${which} ${cpuOn.toFixed(1)} µs`,
   );
-  const statUsed = servers.map((s, i) => statNs(s.process.pid!) - stat0[i]!);
-  const statOf = (name: Server['name']) => of(name).reduce((a, i) => a + statUsed[i]!, 0);
   console.log(
-    `  ADDED BY ${which.toUpperCase()}: ${pct(cpuOn / cpuOff - 1)} CPU per call (target under 5%), 95% interval ${pct(q(draws, 0.025))} to ${pct(q(draws, 0.975))}; /proc/<pid>/stat ticks say ${pct(statOf('on') / statOf('off') - 1)}; ${calls} calls each way in ${(runMs / 1000).toFixed(0)} s, after ${WARM} calls of warm-up per server`,
+    `  ADDED BY ${which.toUpperCase()}: ${pct(cpuOn / cpuOff - 1)} CPU per call (target under 5%), 95% interval ${pct(q(draws, 0.025))} to ${pct(q(draws, 0.975))} (the processes drawn again); /proc/<pid>/stat ticks say ${pct(perCall(of('on'), (m) => m.statNs) / perCall(of('off'), (m) => m.statNs) - 1)}; ${calls} calls each way in ${(runMs / 1000).toFixed(0)} s, ${EPOCHS} epochs of ${PAIRS} fresh servers of each kind, ${WARM} calls of warm-up each`,
   );
   console.log(
-    `  ${rounds} rounds of ${2 * PAIRS} blocks of ${BLOCK} (each server's whole CPU in the round): median ${pct(q(ratios, 0.5))}, interquartile ${pct(q(ratios, 0.25))} to ${pct(q(ratios, 0.75))}; load average ${load0.toFixed(1)} → ${loadavg()[0]!.toFixed(1)}`,
+    `  each process, µs a call: none ${of('off')
+      .map((m) => perCall([m]).toFixed(0))
+      .join(', ')}; ${which} ${of('on')
+      .map((m) => perCall([m]).toFixed(0))
+      .join(', ')}`,
+  );
+  // Within each round, each kind's servers' whole CPU (the same calls each way): its median is robust to lumps.
+  const ratios: number[] = [];
+  for (let e = 0; e < EPOCHS; e++) {
+    const epochOf = all.slice(e * 2 * PAIRS, (e + 1) * 2 * PAIRS);
+    const rounds = epochOf[0]!.perRound.length;
+    for (let r = 0; r < rounds; r++) {
+      const sum = (k: Server['name']) => of(k, epochOf).reduce((a, m) => a + m.perRound[r]!, 0);
+      ratios.push(sum('on') / sum('off') - 1);
+    }
+  }
+  ratios.sort((x, y) => x - y);
+  console.log(
+    `  ${ratios.length} rounds of ${2 * PAIRS} blocks of ${BLOCK}: median ${pct(q(ratios, 0.5))}, interquartile ${pct(q(ratios, 0.25))} to ${pct(q(ratios, 0.75))}; load average ${load0.toFixed(1)} → ${loadavg()[0]!.toFixed(1)}`,
   );
   // Where it went, by thread: the main thread's work, V8's helpers (compiling, collecting), libuv's (disk syncs).
-  const byThread = (name: Server['name']) => {
+  const byThread = (k: Server['name']) => {
     const sums = new Map<string, number>();
-    for (const i of of(name)) {
-      const now = schedNsByThread(servers[i]!.process.pid!);
-      for (const [t, ns] of now) sums.set(t, (sums.get(t) ?? 0) + ns - (threads0[i]!.get(t) ?? 0));
-    }
+    for (const m of of(k)) for (const [t, ns] of m.threads) sums.set(t, (sums.get(t) ?? 0) + ns);
     return sums;
   };
   const [tOff, tOn] = kinds.map(byThread) as [Map<string, number>, Map<string, number>];
+  const us = (ns: number) => ns / calls / 1000;
   const names = [...new Set([...tOff.keys(), ...tOn.keys()])].sort(
     (a, b) => (tOff.get(b) ?? 0) - (tOff.get(a) ?? 0),
   );
   console.log(
     `  by thread, µs a call (none → ${which}): ${names
-      .filter((t) => per(Math.max(tOff.get(t) ?? 0, tOn.get(t) ?? 0)) >= 0.5)
-      .map((t) => `${t} ${per(tOff.get(t) ?? 0).toFixed(1)} → ${per(tOn.get(t) ?? 0).toFixed(1)}`)
+      .filter((t) => us(Math.max(tOff.get(t) ?? 0, tOn.get(t) ?? 0)) >= 0.5)
+      .map((t) => `${t} ${us(tOff.get(t) ?? 0).toFixed(1)} → ${us(tOn.get(t) ?? 0).toFixed(1)}`)
       .join('; ')}`,
   );
-  const gcOf = (name: Server['name']) =>
-    of(name).reduce(
-      (a, i) => ({
-        minor: a.minor + gc1[i]!.minor - gc0[i]!.minor,
-        major: a.major + gc1[i]!.major - gc0[i]!.major,
-        pauseMs: a.pauseMs + gc1[i]!.pauseMs - gc0[i]!.pauseMs,
+  const gcOf = (k: Server['name']) =>
+    of(k).reduce(
+      (a, m) => ({
+        minor: a.minor + m.gc.minor,
+        major: a.major + m.gc.major,
+        pauseMs: a.pauseMs + m.gc.pauseMs,
       }),
       { minor: 0, major: 0, pauseMs: 0 },
     );
   const [gOff, gOn] = kinds.map(gcOf) as [GcCount, GcCount];
   console.log(
-    `  collections (every server of the kind): none ${gOff.minor} young, ${gOff.major} major (${per(gOff.pauseMs * 1e6).toFixed(1)} µs a call paused); ${which} ${gOn.minor} young, ${gOn.major} major (${per(gOn.pauseMs * 1e6).toFixed(1)} µs) — a major collection is ~0.1 s of CPU: a run meets a few, by chance`,
+    `  collections (every process of the kind): none ${gOff.minor} young, ${gOff.major} major (${us(gOff.pauseMs * 1e6).toFixed(1)} µs a call paused); ${which} ${gOn.minor} young, ${gOn.major} major (${us(gOn.pauseMs * 1e6).toFixed(1)} µs) — a major collection is ~0.1 s of CPU: a run meets a few, by chance`,
   );
-  const scraped = servers.find((s) => s.scrapes);
-  if (scraped) {
-    // What one scrape costs the server (its store reads and the exposition), apart.
-    let ns = 0;
-    const scrapes = servers.filter((s) => s.scrapes).length * Math.floor(runMs / SCRAPE_EVERY_MS);
-    for (let i = 0; i < 5; i++) {
-      const c0 = schedNs(scraped.process.pid!);
-      await scrape(scraped);
-      ns += schedNs(scraped.process.pid!) - c0;
-    }
+  if (scrapesMade > 0) {
+    const each = scrapeNs / scrapesMade;
     console.log(
-      `  a scrape every ${SCRAPE_EVERY_MS / 1000} s: ${(scrapedBytes / 1024).toFixed(1)} KiB, ${(ns / 5 / 1e6).toFixed(1)} ms CPU each so about ${((scrapes * ns) / 5 / calls / 1000).toFixed(1)} µs a call over this run's ${scrapes} scrapes`,
+      `  a scrape every ${SCRAPE_EVERY_MS / 1000} s: ${(scrapedBytes / 1024).toFixed(1)} KiB, ${(each / 1e6).toFixed(1)} ms CPU each so about ${((scrapesDuring * each) / calls / 1000).toFixed(1)} µs a call over the ${scrapesDuring} scrapes made during the measured calls (counted in the figure)`,
     );
   }
 
@@ -314,6 +370,10 @@ try {
         () => undefined,
         async () => {
           await t.gate!(req, async () => result);
+          // The audit trail's two appends and their commit, as a governed call makes them.
+          t.trail?.appended(0.0004);
+          t.trail?.appended(0.0002);
+          t.trail?.committed(2, 0.0003);
         },
         () => ({ route: '/mcp/{org}', status: 200 }),
       );
@@ -327,22 +387,17 @@ try {
     }
     await t.tracing?.flush();
     const c = process.cpuUsage(c0);
-    const us = (c.user + c.system) / n;
+    const hookUs = (c.user + c.system) / n;
     let k = 0;
     const bytes = await allocated(async () => {
       await hooked();
       if (++k % SPANS_SENT_EVERY === 0) await t.tracing?.flush();
     }, 20_000);
     console.log(
-      `  the hooks alone (${mode}): ${us.toFixed(1)} µs CPU per call, ${((100 * us * 1000) / (cpuOff / calls)).toFixed(1)}% of a governed call's ${per(cpuOff).toFixed(0)} µs; ${((bytes - bareBytes) / 1024).toFixed(1)} KiB allocated per call`,
+      `  the hooks alone (${mode}): ${hookUs.toFixed(1)} µs CPU per call, ${((100 * hookUs) / cpuOff).toFixed(1)}% of a governed call's ${cpuOff.toFixed(0)} µs; ${((bytes - bareBytes) / 1024).toFixed(1)} KiB allocated per call`,
     );
     await t.close();
   }
 } finally {
-  for (const s of servers) {
-    await s.client.close().catch(() => undefined);
-    s.process.send('stop');
-    await new Promise((r) => s.process.once('exit', r));
-  }
   receiver.kill();
 }
