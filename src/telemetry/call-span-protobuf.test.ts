@@ -127,3 +127,20 @@ test('spans it does not write go the SDK’s way, in the same request: nothing l
     assert.deepEqual(g.attributes, s.attributes);
   }
 });
+
+test('a span the writer would get wrong (an id that is not hex): the whole batch goes the SDK’s way, nothing lost', () => {
+  const spans = callSpans(3);
+  const bad = new FinishedSpan(
+    {
+      ...start(SpanKind.INTERNAL),
+      context: { traceId: 'zz'.repeat(16), spanId: newSpanId(), traceFlags: 1 },
+    },
+    'bad',
+    {},
+    false,
+    from,
+  );
+  const batch = [...spans, bad];
+  const ours = Buffer.from(new CallSpanEncoder().serializeRequest(batch));
+  assert.ok(ours.equals(Buffer.from(ProtobufTraceSerializer.serializeRequest(batch)!)));
+});

@@ -127,10 +127,15 @@ export class CallSpanEncoder {
       if (s instanceof FinishedSpan && this.#encodable(s)) calls.push(s);
       else others.push(s);
     }
-    const theirs =
-      others.length > 0 ? (ProtobufTraceSerializer.serializeRequest(others) ?? undefined) : undefined;
-    if (calls.length === 0) return theirs ?? new Uint8Array(0);
-    const ours = this.#request(calls);
+    if (calls.length === 0) return ProtobufTraceSerializer.serializeRequest(others) ?? new Uint8Array(0);
+    let ours: Buffer;
+    try {
+      ours = this.#request(calls);
+    } catch {
+      // A span this writer got wrong (it checks each one's length): the batch the SDK's way, not lost.
+      return ProtobufTraceSerializer.serializeRequest(spans) ?? new Uint8Array(0);
+    }
+    const theirs = others.length > 0 ? ProtobufTraceSerializer.serializeRequest(others) : undefined;
     return theirs ? Buffer.concat([theirs, ours]) : ours;
   }
 
