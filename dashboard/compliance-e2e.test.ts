@@ -311,13 +311,31 @@ describe('compliance page and Overview end to end', { timeout: 240_000 }, () => 
     const purge = lines.filter({ hasText: 'purgeItems' });
     await purge.getByRole('button', { name: 'Revoke' }).click();
     await purge.getByText('Revoked').waitFor();
-    const grants = (await api('GET', `/agents/${agentId}/grants`)) as {
-      grants: { tool: string; status: string }[];
-    };
-    assert.equal(
-      grants.grants.find((g) => g.tool === 'purgeItems')?.status,
-      'revoked',
-      'Revoke is the real revocation',
+    // Revoke is the real revocation. (Read again for a few seconds: one CI run read the grant
+    // active right after the page showed the line revoked; the failure now says what it saw —
+    // every grant, and the review's lines with the grant each names.)
+    const reviews = (await api('GET', '/compliance/reviews')) as { reviews: { id: string }[] };
+    const lineItems = async () =>
+      Promise.all(
+        reviews.reviews.map(async (r) => {
+          const full = (await api('GET', `/compliance/reviews/${r.id}`)) as {
+            lines?: { item: { id: string }; decision: string | null; facts: { tool?: string } }[];
+          };
+          return (full.lines ?? []).map((l) => `${l.facts.tool}:${l.item.id}:${l.decision}`);
+        }),
+      );
+    await until(
+      async () => ({
+        grants: (
+          (await api('GET', `/agents/${agentId}/grants`)) as {
+            grants: { id: string; tool: string; status: string }[];
+          }
+        ).grants,
+        lines: await lineItems(),
+      }),
+      (seen) => seen.grants.find((g) => g.tool === 'purgeItems')?.status === 'revoked',
+      'the purgeItems grant revoked',
+      5_000,
     );
   });
 
