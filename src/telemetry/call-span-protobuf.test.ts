@@ -6,6 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { type SpanContext, SpanKind, TraceFlags } from '@opentelemetry/api';
 import { TraceState } from '@opentelemetry/core';
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
@@ -143,4 +145,63 @@ test('a span the writer would get wrong (an id that is not hex): the whole batch
   const batch = [...spans, bad];
   const ours = Buffer.from(new CallSpanEncoder().serializeRequest(batch));
   assert.ok(ours.equals(Buffer.from(ProtobufTraceSerializer.serializeRequest(batch)!)));
+});
+
+const sameAsSdk = (spans: ReadableSpan[], what: string) => {
+  const ours = Buffer.from(new CallSpanEncoder().serializeRequest(spans));
+  assert.ok(ours.equals(Buffer.from(ProtobufTraceSerializer.serializeRequest(spans)!)), what);
+  return ours;
+};
+
+test('positive integers of 2^35 and more are written as the SDK writes them', () => {
+  for (const v of [2 ** 35 - 1, 2 ** 35, Date.now(), Number.MAX_SAFE_INTEGER]) {
+    const ours = sameAsSdk(
+      [new FinishedSpan(start(SpanKind.INTERNAL), 'n', { t: v }, false, from)],
+      String(v),
+    );
+    assert.equal(decodeTraces(ours)[0]!.attributes.t, v);
+  }
+});
+
+test('a resource with attributes of other kinds, or a first batch under two resources: each span under its own, whole', () => {
+  const odd = resourceFromAttributes({ 'service.name': 'p', 'process.command_args': ['node', 'x'], n: -1 });
+  sameAsSdk(
+    [new FinishedSpan(start(SpanKind.INTERNAL), 'n', {}, false, { resource: odd, scope: { name: 's' } })],
+    'odd resource',
+  );
+  const other = { resource: resourceFromAttributes({ 'service.name': 'other' }), scope: from.scope };
+  const got = decodeTraces(
+    Buffer.from(
+      new CallSpanEncoder().serializeRequest([
+        new FinishedSpan(start(SpanKind.INTERNAL), 'a', {}, false, from),
+        new FinishedSpan(start(SpanKind.INTERNAL), 'b', {}, false, other),
+      ]),
+    ),
+  );
+  assert.deepEqual(got.map((s) => s.name).sort(), ['a', 'b']);
+});
+
+test('kept parts are bounded in bytes: long tool names a tenant sends are not retained', () => {
+  v8.setFlagsFromString('--expose-gc');
+  const gc = vm.runInNewContext('gc') as () => void;
+  const encoder = new CallSpanEncoder();
+  gc();
+  const before = process.memoryUsage();
+  for (let b = 0; b < 8; b++)
+    encoder.serializeRequest(
+      Array.from({ length: 16 }, (_, i) => {
+        const tool = `ns__${b * 16 + i}${'x'.repeat(1 << 20)}`;
+        return new FinishedSpan(
+          start(SpanKind.INTERNAL),
+          `execute_tool ${tool}`,
+          { 'gen_ai.tool.name': tool },
+          false,
+          from,
+        );
+      }),
+    );
+  gc();
+  const after = process.memoryUsage();
+  const grew = after.arrayBuffers - before.arrayBuffers + (after.heapUsed - before.heapUsed);
+  assert.ok(grew < 48 * 2 ** 20, `${(grew / 2 ** 20).toFixed(0)} MiB kept after 128 calls of 1 MiB names`);
 });

@@ -15,7 +15,21 @@ import { FinishedSpan } from './call-spans.ts';
 const KEPT_PER_KEY = 256;
 const KEPT_NAMES = 1024;
 
-const varintSize = (n: number) => (n < 0x80 ? 1 : n < 0x4000 ? 2 : n < 0x200000 ? 3 : n < 0x10000000 ? 4 : 5);
+/** Bytes of a non-negative safe integer as a varint (7 bits a byte). */
+const varintSize = (n: number) => {
+  let size = 1;
+  while (n >= 0x80) {
+    n = Math.floor(n / 128);
+    size++;
+  }
+  return size;
+};
+
+/** Parts longer than this are written each time, not kept: a tenant's long tool name holds no memory. */
+const KEPT_BYTES = 256;
+
+/** The room kept between batches: 512 call spans of ~0.3 KiB, with some to spare. */
+const ROOM_KEPT = 1 << 20;
 
 /** Protobuf written into one buffer, grown as needed. */
 class Out {
@@ -124,6 +138,7 @@ export class CallSpanEncoder {
     const calls: FinishedSpan[] = [];
     const others: ReadableSpan[] = [];
     for (const s of spans) {
+      if (s instanceof FinishedSpan) this.#adopt(s);
       if (s instanceof FinishedSpan && this.#encodable(s)) calls.push(s);
       else others.push(s);
     }
@@ -143,35 +158,47 @@ export class CallSpanEncoder {
     return ProtobufTraceSerializer.deserializeResponse(data);
   }
 
-  /** One resource and scope (the tracer's, no schema URLs) and attributes of the kinds written here; any other goes the SDK's way. */
+  /** The tracer's resource and scope (the first call span's), and attributes of the kinds written here; any other goes the SDK's way. */
   #encodable(s: FinishedSpan): boolean {
-    if (this.#resource ? s.resource !== this.#resource.of : s.resource.schemaUrl) return false;
-    const scope = s.instrumentationScope;
-    if (this.#scope ? scope !== this.#scope.of : scope.schemaUrl) return false;
+    if (s.resource !== this.#resource?.of || s.instrumentationScope !== this.#scope?.of) return false;
     for (const key in s.attributes) if (!plain(s.attributes[key])) return false;
     return true;
   }
 
+  /** The resource and scope call spans are written under, from the first one seen: only plain ones (no schema URL, scope attributes, or attributes of other kinds). */
+  #adopt(s: FinishedSpan): void {
+    if (this.#resource) return;
+    const { resource, instrumentationScope: scope } = s;
+    const attrs = Object.values(resource.attributes);
+    const scoped = scope as { attributes?: object; droppedAttributesCount?: number };
+    if (resource.schemaUrl || scope.schemaUrl || scoped.attributes || scoped.droppedAttributesCount) return;
+    if (!attrs.every((v) => plain(v as AttributeValue | undefined))) return;
+    this.#resource = { of: resource, bytes: this.#resourceBytes(s) };
+    this.#scope = { of: scope, bytes: this.#scopeBytes(s) };
+  }
+
   #request(calls: FinishedSpan[]): Buffer {
-    const first = calls[0]!;
-    this.#resource ??= { of: first.resource, bytes: this.#resourceBytes(first) };
-    this.#scope ??= { of: first.instrumentationScope, bytes: this.#scopeBytes(first) };
+    const resource = this.#resource!;
+    const scope = this.#scope!;
     const out = this.#out;
     out.at = 0;
     for (const s of calls) this.#span(s);
     const spans = out.buf.subarray(0, out.at);
     // ResourceSpans { resource, scope_spans { scope, spans… } }, in the request's field 1.
-    const scopeSpansLen = this.#scope.bytes.length + spans.length;
-    const resourceSpansLen = this.#resource.bytes.length + 1 + varintSize(scopeSpansLen) + scopeSpansLen;
+    const scopeSpansLen = scope.bytes.length + spans.length;
+    const resourceSpansLen = resource.bytes.length + 1 + varintSize(scopeSpansLen) + scopeSpansLen;
     const head = new Out();
-    head.buf = Buffer.allocUnsafe(32 + this.#resource.bytes.length + this.#scope.bytes.length);
+    head.buf = Buffer.allocUnsafe(32 + resource.bytes.length + scope.bytes.length);
     head.varint(0x0a);
     head.varint(resourceSpansLen);
-    head.bytes(this.#resource.bytes);
+    head.bytes(resource.bytes);
     head.varint(0x12);
     head.varint(scopeSpansLen);
-    head.bytes(this.#scope.bytes);
-    return Buffer.concat([head.buf.subarray(0, head.at), spans]);
+    head.bytes(scope.bytes);
+    const request = Buffer.concat([head.buf.subarray(0, head.at), spans]);
+    // A batch of long spans (a tenant's long names) does not keep its room once sent.
+    if (out.buf.length > ROOM_KEPT) out.buf = Buffer.allocUnsafe(ROOM_KEPT);
+    return request;
   }
 
   #resourceBytes(s: ReadableSpan): Buffer {
@@ -198,7 +225,7 @@ export class CallSpanEncoder {
     let bytes = values.get(value);
     if (bytes) return bytes;
     bytes = keyValue(0x4a, key, value)!;
-    if (values.size < KEPT_PER_KEY) values.set(value, bytes);
+    if (values.size < KEPT_PER_KEY && bytes.length <= KEPT_BYTES) values.set(value, bytes);
     return bytes;
   }
 
@@ -206,7 +233,7 @@ export class CallSpanEncoder {
     let bytes = this.#names.get(name);
     if (bytes) return bytes;
     bytes = str(0x2a, name);
-    if (this.#names.size < KEPT_NAMES) this.#names.set(name, bytes);
+    if (this.#names.size < KEPT_NAMES && bytes.length <= KEPT_BYTES) this.#names.set(name, bytes);
     return bytes;
   }
 

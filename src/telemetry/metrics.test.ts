@@ -120,3 +120,10 @@ test('held histograms read exactly as prom-client’s own histogram given the sa
     assert.equal(await m.registry.getSingleMetricAsString(name), ours, `${name}, scraped twice`);
   }
 });
+
+test('a first value that is not a number leaves no series behind', async () => {
+  const m = new Metrics();
+  assert.throws(() => m.gateEnded('org_1', 'allowed', Number.NaN), /not a valid number/);
+  const text = await m.registry.getSingleMetricAsString(METRICS.gateSeconds);
+  assert.ok(!text.includes('outcome="allowed"'), text);
+});

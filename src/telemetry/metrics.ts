@@ -235,6 +235,7 @@ class Held<L extends string> {
 
   /** The first value of a label set. */
   first(key: string, labels: LabelValues<L>, value: number): void {
+    finite(value);
     const set = this.#tallied(labels);
     this.#sets.set(key, set);
     this.#add(set, value);
@@ -250,8 +251,7 @@ class Held<L extends string> {
   }
 
   #add(t: Tallied<L>, value: number): void {
-    // Refused here, where prom-client's own `observe` refuses it: counted, it would spoil the sum.
-    if (!Number.isFinite(value)) throw new TypeError(`Value is not a valid number: ${value}`);
+    finite(value);
     const bounds = this.#bounds;
     let i = 0;
     while (i < bounds.length && value > bounds[i]!) i++;
@@ -259,6 +259,11 @@ class Held<L extends string> {
     t.sum += value;
     t.count++;
   }
+}
+
+/** Refused where it is given, as prom-client's own `observe` refuses it: counted, it would spoil the sum (and a first one would leave an empty series). */
+function finite(value: number): void {
+  if (!Number.isFinite(value)) throw new TypeError(`Value is not a valid number: ${value}`);
 }
 
 /** An entry of prom-client's histogram state, as `observe` keeps it (per bucket, not cumulative). */
