@@ -154,6 +154,14 @@ export class CallSpanEncoder {
     return theirs ? Buffer.concat([theirs, ours]) : ours;
   }
 
+  /** What it keeps between batches, in bytes: the parts kept ready and its room. */
+  get keptBytes(): number {
+    let n = this.#out.buf.length;
+    for (const values of this.#values.values()) for (const b of values.values()) n += b.length;
+    for (const b of this.#names.values()) n += b.length;
+    return n;
+  }
+
   deserializeResponse(data: Uint8Array) {
     return ProtobufTraceSerializer.deserializeResponse(data);
   }
