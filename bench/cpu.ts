@@ -15,27 +15,27 @@ export function statNs(pid: number): number {
   return user + system;
 }
 
+/** One thread's time on a CPU, in ns (its schedstat's first field). */
+const threadNs = (pid: number, tid: string) =>
+  Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+
 /** The same to the nanosecond: each live thread's time on a CPU, from /proc/<pid>/task/<tid>/schedstat. */
 export function schedNs(pid: number): number {
   let ns = 0;
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
-    } catch {
-      // A thread that ended between the listing and the read.
-    }
-  }
+  for (const [, t] of schedNsByThread(pid, false)) ns += t;
   return ns;
 }
 
-/** The same by thread kind (its name: `MainThread`, `V8Worker` — compiler and collector helpers —, `libuv-worker`…). */
-export function schedNsByThread(pid: number): Map<string, number> {
+/**
+ * The same by thread kind (its name: `MainThread`, `V8Worker` — compiler and collector helpers —,
+ * `libuv-worker`…), or all under one key when `named` is false (no name read).
+ */
+export function schedNsByThread(pid: number, named = true): Map<string, number> {
   const out = new Map<string, number>();
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
     try {
-      const name = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
-      const ns = Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
-      out.set(name, (out.get(name) ?? 0) + ns);
+      const name = named ? readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim() : '';
+      out.set(name, (out.get(name) ?? 0) + threadNs(pid, tid));
     } catch {
       // A thread that ended between the listing and the read.
     }

@@ -15,6 +15,16 @@ import { FinishedSpan } from './call-spans.ts';
 const KEPT_PER_KEY = 256;
 const KEPT_NAMES = 1024;
 
+/** Writes `n` (a non-negative safe integer) as a varint into `buf` at `at`; returns where it ends. */
+function putVarint(buf: Buffer, at: number, n: number): number {
+  while (n >= 0x80) {
+    buf[at++] = (n & 0x7f) | 0x80;
+    n = Math.floor(n / 128);
+  }
+  buf[at++] = n;
+  return at;
+}
+
 /** Bytes of a non-negative safe integer as a varint (7 bits a byte). */
 const varintSize = (n: number) => {
   let size = 1;
@@ -42,11 +52,7 @@ class Out {
     this.buf = bigger;
   }
   varint(n: number): void {
-    while (n >= 0x80) {
-      this.buf[this.at++] = (n & 0x7f) | 0x80;
-      n = Math.floor(n / 128);
-    }
-    this.buf[this.at++] = n;
+    this.at = putVarint(this.buf, this.at, n);
   }
   bytes(b: Uint8Array): void {
     this.buf.set(b, this.at);
@@ -57,16 +63,7 @@ class Out {
 /** A length-delimited field: its tag, its length, its bytes. */
 function field(tag: number, body: Buffer): Buffer {
   const out = Buffer.allocUnsafe(varintSize(tag) + varintSize(body.length) + body.length);
-  let at = 0;
-  for (const n of [tag, body.length]) {
-    let v = n;
-    while (v >= 0x80) {
-      out[at++] = (v & 0x7f) | 0x80;
-      v = Math.floor(v / 128);
-    }
-    out[at++] = v;
-  }
-  body.copy(out, at);
+  body.copy(out, putVarint(out, putVarint(out, 0, tag), body.length));
   return out;
 }
 
@@ -80,13 +77,7 @@ function anyValue(v: AttributeValue): Buffer | undefined {
     if (Number.isSafeInteger(v) && v >= 0) {
       const out = Buffer.allocUnsafe(1 + varintSize(v));
       out[0] = 0x18;
-      let at = 1;
-      let n = v;
-      while (n >= 0x80) {
-        out[at++] = (n & 0x7f) | 0x80;
-        n = Math.floor(n / 128);
-      }
-      out[at] = n;
+      putVarint(out, 1, v);
       return out;
     }
     if (Number.isInteger(v)) return undefined; // negative or huge integers: the SDK's 64-bit varint
@@ -138,9 +129,14 @@ export class CallSpanEncoder {
     const calls: FinishedSpan[] = [];
     const others: ReadableSpan[] = [];
     for (const s of spans) {
-      if (s instanceof FinishedSpan) this.#adopt(s);
-      if (s instanceof FinishedSpan && this.#encodable(s)) calls.push(s);
-      else others.push(s);
+      if (s instanceof FinishedSpan) {
+        this.#adopt(s);
+        if (this.#encodable(s)) {
+          calls.push(s);
+          continue;
+        }
+      }
+      others.push(s);
     }
     if (calls.length === 0) return ProtobufTraceSerializer.serializeRequest(others) ?? new Uint8Array(0);
     let ours: Buffer;
@@ -195,15 +191,12 @@ export class CallSpanEncoder {
     // ResourceSpans { resource, scope_spans { scope, spans… } }, in the request's field 1.
     const scopeSpansLen = scope.bytes.length + spans.length;
     const resourceSpansLen = resource.bytes.length + 1 + varintSize(scopeSpansLen) + scopeSpansLen;
-    const head = new Out();
-    head.buf = Buffer.allocUnsafe(32 + resource.bytes.length + scope.bytes.length);
-    head.varint(0x0a);
-    head.varint(resourceSpansLen);
-    head.bytes(resource.bytes);
-    head.varint(0x12);
-    head.varint(scopeSpansLen);
-    head.bytes(scope.bytes);
-    const request = Buffer.concat([head.buf.subarray(0, head.at), spans]);
+    const head = Buffer.allocUnsafe(32 + resource.bytes.length + scope.bytes.length);
+    let at = putVarint(head, putVarint(head, 0, 0x0a), resourceSpansLen);
+    at += resource.bytes.copy(head, at);
+    at = putVarint(head, putVarint(head, at, 0x12), scopeSpansLen);
+    at += scope.bytes.copy(head, at);
+    const request = Buffer.concat([head.subarray(0, at), spans]);
     // A batch of long spans (a tenant's long names) does not keep its room once sent.
     if (out.buf.length > ROOM_KEPT) out.buf = Buffer.allocUnsafe(ROOM_KEPT);
     return request;
@@ -270,7 +263,7 @@ export class CallSpanEncoder {
       (traceState ? 1 + varintSize(stateLen) + stateLen : 0) +
       (parent?.spanId ? 10 : 0) +
       name.length +
-      (s.kind + 1 !== 0 ? 2 : 0) +
+      2 + // kind
       18 + // times
       attrs +
       6 + // three dropped counts, each 0
@@ -300,10 +293,9 @@ export class CallSpanEncoder {
       out.at += out.buf.write(parent.spanId, out.at, 'hex');
     }
     out.bytes(name);
-    if (s.kind + 1 !== 0) {
-      out.buf[out.at++] = 0x30;
-      out.buf[out.at++] = s.kind + 1;
-    }
+    // kind, offset by one as OTLP's enum is (SpanKind 0–4: never the unset 0, so always written)
+    out.buf[out.at++] = 0x30;
+    out.buf[out.at++] = s.kind + 1;
     out.buf[out.at++] = 0x39;
     writeTime(out, s.startTime);
     out.buf[out.at++] = 0x41;
