@@ -10,9 +10,11 @@
  * time is read from /proc (every thread's schedstat; its MCP server child not counted; its
  * periodic jobs stopped, as no call's cost) from its first measured call to 6 s after its last,
  * so work done between its turns (span export, scrapes, result records) counts, divided by its
- * calls. The figure comes with a 95% interval drawn over the processes: two alike processes
- * differ for their whole life by a few percent, and a major collection (~0.1 s of CPU) is a lump
- * a process meets a few times by chance. The target: under 5% more CPU per call.
+ * calls. The figure comes with a 95% interval drawn over the processes, each within its epoch:
+ * two alike processes differ for their whole life by a few percent, a major collection (~0.1 s
+ * of CPU) is a lump a process meets a few times by chance, and the machine itself is faster or
+ * slower for minutes at a time (an epoch's servers share that). The target: under 5% more CPU
+ * per call.
  *
  *   npm run -s bench -- telemetry     BENCH_TELEMETRY_N=… calls each way (default 48000);
  *                                     BENCH_TELEMETRY_EPOCHS=… fresh servers this many times (3);
@@ -159,7 +161,10 @@ async function epoch(e: number, calls: number): Promise<Measured[]> {
     // Warm-up, long: V8 still compiles (on its worker threads, ~8% of a call's CPU after 500
     // calls, ~2% after 5,000) functions that run once every few hundred calls — the span export,
     // the checkpoint, the journal's turnover — and what it compiles late is no call's steady cost.
-    for (const s of servers) for (let i = 0; i < WARM; i++) await echo(s);
+    // Taking turns in blocks as the measured calls do, so every server has the same history
+    // (warmed one after another, the first would sit idle while the others warm).
+    for (let done = 0; done < WARM; done += BLOCK)
+      for (const s of servers) for (let i = 0; i < Math.min(BLOCK, WARM - done); i++) await echo(s);
     for (const s of servers) if (s.scrapes) await scrape(s);
     // The warm-up's own spans sent and records written before the measured calls begin.
     await new Promise((r) => setTimeout(r, 6000));
@@ -253,16 +258,25 @@ try {
   report([base, figures(`governed call, ${which} (wall)`, wall.on)], base);
   const pct = (x: number) => `${x >= 0 ? '+' : ''}${(100 * x).toFixed(1)}%`;
   const q = (a: number[], f: number) => a[Math.min(a.length - 1, Math.floor(f * a.length))]!;
-  // How sure: the processes of each kind drawn again with replacement.
+  // How sure: the processes of each kind drawn again with replacement, within their epoch. An
+  // epoch's servers share the machine's state of those minutes (whole epochs read 735 or 880 µs
+  // a call for the same code); drawn within it, that shared part falls on both kinds alike.
+  const epochs = Array.from({ length: EPOCHS }, (_, e) => all.slice(e * 2 * PAIRS, (e + 1) * 2 * PAIRS));
   const draws: number[] = [];
   const pick = (ms: Measured[]) => ms.map(() => ms[Math.floor(Math.random() * ms.length)]!);
-  for (let b = 0; b < 4000; b++) draws.push(perCall(pick(of('on'))) / perCall(pick(of('off'))) - 1);
+  for (let b = 0; b < 4000; b++) {
+    const drawn = epochs.flatMap((ms) => [...pick(of('off', ms)), ...pick(of('on', ms))]);
+    draws.push(perCall(of('on', drawn)) / perCall(of('off', drawn)) - 1);
+  }
   draws.sort((x, y) => x - y);
   console.log(
     `CPU per governed call (the server process, every thread, /proc/<pid>/task/*/schedstat): no telemetry ${cpuOff.toFixed(1)} µs; ${which} ${cpuOn.toFixed(1)} µs`,
   );
   console.log(
-    `  ADDED BY ${which.toUpperCase()}: ${pct(cpuOn / cpuOff - 1)} CPU per call (target under 5%), 95% interval ${pct(q(draws, 0.025))} to ${pct(q(draws, 0.975))} (the processes drawn again); /proc/<pid>/stat ticks say ${pct(perCall(of('on'), (m) => m.statNs) / perCall(of('off'), (m) => m.statNs) - 1)}; ${calls} calls each way in ${(runMs / 1000).toFixed(0)} s, ${EPOCHS} epochs of ${PAIRS} fresh servers of each kind, ${WARM} calls of warm-up each`,
+    `  ADDED BY ${which.toUpperCase()}: ${pct(cpuOn / cpuOff - 1)} CPU per call (target under 5%), 95% interval ${pct(q(draws, 0.025))} to ${pct(q(draws, 0.975))} (the processes drawn again, each within its epoch); /proc/<pid>/stat ticks say ${pct(perCall(of('on'), (m) => m.statNs) / perCall(of('off'), (m) => m.statNs) - 1)}; ${calls} calls each way in ${(runMs / 1000).toFixed(0)} s, ${EPOCHS} epochs of ${PAIRS} fresh servers of each kind, ${WARM} calls of warm-up each`,
+  );
+  console.log(
+    `  each epoch: ${epochs.map((ms) => pct(perCall(of('on', ms)) / perCall(of('off', ms)) - 1)).join(', ')}`,
   );
   console.log(
     `  each process, µs a call: none ${of('off')
@@ -273,8 +287,7 @@ try {
   );
   // Within each round, each kind's servers' whole CPU (the same calls each way): its median is robust to lumps.
   const ratios: number[] = [];
-  for (let e = 0; e < EPOCHS; e++) {
-    const epochOf = all.slice(e * 2 * PAIRS, (e + 1) * 2 * PAIRS);
+  for (const epochOf of epochs) {
     const rounds = epochOf[0]!.perRound.length;
     for (let r = 0; r < rounds; r++) {
       const sum = (k: Server['name']) => of(k, epochOf).reduce((a, m) => a + m.perRound[r]!, 0);

@@ -1,8 +1,9 @@
 /**
  * The call spans' own protobuf writer against the SDK's: for the spans a call makes (server and
  * tool spans, allowed, denied, failed, under a remote parent with trace state), the request's
- * bytes are the SDK serializer's exactly; spans it does not write (the SDK's own, attributes of
- * other kinds) still arrive whole, through the SDK's serializer.
+ * bytes are the SDK serializer's exactly; a span it cannot write as the SDK would (attributes of
+ * other kinds, an id not hex) is refused whole, leaving nothing behind, for the caller to send
+ * the SDK's way.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -10,14 +11,8 @@ import { type SpanContext, SpanKind, TraceFlags } from '@opentelemetry/api';
 import { TraceState } from '@opentelemetry/core';
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import {
-  InMemorySpanExporter,
-  type ReadableSpan,
-  SimpleSpanProcessor,
-  TracerProvider,
-} from '@opentelemetry/sdk-trace';
 import { decodeTraces } from '../testing/otlp.ts';
-import { CallSpanEncoder } from './call-span-protobuf.ts';
+import { type CallSpanEnd, CallSpanWriter, NotWritten } from './call-span-protobuf.ts';
 import { type CallSpanStart, epochMs, FinishedSpan, newSpanId, newTraceId } from './call-spans.ts';
 
 const resource = resourceFromAttributes({ 'service.name': 'paddock', 'service.version': '1.2.3' });
@@ -37,9 +32,25 @@ function start(kind: SpanKind, parent?: SpanContext, flags = TraceFlags.SAMPLED)
   };
 }
 
+const ended = (
+  start: CallSpanStart,
+  name: string,
+  attributes: CallSpanEnd['attributes'],
+  failed: boolean,
+) => ({
+  start,
+  endMs: epochMs() + Math.random(),
+  name,
+  attributes,
+  failed,
+});
+
+/** The SDK's finished form of the same span, for its serializer. */
+const sdkForm = (s: CallSpanEnd) => new FinishedSpan(s.start, s.name, s.attributes, s.failed, from, s.endMs);
+
 /** The spans of some calls: a request and its tool call, allowed, denied, failed; one under a caller's remote span. */
-function callSpans(n: number): FinishedSpan[] {
-  const out: FinishedSpan[] = [];
+function callSpans(n: number): CallSpanEnd[] {
+  const out: CallSpanEnd[] = [];
   for (let i = 0; i < n; i++) {
     const remote: SpanContext | undefined =
       i % 3 === 0
@@ -55,7 +66,7 @@ function callSpans(n: number): FinishedSpan[] {
     const tool = start(SpanKind.INTERNAL, request.context);
     const outcome = ['allowed', 'denied', 'failed'][i % 3]!;
     out.push(
-      new FinishedSpan(
+      ended(
         tool,
         `execute_tool tool_${i % 7}`,
         {
@@ -72,9 +83,8 @@ function callSpans(n: number): FinishedSpan[] {
           'paddock.run.id': `run_é${i}`,
         },
         outcome === 'failed',
-        from,
       ),
-      new FinishedSpan(
+      ended(
         request,
         'POST /mcp/{org}',
         {
@@ -85,118 +95,93 @@ function callSpans(n: number): FinishedSpan[] {
           'paddock.retried': i % 2 === 0,
         },
         i % 4 === 2,
-        from,
       ),
     );
   }
   return out;
 }
 
+/** The request the writer makes of `spans`, and the SDK serializer's of the same spans. */
+function both(writer: CallSpanWriter, spans: CallSpanEnd[]): { ours: Buffer; sdk: Buffer; count: number } {
+  for (const s of spans) writer.write(s);
+  const taken = writer.take()!;
+  return {
+    ours: taken.bytes,
+    sdk: Buffer.from(ProtobufTraceSerializer.serializeRequest(spans.map(sdkForm))!),
+    count: taken.count,
+  };
+}
+
 test('the call spans are the bytes the SDK writes, the second time from parts kept ready', () => {
-  const encoder = new CallSpanEncoder();
+  const writer = new CallSpanWriter(resource, from.scope);
   for (const n of [1, 3, 300, 300]) {
     const spans = callSpans(n);
-    const ours = Buffer.from(encoder.serializeRequest(spans));
-    const sdk = Buffer.from(ProtobufTraceSerializer.serializeRequest(spans)!);
+    const { ours, sdk, count } = both(writer, spans);
+    assert.equal(count, spans.length);
     assert.equal(ours.length, sdk.length, `${n} calls: same length`);
     assert.ok(ours.equals(sdk), `${n} calls: same bytes`);
+    assert.equal(writer.count, 0, 'taken: writing starts over');
+    assert.equal(writer.take(), undefined, 'nothing written, no request');
   }
 });
 
-test('spans it does not write go the SDK’s way, in the same request: nothing lost', () => {
-  const encoder = new CallSpanEncoder();
-  const exporter = new InMemorySpanExporter();
-  const provider = new TracerProvider({ resource, spanProcessors: [new SimpleSpanProcessor({ exporter })] });
-  const run = provider.getTracer('paddock', '1.2.3').startSpan('invoke_agent agt_1', {
-    attributes: { 'gen_ai.response.finish_reasons': ['stop'], 'gen_ai.usage.input_tokens': 70 },
-  });
-  run.end();
-  const [sdkSpan] = exporter.getFinishedSpans();
-  const calls = callSpans(4);
-  // Attributes it leaves to the SDK: a negative number, an array.
-  const odd = new FinishedSpan(start(SpanKind.INTERNAL), 'odd', { delta: -3, list: ['a', 'b'] }, false, from);
-  const spans: ReadableSpan[] = [...calls.slice(0, 4), sdkSpan!, odd, ...calls.slice(4)];
-  const got = decodeTraces(Buffer.from(encoder.serializeRequest(spans)));
-  assert.equal(got.length, spans.length);
-  const byId = new Map(got.map((s) => [s.spanId, s]));
-  for (const s of spans) {
-    const g = byId.get(s.spanContext().spanId);
-    assert.ok(g, `${s.name} arrived`);
-    assert.equal(g.name, s.name);
-    assert.equal(g.traceId, s.spanContext().traceId);
-    assert.deepEqual(g.attributes, s.attributes);
-  }
-});
-
-test('a span the writer would get wrong (an id that is not hex): the whole batch goes the SDK’s way, nothing lost', () => {
+test('a span it cannot write as the SDK would is refused whole, and the batch around it is intact', () => {
+  const writer = new CallSpanWriter(resource, from.scope);
   const spans = callSpans(3);
-  const bad = new FinishedSpan(
-    {
-      ...start(SpanKind.INTERNAL),
-      context: { traceId: 'zz'.repeat(16), spanId: newSpanId(), traceFlags: 1 },
-    },
-    'bad',
-    {},
-    false,
-    from,
-  );
-  const batch = [...spans, bad];
-  const ours = Buffer.from(new CallSpanEncoder().serializeRequest(batch));
-  assert.ok(ours.equals(Buffer.from(ProtobufTraceSerializer.serializeRequest(batch)!)));
+  const odd = [
+    // Attributes it leaves to the SDK: a negative number, an array.
+    ended(start(SpanKind.INTERNAL), 'odd', { delta: -3 }, false),
+    ended(start(SpanKind.INTERNAL), 'odd', { list: ['a', 'b'] }, false),
+    // An id that is not hex: found by the writer's own length check, after it began writing.
+    ended(
+      {
+        ...start(SpanKind.INTERNAL),
+        context: { traceId: 'zz'.repeat(16), spanId: newSpanId(), traceFlags: 1 },
+      },
+      'bad',
+      {},
+      false,
+    ),
+  ];
+  // What was written before the refused ones is still there, and nothing of them.
+  for (const s of spans.slice(0, 3)) writer.write(s);
+  for (const s of odd) assert.throws(() => writer.write(s), NotWritten);
+  for (const s of spans.slice(3)) writer.write(s);
+  const all = writer.take()!;
+  assert.equal(all.count, spans.length);
+  assert.ok(all.bytes.equals(Buffer.from(ProtobufTraceSerializer.serializeRequest(spans.map(sdkForm))!)));
 });
-
-const sameAsSdk = (spans: ReadableSpan[], what: string) => {
-  const ours = Buffer.from(new CallSpanEncoder().serializeRequest(spans));
-  assert.ok(ours.equals(Buffer.from(ProtobufTraceSerializer.serializeRequest(spans)!)), what);
-  return ours;
-};
 
 test('positive integers of 2^35 and more are written as the SDK writes them', () => {
   for (const v of [2 ** 35 - 1, 2 ** 35, Date.now(), Number.MAX_SAFE_INTEGER]) {
-    const ours = sameAsSdk(
-      [new FinishedSpan(start(SpanKind.INTERNAL), 'n', { t: v }, false, from)],
-      String(v),
-    );
+    const { ours, sdk } = both(new CallSpanWriter(resource, from.scope), [
+      ended(start(SpanKind.INTERNAL), 'n', { t: v }, false),
+    ]);
+    assert.ok(ours.equals(sdk), String(v));
     assert.equal(decodeTraces(ours)[0]!.attributes.t, v);
   }
 });
 
-test('a resource with attributes of other kinds, or a first batch under two resources: each span under its own, whole', () => {
-  const odd = resourceFromAttributes({ 'service.name': 'p', 'process.command_args': ['node', 'x'], n: -1 });
-  sameAsSdk(
-    [new FinishedSpan(start(SpanKind.INTERNAL), 'n', {}, false, { resource: odd, scope: { name: 's' } })],
-    'odd resource',
-  );
-  const other = { resource: resourceFromAttributes({ 'service.name': 'other' }), scope: from.scope };
-  const got = decodeTraces(
-    Buffer.from(
-      new CallSpanEncoder().serializeRequest([
-        new FinishedSpan(start(SpanKind.INTERNAL), 'a', {}, false, from),
-        new FinishedSpan(start(SpanKind.INTERNAL), 'b', {}, false, other),
-      ]),
-    ),
-  );
-  assert.deepEqual(got.map((s) => s.name).sort(), ['a', 'b']);
+test('a resource with attributes of other kinds is refused when the writer is made, not written wrong', () => {
+  const odd = resourceFromAttributes({ 'service.name': 'p', 'process.command_args': ['node', 'x'] });
+  assert.throws(() => new CallSpanWriter(odd, from.scope), /plain attributes/);
 });
 
 test('kept parts are bounded in bytes: long tool names a tenant sends are not retained', () => {
-  const encoder = new CallSpanEncoder();
-  for (let b = 0; b < 8; b++)
-    encoder.serializeRequest(
-      Array.from({ length: 16 }, (_, i) => {
-        const tool = `ns__${b * 16 + i}${'x'.repeat(1 << 20)}`;
-        return new FinishedSpan(
-          start(SpanKind.INTERNAL),
-          `execute_tool ${tool}`,
-          { 'gen_ai.tool.name': tool },
-          false,
-          from,
-        );
-      }),
-    );
-  const kept = encoder.keptBytes;
+  const writer = new CallSpanWriter(resource, from.scope);
+  for (let b = 0; b < 8; b++) {
+    for (let i = 0; i < 16; i++) {
+      const tool = `ns__${b * 16 + i}${'x'.repeat(1 << 20)}`;
+      writer.write(
+        ended(start(SpanKind.INTERNAL), `execute_tool ${tool}`, { 'gen_ai.tool.name': tool }, false),
+      );
+    }
+    writer.take();
+  }
+  const kept = writer.keptBytes;
   assert.ok(kept < 2 * 2 ** 20, `${(kept / 2 ** 20).toFixed(1)} MiB kept after 128 calls of 1 MiB names`);
   // Short parts are still kept ready.
-  encoder.serializeRequest(callSpans(10));
-  assert.ok(encoder.keptBytes > kept, 'the usual parts kept');
+  for (const s of callSpans(10)) writer.write(s);
+  writer.take();
+  assert.ok(writer.keptBytes > kept, 'the usual parts kept');
 });

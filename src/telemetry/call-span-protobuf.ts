@@ -1,15 +1,16 @@
 /**
- * The two spans every governed call makes (`FinishedSpan`), written as OTLP protobuf at export
- * byte for byte as the SDK's `ProtobufTraceSerializer` writes them, but from parts kept ready: an
- * attribute's key and value (the route, the tool, the agent, the org — a handful of values seen
- * again and again) and a span's name are encoded once and copied after; ids go from hex to bytes
- * natively. Every other span (a run's, a model call's) is the SDK serializer's, in a second
- * `ResourceSpans` of the same request (repeated fields of a protobuf message concatenate).
+ * The two spans every governed call makes, written as OTLP protobuf the moment each ends, byte
+ * for byte as the SDK's `ProtobufTraceSerializer` writes them, into the bytes of the next export
+ * request: no span object is held until the batch is sent (held spans outlived the young
+ * generation and were copied and promoted by the collector: what traces cost a call was mostly
+ * memory work, not encoding). Parts seen again and again are encoded once and copied after: an
+ * attribute's key and value (the route, the tool, the agent, the org) and a span's name; ids go
+ * from hex to bytes natively. Every other span (a run's, a model call's) is the SDK's.
  */
-import type { AttributeValue, HrTime } from '@opentelemetry/api';
-import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
-import type { ReadableSpan } from '@opentelemetry/sdk-trace';
-import { FinishedSpan } from './call-spans.ts';
+import type { Attributes, AttributeValue } from '@opentelemetry/api';
+import type { InstrumentationScope } from '@opentelemetry/core';
+import type { Resource } from '@opentelemetry/resources';
+import type { CallSpanStart } from './call-spans.ts';
 
 /** Values kept encoded per attribute key; past this, a key's new values are encoded each time (ids, entry ids). */
 const KEPT_PER_KEY = 256;
@@ -40,6 +41,9 @@ const KEPT_BYTES = 256;
 
 /** The room kept between batches: 512 call spans of ~0.3 KiB, with some to spare. */
 const ROOM_KEPT = 1 << 20;
+
+/** A span the writer cannot write as the SDK would (an attribute of another kind, an id not hex): the caller sends it the SDK's way. */
+export class NotWritten extends Error {}
 
 /** Protobuf written into one buffer, grown as needed. */
 class Out {
@@ -90,7 +94,7 @@ function anyValue(v: AttributeValue): Buffer | undefined {
 }
 
 /** A value `anyValue` writes: a string, a boolean, a number but a negative or unsafe integer. */
-const plain = (v: AttributeValue | undefined): v is AttributeValue =>
+export const plain = (v: AttributeValue | undefined): v is AttributeValue =>
   typeof v === 'string' ||
   typeof v === 'boolean' ||
   (typeof v === 'number' && (!Number.isInteger(v) || (Number.isSafeInteger(v) && v >= 0)));
@@ -101,9 +105,13 @@ function keyValue(tag: number, key: string, value: AttributeValue): Buffer | und
   return v && field(tag, Buffer.concat([str(0x0a, key), field(0x12, v)]));
 }
 
-/** fixed64 nanoseconds of an HrTime, as the SDK's `writeHrTimeAsFixed64` splits them. */
-function writeTime(out: Out, t: HrTime): void {
-  const [seconds, nanos] = t;
+/**
+ * fixed64 nanoseconds of a time in epoch milliseconds, as the SDK makes an HrTime of it
+ * (`FinishedSpan`'s times) and its `writeHrTimeAsFixed64` splits that.
+ */
+function writeTime(out: Out, ms: number): void {
+  const seconds = Math.floor(ms / 1000);
+  const nanos = Math.round((ms - seconds * 1000) * 1e6);
   const low16 = (seconds & 0xffff) * 1e9;
   const high = ((seconds / 0x10000) >>> 0) * 1e9;
   const low = (low16 >>> 0) + (((high & 0xffff) * 0x10000) >>> 0) + nanos;
@@ -115,39 +123,106 @@ function writeTime(out: Out, t: HrTime): void {
   out.at += 8;
 }
 
-export class CallSpanEncoder {
+/** What is known of a call span once it ends: its start, its name, its attributes, whether it failed. */
+export interface CallSpanEnd {
+  start: CallSpanStart;
+  endMs: number;
+  name: string;
+  attributes: Attributes;
+  failed: boolean;
+}
+
+/** One export request's bytes, and how many spans it carries (what the exporter's own metrics count). */
+export interface Batch {
+  bytes: Buffer;
+  count: number;
+}
+
+/**
+ * Call spans written into the body of the next export request as they end (`write`), the
+ * request's bytes taken whole when it is sent (`take`), under one resource and scope.
+ */
+export class CallSpanWriter {
   readonly #values = new Map<string, Map<AttributeValue, Buffer>>();
   readonly #names = new Map<string, Buffer>();
   /** What every call span shares: `ResourceSpans.resource` and `ScopeSpans.scope`, encoded once. */
-  #resource: { of: unknown; bytes: Buffer } | undefined;
-  #scope: { of: unknown; bytes: Buffer } | undefined;
+  readonly #resource: Buffer;
+  readonly #scope: Buffer;
   readonly #out = new Out();
   readonly #parts: Buffer[] = [];
+  /** Where each span written since the last take ends, so a take can stop at a batch's size. */
+  #ends: number[] = [];
 
-  /** The request's bytes: the SDK's for spans of its own, then the call spans'. */
-  serializeRequest(spans: ReadableSpan[]): Uint8Array {
-    const calls: FinishedSpan[] = [];
-    const others: ReadableSpan[] = [];
-    for (const s of spans) {
-      if (s instanceof FinishedSpan) {
-        this.#adopt(s);
-        if (this.#encodable(s)) {
-          calls.push(s);
-          continue;
-        }
-      }
-      others.push(s);
-    }
-    if (calls.length === 0) return ProtobufTraceSerializer.serializeRequest(others) ?? new Uint8Array(0);
-    let ours: Buffer;
+  constructor(resource: Resource, scope: InstrumentationScope) {
+    const attrs = Object.entries(resource.attributes);
+    if (resource.schemaUrl || scope.schemaUrl || !attrs.every(([, v]) => plain(v as AttributeValue)))
+      throw new Error('call spans are written under a resource of plain attributes and no schema URL');
+    this.#resource = field(
+      0x0a,
+      Buffer.concat([
+        ...attrs.map(([k, v]) => keyValue(0x0a, k, v as AttributeValue)!),
+        Buffer.from([0x10, 0]),
+      ]),
+    );
+    const parts = [str(0x0a, scope.name)];
+    if (scope.version) parts.push(str(0x12, scope.version));
+    this.#scope = field(0x0a, Buffer.concat(parts));
+  }
+
+  /** Spans written since the last `take`. */
+  get count(): number {
+    return this.#ends.length;
+  }
+
+  /** Bytes written since the last `take`. */
+  get bytes(): number {
+    return this.#out.at;
+  }
+
+  /**
+   * Writes one ended span; a span it cannot write as the SDK would throws `NotWritten` and
+   * leaves nothing behind (the caller sends that one the SDK's way).
+   */
+  write(s: CallSpanEnd): void {
+    for (const key in s.attributes) if (!plain(s.attributes[key])) throw new NotWritten(`attribute ${key}`);
+    const at = this.#out.at;
     try {
-      ours = this.#request(calls);
-    } catch {
-      // A span this writer got wrong (it checks each one's length): the batch the SDK's way, not lost.
-      return ProtobufTraceSerializer.serializeRequest(spans) ?? new Uint8Array(0);
+      this.#span(s);
+    } catch (err) {
+      this.#out.at = at;
+      throw new NotWritten(String(err));
     }
-    const theirs = others.length > 0 ? ProtobufTraceSerializer.serializeRequest(others) : undefined;
-    return theirs ? Buffer.concat([theirs, ours]) : ours;
+    this.#ends.push(this.#out.at);
+  }
+
+  /** The export request (ExportTraceServiceRequest) for the first `max` spans written since the last take, or nothing. */
+  take(max = Number.POSITIVE_INFINITY): Batch | undefined {
+    const count = Math.min(this.#ends.length, max);
+    if (count === 0) return undefined;
+    const out = this.#out;
+    const cut = this.#ends[count - 1]!;
+    const spans = out.buf.subarray(0, cut);
+    // ResourceSpans { resource, scope_spans { scope, spans… } }, in the request's field 1.
+    const scopeSpansLen = this.#scope.length + spans.length;
+    const resourceSpansLen = this.#resource.length + 1 + varintSize(scopeSpansLen) + scopeSpansLen;
+    const head = Buffer.allocUnsafe(32 + this.#resource.length + this.#scope.length);
+    let at = putVarint(head, putVarint(head, 0, 0x0a), resourceSpansLen);
+    at += this.#resource.copy(head, at);
+    at = putVarint(head, putVarint(head, at, 0x12), scopeSpansLen);
+    at += this.#scope.copy(head, at);
+    const request = { bytes: Buffer.concat([head.subarray(0, at), spans]), count };
+    if (count < this.#ends.length) {
+      // The rest waits for the next batch, moved to the front (only when exports fall behind).
+      out.buf.copyWithin(0, cut, out.at);
+      out.at -= cut;
+      this.#ends = this.#ends.slice(count).map((end) => end - cut);
+      return request;
+    }
+    out.at = 0;
+    this.#ends.length = 0;
+    // A batch of long spans (a tenant's long names) does not keep its room once sent.
+    if (out.buf.length > ROOM_KEPT) out.buf = Buffer.allocUnsafe(ROOM_KEPT);
+    return request;
   }
 
   /** What it keeps between batches, in bytes: the parts kept ready and its room. */
@@ -156,65 +231,6 @@ export class CallSpanEncoder {
     for (const values of this.#values.values()) for (const b of values.values()) n += b.length;
     for (const b of this.#names.values()) n += b.length;
     return n;
-  }
-
-  deserializeResponse(data: Uint8Array) {
-    return ProtobufTraceSerializer.deserializeResponse(data);
-  }
-
-  /** The tracer's resource and scope (the first call span's), and attributes of the kinds written here; any other goes the SDK's way. */
-  #encodable(s: FinishedSpan): boolean {
-    if (s.resource !== this.#resource?.of || s.instrumentationScope !== this.#scope?.of) return false;
-    for (const key in s.attributes) if (!plain(s.attributes[key])) return false;
-    return true;
-  }
-
-  /** The resource and scope call spans are written under, from the first one seen: only plain ones (no schema URL, scope attributes, or attributes of other kinds). */
-  #adopt(s: FinishedSpan): void {
-    if (this.#resource) return;
-    const { resource, instrumentationScope: scope } = s;
-    const attrs = Object.values(resource.attributes);
-    const scoped = scope as { attributes?: object; droppedAttributesCount?: number };
-    if (resource.schemaUrl || scope.schemaUrl || scoped.attributes || scoped.droppedAttributesCount) return;
-    if (!attrs.every((v) => plain(v as AttributeValue | undefined))) return;
-    this.#resource = { of: resource, bytes: this.#resourceBytes(s) };
-    this.#scope = { of: scope, bytes: this.#scopeBytes(s) };
-  }
-
-  #request(calls: FinishedSpan[]): Buffer {
-    const resource = this.#resource!;
-    const scope = this.#scope!;
-    const out = this.#out;
-    out.at = 0;
-    for (const s of calls) this.#span(s);
-    const spans = out.buf.subarray(0, out.at);
-    // ResourceSpans { resource, scope_spans { scope, spans… } }, in the request's field 1.
-    const scopeSpansLen = scope.bytes.length + spans.length;
-    const resourceSpansLen = resource.bytes.length + 1 + varintSize(scopeSpansLen) + scopeSpansLen;
-    const head = Buffer.allocUnsafe(32 + resource.bytes.length + scope.bytes.length);
-    let at = putVarint(head, putVarint(head, 0, 0x0a), resourceSpansLen);
-    at += resource.bytes.copy(head, at);
-    at = putVarint(head, putVarint(head, at, 0x12), scopeSpansLen);
-    at += scope.bytes.copy(head, at);
-    const request = Buffer.concat([head.subarray(0, at), spans]);
-    // A batch of long spans (a tenant's long names) does not keep its room once sent.
-    if (out.buf.length > ROOM_KEPT) out.buf = Buffer.allocUnsafe(ROOM_KEPT);
-    return request;
-  }
-
-  #resourceBytes(s: ReadableSpan): Buffer {
-    const attrs = Object.entries(s.resource.attributes).flatMap(([k, v]) => {
-      const kv = v === undefined ? undefined : keyValue(0x0a, k, v as AttributeValue);
-      return kv ? [kv] : [];
-    });
-    return field(0x0a, Buffer.concat([...attrs, Buffer.from([0x10, 0])]));
-  }
-
-  #scopeBytes(s: ReadableSpan): Buffer {
-    const scope = s.instrumentationScope;
-    const parts = [str(0x0a, scope.name)];
-    if (scope.version) parts.push(str(0x12, scope.version));
-    return field(0x0a, Buffer.concat(parts));
   }
 
   #kept(key: string, value: AttributeValue): Buffer {
@@ -239,9 +255,9 @@ export class CallSpanEncoder {
   }
 
   /** One Span in ScopeSpans' field 2, fields in the SDK serializer's order. */
-  #span(s: FinishedSpan): void {
-    const ctx = s.spanContext();
-    const parent = s.parentSpanContext;
+  #span(s: CallSpanEnd): void {
+    const ctx = s.start.context;
+    const parent = s.start.parent;
     const traceState = ctx.traceState?.serialize();
     const name = this.#name(s.name);
     const parts = this.#parts;
@@ -253,10 +269,8 @@ export class CallSpanEncoder {
       attrs += b.length;
     }
     const stateLen = traceState ? Buffer.byteLength(traceState) : 0;
-    const message = s.status.message ?? '';
-    const messageLen = Buffer.byteLength(message);
-    const statusLen =
-      (messageLen ? 1 + varintSize(messageLen) + messageLen : 0) + 1 + varintSize(s.status.code);
+    const status = s.failed ? 2 : 0;
+    const statusLen = 2; // the code alone: call spans carry no status message
     const len =
       18 + // trace id
       10 + // span id
@@ -295,11 +309,11 @@ export class CallSpanEncoder {
     out.bytes(name);
     // kind, offset by one as OTLP's enum is (SpanKind 0–4: never the unset 0, so always written)
     out.buf[out.at++] = 0x30;
-    out.buf[out.at++] = s.kind + 1;
+    out.buf[out.at++] = s.start.kind + 1;
     out.buf[out.at++] = 0x39;
-    writeTime(out, s.startTime);
+    writeTime(out, s.start.startMs);
     out.buf[out.at++] = 0x41;
-    writeTime(out, s.endTime);
+    writeTime(out, s.endMs);
     for (const b of parts) out.bytes(b);
     // dropped attributes, events, links: 0 each; a call span has no events or links.
     out.buf[out.at++] = 0x50;
@@ -310,13 +324,8 @@ export class CallSpanEncoder {
     out.buf[out.at++] = 0;
     out.buf[out.at++] = 0x7a;
     out.varint(statusLen);
-    if (messageLen) {
-      out.buf[out.at++] = 0x12;
-      out.varint(messageLen);
-      out.at += out.buf.write(message, out.at, 'utf8');
-    }
     out.buf[out.at++] = 0x18;
-    out.varint(s.status.code);
+    out.buf[out.at++] = status;
     // flags: the trace flags, and whether the parent was remote (known, so its bit set).
     out.buf[out.at++] = 0x85;
     out.buf[out.at++] = 0x01;

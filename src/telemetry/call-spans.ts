@@ -1,11 +1,11 @@
 /**
  * The two spans every governed call makes — its HTTP request's and its `execute_tool` — made
- * without the SDK's `Span`: while open, a span here is a few fields; once ended it takes the
- * SDK's finished form (`ReadableSpan`), which the SDK's batch processor and OTLP exporter send
- * as they send any span, its times worked out only when it is sent. The SDK's spans validate
- * and copy attributes, count themselves and need a context object per request; end to end that
- * was most of what traces cost a governed call (bench/telemetry.bench.ts). Runs and model calls,
- * a few per run, keep the SDK's spans.
+ * without the SDK's `Span`: while open, a span here is a few fields; once ended it is written
+ * as protobuf at once (`call-span-protobuf.ts`), or, sent as JSON or to a test's exporter, takes
+ * the SDK's finished form (`FinishedSpan`), which the SDK's batch processor and exporter send as
+ * they send any span. The SDK's spans validate and copy attributes, count themselves and need a
+ * context object per request; end to end that was most of what traces cost a governed call
+ * (bench/telemetry.bench.ts). Runs and model calls, a few per run, keep the SDK's spans.
  */
 import { randomFillSync } from 'node:crypto';
 import type { Attributes, HrTime, Link, SpanContext, SpanKind, SpanStatus } from '@opentelemetry/api';
@@ -83,6 +83,7 @@ export class FinishedSpan implements ReadableSpan {
     attributes: Attributes,
     failed: boolean,
     from: { resource: Resource; scope: InstrumentationScope },
+    endMs = epochMs(),
   ) {
     this.name = name;
     this.kind = start.kind;
@@ -93,7 +94,7 @@ export class FinishedSpan implements ReadableSpan {
     this.instrumentationScope = from.scope;
     this.#context = start.context;
     this.#startMs = start.startMs;
-    this.#endMs = epochMs();
+    this.#endMs = endMs;
   }
 
   spanContext(): SpanContext {

@@ -28,7 +28,7 @@ import {
   convertLegacyHttpOptions,
   createOtlpHttpExportDelegate,
 } from '@opentelemetry/otlp-exporter-base/node-http';
-import { TraceExporterMetricsHelper } from '@opentelemetry/otlp-transformer';
+import { ProtobufTraceSerializer, TraceExporterMetricsHelper } from '@opentelemetry/otlp-transformer';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import {
   AlwaysOffSampler,
@@ -48,7 +48,8 @@ import type { TraceBatch, TraceProtocol, TraceSampler } from '../config/index.ts
 import type { GateRequest, GateResult } from '../gateway/index.ts';
 import { runTrace } from '../ids/index.ts';
 import type { RunObserver, RunRef } from '../runtime/index.ts';
-import { CallSpanEncoder } from './call-span-protobuf.ts';
+import { CallSpanBatch, protobufDelegate } from './call-span-batch.ts';
+import { CallSpanWriter, NotWritten } from './call-span-protobuf.ts';
 import { type CallSpanStart, epochMs, FinishedSpan, newSpanId, newTraceId } from './call-spans.ts';
 
 export interface TracingOptions {
@@ -116,15 +117,12 @@ function samplers(s: TraceSampler = { name: 'always_on', parentBased: true, rati
   return [root, s.parentBased ? new ParentBasedSampler({ root }) : root];
 }
 
-/**
- * OTLP/HTTP with protobuf, as the SDK's exporter for it is made (endpoint, `OTEL_EXPORTER_OTLP_HEADERS`,
- * timeout, retries), but writing the calls' spans from parts kept ready (`CallSpanEncoder`).
- */
+/** OTLP/HTTP with protobuf, as the SDK's exporter for it is made (endpoint, `OTEL_EXPORTER_OTLP_HEADERS`, timeout, retries). */
 function protobufExporter(url: string): SpanExporter {
   return new OTLPExporterBase(
     createOtlpHttpExportDelegate(
       convertLegacyHttpOptions({ url }, 'TRACES', 'v1/traces', { 'Content-Type': 'application/x-protobuf' }),
-      new CallSpanEncoder(),
+      ProtobufTraceSerializer,
       'otlp_http_span_exporter',
       TraceExporterMetricsHelper,
       undefined,
@@ -154,8 +152,10 @@ export class Tracing {
   readonly #always: boolean | undefined;
   /** A span with a parent is kept when its parent is (the default), or decided afresh. */
   readonly #parentBased: boolean;
-  /** Where every span goes once ended, the SDK's and the calls' alike. */
+  /** Where the SDK's spans go once ended (and the calls' too, but with protobuf, the default). */
   readonly #processor: SpanProcessor;
+  /** With protobuf: the calls' spans, written as they end into the next export request. */
+  readonly #calls: CallSpanBatch | undefined;
   readonly #from: ConstructorParameters<typeof FinishedSpan>[4];
   /** The request span a call runs under, followed across its awaits. */
   readonly #requests = new AsyncLocalStorage<CallSpanStart>();
@@ -168,15 +168,24 @@ export class Tracing {
     const name = o.sampler?.name ?? 'always_on';
     this.#always = name === 'always_on' ? true : name === 'always_off' ? false : undefined;
     const resource = resourceFromAttributes({ 'service.name': 'paddock', 'service.version': o.version });
+    this.#from = { resource, scope: { name: 'paddock', version: o.version } };
+    const batch = { scheduledDelayMillis: 5000, maxExportBatchSize: 512, ...o.batch };
+    this.#calls =
+      o.exporter || o.protocol === 'http/json'
+        ? undefined
+        : new CallSpanBatch(
+            new CallSpanWriter(resource, this.#from.scope),
+            protobufDelegate(o.endpoint),
+            batch,
+          );
     this.#processor = new BatchSpanProcessor({
       exporter:
         o.exporter ??
         (o.protocol === 'http/json'
           ? new OtlpJsonExporter({ url: o.endpoint })
           : protobufExporter(o.endpoint)),
-      ...o.batch,
+      ...batch,
     });
-    this.#from = { resource, scope: { name: 'paddock', version: o.version } };
     this.#provider = new TracerProvider({
       idGenerator: this.#ids,
       sampler,
@@ -204,6 +213,18 @@ export class Tracing {
     };
   }
 
+  /** A call span ended (kept): written into the next batch, or the SDK's way when it cannot be (or without protobuf). */
+  #ended(start: CallSpanStart, name: string, attributes: Attributes, failed: boolean): void {
+    if (this.#calls)
+      try {
+        this.#calls.end({ start, endMs: epochMs(), name, attributes, failed });
+        return;
+      } catch (err) {
+        if (!(err instanceof NotWritten)) throw err;
+      }
+    this.#processor.onEnd(new FinishedSpan(start, name, attributes, failed, this.#from));
+  }
+
   /**
    * Runs one HTTP request in a server span (continuing the caller's `traceparent`, if any);
    * `answered` says its route template and status once it is done. No `async` layers: each
@@ -229,9 +250,7 @@ export class Tracing {
         'http.route': route,
         'http.response.status_code': status,
       };
-      this.#processor.onEnd(
-        new FinishedSpan(start, `${method} ${route}`, attributes, status >= 500, this.#from),
-      );
+      this.#ended(start, `${method} ${route}`, attributes, status >= 500);
     };
     return this.#requests.run(start, next).then(end, (err: unknown) => {
       end();
@@ -267,7 +286,7 @@ export class Tracing {
     span.attributes['paddock.gate.outcome'] = 'allowed';
     span.attributes['paddock.audit.entry_id'] = result.auditEntryId;
     if (result.isError) span.attributes['error.type'] = 'tool_error';
-    this.#processor.onEnd(new FinishedSpan(span.start, span.name, span.attributes, false, this.#from));
+    this.#ended(span.start, span.name, span.attributes, false);
   }
 
   /** The call was refused or failed (`outcome` as the metrics count it). */
@@ -275,9 +294,7 @@ export class Tracing {
     if (!kept(span.start)) return;
     span.attributes['paddock.gate.outcome'] = outcome;
     span.attributes['error.type'] = (err as { code?: string }).code ?? 'internal';
-    this.#processor.onEnd(
-      new FinishedSpan(span.start, span.name, span.attributes, outcome === 'failed', this.#from),
-    );
+    this.#ended(span.start, span.name, span.attributes, outcome === 'failed');
   }
 
   readonly runs: RunObserver = {
@@ -375,15 +392,15 @@ export class Tracing {
   }
 
   /** Sends what is buffered (tests, shutdown). */
-  flush(): Promise<void> {
-    return this.#provider.forceFlush();
+  async flush(): Promise<void> {
+    await Promise.all([this.#calls?.flush(), this.#provider.forceFlush()]);
   }
 
   /**
    * Sends what is buffered and stops. A collector that cannot be reached loses those spans, but
    * does not fail the shutdown (the server's store is closed after this).
    */
-  close(): Promise<void> {
-    return this.#provider.shutdown().catch(() => undefined);
+  async close(): Promise<void> {
+    await Promise.all([this.#calls?.shutdown(), this.#provider.shutdown()]).catch(() => undefined);
   }
 }

@@ -1,0 +1,124 @@
+/**
+ * The calls' spans batched and sent as the SDK's `BatchSpanProcessor` sends spans (a batch when
+ * `maxExportBatchSize` have ended or `scheduledDelayMillis` after the first, one export at a
+ * time, spans past the queue's bound dropped and counted), but held as the request's protobuf
+ * bytes (`CallSpanWriter`) rather than as span objects; sent by the OTLP/HTTP exporter's own
+ * transport (endpoint, `OTEL_EXPORTER_OTLP_HEADERS`, timeout, retries).
+ */
+import { globalErrorHandler } from '@opentelemetry/core';
+import type { IOtlpExportDelegate } from '@opentelemetry/otlp-exporter-base';
+import {
+  convertLegacyHttpOptions,
+  createOtlpHttpExportDelegate,
+} from '@opentelemetry/otlp-exporter-base/node-http';
+import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
+import type { Batch, CallSpanEnd, CallSpanWriter } from './call-span-protobuf.ts';
+
+export interface CallSpanBatchOptions {
+  scheduledDelayMillis: number;
+  maxExportBatchSize: number;
+  /** Spans held at most while an export is under way (the SDK's default 2048); past it, dropped. */
+  maxQueueSize?: number;
+}
+
+/** A batch is sent once its bytes reach this too: a tenant's long tool names make no request of hundreds of MiB. */
+const BATCH_BYTES = 1 << 20;
+/** Bytes held at most while an export is under way; past it, spans are dropped. */
+const HELD_BYTES = 8 << 20;
+
+/** The exporter's OTLP/HTTP protobuf transport, for requests already written. */
+export function protobufDelegate(url: string): IOtlpExportDelegate<Batch> {
+  return createOtlpHttpExportDelegate(
+    convertLegacyHttpOptions({ url }, 'TRACES', 'v1/traces', { 'Content-Type': 'application/x-protobuf' }),
+    {
+      serializeRequest: (b: Batch) => b.bytes,
+      deserializeResponse: (d: Uint8Array) => ProtobufTraceSerializer.deserializeResponse(d),
+    },
+    'otlp_http_span_exporter',
+    { name: 'span', countItems: (b: Batch) => b.count },
+    undefined,
+  );
+}
+
+export class CallSpanBatch {
+  readonly #writer: CallSpanWriter;
+  readonly #delegate: IOtlpExportDelegate<Batch>;
+  readonly #delay: number;
+  readonly #size: number;
+  readonly #queue: number;
+  #timer: NodeJS.Timeout | undefined;
+  /** The export under way, if any: one at a time, as the SDK's batch processor. */
+  #sending: Promise<void> | undefined;
+  #stopped = false;
+  /** Spans dropped since the last warning, and in all. */
+  #dropping = 0;
+  dropped = 0;
+
+  constructor(writer: CallSpanWriter, delegate: IOtlpExportDelegate<Batch>, o: CallSpanBatchOptions) {
+    this.#writer = writer;
+    this.#delegate = delegate;
+    this.#delay = o.scheduledDelayMillis;
+    this.#queue = o.maxQueueSize ?? 2048;
+    this.#size = Math.min(o.maxExportBatchSize, this.#queue);
+  }
+
+  /** A call span ended (sampled): written into the next batch, or dropped if too many wait. Throws `NotWritten` as the writer does. */
+  end(span: CallSpanEnd): void {
+    if (this.#stopped) return;
+    const w = this.#writer;
+    if (w.count >= this.#queue || w.bytes >= HELD_BYTES) {
+      this.#dropping++;
+      this.dropped++;
+      return;
+    }
+    if (this.#dropping > 0) {
+      globalErrorHandler(new Error(`Dropped ${this.#dropping} call spans because the export queue was full`));
+      this.#dropping = 0;
+    }
+    w.write(span);
+    if (this.#sending) return;
+    if (w.count >= this.#size || w.bytes >= BATCH_BYTES) this.#send();
+    else if (this.#timer === undefined) {
+      this.#timer = setTimeout(() => this.#send(), this.#delay);
+      this.#timer.unref();
+    }
+  }
+
+  /** Sends what is written now; the next batch follows when this one is answered, if it is due. */
+  #send(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    const batch = this.#writer.take(this.#size);
+    if (!batch) return;
+    this.#sending = new Promise<void>((resolve) => {
+      this.#delegate.export(batch, (result) => {
+        if (result.error) globalErrorHandler(result.error);
+        resolve();
+      });
+    }).then(() => {
+      this.#sending = undefined;
+      const w = this.#writer;
+      if (w.count >= this.#size || w.bytes >= BATCH_BYTES) this.#send();
+      else if (w.count > 0 && this.#timer === undefined && !this.#stopped) {
+        this.#timer = setTimeout(() => this.#send(), this.#delay);
+        this.#timer.unref();
+      }
+    });
+  }
+
+  /** Sends everything written, and waits until it is answered. */
+  async flush(): Promise<void> {
+    while (this.#sending || this.#writer.count > 0) {
+      if (this.#sending) await this.#sending;
+      else this.#send();
+    }
+  }
+
+  /** Sends what is left, and stops: spans ending after this are not sent. */
+  async shutdown(): Promise<void> {
+    await this.flush();
+    this.#stopped = true;
+    clearTimeout(this.#timer);
+    await this.#delegate.shutdown();
+  }
+}
