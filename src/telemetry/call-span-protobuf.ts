@@ -3,18 +3,15 @@
  * for byte as the SDK's `ProtobufTraceSerializer` writes them, into the bytes of the next export
  * request: no span object is held until the batch is sent (held spans outlived the young
  * generation and were copied and promoted by the collector: what traces cost a call was mostly
- * memory work, not encoding). Parts seen again and again are encoded once and copied after: an
- * attribute's key and value (the route, the tool, the agent, the org) and a span's name; ids go
- * from hex to bytes natively. Every other span (a run's, a model call's) is the SDK's.
+ * memory work, not encoding). Strings are written straight from the span's attributes (short
+ * ASCII ones byte by byte; parts once kept encoded and copied after read slower in a real call,
+ * their buffers cold, and a call's unique ids missed them anyway); ids go from hex to bytes
+ * natively. Every other span (a run's, a model call's) is the SDK's.
  */
 import type { Attributes, AttributeValue } from '@opentelemetry/api';
 import type { InstrumentationScope } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
 import type { CallSpanStart } from './call-spans.ts';
-
-/** Values kept encoded per attribute key; past this, a key's new values are encoded each time (ids, entry ids). */
-const KEPT_PER_KEY = 256;
-const KEPT_NAMES = 1024;
 
 /** Writes `n` (a non-negative safe integer) as a varint into `buf` at `at`; returns where it ends. */
 function putVarint(buf: Buffer, at: number, n: number): number {
@@ -36,14 +33,33 @@ const varintSize = (n: number) => {
   return size;
 };
 
-/** Parts longer than this are written each time, not kept: a tenant's long tool name holds no memory. */
-const KEPT_BYTES = 256;
-
 /** The room kept between batches: 512 call spans of ~0.3 KiB, with some to spare. */
 const ROOM_KEPT = 1 << 20;
 
 /** A span the writer cannot write as the SDK would (an attribute of another kind, an id not hex): the caller sends it the SDK's way. */
 export class NotWritten extends Error {}
+
+/** A value written here: a string, a boolean, a number but a negative or unsafe integer (the SDK's 64-bit varint). */
+export const plain = (v: AttributeValue | undefined): v is AttributeValue =>
+  typeof v === 'string' ||
+  typeof v === 'boolean' ||
+  (typeof v === 'number' && (!Number.isInteger(v) || (Number.isSafeInteger(v) && v >= 0)));
+
+/** UTF-8 bytes of `s`: its length when it is ASCII (as the ids, routes and tool names are), else Buffer's count. */
+function utf8Length(s: string): number {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) >= 0x80) return Buffer.byteLength(s, 'utf8');
+  return s.length;
+}
+
+/** A length-delimited field's whole size, for a body of `n` bytes (one-byte tags only). */
+const fieldSize = (n: number) => 1 + varintSize(n) + n;
+
+/** Bytes of an AnyValue's body (as the SDK's `writeAnyValue`), given a string's UTF-8 length. */
+function anyValueSize(v: AttributeValue, stringLength: number): number {
+  if (typeof v === 'string') return fieldSize(stringLength);
+  if (typeof v === 'boolean') return 2;
+  return Number.isInteger(v) ? 1 + varintSize(v as number) : 9;
+}
 
 /** Protobuf written into one buffer, grown as needed. */
 class Out {
@@ -58,51 +74,41 @@ class Out {
   varint(n: number): void {
     this.at = putVarint(this.buf, this.at, n);
   }
-  bytes(b: Uint8Array): void {
-    this.buf.set(b, this.at);
-    this.at += b.length;
+  /** `s`, of `length` UTF-8 bytes: short ASCII byte by byte (no native call), the rest by Buffer. */
+  string(s: string, length: number): void {
+    const buf = this.buf;
+    if (length === s.length && length <= 64) {
+      let at = this.at;
+      for (let i = 0; i < length; i++) buf[at++] = s.charCodeAt(i);
+      this.at = at;
+    } else this.at += buf.write(s, this.at, length, 'utf8');
   }
-}
-
-/** A length-delimited field: its tag, its length, its bytes. */
-function field(tag: number, body: Buffer): Buffer {
-  const out = Buffer.allocUnsafe(varintSize(tag) + varintSize(body.length) + body.length);
-  body.copy(out, putVarint(out, putVarint(out, 0, tag), body.length));
-  return out;
-}
-
-const str = (tag: number, s: string) => field(tag, Buffer.from(s, 'utf8'));
-
-/** An AnyValue's bytes, as the SDK's `writeAnyValue`; undefined for what a call span never carries (arrays, maps, bytes). */
-function anyValue(v: AttributeValue): Buffer | undefined {
-  if (typeof v === 'string') return str(0x0a, v);
-  if (typeof v === 'boolean') return Buffer.from([0x10, v ? 1 : 0]);
-  if (typeof v === 'number') {
-    if (Number.isSafeInteger(v) && v >= 0) {
-      const out = Buffer.allocUnsafe(1 + varintSize(v));
-      out[0] = 0x18;
-      putVarint(out, 1, v);
-      return out;
+  /** A string field: its tag, its length, its bytes. */
+  stringField(tag: number, s: string, length: number): void {
+    this.buf[this.at++] = tag;
+    this.varint(length);
+    this.string(s, length);
+  }
+  /** A KeyValue in field `tag` (attributes are field 9 of a span, 1 of a resource), lengths known. */
+  keyValue(tag: number, key: string, keyLength: number, v: AttributeValue, valueLength: number): void {
+    const any = anyValueSize(v, valueLength);
+    this.buf[this.at++] = tag;
+    this.varint(fieldSize(keyLength) + fieldSize(any));
+    this.stringField(0x0a, key, keyLength);
+    this.buf[this.at++] = 0x12;
+    this.varint(any);
+    if (typeof v === 'string') this.stringField(0x0a, v, valueLength);
+    else if (typeof v === 'boolean') {
+      this.buf[this.at++] = 0x10;
+      this.buf[this.at++] = v ? 1 : 0;
+    } else if (Number.isInteger(v)) {
+      this.buf[this.at++] = 0x18;
+      this.varint(v as number);
+    } else {
+      this.buf[this.at++] = 0x21;
+      this.at = this.buf.writeDoubleLE(v as number, this.at);
     }
-    if (Number.isInteger(v)) return undefined; // negative or huge integers: the SDK's 64-bit varint
-    const out = Buffer.allocUnsafe(9);
-    out[0] = 0x21;
-    out.writeDoubleLE(v, 1);
-    return out;
   }
-  return undefined;
-}
-
-/** A value `anyValue` writes: a string, a boolean, a number but a negative or unsafe integer. */
-export const plain = (v: AttributeValue | undefined): v is AttributeValue =>
-  typeof v === 'string' ||
-  typeof v === 'boolean' ||
-  (typeof v === 'number' && (!Number.isInteger(v) || (Number.isSafeInteger(v) && v >= 0)));
-
-/** A KeyValue in field `tag` (attributes are field 9 of a span, 1 of a resource, 3 of a scope). */
-function keyValue(tag: number, key: string, value: AttributeValue): Buffer | undefined {
-  const v = anyValue(value);
-  return v && field(tag, Buffer.concat([str(0x0a, key), field(0x12, v)]));
 }
 
 /**
@@ -143,13 +149,12 @@ export interface Batch {
  * request's bytes taken whole when it is sent (`take`), under one resource and scope.
  */
 export class CallSpanWriter {
-  readonly #values = new Map<string, Map<AttributeValue, Buffer>>();
-  readonly #names = new Map<string, Buffer>();
   /** What every call span shares: `ResourceSpans.resource` and `ScopeSpans.scope`, encoded once. */
   readonly #resource: Buffer;
   readonly #scope: Buffer;
   readonly #out = new Out();
-  readonly #parts: Buffer[] = [];
+  /** Each attribute's key and value lengths, worked out before the span's length is written. */
+  readonly #lengths: number[] = [];
   /** Where each span written since the last take ends, so a take can stop at a batch's size. */
   #ends: number[] = [];
 
@@ -157,16 +162,28 @@ export class CallSpanWriter {
     const attrs = Object.entries(resource.attributes);
     if (resource.schemaUrl || scope.schemaUrl || !attrs.every(([, v]) => plain(v as AttributeValue)))
       throw new Error('call spans are written under a resource of plain attributes and no schema URL');
-    this.#resource = field(
-      0x0a,
-      Buffer.concat([
-        ...attrs.map(([k, v]) => keyValue(0x0a, k, v as AttributeValue)!),
-        Buffer.from([0x10, 0]),
-      ]),
-    );
-    const parts = [str(0x0a, scope.name)];
-    if (scope.version) parts.push(str(0x12, scope.version));
-    this.#scope = field(0x0a, Buffer.concat(parts));
+    const out = this.#out;
+    // Resource { attributes…, dropped_attributes_count 0 }, in ResourceSpans' field 1.
+    const body = new Out();
+    for (const [k, v] of attrs)
+      body.keyValue(0x0a, k, utf8Length(k), v as AttributeValue, typeof v === 'string' ? utf8Length(v) : 0);
+    body.buf[body.at++] = 0x10;
+    body.buf[body.at++] = 0;
+    out.buf[out.at++] = 0x0a;
+    out.varint(body.at);
+    out.buf.set(body.buf.subarray(0, body.at), out.at);
+    out.at += body.at;
+    this.#resource = Buffer.from(out.buf.subarray(0, out.at));
+    out.at = 0;
+    // InstrumentationScope { name, version }, in ScopeSpans' field 1.
+    const name = utf8Length(scope.name);
+    const version = scope.version ? utf8Length(scope.version) : 0;
+    out.buf[out.at++] = 0x0a;
+    out.varint(fieldSize(name) + (scope.version ? fieldSize(version) : 0));
+    out.stringField(0x0a, scope.name, name);
+    if (scope.version) out.stringField(0x12, scope.version, version);
+    this.#scope = Buffer.from(out.buf.subarray(0, out.at));
+    out.at = 0;
   }
 
   /** Spans written since the last `take`. */
@@ -225,33 +242,9 @@ export class CallSpanWriter {
     return request;
   }
 
-  /** What it keeps between batches, in bytes: the parts kept ready and its room. */
+  /** The room it keeps between batches, in bytes. */
   get keptBytes(): number {
-    let n = this.#out.buf.length;
-    for (const values of this.#values.values()) for (const b of values.values()) n += b.length;
-    for (const b of this.#names.values()) n += b.length;
-    return n;
-  }
-
-  #kept(key: string, value: AttributeValue): Buffer {
-    let values = this.#values.get(key);
-    if (!values) {
-      values = new Map();
-      this.#values.set(key, values);
-    }
-    let bytes = values.get(value);
-    if (bytes) return bytes;
-    bytes = keyValue(0x4a, key, value)!;
-    if (values.size < KEPT_PER_KEY && bytes.length <= KEPT_BYTES) values.set(value, bytes);
-    return bytes;
-  }
-
-  #name(name: string): Buffer {
-    let bytes = this.#names.get(name);
-    if (bytes) return bytes;
-    bytes = str(0x2a, name);
-    if (this.#names.size < KEPT_NAMES && bytes.length <= KEPT_BYTES) this.#names.set(name, bytes);
-    return bytes;
+    return this.#out.buf.length;
   }
 
   /** One Span in ScopeSpans' field 2, fields in the SDK serializer's order. */
@@ -259,14 +252,16 @@ export class CallSpanWriter {
     const ctx = s.start.context;
     const parent = s.start.parent;
     const traceState = ctx.traceState?.serialize();
-    const name = this.#name(s.name);
-    const parts = this.#parts;
-    parts.length = 0;
+    const nameLen = utf8Length(s.name);
+    const lengths = this.#lengths;
+    lengths.length = 0;
     let attrs = 0;
     for (const key in s.attributes) {
-      const b = this.#kept(key, s.attributes[key]!);
-      parts.push(b);
-      attrs += b.length;
+      const v = s.attributes[key]!;
+      const keyLen = utf8Length(key);
+      const valueLen = typeof v === 'string' ? utf8Length(v) : 0;
+      lengths.push(keyLen, valueLen);
+      attrs += fieldSize(fieldSize(keyLen) + fieldSize(anyValueSize(v as AttributeValue, valueLen)));
     }
     const stateLen = traceState ? Buffer.byteLength(traceState) : 0;
     const status = s.failed ? 2 : 0;
@@ -276,7 +271,7 @@ export class CallSpanWriter {
       10 + // span id
       (traceState ? 1 + varintSize(stateLen) + stateLen : 0) +
       (parent?.spanId ? 10 : 0) +
-      name.length +
+      fieldSize(nameLen) +
       2 + // kind
       18 + // times
       attrs +
@@ -306,7 +301,7 @@ export class CallSpanWriter {
       out.buf[out.at++] = 8;
       out.at += out.buf.write(parent.spanId, out.at, 'hex');
     }
-    out.bytes(name);
+    out.stringField(0x2a, s.name, nameLen);
     // kind, offset by one as OTLP's enum is (SpanKind 0–4: never the unset 0, so always written)
     out.buf[out.at++] = 0x30;
     out.buf[out.at++] = s.start.kind + 1;
@@ -314,7 +309,11 @@ export class CallSpanWriter {
     writeTime(out, s.start.startMs);
     out.buf[out.at++] = 0x41;
     writeTime(out, s.endMs);
-    for (const b of parts) out.bytes(b);
+    let i = 0;
+    for (const key in s.attributes) {
+      out.keyValue(0x4a, key, lengths[i]!, s.attributes[key] as AttributeValue, lengths[i + 1]!);
+      i += 2;
+    }
     // dropped attributes, events, links: 0 each; a call span has no events or links.
     out.buf[out.at++] = 0x50;
     out.buf[out.at++] = 0;
