@@ -46,12 +46,13 @@ const SCRAPE_EVERY_MS = 15_000;
 const RECEIVER_PORT = 14318;
 const SCRAPE_TOKEN = 'bench-scrape-token-0123456789';
 
-// The OTLP receiver lives in its own process: its CPU is not Paddock's.
+// The OTLP receiver lives in its own process: its CPU is not Paddock's. It answers as a collector
+// does: an empty ExportTraceServiceResponse, in the request's encoding.
 const receiver = spawn(
   process.execPath,
   [
     '-e',
-    `require('node:http').createServer((q, s) => { q.resume(); q.on('end', () => s.end('{}')); }).listen(${RECEIVER_PORT}, '127.0.0.1', () => console.log('up'));`,
+    `require('node:http').createServer((q, s) => { q.resume(); q.on('end', () => { const pb = q.headers['content-type'] === 'application/x-protobuf'; s.writeHead(200, { 'content-type': pb ? 'application/x-protobuf' : 'application/json' }).end(pb ? '' : '{}'); }); }).listen(${RECEIVER_PORT}, '127.0.0.1', () => console.log('up'));`,
   ],
   { stdio: ['ignore', 'pipe', 'inherit'] },
 );
