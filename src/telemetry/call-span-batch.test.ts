@@ -127,3 +127,59 @@ test('flush sends what waits and resolves once it is answered; after shutdown, s
     await c.close();
   }
 });
+
+test('a collector that never answers holds the next batch back only until the export timeout', async () => {
+  const c = await collector();
+  const batch = batchTo(c.url, {
+    maxExportBatchSize: 2,
+    scheduledDelayMillis: 60_000,
+    exportTimeoutMillis: 150,
+  });
+  try {
+    c.hold();
+    batch.end(span('a0'));
+    batch.end(span('a1'));
+    await until('the first batch sent', () => c.requests.length === 1);
+    batch.end(span('b0'));
+    batch.end(span('b1'));
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(c.requests.length, 1, 'the next batch waits while the first may still be answered');
+    await until('the next batch sent once the first is given up on', () => c.requests.length === 2);
+    assert.deepEqual(c.requests[1], ['b0', 'b1']);
+  } finally {
+    c.release();
+    await batch.shutdown();
+    await c.close();
+  }
+});
+
+test('flush while calls keep ending: it waits for the spans written before it, not for ever', async () => {
+  const c = await collector();
+  const batch = batchTo(c.url, { maxExportBatchSize: 8, scheduledDelayMillis: 60_000 });
+  let going = true;
+  let n = 0;
+  const load = (async () => {
+    while (going) {
+      batch.end(span(`x${n++}`));
+      await new Promise((r) => setImmediate(r));
+    }
+  })();
+  try {
+    await new Promise((r) => setTimeout(r, 30));
+    const before = n;
+    await Promise.race([
+      batch.flush(),
+      new Promise((_, reject) =>
+        setTimeout(() => reject(new Error('flush did not resolve under load')), 3000),
+      ),
+    ]);
+    const arrived = new Set(c.requests.flat());
+    for (let i = 0; i < before; i++)
+      assert.ok(arrived.has(`x${i}`), `x${i}, written before the flush, arrived`);
+  } finally {
+    going = false;
+    await load;
+    await batch.shutdown();
+    await c.close();
+  }
+});

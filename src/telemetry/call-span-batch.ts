@@ -19,6 +19,8 @@ export interface CallSpanBatchOptions {
   maxExportBatchSize: number;
   /** Spans held at most while an export is under way (the SDK's default 2048); past it, dropped. */
   maxQueueSize?: number;
+  /** How long an export is waited for before the next may go (the SDK's default 30 s). */
+  exportTimeoutMillis?: number;
 }
 
 /** A batch is sent once its bytes reach this too: a tenant's long tool names make no request of hundreds of MiB. */
@@ -46,6 +48,10 @@ export class CallSpanBatch {
   readonly #delay: number;
   readonly #size: number;
   readonly #queue: number;
+  readonly #timeout: number;
+  /** Spans written, and spans whose export was answered (or given up on), since the start: what a flush waits for. */
+  #written = 0;
+  #sent = 0;
   #timer: NodeJS.Timeout | undefined;
   /** The export under way, if any: one at a time, as the SDK's batch processor. */
   #sending: Promise<void> | undefined;
@@ -59,6 +65,7 @@ export class CallSpanBatch {
     this.#delegate = delegate;
     this.#delay = o.scheduledDelayMillis;
     this.#queue = o.maxQueueSize ?? 2048;
+    this.#timeout = o.exportTimeoutMillis ?? 30_000;
     this.#size = Math.min(o.maxExportBatchSize, this.#queue);
   }
 
@@ -76,6 +83,7 @@ export class CallSpanBatch {
       this.#dropping = 0;
     }
     w.write(span);
+    this.#written++;
     if (this.#sending) return;
     if (w.count >= this.#size || w.bytes >= BATCH_BYTES) this.#send();
     else if (this.#timer === undefined) {
@@ -91,11 +99,19 @@ export class CallSpanBatch {
     const batch = this.#writer.take(this.#size);
     if (!batch) return;
     this.#sending = new Promise<void>((resolve) => {
+      // A collector that never answers does not hold the next batches back for ever.
+      const timeout = setTimeout(() => {
+        globalErrorHandler(new Error(`Call span export not answered in ${this.#timeout} ms`));
+        resolve();
+      }, this.#timeout);
+      timeout.unref();
       this.#delegate.export(batch, (result) => {
+        clearTimeout(timeout);
         if (result.error) globalErrorHandler(result.error);
         resolve();
       });
     }).then(() => {
+      this.#sent += batch.count;
       this.#sending = undefined;
       const w = this.#writer;
       if (w.count >= this.#size || w.bytes >= BATCH_BYTES) this.#send();
@@ -106,11 +122,13 @@ export class CallSpanBatch {
     });
   }
 
-  /** Sends everything written, and waits until it is answered. */
+  /** Sends what is written now, and waits until it is answered; spans ending meanwhile wait for their own batch. */
   async flush(): Promise<void> {
-    while (this.#sending || this.#writer.count > 0) {
+    const written = this.#written;
+    while (this.#sent < written) {
       if (this.#sending) await this.#sending;
-      else this.#send();
+      else if (this.#writer.count > 0) this.#send();
+      else break;
     }
   }
 
