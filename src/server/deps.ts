@@ -213,6 +213,7 @@ export function buildDeps(
     traceBatch: config.traceBatch,
     traceProtocol: config.traceProtocol,
     version: '0.1.0',
+    log,
   });
   const signals = new LiveSignals(store);
   const audit = new AuditTrail({

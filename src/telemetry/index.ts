@@ -6,7 +6,9 @@
  */
 import type { TrailObserver } from '../audit/index.ts';
 import type { GateObserver, UnknownToolObserver } from '../gateway/index.ts';
+import type { Logger } from '../log/index.ts';
 import type { RunObserver } from '../runtime/index.ts';
+import { logOtelDiagnostics } from './diagnostics.ts';
 import { gateOutcome, Metrics } from './metrics.ts';
 import { Tracing, type TracingOptions } from './tracing.ts';
 
@@ -26,6 +28,8 @@ export interface TelemetryOptions {
   /** How spans are encoded on the wire (default: protobuf). */
   traceProtocol?: TracingOptions['protocol'];
   version: string;
+  /** Where OpenTelemetry's own warnings go (an export refused, spans dropped); none: nowhere. */
+  log?: Logger;
   /** Tests: spans go here instead of the OTLP exporter. */
   exporter?: TracingOptions['exporter'];
 }
@@ -55,6 +59,7 @@ export class Telemetry {
           exporter: o.exporter,
         })
       : null;
+    if (this.tracing && o.log) logOtelDiagnostics(o.log);
     const m = this.metrics;
     const t = this.tracing;
     this.gate = m || t ? this.#gate(m, t) : undefined;
