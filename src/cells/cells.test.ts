@@ -47,17 +47,23 @@ describe('org cells under bubblewrap', () => {
     ...cellSpec(orgId, t.home, program, args),
     user: await orgHostUser(t.store.db, orgId),
   });
-  /** Runs a spec to its end; its output (stdout and stderr) and exit. */
-  const run = async (spec: CellSpec) => {
+  /** Runs a spec to its end (killed after `deadlineMs`, and said so); its output (stdout and stderr) and exit. */
+  const run = async (spec: CellSpec, deadlineMs = 60_000) => {
     const proc = bubblewrap.spawn(spec);
     let out = '';
     proc.stdout!.on('data', (d) => (out += d));
     proc.stderr!.on('data', (d) => (out += d));
     proc.stdin!.end();
+    let timedOut = false;
+    const deadline = setTimeout(() => {
+      timedOut = true;
+      proc.kill('SIGKILL');
+    }, deadlineMs);
     const [code, signal] = await new Promise<[number | null, string | null]>((r) =>
       proc.once('exit', (c, sig) => r([c, sig])),
     );
-    return { out, code, signal };
+    clearTimeout(deadline);
+    return { out, code, signal, timedOut };
   };
 
   before(async () => {
@@ -220,10 +226,16 @@ describe('org cells under bubblewrap', () => {
       ]);
       assert.ok(!forks.out.includes('all-forked'), 'a fork bomb stops at the process limit');
       assert.match(forks.out, /fork/i);
+      // The fork bomb's sleeps hold the org's process slots for 2 s: a node started among them
+      // could not make its threads and waited for ever (a CI run hung here).
+      const procs = (await specOf('org_capped', '')).cgroupProcs ?? [];
+      for (let i = 0; i < 100 && procs.some((f) => readFileSync(f, 'utf8').trim() !== ''); i++)
+        await new Promise((r) => setTimeout(r, 100));
       const memory = await capped(process.execPath, [
         '-e',
         'const b = []; for (let i = 0; i < 40; i++) b.push(Buffer.alloc(16 * 2 ** 20, 1)); console.log("allocated")',
       ]);
+      assert.ok(!memory.timedOut, `the capped process neither ended nor was killed in 60 s: ${memory.out}`);
       assert.ok(!memory.out.includes('allocated'), 'allocating 640 MiB fails under a 128 MiB limit');
       assert.ok(
         memory.code === 137 || memory.signal === 'SIGKILL' || memory.code !== 0,
