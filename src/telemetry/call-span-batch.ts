@@ -14,9 +14,12 @@ import {
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import type { Batch, CallSpanEnd, CallSpanWriter } from './call-span-protobuf.ts';
 
+/** The SDK's batch processor's options, with its defaults. */
 export interface CallSpanBatchOptions {
-  scheduledDelayMillis: number;
-  maxExportBatchSize: number;
+  /** How long the first span of a batch waits for the batch to fill (5 s). */
+  scheduledDelayMillis?: number;
+  /** Spans in one export request at most (512). */
+  maxExportBatchSize?: number;
   /** Spans held at most while an export is under way (the SDK's default 2048); past it, dropped. */
   maxQueueSize?: number;
   /** How long an export is waited for before the next may go (the SDK's default 30 s). */
@@ -63,10 +66,10 @@ export class CallSpanBatch {
   constructor(writer: CallSpanWriter, delegate: IOtlpExportDelegate<Batch>, o: CallSpanBatchOptions) {
     this.#writer = writer;
     this.#delegate = delegate;
-    this.#delay = o.scheduledDelayMillis;
+    this.#delay = o.scheduledDelayMillis ?? 5000;
     this.#queue = o.maxQueueSize ?? 2048;
     this.#timeout = o.exportTimeoutMillis ?? 30_000;
-    this.#size = Math.min(o.maxExportBatchSize, this.#queue);
+    this.#size = Math.min(o.maxExportBatchSize ?? 512, this.#queue);
   }
 
   /** A call span ended (sampled): written into the next batch, or dropped if too many wait. Throws `NotWritten` as the writer does. */
@@ -84,9 +87,14 @@ export class CallSpanBatch {
     }
     w.write(span);
     this.#written++;
-    if (this.#sending) return;
+    if (!this.#sending) this.#next();
+  }
+
+  /** With no export under way: the next batch now if it is full, else once the delay is up. */
+  #next(): void {
+    const w = this.#writer;
     if (w.count >= this.#size || w.bytes >= BATCH_BYTES) this.#send();
-    else if (this.#timer === undefined) {
+    else if (w.count > 0 && this.#timer === undefined && !this.#stopped) {
       this.#timer = setTimeout(() => this.#send(), this.#delay);
       this.#timer.unref();
     }
@@ -113,12 +121,7 @@ export class CallSpanBatch {
     }).then(() => {
       this.#sent += batch.count;
       this.#sending = undefined;
-      const w = this.#writer;
-      if (w.count >= this.#size || w.bytes >= BATCH_BYTES) this.#send();
-      else if (w.count > 0 && this.#timer === undefined && !this.#stopped) {
-        this.#timer = setTimeout(() => this.#send(), this.#delay);
-        this.#timer.unref();
-      }
+      this.#next();
     });
   }
 

@@ -40,7 +40,7 @@ const ROOM_KEPT = 1 << 20;
 export class NotWritten extends Error {}
 
 /** A value written here: a string, a boolean, a number but a negative or unsafe integer (the SDK's 64-bit varint). */
-export const plain = (v: AttributeValue | undefined): v is AttributeValue =>
+const plain = (v: AttributeValue | undefined): v is AttributeValue =>
   typeof v === 'string' ||
   typeof v === 'boolean' ||
   (typeof v === 'number' && (!Number.isInteger(v) || (Number.isSafeInteger(v) && v >= 0)));
@@ -201,13 +201,12 @@ export class CallSpanWriter {
    * leaves nothing behind (the caller sends that one the SDK's way).
    */
   write(s: CallSpanEnd): void {
-    for (const key in s.attributes) if (!plain(s.attributes[key])) throw new NotWritten(`attribute ${key}`);
     const at = this.#out.at;
     try {
       this.#span(s);
     } catch (err) {
       this.#out.at = at;
-      throw new NotWritten(String(err));
+      throw err instanceof NotWritten ? err : new NotWritten(String(err));
     }
     this.#ends.push(this.#out.at);
   }
@@ -257,7 +256,9 @@ export class CallSpanWriter {
     lengths.length = 0;
     let attrs = 0;
     for (const key in s.attributes) {
-      const v = s.attributes[key]!;
+      const v = s.attributes[key];
+      // Checked before a byte is written: a kind it does not write goes the SDK's way whole.
+      if (!plain(v)) throw new NotWritten(`attribute ${key}`);
       const keyLen = utf8Length(key);
       const valueLen = typeof v === 'string' ? utf8Length(v) : 0;
       lengths.push(keyLen, valueLen);

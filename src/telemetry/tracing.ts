@@ -169,14 +169,13 @@ export class Tracing {
     this.#always = name === 'always_on' ? true : name === 'always_off' ? false : undefined;
     const resource = resourceFromAttributes({ 'service.name': 'paddock', 'service.version': o.version });
     this.#from = { resource, scope: { name: 'paddock', version: o.version } };
-    const batch = { scheduledDelayMillis: 5000, maxExportBatchSize: 512, ...o.batch };
     this.#calls =
       o.exporter || o.protocol === 'http/json'
         ? undefined
         : new CallSpanBatch(
             new CallSpanWriter(resource, this.#from.scope),
             protobufDelegate(o.endpoint),
-            batch,
+            o.batch ?? {},
           );
     this.#processor = new BatchSpanProcessor({
       exporter:
@@ -184,7 +183,7 @@ export class Tracing {
         (o.protocol === 'http/json'
           ? new OtlpJsonExporter({ url: o.endpoint })
           : protobufExporter(o.endpoint)),
-      ...batch,
+      ...o.batch,
     });
     this.#provider = new TracerProvider({
       idGenerator: this.#ids,
