@@ -26,7 +26,7 @@ function captured() {
 test('one line a minute at warn, the error’s message read out of the SDK’s JSON, the rest held back and counted', () => {
   const { lines, log } = captured();
   let t = 0;
-  const d = otelDiagnostics(log, 60_000, () => t);
+  const d = otelDiagnostics(log, [], 60_000, () => t);
   d.error(
     JSON.stringify({ message: 'Bad Request', code: '400', stack: 'Error: Bad Request\n at x', data: 'body' }),
   );
@@ -47,12 +47,18 @@ test('a collector refusing the spans: said on the log once, without its answer o
   const secret = 'sk-otlp-collector-key-0123456789abcdef';
   const collector = createServer((req, res) => {
     req.resume();
-    // A hostile or confused collector says the request's credential back.
-    req.on('end', () => res.writeHead(400).end(`refused: ${req.headers.authorization}`));
+    // A hostile or confused collector says the request's credentials back, in its body and in
+    // its status text (which the exporter's error carries as its message).
+    const key = String(req.headers['x-collector-key']);
+    req.on('end', () =>
+      res.writeHead(400, `Bad Request for ${key}`).end(`refused: ${req.headers.authorization}`),
+    );
   });
   await new Promise<void>((r) => collector.listen(0, '127.0.0.1', r));
   const port = (collector.address() as AddressInfo).port;
-  process.env.OTEL_EXPORTER_OTLP_HEADERS = `authorization=Bearer ${secret}`;
+  // A key of no known shape: only knowing it was sent can keep it off the log.
+  const plainKey = 'k7Pq2wXz9Lm4Rt8v';
+  process.env.OTEL_EXPORTER_OTLP_HEADERS = `authorization=Bearer ${secret},x-collector-key=${plainKey}`;
   const { lines, log } = captured();
   const telemetry = new Telemetry({
     metrics: false,
@@ -75,7 +81,9 @@ test('a collector refusing the spans: said on the log once, without its answer o
     assert.equal(said.length, 1, `one line for three refused exports: ${JSON.stringify(lines)}`);
     assert.equal(said[0]!.level, 40);
     assert.match(String(said[0]!.msg), /Bad Request/);
+    assert.match(String(said[0]!.msg), /\[REDACTED\]/, 'the key said back is redacted');
     assert.ok(!JSON.stringify(lines).includes(secret), 'the header never on the log');
+    assert.ok(!JSON.stringify(lines).includes(plainKey), 'nor a header of no known shape');
     assert.ok(!JSON.stringify(lines).includes('refused:'), 'nor the collector’s answer');
   } finally {
     delete process.env.OTEL_EXPORTER_OTLP_HEADERS;

@@ -5,7 +5,9 @@
  * stopped taking spans went unnoticed. Its info and debug chatter stays out.
  */
 import { type DiagLogger, DiagLogLevel, diag } from '@opentelemetry/api';
+import { parseKeyPairsIntoRecord } from '@opentelemetry/core';
 import type { Logger } from '../log/index.ts';
+import { scrubber } from '../redact/index.ts';
 
 /** The longest message kept: a collector's error can carry a whole response body. */
 const MESSAGE_MAX = 300;
@@ -23,7 +25,31 @@ function readable(message: string): string {
   return text.length > MESSAGE_MAX ? `${text.slice(0, MESSAGE_MAX)}…` : text;
 }
 
-export function otelDiagnostics(log: Logger, everyMs = 60_000, now = () => Date.now()): DiagLogger {
+/**
+ * What the exporter sends that a collector could say back (a hostile or confused one, in its
+ * status text): the values of `OTEL_EXPORTER_OTLP_HEADERS` / `_TRACES_HEADERS` and the endpoint's
+ * password. Redacted from a message as the MCP servers' secrets are, whatever their shape.
+ */
+export function exporterSecrets(env: NodeJS.ProcessEnv, endpoint: string): string[] {
+  const headers = [env.OTEL_EXPORTER_OTLP_HEADERS, env.OTEL_EXPORTER_OTLP_TRACES_HEADERS].flatMap((h) =>
+    Object.values(parseKeyPairsIntoRecord(h)),
+  );
+  let password = '';
+  try {
+    password = decodeURIComponent(new URL(endpoint).password);
+  } catch {
+    // not a URL the exporter could use either
+  }
+  return [...headers, password].filter((v) => v.length >= 4);
+}
+
+export function otelDiagnostics(
+  log: Logger,
+  secrets: string[] = [],
+  everyMs = 60_000,
+  now = () => Date.now(),
+): DiagLogger {
+  const scrub = scrubber(secrets);
   let last = Number.NEGATIVE_INFINITY;
   let held = 0;
   const say = (message: string) => {
@@ -33,14 +59,17 @@ export function otelDiagnostics(log: Logger, everyMs = 60_000, now = () => Date.
       return;
     }
     last = t;
-    log.warn(held > 0 ? { heldBack: held } : {}, `traces: ${readable(String(message))}`);
+    log.warn(held > 0 ? { heldBack: held } : {}, `traces: ${scrub(readable(String(message)))}`);
     held = 0;
   };
   const quiet = () => undefined;
   return { error: say, warn: say, info: quiet, debug: quiet, verbose: quiet };
 }
 
-/** OpenTelemetry's diagnostics (process-wide, as its API keeps them) go to `log` from now on. */
-export function logOtelDiagnostics(log: Logger): void {
-  diag.setLogger(otelDiagnostics(log), { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true });
+/** OpenTelemetry's diagnostics (process-wide, as its API keeps them) go to `log` from now on, `secrets` redacted. */
+export function logOtelDiagnostics(log: Logger, secrets: string[]): void {
+  diag.setLogger(otelDiagnostics(log, secrets), {
+    logLevel: DiagLogLevel.WARN,
+    suppressOverrideMessage: true,
+  });
 }

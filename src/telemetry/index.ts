@@ -8,7 +8,7 @@ import type { TrailObserver } from '../audit/index.ts';
 import type { GateObserver, UnknownToolObserver } from '../gateway/index.ts';
 import type { Logger } from '../log/index.ts';
 import type { RunObserver } from '../runtime/index.ts';
-import { logOtelDiagnostics } from './diagnostics.ts';
+import { exporterSecrets, logOtelDiagnostics } from './diagnostics.ts';
 import { gateOutcome, Metrics } from './metrics.ts';
 import { Tracing, type TracingOptions } from './tracing.ts';
 
@@ -59,7 +59,8 @@ export class Telemetry {
           exporter: o.exporter,
         })
       : null;
-    if (this.tracing && o.log) logOtelDiagnostics(o.log);
+    if (this.tracing && o.log && o.tracesEndpoint)
+      logOtelDiagnostics(o.log, exporterSecrets(process.env, o.tracesEndpoint));
     const m = this.metrics;
     const t = this.tracing;
     this.gate = m || t ? this.#gate(m, t) : undefined;
