@@ -133,7 +133,8 @@ test('a collector that never answers holds the next batch back only until the ex
   const batch = batchTo(c.url, {
     maxExportBatchSize: 2,
     scheduledDelayMillis: 60_000,
-    exportTimeoutMillis: 150,
+    // Long enough that a loaded machine's delay between the export and its arrival stays inside it.
+    exportTimeoutMillis: 1000,
   });
   try {
     c.hold();
@@ -142,7 +143,7 @@ test('a collector that never answers holds the next batch back only until the ex
     await until('the first batch sent', () => c.requests.length === 1);
     batch.end(span('b0'));
     batch.end(span('b1'));
-    await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 100));
     assert.equal(c.requests.length, 1, 'the next batch waits while the first may still be answered');
     await until('the next batch sent once the first is given up on', () => c.requests.length === 2);
     assert.deepEqual(c.requests[1], ['b0', 'b1']);

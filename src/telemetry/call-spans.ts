@@ -38,8 +38,12 @@ export const newSpanId = (): string => {
   return id === ZERO_SPAN ? newSpanId() : id;
 };
 
-/** Now, in milliseconds since the epoch, to the microsecond (the SDK's clock: its origin plus `now`). */
-export const epochMs = (): number => performance.timeOrigin + performance.now();
+const ORIGIN = performance.timeOrigin;
+/**
+ * A time in milliseconds since the epoch, to the microsecond (the SDK's clock: its origin plus
+ * `performance.now()`), from a `performance.now()` reading already taken (the metrics' own).
+ */
+export const epochMs = (now = performance.now()): number => ORIGIN + now;
 
 const hrTime = (ms: number): HrTime => {
   const seconds = Math.floor(ms / 1000);

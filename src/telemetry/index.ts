@@ -88,23 +88,26 @@ export class Telemetry {
 
   /**
    * Each gate call counted and spanned, in one observer: no `async` layers (each would add
-   * promises to every call, and what telemetry costs a call is mostly its garbage).
+   * promises to every call, and what telemetry costs a call is mostly its garbage); one clock
+   * reading at each end, for the latency and the span alike.
    */
   #gate(m: Metrics | null, t: Tracing | null): GateObserver {
     return (req, run) => {
       const t0 = performance.now();
       m?.gateStarted();
-      const span = t?.toolStarted(req);
+      const span = t?.toolStarted(req, t0);
       return run().then(
         (result) => {
-          if (span) t!.toolDone(span, result);
-          m?.gateEnded(req.caller.orgId, 'allowed', (performance.now() - t0) / 1000);
+          const t1 = performance.now();
+          if (span) t!.toolDone(span, result, t1);
+          m?.gateEnded(req.caller.orgId, 'allowed', (t1 - t0) / 1000);
           return result;
         },
         (err: unknown) => {
+          const t1 = performance.now();
           const outcome = gateOutcome(err);
-          if (span) t!.toolFailed(span, err, outcome);
-          m?.gateEnded(req.caller.orgId, outcome, (performance.now() - t0) / 1000);
+          if (span) t!.toolFailed(span, err, outcome, t1);
+          m?.gateEnded(req.caller.orgId, outcome, (t1 - t0) / 1000);
           throw err;
         },
       );
@@ -112,8 +115,8 @@ export class Telemetry {
   }
 
   /**
-   * One HTTP request, counted and traced: `answered` gives its route template and status once
-   * `next` is done (asked once, for the span and the histogram alike).
+   * One HTTP request, counted and traced in one layer: `answered` gives its route template and
+   * status once `next` is done, asked once for the span and the histogram alike.
    */
   request(
     method: string,
@@ -122,17 +125,17 @@ export class Telemetry {
     answered: () => { route: string; status: number },
   ): Promise<void> {
     const m = this.metrics;
-    if (!m) return this.tracing ? this.tracing.request(method, header, next, answered) : next();
+    const t = this.tracing;
     const t0 = performance.now();
-    let done: { route: string; status: number } | undefined;
-    const once = () => (done ??= answered());
-    const counted = () => {
-      const { route, status } = once();
-      m.http(method, route, status, (performance.now() - t0) / 1000);
+    const span = t?.requestStarted(header, t0);
+    const done = () => {
+      const t1 = performance.now();
+      const { route, status } = answered();
+      m?.http(method, route, status, (t1 - t0) / 1000);
+      if (span) t!.requestEnded(span, method, route, status, t1);
     };
-    const running = this.tracing ? this.tracing.request(method, header, next, once) : next();
-    return running.then(counted, (err: unknown) => {
-      counted();
+    return (span ? t!.within(span, next) : next()).then(done, (err: unknown) => {
+      done();
       throw err;
     });
   }

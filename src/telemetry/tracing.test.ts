@@ -14,6 +14,7 @@ import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trac
 import { runTrace } from '../ids/index.ts';
 import type { RunRef } from '../runtime/index.ts';
 import { genAiProvider, Tracing } from './tracing.ts';
+import { Telemetry, type TelemetryOptions } from './index.ts';
 
 const MESSAGE = 'summarise the periwinkle report';
 const ANSWER = 'The periwinkle report says all is well.';
@@ -151,20 +152,22 @@ test('a run paused for approval and resumed on another replica continues the sam
 
 test('the sampler decides: always_off keeps no span, a ratio of 0 none, always_on every one', async () => {
   const requests = async (
-    sampler: ConstructorParameters<typeof Tracing>[0]['sampler'],
+    sampler: TelemetryOptions['traceSampler'],
     traceparent?: string,
   ) => {
     const exporter = new InMemorySpanExporter();
-    const tracing = new Tracing({
-      endpoint: 'http://127.0.0.1:9/v1/traces',
-      content: false,
+    const telemetry = new Telemetry({
+      metrics: false,
+      tracesEndpoint: 'http://127.0.0.1:9/v1/traces',
+      traceContent: false,
       version: 't',
       exporter,
-      sampler,
+      traceSampler: sampler,
     });
+    const tracing = telemetry.tracing!;
     const header = (name: string) => (name === 'traceparent' ? traceparent : undefined);
     for (let i = 0; i < 20; i++)
-      await tracing.request(
+      await telemetry.request(
         'POST',
         header,
         async () => undefined,

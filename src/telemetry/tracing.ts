@@ -194,8 +194,8 @@ export class Tracing {
     this.#tracer = this.#provider.getTracer('paddock', o.version);
   }
 
-  /** A call span begun now under `parent` (the caller's, a run's, a request's), kept as the sampler says. */
-  #start(kind: SpanKind, parent: SpanContext | undefined): CallSpanStart {
+  /** A call span begun at `now` (`performance.now()`) under `parent` (the caller's, a run's, a request's), kept as the sampler says. */
+  #start(kind: SpanKind, parent: SpanContext | undefined, now: number): CallSpanStart {
     const traceId = parent?.traceId ?? newTraceId();
     const keep =
       parent && this.#parentBased
@@ -208,60 +208,57 @@ export class Tracing {
       context: { traceId, spanId: newSpanId(), traceFlags, traceState: parent?.traceState },
       parent,
       kind,
-      startMs: epochMs(),
+      startMs: epochMs(now),
     };
   }
 
-  /** A call span ended (kept): written into the next batch, or the SDK's way when it cannot be (or without protobuf). */
-  #ended(start: CallSpanStart, name: string, attributes: Attributes, failed: boolean): void {
+  /** A call span ended at `now` (kept): written into the next batch, or the SDK's way when it cannot be (or without protobuf). */
+  #ended(start: CallSpanStart, name: string, attributes: Attributes, failed: boolean, now: number): void {
+    const endMs = epochMs(now);
     if (this.#calls)
       try {
-        this.#calls.end({ start, endMs: epochMs(), name, attributes, failed });
+        this.#calls.end({ start, endMs, name, attributes, failed });
         return;
       } catch (err) {
         if (!(err instanceof NotWritten)) throw err;
       }
-    this.#processor.onEnd(new FinishedSpan(start, name, attributes, failed, this.#from));
+    this.#processor.onEnd(new FinishedSpan(start, name, attributes, failed, this.#from, endMs));
   }
 
   /**
-   * Runs one HTTP request in a server span (continuing the caller's `traceparent`, if any);
-   * `answered` says its route template and status once it is done. No `async` layers: each
-   * would add promises to every request (what telemetry costs a call is mostly its garbage).
+   * An HTTP request's server span, begun at `now` (continuing the caller's `traceparent`, if
+   * any); the request runs `within` it and ends with `requestEnded`.
    */
-  request(
-    method: string,
-    header: (name: string) => string | undefined,
-    next: () => Promise<void>,
-    answered: () => { route: string; status: number },
-  ): Promise<void> {
+  requestStarted(header: (name: string) => string | undefined, now: number): CallSpanStart {
     // Most requests carry no `traceparent`: nothing to extract then.
     const remote =
       header('traceparent') === undefined
         ? undefined
         : trace.getSpanContext(this.#propagator.extract(ROOT_CONTEXT, header, headerGetter));
-    const start = this.#start(SpanKind.SERVER, remote);
-    const end = () => {
-      if (!kept(start)) return;
-      const { route, status } = answered();
-      const attributes = {
-        'http.request.method': method,
-        'http.route': route,
-        'http.response.status_code': status,
-      };
-      this.#ended(start, `${method} ${route}`, attributes, status >= 500);
+    return this.#start(SpanKind.SERVER, remote, now);
+  }
+
+  /** Runs `next` with `span` as the parent of the tool calls made in it, followed across its awaits. */
+  within(span: CallSpanStart, next: () => Promise<void>): Promise<void> {
+    return this.#requests.run(span, next);
+  }
+
+  /** The request answered at `now`, by the route template it matched, with its status. */
+  requestEnded(span: CallSpanStart, method: string, route: string, status: number, now: number): void {
+    if (!kept(span)) return;
+    const attributes = {
+      'http.request.method': method,
+      'http.route': route,
+      'http.response.status_code': status,
     };
-    return this.#requests.run(start, next).then(end, (err: unknown) => {
-      end();
-      throw err;
-    });
+    this.#ended(span, `${method} ${route}`, attributes, status >= 500, now);
   }
 
   /**
    * A gate call's `execute_tool` span, begun under its run's span or the request's. Nothing
    * under a tool call makes spans, so the call is not run inside it.
    */
-  toolStarted(req: GateRequest): ToolSpan {
+  toolStarted(req: GateRequest, now: number): ToolSpan {
     const name = req.calledAs ?? req.tool;
     const { orgId, agentId, runId } = req.caller;
     const run = runId ? this.#runs.get(runId) : undefined;
@@ -276,24 +273,24 @@ export class Tracing {
       'paddock.connection.id': req.connectionId,
     };
     if (runId) attributes['paddock.run.id'] = runId;
-    return { start: this.#start(SpanKind.INTERNAL, parent), name: `execute_tool ${name}`, attributes };
+    return { start: this.#start(SpanKind.INTERNAL, parent, now), name: `execute_tool ${name}`, attributes };
   }
 
   /** The call ran: allowed, and what its audit entry is. */
-  toolDone(span: ToolSpan, result: GateResult): void {
+  toolDone(span: ToolSpan, result: GateResult, now: number): void {
     if (!kept(span.start)) return;
     span.attributes['paddock.gate.outcome'] = 'allowed';
     span.attributes['paddock.audit.entry_id'] = result.auditEntryId;
     if (result.isError) span.attributes['error.type'] = 'tool_error';
-    this.#ended(span.start, span.name, span.attributes, false);
+    this.#ended(span.start, span.name, span.attributes, false, now);
   }
 
   /** The call was refused or failed (`outcome` as the metrics count it). */
-  toolFailed(span: ToolSpan, err: unknown, outcome: string): void {
+  toolFailed(span: ToolSpan, err: unknown, outcome: string, now: number): void {
     if (!kept(span.start)) return;
     span.attributes['paddock.gate.outcome'] = outcome;
     span.attributes['error.type'] = (err as { code?: string }).code ?? 'internal';
-    this.#ended(span.start, span.name, span.attributes, outcome === 'failed');
+    this.#ended(span.start, span.name, span.attributes, outcome === 'failed', now);
   }
 
   readonly runs: RunObserver = {
