@@ -132,11 +132,32 @@ test('a span it cannot write as the SDK would is refused whole, and the batch ar
     // Attributes it leaves to the SDK: a negative number, an array.
     ended(start(SpanKind.INTERNAL), 'odd', { delta: -3 }, false),
     ended(start(SpanKind.INTERNAL), 'odd', { list: ['a', 'b'] }, false),
-    // An id that is not hex: found by the writer's own length check, after it began writing.
+    // Ids not hex or of another length, each found after the span began to be written.
     ended(
       {
         ...start(SpanKind.INTERNAL),
         context: { traceId: 'zz'.repeat(16), spanId: newSpanId(), traceFlags: 1 },
+      },
+      'bad',
+      {},
+      false,
+    ),
+    ended(
+      { ...start(SpanKind.INTERNAL), context: { traceId: newTraceId(), spanId: '0123456789abcdeg', traceFlags: 1 } },
+      'bad',
+      {},
+      false,
+    ),
+    ended(
+      { ...start(SpanKind.INTERNAL), context: { traceId: newTraceId(), spanId: '0123456789abcde', traceFlags: 1 } },
+      'bad',
+      {},
+      false,
+    ),
+    ended(
+      {
+        ...start(SpanKind.INTERNAL),
+        parent: { traceId: newTraceId(), spanId: '0123456789abcdé0', traceFlags: 1 },
       },
       'bad',
       {},
@@ -150,6 +171,30 @@ test('a span it cannot write as the SDK would is refused whole, and the batch ar
   const all = writer.take()!;
   assert.equal(all.count, spans.length);
   assert.ok(all.bytes.equals(Buffer.from(ProtobufTraceSerializer.serializeRequest(spans.map(sdkForm))!)));
+});
+
+test('a span of many attributes is written as the SDK writes it, and the next span after it', () => {
+  const many = Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`key.${i}`, i % 2 ? `value ${i}` : i]));
+  const { ours, sdk } = both(new CallSpanWriter(resource, from.scope), [
+    ended(start(SpanKind.INTERNAL), 'many', many, false),
+    ...callSpans(2),
+  ]);
+  assert.ok(ours.equals(sdk));
+});
+
+test('ids in capitals are written as the SDK reads them', () => {
+  const upper = ended(
+    {
+      ...start(SpanKind.INTERNAL),
+      context: { traceId: newTraceId().toUpperCase(), spanId: 'ABCDEF0123456789', traceFlags: 1 },
+      parent: { traceId: newTraceId(), spanId: 'FEDCBA9876543210', traceFlags: 1 },
+    },
+    'upper',
+    {},
+    false,
+  );
+  const { ours, sdk } = both(new CallSpanWriter(resource, from.scope), [upper]);
+  assert.ok(ours.equals(sdk));
 });
 
 test('positive integers of 2^35 and more are written as the SDK writes them', () => {

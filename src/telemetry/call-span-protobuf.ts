@@ -6,7 +6,7 @@
  * memory work, not encoding). Strings are written straight from the span's attributes (short
  * ASCII ones byte by byte; parts once kept encoded and copied after read slower in a real call,
  * their buffers cold, and a call's unique ids missed them anyway); ids go from hex to bytes
- * natively. Every other span (a run's, a model call's) is the SDK's.
+ * in JS (a native call per id cost more than the id). Every other span (a run's, a model call's) is the SDK's.
  */
 import type { Attributes, AttributeValue } from '@opentelemetry/api';
 import type { InstrumentationScope } from '@opentelemetry/core';
@@ -38,6 +38,32 @@ const ROOM_KEPT = 1 << 20;
 
 /** A span the writer cannot write as the SDK would (an attribute of another kind, an id not hex): the caller sends it the SDK's way. */
 export class NotWritten extends Error {}
+
+/** Each ASCII code's value as a hex digit (either case, as the SDK reads ids), 16 for any other. */
+const HEX_DIGIT = new Uint8Array(128).fill(16);
+for (let i = 0; i < 10; i++) HEX_DIGIT[48 + i] = i;
+for (let i = 0; i < 6; i++) HEX_DIGIT[97 + i] = HEX_DIGIT[65 + i] = 10 + i;
+
+/** Writes the id `hex` as its `bytes` bytes (a native `Buffer.write` costs more than the id); an id of another length or not hex is not written. */
+function putHex(buf: Buffer, at: number, hex: string, bytes: number): void {
+  if (hex.length !== bytes * 2) throw new NotWritten('an id of another length');
+  for (let i = 0; i < bytes; i++) {
+    const hi = hex.charCodeAt(2 * i);
+    const lo = hex.charCodeAt(2 * i + 1);
+    const h = hi < 128 ? HEX_DIGIT[hi]! : 16;
+    const l = lo < 128 ? HEX_DIGIT[lo]! : 16;
+    if ((h | l) > 15) throw new NotWritten('an id not hex');
+    buf[at + i] = (h << 4) | l;
+  }
+}
+
+/** Writes a 32-bit unsigned integer, little-endian (fixed32, and each half of a fixed64). */
+function putUint32(buf: Buffer, at: number, n: number): void {
+  buf[at] = n & 0xff;
+  buf[at + 1] = (n >>> 8) & 0xff;
+  buf[at + 2] = (n >>> 16) & 0xff;
+  buf[at + 3] = n >>> 24;
+}
 
 /** A value written here: a string, a boolean, a number but a negative or unsafe integer (the SDK's 64-bit varint). */
 const plain = (v: AttributeValue | undefined): v is AttributeValue =>
@@ -121,10 +147,11 @@ function writeTime(out: Out, ms: number): void {
   const low16 = (seconds & 0xffff) * 1e9;
   const high = ((seconds / 0x10000) >>> 0) * 1e9;
   const low = (low16 >>> 0) + (((high & 0xffff) * 0x10000) >>> 0) + nanos;
-  out.buf.writeUInt32LE(low >>> 0, out.at);
-  out.buf.writeUInt32LE(
-    (Math.floor(low16 / 0x100000000) + ((high / 0x10000) >>> 0) + Math.floor(low / 0x100000000)) >>> 0,
+  putUint32(out.buf, out.at, low >>> 0);
+  putUint32(
+    out.buf,
     out.at + 4,
+    (Math.floor(low16 / 0x100000000) + ((high / 0x10000) >>> 0) + Math.floor(low / 0x100000000)) >>> 0,
   );
   out.at += 8;
 }
@@ -153,8 +180,11 @@ export class CallSpanWriter {
   readonly #resource: Buffer;
   readonly #scope: Buffer;
   readonly #out = new Out();
-  /** Each attribute's key and value lengths, worked out before the span's length is written. */
-  readonly #lengths: number[] = [];
+  /**
+   * Each attribute's key and value lengths, worked out before the span's length is written: kept
+   * from span to span and overwritten (emptying an array each span cost a runtime call).
+   */
+  #lengths = new Uint32Array(64);
   /** Where each span written since the last take ends, so a take can stop at a batch's size. */
   #ends: number[] = [];
 
@@ -252,8 +282,8 @@ export class CallSpanWriter {
     const parent = s.start.parent;
     const traceState = ctx.traceState?.serialize();
     const nameLen = utf8Length(s.name);
-    const lengths = this.#lengths;
-    lengths.length = 0;
+    let lengths = this.#lengths;
+    let n = 0;
     let attrs = 0;
     for (const key in s.attributes) {
       const v = s.attributes[key];
@@ -261,7 +291,13 @@ export class CallSpanWriter {
       if (!plain(v)) throw new NotWritten(`attribute ${key}`);
       const keyLen = utf8Length(key);
       const valueLen = typeof v === 'string' ? utf8Length(v) : 0;
-      lengths.push(keyLen, valueLen);
+      if (n + 2 > lengths.length) {
+        const bigger = new Uint32Array(lengths.length * 2);
+        bigger.set(lengths);
+        lengths = this.#lengths = bigger;
+      }
+      lengths[n++] = keyLen;
+      lengths[n++] = valueLen;
       attrs += fieldSize(fieldSize(keyLen) + fieldSize(anyValueSize(v as AttributeValue, valueLen)));
     }
     const stateLen = traceState ? Buffer.byteLength(traceState) : 0;
@@ -288,10 +324,12 @@ export class CallSpanWriter {
     const start = out.at;
     out.buf[out.at++] = 0x0a;
     out.buf[out.at++] = 16;
-    out.at += out.buf.write(ctx.traceId, out.at, 'hex');
+    putHex(out.buf, out.at, ctx.traceId, 16);
+    out.at += 16;
     out.buf[out.at++] = 0x12;
     out.buf[out.at++] = 8;
-    out.at += out.buf.write(ctx.spanId, out.at, 'hex');
+    putHex(out.buf, out.at, ctx.spanId, 8);
+    out.at += 8;
     if (traceState) {
       out.buf[out.at++] = 0x1a;
       out.varint(stateLen);
@@ -300,7 +338,8 @@ export class CallSpanWriter {
     if (parent?.spanId) {
       out.buf[out.at++] = 0x22;
       out.buf[out.at++] = 8;
-      out.at += out.buf.write(parent.spanId, out.at, 'hex');
+      putHex(out.buf, out.at, parent.spanId, 8);
+      out.at += 8;
     }
     out.stringField(0x2a, s.name, nameLen);
     // kind, offset by one as OTLP's enum is (SpanKind 0–4: never the unset 0, so always written)
@@ -329,7 +368,7 @@ export class CallSpanWriter {
     // flags: the trace flags, and whether the parent was remote (known, so its bit set).
     out.buf[out.at++] = 0x85;
     out.buf[out.at++] = 0x01;
-    out.buf.writeUInt32LE((ctx.traceFlags & 0xff) | 0x100 | (parent?.isRemote ? 0x200 : 0), out.at);
+    putUint32(out.buf, out.at, (ctx.traceFlags & 0xff) | 0x100 | (parent?.isRemote ? 0x200 : 0));
     out.at += 4;
     if (out.at - start !== len)
       throw new Error(`call span encoded as ${out.at - start} bytes, expected ${len}`);

@@ -126,4 +126,51 @@ test('a first value that is not a number leaves no series behind', async () => {
   assert.throws(() => m.gateEnded('org_1', 'allowed', Number.NaN), /not a valid number/);
   const text = await m.registry.getSingleMetricAsString(METRICS.gateSeconds);
   assert.ok(!text.includes('outcome="allowed"'), text);
+  assert.throws(() => m.http('GET', '/healthz', 200, Number.NaN), /not a valid number/);
+  const http = await m.registry.getSingleMetricAsString(METRICS.httpSeconds);
+  assert.ok(!http.includes('route="/healthz"'), http);
+});
+
+test('requests are counted apart by method and status on one route, and gate calls by org and outcome', async () => {
+  const m = new Metrics();
+  const calls: [string, number][] = [
+    ['GET', 200],
+    ['GET', 200],
+    ['GET', 404],
+    ['POST', 200],
+    ['POST', 500],
+    ['POST', 500],
+    ['POST', 500],
+  ];
+  for (const [method, status] of calls) m.http(method, '/api/v1/orgs/{org}/agents', status, 0.002);
+  m.http('GET', '/healthz', 200, 0.001);
+  for (const [org, outcome] of [
+    ['org_a', 'allowed'],
+    ['org_a', 'denied'],
+    ['org_a', 'allowed'],
+    ['org_b', 'allowed'],
+  ] as const) {
+    m.gateStarted();
+    m.gateEnded(org, outcome, 0.01);
+  }
+  m.unknownTool({ orgId: 'org_b' } as Parameters<typeof m.unknownTool>[0], 'not_shown');
+  const text = parsePrometheusText(await m.registry.metrics());
+  const route = '/api/v1/orgs/{org}/agents';
+  const requests = (method: string, status: string) =>
+    total(text, METRICS.httpRequests, { method, route, status });
+  assert.deepEqual(
+    [requests('GET', '200'), requests('GET', '404'), requests('POST', '200'), requests('POST', '500')],
+    [2, 1, 1, 3],
+  );
+  assert.equal(total(text, METRICS.httpSeconds, { method: 'GET', route }), 3);
+  assert.equal(total(text, METRICS.httpSeconds, { method: 'POST', route }), 4);
+  assert.equal(total(text, METRICS.httpSeconds, { method: 'GET', route: '/healthz' }), 1);
+  const gate = (org: string, outcome: string) => total(text, METRICS.gateCalls, { org, outcome });
+  assert.deepEqual(
+    [gate('org_a', 'allowed'), gate('org_a', 'denied'), gate('org_b', 'allowed'), gate('org_b', 'unknown')],
+    [2, 1, 1, 1],
+  );
+  assert.equal(total(text, METRICS.gateSeconds, { outcome: 'allowed' }), 3);
+  assert.equal(total(text, METRICS.gateSeconds, { outcome: 'denied' }), 1);
+  assert.equal(total(text, METRICS.gateSeconds, { outcome: 'unknown' }), 0, 'an unknown tool has no latency');
 });

@@ -155,16 +155,11 @@ class Tally<L extends string> {
     });
   }
 
-  /** One more for the label set `key` names; false when that set is new (then `first`). */
-  add(key: string): boolean {
-    const t = this.#totals.get(key);
-    if (t) t.n++;
-    return t !== undefined;
-  }
-
-  /** The first of a label set. */
-  first(key: string, labels: LabelValues<L>): void {
-    this.#totals.set(key, { labels, n: 1 });
+  /** The running total of the label set `key` names (made at 0 on first use): a caller adds to its `n`. */
+  series(key: string, labels: LabelValues<L>): { n: number } {
+    let t = this.#totals.get(key);
+    if (!t) this.#totals.set(key, (t = { labels, n: 0 }));
+    return t;
   }
 }
 
@@ -226,31 +221,24 @@ class Held<L extends string> {
     });
   }
 
-  /** A value for the label set `key` names; false when that set is new (then `first`). */
-  observe(key: string, value: number): boolean {
-    const set = this.#sets.get(key);
-    if (set) this.#add(set, value);
-    return set !== undefined;
-  }
-
-  /** The first value of a label set. */
-  first(key: string, labels: LabelValues<L>, value: number): void {
-    finite(value);
-    const set = this.#tallied(labels);
-    this.#sets.set(key, set);
-    this.#add(set, value);
+  /** The running histogram of the label set `key` names (made empty on first use), for `add`. */
+  series(key: string, labels: LabelValues<L>): Tallied<L> {
+    let set = this.#sets.get(key);
+    if (!set) this.#sets.set(key, (set = this.#tallied(labels)));
+    return set;
   }
 
   /** A value of a histogram without labels. */
   value(value: number): void {
-    this.#add(this.#none, value);
+    this.add(this.#none, value);
   }
 
   #tallied(labels: LabelValues<L>): Tallied<L> {
     return { labels, counts: new Float64Array(this.#bounds.length + 1), sum: 0, count: 0 };
   }
 
-  #add(t: Tallied<L>, value: number): void {
+  /** A value into a label set's histogram (`series`). */
+  add(t: Tallied<L>, value: number): void {
     finite(value);
     const bounds = this.#bounds;
     let i = 0;
@@ -274,6 +262,14 @@ interface HistogramEntry {
   count: number;
 }
 
+/** One method, route template and status's request count, and that method and route's latency histogram. */
+interface HttpSeries {
+  method: string;
+  status: number;
+  requests: { n: number };
+  seconds: Tallied<'method' | 'route'>;
+}
+
 export class Metrics {
   readonly registry = new Registry();
   /** Gate calls running now: a number kept per call, read into its gauge at scrape time. */
@@ -285,6 +281,10 @@ export class Metrics {
   readonly #restartsSeen = new Map<string, number>();
   /** Job runs counted so far, per job and outcome (the scheduler keeps the running totals). */
   readonly #jobRunsSeen = new Map<string, number>();
+  /** Each route template's request series (by method and status), and each org's gate call counts (by outcome). */
+  readonly #httpByRoute = new Map<string, HttpSeries[]>();
+  readonly #gateByOrg = new Map<string, { outcome: string; calls: { n: number } }[]>();
+  readonly #gateSecondsBy = new Map<string, Tallied<'outcome'>>();
 
   readonly #http = new Tally({
     name: METRICS.httpRequests,
@@ -501,10 +501,28 @@ export class Metrics {
 
   /** One HTTP request answered. */
   http(method: string, route: string, status: number, seconds: number): void {
-    const key = `${method} ${route} ${status}`;
-    if (!this.#http.add(key)) this.#http.first(key, { method, route, status: String(status) });
-    const set = `${method} ${route}`;
-    if (!this.#httpSeconds.observe(set, seconds)) this.#httpSeconds.first(set, { method, route }, seconds);
+    finite(seconds); // before a series is made for it
+    const s = this.#httpSeries(method, route, status);
+    s.requests.n++;
+    this.#httpSeconds.add(s.seconds, seconds);
+  }
+
+  /**
+   * A request's series, found by its route template (a constant string), then its method and
+   * status among the few that route has seen: no key string made and hashed per request.
+   */
+  #httpSeries(method: string, route: string, status: number): HttpSeries {
+    let seen = this.#httpByRoute.get(route);
+    if (!seen) this.#httpByRoute.set(route, (seen = []));
+    for (const s of seen) if (s.status === status && s.method === method) return s;
+    const s: HttpSeries = {
+      method,
+      status,
+      requests: this.#http.series(`${method} ${route} ${status}`, { method, route, status: String(status) }),
+      seconds: this.#httpSeconds.series(`${method} ${route}`, { method, route }),
+    };
+    seen.push(s);
+    return s;
   }
 
   /** A gate call began: in flight until it ends. */
@@ -515,16 +533,26 @@ export class Metrics {
   /** A gate call ended: its outcome (`gateOutcome`) and latency. */
   gateEnded(org: string, outcome: string, seconds: number): void {
     this.#inFlight--;
-    const key = `${org} ${outcome}`;
-    if (!this.#gateCalls.add(key)) this.#gateCalls.first(key, { org, outcome });
-    if (!this.#gateSeconds.observe(outcome, seconds)) this.#gateSeconds.first(outcome, { outcome }, seconds);
+    finite(seconds); // before a series is made for it
+    this.#gateSeries(org, outcome).n++;
+    let set = this.#gateSecondsBy.get(outcome);
+    if (!set) this.#gateSecondsBy.set(outcome, (set = this.#gateSeconds.series(outcome, { outcome })));
+    this.#gateSeconds.add(set, seconds);
+  }
+
+  /** An org's count of gate calls with `outcome`, found by org, then among the few outcomes it has had. */
+  #gateSeries(org: string, outcome: string): { n: number } {
+    let seen = this.#gateByOrg.get(org);
+    if (!seen) this.#gateByOrg.set(org, (seen = []));
+    for (const s of seen) if (s.outcome === outcome) return s.calls;
+    const calls = this.#gateCalls.series(`${org} ${outcome}`, { org, outcome });
+    seen.push({ outcome, calls });
+    return calls;
   }
 
   /** A call of a name the agent was never shown: refused, counted as its own outcome. */
   readonly unknownTool: UnknownToolObserver = (caller) => {
-    const org = caller.orgId;
-    if (!this.#gateCalls.add(`${org} unknown`))
-      this.#gateCalls.first(`${org} unknown`, { org, outcome: 'unknown' });
+    this.#gateSeries(caller.orgId, 'unknown').n++;
   };
 
   readonly trail: TrailObserver = {

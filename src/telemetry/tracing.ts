@@ -130,11 +130,29 @@ function protobufExporter(url: string): SpanExporter {
   );
 }
 
-/** A tool call's span while the call runs (`toolStarted` … `toolDone`/`toolFailed`). */
+/** A tool call's span while the call runs (`toolStarted` … `toolDone`/`toolFailed`): its attributes are made once it ends. */
 export interface ToolSpan {
   start: CallSpanStart;
-  name: string;
-  attributes: Attributes;
+  req: GateRequest;
+}
+
+const toolSpanName = (req: GateRequest) => `execute_tool ${req.calledAs ?? req.tool}`;
+
+/** An `execute_tool` span's attributes (GenAI's, MCP's, Paddock's), made whole in one go at its end. */
+function toolAttributes(req: GateRequest, outcome: string): Attributes {
+  const { orgId, agentId, runId } = req.caller;
+  const attributes: Attributes = {
+    'gen_ai.operation.name': 'execute_tool',
+    'gen_ai.tool.name': req.calledAs ?? req.tool,
+    'gen_ai.tool.type': 'extension',
+    'gen_ai.agent.id': agentId,
+    'mcp.method.name': 'tools/call',
+    'paddock.org.id': orgId,
+    'paddock.connection.id': req.connectionId,
+    'paddock.gate.outcome': outcome,
+  };
+  if (runId) attributes['paddock.run.id'] = runId;
+  return attributes;
 }
 
 const kept = (s: CallSpanStart) => (s.context.traceFlags & TraceFlags.SAMPLED) !== 0;
@@ -259,38 +277,27 @@ export class Tracing {
    * under a tool call makes spans, so the call is not run inside it.
    */
   toolStarted(req: GateRequest, now: number): ToolSpan {
-    const name = req.calledAs ?? req.tool;
-    const { orgId, agentId, runId } = req.caller;
+    const runId = req.caller.runId;
     const run = runId ? this.#runs.get(runId) : undefined;
     const parent = run ? run.span.spanContext() : this.#requests.getStore()?.context;
-    const attributes: Attributes = {
-      'gen_ai.operation.name': 'execute_tool',
-      'gen_ai.tool.name': name,
-      'gen_ai.tool.type': 'extension',
-      'gen_ai.agent.id': agentId,
-      'mcp.method.name': 'tools/call',
-      'paddock.org.id': orgId,
-      'paddock.connection.id': req.connectionId,
-    };
-    if (runId) attributes['paddock.run.id'] = runId;
-    return { start: this.#start(SpanKind.INTERNAL, parent, now), name: `execute_tool ${name}`, attributes };
+    return { start: this.#start(SpanKind.INTERNAL, parent, now), req };
   }
 
   /** The call ran: allowed, and what its audit entry is. */
   toolDone(span: ToolSpan, result: GateResult, now: number): void {
     if (!kept(span.start)) return;
-    span.attributes['paddock.gate.outcome'] = 'allowed';
-    span.attributes['paddock.audit.entry_id'] = result.auditEntryId;
-    if (result.isError) span.attributes['error.type'] = 'tool_error';
-    this.#ended(span.start, span.name, span.attributes, false, now);
+    const attributes = toolAttributes(span.req, 'allowed');
+    attributes['paddock.audit.entry_id'] = result.auditEntryId;
+    if (result.isError) attributes['error.type'] = 'tool_error';
+    this.#ended(span.start, toolSpanName(span.req), attributes, false, now);
   }
 
   /** The call was refused or failed (`outcome` as the metrics count it). */
   toolFailed(span: ToolSpan, err: unknown, outcome: string, now: number): void {
     if (!kept(span.start)) return;
-    span.attributes['paddock.gate.outcome'] = outcome;
-    span.attributes['error.type'] = (err as { code?: string }).code ?? 'internal';
-    this.#ended(span.start, span.name, span.attributes, outcome === 'failed', now);
+    const attributes = toolAttributes(span.req, outcome);
+    attributes['error.type'] = (err as { code?: string }).code ?? 'internal';
+    this.#ended(span.start, toolSpanName(span.req), attributes, outcome === 'failed', now);
   }
 
   readonly runs: RunObserver = {
