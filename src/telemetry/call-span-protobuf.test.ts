@@ -143,13 +143,19 @@ test('a span it cannot write as the SDK would is refused whole, and the batch ar
       false,
     ),
     ended(
-      { ...start(SpanKind.INTERNAL), context: { traceId: newTraceId(), spanId: '0123456789abcdeg', traceFlags: 1 } },
+      {
+        ...start(SpanKind.INTERNAL),
+        context: { traceId: newTraceId(), spanId: '0123456789abcdeg', traceFlags: 1 },
+      },
       'bad',
       {},
       false,
     ),
     ended(
-      { ...start(SpanKind.INTERNAL), context: { traceId: newTraceId(), spanId: '0123456789abcde', traceFlags: 1 } },
+      {
+        ...start(SpanKind.INTERNAL),
+        context: { traceId: newTraceId(), spanId: '0123456789abcde', traceFlags: 1 },
+      },
       'bad',
       {},
       false,
@@ -174,7 +180,9 @@ test('a span it cannot write as the SDK would is refused whole, and the batch ar
 });
 
 test('a span of many attributes is written as the SDK writes it, and the next span after it', () => {
-  const many = Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`key.${i}`, i % 2 ? `value ${i}` : i]));
+  const many = Object.fromEntries(
+    Array.from({ length: 100 }, (_, i) => [`key.${i}`, i % 2 ? `value ${i}` : i]),
+  );
   const { ours, sdk } = both(new CallSpanWriter(resource, from.scope), [
     ended(start(SpanKind.INTERNAL), 'many', many, false),
     ...callSpans(2),

@@ -294,7 +294,8 @@ export class CallSpanWriter {
       if (n + 2 > lengths.length) {
         const bigger = new Uint32Array(lengths.length * 2);
         bigger.set(lengths);
-        lengths = this.#lengths = bigger;
+        lengths = bigger;
+        this.#lengths = bigger;
       }
       lengths[n++] = keyLen;
       lengths[n++] = valueLen;

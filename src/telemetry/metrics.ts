@@ -158,7 +158,10 @@ class Tally<L extends string> {
   /** The running total of the label set `key` names (made at 0 on first use): a caller adds to its `n`. */
   series(key: string, labels: LabelValues<L>): { n: number } {
     let t = this.#totals.get(key);
-    if (!t) this.#totals.set(key, (t = { labels, n: 0 }));
+    if (!t) {
+      t = { labels, n: 0 };
+      this.#totals.set(key, t);
+    }
     return t;
   }
 }
@@ -224,7 +227,10 @@ class Held<L extends string> {
   /** The running histogram of the label set `key` names (made empty on first use), for `add`. */
   series(key: string, labels: LabelValues<L>): Tallied<L> {
     let set = this.#sets.get(key);
-    if (!set) this.#sets.set(key, (set = this.#tallied(labels)));
+    if (!set) {
+      set = this.#tallied(labels);
+      this.#sets.set(key, set);
+    }
     return set;
   }
 
@@ -513,7 +519,10 @@ export class Metrics {
    */
   #httpSeries(method: string, route: string, status: number): HttpSeries {
     let seen = this.#httpByRoute.get(route);
-    if (!seen) this.#httpByRoute.set(route, (seen = []));
+    if (!seen) {
+      seen = [];
+      this.#httpByRoute.set(route, seen);
+    }
     for (const s of seen) if (s.status === status && s.method === method) return s;
     const s: HttpSeries = {
       method,
@@ -536,14 +545,20 @@ export class Metrics {
     finite(seconds); // before a series is made for it
     this.#gateSeries(org, outcome).n++;
     let set = this.#gateSecondsBy.get(outcome);
-    if (!set) this.#gateSecondsBy.set(outcome, (set = this.#gateSeconds.series(outcome, { outcome })));
+    if (!set) {
+      set = this.#gateSeconds.series(outcome, { outcome });
+      this.#gateSecondsBy.set(outcome, set);
+    }
     this.#gateSeconds.add(set, seconds);
   }
 
   /** An org's count of gate calls with `outcome`, found by org, then among the few outcomes it has had. */
   #gateSeries(org: string, outcome: string): { n: number } {
     let seen = this.#gateByOrg.get(org);
-    if (!seen) this.#gateByOrg.set(org, (seen = []));
+    if (!seen) {
+      seen = [];
+      this.#gateByOrg.set(org, seen);
+    }
     for (const s of seen) if (s.outcome === outcome) return s.calls;
     const calls = this.#gateCalls.series(`${org} ${outcome}`, { org, outcome });
     seen.push({ outcome, calls });

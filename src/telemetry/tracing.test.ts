@@ -13,8 +13,8 @@ import { test } from 'node:test';
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace';
 import { runTrace } from '../ids/index.ts';
 import type { RunRef } from '../runtime/index.ts';
-import { genAiProvider, Tracing } from './tracing.ts';
 import { Telemetry, type TelemetryOptions } from './index.ts';
+import { genAiProvider, Tracing } from './tracing.ts';
 
 const MESSAGE = 'summarise the periwinkle report';
 const ANSWER = 'The periwinkle report says all is well.';
@@ -151,10 +151,7 @@ test('a run paused for approval and resumed on another replica continues the sam
 });
 
 test('the sampler decides: always_off keeps no span, a ratio of 0 none, always_on every one', async () => {
-  const requests = async (
-    sampler: TelemetryOptions['traceSampler'],
-    traceparent?: string,
-  ) => {
+  const requests = async (sampler: TelemetryOptions['traceSampler'], traceparent?: string) => {
     const exporter = new InMemorySpanExporter();
     const telemetry = new Telemetry({
       metrics: false,
