@@ -309,33 +309,32 @@ describe('compliance page and Overview end to end', { timeout: 240_000 }, () => 
     const lines = review.getByTestId('review-line');
     assert.equal(await lines.count(), 2, 'one line per grant');
     const purge = lines.filter({ hasText: 'purgeItems' });
+    // The decision as the line shows it: exactly "Revoked". Not `getByText('Revoked')`, a
+    // case-insensitive substring: the undecided line's buttons read "Sign offRevokeDefer" as one
+    // text, so that wait matched before the click and the grant was read while the revocation was
+    // still on its way (one CI run read it active).
+    const revoked = purge.getByText('Revoked', { exact: true });
+    assert.equal(await revoked.count(), 0, 'the line is undecided before the click');
+    // The decision answered late, as on a loaded machine: the grant is read only once the page
+    // shows the answer, so a wait that does not wait fails here every time.
+    await owner.route(
+      '**/compliance/reviews/*/lines/*',
+      async (route) => {
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        await route.continue();
+      },
+      { times: 1 },
+    );
     await purge.getByRole('button', { name: 'Revoke' }).click();
-    await purge.getByText('Revoked').waitFor();
-    // Revoke is the real revocation. (Read again for a few seconds: one CI run read the grant
-    // active right after the page showed the line revoked; the failure now says what it saw —
-    // every grant, and the review's lines with the grant each names.)
-    const reviews = (await api('GET', '/compliance/reviews')) as { reviews: { id: string }[] };
-    const lineItems = async () =>
-      Promise.all(
-        reviews.reviews.map(async (r) => {
-          const full = (await api('GET', `/compliance/reviews/${r.id}`)) as {
-            lines?: { item: { id: string }; decision: string | null; facts: { tool?: string } }[];
-          };
-          return (full.lines ?? []).map((l) => `${l.facts.tool}:${l.item.id}:${l.decision}`);
-        }),
-      );
-    await until(
-      async () => ({
-        grants: (
-          (await api('GET', `/agents/${agentId}/grants`)) as {
-            grants: { id: string; tool: string; status: string }[];
-          }
-        ).grants,
-        lines: await lineItems(),
-      }),
-      (seen) => seen.grants.find((g) => g.tool === 'purgeItems')?.status === 'revoked',
-      'the purgeItems grant revoked',
-      5_000,
+    await revoked.waitFor();
+    assert.equal(await purge.getByRole('button').count(), 0, 'a revoked line offers no decision');
+    const grants = (await api('GET', `/agents/${agentId}/grants`)) as {
+      grants: { tool: string; status: string }[];
+    };
+    assert.equal(
+      grants.grants.find((g) => g.tool === 'purgeItems')?.status,
+      'revoked',
+      'Revoke is the real revocation: revoked before the page shows the line decided',
     );
   });
 
