@@ -18,6 +18,8 @@
  *
  *   npm run -s bench -- telemetry     BENCH_TELEMETRY_N=… calls each way (default 48000);
  *                                     BENCH_TELEMETRY_EPOCHS=… fresh servers this many times (3);
+ *                                     BENCH_TELEMETRY_OLD_SPACE_MB=… old generation's room from
+ *                                     the start (400; 0: V8's own sizing, major collections by lot);
  *                                     BENCH_TELEMETRY_PAIRS=k: k servers of each kind an epoch (2);
  *                                     BENCH_TELEMETRY_WARM=… warm-up calls per server (5000);
  *                                     BENCH_TELEMETRY=metrics|traces|both|none (default both;
@@ -38,6 +40,17 @@ import { SERVER_NODE_FLAGS } from './server-flags.ts';
 import { figures, report } from './stats.ts';
 
 const N = Number(process.env.BENCH_TELEMETRY_N ?? 48000);
+/**
+ * Room for the old generation from the start (MB; 0: V8's own sizing, as `npm start` runs): with
+ * V8's sizing a process meets a major collection (~0.1 s of CPU) every 10–15 s or never in a
+ * whole epoch, by how it happened to size its heap at start-up — a lottery that fell on the
+ * processes without telemetry in nine runs of nine and made telemetry read 2–4% cheaper than it
+ * is. With the room given, neither kind meets one, and what is left is each call's own work and
+ * its young collections (the interval narrows from ±3% to ±1%). Telemetry keeps nothing past a
+ * batch, so it does not change how often a long-running server needs one.
+ */
+const OLD_SPACE_MB = Number(process.env.BENCH_TELEMETRY_OLD_SPACE_MB ?? 400);
+const OLD_SPACE = OLD_SPACE_MB > 0 ? [`--initial-old-space-size=${OLD_SPACE_MB}`] : [];
 const WARM = Number(process.env.BENCH_TELEMETRY_WARM ?? 5000);
 const BLOCK = 100;
 /** The hooks alone: spans sent every this many calls (two spans a call: the SDK's batch of 512). */
@@ -71,7 +84,7 @@ async function server(name: Server['name'], env: Record<string, string>): Promis
   const p = fork(new URL('./mcp-endpoint-server.ts', import.meta.url), {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     env: { ...process.env, BENCH_NO_JOBS: '1', BENCH_GC_COUNT: '1', ...env },
-    execArgv: SERVER_NODE_FLAGS,
+    execArgv: [...SERVER_NODE_FLAGS, ...OLD_SPACE],
   });
   const ready = await new Promise<{ url: string; callerToken: string }>((resolve) =>
     p.on('message', (m: { ready?: { url: string; callerToken: string } }) => m.ready && resolve(m.ready)),

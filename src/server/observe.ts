@@ -2,6 +2,7 @@
  * Every request counted and traced (`src/telemetry`), and on the log once, by the route template
  * it matched (`/api/v1/orgs/{org}/people`, never the path with its org and ids), or `unmatched`.
  */
+import type { IncomingMessage } from 'node:http';
 import type { Context, MiddlewareHandler } from 'hono';
 import { matchedRoutes } from 'hono/route';
 import type { Logger } from '../log/index.ts';
@@ -36,13 +37,21 @@ function routeOf(c: Context): string {
 
 export function observeRequests(telemetry: Telemetry): MiddlewareHandler | undefined {
   if (!telemetry.metrics && !telemetry.tracing) return undefined;
-  return (c, next) =>
-    telemetry.request(
-      c.req.method,
-      (name) => c.req.header(name),
-      next,
-      () => ({ route: routeOf(c), status: c.res.status }),
-    );
+  return (c, next) => {
+    // Served by Node: its own parsed headers, a property read (Hono's lookup validates and
+    // lowercases the name each time); otherwise (a test's `app.request`) Hono's.
+    const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+    const header = incoming
+      ? (name: string) => {
+          const v = incoming.headers[name];
+          return Array.isArray(v) ? v.join(', ') : v;
+        }
+      : (name: string) => c.req.header(name);
+    return telemetry.request(c.req.method, header, next, () => ({
+      route: routeOf(c),
+      status: c.res.status,
+    }));
+  };
 }
 
 /** Requests whose line a route or the MCP guard wrote, with what it knew (its route, its id). */

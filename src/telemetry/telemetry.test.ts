@@ -319,6 +319,24 @@ for (const kind of STORE_KINDS) {
       assert.deepEqual(new Set(otlp.contentTypes), new Set([sent]), `every request in ${protocol}`);
     });
 
+    test("a caller's traceparent over HTTP is continued: its trace, under its span; a malformed one starts a trace of its own", async () => {
+      const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+      const parent = '00f067aa0ba902b7';
+      const traced = await http('/healthz', { headers: { traceparent: `00-${traceId}-${parent}-01` } });
+      assert.equal(traced.status, 200);
+      const bad = await http('/readyz', { headers: { traceparent: `00-${traceId.toUpperCase()}-zz-01` } });
+      await bad.arrayBuffer();
+      await deps.telemetry.tracing!.flush();
+      const continued = otlp.spans.filter((s) => s.name === 'GET /healthz' && s.traceId === traceId);
+      assert.equal(continued.length, 1, 'the caller’s trace continued');
+      assert.equal(continued[0]!.parentSpanId, parent, 'under the caller’s span');
+      const fresh = otlp.spans.filter((s) => s.name === 'GET /readyz');
+      assert.ok(fresh.length >= 1);
+      assert.ok(
+        fresh.every((s) => s.traceId !== traceId && s.traceId !== traceId.toUpperCase() && !s.parentSpanId),
+      );
+    });
+
     test('budgets: tokens and spend against the budgets of the org agents that have them, the agent nearest its budget, and a run refused by one counted by its reason', async () => {
       const price = { inputPerMTok: 10, outputPerMTok: 30 };
       const priced = await call(app, 'put', '/api/v1/orgs/acme/model-prices', {
