@@ -410,19 +410,23 @@ try {
       approval: 'pause' as const,
     };
     const result = { content: [], isError: false, durationMs: 1, auditEntryId: 'aud_1' };
-    const hooked = () =>
-      t.request(
-        'POST',
-        () => undefined,
-        async () => {
-          await t.gate!(req, async () => result);
-          // The audit trail's two appends and their commit, as a governed call makes them.
-          t.trail?.appended(0.0004);
-          t.trail?.appended(0.0002);
-          t.trail?.committed(2, 0.0003);
-        },
-        () => ({ route: '/mcp/{org}', status: 200 }),
-      );
+    const call = async () => {
+      await t.gate!(req, async () => result);
+      // The audit trail's two appends and their commit, as a governed call makes them.
+      t.trail?.appended(0.0004);
+      t.trail?.appended(0.0002);
+      t.trail?.committed(2, 0.0003);
+    };
+    // As the server's request middleware (`src/server/observe.ts`) calls them.
+    const hooked = async () => {
+      const started = performance.now();
+      const span = t.requestStarted(() => undefined, started);
+      try {
+        await t.requestRuns(span, call);
+      } finally {
+        t.requestEnded(span, 'POST', '/mcp/{org}', 200, started, performance.now());
+      }
+    };
     for (let i = 0; i < 5000; i++) await hooked();
     await t.tracing?.flush();
     const n = 20_000;

@@ -19,7 +19,7 @@ import { type Authenticated, authenticate } from './authenticate.ts';
 import { limitBody } from './body-limit.ts';
 import { clearSessionCookie } from './cookies.ts';
 import type { Deps } from './deps.ts';
-import { logRequests, observeRequests, requestLogged, routeReached } from './observe.ts';
+import { requestLogged, routeReached, watchRequests } from './observe.ts';
 import { buildOpenApi } from './openapi.ts';
 import { parseWith, readJsonBody } from './request.ts';
 import { errorResponse, requestIdOf } from './respond.ts';
@@ -61,9 +61,7 @@ function hasAccessDeclared(route: RouteDef): boolean {
 export function createApp(deps: Deps, routes: RouteDef[] = allRoutes): Hono {
   const app = new Hono();
   const openapi = buildOpenApi(routes, VERSION);
-  app.use('*', logRequests(deps.log));
-  const observed = observeRequests(deps.telemetry);
-  if (observed) app.use('*', observed);
+  app.use('*', watchRequests(deps.log, deps.telemetry));
 
   app.use(
     '*',

@@ -35,22 +35,17 @@ function routeOf(c: Context): string {
   return r ? r.path.replace(/:(\w+)/g, '{$1}') : 'unmatched';
 }
 
-export function observeRequests(telemetry: Telemetry): MiddlewareHandler | undefined {
-  if (!telemetry.metrics && !telemetry.tracing) return undefined;
-  return (c, next) => {
-    // Served by Node: its own parsed headers, a property read (Hono's lookup validates and
-    // lowercases the name each time); otherwise (a test's `app.request`) Hono's.
-    const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
-    const header = incoming
-      ? (name: string) => {
-          const v = incoming.headers[name];
-          return Array.isArray(v) ? v.join(', ') : v;
-        }
-      : (name: string) => c.req.header(name);
-    return telemetry.request(c.req.method, header, next, () => ({
-      route: routeOf(c),
-      status: c.res.status,
-    }));
+/**
+ * A request's headers as tracing reads them (`traceparent`, `tracestate`): served by Node, its own
+ * parsed headers, a property read (Hono's lookup validates and lowercases the name each time);
+ * otherwise (a test's `app.request`) Hono's.
+ */
+function headerOf(c: Context): (name: string) => string | undefined {
+  const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+  if (!incoming) return (name) => c.req.header(name);
+  return (name) => {
+    const v = incoming.headers[name];
+    return Array.isArray(v) ? v.join(', ') : v;
   };
 }
 
@@ -63,13 +58,26 @@ export function requestLogged(c: Context): void {
 }
 
 /**
- * One line at info for every request no route or guard logged itself: a path no route has, the
- * OpenAPI document, a dashboard page, a body refused for its size, an error no route caught.
+ * Every request counted and traced (with a scrape token or a traces endpoint), and one line at
+ * info for every request no route or guard logged itself: a path no route has, the OpenAPI
+ * document, a dashboard page, a body refused for its size, an error no route caught. One
+ * middleware for both: each layer in front of every request costs it a dispatch and its promises.
  */
-export function logRequests(log: Logger): MiddlewareHandler {
+export function watchRequests(log: Logger, telemetry: Telemetry): MiddlewareHandler {
+  const watched = telemetry.metrics !== null || telemetry.tracing !== null;
   return async (c, next) => {
     const started = performance.now();
-    await next();
+    let route: string | undefined;
+    if (!watched) await next();
+    else {
+      const span = telemetry.requestStarted(headerOf(c), started);
+      try {
+        await telemetry.requestRuns(span, next);
+      } finally {
+        route = routeOf(c);
+        telemetry.requestEnded(span, c.req.method, route, c.res.status, started, performance.now());
+      }
+    }
     if (logged.has(c.req.raw)) return;
     let requestId = c.res.headers.get('x-request-id');
     if (!requestId) {
@@ -81,7 +89,7 @@ export function logRequests(log: Logger): MiddlewareHandler {
       {
         requestId,
         method: c.req.method,
-        route: routeOf(c),
+        route: route ?? routeOf(c),
         status: c.res.status,
         ms: Math.round(performance.now() - started),
       },

@@ -69,12 +69,10 @@ test('a collector refusing the spans: said on the log once, without its answer o
   });
   try {
     for (let i = 0; i < 3; i++) {
-      await telemetry.request(
-        'POST',
-        () => undefined,
-        async () => undefined,
-        () => ({ route: '/mcp/{org}', status: 200 }),
-      );
+      const started = performance.now();
+      const span = telemetry.requestStarted(() => undefined, started);
+      await telemetry.requestRuns(span, async () => undefined);
+      telemetry.requestEnded(span, 'POST', '/mcp/{org}', 200, started, performance.now());
       await telemetry.tracing!.flush();
     }
     const said = lines.filter((l) => String(l.msg).startsWith('traces:'));

@@ -8,6 +8,7 @@ import type { TrailObserver } from '../audit/index.ts';
 import type { GateObserver, UnknownToolObserver } from '../gateway/index.ts';
 import type { Logger } from '../log/index.ts';
 import type { RunObserver } from '../runtime/index.ts';
+import type { CallSpanStart } from './call-spans.ts';
 import { exporterSecrets, logOtelDiagnostics } from './diagnostics.ts';
 import { gateOutcome, Metrics } from './metrics.ts';
 import { Tracing, type TracingOptions } from './tracing.ts';
@@ -114,30 +115,27 @@ export class Telemetry {
     };
   }
 
-  /**
-   * One HTTP request, counted and traced in one layer: `answered` gives its route template and
-   * status once `next` is done, asked once for the span and the histogram alike.
-   */
-  request(
+  /** An HTTP request begun at `now` (`performance.now()`): its span when traced, continuing the caller's `traceparent`. */
+  requestStarted(header: (name: string) => string | undefined, now: number): CallSpanStart | undefined {
+    return this.tracing?.requestStarted(header, now);
+  }
+
+  /** Runs `next` as the request: with its span, the parent of the tool calls made in it. */
+  requestRuns(span: CallSpanStart | undefined, next: () => Promise<void>): Promise<void> {
+    return span ? this.tracing!.within(span, next) : next();
+  }
+
+  /** The request answered, by the route template it matched: counted, and its span ended. */
+  requestEnded(
+    span: CallSpanStart | undefined,
     method: string,
-    header: (name: string) => string | undefined,
-    next: () => Promise<void>,
-    answered: () => { route: string; status: number },
-  ): Promise<void> {
-    const m = this.metrics;
-    const t = this.tracing;
-    const t0 = performance.now();
-    const span = t?.requestStarted(header, t0);
-    const done = () => {
-      const t1 = performance.now();
-      const { route, status } = answered();
-      m?.http(method, route, status, (t1 - t0) / 1000);
-      if (span) t!.requestEnded(span, method, route, status, t1);
-    };
-    return (span ? t!.within(span, next) : next()).then(done, (err: unknown) => {
-      done();
-      throw err;
-    });
+    route: string,
+    status: number,
+    started: number,
+    now: number,
+  ): void {
+    this.metrics?.http(method, route, status, (now - started) / 1000);
+    if (span) this.tracing!.requestEnded(span, method, route, status, now);
   }
 
   /** Sends the spans still buffered, and stops. */

@@ -163,13 +163,12 @@ test('the sampler decides: always_off keeps no span, a ratio of 0 none, always_o
     });
     const tracing = telemetry.tracing!;
     const header = (name: string) => (name === 'traceparent' ? traceparent : undefined);
-    for (let i = 0; i < 20; i++)
-      await telemetry.request(
-        'POST',
-        header,
-        async () => undefined,
-        () => ({ route: '/mcp/{org}', status: 200 }),
-      );
+    for (let i = 0; i < 20; i++) {
+      const started = performance.now();
+      const span = telemetry.requestStarted(header, started);
+      await telemetry.requestRuns(span, async () => undefined);
+      telemetry.requestEnded(span, 'POST', '/mcp/{org}', 200, started, performance.now());
+    }
     await tracing.flush();
     const spans = exporter.getFinishedSpans();
     await tracing.close(); // (which empties the in-memory exporter)
