@@ -165,7 +165,7 @@ describe('dashboard end to end', { timeout: 300_000 }, () => {
     await row.getByText('Active').waitFor();
     await row.getByRole('button', { name: 'Revoke' }).click();
     await row.getByRole('button', { name: 'Yes, revoke' }).click();
-    await row.getByText('Revoked', { exact: true }).waitFor();
+    await row.getByText('Revoked').waitFor();
     assert.equal(
       await row.getByRole('button', { name: 'Revoke' }).count(),
       0,
@@ -715,7 +715,7 @@ describe('dashboard end to end', { timeout: 300_000 }, () => {
     await checkPage(owner, 'agent-page');
     await tokenRow.getByRole('button', { name: 'Revoke' }).click();
     await tokenRow.getByRole('button', { name: 'Yes, revoke' }).click();
-    await tokenRow.getByText('Revoked', { exact: true }).waitFor();
+    await tokenRow.getByText('Revoked').waitFor();
     const listed = (await (await owner.request.get(`${api}/agents/${id}/tokens`)).json()) as {
       tokens: { name: string; revokedAt: string | null }[];
     };
