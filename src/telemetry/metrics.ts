@@ -121,6 +121,19 @@ export const LABEL_VALUES: Record<string, Record<string, readonly string[]>> = {
   [METRICS.jobRuns]: { outcome: ['succeeded', 'failed'] },
 };
 
+/** The value `map` keeps for `key`, made by `make` and kept the first time. */
+function kept<K, V>(map: Map<K, V>, key: K, make: () => NoInfer<V>): V {
+  let v = map.get(key);
+  if (v === undefined) {
+    v = make();
+    map.set(key, v);
+  }
+  return v;
+}
+
+/** A new empty list (one function, not a closure made per call on the hot path). */
+const emptyList = <T>(): T[] => [];
+
 /** A label value a less trusted party chose (a cell's error code, an agent's model name), bounded. */
 class FreeLabels {
   readonly #seen = new Set<string>();
@@ -157,12 +170,7 @@ class Tally<L extends string> {
 
   /** The running total of the label set `key` names (made at 0 on first use): a caller adds to its `n`. */
   series(key: string, labels: LabelValues<L>): { n: number } {
-    let t = this.#totals.get(key);
-    if (!t) {
-      t = { labels, n: 0 };
-      this.#totals.set(key, t);
-    }
-    return t;
+    return kept(this.#totals, key, () => ({ labels, n: 0 }));
   }
 }
 
@@ -226,12 +234,7 @@ class Held<L extends string> {
 
   /** The running histogram of the label set `key` names (made empty on first use), for `add`. */
   series(key: string, labels: LabelValues<L>): Tallied<L> {
-    let set = this.#sets.get(key);
-    if (!set) {
-      set = this.#tallied(labels);
-      this.#sets.set(key, set);
-    }
-    return set;
+    return kept(this.#sets, key, () => this.#tallied(labels));
   }
 
   /** A value of a histogram without labels. */
@@ -268,6 +271,13 @@ interface HistogramEntry {
   count: number;
 }
 
+/** An org's count of gate calls with one outcome, and that outcome's latency histogram once it has one. */
+interface GateSeries {
+  outcome: string;
+  calls: { n: number };
+  seconds?: Tallied<'outcome'>;
+}
+
 /** One method, route template and status's request count, and that method and route's latency histogram. */
 interface HttpSeries {
   method: string;
@@ -289,8 +299,7 @@ export class Metrics {
   readonly #jobRunsSeen = new Map<string, number>();
   /** Each route template's request series (by method and status), and each org's gate call counts (by outcome). */
   readonly #httpByRoute = new Map<string, HttpSeries[]>();
-  readonly #gateByOrg = new Map<string, { outcome: string; calls: { n: number } }[]>();
-  readonly #gateSecondsBy = new Map<string, Tallied<'outcome'>>();
+  readonly #gateByOrg = new Map<string, GateSeries[]>();
 
   readonly #http = new Tally({
     name: METRICS.httpRequests,
@@ -518,11 +527,7 @@ export class Metrics {
    * status among the few that route has seen: no key string made and hashed per request.
    */
   #httpSeries(method: string, route: string, status: number): HttpSeries {
-    let seen = this.#httpByRoute.get(route);
-    if (!seen) {
-      seen = [];
-      this.#httpByRoute.set(route, seen);
-    }
+    const seen = kept(this.#httpByRoute, route, emptyList);
     for (const s of seen) if (s.status === status && s.method === method) return s;
     const s: HttpSeries = {
       method,
@@ -543,31 +548,25 @@ export class Metrics {
   gateEnded(org: string, outcome: string, seconds: number): void {
     this.#inFlight--;
     finite(seconds); // before a series is made for it
-    this.#gateSeries(org, outcome).n++;
-    let set = this.#gateSecondsBy.get(outcome);
-    if (!set) {
-      set = this.#gateSeconds.series(outcome, { outcome });
-      this.#gateSecondsBy.set(outcome, set);
-    }
-    this.#gateSeconds.add(set, seconds);
+    const s = this.#gateSeries(org, outcome);
+    s.calls.n++;
+    // Made on the first call that has a latency (an unknown tool's has none, and no series).
+    s.seconds ??= this.#gateSeconds.series(outcome, { outcome });
+    this.#gateSeconds.add(s.seconds, seconds);
   }
 
-  /** An org's count of gate calls with `outcome`, found by org, then among the few outcomes it has had. */
-  #gateSeries(org: string, outcome: string): { n: number } {
-    let seen = this.#gateByOrg.get(org);
-    if (!seen) {
-      seen = [];
-      this.#gateByOrg.set(org, seen);
-    }
-    for (const s of seen) if (s.outcome === outcome) return s.calls;
-    const calls = this.#gateCalls.series(`${org} ${outcome}`, { org, outcome });
-    seen.push({ outcome, calls });
-    return calls;
+  /** An org's gate calls with `outcome`, found by org, then among the few outcomes it has had. */
+  #gateSeries(org: string, outcome: string): GateSeries {
+    const seen = kept(this.#gateByOrg, org, emptyList);
+    for (const s of seen) if (s.outcome === outcome) return s;
+    const s: GateSeries = { outcome, calls: this.#gateCalls.series(`${org} ${outcome}`, { org, outcome }) };
+    seen.push(s);
+    return s;
   }
 
   /** A call of a name the agent was never shown: refused, counted as its own outcome. */
   readonly unknownTool: UnknownToolObserver = (caller) => {
-    this.#gateSeries(caller.orgId, 'unknown').n++;
+    this.#gateSeries(caller.orgId, 'unknown').calls.n++;
   };
 
   readonly trail: TrailObserver = {
