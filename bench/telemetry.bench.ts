@@ -34,6 +34,7 @@ import { Session } from 'node:inspector/promises';
 import { loadavg } from 'node:os';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { SpanContext } from '@opentelemetry/api';
 import { Telemetry } from '../src/telemetry/index.ts';
 import { schedNs, schedNsByThread, statNs } from './cpu.ts';
 import { SERVER_NODE_FLAGS } from './server-flags.ts';
@@ -402,7 +403,13 @@ try {
       version: 'bench',
     });
     const req = {
-      caller: { orgId: 'org_bench', agentId: 'agt_bench', onBehalfOf: null, requestId: 'req_bench' },
+      caller: {
+        orgId: 'org_bench',
+        agentId: 'agt_bench',
+        onBehalfOf: null,
+        requestId: 'req_bench',
+        requestSpan: undefined as SpanContext | undefined,
+      },
       connectionId: 'con_bench',
       tool: 'echo',
       calledAs: 'everything__echo',
@@ -410,8 +417,12 @@ try {
       approval: 'pause' as const,
     };
     const result = { content: [], isError: false, durationMs: 1, auditEntryId: 'aud_1' };
-    const call = async () => {
-      await t.gate!(req, async () => result);
+    // As the gate tells its observer (`src/gateway/gate.ts`), after the call's own await.
+    const call = async (requestSpan: SpanContext | undefined) => {
+      req.caller.requestSpan = requestSpan;
+      const watch = t.gate!.started(req);
+      await result;
+      t.gate!.done(watch, result);
       // The audit trail's two appends and their commit, as a governed call makes them.
       t.trail?.appended(0.0004);
       t.trail?.appended(0.0002);
@@ -422,7 +433,7 @@ try {
       const started = performance.now();
       const span = t.requestStarted(() => undefined, started);
       try {
-        await t.requestRuns(span, call);
+        await call(span?.context);
       } finally {
         t.requestEnded(span, 'POST', '/mcp/{org}', 200, started, performance.now());
       }

@@ -121,11 +121,7 @@ export class ToolGateway implements StopPart {
   }
 
   /** Runs one tool call through the gate: its result, or the PaddockError refusing or ending it. */
-  call(req: GateRequest): Promise<GateResult> {
-    return this.#o.observe ? this.#o.observe(req, () => this.#call(req)) : this.#call(req);
-  }
-
-  async #call(req: GateRequest): Promise<GateResult> {
+  async call(req: GateRequest): Promise<GateResult> {
     const { orgId, agentId, token, runId, standing } = req.caller;
     // Held as of the standing's read (or before this one reads it): a stop that reaches this
     // replica from then on ends the call, even one committed just before the read.
@@ -133,12 +129,20 @@ export class ToolGateway implements StopPart {
     const callerGaveUp = () => held.abort(callerReason(req.signal?.reason));
     if (req.signal?.aborted) callerGaveUp();
     else req.signal?.addEventListener('abort', callerGaveUp, { once: true });
+    const observe = this.#o.observe;
+    const watch = observe?.started(req);
+    let result: GateResult;
     try {
-      return await this.#run({ ...req, scope: trustedScope(orgId), signal: held.signal });
+      result = await this.#run({ ...req, scope: trustedScope(orgId), signal: held.signal });
+    } catch (err) {
+      observe?.failed(watch, err);
+      throw err;
     } finally {
       req.signal?.removeEventListener('abort', callerGaveUp);
       held.release();
     }
+    observe?.done(watch, result);
+    return result;
   }
 
   async #run(call: CallInFlight): Promise<GateResult> {

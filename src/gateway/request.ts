@@ -3,6 +3,7 @@
  * in the org's cell): who is asking, as the control plane established it, the call itself, and
  * how to treat a call that needs a person's approval.
  */
+import type { SpanContext } from '@opentelemetry/api';
 import type { AgentStanding } from '../agents/index.ts';
 import type { OrgScope } from '../identity/index.ts';
 import type { Action } from '../policy/grants.ts';
@@ -20,6 +21,8 @@ export interface GateCaller {
   requestId: string;
   /** The agent run the call belongs to: its audit entries carry it. */
   runId?: string | undefined;
+  /** The span of the request that carried the call, when traced: the call's own span is its child. */
+  requestSpan?: SpanContext | undefined;
   /** The agent token the call came in on: revoking it, or removing who issued it, ends the call. */
   token?: { id: string; issuedBy: string } | undefined;
   /** The agent's standing, when authentication read it with the token; otherwise the gate reads it. */
@@ -93,10 +96,15 @@ export interface CallInFlight extends GateRequest {
 }
 
 /**
- * Watches each call the gate runs (metrics, traces): it is handed the call and runs it, so it
- * sees when it starts, how long it takes and how it ends, and may run it in a context of its own.
+ * Watches each call the gate runs (metrics, traces): told by the gate's own steps when a call
+ * starts and how it ends (no layer of its own around the call: each added a promise and its
+ * closures to every call). What `started` returns is handed back at the end.
  */
-export type GateObserver = (req: GateRequest, run: () => Promise<GateResult>) => Promise<GateResult>;
+export interface GateObserver<Watch = unknown> {
+  started(req: GateRequest): Watch;
+  done(watch: Watch, result: GateResult): void;
+  failed(watch: Watch, err: unknown): void;
+}
 
 /** Told of each call of a name the agent was never shown (refused before any decision). */
 export type UnknownToolObserver = (caller: GateCaller, name: string) => void;

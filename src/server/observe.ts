@@ -3,6 +3,7 @@
  * it matched (`/api/v1/orgs/{org}/people`, never the path with its org and ids), or `unmatched`.
  */
 import type { IncomingMessage } from 'node:http';
+import type { SpanContext } from '@opentelemetry/api';
 import type { Context, MiddlewareHandler } from 'hono';
 import { matchedRoutes } from 'hono/route';
 import type { Logger } from '../log/index.ts';
@@ -49,6 +50,14 @@ function headerOf(c: Context): (name: string) => string | undefined {
   };
 }
 
+/** The span of each request being traced, as the middleware began it (by its context: a body limit replaces the request). */
+const spans = new WeakMap<Context, SpanContext>();
+
+/** The span of this request, when traced: a route calling the gate names it as the caller's `requestSpan`. */
+export function requestSpanOf(c: Context): SpanContext | undefined {
+  return spans.get(c);
+}
+
 /** Requests whose line a route or the MCP guard wrote, with what it knew (its route, its id). */
 const logged = new WeakSet<Request>();
 
@@ -71,8 +80,9 @@ export function watchRequests(log: Logger, telemetry: Telemetry): MiddlewareHand
     if (!watched) await next();
     else {
       const span = telemetry.requestStarted(headerOf(c), started);
+      if (span) spans.set(c, span.context);
       try {
-        await telemetry.requestRuns(span, next);
+        await next();
       } finally {
         route = routeOf(c);
         telemetry.requestEnded(span, c.req.method, route, c.res.status, started, performance.now());

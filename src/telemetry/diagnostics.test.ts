@@ -71,7 +71,6 @@ test('a collector refusing the spans: said on the log once, without its answer o
     for (let i = 0; i < 3; i++) {
       const started = performance.now();
       const span = telemetry.requestStarted(() => undefined, started);
-      await telemetry.requestRuns(span, async () => undefined);
       telemetry.requestEnded(span, 'POST', '/mcp/{org}', 200, started, performance.now());
       await telemetry.tracing!.flush();
     }

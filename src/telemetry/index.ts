@@ -11,7 +11,14 @@ import type { RunObserver } from '../runtime/index.ts';
 import type { CallSpanStart } from './call-spans.ts';
 import { exporterSecrets, logOtelDiagnostics } from './diagnostics.ts';
 import { gateOutcome, Metrics } from './metrics.ts';
-import { Tracing, type TracingOptions } from './tracing.ts';
+import { type ToolSpan, Tracing, type TracingOptions } from './tracing.ts';
+
+/** A gate call being watched: whose, since when, its span when traced. */
+interface GateWatch {
+  orgId: string;
+  t0: number;
+  span: ToolSpan | undefined;
+}
 
 export { gateOutcome, LABEL_VALUES, METRICS, Metrics, type ScrapeSources } from './metrics.ts';
 export { Tracing } from './tracing.ts';
@@ -88,41 +95,36 @@ export class Telemetry {
   }
 
   /**
-   * Each gate call counted and spanned, in one observer: no `async` layers (each would add
-   * promises to every call, and what telemetry costs a call is mostly its garbage); one clock
+   * Each gate call counted and spanned, in one observer told by the gate's own steps; one clock
    * reading at each end, for the latency and the span alike.
    */
-  #gate(m: Metrics | null, t: Tracing | null): GateObserver {
-    return (req, run) => {
-      const t0 = performance.now();
-      m?.gateStarted();
-      const span = t?.toolStarted(req, t0);
-      return run().then(
-        (result) => {
-          const t1 = performance.now();
-          if (span) t!.toolDone(span, result, t1);
-          m?.gateEnded(req.caller.orgId, 'allowed', (t1 - t0) / 1000);
-          return result;
-        },
-        (err: unknown) => {
-          const t1 = performance.now();
-          const outcome = gateOutcome(err);
-          if (span) t!.toolFailed(span, err, outcome, t1);
-          m?.gateEnded(req.caller.orgId, outcome, (t1 - t0) / 1000);
-          throw err;
-        },
-      );
+  #gate(m: Metrics | null, t: Tracing | null): GateObserver<GateWatch> {
+    return {
+      started: (req) => {
+        const t0 = performance.now();
+        m?.gateStarted();
+        return { orgId: req.caller.orgId, t0, span: t?.toolStarted(req, t0) };
+      },
+      done: (w, result) => {
+        const t1 = performance.now();
+        if (w.span) t!.toolDone(w.span, result, t1);
+        m?.gateEnded(w.orgId, 'allowed', (t1 - w.t0) / 1000);
+      },
+      failed: (w, err) => {
+        const t1 = performance.now();
+        const outcome = gateOutcome(err);
+        if (w.span) t!.toolFailed(w.span, err, outcome, t1);
+        m?.gateEnded(w.orgId, outcome, (t1 - w.t0) / 1000);
+      },
     };
   }
 
-  /** An HTTP request begun at `now` (`performance.now()`): its span when traced, continuing the caller's `traceparent`. */
+  /**
+   * An HTTP request begun at `now` (`performance.now()`): its span when traced, continuing the
+   * caller's `traceparent`; a route that calls the gate names it as the caller's `requestSpan`.
+   */
   requestStarted(header: (name: string) => string | undefined, now: number): CallSpanStart | undefined {
     return this.tracing?.requestStarted(header, now);
-  }
-
-  /** Runs `next` as the request: with its span, the parent of the tool calls made in it. */
-  requestRuns(span: CallSpanStart | undefined, next: () => Promise<void>): Promise<void> {
-    return span ? this.tracing!.within(span, next) : next();
   }
 
   /** The request answered, by the route template it matched: counted, and its span ended. */

@@ -319,6 +319,24 @@ for (const kind of STORE_KINDS) {
       assert.deepEqual(new Set(otlp.contentTypes), new Set([sent]), `every request in ${protocol}`);
     });
 
+    test("an admin's test call through the API: its gate span under that request's span", async () => {
+      const connectionId = (await api('get', '/connections')).body.connections[0].id as string;
+      const r = await api('post', `/agents/${agentId}/calls`, {
+        connectionId,
+        tool: 'echo',
+        args: { message: 'tried' },
+      });
+      assert.equal(r.status, 200, r.text);
+      await deps.telemetry.tracing!.flush();
+      const route = '/api/v1/orgs/{org}/agents/{agent}/calls';
+      const request = otlp.spans.filter((s) => s.attributes['http.route'] === route);
+      assert.equal(request.length, 1);
+      const tool = otlp.spans.filter((s) => s.parentSpanId === request[0]!.spanId);
+      assert.equal(tool.length, 1, 'the gate span under the request');
+      assert.equal(tool[0]!.attributes['gen_ai.operation.name'], 'execute_tool');
+      assert.equal(tool[0]!.traceId, request[0]!.traceId);
+    });
+
     test("a caller's traceparent over HTTP is continued: its trace, under its span; a malformed one starts a trace of its own", async () => {
       const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
       const parent = '00f067aa0ba902b7';

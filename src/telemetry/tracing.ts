@@ -7,7 +7,6 @@
  * replica, continues the same trace. Message text goes into spans only where the platform allows
  * it (`PADDOCK_TRACE_CONTENT=1`) and the org records run text in full.
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
 import {
   type Attributes,
   type Context,
@@ -175,8 +174,6 @@ export class Tracing {
   /** With protobuf: the calls' spans, written as they end into the next export request. */
   readonly #calls: CallSpanBatch | undefined;
   readonly #from: ConstructorParameters<typeof FinishedSpan>[4];
-  /** The request span a call runs under, followed across its awaits. */
-  readonly #requests = new AsyncLocalStorage<CallSpanStart>();
 
   constructor(o: TracingOptions) {
     this.#content = o.content;
@@ -245,7 +242,8 @@ export class Tracing {
 
   /**
    * An HTTP request's server span, begun at `now` (continuing the caller's `traceparent`, if
-   * any); the request runs `within` it and ends with `requestEnded`.
+   * any), ended with `requestEnded`; the tool calls it carries name it as their caller's
+   * `requestSpan`, and are its children.
    */
   requestStarted(header: (name: string) => string | undefined, now: number): CallSpanStart {
     // Most requests carry no `traceparent`: nothing to extract then.
@@ -254,11 +252,6 @@ export class Tracing {
         ? undefined
         : trace.getSpanContext(this.#propagator.extract(ROOT_CONTEXT, header, headerGetter));
     return this.#start(SpanKind.SERVER, remote, now);
-  }
-
-  /** Runs `next` with `span` as the parent of the tool calls made in it, followed across its awaits. */
-  within(span: CallSpanStart, next: () => Promise<void>): Promise<void> {
-    return this.#requests.run(span, next);
   }
 
   /** The request answered at `now`, by the route template it matched, with its status. */
@@ -273,13 +266,14 @@ export class Tracing {
   }
 
   /**
-   * A gate call's `execute_tool` span, begun under its run's span or the request's. Nothing
-   * under a tool call makes spans, so the call is not run inside it.
+   * A gate call's `execute_tool` span, begun under its run's span, or else the request's that
+   * carried it (the caller's `requestSpan`). Nothing under a tool call makes spans, so the call
+   * is not run inside it.
    */
   toolStarted(req: GateRequest, now: number): ToolSpan {
     const runId = req.caller.runId;
     const run = runId ? this.#runs.get(runId) : undefined;
-    const parent = run ? run.span.spanContext() : this.#requests.getStore()?.context;
+    const parent = run ? run.span.spanContext() : req.caller.requestSpan;
     return { start: this.#start(SpanKind.INTERNAL, parent, now), req };
   }
 

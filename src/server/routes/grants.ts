@@ -13,6 +13,7 @@ import {
 } from '../../policy/grants-service.ts';
 import { effectivePermissions, offeringPermissions } from '../../policy/permissions.ts';
 import { auditedCalls, suggestionsFor } from '../../policy/suggestions-service.ts';
+import { requestSpanOf } from '../observe.ts';
 import { defineRoute } from '../route.ts';
 import { Id, OrgParams, Timestamp } from '../schemas.ts';
 import { ToolExtrasShape } from './connections.ts';
@@ -425,6 +426,7 @@ export const grantRoutes = [
             agentId: params.agent,
             onBehalfOf: await answerablePerson(deps.store.db, ctx),
             requestId,
+            requestSpan: requestSpanOf(c),
           },
           connectionId: body.connectionId,
           tool: body.tool,

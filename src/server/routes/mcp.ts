@@ -26,7 +26,8 @@ import {
   JSONRPCMessageSchema,
   type JSONRPCRequest,
 } from '@modelcontextprotocol/sdk/types.js';
-import type { MiddlewareHandler } from 'hono';
+import type { SpanContext } from '@opentelemetry/api';
+import type { Context, MiddlewareHandler } from 'hono';
 import { z } from 'zod';
 import type { AuthenticatedAgent } from '../../agents/index.ts';
 import type { Config } from '../../config/index.ts';
@@ -35,7 +36,7 @@ import type { GateCaller } from '../../gateway/index.ts';
 import { sessionRequired } from '../../gateway/mcp-sessions/index.ts';
 import { MAX_BODY_BYTES } from '../app.ts';
 import type { Deps } from '../deps.ts';
-import { requestLogged } from '../observe.ts';
+import { requestLogged, requestSpanOf } from '../observe.ts';
 import { errorResponse, requestIdOf } from '../respond.ts';
 import { defineRoute, type HandlerInput } from '../route.ts';
 import { OrgParams } from '../schemas.ts';
@@ -182,12 +183,17 @@ const McpMessages = z.union([
 ]);
 
 /** The caller as the gate sees it: the agent, answerable to whoever issued its token. */
-export function agentCaller(agent: AuthenticatedAgent, requestId: string): GateCaller {
+export function agentCaller(
+  agent: AuthenticatedAgent,
+  requestId: string,
+  requestSpan: SpanContext | undefined,
+): GateCaller {
   return {
     orgId: agent.orgId,
     agentId: agent.agentId,
     onBehalfOf: agent.createdBy,
     requestId,
+    requestSpan,
     token: { id: agent.tokenId, issuedBy: agent.createdBy },
     standing: agent.standing,
   };
@@ -200,15 +206,11 @@ const isInitialize = (body: unknown): body is InitializeRequest & JSONRPCRequest
 /** The headers of a JSON answer without a session, as the SDK's transport sends them. */
 const JSON_ANSWER = { 'content-type': 'application/json' };
 
-async function handle(
-  deps: Deps,
-  agent: AuthenticatedAgent,
-  requestId: string,
-  request: Request,
-  body: unknown,
-): Promise<Response> {
+async function handle(deps: Deps, agent: AuthenticatedAgent, requestId: string, c: Context, body: unknown) {
+  const request = c.req.raw;
   // A client that goes away ends its calls; one that waits for a person pauses (the org's wait).
-  const conn = { caller: agentCaller(agent, requestId), approval: 'pause' as const, signal: request.signal };
+  const caller = agentCaller(agent, requestId, requestSpanOf(c));
+  const conn = { caller, approval: 'pause' as const, signal: request.signal };
   const sessionId = request.headers.get('mcp-session-id');
   const plain = plainCall(request, body);
   if (plain) {
@@ -257,7 +259,7 @@ type McpInput = HandlerInput<unknown, unknown, unknown, 'agent'>;
 const handler = async ({ deps, agent, requestId, c, body }: McpInput) =>
   tooLarge(c.req.raw, body)
     ? errorResponse(c, new PayloadTooLargeError(MAX_BODY_BYTES), requestId)
-    : handle(deps, agent, requestId, c.req.raw, body);
+    : handle(deps, agent, requestId, c, body);
 
 const isAnswer = (m: unknown) => isJSONRPCResultResponse(m) || isJSONRPCErrorResponse(m);
 
