@@ -7,6 +7,7 @@
  * channel) live outside and use this face only.
  */
 export { type AgentChannel, type AgentDelivery, LocalDelivery } from './agent-channel.ts';
+export { BusSeal } from './bus-seal.ts';
 export { type CallKey, Cancellations } from './cancellations.ts';
 export { type GatewayOptions, ToolGateway } from './gate.ts';
 export { KillRegistry, type StopTarget, type TokenEnd } from './kill-registry.ts';
@@ -29,4 +30,5 @@ export type {
   UnknownToolObserver,
 } from './request.ts';
 export { AgentServerPool } from './server-pool.ts';
-export { type SessionEvent, type StopBus, stopBus } from './stop-bus.ts';
+export { type BusWire, type SessionEvent, type StopBus, stopBus } from './stop-bus.ts';
+export { STOP_FRESH_MS, sealedStops } from './stop-seal.ts';

@@ -51,9 +51,10 @@ import { allAuditEntries, call, createApp, type SeededOrg, seedOrg } from '../te
 import { leakedForms } from '../testing/leaks.ts';
 import { openTestStore, STORE_KINDS, type TestStore } from '../testing/stores.ts';
 import { until } from '../testing/until.ts';
+import { BusSeal } from './bus-seal.ts';
 import { ToolGateway } from './gate.ts';
 import { agentServer, serveAgent } from './mcp-server.ts';
-import { BusSeal, McpSessions } from './mcp-sessions/index.ts';
+import { McpSessions } from './mcp-sessions/index.ts';
 import { MAX_SUBSCRIPTIONS_PER_SESSION } from './relay-bounds.ts';
 
 const EVERYTHING = ['node_modules/@modelcontextprotocol/server-everything/dist/index.js', 'stdio'];

@@ -18,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { sql } from 'kysely';
+import pg from 'pg';
 import { bubblewrap } from '../cells/index.ts';
 import { type SeededOrg, seedOrg } from '../testing/fixtures.ts';
 import { EVERYTHING } from '../testing/served.ts';
@@ -437,6 +438,73 @@ describe('the kill switch across two server processes [postgres]', () => {
       },
       { what: 'A to let go of the session B ended', timeoutMs: 5_000 },
     );
+  });
+
+  test("a stop NOTIFY sent in clear by a login that may only connect ends nothing on B, nor does a replica's sealed stop sent again", async () => {
+    const ignored = () =>
+      b
+        .log()
+        .split('\n')
+        .filter((l) => l.includes('not sealed by a replica')).length;
+    const before = ignored();
+    // A reporting login: it may connect, and `pg_notify` is granted to everyone.
+    const role = `paddock_reporting_${randomBytes(4).toString('hex')}`;
+    await sql.raw(`create role ${role} login`).execute(t.store.db);
+    const reporting = new pg.Client({ connectionString: t.databaseUrl, user: role });
+    const listener = new pg.Client({ connectionString: t.databaseUrl });
+    const heard: string[] = [];
+    listener.on('notification', (n) => heard.push(n.payload ?? ''));
+    try {
+      await reporting.connect();
+      await listener.connect();
+      await listener.query('LISTEN paddock_stop');
+      const { id, ended: onB } = await longCallOnB('forged-at');
+      let settled = false;
+      void onB.then(() => (settled = true));
+      for (const forged of [
+        { kind: 'agent', orgId: acme.id, agentId: id },
+        { kind: 'org', orgId: acme.id },
+      ])
+        await reporting.query('select pg_notify($1, $2)', ['paddock_stop', JSON.stringify(forged)]);
+      await until(() => ignored() >= before + 2, { what: 'B to ignore both forged stops' });
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(settled, false, 'the call on B ran on');
+
+      // A real stop on A crosses sealed (nothing of it in clear), and ends the call on B.
+      assert.equal((await api(a, 'POST', `/agents/${id}/stop`)).status, 200);
+      const ended = await onB;
+      assert.equal(ended.body.error.code, 'agent_stopped', ended.text);
+      await until(() => heard.some((p) => p.includes('"sealed"')), {
+        what: "A's sealed stop on the channel",
+      });
+      const sealed = heard.find((p) => p.includes('"sealed"'))!;
+      assert.ok(!sealed.includes(id), "the agent's id is not in clear");
+
+      // Resumed, with a call in flight again: the stop read off the channel and sent again is ignored.
+      assert.equal((await api(a, 'POST', `/agents/${id}/resume`)).status, 200);
+      let again = false;
+      const second = api(b, 'POST', `/agents/${id}/calls`, {
+        connectionId,
+        tool: 'trigger-long-running-operation',
+        args: { duration: 20, steps: 2 },
+      }).then((r) => {
+        again = true;
+        return r;
+      });
+      await until(async () => (await allowedCalls(id, 'trigger-long-running-operation')) === 2, {
+        what: 'the second long call to be decided on B',
+      });
+      await reporting.query('select pg_notify($1, $2)', ['paddock_stop', sealed]);
+      await until(() => ignored() >= before + 3, { what: 'B to ignore the replayed stop' });
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(again, false, 'the replayed stop ended the call on B');
+      assert.equal((await api(a, 'POST', `/agents/${id}/stop`)).status, 200);
+      assert.equal((await second).body.error.code, 'agent_stopped');
+    } finally {
+      await reporting.end().catch(() => undefined);
+      await listener.end().catch(() => undefined);
+      await sql.raw(`drop role if exists ${role}`).execute(t.store.db);
+    }
   });
 
   test('a stop sent while B was cut off from the database still ends its call: B catches up once back', async () => {

@@ -22,20 +22,31 @@ export type SessionEvent =
   /** A person's OAuth authorization ended: their sessions on per-person connections close. */
   | { kind: 'person-connection'; orgId: string; userId: string; connectionId?: string | undefined };
 
+/**
+ * How events cross between replicas when they must be sealed (stops: `sealedStops`): each sealed
+ * as it is sent, opened and checked as it arrives; one that does not open is ignored.
+ */
+export interface BusWire<E> {
+  seal(event: E): Promise<unknown>;
+  /** The event, or undefined when it was not sealed by a replica (or is not one to act on). */
+  open(sent: unknown): Promise<E | undefined>;
+}
+
 export interface StopBus<E extends { kind: string } = SessionEvent> {
   /** Acts on this replica (awaited), then tells every other replica. */
   publish(event: E): Promise<void>;
   /** Resolves once this replica listens (at once where there is nothing to listen to). */
   listening(): Promise<void>;
-  /** Events received from other replicas, and catch-ups after a lost listener (for tests). */
-  readonly stats: { received: number; resyncs: number };
+  /** Events received from other replicas, of them those ignored (not sealed, or malformed), and catch-ups after a lost listener (for tests). */
+  readonly stats: { received: number; ignored: number; resyncs: number };
   close(): Promise<void>;
 }
 
 /**
  * `onResync` runs when a lost listener is back: events sent meanwhile never arrive, so the
  * replica checks what it has open against the database instead. Another `channel` carries
- * other events the same way (the MCP sessions' notifications).
+ * other events the same way (the MCP sessions' notifications, which seal their own content).
+ * With a `wire`, events cross sealed and only those that open are acted on.
  */
 export function stopBus<E extends { kind: string } = SessionEvent>(
   store: Store,
@@ -44,8 +55,9 @@ export function stopBus<E extends { kind: string } = SessionEvent>(
   log: Logger,
   onResync: () => Promise<void> = async () => undefined,
   channel = CHANNEL,
+  wire?: BusWire<E>,
 ): StopBus<E> {
-  const stats = { received: 0, resyncs: 0 };
+  const stats = { received: 0, ignored: 0, resyncs: 0 };
   if (store.dialect !== 'postgres' || !databaseUrl) {
     return {
       publish: (event) => onEvent(event),
@@ -54,6 +66,20 @@ export function stopBus<E extends { kind: string } = SessionEvent>(
       stats,
     };
   }
+  /** An event from another replica: acted on once it parses (and, with a wire, opens). */
+  const receive = async (payload: string | undefined) => {
+    let sent: unknown;
+    try {
+      sent = JSON.parse(payload ?? '{}');
+    } catch (err) {
+      stats.ignored += 1;
+      return log.warn({ err }, 'malformed session notification ignored');
+    }
+    const event = wire ? await wire.open(sent) : (sent as E | null);
+    if (event && typeof event === 'object' && event.kind) return onEvent(event);
+    stats.ignored += 1;
+    if (wire) log.warn({ channel }, 'a bus event not sealed by a replica, stale or seen before, was ignored');
+  };
   let client: pg.Client | undefined;
   let closed = false;
   let retryMs = 250;
@@ -62,12 +88,7 @@ export function stopBus<E extends { kind: string } = SessionEvent>(
     const c = new pg.Client({ connectionString: databaseUrl });
     c.on('notification', (n) => {
       stats.received += 1;
-      try {
-        const event = JSON.parse(n.payload ?? '{}') as E;
-        if (event.kind) void onEvent(event).catch((err) => log.error({ err }, 'session event failed'));
-      } catch (err) {
-        log.warn({ err }, 'malformed session notification ignored');
-      }
+      void receive(n.payload).catch((err: unknown) => log.error({ err }, 'session event failed'));
     });
     // A lost listener reconnects with backoff; meanwhile the database state still refuses new calls.
     let dead = false;
@@ -102,7 +123,8 @@ export function stopBus<E extends { kind: string } = SessionEvent>(
   return {
     async publish(event) {
       await onEvent(event);
-      await sql`select pg_notify(${channel}, ${JSON.stringify(event)})`.execute(store.db);
+      const sent = wire ? await wire.seal(event) : event;
+      await sql`select pg_notify(${channel}, ${JSON.stringify(sent)})`.execute(store.db);
     },
     async listening() {
       while (!client && !closed) await new Promise((r) => setTimeout(r, 20));

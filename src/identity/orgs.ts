@@ -71,6 +71,11 @@ export async function findOrgBySlug(db: Kysely<Database>, slug: string): Promise
   return row ? toOrg(row) : undefined;
 }
 
+/** Whether an org of this id exists (a bus event naming another is not opened). */
+export async function orgOnRecord(db: Kysely<Database>, orgId: string): Promise<boolean> {
+  return (await db.selectFrom('orgs').select('id').where('id', '=', orgId).executeTakeFirst()) !== undefined;
+}
+
 export async function requireOrgBySlug(db: Kysely<Database>, slug: string): Promise<Org> {
   const org = await findOrgBySlug(db, slug);
   if (!org) throw new NotFoundError('org_not_found', `No organization "${slug}".`);

@@ -24,15 +24,17 @@ import type { Config } from '../config/index.ts';
 import type { Opener } from '../connections/open.ts';
 import {
   AgentServerPool,
+  BusSeal,
   Cancellations,
   KillSwitch,
   type StopBus,
   type StopPart,
+  sealedStops,
   stopBus,
   ToolGateway,
 } from '../gateway/index.ts';
-import { BusSeal, McpSessions } from '../gateway/mcp-sessions/index.ts';
-import { AttemptLimiter, trustedScope } from '../identity/index.ts';
+import { McpSessions } from '../gateway/mcp-sessions/index.ts';
+import { AttemptLimiter, orgOnRecord, trustedScope } from '../identity/index.ts';
 import { LiveFeed, LiveSignals } from '../live/index.ts';
 import type { Logger } from '../log/index.ts';
 import { applyRecordRetention, RunCoordinator } from '../runtime/index.ts';
@@ -278,12 +280,16 @@ export function buildDeps(
     mcpServers: () => gateway.serversByOrg(),
     jobs: () => deps.scheduler.status(),
   });
+  // What crosses between replicas on a bus goes sealed for its org (any database role can NOTIFY).
+  const busSeal = new BusSeal((orgId) => vault.dataKeyFor(store.db, orgId));
   const sessions = stopBus(
     store,
     config.databaseUrl,
     (e) => killSwitch.apply(e),
     log,
     () => gateway.resync(),
+    undefined,
+    sealedStops(busSeal, (orgId) => orgOnRecord(store.db, orgId)),
   );
   const cancellations = new Cancellations();
   const mcpSessions = new McpSessions({
@@ -292,7 +298,7 @@ export function buildDeps(
     databaseUrl: config.databaseUrl,
     audit,
     log,
-    busSeal: new BusSeal((orgId) => vault.dataKeyFor(store.db, orgId)),
+    busSeal,
   });
   // Runs first: a run whose tool call the gate ends must not read that as a reason to go on.
   const killSwitch = new KillSwitch({

@@ -12,7 +12,7 @@ import pg from 'pg';
 import { silentLogger } from '../../log/index.ts';
 import { openTestStore, type TestStore } from '../../testing/stores.ts';
 import { until } from '../../testing/until.ts';
-import { BusSeal } from './bus-seal.ts';
+import { BusSeal } from '../bus-seal.ts';
 import { McpSessions } from './sessions.ts';
 
 let t: TestStore;

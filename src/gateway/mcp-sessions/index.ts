@@ -3,7 +3,6 @@
  * their agent and person, stored so any replica carries them on, ended by DELETE, idleness or
  * the kill switch; and the way to send an agent's open sessions a notification from any replica.
  */
-export { BusSeal } from './bus-seal.ts';
 export { EVENT_ID, KEEP, KEEP_MS, SessionEvents } from './events.ts';
 export {
   IDLE_MS,

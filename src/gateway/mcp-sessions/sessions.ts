@@ -39,13 +39,13 @@ import { hashSecret } from '../../identity/index.ts';
 import type { Logger } from '../../log/index.ts';
 import type { Store } from '../../store/index.ts';
 import type { AgentDelivery, DeliveryTarget } from '../agent-channel.ts';
+import type { BusSeal } from '../bus-seal.ts';
 import { covers, type StopTarget } from '../kill-registry.ts';
 import type { StopPart } from '../kill-switch.ts';
 import { type AgentConnection, type AgentServerDeps, buildServer } from '../mcp-server.ts';
 import type { GateCaller } from '../request.ts';
 import { type SessionEvent, type StopBus, stopBus } from '../stop-bus.ts';
 import { plainWhenAlone } from './answers.ts';
-import type { BusSeal } from './bus-seal.ts';
 import { EVENT_ID, SessionEvents } from './events.ts';
 import { expireHeldAnswers, holdAnswer, sessionKey, takeHeldAnswer } from './passed-answers.ts';
 import {

@@ -23,7 +23,8 @@ import {
   ToolListChangedNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js';
 import pg from 'pg';
-import { BusSeal, IDLE_MS, MAX_PER_AGENT, McpSessions } from '../../gateway/mcp-sessions/index.ts';
+import { BusSeal } from '../../gateway/index.ts';
+import { IDLE_MS, MAX_PER_AGENT, McpSessions } from '../../gateway/mcp-sessions/index.ts';
 import { silentLogger } from '../../log/index.ts';
 import { allAuditEntries, call, type SeededOrg, seedOrg } from '../../testing/fixtures.ts';
 import {

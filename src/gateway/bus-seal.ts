@@ -1,17 +1,19 @@
 /**
- * What a notification or a client's answer carries between replicas, sealed. NOTIFY payloads are
- * seen by any database session that LISTENs on the channel, and land in the database's statement
- * log where one is kept (`pg_notify(…)` is a statement); their content — a tool server's log
- * lines and resource updates, a person's elicitation answer, a model's sampling result — goes
- * sealed with a key derived from its org's vault data key, which every replica can unwrap, and
- * the fields that route it (org, agent, session digest) are bound to it as associated data.
+ * What crosses between replicas on a bus, sealed. NOTIFY payloads are seen by any database
+ * session that LISTENs on the channel, land in the database's statement log where one is kept
+ * (`pg_notify(…)` is a statement), and any role that may connect can send one. So an MCP
+ * session's content — a tool server's log lines and resource updates, a person's elicitation
+ * answer, a model's sampling result — and a stop (`stop-seal.ts`) go sealed with a key derived
+ * from their org's vault data key, which every replica can unwrap, and the fields that route them
+ * (org, agent, session digest; `stop|…`) are bound to them as associated data: what is sealed for
+ * one route never opens for another.
  *
  * @example
  *   const sealed = await busSeal.seal(orgId, `answer|${idHash}`, message);
  *   const message = await busSeal.open<JSONRPCMessage>(orgId, `answer|${idHash}`, sealed);
  */
 import { hkdfSync } from 'node:crypto';
-import { openSealed, seal } from '../../vault/index.ts';
+import { openSealed, seal } from '../vault/index.ts';
 
 export class BusSeal {
   readonly #dataKey: (orgId: string) => Promise<Buffer>;
