@@ -17,6 +17,7 @@ import {
   rmSync,
   statSync,
   truncateSync,
+  utimesSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -219,6 +220,42 @@ test('a tampered or damaged journal at start: only whole, self-consistent record
     assert.equal(keptLines[3]!.sha256, createHash('sha256').update(JSON.stringify(edited)).digest('hex'));
     assert.equal(keptLines[6]!.why, 'not JSON');
     assert.equal(keptLines[6]!.header, undefined);
+    await trail.close();
+  }));
+
+test('records acknowledged while the clock ran an hour ahead are placed after it was stepped back and the process killed; one ahead of its file’s last write is still refused', () =>
+  onStore(async (s) => {
+    const { store, home } = s;
+    const path = store.auditJournal!;
+    const { org } = await initOrg(store.db, operatorCaller(), { slug: 'acme', ownerEmail: 'o@acme.test' });
+    const event = (n: number) => ({
+      orgId: org.id,
+      actor: { type: 'agent' as const, id: 'agt_j' },
+      action: 'tool.call.completed',
+      details: { n },
+    });
+    const hourAhead = Date.now() + 3600_000;
+    const acknowledged = [1, 2].map((n) => prepareEntry(event(n), new Date(hourAhead + n)));
+    const beyond = prepareEntry(event(3), new Date(hourAhead + 24 * 3600_000));
+    addToJournal(path, acknowledged.map(journalLine).join('') + journalLine(beyond));
+    // As that clock's kernel dated the file's last write.
+    utimesSync(path, new Date(hourAhead), new Date(hourAhead));
+    const trail = trailOf(store, home);
+    trail.start();
+    await trail.flush();
+    const placed = await store.db
+      .selectFrom('audit_entries')
+      .select('id')
+      .where('log_id', '=', org.id)
+      .where('action', '=', 'tool.call.completed')
+      .execute();
+    assert.deepEqual(
+      placed.map((r) => r.id).sort(),
+      acknowledged.map((e) => e.header.id).sort(),
+      'both acknowledged records placed; the one a day past the file’s last write refused',
+    );
+    const report = await verifyLog(store.db, org.id);
+    assert.ok(report.ok, JSON.stringify(report.problem));
     await trail.close();
   }));
 

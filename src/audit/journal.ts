@@ -32,6 +32,7 @@ import {
   ftruncateSync,
   openSync,
   readFileSync,
+  statSync,
   write,
   writeSync,
 } from 'node:fs';
@@ -46,7 +47,10 @@ const EMPTY_PAST = 1024 * 1024;
 
 const writeAt = promisify(write);
 
-/** How far ahead of this machine's clock a journaled record's time may be (clocks step). */
+/**
+ * How far ahead of this machine's clock (or of its file's last write, for a clock stepped back
+ * since) a journaled record's time may be.
+ */
 const FUTURE_SKEW_MS = 5 * 60_000;
 
 const ACTION = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/;
@@ -65,7 +69,9 @@ export interface RefusedLine {
  * Why a line read back is not a record as `prepareEntry` makes it, or undefined when it is: the
  * file is outside the log's tamper evidence, so what it holds is checked before it is placed —
  * its leaf is its header's canonical JSON, its leaf hash and details digest match, its time is
- * not ahead. (A consistent forgery by someone who can write the file is not caught here.)
+ * not ahead of `now` (the later of the clock and its file's last write: a record acknowledged
+ * before the clock was stepped back is no less a record). (A consistent forgery by someone who
+ * can write the file is not caught here.)
  */
 export function notAnEntry(value: unknown, now = Date.now()): string | undefined {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'not a record';
@@ -441,6 +447,8 @@ export class EntryJournal {
       }
       // Left readable by others by an older version (or a hand): its owner's only from now on.
       chmodSync(file.path, 0o600);
+      // Its records were written by the clock of its last write, which may be ahead of this one.
+      const written = Math.max(now, statSync(file.path).mtimeMs);
       file.readBack(bytes);
       const kept: string[] = [];
       for (const { bytes: raw, line: number } of linesOf(bytes.subarray(0, file.size))) {
@@ -449,7 +457,7 @@ export class EntryJournal {
         let value: unknown;
         try {
           value = asRecord(JSON.parse(line));
-          why = notAnEntry(value, now);
+          why = notAnEntry(value, written);
         } catch {
           why = 'not JSON';
         }
