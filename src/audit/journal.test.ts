@@ -257,6 +257,28 @@ test('records acknowledged while the clock ran an hour ahead are placed after it
     const report = await verifyLog(store.db, org.id);
     assert.ok(report.ok, JSON.stringify(report.problem));
     await trail.close();
+    // The log goes on at the clock as it now is. Its newest entry, not yet under a checkpoint (as
+    // for the second before one is signed: here its checkpoint is taken away), is no alarm of
+    // deleted checkpoints, though it is dated an hour before the entries placed ahead of it.
+    const before = (
+      await store.db
+        .selectFrom('audit_logs')
+        .select('tree_size')
+        .where('id', '=', org.id)
+        .executeTakeFirstOrThrow()
+    ).tree_size;
+    const next = trailOf(store, home);
+    next.start();
+    await next.append(event(4));
+    await next.close();
+    await store.db
+      .deleteFrom('audit_checkpoints')
+      .where('log_id', '=', org.id)
+      .where('tree_size', '>', Number(before))
+      .execute();
+    const goingOn = await verifyLog(store.db, org.id);
+    assert.ok(goingOn.ok, JSON.stringify(goingOn.problem));
+    assert.ok(goingOn.pending === 0 && goingOn.entries === Number(before) + 1);
   }));
 
 test('a journal left readable by others is its owner’s only once read', () =>

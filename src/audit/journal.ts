@@ -57,6 +57,15 @@ const ACTION = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/;
 const ACTORS = new Set(['person', 'token', 'agent', 'system']);
 const OUTCOMES = new Set(['success', 'failure', 'denied']);
 
+/** When a file was last written (its modification time), or 0 when there is none. */
+function lastWrite(path: string): number {
+  try {
+    return statSync(path).mtimeMs;
+  } catch {
+    return 0;
+  }
+}
+
 /** A line of the file that is not a record this journal wrote: left out, and why (never its content). */
 export interface RefusedLine {
   /** The journal file's name. */
@@ -435,7 +444,9 @@ export class EntryJournal {
     narrowKeptAside(`${this.#files[0].path}.refused`);
     const inFile: [LeftEntry[], LeftEntry[]] = [[], []];
     const seen = new Set<string>();
-    const now = Date.now();
+    // Records were written by the clock of the files' last write, which may be ahead of this one
+    // (stepped back since); the later file's, as the other may have been written before the step.
+    const written = Math.max(Date.now(), ...this.#files.map((f) => lastWrite(f.path)));
     this.#files.forEach((file, k) => {
       let bytes: Buffer;
       try {
@@ -447,8 +458,6 @@ export class EntryJournal {
       }
       // Left readable by others by an older version (or a hand): its owner's only from now on.
       chmodSync(file.path, 0o600);
-      // Its records were written by the clock of its last write, which may be ahead of this one.
-      const written = Math.max(now, statSync(file.path).mtimeMs);
       file.readBack(bytes);
       const kept: string[] = [];
       for (const { bytes: raw, line: number } of linesOf(bytes.subarray(0, file.size))) {

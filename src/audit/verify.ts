@@ -52,9 +52,9 @@ class Broken extends Error {
 
 const PAGE = 10_000;
 /**
- * Checkpoints are signed within a second of a log growing (and at every start and stop), so an
- * entry this much older than the newest one and covered by no stored checkpoint means stored
- * checkpoints were deleted.
+ * Checkpoints are signed within a second of a log growing (and at every start and stop), so
+ * entries covered by no stored checkpoint that went on this long after the oldest of them mean
+ * stored checkpoints were deleted.
  */
 const CHECKPOINT_GRACE_MS = 5 * 60_000;
 
@@ -200,14 +200,10 @@ interface Walk {
  * Entries [from, to) in index order, each against its hash, its stored leaf node, its columns
  * and its details; the recomputed root against every signed root met on the way.
  */
-async function walkEntries(
-  db: Db,
-  logId: string,
-  w: Walk,
-): Promise<{ newest: string; oldestUncovered: { i: number; time: string } | undefined }> {
+async function walkEntries(db: Db, logId: string, w: Walk): Promise<Uncovered> {
   const { frontier, expected, records, report } = w;
   let newest = '';
-  let oldestUncovered: { i: number; time: string } | undefined;
+  let oldest: { i: number; time: string } | undefined;
   for (let at = w.from; at < w.to; at += PAGE) {
     const end = Math.min(w.to, at + PAGE);
     // Two range scans (entries, then their leaf nodes) read faster than a join's lookups.
@@ -265,8 +261,10 @@ async function walkEntries(
       if (nodeAt(i) !== r.leaf_hash) {
         throw new Broken(`entry ${i}: it is not the entry the tree has at this position`, i);
       }
-      if (time > newest) newest = time;
-      if (i >= w.covered && (!oldestUncovered || time < oldestUncovered.time)) oldestUncovered = { i, time };
+      if (i >= w.covered) {
+        if (!oldest || time < oldest.time) oldest = { i, time };
+        if (time > newest) newest = time;
+      }
       const hash = Buffer.from(r.leaf_hash, 'base64');
       frontier.push(hash);
       w.leaves?.push(hash);
@@ -282,15 +280,23 @@ async function walkEntries(
   }
   if (frontier.size !== w.to)
     throw new Broken(`entry ${frontier.size} is missing (the log has ${w.head})`, frontier.size);
-  return { newest, oldestUncovered };
+  return { oldest, newest };
 }
 
-/** Entries long older than the newest and covered by no stored checkpoint: checkpoints were deleted. */
-function checkUncovered(w: {
+/** The entries no stored checkpoint covers: the oldest of them, and the newest time among them. */
+interface Uncovered {
+  oldest: { i: number; time: string } | undefined;
   newest: string;
-  oldestUncovered: { i: number; time: string } | undefined;
-}): void {
-  const o = w.oldestUncovered;
+}
+
+/**
+ * Entries covered by no stored checkpoint, the newest of them long after the oldest: checkpoints
+ * were deleted. The newest is among those entries only, not the whole log: records placed after a
+ * restart with times ahead of the clock (written before it was stepped back), once covered, are
+ * no measure for the entries that follow them at the clock as it is.
+ */
+function checkUncovered(w: Uncovered): void {
+  const o = w.oldest;
   if (o && Date.parse(w.newest) - Date.parse(o.time) > CHECKPOINT_GRACE_MS) {
     throw new Broken(
       `entry ${o.i} (${o.time}) is covered by no stored checkpoint, though the log went on until ${w.newest}: stored checkpoints were deleted`,
