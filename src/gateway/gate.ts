@@ -122,27 +122,49 @@ export class ToolGateway implements StopPart {
 
   /** Runs one tool call through the gate: its result, or the PaddockError refusing or ending it. */
   async call(req: GateRequest): Promise<GateResult> {
+    // Watched from its start (metrics, traces); a watcher that fails changes nothing of the call.
+    const observe = this.#o.observe;
+    let watch: unknown;
+    if (observe)
+      try {
+        watch = observe.started(req);
+      } catch (err) {
+        this.#unwatched(err);
+      }
     const { orgId, agentId, token, runId, standing } = req.caller;
     // Held as of the standing's read (or before this one reads it): a stop that reaches this
     // replica from then on ends the call, even one committed just before the read.
     const held = this.kills.hold({ orgId, agentId, token, runId }, standing?.readAt ?? performance.now());
     const callerGaveUp = () => held.abort(callerReason(req.signal?.reason));
-    if (req.signal?.aborted) callerGaveUp();
-    else req.signal?.addEventListener('abort', callerGaveUp, { once: true });
-    const observe = this.#o.observe;
-    const watch = observe?.started(req);
     let result: GateResult;
     try {
+      if (req.signal?.aborted) callerGaveUp();
+      else req.signal?.addEventListener('abort', callerGaveUp, { once: true });
       result = await this.#run({ ...req, scope: trustedScope(orgId), signal: held.signal });
     } catch (err) {
-      observe?.failed(watch, err);
+      if (observe)
+        try {
+          observe.failed(watch, err);
+        } catch (failed) {
+          this.#unwatched(failed);
+        }
       throw err;
     } finally {
       req.signal?.removeEventListener('abort', callerGaveUp);
       held.release();
     }
-    observe?.done(watch, result);
+    if (observe)
+      try {
+        observe.done(watch, result);
+      } catch (err) {
+        this.#unwatched(err);
+      }
     return result;
+  }
+
+  /** A watcher of calls failed: on the log, the call as it was. */
+  #unwatched(err: unknown): void {
+    this.#o.log?.error({ err }, 'a gate observer failed');
   }
 
   async #run(call: CallInFlight): Promise<GateResult> {

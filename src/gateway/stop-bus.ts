@@ -66,19 +66,39 @@ export function stopBus<E extends { kind: string } = SessionEvent>(
       stats,
     };
   }
+  /** Ignored events on the log: the first few a minute each, then how many more (a flood writes no flood). */
+  let warned = 0;
+  let unwarned = 0;
+  let minute: NodeJS.Timeout | undefined;
+  const ignored = (why: string) => {
+    stats.ignored += 1;
+    if (!minute) {
+      minute = setTimeout(() => {
+        if (unwarned > 0)
+          log.warn({ channel, ignored: unwarned }, 'more bus events were ignored this minute');
+        minute = undefined;
+        warned = 0;
+        unwarned = 0;
+      }, 60_000);
+      minute.unref();
+    }
+    if (warned < 10) {
+      warned += 1;
+      log.warn({ channel }, why);
+    } else unwarned += 1;
+  };
   /** An event from another replica: acted on once it parses (and, with a wire, opens). */
   const receive = async (payload: string | undefined) => {
     let sent: unknown;
     try {
       sent = JSON.parse(payload ?? '{}');
-    } catch (err) {
-      stats.ignored += 1;
-      return log.warn({ err }, 'malformed session notification ignored');
+    } catch {
+      return ignored('a malformed bus event was ignored');
     }
     const event = wire ? await wire.open(sent) : (sent as E | null);
     if (event && typeof event === 'object' && event.kind) return onEvent(event);
-    stats.ignored += 1;
-    if (wire) log.warn({ channel }, 'a bus event not sealed by a replica, stale or seen before, was ignored');
+    if (wire) ignored('a bus event not sealed by a replica, stale or seen before, was ignored');
+    else stats.ignored += 1;
   };
   let client: pg.Client | undefined;
   let closed = false;

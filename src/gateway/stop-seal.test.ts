@@ -139,3 +139,36 @@ test('a sealed stop of no shape a replica sends (an unknown kind, no tokens, a m
     assert.equal(await r.receiver.open({ v: 1, orgId: 'org_a', sealed }), undefined, JSON.stringify(event));
   }
 });
+
+test('a flood of forged org ids makes at most 8 lookups at once; an org found on record is not looked up again', async () => {
+  const busSeal = new BusSeal(async () => randomBytes(32));
+  let open = 0;
+  let most = 0;
+  let asked = 0;
+  const wire = sealedStops(busSeal, async (orgId) => {
+    asked++;
+    open++;
+    most = Math.max(most, open);
+    await new Promise((r) => setTimeout(r, 20));
+    open--;
+    return orgId === 'org_real';
+  });
+  const forged = Array.from({ length: 200 }, (_, i) =>
+    wire.open({ v: 1, orgId: `org_forged_${i}`, sealed: 'x' }),
+  );
+  assert.ok((await Promise.all(forged)).every((e) => e === undefined));
+  assert.equal(most, 8);
+  assert.equal(asked, 8, 'the rest ignored without a lookup');
+  asked = 0;
+  const sent = await wire.seal({ kind: 'org', orgId: 'org_real' });
+  assert.ok(await wire.open(sent));
+  for (let i = 0; i < 3; i++) await wire.open({ ...(sent as object), sealed: 'not it' });
+  assert.equal(asked, 1, 'looked up once');
+});
+
+test('an opened stop keeps the keys in the order its sender wrote them', async () => {
+  const r = replicas();
+  const event = { orgId: 'org_a', agentId: 'agt_1', kind: 'agent' } as SessionEvent;
+  const opened = await r.receiver.open(await r.sender.seal(event));
+  assert.equal(JSON.stringify(opened), JSON.stringify(event));
+});

@@ -38,31 +38,55 @@ const Sealed = z.object({ event: StopEvent, at: z.number().finite(), id: z.uuid(
 /** What crosses in clear: the org it is sealed for (to find its key), and the sealed stop. */
 const Sent = z.object({ v: z.literal(1), orgId: Id, sealed: z.string().max(64 * 1024) });
 
-/** `orgOnRecord`: whether an org exists (a forged org's id makes no data key in the vault). */
+/** Lookups of orgs not yet seen on record at once: a flood of forged org ids costs no more. */
+const MAX_LOOKUPS = 8;
+
+/**
+ * `orgOnRecord`: whether an org exists (a forged org's id makes no data key in the vault; orgs
+ * are never deleted, so one found is remembered). `now`: the wall clock stops are dated by.
+ */
 export function sealedStops(
   busSeal: BusSeal,
   orgOnRecord: (orgId: string) => Promise<boolean>,
   now: () => number = Date.now,
 ): BusWire<SessionEvent> {
-  /** Stops acted on within the freshness window, by id, with when they were sent. */
+  /** Stops acted on, by id, with when they arrived (this process's monotonic clock), kept twice the window. */
   const seen = new Map<string, number>();
+  const onRecord = new Set<string>();
+  let lookups = 0;
+  /** Whether the org is on record; false too when too many lookups are under way. */
+  const known = async (orgId: string) => {
+    if (onRecord.has(orgId)) return true;
+    if (lookups >= MAX_LOOKUPS) return false;
+    lookups++;
+    try {
+      if (await orgOnRecord(orgId)) onRecord.add(orgId);
+    } finally {
+      lookups--;
+    }
+    return onRecord.has(orgId);
+  };
   return {
     async seal(event) {
       const sealed = await busSeal.seal(event.orgId, 'stop', { event, at: now(), id: randomUUID() });
       return { v: 1, orgId: event.orgId, sealed };
     },
     async open(sent) {
+      // Its age is judged as it arrives, not after the lookups ahead of it.
+      const arrived = now();
+      const t = performance.now();
       const wire = Sent.safeParse(sent);
-      if (!wire.success || !(await orgOnRecord(wire.data.orgId))) return undefined;
+      if (!wire.success || !(await known(wire.data.orgId))) return undefined;
       const { orgId, sealed } = wire.data;
-      const content = Sealed.safeParse(await busSeal.open(orgId, 'stop', sealed));
+      const opened = await busSeal.open<{ event: SessionEvent }>(orgId, 'stop', sealed);
+      const content = Sealed.safeParse(opened);
       if (!content.success || content.data.event.orgId !== orgId) return undefined;
-      const { event, at, id } = content.data;
-      const t = now();
-      for (const [old, sentAt] of seen) if (t - sentAt > STOP_FRESH_MS) seen.delete(old);
-      if (Math.abs(t - at) > STOP_FRESH_MS || seen.has(id)) return undefined;
-      seen.set(id, at);
-      return event as SessionEvent;
+      const { at, id } = content.data;
+      for (const [old, seenAt] of seen) if (t - seenAt > 2 * STOP_FRESH_MS) seen.delete(old);
+      if (Math.abs(arrived - at) > STOP_FRESH_MS || seen.has(id)) return undefined;
+      seen.set(id, t);
+      // As it was sent (its keys in the sender's order, which matching a replica's own echo relies on).
+      return opened!.event;
     },
   };
 }

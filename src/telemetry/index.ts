@@ -105,16 +105,17 @@ export class Telemetry {
         m?.gateStarted();
         return { orgId: req.caller.orgId, t0, span: t?.toolStarted(req, t0) };
       },
+      // Counted first: the in-flight gauge comes down even if the span could not be ended.
       done: (w, result) => {
         const t1 = performance.now();
-        if (w.span) t!.toolDone(w.span, result, t1);
         m?.gateEnded(w.orgId, 'allowed', (t1 - w.t0) / 1000);
+        if (w.span) t!.toolDone(w.span, result, t1);
       },
       failed: (w, err) => {
         const t1 = performance.now();
         const outcome = gateOutcome(err);
-        if (w.span) t!.toolFailed(w.span, err, outcome, t1);
         m?.gateEnded(w.orgId, outcome, (t1 - w.t0) / 1000);
+        if (w.span) t!.toolFailed(w.span, err, outcome, t1);
       },
     };
   }

@@ -337,6 +337,25 @@ for (const kind of STORE_KINDS) {
       assert.equal(tool[0]!.traceId, request[0]!.traceId);
     });
 
+    test('a tool span that cannot be ended changes nothing of the call: answered, and the in-flight gauge back at 0', async () => {
+      const connectionId = (await api('get', '/connections')).body.connections[0].id as string;
+      const tracing = deps.telemetry.tracing! as unknown as Record<string, unknown>;
+      tracing.toolDone = () => {
+        throw new Error('the span writer broke');
+      };
+      try {
+        const r = await api('post', `/agents/${agentId}/calls`, {
+          connectionId,
+          tool: 'echo',
+          args: { message: 'still answered' },
+        });
+        assert.equal(r.status, 200, r.text);
+        assert.equal(total((await scrape()).families, METRICS.gateInFlight), 0);
+      } finally {
+        delete tracing.toolDone;
+      }
+    });
+
     test("a caller's traceparent over HTTP is continued: its trace, under its span; a malformed one starts a trace of its own", async () => {
       const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
       const parent = '00f067aa0ba902b7';
