@@ -212,6 +212,8 @@ export class RunCoordinator implements RunHost {
   readonly #braked = new Map<string, number>();
   /** Runs that ended here lately, with what they streamed (see `follow`). */
   readonly #recentlyEnded = new Map<string, { at: number; run: Run; streamed: RunEvent[] }>();
+  /** Runs ending here: out of `#byRun`, their end not yet on record and delivered (see `follow`). */
+  readonly #ending = new Map<string, Active>();
   readonly #lazily: <T>(fn: () => Promise<T>) => Promise<T>;
 
   constructor(opts: CoordinatorOptions) {
@@ -411,6 +413,8 @@ export class RunCoordinator implements RunHost {
     };
     this.#byCapability.set(capabilityHash(capability), active);
     this.#byRun.set(row.id, active);
+    // Resumed here: what it streamed before it waited is not what a follower now comes for.
+    this.#recentlyEnded.delete(row.id);
     return active;
   }
 
@@ -421,7 +425,7 @@ export class RunCoordinator implements RunHost {
    * this replica has neither.
    */
   follow(runId: string, listener: RunListener): boolean {
-    const a = this.#byRun.get(runId);
+    const a = this.#byRun.get(runId) ?? this.#ending.get(runId);
     const ended = a ? undefined : this.#recentlyEnded.get(runId);
     if (!a && !ended) return false;
     for (const event of (a ?? ended)!.streamed) listener(event);
@@ -441,6 +445,7 @@ export class RunCoordinator implements RunHost {
     const now = performance.now();
     for (const [id, e] of this.#recentlyEnded) if (now - e.at > KEEP_ENDED_MS) this.#recentlyEnded.delete(id);
     this.#recentlyEnded.set(active.runId, { at: now, run, streamed: active.streamed });
+    if (this.#ending.get(active.runId) === active) this.#ending.delete(active.runId);
     for (const l of active.listeners) l({ kind: 'end', run });
     active.ended(run);
   }
@@ -701,60 +706,69 @@ export class RunCoordinator implements RunHost {
           }
         : settled.end;
     this.#byRun.delete(active.runId);
-    for (const [k, a] of this.#byCapability) if (a === active) this.#byCapability.delete(k);
-    active.abort.abort('the run ended');
-    await active.gate?.server.close().catch(() => undefined);
-    // What it reserved and never reported counts as used.
-    await active.meter?.close().catch((err: unknown) => this.#o.log.error({ err }, 'could not settle a run'));
-    const db = this.#o.db;
-    const status = end.status;
-    const now = new Date().toISOString();
-    const waiting = status === 'waiting_approval';
-    const row = active.row;
-    const update = {
-      status,
-      capability_hash: null,
-      output: end.output ?? null,
-      state: waiting ? JSON.stringify(end.messages) : null,
-      pending: waiting ? JSON.stringify(end.pending) : null,
-      steps: Number(row.steps) + (end.steps ?? 0),
-      tool_calls: active.meter?.toolCalls ?? Number(row.tool_calls ?? 0),
-      input_tokens: Number(row.input_tokens) + (end.usage?.inputTokens ?? 0),
-      output_tokens: Number(row.output_tokens) + (end.usage?.outputTokens ?? 0),
-      error_code: end.error?.code ?? null,
-      // The cell scrubs what it reports, but it is the less trusted side: redacted here too.
-      error_message: end.error ? redactString(end.error.message) : null,
-      updated_at: now,
-      ended_at: waiting ? null : now,
-    };
-    // The end, the conversation and its record commit together; a stop that reached the
-    // database first wins (a run it ended stays ended).
-    const final = await db.transaction().execute(async (trx) => {
-      const written = await trx
-        .updateTable('runs')
-        .set(update)
-        .where('id', '=', active.runId)
-        .where('status', '=', 'running')
-        .executeTakeFirst();
-      // Ended meanwhile (a stop): the run as that end left it.
-      if (Number(written.numUpdatedRows) !== 1)
-        return toRun(
-          await trx.selectFrom('runs').selectAll().where('id', '=', active.runId).executeTakeFirstOrThrow(),
-        );
-      if (status === 'completed') {
-        await trx
-          .updateTable('conversations')
-          .set({ messages: JSON.stringify(await keptMessages(trx, row, end.messages)), updated_at: now })
-          .where('id', '=', row.conversation_id)
-          .execute();
-      }
-      const ended = toRun({ ...row, ...update } as RunTable);
-      await this.#recordEnd(trx, active, ended, end.pending ?? [], settled.fired);
-      return ended;
-    });
-    for (const chunk of active.integrity?.close(final.status === 'completed' ? final.output : null) ?? [])
-      this.#deliver(active, { kind: 'chunk', chunk });
-    this.#ended(active, final);
+    // Still followed until its end is delivered (`#ended`), or it failed to end here.
+    this.#ending.set(active.runId, active);
+    try {
+      for (const [k, a] of this.#byCapability) if (a === active) this.#byCapability.delete(k);
+      active.abort.abort('the run ended');
+      await active.gate?.server.close().catch(() => undefined);
+      // What it reserved and never reported counts as used.
+      await active.meter
+        ?.close()
+        .catch((err: unknown) => this.#o.log.error({ err }, 'could not settle a run'));
+      const db = this.#o.db;
+      const status = end.status;
+      const now = new Date().toISOString();
+      const waiting = status === 'waiting_approval';
+      const row = active.row;
+      const update = {
+        status,
+        capability_hash: null,
+        output: end.output ?? null,
+        state: waiting ? JSON.stringify(end.messages) : null,
+        pending: waiting ? JSON.stringify(end.pending) : null,
+        steps: Number(row.steps) + (end.steps ?? 0),
+        tool_calls: active.meter?.toolCalls ?? Number(row.tool_calls ?? 0),
+        input_tokens: Number(row.input_tokens) + (end.usage?.inputTokens ?? 0),
+        output_tokens: Number(row.output_tokens) + (end.usage?.outputTokens ?? 0),
+        error_code: end.error?.code ?? null,
+        // The cell scrubs what it reports, but it is the less trusted side: redacted here too.
+        error_message: end.error ? redactString(end.error.message) : null,
+        updated_at: now,
+        ended_at: waiting ? null : now,
+      };
+      // The end, the conversation and its record commit together; a stop that reached the
+      // database first wins (a run it ended stays ended).
+      const final = await db.transaction().execute(async (trx) => {
+        const written = await trx
+          .updateTable('runs')
+          .set(update)
+          .where('id', '=', active.runId)
+          .where('status', '=', 'running')
+          .executeTakeFirst();
+        // Ended meanwhile (a stop): the run as that end left it.
+        if (Number(written.numUpdatedRows) !== 1)
+          return toRun(
+            await trx.selectFrom('runs').selectAll().where('id', '=', active.runId).executeTakeFirstOrThrow(),
+          );
+        if (status === 'completed') {
+          await trx
+            .updateTable('conversations')
+            .set({ messages: JSON.stringify(await keptMessages(trx, row, end.messages)), updated_at: now })
+            .where('id', '=', row.conversation_id)
+            .execute();
+        }
+        const ended = toRun({ ...row, ...update } as RunTable);
+        await this.#recordEnd(trx, active, ended, end.pending ?? [], settled.fired);
+        return ended;
+      });
+      for (const chunk of active.integrity?.close(final.status === 'completed' ? final.output : null) ?? [])
+        this.#deliver(active, { kind: 'chunk', chunk });
+      this.#ended(active, final);
+    } finally {
+      // Not ended here after all (its end failed to be kept): no follower waits on it any longer.
+      if (this.#ending.get(active.runId) === active) this.#ending.delete(active.runId);
+    }
   }
 
   /** Ends a run (from one of `from`) and puts that on record, together; false if it had ended. */

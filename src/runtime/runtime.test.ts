@@ -353,6 +353,62 @@ for (const kind of STORE_KINDS) {
       assert.equal(chunks.at(-1).data.status, 'completed');
     });
 
+    test('a follower that joins while the continuation is ending gets the continuation, not the part before the wait', async () => {
+      scripts.set('sum and end', [
+        { toolCalls: [{ name: 'everything__get-sum', args: { a: 1, b: 2 } }] },
+        { text: 'The sum is 3, at the end.' },
+      ]);
+      const r = await run('sum and end');
+      assert.equal(r.body.status, 'waiting_approval', r.text);
+      // The continuation's end is held as it is written (its transaction), as a slow disk would.
+      const db = deps.store.db as unknown as {
+        transaction: () => { execute: (fn: unknown) => Promise<unknown> };
+      };
+      const transaction = db.transaction;
+      let release!: () => void;
+      const released = new Promise<void>((ok) => (release = ok));
+      let ending!: () => void;
+      const isEnding = new Promise<void>((ok) => (ending = ok));
+      db.transaction = function (this: unknown) {
+        const builder = transaction.call(this);
+        if (!new Error().stack?.includes('#finish')) return builder;
+        ending();
+        return {
+          execute: async (fn: unknown) => {
+            await released;
+            return builder.execute(fn);
+          },
+        };
+      };
+      try {
+        await api(
+          'post',
+          `/approvals/${r.body.waitingFor[0].approvalId}/approve`,
+          {},
+          acme.people.owner.token,
+        );
+        await isEnding;
+        const res = app.request(`/api/v1/orgs/acme/runs/${r.body.id}/stream`, {
+          headers: { authorization: `Bearer ${acme.people.member.token}`, accept: 'text/event-stream' },
+        });
+        await new Promise((ok) => setTimeout(ok, 50));
+        release();
+        const chunks = (await (await res).text())
+          .split('\n\n')
+          .filter((l) => l.startsWith('data: {'))
+          .map((l) => JSON.parse(l.slice(6)));
+        const text = chunks
+          .filter((c) => c.type === 'text-delta')
+          .map((c) => c.delta)
+          .join('');
+        assert.equal(text, 'The sum is 3, at the end.');
+        assert.equal(chunks.at(-1).data.status, 'completed');
+      } finally {
+        release();
+        db.transaction = transaction;
+      }
+    });
+
     test('denied, the model is told and the run continues without the call', async () => {
       scripts.set('sum again', [
         { toolCalls: [{ name: 'everything__get-sum', args: { a: 7, b: 8 } }] },
