@@ -26,6 +26,13 @@ import { until } from '../testing/until.ts';
 
 const KEY = 'sk-runtime-e2e-3f9a1c7d5b20e84e';
 
+/** The chunks of an AI SDK UI message stream (server-sent events), in order. */
+const sseChunks = async (res: Response) =>
+  (await res.text())
+    .split('\n\n')
+    .filter((l) => l.startsWith('data: {'))
+    .map((l) => JSON.parse(l.slice(6)));
+
 for (const kind of STORE_KINDS) {
   describe(`agent runs in the org's cell [${kind}]`, () => {
     let t: TestStore;
@@ -326,13 +333,8 @@ for (const kind of STORE_KINDS) {
         app.request(`/api/v1/orgs/acme/runs/${r.body.id}/stream`, {
           headers: { authorization: `Bearer ${acme.people.member.token}`, accept: 'text/event-stream' },
         });
-      const chunksOf = async (res: Response) =>
-        (await res.text())
-          .split('\n\n')
-          .filter((l) => l.startsWith('data: {'))
-          .map((l) => JSON.parse(l.slice(6)));
       // Waiting: the run as it stands, at once (with what it streamed up to the wait).
-      const before = await chunksOf(await follow());
+      const before = await sseChunks(await follow());
       assert.deepEqual(
         [before[0], before.at(-1)].map((c) => [c.type, c.data.status]),
         [
@@ -343,7 +345,7 @@ for (const kind of STORE_KINDS) {
       await api('post', `/approvals/${r.body.waitingFor[0].approvalId}/approve`, {}, acme.people.owner.token);
       const res = await follow();
       assert.match(res.headers.get('content-type') ?? '', /text\/event-stream/);
-      const chunks = await chunksOf(res);
+      const chunks = await sseChunks(res);
       const text = chunks
         .filter((c) => c.type === 'text-delta')
         .map((c) => c.delta)
@@ -393,10 +395,7 @@ for (const kind of STORE_KINDS) {
         });
         await new Promise((ok) => setTimeout(ok, 50));
         release();
-        const chunks = (await (await res).text())
-          .split('\n\n')
-          .filter((l) => l.startsWith('data: {'))
-          .map((l) => JSON.parse(l.slice(6)));
+        const chunks = await sseChunks(await res);
         const text = chunks
           .filter((c) => c.type === 'text-delta')
           .map((c) => c.delta)
