@@ -72,6 +72,35 @@ export interface GatewayOptions {
   observeUnknown?: UnknownToolObserver | undefined;
 }
 
+/** An observer whose failures are logged and go no further: a bug in metrics or traces fails no call. */
+function watchedSafely(o: GateObserver, log: Logger | undefined): GateObserver {
+  const told = (err: unknown) => log?.error({ err }, 'a gate observer failed');
+  return {
+    started(req) {
+      try {
+        return o.started(req);
+      } catch (err) {
+        told(err);
+        return undefined;
+      }
+    },
+    done(watch, result) {
+      try {
+        o.done(watch, result);
+      } catch (err) {
+        told(err);
+      }
+    },
+    failed(watch, err) {
+      try {
+        o.failed(watch, err);
+      } catch (failed) {
+        told(failed);
+      }
+    },
+  };
+}
+
 export class ToolGateway implements StopPart {
   /** The calls in flight, and what ends them (the kill switch, brakes, token ends). */
   readonly kills = new KillRegistry();
@@ -87,9 +116,12 @@ export class ToolGateway implements StopPart {
   readonly localDelivery: LocalDelivery;
   /** Result records not yet written (closing waits for them). */
   readonly #recording = new Set<Promise<unknown>>();
+  /** The watcher of calls, whose failures change nothing of a call (`watchedSafely`). */
+  readonly #observe: GateObserver | undefined;
 
   constructor(o: GatewayOptions) {
     this.#o = o;
+    this.#observe = o.observe && watchedSafely(o.observe, o.log);
     this.#decider = new Decider((scope, agentId) => activeGrants(o.db, scope, agentId));
     this.#namespaces = new Namespaces(o.db);
     this.#listed = new ListedTools(o.db);
@@ -122,15 +154,9 @@ export class ToolGateway implements StopPart {
 
   /** Runs one tool call through the gate: its result, or the PaddockError refusing or ending it. */
   async call(req: GateRequest): Promise<GateResult> {
-    // Watched from its start (metrics, traces); a watcher that fails changes nothing of the call.
-    const observe = this.#o.observe;
-    let watch: unknown;
-    if (observe)
-      try {
-        watch = observe.started(req);
-      } catch (err) {
-        this.#unwatched(err);
-      }
+    // Watched from its start (metrics, traces).
+    const observe = this.#observe;
+    const watch = observe?.started(req);
     const { orgId, agentId, token, runId, standing } = req.caller;
     // Held as of the standing's read (or before this one reads it): a stop that reaches this
     // replica from then on ends the call, even one committed just before the read.
@@ -142,29 +168,14 @@ export class ToolGateway implements StopPart {
       else req.signal?.addEventListener('abort', callerGaveUp, { once: true });
       result = await this.#run({ ...req, scope: trustedScope(orgId), signal: held.signal });
     } catch (err) {
-      if (observe)
-        try {
-          observe.failed(watch, err);
-        } catch (failed) {
-          this.#unwatched(failed);
-        }
+      observe?.failed(watch, err);
       throw err;
     } finally {
       req.signal?.removeEventListener('abort', callerGaveUp);
       held.release();
     }
-    if (observe)
-      try {
-        observe.done(watch, result);
-      } catch (err) {
-        this.#unwatched(err);
-      }
+    observe?.done(watch, result);
     return result;
-  }
-
-  /** A watcher of calls failed: on the log, the call as it was. */
-  #unwatched(err: unknown): void {
-    this.#o.log?.error({ err }, 'a gate observer failed');
   }
 
   async #run(call: CallInFlight): Promise<GateResult> {

@@ -42,20 +42,24 @@ export interface StopBus<E extends { kind: string } = SessionEvent> {
   close(): Promise<void>;
 }
 
-/**
- * `onResync` runs when a lost listener is back: events sent meanwhile never arrive, so the
- * replica checks what it has open against the database instead. Another `channel` carries
- * other events the same way (the MCP sessions' notifications, which seal their own content).
- * With a `wire`, events cross sealed and only those that open are acted on.
- */
+export interface StopBusOptions<E> {
+  /**
+   * Runs when a lost listener is back: events sent meanwhile never arrive, so the replica checks
+   * what it has open against the database instead.
+   */
+  onResync?: () => Promise<void>;
+  /** Another channel carries other events the same way (the MCP sessions' notifications, which seal their own content). */
+  channel?: string;
+  /** Events cross sealed, and only those that open are acted on (stops: `sealedStops`). */
+  wire?: BusWire<E>;
+}
+
 export function stopBus<E extends { kind: string } = SessionEvent>(
   store: Store,
   databaseUrl: string | undefined,
   onEvent: (event: E) => Promise<void>,
   log: Logger,
-  onResync: () => Promise<void> = async () => undefined,
-  channel = CHANNEL,
-  wire?: BusWire<E>,
+  { onResync = async () => undefined, channel = CHANNEL, wire }: StopBusOptions<E> = {},
 ): StopBus<E> {
   const stats = { received: 0, ignored: 0, resyncs: 0 };
   if (store.dialect !== 'postgres' || !databaseUrl) {

@@ -7,8 +7,9 @@
  * not seen before: a payload read off the channel and sent again ends nothing.
  *
  * @example
- *   const bus = stopBus(store, url, (e) => killSwitch.apply(e), log, resync, undefined,
- *     sealedStops(busSeal, (orgId) => orgOnRecord(db, orgId)));
+ *   const bus = stopBus(store, url, (e) => killSwitch.apply(e), log, {
+ *     wire: sealedStops(busSeal, (orgId) => orgOnRecord(db, orgId)),
+ *   });
  */
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';

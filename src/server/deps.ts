@@ -282,15 +282,10 @@ export function buildDeps(
   });
   // What crosses between replicas on a bus goes sealed for its org (any database role can NOTIFY).
   const busSeal = new BusSeal((orgId) => vault.dataKeyFor(store.db, orgId));
-  const sessions = stopBus(
-    store,
-    config.databaseUrl,
-    (e) => killSwitch.apply(e),
-    log,
-    () => gateway.resync(),
-    undefined,
-    sealedStops(busSeal, (orgId) => orgOnRecord(store.db, orgId)),
-  );
+  const sessions = stopBus(store, config.databaseUrl, (e) => killSwitch.apply(e), log, {
+    onResync: () => gateway.resync(),
+    wire: sealedStops(busSeal, (orgId) => orgOnRecord(store.db, orgId)),
+  });
   const cancellations = new Cancellations();
   const mcpSessions = new McpSessions({
     server: { gate: gateway, db: store.db, cancellations, log },

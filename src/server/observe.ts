@@ -14,12 +14,15 @@ import { requestIdOf } from './respond.ts';
 const declared = (r: { method: string; path: string } | undefined) =>
   r !== undefined && r.method !== 'ALL' && r.path !== '/*' && r.path !== '*';
 
+// What is noted of a request is kept by its Hono context: one object from the first middleware to
+// the route (the request itself is replaced on the way, by the body limit).
+
 /** The declared route each request reached, as its handler said (no lookup on every request). */
-const reached = new WeakMap<Request, string>();
+const reached = new WeakMap<Context, string>();
 
 /** This request reached its declared route (`/mcp/{org}`), which answers it. */
 export function routeReached(c: Context, path: string): void {
-  reached.set(c.req.raw, path);
+  reached.set(c, path);
 }
 
 /**
@@ -28,7 +31,7 @@ export function routeReached(c: Context, path: string): void {
  * no route has is `unmatched`.
  */
 function routeOf(c: Context): string {
-  const answered = reached.get(c.req.raw);
+  const answered = reached.get(c);
   if (answered !== undefined) return answered;
   const all = matchedRoutes(c);
   const at = all[c.req.routeIndex];
@@ -50,7 +53,7 @@ function headerOf(c: Context): (name: string) => string | undefined {
   };
 }
 
-/** The span of each request being traced, as the middleware began it (by its context: a body limit replaces the request). */
+/** The span of each request being traced, as the middleware began it. */
 const spans = new WeakMap<Context, SpanContext>();
 
 /** The span of this request, when traced: a route calling the gate names it as the caller's `requestSpan`. */
@@ -59,11 +62,11 @@ export function requestSpanOf(c: Context): SpanContext | undefined {
 }
 
 /** Requests whose line a route or the MCP guard wrote, with what it knew (its route, its id). */
-const logged = new WeakSet<Request>();
+const logged = new WeakSet<Context>();
 
 /** This request's line is written (by a declared route, or the MCP guard answering itself). */
 export function requestLogged(c: Context): void {
-  logged.add(c.req.raw);
+  logged.add(c);
 }
 
 /**
@@ -88,7 +91,7 @@ export function watchRequests(log: Logger, telemetry: Telemetry): MiddlewareHand
         telemetry.requestEnded(span, c.req.method, route, c.res.status, started, performance.now());
       }
     }
-    if (logged.has(c.req.raw)) return;
+    if (logged.has(c)) return;
     let requestId = c.res.headers.get('x-request-id');
     if (!requestId) {
       requestId = requestIdOf(c);

@@ -5,19 +5,19 @@
  * (the gate's, the audit trail's, the runtime's); with neither configured, none is attached.
  */
 import type { TrailObserver } from '../audit/index.ts';
-import type { GateObserver, UnknownToolObserver } from '../gateway/index.ts';
+import type { GateObserver, GateRequest, UnknownToolObserver } from '../gateway/index.ts';
 import type { Logger } from '../log/index.ts';
 import type { RunObserver } from '../runtime/index.ts';
 import type { CallSpanStart } from './call-spans.ts';
 import { exporterSecrets, logOtelDiagnostics } from './diagnostics.ts';
 import { gateOutcome, Metrics } from './metrics.ts';
-import { type ToolSpan, Tracing, type TracingOptions } from './tracing.ts';
+import { Tracing, type TracingOptions } from './tracing.ts';
 
-/** A gate call being watched: whose, since when, its span when traced. */
+/** A gate call being watched: the call, since when, its span when traced. */
 interface GateWatch {
-  orgId: string;
+  req: GateRequest;
   t0: number;
-  span: ToolSpan | undefined;
+  span: CallSpanStart | undefined;
 }
 
 export { gateOutcome, LABEL_VALUES, METRICS, Metrics, type ScrapeSources } from './metrics.ts';
@@ -103,19 +103,19 @@ export class Telemetry {
       started: (req) => {
         const t0 = performance.now();
         m?.gateStarted();
-        return { orgId: req.caller.orgId, t0, span: t?.toolStarted(req, t0) };
+        return { req, t0, span: t?.toolStarted(req, t0) };
       },
       // Counted first: the in-flight gauge comes down even if the span could not be ended.
       done: (w, result) => {
         const t1 = performance.now();
-        m?.gateEnded(w.orgId, 'allowed', (t1 - w.t0) / 1000);
-        if (w.span) t!.toolDone(w.span, result, t1);
+        m?.gateEnded(w.req.caller.orgId, 'allowed', (t1 - w.t0) / 1000);
+        if (w.span) t!.toolDone(w.span, w.req, result, t1);
       },
       failed: (w, err) => {
         const t1 = performance.now();
         const outcome = gateOutcome(err);
-        m?.gateEnded(w.orgId, outcome, (t1 - w.t0) / 1000);
-        if (w.span) t!.toolFailed(w.span, err, outcome, t1);
+        m?.gateEnded(w.req.caller.orgId, outcome, (t1 - w.t0) / 1000);
+        if (w.span) t!.toolFailed(w.span, w.req, err, outcome, t1);
       },
     };
   }

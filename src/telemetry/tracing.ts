@@ -129,12 +129,6 @@ function protobufExporter(url: string): SpanExporter {
   );
 }
 
-/** A tool call's span while the call runs (`toolStarted` … `toolDone`/`toolFailed`): its attributes are made once it ends. */
-export interface ToolSpan {
-  start: CallSpanStart;
-  req: GateRequest;
-}
-
 const toolSpanName = (req: GateRequest) => `execute_tool ${req.calledAs ?? req.tool}`;
 
 /** An `execute_tool` span's attributes (GenAI's, MCP's, Paddock's), made whole in one go at its end. */
@@ -270,28 +264,28 @@ export class Tracing {
    * carried it (the caller's `requestSpan`). Nothing under a tool call makes spans, so the call
    * is not run inside it.
    */
-  toolStarted(req: GateRequest, now: number): ToolSpan {
+  toolStarted(req: GateRequest, now: number): CallSpanStart {
     const runId = req.caller.runId;
     const run = runId ? this.#runs.get(runId) : undefined;
     const parent = run ? run.span.spanContext() : req.caller.requestSpan;
-    return { start: this.#start(SpanKind.INTERNAL, parent, now), req };
+    return this.#start(SpanKind.INTERNAL, parent, now);
   }
 
-  /** The call ran: allowed, and what its audit entry is. */
-  toolDone(span: ToolSpan, result: GateResult, now: number): void {
-    if (!kept(span.start)) return;
-    const attributes = toolAttributes(span.req, 'allowed');
+  /** The call `req` ran: allowed, and what its audit entry is; its attributes are made now. */
+  toolDone(span: CallSpanStart, req: GateRequest, result: GateResult, now: number): void {
+    if (!kept(span)) return;
+    const attributes = toolAttributes(req, 'allowed');
     attributes['paddock.audit.entry_id'] = result.auditEntryId;
     if (result.isError) attributes['error.type'] = 'tool_error';
-    this.#ended(span.start, toolSpanName(span.req), attributes, false, now);
+    this.#ended(span, toolSpanName(req), attributes, false, now);
   }
 
-  /** The call was refused or failed (`outcome` as the metrics count it). */
-  toolFailed(span: ToolSpan, err: unknown, outcome: string, now: number): void {
-    if (!kept(span.start)) return;
-    const attributes = toolAttributes(span.req, outcome);
+  /** The call `req` was refused or failed (`outcome` as the metrics count it). */
+  toolFailed(span: CallSpanStart, req: GateRequest, err: unknown, outcome: string, now: number): void {
+    if (!kept(span)) return;
+    const attributes = toolAttributes(req, outcome);
     attributes['error.type'] = (err as { code?: string }).code ?? 'internal';
-    this.#ended(span.start, toolSpanName(span.req), attributes, outcome === 'failed', now);
+    this.#ended(span, toolSpanName(req), attributes, outcome === 'failed', now);
   }
 
   readonly runs: RunObserver = {

@@ -233,8 +233,7 @@ export class McpSessions implements StopPart, AgentDelivery {
         else this.#o.log.warn({ kind: e.kind }, 'an MCP bus event not sealed for its org was ignored');
       },
       o.log,
-      undefined,
-      CHANNEL,
+      { channel: CHANNEL },
     );
     this.#sweeper = setInterval(
       () => void this.sweep().catch((err: unknown) => o.log.warn({ err }, 'MCP session sweep failed')),

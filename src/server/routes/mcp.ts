@@ -206,7 +206,13 @@ const isInitialize = (body: unknown): body is InitializeRequest & JSONRPCRequest
 /** The headers of a JSON answer without a session, as the SDK's transport sends them. */
 const JSON_ANSWER = { 'content-type': 'application/json' };
 
-async function handle(deps: Deps, agent: AuthenticatedAgent, requestId: string, c: Context, body: unknown) {
+async function handle(
+  deps: Deps,
+  agent: AuthenticatedAgent,
+  requestId: string,
+  c: Context,
+  body: unknown,
+): Promise<Response> {
   const request = c.req.raw;
   // A client that goes away ends its calls; one that waits for a person pauses (the org's wait).
   const caller = agentCaller(agent, requestId, requestSpanOf(c));
