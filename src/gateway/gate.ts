@@ -397,6 +397,11 @@ export class ToolGateway implements StopPart {
     return this.#listed.of(orgId, agentId);
   }
 
+  /** The same list as JSON (UTF-8), as a plain `tools/list` answer sends it (kept with the list). */
+  listedToolsJson(orgId: string, agentId: string): Promise<Buffer> {
+    return this.#listed.json(orgId, agentId);
+  }
+
   /**
    * A call of a tool name the agent was never shown: refused like any call no grant allows, on
    * record (durable when this resolves); resolves with the refusal to answer with. The same for

@@ -24,12 +24,25 @@ export async function grantedTools(db: Db, orgId: string, agentId: string): Prom
     }));
 }
 
-/** Tools kept across all agents' lists (about 1 kB each); past it the least recently built lists go. */
+/**
+ * Tools kept across all agents' lists (about 1 kB each, and as much again for a list's JSON once
+ * made); past it the least recently built lists go.
+ */
 const MAX_TOOLS_KEPT = 100_000;
+
+/** An agent's list as last built, under the versions it was built at; its JSON made once, when first sent. */
+interface Listed {
+  key: string;
+  tools: Tool[];
+  json?: Buffer;
+}
+
+/** What a list counts against the budget: its tools, twice once its JSON is kept too. */
+const weight = (l: Listed) => l.tools.length * (l.json ? 2 : 1);
 
 export class ListedTools {
   readonly #db: Db;
-  readonly #byAgent = new Map<string, { key: string; tools: Tool[] }>();
+  readonly #byAgent = new Map<string, Listed>();
   #kept = 0;
 
   constructor(db: Db) {
@@ -38,25 +51,50 @@ export class ListedTools {
 
   /** The tools the agent's grants allow, as `tools/list` shows them. */
   async of(orgId: string, agentId: string): Promise<Tool[]> {
+    return (await this.#listed(orgId, agentId)).tools;
+  }
+
+  /**
+   * The same list as JSON (UTF-8), made once per list: a plain `tools/list` sends it as it is (at
+   * a thousand tools, serializing them was most of a list's CPU).
+   */
+  async json(orgId: string, agentId: string): Promise<Buffer> {
+    const listed = await this.#listed(orgId, agentId);
+    if (!listed.json) {
+      listed.json = Buffer.from(JSON.stringify(listed.tools));
+      this.#kept += listed.tools.length;
+      this.#trim(`${orgId}\0${agentId}`);
+    }
+    return listed.json;
+  }
+
+  async #listed(orgId: string, agentId: string): Promise<Listed> {
     // Read before the rows: a write landing meanwhile leaves newer rows under an older key
     // (rebuilt next time), never older rows under a newer one.
     const key = await this.#version(orgId, agentId);
     const id = `${orgId}\0${agentId}`;
     const kept = this.#byAgent.get(id);
-    if (kept && kept.key === key) return kept.tools;
-    const tools = await grantedTools(this.#db, orgId, agentId);
+    if (kept && kept.key === key) return kept;
+    const listed: Listed = { key, tools: await grantedTools(this.#db, orgId, agentId) };
     this.#drop(id);
-    this.#byAgent.set(id, { key, tools });
-    this.#kept += tools.length;
+    this.#byAgent.set(id, listed);
+    this.#kept += weight(listed);
+    this.#trim(id);
+    return listed;
+  }
+
+  /** The oldest lists dropped until the budget holds (never `keep`, the one just asked for). */
+  #trim(keep: string): void {
     for (const oldest of this.#byAgent.keys()) {
-      if (this.#kept <= MAX_TOOLS_KEPT || oldest === id) break;
+      if (this.#kept <= MAX_TOOLS_KEPT || oldest === keep) break;
       this.#drop(oldest);
     }
-    return tools;
   }
 
   #drop(id: string): void {
-    this.#kept -= this.#byAgent.get(id)?.tools.length ?? 0;
+    const listed = this.#byAgent.get(id);
+    if (!listed) return;
+    this.#kept -= weight(listed);
     this.#byAgent.delete(id);
   }
 

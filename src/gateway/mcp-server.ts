@@ -251,12 +251,7 @@ export function buildServer(deps: AgentServerDeps, current: () => AgentConnectio
         { signal, timeout: timeoutMs, resetTimeoutOnProgress: true },
       )) as Record<string, unknown>,
   });
-  // A stopped agent (or org) may call, read and get nothing, so it is shown nothing.
-  const active = async (caller: GateCaller) => {
-    const standing =
-      caller.standing ?? (await readAgentStanding(deps.db, trustedScope(caller.orgId), caller.agentId));
-    return standing?.agentState === 'active' && standing.orgStoppedAt === null;
-  };
+  const active = (caller: GateCaller) => mayBeShown(deps.db, caller);
   server.setRequestHandler(ListToolsRequestSchema, async () => {
     const { caller } = current();
     return { tools: (await active(caller)) ? await deps.gate.listedTools(caller.orgId, caller.agentId) : [] };
@@ -441,4 +436,11 @@ export async function serveAgent(
   };
   await server.connect(transport);
   return server;
+}
+
+/** A stopped agent (or org) may call, read and get nothing, so it is shown nothing. */
+export async function mayBeShown(db: Db, caller: GateCaller): Promise<boolean> {
+  const standing =
+    caller.standing ?? (await readAgentStanding(db, trustedScope(caller.orgId), caller.agentId));
+  return standing?.agentState === 'active' && standing.orgStoppedAt === null;
 }

@@ -376,11 +376,11 @@ export class McpSessions implements StopPart, AgentDelivery {
   }
 
   /**
-   * A session's POST the endpoint answers itself (a plain `tools/call`): checked as `serve`
+   * A session's POST the endpoint answers itself (a plain `tools/call` or `tools/list`): checked as `serve`
    * checks it (the same 404s and refusal records) and marked used. Gives what the answer needs
    * — the headers its stream would have had, and what the client declared — or the refusal.
    */
-  async forCall(
+  async forPlainAnswer(
     sessionId: string,
     conn: AgentConnection,
   ): Promise<

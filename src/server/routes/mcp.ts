@@ -43,10 +43,12 @@ import { OrgParams } from '../schemas.ts';
 import {
   answerPlainCall,
   answerPlainCallInSession,
+  answerPlainList,
   mayBeAsked,
   plainCall,
   plainChannel,
-} from './mcp-plain-call.ts';
+  plainList,
+} from './mcp-plain.ts';
 import { withResourceMetadata } from './oauth.ts';
 
 /** Names a client on this machine reaches Paddock by, whatever the configuration. */
@@ -230,13 +232,20 @@ async function handle(
         JSON_ANSWER,
         plainChannel(undefined, async () => {}),
       );
-    const session = await deps.mcpSessions.forCall(sessionId, conn);
+    const session = await deps.mcpSessions.forPlainAnswer(sessionId, conn);
     if (session instanceof Response) return session;
     // A client that may be asked something during the call is served on the SDK's stream.
     if (!mayBeAsked(session.capabilities)) {
       const inSession = { ...conn, sessionId: session.idHash };
       return answerPlainCallInSession(deps, inSession, id, plain, session.headers, session.capabilities);
     }
+  }
+  if (plainList(request, body)) {
+    const id = (body as JSONRPCRequest).id;
+    if (sessionId === null) return answerPlainList(deps, caller, id, JSON_ANSWER);
+    const session = await deps.mcpSessions.forPlainAnswer(sessionId, conn);
+    if (session instanceof Response) return session;
+    return answerPlainList(deps, caller, id, session.headers);
   }
   if (sessionId !== null) return deps.mcpSessions.serve(sessionId, conn, request, body);
   if (request.method === 'GET') return sessionRequired('a GET stream belongs to a session');

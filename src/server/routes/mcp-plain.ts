@@ -1,14 +1,17 @@
 /**
- * The plain `tools/call`: most POSTs to `/mcp/{org}` are one tool call whose answer can only be
- * its result — no progress asked for, no server request the client could take (it declared
- * neither sampling nor elicitation, or has no session). Those are answered straight from the
- * gate, with the bytes the MCP SDK's transport would send; building the transport and running
- * the SDK's machinery cost about as much CPU as the gate's own decision. Anything else (a batch,
- * a notification, another method, a progress token, an unusual header) takes the SDK's path.
+ * Plain answers: most POSTs to `/mcp/{org}` are one `tools/call` whose answer can only be its
+ * result — no progress asked for, no server request the client could take (it declared neither
+ * sampling nor elicitation, or has no session) — or one `tools/list`. Those are answered straight
+ * from the gate, with the bytes the MCP SDK's transport would send: building the transport and
+ * running the SDK's machinery cost about as much CPU as the gate's own decision, and a list of a
+ * thousand tools serialized anew each time cost more than the rest of its request. Anything else
+ * (a batch, a notification, another method, a progress token, an unusual header) takes the SDK's
+ * path.
  *
  * @example
  *   const params = plainCall(request, body);
  *   if (params) return answerPlainCall(deps, conn, body.id, params, headers, plainChannel(caps, notify));
+ *   if (plainList(request, body)) return answerPlainList(deps, caller, body.id, headers);
  */
 import {
   CallToolResultSchema,
@@ -17,11 +20,12 @@ import {
   SUPPORTED_PROTOCOL_VERSIONS,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { AgentChannel } from '../../gateway/agent-channel.ts';
-import { type AgentConnection, callTool } from '../../gateway/mcp-server.ts';
+import type { GateCaller } from '../../gateway/index.ts';
+import { type AgentConnection, callTool, mayBeShown } from '../../gateway/mcp-server.ts';
 import type { Deps } from '../deps.ts';
 
 /** Off only in the tests that compare its answers with the SDK's. */
-export const plainCalls = { on: true };
+export const plainAnswers = { on: true };
 
 /** What a plain call carries: a tool name and its arguments. */
 export interface PlainCallParams {
@@ -35,28 +39,91 @@ const isObject = (v: unknown): v is Record<string, unknown> =>
 /** Request `_meta` keys the SDK acts on (progress, tasks): a request with one takes its path. */
 const actedOn = (key: string) => key === 'progressToken' || key.startsWith('io.modelcontextprotocol/');
 
+/** A request's `_meta`: none, or one without a key the SDK acts on. */
+const plainMeta = (meta: unknown) =>
+  meta === undefined || (isObject(meta) && !Object.keys(meta).some(actedOn));
+
+/** One POSTed request of `method`, with an id, answered here only while the plain path is on. */
+const oneRequest = (request: Request, body: unknown, method: string): body is Record<string, unknown> =>
+  plainAnswers.on &&
+  request.method === 'POST' &&
+  isObject(body) &&
+  body.method === method &&
+  body.id !== undefined &&
+  body.id !== null;
+
+/**
+ * The headers the SDK checks pass its checks (the same Accept, Content-Type and protocol
+ * version, and no stream to resume), so every refusal stays the SDK's.
+ */
+function plainHeaders(h: Headers): boolean {
+  const accept = h.get('accept');
+  if (!accept?.includes('application/json') || !accept.includes('text/event-stream')) return false;
+  if (h.get('content-type')?.split(';')[0]?.trim().toLowerCase() !== 'application/json') return false;
+  const version = h.get('mcp-protocol-version');
+  if (version !== null && !SUPPORTED_PROTOCOL_VERSIONS.includes(version)) return false;
+  return !h.has('last-event-id');
+}
+
 /**
  * The call's params when the request is a plain `tools/call` the SDK would take and answer with
- * its result alone; undefined otherwise. The headers the SDK checks must pass its checks here
- * (the same Accept, Content-Type and protocol version), so every refusal stays the SDK's.
+ * its result alone; undefined otherwise.
  */
 export function plainCall(request: Request, body: unknown): PlainCallParams | undefined {
-  if (!plainCalls.on || request.method !== 'POST' || !isObject(body)) return undefined;
-  if (body.method !== 'tools/call' || body.id === undefined || body.id === null) return undefined;
+  if (!oneRequest(request, body, 'tools/call')) return undefined;
   const params = body.params;
   if (!isObject(params) || typeof params.name !== 'string') return undefined;
   for (const key of Object.keys(params)) if (key !== 'name' && key !== 'arguments' && key !== '_meta') return;
   if (params.arguments !== undefined && !isObject(params.arguments)) return undefined;
-  if (params._meta !== undefined && (!isObject(params._meta) || Object.keys(params._meta).some(actedOn)))
-    return undefined;
-  const h = request.headers;
-  const accept = h.get('accept');
-  if (!accept?.includes('application/json') || !accept.includes('text/event-stream')) return undefined;
-  if (h.get('content-type')?.split(';')[0]?.trim().toLowerCase() !== 'application/json') return undefined;
-  const version = h.get('mcp-protocol-version');
-  if (version !== null && !SUPPORTED_PROTOCOL_VERSIONS.includes(version)) return undefined;
-  if (h.has('last-event-id')) return undefined;
+  if (!plainMeta(params._meta) || !plainHeaders(request.headers)) return undefined;
   return params as unknown as PlainCallParams;
+}
+
+/**
+ * The request is a plain `tools/list` the SDK would take: no params but a cursor (the list is one
+ * page, as the SDK's handler gives it) and a `_meta` it does not act on.
+ */
+export function plainList(request: Request, body: unknown): boolean {
+  if (!oneRequest(request, body, 'tools/list')) return false;
+  const params = body.params;
+  if (params !== undefined) {
+    if (!isObject(params)) return false;
+    for (const key of Object.keys(params)) if (key !== 'cursor' && key !== '_meta') return false;
+    if (params.cursor !== undefined && typeof params.cursor !== 'string') return false;
+    if (!plainMeta(params._meta)) return false;
+  }
+  return plainHeaders(request.headers);
+}
+
+const LIST_HEAD = Buffer.from('{"result":{"tools":');
+const NO_TOOLS = Buffer.from('[]');
+
+/**
+ * A plain `tools/list`, answered as the SDK would (`{ result: { tools }, jsonrpc, id }` as JSON):
+ * the tools the agent's grants allow, sent from the list's JSON the gate keeps with it; nothing
+ * for a stopped agent or org.
+ */
+export async function answerPlainList(
+  deps: Pick<Deps, 'gateway' | 'store'>,
+  caller: GateCaller,
+  id: JSONRPCRequest['id'],
+  headers: Record<string, string>,
+): Promise<Response> {
+  const tools = (await mayBeShown(deps.store.db, caller))
+    ? await deps.gateway.listedToolsJson(caller.orgId, caller.agentId)
+    : NO_TOOLS;
+  const tail = Buffer.from(`},"jsonrpc":"2.0","id":${JSON.stringify(id)}}`);
+  // Sent in three parts, the list's own bytes as they are kept: joined, each answer copied them.
+  const body = new ReadableStream<Uint8Array>({
+    start(c) {
+      c.enqueue(LIST_HEAD);
+      c.enqueue(tools);
+      c.enqueue(tail);
+      c.close();
+    },
+  });
+  const length = LIST_HEAD.length + tools.length + tail.length;
+  return new Response(body, { status: 200, headers: { ...headers, 'content-length': String(length) } });
 }
 
 /** A client that can take a server's request (sampling, elicitation) during a call gets the SDK's stream. */

@@ -20,7 +20,7 @@ import { openTestStore, STORE_KINDS, type TestStore } from '../../testing/stores
 import { until } from '../../testing/until.ts';
 import { buildDeps } from '../deps.ts';
 import { MCP_MAX_BODY_BYTES } from './mcp.ts';
-import { plainCall, plainCalls } from './mcp-plain-call.ts';
+import { plainAnswers, plainCall, plainList } from './mcp-plain.ts';
 
 const EVERYTHING = ['node_modules/@modelcontextprotocol/server-everything/dist/index.js', 'stdio'];
 const MCP_HEADERS = { accept: 'application/json, text/event-stream', 'content-type': 'application/json' };
@@ -44,6 +44,8 @@ for (const kind of STORE_KINDS) {
     let token: string;
     let stoppedToken: string;
     let otherToken: string;
+    let remoteId: string;
+    let connId: string;
     const api = (method: string, path: string, body?: unknown) =>
       call(app, method, `/api/v1/orgs/acme${path}`, {
         token: admin,
@@ -60,7 +62,7 @@ for (const kind of STORE_KINDS) {
     /** How many requests the SDK's transport served (pooled servers, sessions' transports). */
     let viaSdk = 0;
     const answer = async (on: boolean, as: string, body: unknown, headers: Record<string, string> = {}) => {
-      plainCalls.on = on;
+      plainAnswers.on = on;
       try {
         const before = viaSdk;
         const res = await post(as, body, headers);
@@ -73,7 +75,7 @@ for (const kind of STORE_KINDS) {
           raw: text,
         };
       } finally {
-        plainCalls.on = true;
+        plainAnswers.on = true;
       }
     };
     const initialize = async (as: string, capabilities: Record<string, unknown> = {}) => {
@@ -157,6 +159,8 @@ for (const kind of STORE_KINDS) {
       };
       const remote = await agentWith('remote', admin);
       token = remote.token;
+      remoteId = remote.id;
+      connId = conn.body.id;
       otherToken = (await agentWith('other', owner)).token;
       const stopped = await agentWith('halted', admin);
       stoppedToken = stopped.token;
@@ -231,6 +235,89 @@ for (const kind of STORE_KINDS) {
         }),
       ],
     ];
+
+    test('it takes only a plain list: one tools/list request, no params but a cursor, the SDK’s headers', () => {
+      const req = (headers: Record<string, string> = {}) =>
+        new Request('http://x/mcp/acme', { method: 'POST', headers: { ...MCP_HEADERS, ...headers } });
+      const list = (params?: unknown) => ({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'tools/list',
+        ...(params === undefined ? {} : { params }),
+      });
+      for (const body of [list(), list({}), list({ cursor: 'next' }), list({ _meta: { trace: 'x' } })])
+        assert.equal(plainList(req(), body), true, JSON.stringify(body));
+      for (const body of [
+        [list()],
+        { ...list(), id: undefined },
+        { ...list(), method: 'prompts/list' },
+        list({ cursor: 5 }),
+        list({ other: 1 }),
+        list({ _meta: { progressToken: 'p' } }),
+        list('not an object'),
+      ])
+        assert.equal(plainList(req(), body), false, JSON.stringify(body));
+      for (const headers of [
+        { accept: 'application/json' } as Record<string, string>,
+        { 'content-type': 'text/plain' },
+        { 'mcp-protocol-version': '1999-01-01' },
+        { 'last-event-id': '1' },
+      ])
+        assert.equal(plainList(req(headers), list()), false, JSON.stringify(headers));
+    });
+
+    test('tools/list: the same bytes as the SDK’s answer, with and without a session, kept current as grants change', async () => {
+      const list = (id: unknown, params?: unknown) => ({
+        jsonrpc: '2.0',
+        id,
+        method: 'tools/list',
+        ...(params === undefined ? {} : { params }),
+      });
+      const compare = async (
+        name: string,
+        as: string,
+        body: unknown,
+        headers: Record<string, string> = {},
+      ) => {
+        const plain = await answer(true, as, body, headers);
+        const sdk = await answer(false, as, body, headers);
+        assert.deepEqual(plain, { ...sdk, sdk: plain.sdk }, name);
+        assert.equal(sdk.sdk, true, `${name}: the SDK answered when the plain path was off`);
+        assert.equal(plain.sdk, false, `${name}: answered plainly`);
+        return JSON.parse(plain.raw) as { result: { tools: Array<{ name: string; description: string }> } };
+      };
+      const sid = await initialize(token);
+      const inSession = { 'mcp-session-id': sid, 'mcp-protocol-version': LATEST_PROTOCOL_VERSION };
+      const shown = await compare('no session', token, list(3));
+      assert.deepEqual(shown.result.tools.map((t) => t.name).sort(), [
+        'everything__echo',
+        'everything__get-sum',
+        'everything__toggle-simulated-logging',
+      ]);
+      assert.match(
+        shown.result.tools.find((t) => t.name === 'everything__get-sum')!.description,
+        /^\[needs a person’s approval\] /,
+      );
+      await compare('string id, a cursor', token, list('abc', { cursor: 'x' }));
+      await compare('in a session', token, list(4), inSession);
+      const halted = await compare('a stopped agent is shown nothing', stoppedToken, list(5));
+      assert.deepEqual(halted.result.tools, []);
+      // A grant given, then revoked: the kept list (and its JSON) follows, on both paths.
+      const grant = await api('post', `/agents/${remoteId}/grants`, {
+        connectionId: connId,
+        tool: 'get-env',
+      });
+      assert.equal(grant.status, 201);
+      const granted = await compare('after a grant', token, list(6), inSession);
+      assert.ok(granted.result.tools.some((t) => t.name === 'everything__get-env'));
+      assert.equal((await api('delete', `/agents/${remoteId}/grants/${grant.body.id}`)).status, 200);
+      const revoked = await compare('after its revocation', token, list(7));
+      assert.ok(!revoked.result.tools.some((t) => t.name === 'everything__get-env'));
+      // Someone else's session is refused as the SDK refuses it.
+      const refused = await answer(true, otherToken, list(8), inSession);
+      assert.equal(refused.status, 404);
+      assert.equal(refused.sdk, false);
+    });
 
     test('without a session: the same answer as the SDK’s, case by case', async () => {
       for (const [name, make] of cases) {
