@@ -541,6 +541,15 @@ export interface McpPassedAnswerTable {
   created_at: string;
 }
 
+/** A notification for an agent's MCP sessions too large for a NOTIFY, held for the other replicas (src/gateway/mcp-sessions/held-notifications.ts). */
+export interface McpHeldNotificationTable {
+  ref: string;
+  org_id: string;
+  agent_id: string;
+  sealed: string;
+  created_at: string;
+}
+
 /** An event a replica sent on an MCP session's stream, kept for a resume on another (src/gateway/mcp-sessions/shared-events.ts). */
 export interface McpSessionEventTable {
   session_hash: string;
@@ -920,6 +929,7 @@ export interface Database {
   oauth_spent: OAuthSpentTable;
   mcp_sessions: McpSessionTable;
   mcp_passed_answers: McpPassedAnswerTable;
+  mcp_held_notifications: McpHeldNotificationTable;
   mcp_session_events: McpSessionEventTable;
   connections: ConnectionTable;
   server_packages: ServerPackageTable;

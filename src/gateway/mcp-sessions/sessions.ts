@@ -47,6 +47,7 @@ import type { GateCaller } from '../request.ts';
 import { type SessionEvent, type StopBus, stopBus } from '../stop-bus.ts';
 import { plainWhenAlone } from './answers.ts';
 import { EVENT_ID, SessionEvents } from './events.ts';
+import { expireHeldNotifications, heldNotification, holdNotification } from './held-notifications.ts';
 import { expireHeldAnswers, holdAnswer, sessionKey, takeHeldAnswer } from './passed-answers.ts';
 import {
   deleteIdleSessions,
@@ -115,10 +116,17 @@ type BusEvent = { from: string } & (
   | { kind: 'answer-held'; idHash: string; id: number; ref: string }
 );
 
-/** A bus event as it crosses between replicas: a notification's or an answer's content sealed (`BusSeal`). */
+/** A notification's route on the bus: whom it is for, not what it says. */
+type NotifyRoute = Omit<Extract<BusEvent, { kind: 'notify' }>, 'notification' | 'kind'>;
+
+/**
+ * A bus event as it crosses between replicas: a notification's or an answer's content sealed
+ * (`BusSeal`); a notification too large for NOTIFY is held in the database (`notify-held`).
+ */
 type WireEvent =
   | Exclude<BusEvent, { kind: 'notify' | 'answer' }>
-  | (Omit<Extract<BusEvent, { kind: 'notify' }>, 'notification'> & { sealed: string })
+  | (NotifyRoute & { kind: 'notify'; sealed: string })
+  | (NotifyRoute & { kind: 'notify-held'; ref: string })
   | (Omit<Extract<BusEvent, { kind: 'answer' }>, 'message'> & { sealed: string });
 
 /** What a sealed notification is bound to: where it may be delivered. */
@@ -230,7 +238,11 @@ export class McpSessions implements StopPart, AgentDelivery {
           return this.#o.log.warn({}, 'an MCP bus `ended` for a session still stored was ignored');
         const event = await this.#unseal(e);
         if (event) await this.#onBus(event);
-        else this.#o.log.warn({ kind: e.kind }, 'an MCP bus event not sealed for its org was ignored');
+        else
+          this.#o.log.warn(
+            { kind: e.kind },
+            'an MCP bus event not sealed for its org (or naming nothing held) was ignored',
+          );
       },
       o.log,
       { channel: CHANNEL },
@@ -442,15 +454,16 @@ export class McpSessions implements StopPart, AgentDelivery {
     await this.#onBus(event);
     // One process alone (SQLite): no other replica to seal it for.
     if (!this.#replicated) return;
-    const { notification, ...route } = event;
-    const wire = {
-      ...route,
-      sealed: await this.#o.busSeal.seal(event.orgId, notifyRoute(event), notification),
-    };
+    const { notification, kind, ...route } = event;
+    const sealed = await this.#o.busSeal.seal(event.orgId, notifyRoute(event), notification);
+    const wire: WireEvent = { ...route, kind, sealed };
     if (Buffer.byteLength(JSON.stringify(wire)) <= MAX_BUS_BYTES) return this.#bus.publish(wire);
+    // Too large for NOTIFY (a long log line): held in the database, the NOTIFY naming it.
+    const ref = await holdNotification(this.#o.store.db, event.orgId, event.agentId, sealed);
+    if (ref !== undefined) return this.#bus.publish({ ...route, kind: 'notify-held', ref });
     this.#o.log.warn(
       { method: event.notification.method },
-      'MCP notification too large for other replicas; sent here only',
+      'MCP notification not held for other replicas (too large, or too many held for the org); sent here only',
     );
   }
 
@@ -548,6 +561,7 @@ export class McpSessions implements StopPart, AgentDelivery {
     await this.#closeUnliveStreams();
     await deleteIdleSessions(this.#o.store.db, new Date(now - this.#idleMs));
     await expireHeldAnswers(this.#o.store.db, now);
+    await expireHeldNotifications(this.#o.store.db, now);
     await this.#shared?.expire(now);
     // Ended elsewhere while this replica did not hear it (a lost listener): its row is gone.
     const here = [...this.#live.keys()];
@@ -774,9 +788,9 @@ export class McpSessions implements StopPart, AgentDelivery {
    */
   #holds(e: WireEvent): boolean {
     if (e.kind === 'answer') return this.#live.get(e.idHash)?.row.orgId === e.orgId;
-    if (e.kind === 'notify')
+    if (e.kind === 'notify' || e.kind === 'notify-held')
       for (const live of this.#byAgent.get(e.agentId) ?? []) if (live.row.orgId === e.orgId) return true;
-    return e.kind !== 'notify';
+    return e.kind !== 'notify' && e.kind !== 'notify-held';
   }
 
   /**
@@ -789,6 +803,11 @@ export class McpSessions implements StopPart, AgentDelivery {
 
   /** A bus event from another replica, its content opened; undefined when it does not open. */
   async #unseal(e: WireEvent): Promise<BusEvent | undefined> {
+    if (e.kind === 'notify-held') {
+      const { ref, ...route } = e;
+      const sealed = await heldNotification(this.#o.store.db, e.orgId, e.agentId, ref);
+      return sealed === undefined ? undefined : this.#unseal({ ...route, kind: 'notify', sealed });
+    }
     if (e.kind === 'notify') {
       const { sealed, ...route } = e;
       const notification = await this.#o.busSeal.open<ServerNotification>(e.orgId, notifyRoute(e), sealed);

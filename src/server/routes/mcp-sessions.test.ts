@@ -465,6 +465,64 @@ for (const kind of STORE_KINDS) {
         }
       });
 
+    // Replicas share PostgreSQL (on SQLite there is one).
+    if (kind === 'postgres')
+      test('a notification too large for a NOTIFY (a long log line) reaches the session on another replica, held sealed; a forged reference delivers nothing', async () => {
+        const id = await rawSession();
+        const res = await send('GET', { 'mcp-session-id': id, accept: 'text/event-stream' });
+        assert.equal(res.status, 200);
+        const stream = events(res.body!);
+        const b = new McpSessions({
+          server: { gate: deps.gateway, db: t.store.db, log: silentLogger },
+          store: t.store,
+          databaseUrl: t.databaseUrl,
+          audit: deps.audit,
+          log: silentLogger,
+          busSeal: new BusSeal((orgId) => deps.vault.dataKeyFor(t.store.db, orgId)),
+        });
+        try {
+          await Promise.all([b.listening(), deps.mcpSessions.listening()]);
+          const line = `secret-looking line ${'x'.repeat(8000)}`;
+          await b.notifyAgent(
+            { orgId: acme.id, agentId },
+            { method: 'notifications/message', params: { level: 'info', data: line } },
+          );
+          const got = await stream.next();
+          assert.ok(got !== 'closed');
+          assert.equal(got.data.method, 'notifications/message');
+          assert.equal((got.data.params as { data: string }).data, line, 'delivered whole on A');
+          const held = await t.store.db.selectFrom('mcp_held_notifications').selectAll().execute();
+          assert.equal(held.length, 1);
+          assert.equal(held[0]!.org_id, acme.id);
+          assert.ok(!held[0]!.sealed.includes('secret-looking'), 'sealed at rest');
+          // A stranger who can NOTIFY names the held row for another org, or a row that is not there: nothing is delivered.
+          const forge = async (event: object) => {
+            const client = new pg.Client({ connectionString: t.databaseUrl });
+            await client.connect();
+            try {
+              await client.query('select pg_notify($1, $2)', ['paddock_mcp', JSON.stringify(event)]);
+            } finally {
+              await client.end();
+            }
+          };
+          await forge({ from: 'x', kind: 'notify-held', orgId: globex.id, agentId, ref: held[0]!.ref });
+          await forge({ from: 'x', kind: 'notify-held', orgId: acme.id, agentId, ref: 'nothing-held-here' });
+          await b.notifyAgent({ orgId: acme.id, agentId }, { method: 'notifications/tools/list_changed' });
+          const next = await stream.next();
+          assert.ok(next !== 'closed');
+          assert.equal(next.data.method, 'notifications/tools/list_changed', 'nothing came before it');
+          // Forgotten a minute on, by any replica's sweep.
+          await b.sweep(Date.now() + 61_000);
+          assert.equal(
+            (await t.store.db.selectFrom('mcp_held_notifications').selectAll().execute()).length,
+            0,
+          );
+        } finally {
+          await stream.cancel();
+          await b.close();
+        }
+      });
+
     test('a call waiting for approval sends progress: a client that resets its timeout on progress waits until a person approves', async () => {
       assert.equal(
         (await api('patch', '', { settings: { approvalWaitSeconds: 8 } }, acme.people.owner.token)).status,

@@ -40,6 +40,7 @@ import { slackThreads } from './033-slack-threads.ts';
 import { auditPartialIndexes } from './034-audit-partial-indexes.ts';
 import { mcpAcrossReplicas } from './035-mcp-across-replicas.ts';
 import { auditNodesInOrder } from './036-audit-nodes-in-order.ts';
+import { mcpHeldNotifications } from './037-mcp-held-notifications.ts';
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {
   const all: Record<string, Migration> = {
@@ -79,6 +80,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
     '034-audit-partial-indexes': auditPartialIndexes(dialect),
     '035-mcp-across-replicas': mcpAcrossReplicas(dialect),
     '036-audit-nodes-in-order': auditNodesInOrder(dialect),
+    '037-mcp-held-notifications': mcpHeldNotifications(dialect),
   };
   return { getMigrations: async () => all };
 }
