@@ -213,3 +213,35 @@ for (const kind of STORE_KINDS) {
     });
   });
 }
+
+describe('tools/list kept in memory: the budget counts what is kept', () => {
+  test('a list rebuilt while its JSON is being made is counted once: the budget follows the list kept', async () => {
+    const t = await openTestStore('sqlite');
+    try {
+      const tools = (n: number) =>
+        Array.from({ length: n }, (_, i) => ({
+          name: `ns__t${i}`,
+          description: 'd',
+          inputSchema: { type: 'object' as const },
+        }));
+      const held: Array<() => void> = [];
+      const lists = new ListedTools(t.store.db, async () => {
+        await new Promise<void>((r) => held.push(r));
+        return tools(500);
+      });
+      // A plain tools/list (its JSON) and an SDK one (the list) for the same agent, both building at once.
+      const plain = lists.json('org_a', 'agt_a');
+      const sdk = lists.of('org_a', 'agt_a');
+      while (held.length < 2) await new Promise((r) => setImmediate(r));
+      for (const release of held) release();
+      const [json] = await Promise.all([plain, sdk]);
+      assert.deepEqual(JSON.parse(json.toString()), tools(500));
+      // The list kept, and its JSON once made: nothing more is counted.
+      const made = await lists.json('org_a', 'agt_a');
+      assert.equal(held.length, 2, 'the kept list served, not built again');
+      assert.equal(lists.keptBytes, 500 * 1024 + made.length);
+    } finally {
+      await t.cleanup();
+    }
+  });
+});

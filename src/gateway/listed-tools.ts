@@ -25,10 +25,12 @@ export async function grantedTools(db: Db, orgId: string, agentId: string): Prom
 }
 
 /**
- * Tools kept across all agents' lists (about 1 kB each, and as much again for a list's JSON once
- * made); past it the least recently built lists go.
+ * Bytes kept across all agents' lists — a tool counted as 1 kB (a definition's usual size), a
+ * list's JSON, once made, by its length (a tenant's server may give large definitions); past it
+ * the least recently built lists go.
  */
-const MAX_TOOLS_KEPT = 100_000;
+const MAX_BYTES_KEPT = 200 * 1024 * 1024;
+const TOOL_BYTES = 1024;
 
 /** An agent's list as last built, under the versions it was built at; its JSON made once, when first sent. */
 interface Listed {
@@ -37,16 +39,24 @@ interface Listed {
   json?: Buffer;
 }
 
-/** What a list counts against the budget: its tools, twice once its JSON is kept too. */
-const weight = (l: Listed) => l.tools.length * (l.json ? 2 : 1);
+/** What a list counts against the budget: its tools, and its JSON once kept. */
+const weight = (l: Listed) => l.tools.length * TOOL_BYTES + (l.json?.length ?? 0);
 
 export class ListedTools {
   readonly #db: Db;
+  readonly #build: typeof grantedTools;
   readonly #byAgent = new Map<string, Listed>();
   #kept = 0;
 
-  constructor(db: Db) {
+  /** `build` makes an agent's list from the store (tests hold it, to build two lists at once). */
+  constructor(db: Db, build: typeof grantedTools = grantedTools) {
     this.#db = db;
+    this.#build = build;
+  }
+
+  /** Bytes counted against the budget now (tests). */
+  get keptBytes(): number {
+    return this.#kept;
   }
 
   /** The tools the agent's grants allow, as `tools/list` shows them. */
@@ -60,12 +70,15 @@ export class ListedTools {
    */
   async json(orgId: string, agentId: string): Promise<Buffer> {
     const listed = await this.#listed(orgId, agentId);
-    if (!listed.json) {
-      listed.json = Buffer.from(JSON.stringify(listed.tools));
-      this.#kept += listed.tools.length;
-      this.#trim(`${orgId}\0${agentId}`);
-    }
-    return listed.json;
+    if (listed.json) return listed.json;
+    const json = Buffer.from(JSON.stringify(listed.tools));
+    const id = `${orgId}\0${agentId}`;
+    // Counted only while this list is the one kept: one built meanwhile replaced it (and took its count).
+    if (this.#byAgent.get(id) !== listed) return json;
+    listed.json = json;
+    this.#kept += json.length;
+    this.#trim(id);
+    return json;
   }
 
   async #listed(orgId: string, agentId: string): Promise<Listed> {
@@ -75,7 +88,7 @@ export class ListedTools {
     const id = `${orgId}\0${agentId}`;
     const kept = this.#byAgent.get(id);
     if (kept && kept.key === key) return kept;
-    const listed: Listed = { key, tools: await grantedTools(this.#db, orgId, agentId) };
+    const listed: Listed = { key, tools: await this.#build(this.#db, orgId, agentId) };
     this.#drop(id);
     this.#byAgent.set(id, listed);
     this.#kept += weight(listed);
@@ -86,8 +99,8 @@ export class ListedTools {
   /** The oldest lists dropped until the budget holds (never `keep`, the one just asked for). */
   #trim(keep: string): void {
     for (const oldest of this.#byAgent.keys()) {
-      if (this.#kept <= MAX_TOOLS_KEPT || oldest === keep) break;
-      this.#drop(oldest);
+      if (this.#kept <= MAX_BYTES_KEPT) break;
+      if (oldest !== keep) this.#drop(oldest);
     }
   }
 

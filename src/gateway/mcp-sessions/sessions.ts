@@ -126,7 +126,7 @@ type NotifyRoute = Omit<Extract<BusEvent, { kind: 'notify' }>, 'notification' | 
 type WireEvent =
   | Exclude<BusEvent, { kind: 'notify' | 'answer' }>
   | (NotifyRoute & { kind: 'notify'; sealed: string })
-  | (NotifyRoute & { kind: 'notify-held'; ref: string })
+  | (NotifyRoute & { kind: 'notify-held'; sealedRef: string })
   | (Omit<Extract<BusEvent, { kind: 'answer' }>, 'message'> & { sealed: string });
 
 /** What a sealed notification is bound to: where it may be delivered. */
@@ -460,7 +460,12 @@ export class McpSessions implements StopPart, AgentDelivery {
     if (Buffer.byteLength(JSON.stringify(wire)) <= MAX_BUS_BYTES) return this.#bus.publish(wire);
     // Too large for NOTIFY (a long log line): held in the database, the NOTIFY naming it.
     const ref = await holdNotification(this.#o.store.db, event.orgId, event.agentId, sealed);
-    if (ref !== undefined) return this.#bus.publish({ ...route, kind: 'notify-held', ref });
+    if (ref !== undefined)
+      return this.#bus.publish({
+        ...route,
+        kind: 'notify-held',
+        sealedRef: await this.#o.busSeal.seal(event.orgId, `held|${notifyRoute(event)}`, ref),
+      });
     this.#o.log.warn(
       { method: event.notification.method },
       'MCP notification not held for other replicas (too large, or too many held for the org); sent here only',
@@ -804,7 +809,10 @@ export class McpSessions implements StopPart, AgentDelivery {
   /** A bus event from another replica, its content opened; undefined when it does not open. */
   async #unseal(e: WireEvent): Promise<BusEvent | undefined> {
     if (e.kind === 'notify-held') {
-      const { ref, ...route } = e;
+      // The reference opens first: a forged one reads nothing from the database.
+      const { sealedRef, ...route } = e;
+      const ref = await this.#o.busSeal.open<string>(e.orgId, `held|${notifyRoute(e)}`, sealedRef);
+      if (ref === undefined) return undefined;
       const sealed = await heldNotification(this.#o.store.db, e.orgId, e.agentId, ref);
       return sealed === undefined ? undefined : this.#unseal({ ...route, kind: 'notify', sealed });
     }

@@ -24,6 +24,7 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import pg from 'pg';
 import { BusSeal } from '../../gateway/index.ts';
+import { heldNotification } from '../../gateway/mcp-sessions/held-notifications.ts';
 import { IDLE_MS, MAX_PER_AGENT, McpSessions } from '../../gateway/mcp-sessions/index.ts';
 import { silentLogger } from '../../log/index.ts';
 import { allAuditEntries, call, type SeededOrg, seedOrg } from '../../testing/fixtures.ts';
@@ -467,7 +468,7 @@ for (const kind of STORE_KINDS) {
 
     // Replicas share PostgreSQL (on SQLite there is one).
     if (kind === 'postgres')
-      test('a notification too large for a NOTIFY (a long log line) reaches the session on another replica, held sealed; a forged reference delivers nothing', async () => {
+      test('a notification too large for a NOTIFY (a long log line) reaches the session on another replica, held sealed; a forged reference delivers nothing; a stale one is not read', async () => {
         const id = await rawSession();
         const res = await send('GET', { 'mcp-session-id': id, accept: 'text/event-stream' });
         assert.equal(res.status, 200);
@@ -505,12 +506,30 @@ for (const kind of STORE_KINDS) {
               await client.end();
             }
           };
-          await forge({ from: 'x', kind: 'notify-held', orgId: globex.id, agentId, ref: held[0]!.ref });
-          await forge({ from: 'x', kind: 'notify-held', orgId: acme.id, agentId, ref: 'nothing-held-here' });
+          // The reference in clear, or sealed for another org: neither opens, and nothing is read.
+          await forge({ from: 'x', kind: 'notify-held', orgId: acme.id, agentId, sealedRef: held[0]!.ref });
+          await forge({ from: 'x', kind: 'notify-held', orgId: acme.id, agentId, ref: held[0]!.ref });
+          const otherOrgs = new BusSeal((orgId) => deps.vault.dataKeyFor(t.store.db, orgId));
+          await forge({
+            from: 'x',
+            kind: 'notify-held',
+            orgId: acme.id,
+            agentId,
+            sealedRef: await otherOrgs.seal(globex.id, `held|notify|${agentId}||`, held[0]!.ref),
+          });
           await b.notifyAgent({ orgId: acme.id, agentId }, { method: 'notifications/tools/list_changed' });
           const next = await stream.next();
           assert.ok(next !== 'closed');
           assert.equal(next.data.method, 'notifications/tools/list_changed', 'nothing came before it');
+          // Read only while fresh: a row a sweep has not reached yet is past its minute all the same.
+          const ref = held[0]!.ref;
+          assert.ok(await heldNotification(t.store.db, acme.id, agentId, ref));
+          assert.equal(await heldNotification(t.store.db, globex.id, agentId, ref), undefined, 'another org');
+          await t.store.db
+            .updateTable('mcp_held_notifications')
+            .set({ created_at: new Date(Date.now() - 61_000).toISOString() })
+            .execute();
+          assert.equal(await heldNotification(t.store.db, acme.id, agentId, ref), undefined, 'stale');
           // Forgotten a minute on, by any replica's sweep.
           await b.sweep(Date.now() + 61_000);
           assert.equal(
