@@ -145,6 +145,17 @@ for (const kind of STORE_KINDS) {
 
     const rows = () => t.store.db.selectFrom('mcp_sessions').selectAll().orderBy('id_hash').execute();
 
+    /** A second replica's sessions on the same PostgreSQL (its own bus listener), beside the served one. */
+    const otherReplica = () =>
+      new McpSessions({
+        server: { gate: deps.gateway, db: t.store.db, log: silentLogger },
+        store: t.store,
+        databaseUrl: t.databaseUrl,
+        audit: deps.audit,
+        log: silentLogger,
+        busSeal: new BusSeal((orgId) => deps.vault.dataKeyFor(t.store.db, orgId)),
+      });
+
     before(async () => {
       p = await servePaddock(kind);
       ({ t, deps, app, url } = p);
@@ -383,14 +394,7 @@ for (const kind of STORE_KINDS) {
           kept.every((r) => r.org_id === acme.id && !r.sealed.includes('list_changed')),
           'sealed',
         );
-        const b = new McpSessions({
-          server: { gate: deps.gateway, db: t.store.db, log: silentLogger },
-          store: t.store,
-          databaseUrl: t.databaseUrl,
-          audit: deps.audit,
-          log: silentLogger,
-          busSeal: new BusSeal((orgId) => deps.vault.dataKeyFor(t.store.db, orgId)),
-        });
+        const b = otherReplica();
         try {
           await Promise.all([b.listening(), deps.mcpSessions.listening()]);
           const row = (await rows()).find((r) => r.id_hash === digest(id))!;
@@ -473,14 +477,7 @@ for (const kind of STORE_KINDS) {
         const res = await send('GET', { 'mcp-session-id': id, accept: 'text/event-stream' });
         assert.equal(res.status, 200);
         const stream = events(res.body!);
-        const b = new McpSessions({
-          server: { gate: deps.gateway, db: t.store.db, log: silentLogger },
-          store: t.store,
-          databaseUrl: t.databaseUrl,
-          audit: deps.audit,
-          log: silentLogger,
-          busSeal: new BusSeal((orgId) => deps.vault.dataKeyFor(t.store.db, orgId)),
-        });
+        const b = otherReplica();
         try {
           await Promise.all([b.listening(), deps.mcpSessions.listening()]);
           const line = `secret-looking line ${'x'.repeat(8000)}`;
