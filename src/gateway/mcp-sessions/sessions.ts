@@ -133,6 +133,9 @@ type WireEvent =
 const notifyRoute = (e: { agentId: string; idHash?: string; personId?: string }) =>
   `notify|${e.agentId}|${e.idHash ?? ''}|${e.personId ?? ''}`;
 
+/** What the reference to a held notification is bound to: its notification's route, marked as a reference. */
+const heldRoute = (e: { agentId: string; idHash?: string; personId?: string }) => `held|${notifyRoute(e)}`;
+
 /** A client's answer to a server → client request (a sampling or elicitation result, or its error). */
 const isAnswer = (m: unknown): m is JSONRPCMessage & { id: number | string } =>
   isJSONRPCResultResponse(m) || isJSONRPCErrorResponse(m);
@@ -464,7 +467,7 @@ export class McpSessions implements StopPart, AgentDelivery {
       return this.#bus.publish({
         ...route,
         kind: 'notify-held',
-        sealedRef: await this.#o.busSeal.seal(event.orgId, `held|${notifyRoute(event)}`, ref),
+        sealedRef: await this.#o.busSeal.seal(event.orgId, heldRoute(event), ref),
       });
     this.#o.log.warn(
       { method: event.notification.method },
@@ -811,7 +814,7 @@ export class McpSessions implements StopPart, AgentDelivery {
     if (e.kind === 'notify-held') {
       // The reference opens first: a forged one reads nothing from the database.
       const { sealedRef, ...route } = e;
-      const ref = await this.#o.busSeal.open<string>(e.orgId, `held|${notifyRoute(e)}`, sealedRef);
+      const ref = await this.#o.busSeal.open<string>(e.orgId, heldRoute(e), sealedRef);
       if (ref === undefined) return undefined;
       const sealed = await heldNotification(this.#o.store.db, e.orgId, e.agentId, ref);
       return sealed === undefined ? undefined : this.#unseal({ ...route, kind: 'notify', sealed });
