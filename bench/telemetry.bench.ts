@@ -25,6 +25,9 @@
  *                                     BENCH_TELEMETRY=metrics|traces|both|none (default both;
  *                                     none: no telemetry on any, the noise floor)
  *
+ * What each server costs doing nothing for 10 s after its calls is printed too (CPU a second: the
+ * timers telemetry adds, which the figure above spreads over the calls of the run).
+ *
  * What the hooks allocate per call is printed too (V8's sampling heap profiler, objects collected
  * since counted): unlike CPU time it does not move with the machine's load, and its collection
  * is a cost of its own, paid on every thread rather than in the hooks.
@@ -160,6 +163,9 @@ interface Measured {
   perRound: number[];
 }
 const wall = { off: [] as number[], on: [] as number[] };
+/** Each server's CPU over `IDLE_MS` with no call, after its measured calls. */
+const IDLE_MS = 10_000;
+const idleNs = { off: [] as number[], on: [] as number[] };
 let scrapeNs = 0;
 let scrapesMade = 0;
 /** Scrapes made during measured calls. */
@@ -238,6 +244,11 @@ async function epoch(e: number, calls: number): Promise<Measured[]> {
         perRound: perRound[i]!,
       };
     });
+    // What each server costs doing nothing (its timers: the event loop's sampler, the trail's
+    // backstop, checkpoints): a cost per second, which the figure above spreads over its calls.
+    const idle0 = servers.map((s) => schedNs(pid(s)));
+    await new Promise((r) => setTimeout(r, IDLE_MS));
+    for (const [i, s] of servers.entries()) idleNs[s.name].push(schedNs(pid(s)) - idle0[i]!);
     // What one scrape costs a server (its store reads and the exposition), apart.
     const scraped = servers.find((s) => s.scrapes);
     if (scraped)
@@ -361,6 +372,11 @@ try {
   const [gOff, gOn] = kinds.map(gcOf) as [GcCount, GcCount];
   console.log(
     `  collections (every process of the kind): none ${gOff.minor} young, ${gOff.major} major (${us(gOff.pauseMs * 1e6).toFixed(1)} µs a call paused); ${which} ${gOn.minor} young, ${gOn.major} major (${us(gOn.pauseMs * 1e6).toFixed(1)} µs) — a major collection is ~0.1 s of CPU: a run meets a few, by chance`,
+  );
+  const idleMsPerS = (k: Server['name']) =>
+    idleNs[k].reduce((a, b) => a + b, 0) / idleNs[k].length / 1e6 / (IDLE_MS / 1000);
+  console.log(
+    `  idle, no call for ${IDLE_MS / 1000} s: none ${idleMsPerS('off').toFixed(2)} ms CPU a second; ${which} ${idleMsPerS('on').toFixed(2)} ms (each server)`,
   );
   if (scrapesMade > 0) {
     const each = scrapeNs / scrapesMade;

@@ -143,6 +143,7 @@ export class Telemetry {
 
   /** Sends the spans still buffered, and stops. */
   async close(): Promise<void> {
+    this.metrics?.close();
     await this.tracing?.close();
   }
 }
