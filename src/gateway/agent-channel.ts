@@ -65,6 +65,8 @@ interface Attached {
   sessionId: string | undefined;
   /** The person its calls are for (its caller's `onBehalfOf`). */
   personId: string | null | undefined;
+  /** Whether its client hears a notification (a log line at or above the level it chose). */
+  hears: (n: ServerNotification) => boolean;
 }
 
 /** The in-process delivery: to the long-lived agent servers of this process that attached themselves. */
@@ -77,8 +79,9 @@ export class LocalDelivery implements AgentDelivery {
     server: Pick<Server, 'notification'>,
     sessionId?: string,
     personId?: string | null,
+    hears: (n: ServerNotification) => boolean = () => true,
   ): () => void {
-    const entry: Attached = { server, sessionId, personId };
+    const entry: Attached = { server, sessionId, personId, hears };
     const set = this.#byAgent.get(agentId) ?? new Set<Attached>();
     this.#byAgent.set(agentId, set);
     set.add(entry);
@@ -93,6 +96,8 @@ export class LocalDelivery implements AgentDelivery {
       if (sessionId !== undefined && a.sessionId !== sessionId) continue;
       // One person's traffic (a per-person connection's) reaches servers acting for that person only.
       if (personId !== undefined && a.personId !== personId) continue;
+      // A log line below the level its client chose.
+      if (!a.hears(notification)) continue;
       // A client gone meanwhile loses the notification, as it would directly.
       a.server.notification(notification).catch(() => undefined);
     }

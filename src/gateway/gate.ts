@@ -28,6 +28,8 @@ import { catchUp } from './catch-up.ts';
 import { KillRegistry, type StopTarget } from './kill-registry.ts';
 import type { StopPart } from './kill-switch.ts';
 import { ListedTools } from './listed-tools.ts';
+// The rows alone (not the sessions' module, which builds servers on this gate).
+import { sessionLogLevels } from './mcp-sessions/rows.ts';
 import { Namespaces } from './namespaces.ts';
 import { callerReason, Refusal, refuse } from './refusals.ts';
 import { Relays } from './relays.ts';
@@ -137,6 +139,7 @@ export class ToolGateway implements StopPart {
         (await relistOnSession(o.db, { ...up, requestId: newRequestId() }, client, scrub)) !== 'unchanged',
       agentsOn: (connectionId) => this.#sessions.agentsOn(connectionId),
       clientsOf: (agentId) => this.#sessions.clientsOf(agentId),
+      storedLevels: (orgId, agentId) => sessionLogLevels(o.db, orgId, agentId),
     });
     this.#sessions = new SessionPool({
       open: async (conn, agentId, personId) => {
@@ -144,7 +147,7 @@ export class ToolGateway implements StopPart {
         const s = await openConnection(o.opener, conn, agentId, personId, (client, scrub) =>
           this.relays.attach(client, up, scrub),
         );
-        await this.relays.opened(s.client, agentId);
+        await this.relays.opened(s.client, conn.org_id, agentId);
         return s;
       },
       busy: (agentId) => this.kills.inFlight({ agentId }) > 0,
@@ -356,9 +359,16 @@ export class ToolGateway implements StopPart {
     return verdict.kind === 'allowed';
   }
 
-  /** The agent chose a log level for what its servers say (passed on to each of its sessions). */
-  setLogLevel(agentId: string, level: LoggingLevel): Promise<void> {
-    return this.relays.setLevel(agentId, level);
+  /**
+   * A client with no stored session chose a log level for what the agent's servers say: an
+   * in-process server (`holder`, its id), or a sessionless request ('': the whole agent).
+   */
+  setLogLevel(
+    caller: Pick<GateCaller, 'orgId' | 'agentId'>,
+    holder: string,
+    level: LoggingLevel,
+  ): Promise<void> {
+    return this.relays.levelChosen(caller.orgId, caller.agentId, holder, level);
   }
 
   /**

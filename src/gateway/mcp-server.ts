@@ -29,6 +29,7 @@ import {
   ListResourcesRequestSchema,
   ListResourceTemplatesRequestSchema,
   ListToolsRequestSchema,
+  type LoggingLevel,
   McpError,
   type Prompt,
   ReadResourceRequestSchema,
@@ -55,7 +56,7 @@ import { type ProgressSent, waitingProgress } from './approval-progress.ts';
 import { type CallKey, Cancellations } from './cancellations.ts';
 import type { ToolGateway } from './gate.ts';
 import { ApprovalRequiredError, REFUSED_CODE } from './refusals.ts';
-import { MAX_SUBSCRIPTIONS_PER_SESSION } from './relay-bounds.ts';
+import { atLeast, MAX_SUBSCRIPTIONS_PER_SESSION } from './relay-bounds.ts';
 import type { GateCaller, GateRequest, GateResult } from './request.ts';
 
 export interface AgentServerDeps {
@@ -80,6 +81,23 @@ export interface AgentConnection {
   signal?: AbortSignal | undefined;
   /** The client session it serves, when its transport has sessions (subscriptions and deliveries are per session). */
   sessionId?: string | undefined;
+  /**
+   * The log level its client chose, kept for its session (`logging/setLevel`): what the agent's
+   * servers log below it does not reach this client. None: a sessionless request, whose choice
+   * holds the whole agent (it has no session to keep it).
+   */
+  logLevel?: LogLevelChoice | undefined;
+}
+
+/** A client's chosen log level, where its session keeps it. */
+export interface LogLevelChoice {
+  current(): LoggingLevel | undefined;
+  choose(level: LoggingLevel): Promise<void>;
+}
+
+/** Whether the client of `choice` hears `n`: a log line at or above its level, anything else. */
+export function hears(choice: LogLevelChoice | undefined, n: ServerNotification): boolean {
+  return n.method !== 'notifications/message' || !choice || atLeast(n.params.level, choice.current());
 }
 
 /** The marker on a refused call that waits for a person: `{ id, expiresAt }` of the request. */
@@ -243,7 +261,10 @@ export function buildServer(deps: AgentServerDeps, current: () => AgentConnectio
     progressSent: () => sent.last,
     capabilities: server.getClientCapabilities(),
     sessionId: current().sessionId,
-    notify: (n) => extra.sendNotification(n),
+    // A log line below the level this request's session chose is not sent on it.
+    notify: async (n) => {
+      if (hears(current().logLevel, n)) await extra.sendNotification(n);
+    },
     request: async (r, { signal, timeoutMs }) =>
       (await extra.sendRequest(
         r,
@@ -393,9 +414,12 @@ export function buildServer(deps: AgentServerDeps, current: () => AgentConnectio
     if (parts && connectionId) await deps.gate.unsubscribe(caller, connectionId, parts.name, sessionId);
     return {};
   });
-  // The level the agent chose passes on to each of its sessions (and is held to here).
+  // The session keeps its client's level (its log lines are held to it where delivered); the
+  // agent's servers are told the most verbose any of its clients chose.
   server.setRequestHandler(SetLevelRequestSchema, async (req) => {
-    await deps.gate.setLogLevel(current().caller.agentId, req.params.level);
+    const { caller, logLevel } = current();
+    if (logLevel) await logLevel.choose(req.params.level);
+    else await deps.gate.setLogLevel(caller, '', req.params.level);
     return {};
   });
   server.setRequestHandler(CompleteRequestSchema, async (req, extra): Promise<CompleteResult> => {
@@ -423,12 +447,22 @@ export async function serveAgent(
 ): Promise<Server> {
   // A long-lived server is where in-process deliveries reach the agent, for as long as it is open.
   const sessionId = conn.sessionId ?? newId('mcs');
-  const server = agentServer(deps, { ...conn, sessionId });
+  // Its client's log level, kept with the server for as long as it lives.
+  let level: LoggingLevel | undefined;
+  const logLevel: LogLevelChoice = conn.logLevel ?? {
+    current: () => level,
+    choose: async (l) => {
+      level = l;
+      await deps.gate.setLogLevel(conn.caller, sessionId, l);
+    },
+  };
+  const server = agentServer(deps, { ...conn, sessionId, logLevel });
   const detach = deps.gate.localDelivery?.attach(
     conn.caller.agentId,
     server,
     sessionId,
     conn.caller.onBehalfOf,
+    (n) => hears(logLevel, n),
   );
   server.onclose = () => {
     detach?.();

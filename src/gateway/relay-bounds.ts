@@ -32,6 +32,13 @@ export const LEVELS: readonly LoggingLevel[] = [
   'emergency',
 ];
 
+/** The most verbose of the levels chosen (what a server shared by several clients is told), or none. */
+export function mostVerbose(levels: Iterable<LoggingLevel>): LoggingLevel | undefined {
+  let most: LoggingLevel | undefined;
+  for (const l of levels) if (most === undefined || LEVELS.indexOf(l) < LEVELS.indexOf(most)) most = l;
+  return most;
+}
+
 /** Whether a message at `level` passes a client's chosen `minimum` (none chosen: everything passes). */
 export function atLeast(level: LoggingLevel, minimum: LoggingLevel | undefined): boolean {
   return minimum === undefined || LEVELS.indexOf(level) >= LEVELS.indexOf(minimum);

@@ -22,6 +22,7 @@ export async function relayHarness(
     relist: async () => true,
     agentsOn: () => [],
     clientsOf: async () => [],
+    storedLevels: async () => [],
     ...deps,
   });
   const up = new Server({ name: server.name, version: '1' }, { capabilities: server.capabilities ?? {} });

@@ -56,6 +56,7 @@ test("a per-person server's sampling request rides on its own person's call, nev
     relist: async () => true,
     agentsOn: () => [],
     clientsOf: async () => [],
+    storedLevels: async () => [],
   });
   const ada = await upstreamFor(relays, {
     orgId: 'org_1',
@@ -113,6 +114,7 @@ test("a shared server's sampling request is refused while calls of two people ar
     relist: async () => true,
     agentsOn: () => [],
     clientsOf: async () => [],
+    storedLevels: async () => [],
   });
   const shared = await upstreamFor(relays, { orgId: 'org_1', agentId: 'agt_1', connectionId: 'con_1' });
   const asked: string[] = [];

@@ -689,6 +689,47 @@ for (const kind of STORE_KINDS) {
         await d.client.callTool({ name: 'toggle-simulated-logging', arguments: {} });
       });
 
+      test("each session keeps its own log level: one client's logging/setLevel neither silences nor floods the agent's other sessions; the level is in the session's row", async () => {
+        const quiet = await overHttp();
+        const chatty = await overHttp();
+        // The quiet one chooses last: the agent's one server session is still told the most
+        // verbose (debug), and each client is held to its own where it is delivered.
+        await chatty.client.setLoggingLevel('debug');
+        await quiet.client.setLoggingLevel('emergency');
+        await chatty.client.callTool({ name: 'everything__toggle-simulated-logging', arguments: {} });
+        try {
+          const simulated = (s: Seen) => s.logs.filter((l) => /message/i.test(String(l.data)));
+          // The server logs a line at a random level every 5 s, sent to every session of the agent
+          // (the first came on the call's own answer): wait for one below emergency sent so.
+          const onTheCall = simulated(chatty.seen).length;
+          await until(
+            () =>
+              simulated(chatty.seen)
+                .slice(onTheCall)
+                .some((l) => l.level !== 'emergency'),
+            {
+              what: 'a log line below emergency sent to the chatty session',
+              timeoutMs: 60_000,
+            },
+          );
+          await new Promise((r) => setTimeout(r, 300));
+          const below = simulated(quiet.seen).filter((l) => l.level !== 'emergency');
+          assert.deepEqual(below, [], 'the quiet session hears nothing below emergency');
+          // Both levels are kept where every replica reads them.
+          const levels = (
+            await t.store.db
+              .selectFrom('mcp_sessions')
+              .select('log_level')
+              .where('agent_id', '=', agentId)
+              .where('log_level', 'is not', null)
+              .execute()
+          ).map((r) => r.log_level);
+          assert.ok(levels.includes('emergency') && levels.includes('debug'), JSON.stringify(levels));
+        } finally {
+          await chatty.client.callTool({ name: 'everything__toggle-simulated-logging', arguments: {} });
+        }
+      });
+
       test('sampling and elicitation are relayed on the call’s SSE answer to a client that declared them, answered by POST, as directly; a client that did not is refused in words, on record', async () => {
         const d = await direct();
         await sameAsDirect(await overHttp(), d, 'hello over http');

@@ -39,6 +39,7 @@ import {
   MAX_ASKS_WAITING,
   MAX_SUBSCRIPTIONS_PER_SESSION,
   MAX_URI_CHARS,
+  mostVerbose,
   RateBound,
 } from './relay-bounds.ts';
 import type { GateCaller, GateRequest } from './request.ts';
@@ -80,6 +81,8 @@ export interface RelayDeps {
   agentsOn(connectionId: string): string[];
   /** The agent's open sessions (each connection's client), for a log level chosen now. */
   clientsOf(agentId: string): Promise<Array<{ connectionId: string; client: Client }>>;
+  /** The log levels the agent's stored client sessions chose, on every replica. */
+  storedLevels(orgId: string, agentId: string): Promise<LoggingLevel[]>;
 }
 
 /** How long a relayed request may wait for the agent's client (a person may be answering). */
@@ -114,8 +117,15 @@ export class Relays {
   readonly #d: RelayDeps;
   /** The agent's requests in progress on each session, latest last. */
   readonly #inFlight = new Map<string, InFlight[]>();
-  /** The log level each agent chose (applied to sessions opened later too). */
+  /**
+   * The level each agent's servers are told: the most verbose any of its clients chose (each
+   * client's own is held to at delivery), applied to servers opened later too.
+   */
   readonly #levels = new Map<string, LoggingLevel>();
+  /** Agents whose servers were opened here (told the level when it changes). */
+  readonly #serving = new Set<string>();
+  /** Levels chosen by clients with no stored session (in-process servers by their id; '' a sessionless request's, agent-wide). */
+  readonly #chosenHere = new Map<string, Map<string, LoggingLevel>>();
   /** Subscribers of each (agent, connection, URI), by session ('' with none). */
   readonly #subs = new Map<string, Map<string, Subscriber>>();
   /** The lists said to have changed, by agent session, while listing again waits (and on which client). */
@@ -245,15 +255,38 @@ export class Relays {
       this.#dropped(up, 'malformed message', redactString(scrub(err.message)).slice(0, 300));
   }
 
-  /** Applies the agent's chosen log level to a session just opened. */
-  async opened(client: Client, agentId: string): Promise<void> {
-    const level = this.#levels.get(agentId);
-    if (level && client.getServerCapabilities()?.logging)
-      await client.setLoggingLevel(level).catch(() => undefined);
+  /** Applies the level the agent's clients chose to a server session just opened. */
+  async opened(client: Client, orgId: string, agentId: string): Promise<void> {
+    this.#serving.add(agentId);
+    if (!client.getServerCapabilities()?.logging) return;
+    const level = this.#levels.get(agentId) ?? (await this.#wanted(orgId, agentId));
+    if (level) await client.setLoggingLevel(level).catch(() => undefined);
   }
 
-  /** The agent chose a log level: its open sessions are told, and those it opens later. */
-  async setLevel(agentId: string, level: LoggingLevel): Promise<void> {
+  /**
+   * A client with no stored session chose a level: an in-process server (`holder`, its id; its
+   * own deliveries are held to it where it is attached), or a sessionless request ('': every
+   * client of the agent is held to it, as it has no session of its own to keep it).
+   */
+  async levelChosen(orgId: string, agentId: string, holder: string, level: LoggingLevel): Promise<void> {
+    const here = this.#chosenHere.get(agentId) ?? new Map<string, LoggingLevel>();
+    this.#chosenHere.set(agentId, here);
+    here.set(holder, level);
+    await this.levelsChanged(orgId, agentId);
+  }
+
+  /**
+   * What the agent's clients chose changed (a stored session chose one, here or on another
+   * replica): its open servers are told the most verbose, if it changed.
+   */
+  async levelsChanged(orgId: string, agentId: string): Promise<void> {
+    const level = await this.#wanted(orgId, agentId);
+    if (level === this.#levels.get(agentId)) return;
+    // With none left, servers keep the last level told (MCP has no way to unset it); each client is held to its own.
+    if (level === undefined) {
+      this.#levels.delete(agentId);
+      return;
+    }
     this.#levels.set(agentId, level);
     const open = await this.#d.clientsOf(agentId);
     await Promise.all(
@@ -261,6 +294,17 @@ export class Relays {
         .filter((s) => s.client.getServerCapabilities()?.logging)
         .map((s) => s.client.setLoggingLevel(level).catch(() => undefined)),
     );
+  }
+
+  /** Whether the agent's servers run here (a level its clients choose anywhere is theirs to be told). */
+  servesAgent(agentId: string): boolean {
+    return this.#serving.has(agentId);
+  }
+
+  /** The most verbose level the agent's clients chose: its stored sessions' and those chosen here. */
+  async #wanted(orgId: string, agentId: string): Promise<LoggingLevel | undefined> {
+    const stored = await this.#d.storedLevels(orgId, agentId);
+    return mostVerbose([...stored, ...(this.#chosenHere.get(agentId)?.values() ?? [])]);
   }
 
   /** A subscription the gate allowed (and the server took): the session is told of its updates. */
@@ -304,8 +348,11 @@ export class Relays {
       }
       if (subs.size === 0) this.#subs.delete(k);
     }
+    if ('sessionId' in which) for (const here of this.#chosenHere.values()) here.delete(which.sessionId);
     if ('agentId' in which) {
       this.#levels.delete(which.agentId);
+      this.#chosenHere.delete(which.agentId);
+      this.#serving.delete(which.agentId);
       for (const k of this.#drops.keys()) if (k.startsWith(`${which.agentId}\u0000`)) this.#drops.delete(k);
       for (const k of this.#relistBudget.keys())
         if (k.startsWith(`${which.agentId}\u0000`)) this.#relistBudget.delete(k);
@@ -342,7 +389,8 @@ export class Relays {
     params: { level: LoggingLevel; logger?: string | undefined; data?: unknown },
     scrub: <T>(c: T) => T,
   ): void {
-    // A server that ignores the level the agent chose is held to it here.
+    // A server that ignores the level is held to it here (to the most verbose any client chose;
+    // each client is held to its own where it is delivered).
     if (!atLeast(params.level, this.#levels.get(up.agentId))) return;
     const { data, cutChars } = boundedData(params.data);
     if (cutChars > 0) this.#dropped(up, 'log message cut', `${cutChars} characters over the limit`);

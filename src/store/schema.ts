@@ -530,6 +530,8 @@ export interface McpSessionTable {
   client_info: string;
   created_at: string;
   last_seen_at: string;
+  /** The level its client chose with `logging/setLevel` (none: what the server sends). */
+  log_level: string | null;
 }
 
 /** A client's answer passed between replicas, too large for a NOTIFY (src/gateway/mcp-sessions/passed-answers.ts). */

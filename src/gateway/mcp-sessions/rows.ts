@@ -3,6 +3,7 @@
  * with what `initialize` negotiated. Every replica reads the same rows, so a session opened on
  * one carries on on another; tenant-scoped lookups compare the caller's org and agent.
  */
+import type { LoggingLevel } from '@modelcontextprotocol/sdk/types.js';
 import type { Db } from '../../store/index.ts';
 
 export interface SessionRow {
@@ -16,6 +17,8 @@ export interface SessionRow {
   clientInfo: { name: string; version: string } & Record<string, unknown>;
   /** When it was opened (ISO time), once stored. */
   createdAt?: string | undefined;
+  /** The log level its client chose (none: what the server sends). */
+  logLevel?: LoggingLevel | undefined;
 }
 
 export async function insertSession(db: Db, row: SessionRow, now: Date): Promise<void> {
@@ -80,8 +83,40 @@ export async function findSession(db: Db, idHash: string, idleSince: Date): Prom
       clientCapabilities: JSON.parse(r.client_capabilities) as SessionRow['clientCapabilities'],
       clientInfo: JSON.parse(r.client_info) as SessionRow['clientInfo'],
       createdAt: r.created_at,
+      logLevel: (r.log_level ?? undefined) as LoggingLevel | undefined,
     }
   );
+}
+
+/** The session's client chose a log level (its org's and agent's session only). */
+export async function setSessionLogLevel(
+  db: Db,
+  s: { idHash: string; orgId: string; agentId: string },
+  level: LoggingLevel,
+): Promise<void> {
+  await db
+    .updateTable('mcp_sessions')
+    .set({ log_level: level })
+    .where('id_hash', '=', s.idHash)
+    .where('org_id', '=', s.orgId)
+    .where('agent_id', '=', s.agentId)
+    .execute();
+}
+
+/**
+ * The log levels an agent's stored sessions chose, on every replica (the agent's servers are told
+ * the most verbose). An idle session's row counts until it is swept: its level only makes them more verbose.
+ */
+export async function sessionLogLevels(db: Db, orgId: string, agentId: string): Promise<LoggingLevel[]> {
+  const rows = await db
+    .selectFrom('mcp_sessions')
+    .select('log_level')
+    .distinct()
+    .where('org_id', '=', orgId)
+    .where('agent_id', '=', agentId)
+    .where('log_level', 'is not', null)
+    .execute();
+  return rows.map((r) => r.log_level as LoggingLevel);
 }
 
 /** The sessions were used now (or a stream of theirs is open). */

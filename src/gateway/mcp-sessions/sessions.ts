@@ -30,6 +30,7 @@ import {
   isJSONRPCResultResponse,
   type JSONRPCMessage,
   LATEST_PROTOCOL_VERSION,
+  type LoggingLevel,
   type ServerNotification,
   SUPPORTED_PROTOCOL_VERSIONS,
 } from '@modelcontextprotocol/sdk/types.js';
@@ -42,7 +43,13 @@ import type { AgentDelivery, DeliveryTarget } from '../agent-channel.ts';
 import type { BusSeal } from '../bus-seal.ts';
 import { covers, type StopTarget } from '../kill-registry.ts';
 import type { StopPart } from '../kill-switch.ts';
-import { type AgentConnection, type AgentServerDeps, buildServer } from '../mcp-server.ts';
+import {
+  type AgentConnection,
+  type AgentServerDeps,
+  buildServer,
+  hears,
+  type LogLevelChoice,
+} from '../mcp-server.ts';
 import type { GateCaller } from '../request.ts';
 import { type SessionEvent, type StopBus, stopBus } from '../stop-bus.ts';
 import { plainWhenAlone } from './answers.ts';
@@ -56,6 +63,7 @@ import {
   findSession,
   insertSession,
   type SessionRow,
+  setSessionLogLevel,
   storedSessions,
   touchSessions,
   trimSessions,
@@ -111,6 +119,8 @@ type BusEvent = { from: string } & (
       notification: ServerNotification;
     }
   | { kind: 'ended'; idHash: string }
+  /** A session's client chose a log level: its row says which (the event only names it, so a forged one changes nothing). */
+  | { kind: 'level'; orgId: string; agentId: string; idHash: string }
   | { kind: 'answer'; orgId: string; idHash: string; message: JSONRPCMessage }
   /** An answer too large for NOTIFY, held in the database for the replica whose request has this id. */
   | { kind: 'answer-held'; idHash: string; id: number; ref: string }
@@ -170,6 +180,8 @@ interface Live {
   streams: number;
   /** The token the open GET stream was asked with (any of the person's tokens may ask): it ends with that token. */
   streamToken?: { id: string; issuedBy: string } | undefined;
+  /** The log level its client chose: kept in its row (`row.logLevel`), on every replica. */
+  logLevel: LogLevelChoice;
 }
 
 /** The connection of the request being handled: each request brings its caller's fresh standing. */
@@ -632,7 +644,12 @@ export class McpSessions implements StopPart, AgentDelivery {
       usedAt: now,
       touchedAt: now,
       streams: 0,
+      logLevel: {
+        current: () => live.row.logLevel,
+        choose: (level) => this.#chooseLevel(live, level),
+      },
     };
+    live.fallback.logLevel = live.logLevel;
     live.server = buildServer(this.#o.server, () => requestConn.getStore() ?? live.fallback);
     // Each replica's copy numbers its requests to the client from its own random start, so an
     // answer names the one replica that asked (and is passed on to it, below).
@@ -640,6 +657,19 @@ export class McpSessions implements StopPart, AgentDelivery {
     numberRequestsFrom(live.server, randomInt(2 ** 40));
     await live.server.connect(transport);
     return live;
+  }
+
+  /**
+   * The session's client chose a log level: kept in its row, every replica told (the one holding
+   * its stream filters by it), and the agent's servers told the most verbose its clients chose.
+   */
+  async #chooseLevel(live: Live, level: LoggingLevel): Promise<void> {
+    const { orgId, agentId } = live.row;
+    live.row.logLevel = level;
+    await setSessionLogLevel(this.#o.store.db, live.row, level);
+    if (this.#replicated)
+      await this.#bus.publish({ from: this.#self, kind: 'level', orgId, agentId, idHash: live.idHash });
+    await this.#o.server.gate.relays.levelsChanged(orgId, agentId);
   }
 
   /** The session as this replica had not seen it: built from its row, as `initialize` left it. */
@@ -673,7 +703,7 @@ export class McpSessions implements StopPart, AgentDelivery {
       return new Response(null, { status: 202 });
     }
     // Its requests name the session by its digest (subscriptions, deliveries): never the secret id.
-    const res = await requestConn.run({ ...conn, sessionId: live.idHash }, () =>
+    const res = await requestConn.run({ ...conn, sessionId: live.idHash, logLevel: live.logLevel }, () =>
       live.transport.handleRequest(request, body === undefined ? undefined : { parsedBody: body }),
     );
     if (res.status !== 200 || !res.body) return res;
@@ -685,7 +715,12 @@ export class McpSessions implements StopPart, AgentDelivery {
   #used(live: Live, conn: AgentConnection): void {
     const now = Date.now();
     live.usedAt = now;
-    live.fallback = { caller: conn.caller, approval: conn.approval, sessionId: live.idHash };
+    live.fallback = {
+      caller: conn.caller,
+      approval: conn.approval,
+      sessionId: live.idHash,
+      logLevel: live.logLevel,
+    };
     // The stored row learns of use at most every minute (or quarter of the idle time).
     if (now - live.touchedAt > Math.min(60_000, this.#idleMs / 4)) {
       live.touchedAt = now;
@@ -796,8 +831,10 @@ export class McpSessions implements StopPart, AgentDelivery {
    */
   #holds(e: WireEvent): boolean {
     if (e.kind === 'answer') return this.#live.get(e.idHash)?.row.orgId === e.orgId;
-    if (e.kind === 'notify' || e.kind === 'notify-held')
+    if (e.kind === 'notify' || e.kind === 'notify-held' || e.kind === 'level')
       for (const live of this.#byAgent.get(e.agentId) ?? []) if (live.row.orgId === e.orgId) return true;
+    // A level is also the business of a replica running the agent's servers (told the most verbose).
+    if (e.kind === 'level') return this.#o.server.gate.relays.servesAgent(e.agentId);
     return e.kind !== 'notify' && e.kind !== 'notify-held';
   }
 
@@ -852,6 +889,16 @@ export class McpSessions implements StopPart, AgentDelivery {
         this.#o.log.warn({ session: e.idHash.slice(0, 16) }, 'an answer held for this replica was not found');
       return;
     }
+    if (e.kind === 'level') {
+      // Its row says the level: read again by the replicas holding the session or the agent's servers.
+      const live = this.#live.get(e.idHash);
+      if (live && live.row.orgId === e.orgId && live.row.agentId === e.agentId) {
+        const row = await findSession(this.#o.store.db, e.idHash, new Date(0));
+        if (row) live.row.logLevel = row.logLevel;
+      }
+      await this.#o.server.gate.relays.levelsChanged(e.orgId, e.agentId);
+      return;
+    }
     if (e.kind === 'ended') {
       const live = this.#live.get(e.idHash);
       if (live) this.#drop(live);
@@ -863,6 +910,8 @@ export class McpSessions implements StopPart, AgentDelivery {
       if (live.row.orgId !== e.orgId || (e.idHash !== undefined && e.idHash !== live.idHash)) continue;
       // A per-person connection's traffic reaches the sessions its person's tokens opened only.
       if (e.personId !== undefined && e.personId !== live.row.issuedBy) continue;
+      // A log line below the level the session's client chose.
+      if (!hears(live.logLevel, e.notification)) continue;
       void live.server
         .notification(e.notification)
         .catch((err: unknown) => this.#o.log.debug({ err }, 'MCP notification not sent'));

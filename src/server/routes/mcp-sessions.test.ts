@@ -19,6 +19,7 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import {
   LATEST_PROTOCOL_VERSION,
+  type LoggingLevel,
   type Progress,
   ToolListChangedNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js';
@@ -533,6 +534,93 @@ for (const kind of STORE_KINDS) {
             (await t.store.db.selectFrom('mcp_held_notifications').selectAll().execute()).length,
             0,
           );
+        } finally {
+          await stream.cancel();
+          await b.close();
+        }
+      });
+
+    // Replicas share PostgreSQL (on SQLite there is one).
+    if (kind === 'postgres')
+      test('a log level chosen on one replica holds the session on the replica with its stream; a forged `level` event changes nothing', async () => {
+        const id = await rawSession();
+        const res = await send('GET', { 'mcp-session-id': id, accept: 'text/event-stream' });
+        assert.equal(res.status, 200);
+        const stream = events(res.body!);
+        const b = otherReplica();
+        try {
+          await Promise.all([b.listening(), deps.mcpSessions.listening()]);
+          const row = (await rows()).find((r) => r.id_hash === digest(id))!;
+          const conn = {
+            caller: {
+              orgId: acme.id,
+              agentId,
+              onBehalfOf: row.issued_by,
+              requestId: 'r-level',
+              token: { id: row.token_id, issuedBy: row.issued_by },
+            },
+            approval: 'pause' as const,
+          };
+          const chose = await b.serve(
+            id,
+            conn,
+            new Request(`${url}/mcp/acme`, {
+              method: 'POST',
+              headers: {
+                accept: 'application/json, text/event-stream',
+                'content-type': 'application/json',
+                'mcp-session-id': id,
+                'mcp-protocol-version': LATEST_PROTOCOL_VERSION,
+              },
+            }),
+            rpc('logging/setLevel', { level: 'error' }),
+          );
+          assert.equal(chose.status, 200, await chose.text());
+          assert.equal((await rows()).find((r) => r.id_hash === digest(id))!.log_level, 'error');
+          const log = (level: LoggingLevel, data: string) =>
+            b.notifyAgent(
+              { orgId: acme.id, agentId },
+              { method: 'notifications/message', params: { level, data } },
+            );
+          /** A line below the level and one at or above it, sent on B: whether A's stream had the one below before the other. */
+          let round = 0;
+          const belowCame = async (below: LoggingLevel, above: LoggingLevel): Promise<boolean> => {
+            const n = ++round;
+            await log(below, `below ${n}`);
+            await log(above, `above ${n}`);
+            let seenBelow = false;
+            for (;;) {
+              const got = await stream.next();
+              assert.ok(got !== 'closed');
+              const data = (got.data.params as { data: string }).data;
+              if (data === `below ${n}`) seenBelow = true;
+              if (data === `above ${n}`) return seenBelow;
+            }
+          };
+          // A's copy of the session learns the level (its row, read again on the bus's word).
+          await until(async () => !(await belowCame('info', 'error')), {
+            what: 'A holding the session to the level chosen on B',
+          });
+          // A forged `level` (anyone who can NOTIFY) sets nothing: the row still says error.
+          const forge = new pg.Client({ connectionString: t.databaseUrl });
+          await forge.connect();
+          try {
+            await forge.query('select pg_notify($1, $2)', [
+              'paddock_mcp',
+              JSON.stringify({
+                from: 'x',
+                kind: 'level',
+                orgId: acme.id,
+                agentId,
+                idHash: digest(id),
+                level: 'debug',
+              }),
+            ]);
+          } finally {
+            await forge.end();
+          }
+          for (let i = 0; i < 3; i++)
+            assert.equal(await belowCame('warning', 'critical'), false, 'nothing below came');
         } finally {
           await stream.cancel();
           await b.close();

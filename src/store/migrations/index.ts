@@ -41,6 +41,7 @@ import { auditPartialIndexes } from './034-audit-partial-indexes.ts';
 import { mcpAcrossReplicas } from './035-mcp-across-replicas.ts';
 import { auditNodesInOrder } from './036-audit-nodes-in-order.ts';
 import { mcpHeldNotifications } from './037-mcp-held-notifications.ts';
+import { mcpSessionLogLevel } from './038-mcp-session-log-level.ts';
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {
   const all: Record<string, Migration> = {
@@ -81,6 +82,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
     '035-mcp-across-replicas': mcpAcrossReplicas(dialect),
     '036-audit-nodes-in-order': auditNodesInOrder(dialect),
     '037-mcp-held-notifications': mcpHeldNotifications(dialect),
+    '038-mcp-session-log-level': mcpSessionLogLevel(dialect),
   };
   return { getMigrations: async () => all };
 }
