@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -435,7 +435,7 @@ test('first start with no organization offers the setup link, kept out of non-te
     proc.stdout!.on('data', (d) => {
       out += String(d);
     });
-    await waitForUp(proc);
+    const url = await waitForUp(proc);
     // The setup offer ends with the `init` line: once it is there, everything was printed.
     await until(() => /npm run -s paddock -- init --org/.test(out), { what: 'the setup offer on stdout' });
     assert.match(out, /no organization yet/);
@@ -443,6 +443,18 @@ test('first start with no organization offers the setup link, kept out of non-te
     const link = readFileSync(join(home, 'setup-link.txt'), 'utf8');
     assert.match(link, /\/setup#pdl_/);
     assert.equal(statSync(join(home, 'setup-link.txt')).mode & 0o777, 0o600);
+    // Used, the link is spent, and not left on disk.
+    const setup = await fetch(`${url}/api/v1/setup`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        secret: link.trim().split('#')[1],
+        org: { slug: 'first', name: 'First' },
+        owner: { email: 'owner@first.test', name: 'Owner', password: 'a long enough passphrase 1' },
+      }),
+    });
+    assert.equal(setup.status, 201, await setup.text());
+    assert.equal(existsSync(join(home, 'setup-link.txt')), false);
   } finally {
     proc.kill('SIGTERM');
     rmSync(home, { recursive: true, force: true });

@@ -2,7 +2,7 @@
  * The `paddock` commands. Offline commands (init, token, migrate) work straight on the store
  * named by `$PADDOCK_HOME` or `DATABASE_URL`, acting as the operator; `up` runs the server.
  */
-import { chmodSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { checkpointCustody } from '../audit/index.ts';
 import { chooseSandbox } from '../cells/index.ts';
@@ -19,6 +19,7 @@ import {
   operatorCaller,
   requireOrgBySlug,
   revokeToken,
+  SETUP_LINK_FILE,
   signinLinkUrl,
   trustedScope,
 } from '../identity/index.ts';
@@ -158,6 +159,8 @@ const up: Command = {
     if (deps.cells?.sandbox === 'none')
       out('  !!! UNSAFE: org cells run WITHOUT a sandbox (--unsafe-no-sandbox). Development only. !!!');
     const setup = await issueSetupSecret(deps.store.db);
+    // A link left from before setup was done (its secret is spent) is not left lying about.
+    if (!setup) rmSync(join(config.home, SETUP_LINK_FILE), { force: true });
     if (setup) {
       const link = `${deps.config.publicUrl}/setup#${setup}`;
       out('');
@@ -166,7 +169,7 @@ const up: Command = {
         out(`  open this one-time setup link:  ${link}`);
       } else {
         // Not a terminal: stdout may be a log collector, so keep the secret out of it.
-        const file = join(config.home, 'setup-link.txt');
+        const file = join(config.home, SETUP_LINK_FILE);
         writeSecretFile(file, `${link}\n`);
         out(`  open the one-time setup link in ${file} (readable by you only),`);
       }

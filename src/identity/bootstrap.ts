@@ -56,6 +56,9 @@ export async function initOrg(db: Kysely<Database>, caller: Caller, input: InitI
 
 const SETUP_KEY = 'setup_token_hash';
 
+/** Where `paddock up` writes the setup link when its output is no terminal (under $PADDOCK_HOME); gone once used. */
+export const SETUP_LINK_FILE = 'setup-link.txt';
+
 /** Issues a fresh one-time setup secret while no organization exists; undefined otherwise. */
 export async function issueSetupSecret(db: Kysely<Database>): Promise<string | undefined> {
   const orgs = await db.selectFrom('orgs').select('id').limit(1).execute();

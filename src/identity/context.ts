@@ -1,4 +1,5 @@
 /** Who is making a request, as the services see it. */
+import { userInfo } from 'node:os';
 import type { Actor } from '../audit/index.ts';
 import type { Role } from '../store/index.ts';
 import type { OrgScope } from './scope.ts';
@@ -83,9 +84,18 @@ export interface OrgContext extends Caller {
   scope: OrgScope;
 }
 
+/** The operating system's name for the account running this (a shell without USER set, a service). */
+function accountName(): string | undefined {
+  try {
+    return userInfo().username || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The operator at the command line (offline CLI commands). */
 export function operatorCaller(): Caller {
-  const user = process.env.SUDO_USER ?? process.env.USER ?? 'unknown';
+  const user = process.env.SUDO_USER ?? process.env.USER ?? accountName() ?? 'unknown';
   return {
     requestId: newRequestId(),
     actor: { type: 'system', id: `cli:${user}` },

@@ -1,5 +1,6 @@
 /** Identity and tenancy rules, on SQLite and PostgreSQL. */
 import assert from 'node:assert/strict';
+import { userInfo } from 'node:os';
 import { after, before, describe, test } from 'node:test';
 import { allAuditEntries, call, createApp, type SeededOrg, seedOrg, testDeps } from '../testing/fixtures.ts';
 import { openTestStore, STORE_KINDS, type TestStore } from '../testing/stores.ts';
@@ -317,3 +318,14 @@ for (const kind of STORE_KINDS) {
     });
   });
 }
+
+test("the operator at the command line is named by the account running it when USER is not set (a service, a bare shell), not 'unknown'", () => {
+  const saved = { USER: process.env.USER, SUDO_USER: process.env.SUDO_USER };
+  delete process.env.USER;
+  delete process.env.SUDO_USER;
+  try {
+    assert.equal(operatorCaller().actor.id, `cli:${userInfo().username}`);
+  } finally {
+    for (const [k, v] of Object.entries(saved)) if (v !== undefined) process.env[k] = v;
+  }
+});

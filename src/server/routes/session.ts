@@ -1,10 +1,13 @@
 /** Signing in and out, the signed-in person's own account, and first-run setup. */
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { z } from 'zod';
 import { ForbiddenError } from '../../errors/index.ts';
 import {
   changePassword,
   completeSetup,
   endSession,
+  SETUP_LINK_FILE,
   setupNeeded,
   signInWithPassword,
   useSigninLink,
@@ -159,6 +162,8 @@ export const sessionRoutes = [
         password: body.owner.password,
         requestId,
       });
+      // The link `paddock up` wrote for it is spent: not left on disk.
+      rmSync(join(deps.config.home, SETUP_LINK_FILE), { force: true });
       setSessionCookie(c, deps.config, s);
       return { csrfToken: s.csrfToken, org: s.org };
     },
