@@ -61,7 +61,8 @@ function collectEventLoop(registry: Registry, sampleMs: number): { stop(): void 
     sampler.refresh();
   }, sampleMs);
   sampler.unref();
-  const seconds = (ns: number) => ns / 1e9;
+  // A sample is recorded as at least 1 ns (the histogram's floor): that is on time, read as 0.
+  const seconds = (ns: number) => (ns <= 1 ? 0 : ns / 1e9);
   const figures = {
     lagMin: () => seconds(late.min),
     lagMax: () => seconds(late.max),
