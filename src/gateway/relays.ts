@@ -118,12 +118,14 @@ export class Relays {
   /** The agent's requests in progress on each session, latest last. */
   readonly #inFlight = new Map<string, InFlight[]>();
   /**
-   * The level each agent's servers are told: the most verbose any of its clients chose (each
-   * client's own is held to at delivery), applied to servers opened later too.
+   * The level each agent's servers are told (by org and agent): the most verbose any of its
+   * clients chose (each client's own is held to at delivery).
    */
   readonly #levels = new Map<string, LoggingLevel>();
-  /** Agents whose servers were opened here (told the level when it changes). */
+  /** Agents whose servers were opened here, by org and agent (told the level when it changes). */
   readonly #serving = new Set<string>();
+  /** Each agent's level being worked out and told (by org and agent), the next waiting on it. */
+  readonly #levelling = new Map<string, Promise<void>>();
   /** Levels chosen by clients with no stored session (in-process servers by their id; '' a sessionless request's, agent-wide). */
   readonly #chosenHere = new Map<string, Map<string, LoggingLevel>>();
   /** Subscribers of each (agent, connection, URI), by session ('' with none). */
@@ -255,39 +257,56 @@ export class Relays {
       this.#dropped(up, 'malformed message', redactString(scrub(err.message)).slice(0, 300));
   }
 
-  /** Applies the level the agent's clients chose to a server session just opened. */
+  /** Applies the level the agent's clients chose (read now: another replica may have changed it) to a server session just opened. */
   async opened(client: Client, orgId: string, agentId: string): Promise<void> {
-    this.#serving.add(agentId);
+    const k = key(orgId, agentId);
+    this.#serving.add(k);
     if (!client.getServerCapabilities()?.logging) return;
-    const level = this.#levels.get(agentId) ?? (await this.#wanted(orgId, agentId));
-    if (level) await client.setLoggingLevel(level).catch(() => undefined);
+    const level = await this.#wanted(orgId, agentId);
+    if (!level) return;
+    this.#levels.set(k, level);
+    await client.setLoggingLevel(level).catch(() => undefined);
   }
 
   /**
    * A client with no stored session chose a level: an in-process server (`holder`, its id; its
-   * own deliveries are held to it where it is attached), or a sessionless request ('': every
-   * client of the agent is held to it, as it has no session of its own to keep it).
+   * own deliveries are held to it where it is attached), or a sessionless request ('': kept for
+   * the agent until it is stopped, it can only make the agent's servers more verbose).
    */
   async levelChosen(orgId: string, agentId: string, holder: string, level: LoggingLevel): Promise<void> {
-    const here = this.#chosenHere.get(agentId) ?? new Map<string, LoggingLevel>();
-    this.#chosenHere.set(agentId, here);
+    const k = key(orgId, agentId);
+    const here = this.#chosenHere.get(k) ?? new Map<string, LoggingLevel>();
+    this.#chosenHere.set(k, here);
     here.set(holder, level);
     await this.levelsChanged(orgId, agentId);
   }
 
   /**
    * What the agent's clients chose changed (a stored session chose one, here or on another
-   * replica): its open servers are told the most verbose, if it changed.
+   * replica): its open servers are told the most verbose, if it changed. One at a time per agent,
+   * so an older reading never lands after a newer one.
    */
-  async levelsChanged(orgId: string, agentId: string): Promise<void> {
+  levelsChanged(orgId: string, agentId: string): Promise<void> {
+    const k = key(orgId, agentId);
+    const next = (this.#levelling.get(k) ?? Promise.resolve())
+      .then(() => this.#tellLevel(orgId, agentId))
+      .finally(() => {
+        if (this.#levelling.get(k) === next) this.#levelling.delete(k);
+      });
+    this.#levelling.set(k, next);
+    return next;
+  }
+
+  async #tellLevel(orgId: string, agentId: string): Promise<void> {
+    const k = key(orgId, agentId);
     const level = await this.#wanted(orgId, agentId);
-    if (level === this.#levels.get(agentId)) return;
+    if (level === this.#levels.get(k)) return;
     // With none left, servers keep the last level told (MCP has no way to unset it); each client is held to its own.
     if (level === undefined) {
-      this.#levels.delete(agentId);
+      this.#levels.delete(k);
       return;
     }
-    this.#levels.set(agentId, level);
+    this.#levels.set(k, level);
     const open = await this.#d.clientsOf(agentId);
     await Promise.all(
       open
@@ -296,15 +315,15 @@ export class Relays {
     );
   }
 
-  /** Whether the agent's servers run here (a level its clients choose anywhere is theirs to be told). */
-  servesAgent(agentId: string): boolean {
-    return this.#serving.has(agentId);
+  /** Whether the org's agent's servers run here (a level its clients choose anywhere is theirs to be told). */
+  servesAgent(orgId: string, agentId: string): boolean {
+    return this.#serving.has(key(orgId, agentId));
   }
 
   /** The most verbose level the agent's clients chose: its stored sessions' and those chosen here. */
   async #wanted(orgId: string, agentId: string): Promise<LoggingLevel | undefined> {
     const stored = await this.#d.storedLevels(orgId, agentId);
-    return mostVerbose([...stored, ...(this.#chosenHere.get(agentId)?.values() ?? [])]);
+    return mostVerbose([...stored, ...(this.#chosenHere.get(key(orgId, agentId))?.values() ?? [])]);
   }
 
   /** A subscription the gate allowed (and the server took): the session is told of its updates. */
@@ -349,10 +368,14 @@ export class Relays {
       if (subs.size === 0) this.#subs.delete(k);
     }
     if ('sessionId' in which) for (const here of this.#chosenHere.values()) here.delete(which.sessionId);
+    // The levels, by org and agent: an agent's (stopped) or an org's.
+    const levelled = (k: string) =>
+      'agentId' in which
+        ? k.endsWith(`\u0000${which.agentId}`)
+        : 'orgId' in which && k.startsWith(`${which.orgId}\u0000`);
+    for (const m of [this.#levels, this.#chosenHere]) for (const k of m.keys()) if (levelled(k)) m.delete(k);
+    for (const k of this.#serving) if (levelled(k)) this.#serving.delete(k);
     if ('agentId' in which) {
-      this.#levels.delete(which.agentId);
-      this.#chosenHere.delete(which.agentId);
-      this.#serving.delete(which.agentId);
       for (const k of this.#drops.keys()) if (k.startsWith(`${which.agentId}\u0000`)) this.#drops.delete(k);
       for (const k of this.#relistBudget.keys())
         if (k.startsWith(`${which.agentId}\u0000`)) this.#relistBudget.delete(k);
@@ -391,7 +414,7 @@ export class Relays {
   ): void {
     // A server that ignores the level is held to it here (to the most verbose any client chose;
     // each client is held to its own where it is delivered).
-    if (!atLeast(params.level, this.#levels.get(up.agentId))) return;
+    if (!atLeast(params.level, this.#levels.get(key(up.orgId, up.agentId)))) return;
     const { data, cutChars } = boundedData(params.data);
     if (cutChars > 0) this.#dropped(up, 'log message cut', `${cutChars} characters over the limit`);
     const logger = typeof params.logger === 'string' ? params.logger.slice(0, 200) : undefined;

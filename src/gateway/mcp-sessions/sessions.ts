@@ -665,8 +665,8 @@ export class McpSessions implements StopPart, AgentDelivery {
    */
   async #chooseLevel(live: Live, level: LoggingLevel): Promise<void> {
     const { orgId, agentId } = live.row;
-    live.row.logLevel = level;
     await setSessionLogLevel(this.#o.store.db, live.row, level);
+    live.row.logLevel = level;
     if (this.#replicated)
       await this.#bus.publish({ from: this.#self, kind: 'level', orgId, agentId, idHash: live.idHash });
     await this.#o.server.gate.relays.levelsChanged(orgId, agentId);
@@ -831,10 +831,13 @@ export class McpSessions implements StopPart, AgentDelivery {
    */
   #holds(e: WireEvent): boolean {
     if (e.kind === 'answer') return this.#live.get(e.idHash)?.row.orgId === e.orgId;
+    // Anyone may NOTIFY: a level event's names are strings, or it is nothing held.
+    if (e.kind === 'level' && ![e.orgId, e.agentId, e.idHash].every((v) => typeof v === 'string'))
+      return false;
     if (e.kind === 'notify' || e.kind === 'notify-held' || e.kind === 'level')
       for (const live of this.#byAgent.get(e.agentId) ?? []) if (live.row.orgId === e.orgId) return true;
     // A level is also the business of a replica running the agent's servers (told the most verbose).
-    if (e.kind === 'level') return this.#o.server.gate.relays.servesAgent(e.agentId);
+    if (e.kind === 'level') return this.#o.server.gate.relays.servesAgent(e.orgId, e.agentId);
     return e.kind !== 'notify' && e.kind !== 'notify-held';
   }
 

@@ -1,0 +1,47 @@
+/**
+ * The level an agent's shared servers are told: the most verbose its clients chose, by org and
+ * agent — its stored sessions' (every replica's) and those chosen here — so that no client's
+ * choice silences another's, and an event naming the agent under another org changes nothing.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { type LoggingLevel, SetLevelRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import { relayHarness } from './relay-harness.ts';
+
+test("the agent's server is told the most verbose level its clients chose, by org: a quieter choice or another org's word changes nothing", async () => {
+  // The harness's session is org_1's agt_1; one stored session of it chose debug.
+  const stored: Record<string, LoggingLevel[]> = { 'org_1/agt_1': ['debug'] };
+  const told: LoggingLevel[] = [];
+  const { relays, server, client } = await relayHarness(
+    {
+      storedLevels: async (orgId, agentId) => stored[`${orgId}/${agentId}`] ?? [],
+      clientsOf: async (agentId) => (agentId === 'agt_1' ? [{ connectionId: 'con_1', client }] : []),
+    },
+    { name: 'logger', capabilities: { logging: {} } },
+  );
+  server.setRequestHandler(SetLevelRequestSchema, async (req) => {
+    told.push(req.params.level);
+    return {};
+  });
+  await relays.opened(client, 'org_1', 'agt_1');
+  assert.deepEqual(told, ['debug'], 'opened: told what the stored session chose');
+  assert.ok(relays.servesAgent('org_1', 'agt_1'));
+  assert.equal(
+    relays.servesAgent('org_2', 'agt_1'),
+    false,
+    'the same agent id under another org is not served here',
+  );
+
+  // A sessionless request chooses error: debug is still the most verbose, so nothing is told.
+  await relays.levelChosen('org_1', 'agt_1', '', 'error');
+  assert.deepEqual(told, ['debug']);
+
+  // Word of a change naming the agent under another org (a forged bus event): org_1's level stands.
+  await relays.levelsChanged('org_2', 'agt_1');
+  assert.deepEqual(told, ['debug'], "another org's word tells the server nothing");
+
+  // The stored session goes (or chooses otherwise): the choices left decide, in order.
+  stored['org_1/agt_1'] = ['warning'];
+  await Promise.all([relays.levelsChanged('org_1', 'agt_1'), relays.levelsChanged('org_1', 'agt_1')]);
+  assert.deepEqual(told, ['debug', 'warning'], 'told once, the most verbose of warning and error');
+});
