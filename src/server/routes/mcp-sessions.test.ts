@@ -157,6 +157,31 @@ for (const kind of STORE_KINDS) {
         busSeal: new BusSeal((orgId) => deps.vault.dataKeyFor(t.store.db, orgId)),
       });
 
+    /** A POST on session `id` as another replica `b` serves it (its caller as the session's row names it). */
+    async function postOn(b: McpSessions, id: string, body: unknown, requestId = 'r-b'): Promise<Response> {
+      const row = (await rows()).find((r) => r.id_hash === digest(id))!;
+      const conn = {
+        caller: {
+          orgId: acme.id,
+          agentId,
+          onBehalfOf: row.issued_by,
+          requestId,
+          token: { id: row.token_id, issuedBy: row.issued_by },
+        },
+        approval: 'pause' as const,
+      };
+      const request = new Request(`${url}/mcp/acme`, {
+        method: 'POST',
+        headers: {
+          accept: 'application/json, text/event-stream',
+          'content-type': 'application/json',
+          'mcp-session-id': id,
+          'mcp-protocol-version': LATEST_PROTOCOL_VERSION,
+        },
+      });
+      return b.serve(id, conn, request, body);
+    }
+
     before(async () => {
       p = await servePaddock(kind);
       ({ t, deps, app, url } = p);
@@ -550,31 +575,7 @@ for (const kind of STORE_KINDS) {
         const b = otherReplica();
         try {
           await Promise.all([b.listening(), deps.mcpSessions.listening()]);
-          const row = (await rows()).find((r) => r.id_hash === digest(id))!;
-          const conn = {
-            caller: {
-              orgId: acme.id,
-              agentId,
-              onBehalfOf: row.issued_by,
-              requestId: 'r-level',
-              token: { id: row.token_id, issuedBy: row.issued_by },
-            },
-            approval: 'pause' as const,
-          };
-          const chose = await b.serve(
-            id,
-            conn,
-            new Request(`${url}/mcp/acme`, {
-              method: 'POST',
-              headers: {
-                accept: 'application/json, text/event-stream',
-                'content-type': 'application/json',
-                'mcp-session-id': id,
-                'mcp-protocol-version': LATEST_PROTOCOL_VERSION,
-              },
-            }),
-            rpc('logging/setLevel', { level: 'error' }),
-          );
+          const chose = await postOn(b, id, rpc('logging/setLevel', { level: 'error' }), 'r-level');
           assert.equal(chose.status, 200, await chose.text());
           assert.equal((await rows()).find((r) => r.id_hash === digest(id))!.log_level, 'error');
           const log = (level: LoggingLevel, data: string) =>
