@@ -189,9 +189,13 @@ const STEPS: Step[] = [
   },
   {
     command: /\$B\/runs\/run_…$/,
-    says: ['→ "status":"completed","output":"(Replay) Order A-1001 is shipped; …" and every audit entry'],
+    says: [
+      '→ {"run":{…,"status":"completed","output":"(Replay) Order A-1001 is shipped; …"},"audit":[…every entry…]}',
+    ],
     check: async (r, tour, command) => {
       ok(r, 200);
+      // The answer's shape, as the README shows it: the run, and its audit entries beside it.
+      assert.ok(r.json.run && Array.isArray(r.json.audit), JSON.stringify(r.json).slice(0, 200));
       // The resumed run ends a moment after the approval: read it again until it has.
       const run = await until(
         async () => {
@@ -296,7 +300,7 @@ const STEPS: Step[] = [
     command: /paddock -- cells start --org acme --token-file acme\.token$/,
     says: [
       'ORG   STATE  SANDBOX     PID    UPTIME  RESTARTS  MEMORY',
-      'acme  ready  bubblewrap  12345  0s      0         -',
+      'acme  ready  bubblewrap  12345  52s     0         -       (the demo run in step 3 started it already)',
     ],
     check: (r) => {
       assert.equal(r.code, 0, r.stdout + r.stderr);
