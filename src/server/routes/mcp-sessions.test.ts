@@ -593,6 +593,8 @@ for (const kind of STORE_KINDS) {
             for (;;) {
               const got = await stream.next();
               assert.ok(got !== 'closed');
+              // Other notifications of the agent (a list changed) may come between.
+              if (got.data.method !== 'notifications/message') continue;
               const data = (got.data.params as { data: string }).data;
               if (data === `below ${n}`) seenBelow = true;
               if (data === `above ${n}`) return seenBelow;
