@@ -182,6 +182,27 @@ for (const kind of STORE_KINDS) {
       return b.serve(id, conn, request, body);
     }
 
+    /**
+     * A session with its GET stream open here (A), and a second replica (B) listening on the same
+     * bus: `body` runs with both, and the stream and B are closed after it.
+     */
+    async function streamBesideReplica(
+      body: (s: { id: string; stream: ReturnType<typeof events>; b: McpSessions }) => Promise<void>,
+    ): Promise<void> {
+      const id = await rawSession();
+      const res = await send('GET', { 'mcp-session-id': id, accept: 'text/event-stream' });
+      assert.equal(res.status, 200);
+      const stream = events(res.body!);
+      const b = otherReplica();
+      try {
+        await Promise.all([b.listening(), deps.mcpSessions.listening()]);
+        await body({ id, stream, b });
+      } finally {
+        await stream.cancel();
+        await b.close();
+      }
+    }
+
     before(async () => {
       p = await servePaddock(kind);
       ({ t, deps, app, url } = p);
@@ -499,13 +520,7 @@ for (const kind of STORE_KINDS) {
     // Replicas share PostgreSQL (on SQLite there is one).
     if (kind === 'postgres')
       test('a notification too large for a NOTIFY (a long log line) reaches the session on another replica, held sealed; a forged reference delivers nothing; a stale one is not read', async () => {
-        const id = await rawSession();
-        const res = await send('GET', { 'mcp-session-id': id, accept: 'text/event-stream' });
-        assert.equal(res.status, 200);
-        const stream = events(res.body!);
-        const b = otherReplica();
-        try {
-          await Promise.all([b.listening(), deps.mcpSessions.listening()]);
+        await streamBesideReplica(async ({ stream, b }) => {
           const line = `secret-looking line ${'x'.repeat(8000)}`;
           await b.notifyAgent(
             { orgId: acme.id, agentId },
@@ -559,22 +574,13 @@ for (const kind of STORE_KINDS) {
             (await t.store.db.selectFrom('mcp_held_notifications').selectAll().execute()).length,
             0,
           );
-        } finally {
-          await stream.cancel();
-          await b.close();
-        }
+        });
       });
 
     // Replicas share PostgreSQL (on SQLite there is one).
     if (kind === 'postgres')
       test('a log level chosen on one replica holds the session on the replica with its stream; a forged `level` event changes nothing', async () => {
-        const id = await rawSession();
-        const res = await send('GET', { 'mcp-session-id': id, accept: 'text/event-stream' });
-        assert.equal(res.status, 200);
-        const stream = events(res.body!);
-        const b = otherReplica();
-        try {
-          await Promise.all([b.listening(), deps.mcpSessions.listening()]);
+        await streamBesideReplica(async ({ id, stream, b }) => {
           const chose = await postOn(b, id, rpc('logging/setLevel', { level: 'error' }), 'r-level');
           assert.equal(chose.status, 200, await chose.text());
           assert.equal((await rows()).find((r) => r.id_hash === digest(id))!.log_level, 'error');
@@ -624,10 +630,7 @@ for (const kind of STORE_KINDS) {
           }
           for (let i = 0; i < 3; i++)
             assert.equal(await belowCame('warning', 'critical'), false, 'nothing below came');
-        } finally {
-          await stream.cancel();
-          await b.close();
-        }
+        });
       });
 
     test('a call waiting for approval sends progress: a client that resets its timeout on progress waits until a person approves', async () => {
