@@ -1133,6 +1133,30 @@ describe('dashboard end to end', { timeout: 300_000 }, () => {
     await owner.getByRole('navigation', { name: 'Your conversations' }).getByText(DEMO_MESSAGE).waitFor();
     await shot(owner, 'chat-completed.png');
 
+    // Reopened later (a fresh page), the conversation reads as it ran: its tool calls and results.
+    await owner.getByRole('navigation', { name: 'Your conversations' }).getByText(DEMO_MESSAGE).click();
+    await owner.waitForURL(/\?conversation=/);
+    await owner.reload();
+    const reread = owner.getByTestId('chat-answer').last();
+    const rereadCalls = reread.getByTestId('tool-call');
+    await until(
+      () => rereadCalls.getByTestId('tool-call-state').allTextContents(),
+      (states) => JSON.stringify(states) === JSON.stringify(['Allowed', 'Refused', 'Allowed']),
+      'the reopened answer shows its three calls: allowed, refused, and the approved one with its result',
+    );
+    assert.match((await rereadCalls.nth(0).textContent()) ?? '', /A-1001/);
+    assert.match(
+      (await rereadCalls.nth(1).getByTestId('tool-call-text').textContent()) ?? '',
+      /No grant allows/,
+    );
+    assert.doesNotMatch(
+      (await rereadCalls.nth(2).getByTestId('tool-call-text').textContent()) ?? '',
+      /Waiting for a person/,
+      'the approved call shows what it answered once run, not the wait',
+    );
+    await reread.getByTestId('chat-run-status').filter({ hasText: 'Completed' }).waitFor();
+    await shot(owner, 'chat-reopened.png');
+
     // The answer links to its run: status, steps, and every step in the audit trail.
     await answer.getByRole('link', { name: /^Run run_/ }).click();
     await owner.waitForURL(/\/orgs\/demo-desk\/runs\/run_/);

@@ -1,6 +1,7 @@
 /** Agent runs: started here, run in the org's cell, tools only through the gate, all on record. */
 
 export { PROVIDERS } from './cell/models.ts';
+export { type ConversationMessage, conversationMessages, turnsOf } from './conversation-view.ts';
 export {
   RunCoordinator,
   type RunListener,

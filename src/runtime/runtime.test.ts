@@ -428,6 +428,72 @@ for (const kind of STORE_KINDS) {
       assert.ok(!entries.some((e) => e.action === 'tool.call.allowed'));
     });
 
+    test('a conversation reads back as it ran: each answer’s tool calls with their results, refusals and waits; only yours', async () => {
+      scripts.set('echo back', [
+        { toolCalls: [{ name: 'everything__echo', args: { message: 'kept' } }] },
+        { text: 'It echoed.' },
+      ]);
+      scripts.set('then the env', [
+        { toolCalls: [{ name: 'everything__get-env', args: {} }] },
+        { text: 'Refused.' },
+      ]);
+      scripts.set('then a sum', [{ toolCalls: [{ name: 'everything__get-sum', args: { a: 1, b: 2 } }] }]);
+      const first = await run('echo back');
+      const conversationId = first.body.conversationId;
+      assert.equal((await run('then the env', { conversationId })).body.status, 'completed');
+      const waiting = await run('then a sum', { conversationId });
+      assert.equal(waiting.body.status, 'waiting_approval', waiting.text);
+
+      const read = await api('get', `/conversations/${conversationId}`, undefined, acme.people.member.token);
+      assert.equal(read.status, 200, read.text);
+      const answers = read.body.messages.filter((m: { role: string }) => m.role === 'assistant');
+      const said = read.body.messages.filter((m: { role: string }) => m.role === 'user');
+      assert.deepEqual(
+        said.map((m: any) => m.parts[0].text),
+        ['echo back', 'then the env', 'then a sum'],
+      );
+      const tools = (i: number) =>
+        answers[i].parts.filter((p: { type: string }) => p.type === 'dynamic-tool');
+      const runs = answers.map((m: any) => m.parts.at(-1));
+      assert.deepEqual(
+        runs.map((p: any) => [p.type, p.data.status]),
+        [
+          ['data-run', 'completed'],
+          ['data-run', 'completed'],
+          ['data-run', 'waiting_approval'],
+        ],
+      );
+      const [echo] = tools(0);
+      assert.equal(echo.toolName, 'everything__echo');
+      assert.deepEqual(echo.input, { message: 'kept' });
+      assert.equal(echo.state, 'output-available');
+      assert.match(echo.output, /Echo: kept/);
+      assert.equal(answers[0].parts.find((p: any) => p.type === 'text')?.text, 'It echoed.');
+      const [env] = tools(1);
+      assert.equal(env.state, 'output-error');
+      assert.match(env.errorText, /tool_denied|No tool named/);
+      const [sum] = tools(2);
+      assert.equal(sum.toolName, 'everything__get-sum');
+      assert.match(
+        sum.output,
+        new RegExp(waiting.body.waitingFor[0].approvalId),
+        'the wait names its request',
+      );
+
+      // Another person's conversation reads as missing, whatever their role; so does no conversation.
+      for (const token of [acme.people.admin.token, acme.people.owner.token]) {
+        const other = await api('get', `/conversations/${conversationId}`, undefined, token);
+        assert.equal(other.status, 404, other.text);
+        assert.equal(other.body.error.code, 'conversation_not_found');
+        assert.doesNotMatch(other.text, /Echo: kept/);
+      }
+      assert.equal(
+        (await api('get', '/conversations/cnv_missing', undefined, acme.people.member.token)).status,
+        404,
+      );
+      await api('post', `/runs/${waiting.body.id}/stop`, undefined, acme.people.member.token);
+    });
+
     test('streamed: the AI SDK UI message stream with the text and the run', async () => {
       scripts.set('stream it', [{ text: 'Streaming works fine.' }]);
       const res = await app.request(`/api/v1/orgs/acme/agents/${agentId}/runs`, {

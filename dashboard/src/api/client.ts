@@ -43,6 +43,7 @@ import type {
   ConnectionPackageChanged,
   ControlDetail,
   ControlList,
+  Conversation,
   CriteriaGrid,
   Decision,
   Demo,
@@ -338,6 +339,9 @@ export const api = {
     return (await send<RunList>('GET', `${org(slug)}/runs${q.size ? `?${q}` : ''}`)).runs;
   },
   run: (slug: string, id: string) => send<RunDetail>('GET', `${org(slug)}/runs/${enc(id)}`),
+  /** One of your conversations as the chat showed it: messages, tool calls and results, runs. */
+  conversation: (slug: string, id: string) =>
+    send<Conversation>('GET', `${org(slug)}/conversations/${enc(id)}`),
   stopRun: (slug: string, id: string) => send<Run>('POST', `${org(slug)}/runs/${enc(id)}/stop`),
   /** Flags a run's answer as wrong (linked to the audit entry that recorded it). */
   flagRun: (slug: string, id: string, input: FeedbackInput) =>

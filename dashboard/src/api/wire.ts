@@ -223,6 +223,8 @@ export type RunStatus = Run['status'];
 export type RunList = Out<typeof Runs.RunListSchema>;
 /** A run with its audit entries (none for members, who do not read the trail). */
 export type RunDetail = Out<typeof Runs.RunDetailSchema>;
+/** One of your conversations, read back as the chat showed it (its messages are UI messages). */
+export type Conversation = Out<typeof Runs.ConversationSchema>;
 /** The body of `POST …/agents/{agent}/runs`. */
 export type RunStart = In<typeof Runs.RunBodySchema>;
 type RunListQueryInput = In<typeof Runs.RunListQuerySchema>;

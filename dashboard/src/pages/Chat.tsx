@@ -8,6 +8,7 @@ import { type KeyboardEvent, useState } from 'react';
 import {
   type Agent,
   api,
+  type Conversation as ConversationRead,
   canManage,
   canStartRuns,
   messageText,
@@ -32,20 +33,12 @@ function conversationsOf(runs: Run[]): Conversation[] {
   return [...byId].map(([id, list]) => ({ id, runs: list }));
 }
 
-/** A conversation read back from its runs: each message and the run's answer. */
-function messagesOf(conversation: Conversation | undefined): RunMessage[] {
-  return (conversation?.runs ?? []).flatMap((run): RunMessage[] => [
-    { id: `${run.id}-message`, role: 'user', parts: [{ type: 'text', text: run.input }] },
-    {
-      id: `${run.id}-answer`,
-      role: 'assistant',
-      parts: [
-        ...(run.output ? [{ type: 'text' as const, text: run.output }] : []),
-        { type: 'data-run', data: run },
-      ],
-    },
-  ]);
-}
+/**
+ * A conversation read back as the chat showed it (each message, its answer's text and tool calls
+ * with their results, its run). The server writes the AI SDK's own UI message parts.
+ */
+const messagesOf = (conversation: ConversationRead | null | undefined): RunMessage[] =>
+  (conversation?.messages ?? []) as RunMessage[];
 
 export function ChatPage({ org, me, detail, query }: PageProps) {
   const agentId = detail ?? '';
@@ -60,6 +53,10 @@ export function ChatPage({ org, me, detail, query }: PageProps) {
   const asked = query.get('conversation');
   const conversations = conversationsOf(mine.data ?? []);
   const opened = asked ? conversations.find((c) => c.id === asked) : undefined;
+  const read = useLoad(
+    async () => (opened ? api.conversation(org.slug, opened.id) : null),
+    `${org.slug}/${opened?.id}`,
+  );
 
   const back = (
     <p className="back-link">
@@ -103,18 +100,19 @@ export function ChatPage({ org, me, detail, query }: PageProps) {
       </header>
       <div className={talks ? 'chat-layout' : undefined}>
         <div className="chat-main">
-          {asked && !mine.data && !mine.error ? (
+          {asked && ((!mine.data && !mine.error) || (opened && !read.data && !read.error)) ? (
             <Loading what="the conversation" />
           ) : (
             <>
               {asked && !opened ? (
                 <Alert message="That conversation is not one of yours with this agent: this is a new one." />
               ) : null}
+              <Alert message={opened ? read.error : null} />
               <ChatConversation
                 key={`${opened?.id ?? 'new'}/${fresh}`}
                 org={org}
                 agent={a}
-                start={{ conversationId: opened?.id ?? null, messages: messagesOf(opened) }}
+                start={{ conversationId: opened?.id ?? null, messages: messagesOf(read.data) }}
                 prefill={opened ? '' : (query.get('message') ?? '')}
                 onRunEnd={() => void mine.reload()}
               />

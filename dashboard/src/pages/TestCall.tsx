@@ -6,6 +6,7 @@
  * time left; once approved the call is made again by itself), and links to its audit entries.
  * Below it, the agent's recent activity, live.
  */
+import type { TextContent } from '@modelcontextprotocol/sdk/types.js';
 import { type ReactNode, useEffect, useState } from 'react';
 import {
   type Agent,
@@ -49,7 +50,7 @@ const newRequestId = () => `tc-${crypto.randomUUID()}`;
 
 /** What the tool answered, as text where it gave text. */
 function resultText(r: ToolCallResult): string {
-  const parts = Array.isArray(r.content) ? (r.content as Array<{ type?: string; text?: string }>) : [];
+  const parts = Array.isArray(r.content) ? (r.content as Partial<TextContent>[]) : [];
   const texts = parts.filter((p) => p.type === 'text' && typeof p.text === 'string').map((p) => p.text);
   return texts.length === parts.length && texts.length > 0
     ? texts.join('\n')

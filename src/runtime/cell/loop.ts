@@ -213,7 +213,11 @@ async function applyDecisions(
       for (const part of m.content as ToolResultPart[]) {
         if (part.type !== 'tool-result' || part.toolCallId !== d.toolCallId) continue;
         if (d.outcome === 'denied') {
-          part.output = { type: 'error-text', value: 'A person denied this call: it did not run.' };
+          // Coded as the gate's refusals are, so the model and the chat read it as one.
+          part.output = {
+            type: 'error-text',
+            value: 'approval_denied: A person denied this call: it did not run.',
+          };
           continue;
         }
         const call = out

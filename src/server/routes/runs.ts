@@ -8,7 +8,14 @@ import { requireAgentRow } from '../../agents/index.ts';
 import { queryAudit } from '../../audit/index.ts';
 import { NotFoundError } from '../../errors/index.ts';
 import type { OrgContext } from '../../identity/index.ts';
-import { listRunRows, type Run, type RunListener, requireRunRow, toRun } from '../../runtime/index.ts';
+import {
+  conversationMessages,
+  listRunRows,
+  type Run,
+  type RunListener,
+  requireRunRow,
+  toRun,
+} from '../../runtime/index.ts';
 import type { Deps } from '../deps.ts';
 import { defineRoute } from '../route.ts';
 import { AuditEventSchema, Id, OrgParams, Timestamp } from '../schemas.ts';
@@ -49,7 +56,45 @@ export const RunListQuerySchema = z.strictObject({
 export const RunListSchema = z.object({ runs: z.array(RunSchema) });
 export const RunDetailSchema = z.object({ run: RunSchema, audit: z.array(AuditEventSchema) });
 
+/** A part of an agent's answer as the AI SDK's UI messages have it: text, a tool call, the run. */
+const AnswerPartSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('text'), text: z.string() }),
+  z.object({
+    type: z.literal('dynamic-tool'),
+    toolName: z.string(),
+    toolCallId: z.string(),
+    state: z.enum(['input-available', 'output-available', 'output-error']),
+    input: z.unknown(),
+    output: z.unknown().optional(),
+    errorText: z.string().optional(),
+  }),
+  z.object({ type: z.literal('data-run'), data: RunSchema }),
+]);
+export const ConversationSchema = z
+  .object({
+    id: Id,
+    agentId: Id,
+    title: z.string(),
+    messages: z
+      .array(
+        z.object({
+          id: z.string(),
+          role: z.enum(['user', 'assistant']),
+          parts: z.array(AnswerPartSchema),
+        }),
+      )
+      .describe(
+        'as the AI SDK’s UI messages: each message and the answer, with its tool calls and results and its run',
+      ),
+    createdAt: Timestamp,
+    updatedAt: Timestamp,
+  })
+  .meta({ id: 'Conversation' });
+
 const AgentParams = OrgParams.extend({ agent: Id });
+const ConversationParams = OrgParams.extend({ conversation: Id });
+/** The most runs a conversation is read back with (a chat, not an archive: the runs list has the rest). */
+const CONVERSATION_RUNS = 500;
 const RunParams = OrgParams.extend({ run: Id });
 
 /** Members see their own runs; owners, admins and auditors see every run of agents they may see. */
@@ -184,6 +229,48 @@ export const runRoutes = [
           ? []
           : (await queryAudit(deps.store.db, ctx.scope, { run: row.id, limit: 500, order: 'asc' })).events;
       return { run: toRun(row), audit };
+    },
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/api/v1/orgs/{org}/conversations/{conversation}',
+    summary:
+      'One of your conversations with an agent, read back as the chat showed it: each message and its answer, with the tool calls made and what they answered',
+    tag: 'runs',
+    access: { permission: 'runs.read' },
+    params: ConversationParams,
+    response: ConversationSchema,
+    handler: async ({ ctx, deps, params }) => {
+      const db = deps.store.db;
+      const row = await db
+        .selectFrom('conversations')
+        .selectAll()
+        .where('org_id', '=', ctx.scope.orgId)
+        .where('id', '=', params.conversation)
+        .executeTakeFirst();
+      // Yours only, whatever your role: what your tools read is not another's to read here
+      // (an admin reads a run and its audit trail instead); another's reads as missing.
+      if (!row || row.person_id !== ctx.userId)
+        throw new NotFoundError('conversation_not_found', 'No conversation of yours with that id.');
+      await requireAgentRow(db, ctx, row.agent_id);
+      const runs = await db
+        .selectFrom('runs')
+        .selectAll()
+        .where('org_id', '=', ctx.scope.orgId)
+        .where('conversation_id', '=', row.id)
+        .where('person_id', ctx.userId === null ? 'is' : '=', ctx.userId)
+        .orderBy('created_at', 'asc')
+        .orderBy('id', 'asc')
+        .limit(CONVERSATION_RUNS)
+        .execute();
+      return {
+        id: row.id,
+        agentId: row.agent_id,
+        title: row.title,
+        messages: conversationMessages(JSON.parse(row.messages), runs),
+        createdAt: row.created_at,
+        updatedAt: row.updated_at,
+      };
     },
   }),
   defineRoute({
