@@ -4,7 +4,7 @@
  * Sigstore's independent verifier, exports verified offline, retention, SIEM streaming.
  */
 import assert from 'node:assert/strict';
-import { createPublicKey } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
@@ -25,7 +25,7 @@ import {
   verifyExport,
   verifyLog,
 } from './index.ts';
-import { keyId, parseVerifierKey } from './note.ts';
+import { keyId, verifierKey as makeVerifierKey, parseVerifierKey } from './note.ts';
 import { AuditTrail } from './trail.ts';
 
 const actor = { type: 'system' as const, id: 'test' };
@@ -249,8 +249,16 @@ for (const kind of STORE_KINDS) {
         cp.note,
       );
       assert.ok(part.a > 0 && verifyExport(partJsonl, partProof, verifierKey).ok);
-      const otherKey = verifyExport(jsonl, proof, verifierKey.replace(/\+[0-9a-f]{8}\+/, '+00000000+'));
-      assert.equal(otherKey.ok, false);
+      const mistyped = verifyExport(jsonl, proof, verifierKey.replace(/\+[0-9a-f]{8}\+/, '+00000000+'));
+      assert.equal(mistyped.ok, false);
+      assert.match(mistyped.problem?.message ?? '', /^the key is not a verifier key: The verifier key id/);
+      assert.match(
+        verifyExport(jsonl, proof, '<verifier key>').problem?.message ?? '',
+        /not a verifier key: A verifier key looks like/,
+      );
+      const other = generateKeyPairSync('ed25519').publicKey.export({ format: 'jwk' }).x!;
+      const otherKey = verifyExport(jsonl, proof, makeVerifierKey(origin, Buffer.from(other, 'base64url')));
+      assert.equal(otherKey.problem?.message, 'the checkpoint is not signed by that verifier key');
     });
 
     test('retention erases details on record, keeps headers and hashes: proofs and verification still hold', async () => {

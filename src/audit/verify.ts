@@ -695,9 +695,16 @@ export function verifyExport(jsonl: string, proofText: string, vkey: string): Ex
     const b = Number(m[2]);
     report.range = [a, b];
     const hashes = head.slice(3).map((h) => Buffer.from(h, 'base64'));
+    let key: ReturnType<typeof parseVerifierKey>;
+    try {
+      key = parseVerifierKey(vkey);
+    } catch (err) {
+      // A placeholder or a mistyped key is named as such, not taken for a forged checkpoint.
+      throw new Broken(`the key is not a verifier key: ${(err as Error).message}`);
+    }
     let cp: ReturnType<typeof openCheckpoint>;
     try {
-      cp = openCheckpoint(proofText.slice(split + 2), parseVerifierKey(vkey));
+      cp = openCheckpoint(proofText.slice(split + 2), key);
     } catch {
       throw new Broken('the checkpoint is not signed by that verifier key');
     }
