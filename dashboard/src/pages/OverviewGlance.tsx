@@ -111,16 +111,14 @@ export function OverviewGlance({ org }: { org: OrgWithRole }) {
           <dt>Controls</dt>
           <dd>
             <Link to={`${base}/compliance`}>
-              {controls.data
-                ? tested
-                  ? `${states.get('pass') ?? 0} of ${tested} pass`
-                  : 'Not collected'
-                : '…'}
+              {controls.data ? (tested ? `${states.get('pass') ?? 0} of ${tested} pass` : 'None yet') : '…'}
             </Link>
             {tested ? (
               <div className="sub">
                 {states.get('fail') ?? 0} failing, {states.get('warning') ?? 0} warning
               </div>
+            ) : controls.data ? (
+              <div className="sub">not collected yet</div>
             ) : null}
           </dd>
         </div>
