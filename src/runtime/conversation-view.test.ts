@@ -129,8 +129,8 @@ const run = (status: RunTable['status'], input: string, extra: Partial<RunTable>
   output_tokens: 1,
   error_code: null,
   error_message: null,
-  created_at: `2026-12-06T10:00:0${n}.000Z`,
-  updated_at: `2026-12-06T10:00:0${n}.000Z`,
+  created_at: `2026-12-06T10:00:${String(n).padStart(2, '0')}.000Z`,
+  updated_at: `2026-12-06T10:00:${String(n).padStart(2, '0')}.000Z`,
   ended_at: null,
   ...extra,
 });
@@ -188,5 +188,161 @@ test('an exchange kept after its run was deleted still shows, in its place, with
   assert.deepEqual(
     conversationMessages([], [lone])[1]?.parts.map((p) => p.type),
     ['text', 'data-run'],
+  );
+});
+
+/** A run's message as the runtime sends it: tagged with the run and its time. */
+const said = (text: string, r: RunTable): ModelMessage =>
+  ({
+    role: 'user',
+    content: text,
+    providerOptions: { paddock: { runId: r.id, at: r.created_at } },
+  }) as ModelMessage;
+const answered = (text: string): ModelMessage => ({ role: 'assistant', content: text });
+const shown = (messages: ReturnType<typeof conversationMessages>) =>
+  messages.flatMap((m) =>
+    m.role === 'user'
+      ? []
+      : [
+          [
+            m.parts.flatMap((p) => (p.type === 'text' ? [p.text] : [])).join(' '),
+            (m.parts.find((p) => p.type === 'data-run') as { data: { id: string } } | undefined)?.data.id ??
+              null,
+          ],
+        ],
+  );
+
+test('tagged, each run gets its own exchange: a message said again, retention, a double send, another person first', () => {
+  // "yes" three times; the first two runs deleted by retention.
+  const [y1, y2, y3] = [run('completed', 'yes'), run('completed', 'yes'), run('completed', 'yes')];
+  const kept = [
+    said('yes', y1!),
+    answered('one'),
+    said('yes', y2!),
+    answered('two'),
+    said('yes', y3!),
+    answered('three'),
+  ];
+  assert.deepEqual(shown(conversationMessages(kept, [y3!])), [
+    ['one', null],
+    ['two', null],
+    ['three', y3!.id],
+  ]);
+  // Sent twice at once: the second's end is what the conversation kept; the first shows its own answer.
+  const [d1, d2] = [run('completed', 'go', { output: 'first answer' }), run('completed', 'go')];
+  assert.deepEqual(shown(conversationMessages([said('go', d2!), answered('second answer')], [d1!, d2!])), [
+    ['first answer', d1!.id],
+    ['second answer', d2!.id],
+  ]);
+  // A thread: another person said the same words first; theirs shows without a run, in its place.
+  const [theirs, mine] = [run('completed', 'status?', { person_id: 'usr_2' }), run('completed', 'status?')];
+  assert.deepEqual(
+    shown(
+      conversationMessages(
+        [said('status?', theirs!), answered('A'), said('status?', mine!), answered('B')],
+        [mine!],
+      ),
+    ),
+    [
+      ['A', null],
+      ['B', mine!.id],
+    ],
+  );
+});
+
+test('in time order: an exchange whose run was deleted comes before a later failed run', () => {
+  const [a, b, c] = [run('completed', 'a'), run('failed', 'b', { output: null }), run('completed', 'c')];
+  assert.deepEqual(
+    shown(conversationMessages([said('a', a!), answered('A'), said('c', c!), answered('C')], [b!, c!])).map(
+      ([text, id]) => [text, id === b!.id ? 'b' : id],
+    ),
+    [
+      ['A', null],
+      ['', 'b'],
+      ['C', c!.id],
+    ],
+  );
+});
+
+test('an answer sent back for not matching the output schema, and the request to answer again, are not shown', () => {
+  const r = run('completed', 'json please');
+  const kept: ModelMessage[] = [
+    said('json please', r),
+    answered('not json'),
+    {
+      role: 'user',
+      content: 'Your answer does not match the required output schema (…).',
+      providerOptions: { paddock: { retry: true } },
+    } as ModelMessage,
+    answered('{"ok":true}'),
+  ];
+  assert.deepEqual(shown(conversationMessages(kept, [r])), [['{"ok":true}', r.id]]);
+});
+
+test('hostile stored messages (a cell is less trusted) are skipped, never a crash', () => {
+  const odd = { toString: 1 };
+  const history = [
+    null,
+    'text',
+    { role: 'user', content: [null, { type: 'text', text: 'hi' }] },
+    { role: 'assistant', content: [null, { type: 'tool-call', toolCallId: odd, toolName: 'x', input: {} }] },
+    { role: 'assistant', content: [{ type: 'tool-call', toolCallId: 'c1', toolName: odd, input: {} }] },
+    { role: 'assistant', content: [{ type: 'tool-call', toolCallId: 'c2', toolName: 'ok', input: {} }] },
+    {
+      role: 'tool',
+      content: [null, { type: 'tool-result', toolCallId: 'c2', output: { type: 'error-text', value: odd } }],
+    },
+  ];
+  assert.deepEqual(turnsOf(history), [
+    {
+      said: 'hi',
+      answer: [
+        {
+          type: 'dynamic-tool',
+          toolName: 'ok',
+          toolCallId: 'c2',
+          state: 'output-error',
+          input: {},
+          errorText: '{"toString":1}',
+        },
+      ],
+    },
+  ]);
+  assert.deepEqual(turnsOf({ not: 'a list' }), []);
+  for (const state of ['{}', 'not json', '[null]']) {
+    const w = run('waiting_approval', 'hi', { state });
+    assert.deepEqual(shown(conversationMessages('nonsense', [w])), [['', w.id]]);
+  }
+});
+
+test('call ids a provider numbers afresh each exchange answer their own exchange’s calls', () => {
+  const call = (text: string): ModelMessage[] => [
+    { role: 'user', content: text },
+    {
+      role: 'assistant',
+      content: [{ type: 'tool-call', toolCallId: 'call_0', toolName: 't', input: { text } }],
+    },
+    result('call_0', { type: 'text', value: `result of ${text}` }),
+  ];
+  const turns = turnsOf([...call('one'), ...call('two')]);
+  assert.deepEqual(
+    turns.map((t) => t.answer.map((p) => (p.type === 'dynamic-tool' ? p.output : null))),
+    [['result of one'], ['result of two']],
+  );
+});
+
+test('tool parts pass through the mask (the agent’s output checks), text parts as kept', () => {
+  const r = run('completed', 'find A');
+  const mask = (v: unknown) => JSON.parse(JSON.stringify(v).replaceAll('A', '[REDACTED:a]'));
+  const [, answer] = conversationMessages(first, [r], mask);
+  const parts = answer?.parts ?? [];
+  const c1 = parts.find((p) => p.type === 'dynamic-tool' && p.toolCallId === 'c1');
+  assert.deepEqual(c1 && 'input' in c1 ? [c1.input, c1.output] : null, [
+    { q: 'c1' },
+    '{"order":"[REDACTED:a]"}',
+  ]);
+  assert.ok(
+    parts.some((p) => p.type === 'text' && p.text === 'Found A.'),
+    'the answer’s text as kept (settled at its end)',
   );
 });

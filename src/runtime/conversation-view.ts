@@ -4,7 +4,6 @@
  * stream had, so a reopened conversation reads as it did live. Built from what the conversation
  * keeps (a completed run's messages) and, for a run waiting for a person, from its saved state.
  */
-import type { ModelMessage } from 'ai';
 import type { RunTable } from '../store/schema.ts';
 import { type Run, toRun } from './runs.ts';
 
@@ -26,35 +25,53 @@ export type ConversationMessage =
   | { id: string; role: 'user'; parts: Array<{ type: 'text'; text: string }> }
   | { id: string; role: 'assistant'; parts: Array<AnswerPart | { type: 'data-run'; data: Run }> };
 
-/** One exchange: what the person said and the agent's answer to it. */
+/** One exchange: what the person said and the agent's answer to it (with the run that made it, when tagged). */
 export interface Turn {
   said: string;
   answer: AnswerPart[];
+  /** The run whose message opened it and when, as the runtime tagged that message (`runTag`). */
+  runId?: string;
+  at?: string;
 }
 
-type Part = { type: string; [k: string]: unknown };
+/** Paddock's own options on a message: providers read only theirs, so these travel unseen. */
+type PaddockOptions = { runId?: unknown; at?: unknown; retry?: unknown };
+const paddockOf = (m: object): PaddockOptions => {
+  const o = (m as { providerOptions?: { paddock?: unknown } }).providerOptions?.paddock;
+  return o && typeof o === 'object' ? (o as PaddockOptions) : {};
+};
+
+/** The tag a run's message carries, so the conversation it is kept in says which run said it. */
+export const runTag = (runId: string, at: string) => ({ paddock: { runId, at } });
+
+type Part = { type?: unknown; [k: string]: unknown };
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object';
 const partsOf = (content: unknown): Part[] =>
-  typeof content === 'string' ? [{ type: 'text', text: content }] : Array.isArray(content) ? content : [];
+  typeof content === 'string'
+    ? [{ type: 'text', text: content }]
+    : Array.isArray(content)
+      ? content.filter(isObject)
+      : [];
 const textOf = (content: unknown) =>
   partsOf(content)
     .flatMap((p) => (p.type === 'text' && typeof p.text === 'string' ? [p.text] : []))
     .join('');
+const asText = (v: unknown) => (typeof v === 'string' ? v : (JSON.stringify(v) ?? ''));
 
 type ToolPart = Extract<AnswerPart, { type: 'dynamic-tool' }>;
 type Settled = Pick<ToolPart, 'state' | 'output' | 'errorText'>;
 
 /** A tool's answer as its UI part has it (a refusal or a failure as its error text). */
 function settled(output: unknown): Settled {
-  const o = (output ?? {}) as { type?: string; value?: unknown; reason?: unknown };
+  const o = isObject(output) ? output : {};
   const error = (errorText: string): Settled => ({ state: 'output-error', errorText });
   switch (o.type) {
     case 'text':
     case 'json':
       return { state: 'output-available', output: o.value };
     case 'error-text':
-      return error(String(o.value));
     case 'error-json':
-      return error(JSON.stringify(o.value));
+      return error(asText(o.value));
     case 'execution-denied':
       return error(
         `approval_denied: ${typeof o.reason === 'string' ? o.reason : 'A person denied this call.'}`,
@@ -67,39 +84,60 @@ function settled(output: unknown): Settled {
 }
 
 /**
- * A conversation's messages as exchanges: each person's message opens one, and the agent's
- * steps after it (text, tool calls, their results, in order) are its answer. Reasoning and
- * anything else the chat does not show is left out.
+ * A conversation's messages as exchanges: each person's message opens one, and the agent's steps
+ * after it (text, tool calls, their results, in order) are its answer. Reasoning and anything
+ * else the chat does not show is left out; so is an answer the runtime sent back for not matching
+ * the agent's output schema (the stream never showed it), and its request to answer again.
+ * Stored messages come from the cell, the less trusted side: anything malformed is skipped.
  */
-export function turnsOf(messages: ModelMessage[]): Turn[] {
+export function turnsOf(messages: unknown): Turn[] {
   const turns: Turn[] = [];
-  const calls = new Map<string, ToolPart>();
-  for (const m of messages) {
+  let calls = new Map<string, ToolPart[]>();
+  for (const m of Array.isArray(messages) ? messages : []) {
+    if (!isObject(m)) continue;
+    const turn = turns.at(-1);
     if (m.role === 'user') {
-      turns.push({ said: textOf(m.content), answer: [] });
+      const tag = paddockOf(m);
+      if (tag.retry === true && turn) {
+        turn.answer = turn.answer.filter((p) => p.type !== 'text');
+        continue;
+      }
+      turns.push({
+        said: textOf(m.content),
+        answer: [],
+        ...(typeof tag.runId === 'string' ? { runId: tag.runId } : {}),
+        ...(typeof tag.at === 'string' ? { at: tag.at } : {}),
+      });
+      // A provider may number its calls afresh each exchange: a result answers a call of its own.
+      calls = new Map();
       continue;
     }
-    const turn = turns.at(-1);
     if (!turn) continue;
     if (m.role === 'assistant') {
       for (const p of partsOf(m.content)) {
         if (p.type === 'text' && typeof p.text === 'string' && p.text) {
           turn.answer.push({ type: 'text', text: p.text });
-        } else if (p.type === 'tool-call' && typeof p.toolCallId === 'string') {
+        } else if (
+          p.type === 'tool-call' &&
+          typeof p.toolCallId === 'string' &&
+          typeof p.toolName === 'string'
+        ) {
           const call: ToolPart = {
             type: 'dynamic-tool',
-            toolName: String(p.toolName),
+            toolName: p.toolName,
             toolCallId: p.toolCallId,
             state: 'input-available',
             input: p.input,
           };
-          calls.set(p.toolCallId, call);
+          calls.set(p.toolCallId, [...(calls.get(p.toolCallId) ?? []), call]);
           turn.answer.push(call);
         }
       }
     } else if (m.role === 'tool') {
       for (const p of partsOf(m.content)) {
-        const call = p.type === 'tool-result' ? calls.get(String(p.toolCallId)) : undefined;
+        if (p.type !== 'tool-result' || typeof p.toolCallId !== 'string') continue;
+        // The first call of that id still without an answer (ids may repeat within an exchange too).
+        const call = calls.get(p.toolCallId)?.find((c) => c.state === 'input-available');
         if (call) Object.assign(call, settled(p.output));
       }
     }
@@ -107,39 +145,87 @@ export function turnsOf(messages: ModelMessage[]): Turn[] {
   return turns;
 }
 
+/** What a tool part may show: its input, output and error words, each passed through `mask`. */
+function masked(answer: AnswerPart[], mask: (value: unknown) => unknown): AnswerPart[] {
+  return answer.map((p) => {
+    if (p.type !== 'dynamic-tool') return p;
+    const out: ToolPart = { ...p, input: mask(p.input) };
+    if ('output' in p) out.output = mask(p.output);
+    if (p.errorText !== undefined) out.errorText = asText(mask(p.errorText));
+    return out;
+  });
+}
+
 /**
- * The conversation as the chat shows it, its runs (oldest first) paired with the exchanges kept:
- * a completed run with the next exchange that says what it was sent; a waiting run with its own
- * state's; any other run (failed, stopped, in flight) with its answer, if any. An exchange kept
- * after its run was deleted (run retention) still shows, without a run.
+ * The conversation as the chat shows it, oldest first: each run with its exchange — a completed
+ * run's from what the conversation kept (found by the run's tag; in a conversation kept before
+ * runs were tagged, by what it was sent), a waiting run's from its saved state, any other run
+ * (failed, stopped, in flight) with its answer if any — and each exchange kept without a run of
+ * yours (its run deleted by retention, or another person's in a thread) in its place. Tool parts
+ * pass through `mask` (the agent's output checks, as the stream applied them).
  */
-export function conversationMessages(kept: ModelMessage[], runs: RunTable[]): ConversationMessage[] {
+export function conversationMessages(
+  kept: unknown,
+  runs: RunTable[],
+  mask: (value: unknown) => unknown = (v) => v,
+): ConversationMessage[] {
   const turns = turnsOf(kept);
-  const out: ConversationMessage[] = [];
-  const say = (id: string, said: string, answer: AnswerPart[], run: Run | null) => {
-    out.push({ id: `${id}-message`, role: 'user', parts: [{ type: 'text', text: said }] });
-    out.push({
-      id: `${id}-answer`,
-      role: 'assistant',
-      parts: run ? [...answer, { type: 'data-run', data: run }] : answer,
-    });
-  };
+  const tagged = new Map(turns.flatMap((t) => (t.runId ? [[t.runId, t] as const] : [])));
+  const claimedBy = new Map<Turn, RunTable>();
+  type Item = { at: string; order: number; id: string; said: string; answer: AnswerPart[]; run: Run | null };
+  const items: Item[] = [];
   let next = 0;
   for (const row of runs) {
-    const run = toRun(row);
-    let answer: AnswerPart[] | undefined;
+    let turn: Turn | undefined;
     if (row.status === 'completed') {
-      const at = turns.findIndex((t, i) => i >= next && t.said === row.input);
-      if (at >= 0) {
-        for (; next < at; next++) say(`kept-${next}`, turns[next]!.said, turns[next]!.answer, null);
-        answer = turns[at]!.answer;
-        next = at + 1;
+      turn = tagged.get(row.id);
+      if (!turn) {
+        // Kept before runs were tagged: the next untagged exchange that says what it was sent.
+        const at = turns.findIndex(
+          (t, i) => i >= next && !t.runId && !claimedBy.has(t) && t.said === row.input,
+        );
+        if (at >= 0) {
+          turn = turns[at];
+          next = at + 1;
+        }
       }
+      if (turn) claimedBy.set(turn, row);
     } else if (row.status === 'waiting_approval' && row.state) {
-      answer = turnsOf(JSON.parse(row.state) as ModelMessage[]).findLast((t) => t.said === row.input)?.answer;
+      const waiting = turnsOf(safeParse(row.state));
+      turn =
+        waiting.find((t) => t.runId === row.id) ?? waiting.findLast((t) => !t.runId && t.said === row.input);
     }
-    say(run.id, run.input, answer ?? (run.output ? [{ type: 'text', text: run.output }] : []), run);
+    const run = toRun(row);
+    const answer = turn?.answer ?? (run.output ? [{ type: 'text' as const, text: run.output }] : []);
+    const order = turn && claimedBy.has(turn) ? turns.indexOf(turn) : -1;
+    items.push({ at: row.created_at, order, id: run.id, said: run.input, answer, run });
   }
-  for (; next < turns.length; next++) say(`kept-${next}`, turns[next]!.said, turns[next]!.answer, null);
-  return out;
+  // An exchange without a run of yours: at the time its tag says, else just after the one before it.
+  let last = '';
+  for (const [i, t] of turns.entries()) {
+    const run = claimedBy.get(t);
+    const at = t.at ?? run?.created_at ?? last;
+    last = at;
+    if (!run) items.push({ at, order: i, id: `kept-${i}`, said: t.said, answer: t.answer, run: null });
+  }
+  items.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : a.order - b.order));
+  return items.flatMap((item): ConversationMessage[] => [
+    { id: `${item.id}-message`, role: 'user', parts: [{ type: 'text', text: item.said }] },
+    {
+      id: `${item.id}-answer`,
+      role: 'assistant',
+      parts: [
+        ...masked(item.answer, mask),
+        ...(item.run ? [{ type: 'data-run' as const, data: item.run }] : []),
+      ],
+    },
+  ]);
+}
+
+function safeParse(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return [];
+  }
 }

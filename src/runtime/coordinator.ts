@@ -41,6 +41,7 @@ import type { Database, Db } from '../store/index.ts';
 import type { AgentTable, RunTable } from '../store/schema.ts';
 import { ChannelTransport } from './cell/channel-transport.ts';
 import { METER_RESERVE, type PendingCall, type RunEnd, type RunEvent, type RunSpec } from './cell/loop.ts';
+import { runTag } from './conversation-view.ts';
 import { runGateServer } from './gate-server.ts';
 import { RunIntegrity } from './integrity.ts';
 import { modelKeyFor } from './model-key.ts';
@@ -379,7 +380,11 @@ export class RunCoordinator implements RunHost {
       message: input.message,
       textRecording: org.settings.runTextRecording,
     });
-    const messages: ModelMessage[] = [...history, { role: 'user', content: input.message }];
+    // Tagged with its run, so the conversation it is kept in says which run said what.
+    const messages: ModelMessage[] = [
+      ...history,
+      { role: 'user', content: input.message, providerOptions: runTag(row.id, row.created_at) },
+    ];
     return { run: toRun(row), active, capability, messages, onRecord };
   }
 

@@ -480,6 +480,20 @@ for (const kind of STORE_KINDS) {
         'the wait names its request',
       );
 
+      // The agent's output checks hold here as on the stream: a redacted match in a tool's
+      // arguments and result reads redacted (the checks as they stand now).
+      const checks = { rules: [{ name: 'kept-word', match: 'pattern', pattern: 'kept', action: 'redact' }] };
+      assert.equal((await api('patch', `/agents/${agentId}`, { checks })).status, 200);
+      try {
+        const masked = await api('get', `/conversations/${conversationId}`, undefined, acme.people.member.token);
+        const echoed = masked.body.messages[1].parts.find((p: any) => p.type === 'dynamic-tool');
+        assert.deepEqual(echoed.input, { message: '[REDACTED:kept-word]' });
+        assert.match(echoed.output, /Echo: \[REDACTED:kept-word\]/);
+        assert.doesNotMatch(JSON.stringify(masked.body.messages.slice(0, 2)), /"kept"|Echo: kept/);
+      } finally {
+        assert.equal((await api('patch', `/agents/${agentId}`, { checks: null })).status, 200);
+      }
+
       // Another person's conversation reads as missing, whatever their role; so does no conversation.
       for (const token of [acme.people.admin.token, acme.people.owner.token]) {
         const other = await api('get', `/conversations/${conversationId}`, undefined, token);
@@ -491,6 +505,15 @@ for (const kind of STORE_KINDS) {
         (await api('get', '/conversations/cnv_missing', undefined, acme.people.member.token)).status,
         404,
       );
+      // A service token acts for nobody: the conversations it starts are a program's, read through
+      // their runs, never by whichever other token for nobody asks.
+      const service = await api('post', '/tokens', { name: 'svc', role: 'member', service: true });
+      assert.equal(service.status, 201, service.text);
+      const bySvc = await run('echo back', {}, service.body.token);
+      assert.equal(bySvc.body.status, 'completed', bySvc.text);
+      const svcRead = await api('get', `/conversations/${bySvc.body.conversationId}`, undefined, service.body.token);
+      assert.equal(svcRead.status, 404, svcRead.text);
+      assert.doesNotMatch(svcRead.text, /Echo: kept/);
       await api('post', `/runs/${waiting.body.id}/stop`, undefined, acme.people.member.token);
     });
 

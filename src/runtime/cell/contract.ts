@@ -39,6 +39,8 @@ export async function outputContract(schema: Record<string, unknown>): Promise<O
     },
     retry: (why) => ({
       role: 'user',
+      // The runtime's words, not the person's: a conversation read back leaves them out.
+      providerOptions: { paddock: { retry: true } },
       content: `Your answer does not match the required output schema (${why}). Answer again with only a JSON value that matches the schema.`,
     }),
   };

@@ -6,6 +6,7 @@ import { createUIMessageStreamResponse, type UIMessageChunk } from 'ai';
 import { z } from 'zod';
 import { requireAgentRow } from '../../agents/index.ts';
 import { queryAudit } from '../../audit/index.ts';
+import { applyToValue, checkSetOf } from '../../checks/index.ts';
 import { NotFoundError } from '../../errors/index.ts';
 import type { OrgContext } from '../../identity/index.ts';
 import {
@@ -93,7 +94,7 @@ export const ConversationSchema = z
 
 const AgentParams = OrgParams.extend({ agent: Id });
 const ConversationParams = OrgParams.extend({ conversation: Id });
-/** The most runs a conversation is read back with (a chat, not an archive: the runs list has the rest). */
+/** The most runs a conversation is read back with, its newest (a chat, not an archive: the runs list has the rest). */
 const CONVERSATION_RUNS = 500;
 const RunParams = OrgParams.extend({ run: Id });
 
@@ -250,24 +251,29 @@ export const runRoutes = [
         .executeTakeFirst();
       // Yours only, whatever your role: what your tools read is not another's to read here
       // (an admin reads a run and its audit trail instead); another's reads as missing.
-      if (!row || row.person_id !== ctx.userId)
+      // A token for no person (a service's) has no conversations here: those it started are a
+      // program's, read through their runs.
+      if (!row || ctx.userId === null || row.person_id !== ctx.userId)
         throw new NotFoundError('conversation_not_found', 'No conversation of yours with that id.');
-      await requireAgentRow(db, ctx, row.agent_id);
-      const runs = await db
+      const agent = await requireAgentRow(db, ctx, row.agent_id);
+      const newest = await db
         .selectFrom('runs')
         .selectAll()
         .where('org_id', '=', ctx.scope.orgId)
         .where('conversation_id', '=', row.id)
-        .where('person_id', ctx.userId === null ? 'is' : '=', ctx.userId)
-        .orderBy('created_at', 'asc')
-        .orderBy('id', 'asc')
+        .where('person_id', '=', ctx.userId)
+        .orderBy('created_at', 'desc')
+        .orderBy('id', 'desc')
         .limit(CONVERSATION_RUNS)
         .execute();
+      // Tool calls as the stream showed them: through the agent's output checks.
+      const scanner = checkSetOf(agent.checks)?.output;
+      const mask = scanner ? (v: unknown) => applyToValue(scanner, v).value : undefined;
       return {
         id: row.id,
         agentId: row.agent_id,
         title: row.title,
-        messages: conversationMessages(JSON.parse(row.messages), runs),
+        messages: conversationMessages(JSON.parse(row.messages), newest.reverse(), mask),
         createdAt: row.created_at,
         updatedAt: row.updated_at,
       };
