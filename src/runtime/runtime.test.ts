@@ -485,7 +485,12 @@ for (const kind of STORE_KINDS) {
       const checks = { rules: [{ name: 'kept-word', match: 'pattern', pattern: 'kept', action: 'redact' }] };
       assert.equal((await api('patch', `/agents/${agentId}`, { checks })).status, 200);
       try {
-        const masked = await api('get', `/conversations/${conversationId}`, undefined, acme.people.member.token);
+        const masked = await api(
+          'get',
+          `/conversations/${conversationId}`,
+          undefined,
+          acme.people.member.token,
+        );
         const echoed = masked.body.messages[1].parts.find((p: any) => p.type === 'dynamic-tool');
         assert.deepEqual(echoed.input, { message: '[REDACTED:kept-word]' });
         assert.match(echoed.output, /Echo: \[REDACTED:kept-word\]/);
@@ -511,7 +516,12 @@ for (const kind of STORE_KINDS) {
       assert.equal(service.status, 201, service.text);
       const bySvc = await run('echo back', {}, service.body.token);
       assert.equal(bySvc.body.status, 'completed', bySvc.text);
-      const svcRead = await api('get', `/conversations/${bySvc.body.conversationId}`, undefined, service.body.token);
+      const svcRead = await api(
+        'get',
+        `/conversations/${bySvc.body.conversationId}`,
+        undefined,
+        service.body.token,
+      );
       assert.equal(svcRead.status, 404, svcRead.text);
       assert.doesNotMatch(svcRead.text, /Echo: kept/);
       await api('post', `/runs/${waiting.body.id}/stop`, undefined, acme.people.member.token);
