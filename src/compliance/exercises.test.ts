@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { type ComplianceOrg, complianceOrg, logEvent, makeAgent } from '../testing/compliance.ts';
+import { runRow } from '../testing/run-rows.ts';
 import { STORE_KINDS } from '../testing/stores.ts';
 
 for (const kind of STORE_KINDS) {
@@ -40,28 +41,21 @@ for (const kind of STORE_KINDS) {
       const run = `run_${agent.slice(4)}`;
       await o.t.store.db
         .insertInto('runs')
-        .values({
-          id: run,
-          org_id: o.org.id,
-          agent_id: agent,
-          conversation_id: conversation,
-          person_id: o.org.people.owner.id,
-          via: 'api',
-          status: 'running',
-          capability_hash: null,
-          input: 'work',
-          output: null,
-          state: null,
-          pending: null,
-          steps: 0,
-          input_tokens: 0,
-          output_tokens: 0,
-          error_code: null,
-          error_message: null,
-          created_at: now,
-          updated_at: now,
-          ended_at: null,
-        })
+        .values(
+          runRow({
+            id: run,
+            org_id: o.org.id,
+            agent_id: agent,
+            conversation_id: conversation,
+            person_id: o.org.people.owner.id,
+            status: 'running',
+            input: 'work',
+            steps: 0,
+            input_tokens: 0,
+            output_tokens: 0,
+            created_at: now,
+          }),
+        )
         .execute();
       return run;
     };

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { recordAudit } from '../audit/index.ts';
 import { call, createApp, type SeededOrg, seedOrg, testDeps } from '../testing/fixtures.ts';
+import { runRow } from '../testing/run-rows.ts';
 import { openTestStore, STORE_KINDS, type TestStore } from '../testing/stores.ts';
 
 for (const kind of STORE_KINDS) {
@@ -46,28 +47,20 @@ for (const kind of STORE_KINDS) {
         .execute();
       await t.store.db
         .insertInto('runs')
-        .values({
-          id,
-          org_id: acme.id,
-          agent_id: agentId,
-          conversation_id: conversation,
-          person_id: personId,
-          via: 'api',
-          status,
-          capability_hash: null,
-          input: 'What is our refund window?',
-          output: status === 'completed' ? '90 days.' : null,
-          state: null,
-          pending: null,
-          steps: 1,
-          input_tokens: 1,
-          output_tokens: 1,
-          error_code: null,
-          error_message: null,
-          created_at: now,
-          updated_at: now,
-          ended_at: status === 'completed' ? now : null,
-        })
+        .values(
+          runRow({
+            id,
+            org_id: acme.id,
+            agent_id: agentId,
+            conversation_id: conversation,
+            person_id: personId,
+            status,
+            input: 'What is our refund window?',
+            output: status === 'completed' ? '90 days.' : null,
+            created_at: now,
+            ended_at: status === 'completed' ? now : null,
+          }),
+        )
         .execute();
       // In the outbox only: the flag must wait for the log's writer to place it.
       if (status === 'completed')

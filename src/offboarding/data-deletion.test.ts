@@ -13,6 +13,7 @@ import { after, before, describe, test } from 'node:test';
 import { sql } from 'kysely';
 import { journalFiles, recordAudit, verifyLog } from '../audit/index.ts';
 import { call, createApp, type SeededOrg, seedOrg, testDeps } from '../testing/fixtures.ts';
+import { runRow } from '../testing/run-rows.ts';
 import { databaseSnapshot } from '../testing/snapshot.ts';
 import { openTestStore, STORE_KINDS, type TestStore } from '../testing/stores.ts';
 
@@ -75,28 +76,20 @@ for (const kind of STORE_KINDS) {
         .execute();
       await t.store.db
         .insertInto('runs')
-        .values({
-          id: run,
-          org_id: acme.id,
-          agent_id: agentId,
-          conversation_id: conv,
-          person_id: personId,
-          via: 'api',
-          status,
-          capability_hash: null,
-          input: message,
-          output: status === 'completed' ? `answer to ${message}` : null,
-          state: null,
-          pending: null,
-          steps: 1,
-          input_tokens: 1,
-          output_tokens: 1,
-          error_code: null,
-          error_message: null,
-          created_at: now,
-          updated_at: now,
-          ended_at: status === 'completed' ? now : null,
-        })
+        .values(
+          runRow({
+            id: run,
+            org_id: acme.id,
+            agent_id: agentId,
+            conversation_id: conv,
+            person_id: personId,
+            status,
+            input: message,
+            output: status === 'completed' ? `answer to ${message}` : null,
+            created_at: now,
+            ended_at: status === 'completed' ? now : null,
+          }),
+        )
         .execute();
       for (const [action, details] of [
         ['run.started', { message }],

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ModelMessage } from 'ai';
 import type { RunTable } from '../store/schema.ts';
+import { runRow } from '../testing/run-rows.ts';
 import { conversationMessages, turnsOf } from './conversation-view.ts';
 
 const result = (toolCallId: string, output: unknown): ModelMessage =>
@@ -111,29 +112,21 @@ test('a hostile history changes nothing it should not: no role, no content, a re
 });
 
 let n = 0;
-const run = (status: RunTable['status'], input: string, extra: Partial<RunTable> = {}): RunTable => ({
-  id: `run_${++n}`,
-  org_id: 'org_1',
-  agent_id: 'agt_1',
-  conversation_id: 'cnv_1',
-  person_id: 'usr_1',
-  via: 'chat',
-  status,
-  capability_hash: null,
-  input,
-  output: null,
-  state: null,
-  pending: null,
-  steps: 1,
-  input_tokens: 1,
-  output_tokens: 1,
-  error_code: null,
-  error_message: null,
-  created_at: `2026-12-06T10:00:${String(n).padStart(2, '0')}.000Z`,
-  updated_at: `2026-12-06T10:00:${String(n).padStart(2, '0')}.000Z`,
-  ended_at: null,
-  ...extra,
-});
+const run = (status: RunTable['status'], input: string, extra: Partial<RunTable> = {}): RunTable => {
+  const at = `2026-12-06T10:00:${String(++n).padStart(2, '0')}.000Z`;
+  return runRow({
+    id: `run_${n}`,
+    org_id: 'org_1',
+    agent_id: 'agt_1',
+    conversation_id: 'cnv_1',
+    person_id: 'usr_1',
+    via: 'chat',
+    status,
+    input,
+    created_at: at,
+    ...extra,
+  });
+};
 
 test('runs pair with what the conversation kept: completed with their exchange, waiting with their state, others with their answer', () => {
   const done = run('completed', 'find A', { output: 'Found A.' });

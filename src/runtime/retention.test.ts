@@ -9,6 +9,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { call, createApp, type SeededOrg, seedOrg, testDeps } from '../testing/fixtures.ts';
+import { runRow } from '../testing/run-rows.ts';
 import { openTestStore, STORE_KINDS, type TestStore } from '../testing/stores.ts';
 import { applyRecordRetention } from './retention.ts';
 
@@ -53,28 +54,19 @@ for (const kind of STORE_KINDS) {
       const id = `run_r${++n}x`;
       await t.store.db
         .insertInto('runs')
-        .values({
-          id,
-          org_id: org.id,
-          agent_id: agents[org.slug]!,
-          conversation_id: conv,
-          person_id: org.people.member.id,
-          via: 'api',
-          status: status as 'completed',
-          capability_hash: null,
-          input: 'q',
-          output: 'a',
-          state: null,
-          pending: null,
-          steps: 1,
-          input_tokens: 1,
-          output_tokens: 1,
-          error_code: null,
-          error_message: null,
-          created_at: ended ?? daysAgo(100),
-          updated_at: ended ?? daysAgo(100),
-          ended_at: ended,
-        })
+        .values(
+          runRow({
+            id,
+            org_id: org.id,
+            agent_id: agents[org.slug]!,
+            conversation_id: conv,
+            person_id: org.people.member.id,
+            status: status as 'completed',
+            output: 'a',
+            created_at: ended ?? daysAgo(100),
+            ended_at: ended,
+          }),
+        )
         .execute();
       return id;
     }

@@ -11,6 +11,7 @@ import { PLATFORM_LOG, recordAudit } from '../audit/index.ts';
 import { bubblewrap } from '../cells/index.ts';
 import { can, PERMISSIONS, type Permission, ROLES, type Role } from '../identity/index.ts';
 import { call, createApp, type SeededOrg, seedOrg, testDeps } from '../testing/fixtures.ts';
+import { runRow } from '../testing/run-rows.ts';
 import { EVERYTHING } from '../testing/served.ts';
 import { databaseSnapshot, snapshotDiff } from '../testing/snapshot.ts';
 import { openTestStore, STORE_KINDS, type TestStore } from '../testing/stores.ts';
@@ -301,28 +302,19 @@ for (const kind of STORE_KINDS) {
       const run = `run_${s}0sweep`;
       await t.store.db
         .insertInto('runs')
-        .values({
-          id: run,
-          org_id: org.id,
-          agent_id: agent.id,
-          conversation_id: conversation,
-          person_id: org.people.owner.id,
-          via: 'api',
-          status: 'completed',
-          capability_hash: null,
-          input: `${s} asked`,
-          output: `${s} answered`,
-          state: null,
-          pending: null,
-          steps: 1,
-          input_tokens: 1,
-          output_tokens: 1,
-          error_code: null,
-          error_message: null,
-          created_at: now,
-          updated_at: now,
-          ended_at: now,
-        })
+        .values(
+          runRow({
+            id: run,
+            org_id: org.id,
+            agent_id: agent.id,
+            conversation_id: conversation,
+            person_id: org.people.owner.id,
+            input: `${s} asked`,
+            output: `${s} answered`,
+            created_at: now,
+            ended_at: now,
+          }),
+        )
         .execute();
       // Its answer on record, as the runtime records it, and a person's flag on that answer.
       await recordAudit(t.store.db, {
