@@ -11,7 +11,7 @@ import { recordChange } from '../audit/index.ts';
 import { ConflictError, ForbiddenError, NotFoundError } from '../errors/index.ts';
 import type { OrgContext } from '../identity/context.ts';
 import { newId } from '../ids/index.ts';
-import { recorded, requireRunRow } from '../runtime/index.ts';
+import { recorded, requireVisibleRun } from '../runtime/index.ts';
 import type { Database, Db } from '../store/index.ts';
 import type { FeedbackTable } from '../store/schema.ts';
 
@@ -56,15 +56,6 @@ const toFeedback = (r: FeedbackTable): Feedback => ({
   createdAt: r.created_at,
 });
 
-/** A run the caller may see: members see their own; others every run of an agent they may see. */
-async function visibleRun(db: Db, ctx: OrgContext, runId: string) {
-  const run = await requireRunRow(db, ctx.scope, runId);
-  if (ctx.role === 'member' && run.person_id !== ctx.userId)
-    throw new NotFoundError('run_not_found', 'No run with that id in this organization.');
-  await requireAgentRow(db, ctx, run.agent_id);
-  return run;
-}
-
 /** The run's end entry in the org's log, once the log's writer placed it. */
 async function endEntry(db: Db, ctx: OrgContext, runId: string) {
   return db
@@ -89,7 +80,7 @@ export async function flagOutput(
   placed: () => Promise<void>,
 ): Promise<Feedback> {
   if (!ctx.userId) throw new ForbiddenError('person_required', 'Feedback is given by a person.');
-  const run = await visibleRun(db, ctx, runId);
+  const run = await requireVisibleRun(db, ctx, runId);
   if (run.status === 'running' || run.status === 'waiting_approval')
     throw new ConflictError('run_not_ended', 'This run has not answered yet: flag it once it ends.');
   let entry = await endEntry(db, ctx, runId);

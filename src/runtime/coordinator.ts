@@ -255,7 +255,15 @@ export class RunCoordinator implements RunHost {
     // The caller proved who it is (a signature); the org it belongs to is the one it is scoped to.
     const scope = trustedScope(who.orgId);
     const begun = await this.#begin(
-      { org: toOrg(orgRow), scope, agent, personId: null, actor: who.actor, requestId: who.requestId },
+      {
+        org: toOrg(orgRow),
+        scope,
+        agent,
+        personId: null,
+        tokenId: null,
+        actor: who.actor,
+        requestId: who.requestId,
+      },
       input,
     );
     void this.#dispatch(begun.active, agent, begun.capability, begun.messages, undefined, begun.onRecord)
@@ -277,6 +285,8 @@ export class RunCoordinator implements RunHost {
       scope: OrgScope;
       agent: AgentTable;
       personId: string | null;
+      /** The token used, when it acts for no person: the run is that token's own. */
+      tokenId: string | null;
       actor: Actor;
       requestId: string;
     },
@@ -325,7 +335,7 @@ export class RunCoordinator implements RunHost {
           trx,
           who.scope,
           agent.id,
-          personId,
+          { userId: personId, tokenId: who.tokenId },
           input.thread?.conversationId ?? input.conversationId,
           input.message,
           () => newId('cnv'),
@@ -337,6 +347,7 @@ export class RunCoordinator implements RunHost {
             ? await historyFor(trx, conversation, personId, input.thread !== undefined)
             : messagesOf(conversation);
         const row = newRun(org.id, agent.id, conversation.id, personId, input, capability);
+        if (personId === null) row.token_id = who.tokenId;
         await trx.insertInto('runs').values(row).execute();
         // Their words are in someone else's conversation now: on record for a deletion of their data.
         if (input.thread && personId && conversation.person_id !== personId)

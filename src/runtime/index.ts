@@ -11,4 +11,13 @@ export {
 } from './coordinator.ts';
 export type { RunObserver, RunRef } from './observe.ts';
 export { applyRecordRetention, type RecordsDeleted } from './retention.ts';
-export { listRunRows, type Run, type RunStatus, requireRunRow, toRun } from './runs.ts';
+export {
+  listRunRows,
+  type Run,
+  type RunStatus,
+  requireRunRow,
+  requireVisibleRun,
+  startedBy,
+  startedByQuery,
+  toRun,
+} from './runs.ts';

@@ -6,7 +6,9 @@
 import { createHash } from 'node:crypto';
 import type { ModelMessage } from 'ai';
 import type { ExpressionBuilder } from 'kysely';
+import { requireAgentRow } from '../agents/index.ts';
 import { ConflictError, NotFoundError } from '../errors/index.ts';
+import type { Caller, OrgContext } from '../identity/index.ts';
 import type { OrgScope } from '../identity/scope.ts';
 import type { Database, Db } from '../store/index.ts';
 import type { ConversationTable, RunStatus, RunTable } from '../store/schema.ts';
@@ -58,6 +60,35 @@ export function toRun(r: RunTable): Run {
   };
 }
 
+/** Who a run or conversation acts for: its person, or, for none, the token that started it. */
+export type Starter = Pick<Caller, 'userId' | 'tokenId'>;
+
+/**
+ * Whether a run or conversation is the caller's own: a person's, theirs; for a token acting for
+ * no person (a service's), one it started — not every run of nobody's (a webhook's, another
+ * program's).
+ */
+export function startedBy(caller: Starter, row: Pick<RunTable, 'person_id' | 'token_id'>): boolean {
+  return caller.userId !== null
+    ? row.person_id === caller.userId
+    : row.person_id === null && caller.tokenId !== null && row.token_id === caller.tokenId;
+}
+
+/** The same, as a query's condition on `runs`. */
+export const startedByQuery = (caller: Starter) => (eb: ExpressionBuilder<Database, 'runs'>) =>
+  caller.userId !== null
+    ? eb('person_id', '=', caller.userId)
+    : eb.and([eb('person_id', 'is', null), eb('token_id', '=', caller.tokenId ?? '')]);
+
+/** A run the caller may see: members (and tokens with a member's role) their own; others every run of an agent they may see. */
+export async function requireVisibleRun(db: Db, ctx: OrgContext, id: string): Promise<RunTable> {
+  const row = await requireRunRow(db, ctx.scope, id);
+  if (ctx.role === 'member' && !startedBy(ctx, row))
+    throw new NotFoundError('run_not_found', 'No run with that id in this organization.');
+  await requireAgentRow(db, ctx, row.agent_id);
+  return row;
+}
+
 export async function requireRunRow(db: Db, scope: OrgScope, id: string): Promise<RunTable> {
   const row = await db
     .selectFrom('runs')
@@ -88,7 +119,7 @@ export async function openConversation(
   db: Db,
   scope: OrgScope,
   agentId: string,
-  personId: string | null,
+  starter: Starter,
   conversationId: string | undefined,
   title: string,
   newId: () => string,
@@ -102,8 +133,8 @@ export async function openConversation(
       .where('id', '=', conversationId)
       .where('agent_id', '=', agentId)
       .executeTakeFirst();
-    // Another person's conversation reads as missing, as another org's does.
-    if (!row || (row.person_id !== personId && !thread))
+    // Another person's (or program's) conversation reads as missing, as another org's does.
+    if (!row || (!startedBy(starter, row) && !thread))
       throw new NotFoundError('conversation_not_found', 'No conversation with that id with this agent.');
     return row;
   }
@@ -112,7 +143,8 @@ export async function openConversation(
     id: newId(),
     org_id: scope.orgId,
     agent_id: agentId,
-    person_id: personId,
+    person_id: starter.userId,
+    token_id: starter.userId === null ? starter.tokenId : null,
     title: title.slice(0, 80),
     messages: '[]',
     created_at: now,

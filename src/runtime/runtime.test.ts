@@ -510,20 +510,37 @@ for (const kind of STORE_KINDS) {
         (await api('get', '/conversations/cnv_missing', undefined, acme.people.member.token)).status,
         404,
       );
-      // A service token acts for nobody: the conversations it starts are a program's, read through
-      // their runs, never by whichever other token for nobody asks.
-      const service = await api('post', '/tokens', { name: 'svc', role: 'member', service: true });
-      assert.equal(service.status, 201, service.text);
-      const bySvc = await run('echo back', {}, service.body.token);
+      // A service token acts for nobody: its own runs and conversations are those it started, not
+      // every one of nobody's — another program's token with a member's role reads none of them.
+      const token = async (name: string) => {
+        const made = await api('post', '/tokens', { name, role: 'member', service: true });
+        assert.equal(made.status, 201, made.text);
+        return made.body.token as string;
+      };
+      const [svc, other] = [await token('svc'), await token('other-svc')];
+      const bySvc = await run('echo back', {}, svc);
       assert.equal(bySvc.body.status, 'completed', bySvc.text);
-      const svcRead = await api(
-        'get',
-        `/conversations/${bySvc.body.conversationId}`,
-        undefined,
-        service.body.token,
+      const conv = `/conversations/${bySvc.body.conversationId}`;
+      assert.equal((await api('get', conv, undefined, svc)).status, 200, 'its own conversation');
+      assert.equal(
+        (await run('then the env', { conversationId: bySvc.body.conversationId }, svc)).status,
+        200,
       );
-      assert.equal(svcRead.status, 404, svcRead.text);
-      assert.doesNotMatch(svcRead.text, /Echo: kept/);
+      for (const path of [conv, `/runs/${bySvc.body.id}`]) {
+        const r = await api('get', path, undefined, other);
+        assert.equal(r.status, 404, `${path}: ${r.text}`);
+        assert.doesNotMatch(r.text, /Echo: kept/);
+      }
+      const listed = await api('get', '/runs', undefined, other);
+      assert.ok(
+        !listed.body.runs.some((r: { id: string }) => r.id === bySvc.body.id),
+        'not listed for another',
+      );
+      const continued = await run('and more', { conversationId: bySvc.body.conversationId }, other);
+      assert.equal(continued.status, 404, continued.text);
+      assert.equal(continued.body.error.code, 'conversation_not_found');
+      // A person's role decides for an admin: every run of agents they may see.
+      assert.equal((await api('get', `/runs/${bySvc.body.id}`)).status, 200);
       await api('post', `/runs/${waiting.body.id}/stop`, undefined, acme.people.member.token);
     });
 

@@ -272,6 +272,8 @@ export interface ConversationTable {
   org_id: string;
   agent_id: string;
   person_id: string | null;
+  /** The token for no person (a service's) that started it; null for a person's or a webhook's. */
+  token_id?: string | null;
   title: string;
   /** JSON: the model messages so far. */
   messages: string;
@@ -287,6 +289,8 @@ export interface RunTable {
   agent_id: string;
   conversation_id: string;
   person_id: string | null;
+  /** The token for no person (a service's) that started it; null for a person's or a webhook's. */
+  token_id?: string | null;
   /** The channel the message came by: api, chat, webhook. */
   via: string;
   status: RunStatus;

@@ -8,16 +8,16 @@ import { requireAgentRow } from '../../agents/index.ts';
 import { queryAudit } from '../../audit/index.ts';
 import { applyToValue, checkSetOf } from '../../checks/index.ts';
 import { NotFoundError } from '../../errors/index.ts';
-import type { OrgContext } from '../../identity/index.ts';
 import {
   conversationMessages,
   listRunRows,
   type Run,
   type RunListener,
-  requireRunRow,
+  requireVisibleRun,
+  startedBy,
+  startedByQuery,
   toRun,
 } from '../../runtime/index.ts';
-import type { Deps } from '../deps.ts';
 import { defineRoute } from '../route.ts';
 import { AuditEventSchema, Id, OrgParams, Timestamp } from '../schemas.ts';
 
@@ -97,15 +97,6 @@ const ConversationParams = OrgParams.extend({ conversation: Id });
 /** The most runs a conversation is read back with, its newest (a chat, not an archive: the runs list has the rest). */
 const CONVERSATION_RUNS = 500;
 const RunParams = OrgParams.extend({ run: Id });
-
-/** Members see their own runs; owners, admins and auditors see every run of agents they may see. */
-async function visibleRun(deps: Deps, ctx: OrgContext, id: string) {
-  const row = await requireRunRow(deps.store.db, ctx.scope, id);
-  if (ctx.role === 'member' && row.person_id !== ctx.userId)
-    throw new NotFoundError('run_not_found', 'No run with that id in this organization.');
-  await requireAgentRow(deps.store.db, ctx, row.agent_id);
-  return row;
-}
 
 /**
  * A run as a UI message stream: the cell's chunks, plus data parts for the run and its waits —
@@ -207,7 +198,7 @@ export const runRoutes = [
       };
       const runs = [];
       for (const r of rows) {
-        if (ctx.role === 'member' && r.person_id !== ctx.userId) continue;
+        if (ctx.role === 'member' && !startedBy(ctx, r)) continue;
         if (await mayRead(r.agent_id)) runs.push(toRun(r));
       }
       return { runs };
@@ -222,7 +213,7 @@ export const runRoutes = [
     params: RunParams,
     response: RunDetailSchema,
     handler: async ({ ctx, deps, params }) => {
-      const row = await visibleRun(deps, ctx, params.run);
+      const row = await requireVisibleRun(deps.store.db, ctx, params.run);
       // Members do not read the audit trail; they see their run only.
       if (ctx.role !== 'member') await deps.audit.flush();
       const audit =
@@ -251,9 +242,9 @@ export const runRoutes = [
         .executeTakeFirst();
       // Yours only, whatever your role: what your tools read is not another's to read here
       // (an admin reads a run and its audit trail instead); another's reads as missing.
-      // A token for no person (a service's) has no conversations here: those it started are a
-      // program's, read through their runs.
-      if (!row || ctx.userId === null || row.person_id !== ctx.userId)
+      // Yours only, whatever your role (what your tools read is not another's to read here: an
+      // admin reads a run and its audit trail instead); a service token's, those it started.
+      if (!row || !startedBy(ctx, row))
         throw new NotFoundError('conversation_not_found', 'No conversation of yours with that id.');
       const agent = await requireAgentRow(db, ctx, row.agent_id);
       const newest = await db
@@ -261,7 +252,7 @@ export const runRoutes = [
         .selectAll()
         .where('org_id', '=', ctx.scope.orgId)
         .where('conversation_id', '=', row.id)
-        .where('person_id', '=', ctx.userId)
+        .where(startedByQuery(ctx))
         .orderBy('created_at', 'desc')
         .orderBy('id', 'desc')
         .limit(CONVERSATION_RUNS)
@@ -290,7 +281,7 @@ export const runRoutes = [
     response: RunSchema,
     raw: { status: 200, description: 'the run, streamed', contentTypes: ['text/event-stream'] },
     handler: async ({ ctx, deps, params }) => {
-      const run = toRun(await visibleRun(deps, ctx, params.run));
+      const run = toRun(await requireVisibleRun(deps.store.db, ctx, params.run));
       return streamed(async (listener) => {
         // In flight (or just ended) here: its stream; otherwise the run as it stands, at once.
         if (!deps.runs.follow(run.id, listener)) listener({ kind: 'end', run });
@@ -307,7 +298,7 @@ export const runRoutes = [
     params: RunParams,
     response: RunSchema,
     handler: async ({ ctx, deps, params }) => {
-      await visibleRun(deps, ctx, params.run);
+      await requireVisibleRun(deps.store.db, ctx, params.run);
       return deps.runs.stopRun(ctx, params.run);
     },
   }),

@@ -42,6 +42,7 @@ import { mcpAcrossReplicas } from './035-mcp-across-replicas.ts';
 import { auditNodesInOrder } from './036-audit-nodes-in-order.ts';
 import { mcpHeldNotifications } from './037-mcp-held-notifications.ts';
 import { mcpSessionLogLevel } from './038-mcp-session-log-level.ts';
+import { runToken } from './039-run-token.ts';
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {
   const all: Record<string, Migration> = {
@@ -83,6 +84,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
     '036-audit-nodes-in-order': auditNodesInOrder(dialect),
     '037-mcp-held-notifications': mcpHeldNotifications(dialect),
     '038-mcp-session-log-level': mcpSessionLogLevel(dialect),
+    '039-run-token': runToken(dialect),
   };
   return { getMigrations: async () => all };
 }
