@@ -1141,7 +1141,7 @@ describe('dashboard end to end', { timeout: 300_000 }, () => {
     const rereadCalls = reread.getByTestId('tool-call');
     await until(
       () => rereadCalls.getByTestId('tool-call-state').allTextContents(),
-      (states) => JSON.stringify(states) === JSON.stringify(['Allowed', 'Refused', 'Allowed']),
+      (states) => JSON.stringify(states) === JSON.stringify(['Allowed', 'Refused', 'Approved']),
       'the reopened answer shows its three calls: allowed, refused, and the approved one with its result',
     );
     assert.match((await rereadCalls.nth(0).textContent()) ?? '', /A-1001/);

@@ -339,3 +339,32 @@ test('tool parts pass through the mask (the agent’s output checks), text parts
     'the answer’s text as kept (settled at its end)',
   );
 });
+
+test('the decisions the run record keeps mark its calls: approved with their approval, denied as denied', () => {
+  const r = run('completed', 'find A', {
+    decisions: JSON.stringify([
+      { toolCallId: 'c1', approvalId: 'apr_1', outcome: 'approved' },
+      { toolCallId: 'c4', approvalId: 'apr_4', outcome: 'denied' },
+    ]),
+  });
+  const parts = conversationMessages(first, [r])[1]?.parts ?? [];
+  const call = (id: string) => parts.find((p) => p.type === 'dynamic-tool' && p.toolCallId === id);
+  assert.deepEqual(call('c1'), {
+    type: 'dynamic-tool',
+    toolName: 'crm__find',
+    toolCallId: 'c1',
+    state: 'output-available',
+    input: { q: 'c1' },
+    output: '{"order":"A"}',
+    approval: { id: 'apr_1', approved: true },
+  });
+  assert.deepEqual(call('c4'), {
+    type: 'dynamic-tool',
+    toolName: 'crm__find',
+    toolCallId: 'c4',
+    state: 'output-denied',
+    input: { q: 'c4' },
+    approval: { id: 'apr_4', approved: false },
+  });
+  assert.equal(call('c2') && 'approval' in call('c2')!, false, 'a call no one decided on carries none');
+});

@@ -14,11 +14,20 @@ export type AnswerPart =
       type: 'dynamic-tool';
       toolName: string;
       toolCallId: string;
-      state: 'input-available' | 'output-available' | 'output-error';
+      state: 'input-available' | 'output-available' | 'output-error' | 'output-denied';
       input: unknown;
       output?: unknown;
       errorText?: string;
+      /** A person's decision on the call, as the AI SDK's parts carry one (approved, or denied). */
+      approval?: { id: string; approved: boolean };
     };
+
+/** What a person decided on a call a run waited for, as the control plane kept it. */
+export interface RunDecision {
+  toolCallId: string;
+  approvalId: string;
+  outcome: 'approved' | 'denied';
+}
 
 /** One message of the conversation: a person's, or the agent's answer (with its run, when kept). */
 export type ConversationMessage =
@@ -145,6 +154,23 @@ export function turnsOf(messages: unknown): Turn[] {
   return turns;
 }
 
+/**
+ * The answer with the decisions people made on its calls (from the run's record, not the cell's
+ * report): an approved call carries its approval, a denied one is denied, as the SDK's parts say.
+ */
+function decided(answer: AnswerPart[], decisions: string | null | undefined): AnswerPart[] {
+  const list = decisions ? (JSON.parse(decisions) as RunDecision[]) : [];
+  if (list.length === 0) return answer;
+  return answer.map((p) => {
+    const d = p.type === 'dynamic-tool' ? list.findLast((x) => x.toolCallId === p.toolCallId) : undefined;
+    if (!d || p.type !== 'dynamic-tool') return p;
+    const { errorText: _, output: __, ...call } = p;
+    return d.outcome === 'denied'
+      ? { ...call, state: 'output-denied', approval: { id: d.approvalId, approved: false } }
+      : { ...p, approval: { id: d.approvalId, approved: true } };
+  });
+}
+
 /** What a tool part may show: its input, output and error words, each passed through `mask`. */
 function masked(answer: AnswerPart[], mask: (value: unknown) => unknown): AnswerPart[] {
   return answer.map((p) => {
@@ -196,7 +222,11 @@ export function conversationMessages(
         waiting.find((t) => t.runId === row.id) ?? waiting.findLast((t) => !t.runId && t.said === row.input);
     }
     const run = toRun(row);
-    const answer = turn?.answer ?? (run.output ? [{ type: 'text' as const, text: run.output }] : []);
+    const answer = turn
+      ? decided(turn.answer, row.decisions)
+      : run.output
+        ? [{ type: 'text' as const, text: run.output }]
+        : [];
     const order = turn && claimedBy.has(turn) ? turns.indexOf(turn) : -1;
     items.push({ at: row.created_at, order, id: run.id, said: run.input, answer, run });
   }

@@ -41,7 +41,7 @@ import type { Database, Db } from '../store/index.ts';
 import type { AgentTable, RunTable } from '../store/schema.ts';
 import { ChannelTransport } from './cell/channel-transport.ts';
 import { METER_RESERVE, type PendingCall, type RunEnd, type RunEvent, type RunSpec } from './cell/loop.ts';
-import { runTag } from './conversation-view.ts';
+import { type RunDecision, runTag } from './conversation-view.ts';
 import { runGateServer } from './gate-server.ts';
 import { RunIntegrity } from './integrity.ts';
 import { modelKeyFor } from './model-key.ts';
@@ -1008,9 +1008,29 @@ export class RunCoordinator implements RunHost {
         continue;
       }
       const capability = randomBytes(32).toString('base64url');
+      // Kept as it resumes, by the control plane: which calls a person approved or denied.
+      const decided: RunDecision[] = [
+        ...(JSON.parse(row.decisions ?? '[]') as RunDecision[]),
+        ...pending.flatMap((p, i): RunDecision[] =>
+          states[i] === 'expired'
+            ? []
+            : [
+                {
+                  toolCallId: p.toolCallId,
+                  approvalId: p.approvalId,
+                  outcome: states[i] === 'denied' ? 'denied' : 'approved',
+                },
+              ],
+        ),
+      ];
       const taken = await db
         .updateTable('runs')
-        .set({ status: 'running', capability_hash: capabilityHash(capability), updated_at: now })
+        .set({
+          status: 'running',
+          capability_hash: capabilityHash(capability),
+          updated_at: now,
+          decisions: JSON.stringify(decided),
+        })
         .where('id', '=', row.id)
         .where('status', '=', 'waiting_approval')
         .executeTakeFirst();

@@ -313,6 +313,16 @@ for (const kind of STORE_KINDS) {
       assert.equal(done.status, 'completed', JSON.stringify(done.error));
       assert.equal(done.output, 'The sum is 5.');
       assert.match(models.requests.at(-1)!.toolResults.at(-1)!.output, /5/);
+      // Read back, the call says a person approved it (the run's record), with what it answered.
+      const read = await api(
+        'get',
+        `/conversations/${done.conversationId}`,
+        undefined,
+        acme.people.member.token,
+      );
+      const sum = read.body.messages[1].parts.find((p: any) => p.type === 'dynamic-tool');
+      assert.deepEqual([sum.state, sum.approval], ['output-available', { id: approvalId, approved: true }]);
+      assert.match(sum.output, /5/);
       const actions = (await runEntries(r.body.id)).map((e) => e.action);
       assert.ok(
         actions.includes('run.waiting') &&
@@ -426,6 +436,17 @@ for (const kind of STORE_KINDS) {
       assert.match(models.requests.at(-1)!.toolResults.at(-1)!.output, /A person denied this call/);
       const entries = await runEntries(r.body.id);
       assert.ok(!entries.some((e) => e.action === 'tool.call.allowed'));
+      const read = await api(
+        'get',
+        `/conversations/${done.conversationId}`,
+        undefined,
+        acme.people.member.token,
+      );
+      const sum = read.body.messages[1].parts.find((p: any) => p.type === 'dynamic-tool');
+      assert.deepEqual(
+        [sum.state, sum.approval, sum.output, sum.errorText],
+        ['output-denied', { id: r.body.waitingFor[0].approvalId, approved: false }, undefined, undefined],
+      );
     });
 
     test('a conversation reads back as it ran: each answer’s tool calls with their results, refusals and waits; only yours', async () => {

@@ -302,6 +302,8 @@ export interface RunTable {
   state: string | null;
   /** JSON: the calls the run waits for. */
   pending: string | null;
+  /** JSON: what people decided on the calls it waited for (`RunDecision[]`), as it resumed. */
+  decisions?: string | null;
   steps: number;
   /** Tool calls it asked for so far, across resumptions (its agent's limit counts these). */
   tool_calls?: number;

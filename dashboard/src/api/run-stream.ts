@@ -69,6 +69,8 @@ export type ToolCallView = {
   /** The result, or the reason it was refused or failed. */
   text: string | null;
   approval: RunApproval | null;
+  /** A person's decision on it, once the run went on (a conversation read back carries it). */
+  decided?: 'approved' | 'denied';
 };
 
 export type AnswerPart = { kind: 'text'; text: string } | { kind: 'tool'; call: ToolCallView };
@@ -106,14 +108,19 @@ export function readAnswer(message: RunMessage): { parts: AnswerPart[]; unpaired
       text: null,
       approval: null,
     };
+    if (p.approval?.approved === true) call.decided = 'approved';
     if (p.state === 'output-available') {
       call.state = 'done';
       call.text = resultText(p.output);
-    } else if (p.state === 'output-error' || p.state === 'output-denied') {
+    } else if (p.state === 'output-denied') {
+      call.state = 'refused';
+      call.decided = 'denied';
+      call.text = 'A person denied this call: it did not run.';
+    } else if (p.state === 'output-error') {
       // The SDK reports the thrown error as its string: `Error: tool_denied: No grant allows …`.
-      const text = p.state === 'output-error' ? p.errorText.replace(/^Error: /, '') : 'Denied.';
+      const text = p.errorText.replace(/^Error: /, '');
       const code = /^([a-z_]+): /.exec(text)?.[1];
-      call.state = p.state === 'output-denied' || (code && REFUSALS.has(code)) ? 'refused' : 'failed';
+      call.state = code && REFUSALS.has(code) ? 'refused' : 'failed';
       call.text = code ? text.slice(code.length + 2) : text;
     }
     parts.push({ kind: 'tool', call });

@@ -13,6 +13,12 @@ const STATE_LABEL: Record<ToolCallView['state'], string> = {
   waiting: 'Waiting for approval',
 };
 
+/** A call a person decided on, once the run went on: said as the decision. */
+const DECIDED_LABEL: Record<NonNullable<ToolCallView['decided']>, string> = {
+  approved: 'Approved',
+  denied: 'Denied',
+};
+
 /**
  * `children`: what the call waits for (the approval card); `standing` says where that wait
  * stands now, when it has moved on since the call streamed.
@@ -37,7 +43,7 @@ export function ToolCall({
           <code>{call.name}</code>
         </h3>
         <span className={`status tool-state-${tone}`} data-testid="tool-call-state">
-          {standing?.label ?? STATE_LABEL[call.state]}
+          {standing?.label ?? (call.decided ? DECIDED_LABEL[call.decided] : STATE_LABEL[call.state])}
         </span>
       </div>
       {args && args !== '{}' ? (

@@ -64,10 +64,14 @@ const AnswerPartSchema = z.discriminatedUnion('type', [
     type: z.literal('dynamic-tool'),
     toolName: z.string(),
     toolCallId: z.string(),
-    state: z.enum(['input-available', 'output-available', 'output-error']),
+    state: z.enum(['input-available', 'output-available', 'output-error', 'output-denied']),
     input: z.unknown(),
     output: z.unknown().optional(),
     errorText: z.string().optional(),
+    approval: z
+      .object({ id: Id, approved: z.boolean() })
+      .optional()
+      .describe('a person’s decision on the call (its approval request), from the run’s record'),
   }),
   z.object({ type: z.literal('data-run'), data: RunSchema }),
 ]);

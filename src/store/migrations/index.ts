@@ -43,6 +43,7 @@ import { auditNodesInOrder } from './036-audit-nodes-in-order.ts';
 import { mcpHeldNotifications } from './037-mcp-held-notifications.ts';
 import { mcpSessionLogLevel } from './038-mcp-session-log-level.ts';
 import { runToken } from './039-run-token.ts';
+import { runDecisions } from './040-run-decisions.ts';
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {
   const all: Record<string, Migration> = {
@@ -85,6 +86,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
     '037-mcp-held-notifications': mcpHeldNotifications(dialect),
     '038-mcp-session-log-level': mcpSessionLogLevel(dialect),
     '039-run-token': runToken(dialect),
+    '040-run-decisions': runDecisions(dialect),
   };
   return { getMigrations: async () => all };
 }
