@@ -520,6 +520,23 @@ for (const kind of STORE_KINDS) {
         assert.equal((await api('patch', `/agents/${agentId}`, { checks: null })).status, 200);
       }
 
+      // Listed among yours (with your runs in it and the newest's status), and among no one else's.
+      const listed = async (token: string) =>
+        (await api('get', `/conversations?agent=${agentId}`, undefined, token)).body.conversations as Array<{
+          id: string;
+          runs: number;
+          title: string;
+          latestRun: { status: string } | null;
+        }>;
+      const mine = (await listed(acme.people.member.token)).find((c) => c.id === conversationId);
+      assert.deepEqual(mine && [mine.title, mine.runs, mine.latestRun?.status], [
+        'echo back',
+        3,
+        'waiting_approval',
+      ]);
+      for (const token of [acme.people.admin.token, acme.people.owner.token])
+        assert.ok(!(await listed(token)).some((c) => c.id === conversationId), 'not in another’s list');
+
       // Another person's conversation reads as missing, whatever their role; so does no conversation.
       for (const token of [acme.people.admin.token, acme.people.owner.token]) {
         const other = await api('get', `/conversations/${conversationId}`, undefined, token);
@@ -552,11 +569,16 @@ for (const kind of STORE_KINDS) {
         assert.equal(r.status, 404, `${path}: ${r.text}`);
         assert.doesNotMatch(r.text, /Echo: kept/);
       }
-      const listed = await api('get', '/runs', undefined, other);
+      const runsOfOther = await api('get', '/runs', undefined, other);
       assert.ok(
-        !listed.body.runs.some((r: { id: string }) => r.id === bySvc.body.id),
+        !runsOfOther.body.runs.some((r: { id: string }) => r.id === bySvc.body.id),
         'not listed for another',
       );
+      assert.ok(
+        (await listed(svc)).some((c) => c.id === bySvc.body.conversationId),
+        'its own, listed',
+      );
+      assert.ok(!(await listed(other)).some((c) => c.id === bySvc.body.conversationId), 'not another’s');
       const continued = await run('and more', { conversationId: bySvc.body.conversationId }, other);
       assert.equal(continued.status, 404, continued.text);
       assert.equal(continued.body.error.code, 'conversation_not_found');

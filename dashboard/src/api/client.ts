@@ -44,6 +44,7 @@ import type {
   ControlDetail,
   ControlList,
   Conversation,
+  ConversationList,
   CriteriaGrid,
   Decision,
   Demo,
@@ -339,6 +340,14 @@ export const api = {
     return (await send<RunList>('GET', `${org(slug)}/runs${q.size ? `?${q}` : ''}`)).runs;
   },
   run: (slug: string, id: string) => send<RunDetail>('GET', `${org(slug)}/runs/${enc(id)}`),
+  /** Your conversations (with one agent, or all), the most recently continued first. */
+  conversations: async (slug: string, agent?: string) =>
+    (
+      await send<ConversationList>(
+        'GET',
+        `${org(slug)}/conversations${agent ? `?${new URLSearchParams({ agent, limit: '100' })}` : ''}`,
+      )
+    ).conversations,
   /** One of your conversations as the chat showed it: messages, tool calls and results, runs. */
   conversation: (slug: string, id: string) =>
     send<Conversation>('GET', `${org(slug)}/conversations/${enc(id)}`),

@@ -16,6 +16,7 @@ import type * as Registers from '../../../src/server/routes/compliance-registers
 import type * as Reviews from '../../../src/server/routes/compliance-reviews.ts';
 import type * as ConnectionOAuth from '../../../src/server/routes/connection-oauth.ts';
 import type * as Connections from '../../../src/server/routes/connections.ts';
+import type * as Conversations from '../../../src/server/routes/conversations.ts';
 import type * as DemoRoutes from '../../../src/server/routes/demo.ts';
 import type * as FeedbackRoutes from '../../../src/server/routes/feedback.ts';
 import type * as Grants from '../../../src/server/routes/grants.ts';
@@ -224,7 +225,9 @@ export type RunList = Out<typeof Runs.RunListSchema>;
 /** A run with its audit entries (none for members, who do not read the trail). */
 export type RunDetail = Out<typeof Runs.RunDetailSchema>;
 /** One of your conversations, read back as the chat showed it (its messages are UI messages). */
-export type Conversation = Out<typeof Runs.ConversationSchema>;
+export type Conversation = Out<typeof Conversations.ConversationSchema>;
+export type ConversationSummary = Out<typeof Conversations.ConversationSummarySchema>;
+export type ConversationList = Out<typeof Conversations.ConversationListSchema>;
 /** The body of `POST …/agents/{agent}/runs`. */
 export type RunStart = In<typeof Runs.RunBodySchema>;
 type RunListQueryInput = In<typeof Runs.RunListQuerySchema>;

@@ -7,13 +7,14 @@
 import { type KeyboardEvent, useState } from 'react';
 import {
   type Agent,
+  ApiError,
   api,
   type Conversation as ConversationRead,
+  type ConversationSummary,
   canManage,
   canStartRuns,
   messageText,
   type OrgWithRole,
-  type Run,
   type RunMessage,
 } from '../api/index.ts';
 import { useAction, useLoad, useRunChat } from '../data/index.ts';
@@ -23,16 +24,6 @@ import { Alert, formatTime, Loading, onSubmit, RunStatusBadge, TextAreaField } f
 import { ChatAnswer } from './ChatAnswer.tsx';
 import { agentPath, chatPath, runPath } from './paths.ts';
 
-/** One conversation of yours with the agent: its runs, oldest first. */
-type Conversation = { id: string; runs: Run[] };
-
-/** Your runs (newest first) as conversations, the most recent first. */
-function conversationsOf(runs: Run[]): Conversation[] {
-  const byId = new Map<string, Run[]>();
-  for (const r of runs) byId.set(r.conversationId, [r, ...(byId.get(r.conversationId) ?? [])]);
-  return [...byId].map(([id, list]) => ({ id, runs: list }));
-}
-
 /**
  * A conversation read back as the chat showed it (each message, its answer's text and tool calls
  * with their results, its run). The server writes the AI SDK's own UI message parts.
@@ -40,23 +31,23 @@ function conversationsOf(runs: Run[]): Conversation[] {
 const messagesOf = (conversation: ConversationRead | null | undefined): RunMessage[] =>
   (conversation?.messages ?? []) as RunMessage[];
 
-export function ChatPage({ org, me, detail, query }: PageProps) {
+export function ChatPage({ org, detail, query }: PageProps) {
   const agentId = detail ?? '';
   const agent = useLoad(() => api.agent(org.slug, agentId), `${org.slug}/${agentId}`);
-  const mine = useLoad(
-    async () =>
-      (await api.runs(org.slug, { agent: agentId, limit: 200 })).filter((r) => r.personId === me.id),
-    `${org.slug}/${agentId}`,
-  );
+  const mine = useLoad(() => api.conversations(org.slug, agentId), `${org.slug}/${agentId}`);
   // "New conversation" starts afresh even when the address does not change.
   const [fresh, setFresh] = useState(0);
   const asked = query.get('conversation');
-  const conversations = conversationsOf(mine.data ?? []);
-  const opened = asked ? conversations.find((c) => c.id === asked) : undefined;
-  const read = useLoad(
-    async () => (opened ? api.conversation(org.slug, opened.id) : null),
-    `${org.slug}/${opened?.id}`,
-  );
+  // Read on its own (an older one than the list shows opens too); another's, or another agent's, is none.
+  const read = useLoad(async () => {
+    if (!asked) return null;
+    const found = await api.conversation(org.slug, asked).catch((err: unknown) => {
+      if (err instanceof ApiError && err.status === 404) return null;
+      throw err;
+    });
+    return found?.agentId === agentId ? found : null;
+  }, `${org.slug}/${agentId}/${asked}`);
+  const opened = read.data ?? undefined;
 
   const back = (
     <p className="back-link">
@@ -100,19 +91,19 @@ export function ChatPage({ org, me, detail, query }: PageProps) {
       </header>
       <div className={talks ? 'chat-layout' : undefined}>
         <div className="chat-main">
-          {asked && ((!mine.data && !mine.error) || (opened && !read.data && !read.error)) ? (
+          {asked && read.data === undefined && !read.error ? (
             <Loading what="the conversation" />
           ) : (
             <>
-              {asked && !opened ? (
+              {asked && read.data === null ? (
                 <Alert message="That conversation is not one of yours with this agent: this is a new one." />
               ) : null}
-              <Alert message={opened ? read.error : null} />
+              <Alert message={read.error} />
               <ChatConversation
                 key={`${opened?.id ?? 'new'}/${fresh}`}
                 org={org}
                 agent={a}
-                start={{ conversationId: opened?.id ?? null, messages: messagesOf(read.data) }}
+                start={{ conversationId: opened?.id ?? null, messages: messagesOf(opened) }}
                 prefill={opened ? '' : (query.get('message') ?? '')}
                 onRunEnd={() => void mine.reload()}
               />
@@ -123,7 +114,7 @@ export function ChatPage({ org, me, detail, query }: PageProps) {
           <ConversationList
             slug={org.slug}
             agentId={a.id}
-            conversations={conversations}
+            conversations={mine.data ?? []}
             current={opened?.id ?? null}
             error={mine.error}
           />
@@ -259,7 +250,7 @@ function ConversationList({
 }: {
   slug: string;
   agentId: string;
-  conversations: Conversation[];
+  conversations: ConversationSummary[];
   current: string | null;
   error: string | null;
 }) {
@@ -271,26 +262,24 @@ function ConversationList({
         <p className="muted">None yet.</p>
       ) : (
         <ul className="plain-list chat-history-list">
-          {conversations.map((c) => {
-            const first = c.runs[0]!;
-            const latest = c.runs.at(-1)!;
-            return (
-              <li key={c.id}>
-                <Link
-                  to={chatPath(slug, agentId, { conversation: c.id })}
-                  aria-current={c.id === current ? 'page' : undefined}
-                  className={c.id === current ? 'chat-history-item active' : 'chat-history-item'}
-                >
-                  <span className="chat-history-text">{first.input}</span>
-                  <span className="sub">
-                    {formatTime(latest.createdAt)} · {c.runs.length}{' '}
-                    {c.runs.length === 1 ? 'message' : 'messages'}
-                  </span>
-                </Link>
-                {latest.status === 'completed' ? null : <RunStatusBadge status={latest.status} />}
-              </li>
-            );
-          })}
+          {conversations.map((c) => (
+            <li key={c.id}>
+              <Link
+                to={chatPath(slug, agentId, { conversation: c.id })}
+                aria-current={c.id === current ? 'page' : undefined}
+                className={c.id === current ? 'chat-history-item active' : 'chat-history-item'}
+              >
+                <span className="chat-history-text">{c.title}</span>
+                <span className="sub">
+                  {formatTime(c.latestRun?.createdAt ?? c.updatedAt)} · {c.runs}{' '}
+                  {c.runs === 1 ? 'message' : 'messages'}
+                </span>
+              </Link>
+              {c.latestRun && c.latestRun.status !== 'completed' ? (
+                <RunStatusBadge status={c.latestRun.status} />
+              ) : null}
+            </li>
+          ))}
         </ul>
       )}
     </nav>

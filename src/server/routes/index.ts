@@ -11,6 +11,7 @@ import { complianceRegisterRoutes } from './compliance-registers.ts';
 import { complianceReviewRoutes } from './compliance-reviews.ts';
 import { connectionOAuthRoutes } from './connection-oauth.ts';
 import { connectionRoutes } from './connections.ts';
+import { conversationRoutes } from './conversations.ts';
 import { demoRoutes } from './demo.ts';
 import { evidencePackageRoutes } from './evidence-package.ts';
 import { feedbackRoutes } from './feedback.ts';
@@ -57,6 +58,7 @@ export const routes: RouteDef[] = [
   ...approvalRoutes,
   ...liveRoutes,
   ...runRoutes,
+  ...conversationRoutes,
   ...feedbackRoutes,
   ...memoryRoutes,
   ...demoRoutes,

@@ -6,16 +6,12 @@ import { createUIMessageStreamResponse, type UIMessageChunk } from 'ai';
 import { z } from 'zod';
 import { requireAgentRow } from '../../agents/index.ts';
 import { queryAudit } from '../../audit/index.ts';
-import { applyToValue, checkSetOf } from '../../checks/index.ts';
-import { NotFoundError } from '../../errors/index.ts';
 import {
-  conversationMessages,
   listRunRows,
   type Run,
   type RunListener,
   requireVisibleRun,
   startedBy,
-  startedByQuery,
   toRun,
 } from '../../runtime/index.ts';
 import { defineRoute } from '../route.ts';
@@ -57,49 +53,7 @@ export const RunListQuerySchema = z.strictObject({
 export const RunListSchema = z.object({ runs: z.array(RunSchema) });
 export const RunDetailSchema = z.object({ run: RunSchema, audit: z.array(AuditEventSchema) });
 
-/** A part of an agent's answer as the AI SDK's UI messages have it: text, a tool call, the run. */
-const AnswerPartSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('text'), text: z.string() }),
-  z.object({
-    type: z.literal('dynamic-tool'),
-    toolName: z.string(),
-    toolCallId: z.string(),
-    state: z.enum(['input-available', 'output-available', 'output-error', 'output-denied']),
-    input: z.unknown(),
-    output: z.unknown().optional(),
-    errorText: z.string().optional(),
-    approval: z
-      .object({ id: Id, approved: z.boolean() })
-      .optional()
-      .describe('a person’s decision on the call (its approval request), from the run’s record'),
-  }),
-  z.object({ type: z.literal('data-run'), data: RunSchema }),
-]);
-export const ConversationSchema = z
-  .object({
-    id: Id,
-    agentId: Id,
-    title: z.string(),
-    messages: z
-      .array(
-        z.object({
-          id: z.string(),
-          role: z.enum(['user', 'assistant']),
-          parts: z.array(AnswerPartSchema),
-        }),
-      )
-      .describe(
-        'as the AI SDK’s UI messages: each message and the answer, with its tool calls and results and its run',
-      ),
-    createdAt: Timestamp,
-    updatedAt: Timestamp,
-  })
-  .meta({ id: 'Conversation' });
-
 const AgentParams = OrgParams.extend({ agent: Id });
-const ConversationParams = OrgParams.extend({ conversation: Id });
-/** The most runs a conversation is read back with, its newest (a chat, not an archive: the runs list has the rest). */
-const CONVERSATION_RUNS = 500;
 const RunParams = OrgParams.extend({ run: Id });
 
 /**
@@ -225,53 +179,6 @@ export const runRoutes = [
           ? []
           : (await queryAudit(deps.store.db, ctx.scope, { run: row.id, limit: 500, order: 'asc' })).events;
       return { run: toRun(row), audit };
-    },
-  }),
-  defineRoute({
-    method: 'get',
-    path: '/api/v1/orgs/{org}/conversations/{conversation}',
-    summary:
-      'One of your conversations with an agent, read back as the chat showed it: each message and its answer, with the tool calls made and what they answered',
-    tag: 'runs',
-    access: { permission: 'runs.read' },
-    params: ConversationParams,
-    response: ConversationSchema,
-    handler: async ({ ctx, deps, params }) => {
-      const db = deps.store.db;
-      const row = await db
-        .selectFrom('conversations')
-        .selectAll()
-        .where('org_id', '=', ctx.scope.orgId)
-        .where('id', '=', params.conversation)
-        .executeTakeFirst();
-      // Yours only, whatever your role: what your tools read is not another's to read here
-      // (an admin reads a run and its audit trail instead); another's reads as missing.
-      // Yours only, whatever your role (what your tools read is not another's to read here: an
-      // admin reads a run and its audit trail instead); a service token's, those it started.
-      if (!row || !startedBy(ctx, row))
-        throw new NotFoundError('conversation_not_found', 'No conversation of yours with that id.');
-      const agent = await requireAgentRow(db, ctx, row.agent_id);
-      const newest = await db
-        .selectFrom('runs')
-        .selectAll()
-        .where('org_id', '=', ctx.scope.orgId)
-        .where('conversation_id', '=', row.id)
-        .where(startedByQuery(ctx))
-        .orderBy('created_at', 'desc')
-        .orderBy('id', 'desc')
-        .limit(CONVERSATION_RUNS)
-        .execute();
-      // Tool calls as the stream showed them: through the agent's output checks.
-      const scanner = checkSetOf(agent.checks)?.output;
-      const mask = scanner ? (v: unknown) => applyToValue(scanner, v).value : undefined;
-      return {
-        id: row.id,
-        agentId: row.agent_id,
-        title: row.title,
-        messages: conversationMessages(JSON.parse(row.messages), newest.reverse(), mask),
-        createdAt: row.created_at,
-        updatedAt: row.updated_at,
-      };
     },
   }),
   defineRoute({
