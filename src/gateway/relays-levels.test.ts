@@ -45,3 +45,30 @@ test("the agent's server is told the most verbose level its clients chose, by or
   await Promise.all([relays.levelsChanged('org_1', 'agt_1'), relays.levelsChanged('org_1', 'agt_1')]);
   assert.deepEqual(told, ['debug', 'warning'], 'told once, the most verbose of warning and error');
 });
+
+test('a session that ends takes its level with it: the servers are told what the clients left want', async () => {
+  const stored: Record<string, LoggingLevel[]> = { 'org_1/agt_1': ['debug', 'warning'] };
+  const told: LoggingLevel[] = [];
+  const { relays, server, client } = await relayHarness(
+    {
+      storedLevels: async (orgId, agentId) => stored[`${orgId}/${agentId}`] ?? [],
+      clientsOf: async (agentId) => (agentId === 'agt_1' ? [{ connectionId: 'con_1', client }] : []),
+    },
+    { name: 'logger', capabilities: { logging: {} } },
+  );
+  server.setRequestHandler(SetLevelRequestSchema, async (req) => {
+    told.push(req.params.level);
+    return {};
+  });
+  await relays.opened(client, 'org_1', 'agt_1');
+  assert.deepEqual(told, ['debug']);
+  // The debug session's row goes (closed, idle): a recheck tells the server the quieter level.
+  stored['org_1/agt_1'] = ['warning'];
+  await relays.recheckLevels();
+  assert.deepEqual(told, ['debug', 'warning']);
+  // Nothing changed: nothing told. None left: the server keeps the last (MCP cannot unset one).
+  await relays.recheckLevels();
+  stored['org_1/agt_1'] = [];
+  await relays.recheckLevels();
+  assert.deepEqual(told, ['debug', 'warning']);
+});

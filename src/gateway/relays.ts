@@ -315,6 +315,19 @@ export class Relays {
     );
   }
 
+  /**
+   * Sessions ended (closed, idle, on any replica): each agent whose servers were told a level is
+   * told again what its clients left want — quieter, when the most verbose one went.
+   */
+  async recheckLevels(): Promise<void> {
+    await Promise.all(
+      [...this.#levels.keys()].map((k) => {
+        const [orgId, agentId] = k.split('\u0000') as [string, string];
+        return this.levelsChanged(orgId, agentId);
+      }),
+    );
+  }
+
   /** Whether the org's agent's servers run here (a level its clients choose anywhere is theirs to be told). */
   servesAgent(orgId: string, agentId: string): boolean {
     return this.#serving.has(key(orgId, agentId));

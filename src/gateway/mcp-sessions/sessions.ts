@@ -580,6 +580,8 @@ export class McpSessions implements StopPart, AgentDelivery {
     await touchSessions(this.#o.store.db, streaming, new Date(now));
     await this.#closeUnliveStreams();
     await deleteIdleSessions(this.#o.store.db, new Date(now - this.#idleMs));
+    // The levels idle sessions chose no longer count.
+    await this.#o.server.gate.relays.recheckLevels();
     await expireHeldAnswers(this.#o.store.db, now);
     await expireHeldNotifications(this.#o.store.db, now);
     await this.#shared?.expire(now);
@@ -785,6 +787,8 @@ export class McpSessions implements StopPart, AgentDelivery {
     this.#forget(live);
     await deleteSession(this.#o.store.db, live.idHash);
     await this.#shared?.forget(live.idHash);
+    // The level it chose no longer counts: the agent's servers hear what its other clients want.
+    if (live.row.logLevel) await this.#o.server.gate.relays.recheckLevels();
     this.#o.log.info(
       { session: live.idHash.slice(0, 16), agentId: live.row.agentId },
       'MCP session closed by the client',
@@ -907,6 +911,8 @@ export class McpSessions implements StopPart, AgentDelivery {
       if (live) this.#drop(live);
       // Its subscriptions may live on this replica without the session (it moved on).
       else this.#o.server.gate.relays.end({ sessionId: e.idHash });
+      // The level it chose no longer counts: the agent's servers here hear what is left.
+      await this.#o.server.gate.relays.recheckLevels();
       return;
     }
     for (const live of this.#byAgent.get(e.agentId) ?? []) {
