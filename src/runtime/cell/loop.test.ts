@@ -136,6 +136,34 @@ describe('the agent loop', () => {
     assert.equal(resumed.end.messages.filter((m) => m.role === 'tool').length, 2);
   });
 
+  test('resumed approved, the waiting call runs — not an older call of the same id (a provider numbering calls afresh)', async () => {
+    turns.push({ toolCalls: [{ name: 'demo__echo', args: { message: 'old' }, id: 'call_0' }] });
+    turns.push({ text: 'Echoed.' });
+    const earlier = await run(spec());
+    assert.equal(earlier.end.status, 'completed');
+    turns.push({ toolCalls: [{ name: 'demo__refund', args: { message: '25' }, id: 'call_0' }] });
+    const waiting = await run(
+      spec({ messages: [...(earlier.end.messages as ModelMessage[]), { role: 'user', content: 'again' }] }),
+    );
+    assert.equal(waiting.end.status, 'waiting_approval');
+    assert.equal(waiting.end.pending[0]?.toolCallId, 'call_0');
+    turns.push({ text: 'Refunded.' });
+    const resumed = await run(
+      spec({
+        messages: waiting.end.messages as ModelMessage[],
+        decisions: [{ toolCallId: 'call_0', outcome: 'approved' }],
+      }),
+      new Set(['25']),
+    );
+    assert.equal(resumed.end.status, 'completed', JSON.stringify(resumed.end.error));
+    assert.deepEqual(resumed.calls, ['demo__refund'], 'the waiting refund ran, not the earlier echo again');
+    assert.deepEqual(
+      models.requests.at(-1)!.toolResults.map((r) => r.output),
+      ['ran demo__echo: old', 'ran demo__refund: 25'],
+      'the earlier result is left as it was',
+    );
+  });
+
   test('resumed denied, the model is told and the call never runs', async () => {
     turns.push({ toolCalls: [{ name: 'demo__refund', args: { message: '30' } }] });
     const first = await run(spec());

@@ -199,7 +199,11 @@ async function gateTools(gate: GateClient, granted: GateTool[], pending: Pending
   });
 }
 
-/** The waiting calls' results, replaced with what happened once people decided. */
+/**
+ * The waiting calls' results, replaced with what happened once people decided. A call is found by
+ * its id from the end: the waiting ones are the run's latest, and a provider may number calls
+ * afresh each exchange (an older `call_0` is another call, never to be run again).
+ */
 async function applyDecisions(
   gate: GateClient,
   messages: ModelMessage[],
@@ -207,43 +211,46 @@ async function applyDecisions(
   pending: PendingCall[],
 ): Promise<ModelMessage[]> {
   const out = structuredClone(messages);
+  const results = out.flatMap((m) =>
+    m.role === 'tool' ? (m.content as ToolResultPart[]).filter((p) => p.type === 'tool-result') : [],
+  );
+  const calls = out.flatMap((m) =>
+    m.role === 'assistant' && Array.isArray(m.content)
+      ? (m.content.filter((c) => c.type === 'tool-call') as Array<{
+          toolCallId: string;
+          toolName: string;
+          input: unknown;
+        }>)
+      : [],
+  );
   for (const d of decisions) {
-    for (const m of out) {
-      if (m.role !== 'tool') continue;
-      for (const part of m.content as ToolResultPart[]) {
-        if (part.type !== 'tool-result' || part.toolCallId !== d.toolCallId) continue;
-        if (d.outcome === 'denied') {
-          // Coded as the gate's refusals are, so the model and the chat read it as one.
-          part.output = {
-            type: 'error-text',
-            value: 'approval_denied: A person denied this call: it did not run.',
-          };
-          continue;
-        }
-        const call = out
-          .flatMap((x) => (x.role === 'assistant' && Array.isArray(x.content) ? x.content : []))
-          .find((c) => c.type === 'tool-call' && c.toolCallId === d.toolCallId) as
-          | { toolName: string; input: unknown }
-          | undefined;
-        if (!call)
-          throw new RunFailure('resume_broken', `The call ${d.toolCallId} the run waited for is not in it.`);
-        const r = await gate.callTool(call.toolName, call.input as Record<string, unknown>);
-        const again = r._meta?.[APPROVAL_META] as { id: string; expiresAt: string } | undefined;
-        if (again) {
-          pending.push({
-            toolCallId: d.toolCallId,
-            toolName: call.toolName,
-            input: call.input,
-            approvalId: again.id,
-            expiresAt: again.expiresAt,
-          });
-          continue;
-        }
-        part.output = r.isError
-          ? { type: 'error-text', value: resultText(r) }
-          : { type: 'text', value: resultText(r) };
-      }
+    const part = results.findLast((p) => p.toolCallId === d.toolCallId);
+    const call = calls.findLast((c) => c.toolCallId === d.toolCallId);
+    if (!part || !call)
+      throw new RunFailure('resume_broken', `The call ${d.toolCallId} the run waited for is not in it.`);
+    if (d.outcome === 'denied') {
+      // Coded as the gate's refusals are, so the model and the chat read it as one.
+      part.output = {
+        type: 'error-text',
+        value: 'approval_denied: A person denied this call: it did not run.',
+      };
+      continue;
     }
+    const r = await gate.callTool(call.toolName, call.input as Record<string, unknown>);
+    const again = r._meta?.[APPROVAL_META] as { id: string; expiresAt: string } | undefined;
+    if (again) {
+      pending.push({
+        toolCallId: d.toolCallId,
+        toolName: call.toolName,
+        input: call.input,
+        approvalId: again.id,
+        expiresAt: again.expiresAt,
+      });
+      continue;
+    }
+    part.output = r.isError
+      ? { type: 'error-text', value: resultText(r) }
+      : { type: 'text', value: resultText(r) };
   }
   return out;
 }

@@ -38,7 +38,7 @@ export const anthropic: WireFormat = {
     const u = usageOf(turn);
     const calls = (turn.toolCalls ?? []).map((c) => ({
       type: 'tool_use',
-      id: callId('toolu'),
+      id: c.id ?? callId('toolu'),
       name: c.name,
       input: c.args,
     }));

@@ -30,7 +30,7 @@ export const openaiChat: WireFormat = {
     const id = callId('chatcmpl');
     const created = Math.floor(Date.now() / 1000);
     const calls = (turn.toolCalls ?? []).map((c) => ({
-      id: callId('call'),
+      id: c.id ?? callId('call'),
       type: 'function' as const,
       function: { name: c.name, arguments: JSON.stringify(c.args) },
     }));

@@ -38,7 +38,7 @@ export const openaiResponses: WireFormat = {
     const calls = (turn.toolCalls ?? []).map((c) => ({
       type: 'function_call' as const,
       id: callId('fc'),
-      call_id: callId('call'),
+      call_id: c.id ?? callId('call'),
       name: c.name,
       arguments: JSON.stringify(c.args),
       status: 'completed' as const,

@@ -4,8 +4,8 @@ import type { ServerResponse } from 'node:http';
 export interface ModelTurn {
   /** Text the model answers (streamed in a few pieces when the client streams). */
   text?: string;
-  /** Tools the model asks to call. */
-  toolCalls?: Array<{ name: string; args: Record<string, unknown> }>;
+  /** Tools the model asks to call (`id`: the call's id, as a provider that numbers calls afresh each time gives it). */
+  toolCalls?: Array<{ name: string; args: Record<string, unknown>; id?: string }>;
   usage?: { input: number; output: number };
   /** Gemini: the opaque signature of the model's thinking, on each part it answers with. */
   thoughtSignature?: string;
