@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ModelMessage } from 'ai';
+import { argsDigest } from '../approvals/approvals.ts';
 import type { RunTable } from '../store/schema.ts';
 import { runRow } from '../testing/run-rows.ts';
 import { conversationMessages, turnsOf } from './conversation-view.ts';
@@ -367,4 +368,42 @@ test('the decisions the run record keeps mark its calls: approved with their app
     approval: { id: 'apr_4', approved: false },
   });
   assert.equal(call('c2') && 'approval' in call('c2')!, false, 'a call no one decided on carries none');
+});
+
+test('a decision marks the call it was made on, by id, tool and arguments: not another call of the same id', () => {
+  const r = run('completed', 'two of one id', {
+    decisions: JSON.stringify([
+      {
+        toolCallId: 'call_0',
+        toolName: 'desk__refund',
+        argsDigest: argsDigest({ amount: 20 }),
+        approvalId: 'apr_9',
+        outcome: 'denied',
+      },
+    ]),
+  });
+  const kept: ModelMessage[] = [
+    { role: 'user', content: 'two of one id' },
+    {
+      role: 'assistant',
+      content: [{ type: 'tool-call', toolCallId: 'call_0', toolName: 'crm__find', input: { q: 'B' } }],
+    },
+    result('call_0', { type: 'text', value: '{"order":"B"}' }),
+    {
+      role: 'assistant',
+      content: [{ type: 'tool-call', toolCallId: 'call_0', toolName: 'desk__refund', input: { amount: 20 } }],
+    },
+    result('call_0', {
+      type: 'error-text',
+      value: 'approval_denied: A person denied this call: it did not run.',
+    }),
+  ];
+  const tools = (conversationMessages(kept, [r])[1]?.parts ?? []).filter((p) => p.type === 'dynamic-tool');
+  assert.deepEqual(
+    tools.map((p) => [p.toolName, p.state, p.approval ?? null]),
+    [
+      ['crm__find', 'output-available', null],
+      ['desk__refund', 'output-denied', { id: 'apr_9', approved: false }],
+    ],
+  );
 });

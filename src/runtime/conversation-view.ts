@@ -4,6 +4,7 @@
  * stream had, so a reopened conversation reads as it did live. Built from what the conversation
  * keeps (a completed run's messages) and, for a run waiting for a person, from its saved state.
  */
+import { argsDigest } from '../approvals/approvals.ts';
 import type { RunTable } from '../store/schema.ts';
 import { type Run, toRun } from './runs.ts';
 
@@ -25,6 +26,9 @@ export type AnswerPart =
 /** What a person decided on a call a run waited for, as the control plane kept it. */
 export interface RunDecision {
   toolCallId: string;
+  /** The call's tool as the agent named it, and its arguments' digest (the approval's): ids may repeat. */
+  toolName?: string;
+  argsDigest?: string;
   approvalId: string;
   outcome: 'approved' | 'denied';
 }
@@ -159,11 +163,19 @@ export function turnsOf(messages: unknown): Turn[] {
  * report): an approved call carries its approval, a denied one is denied, as the SDK's parts say.
  */
 function decided(answer: AnswerPart[], decisions: string | null | undefined): AnswerPart[] {
-  const list = decisions ? (JSON.parse(decisions) as RunDecision[]) : [];
-  if (list.length === 0) return answer;
+  const list = safeParse(decisions ?? '[]');
+  if (!Array.isArray(list) || list.length === 0) return answer;
+  const left = [...(list as RunDecision[])];
+  // Each decision marks one call: the first of its id, tool and arguments not yet marked.
+  const is = (d: RunDecision, p: ToolPart) =>
+    d.toolCallId === p.toolCallId &&
+    (!d.toolName || d.toolName === p.toolName) &&
+    (!d.argsDigest || d.argsDigest === argsDigest(isObject(p.input) ? p.input : {}));
   return answer.map((p) => {
-    const d = p.type === 'dynamic-tool' ? list.findLast((x) => x.toolCallId === p.toolCallId) : undefined;
-    if (!d || p.type !== 'dynamic-tool') return p;
+    if (p.type !== 'dynamic-tool') return p;
+    const at = left.findIndex((d) => is(d, p));
+    if (at < 0) return p;
+    const [d] = left.splice(at, 1) as [RunDecision];
     const { errorText: _, output: __, ...call } = p;
     return d.outcome === 'denied'
       ? { ...call, state: 'output-denied', approval: { id: d.approvalId, approved: false } }

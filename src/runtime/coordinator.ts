@@ -16,6 +16,7 @@ import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import type { ModelMessage } from 'ai';
 import type { Kysely } from 'kysely';
 import { requireAgentRow } from '../agents/index.ts';
+import { argsDigest } from '../approvals/approvals.ts';
 import { type Actor, type AuditTrail, recordAudit } from '../audit/index.ts';
 import {
   admitRun,
@@ -347,6 +348,14 @@ export class RunCoordinator implements RunHost {
             ? await historyFor(trx, conversation, personId, input.thread !== undefined)
             : messagesOf(conversation);
         const row = newRun(org.id, agent.id, conversation.id, personId, input, capability);
+        // Continued: the conversation was touched now (lists put it first; retention counts from here).
+        if (conversation.updated_at < row.created_at)
+          await trx
+            .updateTable('conversations')
+            .set({ updated_at: row.created_at })
+            .where('org_id', '=', org.id)
+            .where('id', '=', conversation.id)
+            .execute();
         if (personId === null) row.token_id = who.tokenId;
         await trx.insertInto('runs').values(row).execute();
         // Their words are in someone else's conversation now: on record for a deletion of their data.
@@ -923,20 +932,41 @@ export class RunCoordinator implements RunHost {
     await requireAgentRow(this.#o.db, ctx, row.agent_id);
     if (row.status !== 'running' && row.status !== 'waiting_approval')
       throw new ConflictError('run_ended', `This run already ended (${row.status}).`);
+    await this.#stopOne(row, reason, ctx.requestId);
+    return toRun(await requireRunRow(this.#o.db, ctx.scope, runId));
+  }
+
+  /**
+   * Ends every run acting for a person (removed from the org), in flight and waiting alike,
+   * through the kill switch: nothing runs for them after, and no approval resumes one.
+   */
+  async stopRunsFor(ctx: OrgContext, personId: string, reason: string): Promise<number> {
+    const rows = await this.#o.db
+      .selectFrom('runs')
+      .selectAll()
+      .where('org_id', '=', ctx.scope.orgId)
+      .where('person_id', '=', personId)
+      .where('status', 'in', ['running', 'waiting_approval'])
+      .execute();
+    for (const row of rows) await this.#stopOne(row, reason, ctx.requestId);
+    return rows.length;
+  }
+
+  /** One run ended through the kill switch (brake → durable commit → every replica → release). */
+  async #stopOne(row: RunTable, reason: string, requestId: string): Promise<void> {
     const kill = this.#o.killSwitch?.();
-    if (!kill) await this.#stop([row], reason, ctx.requestId);
+    if (!kill) await this.#stop([row], reason, requestId);
     else
-      await kill.stop({ kind: 'run', orgId: row.org_id, runId }, async (allowed) => {
+      await kill.stop({ kind: 'run', orgId: row.org_id, runId: row.id }, async (allowed) => {
         allowed();
         await this.#endOnRecord(
           row,
           ['running', 'waiting_approval'],
           stoppedSet(reason),
           stoppedRun(row, reason),
-          ctx.requestId,
+          requestId,
         );
       });
-    return toRun(await requireRunRow(this.#o.db, ctx.scope, runId));
   }
 
   /** Ends these runs on record, stopped; those in flight here end at once. */
@@ -979,7 +1009,7 @@ export class RunCoordinator implements RunHost {
       const pending = JSON.parse(row.pending ?? '[]') as PendingCall[];
       const approvals = await db
         .selectFrom('approvals')
-        .select(['id', 'status', 'expires_at'])
+        .select(['id', 'status', 'expires_at', 'args_digest', 'requested_by'])
         .where('org_id', '=', row.org_id)
         .where('agent_id', '=', row.agent_id)
         .where('id', 'in', pending.length ? pending.map((p) => p.approvalId) : [''])
@@ -1008,15 +1038,27 @@ export class RunCoordinator implements RunHost {
         continue;
       }
       const capability = randomBytes(32).toString('base64url');
-      // Kept as it resumes, by the control plane: which calls a person approved or denied.
+      // Kept as it resumes, by the control plane: which calls a person approved or denied. The
+      // cell reports what it waits for (it is the less trusted side): a decision is kept only for
+      // an approval of exactly that call, asked for whom the run acts for.
+      const bound = (p: PendingCall) => {
+        const a = approvals.find((x) => x.id === p.approvalId);
+        return (
+          a !== undefined &&
+          a.requested_by === row.person_id &&
+          a.args_digest === argsDigest((p.input ?? {}) as Record<string, unknown>)
+        );
+      };
       const decided: RunDecision[] = [
         ...(JSON.parse(row.decisions ?? '[]') as RunDecision[]),
         ...pending.flatMap((p, i): RunDecision[] =>
-          states[i] === 'expired'
+          states[i] === 'expired' || !bound(p)
             ? []
             : [
                 {
                   toolCallId: p.toolCallId,
+                  toolName: p.toolName,
+                  argsDigest: argsDigest((p.input ?? {}) as Record<string, unknown>),
                   approvalId: p.approvalId,
                   outcome: states[i] === 'denied' ? 'denied' : 'approved',
                 },

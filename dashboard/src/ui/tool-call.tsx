@@ -13,11 +13,13 @@ const STATE_LABEL: Record<ToolCallView['state'], string> = {
   waiting: 'Waiting for approval',
 };
 
-/** A call a person decided on, once the run went on: said as the decision. */
-const DECIDED_LABEL: Record<NonNullable<ToolCallView['decided']>, string> = {
-  approved: 'Approved',
-  denied: 'Denied',
-};
+/** A call a person decided on, once the run went on, is said as the decision — unless it then failed. */
+function label(call: ToolCallView): string {
+  if (call.decided === 'approved' && call.state === 'done') return 'Approved';
+  if (call.decided === 'denied' && call.state === 'refused') return 'Denied';
+  if (call.decided === 'approved' && call.state === 'failed') return 'Approved, failed';
+  return STATE_LABEL[call.state];
+}
 
 /**
  * `children`: what the call waits for (the approval card); `standing` says where that wait
@@ -43,7 +45,7 @@ export function ToolCall({
           <code>{call.name}</code>
         </h3>
         <span className={`status tool-state-${tone}`} data-testid="tool-call-state">
-          {standing?.label ?? (call.decided ? DECIDED_LABEL[call.decided] : STATE_LABEL[call.state])}
+          {standing?.label ?? label(call)}
         </span>
       </div>
       {args && args !== '{}' ? (
