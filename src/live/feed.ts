@@ -12,6 +12,7 @@
 import { createHash } from 'node:crypto';
 import { listApprovals } from '../approvals/approvals.ts';
 import { can, type OrgContext } from '../identity/index.ts';
+import { startedBy } from '../runtime/index.ts';
 import type { Db } from '../store/index.ts';
 import type { LiveSignals } from './signals.ts';
 
@@ -53,7 +54,7 @@ interface OrgState {
   approvals: LiveApproval[] | null;
   agents: string;
   /** The runs in flight (started, not ended), each as `id:status:steps:updated`, by who asked. */
-  runs: { personId: string | null; line: string }[];
+  runs: { person_id: string | null; token_id?: string | null; line: string }[];
   cell: LiveCell | null;
 }
 
@@ -181,7 +182,7 @@ export class LiveFeed {
       db.selectFrom('orgs').select('agents_stopped_at').where('id', '=', orgId).executeTakeFirst(),
       db
         .selectFrom('runs')
-        .select(['id', 'person_id', 'status', 'steps', 'updated_at'])
+        .select(['id', 'person_id', 'token_id', 'status', 'steps', 'updated_at'])
         .where('status', 'in', IN_FLIGHT)
         .where('org_id', '=', orgId)
         .execute(),
@@ -207,7 +208,8 @@ export class LiveFeed {
         .slice(0, 16),
       // A run that starts, waits, goes on or ends changes its line (or takes it away).
       runs: runs.map((r) => ({
-        personId: r.person_id,
+        person_id: r.person_id,
+        token_id: r.token_id ?? null,
         line: `${r.id}:${r.status}:${r.steps}:${r.updated_at}`,
       })),
       cell: this.#o.cell(orgId),
@@ -229,8 +231,7 @@ function eventsFor(ctx: OrgContext, s: OrgState): LiveEvent[] {
   const events: LiveEvent[] = [{ type: 'agents', data: { version: s.agents } }];
   if (can(ctx.role, 'runs.read')) {
     // Members read their own runs only; the others every run (the runs API scopes them the same way).
-    const mine =
-      ctx.role === 'member' ? s.runs.filter((r) => ctx.userId !== null && r.personId === ctx.userId) : s.runs;
+    const mine = ctx.role === 'member' ? s.runs.filter((r) => startedBy(ctx, r)) : s.runs;
     events.push({ type: 'runs', data: { version: digest(mine.map((r) => r.line)) } });
   }
   if (can(ctx.role, 'approvals.read') && s.approvals)

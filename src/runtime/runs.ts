@@ -74,11 +74,16 @@ export function startedBy(caller: Starter, row: Pick<RunTable, 'person_id' | 'to
     : row.person_id === null && caller.tokenId !== null && row.token_id === caller.tokenId;
 }
 
-/** The same, as a query's condition on `runs`. */
-export const startedByQuery = (caller: Starter) => (eb: ExpressionBuilder<Database, 'runs'>) =>
-  caller.userId !== null
-    ? eb('person_id', '=', caller.userId)
-    : eb.and([eb('person_id', 'is', null), eb('token_id', '=', caller.tokenId ?? '')]);
+/** The same, as a query's condition on `runs` or `conversations`. */
+export const startedByQuery =
+  (caller: Starter) =>
+  <T extends 'runs' | 'conversations'>(eb: ExpressionBuilder<Database, T>) => {
+    // Both tables name whom they act for alike (`person_id`, `token_id`).
+    const e = eb as unknown as ExpressionBuilder<Database, 'runs'>;
+    return caller.userId !== null
+      ? e('person_id', '=', caller.userId)
+      : e.and([e('person_id', 'is', null), e('token_id', '=', caller.tokenId ?? '')]);
+  };
 
 /** A run the caller may see: members (and tokens with a member's role) their own; others every run of an agent they may see. */
 export async function requireVisibleRun(db: Db, ctx: OrgContext, id: string): Promise<RunTable> {

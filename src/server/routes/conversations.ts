@@ -92,11 +92,8 @@ export const conversationRoutes = [
       let q = db
         .selectFrom('conversations')
         .select(['id', 'agent_id', 'title', 'created_at', 'updated_at'])
-        .where('org_id', '=', ctx.scope.orgId);
-      q =
-        ctx.userId !== null
-          ? q.where('person_id', '=', ctx.userId)
-          : q.where('person_id', 'is', null).where('token_id', '=', ctx.tokenId ?? '');
+        .where('org_id', '=', ctx.scope.orgId)
+        .where(startedByQuery(ctx));
       if (query.agent) q = q.where('agent_id', '=', query.agent);
       const rows = await q.orderBy('updated_at', 'desc').orderBy('id', 'desc').limit(query.limit).execute();
       const mayRead = new Map<string, boolean>();
@@ -113,23 +110,49 @@ export const conversationRoutes = [
         if (mayRead.get(r.agent_id)) seen.push(r);
       }
       const ids = seen.map((r) => r.id);
-      // Each one's runs of yours: how many, and the newest (its status shows in the list).
-      const runs = ids.length
+      // Each one's runs of yours: how many and when the newest began, counted by the database;
+      // then the newest ones themselves (their status shows in the list).
+      const counts = ids.length
+        ? await db
+            .selectFrom('runs')
+            .select((eb) => [
+              'conversation_id',
+              eb.fn.countAll<number>().as('n'),
+              eb.fn.max('created_at').as('latest'),
+            ])
+            .where('org_id', '=', ctx.scope.orgId)
+            .where('conversation_id', 'in', ids)
+            .where(startedByQuery(ctx))
+            .groupBy('conversation_id')
+            .execute()
+        : [];
+      const newest = counts.length
         ? await db
             .selectFrom('runs')
             .select(['id', 'conversation_id', 'status', 'created_at'])
             .where('org_id', '=', ctx.scope.orgId)
-            .where('conversation_id', 'in', ids)
+            .where((eb) =>
+              eb.or(
+                counts.map((c) =>
+                  eb.and([
+                    eb('conversation_id', '=', c.conversation_id),
+                    eb('created_at', '=', String(c.latest)),
+                  ]),
+                ),
+              ),
+            )
             .where(startedByQuery(ctx))
             .execute()
         : [];
-      const byConversation = new Map<string, { n: number; latest: (typeof runs)[number] | null }>();
-      for (const r of runs) {
-        const c = byConversation.get(r.conversation_id) ?? { n: 0, latest: null };
-        c.n++;
-        if (!c.latest || r.created_at > c.latest.created_at) c.latest = r;
-        byConversation.set(r.conversation_id, c);
-      }
+      const byConversation = new Map(
+        counts.map((c) => [
+          c.conversation_id,
+          {
+            n: Number(c.n),
+            latest: newest.find((r) => r.conversation_id === c.conversation_id) ?? null,
+          },
+        ]),
+      );
       return {
         conversations: seen.map((r) => {
           const c = byConversation.get(r.id);

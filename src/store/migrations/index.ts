@@ -44,6 +44,7 @@ import { mcpHeldNotifications } from './037-mcp-held-notifications.ts';
 import { mcpSessionLogLevel } from './038-mcp-session-log-level.ts';
 import { runToken } from './039-run-token.ts';
 import { runDecisions } from './040-run-decisions.ts';
+import { conversationIndexes } from './041-conversation-indexes.ts';
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {
   const all: Record<string, Migration> = {
@@ -87,6 +88,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
     '038-mcp-session-log-level': mcpSessionLogLevel(dialect),
     '039-run-token': runToken(dialect),
     '040-run-decisions': runDecisions(dialect),
+    '041-conversation-indexes': conversationIndexes(dialect),
   };
   return { getMigrations: async () => all };
 }
