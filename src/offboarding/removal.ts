@@ -209,6 +209,14 @@ export async function removePerson(
     if (stray.length > 0) await refuseStray(trx, ctx, stray);
 
     const ended = await endIdentityAccess(trx, ctx, person);
+    // What was asked or granted for them expires with them: no one approves, and nothing uses, a call for someone gone.
+    const approvalsEnded = await trx
+      .updateTable('approvals')
+      .set({ expires_at: new Date().toISOString() })
+      .where('org_id', '=', ctx.scope.orgId)
+      .where('requested_by', '=', person.id)
+      .where('status', 'in', ['pending', 'approved'])
+      .executeTakeFirst();
     const agentTokenIds = await revokeAgentTokens(trx, ctx.scope, { issuedBy: person.id });
     // No Slack account stands for them any more, and a link code they made links nothing.
     const slackLinks = await deleteSlackLinksOf(trx, ctx.scope.orgId, person.id);
@@ -228,6 +236,7 @@ export async function removePerson(
       before: { email: person.email, role: person.role },
       ...ended,
       agentTokensRevoked: agentTokenIds.length,
+      approvalsExpired: Number(approvalsEnded.numUpdatedRows),
       agentTokenIds,
       slackLinks,
       privateResources: { action, ...(to ? { to } : {}), agents, connections },

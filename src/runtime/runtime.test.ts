@@ -809,5 +809,40 @@ for (const kind of STORE_KINDS) {
       const found = forms.filter((f) => texts.some((x) => x.includes(f)));
       assert.deepEqual(found, []);
     });
+
+    // Last: it removes the member the tests above run as (with the way out to the model server back).
+    test('a person removed: their waiting run ends, and the approval asked for them can no longer be granted or used', async () => {
+      const port = Number(new URL(models.url).port);
+      const back = await api(
+        'patch',
+        '',
+        { settings: { egressAllowlist: [{ host: '127.0.0.1', port, allowPrivate: true }] } },
+        acme.people.owner.token,
+      );
+      assert.equal(back.status, 200, back.text);
+      scripts.set('sum for someone leaving', [
+        { toolCalls: [{ name: 'everything__get-sum', args: { a: 404, b: 1 } }] },
+        { text: 'The sum is 405.' },
+      ]);
+      const r = await run('sum for someone leaving');
+      assert.equal(r.body.status, 'waiting_approval', r.text);
+      const approvalId = r.body.waitingFor[0].approvalId;
+      const removed = await api('delete', `/people/${acme.people.member.id}`, {}, acme.people.owner.token);
+      assert.equal(removed.status, 204, removed.text);
+      const ended = await runWhen(r.body.id, (x) => x.status !== 'waiting_approval');
+      assert.equal(ended.status, 'stopped');
+      assert.match(ended.error.message, /was removed/);
+      const expired = await api('get', '/approvals?status=expired', undefined, acme.people.owner.token);
+      assert.ok(
+        expired.body.approvals.some((a: { id: string }) => a.id === approvalId),
+        `expired with them: ${expired.text}`,
+      );
+      const decided = await api('post', `/approvals/${approvalId}/approve`, {}, acme.people.owner.token);
+      assert.notEqual(decided.status, 200, decided.text);
+      assert.equal(await deps.runs.resumeDecided(), 0, 'nothing resumes for them');
+      const actions = (await runEntries(r.body.id)).map((e) => e.action);
+      assert.ok(!actions.includes('tool.call.allowed'), `nothing ran for them: ${actions.join(', ')}`);
+      assert.ok(actions.includes('run.stopped'), actions.join(', '));
+    });
   });
 }

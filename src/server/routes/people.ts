@@ -106,6 +106,8 @@ export const peopleRoutes = [
       // Their OAuth authorizations of remote servers end with them; the providers are asked to revoke them after.
       const held = await authorizationsOf(deps.store.db, ctx.scope.orgId, params.person);
       await removePerson(deps.store.db, (e) => deps.sessions.publish(e), ctx, params.person, body);
+      // Their runs end too, in flight and waiting (their approvals expired with them, above).
+      await deps.runs.stopRunsFor(ctx, params.person, 'the person it acts for was removed');
       for (const a of held) await revokeAtProvider(deps.opener, a);
       return undefined;
     },
