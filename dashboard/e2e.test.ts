@@ -1093,6 +1093,10 @@ describe('dashboard end to end', { timeout: 300_000 }, () => {
     const input = owner.getByLabel('Message', { exact: true });
     assert.equal(await input.inputValue(), DEMO_MESSAGE, 'the demo message is filled in');
     await owner.getByRole('button', { name: 'Send' }).click();
+    // The address names the conversation begun (a reload reopens it), the message no longer.
+    await owner.waitForURL(
+      (u) => /^cnv_/.test(u.searchParams.get('conversation') ?? '') && !u.searchParams.has('message'),
+    );
 
     // Streamed: A-1001 looked up, B-2002 refused by the grant's constraint, the refund waiting.
     const answer = owner.getByTestId('chat-answer').last();

@@ -4,7 +4,7 @@
  * until "New conversation", and your earlier conversations with the agent are listed beside it
  * (`?conversation=` opens one, `?message=` fills the input). Auditors read runs but start none.
  */
-import { type KeyboardEvent, useState } from 'react';
+import { type KeyboardEvent, useEffect, useState } from 'react';
 import {
   type Agent,
   ApiError,
@@ -38,15 +38,20 @@ export function ChatPage({ org, detail, query }: PageProps) {
   // "New conversation" starts afresh even when the address does not change.
   const [fresh, setFresh] = useState(0);
   const asked = query.get('conversation');
+  // The conversation begun on this page: its address names it (a reload reopens it), and the
+  // chat it streams in stays as it is — it is not read back while it goes on.
+  const [begunHere, setBegunHere] = useState<string | null>(null);
+  const reading = asked && asked !== begunHere ? asked : null;
   // Read on its own (an older one than the list shows opens too); another's, or another agent's, is none.
   const read = useLoad(async () => {
-    if (!asked) return null;
-    const found = await api.conversation(org.slug, asked).catch((err: unknown) => {
-      if (err instanceof ApiError && err.status === 404) return null;
+    if (!reading) return null;
+    const found = await api.conversation(org.slug, reading).catch((err: unknown) => {
+      // Not one (a mistyped id) or not yours: the same to you.
+      if (err instanceof ApiError && (err.status === 404 || err.status === 400)) return null;
       throw err;
     });
     return found?.agentId === agentId ? found : null;
-  }, `${org.slug}/${agentId}/${asked}`);
+  }, `${org.slug}/${agentId}/${reading}`);
   const opened = read.data ?? undefined;
 
   const back = (
@@ -66,6 +71,7 @@ export function ChatPage({ org, detail, query }: PageProps) {
   const talks = canStartRuns(org.role);
   const newConversation = () => {
     if (asked) navigate(chatPath(org.slug, a.id));
+    setBegunHere(null);
     setFresh((n) => n + 1);
   };
 
@@ -91,16 +97,20 @@ export function ChatPage({ org, detail, query }: PageProps) {
       </header>
       <div className={talks ? 'chat-layout' : undefined}>
         <div className="chat-main">
-          {asked && read.data === undefined && !read.error ? (
+          {reading && read.data === undefined && !read.error ? (
             <Loading what="the conversation" />
           ) : (
             <>
-              {asked && read.data === null ? (
+              {reading && read.data === null ? (
                 <Alert message="That conversation is not one of yours with this agent: this is a new one." />
               ) : null}
               <Alert message={read.error} />
               <ChatConversation
                 key={`${opened?.id ?? 'new'}/${fresh}`}
+                onConversation={(id) => {
+                  setBegunHere(id);
+                  navigate(chatPath(org.slug, a.id, { conversation: id }), { replace: true });
+                }}
                 org={org}
                 agent={a}
                 start={{ conversationId: opened?.id ?? null, messages: messagesOf(opened) }}
@@ -115,7 +125,7 @@ export function ChatPage({ org, detail, query }: PageProps) {
             slug={org.slug}
             agentId={a.id}
             conversations={mine.data ?? []}
-            current={opened?.id ?? null}
+            current={asked}
             error={mine.error}
           />
         ) : null}
@@ -130,14 +140,22 @@ function ChatConversation({
   start,
   prefill,
   onRunEnd,
+  onConversation,
 }: {
   org: OrgWithRole;
   agent: Agent;
   start: { conversationId: string | null; messages: RunMessage[] };
   prefill: string;
   onRunEnd: () => void;
+  /** The conversation a first message here began, once the server named it. */
+  onConversation: (id: string) => void;
 }) {
   const chat = useRunChat(org.slug, agent.id, start, onRunEnd);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: once, when the server names a new conversation.
+  useEffect(() => {
+    if (chat.conversationId && chat.conversationId !== start.conversationId)
+      onConversation(chat.conversationId);
+  }, [chat.conversationId]);
   const stop = useAction();
   const stopped = agent.state === 'stopped' || org.agentsStoppedAt !== null;
   const last = chat.messages.length - 1;
