@@ -158,7 +158,10 @@ for (const kind of STORE_KINDS) {
 
       const again = await paddock(['init', '--org', 'acme', '--owner', 'b@acme.test'], env);
       assert.equal(again.code, 2);
-      assert.match(again.stderr, /already exists/);
+      assert.match(
+        again.stderr,
+        /already exists\. Choose another --org, or make yourself a token for it: npm run -s paddock -- token create --org acme --for <your email> > acme\.token\n$/,
+      );
 
       const made = await paddock(
         ['token', 'create', '--org', 'acme', '--role', 'auditor', '--name', 'evidence'],

@@ -8,6 +8,7 @@ import { checkpointCustody } from '../audit/index.ts';
 import { chooseSandbox } from '../cells/index.ts';
 import { type Config, loadConfig } from '../config/index.ts';
 import { createDemo, DEMO_MESSAGE } from '../demo/index.ts';
+import { PaddockError } from '../errors/index.ts';
 import {
   findPersonByEmail,
   initOrg,
@@ -208,6 +209,13 @@ const init: Command = {
         ownerEmail: owner,
         ownerName: v['owner-name'] as string | undefined,
         withToken: typeof v['token-file'] === 'string',
+      }).catch((err: unknown) => {
+        // Made already (the setup link, an earlier init): say what to do next.
+        if (PaddockError.isInstance(err) && err.code === 'org_exists')
+          throw new UsageError(
+            `${err.message} Choose another --org, or make yourself a token for it: npm run -s paddock -- token create --org ${slug} --for <your email> > ${slug}.token`,
+          );
+        throw err;
       });
       process.stdout.write(
         `Created organization "${r.org.slug}" (${r.org.id}) with owner ${owner.toLowerCase()}.\n`,
