@@ -9,7 +9,7 @@ import type { ModelMessage } from 'ai';
 import { argsDigest } from '../approvals/approvals.ts';
 import type { RunTable } from '../store/schema.ts';
 import { runRow } from '../testing/run-rows.ts';
-import { conversationMessages, turnsOf } from './conversation-view.ts';
+import { conversationMessages, ownMessages, turnsOf } from './conversation-view.ts';
 
 const result = (toolCallId: string, output: unknown): ModelMessage =>
   ({
@@ -406,4 +406,19 @@ test('a decision marks the call it was made on, by id, tool and arguments: not a
       ['desk__refund', 'output-denied', { id: 'apr_9', approved: false }],
     ],
   );
+});
+
+test('a run that ended without completing keeps its own messages: from the message that began it, none without', () => {
+  const r = run('stopped', 'refund A');
+  const history = [
+    ...first,
+    said('refund A', r),
+    calls('r1'),
+    result('r1', { type: 'text', value: 'waits' }),
+  ];
+  const own = ownMessages(history, r.id);
+  assert.deepEqual(JSON.parse(own ?? 'null'), history.slice(first.length));
+  assert.equal(ownMessages(first, r.id), null, 'not tagged with it: nothing of another’s');
+  assert.equal(ownMessages([said('refund A', r)], r.id), null, 'its message alone: nothing to show');
+  assert.equal(ownMessages('junk', r.id), null);
 });

@@ -228,7 +228,8 @@ export function conversationMessages(
         }
       }
       if (turn) claimedBy.set(turn, row);
-    } else if (row.status === 'waiting_approval' && row.state) {
+    } else if (row.state) {
+      // Waiting, or ended without completing: the run's own messages, kept on it.
       const waiting = turnsOf(safeParse(row.state));
       turn =
         waiting.find((t) => t.runId === row.id) ?? waiting.findLast((t) => !t.runId && t.said === row.input);
@@ -262,6 +263,17 @@ export function conversationMessages(
       ],
     },
   ]);
+}
+
+/**
+ * What a run that ended without completing keeps of its messages (JSON): its own — from the
+ * message that began it — for its conversation read back; none when it had none.
+ */
+export function ownMessages(messages: unknown, runId: string): string | null {
+  const list = Array.isArray(messages) ? messages : [];
+  const at = list.findLastIndex((m) => isObject(m) && m.role === 'user' && paddockOf(m).runId === runId);
+  const own = at >= 0 ? list.slice(at) : [];
+  return own.length > 1 ? JSON.stringify(own) : null;
 }
 
 function safeParse(text: string): unknown {

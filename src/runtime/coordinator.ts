@@ -42,7 +42,7 @@ import type { Database, Db } from '../store/index.ts';
 import type { AgentTable, RunTable } from '../store/schema.ts';
 import { ChannelTransport } from './cell/channel-transport.ts';
 import { METER_RESERVE, type PendingCall, type RunEnd, type RunEvent, type RunSpec } from './cell/loop.ts';
-import { type RunDecision, runTag } from './conversation-view.ts';
+import { ownMessages, type RunDecision, runTag } from './conversation-view.ts';
 import { runGateServer } from './gate-server.ts';
 import { RunIntegrity } from './integrity.ts';
 import { modelKeyFor } from './model-key.ts';
@@ -140,18 +140,27 @@ const LOST_GRACE_MS = 60_000;
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
 /** The columns a stop sets. */
-function stoppedSet(reason: string): Partial<RunTable> {
+function stoppedSet(reason: string, row: Pick<RunTable, 'id' | 'state'>): Partial<RunTable> {
   const now = new Date().toISOString();
   return {
     status: 'stopped',
     capability_hash: null,
-    state: null,
+    // A waiting run keeps its own messages: read back, its conversation shows what it did.
+    state: row.state ? ownMessages(safeJson(row.state), row.id) : null,
     error_code: 'stopped',
     error_message: reason,
     updated_at: now,
     ended_at: now,
   };
 }
+
+const safeJson = (text: string): unknown => {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return [];
+  }
+};
 
 /** The run as a stop leaves it. */
 function stoppedRun(row: RunTable, reason: string): Run {
@@ -750,7 +759,13 @@ export class RunCoordinator implements RunHost {
         status,
         capability_hash: null,
         output: end.output ?? null,
-        state: waiting ? JSON.stringify(end.messages) : null,
+        // Waiting: what it resumes from; ended otherwise than completed: its own, to be read back
+        // (a completed run's are the conversation's).
+        state: waiting
+          ? JSON.stringify(end.messages)
+          : status === 'completed'
+            ? null
+            : ownMessages(end.messages, active.runId),
         pending: waiting ? JSON.stringify(end.pending) : null,
         steps: Number(row.steps) + (end.steps ?? 0),
         tool_calls: active.meter?.toolCalls ?? Number(row.tool_calls ?? 0),
@@ -962,7 +977,7 @@ export class RunCoordinator implements RunHost {
         await this.#endOnRecord(
           row,
           ['running', 'waiting_approval'],
-          stoppedSet(reason),
+          stoppedSet(reason, row),
           stoppedRun(row, reason),
           requestId,
         );
@@ -977,7 +992,13 @@ export class RunCoordinator implements RunHost {
       // The database says it ended first: the cell's own end (if any) then changes nothing.
       const ended =
         row.status === 'running' || row.status === 'waiting_approval'
-          ? await this.#endOnRecord(row, ['running', 'waiting_approval'], stoppedSet(reason), run, requestId)
+          ? await this.#endOnRecord(
+              row,
+              ['running', 'waiting_approval'],
+              stoppedSet(reason, row),
+              run,
+              requestId,
+            )
           : false;
       if (!active) continue;
       active.braked ??= reason;

@@ -584,7 +584,17 @@ for (const kind of STORE_KINDS) {
       assert.equal(continued.body.error.code, 'conversation_not_found');
       // A person's role decides for an admin: every run of agents they may see.
       assert.equal((await api('get', `/runs/${bySvc.body.id}`)).status, 200);
-      await api('post', `/runs/${waiting.body.id}/stop`, undefined, acme.people.member.token);
+      // Stopped while it waited, the run still reads as it went: its call, and then its stop.
+      const stopped = await api('post', `/runs/${waiting.body.id}/stop`, undefined, acme.people.member.token);
+      assert.equal(stopped.body.status, 'stopped', stopped.text);
+      const after = await api('get', `/conversations/${conversationId}`, undefined, acme.people.member.token);
+      const last = after.body.messages.at(-1).parts;
+      assert.deepEqual(
+        last.map((p: any) =>
+          p.type === 'dynamic-tool' ? p.toolName : p.type === 'data-run' ? p.data.status : p.type,
+        ),
+        ['everything__get-sum', 'stopped'],
+      );
     });
 
     test('streamed: the AI SDK UI message stream with the text and the run', async () => {

@@ -298,7 +298,7 @@ export interface RunTable {
   capability_hash: string | null;
   input: string;
   output: string | null;
-  /** JSON while waiting for approval: the messages to resume from. */
+  /** JSON while waiting for approval: the messages to resume from; ended without completing, its own (read back). */
   state: string | null;
   /** JSON: the calls the run waits for. */
   pending: string | null;
