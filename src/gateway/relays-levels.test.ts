@@ -8,9 +8,8 @@ import { test } from 'node:test';
 import { type LoggingLevel, SetLevelRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { relayHarness } from './relay-harness.ts';
 
-test("the agent's server is told the most verbose level its clients chose, by org: a quieter choice or another org's word changes nothing", async () => {
-  // The harness's session is org_1's agt_1; one stored session of it chose debug.
-  const stored: Record<string, LoggingLevel[]> = { 'org_1/agt_1': ['debug'] };
+/** org_1's agt_1 with one server that logs: the levels its stored sessions chose (`stored`), and what the server was told. */
+async function loggers(stored: Record<string, LoggingLevel[]>) {
   const told: LoggingLevel[] = [];
   const { relays, server, client } = await relayHarness(
     {
@@ -23,6 +22,12 @@ test("the agent's server is told the most verbose level its clients chose, by or
     told.push(req.params.level);
     return {};
   });
+  return { relays, client, stored, told };
+}
+
+test("the agent's server is told the most verbose level its clients chose, by org: a quieter choice or another org's word changes nothing", async () => {
+  // The harness's session is org_1's agt_1; one stored session of it chose debug.
+  const { relays, client, stored, told } = await loggers({ 'org_1/agt_1': ['debug'] });
   await relays.opened(client, 'org_1', 'agt_1');
   assert.deepEqual(told, ['debug'], 'opened: told what the stored session chose');
   assert.ok(relays.servesAgent('org_1', 'agt_1'));
@@ -47,19 +52,7 @@ test("the agent's server is told the most verbose level its clients chose, by or
 });
 
 test('a session that ends takes its level with it: the servers are told what the clients left want', async () => {
-  const stored: Record<string, LoggingLevel[]> = { 'org_1/agt_1': ['debug', 'warning'] };
-  const told: LoggingLevel[] = [];
-  const { relays, server, client } = await relayHarness(
-    {
-      storedLevels: async (orgId, agentId) => stored[`${orgId}/${agentId}`] ?? [],
-      clientsOf: async (agentId) => (agentId === 'agt_1' ? [{ connectionId: 'con_1', client }] : []),
-    },
-    { name: 'logger', capabilities: { logging: {} } },
-  );
-  server.setRequestHandler(SetLevelRequestSchema, async (req) => {
-    told.push(req.params.level);
-    return {};
-  });
+  const { relays, client, stored, told } = await loggers({ 'org_1/agt_1': ['debug', 'warning'] });
   await relays.opened(client, 'org_1', 'agt_1');
   assert.deepEqual(told, ['debug']);
   // The debug session's row goes (closed, idle): a recheck tells the server the quieter level.

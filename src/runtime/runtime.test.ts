@@ -101,6 +101,11 @@ for (const kind of STORE_KINDS) {
         },
         { what: `run ${id}` },
       );
+    /** The first tool call of a conversation's first answer, as the member reads it back. */
+    const firstCallReadBack = async (conversationId: string) =>
+      (
+        await api('get', `/conversations/${conversationId}`, undefined, acme.people.member.token)
+      ).body.messages[1].parts.find((p: { type: string }) => p.type === 'dynamic-tool');
     const runEntries = async (runId: string) => {
       await deps.audit.flush();
       return (await api('get', `/runs/${runId}`)).body.audit as Array<{
@@ -314,13 +319,7 @@ for (const kind of STORE_KINDS) {
       assert.equal(done.output, 'The sum is 5.');
       assert.match(models.requests.at(-1)!.toolResults.at(-1)!.output, /5/);
       // Read back, the call says a person approved it (the run's record), with what it answered.
-      const read = await api(
-        'get',
-        `/conversations/${done.conversationId}`,
-        undefined,
-        acme.people.member.token,
-      );
-      const sum = read.body.messages[1].parts.find((p: any) => p.type === 'dynamic-tool');
+      const sum = await firstCallReadBack(done.conversationId);
       assert.deepEqual([sum.state, sum.approval], ['output-available', { id: approvalId, approved: true }]);
       assert.match(sum.output, /5/);
       const actions = (await runEntries(r.body.id)).map((e) => e.action);
@@ -436,13 +435,7 @@ for (const kind of STORE_KINDS) {
       assert.match(models.requests.at(-1)!.toolResults.at(-1)!.output, /A person denied this call/);
       const entries = await runEntries(r.body.id);
       assert.ok(!entries.some((e) => e.action === 'tool.call.allowed'));
-      const read = await api(
-        'get',
-        `/conversations/${done.conversationId}`,
-        undefined,
-        acme.people.member.token,
-      );
-      const sum = read.body.messages[1].parts.find((p: any) => p.type === 'dynamic-tool');
+      const sum = await firstCallReadBack(done.conversationId);
       assert.deepEqual(
         [sum.state, sum.approval, sum.output, sum.errorText],
         ['output-denied', { id: r.body.waitingFor[0].approvalId, approved: false }, undefined, undefined],
