@@ -157,8 +157,8 @@ for (const kind of STORE_KINDS) {
         busSeal: new BusSeal((orgId) => deps.vault.dataKeyFor(t.store.db, orgId)),
       });
 
-    /** A POST on session `id` as another replica `b` serves it (its caller as the session's row names it). */
-    async function postOn(b: McpSessions, id: string, body: unknown, requestId = 'r-b'): Promise<Response> {
+    /** What another replica is handed for a POST on session `id`: its caller as the session's row names it, and the request. */
+    async function replicaCall(id: string, requestId = 'r-b') {
       const row = (await rows()).find((r) => r.id_hash === digest(id))!;
       const conn = {
         caller: {
@@ -170,16 +170,23 @@ for (const kind of STORE_KINDS) {
         },
         approval: 'pause' as const,
       };
-      const request = new Request(`${url}/mcp/acme`, {
-        method: 'POST',
-        headers: {
-          accept: 'application/json, text/event-stream',
-          'content-type': 'application/json',
-          'mcp-session-id': id,
-          'mcp-protocol-version': LATEST_PROTOCOL_VERSION,
-        },
-      });
-      return b.serve(id, conn, request, body);
+      const request = () =>
+        new Request(`${url}/mcp/acme`, {
+          method: 'POST',
+          headers: {
+            accept: 'application/json, text/event-stream',
+            'content-type': 'application/json',
+            'mcp-session-id': id,
+            'mcp-protocol-version': LATEST_PROTOCOL_VERSION,
+          },
+        });
+      return { conn, request };
+    }
+
+    /** A POST on session `id` as another replica `b` serves it. */
+    async function postOn(b: McpSessions, id: string, body: unknown, requestId = 'r-b'): Promise<Response> {
+      const { conn, request } = await replicaCall(id, requestId);
+      return b.serve(id, conn, request(), body);
     }
 
     /**
@@ -909,29 +916,8 @@ for (const kind of STORE_KINDS) {
         busSeal: new BusSeal((orgId) => deps.vault.dataKeyFor(t.store.db, orgId)),
       });
       try {
-        const conn = {
-          caller: {
-            orgId: acme.id,
-            agentId,
-            onBehalfOf: acme.people.admin.id,
-            requestId: 'r-b',
-            token: {
-              id: (await rows()).find((r) => r.id_hash === digest(id))!.token_id,
-              issuedBy: acme.people.admin.id,
-            },
-          },
-          approval: 'pause' as const,
-        };
-        const request = new Request(`${url}/mcp/acme`, {
-          method: 'POST',
-          headers: {
-            accept: 'application/json, text/event-stream',
-            'content-type': 'application/json',
-            'mcp-session-id': id,
-            'mcp-protocol-version': LATEST_PROTOCOL_VERSION,
-          },
-        });
-        const res = await b.serve(id, conn, request, rpc('tools/list'));
+        const { conn, request } = await replicaCall(id);
+        const res = await b.serve(id, conn, request(), rpc('tools/list'));
         assert.equal(res.status, 200);
         assert.match(await res.text(), /everything__echo/);
         const restored = b.serverOf(id)!;
@@ -945,7 +931,7 @@ for (const kind of STORE_KINDS) {
             ...conn,
             caller: { ...conn.caller, onBehalfOf: 'someone', token: { id: 'x', issuedBy: 'someone' } },
           },
-          request.clone(),
+          request(),
           rpc('tools/list'),
         );
         assert.equal(theirs.status, 404);
@@ -956,7 +942,7 @@ for (const kind of STORE_KINDS) {
           .set({ last_seen_at: new Date(Date.now() - IDLE_MS - 60_000).toISOString() })
           .where('id_hash', '=', digest(idle))
           .execute();
-        const expired = await b.serve(idle, conn, request.clone(), rpc('tools/list'));
+        const expired = await b.serve(idle, conn, request(), rpc('tools/list'));
         assert.equal(expired.status, 404);
         await b.sweep();
         assert.equal(
@@ -1016,29 +1002,7 @@ for (const kind of STORE_KINDS) {
         log: silentLogger,
         busSeal: new BusSeal((orgId) => deps.vault.dataKeyFor(t.store.db, orgId)),
       });
-      const post = () =>
-        new Request(`${url}/mcp/acme`, {
-          method: 'POST',
-          headers: {
-            accept: 'application/json, text/event-stream',
-            'content-type': 'application/json',
-            'mcp-session-id': id,
-            'mcp-protocol-version': LATEST_PROTOCOL_VERSION,
-          },
-        });
-      const conn = {
-        caller: {
-          orgId: acme.id,
-          agentId,
-          onBehalfOf: acme.people.admin.id,
-          requestId: 'r-c',
-          token: {
-            id: (await rows()).find((r) => r.id_hash === digest(id))!.token_id,
-            issuedBy: acme.people.admin.id,
-          },
-        },
-        approval: 'pause' as const,
-      };
+      const { conn, request: post } = await replicaCall(id, 'r-c');
       try {
         const first = await c.serve(id, conn, post(), rpc('tools/list'));
         assert.equal(first.status, 200);
