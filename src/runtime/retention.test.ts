@@ -135,28 +135,18 @@ for (const kind of STORE_KINDS) {
       // A backlog larger than one batch of run records.
       const busy = await conversation(acme, daysAgo(1));
       for (let i = 0; i < 1100; i += 100) {
-        const rows = Array.from({ length: 100 }, (_v, j) => ({
-          id: `run_bulk${i + j}x`,
-          org_id: acme.id,
-          agent_id: agents.acme!,
-          conversation_id: busy,
-          person_id: null,
-          via: 'webhook',
-          status: 'completed' as const,
-          capability_hash: null,
-          input: 'q',
-          output: 'a',
-          state: null,
-          pending: null,
-          steps: 1,
-          input_tokens: 1,
-          output_tokens: 1,
-          error_code: null,
-          error_message: null,
-          created_at: daysAgo(60),
-          updated_at: daysAgo(60),
-          ended_at: daysAgo(60),
-        }));
+        const rows = Array.from({ length: 100 }, (_v, j) =>
+          runRow({
+            id: `run_bulk${i + j}x`,
+            org_id: acme.id,
+            agent_id: agents.acme!,
+            conversation_id: busy,
+            via: 'webhook',
+            output: 'a',
+            created_at: daysAgo(60),
+            ended_at: daysAgo(60),
+          }),
+        );
         await t.store.db.insertInto('runs').values(rows).execute();
       }
       // A flag on an expired run goes with it.
