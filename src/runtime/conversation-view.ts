@@ -2,7 +2,8 @@
  * A conversation read back as the chat showed it: each message and the agent's answer, with the
  * tool calls it made and what they answered, as the AI SDK's UI messages — the shape the run's
  * stream had, so a reopened conversation reads as it did live. Built from what the conversation
- * keeps (a completed run's messages) and, for a run waiting for a person, from its saved state.
+ * keeps (a completed run's messages) and, for a run that waits or ended without completing, from
+ * its own messages kept on it.
  */
 import { argsDigest } from '../approvals/approvals.ts';
 import type { RunTable } from '../store/schema.ts';
@@ -266,11 +267,12 @@ export function conversationMessages(
 }
 
 /**
- * What a run that ended without completing keeps of its messages (JSON): its own — from the
+ * What a run that ended without completing keeps of its messages (a list, or its JSON): its own — from the
  * message that began it — for its conversation read back; none when it had none.
  */
 export function ownMessages(messages: unknown, runId: string): string | null {
-  const list = Array.isArray(messages) ? messages : [];
+  const parsed = typeof messages === 'string' ? safeParse(messages) : messages;
+  const list = Array.isArray(parsed) ? parsed : [];
   const at = list.findLastIndex((m) => isObject(m) && m.role === 'user' && paddockOf(m).runId === runId);
   const own = at >= 0 ? list.slice(at) : [];
   return own.length > 1 ? JSON.stringify(own) : null;

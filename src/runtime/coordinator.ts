@@ -146,21 +146,13 @@ function stoppedSet(reason: string, row: Pick<RunTable, 'id' | 'state'>): Partia
     status: 'stopped',
     capability_hash: null,
     // A waiting run keeps its own messages: read back, its conversation shows what it did.
-    state: row.state ? ownMessages(safeJson(row.state), row.id) : null,
+    state: row.state ? ownMessages(row.state, row.id) : null,
     error_code: 'stopped',
     error_message: reason,
     updated_at: now,
     ended_at: now,
   };
 }
-
-const safeJson = (text: string): unknown => {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return [];
-  }
-};
 
 /** The run as a stop leaves it. */
 function stoppedRun(row: RunTable, reason: string): Run {
@@ -1062,29 +1054,24 @@ export class RunCoordinator implements RunHost {
       // Kept as it resumes, by the control plane: which calls a person approved or denied. The
       // cell reports what it waits for (it is the less trusted side): a decision is kept only for
       // an approval of exactly that call, asked for whom the run acts for.
-      const bound = (p: PendingCall) => {
-        const a = approvals.find((x) => x.id === p.approvalId);
-        return (
-          a !== undefined &&
-          a.requested_by === row.person_id &&
-          a.args_digest === argsDigest((p.input ?? {}) as Record<string, unknown>)
-        );
-      };
       const decided: RunDecision[] = [
         ...(JSON.parse(row.decisions ?? '[]') as RunDecision[]),
-        ...pending.flatMap((p, i): RunDecision[] =>
-          states[i] === 'expired' || !bound(p)
-            ? []
-            : [
-                {
-                  toolCallId: p.toolCallId,
-                  toolName: p.toolName,
-                  argsDigest: argsDigest((p.input ?? {}) as Record<string, unknown>),
-                  approvalId: p.approvalId,
-                  outcome: states[i] === 'denied' ? 'denied' : 'approved',
-                },
-              ],
-        ),
+        ...pending.flatMap((p, i): RunDecision[] => {
+          const digest = argsDigest((p.input ?? {}) as Record<string, unknown>);
+          const a = approvals.find((x) => x.id === p.approvalId);
+          const bound = a !== undefined && a.requested_by === row.person_id && a.args_digest === digest;
+          if (states[i] === 'expired' || !bound) return [];
+          const outcome = states[i] === 'denied' ? 'denied' : 'approved';
+          return [
+            {
+              toolCallId: p.toolCallId,
+              toolName: p.toolName,
+              argsDigest: digest,
+              approvalId: p.approvalId,
+              outcome,
+            },
+          ];
+        }),
       ];
       const taken = await db
         .updateTable('runs')

@@ -580,7 +580,7 @@ export class McpSessions implements StopPart, AgentDelivery {
     await touchSessions(this.#o.store.db, streaming, new Date(now));
     await this.#closeUnliveStreams();
     await deleteIdleSessions(this.#o.store.db, new Date(now - this.#idleMs));
-    // The levels idle sessions chose no longer count.
+    // The levels idle sessions chose no longer count (whichever replica's sweep deleted their rows).
     await this.#o.server.gate.relays.recheckLevels();
     await expireHeldAnswers(this.#o.store.db, now);
     await expireHeldNotifications(this.#o.store.db, now);
