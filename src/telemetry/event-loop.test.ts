@@ -73,7 +73,9 @@ test('the lag reads how late each sample ran: near 0 idle, a blocked loop by how
   );
 
   // Stopped (the server closing), it samples no more: a block is not seen, the period is empty.
+  // (A sample may have run between the scrape above and the stop: a scrape first ends its period.)
   sampling.stop();
+  await scrape(registry);
   block(100);
   await sleep(60);
   read = await scrape(registry);
