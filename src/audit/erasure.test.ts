@@ -101,6 +101,8 @@ for (const kind of STORE_KINDS) {
         .execute();
       await recordFormatUpgrade(t.store.db);
       await recordFormatUpgrade(t.store.db); // once per log, however often it runs
+      // Placed before the new entries (the tests find those right after it, by position).
+      await trail.flush();
       for (let i = 0; i < 10; i++) {
         await trail.append({
           orgId,
