@@ -1028,6 +1028,16 @@ export class SlackService {
     return Number(r.numUpdatedRows) === 1;
   }
 
+  /** Gives a card back to the sweep (a click that claimed it was refused). */
+  async #reopen(orgId: string, approvalId: string): Promise<void> {
+    await this.#o.db
+      .updateTable('slack_cards')
+      .set({ closed_at: null })
+      .where('org_id', '=', orgId)
+      .where('approval_id', '=', approvalId)
+      .execute();
+  }
+
   /** A Web API client with the org's bot token, or undefined once Slack is uninstalled. */
   async #client(orgId: string): Promise<webApi.WebClient | undefined> {
     const install = await installOf(this.#o.db, orgId);
@@ -1078,20 +1088,24 @@ export class SlackService {
     const actor: Actor = { type: 'person', id: person };
     if (!ctx || !can(ctx.role, 'approvals.decide'))
       return refused('not_allowed', 'Your role in Paddock does not let you decide approvals.', actor);
-    let decided: Awaited<ReturnType<typeof decideApproval>>;
-    try {
-      decided = await decideApproval(this.#o.db, ctx, approvalId, decision, 'decided in Slack');
-    } catch (err) {
-      if (!PaddockError.isInstance(err)) throw err;
-      return refused(err.code, `Not decided: ${err.message}`, actor);
-    }
+    // The card is this click's to update: claimed before the decision commits, so the sweep that
+    // closes cards decided elsewhere cannot say "in Paddock" of it meanwhile (given back if refused).
     const card = await this.#o.db
       .selectFrom('slack_cards')
       .selectAll()
       .where('org_id', '=', orgId)
       .where('approval_id', '=', approvalId)
       .executeTakeFirst();
-    if (card && (await this.#close(orgId, approvalId))) {
+    const claimed = card !== undefined && (await this.#close(orgId, approvalId));
+    let decided: Awaited<ReturnType<typeof decideApproval>>;
+    try {
+      decided = await decideApproval(this.#o.db, ctx, approvalId, decision, 'decided in Slack');
+    } catch (err) {
+      if (claimed) await this.#reopen(orgId, approvalId);
+      if (!PaddockError.isInstance(err)) throw err;
+      return refused(err.code, `Not decided: ${err.message}`, actor);
+    }
+    if (card && claimed) {
       const name = (
         await this.#o.db.selectFrom('users').select('name').where('id', '=', person).executeTakeFirst()
       )?.name;
