@@ -353,13 +353,14 @@ export async function setAgentState(
   ctx: OrgContext,
   id: string,
   state: 'active' | 'stopped',
-  onChange?: () => void,
+  /** Runs in the change's transaction once it is allowed (the kill switch's brake, and what a stop ends); what it returns is recorded with it. */
+  onChange?: (trx: Db) => Promise<Record<string, unknown>>,
 ): Promise<Agent> {
   return db.transaction().execute(async (trx) => {
     const row = await requireRow(trx, ctx, id);
     assertCanChange(ctx, row);
     if (row.state === state) return toAgent(row);
-    onChange?.();
+    const ended = (await onChange?.(trx)) ?? {};
     const now = new Date().toISOString();
     await trx
       .updateTable('agents')
@@ -370,7 +371,7 @@ export async function setAgentState(
     await recordChange(trx, ctx, {
       action: state === 'stopped' ? 'agent.stopped' : 'agent.resumed',
       target: { type: 'agent', id },
-      details: { before: { state: row.state }, after: { state } },
+      details: { before: { state: row.state }, after: { state }, ...ended },
     });
     return { ...toAgent(row), state, updatedAt: now };
   });

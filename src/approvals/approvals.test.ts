@@ -1,13 +1,14 @@
 /**
  * Approval requests on SQLite and PostgreSQL: single-use even when calls race for one, bound to
- * the exact call (arguments, person, policy version) and to an expiry, and not piling up.
+ * the exact call (arguments, person, policy version, the run making it) and to an expiry, and not
+ * piling up.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { policyVersion } from '../policy/engine.ts';
 import { call, createApp, type SeededOrg, seedOrg, testDeps } from '../testing/fixtures.ts';
 import { openTestStore, STORE_KINDS, type TestStore } from '../testing/stores.ts';
-import { type CallBinding, consumeApproval, requestApproval } from './approvals.ts';
+import { type CallBinding, consumeApproval, expireApprovals, requestApproval } from './approvals.ts';
 
 for (const kind of STORE_KINDS) {
   describe(`approvals [${kind}]`, () => {
@@ -97,6 +98,50 @@ for (const kind of STORE_KINDS) {
         .where('id', '=', request.id)
         .execute();
       assert.equal(await consumeApproval(t.store.db, b), null, 'an expired approval is no approval');
+    });
+
+    test("a run's approval serves that run's call only, its decision is among the run's entries, and it ends with the run", async () => {
+      const b = { ...binding, args: { run: 'bound' }, runId: 'run_asking' };
+      const request = await ask(b);
+      assert.equal(request.runId, 'run_asking');
+      assert.notEqual(
+        (await ask({ ...b, runId: undefined })).id,
+        request.id,
+        'a call outside a run asks its own',
+      );
+      await approve(request.id);
+      for (const other of [
+        { ...b, runId: 'run_later' },
+        { ...b, runId: undefined },
+      ])
+        assert.equal(
+          await consumeApproval(t.store.db, other),
+          null,
+          `not usable by ${other.runId ?? 'no run'}`,
+        );
+      const granted = async () => {
+        // The outbox first: an entry moves from there to its log, never back.
+        for (const table of ['audit_outbox', 'audit_entries'] as const) {
+          const row = await t.store.db
+            .selectFrom(table)
+            .select(['run_id', 'action'])
+            .where('target_id', '=', request.id)
+            .where('action', '=', 'approval.granted')
+            .executeTakeFirst();
+          if (row) return row.run_id;
+        }
+        return undefined;
+      };
+      assert.equal(await granted(), 'run_asking', "approval.granted carries the run's id");
+      // The run ended without using it: it can no longer be used, nor a pending one approved.
+      const pending = await ask({ ...b, args: { run: 'pending' } });
+      assert.equal(await expireApprovals(t.store.db, acme.id, { runId: 'run_asking' }), 2);
+      assert.equal(await consumeApproval(t.store.db, b), null, 'an approval of an ended run is no approval');
+      const late = await call(app, 'post', `/api/v1/orgs/acme/approvals/${pending.id}/approve`, {
+        token: acme.people.owner.token,
+        body: {},
+      });
+      assert.deepEqual([late.status, late.body.error.code], [409, 'approval_expired']);
     });
 
     test('the same call asked at once by several callers makes one request', async () => {

@@ -37,6 +37,8 @@ export interface Approval {
   decidedAt: string | null;
   reason: string | null;
   usedAt: string | null;
+  /** The run that asked, when one did: the approval serves that run's call only. */
+  runId: string | null;
 }
 
 /** What an approval is bound to: one agent, one tool, the exact arguments, one policy version. */
@@ -54,6 +56,11 @@ export interface CallBinding {
    * approval serves only their calls, and under the two-person rule they cannot give it.
    */
   requestedBy: string | null;
+  /**
+   * The run making the call, if one is: its approval serves it alone, so an approval left unused
+   * by a run that ended cannot let a later identical call through.
+   */
+  runId?: string | undefined;
 }
 
 const MAX_PENDING_PER_AGENT = 20;
@@ -82,6 +89,7 @@ function toApproval(r: ApprovalTable): Approval {
     decidedAt: r.decided_at,
     reason: r.reason,
     usedAt: r.used_at,
+    runId: r.run_id ?? null,
   };
 }
 
@@ -97,6 +105,7 @@ const bound = (db: Db, b: CallBinding, digest: string) =>
     .where('kind', '=', b.kind ?? 'tool')
     .where('tool', '=', b.tool)
     .where('policy_version', '=', b.policyVersion)
+    .where('run_id', b.runId === undefined ? 'is' : '=', b.runId ?? null)
     .where('expires_at', '>', new Date().toISOString());
 
 /**
@@ -122,7 +131,7 @@ export async function consumeApproval(db: Db, b: CallBinding): Promise<Approval 
 /** The pending request for this call, made if there is none yet (a retry does not pile up requests). */
 export async function requestApproval(
   db: Kysely<Database>,
-  b: CallBinding & { requestId: string; minutes: number; runId?: string | undefined },
+  b: CallBinding & { requestId: string; minutes: number },
 ): Promise<Approval> {
   return db.transaction().execute(async (trx) => {
     // The agent's row lock (a no-op update) queues concurrent requests for one agent: on
@@ -173,6 +182,7 @@ export async function requestApproval(
       reason: null,
       used_at: null,
       request_id: b.requestId,
+      run_id: b.runId ?? null,
     };
     await trx.insertInto('approvals').values(row).execute();
     await recordAudit(trx, {
@@ -279,6 +289,8 @@ export async function decideApproval(
       .executeTakeFirst();
     if (Number(r.numUpdatedRows) !== 1) throw new ConflictError('approval_decided', 'Someone decided first.');
     await recordChange(trx, ctx, {
+      // Among the run's own entries when a run asked: the record of what it did names who allowed it.
+      runId: row.run_id ?? undefined,
       action: decision === 'approve' ? 'approval.granted' : 'approval.denied',
       target: { type: 'approval', id },
       details: {
@@ -292,6 +304,29 @@ export async function decideApproval(
     });
     return toApproval({ ...row, status, decided_by: ctx.userId, decided_at: now, reason: reason ?? null });
   });
+}
+
+/**
+ * Ends what was asked for these calls and not yet used: pending requests can no longer be
+ * approved, and approvals given can no longer be used. For a run that ended, an agent stopped, a
+ * person removed: nothing asked or approved before goes on after. Returns how many.
+ */
+export async function expireApprovals(
+  trx: Db,
+  orgId: string,
+  of: { runId: string } | { agentId: string } | { personId: string } | { all: true },
+): Promise<number> {
+  let q = trx
+    .updateTable('approvals')
+    .set({ expires_at: new Date().toISOString() })
+    .where('org_id', '=', orgId)
+    .where('status', 'in', ['pending', 'approved'])
+    .where('expires_at', '>', new Date().toISOString());
+  if ('runId' in of) q = q.where('run_id', '=', of.runId);
+  else if ('agentId' in of) q = q.where('agent_id', '=', of.agentId);
+  else if ('personId' in of) q = q.where('requested_by', '=', of.personId);
+  const r = await q.executeTakeFirst();
+  return Number(r.numUpdatedRows);
 }
 
 /**

@@ -5,12 +5,15 @@
  * durable (a slow disk delays only the acknowledgment); durable commit — the stored state refuses
  * from then on, on every replica; publish — every replica's parts end what the stop covers (this
  * replica's awaited: the MCP servers have ended); release. A stop that is refused ends nothing.
+ * What the stopped agents asked approval for ends with the commit: nothing approved before a stop
+ * goes on after it.
  *
  * @example
  *   handler: ({ ctx, deps, params }) => deps.killSwitch.stopAgent(ctx, params.agent)
  */
 import type { Kysely } from 'kysely';
 import { type Agent, setAgentState } from '../agents/index.ts';
+import { expireApprovals } from '../approvals/approvals.ts';
 import { type Org, type OrgContext, setOrgAgentsStopped } from '../identity/index.ts';
 import type { Database } from '../store/index.ts';
 import type { StopTarget } from './kill-registry.ts';
@@ -79,7 +82,10 @@ export class KillSwitch {
   /** One agent (its owner or an admin may): none of its calls or runs goes on after the acknowledgment. */
   stopAgent(ctx: OrgContext, agentId: string): Promise<Agent> {
     return this.stop({ kind: 'agent', orgId: ctx.scope.orgId, agentId }, (allowed) =>
-      setAgentState(this.#db, ctx, agentId, 'stopped', allowed),
+      setAgentState(this.#db, ctx, agentId, 'stopped', async (trx) => {
+        allowed();
+        return { approvalsExpired: await expireApprovals(trx, ctx.scope.orgId, { agentId }) };
+      }),
     );
   }
 
@@ -87,7 +93,9 @@ export class KillSwitch {
   stopOrg(ctx: OrgContext): Promise<Org> {
     return this.stop({ kind: 'org', orgId: ctx.scope.orgId }, (allowed) => {
       allowed();
-      return setOrgAgentsStopped(this.#db, ctx, true);
+      return setOrgAgentsStopped(this.#db, ctx, true, async (trx) => ({
+        approvalsExpired: await expireApprovals(trx, ctx.scope.orgId, { all: true }),
+      }));
     });
   }
 

@@ -3,7 +3,7 @@ import type { Kysely } from 'kysely';
 import { recordAudit, recordChange } from '../audit/index.ts';
 import { BadRequestError, ConflictError, NotFoundError } from '../errors/index.ts';
 import { newId } from '../ids/index.ts';
-import { type Database, orConflict } from '../store/index.ts';
+import { type Database, type Db, orConflict } from '../store/index.ts';
 import type { OrgTable } from '../store/schema.ts';
 import { type Caller, DEFAULT_ORG_SETTINGS, type Org, type OrgContext, type OrgSettings } from './context.ts';
 
@@ -178,6 +178,8 @@ export async function setOrgAgentsStopped(
   db: Kysely<Database>,
   ctx: OrgContext,
   stopped: boolean,
+  /** Runs in the change's transaction (what a stop ends); what it returns is recorded with it. */
+  onChange?: (trx: Db) => Promise<Record<string, unknown>>,
 ): Promise<Org> {
   return db.transaction().execute(async (trx) => {
     const row = await trx
@@ -188,6 +190,7 @@ export async function setOrgAgentsStopped(
     if ((row.agents_stopped_at !== null) === stopped) return toOrg(row);
     const at = stopped ? new Date().toISOString() : null;
     const by = stopped ? ctx.actor.id : null;
+    const ended = (await onChange?.(trx)) ?? {};
     await trx
       .updateTable('orgs')
       .set({ agents_stopped_at: at, agents_stopped_by: by })
@@ -196,7 +199,7 @@ export async function setOrgAgentsStopped(
     await recordChange(trx, ctx, {
       action: stopped ? 'org.agents.stopped' : 'org.agents.resumed',
       target: { type: 'org', id: ctx.scope.orgId },
-      details: { before: { stoppedAt: row.agents_stopped_at }, after: { stoppedAt: at } },
+      details: { before: { stoppedAt: row.agents_stopped_at }, after: { stoppedAt: at }, ...ended },
     });
     return toOrg({ ...row, agents_stopped_at: at, agents_stopped_by: by });
   });

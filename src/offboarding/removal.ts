@@ -19,6 +19,7 @@ import {
   revokeAgentTokens,
   settlePrivateAgents,
 } from '../agents/index.ts';
+import { expireApprovals } from '../approvals/approvals.ts';
 import { recordChange } from '../audit/index.ts';
 import {
   type PrivateConnection,
@@ -210,13 +211,7 @@ export async function removePerson(
 
     const ended = await endIdentityAccess(trx, ctx, person);
     // What was asked or granted for them expires with them: no one approves, and nothing uses, a call for someone gone.
-    const approvalsEnded = await trx
-      .updateTable('approvals')
-      .set({ expires_at: new Date().toISOString() })
-      .where('org_id', '=', ctx.scope.orgId)
-      .where('requested_by', '=', person.id)
-      .where('status', 'in', ['pending', 'approved'])
-      .executeTakeFirst();
+    const approvalsExpired = await expireApprovals(trx, ctx.scope.orgId, { personId: person.id });
     const agentTokenIds = await revokeAgentTokens(trx, ctx.scope, { issuedBy: person.id });
     // No Slack account stands for them any more, and a link code they made links nothing.
     const slackLinks = await deleteSlackLinksOf(trx, ctx.scope.orgId, person.id);
@@ -236,7 +231,7 @@ export async function removePerson(
       before: { email: person.email, role: person.role },
       ...ended,
       agentTokensRevoked: agentTokenIds.length,
-      approvalsExpired: Number(approvalsEnded.numUpdatedRows),
+      approvalsExpired,
       agentTokenIds,
       slackLinks,
       privateResources: { action, ...(to ? { to } : {}), agents, connections },

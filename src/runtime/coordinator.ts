@@ -16,7 +16,7 @@ import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import type { ModelMessage } from 'ai';
 import type { Kysely } from 'kysely';
 import { requireAgentRow } from '../agents/index.ts';
-import { argsDigest } from '../approvals/approvals.ts';
+import { argsDigest, expireApprovals } from '../approvals/approvals.ts';
 import { type Actor, type AuditTrail, recordAudit } from '../audit/index.ts';
 import {
   admitRun,
@@ -839,6 +839,11 @@ export class RunCoordinator implements RunHost {
     checks: Fired[] = [],
   ) {
     this.#o.observe?.ended(active, run);
+    // What it asked and was not used ends with it: no one approves a call for a run that is over.
+    const approvalsExpired =
+      run.status === 'waiting_approval'
+        ? 0
+        : await expireApprovals(trx, active.orgId, { runId: active.runId });
     const orgRow = await trx.selectFrom('orgs').selectAll().where('id', '=', active.orgId).executeTakeFirst();
     const policy = orgRow ? toOrg(orgRow).settings.runTextRecording : 'full';
     const action =
@@ -862,6 +867,7 @@ export class RunCoordinator implements RunHost {
         error: run.error,
         waitingFor: pending.map((p) => ({ approvalId: p.approvalId, tool: p.toolName })),
         ...(checks.length ? { checks } : {}),
+        ...(approvalsExpired ? { approvalsExpired } : {}),
       },
     });
   }
@@ -1083,8 +1089,11 @@ export class RunCoordinator implements RunHost {
         })
         .where('id', '=', row.id)
         .where('status', '=', 'waiting_approval')
+        // As read: a run that resumed and waited again since waits for other calls.
+        .where('pending', row.pending === null ? 'is' : '=', row.pending)
+        .where('updated_at', '=', row.updated_at)
         .executeTakeFirst();
-      if (Number(taken.numUpdatedRows) !== 1) continue; // another replica took it
+      if (Number(taken.numUpdatedRows) !== 1) continue; // another replica took it, or it moved on
       const active = this.#track({ ...row, status: 'running' }, toOrg(orgRow).settings, row.id, capability);
       const messages = JSON.parse(row.state ?? '[]') as ModelMessage[];
       if (states.includes('expired')) {

@@ -323,11 +323,15 @@ for (const kind of STORE_KINDS) {
       assert.deepEqual([sum.state, sum.approval], ['output-available', { id: approvalId, approved: true }]);
       assert.match(sum.output, /5/);
       const actions = (await runEntries(r.body.id)).map((e) => e.action);
-      assert.ok(
-        actions.includes('run.waiting') &&
-          actions.includes('run.resumed') &&
-          actions.includes('tool.call.allowed'),
-      );
+      // Who allowed the call is among the run's own entries.
+      for (const action of [
+        'run.waiting',
+        'approval.requested',
+        'approval.granted',
+        'run.resumed',
+        'tool.call.allowed',
+      ])
+        assert.ok(actions.includes(action), `${action} in ${actions.join(', ')}`);
     });
 
     test('after a decision the continuation streams to whoever follows the run, from its resumption to its end', async () => {
@@ -649,7 +653,10 @@ for (const kind of STORE_KINDS) {
         {},
         acme.people.owner.token,
       );
-      assert.ok(again.status === 200 || again.status === 409);
+      // What the stopped agent asked ended with the stop, recorded with it.
+      assert.deepEqual([again.status, again.body.error?.code], [409, 'approval_expired'], again.text);
+      const stops = (await api('get', `/audit?action=agent.stopped&agent=${agentId}&limit=1`)).body.events;
+      assert.equal(stops[0]?.details.approvalsExpired, 1, JSON.stringify(stops));
       assert.equal(
         (await api('get', `/runs/${waiting.body.id}`)).body.run.status,
         'stopped',
@@ -699,19 +706,39 @@ for (const kind of STORE_KINDS) {
       const waiting = await run('run stop waits');
       assert.equal(waiting.body.status, 'waiting_approval');
       assert.equal((await api('post', `/runs/${waiting.body.id}/stop`)).body.status, 'stopped');
-      const approved = await api(
-        'post',
-        `/approvals/${waiting.body.waitingFor[0].approvalId}/approve`,
-        {},
-        acme.people.owner.token,
+      // Its approval ended with it: no one approves a call for a run that is over.
+      const asked = waiting.body.waitingFor[0].approvalId;
+      const approved = await api('post', `/approvals/${asked}/approve`, {}, acme.people.owner.token);
+      assert.deepEqual(
+        [approved.status, approved.body.error?.code],
+        [409, 'approval_expired'],
+        approved.text,
       );
-      assert.ok(approved.status === 200 || approved.status === 409, approved.text);
+      const stoppedEntry = (await runEntries(waiting.body.id)).find((e) => e.action === 'run.stopped');
+      assert.equal(stoppedEntry?.details.approvalsExpired, 1);
       await deps.runs.sweep();
       assert.equal(
         (await api('get', `/runs/${waiting.body.id}`)).body.run.status,
         'stopped',
         'never resumed',
       );
+      // The same call in a later run asks afresh, for that run.
+      scripts.set('run stop waits again', [
+        { toolCalls: [{ name: 'everything__get-sum', args: { a: 2, b: 3 } }] },
+      ]);
+      const later = await run('run stop waits again');
+      assert.equal(later.body.status, 'waiting_approval', later.text);
+      const laterAsked = later.body.waitingFor[0].approvalId;
+      assert.notEqual(laterAsked, asked);
+      const listed = (await api('get', '/approvals')).body.approvals as {
+        id: string;
+        runId: string | null;
+      }[];
+      assert.deepEqual(
+        [asked, laterAsked].map((id) => listed.find((a) => a.id === id)?.runId),
+        [waiting.body.id, later.body.id],
+      );
+      await api('post', `/runs/${later.body.id}/stop`);
     });
 
     test("stopping the org's agents ends their runs in flight and waiting; resumed, new runs start", async () => {
@@ -732,12 +759,13 @@ for (const kind of STORE_KINDS) {
       const ended = await runWhen(flying.body.id, (x) => x.status !== 'running');
       assert.equal(ended.status, 'stopped');
       assert.equal((await api('get', `/runs/${waiting.body.id}`)).body.run.status, 'stopped');
-      await api(
+      const late = await api(
         'post',
         `/approvals/${waiting.body.waitingFor[0].approvalId}/approve`,
         {},
         acme.people.owner.token,
       );
+      assert.deepEqual([late.status, late.body.error?.code], [409, 'approval_expired'], late.text);
       await deps.runs.sweep();
       assert.equal(
         (await api('get', `/runs/${waiting.body.id}`)).body.run.status,

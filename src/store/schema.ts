@@ -633,6 +633,8 @@ export interface ApprovalTable {
   reason: string | null;
   used_at: string | null;
   request_id: string;
+  /** The run that asked, when one did: the approval serves its call only, and ends with it. */
+  run_id: string | null;
 }
 
 export interface ConnectionToolTable {

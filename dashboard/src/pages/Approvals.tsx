@@ -22,7 +22,7 @@ import {
   TextField,
   TimeLeft,
 } from '../ui/index.ts';
-import { agentPath } from './paths.ts';
+import { agentPath, runPath } from './paths.ts';
 
 type Filter = ApprovalStatus | 'all';
 type Decision = 'approve' | 'deny';
@@ -121,6 +121,13 @@ export function ApprovalsPage({ org, me }: PageProps) {
                 >
                   <td className="nowrap">
                     <Link to={agentPath(org.slug, r.agentId)}>{agentName(r.agentId)}</Link>
+                    {r.runId ? (
+                      <div className="sub">
+                        <Link to={runPath(org.slug, r.runId)} data-testid="approval-run">
+                          its run
+                        </Link>
+                      </div>
+                    ) : null}
                   </td>
                   <td className="nowrap">
                     {r.kind === 'prompt' ? 'Get prompt ' : r.kind === 'resource' ? 'Read ' : null}

@@ -1,6 +1,7 @@
 /**
  * Step 3, approve: a call only a person's approval allows needs a granted, unused approval bound
- * to exactly this call (agent, tool, arguments, policy version, the person answerable). Without
+ * to exactly this call (agent, tool, arguments, policy version, the person answerable, the run
+ * making it). Without
  * one, a request waits in the inbox, and the call either pauses for a decision (`pause`: up to the
  * org's wait; a person deciding meanwhile lets it go on or refuses it at once) or answers
  * `approval_required` at once (`return`). After a pause the stop, the grants and the decision are
@@ -71,6 +72,7 @@ export async function approve(
     args: ask.args,
     policyVersion: decision.policyVersion,
     requestedBy: call.caller.onBehalfOf,
+    runId: call.caller.runId,
   };
   const ready = await consumeApproval(d.db, binding);
   if (ready) return ready;
@@ -78,7 +80,6 @@ export async function approve(
     requestApproval(d.db, {
       ...binding,
       requestId: call.caller.requestId,
-      runId: call.caller.runId,
       minutes: standing.approvals.minutes,
     });
   let pending = await askPerson();

@@ -28,6 +28,9 @@ export const ApprovalSchema = z
     decidedAt: Timestamp.nullable(),
     reason: z.string().nullable(),
     usedAt: Timestamp.nullable(),
+    runId: Id.nullable().describe(
+      'the run that asked, when one did: the approval serves that run’s call only, and ends with the run',
+    ),
   })
   .meta({ id: 'Approval' });
 

@@ -45,6 +45,7 @@ import { mcpSessionLogLevel } from './038-mcp-session-log-level.ts';
 import { runToken } from './039-run-token.ts';
 import { runDecisions } from './040-run-decisions.ts';
 import { conversationIndexes } from './041-conversation-indexes.ts';
+import { approvalRun } from './042-approval-run.ts';
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {
   const all: Record<string, Migration> = {
@@ -89,6 +90,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
     '039-run-token': runToken(dialect),
     '040-run-decisions': runDecisions(dialect),
     '041-conversation-indexes': conversationIndexes(dialect),
+    '042-approval-run': approvalRun(dialect),
   };
   return { getMigrations: async () => all };
 }
