@@ -1127,6 +1127,18 @@ describe('dashboard end to end', { timeout: 300_000 }, () => {
     const continued = answer.getByTestId('chat-continuation');
     await continued.getByText('(Replay) Order A-1001 is shipped', { exact: false }).waitFor();
     assert.equal(await continued.getAttribute('data-streamed'), 'true', 'the continuation streamed in');
+    // The approved call shows what it did on its own card, as soon as it ran — not only once reopened.
+    await until(
+      () => calls.getByTestId('tool-call-state').allTextContents(),
+      (states) => JSON.stringify(states) === JSON.stringify(['Allowed', 'Refused', 'Approved']),
+      'the approved call turns Approved in place',
+    );
+    assert.match(
+      (await calls.nth(2).getByTestId('tool-call-text').textContent()) ?? '',
+      /Refunded 20 on A-1001/,
+      'with its result',
+    );
+    assert.equal(await continued.getByTestId('tool-call').count(), 0, 'and not again below it');
     await answer.getByTestId('chat-run-status').filter({ hasText: 'Completed' }).waitFor();
     const chatRuns = (await (
       await owner.request.get(`${server?.url}/api/v1/orgs/${DESK.slug}/runs`)

@@ -364,6 +364,19 @@ for (const kind of STORE_KINDS) {
         .map((c) => c.delta)
         .join('');
       assert.equal(text, 'The sum is 42, streamed.', 'the whole continuation, however late it joined');
+      // First the call a person approved, under its own id, with what it answered.
+      const waited = before.find((c) => c.type === 'data-approval')?.data.toolCallId;
+      const ran = chunks.findIndex((c) => c.type === 'tool-output-available' && c.toolCallId === waited);
+      assert.ok(waited && ran >= 0, JSON.stringify(chunks.map((c) => c.type)));
+      assert.match(String(chunks[ran].output), /42/);
+      assert.deepEqual(
+        chunks
+          .slice(0, ran)
+          .filter((c) => c.toolCallId === waited)
+          .map((c) => [c.type, c.toolName]),
+        [['tool-input-available', 'everything__get-sum']],
+      );
+      assert.ok(ran < chunks.findIndex((c) => c.type === 'text-delta'), 'before the answer goes on');
       assert.equal(chunks.at(-1).type, 'data-run');
       assert.equal(chunks.at(-1).data.status, 'completed');
     });
@@ -437,6 +450,16 @@ for (const kind of STORE_KINDS) {
       const done = await runWhen(r.body.id, (x) => x.status === 'completed' || x.status === 'failed');
       assert.equal(done.status, 'completed');
       assert.match(models.requests.at(-1)!.toolResults.at(-1)!.output, /A person denied this call/);
+      // Whoever follows the run sees the call denied, as the chat reads it back.
+      const streamed = await sseChunks(
+        await app.request(`/api/v1/orgs/acme/runs/${r.body.id}/stream`, {
+          headers: { authorization: `Bearer ${acme.people.member.token}`, accept: 'text/event-stream' },
+        }),
+      );
+      assert.ok(
+        streamed.some((c) => c.type === 'tool-output-denied'),
+        JSON.stringify(streamed.map((c) => c.type)),
+      );
       const entries = await runEntries(r.body.id);
       assert.ok(!entries.some((e) => e.action === 'tool.call.allowed'));
       const sum = await firstCallReadBack(done.conversationId);

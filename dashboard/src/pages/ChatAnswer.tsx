@@ -66,7 +66,28 @@ export function ChatAnswer({
   // The continuation's own end, once streamed, is the newest word on the run.
   const continued = continuation.message ? messageRun(continuation.message) : null;
   const run = continued && runEnded(continued.status) ? continued : follow.run;
-  const { parts, unpaired } = readAnswer(message);
+  const answer = readAnswer(message);
+  // A decided call's outcome, as the continuation streams it first, shows on that call's own
+  // card (its result, error or denial); the rest of the continuation below it.
+  const live = continuation.message ? readAnswer(continuation.message).parts : [];
+  const outcome = new Map(
+    live.flatMap((p) =>
+      p.kind === 'tool' && p.call.state !== 'calling' ? [[p.call.id, p.call] as const] : [],
+    ),
+  );
+  const waited = new Set(
+    answer.parts.flatMap((p) => (p.kind === 'tool' && p.call.approval ? [p.call.id] : [])),
+  );
+  const parts = answer.parts.map((p): AnswerPart => {
+    const settled = p.kind === 'tool' && p.call.approval ? outcome.get(p.call.id) : undefined;
+    if (!settled) return p;
+    // It ran, so a person approved it; a denial reads as one already.
+    const decided =
+      settled.decided ?? (settled.state === 'done' || settled.state === 'failed' ? 'approved' : undefined);
+    return { kind: 'tool', call: { ...settled, approval: null, ...(decided ? { decided } : {}) } };
+  });
+  const unpaired = answer.unpaired;
+  const rest = live.filter((p) => !(p.kind === 'tool' && waited.has(p.call.id)));
   const endedLater = waiting && run !== null && runEnded(run.status);
   // biome-ignore lint/correctness/useExhaustiveDependencies: once, when the continuation ends.
   useEffect(() => {
@@ -106,7 +127,13 @@ export function ChatAnswer({
         </section>
       ))}
       {waiting && run ? (
-        <Continuation streamed={streamed} run={run} decided={anyDecided} message={continuation.message} />
+        <Continuation
+          streamed={streamed}
+          run={run}
+          decided={anyDecided}
+          parts={rest}
+          streaming={continuation.message !== null}
+        />
       ) : null}
       <Alert message={follow.error ?? continuation.error} />
       {run ? <RunFooter slug={slug} run={run} /> : null}
@@ -227,23 +254,26 @@ function AnswerParts({
 }
 
 /**
- * What the run did after the decision: streamed as it goes when decided here (`message`), else
- * read again until it ends and shown with its answer.
+ * What the run did after the decision: streamed as it goes when decided here (`parts`, less the
+ * decided calls' outcomes, shown on their cards), else read again until it ends and shown with
+ * its answer.
  */
 function Continuation({
   streamed,
   run,
   decided,
-  message,
+  parts: live,
+  streaming,
 }: {
   streamed: Run | null;
   run: Run;
   decided: boolean;
-  message: RunMessage | null;
+  parts: AnswerPart[];
+  /** The continuation is followed here (it was decided here). */
+  streaming: boolean;
 }) {
   const unchanged =
     run.status === 'waiting_approval' && run.waitingFor.length === (streamed?.waitingFor.length ?? 0);
-  const live = message ? readAnswer(message).parts : [];
   if (unchanged && !decided) return null;
   if (live.length === 0 && !runEnded(run.status)) {
     return (
@@ -257,7 +287,7 @@ function Continuation({
       className="chat-continuation"
       aria-live="polite"
       data-testid="chat-continuation"
-      data-streamed={live.length > 0 ? 'true' : 'false'}
+      data-streamed={streaming ? 'true' : 'false'}
     >
       <p className="muted chat-resumed">Resumed after the decision:</p>
       {live.length > 0 ? (

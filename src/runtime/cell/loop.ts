@@ -202,13 +202,16 @@ async function gateTools(gate: GateClient, granted: GateTool[], pending: Pending
 /**
  * The waiting calls' results, replaced with what happened once people decided. A call is found by
  * its id from the end: the waiting ones are the run's latest, and a provider may number calls
- * afresh each exchange (an older `call_0` is another call, never to be run again).
+ * afresh each exchange (an older `call_0` is another call, never to be run again). Each decided
+ * call's outcome is streamed first (`emit`), under its own id, so whoever follows the run sees
+ * the call they decided on end — its result, its error, or its denial — before the answer goes on.
  */
 async function applyDecisions(
   gate: GateClient,
   messages: ModelMessage[],
   decisions: NonNullable<RunSpec['decisions']>,
   pending: PendingCall[],
+  emit: (chunk: UIMessageChunk) => void,
 ): Promise<ModelMessage[]> {
   const out = structuredClone(messages);
   const results = out.flatMap((m) =>
@@ -228,12 +231,16 @@ async function applyDecisions(
     const call = calls.findLast((c) => c.toolCallId === d.toolCallId);
     if (!part || !call)
       throw new RunFailure('resume_broken', `The call ${d.toolCallId} the run waited for is not in it.`);
+    const { toolCallId, toolName, input } = call;
+    const decided = { type: 'tool-input-available', toolCallId, toolName, input, dynamic: true } as const;
     if (d.outcome === 'denied') {
       // Coded as the gate's refusals are, so the model and the chat read it as one.
       part.output = {
         type: 'error-text',
         value: 'approval_denied: A person denied this call: it did not run.',
       };
+      emit(decided);
+      emit({ type: 'tool-output-denied', toolCallId });
       continue;
     }
     const r = await gate.callTool(call.toolName, call.input as Record<string, unknown>);
@@ -248,9 +255,14 @@ async function applyDecisions(
       });
       continue;
     }
-    part.output = r.isError
-      ? { type: 'error-text', value: resultText(r) }
-      : { type: 'text', value: resultText(r) };
+    const text = resultText(r);
+    part.output = r.isError ? { type: 'error-text', value: text } : { type: 'text', value: text };
+    emit(decided);
+    emit(
+      r.isError
+        ? { type: 'tool-output-error', toolCallId, errorText: text, dynamic: true }
+        : { type: 'tool-output-available', toolCallId, output: text, dynamic: true },
+    );
   }
   return out;
 }
@@ -269,7 +281,9 @@ export async function runAgent(spec: RunSpec, rawIo: RunIO): Promise<RunEnd> {
     scrub({ status, output, messages, usage, steps, error, pending });
   try {
     if (spec.decisions?.length) {
-      messages = await applyDecisions(gate, messages, spec.decisions, pending);
+      messages = await applyDecisions(gate, messages, spec.decisions, pending, (chunk) =>
+        io.emit({ kind: 'chunk', chunk }),
+      );
       if (pending.length) return end('waiting_approval', null);
     }
     const key = spec.key
