@@ -195,6 +195,25 @@ test('calls the gate refused are never folded into a grant with allowed ones, an
   assert.deepEqual([refused.calls, refused.refused], [1, 1]);
 });
 
+test('allowed and refused calls that come to the very same grant are one suggestion, its refused calls counted', () => {
+  // The same call refused (before a grant, say) and then allowed: one grant, said once.
+  const out = suggestGrants(
+    [
+      { ...call('send_money', { recipient: 'UK1', amount: 10 }), refused: true },
+      call('send_money', { recipient: 'UK1', amount: 10 }),
+      call('send_money', { recipient: 'UK1', amount: 10 }),
+    ],
+    tools,
+    argTypes,
+  );
+  const money = out.suggestions.filter((x) => x.grant.tool === 'send_money');
+  assert.deepEqual(
+    money.map((x) => [x.calls, x.refused]),
+    [[3, 1]],
+  );
+  assert.equal(new Set(out.suggestions.map((x) => JSON.stringify(x.grant))).size, out.suggestions.length);
+});
+
 test('a prefix only for many paths in one folder; few values stay an exact set', () => {
   const few = ['/srv/docs/a.md', '/srv/docs/b.md'].map((path) => call('read_file', { path }));
   assert.deepEqual(suggestGrants(few, tools, argTypes).suggestions[0]!.grant.constraints, [

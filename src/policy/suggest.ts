@@ -40,8 +40,9 @@ export interface Suggestion {
   /** How many observed calls it allows (each call is covered by exactly one suggestion). */
   calls: number;
   /**
-   * How many of them the gate refused: all or none, since refused calls are never folded into a
-   * grant with allowed ones (an injected call's values would ride along unseen).
+   * How many of them the gate refused. Refused calls are never folded into a grant with allowed
+   * ones (an injected call's values would ride along unseen) — unless the grant they suggest is
+   * the very same: then it is one suggestion, its refused calls counted.
    */
   refused: number;
   /** Arguments given that no constraint binds, and why (a person may bind them by hand). */
@@ -208,6 +209,20 @@ export function suggestGrants(
     byTool.set(key, group);
   }
   const suggestions: Suggestion[] = [];
+  const byGrant = new Map<string, Suggestion>();
+  // One suggestion per grant: allowed and refused calls that come to the very same grant join.
+  const add = (s: Suggestion) => {
+    const key = JSON.stringify(s.grant);
+    const same = byGrant.get(key);
+    if (!same) {
+      byGrant.set(key, s);
+      suggestions.push(s);
+      return;
+    }
+    same.calls += s.calls;
+    same.refused += s.refused;
+    for (const o of s.open) if (!same.open.some((x) => x.arg === o.arg && x.why === o.why)) same.open.push(o);
+  };
   for (const { tool, calls: used } of byTool.values()) {
     const types = argTypes(tool.inputSchema);
     const shapes = new Map<string, ObservedCall[]>();
@@ -241,7 +256,7 @@ export function suggestGrants(
       constraints.push(...absent.slice(0, Math.max(0, room)).map((arg) => ({ arg, absent: true as const })));
       for (const arg of absent.slice(Math.max(0, room)))
         open.push({ arg, why: `never given, but a grant holds at most ${MAX_CONSTRAINTS} constraints` });
-      suggestions.push({
+      add({
         grant: {
           connectionId: tool.connectionId,
           tool: tool.name,
