@@ -646,7 +646,13 @@ function EntryRow({
 function Ref({ value, name }: { value: EntryRef; name: Namer }) {
   const shown = name(value);
   const raw = `${value.type}:${value.id}`;
-  if (shown === raw) return <code className="ref">{raw}</code>;
+  if (shown === raw)
+    return (
+      <code className="ref">
+        {value.type}:<wbr />
+        {value.id}
+      </code>
+    );
   return (
     <>
       {shown}

@@ -105,7 +105,7 @@ function RunList({ org, me, query }: PageProps) {
               <tr key={r.id} data-testid="run-row">
                 <td className="nowrap">
                   <Link to={runPath(org.slug, r.id)}>
-                    <code>{r.id}</code>
+                    <code className="id">{r.id}</code>
                   </Link>
                 </td>
                 <td className="nowrap">
