@@ -308,6 +308,22 @@ describe('first value through the dashboard alone', { timeout: 240_000 }, () => 
         ),
       'five steps done',
     );
+    // An auditor token (the README's way to give an audit its scripts) gives the auditor access.
+    const session = (await (await owner.request.get(`${server.url}/api/v1/session`)).json()) as {
+      csrfToken: string;
+    };
+    const made = await owner.request.post(`${server.url}/api/v1/orgs/${SLUG}/tokens`, {
+      headers: { 'x-csrf-token': session.csrfToken },
+      data: { name: '2026 audit', role: 'auditor' },
+    });
+    assert.equal(made.status(), 201, await made.text());
+    await owner.reload();
+    await list.waitFor();
+    await until(
+      done,
+      (d) => d.includes('Give your auditor access'),
+      'the auditor step ticked by an auditor token',
+    );
     await checkPage(owner, 'overview-started');
   });
 

@@ -31,14 +31,17 @@ export function GettingStarted({ org }: { org: OrgWithRole }) {
   const base = `/orgs/${encodeURIComponent(slug)}`;
   const [hidden, setHidden] = useState(() => localStorage.getItem(hiddenKey(slug)) === '1');
   const state = useLoad(async () => {
-    const [agents, connections, granted, called, people, invitations] = await Promise.all([
+    const [agents, connections, granted, called, people, invitations, tokens] = await Promise.all([
       api.agents(slug),
       api.connections(slug),
       onRecord(slug, 'grant.created'),
       onRecord(slug, 'tool.call.*'),
       api.people(slug),
       api.invitations(slug),
+      api.tokens(slug),
     ]);
+    const live = (t: { expiresAt: string | null }) =>
+      t.expiresAt === null || Date.parse(t.expiresAt) > Date.now();
     return {
       demo: agents.some((a) => a.model.provider === 'demo'),
       agent: agents.find((a) => a.model.provider !== 'demo') ?? null,
@@ -47,7 +50,9 @@ export function GettingStarted({ org }: { org: OrgWithRole }) {
       called,
       auditor:
         people.some((p) => p.role === 'auditor') ||
-        invitations.some((i) => i.role === 'auditor' && !i.usedAt && Date.parse(i.expiresAt) > Date.now()),
+        invitations.some((i) => i.role === 'auditor' && !i.usedAt && live(i)) ||
+        // The README's way: an auditor token for the audit's scripts.
+        tokens.some((t) => t.role === 'auditor' && t.revokedAt === null && live(t)),
     };
   }, slug);
   useLiveReload(['activity', 'agents'], state.reload, 2000);
