@@ -180,6 +180,10 @@ const acceptedOf = (context: Record<string, unknown>): (() => void) =>
 const ANSWER_WITHIN_MS = 2500;
 /** A taken event id not handled after this long was left by a failed or killed handler: a retry may take it. */
 const CLAIM_STALE_MS = 30_000;
+/** A card claimed and not said to have ended after this long was left by a kill or a Slack outage: the sweep takes it up. */
+const UNREFRESHED_CLAIM_MS = 2 * 60_000;
+/** The reason a decision made by a click on a card is recorded with. */
+const SLACK_REASON = 'decided in Slack';
 /** Said to Slack when it should deliver the event again later (it retries a 5xx, or an unacked envelope). */
 const retryLater = (code: string, message: string) => new PaddockError(503, code, message);
 const inProgress = () =>
@@ -886,6 +890,7 @@ export class SlackService {
         thread_channel: thread.channel,
         thread_ts: thread.thread_ts,
         closed_at: null,
+        refreshed_at: null,
       })
       .onConflict((oc) => oc.column('approval_id').doNothing())
       .execute();
@@ -917,7 +922,8 @@ export class SlackService {
       .selectFrom('slack_cards')
       .select('org_id')
       .distinct()
-      .where('closed_at', 'is', null)
+      // Open, or claimed and not yet said to have ended.
+      .where('refreshed_at', 'is', null)
       .execute();
     let closed = 0;
     for (const o of orgs) {
@@ -982,50 +988,100 @@ export class SlackService {
     return posted;
   }
 
-  /** Closes the org's open cards whose approval is no longer pending; the number closed. */
+  /**
+   * Closes the org's open cards whose approval is no longer pending, and takes up claims whose
+   * update never happened (a kill between claim and update, Slack unreachable); the number closed.
+   */
   async refreshCards(orgId: string): Promise<number> {
     const now = new Date().toISOString();
+    const stale = new Date(Date.now() - UNREFRESHED_CLAIM_MS).toISOString();
     const open = await this.#o.db
       .selectFrom('slack_cards as c')
       .innerJoin('approvals as a', 'a.id', 'c.approval_id')
       .leftJoin('users as u', 'u.id', 'a.decided_by')
-      .select(['c.approval_id', 'c.channel_id', 'c.ts', 'a.status', 'a.tool', 'a.expires_at', 'u.name'])
+      .select([
+        'c.approval_id',
+        'c.channel_id',
+        'c.ts',
+        'c.closed_at',
+        'a.status',
+        'a.tool',
+        'a.expires_at',
+        'a.reason',
+        'u.name',
+      ])
       .where('c.org_id', '=', orgId)
-      .where('c.closed_at', 'is', null)
+      .where((eb) =>
+        eb.or([
+          eb('c.closed_at', 'is', null),
+          eb.and([eb('c.refreshed_at', 'is', null), eb('c.closed_at', '<=', stale)]),
+        ]),
+      )
       .execute();
     let closed = 0;
     for (const c of open) {
-      const status = c.status === 'pending' ? (c.expires_at <= now ? 'expired' : null) : c.status;
-      if (!status || !(await this.#close(orgId, c.approval_id))) continue;
+      // An approval used by now was approved: the card says what the person did.
+      const status =
+        c.status === 'pending'
+          ? c.expires_at <= now
+            ? 'expired'
+            : null
+          : c.status === 'used'
+            ? 'approved'
+            : c.status;
+      if (!status || !(await this.#close(orgId, c.approval_id, c.closed_at))) continue;
       const client = await this.#client(orgId);
       if (!client) continue;
-      await client.chat.update({
-        channel: c.channel_id,
-        ts: c.ts,
-        text: `${c.tool}: ${status}`,
-        blocks: decidedBlocks({
-          approvalId: c.approval_id,
-          tool: c.tool,
-          status,
-          by: c.name,
-          where: 'in Paddock',
-        }),
-      });
+      try {
+        await client.chat.update({
+          channel: c.channel_id,
+          ts: c.ts,
+          text: `${c.tool}: ${status}`,
+          blocks: decidedBlocks({
+            approvalId: c.approval_id,
+            tool: c.tool,
+            status,
+            by: c.name,
+            // A claim taken up: a click in Slack decided it (its reason says so), not the sweep's
+            // usual "decided elsewhere".
+            where: c.reason === SLACK_REASON ? 'in Slack' : 'in Paddock',
+          }),
+        });
+      } catch (err) {
+        // Refused by Slack itself (the message deleted, the channel archived), it would be
+        // refused again: given up, logged. Unreachable: taken up again after a while.
+        if ((err as { code?: unknown }).code !== 'slack_webapi_platform_error') throw err;
+        this.#o.log.warn({ err, approvalId: c.approval_id }, 'Slack refused to update an approval card');
+      }
+      await this.#refreshed(orgId, c.approval_id);
       closed++;
     }
     return closed;
   }
 
-  /** Marks a card closed; false when someone closed it first (so it is updated once). */
-  async #close(orgId: string, approvalId: string): Promise<boolean> {
+  /**
+   * Claims a card to say how its approval ended; false when someone claimed it first (so it is
+   * updated once). `seen`: a claim left unrefreshed, taken over only as it was seen.
+   */
+  async #close(orgId: string, approvalId: string, seen: string | null = null): Promise<boolean> {
     const r = await this.#o.db
       .updateTable('slack_cards')
       .set({ closed_at: new Date().toISOString() })
       .where('org_id', '=', orgId)
       .where('approval_id', '=', approvalId)
-      .where('closed_at', 'is', null)
+      .where('closed_at', seen === null ? 'is' : '=', seen)
       .executeTakeFirst();
     return Number(r.numUpdatedRows) === 1;
+  }
+
+  /** The card says how its approval ended: its claim is done. */
+  async #refreshed(orgId: string, approvalId: string): Promise<void> {
+    await this.#o.db
+      .updateTable('slack_cards')
+      .set({ refreshed_at: new Date().toISOString() })
+      .where('org_id', '=', orgId)
+      .where('approval_id', '=', approvalId)
+      .execute();
   }
 
   /** Gives a card back to the sweep (a click that claimed it was refused). */
@@ -1099,7 +1155,7 @@ export class SlackService {
     const claimed = card !== undefined && (await this.#close(orgId, approvalId));
     let decided: Awaited<ReturnType<typeof decideApproval>>;
     try {
-      decided = await decideApproval(this.#o.db, ctx, approvalId, decision, 'decided in Slack');
+      decided = await decideApproval(this.#o.db, ctx, approvalId, decision, SLACK_REASON);
     } catch (err) {
       if (claimed) await this.#reopen(orgId, approvalId);
       if (!PaddockError.isInstance(err)) throw err;
@@ -1121,6 +1177,7 @@ export class SlackService {
           where: 'in Slack',
         }),
       });
+      await this.#refreshed(orgId, approvalId);
     }
     // Its answer goes to the thread once it ends, as for a decision made anywhere (answerOwed).
     await this.#o.runs.resumeDecided(orgId, approvalId);

@@ -611,6 +611,49 @@ for (const kind of STORE_KINDS) {
       assert.match(JSON.stringify(updated.args.blocks), /denied\* by .* in Paddock/);
     });
 
+    test('a card a click claimed but never updated (killed between, Slack unreachable) is updated by the sweep after a while', async () => {
+      scripts.set('add six and six', [
+        { toolCalls: [{ name: 'everything__get-sum', args: { a: 6, b: 6 } }] },
+        { text: 'Twelve.' },
+      ]);
+      await send(mention(MEMBER, 'add six and six'));
+      const card = await until(
+        () =>
+          posts((a) => a.channel === APPROVALS && /get-sum/.test(a.text)).find(
+            (c) => !slack.calls.some((u) => u.method === 'chat.update' && u.args.ts === c.answer.ts),
+          ),
+        { what: 'a new card' },
+      );
+      const approvalId = card.args.blocks[2].elements[0].value as string;
+      // As a click leaves it: the card claimed, the decision made in Slack, and then nothing.
+      const claim = (at: number) =>
+        t.store.db
+          .updateTable('slack_cards')
+          .set({ closed_at: new Date(at).toISOString() })
+          .where('approval_id', '=', approvalId)
+          .execute();
+      await claim(Date.now());
+      const decided = await api(
+        'post',
+        `/approvals/${approvalId}/approve`,
+        { reason: 'decided in Slack' },
+        acme.people.admin.token,
+      );
+      assert.equal(decided.status, 200, decided.text);
+      // The run goes on and answers its thread: nothing else of it moves the cards after this.
+      await until(() => posts((a) => /Twelve\./.test(a.text)).at(-1), { what: 'the run’s answer' });
+      const updates = () =>
+        slack.calls.filter((c) => c.method === 'chat.update' && c.args.ts === card.answer.ts);
+      await deps.slack.refreshAll();
+      assert.equal(updates().length, 0, 'a claim just made is its click’s to finish');
+      await claim(Date.now() - 3 * 60_000);
+      await deps.slack.refreshAll();
+      assert.equal(updates().length, 1, 'a claim left unfinished is taken up');
+      assert.match(JSON.stringify(updates()[0]!.args.blocks), /approved\* by .* in Slack/);
+      await deps.slack.refreshAll();
+      assert.equal(updates().length, 1, 'and updated once');
+    });
+
     test('the answer goes back to the thread when the approval is decided in Paddock, once', async () => {
       scripts.set('add five and five', [
         { toolCalls: [{ name: 'everything__get-sum', args: { a: 5, b: 5 } }] },

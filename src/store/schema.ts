@@ -436,7 +436,10 @@ export interface SlackCardTable {
   ts: string;
   thread_channel: string;
   thread_ts: string;
+  /** Claimed to say how its approval ended (updated once). */
   closed_at: string | null;
+  /** Said so in Slack: a claim without it, after a while, is taken up again. */
+  refreshed_at?: string | null;
 }
 
 /** A Slack thread a run started from: a follow-up in it continues its conversation. */

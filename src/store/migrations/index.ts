@@ -46,6 +46,7 @@ import { runToken } from './039-run-token.ts';
 import { runDecisions } from './040-run-decisions.ts';
 import { conversationIndexes } from './041-conversation-indexes.ts';
 import { approvalRun } from './042-approval-run.ts';
+import { slackCardRefreshed } from './043-slack-card-refreshed.ts';
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {
   const all: Record<string, Migration> = {
@@ -91,6 +92,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
     '040-run-decisions': runDecisions(dialect),
     '041-conversation-indexes': conversationIndexes(dialect),
     '042-approval-run': approvalRun(dialect),
+    '043-slack-card-refreshed': slackCardRefreshed(dialect),
   };
   return { getMigrations: async () => all };
 }
