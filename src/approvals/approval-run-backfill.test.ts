@@ -1,13 +1,15 @@
 /**
  * Migration 042's backfill: approvals from before it get the run that asked them from the audit
  * trail (their `approval.requested` entry's run, in its log or still in the outbox); an approval
- * asked outside a run gets none, on both engines.
+ * asked outside a run gets none; those still live whose run has ended, or whose agent is
+ * stopped, end; on both engines.
  */
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { policyVersion } from '../policy/engine.ts';
 import { backfillApprovalRuns } from '../store/migrations/042-approval-run.ts';
 import { call, createApp, seedOrg, testDeps } from '../testing/fixtures.ts';
+import { runRow } from '../testing/run-rows.ts';
 import { openTestStore, STORE_KINDS, type TestStore } from '../testing/stores.ts';
 import { requestApproval } from './approvals.ts';
 
@@ -60,6 +62,37 @@ for (const kind of STORE_KINDS) {
         );
       const forget = () => db.updateTable('approvals').set({ run_id: null }).execute();
 
+      // The run that asked the first has ended; the one that asked the last still waits.
+      const now = new Date().toISOString();
+      await db
+        .insertInto('conversations')
+        .values({
+          id: 'cnv_backfill',
+          org_id: acme.id,
+          agent_id: made[0].body.id,
+          person_id: null,
+          title: 't',
+          messages: '[]',
+          created_at: now,
+          updated_at: now,
+        })
+        .execute();
+      for (const [id, status] of [
+        ['run_written', 'completed'],
+        ['run_in_outbox', 'waiting_approval'],
+      ] as const)
+        await db
+          .insertInto('runs')
+          .values(
+            runRow({
+              id,
+              org_id: acme.id,
+              agent_id: made[0].body.id,
+              conversation_id: 'cnv_backfill',
+              status,
+            }),
+          )
+          .execute();
       const written = await ask({ n: 1 }, 'run_written');
       const outside = await ask({ n: 2 });
       await deps.audit.flush();
@@ -79,6 +112,21 @@ for (const kind of STORE_KINDS) {
         [outside.id]: null,
         [waiting.id]: 'run_in_outbox',
       });
+      const live = async () =>
+        (
+          await db
+            .selectFrom('approvals')
+            .select('id')
+            .where('expires_at', '>', new Date().toISOString())
+            .execute()
+        )
+          .map((r) => r.id)
+          .sort();
+      assert.deepEqual(await live(), [outside.id, waiting.id].sort(), 'the ended run’s approval ended');
+      // Its agent stopped before the upgrade: nothing it asked is live after it.
+      await db.updateTable('agents').set({ state: 'stopped' }).where('id', '=', made[0].body.id).execute();
+      await backfillApprovalRuns(db as never);
+      assert.deepEqual(await live(), []);
     });
   });
 }

@@ -144,6 +144,28 @@ for (const kind of STORE_KINDS) {
       assert.deepEqual([late.status, late.body.error.code], [409, 'approval_expired']);
     });
 
+    test('nothing is asked for an agent stopped (or an org whose agents are stopped) since its call read its standing', async () => {
+      const b = { ...binding, args: { after: 'stop' } };
+      for (const [table, set, back] of [
+        ['agents', { state: 'stopped' }, { state: 'active' }],
+        ['orgs', { agents_stopped_at: new Date().toISOString() }, { agents_stopped_at: null }],
+      ] as const) {
+        const where = table === 'agents' ? binding.agentId : acme.id;
+        await t.store.db.updateTable(table).set(set).where('id', '=', where).execute();
+        await assert.rejects(ask(b), (err: Error & { code?: string; org?: boolean }) => {
+          assert.deepEqual([err.code, err.org], ['agent_stopped', table === 'orgs']);
+          return true;
+        });
+        await t.store.db.updateTable(table).set(back).where('id', '=', where).execute();
+      }
+      const none = await t.store.db
+        .selectFrom('approvals')
+        .select('id')
+        .where('args', '=', JSON.stringify(b.args))
+        .execute();
+      assert.deepEqual(none, [], 'no request was made');
+    });
+
     test('the same call asked at once by several callers makes one request', async () => {
       const b = { ...binding, args: { racing: true } };
       const asked = await Promise.all(Array.from({ length: 6 }, () => ask(b)));

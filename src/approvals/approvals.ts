@@ -65,6 +65,15 @@ export interface CallBinding {
 
 const MAX_PENDING_PER_AGENT = 20;
 
+/** The agent (or every agent of its org: `org`) was stopped before its call's request was made. */
+export class StoppedWhileAsking extends ConflictError {
+  readonly org: boolean;
+  constructor(org: boolean) {
+    super('agent_stopped', 'The agent was stopped: no approval is asked for it.');
+    this.org = org;
+  }
+}
+
 export function argsDigest(args: Record<string, unknown>): string {
   return createHash('sha256')
     .update(canonicalize(args) ?? '{}')
@@ -143,6 +152,22 @@ export async function requestApproval(
       .where('org_id', '=', b.orgId)
       .where('id', '=', b.agentId)
       .execute();
+    // And the org's, which a stop of all its agents takes too: a stop that committed while this
+    // waited ended what was asked before it; nothing is asked after it.
+    await trx
+      .updateTable('orgs')
+      .set((eb) => ({ agents_stopped_at: eb.ref('agents_stopped_at') }))
+      .where('id', '=', b.orgId)
+      .execute();
+    const standing = await trx
+      .selectFrom('agents')
+      .innerJoin('orgs', 'orgs.id', 'agents.org_id')
+      .select(['agents.state', 'orgs.agents_stopped_at'])
+      .where('agents.org_id', '=', b.orgId)
+      .where('agents.id', '=', b.agentId)
+      .executeTakeFirst();
+    if (standing && (standing.state !== 'active' || standing.agents_stopped_at !== null))
+      throw new StoppedWhileAsking(standing.agents_stopped_at !== null);
     const digest = argsDigest(b.args);
     const pending = await bound(trx, b, digest).where('status', '=', 'pending').executeTakeFirst();
     if (pending) return toApproval(pending);

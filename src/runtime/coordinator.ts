@@ -1031,6 +1031,8 @@ export class RunCoordinator implements RunHost {
         .select(['id', 'status', 'expires_at', 'args_digest', 'requested_by'])
         .where('org_id', '=', row.org_id)
         .where('agent_id', '=', row.agent_id)
+        // The run's own: the cell names them, and another run's decision is not this run's.
+        .where('run_id', '=', row.id)
         .where('id', 'in', pending.length ? pending.map((p) => p.approvalId) : [''])
         .execute();
       const now = new Date().toISOString();

@@ -10,12 +10,25 @@
 
 import type { Kysely } from 'kysely';
 import { type AgentStanding, readAgentStanding } from '../../agents/index.ts';
-import { type Approval, awaitDecision, consumeApproval, requestApproval } from '../../approvals/approvals.ts';
+import {
+  type Approval,
+  awaitDecision,
+  consumeApproval,
+  requestApproval,
+  StoppedWhileAsking,
+} from '../../approvals/approvals.ts';
 import { PaddockError } from '../../errors/index.ts';
 import { type Decision, kindAsked } from '../../policy/engine.ts';
 import type { Database } from '../../store/index.ts';
 import type { AskedKind } from '../../store/schema.ts';
-import { ApprovalRequiredError, endedError, endedWhileWaiting, Refusal, refuse } from '../refusals.ts';
+import {
+  ApprovalRequiredError,
+  endedError,
+  endedWhileWaiting,
+  Refusal,
+  refuse,
+  StoppedError,
+} from '../refusals.ts';
 import type { CallInFlight } from '../request.ts';
 import { type Ask, type Decider, unixNow } from './decide.ts';
 import { stoppedRefusal } from './stopped.ts';
@@ -81,6 +94,11 @@ export async function approve(
       ...binding,
       requestId: call.caller.requestId,
       minutes: standing.approvals.minutes,
+    }).catch((err: unknown) => {
+      // Stopped after this call read its standing: refused as the stop refuses.
+      if (err instanceof StoppedWhileAsking)
+        throw refuse(new StoppedError(err.org), 'the agent was stopped', [], decision.policyVersion);
+      throw err;
     });
   let pending = await askPerson();
   if (call.approval === 'pause') {
