@@ -280,19 +280,20 @@ export async function runAgent(spec: RunSpec, rawIo: RunIO): Promise<RunEnd> {
   const end = (status: RunEnd['status'], output: string | null, error: RunEnd['error'] = null): RunEnd =>
     scrub({ status, output, messages, usage, steps, error, pending });
   try {
-    if (spec.decisions?.length) {
-      messages = await applyDecisions(gate, messages, spec.decisions, pending, (chunk) =>
-        io.emit({ kind: 'chunk', chunk }),
-      );
-      if (pending.length) return end('waiting_approval', null);
-    }
     const key = spec.key
       ? {
           value: open(io.dataKey, spec.key.sealed, spec.key.aad).toString('utf8'),
           baseUrl: spec.key.baseUrl,
         }
       : null;
+    // Before anything is streamed: a decided call's result could quote the key too.
     if (key) scrub = scrubber([key.value]);
+    if (spec.decisions?.length) {
+      messages = await applyDecisions(gate, messages, spec.decisions, pending, (chunk) =>
+        io.emit({ kind: 'chunk', chunk }),
+      );
+      if (pending.length) return end('waiting_approval', null);
+    }
     const chosen = await languageModel(spec.model, key, io.fetch);
     const model = spec.metered ? await metered(chosen, gate) : chosen;
     const tools = await gateTools(gate, spec.tools, pending);
