@@ -5,5 +5,12 @@ export { ApiError, errorMessage, isSessionEnded } from './errors.ts';
 export { type LiveHandlers, openLive } from './live.ts';
 export { assignableRoles, canManage, canStartRuns } from './roles.ts';
 export { messageRun, messageText, type RunMessage, runEnded } from './run-message.ts';
-export { type AnswerPart, followRun, readAnswer, runTransport, type ToolCallView } from './run-stream.ts';
+export {
+  type AnswerPart,
+  followRun,
+  readAnswer,
+  readContinuation,
+  runTransport,
+  type ToolCallView,
+} from './run-stream.ts';
 export type * from './wire.ts';

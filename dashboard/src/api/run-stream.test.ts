@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { RunMessage } from './run-message.ts';
-import { readAnswer } from './run-stream.ts';
+import { readAnswer, readContinuation } from './run-stream.ts';
 
 const answer = (parts: unknown[]): RunMessage => ({ id: 'a', role: 'assistant', parts }) as RunMessage;
 const tool = (id: string, rest: Record<string, unknown>) => ({
@@ -40,5 +40,30 @@ test('each call as the chat shows it: allowed, refused with the reason, failed, 
       ['done', 'approved', 'refunded'],
       ['refused', 'denied', 'A person denied this call: it did not run.'],
     ],
+  );
+});
+
+test('a continuation: the decided calls’ outcomes before its first step, its steps after — a reused call id is another call', () => {
+  const { outcome, rest } = readContinuation(
+    answer([
+      { type: 'data-run', data: { status: 'running' } },
+      tool('call_0', { state: 'output-available', output: 'Refunded 20 on A-1001.' }),
+      tool('call_1', { state: 'output-denied' }),
+      { type: 'step-start' },
+      // The provider numbered this step's call afresh: the same id, another call.
+      { ...tool('call_0', { state: 'output-available', output: 'deleted' }), toolName: 'desk__delete' },
+      { type: 'text', text: 'Done.' },
+    ]),
+  );
+  assert.deepEqual(
+    [...outcome].map(([id, c]) => [id, c.name, c.state, c.text]),
+    [
+      ['call_0', 'desk__refund', 'done', 'Refunded 20 on A-1001.'],
+      ['call_1', 'desk__refund', 'refused', 'A person denied this call: it did not run.'],
+    ],
+  );
+  assert.deepEqual(
+    rest.map((p) => (p.kind === 'tool' ? [p.call.name, p.call.text] : p.text)),
+    [['desk__delete', 'deleted'], 'Done.'],
   );
 });

@@ -141,3 +141,23 @@ export function readAnswer(message: RunMessage): { parts: AnswerPart[]; unpaired
   }
   return { parts, unpaired };
 }
+
+/**
+ * A run's continuation after a decision, as streamed: the decided calls' outcomes, which come
+ * before its first step (first of each id: a provider may number a later step's calls afresh),
+ * and its steps as an answer's parts.
+ */
+export function readContinuation(message: RunMessage | null): {
+  outcome: Map<string, ToolCallView>;
+  rest: AnswerPart[];
+} {
+  if (!message) return { outcome: new Map(), rest: [] };
+  const first = message.parts.findIndex((p) => p.type === 'step-start');
+  const head = first < 0 ? message.parts : message.parts.slice(0, first);
+  const outcome = new Map<string, ToolCallView>();
+  for (const p of readAnswer({ ...message, parts: head }).parts)
+    if (p.kind === 'tool' && p.call.state !== 'calling' && !outcome.has(p.call.id))
+      outcome.set(p.call.id, p.call);
+  const rest = first < 0 ? [] : readAnswer({ ...message, parts: message.parts.slice(first) }).parts;
+  return { outcome, rest };
+}

@@ -13,6 +13,7 @@ import {
   type RunApproval,
   type RunMessage,
   readAnswer,
+  readContinuation,
   runEnded,
 } from '../api/index.ts';
 import { markDecidedHere, useAction, useRunContinuation, useRunFollow } from '../data/index.ts';
@@ -67,17 +68,10 @@ export function ChatAnswer({
   const continued = continuation.message ? messageRun(continuation.message) : null;
   const run = continued && runEnded(continued.status) ? continued : follow.run;
   const answer = readAnswer(message);
-  // A decided call's outcome, as the continuation streams it first, shows on that call's own
-  // card (its result, error or denial); the rest of the continuation below it.
-  const live = continuation.message ? readAnswer(continuation.message).parts : [];
-  const outcome = new Map(
-    live.flatMap((p) =>
-      p.kind === 'tool' && p.call.state !== 'calling' ? [[p.call.id, p.call] as const] : [],
-    ),
-  );
-  const waited = new Set(
-    answer.parts.flatMap((p) => (p.kind === 'tool' && p.call.approval ? [p.call.id] : [])),
-  );
+  // A decided call's outcome, which the continuation streams before its first step, shows on
+  // that call's own card (its result, error or denial); its steps below it. (A provider may
+  // number calls afresh: a later step's `call_0` is another call.)
+  const { outcome, rest } = readContinuation(continuation.message);
   const parts = answer.parts.map((p): AnswerPart => {
     const settled = p.kind === 'tool' && p.call.approval ? outcome.get(p.call.id) : undefined;
     if (!settled) return p;
@@ -87,7 +81,6 @@ export function ChatAnswer({
     return { kind: 'tool', call: { ...settled, approval: null, ...(decided ? { decided } : {}) } };
   });
   const unpaired = answer.unpaired;
-  const rest = live.filter((p) => !(p.kind === 'tool' && waited.has(p.call.id)));
   const endedLater = waiting && run !== null && runEnded(run.status);
   // biome-ignore lint/correctness/useExhaustiveDependencies: once, when the continuation ends.
   useEffect(() => {
