@@ -1031,7 +1031,11 @@ export class SlackService {
             : c.status;
       if (!status || !(await this.#close(orgId, c.approval_id, c.closed_at))) continue;
       const client = await this.#client(orgId);
-      if (!client) continue;
+      if (!client) {
+        // Slack uninstalled meanwhile: no card can be updated; not taken up again.
+        await this.#refreshed(orgId, c.approval_id);
+        continue;
+      }
       try {
         await client.chat.update({
           channel: c.channel_id,

@@ -12,6 +12,12 @@ export function slackCardRefreshed(_dialect: Dialect): Migration {
     async up(db: Kysely<unknown>) {
       await db.schema.alterTable('slack_cards').addColumn('refreshed_at', 'text').execute();
       await sql`update slack_cards set refreshed_at = closed_at where closed_at is not null`.execute(db);
+      // The sweep finds the orgs with cards to update without reading every card.
+      await db.schema
+        .createIndex('slack_cards_unrefreshed')
+        .on('slack_cards')
+        .columns(['refreshed_at', 'org_id'])
+        .execute();
     },
   };
 }
