@@ -583,20 +583,25 @@ for (const kind of STORE_KINDS) {
       assert.equal((await entries('approval.granted')).at(-1)!.actor, acme.people.admin.id);
     });
 
-    test('a card updates when its call is decided elsewhere (the API)', async () => {
-      scripts.set('add four and four', [
-        { toolCalls: [{ name: 'everything__get-sum', args: { a: 4, b: 4 } }] },
-        { text: 'Eight.' },
+    /** A member's message whose sum waits for an approval: its new card in the approvals channel. */
+    const cardFor = async (message: string, a: number, b: number, answer: string) => {
+      scripts.set(message, [
+        { toolCalls: [{ name: 'everything__get-sum', args: { a, b } }] },
+        { text: answer },
       ]);
-      await send(mention(MEMBER, 'add four and four'));
+      await send(mention(MEMBER, message));
       const card = await until(
         () =>
-          posts((a) => a.channel === APPROVALS && /get-sum/.test(a.text)).find(
+          posts((p) => p.channel === APPROVALS && /get-sum/.test(p.text)).find(
             (c) => !slack.calls.some((u) => u.method === 'chat.update' && u.args.ts === c.answer.ts),
           ),
         { what: 'a new card' },
       );
-      const approvalId = card.args.blocks[2].elements[0].value as string;
+      return { card, approvalId: card.args.blocks[2].elements[0].value as string };
+    };
+
+    test('a card updates when its call is decided elsewhere (the API)', async () => {
+      const { card, approvalId } = await cardFor('add four and four', 4, 4, 'Eight.');
       const denied = await api(
         'post',
         `/approvals/${approvalId}/deny`,
@@ -612,19 +617,7 @@ for (const kind of STORE_KINDS) {
     });
 
     test('a card a click claimed but never updated (killed between, Slack unreachable) is updated by the sweep after a while', async () => {
-      scripts.set('add six and six', [
-        { toolCalls: [{ name: 'everything__get-sum', args: { a: 6, b: 6 } }] },
-        { text: 'Twelve.' },
-      ]);
-      await send(mention(MEMBER, 'add six and six'));
-      const card = await until(
-        () =>
-          posts((a) => a.channel === APPROVALS && /get-sum/.test(a.text)).find(
-            (c) => !slack.calls.some((u) => u.method === 'chat.update' && u.args.ts === c.answer.ts),
-          ),
-        { what: 'a new card' },
-      );
-      const approvalId = card.args.blocks[2].elements[0].value as string;
+      const { card, approvalId } = await cardFor('add six and six', 6, 6, 'Twelve.');
       // As a click leaves it: the card claimed, the decision made in Slack, and then nothing.
       const claim = (at: number) =>
         t.store.db
