@@ -422,3 +422,37 @@ test('a run that ended without completing keeps its own messages: from the messa
   assert.equal(ownMessages([said('refund A', r)], r.id), null, 'its message alone: nothing to show');
   assert.equal(ownMessages('junk', r.id), null);
 });
+
+test('a run that ended while calls waited for a person says they never ran; a run stopped after it resumed does not', () => {
+  const waits = (r: RunTable) =>
+    JSON.stringify([
+      ...[said('refund B', r), calls('w1', 'w2')],
+      result('w1', { type: 'text', value: '{"order":"B"}' }),
+      result('w2', { type: 'text', value: "Waiting for a person's approval (request apr_1)." }),
+    ]);
+  const pending = JSON.stringify([{ toolCallId: 'w2', toolName: 'crm__find', approvalId: 'apr_1' }]);
+  const stopped = run('stopped', 'refund B');
+  const expired = run('failed', 'refund B', { error_code: 'approval_expired' });
+  const resumed = run('stopped', 'refund B');
+  const read = (r: RunTable, extra: Partial<RunTable>) =>
+    (conversationMessages([], [{ ...r, state: waits(r), ...extra }])[1]?.parts ?? []).flatMap((p) =>
+      p.type === 'dynamic-tool' ? [[p.toolCallId, p.state, p.errorText ?? null]] : [],
+    );
+  assert.deepEqual(read(stopped, { pending }), [
+    ['w1', 'output-available', null],
+    [
+      'w2',
+      'output-error',
+      'not_run: The run was stopped while this call waited for a person: it did not run.',
+    ],
+  ]);
+  assert.deepEqual(read(expired, { pending }), [
+    ['w1', 'output-available', null],
+    ['w2', 'output-error', 'not_run: The run ended before a person approved this call: it did not run.'],
+  ]);
+  // Resumed (nothing waits any more), then stopped: its calls read as they went.
+  assert.deepEqual(read(resumed, { pending: null }), [
+    ['w1', 'output-available', null],
+    ['w2', 'output-available', null],
+  ]);
+});

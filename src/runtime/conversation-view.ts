@@ -184,6 +184,31 @@ function decided(answer: AnswerPart[], decisions: string | null | undefined): An
   });
 }
 
+/**
+ * A run that ended while calls still waited for a person (stopped, or an approval expired): those
+ * calls never ran — said so (`not_run`), not shown with the note that they wait.
+ */
+function notRun(answer: AnswerPart[], row: RunTable): AnswerPart[] {
+  if (row.status !== 'stopped' && row.status !== 'failed') return answer;
+  const waited = safeParse(row.pending ?? '[]');
+  if (!Array.isArray(waited) || waited.length === 0) return answer;
+  const why =
+    row.status === 'stopped'
+      ? 'not_run: The run was stopped while this call waited for a person: it did not run.'
+      : 'not_run: The run ended before a person approved this call: it did not run.';
+  const out = [...answer];
+  for (const w of waited) {
+    if (!isObject(w) || typeof w.toolCallId !== 'string') continue;
+    // The waiting ones are the run's latest calls of their id.
+    const at = out.findLastIndex((p) => p.type === 'dynamic-tool' && p.toolCallId === w.toolCallId);
+    const p = out[at];
+    if (p?.type !== 'dynamic-tool') continue;
+    const { output: _, approval: __, ...call } = p;
+    out[at] = { ...call, state: 'output-error', errorText: why };
+  }
+  return out;
+}
+
 /** What a tool part may show: its input, output and error words, each passed through `mask`. */
 function masked(answer: AnswerPart[], mask: (value: unknown) => unknown): AnswerPart[] {
   return answer.map((p) => {
@@ -237,7 +262,7 @@ export function conversationMessages(
     }
     const run = toRun(row);
     const answer = turn
-      ? decided(turn.answer, row.decisions)
+      ? notRun(decided(turn.answer, row.decisions), row)
       : run.output
         ? [{ type: 'text' as const, text: run.output }]
         : [];

@@ -758,7 +758,9 @@ export class RunCoordinator implements RunHost {
           : status === 'completed'
             ? null
             : ownMessages(end.messages, active.runId),
-        pending: waiting ? JSON.stringify(end.pending) : null,
+        // Waiting: what it waits for; ended while calls still waited: those, which never ran.
+        pending:
+          waiting || (status !== 'completed' && end.pending?.length) ? JSON.stringify(end.pending) : null,
         steps: Number(row.steps) + (end.steps ?? 0),
         tool_calls: active.meter?.toolCalls ?? Number(row.tool_calls ?? 0),
         input_tokens: Number(row.input_tokens) + (end.usage?.inputTokens ?? 0),
@@ -1088,6 +1090,8 @@ export class RunCoordinator implements RunHost {
           capability_hash: capabilityHash(capability),
           updated_at: now,
           decisions: JSON.stringify(decided),
+          // Decided: nothing waits now (the calls it waited for are the cell's to make).
+          pending: null,
         })
         .where('id', '=', row.id)
         .where('status', '=', 'waiting_approval')
@@ -1101,7 +1105,15 @@ export class RunCoordinator implements RunHost {
       if (states.includes('expired')) {
         await this.#finish(
           active,
-          this.#failed(messages, 'approval_expired', 'A call the run waited for was not approved in time.'),
+          // Its calls never ran: kept as what it waited for, so its conversation says so.
+          {
+            ...this.#failed(
+              messages,
+              'approval_expired',
+              'A call the run waited for was not approved in time.',
+            ),
+            pending,
+          },
         );
         continue;
       }

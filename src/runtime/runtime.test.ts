@@ -434,6 +434,28 @@ for (const kind of STORE_KINDS) {
       }
     });
 
+    test('an approval not given in time fails the run; its call reads as never run, and its approval can no longer be given', async () => {
+      scripts.set('sum too late', [{ toolCalls: [{ name: 'everything__get-sum', args: { a: 9, b: 9 } }] }]);
+      const r = await run('sum too late');
+      assert.equal(r.body.status, 'waiting_approval', r.text);
+      const approvalId = r.body.waitingFor[0].approvalId;
+      await deps.store.db
+        .updateTable('approvals')
+        .set({ expires_at: new Date(Date.now() - 1000).toISOString() })
+        .where('id', '=', approvalId)
+        .execute();
+      await deps.runs.sweep();
+      const failed = (await api('get', `/runs/${r.body.id}`)).body.run;
+      assert.deepEqual([failed.status, failed.error?.code], ['failed', 'approval_expired']);
+      const sum = await firstCallReadBack(failed.conversationId);
+      assert.deepEqual(
+        [sum.state, sum.errorText],
+        ['output-error', 'not_run: The run ended before a person approved this call: it did not run.'],
+      );
+      const end = (await runEntries(r.body.id)).find((e) => e.action === 'run.failed');
+      assert.deepEqual(end?.details.waitingFor, [{ approvalId, tool: 'everything__get-sum' }]);
+    });
+
     test('denied, the model is told and the run continues without the call', async () => {
       scripts.set('sum again', [
         { toolCalls: [{ name: 'everything__get-sum', args: { a: 7, b: 8 } }] },
@@ -614,6 +636,11 @@ for (const kind of STORE_KINDS) {
           p.type === 'dynamic-tool' ? p.toolName : p.type === 'data-run' ? p.data.status : p.type,
         ),
         ['everything__get-sum', 'stopped'],
+      );
+      // The call it waited on never ran, and reads so — not as a result that says it waits.
+      assert.deepEqual(
+        [last[0].state, last[0].errorText],
+        ['output-error', 'not_run: The run was stopped while this call waited for a person: it did not run.'],
       );
     });
 

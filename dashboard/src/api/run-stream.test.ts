@@ -67,3 +67,18 @@ test('a continuation: the decided calls’ outcomes before its first step, its s
     [['desk__delete', 'deleted'], 'Done.'],
   );
 });
+
+test('a call that never ran because its run ended while it waited reads so', () => {
+  const { parts } = readAnswer(
+    answer([
+      tool('w2', {
+        state: 'output-error',
+        errorText: 'not_run: The run was stopped while this call waited for a person: it did not run.',
+      }),
+    ]),
+  );
+  assert.deepEqual(
+    parts.map((p) => (p.kind === 'tool' ? [p.call.state, p.call.notRun ?? false, p.call.text] : null)),
+    [['refused', true, 'The run was stopped while this call waited for a person: it did not run.']],
+  );
+});

@@ -71,6 +71,8 @@ export type ToolCallView = {
   approval: RunApproval | null;
   /** A person's decision on it, once the run went on (a conversation read back carries it). */
   decided?: 'approved' | 'denied';
+  /** It waited for a person and the run ended first (stopped, or its approval expired): it never ran. */
+  notRun?: true;
 };
 
 export type AnswerPart = { kind: 'text'; text: string } | { kind: 'tool'; call: ToolCallView };
@@ -120,8 +122,9 @@ export function readAnswer(message: RunMessage): { parts: AnswerPart[]; unpaired
       // The SDK reports the thrown error as its string: `Error: tool_denied: No grant allows …`.
       const text = p.errorText.replace(/^Error: /, '');
       const code = /^([a-z_]+): /.exec(text)?.[1];
-      call.state = code && REFUSALS.has(code) ? 'refused' : 'failed';
+      call.state = code && (REFUSALS.has(code) || code === 'not_run') ? 'refused' : 'failed';
       call.text = code ? text.slice(code.length + 2) : text;
+      if (code === 'not_run') call.notRun = true;
     }
     parts.push({ kind: 'tool', call });
   }

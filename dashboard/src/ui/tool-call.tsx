@@ -15,6 +15,7 @@ const STATE_LABEL: Record<ToolCallView['state'], string> = {
 
 /** A call a person decided on, once the run went on, is said as the decision — unless it then failed. */
 function label(call: ToolCallView): string {
+  if (call.notRun) return 'Not run';
   if (call.decided === 'approved' && call.state === 'done') return 'Approved';
   if (call.decided === 'denied' && call.state === 'refused') return 'Denied';
   if (call.decided === 'approved' && call.state === 'failed') return 'Approved, failed';
@@ -34,7 +35,7 @@ export function ToolCall({
   standing?: { label: string; tone: Tone } | undefined;
   children?: ReactNode;
 }) {
-  const tone = standing?.tone ?? call.state;
+  const tone = standing?.tone ?? (call.notRun ? 'closed' : call.state);
   const titleId = useId();
   const args = call.input === undefined ? '' : JSON.stringify(call.input, null, 2);
   return (
