@@ -282,7 +282,10 @@ export async function decideApproval(
       throw new ConflictError('approval_decided', `This request is already ${row.status}.`);
     }
     if (row.expires_at <= new Date().toISOString()) {
-      throw new ConflictError('approval_expired', 'This request expired; the agent must ask again.');
+      throw new ConflictError(
+        'approval_expired',
+        'This request is no longer open: it expired, or what asked for it ended (its run, a stop of its agent, the removal of the person it was for). The agent must ask again.',
+      );
     }
     // Approving under grants that changed since the call was asked would approve something else.
     const active = await trx
