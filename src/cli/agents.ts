@@ -62,9 +62,15 @@ export const agents: Command = {
       }
       return;
     }
-    const rows = await list();
+    const [rows, o] = await Promise.all([list(), call('GET', '')]);
+    // The org-wide kill switch stops every agent whatever its own state says.
+    const stopped = typeof o.agentsStoppedAt === 'string' ? o.agentsStoppedAt : null;
+    const state = (a: AgentView) => (stopped && a.state === 'active' ? 'stopped (all agents)' : a.state);
     process.stdout.write(
-      `ID\tNAME\tSTATE\tSCOPE\n${rows.map((a) => `${a.id}\t${a.name}\t${a.state}\t${a.scope}\n`).join('')}`,
+      `ID\tNAME\tSTATE\tSCOPE\n${rows.map((a) => `${a.id}\t${a.name}\t${state(a)}\t${a.scope}\n`).join('')}` +
+        (stopped
+          ? `Every agent of ${org} is stopped (since ${stopped}): agents resume --all --org ${org}\n`
+          : ''),
     );
   },
 };

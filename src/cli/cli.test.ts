@@ -145,11 +145,16 @@ for (const kind of STORE_KINDS) {
       t = await openTestStore(kind);
       const env = { PADDOCK_HOME: t.home, DATABASE_URL: t.databaseUrl ?? '' };
       const tokenFile = join(t.home, 't');
+      // A server started before any org left its setup link on disk: spent once init made one.
+      writeFileSync(join(t.home, 'setup-link.txt'), 'http://127.0.0.1:7070/setup#pdl_left\n', {
+        mode: 0o600,
+      });
       const init = await paddock(
         ['init', '--org', 'acme', '--owner', 'a@acme.test', '--token-file', tokenFile],
         env,
       );
       assert.equal(init.code, 0, init.stderr);
+      assert.equal(existsSync(join(t.home, 'setup-link.txt')), false, 'the spent setup link is removed');
       assert.match(init.stdout, /one-time link:\n {2}http:\/\/127\.0\.0\.1:7070\/signin\/link#pdl_/);
       assert.equal(statSync(tokenFile).mode & 0o777, 0o600);
       const token = readFileSync(tokenFile, 'utf8').trim();
@@ -230,6 +235,14 @@ for (const kind of STORE_KINDS) {
       assert.match((await agentsCli(['stop', '--all'])).stdout, /acme: every agent stopped at/);
       const org = (await (await fetch(`${url}/api/v1/orgs/acme`, { headers: auth })).json()) as any;
       assert.ok(org.agentsStoppedAt);
+      // The list says so: no agent reads as if it could run.
+      const whileStopped = (await agentsCli(['list'])).stdout;
+      assert.match(whileStopped, /cli-agent\tstopped\t/);
+      assert.doesNotMatch(whileStopped, /\tactive\t/);
+      assert.match(
+        whileStopped,
+        /^Every agent of acme is stopped \(since .+\): agents resume --all --org acme$/m,
+      );
       // An agent stopped on its own stays stopped after resume --all, and the answer names it.
       const resumed = await agentsCli(['resume', '--all']);
       assert.equal(resumed.code, 0, resumed.stderr);

@@ -217,6 +217,8 @@ const init: Command = {
           );
         throw err;
       });
+      // An organization exists now: a setup link a server left on disk is spent.
+      rmSync(join(config.home, SETUP_LINK_FILE), { force: true });
       process.stdout.write(
         `Created organization "${r.org.slug}" (${r.org.id}) with owner ${owner.toLowerCase()}.\n`,
       );
