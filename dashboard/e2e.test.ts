@@ -1195,9 +1195,18 @@ describe('dashboard end to end', { timeout: 300_000 }, () => {
       'tool.call.allowed',
       'tool.call.denied',
       'approval.requested',
+      'approval.granted',
       'run.completed',
     ])
       assert.ok(seen.includes(action), `the run's trail has ${action}: ${seen.join(', ')}`);
+    // Who allowed the refund, on the run's own page; its tools named by their connection.
+    const granted = owner.locator('tr.audit-row').filter({ hasText: 'approval.granted' });
+    assert.match((await granted.textContent()) ?? '', /Olive Owner/);
+    assert.match(
+      (await owner.locator('tr.audit-row').filter({ hasText: 'tool.call.allowed' }).first().textContent()) ??
+        '',
+      /demo · lookup_order/,
+    );
     assert.match((await owner.getByTestId('run-output').textContent()) ?? '', /^\(Replay\)/);
     await shot(owner, 'run-page.png');
 

@@ -31,6 +31,8 @@ const WHILE_LIVE_CONNECTED_MS = 15_000;
 export function RunDetail({ org, me, id }: PageProps & { id: string }) {
   const detail = useLoad(() => api.run(org.slug, id), `${org.slug}/${id}`);
   const agents = useLoad(() => api.agents(org.slug), org.slug);
+  // Tool entries name their connection by id: by its name, as the Audit page does.
+  const connections = useLoad(() => api.connections(org.slug), org.slug);
   const people = useLoad(() => api.people(org.slug), org.slug);
   // Members do not read the audit trail (the run comes without its entries for them).
   const oversight = org.role !== 'member';
@@ -66,7 +68,7 @@ export function RunDetail({ org, me, id }: PageProps & { id: string }) {
     );
   }
   const agent = agents.data?.find((a) => a.id === run.agentId);
-  const name = entryNamer(people.data ?? [], agents.data);
+  const name = entryNamer(people.data ?? [], agents.data, connections.data ?? []);
   const audit = detail.data.audit;
 
   return (
