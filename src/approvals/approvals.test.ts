@@ -166,6 +166,23 @@ for (const kind of STORE_KINDS) {
       assert.deepEqual(none, [], 'no request was made');
     });
 
+    test('the inbox lists by status, or all of them (`status=all`, as no status); an unknown status is refused', async () => {
+      const list = (q: string) =>
+        call(app, 'get', `/api/v1/orgs/acme/approvals${q}`, { token: acme.people.owner.token });
+      const [all, none, pending, bad] = await Promise.all([
+        list('?status=all'),
+        list(''),
+        list('?status=pending'),
+        list('?status=sometimes'),
+      ]);
+      assert.deepEqual([all.status, none.status, pending.status, bad.status], [200, 200, 200, 400]);
+      assert.deepEqual(
+        all.body.approvals.map((a: { id: string }) => a.id),
+        none.body.approvals.map((a: { id: string }) => a.id),
+      );
+      assert.ok(all.body.approvals.length > pending.body.approvals.length);
+    });
+
     test('the same call asked at once by several callers makes one request', async () => {
       const b = { ...binding, args: { racing: true } };
       const asked = await Promise.all(Array.from({ length: 6 }, () => ask(b)));

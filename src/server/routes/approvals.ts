@@ -46,10 +46,19 @@ export const approvalRoutes = [
     tag: 'approvals',
     access: { permission: 'approvals.read' },
     params: OrgParams,
-    query: z.strictObject({ status: ApprovalStatusSchema.optional(), agent: Id.optional() }),
+    query: z.strictObject({
+      status: z
+        .union([ApprovalStatusSchema, z.literal('all')])
+        .optional()
+        .describe('one status, or `all` (the same as none)'),
+      agent: Id.optional(),
+    }),
     response: ApprovalListSchema,
     handler: async ({ ctx, deps, query }) => ({
-      approvals: await listApprovals(deps.store.db, ctx, { status: query.status, agentId: query.agent }),
+      approvals: await listApprovals(deps.store.db, ctx, {
+        status: query.status === 'all' ? undefined : query.status,
+        agentId: query.agent,
+      }),
     }),
   }),
   defineRoute({
