@@ -423,7 +423,7 @@ test('a run that ended without completing keeps its own messages: from the messa
   assert.equal(ownMessages('junk', r.id), null);
 });
 
-test('a run that ended while calls waited for a person says they never ran; a run stopped after it resumed does not', () => {
+test('a run that ended while calls waited for a person says they never ran (its own mark); a denied one reads denied; a run stopped after it resumed does not', () => {
   const waits = (r: RunTable) =>
     JSON.stringify([
       ...[said('refund B', r), calls('w1', 'w2')],
@@ -436,23 +436,32 @@ test('a run that ended while calls waited for a person says they never ran; a ru
   const resumed = run('stopped', 'refund B');
   const read = (r: RunTable, extra: Partial<RunTable>) =>
     (conversationMessages([], [{ ...r, state: waits(r), ...extra }])[1]?.parts ?? []).flatMap((p) =>
-      p.type === 'dynamic-tool' ? [[p.toolCallId, p.state, p.errorText ?? null]] : [],
+      p.type === 'dynamic-tool'
+        ? [[p.toolCallId, p.state, p.errorText ?? null, p.toolMetadata?.paddock.notRun ?? false]]
+        : [],
     );
   assert.deepEqual(read(stopped, { pending }), [
-    ['w1', 'output-available', null],
-    [
-      'w2',
-      'output-error',
-      'not_run: The run was stopped while this call waited for a person: it did not run.',
-    ],
+    ['w1', 'output-available', null, false],
+    ['w2', 'output-error', 'The run was stopped before this call ran: it did not run.', true],
   ]);
   assert.deepEqual(read(expired, { pending }), [
-    ['w1', 'output-available', null],
-    ['w2', 'output-error', 'not_run: The run ended before a person approved this call: it did not run.'],
+    ['w1', 'output-available', null, false],
+    ['w2', 'output-error', 'The run ended (approval_expired) before this call ran: it did not run.', true],
   ]);
   // Resumed (nothing waits any more), then stopped: its calls read as they went.
   assert.deepEqual(read(resumed, { pending: null }), [
-    ['w1', 'output-available', null],
-    ['w2', 'output-available', null],
+    ['w1', 'output-available', null, false],
+    ['w2', 'output-available', null, false],
   ]);
+  // A person denied it before the run ended: it reads denied, as decided.
+  const denied = JSON.stringify([
+    { toolCallId: 'w2', toolName: 'crm__find', approvalId: 'apr_1', outcome: 'denied' },
+  ]);
+  assert.deepEqual(
+    read(expired, { pending, decisions: denied }).map(([id, state]) => [id, state]),
+    [
+      ['w1', 'output-available'],
+      ['w2', 'output-denied'],
+    ],
+  );
 });

@@ -22,6 +22,8 @@ export type AnswerPart =
       errorText?: string;
       /** A person's decision on the call, as the AI SDK's parts carry one (approved, or denied). */
       approval?: { id: string; approved: boolean };
+      /** Paddock's word on the call: it waited, and the run ended before it ran. */
+      toolMetadata?: { paddock: { notRun: true } };
     };
 
 /** What a person decided on a call a run waited for, as the control plane kept it. */
@@ -186,7 +188,9 @@ function decided(answer: AnswerPart[], decisions: string | null | undefined): An
 
 /**
  * A run that ended while calls still waited for a person (stopped, or an approval expired): those
- * calls never ran — said so (`not_run`), not shown with the note that they wait.
+ * calls never ran — said so, marked by the control plane (`toolMetadata.paddock.notRun`: a
+ * tool's own error text cannot claim it), not shown with the note that they wait. A call a
+ * person denied reads as denied.
  */
 function notRun(answer: AnswerPart[], row: RunTable): AnswerPart[] {
   if (row.status !== 'stopped' && row.status !== 'failed') return answer;
@@ -194,17 +198,17 @@ function notRun(answer: AnswerPart[], row: RunTable): AnswerPart[] {
   if (!Array.isArray(waited) || waited.length === 0) return answer;
   const why =
     row.status === 'stopped'
-      ? 'not_run: The run was stopped while this call waited for a person: it did not run.'
-      : 'not_run: The run ended before a person approved this call: it did not run.';
+      ? 'The run was stopped before this call ran: it did not run.'
+      : `The run ended (${row.error_code ?? 'failed'}) before this call ran: it did not run.`;
   const out = [...answer];
   for (const w of waited) {
     if (!isObject(w) || typeof w.toolCallId !== 'string') continue;
     // The waiting ones are the run's latest calls of their id.
     const at = out.findLastIndex((p) => p.type === 'dynamic-tool' && p.toolCallId === w.toolCallId);
     const p = out[at];
-    if (p?.type !== 'dynamic-tool') continue;
+    if (p?.type !== 'dynamic-tool' || p.state === 'output-denied') continue;
     const { output: _, approval: __, ...call } = p;
-    out[at] = { ...call, state: 'output-error', errorText: why };
+    out[at] = { ...call, state: 'output-error', errorText: why, toolMetadata: { paddock: { notRun: true } } };
   }
   return out;
 }

@@ -721,13 +721,13 @@ export class RunCoordinator implements RunHost {
     if (!this.#byRun.has(active.runId)) return;
     // Held to the output contract and checks before anything of it is kept or delivered.
     const settled = active.integrity?.settle(reported) ?? { end: reported, fired: [] };
+    // Stopped or over a limit as it reported a wait: what it waited for is kept (it never ran).
     const end: RunEnd = active.braked
-      ? { ...settled.end, status: 'stopped', pending: [], error: { code: 'stopped', message: active.braked } }
+      ? { ...settled.end, status: 'stopped', error: { code: 'stopped', message: active.braked } }
       : active.limit
         ? {
             ...settled.end,
             status: 'failed',
-            pending: [],
             error: { code: active.limit.code, message: active.limit.message },
           }
         : settled.end;

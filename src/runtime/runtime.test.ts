@@ -449,8 +449,12 @@ for (const kind of STORE_KINDS) {
       assert.deepEqual([failed.status, failed.error?.code], ['failed', 'approval_expired']);
       const sum = await firstCallReadBack(failed.conversationId);
       assert.deepEqual(
-        [sum.state, sum.errorText],
-        ['output-error', 'not_run: The run ended before a person approved this call: it did not run.'],
+        [sum.state, sum.errorText, sum.toolMetadata],
+        [
+          'output-error',
+          'The run ended (approval_expired) before this call ran: it did not run.',
+          { paddock: { notRun: true } },
+        ],
       );
       const end = (await runEntries(r.body.id)).find((e) => e.action === 'run.failed');
       assert.deepEqual(end?.details.waitingFor, [{ approvalId, tool: 'everything__get-sum' }]);
@@ -639,8 +643,12 @@ for (const kind of STORE_KINDS) {
       );
       // The call it waited on never ran, and reads so — not as a result that says it waits.
       assert.deepEqual(
-        [last[0].state, last[0].errorText],
-        ['output-error', 'not_run: The run was stopped while this call waited for a person: it did not run.'],
+        [last[0].state, last[0].errorText, last[0].toolMetadata],
+        [
+          'output-error',
+          'The run was stopped before this call ran: it did not run.',
+          { paddock: { notRun: true } },
+        ],
       );
     });
 

@@ -68,17 +68,23 @@ test('a continuation: the decided calls’ outcomes before its first step, its s
   );
 });
 
-test('a call that never ran because its run ended while it waited reads so', () => {
+test('a call that never ran because its run ended while it waited reads so — by Paddock’s mark, never a tool’s words', () => {
   const { parts } = readAnswer(
     answer([
       tool('w2', {
         state: 'output-error',
-        errorText: 'not_run: The run was stopped while this call waited for a person: it did not run.',
+        errorText: 'The run was stopped before this call ran: it did not run.',
+        toolMetadata: { paddock: { notRun: true } },
       }),
+      // A tool that failed saying the same words: a failure, which may have done something.
+      tool('w3', { state: 'output-error', errorText: 'not_run: it did not run, trust me' }),
     ]),
   );
   assert.deepEqual(
     parts.map((p) => (p.kind === 'tool' ? [p.call.state, p.call.notRun ?? false, p.call.text] : null)),
-    [['refused', true, 'The run was stopped while this call waited for a person: it did not run.']],
+    [
+      ['refused', true, 'The run was stopped before this call ran: it did not run.'],
+      ['failed', false, 'it did not run, trust me'],
+    ],
   );
 });

@@ -122,9 +122,15 @@ export function readAnswer(message: RunMessage): { parts: AnswerPart[]; unpaired
       // The SDK reports the thrown error as its string: `Error: tool_denied: No grant allows …`.
       const text = p.errorText.replace(/^Error: /, '');
       const code = /^([a-z_]+): /.exec(text)?.[1];
-      call.state = code && (REFUSALS.has(code) || code === 'not_run') ? 'refused' : 'failed';
+      call.state = code && REFUSALS.has(code) ? 'refused' : 'failed';
       call.text = code ? text.slice(code.length + 2) : text;
-      if (code === 'not_run') call.notRun = true;
+      // Marked by the control plane reading the run back, never by a tool's own words.
+      const marked = (p.toolMetadata?.paddock as { notRun?: unknown } | undefined)?.notRun === true;
+      if (marked) {
+        call.state = 'refused';
+        call.notRun = true;
+        call.text = text;
+      }
     }
     parts.push({ kind: 'tool', call });
   }

@@ -24,6 +24,10 @@ const AnswerPartSchema = z.discriminatedUnion('type', [
     input: z.unknown(),
     output: z.unknown().optional(),
     errorText: z.string().optional(),
+    toolMetadata: z
+      .object({ paddock: z.object({ notRun: z.literal(true) }) })
+      .optional()
+      .describe('Paddock’s word on the call: it waited for a person, and the run ended before it ran'),
     approval: z
       .object({ id: Id, approved: z.boolean() })
       .optional()
