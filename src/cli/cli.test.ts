@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { forgetSpentSetupLink, issueSetupSecret } from '../identity/index.ts';
 import { silentLogger } from '../log/index.ts';
 import { recentRuns, Scheduler } from '../scheduler/index.ts';
 import { beginRun, finishRun } from '../scheduler/runs.ts';
@@ -146,7 +147,8 @@ for (const kind of STORE_KINDS) {
       const env = { PADDOCK_HOME: t.home, DATABASE_URL: t.databaseUrl ?? '' };
       const tokenFile = join(t.home, 't');
       // A server started before any org left its setup link on disk: spent once init made one.
-      writeFileSync(join(t.home, 'setup-link.txt'), 'http://127.0.0.1:7070/setup#pdl_left\n', {
+      const issued = await issueSetupSecret(t.store.db);
+      writeFileSync(join(t.home, 'setup-link.txt'), `http://127.0.0.1:7070/setup#${issued}\n`, {
         mode: 0o600,
       });
       const init = await paddock(
@@ -155,6 +157,11 @@ for (const kind of STORE_KINDS) {
       );
       assert.equal(init.code, 0, init.stderr);
       assert.equal(existsSync(join(t.home, 'setup-link.txt')), false, 'the spent setup link is removed');
+      // One another database issued (a server on PostgreSQL, this init on SQLite) is not this init's.
+      writeFileSync(join(t.home, 'setup-link.txt'), 'http://127.0.0.1:7070/setup#pdl_elsewhere\n');
+      await forgetSpentSetupLink(t.store.db, t.home);
+      assert.equal(existsSync(join(t.home, 'setup-link.txt')), true, 'another database’s link stays');
+      rmSync(join(t.home, 'setup-link.txt'));
       assert.match(init.stdout, /one-time link:\n {2}http:\/\/127\.0\.0\.1:7070\/signin\/link#pdl_/);
       assert.equal(statSync(tokenFile).mode & 0o777, 0o600);
       const token = readFileSync(tokenFile, 'utf8').trim();

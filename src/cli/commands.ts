@@ -11,6 +11,7 @@ import { createDemo, DEMO_MESSAGE } from '../demo/index.ts';
 import { PaddockError } from '../errors/index.ts';
 import {
   findPersonByEmail,
+  forgetSpentSetupLink,
   initOrg,
   insertToken,
   isRole,
@@ -217,8 +218,6 @@ const init: Command = {
           );
         throw err;
       });
-      // An organization exists now: a setup link a server left on disk is spent.
-      rmSync(join(config.home, SETUP_LINK_FILE), { force: true });
       process.stdout.write(
         `Created organization "${r.org.slug}" (${r.org.id}) with owner ${owner.toLowerCase()}.\n`,
       );
@@ -256,6 +255,8 @@ const init: Command = {
             : `Added the demo agent (${demo.agentId}), but its tools could not be listed: ${demo.problem}\n`,
         );
       }
+      // An organization exists now: a setup link a server of this database left on disk is spent.
+      await forgetSpentSetupLink(store.db, config.home);
     } finally {
       await store.close();
     }

@@ -2,6 +2,8 @@
  * Making the first organization and its owner: offline from the CLI (`paddock init`), or from
  * the dashboard's first-run setup page with the one-time setup link printed at first start.
  */
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Kysely } from 'kysely';
 import { ConflictError, UnauthenticatedError } from '../errors/index.ts';
 import type { Database, Db } from '../store/index.ts';
@@ -70,6 +72,25 @@ export async function issueSetupSecret(db: Kysely<Database>): Promise<string | u
     .values({ key: SETUP_KEY, value: hashSecret(secret) })
     .execute();
   return secret;
+}
+
+/**
+ * Removes the setup link a server left in `home`, once setup is done, if this database issued
+ * it (a server on another database keeps its own). Best effort: a file that cannot be read or
+ * removed stays.
+ */
+export async function forgetSpentSetupLink(db: Db, home: string): Promise<void> {
+  const file = join(home, SETUP_LINK_FILE);
+  try {
+    const secret = readFileSync(file, 'utf8').trim().split('#')[1] ?? '';
+    const issued = await db
+      .selectFrom('platform_settings')
+      .select('value')
+      .where('key', '=', SETUP_KEY)
+      .executeTakeFirst();
+    if (!issued || issued.value !== hashSecret(secret) || (await setupNeeded(db))) return;
+    rmSync(file, { force: true });
+  } catch {}
 }
 
 export async function setupNeeded(db: Db): Promise<boolean> {
