@@ -1,11 +1,11 @@
 /**
  * Step 3, approve: a call only a person's approval allows needs a granted, unused approval bound
  * to exactly this call (agent, tool, arguments, policy version, the person answerable, the run
- * making it). Without
- * one, a request waits in the inbox, and the call either pauses for a decision (`pause`: up to the
- * org's wait; a person deciding meanwhile lets it go on or refuses it at once) or answers
- * `approval_required` at once (`return`). After a pause the stop, the grants and the decision are
- * taken afresh: an approval given under grants that changed meanwhile no longer fits.
+ * making it). Without one, a request waits in the inbox, and the call either pauses for a
+ * decision (`pause`: up to the org's wait; a person deciding meanwhile lets it go on or refuses
+ * it at once) or answers `approval_required` at once (`return`). After a pause the stop, the
+ * grants and the decision are taken afresh: an approval given under grants that changed
+ * meanwhile no longer fits.
  */
 
 import type { Kysely } from 'kysely';
