@@ -125,7 +125,9 @@ export function readAnswer(message: RunMessage): { parts: AnswerPart[]; unpaired
       call.state = code && REFUSALS.has(code) ? 'refused' : 'failed';
       call.text = code ? text.slice(code.length + 2) : text;
       // Marked by the control plane reading the run back, never by a tool's own words.
-      const marked = (p.toolMetadata?.paddock as { notRun?: unknown } | undefined)?.notRun === true;
+      const paddock: unknown = p.toolMetadata?.paddock;
+      const marked =
+        typeof paddock === 'object' && paddock !== null && 'notRun' in paddock && paddock.notRun === true;
       if (marked) {
         call.state = 'refused';
         call.notRun = true;
