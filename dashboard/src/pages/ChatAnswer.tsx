@@ -74,11 +74,12 @@ export function ChatAnswer({
   const { outcome, rest } = readContinuation(continuation.message);
   const parts = answer.parts.map((p): AnswerPart => {
     const settled = p.kind === 'tool' && p.call.approval ? outcome.get(p.call.id) : undefined;
-    if (!settled) return p;
+    if (!settled || p.kind !== 'tool') return p;
     // It ran, so a person approved it; a denial reads as one already.
     const decided =
       settled.decided ?? (settled.state === 'done' || settled.state === 'failed' ? 'approved' : undefined);
-    return { kind: 'tool', call: { ...settled, approval: null, ...(decided ? { decided } : {}) } };
+    // Its card stays (saying you decided it); the call says how it went.
+    return { kind: 'tool', call: { ...settled, approval: p.call.approval, ...(decided ? { decided } : {}) } };
   });
   const unpaired = answer.unpaired;
   const endedLater = waiting && run !== null && runEnded(run.status);
@@ -238,7 +239,11 @@ function AnswerParts({
       <ToolCall
         key={p.call.id}
         call={p.call}
-        standing={p.call.approval && standingOf ? standingOf(p.call.approval) : undefined}
+        standing={
+          p.call.approval && p.call.state === 'waiting' && standingOf
+            ? standingOf(p.call.approval)
+            : undefined
+        }
       >
         {p.call.approval && card ? card(p.call.approval) : null}
       </ToolCall>
