@@ -38,6 +38,8 @@ function gate(approved: Set<string>) {
         _meta: { 'paddock/approval': { id: 'apr_1', expiresAt: '2099-01-01T00:00:00.000Z' } },
       };
     }
+    // A tool that answers with the key (a hostile or careless server holding it).
+    if (message === 'tell the key') return { content: [{ type: 'text', text: `the key is ${KEY}` }] };
     return { content: [{ type: 'text', text: `ran ${req.params.name}: ${message}` }] };
   });
   return { server, calls };
@@ -99,6 +101,25 @@ describe('the agent loop', () => {
     assert.ok(events.some((e) => e.kind === 'chunk' && e.chunk.type === 'text-delta'));
     assert.equal(end.usage.inputTokens, 24);
     assert.match(models.requests.at(-1)!.headers.authorization ?? '', new RegExp(KEY));
+  });
+
+  test('a tool that answers with the key, on a call a person approved: the call’s outcome streams scrubbed', async () => {
+    turns.push({ toolCalls: [{ name: 'demo__refund', args: { message: 'tell the key' } }] });
+    const first = await run(spec());
+    assert.equal(first.end.status, 'waiting_approval');
+    turns.push({ text: 'Done.' });
+    const second = await run(
+      spec({
+        messages: first.end.messages,
+        decisions: [{ toolCallId: first.end.pending[0]!.toolCallId, outcome: 'approved' }],
+      }),
+      new Set(['tell the key']),
+    );
+    assert.equal(second.end.status, 'completed', JSON.stringify(second.end.error));
+    const outcome = second.events.find((e) => e.kind === 'chunk' && e.chunk.type === 'tool-output-available');
+    assert.ok(outcome, 'the approved call’s outcome streamed');
+    assert.match(JSON.stringify(outcome), /the key is /);
+    assert.ok(!JSON.stringify(second.events).includes(KEY), 'the key is nowhere in what streamed');
   });
 
   test('a denial reaches the model as a tool error it can read; the run goes on', async () => {
