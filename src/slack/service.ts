@@ -184,6 +184,8 @@ const CLAIM_STALE_MS = 30_000;
 const UNREFRESHED_CLAIM_MS = 2 * 60_000;
 /** The reason a decision made by a click on a card is recorded with. */
 const SLACK_REASON = 'decided in Slack';
+/** Slack answered and refused (an archived channel, a deleted message): asking again changes nothing. */
+const refusedBySlack = (err: unknown) => (err as { code?: unknown }).code === 'slack_webapi_platform_error';
 /** Said to Slack when it should deliver the event again later (it retries a 5xx, or an unacked envelope). */
 const retryLater = (code: string, message: string) => new PaddockError(503, code, message);
 const inProgress = () =>
@@ -979,8 +981,7 @@ export class SlackService {
       } catch (err) {
         // Slack unreachable: owed again, for the next signal or the scheduled job. Refused by
         // Slack itself (an archived channel, say), it would be refused again: dropped, logged.
-        if ((err as { code?: unknown }).code !== 'slack_webapi_platform_error')
-          await owedAnswer(this.#o.db, orgId, d.runId, d.thread);
+        if (!refusedBySlack(err)) await owedAnswer(this.#o.db, orgId, d.runId, d.thread);
         throw err;
       }
       posted++;
@@ -1054,7 +1055,7 @@ export class SlackService {
       } catch (err) {
         // Refused by Slack itself (the message deleted, the channel archived), it would be
         // refused again: given up, logged. Unreachable: taken up again after a while.
-        if ((err as { code?: unknown }).code !== 'slack_webapi_platform_error') throw err;
+        if (!refusedBySlack(err)) throw err;
         this.#o.log.warn({ err, approvalId: c.approval_id }, 'Slack refused to update an approval card');
       }
       await this.#refreshed(orgId, c.approval_id);
