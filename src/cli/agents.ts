@@ -69,7 +69,7 @@ export const agents: Command = {
     process.stdout.write(
       `ID\tNAME\tSTATE\tSCOPE\n${rows.map((a) => `${a.id}\t${a.name}\t${state(a)}\t${a.scope}\n`).join('')}` +
         (stopped
-          ? `Every agent of ${org} is stopped (since ${stopped}): agents resume --all --org ${org}\n`
+          ? `Every agent of ${org} is stopped (since ${stopped}). To resume them: npm run -s paddock -- agents resume --all --org ${org}\n`
           : ''),
     );
   },

@@ -248,7 +248,7 @@ for (const kind of STORE_KINDS) {
       assert.doesNotMatch(whileStopped, /\tactive\t/);
       assert.match(
         whileStopped,
-        /^Every agent of acme is stopped \(since .+\): agents resume --all --org acme$/m,
+        /^Every agent of acme is stopped \(since .+\)\. To resume them: npm run -s paddock -- agents resume --all --org acme$/m,
       );
       // An agent stopped on its own stays stopped after resume --all, and the answer names it.
       const resumed = await agentsCli(['resume', '--all']);
