@@ -24,7 +24,9 @@ import { Worker } from 'node:worker_threads';
 import {
   CompiledQuery,
   type DatabaseConnection,
+  type DialectAdapter,
   type Driver,
+  SqliteAdapter,
   type SqliteDatabase,
   SqliteDialect,
   SqliteDriver,
@@ -404,5 +406,20 @@ export class DurableSqliteDialect extends SqliteDialect {
 
   override createDriver(): Driver {
     return new DurableSqliteDriver(this.#db);
+  }
+
+  override createAdapter(): DialectAdapter {
+    return new TransactionalDdlAdapter();
+  }
+}
+
+/**
+ * SQLite's schema changes are transactional (Kysely's adapter says not, for safety across
+ * drivers): each run of migrations then commits whole or not at all, so a kill mid-migration
+ * leaves the database as it was, and the next start runs it again.
+ */
+class TransactionalDdlAdapter extends SqliteAdapter {
+  override get supportsTransactionalDdl(): boolean {
+    return true;
   }
 }
