@@ -31,7 +31,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { requestApproval } from '../src/approvals/approvals.ts';
+import { expireApprovals, requestApproval } from '../src/approvals/approvals.ts';
 import { loadConfig } from '../src/config/index.ts';
 import { toolDigest } from '../src/connections/index.ts';
 import { DEMO_MESSAGE } from '../src/demo/index.ts';
@@ -1002,6 +1002,16 @@ describe('dashboard end to end', { timeout: 300_000 }, () => {
     const approved = owner.getByTestId('approval-row').filter({ hasText: 'support-triage' });
     await approved.getByText('“quarterly report”').waitFor();
     assert.equal(await approved.getByRole('button', { name: 'Approve' }).count(), 0, 'decided once');
+    // A stop of its agent ends it unused (as the kill switch does): the inbox says so, and why.
+    await expireApprovals(db, orgInfo.id, { agentId: agent.id });
+    await owner.getByLabel('Status').selectOption('expired');
+    const ended = owner.getByTestId('approval-row').filter({ hasText: 'support-triage' });
+    await ended.getByText('“quarterly report”').waitFor();
+    assert.equal(
+      await ended.getByTestId('approval-ended').textContent(),
+      'Never used: its agent was stopped',
+    );
+    await shot('approvals-expired.png');
 
     // Revoke the grant: nothing is granted any more.
     await owner.goto(`${server?.url}/orgs/${ORG.slug}/agents/${agent.id}`);

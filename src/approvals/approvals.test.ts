@@ -142,6 +142,46 @@ for (const kind of STORE_KINDS) {
         body: {},
       });
       assert.deepEqual([late.status, late.body.error.code], [409, 'approval_expired']);
+      assert.match(late.body.error.message, /the run that asked for it ended/);
+      // The inbox says what closed both, lists both as expired, and neither as approved or pending.
+      const listed = async (status: string) =>
+        (
+          await call(app, 'get', `/api/v1/orgs/acme/approvals?status=${status}`, {
+            token: acme.people.owner.token,
+          })
+        ).body.approvals.filter((a: { runId: string | null }) => a.runId === 'run_asking');
+      const expired = await listed('expired');
+      assert.deepEqual(
+        expired.map((a: { id: string; endedBecause: string }) => [a.id, a.endedBecause]).sort(),
+        [
+          [pending.id, 'run-ended'],
+          [request.id, 'run-ended'],
+        ].sort(),
+      );
+      assert.deepEqual([await listed('approved'), await listed('pending')], [[], []]);
+    });
+
+    test('what ends a request before its time is kept on it: a stop of its agent, of every agent, the removal of its person', async () => {
+      for (const [of, because] of [
+        [{ agentId: binding.agentId }, 'agent-stopped'],
+        [{ all: true }, 'all-agents-stopped'],
+        [{ personId: acme.people.admin.id }, 'person-removed'],
+      ] as const) {
+        const request = await ask({ ...binding, args: { endedBy: because } });
+        assert.equal(request.endedBecause, null, 'an open request was ended by nothing');
+        await expireApprovals(t.store.db, acme.id, of);
+        const late = await call(app, 'post', `/api/v1/orgs/acme/approvals/${request.id}/approve`, {
+          token: acme.people.owner.token,
+          body: {},
+        });
+        assert.equal(late.status, 409);
+        const [row] = (
+          await call(app, 'get', '/api/v1/orgs/acme/approvals?status=expired', {
+            token: acme.people.owner.token,
+          })
+        ).body.approvals.filter((a: { id: string }) => a.id === request.id);
+        assert.equal(row?.endedBecause, because, JSON.stringify(of));
+      }
     });
 
     test('nothing is asked for an agent stopped (or an org whose agents are stopped) since its call read its standing', async () => {

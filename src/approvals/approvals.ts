@@ -15,7 +15,7 @@ import type { OrgContext } from '../identity/context.ts';
 import { newId } from '../ids/index.ts';
 import { policyVersion } from '../policy/engine.ts';
 import type { Database, Db } from '../store/index.ts';
-import type { ApprovalTable, AskedKind } from '../store/schema.ts';
+import type { ApprovalEndedBecause, ApprovalTable, AskedKind } from '../store/schema.ts';
 
 export type ApprovalStatus = ApprovalTable['status'];
 
@@ -39,6 +39,8 @@ export interface Approval {
   usedAt: string | null;
   /** The run that asked, when one did: the approval serves that run's call only. */
   runId: string | null;
+  /** What ended it before its time, if something did. */
+  endedBecause: ApprovalEndedBecause | null;
 }
 
 /** What an approval is bound to: one agent, one tool, the exact arguments, one policy version. */
@@ -80,6 +82,19 @@ export function argsDigest(args: Record<string, unknown>): string {
     .digest('hex');
 }
 
+/** What closed a request, in the words its approver reads (in an error, on a Slack card). */
+export function whyEnded(because: ApprovalEndedBecause | null | undefined): string {
+  return ENDED_BECAUSE[because ?? 'time'];
+}
+
+const ENDED_BECAUSE: Record<ApprovalEndedBecause | 'time', string> = {
+  time: 'no one decided it in time',
+  'run-ended': 'the run that asked for it ended',
+  'agent-stopped': 'its agent was stopped',
+  'all-agents-stopped': 'every agent of the organization was stopped',
+  'person-removed': 'the person it was asked for was removed',
+};
+
 function toApproval(r: ApprovalTable): Approval {
   return {
     id: r.id,
@@ -99,6 +114,7 @@ function toApproval(r: ApprovalTable): Approval {
     reason: r.reason,
     usedAt: r.used_at,
     runId: r.run_id ?? null,
+    endedBecause: r.ended_because ?? null,
   };
 }
 
@@ -237,23 +253,48 @@ export async function listApprovals(
 ): Promise<Approval[]> {
   let q = db.selectFrom('approvals').selectAll().where('org_id', '=', ctx.scope.orgId);
   const now = new Date().toISOString();
-  // "expired" is a pending request past its expiry; "pending" excludes those.
+  // "expired" is a request past its expiry, pending or approved and never used; "pending" and
+  // "approved" exclude those (an approval past its expiry can no longer be used).
   if (filter.status === 'expired')
     q = q.where((eb) =>
       eb.or([
         eb('status', '=', 'expired'),
-        eb.and([eb('status', '=', 'pending'), eb('expires_at', '<=', now)]),
+        eb.and([eb('status', 'in', ['pending', 'approved']), eb('expires_at', '<=', now)]),
       ]),
     );
-  else if (filter.status === 'pending') q = q.where('status', '=', 'pending').where('expires_at', '>', now);
+  else if (filter.status === 'pending' || filter.status === 'approved')
+    q = q.where('status', '=', filter.status).where('expires_at', '>', now);
   else if (filter.status) q = q.where('status', '=', filter.status);
   if (filter.agentId) q = q.where('agent_id', '=', filter.agentId);
   const rows = await q.orderBy('requested_at', 'desc').limit(500).execute();
-  // A pending request past its expiry reads as expired (it can no longer be approved).
+  // A request past its expiry reads as expired: pending, it can no longer be approved; approved,
+  // it can no longer be used (who approved it stays on it).
   return rows
-    .map((r) => (r.status === 'pending' && r.expires_at <= now ? { ...r, status: 'expired' as const } : r))
+    .map((r) =>
+      (r.status === 'pending' || r.status === 'approved') && r.expires_at <= now
+        ? { ...r, status: 'expired' as const }
+        : r,
+    )
     .filter((r) => !filter.status || r.status === filter.status)
     .map(toApproval);
+}
+
+/**
+ * The person answerable for what a request asks: the person it runs for, or, for a run a service
+ * token started (it runs for no person), the person who made that token.
+ */
+async function answerableFor(trx: Db, row: ApprovalTable): Promise<string | null> {
+  if (row.requested_by !== null || row.run_id === null) return row.requested_by;
+  const made = await trx
+    .selectFrom('runs as r')
+    .innerJoin('api_tokens as t', (j) =>
+      j.onRef('t.id', '=', 'r.token_id').onRef('t.org_id', '=', 'r.org_id'),
+    )
+    .select('t.created_by')
+    .where('r.org_id', '=', row.org_id)
+    .where('r.id', '=', row.run_id)
+    .executeTakeFirst();
+  return made?.created_by ?? null;
 }
 
 /** A person approves or denies a pending request. Audited with who and why. */
@@ -284,7 +325,7 @@ export async function decideApproval(
     if (row.expires_at <= new Date().toISOString()) {
       throw new ConflictError(
         'approval_expired',
-        'This request is no longer open: it expired, or what asked for it ended (its run, a stop of its agent, the removal of the person it was for). The agent must ask again.',
+        `This request is no longer open: ${whyEnded(row.ended_because)}. The agent must ask again.`,
       );
     }
     // Approving under grants that changed since the call was asked would approve something else.
@@ -301,7 +342,7 @@ export async function decideApproval(
         "The agent's grants changed since this call was asked; the agent must ask again.",
       );
     }
-    if (ctx.org.settings.approvalsNeedTwoPeople && row.requested_by === ctx.userId) {
+    if (ctx.org.settings.approvalsNeedTwoPeople && (await answerableFor(trx, row)) === ctx.userId) {
       throw new ForbiddenError(
         'self_approval',
         'This organization needs two people: someone other than the requester must approve.',
@@ -344,9 +385,17 @@ export async function expireApprovals(
   orgId: string,
   of: { runId: string } | { agentId: string } | { personId: string } | { all: true },
 ): Promise<number> {
+  const because: ApprovalEndedBecause =
+    'runId' in of
+      ? 'run-ended'
+      : 'agentId' in of
+        ? 'agent-stopped'
+        : 'personId' in of
+          ? 'person-removed'
+          : 'all-agents-stopped';
   let q = trx
     .updateTable('approvals')
-    .set({ expires_at: new Date().toISOString() })
+    .set({ expires_at: new Date().toISOString(), ended_because: because })
     .where('org_id', '=', orgId)
     .where('status', 'in', ['pending', 'approved'])
     .where('expires_at', '>', new Date().toISOString());

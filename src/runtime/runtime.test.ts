@@ -334,6 +334,35 @@ for (const kind of STORE_KINDS) {
         assert.ok(actions.includes(action), `${action} in ${actions.join(', ')}`);
     });
 
+    test('with the two-person rule, a run a service token started answers to the person who made the token', async () => {
+      const twoPeople = (on: boolean) =>
+        api('patch', '', { settings: { approvalsNeedTwoPeople: on } }, acme.people.owner.token);
+      assert.equal((await twoPeople(true)).status, 200);
+      try {
+        const made = await api('post', '/tokens', { name: 'admin-svc', role: 'member', service: true });
+        assert.equal(made.status, 201, made.text);
+        scripts.set('sum for a service', [
+          { toolCalls: [{ name: 'everything__get-sum', args: { a: 20, b: 22 } }] },
+          { text: 'The sum is 42.' },
+        ]);
+        const r = await run('sum for a service', {}, made.body.token);
+        assert.equal(r.body.status, 'waiting_approval', r.text);
+        const approvalId = r.body.waitingFor[0].approvalId;
+        // The admin made the token: asking through it and approving it would be one person.
+        const self = await api('post', `/approvals/${approvalId}/approve`, {}, acme.people.admin.token);
+        assert.deepEqual([self.status, self.body.error?.code], [403, 'self_approval']);
+        const other = await api('post', `/approvals/${approvalId}/approve`, {}, acme.people.owner.token);
+        assert.equal(other.status, 200, other.text);
+        const done = await runWhen(
+          r.body.id,
+          (x) => x.status !== 'running' && x.status !== 'waiting_approval',
+        );
+        assert.equal(done.output, 'The sum is 42.');
+      } finally {
+        await twoPeople(false);
+      }
+    });
+
     test('after a decision the continuation streams to whoever follows the run, from its resumption to its end', async () => {
       scripts.set('sum and stream', [
         { toolCalls: [{ name: 'everything__get-sum', args: { a: 20, b: 22 } }] },

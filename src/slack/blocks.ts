@@ -83,13 +83,16 @@ export function decidedBlocks(c: {
   status: string;
   by: string | null;
   where: string;
+  /** Why it ended undecided (an expired request): said in place of where. */
+  why?: string | undefined;
 }): Block[] {
+  const how = c.why ? `: ${c.why}` : ` ${c.where}`;
   return [
     {
       type: 'section',
       text: {
         type: 'mrkdwn',
-        text: `\`${slackText(c.tool)}\`: *${c.status}*${c.by ? ` by ${slackText(c.by)}` : ''} ${c.where}.`,
+        text: `\`${slackText(c.tool)}\`: *${c.status}*${c.by ? ` by ${slackText(c.by)}` : ''}${how}.`,
       },
     },
     context(`Request ${c.approvalId}`),

@@ -19,7 +19,7 @@
  */
 import type { App, Logger as BoltLogger, Receiver, webApi } from '@slack/bolt';
 import type { Kysely } from 'kysely';
-import { decideApproval } from '../approvals/approvals.ts';
+import { decideApproval, whyEnded } from '../approvals/approvals.ts';
 import type { Actor, AuditInput, AuditTrail } from '../audit/index.ts';
 import {
   BadRequestError,
@@ -1009,6 +1009,7 @@ export class SlackService {
         'a.tool',
         'a.expires_at',
         'a.reason',
+        'a.ended_because',
         'u.name',
       ])
       .where('c.org_id', '=', orgId)
@@ -1050,6 +1051,7 @@ export class SlackService {
             // A claim taken up: a click in Slack decided it (its reason says so), not the sweep's
             // usual "decided elsewhere".
             where: c.reason === SLACK_REASON ? 'in Slack' : 'in Paddock',
+            why: status === 'expired' ? whyEnded(c.ended_because) : undefined,
           }),
         });
       } catch (err) {

@@ -616,6 +616,24 @@ for (const kind of STORE_KINDS) {
       assert.match(JSON.stringify(updated.args.blocks), /denied\* by .* in Paddock/);
     });
 
+    test('a card whose run is stopped while it waits says it expired, and why', async () => {
+      const { card, approvalId } = await cardFor('add three and seven', 3, 7, 'Ten.');
+      const listed = await api('get', '/approvals?status=pending', undefined, acme.people.owner.token);
+      const runId = listed.body.approvals.find((a: { id: string }) => a.id === approvalId)?.runId;
+      assert.ok(runId, 'the request names its run');
+      const stopped = await api('post', `/runs/${runId}/stop`, undefined, acme.people.owner.token);
+      assert.equal(stopped.status, 200, stopped.text);
+      const updated = await until(
+        () => slack.calls.find((c) => c.method === 'chat.update' && c.args.ts === card.answer.ts),
+        { what: 'the card updated' },
+      );
+      assert.match(JSON.stringify(updated.args.blocks), /expired\*: the run that asked for it ended\./);
+      // Its thread hears that the run stopped (owed until then, which later tests would meet).
+      await until(() => posts((a) => /The run stopped: stopped by a person/.test(a.text)).at(-1), {
+        what: 'the thread told the run stopped',
+      });
+    });
+
     test('a card a click claimed but never updated (killed between, Slack unreachable) is updated by the sweep after a while', async () => {
       const { card, approvalId } = await cardFor('add six and six', 6, 6, 'Twelve.');
       // As a click leaves it: the card claimed, the decision made in Slack, and then nothing.
@@ -638,7 +656,11 @@ for (const kind of STORE_KINDS) {
       const updates = () =>
         slack.calls.filter((c) => c.method === 'chat.update' && c.args.ts === card.answer.ts);
       await deps.slack.refreshAll();
-      assert.equal(updates().length, 0, 'a claim just made is its click’s to finish');
+      assert.equal(
+        updates().length,
+        0,
+        `a claim just made is its click’s to finish ${JSON.stringify(updates())}`,
+      );
       await claim(Date.now() - 3 * 60_000);
       await deps.slack.refreshAll();
       // Taken up by this sweep, or by one the org's log growing set off meanwhile: once either way.

@@ -638,7 +638,12 @@ export interface ApprovalTable {
   request_id: string;
   /** The run that asked, when one did: the approval serves its call only, and ends with it. */
   run_id: string | null;
+  /** What ended it before its time (null: it ran its time, or ended before this was kept). */
+  ended_because?: ApprovalEndedBecause | null;
 }
+
+/** What can end an approval before its time. */
+export type ApprovalEndedBecause = 'run-ended' | 'agent-stopped' | 'all-agents-stopped' | 'person-removed';
 
 export interface ConnectionToolTable {
   org_id: string;

@@ -34,6 +34,13 @@ const STATUS_LABEL: Record<ApprovalStatus, string> = {
   used: 'Used',
   expired: 'Expired',
 };
+/** What closed a request before its time, as the inbox says it. */
+const ENDED_BECAUSE: Record<NonNullable<Approval['endedBecause']>, string> = {
+  'run-ended': 'the run that asked ended',
+  'agent-stopped': 'its agent was stopped',
+  'all-agents-stopped': 'every agent was stopped',
+  'person-removed': 'its person was removed',
+};
 const FILTER_OPTIONS: { value: Filter; label: string }[] = [
   ...APPROVAL_STATUSES.map((s) => ({ value: s, label: STATUS_LABEL[s] })),
   { value: 'all', label: 'All' },
@@ -111,7 +118,9 @@ export function ApprovalsPage({ org, me }: PageProps) {
             label="Approval requests"
           >
             {approvals.data.map((r) => {
-              const expired = r.status === 'pending' && Date.parse(r.expiresAt) <= now;
+              const expired =
+                r.status === 'expired' ||
+                ((r.status === 'pending' || r.status === 'approved') && Date.parse(r.expiresAt) <= now);
               const deciding = open?.id === r.id ? open.decision : null;
               return [
                 <tr
@@ -153,14 +162,22 @@ export function ApprovalsPage({ org, me }: PageProps) {
                   </td>
                   <td>
                     <span className={`status approval-${expired ? 'expired' : r.status}`}>
-                      {expired ? 'Expired' : (STATUS_LABEL[r.status] ?? r.status)}
+                      {expired ? STATUS_LABEL.expired : (STATUS_LABEL[r.status] ?? r.status)}
                     </span>
                     {r.decidedAt ? (
                       <div className="sub">
+                        {/* An expired request that was decided was approved, and never used. */}
+                        {expired ? 'Approved ' : null}
                         {formatTime(r.decidedAt)} by {people.name(r.decidedBy)}
                       </div>
                     ) : null}
                     {r.reason ? <div className="sub">“{r.reason}”</div> : null}
+                    {r.endedBecause ? (
+                      <div className="sub" data-testid="approval-ended">
+                        {r.decidedAt ? 'Never used: ' : 'Closed: '}
+                        {ENDED_BECAUSE[r.endedBecause]}
+                      </div>
+                    ) : null}
                   </td>
                   {decide ? (
                     <td className="col-actions">

@@ -31,6 +31,12 @@ export const ApprovalSchema = z
     runId: Id.nullable().describe(
       'the run that asked, when one did: the approval serves that run’s call only, and ends with the run',
     ),
+    endedBecause: z
+      .enum(['run-ended', 'agent-stopped', 'all-agents-stopped', 'person-removed'])
+      .nullable()
+      .describe(
+        'what ended it before its time, if something did: its run ended, its agent or every agent of the organization was stopped, or the person it was asked for was removed',
+      ),
   })
   .meta({ id: 'Approval' });
 

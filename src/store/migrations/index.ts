@@ -47,6 +47,7 @@ import { runDecisions } from './040-run-decisions.ts';
 import { conversationIndexes } from './041-conversation-indexes.ts';
 import { approvalRun } from './042-approval-run.ts';
 import { slackCardRefreshed } from './043-slack-card-refreshed.ts';
+import { approvalEndedBecause } from './044-approval-ended-because.ts';
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {
   const all: Record<string, Migration> = {
@@ -93,6 +94,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
     '041-conversation-indexes': conversationIndexes(dialect),
     '042-approval-run': approvalRun(dialect),
     '043-slack-card-refreshed': slackCardRefreshed(dialect),
+    '044-approval-ended-because': approvalEndedBecause(dialect),
   };
   return { getMigrations: async () => all };
 }
