@@ -14,3 +14,17 @@ const ESCAPES: Record<string, string> = {
 export function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (ch) => ESCAPES[ch]!);
 }
+
+/**
+ * Characters that hide or disguise text people read (a name in a list, the audit trail, a
+ * terminal): controls (C0, DEL, C1), bidirectional overrides and isolates, invisible spaces and
+ * joiners that are never needed (not ZWJ/ZWNJ, which scripts and emoji use), and unpaired
+ * surrogates (which are not text at all).
+ */
+const MISLEADING =
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: finding them is the point
+  /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069\u200b\u2060\ufeff]/;
+
+export function hasMisleadingCharacters(s: string): boolean {
+  return MISLEADING.test(s) || !s.isWellFormed();
+}

@@ -32,6 +32,8 @@ export async function orgAccess(
   let userId: string | null;
   let tokenId: string | null = null;
   if (principal.kind === 'session') {
+    // A session one org's single sign-on made opens that org only.
+    if (principal.session.orgId !== null && principal.session.orgId !== row.id) throw hidden;
     userId = principal.session.userId;
     role = await roleOf(db, scope, userId);
   } else {
@@ -76,6 +78,7 @@ export async function visibleOrgs(db: Db, principal: Principal) {
     .selectAll('o')
     .select('m.role')
     .where('m.user_id', '=', principal.session.userId)
+    .$if(principal.session.orgId !== null, (q) => q.where('o.id', '=', principal.session.orgId!))
     .orderBy('o.slug')
     .execute();
   return rows.map((r) => ({ ...toOrg(r), role: r.role }));

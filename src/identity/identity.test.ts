@@ -214,6 +214,7 @@ for (const kind of STORE_KINDS) {
         email: 'newbie@acme.test',
         role: 'auditor',
         existingAccount: false,
+        passwordlessAccount: false,
       });
       const weak = await call(app, 'post', '/api/v1/invitations/accept', {
         body: { secret, password: 'short' },
@@ -254,6 +255,57 @@ for (const kind of STORE_KINDS) {
         'acme:admin',
         'other:member',
       ]);
+    });
+
+    test('an account without a password joins by invitation without one, and that session opens the inviting org only', async () => {
+      // Acme's owner (made by `paddock init`) has no password; other's owner holds the link too.
+      const inv = await call(app, 'post', '/api/v1/orgs/other/invitations', {
+        token: other.people.owner.token,
+        body: { email: acme.people.owner.email, role: 'member' },
+      });
+      assert.equal(inv.status, 201, inv.text);
+      const secret = new URL(inv.body.url).hash.slice(1);
+      const peek = await call(app, 'post', '/api/v1/invitations/peek', { body: { secret } });
+      assert.deepEqual([peek.body.existingAccount, peek.body.passwordlessAccount], [false, true]);
+      const passwordOf = async () =>
+        (
+          await t.store.db
+            .selectFrom('users')
+            .select('password_hash')
+            .where('id', '=', acme.people.owner.id)
+            .executeTakeFirstOrThrow()
+        ).password_hash;
+
+      const taking = await call(app, 'post', '/api/v1/invitations/accept', {
+        body: { secret, password: 'chosen by whoever holds the link' },
+      });
+      assert.deepEqual([taking.status, taking.body.error.code], [400, 'password_not_settable']);
+      assert.equal(await passwordOf(), null, 'no password was set');
+
+      const joined = await call(app, 'post', '/api/v1/invitations/accept', { body: { secret } });
+      assert.equal(joined.status, 200, joined.text);
+      const cookie = joined.headers.get('set-cookie')!.split(';')[0]!;
+      const csrf = joined.body.csrfToken as string;
+      const orgs = await call(app, 'get', '/api/v1/orgs', { headers: { cookie } });
+      assert.deepEqual(
+        orgs.body.orgs.map((o: { slug: string }) => o.slug),
+        ['other'],
+        'the link vouches for the inviting org only',
+      );
+      const acmeRead = await call(app, 'get', '/api/v1/orgs/acme/secrets', { headers: { cookie } });
+      assert.equal(acmeRead.status, 404, "the account's other org stays closed to this session");
+      const setPassword = await call(app, 'put', '/api/v1/me/password', {
+        headers: { cookie, 'x-csrf-token': csrf },
+        body: { newPassword: 'chosen by whoever holds the link' },
+      });
+      assert.deepEqual(
+        [setPassword.status, setPassword.body.error.code],
+        [403, 'password_needs_account_sign_in'],
+      );
+      assert.equal(await passwordOf(), null);
+      // Its owner, signed in as before, still sees both.
+      const owner = await call(app, 'get', '/api/v1/orgs', { token: acme.people.owner.token });
+      assert.equal(owner.status, 200);
     });
 
     test('a sign-in link works once and expires', async () => {

@@ -16,7 +16,7 @@ import { newId } from '../ids/index.ts';
 import type { Database, Db, Role } from '../store/index.ts';
 import type { LinkTable } from '../store/schema.ts';
 import type { Caller, OrgContext } from './context.ts';
-import { hashPassword, hashSecret, newSecret, verifyPassword } from './credentials.ts';
+import { hashSecret, newSecret, verifyPassword } from './credentials.ts';
 import {
   addMembership,
   assertPassword,
@@ -216,6 +216,7 @@ export async function peekInvitation(db: Db, secret: string) {
     email: row.email,
     role: row.role ?? 'member',
     existingAccount: user?.password_hash != null,
+    passwordlessAccount: user !== undefined && user.password_hash == null,
   };
 }
 
@@ -232,7 +233,7 @@ async function markUsed(trx: Db, row: LinkTable): Promise<void> {
 
 export async function acceptInvitation(
   db: Kysely<Database>,
-  input: { secret: string; name?: string | undefined; password: string; requestId: string },
+  input: { secret: string; name?: string | undefined; password?: string | undefined; requestId: string },
 ): Promise<NewSession & { userId: string; orgId: string }> {
   return db.transaction().execute(async (trx) => {
     const link = await usableLink(trx, input.secret, 'invitation');
@@ -242,9 +243,11 @@ export async function acceptInvitation(
       .where('email', '=', link.email)
       .executeTakeFirst();
     let userId: string;
+    // The org the new session opens: all of the person's when the account proved itself.
+    let opens: string | null = null;
     if (existing?.password_hash) {
       // An existing account proves itself with its own password; the link alone does not.
-      if (!(await verifyPassword(input.password, existing.password_hash))) {
+      if (!(await verifyPassword(input.password ?? '', existing.password_hash))) {
         throw new UnauthenticatedError(
           'bad_credentials',
           'That is not the password of the existing account.',
@@ -252,14 +255,19 @@ export async function acceptInvitation(
       }
       userId = existing.id;
     } else if (existing) {
-      assertPassword(input.password);
-      await trx
-        .updateTable('users')
-        .set({ password_hash: await hashPassword(input.password) })
-        .where('id', '=', existing.id)
-        .execute();
+      // An account that signs in without a password (single sign-on, a link): the link, which the
+      // inviting admin holds too, proves nothing about it. It joins, and the session opens the
+      // inviting org only; setting its password would hand its other orgs to whoever holds the link.
+      if (input.password !== undefined) {
+        throw new BadRequestError(
+          'password_not_settable',
+          'This email’s account signs in without a password (single sign-on or a sign-in link). Accept without one: an invitation cannot set it.',
+        );
+      }
       userId = existing.id;
+      opens = link.org_id;
     } else {
+      assertPassword(input.password ?? '');
       userId = (await ensureUser(trx, { email: link.email, name: input.name, password: input.password })).id;
     }
     await markUsed(trx, link);
@@ -277,7 +285,7 @@ export async function acceptInvitation(
       link.role ?? 'member',
       `invitation ${link.id}`,
     );
-    const session = await createSession(trx, userId, 'invitation');
+    const session = await createSession(trx, userId, 'invitation', opens);
     await recordSignIn(trx, userId, 'invitation', input.requestId);
     return { ...session, userId, orgId: link.org_id };
   });

@@ -21,6 +21,8 @@ export interface SessionUser {
   hasPassword: boolean;
   csrfToken: string;
   expiresAt: string;
+  /** The one org this session opens (made by that org's single sign-on), or null: all of the person's. */
+  orgId: string | null;
 }
 
 export interface NewSession {
@@ -47,6 +49,8 @@ export async function createSession(
   db: Db,
   userId: string,
   method: SessionTable['method'],
+  /** The one org it opens: for a session an org's identity provider vouched for. */
+  orgId: string | null = null,
 ): Promise<NewSession> {
   const secret = newSecret('pds');
   const csrfToken = newSecret('pds').slice(4);
@@ -63,6 +67,7 @@ export async function createSession(
       method,
       created_at: now.toISOString(),
       expires_at: expiresAt,
+      org_id: orgId,
     })
     .execute();
   return { secret, csrfToken, expiresAt };
@@ -72,7 +77,16 @@ export async function authenticateSession(db: Db, secret: string): Promise<Sessi
   const row = await db
     .selectFrom('sessions as s')
     .innerJoin('users as u', 'u.id', 's.user_id')
-    .select(['s.id', 's.user_id', 's.csrf_token', 's.expires_at', 'u.email', 'u.name', 'u.password_hash'])
+    .select([
+      's.id',
+      's.user_id',
+      's.csrf_token',
+      's.expires_at',
+      's.org_id',
+      'u.email',
+      'u.name',
+      'u.password_hash',
+    ])
     .where('s.token_hash', '=', hashSecret(secret))
     .executeTakeFirst();
   if (!row) throw new UnauthenticatedError('session_invalid', 'Your session has ended. Sign in again.');
@@ -88,6 +102,7 @@ export async function authenticateSession(db: Db, secret: string): Promise<Sessi
     hasPassword: row.password_hash !== null,
     csrfToken: row.csrf_token,
     expiresAt: row.expires_at,
+    orgId: row.org_id ?? null,
   };
 }
 

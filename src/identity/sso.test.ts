@@ -79,22 +79,36 @@ for (const kind of STORE_KINDS) {
       await t?.cleanup();
     });
 
-    async function signIn(email: string) {
-      const start = await call(app, 'get', '/api/v1/auth/sso/acme/start');
+    /** Plays the browser: starts at the org's sign-in, keeps its state cookie, comes back. */
+    async function signIn(email: string, org = 'acme') {
+      const start = await call(app, 'get', `/api/v1/auth/sso/${org}/start`);
       assert.equal(start.status, 302, start.text);
       const location = start.headers.get('location')!;
       assert.ok(location.startsWith(idp.issuer), location);
       assert.match(location, /code_challenge_method=S256/);
+      const kept = start.headers.get('set-cookie')!;
+      assert.match(kept, /^paddock_sso_state=[^;]+;.*Path=\/api\/v1\/auth\/sso\/callback/);
+      assert.match(kept, /HttpOnly/);
+      const cookie = kept.split(';')[0]!;
       const callback = await browseIdp(location, email);
-      const res = await call(app, 'get', `/api/v1/auth/sso/callback${callback.search}`);
-      return { res, callback };
+      const res = await call(app, 'get', `/api/v1/auth/sso/callback${callback.search}`, {
+        headers: { cookie },
+      });
+      return { res, callback, cookie };
     }
+
+    const sessionCookie = (res: Response | { headers: Headers }) =>
+      res.headers
+        .get('set-cookie')
+        ?.split(/,(?=\s*\w+=)/)
+        .map((c) => c.trim().split(';')[0]!)
+        .find((c) => c.startsWith('paddock_session='));
 
     test('a member signs in through the identity provider and gets a session', async () => {
       const { res } = await signIn(acme.people.member.email);
       assert.equal(res.status, 302);
       assert.equal(res.headers.get('location'), '/orgs/acme');
-      const cookie = res.headers.get('set-cookie')!.split(';')[0]!;
+      const cookie = sessionCookie(res)!;
       const me = await call(app, 'get', '/api/v1/session', { headers: { cookie } });
       assert.equal(me.body.person.email, acme.people.member.email);
       const audit = (await allAuditEntries(t.store)).filter((e) => e.action === 'person.signed_in');
@@ -102,11 +116,71 @@ for (const kind of STORE_KINDS) {
     });
 
     test('a replayed callback is refused', async () => {
-      const { callback } = await signIn(acme.people.admin.email);
-      const replay = await call(app, 'get', `/api/v1/auth/sso/callback${callback.search}`);
+      const { callback, cookie } = await signIn(acme.people.admin.email);
+      const replay = await call(app, 'get', `/api/v1/auth/sso/callback${callback.search}`, {
+        headers: { cookie },
+      });
       assert.equal(replay.status, 302);
       assert.equal(replay.headers.get('location'), '/signin?error=sso_state_invalid');
-      assert.equal(replay.headers.get('set-cookie'), null);
+      assert.equal(sessionCookie(replay), undefined);
+    });
+
+    test('a sign-in finishes only in the browser that started it (no login CSRF)', async () => {
+      // Another browser's attempt: its callback URL, sent to this browser, which kept another state.
+      const start = await call(app, 'get', '/api/v1/auth/sso/acme/start');
+      const callback = await browseIdp(start.headers.get('location')!, acme.people.member.email);
+      const mine = await call(app, 'get', '/api/v1/auth/sso/acme/start');
+      const others: Record<string, string>[] = [
+        {},
+        { cookie: mine.headers.get('set-cookie')!.split(';')[0]! },
+      ];
+      for (const headers of others) {
+        const res = await call(app, 'get', `/api/v1/auth/sso/callback${callback.search}`, { headers });
+        assert.equal(res.headers.get('location'), '/signin?error=sso_other_browser');
+        assert.equal(sessionCookie(res), undefined, 'no session');
+      }
+    });
+
+    test("another org's identity provider (its admin's choice) opens that org only, and never takes over an account with a password", async () => {
+      // Beta's admin points beta's sign-in at a provider of their own, which says whatever they like.
+      const beta = await seedOrg(t.store, 'beta');
+      const put = await call(app, 'put', '/api/v1/orgs/beta/sso', {
+        token: beta.people.admin.token,
+        body: {
+          issuer: idp.issuer,
+          clientId: 'paddock',
+          clientSecret: CLIENT_SECRET,
+          autoProvisionRole: 'member',
+        },
+      });
+      assert.equal(put.status, 200, put.text);
+
+      // Acme's owner signs in without a password: beta's provider vouches for beta only.
+      const { res } = await signIn(acme.people.owner.email, 'beta');
+      assert.equal(res.headers.get('location'), '/orgs/beta');
+      const cookie = sessionCookie(res)!;
+      const orgs = await call(app, 'get', '/api/v1/orgs', { headers: { cookie } });
+      assert.deepEqual(
+        orgs.body.orgs.map((o: { slug: string }) => o.slug),
+        ['beta'],
+      );
+      for (const path of ['/api/v1/orgs/acme', '/api/v1/orgs/acme/secrets', '/api/v1/orgs/acme/people']) {
+        const r = await call(app, 'get', path, { headers: { cookie } });
+        assert.equal(r.status, 404, `${path} stays closed`);
+      }
+      const me = await call(app, 'get', '/api/v1/session', { headers: { cookie } });
+      const token = await call(app, 'post', '/api/v1/orgs/acme/tokens', {
+        headers: { cookie, 'x-csrf-token': me.body.csrfToken },
+        body: { name: 'taken', role: 'owner' },
+      });
+      assert.equal(token.status, 404, 'no token of the other org');
+
+      // An account with a password is not joined by a provider: it takes an invitation.
+      const refused = await signIn(acme.people.admin.email, 'beta');
+      assert.equal(refused.res.headers.get('location'), '/signin?error=invitation_needed');
+      assert.equal(sessionCookie(refused.res), undefined);
+      const people = await call(app, 'get', '/api/v1/orgs/beta/people', { token: beta.people.owner.token });
+      assert.ok(!people.body.people.some((p: { email: string }) => p.email === acme.people.admin.email));
     });
 
     test('a stranger is refused unless the org provisions with a role', async () => {
@@ -148,7 +222,7 @@ for (const kind of STORE_KINDS) {
 
       const again = await signIn('leaver@acme.test');
       assert.equal(again.res.headers.get('location'), '/signin?error=removed_from_org');
-      assert.equal(again.res.headers.get('set-cookie'), null, 'no session');
+      assert.equal(sessionCookie(again.res), undefined, 'no session');
       assert.ok(!(await people()).some((p) => p.email === 'leaver@acme.test'), 'not a member again');
 
       // An invitation is the way back; until it is accepted, SSO still refuses.
@@ -159,8 +233,9 @@ for (const kind of STORE_KINDS) {
       assert.equal(invite.status, 201, invite.text);
       const pending = await signIn('leaver@acme.test');
       assert.equal(pending.res.headers.get('location'), '/signin?error=removed_from_org');
+      // The leaver's account signs in without a password: it accepts without one.
       const accepted = await call(app, 'post', '/api/v1/invitations/accept', {
-        body: { secret: invite.body.url.split('#')[1], password: 'a long enough password' },
+        body: { secret: invite.body.url.split('#')[1] },
       });
       assert.equal(accepted.status, 200, accepted.text);
       const back = await signIn('leaver@acme.test');

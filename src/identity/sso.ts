@@ -11,7 +11,7 @@ import { BadRequestError, ForbiddenError, NotFoundError, UnauthenticatedError } 
 import type { Database, Db, Role } from '../store/index.ts';
 import type { Vault } from '../vault/index.ts';
 import type { Caller, Org, OrgContext } from './context.ts';
-import { hashSecret } from './credentials.ts';
+import { hashSecret, sameSecret } from './credentials.ts';
 import { addMembership, ensureUser, normalizeEmail, roleOf } from './people.ts';
 import { wasRemoved } from './removal.ts';
 import { mayAssign } from './roles.ts';
@@ -177,17 +177,31 @@ async function clientFor(
   return { config, autoProvisionRole: row.auto_provision_role };
 }
 
-export function ssoRedirectUri(publicUrl: string): string {
-  return `${publicUrl}/api/v1/auth/sso/callback`;
+async function hasPassword(trx: Db, userId: string): Promise<boolean> {
+  const row = await trx
+    .selectFrom('users')
+    .select('password_hash')
+    .where('id', '=', userId)
+    .executeTakeFirst();
+  return row?.password_hash != null;
 }
 
-/** Starts a sign-in: returns the provider URL to send the browser to. */
+export const SSO_CALLBACK_PATH = '/api/v1/auth/sso/callback';
+
+export function ssoRedirectUri(publicUrl: string): string {
+  return `${publicUrl}${SSO_CALLBACK_PATH}`;
+}
+
+/**
+ * Starts a sign-in: the provider URL to send the browser to, and the state the browser must keep
+ * (in a cookie) to finish it, so a sign-in begun elsewhere cannot be finished in this browser.
+ */
 export async function startSso(
   db: Kysely<Database>,
   vault: Vault,
   org: Org,
   publicUrl: string,
-): Promise<string> {
+): Promise<{ url: string; state: string; maxAgeSeconds: number }> {
   const { config } = await clientFor(db, vault, org);
   const codeVerifier = oidc.randomPKCECodeVerifier();
   const state = oidc.randomState();
@@ -205,7 +219,7 @@ export async function startSso(
       expires_at: new Date(now + STATE_TTL_MS).toISOString(),
     })
     .execute();
-  return oidc
+  const url = oidc
     .buildAuthorizationUrl(config, {
       redirect_uri: ssoRedirectUri(publicUrl),
       scope: 'openid email profile',
@@ -215,6 +229,7 @@ export async function startSso(
       nonce,
     })
     .toString();
+  return { url, state, maxAgeSeconds: STATE_TTL_MS / 1000 };
 }
 
 /** Finishes a sign-in from the provider's redirect; returns a new session. */
@@ -222,11 +237,19 @@ export async function finishSso(
   db: Kysely<Database>,
   vault: Vault,
   callbackUrl: URL,
+  /** The state this browser kept when it started a sign-in (its cookie), if any. */
+  browserState: string | undefined,
   requestId: string,
 ): Promise<NewSession & { userId: string; orgSlug: string }> {
   const state = callbackUrl.searchParams.get('state');
   if (!state)
     throw new BadRequestError('sso_state_missing', 'The sign-in response has no state. Start again.');
+  // Login CSRF: a response to a sign-in this browser did not start would sign it in as someone else.
+  if (!browserState || !sameSecret(state, browserState))
+    throw new UnauthenticatedError(
+      'sso_other_browser',
+      'This sign-in was not started in this browser. Start again from the sign-in page.',
+    );
   const pending = await db
     .selectFrom('sso_states')
     .selectAll()
@@ -286,6 +309,15 @@ export async function finishSso(
           `${email} is not a member of "${org.slug}". Ask an admin for an invitation.`,
         );
       }
+      // An account with a password may have been claimed by someone else before this person came
+      // (through another org's invitation): joining it here would let that someone in. It joins by
+      // an invitation, which its password accepts.
+      if (!user.created && (await hasPassword(trx, user.id))) {
+        throw new ForbiddenError(
+          'invitation_needed',
+          `${email} already has a Paddock account with a password. Ask an admin of "${org.slug}" for an invitation.`,
+        );
+      }
       // Removed people are not let back in by their identity provider: an admin invites them again.
       if (await wasRemoved(trx, scope, user.id)) {
         throw new ForbiddenError(
@@ -301,7 +333,8 @@ export async function finishSso(
       };
       await addMembership(trx, caller, scope, user.id, autoProvisionRole, 'sso provisioning');
     }
-    const session = await createSession(trx, user.id, 'sso');
+    // Its identity provider vouches for this org only: the session opens nothing else.
+    const session = await createSession(trx, user.id, 'sso', org.id);
     await recordSignIn(trx, user.id, 'sso', requestId);
     return { ...session, userId: user.id, orgSlug: org.slug };
   });

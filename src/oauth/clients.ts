@@ -6,6 +6,7 @@
  * be filled by anyone who can reach the endpoint.
  */
 import type { Kysely } from 'kysely';
+import { hasMisleadingCharacters } from '../html/index.ts';
 import { newId } from '../ids/index.ts';
 import type { Database, Db } from '../store/index.ts';
 import { OAuthError } from './errors.ts';
@@ -66,10 +67,9 @@ export function parseRegistration(body: unknown): { name: string; redirectUris: 
   const name = m.client_name === undefined ? 'MCP client' : m.client_name;
   if (typeof name !== 'string' || name.trim().length === 0 || name.length > MAX_NAME_LENGTH)
     throw badMetadata(`client_name must be text of 1 to ${MAX_NAME_LENGTH} characters.`);
-  // Control characters would mislead on the consent page and in the audit trail.
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: finding them is the point
-  if (/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/.test(name))
-    throw badMetadata('client_name may not hold control or bidirectional-override characters.');
+  // Such characters would mislead on the consent page and in the audit trail.
+  if (hasMisleadingCharacters(name))
+    throw badMetadata('client_name may not hold control, bidirectional-override or invisible characters.');
   const grants = m.grant_types ?? ['authorization_code'];
   if (!Array.isArray(grants) || grants.some((g) => typeof g !== 'string' || !GRANT_TYPES.has(g)))
     throw badMetadata('grant_types may hold only authorization_code and refresh_token.');

@@ -179,7 +179,72 @@ for (const kind of STORE_KINDS) {
         code: 'unexpected_body',
         req: () => [app, 'delete', `/api/v1/orgs/acme/tokens/tok_0000`, { token: admin, body: { why: 1 } }],
       },
+      // PostgreSQL cannot store NUL, and no one's text needs it: refused wherever it comes.
+      {
+        name: 'NUL in a name',
+        status: 400,
+        code: 'nul_in_text',
+        req: () => [app, 'post', '/api/v1/orgs/acme/teams', { token: admin, body: { name: 'a\u0000b' } }],
+      },
+      {
+        name: 'NUL in a sign-in, before anyone is signed in',
+        status: 400,
+        code: 'nul_in_text',
+        req: () => [app, 'post', '/api/v1/session', { body: { email: 'a\u0000@x.test', password: 'x' } }],
+      },
+      {
+        name: 'NUL in a field name, deep in the body',
+        status: 400,
+        code: 'nul_in_text',
+        req: () => [
+          app,
+          'patch',
+          '/api/v1/orgs/acme',
+          { token: admin, body: { settings: { 'session\u0000Hours': 2 } } },
+        ],
+      },
+      {
+        name: 'NUL in the query',
+        status: 400,
+        code: 'nul_in_text',
+        req: () => [app, 'get', '/api/v1/orgs/acme/audit?action=team.%00', { token: admin }],
+      },
+      // Names people read may not hide or disguise text.
+      ...[
+        ['a right-to-left override', '\u202egnp.exe'],
+        ['line breaks', 'ops\n\r[admin] evil'],
+        ['a zero-width space', 'ops\u200b'],
+        ['terminal escapes', '\u0007\u001b[31mred'],
+      ].map(([what, name]) => ({
+        name: `a name with ${what}`,
+        status: 400,
+        code: 'validation_failed',
+        req: (): Parameters<typeof call> => [
+          app,
+          'post',
+          '/api/v1/orgs/acme/teams',
+          { token: admin, body: { name } },
+        ],
+      })),
+      {
+        name: 'a name with an unpaired surrogate',
+        status: 400,
+        code: 'validation_failed',
+        req: () => [app, 'patch', '/api/v1/orgs/acme', { token: admin, raw: '{"name":"acme \\ud800"}' }],
+      },
     ];
+
+    test('a name is kept trimmed; emoji and scripts that join characters are names', async () => {
+      for (const [given, kept] of [
+        ['  platform  ', 'platform'],
+        ['👩‍💻 builders', '👩‍💻 builders'],
+        ['می‌خواهم', 'می‌خواهم'],
+      ]) {
+        const r = await call(app, 'post', '/api/v1/orgs/acme/teams', { token: admin, body: { name: given } });
+        assert.equal(r.status, 201, r.text);
+        assert.equal(r.body.name, kept);
+      }
+    });
 
     for (const c of cases) {
       test(`${c.name} → ${c.status} ${c.code}, nothing changed`, async () => {

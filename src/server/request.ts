@@ -38,11 +38,36 @@ export async function readJsonBody(c: Context): Promise<unknown> {
       'Send the body as JSON with "Content-Type: application/json".',
     );
   }
+  let body: unknown;
   try {
-    return JSON.parse(text);
+    body = JSON.parse(text);
   } catch {
     throw new BadRequestError('invalid_json', 'The request body is not valid JSON.');
   }
+  // No text anywhere holds NUL: PostgreSQL cannot store it, and nothing a person writes needs it.
+  if (holdsNul(body))
+    throw new BadRequestError(
+      'nul_in_text',
+      'Text in the request holds a NUL character (\\u0000); remove it.',
+    );
+  return body;
+}
+
+/** Whether any string in a parsed JSON value (a key too) holds NUL; a loop, as nesting may be deep. */
+export function holdsNul(value: unknown): boolean {
+  const todo = [value];
+  while (todo.length > 0) {
+    const v = todo.pop();
+    if (typeof v === 'string') {
+      if (v.includes('\0')) return true;
+    } else if (Array.isArray(v)) for (const x of v) todo.push(x);
+    else if (v !== null && typeof v === 'object')
+      for (const [k, x] of Object.entries(v)) {
+        if (k.includes('\0')) return true;
+        todo.push(x);
+      }
+  }
+  return false;
 }
 
 /**

@@ -1,5 +1,6 @@
 /** Shapes shared by several routes (and so by the OpenAPI document). */
 import { z } from 'zod';
+import { hasMisleadingCharacters } from '../html/index.ts';
 import { ROLES, SLUG_PATTERN } from '../identity/index.ts';
 
 export const RoleSchema = z.enum(ROLES).meta({ id: 'Role' });
@@ -11,6 +12,17 @@ export const Id = z
 export const Slug = z.string().regex(SLUG_PATTERN, 'lowercase letters, digits and inner dashes, 1 to 40');
 export const OrgParams = z.strictObject({ org: Slug });
 export const Timestamp = z.string().describe('ISO-8601 UTC time');
+/** A name people read (an org's, an agent's, a team's…): trimmed, free of characters that hide or disguise text. */
+export const Name = (max: number) =>
+  z
+    .string()
+    .trim()
+    .min(1)
+    .max(max)
+    .refine(
+      (s) => !hasMisleadingCharacters(s),
+      'may not hold control, bidirectional-override or invisible characters',
+    );
 
 export const OrgSettingsSchema = z
   .strictObject({
@@ -205,7 +217,17 @@ export const SessionSchema = z
   .meta({ id: 'Session' });
 
 export const InvitationPeekSchema = z
-  .object({ orgName: z.string(), email: z.string(), role: RoleSchema, existingAccount: z.boolean() })
+  .object({
+    orgName: z.string(),
+    email: z.string(),
+    role: RoleSchema,
+    existingAccount: z.boolean().describe('an account with a password exists: accept with that password'),
+    passwordlessAccount: z
+      .boolean()
+      .describe(
+        'an account that signs in without a password exists (single sign-on, a link): accept without one; the session opens this org only',
+      ),
+  })
   .meta({ id: 'InvitationPeek' });
 
 const HeldTokenSchema = z.object({

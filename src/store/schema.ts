@@ -69,6 +69,8 @@ export interface SessionTable {
   method: 'password' | 'link' | 'sso' | 'invitation' | 'setup';
   created_at: string;
   expires_at: string;
+  /** The one org it opens (a single sign-on's), or null: every org of the person. */
+  org_id?: string | null;
 }
 
 /** One-time links: invitations and sign-in links. Only the hash of the secret is stored. */

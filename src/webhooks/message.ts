@@ -32,6 +32,8 @@ function bodyText(contentType: string, body: Uint8Array): { text: string; how: s
   } catch {
     return { text: '', how: 'binary, not shown' };
   }
+  // NUL is no text's (and PostgreSQL cannot store it): such a body is binary.
+  if (text.includes('\0')) return { text: '', how: 'binary, not shown' };
   if (isJson(contentType)) {
     try {
       return { text: JSON.stringify(JSON.parse(text), null, 2), how: 'JSON, pretty-printed' };

@@ -44,6 +44,8 @@ export function InvitePage() {
     );
   }
   const existing = peek.existingAccount;
+  // An account without a password joins as it is: the session opens this organization only.
+  const passwordless = peek.passwordlessAccount;
   return (
     <AuthShell title={`Join ${peek.orgName}`}>
       <dl className="facts">
@@ -54,7 +56,12 @@ export function InvitePage() {
         <dt>Role</dt>
         <dd data-testid="invite-role">{ROLE_LABELS[peek.role]}</dd>
       </dl>
-      {existing ? (
+      {passwordless ? (
+        <p className="muted" data-testid="invite-passwordless">
+          You already have a Paddock account for this email, which signs in without a password. Accept to join{' '}
+          {peek.orgName}; this sign-in opens {peek.orgName} only.
+        </p>
+      ) : existing ? (
         <p className="muted">
           You already have a Paddock account for this email. Enter its password to accept.
         </p>
@@ -65,21 +72,21 @@ export function InvitePage() {
       <form
         aria-label="Accept invitation"
         onSubmit={onSubmit(() => {
-          if (!existing && password.length < MIN_PASSWORD) {
+          if (!existing && !passwordless && password.length < MIN_PASSWORD) {
             setError(`Use a password of at least ${MIN_PASSWORD} characters.`);
             return;
           }
           void run(async () => {
             await api.acceptInvitation({
               secret,
-              password,
-              ...(existing || !name.trim() ? {} : { name: name.trim() }),
+              ...(passwordless ? {} : { password }),
+              ...(existing || passwordless || !name.trim() ? {} : { name: name.trim() }),
             });
             await enterApp();
           });
         })}
       >
-        {existing ? null : (
+        {existing || passwordless ? null : (
           <TextField
             label="Your name"
             value={name}
@@ -89,15 +96,17 @@ export function InvitePage() {
             autoComplete="name"
           />
         )}
-        <TextField
-          label="Password"
-          type="password"
-          value={password}
-          required
-          onChange={setPassword}
-          autoComplete={existing ? 'current-password' : 'new-password'}
-          hint={existing ? undefined : `At least ${MIN_PASSWORD} characters.`}
-        />
+        {passwordless ? null : (
+          <TextField
+            label="Password"
+            type="password"
+            value={password}
+            required
+            onChange={setPassword}
+            autoComplete={existing ? 'current-password' : 'new-password'}
+            hint={existing ? undefined : `At least ${MIN_PASSWORD} characters.`}
+          />
+        )}
         <button type="submit" className="btn btn-primary btn-block" disabled={busy}>
           {busy ? 'Joining…' : 'Accept invitation'}
         </button>

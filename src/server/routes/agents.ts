@@ -16,7 +16,7 @@ import { AgentLimitsSchema } from '../../budgets/index.ts';
 import { AgentChecksSchema } from '../../checks/index.ts';
 import { PROVIDERS } from '../../runtime/index.ts';
 import { defineRoute } from '../route.ts';
-import { Id, OrgParams, Timestamp } from '../schemas.ts';
+import { Id, Name, OrgParams, Timestamp } from '../schemas.ts';
 
 const Model = z.strictObject({
   provider: z
@@ -52,7 +52,7 @@ export const AgentSchema = z
   .meta({ id: 'Agent' });
 
 export const AgentBodySchema = z.strictObject({
-  name: z.string().min(1).max(100),
+  name: Name(100),
   description: z.string().max(1000).optional(),
   scope: z.enum(['private', 'team', 'organization']),
   teamId: Id.nullable().optional(),
@@ -105,7 +105,7 @@ export const AgentVersionsSchema = z.object({
 });
 export const AgentTokenListSchema = z.object({ tokens: z.array(AgentTokenSchema) });
 export const AgentTokenBodySchema = z.strictObject({
-  name: z.string().min(1).max(100),
+  name: Name(100),
   expiresInDays: z.number().int().min(1).max(3650).nullable().default(90),
 });
 export const AgentTokenCreatedSchema = z.object({ token: z.string(), info: AgentTokenSchema });

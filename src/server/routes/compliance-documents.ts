@@ -12,7 +12,7 @@ import {
   storeDocument,
 } from '../../compliance/index.ts';
 import { defineRoute } from '../route.ts';
-import { Id, OrgParams, Timestamp } from '../schemas.ts';
+import { Id, Name, OrgParams, Timestamp } from '../schemas.ts';
 import { CriterionIdSchema } from './compliance.ts';
 
 export const DocumentSchema = z
@@ -38,7 +38,7 @@ export const complianceDocumentRoutes = [
     access: { permission: 'compliance.manage' },
     params: OrgParams.extend({ criterion: CriterionIdSchema }),
     query: z.strictObject({
-      name: z.string().min(1).max(200).describe('the file name to show and download as'),
+      name: Name(200).describe('the file name to show and download as'),
     }),
     rawBody: {
       maxBytes: MAX_BYTES,

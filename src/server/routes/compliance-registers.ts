@@ -21,7 +21,7 @@ import {
   VENDOR_KINDS,
 } from '../../compliance/index.ts';
 import { defineRoute } from '../route.ts';
-import { Id, OrgParams, Timestamp } from '../schemas.ts';
+import { Id, Name, OrgParams, Timestamp } from '../schemas.ts';
 
 const Day = z.iso.date().describe('a date, YYYY-MM-DD');
 
@@ -56,7 +56,7 @@ export const VendorSchema = z
 
 export const VendorAssessmentBodySchema = z.strictObject({
   kind: z.enum(VENDOR_KINDS),
-  name: z.string().min(1).max(300),
+  name: Name(300),
   dataHandling: z
     .string()
     .max(4000)

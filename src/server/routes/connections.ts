@@ -10,7 +10,7 @@ import {
   storedTools,
 } from '../../connections/index.ts';
 import { defineRoute } from '../route.ts';
-import { Id, OrgParams, Timestamp } from '../schemas.ts';
+import { Id, Name, OrgParams, Timestamp } from '../schemas.ts';
 
 export const ConnectionSchema = z
   .object({
@@ -79,7 +79,7 @@ const ConnectionParams = OrgParams.extend({ connection: Id });
 export const ConnectionListSchema = z.object({ connections: z.array(ConnectionSchema) });
 export const ConnectionBodySchema = z.discriminatedUnion('transport', [
   z.strictObject({
-    name: z.string().min(1).max(100),
+    name: Name(100),
     transport: z.literal('stdio'),
     command: z
       .string()
@@ -107,7 +107,7 @@ export const ConnectionBodySchema = z.discriminatedUnion('transport', [
     private: z.boolean().optional().describe('only for you (and owners/admins), not the whole org'),
   }),
   z.strictObject({
-    name: z.string().min(1).max(100),
+    name: Name(100),
     transport: z.literal('http'),
     url: z
       .string()
@@ -120,7 +120,7 @@ export const ConnectionBodySchema = z.discriminatedUnion('transport', [
     private: z.boolean().optional().describe('only for you (and owners/admins), not the whole org'),
   }),
   z.strictObject({
-    name: z.string().min(1).max(100),
+    name: Name(100),
     transport: z.literal('builtin'),
     server: z
       .literal('memory')

@@ -10,7 +10,15 @@ import {
 } from '../../identity/index.ts';
 import { setSessionCookie } from '../cookies.ts';
 import { defineRoute } from '../route.ts';
-import { CsrfSchema, Id, InvitationPeekSchema, InvitationSchema, OrgParams, RoleSchema } from '../schemas.ts';
+import {
+  CsrfSchema,
+  Id,
+  InvitationPeekSchema,
+  InvitationSchema,
+  Name,
+  OrgParams,
+  RoleSchema,
+} from '../schemas.ts';
 
 const LinkSecret = z.string().min(20).max(200);
 
@@ -23,8 +31,13 @@ export const InviteResultSchema = z.object({
 export const InvitationPeekBodySchema = z.strictObject({ secret: LinkSecret });
 export const InvitationAcceptBodySchema = z.strictObject({
   secret: LinkSecret,
-  name: z.string().min(1).max(100).optional(),
-  password: z.string().min(1).max(256),
+  name: Name(100).optional(),
+  password: z
+    .string()
+    .min(1)
+    .max(256)
+    .optional()
+    .describe('a new account’s password, or an existing account’s own; none for an account without one'),
 });
 
 export const invitationRoutes = [

@@ -3,12 +3,12 @@ import { z } from 'zod';
 import { listAgents } from '../../agents/index.ts';
 import { setOrgAgentsStopped, updateOrg, visibleOrgs } from '../../identity/index.ts';
 import { defineRoute } from '../route.ts';
-import { Id, OrgParams, OrgSchema, OrgSettingsSchema, RoleSchema } from '../schemas.ts';
+import { Id, Name, OrgParams, OrgSchema, OrgSettingsSchema, RoleSchema } from '../schemas.ts';
 
 export const OrgWithRoleSchema = OrgSchema.extend({ role: RoleSchema });
 export const OrgListSchema = z.object({ orgs: z.array(OrgWithRoleSchema) });
 export const OrgUpdateBodySchema = z.strictObject({
-  name: z.string().min(1).max(100).optional(),
+  name: Name(100).optional(),
   settings: OrgSettingsSchema.partial().optional(),
 });
 

@@ -10,7 +10,7 @@ import {
   updateSecret,
 } from '../../vault/index.ts';
 import { defineRoute } from '../route.ts';
-import { Id, OrgParams, Timestamp } from '../schemas.ts';
+import { Id, Name, OrgParams, Timestamp } from '../schemas.ts';
 
 export const SecretSchema = z
   .object({
@@ -40,7 +40,7 @@ const BaseUrl = z
 
 export const SecretListSchema = z.object({ secrets: z.array(SecretSchema) });
 export const SecretBodySchema = z.strictObject({
-  name: z.string().min(1).max(100),
+  name: Name(100),
   kind: z.enum(SECRET_KINDS),
   provider: z.string().min(1).max(50).nullable().optional(),
   agentIds: AgentIds.optional(),

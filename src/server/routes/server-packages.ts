@@ -12,7 +12,7 @@ import {
 } from '../../packages/index.ts';
 import type { Deps } from '../deps.ts';
 import { defineRoute } from '../route.ts';
-import { OrgParams, Timestamp } from '../schemas.ts';
+import { Name, OrgParams, Timestamp } from '../schemas.ts';
 import { ConnectionSchema, ToolRefreshSchema } from './connections.ts';
 
 export const ServerPackageSchema = z
@@ -79,7 +79,7 @@ export const CatalogListSchema = z.object({
 });
 
 export const CatalogAddBodySchema = z.strictObject({
-  name: z.string().min(1).max(64).optional().describe("the connection's name (default: the entry's id)"),
+  name: Name(64).optional().describe("the connection's name (default: the entry's id)"),
   secrets: z
     .record(z.string().max(64), z.string().min(1).max(64))
     .optional()

@@ -15,7 +15,7 @@ import {
 import { clearSessionCookie, setSessionCookie } from '../cookies.ts';
 import { addressKey, clientAddress } from '../request.ts';
 import { defineRoute } from '../route.ts';
-import { CsrfSchema, Ok, OrgSchema, SessionSchema, Slug } from '../schemas.ts';
+import { CsrfSchema, Name, Ok, OrgSchema, SessionSchema, Slug } from '../schemas.ts';
 
 export const SignInBodySchema = z.strictObject({
   email: z.string().min(1).max(254),
@@ -29,10 +29,10 @@ export const PasswordBodySchema = z.strictObject({
 export const SetupNeededSchema = z.object({ needed: z.boolean() });
 export const SetupBodySchema = z.strictObject({
   secret: z.string().min(20).max(200),
-  org: z.strictObject({ slug: Slug, name: z.string().min(1).max(100) }),
+  org: z.strictObject({ slug: Slug, name: Name(100) }),
   owner: z.strictObject({
     email: z.string().min(3).max(254),
-    name: z.string().min(1).max(100),
+    name: Name(100),
     password: z.string().max(256),
   }),
 });
@@ -128,7 +128,7 @@ export const sessionRoutes = [
       await changePassword(
         deps.store.db,
         { requestId, actor: { type: 'person', id: s.userId }, userId: s.userId, tokenId: null },
-        s.sessionId,
+        { id: s.sessionId, orgId: s.orgId },
         body,
       );
       return { ok: true as const };

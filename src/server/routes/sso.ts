@@ -6,11 +6,12 @@ import {
   getSso,
   removeSso,
   requireOrgBySlug,
+  SSO_CALLBACK_PATH,
   setSso,
   ssoRedirectUri,
   startSso,
 } from '../../identity/index.ts';
-import { setSessionCookie } from '../cookies.ts';
+import { keepSsoState, setSessionCookie, takeSsoState } from '../cookies.ts';
 import { defineRoute } from '../route.ts';
 import { OrgParams, RoleSchema, SsoSchema } from '../schemas.ts';
 
@@ -74,12 +75,14 @@ export const ssoRoutes = [
     raw: { status: 302, description: "Redirect to the organization's identity provider" },
     handler: async ({ deps, params, c }) => {
       const org = await requireOrgBySlug(deps.store.db, params.org);
-      return c.redirect(await startSso(deps.store.db, deps.vault, org, deps.config.publicUrl), 302);
+      const started = await startSso(deps.store.db, deps.vault, org, deps.config.publicUrl);
+      keepSsoState(c, deps.config, started);
+      return c.redirect(started.url, 302);
     },
   }),
   defineRoute({
     method: 'get',
-    path: '/api/v1/auth/sso/callback',
+    path: SSO_CALLBACK_PATH,
     summary: 'Where the identity provider sends the browser back (redirects to the dashboard)',
     tag: 'sso',
     access: 'public',
@@ -90,7 +93,7 @@ export const ssoRoutes = [
       const callback = new URL(ssoRedirectUri(deps.config.publicUrl));
       callback.search = url.search;
       try {
-        const s = await finishSso(deps.store.db, deps.vault, callback, requestId);
+        const s = await finishSso(deps.store.db, deps.vault, callback, takeSsoState(c), requestId);
         setSessionCookie(c, deps.config, s);
         return c.redirect(`/orgs/${s.orgSlug}`, 302);
       } catch (err) {

@@ -9,11 +9,11 @@ import {
   setTeamMember,
 } from '../../identity/index.ts';
 import { defineRoute } from '../route.ts';
-import { Id, OrgParams, TeamSchema } from '../schemas.ts';
+import { Id, Name, OrgParams, TeamSchema } from '../schemas.ts';
 
 const TeamParams = OrgParams.extend({ team: Id });
 const MemberParams = TeamParams.extend({ person: Id });
-export const TeamBodySchema = z.strictObject({ name: z.string().min(1).max(80) });
+export const TeamBodySchema = z.strictObject({ name: Name(80) });
 export const TeamListSchema = z.object({ teams: z.array(TeamSchema) });
 
 export const teamRoutes = [

@@ -2,11 +2,11 @@
 import { z } from 'zod';
 import { createToken, listTokens, revokeToken } from '../../identity/index.ts';
 import { defineRoute } from '../route.ts';
-import { Id, OrgParams, RoleSchema, TokenSchema } from '../schemas.ts';
+import { Id, Name, OrgParams, RoleSchema, TokenSchema } from '../schemas.ts';
 
 export const TokenListSchema = z.object({ tokens: z.array(TokenSchema) });
 export const TokenBodySchema = z.strictObject({
-  name: z.string().min(1).max(100),
+  name: Name(100),
   role: RoleSchema,
   expiresInDays: z.number().int().min(1).max(3650).nullable().default(90),
   service: z.boolean().default(false).describe('A service token acts for nobody (owners and admins only)'),

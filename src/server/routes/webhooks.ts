@@ -16,7 +16,7 @@ import {
 import type { Deps } from '../deps.ts';
 import { clientAddress } from '../request.ts';
 import { defineRoute } from '../route.ts';
-import { Id, OrgParams, Timestamp } from '../schemas.ts';
+import { Id, Name, OrgParams, Timestamp } from '../schemas.ts';
 
 const WebhookSchema = z
   .object({
@@ -65,7 +65,7 @@ export const webhookRoutes = [
     tag: 'webhooks',
     access: { permission: 'agents.write' },
     params: AgentParams,
-    body: z.strictObject({ name: z.string().trim().min(1).max(100) }),
+    body: z.strictObject({ name: Name(100) }),
     response: WithSecret,
     status: 201,
     handler: async ({ ctx, deps, params, body }) => {

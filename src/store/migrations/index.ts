@@ -48,6 +48,7 @@ import { conversationIndexes } from './041-conversation-indexes.ts';
 import { approvalRun } from './042-approval-run.ts';
 import { slackCardRefreshed } from './043-slack-card-refreshed.ts';
 import { approvalEndedBecause } from './044-approval-ended-because.ts';
+import { sessionOrg } from './045-session-org.ts';
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {
   const all: Record<string, Migration> = {
@@ -95,6 +96,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
     '042-approval-run': approvalRun(dialect),
     '043-slack-card-refreshed': slackCardRefreshed(dialect),
     '044-approval-ended-because': approvalEndedBecause(dialect),
+    '045-session-org': sessionOrg(dialect),
   };
   return { getMigrations: async () => all };
 }
