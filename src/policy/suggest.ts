@@ -32,7 +32,8 @@ export interface SuggestedGrantBody {
   tool: string;
   effect: 'allow';
   constraints: Constraint[];
-  requiresApproval: false;
+  /** Kept when the agent's grants already ask a person for this tool: a suggestion never drops it. */
+  requiresApproval: boolean;
 }
 
 export interface Suggestion {
@@ -191,6 +192,8 @@ export function suggestGrants(
   calls: ObservedCall[],
   tools: ToolShape[],
   argTypes: (inputSchema: Record<string, unknown>) => Record<string, ArgType>,
+  /** `connection/tool` of the tools whose calls a person approves now (the agent's grants say so). */
+  approved: ReadonlySet<string> = new Set(),
 ): Suggestions {
   const byTool = new Map<string, { tool: ToolShape; calls: ObservedCall[] }>();
   const unknown = new Map<string, { connectionId: string; tool: string; calls: number }>();
@@ -262,7 +265,7 @@ export function suggestGrants(
           tool: tool.name,
           effect: 'allow',
           constraints,
-          requiresApproval: false,
+          requiresApproval: approved.has(`${tool.connectionId}/${tool.name}`),
         },
         calls: same.length,
         refused: same.filter((c) => c.refused).length,

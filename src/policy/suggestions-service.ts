@@ -112,5 +112,39 @@ export async function suggestionsFor(
     throw new NotFoundError('connection_not_found', 'No connection with that id in this organization.');
   const visible = calls.filter((c) => found.has(c.connectionId));
   const tools = await toolShapes(db, ctx, [...found], hidden);
-  return { ...suggestGrants(visible, tools, argTypes), observed: visible.length };
+  return {
+    ...suggestGrants(visible, tools, argTypes, await approvedTools(db, ctx, agentId)),
+    observed: visible.length,
+  };
+}
+
+/**
+ * The agent's tools (`connection/tool`) that an active grant lets run only with a person's
+ * approval, a connection-wide grant (`*`) standing for each of its tools.
+ */
+async function approvedTools(db: Db, ctx: OrgContext, agentId: string): Promise<Set<string>> {
+  const rows = await db
+    .selectFrom('grants')
+    .select(['connection_id', 'tool'])
+    .where('org_id', '=', ctx.scope.orgId)
+    .where('agent_id', '=', agentId)
+    .where('status', '=', 'active')
+    .where('effect', '=', 'allow')
+    .where('requires_approval', '=', 1)
+    .where((eb) => eb.or([eb('kind', 'is', null), eb('kind', '=', 'tool')]))
+    .execute();
+  const wide = rows.filter((r) => r.tool === '*').map((r) => r.connection_id);
+  const tools =
+    wide.length === 0
+      ? []
+      : await db
+          .selectFrom('connection_tools')
+          .select(['connection_id', 'name'])
+          .where('org_id', '=', ctx.scope.orgId)
+          .where('connection_id', 'in', wide)
+          .execute();
+  return new Set([
+    ...rows.filter((r) => r.tool !== '*').map((r) => `${r.connection_id}/${r.tool}`),
+    ...tools.map((t) => `${t.connection_id}/${t.name}`),
+  ]);
 }

@@ -66,6 +66,7 @@ export function GrantSuggestions({
               <td className="nowrap">{connectionName(s.grant.connectionId)}</td>
               <td>
                 <code>{s.grant.tool}</code>
+                {s.grant.requiresApproval ? <div className="sub">with a person’s approval</div> : null}
               </td>
               <td>
                 {s.grant.constraints.length === 0 ? (

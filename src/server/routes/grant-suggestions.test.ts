@@ -173,6 +173,33 @@ for (const kind of STORE_KINDS) {
       );
     });
 
+    test("a suggestion keeps the approval the agent's grants ask for its tool: it never drops a person's check", async () => {
+      const task = banking.userTasks.find((x) => x.id === 'user_task_0')!;
+      const { id } = await newAgent('approving');
+      const approvalOf = async () =>
+        Object.fromEntries(
+          (
+            await api('post', `/agents/${id}/grant-suggestions`, { calls: observed(task.calls) })
+          ).body.suggestions.map((x: { grant: { tool: string; requiresApproval: boolean } }) => [
+            x.grant.tool,
+            x.grant.requiresApproval,
+          ]),
+        );
+      assert.deepEqual(await approvalOf(), { read_file: false, send_money: false });
+      const grant = (tool: string) =>
+        api('post', `/agents/${id}/grants`, {
+          connectionId,
+          tool,
+          effect: 'allow',
+          constraints: [],
+          requiresApproval: true,
+        });
+      assert.equal((await grant('send_money')).status, 201);
+      assert.deepEqual(await approvalOf(), { read_file: false, send_money: true });
+      assert.equal((await grant('*')).status, 201, 'a connection-wide grant stands for each tool');
+      assert.deepEqual(await approvalOf(), { read_file: true, send_money: true });
+    });
+
     test('suggestions refuse what is not theirs: a member, another org’s agent, a bad call list', async () => {
       const { id } = await newAgent('someone');
       const asMember = await api(

@@ -221,7 +221,11 @@ export const GrantSuggestionsSchema = z
           tool: z.string(),
           effect: z.literal('allow'),
           constraints: z.array(Constraint),
-          requiresApproval: z.literal(false),
+          requiresApproval: z
+            .boolean()
+            .describe(
+              'true when the agent’s grants already ask a person for this tool: a suggestion never drops it',
+            ),
         }),
         calls: z.number().describe('how many of the observed calls this grant allows'),
         refused: z
