@@ -125,6 +125,18 @@ for (const kind of STORE_KINDS) {
       assert.equal(sessionCookie(replay), undefined);
     });
 
+    test('a sign-in that cannot start goes back to the sign-in page, an org that does not exist read as one without single sign-on', async () => {
+      await seedOrg(t.store, 'nosso');
+      const [missing, none] = await Promise.all([
+        call(app, 'get', '/api/v1/auth/sso/nowhere/start'),
+        call(app, 'get', '/api/v1/auth/sso/nosso/start'),
+      ]);
+      for (const r of [missing, none]) {
+        assert.equal(r.status, 302);
+        assert.equal(r.headers.get('location'), '/signin?error=sso_not_configured');
+      }
+    });
+
     test('a sign-in finishes only in the browser that started it (no login CSRF)', async () => {
       // Another browser's attempt: its callback URL, sent to this browser, which kept another state.
       const start = await call(app, 'get', '/api/v1/auth/sso/acme/start');

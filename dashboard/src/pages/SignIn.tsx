@@ -5,10 +5,23 @@ import { useAction } from '../data/index.ts';
 import { enterApp, oauthReturn } from '../session.ts';
 import { Alert, AuthShell, onSubmit, TextField } from '../ui/index.ts';
 
+/** What the single sign-on round trip's error codes (`/signin?error=…`) mean to the person. */
 const SSO_ERRORS: Record<string, string> = {
   sso_failed: 'Single sign-on failed. Try again, or sign in with your password.',
-  sso_not_configured: 'That organization has not set up single sign-on.',
-  org_not_found: 'No organization with that slug.',
+  sso_not_configured:
+    'No single sign-on is set up for that organization slug. Check the slug, or sign in with your password.',
+  sso_unreachable:
+    "The organization's identity provider could not be reached. Try again later, or ask your administrator.",
+  sso_refused: 'The identity provider did not sign you in.',
+  sso_no_email: 'The identity provider sent no email address. Ask your administrator.',
+  sso_email_unverified: 'The identity provider says your email is not verified.',
+  sso_state_missing: 'The sign-in response was incomplete. Start again.',
+  sso_state_invalid: 'That sign-in attempt is unknown or expired. Start again.',
+  sso_other_browser: 'That sign-in was started in another browser or tab. Start again here.',
+  not_a_member: 'You are not a member of that organization. Ask an admin for an invitation.',
+  removed_from_org: 'You were removed from that organization. An admin must invite you again.',
+  invitation_needed:
+    'Your email already has a Paddock account with a password. Ask an admin of that organization for an invitation.',
 };
 
 function describeError(code: string): string {

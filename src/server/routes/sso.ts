@@ -72,12 +72,24 @@ export const ssoRoutes = [
     tag: 'sso',
     access: 'public',
     params: OrgParams,
-    raw: { status: 302, description: "Redirect to the organization's identity provider" },
-    handler: async ({ deps, params, c }) => {
-      const org = await requireOrgBySlug(deps.store.db, params.org);
-      const started = await startSso(deps.store.db, deps.vault, org, deps.config.publicUrl);
-      keepSsoState(c, deps.config, started);
-      return c.redirect(started.url, 302);
+    raw: {
+      status: 302,
+      description: "Redirect to the organization's identity provider (or to sign-in with an error code)",
+    },
+    handler: async ({ deps, params, requestId, c }) => {
+      try {
+        const org = await requireOrgBySlug(deps.store.db, params.org);
+        const started = await startSso(deps.store.db, deps.vault, org, deps.config.publicUrl);
+        keepSsoState(c, deps.config, started);
+        return c.redirect(started.url, 302);
+      } catch (err) {
+        if (!PaddockError.isInstance(err)) throw err;
+        deps.log.warn({ err, requestId }, 'single sign-on could not start');
+        // Back to the sign-in page, which says why; an org that does not exist reads as one
+        // without single sign-on, so that no one learns which orgs exist from here.
+        const code = err.code === 'org_not_found' ? 'sso_not_configured' : err.code;
+        return c.redirect(`/signin?error=${encodeURIComponent(code)}`, 302);
+      }
     },
   }),
   defineRoute({
