@@ -180,6 +180,14 @@ describe('first value through the dashboard alone', { timeout: 240_000 }, () => 
     await dialog.waitFor({ state: 'hidden' });
     // Closing the entry takes it out of the address (the address may change just after the dialog goes).
     await owner.waitForURL((u) => !u.searchParams.has('entry'), { timeout: 5_000 });
+    // At a laptop's width every entry fits its box: no Proof button hides behind a scrollbar.
+    for (const width of [1280, 1024]) {
+      await owner.setViewportSize({ width, height: 800 });
+      const wrap = owner.getByRole('table', { name: 'Audit entries' }).locator('xpath=..');
+      const over = await wrap.evaluate((el) => el.scrollWidth - el.clientWidth);
+      assert.ok(over <= 1, `at ${width} px the entries overflow their box by ${over} px`);
+    }
+    await owner.setViewportSize({ width: 1280, height: 900 });
 
     // The denial is there too, found by the agent picker; the filter is in the address.
     const filters = owner.getByRole('form', { name: 'Filter audit entries' });

@@ -22,6 +22,7 @@ import type { PageProps } from '../page.ts';
 import { Link, navigate } from '../router.tsx';
 import {
   Alert,
+  Breakable,
   CopyButton,
   formatTime,
   Loading,
@@ -613,16 +614,22 @@ function EntryRow({
   return (
     <tr className={rowClass} onClick={click}>
       <td className="nowrap muted">{e.index}</td>
-      <td className="nowrap">
-        <When iso={e.time} />
+      <td>
+        <When iso={e.time} wrap />
       </td>
       <td>
         <Ref value={e.actor} name={name} />
       </td>
-      <td className="nowrap">
-        <code data-testid="audit-action">{e.action}</code>
+      <td>
+        <code data-testid="audit-action">
+          <Breakable text={e.action} after="." />
+        </code>
         {e.erased ? <span className="tag">details erased</span> : null}
-        {toolOf(e) ? <div className="sub">{toolOf(e)}</div> : null}
+        {toolOf(e) ? (
+          <div className="sub">
+            <Breakable text={toolOf(e)!} after="/" />
+          </div>
+        ) : null}
       </td>
       <td>{e.target ? <Ref value={e.target} name={name} /> : <span className="muted">—</span>}</td>
       <td>

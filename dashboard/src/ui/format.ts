@@ -31,6 +31,21 @@ export function formatSeconds(iso: string | null | undefined, empty = '—'): st
   return Number.isNaN(d.getTime()) ? iso : SECONDS.format(d);
 }
 
+const DAY = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium' });
+const WALL_CLOCK = new Intl.DateTimeFormat(undefined, { timeStyle: 'medium' });
+
+/** The day of a time in the viewer's zone ("Dec 6, 2026"). */
+export function formatDay(iso: string): string {
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? iso : DAY.format(d);
+}
+
+/** The time of day to the second in the viewer's zone ("8:50:05 PM"); empty for a bad time. */
+export function formatWallClock(iso: string): string {
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? '' : WALL_CLOCK.format(d);
+}
+
 /** The same time in UTC, as ISO-8601 to the second ("2026-05-04 12:03:09 UTC"). */
 export function formatUtc(iso: string): string {
   const d = new Date(iso);

@@ -12,7 +12,15 @@ export {
   TextAreaField,
   TextField,
 } from './fields.tsx';
-export { formatDate, formatSeconds, formatTime, formatUnix, formatUtc } from './format.ts';
+export {
+  formatDate,
+  formatDay,
+  formatSeconds,
+  formatTime,
+  formatUnix,
+  formatUtc,
+  formatWallClock,
+} from './format.ts';
 export { AddForm, onSubmit, RowForm } from './forms.tsx';
 export { type KillSwitchLabels, KillSwitchPanel } from './kill-switch.tsx';
 export { LiveTitle, PendingCount, TimeLeft } from './live.tsx';
@@ -23,4 +31,4 @@ export { PageHeader, Section } from './sections.tsx';
 export { DataTable, FormRow } from './tables.tsx';
 export { TokenStateBadge, tokenState } from './token-state.tsx';
 export { ToolCall } from './tool-call.tsx';
-export { When } from './when.tsx';
+export { Breakable, When } from './when.tsx';
