@@ -354,6 +354,10 @@ describe('dashboard end to end', { timeout: 300_000 }, () => {
     const res = await owner.request.get(new URL(href, owner.url()).href);
     assert.equal(res.status(), 200);
     assert.match(res.headers()['content-disposition'] ?? '', /^attachment;/, 'a file download');
+    // The verify command shown names the file as downloaded, so it can be pasted as it is.
+    const file = /filename="?([^";]+)/.exec(res.headers()['content-disposition'] ?? '')?.[1] ?? '';
+    assert.match(file, /^paddock-audit-.+-0-\d+\.jsonl$/);
+    await owner.getByText(`paddock audit verify --export ${file} --key`, { exact: false }).waitFor();
     const text = await res.text();
     assert.ok(text.endsWith('\n'), 'JSON lines end with a newline');
     const lines = text
