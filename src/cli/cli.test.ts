@@ -484,6 +484,35 @@ test('first start with no organization offers the setup link, kept out of non-te
   }
 });
 
+test('one server per SQLite data folder: a second is refused in one line; killed, the first lets go of it', async () => {
+  const home = mkdtempSync(join(tmpdir(), 'paddock-owner-'));
+  const start = () =>
+    spawn(process.execPath, [BIN, 'up', '--port', '0', '--home', home], {
+      env: { ...process.env, PADDOCK_LOG_LEVEL: 'warn', DATABASE_URL: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+  const first = start();
+  let again: ReturnType<typeof start> | undefined;
+  try {
+    await waitForUp(first);
+    const second = await paddock(['up', '--port', '0', '--home', home], { DATABASE_URL: '' });
+    assert.notEqual(second.code, 0);
+    assert.equal(
+      second.stderr,
+      `paddock: Another Paddock server is running on the data folder ${home}: on SQLite one server owns the database. Stop that one first, or run several replicas on PostgreSQL (PADDOCK_DATABASE_URL).\n`,
+    );
+    // However it ends, the folder is free again: no stale lock to remove by hand.
+    first.kill('SIGKILL');
+    await new Promise((r) => first.once('exit', r));
+    again = start();
+    await waitForUp(again);
+  } finally {
+    first.kill('SIGKILL');
+    again?.kill('SIGTERM');
+    rmSync(home, { recursive: true, force: true });
+  }
+});
+
 test('a taken port is one line naming it and how to choose another, and a non-zero exit', async () => {
   const home = mkdtempSync(join(tmpdir(), 'paddock-port-'));
   const taken = createServer();

@@ -30,7 +30,7 @@ import { redactString } from '../redact/index.ts';
 import { startServer } from '../server/index.ts';
 import { dashboardBuilt } from '../server/static.ts';
 import { upgradeData } from '../server/upgrades.ts';
-import { migrate, openStore } from '../store/index.ts';
+import { DataFolderInUseError, migrate, openStore } from '../store/index.ts';
 import { localKeyring, Vault } from '../vault/index.ts';
 import { agents } from './agents.ts';
 import { audit } from './audit.ts';
@@ -60,8 +60,10 @@ function writeSecretFile(path: string, content: string): void {
   renameSync(tmp, target);
 }
 
-/** A port that is taken or not allowed is the operator's to fix: one line saying how, no stack trace. */
+/** A port (or a data folder) that is taken or not allowed is the operator's to fix: one line saying how, no stack trace. */
 function listenProblem(err: unknown, config: Config): UsageError | undefined {
+  // A second server on the same SQLite data folder: the message says what to do.
+  if (err instanceof DataFolderInUseError) return new UsageError(err.message);
   const code = (err as NodeJS.ErrnoException).code;
   const next = config.port >= 1024 && config.port < 65535 ? config.port + 1 : 7071;
   const choose = `choose another with \`PORT=${next} npm start\` or \`npm start -- --port ${next}\``;

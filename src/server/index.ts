@@ -5,7 +5,7 @@ import { type ServerType, serve } from '@hono/node-server';
 import { chooseSandbox } from '../cells/index.ts';
 import type { Config } from '../config/index.ts';
 import type { Logger } from '../log/index.ts';
-import { openStore, type Store } from '../store/index.ts';
+import { holdDataFolder, openStore, type Store } from '../store/index.ts';
 import { createApp } from './app.ts';
 import { buildDeps, type Deps } from './deps.ts';
 import { upgradeData } from './upgrades.ts';
@@ -46,23 +46,32 @@ export interface RunningServer {
 }
 
 export async function startServer(config: Config, log: Logger, store?: Store): Promise<RunningServer> {
-  const db =
-    store ??
-    (await openStore({
-      home: config.home,
-      databaseUrl: config.databaseUrl,
-      // Fail-stop: a server that can acknowledge nothing durably exits, and a restart recovers.
-      onFatal: (err) => {
-        log.fatal({ err }, 'the database can no longer be made durable; exiting');
-        process.exit(70);
-      },
-    }));
+  // On SQLite, one server per data folder: a second would write the same WAL and audit journal.
+  const letGo = store || config.databaseUrl ? () => undefined : holdDataFolder(config.home);
+  let db: Store;
+  try {
+    db =
+      store ??
+      (await openStore({
+        home: config.home,
+        databaseUrl: config.databaseUrl,
+        // Fail-stop: a server that can acknowledge nothing durably exits, and a restart recovers.
+        onFatal: (err) => {
+          log.fatal({ err }, 'the database can no longer be made durable; exiting');
+          process.exit(70);
+        },
+      }));
+  } catch (err) {
+    letGo();
+    throw err;
+  }
   const deps = buildDeps(config, log, db, process.env, await chooseSandbox(config, log));
   await upgradeData(db, deps.vault);
   const app = createApp(deps);
   const release = async () => {
     await closeDeps(deps);
     if (!store) await db.close();
+    letGo();
   };
   let server: ServerType;
   try {

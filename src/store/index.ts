@@ -28,6 +28,7 @@ export { notify, type OnNotify } from './notify.ts';
 export { precompiled } from './precompiled.ts';
 export type { Database, Role } from './schema.ts';
 export type { OrgScope } from './scope.ts';
+export { DataFolderInUseError, holdDataFolder } from './server-lock.ts';
 export type { Db, Dialect } from './types.ts';
 
 export interface Store {
