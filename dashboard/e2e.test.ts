@@ -414,7 +414,7 @@ describe('dashboard end to end', { timeout: 300_000 }, () => {
     const form = owner.getByRole('form', { name: 'Add a secret' });
     await form.getByLabel('Name').fill('openai-prod');
     await form.getByLabel('Kind').selectOption('model_key');
-    await form.getByLabel('Provider').fill('openai');
+    await form.getByLabel('Provider').selectOption('openai');
     const value = form.getByLabel('Value');
     assert.equal(await value.getAttribute('type'), 'password', 'the value is a password input');
     await value.fill(CANARY);
@@ -1264,7 +1264,7 @@ describe('dashboard end to end', { timeout: 300_000 }, () => {
     const form = owner.getByRole('form', { name: 'Add a secret' });
     await form.getByLabel('Name').fill('local-llm');
     await form.getByLabel('Kind').selectOption('model_key');
-    await form.getByLabel('Provider').fill('openai-compatible');
+    await form.getByLabel('Provider').selectOption('openai-compatible');
     await form.getByLabel('Endpoint (baseUrl)').fill('http://127.0.0.1:11434/v1');
     await form.getByLabel('Value').fill('sk-local-0123456789');
     await form.getByRole('button', { name: 'Add secret' }).click();

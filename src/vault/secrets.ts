@@ -224,9 +224,11 @@ export async function rotateSecret(
 export interface SecretChange {
   agentIds?: string[] | null | undefined;
   baseUrl?: string | null | undefined;
+  /** Whose key it is (a typo fixed); the caller checks a model key's against the providers known. */
+  provider?: string | null | undefined;
 }
 
-/** Changes which agents may use a secret, or (a model key) where it is sent; each on record. */
+/** Changes which agents may use a secret, whose key it is, or (a model key) where it is sent; each on record. */
 export async function updateSecret(
   db: Kysely<Database>,
   ctx: ChangeContext,
@@ -269,6 +271,20 @@ export async function updateSecret(
         details: { name: row.name, before: { baseUrl: row.base_url }, after: { baseUrl } },
       });
       row = { ...row, base_url: baseUrl };
+    }
+    if (change.provider !== undefined && change.provider !== row.provider) {
+      await trx
+        .updateTable('secrets')
+        .set({ provider: change.provider })
+        .where('org_id', '=', ctx.scope.orgId)
+        .where('id', '=', id)
+        .execute();
+      await recordChange(trx, ctx, {
+        action: 'secret.provider.changed',
+        target: { type: 'secret', id },
+        details: { name: row.name, before: { provider: row.provider }, after: { provider: change.provider } },
+      });
+      row = { ...row, provider: change.provider };
     }
     return toInfo(row);
   });

@@ -231,6 +231,44 @@ for (const kind of STORE_KINDS) {
         assert.ok(actions.includes(a), a);
     });
 
+    test("a model key names a provider Paddock can call; a typo is refused, and a secret's provider can be corrected, on record", async () => {
+      const add = (body: Record<string, unknown>) =>
+        call(app, 'post', '/api/v1/orgs/acme/secrets', {
+          token: admin,
+          body: { kind: 'model_key', value: 'sk-provider-0123456789', ...body },
+        });
+      for (const provider of ['opneai', null, undefined, 'demo']) {
+        const r = await add({ name: `typo-${provider}`, ...(provider === undefined ? {} : { provider }) });
+        assert.deepEqual([r.status, r.body.error?.code], [400, 'unknown_provider'], String(provider));
+        assert.match(r.body.error.message, /openai, anthropic, google, openai-compatible/);
+      }
+      const vendor = await call(app, 'post', '/api/v1/orgs/acme/secrets', {
+        token: admin,
+        body: { name: 'gh-token', kind: 'connector_credential', provider: 'githbu', value: '0123456789ab' },
+      });
+      assert.equal(vendor.status, 201, 'another secret names its vendor freely');
+      const fixed = await call(app, 'patch', `/api/v1/orgs/acme/secrets/${vendor.body.id}`, {
+        token: admin,
+        body: { provider: 'github' },
+      });
+      assert.equal(fixed.status, 200, fixed.text);
+      assert.equal(fixed.body.provider, 'github');
+      const key = await add({ name: 'anthropic-prod', provider: 'anthropic' });
+      assert.equal(key.status, 201, key.text);
+      const wrong = await call(app, 'patch', `/api/v1/orgs/acme/secrets/${key.body.id}`, {
+        token: admin,
+        body: { provider: 'anthropics' },
+      });
+      assert.deepEqual([wrong.status, wrong.body.error?.code], [400, 'unknown_provider']);
+      const moved = await call(app, 'patch', `/api/v1/orgs/acme/secrets/${key.body.id}`, {
+        token: admin,
+        body: { provider: 'openai-compatible' },
+      });
+      assert.equal(moved.body.provider, 'openai-compatible');
+      const changes = (await allAuditEntries(t.store)).filter((e) => e.action === 'secret.provider.changed');
+      assert.equal(changes.length, 2, 'each correction is on record');
+    });
+
     test("a refused scope (another org's agent, or a made-up id) changes nothing at all", async () => {
       const agent = async (org: string, name: string, token: string) => {
         const r = await call(app, 'post', `/api/v1/orgs/${org}/agents`, {

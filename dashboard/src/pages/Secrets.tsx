@@ -310,7 +310,12 @@ function AddSecret({ slug, onAdded }: { slug: string; onAdded: (s: Secret) => Pr
           const made = await api.createSecret(slug, {
             name: name.trim(),
             kind,
-            provider: provider.trim() || null,
+            provider:
+              kind === 'model_key'
+                ? KEY_PROVIDERS.includes(provider as never)
+                  ? provider
+                  : KEY_PROVIDERS[0]!
+                : provider.trim() || null,
             agentIds,
             ...(kind === 'model_key' && baseUrl.trim() ? { baseUrl: baseUrl.trim() } : {}),
             value,
@@ -325,21 +330,26 @@ function AddSecret({ slug, onAdded }: { slug: string; onAdded: (s: Secret) => Pr
     >
       <NameField value={name} onChange={setName} placeholder="e.g. openai-prod" autoComplete="off" />
       <SelectField label="Kind" value={kind} onChange={setKind} options={KIND_OPTIONS} />
-      <TextField
-        label="Provider"
-        value={provider}
-        maxLength={50}
-        onChange={setProvider}
-        list="secret-providers"
-        placeholder="e.g. openai"
-        autoComplete="off"
-        hint="Optional. For model keys: openai, anthropic, google or openai-compatible."
-      />
-      <datalist id="secret-providers">
-        {KEY_PROVIDERS.map((p) => (
-          <option key={p} value={p} />
-        ))}
-      </datalist>
+      {kind === 'model_key' ? (
+        // A model key is for a provider Paddock can call: picked, never typed (a typo would strand it).
+        <SelectField
+          label="Provider"
+          value={KEY_PROVIDERS.includes(provider as never) ? provider : KEY_PROVIDERS[0]!}
+          onChange={setProvider}
+          options={KEY_PROVIDERS.map((p) => ({ value: p, label: p }))}
+          hint="openai-compatible for Ollama, vLLM, LiteLLM or a proxy (give its endpoint below)."
+        />
+      ) : (
+        <TextField
+          label="Vendor"
+          value={provider}
+          maxLength={50}
+          onChange={setProvider}
+          placeholder="e.g. github"
+          autoComplete="off"
+          hint="Optional: whose credential it is (the compliance center lists it as a vendor)."
+        />
+      )}
       {kind === 'model_key' ? (
         <TextField
           label="Endpoint (baseUrl)"

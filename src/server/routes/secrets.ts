@@ -1,5 +1,7 @@
 /** Secrets (BYOK model keys, connector credentials): values go in, only metadata comes out. */
 import { z } from 'zod';
+import { BadRequestError } from '../../errors/index.ts';
+import { PROVIDERS } from '../../runtime/index.ts';
 import {
   createSecret,
   deleteSecret,
@@ -39,10 +41,25 @@ const BaseUrl = z
   .describe('A model key’s endpoint (openai-compatible servers such as Ollama or vLLM, or a proxy)');
 
 export const SecretListSchema = z.object({ secrets: z.array(SecretSchema) });
+/** The providers a model key can be for: the runtime's, but the scripted demo (which takes none). */
+const MODEL_KEY_PROVIDERS: readonly string[] = PROVIDERS.filter((p) => p !== 'demo');
+const Provider = Name(50).describe(
+  `whose key it is: for a model key one of ${MODEL_KEY_PROVIDERS.join(', ')}; for another secret its vendor, free text`,
+);
+
+/** A model key must name a provider Paddock can call with it: a typo would leave it unusable. */
+function checkModelProvider(kind: string, provider: string | null | undefined): void {
+  if (kind === 'model_key' && (typeof provider !== 'string' || !MODEL_KEY_PROVIDERS.includes(provider)))
+    throw new BadRequestError(
+      'unknown_provider',
+      `A model key's provider is one of ${MODEL_KEY_PROVIDERS.join(', ')} (openai-compatible for Ollama, vLLM and other endpoints).`,
+    );
+}
+
 export const SecretBodySchema = z.strictObject({
   name: Name(100),
   kind: z.enum(SECRET_KINDS),
-  provider: z.string().min(1).max(50).nullable().optional(),
+  provider: Provider.nullable().optional(),
   agentIds: AgentIds.optional(),
   baseUrl: BaseUrl.optional(),
   value: Value,
@@ -50,6 +67,7 @@ export const SecretBodySchema = z.strictObject({
 export const SecretUpdateBodySchema = z.strictObject({
   agentIds: AgentIds.optional(),
   baseUrl: BaseUrl.optional(),
+  provider: Provider.nullable().optional(),
 });
 export const SecretValueBodySchema = z.strictObject({ value: Value });
 
@@ -74,7 +92,10 @@ export const secretRoutes = [
     body: SecretBodySchema,
     response: SecretSchema,
     status: 201,
-    handler: async ({ ctx, deps, body }) => createSecret(deps.store.db, deps.vault, ctx, body),
+    handler: async ({ ctx, deps, body }) => {
+      checkModelProvider(body.kind, body.provider);
+      return createSecret(deps.store.db, deps.vault, ctx, body);
+    },
   }),
   defineRoute({
     method: 'get',
@@ -89,13 +110,15 @@ export const secretRoutes = [
   defineRoute({
     method: 'patch',
     path: '/api/v1/orgs/{org}/secrets/{secret}',
-    summary: 'Change which agents may use a secret, or where a model key is sent',
+    summary: 'Change which agents may use a secret, whose key it is, or where a model key is sent',
     tag: 'secrets',
     access: { permission: 'secrets.manage' },
     params: SecretParams,
     body: SecretUpdateBodySchema,
     response: SecretSchema,
     handler: async ({ ctx, deps, params, body }) => {
+      if (body.provider !== undefined)
+        checkModelProvider((await getSecret(deps.store.db, ctx.scope, params.secret)).kind, body.provider);
       const secret = await updateSecret(deps.store.db, ctx, params.secret, body);
       // Servers already holding it may no longer be entitled to it.
       await deps.sessions.publish({ kind: 'secret', orgId: ctx.scope.orgId, secretId: secret.id });
