@@ -636,13 +636,20 @@ for (const kind of STORE_KINDS) {
 
     test('a card a click claimed but never updated (killed between, Slack unreachable) is updated by the sweep after a while', async () => {
       const { card, approvalId } = await cardFor('add six and six', 6, 6, 'Twelve.');
-      // As a click leaves it: the card claimed, the decision made in Slack, and then nothing.
+      // As a click leaves it: the card claimed, the decision made in Slack, and then nothing. The
+      // card's row is written just after Slack took the post: the claim waits for it.
       const claim = (at: number) =>
-        t.store.db
-          .updateTable('slack_cards')
-          .set({ closed_at: new Date(at).toISOString() })
-          .where('approval_id', '=', approvalId)
-          .execute();
+        until(
+          async () => {
+            const r = await t.store.db
+              .updateTable('slack_cards')
+              .set({ closed_at: new Date(at).toISOString() })
+              .where('approval_id', '=', approvalId)
+              .executeTakeFirst();
+            return Number(r.numUpdatedRows) === 1 ? true : undefined;
+          },
+          { what: 'the card’s row, to claim' },
+        );
       await claim(Date.now());
       const decided = await api(
         'post',
