@@ -1039,6 +1039,12 @@ describe('dashboard end to end', { timeout: 300_000 }, () => {
     const banner = owner.getByRole('heading', { name: 'All agents are stopped' });
     await banner.waitFor();
     assert.ok(await stoppedAt(), 'the API has the org stopped');
+    // Every agent reads stopped, whatever its own state (the kill switch stands over them all).
+    await until(
+      () => owner.getByTestId('agent-state').allTextContents(),
+      (states) => states.length > 0 && states.every((x) => x === 'Stopped'),
+      'each agent shows stopped',
+    );
     await shot('agents-stopped.png');
     assert.ok(member, 'the member from the invitation test is still signed in');
     await member.goto(`${server?.url}/orgs/${ORG.slug}/agents`);
@@ -1052,6 +1058,11 @@ describe('dashboard end to end', { timeout: 300_000 }, () => {
     await banner.waitFor({ state: 'hidden' });
     await owner.getByRole('button', { name: 'Stop all agents', exact: true }).waitFor();
     assert.equal(await stoppedAt(), null, 'the API has the org running again');
+    await until(
+      () => owner.getByTestId('agent-state').allTextContents(),
+      (states) => states.includes('Active'),
+      'agents show their own state again',
+    );
 
     // Members read connections (no managing them); owners delete one after a confirm.
     await member.goto(`${server?.url}/orgs/${ORG.slug}/connections`);

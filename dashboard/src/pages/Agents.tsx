@@ -39,10 +39,15 @@ export function AgentsPage(props: PageProps) {
  * Stop every agent of the org at once (confirm first), and resume them. The state is read fresh
  * (`GET /orgs/{slug}`): someone else may have pulled the switch since the page opened.
  */
-function OrgKillSwitch({ org, onChange }: { org: OrgWithRole; onChange: () => Promise<void> }) {
-  const current = useLoad(() => api.org(org.slug), org.slug);
-  // The org's stop pulled or released elsewhere shows here at once.
-  useLiveReload(['agents'], current.reload);
+function OrgKillSwitch({
+  org,
+  current,
+  onChange,
+}: {
+  org: OrgWithRole;
+  current: ReturnType<typeof useLoad<OrgWithRole>>;
+  onChange: () => Promise<void>;
+}) {
   const stoppedAt = (current.data ?? org).agentsStoppedAt;
   return (
     <>
@@ -77,6 +82,10 @@ function AgentList({ org, me, refreshOrgs }: PageProps) {
   const agents = useLoad(() => api.agents(org.slug), org.slug);
   // An agent stopped, resumed or changed elsewhere shows here without a reload.
   useLiveReload(['agents'], agents.reload);
+  // So does the org's stop: the switch and each agent's state read it.
+  const current = useLoad(() => api.org(org.slug), org.slug);
+  useLiveReload(['agents'], current.reload);
+  const orgStopped = (current.data ?? org).agentsStoppedAt !== null;
   const refs = useAgentRefs(org);
   const create = canCreateAgents(org.role);
   const [creating, setCreating] = useState(false);
@@ -88,7 +97,7 @@ function AgentList({ org, me, refreshOrgs }: PageProps) {
           ? `The agents of ${org.name} you can see: yours, your teams’ and the organization’s.`
           : `Every agent of ${org.name}. Each acts as itself, never with the rights of the person who made it.`}
       </PageHeader>
-      <OrgKillSwitch org={org} onChange={refreshOrgs} />
+      <OrgKillSwitch org={org} current={current} onChange={refreshOrgs} />
       {creating ? (
         <Section title="New agent">
           <AgentForm
@@ -122,7 +131,7 @@ function AgentList({ org, me, refreshOrgs }: PageProps) {
               : 'An owner or admin creates them.'}
           </p>
         ) : (
-          <AgentTable slug={org.slug} agents={agents.data} refs={refs} meId={me.id} />
+          <AgentTable slug={org.slug} agents={agents.data} refs={refs} meId={me.id} orgStopped={orgStopped} />
         )}
       </Section>
     </>
@@ -134,11 +143,14 @@ function AgentTable({
   agents,
   refs,
   meId,
+  orgStopped,
 }: {
   slug: string;
   agents: Agent[];
   refs: AgentRefs;
   meId: string;
+  /** The org's kill switch is on: no agent runs, whatever its own state. */
+  orgStopped: boolean;
 }) {
   return (
     <div className="table-wrap">
@@ -158,7 +170,7 @@ function AgentTable({
             <tr
               key={a.id}
               data-testid="agent-row"
-              className={a.state === 'stopped' ? 'row-stopped' : undefined}
+              className={a.state === 'stopped' || orgStopped ? 'row-stopped' : undefined}
             >
               <td>
                 <Link to={agentPath(slug, a.id)} className="agent-link">
@@ -179,7 +191,8 @@ function AgentTable({
                 </code>
               </td>
               <td>
-                <AgentStateBadge state={a.state} testId="agent-state" />
+                <AgentStateBadge state={orgStopped ? 'stopped' : a.state} testId="agent-state" />
+                {orgStopped ? <div className="sub">all agents (kill switch)</div> : null}
               </td>
               <td data-testid="agent-version">{a.version}</td>
               <td className="nowrap">{formatTime(a.updatedAt)}</td>

@@ -57,7 +57,10 @@ export function OverviewGlance({ org }: { org: OrgWithRole }) {
           <dt>Agents stopped</dt>
           <dd>
             <span className="stat-value">
-              {agents.data ? `${stopped.length} of ${agents.data.length}` : '…'}
+              {/* With the org's kill switch on, every agent is stopped, whatever its own state. */}
+              {agents.data
+                ? `${org.agentsStoppedAt ? agents.data.length : stopped.length} of ${agents.data.length}`
+                : '…'}
             </span>
             {org.agentsStoppedAt ? <div className="sub">All agents stopped (kill switch)</div> : null}
           </dd>
