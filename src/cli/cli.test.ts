@@ -478,6 +478,16 @@ test('first start with no organization offers the setup link, kept out of non-te
     });
     assert.equal(setup.status, 201, await setup.text());
     assert.equal(existsSync(join(home, 'setup-link.txt')), false);
+    // The first sign-in is on record, as every sign-in is.
+    const cookie = (setup.headers.get('set-cookie') ?? '').split(';')[0]!;
+    const signedIn = await fetch(`${url}/api/v1/orgs/first/audit?action=person.signed_in`, {
+      headers: { cookie },
+    });
+    const events = ((await signedIn.json()) as { events: Array<{ details: { method: string } }> }).events;
+    assert.deepEqual(
+      events.map((e) => e.details.method),
+      ['setup'],
+    );
   } finally {
     proc.kill('SIGTERM');
     rmSync(home, { recursive: true, force: true });

@@ -13,7 +13,7 @@ import { createSigninLink } from './links.ts';
 import { insertOrg } from './orgs.ts';
 import { addMembership, ensureUser } from './people.ts';
 import { trustedScope } from './scope.ts';
-import { createSession, type NewSession } from './sessions.ts';
+import { createSession, type NewSession, recordSignIn } from './sessions.ts';
 import { insertToken } from './tokens.ts';
 
 export interface InitInput {
@@ -141,6 +141,8 @@ export async function completeSetup(
     await addMembership(trx, caller, trustedScope(org.id), user.id, 'owner', 'first-run setup');
     await trx.deleteFrom('platform_settings').where('key', '=', SETUP_KEY).execute();
     const session = await createSession(trx, user.id, 'setup');
+    // Every sign-in is on record, the first one too.
+    await recordSignIn(trx, user.id, 'setup', input.requestId);
     return { ...session, org, userId: user.id };
   });
 }

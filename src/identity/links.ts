@@ -286,7 +286,7 @@ export async function acceptInvitation(
       `invitation ${link.id}`,
     );
     const session = await createSession(trx, userId, 'invitation', opens);
-    await recordSignIn(trx, userId, 'invitation', input.requestId);
+    await recordSignIn(trx, userId, 'invitation', input.requestId, opens);
     return { ...session, userId, orgId: link.org_id };
   });
 }

@@ -167,8 +167,20 @@ export async function signInWithPassword(
 }
 
 /** A sign-in is recorded in the audit trail of every org the person belongs to. */
-export async function recordSignIn(db: Db, userId: string, method: string, requestId: string): Promise<void> {
-  const orgs = await db.selectFrom('memberships').select('org_id').where('user_id', '=', userId).execute();
+/** A sign-in, on record in each org the new session opens (`onlyOrg`: a session bound to one). */
+export async function recordSignIn(
+  db: Db,
+  userId: string,
+  method: string,
+  requestId: string,
+  onlyOrg: string | null = null,
+): Promise<void> {
+  const orgs = await db
+    .selectFrom('memberships')
+    .select('org_id')
+    .where('user_id', '=', userId)
+    .$if(onlyOrg !== null, (q) => q.where('org_id', '=', onlyOrg!))
+    .execute();
   for (const o of orgs) {
     await recordAudit(db, {
       orgId: o.org_id,

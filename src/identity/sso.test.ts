@@ -168,7 +168,18 @@ for (const kind of STORE_KINDS) {
       assert.equal(put.status, 200, put.text);
 
       // Acme's owner signs in without a password: beta's provider vouches for beta only.
+      const signInsAt = async (orgId: string) =>
+        (await allAuditEntries(t.store)).filter(
+          (e) => e.action === 'person.signed_in' && e.log_id === orgId && e.actor_id === acme.people.owner.id,
+        ).length;
+      const acmeBefore = await signInsAt(acme.id);
       const { res } = await signIn(acme.people.owner.email, 'beta');
+      assert.equal(
+        await signInsAt(acme.id),
+        acmeBefore,
+        "no sign-in on acme's record: the session does not open it",
+      );
+      assert.equal(await signInsAt(beta.id), 1);
       assert.equal(res.headers.get('location'), '/orgs/beta');
       const cookie = sessionCookie(res)!;
       const orgs = await call(app, 'get', '/api/v1/orgs', { headers: { cookie } });

@@ -335,7 +335,7 @@ export async function finishSso(
     }
     // Its identity provider vouches for this org only: the session opens nothing else.
     const session = await createSession(trx, user.id, 'sso', org.id);
-    await recordSignIn(trx, user.id, 'sso', requestId);
+    await recordSignIn(trx, user.id, 'sso', requestId, org.id);
     return { ...session, userId: user.id, orgSlug: org.slug };
   });
 }
