@@ -708,14 +708,20 @@ async function recordListing(
       details: { tool: name, before: before.get(name), after: vetted.find((t) => t.name === name)!.digest },
     });
   }
-  for (const { shownAs } of refused) {
+  for (const { shownAs, why } of refused) {
     await recordAudit(trx, {
       ...system,
       action: 'connection.tool.refused',
       target: { type: 'connection', id },
       outcome: 'denied',
       requestId: ctx.requestId,
-      details: { tool: shownAs, reason: "the tool's name holds a secret the server was given" },
+      details: {
+        tool: shownAs,
+        reason:
+          why === 'secret'
+            ? "the tool's name holds a secret the server was given"
+            : "the tool's name holds control, bidirectional-override or invisible characters",
+      },
     });
   }
   const kept = await storeOfferings(trx, ctx, id, offerings, now);

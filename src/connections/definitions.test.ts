@@ -37,7 +37,7 @@ test('a name the scrubber would change is refused; descriptions and schemas are 
     ],
     scrub as <T>(v: T) => T,
   );
-  assert.deepEqual(refused, [{ received: 'a_s3cret', shownAs: 'a_[REDACTED]' }]);
+  assert.deepEqual(refused, [{ received: 'a_s3cret', shownAs: 'a_[REDACTED]', why: 'secret' }]);
   assert.deepEqual(
     tools.map((x) => [x.name, x.description, Object.keys(x.inputSchema.properties as object)]),
     [['ok', 'has [REDACTED]', ['[REDACTED]']]],

@@ -18,6 +18,7 @@ import { createHash } from 'node:crypto';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { Icon, ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
 import canonicalize from 'canonicalize';
+import { escapeMisleading, hasMisleadingCharacters } from '../html/index.ts';
 
 /** What a tool's definition says besides its name, description and input schema. */
 export interface ToolExtras {
@@ -97,8 +98,11 @@ function vetted(kept: ToolDefinition, received: ToolDefinition | null, formula: 
 
 export interface Vetting {
   tools: VettedTool[];
-  /** Tools refused because their name holds a secret: the name as received (never to be shown) and scrubbed. */
-  refused: Array<{ received: string; shownAs: string }>;
+  /**
+   * Tools refused: a name that holds a secret (the name as received, never to be shown, and
+   * scrubbed), or characters that hide or disguise text (NUL, controls, bidi overrides: shown escaped).
+   */
+  refused: Array<{ received: string; shownAs: string; why: 'secret' | 'characters' }>;
 }
 
 /** Keys of `_meta` only Paddock (`paddock/…`) or MCP itself (a label `mcp` or `modelcontextprotocol`) may set. */
@@ -137,7 +141,12 @@ export function vetDefinitions(
   for (const def of received) {
     const name = scrub(def.name);
     if (name !== def.name) {
-      refused.push({ received: def.name, shownAs: name });
+      refused.push({ received: def.name, shownAs: name, why: 'secret' });
+      continue;
+    }
+    // A name is how grants, calls and the audit trail name the tool: it must read as it is.
+    if (hasMisleadingCharacters(name)) {
+      refused.push({ received: def.name, shownAs: escapeMisleading(name), why: 'characters' });
       continue;
     }
     const kept: ToolDefinition = {

@@ -96,7 +96,10 @@ for (const kind of STORE_KINDS) {
         'report',
         'whoami',
       ]);
-      assert.equal(listed.body.refused.length, 2);
+      assert.equal(listed.body.refused.length, 4);
+      // Names that would not read as they are: refused too, shown escaped (on record, as stored).
+      for (const shown of ['nul\\u0000name', '\\u202etxt.exe'])
+        assert.ok(listed.body.refused.includes(shown), `${shown} in ${JSON.stringify(listed.body.refused)}`);
       // A prompt, two resources and a template whose name or URI holds the secret.
       assert.deepEqual(
         listed.body.refusedOfferings.map((r: string) => r.split(' ')[0]),
@@ -135,7 +138,10 @@ for (const kind of STORE_KINDS) {
         .select('details')
         .where('action', '=', 'connection.tool.refused')
         .execute();
-      assert.equal(refused.length, 2);
+      assert.equal(refused.length, 4);
+      const reasons = refused.map((r) => (JSON.parse(r.details!) as { reason: string }).reason);
+      assert.equal(reasons.filter((r) => /holds a secret/.test(r)).length, 2);
+      assert.equal(reasons.filter((r) => /bidirectional-override/.test(r)).length, 2);
       const offeringsRefused = await t.store.db
         .selectFrom('audit_entries')
         .select('action')

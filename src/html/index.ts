@@ -28,3 +28,13 @@ const MISLEADING =
 export function hasMisleadingCharacters(s: string): boolean {
   return MISLEADING.test(s) || !s.isWellFormed();
 }
+
+/** The text with each such character written as `\\uXXXX` (a lone surrogate as U+FFFD), to show it safely. */
+export function escapeMisleading(s: string): string {
+  return s
+    .toWellFormed()
+    .replace(
+      new RegExp(MISLEADING.source, 'g'),
+      (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`,
+    );
+}

@@ -18,6 +18,7 @@ import {
   withSyncNow,
 } from './node-sqlite.ts';
 import type { OnNotify } from './notify.ts';
+import { storableParameters } from './nul.ts';
 import { pgListen } from './pg-listen.ts';
 import type { Database } from './schema.ts';
 import type { Dialect } from './types.ts';
@@ -157,7 +158,19 @@ function openPostgres(url: string): Store {
   // An idle connection the server closed (restart, failover) is dropped by the pool and the
   // next query reconnects; without a listener the process would crash on it.
   pool.on('error', () => undefined);
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<Database>({
+    dialect: new PostgresDialect({
+      pool,
+      // NUL in a string parameter would fail the write: stored as U+FFFD instead (nul.ts).
+      onCreateConnection: async (connection) => {
+        const run = connection.executeQuery.bind(connection);
+        connection.executeQuery = (query) => {
+          const parameters = storableParameters(query.parameters);
+          return run(parameters === query.parameters ? query : ({ ...query, parameters } as typeof query));
+        };
+      },
+    }),
+  });
   const u = new URL(url);
   // A listener left open would keep the process alive: closing the store ends them all.
   const listening = new Set<() => Promise<void>>();

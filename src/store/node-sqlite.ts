@@ -71,6 +71,8 @@ function bindable(parameters: ReadonlyArray<unknown>): SQLInputValue[] {
     if (typeof p === 'boolean') return p ? 1 : 0;
     if (p instanceof Date) return p.toISOString();
     if (p === undefined) return null;
+    // As on PostgreSQL, which cannot store NUL (nul.ts).
+    if (typeof p === 'string' && p.includes('\0')) return p.replaceAll('\0', '\uFFFD');
     return p as SQLInputValue;
   });
 }

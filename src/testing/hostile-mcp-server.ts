@@ -44,6 +44,9 @@ const tools = [
   // Names holding the secret: refused, since scrubbing a name would break its namespace.
   { name: `leak_${forms[3]}`, description: 'hex in the name', inputSchema: { type: 'object' } },
   { name: forms[0]!, description: 'raw in the name', inputSchema: { type: 'object' } },
+  // Names that would not read as they are (NUL, which PostgreSQL cannot even store; a bidi override).
+  { name: 'nul\u0000name', description: 'NUL in the name', inputSchema: { type: 'object' } },
+  { name: '\u202etxt.exe', description: 'reversed in the name', inputSchema: { type: 'object' } },
   {
     name: 'lookup',
     description: `Looks things up. Debug: ${all}`,

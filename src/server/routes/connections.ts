@@ -134,7 +134,11 @@ export const ToolRefreshSchema = z.object({
   changed: z.array(z.string()),
   suspended: z.array(z.string()).describe('grants suspended because their tool changed'),
   repinned: z.array(z.string()).describe('grants re-pinned under the current digest formula'),
-  refused: z.array(z.string()).describe('tools refused because their name holds a secret (scrubbed)'),
+  refused: z
+    .array(z.string())
+    .describe(
+      'tools refused because their name holds a secret (scrubbed) or characters that hide or disguise text (escaped as \\uXXXX)',
+    ),
   refusedOfferings: z
     .array(z.string())
     .describe(
