@@ -3,7 +3,7 @@
  * PostgreSQL), then the README's curl check against a real `paddock up`.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -56,6 +56,20 @@ async function waitForUp(proc: ChildProcess): Promise<string> {
 test('--help lists every command, and each command has its own help', async () => {
   const top = await paddock(['--help'], {});
   assert.equal(top.code, 0);
+  // Every setting Paddock reads from its environment is named there (tests' own excepted).
+  const read = new Set(
+    execFileSync('git', ['grep', '-hoE', 'env\\.(PADDOCK|OTEL)_[A-Z_]+', '--', 'src', ':!*.test.ts'], {
+      cwd: fileURLToPath(new URL('../..', import.meta.url)),
+      encoding: 'utf8',
+    })
+      .split('\n')
+      .filter(Boolean)
+      .map((m) => m.slice(4)),
+  );
+  read.delete('PADDOCK_TEST_DATABASE_URL');
+  for (const name of read)
+    if (!name.startsWith('OTEL_')) assert.match(top.stdout, new RegExp(`\\b${name}\\b`), `${name} in --help`);
+  assert.match(top.stdout, /OTEL_EXPORTER_OTLP_ENDPOINT and the other OTEL_\* settings/);
   for (const cmd of [
     'up',
     'init',

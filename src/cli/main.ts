@@ -13,7 +13,18 @@ Commands:
 ${lines.join('\n')}
 
 Run \`paddock <command> --help\` for a command's options.
-Environment: PADDOCK_HOME, DATABASE_URL, PORT, HOST, PADDOCK_PUBLIC_URL, PADDOCK_LOG_LEVEL, PADDOCK_MASTER_KEY.
+
+Environment (docs/ says what each does):
+  where      PADDOCK_HOME, DATABASE_URL, PORT, HOST, PADDOCK_PUBLIC_URL, PADDOCK_TRUSTED_PROXIES
+  keys       PADDOCK_MASTER_KEY, PADDOCK_MASTER_KEY_PREVIOUS (vault.md)
+  cli        PADDOCK_TOKEN (an API token for commands that ask the running server)
+  audit      PADDOCK_CHECKPOINT_DIR, PADDOCK_CHECKPOINT_WEBHOOK, PADDOCK_FULL_VERIFY_DAYS (audit.md)
+  operate    PADDOCK_METRICS_TOKEN, PADDOCK_LOG_LEVEL, PADDOCK_LOG_FORMAT, PADDOCK_TRACE_CONTENT,
+             OTEL_EXPORTER_OTLP_ENDPOINT and the other OTEL_* settings (operations.md)
+  cells      PADDOCK_ORG_MEMORY_MB, PADDOCK_ORG_PIDS, PADDOCK_CELL_UID_BASE, PADDOCK_CELL_UID_COUNT,
+             PADDOCK_UNSAFE_NO_SANDBOX (cells.md)
+  servers    PADDOCK_SERVER_PACKAGES, PADDOCK_NPM_REGISTRY (server-packages.md),
+             PADDOCK_MCP_ALLOWED_HOSTS, PADDOCK_MCP_ALLOWED_ORIGINS, PADDOCK_SLACK_API_URL
 `;
 }
 

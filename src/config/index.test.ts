@@ -60,3 +60,16 @@ test('a value given in a refusal is shown redacted: a secret pasted into the wro
   assert.equal(err.code, 'invalid_log_level');
   assert.ok(!err.message.includes(token), err.message);
 });
+
+test('PADDOCK_PUBLIC_URL: empty reads as unset (the listening address); anything but an http(s) address is refused', () => {
+  assert.equal(loadConfig({}, { PADDOCK_PUBLIC_URL: '', PORT: '7171' }).publicUrl, 'http://127.0.0.1:7171');
+  assert.equal(
+    loadConfig({}, { PADDOCK_PUBLIC_URL: 'https://paddock.example.com/' }).publicUrl,
+    'https://paddock.example.com',
+  );
+  for (const bad of ['paddock.example.com', 'ftp://paddock.example.com', ' ']) {
+    const err = refusal({ PADDOCK_PUBLIC_URL: bad });
+    assert.equal(err.code, 'invalid_public_url');
+    assert.match(err.message, /PADDOCK_PUBLIC_URL must be the http\(s\) address/);
+  }
+});

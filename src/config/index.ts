@@ -221,10 +221,16 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
   }
   const databaseUrl = overrides.databaseUrl ?? (env.DATABASE_URL || undefined);
   const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
-  const publicUrl = (overrides.publicUrl ?? env.PADDOCK_PUBLIC_URL ?? `http://${shownHost}:${port}`).replace(
-    /\/+$/,
-    '',
-  );
+  // Set but empty reads as unset, as DATABASE_URL does.
+  const publicUrl = (
+    overrides.publicUrl ??
+    (env.PADDOCK_PUBLIC_URL || `http://${shownHost}:${port}`)
+  ).replace(/\/+$/, '');
+  if (!URL.canParse(publicUrl) || !/^https?:$/.test(new URL(publicUrl).protocol))
+    throw new BadRequestError(
+      'invalid_public_url',
+      `PADDOCK_PUBLIC_URL must be the http(s) address people use, such as https://paddock.example.com; got "${publicUrl}".`,
+    );
   const fullText = env.PADDOCK_FULL_VERIFY_DAYS;
   if (fullText !== undefined && fullText !== '' && !/^[1-9]\d{0,3}$/.test(fullText)) {
     throw new BadRequestError(

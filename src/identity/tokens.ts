@@ -163,7 +163,15 @@ export async function authenticateToken(db: Db, secret: string): Promise<Authent
     .selectAll()
     .where('token_hash', '=', hashSecret(secret))
     .executeTakeFirst();
-  if (!row) throw new UnauthenticatedError('invalid_token', 'The bearer token is not valid.');
+  if (!row) {
+    // An agent's token (or a person's session id) sent here: say where it works instead.
+    if (secret.startsWith('pda_'))
+      throw new UnauthenticatedError(
+        'invalid_token',
+        'This is an agent token: it works on the MCP endpoint (/mcp/{org}), not on the management API. Use an API token (pdk_…) here.',
+      );
+    throw new UnauthenticatedError('invalid_token', 'The bearer token is not valid.');
+  }
   if (row.revoked_at) throw new UnauthenticatedError('token_revoked', 'The bearer token was revoked.');
   const now = new Date();
   if (row.expires_at && row.expires_at <= now.toISOString()) {

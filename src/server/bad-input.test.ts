@@ -234,6 +234,21 @@ for (const kind of STORE_KINDS) {
       },
     ];
 
+    test('an agent token on the management API is told where it works', async () => {
+      const r = await call(app, 'get', '/api/v1/orgs/acme', { token: `pda_${'x'.repeat(43)}` });
+      assert.deepEqual([r.status, r.body.error.code], [401, 'invalid_token']);
+      assert.match(r.body.error.message, /agent token: it works on the MCP endpoint \(\/mcp\/\{org\}\)/);
+    });
+
+    test('a setting naming a vault secret says so when given something else', async () => {
+      const r = await call(app, 'patch', '/api/v1/orgs/acme', {
+        token: org.people.owner.token,
+        body: { settings: { siemWebhookSecret: 'Bearer abc123' } },
+      });
+      assert.equal(r.status, 400, r.text);
+      assert.match(r.text, /the id of a vault secret \(sec_…\), not its value/);
+    });
+
     test('a name is kept trimmed; emoji and scripts that join characters are names', async () => {
       for (const [given, kept] of [
         ['  platform  ', 'platform'],

@@ -59,9 +59,15 @@ export const OrgSettingsSchema = z
       .max(500)
       .nullable()
       .describe('https, or http to this machine only'),
-    siemWebhookSecret: Id.nullable().describe(
-      'vault secret sent as the webhook’s Authorization header (e.g. a secret "Bearer …")',
-    ),
+    siemWebhookSecret: z
+      .string()
+      .regex(
+        /^sec_[0-9a-z]+$/,
+        'the id of a vault secret (sec_…), not its value: store the value under Secrets first',
+      )
+      .max(64)
+      .nullable()
+      .describe('vault secret sent as the webhook’s Authorization header (e.g. a secret "Bearer …")'),
     egressAllowlist: z
       .array(
         z.strictObject({
