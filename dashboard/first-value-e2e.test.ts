@@ -307,8 +307,8 @@ describe('first value through the dashboard alone', { timeout: 240_000 }, () => 
         JSON.stringify(d) ===
         JSON.stringify(
           [
-            'Connect an MCP server',
-            'Create an agent',
+            'Connect your own MCP server',
+            'Create your own agent',
             'Grant it a tool',
             'Make a test call',
             'See it in the audit trail',

@@ -68,14 +68,15 @@ export function GettingStarted({ org }: { org: OrgWithRole }) {
       why: 'One conversation replayed on a demo order desk: a call allowed, one refused, one waiting for you.',
     },
     {
-      title: 'Connect an MCP server',
+      // The demo's own connection and agent do not count: these steps are for yours.
+      title: 'Connect your own MCP server',
       done: s.connected,
       to: `${base}/connections`,
       action: 'Add a server',
       why: 'The tools your agents may be granted come from the MCP servers you connect.',
     },
     {
-      title: 'Create an agent',
+      title: 'Create your own agent',
       done: s.agent !== null,
       to: agentPath(slug),
       action: 'New agent',
