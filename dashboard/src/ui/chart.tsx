@@ -34,6 +34,17 @@ function useDark(): boolean {
   return dark;
 }
 
+/** The y-axis steps of a chart of counts. */
+const COUNT_STEPS = [
+  1, 2, 5, 10, 20, 50, 100, 200, 500, 1_000, 2_000, 5_000, 10_000, 20_000, 50_000, 100_000, 1e6, 1e7,
+];
+
+/** A time range widened by half the step between points (or half an hour) on each side. */
+function padded([min, max]: [number, number], xs: readonly number[]): [number, number] {
+  const step = xs.length > 1 ? Math.abs((xs[1] ?? 0) - (xs[0] ?? 0)) : 3600;
+  return [min - step / 2, max + step / 2];
+}
+
 export function TimeChart({
   title,
   times,
@@ -65,7 +76,8 @@ export function TimeChart({
       cursor: { drag: { x: false, y: false } },
       scales: {
         // From the points, not uPlot's own widening (chart-range.ts says why).
-        x: { time: true, range: () => timeRange(xs) },
+        // Bars sit on their instants: half a bucket of room each side, so the first and last show whole.
+        x: { time: true, range: () => (bars ? padded(timeRange(xs), xs) : timeRange(xs)) },
         y: { range: (_u, _min, max) => [0, Math.max(1, max)] },
       },
       hooks: {
@@ -86,6 +98,8 @@ export function TimeChart({
         },
         {
           size: 44,
+          // Bars are counts: whole-number steps only (no 0.5 of a call).
+          ...(bars ? { incrs: COUNT_STEPS } : {}),
           stroke: cssColor('--muted'),
           grid: { stroke: cssColor('--border') },
           ticks: { stroke: cssColor('--border') },
