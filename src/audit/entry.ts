@@ -13,6 +13,7 @@ import { hash, randomFillSync } from 'node:crypto';
 import canonicalize from 'canonicalize';
 import { newTimeOrderedId, runTrace } from '../ids/index.ts';
 import { redact } from '../redact/index.ts';
+import { storableText } from '../store/index.ts';
 import { leafHashBase64 } from './merkle.ts';
 
 export const PLATFORM_LOG = 'platform';
@@ -156,11 +157,14 @@ export function prepareEntry(input: AuditInput, now = new Date()): PreparedEntry
     time: now.toISOString(),
     log: input.orgId ?? PLATFORM_LOG,
     org: input.orgId,
-    actor: { type: input.actor.type, id: input.actor.id },
+    // The header is also stored in columns, where NUL cannot be (a model may name a tool with
+    // one): the hashed header says what the columns hold, so verification reads them back alike.
+    actor: { type: input.actor.type, id: storableText(input.actor.id) },
     action: input.action,
-    target: input.target ? { type: input.target.type, id: input.target.id } : null,
+    target: input.target ? { type: input.target.type, id: storableText(input.target.id) } : null,
     outcome: input.outcome ?? 'success',
-    requestId: input.requestId ?? null,
+    requestId:
+      input.requestId === undefined || input.requestId === null ? null : storableText(input.requestId),
     run: input.runId ?? null,
     detailsDigest: digest,
   };

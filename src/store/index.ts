@@ -26,6 +26,7 @@ import type { Dialect } from './types.ts';
 export { isUniqueViolation, orConflict } from './errors.ts';
 export { committed } from './node-sqlite.ts';
 export { notify, type OnNotify } from './notify.ts';
+export { storableText } from './nul.ts';
 export { precompiled } from './precompiled.ts';
 export type { Database, Role } from './schema.ts';
 export type { OrgScope } from './scope.ts';

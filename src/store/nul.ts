@@ -6,6 +6,11 @@
  */
 const NUL = '\0';
 
+/** A text as stored: each NUL replaced (hashed values stored in columns are made so before hashing). */
+export function storableText(text: string): string {
+  return text.includes(NUL) ? text.replaceAll(NUL, '\uFFFD') : text;
+}
+
 /** The parameters as stored: each string's NUL replaced; the same array when none holds one. */
 export function storableParameters<T>(parameters: readonly T[]): readonly T[] {
   if (!parameters.some((p) => typeof p === 'string' && p.includes(NUL))) return parameters;
