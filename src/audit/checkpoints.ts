@@ -57,7 +57,9 @@ export class Checkpoints {
       );
       return;
     }
-    const wait = (this.#lastSigned.get(logId) ?? 0) + this.#opts.intervalMs - Date.now();
+    // A monotonic clock: a step of the wall clock neither hurries nor holds back the next one.
+    const wait =
+      (this.#lastSigned.get(logId) ?? Number.NEGATIVE_INFINITY) + this.#opts.intervalMs - performance.now();
     if (wait <= 0) {
       await this.latest(logId).catch((err) =>
         this.#opts.log.error({ err, logId }, 'checkpoint signing failed'),
@@ -166,7 +168,7 @@ export class Checkpoints {
       })
       .onConflict((oc) => oc.columns(['log_id', 'tree_size']).doNothing())
       .execute();
-    this.#lastSigned.set(logId, Date.now());
+    this.#lastSigned.set(logId, performance.now());
     // This one covers what a waiting timer was for.
     clearTimeout(this.#timers.get(logId));
     this.#timers.delete(logId);

@@ -142,9 +142,11 @@ for (const kind of STORE_KINDS) {
         .execute();
       const signed = during.slice(start.length).map((c) => Date.parse(c.created_at));
       assert.ok(signed.length >= 3, `only ${signed.length} checkpoints while the log grew for 1 s`);
+      // Spaced by a monotonic clock; their stamps are the wall clock's, which this VM steps by a
+      // few ms now and then (CI once read 192 ms): hence the margin.
       for (let i = 1; i < signed.length; i++) {
         assert.ok(
-          signed[i]! - signed[i - 1]! >= 195,
+          signed[i]! - signed[i - 1]! >= 180,
           `two checkpoints ${signed[i]! - signed[i - 1]!} ms apart (interval 200 ms)`,
         );
       }
