@@ -443,7 +443,7 @@ export function AuditPage({ org, query }: PageProps) {
           entries, so the pair matches even if entries arrive in between.
         </p>
         <pre className="code-block">
-          {`paddock audit verify --export ${exportFile(org.slug, span, key.data?.treeSize)} --key '${key.data?.verifierKey ?? '<verifier key>'}'`}
+          {`paddock audit verify --export ${exportFile(org.slug, Boolean(span.from || span.to), key.data?.treeSize)} --key '${key.data?.verifierKey ?? '<verifier key>'}'`}
         </pre>
       </Section>
     </>
@@ -558,8 +558,8 @@ export function AuditEntries({
  * The downloaded file's name as the server gives it (`paddock-audit-<org>-<first>-<end>.jsonl`):
  * the whole log's is known here; a window's range the server finds, so a shell pattern stands in.
  */
-function exportFile(slug: string, span: { from?: string; to?: string }, treeSize: number | undefined) {
-  return span.from || span.to || treeSize === undefined
+function exportFile(slug: string, windowed: boolean, treeSize: number | undefined) {
+  return windowed || treeSize === undefined
     ? `paddock-audit-${slug}-*.jsonl`
     : `paddock-audit-${slug}-0-${treeSize}.jsonl`;
 }
