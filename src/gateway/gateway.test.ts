@@ -156,6 +156,13 @@ function gatewaySuite(kind: StoreKind): void {
     const ok = await client.callTool({ name: 'everything__echo', arguments: { message: 'status: ok' } });
     assert.equal(ok.isError, false, text(ok));
     assert.match(text(ok), /Echo: status: ok/);
+    // An argument holding NUL is the agent's data: it goes through (and is on record) on both engines.
+    const nul = await client.callTool({
+      name: 'everything__echo',
+      arguments: { message: 'status: a\u0000b' },
+    });
+    assert.equal(nul.isError, false, text(nul));
+    assert.match(text(nul), /Echo: status: a.b/);
     const outside = await client.callTool({ name: 'everything__echo', arguments: { message: 'rm -rf /' } });
     assert.equal(outside.isError, true);
     assert.match(

@@ -179,7 +179,7 @@ export function createApp(deps: Deps, routes: RouteDef[] = allRoutes): Hono {
         const params = route.params ? parseWith(route.params, c.req.param(), 'path') : {};
         const query = route.query ? parseWith(route.query, c.req.query(), 'query') : {};
         let body: unknown;
-        if (route.body) body = parseWith(route.body, await readJsonBody(c), 'body');
+        if (route.body) body = parseWith(route.body, await readJsonBody(c, route.access !== 'agent'), 'body');
         else if (!route.rawBody && (await c.req.text()).length > 0) {
           throw new PaddockError(400, 'unexpected_body', 'This route takes no request body.');
         }

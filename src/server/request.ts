@@ -26,8 +26,12 @@ export function parseWith<T extends z.ZodType>(schema: T, value: unknown, where:
   throw new BadRequestError('validation_failed', `${first.path}: ${first.message}`, issues);
 }
 
-/** The JSON body, or undefined when there is none. */
-export async function readJsonBody(c: Context): Promise<unknown> {
+/**
+ * The request's JSON body, or undefined when there is none. `refuseNul`: a management request holding NUL is refused; an agent's
+ * MCP messages are data on their way through the gate (tool arguments, a client's answers), and
+ * keep it, as text from outside does (the store writes U+FFFD in its place).
+ */
+export async function readJsonBody(c: Context, refuseNul = true): Promise<unknown> {
   const text = await c.req.text();
   if (text.length === 0) return undefined;
   const type = c.req.header('content-type') ?? '';
@@ -45,7 +49,7 @@ export async function readJsonBody(c: Context): Promise<unknown> {
     throw new BadRequestError('invalid_json', 'The request body is not valid JSON.');
   }
   // No text anywhere holds NUL: PostgreSQL cannot store it, and nothing a person writes needs it.
-  if (holdsNul(body))
+  if (refuseNul && holdsNul(body))
     throw new BadRequestError(
       'nul_in_text',
       'Text in the request holds a NUL character (\\u0000); remove it.',
