@@ -95,10 +95,11 @@ for (const kind of STORE_KINDS) {
       assert.equal(ctx.role, 'member');
     });
 
-    test('removing a person revokes their tokens and ends their sessions at once', async () => {
+    test('removing a person revokes their tokens and ends their sessions there at once', async () => {
       const org = await seedOrg(t.store, 'leaver');
       const member = org.people.member;
-      const session = await createSession(t.store.db, member.id, 'password');
+      const session = await createSession(t.store.db, member.id, 'sso', org.id);
+      const wide = await createSession(t.store.db, member.id, 'password');
       assert.equal((await call(app, 'get', '/api/v1/orgs/leaver', { token: member.token })).status, 200);
       const r = await call(app, 'delete', `/api/v1/orgs/leaver/people/${member.id}`, {
         token: org.people.admin.token,
@@ -111,6 +112,11 @@ for (const kind of STORE_KINDS) {
         authenticateSession(t.store.db, session.secret),
         (e: any) => e.code === 'session_invalid',
       );
+      // A session of all their orgs stays for the others, and opens this one no more.
+      const still = await call(app, 'get', '/api/v1/orgs/leaver', {
+        headers: { cookie: `paddock_session=${wide.secret}` },
+      });
+      assert.equal(still.status, 404);
       const audit = await call(app, 'get', '/api/v1/orgs/leaver/audit?action=person.removed', {
         token: org.people.owner.token,
       });
@@ -282,8 +288,25 @@ for (const kind of STORE_KINDS) {
       assert.deepEqual([taking.status, taking.body.error.code], [400, 'password_not_settable']);
       assert.equal(await passwordOf(), null, 'no password was set');
 
+      // Acme's short sessions are acme's business: a session that opens other only follows other's.
+      const short = await call(app, 'patch', '/api/v1/orgs/acme', {
+        token: acme.people.owner.token,
+        body: { settings: { sessionHours: 1 } },
+      });
+      assert.equal(short.status, 200, short.text);
       const joined = await call(app, 'post', '/api/v1/invitations/accept', { body: { secret } });
       assert.equal(joined.status, 200, joined.text);
+      const bound = await t.store.db
+        .selectFrom('sessions')
+        .select('expires_at')
+        .where('user_id', '=', acme.people.owner.id)
+        .where('org_id', '=', other.id)
+        .executeTakeFirstOrThrow();
+      assert.ok(Date.parse(bound.expires_at) - Date.now() > 2 * 3_600_000, 'not cut to acme’s hour');
+      await call(app, 'patch', '/api/v1/orgs/acme', {
+        token: acme.people.owner.token,
+        body: { settings: { sessionHours: 12 } },
+      });
       const cookie = joined.headers.get('set-cookie')!.split(';')[0]!;
       const csrf = joined.body.csrfToken as string;
       const orgs = await call(app, 'get', '/api/v1/orgs', { headers: { cookie } });

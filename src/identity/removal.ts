@@ -1,6 +1,8 @@
 /**
- * What removing a person from an org ends on the identity side: their API tokens there, all
- * their sessions, their teams and membership, the invitations they sent that are still open
+ * What removing a person from an org ends on the identity side: their API tokens there, their
+ * sessions that open this org alone (one its single sign-on made; a session that opens all their
+ * orgs stays, and no longer opens this one — another org's admin must not sign them out of their
+ * own), their teams and membership, the invitations they sent that are still open
  * (an ex-admin's pending invitation must not let anyone in), and sign-in links made for them.
  * The removal is recorded, so single sign-on does not provision them again; accepting a new
  * invitation clears the record (see `addMembership`).
@@ -30,7 +32,7 @@ export interface HeldInvitation {
 
 /** The identity side of a removal, as the preview shows it and the removal ends it. */
 export interface IdentityHoldings {
-  /** Their dashboard sessions (a session spans every org of the person: all of them end). */
+  /** Their dashboard sessions that open this org alone (the others stay, without this org). */
   sessions: number;
   /** Their API tokens in this org. */
   apiTokens: HeldToken[];
@@ -104,6 +106,7 @@ export async function identityHoldings(db: Db, scope: OrgScope, person: Person):
     .selectFrom('sessions')
     .select((eb) => eb.fn.countAll<number>().as('n'))
     .where('user_id', '=', person.id)
+    .where('org_id', '=', scope.orgId)
     .where('expires_at', '>', now)
     .executeTakeFirstOrThrow();
   const apiTokens = await liveTokens(db, scope, now)
@@ -163,7 +166,11 @@ export async function endIdentityAccess(trx: Db, ctx: OrgContext, person: Person
     .where('revoked_at', 'is', null)
     .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]))
     .executeTakeFirst();
-  const sessions = await trx.deleteFrom('sessions').where('user_id', '=', person.id).executeTakeFirst();
+  const sessions = await trx
+    .deleteFrom('sessions')
+    .where('user_id', '=', person.id)
+    .where('org_id', '=', ctx.scope.orgId)
+    .executeTakeFirst();
   const invitations = await trx
     .deleteFrom('links')
     .where('id', 'in', openInvitations(trx, ctx.scope, person.id, now).select('id'))

@@ -31,13 +31,17 @@ export interface NewSession {
   expiresAt: string;
 }
 
-/** The shortest session length among the orgs a person belongs to (the strictest policy wins). */
-async function sessionHoursFor(db: Db, userId: string): Promise<number> {
+/**
+ * The shortest session length among the orgs the session opens (the strictest policy wins): all
+ * the person's, or the one org a bound session opens — whose policy alone is its business.
+ */
+async function sessionHoursFor(db: Db, userId: string, orgId: string | null): Promise<number> {
   const rows = await db
     .selectFrom('memberships as m')
     .innerJoin('orgs as o', 'o.id', 'm.org_id')
     .select('o.settings')
     .where('m.user_id', '=', userId)
+    .$if(orgId !== null, (q) => q.where('m.org_id', '=', orgId!))
     .execute();
   const hours = rows.map(
     (r) => (JSON.parse(r.settings) as { sessionHours?: number }).sessionHours ?? DEFAULT_SESSION_HOURS,
@@ -54,7 +58,7 @@ export async function createSession(
 ): Promise<NewSession> {
   const secret = newSecret('pds');
   const csrfToken = newSecret('pds').slice(4);
-  const hours = await sessionHoursFor(db, userId);
+  const hours = await sessionHoursFor(db, userId, orgId);
   const now = new Date();
   const expiresAt = new Date(now.getTime() + hours * 3_600_000).toISOString();
   await db

@@ -100,7 +100,10 @@ for (const kind of STORE_KINDS) {
       });
       assert.equal(service.status, 201, service.text);
       const viaService = await agentToken(org, service.body.token, shared, 'ci-runner');
-      const session = await createSession(t.store.db, admin.id, 'password');
+      // One session of this org's single sign-on (it ends), one that opens all their orgs (it
+      // stays, without this org: another org's admin must not sign them out of their own).
+      const session = await createSession(t.store.db, admin.id, 'sso', org.id);
+      const wide = await createSession(t.store.db, admin.id, 'password');
       const link = await t.store.db
         .transaction()
         .execute((trx) => createSigninLink(trx, operatorCaller(), trustedScope(org.id), admin.email));
@@ -116,6 +119,7 @@ for (const kind of STORE_KINDS) {
         service: { id: service.body.info.id as string, token: service.body.token as string },
         viaService,
         session,
+        wide,
         link,
       };
     }
@@ -172,6 +176,15 @@ for (const kind of STORE_KINDS) {
       await assert.rejects(
         authenticateSession(t.store.db, l.session.secret),
         (e: any) => e.code === 'session_invalid',
+      );
+      const wide = await call(app, 'get', `/api/v1/orgs/${l.org.slug}`, {
+        headers: { cookie: `paddock_session=${l.wide.secret}` },
+      });
+      assert.equal(wide.status, 404, 'a session of all their orgs no longer opens this one');
+      assert.equal(
+        (await authenticateSession(t.store.db, l.wide.secret)).userId,
+        l.admin.id,
+        'and is not ended',
       );
       const invitation = await call(app, 'post', '/api/v1/invitations/accept', {
         body: { secret: l.invitationUrl.split('#')[1], password: 'a long enough password' },
