@@ -6,6 +6,7 @@
 import type { Kysely } from 'kysely';
 import { recordAudit, recordChange } from '../audit/index.ts';
 import { BadRequestError, ConflictError, ForbiddenError, NotFoundError } from '../errors/index.ts';
+import { escapeMisleading, hasMisleadingCharacters } from '../html/index.ts';
 import { newId } from '../ids/index.ts';
 import type { Database, Db, Role } from '../store/index.ts';
 import type { Caller, OrgContext } from './context.ts';
@@ -26,8 +27,9 @@ const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
 export function normalizeEmail(email: string): string {
   const e = email.trim().toLowerCase();
-  if (!EMAIL.test(e) || e.length > 254)
-    throw new BadRequestError('invalid_email', `"${email}" is not an email address.`);
+  // An address that hides or disguises characters would read as another person's.
+  if (!EMAIL.test(e) || e.length > 254 || hasMisleadingCharacters(e))
+    throw new BadRequestError('invalid_email', `"${escapeMisleading(email)}" is not an email address.`);
   return e;
 }
 

@@ -137,6 +137,16 @@ for (const kind of STORE_KINDS) {
       }
     });
 
+    test('a sign-in another site starts is not begun; one from Paddock, a bookmark or the address bar is', async () => {
+      const start = (site: string) =>
+        call(app, 'get', '/api/v1/auth/sso/acme/start', { headers: { 'sec-fetch-site': site } });
+      const cross = await start('cross-site');
+      assert.equal(cross.headers.get('location'), '/signin?error=sso_start_here');
+      assert.equal(cross.headers.get('set-cookie'), null, 'no sign-in state kept');
+      for (const site of ['same-origin', 'none'])
+        assert.ok((await start(site)).headers.get('location')?.startsWith(idp.issuer), site);
+    });
+
     test('a sign-in finishes only in the browser that started it (no login CSRF)', async () => {
       // Another browser's attempt: its callback URL, sent to this browser, which kept another state.
       const start = await call(app, 'get', '/api/v1/auth/sso/acme/start');

@@ -8,6 +8,7 @@ import type { Kysely } from 'kysely';
 import * as oidc from 'openid-client';
 import { recordChange } from '../audit/index.ts';
 import { BadRequestError, ForbiddenError, NotFoundError, UnauthenticatedError } from '../errors/index.ts';
+import { hasMisleadingCharacters } from '../html/index.ts';
 import type { Database, Db, Role } from '../store/index.ts';
 import type { Vault } from '../vault/index.ts';
 import type { Caller, Org, OrgContext } from './context.ts';
@@ -298,7 +299,9 @@ export async function finishSso(
     );
   }
   const email = normalizeEmail(claims.email);
-  const name = typeof claims.name === 'string' ? claims.name : undefined;
+  // The provider's name for a new account, when it reads as it is (else the email's local part).
+  const given = typeof claims.name === 'string' ? claims.name.trim() : '';
+  const name = given && given.length <= 100 && !hasMisleadingCharacters(given) ? given : undefined;
   return db.transaction().execute(async (trx) => {
     const scope = trustedScope(org.id);
     const user = await ensureUser(trx, { email, name });

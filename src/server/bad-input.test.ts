@@ -95,6 +95,17 @@ for (const kind of STORE_KINDS) {
         ],
       },
       {
+        name: 'an email with a bidirectional override',
+        status: 400,
+        code: 'invalid_email',
+        req: () => [
+          app,
+          'post',
+          '/api/v1/orgs/acme/invitations',
+          { token: admin, body: { email: 'moc.\u202eevil@x.test', role: 'member' } },
+        ],
+      },
+      {
         name: 'unknown query parameter',
         status: 400,
         code: 'unknown_field',

@@ -18,6 +18,7 @@ const SSO_ERRORS: Record<string, string> = {
   sso_state_missing: 'The sign-in response was incomplete. Start again.',
   sso_state_invalid: 'That sign-in attempt is unknown or expired. Start again.',
   sso_other_browser: 'That sign-in was started in another browser or tab. Start again here.',
+  sso_start_here: 'A single sign-on was started from another site. If you meant to sign in, start here.',
   not_a_member: 'You are not a member of that organization. Ask an admin for an invitation.',
   removed_from_org: 'You were removed from that organization. An admin must invite you again.',
   invitation_needed:

@@ -77,6 +77,10 @@ export const ssoRoutes = [
       description: "Redirect to the organization's identity provider (or to sign-in with an error code)",
     },
     handler: async ({ deps, params, requestId, c }) => {
+      // Begun by another site's page, a sign-in would end with this browser signed in as whoever
+      // the provider says (login CSRF): it starts from Paddock's own page, a bookmark or the address bar.
+      if (c.req.header('sec-fetch-site') === 'cross-site')
+        return c.redirect('/signin?error=sso_start_here', 302);
       try {
         const org = await requireOrgBySlug(deps.store.db, params.org);
         const started = await startSso(deps.store.db, deps.vault, org, deps.config.publicUrl);
