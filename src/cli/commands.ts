@@ -184,12 +184,13 @@ const up: Command = {
 
 const init: Command = {
   summary: 'Create an organization and its first owner, offline',
-  usage: `paddock init --org <slug> --owner <email> [--name <org name>] [--owner-name <name>] [--token-file <path>] [--demo]
+  usage: `paddock init --org <slug> --owner <email> [--name <org name>] [--owner-name <name>] [--token-file <path>] [--demo] [--existing-account]
 
   Prints a one-time sign-in link for the owner (valid 24 hours). With --token-file, also writes
   an owner API token to that file (mode 0600). With --demo, also adds the demo: an agent that
   replays a conversation (no model key needed), the demo order desk it is governed on, and two
-  grants. Works on $PADDOCK_HOME or DATABASE_URL.`,
+  grants. An owner whose email already has an account with a password is refused unless
+  --existing-account says that account is theirs. Works on $PADDOCK_HOME or DATABASE_URL.`,
   async run(args) {
     const v = parse(args, {
       org: { type: 'string' },
@@ -199,6 +200,7 @@ const init: Command = {
       'token-file': { type: 'string' },
       'public-url': { type: 'string' },
       demo: { type: 'boolean' },
+      'existing-account': { type: 'boolean' },
     });
     const slug = need(v, 'org');
     const owner = need(v, 'owner');
@@ -212,7 +214,10 @@ const init: Command = {
         ownerEmail: owner,
         ownerName: v['owner-name'] as string | undefined,
         withToken: typeof v['token-file'] === 'string',
+        existingAccount: v['existing-account'] === true,
       }).catch((err: unknown) => {
+        if (PaddockError.isInstance(err) && err.code === 'owner_has_account')
+          throw new UsageError(err.message);
         // Made already (the setup link, an earlier init): say what to do next.
         if (PaddockError.isInstance(err) && err.code === 'org_exists')
           throw new UsageError(

@@ -11,7 +11,7 @@ import type { Caller, Org } from './context.ts';
 import { hashSecret, newSecret } from './credentials.ts';
 import { createSigninLink } from './links.ts';
 import { insertOrg } from './orgs.ts';
-import { addMembership, ensureUser } from './people.ts';
+import { addMembership, ensureUser, normalizeEmail } from './people.ts';
 import { trustedScope } from './scope.ts';
 import { createSession, type NewSession, recordSignIn } from './sessions.ts';
 import { insertToken } from './tokens.ts';
@@ -23,6 +23,12 @@ export interface InitInput {
   ownerName?: string | undefined;
   /** Also create an owner API token (shown once). */
   withToken?: boolean;
+  /**
+   * The owner's email may already have an account with a password: the operator says it is this
+   * person's. Without it such an account is refused, as anyone holding an invitation link may have
+   * claimed that email first (and would then own the new org).
+   */
+  existingAccount?: boolean;
 }
 
 export interface InitResult {
@@ -38,6 +44,18 @@ export async function initOrg(db: Kysely<Database>, caller: Caller, input: InitI
     const org = await insertOrg(trx, caller, { slug: input.slug, name: input.name ?? input.slug });
     const scope = trustedScope(org.id);
     const owner = await ensureUser(trx, { email: input.ownerEmail, name: input.ownerName });
+    if (!owner.created && !input.existingAccount) {
+      const row = await trx
+        .selectFrom('users')
+        .select('password_hash')
+        .where('id', '=', owner.id)
+        .executeTakeFirst();
+      if (row?.password_hash)
+        throw new ConflictError(
+          'owner_has_account',
+          `${normalizeEmail(input.ownerEmail)} already has a Paddock account with a password, which someone may have set up before this person (an invitation's link is enough). If it is theirs, run again with --existing-account; otherwise choose another owner.`,
+        );
+    }
     await addMembership(trx, caller, scope, owner.id, 'owner', 'paddock init');
     const signinSecret = await createSigninLink(trx, caller, scope, input.ownerEmail);
     let token: string | null = null;

@@ -331,6 +331,22 @@ for (const kind of STORE_KINDS) {
       assert.equal(owner.status, 200);
     });
 
+    test('init refuses an owner whose email already has an account with a password, unless the operator says it is theirs', async () => {
+      // The admin's account has a password: someone may have claimed that email through an invitation.
+      await assert.rejects(
+        initOrg(t.store.db, operatorCaller(), { slug: 'claimed', ownerEmail: acme.people.admin.email }),
+        (e: any) => e.code === 'owner_has_account' && /--existing-account/.test(e.message),
+      );
+      const none = await t.store.db.selectFrom('orgs').select('id').where('slug', '=', 'claimed').execute();
+      assert.deepEqual(none, [], 'nothing was made');
+      const made = await initOrg(t.store.db, operatorCaller(), {
+        slug: 'claimed',
+        ownerEmail: acme.people.admin.email,
+        existingAccount: true,
+      });
+      assert.equal(made.ownerId, acme.people.admin.id);
+    });
+
     test('a sign-in link works once and expires', async () => {
       const made = await initOrg(t.store.db, operatorCaller(), {
         slug: 'linked',
