@@ -254,8 +254,9 @@ for (const kind of STORE_KINDS) {
         password: 'correct horse battery staple',
         requestId: 'r',
       });
+      assert.equal(s.kept, false);
       const orgs = await call(app, 'get', '/api/v1/orgs', {
-        headers: { cookie: `paddock_session=${s.secret}` },
+        headers: { cookie: `paddock_session=${s.kept ? '' : s.secret}` },
       });
       assert.deepEqual(orgs.body.orgs.map((o: any) => `${o.slug}:${o.role}`).sort(), [
         'acme:admin',
@@ -329,6 +330,27 @@ for (const kind of STORE_KINDS) {
       // Its owner, signed in as before, still sees both.
       const owner = await call(app, 'get', '/api/v1/orgs', { token: acme.people.owner.token });
       assert.equal(owner.status, 200);
+    });
+
+    test('signed in as the invited account, accepting joins with the session it has (with its CSRF token)', async () => {
+      const person = await seedOrg(t.store, 'joiner');
+      // Its owner signed in with the operator's link (no password yet): a session of all their orgs.
+      const mine = await createSession(t.store.db, person.people.owner.id, 'link');
+      const cookie = `paddock_session=${mine.secret}`;
+      const inv = await call(app, 'post', '/api/v1/orgs/other/invitations', {
+        token: other.people.owner.token,
+        body: { email: person.people.owner.email, role: 'member' },
+      });
+      const secret = new URL(inv.body.url).hash.slice(1);
+      const joined = await call(app, 'post', '/api/v1/invitations/accept', {
+        headers: { cookie, 'x-csrf-token': mine.csrfToken },
+        body: { secret },
+      });
+      assert.equal(joined.status, 200, joined.text);
+      assert.equal(joined.headers.get('set-cookie'), null, 'the session it has stays');
+      assert.equal(joined.body.csrfToken, mine.csrfToken);
+      const orgs = await call(app, 'get', '/api/v1/orgs', { headers: { cookie } });
+      assert.deepEqual(orgs.body.orgs.map((o: { slug: string }) => o.slug).sort(), ['joiner', 'other']);
     });
 
     test('init refuses an owner whose email already has an account with a password, unless the operator says it is theirs', async () => {

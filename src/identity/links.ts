@@ -233,8 +233,18 @@ async function markUsed(trx: Db, row: LinkTable): Promise<void> {
 
 export async function acceptInvitation(
   db: Kysely<Database>,
-  input: { secret: string; name?: string | undefined; password?: string | undefined; requestId: string },
-): Promise<NewSession & { userId: string; orgId: string }> {
+  input: {
+    secret: string;
+    name?: string | undefined;
+    password?: string | undefined;
+    requestId: string;
+    /** The person the request is signed in as, if any: that account proves itself by it. */
+    signedInAs?: string | undefined;
+  },
+): Promise<
+  | (NewSession & { userId: string; orgId: string; kept: false })
+  | { userId: string; orgId: string; kept: true }
+> {
   return db.transaction().execute(async (trx) => {
     const link = await usableLink(trx, input.secret, 'invitation');
     const existing = await trx
@@ -245,7 +255,10 @@ export async function acceptInvitation(
     let userId: string;
     // The org the new session opens: all of the person's when the account proved itself.
     let opens: string | null = null;
-    if (existing?.password_hash) {
+    // Signed in as this very account: its session proves it; the person joins and keeps it.
+    const signedIn = existing !== undefined && input.signedInAs === existing.id;
+    if (signedIn) userId = existing.id;
+    else if (existing?.password_hash) {
       // An existing account proves itself with its own password; the link alone does not.
       if (!(await verifyPassword(input.password ?? '', existing.password_hash))) {
         throw new UnauthenticatedError(
@@ -285,9 +298,10 @@ export async function acceptInvitation(
       link.role ?? 'member',
       `invitation ${link.id}`,
     );
+    if (signedIn) return { userId, orgId: link.org_id, kept: true as const };
     const session = await createSession(trx, userId, 'invitation', opens);
     await recordSignIn(trx, userId, 'invitation', input.requestId, opens);
-    return { ...session, userId, orgId: link.org_id };
+    return { ...session, userId, orgId: link.org_id, kept: false as const };
   });
 }
 

@@ -10,6 +10,8 @@ import { MIN_PASSWORD } from './Setup.tsx';
 export function InvitePage() {
   const secret = useFragmentSecret();
   const [peek, setPeek] = useState<InvitationPeek | null>(null);
+  // Who this browser is signed in as, if anyone: the invited account itself joins as it is.
+  const [signedInAs, setSignedInAs] = useState<string | null>(null);
   const [failure, setFailure] = useState<string | null>(null);
   const [name, setName] = useState('');
   const [password, setPassword] = useState('');
@@ -23,6 +25,10 @@ export function InvitePage() {
       setFailure('This invitation link is incomplete. Open the whole link you were sent.');
       return;
     }
+    api.session().then(
+      (me) => setSignedInAs(me.person?.email ?? null),
+      () => setSignedInAs(null),
+    );
     api.peekInvitation(secret).then(setPeek, (err: unknown) => setFailure(errorMessage(err)));
   }, [secret]);
 
@@ -43,9 +49,11 @@ export function InvitePage() {
       </AuthShell>
     );
   }
-  const existing = peek.existingAccount;
+  // Signed in here as the invited account: it joins with the session it has, nothing to type.
+  const here = signedInAs !== null && signedInAs === peek.email;
+  const existing = peek.existingAccount && !here;
   // An account without a password joins as it is: the session opens this organization only.
-  const passwordless = peek.passwordlessAccount;
+  const passwordless = peek.passwordlessAccount || here;
   return (
     <AuthShell title={`Join ${peek.orgName}`}>
       <dl className="facts">
@@ -56,7 +64,11 @@ export function InvitePage() {
         <dt>Role</dt>
         <dd data-testid="invite-role">{ROLE_LABELS[peek.role]}</dd>
       </dl>
-      {passwordless ? (
+      {here ? (
+        <p className="muted" data-testid="invite-signed-in">
+          You are signed in as {peek.email}. Accept to join {peek.orgName}.
+        </p>
+      ) : passwordless ? (
         <p className="muted" data-testid="invite-passwordless">
           You already have a Paddock account for this email, which signs in without a password. Accept to join{' '}
           {peek.orgName}; this sign-in opens {peek.orgName} only.

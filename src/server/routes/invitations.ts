@@ -7,6 +7,7 @@ import {
   listInvitations,
   peekInvitation,
   revokeInvitation,
+  sameSecret,
 } from '../../identity/index.ts';
 import { setSessionCookie } from '../cookies.ts';
 import { defineRoute } from '../route.ts';
@@ -97,8 +98,17 @@ export const invitationRoutes = [
     access: 'public',
     body: InvitationAcceptBodySchema,
     response: CsrfSchema,
-    handler: async ({ deps, body, requestId, c }) => {
-      const s = await acceptInvitation(deps.store.db, { ...body, requestId });
+    handler: async ({ deps, body, requestId, principal, c }) => {
+      // Signed in already as the invited account: it joins, and the session it has stays (a
+      // session bound to the inviting org must not replace one that opens all of theirs).
+      // Only with its CSRF token (the route is public, so the pipeline did not ask for it).
+      const session =
+        principal.kind === 'session' &&
+        sameSecret(c.req.header('x-csrf-token') ?? '', principal.session.csrfToken)
+          ? principal.session
+          : undefined;
+      const s = await acceptInvitation(deps.store.db, { ...body, requestId, signedInAs: session?.userId });
+      if (s.kept) return { csrfToken: session!.csrfToken };
       setSessionCookie(c, deps.config, s);
       return { csrfToken: s.csrfToken };
     },
