@@ -237,55 +237,47 @@ export async function updateSecret(
 ): Promise<SecretInfo> {
   return db.transaction().execute(async (trx) => {
     let row = await requireSecret(trx, ctx.scope, id);
+    /** One column changed, and on record with what it was and is. */
+    const changed = async (
+      set: Partial<SecretTable>,
+      action: string,
+      before: Record<string, unknown>,
+      after: Record<string, unknown>,
+    ) => {
+      await trx
+        .updateTable('secrets')
+        .set(set)
+        .where('org_id', '=', ctx.scope.orgId)
+        .where('id', '=', id)
+        .execute();
+      await recordChange(trx, ctx, {
+        action,
+        target: { type: 'secret', id },
+        details: { name: row.name, before, after },
+      });
+      row = { ...row, ...set };
+    };
     if (change.agentIds !== undefined) {
       await assertAgents(trx, ctx.scope, change.agentIds);
       const next = change.agentIds ? JSON.stringify([...new Set(change.agentIds)].sort()) : null;
-      await trx
-        .updateTable('secrets')
-        .set({ agent_ids: next })
-        .where('org_id', '=', ctx.scope.orgId)
-        .where('id', '=', id)
-        .execute();
-      await recordChange(trx, ctx, {
-        action: 'secret.scope.changed',
-        target: { type: 'secret', id },
-        details: {
-          name: row.name,
-          before: { agentIds: toInfo(row).agentIds },
-          after: { agentIds: change.agentIds },
-        },
-      });
-      row = { ...row, agent_ids: next };
+      await changed(
+        { agent_ids: next },
+        'secret.scope.changed',
+        { agentIds: toInfo(row).agentIds },
+        { agentIds: change.agentIds },
+      );
     }
     if (change.baseUrl !== undefined) {
       const baseUrl = checkBaseUrl(row.kind, change.baseUrl);
-      await trx
-        .updateTable('secrets')
-        .set({ base_url: baseUrl })
-        .where('org_id', '=', ctx.scope.orgId)
-        .where('id', '=', id)
-        .execute();
-      await recordChange(trx, ctx, {
-        action: 'secret.endpoint.changed',
-        target: { type: 'secret', id },
-        details: { name: row.name, before: { baseUrl: row.base_url }, after: { baseUrl } },
-      });
-      row = { ...row, base_url: baseUrl };
+      await changed({ base_url: baseUrl }, 'secret.endpoint.changed', { baseUrl: row.base_url }, { baseUrl });
     }
-    if (change.provider !== undefined && change.provider !== row.provider) {
-      await trx
-        .updateTable('secrets')
-        .set({ provider: change.provider })
-        .where('org_id', '=', ctx.scope.orgId)
-        .where('id', '=', id)
-        .execute();
-      await recordChange(trx, ctx, {
-        action: 'secret.provider.changed',
-        target: { type: 'secret', id },
-        details: { name: row.name, before: { provider: row.provider }, after: { provider: change.provider } },
-      });
-      row = { ...row, provider: change.provider };
-    }
+    if (change.provider !== undefined && change.provider !== row.provider)
+      await changed(
+        { provider: change.provider },
+        'secret.provider.changed',
+        { provider: row.provider },
+        { provider: change.provider },
+      );
     return toInfo(row);
   });
 }
