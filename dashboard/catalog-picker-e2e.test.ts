@@ -68,7 +68,7 @@ describe('a catalog card’s secret picker and egress step', { timeout: 300_000 
     );
     const db = server.deps.store.db;
     await ensureUser(db, { email: OWNER.email, password: OWNER.password });
-    await initOrg(db, operatorCaller(), { slug: SLUG, ownerEmail: OWNER.email });
+    await initOrg(db, operatorCaller(), { slug: SLUG, ownerEmail: OWNER.email, existingAccount: true });
     browser = await launchChromium();
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     owner = await watchedPage(context, problems, { timeoutMs: 20_000 });

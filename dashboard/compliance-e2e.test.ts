@@ -102,6 +102,8 @@ describe('compliance page and Overview end to end', { timeout: 240_000 }, () => 
       slug: SLUG,
       ownerEmail: OWNER.email,
       withToken: true,
+      // Made with a password above: the operator says the account is theirs.
+      existingAccount: true,
     });
     token = init.token!;
     orgId = init.org.id;

@@ -914,7 +914,7 @@ describe('dashboard end to end', { timeout: 300_000 }, () => {
       'support-triage',
     );
     await listAs.getByRole('button', { name: 'List as this agent' }).click();
-    await owner.getByTestId('tools-refused').getByText('2 tools were refused', { exact: false }).waitFor();
+    await owner.getByTestId('tools-refused').getByText('4 tools were refused', { exact: false }).waitFor();
     await whoami.getByText('HOSTILE_SECRET is set').waitFor();
     assert.ok(!(await owner.content()).includes('hostile-e2e-5c1d9a7b3e'), 'the secret is on no page');
     await shot('connections-hostile.png');
@@ -1093,6 +1093,8 @@ describe('dashboard end to end', { timeout: 300_000 }, () => {
       slug: DESK.slug,
       name: DESK.name,
       ownerEmail: OWNER.email,
+      // Made with a password above: the operator says the account is theirs.
+      existingAccount: true,
     });
     await db.transaction().execute(async (trx) => {
       const scope = trustedScope(init.org.id);
@@ -1494,8 +1496,9 @@ describe('dashboard end to end', { timeout: 300_000 }, () => {
     assert.equal(await owner.getByTestId('removal').count(), 0, 'the confirm step is gone');
 
     // Everything Mia held has ended; what the owner chose to keep is kept.
-    const session = await member.request.get(`${server?.url}/api/v1/session`);
-    assert.equal(session.status(), 401, "Mia's session has ended");
+    // Mia belongs to the order desk too: her session stays for it, and opens this org no more.
+    const session = await member.request.get(`${server?.url}/api/v1/orgs/${ORG.slug}`);
+    assert.equal(session.status(), 404, "Mia's session no longer opens this org");
     assert.equal((await mcp(laptop.token)).status, 401, "Mia's agent token is refused");
     assert.equal((await bearer(bot.token)).status, 401, 'the service token ticked for revocation is revoked');
     assert.equal((await mcp(ciToken)).status, 200, 'the agent token left unticked is kept');

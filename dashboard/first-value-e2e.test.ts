@@ -76,7 +76,7 @@ describe('first value through the dashboard alone', { timeout: 240_000 }, () => 
     server = await startServer(loadConfig({ home, port: 0 }), silentLogger);
     const db = server.deps.store.db;
     await ensureUser(db, { email: OWNER.email, password: OWNER.password });
-    await initOrg(db, operatorCaller(), { slug: SLUG, ownerEmail: OWNER.email });
+    await initOrg(db, operatorCaller(), { slug: SLUG, ownerEmail: OWNER.email, existingAccount: true });
     browser = await launchChromium();
     owner = await newPage('owner');
     await signInOwner(owner);

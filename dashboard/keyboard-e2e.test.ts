@@ -135,6 +135,8 @@ describe('the dashboard by keyboard and on a phone', { timeout: 240_000 }, () =>
       slug: SLUG,
       ownerEmail: OWNER.email,
       withToken: true,
+      // Made with a password above: the operator says the account is theirs.
+      existingAccount: true,
     });
     token = init.token!;
     orgId = init.org.id;

@@ -86,7 +86,11 @@ describe('agent memory and retention in the dashboard', { timeout: 240_000 }, ()
     server = await startServer(loadConfig({ home, port: 0 }), silentLogger);
     const db = server.deps.store.db;
     await ensureUser(db, { email: OWNER.email, password: OWNER.password });
-    const { org } = await initOrg(db, operatorCaller(), { slug: SLUG, ownerEmail: OWNER.email });
+    const { org } = await initOrg(db, operatorCaller(), {
+      slug: SLUG,
+      ownerEmail: OWNER.email,
+      existingAccount: true,
+    });
     const auditor = await ensureUser(db, { email: AUDITOR.email, password: AUDITOR.password });
     await addMembership(db, operatorCaller(), trustedScope(org.id), auditor.id, 'auditor', 'test');
     browser = await launchChromium();

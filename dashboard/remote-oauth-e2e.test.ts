@@ -55,6 +55,8 @@ describe('connecting a remote MCP server with OAuth, in the browser', { timeout:
       slug: SLUG,
       ownerEmail: ADMIN.email,
       withToken: true,
+      // Made with a password above: the operator says the account is theirs.
+      existingAccount: true,
     });
     const api = (method: string, path: string, body: unknown) =>
       fetch(`${server.url}/api/v1/orgs/${SLUG}${path}`, {

@@ -78,7 +78,7 @@ describe('sampling and elicitation grants on the agent’s page', { timeout: 240
     server = await startServer(loadConfig({ home, port: 0 }), silentLogger);
     const db = server.deps.store.db;
     await ensureUser(db, { email: OWNER.email, password: OWNER.password });
-    await initOrg(db, operatorCaller(), { slug: SLUG, ownerEmail: OWNER.email });
+    await initOrg(db, operatorCaller(), { slug: SLUG, ownerEmail: OWNER.email, existingAccount: true });
     browser = await launchChromium();
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     owner = await watchedPage(context, problems, { timeoutMs: 20_000 });

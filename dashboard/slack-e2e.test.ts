@@ -68,8 +68,14 @@ describe('the Slack page', { timeout: 180_000 }, () => {
     );
     const db = server.deps.store.db;
     await ensureUser(db, { email: OWNER.email, password: OWNER.password });
-    token = (await initOrg(db, operatorCaller(), { slug: SLUG, ownerEmail: OWNER.email, withToken: true }))
-      .token!;
+    token = (
+      await initOrg(db, operatorCaller(), {
+        slug: SLUG,
+        ownerEmail: OWNER.email,
+        withToken: true,
+        existingAccount: true,
+      })
+    ).token!;
     browser = await launchChromium();
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     page = await watchedPage(context, problems, { timeoutMs: 15_000 });

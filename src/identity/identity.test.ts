@@ -6,6 +6,7 @@ import { allAuditEntries, call, createApp, type SeededOrg, seedOrg, testDeps } f
 import { openTestStore, STORE_KINDS, type TestStore } from '../testing/stores.ts';
 import {
   acceptInvitation,
+  addMembership,
   authenticateSession,
   authenticateToken,
   createSession,
@@ -100,6 +101,8 @@ for (const kind of STORE_KINDS) {
       const member = org.people.member;
       const session = await createSession(t.store.db, member.id, 'sso', org.id);
       const wide = await createSession(t.store.db, member.id, 'password');
+      // They belong to another org too: a session of all their orgs is that org's business as well.
+      await addMembership(t.store.db, operatorCaller(), trustedScope(acme.id), member.id, 'member', 'test');
       assert.equal((await call(app, 'get', '/api/v1/orgs/leaver', { token: member.token })).status, 200);
       const r = await call(app, 'delete', `/api/v1/orgs/leaver/people/${member.id}`, {
         token: org.people.admin.token,
@@ -221,6 +224,7 @@ for (const kind of STORE_KINDS) {
         role: 'auditor',
         existingAccount: false,
         passwordlessAccount: false,
+        signedIn: false,
       });
       const weak = await call(app, 'post', '/api/v1/invitations/accept', {
         body: { secret, password: 'short' },
@@ -342,6 +346,11 @@ for (const kind of STORE_KINDS) {
         body: { email: person.people.owner.email, role: 'member' },
       });
       const secret = new URL(inv.body.url).hash.slice(1);
+      const peek = await call(app, 'post', '/api/v1/invitations/peek', {
+        headers: { cookie },
+        body: { secret },
+      });
+      assert.equal(peek.body.signedIn, true, 'the page knows this browser is the invited account');
       const joined = await call(app, 'post', '/api/v1/invitations/accept', {
         headers: { cookie, 'x-csrf-token': mine.csrfToken },
         body: { secret },

@@ -204,7 +204,7 @@ async function usableLink(
 }
 
 /** What an invitation is for, so the page can say it before the person accepts. */
-export async function peekInvitation(db: Db, secret: string) {
+export async function peekInvitation(db: Db, secret: string, signedInAs?: string) {
   const row = await usableLink(db, secret, 'invitation');
   const user = await db
     .selectFrom('users')
@@ -217,6 +217,7 @@ export async function peekInvitation(db: Db, secret: string) {
     role: row.role ?? 'member',
     existingAccount: user?.password_hash != null,
     passwordlessAccount: user !== undefined && user.password_hash == null,
+    signedIn: user !== undefined && user.id === signedInAs,
   };
 }
 

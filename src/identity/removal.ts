@@ -1,8 +1,8 @@
 /**
  * What removing a person from an org ends on the identity side: their API tokens there, their
- * sessions that open this org alone (one its single sign-on made; a session that opens all their
- * orgs stays, and no longer opens this one — another org's admin must not sign them out of their
- * own), their teams and membership, the invitations they sent that are still open
+ * sessions (all of them; or, when they belong to another org too, those that open this org alone:
+ * a session of all their orgs stays, and opens this one no more — another org's admin must not
+ * sign them out of their own), their teams and membership, the invitations they sent that are still open
  * (an ex-admin's pending invitation must not let anyone in), and sign-in links made for them.
  * The removal is recorded, so single sign-on does not provision them again; accepting a new
  * invitation clears the record (see `addMembership`).
@@ -32,7 +32,7 @@ export interface HeldInvitation {
 
 /** The identity side of a removal, as the preview shows it and the removal ends it. */
 export interface IdentityHoldings {
-  /** Their dashboard sessions that open this org alone (the others stay, without this org). */
+  /** Their dashboard sessions that end: all, or, if they belong to another org, those that open this one alone. */
   sessions: number;
   /** Their API tokens in this org. */
   apiTokens: HeldToken[];
@@ -100,13 +100,28 @@ function openSigninLinks(db: Db, scope: OrgScope, email: string, now: string) {
     .where('expires_at', '>', now);
 }
 
+/**
+ * Whether the person belongs to another org too: then only their sessions that open this org
+ * alone end (another org's admin must not sign them out of their own); else all of them do.
+ */
+async function inOtherOrgs(db: Db, scope: OrgScope, userId: string): Promise<boolean> {
+  const other = await db
+    .selectFrom('memberships')
+    .select('org_id')
+    .where('user_id', '=', userId)
+    .where('org_id', '!=', scope.orgId)
+    .limit(1)
+    .executeTakeFirst();
+  return other !== undefined;
+}
+
 export async function identityHoldings(db: Db, scope: OrgScope, person: Person): Promise<IdentityHoldings> {
   const now = new Date().toISOString();
   const sessions = await db
     .selectFrom('sessions')
     .select((eb) => eb.fn.countAll<number>().as('n'))
     .where('user_id', '=', person.id)
-    .where('org_id', '=', scope.orgId)
+    .$if(await inOtherOrgs(db, scope, person.id), (q) => q.where('org_id', '=', scope.orgId))
     .where('expires_at', '>', now)
     .executeTakeFirstOrThrow();
   const apiTokens = await liveTokens(db, scope, now)
@@ -169,7 +184,7 @@ export async function endIdentityAccess(trx: Db, ctx: OrgContext, person: Person
   const sessions = await trx
     .deleteFrom('sessions')
     .where('user_id', '=', person.id)
-    .where('org_id', '=', ctx.scope.orgId)
+    .$if(await inOtherOrgs(trx, ctx.scope, person.id), (q) => q.where('org_id', '=', ctx.scope.orgId))
     .executeTakeFirst();
   const invitations = await trx
     .deleteFrom('links')

@@ -9,6 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import { sql } from 'kysely';
 import { createAgentToken } from '../agents/index.ts';
 import {
+  addMembership,
   authenticateSession,
   authenticateToken,
   createSession,
@@ -104,6 +105,16 @@ for (const kind of STORE_KINDS) {
       // stays, without this org: another org's admin must not sign them out of their own).
       const session = await createSession(t.store.db, admin.id, 'sso', org.id);
       const wide = await createSession(t.store.db, admin.id, 'password');
+      // They belong to another org too (so their session of all orgs is not this org's alone to end).
+      const elsewhere = await seedOrg(t.store, `${slug}-elsewhere`);
+      await addMembership(
+        t.store.db,
+        operatorCaller(),
+        trustedScope(elsewhere.id),
+        admin.id,
+        'member',
+        'test',
+      );
       const link = await t.store.db
         .transaction()
         .execute((trx) => createSigninLink(trx, operatorCaller(), trustedScope(org.id), admin.email));

@@ -1,6 +1,6 @@
 /**
  * Removing a person from an organization ends all their access at once: in one transaction, with
- * one `person.removed` entry counting what ended — their API tokens there, their sessions of this org alone,
+ * one `person.removed` entry counting what ended — their API tokens there, their sessions (of this org alone if they have another),
  * the invitations they sent that are still open, sign-in links made for them, and the agent
  * tokens they issued — while their private agents and connections are stopped and handed to an
  * owner or admin (named in the entry), or deleted. Once committed, calls in flight on their agent
@@ -46,7 +46,7 @@ import type { Database, Db } from '../store/index.ts';
 
 export interface RemovalPreview {
   person: Person;
-  /** Ends: their dashboard sessions that open this org alone (one that opens all their orgs stays, without this one). */
+  /** Ends: their dashboard sessions (those that open this org alone, when they belong to another org too). */
   sessions: number;
   /** Ends: their API tokens in this org. */
   apiTokens: HeldToken[];

@@ -233,6 +233,11 @@ export const InvitationPeekSchema = z
       .describe(
         'an account that signs in without a password exists (single sign-on, a link): accept without one; the session opens this org only',
       ),
+    signedIn: z
+      .boolean()
+      .describe(
+        'this browser is signed in as the invited account: it accepts as it is (with its CSRF token)',
+      ),
   })
   .meta({ id: 'InvitationPeek' });
 

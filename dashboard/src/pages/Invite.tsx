@@ -10,8 +10,7 @@ import { MIN_PASSWORD } from './Setup.tsx';
 export function InvitePage() {
   const secret = useFragmentSecret();
   const [peek, setPeek] = useState<InvitationPeek | null>(null);
-  // Who this browser is signed in as, if anyone: the invited account itself joins as it is.
-  const [signedInAs, setSignedInAs] = useState<string | null>(null);
+
   const [failure, setFailure] = useState<string | null>(null);
   const [name, setName] = useState('');
   const [password, setPassword] = useState('');
@@ -25,11 +24,14 @@ export function InvitePage() {
       setFailure('This invitation link is incomplete. Open the whole link you were sent.');
       return;
     }
-    api.session().then(
-      (me) => setSignedInAs(me.person?.email ?? null),
-      () => setSignedInAs(null),
+    api.peekInvitation(secret).then(
+      async (p) => {
+        // Signed in here as the invited account: its session's CSRF token comes with the accept.
+        if (p.signedIn) await api.session().catch(() => undefined);
+        setPeek(p);
+      },
+      (err: unknown) => setFailure(errorMessage(err)),
     );
-    api.peekInvitation(secret).then(setPeek, (err: unknown) => setFailure(errorMessage(err)));
   }, [secret]);
 
   if (failure) {
@@ -50,7 +52,7 @@ export function InvitePage() {
     );
   }
   // Signed in here as the invited account: it joins with the session it has, nothing to type.
-  const here = signedInAs !== null && signedInAs === peek.email;
+  const here = peek.signedIn;
   const existing = peek.existingAccount && !here;
   // An account without a password joins as it is: the session opens this organization only.
   const passwordless = peek.passwordlessAccount || here;

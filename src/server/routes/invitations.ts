@@ -88,7 +88,12 @@ export const invitationRoutes = [
     access: 'public',
     body: InvitationPeekBodySchema,
     response: InvitationPeekSchema,
-    handler: async ({ deps, body }) => peekInvitation(deps.store.db, body.secret),
+    handler: async ({ deps, body, principal }) =>
+      peekInvitation(
+        deps.store.db,
+        body.secret,
+        principal.kind === 'session' ? principal.session.userId : undefined,
+      ),
   }),
   defineRoute({
     method: 'post',
