@@ -360,6 +360,17 @@ for (const kind of STORE_KINDS) {
       assert.equal(joined.body.csrfToken, mine.csrfToken);
       const orgs = await call(app, 'get', '/api/v1/orgs', { headers: { cookie } });
       assert.deepEqual(orgs.body.orgs.map((o: { slug: string }) => o.slug).sort(), ['joiner', 'other']);
+      // A session bound to one org (its single sign-on's) vouches for nothing more: not the account.
+      const bound = await createSession(t.store.db, person.people.owner.id, 'sso', person.id);
+      const again = await call(app, 'post', '/api/v1/orgs/acme/invitations', {
+        token: acme.people.owner.token,
+        body: { email: person.people.owner.email, role: 'member' },
+      });
+      const peekBound = await call(app, 'post', '/api/v1/invitations/peek', {
+        headers: { cookie: `paddock_session=${bound.secret}` },
+        body: { secret: new URL(again.body.url).hash.slice(1) },
+      });
+      assert.equal(peekBound.body.signedIn, false);
     });
 
     test('init refuses an owner whose email already has an account with a password, unless the operator says it is theirs', async () => {

@@ -92,7 +92,9 @@ export const invitationRoutes = [
       peekInvitation(
         deps.store.db,
         body.secret,
-        principal.kind === 'session' ? principal.session.userId : undefined,
+        principal.kind === 'session' && principal.session.orgId === null
+          ? principal.session.userId
+          : undefined,
       ),
   }),
   defineRoute({
@@ -106,9 +108,11 @@ export const invitationRoutes = [
     handler: async ({ deps, body, requestId, principal, c }) => {
       // Signed in already as the invited account: it joins, and the session it has stays (a
       // session bound to the inviting org must not replace one that opens all of theirs).
-      // Only with its CSRF token (the route is public, so the pipeline did not ask for it).
+      // Only with its CSRF token (the route is public, so the pipeline did not ask for it), and
+      // only a session that opens all the person's orgs: one bound to an org vouches for no more.
       const session =
         principal.kind === 'session' &&
+        principal.session.orgId === null &&
         sameSecret(c.req.header('x-csrf-token') ?? '', principal.session.csrfToken)
           ? principal.session
           : undefined;
