@@ -113,16 +113,21 @@ export async function suggestionsFor(
   const visible = calls.filter((c) => found.has(c.connectionId));
   const tools = await toolShapes(db, ctx, [...found], hidden);
   return {
-    ...suggestGrants(visible, tools, argTypes, await approvedTools(db, ctx, agentId)),
+    ...suggestGrants(visible, tools, argTypes, await approvedTools(db, ctx, agentId, tools)),
     observed: visible.length,
   };
 }
 
 /**
  * The agent's tools (`connection/tool`) that an active grant lets run only with a person's
- * approval, a connection-wide grant (`*`) standing for each of its tools.
+ * approval, a connection-wide grant (`*`) standing for each of the connection's listed `tools`.
  */
-async function approvedTools(db: Db, ctx: OrgContext, agentId: string): Promise<Set<string>> {
+async function approvedTools(
+  db: Db,
+  ctx: OrgContext,
+  agentId: string,
+  tools: ToolShape[],
+): Promise<Set<string>> {
   const rows = await db
     .selectFrom('grants')
     .select(['connection_id', 'tool'])
@@ -133,18 +138,9 @@ async function approvedTools(db: Db, ctx: OrgContext, agentId: string): Promise<
     .where('requires_approval', '=', 1)
     .where((eb) => eb.or([eb('kind', 'is', null), eb('kind', '=', 'tool')]))
     .execute();
-  const wide = rows.filter((r) => r.tool === '*').map((r) => r.connection_id);
-  const tools =
-    wide.length === 0
-      ? []
-      : await db
-          .selectFrom('connection_tools')
-          .select(['connection_id', 'name'])
-          .where('org_id', '=', ctx.scope.orgId)
-          .where('connection_id', 'in', wide)
-          .execute();
+  const wide = new Set(rows.filter((r) => r.tool === '*').map((r) => r.connection_id));
   return new Set([
     ...rows.filter((r) => r.tool !== '*').map((r) => `${r.connection_id}/${r.tool}`),
-    ...tools.map((t) => `${t.connection_id}/${t.name}`),
+    ...tools.filter((t) => wide.has(t.connectionId)).map((t) => `${t.connectionId}/${t.name}`),
   ]);
 }
