@@ -9,15 +9,17 @@ import { SESSION_COOKIE, SSO_CALLBACK_PATH } from '../identity/index.ts';
 
 const SSO_STATE_COOKIE = 'paddock_sso_state';
 
+/** What every cookie of the dashboard is: out of scripts' reach, not sent cross-site, https-only on https. */
+const guarded = (config: Config) =>
+  ({ httpOnly: true, sameSite: 'Lax', secure: config.publicUrl.startsWith('https:') }) as const;
+
 export function setSessionCookie(
   c: Context,
   config: Config,
   session: { secret: string; expiresAt: string },
 ): void {
   setCookie(c, SESSION_COOKIE, session.secret, {
-    httpOnly: true,
-    sameSite: 'Lax',
-    secure: config.publicUrl.startsWith('https:'),
+    ...guarded(config),
     path: '/',
     expires: new Date(session.expiresAt),
   });
@@ -34,9 +36,7 @@ export function keepSsoState(
   started: { state: string; maxAgeSeconds: number },
 ): void {
   setCookie(c, SSO_STATE_COOKIE, started.state, {
-    httpOnly: true,
-    sameSite: 'Lax',
-    secure: config.publicUrl.startsWith('https:'),
+    ...guarded(config),
     path: SSO_CALLBACK_PATH,
     maxAge: started.maxAgeSeconds,
   });
