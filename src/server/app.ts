@@ -22,7 +22,7 @@ import { clearSessionCookie } from './cookies.ts';
 import type { Deps } from './deps.ts';
 import { requestLogged, routeReached, watchRequests } from './observe.ts';
 import { buildOpenApi } from './openapi.ts';
-import { holdsNul, parseWith, readJsonBody } from './request.ts';
+import { parseWith, readJsonBody } from './request.ts';
 import { errorResponse, requestIdOf } from './respond.ts';
 import type { RouteDef } from './route.ts';
 import { routes as allRoutes } from './routes/index.ts';
@@ -174,7 +174,8 @@ export function createApp(deps: Deps, routes: RouteDef[] = allRoutes): Hono {
         const slug = c.req.param('org') ?? '';
         if (who.kind === 'agent' && who.agent.orgSlug !== slug)
           throw new NotFoundError('org_not_found', `No organization "${slug}" that you can see.`);
-        if (holdsNul(c.req.query()) || holdsNul(c.req.param()))
+        // NUL reaches a path or query only percent-encoded (the HTTP parser refuses it raw).
+        if (c.req.url.includes('%00'))
           throw new BadRequestError('nul_in_text', 'The address holds a NUL character (%00); remove it.');
         const params = route.params ? parseWith(route.params, c.req.param(), 'path') : {};
         const query = route.query ? parseWith(route.query, c.req.query(), 'query') : {};

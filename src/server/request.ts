@@ -58,7 +58,7 @@ export async function readJsonBody(c: Context, refuseNul = true): Promise<unknow
 }
 
 /** Whether any string in a parsed JSON value (a key too) holds NUL; a loop, as nesting may be deep. */
-export function holdsNul(value: unknown): boolean {
+function holdsNul(value: unknown): boolean {
   const todo = [value];
   while (todo.length > 0) {
     const v = todo.pop();
