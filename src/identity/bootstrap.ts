@@ -44,18 +44,11 @@ export async function initOrg(db: Kysely<Database>, caller: Caller, input: InitI
     const org = await insertOrg(trx, caller, { slug: input.slug, name: input.name ?? input.slug });
     const scope = trustedScope(org.id);
     const owner = await ensureUser(trx, { email: input.ownerEmail, name: input.ownerName });
-    if (!owner.created && !input.existingAccount) {
-      const row = await trx
-        .selectFrom('users')
-        .select('password_hash')
-        .where('id', '=', owner.id)
-        .executeTakeFirst();
-      if (row?.password_hash)
-        throw new ConflictError(
-          'owner_has_account',
-          `${normalizeEmail(input.ownerEmail)} already has a Paddock account with a password, which someone may have set up before this person (an invitation's link is enough). If it is theirs, run again with --existing-account; otherwise choose another owner.`,
-        );
-    }
+    if (!owner.created && owner.hasPassword && !input.existingAccount)
+      throw new ConflictError(
+        'owner_has_account',
+        `${normalizeEmail(input.ownerEmail)} already has a Paddock account with a password, which someone may have set up before this person (an invitation's link is enough). If it is theirs, run again with --existing-account; otherwise choose another owner.`,
+      );
     await addMembership(trx, caller, scope, owner.id, 'owner', 'paddock init');
     const signinSecret = await createSigninLink(trx, caller, scope, input.ownerEmail);
     let token: string | null = null;

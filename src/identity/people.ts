@@ -126,10 +126,14 @@ export async function holdMembership(trx: Db, caller: Caller, scope: OrgScope): 
 export async function ensureUser(
   trx: Db,
   input: { email: string; name?: string | undefined; password?: string | undefined },
-): Promise<{ id: string; created: boolean }> {
+): Promise<{ id: string; created: boolean; hasPassword: boolean }> {
   const email = normalizeEmail(input.email);
-  const existing = await trx.selectFrom('users').select('id').where('email', '=', email).executeTakeFirst();
-  if (existing) return { id: existing.id, created: false };
+  const existing = await trx
+    .selectFrom('users')
+    .select(['id', 'password_hash'])
+    .where('email', '=', email)
+    .executeTakeFirst();
+  if (existing) return { id: existing.id, created: false, hasPassword: existing.password_hash !== null };
   if (input.password !== undefined) assertPassword(input.password);
   const id = newId('usr');
   await trx
@@ -142,7 +146,7 @@ export async function ensureUser(
       created_at: new Date().toISOString(),
     })
     .execute();
-  return { id, created: true };
+  return { id, created: true, hasPassword: input.password !== undefined };
 }
 
 /** Adds a membership (inside the caller's transaction) and records it. */

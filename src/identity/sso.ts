@@ -178,15 +178,6 @@ async function clientFor(
   return { config, autoProvisionRole: row.auto_provision_role };
 }
 
-async function hasPassword(trx: Db, userId: string): Promise<boolean> {
-  const row = await trx
-    .selectFrom('users')
-    .select('password_hash')
-    .where('id', '=', userId)
-    .executeTakeFirst();
-  return row?.password_hash != null;
-}
-
 export const SSO_CALLBACK_PATH = '/api/v1/auth/sso/callback';
 
 export function ssoRedirectUri(publicUrl: string): string {
@@ -315,7 +306,7 @@ export async function finishSso(
       // An account with a password may have been claimed by someone else before this person came
       // (through another org's invitation): joining it here would let that someone in. It joins by
       // an invitation, which its password accepts.
-      if (!user.created && (await hasPassword(trx, user.id))) {
+      if (!user.created && user.hasPassword) {
         throw new ForbiddenError(
           'invitation_needed',
           `${email} already has a Paddock account with a password. Ask an admin of "${org.slug}" for an invitation.`,
