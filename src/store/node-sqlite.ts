@@ -34,6 +34,7 @@ import {
 } from 'kysely';
 import { FileSync, type FileSyncOptions } from './file-sync.ts';
 import { deliver, type OnNotify } from './notify.ts';
+import { storableText } from './nul.ts';
 
 export { SYNC_LATER_MS } from './file-sync.ts';
 
@@ -72,7 +73,7 @@ function bindable(parameters: ReadonlyArray<unknown>): SQLInputValue[] {
     if (p instanceof Date) return p.toISOString();
     if (p === undefined) return null;
     // As on PostgreSQL, which cannot store NUL (nul.ts).
-    if (typeof p === 'string' && p.includes('\0')) return p.replaceAll('\0', '\uFFFD');
+    if (typeof p === 'string') return storableText(p);
     return p as SQLInputValue;
   });
 }
